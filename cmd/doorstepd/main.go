@@ -1,0 +1,185 @@
+// Command doorstepd serves the Doorstep API over gRPC, storing everything
+// in one bbolt file under its data directory.
+//
+// Every flag can also be set by an environment variable (flags win):
+//
+//	--listen            DOORSTEP_LISTEN            address to serve on (localhost:50051)
+//	--data-dir          DOORSTEP_DATA_DIR          where the data file lives (./doorstep-data)
+//	--gazetteer         DOORSTEP_GAZETTEER         ONS Postcode Directory CSV to load at start
+//	--log-level         DOORSTEP_LOG_LEVEL         debug, info, warn or error (info)
+//	--log-format        DOORSTEP_LOG_FORMAT        json or console (json)
+//	--max-recv-bytes    DOORSTEP_MAX_RECV_BYTES    largest request accepted (1048576)
+//	--shutdown-timeout  DOORSTEP_SHUTDOWN_TIMEOUT  how long to let calls finish on SIGINT/SIGTERM (10s)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/doorstep-aid/doorstep/server"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "doorstepd:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+type config struct {
+	listen          string
+	dataDir         string
+	gazetteer       string
+	logLevel        string
+	logFormat       string
+	maxRecvBytes    int
+	shutdownTimeout time.Duration
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	fs := flag.NewFlagSet("doorstepd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", env("DOORSTEP_LISTEN", "localhost:50051"), "address to serve gRPC on (env DOORSTEP_LISTEN)")
+	fs.StringVar(&c.dataDir, "data-dir", env("DOORSTEP_DATA_DIR", "./doorstep-data"), "directory of the data file (env DOORSTEP_DATA_DIR)")
+	fs.StringVar(&c.gazetteer, "gazetteer", env("DOORSTEP_GAZETTEER", ""), "ONS Postcode Directory CSV file to load at start (env DOORSTEP_GAZETTEER)")
+	fs.StringVar(&c.logLevel, "log-level", env("DOORSTEP_LOG_LEVEL", "info"), "debug, info, warn or error (env DOORSTEP_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", env("DOORSTEP_LOG_FORMAT", "json"), "json or console (env DOORSTEP_LOG_FORMAT)")
+	maxRecv, err := strconv.Atoi(env("DOORSTEP_MAX_RECV_BYTES", strconv.Itoa(server.DefaultMaxRecvBytes)))
+	if err != nil {
+		return c, fmt.Errorf("DOORSTEP_MAX_RECV_BYTES: %w", err)
+	}
+	fs.IntVar(&c.maxRecvBytes, "max-recv-bytes", maxRecv, "largest request message accepted, in bytes (env DOORSTEP_MAX_RECV_BYTES)")
+	shutdown, err := time.ParseDuration(env("DOORSTEP_SHUTDOWN_TIMEOUT", "10s"))
+	if err != nil {
+		return c, fmt.Errorf("DOORSTEP_SHUTDOWN_TIMEOUT: %w", err)
+	}
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", shutdown, "how long running calls may finish on shutdown (env DOORSTEP_SHUTDOWN_TIMEOUT)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.maxRecvBytes < 4096 {
+		return c, errors.New("--max-recv-bytes must be at least 4096")
+	}
+	if c.logFormat != "json" && c.logFormat != "console" {
+		return c, fmt.Errorf("--log-format %q: want json or console", c.logFormat)
+	}
+	return c, nil
+}
+
+func newLogger(c config) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(c.logLevel)
+	if err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	zc := zap.NewProductionConfig()
+	zc.Level = zap.NewAtomicLevelAt(lvl)
+	zc.Encoding = c.logFormat
+	if c.logFormat == "console" {
+		zc.EncoderConfig = zap.NewDevelopmentEncoderConfig()
+	}
+	return zc.Build()
+}
+
+// run serves until ctx is done. ready, when not nil, receives the address
+// served on once the server accepts calls.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- net.Addr) error {
+	c, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(c)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	st, err := store.Open(filepath.Join(c.dataDir, "doorstep.db"), store.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			logger.Error("close store", zap.Error(err))
+		}
+	}()
+	if c.gazetteer != "" {
+		start := time.Now()
+		stats, err := server.LoadGazetteer(ctx, st, c.gazetteer)
+		if err != nil {
+			return err
+		}
+		logger.Info("gazetteer loaded", zap.String("file", c.gazetteer), zap.Int("rows", stats.File.Rows),
+			zap.Int("stored", stats.Store.Stored), zap.Int("removed", stats.Store.Removed),
+			zap.Int("terminated", stats.File.Terminated), zap.Int("no_coordinates", stats.File.NoCoordinates),
+			zap.Int("malformed", stats.File.Malformed), zap.Duration("took", time.Since(start)))
+	}
+
+	srv, err := server.New(st, logger)
+	if err != nil {
+		return err
+	}
+	g, health := server.NewGRPCServer(srv, server.GRPCConfig{MaxRecvBytes: c.maxRecvBytes})
+	lis, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- g.Serve(lis) }()
+	logger.Info("serving", zap.String("addr", lis.Addr().String()), zap.String("data_dir", c.dataDir))
+	if ready != nil {
+		ready <- lis.Addr()
+	}
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", zap.Duration("timeout", c.shutdownTimeout))
+	health.Shutdown() // tells load balancers and clients to go elsewhere
+	stopped := make(chan struct{})
+	go func() {
+		g.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(c.shutdownTimeout):
+		logger.Warn("shutdown timeout: cancelling calls still running")
+		g.Stop()
+		<-stopped
+	}
+	logger.Info("stopped")
+	return nil
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+func TestParseConfig(t *testing.T) {
+	env := map[string]string{"DOORSTEP_LISTEN": "127.0.0.1:6000", "DOORSTEP_DATA_DIR": "/env/dir", "DOORSTEP_SHUTDOWN_TIMEOUT": "3s"}
+	c, err := parseConfig([]string{"--data-dir", "/flag/dir"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.listen != "127.0.0.1:6000" || c.dataDir != "/flag/dir" || c.shutdownTimeout != 3*time.Second || c.logLevel != "info" {
+		t.Errorf("config %+v: flags must win over environment, environment over defaults", c)
+	}
+	c, err = parseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil || c.listen != "localhost:50051" || c.dataDir != "./doorstep-data" || c.maxRecvBytes != 1<<20 {
+		t.Errorf("defaults %+v, %v", c, err)
+	}
+	bad := [][]string{{"--log-format", "xml"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"}}
+	for _, args := range bad {
+		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("parseConfig(%v) accepted", args)
+		}
+	}
+	if _, err := parseConfig(nil, func(k string) string {
+		return map[string]string{"DOORSTEP_SHUTDOWN_TIMEOUT": "soon"}[k]
+	}, io.Discard); err == nil {
+		t.Error("bad DOORSTEP_SHUTDOWN_TIMEOUT accepted")
+	}
+}
+
+// start runs doorstepd in-process and returns its address and a stop
+// function that returns run's error.
+func start(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"--listen", "127.0.0.1:0", "--log-level", "error"}, args...), func(string) string { return "" }, io.Discard, ready)
+	}()
+	select {
+	case addr := <-ready:
+		return addr.String(), func() error { cancel(); return <-done }
+	case err := <-done:
+		cancel()
+		t.Fatalf("doorstepd did not start: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("doorstepd did not start in 30s")
+	}
+	return "", nil
+}
+
+func TestServeStoreAndStopGracefully(t *testing.T) {
+	dir := t.TempDir()
+	addr, stop := start(t, "--data-dir", dir, "--gazetteer", "../../testdata/onspd_aberdeen_sample.csv")
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || h.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health: %v %v", h, err)
+	}
+	resp, err := pb.NewHelpRequestServiceClient(conn).CreateHelpRequest(ctx, &pb.CreateHelpRequestRequest{HelpRequest: &pb.HelpRequest{
+		Needs:        []pb.Need{pb.Need_NEED_HOT_MEAL},
+		Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(time.Hour))},
+		Location:     &pb.Location{Postcode: "AB10 1AB"},
+		Requester:    &pb.Contact{DisplayName: "Agnes", Phone: "01224 000111"},
+		Organisation: "aberdeen-mutual-aid",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A second server on the same data directory is refused, not corrupting.
+	ctx2, cancel2 := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel2()
+	err = run(ctx2, []string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "error"}, func(string) string { return "" }, io.Discard, nil)
+	if !errors.Is(err, store.ErrInUse) {
+		t.Errorf("second server on the same data: %v, want ErrInUse", err)
+	}
+
+	if err := stop(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	// Everything is on disk after the stop.
+	st, err := store.Open(dir + "/doorstep.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.GetHelpRequest(ctx, strings.TrimPrefix(resp.HelpRequest.Name, "helpRequests/")); err != nil {
+		t.Errorf("request after restart: %v", err)
+	}
+	if _, err := st.LookupPostcode(ctx, "AB10 1AB"); err != nil {
+		t.Errorf("gazetteer after restart: %v", err)
+	}
+}
+
+func TestBadGazetteerStopsStart(t *testing.T) {
+	err := run(context.Background(), []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--gazetteer", "/no/such/file.csv"},
+		func(string) string { return "" }, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "gazetteer") {
+		t.Errorf("missing gazetteer file: %v", err)
+	}
+}

@@ -1,0 +1,21 @@
+package geo
+
+import "math"
+
+// EarthRadiusMetres is the mean radius used for all distances here.
+const EarthRadiusMetres = 6371008.8
+
+// ValidLatLng reports whether lat and lng are finite and on Earth.
+func ValidLatLng(lat, lng float64) bool {
+	return !math.IsNaN(lat) && !math.IsNaN(lng) && lat >= -90 && lat <= 90 && lng >= -180 && lng <= 180
+}
+
+// DistanceMetres is the great-circle distance between two points, by the
+// haversine formula, which stays accurate at street scale.
+func DistanceMetres(lat1, lng1, lat2, lng2 float64) float64 {
+	const rad = math.Pi / 180
+	dLat := (lat2 - lat1) * rad
+	dLng := (lng2 - lng1) * rad
+	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLng/2)*math.Sin(dLng/2)
+	return 2 * EarthRadiusMetres * math.Asin(math.Min(1, math.Sqrt(a)))
+}

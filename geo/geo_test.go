@@ -1,0 +1,168 @@
+package geo
+
+import (
+	"errors"
+	"math"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestNormalisePostcode(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"AB10 1AB", "AB10 1AB", true},
+		{"ab101ab", "AB10 1AB", true},
+		{"  ab10   1ab ", "AB10 1AB", true},
+		{"M1 1AE", "M1 1AE", true},
+		{"b338th", "B33 8TH", true},
+		{"CR2 6XH", "CR2 6XH", true},
+		{"DN55 1PT", "DN55 1PT", true},
+		{"W1A 0AX", "W1A 0AX", true},
+		{"EC1A 1BB", "EC1A 1BB", true},
+		{"GIR 0AA", "GIR 0AA", true},
+		{"", "", false},
+		{"AB10", "", false},
+		{"AB10 1CB", "", false},  // C never in the inward code
+		{"QA10 1AB", "", false},  // Q never first
+		{"AB10 1AB2", "", false}, // too long
+		{"1AB 1AB", "", false},
+		{"AB10-1AB", "", false},
+	}
+	for _, tt := range tests {
+		got, err := NormalisePostcode(tt.in)
+		if tt.ok != (err == nil) || got != tt.want {
+			t.Errorf("NormalisePostcode(%q) = %q, %v; want %q ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrBadPostcode) {
+			t.Errorf("NormalisePostcode(%q) error %v is not ErrBadPostcode", tt.in, err)
+		}
+	}
+}
+
+func TestNormalisePostcodePrefix(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"ab10 1ab", "AB10 1AB", true},
+		{"AB10 1", "AB10 1", true},
+		{"ab101", "AB10 1", true},
+		{"AB10", "AB10 ", true},
+		{"ab1", "AB1 ", true},
+		{"EC1A", "EC1A ", true},
+		{"AB1 01", "", false},
+		{"", "", false},
+		{"12", "", false},
+	}
+	for _, tt := range tests {
+		got, err := NormalisePostcodePrefix(tt.in)
+		if tt.ok != (err == nil) || got != tt.want {
+			t.Errorf("NormalisePostcodePrefix(%q) = %q, %v; want %q ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestNormaliseStreet(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"union st", "Union Street"},
+		{"UNION ST.", "Union Street"},
+		{"  Union   Street ", "Union Street"},
+		{"St Machar Drive", "St Machar Drive"},
+		{"st machar dr", "St Machar Drive"},
+		{"McDonald Rd", "McDonald Road"},
+		{"great western rd", "Great Western Road"},
+		{"o'neill-smith ave", "O'Neill-Smith Avenue"},
+		{"St", "St"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := NormaliseStreet(tt.in); got != tt.want {
+			t.Errorf("NormaliseStreet(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if StreetKey("Union St.") != StreetKey("UNION STREET") {
+		t.Errorf("StreetKey differs for the same street: %q vs %q", StreetKey("Union St."), StreetKey("UNION STREET"))
+	}
+	if StreetKey("Union Street") == StreetKey("Union Terrace") {
+		t.Error("StreetKey equal for different streets")
+	}
+}
+
+func TestDistanceMetres(t *testing.T) {
+	// Aberdeen Marischal College to Aberdeen railway station, about 800 m,
+	// and London to Edinburgh, about 534 km.
+	tests := []struct {
+		lat1, lng1, lat2, lng2, want, tol float64
+	}{
+		{57.1497, -2.0943, 57.1437, -2.0981, 700, 50},
+		{51.5074, -0.1278, 55.9533, -3.1883, 534000, 3000},
+		{57.1, -2.1, 57.1, -2.1, 0, 0.001},
+	}
+	for _, tt := range tests {
+		got := DistanceMetres(tt.lat1, tt.lng1, tt.lat2, tt.lng2)
+		if math.Abs(got-tt.want) > tt.tol {
+			t.Errorf("DistanceMetres(%v,%v,%v,%v) = %.0f, want %.0f±%.0f", tt.lat1, tt.lng1, tt.lat2, tt.lng2, got, tt.want, tt.tol)
+		}
+	}
+	for _, bad := range [][2]float64{{91, 0}, {0, 181}, {math.NaN(), 0}, {-90.1, 0}} {
+		if ValidLatLng(bad[0], bad[1]) {
+			t.Errorf("ValidLatLng(%v) = true", bad)
+		}
+	}
+}
+
+func TestReadONSPDSample(t *testing.T) {
+	f, err := os.Open("../testdata/onspd_aberdeen_sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	live := map[string][2]float64{}
+	terminated := 0
+	st, err := ReadONSPD(f, func(e PostcodeEntry) error {
+		if e.Terminated {
+			terminated++
+			return nil
+		}
+		live[e.Postcode] = [2]float64{e.Lat, e.Lng}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rows != 8048 {
+		t.Errorf("rows = %d, want 8048", st.Rows)
+	}
+	if st.Live+st.NoCoordinates+st.Malformed != 4237 || st.Terminated != 8048-4237 || terminated != st.Terminated {
+		t.Errorf("stats = %+v (terminated seen %d)", st, terminated)
+	}
+	if st.Live != len(live) || st.Live < 4000 {
+		t.Errorf("live = %d, distinct %d", st.Live, len(live))
+	}
+	got, ok := live["AB10 1AB"]
+	if !ok || math.Abs(got[0]-57.149) > 0.01 || math.Abs(got[1]+2.097) > 0.01 {
+		t.Errorf("AB10 1AB = %v, %v", got, ok)
+	}
+	if _, ok := live["JE2 4WD"]; ok {
+		t.Error("JE2 4WD has no grid reference and must be skipped")
+	}
+}
+
+func TestReadONSPDBadInput(t *testing.T) {
+	if _, err := ReadONSPD(strings.NewReader("postcode,lat\nAB10 1AB,57\n"), func(PostcodeEntry) error { return nil }); err == nil {
+		t.Error("missing columns accepted")
+	}
+	in := "pcds,lat,long,doterm\nnot a postcode,57,-2,\nAB10 1AB,x,-2,\nAB10 1AF,57.1,-2.1,\n"
+	var got []PostcodeEntry
+	st, err := ReadONSPD(strings.NewReader(in), func(e PostcodeEntry) error { got = append(got, e); return nil })
+	if err != nil || st.Malformed != 2 || len(got) != 1 || got[0].Postcode != "AB10 1AF" {
+		t.Errorf("got %+v, %+v, %v", got, st, err)
+	}
+	stop := errors.New("stop")
+	if _, err := ReadONSPD(strings.NewReader(in), func(PostcodeEntry) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("callback error not returned: %v", err)
+	}
+}

@@ -1,0 +1,72 @@
+package geo
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+)
+
+// ErrBadPostcode is returned for text that is not a UK postcode.
+var ErrBadPostcode = errors.New("not a UK postcode")
+
+// The inward code never uses C, I, K, M, O or V, and each position of the
+// outward code has its own alphabet; this is the Royal Mail format as
+// published for the Government Data Standards Catalogue.
+var postcodeRE = regexp.MustCompile(`^(GIR 0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]([0-9]|[ABEHMNPRV-Y])?|[0-9][A-HJKPS-UW]) [0-9][ABD-HJLNP-UW-Z]{2})$`)
+
+var outwardRE = regexp.MustCompile(`^(GIR|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]([0-9]|[ABEHMNPRV-Y])?|[0-9][A-HJKPS-UW]))$`)
+
+// squeeze upper-cases s and drops all white space, so that " ab10  1ab"
+// and "AB101AB" compare equal.
+func squeeze(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0':
+		case r >= 'a' && r <= 'z':
+			b.WriteRune(r - 'a' + 'A')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// NormalisePostcode returns s as a UK postcode in its standard form: upper
+// case with one space before the three-character inward code ("AB10 1AB").
+func NormalisePostcode(s string) (string, error) {
+	sq := squeeze(s)
+	if len(sq) < 5 || len(sq) > 7 {
+		return "", ErrBadPostcode
+	}
+	pc := sq[:len(sq)-3] + " " + sq[len(sq)-3:]
+	if !postcodeRE.MatchString(pc) {
+		return "", ErrBadPostcode
+	}
+	return pc, nil
+}
+
+// NormalisePostcodePrefix accepts a full postcode ("AB10 1AB"), a sector
+// ("AB10 1") or a district ("AB10") and returns a prefix of normalised
+// postcodes that selects exactly that area: "AB10 1AB", "AB10 1" or "AB10 ".
+// The district keeps its trailing space so that "AB1" does not select AB10.
+func NormalisePostcodePrefix(s string) (string, error) {
+	if pc, err := NormalisePostcode(s); err == nil {
+		return pc, nil
+	}
+	trimmed := strings.ToUpper(strings.Join(strings.Fields(s), " "))
+	sq := squeeze(s)
+	if outwardRE.MatchString(sq) {
+		return sq + " ", nil
+	}
+	// A sector is an outward code and one digit; with the space it is
+	// unambiguous, and without it the last digit is the sector.
+	if n := len(sq); n >= 3 && sq[n-1] >= '0' && sq[n-1] <= '9' && outwardRE.MatchString(sq[:n-1]) {
+		if strings.Contains(trimmed, " ") && trimmed != sq[:n-1]+" "+sq[n-1:] {
+			return "", ErrBadPostcode
+		}
+		return sq[:n-1] + " " + sq[n-1:], nil
+	}
+	return "", ErrBadPostcode
+}

@@ -1,0 +1,100 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// BenchmarkCreateHelpRequest measures creates through gRPC over loopback
+// TCP into a real bbolt file with fsync, with 1, 16 and 256 callers at
+// once. It reports creates per second and the p50 and p99 latency.
+//
+//	go test -run '^$' -bench CreateHelpRequest -benchtime 20000x ./server/
+func BenchmarkCreateHelpRequest(b *testing.B) {
+	for _, callers := range []int{1, 16, 256} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+			st, err := store.Open(filepath.Join(b.TempDir(), "doorstep.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			if _, err := server.LoadGazetteer(context.Background(), st, samplePath); err != nil {
+				b.Fatal(err)
+			}
+			srv, err := server.New(st, zap.NewNop())
+			if err != nil {
+				b.Fatal(err)
+			}
+			g, _ := server.NewGRPCServer(srv, server.GRPCConfig{})
+			lis, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			go func() { _ = g.Serve(lis) }()
+			defer g.Stop()
+			// Callers are separate clients, as coordinator apps and partners
+			// are: up to 64 connections, shared round-robin beyond that.
+			clients := make([]pb.HelpRequestServiceClient, min(callers, 64))
+			for i := range clients {
+				conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer conn.Close()
+				clients[i] = pb.NewHelpRequestServiceClient(conn)
+			}
+			client := clients[0]
+			ctx := context.Background()
+			req := &pb.CreateHelpRequestRequest{HelpRequest: validHelpRequest()}
+			if _, err := client.CreateHelpRequest(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+
+			var next atomic.Int64
+			lat := make([][]time.Duration, callers)
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for c := range callers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					client := clients[c%len(clients)]
+					for next.Add(1) <= int64(b.N) {
+						t := time.Now()
+						if _, err := client.CreateHelpRequest(ctx, req); err != nil {
+							b.Error(err)
+							return
+						}
+						lat[c] = append(lat[c], time.Since(t))
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			all := slices.Concat(lat...)
+			slices.Sort(all)
+			if len(all) > 0 {
+				b.ReportMetric(float64(len(all))/elapsed.Seconds(), "creates/s")
+				b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+				b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+			}
+		})
+	}
+}

@@ -1,0 +1,209 @@
+package server_test
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+const samplePath = "../testdata/onspd_aberdeen_sample.csv"
+
+// harness is a server over a real bbolt file, reached over bufconn.
+type harness struct {
+	t     *testing.T
+	path  string
+	st    *store.BoltStore
+	conn  *grpc.ClientConn
+	hr    pb.HelpRequestServiceClient
+	vol   pb.VolunteerServiceClient
+	gz    pb.GazetteerServiceClient
+	logs  *observer.ObservedLogs
+	stop  func()
+	ctx   context.Context
+	start time.Time
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t, path: filepath.Join(t.TempDir(), "doorstep.db"), ctx: context.Background(), start: time.Now()}
+	st, err := store.Open(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.LoadGazetteer(h.ctx, st, samplePath); err != nil {
+		t.Fatal(err)
+	}
+	h.serve(st)
+	t.Cleanup(h.close)
+	return h
+}
+
+func (h *harness) serve(st *store.BoltStore) {
+	h.t.Helper()
+	core, logs := observer.New(zapcore.DebugLevel)
+	h.logs = logs
+	h.st = st
+	srv, err := server.New(st, zap.New(core))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	g, _ := server.NewGRPCServer(srv, server.GRPCConfig{})
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = g.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.conn = conn
+	h.hr = pb.NewHelpRequestServiceClient(conn)
+	h.vol = pb.NewVolunteerServiceClient(conn)
+	h.gz = pb.NewGazetteerServiceClient(conn)
+	h.stop = func() {
+		_ = conn.Close()
+		g.Stop()
+	}
+}
+
+func (h *harness) close() {
+	if h.stop == nil {
+		return
+	}
+	h.stop()
+	h.stop = nil
+	if err := h.st.Close(); err != nil {
+		h.t.Error(err)
+	}
+}
+
+// reopen closes everything and serves the same file again.
+func (h *harness) reopen() {
+	h.t.Helper()
+	h.close()
+	st, err := store.Open(h.path)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.serve(st)
+}
+
+func ts(d time.Duration) *timestamppb.Timestamp { return timestamppb.New(time.Now().Add(d)) }
+
+func validHelpRequest() *pb.HelpRequest {
+	return &pb.HelpRequest{
+		Needs:          []pb.Need{pb.Need_NEED_GROCERY_SHOPPING, pb.Need_NEED_PRESCRIPTION_COLLECTION},
+		Details:        "Milk, bread and the cat's food; prescription ready at the chemist on Holburn Street",
+		RequiredSkills: []string{"Welsh"},
+		Timing:         &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: ts(time.Hour), EndTime: ts(5 * time.Hour)}},
+		Location:       &pb.Location{Postcode: "ab10 1ab", Street: "union st", AddressLines: []string{"Flat 2", "12 Union Street"}},
+		Requester:      &pb.Contact{DisplayName: "Margaret Ironside", Phone: "01224 123456"},
+		Vulnerability:  &pb.Vulnerability{LivesAlone: true, NoInternet: true},
+		Organisation:   "aberdeen-mutual-aid",
+	}
+}
+
+func validVolunteer() *pb.Volunteer {
+	return &pb.Volunteer{
+		Contact:      &pb.Contact{DisplayName: "Callum Reid", Phone: "07700 900123"},
+		Home:         &pb.Location{Postcode: "AB10 1AF", Street: "Correction Wynd"},
+		TravelMode:   pb.TravelMode_TRAVEL_MODE_CAR,
+		Skills:       []string{"driver", "Dog-Friendly"},
+		Vetting:      &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED, ExpireDate: &pb.Date{Year: 2028, Month: 3, Day: 31}},
+		Availability: &pb.Availability{Weekly: []*pb.AvailabilitySlot{{Day: pb.DayOfWeek_DAY_OF_WEEK_TUESDAY, StartTime: &pb.TimeOfDay{Hours: 10}, EndTime: &pb.TimeOfDay{Hours: 12}}}},
+		Capacity:     2,
+		Organisation: "aberdeen-mutual-aid",
+	}
+}
+
+func (h *harness) createHR(hr *pb.HelpRequest) *pb.HelpRequest {
+	h.t.Helper()
+	resp, err := h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr})
+	if err != nil {
+		h.t.Fatalf("create help request: %v", err)
+	}
+	return resp.HelpRequest
+}
+
+func (h *harness) createVol(v *pb.Volunteer) *pb.Volunteer {
+	h.t.Helper()
+	resp, err := h.vol.CreateVolunteer(h.ctx, &pb.CreateVolunteerRequest{Volunteer: v})
+	if err != nil {
+		h.t.Fatalf("create volunteer: %v", err)
+	}
+	return resp.Volunteer
+}
+
+// countStored counts records straight from the store, not via the API.
+func (h *harness) countStored() (requests, volunteers int) {
+	h.t.Helper()
+	for tok := ""; ; {
+		got, next, err := h.st.ListHelpRequests(h.ctx, store.HelpRequestFilter{}, store.Page{Size: 1000, Token: tok})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		requests += len(got)
+		if tok = next; tok == "" {
+			break
+		}
+	}
+	for tok := ""; ; {
+		got, next, err := h.st.ListVolunteers(h.ctx, store.VolunteerFilter{}, store.Page{Size: 1000, Token: tok})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		volunteers += len(got)
+		if tok = next; tok == "" {
+			break
+		}
+	}
+	return requests, volunteers
+}
+
+// errorOf returns an error's code, ErrorInfo reason and violated fields.
+func errorOf(t *testing.T, err error) (codes.Code, string, []string) {
+	t.Helper()
+	st, ok := status.FromError(err)
+	if !ok {
+		t.Fatalf("not a status: %v", err)
+	}
+	var reason string
+	var fields []string
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			reason = d.Reason
+			if d.Domain != "doorstep.v1" {
+				t.Errorf("ErrorInfo domain = %q", d.Domain)
+			}
+		case *errdetails.BadRequest:
+			for _, fv := range d.FieldViolations {
+				fields = append(fields, fv.Field)
+				if fv.Description == "" {
+					t.Errorf("violation of %s has no description", fv.Field)
+				}
+			}
+		}
+	}
+	if st.Code() != codes.OK && reason == "" {
+		t.Errorf("error %v has no ErrorInfo reason", err)
+	}
+	return st.Code(), reason, fields
+}

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/doorstep-aid/doorstep/geo"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+const helpRequestPrefix = "helpRequests/"
+
+var helpRequestMask = maskRules{
+	mutable: []string{
+		"needs", "details", "required_skills", "urgency", "window", "deadline", "remote_ok",
+		"location", "location.postcode", "location.street", "location.address_lines", "location.lat_lng",
+		"requester", "requester.display_name", "requester.phone", "vulnerability",
+	},
+	fixed: map[string]string{
+		"name": "is output only", "state": "is changed by offers and assignments, not by update",
+		"organisation": "cannot be changed after create", "external_id": "cannot be changed after create",
+		"create_time": "is output only", "update_time": "is output only", "etag": "is output only",
+		"location.coordinates_source": "is output only",
+	},
+}
+
+func helpRequestNotFound(id string) notFound {
+	return notFound{reason: ReasonHelpRequestMissing, name: helpRequestPrefix + id}
+}
+
+// CreateHelpRequest implements pb.HelpRequestServiceServer.
+func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpRequestRequest) (*pb.CreateHelpRequestResponse, error) {
+	var v violations
+	idem := idempotency(&v, req.GetRequestId(), &pb.CreateHelpRequestRequest{HelpRequest: req.GetHelpRequest()})
+	if req.GetHelpRequest() == nil {
+		v.add("help_request", "is required")
+		return nil, v.err()
+	}
+	hr := proto.Clone(req.HelpRequest).(*pb.HelpRequest)
+	hr.Name, hr.State, hr.CreateTime, hr.UpdateTime, hr.Etag = "", pb.HelpRequest_STATE_UNSPECIFIED, nil, nil, ""
+	hr.Organisation = checkOrganisation(&v, "help_request.organisation", hr.Organisation)
+	cleanHelpRequest(&v, "help_request", hr, helpRequestCheck{now: s.now(), timingChanged: true})
+	if len(v) == 0 {
+		if err := s.resolveLocation(ctx, &v, "help_request.location", hr.Location, hr.Location.LatLng != nil); err != nil {
+			return nil, s.errs.toStatus(ctx, err, notFound{})
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	out, err := s.store.CreateHelpRequest(ctx, hr, idem)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.CreateHelpRequestResponse{HelpRequest: out}, nil
+}
+
+// GetHelpRequest implements pb.HelpRequestServiceServer.
+func (s *Server) GetHelpRequest(ctx context.Context, req *pb.GetHelpRequestRequest) (*pb.GetHelpRequestResponse, error) {
+	var v violations
+	id := parseName(&v, "name", req.GetName(), helpRequestPrefix)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	out, err := s.store.GetHelpRequest(ctx, id)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
+	}
+	return &pb.GetHelpRequestResponse{HelpRequest: out}, nil
+}
+
+// ListHelpRequests implements pb.HelpRequestServiceServer.
+func (s *Server) ListHelpRequests(ctx context.Context, req *pb.ListHelpRequestsRequest) (*pb.ListHelpRequestsResponse, error) {
+	var v violations
+	size := pageSize(&v, req.GetPageSize())
+	f := store.HelpRequestFilter{State: req.GetState()}
+	if !enumKnown(f.State) {
+		v.add("state", "is not a known state")
+	}
+	if req.GetPostcode() != "" {
+		prefix, err := geo.NormalisePostcodePrefix(req.GetPostcode())
+		if err != nil {
+			v.add("postcode", "must be a postcode (AB10 1AB), sector (AB10 1) or district (AB10)")
+		}
+		f.PostcodePrefix = prefix
+	}
+	if req.GetOrganisation() != "" {
+		f.Organisation = checkOrganisation(&v, "organisation", req.GetOrganisation())
+	}
+	if req.GetRequesterPhone() != "" {
+		phone, err := NormalisePhone(req.GetRequesterPhone())
+		if err != nil {
+			v.add("requester_phone", "is not a phone number")
+		}
+		f.Phone = phone
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	out, next, err := s.store.ListHelpRequests(ctx, f, store.Page{Size: size, Token: req.GetPageToken()})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.ListHelpRequestsResponse{HelpRequests: out, NextPageToken: next}, nil
+}
+
+// UpdateHelpRequest implements pb.HelpRequestServiceServer. Without an etag
+// it reads, changes and writes back, retrying if another write got in
+// between; with one, a change in between is ABORTED.
+func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpRequestRequest) (*pb.UpdateHelpRequestResponse, error) {
+	var v violations
+	in := req.GetHelpRequest()
+	if in == nil {
+		v.add("help_request", "is required")
+		return nil, v.err()
+	}
+	id := parseName(&v, "help_request.name", in.GetName(), helpRequestPrefix)
+	paths := helpRequestMask.resolveMask(&v, req.GetUpdateMask(), in)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		cur, err := s.store.GetHelpRequest(ctx, id)
+		if err != nil {
+			return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
+		}
+		if in.Etag != "" && in.Etag != cur.Etag {
+			return nil, s.errs.toStatus(ctx, store.ErrEtagMismatch, notFound{})
+		}
+		next := proto.Clone(cur).(*pb.HelpRequest)
+		applyMask(next, in, paths)
+		var v violations
+		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{
+			now:           s.now(),
+			timingChanged: touches(paths, "window") || touches(paths, "deadline"),
+		})
+		if !touches(paths, "location") {
+			next.Location = cur.Location
+		} else if len(v) == 0 {
+			given := latLngGiven(paths, "location", next.Location, cur.Location)
+			if err := s.resolveLocation(ctx, &v, "help_request.location", next.Location, given); err != nil {
+				return nil, s.errs.toStatus(ctx, err, notFound{})
+			}
+		}
+		if err := v.err(); err != nil {
+			return nil, err
+		}
+		out, err := s.store.UpdateHelpRequest(ctx, next)
+		if errors.Is(err, store.ErrEtagMismatch) && in.Etag == "" && attempt < updateRetries {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, s.errs.toStatus(ctx, err, notFound{})
+			}
+			continue
+		}
+		if err != nil {
+			return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
+		}
+		return &pb.UpdateHelpRequestResponse{HelpRequest: out}, nil
+	}
+}
+
+// DeleteHelpRequest implements pb.HelpRequestServiceServer.
+func (s *Server) DeleteHelpRequest(ctx context.Context, req *pb.DeleteHelpRequestRequest) (*pb.DeleteHelpRequestResponse, error) {
+	var v violations
+	id := parseName(&v, "name", req.GetName(), helpRequestPrefix)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteHelpRequest(ctx, id, req.GetEtag()); err != nil {
+		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
+	}
+	return &pb.DeleteHelpRequestResponse{}, nil
+}

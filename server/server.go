@@ -1,0 +1,243 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/doorstep-aid/doorstep/geo"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// Server implements every doorstep.v1 service over a Store.
+type Server struct {
+	pb.UnimplementedHelpRequestServiceServer
+	pb.UnimplementedVolunteerServiceServer
+	pb.UnimplementedGazetteerServiceServer
+
+	store  store.Store
+	logger *zap.Logger
+	errs   errMapper
+	now    func() time.Time
+}
+
+// Option configures New.
+type Option func(*Server)
+
+// WithClock sets the clock used to check that windows lie ahead.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// New returns a Server over st. Both st and logger are required.
+func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
+	if st == nil {
+		return nil, errors.New("server: new: store is required")
+	}
+	if logger == nil {
+		return nil, errors.New("server: new: logger is required")
+	}
+	s := &Server{store: st, logger: logger, errs: errMapper{logger: logger}, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.now == nil {
+		return nil, errors.New("server: new: clock is required")
+	}
+	return s, nil
+}
+
+// Register adds every doorstep.v1 service to g.
+func (s *Server) Register(g grpc.ServiceRegistrar) {
+	pb.RegisterHelpRequestServiceServer(g, s)
+	pb.RegisterVolunteerServiceServer(g, s)
+	pb.RegisterGazetteerServiceServer(g, s)
+}
+
+// GRPCConfig bounds what one caller can make the server hold.
+type GRPCConfig struct {
+	// MaxRecvBytes is the largest request message accepted.
+	MaxRecvBytes int
+}
+
+// DefaultMaxRecvBytes fits a bulk page of requests with room to spare.
+const DefaultMaxRecvBytes = 1 << 20
+
+// NewGRPCServer returns a gRPC server with s registered, the standard health
+// service (SERVING) and reflection, logging every call without its content.
+// The caller flips health to NOT_SERVING when it starts to shut down.
+func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
+	if cfg.MaxRecvBytes <= 0 {
+		cfg.MaxRecvBytes = DefaultMaxRecvBytes
+	}
+	opts = append([]grpc.ServerOption{
+		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
+		grpc.ChainUnaryInterceptor(s.logCalls),
+	}, opts...)
+	g := grpc.NewServer(opts...)
+	s.Register(g)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(g, hs)
+	for _, name := range []string{"", pb.HelpRequestService_ServiceDesc.ServiceName, pb.VolunteerService_ServiceDesc.ServiceName, pb.GazetteerService_ServiceDesc.ServiceName} {
+		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	reflection.Register(g)
+	return g, hs
+}
+
+type methodKey struct{}
+
+func methodFrom(ctx context.Context) string {
+	m, _ := ctx.Value(methodKey{}).(string)
+	return m
+}
+
+// logCalls logs each call's method, code and duration (never its content)
+// and turns a panic into INTERNAL so that one bad request cannot take the
+// server down.
+func (s *Server) logCalls(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	start := time.Now()
+	ctx = context.WithValue(ctx, methodKey{}, info.FullMethod)
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.Error("panic in handler", zap.String("method", info.FullMethod), zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
+			resp, err = nil, statusWith(codes.Internal, ReasonInternal, "internal error", nil)
+		}
+		code := status.Code(err)
+		lvl := zap.DebugLevel
+		if code == codes.Internal || code == codes.Unknown || code == codes.DataLoss {
+			lvl = zap.ErrorLevel
+		}
+		if ce := s.logger.Check(lvl, "call"); ce != nil {
+			ce.Write(zap.String("method", info.FullMethod), zap.String("code", code.String()), zap.Duration("took", time.Since(start)))
+		}
+	}()
+	return handler(ctx, req)
+}
+
+// idempotency checks a request_id and fingerprints the request it came
+// with, so that a retry can be told from a reuse.
+func idempotency(v *violations, requestID string, req proto.Message) store.Idempotency {
+	if requestID == "" {
+		return store.Idempotency{}
+	}
+	if !uuidRE.MatchString(requestID) {
+		v.add("request_id", "must be a UUID such as 4b3e1c2a-5d6f-4a8b-9c0d-1e2f3a4b5c6d")
+		return store.Idempotency{}
+	}
+	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+	if err != nil {
+		// Marshalling a message that arrived over the wire cannot fail;
+		// fall back to the id alone rather than refuse the call.
+		return store.Idempotency{RequestID: requestID}
+	}
+	return store.Idempotency{RequestID: requestID, Fingerprint: sha256.Sum256(raw)}
+}
+
+// maxCoordinateOffset is how far given coordinates may lie from the centre
+// of their postcode: generous for large rural postcode units, tight enough
+// to catch a swapped latitude and longitude or a wrong postcode.
+const maxCoordinateOffset = 10000.0
+
+// resolveLocation fills in or checks a location's coordinates against the
+// gazetteer. given says whether the caller supplied lat_lng.
+func (s *Server) resolveLocation(ctx context.Context, v *violations, field string, loc *pb.Location, given bool) error {
+	at, err := s.store.LookupPostcode(ctx, loc.Postcode)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if !given {
+		loc.LatLng = nil
+	}
+	switch {
+	case loc.LatLng == nil && !known:
+		v.addReason(field+".postcode", ReasonUnknownPostcode,
+			fmt.Sprintf("postcode %s is not in the gazetteer: give lat_lng as well, or check the postcode", loc.Postcode))
+	case loc.LatLng == nil:
+		loc.LatLng = &pb.LatLng{Latitude: at.Lat, Longitude: at.Lng}
+		loc.CoordinatesSource = pb.CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID
+	default:
+		if known {
+			if d := geo.DistanceMetres(at.Lat, at.Lng, loc.LatLng.Latitude, loc.LatLng.Longitude); d > maxCoordinateOffset {
+				v.add(field+".lat_lng", fmt.Sprintf("is %.1f km from the centre of postcode %s; check the postcode and the coordinates", d/1000, loc.Postcode))
+			}
+		}
+		loc.CoordinatesSource = pb.CoordinatesSource_COORDINATES_SOURCE_GIVEN
+	}
+	return nil
+}
+
+// latLngGiven says whether an updated location's coordinates came from the
+// caller: named in the mask, or given before and not replaced.
+func latLngGiven(paths []string, field string, merged, stored *pb.Location) bool {
+	switch {
+	case touches(paths, field+".lat_lng"):
+		return merged.GetLatLng() != nil
+	case merged.GetPostcode() != stored.GetPostcode():
+		return false // a new postcode without new coordinates takes its centre
+	default:
+		return stored.GetCoordinatesSource() == pb.CoordinatesSource_COORDINATES_SOURCE_GIVEN
+	}
+}
+
+// parseName checks a resource name and returns its id.
+func parseName(v *violations, field, name, prefix string) string {
+	if len(name) <= len(prefix) || name[:len(prefix)] != prefix {
+		v.add(field, fmt.Sprintf("must be %s{id}", prefix))
+		return ""
+	}
+	id := name[len(prefix):]
+	if _, err := store.ParseID(id); err != nil {
+		v.add(field, fmt.Sprintf("must be %s{id} where id is 26 letters and digits", prefix))
+		return ""
+	}
+	return id
+}
+
+// pageSize applies AIP-158: 0 means the default, above the maximum is
+// lowered to it, negative is an error.
+func pageSize(v *violations, n int32) int {
+	const def, max = 50, 1000
+	switch {
+	case n < 0:
+		v.add("page_size", "must not be negative")
+		return def
+	case n == 0:
+		return def
+	case n > max:
+		return max
+	}
+	return int(n)
+}
+
+// updateRetries bounds the read-modify-write loop of an update without an
+// etag, which retries when a concurrent write got in between. Writers to
+// one record take turns, so the bound is about how many may pile up.
+const updateRetries = 64
+
+// backoff waits a little, more after each attempt and at random, so that
+// writers racing for one record do not collide again in step.
+func backoff(ctx context.Context, attempt int) error {
+	limit := time.Duration(min(attempt, 10)) * 200 * time.Microsecond
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(limit) + 1)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,408 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+	// Time zones are checked on machines without a zoneinfo database too.
+	_ "time/tzdata"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/doorstep-aid/doorstep/geo"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// Limits written down in the proto comments; change both together.
+const (
+	maxDetails      = 2000
+	maxNameLen      = 100
+	maxStreetLen    = 100
+	maxAddressLines = 4
+	maxAddressLine  = 100
+	maxExternalID   = 128
+	maxRequestSkill = 20
+	maxVolSkills    = 30
+	maxWindow       = 90 * 24 * time.Hour
+	maxSlots        = 50
+	maxAway         = 100
+	minDistance     = 100
+	maxDistance     = 100000
+	maxCapacity     = 20
+)
+
+var (
+	skillRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+	orgRE   = regexp.MustCompile(`^[a-z][a-z0-9-]{1,62}$`)
+	uuidRE  = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+)
+
+// ErrBadPhone is returned by NormalisePhone.
+var ErrBadPhone = errors.New("not a phone number")
+
+// NormalisePhone returns a phone number in E.164 form. It takes UK numbers
+// as people say them ("01224 123456", "07700 900123", "+44 (0)1224 123456",
+// "0044 1224 123456") and other countries' numbers starting with + or 00.
+// It is exported for the command-line client, which checks a number at the
+// prompt before sending it.
+func NormalisePhone(s string) (string, error) {
+	var b strings.Builder
+	for i, r := range strings.TrimSpace(s) {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0:
+			b.WriteRune(r)
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '\u00a0':
+		default:
+			return "", ErrBadPhone
+		}
+	}
+	n := b.String()
+	switch {
+	case strings.HasPrefix(n, "+"):
+		n = n[1:]
+	case strings.HasPrefix(n, "00"):
+		n = n[2:]
+	case strings.HasPrefix(n, "0"):
+		n = "44" + n[1:]
+	default:
+		return "", ErrBadPhone
+	}
+	if strings.HasPrefix(n, "440") {
+		n = "44" + n[3:] // "+44 (0)1224 ..." keeps its trunk zero by habit
+	}
+	if strings.HasPrefix(n, "44") {
+		national := n[2:]
+		// UK numbers are 9 or 10 digits after the trunk prefix, and start
+		// with 1, 2, 3, 5, 7, 8 or 9.
+		if len(national) < 9 || len(national) > 10 || strings.IndexByte("1235789", national[0]) < 0 {
+			return "", ErrBadPhone
+		}
+		return "+" + n, nil
+	}
+	if len(n) < 8 || len(n) > 15 || n[0] == '0' {
+		return "", ErrBadPhone
+	}
+	return "+" + n, nil
+}
+
+// cleanText trims s and checks its length and characters. Newlines and tabs
+// are allowed only where multiline is.
+func cleanText(v *violations, field, s string, required bool, max int, multiline bool) string {
+	s = strings.TrimSpace(s)
+	switch {
+	case !utf8.ValidString(s):
+		v.add(field, "is not valid UTF-8")
+	case s == "" && required:
+		v.add(field, "is required")
+	case utf8.RuneCountInString(s) > max:
+		v.add(field, fmt.Sprintf("is longer than %d characters", max))
+	default:
+		for _, r := range s {
+			if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r')) {
+				v.add(field, "contains control characters")
+				break
+			}
+		}
+	}
+	return s
+}
+
+// cleanSkills lower-cases, checks and de-duplicates skill tags in place.
+func cleanSkills(v *violations, field string, skills []string, max int) []string {
+	if len(skills) > max {
+		v.add(field, fmt.Sprintf("has more than %d tags", max))
+		return skills
+	}
+	out := skills[:0]
+	seen := map[string]bool{}
+	for i, s := range skills {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if !skillRE.MatchString(s) {
+			v.add(fmt.Sprintf("%s[%d]", field, i), "must be 1 to 40 lower-case letters, digits and hyphens, starting with a letter or digit")
+			continue
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func checkOrganisation(v *violations, field, org string) string {
+	org = strings.ToLower(strings.TrimSpace(org))
+	switch {
+	case org == "":
+		v.add(field, "is required")
+	case !orgRE.MatchString(org):
+		v.add(field, "must be 2 to 63 lower-case letters, digits and hyphens, starting with a letter")
+	}
+	return org
+}
+
+func enumKnown(e protoreflect.Enum) bool {
+	return e.Descriptor().Values().ByNumber(e.Number()) != nil
+}
+
+// cleanLocation normalises a location's text fields. Coordinates are
+// checked here for range only; resolveLocation ties them to the postcode.
+func cleanLocation(v *violations, field string, loc *pb.Location) {
+	if loc == nil {
+		v.add(field, "is required")
+		return
+	}
+	pc, err := geo.NormalisePostcode(loc.Postcode)
+	switch {
+	case strings.TrimSpace(loc.Postcode) == "":
+		v.add(field+".postcode", "is required")
+	case err != nil:
+		v.add(field+".postcode", fmt.Sprintf("%q is not a UK postcode (expected something like \"AB10 1AB\")", loc.Postcode))
+	default:
+		loc.Postcode = pc
+	}
+	loc.Street = geo.NormaliseStreet(cleanText(v, field+".street", loc.Street, false, maxStreetLen, false))
+	if len(loc.AddressLines) > maxAddressLines {
+		v.add(field+".address_lines", fmt.Sprintf("has more than %d lines", maxAddressLines))
+	} else {
+		lines := loc.AddressLines[:0]
+		for i, l := range loc.AddressLines {
+			if l = cleanText(v, fmt.Sprintf("%s.address_lines[%d]", field, i), l, false, maxAddressLine, false); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		loc.AddressLines = lines
+	}
+	if ll := loc.LatLng; ll != nil && !geo.ValidLatLng(ll.Latitude, ll.Longitude) {
+		v.add(field+".lat_lng", "must have latitude from -90 to 90 and longitude from -180 to 180")
+	}
+	loc.CoordinatesSource = pb.CoordinatesSource_COORDINATES_SOURCE_UNSPECIFIED
+}
+
+func cleanContact(v *violations, field string, c *pb.Contact) {
+	if c == nil {
+		v.add(field, "is required")
+		return
+	}
+	c.DisplayName = cleanText(v, field+".display_name", c.DisplayName, true, maxNameLen, false)
+	switch p, err := NormalisePhone(c.Phone); {
+	case strings.TrimSpace(c.Phone) == "":
+		v.add(field+".phone", "is required")
+	case err != nil:
+		v.add(field+".phone", "is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or an international one starting with +")
+	default:
+		c.Phone = p
+	}
+}
+
+func checkTimestamp(v *violations, field string, ts *timestamppb.Timestamp) (time.Time, bool) {
+	if ts == nil {
+		v.add(field, "is required")
+		return time.Time{}, false
+	}
+	if err := ts.CheckValid(); err != nil {
+		v.add(field, "is not a valid timestamp")
+		return time.Time{}, false
+	}
+	return ts.AsTime(), true
+}
+
+// helpRequestCheck says what a help request is checked against.
+type helpRequestCheck struct {
+	now time.Time
+	// timingChanged: the window or deadline is new, so it must lie ahead.
+	timingChanged bool
+}
+
+// cleanHelpRequest normalises hr in place and reports every bad field under
+// prefix (such as "help_request"). It does not touch the store.
+func cleanHelpRequest(v *violations, prefix string, hr *pb.HelpRequest, c helpRequestCheck) {
+	f := func(name string) string { return prefix + "." + name }
+	if len(hr.Needs) == 0 {
+		v.add(f("needs"), "give at least one need")
+	}
+	seen := map[pb.Need]bool{}
+	hasOther := false
+	for i, n := range hr.Needs {
+		switch {
+		case n == pb.Need_NEED_UNSPECIFIED || !enumKnown(n):
+			v.add(fmt.Sprintf("%s[%d]", f("needs"), i), "is not a known need")
+		case seen[n]:
+			v.add(fmt.Sprintf("%s[%d]", f("needs"), i), "repeats "+n.String())
+		}
+		seen[n] = true
+		hasOther = hasOther || n == pb.Need_NEED_OTHER
+	}
+	hr.Details = cleanText(v, f("details"), hr.Details, false, maxDetails, true)
+	if hasOther && hr.Details == "" {
+		v.add(f("details"), "say what is needed when needs includes NEED_OTHER")
+	}
+	hr.RequiredSkills = cleanSkills(v, f("required_skills"), hr.RequiredSkills, maxRequestSkill)
+	switch {
+	case hr.Urgency == pb.Urgency_URGENCY_UNSPECIFIED:
+		hr.Urgency = pb.Urgency_URGENCY_NORMAL
+	case !enumKnown(hr.Urgency):
+		v.add(f("urgency"), "is not a known urgency")
+	}
+	switch t := hr.Timing.(type) {
+	case *pb.HelpRequest_Window:
+		start, okS := checkTimestamp(v, f("window.start_time"), t.Window.GetStartTime())
+		end, okE := checkTimestamp(v, f("window.end_time"), t.Window.GetEndTime())
+		switch {
+		case !okS || !okE:
+		case !end.After(start):
+			v.add(f("window.end_time"), "must be after start_time")
+		case end.Sub(start) > maxWindow:
+			v.add(f("window.end_time"), "must be at most 90 days after start_time")
+		case c.timingChanged && !end.After(c.now):
+			v.add(f("window.end_time"), "is in the past")
+		}
+	case *pb.HelpRequest_Deadline:
+		d, ok := checkTimestamp(v, f("deadline"), t.Deadline)
+		switch {
+		case !ok:
+		case c.timingChanged && !d.After(c.now):
+			v.add(f("deadline"), "is in the past")
+		case c.timingChanged && d.Sub(c.now) > maxWindow:
+			v.add(f("deadline"), "is more than 90 days away")
+		}
+	default:
+		v.add(f("window"), "give a window (start_time and end_time) or a deadline")
+	}
+	cleanLocation(v, f("location"), hr.Location)
+	cleanContact(v, f("requester"), hr.Requester)
+	if hr.ExternalId != "" {
+		hr.ExternalId = strings.TrimSpace(hr.ExternalId)
+		if len(hr.ExternalId) > maxExternalID || !printable(hr.ExternalId) {
+			v.add(f("external_id"), fmt.Sprintf("must be at most %d printable characters", maxExternalID))
+		}
+	}
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
+}
+
+func checkDate(v *violations, field string, d *pb.Date) (time.Time, bool) {
+	if d == nil {
+		v.add(field, "is required")
+		return time.Time{}, false
+	}
+	t := time.Date(int(d.Year), time.Month(d.Month), int(d.Day), 0, 0, 0, 0, time.UTC)
+	if d.Year < 2000 || d.Year > 2100 || d.Month < 1 || d.Month > 12 || d.Day < 1 || t.Day() != int(d.Day) {
+		v.add(field, "is not a real date between 2000 and 2100")
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func minutesOf(t *pb.TimeOfDay) (int, bool) {
+	if t == nil || t.Hours < 0 || t.Hours > 24 || t.Minutes < 0 || t.Minutes > 59 || (t.Hours == 24 && t.Minutes != 0) {
+		return 0, false
+	}
+	return int(t.Hours*60 + t.Minutes), true
+}
+
+// defaultDistance is how far a volunteer goes when they do not say.
+var defaultDistance = map[pb.TravelMode]int32{
+	pb.TravelMode_TRAVEL_MODE_WALKING: 1500,
+	pb.TravelMode_TRAVEL_MODE_CYCLING: 5000,
+	pb.TravelMode_TRAVEL_MODE_CAR:     15000,
+}
+
+// cleanVolunteer normalises a volunteer in place, as cleanHelpRequest.
+func cleanVolunteer(v *violations, prefix string, vol *pb.Volunteer) {
+	f := func(name string) string { return prefix + "." + name }
+	cleanContact(v, f("contact"), vol.Contact)
+	cleanLocation(v, f("home"), vol.Home)
+	switch {
+	case vol.TravelMode == pb.TravelMode_TRAVEL_MODE_UNSPECIFIED:
+		vol.TravelMode = pb.TravelMode_TRAVEL_MODE_WALKING
+	case !enumKnown(vol.TravelMode):
+		v.add(f("travel_mode"), "is not a known travel mode")
+	}
+	switch {
+	case vol.MaxDistanceMetres == 0:
+		vol.MaxDistanceMetres = defaultDistance[vol.TravelMode]
+	case vol.MaxDistanceMetres < minDistance || vol.MaxDistanceMetres > maxDistance:
+		v.add(f("max_distance_metres"), fmt.Sprintf("must be from %d to %d", minDistance, maxDistance))
+	}
+	vol.Skills = cleanSkills(v, f("skills"), vol.Skills, maxVolSkills)
+	if vol.Vetting == nil {
+		vol.Vetting = &pb.Vetting{}
+	}
+	switch lvl := vol.Vetting.Level; {
+	case lvl == pb.Vetting_DBS_LEVEL_UNSPECIFIED:
+		vol.Vetting.Level = pb.Vetting_DBS_LEVEL_NONE
+	case !enumKnown(lvl):
+		v.add(f("vetting.level"), "is not a known DBS level")
+	}
+	if vol.Vetting.ExpireDate != nil {
+		if vol.Vetting.Level == pb.Vetting_DBS_LEVEL_NONE {
+			v.add(f("vetting.expire_date"), "is only for a basic or enhanced check")
+		} else {
+			checkDate(v, f("vetting.expire_date"), vol.Vetting.ExpireDate)
+		}
+	}
+	cleanAvailability(v, f("availability"), vol)
+	switch {
+	case vol.Capacity == 0:
+		vol.Capacity = 1
+	case vol.Capacity < 1 || vol.Capacity > maxCapacity:
+		v.add(f("capacity"), fmt.Sprintf("must be from 1 to %d", maxCapacity))
+	}
+}
+
+func cleanAvailability(v *violations, field string, vol *pb.Volunteer) {
+	if vol.Availability == nil {
+		vol.Availability = &pb.Availability{}
+	}
+	a := vol.Availability
+	a.TimeZone = strings.TrimSpace(a.TimeZone)
+	if a.TimeZone == "" {
+		a.TimeZone = "Europe/London"
+	} else if _, err := time.LoadLocation(a.TimeZone); err != nil || a.TimeZone == "Local" {
+		v.add(field+".time_zone", fmt.Sprintf("%q is not an IANA time zone such as Europe/London", a.TimeZone))
+	}
+	if len(a.Weekly) > maxSlots {
+		v.add(field+".weekly", fmt.Sprintf("has more than %d slots", maxSlots))
+	}
+	for i, s := range a.Weekly {
+		sf := fmt.Sprintf("%s.weekly[%d]", field, i)
+		if s.Day == pb.DayOfWeek_DAY_OF_WEEK_UNSPECIFIED || !enumKnown(s.Day) {
+			v.add(sf+".day", "is not a day of the week")
+		}
+		start, okS := minutesOf(s.StartTime)
+		end, okE := minutesOf(s.EndTime)
+		switch {
+		case !okS:
+			v.add(sf+".start_time", "must be a time from 00:00 to 24:00")
+		case !okE:
+			v.add(sf+".end_time", "must be a time from 00:00 to 24:00")
+		case end <= start:
+			v.add(sf+".end_time", "must be after start_time on the same day")
+		}
+	}
+	if len(a.Away) > maxAway {
+		v.add(field+".away", fmt.Sprintf("has more than %d ranges", maxAway))
+	}
+	for i, r := range a.Away {
+		rf := fmt.Sprintf("%s.away[%d]", field, i)
+		start, okS := checkDate(v, rf+".start_date", r.GetStartDate())
+		end, okE := checkDate(v, rf+".end_date", r.GetEndDate())
+		if okS && okE && end.Before(start) {
+			v.add(rf+".end_date", "is before start_date")
+		}
+	}
+}

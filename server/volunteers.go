@@ -1,0 +1,174 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/doorstep-aid/doorstep/geo"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+const volunteerPrefix = "volunteers/"
+
+var volunteerMask = maskRules{
+	mutable: []string{
+		"contact", "contact.display_name", "contact.phone",
+		"home", "home.postcode", "home.street", "home.address_lines", "home.lat_lng",
+		"max_distance_metres", "travel_mode", "skills", "vetting", "availability", "capacity", "paused",
+	},
+	fixed: map[string]string{
+		"name": "is output only", "organisation": "cannot be changed after create",
+		"create_time": "is output only", "update_time": "is output only", "etag": "is output only",
+		"home.coordinates_source": "is output only",
+	},
+}
+
+func volunteerNotFound(id string) notFound {
+	return notFound{reason: ReasonVolunteerMissing, name: volunteerPrefix + id}
+}
+
+// CreateVolunteer implements pb.VolunteerServiceServer.
+func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerRequest) (*pb.CreateVolunteerResponse, error) {
+	var v violations
+	idem := idempotency(&v, req.GetRequestId(), &pb.CreateVolunteerRequest{Volunteer: req.GetVolunteer()})
+	if req.GetVolunteer() == nil {
+		v.add("volunteer", "is required")
+		return nil, v.err()
+	}
+	vol := proto.Clone(req.Volunteer).(*pb.Volunteer)
+	vol.Name, vol.CreateTime, vol.UpdateTime, vol.Etag = "", nil, nil, ""
+	vol.Organisation = checkOrganisation(&v, "volunteer.organisation", vol.Organisation)
+	cleanVolunteer(&v, "volunteer", vol)
+	if len(v) == 0 {
+		if err := s.resolveLocation(ctx, &v, "volunteer.home", vol.Home, vol.Home.LatLng != nil); err != nil {
+			return nil, s.errs.toStatus(ctx, err, notFound{})
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	out, err := s.store.CreateVolunteer(ctx, vol, idem)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.CreateVolunteerResponse{Volunteer: out}, nil
+}
+
+// GetVolunteer implements pb.VolunteerServiceServer.
+func (s *Server) GetVolunteer(ctx context.Context, req *pb.GetVolunteerRequest) (*pb.GetVolunteerResponse, error) {
+	var v violations
+	id := parseName(&v, "name", req.GetName(), volunteerPrefix)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	out, err := s.store.GetVolunteer(ctx, id)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, volunteerNotFound(id))
+	}
+	return &pb.GetVolunteerResponse{Volunteer: out}, nil
+}
+
+// ListVolunteers implements pb.VolunteerServiceServer.
+func (s *Server) ListVolunteers(ctx context.Context, req *pb.ListVolunteersRequest) (*pb.ListVolunteersResponse, error) {
+	var v violations
+	size := pageSize(&v, req.GetPageSize())
+	var f store.VolunteerFilter
+	if req.GetPostcode() != "" {
+		prefix, err := geo.NormalisePostcodePrefix(req.GetPostcode())
+		if err != nil {
+			v.add("postcode", "must be a postcode (AB10 1AB), sector (AB10 1) or district (AB10)")
+		}
+		f.PostcodePrefix = prefix
+	}
+	if req.GetOrganisation() != "" {
+		f.Organisation = checkOrganisation(&v, "organisation", req.GetOrganisation())
+	}
+	if req.GetSkill() != "" {
+		f.Skill = strings.ToLower(strings.TrimSpace(req.GetSkill()))
+		if !skillRE.MatchString(f.Skill) {
+			v.add("skill", "must be a skill tag: lower-case letters, digits and hyphens")
+		}
+	}
+	if req.GetPhone() != "" {
+		phone, err := NormalisePhone(req.GetPhone())
+		if err != nil {
+			v.add("phone", "is not a phone number")
+		}
+		f.Phone = phone
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	out, next, err := s.store.ListVolunteers(ctx, f, store.Page{Size: size, Token: req.GetPageToken()})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.ListVolunteersResponse{Volunteers: out, NextPageToken: next}, nil
+}
+
+// UpdateVolunteer implements pb.VolunteerServiceServer, as UpdateHelpRequest.
+func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerRequest) (*pb.UpdateVolunteerResponse, error) {
+	var v violations
+	in := req.GetVolunteer()
+	if in == nil {
+		v.add("volunteer", "is required")
+		return nil, v.err()
+	}
+	id := parseName(&v, "volunteer.name", in.GetName(), volunteerPrefix)
+	paths := volunteerMask.resolveMask(&v, req.GetUpdateMask(), in)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		cur, err := s.store.GetVolunteer(ctx, id)
+		if err != nil {
+			return nil, s.errs.toStatus(ctx, err, volunteerNotFound(id))
+		}
+		if in.Etag != "" && in.Etag != cur.Etag {
+			return nil, s.errs.toStatus(ctx, store.ErrEtagMismatch, notFound{})
+		}
+		next := proto.Clone(cur).(*pb.Volunteer)
+		applyMask(next, in, paths)
+		var v violations
+		cleanVolunteer(&v, "volunteer", next)
+		if !touches(paths, "home") {
+			next.Home = cur.Home
+		} else if len(v) == 0 {
+			given := latLngGiven(paths, "home", next.Home, cur.Home)
+			if err := s.resolveLocation(ctx, &v, "volunteer.home", next.Home, given); err != nil {
+				return nil, s.errs.toStatus(ctx, err, notFound{})
+			}
+		}
+		if err := v.err(); err != nil {
+			return nil, err
+		}
+		out, err := s.store.UpdateVolunteer(ctx, next)
+		if errors.Is(err, store.ErrEtagMismatch) && in.Etag == "" && attempt < updateRetries {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, s.errs.toStatus(ctx, err, notFound{})
+			}
+			continue
+		}
+		if err != nil {
+			return nil, s.errs.toStatus(ctx, err, volunteerNotFound(id))
+		}
+		return &pb.UpdateVolunteerResponse{Volunteer: out}, nil
+	}
+}
+
+// DeleteVolunteer implements pb.VolunteerServiceServer.
+func (s *Server) DeleteVolunteer(ctx context.Context, req *pb.DeleteVolunteerRequest) (*pb.DeleteVolunteerResponse, error) {
+	var v violations
+	id := parseName(&v, "name", req.GetName(), volunteerPrefix)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteVolunteer(ctx, id, req.GetEtag()); err != nil {
+		return nil, s.errs.toStatus(ctx, err, volunteerNotFound(id))
+	}
+	return &pb.DeleteVolunteerResponse{}, nil
+}

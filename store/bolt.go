@@ -1,0 +1,387 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// SchemaVersion is the bucket layout this code writes (see the package doc).
+const SchemaVersion = 1
+
+var (
+	bMeta          = []byte("meta")
+	bHelpRequests  = []byte("help_requests")
+	bVolunteers    = []byte("volunteers")
+	bIdempotency   = []byte("idempotency")
+	bPostcodes     = []byte("postcodes")
+	bRecords       = []byte("records")
+	bContacts      = []byte("contacts")
+	bByState       = []byte("by_state")
+	bByOrg         = []byte("by_org")
+	bByExternalID  = []byte("by_external_id")
+	bByPhone       = []byte("by_phone")
+	bByPostcode    = []byte("by_postcode")
+	kSchemaVersion = []byte("schema_version")
+	kRevision      = []byte("revision")
+)
+
+const (
+	helpRequestPrefix = "helpRequests/"
+	volunteerPrefix   = "volunteers/"
+)
+
+// migrations[v] takes a file from schema version v to v+1.
+var migrations = []func(tx *bolt.Tx) error{
+	createLayoutV1,
+}
+
+func createLayoutV1(tx *bolt.Tx) error {
+	for _, top := range [][]byte{bMeta, bIdempotency, bPostcodes} {
+		if _, err := tx.CreateBucketIfNotExists(top); err != nil {
+			return err
+		}
+	}
+	layout := map[string][][]byte{
+		string(bHelpRequests): {bRecords, bContacts, bByState, bByOrg, bByExternalID, bByPhone, bByPostcode},
+		string(bVolunteers):   {bRecords, bContacts, bByOrg, bByPhone, bByPostcode},
+	}
+	for top, subs := range layout {
+		b, err := tx.CreateBucketIfNotExists([]byte(top))
+		if err != nil {
+			return err
+		}
+		for _, sub := range subs {
+			if _, err := b.CreateBucketIfNotExists(sub); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// BoltStore is the Store on one bbolt file.
+type BoltStore struct {
+	db     *bolt.DB
+	c      *committer
+	ids    *idGen
+	now    func() time.Time
+	logger *zap.Logger
+}
+
+var _ Store = (*BoltStore)(nil)
+
+type options struct {
+	timeout time.Duration
+	now     func() time.Time
+	logger  *zap.Logger
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithOpenTimeout sets how long Open waits for another process to release
+// the file before failing with ErrInUse. The default is one second.
+func WithOpenTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithClock sets the source of create and update times.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Open opens or creates the store file at path and brings its schema up to
+// date.
+func Open(path string, opts ...Option) (*BoltStore, error) {
+	o := options{timeout: time.Second, now: time.Now, logger: zap.NewNop()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil || o.now == nil || o.timeout <= 0 {
+		return nil, errors.New("store: open: logger, clock and a positive timeout are required")
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: o.timeout,
+		// The freelist is rebuilt from the pages at open instead of being
+		// written by every commit: fewer pages to fsync per write.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("store: open %s: %w", path, ErrInUse)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &BoltStore{db: db, ids: newIDGen(), now: o.now, logger: o.logger}
+	if err := s.migrate(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s.c = newCommitter(db)
+	return s, nil
+}
+
+func (s *BoltStore) migrate() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		var v uint64
+		if meta := tx.Bucket(bMeta); meta != nil {
+			if raw := meta.Get(kSchemaVersion); len(raw) == 8 {
+				v = binary.BigEndian.Uint64(raw)
+			}
+		}
+		if v > SchemaVersion {
+			return fmt.Errorf("schema %d, this version reads up to %d: %w", v, SchemaVersion, ErrNewerSchema)
+		}
+		for ; v < SchemaVersion; v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+			}
+			s.logger.Info("store schema migrated", zap.Uint64("from", v), zap.Uint64("to", v+1))
+		}
+		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(SchemaVersion))
+	})
+}
+
+// Close commits the writes already queued and closes the file.
+func (s *BoltStore) Close() error {
+	s.c.close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Check runs bbolt's consistency check over the whole file.
+func (s *BoltStore) Check() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// Revision is the revision of the last committed write.
+func (s *BoltStore) Revision() (uint64, error) {
+	var rev uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if raw := tx.Bucket(bMeta).Get(kRevision); len(raw) == 8 {
+			rev = binary.BigEndian.Uint64(raw)
+		}
+		return nil
+	})
+	return rev, err
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// bumpRevision is the first write of every change, and so marks it dirty.
+func bumpRevision(w *writeTx) (uint64, error) {
+	meta := w.tx.Bucket(bMeta)
+	var rev uint64
+	if raw := meta.Get(kRevision); len(raw) == 8 {
+		rev = binary.BigEndian.Uint64(raw)
+	}
+	rev++
+	return rev, w.put(meta, kRevision, u64(rev))
+}
+
+func etagOf(rev uint64) string { return strconv.FormatUint(rev, 10) }
+
+var marshal = proto.MarshalOptions{Deterministic: true}
+
+// join builds an index key: parts separated by 0x00, which no part holds
+// (normalised postcodes, phones and organisation slugs are printable).
+func join(parts ...[]byte) []byte {
+	return bytes.Join(parts, []byte{0})
+}
+
+// index is one entry of a secondary index.
+type index struct {
+	bucket []byte
+	key    []byte
+	value  []byte
+}
+
+func putAll(w *writeTx, parent *bolt.Bucket, entries []index) error {
+	for _, e := range entries {
+		if err := w.put(parent.Bucket(e.bucket), e.key, e.value); err != nil {
+			return fmt.Errorf("put index %s: %w", e.bucket, err)
+		}
+	}
+	return nil
+}
+
+func deleteAll(w *writeTx, parent *bolt.Bucket, entries []index) error {
+	for _, e := range entries {
+		if err := w.delete(parent.Bucket(e.bucket), e.key); err != nil {
+			return fmt.Errorf("delete index %s: %w", e.bucket, err)
+		}
+	}
+	return nil
+}
+
+// idempotency keys are scoped by what they create.
+const (
+	kindHelpRequest = "help_request"
+	kindVolunteer   = "volunteer"
+)
+
+// lookupIdempotency returns the id recorded for a request id, if any.
+func lookupIdempotency(tx *bolt.Tx, kind string, idem Idempotency) ([]byte, bool, error) {
+	raw := tx.Bucket(bIdempotency).Get(join([]byte(kind), []byte(idem.RequestID)))
+	if raw == nil {
+		return nil, false, nil
+	}
+	if len(raw) != 16+32 {
+		return nil, false, fmt.Errorf("idempotency record of %d bytes", len(raw))
+	}
+	if !bytes.Equal(raw[16:], idem.Fingerprint[:]) {
+		return nil, false, ErrRequestIDReused
+	}
+	return bytes.Clone(raw[:16]), true, nil
+}
+
+func recordIdempotency(w *writeTx, kind string, idem Idempotency, id []byte) error {
+	v := make([]byte, 0, 48)
+	v = append(append(v, id...), idem.Fingerprint[:]...)
+	return w.put(w.tx.Bucket(bIdempotency), join([]byte(kind), []byte(idem.RequestID)), v)
+}
+
+// getProto reads key from b into m. The bytes are decoded inside the
+// transaction, and decoding copies, so m stays valid after it ends.
+func getProto(b *bolt.Bucket, key []byte, m proto.Message) (bool, error) {
+	raw := b.Get(key)
+	if raw == nil {
+		return false, nil
+	}
+	if err := proto.Unmarshal(raw, m); err != nil {
+		return false, fmt.Errorf("decode %T: %w", m, err)
+	}
+	return true, nil
+}
+
+func putProto(w *writeTx, b *bolt.Bucket, key []byte, m proto.Message) error {
+	raw, err := marshal.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %T: %w", m, err)
+	}
+	return w.put(b, key, raw)
+}
+
+func idFromName(name, prefix string) ([]byte, error) {
+	if len(name) <= len(prefix) || name[:len(prefix)] != prefix {
+		return nil, ErrNotFound
+	}
+	id, err := ParseID(name[len(prefix):])
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	return id, nil
+}
+
+// LookupPostcode returns a normalised postcode's centre.
+func (s *BoltStore) LookupPostcode(_ context.Context, postcode string) (LatLng, error) {
+	var at LatLng
+	err := s.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bPostcodes).Get([]byte(postcode))
+		if len(raw) != 16 {
+			return ErrNotFound
+		}
+		at = LatLng{
+			Lat: math.Float64frombits(binary.BigEndian.Uint64(raw[:8])),
+			Lng: math.Float64frombits(binary.BigEndian.Uint64(raw[8:])),
+		}
+		return nil
+	})
+	if err != nil {
+		return LatLng{}, fmt.Errorf("store: lookup postcode: %w", err)
+	}
+	return at, nil
+}
+
+// postcodeChunk bounds one load transaction: big enough to amortise the
+// fsync, small enough not to hold up other writes for long.
+const postcodeChunk = 20000
+
+// LoadPostcodes writes gazetteer updates in chunks of their own
+// transactions; a load that fails part-way leaves the chunks before it, and
+// a rerun of the same file converges.
+func (s *BoltStore) LoadPostcodes(ctx context.Context, next func() (PostcodeUpdate, bool, error)) (PostcodeLoadStats, error) {
+	var st PostcodeLoadStats
+	chunk := make([]PostcodeUpdate, 0, postcodeChunk)
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bPostcodes)
+			stored, removed := 0, 0
+			for _, u := range chunk {
+				if u.Remove {
+					if b.Get([]byte(u.Postcode)) == nil {
+						continue
+					}
+					if err := b.Delete([]byte(u.Postcode)); err != nil {
+						return err
+					}
+					removed++
+					continue
+				}
+				v := make([]byte, 16)
+				binary.BigEndian.PutUint64(v[:8], math.Float64bits(u.At.Lat))
+				binary.BigEndian.PutUint64(v[8:], math.Float64bits(u.At.Lng))
+				if err := b.Put([]byte(u.Postcode), v); err != nil {
+					return err
+				}
+				stored++
+			}
+			st.Stored += stored
+			st.Removed += removed
+			return nil
+		})
+		chunk = chunk[:0]
+		return err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return st, fmt.Errorf("store: load postcodes: %w", err)
+		}
+		u, ok, err := next()
+		if err != nil {
+			return st, fmt.Errorf("store: load postcodes: %w", err)
+		}
+		if !ok {
+			break
+		}
+		chunk = append(chunk, u)
+		if len(chunk) == postcodeChunk {
+			if err := flush(); err != nil {
+				return st, fmt.Errorf("store: load postcodes: %w", err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return st, fmt.Errorf("store: load postcodes: %w", err)
+	}
+	return st, nil
+}
+
+func timestamp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxBatch bounds one transaction so that a burst cannot build a commit
+// too large to finish quickly; the rest wait for the next one.
+const maxBatch = 1024
+
+// writeTx is the view of a read-write transaction that a write gets. It
+// notes whether the write changed anything, so that a write that fails
+// after changing something can be undone by rolling the batch back.
+type writeTx struct {
+	tx    *bolt.Tx
+	dirty bool
+}
+
+func (w *writeTx) put(b *bolt.Bucket, k, v []byte) error {
+	w.dirty = true
+	return b.Put(k, v)
+}
+
+func (w *writeTx) delete(b *bolt.Bucket, k []byte) error {
+	w.dirty = true
+	return b.Delete(k)
+}
+
+// op is one write waiting for the committer. fn may run more than once (a
+// batch that is rolled back runs again write by write), so it must set its
+// results afresh on every run.
+type op struct {
+	fn   func(w *writeTx) error
+	done chan error
+}
+
+// committer gathers writes into shared transactions.
+type committer struct {
+	db  *bolt.DB
+	ops chan *op
+
+	mu     sync.RWMutex // held for reading while sending to ops
+	closed bool
+	exited chan struct{}
+
+	// ackBeforeCommit is for the crash test's proof that it would catch a
+	// write acknowledged before its commit; nothing else sets it.
+	ackBeforeCommit atomic.Bool
+}
+
+func newCommitter(db *bolt.DB) *committer {
+	c := &committer{db: db, ops: make(chan *op, 4*maxBatch), exited: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+// do runs fn in a write transaction and returns once that transaction has
+// committed (or failed). A caller that gives up on ctx gets ctx's error, but
+// the write may still commit: callers retry with idempotency keys.
+func (c *committer) do(ctx context.Context, fn func(w *writeTx) error) error {
+	o := &op{fn: fn, done: make(chan error, 1)}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case c.ops <- o:
+		c.mu.RUnlock()
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-o.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops new writes, commits those already queued and waits for the
+// committer to finish.
+func (c *committer) close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		<-c.exited
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	close(c.ops)
+	<-c.exited
+}
+
+func (c *committer) run() {
+	defer close(c.exited)
+	batch := make([]*op, 0, maxBatch)
+	for first := range c.ops {
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case o, ok := <-c.ops:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, o)
+			default:
+				break gather
+			}
+		}
+		c.commit(batch)
+		clear(batch)
+	}
+}
+
+func (c *committer) commit(batch []*op) {
+	tx, err := c.db.Begin(true)
+	if err != nil {
+		c.fail(batch, fmt.Errorf("begin: %w", err))
+		return
+	}
+	results := make([]error, len(batch))
+	for i, o := range batch {
+		w := &writeTx{tx: tx}
+		err := o.fn(w)
+		if err != nil && w.dirty {
+			_ = tx.Rollback()
+			c.commitEach(batch)
+			return
+		}
+		results[i] = err
+	}
+	if c.ackBeforeCommit.Load() {
+		for i, o := range batch {
+			o.done <- results[i]
+		}
+		_ = tx.Commit()
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		c.fail(batch, fmt.Errorf("commit: %w", err))
+		return
+	}
+	for i, o := range batch {
+		o.done <- results[i]
+	}
+}
+
+// commitEach runs every write of a batch in its own transaction, so that
+// one that failed half-way is rolled back without taking the others along.
+func (c *committer) commitEach(batch []*op) {
+	for _, o := range batch {
+		o.done <- c.db.Update(func(tx *bolt.Tx) error {
+			return o.fn(&writeTx{tx: tx})
+		})
+	}
+}
+
+func (c *committer) fail(batch []*op, err error) {
+	for _, o := range batch {
+		o.done <- err
+	}
+}

@@ -1,0 +1,52 @@
+// Package store keeps Doorstep's records durably.
+//
+// Store is the interface that server/ uses; BoltStore implements it on one
+// bbolt file, and an etcd backend can implement it later without server/
+// or matcher/ changing. Records are protobuf messages; contact details are
+// kept in their own bucket, apart from the record they belong to, so that
+// later work can protect, disclose and erase them on their own.
+//
+// # Bucket layout (schema version 1)
+//
+//	meta/
+//	    schema_version      -> uint64 big-endian
+//	    revision            -> uint64 big-endian; bumped by every committed write,
+//	                           and a record's etag is the revision that last wrote it
+//	help_requests/
+//	    records/            id -> HelpRequest (requester cleared)
+//	    contacts/           id -> Contact (the requester)
+//	    by_state/           state(1) id -> ""
+//	    by_org/             organisation 0x00 id -> ""
+//	    by_external_id/     organisation 0x00 external_id -> id   (unique)
+//	    by_phone/           phone 0x00 id -> ""
+//	    by_postcode/        postcode 0x00 id -> ""
+//	volunteers/
+//	    records/            id -> Volunteer (contact cleared)
+//	    contacts/           id -> Contact
+//	    by_org/             organisation 0x00 id -> ""
+//	    by_phone/           phone 0x00 id -> ""
+//	    by_postcode/        postcode 0x00 id -> ""
+//	idempotency/
+//	    kind 0x00 request_id -> id(16) fingerprint(32)
+//	postcodes/
+//	    postcode            -> latitude(8) longitude(8), IEEE 754 big-endian
+//
+// An id is a 16-byte ULID: a millisecond timestamp then randomness,
+// monotonic within the process, so keys sort by creation time. Outside the
+// store it is written as 26 lower-case Crockford base32 characters.
+//
+// Every index entry is written and removed in the same transaction as its
+// record. Open runs the migration steps from the file's schema version up
+// to the current one, and refuses a file written by a newer version.
+//
+// # Group commit
+//
+// All writes go through one committer goroutine. It takes whatever writes
+// are waiting, applies them in order in one read-write transaction and
+// commits it with fsync, then answers every caller; a write is acknowledged
+// only after its transaction has committed. A lone caller is committed at
+// once, with no batching timer, while under load many writes share one
+// fsync. A write that fails its checks before changing anything fails alone;
+// one that fails after changing something makes the committer roll the batch
+// back and run each write in a transaction of its own.
+package store

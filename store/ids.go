@@ -1,0 +1,56 @@
+package store
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// idGen makes time-ordered ids. Monotonic entropy keeps ids made in the
+// same millisecond in order, so that keys sort by creation.
+type idGen struct {
+	mu      sync.Mutex
+	entropy *ulid.MonotonicEntropy
+}
+
+func newIDGen() *idGen {
+	return &idGen{entropy: ulid.Monotonic(rand.Reader, 0)}
+}
+
+func (g *idGen) next(now time.Time) (ulid.ULID, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	id, err := ulid.New(ulid.Timestamp(now), g.entropy)
+	if err != nil {
+		return ulid.ULID{}, fmt.Errorf("new id: %w", err)
+	}
+	return id, nil
+}
+
+// idString is the external form: lower case, as AIP-122 prefers.
+func idString(id []byte) string {
+	var u ulid.ULID
+	copy(u[:], id)
+	return strings.ToLower(u.String())
+}
+
+// ErrBadID is returned by ParseID for text that cannot be an id.
+var ErrBadID = errors.New("not a valid id")
+
+// ParseID turns the external form of an id into its key. It is exported so
+// that server/ can reject a malformed name before touching the store.
+func ParseID(s string) ([]byte, error) {
+	if len(s) != ulid.EncodedSize {
+		return nil, ErrBadID
+	}
+	u, err := ulid.ParseStrict(strings.ToUpper(s))
+	if err != nil {
+		return nil, ErrBadID
+	}
+	return u[:], nil
+}

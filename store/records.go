@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+var helpRequests = &collection[*pb.HelpRequest]{
+	bucket:   bHelpRequests,
+	prefix:   helpRequestPrefix,
+	idemKind: kindHelpRequest,
+	noun:     "help request",
+	newRec:   func() *pb.HelpRequest { return &pb.HelpRequest{} },
+	takeContact: func(r *pb.HelpRequest) *pb.Contact {
+		c := r.Requester
+		r.Requester = nil
+		return c
+	},
+	setContact: func(r *pb.HelpRequest, c *pb.Contact) { r.Requester = c },
+	name:       (*pb.HelpRequest).GetName,
+	etag:       (*pb.HelpRequest).GetEtag,
+	stamp: func(r *pb.HelpRequest, name, etag string, created, updated *timestamppb.Timestamp) {
+		r.Name, r.Etag, r.UpdateTime = name, etag, updated
+		if created != nil {
+			r.CreateTime = created
+		}
+	},
+	keep: func(dst, stored *pb.HelpRequest) {
+		dst.Organisation, dst.ExternalId, dst.CreateTime = stored.Organisation, stored.ExternalId, stored.CreateTime
+	},
+	onCreate: func(r *pb.HelpRequest) { r.State = pb.HelpRequest_STATE_OPEN },
+	indexes: func(id []byte, r *pb.HelpRequest, c *pb.Contact) []index {
+		ix := []index{
+			{bucket: bByState, key: append([]byte{byte(r.State)}, id...)},
+			{bucket: bByOrg, key: join([]byte(r.Organisation), id)},
+			{bucket: bByPostcode, key: join([]byte(r.GetLocation().GetPostcode()), id)},
+		}
+		if c.GetPhone() != "" {
+			ix = append(ix, index{bucket: bByPhone, key: join([]byte(c.Phone), id)})
+		}
+		return ix
+	},
+	unique: func(r *pb.HelpRequest) *index {
+		if r.ExternalId == "" {
+			return nil
+		}
+		return &index{bucket: bByExternalID, key: join([]byte(r.Organisation), []byte(r.ExternalId))}
+	},
+}
+
+var volunteers = &collection[*pb.Volunteer]{
+	bucket:   bVolunteers,
+	prefix:   volunteerPrefix,
+	idemKind: kindVolunteer,
+	noun:     "volunteer",
+	newRec:   func() *pb.Volunteer { return &pb.Volunteer{} },
+	takeContact: func(r *pb.Volunteer) *pb.Contact {
+		c := r.Contact
+		r.Contact = nil
+		return c
+	},
+	setContact: func(r *pb.Volunteer, c *pb.Contact) { r.Contact = c },
+	name:       (*pb.Volunteer).GetName,
+	etag:       (*pb.Volunteer).GetEtag,
+	stamp: func(r *pb.Volunteer, name, etag string, created, updated *timestamppb.Timestamp) {
+		r.Name, r.Etag, r.UpdateTime = name, etag, updated
+		if created != nil {
+			r.CreateTime = created
+		}
+	},
+	keep: func(dst, stored *pb.Volunteer) {
+		dst.Organisation, dst.CreateTime = stored.Organisation, stored.CreateTime
+	},
+	onCreate: func(*pb.Volunteer) {},
+	indexes: func(id []byte, r *pb.Volunteer, c *pb.Contact) []index {
+		ix := []index{
+			{bucket: bByOrg, key: join([]byte(r.Organisation), id)},
+			{bucket: bByPostcode, key: join([]byte(r.GetHome().GetPostcode()), id)},
+		}
+		if c.GetPhone() != "" {
+			ix = append(ix, index{bucket: bByPhone, key: join([]byte(c.Phone), id)})
+		}
+		return ix
+	},
+	unique: func(*pb.Volunteer) *index { return nil },
+}
+
+// CreateHelpRequest implements Store.
+func (s *BoltStore) CreateHelpRequest(ctx context.Context, hr *pb.HelpRequest, idem Idempotency) (*pb.HelpRequest, error) {
+	return helpRequests.create(ctx, s, hr, idem)
+}
+
+// GetHelpRequest implements Store.
+func (s *BoltStore) GetHelpRequest(_ context.Context, id string) (*pb.HelpRequest, error) {
+	return helpRequests.get(s, id)
+}
+
+// UpdateHelpRequest implements Store.
+func (s *BoltStore) UpdateHelpRequest(ctx context.Context, hr *pb.HelpRequest) (*pb.HelpRequest, error) {
+	return helpRequests.update(ctx, s, hr)
+}
+
+// DeleteHelpRequest implements Store.
+func (s *BoltStore) DeleteHelpRequest(ctx context.Context, id, etag string) error {
+	return helpRequests.remove(ctx, s, id, etag)
+}
+
+// ListHelpRequests implements Store. It walks the most selective index the
+// filter allows (phone, then postcode, organisation, state) and checks the
+// rest of the filter on each record.
+func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error) {
+	sc := scan[*pb.HelpRequest]{
+		filterKey: fmt.Sprintf("hr|%d|%s|%s|%s", f.State, f.PostcodePrefix, f.Organisation, f.Phone),
+		match: func(r *pb.HelpRequest, c *pb.Contact) bool {
+			return (f.State == pb.HelpRequest_STATE_UNSPECIFIED || r.State == f.State) &&
+				hasPrefix(r.GetLocation().GetPostcode(), f.PostcodePrefix) &&
+				(f.Organisation == "" || r.Organisation == f.Organisation) &&
+				(f.Phone == "" || c.GetPhone() == f.Phone)
+		},
+	}
+	switch {
+	case f.Phone != "":
+		sc.index, sc.prefix = bByPhone, join([]byte(f.Phone), nil)
+	case f.PostcodePrefix != "":
+		sc.index, sc.prefix = bByPostcode, []byte(f.PostcodePrefix)
+	case f.Organisation != "":
+		sc.index, sc.prefix = bByOrg, join([]byte(f.Organisation), nil)
+	case f.State != pb.HelpRequest_STATE_UNSPECIFIED:
+		sc.index, sc.prefix = bByState, []byte{byte(f.State)}
+	}
+	return helpRequests.list(s, sc, p)
+}
+
+// CreateVolunteer implements Store.
+func (s *BoltStore) CreateVolunteer(ctx context.Context, v *pb.Volunteer, idem Idempotency) (*pb.Volunteer, error) {
+	return volunteers.create(ctx, s, v, idem)
+}
+
+// GetVolunteer implements Store.
+func (s *BoltStore) GetVolunteer(_ context.Context, id string) (*pb.Volunteer, error) {
+	return volunteers.get(s, id)
+}
+
+// UpdateVolunteer implements Store.
+func (s *BoltStore) UpdateVolunteer(ctx context.Context, v *pb.Volunteer) (*pb.Volunteer, error) {
+	return volunteers.update(ctx, s, v)
+}
+
+// DeleteVolunteer implements Store.
+func (s *BoltStore) DeleteVolunteer(ctx context.Context, id, etag string) error {
+	return volunteers.remove(ctx, s, id, etag)
+}
+
+// ListVolunteers implements Store, as ListHelpRequests.
+func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page) ([]*pb.Volunteer, string, error) {
+	sc := scan[*pb.Volunteer]{
+		filterKey: fmt.Sprintf("vol|%s|%s|%s|%s", f.PostcodePrefix, f.Organisation, f.Skill, f.Phone),
+		match: func(r *pb.Volunteer, c *pb.Contact) bool {
+			return hasPrefix(r.GetHome().GetPostcode(), f.PostcodePrefix) &&
+				(f.Organisation == "" || r.Organisation == f.Organisation) &&
+				(f.Skill == "" || slices.Contains(r.Skills, f.Skill)) &&
+				(f.Phone == "" || c.GetPhone() == f.Phone)
+		},
+	}
+	switch {
+	case f.Phone != "":
+		sc.index, sc.prefix = bByPhone, join([]byte(f.Phone), nil)
+	case f.PostcodePrefix != "":
+		sc.index, sc.prefix = bByPostcode, []byte(f.PostcodePrefix)
+	case f.Organisation != "":
+		sc.index, sc.prefix = bByOrg, join([]byte(f.Organisation), nil)
+	}
+	return volunteers.list(s, sc, p)
+}
+
+func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
