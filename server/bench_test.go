@@ -26,6 +26,29 @@ import (
 //
 //	go test -run '^$' -bench CreateHelpRequest -benchtime 20000x ./server/
 func BenchmarkCreateHelpRequest(b *testing.B) {
+	req := &pb.CreateHelpRequestRequest{HelpRequest: validHelpRequest()}
+	benchCallers(b, func(ctx context.Context, conn *grpc.ClientConn) error {
+		_, err := pb.NewHelpRequestServiceClient(conn).CreateHelpRequest(ctx, req)
+		return err
+	})
+}
+
+// BenchmarkLookupPostcode is the floor under the create benchmark: a
+// read-only call through the same gRPC stack and one bbolt read.
+//
+//	go test -run '^$' -bench LookupPostcode -benchtime 50000x ./server/
+func BenchmarkLookupPostcode(b *testing.B) {
+	req := &pb.LookupPostcodeRequest{Postcode: "AB10 1AB"}
+	benchCallers(b, func(ctx context.Context, conn *grpc.ClientConn) error {
+		_, err := pb.NewGazetteerServiceClient(conn).LookupPostcode(ctx, req)
+		return err
+	})
+}
+
+// benchCallers serves a fresh store over loopback TCP and runs call from 1,
+// 16 and 256 callers at once, reporting calls per second and the p50 and
+// p99 latency.
+func benchCallers(b *testing.B, call func(ctx context.Context, conn *grpc.ClientConn) error) {
 	for _, callers := range []int{1, 16, 256} {
 		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
 			st, err := store.Open(filepath.Join(b.TempDir(), "doorstep.db"))
@@ -49,19 +72,17 @@ func BenchmarkCreateHelpRequest(b *testing.B) {
 			defer g.Stop()
 			// Callers are separate clients, as coordinator apps and partners
 			// are: up to 64 connections, shared round-robin beyond that.
-			clients := make([]pb.HelpRequestServiceClient, min(callers, 64))
-			for i := range clients {
+			conns := make([]*grpc.ClientConn, min(callers, benchConns))
+			for i := range conns {
 				conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 				if err != nil {
 					b.Fatal(err)
 				}
 				defer conn.Close()
-				clients[i] = pb.NewHelpRequestServiceClient(conn)
+				conns[i] = conn
 			}
-			client := clients[0]
 			ctx := context.Background()
-			req := &pb.CreateHelpRequestRequest{HelpRequest: validHelpRequest()}
-			if _, err := client.CreateHelpRequest(ctx, req); err != nil {
+			if err := call(ctx, conns[0]); err != nil {
 				b.Fatal(err)
 			}
 
@@ -74,10 +95,10 @@ func BenchmarkCreateHelpRequest(b *testing.B) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					client := clients[c%len(clients)]
+					conn := conns[c%len(conns)]
 					for next.Add(1) <= int64(b.N) {
 						t := time.Now()
-						if _, err := client.CreateHelpRequest(ctx, req); err != nil {
+						if err := call(ctx, conn); err != nil {
 							b.Error(err)
 							return
 						}
@@ -91,10 +112,12 @@ func BenchmarkCreateHelpRequest(b *testing.B) {
 			all := slices.Concat(lat...)
 			slices.Sort(all)
 			if len(all) > 0 {
-				b.ReportMetric(float64(len(all))/elapsed.Seconds(), "creates/s")
+				b.ReportMetric(float64(len(all))/elapsed.Seconds(), "calls/s")
 				b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
 				b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
 			}
 		})
 	}
 }
+
+var benchConns = 4

@@ -39,7 +39,7 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 		v.add("help_request", "is required")
 		return nil, v.err()
 	}
-	hr := proto.Clone(req.HelpRequest).(*pb.HelpRequest)
+	hr := req.HelpRequest // the request is this call's own: normalise it in place
 	hr.Name, hr.State, hr.CreateTime, hr.UpdateTime, hr.Etag = "", pb.HelpRequest_STATE_UNSPECIFIED, nil, nil, ""
 	hr.Organisation = checkOrganisation(&v, "help_request.organisation", hr.Organisation)
 	cleanHelpRequest(&v, "help_request", hr, helpRequestCheck{now: s.now(), timingChanged: true})

@@ -39,7 +39,7 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 		v.add("volunteer", "is required")
 		return nil, v.err()
 	}
-	vol := proto.Clone(req.Volunteer).(*pb.Volunteer)
+	vol := req.Volunteer // the request is this call's own: normalise it in place
 	vol.Name, vol.CreateTime, vol.UpdateTime, vol.Etag = "", nil, nil, ""
 	vol.Organisation = checkOrganisation(&v, "volunteer.organisation", vol.Organisation)
 	cleanVolunteer(&v, "volunteer", vol)

@@ -117,6 +117,12 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		// written by every commit: fewer pages to fsync per write.
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
+		// Mapping a large range up front spares the writer the remaps
+		// (which wait for every reader) while the file grows; it reserves
+		// address space, not memory.
+		InitialMmapSize: 1 << 30,
+		// bbolt's statistics take a shared lock on every transaction.
+		NoStatistics: true,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: %w", path, ErrInUse)
@@ -163,9 +169,22 @@ func (s *BoltStore) Close() error {
 	return nil
 }
 
+// view runs a read transaction, telling a closed store by ErrClosed so
+// that callers can say "shutting down" rather than "internal error".
+func (s *BoltStore) view(fn func(tx *bolt.Tx) error) error {
+	return closedErr(s.db.View(fn))
+}
+
+func closedErr(err error) error {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
 // Check runs bbolt's consistency check over the whole file.
 func (s *BoltStore) Check() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		var errs []error
 		for err := range tx.Check() {
 			errs = append(errs, err)
@@ -177,7 +196,7 @@ func (s *BoltStore) Check() error {
 // Revision is the revision of the last committed write.
 func (s *BoltStore) Revision() (uint64, error) {
 	var rev uint64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if raw := tx.Bucket(bMeta).Get(kRevision); len(raw) == 8 {
 			rev = binary.BigEndian.Uint64(raw)
 		}
@@ -300,7 +319,7 @@ func idFromName(name, prefix string) ([]byte, error) {
 // LookupPostcode returns a normalised postcode's centre.
 func (s *BoltStore) LookupPostcode(_ context.Context, postcode string) (LatLng, error) {
 	var at LatLng
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		raw := tx.Bucket(bPostcodes).Get([]byte(postcode))
 		if len(raw) != 16 {
 			return ErrNotFound
@@ -331,9 +350,9 @@ func (s *BoltStore) LoadPostcodes(ctx context.Context, next func() (PostcodeUpda
 		if len(chunk) == 0 {
 			return nil
 		}
+		stored, removed := 0, 0
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(bPostcodes)
-			stored, removed := 0, 0
 			for _, u := range chunk {
 				if u.Remove {
 					if b.Get([]byte(u.Postcode)) == nil {
@@ -353,12 +372,15 @@ func (s *BoltStore) LoadPostcodes(ctx context.Context, next func() (PostcodeUpda
 				}
 				stored++
 			}
-			st.Stored += stored
-			st.Removed += removed
 			return nil
 		})
 		chunk = chunk[:0]
-		return err
+		if err != nil {
+			return closedErr(err)
+		}
+		st.Stored += stored // counted only once committed
+		st.Removed += removed
+		return nil
 	}
 	for {
 		if err := ctx.Err(); err != nil {

@@ -143,7 +143,7 @@ func (col *collection[T]) get(s *BoltStore, id string) (T, error) {
 		return zero, fmt.Errorf("store: get %s: %w", col.noun, ErrNotFound)
 	}
 	var out T
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		r, c, err := col.read(tx.Bucket(col.bucket), key)
 		if err != nil {
 			return err
@@ -293,7 +293,7 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 	}
 	var out []T
 	var next string
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		top := tx.Bucket(col.bucket)
 		walk := top.Bucket(bRecords)
 		if sc.index != nil {

@@ -16,6 +16,7 @@ import (
 type idGen struct {
 	mu      sync.Mutex
 	entropy *ulid.MonotonicEntropy
+	lastMS  uint64 // the timestamp of the last id made
 }
 
 func newIDGen() *idGen {
@@ -25,10 +26,14 @@ func newIDGen() *idGen {
 func (g *idGen) next(now time.Time) (ulid.ULID, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	id, err := ulid.New(ulid.Timestamp(now), g.entropy)
+	// A wall clock stepped back must not make an id sort before those
+	// already made: stay in the last millisecond used until it catches up.
+	ms := max(ulid.Timestamp(now), g.lastMS)
+	id, err := ulid.New(ms, g.entropy)
 	if err != nil {
 		return ulid.ULID{}, fmt.Errorf("new id: %w", err)
 	}
+	g.lastMS = ms
 	return id, nil
 }
 
