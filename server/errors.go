@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/doorstep-aid/doorstep/matcher"
 	"github.com/doorstep-aid/doorstep/store"
 )
 
@@ -32,6 +33,15 @@ const (
 	ReasonHelpRequestMissing = "HELP_REQUEST_NOT_FOUND"
 	ReasonVolunteerMissing   = "VOLUNTEER_NOT_FOUND"
 	ReasonPostcodeMissing    = "POSTCODE_NOT_FOUND"
+	ReasonOfferMissing       = "OFFER_NOT_FOUND"
+	ReasonWrongState         = "WRONG_STATE"
+	ReasonNotEligible        = "NOT_ELIGIBLE"
+	ReasonAtCapacity         = "AT_CAPACITY"
+	ReasonVolunteerPaused    = "VOLUNTEER_PAUSED"
+	ReasonDeclinedBefore     = "DECLINED_BEFORE"
+	ReasonLeaseExpired       = "LEASE_EXPIRED"
+	ReasonHasCommitments     = "HAS_COMMITMENTS"
+	ReasonNotMatchable       = "NOT_MATCHABLE"
 )
 
 // statusWith builds a status carrying an ErrorInfo and any other details.
@@ -111,6 +121,22 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 			"this request_id already created a resource that has since been deleted", nil)
 	case errors.Is(err, store.ErrBadPageToken):
 		return invalidField("page_token", ReasonInvalidPageToken, "is not a token from a previous page of this same query")
+	// An offer that lapsed is both in the wrong state and expired: say
+	// the more useful one.
+	case errors.Is(err, store.ErrLeaseExpired):
+		return statusWith(codes.FailedPrecondition, ReasonLeaseExpired, "the offer's lease has passed", nil)
+	case errors.Is(err, store.ErrWrongState):
+		return statusWith(codes.FailedPrecondition, ReasonWrongState, "not allowed in the current state; read it again", nil)
+	case errors.Is(err, store.ErrAtCapacity):
+		return statusWith(codes.FailedPrecondition, ReasonAtCapacity, "the volunteer has as many offers and assignments as their capacity", nil)
+	case errors.Is(err, store.ErrVolunteerPaused):
+		return statusWith(codes.FailedPrecondition, ReasonVolunteerPaused, "the volunteer has paused", nil)
+	case errors.Is(err, store.ErrDeclinedBefore):
+		return statusWith(codes.FailedPrecondition, ReasonDeclinedBefore, "the volunteer declined this request before", nil)
+	case errors.Is(err, store.ErrHasCommitments):
+		return statusWith(codes.FailedPrecondition, ReasonHasCommitments, "it has a live offer or assignment: cancel or complete it first", nil)
+	case errors.Is(err, matcher.ErrNoLocation), errors.Is(err, matcher.ErrNoWindow), errors.Is(err, matcher.ErrUnknownVolunteer):
+		return statusWith(codes.FailedPrecondition, ReasonNotMatchable, "the request or volunteer cannot be matched: it lacks a place or a time", nil)
 	case errors.Is(err, store.ErrClosed):
 		return statusWith(codes.Unavailable, ReasonUnavailable, "the server is shutting down; retry shortly", nil)
 	case errors.Is(err, context.Canceled):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,9 @@ type harness struct {
 	hr    pb.HelpRequestServiceClient
 	vol   pb.VolunteerServiceClient
 	gz    pb.GazetteerServiceClient
+	match pb.MatchingServiceClient
+	srv   *server.Server
+	clock *testClock
 	logs  *observer.ObservedLogs
 	stop  func()
 	ctx   context.Context
@@ -42,8 +46,34 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, path: filepath.Join(t.TempDir(), "doorstep.db"), ctx: context.Background(), start: time.Now()}
-	st, err := store.Open(h.path)
+	return newHarnessWithClock(t, nil)
+}
+
+// testClock is a clock tests move by hand; it starts at the real time so
+// that windows made from time.Now lie ahead.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// newHarnessWithClock serves with clock (when not nil) as both the
+// server's and the store's clock.
+func newHarnessWithClock(t *testing.T, clock *testClock) *harness {
+	t.Helper()
+	h := &harness{t: t, path: filepath.Join(t.TempDir(), "doorstep.db"), ctx: context.Background(), start: time.Now(), clock: clock}
+	st, err := h.open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +90,11 @@ func (h *harness) serve(st *store.BoltStore) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	h.logs = logs
 	h.st = st
-	srv, err := server.New(st, zap.New(core))
+	var opts []server.Option
+	if h.clock != nil {
+		opts = append(opts, server.WithClock(h.clock.now))
+	}
+	srv, err := server.New(st, zap.New(core), opts...)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -77,6 +111,8 @@ func (h *harness) serve(st *store.BoltStore) {
 	h.hr = pb.NewHelpRequestServiceClient(conn)
 	h.vol = pb.NewVolunteerServiceClient(conn)
 	h.gz = pb.NewGazetteerServiceClient(conn)
+	h.match = pb.NewMatchingServiceClient(conn)
+	h.srv = srv
 	h.stop = func() {
 		_ = conn.Close()
 		g.Stop()
@@ -94,11 +130,18 @@ func (h *harness) close() {
 	}
 }
 
+func (h *harness) open() (*store.BoltStore, error) {
+	if h.clock != nil {
+		return store.Open(h.path, store.WithClock(h.clock.now))
+	}
+	return store.Open(h.path)
+}
+
 // reopen closes everything and serves the same file again.
 func (h *harness) reopen() {
 	h.t.Helper()
 	h.close()
-	st, err := store.Open(h.path)
+	st, err := h.open()
 	if err != nil {
 		h.t.Fatal(err)
 	}

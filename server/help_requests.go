@@ -17,13 +17,14 @@ var helpRequestMask = maskRules{
 	mutable: []string{
 		"needs", "details", "required_skills", "urgency", "window", "deadline", "remote_ok",
 		"location", "location.postcode", "location.street", "location.address_lines", "location.lat_lng",
-		"requester", "requester.display_name", "requester.phone", "vulnerability",
+		"requester", "requester.display_name", "requester.phone", "vulnerability", "enters_home",
 	},
 	fixed: map[string]string{
 		"name": "is output only", "state": "is changed by offers and assignments, not by update",
 		"organisation": "cannot be changed after create", "external_id": "cannot be changed after create",
 		"create_time": "is output only", "update_time": "is output only", "etag": "is output only",
 		"location.coordinates_source": "is output only",
+		"offer":                       "is output only", "assigned_volunteer": "is output only", "declined_volunteers": "is output only",
 	},
 }
 
@@ -41,6 +42,7 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 	}
 	hr := req.HelpRequest // the request is this call's own: normalise it in place
 	hr.Name, hr.State, hr.CreateTime, hr.UpdateTime, hr.Etag = "", pb.HelpRequest_STATE_UNSPECIFIED, nil, nil, ""
+	hr.Offer, hr.AssignedVolunteer, hr.DeclinedVolunteers = "", "", nil
 	hr.Organisation = checkOrganisation(&v, "help_request.organisation", hr.Organisation)
 	cleanHelpRequest(&v, "help_request", hr, helpRequestCheck{now: s.now(), timingChanged: true})
 	if len(v) == 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/doorstep-aid/doorstep/geo"
+	"github.com/doorstep-aid/doorstep/matcher"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
 )
@@ -28,11 +30,18 @@ type Server struct {
 	pb.UnimplementedHelpRequestServiceServer
 	pb.UnimplementedVolunteerServiceServer
 	pb.UnimplementedGazetteerServiceServer
+	pb.UnimplementedMatchingServiceServer
 
 	store  store.Store
 	logger *zap.Logger
 	errs   errMapper
 	now    func() time.Time
+
+	engine               *matcher.Engine
+	matcherConfig        matcher.Config
+	lease                time.Duration
+	candidatesPerRequest int
+	dispatchMu           sync.Mutex
 }
 
 // Option configures New.
@@ -40,6 +49,16 @@ type Option func(*Server)
 
 // WithClock sets the clock used to check that windows lie ahead.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithMatcherConfig sets the matching rules and weights.
+func WithMatcherConfig(c matcher.Config) Option { return func(s *Server) { s.matcherConfig = c } }
+
+// WithLease sets how long an offer is held for a volunteer by default.
+func WithLease(d time.Duration) Option { return func(s *Server) { s.lease = d } }
+
+// WithCandidatesPerRequest sets how many eligible volunteers each request
+// brings to a dispatch run.
+func WithCandidatesPerRequest(n int) Option { return func(s *Server) { s.candidatesPerRequest = n } }
 
 // New returns a Server over st. Both st and logger are required.
 func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
@@ -49,13 +68,23 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	if logger == nil {
 		return nil, errors.New("server: new: logger is required")
 	}
-	s := &Server{store: st, logger: logger, errs: errMapper{logger: logger}, now: time.Now}
+	s := &Server{store: st, logger: logger, errs: errMapper{logger: logger}, now: time.Now,
+		matcherConfig: matcher.DefaultConfig(), lease: DefaultLease, candidatesPerRequest: matcher.DefaultCandidatesPerRequest}
 	for _, o := range opts {
 		o(s)
 	}
 	if s.now == nil {
 		return nil, errors.New("server: new: clock is required")
 	}
+	if s.lease < minLease || s.lease > maxLease {
+		return nil, fmt.Errorf("server: new: lease %v is not from %v to %v", s.lease, minLease, maxLease)
+	}
+	s.engine = matcher.NewEngine(s.matcherConfig)
+	start := time.Now()
+	if err := s.buildIndex(context.Background()); err != nil {
+		return nil, err
+	}
+	logger.Info("matching index built", zap.Int("volunteers", s.engine.Len()), zap.Duration("took", time.Since(start)))
 	return s, nil
 }
 
@@ -64,6 +93,7 @@ func (s *Server) Register(g grpc.ServiceRegistrar) {
 	pb.RegisterHelpRequestServiceServer(g, s)
 	pb.RegisterVolunteerServiceServer(g, s)
 	pb.RegisterGazetteerServiceServer(g, s)
+	pb.RegisterMatchingServiceServer(g, s)
 }
 
 // GRPCConfig bounds what one caller can make the server hold.
@@ -90,7 +120,7 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 	s.Register(g)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(g, hs)
-	for _, name := range []string{"", pb.HelpRequestService_ServiceDesc.ServiceName, pb.VolunteerService_ServiceDesc.ServiceName, pb.GazetteerService_ServiceDesc.ServiceName} {
+	for _, name := range []string{"", pb.HelpRequestService_ServiceDesc.ServiceName, pb.VolunteerService_ServiceDesc.ServiceName, pb.GazetteerService_ServiceDesc.ServiceName, pb.MatchingService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(g)

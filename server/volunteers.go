@@ -24,6 +24,7 @@ var volunteerMask = maskRules{
 		"name": "is output only", "organisation": "cannot be changed after create",
 		"create_time": "is output only", "update_time": "is output only", "etag": "is output only",
 		"home.coordinates_source": "is output only",
+		"active_assignments":      "is output only", "pending_offers": "is output only", "recent_assignment_times": "is output only",
 	},
 }
 
@@ -41,6 +42,7 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 	}
 	vol := req.Volunteer // the request is this call's own: normalise it in place
 	vol.Name, vol.CreateTime, vol.UpdateTime, vol.Etag = "", nil, nil, ""
+	vol.ActiveAssignments, vol.PendingOffers, vol.RecentAssignmentTimes = 0, 0, nil
 	vol.Organisation = checkOrganisation(&v, "volunteer.organisation", vol.Organisation)
 	cleanVolunteer(&v, "volunteer", vol)
 	if len(v) == 0 {
@@ -55,6 +57,7 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
+	s.track(out)
 	return &pb.CreateVolunteerResponse{Volunteer: out}, nil
 }
 
@@ -156,6 +159,7 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		if err != nil {
 			return nil, s.errs.toStatus(ctx, err, volunteerNotFound(id))
 		}
+		s.track(out)
 		return &pb.UpdateVolunteerResponse{Volunteer: out}, nil
 	}
 }
@@ -170,5 +174,6 @@ func (s *Server) DeleteVolunteer(ctx context.Context, req *pb.DeleteVolunteerReq
 	if err := s.store.DeleteVolunteer(ctx, id, req.GetEtag()); err != nil {
 		return nil, s.errs.toStatus(ctx, err, volunteerNotFound(id))
 	}
+	s.engine.RemoveVolunteer(volunteerPrefix + id)
 	return &pb.DeleteVolunteerResponse{}, nil
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	bMeta          = []byte("meta")
@@ -26,6 +26,7 @@ var (
 	bVolunteers    = []byte("volunteers")
 	bIdempotency   = []byte("idempotency")
 	bPostcodes     = []byte("postcodes")
+	bOffers        = []byte("offers")
 	bRecords       = []byte("records")
 	bContacts      = []byte("contacts")
 	bByState       = []byte("by_state")
@@ -33,6 +34,8 @@ var (
 	bByExternalID  = []byte("by_external_id")
 	bByPhone       = []byte("by_phone")
 	bByPostcode    = []byte("by_postcode")
+	bByExpiry      = []byte("by_expiry")
+	bByRequest     = []byte("by_request")
 	kSchemaVersion = []byte("schema_version")
 	kRevision      = []byte("revision")
 )
@@ -40,11 +43,13 @@ var (
 const (
 	helpRequestPrefix = "helpRequests/"
 	volunteerPrefix   = "volunteers/"
+	offerPrefix       = "offers/"
 )
 
 // migrations[v] takes a file from schema version v to v+1.
 var migrations = []func(tx *bolt.Tx) error{
 	createLayoutV1,
+	createLayoutV2,
 }
 
 func createLayoutV1(tx *bolt.Tx) error {
@@ -66,6 +71,20 @@ func createLayoutV1(tx *bolt.Tx) error {
 			if _, err := b.CreateBucketIfNotExists(sub); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// createLayoutV2 adds the offers.
+func createLayoutV2(tx *bolt.Tx) error {
+	b, err := tx.CreateBucketIfNotExists(bOffers)
+	if err != nil {
+		return err
+	}
+	for _, sub := range [][]byte{bRecords, bByExpiry, bByRequest} {
+		if _, err := b.CreateBucketIfNotExists(sub); err != nil {
+			return err
 		}
 	}
 	return nil

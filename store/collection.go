@@ -39,6 +39,11 @@ type collection[T proto.Message] struct {
 	indexes func(id []byte, r T, c *pb.Contact) []index
 	// unique is an index entry that must not exist yet, or nil.
 	unique func(r T) *index
+	// deletable, when set, refuses to delete a record still in use.
+	deletable func(r T) error
+	// onRemove, when set, deletes what belongs to a record being deleted,
+	// in the same transaction.
+	onRemove func(w *writeTx, id []byte) error
 }
 
 func (col *collection[T]) read(top *bolt.Bucket, id []byte) (T, *pb.Contact, error) {
@@ -217,6 +222,11 @@ func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag str
 		if etag != "" && col.etag(cur) != etag {
 			return ErrEtagMismatch
 		}
+		if col.deletable != nil {
+			if err := col.deletable(cur); err != nil {
+				return err
+			}
+		}
 		if _, err := bumpRevision(w); err != nil {
 			return err
 		}
@@ -230,6 +240,11 @@ func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag str
 		}
 		if err := w.delete(top.Bucket(bContacts), key); err != nil {
 			return err
+		}
+		if col.onRemove != nil {
+			if err := col.onRemove(w, key); err != nil {
+				return err
+			}
 		}
 		return w.delete(top.Bucket(bRecords), key)
 	})

@@ -6,7 +6,7 @@
 // kept in their own bucket, apart from the record they belong to, so that
 // later work can protect, disclose and erase them on their own.
 //
-// # Bucket layout (schema version 1)
+// # Bucket layout (schema version 2)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
@@ -26,6 +26,11 @@
 //	    by_org/             organisation 0x00 id -> ""
 //	    by_phone/           phone 0x00 id -> ""
 //	    by_postcode/        postcode 0x00 id -> ""
+//	offers/
+//	    records/            id -> Offer
+//	    by_expiry/          expire_time(8, unix nanos big-endian) id -> ""
+//	                        (PENDING offers only)
+//	    by_request/         help_request_id(16) offer_id(16) -> ""
 //	idempotency/
 //	    kind 0x00 request_id -> id(16) fingerprint(32)
 //	postcodes/
@@ -38,6 +43,21 @@
 // Every index entry is written and removed in the same transaction as its
 // record. Open runs the migration steps from the file's schema version up
 // to the current one, and refuses a file written by a newer version.
+// Version 1 had no offers; version 2 adds the offers buckets.
+//
+// # Matching lifecycle
+//
+// A request goes OPEN -> OFFERED (CreateOffer) -> ASSIGNED (AcceptOffer)
+// -> FULFILLED (CompleteHelpRequest), back to OPEN when the offer is
+// declined or expires, and to CANCELLED or EXPIRED from OPEN or OFFERED
+// (and CANCELLED from ASSIGNED). Each step changes the offer, the request
+// and the volunteer's counts in one write, so that a request has at most
+// one PENDING offer, named in its offer field while it is OFFERED, and a
+// volunteer's active_assignments and pending_offers always count the
+// ASSIGNED requests and PENDING offers they hold. The update path keeps
+// these fields from the stored record, so only the lifecycle methods
+// change them, and deletes that would strand them are refused. Deleting a
+// help request deletes its offers with it.
 //
 // # Group commit
 //

@@ -30,10 +30,16 @@ var helpRequests = &collection[*pb.HelpRequest]{
 			r.CreateTime = created
 		}
 	},
+	// An update changes what people typed; the lifecycle fields belong to
+	// offers and assignments, so an update can never clobber them.
 	keep: func(dst, stored *pb.HelpRequest) {
 		dst.Organisation, dst.ExternalId, dst.CreateTime = stored.Organisation, stored.ExternalId, stored.CreateTime
+		dst.State, dst.Offer, dst.AssignedVolunteer, dst.DeclinedVolunteers = stored.State, stored.Offer, stored.AssignedVolunteer, stored.DeclinedVolunteers
 	},
-	onCreate: func(r *pb.HelpRequest) { r.State = pb.HelpRequest_STATE_OPEN },
+	onCreate: func(r *pb.HelpRequest) {
+		r.State = pb.HelpRequest_STATE_OPEN
+		r.Offer, r.AssignedVolunteer, r.DeclinedVolunteers = "", "", nil
+	},
 	indexes: func(id []byte, r *pb.HelpRequest, c *pb.Contact) []index {
 		ix := []index{
 			{bucket: bByState, key: append([]byte{byte(r.State)}, id...)},
@@ -51,6 +57,15 @@ var helpRequests = &collection[*pb.HelpRequest]{
 		}
 		return &index{bucket: bByExternalID, key: join([]byte(r.Organisation), []byte(r.ExternalId))}
 	},
+	deletable: func(r *pb.HelpRequest) error {
+		switch r.State {
+		case pb.HelpRequest_STATE_OFFERED, pb.HelpRequest_STATE_ASSIGNED:
+			return fmt.Errorf("help request is %v: %w", r.State, ErrHasCommitments)
+		}
+		return nil
+	},
+	// A request's offers are its history and go with it.
+	onRemove: deleteOffersOf,
 }
 
 var volunteers = &collection[*pb.Volunteer]{
@@ -75,8 +90,11 @@ var volunteers = &collection[*pb.Volunteer]{
 	},
 	keep: func(dst, stored *pb.Volunteer) {
 		dst.Organisation, dst.CreateTime = stored.Organisation, stored.CreateTime
+		dst.ActiveAssignments, dst.PendingOffers, dst.RecentAssignmentTimes = stored.ActiveAssignments, stored.PendingOffers, stored.RecentAssignmentTimes
 	},
-	onCreate: func(*pb.Volunteer) {},
+	onCreate: func(r *pb.Volunteer) {
+		r.ActiveAssignments, r.PendingOffers, r.RecentAssignmentTimes = 0, 0, nil
+	},
 	indexes: func(id []byte, r *pb.Volunteer, c *pb.Contact) []index {
 		ix := []index{
 			{bucket: bByOrg, key: join([]byte(r.Organisation), id)},
@@ -88,6 +106,13 @@ var volunteers = &collection[*pb.Volunteer]{
 		return ix
 	},
 	unique: func(*pb.Volunteer) *index { return nil },
+	deletable: func(r *pb.Volunteer) error {
+		if r.ActiveAssignments > 0 || r.PendingOffers > 0 {
+			return fmt.Errorf("volunteer has %d active assignments and %d pending offers: %w",
+				r.ActiveAssignments, r.PendingOffers, ErrHasCommitments)
+		}
+		return nil
+	},
 }
 
 // CreateHelpRequest implements Store.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -19,6 +20,14 @@ var (
 	ErrClosed           = errors.New("store is closed")
 	ErrInUse            = errors.New("data file is in use by another process")
 	ErrNewerSchema      = errors.New("data file was written by a newer version")
+
+	// The matching lifecycle's refusals.
+	ErrWrongState      = errors.New("not in a state that allows this")
+	ErrAtCapacity      = errors.New("volunteer is at capacity")
+	ErrVolunteerPaused = errors.New("volunteer has paused volunteering")
+	ErrDeclinedBefore  = errors.New("volunteer declined this request or let an offer of it lapse")
+	ErrLeaseExpired    = errors.New("offer lease has expired")
+	ErrHasCommitments  = errors.New("has a live offer or assignment")
 )
 
 // Idempotency names a create call so that a retry returns the first
@@ -69,6 +78,25 @@ type PostcodeUpdate struct {
 	Remove   bool
 }
 
+// OfferParams says what offer to make. Ids are without the collection
+// prefix.
+type OfferParams struct {
+	HelpRequestID string
+	VolunteerID   string
+	Lease         time.Duration // how long the volunteer has to answer; positive
+	Dispatched    bool          // made by the dispatcher rather than a person
+}
+
+// LifecycleResult is what one lifecycle change left behind: the records it
+// changed, as stored after it (contacts included), for the server's
+// in-memory matching index. A field is nil when that record was not
+// touched (Offer and Volunteer; HelpRequest is always set).
+type LifecycleResult struct {
+	Offer       *pb.Offer
+	HelpRequest *pb.HelpRequest
+	Volunteer   *pb.Volunteer
+}
+
 // Store is what the server needs from persistence. Records passed in are
 // not kept; records returned are the caller's own. Ids are the 26-character
 // form, without the collection prefix.
@@ -81,14 +109,50 @@ type Store interface {
 	// with hr (its name, organisation, external id and create time are kept
 	// from the stored one) and returns it with its new etag.
 	UpdateHelpRequest(ctx context.Context, hr *pb.HelpRequest) (*pb.HelpRequest, error)
-	// DeleteHelpRequest deletes a request; a non-empty etag must match.
+	// DeleteHelpRequest deletes a request and its offers; a non-empty etag
+	// must match. An OFFERED or ASSIGNED request is ErrHasCommitments.
 	DeleteHelpRequest(ctx context.Context, id, etag string) error
 
 	CreateVolunteer(ctx context.Context, v *pb.Volunteer, idem Idempotency) (*pb.Volunteer, error)
 	GetVolunteer(ctx context.Context, id string) (*pb.Volunteer, error)
 	ListVolunteers(ctx context.Context, f VolunteerFilter, p Page) ([]*pb.Volunteer, string, error)
 	UpdateVolunteer(ctx context.Context, v *pb.Volunteer) (*pb.Volunteer, error)
+	// DeleteVolunteer deletes a volunteer; a non-empty etag must match. One
+	// with active assignments or pending offers is ErrHasCommitments.
 	DeleteVolunteer(ctx context.Context, id, etag string) error
+
+	// The matching lifecycle. Each change is one transaction that checks
+	// everything before it writes, and keeps every count and index in step:
+	// a request has at most one live offer, and a volunteer's
+	// active_assignments plus pending_offers never pass their capacity.
+	// Times come from the store clock, except for the sweeps, which take
+	// theirs from the caller.
+
+	// CreateOffer offers an OPEN request to a volunteer who is not paused,
+	// has not declined it and has room: the offer is PENDING until
+	// now+Lease, the request OFFERED.
+	CreateOffer(ctx context.Context, p OfferParams) (LifecycleResult, error)
+	GetOffer(ctx context.Context, id string) (*pb.Offer, error)
+	// ListOffersByRequest lists every offer ever made of a request, oldest
+	// first.
+	ListOffersByRequest(ctx context.Context, requestID string) ([]*pb.Offer, error)
+	// AcceptOffer assigns the request to the offer's volunteer. An offer
+	// whose lease has passed is ErrLeaseExpired and is left to ExpireOffers.
+	AcceptOffer(ctx context.Context, offerID string) (LifecycleResult, error)
+	// DeclineOffer opens the request again, never to be offered to that
+	// volunteer again.
+	DeclineOffer(ctx context.Context, offerID string) (LifecycleResult, error)
+	// ExpireOffers expires up to limit PENDING offers whose lease ended at
+	// or before now, as DeclineOffer would decline them.
+	ExpireOffers(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error)
+	// CompleteHelpRequest marks an ASSIGNED request FULFILLED.
+	CompleteHelpRequest(ctx context.Context, requestID string) (LifecycleResult, error)
+	// CancelHelpRequest cancels an OPEN, OFFERED or ASSIGNED request,
+	// withdrawing its offer or freeing its volunteer.
+	CancelHelpRequest(ctx context.Context, requestID string) (LifecycleResult, error)
+	// ExpireHelpRequests expires up to limit OPEN or OFFERED requests whose
+	// window or deadline ended before now, withdrawing their offers.
+	ExpireHelpRequests(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error)
 
 	// LookupPostcode returns a normalised postcode's centre.
 	LookupPostcode(ctx context.Context, postcode string) (LatLng, error)

@@ -298,12 +298,14 @@ func listAllVol(t testing.TB, s *BoltStore, f VolunteerFilter, size int) []*pb.V
 
 // verifyIndexes recomputes every index entry from the stored records and
 // contacts and checks that the index buckets hold exactly those entries,
-// that no record holds its contact and that records and contacts pair up.
+// that no record holds its contact and that records and contacts pair up;
+// the offers' indexes too (verifyOffers).
 func verifyIndexes(t testing.TB, s *BoltStore) {
 	t.Helper()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		verifyCollection(t, tx, helpRequests, [][]byte{bByState, bByOrg, bByExternalID, bByPhone, bByPostcode})
 		verifyCollection(t, tx, volunteers, [][]byte{bByOrg, bByPhone, bByPostcode})
+		verifyOffers(t, tx)
 		return nil
 	})
 	mustOK(t, err, "view")
@@ -655,18 +657,37 @@ func TestUpdateKeepsImmutableFields(t *testing.T) {
 	s, _ := newStore(t)
 	hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "ext-1", "AB10 1AB", "+441224000001"), Idempotency{})
 	mustOK(t, err, "create")
+	// Give the request and a volunteer lifecycle fields: one volunteer
+	// declines it, another accepts it and holds an offer of a second one.
+	decliner := lcVolunteer(t, s, 1)
+	helper := lcVolunteer(t, s, 2)
+	lcMust(t, "decline")(s.DeclineOffer(bg, idOf(lcOffer(t, s, hr, decliner).Offer.Name)))
+	hr = lcMust(t, "accept")(s.AcceptOffer(bg, idOf(lcOffer(t, s, hr, helper).Offer.Name))).HelpRequest
+	helperV := lcOffer(t, s, lcRequest(t, s), helper).Volunteer
+	if hr.State != pb.HelpRequest_STATE_ASSIGNED || helperV.ActiveAssignments != 1 || helperV.PendingOffers != 1 || len(helperV.RecentAssignmentTimes) != 1 {
+		t.Fatalf("setup: request %v, volunteer %v", hr, helperV)
+	}
+
 	upd := proto.Clone(hr).(*pb.HelpRequest)
 	upd.Organisation = "org-b"
 	upd.ExternalId = "ext-2"
 	upd.CreateTime = timestamppb.Now()
-	upd.State = pb.HelpRequest_STATE_ASSIGNED
+	upd.State = pb.HelpRequest_STATE_OPEN
+	upd.Offer = "offers/01arz3ndektsv4rrffq69g5fav"
+	upd.AssignedVolunteer = ""
+	upd.DeclinedVolunteers = nil
 	upd.Details = "changed"
 	got, err := s.UpdateHelpRequest(bg, upd)
 	mustOK(t, err, "update")
 	if got.Organisation != "org-a" || got.ExternalId != "ext-1" || !proto.Equal(got.CreateTime, hr.CreateTime) {
 		t.Errorf("update changed immutable fields: org %q ext %q created %v", got.Organisation, got.ExternalId, got.CreateTime.AsTime())
 	}
-	if got.State != pb.HelpRequest_STATE_ASSIGNED || got.Details != "changed" {
+	if got.State != pb.HelpRequest_STATE_ASSIGNED || got.Offer != "" || got.AssignedVolunteer != helper.Name ||
+		!slices.Equal(got.DeclinedVolunteers, []string{decliner.Name}) {
+		t.Errorf("update changed lifecycle fields: state %v offer %q assigned %q declined %v",
+			got.State, got.Offer, got.AssignedVolunteer, got.DeclinedVolunteers)
+	}
+	if got.Details != "changed" {
 		t.Errorf("update lost mutable fields: %v", got)
 	}
 	// The external id still belongs to the record under its old org.
@@ -690,7 +711,22 @@ func TestUpdateKeepsImmutableFields(t *testing.T) {
 	if gv.Organisation != "org-a" || !proto.Equal(gv.CreateTime, v.CreateTime) || !gv.Paused {
 		t.Errorf("volunteer update = %v", gv)
 	}
+
+	uh := proto.Clone(helperV).(*pb.Volunteer)
+	uh.ActiveAssignments, uh.PendingOffers, uh.RecentAssignmentTimes = 0, 7, nil
+	uh.Capacity = 5
+	gh, err := s.UpdateVolunteer(bg, uh)
+	mustOK(t, err, "update volunteer with lifecycle fields")
+	if gh.ActiveAssignments != 1 || gh.PendingOffers != 1 || len(gh.RecentAssignmentTimes) != 1 ||
+		!proto.Equal(gh.RecentAssignmentTimes[0], helperV.RecentAssignmentTimes[0]) {
+		t.Errorf("update changed lifecycle fields: active %d pending %d recent %v",
+			gh.ActiveAssignments, gh.PendingOffers, gh.RecentAssignmentTimes)
+	}
+	if gh.Capacity != 5 {
+		t.Errorf("update lost capacity: %d", gh.Capacity)
+	}
 	verifyIndexes(t, s)
+	checkLifecycle(t, s)
 }
 
 func TestUpdateMovesIndexes(t *testing.T) {
@@ -707,9 +743,8 @@ func TestUpdateMovesIndexes(t *testing.T) {
 		if got := byState(pb.HelpRequest_STATE_OPEN); !slices.Equal(got, []string{hr.Name}) {
 			t.Fatalf("OPEN lists %v", got)
 		}
-		hr.State = pb.HelpRequest_STATE_CANCELLED
-		_, err = s.UpdateHelpRequest(bg, hr)
-		mustOK(t, err, "update")
+		_, err = s.CancelHelpRequest(bg, idOf(hr.Name))
+		mustOK(t, err, "cancel")
 		if got := byState(pb.HelpRequest_STATE_OPEN); len(got) != 0 {
 			t.Errorf("OPEN still lists %v", got)
 		}
@@ -1296,11 +1331,27 @@ func TestListHelpRequests(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if st := testStates[i%4]; st != pb.HelpRequest_STATE_OPEN {
-			hr.State = st
-			if hr, err = s.UpdateHelpRequest(bg, hr); err != nil {
+		switch testStates[i%4] {
+		case pb.HelpRequest_STATE_ASSIGNED:
+			v, err := s.CreateVolunteer(bg, newVolunteer(testOrgs[i%3], testPostcodes[i%6], ""), Idempotency{})
+			if err != nil {
 				return err
 			}
+			off, err := s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(hr.Name), VolunteerID: idOf(v.Name), Lease: time.Hour})
+			if err != nil {
+				return err
+			}
+			res, err := s.AcceptOffer(bg, idOf(off.Offer.Name))
+			if err != nil {
+				return err
+			}
+			hr = res.HelpRequest
+		case pb.HelpRequest_STATE_CANCELLED:
+			res, err := s.CancelHelpRequest(bg, idOf(hr.Name))
+			if err != nil {
+				return err
+			}
+			hr = res.HelpRequest
 		}
 		mu.Lock()
 		model[hr.Name] = hr
@@ -1688,14 +1739,16 @@ func TestReopen(t *testing.T) {
 	}
 	v, err := s1.CreateVolunteer(bg, newVolunteer("org-a", "AB10 1AB", "+441224000001", "driver"), Idempotency{})
 	mustOK(t, err, "create volunteer")
-	hrs[1].State = pb.HelpRequest_STATE_ASSIGNED
-	hrs[1], err = s1.UpdateHelpRequest(bg, hrs[1])
-	mustOK(t, err, "update")
+	off, err := s1.CreateOffer(bg, OfferParams{HelpRequestID: idOf(hrs[1].Name), VolunteerID: idOf(v.Name), Lease: time.Hour})
+	mustOK(t, err, "create offer")
+	acc, err := s1.AcceptOffer(bg, idOf(off.Offer.Name))
+	mustOK(t, err, "accept offer")
+	hrs[1], v = acc.HelpRequest, acc.Volunteer
 	mustOK(t, s1.DeleteHelpRequest(bg, strings.TrimPrefix(hrs[4].Name, helpRequestPrefix), ""), "delete")
 	rev1, err := s1.Revision()
 	mustOK(t, err, "revision")
-	if rev1 != 8 {
-		t.Errorf("revision after 8 writes = %d", rev1)
+	if rev1 != 9 {
+		t.Errorf("revision after 9 writes = %d", rev1)
 	}
 	mustOK(t, s1.Close(), "close")
 	mustOK(t, s1.Close(), "second close")
@@ -1722,6 +1775,10 @@ func TestReopen(t *testing.T) {
 	if got := names(listAllHR(t, s2, HelpRequestFilter{State: pb.HelpRequest_STATE_ASSIGNED}, 10)); !slices.Equal(got, []string{hrs[1].Name}) {
 		t.Errorf("ASSIGNED after reopen lists %v", got)
 	}
+	if got, err := s2.GetOffer(bg, idOf(acc.Offer.Name)); err != nil || !proto.Equal(got, acc.Offer) {
+		t.Errorf("offer after reopen: %v, %v\nwant %v", got, err, acc.Offer)
+	}
+	checkLifecycle(t, s2)
 	// Uniqueness and idempotency survive.
 	_, err = s2.CreateHelpRequest(bg, newHelpRequest("org-a", "ref-0", "AB10 1AB", ""), Idempotency{})
 	mustErr(t, err, ErrExternalIDExists, "external id after reopen")
@@ -1816,13 +1873,47 @@ func TestOpenNewerSchema(t *testing.T) {
 	mustOK(t, err, "view")
 }
 
-// every bucket of schema version 1, as the package doc lists them.
-var layoutV1 = map[string][]string{
+// every bucket of the current schema version, as the package doc lists
+// them.
+var layout = map[string][]string{
 	"meta":          nil,
 	"idempotency":   nil,
 	"postcodes":     nil,
 	"help_requests": {"records", "contacts", "by_state", "by_org", "by_external_id", "by_phone", "by_postcode"},
 	"volunteers":    {"records", "contacts", "by_org", "by_phone", "by_postcode"},
+	"offers":        {"records", "by_expiry", "by_request"},
+}
+
+// checkLayout checks that the file holds exactly the current buckets and
+// schema version.
+func checkLayout(t *testing.T, tx *bolt.Tx) {
+	t.Helper()
+	var tops []string
+	_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		tops = append(tops, string(name))
+		return nil
+	})
+	for top, subs := range layout {
+		b := tx.Bucket([]byte(top))
+		if b == nil {
+			t.Errorf("bucket %s missing", top)
+			continue
+		}
+		var got []string
+		_ = b.ForEachBucket(func(k []byte) error {
+			got = append(got, string(k))
+			return nil
+		})
+		if !slices.Equal(got, slices.Sorted(slices.Values(subs))) {
+			t.Errorf("bucket %s holds buckets %v, want %v", top, got, subs)
+		}
+	}
+	if len(tops) != len(layout) {
+		t.Errorf("top-level buckets %v", tops)
+	}
+	if v := tx.Bucket(bMeta).Get(kSchemaVersion); !bytes.Equal(v, u64(SchemaVersion)) {
+		t.Errorf("schema version %x, want %d", v, SchemaVersion)
+	}
 }
 
 func TestOpenMigratesFromZero(t *testing.T) {
@@ -1863,32 +1954,7 @@ func TestOpenMigratesFromZero(t *testing.T) {
 			tt.prepare(t, path)
 			s := openAt(t, path)
 			err := s.db.View(func(tx *bolt.Tx) error {
-				var tops []string
-				_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-					tops = append(tops, string(name))
-					return nil
-				})
-				for top, subs := range layoutV1 {
-					b := tx.Bucket([]byte(top))
-					if b == nil {
-						t.Errorf("bucket %s missing", top)
-						continue
-					}
-					var got []string
-					_ = b.ForEachBucket(func(k []byte) error {
-						got = append(got, string(k))
-						return nil
-					})
-					if !slices.Equal(got, slices.Sorted(slices.Values(subs))) {
-						t.Errorf("bucket %s holds buckets %v, want %v", top, got, subs)
-					}
-				}
-				if len(tops) != len(layoutV1) {
-					t.Errorf("top-level buckets %v", tops)
-				}
-				if v := tx.Bucket(bMeta).Get(kSchemaVersion); !bytes.Equal(v, u64(SchemaVersion)) {
-					t.Errorf("schema version %x, want %d", v, SchemaVersion)
-				}
+				checkLayout(t, tx)
 				if tt.name == "meta without a version" && string(tx.Bucket(bMeta).Get([]byte("unrelated"))) != "kept" {
 					t.Errorf("migration lost an existing key")
 				}
@@ -1903,7 +1969,7 @@ func TestOpenMigratesFromZero(t *testing.T) {
 				t.Errorf("first etag = %q, want 1", hr.Etag)
 			}
 			verifyIndexes(t, s)
-			// A second open finds version 1 and migrates nothing.
+			// A second open finds the current version and migrates nothing.
 			mustOK(t, s.Close(), "close")
 			s2 := openAt(t, path)
 			if _, err := s2.GetHelpRequest(bg, strings.TrimPrefix(hr.Name, helpRequestPrefix)); err != nil {

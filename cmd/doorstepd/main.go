@@ -10,6 +10,9 @@
 //	--log-format        DOORSTEP_LOG_FORMAT        json or console (json)
 //	--max-recv-bytes    DOORSTEP_MAX_RECV_BYTES    largest request accepted (1048576)
 //	--shutdown-timeout  DOORSTEP_SHUTDOWN_TIMEOUT  how long to let calls finish on SIGINT/SIGTERM (10s)
+//	--offer-lease       DOORSTEP_OFFER_LEASE       how long an offer waits for the volunteer (30m)
+//	--dispatch-every    DOORSTEP_DISPATCH_EVERY    run automatic dispatch this often; 0 turns it off (0)
+//	--sweep-every       DOORSTEP_SWEEP_EVERY       how often lapsed offers and past requests expire (15s)
 package main
 
 import (
@@ -52,6 +55,9 @@ type config struct {
 	logFormat       string
 	maxRecvBytes    int
 	shutdownTimeout time.Duration
+	offerLease      time.Duration
+	dispatchEvery   time.Duration
+	sweepEvery      time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -79,6 +85,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("DOORSTEP_SHUTDOWN_TIMEOUT: %w", err)
 	}
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", shutdown, "how long running calls may finish on shutdown (env DOORSTEP_SHUTDOWN_TIMEOUT)")
+	for _, d := range []struct {
+		p          *time.Duration
+		flag, env  string
+		def, usage string
+	}{
+		{&c.offerLease, "offer-lease", "DOORSTEP_OFFER_LEASE", "30m", "how long an offer waits for the volunteer's answer"},
+		{&c.dispatchEvery, "dispatch-every", "DOORSTEP_DISPATCH_EVERY", "0", "run automatic dispatch this often; 0 turns it off"},
+		{&c.sweepEvery, "sweep-every", "DOORSTEP_SWEEP_EVERY", "15s", "how often lapsed offers and past requests are expired"},
+	} {
+		v, err := time.ParseDuration(env(d.env, d.def))
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", d.env, err)
+		}
+		fs.DurationVar(d.p, d.flag, v, d.usage+" (env "+d.env+")")
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -87,6 +108,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.maxRecvBytes < 4096 {
 		return c, errors.New("--max-recv-bytes must be at least 4096")
+	}
+	if c.sweepEvery <= 0 || c.dispatchEvery < 0 {
+		return c, errors.New("--sweep-every must be positive and --dispatch-every not negative")
 	}
 	if c.logFormat != "json" && c.logFormat != "console" {
 		return c, fmt.Errorf("--log-format %q: want json or console", c.logFormat)
@@ -145,10 +169,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			zap.Int("malformed", stats.File.Malformed), zap.Duration("took", time.Since(start)))
 	}
 
-	srv, err := server.New(st, logger)
+	srv, err := server.New(st, logger, server.WithLease(c.offerLease))
 	if err != nil {
 		return err
 	}
+	maintainCtx, stopMaintain := context.WithCancel(ctx)
+	maintained := make(chan struct{})
+	go func() {
+		defer close(maintained)
+		_ = srv.Maintain(maintainCtx, c.sweepEvery, c.dispatchEvery)
+	}()
+	defer func() { stopMaintain(); <-maintained }()
 	g, health := server.NewGRPCServer(srv, server.GRPCConfig{MaxRecvBytes: c.maxRecvBytes})
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {

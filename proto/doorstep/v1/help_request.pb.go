@@ -412,9 +412,20 @@ type HelpRequest struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Output only on read; on update, optionally the etag last read, to make
 	// the update fail with ABORTED if the request changed since.
-	Etag          string `protobuf:"bytes,17,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,17,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Whether the volunteer must go inside the home (personal care, help
+	// around the house). By default this needs an enhanced DBS check.
+	EntersHome bool `protobuf:"varint,18,opt,name=enters_home,json=entersHome,proto3" json:"enters_home,omitempty"`
+	// Output only. The live offer ("offers/{id}") while the state is OFFERED.
+	Offer string `protobuf:"bytes,19,opt,name=offer,proto3" json:"offer,omitempty"`
+	// Output only. The volunteer who accepted, once ASSIGNED (kept when the
+	// request is FULFILLED).
+	AssignedVolunteer string `protobuf:"bytes,20,opt,name=assigned_volunteer,json=assignedVolunteer,proto3" json:"assigned_volunteer,omitempty"`
+	// Output only. Volunteers who declined this request or let an offer of it
+	// lapse; none of them is offered it again.
+	DeclinedVolunteers []string `protobuf:"bytes,21,rep,name=declined_volunteers,json=declinedVolunteers,proto3" json:"declined_volunteers,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *HelpRequest) Reset() {
@@ -575,6 +586,34 @@ func (x *HelpRequest) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *HelpRequest) GetEntersHome() bool {
+	if x != nil {
+		return x.EntersHome
+	}
+	return false
+}
+
+func (x *HelpRequest) GetOffer() string {
+	if x != nil {
+		return x.Offer
+	}
+	return ""
+}
+
+func (x *HelpRequest) GetAssignedVolunteer() string {
+	if x != nil {
+		return x.AssignedVolunteer
+	}
+	return ""
+}
+
+func (x *HelpRequest) GetDeclinedVolunteers() []string {
+	if x != nil {
+		return x.DeclinedVolunteers
+	}
+	return nil
 }
 
 type isHelpRequest_Timing interface {
@@ -949,7 +988,7 @@ type UpdateHelpRequestRequest struct {
 	// The fields to change. Allowed paths: needs, details, required_skills,
 	// urgency, window, deadline, remote_ok, location, location.postcode,
 	// location.street, location.address_lines, location.lat_lng, requester,
-	// requester.display_name, requester.phone, vulnerability. "*" replaces
+	// requester.display_name, requester.phone, vulnerability, enters_home. "*" replaces
 	// all of them. When not given, every field set in help_request is changed.
 	// Changing location.postcode without location.lat_lng takes the new
 	// postcode's centre.
@@ -1156,7 +1195,7 @@ const file_doorstep_v1_help_request_proto_rawDesc = "" +
 	"\tshielding\x18\x02 \x01(\bR\tshielding\x12\x1f\n" +
 	"\vno_internet\x18\x03 \x01(\bR\n" +
 	"noInternet\x12)\n" +
-	"\x10reduced_mobility\x18\x04 \x01(\bR\x0freducedMobility\"\x98\a\n" +
+	"\x10reduced_mobility\x18\x04 \x01(\bR\x0freducedMobility\"\xaf\b\n" +
 	"\vHelpRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
 	"\x05needs\x18\x02 \x03(\x0e2\x11.doorstep.v1.NeedR\x05needs\x12\x18\n" +
@@ -1178,7 +1217,12 @@ const file_doorstep_v1_help_request_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x11 \x01(\tR\x04etag\"\x92\x01\n" +
+	"\x04etag\x18\x11 \x01(\tR\x04etag\x12\x1f\n" +
+	"\venters_home\x18\x12 \x01(\bR\n" +
+	"entersHome\x12\x14\n" +
+	"\x05offer\x18\x13 \x01(\tR\x05offer\x12-\n" +
+	"\x12assigned_volunteer\x18\x14 \x01(\tR\x11assignedVolunteer\x12/\n" +
+	"\x13declined_volunteers\x18\x15 \x03(\tR\x12declinedVolunteers\"\x92\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +

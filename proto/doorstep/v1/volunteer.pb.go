@@ -359,9 +359,18 @@ type Volunteer struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Output only on read; on update, optionally the etag last read, to make
 	// the update fail with ABORTED if the volunteer changed since.
-	Etag          string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Output only. How many requests are assigned to them now; never more
+	// than capacity.
+	ActiveAssignments int32 `protobuf:"varint,15,opt,name=active_assignments,json=activeAssignments,proto3" json:"active_assignments,omitempty"`
+	// Output only. How many offers to them await an answer; with
+	// active_assignments, never more than capacity.
+	PendingOffers int32 `protobuf:"varint,16,opt,name=pending_offers,json=pendingOffers,proto3" json:"pending_offers,omitempty"`
+	// Output only. When they accepted each assignment of the last 7 days, for
+	// sharing work fairly.
+	RecentAssignmentTimes []*timestamppb.Timestamp `protobuf:"bytes,17,rep,name=recent_assignment_times,json=recentAssignmentTimes,proto3" json:"recent_assignment_times,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Volunteer) Reset() {
@@ -490,6 +499,27 @@ func (x *Volunteer) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Volunteer) GetActiveAssignments() int32 {
+	if x != nil {
+		return x.ActiveAssignments
+	}
+	return 0
+}
+
+func (x *Volunteer) GetPendingOffers() int32 {
+	if x != nil {
+		return x.PendingOffers
+	}
+	return 0
+}
+
+func (x *Volunteer) GetRecentAssignmentTimes() []*timestamppb.Timestamp {
+	if x != nil {
+		return x.RecentAssignmentTimes
+	}
+	return nil
 }
 
 // The request for CreateVolunteer.
@@ -1053,7 +1083,7 @@ const file_doorstep_v1_volunteer_proto_rawDesc = "" +
 	"\fAvailability\x125\n" +
 	"\x06weekly\x18\x01 \x03(\v2\x1d.doorstep.v1.AvailabilitySlotR\x06weekly\x12\x1b\n" +
 	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\x12*\n" +
-	"\x04away\x18\x03 \x03(\v2\x16.doorstep.v1.DateRangeR\x04away\"\xd1\x04\n" +
+	"\x04away\x18\x03 \x03(\v2\x16.doorstep.v1.DateRangeR\x04away\"\xfb\x05\n" +
 	"\tVolunteer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\acontact\x18\x02 \x01(\v2\x14.doorstep.v1.ContactR\acontact\x12)\n" +
@@ -1072,7 +1102,10 @@ const file_doorstep_v1_volunteer_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x0e \x01(\tR\x04etag\"m\n" +
+	"\x04etag\x18\x0e \x01(\tR\x04etag\x12-\n" +
+	"\x12active_assignments\x18\x0f \x01(\x05R\x11activeAssignments\x12%\n" +
+	"\x0epending_offers\x18\x10 \x01(\x05R\rpendingOffers\x12R\n" +
+	"\x17recent_assignment_times\x18\x11 \x03(\v2\x1a.google.protobuf.TimestampR\x15recentAssignmentTimes\"m\n" +
 	"\x16CreateVolunteerRequest\x124\n" +
 	"\tvolunteer\x18\x01 \x01(\v2\x16.doorstep.v1.VolunteerR\tvolunteer\x12\x1d\n" +
 	"\n" +
@@ -1174,28 +1207,29 @@ var file_doorstep_v1_volunteer_proto_depIdxs = []int32{
 	4,  // 11: doorstep.v1.Volunteer.availability:type_name -> doorstep.v1.Availability
 	22, // 12: doorstep.v1.Volunteer.create_time:type_name -> google.protobuf.Timestamp
 	22, // 13: doorstep.v1.Volunteer.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 14: doorstep.v1.CreateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
-	5,  // 15: doorstep.v1.CreateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
-	5,  // 16: doorstep.v1.GetVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
-	5,  // 17: doorstep.v1.ListVolunteersResponse.volunteers:type_name -> doorstep.v1.Volunteer
-	5,  // 18: doorstep.v1.UpdateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
-	23, // 19: doorstep.v1.UpdateVolunteerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 20: doorstep.v1.UpdateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
-	6,  // 21: doorstep.v1.VolunteerService.CreateVolunteer:input_type -> doorstep.v1.CreateVolunteerRequest
-	8,  // 22: doorstep.v1.VolunteerService.GetVolunteer:input_type -> doorstep.v1.GetVolunteerRequest
-	10, // 23: doorstep.v1.VolunteerService.ListVolunteers:input_type -> doorstep.v1.ListVolunteersRequest
-	12, // 24: doorstep.v1.VolunteerService.UpdateVolunteer:input_type -> doorstep.v1.UpdateVolunteerRequest
-	14, // 25: doorstep.v1.VolunteerService.DeleteVolunteer:input_type -> doorstep.v1.DeleteVolunteerRequest
-	7,  // 26: doorstep.v1.VolunteerService.CreateVolunteer:output_type -> doorstep.v1.CreateVolunteerResponse
-	9,  // 27: doorstep.v1.VolunteerService.GetVolunteer:output_type -> doorstep.v1.GetVolunteerResponse
-	11, // 28: doorstep.v1.VolunteerService.ListVolunteers:output_type -> doorstep.v1.ListVolunteersResponse
-	13, // 29: doorstep.v1.VolunteerService.UpdateVolunteer:output_type -> doorstep.v1.UpdateVolunteerResponse
-	15, // 30: doorstep.v1.VolunteerService.DeleteVolunteer:output_type -> doorstep.v1.DeleteVolunteerResponse
-	26, // [26:31] is the sub-list for method output_type
-	21, // [21:26] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	22, // 14: doorstep.v1.Volunteer.recent_assignment_times:type_name -> google.protobuf.Timestamp
+	5,  // 15: doorstep.v1.CreateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
+	5,  // 16: doorstep.v1.CreateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
+	5,  // 17: doorstep.v1.GetVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
+	5,  // 18: doorstep.v1.ListVolunteersResponse.volunteers:type_name -> doorstep.v1.Volunteer
+	5,  // 19: doorstep.v1.UpdateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
+	23, // 20: doorstep.v1.UpdateVolunteerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 21: doorstep.v1.UpdateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
+	6,  // 22: doorstep.v1.VolunteerService.CreateVolunteer:input_type -> doorstep.v1.CreateVolunteerRequest
+	8,  // 23: doorstep.v1.VolunteerService.GetVolunteer:input_type -> doorstep.v1.GetVolunteerRequest
+	10, // 24: doorstep.v1.VolunteerService.ListVolunteers:input_type -> doorstep.v1.ListVolunteersRequest
+	12, // 25: doorstep.v1.VolunteerService.UpdateVolunteer:input_type -> doorstep.v1.UpdateVolunteerRequest
+	14, // 26: doorstep.v1.VolunteerService.DeleteVolunteer:input_type -> doorstep.v1.DeleteVolunteerRequest
+	7,  // 27: doorstep.v1.VolunteerService.CreateVolunteer:output_type -> doorstep.v1.CreateVolunteerResponse
+	9,  // 28: doorstep.v1.VolunteerService.GetVolunteer:output_type -> doorstep.v1.GetVolunteerResponse
+	11, // 29: doorstep.v1.VolunteerService.ListVolunteers:output_type -> doorstep.v1.ListVolunteersResponse
+	13, // 30: doorstep.v1.VolunteerService.UpdateVolunteer:output_type -> doorstep.v1.UpdateVolunteerResponse
+	15, // 31: doorstep.v1.VolunteerService.DeleteVolunteer:output_type -> doorstep.v1.DeleteVolunteerResponse
+	27, // [27:32] is the sub-list for method output_type
+	22, // [22:27] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_doorstep_v1_volunteer_proto_init() }

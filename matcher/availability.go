@@ -1,0 +1,129 @@
+package matcher
+
+import (
+	"time"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// slot is a weekly period in the volunteer's wall-clock minutes.
+type slot struct {
+	day      time.Weekday
+	from, to int16 // minutes since local midnight, from < to <= 1440
+}
+
+// piece is part of a request's window as seen on one local day in one time
+// zone: a wall-clock range on a calendar day.
+type piece struct {
+	day      int32 // days since 1970-01-01, the local calendar date
+	weekday  time.Weekday
+	from, to int16
+}
+
+// civilDay numbers calendar dates so that ranges compare as integers.
+func civilDay(y int, m time.Month, d int) int32 {
+	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+func dateDay(d *pb.Date) int32 {
+	return civilDay(int(d.GetYear()), time.Month(d.GetMonth()), int(d.GetDay()))
+}
+
+// maxPieces bounds the work for one window: 90 days of local dates plus
+// the clock changes within them.
+const maxPieces = 200
+
+// windowPieces cuts [start, end) at local midnights and at clock changes,
+// so that within each piece the wall clock runs evenly. A slot's wall-clock
+// minutes can then be compared directly, and the hour skipped in spring or
+// repeated in autumn is neither invented nor lost.
+func windowPieces(start, end time.Time, loc *time.Location) []piece {
+	var out []piece
+	for cur := start; cur.Before(end) && len(out) < maxPieces; {
+		lt := cur.In(loc)
+		y, m, d := lt.Date()
+		next := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		if _, zoneEnd := lt.ZoneBounds(); !zoneEnd.IsZero() && zoneEnd.Before(next) {
+			next = zoneEnd
+		}
+		if end.Before(next) {
+			next = end
+		}
+		from := lt.Hour()*60 + lt.Minute()
+		span := next.Sub(cur)
+		to := from + int((span+time.Minute-1)/time.Minute)
+		if lt.Second() > 0 || lt.Nanosecond() > 0 {
+			to++ // a window starting mid-minute still reaches into that minute's end
+		}
+		if to > 1440 {
+			to = 1440
+		}
+		if to > from {
+			out = append(out, piece{day: civilDay(y, m, d), weekday: lt.Weekday(), from: int16(from), to: int16(to)})
+		}
+		cur = next
+	}
+	return out
+}
+
+// windowCache holds a request's pieces per time zone; nearly every
+// volunteer shares one zone, so this is computed once or twice per request.
+type windowCache struct {
+	start, end time.Time
+	engine     *Engine
+	locs       []uint16
+	pieces     [][]piece
+	masks      [][7]uint32 // per weekday, bit h: the window touches hour h
+}
+
+func (w *windowCache) index(loc uint16) int {
+	for i, l := range w.locs {
+		if l == loc {
+			return i
+		}
+	}
+	p := windowPieces(w.start, w.end, w.engine.locList[loc])
+	var m [7]uint32
+	for _, pc := range p {
+		for h := pc.from / 60; h <= (pc.to-1)/60 && h < 24; h++ {
+			m[pc.weekday] |= 1 << h
+		}
+	}
+	w.locs = append(w.locs, loc)
+	w.pieces = append(w.pieces, p)
+	w.masks = append(w.masks, m)
+	return len(w.locs) - 1
+}
+
+func (w *windowCache) mask(loc uint16) *[7]uint32 { return &w.masks[w.index(loc)] }
+
+func (w *windowCache) for_(loc uint16) []piece { return w.pieces[w.index(loc)] }
+
+// availability says whether v is free during the window: away means every
+// day the window touches falls in an away range; otherwise the first slot
+// overlapping a day they are not away is returned.
+func (v *volunteer) availability(w *windowCache, loc uint16) (free bool, away bool, at slot) {
+	pieces := w.for_(loc)
+	anyPresent := false
+	for _, p := range pieces {
+		if v.awayOn(p.day) {
+			continue
+		}
+		anyPresent = true
+		for _, s := range v.slots {
+			if s.day == p.weekday && s.from < p.to && p.from < s.to {
+				return true, false, s
+			}
+		}
+	}
+	return false, !anyPresent && len(pieces) > 0, slot{}
+}
+
+func (v *volunteer) awayOn(day int32) bool {
+	for _, a := range v.away {
+		if day >= a[0] && day <= a[1] {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,32 @@
+// Package matcher pairs help requests with volunteers.
+//
+// It is pure Go with no I/O: an in-memory spatial index of volunteers (a
+// uniform grid, see grid.go), the eligibility rules, an explainable
+// ranking, and an exact assignment solver for dispatching many requests at
+// once (solver.go). The server builds an Engine from the store at start,
+// tells it about every write, and asks it for candidates; it never reads
+// the store itself, so that it stays fast, deterministic and testable.
+//
+// # Eligibility
+//
+// A volunteer can help with a request only if every rule holds, checked in
+// this order (the first that fails is the reason counted for "why nobody"):
+// within their own distance limit (TOO_FAR; the search itself stops at the
+// request's need limit); not paused (PAUSED); not having declined or let
+// lapse an offer of it (DECLINED_BEFORE); assignments plus pending offers
+// below capacity (AT_CAPACITY); every required skill (MISSING_SKILL);
+// vetting at the level the needs demand, unexpired when help starts
+// (VETTING); not away on the days of the window (AWAY); and a weekly slot
+// overlapping the window, in the volunteer's own time zone (NOT_AVAILABLE).
+//
+// # Ranking
+//
+// Lower scores rank first. A score is in metres: the distance (not counted
+// for a remote request), less a bonus for living on the same street and one
+// for the same postcode unit, plus a fairness term for each assignment
+// taken in the last 7 days, less a continuity bonus for having helped the
+// same requester before. Equal scores are ordered by volunteer name, so the
+// order is deterministic. The request's urgency does not reorder one
+// request's candidates; dispatch uses it to decide which requests to cover
+// first.
+package matcher

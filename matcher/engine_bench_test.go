@@ -1,0 +1,199 @@
+package matcher
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// benchVolunteer is a volunteer at p with a realistic mix: a quarter
+// drive, some have other skills, vetting levels vary, and each is free on
+// most days for a few hours, with some away.
+func benchVolunteer(i int, p [2]float64, rng *rand.Rand) *pb.Volunteer {
+	v := &pb.Volunteer{
+		Name:              fmt.Sprintf("volunteers/v%07d", i),
+		Contact:           &pb.Contact{DisplayName: "V"},
+		Home:              &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{Latitude: p[0], Longitude: p[1]}},
+		MaxDistanceMetres: []int32{1500, 3000, 5000, 15000}[rng.IntN(4)],
+		Capacity:          1 + int32(rng.IntN(3)),
+		Vetting:           &pb.Vetting{Level: pb.Vetting_DbsLevel(1 + rng.IntN(3))},
+		Availability:      &pb.Availability{TimeZone: "Europe/London"},
+		Etag:              "1",
+	}
+	if rng.IntN(4) == 0 {
+		v.Skills = append(v.Skills, "driver")
+	}
+	if rng.IntN(10) == 0 {
+		v.Skills = append(v.Skills, "welsh")
+	}
+	if rng.IntN(8) == 0 {
+		v.Skills = append(v.Skills, "dog-friendly")
+	}
+	for d := range 7 {
+		if rng.IntN(3) != 0 {
+			from := int32(7 + rng.IntN(6))
+			v.Availability.Weekly = append(v.Availability.Weekly, &pb.AvailabilitySlot{
+				Day: pb.DayOfWeek(d + 1), StartTime: &pb.TimeOfDay{Hours: from}, EndTime: &pb.TimeOfDay{Hours: from + 2 + int32(rng.IntN(8))},
+			})
+		}
+	}
+	if rng.IntN(20) == 0 {
+		v.Availability.Away = []*pb.DateRange{{StartDate: &pb.Date{Year: 2026, Month: 11, Day: 28}, EndDate: &pb.Date{Year: 2026, Month: 12, Day: 6}}}
+	}
+	return v
+}
+
+// benchRequest is a request at p: mostly shopping within a day, some
+// lifts, some needing a skill.
+func benchRequest(i int, p [2]float64, rng *rand.Rand) *pb.HelpRequest {
+	start := monday.Add(time.Duration(rng.IntN(5*24)) * time.Hour)
+	r := &pb.HelpRequest{
+		Name:     fmt.Sprintf("helpRequests/r%07d", i),
+		Needs:    []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
+		Urgency:  pb.Urgency(1 + rng.IntN(4)),
+		Timing:   &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(start), EndTime: timestamppb.New(start.Add(time.Duration(4+rng.IntN(44)) * time.Hour))}},
+		Location: &pb.Location{Postcode: "AB10 1AF", LatLng: &pb.LatLng{Latitude: p[0], Longitude: p[1]}},
+	}
+	switch rng.IntN(10) {
+	case 0:
+		r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT}
+	case 1:
+		r.RequiredSkills = []string{"dog-friendly"}
+		r.Needs = []pb.Need{pb.Need_NEED_DOG_WALKING}
+	}
+	return r
+}
+
+func benchEngine(b *testing.B, n int) (*Engine, [][2]float64) {
+	b.Helper()
+	pts := benchPoints(n)
+	e := NewEngine(DefaultConfig())
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i, p := range pts {
+		if err := e.UpsertVolunteer(benchVolunteer(i, p, rng)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return e, pts
+}
+
+// BenchmarkFindCandidates is the in-process search: index, every rule and
+// the ranking, k=20, at 200k and 1M volunteers, with p50 and p99.
+//
+//	go test -run '^$' -bench 'FindCandidates$' -benchtime 20000x ./matcher/
+func BenchmarkFindCandidates(b *testing.B) {
+	for _, n := range []int{200_000, 1_000_000} {
+		b.Run(fmt.Sprintf("volunteers=%d", n), func(b *testing.B) {
+			e, pts := benchEngine(b, n)
+			rng := rand.New(rand.NewPCG(3, 4))
+			reqs := make([]*pb.HelpRequest, 1000)
+			for i := range reqs {
+				p := pts[rng.IntN(len(pts))]
+				reqs[i] = benchRequest(i, [2]float64{p[0] + (rng.Float64()-0.5)*0.002, p[1] + (rng.Float64()-0.5)*0.003}, rng)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			found := 0
+			b.ResetTimer()
+			for i := range b.N {
+				t := time.Now()
+				res, err := e.FindCandidates(reqs[i%len(reqs)], nil, 20, now)
+				lat = append(lat, time.Since(t))
+				if err != nil {
+					b.Fatal(err)
+				}
+				found += len(res.Candidates)
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1000, "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1000, "p99-µs")
+			b.ReportMetric(float64(found)/float64(b.N), "candidates/op")
+		})
+	}
+}
+
+// BenchmarkEngineBuild loads 1M volunteers into an engine and reports the
+// heap it holds per volunteer.
+func BenchmarkEngineBuild(b *testing.B) {
+	pts := benchPoints(1_000_000)
+	rng := rand.New(rand.NewPCG(1, 2))
+	vols := make([]*pb.Volunteer, len(pts))
+	for i, p := range pts {
+		vols[i] = benchVolunteer(i, p, rng)
+	}
+	b.ResetTimer()
+	for range b.N {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		e := NewEngine(DefaultConfig())
+		for _, v := range vols {
+			if err := e.UpsertVolunteer(v); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(vols)), "bytes/volunteer")
+		runtime.KeepAlive(e)
+	}
+}
+
+// BenchmarkEngineUpdate moves volunteers and changes their availability.
+func BenchmarkEngineUpdate(b *testing.B) {
+	e, pts := benchEngine(b, 200_000)
+	rng := rand.New(rand.NewPCG(5, 6))
+	vols := make([]*pb.Volunteer, 1000)
+	for i := range vols {
+		p := pts[i]
+		vols[i] = benchVolunteer(i, [2]float64{p[0] + 0.001, p[1] - 0.001}, rng)
+		vols[i].Etag = "2"
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		v := vols[i%len(vols)]
+		v.Etag = fmt.Sprint(3 + i) // later than what the engine holds
+		if err := e.UpsertVolunteer(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPlanDispatch plans 20,000 open requests against 200,000
+// volunteers, candidate search included; and a scarce 15,000 x 15,000.
+//
+//	go test -run '^$' -bench PlanDispatch -benchtime 3x ./matcher/
+func BenchmarkPlanDispatch(b *testing.B) {
+	for _, c := range []struct{ requests, volunteers int }{{20_000, 200_000}, {15_000, 15_000}} {
+		b.Run(fmt.Sprintf("requests=%d/volunteers=%d", c.requests, c.volunteers), func(b *testing.B) {
+			e, pts := benchEngine(b, c.volunteers)
+			rng := rand.New(rand.NewPCG(8, 9))
+			reqs := make([]DispatchRequest, c.requests)
+			for i := range reqs {
+				p := pts[rng.IntN(len(pts))]
+				reqs[i] = DispatchRequest{Request: benchRequest(i, [2]float64{p[0] + (rng.Float64()-0.5)*0.004, p[1] + (rng.Float64()-0.5)*0.006}, rng)}
+			}
+			var plan Plan
+			b.ResetTimer()
+			for range b.N {
+				var err error
+				plan, err = e.PlanDispatch(reqs, DefaultCandidatesPerRequest, now)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(plan.Offers)), "covered")
+			b.ReportMetric(float64(plan.Greedy), "greedy-covered")
+			if plan.Greedy > 0 {
+				b.ReportMetric(100*float64(len(plan.Offers)-plan.Greedy)/float64(plan.Greedy), "extra-%")
+			}
+		})
+	}
+}

@@ -1,0 +1,337 @@
+package matcher
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// Real places: AB10 1AB on Union Street, Aberdeen, and points around it.
+const baseLat, baseLng = 57.149606, -2.096916
+
+// offset moves a point about dn metres north and de metres east.
+func offset(dn, de float64) (float64, float64) {
+	return baseLat + dn/111320, baseLng + de/(111320*0.5433)
+}
+
+// monday is a Monday in winter (GMT) from which test windows are cut.
+var monday = time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+
+func vol(name string, dn, de float64, edit ...func(*pb.Volunteer)) *pb.Volunteer {
+	lat, lng := offset(dn, de)
+	v := &pb.Volunteer{
+		Name:              "volunteers/" + name,
+		Contact:           &pb.Contact{DisplayName: strings.ToUpper(name[:1]) + name[1:]},
+		Home:              &pb.Location{Postcode: "AB10 1AF", Street: "Correction Wynd", LatLng: &pb.LatLng{Latitude: lat, Longitude: lng}},
+		MaxDistanceMetres: 5000,
+		Vetting:           &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_NONE},
+		Availability:      &pb.Availability{TimeZone: "Europe/London", Weekly: everyDay(8, 20)},
+		Capacity:          1,
+	}
+	for _, f := range edit {
+		f(v)
+	}
+	return v
+}
+
+func everyDay(fromH, toH int32) []*pb.AvailabilitySlot {
+	var out []*pb.AvailabilitySlot
+	for d := pb.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= pb.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
+		out = append(out, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{Hours: fromH}, EndTime: &pb.TimeOfDay{Hours: toH}})
+	}
+	return out
+}
+
+func req(edit ...func(*pb.HelpRequest)) *pb.HelpRequest {
+	r := &pb.HelpRequest{
+		Name:     "helpRequests/r1",
+		Needs:    []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
+		Urgency:  pb.Urgency_URGENCY_NORMAL,
+		Timing:   &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(monday.Add(10 * time.Hour)), EndTime: timestamppb.New(monday.Add(12 * time.Hour))}},
+		Location: &pb.Location{Postcode: "AB10 1AB", Street: "Union Street", LatLng: &pb.LatLng{Latitude: baseLat, Longitude: baseLng}},
+		State:    pb.HelpRequest_STATE_OPEN,
+	}
+	for _, f := range edit {
+		f(r)
+	}
+	return r
+}
+
+func engineWith(t *testing.T, vols ...*pb.Volunteer) *Engine {
+	t.Helper()
+	e := NewEngine(DefaultConfig())
+	for _, v := range vols {
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+func names(cs []Candidate) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, strings.TrimPrefix(c.Volunteer, "volunteers/"))
+	}
+	return out
+}
+
+// now is before the test windows, so that they lie ahead.
+var now = monday.Add(-24 * time.Hour)
+
+// TestEachRuleExcludes gives one volunteer at a time a single reason not to
+// help, and checks that it is excluded for exactly that reason while an
+// otherwise identical volunteer is eligible.
+func TestEachRuleExcludes(t *testing.T) {
+	tests := []struct {
+		name   string
+		vol    func(*pb.Volunteer)
+		req    func(*pb.HelpRequest)
+		reason Reason
+		detail string
+	}{
+		{"beyond their own limit", func(v *pb.Volunteer) { v.MaxDistanceMetres = 60 }, nil, TooFar, ""},
+		{"paused", func(v *pb.Volunteer) { v.Paused = true }, nil, Paused, ""},
+		{"declined before", nil, func(r *pb.HelpRequest) { r.DeclinedVolunteers = []string{"volunteers/x"} }, DeclinedBefore, ""},
+		{"at capacity", func(v *pb.Volunteer) { v.ActiveAssignments = 1 }, nil, AtCapacity, ""},
+		{"pending offer fills capacity", func(v *pb.Volunteer) { v.Capacity, v.ActiveAssignments, v.PendingOffers = 2, 1, 1 }, nil, AtCapacity, ""},
+		{"missing a required skill", nil, func(r *pb.HelpRequest) { r.RequiredSkills = []string{"welsh"} }, MissingSkill, "welsh"},
+		{"transport needs a driver", nil, func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT} }, MissingSkill, "driver"},
+		{"transport needs a basic check", func(v *pb.Volunteer) { v.Skills = []string{"driver"} }, func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT} }, Vetting, "basic"},
+		{"entering the home needs enhanced", func(v *pb.Volunteer) { v.Vetting.Level = pb.Vetting_DBS_LEVEL_BASIC }, func(r *pb.HelpRequest) { r.EntersHome = true }, Vetting, "enhanced"},
+		{"an expired check counts as none", func(v *pb.Volunteer) {
+			v.Vetting = &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED, ExpireDate: &pb.Date{Year: 2026, Month: 11, Day: 29}}
+		}, func(r *pb.HelpRequest) { r.EntersHome = true }, Vetting, "enhanced"},
+		{"away that day", func(v *pb.Volunteer) {
+			v.Availability.Away = []*pb.DateRange{{StartDate: &pb.Date{Year: 2026, Month: 11, Day: 28}, EndDate: &pb.Date{Year: 2026, Month: 12, Day: 2}}}
+		}, nil, Away, ""},
+		{"no slot that day", func(v *pb.Volunteer) {
+			v.Availability.Weekly = []*pb.AvailabilitySlot{{Day: pb.DayOfWeek_DAY_OF_WEEK_TUESDAY, StartTime: &pb.TimeOfDay{Hours: 8}, EndTime: &pb.TimeOfDay{Hours: 20}}}
+		}, nil, NotAvailable, ""},
+		{"slot ends as the window starts", func(v *pb.Volunteer) {
+			v.Availability.Weekly = []*pb.AvailabilitySlot{{Day: pb.DayOfWeek_DAY_OF_WEEK_MONDAY, StartTime: &pb.TimeOfDay{Hours: 8}, EndTime: &pb.TimeOfDay{Hours: 10}}}
+		}, nil, NotAvailable, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := vol("x", 100, 0)
+			if tt.vol != nil {
+				tt.vol(bad)
+			}
+			good := vol("y", 200, 0, func(v *pb.Volunteer) {
+				v.Skills = []string{"driver", "welsh"}
+				v.Vetting = &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED}
+			})
+			r := req()
+			if tt.req != nil {
+				tt.req(r)
+			}
+			res, err := engineWith(t, bad, good).FindCandidates(r, nil, 5, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := names(res.Candidates); !slices.Equal(got, []string{"y"}) {
+				t.Errorf("candidates %v, want [y]", got)
+			}
+			want := []Exclusion{{Reason: tt.reason, Detail: tt.detail, Count: 1}}
+			if !slices.Equal(res.Exclusions, want) {
+				t.Errorf("exclusions %v, want %v", res.Exclusions, want)
+			}
+		})
+	}
+}
+
+func TestDistanceLimits(t *testing.T) {
+	e := engineWith(t,
+		vol("near", 1000, 0),
+		vol("far", 2500, 0), // beyond the 1.5 km shopping limit, within its own 5 km
+		vol("driver", 6000, 0, func(v *pb.Volunteer) {
+			v.Skills = []string{"driver"}
+			v.Vetting.Level = pb.Vetting_DBS_LEVEL_BASIC
+			v.MaxDistanceMetres = 10000
+		}),
+	)
+	res, _ := e.FindCandidates(req(), nil, 5, now)
+	if got := names(res.Candidates); !slices.Equal(got, []string{"near"}) {
+		t.Errorf("shopping: %v", got)
+	}
+	res, _ = e.FindCandidates(req(func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT} }), nil, 5, now)
+	if got := names(res.Candidates); !slices.Equal(got, []string{"driver"}) {
+		t.Errorf("transport: %v", got)
+	}
+	// A phone call can come from anywhere; distance still orders them.
+	res, _ = e.FindCandidates(req(func(r *pb.HelpRequest) { r.RemoteOk = true; r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} }), nil, 5, now)
+	if got := names(res.Candidates); len(got) != 3 {
+		t.Errorf("remote: %v", got)
+	}
+}
+
+func TestRankingAndTies(t *testing.T) {
+	e := engineWith(t,
+		vol("a-far", 600, 0),
+		vol("b-street", 650, 0, func(v *pb.Volunteer) { v.Home.Street = "union st"; v.Home.Postcode = "AB10 1AF" }),
+		vol("c-busy", 300, 0, func(v *pb.Volunteer) {
+			v.RecentAssignmentTimes = []*timestamppb.Timestamp{timestamppb.New(now.Add(-time.Hour)), timestamppb.New(now.Add(-48 * time.Hour)), timestamppb.New(now.Add(-10 * 24 * time.Hour))}
+		}),
+		vol("d-tie", 500, 0),
+		vol("e-tie", 500, 0),
+		vol("f-helped", 900, 0),
+	)
+	res, err := e.FindCandidates(req(), []string{"volunteers/f-helped"}, 10, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// b: 650-200=450; f: 900-500=400; c: 300+2*250=800 (the 10-day-old job
+	// no longer counts); d and e: 500, tied, by name; a: 600.
+	want := []string{"f-helped", "b-street", "d-tie", "e-tie", "a-far", "c-busy"}
+	if got := names(res.Candidates); !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+	for _, c := range res.Candidates {
+		sum := c.Parts.Distance + c.Parts.SameStreet + c.Parts.SamePostcode + c.Parts.Fairness + c.Parts.Continuity
+		if c.Score != sum {
+			t.Errorf("%s: score %v is not the sum of its parts %v", c.Volunteer, c.Score, sum)
+		}
+	}
+	if got := res.Candidates[1].Explain(); !strings.HasPrefix(got, "650 m, same street") || !strings.Contains(got, "free Mon 08:00-20:00") {
+		t.Errorf("explanation %q", got)
+	}
+	if got := res.Candidates[5].Explain(); !strings.Contains(got, "2 jobs this week") {
+		t.Errorf("explanation %q", got)
+	}
+	if got := res.Candidates[0].Explain(); !strings.Contains(got, "helped this person before") {
+		t.Errorf("explanation %q", got)
+	}
+	if res.Exclusions == nil && len(res.Candidates) < 10 {
+		// Fewer than asked for, so the reasons are counted (none here).
+		t.Log("no exclusions, as expected")
+	}
+}
+
+// TestBonusesReachBeyondTheNearest: the search must not stop at the k
+// nearest when a slightly farther volunteer scores better.
+func TestBonusesReachBeyondTheNearest(t *testing.T) {
+	var vs []*pb.Volunteer
+	for i := range 30 {
+		vs = append(vs, vol(fmt.Sprintf("n%02d", i), 100+float64(i), 0))
+	}
+	vs = append(vs, vol("helper", 400, 0))
+	res, err := engineWith(t, vs...).FindCandidates(req(), []string{"volunteers/helper"}, 3, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(res.Candidates); got[0] != "helper" {
+		t.Errorf("the volunteer who helped before (400-500 m) should lead: %v", got)
+	}
+}
+
+func TestWindowAcrossClockChanges(t *testing.T) {
+	london, _ := time.LoadLocation("Europe/London")
+	tests := []struct {
+		name       string
+		start, end time.Time
+		slot       [2]int32 // local hours
+		day        pb.DayOfWeek
+		free       bool
+	}{
+		// 29 March 2026: clocks go forward at 01:00 GMT to 02:00 BST.
+		{"spring: 09:00-10:00 BST is 08:00-09:00 UTC", time.Date(2026, 3, 29, 8, 0, 0, 0, time.UTC), time.Date(2026, 3, 29, 9, 0, 0, 0, time.UTC), [2]int32{9, 10}, pb.DayOfWeek_DAY_OF_WEEK_SUNDAY, true},
+		{"spring: a GMT reading would be wrong", time.Date(2026, 3, 29, 9, 0, 0, 0, time.UTC), time.Date(2026, 3, 29, 10, 0, 0, 0, time.UTC), [2]int32{9, 10}, pb.DayOfWeek_DAY_OF_WEEK_SUNDAY, false},
+		{"spring: the skipped hour never happens", time.Date(2026, 3, 29, 0, 30, 0, 0, time.UTC), time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC), [2]int32{1, 2}, pb.DayOfWeek_DAY_OF_WEEK_SUNDAY, false},
+		// 25 October 2026: clocks go back at 01:00 GMT to 01:00 GMT from 02:00 BST.
+		{"autumn: 09:00-10:00 GMT", time.Date(2026, 10, 25, 9, 0, 0, 0, time.UTC), time.Date(2026, 10, 25, 10, 0, 0, 0, time.UTC), [2]int32{9, 10}, pb.DayOfWeek_DAY_OF_WEEK_SUNDAY, true},
+		{"autumn: the repeated hour happens", time.Date(2026, 10, 25, 1, 10, 0, 0, time.UTC), time.Date(2026, 10, 25, 1, 20, 0, 0, time.UTC), [2]int32{1, 2}, pb.DayOfWeek_DAY_OF_WEEK_SUNDAY, true},
+		{"summer: 17:00-18:00 BST is 16:00-17:00 UTC", time.Date(2026, 7, 6, 16, 0, 0, 0, time.UTC), time.Date(2026, 7, 6, 17, 0, 0, 0, time.UTC), [2]int32{17, 18}, pb.DayOfWeek_DAY_OF_WEEK_MONDAY, true},
+		{"summer: off by the hour", time.Date(2026, 7, 6, 17, 0, 0, 0, time.UTC), time.Date(2026, 7, 6, 18, 0, 0, 0, time.UTC), [2]int32{17, 18}, pb.DayOfWeek_DAY_OF_WEEK_MONDAY, false},
+		{"a window across midnight reaches the next day", time.Date(2026, 12, 1, 23, 0, 0, 0, time.UTC), time.Date(2026, 12, 2, 9, 30, 0, 0, time.UTC), [2]int32{9, 10}, pb.DayOfWeek_DAY_OF_WEEK_WEDNESDAY, true},
+	}
+	_ = london
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := vol("x", 100, 0, func(v *pb.Volunteer) {
+				v.Availability.Weekly = []*pb.AvailabilitySlot{{Day: tt.day, StartTime: &pb.TimeOfDay{Hours: tt.slot[0]}, EndTime: &pb.TimeOfDay{Hours: tt.slot[1]}}}
+			})
+			r := req(func(r *pb.HelpRequest) {
+				r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tt.start), EndTime: timestamppb.New(tt.end)}}
+			})
+			res, err := engineWith(t, v).FindCandidates(r, nil, 1, tt.start.Add(-time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(res.Candidates) == 1; got != tt.free {
+				t.Errorf("free = %v, want %v (exclusions %v)", got, tt.free, res.Exclusions)
+			}
+		})
+	}
+}
+
+func TestUpdatesAndRemoval(t *testing.T) {
+	e := engineWith(t, vol("a", 100, 0), vol("b", 200, 0))
+	// a moves away; b pauses; c arrives.
+	if err := e.UpsertVolunteer(vol("a", 5000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.UpsertVolunteer(vol("b", 200, 0, func(v *pb.Volunteer) { v.Paused = true })); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.UpsertVolunteer(vol("c", 300, 0)); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := e.FindCandidates(req(), nil, 5, now)
+	if got := names(res.Candidates); !slices.Equal(got, []string{"c"}) {
+		t.Errorf("after updates %v", got)
+	}
+	e.RemoveVolunteer("volunteers/c")
+	e.RemoveVolunteer("volunteers/never")
+	if err := e.UpsertVolunteer(vol("d", 400, 0)); err != nil { // reuses c's slot
+		t.Fatal(err)
+	}
+	res, _ = e.FindCandidates(req(), nil, 5, now)
+	if got := names(res.Candidates); !slices.Equal(got, []string{"d"}) || e.Len() != 3 {
+		t.Errorf("after removal %v, len %d", got, e.Len())
+	}
+	if err := e.UpsertVolunteer(&pb.Volunteer{Name: "volunteers/nowhere"}); err == nil {
+		t.Error("volunteer without coordinates accepted")
+	}
+}
+
+func TestSummary(t *testing.T) {
+	got := Summary([]Exclusion{{Reason: MissingSkill, Detail: "driver", Count: 4}, {Reason: Away, Count: 2}, {Reason: Paused, Count: 1}})
+	if want := "4 nearby lack driver, 2 are away then, 1 has paused"; got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+}
+
+func TestPlanDispatchUsesCapacityAndCoversMore(t *testing.T) {
+	// Two requests, two volunteers. r1 is nearest to both; nearest-first
+	// would give r1 the volunteer r2 needs.
+	a := vol("a", 0, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 5000 })
+	b := vol("b", 1400, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 5000 })
+	e := engineWith(t, a, b)
+	r1 := req(func(r *pb.HelpRequest) { r.Name = "helpRequests/r1"; r.Urgency = pb.Urgency_URGENCY_CRITICAL })
+	r2 := req(func(r *pb.HelpRequest) {
+		r.Name = "helpRequests/r2"
+		lat, lng := offset(-1400, 0) // only a is within 1.5 km of r2
+		r.Location.LatLng = &pb.LatLng{Latitude: lat, Longitude: lng}
+	})
+	plan, err := e.PlanDispatch([]DispatchRequest{{Request: r1}, {Request: r2}}, 20, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range plan.Offers {
+		got[o.HelpRequest] = o.Volunteer
+	}
+	if got["helpRequests/r1"] != "volunteers/b" || got["helpRequests/r2"] != "volunteers/a" || plan.Uncovered != 0 {
+		t.Errorf("plan %+v", plan)
+	}
+	if plan.Greedy >= 2 {
+		t.Errorf("greedy covered %d: the case does not test what it means to", plan.Greedy)
+	}
+}

@@ -1,0 +1,293 @@
+package matcher
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// FindCandidates ranks up to k eligible volunteers for r, best first.
+// previousHelpers names volunteers who helped the same requester before.
+// When fewer than k are eligible, the result also counts, by rule, the
+// volunteers within the request's reach who were excluded.
+func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k int, now time.Time) (Result, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	q, err := e.prepare(r, previousHelpers, now)
+	if err != nil {
+		return Result{}, err
+	}
+	cands := e.search(q, k, nil)
+	res := Result{Candidates: cands}
+	if len(cands) < k {
+		res.Exclusions = e.exclusions(q)
+	}
+	return res, nil
+}
+
+// search returns up to k eligible candidates ranked by score.
+//
+// A volunteer's score is at least its distance unless it earns a bonus
+// (same street, same postcode unit, helped before). Those few are looked up
+// directly; everyone else is found nearest first, and the search widens
+// until the k-th best score is no worse than the distance of the farthest
+// volunteer seen, beyond which nobody without a bonus can do better.
+func (e *Engine) search(q *query, k int, spare func(id uint32) bool) []Candidate {
+	if k <= 0 {
+		return nil
+	}
+	eligible := func(id uint32, metres float64) bool {
+		if spare != nil && !spare(id) {
+			return false
+		}
+		ok, _, _, _ := e.check(q, id, metres)
+		return ok
+	}
+	var bonus []Candidate
+	for _, id := range e.bonusHolders(q) {
+		v := &e.vols[id]
+		metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
+		if (q.remote || metres <= q.maxMetres) && eligible(id, metres) {
+			bonus = append(bonus, e.score(q, id, metres))
+		}
+	}
+	want := k
+	ns := make([]Neighbour, 0, k)
+	out := make([]Candidate, 0, k+len(bonus))
+	for {
+		ns = e.grid.Nearest(ns[:0], q.lat, q.lng, want, q.maxMetres, eligible)
+		out = append(out[:0], bonus...)
+		for _, n := range ns {
+			if !slices.ContainsFunc(bonus, func(c Candidate) bool { return c.Volunteer == e.vols[n.ID].name }) {
+				out = append(out, e.score(q, n.ID, n.Metres))
+			}
+		}
+		sortCandidates(out)
+		if len(ns) < want || q.remote {
+			break // everyone eligible in reach was seen
+		}
+		if len(out) >= k && out[k-1].Score <= ns[len(ns)-1].Metres {
+			break
+		}
+		want *= 2
+	}
+	if len(out) > k {
+		out = out[:k]
+	}
+	return out
+}
+
+// bonusHolders are the volunteers who may earn a bonus for q: those on its
+// street, in its postcode unit, and those who helped its requester before.
+func (e *Engine) bonusHolders(q *query) []uint32 {
+	var ids []uint32
+	if q.streetKey != "" {
+		ids = append(ids, e.byStreet[streetIndexKey(q.streetKey, q.postcode)]...)
+	}
+	ids = append(ids, e.byPostcode[q.postcode]...)
+	for _, name := range q.previous {
+		if id, ok := e.ids[name]; ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+func streetIndexKey(streetKey, postcode string) string {
+	return district(postcode) + "|" + streetKey
+}
+
+func sortCandidates(c []Candidate) {
+	slices.SortFunc(c, func(a, b Candidate) int {
+		if a.Score != b.Score {
+			if a.Score < b.Score {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Volunteer, b.Volunteer)
+	})
+}
+
+// score ranks an eligible volunteer; see the package doc.
+func (e *Engine) score(q *query, id uint32, metres float64) Candidate {
+	v := &e.vols[id]
+	_, _, _, at := e.check(q, id, metres)
+	c := Candidate{Volunteer: v.name, DisplayName: v.displayName, Metres: metres, slot: at, skills: q.skillNames}
+	// Street names repeat from town to town; the same name counts as the
+	// same street only within one postcode district.
+	c.SameStreet = q.streetKey != "" && q.streetKey == v.streetKey && district(q.postcode) == district(v.postcode)
+	c.SamePostcode = q.postcode != "" && q.postcode == v.postcode
+	if !q.remote {
+		c.Parts.Distance = metres
+	}
+	if c.SameStreet {
+		c.Parts.SameStreet = -e.cfg.SameStreetMetres
+	}
+	if c.SamePostcode {
+		c.Parts.SamePostcode = -e.cfg.SamePostcodeMetres
+	}
+	since := q.now.Add(-e.cfg.FairnessWindow)
+	for _, t := range v.recent {
+		if t.After(since) {
+			c.recentCount++
+		}
+	}
+	c.Parts.Fairness = float64(c.recentCount) * e.cfg.FairnessMetres
+	if slices.Contains(q.previous, v.name) {
+		c.helped = true
+		c.Parts.Continuity = -e.cfg.ContinuityMetres
+	}
+	c.Score = c.Parts.Distance + c.Parts.SameStreet + c.Parts.SamePostcode + c.Parts.Fairness + c.Parts.Continuity
+	return c
+}
+
+// exclusions counts, by the first rule failed, the volunteers within the
+// request's reach who are not eligible.
+func (e *Engine) exclusions(q *query) []Exclusion {
+	counts := map[[2]string]int{}
+	radius := q.maxMetres
+	if math.IsInf(radius, 1) {
+		radius = 50000 // a remote request: count those within a city's reach
+	}
+	e.grid.Within(q.lat, q.lng, radius, func(id uint32, metres float64) bool {
+		if ok, why, detail, _ := e.check(q, id, metres); !ok {
+			counts[[2]string{string(why), detail}]++
+		}
+		return true
+	})
+	out := make([]Exclusion, 0, len(counts))
+	for k, n := range counts {
+		out = append(out, Exclusion{Reason: Reason(k[0]), Detail: k[1], Count: n})
+	}
+	order := map[Reason]int{TooFar: 0, Paused: 1, DeclinedBefore: 2, AtCapacity: 3, MissingSkill: 4, Vetting: 5, Away: 6, NotAvailable: 7}
+	slices.SortFunc(out, func(a, b Exclusion) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		if order[a.Reason] != order[b.Reason] {
+			return order[a.Reason] - order[b.Reason]
+		}
+		return strings.Compare(a.Detail, b.Detail)
+	})
+	return out
+}
+
+var weekdayShort = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+
+// Explain is the candidate as a sentence for helpline staff, for example
+// "0.3 km, same street, has driver, free Tue 10:00-12:00".
+func (c Candidate) Explain() string {
+	var parts []string
+	if c.Metres < 1000 {
+		parts = append(parts, fmt.Sprintf("%d m", int(math.Round(c.Metres/10)*10)))
+	} else {
+		parts = append(parts, fmt.Sprintf("%.1f km", c.Metres/1000))
+	}
+	switch {
+	case c.SameStreet:
+		parts = append(parts, "same street")
+	case c.SamePostcode:
+		parts = append(parts, "same postcode")
+	}
+	if len(c.skills) > 0 {
+		parts = append(parts, "has "+strings.Join(c.skills, ", "))
+	}
+	if c.slot.to > 0 {
+		parts = append(parts, fmt.Sprintf("free %s %02d:%02d-%02d:%02d", weekdayShort[c.slot.day],
+			c.slot.from/60, c.slot.from%60, c.slot.to/60, c.slot.to%60))
+	}
+	if c.helped {
+		parts = append(parts, "helped this person before")
+	}
+	switch c.recentCount {
+	case 0:
+	case 1:
+		parts = append(parts, "1 job this week")
+	default:
+		parts = append(parts, fmt.Sprintf("%d jobs this week", c.recentCount))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Summary says why volunteers in reach were excluded, most common first:
+// "4 nearby lack driver, 2 are away then".
+func Summary(ex []Exclusion) string {
+	if len(ex) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, x := range ex {
+		n := x.Count
+		verb := func(one, many string) string {
+			if n == 1 {
+				return one
+			}
+			return many
+		}
+		var s string
+		switch x.Reason {
+		case TooFar:
+			s = fmt.Sprintf("%d nearby %s not go that far", n, verb("does", "do"))
+		case Paused:
+			s = fmt.Sprintf("%d %s paused", n, verb("has", "have"))
+		case DeclinedBefore:
+			s = fmt.Sprintf("%d declined this request before", n)
+		case AtCapacity:
+			s = fmt.Sprintf("%d %s fully booked", n, verb("is", "are"))
+		case MissingSkill:
+			s = fmt.Sprintf("%d nearby %s %s", n, verb("lacks", "lack"), x.Detail)
+		case Vetting:
+			s = fmt.Sprintf("%d %s no %s DBS check", n, verb("has", "have"), x.Detail)
+		case Away:
+			s = fmt.Sprintf("%d %s away then", n, verb("is", "are"))
+		case NotAvailable:
+			s = fmt.Sprintf("%d %s not free then", n, verb("is", "are"))
+		default:
+			s = fmt.Sprintf("%d: %s", n, x.Reason)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// district is a normalised postcode's outward code ("AB10" of "AB10 1AB").
+func district(pc string) string {
+	if i := strings.IndexByte(pc, ' '); i >= 0 {
+		return pc[:i]
+	}
+	return pc
+}
+
+// Eligible checks one volunteer against r's rules, as FindCandidates would,
+// for an offer a coordinator chose by hand.
+func (e *Engine) Eligible(r *pb.HelpRequest, previousHelpers []string, volunteer string, now time.Time) (bool, Exclusion, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	id, ok := e.ids[volunteer]
+	if !ok {
+		return false, Exclusion{}, ErrUnknownVolunteer
+	}
+	q, err := e.prepare(r, previousHelpers, now)
+	if err != nil {
+		return false, Exclusion{}, err
+	}
+	v := &e.vols[id]
+	metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
+	if !q.remote && metres > q.maxMetres {
+		return false, Exclusion{Reason: TooFar, Detail: "beyond the need's reach", Count: 1}, nil
+	}
+	if ok, why, detail, _ := e.check(q, id, metres); !ok {
+		return false, Exclusion{Reason: why, Detail: detail, Count: 1}, nil
+	}
+	return true, Exclusion{}, nil
+}
+
+// ErrUnknownVolunteer is returned for a volunteer the engine does not hold.
+var ErrUnknownVolunteer = errors.New("matcher: unknown volunteer")

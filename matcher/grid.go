@@ -1,0 +1,1076 @@
+package matcher
+
+// The spatial index: volunteers' homes in a uniform grid.
+//
+// Why a uniform grid. The questions asked of it are all local ("the 20
+// nearest within 1.5 km", "everyone within 3 km") over points whose density
+// is known in advance to be street-scale, and the points move (a volunteer
+// edits their address) as often as they are queried. A grid answers a local
+// query by looking only at the cells around the query, moves a point in
+// O(1), and needs no rebalancing, unlike a k-d tree (rebuilt or unbalanced
+// by updates) or an R-tree (splits, and a pointer chase per level). Cells
+// of about 100 m hold a few points each in a town, so a k=20 search reads a
+// handful of cells. Its weakness, empty cells in sparse country, is handled
+// by the two-level layout below: cells are grouped into blocks of 16x16 with
+// an occupancy bitmap, so an empty cell costs one bit test and an empty
+// block one lookup (or nothing, once the query has cached it).
+//
+// Why inline coordinates. Each cell is a slice of 12-byte entries (id and
+// fixed-point latitude and longitude) rather than of ids or pointers, so
+// scanning a cell reads contiguous memory and never chases a pointer per
+// point, and the garbage collector has no pointers to trace inside the
+// cells. Coordinates are fixed point with 2^23 units per degree (about
+// 1.3 cm of latitude, under 1 cm of longitude in the UK): unlike float32,
+// whose resolution at 57 degrees is 40 cm, the precision is uniform, and
+// converting back to degrees is an exact multiplication, so Position and the
+// distances Nearest reports agree bit for bit with ApproxMetres.
+//
+// Square cells. Rows are cellMetres of latitude everywhere, but a degree of
+// longitude shrinks with cos(latitude): 73 km at 49N, 54 km at 61N. Each
+// band of 16 rows (one block row, 1.6 km at the default size) has its own
+// column width, cellMetres at the band's middle latitude, so cells are
+// square to well under 0.1% anywhere. Columns of neighbouring bands do not
+// line up, which costs nothing: a search works out its own column in each
+// band it visits.
+//
+// Layout. A block is found by a map from its packed coordinates; it holds
+// a 16x16 bitmap and the 256 cells' slices. A per-id slot (slice indexed by
+// id) holds the point's block, cell and position in the cell, so Upsert and
+// Remove are O(1): a point is removed by moving the cell's last entry into
+// its place and fixing that entry's slot.
+//
+// Search. Nearest walks square rings of cells outward from the query's
+// cell, skipping any cell whose nearest possible point is beyond the current
+// bound (maxMetres, or the k-th result once there are k), and stops when no
+// cell outside the rings walked can be within the bound. Beyond 16 rings it
+// continues ring by ring in whole blocks, and when a ring of blocks would
+// cost more than visiting every block it visits the remaining blocks
+// directly, so an unbounded search in empty country costs O(blocks), not
+// O(area). Within visits the blocks under the circle's bounding box, or all
+// blocks if there are fewer.
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/doorstep-aid/doorstep/geo"
+)
+
+const (
+	gridFixedPerDegree = 1 << 23 // fixed-point units per degree
+	gridDegreePerFixed = 1.0 / gridFixedPerDegree
+	gridMetresPerDeg   = geo.EarthRadiusMetres * math.Pi / 180
+
+	gridBlockShift = 4
+	gridBlockSide  = 1 << gridBlockShift // cells on a side of a block
+	gridBlockMask  = gridBlockSide - 1
+
+	// Lower bounds are computed in floating point from cell edges; they are
+	// loosened by this much so that rounding can never prune a point that
+	// is within the bound.
+	gridSlackRel = 1e-9
+	gridSlackAbs = 1e-6 // metres
+
+	// Rings of cells walked before the search continues in blocks.
+	gridCellRings = gridBlockSide
+)
+
+// Grid indexes points (volunteers' homes) by a uniform grid of square cells of about cellMetres on a side.
+//
+// A Grid is not safe for concurrent use if any goroutine modifies it;
+// Nearest, Within, Position and Len may run concurrently with each other.
+// The zero Grid is not usable: call NewGrid.
+type Grid struct {
+	rowsPerDegree float64 // rows of cells per degree of latitude
+	metresPerRow  float64 // = gridMetresPerDeg / rowsPerDegree, about cellMetres
+
+	blockOf    map[uint64]uint32 // packed block coordinates -> index in blocks
+	blocks     []*gridBlock      // blocks[0] is unused so that a zero slot means absent
+	freeBlocks []uint32          // indexes of empty blocks, for reuse
+	slots      []gridSlot        // indexed by id
+	n          int
+
+	// Every band (row of blocks) that has ever held a point lies in
+	// bandLo .. bandLo+len(bands)-1, and every longitude in minLng..maxLng.
+	// They never shrink, so searches may rely on them to stop.
+	bandLo         int64
+	bands          []gridBand
+	minLng, maxLng float64
+}
+
+// gridEntry is one point, stored inline in its cell.
+type gridEntry struct {
+	id       uint32
+	lat, lng int32 // degrees × 2^23
+}
+
+// gridBlock is 16×16 cells: rows cy with cy>>4 == by, columns cx of that
+// band with cx>>4 == bx. Cell (cy&15, cx&15) is cells[(cy&15)<<4 | cx&15].
+// The cells' entries live in one arena per block, each cell in a run of
+// its own capacity, laid out in cell order when the arena is rebuilt, so
+// the cells a search reads are near each other in memory.
+type gridBlock struct {
+	occ    [gridBlockSide]uint16 // bit c of occ[r] is set when cell r<<4|c is not empty
+	n      int32                 // points in the block
+	by, bx int32
+	used   int // arena entries reserved by cells
+	cells  [gridBlockSide * gridBlockSide]gridCell
+	arena  []gridEntry
+}
+
+// gridCell is a cell's run of the arena: entries arena[off:off+n], room
+// for c.
+type gridCell struct {
+	off, n, c uint32
+}
+
+func (b *gridBlock) entries(ci uint32) []gridEntry {
+	c := b.cells[ci]
+	return b.arena[c.off : c.off+c.n]
+}
+
+// add appends e to cell ci and returns its position there.
+func (b *gridBlock) add(ci uint32, e gridEntry) uint32 {
+	c := &b.cells[ci]
+	if c.n == c.c {
+		if c.n >= 1<<31 {
+			panic("matcher: Grid: too many points in one cell")
+		}
+		b.reserve(ci, max(1, 2*c.c))
+	}
+	b.arena[c.off+c.n] = e
+	c.n++
+	b.n++
+	return c.n - 1
+}
+
+// reserve gives cell ci a run of capacity room at the end of the arena,
+// rebuilding the arena (in cell order, without the holes left by moved and
+// emptied cells) when it is full. The rebuilt arena has half as much room
+// again as the cells reserve, so rebuilds cost O(1) per added point.
+func (b *gridBlock) reserve(ci, room uint32) {
+	c := &b.cells[ci]
+	if len(b.arena)+int(room) > cap(b.arena) {
+		need := b.used - int(c.c) + int(room)
+		arena := make([]gridEntry, 0, need+need/2+4)
+		for j := range b.cells {
+			cj := &b.cells[j]
+			if cj.c == 0 || j == int(ci) {
+				continue
+			}
+			// Shrink runs that have emptied out to the next power of two.
+			if cj.n < cj.c/4 {
+				b.used -= int(cj.c)
+				cj.c = 1 << bits.Len32(cj.n)
+				b.used += int(cj.c)
+			}
+			off := uint32(len(arena))
+			arena = append(arena, b.arena[cj.off:cj.off+cj.n]...)
+			arena = arena[:int(off+cj.c)]
+			cj.off = off
+		}
+		off := uint32(len(arena))
+		arena = append(arena, b.arena[c.off:c.off+c.n]...)
+		b.arena = arena
+		c.off = off
+	} else {
+		off := uint32(len(b.arena))
+		b.arena = append(b.arena, b.arena[c.off:c.off+c.n]...)
+		c.off = off
+	}
+	b.arena = b.arena[:int(c.off+room)]
+	b.used += int(room) - int(c.c)
+	c.c = room
+}
+
+// gridSlot locates point id: entry pos of cell bc&255 of blocks[bc>>8].
+// bc == 0 means the id is absent (block indexes start at 1).
+type gridSlot struct {
+	bc, pos uint32
+}
+
+// gridBand is what a band of 16 rows needs to place a longitude in a
+// column.
+type gridBand struct {
+	colsPerDegree float64 // columns per degree of longitude
+	degPerCol     float64 // its inverse
+}
+
+// NewGrid returns an empty grid of cells of about cellMetres (~100 m is the
+// intended default). It panics if cellMetres <= 0, or is not finite, or is
+// under 1 mm (where cell coordinates would overflow).
+func NewGrid(cellMetres float64) *Grid {
+	if !(cellMetres >= 0.001) || math.IsInf(cellMetres, 0) {
+		panic(fmt.Sprintf("matcher: NewGrid(%v): cell size must be a finite number of metres, at least 0.001", cellMetres))
+	}
+	rows := gridMetresPerDeg / cellMetres
+	return &Grid{
+		rowsPerDegree: rows,
+		metresPerRow:  gridMetresPerDeg / rows,
+		blockOf:       map[uint64]uint32{},
+		blocks:        []*gridBlock{nil},
+	}
+}
+
+func gridKey(by, bx int64) uint64 {
+	return uint64(uint32(int32(by)))<<32 | uint64(uint32(int32(bx)))
+}
+
+// band returns band b's column scale, and false if no point has ever been
+// in band b.
+func (g *Grid) band(b int64) (gridBand, bool) {
+	i := b - g.bandLo
+	if i < 0 || i >= int64(len(g.bands)) {
+		return gridBand{}, false
+	}
+	return g.bands[i], true
+}
+
+// growBand returns band b's column scale, first extending the table to
+// cover it. The scale depends only on b, so a point keeps its cell however
+// the table grows.
+func (g *Grid) growBand(b int64) gridBand {
+	if len(g.bands) == 0 {
+		g.bandLo = b
+		g.bands = []gridBand{g.bandScale(b)}
+	}
+	if b < g.bandLo {
+		grown := make([]gridBand, int(g.bandLo-b)+len(g.bands))
+		copy(grown[g.bandLo-b:], g.bands)
+		for i := b; i < g.bandLo; i++ {
+			grown[i-b] = g.bandScale(i)
+		}
+		g.bands, g.bandLo = grown, b
+	}
+	for hi := g.bandLo + int64(len(g.bands)); b >= hi; hi++ {
+		g.bands = append(g.bands, g.bandScale(hi))
+	}
+	return g.bands[b-g.bandLo]
+}
+
+// bandScale makes the cells of band b square at its middle latitude.
+func (g *Grid) bandScale(b int64) gridBand {
+	lat := (float64(b)*gridBlockSide + gridBlockSide/2) / g.rowsPerDegree
+	lat = math.Max(-89, math.Min(89, lat))
+	cols := g.rowsPerDegree * math.Cos(lat*math.Pi/180)
+	return gridBand{colsPerDegree: cols, degPerCol: 1 / cols}
+}
+
+// Len is the number of points in the grid.
+func (g *Grid) Len() int { return g.n }
+
+// Position returns where point id is, as stored: rounded to 2^-23 degree
+// (about a centimetre), and exactly the coordinates Nearest and Within
+// measure from.
+func (g *Grid) Position(id uint32) (lat, lng float64, ok bool) {
+	if int(id) >= len(g.slots) {
+		return 0, 0, false
+	}
+	sl := g.slots[id]
+	if sl.bc == 0 {
+		return 0, 0, false
+	}
+	e := g.blocks[sl.bc>>8].entries(sl.bc & 0xff)[sl.pos]
+	return float64(e.lat) * gridDegreePerFixed, float64(e.lng) * gridDegreePerFixed, true
+}
+
+// Upsert inserts point id at (lat, lng), or moves it there. Ids are dense
+// small integers chosen by the caller: the grid keeps a slot for every id up
+// to the largest seen, 8 bytes each. It panics if (lat, lng) is not a
+// coordinate on Earth (see geo.ValidLatLng).
+func (g *Grid) Upsert(id uint32, lat, lng float64) {
+	if !geo.ValidLatLng(lat, lng) {
+		panic(fmt.Sprintf("matcher: Grid.Upsert(%d, %v, %v): not a valid latitude and longitude", id, lat, lng))
+	}
+	e := gridEntry{id: id, lat: int32(math.Round(lat * gridFixedPerDegree)), lng: int32(math.Round(lng * gridFixedPerDegree))}
+	plat := float64(e.lat) * gridDegreePerFixed
+	plng := float64(e.lng) * gridDegreePerFixed
+	cy := int64(math.Floor(plat * g.rowsPerDegree))
+	by := cy >> gridBlockShift
+	cx := int64(math.Floor(plng * g.growBand(by).colsPerDegree))
+	key := gridKey(by, cx>>gridBlockShift)
+	ci := uint32((cy&gridBlockMask)<<gridBlockShift | cx&gridBlockMask)
+	g.minLng, g.maxLng = math.Min(g.minLng, plng), math.Max(g.maxLng, plng)
+	if g.n == 0 && len(g.blockOf) == 0 {
+		g.minLng, g.maxLng = plng, plng
+	}
+
+	if int(id) >= len(g.slots) {
+		g.slots = append(g.slots, make([]gridSlot, int(id)+1-len(g.slots))...)
+	}
+	if sl := g.slots[id]; sl.bc != 0 {
+		blk := g.blocks[sl.bc>>8]
+		if sl.bc&0xff == ci && gridKey(int64(blk.by), int64(blk.bx)) == key {
+			blk.entries(ci)[sl.pos] = e // same cell: move in place
+			return
+		}
+		g.removeSlot(sl)
+		g.n--
+	}
+
+	bi, ok := g.blockOf[key]
+	if !ok {
+		bi = g.newBlock(by, cx>>gridBlockShift, key)
+	}
+	blk := g.blocks[bi]
+	blk.occ[ci>>gridBlockShift] |= 1 << (ci & gridBlockMask)
+	g.slots[id] = gridSlot{bc: bi<<8 | ci, pos: blk.add(ci, e)}
+	g.n++
+}
+
+func (g *Grid) newBlock(by, bx int64, key uint64) uint32 {
+	var bi uint32
+	if n := len(g.freeBlocks); n > 0 {
+		bi = g.freeBlocks[n-1]
+		g.freeBlocks = g.freeBlocks[:n-1]
+	} else {
+		if len(g.blocks) >= 1<<24 {
+			panic("matcher: Grid: too many blocks")
+		}
+		bi = uint32(len(g.blocks))
+		g.blocks = append(g.blocks, new(gridBlock))
+	}
+	blk := g.blocks[bi]
+	blk.by, blk.bx = int32(by), int32(bx)
+	g.blockOf[key] = bi
+	return bi
+}
+
+// Remove deletes point id, and reports whether it was there.
+func (g *Grid) Remove(id uint32) bool {
+	if int(id) >= len(g.slots) || g.slots[id].bc == 0 {
+		return false
+	}
+	g.removeSlot(g.slots[id])
+	g.n--
+	return true
+}
+
+// removeSlot takes the point at sl out of its cell by moving the cell's last
+// entry into its place, and clears its slot.
+func (g *Grid) removeSlot(sl gridSlot) {
+	bi, ci := sl.bc>>8, sl.bc&0xff
+	blk := g.blocks[bi]
+	c := &blk.cells[ci]
+	cell := blk.arena[c.off : c.off+c.n]
+	last := len(cell) - 1
+	g.slots[cell[sl.pos].id] = gridSlot{}
+	if int(sl.pos) != last {
+		moved := cell[last]
+		cell[sl.pos] = moved
+		g.slots[moved.id].pos = sl.pos
+	}
+	c.n--
+	if c.n == 0 {
+		// Give the run back; the arena's next rebuild reclaims it.
+		blk.used -= int(c.c)
+		*c = gridCell{}
+		blk.occ[ci>>gridBlockShift] &^= 1 << (ci & gridBlockMask)
+	}
+	if blk.n--; blk.n == 0 {
+		blk.arena, blk.used = nil, 0
+		delete(g.blockOf, gridKey(int64(blk.by), int64(blk.bx)))
+		g.freeBlocks = append(g.freeBlocks, bi)
+	}
+}
+
+// Neighbour is one search result.
+type Neighbour struct {
+	ID     uint32
+	Metres float64
+}
+
+// ApproxMetres is the distance the grid uses: an equirectangular approximation, accurate to well under
+// 0.5% at the distances it is used for (under 50 km) in UK latitudes; exported so callers rank with the
+// same numbers.
+//
+// It is the Euclidean distance after scaling the longitude difference by
+// the cosine of the mean latitude (relative error against the great circle
+// about 1e-5 at 50 km), symmetric in its two points, and computed without a
+// call to math.Cos: it is evaluated for every candidate a search looks at.
+// Longitudes are not wrapped at ±180.
+func ApproxMetres(lat1, lng1, lat2, lng2 float64) float64 {
+	dlat := lat2 - lat1
+	x := float64((lng2 - lng1) * gridCosDeg((lat1+lat2)*0.5))
+	// The conversions forbid fused multiply-adds, so the result is the same
+	// on every architecture and wherever this is inlined.
+	return gridMetresPerDeg * math.Sqrt(float64(dlat*dlat)+float64(x*x))
+}
+
+// gridCosDeg is cos(deg°) for |deg| <= 90 by its Taylor series to the 14th
+// power: the error is under 7e-11 (1e-11 at UK latitudes).
+func gridCosDeg(deg float64) float64 {
+	x := deg * (math.Pi / 180)
+	t := float64(x * x)
+	p := -1.0 / 87178291200
+	p = float64(p*t) + 1.0/479001600
+	p = float64(p*t) - 1.0/3628800
+	p = float64(p*t) + 1.0/40320
+	p = float64(p*t) - 1.0/720
+	p = float64(p*t) + 1.0/24
+	p = float64(p*t) - 0.5
+	return float64(p*t) + 1
+}
+
+// gridCosBound is a lower bound on the cosine of the mean latitude of
+// (lat, ·) and any point within metres of it, as ApproxMetres computes it.
+func gridCosBound(lat, metres float64) float64 {
+	a := math.Abs(lat) + metres/gridMetresPerDeg*(0.5+gridSlackRel) + 1e-9
+	if !(a < 90) {
+		return 0
+	}
+	return math.Max(0, math.Cos(a*math.Pi/180)*(1-gridSlackRel)-1e-9)
+}
+
+// gridSearch is the state of one Nearest or Within call. It lives on the
+// caller's stack and never writes to the grid, so searches can run
+// concurrently.
+type gridSearch struct {
+	g        *Grid
+	lat, lng float64
+	uq       float64 // the query's latitude in rows
+	qy       int64   // the query's row
+	rowLo    int64   // rows that can hold points
+	rowHi    int64
+
+	maxMetres float64
+	cosMin    float64 // see gridCosBound
+	cosFor    float64 // the radius cosMin was computed for
+
+	// The bound: maxMetres, or the k-th result's distance once there are
+	// k. Anything whose lower bound exceeds it is skipped; the squared and
+	// per-axis forms include the slack.
+	bound   float64
+	boundSq float64
+	dlatMax float64 // degrees of latitude
+	dlngMax float64 // degrees of longitude
+
+	k      int
+	accept func(id uint32, metres float64) bool
+	res    []Neighbour // res[start:] is a max-heap of the best so far
+	start  int
+
+	within func(id uint32, metres float64) bool // Within's callback, or nil for Nearest
+	done   bool                                 // Within's callback said stop
+
+	blockCache [16]gridCachedBlock
+	bandCache  [4]gridBandView
+
+	// Cells found by a ring walk, scanned when the ring is done.
+	queue [32]gridQueued
+	nq    int
+	sink  uint32
+
+	// Counters for the tests and benchmarks.
+	cellsScanned  int
+	pointsScanned int
+	rings         int
+}
+
+// gridQueued is a cell waiting to be scanned, with the square of its
+// least distance from the query.
+type gridQueued struct {
+	blk  *gridBlock
+	ci   uint32
+	lbSq float64
+}
+
+// enqueue adds a cell to the ring's queue, scanning the queue first if it
+// is full.
+func (s *gridSearch) enqueue(blk *gridBlock, ci uint32, lbSq float64) {
+	if s.nq == len(s.queue) {
+		s.flush()
+	}
+	s.queue[s.nq] = gridQueued{blk: blk, ci: ci, lbSq: lbSq}
+	s.nq++
+}
+
+// flush scans the queued cells. It first reads the first entry of each, so
+// that their cache misses overlap rather than follow one another.
+func (s *gridSearch) flush() {
+	q := s.queue[:s.nq]
+	sink := s.sink
+	for i := range q {
+		b := q[i].blk
+		sink += b.arena[b.cells[q[i].ci].off].id
+	}
+	s.sink = sink
+	for i := range q {
+		if q[i].lbSq <= s.boundSq {
+			s.scan(q[i].blk.entries(q[i].ci))
+		}
+	}
+	s.nq = 0
+}
+
+type gridCachedBlock struct {
+	key   uint64
+	ok    bool
+	block *gridBlock
+}
+
+// gridBandView is one band as seen from the query.
+type gridBandView struct {
+	b            int64
+	ok           bool    // computed for this search
+	has          bool    // the band can hold points
+	vq           float64 // the query's longitude in this band's columns
+	qx           int64   // the query's column in this band
+	colLo, colHi int64   // columns that can hold points
+	kx           float64 // metres per column, for lower bounds
+}
+
+func (s *gridSearch) init(g *Grid, lat, lng, maxMetres float64) {
+	s.g = g
+	s.lat, s.lng = lat, lng
+	s.uq = lat * g.rowsPerDegree
+	s.qy = int64(math.Floor(s.uq))
+	s.rowLo = g.bandLo << gridBlockShift
+	s.rowHi = (g.bandLo+int64(len(g.bands)))<<gridBlockShift - 1
+	s.maxMetres = maxMetres
+	s.cosMin = gridCosBound(lat, maxMetres)
+	s.cosFor = maxMetres
+	s.setBound(maxMetres)
+}
+
+func (s *gridSearch) setBound(b float64) {
+	s.bound = b
+	t := b*(1+gridSlackRel) + gridSlackAbs
+	s.boundSq = t * t
+	s.dlatMax = t / gridMetresPerDeg
+	if s.cosMin > 0 {
+		s.dlngMax = t / (gridMetresPerDeg * s.cosMin)
+	} else {
+		s.dlngMax = math.Inf(1)
+	}
+}
+
+// tightenCos recomputes cosMin for the current bound once it has halved:
+// it only matters for searches that started with a huge maxMetres.
+func (s *gridSearch) tightenCos() {
+	if s.bound < s.cosFor/2 {
+		s.cosMin = gridCosBound(s.lat, s.bound)
+		s.cosFor = s.bound
+		s.bandCache = [4]gridBandView{}
+		s.setBound(s.bound)
+	}
+}
+
+func (s *gridSearch) beyond(lb float64) bool {
+	return lb > s.bound*(1+gridSlackRel)+gridSlackAbs
+}
+
+// band returns band b as seen from the query.
+func (s *gridSearch) band(b int64) *gridBandView {
+	v := &s.bandCache[b&3]
+	if v.ok && v.b == b {
+		return v
+	}
+	*v = gridBandView{b: b, ok: true}
+	bd, has := s.g.band(b)
+	if !has {
+		return v
+	}
+	v.has = true
+	v.vq = s.lng * bd.colsPerDegree
+	v.qx = int64(math.Floor(v.vq))
+	v.colLo = int64(math.Floor(s.g.minLng * bd.colsPerDegree))
+	v.colHi = int64(math.Floor(s.g.maxLng * bd.colsPerDegree))
+	v.kx = bd.degPerCol * gridMetresPerDeg * s.cosMin
+	return v
+}
+
+// block returns block (by, bx), or nil, through a small cache that holds
+// every block the first 16 rings touch without collisions.
+func (s *gridSearch) block(by, bx int64) *gridBlock {
+	key := gridKey(by, bx)
+	c := &s.blockCache[(by&3)<<2|bx&3]
+	if c.ok && c.key == key {
+		return c.block
+	}
+	var blk *gridBlock
+	if bi, ok := s.g.blockOf[key]; ok {
+		blk = s.g.blocks[bi]
+	}
+	*c = gridCachedBlock{key: key, ok: true, block: blk}
+	return blk
+}
+
+// rowGap is how many rows lie between the query and row cy (0 in it).
+func (s *gridSearch) rowGap(cy int64) float64 {
+	return max(0, float64(cy)-s.uq, s.uq-float64(cy+1))
+}
+
+// colGap is how many columns lie between vq and column cx (0 in it).
+func colGap(cx int64, vq float64) float64 {
+	return max(0, float64(cx)-vq, vq-float64(cx+1))
+}
+
+// Nearest appends to dst up to k points nearest to (lat,lng) within maxMetres (inclusive), for which
+// accept(id, metres) returns true (accept may be nil = accept all), ordered by distance then by id,
+// and returns the extended slice. It visits cells ring by ring outward and stops as soon as no unvisited
+// cell can hold a point nearer than the current k-th accepted result or nearer than maxMetres.
+// accept is called at most once per point within maxMetres that is visited, in no particular order.
+//
+// Distances are ApproxMetres from (lat, lng) to the stored Position. accept
+// is only asked about points that would enter the current best k, and must
+// not modify the grid. maxMetres may be +Inf. An invalid (lat, lng), k <= 0
+// or a negative or NaN maxMetres find nothing. It does not allocate when
+// dst has room for k more.
+func (g *Grid) Nearest(dst []Neighbour, lat, lng float64, k int, maxMetres float64, accept func(id uint32, metres float64) bool) []Neighbour {
+	var s gridSearch
+	s.nearest(g, dst, lat, lng, k, maxMetres, accept)
+	return s.res
+}
+
+func (s *gridSearch) nearest(g *Grid, dst []Neighbour, lat, lng float64, k int, maxMetres float64, accept func(id uint32, metres float64) bool) {
+	s.res = dst
+	if k <= 0 || g.n == 0 || !(maxMetres >= 0) || !geo.ValidLatLng(lat, lng) {
+		return
+	}
+	s.init(g, lat, lng, maxMetres)
+	s.k, s.accept, s.start = k, accept, len(dst)
+
+	s.walkRow(s.qy, 0)
+	finished := false
+	for r := int64(0); r < gridCellRings; r++ {
+		s.flush()
+		s.rings = int(r) + 1
+		lb, more := s.cellRingsBound(r)
+		if !more || s.beyond(lb) {
+			finished = true
+			break
+		}
+		s.tightenCos()
+		s.walkRow(s.qy+r+1, r+1)
+		s.walkRow(s.qy-r-1, r+1)
+		s.walkSides(r + 1)
+	}
+	s.flush()
+	if !finished {
+		s.walkBlocks(gridCellRings)
+	}
+
+	// Heap sort: repeatedly move the largest to the end.
+	h := s.res[s.start:]
+	for end := len(h) - 1; end > 0; end-- {
+		h[0], h[end] = h[end], h[0]
+		gridSiftDown(h[:end], 0)
+	}
+}
+
+// gridWorse orders the heap: a is worse than b.
+func gridWorse(a, b Neighbour) bool {
+	return a.Metres > b.Metres || (a.Metres == b.Metres && a.ID > b.ID)
+}
+
+func gridSiftDown(h []Neighbour, i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		c := l
+		if r := l + 1; r < len(h) && gridWorse(h[r], h[l]) {
+			c = r
+		}
+		if !gridWorse(h[c], h[i]) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
+
+func gridSiftUp(h []Neighbour, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !gridWorse(h[i], h[p]) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+// scan looks at every point of one cell.
+func (s *gridSearch) scan(cell []gridEntry) {
+	s.cellsScanned++
+	s.pointsScanned += len(cell)
+	if s.within != nil {
+		s.scanWithin(cell)
+		return
+	}
+	for i := range cell {
+		e := &cell[i]
+		plat := float64(e.lat) * gridDegreePerFixed
+		if math.Abs(plat-s.lat) > s.dlatMax {
+			continue
+		}
+		plng := float64(e.lng) * gridDegreePerFixed
+		if math.Abs(plng-s.lng) > s.dlngMax {
+			continue
+		}
+		// ApproxMetres(s.lat, s.lng, plat, plng), by the same operations
+		// (it is too big for the compiler to inline).
+		dlat := plat - s.lat
+		x := float64((plng - s.lng) * gridCosDeg((s.lat+plat)*0.5))
+		if d := gridMetresPerDeg * math.Sqrt(float64(dlat*dlat)+float64(x*x)); d <= s.bound {
+			s.offer(e.id, d)
+		}
+	}
+}
+
+// offer adds a point within the bound to the best k if it belongs there
+// and accept agrees.
+func (s *gridSearch) offer(id uint32, d float64) {
+	h := s.res[s.start:]
+	if len(h) == s.k {
+		if d == h[0].Metres && id > h[0].ID {
+			return
+		}
+		if s.accept != nil && !s.accept(id, d) {
+			return
+		}
+		h[0] = Neighbour{ID: id, Metres: d}
+		gridSiftDown(h, 0)
+		s.setBound(h[0].Metres)
+		return
+	}
+	if s.accept != nil && !s.accept(id, d) {
+		return
+	}
+	s.res = append(s.res, Neighbour{ID: id, Metres: d})
+	h = s.res[s.start:]
+	gridSiftUp(h, len(h)-1)
+	if len(h) == s.k {
+		s.setBound(h[0].Metres)
+	}
+}
+
+func (s *gridSearch) scanWithin(cell []gridEntry) {
+	for i := range cell {
+		e := &cell[i]
+		plat := float64(e.lat) * gridDegreePerFixed
+		if math.Abs(plat-s.lat) > s.dlatMax {
+			continue
+		}
+		plng := float64(e.lng) * gridDegreePerFixed
+		if math.Abs(plng-s.lng) > s.dlngMax {
+			continue
+		}
+		if d := ApproxMetres(s.lat, s.lng, plat, plng); d <= s.maxMetres {
+			if !s.within(e.id, d) {
+				s.done = true
+				return
+			}
+		}
+	}
+}
+
+// walkRow visits the cells of row cy within r columns of the query's.
+func (s *gridSearch) walkRow(cy, r int64) {
+	if cy < s.rowLo || cy > s.rowHi {
+		return
+	}
+	dy := s.rowGap(cy) * s.g.metresPerRow
+	dysq := dy * dy
+	if dysq > s.boundSq {
+		return
+	}
+	by := cy >> gridBlockShift
+	bv := s.band(by)
+	if !bv.has {
+		return
+	}
+	lo, hi := max(bv.qx-r, bv.colLo), min(bv.qx+r, bv.colHi)
+	row := cy & gridBlockMask
+	for bx := lo >> gridBlockShift; lo <= hi && bx <= hi>>gridBlockShift; bx++ {
+		blk := s.block(by, bx)
+		if blk == nil {
+			continue
+		}
+		cells := uint32(blk.occ[row])
+		base := bx << gridBlockShift
+		if lo > base {
+			cells &^= 1<<(lo-base) - 1
+		}
+		if hi < base+gridBlockMask {
+			cells &= 1<<(hi-base+1) - 1
+		}
+		for cells != 0 {
+			c := int64(bits.TrailingZeros32(cells))
+			cells &= cells - 1
+			dx := colGap(base+c, bv.vq) * bv.kx
+			if lbSq := dysq + dx*dx; lbSq <= s.boundSq {
+				s.enqueue(blk, uint32(row<<gridBlockShift|c), lbSq)
+			}
+		}
+	}
+}
+
+// walkSides visits the cells r columns left and right of the query's in
+// the rows strictly between the ring's top and bottom.
+func (s *gridSearch) walkSides(r int64) {
+	lo, hi := max(s.qy-r+1, s.rowLo), min(s.qy+r-1, s.rowHi)
+	for cy := lo; cy <= hi; {
+		by := cy >> gridBlockShift
+		end := min(hi, by<<gridBlockShift|gridBlockMask)
+		if bv := s.band(by); bv.has {
+			for _, cx := range [2]int64{bv.qx - r, bv.qx + r} {
+				if cx < bv.colLo || cx > bv.colHi {
+					continue
+				}
+				dx := colGap(cx, bv.vq) * bv.kx
+				dxsq := dx * dx
+				if dxsq > s.boundSq {
+					continue
+				}
+				blk := s.block(by, cx>>gridBlockShift)
+				if blk == nil {
+					continue
+				}
+				c := cx & gridBlockMask
+				bit := uint16(1) << c
+				for y := cy; y <= end; y++ {
+					row := y & gridBlockMask
+					if blk.occ[row]&bit == 0 {
+						continue
+					}
+					dy := s.rowGap(y) * s.g.metresPerRow
+					if lbSq := dy*dy + dxsq; lbSq <= s.boundSq {
+						s.enqueue(blk, uint32(row<<gridBlockShift|c), lbSq)
+					}
+				}
+			}
+		}
+		cy = end + 1
+	}
+}
+
+// cellRingsBound is the least distance from the query to any cell outside
+// the square of rings 0..r, and whether any such cell can hold a point.
+func (s *gridSearch) cellRingsBound(r int64) (lb float64, more bool) {
+	lb = math.Inf(1)
+	mpr := s.g.metresPerRow
+	if y := s.qy + r + 1; y <= s.rowHi {
+		more = true
+		lb = min(lb, (float64(y)-s.uq)*mpr)
+	}
+	if y := s.qy - r - 1; y >= s.rowLo {
+		more = true
+		lb = min(lb, (s.uq-float64(y+1))*mpr)
+	}
+	lo, hi := max(s.qy-r, s.rowLo), min(s.qy+r, s.rowHi)
+	for b := lo >> gridBlockShift; lo <= hi && b <= hi>>gridBlockShift; b++ {
+		bv := s.band(b)
+		if !bv.has {
+			continue
+		}
+		if x := bv.qx - r - 1; x >= bv.colLo {
+			more = true
+			lb = min(lb, (bv.vq-float64(x+1))*bv.kx)
+		}
+		if x := bv.qx + r + 1; x <= bv.colHi {
+			more = true
+			lb = min(lb, (float64(x)-bv.vq)*bv.kx)
+		}
+	}
+	return lb, more
+}
+
+// walkBlocks continues a search whose first rings of cells (those within
+// done rows and columns of the query's cell) have been visited: it visits
+// rings of whole blocks outward, skipping those cells, and stops like the
+// cell rings do. Once the rings would have cost more block visits than
+// there are blocks, it visits every remaining block instead and is done,
+// so a search of an almost empty map costs at most about twice its blocks.
+func (s *gridSearch) walkBlocks(done int64) {
+	qb := s.qy >> gridBlockShift
+	bandLo, bandHi := s.rowLo>>gridBlockShift, s.rowHi>>gridBlockShift
+	live := int64(len(s.g.blockOf))
+	spent := int64(0)
+	for rb := int64(0); ; rb++ {
+		if spent += max(1, 8*rb); spent > live {
+			s.visitBlocksBeyond(rb-1, done)
+			return
+		}
+		for by := max(qb-rb, bandLo); by <= min(qb+rb, bandHi); by++ {
+			bv := s.band(by)
+			if !bv.has {
+				continue
+			}
+			qbx := bv.qx >> gridBlockShift
+			if by == qb-rb || by == qb+rb {
+				lo := max(qbx-rb, bv.colLo>>gridBlockShift)
+				hi := min(qbx+rb, bv.colHi>>gridBlockShift)
+				for bx := lo; bx <= hi; bx++ {
+					s.visitBlock(by, bx, done)
+				}
+			} else {
+				s.visitBlock(by, qbx-rb, done)
+				s.visitBlock(by, qbx+rb, done)
+			}
+			if s.done {
+				return
+			}
+		}
+		// Stop when nothing outside the square of block rings 0..rb can be
+		// within the bound.
+		s.rings = gridCellRings + int(rb) + 1
+		s.tightenCos()
+		lb := math.Inf(1)
+		more := false
+		mpr := s.g.metresPerRow
+		if y := (qb + rb + 1) << gridBlockShift; y <= s.rowHi {
+			more = true
+			lb = min(lb, (float64(y)-s.uq)*mpr)
+		}
+		if y := (qb - rb) << gridBlockShift; y-1 >= s.rowLo {
+			more = true
+			lb = min(lb, (s.uq-float64(y))*mpr)
+		}
+		for by := max(qb-rb, bandLo); by <= min(qb+rb, bandHi); by++ {
+			bv := s.band(by)
+			if !bv.has {
+				continue
+			}
+			qbx := bv.qx >> gridBlockShift
+			if x := (qbx - rb) << gridBlockShift; x-1 >= bv.colLo {
+				more = true
+				lb = min(lb, (bv.vq-float64(x))*bv.kx)
+			}
+			if x := (qbx + rb + 1) << gridBlockShift; x <= bv.colHi {
+				more = true
+				lb = min(lb, (float64(x)-bv.vq)*bv.kx)
+			}
+		}
+		if !more || s.beyond(lb) {
+			return
+		}
+	}
+}
+
+// visitBlocksBeyond visits every block outside the square of block rings
+// 0..rb around the query (rb < 0: every block).
+func (s *gridSearch) visitBlocksBeyond(rb, done int64) {
+	qb := s.qy >> gridBlockShift
+	// The slice, not the map, so that the order is deterministic.
+	for _, blk := range s.g.blocks[1:] {
+		if blk.n == 0 {
+			continue // free
+		}
+		by, bx := int64(blk.by), int64(blk.bx)
+		if rb >= 0 && by >= qb-rb && by <= qb+rb {
+			if bv := s.band(by); bv.has {
+				if qbx := bv.qx >> gridBlockShift; bx >= qbx-rb && bx <= qbx+rb {
+					continue // visited already
+				}
+			}
+		}
+		s.visitBlock(by, bx, done)
+		if s.done {
+			return
+		}
+	}
+}
+
+// visitBlock visits the cells of block (by, bx) that may be within the
+// bound, except those within done rows and columns of the query's cell.
+func (s *gridSearch) visitBlock(by, bx, done int64) {
+	bv := s.band(by)
+	if !bv.has {
+		return
+	}
+	x0 := bx << gridBlockShift
+	if x0 > bv.colHi || x0+gridBlockMask < bv.colLo {
+		return
+	}
+	y0 := by << gridBlockShift
+	// The whole block's lower bound first.
+	dy := max(0, float64(y0)-s.uq, s.uq-float64(y0+gridBlockSide)) * s.g.metresPerRow
+	dx := max(0, float64(x0)-bv.vq, bv.vq-float64(x0+gridBlockSide)) * bv.kx
+	if dy*dy+dx*dx > s.boundSq {
+		return
+	}
+	bi, ok := s.g.blockOf[gridKey(by, bx)]
+	if !ok {
+		return
+	}
+	blk := s.g.blocks[bi]
+	for row := int64(0); row < gridBlockSide; row++ {
+		cells := uint32(blk.occ[row])
+		if cells == 0 {
+			continue
+		}
+		cy := y0 + row
+		dy := s.rowGap(cy) * s.g.metresPerRow
+		dysq := dy * dy
+		if dysq > s.boundSq {
+			continue
+		}
+		skipRow := done >= 0 && cy >= s.qy-done && cy <= s.qy+done
+		for cells != 0 {
+			c := int64(bits.TrailingZeros32(cells))
+			cells &= cells - 1
+			cx := x0 + c
+			if skipRow && cx >= bv.qx-done && cx <= bv.qx+done {
+				continue
+			}
+			dx := colGap(cx, bv.vq) * bv.kx
+			if dysq+dx*dx > s.boundSq {
+				continue
+			}
+			s.scan(blk.entries(uint32(row<<gridBlockShift | c)))
+			if s.done {
+				return
+			}
+		}
+	}
+}
+
+// Within calls fn for every point within maxMetres of (lat,lng), in no particular order (used to count
+// why volunteers in reach were excluded). Stops early if fn returns false.
+//
+// Distances are ApproxMetres, as for Nearest; fn must not modify the grid.
+// maxMetres may be +Inf (every point).
+func (g *Grid) Within(lat, lng float64, maxMetres float64, fn func(id uint32, metres float64) bool) {
+	if g.n == 0 || !(maxMetres >= 0) || !geo.ValidLatLng(lat, lng) {
+		return
+	}
+	var s gridSearch
+	s.init(g, lat, lng, maxMetres)
+	s.within = fn
+
+	// The blocks under the circle's bounding box, unless there are more of
+	// them than blocks in the grid.
+	latLo, latHi := math.Max(lat-s.dlatMax, -90), math.Min(lat+s.dlatMax, 90)
+	byLo := max(int64(math.Floor(latLo*g.rowsPerDegree))>>gridBlockShift, g.bandLo)
+	byHi := min(int64(math.Floor(latHi*g.rowsPerDegree))>>gridBlockShift, g.bandLo+int64(len(g.bands))-1)
+	lngLo, lngHi := math.Max(lng-s.dlngMax, g.minLng), math.Min(lng+s.dlngMax, g.maxLng)
+	if lngLo > lngHi || byLo > byHi {
+		return
+	}
+	live := float64(len(g.blockOf))
+	count := 0.0
+	for by := byLo; by <= byHi && count <= live; by++ {
+		bd, _ := g.band(by)
+		count += math.Floor(lngHi*bd.colsPerDegree)/gridBlockSide - math.Floor(lngLo*bd.colsPerDegree)/gridBlockSide + 2
+	}
+	if count > live {
+		s.visitBlocksBeyond(-1, -1)
+		return
+	}
+	for by := byLo; by <= byHi; by++ {
+		bd, _ := g.band(by)
+		bxLo := int64(math.Floor(lngLo*bd.colsPerDegree)) >> gridBlockShift
+		bxHi := int64(math.Floor(lngHi*bd.colsPerDegree)) >> gridBlockShift
+		for bx := bxLo; bx <= bxHi; bx++ {
+			s.visitBlock(by, bx, -1)
+			if s.done {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/doorstep-aid/doorstep/geo"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// aberdeenPostcodes are the live sample postcodes with their centres.
+func aberdeenPostcodes(b *testing.B) []geo.PostcodeEntry {
+	f, err := os.Open(samplePath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var out []geo.PostcodeEntry
+	if _, err := geo.ReadONSPD(f, func(e geo.PostcodeEntry) error {
+		if !e.Terminated && strings.HasPrefix(e.Postcode, "AB1") {
+			out = append(out, e)
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+// seedMatching stores n volunteers around real Aberdeen postcodes (with a
+// realistic mix of skills, vetting and weekly availability) and one OPEN
+// shopping request per 100 volunteers; it returns the requests' names.
+func seedMatching(b *testing.B, st *store.BoltStore, n int) []string {
+	pcs := aberdeenPostcodes(b)
+	rng := rand.New(rand.NewPCG(7, 11))
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				pc := pcs[(i*7919)%len(pcs)]
+				v := &pb.Volunteer{
+					Contact:           &pb.Contact{DisplayName: fmt.Sprintf("Volunteer %d", i), Phone: fmt.Sprintf("+4477009%05d", i%100000)},
+					Home:              &pb.Location{Postcode: pc.Postcode, LatLng: &pb.LatLng{Latitude: pc.Lat + float64(i%7-3)*0.0003, Longitude: pc.Lng + float64(i%5-2)*0.0005}},
+					MaxDistanceMetres: 1500 + int32(i%4)*1000,
+					Capacity:          1 + int32(i%3),
+					Organisation:      "aberdeen-mutual-aid",
+					Vetting:           &pb.Vetting{Level: pb.Vetting_DbsLevel(1 + i%3)},
+					Availability:      &pb.Availability{TimeZone: "Europe/London"},
+				}
+				if i%4 == 0 {
+					v.Skills = append(v.Skills, "driver")
+				}
+				if i%9 == 0 {
+					v.Skills = append(v.Skills, "dog-friendly")
+				}
+				for d := range 7 {
+					if (i+d)%3 != 0 {
+						v.Availability.Weekly = append(v.Availability.Weekly, &pb.AvailabilitySlot{
+							Day: pb.DayOfWeek(d + 1), StartTime: &pb.TimeOfDay{Hours: int32(8 + i%4)}, EndTime: &pb.TimeOfDay{Hours: int32(14 + i%6)},
+						})
+					}
+				}
+				if _, err := st.CreateVolunteer(ctx, v, store.Idempotency{}); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	var names []string
+	for i := 0; i < max(n/100, 10); i++ {
+		pc := pcs[rng.IntN(len(pcs))]
+		hr, err := st.CreateHelpRequest(ctx, &pb.HelpRequest{
+			Needs:        []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
+			Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(72 * time.Hour))},
+			Location:     &pb.Location{Postcode: pc.Postcode, LatLng: &pb.LatLng{Latitude: pc.Lat, Longitude: pc.Lng}},
+			Requester:    &pb.Contact{DisplayName: "Caller", Phone: fmt.Sprintf("+4412240%05d", i)},
+			Organisation: "aberdeen-mutual-aid",
+		}, store.Idempotency{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		names = append(names, hr.Name)
+	}
+	return names
+}
+
+// BenchmarkFindCandidatesGRPC measures FindCandidates (k=20) through gRPC
+// against 20,000 volunteers around Aberdeen: 1, 8 and 64 callers.
+//
+//	go test -run '^$' -bench FindCandidatesGRPC -benchtime 20000x ./server/
+func BenchmarkFindCandidatesGRPC(b *testing.B) {
+	var names []string
+	var next int64
+	var mu sync.Mutex
+	benchCallers(b, []int{1, 8, 64}, func(b *testing.B, st *store.BoltStore) {
+		names = seedMatching(b, st, 20000)
+	}, func(ctx context.Context, conn *grpc.ClientConn) error {
+		mu.Lock()
+		name := names[next%int64(len(names))]
+		next++
+		mu.Unlock()
+		_, err := pb.NewMatchingServiceClient(conn).FindCandidates(ctx, &pb.FindCandidatesRequest{HelpRequest: name, PageSize: 20})
+		return err
+	})
+}

@@ -1,0 +1,367 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/doorstep-aid/doorstep/matcher"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+const offerPrefix = "offers/"
+
+// Lease bounds: long enough to reach a volunteer, short enough that a
+// request is not held by someone who is not answering.
+const (
+	DefaultLease = 30 * time.Minute
+	minLease     = time.Minute
+	maxLease     = 7 * 24 * time.Hour
+)
+
+// buildIndex loads every volunteer into the matching engine. It pages so
+// that no read transaction stays open long.
+func (s *Server) buildIndex(ctx context.Context) error {
+	for tok := ""; ; {
+		vols, next, err := s.store.ListVolunteers(ctx, store.VolunteerFilter{}, store.Page{Size: 1000, Token: tok})
+		if err != nil {
+			return fmt.Errorf("server: build matching index: %w", err)
+		}
+		for _, v := range vols {
+			if err := s.engine.UpsertVolunteer(v); err != nil {
+				s.logger.Warn("volunteer left out of matching", zap.String("volunteer", v.Name), zap.Error(err))
+			}
+		}
+		if tok = next; tok == "" {
+			return nil
+		}
+	}
+}
+
+// track keeps the engine in step with a volunteer as stored.
+func (s *Server) track(v *pb.Volunteer) {
+	if v == nil {
+		return
+	}
+	if err := s.engine.UpsertVolunteer(v); err != nil {
+		s.logger.Warn("volunteer left out of matching", zap.String("volunteer", v.Name), zap.Error(err))
+	}
+}
+
+// previousHelpers names the volunteers who fulfilled earlier requests from
+// the same phone number, for continuity.
+func (s *Server) previousHelpers(ctx context.Context, hr *pb.HelpRequest) ([]string, error) {
+	phone := hr.GetRequester().GetPhone()
+	if phone == "" {
+		return nil, nil
+	}
+	got, _, err := s.store.ListHelpRequests(ctx, store.HelpRequestFilter{Phone: phone, State: pb.HelpRequest_STATE_FULFILLED}, store.Page{Size: 50})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range got {
+		if r.AssignedVolunteer != "" && r.Name != hr.Name {
+			out = append(out, r.AssignedVolunteer)
+		}
+	}
+	return out, nil
+}
+
+// FindCandidates implements pb.MatchingServiceServer.
+func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesRequest) (*pb.FindCandidatesResponse, error) {
+	var v violations
+	id := parseName(&v, "help_request", req.GetHelpRequest(), helpRequestPrefix)
+	k := int(req.GetPageSize())
+	switch {
+	case k < 0 || k > 100:
+		v.add("page_size", "must be from 1 to 100")
+	case k == 0:
+		k = 20
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	hr, err := s.store.GetHelpRequest(ctx, id)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
+	}
+	prev, err := s.previousHelpers(ctx, hr)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	res, err := s.engine.FindCandidates(hr, prev, k, s.now())
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	out := &pb.FindCandidatesResponse{Summary: matcher.Summary(res.Exclusions)}
+	for _, c := range res.Candidates {
+		out.Candidates = append(out.Candidates, &pb.Candidate{
+			Volunteer: c.Volunteer, DisplayName: c.DisplayName, DistanceMetres: c.Metres,
+			SameStreet: c.SameStreet, SamePostcode: c.SamePostcode, Score: c.Score,
+			ScoreParts: map[string]float64{
+				"distance": c.Parts.Distance, "same_street": c.Parts.SameStreet, "same_postcode": c.Parts.SamePostcode,
+				"fairness": c.Parts.Fairness, "continuity": c.Parts.Continuity,
+			},
+			Explanation: c.Explain(),
+		})
+	}
+	for _, x := range res.Exclusions {
+		out.Exclusions = append(out.Exclusions, &pb.Exclusion{Reason: string(x.Reason), Detail: x.Detail, Count: int32(x.Count)})
+	}
+	return out, nil
+}
+
+// CreateOffer implements pb.MatchingServiceServer.
+func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*pb.CreateOfferResponse, error) {
+	var v violations
+	hrID := parseName(&v, "help_request", req.GetHelpRequest(), helpRequestPrefix)
+	volID := parseName(&v, "volunteer", req.GetVolunteer(), volunteerPrefix)
+	lease := s.lease
+	if req.GetLease() != nil {
+		if err := req.GetLease().CheckValid(); err != nil {
+			v.add("lease", "is not a valid duration")
+		} else if lease = req.GetLease().AsDuration(); lease < minLease || lease > maxLease {
+			v.add("lease", "must be from 1 minute to 7 days")
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	hr, err := s.store.GetHelpRequest(ctx, hrID)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(hrID))
+	}
+	if _, err := s.store.GetVolunteer(ctx, volID); err != nil {
+		return nil, s.errs.toStatus(ctx, err, volunteerNotFound(volID))
+	}
+	if hr.State != pb.HelpRequest_STATE_OPEN {
+		return nil, statusWith(codes.FailedPrecondition, ReasonWrongState, "the request is "+stateWord(hr.State)+", not open", nil)
+	}
+	prev, err := s.previousHelpers(ctx, hr)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	ok, why, err := s.engine.Eligible(hr, prev, volunteerPrefix+volID, s.now())
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	if !ok {
+		return nil, statusWith(codes.FailedPrecondition, ReasonNotEligible,
+			"the volunteer cannot take this request: "+matcher.Summary([]matcher.Exclusion{why}),
+			map[string]string{"rule": string(why.Reason), "detail": why.Detail})
+	}
+	res, err := s.store.CreateOffer(ctx, store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	s.track(res.Volunteer)
+	return &pb.CreateOfferResponse{Offer: res.Offer}, nil
+}
+
+// GetOffer implements pb.MatchingServiceServer.
+func (s *Server) GetOffer(ctx context.Context, req *pb.GetOfferRequest) (*pb.GetOfferResponse, error) {
+	var v violations
+	id := parseName(&v, "name", req.GetName(), offerPrefix)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	o, err := s.store.GetOffer(ctx, id)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, offerNotFound(id))
+	}
+	return &pb.GetOfferResponse{Offer: o}, nil
+}
+
+func offerNotFound(id string) notFound {
+	return notFound{reason: ReasonOfferMissing, name: offerPrefix + id}
+}
+
+// AcceptOffer implements pb.MatchingServiceServer.
+func (s *Server) AcceptOffer(ctx context.Context, req *pb.AcceptOfferRequest) (*pb.AcceptOfferResponse, error) {
+	res, err := s.offerStep(ctx, req.GetName(), s.store.AcceptOffer)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.AcceptOfferResponse{Offer: res.Offer}, nil
+}
+
+// DeclineOffer implements pb.MatchingServiceServer.
+func (s *Server) DeclineOffer(ctx context.Context, req *pb.DeclineOfferRequest) (*pb.DeclineOfferResponse, error) {
+	res, err := s.offerStep(ctx, req.GetName(), s.store.DeclineOffer)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.DeclineOfferResponse{Offer: res.Offer}, nil
+}
+
+// offerStep runs one lifecycle step on an offer and keeps the engine in step.
+func (s *Server) offerStep(ctx context.Context, name string, step func(context.Context, string) (store.LifecycleResult, error)) (store.LifecycleResult, error) {
+	var v violations
+	id := parseName(&v, "name", name, offerPrefix)
+	if err := v.err(); err != nil {
+		return store.LifecycleResult{}, err
+	}
+	res, err := step(ctx, id)
+	if err != nil {
+		return res, s.errs.toStatus(ctx, err, offerNotFound(id))
+	}
+	s.track(res.Volunteer)
+	return res, nil
+}
+
+// requestStep runs one lifecycle step on a request.
+func (s *Server) requestStep(ctx context.Context, name string, step func(context.Context, string) (store.LifecycleResult, error)) (store.LifecycleResult, error) {
+	var v violations
+	id := parseName(&v, "name", name, helpRequestPrefix)
+	if err := v.err(); err != nil {
+		return store.LifecycleResult{}, err
+	}
+	res, err := step(ctx, id)
+	if err != nil {
+		return res, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
+	}
+	s.track(res.Volunteer)
+	return res, nil
+}
+
+// CompleteHelpRequest implements pb.MatchingServiceServer.
+func (s *Server) CompleteHelpRequest(ctx context.Context, req *pb.CompleteHelpRequestRequest) (*pb.CompleteHelpRequestResponse, error) {
+	res, err := s.requestStep(ctx, req.GetName(), s.store.CompleteHelpRequest)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.CompleteHelpRequestResponse{HelpRequest: res.HelpRequest}, nil
+}
+
+// CancelHelpRequest implements pb.MatchingServiceServer.
+func (s *Server) CancelHelpRequest(ctx context.Context, req *pb.CancelHelpRequestRequest) (*pb.CancelHelpRequestResponse, error) {
+	res, err := s.requestStep(ctx, req.GetName(), s.store.CancelHelpRequest)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.CancelHelpRequestResponse{HelpRequest: res.HelpRequest}, nil
+}
+
+// Dispatch implements pb.MatchingServiceServer.
+func (s *Server) Dispatch(ctx context.Context, _ *pb.DispatchRequest) (*pb.DispatchResponse, error) {
+	out, err := s.dispatch(ctx)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return out, nil
+}
+
+// dispatch offers volunteers to every OPEN request at once. Runs are
+// serialised: two at once would plan against the same free capacity.
+func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
+	s.dispatchMu.Lock()
+	defer s.dispatchMu.Unlock()
+	start := time.Now()
+	var reqs []matcher.DispatchRequest
+	for tok := ""; ; {
+		page, next, err := s.store.ListHelpRequests(ctx, store.HelpRequestFilter{State: pb.HelpRequest_STATE_OPEN}, store.Page{Size: 1000, Token: tok})
+		if err != nil {
+			return nil, err
+		}
+		for _, hr := range page {
+			prev, err := s.previousHelpers(ctx, hr)
+			if err != nil {
+				return nil, err
+			}
+			reqs = append(reqs, matcher.DispatchRequest{Request: hr, PreviousHelpers: prev})
+		}
+		if tok = next; tok == "" {
+			break
+		}
+	}
+	plan, err := s.engine.PlanDispatch(reqs, s.candidatesPerRequest, s.now())
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.DispatchResponse{OpenRequests: int32(len(reqs)), OffersByUrgency: map[string]int32{}}
+	for _, o := range plan.Offers {
+		res, err := s.store.CreateOffer(ctx, store.OfferParams{
+			HelpRequestID: strings.TrimPrefix(o.HelpRequest, helpRequestPrefix),
+			VolunteerID:   strings.TrimPrefix(o.Volunteer, volunteerPrefix),
+			Lease:         s.lease, Dispatched: true,
+		})
+		if err != nil {
+			// The request or volunteer changed since the plan was made
+			// (cancelled, offered by hand, paused): skip it this run.
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			s.logger.Info("dispatch offer skipped", zap.String("help_request", o.HelpRequest), zap.Error(err))
+			continue
+		}
+		s.track(res.Volunteer)
+		out.OffersMade++
+		out.OffersByUrgency[o.Urgency.String()]++
+		out.TotalScore += o.Score
+	}
+	out.Uncovered = out.OpenRequests - out.OffersMade
+	out.Took = durationpb.New(time.Since(start))
+	s.logger.Info("dispatched", zap.Int32("open", out.OpenRequests), zap.Int32("offers", out.OffersMade),
+		zap.Int("greedy_would_cover", plan.Greedy), zap.Duration("took", time.Since(start)))
+	return out, nil
+}
+
+// Maintain runs the periodic work until ctx ends: lapsing expired offers,
+// expiring requests whose window has passed, and, when interval is set,
+// dispatching. It returns ctx's error.
+func (s *Server) Maintain(ctx context.Context, sweep, dispatchEvery time.Duration) error {
+	t := time.NewTicker(sweep)
+	defer t.Stop()
+	var dispatchTick <-chan time.Time
+	if dispatchEvery > 0 {
+		dt := time.NewTicker(dispatchEvery)
+		defer dt.Stop()
+		dispatchTick = dt.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			s.Sweep(ctx)
+		case <-dispatchTick:
+			if _, err := s.dispatch(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Error("dispatch", zap.Error(err))
+			}
+		}
+	}
+}
+
+// Sweep lapses offers past their lease and expires requests past their
+// window, a bounded number per call so that one sweep cannot hog writes.
+func (s *Server) Sweep(ctx context.Context) {
+	now := s.now()
+	offers, err := s.store.ExpireOffers(ctx, now, 1000)
+	if err != nil && ctx.Err() == nil {
+		s.logger.Error("expire offers", zap.Error(err))
+	}
+	for _, r := range offers {
+		s.track(r.Volunteer)
+	}
+	reqs, err := s.store.ExpireHelpRequests(ctx, now, 1000)
+	if err != nil && ctx.Err() == nil {
+		s.logger.Error("expire requests", zap.Error(err))
+	}
+	for _, r := range reqs {
+		s.track(r.Volunteer)
+	}
+	if len(offers)+len(reqs) > 0 {
+		s.logger.Info("swept", zap.Int("offers_lapsed", len(offers)), zap.Int("requests_expired", len(reqs)))
+	}
+}
+
+func stateWord(st pb.HelpRequest_State) string {
+	return strings.ToLower(strings.TrimPrefix(st.String(), "STATE_"))
+}

@@ -1,0 +1,286 @@
+package server_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// matchVolunteer is a volunteer near AB10 1AB, free all day every day.
+func matchVolunteer(name, postcode string, edit ...func(*pb.Volunteer)) *pb.Volunteer {
+	v := &pb.Volunteer{
+		Contact:      &pb.Contact{DisplayName: name, Phone: "07700 900" + strings.Repeat("1", 3)},
+		Home:         &pb.Location{Postcode: postcode, Street: "Union Street"},
+		Availability: &pb.Availability{},
+		Capacity:     1,
+		Organisation: "aberdeen-mutual-aid",
+	}
+	for d := pb.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= pb.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
+		v.Availability.Weekly = append(v.Availability.Weekly, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}})
+	}
+	for _, f := range edit {
+		f(v)
+	}
+	return v
+}
+
+func shopping(edit ...func(*pb.HelpRequest)) *pb.HelpRequest {
+	hr := validHelpRequest()
+	hr.RequiredSkills = nil
+	for _, f := range edit {
+		f(hr)
+	}
+	return hr
+}
+
+func (h *harness) getHR(name string) *pb.HelpRequest {
+	h.t.Helper()
+	r, err := h.hr.GetHelpRequest(h.ctx, &pb.GetHelpRequestRequest{Name: name})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r.HelpRequest
+}
+
+func (h *harness) getVol(name string) *pb.Volunteer {
+	h.t.Helper()
+	r, err := h.vol.GetVolunteer(h.ctx, &pb.GetVolunteerRequest{Name: name})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r.Volunteer
+}
+
+func (h *harness) offer(hr, vol string) *pb.Offer {
+	h.t.Helper()
+	r, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr, Volunteer: vol})
+	if err != nil {
+		h.t.Fatalf("offer %s to %s: %v", hr, vol, err)
+	}
+	return r.Offer
+}
+
+func wantFailure(t *testing.T, err error, code codes.Code, reason string) {
+	t.Helper()
+	got, gotReason, _ := errorOf(t, err)
+	if got != code || gotReason != reason {
+		t.Errorf("got %v %s (%v), want %v %s", got, gotReason, err, code, reason)
+	}
+}
+
+func TestFindCandidatesExplains(t *testing.T) {
+	h := newHarness(t)
+	near := h.createVol(matchVolunteer("Near", "AB10 1AB"))
+	far := h.createVol(matchVolunteer("Farther", "AB11 5QN"))
+	h.createVol(matchVolunteer("Resting", "AB10 1AF", func(v *pb.Volunteer) { v.Paused = true }))
+	h.createVol(matchVolunteer("Walker", "AB10 1AF", func(v *pb.Volunteer) { v.Skills = []string{"dog-friendly"} }))
+	hr := h.createHR(shopping(func(r *pb.HelpRequest) { r.RequiredSkills = nil }))
+
+	resp, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name, PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range resp.Candidates {
+		got = append(got, c.DisplayName)
+		if c.Explanation == "" || c.ScoreParts["distance"] != c.DistanceMetres {
+			t.Errorf("candidate %v lacks its explanation or parts", c)
+		}
+	}
+	if len(got) < 2 || got[0] != "Near" || !slices.Contains(got, "Farther") || slices.Contains(got, "Resting") {
+		t.Fatalf("candidates %v", got)
+	}
+	if c := resp.Candidates[0]; !c.SameStreet || !c.SamePostcode || !strings.Contains(c.Explanation, "same street") {
+		t.Errorf("first candidate %v", c)
+	}
+	if !strings.Contains(resp.Summary, "1 has paused") {
+		t.Errorf("summary %q", resp.Summary)
+	}
+	_ = near
+	_ = far
+
+	// A skill nobody has: every volunteer in reach is counted against it.
+	hr2 := h.createHR(shopping(func(r *pb.HelpRequest) { r.RequiredSkills = []string{"gaelic"} }))
+	resp, err = h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: hr2.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Candidates) != 0 || !strings.Contains(resp.Summary, "lack gaelic") {
+		t.Errorf("nobody speaks Gaelic, yet: %v %q", resp.Candidates, resp.Summary)
+	}
+
+	_, err = h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: "helpRequests/x"})
+	wantFailure(t, err, codes.InvalidArgument, "INVALID_FIELDS")
+	_, err = h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name, PageSize: 500})
+	wantFailure(t, err, codes.InvalidArgument, "INVALID_FIELDS")
+}
+
+func TestOfferLifecycle(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	h := newHarnessWithClock(t, clock)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+	bob := h.createVol(matchVolunteer("Bob", "AB10 1AF"))
+	paused := h.createVol(matchVolunteer("Pat", "AB10 1AF", func(v *pb.Volunteer) { v.Paused = true }))
+	hr := h.createHR(shopping())
+
+	// Offer to Ann: the request is held for her.
+	o := h.offer(hr.Name, ann.Name)
+	if o.State != pb.Offer_STATE_PENDING || !o.ExpireTime.AsTime().Equal(clock.now().Add(30*time.Minute)) {
+		t.Errorf("offer %v", o)
+	}
+	if got := h.getHR(hr.Name); got.State != pb.HelpRequest_STATE_OFFERED || got.Offer != o.Name {
+		t.Errorf("request after offer: %v %v", got.State, got.Offer)
+	}
+	if got := h.getVol(ann.Name); got.PendingOffers != 1 {
+		t.Errorf("Ann pending %d", got.PendingOffers)
+	}
+	// One live offer per request.
+	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: bob.Name})
+	wantFailure(t, err, codes.FailedPrecondition, "WRONG_STATE")
+
+	// Ann declines: open again, and she is never offered it again.
+	if _, err := h.match.DeclineOffer(h.ctx, &pb.DeclineOfferRequest{Name: o.Name}); err != nil {
+		t.Fatal(err)
+	}
+	got := h.getHR(hr.Name)
+	if got.State != pb.HelpRequest_STATE_OPEN || !slices.Equal(got.DeclinedVolunteers, []string{ann.Name}) {
+		t.Errorf("after decline: %v %v", got.State, got.DeclinedVolunteers)
+	}
+	_, err = h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: ann.Name})
+	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
+	_, err = h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: paused.Name})
+	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
+	_, err = h.match.DeclineOffer(h.ctx, &pb.DeclineOfferRequest{Name: o.Name})
+	wantFailure(t, err, codes.FailedPrecondition, "WRONG_STATE")
+
+	// Bob lets his lease lapse: accepting late fails, and the sweep frees it.
+	o2 := h.offer(hr.Name, bob.Name)
+	clock.advance(31 * time.Minute)
+	_, err = h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o2.Name})
+	wantFailure(t, err, codes.FailedPrecondition, "LEASE_EXPIRED")
+	h.srv.Sweep(h.ctx)
+	got = h.getHR(hr.Name)
+	if got.State != pb.HelpRequest_STATE_OPEN || len(got.DeclinedVolunteers) != 2 {
+		t.Errorf("after lapse: %v %v", got.State, got.DeclinedVolunteers)
+	}
+	if o, _ := h.match.GetOffer(h.ctx, &pb.GetOfferRequest{Name: o2.Name}); o.GetOffer().GetState() != pb.Offer_STATE_EXPIRED {
+		t.Errorf("lapsed offer %v", o)
+	}
+	if v := h.getVol(bob.Name); v.PendingOffers != 0 {
+		t.Errorf("Bob still has %d pending", v.PendingOffers)
+	}
+	resp, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name})
+	if err != nil || len(resp.Candidates) != 0 || !strings.Contains(resp.Summary, "2 declined this request before") {
+		t.Errorf("after both declined: %v %q %v", resp.GetCandidates(), resp.GetSummary(), err)
+	}
+
+	// A second request: Bob accepts, it is assigned, then fulfilled.
+	hr2 := h.createHR(shopping(func(r *pb.HelpRequest) { r.Requester.Phone = "01224 765432" }))
+	o3 := h.offer(hr2.Name, bob.Name)
+	acc, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o3.Name})
+	if err != nil || acc.Offer.State != pb.Offer_STATE_ACCEPTED {
+		t.Fatalf("accept: %v %v", acc, err)
+	}
+	got = h.getHR(hr2.Name)
+	if got.State != pb.HelpRequest_STATE_ASSIGNED || got.AssignedVolunteer != bob.Name {
+		t.Errorf("after accept: %v", got)
+	}
+	if v := h.getVol(bob.Name); v.ActiveAssignments != 1 || len(v.RecentAssignmentTimes) != 1 {
+		t.Errorf("Bob after accept: %v", v)
+	}
+	// Bob is now at capacity and cannot be deleted.
+	hr3 := h.createHR(shopping(func(r *pb.HelpRequest) { r.Requester.Phone = "01224 765432" }))
+	_, err = h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr3.Name, Volunteer: bob.Name})
+	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
+	_, err = h.vol.DeleteVolunteer(h.ctx, &pb.DeleteVolunteerRequest{Name: bob.Name})
+	wantFailure(t, err, codes.FailedPrecondition, "HAS_COMMITMENTS")
+	_, err = h.hr.DeleteHelpRequest(h.ctx, &pb.DeleteHelpRequestRequest{Name: hr2.Name})
+	wantFailure(t, err, codes.FailedPrecondition, "HAS_COMMITMENTS")
+	// An API update cannot clobber the lifecycle.
+	if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+		HelpRequest: &pb.HelpRequest{Name: hr2.Name, Details: "and a newspaper"},
+		UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"details"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.getHR(hr2.Name); got.State != pb.HelpRequest_STATE_ASSIGNED || got.AssignedVolunteer != bob.Name {
+		t.Errorf("update changed the lifecycle: %v", got)
+	}
+
+	done, err := h.match.CompleteHelpRequest(h.ctx, &pb.CompleteHelpRequestRequest{Name: hr2.Name})
+	if err != nil || done.HelpRequest.State != pb.HelpRequest_STATE_FULFILLED {
+		t.Fatalf("complete: %v %v", done, err)
+	}
+	if v := h.getVol(bob.Name); v.ActiveAssignments != 0 {
+		t.Errorf("Bob still has %d active", v.ActiveAssignments)
+	}
+	// The same caller again: Bob helped before and is told so.
+	resp, err = h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: hr3.Name})
+	if err != nil || len(resp.Candidates) == 0 || resp.Candidates[0].Volunteer != bob.Name || !strings.Contains(resp.Candidates[0].Explanation, "helped this person before") {
+		t.Errorf("continuity: %v %v", resp.GetCandidates(), err)
+	}
+
+	// Cancelling an offered request withdraws the offer and frees Ann.
+	o4 := h.offer(hr3.Name, ann.Name)
+	if _, err := h.match.CancelHelpRequest(h.ctx, &pb.CancelHelpRequestRequest{Name: hr3.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := h.match.GetOffer(h.ctx, &pb.GetOfferRequest{Name: o4.Name}); o.GetOffer().GetState() != pb.Offer_STATE_WITHDRAWN {
+		t.Errorf("offer of a cancelled request: %v", o)
+	}
+	if v := h.getVol(ann.Name); v.PendingOffers != 0 {
+		t.Errorf("Ann still has %d pending", v.PendingOffers)
+	}
+	_, err = h.match.CancelHelpRequest(h.ctx, &pb.CancelHelpRequestRequest{Name: hr3.Name})
+	wantFailure(t, err, codes.FailedPrecondition, "WRONG_STATE")
+	_, err = h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: bob.Name, Lease: durationpb.New(time.Second)})
+	wantFailure(t, err, codes.InvalidArgument, "INVALID_FIELDS")
+	_, err = h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: "offers/01arz3ndektsv4rrffq69g5fav"})
+	wantFailure(t, err, codes.NotFound, "OFFER_NOT_FOUND")
+}
+
+func TestDispatchCoversOpenRequests(t *testing.T) {
+	h := newHarness(t)
+	for _, pc := range []string{"AB10 1AB", "AB10 1AF", "AB11 5QN"} {
+		h.createVol(matchVolunteer("V "+pc, pc, func(v *pb.Volunteer) { v.Capacity = 2 }))
+	}
+	var names []string
+	for i := range 8 {
+		hr := h.createHR(shopping(func(r *pb.HelpRequest) {
+			if i%2 == 0 {
+				r.Urgency = pb.Urgency_URGENCY_CRITICAL
+			}
+		}))
+		names = append(names, hr.Name)
+	}
+	resp, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three volunteers with capacity 2 can take six of the eight; the four
+	// critical ones must be among them.
+	if resp.OpenRequests != 8 || resp.OffersMade != 6 || resp.Uncovered != 2 || resp.OffersByUrgency["URGENCY_CRITICAL"] != 4 {
+		t.Errorf("dispatch: %v", resp)
+	}
+	offered := 0
+	for _, n := range names {
+		if h.getHR(n).State == pb.HelpRequest_STATE_OFFERED {
+			offered++
+		}
+	}
+	if offered != 6 {
+		t.Errorf("%d requests offered, want 6", offered)
+	}
+	// A second run finds nothing new to do: everyone is at capacity.
+	resp, err = h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+	if err != nil || resp.OpenRequests != 2 || resp.OffersMade != 0 {
+		t.Errorf("second dispatch: %v %v", resp, err)
+	}
+}

@@ -1,0 +1,783 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// recentWindow is how far back Volunteer.recent_assignment_times reaches.
+const recentWindow = 7 * 24 * time.Hour
+
+// errInconsistent means stored records disagree with each other: a bug,
+// never a caller's mistake.
+var errInconsistent = errors.New("stored records are inconsistent")
+
+// A lifecycle change reads the records it needs into a change, checks and
+// changes them in memory, and only then writes them (flush). Every refusal
+// therefore comes before the first write, so that a refused change fails
+// alone in its batch instead of rolling the batch back, and a record that
+// one change touches twice (ExpireOffers, two offers to one volunteer) is
+// read once and written once.
+
+// staged is a help request or volunteer read for a change.
+type staged[T proto.Message] struct {
+	id      []byte
+	r       T // without its contact, as stored
+	c       *pb.Contact
+	old     []index // its index entries as stored
+	changed bool
+}
+
+type stagedSet[T proto.Message] struct {
+	col   *collection[T]
+	top   *bolt.Bucket
+	byID  map[string]*staged[T]
+	order []*staged[T]
+}
+
+func newStagedSet[T proto.Message](tx *bolt.Tx, col *collection[T]) stagedSet[T] {
+	return stagedSet[T]{col: col, top: tx.Bucket(col.bucket), byID: map[string]*staged[T]{}}
+}
+
+func (ss *stagedSet[T]) get(id []byte) (*staged[T], error) {
+	if st, ok := ss.byID[string(id)]; ok {
+		return st, nil
+	}
+	r, c, err := ss.col.read(ss.top, id)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", ss.col.noun, idString(id), err)
+	}
+	id = bytes.Clone(id)
+	st := &staged[T]{id: id, r: r, c: c, old: ss.col.indexes(id, r, c)}
+	ss.byID[string(id)] = st
+	ss.order = append(ss.order, st)
+	return st, nil
+}
+
+func (ss *stagedSet[T]) byName(name string) (*staged[T], error) {
+	id, err := idFromName(name, ss.col.prefix)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", ss.col.noun, name, err)
+	}
+	return ss.get(id)
+}
+
+func (ss *stagedSet[T]) dirty() bool {
+	return slices.ContainsFunc(ss.order, func(st *staged[T]) bool { return st.changed })
+}
+
+// flush writes the changed records with a new etag and update time, and
+// moves their index entries.
+func (ss *stagedSet[T]) flush(w *writeTx, etag string, now time.Time) error {
+	for _, st := range ss.order {
+		if !st.changed {
+			continue
+		}
+		ss.col.stamp(st.r, ss.col.name(st.r), etag, nil, timestamp(now))
+		if err := putProto(w, ss.top.Bucket(bRecords), st.id, st.r); err != nil {
+			return err
+		}
+		if err := moveIndexes(w, ss.top, st.old, ss.col.indexes(st.id, st.r, st.c)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// result is the caller's own copy of a staged record, contact included.
+func result[T proto.Message](col *collection[T], st *staged[T]) T {
+	var zero T
+	if st == nil {
+		return zero
+	}
+	r := proto.Clone(st.r).(T)
+	col.setContact(r, proto.Clone(st.c).(*pb.Contact))
+	return r
+}
+
+// moveIndexes replaces a record's index entries old with new, leaving
+// those in both alone.
+func moveIndexes(w *writeTx, top *bolt.Bucket, old, new []index) error {
+	key := func(e index) string { return string(e.bucket) + "\x00" + string(e.key) + "\x00" + string(e.value) }
+	stored := make(map[string]bool, len(old))
+	for _, e := range old {
+		stored[key(e)] = true
+	}
+	wanted := make(map[string]bool, len(new))
+	var added []index
+	for _, e := range new {
+		wanted[key(e)] = true
+		if !stored[key(e)] {
+			added = append(added, e)
+		}
+	}
+	var gone []index
+	for _, e := range old {
+		if !wanted[key(e)] {
+			gone = append(gone, e)
+		}
+	}
+	if err := deleteAll(w, top, gone); err != nil {
+		return err
+	}
+	return putAll(w, top, added)
+}
+
+// stagedOffer is an offer read (or made) for a change.
+type stagedOffer struct {
+	id            []byte
+	o             *pb.Offer
+	isNew         bool
+	requestID     []byte // for a new offer's by_request entry
+	storedPending bool   // whether the stored offer has a by_expiry entry
+	storedExpiry  []byte // and its key
+	changed       bool
+}
+
+func expiryKey(t *timestamppb.Timestamp, id []byte) []byte {
+	k := make([]byte, 8, 8+len(id))
+	binary.BigEndian.PutUint64(k, uint64(t.AsTime().UnixNano()))
+	return append(k, id...)
+}
+
+// change is one lifecycle write in the making.
+type change struct {
+	w          *writeTx
+	now        time.Time
+	hrs        stagedSet[*pb.HelpRequest]
+	vols       stagedSet[*pb.Volunteer]
+	offTop     *bolt.Bucket
+	offers     map[string]*stagedOffer
+	offerOrder []*stagedOffer
+}
+
+func newChange(w *writeTx, now time.Time) *change {
+	return &change{
+		w:      w,
+		now:    now,
+		hrs:    newStagedSet(w.tx, helpRequests),
+		vols:   newStagedSet(w.tx, volunteers),
+		offTop: w.tx.Bucket(bOffers),
+		offers: map[string]*stagedOffer{},
+	}
+}
+
+func (c *change) offer(id []byte) (*stagedOffer, error) {
+	if so, ok := c.offers[string(id)]; ok {
+		return so, nil
+	}
+	o := &pb.Offer{}
+	ok, err := getProto(c.offTop.Bucket(bRecords), id, o)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("offer %s: %w", idString(id), ErrNotFound)
+	}
+	id = bytes.Clone(id)
+	so := &stagedOffer{id: id, o: o, storedPending: o.State == pb.Offer_STATE_PENDING, storedExpiry: expiryKey(o.ExpireTime, id)}
+	c.offers[string(id)] = so
+	c.offerOrder = append(c.offerOrder, so)
+	return so, nil
+}
+
+func (c *change) offerByName(name string) (*stagedOffer, error) {
+	id, err := idFromName(name, offerPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("offer %q: %w", name, err)
+	}
+	return c.offer(id)
+}
+
+func (c *change) addOffer(id, requestID []byte, o *pb.Offer) *stagedOffer {
+	so := &stagedOffer{id: id, o: o, isNew: true, requestID: requestID, changed: true}
+	c.offers[string(id)] = so
+	c.offerOrder = append(c.offerOrder, so)
+	return so
+}
+
+// flush writes everything changed, under one new revision.
+func (c *change) flush() error {
+	if !c.hrs.dirty() && !c.vols.dirty() && !slices.ContainsFunc(c.offerOrder, func(so *stagedOffer) bool { return so.changed }) {
+		return nil
+	}
+	rev, err := bumpRevision(c.w)
+	if err != nil {
+		return err
+	}
+	etag := etagOf(rev)
+	if err := c.hrs.flush(c.w, etag, c.now); err != nil {
+		return err
+	}
+	if err := c.vols.flush(c.w, etag, c.now); err != nil {
+		return err
+	}
+	records, byExpiry, byRequest := c.offTop.Bucket(bRecords), c.offTop.Bucket(bByExpiry), c.offTop.Bucket(bByRequest)
+	for _, so := range c.offerOrder {
+		if !so.changed {
+			continue
+		}
+		if err := putProto(c.w, records, so.id, so.o); err != nil {
+			return err
+		}
+		if so.isNew {
+			if err := c.w.put(byRequest, append(bytes.Clone(so.requestID), so.id...), nil); err != nil {
+				return err
+			}
+		}
+		pending := so.o.State == pb.Offer_STATE_PENDING
+		if so.storedPending && !pending {
+			if err := c.w.delete(byExpiry, so.storedExpiry); err != nil {
+				return err
+			}
+		}
+		if !so.storedPending && pending {
+			if err := c.w.put(byExpiry, expiryKey(so.o.ExpireTime, so.id), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// outcome is what one change did to one request, for its LifecycleResult.
+type outcome struct {
+	off *stagedOffer
+	req *staged[*pb.HelpRequest]
+	vol *staged[*pb.Volunteer]
+}
+
+func (o outcome) result() LifecycleResult {
+	res := LifecycleResult{
+		HelpRequest: result(helpRequests, o.req),
+		Volunteer:   result(volunteers, o.vol),
+	}
+	if o.off != nil {
+		res.Offer = proto.Clone(o.off.o).(*pb.Offer)
+	}
+	return res
+}
+
+// lifecycle runs fn as one write at the time now gives, writes what it
+// changed and returns the results of what it did.
+func (s *BoltStore) lifecycle(ctx context.Context, what string, now func() time.Time, fn func(c *change) ([]outcome, error)) ([]LifecycleResult, error) {
+	var outs []outcome
+	err := s.c.do(ctx, func(w *writeTx) error {
+		outs = nil // fn may run more than once
+		c := newChange(w, now())
+		o, err := fn(c)
+		if err != nil {
+			return err
+		}
+		if err := c.flush(); err != nil {
+			return err
+		}
+		outs = o
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	res := make([]LifecycleResult, len(outs))
+	for i, o := range outs {
+		res[i] = o.result()
+	}
+	return res, nil
+}
+
+func (s *BoltStore) lifecycleOne(ctx context.Context, what string, fn func(c *change) (outcome, error)) (LifecycleResult, error) {
+	res, err := s.lifecycle(ctx, what, s.now, func(c *change) ([]outcome, error) {
+		o, err := fn(c)
+		if err != nil {
+			return nil, err
+		}
+		return []outcome{o}, nil
+	})
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	return res[0], nil
+}
+
+func parseIDFor(noun, id string) ([]byte, error) {
+	key, err := ParseID(id)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", noun, id, ErrNotFound)
+	}
+	return key, nil
+}
+
+func wrongState(noun string, st fmt.Stringer) error {
+	return fmt.Errorf("%s is %v: %w", noun, st, ErrWrongState)
+}
+
+// capacityOf is a volunteer's capacity; not given means 1.
+func capacityOf(v *pb.Volunteer) int32 { return max(v.Capacity, 1) }
+
+// parties reads the request and volunteer of a PENDING offer and checks
+// that the request is OFFERED with it.
+func (c *change) parties(so *stagedOffer) (*staged[*pb.HelpRequest], *staged[*pb.Volunteer], error) {
+	req, err := c.hrs.byName(so.o.HelpRequest)
+	if err != nil {
+		return nil, nil, err
+	}
+	if req.r.State != pb.HelpRequest_STATE_OFFERED || req.r.Offer != so.o.Name {
+		return nil, nil, fmt.Errorf("offer %s is pending but %s is %v with offer %q: %w",
+			so.o.Name, req.r.Name, req.r.State, req.r.Offer, errInconsistent)
+	}
+	vol, err := c.vols.byName(so.o.Volunteer)
+	if err != nil {
+		return nil, nil, err
+	}
+	if vol.r.PendingOffers < 1 {
+		return nil, nil, fmt.Errorf("offer %s is pending but %s has no pending offers: %w", so.o.Name, vol.r.Name, errInconsistent)
+	}
+	return req, vol, nil
+}
+
+// decide ends a PENDING offer and frees the volunteer's hold on it; the
+// caller has checked the volunteer with parties.
+func (c *change) decide(so *stagedOffer, vol *staged[*pb.Volunteer], st pb.Offer_State) {
+	so.o.State, so.o.DecideTime, so.changed = st, timestamp(c.now), true
+	vol.r.PendingOffers--
+	vol.changed = true
+}
+
+// reopen returns an OFFERED request to OPEN after its offer to vol was
+// declined or lapsed; vol is never offered it again.
+func reopen(req *staged[*pb.HelpRequest], vol string) {
+	req.r.State, req.r.Offer = pb.HelpRequest_STATE_OPEN, ""
+	if !slices.Contains(req.r.DeclinedVolunteers, vol) {
+		req.r.DeclinedVolunteers = append(req.r.DeclinedVolunteers, vol)
+	}
+	req.changed = true
+}
+
+// release frees what an OFFERED or ASSIGNED request holds, for a request
+// being cancelled or expired: its offer is WITHDRAWN, or its volunteer's
+// assignment ends. It returns what it touched.
+func (c *change) release(req *staged[*pb.HelpRequest]) (outcome, error) {
+	o := outcome{req: req}
+	switch req.r.State {
+	case pb.HelpRequest_STATE_OFFERED:
+		so, err := c.offerByName(req.r.Offer)
+		if err != nil {
+			return o, err
+		}
+		if so.o.State != pb.Offer_STATE_PENDING || so.o.HelpRequest != req.r.Name {
+			return o, fmt.Errorf("%s is OFFERED with %s, which is %v for %s: %w",
+				req.r.Name, so.o.Name, so.o.State, so.o.HelpRequest, errInconsistent)
+		}
+		_, vol, err := c.parties(so)
+		if err != nil {
+			return o, err
+		}
+		c.decide(so, vol, pb.Offer_STATE_WITHDRAWN)
+		o.off, o.vol = so, vol
+		req.r.Offer = ""
+	case pb.HelpRequest_STATE_ASSIGNED:
+		vol, err := c.vols.byName(req.r.AssignedVolunteer)
+		if err != nil {
+			return o, err
+		}
+		if vol.r.ActiveAssignments < 1 {
+			return o, fmt.Errorf("%s is assigned to %s, who has no active assignments: %w", req.r.Name, vol.r.Name, errInconsistent)
+		}
+		vol.r.ActiveAssignments--
+		vol.changed = true
+		o.vol = vol
+	}
+	req.changed = true
+	return o, nil
+}
+
+// CreateOffer implements Store.
+func (s *BoltStore) CreateOffer(ctx context.Context, p OfferParams) (LifecycleResult, error) {
+	const what = "create offer"
+	if p.Lease <= 0 {
+		return LifecycleResult{}, fmt.Errorf("store: %s: lease %v is not positive", what, p.Lease)
+	}
+	reqID, err := parseIDFor("help request", p.HelpRequestID)
+	if err != nil {
+		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
+	}
+	volID, err := parseIDFor("volunteer", p.VolunteerID)
+	if err != nil {
+		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
+		req, err := c.hrs.get(reqID)
+		if err != nil {
+			return outcome{}, err
+		}
+		vol, err := c.vols.get(volID)
+		if err != nil {
+			return outcome{}, err
+		}
+		v := vol.r
+		switch {
+		case req.r.State != pb.HelpRequest_STATE_OPEN:
+			return outcome{}, wrongState("help request", req.r.State)
+		case v.Paused:
+			return outcome{}, ErrVolunteerPaused
+		case slices.Contains(req.r.DeclinedVolunteers, v.Name):
+			return outcome{}, ErrDeclinedBefore
+		case v.ActiveAssignments+v.PendingOffers >= capacityOf(v):
+			return outcome{}, fmt.Errorf("%d assignments and %d offers of %d: %w",
+				v.ActiveAssignments, v.PendingOffers, capacityOf(v), ErrAtCapacity)
+		}
+		uid, err := s.ids.next(c.now)
+		if err != nil {
+			return outcome{}, err
+		}
+		id := uid[:]
+		so := c.addOffer(id, req.id, &pb.Offer{
+			Name:        offerPrefix + idString(id),
+			HelpRequest: req.r.Name,
+			Volunteer:   v.Name,
+			State:       pb.Offer_STATE_PENDING,
+			CreateTime:  timestamp(c.now),
+			ExpireTime:  timestamp(c.now.Add(p.Lease)),
+			Dispatched:  p.Dispatched,
+		})
+		req.r.State, req.r.Offer, req.changed = pb.HelpRequest_STATE_OFFERED, so.o.Name, true
+		v.PendingOffers++
+		vol.changed = true
+		return outcome{off: so, req: req, vol: vol}, nil
+	})
+}
+
+// GetOffer implements Store.
+func (s *BoltStore) GetOffer(_ context.Context, id string) (*pb.Offer, error) {
+	key, err := parseIDFor("offer", id)
+	if err != nil {
+		return nil, fmt.Errorf("store: get offer: %w", err)
+	}
+	o := &pb.Offer{}
+	err = s.view(func(tx *bolt.Tx) error {
+		ok, err := getProto(tx.Bucket(bOffers).Bucket(bRecords), key, o)
+		if err == nil && !ok {
+			err = ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: get offer: %w", err)
+	}
+	return o, nil
+}
+
+// ListOffersByRequest implements Store. A request that does not exist is
+// ErrNotFound.
+func (s *BoltStore) ListOffersByRequest(_ context.Context, requestID string) ([]*pb.Offer, error) {
+	key, err := parseIDFor("help request", requestID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list offers: %w", err)
+	}
+	var out []*pb.Offer
+	err = s.view(func(tx *bolt.Tx) error {
+		if tx.Bucket(bHelpRequests).Bucket(bRecords).Get(key) == nil {
+			return fmt.Errorf("help request %s: %w", requestID, ErrNotFound)
+		}
+		offers := tx.Bucket(bOffers)
+		records, cur := offers.Bucket(bRecords), offers.Bucket(bByRequest).Cursor()
+		for k, _ := cur.Seek(key); k != nil && bytes.HasPrefix(k, key); k, _ = cur.Next() {
+			o := &pb.Offer{}
+			ok, err := getProto(records, k[len(key):], o)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("offers/by_request names missing offer %s: %w", idString(k[len(key):]), errInconsistent)
+			}
+			out = append(out, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list offers: %w", err)
+	}
+	return out, nil
+}
+
+// offerNotPending says why an offer that is not PENDING cannot be
+// answered. One that expired is both in the wrong state and past its
+// lease, so that a caller is told the same whether or not the sweep has
+// run yet.
+func offerNotPending(o *pb.Offer) error {
+	if o.State == pb.Offer_STATE_EXPIRED {
+		return fmt.Errorf("offer is %v: %w (%w)", o.State, ErrWrongState, ErrLeaseExpired)
+	}
+	return wrongState("offer", o.State)
+}
+
+// AcceptOffer implements Store.
+func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string) (LifecycleResult, error) {
+	const what = "accept offer"
+	id, err := parseIDFor("offer", offerID)
+	if err != nil {
+		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
+		so, err := c.offer(id)
+		if err != nil {
+			return outcome{}, err
+		}
+		if so.o.State != pb.Offer_STATE_PENDING {
+			return outcome{}, offerNotPending(so.o)
+		}
+		if !c.now.Before(so.o.ExpireTime.AsTime()) {
+			return outcome{}, fmt.Errorf("expired at %s: %w", so.o.ExpireTime.AsTime().Format(time.RFC3339), ErrLeaseExpired)
+		}
+		req, vol, err := c.parties(so)
+		if err != nil {
+			return outcome{}, err
+		}
+		c.decide(so, vol, pb.Offer_STATE_ACCEPTED)
+		req.r.State, req.r.AssignedVolunteer, req.r.Offer = pb.HelpRequest_STATE_ASSIGNED, vol.r.Name, ""
+		req.changed = true
+		v := vol.r
+		v.ActiveAssignments++
+		cutoff := c.now.Add(-recentWindow)
+		v.RecentAssignmentTimes = slices.DeleteFunc(v.RecentAssignmentTimes, func(t *timestamppb.Timestamp) bool {
+			return !t.AsTime().After(cutoff)
+		})
+		v.RecentAssignmentTimes = append(v.RecentAssignmentTimes, timestamp(c.now))
+		return outcome{off: so, req: req, vol: vol}, nil
+	})
+}
+
+// DeclineOffer implements Store. An offer past its lease that the sweep
+// has not yet expired may still be declined.
+func (s *BoltStore) DeclineOffer(ctx context.Context, offerID string) (LifecycleResult, error) {
+	const what = "decline offer"
+	id, err := parseIDFor("offer", offerID)
+	if err != nil {
+		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
+		so, err := c.offer(id)
+		if err != nil {
+			return outcome{}, err
+		}
+		if so.o.State != pb.Offer_STATE_PENDING {
+			return outcome{}, offerNotPending(so.o)
+		}
+		req, vol, err := c.parties(so)
+		if err != nil {
+			return outcome{}, err
+		}
+		c.decide(so, vol, pb.Offer_STATE_DECLINED)
+		reopen(req, vol.r.Name)
+		return outcome{off: so, req: req, vol: vol}, nil
+	})
+}
+
+// ExpireOffers implements Store. It walks offers/by_expiry from the
+// earliest lease, so it reads only the offers it expires. Times written
+// are now.
+func (s *BoltStore) ExpireOffers(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error) {
+	const what = "expire offers"
+	if limit < 1 {
+		return nil, fmt.Errorf("store: %s: limit %d", what, limit)
+	}
+	return s.lifecycle(ctx, what, func() time.Time { return now }, func(c *change) ([]outcome, error) {
+		due := uint64(now.UnixNano())
+		var ids [][]byte
+		cur := c.offTop.Bucket(bByExpiry).Cursor()
+		for k, _ := cur.First(); k != nil && len(ids) < limit; k, _ = cur.Next() {
+			if len(k) != 8+16 {
+				return nil, fmt.Errorf("offers/by_expiry key of %d bytes", len(k))
+			}
+			if binary.BigEndian.Uint64(k[:8]) > due {
+				break
+			}
+			ids = append(ids, bytes.Clone(k[8:]))
+		}
+		outs := make([]outcome, 0, len(ids))
+		for _, id := range ids {
+			so, err := c.offer(id)
+			if err != nil {
+				return nil, err
+			}
+			if so.o.State != pb.Offer_STATE_PENDING {
+				return nil, fmt.Errorf("offers/by_expiry holds %s, which is %v: %w", so.o.Name, so.o.State, errInconsistent)
+			}
+			req, vol, err := c.parties(so)
+			if err != nil {
+				return nil, err
+			}
+			c.decide(so, vol, pb.Offer_STATE_EXPIRED)
+			reopen(req, vol.r.Name)
+			outs = append(outs, outcome{off: so, req: req, vol: vol})
+		}
+		return outs, nil
+	})
+}
+
+// CompleteHelpRequest implements Store.
+func (s *BoltStore) CompleteHelpRequest(ctx context.Context, requestID string) (LifecycleResult, error) {
+	const what = "complete help request"
+	id, err := parseIDFor("help request", requestID)
+	if err != nil {
+		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
+		req, err := c.hrs.get(id)
+		if err != nil {
+			return outcome{}, err
+		}
+		if req.r.State != pb.HelpRequest_STATE_ASSIGNED {
+			return outcome{}, wrongState("help request", req.r.State)
+		}
+		o, err := c.release(req)
+		if err != nil {
+			return outcome{}, err
+		}
+		req.r.State = pb.HelpRequest_STATE_FULFILLED // assigned_volunteer kept
+		return o, nil
+	})
+}
+
+// CancelHelpRequest implements Store. A cancelled request that was
+// ASSIGNED keeps its assigned_volunteer, as a fulfilled one does.
+func (s *BoltStore) CancelHelpRequest(ctx context.Context, requestID string) (LifecycleResult, error) {
+	const what = "cancel help request"
+	id, err := parseIDFor("help request", requestID)
+	if err != nil {
+		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
+		req, err := c.hrs.get(id)
+		if err != nil {
+			return outcome{}, err
+		}
+		switch req.r.State {
+		case pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED, pb.HelpRequest_STATE_ASSIGNED:
+		default:
+			return outcome{}, wrongState("help request", req.r.State)
+		}
+		o, err := c.release(req)
+		if err != nil {
+			return outcome{}, err
+		}
+		req.r.State = pb.HelpRequest_STATE_CANCELLED
+		return o, nil
+	})
+}
+
+// requestEnded says whether a request's window or deadline ended before
+// now. A request with neither never ends.
+func requestEnded(r *pb.HelpRequest, now time.Time) bool {
+	var end *timestamppb.Timestamp
+	switch t := r.Timing.(type) {
+	case *pb.HelpRequest_Window:
+		end = t.Window.GetEndTime()
+	case *pb.HelpRequest_Deadline:
+		end = t.Deadline
+	}
+	return end != nil && end.AsTime().Before(now)
+}
+
+func expirable(r *pb.HelpRequest, now time.Time) bool {
+	return (r.State == pb.HelpRequest_STATE_OPEN || r.State == pb.HelpRequest_STATE_OFFERED) && requestEnded(r, now)
+}
+
+// ExpireHelpRequests implements Store. It looks for candidates in a read
+// transaction, walking help_requests/by_state for OPEN and OFFERED, so
+// that the walk does not hold up other writes, then checks each again in
+// the write. Times written are now.
+func (s *BoltStore) ExpireHelpRequests(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error) {
+	const what = "expire help requests"
+	if limit < 1 {
+		return nil, fmt.Errorf("store: %s: limit %d", what, limit)
+	}
+	var ids [][]byte
+	err := s.view(func(tx *bolt.Tx) error {
+		top := tx.Bucket(bHelpRequests)
+		records, cur := top.Bucket(bRecords), top.Bucket(bByState).Cursor()
+		for _, st := range []pb.HelpRequest_State{pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED} {
+			prefix := []byte{byte(st)}
+			for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(ids) < limit; k, _ = cur.Next() {
+				r := &pb.HelpRequest{}
+				if _, err := getProto(records, k[1:], r); err != nil {
+					return err
+				}
+				if expirable(r, now) {
+					ids = append(ids, bytes.Clone(k[1:]))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return s.lifecycle(ctx, what, func() time.Time { return now }, func(c *change) ([]outcome, error) {
+		var outs []outcome
+		for _, id := range ids {
+			req, err := c.hrs.get(id)
+			if errors.Is(err, ErrNotFound) {
+				continue // deleted since
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !expirable(req.r, now) {
+				continue // changed since
+			}
+			o, err := c.release(req)
+			if err != nil {
+				return nil, err
+			}
+			req.r.State = pb.HelpRequest_STATE_EXPIRED
+			outs = append(outs, o)
+		}
+		return outs, nil
+	})
+}
+
+// deleteOffersOf deletes a help request's offers, for the request's delete.
+func deleteOffersOf(w *writeTx, requestID []byte) error {
+	offers := w.tx.Bucket(bOffers)
+	records, byRequest, byExpiry := offers.Bucket(bRecords), offers.Bucket(bByRequest), offers.Bucket(bByExpiry)
+	var keys [][]byte
+	cur := byRequest.Cursor()
+	for k, _ := cur.Seek(requestID); k != nil && bytes.HasPrefix(k, requestID); k, _ = cur.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		id := k[len(requestID):]
+		o := &pb.Offer{}
+		ok, err := getProto(records, id, o)
+		if err != nil {
+			return err
+		}
+		if ok && o.State == pb.Offer_STATE_PENDING {
+			if err := w.delete(byExpiry, expiryKey(o.ExpireTime, id)); err != nil {
+				return err
+			}
+		}
+		if err := w.delete(records, id); err != nil {
+			return err
+		}
+		if err := w.delete(byRequest, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
