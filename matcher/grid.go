@@ -111,12 +111,13 @@ type gridEntry struct {
 // its own capacity, laid out in cell order when the arena is rebuilt, so
 // the cells a search reads are near each other in memory.
 type gridBlock struct {
+	// What a search reads first fits in the block's first 64 bytes.
+	arena  []gridEntry
 	occ    [gridBlockSide]uint16 // bit c of occ[r] is set when cell r<<4|c is not empty
 	n      int32                 // points in the block
 	by, bx int32
 	used   int // arena entries reserved by cells
 	cells  [gridBlockSide * gridBlockSide]gridCell
-	arena  []gridEntry
 }
 
 // gridCell is a cell's run of the arena: entries arena[off:off+n], room
@@ -443,6 +444,7 @@ type gridSearch struct {
 	// per-axis forms include the slack.
 	bound   float64
 	boundSq float64
+	degSq   float64 // the squared bound in degrees of latitude
 	dlatMax float64 // degrees of latitude
 	dlngMax float64 // degrees of longitude
 
@@ -457,10 +459,13 @@ type gridSearch struct {
 	blockCache [16]gridCachedBlock
 	bandCache  [4]gridBandView
 
-	// Cells found by a ring walk, scanned when the ring is done.
-	queue [32]gridQueued
-	nq    int
-	sink  uint32
+	// Cells found by the ring walks: while ring r's cells are scanned
+	// from one queue, ring r+1's have been found and their loads started
+	// in the other.
+	queues [2][40]gridQueued
+	nq     [2]int
+	cur    int // the queue enqueue fills
+	sink   uint32
 
 	// Counters for the tests and benchmarks.
 	cellsScanned  int
@@ -469,39 +474,48 @@ type gridSearch struct {
 }
 
 // gridQueued is a cell waiting to be scanned, with the square of its
-// least distance from the query.
+// least distance from the query (rounded to float32, so compared with a
+// little slack).
 type gridQueued struct {
 	blk  *gridBlock
 	ci   uint32
-	lbSq float64
+	lbSq float32
 }
 
-// enqueue adds a cell to the ring's queue, scanning the queue first if it
+// enqueue adds a cell to the current queue, scanning the queue first if it
 // is full.
 func (s *gridSearch) enqueue(blk *gridBlock, ci uint32, lbSq float64) {
-	if s.nq == len(s.queue) {
-		s.flush()
+	if s.nq[s.cur] == len(s.queues[s.cur]) {
+		s.touch(s.cur)
+		s.scanQueue(s.cur)
 	}
-	s.queue[s.nq] = gridQueued{blk: blk, ci: ci, lbSq: lbSq}
-	s.nq++
+	s.queues[s.cur][s.nq[s.cur]] = gridQueued{blk: blk, ci: ci, lbSq: float32(lbSq)}
+	s.nq[s.cur]++
 }
 
-// flush scans the queued cells. It first reads the first entry of each, so
-// that their cache misses overlap rather than follow one another.
-func (s *gridSearch) flush() {
-	q := s.queue[:s.nq]
+// touch reads the first entry of every cell in queue i, so that their
+// cache misses overlap each other and the work done before the scan,
+// rather than follow one another.
+func (s *gridSearch) touch(i int) {
+	q := s.queues[i][:s.nq[i]]
 	sink := s.sink
-	for i := range q {
-		b := q[i].blk
-		sink += b.arena[b.cells[q[i].ci].off].id
+	for j := range q {
+		b := q[j].blk
+		sink += b.arena[b.cells[q[j].ci].off].id
 	}
 	s.sink = sink
-	for i := range q {
-		if q[i].lbSq <= s.boundSq {
-			s.scan(q[i].blk.entries(q[i].ci))
+}
+
+// scanQueue scans the cells of queue i that may still be within the bound,
+// and empties it.
+func (s *gridSearch) scanQueue(i int) {
+	q := s.queues[i][:s.nq[i]]
+	for j := range q {
+		if float64(q[j].lbSq) <= s.boundSq*(1+1e-6) {
+			s.scan(q[j].blk.entries(q[j].ci))
 		}
 	}
-	s.nq = 0
+	s.nq[i] = 0
 }
 
 type gridCachedBlock struct {
@@ -539,6 +553,7 @@ func (s *gridSearch) setBound(b float64) {
 	t := b*(1+gridSlackRel) + gridSlackAbs
 	s.boundSq = t * t
 	s.dlatMax = t / gridMetresPerDeg
+	s.degSq = s.dlatMax * s.dlatMax
 	if s.cosMin > 0 {
 		s.dlngMax = t / (gridMetresPerDeg * s.cosMin)
 	} else {
@@ -632,10 +647,19 @@ func (s *gridSearch) nearest(g *Grid, dst []Neighbour, lat, lng float64, k int, 
 	s.init(g, lat, lng, maxMetres)
 	s.k, s.accept, s.start = k, accept, len(dst)
 
+	// Ring r's cells are in queue s.cur^1 when ring r+1 is walked into
+	// queue s.cur; ring r is scanned only after ring r+1's loads have been
+	// issued, and ring r+1 is dropped unscanned if the search stops.
 	s.walkRow(s.qy, 0)
+	s.touch(s.cur)
 	finished := false
 	for r := int64(0); r < gridCellRings; r++ {
-		s.flush()
+		s.cur ^= 1
+		s.walkRow(s.qy+r+1, r+1)
+		s.walkRow(s.qy-r-1, r+1)
+		s.walkSides(r + 1)
+		s.touch(s.cur)
+		s.scanQueue(s.cur ^ 1)
 		s.rings = int(r) + 1
 		lb, more := s.cellRingsBound(r)
 		if !more || s.beyond(lb) {
@@ -643,12 +667,9 @@ func (s *gridSearch) nearest(g *Grid, dst []Neighbour, lat, lng float64, k int, 
 			break
 		}
 		s.tightenCos()
-		s.walkRow(s.qy+r+1, r+1)
-		s.walkRow(s.qy-r-1, r+1)
-		s.walkSides(r + 1)
 	}
-	s.flush()
 	if !finished {
+		s.scanQueue(s.cur)
 		s.walkBlocks(gridCellRings)
 	}
 
@@ -705,17 +726,18 @@ func (s *gridSearch) scan(cell []gridEntry) {
 	for i := range cell {
 		e := &cell[i]
 		plat := float64(e.lat) * gridDegreePerFixed
-		if math.Abs(plat-s.lat) > s.dlatMax {
-			continue
-		}
 		plng := float64(e.lng) * gridDegreePerFixed
-		if math.Abs(plng-s.lng) > s.dlngMax {
+		// A lower bound first, with cosMin for the cosine: most points a
+		// search reads are beyond the k-th, and this is a fraction of the
+		// cost of the distance.
+		dlat := plat - s.lat
+		dlng := plng - s.lng
+		if xl := dlng * s.cosMin; dlat*dlat+xl*xl > s.degSq {
 			continue
 		}
 		// ApproxMetres(s.lat, s.lng, plat, plng), by the same operations
 		// (it is too big for the compiler to inline).
-		dlat := plat - s.lat
-		x := float64((plng - s.lng) * gridCosDeg((s.lat+plat)*0.5))
+		x := float64(dlng * gridCosDeg((s.lat+plat)*0.5))
 		if d := gridMetresPerDeg * math.Sqrt(float64(dlat*dlat)+float64(x*x)); d <= s.bound {
 			s.offer(e.id, d)
 		}

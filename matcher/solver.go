@@ -171,12 +171,13 @@ type Assignment struct {
 	Cost             int64   // total cost of the chosen edges
 }
 
-// SolveAssignment returns the optimal assignment of p: it covers as many
+// SolveAssignment returns an optimal assignment of p: it covers as many
 // requests as possible; among those, as many urgency-4 requests as
 // possible, then urgency-3, -2, -1 (equivalently, by the matroid argument
 // in this file's comment: the largest sum of Urgency over covered
 // requests); and among those, the least total cost. The result is
-// deterministic. It returns an error, and no assignment, if p is nil or
+// deterministic: among equally good assignments the same one is returned
+// for the same input. It returns an error, and no assignment, if p is nil or
 // malformed: lengths differ, more than 1,000,000 requests or 2^31 − 1
 // edges, an urgency outside 0..4, a negative capacity, a volunteer index
 // out of range, a cost outside 0..MaxEdgeCost, or a volunteer listed
@@ -192,7 +193,8 @@ func SolveAssignment(p *AssignmentProblem) (Assignment, error) {
 }
 
 // validate checks p and fills deg with each volunteer's in-degree (the
-// number of requests listing it); deg must be zeroed, of length V.
+// number of requests listing it). deg must be zeroed and stamp (scratch
+// for finding duplicate edges) any contents; both of length V.
 func (p *AssignmentProblem) validate(deg []int32, stamp []int32) error {
 	r := len(p.Urgency)
 	if len(p.Edges) != r {

@@ -124,3 +124,22 @@ func benchCallers(b *testing.B, callerCounts []int, setup func(b *testing.B, st 
 }
 
 var benchConns = 4
+
+// serveForBench serves st over loopback TCP and returns a client connection.
+func serveForBench(b *testing.B, st *store.BoltStore) (*grpc.ClientConn, func()) {
+	srv, err := server.New(st, zap.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, _ := server.NewGRPCServer(srv, server.GRPCConfig{})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = g.Serve(lis) }()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return conn, func() { _ = conn.Close(); g.Stop() }
+}

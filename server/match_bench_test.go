@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -121,4 +122,69 @@ func BenchmarkFindCandidatesGRPC(b *testing.B) {
 		_, err := pb.NewMatchingServiceClient(conn).FindCandidates(ctx, &pb.FindCandidatesRequest{HelpRequest: name, PageSize: 20})
 		return err
 	})
+}
+
+// BenchmarkOfferRoundTrip is an offer made and declined through gRPC into
+// bbolt: two fsync'd lifecycle writes per op. One volunteer, one fresh
+// request per op (a declined volunteer is never offered a request again).
+//
+//	go test -run '^$' -bench OfferRoundTrip -benchtime 2000x ./server/
+func BenchmarkOfferRoundTrip(b *testing.B) {
+	st, err := store.Open(b.TempDir() + "/doorstep.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	vol, err := st.CreateVolunteer(ctx, &pb.Volunteer{
+		Contact: &pb.Contact{DisplayName: "V", Phone: "+447700900123"},
+		Home:    &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{Latitude: 57.1496, Longitude: -2.0969}}, MaxDistanceMetres: 1500,
+		Capacity: 1, Organisation: "aberdeen-mutual-aid", Vetting: &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_NONE},
+		Availability: &pb.Availability{TimeZone: "Europe/London", Weekly: allWeek()},
+	}, store.Idempotency{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	names := make([]string, b.N)
+	for i := range names {
+		hr, err := st.CreateHelpRequest(ctx, &pb.HelpRequest{
+			Needs:        []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
+			Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(48 * time.Hour))},
+			Location:     &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{Latitude: 57.1497, Longitude: -2.0968}},
+			Requester:    &pb.Contact{DisplayName: "C", Phone: fmt.Sprintf("+4412240%05d", i)},
+			Organisation: "aberdeen-mutual-aid",
+		}, store.Idempotency{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		names[i] = hr.Name
+	}
+	client, stop := serveForBench(b, st)
+	defer stop()
+	m := pb.NewMatchingServiceClient(client)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		t := time.Now()
+		o, err := m.CreateOffer(ctx, &pb.CreateOfferRequest{HelpRequest: names[i], Volunteer: vol.Name})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := m.DeclineOffer(ctx, &pb.DeclineOfferRequest{Name: o.Offer.Name}); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+func allWeek() []*pb.AvailabilitySlot {
+	var out []*pb.AvailabilitySlot
+	for d := pb.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= pb.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
+		out = append(out, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}})
+	}
+	return out
 }

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -282,5 +285,56 @@ func TestDispatchCoversOpenRequests(t *testing.T) {
 	resp, err = h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
 	if err != nil || resp.OpenRequests != 2 || resp.OffersMade != 0 {
 		t.Errorf("second dispatch: %v %v", resp, err)
+	}
+}
+
+func TestSweepExpiresRequestsPastTheirWindow(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	h := newHarnessWithClock(t, clock)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+	soon := h.createHR(shopping(func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(2 * time.Hour))}
+	}))
+	offered := h.createHR(shopping(func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(2 * time.Hour))}
+	}))
+	later := h.createHR(shopping())
+	h.offer(offered.Name, ann.Name)
+	clock.advance(3 * time.Hour)
+	h.srv.Sweep(h.ctx)
+	for name, want := range map[string]pb.HelpRequest_State{
+		soon.Name:    pb.HelpRequest_STATE_EXPIRED,
+		offered.Name: pb.HelpRequest_STATE_EXPIRED,
+		later.Name:   pb.HelpRequest_STATE_OPEN,
+	} {
+		if got := h.getHR(name).State; got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+	if v := h.getVol(ann.Name); v.PendingOffers != 0 {
+		t.Errorf("Ann keeps %d pending offers for an expired request", v.PendingOffers)
+	}
+}
+
+// TestMaintainDispatchesOnItsInterval runs the background loop and waits
+// (bounded) for it to offer an open request by itself.
+func TestMaintainDispatchesOnItsInterval(t *testing.T) {
+	h := newHarness(t)
+	h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+	hr := h.createHR(shopping())
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Maintain(ctx, 20*time.Millisecond, 20*time.Millisecond) }()
+	for h.getHR(hr.Name).State != pb.HelpRequest_STATE_OFFERED {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the dispatcher made no offer within 10s")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Maintain returned %v", err)
 	}
 }
