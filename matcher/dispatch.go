@@ -2,6 +2,8 @@ package matcher
 
 import (
 	"math"
+	"runtime"
+	"sync"
 	"time"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -62,14 +64,28 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 	var back []uint32
 	scores := make([][]float64, len(reqs))
 	offset := e.scoreOffset()
+	// The searches are independent reads: spread them over the cores.
+	found := make([][]Candidate, len(reqs))
+	workers := min(runtime.GOMAXPROCS(0), max(len(reqs)/64, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(reqs); i += workers {
+				q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
+				if err != nil {
+					continue // a request without a place or time cannot be dispatched
+				}
+				found[i] = e.search(q, perRequest, false)
+			}
+		}()
+	}
+	wg.Wait()
 	for i, dr := range reqs {
 		p.Urgency[i] = urgencyRank(dr.Request.GetUrgency())
-		q, err := e.prepare(dr.Request, dr.PreviousHelpers, now)
-		if err != nil {
-			continue // a request without a place or time cannot be dispatched
-		}
-		for _, c := range e.search(q, perRequest, nil) {
-			id := e.ids[c.Volunteer]
+		for _, c := range found[i] {
+			id := c.id
 			li, ok := local[id]
 			if !ok {
 				li = int32(len(back))

@@ -64,6 +64,7 @@ const (
 	hotPaused = 1 << iota
 	hotFull   // assignments and pending offers fill capacity
 	hotAway   // has away dates: check them on the full record
+	hotUneven // a slot starts or ends off the hour: the hour mask is not exact
 )
 
 // hotVol is the packed part of a volunteer the rules read first.
@@ -186,6 +187,9 @@ func (e *Engine) UpsertVolunteer(v *pb.Volunteer) error {
 		for hr := sl.from / 60; hr <= (sl.to-1)/60 && hr < 24; hr++ {
 			h.week[sl.day] |= 1 << hr
 		}
+		if sl.from%60 != 0 || sl.to%60 != 0 {
+			h.flags |= hotUneven
+		}
 	}
 	if nv.paused {
 		h.flags |= hotPaused
@@ -287,6 +291,7 @@ type Candidate struct {
 	SamePostcode bool
 	Score        float64
 	Parts        Parts
+	id           uint32 // the engine's index, for dispatch
 	// what the explanation needs
 	skills      []string
 	slot        slot
@@ -455,8 +460,11 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why Reason
 			return false, Vetting, strings.ToLower(strings.TrimPrefix(q.minVetting.String(), "DBS_LEVEL_")), slot{}
 		}
 	}
-	// Hours first: no slot touching any hour of the window means not free,
-	// whatever the minutes say. Away dates need the full record.
+	// Slots are compared by the hour first. No slot touching any hour the
+	// window touches means not free. When every slot starts and ends on
+	// the hour, a shared hour is a real overlap too: the slot fills that
+	// whole hour and the window has some of it. Only uneven slots and away
+	// dates need the full record.
 	wm := q.window.mask(h.loc)
 	overlap := false
 	for d := range wm {
@@ -465,8 +473,11 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why Reason
 			break
 		}
 	}
-	if !overlap && h.flags&hotAway == 0 {
+	switch {
+	case !overlap && h.flags&hotAway == 0:
 		return false, NotAvailable, "", slot{}
+	case overlap && h.flags&(hotAway|hotUneven) == 0:
+		return true, "", "", slot{}
 	}
 	free, away, at := e.vols[id].availability(&q.window, h.loc)
 	switch {
@@ -490,4 +501,72 @@ func missing(need, have []uint32) (uint32, bool) {
 		}
 	}
 	return 0, true
+}
+
+// Compact renumbers the volunteers so that neighbours on the ground are
+// neighbours in memory (in Z-order of their position), then rebuilds the
+// grid and lookups. A search reads the packed record of every volunteer it
+// passes; after Compact those reads mostly hit memory already cached.
+// Call it after loading many volunteers; later additions go at the end.
+func (e *Engine) Compact() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	live := make([]uint32, 0, len(e.ids))
+	for _, id := range e.ids {
+		live = append(live, id)
+	}
+	keys := make([]uint64, len(e.vols))
+	for _, id := range live {
+		v := &e.vols[id]
+		keys[id] = zOrder(v.lat, v.lng)
+	}
+	slices.SortFunc(live, func(a, b uint32) int {
+		switch {
+		case keys[a] < keys[b]:
+			return -1
+		case keys[a] > keys[b]:
+			return 1
+		}
+		return int(a) - int(b)
+	})
+	vols := make([]volunteer, len(live))
+	hot := make([]hotVol, len(live))
+	for i, old := range live {
+		vols[i], hot[i] = e.vols[old], e.hot[old]
+	}
+	e.vols, e.hot, e.free = vols, hot, nil
+	e.grid = NewGrid(CellMetres)
+	e.ids = make(map[string]uint32, len(live))
+	e.byPostcode = map[string][]uint32{}
+	e.byStreet = map[string][]uint32{}
+	for i := range e.vols {
+		id := uint32(i)
+		v := &e.vols[id]
+		e.ids[v.name] = id
+		e.grid.Upsert(id, v.lat, v.lng)
+		e.byPostcode[v.postcode] = append(e.byPostcode[v.postcode], id)
+		if v.streetKey != "" {
+			k := streetIndexKey(v.streetKey, v.postcode)
+			e.byStreet[k] = append(e.byStreet[k], id)
+		}
+	}
+}
+
+// zOrder interleaves the bits of a point's position on a grid of about
+// 10 m, so that sorting by it keeps nearby points together.
+func zOrder(lat, lng float64) uint64 {
+	y := uint64(uint32((lat + 90) * 10000))
+	x := uint64(uint32((lng + 180) * 10000))
+	return spread(y)<<1 | spread(x)
+}
+
+// spread puts a zero bit between each of the low 32 bits of v.
+func spread(v uint64) uint64 {
+	v &= 0xffffffff
+	v = (v | v<<16) & 0x0000ffff0000ffff
+	v = (v | v<<8) & 0x00ff00ff00ff00ff
+	v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f
+	v = (v | v<<2) & 0x3333333333333333
+	v = (v | v<<1) & 0x5555555555555555
+	return v
 }

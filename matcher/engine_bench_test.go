@@ -71,16 +71,21 @@ func benchRequest(i int, p [2]float64, rng *rand.Rand) *pb.HelpRequest {
 	return r
 }
 
-func benchEngine(b *testing.B, n int) (*Engine, [][2]float64) {
+func benchEngine(b *testing.B, n int, edit ...func(*pb.Volunteer)) (*Engine, [][2]float64) {
 	b.Helper()
 	pts := benchPoints(n)
 	e := NewEngine(DefaultConfig())
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i, p := range pts {
-		if err := e.UpsertVolunteer(benchVolunteer(i, p, rng)); err != nil {
+		v := benchVolunteer(i, p, rng)
+		for _, f := range edit {
+			f(v)
+		}
+		if err := e.UpsertVolunteer(v); err != nil {
 			b.Fatal(err)
 		}
 	}
+	e.Compact() // as the server does after loading the store
 	return e, pts
 }
 
@@ -171,9 +176,17 @@ func BenchmarkEngineUpdate(b *testing.B) {
 //
 //	go test -run '^$' -bench PlanDispatch -benchtime 3x ./matcher/
 func BenchmarkPlanDispatch(b *testing.B) {
-	for _, c := range []struct{ requests, volunteers int }{{20_000, 200_000}, {15_000, 15_000}} {
+	// Scarcity: as many volunteers as requests, each taking one.
+	for _, c := range []struct {
+		requests, volunteers int
+		capacity             int32
+	}{{20_000, 200_000, 0}, {15_000, 15_000, 1}} {
 		b.Run(fmt.Sprintf("requests=%d/volunteers=%d", c.requests, c.volunteers), func(b *testing.B) {
-			e, pts := benchEngine(b, c.volunteers)
+			e, pts := benchEngine(b, c.volunteers, func(v *pb.Volunteer) {
+				if c.capacity > 0 {
+					v.Capacity = c.capacity
+				}
+			})
 			rng := rand.New(rand.NewPCG(8, 9))
 			reqs := make([]DispatchRequest, c.requests)
 			for i := range reqs {

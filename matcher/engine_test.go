@@ -335,3 +335,41 @@ func TestPlanDispatchUsesCapacityAndCoversMore(t *testing.T) {
 		t.Errorf("greedy covered %d: the case does not test what it means to", plan.Greedy)
 	}
 }
+
+// TestCompactKeepsAnswers: renumbering changes nothing a caller can see.
+func TestCompactKeepsAnswers(t *testing.T) {
+	var vs []*pb.Volunteer
+	for i := range 200 {
+		vs = append(vs, vol(fmt.Sprintf("v%03d", i), float64((i*37)%1400)-700, float64((i*91)%1400)-700, func(v *pb.Volunteer) {
+			if i%3 == 0 {
+				v.Home.Street = "Union Street"
+			}
+		}))
+	}
+	e := engineWith(t, vs...)
+	e.RemoveVolunteer("volunteers/v007")
+	r := req(func(r *pb.HelpRequest) { r.RequiredSkills = nil })
+	before, err := e.FindCandidates(r, []string{"volunteers/v150"}, 30, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Compact()
+	after, err := e.FindCandidates(r, []string{"volunteers/v150"}, 30, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names(before.Candidates), names(after.Candidates)) || e.Len() != 199 {
+		t.Errorf("before %v\nafter  %v", names(before.Candidates), names(after.Candidates))
+	}
+	// Updates and removals still work on the new numbering.
+	if err := e.UpsertVolunteer(vol("v150", 5000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	e.RemoveVolunteer(after.Candidates[0].Volunteer)
+	res, _ := e.FindCandidates(r, nil, 300, now)
+	for _, c := range res.Candidates {
+		if c.Volunteer == "volunteers/v150" || c.Volunteer == after.Candidates[0].Volunteer {
+			t.Errorf("%s still found", c.Volunteer)
+		}
+	}
+}

@@ -22,7 +22,7 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 	if err != nil {
 		return Result{}, err
 	}
-	cands := e.search(q, k, nil)
+	cands := e.search(q, k, true)
 	res := Result{Candidates: cands}
 	if len(cands) < k {
 		res.Exclusions = e.exclusions(q)
@@ -37,14 +37,11 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 // directly; everyone else is found nearest first, and the search widens
 // until the k-th best score is no worse than the distance of the farthest
 // volunteer seen, beyond which nobody without a bonus can do better.
-func (e *Engine) search(q *query, k int, spare func(id uint32) bool) []Candidate {
+func (e *Engine) search(q *query, k int, explain bool) []Candidate {
 	if k <= 0 {
 		return nil
 	}
 	eligible := func(id uint32, metres float64) bool {
-		if spare != nil && !spare(id) {
-			return false
-		}
 		ok, _, _, _ := e.check(q, id, metres)
 		return ok
 	}
@@ -53,7 +50,7 @@ func (e *Engine) search(q *query, k int, spare func(id uint32) bool) []Candidate
 		v := &e.vols[id]
 		metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
 		if (q.remote || metres <= q.maxMetres) && eligible(id, metres) {
-			bonus = append(bonus, e.score(q, id, metres))
+			bonus = append(bonus, e.score(q, id, metres, explain))
 		}
 	}
 	want := k
@@ -63,8 +60,8 @@ func (e *Engine) search(q *query, k int, spare func(id uint32) bool) []Candidate
 		ns = e.grid.Nearest(ns[:0], q.lat, q.lng, want, q.maxMetres, eligible)
 		out = append(out[:0], bonus...)
 		for _, n := range ns {
-			if !slices.ContainsFunc(bonus, func(c Candidate) bool { return c.Volunteer == e.vols[n.ID].name }) {
-				out = append(out, e.score(q, n.ID, n.Metres))
+			if !slices.ContainsFunc(bonus, func(c Candidate) bool { return c.id == n.ID }) {
+				out = append(out, e.score(q, n.ID, n.Metres, explain))
 			}
 		}
 		sortCandidates(out)
@@ -116,10 +113,12 @@ func sortCandidates(c []Candidate) {
 }
 
 // score ranks an eligible volunteer; see the package doc.
-func (e *Engine) score(q *query, id uint32, metres float64) Candidate {
+func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candidate {
 	v := &e.vols[id]
-	_, _, _, at := e.check(q, id, metres)
-	c := Candidate{Volunteer: v.name, DisplayName: v.displayName, Metres: metres, slot: at, skills: q.skillNames}
+	c := Candidate{id: id, Volunteer: v.name, DisplayName: v.displayName, Metres: metres, skills: q.skillNames}
+	if explain {
+		_, _, c.slot = v.availability(&q.window, e.hot[id].loc) // the slot to name
+	}
 	// Street names repeat from town to town; the same name counts as the
 	// same street only within one postcode district.
 	c.SameStreet = q.streetKey != "" && q.streetKey == v.streetKey && district(q.postcode) == district(v.postcode)

@@ -85,10 +85,10 @@ type Grid struct {
 	rowsPerDegree float64 // rows of cells per degree of latitude
 	metresPerRow  float64 // = gridMetresPerDeg / rowsPerDegree, about cellMetres
 
-	blockOf    map[uint64]uint32 // packed block coordinates -> index in blocks
-	blocks     []*gridBlock      // blocks[0] is unused so that a zero slot means absent
-	freeBlocks []uint32          // indexes of empty blocks, for reuse
-	slots      []gridSlot        // indexed by id
+	blockOf    map[uint64]*gridBlock // by packed block coordinates
+	blocks     []*gridBlock          // blocks[0] is unused so that a zero slot means absent
+	freeBlocks []uint32              // indexes of empty blocks, for reuse
+	slots      []gridSlot            // indexed by id
 	n          int
 
 	// Every band (row of blocks) that has ever held a point lies in
@@ -112,18 +112,30 @@ type gridEntry struct {
 // the cells a search reads are near each other in memory.
 type gridBlock struct {
 	// What a search reads first fits in the block's first 64 bytes.
-	arena  []gridEntry
-	occ    [gridBlockSide]uint16 // bit c of occ[r] is set when cell r<<4|c is not empty
-	n      int32                 // points in the block
+	arena []gridEntry
+	occ   [gridBlockSide]uint16 // bit c of occ[r] is set when cell r<<4|c is not empty
+	cols  uint16                // the union of occ: columns with a non-empty cell
+	n     int32                 // points in the block
+
 	by, bx int32
-	used   int // arena entries reserved by cells
+	index  uint32 // in Grid.blocks
 	cells  [gridBlockSide * gridBlockSide]gridCell
 }
 
-// gridCell is a cell's run of the arena: entries arena[off:off+n], room
-// for c.
+// gridCell is a cell's run of the arena: entries arena[off:off+n], in a
+// run of gridRun(n) entries.
 type gridCell struct {
-	off, n, c uint32
+	off, n uint32
+}
+
+// gridRun is the room a cell of n entries has: the next power of two.
+// (After removals a run may be larger; it is reclaimed when the arena is
+// rebuilt.)
+func gridRun(n uint32) uint32 {
+	if n == 0 {
+		return 0
+	}
+	return 1 << bits.Len32(n-1)
 }
 
 func (b *gridBlock) entries(ci uint32) []gridEntry {
@@ -134,11 +146,11 @@ func (b *gridBlock) entries(ci uint32) []gridEntry {
 // add appends e to cell ci and returns its position there.
 func (b *gridBlock) add(ci uint32, e gridEntry) uint32 {
 	c := &b.cells[ci]
-	if c.n == c.c {
+	if c.n == gridRun(c.n) {
 		if c.n >= 1<<31 {
 			panic("matcher: Grid: too many points in one cell")
 		}
-		b.reserve(ci, max(1, 2*c.c))
+		b.move(ci, gridRun(c.n+1))
 	}
 	b.arena[c.off+c.n] = e
 	c.n++
@@ -146,43 +158,37 @@ func (b *gridBlock) add(ci uint32, e gridEntry) uint32 {
 	return c.n - 1
 }
 
-// reserve gives cell ci a run of capacity room at the end of the arena,
-// rebuilding the arena (in cell order, without the holes left by moved and
-// emptied cells) when it is full. The rebuilt arena has half as much room
-// again as the cells reserve, so rebuilds cost O(1) per added point.
-func (b *gridBlock) reserve(ci, room uint32) {
+// move gives cell ci a run of room entries at the end of the arena. When
+// the arena is full it is rebuilt first: every other cell copied, in cell
+// order, into a run of gridRun(n), dropping the holes left by moved and
+// emptied cells, in an arena with half as much room again, so rebuilds
+// cost O(1) per added point.
+func (b *gridBlock) move(ci, room uint32) {
 	c := &b.cells[ci]
-	if len(b.arena)+int(room) > cap(b.arena) {
-		need := b.used - int(c.c) + int(room)
-		arena := make([]gridEntry, 0, need+need/2+4)
+	old := b.arena
+	if len(old)+int(room) > cap(old) {
+		need := int(room)
+		for j := range b.cells {
+			if j != int(ci) {
+				need += int(gridRun(b.cells[j].n))
+			}
+		}
+		b.arena = make([]gridEntry, 0, need+need/2+4)
 		for j := range b.cells {
 			cj := &b.cells[j]
-			if cj.c == 0 || j == int(ci) {
+			if cj.n == 0 || j == int(ci) {
 				continue
 			}
-			// Shrink runs that have emptied out to the next power of two.
-			if cj.n < cj.c/4 {
-				b.used -= int(cj.c)
-				cj.c = 1 << bits.Len32(cj.n)
-				b.used += int(cj.c)
-			}
-			off := uint32(len(arena))
-			arena = append(arena, b.arena[cj.off:cj.off+cj.n]...)
-			arena = arena[:int(off+cj.c)]
+			off := uint32(len(b.arena))
+			b.arena = append(b.arena, old[cj.off:cj.off+cj.n]...)
+			b.arena = b.arena[:int(off+gridRun(cj.n))]
 			cj.off = off
 		}
-		off := uint32(len(arena))
-		arena = append(arena, b.arena[c.off:c.off+c.n]...)
-		b.arena = arena
-		c.off = off
-	} else {
-		off := uint32(len(b.arena))
-		b.arena = append(b.arena, b.arena[c.off:c.off+c.n]...)
-		c.off = off
 	}
-	b.arena = b.arena[:int(c.off+room)]
-	b.used += int(room) - int(c.c)
-	c.c = room
+	off := uint32(len(b.arena))
+	b.arena = append(b.arena, old[c.off:c.off+c.n]...)
+	b.arena = b.arena[:int(off+room)]
+	c.off = off
 }
 
 // gridSlot locates point id: entry pos of cell bc&255 of blocks[bc>>8].
@@ -209,7 +215,7 @@ func NewGrid(cellMetres float64) *Grid {
 	return &Grid{
 		rowsPerDegree: rows,
 		metresPerRow:  gridMetresPerDeg / rows,
-		blockOf:       map[uint64]uint32{},
+		blockOf:       map[uint64]*gridBlock{},
 		blocks:        []*gridBlock{nil},
 	}
 }
@@ -310,32 +316,32 @@ func (g *Grid) Upsert(id uint32, lat, lng float64) {
 		g.n--
 	}
 
-	bi, ok := g.blockOf[key]
-	if !ok {
-		bi = g.newBlock(by, cx>>gridBlockShift, key)
+	blk := g.blockOf[key]
+	if blk == nil {
+		blk = g.newBlock(by, cx>>gridBlockShift, key)
 	}
-	blk := g.blocks[bi]
+	bi := blk.index
 	blk.occ[ci>>gridBlockShift] |= 1 << (ci & gridBlockMask)
+	blk.cols |= 1 << (ci & gridBlockMask)
 	g.slots[id] = gridSlot{bc: bi<<8 | ci, pos: blk.add(ci, e)}
 	g.n++
 }
 
-func (g *Grid) newBlock(by, bx int64, key uint64) uint32 {
-	var bi uint32
+func (g *Grid) newBlock(by, bx int64, key uint64) *gridBlock {
+	var blk *gridBlock
 	if n := len(g.freeBlocks); n > 0 {
-		bi = g.freeBlocks[n-1]
+		blk = g.blocks[g.freeBlocks[n-1]]
 		g.freeBlocks = g.freeBlocks[:n-1]
 	} else {
 		if len(g.blocks) >= 1<<24 {
 			panic("matcher: Grid: too many blocks")
 		}
-		bi = uint32(len(g.blocks))
-		g.blocks = append(g.blocks, new(gridBlock))
+		blk = &gridBlock{index: uint32(len(g.blocks))}
+		g.blocks = append(g.blocks, blk)
 	}
-	blk := g.blocks[bi]
 	blk.by, blk.bx = int32(by), int32(bx)
-	g.blockOf[key] = bi
-	return bi
+	g.blockOf[key] = blk
+	return blk
 }
 
 // Remove deletes point id, and reports whether it was there.
@@ -364,13 +370,16 @@ func (g *Grid) removeSlot(sl gridSlot) {
 	}
 	c.n--
 	if c.n == 0 {
-		// Give the run back; the arena's next rebuild reclaims it.
-		blk.used -= int(c.c)
+		// The run is reclaimed by the arena's next rebuild.
 		*c = gridCell{}
 		blk.occ[ci>>gridBlockShift] &^= 1 << (ci & gridBlockMask)
+		blk.cols = 0
+		for _, o := range blk.occ {
+			blk.cols |= o
+		}
 	}
 	if blk.n--; blk.n == 0 {
-		blk.arena, blk.used = nil, 0
+		blk.arena = nil
 		delete(g.blockOf, gridKey(int64(blk.by), int64(blk.bx)))
 		g.freeBlocks = append(g.freeBlocks, bi)
 	}
@@ -415,13 +424,14 @@ func gridCosDeg(deg float64) float64 {
 }
 
 // gridCosBound is a lower bound on the cosine of the mean latitude of
-// (lat, ·) and any point within metres of it, as ApproxMetres computes it.
+// (lat, ·) and any point within metres of it, as ApproxMetres computes it
+// (gridCosDeg is within 1e-10 of the cosine, and decreasing in |deg|).
 func gridCosBound(lat, metres float64) float64 {
 	a := math.Abs(lat) + metres/gridMetresPerDeg*(0.5+gridSlackRel) + 1e-9
 	if !(a < 90) {
 		return 0
 	}
-	return math.Max(0, math.Cos(a*math.Pi/180)*(1-gridSlackRel)-1e-9)
+	return math.Max(0, gridCosDeg(a)*(1-gridSlackRel)-1e-9)
 }
 
 // gridSearch is the state of one Nearest or Within call. It lives on the
@@ -456,16 +466,24 @@ type gridSearch struct {
 	within func(id uint32, metres float64) bool // Within's callback, or nil for Nearest
 	done   bool                                 // Within's callback said stop
 
-	blockCache [16]gridCachedBlock
-	bandCache  [4]gridBandView
+	bandCache [4]gridBandView
 
-	// Cells found by the ring walks: while ring r's cells are scanned
-	// from one queue, ring r+1's have been found and their loads started
-	// in the other.
-	queues [2][40]gridQueued
-	nq     [2]int
-	cur    int // the queue enqueue fills
-	sink   uint32
+	// The 3×3 blocks around the query's, which hold every cell of the
+	// first 16 rings: nbBand[i] is band qb-1+i as seen from the query and
+	// nbBlock[i][j] its block in column (qx>>4)-1+j, looked up when first
+	// needed (bit 3i+j of nbHave).
+	qb      int64
+	nbBand  [3]gridBandView
+	nbBlock [3][3]*gridBlock
+	nbHave  uint16
+	nbViews uint8 // bit i: nbBand[i] has been computed
+
+	// Cells found by the ring walks, in ring order: queue[head:tail]
+	// waits to be scanned, and ring r's cells end at ringEnd[r].
+	queue      [gridQueueLen]gridQueued
+	head, tail int
+	ringEnd    [gridCellRings + 1]int
+	sink       uint32
 
 	// Counters for the tests and benchmarks.
 	cellsScanned  int
@@ -482,22 +500,27 @@ type gridQueued struct {
 	lbSq float32
 }
 
-// enqueue adds a cell to the current queue, scanning the queue first if it
-// is full.
+// gridQueueLen holds a few rings; a larger ring is walked alone, and if
+// it overflows the queue its cells queued so far are scanned early.
+const gridQueueLen = 48
+
 func (s *gridSearch) enqueue(blk *gridBlock, ci uint32, lbSq float64) {
-	if s.nq[s.cur] == len(s.queues[s.cur]) {
-		s.touch(s.cur)
-		s.scanQueue(s.cur)
+	if s.tail == gridQueueLen {
+		s.touch(s.head)
+		s.scanTo(s.tail)
+		s.head, s.tail = 0, 0
 	}
-	s.queues[s.cur][s.nq[s.cur]] = gridQueued{blk: blk, ci: ci, lbSq: float32(lbSq)}
-	s.nq[s.cur]++
+	s.queue[s.tail] = gridQueued{blk: blk, ci: ci, lbSq: float32(lbSq)}
+	s.tail++
 }
 
-// touch reads the first entry of every cell in queue i, so that their
-// cache misses overlap each other and the work done before the scan,
-// rather than follow one another.
+// touch reads the first entry of every queued cell from i on. A search
+// spends most of its time waiting for memory, and Go has no prefetch:
+// reading a batch of cells' entries in one loop, whose loads do not depend
+// on each other, makes their cache misses overlap instead of following one
+// another as the scan would.
 func (s *gridSearch) touch(i int) {
-	q := s.queues[i][:s.nq[i]]
+	q := s.queue[i:s.tail]
 	sink := s.sink
 	for j := range q {
 		b := q[j].blk
@@ -506,22 +529,31 @@ func (s *gridSearch) touch(i int) {
 	s.sink = sink
 }
 
-// scanQueue scans the cells of queue i that may still be within the bound,
-// and empties it.
-func (s *gridSearch) scanQueue(i int) {
-	q := s.queues[i][:s.nq[i]]
-	for j := range q {
-		if float64(q[j].lbSq) <= s.boundSq*(1+1e-6) {
-			s.scan(q[j].blk.entries(q[j].ci))
-		}
-	}
-	s.nq[i] = 0
+// scanRing scans the queued cells of ring r that may still be within the
+// bound.
+func (s *gridSearch) scanRing(r int64) {
+	s.scanTo(s.ringEnd[r])
 }
 
-type gridCachedBlock struct {
-	key   uint64
-	ok    bool
-	block *gridBlock
+func (s *gridSearch) scanTo(end int) {
+	for j := s.head; j < end; j++ {
+		if q := &s.queue[j]; float64(q.lbSq) <= s.boundSq*(1+1e-6) {
+			s.scan(q.blk.entries(q.ci))
+		}
+	}
+	s.head = end
+}
+
+// walkRing queues the cells of ring r.
+func (s *gridSearch) walkRing(r int64) {
+	if r == 0 {
+		s.walkRow(s.qy, 0)
+	} else {
+		s.walkRow(s.qy+r, r)
+		s.walkRow(s.qy-r, r)
+		s.walkSides(r)
+	}
+	s.ringEnd[r] = s.tail
 }
 
 // gridBandView is one band as seen from the query.
@@ -532,7 +564,8 @@ type gridBandView struct {
 	vq           float64 // the query's longitude in this band's columns
 	qx           int64   // the query's column in this band
 	colLo, colHi int64   // columns that can hold points
-	kx           float64 // metres per column, for lower bounds
+	metresPerCol float64 // a column's width in degrees × gridMetresPerDeg
+	kx           float64 // metresPerCol × cosMin: for lower bounds
 }
 
 func (s *gridSearch) init(g *Grid, lat, lng, maxMetres float64) {
@@ -568,6 +601,9 @@ func (s *gridSearch) tightenCos() {
 		s.cosMin = gridCosBound(s.lat, s.bound)
 		s.cosFor = s.bound
 		s.bandCache = [4]gridBandView{}
+		for i := range s.nbBand {
+			s.nbBand[i].kx = s.nbBand[i].metresPerCol * s.cosMin
+		}
 		s.setBound(s.bound)
 	}
 }
@@ -576,13 +612,17 @@ func (s *gridSearch) beyond(lb float64) bool {
 	return lb > s.bound*(1+gridSlackRel)+gridSlackAbs
 }
 
-// band returns band b as seen from the query.
+// band returns band b as seen from the query, through a small cache.
 func (s *gridSearch) band(b int64) *gridBandView {
 	v := &s.bandCache[b&3]
-	if v.ok && v.b == b {
-		return v
+	if !v.ok || v.b != b {
+		*v = s.view(b)
 	}
-	*v = gridBandView{b: b, ok: true}
+	return v
+}
+
+func (s *gridSearch) view(b int64) gridBandView {
+	v := gridBandView{b: b, ok: true}
 	bd, has := s.g.band(b)
 	if !has {
 		return v
@@ -592,23 +632,36 @@ func (s *gridSearch) band(b int64) *gridBandView {
 	v.qx = int64(math.Floor(v.vq))
 	v.colLo = int64(math.Floor(s.g.minLng * bd.colsPerDegree))
 	v.colHi = int64(math.Floor(s.g.maxLng * bd.colsPerDegree))
-	v.kx = bd.degPerCol * gridMetresPerDeg * s.cosMin
+	v.metresPerCol = bd.degPerCol * gridMetresPerDeg
+	v.kx = v.metresPerCol * s.cosMin
 	return v
 }
 
-// block returns block (by, bx), or nil, through a small cache that holds
-// every block the first 16 rings touch without collisions.
-func (s *gridSearch) block(by, bx int64) *gridBlock {
-	key := gridKey(by, bx)
-	c := &s.blockCache[(by&3)<<2|bx&3]
-	if c.ok && c.key == key {
-		return c.block
+// nbView returns band i of the query's neighbourhood.
+func (s *gridSearch) nbView(i int) *gridBandView {
+	if s.nbViews&(1<<i) == 0 {
+		s.nbBand[i] = s.view(s.qb - 1 + int64(i))
+		s.nbViews |= 1 << i
 	}
+	return &s.nbBand[i]
+}
+
+// nb returns block j of band i of the query's neighbourhood (nil if there
+// is none).
+func (s *gridSearch) nb(i, j int) *gridBlock {
+	if s.nbHave&(1<<(3*i+j)) != 0 {
+		return s.nbBlock[i][j]
+	}
+	return s.lookupNB(i, j)
+}
+
+func (s *gridSearch) lookupNB(i, j int) *gridBlock {
 	var blk *gridBlock
-	if bi, ok := s.g.blockOf[key]; ok {
-		blk = s.g.blocks[bi]
+	if bv := s.nbView(i); bv.has {
+		blk = s.g.blockOf[gridKey(s.qb-1+int64(i), bv.qx>>gridBlockShift-1+int64(j))]
 	}
-	*c = gridCachedBlock{key: key, ok: true, block: blk}
+	s.nbBlock[i][j] = blk
+	s.nbHave |= 1 << (3*i + j)
 	return blk
 }
 
@@ -646,31 +699,33 @@ func (s *gridSearch) nearest(g *Grid, dst []Neighbour, lat, lng float64, k int, 
 	}
 	s.init(g, lat, lng, maxMetres)
 	s.k, s.accept, s.start = k, accept, len(dst)
+	s.qb = s.qy >> gridBlockShift
 
-	// Ring r's cells are in queue s.cur^1 when ring r+1 is walked into
-	// queue s.cur; ring r is scanned only after ring r+1's loads have been
-	// issued, and ring r+1 is dropped unscanned if the search stops.
-	s.walkRow(s.qy, 0)
-	s.touch(s.cur)
-	finished := false
-	for r := int64(0); r < gridCellRings; r++ {
-		s.cur ^= 1
-		s.walkRow(s.qy+r+1, r+1)
-		s.walkRow(s.qy-r-1, r+1)
-		s.walkSides(r + 1)
-		s.touch(s.cur)
-		s.scanQueue(s.cur ^ 1)
+	// Rings are found in batches (0-1, 2-3, 4-6, 7-10, 11-16) whose
+	// cells are touched together, then scanned ring by ring, stopping
+	// after any ring beyond which nothing can be within the bound; the
+	// rest of the batch is then dropped unscanned.
+	walked := int64(-1)
+	for r := int64(0); ; r++ {
+		if r > walked {
+			s.head, s.tail = 0, 0
+			last := min(r+max(1, r/2), gridCellRings)
+			for walked < last && (walked < r || s.tail+8*int(walked+1) <= gridQueueLen) {
+				walked++
+				s.walkRing(walked)
+			}
+			s.touch(0)
+		}
+		s.scanRing(r)
 		s.rings = int(r) + 1
-		lb, more := s.cellRingsBound(r)
-		if !more || s.beyond(lb) {
-			finished = true
+		if r == gridCellRings {
+			s.walkBlocks(gridCellRings)
+			break
+		}
+		if lb, more := s.cellRingsBound(r); !more || s.beyond(lb) {
 			break
 		}
 		s.tightenCos()
-	}
-	if !finished {
-		s.scanQueue(s.cur)
-		s.walkBlocks(gridCellRings)
 	}
 
 	// Heap sort: repeatedly move the largest to the end.
@@ -791,7 +846,8 @@ func (s *gridSearch) scanWithin(cell []gridEntry) {
 	}
 }
 
-// walkRow visits the cells of row cy within r columns of the query's.
+// walkRow queues the cells of row cy within r <= 16 columns of the
+// query's.
 func (s *gridSearch) walkRow(cy, r int64) {
 	if cy < s.rowLo || cy > s.rowHi {
 		return
@@ -801,15 +857,16 @@ func (s *gridSearch) walkRow(cy, r int64) {
 	if dysq > s.boundSq {
 		return
 	}
-	by := cy >> gridBlockShift
-	bv := s.band(by)
-	if !bv.has {
+	i := int(cy>>gridBlockShift - s.qb + 1)
+	bv := s.nbView(i)
+	lo, hi := max(bv.qx-r, bv.colLo), min(bv.qx+r, bv.colHi)
+	if !bv.has || lo > hi {
 		return
 	}
-	lo, hi := max(bv.qx-r, bv.colLo), min(bv.qx+r, bv.colHi)
 	row := cy & gridBlockMask
-	for bx := lo >> gridBlockShift; lo <= hi && bx <= hi>>gridBlockShift; bx++ {
-		blk := s.block(by, bx)
+	qbx := bv.qx >> gridBlockShift
+	for bx := lo >> gridBlockShift; bx <= hi>>gridBlockShift; bx++ {
+		blk := s.nb(i, int(bx-qbx+1))
 		if blk == nil {
 			continue
 		}
@@ -832,16 +889,23 @@ func (s *gridSearch) walkRow(cy, r int64) {
 	}
 }
 
-// walkSides visits the cells r columns left and right of the query's in
-// the rows strictly between the ring's top and bottom.
+// walkSides queues the cells r <= 16 columns left and right of the
+// query's in the rows strictly between the ring's top and bottom.
 func (s *gridSearch) walkSides(r int64) {
 	lo, hi := max(s.qy-r+1, s.rowLo), min(s.qy+r-1, s.rowHi)
 	for cy := lo; cy <= hi; {
 		by := cy >> gridBlockShift
 		end := min(hi, by<<gridBlockShift|gridBlockMask)
-		if bv := s.band(by); bv.has {
+		i := int(by - s.qb + 1)
+		if bv := s.nbView(i); bv.has {
+			qbx := bv.qx >> gridBlockShift
 			for _, cx := range [2]int64{bv.qx - r, bv.qx + r} {
 				if cx < bv.colLo || cx > bv.colHi {
+					continue
+				}
+				blk := s.nb(i, int(cx>>gridBlockShift-qbx+1))
+				c := cx & gridBlockMask
+				if blk == nil || blk.cols&(1<<c) == 0 {
 					continue
 				}
 				dx := colGap(cx, bv.vq) * bv.kx
@@ -849,15 +913,9 @@ func (s *gridSearch) walkSides(r int64) {
 				if dxsq > s.boundSq {
 					continue
 				}
-				blk := s.block(by, cx>>gridBlockShift)
-				if blk == nil {
-					continue
-				}
-				c := cx & gridBlockMask
-				bit := uint16(1) << c
 				for y := cy; y <= end; y++ {
 					row := y & gridBlockMask
-					if blk.occ[row]&bit == 0 {
+					if blk.occ[row]&(1<<c) == 0 {
 						continue
 					}
 					dy := s.rowGap(y) * s.g.metresPerRow
@@ -872,7 +930,8 @@ func (s *gridSearch) walkSides(r int64) {
 }
 
 // cellRingsBound is the least distance from the query to any cell outside
-// the square of rings 0..r, and whether any such cell can hold a point.
+// the square of rings 0..r (r < 16), and whether any such cell can hold a
+// point.
 func (s *gridSearch) cellRingsBound(r int64) (lb float64, more bool) {
 	lb = math.Inf(1)
 	mpr := s.g.metresPerRow
@@ -886,7 +945,7 @@ func (s *gridSearch) cellRingsBound(r int64) (lb float64, more bool) {
 	}
 	lo, hi := max(s.qy-r, s.rowLo), min(s.qy+r, s.rowHi)
 	for b := lo >> gridBlockShift; lo <= hi && b <= hi>>gridBlockShift; b++ {
-		bv := s.band(b)
+		bv := s.nbView(int(b - s.qb + 1))
 		if !bv.has {
 			continue
 		}
@@ -1016,11 +1075,10 @@ func (s *gridSearch) visitBlock(by, bx, done int64) {
 	if dy*dy+dx*dx > s.boundSq {
 		return
 	}
-	bi, ok := s.g.blockOf[gridKey(by, bx)]
-	if !ok {
+	blk := s.g.blockOf[gridKey(by, bx)]
+	if blk == nil {
 		return
 	}
-	blk := s.g.blocks[bi]
 	for row := int64(0); row < gridBlockSide; row++ {
 		cells := uint32(blk.occ[row])
 		if cells == 0 {

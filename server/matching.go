@@ -39,6 +39,7 @@ func (s *Server) buildIndex(ctx context.Context) error {
 			}
 		}
 		if tok = next; tok == "" {
+			s.engine.Compact()
 			return nil
 		}
 	}
