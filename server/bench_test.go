@@ -62,17 +62,8 @@ func benchCallers(b *testing.B, callerCounts []int, setup func(b *testing.B, st 
 			if setup != nil {
 				setup(b, st)
 			}
-			srv, err := server.New(st, zap.NewNop())
-			if err != nil {
-				b.Fatal(err)
-			}
-			g, _ := server.NewGRPCServer(srv, server.GRPCConfig{})
-			lis, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			go func() { _ = g.Serve(lis) }()
-			defer g.Stop()
+			lis, stop := listenForBench(b, st)
+			defer stop()
 			// Callers are separate clients, as coordinator apps and partners
 			// are: up to 64 connections, shared round-robin beyond that.
 			conns := make([]*grpc.ClientConn, min(callers, benchConns))
@@ -125,8 +116,8 @@ func benchCallers(b *testing.B, callerCounts []int, setup func(b *testing.B, st 
 
 var benchConns = 4
 
-// serveForBench serves st over loopback TCP and returns a client connection.
-func serveForBench(b *testing.B, st *store.BoltStore) (*grpc.ClientConn, func()) {
+// listenForBench serves st over loopback TCP.
+func listenForBench(b *testing.B, st *store.BoltStore) (net.Listener, func()) {
 	srv, err := server.New(st, zap.NewNop())
 	if err != nil {
 		b.Fatal(err)
@@ -137,9 +128,15 @@ func serveForBench(b *testing.B, st *store.BoltStore) (*grpc.ClientConn, func())
 		b.Fatal(err)
 	}
 	go func() { _ = g.Serve(lis) }()
+	return lis, g.Stop
+}
+
+// serveForBench serves st over loopback TCP and returns a client connection.
+func serveForBench(b *testing.B, st *store.BoltStore) (*grpc.ClientConn, func()) {
+	lis, stop := listenForBench(b, st)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return conn, func() { _ = conn.Close(); g.Stop() }
+	return conn, func() { _ = conn.Close(); stop() }
 }

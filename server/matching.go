@@ -202,34 +202,28 @@ func (s *Server) DeclineOffer(ctx context.Context, req *pb.DeclineOfferRequest) 
 	return &pb.DeclineOfferResponse{Offer: res.Offer}, nil
 }
 
-// offerStep runs one lifecycle step on an offer and keeps the engine in step.
-func (s *Server) offerStep(ctx context.Context, name string, step func(context.Context, string) (store.LifecycleResult, error)) (store.LifecycleResult, error) {
+// lifecycleStep runs one lifecycle step on the resource named (an offer or
+// a request, by prefix) and keeps the engine in step with the volunteer.
+func (s *Server) lifecycleStep(ctx context.Context, name, prefix string, missing func(id string) notFound, step func(context.Context, string) (store.LifecycleResult, error)) (store.LifecycleResult, error) {
 	var v violations
-	id := parseName(&v, "name", name, offerPrefix)
+	id := parseName(&v, "name", name, prefix)
 	if err := v.err(); err != nil {
 		return store.LifecycleResult{}, err
 	}
 	res, err := step(ctx, id)
 	if err != nil {
-		return res, s.errs.toStatus(ctx, err, offerNotFound(id))
+		return res, s.errs.toStatus(ctx, err, missing(id))
 	}
 	s.track(res.Volunteer)
 	return res, nil
 }
 
-// requestStep runs one lifecycle step on a request.
+func (s *Server) offerStep(ctx context.Context, name string, step func(context.Context, string) (store.LifecycleResult, error)) (store.LifecycleResult, error) {
+	return s.lifecycleStep(ctx, name, offerPrefix, offerNotFound, step)
+}
+
 func (s *Server) requestStep(ctx context.Context, name string, step func(context.Context, string) (store.LifecycleResult, error)) (store.LifecycleResult, error) {
-	var v violations
-	id := parseName(&v, "name", name, helpRequestPrefix)
-	if err := v.err(); err != nil {
-		return store.LifecycleResult{}, err
-	}
-	res, err := step(ctx, id)
-	if err != nil {
-		return res, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
-	}
-	s.track(res.Volunteer)
-	return res, nil
+	return s.lifecycleStep(ctx, name, helpRequestPrefix, helpRequestNotFound, step)
 }
 
 // CompleteHelpRequest implements pb.MatchingServiceServer.
