@@ -77,7 +77,7 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 				if err != nil {
 					continue // a request without a place or time cannot be dispatched
 				}
-				found[i] = e.search(q, perRequest, false)
+				found[i] = e.search(q, perRequest, false, nil)
 			}
 		}()
 	}

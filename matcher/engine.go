@@ -325,6 +325,7 @@ type query struct {
 	skills       []uint32 // interned; a skill nobody has is never interned
 	skillNames   []string
 	skillName    map[uint32]string
+	vettingName  string // "basic" or "enhanced", for the exclusion detail
 	missingSkill string // a required skill no volunteer has, if any
 	vettingDay   int32
 	window       windowCache
@@ -385,6 +386,7 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 	if r.EntersHome {
 		q.minVetting = max(q.minVetting, e.cfg.EntersHomeVetting)
 	}
+	q.vettingName = strings.ToLower(strings.TrimPrefix(q.minVetting.String(), "DBS_LEVEL_"))
 	for _, s := range r.RequiredSkills {
 		if !seen[s] {
 			seen[s] = true
@@ -457,7 +459,7 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why Reason
 			level = pb.Vetting_DBS_LEVEL_NONE
 		}
 		if level < q.minVetting {
-			return false, Vetting, strings.ToLower(strings.TrimPrefix(q.minVetting.String(), "DBS_LEVEL_")), slot{}
+			return false, Vetting, q.vettingName, slot{}
 		}
 	}
 	// Slots are compared by the hour first. No slot touching any hour the

@@ -373,3 +373,40 @@ func TestCompactKeepsAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestExclusionsCountedInSearchMatchAFullPass: the counts a search keeps
+// as it goes equal a separate pass over everyone in reach.
+func TestExclusionsCountedInSearchMatchAFullPass(t *testing.T) {
+	var vs []*pb.Volunteer
+	for i := range 400 {
+		vs = append(vs, vol(fmt.Sprintf("v%03d", i), float64((i*37)%3000)-1500, float64((i*91)%3000)-1500, func(v *pb.Volunteer) {
+			v.Paused = i%11 == 0
+			v.MaxDistanceMetres = int32(300 + (i%5)*400)
+			if i%3 == 0 {
+				v.Skills = []string{"driver"}
+			}
+			if i%4 == 0 {
+				v.Availability.Weekly = v.Availability.Weekly[1:2] // Tuesday only
+			}
+			if i%7 == 0 {
+				v.Vetting.Level = pb.Vetting_DBS_LEVEL_BASIC
+			}
+		}))
+	}
+	e := engineWith(t, vs...)
+	for _, r := range []*pb.HelpRequest{
+		req(),
+		req(func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT} }),
+		req(func(r *pb.HelpRequest) { r.EntersHome = true }),
+		req(func(r *pb.HelpRequest) { r.RequiredSkills = []string{"welsh"} }),
+	} {
+		res, err := e.FindCandidates(r, nil, 1000, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, _ := e.prepare(r, nil, now)
+		if full := e.exclusions(q); !slices.Equal(res.Exclusions, full) || len(full) == 0 {
+			t.Errorf("%v: search counted %v, a full pass %v", r.Needs, res.Exclusions, full)
+		}
+	}
+}

@@ -22,12 +22,40 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 	if err != nil {
 		return Result{}, err
 	}
-	cands := e.search(q, k, true)
+	var t tally
+	cands := e.search(q, k, true, &t)
 	res := Result{Candidates: cands}
-	if len(cands) < k {
-		res.Exclusions = e.exclusions(q)
+	switch {
+	case len(cands) >= k:
+	case q.remote:
+		res.Exclusions = e.exclusions(q) // the search had no radius to cover
+	default:
+		// Fewer than k eligible: the search visited everyone in reach, and
+		// counted why each was left out as it went.
+		res.Exclusions = t.exclusions()
 	}
 	return res, nil
+}
+
+// tally counts exclusions by rule and detail during a search.
+type tally struct {
+	counts map[[2]string]int
+}
+
+func (t *tally) add(why Reason, detail string) {
+	if t.counts == nil {
+		t.counts = map[[2]string]int{}
+	}
+	t.counts[[2]string{string(why), detail}]++
+}
+
+func (t *tally) exclusions() []Exclusion {
+	out := make([]Exclusion, 0, len(t.counts))
+	for k, n := range t.counts {
+		out = append(out, Exclusion{Reason: Reason(k[0]), Detail: k[1], Count: n})
+	}
+	sortExclusions(out)
+	return out
 }
 
 // search returns up to k eligible candidates ranked by score.
@@ -37,19 +65,22 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 // directly; everyone else is found nearest first, and the search widens
 // until the k-th best score is no worse than the distance of the farthest
 // volunteer seen, beyond which nobody without a bonus can do better.
-func (e *Engine) search(q *query, k int, explain bool) []Candidate {
+func (e *Engine) search(q *query, k int, explain bool, t *tally) []Candidate {
 	if k <= 0 {
 		return nil
 	}
 	eligible := func(id uint32, metres float64) bool {
-		ok, _, _, _ := e.check(q, id, metres)
+		ok, why, detail, _ := e.check(q, id, metres)
+		if !ok && t != nil {
+			t.add(why, detail)
+		}
 		return ok
 	}
 	var bonus []Candidate
 	for _, id := range e.bonusHolders(q) {
 		v := &e.vols[id]
 		metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
-		if (q.remote || metres <= q.maxMetres) && eligible(id, metres) {
+		if ok, _, _, _ := e.check(q, id, metres); ok && (q.remote || metres <= q.maxMetres) {
 			bonus = append(bonus, e.score(q, id, metres, explain))
 		}
 	}
@@ -57,6 +88,9 @@ func (e *Engine) search(q *query, k int, explain bool) []Candidate {
 	ns := make([]Neighbour, 0, k)
 	out := make([]Candidate, 0, k+len(bonus))
 	for {
+		if t != nil {
+			clear(t.counts) // each pass counts afresh
+		}
 		ns = e.grid.Nearest(ns[:0], q.lat, q.lng, want, q.maxMetres, eligible)
 		out = append(out[:0], bonus...)
 		for _, n := range ns {
@@ -165,7 +199,15 @@ func (e *Engine) exclusions(q *query) []Exclusion {
 	for k, n := range counts {
 		out = append(out, Exclusion{Reason: Reason(k[0]), Detail: k[1], Count: n})
 	}
-	order := map[Reason]int{TooFar: 0, Paused: 1, DeclinedBefore: 2, AtCapacity: 3, MissingSkill: 4, Vetting: 5, Away: 6, NotAvailable: 7}
+	sortExclusions(out)
+	return out
+}
+
+var reasonOrder = map[Reason]int{TooFar: 0, Paused: 1, DeclinedBefore: 2, AtCapacity: 3, MissingSkill: 4, Vetting: 5, Away: 6, NotAvailable: 7}
+
+// sortExclusions puts the most common first, then by rule order and detail.
+func sortExclusions(out []Exclusion) {
+	order := reasonOrder
 	slices.SortFunc(out, func(a, b Exclusion) int {
 		if a.Count != b.Count {
 			return b.Count - a.Count
@@ -175,7 +217,6 @@ func (e *Engine) exclusions(q *query) []Exclusion {
 		}
 		return strings.Compare(a.Detail, b.Detail)
 	})
-	return out
 }
 
 var weekdayShort = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
