@@ -20,7 +20,7 @@ func benchVolunteer(i int, p [2]float64, rng *rand.Rand) *pb.Volunteer {
 	v := &pb.Volunteer{
 		Name:              fmt.Sprintf("volunteers/v%07d", i),
 		Contact:           &pb.Contact{DisplayName: "V"},
-		Home:              &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{Latitude: p[0], Longitude: p[1]}},
+		Home:              &pb.Location{Postcode: unitOf(p), LatLng: &pb.LatLng{Latitude: p[0], Longitude: p[1]}},
 		MaxDistanceMetres: []int32{1500, 3000, 5000, 15000}[rng.IntN(4)],
 		Capacity:          1 + int32(rng.IntN(3)),
 		Vetting:           &pb.Vetting{Level: pb.Vetting_DbsLevel(1 + rng.IntN(3))},
@@ -50,6 +50,13 @@ func benchVolunteer(i int, p [2]float64, rng *rand.Rand) *pb.Volunteer {
 	return v
 }
 
+// unitOf names a made-up postcode unit about 50 m across around p: real
+// units hold about fifteen addresses, and the engine indexes volunteers by
+// unit for the same-postcode bonus.
+func unitOf(p [2]float64) string {
+	return fmt.Sprintf("U%d %d", int(p[0]*2000), int(p[1]*1100))
+}
+
 // benchRequest is a request at p: mostly shopping within a day, some
 // lifts, some needing a skill.
 func benchRequest(i int, p [2]float64, rng *rand.Rand) *pb.HelpRequest {
@@ -59,7 +66,7 @@ func benchRequest(i int, p [2]float64, rng *rand.Rand) *pb.HelpRequest {
 		Needs:    []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
 		Urgency:  pb.Urgency(1 + rng.IntN(4)),
 		Timing:   &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(start), EndTime: timestamppb.New(start.Add(time.Duration(4+rng.IntN(44)) * time.Hour))}},
-		Location: &pb.Location{Postcode: "AB10 1AF", LatLng: &pb.LatLng{Latitude: p[0], Longitude: p[1]}},
+		Location: &pb.Location{Postcode: unitOf(p), LatLng: &pb.LatLng{Latitude: p[0], Longitude: p[1]}},
 	}
 	switch rng.IntN(10) {
 	case 0:

@@ -2,52 +2,57 @@ package matcher
 
 // The spatial index: volunteers' homes in a uniform grid.
 //
-// Why a uniform grid. The questions asked of it are all local ("the 20
-// nearest within 1.5 km", "everyone within 3 km") over points whose density
-// is known in advance to be street-scale, and the points move (a volunteer
-// edits their address) as often as they are queried. A grid answers a local
-// query by looking only at the cells around the query, moves a point in
-// O(1), and needs no rebalancing, unlike a k-d tree (rebuilt or unbalanced
-// by updates) or an R-tree (splits, and a pointer chase per level). Cells
-// of about 100 m hold a few points each in a town, so a k=20 search reads a
-// handful of cells. Its weakness, empty cells in sparse country, is handled
-// by the two-level layout below: cells are grouped into blocks of 16x16 with
-// an occupancy bitmap, so an empty cell costs one bit test and an empty
-// block one lookup (or nothing, once the query has cached it).
+// Why a uniform grid. Every question asked of it is local ("the 20 nearest
+// within 1.5 km", "everyone within 3 km"), the scale of the data is known in
+// advance (street level), and points move (a volunteer edits their
+// address) about as often as they are searched. A grid answers a local
+// query from the cells around it alone, moves a point in O(1) and never
+// rebalances, where a k-d tree is rebuilt or degrades under updates and an
+// R-tree splits nodes and chases a pointer per level. Its weakness, empty
+// cells in sparse country, is met by grouping cells into blocks of 16×16
+// with an occupancy bitmap: an empty cell costs a bit test, an empty block
+// one map lookup.
 //
-// Why inline coordinates. Each cell is a slice of 12-byte entries (id and
-// fixed-point latitude and longitude) rather than of ids or pointers, so
-// scanning a cell reads contiguous memory and never chases a pointer per
-// point, and the garbage collector has no pointers to trace inside the
-// cells. Coordinates are fixed point with 2^23 units per degree (about
-// 1.3 cm of latitude, under 1 cm of longitude in the UK): unlike float32,
-// whose resolution at 57 degrees is 40 cm, the precision is uniform, and
-// converting back to degrees is an exact multiplication, so Position and the
-// distances Nearest reports agree bit for bit with ApproxMetres.
+// Why inline coordinates. A cell's points are 12-byte entries (id and
+// fixed-point latitude and longitude) stored contiguously, not ids to look
+// up nor pointers to follow: on a large grid a search is bound by cache
+// misses, and a cell then costs one miss rather than one per point, and the
+// garbage collector has nothing to trace inside the cells. Coordinates are
+// fixed point, 2^23 units to the degree (1.3 cm of latitude): unlike
+// float32, which resolves only 40 cm at 57 degrees, the precision is the
+// same everywhere, and converting back is an exact multiplication, so
+// Position and the distances Nearest reports agree bit for bit with
+// ApproxMetres.
 //
 // Square cells. Rows are cellMetres of latitude everywhere, but a degree of
-// longitude shrinks with cos(latitude): 73 km at 49N, 54 km at 61N. Each
-// band of 16 rows (one block row, 1.6 km at the default size) has its own
-// column width, cellMetres at the band's middle latitude, so cells are
-// square to well under 0.1% anywhere. Columns of neighbouring bands do not
-// line up, which costs nothing: a search works out its own column in each
-// band it visits.
+// longitude shrinks with cos(latitude), from 73 km at 49N to 54 km at 61N.
+// Each band of 16 rows (a row of blocks, 1.6 km at 100 m) has its own
+// column width, cellMetres at the band's middle latitude, so at 100 m a
+// cell is square to 0.03% in UK latitudes. Columns of neighbouring bands do
+// not line up; a search works out its own column in each band.
 //
-// Layout. A block is found by a map from its packed coordinates; it holds
-// a 16x16 bitmap and the 256 cells' slices. A per-id slot (slice indexed by
-// id) holds the point's block, cell and position in the cell, so Upsert and
-// Remove are O(1): a point is removed by moving the cell's last entry into
-// its place and fixing that entry's slot.
+// Layout. A map from packed block coordinates finds a block. A block holds
+// the bitmap, 256 cell headers (offset and count, 8 bytes) and one arena
+// holding every cell's entries, each cell in a run of the next power of two
+// in size; when the arena fills it is rebuilt in cell order, so a search
+// finds neighbouring cells' entries near each other. A slot per id (a slice
+// indexed by id) records block, cell and position, so Upsert and Remove are
+// O(1): a point leaves its cell by moving the cell's last entry into its
+// place and fixing that entry's slot.
 //
-// Search. Nearest walks square rings of cells outward from the query's
-// cell, skipping any cell whose nearest possible point is beyond the current
-// bound (maxMetres, or the k-th result once there are k), and stops when no
-// cell outside the rings walked can be within the bound. Beyond 16 rings it
-// continues ring by ring in whole blocks, and when a ring of blocks would
-// cost more than visiting every block it visits the remaining blocks
-// directly, so an unbounded search in empty country costs O(blocks), not
-// O(area). Within visits the blocks under the circle's bounding box, or all
-// blocks if there are fewer.
+// Search. Nearest takes square rings of cells outward from the query's,
+// skips any cell whose nearest possible point is beyond the bound (maxMetres,
+// or the k-th result once it has k), and stops after the first ring beyond
+// which no cell can be within the bound. It finds the cells of a few rings
+// at a time and reads the first entry of each before scanning any (Go has no
+// prefetch): the cache misses then overlap, which measurably shortens cold
+// searches. The first 16 rings lie within the 3×3 blocks around the query,
+// which it looks up once each; beyond them it continues in rings of whole
+// blocks, and once those would cost more lookups than the grid has blocks
+// it visits every remaining block directly, so even an unbounded search
+// with a filter that accepts nothing costs O(blocks), not O(area). Within
+// visits the blocks under the circle's bounding box, or every block if
+// there are fewer.
 
 import (
 	"fmt"
@@ -683,9 +688,10 @@ func colGap(cx int64, vq float64) float64 {
 //
 // Distances are ApproxMetres from (lat, lng) to the stored Position. accept
 // is only asked about points that would enter the current best k, and must
-// not modify the grid. maxMetres may be +Inf. An invalid (lat, lng), k <= 0
-// or a negative or NaN maxMetres find nothing. It does not allocate when
-// dst has room for k more.
+// not modify the grid; when fewer than k results are returned, it has been
+// asked about every point within maxMetres, exactly once. maxMetres may be
+// +Inf. An invalid (lat, lng), k <= 0 or a negative or NaN maxMetres find
+// nothing. It does not allocate when dst has room for k more.
 func (g *Grid) Nearest(dst []Neighbour, lat, lng float64, k int, maxMetres float64, accept func(id uint32, metres float64) bool) []Neighbour {
 	var s gridSearch
 	s.nearest(g, dst, lat, lng, k, maxMetres, accept)
