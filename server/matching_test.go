@@ -338,3 +338,21 @@ func TestMaintainDispatchesOnItsInterval(t *testing.T) {
 		t.Errorf("Maintain returned %v", err)
 	}
 }
+
+func TestCapacityCannotDropBelowCommitments(t *testing.T) {
+	h := newHarness(t)
+	v := h.createVol(matchVolunteer("Ann", "AB10 1AB", func(v *pb.Volunteer) { v.Capacity = 2 }))
+	h.offer(h.createHR(shopping()).Name, v.Name)
+	h.offer(h.createHR(shopping()).Name, v.Name)
+	_, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+		Volunteer:  &pb.Volunteer{Name: v.Name, Capacity: 1},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"capacity"}},
+	})
+	code, _, fields := errorOf(t, err)
+	if code != codes.InvalidArgument || !slices.Equal(fields, []string{"volunteer.capacity"}) {
+		t.Errorf("lowering capacity below commitments: %v", err)
+	}
+	if got := h.getVol(v.Name); got.Capacity != 2 {
+		t.Errorf("capacity changed to %d", got.Capacity)
+	}
+}

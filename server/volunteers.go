@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -138,6 +139,11 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		applyMask(next, in, paths)
 		var v violations
 		cleanVolunteer(&v, "volunteer", next)
+		// Capacity may not drop below what the volunteer already holds; the
+		// etag check on write catches an offer made since this read.
+		if held := cur.ActiveAssignments + cur.PendingOffers; next.Capacity < held {
+			v.add("volunteer.capacity", fmt.Sprintf("is below the %d offers and assignments they hold now; finish or decline those first", held))
+		}
 		if !touches(paths, "home") {
 			next.Home = cur.Home
 		} else if len(v) == 0 {
