@@ -88,6 +88,15 @@ func NewEngine(cfg Config) *Engine {
 		locs: map[string]*time.Location{}, byPostcode: map[string][]uint32{}, byStreet: map[string][]uint32{}}
 }
 
+// Reserve makes room for n more volunteers, so that loading a known number
+// does not copy the arrays again and again as they grow.
+func (e *Engine) Reserve(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.vols = slices.Grow(e.vols, n)
+	e.hot = slices.Grow(e.hot, n)
+}
+
 // Len is how many volunteers the engine holds.
 func (e *Engine) Len() int {
 	e.mu.RLock()
