@@ -28,5 +28,7 @@
 // same requester before. Equal scores are ordered by volunteer name, so the
 // order is deterministic. The request's urgency does not reorder one
 // request's candidates; dispatch uses it to decide which requests to cover
-// first.
+// first. A remote request (remote_ok) has no distance rule and no distance
+// in its scores, but its candidates are drawn from the nearest eligible
+// volunteers, so that a befriender is local if one can be.
 package matcher

@@ -410,3 +410,20 @@ func TestExclusionsCountedInSearchMatchAFullPass(t *testing.T) {
 		}
 	}
 }
+
+// TestOlderWriteDoesNotUndoNewer: writes reach the engine after they
+// commit, possibly out of order; the etag revision decides.
+func TestOlderWriteDoesNotUndoNewer(t *testing.T) {
+	e := NewEngine(DefaultConfig())
+	newer := vol("a", 100, 0, func(v *pb.Volunteer) { v.Paused = true; v.Etag = "7" })
+	older := vol("a", 100, 0, func(v *pb.Volunteer) { v.Etag = "5" })
+	for _, v := range []*pb.Volunteer{newer, older} {
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, _ := e.FindCandidates(req(), nil, 5, now)
+	if len(res.Candidates) != 0 || !slices.Equal(res.Exclusions, []Exclusion{{Reason: Paused, Count: 1}}) {
+		t.Errorf("the older, unpaused write won: %v %v", names(res.Candidates), res.Exclusions)
+	}
+}

@@ -176,6 +176,9 @@ func TestOfferLifecycle(t *testing.T) {
 	if o, _ := h.match.GetOffer(h.ctx, &pb.GetOfferRequest{Name: o2.Name}); o.GetOffer().GetState() != pb.Offer_STATE_EXPIRED {
 		t.Errorf("lapsed offer %v", o)
 	}
+	// Once swept, a late accept still says why rather than "wrong state".
+	_, err = h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o2.Name})
+	wantFailure(t, err, codes.FailedPrecondition, "LEASE_EXPIRED")
 	if v := h.getVol(bob.Name); v.PendingOffers != 0 {
 		t.Errorf("Bob still has %d pending", v.PendingOffers)
 	}

@@ -95,8 +95,8 @@ type Candidate struct {
 	Volunteer string `protobuf:"bytes,1,opt,name=volunteer,proto3" json:"volunteer,omitempty"`
 	// The volunteer's display name.
 	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	// Distance from the volunteer's home to the request, in metres (0 for a
-	// remote request).
+	// Distance from the volunteer's home to the request, in metres (given for
+	// a remote request too, though it does not count in its score).
 	DistanceMetres float64 `protobuf:"fixed64,3,opt,name=distance_metres,json=distanceMetres,proto3" json:"distance_metres,omitempty"`
 	// Whether they live on the same street as the request.
 	SameStreet bool `protobuf:"varint,4,opt,name=same_street,json=sameStreet,proto3" json:"same_street,omitempty"`
