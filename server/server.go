@@ -31,6 +31,7 @@ type Server struct {
 	pb.UnimplementedVolunteerServiceServer
 	pb.UnimplementedGazetteerServiceServer
 	pb.UnimplementedMatchingServiceServer
+	pb.UnimplementedEventServiceServer
 
 	store  store.Store
 	logger *zap.Logger
@@ -94,6 +95,7 @@ func (s *Server) Register(g grpc.ServiceRegistrar) {
 	pb.RegisterVolunteerServiceServer(g, s)
 	pb.RegisterGazetteerServiceServer(g, s)
 	pb.RegisterMatchingServiceServer(g, s)
+	pb.RegisterEventServiceServer(g, s)
 }
 
 // GRPCConfig bounds what one caller can make the server hold.
@@ -120,7 +122,7 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 	s.Register(g)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(g, hs)
-	for _, name := range []string{"", pb.HelpRequestService_ServiceDesc.ServiceName, pb.VolunteerService_ServiceDesc.ServiceName, pb.GazetteerService_ServiceDesc.ServiceName, pb.MatchingService_ServiceDesc.ServiceName} {
+	for _, name := range []string{"", pb.HelpRequestService_ServiceDesc.ServiceName, pb.VolunteerService_ServiceDesc.ServiceName, pb.GazetteerService_ServiceDesc.ServiceName, pb.MatchingService_ServiceDesc.ServiceName, pb.EventService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(g)

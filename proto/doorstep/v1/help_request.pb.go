@@ -1179,6 +1179,304 @@ func (*DeleteHelpRequestResponse) Descriptor() ([]byte, []int) {
 	return file_doorstep_v1_help_request_proto_rawDescGZIP(), []int{12}
 }
 
+// The request for BatchCreateHelpRequests.
+type BatchCreateHelpRequestsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. 1 to 500 requests, each as for CreateHelpRequest and each
+	// with organisation and external_id.
+	HelpRequests  []*HelpRequest `protobuf:"bytes,1,rep,name=help_requests,json=helpRequests,proto3" json:"help_requests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateHelpRequestsRequest) Reset() {
+	*x = BatchCreateHelpRequestsRequest{}
+	mi := &file_doorstep_v1_help_request_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateHelpRequestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateHelpRequestsRequest) ProtoMessage() {}
+
+func (x *BatchCreateHelpRequestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_help_request_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateHelpRequestsRequest.ProtoReflect.Descriptor instead.
+func (*BatchCreateHelpRequestsRequest) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_help_request_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *BatchCreateHelpRequestsRequest) GetHelpRequests() []*HelpRequest {
+	if x != nil {
+		return x.HelpRequests
+	}
+	return nil
+}
+
+// The response for BatchCreateHelpRequests.
+type BatchCreateHelpRequestsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result for each row of the request, in the same order.
+	Results       []*BatchCreateHelpRequestsResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateHelpRequestsResponse) Reset() {
+	*x = BatchCreateHelpRequestsResponse{}
+	mi := &file_doorstep_v1_help_request_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateHelpRequestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateHelpRequestsResponse) ProtoMessage() {}
+
+func (x *BatchCreateHelpRequestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_help_request_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateHelpRequestsResponse.ProtoReflect.Descriptor instead.
+func (*BatchCreateHelpRequestsResponse) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_help_request_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *BatchCreateHelpRequestsResponse) GetResults() []*BatchCreateHelpRequestsResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// What became of one row of a BatchCreateHelpRequests call.
+type BatchCreateHelpRequestsResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The row's position in help_requests, from 0.
+	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// The stored request, unless the row failed.
+	HelpRequest *HelpRequest `protobuf:"bytes,2,opt,name=help_request,json=helpRequest,proto3" json:"help_request,omitempty"`
+	// Whether the request was already stored under this organisation and
+	// external_id, so nothing was created.
+	Existing bool `protobuf:"varint,3,opt,name=existing,proto3" json:"existing,omitempty"`
+	// Why the row failed; unset when it succeeded.
+	Error         *RowError `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCreateHelpRequestsResult) Reset() {
+	*x = BatchCreateHelpRequestsResult{}
+	mi := &file_doorstep_v1_help_request_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCreateHelpRequestsResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCreateHelpRequestsResult) ProtoMessage() {}
+
+func (x *BatchCreateHelpRequestsResult) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_help_request_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCreateHelpRequestsResult.ProtoReflect.Descriptor instead.
+func (*BatchCreateHelpRequestsResult) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_help_request_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *BatchCreateHelpRequestsResult) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *BatchCreateHelpRequestsResult) GetHelpRequest() *HelpRequest {
+	if x != nil {
+		return x.HelpRequest
+	}
+	return nil
+}
+
+func (x *BatchCreateHelpRequestsResult) GetExisting() bool {
+	if x != nil {
+		return x.Existing
+	}
+	return false
+}
+
+func (x *BatchCreateHelpRequestsResult) GetError() *RowError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// Why one row of a batch failed: what the gRPC error for that row alone
+// would have said.
+type RowError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The gRPC status code name, such as "INVALID_ARGUMENT".
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The stable reason, as in google.rpc.ErrorInfo (for example
+	// "INVALID_FIELDS" or "UNKNOWN_POSTCODE").
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// A sentence for people.
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// For INVALID_ARGUMENT: each bad field, by its path within the row
+	// ("location.postcode", "needs[1]").
+	FieldViolations []*RowFieldViolation `protobuf:"bytes,4,rep,name=field_violations,json=fieldViolations,proto3" json:"field_violations,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RowError) Reset() {
+	*x = RowError{}
+	mi := &file_doorstep_v1_help_request_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RowError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RowError) ProtoMessage() {}
+
+func (x *RowError) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_help_request_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RowError.ProtoReflect.Descriptor instead.
+func (*RowError) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_help_request_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RowError) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *RowError) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RowError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *RowError) GetFieldViolations() []*RowFieldViolation {
+	if x != nil {
+		return x.FieldViolations
+	}
+	return nil
+}
+
+// One bad field of a row.
+type RowFieldViolation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field's path within the row.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// What is wrong with it.
+	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RowFieldViolation) Reset() {
+	*x = RowFieldViolation{}
+	mi := &file_doorstep_v1_help_request_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RowFieldViolation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RowFieldViolation) ProtoMessage() {}
+
+func (x *RowFieldViolation) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_help_request_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RowFieldViolation.ProtoReflect.Descriptor instead.
+func (*RowFieldViolation) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_help_request_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RowFieldViolation) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *RowFieldViolation) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
 var File_doorstep_v1_help_request_proto protoreflect.FileDescriptor
 
 const file_doorstep_v1_help_request_proto_rawDesc = "" +
@@ -1263,7 +1561,24 @@ const file_doorstep_v1_help_request_proto_rawDesc = "" +
 	"\x18DeleteHelpRequestRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x1b\n" +
-	"\x19DeleteHelpRequestResponse*\xe9\x01\n" +
+	"\x19DeleteHelpRequestResponse\"_\n" +
+	"\x1eBatchCreateHelpRequestsRequest\x12=\n" +
+	"\rhelp_requests\x18\x01 \x03(\v2\x18.doorstep.v1.HelpRequestR\fhelpRequests\"g\n" +
+	"\x1fBatchCreateHelpRequestsResponse\x12D\n" +
+	"\aresults\x18\x01 \x03(\v2*.doorstep.v1.BatchCreateHelpRequestsResultR\aresults\"\xbb\x01\n" +
+	"\x1dBatchCreateHelpRequestsResult\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12;\n" +
+	"\fhelp_request\x18\x02 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\x12\x1a\n" +
+	"\bexisting\x18\x03 \x01(\bR\bexisting\x12+\n" +
+	"\x05error\x18\x04 \x01(\v2\x15.doorstep.v1.RowErrorR\x05error\"\x9b\x01\n" +
+	"\bRowError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12I\n" +
+	"\x10field_violations\x18\x04 \x03(\v2\x1e.doorstep.v1.RowFieldViolationR\x0ffieldViolations\"K\n" +
+	"\x11RowFieldViolation\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription*\xe9\x01\n" +
 	"\x04Need\x12\x14\n" +
 	"\x10NEED_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15NEED_GROCERY_SHOPPING\x10\x01\x12 \n" +
@@ -1281,13 +1596,14 @@ const file_doorstep_v1_help_request_proto_rawDesc = "" +
 	"\vURGENCY_LOW\x10\x01\x12\x12\n" +
 	"\x0eURGENCY_NORMAL\x10\x02\x12\x10\n" +
 	"\fURGENCY_HIGH\x10\x03\x12\x14\n" +
-	"\x10URGENCY_CRITICAL\x10\x042\xfc\x03\n" +
+	"\x10URGENCY_CRITICAL\x10\x042\xf2\x04\n" +
 	"\x12HelpRequestService\x12b\n" +
 	"\x11CreateHelpRequest\x12%.doorstep.v1.CreateHelpRequestRequest\x1a&.doorstep.v1.CreateHelpRequestResponse\x12Y\n" +
 	"\x0eGetHelpRequest\x12\".doorstep.v1.GetHelpRequestRequest\x1a#.doorstep.v1.GetHelpRequestResponse\x12_\n" +
 	"\x10ListHelpRequests\x12$.doorstep.v1.ListHelpRequestsRequest\x1a%.doorstep.v1.ListHelpRequestsResponse\x12b\n" +
 	"\x11UpdateHelpRequest\x12%.doorstep.v1.UpdateHelpRequestRequest\x1a&.doorstep.v1.UpdateHelpRequestResponse\x12b\n" +
-	"\x11DeleteHelpRequest\x12%.doorstep.v1.DeleteHelpRequestRequest\x1a&.doorstep.v1.DeleteHelpRequestResponseB?Z=github.com/doorstep-aid/doorstep/proto/doorstep/v1;doorstepv1b\x06proto3"
+	"\x11DeleteHelpRequest\x12%.doorstep.v1.DeleteHelpRequestRequest\x1a&.doorstep.v1.DeleteHelpRequestResponse\x12t\n" +
+	"\x17BatchCreateHelpRequests\x12+.doorstep.v1.BatchCreateHelpRequestsRequest\x1a,.doorstep.v1.BatchCreateHelpRequestsResponseB?Z=github.com/doorstep-aid/doorstep/proto/doorstep/v1;doorstepv1b\x06proto3"
 
 var (
 	file_doorstep_v1_help_request_proto_rawDescOnce sync.Once
@@ -1302,65 +1618,77 @@ func file_doorstep_v1_help_request_proto_rawDescGZIP() []byte {
 }
 
 var file_doorstep_v1_help_request_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_doorstep_v1_help_request_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_doorstep_v1_help_request_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_doorstep_v1_help_request_proto_goTypes = []any{
-	(Need)(0),                         // 0: doorstep.v1.Need
-	(Urgency)(0),                      // 1: doorstep.v1.Urgency
-	(HelpRequest_State)(0),            // 2: doorstep.v1.HelpRequest.State
-	(*TimeWindow)(nil),                // 3: doorstep.v1.TimeWindow
-	(*Vulnerability)(nil),             // 4: doorstep.v1.Vulnerability
-	(*HelpRequest)(nil),               // 5: doorstep.v1.HelpRequest
-	(*CreateHelpRequestRequest)(nil),  // 6: doorstep.v1.CreateHelpRequestRequest
-	(*CreateHelpRequestResponse)(nil), // 7: doorstep.v1.CreateHelpRequestResponse
-	(*GetHelpRequestRequest)(nil),     // 8: doorstep.v1.GetHelpRequestRequest
-	(*GetHelpRequestResponse)(nil),    // 9: doorstep.v1.GetHelpRequestResponse
-	(*ListHelpRequestsRequest)(nil),   // 10: doorstep.v1.ListHelpRequestsRequest
-	(*ListHelpRequestsResponse)(nil),  // 11: doorstep.v1.ListHelpRequestsResponse
-	(*UpdateHelpRequestRequest)(nil),  // 12: doorstep.v1.UpdateHelpRequestRequest
-	(*UpdateHelpRequestResponse)(nil), // 13: doorstep.v1.UpdateHelpRequestResponse
-	(*DeleteHelpRequestRequest)(nil),  // 14: doorstep.v1.DeleteHelpRequestRequest
-	(*DeleteHelpRequestResponse)(nil), // 15: doorstep.v1.DeleteHelpRequestResponse
-	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
-	(*Location)(nil),                  // 17: doorstep.v1.Location
-	(*Contact)(nil),                   // 18: doorstep.v1.Contact
-	(*fieldmaskpb.FieldMask)(nil),     // 19: google.protobuf.FieldMask
+	(Need)(0),                               // 0: doorstep.v1.Need
+	(Urgency)(0),                            // 1: doorstep.v1.Urgency
+	(HelpRequest_State)(0),                  // 2: doorstep.v1.HelpRequest.State
+	(*TimeWindow)(nil),                      // 3: doorstep.v1.TimeWindow
+	(*Vulnerability)(nil),                   // 4: doorstep.v1.Vulnerability
+	(*HelpRequest)(nil),                     // 5: doorstep.v1.HelpRequest
+	(*CreateHelpRequestRequest)(nil),        // 6: doorstep.v1.CreateHelpRequestRequest
+	(*CreateHelpRequestResponse)(nil),       // 7: doorstep.v1.CreateHelpRequestResponse
+	(*GetHelpRequestRequest)(nil),           // 8: doorstep.v1.GetHelpRequestRequest
+	(*GetHelpRequestResponse)(nil),          // 9: doorstep.v1.GetHelpRequestResponse
+	(*ListHelpRequestsRequest)(nil),         // 10: doorstep.v1.ListHelpRequestsRequest
+	(*ListHelpRequestsResponse)(nil),        // 11: doorstep.v1.ListHelpRequestsResponse
+	(*UpdateHelpRequestRequest)(nil),        // 12: doorstep.v1.UpdateHelpRequestRequest
+	(*UpdateHelpRequestResponse)(nil),       // 13: doorstep.v1.UpdateHelpRequestResponse
+	(*DeleteHelpRequestRequest)(nil),        // 14: doorstep.v1.DeleteHelpRequestRequest
+	(*DeleteHelpRequestResponse)(nil),       // 15: doorstep.v1.DeleteHelpRequestResponse
+	(*BatchCreateHelpRequestsRequest)(nil),  // 16: doorstep.v1.BatchCreateHelpRequestsRequest
+	(*BatchCreateHelpRequestsResponse)(nil), // 17: doorstep.v1.BatchCreateHelpRequestsResponse
+	(*BatchCreateHelpRequestsResult)(nil),   // 18: doorstep.v1.BatchCreateHelpRequestsResult
+	(*RowError)(nil),                        // 19: doorstep.v1.RowError
+	(*RowFieldViolation)(nil),               // 20: doorstep.v1.RowFieldViolation
+	(*timestamppb.Timestamp)(nil),           // 21: google.protobuf.Timestamp
+	(*Location)(nil),                        // 22: doorstep.v1.Location
+	(*Contact)(nil),                         // 23: doorstep.v1.Contact
+	(*fieldmaskpb.FieldMask)(nil),           // 24: google.protobuf.FieldMask
 }
 var file_doorstep_v1_help_request_proto_depIdxs = []int32{
-	16, // 0: doorstep.v1.TimeWindow.start_time:type_name -> google.protobuf.Timestamp
-	16, // 1: doorstep.v1.TimeWindow.end_time:type_name -> google.protobuf.Timestamp
+	21, // 0: doorstep.v1.TimeWindow.start_time:type_name -> google.protobuf.Timestamp
+	21, // 1: doorstep.v1.TimeWindow.end_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: doorstep.v1.HelpRequest.needs:type_name -> doorstep.v1.Need
 	1,  // 3: doorstep.v1.HelpRequest.urgency:type_name -> doorstep.v1.Urgency
 	3,  // 4: doorstep.v1.HelpRequest.window:type_name -> doorstep.v1.TimeWindow
-	16, // 5: doorstep.v1.HelpRequest.deadline:type_name -> google.protobuf.Timestamp
-	17, // 6: doorstep.v1.HelpRequest.location:type_name -> doorstep.v1.Location
-	18, // 7: doorstep.v1.HelpRequest.requester:type_name -> doorstep.v1.Contact
+	21, // 5: doorstep.v1.HelpRequest.deadline:type_name -> google.protobuf.Timestamp
+	22, // 6: doorstep.v1.HelpRequest.location:type_name -> doorstep.v1.Location
+	23, // 7: doorstep.v1.HelpRequest.requester:type_name -> doorstep.v1.Contact
 	4,  // 8: doorstep.v1.HelpRequest.vulnerability:type_name -> doorstep.v1.Vulnerability
 	2,  // 9: doorstep.v1.HelpRequest.state:type_name -> doorstep.v1.HelpRequest.State
-	16, // 10: doorstep.v1.HelpRequest.create_time:type_name -> google.protobuf.Timestamp
-	16, // 11: doorstep.v1.HelpRequest.update_time:type_name -> google.protobuf.Timestamp
+	21, // 10: doorstep.v1.HelpRequest.create_time:type_name -> google.protobuf.Timestamp
+	21, // 11: doorstep.v1.HelpRequest.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 12: doorstep.v1.CreateHelpRequestRequest.help_request:type_name -> doorstep.v1.HelpRequest
 	5,  // 13: doorstep.v1.CreateHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
 	5,  // 14: doorstep.v1.GetHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
 	2,  // 15: doorstep.v1.ListHelpRequestsRequest.state:type_name -> doorstep.v1.HelpRequest.State
 	5,  // 16: doorstep.v1.ListHelpRequestsResponse.help_requests:type_name -> doorstep.v1.HelpRequest
 	5,  // 17: doorstep.v1.UpdateHelpRequestRequest.help_request:type_name -> doorstep.v1.HelpRequest
-	19, // 18: doorstep.v1.UpdateHelpRequestRequest.update_mask:type_name -> google.protobuf.FieldMask
+	24, // 18: doorstep.v1.UpdateHelpRequestRequest.update_mask:type_name -> google.protobuf.FieldMask
 	5,  // 19: doorstep.v1.UpdateHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
-	6,  // 20: doorstep.v1.HelpRequestService.CreateHelpRequest:input_type -> doorstep.v1.CreateHelpRequestRequest
-	8,  // 21: doorstep.v1.HelpRequestService.GetHelpRequest:input_type -> doorstep.v1.GetHelpRequestRequest
-	10, // 22: doorstep.v1.HelpRequestService.ListHelpRequests:input_type -> doorstep.v1.ListHelpRequestsRequest
-	12, // 23: doorstep.v1.HelpRequestService.UpdateHelpRequest:input_type -> doorstep.v1.UpdateHelpRequestRequest
-	14, // 24: doorstep.v1.HelpRequestService.DeleteHelpRequest:input_type -> doorstep.v1.DeleteHelpRequestRequest
-	7,  // 25: doorstep.v1.HelpRequestService.CreateHelpRequest:output_type -> doorstep.v1.CreateHelpRequestResponse
-	9,  // 26: doorstep.v1.HelpRequestService.GetHelpRequest:output_type -> doorstep.v1.GetHelpRequestResponse
-	11, // 27: doorstep.v1.HelpRequestService.ListHelpRequests:output_type -> doorstep.v1.ListHelpRequestsResponse
-	13, // 28: doorstep.v1.HelpRequestService.UpdateHelpRequest:output_type -> doorstep.v1.UpdateHelpRequestResponse
-	15, // 29: doorstep.v1.HelpRequestService.DeleteHelpRequest:output_type -> doorstep.v1.DeleteHelpRequestResponse
-	25, // [25:30] is the sub-list for method output_type
-	20, // [20:25] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	5,  // 20: doorstep.v1.BatchCreateHelpRequestsRequest.help_requests:type_name -> doorstep.v1.HelpRequest
+	18, // 21: doorstep.v1.BatchCreateHelpRequestsResponse.results:type_name -> doorstep.v1.BatchCreateHelpRequestsResult
+	5,  // 22: doorstep.v1.BatchCreateHelpRequestsResult.help_request:type_name -> doorstep.v1.HelpRequest
+	19, // 23: doorstep.v1.BatchCreateHelpRequestsResult.error:type_name -> doorstep.v1.RowError
+	20, // 24: doorstep.v1.RowError.field_violations:type_name -> doorstep.v1.RowFieldViolation
+	6,  // 25: doorstep.v1.HelpRequestService.CreateHelpRequest:input_type -> doorstep.v1.CreateHelpRequestRequest
+	8,  // 26: doorstep.v1.HelpRequestService.GetHelpRequest:input_type -> doorstep.v1.GetHelpRequestRequest
+	10, // 27: doorstep.v1.HelpRequestService.ListHelpRequests:input_type -> doorstep.v1.ListHelpRequestsRequest
+	12, // 28: doorstep.v1.HelpRequestService.UpdateHelpRequest:input_type -> doorstep.v1.UpdateHelpRequestRequest
+	14, // 29: doorstep.v1.HelpRequestService.DeleteHelpRequest:input_type -> doorstep.v1.DeleteHelpRequestRequest
+	16, // 30: doorstep.v1.HelpRequestService.BatchCreateHelpRequests:input_type -> doorstep.v1.BatchCreateHelpRequestsRequest
+	7,  // 31: doorstep.v1.HelpRequestService.CreateHelpRequest:output_type -> doorstep.v1.CreateHelpRequestResponse
+	9,  // 32: doorstep.v1.HelpRequestService.GetHelpRequest:output_type -> doorstep.v1.GetHelpRequestResponse
+	11, // 33: doorstep.v1.HelpRequestService.ListHelpRequests:output_type -> doorstep.v1.ListHelpRequestsResponse
+	13, // 34: doorstep.v1.HelpRequestService.UpdateHelpRequest:output_type -> doorstep.v1.UpdateHelpRequestResponse
+	15, // 35: doorstep.v1.HelpRequestService.DeleteHelpRequest:output_type -> doorstep.v1.DeleteHelpRequestResponse
+	17, // 36: doorstep.v1.HelpRequestService.BatchCreateHelpRequests:output_type -> doorstep.v1.BatchCreateHelpRequestsResponse
+	31, // [31:37] is the sub-list for method output_type
+	25, // [25:31] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_doorstep_v1_help_request_proto_init() }
@@ -1379,7 +1707,7 @@ func file_doorstep_v1_help_request_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_doorstep_v1_help_request_proto_rawDesc), len(file_doorstep_v1_help_request_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   13,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

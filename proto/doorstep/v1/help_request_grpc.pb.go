@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	HelpRequestService_CreateHelpRequest_FullMethodName = "/doorstep.v1.HelpRequestService/CreateHelpRequest"
-	HelpRequestService_GetHelpRequest_FullMethodName    = "/doorstep.v1.HelpRequestService/GetHelpRequest"
-	HelpRequestService_ListHelpRequests_FullMethodName  = "/doorstep.v1.HelpRequestService/ListHelpRequests"
-	HelpRequestService_UpdateHelpRequest_FullMethodName = "/doorstep.v1.HelpRequestService/UpdateHelpRequest"
-	HelpRequestService_DeleteHelpRequest_FullMethodName = "/doorstep.v1.HelpRequestService/DeleteHelpRequest"
+	HelpRequestService_CreateHelpRequest_FullMethodName       = "/doorstep.v1.HelpRequestService/CreateHelpRequest"
+	HelpRequestService_GetHelpRequest_FullMethodName          = "/doorstep.v1.HelpRequestService/GetHelpRequest"
+	HelpRequestService_ListHelpRequests_FullMethodName        = "/doorstep.v1.HelpRequestService/ListHelpRequests"
+	HelpRequestService_UpdateHelpRequest_FullMethodName       = "/doorstep.v1.HelpRequestService/UpdateHelpRequest"
+	HelpRequestService_DeleteHelpRequest_FullMethodName       = "/doorstep.v1.HelpRequestService/DeleteHelpRequest"
+	HelpRequestService_BatchCreateHelpRequests_FullMethodName = "/doorstep.v1.HelpRequestService/BatchCreateHelpRequests"
 )
 
 // HelpRequestServiceClient is the client API for HelpRequestService service.
@@ -52,6 +53,15 @@ type HelpRequestServiceClient interface {
 	UpdateHelpRequest(ctx context.Context, in *UpdateHelpRequestRequest, opts ...grpc.CallOption) (*UpdateHelpRequestResponse, error)
 	// Deletes a request and its contact details for good.
 	DeleteHelpRequest(ctx context.Context, in *DeleteHelpRequestRequest, opts ...grpc.CallOption) (*DeleteHelpRequestResponse, error)
+	// Creates many requests in one call, for partners importing from their
+	// own records. Every row must have an organisation and an external_id,
+	// which make it idempotent: a row whose external_id the organisation has
+	// already used returns the stored request with existing = true and changes
+	// nothing, so running the same import again creates nothing new. Each row
+	// stands alone: a bad row is reported in its result, with its index and
+	// reason, and does not stop the others. The call itself fails only when
+	// the batch is empty or too big.
+	BatchCreateHelpRequests(ctx context.Context, in *BatchCreateHelpRequestsRequest, opts ...grpc.CallOption) (*BatchCreateHelpRequestsResponse, error)
 }
 
 type helpRequestServiceClient struct {
@@ -112,6 +122,16 @@ func (c *helpRequestServiceClient) DeleteHelpRequest(ctx context.Context, in *De
 	return out, nil
 }
 
+func (c *helpRequestServiceClient) BatchCreateHelpRequests(ctx context.Context, in *BatchCreateHelpRequestsRequest, opts ...grpc.CallOption) (*BatchCreateHelpRequestsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchCreateHelpRequestsResponse)
+	err := c.cc.Invoke(ctx, HelpRequestService_BatchCreateHelpRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HelpRequestServiceServer is the server API for HelpRequestService service.
 // All implementations must embed UnimplementedHelpRequestServiceServer
 // for forward compatibility.
@@ -138,6 +158,15 @@ type HelpRequestServiceServer interface {
 	UpdateHelpRequest(context.Context, *UpdateHelpRequestRequest) (*UpdateHelpRequestResponse, error)
 	// Deletes a request and its contact details for good.
 	DeleteHelpRequest(context.Context, *DeleteHelpRequestRequest) (*DeleteHelpRequestResponse, error)
+	// Creates many requests in one call, for partners importing from their
+	// own records. Every row must have an organisation and an external_id,
+	// which make it idempotent: a row whose external_id the organisation has
+	// already used returns the stored request with existing = true and changes
+	// nothing, so running the same import again creates nothing new. Each row
+	// stands alone: a bad row is reported in its result, with its index and
+	// reason, and does not stop the others. The call itself fails only when
+	// the batch is empty or too big.
+	BatchCreateHelpRequests(context.Context, *BatchCreateHelpRequestsRequest) (*BatchCreateHelpRequestsResponse, error)
 	mustEmbedUnimplementedHelpRequestServiceServer()
 }
 
@@ -162,6 +191,9 @@ func (UnimplementedHelpRequestServiceServer) UpdateHelpRequest(context.Context, 
 }
 func (UnimplementedHelpRequestServiceServer) DeleteHelpRequest(context.Context, *DeleteHelpRequestRequest) (*DeleteHelpRequestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteHelpRequest not implemented")
+}
+func (UnimplementedHelpRequestServiceServer) BatchCreateHelpRequests(context.Context, *BatchCreateHelpRequestsRequest) (*BatchCreateHelpRequestsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchCreateHelpRequests not implemented")
 }
 func (UnimplementedHelpRequestServiceServer) mustEmbedUnimplementedHelpRequestServiceServer() {}
 func (UnimplementedHelpRequestServiceServer) testEmbeddedByValue()                            {}
@@ -274,6 +306,24 @@ func _HelpRequestService_DeleteHelpRequest_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HelpRequestService_BatchCreateHelpRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchCreateHelpRequestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HelpRequestServiceServer).BatchCreateHelpRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HelpRequestService_BatchCreateHelpRequests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HelpRequestServiceServer).BatchCreateHelpRequests(ctx, req.(*BatchCreateHelpRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HelpRequestService_ServiceDesc is the grpc.ServiceDesc for HelpRequestService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -300,6 +350,10 @@ var HelpRequestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteHelpRequest",
 			Handler:    _HelpRequestService_DeleteHelpRequest_Handler,
+		},
+		{
+			MethodName: "BatchCreateHelpRequests",
+			Handler:    _HelpRequestService_BatchCreateHelpRequests_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
