@@ -37,6 +37,9 @@ type options struct {
 	retries     int
 	backoff     time.Duration
 	dialOptions []grpc.DialOption
+	// maxRequestBytes is the server's request size limit, which
+	// ImportHelpRequests keeps each batch under.
+	maxRequestBytes int
 }
 
 // Option configures Dial.
@@ -54,16 +57,25 @@ func WithInsecure() Option { return func(o *options) { o.insecure = true } }
 // WithToken sends "authorization: Bearer token" with every call.
 func WithToken(token string) Option { return func(o *options) { o.token = token } }
 
-// WithCallTimeout bounds every unary call that has no earlier deadline of
-// its own (default 30 s; 0 means none). Streams are not bounded.
+// WithCallTimeout bounds every unary call whose context has no deadline of
+// its own, retries and the waits between them included (default 30 s; 0
+// means none). Streams, and so Watch, are not bounded.
 func WithCallTimeout(d time.Duration) Option { return func(o *options) { o.callTimeout = d } }
 
 // WithRetry retries an idempotent call that failed with UNAVAILABLE up to
 // attempts more times, waiting base, 2*base, 4*base... with jitter, capped
 // at 5 s (default 4 attempts from 100 ms; 0 attempts turns retries off).
+// Which calls count as idempotent is set out at IsRetryable; Watch
+// reconnects with the same base delay whatever attempts says.
 func WithRetry(attempts int, base time.Duration) Option {
 	return func(o *options) { o.retries, o.backoff = attempts, base }
 }
+
+// WithMaxRequestBytes tells the client the largest request the server
+// accepts, when it was started with a --max-recv-bytes other than the
+// default (DefaultMaxRequestBytes), so that ImportHelpRequests makes
+// batches it will take.
+func WithMaxRequestBytes(n int) Option { return func(o *options) { o.maxRequestBytes = n } }
 
 // WithDialOptions adds gRPC dial options, for example a custom dialer in
 // tests.

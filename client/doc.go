@@ -7,4 +7,44 @@
 // every create a request_id so that a retry can never make a duplicate,
 // resumes an event watch from the last revision seen after a disconnect,
 // and splits bulk imports into batches the server accepts.
+//
+// # Connecting
+//
+// Dial needs a transport choice, so that nobody sends personal data in the
+// clear by forgetting one:
+//
+//	c, err := client.Dial(ctx, "doorstep.example.org:443",
+//		client.WithTLS(&tls.Config{}), client.WithToken(token))
+//
+// WithInsecure is for a server on loopback, or in tests.
+//
+// # Calls and retries
+//
+// The service fields (HelpRequests, Volunteers, Matching, Gazetteer,
+// Events) are the generated stubs; every call through them goes through
+// this client's timeout (WithCallTimeout), token and retries. A call is
+// retried only when sending it twice does what sending it once does: see
+// IsRetryable for the list and the reasons. A create without a request_id
+// is given one. The typed methods (CreateHelpRequest, GetHelpRequest,
+// AllHelpRequests and so on) make common calls shorter.
+//
+// # Events
+//
+// Watch streams changes to requests, offers and volunteers in revision
+// order and repairs a broken stream by itself, without losing or repeating
+// an event. Events name records but hold none of their contents: read a
+// record with its Get call when a change matters to the app.
+//
+// # Imports
+//
+// ImportHelpRequests stores a partner's own records, idempotent by
+// organisation and external_id, in batches the server accepts, and reports
+// each row's fate by its position in the input.
+//
+// # Errors
+//
+// Errors keep their gRPC status through any wrapping: status.Code works on
+// them, Reason returns the server's stable ErrorInfo reason for code that
+// must tell failures apart, and Describe (DescribeRow for an import row)
+// turns one into a sentence for the person at the keyboard.
 package client

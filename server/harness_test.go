@@ -36,7 +36,11 @@ type harness struct {
 	vol   pb.VolunteerServiceClient
 	gz    pb.GazetteerServiceClient
 	match pb.MatchingServiceClient
+	ev    pb.EventServiceClient
 	srv   *server.Server
+	opts  []server.Option // extra options for the server, set before serve
+	// dial opens another connection to the server, with extra options.
+	dial func(opts ...grpc.DialOption) *grpc.ClientConn
 	clock *testClock
 	logs  *observer.ObservedLogs
 	stop  func()
@@ -70,9 +74,9 @@ func (c *testClock) advance(d time.Duration) {
 
 // newHarnessWithClock serves with clock (when not nil) as both the
 // server's and the store's clock.
-func newHarnessWithClock(t *testing.T, clock *testClock) *harness {
+func newHarnessWithClock(t *testing.T, clock *testClock, opts ...server.Option) *harness {
 	t.Helper()
-	h := &harness{t: t, path: filepath.Join(t.TempDir(), "doorstep.db"), ctx: context.Background(), start: time.Now(), clock: clock}
+	h := &harness{t: t, path: filepath.Join(t.TempDir(), "doorstep.db"), ctx: context.Background(), start: time.Now(), clock: clock, opts: opts}
 	st, err := h.open()
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +94,7 @@ func (h *harness) serve(st *store.BoltStore) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	h.logs = logs
 	h.st = st
-	var opts []server.Option
+	opts := append([]server.Option(nil), h.opts...)
 	if h.clock != nil {
 		opts = append(opts, server.WithClock(h.clock.now))
 	}
@@ -101,20 +105,30 @@ func (h *harness) serve(st *store.BoltStore) {
 	g, _ := server.NewGRPCServer(srv, server.GRPCConfig{})
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = g.Serve(lis) }()
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		h.t.Fatal(err)
+	var extra []*grpc.ClientConn
+	h.dial = func(opts ...grpc.DialOption) *grpc.ClientConn {
+		h.t.Helper()
+		conn, err := grpc.NewClient("passthrough:///bufnet", append([]grpc.DialOption{
+			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+			grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		extra = append(extra, conn)
+		return conn
 	}
+	conn := h.dial()
 	h.conn = conn
 	h.hr = pb.NewHelpRequestServiceClient(conn)
 	h.vol = pb.NewVolunteerServiceClient(conn)
 	h.gz = pb.NewGazetteerServiceClient(conn)
 	h.match = pb.NewMatchingServiceClient(conn)
+	h.ev = pb.NewEventServiceClient(conn)
 	h.srv = srv
 	h.stop = func() {
-		_ = conn.Close()
+		for _, c := range extra {
+			_ = c.Close()
+		}
 		g.Stop()
 	}
 }

@@ -41,14 +41,8 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 		return nil, v.err()
 	}
 	hr := req.HelpRequest // the request is this call's own: normalise it in place
-	hr.Name, hr.State, hr.CreateTime, hr.UpdateTime, hr.Etag = "", pb.HelpRequest_STATE_UNSPECIFIED, nil, nil, ""
-	hr.Offer, hr.AssignedVolunteer, hr.DeclinedVolunteers = "", "", nil
-	hr.Organisation = checkOrganisation(&v, "help_request.organisation", hr.Organisation)
-	cleanHelpRequest(&v, "help_request", hr, helpRequestCheck{now: s.now(), timingChanged: true})
-	if len(v) == 0 {
-		if err := s.resolveLocation(ctx, &v, "help_request.location", hr.Location, hr.Location.LatLng != nil); err != nil {
-			return nil, s.errs.toStatus(ctx, err, notFound{})
-		}
+	if err := s.checkNewHelpRequest(ctx, &v, "help_request", hr); err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	if err := v.err(); err != nil {
 		return nil, err
@@ -58,6 +52,21 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	return &pb.CreateHelpRequestResponse{HelpRequest: out}, nil
+}
+
+// checkNewHelpRequest clears the output-only fields of a request to be
+// created, normalises the rest in place and notes what is wrong in v,
+// naming fields under prefix. Its error is a failure to look up the
+// postcode, not a fault of the request.
+func (s *Server) checkNewHelpRequest(ctx context.Context, v *violations, prefix string, hr *pb.HelpRequest) error {
+	hr.Name, hr.State, hr.CreateTime, hr.UpdateTime, hr.Etag = "", pb.HelpRequest_STATE_UNSPECIFIED, nil, nil, ""
+	hr.Offer, hr.AssignedVolunteer, hr.DeclinedVolunteers = "", "", nil
+	hr.Organisation = checkOrganisation(v, prefix+".organisation", hr.Organisation)
+	cleanHelpRequest(v, prefix, hr, helpRequestCheck{now: s.now(), timingChanged: true})
+	if len(*v) == 0 {
+		return s.resolveLocation(ctx, v, prefix+".location", hr.Location, hr.Location.LatLng != nil)
+	}
+	return nil
 }
 
 // GetHelpRequest implements pb.HelpRequestServiceServer.

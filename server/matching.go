@@ -335,7 +335,8 @@ func (s *Server) Maintain(ctx context.Context, sweep, dispatchEvery time.Duratio
 }
 
 // Sweep lapses offers past their lease and expires requests past their
-// window, a bounded number per call so that one sweep cannot hog writes.
+// window, a bounded number per call so that one sweep cannot hog writes,
+// and compacts events older than the retention.
 func (s *Server) Sweep(ctx context.Context) {
 	now := s.now()
 	offers, err := s.store.ExpireOffers(ctx, now, 1000)
@@ -355,6 +356,7 @@ func (s *Server) Sweep(ctx context.Context) {
 	if len(offers)+len(reqs) > 0 {
 		s.logger.Info("swept", zap.Int("offers_lapsed", len(offers)), zap.Int("requests_expired", len(reqs)))
 	}
+	s.compactEvents(ctx)
 }
 
 func stateWord(st pb.HelpRequest_State) string {

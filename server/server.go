@@ -43,6 +43,12 @@ type Server struct {
 	lease                time.Duration
 	candidatesPerRequest int
 	dispatchMu           sync.Mutex
+
+	eventRetention time.Duration
+	watchProgress  time.Duration
+	watchSlowAfter time.Duration
+	draining       chan struct{} // closed by Drain
+	drainOnce      sync.Once
 }
 
 // Option configures New.
@@ -70,12 +76,17 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 		return nil, errors.New("server: new: logger is required")
 	}
 	s := &Server{store: st, logger: logger, errs: errMapper{logger: logger}, now: time.Now,
-		matcherConfig: matcher.DefaultConfig(), lease: DefaultLease, candidatesPerRequest: matcher.DefaultCandidatesPerRequest}
+		matcherConfig: matcher.DefaultConfig(), lease: DefaultLease, candidatesPerRequest: matcher.DefaultCandidatesPerRequest,
+		eventRetention: DefaultEventRetention, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter,
+		draining: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
 	if s.now == nil {
 		return nil, errors.New("server: new: clock is required")
+	}
+	if s.eventRetention < 0 || s.watchProgress <= 0 || s.watchSlowAfter <= 0 {
+		return nil, errors.New("server: new: event retention must not be negative, watch timings must be positive")
 	}
 	if s.lease < minLease || s.lease > maxLease {
 		return nil, fmt.Errorf("server: new: lease %v is not from %v to %v", s.lease, minLease, maxLease)
@@ -117,6 +128,7 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 	opts = append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
 		grpc.ChainUnaryInterceptor(s.logCalls),
+		grpc.ChainStreamInterceptor(s.logStreams),
 	}, opts...)
 	g := grpc.NewServer(opts...)
 	s.Register(g)
@@ -128,6 +140,34 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 	reflection.Register(g)
 	return g, hs
 }
+
+// logStreams is logCalls for streams.
+func (s *Server) logStreams(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	start := time.Now()
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.Error("panic in handler", zap.String("method", info.FullMethod), zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
+			err = statusWith(codes.Internal, ReasonInternal, "internal error", nil)
+		}
+		code := status.Code(err)
+		lvl := zap.DebugLevel
+		if code == codes.Internal || code == codes.Unknown || code == codes.DataLoss {
+			lvl = zap.ErrorLevel
+		}
+		if ce := s.logger.Check(lvl, "stream"); ce != nil {
+			ce.Write(zap.String("method", info.FullMethod), zap.String("code", code.String()), zap.Duration("took", time.Since(start)))
+		}
+	}()
+	return handler(srv, &methodStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), methodKey{}, info.FullMethod)})
+}
+
+// methodStream carries the method name in its context, for error logs.
+type methodStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (m *methodStream) Context() context.Context { return m.ctx }
 
 type methodKey struct{}
 

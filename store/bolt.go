@@ -18,7 +18,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var (
 	bMeta          = []byte("meta")
@@ -50,6 +50,7 @@ const (
 var migrations = []func(tx *bolt.Tx) error{
 	createLayoutV1,
 	createLayoutV2,
+	createLayoutV3,
 }
 
 func createLayoutV1(tx *bolt.Tx) error {
@@ -154,7 +155,12 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s.c = newCommitter(db)
+	rev, err := s.Revision()
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s.c = newCommitter(db, rev)
 	return s, nil
 }
 
@@ -238,6 +244,7 @@ func bumpRevision(w *writeTx) (uint64, error) {
 		rev = binary.BigEndian.Uint64(raw)
 	}
 	rev++
+	w.rev, w.seq = rev, 0
 	return rev, w.put(meta, kRevision, u64(rev))
 }
 

@@ -44,6 +44,10 @@ type collection[T proto.Message] struct {
 	// onRemove, when set, deletes what belongs to a record being deleted,
 	// in the same transaction.
 	onRemove func(w *writeTx, id []byte) error
+	// event names a record in an event of type t; created, updated and
+	// deleted are the types its create, update and delete log.
+	event                     func(t pb.Event_Type, r T) *pb.Event
+	created, updated, deleted pb.Event_Type
 }
 
 func (col *collection[T]) read(top *bolt.Bucket, id []byte) (T, *pb.Contact, error) {
@@ -131,6 +135,9 @@ func (col *collection[T]) create(ctx context.Context, s *BoltStore, in T, idem I
 				return err
 			}
 		}
+		if err := emit(w, col.event(col.created, r), now); err != nil {
+			return err
+		}
 		col.setContact(r, proto.Clone(contact).(*pb.Contact))
 		out = r
 		return nil
@@ -194,8 +201,12 @@ func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T) (T, er
 		}
 		r := proto.Clone(rec).(T)
 		col.keep(r, cur)
-		col.stamp(r, col.name(cur), etagOf(rev), nil, timestamp(s.now()))
+		now := s.now()
+		col.stamp(r, col.name(cur), etagOf(rev), nil, timestamp(now))
 		if err := col.write(w, top, key, r, contact); err != nil {
+			return err
+		}
+		if err := emit(w, col.event(col.updated, r), now); err != nil {
 			return err
 		}
 		col.setContact(r, proto.Clone(contact).(*pb.Contact))
@@ -228,6 +239,9 @@ func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag str
 			}
 		}
 		if _, err := bumpRevision(w); err != nil {
+			return err
+		}
+		if err := emit(w, col.event(col.deleted, cur), s.now()); err != nil {
 			return err
 		}
 		if err := deleteAll(w, top, col.indexes(key, cur, curContact)); err != nil {

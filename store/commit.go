@@ -19,6 +19,8 @@ const maxBatch = 1024
 type writeTx struct {
 	tx    *bolt.Tx
 	dirty bool
+	rev   uint64 // the revision this write took, once it has taken one
+	seq   uint32 // events emitted so far under rev
 }
 
 func (w *writeTx) put(b *bolt.Bucket, k, v []byte) error {
@@ -41,8 +43,9 @@ type op struct {
 
 // committer gathers writes into shared transactions.
 type committer struct {
-	db  *bolt.DB
-	ops chan *op
+	db   *bolt.DB
+	ops  chan *op
+	bell *bell // rung with the newest revision after each commit
 
 	mu     sync.RWMutex // held for reading while sending to ops
 	closed bool
@@ -53,8 +56,8 @@ type committer struct {
 	ackBeforeCommit atomic.Bool
 }
 
-func newCommitter(db *bolt.DB) *committer {
-	c := &committer{db: db, ops: make(chan *op, 4*maxBatch), exited: make(chan struct{})}
+func newCommitter(db *bolt.DB, rev uint64) *committer {
+	c := &committer{db: db, ops: make(chan *op, 4*maxBatch), exited: make(chan struct{}), bell: newBell(rev)}
 	go c.run()
 	return c
 }
@@ -128,6 +131,7 @@ func (c *committer) commit(batch []*op) {
 		return
 	}
 	results := make([]error, len(batch))
+	var rev uint64
 	for i, o := range batch {
 		w := &writeTx{tx: tx}
 		err := o.fn(w)
@@ -137,6 +141,7 @@ func (c *committer) commit(batch []*op) {
 			return
 		}
 		results[i] = err
+		rev = max(rev, w.rev)
 	}
 	if c.ackBeforeCommit.Load() {
 		for i, o := range batch {
@@ -149,6 +154,7 @@ func (c *committer) commit(batch []*op) {
 		c.fail(batch, fmt.Errorf("commit: %w", err))
 		return
 	}
+	c.bell.ring(rev)
 	for i, o := range batch {
 		o.done <- results[i]
 	}
@@ -158,9 +164,15 @@ func (c *committer) commit(batch []*op) {
 // one that failed half-way is rolled back without taking the others along.
 func (c *committer) commitEach(batch []*op) {
 	for _, o := range batch {
-		o.done <- c.db.Update(func(tx *bolt.Tx) error {
-			return o.fn(&writeTx{tx: tx})
+		w := &writeTx{}
+		err := c.db.Update(func(tx *bolt.Tx) error {
+			*w = writeTx{tx: tx}
+			return o.fn(w)
 		})
+		if err == nil {
+			c.bell.ring(w.rev)
+		}
+		o.done <- err
 	}
 }
 

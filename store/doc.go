@@ -6,12 +6,14 @@
 // kept in their own bucket, apart from the record they belong to, so that
 // later work can protect, disclose and erase them on their own.
 //
-// # Bucket layout (schema version 2)
+// # Bucket layout (schema version 3)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
 //	    revision            -> uint64 big-endian; bumped by every committed write,
 //	                           and a record's etag is the revision that last wrote it
+//	    event_floor         -> uint64 big-endian; the oldest revision the event log
+//	                           answers for (events before it were compacted)
 //	help_requests/
 //	    records/            id -> HelpRequest (requester cleared)
 //	    contacts/           id -> Contact (the requester)
@@ -35,6 +37,8 @@
 //	    kind 0x00 request_id -> id(16) fingerprint(32)
 //	postcodes/
 //	    postcode            -> latitude(8) longitude(8), IEEE 754 big-endian
+//	events/
+//	    revision(8) seq(4)  -> Event (names of records, never their contents)
 //
 // An id is a 16-byte ULID: a millisecond timestamp then randomness,
 // monotonic within the process, so keys sort by creation time. Outside the
@@ -43,7 +47,20 @@
 // Every index entry is written and removed in the same transaction as its
 // record. Open runs the migration steps from the file's schema version up
 // to the current one, and refuses a file written by a newer version.
-// Version 1 had no offers; version 2 adds the offers buckets.
+// Version 1 had no offers; version 2 adds the offers buckets; version 3
+// adds the event log, which starts after the revision the file had then.
+//
+// # Event log
+//
+// Every write that bumps the revision appends the events that describe it
+// to events/, in the same transaction, keyed by that revision: a create,
+// update or delete logs one event; a lifecycle change logs its offers'
+// events, then its requests' state changes, then any assignment that ended.
+// ReadEvents never splits a revision between pages, so a reader that has
+// handled revision R resumes at R+1 and misses nothing. CompactEvents
+// deletes whole revisions older than a cutoff and raises event_floor; a
+// read from below the floor is a CompactedError. After each commit the
+// committer rings a bell (Changes) that live readers wait on.
 //
 // # Matching lifecycle
 //

@@ -36,6 +36,7 @@ type staged[T proto.Message] struct {
 	r       T // without its contact, as stored
 	c       *pb.Contact
 	old     []index // its index entries as stored
+	prev    T       // r as it was read, for the events that describe the change
 	changed bool
 }
 
@@ -59,7 +60,7 @@ func (ss *stagedSet[T]) get(id []byte) (*staged[T], error) {
 		return nil, fmt.Errorf("%s %s: %w", ss.col.noun, idString(id), err)
 	}
 	id = bytes.Clone(id)
-	st := &staged[T]{id: id, r: r, c: c, old: ss.col.indexes(id, r, c)}
+	st := &staged[T]{id: id, r: r, c: c, old: ss.col.indexes(id, r, c), prev: proto.Clone(r).(T)}
 	ss.byID[string(id)] = st
 	ss.order = append(ss.order, st)
 	return st, nil
@@ -246,6 +247,60 @@ func (c *change) flush() error {
 			if err := c.w.put(byExpiry, expiryKey(so.o.ExpireTime, so.id), nil); err != nil {
 				return err
 			}
+		}
+	}
+	return c.emitEvents()
+}
+
+// emitEvents logs what the change did: offers first, then the requests
+// whose state moved, then assignments that ended.
+func (c *change) emitEvents() error {
+	orgOf := func(requestName string) string {
+		if id, err := idFromName(requestName, helpRequestPrefix); err == nil {
+			if st, ok := c.hrs.byID[string(id)]; ok {
+				return st.r.Organisation
+			}
+		}
+		return ""
+	}
+	for _, so := range c.offerOrder {
+		if !so.changed {
+			continue
+		}
+		t, ok := offerEventTypes[so.o.State]
+		if so.isNew {
+			t, ok = pb.Event_TYPE_OFFER_CREATED, true
+		}
+		if !ok {
+			continue
+		}
+		ev := &pb.Event{Type: t, Organisation: orgOf(so.o.HelpRequest), HelpRequest: so.o.HelpRequest,
+			Volunteer: so.o.Volunteer, Offer: so.o.Name, Dispatched: so.o.Dispatched}
+		if err := emit(c.w, ev, c.now); err != nil {
+			return err
+		}
+	}
+	for _, st := range c.hrs.order {
+		if !st.changed || st.prev.State == st.r.State {
+			continue
+		}
+		ev := helpRequestEvent(pb.Event_TYPE_HELP_REQUEST_STATE_CHANGED, st.r)
+		ev.PreviousState = st.prev.State
+		ev.Volunteer = st.r.AssignedVolunteer
+		if err := emit(c.w, ev, c.now); err != nil {
+			return err
+		}
+		if st.prev.State != pb.HelpRequest_STATE_ASSIGNED {
+			continue
+		}
+		t := pb.Event_TYPE_ASSIGNMENT_CANCELLED
+		if st.r.State == pb.HelpRequest_STATE_FULFILLED {
+			t = pb.Event_TYPE_ASSIGNMENT_COMPLETED
+		}
+		ev = helpRequestEvent(t, st.r)
+		ev.Volunteer = st.prev.AssignedVolunteer
+		if err := emit(c.w, ev, c.now); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -66,6 +67,10 @@ var helpRequests = &collection[*pb.HelpRequest]{
 	},
 	// A request's offers are its history and go with it.
 	onRemove: deleteOffersOf,
+	event:    helpRequestEvent,
+	created:  pb.Event_TYPE_HELP_REQUEST_CREATED,
+	updated:  pb.Event_TYPE_HELP_REQUEST_UPDATED,
+	deleted:  pb.Event_TYPE_HELP_REQUEST_DELETED,
 }
 
 var volunteers = &collection[*pb.Volunteer]{
@@ -113,6 +118,33 @@ var volunteers = &collection[*pb.Volunteer]{
 		}
 		return nil
 	},
+	event:   volunteerEvent,
+	created: pb.Event_TYPE_VOLUNTEER_CREATED,
+	updated: pb.Event_TYPE_VOLUNTEER_UPDATED,
+	deleted: pb.Event_TYPE_VOLUNTEER_DELETED,
+}
+
+// GetHelpRequestByExternalID implements Store.
+func (s *BoltStore) GetHelpRequestByExternalID(_ context.Context, organisation, externalID string) (*pb.HelpRequest, error) {
+	var out *pb.HelpRequest
+	err := s.view(func(tx *bolt.Tx) error {
+		top := tx.Bucket(bHelpRequests)
+		id := top.Bucket(bByExternalID).Get(join([]byte(organisation), []byte(externalID)))
+		if id == nil {
+			return ErrNotFound
+		}
+		r, c, err := helpRequests.read(top, id)
+		if err != nil {
+			return err
+		}
+		helpRequests.setContact(r, c)
+		out = r
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: get help request by external id: %w", err)
+	}
+	return out, nil
 }
 
 // CreateHelpRequest implements Store.

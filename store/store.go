@@ -104,6 +104,9 @@ type Store interface {
 	// CreateHelpRequest assigns the id, times, etag and state OPEN.
 	CreateHelpRequest(ctx context.Context, hr *pb.HelpRequest, idem Idempotency) (*pb.HelpRequest, error)
 	GetHelpRequest(ctx context.Context, id string) (*pb.HelpRequest, error)
+	// GetHelpRequestByExternalID returns the request an organisation stored
+	// under its own id.
+	GetHelpRequestByExternalID(ctx context.Context, organisation, externalID string) (*pb.HelpRequest, error)
 	ListHelpRequests(ctx context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error)
 	// UpdateHelpRequest replaces the stored request whose etag is hr.Etag
 	// with hr (its name, organisation, external id and create time are kept
@@ -159,6 +162,17 @@ type Store interface {
 	// LoadPostcodes applies gazetteer updates read from next until it
 	// returns false or an error.
 	LoadPostcodes(ctx context.Context, next func() (PostcodeUpdate, bool, error)) (PostcodeLoadStats, error)
+
+	// The event log (see the package doc). ReadEvents reads from revision
+	// from onward, whole revisions, at least limit events unless the log
+	// ends; a from below OldestEventRevision is a *CompactedError.
+	ReadEvents(ctx context.Context, from uint64, limit int) (EventPage, error)
+	OldestEventRevision() (uint64, error)
+	// CompactEvents deletes the events committed before cutoff.
+	CompactEvents(ctx context.Context, cutoff time.Time) (int, error)
+	// Changes returns the last committed revision and a channel closed
+	// when a later one commits.
+	Changes() (uint64, <-chan struct{})
 
 	Close() error
 }

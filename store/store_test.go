@@ -1882,6 +1882,7 @@ var layout = map[string][]string{
 	"help_requests": {"records", "contacts", "by_state", "by_org", "by_external_id", "by_phone", "by_postcode"},
 	"volunteers":    {"records", "contacts", "by_org", "by_phone", "by_postcode"},
 	"offers":        {"records", "by_expiry", "by_request"},
+	"events":        nil,
 }
 
 // checkLayout checks that the file holds exactly the current buckets and

@@ -58,6 +58,7 @@ type config struct {
 	offerLease      time.Duration
 	dispatchEvery   time.Duration
 	sweepEvery      time.Duration
+	eventRetention  time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -93,6 +94,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{&c.offerLease, "offer-lease", "DOORSTEP_OFFER_LEASE", "30m", "how long an offer waits for the volunteer's answer"},
 		{&c.dispatchEvery, "dispatch-every", "DOORSTEP_DISPATCH_EVERY", "0", "run automatic dispatch this often; 0 turns it off"},
 		{&c.sweepEvery, "sweep-every", "DOORSTEP_SWEEP_EVERY", "15s", "how often lapsed offers and past requests are expired"},
+		{&c.eventRetention, "event-retention", "DOORSTEP_EVENT_RETENTION", server.DefaultEventRetention.String(), "how long the event log keeps events for watchers to catch up; 0 keeps them for ever"},
 	} {
 		v, err := time.ParseDuration(env(d.env, d.def))
 		if err != nil {
@@ -109,8 +111,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.maxRecvBytes < 4096 {
 		return c, errors.New("--max-recv-bytes must be at least 4096")
 	}
-	if c.sweepEvery <= 0 || c.dispatchEvery < 0 {
-		return c, errors.New("--sweep-every must be positive and --dispatch-every not negative")
+	if c.sweepEvery <= 0 || c.dispatchEvery < 0 || c.eventRetention < 0 {
+		return c, errors.New("--sweep-every must be positive, and --dispatch-every and --event-retention not negative")
 	}
 	if c.logFormat != "json" && c.logFormat != "console" {
 		return c, fmt.Errorf("--log-format %q: want json or console", c.logFormat)
@@ -169,7 +171,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			zap.Int("malformed", stats.File.Malformed), zap.Duration("took", time.Since(start)))
 	}
 
-	srv, err := server.New(st, logger, server.WithLease(c.offerLease))
+	srv, err := server.New(st, logger, server.WithLease(c.offerLease), server.WithEventRetention(c.eventRetention))
 	if err != nil {
 		return err
 	}
@@ -199,6 +201,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger.Info("shutting down", zap.Duration("timeout", c.shutdownTimeout))
 	health.Shutdown() // tells load balancers and clients to go elsewhere
+	srv.Drain()       // event streams never end on their own
 	stopped := make(chan struct{})
 	go func() {
 		g.GracefulStop()

@@ -1,0 +1,158 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/doorstep-aid/doorstep/client"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// A food bank sends its delivery list every morning. Its own record ids
+// become external_id, so sending the same list twice, or again after a
+// failure part way, creates nothing new.
+func ExampleClient_ImportHelpRequests() {
+	srv, cleanup := exampleServer() // a real server, in process
+	defer cleanup()
+	ctx := context.Background()
+	// For a real server: client.Dial(ctx, "doorstep.example.org:443",
+	// client.WithTLS(&tls.Config{}), client.WithToken(token)).
+	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithDialOptions(srv.dialOption()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	records := []struct{ id, name, phone, postcode string }{
+		{"TFB-0001", "Margaret", "01224 123456", "AB10 1AB"},
+		{"TFB-0002", "Ian", "01224 654321", "AB10 1AF"},
+		{"TFB-0003", "Elspeth", "01224 111222", "AB10 9ZZ"}, // mistyped
+	}
+	deliverBy := timestamppb.New(time.Now().Add(48 * time.Hour))
+	var rows []*pb.HelpRequest
+	for _, r := range records {
+		rows = append(rows, &pb.HelpRequest{
+			Needs:        []pb.Need{pb.Need_NEED_FOOD_PARCEL},
+			Timing:       &pb.HelpRequest_Deadline{Deadline: deliverBy},
+			Location:     &pb.Location{Postcode: r.postcode},
+			Requester:    &pb.Contact{DisplayName: r.name, Phone: r.phone},
+			Organisation: "torry-food-bank",
+			ExternalId:   r.id,
+		})
+	}
+
+	for run := 1; run <= 2; run++ {
+		results, err := c.ImportHelpRequests(ctx, rows)
+		if err != nil {
+			log.Fatal(client.Describe(err))
+		}
+		created, existing := 0, 0
+		for _, r := range results {
+			switch {
+			case r.Error != nil:
+				fmt.Printf("%s: %s\n", rows[r.Index].ExternalId, client.DescribeRow(r.Error))
+			case r.Existing:
+				existing++
+			default:
+				created++
+			}
+		}
+		fmt.Printf("run %d: %d created, %d already there\n", run, created, existing)
+	}
+	// Output:
+	// TFB-0003: Some fields are wrong: location.postcode: postcode AB10 9ZZ is not in the gazetteer: give lat_lng as well, or check the postcode (UNKNOWN_POSTCODE).
+	// run 1: 2 created, 0 already there
+	// TFB-0003: Some fields are wrong: location.postcode: postcode AB10 9ZZ is not in the gazetteer: give lat_lng as well, or check the postcode (UNKNOWN_POSTCODE).
+	// run 2: 0 created, 2 already there
+}
+
+// A coordinator app keeps a live view of one organisation's requests. It
+// remembers the revision of the last response it handled, so that after a
+// restart of the app it carries on from there; Watch does the same by
+// itself across dropped connections and server restarts.
+func ExampleClient_Watch() {
+	srv, cleanup := exampleServer()
+	defer cleanup()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithDialOptions(srv.dialOption()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	var resume int64 // saved by the app; 0 the first time: start from now
+	errEnough := errors.New("seen enough for this example")
+	seen := 0
+	err = c.Watch(ctx, client.WatchOptions{
+		StartRevision: resume,
+		Organisation:  "aberdeen-mutual-aid",
+		Types:         []pb.Event_Type{pb.Event_TYPE_HELP_REQUEST_CREATED, pb.Event_TYPE_HELP_REQUEST_STATE_CHANGED},
+	}, func(resp *pb.WatchEventsResponse) error {
+		if resume == 0 {
+			// The first response: the watch is live. Here a helpline
+			// worker now takes a call, and the caller then cancels.
+			go takeCall(ctx, c)
+		}
+		for _, ev := range resp.Events {
+			// Events carry no personal data: read the record for that.
+			hr, err := c.GetHelpRequest(ctx, ev.HelpRequest)
+			if err != nil {
+				return err
+			}
+			fmt.Println(ev.Type, hr.Location.Postcode, hr.Needs, ev.State)
+			seen++
+		}
+		resume = resp.Revision + 1 // the app would save this
+		if seen == 2 {
+			return errEnough
+		}
+		return nil
+	})
+	if !errors.Is(err, errEnough) {
+		log.Fatal(client.Describe(err))
+	}
+	// Output:
+	// TYPE_HELP_REQUEST_CREATED AB10 1AB [NEED_PRESCRIPTION_COLLECTION] STATE_OPEN
+	// TYPE_HELP_REQUEST_STATE_CHANGED AB10 1AB [NEED_PRESCRIPTION_COLLECTION] STATE_CANCELLED
+}
+
+// takeCall records a request, which the caller then cancels.
+func takeCall(ctx context.Context, c *client.Client) {
+	hr, err := c.CreateHelpRequest(ctx, &pb.HelpRequest{
+		Needs:        []pb.Need{pb.Need_NEED_PRESCRIPTION_COLLECTION},
+		Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(24 * time.Hour))},
+		Location:     &pb.Location{Postcode: "ab10 1ab"},
+		Requester:    &pb.Contact{DisplayName: "Margaret", Phone: "01224 123456"},
+		Organisation: "aberdeen-mutual-aid",
+	})
+	if err != nil {
+		log.Print(client.Describe(err))
+		return
+	}
+	if _, err := c.Matching.CancelHelpRequest(ctx, &pb.CancelHelpRequestRequest{Name: hr.Name}); err != nil {
+		log.Print(client.Describe(err))
+	}
+}
+
+// Describe gives helpline staff one sentence they can act on.
+func ExampleDescribe() {
+	srv, cleanup := exampleServer()
+	defer cleanup()
+	ctx := context.Background()
+	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithDialOptions(srv.dialOption()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	_, err = c.GetHelpRequest(ctx, "helpRequests/01j0000000000000000000000a")
+	fmt.Println(client.Describe(err))
+	// Output:
+	// Not found: helpRequests/01j0000000000000000000000a does not exist (HELP_REQUEST_NOT_FOUND).
+}

@@ -1,0 +1,249 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// Server reasons that Watch acts on (see events.proto).
+const (
+	ReasonEventsCompacted = "EVENTS_COMPACTED"
+	ReasonSlowConsumer    = "SLOW_CONSUMER"
+)
+
+// DefaultWatchGiveUp is how long Watch keeps trying to reconnect, when
+// WatchOptions.GiveUpAfter is 0: long enough for a server restart.
+const DefaultWatchGiveUp = 2 * time.Minute
+
+// WatchOptions says which events Watch sends and from where.
+type WatchOptions struct {
+	// StartRevision is the first revision wanted: one past the revision of
+	// the last response handled before, to carry on where a previous watch
+	// stopped. 0 starts from now.
+	StartRevision int64
+	// Types keeps only events of these types; empty keeps all.
+	Types []pb.Event_Type
+	// Organisation keeps only events of this organisation; empty keeps all.
+	Organisation string
+	// GiveUpAfter is how long Watch goes on trying to reconnect without
+	// getting through before it returns the error: 0 means
+	// DefaultWatchGiveUp, a negative value means until ctx ends.
+	GiveUpAfter time.Duration
+}
+
+// CompactedError says that the events from the revision asked for are no
+// longer kept. Reload the view with List calls, then watch again from
+// Oldest. status.Code of it is OUT_OF_RANGE.
+type CompactedError struct {
+	// Requested is the start revision that was asked for.
+	Requested int64
+	// Oldest is the first revision the server still holds (0 if the
+	// server did not say).
+	Oldest int64
+	err    error
+}
+
+func (e *CompactedError) Error() string {
+	return fmt.Sprintf("client: watch: events from revision %d are no longer kept (the log starts at %d): reload, then watch from there", e.Requested, e.Oldest)
+}
+
+// Unwrap returns the server's status error.
+func (e *CompactedError) Unwrap() error { return e.err }
+
+// callbackError marks an error that fn returned, so that it is passed back
+// as it is and never mistaken for a broken stream.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+
+// Watch sends fn every event that matches opts, in revision order, each
+// once, until ctx ends or fn returns an error, and returns that error
+// (ctx.Err() for ctx). It reconnects by itself, with backoff, when the
+// stream breaks (the server restarting, a dropped connection, or the server
+// cutting off a reader that fell behind), resuming one past the last
+// response fn was given, so a reconnect neither loses nor repeats events.
+//
+// fn gets whole responses. The first carries no events and says where the
+// watch starts (its Revision is the last revision before it). Later ones
+// may also carry no events when filters hide changes: their Revision still
+// moves on. To resume after Watch returns, keep the Revision of the last
+// response fn handled without error and pass that plus one as
+// StartRevision. fn runs on Watch's goroutine; a slow fn holds up the
+// stream and may get it cut off, which Watch then repairs.
+//
+// When the events asked for have been compacted away, Watch returns a
+// *CompactedError. It does not retry OUT_OF_RANGE or any error other than
+// those of a broken stream. Reconnects do not count against WithRetry's
+// attempts: they go on for opts.GiveUpAfter, with WithRetry's base delay.
+func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(*pb.WatchEventsResponse) error) error {
+	if fn == nil {
+		return errors.New("client: watch: fn is required")
+	}
+	if opts.StartRevision < 0 {
+		return fmt.Errorf("client: watch: start revision %d is negative", opts.StartRevision)
+	}
+	giveUp := opts.GiveUpAfter
+	if giveUp == 0 {
+		giveUp = DefaultWatchGiveUp
+	}
+	w := watcher{c: c, opts: opts, fn: fn, next: opts.StartRevision}
+	outageSince := time.Now()
+	for attempt := 0; ; attempt++ {
+		progressed, err := w.stream(ctx)
+		var cb callbackError
+		switch {
+		case errors.As(err, &cb):
+			return cb.err
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case status.Code(err) == codes.OutOfRange:
+			return w.compacted(err)
+		case !resumable(err):
+			return fmt.Errorf("client: watch from revision %d: %w", w.next, err)
+		}
+		if progressed {
+			attempt, outageSince = 0, time.Now()
+		}
+		if giveUp > 0 && time.Since(outageSince) >= giveUp {
+			return fmt.Errorf("client: watch: no connection for %v, giving up: %w", giveUp, streamErr(err))
+		}
+		if !sleep(ctx, c.opts.delay(attempt)) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("client: watch: deadline before the next reconnect: %w", streamErr(err))
+		}
+	}
+}
+
+// watcher is the state of one Watch across its streams.
+type watcher struct {
+	c    *Client
+	opts WatchOptions
+	fn   func(*pb.WatchEventsResponse) error
+	// next is the start_revision to ask for: one past the last response
+	// given to fn, or what the caller asked for until then.
+	next int64
+	// started says whether fn has had a stream's first response; the first
+	// response of every later stream only repeats where fn already is.
+	started bool
+}
+
+// stream runs one WatchEvents stream until it ends. It reports whether
+// the stream got as far as its first response, which shows that the
+// server is reachable again.
+func (w *watcher) stream(ctx context.Context) (progressed bool, err error) {
+	// The stream must end with this call, or gRPC would hold it open.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := w.c.Events.WatchEvents(ctx, &pb.WatchEventsRequest{StartRevision: w.next, Types: w.opts.Types, Organisation: w.opts.Organisation})
+	if err != nil {
+		return false, err
+	}
+	first := true
+	for {
+		resp, err := s.Recv()
+		if err != nil {
+			return progressed, err
+		}
+		progressed = true
+		if first {
+			first = false
+			if w.started {
+				continue
+			}
+			w.started = true
+		} else if !w.unseen(resp) {
+			continue
+		}
+		if err := w.fn(resp); err != nil {
+			return true, callbackError{err}
+		}
+		w.next = resp.GetRevision() + 1
+	}
+}
+
+// unseen drops events fn already had, which a server replaying a revision
+// after a reconnect would otherwise deliver twice, and reports whether
+// anything new is left. The contract says this never happens; the check
+// makes "each event once" hold even if it does.
+func (w *watcher) unseen(resp *pb.WatchEventsResponse) bool {
+	if resp.GetRevision() < w.next {
+		return false
+	}
+	events := resp.Events[:0]
+	for _, ev := range resp.Events {
+		if ev.GetRevision() >= w.next {
+			events = append(events, ev)
+		}
+	}
+	resp.Events = events
+	return true
+}
+
+func (w *watcher) compacted(err error) error {
+	ce := &CompactedError{Requested: w.next, err: err}
+	if info := errorInfo(err); info != nil {
+		ce.Oldest, _ = strconv.ParseInt(info.GetMetadata()["oldest_revision"], 10, 64)
+	}
+	return ce
+}
+
+// resumable says whether err broke the stream in a way a new stream
+// repairs: the server went away (UNAVAILABLE, or a clean end, which a
+// stream that runs until cancelled only has when the server stops), or it
+// cut off this reader for falling behind.
+func resumable(err error) bool {
+	switch {
+	case errors.Is(err, io.EOF):
+		return true
+	case status.Code(err) == codes.Unavailable:
+		return true
+	case status.Code(err) == codes.ResourceExhausted:
+		return errorInfo(err).GetReason() == ReasonSlowConsumer
+	}
+	return false
+}
+
+// streamErr names a clean end, which io.EOF would describe poorly.
+func streamErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		return status.Error(codes.Unavailable, "the server ended the event stream")
+	}
+	return err
+}
+
+// errorInfo returns the ErrorInfo detail of a status error, or nil.
+func errorInfo(err error) *errdetails.ErrorInfo {
+	st, ok := statusOf(err)
+	if !ok {
+		return nil
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info
+		}
+	}
+	return nil
+}
+
+// statusOf finds the gRPC status in err's chain. Unlike status.FromError,
+// it keeps the server's own message when err has been wrapped.
+func statusOf(err error) (*status.Status, bool) {
+	var se interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &se) {
+		return nil, false
+	}
+	st := se.GRPCStatus()
+	return st, st != nil
+}

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+const (
+	// MaxBatchRows bounds one BatchCreateHelpRequests call; with the 1 MiB
+	// message limit it keeps one call's work to a few seconds.
+	MaxBatchRows = 500
+	// batchWorkers is how many rows of a batch are written at once: enough
+	// for the store's group commit to share each fsync among many rows.
+	batchWorkers = 32
+	rowPrefix    = "row"
+)
+
+// BatchCreateHelpRequests implements pb.HelpRequestServiceServer. Rows are
+// written concurrently and stand alone: each is a create of its own, so a
+// row that fails changes nothing and stops nothing.
+func (s *Server) BatchCreateHelpRequests(ctx context.Context, req *pb.BatchCreateHelpRequestsRequest) (*pb.BatchCreateHelpRequestsResponse, error) {
+	rows := req.GetHelpRequests()
+	if len(rows) == 0 || len(rows) > MaxBatchRows {
+		return nil, invalidField("help_requests", ReasonInvalidFields, fmt.Sprintf("give 1 to %d requests; split bigger imports into batches", MaxBatchRows))
+	}
+	results := make([]*pb.BatchCreateHelpRequestsResult, len(rows))
+	sem := make(chan struct{}, batchWorkers)
+	var wg sync.WaitGroup
+	for i, hr := range rows {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = s.createRow(ctx, i, hr)
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		// Some rows may have been stored: a retry finds them by
+		// external_id, so the caller loses nothing by retrying.
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	created, existing, failed := 0, 0, 0
+	for _, r := range results {
+		switch {
+		case r.Error != nil:
+			failed++
+		case r.Existing:
+			existing++
+		default:
+			created++
+		}
+	}
+	s.logger.Info("batch create", zap.Int("rows", len(rows)), zap.Int("created", created), zap.Int("existing", existing), zap.Int("failed", failed))
+	return &pb.BatchCreateHelpRequestsResponse{Results: results}, nil
+}
+
+// createRow stores one row, or finds it stored already under its
+// organisation and external_id. The lookup comes first so that running an
+// old file again reports its rows as existing even where they would no
+// longer pass the checks for a new request (a deadline now past).
+func (s *Server) createRow(ctx context.Context, i int, hr *pb.HelpRequest) *pb.BatchCreateHelpRequestsResult {
+	res := &pb.BatchCreateHelpRequestsResult{Index: int32(i)}
+	fail := func(err error) *pb.BatchCreateHelpRequestsResult {
+		res.Error = rowError(err)
+		return res
+	}
+	var v, orgOK violations // the full check below names a bad organisation
+	org := checkOrganisation(&orgOK, rowPrefix+".organisation", hr.GetOrganisation())
+	ext := strings.TrimSpace(hr.GetExternalId())
+	if ext == "" {
+		v.add(rowPrefix+".external_id", "is required in a batch: it makes the row safe to send again")
+	}
+	if len(v) == 0 && len(orgOK) == 0 {
+		found, err := s.store.GetHelpRequestByExternalID(ctx, org, ext)
+		if err == nil {
+			res.HelpRequest, res.Existing = found, true
+			return res
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return fail(s.errs.toStatus(ctx, err, notFound{}))
+		}
+	}
+	if err := s.checkNewHelpRequest(ctx, &v, rowPrefix, hr); err != nil {
+		return fail(s.errs.toStatus(ctx, err, notFound{}))
+	}
+	if err := v.err(); err != nil {
+		return fail(err)
+	}
+	out, err := s.store.CreateHelpRequest(ctx, hr, store.Idempotency{})
+	if errors.Is(err, store.ErrExternalIDExists) {
+		// Another row or call stored it since the lookup.
+		out, err = s.store.GetHelpRequestByExternalID(ctx, hr.Organisation, hr.ExternalId)
+		res.Existing = err == nil
+	}
+	if err != nil {
+		return fail(s.errs.toStatus(ctx, err, helpRequestNotFound("")))
+	}
+	res.HelpRequest = out
+	return res
+}
+
+// rowError is the status err would have been, as a row's result, with
+// field paths made relative to the row.
+func rowError(err error) *pb.RowError {
+	st := status.Convert(err)
+	out := &pb.RowError{Code: codeName(st.Code()), Message: strings.ReplaceAll(st.Message(), rowPrefix+".", "")}
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			out.Reason = d.Reason
+		case *errdetails.BadRequest:
+			for _, fv := range d.FieldViolations {
+				out.FieldViolations = append(out.FieldViolations, &pb.RowFieldViolation{
+					Field: strings.TrimPrefix(fv.Field, rowPrefix+"."), Description: fv.Description,
+				})
+			}
+		}
+	}
+	return out
+}
+
+// codeName is the canonical upper-case name of a code ("INVALID_ARGUMENT").
+func codeName(c codes.Code) string {
+	var b strings.Builder
+	for i, r := range c.String() {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
+}

@@ -1,0 +1,247 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// Event stream defaults.
+const (
+	// DefaultEventRetention is how long the event log keeps events: long
+	// enough for an app that was offline over a weekend to catch up.
+	DefaultEventRetention = 7 * 24 * time.Hour
+	// DefaultWatchProgress is how often a stream whose filters hide every
+	// change still tells the client how far it has got.
+	DefaultWatchProgress = 5 * time.Second
+	// DefaultWatchSlowAfter is how long a stream may wait for its client
+	// to take the next response before it is ended.
+	DefaultWatchSlowAfter = 30 * time.Second
+	// watchPage bounds the events one stream reads and holds at a time, so
+	// that a stream costs the server a page of memory however far behind
+	// its client is.
+	watchPage = 256
+)
+
+// Reasons for the event stream's errors.
+const (
+	ReasonEventsCompacted = "EVENTS_COMPACTED"
+	ReasonSlowConsumer    = "SLOW_CONSUMER"
+	ReasonShuttingDown    = "SHUTTING_DOWN"
+)
+
+// WithEventRetention sets how long events are kept before the sweep
+// compacts them; 0 keeps them for ever.
+func WithEventRetention(d time.Duration) Option { return func(s *Server) { s.eventRetention = d } }
+
+// WithWatchTimings sets how often a filtered stream reports progress and
+// how long a stream waits on a client that has stopped reading.
+func WithWatchTimings(progress, slowAfter time.Duration) Option {
+	return func(s *Server) { s.watchProgress, s.watchSlowAfter = progress, slowAfter }
+}
+
+// Drain ends every event stream, now and from now on, with UNAVAILABLE and
+// the revision to resume from, so that a graceful stop need not wait for
+// streams that would otherwise never end.
+func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
+
+// eventFilter is what a stream asked to see.
+type eventFilter struct {
+	types map[pb.Event_Type]bool
+	org   string
+}
+
+func (f eventFilter) keep(evs []*pb.Event) []*pb.Event {
+	var out []*pb.Event
+	for _, e := range evs {
+		if (len(f.types) == 0 || f.types[e.Type]) && (f.org == "" || f.org == e.Organisation) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func checkWatch(req *pb.WatchEventsRequest) (eventFilter, error) {
+	var v violations
+	if req.GetStartRevision() < 0 {
+		v.add("start_revision", "must be 0 (from now) or a revision")
+	}
+	f := eventFilter{types: map[pb.Event_Type]bool{}}
+	for i, t := range req.GetTypes() {
+		if t == pb.Event_TYPE_UNSPECIFIED || !enumKnown(t) {
+			v.add(fmt.Sprintf("types[%d]", i), "is not an event type")
+		}
+		f.types[t] = true
+	}
+	if req.GetOrganisation() != "" {
+		f.org = checkOrganisation(&v, "organisation", req.GetOrganisation())
+	}
+	return f, v.err()
+}
+
+// WatchEvents implements pb.EventServiceServer. Each stream reads the
+// log itself, a page at a time, and waits on the store's bell when it has
+// caught up: a stream that falls behind costs a page of memory and a read
+// transaction now and then, and never holds up the writers or other
+// streams.
+func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStreamingServer[pb.WatchEventsResponse]) error {
+	ctx := stream.Context()
+	filter, err := checkWatch(req)
+	if err != nil {
+		return err
+	}
+	cur, _ := s.store.Changes()
+	pos := uint64(req.GetStartRevision())
+	if pos == 0 {
+		pos = cur + 1
+	}
+	oldest, err := s.store.OldestEventRevision()
+	if err != nil {
+		return s.errs.toStatus(ctx, err, notFound{})
+	}
+	if pos < oldest {
+		return compacted(oldest)
+	}
+
+	out := newSender(stream)
+	defer out.close()
+	slow := time.NewTimer(s.watchSlowAfter)
+	defer slow.Stop()
+	progress := time.NewTicker(s.watchProgress)
+	defer progress.Stop()
+
+	// sent is the revision the client has been told it is through.
+	sent := pos - 1
+	send := func(evs []*pb.Event, through uint64) error {
+		slow.Reset(s.watchSlowAfter)
+		select {
+		case out.ch <- &pb.WatchEventsResponse{Events: evs, Revision: int64(through)}:
+			sent = through
+			return nil
+		case err := <-out.failed:
+			return err
+		case <-slow.C:
+			s.logger.Info("event stream ended: slow consumer", zap.Uint64("resume_revision", out.delivered()+1))
+			return statusWith(codes.ResourceExhausted, ReasonSlowConsumer,
+				"the client stopped reading events; reconnect with start_revision = resume_revision",
+				map[string]string{"resume_revision": strconv.FormatUint(out.delivered()+1, 10)})
+		case <-s.draining:
+			return shuttingDown(out.delivered() + 1)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := send(nil, sent); err != nil {
+		return err
+	}
+	var through uint64 // how far this stream has read, told or not
+	for {
+		_, bell := s.store.Changes()
+		page, err := s.store.ReadEvents(ctx, pos, watchPage)
+		var ce *store.CompactedError
+		if errors.As(err, &ce) {
+			return compacted(ce.Oldest) // the client fell behind the horizon
+		}
+		if err != nil {
+			return s.errs.toStatus(ctx, err, notFound{})
+		}
+		through = page.Through
+		if evs := filter.keep(page.Events); len(evs) > 0 {
+			if err := send(evs, through); err != nil {
+				return err
+			}
+		}
+		pos = through + 1
+		if page.More {
+			continue
+		}
+		for waiting := true; waiting; {
+			select {
+			case <-bell:
+				waiting = false
+			case <-progress.C:
+				if through > sent {
+					if err := send(nil, through); err != nil {
+						return err
+					}
+				}
+			case err := <-out.failed:
+				return err
+			case <-s.draining:
+				return shuttingDown(out.delivered() + 1)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+func compacted(oldest uint64) error {
+	return statusWith(codes.OutOfRange, ReasonEventsCompacted,
+		"events before revision "+strconv.FormatUint(oldest, 10)+" have been compacted; reload with List calls and watch from oldest_revision",
+		map[string]string{"oldest_revision": strconv.FormatUint(oldest, 10)})
+}
+
+func shuttingDown(resume uint64) error {
+	return statusWith(codes.Unavailable, ReasonShuttingDown, "the server is shutting down; reconnect with start_revision = resume_revision",
+		map[string]string{"resume_revision": strconv.FormatUint(resume, 10)})
+}
+
+// sender sends a stream's responses from a goroutine of its own, so that
+// the handler can give up on a client that stopped reading: stream.Send
+// blocks on flow control and takes no context. The handler's return
+// cancels the stream, which unblocks a Send still waiting.
+type sender struct {
+	ch     chan *pb.WatchEventsResponse
+	failed chan error
+	done   chan struct{}
+	last   atomic.Uint64 // the revision of the last response Send finished
+}
+
+func newSender(stream grpc.ServerStreamingServer[pb.WatchEventsResponse]) *sender {
+	s := &sender{ch: make(chan *pb.WatchEventsResponse), failed: make(chan error, 1), done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case r := <-s.ch:
+				if err := stream.Send(r); err != nil {
+					s.failed <- err
+					return
+				}
+				s.last.Store(uint64(r.Revision))
+			case <-s.done:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// delivered is the revision of the last response handed to gRPC.
+func (s *sender) delivered() uint64 { return s.last.Load() }
+
+func (s *sender) close() { close(s.done) }
+
+// compactEvents drops events older than the retention; the sweep calls it.
+func (s *Server) compactEvents(ctx context.Context) {
+	if s.eventRetention <= 0 {
+		return
+	}
+	n, err := s.store.CompactEvents(ctx, s.now().Add(-s.eventRetention))
+	if err != nil && ctx.Err() == nil {
+		s.logger.Error("compact events", zap.Error(err))
+	}
+	if n > 0 {
+		s.logger.Info("events compacted", zap.Int("events", n))
+	}
+}
