@@ -40,7 +40,7 @@ type harness struct {
 	srv   *server.Server
 	opts  []server.Option // extra options for the server, set before serve
 	// dial opens another connection to the server, with extra options.
-	dial func(opts ...grpc.DialOption) *grpc.ClientConn
+	dial  func(opts ...grpc.DialOption) *grpc.ClientConn
 	clock *testClock
 	logs  *observer.ObservedLogs
 	stop  func()

@@ -88,7 +88,9 @@ func TestEventsForEveryChange(t *testing.T) {
 			"OFFER_CREATED helpRequests/ volunteers/ offers/", "HELP_REQUEST_STATE_CHANGED helpRequests/ OPEN-> OFFERED"}},
 		{func() string { return lcMust(t, "accept")(s.AcceptOffer(bg, idOf(off2.Name))).HelpRequest.Etag }, []string{
 			"OFFER_ACCEPTED helpRequests/ volunteers/ offers/", "HELP_REQUEST_STATE_CHANGED helpRequests/ volunteers/ OFFERED-> ASSIGNED"}},
-		{func() string { return lcMust(t, "complete")(s.CompleteHelpRequest(bg, idOf(hr2.Name))).HelpRequest.Etag }, []string{
+		{func() string {
+			return lcMust(t, "complete")(s.CompleteHelpRequest(bg, idOf(hr2.Name))).HelpRequest.Etag
+		}, []string{
 			"HELP_REQUEST_STATE_CHANGED helpRequests/ volunteers/ ASSIGNED-> FULFILLED", "ASSIGNMENT_COMPLETED helpRequests/ volunteers/ FULFILLED"}},
 		{func() string { hr3 = lcRequest(t, s); return "" }, []string{"HELP_REQUEST_CREATED helpRequests/ OPEN"}},
 		{func() string { lcOffer(t, s, hr3, v); return "" }, []string{
