@@ -405,9 +405,12 @@ type Offer struct {
 	// Output only. When it was accepted, declined, expired or withdrawn.
 	DecideTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=decide_time,json=decideTime,proto3" json:"decide_time,omitempty"`
 	// Output only. Whether the dispatcher made it rather than a person.
-	Dispatched    bool `protobuf:"varint,8,opt,name=dispatched,proto3" json:"dispatched,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Dispatched bool `protobuf:"varint,8,opt,name=dispatched,proto3" json:"dispatched,omitempty"`
+	// Output only. How far the volunteer's home is from where help is
+	// needed, in metres, when the offer was made.
+	DistanceMetres int32 `protobuf:"varint,9,opt,name=distance_metres,json=distanceMetres,proto3" json:"distance_metres,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Offer) Reset() {
@@ -494,6 +497,13 @@ func (x *Offer) GetDispatched() bool {
 		return x.Dispatched
 	}
 	return false
+}
+
+func (x *Offer) GetDistanceMetres() int32 {
+	if x != nil {
+		return x.DistanceMetres
+	}
+	return 0
 }
 
 // The request for CreateOffer.
@@ -1228,7 +1238,7 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\n" +
 	"exclusions\x18\x02 \x03(\v2\x16.doorstep.v1.ExclusionR\n" +
 	"exclusions\x12\x18\n" +
-	"\asummary\x18\x03 \x01(\tR\asummary\"\xe7\x03\n" +
+	"\asummary\x18\x03 \x01(\tR\asummary\"\x90\x04\n" +
 	"\x05Offer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fhelp_request\x18\x02 \x01(\tR\vhelpRequest\x12\x1c\n" +
@@ -1242,7 +1252,8 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"decideTime\x12\x1e\n" +
 	"\n" +
 	"dispatched\x18\b \x01(\bR\n" +
-	"dispatched\"\x81\x01\n" +
+	"dispatched\x12'\n" +
+	"\x0fdistance_metres\x18\t \x01(\x05R\x0edistanceMetres\"\x81\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_PENDING\x10\x01\x12\x12\n" +
