@@ -24,6 +24,8 @@ type Client struct {
 	Matching     pb.MatchingServiceClient
 	Gazetteer    pb.GazetteerServiceClient
 	Events       pb.EventServiceClient
+	// Admin needs an admin token.
+	Admin pb.AdminServiceClient
 
 	conn *grpc.ClientConn
 	opts options
@@ -125,6 +127,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		Matching:     pb.NewMatchingServiceClient(conn),
 		Gazetteer:    pb.NewGazetteerServiceClient(conn),
 		Events:       pb.NewEventServiceClient(conn),
+		Admin:        pb.NewAdminServiceClient(conn),
 		conn:         conn,
 		opts:         o,
 	}, nil

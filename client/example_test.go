@@ -22,7 +22,7 @@ func ExampleClient_ImportHelpRequests() {
 	ctx := context.Background()
 	// For a real server: client.Dial(ctx, "doorstep.example.org:443",
 	// client.WithTLS(&tls.Config{}), client.WithToken(token)).
-	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithDialOptions(srv.dialOption()))
+	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithToken(srv.token), client.WithDialOptions(srv.dialOption()))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func ExampleClient_Watch() {
 	defer cleanup()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithDialOptions(srv.dialOption()))
+	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithToken(srv.token), client.WithDialOptions(srv.dialOption()))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func ExampleDescribe() {
 	srv, cleanup := exampleServer()
 	defer cleanup()
 	ctx := context.Background()
-	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithDialOptions(srv.dialOption()))
+	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithToken(srv.token), client.WithDialOptions(srv.dialOption()))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +32,9 @@ const samplePath = "../testdata/onspd_aberdeen_sample.csv"
 type testServer struct {
 	path string
 	opts []grpc.ServerOption
+	// token is an admin token's secret, which dial sends unless told
+	// otherwise: every call but health needs one.
+	token string
 
 	mu  sync.Mutex
 	lis *bufconn.Listener
@@ -51,11 +55,29 @@ func startServer(dir string, opts ...grpc.ServerOption) (*testServer, error) {
 		_ = st.Close()
 		return nil, err
 	}
+	if s.token, err = s.addToken(st, "", pb.Role_ROLE_ADMIN); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	if err := s.serve(st); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// addToken stores a token with the given secret (a new one when empty)
+// and returns the secret.
+func (s *testServer) addToken(st *store.BoltStore, secret string, role pb.Role) (string, error) {
+	hash := sha256.Sum256([]byte(secret))
+	if secret == "" {
+		var err error
+		if secret, hash, err = server.NewSecret(); err != nil {
+			return "", err
+		}
+	}
+	_, err := st.CreateToken(context.Background(), &pb.Token{DisplayName: "test " + role.String(), Role: role}, hash, false)
+	return secret, err
 }
 
 func (s *testServer) serve(st *store.BoltStore) error {
@@ -121,7 +143,7 @@ var fastReconnect = grpc.WithConnectParams(grpc.ConnectParams{
 
 // dial connects a client to s the way an integration would, plus opts.
 func (s *testServer) dial(opts ...client.Option) (*client.Client, error) {
-	opts = append([]client.Option{client.WithInsecure(), client.WithDialOptions(s.dialOption(), fastReconnect)}, opts...)
+	opts = append([]client.Option{client.WithInsecure(), client.WithToken(s.token), client.WithDialOptions(s.dialOption(), fastReconnect)}, opts...)
 	return client.Dial(context.Background(), "passthrough:///bufnet", opts...)
 }
 

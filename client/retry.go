@@ -47,6 +47,12 @@ var retryable = map[string]func(req any) bool{
 	pb.GazetteerService_LookupPostcode_FullMethodName: always,
 	pb.MatchingService_FindCandidates_FullMethodName:  always,
 	pb.MatchingService_GetOffer_FullMethodName:        always,
+	pb.AdminService_ListTokens_FullMethodName:         always,
+	pb.AdminService_ListOrganisations_FullMethodName:  always,
+	pb.AdminService_ListAuditRecords_FullMethodName:   always,
+	pb.AdminService_ExportPersonalData_FullMethodName: always,
+	// Erasing twice erases nothing more: the second finds nothing.
+	pb.AdminService_ErasePersonalData_FullMethodName: always,
 }
 
 func always(any) bool { return true }
@@ -57,8 +63,9 @@ func always(any) bool { return true }
 // the server acted before the connection failed, so a method is retried
 // only when running it twice does what running it once does:
 //
-//   - reads (Get, List, LookupPostcode, FindCandidates, GetOffer) change
-//     nothing;
+//   - reads (Get, List, LookupPostcode, FindCandidates, GetOffer, and the
+//     admin lists and export) change nothing;
+//   - ErasePersonalData run again finds nothing more to erase;
 //   - CreateHelpRequest and CreateVolunteer carry a request_id (the client
 //     fills one in when the caller did not), and the server answers a
 //     repeat with the first result;

@@ -166,3 +166,11 @@ func TestReadONSPDBadInput(t *testing.T) {
 		t.Errorf("callback error not returned: %v", err)
 	}
 }
+
+func TestPostcodeSector(t *testing.T) {
+	for in, want := range map[string]string{"AB10 1AB": "AB10 1", "M1 1AE": "M1 1", "GIR 0AA": "GIR 0", "": "", "AB10": "", "AB10 ": ""} {
+		if got := PostcodeSector(in); got != want {
+			t.Errorf("PostcodeSector(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

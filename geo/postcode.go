@@ -70,3 +70,14 @@ func NormalisePostcodePrefix(s string) (string, error) {
 	}
 	return "", ErrBadPostcode
 }
+
+// PostcodeSector returns the sector of a normalised postcode ("AB10 1AB"
+// gives "AB10 1"): an area of a few thousand addresses, coarse enough to
+// tell a volunteer roughly where without saying which house.
+func PostcodeSector(pc string) string {
+	n := len(pc)
+	if n < 6 || pc[n-4] != ' ' || pc[n-3] < '0' || pc[n-3] > '9' {
+		return ""
+	}
+	return pc[:len(pc)-2]
+}

@@ -62,13 +62,14 @@ func benchCallers(b *testing.B, callerCounts []int, setup func(b *testing.B, st 
 			if setup != nil {
 				setup(b, st)
 			}
-			lis, stop := listenForBench(b, st)
+			lis, secret, stop := listenForBench(b, st)
 			defer stop()
 			// Callers are separate clients, as coordinator apps and partners
 			// are: up to 64 connections, shared round-robin beyond that.
 			conns := make([]*grpc.ClientConn, min(callers, benchConns))
 			for i := range conns {
-				conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+				conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+					grpc.WithPerRPCCredentials(bearerToken(secret)))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -116,10 +117,19 @@ func benchCallers(b *testing.B, callerCounts []int, setup func(b *testing.B, st 
 
 var benchConns = 4
 
-// listenForBench serves st over loopback TCP.
-func listenForBench(b *testing.B, st *store.BoltStore) (net.Listener, func()) {
-	srv, err := server.New(st, zap.NewNop())
+// listenForBench serves st over loopback TCP and returns a coordinator
+// token's secret. Every call is authenticated, as in production; the rate
+// limit is off, since a benchmark is one principal at full speed.
+func listenForBench(b *testing.B, st *store.BoltStore) (net.Listener, string, func()) {
+	srv, err := server.New(st, zap.NewNop(), server.WithRateLimit(0, 0))
 	if err != nil {
+		b.Fatal(err)
+	}
+	secret, hash, err := server.NewSecret()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.CreateToken(context.Background(), &pb.Token{DisplayName: "bench", Role: pb.Role_ROLE_COORDINATOR}, hash, false); err != nil {
 		b.Fatal(err)
 	}
 	g, _ := server.NewGRPCServer(srv, server.GRPCConfig{})
@@ -128,13 +138,14 @@ func listenForBench(b *testing.B, st *store.BoltStore) (net.Listener, func()) {
 		b.Fatal(err)
 	}
 	go func() { _ = g.Serve(lis) }()
-	return lis, g.Stop
+	return lis, secret, g.Stop
 }
 
 // serveForBench serves st over loopback TCP and returns a client connection.
 func serveForBench(b *testing.B, st *store.BoltStore) (*grpc.ClientConn, func()) {
-	lis, stop := listenForBench(b, st)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	lis, secret, stop := listenForBench(b, st)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(bearerToken(secret)))
 	if err != nil {
 		b.Fatal(err)
 	}

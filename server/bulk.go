@@ -45,23 +45,31 @@ func (s *Server) BatchCreateHelpRequests(ctx context.Context, req *pb.BatchCreat
 		})
 	}
 	wg.Wait()
+	var existing []*pb.HelpRequest
+	for _, r := range results {
+		if r.Existing {
+			existing = append(existing, r.HelpRequest)
+		}
+	}
+	// A row found stored hands back its personal data: a read to record.
+	if _, err := s.disclose(ctx, existing); err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
 	if err := ctx.Err(); err != nil {
 		// Some rows may have been stored: a retry finds them by
 		// external_id, so the caller loses nothing by retrying.
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
-	created, existing, failed := 0, 0, 0
+	created, failed := 0, 0
 	for _, r := range results {
 		switch {
 		case r.Error != nil:
 			failed++
-		case r.Existing:
-			existing++
-		default:
+		case !r.Existing:
 			created++
 		}
 	}
-	s.logger.Info("batch create", zap.Int("rows", len(rows)), zap.Int("created", created), zap.Int("existing", existing), zap.Int("failed", failed))
+	s.logger.Info("batch create", zap.Int("rows", len(rows)), zap.Int("created", created), zap.Int("existing", len(existing)), zap.Int("failed", failed))
 	return &pb.BatchCreateHelpRequestsResponse{Results: results}, nil
 }
 
@@ -74,6 +82,9 @@ func (s *Server) createRow(ctx context.Context, i int, hr *pb.HelpRequest) *pb.B
 	fail := func(err error) *pb.BatchCreateHelpRequestsResult {
 		res.Error = rowError(err)
 		return res
+	}
+	if err := partnerOrganisation(ctx, hr); err != nil {
+		return fail(err)
 	}
 	var v, orgOK violations // the full check below names a bad organisation
 	org := checkOrganisation(&orgOK, rowPrefix+".organisation", hr.GetOrganisation())
@@ -97,7 +108,7 @@ func (s *Server) createRow(ctx context.Context, i int, hr *pb.HelpRequest) *pb.B
 	if err := v.err(); err != nil {
 		return fail(err)
 	}
-	out, err := s.store.CreateHelpRequest(ctx, hr, store.Idempotency{})
+	out, err := s.store.CreateHelpRequest(s.auditing(ctx, "create", "", requestPersonalSet(hr)), hr, store.Idempotency{})
 	if errors.Is(err, store.ErrExternalIDExists) {
 		// Another row or call stored it since the lookup.
 		out, err = s.store.GetHelpRequestByExternalID(ctx, hr.Organisation, hr.ExternalId)

@@ -42,6 +42,7 @@ const (
 	ReasonLeaseExpired       = "LEASE_EXPIRED"
 	ReasonHasCommitments     = "HAS_COMMITMENTS"
 	ReasonNotMatchable       = "NOT_MATCHABLE"
+	ReasonAlreadyExists      = "ALREADY_EXISTS"
 )
 
 // statusWith builds a status carrying an ErrorInfo and any other details.

@@ -40,6 +40,32 @@ const (
 	ReasonShuttingDown    = "SHUTTING_DOWN"
 )
 
+// DefaultPersonalDataRetention is how long a closed request keeps its
+// requester's contact details, notes and address: long enough to follow up
+// on what happened, short enough that closed cases do not pile up.
+const DefaultPersonalDataRetention = 30 * 24 * time.Hour
+
+// WithPersonalDataRetention sets how long after a request closes its
+// personal data is purged; 0 keeps it until erased.
+func WithPersonalDataRetention(d time.Duration) Option {
+	return func(s *Server) { s.personalRetention = d }
+}
+
+// purgePersonalData removes the personal data of requests closed for
+// longer than the retention; the sweep calls it.
+func (s *Server) purgePersonalData(ctx context.Context) {
+	if s.personalRetention <= 0 {
+		return
+	}
+	n, err := s.store.PurgePersonalData(store.WithAudit(ctx, s.auditRecord(ctx, "purge", "", requestPersonal)), s.now().Add(-s.personalRetention), 1000)
+	if err != nil && ctx.Err() == nil {
+		s.logger.Error("purge personal data", zap.Error(err))
+	}
+	if n > 0 {
+		s.logger.Info("personal data purged", zap.Int("help_requests", n))
+	}
+}
+
 // WithEventRetention sets how long events are kept before the sweep
 // compacts them; 0 keeps them for ever.
 func WithEventRetention(d time.Duration) Option { return func(s *Server) { s.eventRetention = d } }
@@ -99,6 +125,12 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 	filter, err := checkWatch(req)
 	if err != nil {
 		return err
+	}
+	if p := principalFrom(ctx); p != nil && p.Role == partner {
+		if filter.org != "" && filter.org != p.Organisation {
+			return statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a partner token watches its own organisation's events only", nil)
+		}
+		filter.org = p.Organisation
 	}
 	cur, _ := s.store.Changes()
 	pos := uint64(req.GetStartRevision())

@@ -335,7 +335,7 @@ func TestSweepCompactsOldEvents(t *testing.T) {
 func TestWatchSlowConsumer(t *testing.T) {
 	h := newHarnessWithClock(t, nil, server.WithWatchTimings(time.Hour, 300*time.Millisecond))
 	start := h.revision() + 1
-	slowConn := h.dial(grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
+	slowConn := h.dial(grpc.WithPerRPCCredentials(bearerToken(h.adminSecret)), grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
 	ctx, cancel := context.WithTimeout(h.ctx, time.Minute)
 	defer cancel()
 	slow, err := pb.NewEventServiceClient(slowConn).WatchEvents(ctx, &pb.WatchEventsRequest{StartRevision: start})

@@ -39,6 +39,8 @@ type harness struct {
 	ev    pb.EventServiceClient
 	srv   *server.Server
 	opts  []server.Option // extra options for the server, set before serve
+	// adminSecret is the token the harness's own connection uses.
+	adminSecret string
 	// dial opens another connection to the server, with extra options.
 	dial  func(opts ...grpc.DialOption) *grpc.ClientConn
 	clock *testClock
@@ -103,6 +105,7 @@ func (h *harness) serve(st *store.BoltStore) {
 		h.t.Fatal(err)
 	}
 	g, _ := server.NewGRPCServer(srv, server.GRPCConfig{})
+	h.adminSecret = h.newToken(st, &pb.Token{DisplayName: "test admin", Role: pb.Role_ROLE_ADMIN})
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = g.Serve(lis) }()
 	var extra []*grpc.ClientConn
@@ -117,7 +120,7 @@ func (h *harness) serve(st *store.BoltStore) {
 		extra = append(extra, conn)
 		return conn
 	}
-	conn := h.dial()
+	conn := h.dial(grpc.WithPerRPCCredentials(bearerToken(h.adminSecret)))
 	h.conn = conn
 	h.hr = pb.NewHelpRequestServiceClient(conn)
 	h.vol = pb.NewVolunteerServiceClient(conn)
@@ -160,6 +163,37 @@ func (h *harness) reopen() {
 		h.t.Fatal(err)
 	}
 	h.serve(st)
+}
+
+// bearerToken sends a token over the harness's plaintext bufconn.
+type bearerToken string
+
+func (b bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearerToken) RequireTransportSecurity() bool { return false }
+
+// newToken stores a token straight in the store and returns its secret.
+func (h *harness) newToken(st store.Store, t *pb.Token) string {
+	h.t.Helper()
+	secret, hash, err := server.NewSecret()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := st.CreateToken(h.ctx, t, hash, false); err != nil {
+		h.t.Fatal(err)
+	}
+	return secret
+}
+
+// as opens a connection that calls with secret.
+func (h *harness) as(secret string) *grpc.ClientConn {
+	h.t.Helper()
+	if secret == "" {
+		return h.dial()
+	}
+	return h.dial(grpc.WithPerRPCCredentials(bearerToken(secret)))
 }
 
 func ts(d time.Duration) *timestamppb.Timestamp { return timestamppb.New(time.Now().Add(d)) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/doorstep-aid/doorstep/geo"
@@ -41,12 +42,16 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 		return nil, v.err()
 	}
 	hr := req.HelpRequest // the request is this call's own: normalise it in place
+	if err := partnerOrganisation(ctx, hr); err != nil {
+		return nil, err
+	}
 	if err := s.checkNewHelpRequest(ctx, &v, "help_request", hr); err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	ctx = s.auditing(ctx, "create", "", requestPersonalSet(hr))
 	out, err := s.store.CreateHelpRequest(ctx, hr, idem)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
@@ -76,11 +81,15 @@ func (s *Server) GetHelpRequest(ctx context.Context, req *pb.GetHelpRequestReque
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	out, err := s.store.GetHelpRequest(ctx, id)
+	hr, err := s.requestFor(ctx, id, false)
 	if err != nil {
-		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
+		return nil, err
 	}
-	return &pb.GetHelpRequestResponse{HelpRequest: out}, nil
+	out, err := s.disclose(ctx, []*pb.HelpRequest{hr})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.GetHelpRequestResponse{HelpRequest: out[0]}, nil
 }
 
 // ListHelpRequests implements pb.HelpRequestServiceServer.
@@ -101,6 +110,12 @@ func (s *Server) ListHelpRequests(ctx context.Context, req *pb.ListHelpRequestsR
 	if req.GetOrganisation() != "" {
 		f.Organisation = checkOrganisation(&v, "organisation", req.GetOrganisation())
 	}
+	if p := principalFrom(ctx); p != nil && p.Role == partner {
+		if f.Organisation != "" && f.Organisation != p.Organisation {
+			return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a partner token lists its own organisation's requests only", nil)
+		}
+		f.Organisation = p.Organisation
+	}
 	if req.GetRequesterPhone() != "" {
 		phone, err := NormalisePhone(req.GetRequesterPhone())
 		if err != nil {
@@ -111,7 +126,11 @@ func (s *Server) ListHelpRequests(ctx context.Context, req *pb.ListHelpRequestsR
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	out, next, err := s.store.ListHelpRequests(ctx, f, store.Page{Size: size, Token: req.GetPageToken()})
+	found, next, err := s.store.ListHelpRequests(ctx, f, store.Page{Size: size, Token: req.GetPageToken()})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	out, err := s.disclose(ctx, found)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
@@ -133,6 +152,11 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	// The organisation never changes, so one check covers every attempt.
+	if _, err := s.requestFor(ctx, id, true); err != nil {
+		return nil, err
+	}
+	ctx = s.auditing(ctx, "update", helpRequestPrefix+id, personalPaths(paths, requestPersonal))
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetHelpRequest(ctx, id)
 		if err != nil {
@@ -180,6 +204,10 @@ func (s *Server) DeleteHelpRequest(ctx context.Context, req *pb.DeleteHelpReques
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if _, err := s.requestFor(ctx, id, true); err != nil {
+		return nil, err
+	}
+	ctx = s.auditing(ctx, "delete", helpRequestPrefix+id, requestPersonal)
 	if err := s.store.DeleteHelpRequest(ctx, id, req.GetEtag()); err != nil {
 		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
 	}

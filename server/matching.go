@@ -8,8 +8,10 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/doorstep-aid/doorstep/geo"
 	"github.com/doorstep-aid/doorstep/matcher"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
@@ -173,11 +175,42 @@ func (s *Server) GetOffer(ctx context.Context, req *pb.GetOfferRequest) (*pb.Get
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	o, err := s.offerFor(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.withDistance(ctx, o)
+	return &pb.GetOfferResponse{Offer: o}, nil
+}
+
+// offerFor reads an offer, holding a volunteer to their own.
+func (s *Server) offerFor(ctx context.Context, id string) (*pb.Offer, error) {
 	o, err := s.store.GetOffer(ctx, id)
+	if err == nil && !ownVolunteer(ctx, o.Volunteer) {
+		err = store.ErrNotFound
+	}
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, offerNotFound(id))
 	}
-	return &pb.GetOfferResponse{Offer: o}, nil
+	return o, nil
+}
+
+// withDistance fills in how far the volunteer lives from the request,
+// which is what a volunteer weighs before accepting. It is left out when
+// either record is gone.
+func (s *Server) withDistance(ctx context.Context, o *pb.Offer) {
+	hr, err := s.store.GetHelpRequest(ctx, o.HelpRequest[len(helpRequestPrefix):])
+	if err != nil {
+		return
+	}
+	v, err := s.store.GetVolunteer(ctx, o.Volunteer[len(volunteerPrefix):])
+	if err != nil {
+		return
+	}
+	a, b := hr.GetLocation().GetLatLng(), v.GetHome().GetLatLng()
+	if a != nil && b != nil {
+		o.DistanceMetres = int32(geo.DistanceMetres(a.Latitude, a.Longitude, b.Latitude, b.Longitude) + 0.5)
+	}
 }
 
 func offerNotFound(id string) notFound {
@@ -211,6 +244,9 @@ func (s *Server) lifecycleStep(ctx context.Context, name, prefix string, missing
 		return store.LifecycleResult{}, err
 	}
 	res, err := step(ctx, id)
+	if _, ok := status.FromError(err); ok && err != nil {
+		return res, err // a guard's refusal, already a status
+	}
 	if err != nil {
 		return res, s.errs.toStatus(ctx, err, missing(id))
 	}
@@ -219,11 +255,35 @@ func (s *Server) lifecycleStep(ctx context.Context, name, prefix string, missing
 }
 
 func (s *Server) offerStep(ctx context.Context, name string, step func(context.Context, string) (store.LifecycleResult, error)) (store.LifecycleResult, error) {
-	return s.lifecycleStep(ctx, name, offerPrefix, offerNotFound, step)
+	guarded := func(ctx context.Context, id string) (store.LifecycleResult, error) {
+		if p := principalFrom(ctx); p != nil && p.Role == volunteer {
+			if _, err := s.offerFor(ctx, id); err != nil {
+				return store.LifecycleResult{}, err
+			}
+		}
+		return step(ctx, id)
+	}
+	return s.lifecycleStep(ctx, name, offerPrefix, offerNotFound, guarded)
 }
 
+// requestStep runs a step on a request the principal may change: its own
+// organisation's for a partner, its own assignment for a volunteer.
 func (s *Server) requestStep(ctx context.Context, name string, step func(context.Context, string) (store.LifecycleResult, error)) (store.LifecycleResult, error) {
-	return s.lifecycleStep(ctx, name, helpRequestPrefix, helpRequestNotFound, step)
+	guarded := func(ctx context.Context, id string) (store.LifecycleResult, error) {
+		p := principalFrom(ctx)
+		if p == nil || p.sees() {
+			return step(ctx, id)
+		}
+		hr, err := s.requestFor(ctx, id, p.Role != volunteer)
+		if err != nil {
+			return store.LifecycleResult{}, err
+		}
+		if p.Role == volunteer && hr.AssignedVolunteer != p.Volunteer {
+			return store.LifecycleResult{}, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer may only mark their own assignment", nil)
+		}
+		return step(ctx, id)
+	}
+	return s.lifecycleStep(ctx, name, helpRequestPrefix, helpRequestNotFound, guarded)
 }
 
 // CompleteHelpRequest implements pb.MatchingServiceServer.
@@ -232,7 +292,11 @@ func (s *Server) CompleteHelpRequest(ctx context.Context, req *pb.CompleteHelpRe
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CompleteHelpRequestResponse{HelpRequest: res.HelpRequest}, nil
+	out, err := s.disclose(ctx, []*pb.HelpRequest{res.HelpRequest})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.CompleteHelpRequestResponse{HelpRequest: out[0]}, nil
 }
 
 // CancelHelpRequest implements pb.MatchingServiceServer.
@@ -241,7 +305,11 @@ func (s *Server) CancelHelpRequest(ctx context.Context, req *pb.CancelHelpReques
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CancelHelpRequestResponse{HelpRequest: res.HelpRequest}, nil
+	out, err := s.disclose(ctx, []*pb.HelpRequest{res.HelpRequest})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.CancelHelpRequestResponse{HelpRequest: out[0]}, nil
 }
 
 // Dispatch implements pb.MatchingServiceServer.
@@ -357,6 +425,7 @@ func (s *Server) Sweep(ctx context.Context) {
 		s.logger.Info("swept", zap.Int("offers_lapsed", len(offers)), zap.Int("requests_expired", len(reqs)))
 	}
 	s.compactEvents(ctx)
+	s.purgePersonalData(ctx)
 }
 
 func stateWord(st pb.HelpRequest_State) string {

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -32,6 +33,7 @@ type Server struct {
 	pb.UnimplementedGazetteerServiceServer
 	pb.UnimplementedMatchingServiceServer
 	pb.UnimplementedEventServiceServer
+	pb.UnimplementedAdminServiceServer
 
 	store  store.Store
 	logger *zap.Logger
@@ -44,11 +46,15 @@ type Server struct {
 	candidatesPerRequest int
 	dispatchMu           sync.Mutex
 
-	eventRetention time.Duration
-	watchProgress  time.Duration
-	watchSlowAfter time.Duration
-	draining       chan struct{} // closed by Drain
-	drainOnce      sync.Once
+	eventRetention    time.Duration
+	personalRetention time.Duration
+	watchProgress     time.Duration
+	watchSlowAfter    time.Duration
+	draining          chan struct{} // closed by Drain
+	drainOnce         sync.Once
+
+	limiter *limiter
+	streams *streamCounter
 }
 
 // Option configures New.
@@ -67,6 +73,26 @@ func WithLease(d time.Duration) Option { return func(s *Server) { s.lease = d } 
 // brings to a dispatch run.
 func WithCandidatesPerRequest(n int) Option { return func(s *Server) { s.candidatesPerRequest = n } }
 
+// Abuse limits.
+const (
+	// DefaultRate and DefaultBurst bound one token's calls: far above what a
+	// person at a keyboard or a paced import makes, low enough that one
+	// runaway script cannot take the service from everyone else.
+	DefaultRate  = 100
+	DefaultBurst = 200
+	// DefaultMaxStreams bounds one token's open event streams.
+	DefaultMaxStreams = 8
+)
+
+// WithRateLimit sets each token's sustained calls per second and burst; a
+// rate of 0 turns the limit off.
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(s *Server) { s.limiter = newLimiter(perSecond, burst) }
+}
+
+// WithMaxStreams sets how many event streams one token may hold open.
+func WithMaxStreams(n int) Option { return func(s *Server) { s.streams.max = n } }
+
 // New returns a Server over st. Both st and logger are required.
 func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	if st == nil {
@@ -77,8 +103,9 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	}
 	s := &Server{store: st, logger: logger, errs: errMapper{logger: logger}, now: time.Now,
 		matcherConfig: matcher.DefaultConfig(), lease: DefaultLease, candidatesPerRequest: matcher.DefaultCandidatesPerRequest,
-		eventRetention: DefaultEventRetention, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter,
-		draining: make(chan struct{})}
+		eventRetention: DefaultEventRetention, personalRetention: DefaultPersonalDataRetention, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter,
+		draining: make(chan struct{}), limiter: newLimiter(DefaultRate, DefaultBurst),
+		streams: &streamCounter{max: DefaultMaxStreams, count: map[string]int{}}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -107,6 +134,7 @@ func (s *Server) Register(g grpc.ServiceRegistrar) {
 	pb.RegisterGazetteerServiceServer(g, s)
 	pb.RegisterMatchingServiceServer(g, s)
 	pb.RegisterEventServiceServer(g, s)
+	pb.RegisterAdminServiceServer(g, s)
 }
 
 // GRPCConfig bounds what one caller can make the server hold.
@@ -127,14 +155,21 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 	}
 	opts = append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
-		grpc.ChainUnaryInterceptor(s.logCalls),
-		grpc.ChainStreamInterceptor(s.logStreams),
+		grpc.ChainUnaryInterceptor(s.logCalls, s.authUnary),
+		grpc.ChainStreamInterceptor(s.logStreams, s.authStream),
+		// Clients may ping no more often than this; a client that does is
+		// disconnected instead of keeping the server busy.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}),
+		// Idle connections are closed, and the server pings to find dead
+		// ones, so that abandoned clients do not hold memory for ever.
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
+		grpc.MaxConcurrentStreams(1000),
 	}, opts...)
 	g := grpc.NewServer(opts...)
 	s.Register(g)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(g, hs)
-	for _, name := range []string{"", pb.HelpRequestService_ServiceDesc.ServiceName, pb.VolunteerService_ServiceDesc.ServiceName, pb.GazetteerService_ServiceDesc.ServiceName, pb.MatchingService_ServiceDesc.ServiceName, pb.EventService_ServiceDesc.ServiceName} {
+	for _, name := range []string{"", pb.HelpRequestService_ServiceDesc.ServiceName, pb.VolunteerService_ServiceDesc.ServiceName, pb.GazetteerService_ServiceDesc.ServiceName, pb.MatchingService_ServiceDesc.ServiceName, pb.EventService_ServiceDesc.ServiceName, pb.AdminService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(g)

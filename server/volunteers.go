@@ -54,7 +54,7 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	out, err := s.store.CreateVolunteer(ctx, vol, idem)
+	out, err := s.store.CreateVolunteer(s.auditing(ctx, "create", "", volunteerPersonal), vol, idem)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
@@ -69,9 +69,15 @@ func (s *Server) GetVolunteer(ctx context.Context, req *pb.GetVolunteerRequest) 
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if !ownVolunteer(ctx, volunteerPrefix+id) {
+		return nil, s.errs.toStatus(ctx, store.ErrNotFound, volunteerNotFound(id))
+	}
 	out, err := s.store.GetVolunteer(ctx, id)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, volunteerNotFound(id))
+	}
+	if err := s.discloseVolunteers(ctx, []*pb.Volunteer{out}); err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	return &pb.GetVolunteerResponse{Volunteer: out}, nil
 }
@@ -111,6 +117,9 @@ func (s *Server) ListVolunteers(ctx context.Context, req *pb.ListVolunteersReque
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
+	if err := s.discloseVolunteers(ctx, out); err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
 	return &pb.ListVolunteersResponse{Volunteers: out, NextPageToken: next}, nil
 }
 
@@ -127,6 +136,10 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	if !ownVolunteer(ctx, volunteerPrefix+id) {
+		return nil, s.errs.toStatus(ctx, store.ErrNotFound, volunteerNotFound(id))
+	}
+	ctx = s.auditing(ctx, "update", volunteerPrefix+id, personalPaths(paths, volunteerPersonal))
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetVolunteer(ctx, id)
 		if err != nil {
@@ -177,7 +190,7 @@ func (s *Server) DeleteVolunteer(ctx context.Context, req *pb.DeleteVolunteerReq
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	if err := s.store.DeleteVolunteer(ctx, id, req.GetEtag()); err != nil {
+	if err := s.store.DeleteVolunteer(s.auditing(ctx, "delete", volunteerPrefix+id, volunteerPersonal), id, req.GetEtag()); err != nil {
 		return nil, s.errs.toStatus(ctx, err, volunteerNotFound(id))
 	}
 	s.engine.RemoveVolunteer(volunteerPrefix + id)

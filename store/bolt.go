@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,7 +20,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 var (
 	bMeta          = []byte("meta")
@@ -51,6 +53,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	createLayoutV1,
 	createLayoutV2,
 	createLayoutV3,
+	createLayoutV4,
 }
 
 func createLayoutV1(tx *bolt.Tx) error {
@@ -98,6 +101,15 @@ type BoltStore struct {
 	ids    *idGen
 	now    func() time.Time
 	logger *zap.Logger
+
+	// The keyring (personal.go). keyMu is held for reading by every read
+	// transaction and for writing while epochs are dropped, so that no
+	// reader loses the epoch its transaction's data is wrapped under.
+	keyPath     string
+	ring        atomic.Pointer[keyring]
+	keyMu       sync.RWMutex
+	rotateMu    sync.Mutex // one rotation at a time
+	sealedPlain bool       // the migration sealed data that was in the clear
 }
 
 var _ Store = (*BoltStore)(nil)
@@ -106,6 +118,7 @@ type options struct {
 	timeout time.Duration
 	now     func() time.Time
 	logger  *zap.Logger
+	keyFile string
 }
 
 // Option configures Open.
@@ -121,6 +134,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l } }
 
+// WithKeyFile sets the key file that protects personal data; the default
+// is the data file's path with ".keys" added. It is created, mode 0600, for
+// a data file that holds no encrypted data yet.
+func WithKeyFile(path string) Option { return func(o *options) { o.keyFile = path } }
+
 // Open opens or creates the store file at path and brings its schema up to
 // date.
 func Open(path string, opts ...Option) (*BoltStore, error) {
@@ -131,7 +149,7 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	if o.logger == nil || o.now == nil || o.timeout <= 0 {
 		return nil, errors.New("store: open: logger, clock and a positive timeout are required")
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
+	boltOpts := &bolt.Options{
 		Timeout: o.timeout,
 		// The freelist is rebuilt from the pages at open instead of being
 		// written by every commit: fewer pages to fsync per write.
@@ -143,7 +161,8 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		InitialMmapSize: 1 << 30,
 		// bbolt's statistics take a shared lock on every transaction.
 		NoStatistics: true,
-	})
+	}
+	db, err := bolt.Open(path, 0o600, boltOpts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: %w", path, ErrInUse)
 	}
@@ -151,9 +170,25 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s := &BoltStore{db: db, ids: newIDGen(), now: o.now, logger: o.logger}
+	if o.keyFile == "" {
+		o.keyFile = path + ".keys"
+	}
+	if err := s.openKeys(o.keyFile); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	if err := s.migrate(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if s.sealedPlain {
+		if db, err = compactFile(path, db, boltOpts); err != nil {
+			if db != nil {
+				_ = db.Close()
+			}
+			return nil, fmt.Errorf("store: open %s: compact after sealing: %w", path, err)
+		}
+		s.db = db
 	}
 	rev, err := s.Revision()
 	if err != nil {
@@ -161,6 +196,12 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s.c = newCommitter(db, rev)
+	s.c.audit = s.writeAudit
+	if err := s.settleKeys(); err != nil {
+		s.c.close()
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: keys: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -175,11 +216,20 @@ func (s *BoltStore) migrate() error {
 		if v > SchemaVersion {
 			return fmt.Errorf("schema %d, this version reads up to %d: %w", v, SchemaVersion, ErrNewerSchema)
 		}
+		from := v
 		for ; v < SchemaVersion; v++ {
 			if err := migrations[v](tx); err != nil {
 				return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
 			}
 			s.logger.Info("store schema migrated", zap.Uint64("from", v), zap.Uint64("to", v+1))
+		}
+		if from < keyedSchema {
+			if err := s.sealExisting(tx); err != nil {
+				return fmt.Errorf("seal personal data: %w", err)
+			}
+		}
+		if err := createAuthLayout(tx); err != nil {
+			return fmt.Errorf("auth buckets: %w", err)
 		}
 		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(SchemaVersion))
 	})
@@ -197,6 +247,8 @@ func (s *BoltStore) Close() error {
 // view runs a read transaction, telling a closed store by ErrClosed so
 // that callers can say "shutting down" rather than "internal error".
 func (s *BoltStore) view(fn func(tx *bolt.Tx) error) error {
+	s.keyMu.RLock()
+	defer s.keyMu.RUnlock()
 	return closedErr(s.db.View(fn))
 }
 

@@ -35,8 +35,18 @@ type collection[T proto.Message] struct {
 	keep func(dst, stored T)
 	// onCreate sets initial state.
 	onCreate func(r T)
-	// indexes are the secondary index entries of a record.
-	indexes func(id []byte, r T, c *pb.Contact) []index
+	// splitPersonal removes from r its personal fields other than the
+	// contact and returns a record of the same type holding just them: with
+	// the contact, what is sealed under the record's data key.
+	splitPersonal func(r T) T
+	// mergePersonal puts back into r the fields splitPersonal took out,
+	// by assignment: proto.Merge would cost a reflective walk per read.
+	mergePersonal func(r, p T)
+	// removed says whether r's personal data has been erased or purged.
+	removed func(r T) bool
+	// indexes are the secondary index entries of a record; sl hashes its
+	// phone number.
+	indexes func(sl *sealer, id []byte, r T, c *pb.Contact) []index
 	// unique is an index entry that must not exist yet, or nil.
 	unique func(r T) *index
 	// deletable, when set, refuses to delete a record still in use.
@@ -50,7 +60,10 @@ type collection[T proto.Message] struct {
 	created, updated, deleted pb.Event_Type
 }
 
-func (col *collection[T]) read(top *bolt.Bucket, id []byte) (T, *pb.Contact, error) {
+// read returns a record with its personal fields opened and merged back
+// in, except the contact, which it returns on its own. A record whose
+// personal data was removed has none, and an empty contact.
+func (col *collection[T]) read(sl *sealer, top *bolt.Bucket, id []byte) (T, *pb.Contact, error) {
 	var zero T
 	r := col.newRec()
 	ok, err := getProto(top.Bucket(bRecords), id, r)
@@ -61,20 +74,47 @@ func (col *collection[T]) read(top *bolt.Bucket, id []byte) (T, *pb.Contact, err
 		return zero, nil, ErrNotFound
 	}
 	c := &pb.Contact{}
-	if _, err := getProto(top.Bucket(bContacts), id, c); err != nil {
-		return zero, nil, err
+	if sealed := top.Bucket(bContacts).Get(id); sealed != nil {
+		p, err := openPersonal(sl, col, id, sealed)
+		if err != nil {
+			return zero, nil, err
+		}
+		if pc := col.takeContact(p); pc != nil {
+			c = pc
+		}
+		col.mergePersonal(r, p)
 	}
 	return r, c, nil
 }
 
-func (col *collection[T]) write(w *writeTx, top *bolt.Bucket, id []byte, r T, c *pb.Contact) error {
-	if err := putProto(w, top.Bucket(bRecords), id, r); err != nil {
+// putRecord stores r without its personal fields, which are sealed apart,
+// and returns them. r is left as it was.
+func (col *collection[T]) putRecord(w *writeTx, top *bolt.Bucket, id []byte, r T) (T, error) {
+	p := col.splitPersonal(r)
+	defer col.mergePersonal(r, p)
+	return p, putProto(w, top.Bucket(bRecords), id, r)
+}
+
+func (col *collection[T]) write(w *writeTx, sl *sealer, top *bolt.Bucket, id []byte, r T, c *pb.Contact) error {
+	p, err := col.putRecord(w, top, id, r)
+	if err != nil {
 		return err
 	}
-	if err := putProto(w, top.Bucket(bContacts), id, c); err != nil {
-		return err
+	if !col.removed(r) {
+		// p shares r's fields; only the contact is set on it, and it is
+		// marshalled before anything else can change them.
+		col.setContact(p, c)
+		if err := sealPersonal(w, sl, top, id, p); err != nil {
+			return err
+		}
 	}
-	return putAll(w, top, col.indexes(id, r, c))
+	return putAll(w, top, col.indexes(sl, id, r, c))
+}
+
+// hasPersonal says whether r (without its contact) or c holds personal
+// data.
+func (col *collection[T]) hasPersonal(r T, c *pb.Contact) bool {
+	return proto.Size(col.splitPersonal(proto.Clone(r).(T))) > 0 || proto.Size(c) > 0
 }
 
 func (col *collection[T]) create(ctx context.Context, s *BoltStore, in T, idem Idempotency) (T, error) {
@@ -88,13 +128,14 @@ func (col *collection[T]) create(ctx context.Context, s *BoltStore, in T, idem I
 	err := s.c.do(ctx, func(w *writeTx) error {
 		out = zero
 		top := w.tx.Bucket(col.bucket)
+		sl := s.sealer(w.tx)
 		if idem.RequestID != "" {
 			id, found, err := lookupIdempotency(w.tx, col.idemKind, idem)
 			if err != nil {
 				return err
 			}
 			if found {
-				r, c, err := col.read(top, id)
+				r, c, err := col.read(sl, top, id)
 				if errors.Is(err, ErrNotFound) {
 					return ErrRequestIDGone
 				}
@@ -122,7 +163,7 @@ func (col *collection[T]) create(ctx context.Context, s *BoltStore, in T, idem I
 		r := proto.Clone(rec).(T)
 		col.onCreate(r)
 		col.stamp(r, col.prefix+idString(id), etagOf(rev), timestamp(now), timestamp(now))
-		if err := col.write(w, top, id, r, contact); err != nil {
+		if err := col.write(w, sl, top, id, r, contact); err != nil {
 			return err
 		}
 		if u := col.unique(r); u != nil {
@@ -156,7 +197,7 @@ func (col *collection[T]) get(s *BoltStore, id string) (T, error) {
 	}
 	var out T
 	err = s.view(func(tx *bolt.Tx) error {
-		r, c, err := col.read(tx.Bucket(col.bucket), key)
+		r, c, err := col.read(s.sealer(tx), tx.Bucket(col.bucket), key)
 		if err != nil {
 			return err
 		}
@@ -185,25 +226,31 @@ func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T) (T, er
 	err = s.c.do(ctx, func(w *writeTx) error {
 		out = zero
 		top := w.tx.Bucket(col.bucket)
-		cur, curContact, err := col.read(top, key)
+		sl := s.sealer(w.tx)
+		cur, curContact, err := col.read(sl, top, key)
 		if err != nil {
 			return err
 		}
 		if col.etag(cur) != col.etag(rec) {
 			return ErrEtagMismatch
 		}
+		// Personal data once removed stays removed: storing new data on
+		// the record would undo an erasure the person asked for.
+		if col.removed(cur) && col.hasPersonal(rec, contact) {
+			return fmt.Errorf("personal data was removed: %w", ErrWrongState)
+		}
 		rev, err := bumpRevision(w)
 		if err != nil {
 			return err
 		}
-		if err := deleteAll(w, top, col.indexes(key, cur, curContact)); err != nil {
+		if err := deleteAll(w, top, col.indexes(sl, key, cur, curContact)); err != nil {
 			return err
 		}
 		r := proto.Clone(rec).(T)
 		col.keep(r, cur)
 		now := s.now()
 		col.stamp(r, col.name(cur), etagOf(rev), nil, timestamp(now))
-		if err := col.write(w, top, key, r, contact); err != nil {
+		if err := col.write(w, sl, top, key, r, contact); err != nil {
 			return err
 		}
 		if err := emit(w, col.event(col.updated, r), now); err != nil {
@@ -226,7 +273,8 @@ func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag str
 	}
 	err = s.c.do(ctx, func(w *writeTx) error {
 		top := w.tx.Bucket(col.bucket)
-		cur, curContact, err := col.read(top, key)
+		sl := s.sealer(w.tx)
+		cur, curContact, err := col.read(sl, top, key)
 		if err != nil {
 			return err
 		}
@@ -244,7 +292,7 @@ func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag str
 		if err := emit(w, col.event(col.deleted, cur), s.now()); err != nil {
 			return err
 		}
-		if err := deleteAll(w, top, col.indexes(key, cur, curContact)); err != nil {
+		if err := deleteAll(w, top, col.indexes(sl, key, cur, curContact)); err != nil {
 			return err
 		}
 		if u := col.unique(cur); u != nil {
@@ -252,7 +300,7 @@ func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag str
 				return err
 			}
 		}
-		if err := w.delete(top.Bucket(bContacts), key); err != nil {
+		if err := dropPersonal(w, top, key); err != nil {
 			return err
 		}
 		if col.onRemove != nil {
@@ -274,6 +322,7 @@ func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag str
 type scan[T proto.Message] struct {
 	index     []byte // nil: walk the records themselves
 	prefix    []byte
+	phone     string // when set, prefix is this phone number's in by_phone
 	match     func(r T, c *pb.Contact) bool
 	filterKey string
 }
@@ -324,9 +373,20 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 	var next string
 	err = s.view(func(tx *bolt.Tx) error {
 		top := tx.Bucket(col.bucket)
+		sl := s.sealer(tx)
 		walk := top.Bucket(bRecords)
 		if sc.index != nil {
 			walk = top.Bucket(sc.index)
+		}
+		if sc.phone != "" {
+			// The hash depends on the epoch this transaction sees; the
+			// page token holds only what follows it, so a rotation
+			// between pages loses nothing.
+			p, err := sl.phonePrefix(sc.phone)
+			if err != nil {
+				return err
+			}
+			sc.prefix = p
 		}
 		cur := walk.Cursor()
 		start := append(bytes.Clone(sc.prefix), resume...)
@@ -348,7 +408,7 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 				}
 				id = k[len(k)-16:]
 			}
-			r, c, err := col.read(top, id)
+			r, c, err := col.read(sl, top, id)
 			if err != nil {
 				return err
 			}

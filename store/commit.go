@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // maxBatch bounds one transaction so that a burst cannot build a commit
@@ -21,6 +23,9 @@ type writeTx struct {
 	dirty bool
 	rev   uint64 // the revision this write took, once it has taken one
 	seq   uint32 // events emitted so far under rev
+	// touched names the records this write's events named, for audit
+	// records that do not name theirs.
+	touched []string
 }
 
 func (w *writeTx) put(b *bolt.Bucket, k, v []byte) error {
@@ -54,6 +59,10 @@ type committer struct {
 	// ackBeforeCommit is for the crash test's proof that it would catch a
 	// write acknowledged before its commit; nothing else sets it.
 	ackBeforeCommit atomic.Bool
+
+	// audit writes a context's audit records within a write (see
+	// WithAudit).
+	audit func(w *writeTx, recs []*pb.AuditRecord) error
 }
 
 func newCommitter(db *bolt.DB, rev uint64) *committer {
@@ -66,6 +75,18 @@ func newCommitter(db *bolt.DB, rev uint64) *committer {
 // committed (or failed). A caller that gives up on ctx gets ctx's error, but
 // the write may still commit: callers retry with idempotency keys.
 func (c *committer) do(ctx context.Context, fn func(w *writeTx) error) error {
+	if recs := auditFrom(ctx); len(recs) > 0 && c.audit != nil {
+		inner := fn
+		// Only a write that changed records (took a revision) is audited:
+		// housekeeping made with the same context, such as a key rotation
+		// after an erasure, is not the change the records describe.
+		fn = func(w *writeTx) error {
+			if err := inner(w); err != nil || !w.dirty || w.rev == 0 {
+				return err
+			}
+			return c.audit(w, recs)
+		}
+	}
 	o := &op{fn: fn, done: make(chan error, 1)}
 	c.mu.RLock()
 	if c.closed {

@@ -3,6 +3,8 @@ package store_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -45,7 +47,13 @@ func TestCrashChild(t *testing.T) {
 	if os.Getenv(envCrashAckEarly) != "" {
 		store.SetAckBeforeCommit(st)
 	}
-	srv, err := server.New(st, zap.NewNop())
+	// The parent calls with crashSecret; earlier rounds stored it already.
+	tok := &pb.Token{DisplayName: "crash test", Role: pb.Role_ROLE_COORDINATOR}
+	if _, err := st.CreateToken(context.Background(), tok, sha256.Sum256([]byte(crashSecret)), false); err != nil && !errors.Is(err, store.ErrExists) {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	srv, err := server.New(st, zap.NewNop(), server.WithRateLimit(0, 0))
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
@@ -59,6 +67,16 @@ func TestCrashChild(t *testing.T) {
 	fmt.Println("ADDR", lis.Addr())
 	_ = g.Serve(lis) // until SIGKILL
 }
+
+const crashSecret = "crash-test-secret"
+
+type crashBearer struct{}
+
+func (crashBearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + crashSecret}, nil
+}
+
+func (crashBearer) RequireTransportSecurity() bool { return false }
 
 // ack is a create the server acknowledged.
 type ack struct{ name, externalID string }
@@ -100,7 +118,7 @@ func crashRound(t *testing.T, dir string, round int, ackEarly bool) []ack {
 		for sc.Scan() {
 		}
 	}()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(crashBearer{}))
 	if err != nil {
 		t.Fatal(err)
 	}

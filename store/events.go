@@ -83,6 +83,12 @@ func emit(w *writeTx, ev *pb.Event, now time.Time) error {
 	}
 	ev.Revision = int64(w.rev)
 	ev.Time = timestamp(now)
+	switch {
+	case ev.HelpRequest != "":
+		w.touched = append(w.touched, ev.HelpRequest)
+	case ev.Volunteer != "":
+		w.touched = append(w.touched, ev.Volunteer)
+	}
 	k := eventKey(w.rev, w.seq)
 	w.seq++
 	return putProto(w, w.tx.Bucket(bEvents), k, ev)

@@ -42,25 +42,26 @@ type staged[T proto.Message] struct {
 
 type stagedSet[T proto.Message] struct {
 	col   *collection[T]
+	sl    *sealer
 	top   *bolt.Bucket
 	byID  map[string]*staged[T]
 	order []*staged[T]
 }
 
-func newStagedSet[T proto.Message](tx *bolt.Tx, col *collection[T]) stagedSet[T] {
-	return stagedSet[T]{col: col, top: tx.Bucket(col.bucket), byID: map[string]*staged[T]{}}
+func newStagedSet[T proto.Message](tx *bolt.Tx, col *collection[T], sl *sealer) stagedSet[T] {
+	return stagedSet[T]{col: col, sl: sl, top: tx.Bucket(col.bucket), byID: map[string]*staged[T]{}}
 }
 
 func (ss *stagedSet[T]) get(id []byte) (*staged[T], error) {
 	if st, ok := ss.byID[string(id)]; ok {
 		return st, nil
 	}
-	r, c, err := ss.col.read(ss.top, id)
+	r, c, err := ss.col.read(ss.sl, ss.top, id)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", ss.col.noun, idString(id), err)
 	}
 	id = bytes.Clone(id)
-	st := &staged[T]{id: id, r: r, c: c, old: ss.col.indexes(id, r, c), prev: proto.Clone(r).(T)}
+	st := &staged[T]{id: id, r: r, c: c, old: ss.col.indexes(ss.sl, id, r, c), prev: proto.Clone(r).(T)}
 	ss.byID[string(id)] = st
 	ss.order = append(ss.order, st)
 	return st, nil
@@ -86,10 +87,12 @@ func (ss *stagedSet[T]) flush(w *writeTx, etag string, now time.Time) error {
 			continue
 		}
 		ss.col.stamp(st.r, ss.col.name(st.r), etag, nil, timestamp(now))
-		if err := putProto(w, ss.top.Bucket(bRecords), st.id, st.r); err != nil {
+		// Only the record: a lifecycle change leaves the sealed personal
+		// data as it is, and an erasure deletes it itself.
+		if _, err := ss.col.putRecord(w, ss.top, st.id, st.r); err != nil {
 			return err
 		}
-		if err := moveIndexes(w, ss.top, st.old, ss.col.indexes(st.id, st.r, st.c)); err != nil {
+		if err := moveIndexes(w, ss.top, st.old, ss.col.indexes(ss.sl, st.id, st.r, st.c)); err != nil {
 			return err
 		}
 	}
@@ -163,12 +166,12 @@ type change struct {
 	offerOrder []*stagedOffer
 }
 
-func newChange(w *writeTx, now time.Time) *change {
+func newChange(w *writeTx, now time.Time, sl *sealer) *change {
 	return &change{
 		w:      w,
 		now:    now,
-		hrs:    newStagedSet(w.tx, helpRequests),
-		vols:   newStagedSet(w.tx, volunteers),
+		hrs:    newStagedSet(w.tx, helpRequests, sl),
+		vols:   newStagedSet(w.tx, volunteers, sl),
 		offTop: w.tx.Bucket(bOffers),
 		offers: map[string]*stagedOffer{},
 	}
@@ -330,7 +333,7 @@ func (s *BoltStore) lifecycle(ctx context.Context, what string, now func() time.
 	var outs []outcome
 	err := s.c.do(ctx, func(w *writeTx) error {
 		outs = nil // fn may run more than once
-		c := newChange(w, now())
+		c := newChange(w, now(), s.sealer(w.tx))
 		o, err := fn(c)
 		if err != nil {
 			return err

@@ -36,21 +36,39 @@ var helpRequests = &collection[*pb.HelpRequest]{
 	keep: func(dst, stored *pb.HelpRequest) {
 		dst.Organisation, dst.ExternalId, dst.CreateTime = stored.Organisation, stored.ExternalId, stored.CreateTime
 		dst.State, dst.Offer, dst.AssignedVolunteer, dst.DeclinedVolunteers = stored.State, stored.Offer, stored.AssignedVolunteer, stored.DeclinedVolunteers
+		dst.PersonalDataRemovedTime = stored.PersonalDataRemovedTime
 	},
 	onCreate: func(r *pb.HelpRequest) {
 		r.State = pb.HelpRequest_STATE_OPEN
 		r.Offer, r.AssignedVolunteer, r.DeclinedVolunteers = "", "", nil
+		r.PersonalDataRemovedTime = nil
 	},
-	indexes: func(id []byte, r *pb.HelpRequest, c *pb.Contact) []index {
+	splitPersonal: func(r *pb.HelpRequest) *pb.HelpRequest {
+		p := &pb.HelpRequest{Details: r.Details, Vulnerability: r.Vulnerability}
+		r.Details, r.Vulnerability = "", nil
+		if lines := r.GetLocation().GetAddressLines(); len(lines) > 0 {
+			p.Location = &pb.Location{AddressLines: lines}
+			r.Location.AddressLines = nil
+		}
+		return p
+	},
+	mergePersonal: func(r, p *pb.HelpRequest) {
+		r.Details, r.Vulnerability = p.Details, p.Vulnerability
+		if p.Location != nil {
+			if r.Location == nil {
+				r.Location = &pb.Location{}
+			}
+			r.Location.AddressLines = p.Location.AddressLines
+		}
+	},
+	removed: func(r *pb.HelpRequest) bool { return r.PersonalDataRemovedTime != nil },
+	indexes: func(sl *sealer, id []byte, r *pb.HelpRequest, c *pb.Contact) []index {
 		ix := []index{
 			{bucket: bByState, key: append([]byte{byte(r.State)}, id...)},
 			{bucket: bByOrg, key: join([]byte(r.Organisation), id)},
 			{bucket: bByPostcode, key: join([]byte(r.GetLocation().GetPostcode()), id)},
 		}
-		if c.GetPhone() != "" {
-			ix = append(ix, index{bucket: bByPhone, key: join([]byte(c.Phone), id)})
-		}
-		return ix
+		return append(ix, sl.phoneIndex(c.GetPhone(), id)...)
 	},
 	unique: func(r *pb.HelpRequest) *index {
 		if r.ExternalId == "" {
@@ -100,15 +118,32 @@ var volunteers = &collection[*pb.Volunteer]{
 	onCreate: func(r *pb.Volunteer) {
 		r.ActiveAssignments, r.PendingOffers, r.RecentAssignmentTimes = 0, 0, nil
 	},
-	indexes: func(id []byte, r *pb.Volunteer, c *pb.Contact) []index {
+	// The street and postcode stay in the clear: the matcher and the
+	// staged disclosure to volunteers need them.
+	splitPersonal: func(r *pb.Volunteer) *pb.Volunteer {
+		p := &pb.Volunteer{}
+		if lines := r.GetHome().GetAddressLines(); len(lines) > 0 {
+			p.Home = &pb.Location{AddressLines: lines}
+			r.Home.AddressLines = nil
+		}
+		return p
+	},
+	mergePersonal: func(r, p *pb.Volunteer) {
+		if p.Home != nil {
+			if r.Home == nil {
+				r.Home = &pb.Location{}
+			}
+			r.Home.AddressLines = p.Home.AddressLines
+		}
+	},
+	// An erased volunteer is deleted, never kept without personal data.
+	removed: func(*pb.Volunteer) bool { return false },
+	indexes: func(sl *sealer, id []byte, r *pb.Volunteer, c *pb.Contact) []index {
 		ix := []index{
 			{bucket: bByOrg, key: join([]byte(r.Organisation), id)},
 			{bucket: bByPostcode, key: join([]byte(r.GetHome().GetPostcode()), id)},
 		}
-		if c.GetPhone() != "" {
-			ix = append(ix, index{bucket: bByPhone, key: join([]byte(c.Phone), id)})
-		}
-		return ix
+		return append(ix, sl.phoneIndex(c.GetPhone(), id)...)
 	},
 	unique: func(*pb.Volunteer) *index { return nil },
 	deletable: func(r *pb.Volunteer) error {
@@ -133,7 +168,7 @@ func (s *BoltStore) GetHelpRequestByExternalID(_ context.Context, organisation, 
 		if id == nil {
 			return ErrNotFound
 		}
-		r, c, err := helpRequests.read(top, id)
+		r, c, err := helpRequests.read(s.sealer(tx), top, id)
 		if err != nil {
 			return err
 		}
@@ -182,7 +217,7 @@ func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p P
 	}
 	switch {
 	case f.Phone != "":
-		sc.index, sc.prefix = bByPhone, join([]byte(f.Phone), nil)
+		sc.index, sc.phone = bByPhone, f.Phone
 	case f.PostcodePrefix != "":
 		sc.index, sc.prefix = bByPostcode, []byte(f.PostcodePrefix)
 	case f.Organisation != "":
@@ -226,7 +261,7 @@ func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page)
 	}
 	switch {
 	case f.Phone != "":
-		sc.index, sc.prefix = bByPhone, join([]byte(f.Phone), nil)
+		sc.index, sc.phone = bByPhone, f.Phone
 	case f.PostcodePrefix != "":
 		sc.index, sc.prefix = bByPostcode, []byte(f.PostcodePrefix)
 	case f.Organisation != "":

@@ -174,5 +174,25 @@ type Store interface {
 	// when a later one commits.
 	Changes() (uint64, <-chan struct{})
 
+	// Who may call (see auth.go). Secrets are never stored: tokens are
+	// found by the SHA-256 of theirs.
+	CreateToken(ctx context.Context, t *pb.Token, hash [32]byte, onlyIfNone bool) (*pb.Token, error)
+	TokenByHash(ctx context.Context, hash [32]byte) (*pb.Token, error)
+	ListTokens(ctx context.Context, p Page) ([]*pb.Token, string, error)
+	RevokeToken(ctx context.Context, id string) (*pb.Token, error)
+	CreateOrganisation(ctx context.Context, o *pb.Organisation, slug string) (*pb.Organisation, error)
+	GetOrganisation(ctx context.Context, slug string) (*pb.Organisation, error)
+	ListOrganisations(ctx context.Context, p Page) ([]*pb.Organisation, string, error)
+	// RecordAudit makes audit records durable; writes made with a context
+	// from WithAudit record theirs in their own transaction.
+	RecordAudit(ctx context.Context, recs []*pb.AuditRecord) error
+	ListAuditRecords(ctx context.Context, f AuditFilter, p Page) ([]*pb.AuditRecord, string, error)
+
+	// Personal data rights and retention (see personal.go): phone numbers
+	// are E.164.
+	ErasePerson(ctx context.Context, phone string, now time.Time) (ErasureResult, error)
+	ExportPerson(ctx context.Context, phone string) (PersonExport, error)
+	PurgePersonalData(ctx context.Context, closedBefore time.Time, limit int) (int, error)
+
 	Close() error
 }

@@ -303,15 +303,17 @@ func listAllVol(t testing.TB, s *BoltStore, f VolunteerFilter, size int) []*pb.V
 func verifyIndexes(t testing.TB, s *BoltStore) {
 	t.Helper()
 	err := s.db.View(func(tx *bolt.Tx) error {
-		verifyCollection(t, tx, helpRequests, [][]byte{bByState, bByOrg, bByExternalID, bByPhone, bByPostcode})
-		verifyCollection(t, tx, volunteers, [][]byte{bByOrg, bByPhone, bByPostcode})
+		sl := s.sealer(tx)
+		verifyCollection(t, sl, tx, helpRequests, [][]byte{bByState, bByOrg, bByExternalID, bByPhone, bByPostcode})
+		verifyCollection(t, sl, tx, volunteers, [][]byte{bByOrg, bByPhone, bByPostcode})
+		verifyKeys(t, tx)
 		verifyOffers(t, tx)
 		return nil
 	})
 	mustOK(t, err, "view")
 }
 
-func verifyCollection[T proto.Message](t testing.TB, tx *bolt.Tx, col *collection[T], indexBuckets [][]byte) {
+func verifyCollection[T proto.Message](t testing.TB, sl *sealer, tx *bolt.Tx, col *collection[T], indexBuckets [][]byte) {
 	t.Helper()
 	top := tx.Bucket(col.bucket)
 	want := map[string]map[string]string{}
@@ -319,9 +321,8 @@ func verifyCollection[T proto.Message](t testing.TB, tx *bolt.Tx, col *collectio
 		want[string(b)] = map[string]string{}
 	}
 	records, contacts := top.Bucket(bRecords), top.Bucket(bContacts)
-	nRecords := 0
+	nSealed := 0
 	err := records.ForEach(func(k, v []byte) error {
-		nRecords++
 		r := col.newRec()
 		if err := proto.Unmarshal(v, r); err != nil {
 			return fmt.Errorf("record %x: %w", k, err)
@@ -329,17 +330,30 @@ func verifyCollection[T proto.Message](t testing.TB, tx *bolt.Tx, col *collectio
 		if c := col.takeContact(r); c != nil {
 			t.Errorf("%s %s: record bucket holds the contact %v", col.noun, idString(k), c)
 		}
+		if p := col.splitPersonal(proto.Clone(r).(T)); proto.Size(p) > 0 {
+			t.Errorf("%s %s: record bucket holds personal fields %v", col.noun, idString(k), p)
+		}
 		c := &pb.Contact{}
 		raw := contacts.Get(k)
-		if raw == nil {
+		switch {
+		case raw == nil && !col.removed(r):
 			t.Errorf("%s %s: no contact stored", col.noun, idString(k))
-		} else if err := proto.Unmarshal(raw, c); err != nil {
-			return fmt.Errorf("contact %x: %w", k, err)
+		case raw != nil && col.removed(r):
+			t.Errorf("%s %s: personal data kept after its removal", col.noun, idString(k))
+		case raw != nil:
+			nSealed++
+			p, err := openPersonal(sl, col, k, raw)
+			if err != nil {
+				return fmt.Errorf("open contact %x: %w", k, err)
+			}
+			if pc := col.takeContact(p); pc != nil {
+				c = pc
+			}
 		}
 		if got, want := col.name(r), col.prefix+idString(k); got != want {
 			t.Errorf("record under key %x is named %q, want %q", k, got, want)
 		}
-		for _, ix := range col.indexes(k, r, c) {
+		for _, ix := range col.indexes(sl, k, r, c) {
 			want[string(ix.bucket)][string(ix.key)] = string(ix.value)
 		}
 		if u := col.unique(r); u != nil {
@@ -348,8 +362,8 @@ func verifyCollection[T proto.Message](t testing.TB, tx *bolt.Tx, col *collectio
 		return nil
 	})
 	mustOK(t, err, "walk records")
-	if n := contacts.Stats().KeyN; n != nRecords {
-		t.Errorf("%s: %d contacts for %d records", col.noun, n, nRecords)
+	if n := contacts.Stats().KeyN; n != nSealed {
+		t.Errorf("%s: %d contacts for %d records with personal data", col.noun, n, nSealed)
 	}
 	for _, b := range indexBuckets {
 		got := map[string]string{}
@@ -508,11 +522,19 @@ func testCRUD[T named](t *testing.T, k kind[T]) {
 		if k.contact(r) != nil {
 			t.Errorf("record bucket holds the contact: %v", k.contact(r))
 		}
-		c := &pb.Contact{}
-		if ok, err := getProto(top.Bucket(bContacts), key, c); !ok || err != nil {
-			t.Fatalf("raw contact: %v, %v", ok, err)
+		sealed := top.Bucket(bContacts).Get(key)
+		if sealed == nil {
+			t.Fatalf("no sealed contact")
 		}
-		if c.Phone != "+441224000001" || c.DisplayName == "" {
+		if bytes.Contains(sealed, []byte("+441224000001")) {
+			t.Errorf("sealed contact holds the phone number in the clear")
+		}
+		p, err := openPersonal(s.sealer(tx), k.col, key, sealed)
+		if err != nil {
+			t.Fatalf("open sealed contact: %v", err)
+		}
+		c := k.contact(p)
+		if c.GetPhone() != "+441224000001" || c.GetDisplayName() == "" {
 			t.Errorf("raw contact = %v", c)
 		}
 		return nil
@@ -1883,6 +1905,10 @@ var layout = map[string][]string{
 	"volunteers":    {"records", "contacts", "by_org", "by_phone", "by_postcode"},
 	"offers":        {"records", "by_expiry", "by_request"},
 	"events":        nil,
+	"keys":          nil,
+	"tokens":        {"records", "by_hash"},
+	"organisations": nil,
+	"audit":         nil,
 }
 
 // checkLayout checks that the file holds exactly the current buckets and

@@ -13,6 +13,21 @@
 //	--offer-lease       DOORSTEP_OFFER_LEASE       how long an offer waits for the volunteer (30m)
 //	--dispatch-every    DOORSTEP_DISPATCH_EVERY    run automatic dispatch this often; 0 turns it off (0)
 //	--sweep-every       DOORSTEP_SWEEP_EVERY       how often lapsed offers and past requests expire (15s)
+//	--event-retention   DOORSTEP_EVENT_RETENTION   how long the event log keeps events (168h)
+//	--personal-data-retention DOORSTEP_PERSONAL_DATA_RETENTION  how long closed requests keep personal data (720h)
+//	--tls-cert          DOORSTEP_TLS_CERT          PEM certificate chain to serve TLS with
+//	--tls-key           DOORSTEP_TLS_KEY           its PEM private key
+//	--tls-client-ca     DOORSTEP_TLS_CLIENT_CA     PEM CAs whose client certificates are required
+//	--insecure          DOORSTEP_INSECURE          allow plaintext on an address that is not loopback
+//	--admin-token-file  DOORSTEP_ADMIN_TOKEN_FILE  where to write the first admin token (else stderr)
+//	--rate-limit        DOORSTEP_RATE_LIMIT        calls per second per token; 0 turns it off (100)
+//	--rate-burst        DOORSTEP_RATE_BURST        calls one token may make at once (200)
+//	--max-streams       DOORSTEP_MAX_STREAMS       event streams one token may hold open (8)
+//
+// Without a certificate doorstepd serves plaintext, and then only on a
+// loopback address unless --insecure says otherwise: tokens and personal
+// data must not cross a network in the clear by accident. On an empty data
+// file it makes the first admin token and shows it once.
 package main
 
 import (
@@ -31,6 +46,7 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"google.golang.org/grpc"
 
 	"github.com/doorstep-aid/doorstep/server"
 	"github.com/doorstep-aid/doorstep/store"
@@ -48,17 +64,26 @@ func main() {
 }
 
 type config struct {
-	listen          string
-	dataDir         string
-	gazetteer       string
-	logLevel        string
-	logFormat       string
-	maxRecvBytes    int
-	shutdownTimeout time.Duration
-	offerLease      time.Duration
-	dispatchEvery   time.Duration
-	sweepEvery      time.Duration
-	eventRetention  time.Duration
+	listen            string
+	dataDir           string
+	gazetteer         string
+	logLevel          string
+	logFormat         string
+	maxRecvBytes      int
+	shutdownTimeout   time.Duration
+	offerLease        time.Duration
+	dispatchEvery     time.Duration
+	sweepEvery        time.Duration
+	eventRetention    time.Duration
+	personalRetention time.Duration
+	tlsCert           string
+	tlsKey            string
+	tlsClientCA       string
+	insecure          bool
+	adminTokenFile    string
+	rateLimit         float64
+	rateBurst         int
+	maxStreams        int
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -94,6 +119,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{&c.offerLease, "offer-lease", "DOORSTEP_OFFER_LEASE", "30m", "how long an offer waits for the volunteer's answer"},
 		{&c.dispatchEvery, "dispatch-every", "DOORSTEP_DISPATCH_EVERY", "0", "run automatic dispatch this often; 0 turns it off"},
 		{&c.sweepEvery, "sweep-every", "DOORSTEP_SWEEP_EVERY", "15s", "how often lapsed offers and past requests are expired"},
+		{&c.personalRetention, "personal-data-retention", "DOORSTEP_PERSONAL_DATA_RETENTION", server.DefaultPersonalDataRetention.String(), "how long after a request closes its requester's contact details, notes and address are purged; 0 keeps them until erased"},
 		{&c.eventRetention, "event-retention", "DOORSTEP_EVENT_RETENTION", server.DefaultEventRetention.String(), "how long the event log keeps events for watchers to catch up; 0 keeps them for ever"},
 	} {
 		v, err := time.ParseDuration(env(d.env, d.def))
@@ -102,8 +128,46 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		fs.DurationVar(d.p, d.flag, v, d.usage+" (env "+d.env+")")
 	}
+	fs.StringVar(&c.tlsCert, "tls-cert", env("DOORSTEP_TLS_CERT", ""), "PEM certificate chain to serve TLS with (env DOORSTEP_TLS_CERT)")
+	fs.StringVar(&c.tlsKey, "tls-key", env("DOORSTEP_TLS_KEY", ""), "PEM private key of --tls-cert (env DOORSTEP_TLS_KEY)")
+	fs.StringVar(&c.tlsClientCA, "tls-client-ca", env("DOORSTEP_TLS_CLIENT_CA", ""), "PEM CA certificates; when given, clients must present a certificate they signed (env DOORSTEP_TLS_CLIENT_CA)")
+	insecureDefault, err := strconv.ParseBool(env("DOORSTEP_INSECURE", "false"))
+	if err != nil {
+		return c, fmt.Errorf("DOORSTEP_INSECURE: %w", err)
+	}
+	fs.BoolVar(&c.insecure, "insecure", insecureDefault, "serve plaintext on an address that is not loopback: only behind a TLS-terminating proxy (env DOORSTEP_INSECURE)")
+	fs.StringVar(&c.adminTokenFile, "admin-token-file", env("DOORSTEP_ADMIN_TOKEN_FILE", ""), "on an empty data file, write the first admin token here (mode 0600) instead of to stderr (env DOORSTEP_ADMIN_TOKEN_FILE)")
+	rate, err := strconv.ParseFloat(env("DOORSTEP_RATE_LIMIT", strconv.Itoa(server.DefaultRate)), 64)
+	if err != nil {
+		return c, fmt.Errorf("DOORSTEP_RATE_LIMIT: %w", err)
+	}
+	fs.Float64Var(&c.rateLimit, "rate-limit", rate, "calls per second one token may make; 0 turns the limit off (env DOORSTEP_RATE_LIMIT)")
+	for _, d := range []struct {
+		p         *int
+		flag, env string
+		def       int
+		usage     string
+	}{
+		{&c.rateBurst, "rate-burst", "DOORSTEP_RATE_BURST", server.DefaultBurst, "calls one token may make in a burst"},
+		{&c.maxStreams, "max-streams", "DOORSTEP_MAX_STREAMS", server.DefaultMaxStreams, "event streams one token may hold open"},
+	} {
+		v, err := strconv.Atoi(env(d.env, strconv.Itoa(d.def)))
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", d.env, err)
+		}
+		fs.IntVar(d.p, d.flag, v, d.usage+" (env "+d.env+")")
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return c, errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.tlsClientCA != "" && c.tlsCert == "" {
+		return c, errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+	}
+	if c.rateLimit < 0 || c.rateBurst < 1 || c.maxStreams < 1 {
+		return c, errors.New("--rate-limit must not be negative, --rate-burst and --max-streams at least 1")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -111,7 +175,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.maxRecvBytes < 4096 {
 		return c, errors.New("--max-recv-bytes must be at least 4096")
 	}
-	if c.sweepEvery <= 0 || c.dispatchEvery < 0 || c.eventRetention < 0 {
+	if c.sweepEvery <= 0 || c.dispatchEvery < 0 || c.eventRetention < 0 || c.personalRetention < 0 {
 		return c, errors.New("--sweep-every must be positive, and --dispatch-every and --event-retention not negative")
 	}
 	if c.logFormat != "json" && c.logFormat != "console" {
@@ -171,7 +235,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			zap.Int("malformed", stats.File.Malformed), zap.Duration("took", time.Since(start)))
 	}
 
-	srv, err := server.New(st, logger, server.WithLease(c.offerLease), server.WithEventRetention(c.eventRetention))
+	creds, err := transportCredentials(c)
+	if err != nil {
+		return err
+	}
+	if err := announceFirstToken(ctx, st, c, stderr); err != nil {
+		return err
+	}
+	srv, err := server.New(st, logger, server.WithLease(c.offerLease), server.WithEventRetention(c.eventRetention), server.WithPersonalDataRetention(c.personalRetention),
+		server.WithRateLimit(c.rateLimit, c.rateBurst), server.WithMaxStreams(c.maxStreams))
 	if err != nil {
 		return err
 	}
@@ -182,14 +254,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		_ = srv.Maintain(maintainCtx, c.sweepEvery, c.dispatchEvery)
 	}()
 	defer func() { stopMaintain(); <-maintained }()
-	g, health := server.NewGRPCServer(srv, server.GRPCConfig{MaxRecvBytes: c.maxRecvBytes})
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if creds == nil && !c.insecure && !loopback(lis.Addr()) {
+		_ = lis.Close()
+		return fmt.Errorf("refusing to serve plaintext on %s, which is not a loopback address: give --tls-cert and --tls-key, or --insecure behind a TLS-terminating proxy", lis.Addr())
+	}
+	var gopts []grpc.ServerOption
+	if creds != nil {
+		gopts = append(gopts, grpc.Creds(creds))
+	}
+	g, health := server.NewGRPCServer(srv, server.GRPCConfig{MaxRecvBytes: c.maxRecvBytes}, gopts...)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- g.Serve(lis) }()
-	logger.Info("serving", zap.String("addr", lis.Addr().String()), zap.String("data_dir", c.dataDir))
+	logger.Info("serving", zap.String("addr", lis.Addr().String()), zap.String("data_dir", c.dataDir), zap.Bool("tls", creds != nil),
+		zap.Bool("client_certificates", c.tlsClientCA != ""))
 	if ready != nil {
 		ready <- lis.Addr()
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,8 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || c.listen != "localhost:50051" || c.dataDir != "./doorstep-data" || c.maxRecvBytes != 1<<20 {
 		t.Errorf("defaults %+v, %v", c, err)
 	}
-	bad := [][]string{{"--log-format", "xml"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"}}
+	bad := [][]string{{"--log-format", "xml"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"},
+		{"--tls-cert", "c.pem"}, {"--tls-client-ca", "ca.pem"}, {"--rate-burst", "0"}, {"--rate-limit", "-1"}, {"--event-retention", "-1h"}}
 	for _, args := range bad {
 		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("parseConfig(%v) accepted", args)
@@ -68,8 +70,9 @@ func start(t *testing.T, args ...string) (string, func() error) {
 
 func TestServeStoreAndStopGracefully(t *testing.T) {
 	dir := t.TempDir()
-	addr, stop := start(t, "--data-dir", dir, "--gazetteer", "../../testdata/onspd_aberdeen_sample.csv")
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	addr, stop := start(t, "--data-dir", dir, "--gazetteer", "../../testdata/onspd_aberdeen_sample.csv", "--admin-token-file", tokenFile)
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(readToken(t, tokenFile))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,672 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/doorstep-aid/doorstep/client"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+)
+
+// roleNames are the roles as people type them, in the order the help
+// lists them.
+var roleNames = []string{"helpline", "coordinator", "partner", "volunteer", "admin"}
+
+func parseRole(s string) (pb.Role, error) {
+	w := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "role_")
+	if v, ok := pb.Role_value["ROLE_"+strings.ToUpper(w)]; ok && v != 0 {
+		return pb.Role(v), nil
+	}
+	return 0, fmt.Errorf("%q is not a role: %s", s, strings.Join(roleNames, ", "))
+}
+
+func roleWord(r pb.Role) string { return lowerWords(r.String(), "ROLE_") }
+
+// parseExpiry reads when a token stops working: a length of time from now
+// ("720h", "30d", "2 weeks") or the last day it works (2027-01-31, UK
+// time), which is what people mean by "valid until".
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	raw := strings.TrimSpace(s)
+	s = strings.ToLower(raw)
+	var at time.Time
+	if d, err := time.Parse("2006-01-02", s); err == nil {
+		at = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, london)
+	} else if t, err := time.Parse(time.RFC3339, strings.ToUpper(s)); err == nil {
+		at = t
+	} else if d, err := parseSpan(s); err == nil {
+		at = now.Add(d)
+	} else if d, err := time.ParseDuration(s); err == nil {
+		at = now.Add(d)
+	} else {
+		return time.Time{}, fmt.Errorf("%q is neither a length of time such as 720h or 30d nor a date such as 2027-01-31", raw)
+	}
+	if !at.After(now) {
+		return time.Time{}, fmt.Errorf("%s has already passed", raw)
+	}
+	return at, nil
+}
+
+func (a *app) adminTokenCreate(args []string) error {
+	u := usage{
+		synopsis: "doorstep admin token create --role ROLE --name NAME [--org ORG] [--volunteer ID] [--expires WHEN]",
+		text: `Issues a bearer token and prints its secret. The secret is shown this once and never again (only a
+hash of it is kept): give it to its holder at once, by a safe route. Roles: helpline and coordinator
+(every request and volunteer), partner (one organisation's requests; needs --org, registered first with
+doorstep admin org create), volunteer (their own record and offers; needs --volunteer) and admin.
+--expires is a length of time from now (720h, 30d) or the last day the token works (2027-01-31).`,
+		examples: []string{
+			"doorstep admin token create --role helpline --name 'Helpline desk 3' --expires 2027-01-31",
+			"doorstep admin token create --role partner --name 'Granite City Food Bank import' --org granite-city-food-bank --expires 30d",
+			"doorstep admin token create --role volunteer --name 'Callum Reid' --volunteer 01jq3m7a1b2c3d4e5f6g7h8j9k --json",
+		},
+	}
+	fs := a.flagSet("create")
+	role := fs.String("role", "", "helpline, coordinator, partner, volunteer or admin")
+	name := fs.String("name", "", "who or what holds the token, e.g. \"Helpline desk 3\"")
+	org := fs.String("org", "", "the organisation a partner token acts for")
+	vol := fs.String("volunteer", "", "the volunteer a volunteer token belongs to (ID or volunteers/ID)")
+	expires := fs.String("expires", "", "when it stops working: 720h, 30d or the last day, 2027-01-31 (never when not given)")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected %q: every detail is given by an option, such as --name", pos[0])
+	}
+	var missing, bad []string
+	if strings.TrimSpace(*role) == "" {
+		missing = append(missing, "--role")
+	}
+	if strings.TrimSpace(*name) == "" {
+		missing = append(missing, "--name")
+	}
+	if len(missing) > 0 {
+		return usageErrorf("missing %s; see doorstep admin token create --help", strings.Join(missing, ", "))
+	}
+	tok := &pb.Token{DisplayName: strings.TrimSpace(*name)}
+	tok.Role, err = parseRole(*role)
+	roleKnown := err == nil
+	if !roleKnown {
+		bad = append(bad, "--role: "+err.Error())
+	}
+	slug := orgSlug(*org)
+	switch {
+	case tok.Role == pb.Role_ROLE_PARTNER && slug == "":
+		bad = append(bad, "a partner token needs --org, the organisation it acts for")
+	case tok.Role == pb.Role_ROLE_PARTNER:
+		tok.Organisation = slug
+	case slug != "" && roleKnown:
+		bad = append(bad, "--org is only for partner tokens")
+	}
+	switch {
+	case tok.Role == pb.Role_ROLE_VOLUNTEER && strings.TrimSpace(*vol) == "":
+		bad = append(bad, "a volunteer token needs --volunteer, the volunteer it belongs to")
+	case tok.Role == pb.Role_ROLE_VOLUNTEER:
+		volName, err := resourceName(*vol, "volunteers", "volunteer")
+		if err != nil {
+			bad = append(bad, "--volunteer: "+strings.TrimSuffix(err.Error(), "."))
+		}
+		tok.Volunteer = volName
+	case strings.TrimSpace(*vol) != "" && roleKnown:
+		bad = append(bad, "--volunteer is only for volunteer tokens")
+	}
+	if *expires != "" {
+		at, err := parseExpiry(*expires, a.now())
+		if err != nil {
+			bad = append(bad, "--expires: "+err.Error())
+		}
+		tok.ExpireTime = timestamppb.New(at)
+	}
+	if len(bad) > 0 {
+		return usageErrorf("%s", strings.Join(bad, "; "))
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	resp, err := c.Admin.CreateToken(a.ctx, &pb.CreateTokenRequest{Token: tok})
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSON(a.stdout, resp)
+	}
+	t := resp.Token
+	fmt.Fprintf(a.stdout, "Created %s for %q: %s, %s.\n", t.Name, t.DisplayName, tokenScope(t), expiryWords(t, a.now()))
+	fmt.Fprintf(a.stdout, "Secret: %s\n", resp.Secret)
+	fmt.Fprintln(a.stdout, "This secret will not be shown again: give it to its holder now, by a safe route. If it is lost, revoke the token and create another.")
+	return nil
+}
+
+// tokenScope says what a token may reach: its role and, for partners and
+// volunteers, whose records.
+func tokenScope(t *pb.Token) string {
+	switch {
+	case t.Organisation != "":
+		return roleWord(t.Role) + " for " + t.Organisation
+	case t.Volunteer != "":
+		return roleWord(t.Role) + " for " + t.Volunteer
+	}
+	return roleWord(t.Role)
+}
+
+func expiryWords(t *pb.Token, now time.Time) string {
+	switch {
+	case t.ExpireTime == nil:
+		return "never expires"
+	case !t.ExpireTime.AsTime().After(now):
+		return "expired " + fmtTS(t.ExpireTime, now)
+	}
+	return "expires " + fmtTS(t.ExpireTime, now)
+}
+
+func (a *app) adminTokenList(args []string) error {
+	u := usage{
+		synopsis: "doorstep admin token list",
+		text:     "Lists every token, oldest first: who holds it, its role, whose records it reaches, and when it was created,\nexpires and was revoked. Secrets are never shown: they are not kept.",
+		examples: []string{"doorstep admin token list", "doorstep admin token list --json"},
+	}
+	fs := a.flagSet("list")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, u.synopsis); err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	var toks []*pb.Token
+	req := &pb.ListTokensRequest{PageSize: 1000}
+	for {
+		resp, err := c.Admin.ListTokens(a.ctx, req)
+		if err != nil {
+			return err
+		}
+		toks = append(toks, resp.Tokens...)
+		if resp.NextPageToken == "" {
+			break
+		}
+		req.PageToken = resp.NextPageToken
+	}
+	if a.cfg.json {
+		return writeJSONList(a.stdout, toks)
+	}
+	if len(toks) == 0 {
+		fmt.Fprintln(a.stdout, "No tokens.")
+		return nil
+	}
+	now := a.now()
+	t := newTable(a.stdout)
+	t.row("TOKEN", "HOLDER", "ROLE", "FOR", "CREATED", "EXPIRES", "REVOKED")
+	for _, tok := range toks {
+		expires := "never"
+		if tok.ExpireTime != nil {
+			expires = fmtTS(tok.ExpireTime, now)
+			if !tok.ExpireTime.AsTime().After(now) {
+				expires += " (expired)"
+			}
+		}
+		t.row(tok.Name, tok.DisplayName, roleWord(tok.Role), orDash(tok.Organisation+tok.Volunteer), fmtTS(tok.CreateTime, now), expires, fmtTS(tok.RevokeTime, now))
+	}
+	return t.flush()
+}
+
+func (a *app) adminTokenRevoke(args []string) error {
+	u := usage{
+		synopsis: "doorstep admin token revoke TOKEN",
+		text:     "Revokes a token at once: every call with it is refused from now on. It cannot be undone; issue a new token instead.",
+		examples: []string{"doorstep admin token revoke tokens/01jq3m5x8v2k4c6e9g0h1j2k3m", "doorstep admin token revoke 01jq3m5x8v2k4c6e9g0h1j2k3m"},
+	}
+	fs := a.flagSet("revoke")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, u.synopsis); err != nil {
+		return err
+	}
+	name, err := resourceName(pos[0], "tokens", "token")
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	resp, err := c.Admin.RevokeToken(a.ctx, &pb.RevokeTokenRequest{Name: name})
+	if statusCode(err) == codes.FailedPrecondition {
+		// Revoking is the only change a token has, so the wrong state
+		// can only mean this.
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("%s was already revoked (%s).", name, orDefault(client.Reason(err), "WRONG_STATE"))}
+	}
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSON(a.stdout, resp.Token)
+	}
+	fmt.Fprintf(a.stdout, "Revoked %s (%s, %s): every call with it is refused from now on.\n", resp.Token.Name, resp.Token.DisplayName, tokenScope(resp.Token))
+	return nil
+}
+
+// statusCode is the gRPC code of an error the client package may have
+// wrapped; codes.OK for nil.
+func statusCode(err error) codes.Code {
+	var gs interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &gs) {
+		return gs.GRPCStatus().Code()
+	}
+	if err == nil {
+		return codes.OK
+	}
+	return codes.Unknown
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// orgSlug reads an organisation as people paste it: "granite-city" or
+// "organisations/granite-city".
+func orgSlug(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return strings.TrimSpace(strings.TrimPrefix(s, "organisations/"))
+}
+
+func (a *app) adminOrgCreate(args []string) error {
+	u := usage{
+		synopsis: "doorstep admin org create SLUG --name NAME",
+		text: `Registers an organisation, so that partner tokens can be issued for it. The slug is what --org takes
+everywhere: 2 to 63 lower-case letters, digits and hyphens, starting with a letter.`,
+		examples: []string{"doorstep admin org create granite-city-food-bank --name 'Granite City Food Bank'"},
+	}
+	fs := a.flagSet("create")
+	display := fs.String("name", "", "its name for people, e.g. \"Granite City Food Bank\"")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, u.synopsis); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*display) == "" {
+		return usageErrorf("missing --name; see doorstep admin org create --help")
+	}
+	slug := orgSlug(pos[0])
+	if !orgPattern(slug) { // checked here so that the sentence can say what a slug is
+		return usageErrorf("%q is not a slug: 2 to 63 lower-case letters, digits and hyphens, starting with a letter, such as granite-city-food-bank", pos[0])
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	resp, err := c.Admin.CreateOrganisation(a.ctx, &pb.CreateOrganisationRequest{Organisation: &pb.Organisation{
+		Name: "organisations/" + slug, DisplayName: strings.TrimSpace(*display)}})
+	if statusCode(err) == codes.AlreadyExists {
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("The organisation %s is already registered: see doorstep admin org list (%s).", slug, orDefault(client.Reason(err), "ALREADY_EXISTS"))}
+	}
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSON(a.stdout, resp.Organisation)
+	}
+	fmt.Fprintf(a.stdout, "Registered %s: %s. Partner tokens for it take --org %s.\n", resp.Organisation.Name, resp.Organisation.DisplayName, idOf(resp.Organisation.Name))
+	return nil
+}
+
+func (a *app) adminOrgList(args []string) error {
+	u := usage{
+		synopsis: "doorstep admin org list",
+		text:     "Lists the registered organisations in name order, with the slug that --org takes.",
+		examples: []string{"doorstep admin org list", "doorstep admin org list --json"},
+	}
+	fs := a.flagSet("list")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, u.synopsis); err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	var orgs []*pb.Organisation
+	req := &pb.ListOrganisationsRequest{PageSize: 1000}
+	for {
+		resp, err := c.Admin.ListOrganisations(a.ctx, req)
+		if err != nil {
+			return err
+		}
+		orgs = append(orgs, resp.Organisations...)
+		if resp.NextPageToken == "" {
+			break
+		}
+		req.PageToken = resp.NextPageToken
+	}
+	if a.cfg.json {
+		return writeJSONList(a.stdout, orgs)
+	}
+	if len(orgs) == 0 {
+		fmt.Fprintln(a.stdout, "No organisations are registered.")
+		return nil
+	}
+	t := newTable(a.stdout)
+	t.row("SLUG", "NAME", "REGISTERED")
+	for _, o := range orgs {
+		t.row(idOf(o.Name), o.DisplayName, fmtTS(o.CreateTime, a.now()))
+	}
+	return t.flush()
+}
+
+// auditActions are the actions AuditRecord.action documents. A filter
+// with any other word could only ever match nothing, which on an audit
+// reads as "nobody did it".
+var auditActions = []string{"read_contact", "create", "update", "delete", "cancel", "accept", "export", "erase", "purge"}
+
+func (a *app) adminAudit(args []string) error {
+	u := usage{
+		synopsis: "doorstep admin audit [--actor TOKEN] [--resource RECORD] [--action ACTION] [--limit N]",
+		text: `Reads the audit log, newest first, times in UK time: who read or changed personal data, of which record,
+which fields (never their values) and by which call. Filters combine. The actor is tokens/ID or system (the server's
+own work); the record is helpRequests/ID, volunteers/ID or phone (exports and erasures by phone number).
+Actions: ` + strings.Join(auditActions, ", ") + `.`,
+		examples: []string{
+			"doorstep admin audit",
+			"doorstep admin audit --resource helpRequests/01jq3m5x8v2k4c6e9g0h1j2k3m",
+			"doorstep admin audit --actor tokens/01jq3m5x8v2k4c6e9g0h1j2k3m --action read_contact --limit 500",
+		},
+	}
+	fs := a.flagSet("audit")
+	actor := fs.String("actor", "", "only what this token did: tokens/ID, or system")
+	resource := fs.String("resource", "", "only what was done to this record: helpRequests/ID, volunteers/ID or phone")
+	action := fs.String("action", "", "only this action, e.g. read_contact or erase")
+	limit := fs.Int("limit", 100, "at most this many records, newest first")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, u.synopsis); err != nil {
+		return err
+	}
+	if *limit < 1 {
+		return usageErrorf("--limit must be at least 1")
+	}
+	req := &pb.ListAuditRecordsRequest{}
+	if s := strings.TrimSpace(*actor); strings.EqualFold(s, "system") {
+		req.Actor = "system"
+	} else if s != "" {
+		if req.Actor, err = resourceName(s, "tokens", "token"); err != nil {
+			return usageErrorf("--actor: %s", strings.TrimSuffix(err.Error(), "."))
+		}
+	}
+	if req.Resource, err = auditResource(*resource); err != nil {
+		return err
+	}
+	if s := strings.NewReplacer("-", "_", " ", "_").Replace(strings.ToLower(strings.TrimSpace(*action))); s != "" {
+		if !slices.Contains(auditActions, s) {
+			return usageErrorf("--action: %q is not an action: %s", *action, strings.Join(auditActions, ", "))
+		}
+		req.Action = s
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	var recs []*pb.AuditRecord
+	more := false
+	for {
+		req.PageSize = int32(min(*limit-len(recs), 1000))
+		resp, err := c.Admin.ListAuditRecords(a.ctx, req)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, resp.AuditRecords...)
+		if resp.NextPageToken == "" {
+			break
+		}
+		if len(recs) >= *limit {
+			more = true
+			break
+		}
+		req.PageToken = resp.NextPageToken
+	}
+	if len(recs) > *limit {
+		recs, more = recs[:*limit], true
+	}
+	if a.cfg.json {
+		return writeJSONList(a.stdout, recs)
+	}
+	if len(recs) == 0 {
+		fmt.Fprintln(a.stdout, "No audit records match.")
+		return nil
+	}
+	t := newTable(a.stdout)
+	t.row("TIME", "ACTOR", "ROLE", "ACTION", "RESOURCE", "FIELDS", "METHOD")
+	for _, r := range recs {
+		role := roleWord(r.Role)
+		if r.Role == pb.Role_ROLE_UNSPECIFIED {
+			role = "-"
+		}
+		if r.Organisation != "" {
+			role += " (" + r.Organisation + ")"
+		}
+		t.row(r.GetTime().AsTime().In(london).Format("2006-01-02 15:04:05"), r.Actor, role, r.Action, orDash(r.Resource),
+			orDash(strings.Join(r.Fields, ",")), orDash(methodWords(r.Method)))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if more {
+		fmt.Fprintf(a.stdout, "The newest %d are shown; there are more: give a larger --limit.\n", len(recs))
+	}
+	return nil
+}
+
+// auditResource reads --resource in the forms ids are pasted in.
+func auditResource(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	if strings.EqualFold(s, "phone") {
+		return "phone", nil
+	}
+	coll, _, ok := strings.Cut(s, "/")
+	for _, c := range []struct{ collection, what string }{{"helpRequests", "help request"}, {"volunteers", "volunteer"}, {"offers", "offer"}} {
+		if ok && strings.EqualFold(coll, c.collection) {
+			name, err := resourceName(s, c.collection, c.what)
+			if err != nil {
+				return "", usageErrorf("--resource: %s", strings.TrimSuffix(err.Error(), "."))
+			}
+			return name, nil
+		}
+	}
+	return "", usageErrorf("--resource: %q is not a record: give helpRequests/ID, volunteers/ID or phone", s)
+}
+
+// methodWords shortens "/doorstep.v1.HelpRequestService/GetHelpRequest"
+// to "HelpRequestService.GetHelpRequest" for a narrower table.
+func methodWords(m string) string {
+	m = strings.TrimPrefix(m, "/")
+	m = strings.TrimPrefix(m, "doorstep.v1.")
+	return strings.Replace(m, "/", ".", 1)
+}
+
+// personPhone reads the phone number that names a person, split over
+// several arguments when typed without quotes.
+func personPhone(flagValue string, pos []string, synopsis string) (string, error) {
+	number := strings.TrimSpace(strings.Join(append([]string{flagValue}, pos...), " "))
+	if number == "" {
+		return "", usageErrorf("give the person's phone number: %s", synopsis)
+	}
+	if _, err := server.NormalisePhone(number); err != nil {
+		return "", usageErrorf("%q is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or an international one starting with +", number)
+	}
+	return number, nil
+}
+
+func (a *app) adminExport(args []string) error {
+	u := usage{
+		synopsis: "doorstep admin export --phone NUMBER",
+		text: `Prints everything held about the person with this phone number, for a subject access request: the
+requests they made with their contact details, their volunteer records, and the offers of both. The
+export is recorded in the audit log. --json gives the whole record as protobuf JSON, to send on.`,
+		examples: []string{"doorstep admin export --phone 07700 900123", "doorstep admin export --phone '+44 1224 123456' --json > export.json"},
+	}
+	fs := a.flagSet("export")
+	phone := fs.String("phone", "", "the person's phone number, in any usual form")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	number, err := personPhone(*phone, pos, u.synopsis)
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	resp, err := c.Admin.ExportPersonalData(a.ctx, &pb.ExportPersonalDataRequest{Phone: number})
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSON(a.stdout, resp)
+	}
+	if len(resp.HelpRequests)+len(resp.Volunteers)+len(resp.Offers) == 0 {
+		fmt.Fprintf(a.stdout, "Nothing is held about %s.\n", number)
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "Held about %s: %s, %s, %s.\n", number, count(len(resp.HelpRequests), "request"),
+		count(len(resp.Volunteers), "volunteer record"), count(len(resp.Offers), "offer"))
+	for _, hr := range resp.HelpRequests {
+		fmt.Fprintln(a.stdout)
+		if err := a.printRequest(a.stdout, hr, nil, nil); err != nil {
+			return err
+		}
+		if hr.PersonalDataRemovedTime != nil {
+			fmt.Fprintf(a.stdout, "Personal data removed %s.\n", fmtTS(hr.PersonalDataRemovedTime, a.now()))
+		}
+	}
+	for _, v := range resp.Volunteers {
+		fmt.Fprintln(a.stdout)
+		if err := a.printVolunteer(v); err != nil {
+			return err
+		}
+	}
+	if len(resp.Offers) > 0 {
+		fmt.Fprintln(a.stdout)
+		t := newTable(a.stdout)
+		t.row("OFFER", "REQUEST", "VOLUNTEER", "STATE", "MADE", "ANSWERED")
+		for _, o := range resp.Offers {
+			t.row(o.Name, o.HelpRequest, o.Volunteer, offerStateWord(o.State), fmtTS(o.CreateTime, a.now()), fmtTS(o.DecideTime, a.now()))
+		}
+		return t.flush()
+	}
+	return nil
+}
+
+// count says "1 request", "2 requests" or "no requests".
+func count(n int, noun string) string {
+	switch n {
+	case 0:
+		return "no " + noun + "s"
+	case 1:
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func (a *app) adminErase(args []string) error {
+	u := usage{
+		synopsis: "doorstep admin erase --phone NUMBER [--yes]",
+		text: `Erases the personal data of the person with this phone number, for an erasure request: the name, phone,
+details and address of every request they made (the rest of each request stays, for statistics; an open
+one is cancelled) and their volunteer records. It cannot be undone. On a terminal it asks you to type
+the number again; scripts give --yes. A request or volunteer with a live offer or assignment stops the
+erasure and nothing is changed: cancel or complete it first.`,
+		examples: []string{"doorstep admin erase --phone 07700 900123", "doorstep admin erase --phone '+44 1224 123456' --yes --json"},
+	}
+	fs := a.flagSet("erase")
+	phone := fs.String("phone", "", "the person's phone number, in any usual form")
+	yes := fs.Bool("yes", false, "erase without asking to confirm")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	number, err := personPhone(*phone, pos, u.synopsis)
+	if err != nil {
+		return err
+	}
+	if !*yes {
+		if err := a.confirmErase(number); err != nil {
+			return err
+		}
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	resp, err := c.Admin.ErasePersonalData(a.ctx, &pb.ErasePersonalDataRequest{Phone: number})
+	if client.Reason(err) == server.ReasonHasCommitments {
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was erased: a request or volunteer record of %s has a live offer or assignment, "+
+			"so cancel or complete it first (doorstep request cancel, offer decline) and erase again (%s).", number, server.ReasonHasCommitments)}
+	}
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSON(a.stdout, resp)
+	}
+	if resp.HelpRequestsErased == 0 && resp.VolunteersErased == 0 {
+		fmt.Fprintf(a.stdout, "Nothing is held about %s: nothing was erased.\n", number)
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "Erased the personal data of %s: %s (their statistics stay) and %s.\n", number,
+		count(int(resp.HelpRequestsErased), "request"), count(int(resp.VolunteersErased), "volunteer record"))
+	return nil
+}
+
+var errEraseStopped = &cliError{code: exitUsage, msg: "Stopped: nothing was erased."}
+
+// confirmErase asks for the number again, so that an erasure, which cannot
+// be undone, is never one mistyped Enter away.
+func (a *app) confirmErase(number string) error {
+	if a.prompt == nil {
+		return usageErrorf("erasing cannot be undone: give --yes to confirm (not on a terminal, so nothing is asked)")
+	}
+	want, _ := server.NormalisePhone(number)
+	a.prompt.say("This erases the personal data of %s from every request and volunteer record, and cannot be undone.\n", number)
+	answer, err := a.prompt.line("Type the phone number again to erase (Enter to stop): ")
+	if errors.Is(err, errAborted) {
+		return errEraseStopped
+	}
+	if err != nil {
+		return err
+	}
+	if answer == "" {
+		return errEraseStopped
+	}
+	if got, err := server.NormalisePhone(answer); err != nil || got != want {
+		return &cliError{code: exitUsage, msg: "Stopped: that is not the same number, so nothing was erased."}
+	}
+	return nil
+}

@@ -1,0 +1,510 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/doorstep-aid/doorstep/client"
+)
+
+// defaultAddr matches doorstepd's default --listen.
+const defaultAddr = "localhost:50051"
+
+// config is what every command shares: where the server is and how to
+// talk to it.
+type config struct {
+	addr     string
+	token    string
+	useTLS   bool
+	caFile   string
+	insecure bool
+	json     bool
+	timeout  time.Duration
+	org      string
+}
+
+// app is one invocation of the command: its streams, clock and connection.
+type app struct {
+	ctx    context.Context
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	now    func() time.Time
+
+	cfg    config
+	conn   *client.Client
+	prompt *prompter // nil unless stdin is a terminal
+}
+
+// run is the whole program with its surroundings passed in, so that tests
+// drive it in-process. It returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runAt(ctx, args, getenv, stdin, stdout, stderr, time.Now)
+}
+
+// runAt is run with a clock, which tests fix so that "tomorrow" and the
+// times printed are the same on every run.
+func runAt(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
+	a := &app{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: now}
+	a.cfg = config{
+		addr:    envOr(getenv, "DOORSTEP_ADDR", defaultAddr),
+		token:   getenv("DOORSTEP_TOKEN"),
+		org:     getenv("DOORSTEP_ORG"),
+		timeout: 30 * time.Second,
+	}
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		a.prompt = newPrompter(ctx, stdin, stderr)
+	}
+	err := a.dispatch(args)
+	if a.conn != nil {
+		_ = a.conn.Close()
+	}
+	if err == nil {
+		return exitOK
+	}
+	msg, code := a.describe(err)
+	if msg != "" {
+		fmt.Fprintln(stderr, msg)
+	}
+	return code
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := strings.TrimSpace(getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// commandFunc runs one command with the arguments after its name.
+type commandFunc func(a *app, args []string) error
+
+type command struct {
+	path    string // "request new"
+	summary string
+	run     commandFunc
+}
+
+// commands is the table `doorstep help` prints, in that order.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"request new", "take a new request for help (asks for each detail on a terminal)", (*app).requestNew},
+		{"request find", "a caller's earlier requests, by phone number", (*app).requestFind},
+		{"request show", "one request: its state, offer and volunteer", (*app).requestShow},
+		{"request list", "requests near a postcode, sector or district", (*app).requestList},
+		{"request candidates", "who could help with a request, best first, and why nobody else", (*app).requestCandidates},
+		{"request cancel", "withdraw a request (frees its volunteer)", (*app).requestCancel},
+		{"request fulfil", "mark an assigned request as done", (*app).requestFulfil},
+		{"offer make", "hold a request for one volunteer until they answer", (*app).offerMake},
+		{"offer accept", "the volunteer said yes: assign the request to them", (*app).offerAccept},
+		{"offer decline", "the volunteer said no: the request is open again", (*app).offerDecline},
+		{"volunteer add", "register a volunteer", (*app).volunteerAdd},
+		{"volunteer show", "one volunteer", (*app).volunteerShow},
+		{"volunteer pause", "offer a volunteer nothing until resumed", (*app).volunteerPause},
+		{"volunteer resume", "a paused volunteer can be offered requests again", (*app).volunteerResume},
+		{"volunteer list", "volunteers living near a postcode, sector or district", (*app).volunteerList},
+		{"import", "bulk intake from a CSV or JSON Lines file, idempotent by external_id", (*app).importFile},
+		{"watch", "print the live event stream, one line per event", (*app).watch},
+		{"admin token create", "issue a token and show its secret, once", (*app).adminTokenCreate},
+		{"admin token list", "every token: holder, role, expiry, revocation", (*app).adminTokenList},
+		{"admin token revoke", "stop a token working, at once", (*app).adminTokenRevoke},
+		{"admin org create", "register an organisation, for partner tokens", (*app).adminOrgCreate},
+		{"admin org list", "the registered organisations", (*app).adminOrgList},
+		{"admin audit", "who read or changed personal data, newest first", (*app).adminAudit},
+		{"admin export", "everything held about a person, by phone number", (*app).adminExport},
+		{"admin erase", "erase a person's personal data, by phone number", (*app).adminErase},
+		{"help", "usage of all commands or of one", (*app).help},
+	}
+}
+
+// groupAliases and subAliases forgive the spellings people reach for.
+var (
+	groupAliases = map[string]string{"requests": "request", "req": "request", "volunteers": "volunteer", "vol": "volunteer", "offers": "offer",
+		"tokens": "token", "orgs": "org", "organisation": "org", "organisations": "org", "organization": "org", "organizations": "org"}
+	subAliases = map[string]string{
+		"fulfill": "fulfil", "complete": "fulfil", "done": "fulfil", "create": "new", "get": "show", "view": "show",
+		"ls": "list", "search": "find", "match": "candidates", "new": "add", "add": "new", "register": "add", "stop": "pause", "unpause": "resume",
+	}
+)
+
+func (a *app) dispatch(args []string) error {
+	top := a.flagSet("doorstep")
+	if err := top.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			a.printHelp(a.stdout)
+			return nil
+		}
+		return usageErrorf("%s; see doorstep help", flagProblem(err))
+	}
+	rest := top.Args()
+	if len(rest) == 0 {
+		a.printHelp(a.stderr)
+		return &cliError{code: exitUsage}
+	}
+	if c, n := findCommand(rest); c != nil {
+		return c.run(a, rest[n:])
+	}
+	// No command: the words may name a group ("admin", "admin token"),
+	// whose commands are listed, or be a mistake.
+	group, n := findGroup(rest)
+	if group == "" {
+		if s := suggest(strings.ToLower(rest[0])); s != "" {
+			return usageErrorf("unknown command %q: did you mean %q? See doorstep help", rest[0], s)
+		}
+		return usageErrorf("unknown command %q; see doorstep help", rest[0])
+	}
+	var subs []string
+	var first string
+	for _, c := range commands {
+		if sub, ok := strings.CutPrefix(c.path, group+" "); ok {
+			if first == "" {
+				first = c.path
+			}
+			next, _, _ := strings.Cut(sub, " ")
+			if !slices.Contains(subs, next) {
+				subs = append(subs, next)
+			}
+		}
+	}
+	if len(rest) > n && isHelpFlag(rest[n]) {
+		fmt.Fprintf(a.stdout, "Commands of doorstep %s:\n", group)
+		tw := newTable(a.stdout)
+		for _, c := range commands {
+			if strings.HasPrefix(c.path, group+" ") {
+				tw.row("  doorstep "+c.path, c.summary)
+			}
+		}
+		_ = tw.flush()
+		fmt.Fprintf(a.stdout, "\nRun \"doorstep %s --help\" for one command's options and examples.\n", first)
+		return nil
+	}
+	if len(rest) == n {
+		return usageErrorf("doorstep %s needs one of: %s; see doorstep help %s", group, strings.Join(subs, ", "), group)
+	}
+	return usageErrorf("doorstep %s has no %q: use one of %s", group, rest[n], strings.Join(subs, ", "))
+}
+
+// spellings are the words a typed word may stand for: itself and its
+// aliases.
+func spellings(word string) []string {
+	w := strings.ToLower(word)
+	out := []string{w}
+	for _, m := range []map[string]string{groupAliases, subAliases} {
+		if alias, ok := m[w]; ok {
+			out = append(out, alias)
+		}
+	}
+	return out
+}
+
+// matchWords reports whether args begin with the words of path.
+func matchWords(args []string, path string) bool {
+	words := strings.Fields(path)
+	if len(args) < len(words) {
+		return false
+	}
+	for i, w := range words {
+		if !slices.Contains(spellings(args[i]), w) {
+			return false
+		}
+	}
+	return true
+}
+
+// findCommand returns the command whose path the arguments begin with,
+// the longest when several do ("admin token create" before a command
+// named "admin token"), and how many words its path has.
+func findCommand(args []string) (*command, int) {
+	var best *command
+	n := 0
+	for i := range commands {
+		c := &commands[i]
+		if k := len(strings.Fields(c.path)); k > n && matchWords(args, c.path) {
+			best, n = c, k
+		}
+	}
+	return best, n
+}
+
+// findGroup returns the longest group ("admin token") that the arguments
+// begin with, as spelt in the table, and its number of words.
+func findGroup(args []string) (string, int) {
+	group, n := "", 0
+	for _, c := range commands {
+		words := strings.Fields(c.path)
+		for k := len(words) - 1; k > n; k-- {
+			if g := strings.Join(words[:k], " "); matchWords(args, g) {
+				group, n = g, k
+				break
+			}
+		}
+	}
+	return group, n
+}
+
+func isHelpFlag(s string) bool {
+	return s == "-h" || s == "--help" || s == "-help" || s == "help"
+}
+
+// suggest returns the command group nearest a mistyped word.
+func suggest(word string) string {
+	best, bestD := "", 3
+	seen := map[string]bool{}
+	for _, c := range commands {
+		group, _, _ := strings.Cut(c.path, " ")
+		if seen[group] {
+			continue
+		}
+		seen[group] = true
+		if d := editDistance(word, group); d < bestD {
+			best, bestD = group, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// globalFlags are accepted before the command and by every command.
+var globalFlags = map[string]bool{"addr": true, "token": true, "tls": true, "ca-file": true, "insecure": true, "json": true, "timeout": true}
+
+// flagSet returns a flag set with the global flags bound to a.cfg, so that
+// they work before or after the command's own.
+func (a *app) flagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&a.cfg.addr, "addr", a.cfg.addr, "server address host:port (env DOORSTEP_ADDR)")
+	fs.StringVar(&a.cfg.token, "token", a.cfg.token, "bearer token (env DOORSTEP_TOKEN)")
+	fs.BoolVar(&a.cfg.useTLS, "tls", a.cfg.useTLS, "use TLS even on loopback")
+	fs.StringVar(&a.cfg.caFile, "ca-file", a.cfg.caFile, "PEM file of the CA that signed the server's certificate (implies --tls)")
+	fs.BoolVar(&a.cfg.insecure, "insecure", a.cfg.insecure, "plaintext to a server that is not on loopback (never over the internet)")
+	fs.BoolVar(&a.cfg.json, "json", a.cfg.json, "print protobuf JSON instead of a table")
+	fs.DurationVar(&a.cfg.timeout, "timeout", a.cfg.timeout, "how long to wait for each answer from the server")
+	return fs
+}
+
+// usage is a command's help text.
+type usage struct {
+	synopsis string // "doorstep request show ID"
+	text     string // what it does, in a sentence or two
+	examples []string
+}
+
+// parse parses flags and positional arguments in any order ("show ID
+// --json" as well as "show --json ID"). It returns the positionals.
+func (a *app) parse(fs *flag.FlagSet, u usage, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				a.printUsage(a.stdout, fs, u)
+				return nil, errHelpShown
+			}
+			return nil, usageErrorf("%s; see %s --help", flagProblem(err), commandOf(u.synopsis))
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// commandOf is the command part of a synopsis: "doorstep request show".
+func commandOf(synopsis string) string {
+	var words []string
+	for _, w := range strings.Fields(synopsis) {
+		if strings.HasPrefix(w, "[") || strings.HasPrefix(w, "-") || strings.ToUpper(w) == w {
+			break
+		}
+		words = append(words, w)
+	}
+	return strings.Join(words, " ")
+}
+
+// flagProblem rewords the flag package's errors for people.
+func flagProblem(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return fmt.Sprintf("there is no --%s option", name)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return fmt.Sprintf("--%s needs a value", name)
+	}
+	return msg
+}
+
+var errHelpShown = errors.New("help shown")
+
+func (a *app) printUsage(w io.Writer, fs *flag.FlagSet, u usage) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", u.synopsis, u.text)
+	if len(u.examples) > 0 {
+		fmt.Fprintf(w, "\nExamples:\n")
+		for _, e := range u.examples {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+	}
+	var own []*flag.Flag
+	fs.VisitAll(func(f *flag.Flag) {
+		if !globalFlags[f.Name] {
+			own = append(own, f)
+		}
+	})
+	if len(own) > 0 {
+		fmt.Fprintf(w, "\nOptions:\n")
+		tw := newTable(w)
+		for _, f := range own {
+			arg, help := flag.UnquoteUsage(f)
+			if arg != "" {
+				arg = " " + arg
+			}
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "[]" {
+				help += " (default " + f.DefValue + ")"
+			}
+			tw.row("  --"+f.Name+arg, help)
+		}
+		_ = tw.flush()
+	}
+	fmt.Fprintf(w, "\nAlso: --addr --token --tls --ca-file --insecure --json --timeout (see doorstep help).\n")
+}
+
+func (a *app) printHelp(w io.Writer) {
+	fmt.Fprintf(w, "doorstep: the Doorstep helpline and operations client.\n\nCommands:\n")
+	tw := newTable(w)
+	for _, c := range commands {
+		tw.row("  doorstep "+c.path, c.summary)
+	}
+	_ = tw.flush()
+	fmt.Fprintf(w, `
+Run "doorstep COMMAND --help" (e.g. "doorstep request new --help") for its options and examples.
+
+Connection (flags before or after the command; environment in brackets):
+  --addr HOST:PORT   the server (DOORSTEP_ADDR, default %s)
+  --token TOKEN      bearer token (DOORSTEP_TOKEN)
+  --tls              use TLS; the default except for loopback addresses
+  --ca-file FILE     trust this CA's PEM certificate (implies --tls)
+  --insecure         plaintext to a server that is not on loopback
+  --timeout 30s      how long to wait for each answer
+  --json             protobuf JSON output for scripts
+  DOORSTEP_ORG       the organisation for new requests and imports when --org is not given
+
+Exit codes: 0 done; 1 the server refused, or an import row failed; 2 bad input or usage;
+3 not found; 4 cannot reach the server; 5 not allowed (check the token); 130 interrupted.
+`, defaultAddr)
+}
+
+func (a *app) help(args []string) error {
+	if len(args) == 0 {
+		a.printHelp(a.stdout)
+		return nil
+	}
+	// "help request new" is "request new --help".
+	return a.dispatch(append(args, "--help"))
+}
+
+// client dials on first use, so that help and local errors need no server.
+func (a *app) client() (*client.Client, error) {
+	if a.conn != nil {
+		return a.conn, nil
+	}
+	addr := strings.TrimSpace(a.cfg.addr)
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		// "myserver" alone: the port people forget is the default one.
+		host = addr
+		addr = net.JoinHostPort(addr, "50051")
+	}
+	opts := []client.Option{client.WithCallTimeout(a.cfg.timeout)}
+	if a.cfg.token != "" {
+		opts = append(opts, client.WithToken(a.cfg.token))
+	}
+	switch {
+	case a.cfg.insecure && (a.cfg.useTLS || a.cfg.caFile != ""):
+		return nil, usageErrorf("--insecure turns TLS off: give it without --tls and --ca-file")
+	case a.cfg.useTLS || a.cfg.caFile != "" || (!a.cfg.insecure && !isLoopback(host)):
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if a.cfg.caFile != "" {
+			pem, err := os.ReadFile(a.cfg.caFile)
+			var pe *fs.PathError
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				return nil, usageErrorf("cannot read --ca-file %s: there is no such file", a.cfg.caFile)
+			case errors.As(err, &pe):
+				return nil, usageErrorf("cannot read --ca-file %s: %v", a.cfg.caFile, pe.Err)
+			case err != nil:
+				return nil, usageErrorf("cannot read --ca-file %s", a.cfg.caFile)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, usageErrorf("--ca-file %s holds no PEM certificate", a.cfg.caFile)
+			}
+			tc.RootCAs = pool
+		}
+		opts = append(opts, client.WithTLS(tc))
+	default:
+		opts = append(opts, client.WithInsecure())
+	}
+	c, err := client.Dial(a.ctx, addr, opts...)
+	if err != nil {
+		return nil, &cliError{code: exitUnreachable, msg: fmt.Sprintf("Cannot connect to the Doorstep server at %s: %v.", addr, err)}
+	}
+	a.conn = c
+	return c, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// sortedKeys is for messages that list map keys in a stable order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/doorstep-aid/doorstep/client"
+)
+
+// Exit codes, for scripts. Written down in the package doc and the help;
+// change all three together.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // the server refused (wrong state, already exists...), or an import row failed
+	exitUsage       = 2 // bad flags, bad input, or the server said INVALID_ARGUMENT
+	exitNotFound    = 3
+	exitUnreachable = 4 // cannot connect, or no answer in time
+	exitDenied      = 5 // UNAUTHENTICATED or PERMISSION_DENIED
+	exitInterrupted = 130
+)
+
+// cliError is an error already phrased for the person at the keyboard.
+type cliError struct {
+	code int
+	msg  string // one sentence; empty when something was printed already
+}
+
+func (e *cliError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &cliError{code: exitUsage, msg: sentence(fmt.Sprintf(format, args...))}
+}
+
+// sentence capitalises s and ends it with a full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToUpper(r[0])
+	s = string(r)
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
+		s += "."
+	}
+	return s
+}
+
+// describe turns any error into one sentence and an exit code. Nothing
+// here prints a stack or a Go error chain: the reader is on the phone.
+func (a *app) describe(err error) (string, int) {
+	var ce *cliError
+	switch {
+	case errors.Is(err, errHelpShown):
+		return "", exitOK
+	case errors.As(err, &ce):
+		return ce.msg, ce.code
+	case errors.Is(err, errAborted):
+		return "Stopped: nothing was saved.", exitUsage
+	case a.ctx.Err() != nil && (errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled):
+		return "Interrupted.", exitInterrupted
+	}
+	// The client package wraps statuses with its own context; the
+	// sentence wants the server's words, not the chain.
+	var gs interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &gs) {
+		return client.Describe(err), exitFailed
+	}
+	st := gs.GRPCStatus()
+	return a.statusSentence(st), exitCodeOf(st.Code())
+}
+
+func exitCodeOf(c codes.Code) int {
+	switch c {
+	case codes.InvalidArgument, codes.OutOfRange:
+		return exitUsage
+	case codes.NotFound:
+		return exitNotFound
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return exitUnreachable
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return exitDenied
+	}
+	return exitFailed
+}
+
+// statusSentence says what the server said, with its reason and the
+// fields at fault, in one sentence.
+func (a *app) statusSentence(st *status.Status) string {
+	var reason string
+	var resource string
+	var violations []*errdetails.BadRequest_FieldViolation
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			reason = d.Reason
+			resource = d.Metadata["resource"]
+		case *errdetails.BadRequest:
+			violations = append(violations, d.FieldViolations...)
+		}
+	}
+	switch st.Code() {
+	case codes.Unavailable:
+		if reason != "" { // the server answered: it is shutting down
+			return sentence(st.Message()) + " (" + reason + ")"
+		}
+		if s := a.tlsSentence(st.Message()); s != "" {
+			return s
+		}
+		return fmt.Sprintf("Cannot reach the Doorstep server at %s. Check the address (--addr or DOORSTEP_ADDR) and that the server is running%s.", a.cfg.addr, a.tlsHint(st.Message()))
+	case codes.DeadlineExceeded:
+		return fmt.Sprintf("The Doorstep server at %s did not answer within %s. Try again, or give a longer --timeout.", a.cfg.addr, a.cfg.timeout)
+	case codes.Unauthenticated:
+		return "The server did not accept the token: check --token or DOORSTEP_TOKEN (" + orCode(reason, st) + ")."
+	case codes.PermissionDenied:
+		return "The token does not allow this: " + strings.TrimSuffix(st.Message(), ".") + " (" + orCode(reason, st) + ")."
+	case codes.Unimplemented:
+		return "The server does not offer this yet; it may be an older version (UNIMPLEMENTED)."
+	case codes.NotFound:
+		if resource != "" {
+			return fmt.Sprintf("There is no %s: check the id (%s).", resource, orCode(reason, st))
+		}
+	}
+	if len(violations) > 0 {
+		return violationsSentence(violations, reason, fieldFlags)
+	}
+	return client.Describe(st.Err())
+}
+
+// tlsSentence says why a TLS handshake failed, or "" when it did not.
+// gRPC gives the cause only as text in the status message, so the text is
+// all there is to go on; an unknown wording falls back to "cannot reach".
+func (a *app) tlsSentence(msg string) string {
+	if !strings.Contains(msg, "handshake failed") {
+		return ""
+	}
+	addr := a.cfg.addr
+	switch {
+	case strings.Contains(msg, "unknown authority"):
+		return fmt.Sprintf("The Doorstep server at %s has a certificate this computer does not trust: give the CA that signed it with --ca-file.", addr)
+	case strings.Contains(msg, "certificate is valid for"), strings.Contains(msg, "certificate is not valid for any names"):
+		return fmt.Sprintf("The certificate of the Doorstep server at %s is not for that name: give --addr the name or address its certificate was issued for.", addr)
+	case strings.Contains(msg, "expired or is not yet valid"):
+		return fmt.Sprintf("The certificate of the Doorstep server at %s has expired or is not yet valid: it must be renewed, or this computer's clock is wrong.", addr)
+	case strings.Contains(msg, "does not look like a TLS handshake"):
+		return fmt.Sprintf("The Doorstep server at %s does not use TLS: check the address, or, for a server on this machine, leave out --tls and --ca-file.", addr)
+	}
+	return fmt.Sprintf("The secure connection to the Doorstep server at %s failed: check the address and --ca-file.", addr)
+}
+
+// tlsHint suggests TLS when a plaintext connection was dropped before the
+// server said anything, which is how a TLS server answers plaintext.
+func (a *app) tlsHint(msg string) string {
+	if a.cfg.useTLS || a.cfg.caFile != "" || !strings.Contains(msg, "server preface") {
+		return ""
+	}
+	return "; if it uses TLS, give --tls or --ca-file"
+}
+
+func orCode(reason string, st *status.Status) string {
+	if reason != "" {
+		return reason
+	}
+	return strings.ToUpper(st.Code().String())
+}
+
+// violationsSentence names every bad field, with the option that sets it.
+func violationsSentence(vs []*errdetails.BadRequest_FieldViolation, reason string, hints map[string]string) string {
+	var parts []string
+	for _, v := range vs {
+		parts = append(parts, violationPhrase(v.Field, v.Description, v.Reason, hints))
+	}
+	s := strings.Join(parts, "; ")
+	if len(vs) == 1 && vs[0].Reason == "UNKNOWN_POSTCODE" {
+		return s // already a full sentence with its advice
+	}
+	if reason != "" && reason != "INVALID_FIELDS" {
+		s += " [" + reason + "]"
+	}
+	return sentence(s)
+}
+
+// fieldFlags maps a field path (without its message prefix) to the option
+// a helpline worker would use to fix it.
+var fieldFlags = map[string]string{
+	"location.postcode": "--postcode", "home.postcode": "--postcode", "location.street": "--street", "home.street": "--street",
+	"location.address_lines": "--address", "home.address_lines": "--address", "location.lat_lng": "--lat, --lng", "home.lat_lng": "--lat, --lng",
+	"requester.phone": "--phone", "contact.phone": "--phone", "requester.display_name": "--name", "contact.display_name": "--name",
+	"needs": "--needs", "details": "--details", "required_skills": "--skills", "skills": "--skills", "urgency": "--urgency",
+	"window.start_time": "--window-start", "window.end_time": "--window-end", "window": "--when", "deadline": "--deadline",
+	"organisation": "--org", "external_id": "--external-id", "capacity": "--capacity", "max_distance_metres": "--max-distance",
+	"token.role": "--role", "token.display_name": "--name", "token.organisation": "--org", "token.volunteer": "--volunteer",
+	"token.expire_time": "--expires", "organisation.display_name": "--name", "phone": "--phone",
+	"requester_phone": "--phone", "postcode": "--near", "travel_mode": "--travel", "vetting.level": "--dbs", "vetting.expire_date": "--dbs-expires",
+}
+
+func violationPhrase(field, desc, reason string, hints map[string]string) string {
+	short := field
+	for _, p := range []string{"help_request.", "volunteer."} {
+		short = strings.TrimPrefix(short, p)
+	}
+	if reason == "UNKNOWN_POSTCODE" {
+		pc := strings.TrimPrefix(desc, "postcode ")
+		pc, _, _ = strings.Cut(pc, " is not")
+		how := "the address's coordinates"
+		if h := hints["location.lat_lng"]; h != "" {
+			how += " (" + h + ")"
+		}
+		return fmt.Sprintf("The postcode %s is not known (%s). Give %s or check the postcode.", pc, short, how)
+	}
+	where := short
+	base := short
+	if i := strings.IndexByte(base, '['); i >= 0 {
+		base = base[:i]
+	}
+	hint, ok := hints[base]
+	if i := strings.LastIndexByte(base, '.'); !ok && i >= 0 {
+		hint = hints[base[i+1:]]
+	}
+	if hint != "" && hint != short {
+		where += ", " + hint
+	}
+	return fmt.Sprintf("%s %s (%s)", label(base), desc, where)
+}
+
+// label names a field in words; a description follows it ("The phone
+// number is not a phone number...").
+func label(path string) string {
+	last := path
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		last = path[i+1:]
+	}
+	switch last {
+	case "postcode":
+		return "the postcode"
+	case "phone", "requester_phone":
+		return "the phone number"
+	case "display_name":
+		return "the name"
+	case "needs":
+		return "needs:"
+	case "start_time":
+		return "the start time"
+	case "end_time":
+		return "the end time"
+	case "window":
+		return "when:"
+	case "lat_lng":
+		return "the coordinates"
+	case "address_lines":
+		return "the address"
+	case "required_skills", "skills":
+		return "skills:"
+	case "external_id":
+		return "the external id"
+	case "request_id":
+		return "the request id"
+	}
+	return "the " + strings.ReplaceAll(last, "_", " ")
+}

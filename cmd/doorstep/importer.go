@@ -1,0 +1,477 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/doorstep-aid/doorstep/geo"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+)
+
+// csvColumns are the columns an import CSV may have, in the order the
+// help lists them. Required: external_id, postcode, needs, name, phone,
+// and a time (when, or window_start and window_end, or deadline).
+var csvColumns = []struct{ name, help string }{
+	{"external_id", "your own id for the row; unique in the organisation (required)"},
+	{"postcode", "UK postcode (required)"},
+	{"street", "street name"},
+	{"address", "house number, flat, building; lines separated by ; or |"},
+	{"lat", "latitude, when the postcode is not known"},
+	{"lng", "longitude"},
+	{"needs", "one or more of " + needNames() + ", separated by ; , or spaces (required)"},
+	{"when", `"tomorrow 10:00-12:00", "today by 18:00"... as for request new`},
+	{"window_start", "start of the window: 2026-03-12T10:00 (UK time) or RFC 3339"},
+	{"window_end", "end of the window"},
+	{"deadline", "help by this time, instead of a window"},
+	{"urgency", "low, normal, high or critical"},
+	{"details", "what exactly is needed (required with other)"},
+	{"skills", "skill tags the volunteer must have, e.g. driver;welsh"},
+	{"name", "the person's name (required)"},
+	{"phone", "the person's phone number (required)"},
+	{"remote_ok", "yes/no: help can be given from anywhere"},
+	{"enters_home", "yes/no: the volunteer must go inside"},
+	{"lives_alone", "yes/no"},
+	{"shielding", "yes/no"},
+	{"no_internet", "yes/no"},
+	{"reduced_mobility", "yes/no"},
+	{"organisation", "must be --org when given"},
+}
+
+// columnOf maps a field path in a row's error to the CSV column that sets it.
+var columnOf = func() map[string]string {
+	m := map[string]string{
+		"location.postcode": "postcode", "location.street": "street", "location.address_lines": "address", "location.lat_lng": "lat, lng",
+		"needs": "needs", "details": "details", "required_skills": "skills", "urgency": "urgency", "window.start_time": "window_start",
+		"window.end_time": "window_end", "window": "when", "deadline": "deadline", "requester.display_name": "name", "requester.phone": "phone",
+		"external_id": "external_id", "organisation": "organisation",
+	}
+	for k, v := range m {
+		m[k] = "column " + v
+	}
+	return m
+}()
+
+// importRow is one row read from the file, with where it came from.
+type importRow struct {
+	line int
+	hr   *pb.HelpRequest
+	err  string // why it could not be read; then hr is nil
+}
+
+func (a *app) importFile(args []string) error {
+	var cols strings.Builder
+	for _, c := range csvColumns {
+		fmt.Fprintf(&cols, "  %-17s %s\n", c.name, c.help)
+	}
+	u := usage{
+		synopsis: "doorstep import FILE.csv|FILE.jsonl --org ORG",
+		text: `Stores many requests at once, for partners importing their own records. Every row needs an external_id:
+a row whose external_id the organisation has used already is reported as already there and not stored
+again, so running the same file twice creates nothing new. Bad rows are reported by their line in the
+file and do not stop the others; the exit code is 1 when any row failed. FILE "-" reads standard input.
+
+A .jsonl file holds one HelpRequest per line in protobuf JSON. A .csv file has a header row naming its
+columns, in any order:
+` + strings.TrimRight(cols.String(), "\n"),
+		examples: []string{
+			"doorstep import partners/foodbank-2026-03-10.csv --org aberdeen-foodbank",
+			"doorstep import rows.jsonl --org aberdeen-foodbank --json",
+			"doorstep import rows.csv --org aberdeen-foodbank --check",
+		},
+	}
+	fs := a.flagSet("import")
+	org := fs.String("org", a.cfg.org, "the organisation the rows belong to (env DOORSTEP_ORG)")
+	format := fs.String("format", "", "csv or jsonl (by default from the file's extension)")
+	check := fs.Bool("check", false, "only read and check the file; send nothing")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, u.synopsis); err != nil {
+		return err
+	}
+	orgName := strings.ToLower(strings.TrimSpace(*org))
+	if !orgPattern(orgName) {
+		return usageErrorf("give the organisation with --org (or DOORSTEP_ORG): 2 to 63 lower-case letters, digits and hyphens")
+	}
+	path := pos[0]
+	kind := strings.ToLower(*format)
+	if kind == "" {
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".csv":
+			kind = "csv"
+		case ".jsonl", ".ndjson", ".json":
+			kind = "jsonl"
+		default:
+			return usageErrorf("cannot tell the format of %s: name it .csv or .jsonl, or give --format", path)
+		}
+	}
+	var in io.Reader = a.stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return usageErrorf("cannot open %s: %v", path, errors.Unwrap(err))
+		}
+		defer f.Close()
+		in = f
+	}
+	var rows []importRow
+	switch kind {
+	case "csv":
+		rows, err = a.readCSV(in, orgName)
+	case "jsonl":
+		rows, err = readJSONL(in, orgName)
+	default:
+		return usageErrorf("--format must be csv or jsonl")
+	}
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return usageErrorf("%s has no rows", path)
+	}
+	var send []*pb.HelpRequest
+	var sendLines []int
+	for _, r := range rows {
+		if r.hr != nil {
+			send = append(send, r.hr)
+			sendLines = append(sendLines, r.line)
+		}
+	}
+	results := map[int]*pb.BatchCreateHelpRequestsResult{}
+	var importErr error
+	if !*check && len(send) > 0 {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		got, err := c.ImportHelpRequests(a.ctx, send)
+		for _, r := range got {
+			if r != nil {
+				results[sendLines[r.Index]] = r
+			}
+		}
+		importErr = err
+	}
+	return a.reportImport(rows, results, *check, importErr)
+}
+
+// importOutcome is one row of the --json report.
+type importOutcome struct {
+	Line        int    `json:"line"`
+	ExternalID  string `json:"external_id,omitempty"`
+	Outcome     string `json:"outcome"` // created, existing, failed, checked or not_sent
+	HelpRequest string `json:"help_request,omitempty"`
+	Error       string `json:"error,omitempty"`
+}
+
+func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelpRequestsResult, checkOnly bool, importErr error) error {
+	var out []importOutcome
+	counts := map[string]int{}
+	for _, r := range rows {
+		o := importOutcome{Line: r.line, ExternalID: r.hr.GetExternalId()}
+		res := results[r.line]
+		switch {
+		case r.hr == nil:
+			o.Outcome, o.Error = "failed", r.err
+		case checkOnly:
+			o.Outcome = "checked"
+		case res == nil:
+			o.Outcome = "not_sent"
+		case res.Error != nil:
+			o.Outcome, o.Error = "failed", rowSentence(res.Error)
+		case res.Existing:
+			o.Outcome, o.HelpRequest = "existing", res.HelpRequest.GetName()
+		default:
+			o.Outcome, o.HelpRequest = "created", res.HelpRequest.GetName()
+		}
+		counts[o.Outcome]++
+		out = append(out, o)
+	}
+	if a.cfg.json {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return fmt.Errorf("encode json: %w", err)
+		}
+	} else {
+		for _, o := range out {
+			if o.Outcome == "failed" {
+				fmt.Fprintf(a.stdout, "line %d: %s\n", o.Line, o.Error)
+			}
+		}
+		if checkOnly {
+			fmt.Fprintf(a.stdout, "Checked %d rows: %d can be sent, %d failed. Nothing was sent.\n", len(rows), counts["checked"], counts["failed"])
+		} else {
+			fmt.Fprintf(a.stdout, "%d created, %d already there, %d failed", counts["created"], counts["existing"], counts["failed"])
+			if n := counts["not_sent"]; n > 0 {
+				fmt.Fprintf(a.stdout, ", %d not sent", n)
+			}
+			fmt.Fprintf(a.stdout, " (%d rows).\n", len(rows))
+		}
+	}
+	if importErr != nil {
+		msg, code := a.describe(importErr)
+		return &cliError{code: code, msg: fmt.Sprintf("The import stopped part way: %s Run the same file again to finish it; rows already stored are not stored twice.", msg)}
+	}
+	if n := counts["failed"]; n > 0 {
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("%d of %d rows failed: fix them and run the same file again (rows already stored are not stored twice).", n, len(rows))}
+	}
+	return nil
+}
+
+// rowSentence describes a row's error by the columns at fault.
+func rowSentence(e *pb.RowError) string {
+	if len(e.FieldViolations) == 0 {
+		return strings.TrimSuffix(sentence(e.Message), ".") + " (" + e.Reason + ")."
+	}
+	var vs []*errdetails.BadRequest_FieldViolation
+	for _, v := range e.FieldViolations {
+		fv := &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description}
+		if len(e.FieldViolations) == 1 {
+			fv.Reason = e.Reason
+		}
+		vs = append(vs, fv)
+	}
+	return violationsSentence(vs, e.Reason, columnOf)
+}
+
+func (a *app) readCSV(in io.Reader, org string) ([]importRow, error) {
+	r := csv.NewReader(bufio.NewReader(in))
+	r.FieldsPerRecord = -1 // checked per row, so that one short row does not hide the rest
+	r.TrimLeadingSpace = true
+	header, err := r.Read()
+	if err != nil {
+		return nil, usageErrorf("cannot read the CSV header row: %v", err)
+	}
+	col := map[string]int{}
+	known := map[string]bool{}
+	for _, c := range csvColumns {
+		known[c.name] = true
+	}
+	for i, h := range header {
+		name := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))), " ", "_")
+		if !known[name] {
+			return nil, usageErrorf("line 1: unknown column %q; the columns are listed by doorstep import --help", h)
+		}
+		if _, dup := col[name]; dup {
+			return nil, usageErrorf("line 1: column %q appears twice", name)
+		}
+		col[name] = i
+	}
+	var missing []string
+	for _, req := range []string{"external_id", "postcode", "needs", "name", "phone"} {
+		if _, ok := col[req]; !ok {
+			missing = append(missing, req)
+		}
+	}
+	_, hasWhen := col["when"]
+	_, hasStart := col["window_start"]
+	_, hasDeadline := col["deadline"]
+	if !hasWhen && !hasStart && !hasDeadline {
+		missing = append(missing, "when (or window_start and window_end, or deadline)")
+	}
+	if len(missing) > 0 {
+		return nil, usageErrorf("line 1: the header lacks the column %s", strings.Join(missing, ", "))
+	}
+	var rows []importRow
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			rows = append(rows, importRow{line: pe.StartLine, err: sentence(pe.Err.Error())})
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read csv: %w", err)
+		}
+		line, _ := r.FieldPos(0)
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		if len(rec) != len(header) {
+			rows = append(rows, importRow{line: line, err: fmt.Sprintf("The row has %d fields but the header has %d.", len(rec), len(header))})
+			continue
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		hr, err := a.csvRow(get, org)
+		if err != nil {
+			rows = append(rows, importRow{line: line, err: sentence(err.Error())})
+			continue
+		}
+		rows = append(rows, importRow{line: line, hr: hr})
+	}
+}
+
+// csvRow builds a request from one row, checking what can be checked
+// without the server so that typing slips are reported all together.
+func (a *app) csvRow(get func(string) string, org string) (*pb.HelpRequest, error) {
+	var probs []string
+	hr := &pb.HelpRequest{
+		ExternalId:     get("external_id"),
+		Details:        get("details"),
+		RequiredSkills: splitList(strings.ToLower(get("skills"))),
+		Organisation:   org,
+		Location:       &pb.Location{Postcode: get("postcode"), Street: get("street"), AddressLines: splitLines(get("address"))},
+		Requester:      &pb.Contact{DisplayName: get("name"), Phone: get("phone")},
+	}
+	if hr.ExternalId == "" {
+		probs = append(probs, "external_id is empty")
+	}
+	if o := strings.ToLower(get("organisation")); o != "" && o != org {
+		probs = append(probs, fmt.Sprintf("organisation %q is not --org %s", o, org))
+	}
+	if _, err := geo.NormalisePostcode(hr.Location.Postcode); err != nil {
+		probs = append(probs, fmt.Sprintf("postcode %q is not a UK postcode", hr.Location.Postcode))
+	}
+	if lat, lng := get("lat"), get("lng"); lat != "" || lng != "" {
+		la, err1 := strconv.ParseFloat(lat, 64)
+		ln, err2 := strconv.ParseFloat(lng, 64)
+		if err1 != nil || err2 != nil {
+			probs = append(probs, "lat and lng must both be decimal degrees")
+		} else {
+			hr.Location.LatLng = &pb.LatLng{Latitude: la, Longitude: ln}
+		}
+	}
+	needs, err := parseNeeds(get("needs"))
+	if err != nil {
+		probs = append(probs, "needs: "+err.Error())
+	}
+	hr.Needs = needs
+	if get("urgency") != "" {
+		u, err := parseUrgency(get("urgency"))
+		if err != nil {
+			probs = append(probs, "urgency: "+err.Error())
+		}
+		hr.Urgency = u
+	}
+	if hr.Requester.DisplayName == "" {
+		probs = append(probs, "name is empty")
+	}
+	if _, err := server.NormalisePhone(hr.Requester.Phone); err != nil {
+		probs = append(probs, fmt.Sprintf("phone %q is not a phone number", hr.Requester.Phone))
+	}
+	t, err := a.csvTiming(get)
+	if err != nil {
+		probs = append(probs, err.Error())
+	} else if t.start.IsZero() {
+		hr.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(t.deadline)}
+	} else {
+		hr.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(t.start), EndTime: timestamppb.New(t.end)}}
+	}
+	vul := &pb.Vulnerability{}
+	for _, f := range []struct {
+		col string
+		set *bool
+	}{
+		{"remote_ok", &hr.RemoteOk}, {"enters_home", &hr.EntersHome}, {"lives_alone", &vul.LivesAlone},
+		{"shielding", &vul.Shielding}, {"no_internet", &vul.NoInternet}, {"reduced_mobility", &vul.ReducedMobility},
+	} {
+		b, err := parseYesNo(get(f.col), false)
+		if err != nil {
+			probs = append(probs, f.col+": "+err.Error())
+		}
+		*f.set = b
+	}
+	if vul.LivesAlone || vul.Shielding || vul.NoInternet || vul.ReducedMobility {
+		hr.Vulnerability = vul
+	}
+	if len(probs) > 0 {
+		return nil, errors.New(strings.Join(probs, "; "))
+	}
+	return hr, nil
+}
+
+func (a *app) csvTiming(get func(string) string) (timing, error) {
+	now := a.now()
+	when, start, end, deadline := get("when"), get("window_start"), get("window_end"), get("deadline")
+	switch {
+	case when != "":
+		if start != "" || end != "" || deadline != "" {
+			return timing{}, errors.New("give when, or window_start and window_end, or deadline: only one of them")
+		}
+		return readWhen(when, now)
+	case deadline != "":
+		if start != "" || end != "" {
+			return timing{}, errors.New("give a window or a deadline, not both")
+		}
+		p, err := parsePoint(strings.ToLower(deadline), now, now)
+		if err != nil {
+			return timing{}, fmt.Errorf("deadline: %v", err)
+		}
+		return timing{deadline: p.at()}, nil
+	case start != "" && end != "":
+		ps, err := parsePoint(strings.ToLower(start), now, now)
+		if err != nil {
+			return timing{}, fmt.Errorf("window_start: %v", err)
+		}
+		pe, err := parsePoint(strings.ToLower(end), now, ps.day)
+		if err != nil {
+			return timing{}, fmt.Errorf("window_end: %v", err)
+		}
+		return timing{start: ps.at(), end: pe.at()}, nil
+	case start != "" || end != "":
+		return timing{}, errors.New("a window needs both window_start and window_end")
+	}
+	return timing{}, errors.New("say when: fill in when, window_start and window_end, or deadline")
+}
+
+func readJSONL(in io.Reader, org string) ([]importRow, error) {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
+	var rows []importRow
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		hr := &pb.HelpRequest{}
+		if err := protojson.Unmarshal([]byte(text), hr); err != nil {
+			rows = append(rows, importRow{line: line, err: sentence("not a HelpRequest in protobuf JSON: " + jsonProblem(err))})
+			continue
+		}
+		switch {
+		case hr.Organisation == "":
+			hr.Organisation = org
+		case hr.Organisation != org:
+			rows = append(rows, importRow{line: line, err: fmt.Sprintf("Organisation %q is not --org %s.", hr.Organisation, org)})
+			continue
+		}
+		if strings.TrimSpace(hr.ExternalId) == "" {
+			rows = append(rows, importRow{line: line, err: "external_id is empty: every imported row needs one, so that a re-run creates nothing new."})
+			continue
+		}
+		rows = append(rows, importRow{line: line, hr: hr})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, usageErrorf("cannot read the file: %v", err)
+	}
+	return rows, nil
+}
+
+// jsonProblem drops protojson's "proto:" prefix and odd spacing.
+func jsonProblem(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "proto:")
+	return strings.Join(strings.Fields(msg), " ")
+}

@@ -1,0 +1,45 @@
+// Command doorstep is the helpline and operations client for a Doorstep
+// server. It is made for a helpline worker with a caller on the line: it
+// asks for what it needs, says plainly what is wrong, and accepts answers
+// the way people give them ("tomorrow 10-12", "07700 900123", "ab101ab").
+//
+// Commands:
+//
+//	doorstep request new          take a request (asks for each detail on a terminal; flags for scripts)
+//	doorstep request find         a caller's earlier requests, by phone number
+//	doorstep request show ID      one request with its state, offer and volunteer
+//	doorstep request list         requests near a postcode, sector or district
+//	doorstep request candidates   who could help, best first, and why nobody else
+//	doorstep request cancel ID    withdraw a request
+//	doorstep request fulfil ID    mark an assigned request as done
+//	doorstep offer make REQ VOL   hold a request for one volunteer
+//	doorstep offer accept OFFER   the volunteer said yes
+//	doorstep offer decline OFFER  the volunteer said no
+//	doorstep volunteer add|show|pause|resume|list
+//	doorstep import FILE          bulk intake from CSV or JSON Lines, by external id
+//	doorstep watch                the live event stream
+//	doorstep admin token create|list|revoke   bearer tokens (admin token needed for all admin commands)
+//	doorstep admin org create|list            organisations, for partner tokens
+//	doorstep admin audit          who read or changed personal data
+//	doorstep admin export|erase   a person's data rights requests, by phone number
+//	doorstep help [COMMAND]       usage with examples
+//
+// The server is DOORSTEP_ADDR (or --addr; default localhost:50051, as
+// doorstepd), the token DOORSTEP_TOKEN (or --token). Exit codes: 0 done,
+// 1 the server refused or a row failed, 2 bad input or usage, 3 not found,
+// 4 cannot reach the server, 5 not allowed (token), 130 interrupted.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

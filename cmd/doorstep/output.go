@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+type table struct{ tw *tabwriter.Writer }
+
+func newTable(w io.Writer) *table {
+	return &table{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+}
+
+func (t *table) row(cells ...string) {
+	for i, c := range cells {
+		// A tab or newline in a cell (notes, names) would break the columns.
+		cells[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
+	}
+	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+}
+
+func (t *table) flush() error { return t.tw.Flush() }
+
+var jsonOpts = protojson.MarshalOptions{UseProtoNames: true}
+
+// writeJSON prints one message as indented JSON. protojson varies its
+// spacing on purpose; re-indenting makes the output byte-stable for scripts.
+func writeJSON(w io.Writer, m proto.Message) error {
+	raw, err := jsonOpts.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	return writeIndented(w, raw)
+}
+
+// writeJSONList prints messages as one JSON array ([] when empty).
+func writeJSONList[M proto.Message](w io.Writer, ms []M) error {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, m := range ms {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		raw, err := jsonOpts.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("encode json: %w", err)
+		}
+		buf.Write(raw)
+	}
+	buf.WriteByte(']')
+	return writeIndented(w, buf.Bytes())
+}
+
+func writeIndented(w io.Writer, raw []byte) error {
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		return fmt.Errorf("indent json: %w", err)
+	}
+	out.WriteByte('\n')
+	_, err := w.Write(out.Bytes())
+	return err
+}
+
+// london is where the helplines are: times are read and shown in UK time.
+var london = mustLoad("Europe/London")
+
+func mustLoad(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err) // time/tzdata is linked in, so this cannot happen
+	}
+	return loc
+}
+
+// fmtTime shows a time the way a person reads it: "Wed 11 Mar 10:00",
+// with the year only when it is not this year.
+func fmtTime(t time.Time, now time.Time) string {
+	t = t.In(london)
+	if t.Year() != now.In(london).Year() {
+		return t.Format("Mon 2 Jan 2006 15:04")
+	}
+	return t.Format("Mon 2 Jan 15:04")
+}
+
+func fmtTS(ts *timestamppb.Timestamp, now time.Time) string {
+	if ts == nil {
+		return "-"
+	}
+	return fmtTime(ts.AsTime(), now)
+}
+
+// fmtTiming shows a request's window or deadline.
+func fmtTiming(hr *pb.HelpRequest, now time.Time) string {
+	switch t := hr.GetTiming().(type) {
+	case *pb.HelpRequest_Window:
+		s, e := t.Window.GetStartTime().AsTime().In(london), t.Window.GetEndTime().AsTime().In(london)
+		if s.YearDay() == e.YearDay() && s.Year() == e.Year() {
+			return fmtTime(s, now) + "-" + e.Format("15:04")
+		}
+		return fmtTime(s, now) + " to " + fmtTime(e, now)
+	case *pb.HelpRequest_Deadline:
+		return "by " + fmtTS(t.Deadline, now)
+	}
+	return "-"
+}
+
+func lowerWords(enum, prefix string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(enum, prefix)), "_", " ")
+}
+
+func stateWord(s pb.HelpRequest_State) string { return lowerWords(s.String(), "STATE_") }
+
+func offerStateWord(s pb.Offer_State) string { return lowerWords(s.String(), "STATE_") }
+
+func urgencyWord(u pb.Urgency) string {
+	if u == pb.Urgency_URGENCY_UNSPECIFIED {
+		return "normal"
+	}
+	return lowerWords(u.String(), "URGENCY_")
+}
+
+func needsWords(ns []pb.Need) string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, lowerWords(n.String(), "NEED_"))
+	}
+	return strings.Join(out, ", ")
+}
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func fmtDistance(m float64) string {
+	if m < 1000 {
+		return fmt.Sprintf("%.0f m", m)
+	}
+	return fmt.Sprintf("%.1f km", m/1000)
+}
+
+// idOf drops the collection from a resource name for narrow tables.
+func idOf(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+// resourceName accepts an id in the forms people paste: "01J...",
+// "helpRequests/01j...", with stray spaces or upper case.
+func resourceName(arg, collection, what string) (string, error) {
+	s := strings.TrimSpace(arg)
+	if c, id, ok := strings.Cut(s, "/"); ok {
+		if !strings.EqualFold(c, collection) {
+			return "", usageErrorf("%q is not a %s: give its id or %s/ID", arg, what, collection)
+		}
+		s = id
+	}
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) != 26 || strings.Trim(s, "0123456789abcdefghjkmnpqrstvwxyz") != "" {
+		return "", usageErrorf("%q is not a %s id: ids are 26 letters and digits, as printed by doorstep", arg, what)
+	}
+	return collection + "/" + s, nil
+}
+
+// wantArgs checks the positional arguments of a command taking exactly n.
+func wantArgs(pos []string, n int, synopsis string) error {
+	if len(pos) < n {
+		return usageErrorf("missing argument: usage is %s", synopsis)
+	}
+	if len(pos) > n {
+		return usageErrorf("unexpected %q: usage is %s", pos[n], synopsis)
+	}
+	return nil
+}

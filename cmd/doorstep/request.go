@@ -1,0 +1,390 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+)
+
+// requestFind lists a caller's requests by phone number.
+func (a *app) requestFind(args []string) error {
+	u := usage{
+		synopsis: "doorstep request find --phone NUMBER",
+		text:     "Lists every request from one phone number, oldest first: how to find a caller's earlier requests.\nThe number may be typed as people say it, spaces and all.",
+		examples: []string{"doorstep request find --phone 07700 900123", "doorstep request find --phone '+44 1224 123456' --json"},
+	}
+	fs := a.flagSet("find")
+	phone := fs.String("phone", "", "the caller's phone number, in any usual form")
+	state := fs.String("state", "all", "only requests in this state: open, offered, assigned, fulfilled, cancelled, expired or all")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	// "--phone 07700 900123" unquoted leaves the second half as an argument.
+	number := strings.TrimSpace(strings.Join(append([]string{*phone}, pos...), " "))
+	if number == "" {
+		return usageErrorf("give the caller's number: %s", u.synopsis)
+	}
+	if _, err := server.NormalisePhone(number); err != nil {
+		return usageErrorf("%q is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or an international one starting with +", number)
+	}
+	st, err := parseState(*state)
+	if err != nil {
+		return usageErrorf("--state: %v", err)
+	}
+	hrs, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: number, State: st}, 1000)
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSONList(a.stdout, hrs)
+	}
+	if len(hrs) == 0 {
+		fmt.Fprintf(a.stdout, "No requests from %s.\n", number)
+		return nil
+	}
+	t := newTable(a.stdout)
+	t.row("ID", "CREATED", "STATE", "NEEDS", "WHEN", "POSTCODE", "NAME")
+	for _, hr := range hrs {
+		t.row(idOf(hr.Name), fmtTS(hr.CreateTime, a.now()), stateWord(hr.State), needsWords(hr.Needs), fmtTiming(hr, a.now()),
+			hr.GetLocation().GetPostcode(), hr.GetRequester().GetDisplayName())
+	}
+	return t.flush()
+}
+
+// listRequests reads up to limit requests across pages.
+func (a *app) listRequests(req *pb.ListHelpRequestsRequest, limit int) ([]*pb.HelpRequest, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	var out []*pb.HelpRequest
+	for {
+		req.PageSize = int32(min(limit-len(out), 1000))
+		resp, err := c.HelpRequests.ListHelpRequests(a.ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, resp.HelpRequests...)
+		if resp.NextPageToken == "" || len(out) >= limit {
+			return out, nil
+		}
+		req.PageToken = resp.NextPageToken
+	}
+}
+
+// requestList lists requests near a place.
+func (a *app) requestList(args []string) error {
+	u := usage{
+		synopsis: "doorstep request list [--near POSTCODE] [--state open]",
+		text:     "Lists requests at a postcode (AB10 1AB), in a sector (AB10 1) or a district (AB10), by postcode then age.\nOpen requests unless --state says otherwise.",
+		examples: []string{"doorstep request list --near AB10 1AB", "doorstep request list --near AB10 --state all", "doorstep request list --org aberdeen-mutual-aid --json"},
+	}
+	fs := a.flagSet("list")
+	near := fs.String("near", "", "a postcode, sector or district")
+	state := fs.String("state", "open", "open, offered, assigned, fulfilled, cancelled, expired or all")
+	org := fs.String("org", "", "only this organisation's requests")
+	limit := fs.Int("limit", 200, "at most this many")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	place := strings.TrimSpace(strings.Join(append([]string{*near}, pos...), " "))
+	st, err := parseState(*state)
+	if err != nil {
+		return usageErrorf("--state: %v", err)
+	}
+	if *limit < 1 {
+		return usageErrorf("--limit must be at least 1")
+	}
+	hrs, err := a.listRequests(&pb.ListHelpRequestsRequest{Postcode: place, State: st, Organisation: *org}, *limit)
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSONList(a.stdout, hrs)
+	}
+	if len(hrs) == 0 {
+		what := "requests"
+		if st != pb.HelpRequest_STATE_UNSPECIFIED {
+			what = stateWord(st) + " requests"
+		}
+		if place != "" {
+			fmt.Fprintf(a.stdout, "No %s in %s.\n", what, strings.ToUpper(place))
+		} else {
+			fmt.Fprintf(a.stdout, "No %s.\n", what)
+		}
+		return nil
+	}
+	t := newTable(a.stdout)
+	t.row("ID", "STATE", "URGENCY", "NEEDS", "WHEN", "POSTCODE", "STREET")
+	for _, hr := range hrs {
+		t.row(idOf(hr.Name), stateWord(hr.State), urgencyWord(hr.Urgency), needsWords(hr.Needs), fmtTiming(hr, a.now()),
+			hr.GetLocation().GetPostcode(), orDash(hr.GetLocation().GetStreet()))
+	}
+	return t.flush()
+}
+
+// requestShow prints one request with its offer and volunteer.
+func (a *app) requestShow(args []string) error {
+	u := usage{
+		synopsis: "doorstep request show ID",
+		text:     "Shows a request: what is needed, when, where, who asked, its state, the live offer and the volunteer assigned.",
+		examples: []string{"doorstep request show 01jq3m5x8v2k4c6e9g0h1j2k3m", "doorstep request show helpRequests/01jq3m5x8v2k4c6e9g0h1j2k3m --json"},
+	}
+	fs := a.flagSet("show")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, u.synopsis); err != nil {
+		return err
+	}
+	name, err := resourceName(pos[0], "helpRequests", "help request")
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	resp, err := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: name})
+	if err != nil {
+		return err
+	}
+	hr := resp.HelpRequest
+	var offer *pb.Offer
+	if hr.Offer != "" {
+		o, err := c.Matching.GetOffer(a.ctx, &pb.GetOfferRequest{Name: hr.Offer})
+		if err != nil {
+			return err
+		}
+		offer = o.Offer
+	}
+	var vol *pb.Volunteer
+	volName := hr.AssignedVolunteer
+	if volName == "" && offer != nil {
+		volName = offer.Volunteer
+	}
+	if volName != "" {
+		v, err := c.Volunteers.GetVolunteer(a.ctx, &pb.GetVolunteerRequest{Name: volName})
+		if err != nil {
+			return err
+		}
+		vol = v.Volunteer
+	}
+	if a.cfg.json {
+		return writeJSONObject(a.stdout, map[string]proto.Message{"help_request": hr, "offer": offer, "volunteer": vol})
+	}
+	return a.printRequest(a.stdout, hr, offer, vol)
+}
+
+// writeJSONObject prints named messages as one JSON object, keys sorted;
+// nil messages are left out.
+func writeJSONObject(w io.Writer, fields map[string]proto.Message) error {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	first := true
+	for _, k := range sortedKeys(fields) {
+		m := fields[k]
+		if m == nil || !m.ProtoReflect().IsValid() {
+			continue
+		}
+		raw, err := jsonOpts.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("encode json: %w", err)
+		}
+		if !first {
+			buf.WriteByte(',')
+		}
+		first = false
+		fmt.Fprintf(&buf, "%q:", k)
+		buf.Write(raw)
+	}
+	buf.WriteByte('}')
+	return writeIndented(w, buf.Bytes())
+}
+
+func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol *pb.Volunteer) error {
+	now := a.now()
+	t := newTable(w)
+	t.row("Request", hr.Name)
+	t.row("State", stateWord(hr.State))
+	t.row("Needs", needsWords(hr.Needs))
+	t.row("Urgency", urgencyWord(hr.Urgency))
+	t.row("When", fmtTiming(hr, now))
+	t.row("Address", addressOf(hr.Location))
+	t.row("Caller", hr.GetRequester().GetDisplayName()+", "+phoneWords(hr.GetRequester().GetPhone()))
+	t.row("Details", orDash(hr.Details))
+	t.row("Skills", orDash(strings.Join(hr.RequiredSkills, ", ")))
+	t.row("Circumstances", circumstanceWords(hr.Vulnerability))
+	t.row("Remote ok", yesNo(hr.RemoteOk))
+	t.row("Enters home", yesNo(hr.EntersHome))
+	t.row("Organisation", hr.Organisation)
+	t.row("External id", orDash(hr.ExternalId))
+	t.row("Created", fmtTS(hr.CreateTime, now))
+	if offer != nil {
+		t.row("Offer", fmt.Sprintf("%s, %s, answer by %s", offer.Name, offerStateWord(offer.State), fmtTS(offer.ExpireTime, now)))
+	}
+	if vol != nil {
+		role := "Volunteer"
+		if hr.AssignedVolunteer == "" {
+			role = "Offered to"
+		}
+		t.row(role, fmt.Sprintf("%s, %s, %s", vol.Name, vol.GetContact().GetDisplayName(), phoneWords(vol.GetContact().GetPhone())))
+	}
+	if len(hr.DeclinedVolunteers) > 0 {
+		t.row("Declined by", strings.Join(hr.DeclinedVolunteers, ", "))
+	}
+	return t.flush()
+}
+
+func addressOf(l *pb.Location) string {
+	var parts []string
+	parts = append(parts, l.GetAddressLines()...)
+	if s := l.GetStreet(); s != "" {
+		parts = append(parts, s)
+	}
+	parts = append(parts, l.GetPostcode())
+	return strings.Join(parts, ", ")
+}
+
+// phoneWords shows a stored E.164 UK number as it is read out on the
+// phone ("07700 900123"); other countries' numbers stay as stored.
+func phoneWords(e164 string) string {
+	national, ok := strings.CutPrefix(e164, "+44")
+	if !ok {
+		return e164
+	}
+	national = "0" + national
+	switch {
+	case len(national) == 11 && strings.HasPrefix(national, "02"):
+		return national[:3] + " " + national[3:7] + " " + national[7:]
+	case len(national) == 11:
+		return national[:5] + " " + national[5:]
+	}
+	return national
+}
+
+// requestCandidates ranks who could help and says why others cannot.
+func (a *app) requestCandidates(args []string) error {
+	u := usage{
+		synopsis: "doorstep request candidates ID",
+		text:     "Ranks the volunteers who could help with an open request, best first, each with a sentence saying why,\nand counts those nearby who cannot (\"2 nearby lack driver\").",
+		examples: []string{"doorstep request candidates 01jq3m5x8v2k4c6e9g0h1j2k3m", "doorstep request candidates 01jq3m5x8v2k4c6e9g0h1j2k3m --limit 5"},
+	}
+	fs := a.flagSet("candidates")
+	limit := fs.Int("limit", 10, "at most this many candidates (1-100)")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, u.synopsis); err != nil {
+		return err
+	}
+	name, err := resourceName(pos[0], "helpRequests", "help request")
+	if err != nil {
+		return err
+	}
+	if *limit < 1 || *limit > 100 {
+		return usageErrorf("--limit must be from 1 to 100")
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	resp, err := c.Matching.FindCandidates(a.ctx, &pb.FindCandidatesRequest{HelpRequest: name, PageSize: int32(*limit)})
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSON(a.stdout, resp)
+	}
+	if len(resp.Candidates) == 0 {
+		fmt.Fprintln(a.stdout, "Nobody can take this request now.")
+	} else {
+		t := newTable(a.stdout)
+		t.row("#", "VOLUNTEER", "NAME", "DISTANCE", "WHY")
+		for i, cand := range resp.Candidates {
+			t.row(fmt.Sprint(i+1), idOf(cand.Volunteer), cand.DisplayName, fmtDistance(cand.DistanceMetres), cand.Explanation)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	if len(resp.Exclusions) > 0 {
+		fmt.Fprintf(a.stdout, "\nWhy nobody else: %s\n", sentence(resp.Summary))
+		ex := append([]*pb.Exclusion(nil), resp.Exclusions...)
+		sort.SliceStable(ex, func(i, j int) bool { return ex[i].Count > ex[j].Count })
+		t := newTable(a.stdout)
+		t.row("REASON", "DETAIL", "COUNT")
+		for _, x := range ex {
+			t.row(lowerWords(x.Reason, ""), orDash(x.Detail), fmt.Sprint(x.Count))
+		}
+		return t.flush()
+	}
+	if len(resp.Candidates) == 0 {
+		fmt.Fprintln(a.stdout, "No volunteer lives within reach.")
+	}
+	return nil
+}
+
+// requestCancel and requestFulfil close a request.
+func (a *app) requestCancel(args []string) error {
+	return a.requestStep(args, usage{
+		synopsis: "doorstep request cancel ID",
+		text:     "Cancels a request that is open, offered or assigned: its offer is withdrawn or its volunteer freed.",
+		examples: []string{"doorstep request cancel 01jq3m5x8v2k4c6e9g0h1j2k3m"},
+	}, "cancel", func(c pbMatching, name string) (*pb.HelpRequest, error) {
+		r, err := c.CancelHelpRequest(a.ctx, &pb.CancelHelpRequestRequest{Name: name})
+		return r.GetHelpRequest(), err
+	})
+}
+
+func (a *app) requestFulfil(args []string) error {
+	return a.requestStep(args, usage{
+		synopsis: "doorstep request fulfil ID",
+		text:     "Marks an assigned request as done, freeing the volunteer for the next one.",
+		examples: []string{"doorstep request fulfil 01jq3m5x8v2k4c6e9g0h1j2k3m"},
+	}, "fulfil", func(c pbMatching, name string) (*pb.HelpRequest, error) {
+		r, err := c.CompleteHelpRequest(a.ctx, &pb.CompleteHelpRequestRequest{Name: name})
+		return r.GetHelpRequest(), err
+	})
+}
+
+type pbMatching = pb.MatchingServiceClient
+
+func (a *app) requestStep(args []string, u usage, name string, step func(pbMatching, string) (*pb.HelpRequest, error)) error {
+	fs := a.flagSet(name)
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, u.synopsis); err != nil {
+		return err
+	}
+	hrName, err := resourceName(pos[0], "helpRequests", "help request")
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	hr, err := step(c.Matching, hrName)
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSON(a.stdout, hr)
+	}
+	fmt.Fprintf(a.stdout, "%s is now %s.\n", hr.Name, stateWord(hr.State))
+	return nil
+}

@@ -1,0 +1,374 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/doorstep-aid/doorstep/geo"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+)
+
+// field is one thing `request new` needs: set by a flag or asked for.
+type field struct {
+	key      string // typed at the confirmation to change it
+	flag     string
+	question string
+	required bool
+	value    string
+	given    bool
+	askIf    func() bool // nil: always asked when not given
+	apply    func(string) error
+	show     func() string
+}
+
+func (a *app) requestNew(args []string) error {
+	u := usage{
+		synopsis: "doorstep request new [options]",
+		text: `Takes a request for help. On a terminal it asks for each detail the options did not give, checks the
+postcode and phone number as you go, reads the request back and asks before saving. Without a terminal
+(scripts) it never asks: missing options are an error. A retry of the same call never makes a duplicate.
+
+When (--when) is read in UK time: "tomorrow 10:00-12:00", "today by 18:00", "fri 2pm-4pm", "in 3 hours",
+"12/03 9-11", "2026-03-12 10:00" (a single time is a deadline; a day alone is the whole day).
+Needs: ` + needNames() + `.`,
+		examples: []string{
+			"doorstep request new",
+			"doorstep request new --postcode 'AB10 1AB' --street 'Union St' --address 'Flat 2; 12 Union Street' \\\n" +
+				"      --needs grocery_shopping,prescription_collection --when 'tomorrow 10:00-12:00' --urgency high \\\n" +
+				"      --name Margaret --phone '01224 123456' --org aberdeen-mutual-aid",
+			"doorstep request new ... --deadline 2026-03-12T18:00 --details 'Milk and bread' --json",
+		},
+	}
+	fs := a.flagSet("new")
+	hr := &pb.HelpRequest{Location: &pb.Location{}, Requester: &pb.Contact{}, Urgency: pb.Urgency_URGENCY_NORMAL}
+	var when timing
+	var lat, lng float64
+	fs.Float64Var(&lat, "lat", 0, "latitude of the door, when the postcode is not known or is large")
+	fs.Float64Var(&lng, "lng", 0, "longitude of the door")
+	external := fs.String("external-id", "", "your organisation's own id for this request")
+	remote := fs.Bool("remote-ok", false, "help can be given from anywhere (a befriending call)")
+	enters := fs.Bool("enters-home", false, "the volunteer must go inside the home")
+	yes := fs.Bool("yes", false, "save without asking to confirm")
+	winStart := fs.String("window-start", "", "start of the window: \"tomorrow 10:00\" or 2026-03-12T10:00")
+	winEnd := fs.String("window-end", "", "end of the window (a time alone is on the start's day)")
+	deadline := fs.String("deadline", "", "help by this time: \"today 18:00\" or 2026-03-12T18:00")
+
+	fields := []*field{
+		{key: "postcode", flag: "postcode", question: "Postcode", required: true,
+			apply: func(s string) error {
+				pc, err := geo.NormalisePostcode(s)
+				if err != nil {
+					return fmt.Errorf("%q is not a UK postcode: it looks like AB10 1AB", s)
+				}
+				hr.Location.Postcode = pc
+				if a.prompt != nil && lat == 0 && lng == 0 {
+					// At the prompt, catch an unknown postcode while the caller is still there.
+					if err := a.checkPostcode(pc); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			show: func() string { return hr.Location.Postcode }},
+		{key: "street", flag: "street", question: "Street (Enter to skip)",
+			apply: func(s string) error { hr.Location.Street = s; return nil },
+			show:  func() string { return orDash(hr.Location.Street) }},
+		{key: "address", flag: "address", question: "House number, flat or building (lines separated by ; - Enter to skip)",
+			apply: func(s string) error {
+				hr.Location.AddressLines = splitLines(s)
+				if len(hr.Location.AddressLines) > 4 {
+					return errors.New("at most 4 address lines")
+				}
+				return nil
+			},
+			show: func() string { return orDash(strings.Join(hr.Location.AddressLines, "; ")) }},
+		{key: "needs", flag: "needs", question: "Needs (numbers or names, e.g. 1 2)", required: true,
+			apply: func(s string) (err error) { hr.Needs, err = parseNeeds(s); return err },
+			show:  func() string { return needsWords(hr.Needs) }},
+		{key: "when", flag: "when", question: "When (e.g. tomorrow 10:00-12:00, today by 18:00, in 3 hours)", required: true,
+			apply: func(s string) (err error) { when, err = parseWhen(s, a.now()); return err },
+			show:  func() string { return when.show(a.now()) }},
+		{key: "urgency", flag: "urgency", question: "Urgency: low, normal, high or critical [normal]",
+			apply: func(s string) (err error) { hr.Urgency, err = parseUrgency(s); return err },
+			show:  func() string { return urgencyWord(hr.Urgency) }},
+		{key: "details", flag: "details", question: "Details for the volunteer (Enter to skip)",
+			apply: func(s string) error {
+				hr.Details = s
+				if s == "" && hasNeed(hr.Needs, pb.Need_NEED_OTHER) {
+					return errors.New("say what is needed: the needs include other")
+				}
+				return nil
+			},
+			show: func() string { return orDash(hr.Details) }},
+		{key: "remote", question: "Can it be done by phone, from anywhere? [Y/n]",
+			askIf: func() bool { return hasNeed(hr.Needs, pb.Need_NEED_BEFRIENDING_CALL) },
+			apply: func(s string) (err error) { hr.RemoteOk, err = parseYesNo(s, true); return err },
+			show:  func() string { return yesNo(hr.RemoteOk) }},
+		{key: "inside", question: "Must the volunteer go inside the home? [y/N]",
+			apply: func(s string) (err error) { hr.EntersHome, err = parseYesNo(s, false); return err },
+			show:  func() string { return yesNo(hr.EntersHome) }},
+		{key: "skills", flag: "skills", question: "Skills the volunteer must have, e.g. driver, welsh (Enter for none)",
+			apply: func(s string) error { hr.RequiredSkills = splitList(strings.ToLower(s)); return nil },
+			show:  func() string { return orDash(strings.Join(hr.RequiredSkills, ", ")) }},
+		{key: "circumstances", flag: "circumstances", question: "Circumstances: 1 lives alone, 2 shielding, 3 no internet, 4 reduced mobility (Enter for none)",
+			apply: func(s string) (err error) { hr.Vulnerability, err = parseCircumstances(s); return err },
+			show:  func() string { return circumstanceWords(hr.Vulnerability) }},
+		{key: "name", flag: "name", question: "Caller's name (what they like to be called)", required: true,
+			apply: func(s string) error {
+				if s == "" {
+					return errors.New("a name is needed, even a first name")
+				}
+				hr.Requester.DisplayName = s
+				return nil
+			},
+			show: func() string { return hr.Requester.DisplayName }},
+		{key: "phone", flag: "phone", question: "Caller's phone number", required: true,
+			apply: func(s string) error {
+				if _, err := server.NormalisePhone(s); err != nil {
+					return fmt.Errorf("%q is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or one starting with +", s)
+				}
+				hr.Requester.Phone = s
+				return nil
+			},
+			show: func() string { return hr.Requester.Phone }},
+		{key: "org", flag: "org", question: "Organisation (e.g. aberdeen-mutual-aid)", required: true,
+			apply: func(s string) error {
+				s = strings.ToLower(strings.TrimSpace(s))
+				if !orgPattern(s) {
+					return fmt.Errorf("%q is not an organisation id: 2 to 63 lower-case letters, digits and hyphens", s)
+				}
+				hr.Organisation = s
+				return nil
+			},
+			show: func() string { return hr.Organisation }},
+	}
+	byFlag := map[string]*field{}
+	for _, f := range fields {
+		if f.flag == "" {
+			continue
+		}
+		byFlag[f.flag] = f
+		help := strings.NewReplacer(" (Enter to skip)", "", " (Enter for none)", "", " - Enter to skip", "", "(numbers or names, e.g. 1 2)", "(names or numbers, comma-separated)").Replace(f.question)
+		fs.Func(f.flag, help, func(s string) error {
+			f.value, f.given = s, true
+			return nil
+		})
+	}
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected %q: every detail is given by an option, such as --postcode", pos[0])
+	}
+	if f := byFlag["org"]; !f.given && a.cfg.org != "" {
+		f.value, f.given = a.cfg.org, true
+	}
+	setFlags := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { setFlags[f.Name] = true })
+	// --window-start/--window-end and --deadline are the scripted forms of --when.
+	if w := byFlag["when"]; !w.given {
+		switch {
+		case *deadline != "" && (*winStart != "" || *winEnd != ""):
+			return usageErrorf("give a window (--window-start and --window-end) or a --deadline, not both")
+		case *deadline != "":
+			w.value, w.given = "by "+*deadline, true
+		case *winStart != "" && *winEnd != "":
+			w.value, w.given = *winStart+" to "+*winEnd, true
+		case *winStart != "" || *winEnd != "":
+			return usageErrorf("a window needs both --window-start and --window-end")
+		}
+	}
+	if setFlags["remote-ok"] || setFlags["enters-home"] {
+		hr.RemoteOk, hr.EntersHome = *remote, *enters
+	}
+	for _, f := range fields {
+		if (f.key == "remote" && setFlags["remote-ok"]) || (f.key == "inside" && setFlags["enters-home"]) {
+			f.given = true
+		}
+	}
+
+	// Options first, so that the questions see their values.
+	var bad []string
+	for _, f := range fields {
+		if f.given && f.flag != "" {
+			if err := f.apply(strings.TrimSpace(f.value)); err != nil {
+				var ce *cliError
+				if errors.As(err, &ce) {
+					return err
+				}
+				bad = append(bad, "--"+f.flag+": "+err.Error())
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return usageErrorf("%s", strings.Join(bad, "; "))
+	}
+	var missing []string
+	for _, f := range fields {
+		if f.required && !f.given {
+			missing = append(missing, "--"+f.flag)
+		}
+	}
+	interactive := a.prompt != nil && (len(missing) > 0 || !*yes)
+	if len(missing) > 0 && a.prompt == nil {
+		return usageErrorf("missing %s (not on a terminal, so nothing is asked); see doorstep request new --help", strings.Join(missing, ", "))
+	}
+	if interactive {
+		if len(missing) > 0 {
+			p := a.prompt
+			p.say("New request for help. Ctrl-D stops without saving.\n")
+			for _, f := range fields {
+				if f.given || (f.askIf != nil && !f.askIf()) {
+					continue
+				}
+				if err := a.askField(f); err != nil {
+					return err
+				}
+			}
+		}
+		if !*yes {
+			if err := a.confirm(fields); err != nil {
+				return err
+			}
+		}
+	}
+	if lat != 0 || lng != 0 {
+		hr.Location.LatLng = &pb.LatLng{Latitude: lat, Longitude: lng}
+	}
+	hr.ExternalId = strings.TrimSpace(*external)
+	if when.start.IsZero() {
+		hr.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(when.deadline)}
+	} else {
+		hr.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(when.start), EndTime: timestamppb.New(when.end)}}
+	}
+	created, err := a.createHelpRequest(hr)
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSON(a.stdout, created)
+	}
+	fmt.Fprintf(a.stdout, "Saved %s: %s, %s, %s.\n", created.Name, needsWords(created.Needs), fmtTiming(created, a.now()), stateWord(created.State))
+	fmt.Fprintf(a.stdout, "Find the caller's requests again with: doorstep request find --phone %s\n", phoneWords(created.GetRequester().GetPhone()))
+	return nil
+}
+
+func (a *app) askField(f *field) error {
+	if f.key == "needs" {
+		a.prompt.say("Needs:\n")
+		for i, c := range needChoices {
+			a.prompt.say("  %d %s\n", i+1, strings.ReplaceAll(c.words[0], "_", " "))
+		}
+	}
+	return a.prompt.ask(f.question+": ", func(s string) error {
+		if f.required && s == "" {
+			return fmt.Errorf("%s is needed", f.key)
+		}
+		return f.apply(s)
+	})
+}
+
+// confirm reads the request back and asks before saving. Typing a field's
+// name asks for it again, so that one slip need not restart the call.
+func (a *app) confirm(fields []*field) error {
+	p := a.prompt
+	for {
+		p.say("\nPlease check with the caller:\n")
+		t := newTable(p.out)
+		var keys []string
+		for _, f := range fields {
+			if f.askIf != nil && !f.askIf() {
+				continue
+			}
+			t.row("  "+f.key, f.show())
+			keys = append(keys, f.key)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		var change *field
+		err := p.ask("Save this request? [y]es, [n]o, or a name above to change it: ", func(s string) error {
+			s = strings.ToLower(s)
+			if s == "" || s == "y" || s == "yes" || s == "n" || s == "no" {
+				change = nil
+				if s == "n" || s == "no" {
+					return errAborted
+				}
+				return nil
+			}
+			for _, f := range fields {
+				if f.key == s || f.flag == s {
+					change = f
+					return nil
+				}
+			}
+			return fmt.Errorf("%q: answer y, n or one of %s", s, strings.Join(keys, ", "))
+		})
+		if errors.Is(err, errAborted) {
+			return errAborted
+		}
+		if err != nil {
+			return err
+		}
+		if change == nil {
+			return nil
+		}
+		if err := a.askField(change); err != nil {
+			return err
+		}
+	}
+}
+
+// checkPostcode asks the gazetteer whether a postcode is known.
+func (a *app) checkPostcode(pc string) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	_, err = c.Gazetteer.LookupPostcode(a.ctx, &pb.LookupPostcodeRequest{Postcode: pc})
+	switch status.Code(err) {
+	case codes.OK:
+		return nil
+	case codes.NotFound:
+		return fmt.Errorf("%s is not in the postcode directory: check it with the caller (or give --lat and --lng)", pc)
+	case codes.InvalidArgument:
+		return fmt.Errorf("%q is not a UK postcode: it looks like AB10 1AB", pc)
+	}
+	msg, code := a.describe(err)
+	return &cliError{code: code, msg: msg}
+}
+
+func hasNeed(ns []pb.Need, n pb.Need) bool {
+	for _, x := range ns {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+func orgPattern(s string) bool {
+	if len(s) < 2 || len(s) > 63 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
+}
+
+// createHelpRequest stores a request through the client package, which
+// gives it a request_id so that a retry after a lost answer cannot store
+// it twice.
+func (a *app) createHelpRequest(hr *pb.HelpRequest) (*pb.HelpRequest, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	return c.CreateHelpRequest(a.ctx, hr)
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/doorstep-aid/doorstep/client"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+func (a *app) watch(args []string) error {
+	u := usage{
+		synopsis: "doorstep watch [--from REV] [--type TYPES] [--org ORG]",
+		text: `Prints every change to requests, offers and volunteers as it happens, one line per event, until Ctrl-C.
+It reconnects by itself after a disconnect and misses nothing. Each line starts with the revision: to
+carry on later where you stopped, give --from one past the last revision printed. Events name records
+but hold none of their contents: look one up with doorstep request show or volunteer show.`,
+		examples: []string{
+			"doorstep watch",
+			"doorstep watch --type offer_created,offer_declined,offer_expired --org aberdeen-mutual-aid",
+			"doorstep watch --from 1042 --json",
+		},
+	}
+	fs := a.flagSet("watch")
+	from := fs.Int64("from", 0, "first revision to print; 0 starts from now")
+	types := fs.String("type", "", "only these event types, e.g. help_request_created,offer_declined")
+	org := fs.String("org", "", "only this organisation's events")
+	pos, err := a.parse(fs, u, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, u.synopsis); err != nil {
+		return err
+	}
+	if *from < 0 {
+		return usageErrorf("--from must not be negative")
+	}
+	ts, err := parseEventTypes(*types)
+	if err != nil {
+		return usageErrorf("--type: %v", err)
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	opts := client.WatchOptions{StartRevision: *from, Types: ts, Organisation: strings.ToLower(strings.TrimSpace(*org)), GiveUpAfter: -1}
+	err = c.Watch(a.ctx, opts, func(resp *pb.WatchEventsResponse) error {
+		for _, e := range resp.Events {
+			if err := a.printEvent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if a.ctx.Err() != nil && errors.Is(err, a.ctx.Err()) {
+		return nil // Ctrl-C is how a watch ends
+	}
+	return err
+}
+
+func (a *app) printEvent(e *pb.Event) error {
+	if a.cfg.json {
+		raw, err := jsonOpts.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode json: %w", err)
+		}
+		// One compact object per line, so that a script can read line by line.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return fmt.Errorf("compact json: %w", err)
+		}
+		buf.WriteByte('\n')
+		_, err = a.stdout.Write(buf.Bytes())
+		return err
+	}
+	parts := []string{fmt.Sprintf("%-6d", e.Revision), e.GetTime().AsTime().In(london).Format("15:04:05"),
+		fmt.Sprintf("%-26s", lowerWords(e.Type.String(), "TYPE_"))}
+	for _, name := range []string{e.HelpRequest, e.Volunteer, e.Offer} {
+		if name != "" {
+			parts = append(parts, name)
+		}
+	}
+	switch {
+	case e.Type == pb.Event_TYPE_HELP_REQUEST_STATE_CHANGED:
+		parts = append(parts, stateWord(e.PreviousState)+" -> "+stateWord(e.State))
+	case e.State != pb.HelpRequest_STATE_UNSPECIFIED:
+		parts = append(parts, "now "+stateWord(e.State))
+	}
+	if e.Dispatched {
+		parts = append(parts, "(dispatcher)")
+	}
+	if e.Organisation != "" {
+		parts = append(parts, "["+e.Organisation+"]")
+	}
+	_, err := fmt.Fprintln(a.stdout, strings.Join(parts, "  "))
+	return err
+}

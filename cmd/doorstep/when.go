@@ -1,0 +1,343 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// timing is when help must happen: a window, or a deadline alone.
+type timing struct {
+	start, end time.Time // a window when start is set
+	deadline   time.Time
+}
+
+func (t timing) isZero() bool { return t.start.IsZero() && t.deadline.IsZero() }
+
+// maxAhead is the server's limit on how far ahead help may be booked.
+const maxAhead = 90 * 24 * time.Hour
+
+const whenExamples = `try "tomorrow 10:00-12:00", "today by 18:00", "fri 2pm-4pm", "in 3 hours" or "2026-03-12 10:00"`
+
+// parseWhen reads when help is needed, as a helpline worker types it, in UK
+// time: "tomorrow 10:00-12:00", "today by 18:00", "by 6pm", "in 3 hours",
+// "thu", "12/03 9-11", "2026-03-12T10:00 to 2026-03-12T12:00". A single
+// moment is a deadline; a day on its own is that whole day.
+func parseWhen(s string, now time.Time) (timing, error) {
+	t, err := readWhen(s, now)
+	if err != nil {
+		return t, err
+	}
+	return t, t.check(now)
+}
+
+// readWhen is parseWhen without the check that the time lies ahead, for
+// imports: a file run again later must still match its stored rows.
+func readWhen(s string, now time.Time) (timing, error) {
+	now = now.In(london)
+	s = strings.Join(strings.Fields(strings.ToLower(s)), " ")
+	if s == "" {
+		return timing{}, errors.New("say when: " + whenExamples)
+	}
+	var t timing
+	switch {
+	case strings.HasPrefix(s, "in ") || strings.HasPrefix(s, "within "):
+		_, rest, _ := strings.Cut(s, " ")
+		d, err := parseSpan(rest)
+		if err != nil {
+			return t, err
+		}
+		t.deadline = now.Add(d)
+	case strings.HasPrefix(s, "by ") || strings.HasPrefix(s, "before "):
+		_, rest, _ := strings.Cut(s, " ")
+		p, err := parsePoint(rest, now, now)
+		if err != nil {
+			return t, err
+		}
+		t.deadline = p.at()
+	case strings.Contains(s, " by "):
+		day, at, _ := strings.Cut(s, " by ")
+		p, err := parsePoint(day+" "+at, now, now)
+		if err != nil {
+			return t, err
+		}
+		t.deadline = p.at()
+	default:
+		if a, b, ok := splitRange(s, now); ok {
+			pa, _ := parsePoint(a, now, now)
+			pb, _ := parsePoint(b, now, pa.day)
+			t.start, t.end = pa.at(), pb.at()
+			if !t.end.After(t.start) {
+				return timing{}, fmt.Errorf("%q ends before it starts", s)
+			}
+			break
+		}
+		p, err := parsePoint(s, now, now)
+		if err != nil {
+			return t, err
+		}
+		if p.hasTime {
+			t.deadline = p.at()
+		} else {
+			t.start, t.end = p.day, p.day.AddDate(0, 0, 1)
+			if t.start.Before(now) {
+				t.start = now.Truncate(time.Minute)
+			}
+		}
+	}
+	return t, nil
+}
+
+// check applies the server's rules early, so that the prompt can re-ask.
+func (t timing) check(now time.Time) error {
+	last := t.deadline
+	if !t.start.IsZero() {
+		last = t.end
+		if t.end.Sub(t.start) > maxAhead {
+			return errors.New("a window can be at most 90 days long")
+		}
+	}
+	switch {
+	case !last.After(now):
+		return fmt.Errorf("%s has already passed", fmtTime(last, now))
+	case t.start.IsZero() && last.Sub(now) > maxAhead:
+		return errors.New("that is more than 90 days away")
+	}
+	return nil
+}
+
+// show says when in words, for the summary read back to the caller.
+func (t timing) show(now time.Time) string {
+	if t.start.IsZero() {
+		return "by " + fmtTime(t.deadline, now)
+	}
+	if s, e := t.start.In(london), t.end.In(london); s.YearDay() == e.YearDay() && s.Year() == e.Year() {
+		return fmtTime(s, now) + "-" + e.Format("15:04")
+	}
+	return fmtTime(t.start, now) + " to " + fmtTime(t.end, now)
+}
+
+// point is a day with perhaps a time of day.
+type point struct {
+	day     time.Time // midnight, UK time
+	hasTime bool
+	minutes int // from midnight; 1440 is the end of the day
+	exact   time.Time
+}
+
+func (p point) at() time.Time {
+	if !p.exact.IsZero() {
+		return p.exact
+	}
+	if !p.hasTime {
+		return p.day
+	}
+	d := p.day
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, p.minutes, 0, 0, london)
+}
+
+var isoLayouts = []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04"}
+
+// parsePoint reads "tomorrow 10:00", "10am", "thu", "2026-03-12 10:00" or
+// an RFC 3339 time. A time alone is on defDay.
+func parsePoint(s string, now, defDay time.Time) (point, error) {
+	s = strings.TrimSpace(s)
+	for _, l := range isoLayouts {
+		if t, err := time.ParseInLocation(l, strings.ToUpper(s), london); err == nil {
+			return point{day: midnight(t), hasTime: true, exact: t}, nil
+		}
+	}
+	fields := strings.Fields(s)
+	if len(fields) == 0 {
+		return point{}, errors.New("say when: " + whenExamples)
+	}
+	if m, ok := parseClock(fields[len(fields)-1]); ok {
+		p := point{day: midnight(defDay), hasTime: true, minutes: m}
+		if len(fields) > 1 {
+			d, err := parseDay(strings.Join(fields[:len(fields)-1], " "), now)
+			if err != nil {
+				return point{}, err
+			}
+			p.day = d
+		}
+		return p, nil
+	}
+	d, err := parseDay(s, now)
+	if err != nil {
+		return point{}, err
+	}
+	return point{day: d}, nil
+}
+
+func midnight(t time.Time) time.Time {
+	t = t.In(london)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, london)
+}
+
+var weekdays = map[string]time.Weekday{
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "tues": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "thur": time.Thursday, "thurs": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+}
+
+var months = map[string]time.Month{
+	"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+}
+
+var (
+	slashDate = regexp.MustCompile(`^(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2}|\d{4}))?$`)
+	wordDate  = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)? ([a-z]+)(?: (\d{4}))?$`)
+)
+
+// parseDay reads "today", "tomorrow", a weekday (the next one, today
+// included), "next fri", "2026-03-12", "12/03", "12/3/2026" or "12 march".
+func parseDay(s string, now time.Time) (time.Time, error) {
+	today := midnight(now)
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), ","))
+	switch s {
+	case "today", "tonight", "now", "asap":
+		return today, nil
+	case "tomorrow", "tmrw", "tomorow", "tommorow", "tomorrow's":
+		return today.AddDate(0, 0, 1), nil
+	}
+	next := false
+	if rest, ok := strings.CutPrefix(s, "next "); ok {
+		s, next = rest, true
+	}
+	if len(s) >= 3 {
+		if wd, ok := weekdays[s[:3]]; ok && (strings.HasSuffix(s, "day") || len(s) <= 5) {
+			ahead := (int(wd) - int(today.Weekday()) + 7) % 7
+			if next && ahead == 0 {
+				ahead = 7
+			}
+			return today.AddDate(0, 0, ahead), nil
+		}
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, london); err == nil {
+		return t, nil
+	}
+	if m := slashDate.FindStringSubmatch(s); m != nil {
+		day, _ := strconv.Atoi(m[1])
+		mon, _ := strconv.Atoi(m[2])
+		return dateOf(day, time.Month(mon), m[3], today, s)
+	}
+	if m := wordDate.FindStringSubmatch(s); m != nil && len(m[2]) >= 3 {
+		if mon, ok := months[m[2][:3]]; ok {
+			day, _ := strconv.Atoi(m[1])
+			return dateOf(day, mon, m[3], today, s)
+		}
+	}
+	return time.Time{}, fmt.Errorf("cannot read %q as a day or time: %s", s, whenExamples)
+}
+
+// dateOf builds a UK date; without a year it is the next such date.
+func dateOf(day int, mon time.Month, year string, today time.Time, orig string) (time.Time, error) {
+	y := today.Year()
+	if year != "" {
+		y, _ = strconv.Atoi(year)
+		if y < 100 {
+			y += 2000
+		}
+	}
+	t := time.Date(y, mon, day, 0, 0, 0, 0, london)
+	if t.Day() != day || t.Month() != mon {
+		return time.Time{}, fmt.Errorf("%q is not a date (day/month)", orig)
+	}
+	if year == "" && t.Before(today) {
+		t = t.AddDate(1, 0, 0)
+	}
+	return t, nil
+}
+
+var clockRE = regexp.MustCompile(`^(\d{1,2})(?:[:.](\d{2}))?(am|pm)?$`)
+
+// parseClock reads "10", "10:30", "10.30", "1030", "2pm", "noon",
+// "midnight" (the end of the day) as minutes since midnight.
+func parseClock(s string) (int, bool) {
+	switch s {
+	case "noon", "midday":
+		return 12 * 60, true
+	case "midnight":
+		return 24 * 60, true
+	}
+	if len(s) == 4 && strings.Trim(s, "0123456789") == "" {
+		s = s[:2] + ":" + s[2:]
+	}
+	m := clockRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	h, _ := strconv.Atoi(m[1])
+	mins := 0
+	if m[2] != "" {
+		mins, _ = strconv.Atoi(m[2])
+	}
+	switch m[3] {
+	case "am":
+		if h == 12 {
+			h = 0
+		}
+	case "pm":
+		if h < 12 {
+			h += 12
+		}
+	}
+	if h > 24 || mins > 59 || (h == 24 && mins != 0) || (m[3] != "" && (h > 24 || m[1] == "0")) {
+		return 0, false
+	}
+	return h*60 + mins, true
+}
+
+// splitRange finds where a range splits into its start and end, trying
+// each separator, and each "-" in turn so that ISO dates keep theirs.
+func splitRange(s string, now time.Time) (string, string, bool) {
+	for _, sep := range []string{" to ", " until ", " till ", "–", " - ", "/"} {
+		if a, b, ok := strings.Cut(s, sep); ok {
+			if rangeParts(a, b, now) {
+				return a, b, true
+			}
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '-' && rangeParts(s[:i], s[i+1:], now) {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+func rangeParts(a, b string, now time.Time) bool {
+	pa, err := parsePoint(a, now, now)
+	if err != nil || !pa.hasTime {
+		return false
+	}
+	pb, err := parsePoint(b, now, pa.day)
+	return err == nil && pb.hasTime
+}
+
+var spanRE = regexp.MustCompile(`^(\d+(?:\.\d+)?) ?(m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|weeks?)$`)
+
+// parseSpan reads "3 hours", "90m", "2 days", "1.5h".
+func parseSpan(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "an hour" || s == "a day" || s == "a week" {
+		s = "1 " + strings.TrimPrefix(strings.TrimPrefix(s, "an "), "a ")
+	}
+	m := spanRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("cannot read %q as a length of time: try \"in 3 hours\" or \"in 2 days\"", s)
+	}
+	n, _ := strconv.ParseFloat(m[1], 64)
+	unit := time.Minute
+	switch m[2][0] {
+	case 'h':
+		unit = time.Hour
+	case 'd':
+		unit = 24 * time.Hour
+	case 'w':
+		unit = 7 * 24 * time.Hour
+	}
+	return time.Duration(n * float64(unit)).Truncate(time.Minute), nil
+}

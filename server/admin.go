@@ -1,0 +1,227 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+const (
+	tokenPrefix        = "tokens/"
+	organisationPrefix = "organisations/"
+)
+
+// CreateToken implements pb.AdminServiceServer.
+func (s *Server) CreateToken(ctx context.Context, req *pb.CreateTokenRequest) (*pb.CreateTokenResponse, error) {
+	var v violations
+	t := req.GetToken()
+	if t == nil {
+		v.add("token", "is required")
+		return nil, v.err()
+	}
+	tok := &pb.Token{
+		DisplayName: cleanText(&v, "token.display_name", t.DisplayName, true, 100, false),
+		Role:        t.Role,
+		ExpireTime:  t.ExpireTime,
+	}
+	if p := principalFrom(ctx); p != nil {
+		tok.Creator = p.Token
+	}
+	if t.Role == pb.Role_ROLE_UNSPECIFIED || !enumKnown(t.Role) {
+		v.add("token.role", "must be ROLE_ADMIN, ROLE_COORDINATOR, ROLE_HELPLINE, ROLE_PARTNER or ROLE_VOLUNTEER")
+	}
+	if t.ExpireTime != nil {
+		if at, ok := checkTimestamp(&v, "token.expire_time", t.ExpireTime); ok && !at.After(s.now()) {
+			v.add("token.expire_time", "must be in the future")
+		}
+	}
+	switch {
+	case t.Role == partner:
+		tok.Organisation = checkOrganisation(&v, "token.organisation", t.Organisation)
+	case t.Organisation != "":
+		v.add("token.organisation", "is only for ROLE_PARTNER tokens")
+	}
+	switch {
+	case t.Role == volunteer:
+		if id := parseName(&v, "token.volunteer", t.Volunteer, volunteerPrefix); id != "" {
+			tok.Volunteer = volunteerPrefix + id
+		}
+	case t.Volunteer != "":
+		v.add("token.volunteer", "is only for ROLE_VOLUNTEER tokens")
+	}
+	if len(v) == 0 && tok.Organisation != "" {
+		if _, err := s.store.GetOrganisation(ctx, tok.Organisation); errors.Is(err, store.ErrNotFound) {
+			v.add("token.organisation", "is not a registered organisation: create it first")
+		} else if err != nil {
+			return nil, s.errs.toStatus(ctx, err, notFound{})
+		}
+	}
+	if len(v) == 0 && tok.Volunteer != "" {
+		if _, err := s.store.GetVolunteer(ctx, strings.TrimPrefix(tok.Volunteer, volunteerPrefix)); errors.Is(err, store.ErrNotFound) {
+			v.add("token.volunteer", "names no stored volunteer record")
+		} else if err != nil {
+			return nil, s.errs.toStatus(ctx, err, notFound{})
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	secret, hash, err := NewSecret()
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	out, err := s.store.CreateToken(ctx, tok, hash, false)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.CreateTokenResponse{Token: out, Secret: secret}, nil
+}
+
+// ListTokens implements pb.AdminServiceServer.
+func (s *Server) ListTokens(ctx context.Context, req *pb.ListTokensRequest) (*pb.ListTokensResponse, error) {
+	var v violations
+	size := pageSize(&v, req.GetPageSize())
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	toks, next, err := s.store.ListTokens(ctx, store.Page{Size: size, Token: req.GetPageToken()})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.ListTokensResponse{Tokens: toks, NextPageToken: next}, nil
+}
+
+// RevokeToken implements pb.AdminServiceServer.
+func (s *Server) RevokeToken(ctx context.Context, req *pb.RevokeTokenRequest) (*pb.RevokeTokenResponse, error) {
+	var v violations
+	id := parseName(&v, "name", req.GetName(), tokenPrefix)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	tok, err := s.store.RevokeToken(ctx, id)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{reason: ReasonNotFound, name: tokenPrefix + id})
+	}
+	return &pb.RevokeTokenResponse{Token: tok}, nil
+}
+
+// CreateOrganisation implements pb.AdminServiceServer.
+func (s *Server) CreateOrganisation(ctx context.Context, req *pb.CreateOrganisationRequest) (*pb.CreateOrganisationResponse, error) {
+	var v violations
+	o := req.GetOrganisation()
+	if o == nil {
+		v.add("organisation", "is required")
+		return nil, v.err()
+	}
+	slug, ok := strings.CutPrefix(o.Name, organisationPrefix)
+	if !ok {
+		v.add("organisation.name", "must be organisations/{slug}")
+	} else {
+		slug = checkOrganisation(&v, "organisation.name", slug)
+	}
+	org := &pb.Organisation{Name: organisationPrefix + slug, DisplayName: cleanText(&v, "organisation.display_name", o.DisplayName, true, 100, false)}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	out, err := s.store.CreateOrganisation(ctx, org, slug)
+	if errors.Is(err, store.ErrExists) {
+		return nil, statusWith(codes.AlreadyExists, ReasonAlreadyExists, org.Name+" already exists", map[string]string{"resource": org.Name})
+	}
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.CreateOrganisationResponse{Organisation: out}, nil
+}
+
+// ListOrganisations implements pb.AdminServiceServer.
+func (s *Server) ListOrganisations(ctx context.Context, req *pb.ListOrganisationsRequest) (*pb.ListOrganisationsResponse, error) {
+	var v violations
+	size := pageSize(&v, req.GetPageSize())
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	orgs, next, err := s.store.ListOrganisations(ctx, store.Page{Size: size, Token: req.GetPageToken()})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.ListOrganisationsResponse{Organisations: orgs, NextPageToken: next}, nil
+}
+
+// ListAuditRecords implements pb.AdminServiceServer.
+func (s *Server) ListAuditRecords(ctx context.Context, req *pb.ListAuditRecordsRequest) (*pb.ListAuditRecordsResponse, error) {
+	var v violations
+	size := pageSize(&v, req.GetPageSize())
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	recs, next, err := s.store.ListAuditRecords(ctx, store.AuditFilter{Actor: req.GetActor(), Resource: req.GetResource(), Action: req.GetAction()},
+		store.Page{Size: size, Token: req.GetPageToken()})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.ListAuditRecordsResponse{AuditRecords: recs, NextPageToken: next}, nil
+}
+
+// personPhone checks the phone number that names a person.
+func personPhone(raw string) (string, error) {
+	var v violations
+	phone, err := NormalisePhone(raw)
+	if raw == "" {
+		v.add("phone", "is required")
+	} else if err != nil {
+		v.add("phone", "is not a phone number")
+	}
+	return phone, v.err()
+}
+
+// ExportPersonalData implements pb.AdminServiceServer. The export itself
+// is a read of everything held about the person, and is audited as one.
+func (s *Server) ExportPersonalData(ctx context.Context, req *pb.ExportPersonalDataRequest) (*pb.ExportPersonalDataResponse, error) {
+	phone, err := personPhone(req.GetPhone())
+	if err != nil {
+		return nil, err
+	}
+	exp, err := s.store.ExportPerson(ctx, phone)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	recs := []*pb.AuditRecord{s.auditRecord(ctx, "export", "phone", []string{"*"})}
+	for _, hr := range exp.HelpRequests {
+		recs = append(recs, s.auditRecord(ctx, "read_contact", hr.Name, requestPersonal))
+	}
+	for _, v := range exp.Volunteers {
+		recs = append(recs, s.auditRecord(ctx, "read_contact", v.Name, volunteerPersonal))
+	}
+	if err := s.store.RecordAudit(ctx, recs); err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.ExportPersonalDataResponse{HelpRequests: exp.HelpRequests, Volunteers: exp.Volunteers, Offers: exp.Offers}, nil
+}
+
+// ErasePersonalData implements pb.AdminServiceServer.
+func (s *Server) ErasePersonalData(ctx context.Context, req *pb.ErasePersonalDataRequest) (*pb.ErasePersonalDataResponse, error) {
+	phone, err := personPhone(req.GetPhone())
+	if err != nil {
+		return nil, err
+	}
+	ctx = store.WithAudit(ctx, s.auditRecord(ctx, "erase", "phone", []string{"*"}))
+	res, err := s.store.ErasePerson(ctx, phone, s.now())
+	for _, name := range res.Volunteers {
+		s.engine.RemoveVolunteer(name)
+	}
+	if err != nil && len(res.HelpRequests)+len(res.Volunteers) == 0 {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	if err != nil {
+		// The erasure committed; only the key rotation after it failed,
+		// and the next erasure or restart finishes it.
+		s.logger.Error("erase: key rotation", zap.Error(err))
+	}
+	return &pb.ErasePersonalDataResponse{HelpRequestsErased: int32(len(res.HelpRequests)), VolunteersErased: int32(len(res.Volunteers))}, nil
+}

@@ -1,0 +1,308 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alphapb "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// Reasons for refusals of who may call.
+const (
+	ReasonUnauthenticated  = "UNAUTHENTICATED"
+	ReasonPermissionDenied = "PERMISSION_DENIED"
+	ReasonRateLimited      = "RATE_LIMITED"
+	ReasonTooManyStreams   = "TOO_MANY_STREAMS"
+)
+
+const (
+	admin       = pb.Role_ROLE_ADMIN
+	coordinator = pb.Role_ROLE_COORDINATOR
+	helpline    = pb.Role_ROLE_HELPLINE
+	partner     = pb.Role_ROLE_PARTNER
+	volunteer   = pb.Role_ROLE_VOLUNTEER
+)
+
+// access says which roles may call each method: the one place that does.
+// A method missing from it is denied to everyone, so a new RPC is closed
+// until someone decides who may call it. Partners and volunteers are also
+// held to their own records by the handlers (see Principal).
+var access = map[string][]pb.Role{
+	pb.HelpRequestService_CreateHelpRequest_FullMethodName:       {admin, coordinator, helpline, partner},
+	pb.HelpRequestService_BatchCreateHelpRequests_FullMethodName: {admin, coordinator, helpline, partner},
+	pb.HelpRequestService_GetHelpRequest_FullMethodName:          {admin, coordinator, helpline, partner, volunteer},
+	pb.HelpRequestService_ListHelpRequests_FullMethodName:        {admin, coordinator, helpline, partner},
+	pb.HelpRequestService_UpdateHelpRequest_FullMethodName:       {admin, coordinator, helpline, partner},
+	pb.HelpRequestService_DeleteHelpRequest_FullMethodName:       {admin, coordinator, helpline, partner},
+
+	pb.VolunteerService_CreateVolunteer_FullMethodName: {admin, coordinator, helpline},
+	pb.VolunteerService_GetVolunteer_FullMethodName:    {admin, coordinator, helpline, volunteer},
+	pb.VolunteerService_ListVolunteers_FullMethodName:  {admin, coordinator, helpline},
+	pb.VolunteerService_UpdateVolunteer_FullMethodName: {admin, coordinator, helpline, volunteer},
+	pb.VolunteerService_DeleteVolunteer_FullMethodName: {admin, coordinator},
+
+	pb.GazetteerService_LookupPostcode_FullMethodName: {admin, coordinator, helpline, partner, volunteer},
+
+	pb.MatchingService_FindCandidates_FullMethodName:      {admin, coordinator, helpline},
+	pb.MatchingService_CreateOffer_FullMethodName:         {admin, coordinator, helpline},
+	pb.MatchingService_GetOffer_FullMethodName:            {admin, coordinator, helpline, volunteer},
+	pb.MatchingService_AcceptOffer_FullMethodName:         {admin, coordinator, helpline, volunteer},
+	pb.MatchingService_DeclineOffer_FullMethodName:        {admin, coordinator, helpline, volunteer},
+	pb.MatchingService_CompleteHelpRequest_FullMethodName: {admin, coordinator, helpline, volunteer},
+	pb.MatchingService_CancelHelpRequest_FullMethodName:   {admin, coordinator, helpline, partner},
+	pb.MatchingService_Dispatch_FullMethodName:            {admin, coordinator},
+
+	pb.EventService_WatchEvents_FullMethodName: {admin, coordinator, partner},
+
+	pb.AdminService_CreateToken_FullMethodName:        {admin},
+	pb.AdminService_ListTokens_FullMethodName:         {admin},
+	pb.AdminService_RevokeToken_FullMethodName:        {admin},
+	pb.AdminService_CreateOrganisation_FullMethodName: {admin},
+	pb.AdminService_ListOrganisations_FullMethodName:  {admin},
+	pb.AdminService_ListAuditRecords_FullMethodName:   {admin},
+	pb.AdminService_ExportPersonalData_FullMethodName: {admin},
+	pb.AdminService_ErasePersonalData_FullMethodName:  {admin},
+
+	// Reflection describes the API, not its data: any principal may use
+	// it (grpcurl needs it).
+	reflectionpb.ServerReflection_ServerReflectionInfo_FullMethodName:        {admin, coordinator, helpline, partner, volunteer},
+	reflectionv1alphapb.ServerReflection_ServerReflectionInfo_FullMethodName: {admin, coordinator, helpline, partner, volunteer},
+}
+
+// open are the methods that need no token: load balancers and
+// orchestrators probe health without credentials.
+var open = map[string]bool{
+	healthpb.Health_Check_FullMethodName: true,
+	healthpb.Health_Watch_FullMethodName: true,
+	healthpb.Health_List_FullMethodName:  true,
+}
+
+// Access returns a copy of the table, for documentation and tests.
+func Access() map[string][]pb.Role {
+	out := make(map[string][]pb.Role, len(access))
+	for m, r := range access {
+		out[m] = append([]pb.Role(nil), r...)
+	}
+	return out
+}
+
+// OpenMethods returns the methods that need no token.
+func OpenMethods() []string {
+	var out []string
+	for m := range open {
+		out = append(out, m)
+	}
+	return out
+}
+
+// Principal is who is calling.
+type Principal struct {
+	Token        string // "tokens/{id}"
+	Role         pb.Role
+	Organisation string // for partners
+	Volunteer    string // "volunteers/{id}", for volunteers
+}
+
+type principalKey struct{}
+
+func principalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+// sees reports whether the principal sees records of every organisation
+// and all their personal data.
+func (p *Principal) sees() bool {
+	return p == nil || p.Role == admin || p.Role == coordinator || p.Role == helpline
+}
+
+// NewSecret returns a new bearer secret and the hash the store keeps.
+func NewSecret() (string, [32]byte, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", [32]byte{}, err
+	}
+	secret := "ds_" + base64.RawURLEncoding.EncodeToString(b[:])
+	return secret, sha256.Sum256([]byte(secret)), nil
+}
+
+// BootstrapAdminToken makes the first admin token on a store that has
+// none and returns its secret; on a store with tokens it returns "".
+func BootstrapAdminToken(ctx context.Context, st store.Store) (string, error) {
+	secret, hash, err := NewSecret()
+	if err != nil {
+		return "", err
+	}
+	_, err = st.CreateToken(ctx, FirstAdminToken(), hash, true)
+	if errors.Is(err, store.ErrExists) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// FirstAdminToken describes the admin token made on an empty store.
+func FirstAdminToken() *pb.Token {
+	return &pb.Token{DisplayName: "first admin", Role: admin, Creator: "bootstrap"}
+}
+
+// authenticate finds the caller's principal and checks the table.
+func (s *Server) authenticate(ctx context.Context, method string) (context.Context, error) {
+	if open[method] {
+		return ctx, nil
+	}
+	secret := bearer(ctx)
+	if secret == "" {
+		return nil, statusWith(codes.Unauthenticated, ReasonUnauthenticated, "this call needs a token: send the metadata \"authorization: Bearer <token>\"", nil)
+	}
+	tok, err := s.store.TokenByHash(ctx, sha256.Sum256([]byte(secret)))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, statusWith(codes.Unauthenticated, ReasonUnauthenticated, "the token is not known", nil)
+	}
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	if err := store.TokenUsable(tok, s.now()); err != nil {
+		return nil, statusWith(codes.Unauthenticated, ReasonUnauthenticated, err.Error(), nil)
+	}
+	p := &Principal{Token: tok.Name, Role: tok.Role, Organisation: tok.Organisation, Volunteer: tok.Volunteer}
+	allowed := false
+	for _, r := range access[method] {
+		allowed = allowed || r == p.Role
+	}
+	if !allowed {
+		return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "this token's role may not make this call", nil)
+	}
+	if !s.limiter.allow(p.Token, time.Now()) {
+		return nil, statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many calls with this token; slow down and retry shortly", nil)
+	}
+	return context.WithValue(ctx, principalKey{}, p), nil
+}
+
+func bearer(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		if rest, ok := strings.CutPrefix(v, "Bearer "); ok {
+			return strings.TrimSpace(rest)
+		}
+		if rest, ok := strings.CutPrefix(v, "bearer "); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return ""
+}
+
+func (s *Server) authUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	ctx, err := s.authenticate(ctx, info.FullMethod)
+	if err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+func (s *Server) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	ctx, err := s.authenticate(ss.Context(), info.FullMethod)
+	if err != nil {
+		return err
+	}
+	if p := principalFrom(ctx); p != nil {
+		if !s.streams.acquire(p.Token) {
+			return statusWith(codes.ResourceExhausted, ReasonTooManyStreams, "this token has as many open streams as it may; close one first", nil)
+		}
+		defer s.streams.release(p.Token)
+	}
+	return handler(srv, &methodStream{ServerStream: ss, ctx: ctx})
+}
+
+// limiter is a token bucket per principal: one principal's burst cannot
+// starve the others, and each waits only for its own.
+type limiter struct {
+	rate  float64 // calls per second; 0 means no limit
+	burst float64
+	mu    sync.Mutex
+	byKey map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst int) *limiter {
+	return &limiter{rate: rate, burst: float64(max(burst, 1)), byKey: map[string]*bucket{}}
+}
+
+func (l *limiter) allow(key string, now time.Time) bool {
+	if l.rate <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.byKey[key]
+	if !ok {
+		if len(l.byKey) > 100000 {
+			clear(l.byKey) // bounded memory; a full bucket for everyone is the safe side
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.byKey[key] = b
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// streamCounter bounds the streams one principal holds open.
+type streamCounter struct {
+	max   int
+	mu    sync.Mutex
+	count map[string]int
+}
+
+func (c *streamCounter) acquire(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.max > 0 && c.count[key] >= c.max {
+		return false
+	}
+	c.count[key]++
+	return true
+}
+
+func (c *streamCounter) release(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.count[key]--; c.count[key] <= 0 {
+		delete(c.count, key)
+	}
+}
+
+// logPrincipal adds who called to a log line: the token's name and role,
+// never the secret, and nothing about the people in the records.
+func logPrincipal(ctx context.Context) []zap.Field {
+	p := principalFrom(ctx)
+	if p == nil {
+		return nil
+	}
+	return []zap.Field{zap.String("token", p.Token), zap.String("role", p.Role.String())}
+}

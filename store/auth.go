@@ -1,0 +1,378 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// Tokens, organisations and the audit log: who may call, and what they
+// did. A token is stored by the SHA-256 of its secret, never the secret
+// itself: the secret carries 256 random bits, so a fast hash is enough and
+// a stolen file yields no usable token.
+
+var (
+	bTokens        = []byte("tokens")
+	bByHash        = []byte("by_hash")
+	bOrganisations = []byte("organisations")
+	bAudit         = []byte("audit")
+)
+
+const tokenPrefix = "tokens/"
+
+// ErrExists is returned when creating something whose name is taken.
+var ErrExists = errors.New("already exists")
+
+// createAuthLayout adds the buckets of this file. It runs at every Open:
+// creating a bucket that exists is a no-op, so files from before it gain
+// them without a schema step of their own.
+func createAuthLayout(tx *bolt.Tx) error {
+	tokens, err := tx.CreateBucketIfNotExists(bTokens)
+	if err != nil {
+		return err
+	}
+	for _, sub := range [][]byte{bRecords, bByHash} {
+		if _, err := tokens.CreateBucketIfNotExists(sub); err != nil {
+			return err
+		}
+	}
+	for _, top := range [][]byte{bOrganisations, bAudit} {
+		if _, err := tx.CreateBucketIfNotExists(top); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateToken stores t, whose secret hashes to hash, and returns it with
+// its name and create time. With onlyIfNone it stores nothing and returns
+// ErrExists when any token exists: the first admin token is made that way,
+// so that two servers starting on an empty file cannot both make one.
+func (s *BoltStore) CreateToken(ctx context.Context, t *pb.Token, hash [32]byte, onlyIfNone bool) (*pb.Token, error) {
+	var out *pb.Token
+	err := s.c.do(ctx, func(w *writeTx) error {
+		out = nil
+		top := w.tx.Bucket(bTokens)
+		if onlyIfNone {
+			if k, _ := top.Bucket(bRecords).Cursor().First(); k != nil {
+				return ErrExists
+			}
+		}
+		if top.Bucket(bByHash).Get(hash[:]) != nil {
+			return ErrExists
+		}
+		now := s.now()
+		uid, err := s.ids.next(now)
+		if err != nil {
+			return err
+		}
+		id := uid[:]
+		tok := proto.Clone(t).(*pb.Token)
+		tok.Name, tok.CreateTime, tok.RevokeTime = tokenPrefix+idString(id), timestamp(now), nil
+		if err := putProto(w, top.Bucket(bRecords), id, tok); err != nil {
+			return err
+		}
+		if err := w.put(top.Bucket(bByHash), hash[:], id); err != nil {
+			return err
+		}
+		out = tok
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: create token: %w", err)
+	}
+	return out, nil
+}
+
+// TokenByHash returns the token whose secret hashes to hash, revoked or
+// expired ones included: the caller decides, so that it can say why.
+func (s *BoltStore) TokenByHash(_ context.Context, hash [32]byte) (*pb.Token, error) {
+	var out *pb.Token
+	err := s.view(func(tx *bolt.Tx) error {
+		top := tx.Bucket(bTokens)
+		id := top.Bucket(bByHash).Get(hash[:])
+		if id == nil {
+			return ErrNotFound
+		}
+		t := &pb.Token{}
+		ok, err := getProto(top.Bucket(bRecords), id, t)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("token hash names a missing token: %w", errInconsistent)
+		}
+		out = t
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: token by hash: %w", err)
+	}
+	return out, nil
+}
+
+// ListTokens lists tokens, oldest first.
+func (s *BoltStore) ListTokens(_ context.Context, p Page) ([]*pb.Token, string, error) {
+	var out []*pb.Token
+	next, err := s.listKeyed(p, "tokens", func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bTokens).Bucket(bRecords) }, false,
+		func(_, v []byte) (bool, error) {
+			t := &pb.Token{}
+			if err := proto.Unmarshal(v, t); err != nil {
+				return false, err
+			}
+			out = append(out, t)
+			return true, nil
+		})
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list tokens: %w", err)
+	}
+	return out, next, nil
+}
+
+// RevokeToken revokes a token; a revoked one is ErrWrongState.
+func (s *BoltStore) RevokeToken(ctx context.Context, id string) (*pb.Token, error) {
+	key, err := ParseID(id)
+	if err != nil {
+		return nil, fmt.Errorf("store: revoke token: %w", ErrNotFound)
+	}
+	var out *pb.Token
+	err = s.c.do(ctx, func(w *writeTx) error {
+		out = nil
+		b := w.tx.Bucket(bTokens).Bucket(bRecords)
+		t := &pb.Token{}
+		ok, err := getProto(b, key, t)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotFound
+		}
+		if t.RevokeTime != nil {
+			return fmt.Errorf("token is revoked: %w", ErrWrongState)
+		}
+		t.RevokeTime = timestamp(s.now())
+		out = t
+		return putProto(w, b, key, t)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: revoke token: %w", err)
+	}
+	return out, nil
+}
+
+// CreateOrganisation registers an organisation under its slug.
+func (s *BoltStore) CreateOrganisation(ctx context.Context, o *pb.Organisation, slug string) (*pb.Organisation, error) {
+	var out *pb.Organisation
+	err := s.c.do(ctx, func(w *writeTx) error {
+		out = nil
+		b := w.tx.Bucket(bOrganisations)
+		if b.Get([]byte(slug)) != nil {
+			return ErrExists
+		}
+		org := proto.Clone(o).(*pb.Organisation)
+		org.CreateTime = timestamp(s.now())
+		out = org
+		return putProto(w, b, []byte(slug), org)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: create organisation: %w", err)
+	}
+	return out, nil
+}
+
+// GetOrganisation returns a registered organisation.
+func (s *BoltStore) GetOrganisation(_ context.Context, slug string) (*pb.Organisation, error) {
+	o := &pb.Organisation{}
+	err := s.view(func(tx *bolt.Tx) error {
+		ok, err := getProto(tx.Bucket(bOrganisations), []byte(slug), o)
+		if err == nil && !ok {
+			err = ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: get organisation: %w", err)
+	}
+	return o, nil
+}
+
+// ListOrganisations lists organisations in slug order.
+func (s *BoltStore) ListOrganisations(_ context.Context, p Page) ([]*pb.Organisation, string, error) {
+	var out []*pb.Organisation
+	next, err := s.listKeyed(p, "organisations", func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bOrganisations) }, false,
+		func(_, v []byte) (bool, error) {
+			o := &pb.Organisation{}
+			if err := proto.Unmarshal(v, o); err != nil {
+				return false, err
+			}
+			out = append(out, o)
+			return true, nil
+		})
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list organisations: %w", err)
+	}
+	return out, next, nil
+}
+
+// listKeyed pages through one bucket in key order (or reverse), calling
+// each with every key and value until it has taken p.Size; each says
+// whether it took the record. At most maxScanned keys are read per page.
+func (s *BoltStore) listKeyed(p Page, filterKey string, bucket func(*bolt.Tx) *bolt.Bucket, reverse bool, each func(k, v []byte) (bool, error)) (string, error) {
+	if p.Size < 1 {
+		return "", fmt.Errorf("page size %d", p.Size)
+	}
+	resume, err := decodeToken(p.Token, filterKey)
+	if err != nil {
+		return "", err
+	}
+	var next string
+	err = s.view(func(tx *bolt.Tx) error {
+		cur := bucket(tx).Cursor()
+		var k, v []byte
+		switch {
+		case resume == nil && !reverse:
+			k, v = cur.First()
+		case resume == nil:
+			k, v = cur.Last()
+		case !reverse:
+			k, v = cur.Seek(resume)
+			if bytes.Equal(k, resume) {
+				k, v = cur.Next()
+			}
+		default:
+			k, v = cur.Seek(resume)
+			k, v = cur.Prev() // the key before resume, whether or not resume is still there
+		}
+		step := cur.Next
+		if reverse {
+			step = cur.Prev
+		}
+		taken, scanned := 0, 0
+		var last []byte
+		for ; k != nil; k, v = step() {
+			if taken == p.Size || scanned == maxScanned {
+				next = encodeToken(filterKey, last)
+				return nil
+			}
+			scanned++
+			last = bytes.Clone(k)
+			ok, err := each(k, v)
+			if err != nil {
+				return err
+			}
+			if ok {
+				taken++
+			}
+		}
+		return nil
+	})
+	return next, err
+}
+
+// The audit log. A write made with a context from WithAudit appends its
+// records in the same transaction, and only if the write changed
+// something; reads of personal data are recorded with RecordAudit before
+// the data is handed out.
+
+type auditKey struct{}
+
+// WithAudit returns a context whose writes append recs to the audit log in
+// their own transaction. A record with no resource is written once for
+// each record the write created or changed (a purge changes many).
+func WithAudit(ctx context.Context, recs ...*pb.AuditRecord) context.Context {
+	return context.WithValue(ctx, auditKey{}, recs)
+}
+
+func auditFrom(ctx context.Context) []*pb.AuditRecord {
+	recs, _ := ctx.Value(auditKey{}).([]*pb.AuditRecord)
+	return recs
+}
+
+// writeAudit appends recs to the log within w.
+func (s *BoltStore) writeAudit(w *writeTx, recs []*pb.AuditRecord) error {
+	b := w.tx.Bucket(bAudit)
+	now := s.now()
+	var touched []string
+	for _, name := range w.touched {
+		if !slices.Contains(touched, name) {
+			touched = append(touched, name)
+		}
+	}
+	for _, r := range recs {
+		resources := []string{r.Resource}
+		if r.Resource == "" && len(touched) > 0 {
+			resources = touched
+		}
+		for _, res := range resources {
+			uid, err := s.ids.next(now)
+			if err != nil {
+				return err
+			}
+			rec := proto.Clone(r).(*pb.AuditRecord)
+			rec.Name, rec.Time, rec.Resource = "auditRecords/"+idString(uid[:]), timestamp(now), res
+			if err := putProto(w, b, uid[:], rec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// RecordAudit appends recs to the audit log and returns once they are
+// durable, so that personal data is handed out only after its reading is
+// on record.
+func (s *BoltStore) RecordAudit(ctx context.Context, recs []*pb.AuditRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := s.c.do(ctx, func(w *writeTx) error { return s.writeAudit(w, recs) }); err != nil {
+		return fmt.Errorf("store: record audit: %w", err)
+	}
+	return nil
+}
+
+// AuditFilter selects audit records; empty fields select everything.
+type AuditFilter struct {
+	Actor, Resource, Action string
+}
+
+// ListAuditRecords lists audit records, newest first.
+func (s *BoltStore) ListAuditRecords(_ context.Context, f AuditFilter, p Page) ([]*pb.AuditRecord, string, error) {
+	var out []*pb.AuditRecord
+	filterKey := "audit\x00" + f.Actor + "\x00" + f.Resource + "\x00" + f.Action
+	next, err := s.listKeyed(p, filterKey, func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bAudit) }, true,
+		func(_, v []byte) (bool, error) {
+			r := &pb.AuditRecord{}
+			if err := proto.Unmarshal(v, r); err != nil {
+				return false, err
+			}
+			if (f.Actor != "" && r.Actor != f.Actor) || (f.Resource != "" && r.Resource != f.Resource) || (f.Action != "" && r.Action != f.Action) {
+				return false, nil
+			}
+			out = append(out, r)
+			return true, nil
+		})
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list audit records: %w", err)
+	}
+	return out, next, nil
+}
+
+// TokenUsable says whether a token may be used at now, and if not why.
+func TokenUsable(t *pb.Token, now time.Time) error {
+	switch {
+	case t.RevokeTime != nil:
+		return errors.New("the token has been revoked")
+	case t.ExpireTime != nil && !now.Before(t.ExpireTime.AsTime()):
+		return errors.New("the token has expired")
+	}
+	return nil
+}

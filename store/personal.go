@@ -1,0 +1,836 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// Personal data at rest: see "Personal data" in the package doc.
+
+var (
+	bKeys        = []byte("keys")
+	kKeyringID   = []byte("keyring_id")
+	kKeyEpoch    = []byte("key_epoch")
+	kRotationDue = []byte("key_rotation_due")
+)
+
+// keyedSchema is the first schema version that seals personal data.
+const keyedSchema = 4
+
+// createLayoutV4 adds the data keys. Sealing the records already stored
+// needs the keyring, so migrate does it (sealExisting) in the same
+// transaction.
+func createLayoutV4(tx *bolt.Tx) error {
+	_, err := tx.CreateBucketIfNotExists(bKeys)
+	return err
+}
+
+// sealer seals and opens personal data within one transaction, under the
+// epoch the data file names: writes that race a rotation wrap under the
+// epoch their transaction sees, and the rotation's own transaction then
+// re-wraps them, so no key is left under an epoch about to be destroyed.
+type sealer struct {
+	ring  *keyring
+	keys  *bolt.Bucket
+	epoch uint32
+	cur   *epochKeys
+	err   error // why the data file's epoch cannot be used
+}
+
+func (s *BoltStore) sealer(tx *bolt.Tx) *sealer {
+	sl := &sealer{ring: s.ring.Load(), keys: tx.Bucket(bKeys)}
+	raw := tx.Bucket(bMeta).Get(kKeyEpoch)
+	switch {
+	case sl.ring == nil || sl.keys == nil || len(raw) != 4:
+		sl.err = fmt.Errorf("no key epoch: %w", errInconsistent)
+	default:
+		sl.epoch = binary.BigEndian.Uint32(raw)
+		if sl.cur = sl.ring.epochs[sl.epoch]; sl.cur == nil {
+			sl.err = fmt.Errorf("epoch %d: %w", sl.epoch, errKeyEpochUnknown)
+		}
+	}
+	return sl
+}
+
+// dataKey returns a record's data key, or nil if it has none.
+func (sl *sealer) dataKey(id []byte) ([]byte, error) {
+	if sl.err != nil {
+		return nil, sl.err
+	}
+	wrapped := sl.keys.Get(id)
+	if wrapped == nil {
+		return nil, nil
+	}
+	return sl.ring.unwrap(id, wrapped)
+}
+
+// ensureDataKey returns a record's data key, making one if it has none.
+func (sl *sealer) ensureDataKey(w *writeTx, id []byte) ([]byte, error) {
+	dk, err := sl.dataKey(id)
+	if err != nil || dk != nil {
+		return dk, err
+	}
+	dk = make([]byte, keySize)
+	if _, err := rand.Read(dk); err != nil {
+		return nil, err
+	}
+	wrapped, err := wrap(sl.cur, sl.epoch, id, dk)
+	if err != nil {
+		return nil, err
+	}
+	return dk, w.put(sl.keys, id, wrapped)
+}
+
+// phoneIndex is the by_phone entry for a phone number: its keyed hash,
+// so that the file holds no phone number in the clear.
+func (sl *sealer) phoneIndex(phone string, id []byte) []index {
+	if phone == "" || sl.cur == nil {
+		return nil
+	}
+	return []index{{bucket: bByPhone, key: join(phoneToken(sl.cur, phone), id)}}
+}
+
+// phonePrefix is where a phone number's entries start in by_phone.
+func (sl *sealer) phonePrefix(phone string) ([]byte, error) {
+	if sl.err != nil {
+		return nil, sl.err
+	}
+	return join(phoneToken(sl.cur, phone), nil), nil
+}
+
+// idsByPhone lists the ids under a phone number in a collection's by_phone.
+func (sl *sealer) idsByPhone(top *bolt.Bucket, phone string) ([][]byte, error) {
+	prefix, err := sl.phonePrefix(phone)
+	if err != nil {
+		return nil, err
+	}
+	var ids [][]byte
+	cur := top.Bucket(bByPhone).Cursor()
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		ids = append(ids, bytes.Clone(k[len(prefix):]))
+	}
+	return ids, nil
+}
+
+// openPersonal decrypts a record's sealed personal data: a record of the
+// collection's type holding only its personal fields and contact.
+func openPersonal[T proto.Message](sl *sealer, col *collection[T], id, sealed []byte) (T, error) {
+	var zero T
+	dk, err := sl.dataKey(id)
+	if err != nil {
+		return zero, err
+	}
+	if dk == nil {
+		return zero, fmt.Errorf("%s %s has sealed data but no data key: %w", col.noun, idString(id), errInconsistent)
+	}
+	plain, err := unseal(dk, id, sealed)
+	if err != nil {
+		return zero, fmt.Errorf("%s %s: %w", col.noun, idString(id), err)
+	}
+	p := col.newRec()
+	if err := proto.Unmarshal(plain, p); err != nil {
+		return zero, fmt.Errorf("decode sealed %T: %w", p, err)
+	}
+	return p, nil
+}
+
+// sealPersonal stores p, a record holding only personal fields, sealed
+// under the record's data key.
+func sealPersonal[T proto.Message](w *writeTx, sl *sealer, top *bolt.Bucket, id []byte, p T) error {
+	dk, err := sl.ensureDataKey(w, id)
+	if err != nil {
+		return err
+	}
+	plain, err := marshal.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode %T: %w", p, err)
+	}
+	sealed, err := seal(dk, id, plain)
+	if err != nil {
+		return err
+	}
+	return w.put(top.Bucket(bContacts), id, sealed)
+}
+
+// dropPersonal deletes a record's sealed personal data and its data key.
+func dropPersonal(w *writeTx, top *bolt.Bucket, id []byte) error {
+	if err := w.delete(top.Bucket(bContacts), id); err != nil {
+		return err
+	}
+	return w.delete(w.tx.Bucket(bKeys), id)
+}
+
+// ---------------------------------------------------------------------------
+// Opening: the key file, the migration, and finishing what a crash left.
+
+// openKeys loads the key file, or makes one for a data file that holds no
+// encrypted data yet. It runs before migrate, so that the keys exist on
+// disk before anything sealed under them is committed.
+func (s *BoltStore) openKeys(path string) error {
+	var version uint64
+	var ringID []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bMeta); meta != nil {
+			if raw := meta.Get(kSchemaVersion); len(raw) == 8 {
+				version = binary.BigEndian.Uint64(raw)
+			}
+			ringID = bytes.Clone(meta.Get(kKeyringID))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if version > SchemaVersion {
+		return nil // migrate refuses the file without touching anything
+	}
+	if err := removeStaleTemp(path); err != nil {
+		return fmt.Errorf("key file: %w", err)
+	}
+	ring, err := readKeyFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if ringID != nil || version >= keyedSchema {
+			return fmt.Errorf("%s: %w", path, ErrKeyFileMissing)
+		}
+		if ring, err = newKeyring(); err != nil {
+			return fmt.Errorf("new keyring: %w", err)
+		}
+		if err := writeKeyFile(path, ring); err != nil {
+			return fmt.Errorf("write key file: %w", err)
+		}
+		s.logger.Info("store key file created")
+	case err != nil:
+		return fmt.Errorf("read key file %s: %w", path, err)
+	case ringID != nil && !sameKeyring(ring, ringID):
+		return fmt.Errorf("%s: %w", path, ErrKeyFileMismatch)
+	}
+	s.keyPath = path
+	s.ring.Store(ring)
+	return nil
+}
+
+// sealExisting runs in the migration from a version before keyedSchema:
+// it names the keyring in the file, seals every record's personal data
+// that is still in the clear and rebuilds the phone indexes as hashes. A
+// record that already has a data key is left as it is, so a file whose
+// version was rolled back is not sealed twice.
+func (s *BoltStore) sealExisting(tx *bolt.Tx) error {
+	w := &writeTx{tx: tx}
+	meta := tx.Bucket(bMeta)
+	ring := s.ring.Load()
+	if meta.Get(kKeyringID) == nil {
+		if err := w.put(meta, kKeyringID, ring.id[:]); err != nil {
+			return err
+		}
+	}
+	if len(meta.Get(kKeyEpoch)) != 4 {
+		if err := w.put(meta, kKeyEpoch, binary.BigEndian.AppendUint32(nil, ring.latest())); err != nil {
+			return err
+		}
+	}
+	sl := s.sealer(tx)
+	n, err := sealPlain(w, sl, helpRequests)
+	if err != nil {
+		return err
+	}
+	m, err := sealPlain(w, sl, volunteers)
+	if err != nil {
+		return err
+	}
+	s.sealedPlain = n+m > 0
+	if err := rebuildPhoneIndex(w, sl, helpRequests); err != nil {
+		return err
+	}
+	return rebuildPhoneIndex(w, sl, volunteers)
+}
+
+// sealPlain seals the records of a collection that have no data key, and
+// returns how many it sealed.
+func sealPlain[T proto.Message](w *writeTx, sl *sealer, col *collection[T]) (int, error) {
+	top := w.tx.Bucket(col.bucket)
+	records, contacts := top.Bucket(bRecords), top.Bucket(bContacts)
+	var ids [][]byte
+	err := records.ForEach(func(k, _ []byte) error {
+		if sl.keys.Get(k) == nil {
+			ids = append(ids, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		r := col.newRec()
+		if _, err := getProto(records, id, r); err != nil {
+			return 0, err
+		}
+		if col.removed(r) {
+			if err := dropPersonal(w, top, id); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		c := &pb.Contact{}
+		if _, err := getProto(contacts, id, c); err != nil {
+			return 0, err
+		}
+		p, err := col.putRecord(w, top, id, r)
+		if err != nil {
+			return 0, err
+		}
+		col.setContact(p, c)
+		if err := sealPersonal(w, sl, top, id, p); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// compactFile rewrites the data file with only its live data, after the
+// migration sealed what was in the clear: the old plain values are still
+// in the pages that migration freed, and bbolt may not reuse them for a
+// long time. The copy is complete and synced before it replaces the file,
+// so a crash leaves one file or the other, and the other is still a valid
+// migrated file. It returns the open copy, or the file as it was (or nil)
+// with an error.
+func compactFile(path string, db *bolt.DB, opts *bolt.Options) (*bolt.DB, error) {
+	tmp := path + ".compact"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return db, err
+	}
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: opts.Timeout, NoFreelistSync: true, FreelistType: opts.FreelistType})
+	if err != nil {
+		return db, err
+	}
+	if err := bolt.Compact(dst, db, 8<<20); err != nil {
+		_ = dst.Close()
+		_ = os.Remove(tmp)
+		return db, err
+	}
+	if err := dst.Close(); err != nil {
+		_ = os.Remove(tmp)
+		return db, err
+	}
+	// Renamed while the old file is still open and locked, so that no
+	// other process opens it in between.
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return db, err
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return db, err
+	}
+	if err := db.Close(); err != nil {
+		return nil, err
+	}
+	return bolt.Open(path, 0o600, opts)
+}
+
+// rebuildPhoneIndex rewrites a collection's by_phone from the sealed
+// contacts under the sealer's epoch. Deleting the bucket drops every old
+// entry at once, whatever key made it.
+func rebuildPhoneIndex[T proto.Message](w *writeTx, sl *sealer, col *collection[T]) error {
+	top := w.tx.Bucket(col.bucket)
+	w.dirty = true
+	if err := top.DeleteBucket(bByPhone); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+		return err
+	}
+	byPhone, err := top.CreateBucket(bByPhone)
+	if err != nil {
+		return err
+	}
+	return top.Bucket(bContacts).ForEach(func(id, sealed []byte) error {
+		p, err := openPersonal(sl, col, id, sealed)
+		if err != nil {
+			return err
+		}
+		for _, e := range sl.phoneIndex(col.takeContact(p).GetPhone(), id) {
+			if err := byPhone.Put(e.key, e.value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// settleKeys runs at the end of Open: it checks that the key file can
+// open every data key, finishes a rotation that a crash interrupted, and
+// otherwise drops epochs nothing is wrapped under (left by a crash after
+// a rotation committed).
+func (s *BoltStore) settleKeys() error {
+	var due bool
+	used := map[uint32]bool{}
+	err := s.view(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		due = meta.Get(kRotationDue) != nil
+		if raw := meta.Get(kKeyEpoch); len(raw) == 4 {
+			used[binary.BigEndian.Uint32(raw)] = true
+		}
+		return tx.Bucket(bKeys).ForEach(func(_, v []byte) error {
+			if len(v) != wrappedSize {
+				return fmt.Errorf("wrapped data key of %d bytes: %w", len(v), errInconsistent)
+			}
+			used[binary.BigEndian.Uint32(v)] = true
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	ring := s.ring.Load()
+	for e := range used {
+		if ring.epochs[e] == nil {
+			return fmt.Errorf("key epoch %d: %w", e, ErrKeyFileMismatch)
+		}
+	}
+	if due {
+		s.logger.Info("store finishing an interrupted key rotation")
+		return s.rotateKeys()
+	}
+	if len(used) == len(ring.epochs) {
+		return nil
+	}
+	return s.replaceKeyring(ring.only(used))
+}
+
+// replaceKeyring writes a keyring with fewer epochs and then makes it the
+// one in use. The lock waits out readers that may still hold data wrapped
+// under a dropped epoch.
+func (s *BoltStore) replaceKeyring(r *keyring) error {
+	if err := writeKeyFile(s.keyPath, r); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	s.keyMu.Lock()
+	s.ring.Store(r)
+	s.keyMu.Unlock()
+	return nil
+}
+
+// rotateKeys replaces the key epoch: a new epoch is added to the key file,
+// one transaction re-wraps every data key and rebuilds the phone indexes
+// under it, and then the old epochs are deleted from the key file. Until
+// that last step the old epoch still opens what it wrapped, including the
+// stale copies in bbolt's free pages; after it, nothing does.
+//
+// A crash before the transaction commits leaves key_rotation_due set (the
+// erasure set it), and Open rotates again; a crash after it leaves an
+// unused epoch in the key file, which Open drops.
+func (s *BoltStore) rotateKeys() error {
+	s.rotateMu.Lock()
+	defer s.rotateMu.Unlock()
+	old := s.ring.Load()
+	ek, err := newEpochKeys()
+	if err != nil {
+		return err
+	}
+	epoch := old.latest() + 1
+	next := old.with(epoch, ek)
+	if err := writeKeyFile(s.keyPath, next); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	s.ring.Store(next)
+	// A context of its own: the rotation must finish even if the caller
+	// stops waiting, and it is the store's housekeeping, not a second
+	// write to audit under the caller's audit records.
+	err = s.c.do(context.Background(), func(w *writeTx) error { return rekey(w, next, epoch) })
+	if err != nil {
+		return err
+	}
+	if err := s.replaceKeyring(next.only(map[uint32]bool{epoch: true})); err != nil {
+		return err
+	}
+	s.logger.Info("store key epoch rotated", zap.Uint32("epoch", epoch))
+	return nil
+}
+
+// rekey moves every data key and phone index entry to epoch.
+func rekey(w *writeTx, ring *keyring, epoch uint32) error {
+	w.dirty = true
+	keys := w.tx.Bucket(bKeys)
+	type entry struct{ id, dk []byte }
+	var all []entry
+	err := keys.ForEach(func(id, wrapped []byte) error {
+		dk, err := ring.unwrap(id, wrapped)
+		if err != nil {
+			return fmt.Errorf("key of %s: %w", idString(id), err)
+		}
+		all = append(all, entry{bytes.Clone(id), dk})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ek := ring.epochs[epoch]
+	for _, e := range all {
+		wrapped, err := wrap(ek, epoch, e.id, e.dk)
+		if err != nil {
+			return err
+		}
+		if err := keys.Put(e.id, wrapped); err != nil {
+			return err
+		}
+	}
+	meta := w.tx.Bucket(bMeta)
+	if err := meta.Put(kKeyEpoch, binary.BigEndian.AppendUint32(nil, epoch)); err != nil {
+		return err
+	}
+	sl := &sealer{ring: ring, keys: keys, epoch: epoch, cur: ek}
+	if err := rebuildPhoneIndex(w, sl, helpRequests); err != nil {
+		return err
+	}
+	if err := rebuildPhoneIndex(w, sl, volunteers); err != nil {
+		return err
+	}
+	return meta.Delete(kRotationDue)
+}
+
+func markRotationDue(w *writeTx) error {
+	return w.put(w.tx.Bucket(bMeta), kRotationDue, []byte{1})
+}
+
+// ---------------------------------------------------------------------------
+// Erasure, export and retention.
+
+// ErasureResult is what ErasePerson erased.
+type ErasureResult struct {
+	// HelpRequests are the requests whose personal data was removed, as
+	// stored after (for the server's matching index).
+	HelpRequests []*pb.HelpRequest
+	// Volunteers names the volunteer records deleted.
+	Volunteers []string
+}
+
+// PersonExport is everything held about one phone number.
+type PersonExport struct {
+	HelpRequests []*pb.HelpRequest
+	Volunteers   []*pb.Volunteer
+	// Offers are the offers of those requests and to those volunteers.
+	Offers []*pb.Offer
+}
+
+// erasePersonal removes a staged request's personal data in memory; the
+// caller deletes its sealed data and data key once flushed. An OPEN
+// request is cancelled: without an address or phone nobody can help, and
+// left OPEN it would still be offered to volunteers.
+func erasePersonal(st *staged[*pb.HelpRequest], now time.Time) {
+	helpRequests.splitPersonal(st.r)
+	st.c = &pb.Contact{}
+	st.r.PersonalDataRemovedTime = timestamp(now)
+	if st.r.State == pb.HelpRequest_STATE_OPEN {
+		st.r.State = pb.HelpRequest_STATE_CANCELLED
+	}
+	st.changed = true
+}
+
+// finishErasure deletes the sealed data and keys of requests erased in a
+// flushed change, logs their update and marks the key rotation due, in
+// the change's transaction.
+func finishErasure(c *change, reqs []*staged[*pb.HelpRequest]) error {
+	top := c.w.tx.Bucket(bHelpRequests)
+	for _, st := range reqs {
+		if err := dropPersonal(c.w, top, st.id); err != nil {
+			return err
+		}
+		if err := emit(c.w, helpRequestEvent(pb.Event_TYPE_HELP_REQUEST_UPDATED, st.r), c.now); err != nil {
+			return err
+		}
+	}
+	return markRotationDue(c.w)
+}
+
+// ErasePerson removes the personal data of the person with this E.164
+// phone number: every request they made keeps its statistics but loses
+// its requester, details, address lines and vulnerability (an OPEN one is
+// cancelled), and their volunteer records are deleted. A request OFFERED
+// or ASSIGNED, or a volunteer with pending offers or active assignments,
+// is ErrHasCommitments and nothing is changed. Then the key epoch is
+// rotated, so that no copy of the erased data keys can be opened. An error
+// after the erasure committed is returned with its result; the rotation
+// is then finished by the next erasure or Open.
+func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time) (ErasureResult, error) {
+	if phone == "" {
+		return ErasureResult{}, errors.New("store: erase person: no phone number")
+	}
+	var res ErasureResult
+	err := s.c.do(ctx, func(w *writeTx) error {
+		res = ErasureResult{}
+		sl := s.sealer(w.tx)
+		c := newChange(w, now, sl)
+		reqs, err := stageByPhone(sl, &c.hrs, phone)
+		if err != nil {
+			return err
+		}
+		vols, err := stageByPhone(sl, &c.vols, phone)
+		if err != nil {
+			return err
+		}
+		for _, st := range reqs {
+			if err := helpRequests.deletable(st.r); err != nil {
+				return fmt.Errorf("%s: %w", st.r.Name, err)
+			}
+		}
+		for _, st := range vols {
+			if err := volunteers.deletable(st.r); err != nil {
+				return fmt.Errorf("%s: %w", st.r.Name, err)
+			}
+		}
+		if len(reqs) == 0 && len(vols) == 0 {
+			return nil
+		}
+		for _, st := range reqs {
+			erasePersonal(st, now)
+		}
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if w.rev == 0 { // only volunteers: flush had nothing to write
+			if _, err := bumpRevision(w); err != nil {
+				return err
+			}
+		}
+		if err := finishErasure(c, reqs); err != nil {
+			return err
+		}
+		vTop := w.tx.Bucket(bVolunteers)
+		for _, st := range vols {
+			if err := emit(w, volunteerEvent(pb.Event_TYPE_VOLUNTEER_DELETED, st.r), now); err != nil {
+				return err
+			}
+			if err := deleteAll(w, vTop, st.old); err != nil {
+				return err
+			}
+			if err := dropPersonal(w, vTop, st.id); err != nil {
+				return err
+			}
+			if err := w.delete(vTop.Bucket(bRecords), st.id); err != nil {
+				return err
+			}
+			res.Volunteers = append(res.Volunteers, st.r.Name)
+		}
+		for _, st := range reqs {
+			res.HelpRequests = append(res.HelpRequests, result(helpRequests, st))
+		}
+		return nil
+	})
+	if err != nil {
+		return ErasureResult{}, fmt.Errorf("store: erase person: %w", err)
+	}
+	if len(res.HelpRequests) == 0 && len(res.Volunteers) == 0 {
+		return res, nil
+	}
+	if err := s.rotateKeys(); err != nil {
+		return res, fmt.Errorf("store: erase person: rotate keys: %w", err)
+	}
+	return res, nil
+}
+
+// stageByPhone reads the records of a collection whose contact has this
+// phone number. The decrypted phone is compared too, so that a collision
+// of the truncated hash could never erase someone else.
+func stageByPhone[T proto.Message](sl *sealer, ss *stagedSet[T], phone string) ([]*staged[T], error) {
+	ids, err := sl.idsByPhone(ss.top, phone)
+	if err != nil {
+		return nil, err
+	}
+	var out []*staged[T]
+	for _, id := range ids {
+		st, err := ss.get(id)
+		if err != nil {
+			return nil, err
+		}
+		if st.c.GetPhone() == phone {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// ExportPerson returns every help request and volunteer record with this
+// E.164 phone number, personal data included, and the offers of those
+// requests and to those volunteers.
+func (s *BoltStore) ExportPerson(_ context.Context, phone string) (PersonExport, error) {
+	if phone == "" {
+		return PersonExport{}, errors.New("store: export person: no phone number")
+	}
+	var out PersonExport
+	err := s.view(func(tx *bolt.Tx) error {
+		out = PersonExport{}
+		sl := s.sealer(tx)
+		hrs, vols := newStagedSet(tx, helpRequests, sl), newStagedSet(tx, volunteers, sl)
+		reqs, err := stageByPhone(sl, &hrs, phone)
+		if err != nil {
+			return err
+		}
+		vs, err := stageByPhone(sl, &vols, phone)
+		if err != nil {
+			return err
+		}
+		offers := tx.Bucket(bOffers)
+		records := offers.Bucket(bRecords)
+		seen := map[string]bool{}
+		addOffer := func(id []byte) error {
+			if seen[string(id)] {
+				return nil
+			}
+			o := &pb.Offer{}
+			ok, err := getProto(records, id, o)
+			if err != nil || !ok {
+				return err
+			}
+			seen[string(id)] = true
+			out.Offers = append(out.Offers, o)
+			return nil
+		}
+		for _, st := range reqs {
+			out.HelpRequests = append(out.HelpRequests, result(helpRequests, st))
+			cur := offers.Bucket(bByRequest).Cursor()
+			for k, _ := cur.Seek(st.id); k != nil && bytes.HasPrefix(k, st.id); k, _ = cur.Next() {
+				if err := addOffer(k[len(st.id):]); err != nil {
+					return err
+				}
+			}
+		}
+		names := map[string]bool{}
+		for _, st := range vs {
+			out.Volunteers = append(out.Volunteers, result(volunteers, st))
+			names[st.r.Name] = true
+		}
+		if len(names) == 0 {
+			return nil
+		}
+		// Offers are not indexed by volunteer: an export is rare enough to
+		// walk them all.
+		return records.ForEach(func(k, v []byte) error {
+			o := &pb.Offer{}
+			if err := proto.Unmarshal(v, o); err != nil {
+				return fmt.Errorf("decode offer: %w", err)
+			}
+			if names[o.Volunteer] && !seen[string(k)] {
+				seen[string(k)] = true
+				out.Offers = append(out.Offers, o)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return PersonExport{}, fmt.Errorf("store: export person: %w", err)
+	}
+	return out, nil
+}
+
+// purgeBatch bounds one retention transaction.
+const purgeBatch = 500
+
+func purgeable(r *pb.HelpRequest, closedBefore time.Time) bool {
+	switch r.State {
+	case pb.HelpRequest_STATE_FULFILLED, pb.HelpRequest_STATE_CANCELLED, pb.HelpRequest_STATE_EXPIRED:
+	default:
+		return false
+	}
+	return r.PersonalDataRemovedTime == nil && r.UpdateTime.AsTime().Before(closedBefore)
+}
+
+// PurgePersonalData removes, as ErasePerson does, the personal data of up
+// to limit FULFILLED, CANCELLED or EXPIRED requests last changed before
+// closedBefore, in transactions of at most purgeBatch requests, and then
+// rotates the key epoch once if it removed anything. It returns how many
+// requests it purged. Candidates are found in a read transaction and
+// checked again in the write.
+func (s *BoltStore) PurgePersonalData(ctx context.Context, closedBefore time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, fmt.Errorf("store: purge personal data: limit %d", limit)
+	}
+	var ids [][]byte
+	err := s.view(func(tx *bolt.Tx) error {
+		top := tx.Bucket(bHelpRequests)
+		records, contacts, cur := top.Bucket(bRecords), top.Bucket(bContacts), top.Bucket(bByState).Cursor()
+		for _, st := range []pb.HelpRequest_State{pb.HelpRequest_STATE_FULFILLED, pb.HelpRequest_STATE_CANCELLED, pb.HelpRequest_STATE_EXPIRED} {
+			prefix := []byte{byte(st)}
+			for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(ids) < limit; k, _ = cur.Next() {
+				id := k[1:]
+				if contacts.Get(id) == nil {
+					continue // purged already
+				}
+				r := &pb.HelpRequest{}
+				if _, err := getProto(records, id, r); err != nil {
+					return err
+				}
+				if purgeable(r, closedBefore) {
+					ids = append(ids, bytes.Clone(id))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: purge personal data: %w", err)
+	}
+	total := 0
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), purgeBatch)]
+		ids = ids[len(batch):]
+		n := 0
+		err := s.c.do(ctx, func(w *writeTx) error {
+			n = 0
+			sl := s.sealer(w.tx)
+			c := newChange(w, s.now(), sl)
+			var reqs []*staged[*pb.HelpRequest]
+			for _, id := range batch {
+				st, err := c.hrs.get(id)
+				if errors.Is(err, ErrNotFound) {
+					continue // deleted since
+				}
+				if err != nil {
+					return err
+				}
+				if purgeable(st.r, closedBefore) {
+					erasePersonal(st, c.now)
+					reqs = append(reqs, st)
+				}
+			}
+			if len(reqs) == 0 {
+				return nil
+			}
+			if err := c.flush(); err != nil {
+				return err
+			}
+			if err := finishErasure(c, reqs); err != nil {
+				return err
+			}
+			n = len(reqs)
+			return nil
+		})
+		if err != nil {
+			return total, s.rotateAfterPurge(total, fmt.Errorf("store: purge personal data: %w", err))
+		}
+		total += n
+	}
+	return total, s.rotateAfterPurge(total, nil)
+}
+
+// rotateAfterPurge rotates the key epoch if a purge removed anything, even
+// when a later batch failed, so that what was purged is gone for good.
+func (s *BoltStore) rotateAfterPurge(purged int, err error) error {
+	if purged == 0 {
+		return err
+	}
+	if rerr := s.rotateKeys(); rerr != nil {
+		return errors.Join(err, fmt.Errorf("store: purge personal data: rotate keys: %w", rerr))
+	}
+	return err
+}
