@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -417,5 +418,27 @@ func TestDrainEndsStreams(t *testing.T) {
 	}
 	if errors.Is(err, io.EOF) {
 		t.Error("drained stream ended cleanly")
+	}
+}
+
+// TestWatchCancelIsNotAnError checks that a client hanging up, the normal
+// end of a watch, is not logged as a server error.
+func TestWatchCancelIsNotAnError(t *testing.T) {
+	h := newHarness(t)
+	w := h.watch(h.ev, &pb.WatchEventsRequest{})
+	h.waitFor(w, 0)
+	w.cancel()
+	_ = w.wait(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for h.logs.FilterMessage("stream").Len() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, e := range h.logs.FilterMessage("stream").All() {
+		if e.Level >= zapcore.ErrorLevel {
+			t.Errorf("a cancelled watch was logged as %v: %v", e.Level, e.ContextMap())
+		}
+	}
+	if h.logs.FilterMessage("stream").Len() == 0 {
+		t.Error("the stream's end was not logged")
 	}
 }
