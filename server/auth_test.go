@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -585,5 +586,27 @@ func TestPartnerBatchAndEventsScoped(t *testing.T) {
 	}
 	if status.Code(err) != codes.PermissionDenied {
 		t.Errorf("partner watching another organisation: %v", err)
+	}
+}
+
+func TestVolunteerUpdatesOwnRecordButNotVetting(t *testing.T) {
+	h := newHarness(t)
+	v := h.createVol(validVolunteer())
+	other := h.createVol(validVolunteer())
+	vols := pb.NewVolunteerServiceClient(h.as(h.newToken(h.st, &pb.Token{DisplayName: "v", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: v.Name})))
+	if _, err := vols.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: &pb.Volunteer{Name: v.Name, Paused: true},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"paused"}}}); err != nil {
+		t.Errorf("pause own record: %v", err)
+	}
+	_, err := vols.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: &pb.Volunteer{Name: v.Name, Vetting: &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"vetting"}}})
+	wantFailure(t, err, codes.PermissionDenied, server.ReasonPermissionDenied)
+	_, err = vols.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: &pb.Volunteer{Name: other.Name, Paused: true},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"paused"}}})
+	if status.Code(err) != codes.NotFound {
+		t.Errorf("update another volunteer: %v", err)
+	}
+	if got := h.getVol(v.Name); !got.Paused || got.Vetting.GetLevel() != validVolunteer().Vetting.Level {
+		t.Errorf("after the updates: paused %v, vetting %v", got.Paused, got.Vetting)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/doorstep-aid/doorstep/geo"
@@ -138,6 +139,11 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 	}
 	if !ownVolunteer(ctx, volunteerPrefix+id) {
 		return nil, s.errs.toStatus(ctx, store.ErrNotFound, volunteerNotFound(id))
+	}
+	// A DBS check is vouched for by the organisation, never by the
+	// volunteer: their own token may change anything else of theirs.
+	if p := principalFrom(ctx); p != nil && p.Role == volunteer && touches(paths, "vetting") {
+		return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer cannot change their own vetting; ask a coordinator", nil)
 	}
 	ctx = s.auditing(ctx, "update", volunteerPrefix+id, personalPaths(paths, volunteerPersonal))
 	for attempt := 1; ; attempt++ {
