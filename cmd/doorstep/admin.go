@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -68,18 +69,15 @@ doorstep admin org create), volunteer (their own record and offers; needs --volu
 			"doorstep admin token create --role volunteer --name 'Callum Reid' --volunteer 01jq3m7a1b2c3d4e5f6g7h8j9k --json",
 		},
 	}
-	fs := a.flagSet("create")
+	cmd := a.begin("create", u)
+	fs := cmd.fs
 	role := fs.String("role", "", "helpline, coordinator, partner, volunteer or admin")
 	name := fs.String("name", "", "who or what holds the token, e.g. \"Helpline desk 3\"")
 	org := fs.String("org", "", "the organisation a partner token acts for")
 	vol := fs.String("volunteer", "", "the volunteer a volunteer token belongs to (ID or volunteers/ID)")
 	expires := fs.String("expires", "", "when it stops working: 720h, 30d or the last day, 2027-01-31 (never when not given)")
-	pos, err := a.parse(fs, u, args)
-	if err != nil {
+	if err := cmd.optionsOnly(args, "--name"); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageErrorf("unexpected %q: every detail is given by an option, such as --name", pos[0])
 	}
 	var missing, bad []string
 	if strings.TrimSpace(*role) == "" {
@@ -92,6 +90,7 @@ doorstep admin org create), volunteer (their own record and offers; needs --volu
 		return usageErrorf("missing %s; see doorstep admin token create --help", strings.Join(missing, ", "))
 	}
 	tok := &pb.Token{DisplayName: strings.TrimSpace(*name)}
+	var err error
 	tok.Role, err = parseRole(*role)
 	roleKnown := err == nil
 	if !roleKnown {
@@ -174,42 +173,19 @@ func (a *app) adminTokenList(args []string) error {
 		text:     "Lists every token, oldest first: who holds it, its role, whose records it reaches, and when it was created,\nexpires and was revoked. Secrets are never shown: they are not kept.",
 		examples: []string{"doorstep admin token list", "doorstep admin token list --json"},
 	}
-	fs := a.flagSet("list")
-	pos, err := a.parse(fs, u, args)
+	c, err := a.begin("list", u).connect(args)
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 0, u.synopsis); err != nil {
-		return err
-	}
-	c, err := a.client()
+	toks, _, err := readPages(math.MaxInt, func(size int32, token string) ([]*pb.Token, string, error) {
+		resp, err := c.Admin.ListTokens(a.ctx, &pb.ListTokensRequest{PageSize: size, PageToken: token})
+		return resp.GetTokens(), resp.GetNextPageToken(), err
+	})
 	if err != nil {
 		return err
-	}
-	var toks []*pb.Token
-	req := &pb.ListTokensRequest{PageSize: 1000}
-	for {
-		resp, err := c.Admin.ListTokens(a.ctx, req)
-		if err != nil {
-			return err
-		}
-		toks = append(toks, resp.Tokens...)
-		if resp.NextPageToken == "" {
-			break
-		}
-		req.PageToken = resp.NextPageToken
-	}
-	if a.cfg.json {
-		return writeJSONList(a.stdout, toks)
-	}
-	if len(toks) == 0 {
-		fmt.Fprintln(a.stdout, "No tokens.")
-		return nil
 	}
 	now := a.now()
-	t := newTable(a.stdout)
-	t.row("TOKEN", "HOLDER", "ROLE", "FOR", "CREATED", "EXPIRES", "REVOKED")
-	for _, tok := range toks {
+	return printList(a, toks, "No tokens.", []string{"TOKEN", "HOLDER", "ROLE", "FOR", "CREATED", "EXPIRES", "REVOKED"}, func(tok *pb.Token) []string {
 		expires := "never"
 		if tok.ExpireTime != nil {
 			expires = fmtTS(tok.ExpireTime, now)
@@ -217,9 +193,8 @@ func (a *app) adminTokenList(args []string) error {
 				expires += " (expired)"
 			}
 		}
-		t.row(tok.Name, tok.DisplayName, roleWord(tok.Role), orDash(tok.Organisation+tok.Volunteer), fmtTS(tok.CreateTime, now), expires, fmtTS(tok.RevokeTime, now))
-	}
-	return t.flush()
+		return []string{tok.Name, tok.DisplayName, roleWord(tok.Role), orDash(tok.Organisation + tok.Volunteer), fmtTS(tok.CreateTime, now), expires, fmtTS(tok.RevokeTime, now)}
+	})
 }
 
 func (a *app) adminTokenRevoke(args []string) error {
@@ -228,19 +203,7 @@ func (a *app) adminTokenRevoke(args []string) error {
 		text:     "Revokes a token at once: every call with it is refused from now on. It cannot be undone; issue a new token instead.",
 		examples: []string{"doorstep admin token revoke tokens/01jq3m5x8v2k4c6e9g0h1j2k3m", "doorstep admin token revoke 01jq3m5x8v2k4c6e9g0h1j2k3m"},
 	}
-	fs := a.flagSet("revoke")
-	pos, err := a.parse(fs, u, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, u.synopsis); err != nil {
-		return err
-	}
-	name, err := resourceName(pos[0], "tokens", "token")
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	name, c, err := a.begin("revoke", u).connectTo(args, "tokens", "token")
 	if err != nil {
 		return err
 	}
@@ -294,13 +257,10 @@ func (a *app) adminOrgCreate(args []string) error {
 everywhere: 2 to 63 lower-case letters, digits and hyphens, starting with a letter.`,
 		examples: []string{"doorstep admin org create granite-city-food-bank --name 'Granite City Food Bank'"},
 	}
-	fs := a.flagSet("create")
-	display := fs.String("name", "", "its name for people, e.g. \"Granite City Food Bank\"")
-	pos, err := a.parse(fs, u, args)
+	cmd := a.begin("create", u)
+	display := cmd.fs.String("name", "", "its name for people, e.g. \"Granite City Food Bank\"")
+	pos, err := cmd.exactly(args, 1)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, u.synopsis); err != nil {
 		return err
 	}
 	if strings.TrimSpace(*display) == "" {
@@ -335,44 +295,20 @@ func (a *app) adminOrgList(args []string) error {
 		text:     "Lists the registered organisations in name order, with the slug that --org takes.",
 		examples: []string{"doorstep admin org list", "doorstep admin org list --json"},
 	}
-	fs := a.flagSet("list")
-	pos, err := a.parse(fs, u, args)
+	c, err := a.begin("list", u).connect(args)
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 0, u.synopsis); err != nil {
-		return err
-	}
-	c, err := a.client()
+	orgs, _, err := readPages(math.MaxInt, func(size int32, token string) ([]*pb.Organisation, string, error) {
+		resp, err := c.Admin.ListOrganisations(a.ctx, &pb.ListOrganisationsRequest{PageSize: size, PageToken: token})
+		return resp.GetOrganisations(), resp.GetNextPageToken(), err
+	})
 	if err != nil {
 		return err
 	}
-	var orgs []*pb.Organisation
-	req := &pb.ListOrganisationsRequest{PageSize: 1000}
-	for {
-		resp, err := c.Admin.ListOrganisations(a.ctx, req)
-		if err != nil {
-			return err
-		}
-		orgs = append(orgs, resp.Organisations...)
-		if resp.NextPageToken == "" {
-			break
-		}
-		req.PageToken = resp.NextPageToken
-	}
-	if a.cfg.json {
-		return writeJSONList(a.stdout, orgs)
-	}
-	if len(orgs) == 0 {
-		fmt.Fprintln(a.stdout, "No organisations are registered.")
-		return nil
-	}
-	t := newTable(a.stdout)
-	t.row("SLUG", "NAME", "REGISTERED")
-	for _, o := range orgs {
-		t.row(idOf(o.Name), o.DisplayName, fmtTS(o.CreateTime, a.now()))
-	}
-	return t.flush()
+	return printList(a, orgs, "No organisations are registered.", []string{"SLUG", "NAME", "REGISTERED"}, func(o *pb.Organisation) []string {
+		return []string{idOf(o.Name), o.DisplayName, fmtTS(o.CreateTime, a.now())}
+	})
 }
 
 // auditActions are the actions AuditRecord.action documents. A filter
@@ -393,22 +329,20 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 			"doorstep admin audit --actor tokens/01jq3m5x8v2k4c6e9g0h1j2k3m --action read_contact --limit 500",
 		},
 	}
-	fs := a.flagSet("audit")
+	cmd := a.begin("audit", u)
+	fs := cmd.fs
 	actor := fs.String("actor", "", "only what this token did: tokens/ID, or system")
 	resource := fs.String("resource", "", "only what was done to this record: helpRequests/ID, volunteers/ID or phone")
 	action := fs.String("action", "", "only this action, e.g. read_contact or erase")
 	limit := fs.Int("limit", 100, "at most this many records, newest first")
-	pos, err := a.parse(fs, u, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, u.synopsis); err != nil {
+	if _, err := cmd.exactly(args, 0); err != nil {
 		return err
 	}
 	if *limit < 1 {
 		return usageErrorf("--limit must be at least 1")
 	}
 	req := &pb.ListAuditRecordsRequest{}
+	var err error
 	if s := strings.TrimSpace(*actor); strings.EqualFold(s, "system") {
 		req.Actor = "system"
 	} else if s != "" {
@@ -429,23 +363,13 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 	if err != nil {
 		return err
 	}
-	var recs []*pb.AuditRecord
-	more := false
-	for {
-		req.PageSize = int32(min(*limit-len(recs), 1000))
+	recs, more, err := readPages(*limit, func(size int32, token string) ([]*pb.AuditRecord, string, error) {
+		req.PageSize, req.PageToken = size, token
 		resp, err := c.Admin.ListAuditRecords(a.ctx, req)
-		if err != nil {
-			return err
-		}
-		recs = append(recs, resp.AuditRecords...)
-		if resp.NextPageToken == "" {
-			break
-		}
-		if len(recs) >= *limit {
-			more = true
-			break
-		}
-		req.PageToken = resp.NextPageToken
+		return resp.GetAuditRecords(), resp.GetNextPageToken(), err
+	})
+	if err != nil {
+		return err
 	}
 	if len(recs) > *limit {
 		recs, more = recs[:*limit], true
@@ -510,11 +434,12 @@ func methodWords(m string) string {
 }
 
 // personPhone reads the phone number that names a person, split over
-// several arguments when typed without quotes.
-func personPhone(flagValue string, pos []string, synopsis string) (string, error) {
-	number := strings.TrimSpace(strings.Join(append([]string{flagValue}, pos...), " "))
+// several arguments when typed without quotes. whose names the number in
+// the sentence asking for it, which differs by command.
+func personPhone(flagValue string, pos []string, synopsis, whose string) (string, error) {
+	number := joinArgs(flagValue, pos)
 	if number == "" {
-		return "", usageErrorf("give the person's phone number: %s", synopsis)
+		return "", usageErrorf("give %s: %s", whose, synopsis)
 	}
 	if _, err := server.NormalisePhone(number); err != nil {
 		return "", usageErrorf("%q is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or an international one starting with +", number)
@@ -530,13 +455,13 @@ requests they made with their contact details, their volunteer records, and the 
 export is recorded in the audit log. --json gives the whole record as protobuf JSON, to send on.`,
 		examples: []string{"doorstep admin export --phone 07700 900123", "doorstep admin export --phone '+44 1224 123456' --json > export.json"},
 	}
-	fs := a.flagSet("export")
-	phone := fs.String("phone", "", "the person's phone number, in any usual form")
-	pos, err := a.parse(fs, u, args)
+	cmd := a.begin("export", u)
+	phone := cmd.fs.String("phone", "", "the person's phone number, in any usual form")
+	pos, err := cmd.parse(args)
 	if err != nil {
 		return err
 	}
-	number, err := personPhone(*phone, pos, u.synopsis)
+	number, err := personPhone(*phone, pos, u.synopsis, "the person's phone number")
 	if err != nil {
 		return err
 	}
@@ -605,14 +530,14 @@ the number again; scripts give --yes. A request or volunteer with a live offer o
 erasure and nothing is changed: cancel or complete it first.`,
 		examples: []string{"doorstep admin erase --phone 07700 900123", "doorstep admin erase --phone '+44 1224 123456' --yes --json"},
 	}
-	fs := a.flagSet("erase")
-	phone := fs.String("phone", "", "the person's phone number, in any usual form")
-	yes := fs.Bool("yes", false, "erase without asking to confirm")
-	pos, err := a.parse(fs, u, args)
+	cmd := a.begin("erase", u)
+	phone := cmd.fs.String("phone", "", "the person's phone number, in any usual form")
+	yes := cmd.fs.Bool("yes", false, "erase without asking to confirm")
+	pos, err := cmd.parse(args)
 	if err != nil {
 		return err
 	}
-	number, err := personPhone(*phone, pos, u.synopsis)
+	number, err := personPhone(*phone, pos, u.synopsis, "the person's phone number")
 	if err != nil {
 		return err
 	}

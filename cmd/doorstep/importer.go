@@ -92,15 +92,12 @@ columns, in any order:
 			"doorstep import rows.csv --org aberdeen-foodbank --check",
 		},
 	}
-	fs := a.flagSet("import")
-	org := fs.String("org", a.cfg.org, "the organisation the rows belong to (env DOORSTEP_ORG)")
-	format := fs.String("format", "", "csv or jsonl (by default from the file's extension)")
-	check := fs.Bool("check", false, "only read and check the file; send nothing")
-	pos, err := a.parse(fs, u, args)
+	cmd := a.begin("import", u)
+	org := cmd.fs.String("org", a.cfg.org, "the organisation the rows belong to (env DOORSTEP_ORG)")
+	format := cmd.fs.String("format", "", "csv or jsonl (by default from the file's extension)")
+	check := cmd.fs.Bool("check", false, "only read and check the file; send nothing")
+	pos, err := cmd.exactly(args, 1)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, u.synopsis); err != nil {
 		return err
 	}
 	orgName := strings.ToLower(strings.TrimSpace(*org))

@@ -15,13 +15,10 @@ func (a *app) offerMake(args []string) error {
 		text:     "Offers an open request to one volunteer (pick one from doorstep request candidates). The request is held\nfor them until they accept or decline, or the lease runs out.",
 		examples: []string{"doorstep offer make 01jq3m5x8v2k4c6e9g0h1j2k3m 01jq3m7a1b2c3d4e5f6g7h8j9k", "doorstep offer make helpRequests/01jq... volunteers/01jq... --lease 2h"},
 	}
-	fs := a.flagSet("make")
-	lease := fs.Duration("lease", 0, "how long the volunteer has to answer, 1m to 168h (the server's default, 30m, when not given)")
-	pos, err := a.parse(fs, u, args)
+	cmd := a.begin("make", u)
+	lease := cmd.fs.Duration("lease", 0, "how long the volunteer has to answer, 1m to 168h (the server's default, 30m, when not given)")
+	pos, err := cmd.exactly(args, 2)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 2, u.synopsis); err != nil {
 		return err
 	}
 	hr, err := resourceName(pos[0], "helpRequests", "help request")
@@ -55,12 +52,8 @@ func (a *app) offerAccept(args []string) error {
 		synopsis: "doorstep offer accept OFFER",
 		text:     "The volunteer said yes: the request is assigned to them.",
 		examples: []string{"doorstep offer accept 01jq3m9z8y7x6w5v4t3s2r1q0p"},
-	}, "accept", func(name string) (*pb.Offer, error) {
-		c, err := a.client()
-		if err != nil {
-			return nil, err
-		}
-		r, err := c.Matching.AcceptOffer(a.ctx, &pb.AcceptOfferRequest{Name: name})
+	}, "accept", func(c pbMatching, name string) (*pb.Offer, error) {
+		r, err := c.AcceptOffer(a.ctx, &pb.AcceptOfferRequest{Name: name})
 		return r.GetOffer(), err
 	})
 }
@@ -70,30 +63,18 @@ func (a *app) offerDecline(args []string) error {
 		synopsis: "doorstep offer decline OFFER",
 		text:     "The volunteer said no: the request is open again and is never offered to them again.",
 		examples: []string{"doorstep offer decline 01jq3m9z8y7x6w5v4t3s2r1q0p"},
-	}, "decline", func(name string) (*pb.Offer, error) {
-		c, err := a.client()
-		if err != nil {
-			return nil, err
-		}
-		r, err := c.Matching.DeclineOffer(a.ctx, &pb.DeclineOfferRequest{Name: name})
+	}, "decline", func(c pbMatching, name string) (*pb.Offer, error) {
+		r, err := c.DeclineOffer(a.ctx, &pb.DeclineOfferRequest{Name: name})
 		return r.GetOffer(), err
 	})
 }
 
-func (a *app) offerStep(args []string, u usage, name string, step func(string) (*pb.Offer, error)) error {
-	fs := a.flagSet(name)
-	pos, err := a.parse(fs, u, args)
+func (a *app) offerStep(args []string, u usage, name string, step func(pbMatching, string) (*pb.Offer, error)) error {
+	offer, c, err := a.begin(name, u).connectTo(args, "offers", "offer")
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 1, u.synopsis); err != nil {
-		return err
-	}
-	offer, err := resourceName(pos[0], "offers", "offer")
-	if err != nil {
-		return err
-	}
-	o, err := step(offer)
+	o, err := step(c.Matching, offer)
 	if err != nil {
 		return err
 	}

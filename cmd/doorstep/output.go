@@ -62,6 +62,25 @@ func writeJSONList[M proto.Message](w io.Writer, ms []M) error {
 	return writeIndented(w, buf.Bytes())
 }
 
+// printList is how the list commands answer: a JSON array under --json,
+// which says "none" by being empty; else the sentence none when there are
+// none, since a table of headings alone reads as a fault; else a table.
+func printList[M proto.Message](a *app, items []M, none string, header []string, row func(M) []string) error {
+	if a.cfg.json {
+		return writeJSONList(a.stdout, items)
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(a.stdout, none)
+		return nil
+	}
+	t := newTable(a.stdout)
+	t.row(header...)
+	for _, m := range items {
+		t.row(row(m)...)
+	}
+	return t.flush()
+}
+
 func writeIndented(w io.Writer, raw []byte) error {
 	var out bytes.Buffer
 	if err := json.Indent(&out, raw, "", "  "); err != nil {

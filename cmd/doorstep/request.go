@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
-	"github.com/doorstep-aid/doorstep/server"
 )
 
 // requestFind lists a caller's requests by phone number.
@@ -20,20 +19,16 @@ func (a *app) requestFind(args []string) error {
 		text:     "Lists every request from one phone number, oldest first: how to find a caller's earlier requests.\nThe number may be typed as people say it, spaces and all.",
 		examples: []string{"doorstep request find --phone 07700 900123", "doorstep request find --phone '+44 1224 123456' --json"},
 	}
-	fs := a.flagSet("find")
-	phone := fs.String("phone", "", "the caller's phone number, in any usual form")
-	state := fs.String("state", "all", "only requests in this state: open, offered, assigned, fulfilled, cancelled, expired or all")
-	pos, err := a.parse(fs, u, args)
+	cmd := a.begin("find", u)
+	phone := cmd.fs.String("phone", "", "the caller's phone number, in any usual form")
+	state := cmd.fs.String("state", "all", "only requests in this state: open, offered, assigned, fulfilled, cancelled, expired or all")
+	pos, err := cmd.parse(args)
 	if err != nil {
 		return err
 	}
-	// "--phone 07700 900123" unquoted leaves the second half as an argument.
-	number := strings.TrimSpace(strings.Join(append([]string{*phone}, pos...), " "))
-	if number == "" {
-		return usageErrorf("give the caller's number: %s", u.synopsis)
-	}
-	if _, err := server.NormalisePhone(number); err != nil {
-		return usageErrorf("%q is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or an international one starting with +", number)
+	number, err := personPhone(*phone, pos, u.synopsis, "the caller's number")
+	if err != nil {
+		return err
 	}
 	st, err := parseState(*state)
 	if err != nil {
@@ -43,20 +38,10 @@ func (a *app) requestFind(args []string) error {
 	if err != nil {
 		return err
 	}
-	if a.cfg.json {
-		return writeJSONList(a.stdout, hrs)
-	}
-	if len(hrs) == 0 {
-		fmt.Fprintf(a.stdout, "No requests from %s.\n", number)
-		return nil
-	}
-	t := newTable(a.stdout)
-	t.row("ID", "CREATED", "STATE", "NEEDS", "WHEN", "POSTCODE", "NAME")
-	for _, hr := range hrs {
-		t.row(idOf(hr.Name), fmtTS(hr.CreateTime, a.now()), stateWord(hr.State), needsWords(hr.Needs), fmtTiming(hr, a.now()),
-			hr.GetLocation().GetPostcode(), hr.GetRequester().GetDisplayName())
-	}
-	return t.flush()
+	return printList(a, hrs, fmt.Sprintf("No requests from %s.", number), []string{"ID", "CREATED", "STATE", "NEEDS", "WHEN", "POSTCODE", "NAME"}, func(hr *pb.HelpRequest) []string {
+		return []string{idOf(hr.Name), fmtTS(hr.CreateTime, a.now()), stateWord(hr.State), needsWords(hr.Needs), fmtTiming(hr, a.now()),
+			hr.GetLocation().GetPostcode(), hr.GetRequester().GetDisplayName()}
+	})
 }
 
 // listRequests reads up to limit requests across pages.
@@ -65,19 +50,12 @@ func (a *app) listRequests(req *pb.ListHelpRequestsRequest, limit int) ([]*pb.He
 	if err != nil {
 		return nil, err
 	}
-	var out []*pb.HelpRequest
-	for {
-		req.PageSize = int32(min(limit-len(out), 1000))
+	out, _, err := readPages(limit, func(size int32, token string) ([]*pb.HelpRequest, string, error) {
+		req.PageSize, req.PageToken = size, token
 		resp, err := c.HelpRequests.ListHelpRequests(a.ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, resp.HelpRequests...)
-		if resp.NextPageToken == "" || len(out) >= limit {
-			return out, nil
-		}
-		req.PageToken = resp.NextPageToken
-	}
+		return resp.GetHelpRequests(), resp.GetNextPageToken(), err
+	})
+	return out, err
 }
 
 // requestList lists requests near a place.
@@ -87,16 +65,16 @@ func (a *app) requestList(args []string) error {
 		text:     "Lists requests at a postcode (AB10 1AB), in a sector (AB10 1) or a district (AB10), by postcode then age.\nOpen requests unless --state says otherwise.",
 		examples: []string{"doorstep request list --near AB10 1AB", "doorstep request list --near AB10 --state all", "doorstep request list --org aberdeen-mutual-aid --json"},
 	}
-	fs := a.flagSet("list")
-	near := fs.String("near", "", "a postcode, sector or district")
-	state := fs.String("state", "open", "open, offered, assigned, fulfilled, cancelled, expired or all")
-	org := fs.String("org", "", "only this organisation's requests")
-	limit := fs.Int("limit", 200, "at most this many")
-	pos, err := a.parse(fs, u, args)
+	cmd := a.begin("list", u)
+	near := cmd.fs.String("near", "", "a postcode, sector or district")
+	state := cmd.fs.String("state", "open", "open, offered, assigned, fulfilled, cancelled, expired or all")
+	org := cmd.fs.String("org", "", "only this organisation's requests")
+	limit := cmd.fs.Int("limit", 200, "at most this many")
+	pos, err := cmd.parse(args)
 	if err != nil {
 		return err
 	}
-	place := strings.TrimSpace(strings.Join(append([]string{*near}, pos...), " "))
+	place := joinArgs(*near, pos)
 	st, err := parseState(*state)
 	if err != nil {
 		return usageErrorf("--state: %v", err)
@@ -108,28 +86,18 @@ func (a *app) requestList(args []string) error {
 	if err != nil {
 		return err
 	}
-	if a.cfg.json {
-		return writeJSONList(a.stdout, hrs)
+	what := "requests"
+	if st != pb.HelpRequest_STATE_UNSPECIFIED {
+		what = stateWord(st) + " requests"
 	}
-	if len(hrs) == 0 {
-		what := "requests"
-		if st != pb.HelpRequest_STATE_UNSPECIFIED {
-			what = stateWord(st) + " requests"
-		}
-		if place != "" {
-			fmt.Fprintf(a.stdout, "No %s in %s.\n", what, strings.ToUpper(place))
-		} else {
-			fmt.Fprintf(a.stdout, "No %s.\n", what)
-		}
-		return nil
+	none := fmt.Sprintf("No %s.", what)
+	if place != "" {
+		none = fmt.Sprintf("No %s in %s.", what, strings.ToUpper(place))
 	}
-	t := newTable(a.stdout)
-	t.row("ID", "STATE", "URGENCY", "NEEDS", "WHEN", "POSTCODE", "STREET")
-	for _, hr := range hrs {
-		t.row(idOf(hr.Name), stateWord(hr.State), urgencyWord(hr.Urgency), needsWords(hr.Needs), fmtTiming(hr, a.now()),
-			hr.GetLocation().GetPostcode(), orDash(hr.GetLocation().GetStreet()))
-	}
-	return t.flush()
+	return printList(a, hrs, none, []string{"ID", "STATE", "URGENCY", "NEEDS", "WHEN", "POSTCODE", "STREET"}, func(hr *pb.HelpRequest) []string {
+		return []string{idOf(hr.Name), stateWord(hr.State), urgencyWord(hr.Urgency), needsWords(hr.Needs), fmtTiming(hr, a.now()),
+			hr.GetLocation().GetPostcode(), orDash(hr.GetLocation().GetStreet())}
+	})
 }
 
 // requestShow prints one request with its offer and volunteer.
@@ -139,19 +107,7 @@ func (a *app) requestShow(args []string) error {
 		text:     "Shows a request: what is needed, when, where, who asked, its state, the live offer and the volunteer assigned.",
 		examples: []string{"doorstep request show 01jq3m5x8v2k4c6e9g0h1j2k3m", "doorstep request show helpRequests/01jq3m5x8v2k4c6e9g0h1j2k3m --json"},
 	}
-	fs := a.flagSet("show")
-	pos, err := a.parse(fs, u, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, u.synopsis); err != nil {
-		return err
-	}
-	name, err := resourceName(pos[0], "helpRequests", "help request")
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	name, c, err := a.begin("show", u).connectTo(args, "helpRequests", "help request")
 	if err != nil {
 		return err
 	}
@@ -280,16 +236,9 @@ func (a *app) requestCandidates(args []string) error {
 		text:     "Ranks the volunteers who could help with an open request, best first, each with a sentence saying why,\nand counts those nearby who cannot (\"2 nearby lack driver\").",
 		examples: []string{"doorstep request candidates 01jq3m5x8v2k4c6e9g0h1j2k3m", "doorstep request candidates 01jq3m5x8v2k4c6e9g0h1j2k3m --limit 5"},
 	}
-	fs := a.flagSet("candidates")
-	limit := fs.Int("limit", 10, "at most this many candidates (1-100)")
-	pos, err := a.parse(fs, u, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, u.synopsis); err != nil {
-		return err
-	}
-	name, err := resourceName(pos[0], "helpRequests", "help request")
+	cmd := a.begin("candidates", u)
+	limit := cmd.fs.Int("limit", 10, "at most this many candidates (1-100)")
+	name, err := cmd.record(args, "helpRequests", "help request")
 	if err != nil {
 		return err
 	}
@@ -362,19 +311,7 @@ func (a *app) requestFulfil(args []string) error {
 type pbMatching = pb.MatchingServiceClient
 
 func (a *app) requestStep(args []string, u usage, name string, step func(pbMatching, string) (*pb.HelpRequest, error)) error {
-	fs := a.flagSet(name)
-	pos, err := a.parse(fs, u, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, u.synopsis); err != nil {
-		return err
-	}
-	hrName, err := resourceName(pos[0], "helpRequests", "help request")
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	hrName, c, err := a.begin(name, u).connectTo(args, "helpRequests", "help request")
 	if err != nil {
 		return err
 	}

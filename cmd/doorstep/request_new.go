@@ -46,7 +46,8 @@ Needs: ` + needNames() + `.`,
 			"doorstep request new ... --deadline 2026-03-12T18:00 --details 'Milk and bread' --json",
 		},
 	}
-	fs := a.flagSet("new")
+	cmd := a.begin("new", u)
+	fs := cmd.fs
 	hr := &pb.HelpRequest{Location: &pb.Location{}, Requester: &pb.Contact{}, Urgency: pb.Urgency_URGENCY_NORMAL}
 	var when timing
 	var lat, lng float64
@@ -161,12 +162,8 @@ Needs: ` + needNames() + `.`,
 			return nil
 		})
 	}
-	pos, err := a.parse(fs, u, args)
-	if err != nil {
+	if err := cmd.optionsOnly(args, "--postcode"); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageErrorf("unexpected %q: every detail is given by an option, such as --postcode", pos[0])
 	}
 	if f := byFlag["org"]; !f.given && a.cfg.org != "" {
 		f.value, f.given = a.cfg.org, true

@@ -24,7 +24,8 @@ func (a *app) volunteerAdd(args []string) error {
 				"      --travel car --skills driver --dbs basic --dbs-expires 2028-03-31 --available 'tue 10:00-12:00' --org aberdeen-mutual-aid",
 		},
 	}
-	fs := a.flagSet("add")
+	cmd := a.begin("add", u)
+	fs := cmd.fs
 	name := fs.String("name", "", "what the volunteer likes to be called")
 	phone := fs.String("phone", "", "their phone number")
 	postcode := fs.String("postcode", "", "their home postcode")
@@ -40,12 +41,8 @@ func (a *app) volunteerAdd(args []string) error {
 	available := fs.String("available", "", "when they are free each week, e.g. \"tue 10:00-12:00, sat 9-17\" or always")
 	capacity := fs.Int("capacity", 1, "how many requests they take at once (1-20)")
 	org := fs.String("org", a.cfg.org, "their organisation (env DOORSTEP_ORG)")
-	pos, err := a.parse(fs, u, args)
-	if err != nil {
+	if err := cmd.optionsOnly(args, "--name"); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageErrorf("unexpected %q: every detail is given by an option, such as --name", pos[0])
 	}
 	var missing, bad []string
 	need := func(flag, v string) {
@@ -283,19 +280,7 @@ func (a *app) volunteerShow(args []string) error {
 		text:     "Shows a volunteer: contact, home, how they travel, skills, vetting, when they are free and their workload.",
 		examples: []string{"doorstep volunteer show 01jq3m7a1b2c3d4e5f6g7h8j9k"},
 	}
-	fs := a.flagSet("show")
-	pos, err := a.parse(fs, u, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, u.synopsis); err != nil {
-		return err
-	}
-	name, err := resourceName(pos[0], "volunteers", "volunteer")
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	name, c, err := a.begin("show", u).connectTo(args, "volunteers", "volunteer")
 	if err != nil {
 		return err
 	}
@@ -348,19 +333,8 @@ func (a *app) volunteerResume(args []string) error {
 }
 
 func (a *app) setPaused(args []string, paused bool, u usage) error {
-	fs := a.flagSet(map[bool]string{true: "pause", false: "resume"}[paused])
-	pos, err := a.parse(fs, u, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, u.synopsis); err != nil {
-		return err
-	}
-	name, err := resourceName(pos[0], "volunteers", "volunteer")
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	cmd := a.begin(map[bool]string{true: "pause", false: "resume"}[paused], u)
+	name, c, err := cmd.connectTo(args, "volunteers", "volunteer")
 	if err != nil {
 		return err
 	}
@@ -388,16 +362,16 @@ func (a *app) volunteerList(args []string) error {
 		text:     "Lists volunteers living at a postcode, in a sector (AB10 1) or a district (AB10), by postcode then age.",
 		examples: []string{"doorstep volunteer list --near AB10 1AF", "doorstep volunteer list --near AB10 --skill driver --json"},
 	}
-	fs := a.flagSet("list")
-	near := fs.String("near", "", "a postcode, sector or district")
-	skill := fs.String("skill", "", "only volunteers with this skill tag")
-	org := fs.String("org", "", "only this organisation's volunteers")
-	limit := fs.Int("limit", 200, "at most this many")
-	pos, err := a.parse(fs, u, args)
+	cmd := a.begin("list", u)
+	near := cmd.fs.String("near", "", "a postcode, sector or district")
+	skill := cmd.fs.String("skill", "", "only volunteers with this skill tag")
+	org := cmd.fs.String("org", "", "only this organisation's volunteers")
+	limit := cmd.fs.Int("limit", 200, "at most this many")
+	pos, err := cmd.parse(args)
 	if err != nil {
 		return err
 	}
-	place := strings.TrimSpace(strings.Join(append([]string{*near}, pos...), " "))
+	place := joinArgs(*near, pos)
 	if *limit < 1 {
 		return usageErrorf("--limit must be at least 1")
 	}
@@ -414,19 +388,9 @@ func (a *app) volunteerList(args []string) error {
 			break
 		}
 	}
-	if a.cfg.json {
-		return writeJSONList(a.stdout, vols)
-	}
-	if len(vols) == 0 {
-		fmt.Fprintln(a.stdout, "No volunteers found.")
-		return nil
-	}
-	t := newTable(a.stdout)
-	t.row("ID", "NAME", "POSTCODE", "TRAVEL", "SKILLS", "FREE", "PAUSED", "LOAD")
-	for _, v := range vols {
-		t.row(idOf(v.Name), v.GetContact().GetDisplayName(), v.GetHome().GetPostcode(), lowerWords(v.TravelMode.String(), "TRAVEL_MODE_"),
+	return printList(a, vols, "No volunteers found.", []string{"ID", "NAME", "POSTCODE", "TRAVEL", "SKILLS", "FREE", "PAUSED", "LOAD"}, func(v *pb.Volunteer) []string {
+		return []string{idOf(v.Name), v.GetContact().GetDisplayName(), v.GetHome().GetPostcode(), lowerWords(v.TravelMode.String(), "TRAVEL_MODE_"),
 			orDash(strings.Join(v.Skills, ",")), slotsWords(v.GetAvailability().GetWeekly()), yesNo(v.Paused),
-			fmt.Sprintf("%d/%d", v.ActiveAssignments+v.PendingOffers, v.Capacity))
-	}
-	return t.flush()
+			fmt.Sprintf("%d/%d", v.ActiveAssignments+v.PendingOffers, v.Capacity)}
+	})
 }

@@ -24,15 +24,11 @@ but hold none of their contents: look one up with doorstep request show or volun
 			"doorstep watch --from 1042 --json",
 		},
 	}
-	fs := a.flagSet("watch")
-	from := fs.Int64("from", 0, "first revision to print; 0 starts from now")
-	types := fs.String("type", "", "only these event types, e.g. help_request_created,offer_declined")
-	org := fs.String("org", "", "only this organisation's events")
-	pos, err := a.parse(fs, u, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, u.synopsis); err != nil {
+	cmd := a.begin("watch", u)
+	from := cmd.fs.Int64("from", 0, "first revision to print; 0 starts from now")
+	types := cmd.fs.String("type", "", "only these event types, e.g. help_request_created,offer_declined")
+	org := cmd.fs.String("org", "", "only this organisation's events")
+	if _, err := cmd.exactly(args, 0); err != nil {
 		return err
 	}
 	if *from < 0 {

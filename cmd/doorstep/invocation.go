@@ -1,0 +1,120 @@
+package main
+
+import (
+	"flag"
+	"strings"
+
+	"github.com/doorstep-aid/doorstep/client"
+)
+
+// invocation is one command being run. Its own options are declared on fs
+// between begin and the parse, so that --help lists them and a mistake in
+// them is reported against u.
+type invocation struct {
+	a  *app
+	u  usage
+	fs *flag.FlagSet
+}
+
+func (a *app) begin(name string, u usage) *invocation {
+	return &invocation{a: a, u: u, fs: a.flagSet(name)}
+}
+
+// parse returns the positional arguments, however many; for commands that
+// read them their own way (a phone number typed without quotes).
+func (in *invocation) parse(args []string) ([]string, error) {
+	return in.a.parse(in.fs, in.u, args)
+}
+
+// exactly returns the positional arguments, which must number n.
+func (in *invocation) exactly(args []string, n int) ([]string, error) {
+	pos, err := in.parse(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := wantArgs(pos, n, in.u.synopsis); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
+
+// optionsOnly is for commands whose every detail is an option: a stray
+// word is more likely a value that lost its option than a missing one, so
+// the sentence names an option (example) rather than the synopsis.
+func (in *invocation) optionsOnly(args []string, example string) error {
+	pos, err := in.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected %q: every detail is given by an option, such as %s", pos[0], example)
+	}
+	return nil
+}
+
+// record returns the resource name of the one argument, a record of
+// collection ("helpRequests") that people call what ("help request").
+func (in *invocation) record(args []string, collection, what string) (string, error) {
+	pos, err := in.exactly(args, 1)
+	if err != nil {
+		return "", err
+	}
+	return resourceName(pos[0], collection, what)
+}
+
+// connect is exactly(args, 0) and then the client, for commands with
+// nothing of their own to check before calling the server.
+func (in *invocation) connect(args []string) (*client.Client, error) {
+	if _, err := in.exactly(args, 0); err != nil {
+		return nil, err
+	}
+	return in.a.client()
+}
+
+// connectTo is record and then the client, for commands with nothing of
+// their own to check before calling the server.
+func (in *invocation) connectTo(args []string, collection, what string) (string, *client.Client, error) {
+	name, err := in.record(args, collection, what)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := in.a.client()
+	if err != nil {
+		return "", nil, err
+	}
+	return name, c, nil
+}
+
+// maxPageSize is the most asked for in one page, so that a long list is
+// read in several calls rather than one answer of unbounded size.
+const maxPageSize = 1000
+
+// readPages calls list for page after page, asking for no more than limit
+// items in all, until the server has no more or limit are read. more
+// reports that limit stopped the reading with pages still to come. A
+// server may give more than was asked for; callers that must show no more
+// than limit cut the slice themselves.
+func readPages[T any](limit int, list func(size int32, token string) ([]T, string, error)) (items []T, more bool, err error) {
+	token := ""
+	for {
+		got, next, err := list(int32(min(limit-len(items), maxPageSize)), token)
+		if err != nil {
+			return nil, false, err
+		}
+		items = append(items, got...)
+		if next == "" {
+			return items, false, nil
+		}
+		if len(items) >= limit {
+			return items, true, nil
+		}
+		token = next
+	}
+}
+
+// joinArgs puts back together a value typed without quotes: the flag's
+// value and the words the flag package left as positional arguments
+// ("--phone 07700 900123", "--near AB10 1AB").
+func joinArgs(flagValue string, pos []string) string {
+	return strings.TrimSpace(strings.Join(append([]string{flagValue}, pos...), " "))
+}
