@@ -8,7 +8,7 @@ import (
 
 // slot is a weekly period in the volunteer's wall-clock minutes.
 type slot struct {
-	day      time.Weekday
+	day      uint8 // a time.Weekday
 	from, to int16 // minutes since local midnight, from < to <= 1440
 }
 
@@ -99,19 +99,21 @@ func (w *windowCache) mask(loc uint16) *[7]uint32 { return &w.masks[w.index(loc)
 
 func (w *windowCache) for_(loc uint16) []piece { return w.pieces[w.index(loc)] }
 
-// availability says whether v is free during the window: away means every
-// day the window touches falls in an away range; otherwise the first slot
-// overlapping a day they are not away is returned.
-func (v *volunteer) availability(w *windowCache, loc uint16) (free bool, away bool, at slot) {
+// availability says whether volunteer id is free during the window: away
+// means every day the window touches falls in an away range; otherwise the
+// first slot overlapping a day they are not away is returned.
+func (e *Engine) availability(id uint32, w *windowCache, loc uint16) (free bool, away bool, at slot) {
 	pieces := w.for_(loc)
+	slots := e.slotsOf(&e.vols[id])
+	awayDays := e.extraOf(id).away
 	anyPresent := false
 	for _, p := range pieces {
-		if v.awayOn(p.day) {
+		if awayOn(awayDays, p.day) {
 			continue
 		}
 		anyPresent = true
-		for _, s := range v.slots {
-			if s.day == p.weekday && s.from < p.to && p.from < s.to {
+		for _, s := range slots {
+			if time.Weekday(s.day) == p.weekday && s.from < p.to && p.from < s.to {
 				return true, false, s
 			}
 		}
@@ -119,8 +121,8 @@ func (v *volunteer) availability(w *windowCache, loc uint16) (free bool, away bo
 	return false, !anyPresent && len(pieces) > 0, slot{}
 }
 
-func (v *volunteer) awayOn(day int32) bool {
-	for _, a := range v.away {
+func awayOn(away [][2]int32, day int32) bool {
+	for _, a := range away {
 		if day >= a[0] && day <= a[1] {
 			return true
 		}

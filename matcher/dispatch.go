@@ -3,7 +3,9 @@ package matcher
 import (
 	"math"
 	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -52,51 +54,84 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 	if perRequest <= 0 {
 		perRequest = DefaultCandidatesPerRequest
 	}
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	p := &AssignmentProblem{
 		Urgency: make([]int8, len(reqs)),
 		Edges:   make([][]Edge, len(reqs)),
 	}
-	// Volunteers are numbered densely in the order first seen, so the
-	// problem's size follows the candidates, not the whole index.
-	local := map[uint32]int32{}
-	var back []uint32
-	scores := make([][]float64, len(reqs))
 	offset := e.scoreOffset()
-	// The searches are independent reads: spread them over the cores.
-	found := make([][]Candidate, len(reqs))
+	// The searches are independent reads: spread them over the cores, in
+	// runs of requests near each other on the ground (Z-order), so that
+	// each search finds most of the grid, records and slots it reads
+	// already cached by the one before. Each request keeps only its
+	// candidates' ids and scores.
+	type scored struct {
+		id    uint32
+		score float64
+	}
+	found := make([][]scored, len(reqs))
+	order := dispatchOrder(reqs)
 	workers := min(runtime.GOMAXPROCS(0), max(len(reqs)/64, 1))
+	const run = 32
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := range workers {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < len(reqs); i += workers {
-				q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
-				if err != nil {
-					continue // a request without a place or time cannot be dispatched
+			var buf searchBuf
+			for {
+				lo := int(next.Add(run)) - run
+				if lo >= len(order) {
+					return
 				}
-				found[i] = e.search(q, perRequest, false, nil)
+				for _, i := range order[lo:min(lo+run, len(order))] {
+					q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
+					if err != nil {
+						continue // a request without a place or time cannot be dispatched
+					}
+					cands := e.search(q, perRequest, false, nil, &buf)
+					f := make([]scored, len(cands))
+					for j, c := range cands {
+						f[j] = scored{c.id, c.Score}
+					}
+					found[i] = f
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	// Volunteers are numbered densely in the order first seen, so the
+	// problem's size follows the candidates, not the whole index.
+	local := make([]int32, len(e.vols)) // engine id -> number+1
+	var back []uint32
+	nedges := 0
+	for _, f := range found {
+		nedges += len(f)
+	}
+	edges := make([]Edge, 0, nedges)
+	scores := make([]float64, 0, nedges) // beside edges
+	edgeAt := make([]int, len(reqs)+1)   // request i's edges are edges[edgeAt[i]:edgeAt[i+1]]
 	for i, dr := range reqs {
 		p.Urgency[i] = urgencyRank(dr.Request.GetUrgency())
+		edgeAt[i] = len(edges)
 		for _, c := range found[i] {
-			id := c.id
-			li, ok := local[id]
-			if !ok {
+			li := local[c.id] - 1
+			if li < 0 {
 				li = int32(len(back))
-				local[id] = li
-				back = append(back, id)
+				local[c.id] = li + 1
+				back = append(back, c.id)
 			}
-			cost := int64(math.Round(c.Score + offset))
-			p.Edges[i] = append(p.Edges[i], Edge{Volunteer: li, Cost: min(max(cost, 0), MaxEdgeCost)})
-			scores[i] = append(scores[i], c.Score)
+			cost := int64(math.Round(c.score + offset))
+			edges = append(edges, Edge{Volunteer: li, Cost: min(max(cost, 0), MaxEdgeCost)})
+			scores = append(scores, c.score)
+		}
+		if len(edges) > edgeAt[i] {
+			p.Edges[i] = edges[edgeAt[i]:len(edges):len(edges)]
 		}
 	}
+	edgeAt[len(reqs)] = len(edges)
 	p.Capacity = make([]int32, len(back))
 	for li, id := range back {
 		v := &e.vols[id]
@@ -114,7 +149,7 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		score := 0.0
 		for j, ed := range p.Edges[i] {
 			if ed.Volunteer == li {
-				score = scores[i][j]
+				score = scores[edgeAt[i]+j]
 			}
 		}
 		plan.Offers = append(plan.Offers, PlannedOffer{
@@ -125,6 +160,30 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		})
 	}
 	return plan, nil
+}
+
+// dispatchOrder is the requests' indexes in Z-order of their places (those
+// without one last, in index order).
+func dispatchOrder(reqs []DispatchRequest) []int {
+	keys := make([]uint64, len(reqs))
+	order := make([]int, len(reqs))
+	for i, dr := range reqs {
+		order[i] = i
+		keys[i] = math.MaxUint64
+		if ll := dr.Request.GetLocation().GetLatLng(); ll != nil {
+			keys[i] = zOrder(ll.Latitude, ll.Longitude)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch {
+		case keys[a] < keys[b]:
+			return -1
+		case keys[a] > keys[b]:
+			return 1
+		}
+		return 0
+	})
+	return order
 }
 
 // urgencyRank maps urgency to the solver's 0 (least) to 4 (most urgent).

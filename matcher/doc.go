@@ -31,4 +31,19 @@
 // first. A remote request (remote_ok) has no distance rule and no distance
 // in its scores, but its candidates are drawn from the nearest eligible
 // volunteers, so that a befriender is local if one can be.
+//
+// # Cost
+//
+// Writes only note that a volunteer's grid entry is stale; the grid catches
+// up before the next search (in one bulk build when it is empty, as after
+// loading a store), and Compact lays everything out afresh in Z-order. A
+// volunteer costs about 280 bytes: a short record without pointers but two
+// strings, a packed one the rules read first, a 16-byte grid entry whose
+// tag settles most rejections without either record (tag.go), weekly slots
+// in one shared arena, and id, postcode and street lookups that are tables
+// of 4-byte numbers rather than maps. A search's cost grows with the
+// volunteers in reach, not the engine's size, but a request few can help
+// (a window at night, a rare skill) visits everyone within its need's
+// limit, and, when fewer than the asked-for number are eligible, counts why
+// each was left out: those requests make the slowest percentile.
 package matcher

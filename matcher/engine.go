@@ -15,25 +15,35 @@ import (
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
-// volunteer is the engine's compact copy of what the rules need.
+// volunteer is the engine's compact copy of what the rules need beyond
+// the packed record (hotVol). It holds no pointers but its two strings:
+// postcodes and streets are interned, weekly slots live in one arena, and
+// the fields few volunteers have (away dates, recent assignments, skills
+// interned past 64) in a side table, so that a million cost tens of
+// megabytes, not hundreds, and a search reads one short record per
+// candidate.
 type volunteer struct {
 	name, displayName string
 	lat, lng          float64
-	streetKey         string
-	postcode          string
-	maxMetres         float64
-	skills            []uint32 // interned, sorted
-	vetting           pb.Vetting_DbsLevel
-	vettingUntil      int32 // last civil day the check counts
-	slots             []slot
-	loc               *time.Location
-	away              [][2]int32
+	rev               uint64 // the etag it was stored with: later writes win
 	capacity          int32
 	active, pending   int32
-	paused            bool
-	recent            []time.Time
-	live              bool
-	rev               uint64 // the etag it was stored with: later writes win
+	postcode          uint32 // index into Engine.postcodes
+	street            uint32 // index into Engine.streets; 0: no street
+	slotOff           uint32 // its weekly slots are Engine.slots[slotOff:][:nSlots]
+	nSlots            uint32
+	// links chain the volunteers of one postcode ([0], [1]: previous and
+	// next id+1, 0 for none) and of one street ([2], [3]).
+	links  [4]uint32
+	paused bool
+	live   bool
+}
+
+// volExtra is what few volunteers have.
+type volExtra struct {
+	away       [][2]int32
+	recent     []time.Time
+	skillsHigh []uint32 // skills interned at 64 or above, sorted
 }
 
 // Engine answers candidate searches and plans dispatch. It is safe for
@@ -49,14 +59,25 @@ type Engine struct {
 	// cache misses apiece.
 	hot     []hotVol
 	locList []*time.Location
-	ids     map[string]uint32
+	ids     nameIndex
 	free    []uint32
 	tags    map[string]uint32
 	locs    map[string]*time.Location
-	// byPostcode and byStreet find the volunteers who may earn a bonus
-	// without searching for them.
-	byPostcode map[string][]uint32
-	byStreet   map[string][]uint32
+	// slots holds every volunteer's weekly slots, each volunteer's
+	// together; an update appends afresh, and the arena is repacked once
+	// half of it is stale.
+	slots      []slot
+	staleSlots int
+	extra      map[uint32]*volExtra
+	// pending are volunteers whose grid entries may be out of date. Writes
+	// only note them, and the grid is brought up to date before it is next
+	// read (freshGrid): loading a store is a million writes and then one
+	// bulk build, not a million grid inserts.
+	pending []uint32
+	// postcodes and streets (district and street key) find the volunteers
+	// who may earn a bonus without searching for them.
+	postcodes interned
+	streets   interned
 }
 
 // hotVol flags.
@@ -65,6 +86,7 @@ const (
 	hotFull   // assignments and pending offers fill capacity
 	hotAway   // has away dates: check them on the full record
 	hotUneven // a slot starts or ends off the hour: the hour mask is not exact
+	hotExtra  // has a volExtra
 )
 
 // hotVol is the packed part of a volunteer the rules read first.
@@ -84,8 +106,8 @@ const CellMetres = 100
 
 // NewEngine returns an empty engine.
 func NewEngine(cfg Config) *Engine {
-	return &Engine{cfg: cfg, grid: NewGrid(CellMetres), ids: map[string]uint32{}, tags: map[string]uint32{},
-		locs: map[string]*time.Location{}, byPostcode: map[string][]uint32{}, byStreet: map[string][]uint32{}}
+	return &Engine{cfg: cfg, grid: NewGrid(CellMetres), tags: map[string]uint32{}, locs: map[string]*time.Location{},
+		extra: map[uint32]*volExtra{}, postcodes: newInterned(), streets: newInterned()}
 }
 
 // Reserve makes room for n more volunteers, so that loading a known number
@@ -95,13 +117,14 @@ func (e *Engine) Reserve(n int) {
 	defer e.mu.Unlock()
 	e.vols = slices.Grow(e.vols, n)
 	e.hot = slices.Grow(e.hot, n)
+	e.ids.reserve(e.vols, len(e.vols)+n)
 }
 
 // Len is how many volunteers the engine holds.
 func (e *Engine) Len() int {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return len(e.ids)
+	return e.ids.len()
 }
 
 func (e *Engine) tag(s string) uint32 {
@@ -144,55 +167,64 @@ func (e *Engine) UpsertVolunteer(v *pb.Volunteer) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	loc, locIdx, err := e.location(v.GetAvailability().GetTimeZone())
+	_, locIdx, err := e.location(v.GetAvailability().GetTimeZone())
 	if err != nil {
 		return err
 	}
+	// Skills are interned even for a write that loses below, as they always
+	// were: whether a skill is known decides how a request lacking it is
+	// explained.
+	skills := make([]uint32, len(v.Skills))
+	for i, s := range v.Skills {
+		skills[i] = e.tag(s)
+	}
+	rev, _ := strconv.ParseUint(v.Etag, 10, 64)
+	id, ok := e.ids.find(e.vols, v.Name)
+	// Writes reach the engine after they commit, so two of them can arrive
+	// out of order: the older one must not undo the newer.
+	if ok && e.vols[id].rev > rev {
+		return nil
+	}
 	nv := volunteer{
-		name:         v.Name,
-		displayName:  v.GetContact().GetDisplayName(),
-		lat:          ll.Latitude,
-		lng:          ll.Longitude,
-		streetKey:    geo.StreetKey(v.GetHome().GetStreet()),
-		postcode:     v.GetHome().GetPostcode(),
-		maxMetres:    float64(v.MaxDistanceMetres),
-		vetting:      v.GetVetting().GetLevel(),
-		vettingUntil: math.MaxInt32,
-		loc:          loc,
-		capacity:     v.Capacity,
-		active:       v.ActiveAssignments,
-		pending:      v.PendingOffers,
-		paused:       v.Paused,
-		live:         true,
+		name:        v.Name,
+		displayName: v.GetContact().GetDisplayName(),
+		lat:         ll.Latitude,
+		lng:         ll.Longitude,
+		rev:         rev,
+		capacity:    v.Capacity,
+		active:      v.ActiveAssignments,
+		pending:     v.PendingOffers,
+		paused:      v.Paused,
+		live:        true,
 	}
+	pc := v.GetHome().GetPostcode()
+	nv.postcode = e.postcodes.intern(pc)
+	if sk := geo.StreetKey(v.GetHome().GetStreet()); sk != "" {
+		nv.street = e.streets.intern(streetIndexKey(sk, pc))
+	}
+	h := hotVol{maxMetres: float32(v.MaxDistanceMetres), vettingUntil: math.MaxInt32, loc: locIdx, vetting: uint8(v.GetVetting().GetLevel())}
 	if exp := v.GetVetting().GetExpireDate(); exp != nil {
-		nv.vettingUntil = dateDay(exp)
+		h.vettingUntil = dateDay(exp)
 	}
-	for _, s := range v.Skills {
-		nv.skills = append(nv.skills, e.tag(s))
-	}
-	slices.Sort(nv.skills)
-	for _, s := range v.GetAvailability().GetWeekly() {
-		nv.slots = append(nv.slots, slot{
-			day:  time.Weekday(s.Day % 7), // proto Sunday is 7; Go's is 0
-			from: int16(s.GetStartTime().GetHours()*60 + s.GetStartTime().GetMinutes()),
-			to:   int16(s.GetEndTime().GetHours()*60 + s.GetEndTime().GetMinutes()),
-		})
-	}
-	for _, a := range v.GetAvailability().GetAway() {
-		nv.away = append(nv.away, [2]int32{dateDay(a.GetStartDate()), dateDay(a.GetEndDate())})
-	}
-	for _, t := range v.RecentAssignmentTimes {
-		nv.recent = append(nv.recent, t.AsTime())
-	}
-	nv.rev, _ = strconv.ParseUint(v.Etag, 10, 64)
-	h := hotVol{maxMetres: float32(nv.maxMetres), vettingUntil: nv.vettingUntil, loc: locIdx, vetting: uint8(nv.vetting)}
-	for _, t := range nv.skills {
+	var x volExtra
+	for _, t := range skills {
 		if t < 64 {
 			h.skills |= 1 << t
+		} else {
+			x.skillsHigh = append(x.skillsHigh, t)
 		}
 	}
-	for _, sl := range nv.slots {
+	slices.Sort(x.skillsHigh)
+	x.skillsHigh = slices.Compact(x.skillsHigh)
+	weekly := v.GetAvailability().GetWeekly()
+	nv.slotOff, nv.nSlots = uint32(len(e.slots)), uint32(len(weekly))
+	for _, s := range weekly {
+		sl := slot{
+			day:  uint8(s.Day % 7), // proto Sunday is 7; Go's is 0
+			from: int16(s.GetStartTime().GetHours()*60 + s.GetStartTime().GetMinutes()),
+			to:   int16(s.GetEndTime().GetHours()*60 + s.GetEndTime().GetMinutes()),
+		}
+		e.slots = append(e.slots, sl)
 		for hr := sl.from / 60; hr <= (sl.to-1)/60 && hr < 24; hr++ {
 			h.week[sl.day] |= 1 << hr
 		}
@@ -200,20 +232,20 @@ func (e *Engine) UpsertVolunteer(v *pb.Volunteer) error {
 			h.flags |= hotUneven
 		}
 	}
+	for _, a := range v.GetAvailability().GetAway() {
+		x.away = append(x.away, [2]int32{dateDay(a.GetStartDate()), dateDay(a.GetEndDate())})
+	}
+	for _, t := range v.RecentAssignmentTimes {
+		x.recent = append(x.recent, t.AsTime())
+	}
 	if nv.paused {
 		h.flags |= hotPaused
 	}
 	if nv.active+nv.pending >= nv.capacity {
 		h.flags |= hotFull
 	}
-	if len(nv.away) > 0 {
+	if len(x.away) > 0 {
 		h.flags |= hotAway
-	}
-	id, ok := e.ids[v.Name]
-	// Writes reach the engine after they commit, so two of them can arrive
-	// out of order: the older one must not undo the newer.
-	if ok && e.vols[id].rev > nv.rev {
-		return nil
 	}
 	if !ok {
 		if n := len(e.free); n > 0 {
@@ -223,35 +255,155 @@ func (e *Engine) UpsertVolunteer(v *pb.Volunteer) error {
 			e.vols = append(e.vols, volunteer{})
 			e.hot = append(e.hot, hotVol{})
 		}
-		e.ids[v.Name] = id
 	} else {
 		e.unlink(id)
 	}
+	if len(x.away)+len(x.recent)+len(x.skillsHigh) > 0 {
+		h.flags |= hotExtra
+		e.extra[id] = &x
+	}
 	e.vols[id] = nv
 	e.hot[id] = h
-	e.grid.Upsert(id, nv.lat, nv.lng)
-	e.byPostcode[nv.postcode] = append(e.byPostcode[nv.postcode], id)
-	if nv.streetKey != "" {
-		k := streetIndexKey(nv.streetKey, nv.postcode)
-		e.byStreet[k] = append(e.byStreet[k], id)
+	if !ok {
+		e.ids.insert(e.vols, id)
+	}
+	e.pending = append(e.pending, id)
+	if len(e.pending) > 2*len(e.vols)+1<<16 {
+		e.freshGrid() // a long run of updates with no search between
+	}
+	e.link(id)
+	if e.staleSlots > 1024 && e.staleSlots > len(e.slots)/2 {
+		e.repackSlots()
 	}
 	return nil
 }
 
-// unlink drops id from the bonus lookups.
+// link adds id to the bonus lookups.
+func (e *Engine) link(id uint32) {
+	v := &e.vols[id]
+	e.push(id, &e.postcodes.head[v.postcode], 0)
+	if v.street != 0 {
+		e.push(id, &e.streets.head[v.street], 2)
+	}
+}
+
+// push puts id at the front of the list at head, chained through links[l]
+// (previous) and links[l+1] (next).
+func (e *Engine) push(id uint32, head *uint32, l int) {
+	v := &e.vols[id]
+	v.links[l], v.links[l+1] = 0, *head
+	if *head != 0 {
+		e.vols[*head-1].links[l] = id + 1
+	}
+	*head = id + 1
+}
+
+// pull takes id out of the list at head.
+func (e *Engine) pull(id uint32, head *uint32, l int) {
+	v := &e.vols[id]
+	prev, next := v.links[l], v.links[l+1]
+	if prev != 0 {
+		e.vols[prev-1].links[l+1] = next
+	} else {
+		*head = next
+	}
+	if next != 0 {
+		e.vols[next-1].links[l] = prev
+	}
+	v.links[l], v.links[l+1] = 0, 0
+}
+
+// unlink drops id from the bonus lookups and its side records.
 func (e *Engine) unlink(id uint32) {
 	v := &e.vols[id]
-	drop := func(m map[string][]uint32, key string) {
-		ids := slices.DeleteFunc(m[key], func(x uint32) bool { return x == id })
-		if len(ids) == 0 {
-			delete(m, key)
-		} else {
-			m[key] = ids
+	e.pull(id, &e.postcodes.head[v.postcode], 0)
+	if v.street != 0 {
+		e.pull(id, &e.streets.head[v.street], 2)
+	}
+	e.staleSlots += int(v.nSlots)
+	delete(e.extra, id)
+}
+
+// listOf appends the volunteers of the list at head, chained through
+// links[l+1].
+func (e *Engine) listOf(ids []uint32, head uint32, l int) []uint32 {
+	for n := head; n != 0; n = e.vols[n-1].links[l+1] {
+		ids = append(ids, n-1)
+	}
+	return ids
+}
+
+// repackSlots copies the live volunteers' slots to a fresh arena.
+func (e *Engine) repackSlots() {
+	n := 0
+	for i := range e.vols {
+		if e.vols[i].live {
+			n += int(e.vols[i].nSlots)
 		}
 	}
-	drop(e.byPostcode, v.postcode)
-	if v.streetKey != "" {
-		drop(e.byStreet, streetIndexKey(v.streetKey, v.postcode))
+	slots := make([]slot, 0, n)
+	for i := range e.vols {
+		v := &e.vols[i]
+		if v.live {
+			off := uint32(len(slots))
+			slots = append(slots, e.slotsOf(v)...)
+			v.slotOff = off
+		}
+	}
+	e.slots, e.staleSlots = slots, 0
+}
+
+func (e *Engine) slotsOf(v *volunteer) []slot {
+	return e.slots[v.slotOff : v.slotOff+uint32(v.nSlots)]
+}
+
+// extraOf is id's side record, or an empty one.
+func (e *Engine) extraOf(id uint32) *volExtra {
+	if e.hot[id].flags&hotExtra != 0 {
+		return e.extra[id]
+	}
+	return &noExtra
+}
+
+var noExtra volExtra
+
+// freshGrid brings the grid up to date with the pending writes. Callers
+// hold the write lock.
+func (e *Engine) freshGrid() {
+	if len(e.pending) == 0 {
+		return
+	}
+	if e.grid.Len() == 0 {
+		slices.Sort(e.pending)
+		pts := make([]gridPoint, 0, len(e.pending))
+		for _, id := range slices.Compact(e.pending) {
+			if v := &e.vols[id]; v.live {
+				pts = append(pts, gridPoint{id: id, lat: v.lat, lng: v.lng, tag: volunteerTag(&e.hot[id])})
+			}
+		}
+		e.grid = NewGrid(CellMetres)
+		e.grid.load(pts)
+	} else {
+		for _, id := range e.pending {
+			if v := &e.vols[id]; v.live {
+				e.grid.upsert(id, v.lat, v.lng, volunteerTag(&e.hot[id]))
+			}
+		}
+	}
+	e.pending = nil
+}
+
+// rlock takes the read lock with the grid up to date.
+func (e *Engine) rlock() {
+	for {
+		e.mu.RLock()
+		if len(e.pending) == 0 {
+			return
+		}
+		e.mu.RUnlock()
+		e.mu.Lock()
+		e.freshGrid()
+		e.mu.Unlock()
 	}
 }
 
@@ -259,11 +411,11 @@ func (e *Engine) unlink(id uint32) {
 func (e *Engine) RemoveVolunteer(name string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	id, ok := e.ids[name]
+	id, ok := e.ids.find(e.vols, name)
 	if !ok {
 		return
 	}
-	delete(e.ids, name)
+	e.ids.remove(e.vols, id)
 	e.unlink(id)
 	e.grid.Remove(id)
 	e.vols[id] = volunteer{}
@@ -328,19 +480,23 @@ type query struct {
 	lat, lng     float64
 	streetKey    string
 	postcode     string
+	streetID     uint32 // interned, 0 if no volunteer lives on the street
+	postcodeID   uint32 // interned, MaxUint32 if no volunteer has it
 	remote       bool
 	maxMetres    float64
 	minVetting   pb.Vetting_DbsLevel
 	skills       []uint32 // interned; a skill nobody has is never interned
 	skillNames   []string
-	skillName    map[uint32]string
-	vettingName  string // "basic" or "enhanced", for the exclusion detail
-	missingSkill string // a required skill no volunteer has, if any
+	skillPos     []int32 // per skills entry, its index in skillNames
+	missingSkill string  // a required skill no volunteer has, if any
+	missingPos   int32   // its index in skillNames
 	vettingDay   int32
 	window       windowCache
 	declined     []uint32 // engine ids
+	tag          tagQuery
 	skillMask    uint64   // the required skills, when all are below 64
 	skillsSlow   bool     // a required skill is interned at 64 or above
+	skillsHigh   []uint32 // those skills
 	previous     []string
 	now          time.Time
 }
@@ -363,6 +519,10 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 		previous: previousHelpers,
 		now:      now,
 	}
+	q.postcodeID = e.postcodes.lookup(q.postcode, math.MaxUint32)
+	if q.streetKey != "" {
+		q.streetID = e.streets.lookup(streetIndexKey(q.streetKey, q.postcode), 0)
+	}
 	switch {
 	case r.GetWindow() != nil:
 		q.window.start, q.window.end = r.GetWindow().GetStartTime().AsTime(), r.GetWindow().GetEndTime().AsTime()
@@ -375,7 +535,26 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 		q.window.start = now // help can only happen from now on
 	}
 	q.maxMetres = math.Inf(1)
-	seen := map[string]bool{}
+	// A request names a few skills: a map to spot repeats only for many.
+	var seen map[string]bool
+	addSkill := func(s string) {
+		if seen == nil && len(q.skillNames) < 16 {
+			if !slices.Contains(q.skillNames, s) {
+				q.skillNames = append(q.skillNames, s)
+			}
+			return
+		}
+		if seen == nil {
+			seen = make(map[string]bool, 2*len(q.skillNames))
+			for _, n := range q.skillNames {
+				seen[n] = true
+			}
+		}
+		if !seen[s] {
+			seen[s] = true
+			q.skillNames = append(q.skillNames, s)
+		}
+	}
 	for _, n := range r.Needs {
 		rule, ok := e.cfg.Needs[n]
 		if !ok {
@@ -386,46 +565,45 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 		}
 		q.minVetting = max(q.minVetting, rule.MinVetting)
 		for _, s := range rule.Skills {
-			if !seen[s] {
-				seen[s] = true
-				q.skillNames = append(q.skillNames, s)
-			}
+			addSkill(s)
 		}
 	}
 	if r.EntersHome {
 		q.minVetting = max(q.minVetting, e.cfg.EntersHomeVetting)
 	}
-	q.vettingName = strings.ToLower(strings.TrimPrefix(q.minVetting.String(), "DBS_LEVEL_"))
 	for _, s := range r.RequiredSkills {
-		if !seen[s] {
-			seen[s] = true
-			q.skillNames = append(q.skillNames, s)
-		}
+		addSkill(s)
 	}
-	if len(q.skillNames) > 0 {
-		q.skillName = make(map[uint32]string, len(q.skillNames))
+	type named struct {
+		id  uint32
+		pos int32
 	}
-	for _, s := range q.skillNames {
+	var interned []named
+	for i, s := range q.skillNames {
 		id, ok := e.tags[s]
 		if !ok {
 			if q.missingSkill == "" {
-				q.missingSkill = s
+				q.missingSkill, q.missingPos = s, int32(i)
 			}
 			continue
 		}
-		q.skills = append(q.skills, id)
-		q.skillName[id] = s
+		interned = append(interned, named{id, int32(i)})
 	}
-	slices.Sort(q.skills)
+	slices.SortFunc(interned, func(a, b named) int { return int(a.id) - int(b.id) })
+	for _, n := range interned {
+		q.skills = append(q.skills, n.id)
+		q.skillPos = append(q.skillPos, n.pos)
+	}
 	for _, id := range q.skills {
 		if id < 64 {
 			q.skillMask |= 1 << id
 		} else {
 			q.skillsSlow = true
+			q.skillsHigh = append(q.skillsHigh, id)
 		}
 	}
 	for _, name := range r.DeclinedVolunteers {
-		if id, ok := e.ids[name]; ok {
+		if id, ok := e.ids.find(e.vols, name); ok {
 			q.declined = append(q.declined, id)
 		}
 	}
@@ -435,31 +613,70 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 	}
 	ws := q.window.start.UTC()
 	q.vettingDay = civilDay(ws.Year(), ws.Month(), ws.Day())
+	e.prepareTag(q)
 	return q, nil
 }
 
-// check applies the rules in order; detail names the skill or level. It
-// reads the packed record first and the full one only when it must.
-func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why Reason, detail string, at slot) {
+// reasonCode is a Reason as an index, in rule order; a search counts
+// exclusions by it (and a detail index) rather than by strings.
+type reasonCode uint8
+
+const (
+	rTooFar reasonCode = iota
+	rPaused
+	rDeclined
+	rAtCapacity
+	rMissingSkill
+	rVetting
+	rAway
+	rNotAvailable
+	numReasons
+)
+
+var reasonOfCode = [numReasons]Reason{TooFar, Paused, DeclinedBefore, AtCapacity, MissingSkill, Vetting, Away, NotAvailable}
+
+// detail names what a failed rule lacked: det indexes skillNames for a
+// missing skill.
+func (q *query) detail(why reasonCode, det int32) string {
+	switch why {
+	case rMissingSkill:
+		return q.skillNames[det]
+	case rVetting:
+		// "basic" or "enhanced"
+		return strings.ToLower(strings.TrimPrefix(q.minVetting.String(), "DBS_LEVEL_"))
+	}
+	return ""
+}
+
+// lackingPos is the skillNames index of interned skill id, one of q.skills.
+func (q *query) lackingPos(id uint32) int32 {
+	i, _ := slices.BinarySearch(q.skills, id)
+	return q.skillPos[i]
+}
+
+// check applies the rules in order; det indexes the detail (see
+// query.detail). It reads the packed record first and the full one only
+// when it must.
+func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reasonCode, det int32, at slot) {
 	h := &e.hot[id]
 	switch {
 	case !q.remote && metres > float64(h.maxMetres):
-		return false, TooFar, "", slot{}
+		return false, rTooFar, 0, slot{}
 	case h.flags&hotPaused != 0:
-		return false, Paused, "", slot{}
+		return false, rPaused, 0, slot{}
 	case len(q.declined) > 0 && slices.Contains(q.declined, id):
-		return false, DeclinedBefore, "", slot{}
+		return false, rDeclined, 0, slot{}
 	case h.flags&hotFull != 0:
-		return false, AtCapacity, "", slot{}
+		return false, rAtCapacity, 0, slot{}
 	case q.missingSkill != "":
-		return false, MissingSkill, q.missingSkill, slot{}
+		return false, rMissingSkill, q.missingPos, slot{}
 	}
 	if lacking := q.skillMask &^ h.skills; lacking != 0 {
-		return false, MissingSkill, q.skillName[uint32(bits.TrailingZeros64(lacking))], slot{}
+		return false, rMissingSkill, q.lackingPos(uint32(bits.TrailingZeros64(lacking))), slot{}
 	}
 	if q.skillsSlow {
-		if s, ok := missing(q.skills, e.vols[id].skills); !ok {
-			return false, MissingSkill, q.skillName[s], slot{}
+		if s, ok := missing(q.skillsHigh, e.extraOf(id).skillsHigh); !ok {
+			return false, rMissingSkill, q.lackingPos(s), slot{}
 		}
 	}
 	if q.minVetting > pb.Vetting_DBS_LEVEL_NONE {
@@ -468,7 +685,7 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why Reason
 			level = pb.Vetting_DBS_LEVEL_NONE
 		}
 		if level < q.minVetting {
-			return false, Vetting, q.vettingName, slot{}
+			return false, rVetting, 0, slot{}
 		}
 	}
 	// Slots are compared by the hour first. No slot touching any hour the
@@ -486,18 +703,18 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why Reason
 	}
 	switch {
 	case !overlap && h.flags&hotAway == 0:
-		return false, NotAvailable, "", slot{}
+		return false, rNotAvailable, 0, slot{}
 	case overlap && h.flags&(hotAway|hotUneven) == 0:
-		return true, "", "", slot{}
+		return true, 0, 0, slot{}
 	}
-	free, away, at := e.vols[id].availability(&q.window, h.loc)
+	free, away, at := e.availability(id, &q.window, h.loc)
 	switch {
 	case away:
-		return false, Away, "", slot{}
+		return false, rAway, 0, slot{}
 	case !free:
-		return false, NotAvailable, "", slot{}
+		return false, rNotAvailable, 0, slot{}
 	}
-	return true, "", "", at
+	return true, 0, 0, at
 }
 
 // missing reports the first of need (sorted) absent from have (sorted).
@@ -522,44 +739,59 @@ func missing(need, have []uint32) (uint32, bool) {
 func (e *Engine) Compact() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	live := make([]uint32, 0, len(e.ids))
-	for _, id := range e.ids {
-		live = append(live, id)
+	type keyed struct {
+		key uint64
+		id  uint32
 	}
-	keys := make([]uint64, len(e.vols))
-	for _, id := range live {
-		v := &e.vols[id]
-		keys[id] = zOrder(v.lat, v.lng)
+	live := make([]keyed, 0, e.ids.len())
+	for id := range e.vols {
+		if v := &e.vols[id]; v.live {
+			live = append(live, keyed{zOrder(v.lat, v.lng), uint32(id)})
+		}
 	}
-	slices.SortFunc(live, func(a, b uint32) int {
+	slices.SortFunc(live, func(a, b keyed) int {
 		switch {
-		case keys[a] < keys[b]:
+		case a.key < b.key:
 			return -1
-		case keys[a] > keys[b]:
+		case a.key > b.key:
 			return 1
 		}
-		return int(a) - int(b)
+		return int(a.id) - int(b.id)
 	})
+	nslots := 0
+	for _, k := range live {
+		nslots += int(e.vols[k.id].nSlots)
+	}
+	to := make([]uint32, len(e.vols))
+	for i, k := range live {
+		to[k.id] = uint32(i)
+	}
+	e.ids.renumber(to)
 	vols := make([]volunteer, len(live))
 	hot := make([]hotVol, len(live))
-	for i, old := range live {
+	slots := make([]slot, 0, nslots)
+	extra := make(map[uint32]*volExtra, len(e.extra))
+	pts := make([]gridPoint, len(live))
+	for i, k := range live {
+		old := k.id
 		vols[i], hot[i] = e.vols[old], e.hot[old]
-	}
-	e.vols, e.hot, e.free = vols, hot, nil
-	e.grid = NewGrid(CellMetres)
-	e.ids = make(map[string]uint32, len(live))
-	e.byPostcode = map[string][]uint32{}
-	e.byStreet = map[string][]uint32{}
-	for i := range e.vols {
-		id := uint32(i)
-		v := &e.vols[id]
-		e.ids[v.name] = id
-		e.grid.Upsert(id, v.lat, v.lng)
-		e.byPostcode[v.postcode] = append(e.byPostcode[v.postcode], id)
-		if v.streetKey != "" {
-			k := streetIndexKey(v.streetKey, v.postcode)
-			e.byStreet[k] = append(e.byStreet[k], id)
+		v := &vols[i]
+		off := uint32(len(slots))
+		slots = append(slots, e.slotsOf(&e.vols[old])...)
+		v.slotOff = off
+		if x, ok := e.extra[old]; ok {
+			extra[uint32(i)] = x
 		}
+		pts[i] = gridPoint{id: uint32(i), lat: v.lat, lng: v.lng, tag: volunteerTag(&hot[i])}
+	}
+	e.vols, e.hot, e.free, e.slots, e.staleSlots, e.extra, e.pending = vols, hot, nil, slots, 0, extra, nil
+	e.grid = NewGrid(CellMetres)
+	e.grid.load(pts)
+	clear(e.postcodes.head)
+	clear(e.streets.head)
+	// Linked from the last, so that each list runs in id order.
+	for i := len(e.vols) - 1; i >= 0; i-- {
+		e.link(uint32(i))
 	}
 }
 

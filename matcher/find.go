@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,14 +17,14 @@ import (
 // When fewer than k are eligible, the result also counts, by rule, the
 // volunteers within the request's reach who were excluded.
 func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k int, now time.Time) (Result, error) {
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	q, err := e.prepare(r, previousHelpers, now)
 	if err != nil {
 		return Result{}, err
 	}
-	var t tally
-	cands := e.search(q, k, true, &t)
+	t := newTally(q)
+	cands := e.search(q, k, true, t, nil)
 	res := Result{Candidates: cands}
 	switch {
 	case len(cands) >= k:
@@ -32,27 +33,48 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 	default:
 		// Fewer than k eligible: the search visited everyone in reach, and
 		// counted why each was left out as it went.
-		res.Exclusions = t.exclusions()
+		res.Exclusions = t.exclusions(q)
 	}
 	return res, nil
 }
 
 // tally counts exclusions by rule and detail during a search.
 type tally struct {
-	counts map[[2]string]int
+	n     [numReasons]int
+	skill []int // missing skills, by index in the query's skillNames
 }
 
-func (t *tally) add(why Reason, detail string) {
-	if t.counts == nil {
-		t.counts = map[[2]string]int{}
+func newTally(q *query) *tally {
+	return &tally{skill: make([]int, len(q.skillNames))}
+}
+
+func (t *tally) add(why reasonCode, det int32) {
+	if why == rMissingSkill {
+		t.skill[det]++
+	} else {
+		t.n[why]++
 	}
-	t.counts[[2]string{string(why), detail}]++
 }
 
-func (t *tally) exclusions() []Exclusion {
-	out := make([]Exclusion, 0, len(t.counts))
-	for k, n := range t.counts {
-		out = append(out, Exclusion{Reason: Reason(k[0]), Detail: k[1], Count: n})
+func (t *tally) reset() {
+	t.n = [numReasons]int{}
+	clear(t.skill)
+}
+
+func (t *tally) exclusions(q *query) []Exclusion {
+	var out []Exclusion
+	for why, n := range t.n {
+		if n > 0 {
+			out = append(out, Exclusion{Reason: reasonOfCode[why], Detail: q.detail(reasonCode(why), 0), Count: n})
+		}
+	}
+	for i, n := range t.skill {
+		if n > 0 {
+			out = append(out, Exclusion{Reason: MissingSkill, Detail: q.skillNames[i], Count: n})
+		}
+	}
+	if out == nil {
+		out = []Exclusion{}
 	}
 	sortExclusions(out)
 	return out
@@ -65,16 +87,37 @@ func (t *tally) exclusions() []Exclusion {
 // directly; everyone else is found nearest first, and the search widens
 // until the k-th best score is no worse than the distance of the farthest
 // volunteer seen, beyond which nobody without a bonus can do better.
-func (e *Engine) search(q *query, k int, explain bool, t *tally) []Candidate {
+// buf, if not nil, lends its slices, so that many searches in a row (a
+// dispatch) need not allocate them afresh; the result then lives in buf.
+func (e *Engine) search(q *query, k int, explain bool, t *tally, buf *searchBuf) []Candidate {
 	if k <= 0 {
 		return nil
 	}
-	eligible := func(id uint32, metres float64) bool {
-		ok, why, detail, _ := e.check(q, id, metres)
+	eligible := func(id, tag uint32, metres float64) bool {
+		if decided, why, det := q.tagVerdict(id, tag, metres); decided {
+			if t != nil {
+				t.add(why, det)
+			}
+			return false
+		}
+		ok, why, det, _ := e.check(q, id, metres)
 		if !ok && t != nil {
-			t.add(why, detail)
+			t.add(why, det)
 		}
 		return ok
+	}
+	// A volunteer whose reach class covers the search's reach, or the
+	// point's greatest possible distance, cannot be too far: the tag's
+	// verdict then needs no distance.
+	reject := func(id, tag uint32, hiDegSq float64) bool {
+		if c := tag >> tagReachShift & 7; !q.remote && q.maxMetres > tagReach[c] && hiDegSq > tagReachDegSq[c] {
+			return false
+		}
+		decided, why, det := q.tagVerdict(id, tag, 0)
+		if decided && t != nil {
+			t.add(why, det)
+		}
+		return decided
 	}
 	var bonus []Candidate
 	for _, id := range e.bonusHolders(q) {
@@ -85,13 +128,16 @@ func (e *Engine) search(q *query, k int, explain bool, t *tally) []Candidate {
 		}
 	}
 	want := k
-	ns := make([]Neighbour, 0, k)
-	out := make([]Candidate, 0, k+len(bonus))
+	if buf == nil {
+		buf = &searchBuf{}
+	}
+	ns, out := buf.ns[:0], buf.out[:0]
+	defer func() { buf.ns, buf.out = ns, out }()
 	for {
 		if t != nil {
-			clear(t.counts) // each pass counts afresh
+			t.reset() // each pass counts afresh
 		}
-		ns = e.grid.Nearest(ns[:0], q.lat, q.lng, want, q.maxMetres, eligible)
+		ns = e.grid.nearestTagged(ns[:0], q.lat, q.lng, want, q.maxMetres, eligible, reject)
 		out = append(out[:0], bonus...)
 		for _, n := range ns {
 			if !slices.ContainsFunc(bonus, func(c Candidate) bool { return c.id == n.ID }) {
@@ -113,16 +159,24 @@ func (e *Engine) search(q *query, k int, explain bool, t *tally) []Candidate {
 	return out
 }
 
+// searchBuf holds a search's working slices for the next.
+type searchBuf struct {
+	ns  []Neighbour
+	out []Candidate
+}
+
 // bonusHolders are the volunteers who may earn a bonus for q: those on its
 // street, in its postcode unit, and those who helped its requester before.
 func (e *Engine) bonusHolders(q *query) []uint32 {
 	var ids []uint32
-	if q.streetKey != "" {
-		ids = append(ids, e.byStreet[streetIndexKey(q.streetKey, q.postcode)]...)
+	if q.streetID != 0 {
+		ids = e.listOf(ids, e.streets.head[q.streetID], 2)
 	}
-	ids = append(ids, e.byPostcode[q.postcode]...)
+	if pc := e.postcodes.lookup(q.postcode, math.MaxUint32); pc != math.MaxUint32 {
+		ids = e.listOf(ids, e.postcodes.head[pc], 0)
+	}
 	for _, name := range q.previous {
-		if id, ok := e.ids[name]; ok {
+		if id, ok := e.ids.find(e.vols, name); ok {
 			ids = append(ids, id)
 		}
 	}
@@ -130,8 +184,12 @@ func (e *Engine) bonusHolders(q *query) []uint32 {
 	return slices.Compact(ids)
 }
 
+// streetIndexKey names a street within its postcode district, so that
+// the same name in two towns is two streets. The district's length leads,
+// so no two pairs give the same key.
 func streetIndexKey(streetKey, postcode string) string {
-	return district(postcode) + "|" + streetKey
+	d := district(postcode)
+	return strconv.Itoa(len(d)) + ":" + d + "|" + streetKey
 }
 
 func sortCandidates(c []Candidate) {
@@ -151,12 +209,12 @@ func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candid
 	v := &e.vols[id]
 	c := Candidate{id: id, Volunteer: v.name, DisplayName: v.displayName, Metres: metres, skills: q.skillNames}
 	if explain {
-		_, _, c.slot = v.availability(&q.window, e.hot[id].loc) // the slot to name
+		_, _, c.slot = e.availability(id, &q.window, e.hot[id].loc) // the slot to name
 	}
 	// Street names repeat from town to town; the same name counts as the
-	// same street only within one postcode district.
-	c.SameStreet = q.streetKey != "" && q.streetKey == v.streetKey && district(q.postcode) == district(v.postcode)
-	c.SamePostcode = q.postcode != "" && q.postcode == v.postcode
+	// same street only within one postcode district (streetIndexKey).
+	c.SameStreet = q.streetID != 0 && q.streetID == v.street
+	c.SamePostcode = q.postcode != "" && q.postcodeID == v.postcode
 	if !q.remote {
 		c.Parts.Distance = metres
 	}
@@ -167,7 +225,7 @@ func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candid
 		c.Parts.SamePostcode = -e.cfg.SamePostcodeMetres
 	}
 	since := q.now.Add(-e.cfg.FairnessWindow)
-	for _, t := range v.recent {
+	for _, t := range e.extraOf(id).recent {
 		if t.After(since) {
 			c.recentCount++
 		}
@@ -184,23 +242,18 @@ func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candid
 // exclusions counts, by the first rule failed, the volunteers within the
 // request's reach who are not eligible.
 func (e *Engine) exclusions(q *query) []Exclusion {
-	counts := map[[2]string]int{}
+	t := newTally(q)
 	radius := q.maxMetres
 	if math.IsInf(radius, 1) {
 		radius = 50000 // a remote request: count those within a city's reach
 	}
 	e.grid.Within(q.lat, q.lng, radius, func(id uint32, metres float64) bool {
-		if ok, why, detail, _ := e.check(q, id, metres); !ok {
-			counts[[2]string{string(why), detail}]++
+		if ok, why, det, _ := e.check(q, id, metres); !ok {
+			t.add(why, det)
 		}
 		return true
 	})
-	out := make([]Exclusion, 0, len(counts))
-	for k, n := range counts {
-		out = append(out, Exclusion{Reason: Reason(k[0]), Detail: k[1], Count: n})
-	}
-	sortExclusions(out)
-	return out
+	return t.exclusions(q)
 }
 
 var reasonOrder = map[Reason]int{TooFar: 0, Paused: 1, DeclinedBefore: 2, AtCapacity: 3, MissingSkill: 4, Vetting: 5, Away: 6, NotAvailable: 7}
@@ -310,7 +363,7 @@ func district(pc string) string {
 func (e *Engine) Eligible(r *pb.HelpRequest, previousHelpers []string, volunteer string, now time.Time) (bool, Exclusion, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	id, ok := e.ids[volunteer]
+	id, ok := e.ids.find(e.vols, volunteer)
 	if !ok {
 		return false, Exclusion{}, ErrUnknownVolunteer
 	}
@@ -323,8 +376,8 @@ func (e *Engine) Eligible(r *pb.HelpRequest, previousHelpers []string, volunteer
 	if !q.remote && metres > q.maxMetres {
 		return false, Exclusion{Reason: TooFar, Detail: "beyond the need's reach", Count: 1}, nil
 	}
-	if ok, why, detail, _ := e.check(q, id, metres); !ok {
-		return false, Exclusion{Reason: why, Detail: detail, Count: 1}, nil
+	if ok, why, det, _ := e.check(q, id, metres); !ok {
+		return false, Exclusion{Reason: reasonOfCode[why], Detail: q.detail(why, det), Count: 1}, nil
 	}
 	return true, Exclusion{}, nil
 }

@@ -13,16 +13,17 @@ package matcher
 // with an occupancy bitmap: an empty cell costs a bit test, an empty block
 // one map lookup.
 //
-// Why inline coordinates. A cell's points are 12-byte entries (id and
-// fixed-point latitude and longitude) stored contiguously, not ids to look
-// up nor pointers to follow: on a large grid a search is bound by cache
-// misses, and a cell then costs one miss rather than one per point, and the
-// garbage collector has nothing to trace inside the cells. Coordinates are
-// fixed point, 2^23 units to the degree (1.3 cm of latitude): unlike
-// float32, which resolves only 40 cm at 57 degrees, the precision is the
-// same everywhere, and converting back is an exact multiplication, so
-// Position and the distances Nearest reports agree bit for bit with
-// ApproxMetres.
+// Why inline coordinates. A cell's points are 16-byte entries (id,
+// fixed-point latitude and longitude, and a 32-bit tag the engine uses to
+// turn most volunteers away without reading their records; see tag.go)
+// stored contiguously, not ids to look up nor pointers to follow: on a
+// large grid a search is bound by cache misses, and a cell then costs one
+// miss rather than one per point, and the garbage collector has nothing to
+// trace inside the cells. Coordinates are fixed point, 2^23 units to the
+// degree (1.3 cm of latitude): unlike float32, which resolves only 40 cm at
+// 57 degrees, the precision is the same everywhere, and converting back is
+// an exact multiplication, so Position and the distances Nearest reports
+// agree bit for bit with ApproxMetres.
 //
 // Square cells. Rows are cellMetres of latitude everywhere, but a degree of
 // longitude shrinks with cos(latitude), from 73 km at 49N to 54 km at 61N.
@@ -38,7 +39,9 @@ package matcher
 // finds neighbouring cells' entries near each other. A slot per id (a slice
 // indexed by id) records block, cell and position, so Upsert and Remove are
 // O(1): a point leaves its cell by moving the cell's last entry into its
-// place and fixing that entry's slot.
+// place and fixing that entry's slot. A grid filled all at once (load, as
+// Engine.Compact does) lays each block's arena out in one allocation with
+// no room to spare.
 //
 // Search. Nearest takes square rings of cells outward from the query's,
 // skips any cell whose nearest possible point is beyond the bound (maxMetres,
@@ -104,10 +107,15 @@ type Grid struct {
 	minLng, maxLng float64
 }
 
-// gridEntry is one point, stored inline in its cell.
+// gridEntry is one point, stored inline in its cell. tag is the caller's:
+// the engine packs into it enough of a volunteer's record to turn most of
+// them away without reading the record (see volunteerTag), so that a
+// search touches only the cells for them. It also makes an entry 16 bytes,
+// four to a cache line.
 type gridEntry struct {
 	id       uint32
 	lat, lng int32 // degrees × 2^23
+	tag      uint32
 }
 
 // gridBlock is 16×16 cells: rows cy with cy>>4 == by, columns cx of that
@@ -292,10 +300,16 @@ func (g *Grid) Position(id uint32) (lat, lng float64, ok bool) {
 // to the largest seen, 8 bytes each. It panics if (lat, lng) is not a
 // coordinate on Earth (see geo.ValidLatLng).
 func (g *Grid) Upsert(id uint32, lat, lng float64) {
+	g.upsert(id, lat, lng, 0)
+}
+
+// upsert is Upsert with the point's tag, which Nearest hands to a tagged
+// filter (nearestTagged).
+func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 	if !geo.ValidLatLng(lat, lng) {
 		panic(fmt.Sprintf("matcher: Grid.Upsert(%d, %v, %v): not a valid latitude and longitude", id, lat, lng))
 	}
-	e := gridEntry{id: id, lat: int32(math.Round(lat * gridFixedPerDegree)), lng: int32(math.Round(lng * gridFixedPerDegree))}
+	e := gridEntry{id: id, lat: int32(math.Round(lat * gridFixedPerDegree)), lng: int32(math.Round(lng * gridFixedPerDegree)), tag: tag}
 	plat := float64(e.lat) * gridDegreePerFixed
 	plng := float64(e.lng) * gridDegreePerFixed
 	cy := int64(math.Floor(plat * g.rowsPerDegree))
@@ -330,6 +344,87 @@ func (g *Grid) Upsert(id uint32, lat, lng float64) {
 	blk.cols |= 1 << (ci & gridBlockMask)
 	g.slots[id] = gridSlot{bc: bi<<8 | ci, pos: blk.add(ci, e)}
 	g.n++
+}
+
+// gridPoint is a point for load.
+type gridPoint struct {
+	id       uint32
+	lat, lng float64
+	tag      uint32
+}
+
+// load fills an empty grid with pts (distinct ids) at once, leaving it as
+// the same Upserts would, less the slack: each block's arena is one
+// allocation holding exactly its cells' runs, where inserting one by one
+// moves every cell each time its run fills and rebuilds every arena as it
+// grows.
+func (g *Grid) load(pts []gridPoint) {
+	if g.n != 0 || len(g.blockOf) != 0 {
+		panic("matcher: Grid.load into a grid that is not empty")
+	}
+	if len(pts) == 0 {
+		return
+	}
+	entries := make([]gridEntry, len(pts))
+	where := make([]uint32, len(pts)) // block index << 8 | cell
+	maxID := uint32(0)
+	var last *gridBlock
+	lastKey := uint64(0)
+	for i, p := range pts {
+		if !geo.ValidLatLng(p.lat, p.lng) {
+			panic(fmt.Sprintf("matcher: Grid.Upsert(%d, %v, %v): not a valid latitude and longitude", p.id, p.lat, p.lng))
+		}
+		e := gridEntry{id: p.id, lat: int32(math.Round(p.lat * gridFixedPerDegree)), lng: int32(math.Round(p.lng * gridFixedPerDegree)), tag: p.tag}
+		plat := float64(e.lat) * gridDegreePerFixed
+		plng := float64(e.lng) * gridDegreePerFixed
+		cy := int64(math.Floor(plat * g.rowsPerDegree))
+		by := cy >> gridBlockShift
+		cx := int64(math.Floor(plng * g.growBand(by).colsPerDegree))
+		key := gridKey(by, cx>>gridBlockShift)
+		ci := uint32((cy&gridBlockMask)<<gridBlockShift | cx&gridBlockMask)
+		if i == 0 {
+			g.minLng, g.maxLng = plng, plng
+		}
+		g.minLng, g.maxLng = math.Min(g.minLng, plng), math.Max(g.maxLng, plng)
+		if last == nil || key != lastKey {
+			last = g.blockOf[key]
+			if last == nil {
+				last = g.newBlock(by, cx>>gridBlockShift, key)
+			}
+			lastKey = key
+		}
+		last.cells[ci].n++
+		last.n++
+		entries[i] = e
+		where[i] = last.index<<8 | ci
+		maxID = max(maxID, p.id)
+	}
+	for _, blk := range g.blocks[1:] {
+		total := uint32(0)
+		for ci := range blk.cells {
+			c := &blk.cells[ci]
+			if c.n > 0 {
+				if c.n >= 1<<31 {
+					panic("matcher: Grid: too many points in one cell")
+				}
+				c.off = total
+				total += gridRun(c.n)
+				c.n = 0
+				blk.occ[ci>>gridBlockShift] |= 1 << (ci & gridBlockMask)
+				blk.cols |= 1 << (ci & gridBlockMask)
+			}
+		}
+		blk.arena = make([]gridEntry, total)
+	}
+	g.slots = make([]gridSlot, maxID+1)
+	for i, e := range entries {
+		blk := g.blocks[where[i]>>8]
+		c := &blk.cells[where[i]&0xff]
+		blk.arena[c.off+c.n] = e
+		g.slots[e.id] = gridSlot{bc: where[i], pos: c.n}
+		c.n++
+	}
+	g.n = len(pts)
 }
 
 func (g *Grid) newBlock(by, bx int64, key uint64) *gridBlock {
@@ -463,10 +558,21 @@ type gridSearch struct {
 	dlatMax float64 // degrees of latitude
 	dlngMax float64 // degrees of longitude
 
-	k      int
-	accept func(id uint32, metres float64) bool
-	res    []Neighbour // res[start:] is a max-heap of the best so far
-	start  int
+	k         int
+	accept    func(id uint32, metres float64) bool
+	acceptTag func(id, tag uint32, metres float64) bool // used instead of accept when set
+	// reject, if set, may turn a point away by its tag alone, before its
+	// distance is computed; it is asked only while fewer than k points are
+	// accepted, and only about points surely within maxMetres (inside
+	// innerDegSq with cosMax), exactly those acceptTag would be asked
+	// about then, so it must answer as acceptTag would. hiDegSq bounds the
+	// point's distance from above: ApproxMetres is at most
+	// gridMetresPerDeg·sqrt(hiDegSq).
+	reject     func(id, tag uint32, hiDegSq float64) bool
+	cosMax     float64     // an upper bound on the cosine ApproxMetres uses within maxMetres
+	innerDegSq float64     // points with a squared upper bound under this are within maxMetres
+	res        []Neighbour // res[start:] is a max-heap of the best so far
+	start      int
 
 	within func(id uint32, metres float64) bool // Within's callback, or nil for Nearest
 	done   bool                                 // Within's callback said stop
@@ -584,6 +690,11 @@ func (s *gridSearch) init(g *Grid, lat, lng, maxMetres float64) {
 	s.cosMin = gridCosBound(lat, maxMetres)
 	s.cosFor = maxMetres
 	s.setBound(maxMetres)
+	if s.reject != nil {
+		s.cosMax = gridCosMax(lat, maxMetres)
+		inner := maxMetres * (1 - 1e-9) / gridMetresPerDeg
+		s.innerDegSq = inner * inner * (1 - 1e-9)
+	}
 }
 
 func (s *gridSearch) setBound(b float64) {
@@ -698,6 +809,26 @@ func (g *Grid) Nearest(dst []Neighbour, lat, lng float64, k int, maxMetres float
 	return s.res
 }
 
+// nearestTagged is Nearest with a filter that is also given each point's
+// tag, and a quicker one that sees only the tag (see gridSearch.reject;
+// nil for none).
+func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres float64, accept func(id, tag uint32, metres float64) bool, reject func(id, tag uint32, hiDegSq float64) bool) []Neighbour {
+	var s gridSearch
+	s.acceptTag, s.reject = accept, reject
+	s.nearest(g, dst, lat, lng, k, maxMetres, nil)
+	return s.res
+}
+
+// gridCosMax is an upper bound on the cosine of the mean latitude of
+// (lat, ·) and any point within metres of it, as ApproxMetres computes it.
+func gridCosMax(lat, metres float64) float64 {
+	a := math.Abs(lat) - metres/gridMetresPerDeg*(0.5+gridSlackRel) - 1e-9
+	if !(a > 0) {
+		return 1 + 1e-9
+	}
+	return gridCosDeg(a)*(1+gridSlackRel) + 1e-9
+}
+
 func (s *gridSearch) nearest(g *Grid, dst []Neighbour, lat, lng float64, k int, maxMetres float64, accept func(id uint32, metres float64) bool) {
 	s.res = dst
 	if k <= 0 || g.n == 0 || !(maxMetres >= 0) || !geo.ValidLatLng(lat, lng) {
@@ -796,24 +927,31 @@ func (s *gridSearch) scan(cell []gridEntry) {
 		if xl := dlng * s.cosMin; dlat*dlat+xl*xl > s.degSq {
 			continue
 		}
+		// Until k are accepted, a point surely within maxMetres that the
+		// filter turns away by its tag needs no distance.
+		if s.reject != nil && len(s.res)-s.start < s.k {
+			if xu := dlng * s.cosMax; dlat*dlat+xu*xu <= s.innerDegSq && s.reject(e.id, e.tag, dlat*dlat+xu*xu) {
+				continue
+			}
+		}
 		// ApproxMetres(s.lat, s.lng, plat, plng), by the same operations
 		// (it is too big for the compiler to inline).
 		x := float64(dlng * gridCosDeg((s.lat+plat)*0.5))
 		if d := gridMetresPerDeg * math.Sqrt(float64(dlat*dlat)+float64(x*x)); d <= s.bound {
-			s.offer(e.id, d)
+			s.offer(e.id, e.tag, d)
 		}
 	}
 }
 
 // offer adds a point within the bound to the best k if it belongs there
 // and accept agrees.
-func (s *gridSearch) offer(id uint32, d float64) {
+func (s *gridSearch) offer(id, tag uint32, d float64) {
 	h := s.res[s.start:]
 	if len(h) == s.k {
 		if d == h[0].Metres && id > h[0].ID {
 			return
 		}
-		if s.accept != nil && !s.accept(id, d) {
+		if !s.accepts(id, tag, d) {
 			return
 		}
 		h[0] = Neighbour{ID: id, Metres: d}
@@ -821,7 +959,7 @@ func (s *gridSearch) offer(id uint32, d float64) {
 		s.setBound(h[0].Metres)
 		return
 	}
-	if s.accept != nil && !s.accept(id, d) {
+	if !s.accepts(id, tag, d) {
 		return
 	}
 	s.res = append(s.res, Neighbour{ID: id, Metres: d})
@@ -830,6 +968,16 @@ func (s *gridSearch) offer(id uint32, d float64) {
 	if len(h) == s.k {
 		s.setBound(h[0].Metres)
 	}
+}
+
+func (s *gridSearch) accepts(id, tag uint32, d float64) bool {
+	switch {
+	case s.acceptTag != nil:
+		return s.acceptTag(id, tag, d)
+	case s.accept != nil:
+		return s.accept(id, d)
+	}
+	return true
 }
 
 func (s *gridSearch) scanWithin(cell []gridEntry) {

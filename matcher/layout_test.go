@@ -1,0 +1,315 @@
+package matcher
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// TestNameIndexAgainstMap: inserts and removals in random order, including
+// removals that must shift later entries of a probe run back, find exactly
+// what a map holds.
+func TestNameIndexAgainstMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	var vols []volunteer
+	var x nameIndex
+	want := map[string]uint32{}
+	for step := range 20000 {
+		name := fmt.Sprintf("volunteers/n%d", rng.IntN(3000))
+		if id, ok := want[name]; ok && rng.IntN(2) == 0 {
+			x.remove(vols, id)
+			vols[id].name = ""
+			delete(want, name)
+		} else if !ok {
+			vols = append(vols, volunteer{name: name})
+			id := uint32(len(vols) - 1)
+			x.insert(vols, id)
+			want[name] = id
+		}
+		if step%500 == 0 || step == 19999 {
+			if x.n != len(want) {
+				t.Fatalf("step %d: n = %d, want %d", step, x.n, len(want))
+			}
+			for i := range 3000 {
+				name := fmt.Sprintf("volunteers/n%d", i)
+				id, ok := x.find(vols, name)
+				wid, wok := want[name]
+				if ok != wok || id != wid {
+					t.Fatalf("step %d: find(%s) = %d %v, want %d %v", step, name, id, ok, wid, wok)
+				}
+			}
+		}
+	}
+}
+
+// TestGridLoadIsUpserts: a grid loaded in bulk holds what the same Upserts
+// give, answers the same, and takes later moves and removals.
+func TestGridLoadIsUpserts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	pts := make([]gridPoint, 5000)
+	for i := range pts {
+		pts[i] = gridPoint{id: uint32(i * 3), lat: 57.1 + rng.Float64()*0.1, lng: -2.2 + rng.Float64()*0.2, tag: rng.Uint32()}
+		if i%100 == 0 {
+			pts[i].lat, pts[i].lng = 51.5+rng.Float64()*0.1, -0.1+rng.Float64()*0.1 // far away blocks too
+		}
+	}
+	a, b := NewGrid(100), NewGrid(100)
+	a.load(pts)
+	for _, p := range pts {
+		b.upsert(p.id, p.lat, p.lng, p.tag)
+	}
+	same := func(when string) {
+		t.Helper()
+		if a.Len() != b.Len() || a.minLng != b.minLng || a.maxLng != b.maxLng || a.bandLo != b.bandLo || !reflect.DeepEqual(a.bands, b.bands) {
+			t.Fatalf("%s: grids differ in size or extent", when)
+		}
+		for _, p := range pts {
+			la, lo, oka := a.Position(p.id)
+			lb, lob, okb := b.Position(p.id)
+			if la != lb || lo != lob || oka != okb {
+				t.Fatalf("%s: Position(%d) %v %v %v vs %v %v %v", when, p.id, la, lo, oka, lb, lob, okb)
+			}
+			if oka {
+				if _, _, _, ta := gridEntryOf(t, a, p.id); ta != func() uint32 { _, _, _, tb := gridEntryOf(t, b, p.id); return tb }() {
+					t.Fatalf("%s: tags of %d differ", when, p.id)
+				}
+			}
+		}
+		for range 50 {
+			lat, lng := 57.1+rng.Float64()*0.1, -2.2+rng.Float64()*0.2
+			na := a.Nearest(nil, lat, lng, 30, 2000, nil)
+			nb := b.Nearest(nil, lat, lng, 30, 2000, nil)
+			if !slices.Equal(na, nb) {
+				t.Fatalf("%s: Nearest differs", when)
+			}
+		}
+	}
+	same("loaded")
+	for i := range 3000 {
+		p := &pts[rng.IntN(len(pts))]
+		if i%4 == 0 {
+			a.Remove(p.id)
+			b.Remove(p.id)
+			continue
+		}
+		p.lat += (rng.Float64() - 0.5) * 0.004
+		p.lng += (rng.Float64() - 0.5) * 0.004
+		a.upsert(p.id, p.lat, p.lng, p.tag)
+		b.upsert(p.id, p.lat, p.lng, p.tag)
+	}
+	same("after moves and removals")
+}
+
+// TestEngineChurnMatchesFreshBuild: an engine that has seen many updates,
+// removals and a Compact answers exactly like one built from the final
+// volunteers alone.
+func TestEngineChurnMatchesFreshBuild(t *testing.T) {
+	rng := rand.New(rand.NewPCG(35, 36))
+	e := NewEngine(DefaultConfig())
+	// Which of two missing skills is named follows the order skills were
+	// first seen: the same in both engines.
+	skills := []string{"driver", "welsh", "dog-friendly", "bsl", "gaelic", "polish"}
+	for _, s := range skills {
+		e.tag(s)
+	}
+	final := map[int]int{} // volunteer number -> version
+	rev := 0
+	write := func(n int) {
+		rev++
+		v := tagMixVolunteer(n, rand.New(rand.NewPCG(uint64(n), uint64(rev))))
+		v.Etag = fmt.Sprint(rev)
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+		final[n] = rev
+	}
+	for i := range 6000 {
+		n := rng.IntN(400)
+		switch {
+		case i%9 == 0:
+			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", n))
+			delete(final, n)
+		default:
+			write(n)
+		}
+		if i == 3000 {
+			e.Compact()
+		}
+		if i%700 == 0 { // the grid catches up with the writes so far
+			if _, err := e.FindCandidates(tagMixRequest(rng), nil, 5, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if e.staleSlots == 0 && len(e.slots) == 0 {
+		t.Fatal("no slots stored")
+	}
+	fresh := NewEngine(DefaultConfig())
+	for _, s := range skills {
+		fresh.tag(s)
+	}
+	for _, k := range slices.Sorted(func(yield func(int) bool) {
+		for k := range final {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		v := tagMixVolunteer(k, rand.New(rand.NewPCG(uint64(k), uint64(final[k]))))
+		v.Etag = fmt.Sprint(final[k])
+		if err := fresh.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.Len() != fresh.Len() {
+		t.Fatalf("Len %d, fresh %d", e.Len(), fresh.Len())
+	}
+	for range 150 {
+		r := tagMixRequest(rng)
+		got, err1 := e.FindCandidates(r, nil, 15, now)
+		want, err2 := fresh.FindCandidates(r, nil, 15, now)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if len(got.Candidates) != len(want.Candidates) || !slices.Equal(got.Exclusions, want.Exclusions) {
+			t.Fatalf("churned %v / %v, fresh %v / %v", names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
+		}
+		for i := range got.Candidates {
+			g, w := got.Candidates[i], want.Candidates[i]
+			if g.Volunteer != w.Volunteer || g.Score != w.Score || g.Explain() != w.Explain() {
+				t.Fatalf("candidate %d: churned %+v, fresh %+v", i, g, w)
+			}
+		}
+	}
+}
+
+// TestPlanDispatchIsTheOptimumOfItsSearches: a plan is what solving the
+// problem built from each request's own candidate search gives, offer for
+// offer, with searches spread over workers in any order.
+func TestPlanDispatchIsTheOptimumOfItsSearches(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	var vs []*pb.Volunteer
+	for i := range 400 {
+		v := tagMixVolunteer(i, rng)
+		v.Capacity = 1 + int32(rng.IntN(2))
+		v.ActiveAssignments = 0
+		vs = append(vs, v)
+	}
+	e := engineWith(t, vs...)
+	var reqs []DispatchRequest
+	for i := range 300 {
+		r := tagMixRequest(rng)
+		r.Name = fmt.Sprintf("helpRequests/r%d", i)
+		r.Urgency = pb.Urgency(1 + rng.IntN(4))
+		lat, lng := offset(rng.Float64()*6000-3000, rng.Float64()*6000-3000)
+		r.Location.LatLng = &pb.LatLng{Latitude: lat, Longitude: lng}
+		reqs = append(reqs, DispatchRequest{Request: r})
+	}
+	const per = 6
+	got, err := e.PlanDispatch(reqs, per, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The problem as built before the searches were parallel and compact.
+	p := &AssignmentProblem{Urgency: make([]int8, len(reqs)), Edges: make([][]Edge, len(reqs))}
+	local := map[string]int32{}
+	var back []string
+	capOf := map[string]int32{}
+	for _, v := range vs {
+		capOf[v.Name] = v.Capacity - v.ActiveAssignments - v.PendingOffers
+	}
+	scores := make([][]float64, len(reqs))
+	for i, dr := range reqs {
+		p.Urgency[i] = urgencyRank(dr.Request.GetUrgency())
+		res, err := e.FindCandidates(dr.Request, nil, per, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range res.Candidates {
+			li, ok := local[c.Volunteer]
+			if !ok {
+				li = int32(len(back))
+				local[c.Volunteer] = li
+				back = append(back, c.Volunteer)
+			}
+			cost := int64(math.Round(c.Score + e.scoreOffset()))
+			p.Edges[i] = append(p.Edges[i], Edge{Volunteer: li, Cost: min(max(cost, 0), MaxEdgeCost)})
+			scores[i] = append(scores[i], c.Score)
+		}
+	}
+	for _, name := range back {
+		p.Capacity = append(p.Capacity, max(capOf[name], 0))
+	}
+	a, err := SolveAssignment(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Plan{Uncovered: len(reqs) - a.Covered, Greedy: GreedyNearestFirst(p).Covered}
+	for i, li := range a.Volunteer {
+		if li < 0 {
+			continue
+		}
+		score := 0.0
+		for j, ed := range p.Edges[i] {
+			if ed.Volunteer == li {
+				score = scores[i][j]
+			}
+		}
+		want.Offers = append(want.Offers, PlannedOffer{HelpRequest: reqs[i].Request.Name, Volunteer: back[li], Urgency: reqs[i].Request.GetUrgency(), Score: score})
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("plan %d offers, %d uncovered, greedy %d; from the searches %d offers, %d uncovered, greedy %d",
+			len(got.Offers), got.Uncovered, got.Greedy, len(want.Offers), want.Uncovered, want.Greedy)
+	}
+	if len(got.Offers) < 50 {
+		t.Fatalf("only %d offers: the test covers too little", len(got.Offers))
+	}
+}
+
+// TestSkillsPastTheMask: skills interned past the 64 the packed record
+// holds are checked on the side record, and named when missing.
+func TestSkillsPastTheMask(t *testing.T) {
+	var all []string
+	for i := range 70 {
+		all = append(all, fmt.Sprintf("skill%02d", i))
+	}
+	var vs []*pb.Volunteer
+	vs = append(vs, vol("everything", 100, 0, func(v *pb.Volunteer) { v.Skills = all }))
+	vs = append(vs, vol("low", 200, 0, func(v *pb.Volunteer) { v.Skills = all[:64] }))
+	vs = append(vs, vol("some", 300, 0, func(v *pb.Volunteer) { v.Skills = append([]string{"skill66", "skill66"}, all[:3]...) }))
+	e := engineWith(t, vs...)
+	for _, tt := range []struct {
+		need []string
+		want []string
+		miss []string // what the others lack, one each
+	}{
+		{[]string{"skill66"}, []string{"everything", "some"}, []string{"skill66"}},
+		{[]string{"skill68", "skill01"}, []string{"everything"}, []string{"skill68", "skill68"}},
+		{[]string{"skill63", "skill66"}, []string{"everything"}, []string{"skill63", "skill66"}},
+	} {
+		res, err := e.FindCandidates(req(func(r *pb.HelpRequest) { r.RequiredSkills = tt.need }), nil, 5, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(res.Candidates); !slices.Equal(got, tt.want) {
+			t.Errorf("%v: candidates %v, want %v", tt.need, got, tt.want)
+		}
+		var miss []string
+		for _, x := range res.Exclusions {
+			for range x.Count {
+				miss = append(miss, x.Detail)
+			}
+			if x.Reason != MissingSkill {
+				t.Errorf("%v: excluded for %v", tt.need, x.Reason)
+			}
+		}
+		if slices.Sort(miss); !slices.Equal(miss, tt.miss) {
+			t.Errorf("%v: others lack %v, want %v", tt.need, miss, tt.miss)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package matcher
+
+import (
+	"math"
+	"math/bits"
+	"slices"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// A volunteer's tag is 32 bits of its packed record, stored beside its
+// position in the grid. A search reads the grid's cells anyway; most of the
+// volunteers it passes are not eligible (typically 85%, nearly all when a
+// request falls at night), and the tag proves that, with the exact reason
+// the rules would give, for most of them, so that the packed record, a
+// cache miss apiece on a large engine, is read only for the rest.
+//
+// The tag is a function of the packed record alone (volunteerTag), and a
+// verdict from it is either the rules' own (same reason and detail) or
+// "undecided": it never guesses.
+const (
+	tagDaysShift  = 0  // 7 bits: weekdays with a slot
+	tagFirstShift = 7  // 5 bits: the earliest hour any slot touches
+	tagLastShift  = 12 // 5 bits: the latest hour any slot touches
+	tagVetShift   = 17 // 2 bits: vetting level, capped at 3
+	tagExpires    = 1 << 19
+	tagPaused     = 1 << 20
+	tagFull       = 1 << 21
+	tagAway       = 1 << 22
+	tagOtherZone  = 1 << 23 // not in the engine's first time zone
+	tagReachShift = 24      // 3 bits: a class of maxMetres (tagReach)
+	tagSkillShift = 27      // 4 bits: skills interned 0..3
+	tagSkillBits  = 4
+	tagReachExact = 1 << 31 // maxMetres is exactly its class's bound
+)
+
+// tagReach are the lower bounds of the reach classes: a volunteer in class
+// c can go at least tagReach[c] metres. The common limits are bounds
+// themselves, so that for them the tag decides TOO_FAR both ways.
+var tagReach = [8]float64{math.Inf(-1), 500, 1000, 1500, 2000, 3000, 5000, 8000}
+
+// tagReachDegSq are the squares of tagReach in degrees of latitude, a
+// little short, so that a point whose distance bound (in squared degrees,
+// as a grid search computes it) is within one is surely within that many
+// metres; -1 for the first class, which nothing is surely within.
+var tagReachDegSq = func() (sq [8]float64) {
+	for c, m := range tagReach {
+		sq[c] = -1
+		if m > 0 {
+			d := m * (1 - 1e-9) / gridMetresPerDeg
+			sq[c] = d * d * (1 - 1e-9)
+		}
+	}
+	return sq
+}()
+
+// volunteerTag packs what the tag verdict needs from h.
+func volunteerTag(h *hotVol) uint32 {
+	var t uint32
+	var union uint32
+	for d, m := range h.week {
+		if m != 0 {
+			t |= 1 << (tagDaysShift + d)
+			union |= m
+		}
+	}
+	if union != 0 {
+		t |= uint32(bits.TrailingZeros32(union)) << tagFirstShift
+		t |= uint32(31-bits.LeadingZeros32(union)) << tagLastShift
+	}
+	t |= uint32(min(h.vetting, 3)) << tagVetShift
+	if h.vettingUntil != math.MaxInt32 {
+		t |= tagExpires
+	}
+	if h.flags&hotPaused != 0 {
+		t |= tagPaused
+	}
+	if h.flags&hotFull != 0 {
+		t |= tagFull
+	}
+	if h.flags&hotAway != 0 {
+		t |= tagAway
+	}
+	if h.loc != 0 {
+		t |= tagOtherZone
+	}
+	reach := float64(h.maxMetres)
+	c := 0
+	for i := len(tagReach) - 1; i > 0; i-- {
+		if tagReach[i] <= reach {
+			c = i
+			break
+		}
+	}
+	t |= uint32(c) << tagReachShift
+	if reach == tagReach[c] {
+		t |= tagReachExact
+	}
+	t |= uint32(h.skills&(1<<tagSkillBits-1)) << tagSkillShift
+	return t
+}
+
+// tagQuery is what a query needs to judge tags, prepared once.
+type tagQuery struct {
+	skills    uint32 // required skills, as tag bits
+	skillsOK  bool   // every required skill has a tag bit
+	vettingOK bool   // the required level fits the tag's two bits
+	wm0       [7]uint32
+	wmOK      bool // wm0 holds the window's hours in the first time zone
+}
+
+func (e *Engine) prepareTag(q *query) {
+	t := &q.tag
+	t.skillsOK = true
+	for _, id := range q.skills {
+		if id >= tagSkillBits {
+			t.skillsOK = false
+			break
+		}
+		t.skills |= 1 << id
+	}
+	t.vettingOK = q.minVetting <= 3
+	if len(e.locList) > 0 {
+		t.wm0 = *q.window.mask(0)
+		t.wmOK = true
+	}
+}
+
+// tagVerdict judges volunteer id from its tag: decided reports whether the
+// tag settles it, and then it is not eligible, failing rule why with detail
+// det, exactly as check would say.
+func (q *query) tagVerdict(id, tag uint32, metres float64) (decided bool, why reasonCode, det int32) {
+	if !q.remote && metres > tagReach[tag>>tagReachShift&7] {
+		if tag&tagReachExact != 0 {
+			return true, rTooFar, 0
+		}
+		return false, 0, 0
+	}
+	switch {
+	case tag&tagPaused != 0:
+		return true, rPaused, 0
+	case len(q.declined) > 0 && slices.Contains(q.declined, id):
+		return true, rDeclined, 0
+	case tag&tagFull != 0:
+		return true, rAtCapacity, 0
+	case q.missingSkill != "":
+		return true, rMissingSkill, q.missingPos
+	case !q.tag.skillsOK:
+		return false, 0, 0
+	}
+	if lacking := q.tag.skills &^ (tag >> tagSkillShift); lacking != 0 {
+		return true, rMissingSkill, q.lackingPos(uint32(bits.TrailingZeros32(lacking)))
+	}
+	if q.minVetting > pb.Vetting_DBS_LEVEL_NONE {
+		switch {
+		case !q.tag.vettingOK:
+			return false, 0, 0
+		case pb.Vetting_DbsLevel(tag>>tagVetShift&3) < q.minVetting:
+			// An expired check only lowers the level.
+			return true, rVetting, 0
+		case tag&tagExpires != 0:
+			return false, 0, 0
+		}
+	}
+	if tag&(tagAway|tagOtherZone) != 0 || !q.tag.wmOK {
+		return false, 0, 0
+	}
+	// The hours any slot touches lie between the first and the last: a
+	// window touching none of them on a day with a slot overlaps no slot.
+	first, last := tag>>tagFirstShift&31, tag>>tagLastShift&31
+	span := uint32(1)<<(last+1) - uint32(1)<<first
+	for days := tag >> tagDaysShift & 127; days != 0; days &= days - 1 {
+		if q.tag.wm0[bits.TrailingZeros32(days)]&span != 0 {
+			return false, 0, 0
+		}
+	}
+	return true, rNotAvailable, 0
+}
