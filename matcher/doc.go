@@ -41,9 +41,15 @@
 // strings, a packed one the rules read first, a 16-byte grid entry whose
 // tag settles most rejections without either record (tag.go), weekly slots
 // in one shared arena, and id, postcode and street lookups that are tables
-// of 4-byte numbers rather than maps. A search's cost grows with the
-// volunteers in reach, not the engine's size, but a request few can help
-// (a window at night, a rare skill) visits everyone within its need's
-// limit, and, when fewer than the asked-for number are eligible, counts why
-// each was left out: those requests make the slowest percentile.
+// of 4-byte numbers rather than maps, and each grid block (1.6 km square)
+// keeps an aggregate of its tags, a few dozen bytes a block. A search's cost
+// grows with the volunteers in reach, not the engine's size. The candidate
+// search counts no exclusions and passes over, unread, any block whose
+// aggregate shows nobody in it can be eligible (at night, with a skill
+// nobody there has), so a dispatch, which never asks why, pays little for
+// requests few can help. When fewer than the asked-for number are
+// eligible, FindCandidates then counts why each volunteer within the
+// need's limit was left out, in a second pass over them that settles most
+// by their tags alone: those requests still make the slowest percentile,
+// the count costing about as much as the search.
 package matcher

@@ -23,19 +23,32 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 	if err != nil {
 		return Result{}, err
 	}
-	t := newTally(q)
-	cands := e.search(q, k, true, t, nil)
+	cands := e.search(q, k, true, nil)
 	res := Result{Candidates: cands}
 	switch {
 	case len(cands) >= k:
 	case q.remote:
 		res.Exclusions = e.exclusions(q) // the search had no radius to cover
 	default:
-		// Fewer than k eligible: the search visited everyone in reach, and
-		// counted why each was left out as it went.
-		res.Exclusions = t.exclusions(q)
+		// Counted apart from the search, which need not read a block
+		// where nobody can be eligible, where the count must.
+		res.Exclusions = e.excludedInReach(q)
 	}
 	return res, nil
+}
+
+// excludedInReach is exclusions for a request with a reach, judging most
+// volunteers by their tags alone.
+func (e *Engine) excludedInReach(q *query) []Exclusion {
+	t := newTally(q)
+	e.grid.withinTagged(q.lat, q.lng, q.maxMetres, func(id, tag uint32, metres float64) {
+		if decided, why, det := q.tagVerdict(id, tag, metres); decided {
+			t.add(why, det)
+		} else if ok, why, det, _ := e.check(q, id, metres); !ok {
+			t.add(why, det)
+		}
+	})
+	return t.exclusions(q)
 }
 
 // tally counts exclusions by rule and detail during a search.
@@ -54,11 +67,6 @@ func (t *tally) add(why reasonCode, det int32) {
 	} else {
 		t.n[why]++
 	}
-}
-
-func (t *tally) reset() {
-	t.n = [numReasons]int{}
-	clear(t.skill)
 }
 
 func (t *tally) exclusions(q *query) []Exclusion {
@@ -89,21 +97,17 @@ func (t *tally) exclusions(q *query) []Exclusion {
 // volunteer seen, beyond which nobody without a bonus can do better.
 // buf, if not nil, lends its slices, so that many searches in a row (a
 // dispatch) need not allocate them afresh; the result then lives in buf.
-func (e *Engine) search(q *query, k int, explain bool, t *tally, buf *searchBuf) []Candidate {
+// It counts no exclusions: blocks where nobody can be eligible are passed
+// over unread (query.hopeless).
+func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf) []Candidate {
 	if k <= 0 {
 		return nil
 	}
 	eligible := func(id, tag uint32, metres float64) bool {
-		if decided, why, det := q.tagVerdict(id, tag, metres); decided {
-			if t != nil {
-				t.add(why, det)
-			}
+		if decided, _, _ := q.tagVerdict(id, tag, metres); decided {
 			return false
 		}
-		ok, why, det, _ := e.check(q, id, metres)
-		if !ok && t != nil {
-			t.add(why, det)
-		}
+		ok, _, _, _ := e.check(q, id, metres)
 		return ok
 	}
 	// A volunteer whose reach class covers the search's reach, or the
@@ -113,10 +117,7 @@ func (e *Engine) search(q *query, k int, explain bool, t *tally, buf *searchBuf)
 		if c := tag >> tagReachShift & 7; !q.remote && q.maxMetres > tagReach[c] && hiDegSq > tagReachDegSq[c] {
 			return false
 		}
-		decided, why, det := q.tagVerdict(id, tag, 0)
-		if decided && t != nil {
-			t.add(why, det)
-		}
+		decided, _, _ := q.tagVerdict(id, tag, 0)
 		return decided
 	}
 	var bonus []Candidate
@@ -134,10 +135,7 @@ func (e *Engine) search(q *query, k int, explain bool, t *tally, buf *searchBuf)
 	ns, out := buf.ns[:0], buf.out[:0]
 	defer func() { buf.ns, buf.out = ns, out }()
 	for {
-		if t != nil {
-			t.reset() // each pass counts afresh
-		}
-		ns = e.grid.nearestTagged(ns[:0], q.lat, q.lng, want, q.maxMetres, eligible, reject)
+		ns = e.grid.nearestTagged(ns[:0], q.lat, q.lng, want, q.maxMetres, eligible, reject, q.hopeless)
 		out = append(out[:0], bonus...)
 		for _, n := range ns {
 			if !slices.ContainsFunc(bonus, func(c Candidate) bool { return c.id == n.ID }) {

@@ -132,7 +132,40 @@ type gridBlock struct {
 
 	by, bx int32
 	index  uint32 // in Grid.blocks
+	agg    gridAgg
 	cells  [gridBlockSide * gridBlockSide]gridCell
+}
+
+// gridAgg is what a block's tags have in common, kept so that a search
+// can pass over a block in which nobody can be eligible without reading a
+// cell of it (see query.hopeless). It only ever claims too much: a point
+// that leaves or changes leaves its bits behind until the block's arena is
+// next rebuilt, which can cost a search a needless scan, never a result.
+type gridAgg struct {
+	hours  [7]uint32 // per weekday, the hour spans of the tags below (tag.go)
+	skills uint8     // the union of their skill bits
+	vet    uint8     // the highest of their vetting levels
+	other  bool      // one is in another time zone: hours do not cover it
+	live   bool      // one is neither paused nor full
+}
+
+// add counts tag in; tags of points that can never be eligible (paused,
+// full) change nothing.
+func (a *gridAgg) add(tag uint32) {
+	if tag&(tagPaused|tagFull) != 0 {
+		return
+	}
+	a.live = true
+	a.skills |= uint8(tag >> tagSkillShift & (1<<tagSkillBits - 1))
+	a.vet = max(a.vet, uint8(tag>>tagVetShift&3))
+	if tag&tagOtherZone != 0 {
+		a.other = true
+		return
+	}
+	span := tagSpan(tag)
+	for days := tag >> tagDaysShift & 127; days != 0; days &= days - 1 {
+		a.hours[bits.TrailingZeros32(days)] |= span
+	}
 }
 
 // gridCell is a cell's run of the arena: entries arena[off:off+n], in a
@@ -187,6 +220,10 @@ func (b *gridBlock) move(ci, room uint32) {
 			}
 		}
 		b.arena = make([]gridEntry, 0, need+need/2+4)
+		b.agg = gridAgg{} // rebuilt from the points still here, dropping stale bits
+		for _, e := range old[b.cells[ci].off : b.cells[ci].off+b.cells[ci].n] {
+			b.agg.add(e.tag)
+		}
 		for j := range b.cells {
 			cj := &b.cells[j]
 			if cj.n == 0 || j == int(ci) {
@@ -194,6 +231,9 @@ func (b *gridBlock) move(ci, room uint32) {
 			}
 			off := uint32(len(b.arena))
 			b.arena = append(b.arena, old[cj.off:cj.off+cj.n]...)
+			for _, e := range old[cj.off : cj.off+cj.n] {
+				b.agg.add(e.tag)
+			}
 			b.arena = b.arena[:int(off+gridRun(cj.n))]
 			cj.off = off
 		}
@@ -329,6 +369,7 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 		blk := g.blocks[sl.bc>>8]
 		if sl.bc&0xff == ci && gridKey(int64(blk.by), int64(blk.bx)) == key {
 			blk.entries(ci)[sl.pos] = e // same cell: move in place
+			blk.agg.add(tag)
 			return
 		}
 		g.removeSlot(sl)
@@ -343,6 +384,7 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 	blk.occ[ci>>gridBlockShift] |= 1 << (ci & gridBlockMask)
 	blk.cols |= 1 << (ci & gridBlockMask)
 	g.slots[id] = gridSlot{bc: bi<<8 | ci, pos: blk.add(ci, e)}
+	blk.agg.add(tag) // after add, whose rebuild recomputes the rest
 	g.n++
 }
 
@@ -421,6 +463,7 @@ func (g *Grid) load(pts []gridPoint) {
 		blk := g.blocks[where[i]>>8]
 		c := &blk.cells[where[i]&0xff]
 		blk.arena[c.off+c.n] = e
+		blk.agg.add(e.tag)
 		g.slots[e.id] = gridSlot{bc: where[i], pos: c.n}
 		c.n++
 	}
@@ -480,6 +523,7 @@ func (g *Grid) removeSlot(sl gridSlot) {
 	}
 	if blk.n--; blk.n == 0 {
 		blk.arena = nil
+		blk.agg = gridAgg{}
 		delete(g.blockOf, gridKey(int64(blk.by), int64(blk.bx)))
 		g.freeBlocks = append(g.freeBlocks, bi)
 	}
@@ -568,14 +612,18 @@ type gridSearch struct {
 	// about then, so it must answer as acceptTag would. hiDegSq bounds the
 	// point's distance from above: ApproxMetres is at most
 	// gridMetresPerDeg·sqrt(hiDegSq).
-	reject     func(id, tag uint32, hiDegSq float64) bool
+	reject func(id, tag uint32, hiDegSq float64) bool
+	// skip, if set, passes over a block whose aggregate shows that accept
+	// would turn away every point in it.
+	skip       func(*gridAgg) bool
 	cosMax     float64     // an upper bound on the cosine ApproxMetres uses within maxMetres
 	innerDegSq float64     // points with a squared upper bound under this are within maxMetres
 	res        []Neighbour // res[start:] is a max-heap of the best so far
 	start      int
 
-	within func(id uint32, metres float64) bool // Within's callback, or nil for Nearest
-	done   bool                                 // Within's callback said stop
+	within    func(id uint32, metres float64) bool // Within's callback, or nil for Nearest
+	withinTag func(id, tag uint32, metres float64) // withinTagged's, used instead
+	done      bool                                 // Within's callback said stop
 
 	bandCache [4]gridBandView
 
@@ -775,6 +823,9 @@ func (s *gridSearch) lookupNB(i, j int) *gridBlock {
 	var blk *gridBlock
 	if bv := s.nbView(i); bv.has {
 		blk = s.g.blockOf[gridKey(s.qb-1+int64(i), bv.qx>>gridBlockShift-1+int64(j))]
+		if blk != nil && s.skip != nil && s.skip(&blk.agg) {
+			blk = nil
+		}
 	}
 	s.nbBlock[i][j] = blk
 	s.nbHave |= 1 << (3*i + j)
@@ -810,11 +861,11 @@ func (g *Grid) Nearest(dst []Neighbour, lat, lng float64, k int, maxMetres float
 }
 
 // nearestTagged is Nearest with a filter that is also given each point's
-// tag, and a quicker one that sees only the tag (see gridSearch.reject;
-// nil for none).
-func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres float64, accept func(id, tag uint32, metres float64) bool, reject func(id, tag uint32, hiDegSq float64) bool) []Neighbour {
+// tag, a quicker one that sees only the tag (see gridSearch.reject; nil
+// for none), and one that passes over whole blocks (gridSearch.skip).
+func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres float64, accept func(id, tag uint32, metres float64) bool, reject func(id, tag uint32, hiDegSq float64) bool, skip func(*gridAgg) bool) []Neighbour {
 	var s gridSearch
-	s.acceptTag, s.reject = accept, reject
+	s.acceptTag, s.reject, s.skip = accept, reject, skip
 	s.nearest(g, dst, lat, lng, k, maxMetres, nil)
 	return s.res
 }
@@ -911,7 +962,7 @@ func gridSiftUp(h []Neighbour, i int) {
 func (s *gridSearch) scan(cell []gridEntry) {
 	s.cellsScanned++
 	s.pointsScanned += len(cell)
-	if s.within != nil {
+	if s.within != nil || s.withinTag != nil {
 		s.scanWithin(cell)
 		return
 	}
@@ -992,6 +1043,10 @@ func (s *gridSearch) scanWithin(cell []gridEntry) {
 			continue
 		}
 		if d := ApproxMetres(s.lat, s.lng, plat, plng); d <= s.maxMetres {
+			if s.withinTag != nil {
+				s.withinTag(e.id, e.tag, d)
+				continue
+			}
 			if !s.within(e.id, d) {
 				s.done = true
 				return
@@ -1230,7 +1285,7 @@ func (s *gridSearch) visitBlock(by, bx, done int64) {
 		return
 	}
 	blk := s.g.blockOf[gridKey(by, bx)]
-	if blk == nil {
+	if blk == nil || s.skip != nil && s.skip(&blk.agg) {
 		return
 	}
 	for row := int64(0); row < gridBlockSide; row++ {
@@ -1270,12 +1325,23 @@ func (s *gridSearch) visitBlock(by, bx, done int64) {
 // Distances are ApproxMetres, as for Nearest; fn must not modify the grid.
 // maxMetres may be +Inf (every point).
 func (g *Grid) Within(lat, lng float64, maxMetres float64, fn func(id uint32, metres float64) bool) {
+	var s gridSearch
+	s.within = fn
+	s.visitWithin(g, lat, lng, maxMetres)
+}
+
+// withinTagged is Within with each point's tag, to the end.
+func (g *Grid) withinTagged(lat, lng float64, maxMetres float64, fn func(id, tag uint32, metres float64)) {
+	var s gridSearch
+	s.withinTag = fn
+	s.visitWithin(g, lat, lng, maxMetres)
+}
+
+func (s *gridSearch) visitWithin(g *Grid, lat, lng float64, maxMetres float64) {
 	if g.n == 0 || !(maxMetres >= 0) || !geo.ValidLatLng(lat, lng) {
 		return
 	}
-	var s gridSearch
 	s.init(g, lat, lng, maxMetres)
-	s.within = fn
 
 	// The blocks under the circle's bounding box, unless there are more of
 	// them than blocks in the grid.

@@ -167,12 +167,40 @@ func (q *query) tagVerdict(id, tag uint32, metres float64) (decided bool, why re
 	}
 	// The hours any slot touches lie between the first and the last: a
 	// window touching none of them on a day with a slot overlaps no slot.
-	first, last := tag>>tagFirstShift&31, tag>>tagLastShift&31
-	span := uint32(1)<<(last+1) - uint32(1)<<first
+	span := tagSpan(tag)
 	for days := tag >> tagDaysShift & 127; days != 0; days &= days - 1 {
 		if q.tag.wm0[bits.TrailingZeros32(days)]&span != 0 {
 			return false, 0, 0
 		}
 	}
 	return true, rNotAvailable, 0
+}
+
+// tagSpan is the hours from the tag's first to its last, as a mask.
+func tagSpan(tag uint32) uint32 {
+	first, last := tag>>tagFirstShift&31, tag>>tagLastShift&31
+	return uint32(1)<<(last+1) - uint32(1)<<first
+}
+
+// hopeless reports whether nobody a block's aggregate covers can be
+// eligible: every rule it tests is one a volunteer must pass, and the
+// aggregate claims at least what its points have (gridAgg), so a search
+// that passes over such a block finds exactly what it would have found.
+func (q *query) hopeless(a *gridAgg) bool {
+	switch {
+	case !a.live, q.missingSkill != "":
+		return true
+	case q.tag.skillsOK && q.tag.skills&^uint32(a.skills) != 0:
+		return true
+	case q.minVetting > pb.Vetting_DBS_LEVEL_NONE && q.tag.vettingOK && pb.Vetting_DbsLevel(a.vet) < q.minVetting:
+		return true // an expired check only lowers the level
+	case a.other || !q.tag.wmOK:
+		return false
+	}
+	for d, m := range q.tag.wm0 {
+		if m&a.hours[d] != 0 {
+			return false
+		}
+	}
+	return true
 }

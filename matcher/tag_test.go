@@ -205,7 +205,7 @@ func TestNearestTaggedReject(t *testing.T) {
 			}
 			return false
 		}
-		got := g.nearestTagged(nil, lat, lng, k, maxMetres, accept, reject)
+		got := g.nearestTagged(nil, lat, lng, k, maxMetres, accept, reject, nil)
 		want := g.Nearest(nil, lat, lng, k, maxMetres, func(id uint32, _ float64) bool { return tagOf(id) == 0 })
 		if !slices.Equal(got, want) {
 			t.Fatalf("query %d: tagged %v, plain %v", qi, got, want)

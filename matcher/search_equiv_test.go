@@ -1,0 +1,177 @@
+package matcher
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// bruteFind is FindCandidates the straightforward way: every volunteer
+// checked by the full rules, exclusions counted one by one over everyone in
+// reach, candidates ranked by a full sort.
+func bruteFind(e *Engine, r *pb.HelpRequest, k int) (Result, error) {
+	e.rlock()
+	defer e.mu.RUnlock()
+	q, err := e.prepare(r, nil, now)
+	if err != nil {
+		return Result{}, err
+	}
+	var all []Candidate
+	for id := range e.vols {
+		v := &e.vols[id]
+		if !v.live {
+			continue
+		}
+		// Bonus holders are looked up, not searched for, and measured from
+		// their recorded home rather than its grid position.
+		plat, plng, _ := e.grid.Position(uint32(id))
+		if (q.streetID != 0 && v.street == q.streetID) || (q.postcode != "" && v.postcode == q.postcodeID) {
+			plat, plng = v.lat, v.lng
+		}
+		metres := ApproxMetres(q.lat, q.lng, plat, plng)
+		if !q.remote && metres > q.maxMetres {
+			continue
+		}
+		if ok, _, _, _ := e.check(q, uint32(id), metres); ok {
+			all = append(all, e.score(q, uint32(id), metres, true))
+		}
+	}
+	if q.remote {
+		// Drawn from the k nearest eligible by grid position, and those
+		// with a bonus.
+		near := slices.Clone(all)
+		slices.SortFunc(near, func(a, b Candidate) int {
+			pa, pb := gridMetres(e, q, a.id), gridMetres(e, q, b.id)
+			if pa != pb {
+				if pa < pb {
+					return -1
+				}
+				return 1
+			}
+			return int(a.id) - int(b.id)
+		})
+		var drawn []Candidate
+		for i, c := range near {
+			if i < k || c.SameStreet || c.SamePostcode {
+				drawn = append(drawn, c)
+			}
+		}
+		all = drawn
+	}
+	sortCandidates(all)
+	res := Result{Candidates: all[:min(k, len(all))]}
+	if len(all) < k {
+		res.Exclusions = e.exclusions(q)
+	}
+	return res, nil
+}
+
+// TestFindCandidatesMatchesBruteForce: the search that passes over blocks
+// where nobody can be eligible, and the count that judges volunteers by
+// their tags, give exactly what checking everyone does, through updates
+// and removals that leave blocks' aggregates claiming more than they hold.
+func TestFindCandidatesMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	e := NewEngine(DefaultConfig())
+	write := func(n, rev int) {
+		v := tagMixVolunteer(n, rand.New(rand.NewPCG(uint64(n), uint64(rev))))
+		v.Etag = fmt.Sprint(rev)
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rev := 0
+	for n := range 1500 {
+		rev++
+		write(n, rev)
+	}
+	compare := func(stage string, reqs int) (sparse, skipped int) {
+		for range reqs {
+			r := tagMixRequest(rng)
+			r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(rng.Float64()*6000-3000, rng.Float64()*6000-3000)
+			k := []int{1, 5, 20, 60}[rng.IntN(4)]
+			got, err1 := e.FindCandidates(r, nil, k, now)
+			want, err2 := bruteFind(e, r, k)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if !slices.Equal(got.Exclusions, want.Exclusions) || len(got.Candidates) != len(want.Candidates) {
+				t.Fatalf("%s: %v k=%d: got %v / %v, want %v / %v", stage, r.Needs, k, names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
+			}
+			for i := range got.Candidates {
+				g, w := got.Candidates[i], want.Candidates[i]
+				if g.Volunteer != w.Volunteer || g.Score != w.Score || g.Parts != w.Parts || g.Explain() != w.Explain() {
+					t.Fatalf("%s: candidate %d: got %+v, want %+v", stage, i, g, w)
+				}
+			}
+			if len(got.Candidates) < k && !r.RemoteOk {
+				sparse++
+			}
+			e.rlock()
+			checkAggregates(t, stage, e.grid)
+			q, _ := e.prepare(r, nil, now)
+			for _, b := range e.grid.blocks[1:] {
+				if b.n > 0 && q.hopeless(&b.agg) {
+					skipped++
+					break
+				}
+			}
+			e.mu.RUnlock()
+		}
+		return sparse, skipped
+	}
+	sparse, skipped := compare("fresh", 300)
+	for i := range 4000 {
+		n := rng.IntN(1700)
+		switch {
+		case i%5 == 0:
+			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", n))
+		default:
+			rev++
+			write(n, rev)
+		}
+		if i%500 == 0 {
+			s, k := compare(fmt.Sprintf("churn %d", i), 40)
+			sparse, skipped = sparse+s, skipped+k
+		}
+	}
+	s, k := compare("churned", 300)
+	sparse, skipped = sparse+s, skipped+k
+	e.Compact()
+	s, k = compare("compacted", 300)
+	sparse, skipped = sparse+s, skipped+k
+	// The comparison means something only if it covers requests few can
+	// help and searches that pass blocks over.
+	if sparse < 200 || skipped < 100 {
+		t.Fatalf("only %d sparse requests, %d with a block passed over", sparse, skipped)
+	}
+}
+
+func gridMetres(e *Engine, q *query, id uint32) float64 {
+	plat, plng, _ := e.grid.Position(id)
+	return ApproxMetres(q.lat, q.lng, plat, plng)
+}
+
+// checkAggregates: every block's aggregate claims at least what its
+// points have, which is all that passing blocks over relies on.
+func checkAggregates(t *testing.T, stage string, g *Grid) {
+	t.Helper()
+	for _, b := range g.blocks[1:] {
+		var fresh gridAgg
+		for ci := range b.cells {
+			for _, en := range b.entries(uint32(ci)) {
+				fresh.add(en.tag)
+			}
+		}
+		ok := (!fresh.live || b.agg.live) && (!fresh.other || b.agg.other) && fresh.skills&^b.agg.skills == 0 && fresh.vet <= b.agg.vet
+		for d := range fresh.hours {
+			ok = ok && fresh.hours[d]&^b.agg.hours[d] == 0
+		}
+		if !ok {
+			t.Fatalf("%s: block (%d,%d) claims %+v, holds %+v", stage, b.by, b.bx, b.agg, fresh)
+		}
+	}
+}
