@@ -178,22 +178,26 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 
 // logStreams is logCalls for streams.
 func (s *Server) logStreams(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-	start := time.Now()
-	defer func() {
-		if r := recover(); r != nil {
-			s.logger.Error("panic in handler", zap.String("method", info.FullMethod), zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
-			err = statusWith(codes.Internal, ReasonInternal, "internal error", nil)
-		}
-		code := status.Code(err)
-		lvl := zap.DebugLevel
-		if code == codes.Internal || code == codes.Unknown || code == codes.DataLoss {
-			lvl = zap.ErrorLevel
-		}
-		if ce := s.logger.Check(lvl, "stream"); ce != nil {
-			ce.Write(zap.String("method", info.FullMethod), zap.String("code", code.String()), zap.Duration("took", time.Since(start)))
-		}
-	}()
+	defer s.logEnd("stream", info.FullMethod, time.Now(), &err)
 	return handler(srv, &methodStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), methodKey{}, info.FullMethod)})
+}
+
+// logEnd, deferred by an interceptor, turns a panic into INTERNAL and logs
+// the call's method, code and duration: at debug level, or error level for
+// the codes that mean a bug.
+func (s *Server) logEnd(what, method string, start time.Time, err *error) {
+	if r := recover(); r != nil {
+		s.logger.Error("panic in handler", zap.String("method", method), zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
+		*err = statusWith(codes.Internal, ReasonInternal, "internal error", nil)
+	}
+	code := status.Code(*err)
+	lvl := zap.DebugLevel
+	if code == codes.Internal || code == codes.Unknown || code == codes.DataLoss {
+		lvl = zap.ErrorLevel
+	}
+	if ce := s.logger.Check(lvl, what); ce != nil {
+		ce.Write(zap.String("method", method), zap.String("code", code.String()), zap.Duration("took", time.Since(start)))
+	}
 }
 
 // methodStream carries the method name in its context, for error logs.
@@ -215,23 +219,12 @@ func methodFrom(ctx context.Context) string {
 // and turns a panic into INTERNAL so that one bad request cannot take the
 // server down.
 func (s *Server) logCalls(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-	start := time.Now()
-	ctx = context.WithValue(ctx, methodKey{}, info.FullMethod)
-	defer func() {
-		if r := recover(); r != nil {
-			s.logger.Error("panic in handler", zap.String("method", info.FullMethod), zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
-			resp, err = nil, statusWith(codes.Internal, ReasonInternal, "internal error", nil)
-		}
-		code := status.Code(err)
-		lvl := zap.DebugLevel
-		if code == codes.Internal || code == codes.Unknown || code == codes.DataLoss {
-			lvl = zap.ErrorLevel
-		}
-		if ce := s.logger.Check(lvl, "call"); ce != nil {
-			ce.Write(zap.String("method", info.FullMethod), zap.String("code", code.String()), zap.Duration("took", time.Since(start)))
-		}
-	}()
-	return handler(ctx, req)
+	defer s.logEnd("call", info.FullMethod, time.Now(), &err)
+	resp, err = handler(context.WithValue(ctx, methodKey{}, info.FullMethod), req)
+	if err != nil {
+		resp = nil
+	}
+	return resp, err
 }
 
 // idempotency checks a request_id and fingerprints the request it came
