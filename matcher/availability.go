@@ -121,6 +121,17 @@ func (e *Engine) availability(id uint32, w *windowCache, loc uint16) (free bool,
 	return false, !anyPresent && len(pieces) > 0, slot{}
 }
 
+// awayThroughout reports whether every day of the window's pieces falls
+// in an away range, as availability's away does.
+func awayThroughout(away [][2]int32, pieces []piece) bool {
+	for _, p := range pieces {
+		if !awayOn(away, p.day) {
+			return false
+		}
+	}
+	return len(pieces) > 0
+}
+
 func awayOn(away [][2]int32, day int32) bool {
 	for _, a := range away {
 		if day >= a[0] && day <= a[1] {

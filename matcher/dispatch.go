@@ -91,7 +91,7 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 					if err != nil {
 						continue // a request without a place or time cannot be dispatched
 					}
-					cands := e.search(q, perRequest, false, &buf)
+					cands := e.search(q, perRequest, false, &buf, nil)
 					f := make([]scored, len(cands))
 					for j, c := range cands {
 						f[j] = scored{c.id, c.Score}

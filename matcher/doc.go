@@ -44,12 +44,16 @@
 // of 4-byte numbers rather than maps, and each grid block (1.6 km square)
 // keeps an aggregate of its tags, a few dozen bytes a block. A search's cost
 // grows with the volunteers in reach, not the engine's size. The candidate
-// search counts no exclusions and passes over, unread, any block whose
-// aggregate shows nobody in it can be eligible (at night, with a skill
-// nobody there has), so a dispatch, which never asks why, pays little for
-// requests few can help. When fewer than the asked-for number are
-// eligible, FindCandidates then counts why each volunteer within the
-// need's limit was left out, in a second pass over them that settles most
-// by their tags alone: those requests still make the slowest percentile,
-// the count costing about as much as the search.
+// search passes over, unread, any block whose aggregate shows nobody in it
+// can be eligible (at night, with a skill nobody there has), so a
+// dispatch, which never asks why, pays little for requests few can help.
+// FindCandidates counts why each volunteer in reach was left out in the
+// same pass, settling most by their tags alone (without a distance when
+// the tag's reach class settles the volunteer's own limit), and reads the
+// blocks it passed over only if it ends with fewer than the asked-for
+// number: no request reads anyone twice. Those requests, which must read
+// everyone within the need's limit, still make the slowest percentile,
+// their cost growing with the volunteers in reach and bound by memory:
+// the volunteers the tag leaves undecided cost a cache miss apiece on
+// their packed record.
 package matcher

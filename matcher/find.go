@@ -23,42 +23,122 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 	if err != nil {
 		return Result{}, err
 	}
-	cands := e.search(q, k, true, nil)
+	// The search counts why as it goes: a search that finds fewer than k
+	// has read everyone in reach, and a second pass to count them would
+	// cost as much again.
+	var t tally
+	t.init(q)
+	cands := e.search(q, k, true, nil, &t)
 	res := Result{Candidates: cands}
 	switch {
 	case len(cands) >= k:
 	case q.remote:
 		res.Exclusions = e.exclusions(q) // the search had no radius to cover
 	default:
-		// Counted apart from the search, which need not read a block
-		// where nobody can be eligible, where the count must.
-		res.Exclusions = e.excludedInReach(q)
+		res.Exclusions = t.exclusions(q)
 	}
 	return res, nil
-}
-
-// excludedInReach is exclusions for a request with a reach, judging most
-// volunteers by their tags alone.
-func (e *Engine) excludedInReach(q *query) []Exclusion {
-	t := newTally(q)
-	e.grid.withinTagged(q.lat, q.lng, q.maxMetres, func(id, tag uint32, metres float64) {
-		if decided, why, det := q.tagVerdict(id, tag, metres); decided {
-			t.add(why, det)
-		} else if ok, why, det, _ := e.check(q, id, metres); !ok {
-			t.add(why, det)
-		}
-	})
-	return t.exclusions(q)
 }
 
 // tally counts exclusions by rule and detail during a search.
 type tally struct {
 	n     [numReasons]int
-	skill []int // missing skills, by index in the query's skillNames
+	skill []int  // missing skills, by index in the query's skillNames
+	few   [4]int // skill's room for a request naming few, as most do
 }
 
 func newTally(q *query) *tally {
-	return &tally{skill: make([]int, len(q.skillNames))}
+	t := &tally{}
+	t.init(q)
+	return t
+}
+
+func (t *tally) init(q *query) {
+	if len(q.skillNames) <= len(t.few) {
+		t.skill = t.few[:len(q.skillNames)]
+	} else {
+		t.skill = make([]int, len(q.skillNames))
+	}
+}
+
+func (t *tally) reset() {
+	t.n = [numReasons]int{}
+	clear(t.skill)
+}
+
+// exclusionCount is what a search that counts exclusions judges by.
+type exclusionCount struct {
+	e      *Engine
+	q      *query
+	t      *tally
+	passed []*gridBlock // blocks the search passed over, to count if need be
+}
+
+// scanCounting is gridSearch.scan for nearestCounting. Until k are
+// accepted it judges each point within maxMetres itself, by its tag where
+// that settles it (most, and without a distance when the point is surely
+// within both limits) and by the rules otherwise, counting those it turns
+// away; after that, counts no longer matter and it offers points as scan
+// does.
+func (s *gridSearch) scanCounting(cell []gridEntry) {
+	c := s.count
+	q := c.q
+	for i := range cell {
+		e := &cell[i]
+		plat := float64(e.lat) * gridDegreePerFixed
+		plng := float64(e.lng) * gridDegreePerFixed
+		dlat := plat - s.lat
+		dlng := plng - s.lng
+		xl := dlng * s.cosMin
+		lo := dlat*dlat + xl*xl
+		if lo > s.degSq {
+			continue
+		}
+		open := len(s.res)-s.start < s.k
+		judged := false // the tag's rules have been found undecided
+		if open {
+			// Surely within maxMetres, and then, while open, cosMin holds
+			// for the point: lo bounds its distance from below as hi does
+			// from above, which may settle the volunteer's own limit.
+			xu := dlng * s.cosMax
+			if hi := dlat*dlat + xu*xu; hi <= s.innerDegSq {
+				cl := e.tag >> tagReachShift & 7
+				switch {
+				case q.remote || q.maxMetres <= tagReach[cl] || hi <= tagReachDegSq[cl]:
+					decided, why, det := q.tagRules(e.id, e.tag)
+					if decided {
+						c.t.add(why, det)
+						continue
+					}
+					judged = true
+				case lo > tagBeyondDegSq[cl] && e.tag&tagReachExact != 0:
+					c.t.add(rTooFar, 0)
+					continue
+				}
+			}
+		}
+		// ApproxMetres, as in scan.
+		x := float64(dlng * gridCosDeg((s.lat+plat)*0.5))
+		d := gridMetresPerDeg * math.Sqrt(float64(dlat*dlat)+float64(x*x))
+		if d > s.bound {
+			continue
+		}
+		if !open {
+			s.offer(e.id, e.tag, d)
+			continue
+		}
+		if !judged {
+			if decided, why, det := q.tagVerdict(e.id, e.tag, d); decided {
+				c.t.add(why, det)
+				continue
+			}
+		}
+		if ok, why, det, _ := c.e.check(q, e.id, d); !ok {
+			c.t.add(why, det)
+			continue
+		}
+		s.push(e.id, d)
+	}
 }
 
 func (t *tally) add(why reasonCode, det int32) {
@@ -97,14 +177,25 @@ func (t *tally) exclusions(q *query) []Exclusion {
 // volunteer seen, beyond which nobody without a bonus can do better.
 // buf, if not nil, lends its slices, so that many searches in a row (a
 // dispatch) need not allocate them afresh; the result then lives in buf.
-// It counts no exclusions: blocks where nobody can be eligible are passed
-// over unread (query.hopeless).
-func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf) []Candidate {
+// With a tally t (and a reach), it counts exclusions as it goes: when it
+// returns fewer than k, t holds them for everyone in reach. Without one,
+// blocks where nobody can be eligible are passed over unread
+// (query.hopeless).
+func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally) []Candidate {
 	if k <= 0 {
 		return nil
 	}
+	var count *exclusionCount
+	if t != nil && !q.remote {
+		count = &exclusionCount{e: e, q: q, t: t}
+	}
+	// q.tagVerdict, unrolled so that each point costs one call.
 	eligible := func(id, tag uint32, metres float64) bool {
-		if decided, _, _ := q.tagVerdict(id, tag, metres); decided {
+		if !q.remote && metres > tagReach[tag>>tagReachShift&7] {
+			if tag&tagReachExact != 0 {
+				return false
+			}
+		} else if decided, _, _ := q.tagRules(id, tag); decided {
 			return false
 		}
 		ok, _, _, _ := e.check(q, id, metres)
@@ -117,7 +208,7 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf) []Candida
 		if c := tag >> tagReachShift & 7; !q.remote && q.maxMetres > tagReach[c] && hiDegSq > tagReachDegSq[c] {
 			return false
 		}
-		decided, _, _ := q.tagVerdict(id, tag, 0)
+		decided, _, _ := q.tagRules(id, tag)
 		return decided
 	}
 	var bonus []Candidate
@@ -129,14 +220,21 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf) []Candida
 		}
 	}
 	want := k
-	if buf == nil {
-		buf = &searchBuf{}
+	var ns []Neighbour
+	var out []Candidate
+	if buf != nil {
+		ns, out = buf.ns[:0], buf.out[:0]
 	}
-	ns, out := buf.ns[:0], buf.out[:0]
-	defer func() { buf.ns, buf.out = ns, out }()
 	for {
-		ns = e.grid.nearestTagged(ns[:0], q.lat, q.lng, want, q.maxMetres, eligible, reject, q.hopeless)
-		out = append(out[:0], bonus...)
+		ns = slices.Grow(ns[:0], want)
+		if count != nil {
+			t.reset()
+			ns = e.grid.nearestCounting(ns, q.lat, q.lng, want, q.maxMetres, count, eligible, q.hopeless)
+		} else {
+			ns = e.grid.nearestTagged(ns, q.lat, q.lng, want, q.maxMetres, eligible, reject, q.hopeless)
+		}
+		out = slices.Grow(out[:0], len(bonus)+len(ns))
+		out = append(out, bonus...)
 		for _, n := range ns {
 			if !slices.ContainsFunc(bonus, func(c Candidate) bool { return c.id == n.ID }) {
 				out = append(out, e.score(q, n.ID, n.Metres, explain))
@@ -150,6 +248,9 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf) []Candida
 			break
 		}
 		want *= 2
+	}
+	if buf != nil {
+		buf.ns, buf.out = ns, out
 	}
 	if len(out) > k {
 		out = out[:k]

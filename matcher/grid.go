@@ -61,6 +61,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 
 	"github.com/doorstep-aid/doorstep/geo"
 )
@@ -615,15 +616,18 @@ type gridSearch struct {
 	reject func(id, tag uint32, hiDegSq float64) bool
 	// skip, if set, passes over a block whose aggregate shows that accept
 	// would turn away every point in it.
-	skip       func(*gridAgg) bool
+	skip func(*gridAgg) bool
+	// count, if set, has the scan judge points itself and count those it
+	// turns away (scanCounting); blocks skip passes over are noted there,
+	// to be counted at the end if the search finds fewer than k.
+	count      *exclusionCount
 	cosMax     float64     // an upper bound on the cosine ApproxMetres uses within maxMetres
 	innerDegSq float64     // points with a squared upper bound under this are within maxMetres
 	res        []Neighbour // res[start:] is a max-heap of the best so far
 	start      int
 
-	within    func(id uint32, metres float64) bool // Within's callback, or nil for Nearest
-	withinTag func(id, tag uint32, metres float64) // withinTagged's, used instead
-	done      bool                                 // Within's callback said stop
+	within func(id uint32, metres float64) bool // Within's callback, or nil for Nearest
+	done   bool                                 // Within's callback said stop
 
 	bandCache [4]gridBandView
 
@@ -738,7 +742,7 @@ func (s *gridSearch) init(g *Grid, lat, lng, maxMetres float64) {
 	s.cosMin = gridCosBound(lat, maxMetres)
 	s.cosFor = maxMetres
 	s.setBound(maxMetres)
-	if s.reject != nil {
+	if s.reject != nil || s.count != nil {
 		s.cosMax = gridCosMax(lat, maxMetres)
 		inner := maxMetres * (1 - 1e-9) / gridMetresPerDeg
 		s.innerDegSq = inner * inner * (1 - 1e-9)
@@ -824,6 +828,7 @@ func (s *gridSearch) lookupNB(i, j int) *gridBlock {
 	if bv := s.nbView(i); bv.has {
 		blk = s.g.blockOf[gridKey(s.qb-1+int64(i), bv.qx>>gridBlockShift-1+int64(j))]
 		if blk != nil && s.skip != nil && s.skip(&blk.agg) {
+			s.passOver(blk)
 			blk = nil
 		}
 	}
@@ -870,6 +875,30 @@ func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres
 	return s.res
 }
 
+// nearestCounting is nearestTagged that also counts, by rule, every
+// point within maxMetres it does not accept, judging them itself (see
+// scanCounting): when it returns fewer than k, count has seen everyone in
+// reach. accept is asked only once k are accepted, and must then agree with
+// count's judgement.
+//
+// skip may pass over blocks as for nearestTagged: when fewer than k are
+// found, their points in reach are counted at the end, block by block,
+// where the search would have read them ring by ring.
+func (g *Grid) nearestCounting(dst []Neighbour, lat, lng float64, k int, maxMetres float64, count *exclusionCount, accept func(id, tag uint32, metres float64) bool, skip func(*gridAgg) bool) []Neighbour {
+	var s gridSearch
+	s.acceptTag, s.count, s.skip = accept, count, skip
+	count.passed = count.passed[:0]
+	s.nearest(g, dst, lat, lng, k, maxMetres, nil)
+	return s.res
+}
+
+// passOver notes a block skip passed over, for a counting search.
+func (s *gridSearch) passOver(blk *gridBlock) {
+	if c := s.count; c != nil && !slices.Contains(c.passed, blk) {
+		c.passed = append(c.passed, blk)
+	}
+}
+
 // gridCosMax is an upper bound on the cosine of the mean latitude of
 // (lat, ·) and any point within metres of it, as ApproxMetres computes it.
 func gridCosMax(lat, metres float64) float64 {
@@ -914,6 +943,14 @@ func (s *gridSearch) nearest(g *Grid, dst []Neighbour, lat, lng float64, k int, 
 			break
 		}
 		s.tightenCos()
+	}
+	if s.count != nil && len(s.res)-s.start < s.k {
+		// Everyone in reach was read but those in the blocks passed over,
+		// who are not eligible but must be counted. The bound is still
+		// maxMetres, as the search had.
+		for _, blk := range s.count.passed {
+			s.scanBlock(blk, -1)
+		}
 	}
 
 	// Heap sort: repeatedly move the largest to the end.
@@ -962,7 +999,11 @@ func gridSiftUp(h []Neighbour, i int) {
 func (s *gridSearch) scan(cell []gridEntry) {
 	s.cellsScanned++
 	s.pointsScanned += len(cell)
-	if s.within != nil || s.withinTag != nil {
+	switch {
+	case s.count != nil:
+		s.scanCounting(cell)
+		return
+	case s.within != nil:
 		s.scanWithin(cell)
 		return
 	}
@@ -1013,8 +1054,13 @@ func (s *gridSearch) offer(id, tag uint32, d float64) {
 	if !s.accepts(id, tag, d) {
 		return
 	}
+	s.push(id, d)
+}
+
+// push adds an accepted point while there are fewer than k.
+func (s *gridSearch) push(id uint32, d float64) {
 	s.res = append(s.res, Neighbour{ID: id, Metres: d})
-	h = s.res[s.start:]
+	h := s.res[s.start:]
 	gridSiftUp(h, len(h)-1)
 	if len(h) == s.k {
 		s.setBound(h[0].Metres)
@@ -1043,10 +1089,6 @@ func (s *gridSearch) scanWithin(cell []gridEntry) {
 			continue
 		}
 		if d := ApproxMetres(s.lat, s.lng, plat, plng); d <= s.maxMetres {
-			if s.withinTag != nil {
-				s.withinTag(e.id, e.tag, d)
-				continue
-			}
 			if !s.within(e.id, d) {
 				s.done = true
 				return
@@ -1285,9 +1327,22 @@ func (s *gridSearch) visitBlock(by, bx, done int64) {
 		return
 	}
 	blk := s.g.blockOf[gridKey(by, bx)]
-	if blk == nil || s.skip != nil && s.skip(&blk.agg) {
+	if blk == nil {
 		return
 	}
+	if s.skip != nil && s.skip(&blk.agg) {
+		s.passOver(blk)
+		return
+	}
+	s.scanBlock(blk, done)
+}
+
+// scanBlock scans the cells of blk that may be within the bound, except
+// those within done rows and columns of the query's cell.
+func (s *gridSearch) scanBlock(blk *gridBlock, done int64) {
+	bv := s.band(int64(blk.by))
+	x0 := int64(blk.bx) << gridBlockShift
+	y0 := int64(blk.by) << gridBlockShift
 	for row := int64(0); row < gridBlockSide; row++ {
 		cells := uint32(blk.occ[row])
 		if cells == 0 {
@@ -1327,13 +1382,6 @@ func (s *gridSearch) visitBlock(by, bx, done int64) {
 func (g *Grid) Within(lat, lng float64, maxMetres float64, fn func(id uint32, metres float64) bool) {
 	var s gridSearch
 	s.within = fn
-	s.visitWithin(g, lat, lng, maxMetres)
-}
-
-// withinTagged is Within with each point's tag, to the end.
-func (g *Grid) withinTagged(lat, lng float64, maxMetres float64, fn func(id, tag uint32, metres float64)) {
-	var s gridSearch
-	s.withinTag = fn
 	s.visitWithin(g, lat, lng, maxMetres)
 }
 

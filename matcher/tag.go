@@ -54,6 +54,21 @@ var tagReachDegSq = func() (sq [8]float64) {
 	return sq
 }()
 
+// tagBeyondDegSq are the squares of tagReach in degrees of latitude, a
+// little long, so that a point whose lower distance bound (in squared
+// degrees, as a grid search computes it) exceeds one is surely beyond that
+// many metres; +Inf for the first class, which nothing is surely beyond.
+var tagBeyondDegSq = func() (sq [8]float64) {
+	for c, m := range tagReach {
+		sq[c] = math.Inf(1)
+		if m > 0 {
+			d := m * (1 + 1e-9) / gridMetresPerDeg
+			sq[c] = d * d * (1 + 1e-9)
+		}
+	}
+	return sq
+}()
+
 // volunteerTag packs what the tag verdict needs from h.
 func volunteerTag(h *hotVol) uint32 {
 	var t uint32
@@ -106,7 +121,8 @@ type tagQuery struct {
 	skillsOK  bool   // every required skill has a tag bit
 	vettingOK bool   // the required level fits the tag's two bits
 	wm0       [7]uint32
-	wmOK      bool // wm0 holds the window's hours in the first time zone
+	wmAny     uint32 // the union of wm0: a span missing it misses every day
+	wmOK      bool   // wm0 holds the window's hours in the first time zone
 }
 
 func (e *Engine) prepareTag(q *query) {
@@ -122,6 +138,9 @@ func (e *Engine) prepareTag(q *query) {
 	t.vettingOK = q.minVetting <= 3
 	if len(e.locList) > 0 {
 		t.wm0 = *q.window.mask(0)
+		for _, m := range t.wm0 {
+			t.wmAny |= m
+		}
 		t.wmOK = true
 	}
 }
@@ -136,6 +155,12 @@ func (q *query) tagVerdict(id, tag uint32, metres float64) (decided bool, why re
 		}
 		return false, 0, 0
 	}
+	return q.tagRules(id, tag)
+}
+
+// tagRules is tagVerdict for a volunteer known to be within their own
+// distance limit.
+func (q *query) tagRules(id, tag uint32) (decided bool, why reasonCode, det int32) {
 	switch {
 	case tag&tagPaused != 0:
 		return true, rPaused, 0
@@ -167,7 +192,11 @@ func (q *query) tagVerdict(id, tag uint32, metres float64) (decided bool, why re
 	}
 	// The hours any slot touches lie between the first and the last: a
 	// window touching none of them on a day with a slot overlaps no slot.
+	// Most windows that miss, miss on every day (at night).
 	span := tagSpan(tag)
+	if span&q.tag.wmAny == 0 {
+		return true, rNotAvailable, 0
+	}
 	for days := tag >> tagDaysShift & 127; days != 0; days &= days - 1 {
 		if q.tag.wm0[bits.TrailingZeros32(days)]&span != 0 {
 			return false, 0, 0
