@@ -104,6 +104,9 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	out := &pb.FindCandidatesResponse{Summary: matcher.Summary(res.Exclusions)}
+	if len(res.Candidates) > 0 {
+		out.Candidates = make([]*pb.Candidate, 0, len(res.Candidates))
+	}
 	for _, c := range res.Candidates {
 		out.Candidates = append(out.Candidates, &pb.Candidate{
 			Volunteer: c.Volunteer, DisplayName: c.DisplayName, DistanceMetres: c.Metres,

@@ -65,26 +65,46 @@ type collection[T proto.Message] struct {
 // personal data was removed has none, and an empty contact.
 func (col *collection[T]) read(sl *sealer, top *bolt.Bucket, id []byte) (T, *pb.Contact, error) {
 	var zero T
-	r := col.newRec()
-	ok, err := getProto(top.Bucket(bRecords), id, r)
+	r, err := col.readRecord(top, id)
 	if err != nil {
 		return zero, nil, err
 	}
-	if !ok {
-		return zero, nil, ErrNotFound
+	c, err := col.openInto(sl, top, id, r)
+	if err != nil {
+		return zero, nil, err
 	}
+	return r, c, nil
+}
+
+// readRecord returns a record as stored, without its personal fields.
+func (col *collection[T]) readRecord(top *bolt.Bucket, id []byte) (T, error) {
+	var zero T
+	r := col.newRec()
+	ok, err := getProto(top.Bucket(bRecords), id, r)
+	if err != nil {
+		return zero, err
+	}
+	if !ok {
+		return zero, ErrNotFound
+	}
+	return r, nil
+}
+
+// openInto opens a record's personal fields and merges them into r, as
+// read does, returning the contact on its own.
+func (col *collection[T]) openInto(sl *sealer, top *bolt.Bucket, id []byte, r T) (*pb.Contact, error) {
 	c := &pb.Contact{}
 	if sealed := top.Bucket(bContacts).Get(id); sealed != nil {
 		p, err := openPersonal(sl, col, id, sealed)
 		if err != nil {
-			return zero, nil, err
+			return nil, err
 		}
 		if pc := col.takeContact(p); pc != nil {
 			c = pc
 		}
 		col.mergePersonal(r, p)
 	}
-	return r, c, nil
+	return c, nil
 }
 
 // putRecord stores r without its personal fields, which are sealed apart,
@@ -320,9 +340,12 @@ func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag str
 // what every record must also match. The filter key is what the page token
 // is bound to.
 type scan[T proto.Message] struct {
-	index     []byte // nil: walk the records themselves
-	prefix    []byte
-	phone     string // when set, prefix is this phone number's in by_phone
+	index  []byte // nil: walk the records themselves
+	prefix []byte
+	phone  string // when set, prefix is this phone number's in by_phone
+	// pre, when set, is the part of match that needs no personal data: a
+	// record it refuses is skipped without being decrypted.
+	pre       func(r T) bool
 	match     func(r T, c *pb.Contact) bool
 	filterKey string
 }
@@ -408,7 +431,15 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 				}
 				id = k[len(k)-16:]
 			}
-			r, c, err := col.read(sl, top, id)
+			resume = k[len(sc.prefix):]
+			r, err := col.readRecord(top, id)
+			if err != nil {
+				return err
+			}
+			if sc.pre != nil && !sc.pre(r) {
+				continue
+			}
+			c, err := col.openInto(sl, top, id, r)
 			if err != nil {
 				return err
 			}
@@ -416,7 +447,6 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 				col.setContact(r, c)
 				out = append(out, r)
 			}
-			resume = k[len(sc.prefix):]
 		}
 		return nil
 	})

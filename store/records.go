@@ -206,13 +206,16 @@ func (s *BoltStore) DeleteHelpRequest(ctx context.Context, id, etag string) erro
 // filter allows (phone, then postcode, organisation, state) and checks the
 // rest of the filter on each record.
 func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error) {
+	pre := func(r *pb.HelpRequest) bool {
+		return (f.State == pb.HelpRequest_STATE_UNSPECIFIED || r.State == f.State) &&
+			hasPrefix(r.GetLocation().GetPostcode(), f.PostcodePrefix) &&
+			(f.Organisation == "" || r.Organisation == f.Organisation)
+	}
 	sc := scan[*pb.HelpRequest]{
 		filterKey: fmt.Sprintf("hr|%d|%s|%s|%s", f.State, f.PostcodePrefix, f.Organisation, f.Phone),
+		pre:       pre,
 		match: func(r *pb.HelpRequest, c *pb.Contact) bool {
-			return (f.State == pb.HelpRequest_STATE_UNSPECIFIED || r.State == f.State) &&
-				hasPrefix(r.GetLocation().GetPostcode(), f.PostcodePrefix) &&
-				(f.Organisation == "" || r.Organisation == f.Organisation) &&
-				(f.Phone == "" || c.GetPhone() == f.Phone)
+			return pre(r) && (f.Phone == "" || c.GetPhone() == f.Phone)
 		},
 	}
 	switch {
@@ -250,13 +253,16 @@ func (s *BoltStore) DeleteVolunteer(ctx context.Context, id, etag string) error 
 
 // ListVolunteers implements Store, as ListHelpRequests.
 func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page) ([]*pb.Volunteer, string, error) {
+	pre := func(r *pb.Volunteer) bool {
+		return hasPrefix(r.GetHome().GetPostcode(), f.PostcodePrefix) &&
+			(f.Organisation == "" || r.Organisation == f.Organisation) &&
+			(f.Skill == "" || slices.Contains(r.Skills, f.Skill))
+	}
 	sc := scan[*pb.Volunteer]{
 		filterKey: fmt.Sprintf("vol|%s|%s|%s|%s", f.PostcodePrefix, f.Organisation, f.Skill, f.Phone),
+		pre:       pre,
 		match: func(r *pb.Volunteer, c *pb.Contact) bool {
-			return hasPrefix(r.GetHome().GetPostcode(), f.PostcodePrefix) &&
-				(f.Organisation == "" || r.Organisation == f.Organisation) &&
-				(f.Skill == "" || slices.Contains(r.Skills, f.Skill)) &&
-				(f.Phone == "" || c.GetPhone() == f.Phone)
+			return pre(r) && (f.Phone == "" || c.GetPhone() == f.Phone)
 		},
 	}
 	switch {
