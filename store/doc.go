@@ -50,6 +50,17 @@
 //	    postcode            -> latitude(8) longitude(8), IEEE 754 big-endian
 //	events/
 //	    revision(8) seq(4)  -> Event (names of records, never their contents)
+//	tokens/
+//	    records/            id -> Token (never its secret)
+//	    by_hash/            sha256(secret) -> id
+//	organisations/
+//	    slug                -> Organisation
+//	audit/
+//	    id(16)              -> AuditRecord (who, what, which fields; never values)
+//
+// tokens/, organisations/ and audit/ are created at every Open if missing
+// (auth.go): they hold nothing that older files need converting for, so
+// they take no schema step.
 //
 // An id is a 16-byte ULID: a millisecond timestamp then randomness,
 // monotonic within the process, so keys sort by creation time. Outside the
