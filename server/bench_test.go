@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
@@ -41,6 +42,19 @@ func BenchmarkLookupPostcode(b *testing.B) {
 	req := &pb.LookupPostcodeRequest{Postcode: "AB10 1AB"}
 	benchCallers(b, []int{1, 16, 256}, nil, func(ctx context.Context, conn *grpc.ClientConn) error {
 		_, err := pb.NewGazetteerServiceClient(conn).LookupPostcode(ctx, req)
+		return err
+	})
+}
+
+// BenchmarkHealthCheck is the floor of every figure here: the cheapest
+// call the server answers, through the same connections and interceptors,
+// with no token to check and no store to read.
+//
+//	go test -run '^$' -bench HealthCheck -benchtime 50000x ./server/
+func BenchmarkHealthCheck(b *testing.B) {
+	req := &healthpb.HealthCheckRequest{}
+	benchCallers(b, []int{1, 8, 64}, nil, func(ctx context.Context, conn *grpc.ClientConn) error {
+		_, err := healthpb.NewHealthClient(conn).Check(ctx, req)
 		return err
 	})
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -57,26 +58,6 @@ func (s *Server) track(v *pb.Volunteer) {
 	}
 }
 
-// previousHelpers names the volunteers who fulfilled earlier requests from
-// the same phone number, for continuity.
-func (s *Server) previousHelpers(ctx context.Context, hr *pb.HelpRequest) ([]string, error) {
-	phone := hr.GetRequester().GetPhone()
-	if phone == "" {
-		return nil, nil
-	}
-	got, _, err := s.store.ListHelpRequests(ctx, store.HelpRequestFilter{Phone: phone, State: pb.HelpRequest_STATE_FULFILLED}, store.Page{Size: 50})
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, r := range got {
-		if r.AssignedVolunteer != "" && r.Name != hr.Name {
-			out = append(out, r.AssignedVolunteer)
-		}
-	}
-	return out, nil
-}
-
 // FindCandidates implements pb.MatchingServiceServer.
 func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesRequest) (*pb.FindCandidatesResponse, error) {
 	var v violations
@@ -91,32 +72,30 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	hr, err := s.store.GetHelpRequest(ctx, id)
+	hr, prev, err := s.store.MatchingInputs(ctx, id)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
-	}
-	prev, err := s.previousHelpers(ctx, hr)
-	if err != nil {
-		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	res, err := s.engine.FindCandidates(hr, prev, k, s.now())
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	out := &pb.FindCandidatesResponse{Summary: matcher.Summary(res.Exclusions)}
-	if len(res.Candidates) > 0 {
-		out.Candidates = make([]*pb.Candidate, 0, len(res.Candidates))
-	}
-	for _, c := range res.Candidates {
-		out.Candidates = append(out.Candidates, &pb.Candidate{
-			Volunteer: c.Volunteer, DisplayName: c.DisplayName, DistanceMetres: c.Metres,
-			SameStreet: c.SameStreet, SamePostcode: c.SamePostcode, Score: c.Score,
-			ScoreParts: map[string]float64{
-				"distance": c.Parts.Distance, "same_street": c.Parts.SameStreet, "same_postcode": c.Parts.SamePostcode,
-				"fairness": c.Parts.Fairness, "continuity": c.Parts.Continuity,
-			},
-			Explanation: c.Explain(),
-		})
+	if n := len(res.Candidates); n > 0 {
+		// Two allocations for the page rather than two per candidate: this
+		// is the hottest response the server builds.
+		cands, parts := make([]pb.Candidate, n), make([]pb.ScoreParts, n)
+		out.Candidates = make([]*pb.Candidate, n)
+		for i, c := range res.Candidates {
+			p := &parts[i]
+			p.Distance, p.SameStreet, p.SamePostcode = c.Parts.Distance, c.Parts.SameStreet, c.Parts.SamePostcode
+			p.Fairness, p.Continuity = c.Parts.Fairness, c.Parts.Continuity
+			pc := &cands[i]
+			pc.Volunteer, pc.DisplayName, pc.DistanceMetres = c.Volunteer, c.DisplayName, c.Metres
+			pc.SameStreet, pc.SamePostcode, pc.Score = c.SameStreet, c.SamePostcode, c.Score
+			pc.ScoreParts, pc.Explanation = p, c.Explain()
+			out.Candidates[i] = pc
+		}
 	}
 	for _, x := range res.Exclusions {
 		out.Exclusions = append(out.Exclusions, &pb.Exclusion{Reason: string(x.Reason), Detail: x.Detail, Count: int32(x.Count)})
@@ -140,7 +119,7 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	hr, err := s.store.GetHelpRequest(ctx, hrID)
+	hr, prev, err := s.store.MatchingInputs(ctx, hrID)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(hrID))
 	}
@@ -149,10 +128,6 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 	}
 	if hr.State != pb.HelpRequest_STATE_OPEN {
 		return nil, statusWith(codes.FailedPrecondition, ReasonWrongState, "the request is "+stateWord(hr.State)+", not open", nil)
-	}
-	prev, err := s.previousHelpers(ctx, hr)
-	if err != nil {
-		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	ok, why, err := s.engine.Eligible(hr, prev, volunteerPrefix+volID, s.now())
 	if err != nil {
@@ -336,8 +311,11 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, hr := range page {
-			prev, err := s.previousHelpers(ctx, hr)
+		for _, listed := range page {
+			hr, prev, err := s.store.MatchingInputs(ctx, strings.TrimPrefix(listed.Name, helpRequestPrefix))
+			if errors.Is(err, store.ErrNotFound) {
+				continue // deleted since the page was read
+			}
 			if err != nil {
 				return nil, err
 			}

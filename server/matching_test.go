@@ -93,8 +93,11 @@ func TestFindCandidatesExplains(t *testing.T) {
 	var got []string
 	for _, c := range resp.Candidates {
 		got = append(got, c.DisplayName)
-		if c.Explanation == "" || c.ScoreParts["distance"] != c.DistanceMetres {
+		if c.Explanation == "" || c.ScoreParts.GetDistance() != c.DistanceMetres {
 			t.Errorf("candidate %v lacks its explanation or parts", c)
+		}
+		if p := c.ScoreParts; p.Distance+p.SameStreet+p.SamePostcode+p.Fairness+p.Continuity != c.Score {
+			t.Errorf("candidate %s: parts %v do not add up to score %v", c.DisplayName, p, c.Score)
 		}
 	}
 	if len(got) < 2 || got[0] != "Near" || !slices.Contains(got, "Farther") || slices.Contains(got, "Resting") {

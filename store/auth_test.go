@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,11 @@ func TestTokens(t *testing.T) {
 	mustOK(t, err, "revoke")
 	if revoked.RevokeTime == nil || TokenUsable(revoked, time.Now()) == nil {
 		t.Errorf("revoked token %v is usable", revoked)
+	}
+	// The token was read (and cached) above: the revocation must show from
+	// the next read.
+	if got, err := s.TokenByHash(bg, h1); err != nil || got.RevokeTime == nil {
+		t.Errorf("by hash after revoke: %v %v", got, err)
 	}
 	if _, err := s.RevokeToken(bg, idOf(tok.Name)); !errors.Is(err, ErrWrongState) {
 		t.Errorf("revoke twice: %v", err)
@@ -177,4 +183,54 @@ func TestAuditInTheSameWrite(t *testing.T) {
 	if _, _, err := s.ListAuditRecords(bg, AuditFilter{Actor: "tokens/x"}, Page{Size: 1, Token: "bogus"}); !errors.Is(err, ErrBadPageToken) {
 		t.Errorf("bad token: %v", err)
 	}
+}
+
+// TestTokenRevocationUnderConcurrentReads revokes tokens while other
+// goroutines read them as fast as they can, as the server does on every
+// call: once RevokeToken returns, no read may see the token unrevoked.
+func TestTokenRevocationUnderConcurrentReads(t *testing.T) {
+	s, _ := newStore(t)
+	const n = 20
+	var hashes [n][32]byte
+	ids := make([]string, n)
+	for i := range n {
+		hashes[i] = sha256.Sum256(fmt.Appendf(nil, "secret-%d", i))
+		tok, err := s.CreateToken(bg, &pb.Token{DisplayName: fmt.Sprint(i), Role: pb.Role_ROLE_HELPLINE}, hashes[i], false)
+		mustOK(t, err, "create")
+		ids[i] = idOf(tok.Name)
+	}
+	var revoked [n]atomic.Bool
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := g; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				i := j % n
+				was := revoked[i].Load() // read before the lookup starts
+				got, err := s.TokenByHash(bg, hashes[i])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if was && got.RevokeTime == nil {
+					t.Errorf("token %d read unrevoked after its revocation returned", i)
+					return
+				}
+			}
+		}()
+	}
+	for i := range n {
+		_, err := s.RevokeToken(bg, ids[i])
+		mustOK(t, err, "revoke")
+		revoked[i].Store(true)
+	}
+	close(stop)
+	wg.Wait()
 }

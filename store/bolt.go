@@ -110,6 +110,8 @@ type BoltStore struct {
 	keyMu       sync.RWMutex
 	rotateMu    sync.Mutex // one rotation at a time
 	sealedPlain bool       // the migration sealed data that was in the clear
+
+	tokens tokenCache // auth.go
 }
 
 var _ Store = (*BoltStore)(nil)

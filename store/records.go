@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -190,6 +191,75 @@ func (s *BoltStore) CreateHelpRequest(ctx context.Context, hr *pb.HelpRequest, i
 // GetHelpRequest implements Store.
 func (s *BoltStore) GetHelpRequest(_ context.Context, id string) (*pb.HelpRequest, error) {
 	return helpRequests.get(s, id)
+}
+
+// maxPreviousHelpers bounds the fulfilled requests MatchingInputs reads
+// for one requester, so that a prolific requester cannot make every search
+// for them slow.
+const maxPreviousHelpers = 50
+
+// MatchingInputs implements Store. It reads in one transaction what
+// matching needs, and opens only the request's own sealed fields, to find
+// the requester's phone in the index: the earlier requests are read as
+// stored, in the clear part of their records.
+func (s *BoltStore) MatchingInputs(_ context.Context, id string) (*pb.HelpRequest, []string, error) {
+	key, err := ParseID(id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: matching inputs: %w", ErrNotFound)
+	}
+	var (
+		out  *pb.HelpRequest
+		prev []string
+	)
+	err = s.view(func(tx *bolt.Tx) error {
+		top := tx.Bucket(bHelpRequests)
+		r, err := helpRequests.readRecord(top, key)
+		if err != nil {
+			return err
+		}
+		out, prev = r, nil
+		sealed := top.Bucket(bContacts).Get(key)
+		if sealed == nil {
+			return nil // erased: nobody to be continuous with
+		}
+		sl := s.sealer(tx)
+		p, err := openPersonal(sl, helpRequests, key, sealed)
+		if err != nil {
+			return err
+		}
+		phone := p.GetRequester().GetPhone()
+		if phone == "" {
+			return nil
+		}
+		ids, err := sl.idsByPhone(top, phone)
+		if err != nil {
+			return err
+		}
+		seen := 0
+		for _, other := range ids {
+			if bytes.Equal(other, key) {
+				continue
+			}
+			o, err := helpRequests.readRecord(top, other)
+			if err != nil {
+				return err
+			}
+			if o.State != pb.HelpRequest_STATE_FULFILLED {
+				continue
+			}
+			if seen++; seen > maxPreviousHelpers {
+				break
+			}
+			if o.AssignedVolunteer != "" {
+				prev = append(prev, o.AssignedVolunteer)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: matching inputs: %w", err)
+	}
+	return out, prev, nil
 }
 
 // UpdateHelpRequest implements Store.

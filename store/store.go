@@ -107,6 +107,10 @@ type Store interface {
 	// GetHelpRequestByExternalID returns the request an organisation stored
 	// under its own id.
 	GetHelpRequestByExternalID(ctx context.Context, organisation, externalID string) (*pb.HelpRequest, error)
+	// MatchingInputs returns a request without its personal fields, and
+	// the volunteers who fulfilled the same requester's other requests
+	// (matched by phone): what matching a request needs, in one read.
+	MatchingInputs(ctx context.Context, id string) (*pb.HelpRequest, []string, error)
 	ListHelpRequests(ctx context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error)
 	// UpdateHelpRequest replaces the stored request whose etag is hr.Etag
 	// with hr (its name, organisation, external id and create time are kept

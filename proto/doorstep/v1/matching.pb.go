@@ -85,7 +85,7 @@ func (x Offer_State) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Offer_State.Descriptor instead.
 func (Offer_State) EnumDescriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{4, 0}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{5, 0}
 }
 
 // One volunteer who could help, and why they rank where they do.
@@ -105,9 +105,8 @@ type Candidate struct {
 	// The score, lower is better: distance in metres, less the street and
 	// postcode bonuses, plus the fairness term, less the continuity bonus.
 	Score float64 `protobuf:"fixed64,6,opt,name=score,proto3" json:"score,omitempty"`
-	// The parts of the score, by name ("distance", "same_street",
-	// "same_postcode", "fairness", "continuity"), in metres.
-	ScoreParts map[string]float64 `protobuf:"bytes,7,rep,name=score_parts,json=scoreParts,proto3" json:"score_parts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	// The parts of the score; the score is their sum.
+	ScoreParts *ScoreParts `protobuf:"bytes,9,opt,name=score_parts,json=scoreParts,proto3" json:"score_parts,omitempty"`
 	// A sentence for helpline staff: "0.3 km, same street, has driver, free
 	// Tue 10:00-12:00".
 	Explanation   string `protobuf:"bytes,8,opt,name=explanation,proto3" json:"explanation,omitempty"`
@@ -187,7 +186,7 @@ func (x *Candidate) GetScore() float64 {
 	return 0
 }
 
-func (x *Candidate) GetScoreParts() map[string]float64 {
+func (x *Candidate) GetScoreParts() *ScoreParts {
 	if x != nil {
 		return x.ScoreParts
 	}
@@ -199,6 +198,91 @@ func (x *Candidate) GetExplanation() string {
 		return x.Explanation
 	}
 	return ""
+}
+
+// The terms of a candidate's score, in metres. Bonuses are negative, so
+// that score = distance + same_street + same_postcode + fairness +
+// continuity.
+type ScoreParts struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The distance from the volunteer's home; 0 for a remote request.
+	Distance float64 `protobuf:"fixed64,1,opt,name=distance,proto3" json:"distance,omitempty"`
+	// The same-street bonus (negative), or 0.
+	SameStreet float64 `protobuf:"fixed64,2,opt,name=same_street,json=sameStreet,proto3" json:"same_street,omitempty"`
+	// The same-postcode-unit bonus (negative), or 0.
+	SamePostcode float64 `protobuf:"fixed64,3,opt,name=same_postcode,json=samePostcode,proto3" json:"same_postcode,omitempty"`
+	// The fairness term: a penalty per assignment in the last 7 days.
+	Fairness float64 `protobuf:"fixed64,4,opt,name=fairness,proto3" json:"fairness,omitempty"`
+	// The continuity bonus (negative) for someone who helped this requester
+	// before, or 0.
+	Continuity    float64 `protobuf:"fixed64,5,opt,name=continuity,proto3" json:"continuity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScoreParts) Reset() {
+	*x = ScoreParts{}
+	mi := &file_doorstep_v1_matching_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScoreParts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScoreParts) ProtoMessage() {}
+
+func (x *ScoreParts) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_matching_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScoreParts.ProtoReflect.Descriptor instead.
+func (*ScoreParts) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ScoreParts) GetDistance() float64 {
+	if x != nil {
+		return x.Distance
+	}
+	return 0
+}
+
+func (x *ScoreParts) GetSameStreet() float64 {
+	if x != nil {
+		return x.SameStreet
+	}
+	return 0
+}
+
+func (x *ScoreParts) GetSamePostcode() float64 {
+	if x != nil {
+		return x.SamePostcode
+	}
+	return 0
+}
+
+func (x *ScoreParts) GetFairness() float64 {
+	if x != nil {
+		return x.Fairness
+	}
+	return 0
+}
+
+func (x *ScoreParts) GetContinuity() float64 {
+	if x != nil {
+		return x.Continuity
+	}
+	return 0
 }
 
 // How many volunteers in reach were excluded by one rule.
@@ -217,7 +301,7 @@ type Exclusion struct {
 
 func (x *Exclusion) Reset() {
 	*x = Exclusion{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[1]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +313,7 @@ func (x *Exclusion) String() string {
 func (*Exclusion) ProtoMessage() {}
 
 func (x *Exclusion) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[1]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,7 +326,7 @@ func (x *Exclusion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exclusion.ProtoReflect.Descriptor instead.
 func (*Exclusion) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{1}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Exclusion) GetReason() string {
@@ -279,7 +363,7 @@ type FindCandidatesRequest struct {
 
 func (x *FindCandidatesRequest) Reset() {
 	*x = FindCandidatesRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[2]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +375,7 @@ func (x *FindCandidatesRequest) String() string {
 func (*FindCandidatesRequest) ProtoMessage() {}
 
 func (x *FindCandidatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[2]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +388,7 @@ func (x *FindCandidatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindCandidatesRequest.ProtoReflect.Descriptor instead.
 func (*FindCandidatesRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{2}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *FindCandidatesRequest) GetHelpRequest() string {
@@ -338,7 +422,7 @@ type FindCandidatesResponse struct {
 
 func (x *FindCandidatesResponse) Reset() {
 	*x = FindCandidatesResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[3]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -350,7 +434,7 @@ func (x *FindCandidatesResponse) String() string {
 func (*FindCandidatesResponse) ProtoMessage() {}
 
 func (x *FindCandidatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[3]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -363,7 +447,7 @@ func (x *FindCandidatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindCandidatesResponse.ProtoReflect.Descriptor instead.
 func (*FindCandidatesResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{3}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FindCandidatesResponse) GetCandidates() []*Candidate {
@@ -415,7 +499,7 @@ type Offer struct {
 
 func (x *Offer) Reset() {
 	*x = Offer{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[4]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -427,7 +511,7 @@ func (x *Offer) String() string {
 func (*Offer) ProtoMessage() {}
 
 func (x *Offer) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[4]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -440,7 +524,7 @@ func (x *Offer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer.ProtoReflect.Descriptor instead.
 func (*Offer) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{4}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Offer) GetName() string {
@@ -522,7 +606,7 @@ type CreateOfferRequest struct {
 
 func (x *CreateOfferRequest) Reset() {
 	*x = CreateOfferRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[5]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -534,7 +618,7 @@ func (x *CreateOfferRequest) String() string {
 func (*CreateOfferRequest) ProtoMessage() {}
 
 func (x *CreateOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[5]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -547,7 +631,7 @@ func (x *CreateOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOfferRequest.ProtoReflect.Descriptor instead.
 func (*CreateOfferRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{5}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateOfferRequest) GetHelpRequest() string {
@@ -582,7 +666,7 @@ type CreateOfferResponse struct {
 
 func (x *CreateOfferResponse) Reset() {
 	*x = CreateOfferResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[6]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +678,7 @@ func (x *CreateOfferResponse) String() string {
 func (*CreateOfferResponse) ProtoMessage() {}
 
 func (x *CreateOfferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[6]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +691,7 @@ func (x *CreateOfferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOfferResponse.ProtoReflect.Descriptor instead.
 func (*CreateOfferResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{6}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateOfferResponse) GetOffer() *Offer {
@@ -628,7 +712,7 @@ type GetOfferRequest struct {
 
 func (x *GetOfferRequest) Reset() {
 	*x = GetOfferRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[7]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +724,7 @@ func (x *GetOfferRequest) String() string {
 func (*GetOfferRequest) ProtoMessage() {}
 
 func (x *GetOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[7]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +737,7 @@ func (x *GetOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOfferRequest.ProtoReflect.Descriptor instead.
 func (*GetOfferRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{7}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetOfferRequest) GetName() string {
@@ -674,7 +758,7 @@ type GetOfferResponse struct {
 
 func (x *GetOfferResponse) Reset() {
 	*x = GetOfferResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[8]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +770,7 @@ func (x *GetOfferResponse) String() string {
 func (*GetOfferResponse) ProtoMessage() {}
 
 func (x *GetOfferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[8]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +783,7 @@ func (x *GetOfferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOfferResponse.ProtoReflect.Descriptor instead.
 func (*GetOfferResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{8}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetOfferResponse) GetOffer() *Offer {
@@ -720,7 +804,7 @@ type AcceptOfferRequest struct {
 
 func (x *AcceptOfferRequest) Reset() {
 	*x = AcceptOfferRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[9]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +816,7 @@ func (x *AcceptOfferRequest) String() string {
 func (*AcceptOfferRequest) ProtoMessage() {}
 
 func (x *AcceptOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[9]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +829,7 @@ func (x *AcceptOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptOfferRequest.ProtoReflect.Descriptor instead.
 func (*AcceptOfferRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{9}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AcceptOfferRequest) GetName() string {
@@ -766,7 +850,7 @@ type AcceptOfferResponse struct {
 
 func (x *AcceptOfferResponse) Reset() {
 	*x = AcceptOfferResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[10]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +862,7 @@ func (x *AcceptOfferResponse) String() string {
 func (*AcceptOfferResponse) ProtoMessage() {}
 
 func (x *AcceptOfferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[10]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +875,7 @@ func (x *AcceptOfferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptOfferResponse.ProtoReflect.Descriptor instead.
 func (*AcceptOfferResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{10}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AcceptOfferResponse) GetOffer() *Offer {
@@ -812,7 +896,7 @@ type DeclineOfferRequest struct {
 
 func (x *DeclineOfferRequest) Reset() {
 	*x = DeclineOfferRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[11]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +908,7 @@ func (x *DeclineOfferRequest) String() string {
 func (*DeclineOfferRequest) ProtoMessage() {}
 
 func (x *DeclineOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[11]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +921,7 @@ func (x *DeclineOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineOfferRequest.ProtoReflect.Descriptor instead.
 func (*DeclineOfferRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{11}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeclineOfferRequest) GetName() string {
@@ -858,7 +942,7 @@ type DeclineOfferResponse struct {
 
 func (x *DeclineOfferResponse) Reset() {
 	*x = DeclineOfferResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[12]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -870,7 +954,7 @@ func (x *DeclineOfferResponse) String() string {
 func (*DeclineOfferResponse) ProtoMessage() {}
 
 func (x *DeclineOfferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[12]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -883,7 +967,7 @@ func (x *DeclineOfferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineOfferResponse.ProtoReflect.Descriptor instead.
 func (*DeclineOfferResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{12}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeclineOfferResponse) GetOffer() *Offer {
@@ -904,7 +988,7 @@ type CompleteHelpRequestRequest struct {
 
 func (x *CompleteHelpRequestRequest) Reset() {
 	*x = CompleteHelpRequestRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[13]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +1000,7 @@ func (x *CompleteHelpRequestRequest) String() string {
 func (*CompleteHelpRequestRequest) ProtoMessage() {}
 
 func (x *CompleteHelpRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[13]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1013,7 @@ func (x *CompleteHelpRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteHelpRequestRequest.ProtoReflect.Descriptor instead.
 func (*CompleteHelpRequestRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{13}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CompleteHelpRequestRequest) GetName() string {
@@ -950,7 +1034,7 @@ type CompleteHelpRequestResponse struct {
 
 func (x *CompleteHelpRequestResponse) Reset() {
 	*x = CompleteHelpRequestResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[14]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1046,7 @@ func (x *CompleteHelpRequestResponse) String() string {
 func (*CompleteHelpRequestResponse) ProtoMessage() {}
 
 func (x *CompleteHelpRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[14]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1059,7 @@ func (x *CompleteHelpRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteHelpRequestResponse.ProtoReflect.Descriptor instead.
 func (*CompleteHelpRequestResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{14}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CompleteHelpRequestResponse) GetHelpRequest() *HelpRequest {
@@ -996,7 +1080,7 @@ type CancelHelpRequestRequest struct {
 
 func (x *CancelHelpRequestRequest) Reset() {
 	*x = CancelHelpRequestRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[15]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +1092,7 @@ func (x *CancelHelpRequestRequest) String() string {
 func (*CancelHelpRequestRequest) ProtoMessage() {}
 
 func (x *CancelHelpRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[15]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1105,7 @@ func (x *CancelHelpRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelHelpRequestRequest.ProtoReflect.Descriptor instead.
 func (*CancelHelpRequestRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{15}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CancelHelpRequestRequest) GetName() string {
@@ -1042,7 +1126,7 @@ type CancelHelpRequestResponse struct {
 
 func (x *CancelHelpRequestResponse) Reset() {
 	*x = CancelHelpRequestResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[16]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1138,7 @@ func (x *CancelHelpRequestResponse) String() string {
 func (*CancelHelpRequestResponse) ProtoMessage() {}
 
 func (x *CancelHelpRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[16]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1151,7 @@ func (x *CancelHelpRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelHelpRequestResponse.ProtoReflect.Descriptor instead.
 func (*CancelHelpRequestResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{16}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CancelHelpRequestResponse) GetHelpRequest() *HelpRequest {
@@ -1086,7 +1170,7 @@ type DispatchRequest struct {
 
 func (x *DispatchRequest) Reset() {
 	*x = DispatchRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[17]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1098,7 +1182,7 @@ func (x *DispatchRequest) String() string {
 func (*DispatchRequest) ProtoMessage() {}
 
 func (x *DispatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[17]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1111,7 +1195,7 @@ func (x *DispatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchRequest.ProtoReflect.Descriptor instead.
 func (*DispatchRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{17}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{18}
 }
 
 // The response for Dispatch: what one run did.
@@ -1135,7 +1219,7 @@ type DispatchResponse struct {
 
 func (x *DispatchResponse) Reset() {
 	*x = DispatchResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1231,7 @@ func (x *DispatchResponse) String() string {
 func (*DispatchResponse) ProtoMessage() {}
 
 func (x *DispatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1244,7 @@ func (x *DispatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchResponse.ProtoReflect.Descriptor instead.
 func (*DispatchResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{18}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DispatchResponse) GetOpenRequests() int32 {
@@ -1209,7 +1293,7 @@ var File_doorstep_v1_matching_proto protoreflect.FileDescriptor
 
 const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\n" +
-	"\x1adoorstep/v1/matching.proto\x12\vdoorstep.v1\x1a\x1edoorstep/v1/help_request.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfb\x02\n" +
+	"\x1adoorstep/v1/matching.proto\x12\vdoorstep.v1\x1a\x1edoorstep/v1/help_request.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x02\n" +
 	"\tCandidate\x12\x1c\n" +
 	"\tvolunteer\x18\x01 \x01(\tR\tvolunteer\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12'\n" +
@@ -1217,13 +1301,20 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\vsame_street\x18\x04 \x01(\bR\n" +
 	"sameStreet\x12#\n" +
 	"\rsame_postcode\x18\x05 \x01(\bR\fsamePostcode\x12\x14\n" +
-	"\x05score\x18\x06 \x01(\x01R\x05score\x12G\n" +
-	"\vscore_parts\x18\a \x03(\v2&.doorstep.v1.Candidate.ScorePartsEntryR\n" +
+	"\x05score\x18\x06 \x01(\x01R\x05score\x128\n" +
+	"\vscore_parts\x18\t \x01(\v2\x17.doorstep.v1.ScorePartsR\n" +
 	"scoreParts\x12 \n" +
-	"\vexplanation\x18\b \x01(\tR\vexplanation\x1a=\n" +
-	"\x0fScorePartsEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"Q\n" +
+	"\vexplanation\x18\b \x01(\tR\vexplanationJ\x04\b\a\x10\b\"\xaa\x01\n" +
+	"\n" +
+	"ScoreParts\x12\x1a\n" +
+	"\bdistance\x18\x01 \x01(\x01R\bdistance\x12\x1f\n" +
+	"\vsame_street\x18\x02 \x01(\x01R\n" +
+	"sameStreet\x12#\n" +
+	"\rsame_postcode\x18\x03 \x01(\x01R\fsamePostcode\x12\x1a\n" +
+	"\bfairness\x18\x04 \x01(\x01R\bfairness\x12\x1e\n" +
+	"\n" +
+	"continuity\x18\x05 \x01(\x01R\n" +
+	"continuity\"Q\n" +
 	"\tExclusion\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x12\x14\n" +
@@ -1327,63 +1418,63 @@ var file_doorstep_v1_matching_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_doorstep_v1_matching_proto_goTypes = []any{
 	(Offer_State)(0),                    // 0: doorstep.v1.Offer.State
 	(*Candidate)(nil),                   // 1: doorstep.v1.Candidate
-	(*Exclusion)(nil),                   // 2: doorstep.v1.Exclusion
-	(*FindCandidatesRequest)(nil),       // 3: doorstep.v1.FindCandidatesRequest
-	(*FindCandidatesResponse)(nil),      // 4: doorstep.v1.FindCandidatesResponse
-	(*Offer)(nil),                       // 5: doorstep.v1.Offer
-	(*CreateOfferRequest)(nil),          // 6: doorstep.v1.CreateOfferRequest
-	(*CreateOfferResponse)(nil),         // 7: doorstep.v1.CreateOfferResponse
-	(*GetOfferRequest)(nil),             // 8: doorstep.v1.GetOfferRequest
-	(*GetOfferResponse)(nil),            // 9: doorstep.v1.GetOfferResponse
-	(*AcceptOfferRequest)(nil),          // 10: doorstep.v1.AcceptOfferRequest
-	(*AcceptOfferResponse)(nil),         // 11: doorstep.v1.AcceptOfferResponse
-	(*DeclineOfferRequest)(nil),         // 12: doorstep.v1.DeclineOfferRequest
-	(*DeclineOfferResponse)(nil),        // 13: doorstep.v1.DeclineOfferResponse
-	(*CompleteHelpRequestRequest)(nil),  // 14: doorstep.v1.CompleteHelpRequestRequest
-	(*CompleteHelpRequestResponse)(nil), // 15: doorstep.v1.CompleteHelpRequestResponse
-	(*CancelHelpRequestRequest)(nil),    // 16: doorstep.v1.CancelHelpRequestRequest
-	(*CancelHelpRequestResponse)(nil),   // 17: doorstep.v1.CancelHelpRequestResponse
-	(*DispatchRequest)(nil),             // 18: doorstep.v1.DispatchRequest
-	(*DispatchResponse)(nil),            // 19: doorstep.v1.DispatchResponse
-	nil,                                 // 20: doorstep.v1.Candidate.ScorePartsEntry
+	(*ScoreParts)(nil),                  // 2: doorstep.v1.ScoreParts
+	(*Exclusion)(nil),                   // 3: doorstep.v1.Exclusion
+	(*FindCandidatesRequest)(nil),       // 4: doorstep.v1.FindCandidatesRequest
+	(*FindCandidatesResponse)(nil),      // 5: doorstep.v1.FindCandidatesResponse
+	(*Offer)(nil),                       // 6: doorstep.v1.Offer
+	(*CreateOfferRequest)(nil),          // 7: doorstep.v1.CreateOfferRequest
+	(*CreateOfferResponse)(nil),         // 8: doorstep.v1.CreateOfferResponse
+	(*GetOfferRequest)(nil),             // 9: doorstep.v1.GetOfferRequest
+	(*GetOfferResponse)(nil),            // 10: doorstep.v1.GetOfferResponse
+	(*AcceptOfferRequest)(nil),          // 11: doorstep.v1.AcceptOfferRequest
+	(*AcceptOfferResponse)(nil),         // 12: doorstep.v1.AcceptOfferResponse
+	(*DeclineOfferRequest)(nil),         // 13: doorstep.v1.DeclineOfferRequest
+	(*DeclineOfferResponse)(nil),        // 14: doorstep.v1.DeclineOfferResponse
+	(*CompleteHelpRequestRequest)(nil),  // 15: doorstep.v1.CompleteHelpRequestRequest
+	(*CompleteHelpRequestResponse)(nil), // 16: doorstep.v1.CompleteHelpRequestResponse
+	(*CancelHelpRequestRequest)(nil),    // 17: doorstep.v1.CancelHelpRequestRequest
+	(*CancelHelpRequestResponse)(nil),   // 18: doorstep.v1.CancelHelpRequestResponse
+	(*DispatchRequest)(nil),             // 19: doorstep.v1.DispatchRequest
+	(*DispatchResponse)(nil),            // 20: doorstep.v1.DispatchResponse
 	nil,                                 // 21: doorstep.v1.DispatchResponse.OffersByUrgencyEntry
 	(*timestamppb.Timestamp)(nil),       // 22: google.protobuf.Timestamp
 	(*durationpb.Duration)(nil),         // 23: google.protobuf.Duration
 	(*HelpRequest)(nil),                 // 24: doorstep.v1.HelpRequest
 }
 var file_doorstep_v1_matching_proto_depIdxs = []int32{
-	20, // 0: doorstep.v1.Candidate.score_parts:type_name -> doorstep.v1.Candidate.ScorePartsEntry
+	2,  // 0: doorstep.v1.Candidate.score_parts:type_name -> doorstep.v1.ScoreParts
 	1,  // 1: doorstep.v1.FindCandidatesResponse.candidates:type_name -> doorstep.v1.Candidate
-	2,  // 2: doorstep.v1.FindCandidatesResponse.exclusions:type_name -> doorstep.v1.Exclusion
+	3,  // 2: doorstep.v1.FindCandidatesResponse.exclusions:type_name -> doorstep.v1.Exclusion
 	0,  // 3: doorstep.v1.Offer.state:type_name -> doorstep.v1.Offer.State
 	22, // 4: doorstep.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
 	22, // 5: doorstep.v1.Offer.expire_time:type_name -> google.protobuf.Timestamp
 	22, // 6: doorstep.v1.Offer.decide_time:type_name -> google.protobuf.Timestamp
 	23, // 7: doorstep.v1.CreateOfferRequest.lease:type_name -> google.protobuf.Duration
-	5,  // 8: doorstep.v1.CreateOfferResponse.offer:type_name -> doorstep.v1.Offer
-	5,  // 9: doorstep.v1.GetOfferResponse.offer:type_name -> doorstep.v1.Offer
-	5,  // 10: doorstep.v1.AcceptOfferResponse.offer:type_name -> doorstep.v1.Offer
-	5,  // 11: doorstep.v1.DeclineOfferResponse.offer:type_name -> doorstep.v1.Offer
+	6,  // 8: doorstep.v1.CreateOfferResponse.offer:type_name -> doorstep.v1.Offer
+	6,  // 9: doorstep.v1.GetOfferResponse.offer:type_name -> doorstep.v1.Offer
+	6,  // 10: doorstep.v1.AcceptOfferResponse.offer:type_name -> doorstep.v1.Offer
+	6,  // 11: doorstep.v1.DeclineOfferResponse.offer:type_name -> doorstep.v1.Offer
 	24, // 12: doorstep.v1.CompleteHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
 	24, // 13: doorstep.v1.CancelHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
 	21, // 14: doorstep.v1.DispatchResponse.offers_by_urgency:type_name -> doorstep.v1.DispatchResponse.OffersByUrgencyEntry
 	23, // 15: doorstep.v1.DispatchResponse.took:type_name -> google.protobuf.Duration
-	3,  // 16: doorstep.v1.MatchingService.FindCandidates:input_type -> doorstep.v1.FindCandidatesRequest
-	6,  // 17: doorstep.v1.MatchingService.CreateOffer:input_type -> doorstep.v1.CreateOfferRequest
-	8,  // 18: doorstep.v1.MatchingService.GetOffer:input_type -> doorstep.v1.GetOfferRequest
-	10, // 19: doorstep.v1.MatchingService.AcceptOffer:input_type -> doorstep.v1.AcceptOfferRequest
-	12, // 20: doorstep.v1.MatchingService.DeclineOffer:input_type -> doorstep.v1.DeclineOfferRequest
-	14, // 21: doorstep.v1.MatchingService.CompleteHelpRequest:input_type -> doorstep.v1.CompleteHelpRequestRequest
-	16, // 22: doorstep.v1.MatchingService.CancelHelpRequest:input_type -> doorstep.v1.CancelHelpRequestRequest
-	18, // 23: doorstep.v1.MatchingService.Dispatch:input_type -> doorstep.v1.DispatchRequest
-	4,  // 24: doorstep.v1.MatchingService.FindCandidates:output_type -> doorstep.v1.FindCandidatesResponse
-	7,  // 25: doorstep.v1.MatchingService.CreateOffer:output_type -> doorstep.v1.CreateOfferResponse
-	9,  // 26: doorstep.v1.MatchingService.GetOffer:output_type -> doorstep.v1.GetOfferResponse
-	11, // 27: doorstep.v1.MatchingService.AcceptOffer:output_type -> doorstep.v1.AcceptOfferResponse
-	13, // 28: doorstep.v1.MatchingService.DeclineOffer:output_type -> doorstep.v1.DeclineOfferResponse
-	15, // 29: doorstep.v1.MatchingService.CompleteHelpRequest:output_type -> doorstep.v1.CompleteHelpRequestResponse
-	17, // 30: doorstep.v1.MatchingService.CancelHelpRequest:output_type -> doorstep.v1.CancelHelpRequestResponse
-	19, // 31: doorstep.v1.MatchingService.Dispatch:output_type -> doorstep.v1.DispatchResponse
+	4,  // 16: doorstep.v1.MatchingService.FindCandidates:input_type -> doorstep.v1.FindCandidatesRequest
+	7,  // 17: doorstep.v1.MatchingService.CreateOffer:input_type -> doorstep.v1.CreateOfferRequest
+	9,  // 18: doorstep.v1.MatchingService.GetOffer:input_type -> doorstep.v1.GetOfferRequest
+	11, // 19: doorstep.v1.MatchingService.AcceptOffer:input_type -> doorstep.v1.AcceptOfferRequest
+	13, // 20: doorstep.v1.MatchingService.DeclineOffer:input_type -> doorstep.v1.DeclineOfferRequest
+	15, // 21: doorstep.v1.MatchingService.CompleteHelpRequest:input_type -> doorstep.v1.CompleteHelpRequestRequest
+	17, // 22: doorstep.v1.MatchingService.CancelHelpRequest:input_type -> doorstep.v1.CancelHelpRequestRequest
+	19, // 23: doorstep.v1.MatchingService.Dispatch:input_type -> doorstep.v1.DispatchRequest
+	5,  // 24: doorstep.v1.MatchingService.FindCandidates:output_type -> doorstep.v1.FindCandidatesResponse
+	8,  // 25: doorstep.v1.MatchingService.CreateOffer:output_type -> doorstep.v1.CreateOfferResponse
+	10, // 26: doorstep.v1.MatchingService.GetOffer:output_type -> doorstep.v1.GetOfferResponse
+	12, // 27: doorstep.v1.MatchingService.AcceptOffer:output_type -> doorstep.v1.AcceptOfferResponse
+	14, // 28: doorstep.v1.MatchingService.DeclineOffer:output_type -> doorstep.v1.DeclineOfferResponse
+	16, // 29: doorstep.v1.MatchingService.CompleteHelpRequest:output_type -> doorstep.v1.CompleteHelpRequestResponse
+	18, // 30: doorstep.v1.MatchingService.CancelHelpRequest:output_type -> doorstep.v1.CancelHelpRequestResponse
+	20, // 31: doorstep.v1.MatchingService.Dispatch:output_type -> doorstep.v1.DispatchResponse
 	24, // [24:32] is the sub-list for method output_type
 	16, // [16:24] is the sub-list for method input_type
 	16, // [16:16] is the sub-list for extension type_name

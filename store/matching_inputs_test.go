@@ -1,0 +1,77 @@
+package store
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// TestMatchingInputs checks the one-read view matching uses: the request
+// without its personal fields, and the volunteers who fulfilled the same
+// requester's other requests, and nobody else's.
+func TestMatchingInputs(t *testing.T) {
+	s, _ := newStore(t)
+	const phone, other = "+447700900700", "+447700900701"
+	create := func(p string) *pb.HelpRequest {
+		hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", p), Idempotency{})
+		mustOK(t, err, "create")
+		return hr
+	}
+	fulfil := func(hr *pb.HelpRequest, v *pb.Volunteer) {
+		o := lcOffer(t, s, hr, v)
+		lcMust(t, "accept")(s.AcceptOffer(bg, idOf(o.Offer.Name)))
+		lcMust(t, "complete")(s.CompleteHelpRequest(bg, idOf(hr.Name)))
+	}
+	ann, bob, cat, dan := lcVolunteer(t, s, 5), lcVolunteer(t, s, 5), lcVolunteer(t, s, 5), lcVolunteer(t, s, 5)
+
+	fulfil(create(phone), ann)
+	fulfil(create(phone), bob)
+	fulfil(create(other), cat) // another requester
+	assigned := create(phone)  // the same requester, not yet fulfilled
+	lcMust(t, "accept")(s.AcceptOffer(bg, idOf(lcOffer(t, s, assigned, dan).Offer.Name)))
+	current := create(phone)
+
+	hr, prev, err := s.MatchingInputs(bg, idOf(current.Name))
+	mustOK(t, err, "matching inputs")
+	if hr.Name != current.Name || hr.Location.GetLatLng() == nil || hr.Location.GetStreet() != "Union Street" || len(hr.Needs) != 2 {
+		t.Errorf("request %v lacks what matching needs", hr)
+	}
+	if hr.Requester != nil || hr.Details != "" || len(hr.Location.AddressLines) != 0 {
+		t.Errorf("request carries personal fields: %v", hr)
+	}
+	slices.Sort(prev)
+	if want := []string{ann.Name, bob.Name}; !slices.Equal(prev, want) {
+		t.Errorf("previous helpers %v, want %v", prev, want)
+	}
+
+	// A fulfilled request's own helper is not its previous helper.
+	first, _, err := s.ListHelpRequests(bg, HelpRequestFilter{Phone: phone, State: pb.HelpRequest_STATE_FULFILLED}, Page{Size: 1})
+	mustOK(t, err, "list")
+	_, prev, err = s.MatchingInputs(bg, idOf(first[0].Name))
+	mustOK(t, err, "matching inputs of a fulfilled request")
+	if len(prev) != 1 || prev[0] == first[0].AssignedVolunteer {
+		t.Errorf("previous helpers of %s (fulfilled by %s): %v", first[0].Name, first[0].AssignedVolunteer, prev)
+	}
+
+	// Once the requester is erased there is nobody to be continuous with.
+	if _, err := s.ErasePerson(bg, phone, time.Now()); err != nil && !errors.Is(err, ErrHasCommitments) {
+		t.Fatal(err)
+	}
+	lcMust(t, "cancel")(s.CancelHelpRequest(bg, idOf(assigned.Name)))
+	_, err = s.ErasePerson(bg, phone, time.Now())
+	mustOK(t, err, "erase")
+	hr, prev, err = s.MatchingInputs(bg, idOf(current.Name))
+	mustOK(t, err, "matching inputs after erasure")
+	if len(prev) != 0 || hr.PersonalDataRemovedTime == nil {
+		t.Errorf("after erasure: previous %v, request %v", prev, hr)
+	}
+
+	for _, id := range []string{"", "nope", "00000000000000000000000000"} {
+		if _, _, err := s.MatchingInputs(bg, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("MatchingInputs(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}
