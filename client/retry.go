@@ -44,6 +44,10 @@ var retryable = map[string]func(req any) bool{
 		r, ok := req.(*pb.UpdateVolunteerRequest)
 		return ok && r.GetVolunteer().GetEtag() != ""
 	},
+	pb.MatchingService_CreateOffer_FullMethodName: func(req any) bool {
+		r, ok := req.(*pb.CreateOfferRequest)
+		return ok && r.GetRequestId() != ""
+	},
 	pb.GazetteerService_LookupPostcode_FullMethodName: always,
 	pb.MatchingService_FindCandidates_FullMethodName:  always,
 	pb.MatchingService_GetOffer_FullMethodName:        always,
@@ -66,9 +70,9 @@ func always(any) bool { return true }
 //   - reads (Get, List, LookupPostcode, FindCandidates, GetOffer, and the
 //     admin lists and export) change nothing;
 //   - ErasePersonalData run again finds nothing more to erase;
-//   - CreateHelpRequest and CreateVolunteer carry a request_id (the client
-//     fills one in when the caller did not), and the server answers a
-//     repeat with the first result;
+//   - CreateHelpRequest, CreateVolunteer and CreateOffer carry a
+//     request_id (the client fills one in when the caller did not), and
+//     the server answers a repeat with the first result;
 //   - BatchCreateHelpRequests rows are idempotent by external_id: a repeat
 //     returns the stored rows with existing = true;
 //   - an Update that carries an etag applies at most once: if the first
@@ -78,10 +82,9 @@ func always(any) bool { return true }
 //     by someone else in between, so it is not retried.
 //
 // Never retried: Delete (a repeat says NOT_FOUND for a delete that
-// worked), CreateOffer, AcceptOffer, DeclineOffer, CompleteHelpRequest and
+// worked), AcceptOffer, DeclineOffer, CompleteHelpRequest and
 // CancelHelpRequest (a repeat fails with WRONG_STATE and hides the
-// success; a repeated CreateOffer could even offer the request again after
-// the first offer lapsed) and Dispatch (a second run makes more offers).
+// success) and Dispatch (a second run makes more offers).
 func IsRetryable(method string, req any) bool {
 	ok, known := retryable[method]
 	if !known {
@@ -103,6 +106,10 @@ func withRequestID(method string, req any) any {
 	case pb.VolunteerService_CreateVolunteer_FullMethodName:
 		if r, ok := req.(*pb.CreateVolunteerRequest); ok && r.GetRequestId() == "" {
 			return &pb.CreateVolunteerRequest{Volunteer: r.GetVolunteer(), RequestId: newRequestID()}
+		}
+	case pb.MatchingService_CreateOffer_FullMethodName:
+		if r, ok := req.(*pb.CreateOfferRequest); ok && r.GetRequestId() == "" {
+			return &pb.CreateOfferRequest{HelpRequest: r.GetHelpRequest(), Volunteer: r.GetVolunteer(), Lease: r.GetLease(), RequestId: newRequestID()}
 		}
 	}
 	return req

@@ -146,6 +146,50 @@ func TestCreateVolunteerRetriedAfterLostReplyStoresOnce(t *testing.T) {
 	}
 }
 
+// TestCreateOfferRetriedAfterLostReplyOffersOnce: the first attempt made
+// the offer, so a retry without its request_id would be refused (the
+// request is no longer open); with it, the caller gets the offer made.
+func TestCreateOfferRetriedAfterLostReplyOffersOnce(t *testing.T) {
+	f := newFaults()
+	s := newTestServer(t, f.option())
+	c := s.client(t)
+	ctx := context.Background()
+	const method = pb.MatchingService_CreateOffer_FullMethodName
+	free := volunteer("aberdeen-mutual-aid")
+	free.Availability.Weekly = nil
+	for d := pb.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= pb.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
+		free.Availability.Weekly = append(free.Availability.Weekly, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}})
+	}
+	v, err := c.CreateVolunteer(ctx, free)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr, err := c.CreateHelpRequest(ctx, helpRequest("aberdeen-mutual-aid", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.set(f.lose, method, 1)
+	req := &pb.CreateOfferRequest{HelpRequest: hr.GetName(), Volunteer: v.GetName()}
+	resp, err := c.Matching.CreateOffer(ctx, req)
+	if err != nil {
+		t.Fatalf("offer: %v", err)
+	}
+	if got := f.count(method); got != 2 {
+		t.Errorf("server saw %d calls, want 2 (the lost one and the retry)", got)
+	}
+	if req.RequestId != "" {
+		t.Errorf("the caller's message was changed: request_id = %q", req.RequestId)
+	}
+	got, err := c.GetHelpRequest(ctx, hr.GetName())
+	if err != nil || got.GetOffer() != resp.GetOffer().GetName() || got.GetState() != pb.HelpRequest_STATE_OFFERED {
+		t.Errorf("request %v (%v) does not hold the offer returned, %s", got, err, resp.GetOffer().GetName())
+	}
+	vol, err := c.Volunteers.GetVolunteer(ctx, &pb.GetVolunteerRequest{Name: v.GetName()})
+	if err != nil || vol.GetVolunteer().GetPendingOffers() != 1 {
+		t.Errorf("volunteer has %d pending offers (%v), want 1", vol.GetVolunteer().GetPendingOffers(), err)
+	}
+}
+
 func TestNonIdempotentCallsAreNotRetried(t *testing.T) {
 	f := newFaults()
 	s := newTestServer(t, f.option())
@@ -168,10 +212,6 @@ func TestNonIdempotentCallsAreNotRetried(t *testing.T) {
 		}},
 		{pb.HelpRequestService_DeleteHelpRequest_FullMethodName, func() error {
 			_, err := c.HelpRequests.DeleteHelpRequest(ctx, &pb.DeleteHelpRequestRequest{Name: hr.Name, Etag: hr.Etag})
-			return err
-		}},
-		{pb.MatchingService_CreateOffer_FullMethodName, func() error {
-			_, err := c.Matching.CreateOffer(ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: "volunteers/x"})
 			return err
 		}},
 		{pb.MatchingService_AcceptOffer_FullMethodName, func() error {
@@ -442,7 +482,7 @@ func TestIsRetryable(t *testing.T) {
 		{pb.VolunteerService_UpdateVolunteer_FullMethodName, &pb.UpdateVolunteerRequest{}, false},
 		{pb.HelpRequestService_DeleteHelpRequest_FullMethodName, &pb.DeleteHelpRequestRequest{Etag: "7"}, false},
 		{pb.VolunteerService_DeleteVolunteer_FullMethodName, &pb.DeleteVolunteerRequest{}, false},
-		{pb.MatchingService_CreateOffer_FullMethodName, &pb.CreateOfferRequest{}, false},
+		{pb.MatchingService_CreateOffer_FullMethodName, &pb.CreateOfferRequest{}, true},
 		{pb.MatchingService_AcceptOffer_FullMethodName, &pb.AcceptOfferRequest{}, false},
 		{pb.MatchingService_DeclineOffer_FullMethodName, &pb.DeclineOfferRequest{}, false},
 		{pb.MatchingService_CompleteHelpRequest_FullMethodName, &pb.CompleteHelpRequestRequest{}, false},

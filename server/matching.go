@@ -116,8 +116,20 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 			v.add("lease", "must be from 1 minute to 7 days")
 		}
 	}
+	idem := idempotency(&v, req.GetRequestId(), &pb.CreateOfferRequest{HelpRequest: req.GetHelpRequest(), Volunteer: req.GetVolunteer(), Lease: req.GetLease()})
 	if err := v.err(); err != nil {
 		return nil, err
+	}
+	if idem.RequestID != "" {
+		// A repeat answers with the first offer before any check: the
+		// request is no longer OPEN once that offer was made.
+		o, err := s.store.OfferByRequestID(ctx, idem)
+		if err == nil {
+			return &pb.CreateOfferResponse{Offer: o}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, s.errs.toStatus(ctx, err, notFound{})
+		}
 	}
 	hr, prev, err := s.store.MatchingInputs(ctx, hrID)
 	if err != nil {
@@ -138,7 +150,7 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 			"the volunteer cannot take this request: "+matcher.Summary([]matcher.Exclusion{why}),
 			map[string]string{"rule": string(why.Reason), "detail": why.Detail})
 	}
-	res, err := s.store.CreateOffer(ctx, store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease})
+	res, err := s.store.CreateOffer(ctx, store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease, Idem: idem})
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}

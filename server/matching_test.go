@@ -128,6 +128,34 @@ func TestFindCandidatesExplains(t *testing.T) {
 	wantFailure(t, err, codes.InvalidArgument, "INVALID_FIELDS")
 }
 
+// TestCreateOfferRequestID: a repeated CreateOffer with its request_id
+// gets the offer first made, even though the request is no longer open;
+// the id with other fields, or one that is not a UUID, is INVALID_ARGUMENT.
+func TestCreateOfferRequestID(t *testing.T) {
+	h := newHarness(t)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+	bob := h.createVol(matchVolunteer("Bob", "AB10 1AF"))
+	hr := h.createHR(shopping())
+	const id = "0b7e3c1a-2f4d-4e6a-9b8c-7d6e5f4a3b2c"
+	first, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: ann.Name, RequestId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: ann.Name, RequestId: id})
+	if err != nil || again.Offer.Name != first.Offer.Name {
+		t.Fatalf("repeat: %v %v, want %s", again, err, first.Offer.Name)
+	}
+	if v := h.getVol(ann.Name); v.PendingOffers != 1 {
+		t.Errorf("Ann has %d pending offers after a repeat, want 1", v.PendingOffers)
+	}
+	for _, rid := range []string{id, "offer-1"} {
+		_, err = h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: bob.Name, RequestId: rid})
+		if code, _, fields := errorOf(t, err); code != codes.InvalidArgument || !slices.Equal(fields, []string{"request_id"}) {
+			t.Errorf("request_id %q for another offer: %v %v (%v), want INVALID_ARGUMENT on request_id", rid, code, fields, err)
+		}
+	}
+}
+
 func TestOfferLifecycle(t *testing.T) {
 	clock := &testClock{t: time.Now()}
 	h := newHarnessWithClock(t, clock)

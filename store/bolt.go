@@ -341,6 +341,7 @@ func deleteAll(w *writeTx, parent *bolt.Bucket, entries []index) error {
 const (
 	kindHelpRequest = "help_request"
 	kindVolunteer   = "volunteer"
+	kindOffer       = "offer"
 )
 
 // lookupIdempotency returns the id recorded for a request id, if any.

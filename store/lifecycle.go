@@ -475,6 +475,14 @@ func (s *BoltStore) CreateOffer(ctx context.Context, p OfferParams) (LifecycleRe
 		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
+		if p.Idem.RequestID != "" {
+			// A repeat finds the offer in its own transaction, so two
+			// attempts racing each other still make one offer.
+			so, err := c.offerForRequestID(p.Idem)
+			if err != nil || so != nil {
+				return c.unchanged(so), err
+			}
+		}
 		req, err := c.hrs.get(reqID)
 		if err != nil {
 			return outcome{}, err
@@ -512,8 +520,71 @@ func (s *BoltStore) CreateOffer(ctx context.Context, p OfferParams) (LifecycleRe
 		req.r.State, req.r.Offer, req.changed = pb.HelpRequest_STATE_OFFERED, so.o.Name, true
 		v.PendingOffers++
 		vol.changed = true
+		if p.Idem.RequestID != "" {
+			if err := recordIdempotency(c.w, kindOffer, p.Idem, id); err != nil {
+				return outcome{}, err
+			}
+		}
 		return outcome{off: so, req: req, vol: vol}, nil
 	})
+}
+
+// offerForRequestID is the offer an earlier CreateOffer with idem made, or
+// nil if there was none.
+func (c *change) offerForRequestID(idem Idempotency) (*stagedOffer, error) {
+	id, found, err := lookupIdempotency(c.w.tx, kindOffer, idem)
+	if err != nil || !found {
+		return nil, err
+	}
+	so, err := c.offer(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrRequestIDGone // deleted with its request
+	}
+	return so, err
+}
+
+// unchanged is the outcome of a repeated call: the offer as it is now,
+// with its request and volunteer as they are now, where they still exist.
+func (c *change) unchanged(so *stagedOffer) outcome {
+	if so == nil {
+		return outcome{}
+	}
+	o := outcome{off: so}
+	if req, err := c.hrs.byName(so.o.HelpRequest); err == nil {
+		o.req = req
+	}
+	if vol, err := c.vols.byName(so.o.Volunteer); err == nil {
+		o.vol = vol
+	}
+	return o
+}
+
+// OfferByRequestID implements Store.
+func (s *BoltStore) OfferByRequestID(_ context.Context, idem Idempotency) (*pb.Offer, error) {
+	var out *pb.Offer
+	err := s.view(func(tx *bolt.Tx) error {
+		id, found, err := lookupIdempotency(tx, kindOffer, idem)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrNotFound
+		}
+		o := &pb.Offer{}
+		ok, err := getProto(tx.Bucket(bOffers).Bucket(bRecords), id, o)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrRequestIDGone
+		}
+		out = o
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: offer by request id: %w", err)
+	}
+	return out, nil
 }
 
 // GetOffer implements Store.

@@ -1577,3 +1577,80 @@ watch:
 	}
 	verifyAll(t, s)
 }
+
+// TestCreateOfferIdempotent: a CreateOffer repeated with its request id
+// returns the offer first made, at any point in the offer's life, and
+// makes nothing; racing repeats make one offer; the id cannot be reused
+// for another offer.
+func TestCreateOfferIdempotent(t *testing.T) {
+	s, _ := newStore(t)
+	hr, other := lcRequest(t, s), lcRequest(t, s)
+	v := lcVolunteer(t, s, 2)
+	idem := Idempotency{RequestID: "6f1c2a4e-1d2b-4c3d-8e9f-0a1b2c3d4e5f", Fingerprint: [32]byte{1}}
+	params := OfferParams{HelpRequestID: idOf(hr.Name), VolunteerID: idOf(v.Name), Lease: lcLease, Idem: idem}
+
+	if _, err := s.OfferByRequestID(bg, idem); !errors.Is(err, ErrNotFound) {
+		t.Errorf("before any offer: %v, want ErrNotFound", err)
+	}
+	const n = 8
+	names := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			res, err := s.CreateOffer(bg, params)
+			if err != nil {
+				t.Errorf("attempt %d: %v", i, err)
+				return
+			}
+			names[i] = res.Offer.Name
+		})
+	}
+	waitGroup(t, &wg, "offers")
+	for _, name := range names {
+		if name != names[0] {
+			t.Fatalf("racing repeats returned different offers: %v", names)
+		}
+	}
+	offers, err := s.ListOffersByRequest(bg, idOf(hr.Name))
+	mustOK(t, err, "list offers")
+	if len(offers) != 1 {
+		t.Fatalf("%d offers made, want 1", len(offers))
+	}
+	got, err := s.OfferByRequestID(bg, idem)
+	if err != nil || got.Name != names[0] {
+		t.Errorf("OfferByRequestID = %v, %v; want %s", got, err, names[0])
+	}
+
+	// Declined since: a repeat still answers with that offer, and changes
+	// nothing (no revision, so no event).
+	lcMust(t, "decline")(s.DeclineOffer(bg, idOf(names[0])))
+	rev, err := s.Revision()
+	mustOK(t, err, "revision")
+	res, err := s.CreateOffer(bg, params)
+	if err != nil || res.Offer.Name != names[0] || res.Offer.State != pb.Offer_STATE_DECLINED {
+		t.Errorf("repeat after decline: %v, %v", res.Offer, err)
+	}
+	if after, _ := s.Revision(); after != rev {
+		t.Errorf("a repeat moved the revision from %d to %d", rev, after)
+	}
+
+	// The same id for another offer is refused, in both calls.
+	reused := idem
+	reused.Fingerprint = [32]byte{2}
+	if _, err := s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(other.Name), VolunteerID: idOf(v.Name), Lease: lcLease, Idem: reused}); !errors.Is(err, ErrRequestIDReused) {
+		t.Errorf("reused id: %v, want ErrRequestIDReused", err)
+	}
+	if _, err := s.OfferByRequestID(bg, reused); !errors.Is(err, ErrRequestIDReused) {
+		t.Errorf("OfferByRequestID with a reused id: %v", err)
+	}
+
+	// Once the request (and so its offers) is deleted, the id names nothing.
+	mustOK(t, s.DeleteHelpRequest(bg, idOf(hr.Name), ""), "delete")
+	if _, err := s.CreateOffer(bg, params); !errors.Is(err, ErrRequestIDGone) {
+		t.Errorf("after delete: %v, want ErrRequestIDGone", err)
+	}
+	if _, err := s.OfferByRequestID(bg, idem); !errors.Is(err, ErrRequestIDGone) {
+		t.Errorf("OfferByRequestID after delete: %v, want ErrRequestIDGone", err)
+	}
+	verifyAll(t, s)
+}

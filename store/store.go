@@ -85,6 +85,9 @@ type OfferParams struct {
 	VolunteerID   string
 	Lease         time.Duration // how long the volunteer has to answer; positive
 	Dispatched    bool          // made by the dispatcher rather than a person
+	// Idem, when it has a RequestID, makes a repeat of the call return the
+	// offer first made instead of making another.
+	Idem Idempotency
 }
 
 // LifecycleResult is what one lifecycle change left behind: the records it
@@ -139,6 +142,10 @@ type Store interface {
 	// has not declined it and has room: the offer is PENDING until
 	// now+Lease, the request OFFERED.
 	CreateOffer(ctx context.Context, p OfferParams) (LifecycleResult, error)
+	// OfferByRequestID returns the offer a CreateOffer with idem made:
+	// ErrNotFound if none did, ErrRequestIDReused if one did with
+	// different content, ErrRequestIDGone if its offer was deleted since.
+	OfferByRequestID(ctx context.Context, idem Idempotency) (*pb.Offer, error)
 	GetOffer(ctx context.Context, id string) (*pb.Offer, error)
 	// ListOffersByRequest lists every offer ever made of a request, oldest
 	// first.

@@ -599,7 +599,12 @@ type CreateOfferRequest struct {
 	Volunteer string `protobuf:"bytes,2,opt,name=volunteer,proto3" json:"volunteer,omitempty"`
 	// Optional. How long the volunteer has to answer, from 1 minute to 7
 	// days; the server's default (30 minutes) when not given.
-	Lease         *durationpb.Duration `protobuf:"bytes,3,opt,name=lease,proto3" json:"lease,omitempty"`
+	Lease *durationpb.Duration `protobuf:"bytes,3,opt,name=lease,proto3" json:"lease,omitempty"`
+	// Optional. A UUID naming this call (AIP-155). Retrying with the same
+	// request_id and the same help_request, volunteer and lease returns the
+	// offer first made, even once the request is no longer open; the same
+	// request_id with different fields is INVALID_ARGUMENT.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -653,6 +658,13 @@ func (x *CreateOfferRequest) GetLease() *durationpb.Duration {
 		return x.Lease
 	}
 	return nil
+}
+
+func (x *CreateOfferRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // The response for CreateOffer.
@@ -1351,11 +1363,13 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x0eSTATE_ACCEPTED\x10\x02\x12\x12\n" +
 	"\x0eSTATE_DECLINED\x10\x03\x12\x11\n" +
 	"\rSTATE_EXPIRED\x10\x04\x12\x13\n" +
-	"\x0fSTATE_WITHDRAWN\x10\x05\"\x86\x01\n" +
+	"\x0fSTATE_WITHDRAWN\x10\x05\"\xa5\x01\n" +
 	"\x12CreateOfferRequest\x12!\n" +
 	"\fhelp_request\x18\x01 \x01(\tR\vhelpRequest\x12\x1c\n" +
 	"\tvolunteer\x18\x02 \x01(\tR\tvolunteer\x12/\n" +
-	"\x05lease\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05lease\"?\n" +
+	"\x05lease\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05lease\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"?\n" +
 	"\x13CreateOfferResponse\x12(\n" +
 	"\x05offer\x18\x01 \x01(\v2\x12.doorstep.v1.OfferR\x05offer\"%\n" +
 	"\x0fGetOfferRequest\x12\x12\n" +
