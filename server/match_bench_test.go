@@ -188,3 +188,45 @@ func allWeek() []*pb.AvailabilitySlot {
 	}
 	return out
 }
+
+// BenchmarkDispatchGRPC is a Dispatch call through gRPC against 20,000
+// volunteers with 2,000 open requests: reading the requests, planning, and
+// writing the offers into bbolt. Each op dispatches a fresh store.
+//
+//	go test -run '^$' -bench DispatchGRPC -benchtime 2x ./server/
+func BenchmarkDispatchGRPC(b *testing.B) {
+	for range b.N {
+		b.StopTimer()
+		st, err := store.Open(b.TempDir() + "/doorstep.db")
+		if err != nil {
+			b.Fatal(err)
+		}
+		seedMatching(b, st, 200_000/10) // 20,000 volunteers and 200 requests
+		pcs := aberdeenPostcodes(b)
+		ctx := context.Background()
+		for i := range 1800 {
+			pc := pcs[(i*104729)%len(pcs)]
+			if _, err := st.CreateHelpRequest(ctx, &pb.HelpRequest{
+				Needs:        []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
+				Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(72 * time.Hour))},
+				Location:     &pb.Location{Postcode: pc.Postcode, LatLng: &pb.LatLng{Latitude: pc.Lat, Longitude: pc.Lng}},
+				Requester:    &pb.Contact{DisplayName: "Caller", Phone: fmt.Sprintf("+4412241%05d", i)},
+				Organisation: "aberdeen-mutual-aid",
+			}, store.Idempotency{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		conn, stop := serveForBench(b, st)
+		b.StartTimer()
+		resp, err := pb.NewMatchingServiceClient(conn).Dispatch(ctx, &pb.DispatchRequest{})
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(resp.OffersMade), "offers")
+		b.ReportMetric(float64(resp.OpenRequests), "open")
+		stop()
+		st.Close()
+		b.StartTimer()
+	}
+}

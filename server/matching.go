@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -311,6 +312,9 @@ func (s *Server) Dispatch(ctx context.Context, _ *pb.DispatchRequest) (*pb.Dispa
 	return out, nil
 }
 
+// dispatchBatch is how many of a dispatch run's offers share a write.
+const dispatchBatch = 256
+
 // dispatch offers volunteers to every OPEN request at once. Runs are
 // serialised: two at once would plan against the same free capacity.
 func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
@@ -319,19 +323,12 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 	start := time.Now()
 	var reqs []matcher.DispatchRequest
 	for tok := ""; ; {
-		page, next, err := s.store.ListHelpRequests(ctx, store.HelpRequestFilter{State: pb.HelpRequest_STATE_OPEN}, store.Page{Size: 1000, Token: tok})
+		page, next, err := s.store.ListOpenMatchingInputs(ctx, store.Page{Size: 1000, Token: tok})
 		if err != nil {
 			return nil, err
 		}
-		for _, listed := range page {
-			hr, prev, err := s.store.MatchingInputs(ctx, strings.TrimPrefix(listed.Name, helpRequestPrefix))
-			if errors.Is(err, store.ErrNotFound) {
-				continue // deleted since the page was read
-			}
-			if err != nil {
-				return nil, err
-			}
-			reqs = append(reqs, matcher.DispatchRequest{Request: hr, PreviousHelpers: prev})
+		for _, in := range page {
+			reqs = append(reqs, matcher.DispatchRequest{Request: in.HelpRequest, PreviousHelpers: in.PreviousHelpers})
 		}
 		if tok = next; tok == "" {
 			break
@@ -342,25 +339,35 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 		return nil, err
 	}
 	out := &pb.DispatchResponse{OpenRequests: int32(len(reqs)), OffersByUrgency: map[string]int32{}}
-	for _, o := range plan.Offers {
-		res, err := s.store.CreateOffer(ctx, store.OfferParams{
-			HelpRequestID: strings.TrimPrefix(o.HelpRequest, helpRequestPrefix),
-			VolunteerID:   strings.TrimPrefix(o.Volunteer, volunteerPrefix),
-			Lease:         s.lease, Dispatched: true,
-		})
-		if err != nil {
-			// The request or volunteer changed since the plan was made
-			// (cancelled, offered by hand, paused): skip it this run.
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+	// Offers are written dispatchBatch to a transaction: one fsync each
+	// would make a large run take minutes, and one transaction for all
+	// would hold up every other writer meanwhile.
+	for batch := range slices.Chunk(plan.Offers, dispatchBatch) {
+		ps := make([]store.OfferParams, len(batch))
+		for i, o := range batch {
+			ps[i] = store.OfferParams{
+				HelpRequestID: strings.TrimPrefix(o.HelpRequest, helpRequestPrefix),
+				VolunteerID:   strings.TrimPrefix(o.Volunteer, volunteerPrefix),
+				Lease:         s.lease, Dispatched: true,
 			}
-			s.logger.Info("dispatch offer skipped", zap.String("help_request", o.HelpRequest), zap.Error(err))
-			continue
 		}
-		s.track(res.Volunteer)
-		out.OffersMade++
-		out.OffersByUrgency[o.Urgency.String()]++
-		out.TotalScore += o.Score
+		res, errs, err := s.store.CreateOffers(ctx, ps)
+		if err != nil {
+			return nil, err
+		}
+		for i, o := range batch {
+			if errs[i] != nil {
+				// The request or volunteer changed since the plan was
+				// made (cancelled, offered by hand, paused): skip it
+				// this run.
+				s.logger.Info("dispatch offer skipped", zap.String("help_request", o.HelpRequest), zap.Error(errs[i]))
+				continue
+			}
+			s.track(res[i].Volunteer)
+			out.OffersMade++
+			out.OffersByUrgency[o.Urgency.String()]++
+			out.TotalScore += o.Score
+		}
 	}
 	out.Uncovered = out.OpenRequests - out.OffersMade
 	out.Took = durationpb.New(time.Since(start))

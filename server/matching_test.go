@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
 )
 
 // matchVolunteer is a volunteer near AB10 1AB, free all day every day.
@@ -319,6 +321,39 @@ func TestDispatchCoversOpenRequests(t *testing.T) {
 	resp, err = h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
 	if err != nil || resp.OpenRequests != 2 || resp.OffersMade != 0 {
 		t.Errorf("second dispatch: %v %v", resp, err)
+	}
+}
+
+// TestDispatchLargeRun makes more offers than one write holds: all are
+// made, in a write per batch, and the index knows the volunteers are
+// booked.
+func TestDispatchLargeRun(t *testing.T) {
+	h := newHarnessWithClock(t, &testClock{t: time.Now()}, server.WithRateLimit(0, 0))
+	// Every request is at one place, so each one's candidates are the
+	// same 20 nearest volunteers: 20 with room for 15 each cover all 300.
+	const volunteers, requests = 20, 300
+	for i := range volunteers {
+		h.createVol(matchVolunteer(fmt.Sprint("V", i), []string{"AB10 1AB", "AB10 1AF", "AB11 5QN"}[i%3], func(v *pb.Volunteer) { v.Capacity = 15 }))
+	}
+	for range requests {
+		h.createHR(shopping())
+	}
+	before, err := h.st.Revision()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+	if err != nil || resp.OpenRequests != requests || resp.OffersMade != requests || resp.Uncovered != 0 {
+		t.Fatalf("dispatch: %v %v", resp, err)
+	}
+	after, _ := h.st.Revision()
+	if writes := after - before; writes != (requests+255)/256 {
+		t.Errorf("%d offers took %d writes, want %d", requests, writes, (requests+255)/256)
+	}
+	extra := h.createHR(shopping())
+	found, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: extra.Name})
+	if err != nil || len(found.Candidates) != 0 || !strings.Contains(found.Summary, fmt.Sprint(volunteers, " are fully booked")) {
+		t.Errorf("after dispatch: %d candidates, %q, %v; want everyone fully booked", len(found.GetCandidates()), found.GetSummary(), err)
 	}
 }
 

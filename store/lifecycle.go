@@ -463,70 +463,134 @@ func (c *change) release(req *staged[*pb.HelpRequest]) (outcome, error) {
 // CreateOffer implements Store.
 func (s *BoltStore) CreateOffer(ctx context.Context, p OfferParams) (LifecycleResult, error) {
 	const what = "create offer"
-	if p.Lease <= 0 {
-		return LifecycleResult{}, fmt.Errorf("store: %s: lease %v is not positive", what, p.Lease)
-	}
-	reqID, err := parseIDFor("help request", p.HelpRequestID)
-	if err != nil {
-		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
-	}
-	volID, err := parseIDFor("volunteer", p.VolunteerID)
+	reqID, volID, err := p.check()
 	if err != nil {
 		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
-		if p.Idem.RequestID != "" {
-			// A repeat finds the offer in its own transaction, so two
-			// attempts racing each other still make one offer.
-			so, err := c.offerForRequestID(p.Idem)
-			if err != nil || so != nil {
-				return c.unchanged(so), err
-			}
-		}
-		req, err := c.hrs.get(reqID)
-		if err != nil {
-			return outcome{}, err
-		}
-		vol, err := c.vols.get(volID)
-		if err != nil {
-			return outcome{}, err
-		}
-		v := vol.r
-		switch {
-		case req.r.State != pb.HelpRequest_STATE_OPEN:
-			return outcome{}, wrongState("help request", req.r.State)
-		case v.Paused:
-			return outcome{}, ErrVolunteerPaused
-		case slices.Contains(req.r.DeclinedVolunteers, v.Name):
-			return outcome{}, ErrDeclinedBefore
-		case v.ActiveAssignments+v.PendingOffers >= capacityOf(v):
-			return outcome{}, fmt.Errorf("%d assignments and %d offers of %d: %w",
-				v.ActiveAssignments, v.PendingOffers, capacityOf(v), ErrAtCapacity)
-		}
-		uid, err := s.ids.next(c.now)
-		if err != nil {
-			return outcome{}, err
-		}
-		id := uid[:]
-		so := c.addOffer(id, req.id, &pb.Offer{
-			Name:        offerPrefix + idString(id),
-			HelpRequest: req.r.Name,
-			Volunteer:   v.Name,
-			State:       pb.Offer_STATE_PENDING,
-			CreateTime:  timestamp(c.now),
-			ExpireTime:  timestamp(c.now.Add(p.Lease)),
-			Dispatched:  p.Dispatched,
-		})
-		req.r.State, req.r.Offer, req.changed = pb.HelpRequest_STATE_OFFERED, so.o.Name, true
-		v.PendingOffers++
-		vol.changed = true
-		if p.Idem.RequestID != "" {
-			if err := recordIdempotency(c.w, kindOffer, p.Idem, id); err != nil {
-				return outcome{}, err
-			}
-		}
-		return outcome{off: so, req: req, vol: vol}, nil
+		return s.createOffer(c, p, reqID, volID)
 	})
+}
+
+// CreateOffers implements Store. The offers share one transaction, and so
+// one fsync, where the dispatcher would otherwise wait for one per offer.
+func (s *BoltStore) CreateOffers(ctx context.Context, ps []OfferParams) ([]LifecycleResult, []error, error) {
+	errs := make([]error, len(ps))
+	made := make([]int, 0, len(ps)) // which params each outcome is for
+	res, err := s.lifecycle(ctx, "create offers", s.now, func(c *change) ([]outcome, error) {
+		made = made[:0] // fn may run more than once
+		var outs []outcome
+		for i, p := range ps {
+			errs[i] = nil
+			reqID, volID, err := p.check()
+			if err == nil {
+				var o outcome
+				// createOffer checks everything before it stages a change,
+				// so a refusal leaves nothing behind for the others.
+				if o, err = s.createOffer(c, p, reqID, volID); err == nil {
+					outs = append(outs, o)
+					made = append(made, i)
+					continue
+				}
+			}
+			if !refusal(err) {
+				return nil, err // a failed write, or a wrong file: write nothing
+			}
+			errs[i] = fmt.Errorf("store: create offer: %w", err)
+		}
+		return outs, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]LifecycleResult, len(ps))
+	for j, i := range made {
+		out[i] = res[j]
+	}
+	return out, errs, nil
+}
+
+// refusal reports whether err is createOffer turning one offer down,
+// before it staged anything, rather than a failure of the transaction.
+func refusal(err error) bool {
+	for _, r := range []error{ErrNotFound, ErrWrongState, ErrVolunteerPaused, ErrDeclinedBefore, ErrAtCapacity, ErrRequestIDReused, ErrRequestIDGone, errBadOffer} {
+		if errors.Is(err, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// errBadOffer is OfferParams.check's refusal.
+var errBadOffer = errors.New("bad offer")
+
+// check validates the parameters that need no transaction and returns the
+// ids.
+func (p OfferParams) check() (reqID, volID []byte, err error) {
+	if p.Lease <= 0 {
+		return nil, nil, fmt.Errorf("lease %v is not positive: %w", p.Lease, errBadOffer)
+	}
+	if reqID, err = parseIDFor("help request", p.HelpRequestID); err != nil {
+		return nil, nil, err
+	}
+	if volID, err = parseIDFor("volunteer", p.VolunteerID); err != nil {
+		return nil, nil, err
+	}
+	return reqID, volID, nil
+}
+
+func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (outcome, error) {
+	if p.Idem.RequestID != "" {
+		// A repeat finds the offer in its own transaction, so two attempts
+		// racing each other still make one offer.
+		so, err := c.offerForRequestID(p.Idem)
+		if err != nil || so != nil {
+			return c.unchanged(so), err
+		}
+	}
+	req, err := c.hrs.get(reqID)
+	if err != nil {
+		return outcome{}, err
+	}
+	vol, err := c.vols.get(volID)
+	if err != nil {
+		return outcome{}, err
+	}
+	v := vol.r
+	switch {
+	case req.r.State != pb.HelpRequest_STATE_OPEN:
+		return outcome{}, wrongState("help request", req.r.State)
+	case v.Paused:
+		return outcome{}, ErrVolunteerPaused
+	case slices.Contains(req.r.DeclinedVolunteers, v.Name):
+		return outcome{}, ErrDeclinedBefore
+	case v.ActiveAssignments+v.PendingOffers >= capacityOf(v):
+		return outcome{}, fmt.Errorf("%d assignments and %d offers of %d: %w",
+			v.ActiveAssignments, v.PendingOffers, capacityOf(v), ErrAtCapacity)
+	}
+	uid, err := s.ids.next(c.now)
+	if err != nil {
+		return outcome{}, err
+	}
+	id := uid[:]
+	so := c.addOffer(id, req.id, &pb.Offer{
+		Name:        offerPrefix + idString(id),
+		HelpRequest: req.r.Name,
+		Volunteer:   v.Name,
+		State:       pb.Offer_STATE_PENDING,
+		CreateTime:  timestamp(c.now),
+		ExpireTime:  timestamp(c.now.Add(p.Lease)),
+		Dispatched:  p.Dispatched,
+	})
+	req.r.State, req.r.Offer, req.changed = pb.HelpRequest_STATE_OFFERED, so.o.Name, true
+	v.PendingOffers++
+	vol.changed = true
+	if p.Idem.RequestID != "" {
+		if err := recordIdempotency(c.w, kindOffer, p.Idem, id); err != nil {
+			return outcome{}, err
+		}
+	}
+	return outcome{off: so, req: req, vol: vol}, nil
 }
 
 // offerForRequestID is the offer an earlier CreateOffer with idem made, or

@@ -1654,3 +1654,54 @@ func TestCreateOfferIdempotent(t *testing.T) {
 	}
 	verifyAll(t, s)
 }
+
+// TestCreateOffersBatch: offers made together are each checked against
+// what the earlier ones in the batch did, a refused one leaves the rest
+// made, and all of it is one revision.
+func TestCreateOffersBatch(t *testing.T) {
+	s, _ := newStore(t)
+	r1, r2, r3 := lcRequest(t, s), lcRequest(t, s), lcRequest(t, s)
+	one, two := lcVolunteer(t, s, 1), lcVolunteer(t, s, 2)
+	p := func(hr *pb.HelpRequest, v *pb.Volunteer) OfferParams {
+		return OfferParams{HelpRequestID: idOf(hr.Name), VolunteerID: idOf(v.Name), Lease: lcLease, Dispatched: true}
+	}
+	bad := p(r3, two)
+	bad.Lease = 0
+	rev, err := s.Revision()
+	mustOK(t, err, "revision")
+	ps := []OfferParams{
+		p(r1, one),
+		p(r2, one), // one has room for one only
+		p(r1, two), // r1 was offered just above
+		bad,
+		{HelpRequestID: "nope", VolunteerID: idOf(two.Name), Lease: lcLease},
+		p(r2, two),
+	}
+	res, errs, err := s.CreateOffers(bg, ps)
+	mustOK(t, err, "create offers")
+	wantErr := []error{nil, ErrAtCapacity, ErrWrongState, errBadOffer, ErrNotFound, nil}
+	for i := range ps {
+		switch {
+		case wantErr[i] == nil && (errs[i] != nil || res[i].Offer == nil || !res[i].Offer.Dispatched):
+			t.Errorf("offer %d: %v %v, want made", i, res[i].Offer, errs[i])
+		case wantErr[i] != nil && (!errors.Is(errs[i], wantErr[i]) || res[i].Offer != nil):
+			t.Errorf("offer %d: %v %v, want %v", i, res[i].Offer, errs[i], wantErr[i])
+		}
+	}
+	if after, _ := s.Revision(); after != rev+1 {
+		t.Errorf("revision moved from %d to %d, want one write", rev, after)
+	}
+	if got, _ := s.GetVolunteer(bg, idOf(two.Name)); got.PendingOffers != 1 {
+		t.Errorf("volunteer two has %d pending offers, want 1", got.PendingOffers)
+	}
+	verifyAll(t, s)
+
+	// Nothing to make: no write at all.
+	res, errs, err = s.CreateOffers(bg, []OfferParams{p(r1, two)})
+	if err != nil || res[0].Offer != nil || !errors.Is(errs[0], ErrWrongState) {
+		t.Errorf("all refused: %v %v %v", res, errs, err)
+	}
+	if after, _ := s.Revision(); after != rev+1 {
+		t.Errorf("a batch that made nothing moved the revision to %d", after)
+	}
+}

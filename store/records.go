@@ -207,59 +207,115 @@ func (s *BoltStore) MatchingInputs(_ context.Context, id string) (*pb.HelpReques
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: matching inputs: %w", ErrNotFound)
 	}
-	var (
-		out  *pb.HelpRequest
-		prev []string
-	)
+	var in MatchingInput
 	err = s.view(func(tx *bolt.Tx) error {
-		top := tx.Bucket(bHelpRequests)
-		r, err := helpRequests.readRecord(top, key)
-		if err != nil {
-			return err
-		}
-		out, prev = r, nil
-		sealed := top.Bucket(bContacts).Get(key)
-		if sealed == nil {
-			return nil // erased: nobody to be continuous with
-		}
-		sl := s.sealer(tx)
-		p, err := openPersonal(sl, helpRequests, key, sealed)
-		if err != nil {
-			return err
-		}
-		phone := p.GetRequester().GetPhone()
-		if phone == "" {
-			return nil
-		}
-		ids, err := sl.idsByPhone(top, phone)
-		if err != nil {
-			return err
-		}
-		seen := 0
-		for _, other := range ids {
-			if bytes.Equal(other, key) {
-				continue
-			}
-			o, err := helpRequests.readRecord(top, other)
-			if err != nil {
-				return err
-			}
-			if o.State != pb.HelpRequest_STATE_FULFILLED {
-				continue
-			}
-			if seen++; seen > maxPreviousHelpers {
-				break
-			}
-			if o.AssignedVolunteer != "" {
-				prev = append(prev, o.AssignedVolunteer)
-			}
-		}
-		return nil
+		var err error
+		in, err = matchingInput(tx.Bucket(bHelpRequests), s.sealer(tx), key)
+		return err
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: matching inputs: %w", err)
 	}
-	return out, prev, nil
+	return in.HelpRequest, in.PreviousHelpers, nil
+}
+
+// MatchingInput is what matching one request needs (see MatchingInputs).
+type MatchingInput struct {
+	HelpRequest     *pb.HelpRequest // without its personal fields
+	PreviousHelpers []string
+}
+
+// ListOpenMatchingInputs implements Store: the dispatcher's read of every
+// OPEN request, a page at a time so that no read transaction stays open
+// across a large store, and without decrypting more than each request's
+// phone.
+func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]MatchingInput, string, error) {
+	const filterKey = "matching|open"
+	if p.Size < 1 {
+		return nil, "", fmt.Errorf("store: list open matching inputs: page size %d", p.Size)
+	}
+	resume, err := decodeToken(p.Token, filterKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list open matching inputs: %w", err)
+	}
+	var (
+		out  []MatchingInput
+		next string
+	)
+	err = s.view(func(tx *bolt.Tx) error {
+		out, next = nil, ""
+		top := tx.Bucket(bHelpRequests)
+		sl := s.sealer(tx)
+		prefix := []byte{byte(pb.HelpRequest_STATE_OPEN)}
+		cur := top.Bucket(bByState).Cursor()
+		start := append(bytes.Clone(prefix), resume...)
+		k, _ := cur.Seek(start)
+		if resume != nil && bytes.Equal(k, start) {
+			k, _ = cur.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+			if len(out) == p.Size {
+				next = encodeToken(filterKey, resume)
+				return nil
+			}
+			resume = bytes.Clone(k[len(prefix):])
+			in, err := matchingInput(top, sl, k[len(prefix):])
+			if err != nil {
+				return err
+			}
+			out = append(out, in)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list open matching inputs: %w", err)
+	}
+	return out, next, nil
+}
+
+// matchingInput reads request key's matching input within a transaction.
+func matchingInput(top *bolt.Bucket, sl *sealer, key []byte) (MatchingInput, error) {
+	r, err := helpRequests.readRecord(top, key)
+	if err != nil {
+		return MatchingInput{}, err
+	}
+	in := MatchingInput{HelpRequest: r}
+	sealed := top.Bucket(bContacts).Get(key)
+	if sealed == nil {
+		return in, nil // erased: nobody to be continuous with
+	}
+	p, err := openPersonal(sl, helpRequests, key, sealed)
+	if err != nil {
+		return MatchingInput{}, err
+	}
+	phone := p.GetRequester().GetPhone()
+	if phone == "" {
+		return in, nil
+	}
+	ids, err := sl.idsByPhone(top, phone)
+	if err != nil {
+		return MatchingInput{}, err
+	}
+	seen := 0
+	for _, other := range ids {
+		if bytes.Equal(other, key) {
+			continue
+		}
+		o, err := helpRequests.readRecord(top, other)
+		if err != nil {
+			return MatchingInput{}, err
+		}
+		if o.State != pb.HelpRequest_STATE_FULFILLED {
+			continue
+		}
+		if seen++; seen > maxPreviousHelpers {
+			break
+		}
+		if o.AssignedVolunteer != "" {
+			in.PreviousHelpers = append(in.PreviousHelpers, o.AssignedVolunteer)
+		}
+	}
+	return in, nil
 }
 
 // UpdateHelpRequest implements Store.

@@ -114,6 +114,9 @@ type Store interface {
 	// the volunteers who fulfilled the same requester's other requests
 	// (matched by phone): what matching a request needs, in one read.
 	MatchingInputs(ctx context.Context, id string) (*pb.HelpRequest, []string, error)
+	// ListOpenMatchingInputs lists the OPEN requests' matching inputs, in
+	// pages, for the dispatcher.
+	ListOpenMatchingInputs(ctx context.Context, p Page) ([]MatchingInput, string, error)
 	ListHelpRequests(ctx context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error)
 	// UpdateHelpRequest replaces the stored request whose etag is hr.Etag
 	// with hr (its name, organisation, external id and create time are kept
@@ -142,6 +145,10 @@ type Store interface {
 	// has not declined it and has room: the offer is PENDING until
 	// now+Lease, the request OFFERED.
 	CreateOffer(ctx context.Context, p OfferParams) (LifecycleResult, error)
+	// CreateOffers makes several offers at once, each checked as
+	// CreateOffer checks it: results[i] and errs[i] are offer i's, and one
+	// refused leaves the others made. err is for the whole write.
+	CreateOffers(ctx context.Context, ps []OfferParams) (results []LifecycleResult, errs []error, err error)
 	// OfferByRequestID returns the offer a CreateOffer with idem made:
 	// ErrNotFound if none did, ErrRequestIDReused if one did with
 	// different content, ErrRequestIDGone if its offer was deleted since.
