@@ -175,3 +175,7 @@ var codeNamed = func() map[string]codes.Code {
 // "EXTERNAL_ID_EXISTS" or "UNKNOWN_POSTCODE"), wrapped or not, for code
 // that must tell failures apart; "" when err carries none.
 func Reason(err error) string { return errorInfo(err).GetReason() }
+
+// Metadata returns a value of err's ErrorInfo metadata, such as the
+// "resource" that blocked a change; "" when err carries none.
+func Metadata(err error, key string) string { return errorInfo(err).GetMetadata()[key] }

@@ -104,6 +104,7 @@ type notFound struct {
 }
 
 func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
+	var blocking *store.CommitmentsError
 	switch {
 	case err == nil:
 		return nil
@@ -134,6 +135,9 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 		return statusWith(codes.FailedPrecondition, ReasonVolunteerPaused, "the volunteer has paused", nil)
 	case errors.Is(err, store.ErrDeclinedBefore):
 		return statusWith(codes.FailedPrecondition, ReasonDeclinedBefore, "the volunteer declined this request before", nil)
+	case errors.As(err, &blocking):
+		return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
+			blocking.Resource+" has a live offer or assignment: cancel or complete it first", map[string]string{"resource": blocking.Resource})
 	case errors.Is(err, store.ErrHasCommitments):
 		return statusWith(codes.FailedPrecondition, ReasonHasCommitments, "it has a live offer or assignment: cancel or complete it first", nil)
 	case errors.Is(err, matcher.ErrNoLocation), errors.Is(err, matcher.ErrNoWindow), errors.Is(err, matcher.ErrUnknownVolunteer):

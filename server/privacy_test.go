@@ -3,10 +3,12 @@ package server_test
 import (
 	"bytes"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
@@ -40,6 +42,9 @@ func TestEraseCanary(t *testing.T) {
 	off := h.offer(made.Name, vol2.Name)
 	_, err = admin.ErasePersonalData(h.ctx, &pb.ErasePersonalDataRequest{Phone: "07700 900777"})
 	wantFailure(t, err, codes.FailedPrecondition, server.ReasonHasCommitments)
+	if got := statusMeta(t, err, "resource"); got != made.Name || !strings.Contains(status.Convert(err).Message(), made.Name) {
+		t.Errorf("erasure refusal %v (resource %q) does not name the offered request %s", err, got, made.Name)
+	}
 	if _, err := h.match.DeclineOffer(h.ctx, &pb.DeclineOfferRequest{Name: off.Name}); err != nil {
 		t.Fatal(err)
 	}

@@ -581,12 +581,12 @@ func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time
 		}
 		for _, st := range reqs {
 			if err := helpRequests.deletable(st.r); err != nil {
-				return fmt.Errorf("%s: %w", st.r.Name, err)
+				return commitmentsOf(st.r.Name, err)
 			}
 		}
 		for _, st := range vols {
 			if err := volunteers.deletable(st.r); err != nil {
-				return fmt.Errorf("%s: %w", st.r.Name, err)
+				return commitmentsOf(st.r.Name, err)
 			}
 		}
 		if len(reqs) == 0 && len(vols) == 0 {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -213,4 +214,25 @@ type Store interface {
 	PurgePersonalData(ctx context.Context, closedBefore time.Time, limit int) (int, error)
 
 	Close() error
+}
+
+// CommitmentsError is ErrHasCommitments naming the record that has the
+// live offer or assignment, for a change (an erasure) that spans several
+// records, so that the caller can say which one to settle first.
+type CommitmentsError struct {
+	Resource string // "helpRequests/{id}" or "volunteers/{id}"
+	err      error
+}
+
+func (e *CommitmentsError) Error() string { return e.Resource + ": " + e.err.Error() }
+
+// Unwrap makes errors.Is(err, ErrHasCommitments) hold.
+func (e *CommitmentsError) Unwrap() error { return e.err }
+
+// commitmentsOf names resource in err if err is ErrHasCommitments.
+func commitmentsOf(resource string, err error) error {
+	if errors.Is(err, ErrHasCommitments) {
+		return &CommitmentsError{Resource: resource, err: err}
+	}
+	return fmt.Errorf("%s: %w", resource, err)
 }

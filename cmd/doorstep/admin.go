@@ -552,8 +552,12 @@ erasure and nothing is changed: cancel or complete it first.`,
 	}
 	resp, err := c.Admin.ErasePersonalData(a.ctx, &pb.ErasePersonalDataRequest{Phone: number})
 	if client.Reason(err) == server.ReasonHasCommitments {
-		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was erased: a request or volunteer record of %s has a live offer or assignment, "+
-			"so cancel or complete it first (doorstep request cancel, offer decline) and erase again (%s).", number, server.ReasonHasCommitments)}
+		which := "a request or volunteer record of " + number
+		if r := client.Metadata(err, "resource"); r != "" {
+			which = r + ", a record of " + number + ","
+		}
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was erased: %s has a live offer or assignment, "+
+			"so cancel or complete it first (doorstep request cancel, offer decline) and erase again (%s).", which, server.ReasonHasCommitments)}
 	}
 	if err != nil {
 		return err
