@@ -52,13 +52,25 @@ func WithPersonalDataRetention(d time.Duration) Option {
 	return func(s *Server) { s.personalRetention = d }
 }
 
+// purgeEvery is how often the sweep purges. A purge that removes anything
+// ends with a key rotation, which rewrites every data key in one write:
+// run every sweep, a store where requests close all day would rotate every
+// few seconds. Data then outlives its retention by an hour at most.
+const purgeEvery = time.Hour
+
 // purgePersonalData removes the personal data of requests closed for
-// longer than the retention; the sweep calls it.
+// longer than the retention; the sweep calls it, and it runs at most once
+// per purgeEvery.
 func (s *Server) purgePersonalData(ctx context.Context) {
 	if s.personalRetention <= 0 {
 		return
 	}
-	n, err := s.store.PurgePersonalData(store.WithAudit(ctx, s.auditRecord(ctx, "purge", "", requestPersonal)), s.now().Add(-s.personalRetention), 1000)
+	now := s.now()
+	if !s.lastPurge.IsZero() && now.Sub(s.lastPurge) < purgeEvery {
+		return
+	}
+	s.lastPurge = now
+	n, err := s.store.PurgePersonalData(store.WithAudit(ctx, s.auditRecord(ctx, "purge", "", requestPersonal)), now.Add(-s.personalRetention), 1000)
 	if err != nil && ctx.Err() == nil {
 		s.logger.Error("purge personal data", zap.Error(err))
 	}

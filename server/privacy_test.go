@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
@@ -117,4 +118,27 @@ func TestSweepPurgesClosedRequests(t *testing.T) {
 	if err != nil || len(recs) != 1 || recs[0].Actor != "system" {
 		t.Errorf("purge audit: %v %v", recs, err)
 	}
+
+	// Purges (each ending in a key rotation) run at most hourly.
+	late := h.createHR(shopping(func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(24 * time.Hour))}
+	}))
+	if _, err := h.match.CancelHelpRequest(h.ctx, &pb.CancelHelpRequestRequest{Name: late.Name}); err != nil {
+		t.Fatal(err)
+	}
+	keeps := func(when string, want bool) {
+		t.Helper()
+		if got := h.getHR(late.Name); (got.GetRequester().GetPhone() != "") != want {
+			t.Errorf("%s: request keeps its data = %v, want %v", when, !want, want)
+		}
+	}
+	clock.advance(47*time.Hour + 50*time.Minute)
+	h.srv.Sweep(h.ctx) // a purge: the last was two days ago
+	keeps("within its retention", true)
+	clock.advance(20 * time.Minute)
+	h.srv.Sweep(h.ctx)
+	keeps("past its retention, 20 minutes after the last purge", true)
+	clock.advance(41 * time.Minute)
+	h.srv.Sweep(h.ctx)
+	keeps("an hour after the last purge", false)
 }

@@ -48,6 +48,7 @@ type Server struct {
 
 	eventRetention    time.Duration
 	personalRetention time.Duration
+	lastPurge         time.Time // when the sweep last purged; only the sweep touches it
 	watchProgress     time.Duration
 	watchSlowAfter    time.Duration
 	draining          chan struct{} // closed by Drain
