@@ -91,7 +91,7 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 					if err != nil {
 						continue // a request without a place or time cannot be dispatched
 					}
-					cands := e.search(q, perRequest, false, &buf, nil)
+					cands, _ := e.search(q, perRequest, false, &buf, nil)
 					f := make([]scored, len(cands))
 					for j, c := range cands {
 						f[j] = scored{c.id, c.Score}
@@ -137,11 +137,16 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		v := &e.vols[id]
 		p.Capacity[li] = max(v.capacity-v.active-v.pending, 0)
 	}
+	// The greedy count is only for the summary: on the other core, while
+	// the solver runs. Both only read p.
+	greedy := make(chan int, 1)
+	go func() { greedy <- GreedyNearestFirst(p).Covered }()
 	a, err := SolveAssignment(p)
+	g := <-greedy
 	if err != nil {
 		return Plan{}, err
 	}
-	plan := Plan{Uncovered: len(reqs) - a.Covered, Greedy: GreedyNearestFirst(p).Covered}
+	plan := Plan{Uncovered: len(reqs) - a.Covered, Greedy: g}
 	for i, li := range a.Volunteer {
 		if li < 0 {
 			continue
@@ -165,24 +170,32 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 // dispatchOrder is the requests' indexes in Z-order of their places (those
 // without one last, in index order).
 func dispatchOrder(reqs []DispatchRequest) []int {
-	keys := make([]uint64, len(reqs))
-	order := make([]int, len(reqs))
+	// Sorted as pairs, the index breaking ties, rather than stably by a
+	// key looked up through the index: a fifth of the time.
+	type keyed struct {
+		key uint64
+		i   int
+	}
+	ks := make([]keyed, len(reqs))
 	for i, dr := range reqs {
-		order[i] = i
-		keys[i] = math.MaxUint64
+		ks[i] = keyed{math.MaxUint64, i}
 		if ll := dr.Request.GetLocation().GetLatLng(); ll != nil {
-			keys[i] = zOrder(ll.Latitude, ll.Longitude)
+			ks[i].key = zOrder(ll.Latitude, ll.Longitude)
 		}
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
+	slices.SortFunc(ks, func(a, b keyed) int {
 		switch {
-		case keys[a] < keys[b]:
+		case a.key < b.key:
 			return -1
-		case keys[a] > keys[b]:
+		case a.key > b.key:
 			return 1
 		}
-		return 0
+		return a.i - b.i
 	})
+	order := make([]int, len(reqs))
+	for j, k := range ks {
+		order[j] = k.i
+	}
 	return order
 }
 

@@ -47,13 +47,16 @@
 // search passes over, unread, any block whose aggregate shows nobody in it
 // can be eligible (at night, with a skill nobody there has), so a
 // dispatch, which never asks why, pays little for requests few can help.
-// FindCandidates counts why each volunteer in reach was left out in the
-// same pass, settling most by their tags alone (without a distance when
-// the tag's reach class settles the volunteer's own limit), and reads the
-// blocks it passed over only if it ends with fewer than the asked-for
-// number: no request reads anyone twice. Those requests, which must read
+// Until it has k, it turns most volunteers away by their tags alone,
+// before working out their distance. FindCandidates counts why volunteers
+// in reach were left out only when it ends with fewer than the asked-for
+// number, by a sweep of the blocks under the request's circle in memory
+// order that judges most by their tags and reads the records of the rest
+// in batches whose cache misses overlap (count.go). A search that has read
+// a few hundred volunteers without finding enough, and whose finds so
+// far promise too few in all its reach, gives up and sweeps instead: the
+// sweep finds the same volunteers and counts the rest as it goes, so few
+// requests read their reach twice over. Those requests, which must read
 // everyone within the need's limit, still make the slowest percentile,
-// their cost growing with the volunteers in reach and bound by memory:
-// the volunteers the tag leaves undecided cost a cache miss apiece on
-// their packed record.
+// their cost growing with the volunteers in reach.
 package matcher

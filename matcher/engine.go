@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/doorstep-aid/doorstep/geo"
@@ -68,7 +69,10 @@ type Engine struct {
 	// half of it is stale.
 	slots      []slot
 	staleSlots int
-	extra      map[uint32]*volExtra
+	// extra holds, by id, the side records of the few volunteers who have
+	// one (hotExtra): a slice, not a map, so that finding one is a single
+	// load, which a batch of rule checks can warm ahead (warmRecords).
+	extra []*volExtra
 	// pending are volunteers whose grid entries may be out of date. Writes
 	// only note them, and the grid is brought up to date before it is next
 	// read (freshGrid): loading a store is a million writes and then one
@@ -78,6 +82,9 @@ type Engine struct {
 	// who may earn a bonus without searching for them.
 	postcodes interned
 	streets   interned
+	// sink keeps the loads that only warm the cache (touchRecords) from
+	// being optimised away.
+	sink atomic.Uint32
 }
 
 // hotVol flags.
@@ -107,7 +114,7 @@ const CellMetres = 100
 // NewEngine returns an empty engine.
 func NewEngine(cfg Config) *Engine {
 	return &Engine{cfg: cfg, grid: NewGrid(CellMetres), tags: map[string]uint32{}, locs: map[string]*time.Location{},
-		extra: map[uint32]*volExtra{}, postcodes: newInterned(), streets: newInterned()}
+		postcodes: newInterned(), streets: newInterned()}
 }
 
 // Reserve makes room for n more volunteers, so that loading a known number
@@ -117,6 +124,7 @@ func (e *Engine) Reserve(n int) {
 	defer e.mu.Unlock()
 	e.vols = slices.Grow(e.vols, n)
 	e.hot = slices.Grow(e.hot, n)
+	e.extra = slices.Grow(e.extra, n)
 	e.ids.reserve(e.vols, len(e.vols)+n)
 }
 
@@ -254,6 +262,7 @@ func (e *Engine) UpsertVolunteer(v *pb.Volunteer) error {
 			id = uint32(len(e.vols))
 			e.vols = append(e.vols, volunteer{})
 			e.hot = append(e.hot, hotVol{})
+			e.extra = append(e.extra, nil)
 		}
 	} else {
 		e.unlink(id)
@@ -321,7 +330,7 @@ func (e *Engine) unlink(id uint32) {
 		e.pull(id, &e.streets.head[v.street], 2)
 	}
 	e.staleSlots += int(v.nSlots)
-	delete(e.extra, id)
+	e.extra[id] = nil
 }
 
 // listOf appends the volunteers of the list at head, chained through
@@ -777,7 +786,7 @@ func (e *Engine) Compact() {
 	vols := make([]volunteer, len(live))
 	hot := make([]hotVol, len(live))
 	slots := make([]slot, 0, nslots)
-	extra := make(map[uint32]*volExtra, len(e.extra))
+	extra := make([]*volExtra, len(live))
 	pts := make([]gridPoint, len(live))
 	for i, k := range live {
 		old := k.id
@@ -786,9 +795,7 @@ func (e *Engine) Compact() {
 		off := uint32(len(slots))
 		slots = append(slots, e.slotsOf(&e.vols[old])...)
 		v.slotOff = off
-		if x, ok := e.extra[old]; ok {
-			extra[uint32(i)] = x
-		}
+		extra[i] = e.extra[old]
 		pts[i] = gridPoint{id: uint32(i), lat: v.lat, lng: v.lng, tag: volunteerTag(&hot[i])}
 	}
 	e.vols, e.hot, e.free, e.slots, e.staleSlots, e.extra, e.pending = vols, hot, nil, slots, 0, extra, nil

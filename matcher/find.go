@@ -2,7 +2,6 @@ package matcher
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -23,19 +22,21 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 	if err != nil {
 		return Result{}, err
 	}
-	// The search counts why as it goes: a search that finds fewer than k
-	// has read everyone in reach, and a second pass to count them would
-	// cost as much again.
+	// Most requests find k, and nobody asks why not: the search counts
+	// nothing, unless it gives up and sweeps everyone in reach instead
+	// (see search), which counts as it goes. One that finds fewer without
+	// giving up has seen everyone eligible in reach, and a sweep that only
+	// counts (countExclusions) costs less than counting ring by ring would.
 	var t tally
 	t.init(q)
-	cands := e.search(q, k, true, nil, &t)
+	cands, counted := e.search(q, k, true, nil, &t)
 	res := Result{Candidates: cands}
 	switch {
 	case len(cands) >= k:
-	case q.remote:
-		res.Exclusions = e.exclusions(q) // the search had no radius to cover
-	default:
+	case counted:
 		res.Exclusions = t.exclusions(q)
+	default:
+		res.Exclusions = e.countExclusions(q)
 	}
 	return res, nil
 }
@@ -58,86 +59,6 @@ func (t *tally) init(q *query) {
 		t.skill = t.few[:len(q.skillNames)]
 	} else {
 		t.skill = make([]int, len(q.skillNames))
-	}
-}
-
-func (t *tally) reset() {
-	t.n = [numReasons]int{}
-	clear(t.skill)
-}
-
-// exclusionCount is what a search that counts exclusions judges by.
-type exclusionCount struct {
-	e      *Engine
-	q      *query
-	t      *tally
-	passed []*gridBlock // blocks the search passed over, to count if need be
-}
-
-// scanCounting is gridSearch.scan for nearestCounting. Until k are
-// accepted it judges each point within maxMetres itself, by its tag where
-// that settles it (most, and without a distance when the point is surely
-// within both limits) and by the rules otherwise, counting those it turns
-// away; after that, counts no longer matter and it offers points as scan
-// does.
-func (s *gridSearch) scanCounting(cell []gridEntry) {
-	c := s.count
-	q := c.q
-	for i := range cell {
-		e := &cell[i]
-		plat := float64(e.lat) * gridDegreePerFixed
-		plng := float64(e.lng) * gridDegreePerFixed
-		dlat := plat - s.lat
-		dlng := plng - s.lng
-		xl := dlng * s.cosMin
-		lo := dlat*dlat + xl*xl
-		if lo > s.degSq {
-			continue
-		}
-		open := len(s.res)-s.start < s.k
-		judged := false // the tag's rules have been found undecided
-		if open {
-			// Surely within maxMetres, and then, while open, cosMin holds
-			// for the point: lo bounds its distance from below as hi does
-			// from above, which may settle the volunteer's own limit.
-			xu := dlng * s.cosMax
-			if hi := dlat*dlat + xu*xu; hi <= s.innerDegSq {
-				cl := e.tag >> tagReachShift & 7
-				switch {
-				case q.remote || q.maxMetres <= tagReach[cl] || hi <= tagReachDegSq[cl]:
-					decided, why, det := q.tagRules(e.id, e.tag)
-					if decided {
-						c.t.add(why, det)
-						continue
-					}
-					judged = true
-				case lo > tagBeyondDegSq[cl] && e.tag&tagReachExact != 0:
-					c.t.add(rTooFar, 0)
-					continue
-				}
-			}
-		}
-		// ApproxMetres, as in scan.
-		x := float64(dlng * gridCosDeg((s.lat+plat)*0.5))
-		d := gridMetresPerDeg * math.Sqrt(float64(dlat*dlat)+float64(x*x))
-		if d > s.bound {
-			continue
-		}
-		if !open {
-			s.offer(e.id, e.tag, d)
-			continue
-		}
-		if !judged {
-			if decided, why, det := q.tagVerdict(e.id, e.tag, d); decided {
-				c.t.add(why, det)
-				continue
-			}
-		}
-		if ok, why, det, _ := c.e.check(q, e.id, d); !ok {
-			c.t.add(why, det)
-			continue
-		}
-		s.push(e.id, d)
 	}
 }
 
@@ -177,39 +98,30 @@ func (t *tally) exclusions(q *query) []Exclusion {
 // volunteer seen, beyond which nobody without a bonus can do better.
 // buf, if not nil, lends its slices, so that many searches in a row (a
 // dispatch) need not allocate them afresh; the result then lives in buf.
-// With a tally t (and a reach), it counts exclusions as it goes: when it
-// returns fewer than k, t holds them for everyone in reach. Without one,
-// blocks where nobody can be eligible are passed over unread
+// Blocks where nobody can be eligible are passed over unread
 // (query.hopeless).
-func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally) []Candidate {
+//
+// With a tally t (a request with a reach), a search that reads
+// searchBudget points and still has fewer than k gives up: most that do
+// would read everyone in reach and find fewer than k, and then need them
+// counted. It sweeps everyone in reach instead (Engine.sweep), which
+// finds the same neighbours and counts the rest into t as it goes;
+// counted reports that it did.
+func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally) (cands []Candidate, counted bool) {
 	if k <= 0 {
-		return nil
+		return nil, false
 	}
-	var count *exclusionCount
-	if t != nil && !q.remote {
-		count = &exclusionCount{e: e, q: q, t: t}
-	}
-	// q.tagVerdict, unrolled so that each point costs one call.
+	// The tag first, as the search does until it has k (tagRejects), so
+	// that the record is read only for those the tag leaves undecided.
 	eligible := func(id, tag uint32, metres float64) bool {
-		if !q.remote && metres > tagReach[tag>>tagReachShift&7] {
-			if tag&tagReachExact != 0 {
-				return false
-			}
-		} else if decided, _, _ := q.tagRules(id, tag); decided {
+		if !q.remote && tag&tagReachExact != 0 && metres > tagReach[tag>>tagReachShift&7] {
+			return false
+		}
+		if decided, _, _ := q.tagRules(id, tag); decided {
 			return false
 		}
 		ok, _, _, _ := e.check(q, id, metres)
 		return ok
-	}
-	// A volunteer whose reach class covers the search's reach, or the
-	// point's greatest possible distance, cannot be too far: the tag's
-	// verdict then needs no distance.
-	reject := func(id, tag uint32, hiDegSq float64) bool {
-		if c := tag >> tagReachShift & 7; !q.remote && q.maxMetres > tagReach[c] && hiDegSq > tagReachDegSq[c] {
-			return false
-		}
-		decided, _, _ := q.tagRules(id, tag)
-		return decided
 	}
 	var bonus []Candidate
 	for _, id := range e.bonusHolders(q) {
@@ -225,14 +137,24 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 	if buf != nil {
 		ns, out = buf.ns[:0], buf.out[:0]
 	}
+	budget := 0
+	if t != nil && !q.remote {
+		budget = searchBudget
+	}
+	var swept []Neighbour // with counted: everyone eligible in reach, nearest first
 	for {
 		ns = slices.Grow(ns[:0], want)
-		if count != nil {
-			t.reset()
-			ns = e.grid.nearestCounting(ns, q.lat, q.lng, want, q.maxMetres, count, eligible, q.hopeless)
-		} else {
-			ns = e.grid.nearestTagged(ns, q.lat, q.lng, want, q.maxMetres, eligible, reject, q.hopeless)
+		if !counted {
+			var complete bool
+			ns, complete = e.grid.nearestTagged(ns, q.lat, q.lng, want, q.maxMetres, eligible, q, e.warmRecords, q.hopeless, budget)
+			if !complete {
+				swept, counted = e.sweep(q, t, true), true
+			}
 		}
+		if counted {
+			ns = append(ns, swept[:min(want, len(swept))]...)
+		}
+		e.touchRecords(ns, explain)
 		out = slices.Grow(out[:0], len(bonus)+len(ns))
 		out = append(out, bonus...)
 		for _, n := range ns {
@@ -255,7 +177,61 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 	if len(out) > k {
 		out = out[:k]
 	}
-	return out
+	return out, counted
+}
+
+// searchBudget is how many points a counting search reads before it may
+// give up and sweep (see search and gridSearch.likelyShort). Most
+// searches find k within a hundred or two; one that has read this many
+// without finding k, and whose finds so far promise fewer than k in all
+// its reach, would likely read everyone in reach, ring by ring, only to
+// have a sweep read them again. (A variable so that tests can make every
+// search give up.)
+var searchBudget = 400
+
+// touchRecords reads a word of each neighbour's record, and of its weekly
+// slots if the score will name one, before any is scored: their loads do
+// not depend on each other, so the cache misses overlap (Go has no
+// prefetch), where scoring one after another would wait for each in turn.
+func (e *Engine) touchRecords(ns []Neighbour, slots bool) {
+	var sink uint32
+	for _, n := range ns {
+		sink += e.vols[n.ID].slotOff
+	}
+	if slots {
+		for _, n := range ns {
+			if off := e.vols[n.ID].slotOff; int(off) < len(e.slots) {
+				sink += uint32(e.slots[off].day)
+			}
+		}
+	}
+	e.sink.Add(sink)
+}
+
+// warmRecords reads, for each id, a word of its packed record, and of its
+// side record and away dates where it has them, as the rules would read
+// them: in turn, each load waits for the one before; level by level
+// across a batch, the loads of a level do not depend on each other, so
+// their cache misses overlap (Go has no prefetch).
+func (e *Engine) warmRecords(ids []uint32) {
+	var sink uint32
+	for _, id := range ids {
+		sink += uint32(e.hot[id].flags)
+	}
+	var side [64]*volExtra
+	n := 0
+	for _, id := range ids {
+		if e.hot[id].flags&hotExtra != 0 && n < len(side) {
+			side[n] = e.extra[id]
+			n++
+		}
+	}
+	for _, x := range side[:n] {
+		if x != nil && len(x.away) > 0 {
+			sink += uint32(x.away[0][0])
+		}
+	}
+	e.sink.Add(sink)
 }
 
 // searchBuf holds a search's working slices for the next.
@@ -271,7 +247,7 @@ func (e *Engine) bonusHolders(q *query) []uint32 {
 	if q.streetID != 0 {
 		ids = e.listOf(ids, e.streets.head[q.streetID], 2)
 	}
-	if pc := e.postcodes.lookup(q.postcode, math.MaxUint32); pc != math.MaxUint32 {
+	if pc := q.postcodeID; pc != math.MaxUint32 {
 		ids = e.listOf(ids, e.postcodes.head[pc], 0)
 	}
 	for _, name := range q.previous {
@@ -375,47 +351,83 @@ var weekdayShort = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
 
 // Explain is the candidate as a sentence for helpline staff, for example
 // "0.3 km, same street, has driver, free Tue 10:00-12:00".
+//
+// It is built in one buffer on the stack, without fmt: the server explains
+// every candidate it returns, and formatting showed up in a call's
+// profile.
 func (c Candidate) Explain() string {
-	var parts []string
+	var buf [128]byte
+	b := buf[:0]
 	if c.Metres < 1000 {
-		parts = append(parts, fmt.Sprintf("%d m", int(math.Round(c.Metres/10)*10)))
+		b = strconv.AppendInt(b, int64(int(math.Round(c.Metres/10)*10)), 10)
+		b = append(b, " m"...)
 	} else {
-		parts = append(parts, fmt.Sprintf("%.1f km", c.Metres/1000))
+		b = strconv.AppendFloat(b, c.Metres/1000, 'f', 1, 64) // as %.1f
+		b = append(b, " km"...)
 	}
 	switch {
 	case c.SameStreet:
-		parts = append(parts, "same street")
+		b = append(b, ", same street"...)
 	case c.SamePostcode:
-		parts = append(parts, "same postcode")
+		b = append(b, ", same postcode"...)
 	}
 	if len(c.skills) > 0 {
-		parts = append(parts, "has "+strings.Join(c.skills, ", "))
+		b = append(b, ", has "...)
+		for i, s := range c.skills {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, s...)
+		}
 	}
 	if c.slot.to > 0 {
-		parts = append(parts, fmt.Sprintf("free %s %02d:%02d-%02d:%02d", weekdayShort[c.slot.day],
-			c.slot.from/60, c.slot.from%60, c.slot.to/60, c.slot.to%60))
+		b = append(b, ", free "...)
+		b = append(b, weekdayShort[c.slot.day]...)
+		b = append(b, ' ')
+		b = append2d(b, int(c.slot.from/60))
+		b = append(b, ':')
+		b = append2d(b, int(c.slot.from%60))
+		b = append(b, '-')
+		b = append2d(b, int(c.slot.to/60))
+		b = append(b, ':')
+		b = append2d(b, int(c.slot.to%60))
 	}
 	if c.helped {
-		parts = append(parts, "helped this person before")
+		b = append(b, ", helped this person before"...)
 	}
 	switch c.recentCount {
 	case 0:
 	case 1:
-		parts = append(parts, "1 job this week")
+		b = append(b, ", 1 job this week"...)
 	default:
-		parts = append(parts, fmt.Sprintf("%d jobs this week", c.recentCount))
+		b = append(b, ", "...)
+		b = strconv.AppendInt(b, int64(c.recentCount), 10)
+		b = append(b, " jobs this week"...)
 	}
-	return strings.Join(parts, ", ")
+	return string(b)
+}
+
+// append2d appends v as %02d would.
+func append2d(b []byte, v int) []byte {
+	if v >= 0 && v < 10 {
+		return append(b, '0', byte('0'+v))
+	}
+	return strconv.AppendInt(b, int64(v), 10)
 }
 
 // Summary says why volunteers in reach were excluded, most common first:
-// "4 nearby lack driver, 2 are away then".
+// "4 nearby lack driver, 2 are away then". Like Explain, it is built in
+// one buffer on the stack.
 func Summary(ex []Exclusion) string {
 	if len(ex) == 0 {
 		return ""
 	}
-	var parts []string
-	for _, x := range ex {
+	var buf [256]byte
+	b := buf[:0]
+	for i, x := range ex {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
 		n := x.Count
 		verb := func(one, many string) string {
 			if n == 1 {
@@ -423,30 +435,47 @@ func Summary(ex []Exclusion) string {
 			}
 			return many
 		}
-		var s string
+		b = strconv.AppendInt(b, int64(n), 10)
 		switch x.Reason {
 		case TooFar:
-			s = fmt.Sprintf("%d nearby %s not go that far", n, verb("does", "do"))
+			b = append(b, " nearby "...)
+			b = append(b, verb("does", "do")...)
+			b = append(b, " not go that far"...)
 		case Paused:
-			s = fmt.Sprintf("%d %s paused", n, verb("has", "have"))
+			b = append(b, ' ')
+			b = append(b, verb("has", "have")...)
+			b = append(b, " paused"...)
 		case DeclinedBefore:
-			s = fmt.Sprintf("%d declined this request before", n)
+			b = append(b, " declined this request before"...)
 		case AtCapacity:
-			s = fmt.Sprintf("%d %s fully booked", n, verb("is", "are"))
+			b = append(b, ' ')
+			b = append(b, verb("is", "are")...)
+			b = append(b, " fully booked"...)
 		case MissingSkill:
-			s = fmt.Sprintf("%d nearby %s %s", n, verb("lacks", "lack"), x.Detail)
+			b = append(b, " nearby "...)
+			b = append(b, verb("lacks", "lack")...)
+			b = append(b, ' ')
+			b = append(b, x.Detail...)
 		case Vetting:
-			s = fmt.Sprintf("%d %s no %s DBS check", n, verb("has", "have"), x.Detail)
+			b = append(b, ' ')
+			b = append(b, verb("has", "have")...)
+			b = append(b, " no "...)
+			b = append(b, x.Detail...)
+			b = append(b, " DBS check"...)
 		case Away:
-			s = fmt.Sprintf("%d %s away then", n, verb("is", "are"))
+			b = append(b, ' ')
+			b = append(b, verb("is", "are")...)
+			b = append(b, " away then"...)
 		case NotAvailable:
-			s = fmt.Sprintf("%d %s not free then", n, verb("is", "are"))
+			b = append(b, ' ')
+			b = append(b, verb("is", "are")...)
+			b = append(b, " not free then"...)
 		default:
-			s = fmt.Sprintf("%d: %s", n, x.Reason)
+			b = append(b, ": "...)
+			b = append(b, x.Reason...)
 		}
-		parts = append(parts, s)
 	}
-	return strings.Join(parts, ", ")
+	return string(b)
 }
 
 // district is a normalised postcode's outward code ("AB10" of "AB10 1AB").

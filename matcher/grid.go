@@ -56,12 +56,20 @@ package matcher
 // with a filter that accepts nothing costs O(blocks), not O(area). Within
 // visits the blocks under the circle's bounding box, or every block if
 // there are fewer.
+//
+// The engine's search (nearestTagged) adds three things. Until it has k
+// it turns points away by their tags before working out their distance.
+// Points within the bound are held back and offered to the filter in
+// batches, a word of each one's record read first in a loop of
+// independent loads, so that the filter's cache misses overlap. And,
+// given a budget, a search that has read that many points without k, and
+// whose finds promise fewer than k in its whole reach, gives up, for the
+// engine to sweep the circle instead (count.go).
 
 import (
 	"fmt"
 	"math"
 	"math/bits"
-	"slices"
 
 	"github.com/doorstep-aid/doorstep/geo"
 )
@@ -169,6 +177,19 @@ func (a *gridAgg) add(tag uint32) {
 	}
 }
 
+// gridHole fills every place in an arena that holds no point: the room
+// left in runs, and runs that cells have left. Its latitude is no
+// latitude, so that a sweep can read a block's arena from end to end,
+// without the cell headers, and pass over the holes (count.go).
+var gridHole = gridEntry{lat: math.MinInt32}
+
+// fillHoles marks arena[lo:hi] as holes.
+func (b *gridBlock) fillHoles(lo, hi uint32) {
+	for i := lo; i < hi; i++ {
+		b.arena[i] = gridHole
+	}
+}
+
 // gridCell is a cell's run of the arena: entries arena[off:off+n], in a
 // run of gridRun(n) entries.
 type gridCell struct {
@@ -236,12 +257,19 @@ func (b *gridBlock) move(ci, room uint32) {
 				b.agg.add(e.tag)
 			}
 			b.arena = b.arena[:int(off+gridRun(cj.n))]
+			b.fillHoles(off+cj.n, off+gridRun(cj.n))
 			cj.off = off
 		}
 	}
 	off := uint32(len(b.arena))
 	b.arena = append(b.arena, old[c.off:c.off+c.n]...)
 	b.arena = b.arena[:int(off+room)]
+	b.fillHoles(off+c.n, off+room)
+	if len(old) > 0 && &old[0] == &b.arena[0] {
+		// The same arena: the run the cell left is a hole now (the room
+		// in it already was).
+		b.fillHoles(c.off, c.off+c.n)
+	}
 	c.off = off
 }
 
@@ -468,6 +496,13 @@ func (g *Grid) load(pts []gridPoint) {
 		g.slots[e.id] = gridSlot{bc: where[i], pos: c.n}
 		c.n++
 	}
+	for _, blk := range g.blocks[1:] {
+		for ci := range blk.cells {
+			if c := blk.cells[ci]; c.n > 0 {
+				blk.fillHoles(c.off+c.n, c.off+gridRun(c.n))
+			}
+		}
+	}
 	g.n = len(pts)
 }
 
@@ -512,6 +547,7 @@ func (g *Grid) removeSlot(sl gridSlot) {
 		cell[sl.pos] = moved
 		g.slots[moved.id].pos = sl.pos
 	}
+	cell[last] = gridHole
 	c.n--
 	if c.n == 0 {
 		// The run is reclaimed by the arena's next rebuild.
@@ -606,28 +642,36 @@ type gridSearch struct {
 	k         int
 	accept    func(id uint32, metres float64) bool
 	acceptTag func(id, tag uint32, metres float64) bool // used instead of accept when set
-	// reject, if set, may turn a point away by its tag alone, before its
-	// distance is computed; it is asked only while fewer than k points are
-	// accepted, and only about points surely within maxMetres (inside
-	// innerDegSq with cosMax), exactly those acceptTag would be asked
-	// about then, so it must answer as acceptTag would. hiDegSq bounds the
-	// point's distance from above: ApproxMetres is at most
-	// gridMetresPerDeg·sqrt(hiDegSq).
-	reject func(id, tag uint32, hiDegSq float64) bool
+	// tq, if set, turns points away by their tags (query.tagRejects)
+	// before their distance is computed, while fewer than k are accepted,
+	// as acceptTag would: most points a search passes are not eligible,
+	// and their tags show it.
+	tq *query
+	// warm, if set, reads ahead what acceptTag will read about the given
+	// points: points within the bound are then held back (pending) and
+	// offered in a batch, after warm has read their records in loops
+	// whose loads do not depend on each other, so that the cache misses
+	// overlap rather than follow one another. Offered in the same order,
+	// each against the bound as it then is, they give what offering them
+	// one by one gives.
+	warm    func(ids []uint32)
+	pending [64]gridPending
+	npend   int
 	// skip, if set, passes over a block whose aggregate shows that accept
 	// would turn away every point in it.
-	skip func(*gridAgg) bool
-	// count, if set, has the scan judge points itself and count those it
-	// turns away (scanCounting); blocks skip passes over are noted there,
-	// to be counted at the end if the search finds fewer than k.
-	count      *exclusionCount
-	cosMax     float64     // an upper bound on the cosine ApproxMetres uses within maxMetres
-	innerDegSq float64     // points with a squared upper bound under this are within maxMetres
-	res        []Neighbour // res[start:] is a max-heap of the best so far
-	start      int
+	skip  func(*gridAgg) bool
+	res   []Neighbour // res[start:] is a max-heap of the best so far
+	start int
 
 	within func(id uint32, metres float64) bool // Within's callback, or nil for Nearest
-	done   bool                                 // Within's callback said stop
+	done   bool                                 // Within's callback said stop, or the budget ran out
+
+	// budget, if not 0, is how many points a search may read while it has
+	// fewer than k: past it, it gives up (gaveUp) rather than read on,
+	// unless what it has found so far, spread over its whole reach,
+	// promises k (likelyShort).
+	budget int
+	gaveUp bool
 
 	bandCache [4]gridBandView
 
@@ -652,6 +696,31 @@ type gridSearch struct {
 	cellsScanned  int
 	pointsScanned int
 	rings         int
+}
+
+// gridPending is a point waiting to be offered.
+type gridPending struct {
+	id, tag uint32
+	d       float64
+}
+
+// flushPending offers the points held back, in order.
+func (s *gridSearch) flushPending() {
+	p := s.pending[:s.npend]
+	s.npend = 0
+	if len(p) == 0 {
+		return
+	}
+	var ids [len(s.pending)]uint32
+	for i := range p {
+		ids[i] = p[i].id
+	}
+	s.warm(ids[:len(p)])
+	for i := range p {
+		if p[i].d <= s.bound {
+			s.offer(p[i].id, p[i].tag, p[i].d)
+		}
+	}
 }
 
 // gridQueued is a cell waiting to be scanned, with the square of its
@@ -699,11 +768,12 @@ func (s *gridSearch) scanRing(r int64) {
 }
 
 func (s *gridSearch) scanTo(end int) {
-	for j := s.head; j < end; j++ {
+	for j := s.head; j < end && !s.done; j++ {
 		if q := &s.queue[j]; float64(q.lbSq) <= s.boundSq*(1+1e-6) {
 			s.scan(q.blk.entries(q.ci))
 		}
 	}
+	s.flushPending()
 	s.head = end
 }
 
@@ -742,11 +812,6 @@ func (s *gridSearch) init(g *Grid, lat, lng, maxMetres float64) {
 	s.cosMin = gridCosBound(lat, maxMetres)
 	s.cosFor = maxMetres
 	s.setBound(maxMetres)
-	if s.reject != nil || s.count != nil {
-		s.cosMax = gridCosMax(lat, maxMetres)
-		inner := maxMetres * (1 - 1e-9) / gridMetresPerDeg
-		s.innerDegSq = inner * inner * (1 - 1e-9)
-	}
 }
 
 func (s *gridSearch) setBound(b float64) {
@@ -828,7 +893,6 @@ func (s *gridSearch) lookupNB(i, j int) *gridBlock {
 	if bv := s.nbView(i); bv.has {
 		blk = s.g.blockOf[gridKey(s.qb-1+int64(i), bv.qx>>gridBlockShift-1+int64(j))]
 		if blk != nil && s.skip != nil && s.skip(&blk.agg) {
-			s.passOver(blk)
 			blk = nil
 		}
 	}
@@ -866,37 +930,23 @@ func (g *Grid) Nearest(dst []Neighbour, lat, lng float64, k int, maxMetres float
 }
 
 // nearestTagged is Nearest with a filter that is also given each point's
-// tag, a quicker one that sees only the tag (see gridSearch.reject; nil
-// for none), and one that passes over whole blocks (gridSearch.skip).
-func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres float64, accept func(id, tag uint32, metres float64) bool, reject func(id, tag uint32, hiDegSq float64) bool, skip func(*gridAgg) bool) []Neighbour {
-	var s gridSearch
-	s.acceptTag, s.reject, s.skip = accept, reject, skip
-	s.nearest(g, dst, lat, lng, k, maxMetres, nil)
-	return s.res
-}
-
-// nearestCounting is nearestTagged that also counts, by rule, every
-// point within maxMetres it does not accept, judging them itself (see
-// scanCounting): when it returns fewer than k, count has seen everyone in
-// reach. accept is asked only once k are accepted, and must then agree with
-// count's judgement.
+// tag, a query whose rules turn most points away by their tags before
+// the filter is asked (gridSearch.tq; nil for none), a function that
+// reads ahead the records the filter reads, for batches of points
+// (gridSearch.warm; nil for none), and
+// a filter that passes over whole blocks (gridSearch.skip).
 //
-// skip may pass over blocks as for nearestTagged: when fewer than k are
-// found, their points in reach are counted at the end, block by block,
-// where the search would have read them ring by ring.
-func (g *Grid) nearestCounting(dst []Neighbour, lat, lng float64, k int, maxMetres float64, count *exclusionCount, accept func(id, tag uint32, metres float64) bool, skip func(*gridAgg) bool) []Neighbour {
+// With a budget (not 0), a search that has read more than budget points
+// and still has fewer than k gives up: it returns false, and dst as it
+// was.
+func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres float64, accept func(id, tag uint32, metres float64) bool, tq *query, warm func(ids []uint32), skip func(*gridAgg) bool, budget int) ([]Neighbour, bool) {
 	var s gridSearch
-	s.acceptTag, s.count, s.skip = accept, count, skip
-	count.passed = count.passed[:0]
+	s.acceptTag, s.tq, s.warm, s.skip, s.budget = accept, tq, warm, skip, budget
 	s.nearest(g, dst, lat, lng, k, maxMetres, nil)
-	return s.res
-}
-
-// passOver notes a block skip passed over, for a counting search.
-func (s *gridSearch) passOver(blk *gridBlock) {
-	if c := s.count; c != nil && !slices.Contains(c.passed, blk) {
-		c.passed = append(c.passed, blk)
+	if s.gaveUp {
+		return dst, false
 	}
+	return s.res, true
 }
 
 // gridCosMax is an upper bound on the cosine of the mean latitude of
@@ -935,6 +985,9 @@ func (s *gridSearch) nearest(g *Grid, dst []Neighbour, lat, lng float64, k int, 
 		}
 		s.scanRing(r)
 		s.rings = int(r) + 1
+		if s.done {
+			return
+		}
 		if r == gridCellRings {
 			s.walkBlocks(gridCellRings)
 			break
@@ -944,15 +997,7 @@ func (s *gridSearch) nearest(g *Grid, dst []Neighbour, lat, lng float64, k int, 
 		}
 		s.tightenCos()
 	}
-	if s.count != nil && len(s.res)-s.start < s.k {
-		// Everyone in reach was read but those in the blocks passed over,
-		// who are not eligible but must be counted. The bound is still
-		// maxMetres, as the search had.
-		for _, blk := range s.count.passed {
-			s.scanBlock(blk, -1)
-		}
-	}
-
+	s.flushPending()
 	// Heap sort: repeatedly move the largest to the end.
 	h := s.res[s.start:]
 	for end := len(h) - 1; end > 0; end-- {
@@ -999,13 +1044,16 @@ func gridSiftUp(h []Neighbour, i int) {
 func (s *gridSearch) scan(cell []gridEntry) {
 	s.cellsScanned++
 	s.pointsScanned += len(cell)
-	switch {
-	case s.count != nil:
-		s.scanCounting(cell)
-		return
-	case s.within != nil:
+	if s.within != nil {
 		s.scanWithin(cell)
 		return
+	}
+	if s.budget > 0 && s.pointsScanned > s.budget && len(s.res)-s.start < s.k {
+		s.budget = 0 // decided once
+		if s.flushPending(); len(s.res)-s.start < s.k && s.likelyShort() {
+			s.done, s.gaveUp = true, true
+			return
+		}
 	}
 	for i := range cell {
 		e := &cell[i]
@@ -1016,23 +1064,43 @@ func (s *gridSearch) scan(cell []gridEntry) {
 		// cost of the distance.
 		dlat := plat - s.lat
 		dlng := plng - s.lng
-		if xl := dlng * s.cosMin; dlat*dlat+xl*xl > s.degSq {
+		xl := dlng * s.cosMin
+		lo := dlat*dlat + xl*xl
+		if lo > s.degSq {
 			continue
 		}
-		// Until k are accepted, a point surely within maxMetres that the
-		// filter turns away by its tag needs no distance.
-		if s.reject != nil && len(s.res)-s.start < s.k {
-			if xu := dlng * s.cosMax; dlat*dlat+xu*xu <= s.innerDegSq && s.reject(e.id, e.tag, dlat*dlat+xu*xu) {
-				continue
-			}
+		// Until k are accepted, a point the tag turns away needs no
+		// distance. After that most points are beyond the k-th, which the
+		// distance shows before the tag need be read.
+		if s.tq != nil && len(s.res)-s.start < s.k && s.tq.tagRejects(e.id, e.tag, lo) {
+			continue
 		}
 		// ApproxMetres(s.lat, s.lng, plat, plng), by the same operations
 		// (it is too big for the compiler to inline).
 		x := float64(dlng * gridCosDeg((s.lat+plat)*0.5))
 		if d := gridMetresPerDeg * math.Sqrt(float64(dlat*dlat)+float64(x*x)); d <= s.bound {
-			s.offer(e.id, e.tag, d)
+			if s.warm == nil {
+				s.offer(e.id, e.tag, d)
+				continue
+			}
+			s.pending[s.npend] = gridPending{e.id, e.tag, d}
+			if s.npend++; s.npend == len(s.pending) {
+				s.flushPending()
+			}
 		}
 	}
+}
+
+// likelyShort guesses whether the search will end with fewer than k: it
+// scales what it has found by the area of its reach over the area it has
+// covered (the rings it has finished), with a margin of two.
+func (s *gridSearch) likelyShort() bool {
+	covered := max(0.5, float64(s.rings)-0.5) * s.g.metresPerRow
+	if s.rings > gridCellRings {
+		covered = float64(s.rings-gridCellRings) * gridBlockSide * s.g.metresPerRow
+	}
+	ratio := s.maxMetres / covered
+	return float64(len(s.res)-s.start)*ratio*ratio < 2*float64(s.k)
 }
 
 // offer adds a point within the bound to the best k if it belongs there
@@ -1331,7 +1399,6 @@ func (s *gridSearch) visitBlock(by, bx, done int64) {
 		return
 	}
 	if s.skip != nil && s.skip(&blk.agg) {
-		s.passOver(blk)
 		return
 	}
 	s.scanBlock(blk, done)
@@ -1372,6 +1439,7 @@ func (s *gridSearch) scanBlock(blk *gridBlock, done int64) {
 			}
 		}
 	}
+	s.flushPending()
 }
 
 // Within calls fn for every point within maxMetres of (lat,lng), in no particular order (used to count
@@ -1418,6 +1486,53 @@ func (s *gridSearch) visitWithin(g *Grid, lat, lng float64, maxMetres float64) {
 			s.visitBlock(by, bx, -1)
 			if s.done {
 				return
+			}
+		}
+	}
+}
+
+// eachBlockNear calls fn for every block that may hold a point within
+// metres of (lat, lng), as Within visits them: the blocks under the
+// circle's bounding box, or every block if there are fewer. fn must not
+// modify the grid.
+func (g *Grid) eachBlockNear(lat, lng, metres float64, fn func(*gridBlock)) {
+	if g.n == 0 || !(metres >= 0) || !geo.ValidLatLng(lat, lng) {
+		return
+	}
+	t := metres*(1+gridSlackRel) + gridSlackAbs
+	dlatMax := t / gridMetresPerDeg
+	dlngMax := math.Inf(1)
+	if cosMin := gridCosBound(lat, metres); cosMin > 0 {
+		dlngMax = t / (gridMetresPerDeg * cosMin)
+	}
+	latLo, latHi := math.Max(lat-dlatMax, -90), math.Min(lat+dlatMax, 90)
+	byLo := max(int64(math.Floor(latLo*g.rowsPerDegree))>>gridBlockShift, g.bandLo)
+	byHi := min(int64(math.Floor(latHi*g.rowsPerDegree))>>gridBlockShift, g.bandLo+int64(len(g.bands))-1)
+	lngLo, lngHi := math.Max(lng-dlngMax, g.minLng), math.Min(lng+dlngMax, g.maxLng)
+	if lngLo > lngHi || byLo > byHi {
+		return
+	}
+	live := float64(len(g.blockOf))
+	count := 0.0
+	for by := byLo; by <= byHi && count <= live; by++ {
+		bd, _ := g.band(by)
+		count += math.Floor(lngHi*bd.colsPerDegree)/gridBlockSide - math.Floor(lngLo*bd.colsPerDegree)/gridBlockSide + 2
+	}
+	if count > live {
+		for _, blk := range g.blocks[1:] {
+			if blk.n > 0 {
+				fn(blk)
+			}
+		}
+		return
+	}
+	for by := byLo; by <= byHi; by++ {
+		bd, _ := g.band(by)
+		bxLo := int64(math.Floor(lngLo*bd.colsPerDegree)) >> gridBlockShift
+		bxHi := int64(math.Floor(lngHi*bd.colsPerDegree)) >> gridBlockShift
+		for bx := bxLo; bx <= bxHi; bx++ {
+			if blk := g.blockOf[gridKey(by, bx)]; blk != nil {
+				fn(blk)
 			}
 		}
 	}

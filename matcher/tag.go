@@ -158,6 +158,19 @@ func (q *query) tagVerdict(id, tag uint32, metres float64) (decided bool, why re
 	return q.tagRules(id, tag)
 }
 
+// tagRejects reports whether the tag alone shows that volunteer id cannot
+// be eligible, for a point whose squared distance, in degrees of latitude
+// as a grid search reckons it, is at least loDegSq if it is within the
+// search's reach at all. Which rule fails does not matter here: a
+// volunteer who fails tagRules is out whatever their distance.
+func (q *query) tagRejects(id, tag uint32, loDegSq float64) bool {
+	if !q.remote && tag&tagReachExact != 0 && loDegSq > tagBeyondDegSq[tag>>tagReachShift&7] {
+		return true
+	}
+	decided, _, _ := q.tagRules(id, tag)
+	return decided
+}
+
 // tagRules is tagVerdict for a volunteer known to be within their own
 // distance limit.
 func (q *query) tagRules(id, tag uint32) (decided bool, why reasonCode, det int32) {
@@ -232,4 +245,130 @@ func (q *query) hopeless(a *gridAgg) bool {
 		}
 	}
 	return true
+}
+
+// tagTable is tagRules as tables, for a sweep that judges thousands of
+// tags against one query (count.go). A sweep spends its time on
+// mispredicted branches more than on memory: each rule tagRules tests is
+// a coin toss from one volunteer to the next. Here the rules before
+// availability depend on three fields of the tag (the flags, the skill
+// bits, the vetting bits), each looked up; availability is one more
+// lookup (the window's hours on the tag's days) and a test; and the
+// earliest rule failed is the least of four codes (tagCode).
+type tagTable struct {
+	usable bool // false when the query names declined volunteers, or very many skills: use tagRules
+	flags  [16]uint16
+	skills [16]uint16
+	vet    [8]uint16
+	// dayHours is, per set of weekdays, the hours the window touches on
+	// any of them.
+	dayHours [128]uint32
+	// notFree and unsure are the availability codes for a tag whose hours
+	// the window misses, and for one it may not.
+	notFree, unsure uint16
+}
+
+// A tagCode is a rule's place in the order, doubled, plus one when the
+// tag settles it (zero when the record must be read, so that of two codes
+// for one rule the unsettled wins), in the high byte, and where a settled
+// exclusion is counted (tagSlot) in the low byte: the least of a tag's
+// codes is then its verdict. tagPass passes every rule of a field.
+type tagCode = uint16
+
+const (
+	tagSettled tagCode = 1 << 8
+	tagPass    tagCode = 0xffff
+)
+
+// tagSlot is where a sweep counts an exclusion: the reason's code, or
+// for a missing skill tagSkillSlot plus its index in the query's skill
+// names.
+const tagSkillSlot = int(numReasons)
+
+func tagDecided(why reasonCode, slot int) tagCode {
+	return tagCode(why)<<9 | tagSettled | tagCode(slot)
+}
+
+func tagUndecided(why reasonCode) tagCode {
+	return tagCode(why) << 9
+}
+
+// table builds q's tagTable.
+func (q *query) table() (tt tagTable) {
+	if len(q.declined) > 0 || tagSkillSlot+len(q.skillNames) > 256 {
+		return tt
+	}
+	tt.usable = true
+	for f := range tt.flags {
+		tag := uint32(f) << 20
+		switch {
+		case tag&tagPaused != 0:
+			tt.flags[f] = tagDecided(rPaused, int(rPaused))
+		case tag&tagFull != 0:
+			tt.flags[f] = tagDecided(rAtCapacity, int(rAtCapacity))
+		case tag&(tagAway|tagOtherZone) != 0:
+			tt.flags[f] = tagUndecided(rNotAvailable)
+		default:
+			tt.flags[f] = tagPass
+		}
+	}
+	for s := range tt.skills {
+		switch lacking := q.tag.skills &^ uint32(s); {
+		case q.missingSkill != "":
+			tt.skills[s] = tagDecided(rMissingSkill, tagSkillSlot+int(q.missingPos))
+		case !q.tag.skillsOK:
+			tt.skills[s] = tagUndecided(rMissingSkill)
+		case lacking != 0:
+			tt.skills[s] = tagDecided(rMissingSkill, tagSkillSlot+int(q.lackingPos(uint32(bits.TrailingZeros32(lacking)))))
+		default:
+			tt.skills[s] = tagPass
+		}
+	}
+	for v := range tt.vet {
+		tag := uint32(v) << tagVetShift
+		switch {
+		case q.minVetting <= pb.Vetting_DBS_LEVEL_NONE:
+			tt.vet[v] = tagPass
+		case !q.tag.vettingOK:
+			tt.vet[v] = tagUndecided(rVetting)
+		case pb.Vetting_DbsLevel(tag>>tagVetShift&3) < q.minVetting:
+			tt.vet[v] = tagDecided(rVetting, int(rVetting))
+		case tag&tagExpires != 0:
+			tt.vet[v] = tagUndecided(rVetting)
+		default:
+			tt.vet[v] = tagPass
+		}
+	}
+	tt.notFree, tt.unsure = tagDecided(rNotAvailable, int(rNotAvailable)), tagUndecided(rNotAvailable)
+	if !q.tag.wmOK {
+		tt.notFree = tt.unsure
+	}
+	for days := 1; days < len(tt.dayHours); days++ {
+		tt.dayHours[days] = tt.dayHours[days&(days-1)] | q.tag.wm0[bits.TrailingZeros(uint(days))]
+	}
+	return tt
+}
+
+// code is tagRules by the tables, as a tagCode; tt must be usable.
+func (tt *tagTable) code(tag uint32) tagCode {
+	a := tt.notFree
+	// The hours any slot touches lie between the first and the last: a
+	// window touching none of them on a day with a slot overlaps no slot.
+	if tt.dayHours[tag>>tagDaysShift&127]&tagSpan(tag) != 0 {
+		a = tt.unsure
+	}
+	return min(tt.flags[tag>>20&15], tt.skills[tag>>tagSkillShift&(1<<tagSkillBits-1)], tt.vet[tag>>tagVetShift&7], a)
+}
+
+// rules is code as tagRules answers.
+func (tt *tagTable) rules(q *query, tag uint32) (decided bool, why reasonCode, det int32) {
+	c := tt.code(tag)
+	if c == tagPass || c&tagSettled == 0 {
+		return false, 0, 0
+	}
+	why = reasonCode(c >> 9)
+	if why == rMissingSkill {
+		det = int32(int(c&0xff) - tagSkillSlot)
+	}
+	return true, why, det
 }

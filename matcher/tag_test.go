@@ -2,7 +2,6 @@ package matcher
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -166,66 +165,97 @@ func TestGridTagsFollowUpdates(t *testing.T) {
 	checkTags("after Compact")
 }
 
-// TestNearestTaggedReject: a tag-only filter gives the same neighbours as
-// the full one, is asked only about points within maxMetres, and, while
-// fewer than k are found, together with the full filter is asked about
-// each such point exactly once.
-func TestNearestTaggedReject(t *testing.T) {
+// TestNearestTaggedTagRejects: a search that turns points away by their
+// tags (query.tagRejects) finds exactly what one asking the rules about
+// every point does, and the tags turn away only volunteers the rules
+// would, whatever their distance.
+func TestNearestTaggedTagRejects(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	g := NewGrid(100)
-	var pts [][2]float64
-	for i := range 3000 {
-		p := [2]float64{57.15 + (rng.Float64()-0.5)*0.05, -2.1 + (rng.Float64()-0.5)*0.08}
-		pts = append(pts, p)
-		g.upsert(uint32(i), p[0], p[1], uint32(rng.IntN(4))) // tag 0: wanted
+	e := NewEngine(DefaultConfig())
+	for n := range 1500 {
+		if err := e.UpsertVolunteer(tagMixVolunteer(n, rand.New(rand.NewPCG(uint64(n), 1)))); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for qi := range 200 {
-		lat, lng := 57.15+(rng.Float64()-0.5)*0.06, -2.1+(rng.Float64()-0.5)*0.09
-		maxMetres := []float64{200, 800, 1500, 4000}[qi%4]
+	e.freshGrid()
+	rejected := 0
+	for qi := range 300 {
+		r := tagMixRequest(rng)
+		r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(rng.Float64()*6000-3000, rng.Float64()*6000-3000)
+		q, err := e.prepare(r, nil, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cosMin := gridCosBound(q.lat, q.maxMetres)
+		for id := range e.vols {
+			if !e.vols[id].live {
+				continue
+			}
+			_, _, _, tag := gridEntryOf(t, e.grid, uint32(id))
+			plat, plng, _ := e.grid.Position(uint32(id))
+			dlat, dlng := plat-q.lat, plng-q.lng
+			xl := dlng * cosMin
+			if !q.tagRejects(uint32(id), tag, dlat*dlat+xl*xl) {
+				continue
+			}
+			rejected++
+			d := ApproxMetres(q.lat, q.lng, plat, plng)
+			if ok, _, _, _ := e.check(q, uint32(id), d); ok && (q.remote || d <= q.maxMetres) {
+				t.Fatalf("query %d: %s turned away by its tag %#x, but eligible at %v m", qi, e.vols[id].name, tag, d)
+			}
+		}
 		k := []int{1, 20, 5000}[qi%3]
-		tagOf := func(id uint32) uint32 {
-			_, _, _, tag := gridEntryOf(t, g, id)
-			return tag
+		accept := func(id, _ uint32, m float64) bool {
+			ok, _, _, _ := e.check(q, id, m)
+			return ok
 		}
-		asked := map[uint32]int{}
-		accept := func(id, tag uint32, m float64) bool {
-			asked[id]++
-			return tag == 0
-		}
-		rejected := 0
-		reject := func(id, tag uint32, hiDegSq float64) bool {
-			plat, plng, _ := g.Position(id) // as the grid measures
-			if d := ApproxMetres(lat, lng, plat, plng); d > maxMetres || d > gridMetresPerDeg*math.Sqrt(hiDegSq) {
-				t.Fatalf("reject asked about %d at %v m, beyond %v or its bound %v", id, d, maxMetres, gridMetresPerDeg*math.Sqrt(hiDegSq))
-			}
-			if tag != 0 {
-				asked[id]++
-				rejected++
-				return true
-			}
-			return false
-		}
-		got := g.nearestTagged(nil, lat, lng, k, maxMetres, accept, reject, nil)
-		want := g.Nearest(nil, lat, lng, k, maxMetres, func(id uint32, _ float64) bool { return tagOf(id) == 0 })
+		got, _ := e.grid.nearestTagged(nil, q.lat, q.lng, k, q.maxMetres, accept, q, e.warmRecords, q.hopeless, 0)
+		want := e.grid.Nearest(nil, q.lat, q.lng, k, q.maxMetres, func(id uint32, m float64) bool { return accept(id, 0, m) })
 		if !slices.Equal(got, want) {
 			t.Fatalf("query %d: tagged %v, plain %v", qi, got, want)
 		}
-		if len(got) < k {
-			in := 0
-			for id, p := range pts {
-				if ApproxMetres(lat, lng, p[0], p[1]) <= maxMetres {
-					in++
-					if asked[uint32(id)] != 1 {
-						t.Fatalf("query %d: point %d in reach asked %d times", qi, id, asked[uint32(id)])
-					}
-				}
+	}
+	if rejected == 0 {
+		t.Fatal("no tag turned anyone away")
+	}
+}
+
+// TestTagTableMatchesTagRules: the tables give tagRules' verdict for
+// every tag, whatever the query asks.
+func TestTagTableMatchesTagRules(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	e := NewEngine(DefaultConfig())
+	for n := range 300 {
+		if err := e.UpsertVolunteer(tagMixVolunteer(n, rand.New(rand.NewPCG(uint64(n), 3)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.freshGrid()
+	usable := 0
+	for range 300 {
+		r := tagMixRequest(rng)
+		q, err := e.prepare(r, nil, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tt := q.table()
+		if !tt.usable {
+			if len(q.declined) == 0 {
+				t.Fatal("table refused a query without declined volunteers")
 			}
-			if in != len(asked) {
-				t.Fatalf("query %d: %d asked, %d in reach", qi, len(asked), in)
-			}
-			if in > 50 && rejected == 0 {
-				t.Fatalf("query %d: the tag-only filter was never used", qi)
+			continue
+		}
+		usable++
+		for range 3000 {
+			tag := rng.Uint32()
+			wd, ww, wdet := q.tagRules(1<<30, tag)
+			gd, gw, gdet := tt.rules(q, tag)
+			if gd != wd || (wd && (gw != ww || gdet != wdet)) {
+				t.Fatalf("%v tag %#x: table says %v %v %v, tagRules %v %v %v", r.Needs, tag, gd, gw, gdet, wd, ww, wdet)
 			}
 		}
+	}
+	if usable < 100 {
+		t.Fatalf("only %d queries could use the table", usable)
 	}
 }

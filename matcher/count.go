@@ -1,0 +1,377 @@
+package matcher
+
+// Counting why nobody can help.
+//
+// A request that finds fewer candidates than asked for reports, by rule,
+// why everyone else within its reach was left out. The search has then
+// seen everyone eligible in reach, but it passes over blocks where nobody
+// can be eligible (at night, most of them) and reads the rest ring by
+// ring, a few points per cell: counting as it went cost it more per cell
+// than reading the points. A sweep instead visits the blocks under the
+// circle once each, in memory order: blocks that cannot reach the circle
+// are dropped by their corners, cells by their edges. Each point is
+// judged by its tag where that settles it, as the search's own filter
+// would, but by tables rather than rule by rule (tagTable): with one
+// volunteer's flags, skills and hours unrelated to the next one's, every
+// rule tested is a branch the processor cannot predict, and those cost a
+// sweep more than its memory. The own-limit rule is settled per block
+// where the block's corners allow. The records of the few the tag leaves
+// undecided are read in batches whose cache misses overlap.
+//
+// A search that has read a few hundred points without finding k, and
+// whose finds so far promise fewer than k in all its reach, gives up and
+// sweeps instead (Engine.search): the sweep also collects those who are
+// eligible, so it finds the same neighbours and counts the rest in one
+// reading.
+
+import (
+	"math"
+	"math/bits"
+	"slices"
+
+	"github.com/doorstep-aid/doorstep/geo"
+)
+
+// remoteCountMetres is how far exclusions are counted for a remote
+// request, which has no reach of its own: a city's width.
+const remoteCountMetres = 50000
+
+// countExclusions counts, by the first rule failed, the volunteers within
+// the request's reach (by grid position, as the search measures) who are
+// not eligible. It counts exactly what exclusions does.
+func (e *Engine) countExclusions(q *query) []Exclusion {
+	var t tally
+	t.init(q)
+	e.sweep(q, &t, false)
+	return t.exclusions(q)
+}
+
+// sweep judges everyone within the request's reach: it counts into t
+// those who are not eligible, by the first rule failed, and, if collect,
+// returns those who are, nearest first (by distance, then id), exactly
+// the neighbours a search with no limit on their number would return.
+// A remote request is counted within remoteCountMetres; collect is only
+// for requests with a reach.
+func (e *Engine) sweep(q *query, t *tally, collect bool) []Neighbour {
+	radius := q.maxMetres
+	if q.remote {
+		radius = remoteCountMetres
+	}
+	g := e.grid
+	if g.n == 0 || !(radius >= 0) || math.IsInf(radius, 1) || !geo.ValidLatLng(q.lat, q.lng) {
+		return nil
+	}
+	s := exclusionSweep{e: e, q: q, t: t, lat: q.lat, lng: q.lng, radius: radius, collect: collect, tt: q.table()}
+	s.cosMin = gridCosBound(q.lat, radius)
+	s.cosMax = gridCosMax(q.lat, radius)
+	outer := radius*(1+gridSlackRel) + gridSlackAbs
+	s.degSq = (outer / gridMetresPerDeg) * (outer / gridMetresPerDeg)
+	inner := radius * (1 - 1e-9) / gridMetresPerDeg
+	s.innerDegSq = inner * inner * (1 - 1e-9)
+	for i := range s.reach {
+		s.reach[i] = tagReachUnknown
+		if q.remote || q.maxMetres <= tagReach[i&7] {
+			s.reach[i] = tagPass
+		}
+	}
+	g.eachBlockNear(q.lat, q.lng, radius, s.block)
+	s.flush()
+	for slot, n := range s.count {
+		switch {
+		case n == 0:
+		case slot >= tagSkillSlot:
+			t.skill[slot-tagSkillSlot] += int(n)
+		default:
+			t.n[slot] += int(n)
+		}
+	}
+	slices.SortFunc(s.found, func(a, b Neighbour) int {
+		switch {
+		case gridWorse(a, b):
+			return 1
+		case gridWorse(b, a):
+			return -1
+		}
+		return 0
+	})
+	return s.found
+}
+
+// exclusionSweep is the state of one countExclusions.
+type exclusionSweep struct {
+	e        *Engine
+	q        *query
+	t        *tally
+	lat, lng float64
+	radius   float64
+	// As in gridSearch: cosMin and cosMax bound the cosine ApproxMetres
+	// uses for any point within radius; a point whose lower bound in
+	// squared degrees exceeds degSq is beyond it, and one whose upper
+	// bound is within innerDegSq is surely within it.
+	cosMin, cosMax    float64
+	degSq, innerDegSq float64
+
+	tt    tagTable
+	reach [16]tagCode // the own-limit rule by tagReachIndex (see block)
+	count [256]int32  // exclusions settled by tagTable, by tagSlot
+
+	// Points the tag leaves undecided, to check in a batch.
+	batch [64]sweepCheck
+	n     int
+
+	collect bool
+	found   []Neighbour
+}
+
+// sweepCheck is a point waiting for the rules: metres is its distance,
+// or NaN when it is surely within its own limit and the distance has not
+// been needed (a collecting sweep works it out if the point is eligible).
+type sweepCheck struct {
+	e      *gridEntry
+	metres float64
+}
+
+// gridEdgePad widens a cell's or a block's extent, in degrees, so that
+// no rounding in placing a point can put it outside: a point's cell is
+// found by a multiplication and a floor, off by a few units in the last
+// place at most, and this is a centimetre.
+const gridEdgePad = 1e-7
+
+// boxDegSq bounds the squared distance, in degrees of latitude as the
+// search reckons it, from the query to any point within latitudes
+// la0..la1 and longitudes ln0..ln1: lo with cosMin (a bound only for
+// points within the radius, all that it is used for), hi with cosMax.
+func (s *exclusionSweep) boxDegSq(la0, la1, ln0, ln1 float64) (lo, hi float64) {
+	la0, la1, ln0, ln1 = la0-gridEdgePad, la1+gridEdgePad, ln0-gridEdgePad, ln1+gridEdgePad
+	dyMin := max(0, la0-s.lat, s.lat-la1)
+	dxMin := max(0, ln0-s.lng, s.lng-ln1) * s.cosMin
+	dyMax := max(s.lat-la0, la1-s.lat)
+	dxMax := max(s.lng-ln0, ln1-s.lng) * s.cosMax
+	return dyMin*dyMin + dxMin*dxMin, dyMax*dyMax + dxMax*dxMax
+}
+
+// block counts blk's points within the radius. Each is judged as the
+// search's filter would: by its tag where that settles it, with no
+// distance when the point is surely within both the radius and its own
+// limit, and otherwise by the rules, in a batch (check).
+func (s *exclusionSweep) block(blk *gridBlock) {
+	g := s.e.grid
+	bd, ok := g.band(int64(blk.by))
+	if !ok {
+		return
+	}
+	y0 := int64(blk.by) << gridBlockShift
+	x0 := int64(blk.bx) << gridBlockShift
+	rowDeg := 1 / g.rowsPerDegree
+	blo, bhi := s.boxDegSq(float64(y0)*rowDeg, float64(y0+gridBlockSide)*rowDeg, float64(x0)*bd.degPerCol, float64(x0+gridBlockSide)*bd.degPerCol)
+	if blo > s.degSq {
+		return
+	}
+	whole := bhi <= s.innerDegSq // every point is within the radius
+	lat, lng := s.lat, s.lng
+	cosMin, cosMax, degSq, innerDegSq := s.cosMin, s.cosMax, s.degSq, s.innerDegSq
+	// The own-limit rule by reach class and exactness (tagReachIndex), for
+	// points surely within the radius: passed whatever the distance in
+	// it, or, over a whole block, by its corners; failed, for an exact
+	// class the block lies beyond; else tagReachUnknown, for the point's
+	// own bounds to settle.
+	reach := s.reach
+	if whole {
+		for i := range reach {
+			c := i & 7
+			switch {
+			case reach[i] == tagPass || bhi <= tagReachDegSq[c]:
+				reach[i] = tagPass
+			case i&8 != 0 && blo > tagBeyondDegSq[c]:
+				reach[i] = tagTooFar
+			}
+		}
+	}
+	// A cell's lower bound is its row's plus its column's.
+	var colLo [gridBlockSide]float64
+	if !whole {
+		for c := range colLo {
+			cx := x0 + int64(c)
+			dx := max(0, float64(cx)*bd.degPerCol-gridEdgePad-lng, lng-float64(cx+1)*bd.degPerCol-gridEdgePad) * cosMin
+			colLo[c] = dx * dx
+		}
+	}
+	tt := &s.tt
+	count := &s.count
+	arena := blk.arena
+	if whole {
+		// Every point is within the radius: the arena from end to end,
+		// without the cell headers, passing over its holes.
+		for i := range arena {
+			e := &arena[i]
+			if e.lat == gridHole.lat {
+				continue
+			}
+			rc := reach[tagReachIndex(e.tag)]
+			if rc == tagReachUnknown || !tt.usable {
+				dlat := float64(e.lat)*gridDegreePerFixed - lat
+				dlng := float64(e.lng)*gridDegreePerFixed - lng
+				xl, xu := dlng*cosMin, dlng*cosMax
+				s.point(e, dlat*dlat+xl*xl, dlat*dlat+xu*xu)
+				continue
+			}
+			if code := min(rc, tt.code(e.tag)); code&tagSettled != 0 {
+				count[code&0xff]++
+			} else {
+				s.check(e, math.NaN())
+			}
+		}
+		return
+	}
+	for row := int64(0); row < gridBlockSide; row++ {
+		cells := uint32(blk.occ[row])
+		if cells == 0 {
+			continue
+		}
+		dy := max(0, float64(y0+row)*rowDeg-gridEdgePad-lat, lat-float64(y0+row+1)*rowDeg-gridEdgePad)
+		rowLo := dy * dy
+		if rowLo > degSq {
+			continue
+		}
+		for cells != 0 {
+			c := bits.TrailingZeros32(cells)
+			cells &= cells - 1
+			if rowLo+colLo[c] > degSq {
+				continue
+			}
+			hd := blk.cells[row<<gridBlockShift|int64(c)]
+			for i := hd.off; i < hd.off+hd.n; i++ {
+				e := &arena[i]
+				dlat := float64(e.lat)*gridDegreePerFixed - lat
+				dlng := float64(e.lng)*gridDegreePerFixed - lng
+				xl := dlng * cosMin
+				lo := dlat*dlat + xl*xl
+				if lo > degSq {
+					continue
+				}
+				xu := dlng * cosMax
+				hi := dlat*dlat + xu*xu
+				if hi > innerDegSq || !tt.usable {
+					s.point(e, lo, hi)
+					continue
+				}
+				ri := tagReachIndex(e.tag)
+				rc := reach[ri]
+				if rc == tagReachUnknown {
+					switch cl := ri & 7; {
+					case hi <= tagReachDegSq[cl]:
+						rc = tagPass
+					case ri&8 != 0 && lo > tagBeyondDegSq[cl]:
+						rc = tagTooFar
+					default:
+						s.point(e, lo, hi) // the distance decides
+						continue
+					}
+				}
+				code := min(rc, tt.code(e.tag))
+				if code&tagSettled == 0 {
+					// Within its own limit (or the code would be settled):
+					// the rules need no distance.
+					s.check(e, math.NaN())
+					continue
+				}
+				count[code&0xff]++
+			}
+		}
+	}
+}
+
+// tagReachIndex is a tag's reach class, plus 8 if the class's bound is
+// exactly its volunteer's limit.
+func tagReachIndex(tag uint32) uint32 {
+	return tag>>tagReachShift&7 | tag>>(31-3)&8
+}
+
+// The own-limit rule's codes in a sweep's reach table: failed, and not
+// settled by the block.
+const (
+	tagTooFar       = tagSettled | tagCode(rTooFar) // rTooFar's place is 0
+	tagReachUnknown = tagPass - 1
+)
+
+// point judges one point within the radius the slow way: by its distance
+// where its bounds leave its own limit unsettled, and by tagRules when
+// the tables cannot be used.
+func (s *exclusionSweep) point(e *gridEntry, lo, hi float64) {
+	q := s.q
+	if hi <= s.innerDegSq {
+		cl := e.tag >> tagReachShift & 7
+		switch {
+		case q.remote || q.maxMetres <= tagReach[cl] || hi <= tagReachDegSq[cl]:
+			// Within its own limit: the rules need no distance.
+			if decided, why, det := q.tagRules(e.id, e.tag); decided {
+				s.t.add(why, det)
+			} else {
+				s.check(e, math.NaN())
+			}
+			return
+		case lo > tagBeyondDegSq[cl] && e.tag&tagReachExact != 0:
+			s.t.add(rTooFar, 0)
+			return
+		}
+	}
+	d := s.metres(e)
+	if d > s.radius {
+		return
+	}
+	if decided, why, det := q.tagVerdict(e.id, e.tag, d); decided {
+		s.t.add(why, det)
+		return
+	}
+	s.check(e, d)
+}
+
+// check queues a point for the full rules.
+func (s *exclusionSweep) check(e *gridEntry, metres float64) {
+	s.batch[s.n] = sweepCheck{e, metres}
+	if s.n++; s.n == len(s.batch) {
+		s.flush()
+	}
+}
+
+// flush applies the rules to the queued points, their records read ahead
+// (warmRecords).
+func (s *exclusionSweep) flush() {
+	b := s.batch[:s.n]
+	var ids [len(s.batch)]uint32
+	for i := range b {
+		ids[i] = b[i].e.id
+	}
+	s.e.warmRecords(ids[:len(b)])
+	for i := range b {
+		c := &b[i]
+		// A point surely within its own limit passes that rule at any
+		// distance the rules could be asked about; 0 stands for it.
+		m := c.metres
+		if m != m {
+			m = 0
+		}
+		ok, why, det, _ := s.e.check(s.q, c.e.id, m)
+		switch {
+		case !ok:
+			s.t.add(why, det)
+		case s.collect:
+			if c.metres != c.metres {
+				c.metres = s.metres(c.e)
+			}
+			s.found = append(s.found, Neighbour{ID: c.e.id, Metres: c.metres})
+		}
+	}
+	s.n = 0
+}
+
+// metres is ApproxMetres from the query to e, as gridSearch.scan works it
+// out.
+func (s *exclusionSweep) metres(e *gridEntry) float64 {
+	plat := float64(e.lat) * gridDegreePerFixed
+	plng := float64(e.lng) * gridDegreePerFixed
+	dlat := plat - s.lat
+	dlng := plng - s.lng
+	x := float64(dlng * gridCosDeg((s.lat+plat)*0.5))
+	return gridMetresPerDeg * math.Sqrt(float64(dlat*dlat)+float64(x*x))
+}

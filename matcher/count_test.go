@@ -1,0 +1,196 @@
+package matcher
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestSweepMatchesSearchAndFullPass: a sweep finds exactly the neighbours
+// a search with no limit on their number finds, and counts exactly what a
+// full pass does, on a fresh engine and through updates and removals that
+// move points between cells, leave holes in block arenas and empty
+// blocks.
+func TestSweepMatchesSearchAndFullPass(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	e := NewEngine(DefaultConfig())
+	write := func(n, rev int) {
+		v := tagMixVolunteer(n, rand.New(rand.NewPCG(uint64(n), uint64(rev))))
+		v.Etag = fmt.Sprint(rev)
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rev := 0
+	for n := range 1500 {
+		rev++
+		write(n, rev)
+	}
+	found := 0
+	compare := func(stage string) {
+		e.rlock()
+		checkHoles(t, stage, e.grid)
+		e.mu.RUnlock()
+		for range 150 {
+			r := tagMixRequest(rng)
+			r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(rng.Float64()*6000-3000, rng.Float64()*6000-3000)
+			e.rlock()
+			q, err := e.prepare(r, nil, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tl tally
+			tl.init(q)
+			var got []Neighbour
+			if !q.remote {
+				got = e.sweep(q, &tl, true)
+				accept := func(id, tag uint32, m float64) bool {
+					ok, _, _, _ := e.check(q, id, m)
+					return ok
+				}
+				want := e.grid.Nearest(nil, q.lat, q.lng, 1<<30, q.maxMetres, func(id uint32, m float64) bool { return accept(id, 0, m) })
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s: %v: swept %v, searched %v", stage, r.Needs, got, want)
+				}
+				found += len(got)
+			} else {
+				e.sweep(q, &tl, false)
+			}
+			if got, want := tl.exclusions(q), e.exclusions(q); !slices.Equal(got, want) {
+				t.Fatalf("%s: %v remote=%v: swept %v, full pass %v", stage, r.Needs, q.remote, got, want)
+			}
+			e.mu.RUnlock()
+		}
+	}
+	compare("fresh")
+	for i := range 3000 {
+		n := rng.IntN(1700)
+		if i%4 == 0 {
+			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", n))
+		} else {
+			rev++
+			write(n, rev)
+		}
+		if i%1000 == 999 {
+			compare(fmt.Sprintf("churn %d", i))
+		}
+	}
+	e.Compact()
+	compare("compacted")
+	if found == 0 {
+		t.Fatal("no sweep found anyone")
+	}
+}
+
+// TestSearchThatGivesUpFindsTheSame: a FindCandidates search that gives
+// up and sweeps (here after reading a point or a few dozen, so that many
+// do) returns exactly what one that never gives up does, and counts the
+// same exclusions as a full pass.
+func TestSearchThatGivesUpFindsTheSame(t *testing.T) {
+	defer func(b int) { searchBudget = b }(searchBudget)
+	rng := rand.New(rand.NewPCG(63, 64))
+	e := NewEngine(DefaultConfig())
+	for n := range 1500 {
+		if err := e.UpsertVolunteer(tagMixVolunteer(n, rand.New(rand.NewPCG(uint64(n), 7)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gaveUp, found := 0, 0
+	for i := range 600 {
+		r := tagMixRequest(rng)
+		r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(rng.Float64()*6000-3000, rng.Float64()*6000-3000)
+		k := []int{1, 5, 20, 60}[rng.IntN(4)]
+		searchBudget = 0 // never give up
+		want, err := bruteFind(e, r, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		searchBudget = []int{1, 10, 50}[i%3]
+		got, err := e.FindCandidates(r, nil, k, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Exclusions, want.Exclusions) || len(got.Candidates) != len(want.Candidates) {
+			t.Fatalf("%v k=%d budget %d: got %v / %v, want %v / %v", r.Needs, k, searchBudget, names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
+		}
+		for j := range got.Candidates {
+			g, w := got.Candidates[j], want.Candidates[j]
+			if g.Volunteer != w.Volunteer || g.Score != w.Score || g.Parts != w.Parts || g.Explain() != w.Explain() {
+				t.Fatalf("candidate %d: got %+v, want %+v", j, g, w)
+			}
+		}
+		e.rlock()
+		q, _ := e.prepare(r, nil, now)
+		var tl tally
+		tl.init(q)
+		if _, counted := e.search(q, k, false, nil, &tl); counted {
+			gaveUp++
+			found += len(got.Candidates)
+		}
+		e.mu.RUnlock()
+	}
+	if gaveUp < 50 || found == 0 {
+		t.Fatalf("only %d searches gave up, finding %d", gaveUp, found)
+	}
+}
+
+// checkHoles: every place in a block's arena outside its cells' points is
+// a hole, and no point is, which is all a sweep that reads arenas from
+// end to end relies on.
+func checkHoles(t *testing.T, stage string, g *Grid) {
+	t.Helper()
+	for _, b := range g.blocks[1:] {
+		live := make([]bool, len(b.arena))
+		for ci := range b.cells {
+			c := b.cells[ci]
+			for i := c.off; i < c.off+c.n; i++ {
+				live[i] = true
+			}
+		}
+		for i, en := range b.arena {
+			if isHole := en == gridHole; isHole == live[i] {
+				t.Fatalf("%s: block (%d,%d) place %d: hole %v, holds a point %v", stage, b.by, b.bx, i, isHole, live[i])
+			}
+		}
+	}
+}
+
+// TestGridHolesUnderChurn: the arenas' holes stay marked through a bulk
+// load, inserts, moves within and between cells and blocks, removals that
+// empty cells and blocks, and arena rebuilds.
+func TestGridHolesUnderChurn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(65, 66))
+	var pts []gridPoint
+	for i := range 3000 {
+		lat, lng := offset(rng.NormFloat64()*800, rng.NormFloat64()*800)
+		pts = append(pts, gridPoint{id: uint32(i), lat: lat, lng: lng, tag: uint32(i)})
+	}
+	g := NewGrid(100)
+	g.load(pts)
+	checkHoles(t, "load", g)
+	for i := range 20000 {
+		id := uint32(rng.IntN(3500))
+		switch rng.IntN(5) {
+		case 0:
+			g.Remove(id)
+		case 1: // a small move, often within the cell
+			if lat, lng, ok := g.Position(id); ok {
+				g.upsert(id, lat+(rng.Float64()-0.5)*1e-4, lng+(rng.Float64()-0.5)*1e-4, id)
+				break
+			}
+			fallthrough
+		default:
+			lat, lng := offset(rng.NormFloat64()*800, rng.NormFloat64()*800)
+			g.upsert(id, lat, lng, id)
+		}
+		if i%2000 == 0 {
+			checkHoles(t, fmt.Sprintf("churn %d", i), g)
+		}
+	}
+	checkHoles(t, "churned", g)
+	for id := range uint32(3500) {
+		g.Remove(id)
+	}
+	checkHoles(t, "emptied", g)
+}
