@@ -212,9 +212,7 @@ func (s *Server) ErasePersonalData(ctx context.Context, req *pb.ErasePersonalDat
 	}
 	ctx = store.WithAudit(ctx, s.auditRecord(ctx, "erase", "phone", []string{"*"}))
 	res, err := s.store.ErasePerson(ctx, phone, s.now())
-	for _, name := range res.Volunteers {
-		s.engine.RemoveVolunteer(name)
-	}
+	s.untrack(res.Volunteers...)
 	if err != nil && len(res.HelpRequests)+len(res.Volunteers) == 0 {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}

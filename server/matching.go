@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -49,13 +50,53 @@ func (s *Server) buildIndex(ctx context.Context) error {
 	}
 }
 
+// deleted remembers volunteers deleted lately. Writes reach the engine
+// after they commit, so an update that committed before a delete can
+// arrive after it; the engine's etag check cannot stop that, as it no
+// longer holds the volunteer, and the deleted volunteer would be offered
+// work again. Names are never reused, so a deletion is final; a late write
+// arrives within moments, so a name is remembered for deletedFor.
+type deleted struct {
+	mu    sync.Mutex
+	names map[string]time.Time
+}
+
+const deletedFor = time.Hour
+
 // track keeps the engine in step with a volunteer as stored.
 func (s *Server) track(v *pb.Volunteer) {
 	if v == nil {
 		return
 	}
+	s.deleted.mu.Lock()
+	defer s.deleted.mu.Unlock()
+	if _, gone := s.deleted.names[v.Name]; gone {
+		return
+	}
 	if err := s.engine.UpsertVolunteer(v); err != nil {
 		s.logger.Warn("volunteer left out of matching", zap.String("volunteer", v.Name), zap.Error(err))
+	}
+}
+
+// untrack takes deleted volunteers out of the engine for good.
+func (s *Server) untrack(names ...string) {
+	if len(names) == 0 {
+		return
+	}
+	now := time.Now()
+	s.deleted.mu.Lock()
+	defer s.deleted.mu.Unlock()
+	if s.deleted.names == nil {
+		s.deleted.names = map[string]time.Time{}
+	}
+	for name, when := range s.deleted.names {
+		if now.Sub(when) > deletedFor {
+			delete(s.deleted.names, name)
+		}
+	}
+	for _, name := range names {
+		s.deleted.names[name] = now
+		s.engine.RemoveVolunteer(name)
 	}
 }
 

@@ -41,6 +41,7 @@ type Server struct {
 	now    func() time.Time
 
 	engine               *matcher.Engine
+	deleted              deleted // matching.go
 	matcherConfig        matcher.Config
 	lease                time.Duration
 	candidatesPerRequest int

@@ -199,6 +199,6 @@ func (s *Server) DeleteVolunteer(ctx context.Context, req *pb.DeleteVolunteerReq
 	if err := s.store.DeleteVolunteer(s.auditing(ctx, "delete", volunteerPrefix+id, volunteerPersonal), id, req.GetEtag()); err != nil {
 		return nil, s.errs.toStatus(ctx, err, volunteerNotFound(id))
 	}
-	s.engine.RemoveVolunteer(volunteerPrefix + id)
+	s.untrack(volunteerPrefix + id)
 	return &pb.DeleteVolunteerResponse{}, nil
 }
