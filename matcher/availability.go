@@ -38,7 +38,11 @@ const maxPieces = 200
 // minutes can then be compared directly, and the hour skipped in spring or
 // repeated in autumn is neither invented nor lost.
 func windowPieces(start, end time.Time, loc *time.Location) []piece {
-	var out []piece
+	return appendWindowPieces(nil, start, end, loc)
+}
+
+// appendWindowPieces is windowPieces appending to out, which is empty.
+func appendWindowPieces(out []piece, start, end time.Time, loc *time.Location) []piece {
 	for cur := start; cur.Before(end) && len(out) < maxPieces; {
 		lt := cur.In(loc)
 		y, m, d := lt.Date()
@@ -74,6 +78,12 @@ type windowCache struct {
 	locs       []uint16
 	pieces     [][]piece
 	masks      [][7]uint32 // per weekday, bit h: the window touches hour h
+	// Room for the first zone's, which is all most requests need, so that
+	// preparing one allocates less.
+	locs1   [1]uint16
+	pieces1 [1][]piece
+	masks1  [1][7]uint32
+	piece1  [4]piece
 }
 
 func (w *windowCache) index(loc uint16) int {
@@ -82,7 +92,12 @@ func (w *windowCache) index(loc uint16) int {
 			return i
 		}
 	}
-	p := windowPieces(w.start, w.end, w.engine.locList[loc])
+	var p []piece
+	if w.locs == nil {
+		w.locs, w.pieces, w.masks = w.locs1[:0], w.pieces1[:0], w.masks1[:0]
+		p = w.piece1[:0]
+	}
+	p = appendWindowPieces(p, w.start, w.end, w.engine.locList[loc])
 	var m [7]uint32
 	for _, pc := range p {
 		for h := pc.from / 60; h <= (pc.to-1)/60 && h < 24; h++ {

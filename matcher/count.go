@@ -18,7 +18,7 @@ package matcher
 // where the block's corners allow. The records of the few the tag leaves
 // undecided are read in batches whose cache misses overlap.
 //
-// A search that has read a few hundred points without finding k, and
+// A search that has read a couple of hundred points without finding k, and
 // whose finds so far promise fewer than k in all its reach, gives up and
 // sweeps instead (Engine.search): the sweep also collects those who are
 // eligible, so it finds the same neighbours and counts the rest in one
@@ -97,7 +97,7 @@ func (e *Engine) sweep(q *query, t *tally, collect bool) []Neighbour {
 	return s.found
 }
 
-// exclusionSweep is the state of one countExclusions.
+// exclusionSweep is the state of one sweep.
 type exclusionSweep struct {
 	e        *Engine
 	q        *query

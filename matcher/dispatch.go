@@ -81,18 +81,24 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		go func() {
 			defer wg.Done()
 			var buf searchBuf
+			var slab []scored // the found lists of a run of requests, in one allocation
 			for {
 				lo := int(next.Add(run)) - run
 				if lo >= len(order) {
 					return
 				}
 				for _, i := range order[lo:min(lo+run, len(order))] {
+					p.Urgency[i] = urgencyRank(reqs[i].Request.GetUrgency()) // while the request is at hand
 					q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
 					if err != nil {
 						continue // a request without a place or time cannot be dispatched
 					}
 					cands, _ := e.search(q, perRequest, false, &buf, nil)
-					f := make([]scored, len(cands))
+					if cap(slab)-len(slab) < len(cands) {
+						slab = make([]scored, 0, max(run*perRequest, len(cands)))
+					}
+					f := slab[len(slab) : len(slab)+len(cands)]
+					slab = slab[:len(slab)+len(cands)]
 					for j, c := range cands {
 						f[j] = scored{c.id, c.Score}
 					}
@@ -113,8 +119,7 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 	edges := make([]Edge, 0, nedges)
 	scores := make([]float64, 0, nedges) // beside edges
 	edgeAt := make([]int, len(reqs)+1)   // request i's edges are edges[edgeAt[i]:edgeAt[i+1]]
-	for i, dr := range reqs {
-		p.Urgency[i] = urgencyRank(dr.Request.GetUrgency())
+	for i := range reqs {
 		edgeAt[i] = len(edges)
 		for _, c := range found[i] {
 			li := local[c.id] - 1
@@ -147,6 +152,9 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		return Plan{}, err
 	}
 	plan := Plan{Uncovered: len(reqs) - a.Covered, Greedy: g}
+	if a.Covered > 0 {
+		plan.Offers = make([]PlannedOffer, 0, a.Covered)
+	}
 	for i, li := range a.Volunteer {
 		if li < 0 {
 			continue

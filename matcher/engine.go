@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/doorstep-aid/doorstep/geo"
@@ -82,9 +81,6 @@ type Engine struct {
 	// who may earn a bonus without searching for them.
 	postcodes interned
 	streets   interned
-	// sink keeps the loads that only warm the cache (touchRecords) from
-	// being optimised away.
-	sink atomic.Uint32
 }
 
 // hotVol flags.
@@ -486,6 +482,7 @@ type Result struct {
 
 // query is a request prepared for the rules.
 type query struct {
+	e            *Engine
 	lat, lng     float64
 	streetKey    string
 	postcode     string
@@ -616,7 +613,7 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 			q.declined = append(q.declined, id)
 		}
 	}
-	q.window.engine = e
+	q.e, q.window.engine = e, e
 	if q.remote {
 		q.maxMetres = math.Inf(1)
 	}

@@ -3,6 +3,7 @@ package matcher
 import (
 	"errors"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,18 +112,6 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 	if k <= 0 {
 		return nil, false
 	}
-	// The tag first, as the search does until it has k (tagRejects), so
-	// that the record is read only for those the tag leaves undecided.
-	eligible := func(id, tag uint32, metres float64) bool {
-		if !q.remote && tag&tagReachExact != 0 && metres > tagReach[tag>>tagReachShift&7] {
-			return false
-		}
-		if decided, _, _ := q.tagRules(id, tag); decided {
-			return false
-		}
-		ok, _, _, _ := e.check(q, id, metres)
-		return ok
-	}
 	var bonus []Candidate
 	for _, id := range e.bonusHolders(q) {
 		v := &e.vols[id]
@@ -146,7 +135,7 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 		ns = slices.Grow(ns[:0], want)
 		if !counted {
 			var complete bool
-			ns, complete = e.grid.nearestTagged(ns, q.lat, q.lng, want, q.maxMetres, eligible, q, e.warmRecords, q.hopeless, budget)
+			ns, complete = e.grid.nearestTagged(ns, q.lat, q.lng, want, q.maxMetres, q, budget)
 			if !complete {
 				swept, counted = e.sweep(q, t, true), true
 			}
@@ -187,7 +176,7 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 // its reach, would likely read everyone in reach, ring by ring, only to
 // have a sweep read them again. (A variable so that tests can make every
 // search give up.)
-var searchBudget = 400
+var searchBudget = 200
 
 // touchRecords reads a word of each neighbour's record, and of its weekly
 // slots if the score will name one, before any is scored: their loads do
@@ -205,7 +194,7 @@ func (e *Engine) touchRecords(ns []Neighbour, slots bool) {
 			}
 		}
 	}
-	e.sink.Add(sink)
+	runtime.KeepAlive(sink) // the loads are the point
 }
 
 // warmRecords reads, for each id, a word of its packed record, and of its
@@ -231,7 +220,7 @@ func (e *Engine) warmRecords(ids []uint32) {
 			sink += uint32(x.away[0][0])
 		}
 	}
-	e.sink.Add(sink)
+	runtime.KeepAlive(sink) // the loads are the point
 }
 
 // searchBuf holds a search's working slices for the next.
@@ -268,15 +257,22 @@ func streetIndexKey(streetKey, postcode string) string {
 }
 
 func sortCandidates(c []Candidate) {
-	slices.SortFunc(c, func(a, b Candidate) int {
-		if a.Score != b.Score {
-			if a.Score < b.Score {
-				return -1
-			}
-			return 1
+	// Found nearest first, candidates are most often in order already:
+	// checking costs less than moving them about, and as names are unique
+	// the order is total, so a sorted slice is the one answer.
+	if !slices.IsSortedFunc(c, compareCandidates) {
+		slices.SortFunc(c, compareCandidates)
+	}
+}
+
+func compareCandidates(a, b Candidate) int {
+	if a.Score != b.Score {
+		if a.Score < b.Score {
+			return -1
 		}
-		return strings.Compare(a.Volunteer, b.Volunteer)
-	})
+		return 1
+	}
+	return strings.Compare(a.Volunteer, b.Volunteer)
 }
 
 // score ranks an eligible volunteer; see the package doc.

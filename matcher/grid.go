@@ -639,29 +639,30 @@ type gridSearch struct {
 	dlatMax float64 // degrees of latitude
 	dlngMax float64 // degrees of longitude
 
-	k         int
-	accept    func(id uint32, metres float64) bool
-	acceptTag func(id, tag uint32, metres float64) bool // used instead of accept when set
-	// tq, if set, turns points away by their tags (query.tagRejects)
-	// before their distance is computed, while fewer than k are accepted,
-	// as acceptTag would: most points a search passes are not eligible,
-	// and their tags show it.
-	tq *query
-	// warm, if set, reads ahead what acceptTag will read about the given
-	// points: points within the bound are then held back (pending) and
-	// offered in a batch, after warm has read their records in loops
-	// whose loads do not depend on each other, so that the cache misses
-	// overlap rather than follow one another. Offered in the same order,
-	// each against the bound as it then is, they give what offering them
-	// one by one gives.
-	warm    func(ids []uint32)
+	k      int
+	accept func(id uint32, metres float64) bool
+	// tq, if set, is the engine's query, whose rules decide instead of
+	// accept (query.eligible). Until k are accepted, it turns points away
+	// by their tags before their distance is computed (query.tagRejects):
+	// most points a search passes are not eligible, and their tags show
+	// it. Points within the bound are held back (pending) and offered in
+	// a batch, after the records the rules will read have been read ahead
+	// in loops whose loads do not depend on each other
+	// (Engine.warmRecords), so that the cache misses overlap rather than
+	// follow one another; offered in the same order, each against the
+	// bound as it then is, they give what offering them one by one gives.
+	// And it passes over blocks whose aggregate shows that nobody in them
+	// can be eligible (query.hopeless).
+	tq      *query
 	pending [64]gridPending
 	npend   int
-	// skip, if set, passes over a block whose aggregate shows that accept
-	// would turn away every point in it.
-	skip  func(*gridAgg) bool
-	res   []Neighbour // res[start:] is a max-heap of the best so far
-	start int
+	// tt is tq's rules as tables (tagTable), built once a search has read
+	// gridTableAfter points: a long search judges enough tags for the
+	// tables' branch-free verdicts to repay building them.
+	tt      *tagTable
+	ttTried bool
+	res     []Neighbour // res[start:] is a max-heap of the best so far
+	start   int
 
 	within func(id uint32, metres float64) bool // Within's callback, or nil for Nearest
 	done   bool                                 // Within's callback said stop, or the budget ran out
@@ -715,7 +716,7 @@ func (s *gridSearch) flushPending() {
 	for i := range p {
 		ids[i] = p[i].id
 	}
-	s.warm(ids[:len(p)])
+	s.tq.e.warmRecords(ids[:len(p)])
 	for i := range p {
 		if p[i].d <= s.bound {
 			s.offer(p[i].id, p[i].tag, p[i].d)
@@ -892,7 +893,7 @@ func (s *gridSearch) lookupNB(i, j int) *gridBlock {
 	var blk *gridBlock
 	if bv := s.nbView(i); bv.has {
 		blk = s.g.blockOf[gridKey(s.qb-1+int64(i), bv.qx>>gridBlockShift-1+int64(j))]
-		if blk != nil && s.skip != nil && s.skip(&blk.agg) {
+		if blk != nil && s.tq != nil && s.tq.hopeless(&blk.agg) {
 			blk = nil
 		}
 	}
@@ -929,19 +930,17 @@ func (g *Grid) Nearest(dst []Neighbour, lat, lng float64, k int, maxMetres float
 	return s.res
 }
 
-// nearestTagged is Nearest with a filter that is also given each point's
-// tag, a query whose rules turn most points away by their tags before
-// the filter is asked (gridSearch.tq; nil for none), a function that
-// reads ahead the records the filter reads, for batches of points
-// (gridSearch.warm; nil for none), and
-// a filter that passes over whole blocks (gridSearch.skip).
+// nearestTagged is Nearest for the engine's query q, whose rules are the
+// filter, read ahead in batches, that turns most points away by their
+// tags and passes over blocks where nobody can be eligible (see
+// gridSearch.tq).
 //
 // With a budget (not 0), a search that has read more than budget points
 // and still has fewer than k gives up: it returns false, and dst as it
 // was.
-func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres float64, accept func(id, tag uint32, metres float64) bool, tq *query, warm func(ids []uint32), skip func(*gridAgg) bool, budget int) ([]Neighbour, bool) {
+func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres float64, q *query, budget int) ([]Neighbour, bool) {
 	var s gridSearch
-	s.acceptTag, s.tq, s.warm, s.skip, s.budget = accept, tq, warm, skip, budget
+	s.tq, s.budget = q, budget
 	s.nearest(g, dst, lat, lng, k, maxMetres, nil)
 	if s.gaveUp {
 		return dst, false
@@ -1072,14 +1071,14 @@ func (s *gridSearch) scan(cell []gridEntry) {
 		// Until k are accepted, a point the tag turns away needs no
 		// distance. After that most points are beyond the k-th, which the
 		// distance shows before the tag need be read.
-		if s.tq != nil && len(s.res)-s.start < s.k && s.tq.tagRejects(e.id, e.tag, lo) {
+		if s.tq != nil && len(s.res)-s.start < s.k && s.rejects(e.id, e.tag, lo) {
 			continue
 		}
 		// ApproxMetres(s.lat, s.lng, plat, plng), by the same operations
 		// (it is too big for the compiler to inline).
 		x := float64(dlng * gridCosDeg((s.lat+plat)*0.5))
 		if d := gridMetresPerDeg * math.Sqrt(float64(dlat*dlat)+float64(x*x)); d <= s.bound {
-			if s.warm == nil {
+			if s.tq == nil {
 				s.offer(e.id, e.tag, d)
 				continue
 			}
@@ -1089,6 +1088,29 @@ func (s *gridSearch) scan(cell []gridEntry) {
 			}
 		}
 	}
+}
+
+// gridTableAfter is how many points a search reads before it judges tags
+// by tables (gridSearch.tt).
+const gridTableAfter = 128
+
+// rejects is tq.tagRejects, by the tables once the search has them.
+func (s *gridSearch) rejects(id, tag uint32, loDegSq float64) bool {
+	if s.tt == nil {
+		if s.ttTried || s.pointsScanned < gridTableAfter {
+			return s.tq.tagRejects(id, tag, loDegSq)
+		}
+		s.ttTried = true
+		if tt := s.tq.table(); tt.usable {
+			s.tt = &tt
+		} else {
+			return s.tq.tagRejects(id, tag, loDegSq)
+		}
+	}
+	if !s.tq.remote && tag&tagReachExact != 0 && loDegSq > tagBeyondDegSq[tag>>tagReachShift&7] {
+		return true
+	}
+	return s.tt.code(tag)&tagSettled != 0
 }
 
 // likelyShort guesses whether the search will end with fewer than k: it
@@ -1137,8 +1159,8 @@ func (s *gridSearch) push(id uint32, d float64) {
 
 func (s *gridSearch) accepts(id, tag uint32, d float64) bool {
 	switch {
-	case s.acceptTag != nil:
-		return s.acceptTag(id, tag, d)
+	case s.tq != nil:
+		return s.tq.eligible(id, tag, d)
 	case s.accept != nil:
 		return s.accept(id, d)
 	}
@@ -1398,7 +1420,7 @@ func (s *gridSearch) visitBlock(by, bx, done int64) {
 	if blk == nil {
 		return
 	}
-	if s.skip != nil && s.skip(&blk.agg) {
+	if s.tq != nil && s.tq.hopeless(&blk.agg) {
 		return
 	}
 	s.scanBlock(blk, done)

@@ -171,6 +171,20 @@ func (q *query) tagRejects(id, tag uint32, loDegSq float64) bool {
 	return decided
 }
 
+// eligible applies the rules to volunteer id at metres: the tag first,
+// as a search does until it has k (tagRejects), so that the records are
+// read only for those the tag leaves undecided.
+func (q *query) eligible(id, tag uint32, metres float64) bool {
+	if !q.remote && tag&tagReachExact != 0 && metres > tagReach[tag>>tagReachShift&7] {
+		return false
+	}
+	if decided, _, _ := q.tagRules(id, tag); decided {
+		return false
+	}
+	ok, _, _, _ := q.e.check(q, id, metres)
+	return ok
+}
+
 // tagRules is tagVerdict for a volunteer known to be within their own
 // distance limit.
 func (q *query) tagRules(id, tag uint32) (decided bool, why reasonCode, det int32) {

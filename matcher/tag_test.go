@@ -166,9 +166,9 @@ func TestGridTagsFollowUpdates(t *testing.T) {
 }
 
 // TestNearestTaggedTagRejects: a search that turns points away by their
-// tags (query.tagRejects) finds exactly what one asking the rules about
-// every point does, and the tags turn away only volunteers the rules
-// would, whatever their distance.
+// tags (query.tagRejects, or its tables once a search is long) finds
+// exactly what one asking the rules about every point does, and the tags
+// turn away only volunteers the rules would, whatever their distance.
 func TestNearestTaggedTagRejects(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	e := NewEngine(DefaultConfig())
@@ -205,12 +205,11 @@ func TestNearestTaggedTagRejects(t *testing.T) {
 			}
 		}
 		k := []int{1, 20, 5000}[qi%3]
-		accept := func(id, _ uint32, m float64) bool {
+		got, _ := e.grid.nearestTagged(nil, q.lat, q.lng, k, q.maxMetres, q, 0)
+		want := e.grid.Nearest(nil, q.lat, q.lng, k, q.maxMetres, func(id uint32, m float64) bool {
 			ok, _, _, _ := e.check(q, id, m)
 			return ok
-		}
-		got, _ := e.grid.nearestTagged(nil, q.lat, q.lng, k, q.maxMetres, accept, q, e.warmRecords, q.hopeless, 0)
-		want := e.grid.Nearest(nil, q.lat, q.lng, k, q.maxMetres, func(id uint32, m float64) bool { return accept(id, 0, m) })
+		})
 		if !slices.Equal(got, want) {
 			t.Fatalf("query %d: tagged %v, plain %v", qi, got, want)
 		}
