@@ -14,19 +14,8 @@ import (
 // blocks.
 func TestSweepMatchesSearchAndFullPass(t *testing.T) {
 	rng := rand.New(rand.NewPCG(61, 62))
-	e := NewEngine(DefaultConfig())
-	write := func(n, rev int) {
-		v := tagMixVolunteer(n, rand.New(rand.NewPCG(uint64(n), uint64(rev))))
-		v.Etag = fmt.Sprint(rev)
-		if err := e.UpsertVolunteer(v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rev := 0
-	for n := range 1500 {
-		rev++
-		write(n, rev)
-	}
+	e, write := tagMixEngine(t, 1500)
+	rev := 1500
 	found := 0
 	compare := func(stage string) {
 		e.rlock()

@@ -1480,15 +1480,26 @@ func (s *gridSearch) visitWithin(g *Grid, lat, lng float64, maxMetres float64) {
 		return
 	}
 	s.init(g, lat, lng, maxMetres)
+	if g.blocksUnderBox(lat, lng, s.dlatMax, s.dlngMax, func(by, bx int64) bool {
+		s.visitBlock(by, bx, -1)
+		return !s.done
+	}) {
+		s.visitBlocksBeyond(-1, -1)
+	}
+}
 
-	// The blocks under the circle's bounding box, unless there are more of
-	// them than blocks in the grid.
-	latLo, latHi := math.Max(lat-s.dlatMax, -90), math.Min(lat+s.dlatMax, 90)
+// blocksUnderBox calls fn with the coordinates of each block under the box
+// of dlatMax and dlngMax degrees around (lat, lng), until fn returns false.
+// When those outnumber the grid's blocks it calls fn for none and returns
+// true: visiting every block directly is then cheaper than looking up the
+// box's, most of them empty.
+func (g *Grid) blocksUnderBox(lat, lng, dlatMax, dlngMax float64, fn func(by, bx int64) bool) (everyBlock bool) {
+	latLo, latHi := math.Max(lat-dlatMax, -90), math.Min(lat+dlatMax, 90)
 	byLo := max(int64(math.Floor(latLo*g.rowsPerDegree))>>gridBlockShift, g.bandLo)
 	byHi := min(int64(math.Floor(latHi*g.rowsPerDegree))>>gridBlockShift, g.bandLo+int64(len(g.bands))-1)
-	lngLo, lngHi := math.Max(lng-s.dlngMax, g.minLng), math.Min(lng+s.dlngMax, g.maxLng)
+	lngLo, lngHi := math.Max(lng-dlngMax, g.minLng), math.Min(lng+dlngMax, g.maxLng)
 	if lngLo > lngHi || byLo > byHi {
-		return
+		return false
 	}
 	live := float64(len(g.blockOf))
 	count := 0.0
@@ -1497,20 +1508,19 @@ func (s *gridSearch) visitWithin(g *Grid, lat, lng float64, maxMetres float64) {
 		count += math.Floor(lngHi*bd.colsPerDegree)/gridBlockSide - math.Floor(lngLo*bd.colsPerDegree)/gridBlockSide + 2
 	}
 	if count > live {
-		s.visitBlocksBeyond(-1, -1)
-		return
+		return true
 	}
 	for by := byLo; by <= byHi; by++ {
 		bd, _ := g.band(by)
 		bxLo := int64(math.Floor(lngLo*bd.colsPerDegree)) >> gridBlockShift
 		bxHi := int64(math.Floor(lngHi*bd.colsPerDegree)) >> gridBlockShift
 		for bx := bxLo; bx <= bxHi; bx++ {
-			s.visitBlock(by, bx, -1)
-			if s.done {
-				return
+			if !fn(by, bx) {
+				return false
 			}
 		}
 	}
+	return false
 }
 
 // eachBlockNear calls fn for every block that may hold a point within
@@ -1527,33 +1537,14 @@ func (g *Grid) eachBlockNear(lat, lng, metres float64, fn func(*gridBlock)) {
 	if cosMin := gridCosBound(lat, metres); cosMin > 0 {
 		dlngMax = t / (gridMetresPerDeg * cosMin)
 	}
-	latLo, latHi := math.Max(lat-dlatMax, -90), math.Min(lat+dlatMax, 90)
-	byLo := max(int64(math.Floor(latLo*g.rowsPerDegree))>>gridBlockShift, g.bandLo)
-	byHi := min(int64(math.Floor(latHi*g.rowsPerDegree))>>gridBlockShift, g.bandLo+int64(len(g.bands))-1)
-	lngLo, lngHi := math.Max(lng-dlngMax, g.minLng), math.Min(lng+dlngMax, g.maxLng)
-	if lngLo > lngHi || byLo > byHi {
-		return
-	}
-	live := float64(len(g.blockOf))
-	count := 0.0
-	for by := byLo; by <= byHi && count <= live; by++ {
-		bd, _ := g.band(by)
-		count += math.Floor(lngHi*bd.colsPerDegree)/gridBlockSide - math.Floor(lngLo*bd.colsPerDegree)/gridBlockSide + 2
-	}
-	if count > live {
+	if g.blocksUnderBox(lat, lng, dlatMax, dlngMax, func(by, bx int64) bool {
+		if blk := g.blockOf[gridKey(by, bx)]; blk != nil {
+			fn(blk)
+		}
+		return true
+	}) {
 		for _, blk := range g.blocks[1:] {
 			if blk.n > 0 {
-				fn(blk)
-			}
-		}
-		return
-	}
-	for by := byLo; by <= byHi; by++ {
-		bd, _ := g.band(by)
-		bxLo := int64(math.Floor(lngLo*bd.colsPerDegree)) >> gridBlockShift
-		bxHi := int64(math.Floor(lngHi*bd.colsPerDegree)) >> gridBlockShift
-		for bx := bxLo; bx <= bxHi; bx++ {
-			if blk := g.blockOf[gridKey(by, bx)]; blk != nil {
 				fn(blk)
 			}
 		}

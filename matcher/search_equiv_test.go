@@ -75,19 +75,8 @@ func bruteFind(e *Engine, r *pb.HelpRequest, k int) (Result, error) {
 // and removals that leave blocks' aggregates claiming more than they hold.
 func TestFindCandidatesMatchesBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
-	e := NewEngine(DefaultConfig())
-	write := func(n, rev int) {
-		v := tagMixVolunteer(n, rand.New(rand.NewPCG(uint64(n), uint64(rev))))
-		v.Etag = fmt.Sprint(rev)
-		if err := e.UpsertVolunteer(v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rev := 0
-	for n := range 1500 {
-		rev++
-		write(n, rev)
-	}
+	e, write := tagMixEngine(t, 1500)
+	rev := 1500
 	compare := func(stage string, reqs int) (sparse, skipped int) {
 		for range reqs {
 			r := tagMixRequest(rng)

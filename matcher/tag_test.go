@@ -12,6 +12,26 @@ import (
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
+// tagMixEngine is an engine holding volunteers 0..n-1 of tagMixVolunteer,
+// volunteer i written at revision i+1, and the write that fills it, for
+// tests that go on to update and remove: write(i, rev) stores version rev
+// of volunteer i.
+func tagMixEngine(t *testing.T, n int) (*Engine, func(i, rev int)) {
+	t.Helper()
+	e := NewEngine(DefaultConfig())
+	write := func(i, rev int) {
+		v := tagMixVolunteer(i, rand.New(rand.NewPCG(uint64(i), uint64(rev))))
+		v.Etag = fmt.Sprint(rev)
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		write(i, i+1)
+	}
+	return e, write
+}
+
 // tagMixVolunteer varies everything the tag packs, including what it
 // cannot hold (skills interned past its bits, a second time zone, uneven
 // slots, away dates, expiring checks, reaches between its classes).
