@@ -75,3 +75,46 @@ func TestMatchingInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestListOpenMatchingInputsPages: the dispatcher's paged read returns
+// every OPEN request exactly once across pages, and nothing else.
+func TestListOpenMatchingInputsPages(t *testing.T) {
+	s, _ := newStore(t)
+	want := map[string]bool{}
+	for i := range 7 {
+		hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", "+44770090080"+string(rune('0'+i))), Idempotency{})
+		mustOK(t, err, "create")
+		if i%3 == 0 {
+			lcMust(t, "cancel")(s.CancelHelpRequest(bg, idOf(hr.Name)))
+			continue
+		}
+		want[hr.Name] = true
+	}
+	got := map[string]int{}
+	pages := 0
+	for tok := ""; ; {
+		page, next, err := s.ListOpenMatchingInputs(bg, Page{Size: 2, Token: tok})
+		mustOK(t, err, "list")
+		pages++
+		for _, in := range page {
+			got[in.HelpRequest.Name]++
+			if in.HelpRequest.Requester != nil || in.HelpRequest.State != pb.HelpRequest_STATE_OPEN {
+				t.Errorf("listed %v", in.HelpRequest)
+			}
+		}
+		if tok = next; tok == "" {
+			break
+		}
+	}
+	if len(got) != len(want) || pages < 2 {
+		t.Errorf("listed %v in %d pages, want %v", got, pages, want)
+	}
+	for name, n := range got {
+		if !want[name] || n != 1 {
+			t.Errorf("%s listed %d times (open: %v)", name, n, want[name])
+		}
+	}
+	if _, _, err := s.ListOpenMatchingInputs(bg, Page{Size: 2, Token: "not-a-token"}); !errors.Is(err, ErrBadPageToken) {
+		t.Errorf("bad token: %v, want ErrBadPageToken", err)
+	}
+}
