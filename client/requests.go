@@ -70,53 +70,72 @@ func (c *Client) GetVolunteer(ctx context.Context, name string) (*pb.Volunteer, 
 // organisation. ImportHelpRequests answers that need for a partner's own
 // rows, since a row already stored comes back with existing = true.
 func (c *Client) AllHelpRequests(ctx context.Context, filter *pb.ListHelpRequestsRequest) iter.Seq2[*pb.HelpRequest, error] {
-	return func(yield func(*pb.HelpRequest, error) bool) {
-		req := &pb.ListHelpRequestsRequest{}
-		if filter != nil {
-			req = proto.CloneOf(filter)
-		}
-		req.PageToken = ""
-		for page := 1; ; page++ {
-			resp, err := c.HelpRequests.ListHelpRequests(ctx, req)
-			if err != nil {
-				yield(nil, fmt.Errorf("client: list help requests, page %d: %w", page, err))
-				return
-			}
-			for _, hr := range resp.GetHelpRequests() {
-				if !yield(hr, nil) {
-					return
-				}
-			}
-			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
-				return
-			}
-		}
-	}
+	return allPages("help requests", func(token string) ([]*pb.HelpRequest, string, error) {
+		req := cloneFilter(filter)
+		req.PageToken = token
+		resp, err := c.HelpRequests.ListHelpRequests(ctx, req)
+		return resp.GetHelpRequests(), resp.GetNextPageToken(), err
+	})
 }
 
 // AllVolunteers yields every volunteer that filter matches, as
 // AllHelpRequests does for requests.
 func (c *Client) AllVolunteers(ctx context.Context, filter *pb.ListVolunteersRequest) iter.Seq2[*pb.Volunteer, error] {
-	return func(yield func(*pb.Volunteer, error) bool) {
-		req := &pb.ListVolunteersRequest{}
-		if filter != nil {
-			req = proto.CloneOf(filter)
-		}
-		req.PageToken = ""
+	return allPages("volunteers", func(token string) ([]*pb.Volunteer, string, error) {
+		req := cloneFilter(filter)
+		req.PageToken = token
+		resp, err := c.Volunteers.ListVolunteers(ctx, req)
+		return resp.GetVolunteers(), resp.GetNextPageToken(), err
+	})
+}
+
+// AllOffers yields every offer that filter matches (a volunteer's, a
+// request's, those in one state), as AllHelpRequests does for requests.
+// With a volunteer's token it yields that volunteer's own.
+func (c *Client) AllOffers(ctx context.Context, filter *pb.ListOffersRequest) iter.Seq2[*pb.Offer, error] {
+	return allPages("offers", func(token string) ([]*pb.Offer, string, error) {
+		req := cloneFilter(filter)
+		req.PageToken = token
+		resp, err := c.Matching.ListOffers(ctx, req)
+		return resp.GetOffers(), resp.GetNextPageToken(), err
+	})
+}
+
+// cloneFilter copies a caller's filter, or makes an empty one for nil, so
+// that paging never writes to the caller's message (a copy per page, so
+// that two loops over one sequence share nothing).
+func cloneFilter[M interface {
+	proto.Message
+	*T
+}, T any](filter M) M {
+	if filter == nil {
+		return M(new(T))
+	}
+	return proto.CloneOf(filter)
+}
+
+// allPages yields the items of one List call's pages in order: fetch gets
+// the page token ("" for the first page) and returns a page. A failed page
+// ends the sequence with its error; a break stops fetching.
+func allPages[T any](what string, fetch func(token string) ([]T, string, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		token := ""
 		for page := 1; ; page++ {
-			resp, err := c.Volunteers.ListVolunteers(ctx, req)
+			items, next, err := fetch(token)
 			if err != nil {
-				yield(nil, fmt.Errorf("client: list volunteers, page %d: %w", page, err))
+				var zero T
+				yield(zero, fmt.Errorf("client: list %s, page %d: %w", what, page, err))
 				return
 			}
-			for _, v := range resp.GetVolunteers() {
-				if !yield(v, nil) {
+			for _, it := range items {
+				if !yield(it, nil) {
 					return
 				}
 			}
-			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+			if next == "" {
 				return
 			}
+			token = next
 		}
 	}
 }

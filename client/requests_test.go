@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"regexp"
+	"slices"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -100,5 +101,56 @@ func TestCreateGivesEachCallItsOwnRequestID(t *testing.T) {
 		if !uuid.MatchString(id) {
 			t.Errorf("request id %q is not a version 4 UUID", id)
 		}
+	}
+}
+
+// TestAllOffersListsAVolunteersOffers: the offers to one volunteer, page
+// by page, and none of anyone else's.
+func TestAllOffersListsAVolunteersOffers(t *testing.T) {
+	f := newFaults()
+	s := newTestServer(t, f.option())
+	c := s.client(t)
+	ctx := context.Background()
+	var vols []*pb.Volunteer
+	for range 2 {
+		v := volunteer("aberdeen-mutual-aid")
+		v.Capacity = 3
+		v.Availability.Weekly = nil
+		for d := pb.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= pb.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
+			v.Availability.Weekly = append(v.Availability.Weekly, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}})
+		}
+		v, err := c.CreateVolunteer(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vols = append(vols, v)
+	}
+	var want []string
+	for i := range 4 {
+		hr, err := c.CreateHelpRequest(ctx, helpRequest("aberdeen-mutual-aid", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Matching.CreateOffer(ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: vols[i%2].Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			want = append(want, resp.Offer.Name)
+		}
+	}
+	var got []string
+	for o, err := range c.AllOffers(ctx, &pb.ListOffersRequest{Volunteer: vols[0].Name, PageSize: 1}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, o.Name)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	// The second page ends the volunteer's offers, so it has no token.
+	if n := f.count(pb.MatchingService_ListOffers_FullMethodName); n != 2 {
+		t.Errorf("%d pages fetched, want 2", n)
 	}
 }

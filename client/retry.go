@@ -51,6 +51,7 @@ var retryable = map[string]func(req any) bool{
 	pb.GazetteerService_LookupPostcode_FullMethodName: always,
 	pb.MatchingService_FindCandidates_FullMethodName:  always,
 	pb.MatchingService_GetOffer_FullMethodName:        always,
+	pb.MatchingService_ListOffers_FullMethodName:      always,
 	pb.AdminService_ListTokens_FullMethodName:         always,
 	pb.AdminService_ListOrganisations_FullMethodName:  always,
 	pb.AdminService_ListAuditRecords_FullMethodName:   always,
@@ -67,7 +68,7 @@ func always(any) bool { return true }
 // the server acted before the connection failed, so a method is retried
 // only when running it twice does what running it once does:
 //
-//   - reads (Get, List, LookupPostcode, FindCandidates, GetOffer, and the
+//   - reads (Get, List, LookupPostcode, FindCandidates, GetOffer, ListOffers, and the
 //     admin lists and export) change nothing;
 //   - ErasePersonalData run again finds nothing more to erase;
 //   - CreateHelpRequest, CreateVolunteer and CreateOffer carry a

@@ -473,6 +473,7 @@ func TestIsRetryable(t *testing.T) {
 		{pb.GazetteerService_LookupPostcode_FullMethodName, &pb.LookupPostcodeRequest{}, true},
 		{pb.MatchingService_FindCandidates_FullMethodName, &pb.FindCandidatesRequest{}, true},
 		{pb.MatchingService_GetOffer_FullMethodName, &pb.GetOfferRequest{}, true},
+		{pb.MatchingService_ListOffers_FullMethodName, &pb.ListOffersRequest{}, true},
 		{pb.HelpRequestService_BatchCreateHelpRequests_FullMethodName, &pb.BatchCreateHelpRequestsRequest{}, true},
 		{pb.HelpRequestService_CreateHelpRequest_FullMethodName, &pb.CreateHelpRequestRequest{}, true},
 		{pb.VolunteerService_CreateVolunteer_FullMethodName, &pb.CreateVolunteerRequest{RequestId: "x"}, true},

@@ -61,6 +61,7 @@ var access = map[string][]pb.Role{
 	pb.MatchingService_FindCandidates_FullMethodName:      {admin, coordinator, helpline},
 	pb.MatchingService_CreateOffer_FullMethodName:         {admin, coordinator, helpline},
 	pb.MatchingService_GetOffer_FullMethodName:            {admin, coordinator, helpline, volunteer},
+	pb.MatchingService_ListOffers_FullMethodName:          {admin, coordinator, helpline, volunteer},
 	pb.MatchingService_AcceptOffer_FullMethodName:         {admin, coordinator, helpline, volunteer},
 	pb.MatchingService_DeclineOffer_FullMethodName:        {admin, coordinator, helpline, volunteer},
 	pb.MatchingService_CompleteHelpRequest_FullMethodName: {admin, coordinator, helpline, volunteer},

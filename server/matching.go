@@ -211,8 +211,70 @@ func (s *Server) GetOffer(ctx context.Context, req *pb.GetOfferRequest) (*pb.Get
 	if err != nil {
 		return nil, err
 	}
-	s.withDistance(ctx, o)
+	s.withDistances(ctx, []*pb.Offer{o})
 	return &pb.GetOfferResponse{Offer: o}, nil
+}
+
+// ListOffers implements pb.MatchingServiceServer.
+func (s *Server) ListOffers(ctx context.Context, req *pb.ListOffersRequest) (*pb.ListOffersResponse, error) {
+	var v violations
+	size := pageSize(&v, req.GetPageSize())
+	f := store.OfferFilter{State: req.GetState()}
+	if !enumKnown(f.State) {
+		v.add("state", "is not a known state")
+	}
+	if req.GetVolunteer() != "" {
+		f.VolunteerID = parseName(&v, "volunteer", req.GetVolunteer(), volunteerPrefix)
+	}
+	if req.GetHelpRequest() != "" {
+		f.RequestID = parseName(&v, "help_request", req.GetHelpRequest(), helpRequestPrefix)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if p := principalFrom(ctx); p != nil && p.Role == volunteer {
+		if !strings.HasPrefix(p.Volunteer, volunteerPrefix) || req.GetVolunteer() != "" && req.GetVolunteer() != p.Volunteer {
+			return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer token lists its own offers only", nil)
+		}
+		f.VolunteerID = p.Volunteer[len(volunteerPrefix):]
+	}
+	offers, next, err := s.store.ListOffers(ctx, f, store.Page{Size: size, Token: req.GetPageToken()})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	s.withDistances(ctx, offers)
+	return &pb.ListOffersResponse{Offers: offers, NextPageToken: next}, nil
+}
+
+// withDistances fills in how far each volunteer lives from the request,
+// which is what a volunteer weighs before accepting; it is left out when
+// either record is gone. Each request and volunteer is read once, however
+// many of the offers name it.
+func (s *Server) withDistances(ctx context.Context, offers []*pb.Offer) {
+	at := map[string]*pb.LatLng{}
+	where := func(name string) *pb.LatLng {
+		if ll, ok := at[name]; ok {
+			return ll
+		}
+		var ll *pb.LatLng
+		switch {
+		case strings.HasPrefix(name, helpRequestPrefix):
+			if hr, err := s.store.GetHelpRequest(ctx, name[len(helpRequestPrefix):]); err == nil {
+				ll = hr.GetLocation().GetLatLng()
+			}
+		case strings.HasPrefix(name, volunteerPrefix):
+			if v, err := s.store.GetVolunteer(ctx, name[len(volunteerPrefix):]); err == nil {
+				ll = v.GetHome().GetLatLng()
+			}
+		}
+		at[name] = ll
+		return ll
+	}
+	for _, o := range offers {
+		if a, b := where(o.HelpRequest), where(o.Volunteer); a != nil && b != nil {
+			o.DistanceMetres = offerDistance(a, b)
+		}
+	}
 }
 
 // offerFor reads an offer, holding a volunteer to their own.
@@ -227,22 +289,9 @@ func (s *Server) offerFor(ctx context.Context, id string) (*pb.Offer, error) {
 	return o, nil
 }
 
-// withDistance fills in how far the volunteer lives from the request,
-// which is what a volunteer weighs before accepting. It is left out when
-// either record is gone.
-func (s *Server) withDistance(ctx context.Context, o *pb.Offer) {
-	hr, err := s.store.GetHelpRequest(ctx, o.HelpRequest[len(helpRequestPrefix):])
-	if err != nil {
-		return
-	}
-	v, err := s.store.GetVolunteer(ctx, o.Volunteer[len(volunteerPrefix):])
-	if err != nil {
-		return
-	}
-	a, b := hr.GetLocation().GetLatLng(), v.GetHome().GetLatLng()
-	if a != nil && b != nil {
-		o.DistanceMetres = int32(geo.DistanceMetres(a.Latitude, a.Longitude, b.Latitude, b.Longitude) + 0.5)
-	}
+// offerDistance is the distance an offer reports, in whole metres.
+func offerDistance(a, b *pb.LatLng) int32 {
+	return int32(geo.DistanceMetres(a.Latitude, a.Longitude, b.Latitude, b.Longitude) + 0.5)
 }
 
 func offerNotFound(id string) notFound {

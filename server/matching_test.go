@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -423,5 +425,100 @@ func TestCapacityCannotDropBelowCommitments(t *testing.T) {
 	}
 	if got := h.getVol(v.Name); got.Capacity != 2 {
 		t.Errorf("capacity changed to %d", got.Capacity)
+	}
+}
+
+// TestListOffers: a volunteer's offers, a request's, those in one state,
+// page by page; what a volunteer's token may list; and bad arguments.
+func TestListOffers(t *testing.T) {
+	h := newHarness(t)
+	// Both live a street away from the requests, so that every offer has
+	// a distance to show.
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 5 }))
+	bob := h.createVol(matchVolunteer("Bob", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 5 }))
+	r1, r2, r3 := h.createHR(shopping()), h.createHR(shopping()), h.createHR(shopping())
+	annR1 := h.offer(r1.Name, ann.Name)
+	annR2 := h.offer(r2.Name, ann.Name)
+	if _, err := h.match.DeclineOffer(h.ctx, &pb.DeclineOfferRequest{Name: annR2.Name}); err != nil {
+		t.Fatal(err)
+	}
+	bobR2 := h.offer(r2.Name, bob.Name)
+	annR3 := h.offer(r3.Name, ann.Name)
+	if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: annR3.Name}); err != nil {
+		t.Fatal(err)
+	}
+
+	list := func(c pb.MatchingServiceClient, req *pb.ListOffersRequest) ([]string, error) {
+		var names []string
+		for {
+			resp, err := c.ListOffers(h.ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			for _, o := range resp.Offers {
+				names = append(names, o.Name)
+				if o.DistanceMetres <= 0 {
+					t.Errorf("%s has no distance", o.Name)
+				}
+			}
+			if resp.NextPageToken == "" {
+				return names, nil
+			}
+			req = proto.CloneOf(req)
+			req.PageToken = resp.NextPageToken
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		req  *pb.ListOffersRequest
+		want []string
+	}{
+		{"a volunteer's", &pb.ListOffersRequest{Volunteer: ann.Name}, []string{annR1.Name, annR2.Name, annR3.Name}},
+		{"a volunteer's, a page at a time", &pb.ListOffersRequest{Volunteer: ann.Name, PageSize: 1}, []string{annR1.Name, annR2.Name, annR3.Name}},
+		{"a volunteer's pending", &pb.ListOffersRequest{Volunteer: ann.Name, State: pb.Offer_STATE_PENDING}, []string{annR1.Name}},
+		{"a request's", &pb.ListOffersRequest{HelpRequest: r2.Name}, []string{annR2.Name, bobR2.Name}},
+		{"all pending", &pb.ListOffersRequest{State: pb.Offer_STATE_PENDING}, []string{annR1.Name, bobR2.Name}},
+		{"all", &pb.ListOffersRequest{PageSize: 2}, []string{annR1.Name, annR2.Name, bobR2.Name, annR3.Name}},
+	} {
+		got, err := list(h.match, tt.req)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v %v, want %v", tt.name, got, err, tt.want)
+		}
+	}
+
+	// A volunteer's token lists their own, and only their own.
+	bobConn := h.as(h.newToken(h.st, &pb.Token{DisplayName: "bob", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: bob.Name}))
+	bobMatch := pb.NewMatchingServiceClient(bobConn)
+	for _, req := range []*pb.ListOffersRequest{{}, {Volunteer: bob.Name}, {HelpRequest: r2.Name}} {
+		if got, err := list(bobMatch, req); err != nil || !slices.Equal(got, []string{bobR2.Name}) {
+			t.Errorf("Bob lists %v: %v %v", req, got, err)
+		}
+	}
+	if got, err := list(bobMatch, &pb.ListOffersRequest{HelpRequest: r1.Name}); err != nil || len(got) != 0 {
+		t.Errorf("Bob lists Ann's request's offers: %v %v", got, err)
+	}
+	_, err := bobMatch.ListOffers(h.ctx, &pb.ListOffersRequest{Volunteer: ann.Name})
+	wantFailure(t, err, codes.PermissionDenied, "PERMISSION_DENIED")
+	partner := h.as(h.newToken(h.st, &pb.Token{DisplayName: "p", Role: pb.Role_ROLE_PARTNER, Organisation: "aberdeen-mutual-aid"}))
+	_, err = pb.NewMatchingServiceClient(partner).ListOffers(h.ctx, &pb.ListOffersRequest{})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a partner lists offers: %v", err)
+	}
+
+	for _, tt := range []struct {
+		req   *pb.ListOffersRequest
+		field string
+	}{
+		{&pb.ListOffersRequest{Volunteer: "ann"}, "volunteer"},
+		{&pb.ListOffersRequest{HelpRequest: "helpRequests/nope"}, "help_request"},
+		{&pb.ListOffersRequest{State: pb.Offer_State(42)}, "state"},
+		{&pb.ListOffersRequest{PageSize: -1}, "page_size"},
+		{&pb.ListOffersRequest{PageToken: "not-a-token"}, "page_token"},
+	} {
+		_, err := h.match.ListOffers(h.ctx, tt.req)
+		code, _, fields := errorOf(t, err)
+		if code != codes.InvalidArgument || !slices.Equal(fields, []string{tt.field}) {
+			t.Errorf("%v: %v %v, want INVALID_ARGUMENT on %s", tt.req, code, fields, tt.field)
+		}
 	}
 }

@@ -17,10 +17,12 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 var (
 	bMeta          = []byte("meta")
@@ -38,6 +40,7 @@ var (
 	bByPostcode    = []byte("by_postcode")
 	bByExpiry      = []byte("by_expiry")
 	bByRequest     = []byte("by_request")
+	bByVolunteer   = []byte("by_volunteer")
 	kSchemaVersion = []byte("schema_version")
 	kRevision      = []byte("revision")
 )
@@ -54,6 +57,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	createLayoutV2,
 	createLayoutV3,
 	createLayoutV4,
+	createLayoutV5,
 }
 
 func createLayoutV1(tx *bolt.Tx) error {
@@ -92,6 +96,28 @@ func createLayoutV2(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// createLayoutV5 indexes offers by volunteer, so that a volunteer's app
+// and the helpline taking a volunteer's call can find their offers
+// (ListOffers) without walking every offer ever made.
+func createLayoutV5(tx *bolt.Tx) error {
+	offers := tx.Bucket(bOffers)
+	byVolunteer, err := offers.CreateBucketIfNotExists(bByVolunteer)
+	if err != nil {
+		return err
+	}
+	return offers.Bucket(bRecords).ForEach(func(k, v []byte) error {
+		o := &pb.Offer{}
+		if err := proto.Unmarshal(v, o); err != nil {
+			return fmt.Errorf("offer %s: %w", idString(k), err)
+		}
+		volID, err := idFromName(o.Volunteer, volunteerPrefix)
+		if err != nil {
+			return fmt.Errorf("offer %s: volunteer: %w", idString(k), err)
+		}
+		return byVolunteer.Put(append(volID, k...), nil)
+	})
 }
 
 // BoltStore is the Store on one bbolt file.

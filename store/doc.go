@@ -7,7 +7,7 @@
 // record they belong to, so that they can be protected, disclosed and
 // erased on their own (see Personal data below).
 //
-// # Bucket layout (schema version 4)
+// # Bucket layout (schema version 5)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
@@ -44,6 +44,7 @@
 //	    by_expiry/          expire_time(8, unix nanos big-endian) id -> ""
 //	                        (PENDING offers only)
 //	    by_request/         help_request_id(16) offer_id(16) -> ""
+//	    by_volunteer/       volunteer_id(16) offer_id(16) -> ""
 //	idempotency/
 //	    kind 0x00 request_id -> id(16) fingerprint(32)
 //	postcodes/
@@ -72,7 +73,8 @@
 // Version 1 had no offers; version 2 adds the offers buckets; version 3
 // adds the event log, which starts after the revision the file had then;
 // version 4 seals personal data and hashes the phone index (records that
-// already have a data key are left alone, so the step can run twice).
+// already have a data key are left alone, so the step can run twice);
+// version 5 indexes offers by volunteer, from the offers already stored.
 //
 // # Personal data
 //

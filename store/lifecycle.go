@@ -144,6 +144,7 @@ type stagedOffer struct {
 	o             *pb.Offer
 	isNew         bool
 	requestID     []byte // for a new offer's by_request entry
+	volunteerID   []byte // and its by_volunteer entry
 	storedPending bool   // whether the stored offer has a by_expiry entry
 	storedExpiry  []byte // and its key
 	changed       bool
@@ -204,8 +205,8 @@ func (c *change) offerByName(name string) (*stagedOffer, error) {
 	return c.offer(id)
 }
 
-func (c *change) addOffer(id, requestID []byte, o *pb.Offer) *stagedOffer {
-	so := &stagedOffer{id: id, o: o, isNew: true, requestID: requestID, changed: true}
+func (c *change) addOffer(id, requestID, volunteerID []byte, o *pb.Offer) *stagedOffer {
+	so := &stagedOffer{id: id, o: o, isNew: true, requestID: requestID, volunteerID: volunteerID, changed: true}
 	c.offers[string(id)] = so
 	c.offerOrder = append(c.offerOrder, so)
 	return so
@@ -227,7 +228,7 @@ func (c *change) flush() error {
 	if err := c.vols.flush(c.w, etag, c.now); err != nil {
 		return err
 	}
-	records, byExpiry, byRequest := c.offTop.Bucket(bRecords), c.offTop.Bucket(bByExpiry), c.offTop.Bucket(bByRequest)
+	records, byExpiry, byRequest, byVolunteer := c.offTop.Bucket(bRecords), c.offTop.Bucket(bByExpiry), c.offTop.Bucket(bByRequest), c.offTop.Bucket(bByVolunteer)
 	for _, so := range c.offerOrder {
 		if !so.changed {
 			continue
@@ -237,6 +238,9 @@ func (c *change) flush() error {
 		}
 		if so.isNew {
 			if err := c.w.put(byRequest, append(bytes.Clone(so.requestID), so.id...), nil); err != nil {
+				return err
+			}
+			if err := c.w.put(byVolunteer, append(bytes.Clone(so.volunteerID), so.id...), nil); err != nil {
 				return err
 			}
 		}
@@ -573,7 +577,7 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 		return outcome{}, err
 	}
 	id := uid[:]
-	so := c.addOffer(id, req.id, &pb.Offer{
+	so := c.addOffer(id, req.id, vol.id, &pb.Offer{
 		Name:        offerPrefix + idString(id),
 		HelpRequest: req.r.Name,
 		Volunteer:   v.Name,
@@ -702,6 +706,85 @@ func (s *BoltStore) ListOffersByRequest(_ context.Context, requestID string) ([]
 		return nil, fmt.Errorf("store: list offers: %w", err)
 	}
 	return out, nil
+}
+
+// ListOffers implements Store. It walks the narrowest index the filter
+// allows (a request's offers, a volunteer's, the PENDING ones by lease
+// end, or else every offer) and checks the rest of the filter on each
+// record, reading at most maxScanned keys per page.
+func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.Offer, string, error) {
+	if p.Size < 1 {
+		return nil, "", fmt.Errorf("store: list offers: page size %d", p.Size)
+	}
+	filterKey := fmt.Sprintf("off|%s|%s|%d", f.VolunteerID, f.RequestID, f.State)
+	resume, err := decodeToken(p.Token, filterKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list offers: %w", err)
+	}
+	var reqName, volName string
+	index, prefix := bRecords, []byte(nil)
+	if f.VolunteerID != "" {
+		key, err := ParseID(f.VolunteerID)
+		if err != nil {
+			return nil, "", nil
+		}
+		index, prefix, volName = bByVolunteer, key, volunteerPrefix+idString(key)
+	}
+	if f.RequestID != "" {
+		key, err := ParseID(f.RequestID)
+		if err != nil {
+			return nil, "", nil
+		}
+		// A request has few offers, however many a volunteer has had.
+		index, prefix, reqName = bByRequest, key, helpRequestPrefix+idString(key)
+	}
+	if prefix == nil && f.State == pb.Offer_STATE_PENDING {
+		index = bByExpiry
+	}
+	var out []*pb.Offer
+	var next string
+	err = s.view(func(tx *bolt.Tx) error {
+		offers := tx.Bucket(bOffers)
+		records := offers.Bucket(bRecords)
+		cur := offers.Bucket(index).Cursor()
+		start := append(bytes.Clone(prefix), resume...)
+		k, v := cur.Seek(start)
+		if resume != nil && bytes.Equal(k, start) {
+			k, v = cur.Next()
+		}
+		var last []byte
+		for scanned := 0; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+			// Stopping with k unread: resume after the last key read.
+			if len(out) == p.Size || scanned == maxScanned {
+				next = encodeToken(filterKey, last)
+				return nil
+			}
+			scanned++
+			last = bytes.Clone(k[len(prefix):])
+			if !bytes.Equal(index, bRecords) {
+				if len(k) < 16 {
+					return fmt.Errorf("offers/%s key of %d bytes: %w", index, len(k), errInconsistent)
+				}
+				id := k[len(k)-16:]
+				if v = records.Get(id); v == nil {
+					return fmt.Errorf("offers/%s names missing offer %s: %w", index, idString(id), errInconsistent)
+				}
+			}
+			o := &pb.Offer{}
+			if err := proto.Unmarshal(v, o); err != nil {
+				return fmt.Errorf("offer %s: %w", idString(k[len(k)-16:]), err)
+			}
+			if (f.State == pb.Offer_STATE_UNSPECIFIED || o.State == f.State) &&
+				(volName == "" || o.Volunteer == volName) && (reqName == "" || o.HelpRequest == reqName) {
+				out = append(out, o)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list offers: %w", err)
+	}
+	return out, next, nil
 }
 
 // offerNotPending says why an offer that is not PENDING cannot be
@@ -947,7 +1030,7 @@ func (s *BoltStore) ExpireHelpRequests(ctx context.Context, now time.Time, limit
 // deleteOffersOf deletes a help request's offers, for the request's delete.
 func deleteOffersOf(w *writeTx, requestID []byte) error {
 	offers := w.tx.Bucket(bOffers)
-	records, byRequest, byExpiry := offers.Bucket(bRecords), offers.Bucket(bByRequest), offers.Bucket(bByExpiry)
+	records, byRequest, byExpiry, byVolunteer := offers.Bucket(bRecords), offers.Bucket(bByRequest), offers.Bucket(bByExpiry), offers.Bucket(bByVolunteer)
 	var keys [][]byte
 	cur := byRequest.Cursor()
 	for k, _ := cur.Seek(requestID); k != nil && bytes.HasPrefix(k, requestID); k, _ = cur.Next() {
@@ -962,6 +1045,15 @@ func deleteOffersOf(w *writeTx, requestID []byte) error {
 		}
 		if ok && o.State == pb.Offer_STATE_PENDING {
 			if err := w.delete(byExpiry, expiryKey(o.ExpireTime, id)); err != nil {
+				return err
+			}
+		}
+		if ok {
+			volID, err := idFromName(o.Volunteer, volunteerPrefix)
+			if err != nil {
+				return fmt.Errorf("offer %s: volunteer: %w", idString(id), err)
+			}
+			if err := w.delete(byVolunteer, append(volID, id...)); err != nil {
 				return err
 			}
 		}

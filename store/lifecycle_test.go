@@ -110,13 +110,13 @@ func diffDump(a, b map[string]string) []string {
 	return d
 }
 
-// verifyOffers checks that offers/by_expiry and offers/by_request hold
-// exactly the entries the offer records call for, and that every offer
-// names a stored request.
+// verifyOffers checks that offers/by_expiry, offers/by_request and
+// offers/by_volunteer hold exactly the entries the offer records call for,
+// and that every offer names a stored request.
 func verifyOffers(t testing.TB, tx *bolt.Tx) {
 	t.Helper()
 	top := tx.Bucket(bOffers)
-	wantExpiry, wantRequest := map[string]bool{}, map[string]bool{}
+	wantExpiry, wantRequest, wantVolunteer := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	err := top.Bucket(bRecords).ForEach(func(k, v []byte) error {
 		o := &pb.Offer{}
 		if err := proto.Unmarshal(v, o); err != nil {
@@ -134,6 +134,12 @@ func verifyOffers(t testing.TB, tx *bolt.Tx) {
 			t.Errorf("%s: help request %s is not stored", o.Name, o.HelpRequest)
 		}
 		wantRequest[string(reqID)+string(k)] = true
+		volID, err := idFromName(o.Volunteer, volunteerPrefix)
+		if err != nil {
+			t.Errorf("%s: volunteer %q: %v", o.Name, o.Volunteer, err)
+			return nil
+		}
+		wantVolunteer[string(volID)+string(k)] = true
 		if o.State == pb.Offer_STATE_PENDING {
 			wantExpiry[string(expiryKey(o.ExpireTime, k))] = true
 		}
@@ -143,7 +149,7 @@ func verifyOffers(t testing.TB, tx *bolt.Tx) {
 	for _, c := range []struct {
 		bucket []byte
 		want   map[string]bool
-	}{{bByExpiry, wantExpiry}, {bByRequest, wantRequest}} {
+	}{{bByExpiry, wantExpiry}, {bByRequest, wantRequest}, {bByVolunteer, wantVolunteer}} {
 		got := map[string]bool{}
 		_ = top.Bucket(c.bucket).ForEach(func(k, v []byte) error {
 			got[string(k)] = true

@@ -705,27 +705,16 @@ func (s *BoltStore) ExportPerson(_ context.Context, phone string) (PersonExport,
 				}
 			}
 		}
-		names := map[string]bool{}
 		for _, st := range vs {
 			out.Volunteers = append(out.Volunteers, result(volunteers, st))
-			names[st.r.Name] = true
-		}
-		if len(names) == 0 {
-			return nil
-		}
-		// Offers are not indexed by volunteer: an export is rare enough to
-		// walk them all.
-		return records.ForEach(func(k, v []byte) error {
-			o := &pb.Offer{}
-			if err := proto.Unmarshal(v, o); err != nil {
-				return fmt.Errorf("decode offer: %w", err)
+			cur := offers.Bucket(bByVolunteer).Cursor()
+			for k, _ := cur.Seek(st.id); k != nil && bytes.HasPrefix(k, st.id); k, _ = cur.Next() {
+				if err := addOffer(k[len(st.id):]); err != nil {
+					return err
+				}
 			}
-			if names[o.Volunteer] && !seen[string(k)] {
-				seen[string(k)] = true
-				out.Offers = append(out.Offers, o)
-			}
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return PersonExport{}, fmt.Errorf("store: export person: %w", err)

@@ -48,6 +48,14 @@ type HelpRequestFilter struct {
 	Phone          string // E.164
 }
 
+// OfferFilter selects offers; empty fields select everything. Ids are
+// without the collection prefix.
+type OfferFilter struct {
+	VolunteerID string
+	RequestID   string
+	State       pb.Offer_State
+}
+
 // VolunteerFilter selects volunteers; empty fields select everything.
 type VolunteerFilter struct {
 	PostcodePrefix string
@@ -158,6 +166,10 @@ type Store interface {
 	// ListOffersByRequest lists every offer ever made of a request, oldest
 	// first.
 	ListOffersByRequest(ctx context.Context, requestID string) ([]*pb.Offer, error)
+	// ListOffers lists the offers f selects, a page at a time: oldest
+	// first, except that PENDING offers selected by state alone come
+	// soonest lease end first. An id that names nothing selects nothing.
+	ListOffers(ctx context.Context, f OfferFilter, p Page) ([]*pb.Offer, string, error)
 	// AcceptOffer assigns the request to the offer's volunteer. An offer
 	// whose lease has passed is ErrLeaseExpired and is left to ExpireOffers.
 	AcceptOffer(ctx context.Context, offerID string) (LifecycleResult, error)

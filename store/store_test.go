@@ -1903,7 +1903,7 @@ var layout = map[string][]string{
 	"postcodes":     nil,
 	"help_requests": {"records", "contacts", "by_state", "by_org", "by_external_id", "by_phone", "by_postcode"},
 	"volunteers":    {"records", "contacts", "by_org", "by_phone", "by_postcode"},
-	"offers":        {"records", "by_expiry", "by_request"},
+	"offers":        {"records", "by_expiry", "by_request", "by_volunteer"},
 	"events":        nil,
 	"keys":          nil,
 	"tokens":        {"records", "by_hash"},

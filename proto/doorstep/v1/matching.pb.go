@@ -805,6 +805,148 @@ func (x *GetOfferResponse) GetOffer() *Offer {
 	return nil
 }
 
+// The request for ListOffers.
+type ListOffersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Optional. At most this many results, from 1 to 1000; 50 when not given.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Optional. next_page_token from the previous page; the filters must be
+	// the same as for that page.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Optional. Only offers to this volunteer, "volunteers/{id}". With a
+	// volunteer's token it is that volunteer when not given, and may not
+	// name anyone else.
+	Volunteer string `protobuf:"bytes,3,opt,name=volunteer,proto3" json:"volunteer,omitempty"`
+	// Optional. Only offers of this request, "helpRequests/{id}".
+	HelpRequest string `protobuf:"bytes,4,opt,name=help_request,json=helpRequest,proto3" json:"help_request,omitempty"`
+	// Optional. Only offers in this state.
+	State         Offer_State `protobuf:"varint,5,opt,name=state,proto3,enum=doorstep.v1.Offer_State" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOffersRequest) Reset() {
+	*x = ListOffersRequest{}
+	mi := &file_doorstep_v1_matching_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOffersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOffersRequest) ProtoMessage() {}
+
+func (x *ListOffersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_matching_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOffersRequest.ProtoReflect.Descriptor instead.
+func (*ListOffersRequest) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListOffersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOffersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListOffersRequest) GetVolunteer() string {
+	if x != nil {
+		return x.Volunteer
+	}
+	return ""
+}
+
+func (x *ListOffersRequest) GetHelpRequest() string {
+	if x != nil {
+		return x.HelpRequest
+	}
+	return ""
+}
+
+func (x *ListOffersRequest) GetState() Offer_State {
+	if x != nil {
+		return x.State
+	}
+	return Offer_STATE_UNSPECIFIED
+}
+
+// The response for ListOffers.
+type ListOffersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The offers, oldest first; when only state PENDING is given, the lease
+	// that ends soonest first. Each has distance_metres when both the request
+	// and the volunteer are still stored.
+	Offers []*Offer `protobuf:"bytes,1,rep,name=offers,proto3" json:"offers,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOffersResponse) Reset() {
+	*x = ListOffersResponse{}
+	mi := &file_doorstep_v1_matching_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOffersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOffersResponse) ProtoMessage() {}
+
+func (x *ListOffersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_matching_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOffersResponse.ProtoReflect.Descriptor instead.
+func (*ListOffersResponse) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListOffersResponse) GetOffers() []*Offer {
+	if x != nil {
+		return x.Offers
+	}
+	return nil
+}
+
+func (x *ListOffersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // The request for AcceptOffer.
 type AcceptOfferRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -816,7 +958,7 @@ type AcceptOfferRequest struct {
 
 func (x *AcceptOfferRequest) Reset() {
 	*x = AcceptOfferRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[10]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +970,7 @@ func (x *AcceptOfferRequest) String() string {
 func (*AcceptOfferRequest) ProtoMessage() {}
 
 func (x *AcceptOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[10]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +983,7 @@ func (x *AcceptOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptOfferRequest.ProtoReflect.Descriptor instead.
 func (*AcceptOfferRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{10}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AcceptOfferRequest) GetName() string {
@@ -862,7 +1004,7 @@ type AcceptOfferResponse struct {
 
 func (x *AcceptOfferResponse) Reset() {
 	*x = AcceptOfferResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[11]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +1016,7 @@ func (x *AcceptOfferResponse) String() string {
 func (*AcceptOfferResponse) ProtoMessage() {}
 
 func (x *AcceptOfferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[11]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +1029,7 @@ func (x *AcceptOfferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptOfferResponse.ProtoReflect.Descriptor instead.
 func (*AcceptOfferResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{11}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AcceptOfferResponse) GetOffer() *Offer {
@@ -908,7 +1050,7 @@ type DeclineOfferRequest struct {
 
 func (x *DeclineOfferRequest) Reset() {
 	*x = DeclineOfferRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[12]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +1062,7 @@ func (x *DeclineOfferRequest) String() string {
 func (*DeclineOfferRequest) ProtoMessage() {}
 
 func (x *DeclineOfferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[12]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1075,7 @@ func (x *DeclineOfferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineOfferRequest.ProtoReflect.Descriptor instead.
 func (*DeclineOfferRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{12}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeclineOfferRequest) GetName() string {
@@ -954,7 +1096,7 @@ type DeclineOfferResponse struct {
 
 func (x *DeclineOfferResponse) Reset() {
 	*x = DeclineOfferResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[13]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1108,7 @@ func (x *DeclineOfferResponse) String() string {
 func (*DeclineOfferResponse) ProtoMessage() {}
 
 func (x *DeclineOfferResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[13]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1121,7 @@ func (x *DeclineOfferResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineOfferResponse.ProtoReflect.Descriptor instead.
 func (*DeclineOfferResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{13}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeclineOfferResponse) GetOffer() *Offer {
@@ -1000,7 +1142,7 @@ type CompleteHelpRequestRequest struct {
 
 func (x *CompleteHelpRequestRequest) Reset() {
 	*x = CompleteHelpRequestRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[14]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +1154,7 @@ func (x *CompleteHelpRequestRequest) String() string {
 func (*CompleteHelpRequestRequest) ProtoMessage() {}
 
 func (x *CompleteHelpRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[14]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +1167,7 @@ func (x *CompleteHelpRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteHelpRequestRequest.ProtoReflect.Descriptor instead.
 func (*CompleteHelpRequestRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{14}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CompleteHelpRequestRequest) GetName() string {
@@ -1046,7 +1188,7 @@ type CompleteHelpRequestResponse struct {
 
 func (x *CompleteHelpRequestResponse) Reset() {
 	*x = CompleteHelpRequestResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[15]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1200,7 @@ func (x *CompleteHelpRequestResponse) String() string {
 func (*CompleteHelpRequestResponse) ProtoMessage() {}
 
 func (x *CompleteHelpRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[15]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1213,7 @@ func (x *CompleteHelpRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteHelpRequestResponse.ProtoReflect.Descriptor instead.
 func (*CompleteHelpRequestResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{15}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CompleteHelpRequestResponse) GetHelpRequest() *HelpRequest {
@@ -1092,7 +1234,7 @@ type CancelHelpRequestRequest struct {
 
 func (x *CancelHelpRequestRequest) Reset() {
 	*x = CancelHelpRequestRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[16]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1104,7 +1246,7 @@ func (x *CancelHelpRequestRequest) String() string {
 func (*CancelHelpRequestRequest) ProtoMessage() {}
 
 func (x *CancelHelpRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[16]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1117,7 +1259,7 @@ func (x *CancelHelpRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelHelpRequestRequest.ProtoReflect.Descriptor instead.
 func (*CancelHelpRequestRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{16}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CancelHelpRequestRequest) GetName() string {
@@ -1138,7 +1280,7 @@ type CancelHelpRequestResponse struct {
 
 func (x *CancelHelpRequestResponse) Reset() {
 	*x = CancelHelpRequestResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[17]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1292,7 @@ func (x *CancelHelpRequestResponse) String() string {
 func (*CancelHelpRequestResponse) ProtoMessage() {}
 
 func (x *CancelHelpRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[17]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1305,7 @@ func (x *CancelHelpRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelHelpRequestResponse.ProtoReflect.Descriptor instead.
 func (*CancelHelpRequestResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{17}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CancelHelpRequestResponse) GetHelpRequest() *HelpRequest {
@@ -1182,7 +1324,7 @@ type DispatchRequest struct {
 
 func (x *DispatchRequest) Reset() {
 	*x = DispatchRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1336,7 @@ func (x *DispatchRequest) String() string {
 func (*DispatchRequest) ProtoMessage() {}
 
 func (x *DispatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1349,7 @@ func (x *DispatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchRequest.ProtoReflect.Descriptor instead.
 func (*DispatchRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{18}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{20}
 }
 
 // The response for Dispatch: what one run did.
@@ -1231,7 +1373,7 @@ type DispatchResponse struct {
 
 func (x *DispatchResponse) Reset() {
 	*x = DispatchResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[19]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1243,7 +1385,7 @@ func (x *DispatchResponse) String() string {
 func (*DispatchResponse) ProtoMessage() {}
 
 func (x *DispatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[19]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1256,7 +1398,7 @@ func (x *DispatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchResponse.ProtoReflect.Descriptor instead.
 func (*DispatchResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{19}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DispatchResponse) GetOpenRequests() int32 {
@@ -1375,7 +1517,17 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x0fGetOfferRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"<\n" +
 	"\x10GetOfferResponse\x12(\n" +
-	"\x05offer\x18\x01 \x01(\v2\x12.doorstep.v1.OfferR\x05offer\"(\n" +
+	"\x05offer\x18\x01 \x01(\v2\x12.doorstep.v1.OfferR\x05offer\"\xc0\x01\n" +
+	"\x11ListOffersRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x1c\n" +
+	"\tvolunteer\x18\x03 \x01(\tR\tvolunteer\x12!\n" +
+	"\fhelp_request\x18\x04 \x01(\tR\vhelpRequest\x12.\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x18.doorstep.v1.Offer.StateR\x05state\"h\n" +
+	"\x12ListOffersResponse\x12*\n" +
+	"\x06offers\x18\x01 \x03(\v2\x12.doorstep.v1.OfferR\x06offers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"(\n" +
 	"\x12AcceptOfferRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"?\n" +
 	"\x13AcceptOfferResponse\x12(\n" +
@@ -1404,11 +1556,13 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x04took\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x04took\x1aB\n" +
 	"\x14OffersByUrgencyEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x012\xc5\x05\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x012\x94\x06\n" +
 	"\x0fMatchingService\x12Y\n" +
 	"\x0eFindCandidates\x12\".doorstep.v1.FindCandidatesRequest\x1a#.doorstep.v1.FindCandidatesResponse\x12P\n" +
 	"\vCreateOffer\x12\x1f.doorstep.v1.CreateOfferRequest\x1a .doorstep.v1.CreateOfferResponse\x12G\n" +
-	"\bGetOffer\x12\x1c.doorstep.v1.GetOfferRequest\x1a\x1d.doorstep.v1.GetOfferResponse\x12P\n" +
+	"\bGetOffer\x12\x1c.doorstep.v1.GetOfferRequest\x1a\x1d.doorstep.v1.GetOfferResponse\x12M\n" +
+	"\n" +
+	"ListOffers\x12\x1e.doorstep.v1.ListOffersRequest\x1a\x1f.doorstep.v1.ListOffersResponse\x12P\n" +
 	"\vAcceptOffer\x12\x1f.doorstep.v1.AcceptOfferRequest\x1a .doorstep.v1.AcceptOfferResponse\x12S\n" +
 	"\fDeclineOffer\x12 .doorstep.v1.DeclineOfferRequest\x1a!.doorstep.v1.DeclineOfferResponse\x12h\n" +
 	"\x13CompleteHelpRequest\x12'.doorstep.v1.CompleteHelpRequestRequest\x1a(.doorstep.v1.CompleteHelpRequestResponse\x12b\n" +
@@ -1428,7 +1582,7 @@ func file_doorstep_v1_matching_proto_rawDescGZIP() []byte {
 }
 
 var file_doorstep_v1_matching_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_doorstep_v1_matching_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_doorstep_v1_matching_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_doorstep_v1_matching_proto_goTypes = []any{
 	(Offer_State)(0),                    // 0: doorstep.v1.Offer.State
 	(*Candidate)(nil),                   // 1: doorstep.v1.Candidate
@@ -1441,59 +1595,65 @@ var file_doorstep_v1_matching_proto_goTypes = []any{
 	(*CreateOfferResponse)(nil),         // 8: doorstep.v1.CreateOfferResponse
 	(*GetOfferRequest)(nil),             // 9: doorstep.v1.GetOfferRequest
 	(*GetOfferResponse)(nil),            // 10: doorstep.v1.GetOfferResponse
-	(*AcceptOfferRequest)(nil),          // 11: doorstep.v1.AcceptOfferRequest
-	(*AcceptOfferResponse)(nil),         // 12: doorstep.v1.AcceptOfferResponse
-	(*DeclineOfferRequest)(nil),         // 13: doorstep.v1.DeclineOfferRequest
-	(*DeclineOfferResponse)(nil),        // 14: doorstep.v1.DeclineOfferResponse
-	(*CompleteHelpRequestRequest)(nil),  // 15: doorstep.v1.CompleteHelpRequestRequest
-	(*CompleteHelpRequestResponse)(nil), // 16: doorstep.v1.CompleteHelpRequestResponse
-	(*CancelHelpRequestRequest)(nil),    // 17: doorstep.v1.CancelHelpRequestRequest
-	(*CancelHelpRequestResponse)(nil),   // 18: doorstep.v1.CancelHelpRequestResponse
-	(*DispatchRequest)(nil),             // 19: doorstep.v1.DispatchRequest
-	(*DispatchResponse)(nil),            // 20: doorstep.v1.DispatchResponse
-	nil,                                 // 21: doorstep.v1.DispatchResponse.OffersByUrgencyEntry
-	(*timestamppb.Timestamp)(nil),       // 22: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 23: google.protobuf.Duration
-	(*HelpRequest)(nil),                 // 24: doorstep.v1.HelpRequest
+	(*ListOffersRequest)(nil),           // 11: doorstep.v1.ListOffersRequest
+	(*ListOffersResponse)(nil),          // 12: doorstep.v1.ListOffersResponse
+	(*AcceptOfferRequest)(nil),          // 13: doorstep.v1.AcceptOfferRequest
+	(*AcceptOfferResponse)(nil),         // 14: doorstep.v1.AcceptOfferResponse
+	(*DeclineOfferRequest)(nil),         // 15: doorstep.v1.DeclineOfferRequest
+	(*DeclineOfferResponse)(nil),        // 16: doorstep.v1.DeclineOfferResponse
+	(*CompleteHelpRequestRequest)(nil),  // 17: doorstep.v1.CompleteHelpRequestRequest
+	(*CompleteHelpRequestResponse)(nil), // 18: doorstep.v1.CompleteHelpRequestResponse
+	(*CancelHelpRequestRequest)(nil),    // 19: doorstep.v1.CancelHelpRequestRequest
+	(*CancelHelpRequestResponse)(nil),   // 20: doorstep.v1.CancelHelpRequestResponse
+	(*DispatchRequest)(nil),             // 21: doorstep.v1.DispatchRequest
+	(*DispatchResponse)(nil),            // 22: doorstep.v1.DispatchResponse
+	nil,                                 // 23: doorstep.v1.DispatchResponse.OffersByUrgencyEntry
+	(*timestamppb.Timestamp)(nil),       // 24: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 25: google.protobuf.Duration
+	(*HelpRequest)(nil),                 // 26: doorstep.v1.HelpRequest
 }
 var file_doorstep_v1_matching_proto_depIdxs = []int32{
 	2,  // 0: doorstep.v1.Candidate.score_parts:type_name -> doorstep.v1.ScoreParts
 	1,  // 1: doorstep.v1.FindCandidatesResponse.candidates:type_name -> doorstep.v1.Candidate
 	3,  // 2: doorstep.v1.FindCandidatesResponse.exclusions:type_name -> doorstep.v1.Exclusion
 	0,  // 3: doorstep.v1.Offer.state:type_name -> doorstep.v1.Offer.State
-	22, // 4: doorstep.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	22, // 5: doorstep.v1.Offer.expire_time:type_name -> google.protobuf.Timestamp
-	22, // 6: doorstep.v1.Offer.decide_time:type_name -> google.protobuf.Timestamp
-	23, // 7: doorstep.v1.CreateOfferRequest.lease:type_name -> google.protobuf.Duration
+	24, // 4: doorstep.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	24, // 5: doorstep.v1.Offer.expire_time:type_name -> google.protobuf.Timestamp
+	24, // 6: doorstep.v1.Offer.decide_time:type_name -> google.protobuf.Timestamp
+	25, // 7: doorstep.v1.CreateOfferRequest.lease:type_name -> google.protobuf.Duration
 	6,  // 8: doorstep.v1.CreateOfferResponse.offer:type_name -> doorstep.v1.Offer
 	6,  // 9: doorstep.v1.GetOfferResponse.offer:type_name -> doorstep.v1.Offer
-	6,  // 10: doorstep.v1.AcceptOfferResponse.offer:type_name -> doorstep.v1.Offer
-	6,  // 11: doorstep.v1.DeclineOfferResponse.offer:type_name -> doorstep.v1.Offer
-	24, // 12: doorstep.v1.CompleteHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
-	24, // 13: doorstep.v1.CancelHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
-	21, // 14: doorstep.v1.DispatchResponse.offers_by_urgency:type_name -> doorstep.v1.DispatchResponse.OffersByUrgencyEntry
-	23, // 15: doorstep.v1.DispatchResponse.took:type_name -> google.protobuf.Duration
-	4,  // 16: doorstep.v1.MatchingService.FindCandidates:input_type -> doorstep.v1.FindCandidatesRequest
-	7,  // 17: doorstep.v1.MatchingService.CreateOffer:input_type -> doorstep.v1.CreateOfferRequest
-	9,  // 18: doorstep.v1.MatchingService.GetOffer:input_type -> doorstep.v1.GetOfferRequest
-	11, // 19: doorstep.v1.MatchingService.AcceptOffer:input_type -> doorstep.v1.AcceptOfferRequest
-	13, // 20: doorstep.v1.MatchingService.DeclineOffer:input_type -> doorstep.v1.DeclineOfferRequest
-	15, // 21: doorstep.v1.MatchingService.CompleteHelpRequest:input_type -> doorstep.v1.CompleteHelpRequestRequest
-	17, // 22: doorstep.v1.MatchingService.CancelHelpRequest:input_type -> doorstep.v1.CancelHelpRequestRequest
-	19, // 23: doorstep.v1.MatchingService.Dispatch:input_type -> doorstep.v1.DispatchRequest
-	5,  // 24: doorstep.v1.MatchingService.FindCandidates:output_type -> doorstep.v1.FindCandidatesResponse
-	8,  // 25: doorstep.v1.MatchingService.CreateOffer:output_type -> doorstep.v1.CreateOfferResponse
-	10, // 26: doorstep.v1.MatchingService.GetOffer:output_type -> doorstep.v1.GetOfferResponse
-	12, // 27: doorstep.v1.MatchingService.AcceptOffer:output_type -> doorstep.v1.AcceptOfferResponse
-	14, // 28: doorstep.v1.MatchingService.DeclineOffer:output_type -> doorstep.v1.DeclineOfferResponse
-	16, // 29: doorstep.v1.MatchingService.CompleteHelpRequest:output_type -> doorstep.v1.CompleteHelpRequestResponse
-	18, // 30: doorstep.v1.MatchingService.CancelHelpRequest:output_type -> doorstep.v1.CancelHelpRequestResponse
-	20, // 31: doorstep.v1.MatchingService.Dispatch:output_type -> doorstep.v1.DispatchResponse
-	24, // [24:32] is the sub-list for method output_type
-	16, // [16:24] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	0,  // 10: doorstep.v1.ListOffersRequest.state:type_name -> doorstep.v1.Offer.State
+	6,  // 11: doorstep.v1.ListOffersResponse.offers:type_name -> doorstep.v1.Offer
+	6,  // 12: doorstep.v1.AcceptOfferResponse.offer:type_name -> doorstep.v1.Offer
+	6,  // 13: doorstep.v1.DeclineOfferResponse.offer:type_name -> doorstep.v1.Offer
+	26, // 14: doorstep.v1.CompleteHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
+	26, // 15: doorstep.v1.CancelHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
+	23, // 16: doorstep.v1.DispatchResponse.offers_by_urgency:type_name -> doorstep.v1.DispatchResponse.OffersByUrgencyEntry
+	25, // 17: doorstep.v1.DispatchResponse.took:type_name -> google.protobuf.Duration
+	4,  // 18: doorstep.v1.MatchingService.FindCandidates:input_type -> doorstep.v1.FindCandidatesRequest
+	7,  // 19: doorstep.v1.MatchingService.CreateOffer:input_type -> doorstep.v1.CreateOfferRequest
+	9,  // 20: doorstep.v1.MatchingService.GetOffer:input_type -> doorstep.v1.GetOfferRequest
+	11, // 21: doorstep.v1.MatchingService.ListOffers:input_type -> doorstep.v1.ListOffersRequest
+	13, // 22: doorstep.v1.MatchingService.AcceptOffer:input_type -> doorstep.v1.AcceptOfferRequest
+	15, // 23: doorstep.v1.MatchingService.DeclineOffer:input_type -> doorstep.v1.DeclineOfferRequest
+	17, // 24: doorstep.v1.MatchingService.CompleteHelpRequest:input_type -> doorstep.v1.CompleteHelpRequestRequest
+	19, // 25: doorstep.v1.MatchingService.CancelHelpRequest:input_type -> doorstep.v1.CancelHelpRequestRequest
+	21, // 26: doorstep.v1.MatchingService.Dispatch:input_type -> doorstep.v1.DispatchRequest
+	5,  // 27: doorstep.v1.MatchingService.FindCandidates:output_type -> doorstep.v1.FindCandidatesResponse
+	8,  // 28: doorstep.v1.MatchingService.CreateOffer:output_type -> doorstep.v1.CreateOfferResponse
+	10, // 29: doorstep.v1.MatchingService.GetOffer:output_type -> doorstep.v1.GetOfferResponse
+	12, // 30: doorstep.v1.MatchingService.ListOffers:output_type -> doorstep.v1.ListOffersResponse
+	14, // 31: doorstep.v1.MatchingService.AcceptOffer:output_type -> doorstep.v1.AcceptOfferResponse
+	16, // 32: doorstep.v1.MatchingService.DeclineOffer:output_type -> doorstep.v1.DeclineOfferResponse
+	18, // 33: doorstep.v1.MatchingService.CompleteHelpRequest:output_type -> doorstep.v1.CompleteHelpRequestResponse
+	20, // 34: doorstep.v1.MatchingService.CancelHelpRequest:output_type -> doorstep.v1.CancelHelpRequestResponse
+	22, // 35: doorstep.v1.MatchingService.Dispatch:output_type -> doorstep.v1.DispatchResponse
+	27, // [27:36] is the sub-list for method output_type
+	18, // [18:27] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_doorstep_v1_matching_proto_init() }
@@ -1508,7 +1668,7 @@ func file_doorstep_v1_matching_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_doorstep_v1_matching_proto_rawDesc), len(file_doorstep_v1_matching_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	MatchingService_FindCandidates_FullMethodName      = "/doorstep.v1.MatchingService/FindCandidates"
 	MatchingService_CreateOffer_FullMethodName         = "/doorstep.v1.MatchingService/CreateOffer"
 	MatchingService_GetOffer_FullMethodName            = "/doorstep.v1.MatchingService/GetOffer"
+	MatchingService_ListOffers_FullMethodName          = "/doorstep.v1.MatchingService/ListOffers"
 	MatchingService_AcceptOffer_FullMethodName         = "/doorstep.v1.MatchingService/AcceptOffer"
 	MatchingService_DeclineOffer_FullMethodName        = "/doorstep.v1.MatchingService/DeclineOffer"
 	MatchingService_CompleteHelpRequest_FullMethodName = "/doorstep.v1.MatchingService/CompleteHelpRequest"
@@ -48,6 +49,10 @@ type MatchingServiceClient interface {
 	CreateOffer(ctx context.Context, in *CreateOfferRequest, opts ...grpc.CallOption) (*CreateOfferResponse, error)
 	// Returns one offer.
 	GetOffer(ctx context.Context, in *GetOfferRequest, opts ...grpc.CallOption) (*GetOfferResponse, error)
+	// Lists offers: a volunteer's (what their app shows, and what the
+	// helpline finds when a volunteer rings to answer one), a request's, or
+	// all of them in one state. A volunteer's token lists its own only.
+	ListOffers(ctx context.Context, in *ListOffersRequest, opts ...grpc.CallOption) (*ListOffersResponse, error)
 	// The volunteer takes the offer: the request becomes ASSIGNED to them. An
 	// offer whose lease has passed is FAILED_PRECONDITION.
 	AcceptOffer(ctx context.Context, in *AcceptOfferRequest, opts ...grpc.CallOption) (*AcceptOfferResponse, error)
@@ -97,6 +102,16 @@ func (c *matchingServiceClient) GetOffer(ctx context.Context, in *GetOfferReques
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetOfferResponse)
 	err := c.cc.Invoke(ctx, MatchingService_GetOffer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *matchingServiceClient) ListOffers(ctx context.Context, in *ListOffersRequest, opts ...grpc.CallOption) (*ListOffersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOffersResponse)
+	err := c.cc.Invoke(ctx, MatchingService_ListOffers_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +187,10 @@ type MatchingServiceServer interface {
 	CreateOffer(context.Context, *CreateOfferRequest) (*CreateOfferResponse, error)
 	// Returns one offer.
 	GetOffer(context.Context, *GetOfferRequest) (*GetOfferResponse, error)
+	// Lists offers: a volunteer's (what their app shows, and what the
+	// helpline finds when a volunteer rings to answer one), a request's, or
+	// all of them in one state. A volunteer's token lists its own only.
+	ListOffers(context.Context, *ListOffersRequest) (*ListOffersResponse, error)
 	// The volunteer takes the offer: the request becomes ASSIGNED to them. An
 	// offer whose lease has passed is FAILED_PRECONDITION.
 	AcceptOffer(context.Context, *AcceptOfferRequest) (*AcceptOfferResponse, error)
@@ -205,6 +224,9 @@ func (UnimplementedMatchingServiceServer) CreateOffer(context.Context, *CreateOf
 }
 func (UnimplementedMatchingServiceServer) GetOffer(context.Context, *GetOfferRequest) (*GetOfferResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetOffer not implemented")
+}
+func (UnimplementedMatchingServiceServer) ListOffers(context.Context, *ListOffersRequest) (*ListOffersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOffers not implemented")
 }
 func (UnimplementedMatchingServiceServer) AcceptOffer(context.Context, *AcceptOfferRequest) (*AcceptOfferResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AcceptOffer not implemented")
@@ -292,6 +314,24 @@ func _MatchingService_GetOffer_Handler(srv interface{}, ctx context.Context, dec
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MatchingServiceServer).GetOffer(ctx, req.(*GetOfferRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MatchingService_ListOffers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOffersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MatchingServiceServer).ListOffers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MatchingService_ListOffers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MatchingServiceServer).ListOffers(ctx, req.(*ListOffersRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -404,6 +444,10 @@ var MatchingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetOffer",
 			Handler:    _MatchingService_GetOffer_Handler,
+		},
+		{
+			MethodName: "ListOffers",
+			Handler:    _MatchingService_ListOffers_Handler,
 		},
 		{
 			MethodName: "AcceptOffer",
