@@ -115,6 +115,8 @@ func init() {
 		{"offer make", "hold a request for one volunteer until they answer", (*app).offerMake},
 		{"offer accept", "the volunteer said yes: assign the request to them", (*app).offerAccept},
 		{"offer decline", "the volunteer said no: the request is open again", (*app).offerDecline},
+		{"offer list", "a volunteer's or a request's offers, or all pending ones", (*app).offerList},
+		{"dispatch", "offer every open request to a volunteer now (admin or coordinator token)", (*app).dispatchNow},
 		{"volunteer add", "register a volunteer", (*app).volunteerAdd},
 		{"volunteer show", "one volunteer", (*app).volunteerShow},
 		{"volunteer pause", "offer a volunteer nothing until resumed", (*app).volunteerPause},

@@ -15,6 +15,8 @@
 //	doorstep offer make REQ VOL   hold a request for one volunteer
 //	doorstep offer accept OFFER   the volunteer said yes
 //	doorstep offer decline OFFER  the volunteer said no
+//	doorstep offer list           a volunteer's or a request's offers, or all pending ones
+//	doorstep dispatch             offer every open request to a volunteer now (admin or coordinator token)
 //	doorstep volunteer add|show|pause|resume|list
 //	doorstep import FILE          bulk intake from CSV or JSON Lines, by external id
 //	doorstep watch                the live event stream

@@ -92,3 +92,75 @@ func (a *app) printOffer(o *pb.Offer, format string) error {
 	fmt.Fprintf(a.stdout, "%s is %s: %s, %s.\n", o.Name, offerStateWord(o.State), o.HelpRequest, o.Volunteer)
 	return nil
 }
+
+// offerList lists offers by volunteer, request or state.
+func (a *app) offerList(args []string) error {
+	u := usage{
+		synopsis: "doorstep offer list [--volunteer VOLUNTEER] [--request REQUEST] [--state pending]",
+		text: `Lists offers, oldest first: a volunteer's (to find the one they rang to answer), a request's, or all in one
+state. With --state pending alone, the answer due soonest comes first. A volunteer's token lists their own only.`,
+		examples: []string{
+			"doorstep offer list --volunteer 01jq3m7a1b2c3d4e5f6g7h8j9k --state pending   # then: doorstep offer accept OFFER",
+			"doorstep offer list --state pending",
+			"doorstep offer list --request helpRequests/01jq3m5x8v2k4c6e9g0h1j2k3m --json",
+		},
+	}
+	cmd := a.begin("list", u)
+	volunteer := cmd.fs.String("volunteer", "", "only offers to this volunteer (id or volunteers/ID)")
+	request := cmd.fs.String("request", "", "only offers of this request (id or helpRequests/ID)")
+	state := cmd.fs.String("state", "all", "pending, accepted, declined, expired, withdrawn or all")
+	limit := cmd.fs.Int("limit", 200, "at most this many")
+	if _, err := cmd.exactly(args, 0); err != nil {
+		return err
+	}
+	if *limit < 1 {
+		return usageErrorf("--limit must be at least 1")
+	}
+	req := &pb.ListOffersRequest{PageSize: int32(min(*limit, maxPageSize))}
+	var err error
+	if *volunteer != "" {
+		if req.Volunteer, err = resourceName(*volunteer, "volunteers", "volunteer"); err != nil {
+			return err
+		}
+	}
+	if *request != "" {
+		if req.HelpRequest, err = resourceName(*request, "helpRequests", "help request"); err != nil {
+			return err
+		}
+	}
+	if req.State, err = parseOfferState(*state); err != nil {
+		return usageErrorf("--state: %v", err)
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	var offers []*pb.Offer
+	for o, err := range c.AllOffers(a.ctx, req) {
+		if err != nil {
+			return err
+		}
+		if offers = append(offers, o); len(offers) >= *limit {
+			break
+		}
+	}
+	none := "No offers"
+	if req.State != pb.Offer_STATE_UNSPECIFIED {
+		none = "No " + offerStateWord(req.State) + " offers"
+	}
+	if req.HelpRequest != "" {
+		none += " of " + req.HelpRequest
+	}
+	if req.Volunteer != "" {
+		none += " to " + req.Volunteer
+	}
+	return printList(a, offers, none+".", []string{"OFFER", "STATE", "REQUEST", "VOLUNTEER", "DISTANCE", "ANSWER BY"}, func(o *pb.Offer) []string {
+		// Only a pending offer still waits for an answer; for the others
+		// the time would read as a deadline that no longer applies.
+		answerBy := "-"
+		if o.State == pb.Offer_STATE_PENDING {
+			answerBy = fmtTS(o.ExpireTime, a.now())
+		}
+		return []string{idOf(o.Name), offerStateWord(o.State), idOf(o.HelpRequest), idOf(o.Volunteer), fmtDistance(float64(o.DistanceMetres)), answerBy}
+	})
+}

@@ -118,6 +118,19 @@ func parseState(s string) (pb.HelpRequest_State, error) {
 	return 0, fmt.Errorf("%q is not a state: open, offered, assigned, fulfilled, cancelled, expired or all", strings.ToLower(s))
 }
 
+// parseOfferState reads an offer's state for offer list --state; "all"
+// (or empty) is no filter.
+func parseOfferState(s string) (pb.Offer_State, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if s == "" || s == "ALL" || s == "ANY" {
+		return pb.Offer_STATE_UNSPECIFIED, nil
+	}
+	if v, ok := pb.Offer_State_value["STATE_"+strings.TrimPrefix(s, "STATE_")]; ok && v != 0 {
+		return pb.Offer_State(v), nil
+	}
+	return 0, fmt.Errorf("%q is not an offer state: pending, accepted, declined, expired, withdrawn or all", strings.ToLower(s))
+}
+
 // parseEventTypes reads "offer_created,help_request_created" (or the full
 // enum names) for watch --type.
 func parseEventTypes(s string) ([]pb.Event_Type, error) {

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// TestOfferList makes offers that end declined, accepted and pending,
+// then lists them the ways the helpline does: by volunteer, by request,
+// the pending ones, as JSON, none, and with a volunteer's own token.
+func TestOfferList(t *testing.T) {
+	e := newTestEnv(t)
+	callum, aileen := e.addVolunteers()
+	r1, r2, r3 := e.newRequest(), e.newRequest(), e.newRequest()
+
+	declined := firstName(t, e.ok("offer", "make", r1, aileen), "offers")
+	e.ok("offer", "decline", declined)
+	accepted := firstName(t, e.ok("offer", "make", r1, callum), "offers")
+	e.ok("offer", "accept", accepted)
+	// Made first but due last, so that the pending order (soonest due
+	// first) differs from the order they were made in.
+	late := firstName(t, e.ok("offer", "make", r3, callum, "--lease", "2h"), "offers")
+	e.clock.advance(time.Minute)
+	soon := firstName(t, e.ok("offer", "make", r2, aileen), "offers")
+
+	// Bare id, as read out by the volunteer.
+	out := e.ok("offer", "list", "--volunteer", strings.TrimPrefix(aileen, "volunteers/"))
+	golden(t, "offer_list_volunteer", out)
+	wantOrder(t, out, declined, soon)
+	if strings.Contains(out, idOf(accepted)) || strings.Contains(out, idOf(late)) {
+		t.Errorf("offer list --volunteer shows another volunteer's offers:\n%s", out)
+	}
+
+	out = e.ok("offer", "list", "--request", r1)
+	golden(t, "offer_list_request", out)
+	wantOrder(t, out, declined, accepted)
+	if strings.Contains(out, idOf(soon)) || strings.Contains(out, idOf(late)) {
+		t.Errorf("offer list --request shows another request's offers:\n%s", out)
+	}
+
+	out = e.ok("offer", "list", "--state", "pending")
+	golden(t, "offer_list_pending", out)
+	wantOrder(t, out, soon, late)
+	if strings.Contains(out, "declined") || strings.Contains(out, "accepted") {
+		t.Errorf("offer list --state pending shows decided offers:\n%s", out)
+	}
+
+	// The word in any case, with the volunteer's full name.
+	out = e.ok("offer", "list", "--volunteer", aileen, "--state", "PENDING")
+	if got := idRE.FindAllString(out, -1); len(got) != 3 || got[0] != idOf(soon) {
+		t.Errorf("offer list --volunteer --state PENDING = %q, want only %s", out, soon)
+	}
+
+	var list []map[string]any
+	raw := e.ok("offer", "list", "--state", "pending", "--json")
+	if err := json.Unmarshal([]byte(raw), &list); err != nil {
+		t.Fatalf("offer list --json: %v\n%s", err, raw)
+	}
+	if len(list) != 2 || list[0]["name"] != soon || list[0]["state"] != "STATE_PENDING" || list[0]["volunteer"] != aileen ||
+		list[0]["help_request"] != r2 || list[1]["name"] != late {
+		t.Errorf("offer list --state pending --json = %s", raw)
+	}
+	if _, ok := list[1]["distance_metres"]; !ok {
+		t.Errorf("offer list --json has no distance_metres for Callum, who lives a street away: %s", raw)
+	}
+
+	if got := e.ok("offer", "list", "--state", "expired"); got != "No expired offers.\n" {
+		t.Errorf("offer list with none = %q", got)
+	}
+	if got := e.ok("offer", "list", "--request", r3, "--state", "declined"); got != "No declined offers of "+r3+".\n" {
+		t.Errorf("offer list --request --state with none = %q", got)
+	}
+	if got := e.ok("offer", "list", "--state", "withdrawn", "--json"); got != "[]\n" {
+		t.Errorf("empty offer list --json = %q, want []", got)
+	}
+
+	// A volunteer's token lists their own offers, asked or not.
+	e.env["DOORSTEP_TOKEN"] = e.volunteerToken(aileen)
+	out = e.ok("offer", "list")
+	if got := idRE.FindAllString(out, -1); len(got) != 6 || got[0] != idOf(declined) || got[3] != idOf(soon) {
+		t.Errorf("offer list with Aileen's token = %q, want her two offers only", out)
+	}
+}
+
+// TestOfferListMistakes: a mistake in the options is a usage error that
+// names what would be right, and nothing is asked of the server.
+func TestOfferListMistakes(t *testing.T) {
+	e := newTestEnv(t)
+	e.env["DOORSTEP_ADDR"] = "127.0.0.1:1" // a call would fail with exit 4
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--state", "maybe"}, `--state: "maybe" is not an offer state: pending, accepted, declined, expired, withdrawn or all.`},
+		{[]string{"--state", "open"}, `--state: "open" is not an offer state: pending, accepted, declined, expired, withdrawn or all.`},
+		{[]string{"--volunteer", "12"}, `"12" is not a volunteer id: ids are 26 letters and digits, as printed by doorstep.`},
+		{[]string{"--request", "volunteers/01kk0000000000000000000000"}, `"volunteers/01kk0000000000000000000000" is not a help request: give its id or helpRequests/ID.`},
+		{[]string{"--limit", "0"}, "--limit must be at least 1."},
+		{[]string{"01kk0000000000000000000000"}, `Unexpected "01kk0000000000000000000000": usage is doorstep offer list [--volunteer VOLUNTEER] [--request REQUEST] [--state pending].`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			checkFailure(t, e.run(append([]string{"offer", "list"}, tc.args...)...), true, exitUsage, tc.want)
+		})
+	}
+}
+
+// TestDispatch runs the dispatcher on demand: it offers the open requests
+// it can, says what it did, and leaves those requests OFFERED.
+func TestDispatch(t *testing.T) {
+	e := newTestEnv(t)
+	e.addVolunteers()
+	coord := "--token=" + e.coordinator
+
+	if out := e.ok("dispatch", coord); !regexp.MustCompile(`^No requests are open: nothing to offer\. Took .+\.\n$`).MatchString(out) {
+		t.Errorf("dispatch with nothing open = %q", out)
+	}
+
+	r1, r2 := e.newRequest(), e.newRequest()
+	nobody := e.newRequest("--skills", "welsh") // no volunteer speaks Welsh
+
+	raw := e.ok("dispatch", coord, "--json")
+	var resp struct {
+		OpenRequests    int              `json:"open_requests"`
+		OffersMade      int              `json:"offers_made"`
+		Uncovered       int              `json:"uncovered"`
+		OffersByUrgency map[string]int   `json:"offers_by_urgency"`
+		TotalScore      *float64         `json:"total_score"`
+		Took            *json.RawMessage `json:"took"`
+	}
+	if err := json.Unmarshal([]byte(raw), &resp); err != nil {
+		t.Fatalf("dispatch --json: %v\n%s", err, raw)
+	}
+	if resp.OpenRequests != 3 || resp.OffersMade != 2 || resp.Uncovered != 1 || len(resp.OffersByUrgency) != 1 ||
+		resp.OffersByUrgency["URGENCY_HIGH"] != 2 || resp.TotalScore == nil || resp.Took == nil {
+		t.Errorf("dispatch --json = %s", raw)
+	}
+	offered := e.storedRequests(store.HelpRequestFilter{State: pb.HelpRequest_STATE_OFFERED})
+	if len(offered) != 2 || !hasRequest(offered, r1) || !hasRequest(offered, r2) {
+		t.Errorf("offered requests in the store = %v, want %s and %s", offered, r1, r2)
+	}
+	if open := e.storedRequests(store.HelpRequestFilter{State: pb.HelpRequest_STATE_OPEN}); len(open) != 1 || open[0].Name != nobody {
+		t.Errorf("open requests in the store = %v, want only %s", open, nobody)
+	}
+	if got := idRE.FindAllString(e.ok("offer", "list", "--state", "pending"), -1); len(got) != 6 {
+		t.Errorf("offer list --state pending after dispatch lists %d ids, want the 2 offers'", len(got)/3)
+	}
+
+	// One volunteer has room left (Callum takes 2, Aileen 1): a critical
+	// request gets it, the Welsh one still has nobody.
+	urgent := e.newRequest("--urgency", "critical")
+	out := e.ok("dispatch", coord)
+	want := regexp.MustCompile(`^Made 1 offer for 2 open requests: 1 critical\.\n` +
+		`1 request has no eligible volunteer free and stays open\.\n` +
+		`Total score -?\d+ \(metres to travel, less bonuses; lower is better\)\. Took .+\.\n$`)
+	if !want.MatchString(out) {
+		t.Errorf("dispatch = %q, want it to match %s", out, want)
+	}
+	if got := e.storedRequests(store.HelpRequestFilter{State: pb.HelpRequest_STATE_OFFERED}); len(got) != 3 || !hasRequest(got, urgent) {
+		t.Errorf("offered requests after the second dispatch = %v, want %s among 3", got, urgent)
+	}
+
+	// The helpline's token may not dispatch.
+	checkFailure(t, e.run("dispatch"), true, exitDenied, "The token does not allow this: *")
+}
+
+// TestDispatchSummaryWords: the urgencies come most urgent first, whatever
+// order the map gives them in.
+func TestDispatchSummaryWords(t *testing.T) {
+	if got := urgencyCounts(map[string]int32{"URGENCY_LOW": 1, "URGENCY_CRITICAL": 2, "URGENCY_NORMAL": 3, "URGENCY_HIGH": 4}); got != "2 critical, 4 high, 3 normal, 1 low" {
+		t.Errorf("urgencyCounts = %q, want the most urgent first", got)
+	}
+}
+
+// wantOrder checks that the offers' ids appear in out in this order.
+func wantOrder(t *testing.T, out string, offers ...string) {
+	t.Helper()
+	last := -1
+	for _, o := range offers {
+		i := strings.Index(out, idOf(o))
+		if i < 0 {
+			t.Errorf("%s is not listed:\n%s", o, out)
+			return
+		}
+		if i < last {
+			t.Errorf("%s is listed before the offer it should follow:\n%s", o, out)
+		}
+		last = i
+	}
+}
+
+func hasRequest(hrs []*pb.HelpRequest, name string) bool {
+	for _, hr := range hrs {
+		if hr.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// volunteerToken stores a token for one volunteer and returns its secret.
+func (e *testEnv) volunteerToken(volunteer string) string {
+	e.t.Helper()
+	secret, hash, err := server.NewSecret()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tok := &pb.Token{DisplayName: "test volunteer", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: volunteer}
+	if _, err := e.st.CreateToken(context.Background(), tok, hash, false); err != nil {
+		e.t.Fatal(err)
+	}
+	return secret
+}
