@@ -70,6 +70,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"sync"
 
 	"github.com/doorstep-aid/doorstep/geo"
 )
@@ -660,6 +661,7 @@ type gridSearch struct {
 	// gridTableAfter points: a long search judges enough tags for the
 	// tables' branch-free verdicts to repay building them.
 	tt      *tagTable
+	ttBuf   tagTable // what tt points to, so that building it allocates nothing
 	ttTried bool
 	res     []Neighbour // res[start:] is a max-heap of the best so far
 	start   int
@@ -939,7 +941,14 @@ func (g *Grid) Nearest(dst []Neighbour, lat, lng float64, k int, maxMetres float
 // and still has fewer than k gives up: it returns false, and dst as it
 // was.
 func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres float64, q *query, budget int) ([]Neighbour, bool) {
-	var s gridSearch
+	// The search's state (about 3 KB) comes from a pool rather than the
+	// stack: a server runs each call on a new goroutine, whose small first
+	// stack would otherwise be grown, and copied, on every call.
+	s := gridSearchPool.Get().(*gridSearch)
+	defer func() {
+		*s = gridSearch{} // holds nothing of this call's
+		gridSearchPool.Put(s)
+	}()
 	s.tq, s.budget = q, budget
 	s.nearest(g, dst, lat, lng, k, maxMetres, nil)
 	if s.gaveUp {
@@ -947,6 +956,8 @@ func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres
 	}
 	return s.res, true
 }
+
+var gridSearchPool = sync.Pool{New: func() any { return new(gridSearch) }}
 
 // gridCosMax is an upper bound on the cosine of the mean latitude of
 // (lat, ·) and any point within metres of it, as ApproxMetres computes it.
@@ -1101,8 +1112,8 @@ func (s *gridSearch) rejects(id, tag uint32, loDegSq float64) bool {
 			return s.tq.tagRejects(id, tag, loDegSq)
 		}
 		s.ttTried = true
-		if tt := s.tq.table(); tt.usable {
-			s.tt = &tt
+		if s.ttBuf = s.tq.table(); s.ttBuf.usable {
+			s.tt = &s.ttBuf
 		} else {
 			return s.tq.tagRejects(id, tag, loDegSq)
 		}
