@@ -39,6 +39,8 @@ func TestHelplineFlow(t *testing.T) {
 	golden(t, "offer_make", out)
 	offer := firstName(t, out, "offers")
 	golden(t, "request_show_offered", e.ok("request", "show", req))
+	// The volunteer rings back: staff find the offer waiting for them.
+	golden(t, "volunteer_show_offered", e.ok("volunteer", "show", callum))
 	golden(t, "offer_accept", e.ok("offer", "accept", offer))
 	golden(t, "request_fulfil", e.ok("request", "fulfil", req))
 
