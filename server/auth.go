@@ -68,7 +68,7 @@ var access = map[string][]pb.Role{
 	pb.MatchingService_CancelHelpRequest_FullMethodName:   {admin, coordinator, helpline, partner},
 	pb.MatchingService_Dispatch_FullMethodName:            {admin, coordinator},
 
-	pb.EventService_WatchEvents_FullMethodName: {admin, coordinator, partner},
+	pb.EventService_WatchEvents_FullMethodName: {admin, coordinator, partner, volunteer},
 
 	pb.AdminService_CreateToken_FullMethodName:        {admin},
 	pb.AdminService_ListTokens_FullMethodName:         {admin},

@@ -610,3 +610,38 @@ func TestVolunteerUpdatesOwnRecordButNotVetting(t *testing.T) {
 		t.Errorf("after the updates: paused %v, vetting %v", got.Paused, got.Vetting)
 	}
 }
+
+// TestVolunteerWatchesOwnEvents: a volunteer's stream carries the events
+// that name them (their offers and their record) and nothing else.
+func TestVolunteerWatchesOwnEvents(t *testing.T) {
+	h := newHarnessWithClock(t, nil, server.WithWatchTimings(20*time.Millisecond, time.Minute))
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF"))
+	bob := h.createVol(matchVolunteer("Bob", "AB10 1AF"))
+	conn := h.as(h.newToken(h.st, &pb.Token{DisplayName: "ann", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: ann.Name}))
+	w := h.watch(pb.NewEventServiceClient(conn), &pb.WatchEventsRequest{StartRevision: 1})
+
+	r1, r2 := h.createHR(shopping()), h.createHR(shopping())
+	toAnn := h.offer(r1.Name, ann.Name)
+	h.offer(r2.Name, bob.Name)
+	if _, err := h.match.DeclineOffer(h.ctx, &pb.DeclineOfferRequest{Name: toAnn.Name}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(w, h.revision())
+	got, _ := w.events()
+	var want []*pb.Event
+	for _, e := range h.logged(1) {
+		if e.Volunteer == ann.Name {
+			want = append(want, e)
+		}
+	}
+	if !slices.Equal(eventKeys(got), eventKeys(want)) {
+		t.Errorf("Ann's stream: %q, want %q", eventKeys(got), eventKeys(want))
+	}
+	var types []pb.Event_Type
+	for _, e := range got {
+		types = append(types, e.Type)
+	}
+	if !slices.Equal(types, []pb.Event_Type{pb.Event_TYPE_VOLUNTEER_CREATED, pb.Event_TYPE_OFFER_CREATED, pb.Event_TYPE_OFFER_DECLINED}) {
+		t.Errorf("Ann's stream holds %v", types)
+	}
+}

@@ -96,14 +96,16 @@ func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 
 // eventFilter is what a stream asked to see.
 type eventFilter struct {
-	types map[pb.Event_Type]bool
-	org   string
+	types     map[pb.Event_Type]bool
+	org       string
+	volunteer string // for a volunteer's token: only events naming them
 }
 
 func (f eventFilter) keep(evs []*pb.Event) []*pb.Event {
 	var out []*pb.Event
 	for _, e := range evs {
-		if (len(f.types) == 0 || f.types[e.Type]) && (f.org == "" || f.org == e.Organisation) {
+		if (len(f.types) == 0 || f.types[e.Type]) && (f.org == "" || f.org == e.Organisation) &&
+			(f.volunteer == "" || f.volunteer == e.Volunteer) {
 			out = append(out, e)
 		}
 	}
@@ -139,11 +141,20 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 	if err != nil {
 		return err
 	}
-	if p := principalFrom(ctx); p != nil && p.Role == partner {
+	switch p := principalFrom(ctx); {
+	case p == nil:
+	case p.Role == partner:
 		if filter.org != "" && filter.org != p.Organisation {
 			return statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a partner token watches its own organisation's events only", nil)
 		}
 		filter.org = p.Organisation
+	case p.Role == volunteer:
+		// A volunteer's app learns of offers made to them, and of their
+		// lapsing or withdrawal, as they happen: the events that name them.
+		if p.Volunteer == "" {
+			return statusWith(codes.PermissionDenied, ReasonPermissionDenied, "this volunteer token names no volunteer", nil)
+		}
+		filter.volunteer = p.Volunteer
 	}
 	cur, _ := s.store.Changes()
 	pos := uint64(req.GetStartRevision())

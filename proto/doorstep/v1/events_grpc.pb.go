@@ -45,6 +45,11 @@ type EventServiceClient interface {
 	// responses. While filters hide changes, responses with no events still
 	// move revision on from time to time, so a client's resume point keeps up.
 	//
+	// A partner's token sees its organisation's events; a volunteer's token
+	// sees the events that name that volunteer (offers made to them,
+	// accepted, declined, lapsed or withdrawn; assignments ended; their own
+	// record changed), so that their app hears of a new offer at once.
+	//
 	// Errors: OUT_OF_RANGE (reason EVENTS_COMPACTED) when start_revision is
 	// older than the log still holds; the ErrorInfo metadata
 	// "oldest_revision" says where the log now starts, so the app reloads its
@@ -103,6 +108,11 @@ type EventServiceServer interface {
 	// one or more whole revisions, in order; a revision is never split across
 	// responses. While filters hide changes, responses with no events still
 	// move revision on from time to time, so a client's resume point keeps up.
+	//
+	// A partner's token sees its organisation's events; a volunteer's token
+	// sees the events that name that volunteer (offers made to them,
+	// accepted, declined, lapsed or withdrawn; assignments ended; their own
+	// record changed), so that their app hears of a new offer at once.
 	//
 	// Errors: OUT_OF_RANGE (reason EVENTS_COMPACTED) when start_revision is
 	// older than the log still holds; the ErrorInfo metadata
