@@ -103,23 +103,28 @@ func TestListOffers(t *testing.T) {
 	})
 }
 
+// offerInTurn makes n requests and offers them to a and b in turn,
+// returning the names of a's offers.
+func offerInTurn(t *testing.T, s *BoltStore, n int, a, b *pb.Volunteer) []string {
+	t.Helper()
+	var toA []string
+	for i := range n {
+		if i%2 == 1 {
+			lcOffer(t, s, lcRequest(t, s), b)
+			continue
+		}
+		toA = append(toA, lcOffer(t, s, lcRequest(t, s), a).Offer.Name)
+	}
+	return toA
+}
+
 // TestMigrationIndexesOffersByVolunteer opens a schema-4 file, which has
 // offers but no offers/by_volunteer, and finds every offer indexed.
 func TestMigrationIndexesOffersByVolunteer(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "doorstep.db")
 	s := openAt(t, path)
 	a, b := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
-	var wantA []string
-	for i := range 5 {
-		v := a
-		if i%2 == 1 {
-			v = b
-		}
-		o := lcOffer(t, s, lcRequest(t, s), v).Offer
-		if v == a {
-			wantA = append(wantA, o.Name)
-		}
-	}
+	wantA := offerInTurn(t, s, 5, a, b)
 	mustOK(t, s.Close(), "close")
 	writeBoltFile(t, path, func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bOffers).DeleteBucket(bByVolunteer); err != nil {
@@ -143,16 +148,7 @@ func TestMigrationIndexesOffersByVolunteer(t *testing.T) {
 func TestExportFindsAVolunteersOffersByIndex(t *testing.T) {
 	s, _ := newStore(t)
 	a, b := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
-	var want []string
-	for i := range 4 {
-		v := a
-		if i%2 == 1 {
-			v = b
-		}
-		if o := lcOffer(t, s, lcRequest(t, s), v).Offer; v == a {
-			want = append(want, o.Name)
-		}
-	}
+	want := offerInTurn(t, s, 4, a, b)
 	exp, err := s.ExportPerson(bg, a.Contact.Phone)
 	mustOK(t, err, "export")
 	var got []string
