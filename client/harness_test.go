@@ -221,6 +221,17 @@ func volunteer(org string) *pb.Volunteer {
 	}
 }
 
+// freeVolunteer is volunteer(org) free all day every day, so that any
+// request in reach can be offered to them whenever it falls.
+func freeVolunteer(org string) *pb.Volunteer {
+	v := volunteer(org)
+	v.Availability.Weekly = nil
+	for d := pb.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= pb.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
+		v.Availability.Weekly = append(v.Availability.Weekly, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}})
+	}
+	return v
+}
+
 // exampleServer starts a server for an example in a temporary directory,
 // and returns it with a function that removes it. Examples have no
 // *testing.T, so a failure here panics.

@@ -113,12 +113,8 @@ func TestAllOffersListsAVolunteersOffers(t *testing.T) {
 	ctx := context.Background()
 	var vols []*pb.Volunteer
 	for range 2 {
-		v := volunteer("aberdeen-mutual-aid")
+		v := freeVolunteer("aberdeen-mutual-aid")
 		v.Capacity = 3
-		v.Availability.Weekly = nil
-		for d := pb.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= pb.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
-			v.Availability.Weekly = append(v.Availability.Weekly, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}})
-		}
 		v, err := c.CreateVolunteer(ctx, v)
 		if err != nil {
 			t.Fatal(err)

@@ -155,12 +155,7 @@ func TestCreateOfferRetriedAfterLostReplyOffersOnce(t *testing.T) {
 	c := s.client(t)
 	ctx := context.Background()
 	const method = pb.MatchingService_CreateOffer_FullMethodName
-	free := volunteer("aberdeen-mutual-aid")
-	free.Availability.Weekly = nil
-	for d := pb.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= pb.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
-		free.Availability.Weekly = append(free.Availability.Weekly, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}})
-	}
-	v, err := c.CreateVolunteer(ctx, free)
+	v, err := c.CreateVolunteer(ctx, freeVolunteer("aberdeen-mutual-aid"))
 	if err != nil {
 		t.Fatal(err)
 	}
