@@ -722,7 +722,7 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 		return nil, "", fmt.Errorf("store: list offers: %w", err)
 	}
 	var reqName, volName string
-	index, prefix := bRecords, []byte(nil)
+	var index, prefix []byte // index nil: walk the records themselves
 	if f.VolunteerID != "" {
 		key, err := ParseID(f.VolunteerID)
 		if err != nil {
@@ -738,7 +738,7 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 		// A request has few offers, however many a volunteer has had.
 		index, prefix, reqName = bByRequest, key, helpRequestPrefix+idString(key)
 	}
-	if prefix == nil && f.State == pb.Offer_STATE_PENDING {
+	if index == nil && f.State == pb.Offer_STATE_PENDING {
 		index = bByExpiry
 	}
 	var out []*pb.Offer
@@ -746,7 +746,11 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 	err = s.view(func(tx *bolt.Tx) error {
 		offers := tx.Bucket(bOffers)
 		records := offers.Bucket(bRecords)
-		cur := offers.Bucket(index).Cursor()
+		walk := records
+		if index != nil {
+			walk = offers.Bucket(index)
+		}
+		cur := walk.Cursor()
 		start := append(bytes.Clone(prefix), resume...)
 		k, v := cur.Seek(start)
 		if resume != nil && bytes.Equal(k, start) {
@@ -761,10 +765,10 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 			}
 			scanned++
 			last = bytes.Clone(k[len(prefix):])
-			if !bytes.Equal(index, bRecords) {
-				if len(k) < 16 {
-					return fmt.Errorf("offers/%s key of %d bytes: %w", index, len(k), errInconsistent)
-				}
+			if len(k) < 16 {
+				return fmt.Errorf("offers/%s key of %d bytes: %w", index, len(k), errInconsistent)
+			}
+			if index != nil {
 				id := k[len(k)-16:]
 				if v = records.Get(id); v == nil {
 					return fmt.Errorf("offers/%s names missing offer %s: %w", index, idString(id), errInconsistent)
