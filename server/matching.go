@@ -219,7 +219,7 @@ func (s *Server) GetOffer(ctx context.Context, req *pb.GetOfferRequest) (*pb.Get
 func (s *Server) ListOffers(ctx context.Context, req *pb.ListOffersRequest) (*pb.ListOffersResponse, error) {
 	var v violations
 	size := pageSize(&v, req.GetPageSize())
-	f := store.OfferFilter{State: req.GetState()}
+	f := store.OfferFilter{State: req.GetState(), Live: req.GetLive()}
 	if !enumKnown(f.State) {
 		v.add("state", "is not a known state")
 	}

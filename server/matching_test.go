@@ -479,6 +479,7 @@ func TestListOffers(t *testing.T) {
 		{"a request's", &pb.ListOffersRequest{HelpRequest: r2.Name}, []string{annR2.Name, bobR2.Name}},
 		{"all pending", &pb.ListOffersRequest{State: pb.Offer_STATE_PENDING}, []string{annR1.Name, bobR2.Name}},
 		{"all", &pb.ListOffersRequest{PageSize: 2}, []string{annR1.Name, annR2.Name, bobR2.Name, annR3.Name}},
+		{"a volunteer's in force", &pb.ListOffersRequest{Volunteer: ann.Name, Live: true}, []string{annR1.Name, annR3.Name}},
 	} {
 		got, err := list(h.match, tt.req)
 		if err != nil || !slices.Equal(got, tt.want) {

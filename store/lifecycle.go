@@ -716,7 +716,7 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 	if p.Size < 1 {
 		return nil, "", fmt.Errorf("store: list offers: page size %d", p.Size)
 	}
-	filterKey := fmt.Sprintf("off|%s|%s|%d", f.VolunteerID, f.RequestID, f.State)
+	filterKey := fmt.Sprintf("off|%s|%s|%d|%t", f.VolunteerID, f.RequestID, f.State, f.Live)
 	resume, err := decodeToken(p.Token, filterKey)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list offers: %w", err)
@@ -740,6 +740,9 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 	}
 	if index == nil && f.State == pb.Offer_STATE_PENDING {
 		index = bByExpiry
+	}
+	if f.Live && f.State != pb.Offer_STATE_UNSPECIFIED && f.State != pb.Offer_STATE_PENDING && f.State != pb.Offer_STATE_ACCEPTED {
+		return nil, "", nil // no offer in that state is in force
 	}
 	var out []*pb.Offer
 	var next string
@@ -780,6 +783,15 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 			}
 			if (f.State == pb.Offer_STATE_UNSPECIFIED || o.State == f.State) &&
 				(volName == "" || o.Volunteer == volName) && (reqName == "" || o.HelpRequest == reqName) {
+				if f.Live {
+					live, err := offerInForce(tx, o)
+					if err != nil {
+						return err
+					}
+					if !live {
+						continue
+					}
+				}
 				out = append(out, o)
 			}
 		}
@@ -789,6 +801,32 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 		return nil, "", fmt.Errorf("store: list offers: %w", err)
 	}
 	return out, next, nil
+}
+
+// offerInForce reports whether o still binds its volunteer: PENDING, or
+// ACCEPTED with its request still ASSIGNED to them. An accepted offer
+// stays ACCEPTED after the request is fulfilled or cancelled, so the
+// request's own record says which.
+func offerInForce(tx *bolt.Tx, o *pb.Offer) (bool, error) {
+	switch o.State {
+	case pb.Offer_STATE_PENDING:
+		return true, nil
+	case pb.Offer_STATE_ACCEPTED:
+	default:
+		return false, nil
+	}
+	id, err := idFromName(o.HelpRequest, helpRequestPrefix)
+	if err != nil {
+		return false, nil
+	}
+	hr, err := helpRequests.readRecord(tx.Bucket(bHelpRequests), id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return hr.State == pb.HelpRequest_STATE_ASSIGNED && hr.AssignedVolunteer == o.Volunteer, nil
 }
 
 // offerNotPending says why an offer that is not PENDING cannot be

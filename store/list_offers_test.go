@@ -50,6 +50,12 @@ func TestListOffers(t *testing.T) {
 	bR4 := lcMust(t, "offer")(s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(r4.Name), VolunteerID: idOf(b.Name), Lease: 10 * time.Minute})).Offer.Name
 	aR5 := lcOffer(t, s, r5, a).Offer.Name
 	lcMust(t, "decline")(s.DeclineOffer(bg, idOf(aR5)))
+	// An assignment that has ended: its offer stays ACCEPTED but binds
+	// nobody any more.
+	r6 := lcRequest(t, s)
+	bR6 := lcOffer(t, s, r6, b).Offer.Name
+	lcMust(t, "accept")(s.AcceptOffer(bg, idOf(bR6)))
+	lcMust(t, "complete")(s.CompleteHelpRequest(bg, idOf(r6.Name)))
 
 	unknown := idString(make([]byte, 16))
 	tests := []struct {
@@ -57,16 +63,21 @@ func TestListOffers(t *testing.T) {
 		f    OfferFilter
 		want []string
 	}{
-		{"everything, oldest first", OfferFilter{}, []string{aR1, aR2, bR2, aR3, bR4, aR5}},
+		{"everything, oldest first", OfferFilter{}, []string{aR1, aR2, bR2, aR3, bR4, aR5, bR6}},
 		{"a volunteer's", OfferFilter{VolunteerID: idOf(a.Name)}, []string{aR1, aR2, aR3, aR5}},
 		{"a volunteer's pending", OfferFilter{VolunteerID: idOf(a.Name), State: pb.Offer_STATE_PENDING}, []string{aR1}},
 		{"a volunteer's declined", OfferFilter{VolunteerID: idOf(a.Name), State: pb.Offer_STATE_DECLINED}, []string{aR2, aR5}},
-		{"another volunteer's", OfferFilter{VolunteerID: idOf(b.Name)}, []string{bR2, bR4}},
+		{"another volunteer's", OfferFilter{VolunteerID: idOf(b.Name)}, []string{bR2, bR4, bR6}},
+		{"a volunteer's in force", OfferFilter{VolunteerID: idOf(a.Name), Live: true}, []string{aR1, aR3}},
+		{"another volunteer's in force", OfferFilter{VolunteerID: idOf(b.Name), Live: true}, []string{bR2, bR4}},
+		{"accepted and in force", OfferFilter{State: pb.Offer_STATE_ACCEPTED, Live: true}, []string{aR3}},
+		{"declined and in force", OfferFilter{State: pb.Offer_STATE_DECLINED, Live: true}, nil},
+		{"everything in force", OfferFilter{Live: true}, []string{aR1, bR2, aR3, bR4}},
 		{"a request's", OfferFilter{RequestID: idOf(r2.Name)}, []string{aR2, bR2}},
 		{"a request's to one volunteer", OfferFilter{RequestID: idOf(r2.Name), VolunteerID: idOf(b.Name)}, []string{bR2}},
 		{"a request's to someone else", OfferFilter{RequestID: idOf(r4.Name), VolunteerID: idOf(a.Name)}, nil},
 		{"pending, soonest lease end first", OfferFilter{State: pb.Offer_STATE_PENDING}, []string{bR4, aR1, bR2}},
-		{"accepted", OfferFilter{State: pb.Offer_STATE_ACCEPTED}, []string{aR3}},
+		{"accepted", OfferFilter{State: pb.Offer_STATE_ACCEPTED}, []string{aR3, bR6}},
 		{"a volunteer with none", OfferFilter{VolunteerID: unknown}, nil},
 		{"a request with none", OfferFilter{RequestID: unknown}, nil},
 		{"not an id", OfferFilter{VolunteerID: "volunteer-1"}, nil},

@@ -54,6 +54,9 @@ type OfferFilter struct {
 	VolunteerID string
 	RequestID   string
 	State       pb.Offer_State
+	// Live keeps only offers in force: PENDING, or ACCEPTED with the
+	// request still ASSIGNED to that volunteer.
+	Live bool
 }
 
 // VolunteerFilter selects volunteers; empty fields select everything.

@@ -42,7 +42,12 @@ func TestHelplineFlow(t *testing.T) {
 	// The volunteer rings back: staff find the offer waiting for them.
 	golden(t, "volunteer_show_offered", e.ok("volunteer", "show", callum))
 	golden(t, "offer_accept", e.ok("offer", "accept", offer))
+	golden(t, "volunteer_show_assigned", e.ok("volunteer", "show", callum))
 	golden(t, "request_fulfil", e.ok("request", "fulfil", req))
+	// Done: nothing is in force for them any more.
+	if out := e.ok("offer", "list", "--volunteer", callum, "--live"); !strings.HasPrefix(out, "No offers in force") {
+		t.Errorf("offer list --live after fulfilment = %q", out)
+	}
 
 	stored := e.storedRequests(store.HelpRequestFilter{State: pb.HelpRequest_STATE_FULFILLED})
 	if len(stored) != 1 || stored[0].Name != req || stored[0].AssignedVolunteer != callum {

@@ -102,6 +102,7 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 		examples: []string{
 			"doorstep offer list --volunteer 01jq3m7a1b2c3d4e5f6g7h8j9k --state pending   # then: doorstep offer accept OFFER",
 			"doorstep offer list --state pending",
+			"doorstep offer list --volunteer 01jq3m7a1b2c3d4e5f6g7h8j9k --live   # what they are asked or committed to now",
 			"doorstep offer list --request helpRequests/01jq3m5x8v2k4c6e9g0h1j2k3m --json",
 		},
 	}
@@ -109,6 +110,7 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 	volunteer := cmd.fs.String("volunteer", "", "only offers to this volunteer (id or volunteers/ID)")
 	request := cmd.fs.String("request", "", "only offers of this request (id or helpRequests/ID)")
 	state := cmd.fs.String("state", "all", "pending, accepted, declined, expired, withdrawn or all")
+	live := cmd.fs.Bool("live", false, "only offers in force: waiting for an answer, or accepted and not yet done or cancelled")
 	limit := cmd.fs.Int("limit", 200, "at most this many")
 	if _, err := cmd.exactly(args, 0); err != nil {
 		return err
@@ -116,7 +118,7 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 	if *limit < 1 {
 		return usageErrorf("--limit must be at least 1")
 	}
-	req := &pb.ListOffersRequest{PageSize: int32(min(*limit, maxPageSize))}
+	req := &pb.ListOffersRequest{PageSize: int32(min(*limit, maxPageSize)), Live: *live}
 	var err error
 	if *volunteer != "" {
 		if req.Volunteer, err = resourceName(*volunteer, "volunteers", "volunteer"); err != nil {
@@ -147,6 +149,9 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 	none := "No offers"
 	if req.State != pb.Offer_STATE_UNSPECIFIED {
 		none = "No " + offerStateWord(req.State) + " offers"
+	}
+	if req.Live {
+		none += " in force"
 	}
 	if req.HelpRequest != "" {
 		none += " of " + req.HelpRequest

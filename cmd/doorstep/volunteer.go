@@ -277,7 +277,7 @@ func dayWords(ds []pb.DayOfWeek) string {
 func (a *app) volunteerShow(args []string) error {
 	u := usage{
 		synopsis: "doorstep volunteer show ID",
-		text:     "Shows a volunteer: contact, home, how they travel, skills, vetting, when they are free, their workload\nand each offer waiting for their answer (to accept or decline for them when they ring).",
+		text:     "Shows a volunteer: contact, home, how they travel, skills, vetting, when they are free, their workload,\nthe requests assigned to them now and each offer waiting for their answer (to accept or decline for them\nwhen they ring).",
 		examples: []string{"doorstep volunteer show 01jq3m7a1b2c3d4e5f6g7h8j9k"},
 	}
 	name, c, err := a.begin("show", u).connectTo(args, "volunteers", "volunteer")
@@ -288,21 +288,21 @@ func (a *app) volunteerShow(args []string) error {
 	if err != nil {
 		return err
 	}
-	var waiting []*pb.Offer
-	if v.PendingOffers > 0 && !a.cfg.json {
-		for o, err := range c.AllOffers(a.ctx, &pb.ListOffersRequest{Volunteer: v.Name, State: pb.Offer_STATE_PENDING}) {
+	var live []*pb.Offer
+	if v.PendingOffers+v.ActiveAssignments > 0 && !a.cfg.json {
+		for o, err := range c.AllOffers(a.ctx, &pb.ListOffersRequest{Volunteer: v.Name, Live: true}) {
 			if err != nil {
 				return err
 			}
-			waiting = append(waiting, o)
+			live = append(live, o)
 		}
 	}
-	return a.printVolunteer(v, waiting...)
+	return a.printVolunteer(v, live...)
 }
 
-// printVolunteer prints v, and then the offers waiting for their answer
-// that the caller looked up.
-func (a *app) printVolunteer(v *pb.Volunteer, waiting ...*pb.Offer) error {
+// printVolunteer prints v, then the offers in force for them that the
+// caller looked up: assignments, and offers waiting for their answer.
+func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 	if a.cfg.json {
 		return writeJSON(a.stdout, v)
 	}
@@ -322,9 +322,16 @@ func (a *app) printVolunteer(v *pb.Volunteer, waiting ...*pb.Offer) error {
 	t.row("Free", slotsWords(v.GetAvailability().GetWeekly()))
 	t.row("Paused", yesNo(v.Paused))
 	t.row("Workload", fmt.Sprintf("%d assigned, %s waiting, capacity %d", v.ActiveAssignments, count(int(v.PendingOffers), "offer"), v.Capacity))
-	for _, o := range waiting {
-		t.row("Waiting", fmt.Sprintf("offer %s: request %s, %s away, answer by %s",
-			idOf(o.Name), idOf(o.HelpRequest), fmtDistance(float64(o.DistanceMetres)), fmtTS(o.ExpireTime, now)))
+	for _, o := range live {
+		if o.State == pb.Offer_STATE_ACCEPTED {
+			t.row("Assigned", fmt.Sprintf("request %s, %s away (offer %s)", idOf(o.HelpRequest), fmtDistance(float64(o.DistanceMetres)), idOf(o.Name)))
+		}
+	}
+	for _, o := range live {
+		if o.State == pb.Offer_STATE_PENDING {
+			t.row("Waiting", fmt.Sprintf("offer %s: request %s, %s away, answer by %s",
+				idOf(o.Name), idOf(o.HelpRequest), fmtDistance(float64(o.DistanceMetres)), fmtTS(o.ExpireTime, now)))
+		}
 	}
 	t.row("Organisation", v.Organisation)
 	t.row("Registered", fmtTS(v.CreateTime, now))

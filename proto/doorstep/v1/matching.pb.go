@@ -820,7 +820,12 @@ type ListOffersRequest struct {
 	// Optional. Only offers of this request, "helpRequests/{id}".
 	HelpRequest string `protobuf:"bytes,4,opt,name=help_request,json=helpRequest,proto3" json:"help_request,omitempty"`
 	// Optional. Only offers in this state.
-	State         Offer_State `protobuf:"varint,5,opt,name=state,proto3,enum=doorstep.v1.Offer_State" json:"state,omitempty"`
+	State Offer_State `protobuf:"varint,5,opt,name=state,proto3,enum=doorstep.v1.Offer_State" json:"state,omitempty"`
+	// Optional. Only offers still in force: PENDING ones, and ACCEPTED ones
+	// whose request is still ASSIGNED to the volunteer (not yet fulfilled or
+	// cancelled). With a volunteer, that is what they are asked or committed
+	// to do now.
+	Live          bool `protobuf:"varint,6,opt,name=live,proto3" json:"live,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -888,6 +893,13 @@ func (x *ListOffersRequest) GetState() Offer_State {
 		return x.State
 	}
 	return Offer_STATE_UNSPECIFIED
+}
+
+func (x *ListOffersRequest) GetLive() bool {
+	if x != nil {
+		return x.Live
+	}
+	return false
 }
 
 // The response for ListOffers.
@@ -1517,14 +1529,15 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x0fGetOfferRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"<\n" +
 	"\x10GetOfferResponse\x12(\n" +
-	"\x05offer\x18\x01 \x01(\v2\x12.doorstep.v1.OfferR\x05offer\"\xc0\x01\n" +
+	"\x05offer\x18\x01 \x01(\v2\x12.doorstep.v1.OfferR\x05offer\"\xd4\x01\n" +
 	"\x11ListOffersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x1c\n" +
 	"\tvolunteer\x18\x03 \x01(\tR\tvolunteer\x12!\n" +
 	"\fhelp_request\x18\x04 \x01(\tR\vhelpRequest\x12.\n" +
-	"\x05state\x18\x05 \x01(\x0e2\x18.doorstep.v1.Offer.StateR\x05state\"h\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x18.doorstep.v1.Offer.StateR\x05state\x12\x12\n" +
+	"\x04live\x18\x06 \x01(\bR\x04live\"h\n" +
 	"\x12ListOffersResponse\x12*\n" +
 	"\x06offers\x18\x01 \x03(\v2\x12.doorstep.v1.OfferR\x06offers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"(\n" +
