@@ -376,17 +376,8 @@ func (g *Grid) Upsert(id uint32, lat, lng float64) {
 // upsert is Upsert with the point's tag, which Nearest hands to a tagged
 // filter (nearestTagged).
 func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
-	if !geo.ValidLatLng(lat, lng) {
-		panic(fmt.Sprintf("matcher: Grid.Upsert(%d, %v, %v): not a valid latitude and longitude", id, lat, lng))
-	}
-	e := gridEntry{id: id, lat: int32(math.Round(lat * gridFixedPerDegree)), lng: int32(math.Round(lng * gridFixedPerDegree)), tag: tag}
-	plat := float64(e.lat) * gridDegreePerFixed
-	plng := float64(e.lng) * gridDegreePerFixed
-	cy := int64(math.Floor(plat * g.rowsPerDegree))
-	by := cy >> gridBlockShift
-	cx := int64(math.Floor(plng * g.growBand(by).colsPerDegree))
-	key := gridKey(by, cx>>gridBlockShift)
-	ci := uint32((cy&gridBlockMask)<<gridBlockShift | cx&gridBlockMask)
+	at := g.place(id, lat, lng, tag)
+	e, plng, key, ci := at.e, at.plng, at.key, at.ci
 	g.minLng, g.maxLng = math.Min(g.minLng, plng), math.Max(g.maxLng, plng)
 	if g.n == 0 && len(g.blockOf) == 0 {
 		g.minLng, g.maxLng = plng, plng
@@ -408,7 +399,7 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 
 	blk := g.blockOf[key]
 	if blk == nil {
-		blk = g.newBlock(by, cx>>gridBlockShift, key)
+		blk = g.newBlock(at.by, at.bx, key)
 	}
 	bi := blk.index
 	blk.occ[ci>>gridBlockShift] |= 1 << (ci & gridBlockMask)
@@ -416,6 +407,32 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 	g.slots[id] = gridSlot{bc: bi<<8 | ci, pos: blk.add(ci, e)}
 	blk.agg.add(tag) // after add, whose rebuild recomputes the rest
 	g.n++
+}
+
+// gridPlace is where a point goes: its entry (coordinates rounded as
+// stored), and the block and cell that hold it.
+type gridPlace struct {
+	e      gridEntry
+	plng   float64 // the stored longitude, in degrees
+	by, bx int64
+	key    uint64 // gridKey(by, bx)
+	ci     uint32 // the cell within the block
+}
+
+// place rounds a point to its entry and finds its cell, growing the band
+// it falls in if need be; it panics as Upsert documents.
+func (g *Grid) place(id uint32, lat, lng float64, tag uint32) gridPlace {
+	if !geo.ValidLatLng(lat, lng) {
+		panic(fmt.Sprintf("matcher: Grid.Upsert(%d, %v, %v): not a valid latitude and longitude", id, lat, lng))
+	}
+	e := gridEntry{id: id, lat: int32(math.Round(lat * gridFixedPerDegree)), lng: int32(math.Round(lng * gridFixedPerDegree)), tag: tag}
+	plat := float64(e.lat) * gridDegreePerFixed
+	plng := float64(e.lng) * gridDegreePerFixed
+	cy := int64(math.Floor(plat * g.rowsPerDegree))
+	by := cy >> gridBlockShift
+	cx := int64(math.Floor(plng * g.growBand(by).colsPerDegree))
+	bx := cx >> gridBlockShift
+	return gridPlace{e: e, plng: plng, by: by, bx: bx, key: gridKey(by, bx), ci: uint32((cy&gridBlockMask)<<gridBlockShift | cx&gridBlockMask)}
 }
 
 // gridPoint is a point for load.
@@ -443,17 +460,8 @@ func (g *Grid) load(pts []gridPoint) {
 	var last *gridBlock
 	lastKey := uint64(0)
 	for i, p := range pts {
-		if !geo.ValidLatLng(p.lat, p.lng) {
-			panic(fmt.Sprintf("matcher: Grid.Upsert(%d, %v, %v): not a valid latitude and longitude", p.id, p.lat, p.lng))
-		}
-		e := gridEntry{id: p.id, lat: int32(math.Round(p.lat * gridFixedPerDegree)), lng: int32(math.Round(p.lng * gridFixedPerDegree)), tag: p.tag}
-		plat := float64(e.lat) * gridDegreePerFixed
-		plng := float64(e.lng) * gridDegreePerFixed
-		cy := int64(math.Floor(plat * g.rowsPerDegree))
-		by := cy >> gridBlockShift
-		cx := int64(math.Floor(plng * g.growBand(by).colsPerDegree))
-		key := gridKey(by, cx>>gridBlockShift)
-		ci := uint32((cy&gridBlockMask)<<gridBlockShift | cx&gridBlockMask)
+		at := g.place(p.id, p.lat, p.lng, p.tag)
+		e, plng, key, ci := at.e, at.plng, at.key, at.ci
 		if i == 0 {
 			g.minLng, g.maxLng = plng, plng
 		}
@@ -461,7 +469,7 @@ func (g *Grid) load(pts []gridPoint) {
 		if last == nil || key != lastKey {
 			last = g.blockOf[key]
 			if last == nil {
-				last = g.newBlock(by, cx>>gridBlockShift, key)
+				last = g.newBlock(at.by, at.bx, key)
 			}
 			lastKey = key
 		}
