@@ -130,55 +130,57 @@ func BenchmarkFindCandidatesGRPC(b *testing.B) {
 //
 //	go test -run '^$' -bench OfferRoundTrip -benchtime 2000x ./server/
 func BenchmarkOfferRoundTrip(b *testing.B) {
-	st, err := store.Open(b.TempDir() + "/doorstep.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	ctx := context.Background()
-	vol, err := st.CreateVolunteer(ctx, &pb.Volunteer{
-		Contact: &pb.Contact{DisplayName: "V", Phone: "+447700900123"},
-		Home:    &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{Latitude: 57.1496, Longitude: -2.0969}}, MaxDistanceMetres: 1500,
-		Capacity: 1, Organisation: "aberdeen-mutual-aid", Vetting: &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_NONE},
-		Availability: &pb.Availability{TimeZone: "Europe/London", Weekly: allWeek()},
-	}, store.Idempotency{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	names := make([]string, b.N)
-	for i := range names {
-		hr, err := st.CreateHelpRequest(ctx, &pb.HelpRequest{
-			Needs:        []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
-			Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(48 * time.Hour))},
-			Location:     &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{Latitude: 57.1497, Longitude: -2.0968}},
-			Requester:    &pb.Contact{DisplayName: "C", Phone: fmt.Sprintf("+4412240%05d", i)},
-			Organisation: "aberdeen-mutual-aid",
+	forTransports(b, func(b *testing.B, transport string) {
+		st, err := store.Open(b.TempDir() + "/doorstep.db")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		ctx := context.Background()
+		vol, err := st.CreateVolunteer(ctx, &pb.Volunteer{
+			Contact: &pb.Contact{DisplayName: "V", Phone: "+447700900123"},
+			Home:    &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{Latitude: 57.1496, Longitude: -2.0969}}, MaxDistanceMetres: 1500,
+			Capacity: 1, Organisation: "aberdeen-mutual-aid", Vetting: &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_NONE},
+			Availability: &pb.Availability{TimeZone: "Europe/London", Weekly: allWeek()},
 		}, store.Idempotency{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		names[i] = hr.Name
-	}
-	client, stop := serveForBench(b, st)
-	defer stop()
-	m := pb.NewMatchingServiceClient(client)
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := range b.N {
-		t := time.Now()
-		o, err := m.CreateOffer(ctx, &pb.CreateOfferRequest{HelpRequest: names[i], Volunteer: vol.Name})
-		if err != nil {
-			b.Fatal(err)
+		names := make([]string, b.N)
+		for i := range names {
+			hr, err := st.CreateHelpRequest(ctx, &pb.HelpRequest{
+				Needs:        []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
+				Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(48 * time.Hour))},
+				Location:     &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{Latitude: 57.1497, Longitude: -2.0968}},
+				Requester:    &pb.Contact{DisplayName: "C", Phone: fmt.Sprintf("+4412240%05d", i)},
+				Organisation: "aberdeen-mutual-aid",
+			}, store.Idempotency{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			names[i] = hr.Name
 		}
-		if _, err := m.DeclineOffer(ctx, &pb.DeclineOfferRequest{Name: o.Offer.Name}); err != nil {
-			b.Fatal(err)
+		client, stop := serveForBench(b, st, transport)
+		defer stop()
+		m := pb.NewMatchingServiceClient(client)
+		lat := make([]time.Duration, 0, b.N)
+		b.ResetTimer()
+		for i := range b.N {
+			t := time.Now()
+			o, err := m.CreateOffer(ctx, &pb.CreateOfferRequest{HelpRequest: names[i], Volunteer: vol.Name})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := m.DeclineOffer(ctx, &pb.DeclineOfferRequest{Name: o.Offer.Name}); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t))
 		}
-		lat = append(lat, time.Since(t))
-	}
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		b.StopTimer()
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	})
 }
 
 func allWeek() []*pb.AvailabilitySlot {
@@ -195,38 +197,40 @@ func allWeek() []*pb.AvailabilitySlot {
 //
 //	go test -run '^$' -bench DispatchGRPC -benchtime 2x ./server/
 func BenchmarkDispatchGRPC(b *testing.B) {
-	for range b.N {
-		b.StopTimer()
-		st, err := store.Open(b.TempDir() + "/doorstep.db")
-		if err != nil {
-			b.Fatal(err)
-		}
-		seedMatching(b, st, 200_000/10) // 20,000 volunteers and 200 requests
-		pcs := aberdeenPostcodes(b)
-		ctx := context.Background()
-		for i := range 1800 {
-			pc := pcs[(i*104729)%len(pcs)]
-			if _, err := st.CreateHelpRequest(ctx, &pb.HelpRequest{
-				Needs:        []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
-				Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(72 * time.Hour))},
-				Location:     &pb.Location{Postcode: pc.Postcode, LatLng: &pb.LatLng{Latitude: pc.Lat, Longitude: pc.Lng}},
-				Requester:    &pb.Contact{DisplayName: "Caller", Phone: fmt.Sprintf("+4412241%05d", i)},
-				Organisation: "aberdeen-mutual-aid",
-			}, store.Idempotency{}); err != nil {
+	forTransports(b, func(b *testing.B, transport string) {
+		for range b.N {
+			b.StopTimer()
+			st, err := store.Open(b.TempDir() + "/doorstep.db")
+			if err != nil {
 				b.Fatal(err)
 			}
+			seedMatching(b, st, 200_000/10) // 20,000 volunteers and 200 requests
+			pcs := aberdeenPostcodes(b)
+			ctx := context.Background()
+			for i := range 1800 {
+				pc := pcs[(i*104729)%len(pcs)]
+				if _, err := st.CreateHelpRequest(ctx, &pb.HelpRequest{
+					Needs:        []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
+					Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(72 * time.Hour))},
+					Location:     &pb.Location{Postcode: pc.Postcode, LatLng: &pb.LatLng{Latitude: pc.Lat, Longitude: pc.Lng}},
+					Requester:    &pb.Contact{DisplayName: "Caller", Phone: fmt.Sprintf("+4412241%05d", i)},
+					Organisation: "aberdeen-mutual-aid",
+				}, store.Idempotency{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			conn, stop := serveForBench(b, st, transport)
+			b.StartTimer()
+			resp, err := pb.NewMatchingServiceClient(conn).Dispatch(ctx, &pb.DispatchRequest{})
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(resp.OffersMade), "offers")
+			b.ReportMetric(float64(resp.OpenRequests), "open")
+			stop()
+			st.Close()
+			b.StartTimer()
 		}
-		conn, stop := serveForBench(b, st)
-		b.StartTimer()
-		resp, err := pb.NewMatchingServiceClient(conn).Dispatch(ctx, &pb.DispatchRequest{})
-		b.StopTimer()
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(resp.OffersMade), "offers")
-		b.ReportMetric(float64(resp.OpenRequests), "open")
-		stop()
-		st.Close()
-		b.StartTimer()
-	}
+	})
 }
