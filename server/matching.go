@@ -494,8 +494,11 @@ func (s *Server) Maintain(ctx context.Context, sweep, dispatchEvery time.Duratio
 
 // Sweep lapses offers past their lease and expires requests past their
 // window, a bounded number per call so that one sweep cannot hog writes,
-// and compacts events older than the retention.
+// and compacts events older than the retention. Calls made at once run
+// one after another: overlapping sweeps would only redo each other's work.
 func (s *Server) Sweep(ctx context.Context) {
+	s.sweepMu.Lock()
+	defer s.sweepMu.Unlock()
 	now := s.now()
 	offers, err := s.store.ExpireOffers(ctx, now, 1000)
 	if err != nil && ctx.Err() == nil {

@@ -49,7 +49,8 @@ type Server struct {
 
 	eventRetention    time.Duration
 	personalRetention time.Duration
-	lastPurge         time.Time // when the sweep last purged; only the sweep touches it
+	sweepMu           sync.Mutex // one Sweep at a time; guards lastPurge
+	lastPurge         time.Time  // when the sweep last purged
 	watchProgress     time.Duration
 	watchSlowAfter    time.Duration
 	draining          chan struct{} // closed by Drain
