@@ -22,7 +22,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 var (
 	bMeta          = []byte("meta")
@@ -41,6 +41,7 @@ var (
 	bByExpiry      = []byte("by_expiry")
 	bByRequest     = []byte("by_request")
 	bByVolunteer   = []byte("by_volunteer")
+	bPhoneToken    = []byte("phone_token")
 	kSchemaVersion = []byte("schema_version")
 	kRevision      = []byte("revision")
 )
@@ -58,6 +59,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	createLayoutV3,
 	createLayoutV4,
 	createLayoutV5,
+	createLayoutV6,
 }
 
 func createLayoutV1(tx *bolt.Tx) error {
@@ -119,6 +121,18 @@ func createLayoutV5(tx *bolt.Tx) error {
 		return byVolunteer.Put(append(volID, k...), nil)
 	})
 }
+
+// createLayoutV6 adds each request's phone hash by id (phone_token), so
+// that matching finds the requester's earlier requests without opening
+// the request's sealed contact. Filling it needs the keyring, so migrate
+// does that (fillPhoneTokens) in the same transaction.
+func createLayoutV6(tx *bolt.Tx) error {
+	_, err := tx.Bucket(bHelpRequests).CreateBucketIfNotExists(bPhoneToken)
+	return err
+}
+
+// phoneTokenSchema is the first schema version with phone_token.
+const phoneTokenSchema = 6
 
 // BoltStore is the Store on one bbolt file.
 type BoltStore struct {
@@ -251,9 +265,15 @@ func (s *BoltStore) migrate() error {
 			}
 			s.logger.Info("store schema migrated", zap.Uint64("from", v), zap.Uint64("to", v+1))
 		}
-		if from < keyedSchema {
+		switch {
+		case from < keyedSchema:
+			// Sealing rebuilds every phone index, phone_token included.
 			if err := s.sealExisting(tx); err != nil {
 				return fmt.Errorf("seal personal data: %w", err)
+			}
+		case from < phoneTokenSchema:
+			if err := rebuildPhoneIndex(&writeTx{tx: tx}, s.sealer(tx), helpRequests); err != nil {
+				return fmt.Errorf("index phone hashes by request: %w", err)
 			}
 		}
 		if err := createAuthLayout(tx); err != nil {

@@ -47,6 +47,11 @@ type collection[T proto.Message] struct {
 	// indexes are the secondary index entries of a record; sl hashes its
 	// phone number.
 	indexes func(sl *sealer, id []byte, r T, c *pb.Contact) []index
+	// phoneIndex is the part of indexes a phone number makes, in the
+	// buckets phoneBuckets, which a key rotation rebuilds
+	// (rebuildPhoneIndex).
+	phoneIndex   func(sl *sealer, phone string, id []byte) []index
+	phoneBuckets [][]byte
 	// unique is an index entry that must not exist yet, or nil.
 	unique func(r T) *index
 	// deletable, when set, refuses to delete a record still in use.

@@ -7,7 +7,7 @@
 // record they belong to, so that they can be protected, disclosed and
 // erased on their own (see Personal data below).
 //
-// # Bucket layout (schema version 5)
+// # Bucket layout (schema version 6)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
@@ -32,6 +32,8 @@
 //	    by_org/             organisation 0x00 id -> ""
 //	    by_external_id/     organisation 0x00 external_id -> id   (unique)
 //	    by_phone/           HMAC-SHA256(index[key_epoch], phone)[:16] 0x00 id -> ""
+//	    phone_token/        id -> the same 16-byte hash, so that matching finds the
+//	                           requester's earlier requests without opening contacts/
 //	    by_postcode/        postcode 0x00 id -> ""
 //	volunteers/
 //	    records/            id -> Volunteer without contact and home.address_lines
@@ -74,7 +76,8 @@
 // adds the event log, which starts after the revision the file had then;
 // version 4 seals personal data and hashes the phone index (records that
 // already have a data key are left alone, so the step can run twice);
-// version 5 indexes offers by volunteer, from the offers already stored.
+// version 5 indexes offers by volunteer, from the offers already stored;
+// version 6 adds phone_token, filled from the sealed contacts.
 //
 // # Personal data
 //

@@ -2,9 +2,12 @@ package store
 
 import (
 	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -56,6 +59,17 @@ func TestMatchingInputs(t *testing.T) {
 		t.Errorf("previous helpers of %s (fulfilled by %s): %v", first[0].Name, first[0].AssignedVolunteer, prev)
 	}
 
+	// Another requester's erasure rotates the keys, and with them every
+	// phone hash: the requester's earlier requests are still found.
+	_, err = s.ErasePerson(bg, other, time.Now())
+	mustOK(t, err, "erase another requester")
+	_, prev, err = s.MatchingInputs(bg, idOf(current.Name))
+	mustOK(t, err, "matching inputs after a rotation")
+	if slices.Sort(prev); !slices.Equal(prev, []string{ann.Name, bob.Name}) {
+		t.Errorf("previous helpers after a key rotation %v, want %v", prev, []string{ann.Name, bob.Name})
+	}
+	verifyIndexes(t, s)
+
 	// Once the requester is erased there is nobody to be continuous with.
 	if _, err := s.ErasePerson(bg, phone, time.Now()); err != nil && !errors.Is(err, ErrHasCommitments) {
 		t.Fatal(err)
@@ -68,11 +82,48 @@ func TestMatchingInputs(t *testing.T) {
 	if len(prev) != 0 || hr.PersonalDataRemovedTime == nil {
 		t.Errorf("after erasure: previous %v, request %v", prev, hr)
 	}
+	verifyIndexes(t, s)
 
 	for _, id := range []string{"", "nope", "00000000000000000000000000"} {
 		if _, _, err := s.MatchingInputs(bg, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("MatchingInputs(%q) = %v, want ErrNotFound", id, err)
 		}
+	}
+}
+
+// TestMigrationIndexesPhoneHashesByRequest opens a schema-5 file, which
+// has no help_requests/phone_token, and finds it filled: matching still
+// knows who helped the requester before.
+func TestMigrationIndexesPhoneHashesByRequest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "doorstep.db")
+	s := openAt(t, path)
+	const phone = "+447700900702"
+	ann := lcVolunteer(t, s, 5)
+	var reqs []*pb.HelpRequest
+	for range 2 {
+		hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", phone), Idempotency{})
+		mustOK(t, err, "create")
+		reqs = append(reqs, hr)
+	}
+	lcMust(t, "accept")(s.AcceptOffer(bg, idOf(lcOffer(t, s, reqs[0], ann).Offer.Name)))
+	lcMust(t, "complete")(s.CompleteHelpRequest(bg, idOf(reqs[0].Name)))
+	mustOK(t, s.Close(), "close")
+	writeBoltFile(t, path, func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bHelpRequests).DeleteBucket(bPhoneToken); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(5))
+	})
+	s = openAt(t, path)
+	mustOK(t, s.view(func(tx *bolt.Tx) error {
+		checkLayout(t, tx)
+		return nil
+	}), "view")
+	verifyIndexes(t, s)
+	_, prev, err := s.MatchingInputs(bg, idOf(reqs[1].Name))
+	mustOK(t, err, "matching inputs")
+	if !slices.Equal(prev, []string{ann.Name}) {
+		t.Errorf("previous helpers after migration %v, want %v", prev, []string{ann.Name})
 	}
 }
 

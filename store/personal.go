@@ -104,6 +104,18 @@ func (sl *sealer) phoneIndex(phone string, id []byte) []index {
 	return []index{{bucket: bByPhone, key: join(phoneToken(sl.cur, phone), id)}}
 }
 
+// requesterIndex is a request's by_phone entry and, under phone_token, the
+// same hash by the request's id: matching reads it to find the requester's
+// earlier requests (previousHelpers) without opening the sealed contact.
+// It holds nothing by_phone does not.
+func (sl *sealer) requesterIndex(phone string, id []byte) []index {
+	if phone == "" || sl.cur == nil {
+		return nil
+	}
+	tok := phoneToken(sl.cur, phone)
+	return []index{{bucket: bByPhone, key: join(tok, id)}, {bucket: bPhoneToken, key: id, value: tok}}
+}
+
 // phonePrefix is where a phone number's entries start in by_phone.
 func (sl *sealer) phonePrefix(phone string) ([]byte, error) {
 	if sl.err != nil {
@@ -118,12 +130,17 @@ func (sl *sealer) idsByPhone(top *bolt.Bucket, phone string) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return idsUnder(top.Bucket(bByPhone), prefix), nil
+}
+
+// idsUnder lists the ids that follow prefix in an index's keys.
+func idsUnder(b *bolt.Bucket, prefix []byte) [][]byte {
 	var ids [][]byte
-	cur := top.Bucket(bByPhone).Cursor()
+	cur := b.Cursor()
 	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
 		ids = append(ids, bytes.Clone(k[len(prefix):]))
 	}
-	return ids, nil
+	return ids
 }
 
 // openPersonal decrypts a record's sealed personal data: a record of the
@@ -341,26 +358,27 @@ func compactFile(path string, db *bolt.DB, opts *bolt.Options) (*bolt.DB, error)
 	return bolt.Open(path, 0o600, opts)
 }
 
-// rebuildPhoneIndex rewrites a collection's by_phone from the sealed
-// contacts under the sealer's epoch. Deleting the bucket drops every old
-// entry at once, whatever key made it.
+// rebuildPhoneIndex rewrites a collection's phone index buckets
+// (col.phoneBuckets) from the sealed contacts under the sealer's epoch.
+// Deleting a bucket drops every old entry at once, whatever key made it.
 func rebuildPhoneIndex[T proto.Message](w *writeTx, sl *sealer, col *collection[T]) error {
 	top := w.tx.Bucket(col.bucket)
 	w.dirty = true
-	if err := top.DeleteBucket(bByPhone); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-		return err
-	}
-	byPhone, err := top.CreateBucket(bByPhone)
-	if err != nil {
-		return err
+	for _, b := range col.phoneBuckets {
+		if err := top.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+			return err
+		}
+		if _, err := top.CreateBucket(b); err != nil {
+			return err
+		}
 	}
 	return top.Bucket(bContacts).ForEach(func(id, sealed []byte) error {
 		p, err := openPersonal(sl, col, id, sealed)
 		if err != nil {
 			return err
 		}
-		for _, e := range sl.phoneIndex(col.takeContact(p).GetPhone(), id) {
-			if err := byPhone.Put(e.key, e.value); err != nil {
+		for _, e := range col.phoneIndex(sl, col.takeContact(p).GetPhone(), id) {
+			if err := top.Bucket(e.bucket).Put(e.key, e.value); err != nil {
 				return err
 			}
 		}

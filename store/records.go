@@ -69,8 +69,10 @@ var helpRequests = &collection[*pb.HelpRequest]{
 			{bucket: bByOrg, key: join([]byte(r.Organisation), id)},
 			{bucket: bByPostcode, key: join([]byte(r.GetLocation().GetPostcode()), id)},
 		}
-		return append(ix, sl.phoneIndex(c.GetPhone(), id)...)
+		return append(ix, sl.requesterIndex(c.GetPhone(), id)...)
 	},
+	phoneIndex:   (*sealer).requesterIndex,
+	phoneBuckets: [][]byte{bByPhone, bPhoneToken},
 	unique: func(r *pb.HelpRequest) *index {
 		if r.ExternalId == "" {
 			return nil
@@ -146,7 +148,9 @@ var volunteers = &collection[*pb.Volunteer]{
 		}
 		return append(ix, sl.phoneIndex(c.GetPhone(), id)...)
 	},
-	unique: func(*pb.Volunteer) *index { return nil },
+	phoneIndex:   (*sealer).phoneIndex,
+	phoneBuckets: [][]byte{bByPhone},
+	unique:       func(*pb.Volunteer) *index { return nil },
 	deletable: func(r *pb.Volunteer) error {
 		if r.ActiveAssignments > 0 || r.PendingOffers > 0 {
 			return fmt.Errorf("volunteer has %d active assignments and %d pending offers: %w",
@@ -210,7 +214,7 @@ func (s *BoltStore) MatchingInputs(_ context.Context, id string) (*pb.HelpReques
 	var in MatchingInput
 	err = s.view(func(tx *bolt.Tx) error {
 		var err error
-		in, err = matchingInput(tx.Bucket(bHelpRequests), s.sealer(tx), key)
+		in, err = matchingInput(tx.Bucket(bHelpRequests), key)
 		return err
 	})
 	if err != nil {
@@ -227,8 +231,7 @@ type MatchingInput struct {
 
 // ListOpenMatchingInputs implements Store: the dispatcher's read of every
 // OPEN request, a page at a time so that no read transaction stays open
-// across a large store, and without decrypting more than each request's
-// phone.
+// across a large store, and without decrypting anything.
 func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]MatchingInput, string, error) {
 	const filterKey = "matching|open"
 	if p.Size < 1 {
@@ -245,7 +248,6 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 	err = s.view(func(tx *bolt.Tx) error {
 		out, next = nil, ""
 		top := tx.Bucket(bHelpRequests)
-		sl := s.sealer(tx)
 		prefix := []byte{byte(pb.HelpRequest_STATE_OPEN)}
 		cur := top.Bucket(bByState).Cursor()
 		start := append(bytes.Clone(prefix), resume...)
@@ -259,7 +261,7 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 				return nil
 			}
 			resume = bytes.Clone(k[len(prefix):])
-			in, err := matchingInput(top, sl, k[len(prefix):])
+			in, err := matchingInput(top, k[len(prefix):])
 			if err != nil {
 				return err
 			}
@@ -274,28 +276,19 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 }
 
 // matchingInput reads request key's matching input within a transaction.
-func matchingInput(top *bolt.Bucket, sl *sealer, key []byte) (MatchingInput, error) {
+// The requester's earlier requests are found by the hash their phone is
+// indexed under (phone_token), so matching never opens personal data.
+func matchingInput(top *bolt.Bucket, key []byte) (MatchingInput, error) {
 	r, err := helpRequests.readRecord(top, key)
 	if err != nil {
 		return MatchingInput{}, err
 	}
 	in := MatchingInput{HelpRequest: r}
-	sealed := top.Bucket(bContacts).Get(key)
-	if sealed == nil {
-		return in, nil // erased: nobody to be continuous with
+	tok := top.Bucket(bPhoneToken).Get(key)
+	if tok == nil {
+		return in, nil // no phone, or erased: nobody to be continuous with
 	}
-	p, err := openPersonal(sl, helpRequests, key, sealed)
-	if err != nil {
-		return MatchingInput{}, err
-	}
-	phone := p.GetRequester().GetPhone()
-	if phone == "" {
-		return in, nil
-	}
-	ids, err := sl.idsByPhone(top, phone)
-	if err != nil {
-		return MatchingInput{}, err
-	}
+	ids := idsUnder(top.Bucket(bByPhone), join(tok, nil))
 	seen := 0
 	for _, other := range ids {
 		if bytes.Equal(other, key) {

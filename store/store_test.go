@@ -304,7 +304,7 @@ func verifyIndexes(t testing.TB, s *BoltStore) {
 	t.Helper()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		sl := s.sealer(tx)
-		verifyCollection(t, sl, tx, helpRequests, [][]byte{bByState, bByOrg, bByExternalID, bByPhone, bByPostcode})
+		verifyCollection(t, sl, tx, helpRequests, [][]byte{bByState, bByOrg, bByExternalID, bByPhone, bPhoneToken, bByPostcode})
 		verifyCollection(t, sl, tx, volunteers, [][]byte{bByOrg, bByPhone, bByPostcode})
 		verifyKeys(t, tx)
 		verifyOffers(t, tx)
@@ -822,8 +822,9 @@ func TestDeleteRemovesEverything(t *testing.T) {
 	mustOK(t, err, "create")
 	goneID := checkName(t, gone.Name, helpRequestPrefix)
 	goneKey := mustKey(t, goneID)
-	if refs := referencesTo(t, s, bHelpRequests, goneKey); len(refs) != 7 {
-		// records, contacts, by_state, by_org, by_external_id, by_phone, by_postcode
+	if refs := referencesTo(t, s, bHelpRequests, goneKey); len(refs) != 8 {
+		// records, contacts, by_state, by_org, by_external_id, by_phone,
+		// phone_token, by_postcode
 		t.Fatalf("before delete, %d references: %v", len(refs), refs)
 	}
 
@@ -831,7 +832,7 @@ func TestDeleteRemovesEverything(t *testing.T) {
 	if refs := referencesTo(t, s, bHelpRequests, goneKey); len(refs) > 0 {
 		t.Errorf("after delete, still referenced: %v", refs)
 	}
-	if refs := referencesTo(t, s, bHelpRequests, mustKey(t, checkName(t, keep.Name, helpRequestPrefix))); len(refs) != 7 {
+	if refs := referencesTo(t, s, bHelpRequests, mustKey(t, checkName(t, keep.Name, helpRequestPrefix))); len(refs) != 8 {
 		t.Errorf("the other record lost entries: %v", refs)
 	}
 	verifyIndexes(t, s)
@@ -1901,7 +1902,7 @@ var layout = map[string][]string{
 	"meta":          nil,
 	"idempotency":   nil,
 	"postcodes":     nil,
-	"help_requests": {"records", "contacts", "by_state", "by_org", "by_external_id", "by_phone", "by_postcode"},
+	"help_requests": {"records", "contacts", "by_state", "by_org", "by_external_id", "by_phone", "phone_token", "by_postcode"},
 	"volunteers":    {"records", "contacts", "by_org", "by_phone", "by_postcode"},
 	"offers":        {"records", "by_expiry", "by_request", "by_volunteer"},
 	"events":        nil,
