@@ -23,6 +23,7 @@
 //	--rate-limit        DOORSTEP_RATE_LIMIT        calls per second per token; 0 turns it off (100)
 //	--rate-burst        DOORSTEP_RATE_BURST        calls one token may make at once (200)
 //	--max-streams       DOORSTEP_MAX_STREAMS       event streams one token may hold open (8)
+//	--gc-percent        DOORSTEP_GC_PERCENT        garbage collection target, as GOGC (400; GOGC's own when that is set)
 //
 // Without a certificate doorstepd serves plaintext, and then only on a
 // loopback address unless --insecure says otherwise: tokens and personal
@@ -40,6 +41,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -84,7 +86,19 @@ type config struct {
 	rateLimit         float64
 	rateBurst         int
 	maxStreams        int
+	gcPercent         int // 0 leaves the runtime's own (GOGC, or 100)
 }
+
+// defaultGCPercent is doorstepd's GOGC. The heap is a small long-lived
+// index under a stream of short-lived garbage from every call: Go's
+// default (100) collects each time the heap doubles, dozens of times a
+// second under load, and each collection's pauses and assists land on the
+// calls in flight. At 400 the heap may grow to five times what is live
+// (a few hundred MB for 200,000 volunteers) and collections are a quarter
+// as frequent: BenchmarkFindCandidatesGRPC's 8-caller p99 over bufconn,
+// run alternately with each, fell from 1.6-1.9 ms to 1.0-1.4 ms, its
+// throughput unchanged.
+const defaultGCPercent = 400
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	env := func(name, def string) string {
@@ -94,6 +108,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return def
 	}
 	var c config
+	gcDefault := defaultGCPercent
+	if getenv("GOGC") != "" {
+		gcDefault = 0 // the operator's GOGC, which the runtime has already applied
+	}
 	fs := flag.NewFlagSet("doorstepd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", env("DOORSTEP_LISTEN", "localhost:50051"), "address to serve gRPC on (env DOORSTEP_LISTEN)")
@@ -150,6 +168,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}{
 		{&c.rateBurst, "rate-burst", "DOORSTEP_RATE_BURST", server.DefaultBurst, "calls one token may make in a burst"},
 		{&c.maxStreams, "max-streams", "DOORSTEP_MAX_STREAMS", server.DefaultMaxStreams, "event streams one token may hold open"},
+		{&c.gcPercent, "gc-percent", "DOORSTEP_GC_PERCENT", gcDefault, "garbage collection target, as GOGC: how far the heap may grow, in percent of what is live, before a collection; 0 leaves GOGC's"},
 	} {
 		v, err := strconv.Atoi(env(d.env, strconv.Itoa(d.def)))
 		if err != nil {
@@ -168,6 +187,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.rateLimit < 0 || c.rateBurst < 1 || c.maxStreams < 1 {
 		return c, errors.New("--rate-limit must not be negative, --rate-burst and --max-streams at least 1")
+	}
+	if c.gcPercent < 0 {
+		return c, errors.New("--gc-percent must not be negative (GOGC=off turns collection off)")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -210,6 +232,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer func() { _ = logger.Sync() }()
+	if c.gcPercent > 0 {
+		debug.SetGCPercent(c.gcPercent)
+	}
 
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -270,7 +295,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- g.Serve(lis) }()
 	logger.Info("serving", zap.String("addr", lis.Addr().String()), zap.String("data_dir", c.dataDir), zap.Bool("tls", creds != nil),
-		zap.Bool("client_certificates", c.tlsClientCA != ""))
+		zap.Bool("client_certificates", c.tlsClientCA != ""), zap.Int("gc_percent", c.gcPercent))
 	if ready != nil {
 		ready <- lis.Addr()
 	}

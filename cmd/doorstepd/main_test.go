@@ -32,7 +32,18 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || c.listen != "localhost:50051" || c.dataDir != "./doorstep-data" || c.maxRecvBytes != 1<<20 {
 		t.Errorf("defaults %+v, %v", c, err)
 	}
-	bad := [][]string{{"--log-format", "xml"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"},
+	if c.gcPercent != defaultGCPercent {
+		t.Errorf("gc percent %d by default, want %d", c.gcPercent, defaultGCPercent)
+	}
+	// An operator's GOGC is left alone unless the flag says otherwise.
+	gogc := func(k string) string { return map[string]string{"GOGC": "200"}[k] }
+	if c, err := parseConfig(nil, gogc, io.Discard); err != nil || c.gcPercent != 0 {
+		t.Errorf("with GOGC set: gc percent %d, %v; want 0 (the runtime's)", c.gcPercent, err)
+	}
+	if c, err := parseConfig([]string{"--gc-percent", "150"}, gogc, io.Discard); err != nil || c.gcPercent != 150 {
+		t.Errorf("--gc-percent 150 with GOGC set: %d, %v", c.gcPercent, err)
+	}
+	bad := [][]string{{"--log-format", "xml"}, {"--gc-percent", "-5"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"},
 		{"--tls-cert", "c.pem"}, {"--tls-client-ca", "ca.pem"}, {"--rate-burst", "0"}, {"--rate-limit", "-1"}, {"--event-retention", "-1h"}}
 	for _, args := range bad {
 		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {
