@@ -22,8 +22,9 @@ import (
 	"github.com/doorstep-aid/doorstep/store"
 )
 
-// BenchmarkCreateHelpRequest measures creates through gRPC into a real bbolt file with fsync, with 1, 16 and 256 callers at
-// once. It reports creates per second and the p50 and p99 latency.
+// BenchmarkCreateHelpRequest measures creates through gRPC into a real
+// bbolt file with fsync, with 1, 16 and 256 callers at once. It reports
+// creates per second and the p50 and p99 latency.
 //
 //	go test -run '^$' -bench CreateHelpRequest -benchtime 20000x ./server/
 func BenchmarkCreateHelpRequest(b *testing.B) {

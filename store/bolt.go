@@ -125,7 +125,7 @@ func createLayoutV5(tx *bolt.Tx) error {
 // createLayoutV6 adds each request's phone hash by id (phone_token), so
 // that matching finds the requester's earlier requests without opening
 // the request's sealed contact. Filling it needs the keyring, so migrate
-// does that (fillPhoneTokens) in the same transaction.
+// does that (rebuildPhoneIndex) in the same transaction.
 func createLayoutV6(tx *bolt.Tx) error {
 	_, err := tx.Bucket(bHelpRequests).CreateBucketIfNotExists(bPhoneToken)
 	return err
