@@ -64,12 +64,15 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 	// runs of requests near each other on the ground (Z-order), so that
 	// each search finds most of the grid, records and slots it reads
 	// already cached by the one before. Each request keeps only its
-	// candidates' ids and scores.
+	// candidates' ids, spare capacity and scores, in its own stretch of
+	// one array, so that building the problem below reads it in order.
 	type scored struct {
 		id    uint32
+		spare int32 // capacity less assignments and pending offers, read while the record is at hand
 		score float64
 	}
-	found := make([][]scored, len(reqs))
+	found := make([]scored, len(reqs)*perRequest) // request i's: found[i*perRequest:][:nfound[i]]
+	nfound := make([]int32, len(reqs))
 	order := dispatchOrder(reqs)
 	workers := min(runtime.GOMAXPROCS(0), max(len(reqs)/64, 1))
 	const run = 32
@@ -80,7 +83,6 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		go func() {
 			defer wg.Done()
 			var buf searchBuf
-			var slab []scored // the found lists of a run of requests, in one allocation
 			for {
 				lo := int(next.Add(run)) - run
 				if lo >= len(order) {
@@ -93,15 +95,12 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 						continue // a request without a place or time cannot be dispatched
 					}
 					cands, _ := e.search(q, perRequest, false, &buf, nil)
-					if cap(slab)-len(slab) < len(cands) {
-						slab = make([]scored, 0, max(run*perRequest, len(cands)))
-					}
-					f := slab[len(slab) : len(slab)+len(cands)]
-					slab = slab[:len(slab)+len(cands)]
+					f := found[i*perRequest:][:len(cands)]
 					for j, c := range cands {
-						f[j] = scored{c.id, c.Score}
+						v := &e.vols[c.id]
+						f[j] = scored{c.id, max(v.capacity-v.active-v.pending, 0), c.Score}
 					}
-					found[i] = f
+					nfound[i] = int32(len(cands))
 				}
 			}
 		}()
@@ -112,20 +111,21 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 	local := make([]int32, len(e.vols)) // engine id -> number+1
 	var back []uint32
 	nedges := 0
-	for _, f := range found {
-		nedges += len(f)
+	for _, n := range nfound {
+		nedges += int(n)
 	}
 	edges := make([]Edge, 0, nedges)
 	scores := make([]float64, 0, nedges) // beside edges
 	edgeAt := make([]int, len(reqs)+1)   // request i's edges are edges[edgeAt[i]:edgeAt[i+1]]
 	for i := range reqs {
 		edgeAt[i] = len(edges)
-		for _, c := range found[i] {
+		for _, c := range found[i*perRequest:][:nfound[i]] {
 			li := local[c.id] - 1
 			if li < 0 {
 				li = int32(len(back))
 				local[c.id] = li + 1
 				back = append(back, c.id)
+				p.Capacity = append(p.Capacity, c.spare)
 			}
 			cost := int64(math.Round(c.score + offset))
 			edges = append(edges, Edge{Volunteer: li, Cost: min(max(cost, 0), MaxEdgeCost)})
@@ -136,11 +136,6 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		}
 	}
 	edgeAt[len(reqs)] = len(edges)
-	p.Capacity = make([]int32, len(back))
-	for li, id := range back {
-		v := &e.vols[id]
-		p.Capacity[li] = max(v.capacity-v.active-v.pending, 0)
-	}
 	// The greedy count is only for the summary: on the other core, while
 	// the solver runs. Both only read p.
 	greedy := make(chan int, 1)
