@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -191,12 +192,18 @@ func allWeek() []*pb.AvailabilitySlot {
 	return out
 }
 
+// dispatchScale multiplies BenchmarkDispatchGRPC's volunteers and
+// requests: 10 is the 200,000 and 20,000.
+var dispatchScale = flag.Int("dispatch-scale", 1, "BenchmarkDispatchGRPC at this many times 20,000 volunteers and 2,000 open requests")
+
 // BenchmarkDispatchGRPC is a Dispatch call through gRPC against 20,000
 // volunteers with 2,000 open requests: reading the requests, planning, and
 // writing the offers into bbolt. Each op dispatches a fresh store.
 //
 //	go test -run '^$' -bench DispatchGRPC -benchtime 2x ./server/
+//	go test -run '^$' -bench DispatchGRPC/bufconn -benchtime 1x ./server/ -args -dispatch-scale 10
 func BenchmarkDispatchGRPC(b *testing.B) {
+	scale := max(*dispatchScale, 1)
 	forTransports(b, func(b *testing.B, transport string) {
 		for range b.N {
 			b.StopTimer()
@@ -204,21 +211,31 @@ func BenchmarkDispatchGRPC(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			seedMatching(b, st, 200_000/10) // 20,000 volunteers and 200 requests
+			seedMatching(b, st, scale*20_000) // and one request per 100 volunteers
 			pcs := aberdeenPostcodes(b)
 			ctx := context.Background()
-			for i := range 1800 {
-				pc := pcs[(i*104729)%len(pcs)]
-				if _, err := st.CreateHelpRequest(ctx, &pb.HelpRequest{
-					Needs:        []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
-					Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(72 * time.Hour))},
-					Location:     &pb.Location{Postcode: pc.Postcode, LatLng: &pb.LatLng{Latitude: pc.Lat, Longitude: pc.Lng}},
-					Requester:    &pb.Contact{DisplayName: "Caller", Phone: fmt.Sprintf("+4412241%05d", i)},
-					Organisation: "aberdeen-mutual-aid",
-				}, store.Idempotency{}); err != nil {
-					b.Fatal(err)
-				}
+			var wg sync.WaitGroup
+			const creators = 16 // concurrent, so that their commits are grouped
+			for c := range creators {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := c; i < scale*1800; i += creators {
+						pc := pcs[(i*104729)%len(pcs)]
+						if _, err := st.CreateHelpRequest(ctx, &pb.HelpRequest{
+							Needs:        []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
+							Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(72 * time.Hour))},
+							Location:     &pb.Location{Postcode: pc.Postcode, LatLng: &pb.LatLng{Latitude: pc.Lat, Longitude: pc.Lng}},
+							Requester:    &pb.Contact{DisplayName: "Caller", Phone: fmt.Sprintf("+4412241%05d", i)},
+							Organisation: "aberdeen-mutual-aid",
+						}, store.Idempotency{}); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
 			}
+			wg.Wait()
 			conn, stop := serveForBench(b, st, transport)
 			b.StartTimer()
 			resp, err := pb.NewMatchingServiceClient(conn).Dispatch(ctx, &pb.DispatchRequest{})
