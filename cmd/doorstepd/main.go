@@ -24,6 +24,7 @@
 //	--rate-burst        DOORSTEP_RATE_BURST        calls one token may make at once (200)
 //	--max-streams       DOORSTEP_MAX_STREAMS       event streams one token may hold open (8)
 //	--gc-percent        DOORSTEP_GC_PERCENT        garbage collection target, as GOGC (400; GOGC's own when that is set)
+//	--matching-config   DOORSTEP_MATCHING_CONFIG   JSON file of matching rules: each need's reach, vetting and skills, and the ranking weights
 //
 // Without a certificate doorstepd serves plaintext, and then only on a
 // loopback address unless --insecure says otherwise: tokens and personal
@@ -87,6 +88,7 @@ type config struct {
 	rateBurst         int
 	maxStreams        int
 	gcPercent         int // 0 leaves the runtime's own (GOGC, or 100)
+	matchingConfig    string
 }
 
 // defaultGCPercent is doorstepd's GOGC. The heap is a small long-lived
@@ -154,6 +156,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("DOORSTEP_INSECURE: %w", err)
 	}
 	fs.BoolVar(&c.insecure, "insecure", insecureDefault, "serve plaintext on an address that is not loopback: only behind a TLS-terminating proxy (env DOORSTEP_INSECURE)")
+	fs.StringVar(&c.matchingConfig, "matching-config", env("DOORSTEP_MATCHING_CONFIG", ""), "JSON file of matching rules (each need's reach, vetting and skills; the ranking weights) over the defaults (env DOORSTEP_MATCHING_CONFIG)")
 	fs.StringVar(&c.adminTokenFile, "admin-token-file", env("DOORSTEP_ADMIN_TOKEN_FILE", ""), "on an empty data file, write the first admin token here (mode 0600) instead of to stderr (env DOORSTEP_ADMIN_TOKEN_FILE)")
 	rate, err := strconv.ParseFloat(env("DOORSTEP_RATE_LIMIT", strconv.Itoa(server.DefaultRate)), 64)
 	if err != nil {
@@ -204,6 +207,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("--log-format %q: want json or console", c.logFormat)
 	}
 	return c, nil
+}
+
+// matchingConfig reads --matching-config before anything is served, so
+// that a mistake in it stops the start with the field at fault.
+func matchingConfig(path string) (server.Option, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--matching-config: %w", err)
+	}
+	defer f.Close()
+	cfg, err := server.ReadMatchingConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("--matching-config %s: %w", path, err)
+	}
+	return server.WithMatcherConfig(cfg), nil
 }
 
 func newLogger(c config) (*zap.Logger, error) {
@@ -267,8 +285,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err := announceFirstToken(ctx, st, c, stderr); err != nil {
 		return err
 	}
-	srv, err := server.New(st, logger, server.WithLease(c.offerLease), server.WithEventRetention(c.eventRetention), server.WithPersonalDataRetention(c.personalRetention),
-		server.WithRateLimit(c.rateLimit, c.rateBurst), server.WithMaxStreams(c.maxStreams))
+	opts := []server.Option{server.WithLease(c.offerLease), server.WithEventRetention(c.eventRetention), server.WithPersonalDataRetention(c.personalRetention),
+		server.WithRateLimit(c.rateLimit, c.rateBurst), server.WithMaxStreams(c.maxStreams)}
+	if c.matchingConfig != "" {
+		o, err := matchingConfig(c.matchingConfig)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, o)
+		logger.Info("matching config loaded", zap.String("file", c.matchingConfig))
+	}
+	srv, err := server.New(st, logger, opts...)
 	if err != nil {
 		return err
 	}

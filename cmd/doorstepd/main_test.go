@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,5 +135,70 @@ func TestBadGazetteerStopsStart(t *testing.T) {
 		func(string) string { return "" }, io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "gazetteer") {
 		t.Errorf("missing gazetteer file: %v", err)
+	}
+}
+
+// TestMatchingConfigFile: --matching-config reaches the engine (a shopping
+// reach of 3 km finds a volunteer 2 km away, beyond the default 1.5 km),
+// and a mistake in the file stops the start, naming the field.
+func TestMatchingConfigFile(t *testing.T) {
+	write := func(body string) string {
+		p := filepath.Join(t.TempDir(), "matching.json")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct{ file, want string }{
+		{"/no/such/matching.json", "--matching-config"},
+		{write(`{"needs": {"transport": {"max_metres": -1}}}`), "needs.transport.max_metres: must be from 100 to 100000 metres"},
+	} {
+		err := run(context.Background(), []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--matching-config", tc.file},
+			func(string) string { return "" }, io.Discard, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--matching-config %s: %v, want it to say %q", tc.file, err, tc.want)
+		}
+	}
+
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	addr, stop := start(t, "--data-dir", t.TempDir(), "--gazetteer", "../../testdata/onspd_aberdeen_sample.csv", "--admin-token-file", tokenFile,
+		"--matching-config", write(`{"needs": {"grocery_shopping": {"max_metres": 3000}}}`))
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(readToken(t, tokenFile))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	var week []*pb.AvailabilitySlot
+	for d := pb.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= pb.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
+		week = append(week, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}})
+	}
+	vol, err := pb.NewVolunteerServiceClient(conn).CreateVolunteer(ctx, &pb.CreateVolunteerRequest{Volunteer: &pb.Volunteer{
+		Contact:           &pb.Contact{DisplayName: "Fiona", Phone: "07700 900555"},
+		Home:              &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{Latitude: 57.1316, Longitude: -2.1100}}, // about 2 km away
+		MaxDistanceMetres: 5000, Capacity: 1, Organisation: "aberdeen-mutual-aid",
+		Availability: &pb.Availability{Weekly: week},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr, err := pb.NewHelpRequestServiceClient(conn).CreateHelpRequest(ctx, &pb.CreateHelpRequestRequest{HelpRequest: &pb.HelpRequest{
+		Needs:        []pb.Need{pb.Need_NEED_GROCERY_SHOPPING},
+		Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(24 * time.Hour))},
+		Location:     &pb.Location{Postcode: "AB10 1AB"},
+		Requester:    &pb.Contact{DisplayName: "Agnes", Phone: "01224 000111"},
+		Organisation: "aberdeen-mutual-aid",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := pb.NewMatchingServiceClient(conn).FindCandidates(ctx, &pb.FindCandidatesRequest{HelpRequest: hr.HelpRequest.Name})
+	if err != nil || len(resp.Candidates) != 1 || resp.Candidates[0].Volunteer != vol.Volunteer.Name {
+		t.Errorf("with shopping reaching 3 km: candidates %v (%q), %v; want Fiona, 2 km away", resp.GetCandidates(), resp.GetSummary(), err)
 	}
 }

@@ -1,0 +1,166 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/doorstep-aid/doorstep/matcher"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// The matching rules an operator may set (doorstepd --matching-config), as
+// JSON. Every field is optional and keeps its default (matcher.DefaultConfig)
+// when left out, down to each field of each need, so that a file says only
+// what a group does differently:
+//
+//	{
+//	  "needs": {
+//	    "grocery_shopping": {"max_metres": 3000},
+//	    "transport": {"max_metres": 15000, "min_vetting": "enhanced"},
+//	    "befriending_call": {"skills": ["befriender"]}
+//	  },
+//	  "enters_home_vetting": "enhanced",
+//	  "same_street_metres": 200, "same_postcode_metres": 100,
+//	  "fairness_metres": 250, "fairness_window": "168h",
+//	  "continuity_metres": 500
+//	}
+//
+// Needs are named as in the API without NEED_, in lower case; vetting levels
+// are none, basic and enhanced. A need's skills replace its
+// default skills ([] needs none). Weights are in metres: a bonus or penalty
+// is worth being that much nearer or farther.
+type matchingConfigFile struct {
+	Needs              map[string]needRuleFile `json:"needs"`
+	EntersHomeVetting  *string                 `json:"enters_home_vetting"`
+	SameStreetMetres   *float64                `json:"same_street_metres"`
+	SamePostcodeMetres *float64                `json:"same_postcode_metres"`
+	FairnessMetres     *float64                `json:"fairness_metres"`
+	FairnessWindow     *string                 `json:"fairness_window"`
+	ContinuityMetres   *float64                `json:"continuity_metres"`
+}
+
+type needRuleFile struct {
+	MaxMetres  *float64  `json:"max_metres"`
+	MinVetting *string   `json:"min_vetting"`
+	Skills     *[]string `json:"skills"`
+}
+
+// Bounds of the matching config: a need's reach is a volunteer's (minDistance
+// to maxDistance); a weight beyond maxWeight would outweigh any distance; the
+// fairness window is at most a quarter.
+const (
+	maxWeight         = maxDistance
+	maxFairnessWindow = 90 * 24 * time.Hour
+)
+
+// ReadMatchingConfig reads the matching rules from JSON (see
+// matchingConfigFile) over the defaults. A mistake is an error naming the
+// field, and nothing is half applied.
+func ReadMatchingConfig(r io.Reader) (matcher.Config, error) {
+	var f matchingConfigFile
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return matcher.Config{}, fmt.Errorf("matching config: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return matcher.Config{}, errors.New("matching config: more than one JSON object")
+	}
+	cfg := matcher.DefaultConfig()
+	cfg.Needs = maps.Clone(cfg.Needs)
+	var v violations
+	for _, name := range slices.Sorted(maps.Keys(f.Needs)) {
+		rf := f.Needs[name]
+		field := "needs." + name
+		n, ok := pb.Need_value["NEED_"+strings.ToUpper(name)]
+		if !ok || n == int32(pb.Need_NEED_UNSPECIFIED) || name != strings.ToLower(name) {
+			v.add(field, "is not a need; the needs are "+strings.Join(enumNames(pb.Need_name, "NEED_"), ", "))
+			continue
+		}
+		rule := cfg.Needs[pb.Need(n)]
+		if rf.MaxMetres != nil {
+			rule.MaxMetres = *rf.MaxMetres
+			if !(rule.MaxMetres >= minDistance && rule.MaxMetres <= maxDistance) {
+				v.add(field+".max_metres", fmt.Sprintf("must be from %d to %d metres", minDistance, maxDistance))
+			}
+		}
+		if rf.MinVetting != nil {
+			rule.MinVetting = vettingLevel(&v, field+".min_vetting", *rf.MinVetting)
+		}
+		if rf.Skills != nil {
+			rule.Skills = cleanSkills(&v, field+".skills", slices.Clone(*rf.Skills), maxRequestSkill)
+		}
+		cfg.Needs[pb.Need(n)] = rule
+	}
+	if f.EntersHomeVetting != nil {
+		cfg.EntersHomeVetting = vettingLevel(&v, "enters_home_vetting", *f.EntersHomeVetting)
+	}
+	for _, w := range []struct {
+		field string
+		from  *float64
+		to    *float64
+	}{
+		{"same_street_metres", f.SameStreetMetres, &cfg.SameStreetMetres},
+		{"same_postcode_metres", f.SamePostcodeMetres, &cfg.SamePostcodeMetres},
+		{"fairness_metres", f.FairnessMetres, &cfg.FairnessMetres},
+		{"continuity_metres", f.ContinuityMetres, &cfg.ContinuityMetres},
+	} {
+		if w.from == nil {
+			continue
+		}
+		if *w.to = *w.from; !(*w.to >= 0 && *w.to <= maxWeight) {
+			v.add(w.field, fmt.Sprintf("must be from 0 to %d metres", maxWeight))
+		}
+	}
+	if f.FairnessWindow != nil {
+		d, err := time.ParseDuration(*f.FairnessWindow)
+		if err != nil || d <= 0 || d > maxFairnessWindow {
+			v.add("fairness_window", fmt.Sprintf("must be a duration such as \"168h\", more than 0 and at most %v", maxFairnessWindow))
+		}
+		cfg.FairnessWindow = d
+	}
+	if len(v) > 0 {
+		return matcher.Config{}, fmt.Errorf("matching config: %s", v.describe())
+	}
+	return cfg, nil
+}
+
+// vettingLevel parses a vetting level's name (none, basic, enhanced).
+func vettingLevel(v *violations, field, name string) pb.Vetting_DbsLevel {
+	l, ok := pb.Vetting_DbsLevel_value["DBS_LEVEL_"+strings.ToUpper(name)]
+	if !ok || l == int32(pb.Vetting_DBS_LEVEL_UNSPECIFIED) || name != strings.ToLower(name) {
+		v.add(field, "must be one of "+strings.Join(enumNames(pb.Vetting_DbsLevel_name, "DBS_LEVEL_"), ", "))
+	}
+	return pb.Vetting_DbsLevel(l)
+}
+
+// enumNames are an enum's values as a matching config names them: without
+// prefix, in lower case, in the enum's order, less UNSPECIFIED (0).
+func enumNames(names map[int32]string, prefix string) []string {
+	var out []string
+	for _, n := range slices.Sorted(maps.Keys(names)) {
+		if n != 0 {
+			out = append(out, strings.ToLower(strings.TrimPrefix(names[n], prefix)))
+		}
+	}
+	return out
+}
+
+// describe lists violations as "field: why; field: why".
+func (v violations) describe() string {
+	var b bytes.Buffer
+	for i, x := range v {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s: %s", x.Field, x.Description)
+	}
+	return b.String()
+}

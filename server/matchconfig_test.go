@@ -1,0 +1,133 @@
+package server_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/doorstep-aid/doorstep/matcher"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+)
+
+func TestReadMatchingConfig(t *testing.T) {
+	def := matcher.DefaultConfig()
+	t.Run("empty object keeps every default", func(t *testing.T) {
+		cfg, err := server.ReadMatchingConfig(strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.SameStreetMetres != def.SameStreetMetres || cfg.FairnessWindow != def.FairnessWindow || len(cfg.Needs) != len(def.Needs) {
+			t.Errorf("got %+v, want the defaults", cfg)
+		}
+	})
+	t.Run("each field over its default", func(t *testing.T) {
+		cfg, err := server.ReadMatchingConfig(strings.NewReader(`{
+			"needs": {
+				"grocery_shopping": {"max_metres": 3000},
+				"transport": {"max_metres": 15000},
+				"befriending_call": {"min_vetting": "enhanced", "skills": ["Befriender"]},
+				"dog_walking": {"skills": []}
+			},
+			"enters_home_vetting": "basic",
+			"same_street_metres": 0, "fairness_window": "72h", "continuity_metres": 900
+		}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shop, lift, call := cfg.Needs[pb.Need_NEED_GROCERY_SHOPPING], cfg.Needs[pb.Need_NEED_TRANSPORT], cfg.Needs[pb.Need_NEED_BEFRIENDING_CALL]
+		if shop.MaxMetres != 3000 || cfg.Needs[pb.Need_NEED_HOT_MEAL].MaxMetres != 1500 {
+			t.Errorf("shopping %v, hot meal %v", shop, cfg.Needs[pb.Need_NEED_HOT_MEAL])
+		}
+		// A need's other fields keep their defaults.
+		if lift.MaxMetres != 15000 || lift.MinVetting != pb.Vetting_DBS_LEVEL_BASIC || !slices.Equal(lift.Skills, []string{"driver"}) {
+			t.Errorf("transport %+v", lift)
+		}
+		if call.MinVetting != pb.Vetting_DBS_LEVEL_ENHANCED || !slices.Equal(call.Skills, []string{"befriender"}) || call.MaxMetres != 1500 {
+			t.Errorf("befriending %+v", call)
+		}
+		if s := cfg.Needs[pb.Need_NEED_DOG_WALKING].Skills; len(s) != 0 {
+			t.Errorf("dog walking skills %v, want none", s)
+		}
+		if cfg.EntersHomeVetting != pb.Vetting_DBS_LEVEL_BASIC || cfg.SameStreetMetres != 0 || cfg.SamePostcodeMetres != def.SamePostcodeMetres ||
+			cfg.FairnessWindow != 72*time.Hour || cfg.ContinuityMetres != 900 || cfg.FairnessMetres != def.FairnessMetres {
+			t.Errorf("got %+v", cfg)
+		}
+		// The defaults themselves are untouched.
+		if matcher.DefaultConfig().Needs[pb.Need_NEED_GROCERY_SHOPPING].MaxMetres != 1500 {
+			t.Error("reading a config changed the defaults")
+		}
+	})
+	for _, tc := range []struct {
+		name, file, want string
+	}{
+		{"unknown need", `{"needs": {"gardening": {"max_metres": 2000}}}`, "needs.gardening: is not a need; the needs are grocery_shopping, "},
+		{"need in upper case", `{"needs": {"TRANSPORT": {}}}`, "needs.TRANSPORT: is not a need"},
+		{"unknown field", `{"needs": {"transport": {"max_km": 9}}}`, `unknown field "max_km"`},
+		{"reach too short", `{"needs": {"transport": {"max_metres": 10}}}`, "needs.transport.max_metres: must be from 100 to 100000 metres"},
+		{"reach too long", `{"needs": {"errands": {"max_metres": 250000}}}`, "needs.errands.max_metres: must be from 100 to 100000 metres"},
+		{"bad vetting", `{"needs": {"transport": {"min_vetting": "full"}}}`, "needs.transport.min_vetting: must be one of none, basic, enhanced"},
+		{"bad home vetting", `{"enters_home_vetting": "DBS_LEVEL_ENHANCED"}`, "enters_home_vetting: must be one of none, basic, enhanced"},
+		{"bad skill", `{"needs": {"transport": {"skills": ["has car"]}}}`, "needs.transport.skills[0]: must be 1 to 40"},
+		{"negative weight", `{"fairness_metres": -5}`, "fairness_metres: must be from 0 to 100000 metres"},
+		{"bad window", `{"fairness_window": "a week"}`, "fairness_window: must be a duration"},
+		{"zero window", `{"fairness_window": "0s"}`, "fairness_window: must be a duration"},
+		{"two mistakes, both named", `{"same_street_metres": -1, "continuity_metres": 1e9}`, "same_street_metres: must be from 0 to 100000 metres; continuity_metres: must be"},
+		{"not JSON", `needs: {}`, "matching config: invalid character"},
+		{"empty file", ``, "matching config: EOF"},
+		{"two objects", `{} {}`, "more than one JSON object"},
+		{"wrong type", `{"needs": {"transport": {"max_metres": "8km"}}}`, "cannot unmarshal string"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := server.ReadMatchingConfig(strings.NewReader(tc.file))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestMatchingConfigChangesWhoIsFound serves with a config that lets
+// shopping reach 3 km: a volunteer 2 km away, beyond the default 1.5 km, is
+// then found, and offered.
+func TestMatchingConfigChangesWhoIsFound(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		file  string
+		found bool
+	}{
+		{"default reach", `{}`, false},
+		{"shopping within 3 km", `{"needs": {"grocery_shopping": {"max_metres": 3000}, "prescription_collection": {"max_metres": 3000}}}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := server.ReadMatchingConfig(strings.NewReader(tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newHarnessWithClock(t, nil, server.WithMatcherConfig(cfg))
+			// AB10 7 is about 2 km south-west of AB10 1AB, where the request is.
+			far := h.createVol(matchVolunteer("Fiona", "AB10 1AB", func(v *pb.Volunteer) {
+				v.Home = &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{Latitude: 57.1316, Longitude: -2.1100}}
+				v.MaxDistanceMetres = 5000
+			}))
+			hr := h.createHR(shopping())
+			resp, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(resp.Candidates) == 1 && resp.Candidates[0].Volunteer == far.Name; got != tc.found {
+				t.Fatalf("found %v (candidates %v, summary %q), want %v", got, resp.Candidates, resp.Summary, tc.found)
+			}
+			_, err = h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: far.Name})
+			if tc.found && err != nil {
+				t.Errorf("offer within the configured reach: %v", err)
+			}
+			if !tc.found {
+				wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
+			}
+		})
+	}
+}
