@@ -478,6 +478,11 @@ type Result struct {
 	// Exclusions are filled only when fewer than the asked-for number of
 	// candidates were found: that is when helpline staff need the reasons.
 	Exclusions []Exclusion
+	// Reach is how far the search looked, in metres (the nearest limit of
+	// the request's needs); 0 for a remote request, which has none.
+	Reach float64
+	// Short says that fewer than the asked-for number were found.
+	Short bool
 }
 
 // query is a request prepared for the rules.

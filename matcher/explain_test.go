@@ -3,6 +3,8 @@ package matcher
 import (
 	"math"
 	"testing"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // TestExplainText pins Explain's sentences, branch by branch, so that the
@@ -81,5 +83,51 @@ func TestSummaryText(t *testing.T) {
 		if got := Summary(tt.ex); got != tt.want {
 			t.Errorf("Summary(%+v) = %q, want %q", tt.ex, got, tt.want)
 		}
+	}
+}
+
+// TestResultSummary: why the search found no more, when it found fewer
+// than asked, whether anyone in reach was left out or nobody is there.
+func TestResultSummary(t *testing.T) {
+	one := []Candidate{{Volunteer: "volunteers/a"}}
+	excl := []Exclusion{{Reason: AtCapacity, Count: 2}}
+	for _, tt := range []struct {
+		name string
+		res  Result
+		want string
+	}{
+		{"found all asked for", Result{Candidates: one, Reach: 1500}, ""},
+		{"exclusions explain", Result{Candidates: one, Exclusions: excl, Reach: 1500, Short: true}, "2 are fully booked"},
+		{"nobody in reach", Result{Reach: 1500, Short: true}, "no volunteer lives within 1.5 km"},
+		{"nobody else in reach", Result{Candidates: one, Reach: 8000, Short: true}, "nobody else lives within 8 km"},
+		{"a short reach", Result{Reach: 800, Short: true}, "no volunteer lives within 800 m"},
+		{"rounded to 100 m", Result{Reach: 2345, Short: true}, "no volunteer lives within 2.3 km"},
+		{"remote, nobody at all", Result{Short: true}, "no volunteer is registered who could help"},
+		{"remote, nobody else", Result{Candidates: one, Short: true}, "there is nobody else"},
+	} {
+		if got := tt.res.Summary(); got != tt.want {
+			t.Errorf("%s: Summary() = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestFindCandidatesReach: a result says how far it looked and whether it
+// came up short, so that "nobody" can be explained.
+func TestFindCandidatesReach(t *testing.T) {
+	e := engineWith(t, vol("near", 500, 0), vol("far", 3000, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 5000 }))
+	res, err := e.FindCandidates(req(), nil, 5, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reach != 1500 || !res.Short || len(res.Candidates) != 1 || res.Summary() != "nobody else lives within 1.5 km" {
+		t.Errorf("shopping: reach %v, short %v, %d candidates, %q", res.Reach, res.Short, len(res.Candidates), res.Summary())
+	}
+	res, _ = e.FindCandidates(req(), nil, 1, now)
+	if res.Short || res.Summary() != "" {
+		t.Errorf("one asked, one found: short %v, %q", res.Short, res.Summary())
+	}
+	res, _ = e.FindCandidates(req(func(r *pb.HelpRequest) { r.RemoteOk = true; r.Needs = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL} }), nil, 5, now)
+	if res.Reach != 0 {
+		t.Errorf("a remote request has no reach: %v", res.Reach)
 	}
 }

@@ -31,7 +31,10 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 	var t tally
 	t.init(q)
 	cands, counted := e.search(q, k, true, nil, &t)
-	res := Result{Candidates: cands}
+	res := Result{Candidates: cands, Short: len(cands) < k}
+	if !q.remote {
+		res.Reach = q.maxMetres
+	}
 	switch {
 	case len(cands) >= k:
 	case counted:
@@ -409,6 +412,34 @@ func append2d(b []byte, v int) []byte {
 		return append(b, '0', byte('0'+v))
 	}
 	return strconv.AppendInt(b, int64(v), 10)
+}
+
+// Summary says why the search found no more: the exclusions (Summary), or,
+// when nobody in reach was left out, that nobody else lives that near. It
+// is empty when the search found all it was asked for.
+func (r Result) Summary() string {
+	switch {
+	case !r.Short:
+		return ""
+	case len(r.Exclusions) > 0:
+		return Summary(r.Exclusions)
+	case r.Reach == 0 && len(r.Candidates) == 0:
+		return "no volunteer is registered who could help"
+	case r.Reach == 0:
+		return "there is nobody else"
+	case len(r.Candidates) == 0:
+		return "no volunteer lives within " + distanceWords(r.Reach)
+	default:
+		return "nobody else lives within " + distanceWords(r.Reach)
+	}
+}
+
+// distanceWords is a limit as staff would say it: "800 m", "1.5 km", "8 km".
+func distanceWords(m float64) string {
+	if m < 1000 {
+		return strconv.Itoa(int(math.Round(m))) + " m"
+	}
+	return strconv.FormatFloat(math.Round(m/100)/10, 'f', -1, 64) + " km"
 }
 
 // Summary says why volunteers in reach were excluded, most common first:

@@ -95,12 +95,14 @@ func TestReadMatchingConfig(t *testing.T) {
 // then found, and offered.
 func TestMatchingConfigChangesWhoIsFound(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		file  string
-		found bool
+		name    string
+		file    string
+		found   bool
+		reach   float64
+		summary string
 	}{
-		{"default reach", `{}`, false},
-		{"shopping within 3 km", `{"needs": {"grocery_shopping": {"max_metres": 3000}, "prescription_collection": {"max_metres": 3000}}}`, true},
+		{"default reach", `{}`, false, 1500, "no volunteer lives within 1.5 km"},
+		{"shopping within 3 km", `{"needs": {"grocery_shopping": {"max_metres": 3000}, "prescription_collection": {"max_metres": 3000}}}`, true, 3000, "nobody else lives within 3 km"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := server.ReadMatchingConfig(strings.NewReader(tc.file))
@@ -120,6 +122,10 @@ func TestMatchingConfigChangesWhoIsFound(t *testing.T) {
 			}
 			if got := len(resp.Candidates) == 1 && resp.Candidates[0].Volunteer == far.Name; got != tc.found {
 				t.Fatalf("found %v (candidates %v, summary %q), want %v", got, resp.Candidates, resp.Summary, tc.found)
+			}
+			// Nobody else in reach is explained, with the reach.
+			if resp.ReachMetres != tc.reach || resp.Summary != tc.summary {
+				t.Errorf("reach %v, summary %q; want %v, %q", resp.ReachMetres, resp.Summary, tc.reach, tc.summary)
 			}
 			_, err = h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: far.Name})
 			if tc.found && err != nil {

@@ -122,7 +122,7 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
-	out := &pb.FindCandidatesResponse{Summary: matcher.Summary(res.Exclusions)}
+	out := &pb.FindCandidatesResponse{Summary: res.Summary(), ReachMetres: res.Reach}
 	if n := len(res.Candidates); n > 0 {
 		// Two allocations for the page rather than two per candidate: this
 		// is the hottest response the server builds.

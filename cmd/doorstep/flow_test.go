@@ -84,3 +84,14 @@ func TestJSONOutputIsStableAndParses(t *testing.T) {
 		t.Errorf("empty list --json = %q, want []", got)
 	}
 }
+
+// TestCandidatesWhenNobodyLivesNear: with no volunteer in reach, staff are
+// told why, with the reach, rather than only that nobody can help.
+func TestCandidatesWhenNobodyLivesNear(t *testing.T) {
+	e := newTestEnv(t)
+	req := e.newRequest()
+	want := "Nobody can take this request now.\n\nWhy nobody else: No volunteer lives within 1.5 km.\n"
+	if got := e.ok("request", "candidates", req); got != want {
+		t.Errorf("request candidates = %q, want %q", got, want)
+	}
+}

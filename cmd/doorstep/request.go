@@ -268,8 +268,10 @@ func (a *app) requestCandidates(args []string) error {
 			return err
 		}
 	}
-	if len(resp.Exclusions) > 0 {
+	if resp.Summary != "" {
 		fmt.Fprintf(a.stdout, "\nWhy nobody else: %s\n", sentence(resp.Summary))
+	}
+	if len(resp.Exclusions) > 0 {
 		ex := append([]*pb.Exclusion(nil), resp.Exclusions...)
 		sort.SliceStable(ex, func(i, j int) bool { return ex[i].Count > ex[j].Count })
 		t := newTable(a.stdout)
@@ -279,7 +281,7 @@ func (a *app) requestCandidates(args []string) error {
 		}
 		return t.flush()
 	}
-	if len(resp.Candidates) == 0 {
+	if len(resp.Candidates) == 0 && resp.Summary == "" { // an older server, which did not say why
 		fmt.Fprintln(a.stdout, "No volunteer lives within reach.")
 	}
 	return nil

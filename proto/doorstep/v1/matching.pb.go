@@ -413,9 +413,14 @@ type FindCandidatesResponse struct {
 	// Volunteers in reach who are not eligible, counted under the first rule
 	// they fail; given when fewer than page_size are eligible.
 	Exclusions []*Exclusion `protobuf:"bytes,2,rep,name=exclusions,proto3" json:"exclusions,omitempty"`
-	// The exclusions as a sentence for helpline staff ("4 nearby lack driver,
-	// 2 are away that day").
-	Summary       string `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Why nobody else, as a sentence for helpline staff: the exclusions ("4
+	// nearby lack driver, 2 are away then"), or, when nobody in reach was
+	// left out, that nobody else lives that near ("no volunteer lives within
+	// 1.5 km"). Empty when page_size were found.
+	Summary string `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	// How far from the request the search looked, in metres: the nearest
+	// limit of its needs. 0 for a remote request, which has none.
+	ReachMetres   float64 `protobuf:"fixed64,4,opt,name=reach_metres,json=reachMetres,proto3" json:"reach_metres,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -469,6 +474,13 @@ func (x *FindCandidatesResponse) GetSummary() string {
 		return x.Summary
 	}
 	return ""
+}
+
+func (x *FindCandidatesResponse) GetReachMetres() float64 {
+	if x != nil {
+		return x.ReachMetres
+	}
+	return 0
 }
 
 // An offer of one request to one volunteer.
@@ -1487,7 +1499,7 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x05count\x18\x03 \x01(\x05R\x05count\"W\n" +
 	"\x15FindCandidatesRequest\x12!\n" +
 	"\fhelp_request\x18\x01 \x01(\tR\vhelpRequest\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"\xa2\x01\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"\xc5\x01\n" +
 	"\x16FindCandidatesResponse\x126\n" +
 	"\n" +
 	"candidates\x18\x01 \x03(\v2\x16.doorstep.v1.CandidateR\n" +
@@ -1495,7 +1507,8 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\n" +
 	"exclusions\x18\x02 \x03(\v2\x16.doorstep.v1.ExclusionR\n" +
 	"exclusions\x12\x18\n" +
-	"\asummary\x18\x03 \x01(\tR\asummary\"\x90\x04\n" +
+	"\asummary\x18\x03 \x01(\tR\asummary\x12!\n" +
+	"\freach_metres\x18\x04 \x01(\x01R\vreachMetres\"\x90\x04\n" +
 	"\x05Offer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fhelp_request\x18\x02 \x01(\tR\vhelpRequest\x12\x1c\n" +
