@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -18,6 +20,7 @@ import (
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
+	"github.com/doorstep-aid/doorstep/store"
 )
 
 // matchVolunteer is a volunteer near AB10 1AB, free all day every day.
@@ -323,6 +326,44 @@ func TestDispatchCoversOpenRequests(t *testing.T) {
 	resp, err = h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
 	if err != nil || resp.OpenRequests != 2 || resp.OffersMade != 0 {
 		t.Errorf("second dispatch: %v %v", resp, err)
+	}
+}
+
+// TestDispatchCandidatesPerRequest: the candidates each request brings
+// decide what dispatch can cover. Ann is nearest to both requests and the
+// only one in reach of the second; Bob is the first request's second
+// nearest. With one candidate each, both requests bring Ann and one goes
+// uncovered; with two, the first takes Bob and both are covered.
+func TestDispatchCandidatesPerRequest(t *testing.T) {
+	const lat, lng = 57.1496, -2.0969        // AB10 1AB
+	at := func(north float64) *pb.Location { // north of AB10 1AB, in metres
+		return &pb.Location{Postcode: "AB10 1AB", Street: "Union Street", LatLng: &pb.LatLng{Latitude: lat + north/111_200, Longitude: lng}}
+	}
+	for _, tc := range []struct {
+		perRequest int
+		offers     int32
+	}{{1, 1}, {2, 2}, {server.DefaultCandidatesPerRequest, 2}} {
+		t.Run(fmt.Sprint(tc.perRequest), func(t *testing.T) {
+			h := newHarnessWithClock(t, nil, server.WithCandidatesPerRequest(tc.perRequest))
+			h.createVol(matchVolunteer("Ann", "AB10 1AB", func(v *pb.Volunteer) { v.Home = at(600) }))
+			h.createVol(matchVolunteer("Bob", "AB10 1AB", func(v *pb.Volunteer) { v.Home = at(-900); v.Contact.Phone = "07700 900222" }))
+			h.createHR(shopping(func(r *pb.HelpRequest) { r.Location = at(0) }))
+			h.createHR(shopping(func(r *pb.HelpRequest) { r.Location = at(1200); r.Requester.Phone = "01224 765432" }))
+			resp, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+			if err != nil || resp.OffersMade != tc.offers {
+				t.Errorf("%d candidates per request: %v offers (%v), want %d", tc.perRequest, resp.GetOffersMade(), err, tc.offers)
+			}
+		})
+	}
+	st, err := store.Open(filepath.Join(t.TempDir(), "doorstep.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, n := range []int{0, server.MaxCandidatesPerRequest + 1} {
+		if _, err := server.New(st, zap.NewNop(), server.WithCandidatesPerRequest(n)); err == nil {
+			t.Errorf("New accepted %d candidates per request", n)
+		}
 	}
 }
 

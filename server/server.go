@@ -73,8 +73,16 @@ func WithMatcherConfig(c matcher.Config) Option { return func(s *Server) { s.mat
 func WithLease(d time.Duration) Option { return func(s *Server) { s.lease = d } }
 
 // WithCandidatesPerRequest sets how many eligible volunteers each request
-// brings to a dispatch run.
+// brings to a dispatch run (DefaultCandidatesPerRequest, at most
+// MaxCandidatesPerRequest): more can cover more requests when volunteers
+// are scarce, at the cost of a longer run.
 func WithCandidatesPerRequest(n int) Option { return func(s *Server) { s.candidatesPerRequest = n } }
+
+// Bounds of WithCandidatesPerRequest.
+const (
+	DefaultCandidatesPerRequest = matcher.DefaultCandidatesPerRequest
+	MaxCandidatesPerRequest     = 100
+)
 
 // Abuse limits.
 const (
@@ -117,6 +125,9 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	}
 	if s.eventRetention < 0 || s.watchProgress <= 0 || s.watchSlowAfter <= 0 {
 		return nil, errors.New("server: new: event retention must not be negative, watch timings must be positive")
+	}
+	if s.candidatesPerRequest < 1 || s.candidatesPerRequest > MaxCandidatesPerRequest {
+		return nil, fmt.Errorf("server: new: %d candidates per request is not from 1 to %d", s.candidatesPerRequest, MaxCandidatesPerRequest)
 	}
 	if s.lease < minLease || s.lease > maxLease {
 		return nil, fmt.Errorf("server: new: lease %v is not from %v to %v", s.lease, minLease, maxLease)

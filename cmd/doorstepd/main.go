@@ -12,6 +12,7 @@
 //	--shutdown-timeout  DOORSTEP_SHUTDOWN_TIMEOUT  how long to let calls finish on SIGINT/SIGTERM (10s)
 //	--offer-lease       DOORSTEP_OFFER_LEASE       how long an offer waits for the volunteer (30m)
 //	--dispatch-every    DOORSTEP_DISPATCH_EVERY    run automatic dispatch this often; 0 turns it off (0)
+//	--dispatch-candidates DOORSTEP_DISPATCH_CANDIDATES  eligible volunteers each request brings to a dispatch, 1 to 100 (20)
 //	--sweep-every       DOORSTEP_SWEEP_EVERY       how often lapsed offers and past requests expire (15s)
 //	--event-retention   DOORSTEP_EVENT_RETENTION   how long the event log keeps events (168h)
 //	--personal-data-retention DOORSTEP_PERSONAL_DATA_RETENTION  how long closed requests keep personal data (720h)
@@ -87,6 +88,7 @@ type config struct {
 	rateLimit         float64
 	rateBurst         int
 	maxStreams        int
+	dispatchCands     int
 	gcPercent         int // 0 leaves the runtime's own (GOGC, or 100)
 	matchingConfig    string
 }
@@ -171,6 +173,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}{
 		{&c.rateBurst, "rate-burst", "DOORSTEP_RATE_BURST", server.DefaultBurst, "calls one token may make in a burst"},
 		{&c.maxStreams, "max-streams", "DOORSTEP_MAX_STREAMS", server.DefaultMaxStreams, "event streams one token may hold open"},
+		{&c.dispatchCands, "dispatch-candidates", "DOORSTEP_DISPATCH_CANDIDATES", server.DefaultCandidatesPerRequest, "eligible volunteers each request brings to a dispatch, nearest first: more can cover more requests when volunteers are scarce"},
 		{&c.gcPercent, "gc-percent", "DOORSTEP_GC_PERCENT", gcDefault, "garbage collection target, as GOGC: how far the heap may grow, in percent of what is live, before a collection; 0 leaves GOGC's"},
 	} {
 		v, err := strconv.Atoi(env(d.env, strconv.Itoa(d.def)))
@@ -190,6 +193,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.rateLimit < 0 || c.rateBurst < 1 || c.maxStreams < 1 {
 		return c, errors.New("--rate-limit must not be negative, --rate-burst and --max-streams at least 1")
+	}
+	if c.dispatchCands < 1 || c.dispatchCands > server.MaxCandidatesPerRequest {
+		return c, fmt.Errorf("--dispatch-candidates must be from 1 to %d", server.MaxCandidatesPerRequest)
 	}
 	if c.gcPercent < 0 {
 		return c, errors.New("--gc-percent must not be negative (GOGC=off turns collection off)")
@@ -286,7 +292,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	opts := []server.Option{server.WithLease(c.offerLease), server.WithEventRetention(c.eventRetention), server.WithPersonalDataRetention(c.personalRetention),
-		server.WithRateLimit(c.rateLimit, c.rateBurst), server.WithMaxStreams(c.maxStreams)}
+		server.WithRateLimit(c.rateLimit, c.rateBurst), server.WithMaxStreams(c.maxStreams), server.WithCandidatesPerRequest(c.dispatchCands)}
 	if c.matchingConfig != "" {
 		o, err := matchingConfig(c.matchingConfig)
 		if err != nil {

@@ -44,7 +44,10 @@ func TestParseConfig(t *testing.T) {
 	if c, err := parseConfig([]string{"--gc-percent", "150"}, gogc, io.Discard); err != nil || c.gcPercent != 150 {
 		t.Errorf("--gc-percent 150 with GOGC set: %d, %v", c.gcPercent, err)
 	}
-	bad := [][]string{{"--log-format", "xml"}, {"--gc-percent", "-5"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"},
+	if c.dispatchCands != 20 {
+		t.Errorf("dispatch candidates %d by default, want 20", c.dispatchCands)
+	}
+	bad := [][]string{{"--log-format", "xml"}, {"--gc-percent", "-5"}, {"--dispatch-candidates", "0"}, {"--dispatch-candidates", "101"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"},
 		{"--tls-cert", "c.pem"}, {"--tls-client-ca", "ca.pem"}, {"--rate-burst", "0"}, {"--rate-limit", "-1"}, {"--event-retention", "-1h"}}
 	for _, args := range bad {
 		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {
