@@ -122,7 +122,7 @@ func ReadMatchingConfig(r io.Reader) (matcher.Config, error) {
 	if f.FairnessWindow != nil {
 		d, err := time.ParseDuration(*f.FairnessWindow)
 		if err != nil || d <= 0 || d > maxFairnessWindow {
-			v.add("fairness_window", fmt.Sprintf("must be a duration such as \"168h\", more than 0 and at most %v", maxFairnessWindow))
+			v.add("fairness_window", fmt.Sprintf("must be a duration such as \"168h\", more than 0 and at most %.0fh (%d days)", maxFairnessWindow.Hours(), int(maxFairnessWindow.Hours()/24)))
 		}
 		cfg.FairnessWindow = d
 	}
