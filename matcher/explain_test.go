@@ -131,3 +131,53 @@ func TestFindCandidatesReach(t *testing.T) {
 		t.Errorf("a remote request has no reach: %v", res.Reach)
 	}
 }
+
+// TestEligibleSaysWhy: an offer made by hand to someone who cannot take it
+// is refused with a sentence about that one volunteer, distances included
+// where distance is the reason.
+func TestEligibleSaysWhy(t *testing.T) {
+	e := engineWith(t,
+		vol("beyond", 2100, 0),
+		vol("homebody", 1200, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 1000 }),
+		vol("full", 100, 0, func(v *pb.Volunteer) { v.ActiveAssignments = 1 }),
+		vol("resting", 100, 0, func(v *pb.Volunteer) { v.Paused = true }),
+		vol("walker", 100, 0),
+		vol("able", 100, 0),
+	)
+	for _, tt := range []struct {
+		volunteer string
+		r         *pb.HelpRequest
+		ok        bool
+		why       string
+	}{
+		{"beyond", req(), false, "they live 2.1 km away, beyond the 1.5 km this request reaches"},
+		{"homebody", req(), false, "they live 1.2 km away, beyond the 1 km they travel"},
+		{"full", req(), false, "they are fully booked"},
+		{"resting", req(), false, "they have paused"},
+		{"walker", req(func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT} }), false, "they lack driver"},
+		{"able", req(), true, ""},
+	} {
+		ok, x, err := e.Eligible(tt.r, nil, "volunteers/"+tt.volunteer, now)
+		if err != nil || ok != tt.ok || (!ok && x.Why() != tt.why) {
+			t.Errorf("%s: ok %v, %q, %v; want %v, %q", tt.volunteer, ok, x.Why(), err, tt.ok, tt.why)
+		}
+	}
+	if _, _, err := e.Eligible(req(), nil, "volunteers/nobody", now); err != ErrUnknownVolunteer {
+		t.Errorf("unknown volunteer: %v", err)
+	}
+	for _, tt := range []struct {
+		x    Exclusion
+		want string
+	}{
+		{Exclusion{Reason: TooFar}, "they do not go that far"},
+		{Exclusion{Reason: DeclinedBefore}, "they declined this request before"},
+		{Exclusion{Reason: Vetting, Detail: "enhanced"}, "they have no enhanced DBS check"},
+		{Exclusion{Reason: Away}, "they are away then"},
+		{Exclusion{Reason: NotAvailable}, "they are not free then"},
+		{Exclusion{Reason: "SOMETHING_NEW"}, "SOMETHING_NEW"},
+	} {
+		if got := tt.x.Why(); got != tt.want {
+			t.Errorf("%+v.Why() = %q, want %q", tt.x, got, tt.want)
+		}
+	}
+}

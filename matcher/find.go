@@ -529,12 +529,44 @@ func (e *Engine) Eligible(r *pb.HelpRequest, previousHelpers []string, volunteer
 	v := &e.vols[id]
 	metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
 	if !q.remote && metres > q.maxMetres {
-		return false, Exclusion{Reason: TooFar, Detail: "beyond the need's reach", Count: 1}, nil
+		return false, Exclusion{Reason: TooFar, Detail: distanceWords(metres) + " away, beyond the " + distanceWords(q.maxMetres) + " this request reaches", Count: 1}, nil
 	}
 	if ok, why, det, _ := e.check(q, id, metres); !ok {
-		return false, Exclusion{Reason: reasonOfCode[why], Detail: q.detail(why, det), Count: 1}, nil
+		x := Exclusion{Reason: reasonOfCode[why], Detail: q.detail(why, det), Count: 1}
+		if why == rTooFar {
+			x.Detail = distanceWords(metres) + " away, beyond the " + distanceWords(float64(e.hot[id].maxMetres)) + " they travel"
+		}
+		return false, x, nil
 	}
 	return true, Exclusion{}, nil
+}
+
+// Why says why one volunteer cannot help, as Eligible found: "they live
+// 2.1 km away, beyond the 1.5 km this request reaches", "they are fully
+// booked". Summary is its counterpart for many.
+func (x Exclusion) Why() string {
+	switch x.Reason {
+	case TooFar:
+		if x.Detail == "" {
+			return "they do not go that far"
+		}
+		return "they live " + x.Detail
+	case Paused:
+		return "they have paused"
+	case DeclinedBefore:
+		return "they declined this request before"
+	case AtCapacity:
+		return "they are fully booked"
+	case MissingSkill:
+		return "they lack " + x.Detail
+	case Vetting:
+		return "they have no " + x.Detail + " DBS check"
+	case Away:
+		return "they are away then"
+	case NotAvailable:
+		return "they are not free then"
+	}
+	return string(x.Reason)
 }
 
 // ErrUnknownVolunteer is returned for a volunteer the engine does not hold.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/doorstep-aid/doorstep/matcher"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -133,6 +134,9 @@ func TestMatchingConfigChangesWhoIsFound(t *testing.T) {
 			}
 			if !tc.found {
 				wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
+				if want := "the volunteer cannot take this request: they live 2.2 km away, beyond the 1.5 km this request reaches"; status.Convert(err).Message() != want {
+					t.Errorf("refusal %q, want %q", status.Convert(err).Message(), want)
+				}
 			}
 		})
 	}

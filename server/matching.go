@@ -189,7 +189,7 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 	}
 	if !ok {
 		return nil, statusWith(codes.FailedPrecondition, ReasonNotEligible,
-			"the volunteer cannot take this request: "+matcher.Summary([]matcher.Exclusion{why}),
+			"the volunteer cannot take this request: "+why.Why(),
 			map[string]string{"rule": string(why.Reason), "detail": why.Detail})
 	}
 	res, err := s.store.CreateOffer(ctx, store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease, Idem: idem})
