@@ -14,8 +14,8 @@ func TestExplainText(t *testing.T) {
 		c    Candidate
 		want string
 	}{
-		{Candidate{}, "0 m"},
-		{Candidate{Metres: 4.9}, "0 m"},
+		{Candidate{}, "under 10 m"},
+		{Candidate{Metres: 4.9}, "under 10 m"},
 		{Candidate{Metres: 5}, "10 m"},
 		{Candidate{Metres: 347}, "350 m"},
 		{Candidate{Metres: 994.9}, "990 m"},

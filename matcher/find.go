@@ -357,10 +357,14 @@ var weekdayShort = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
 func (c Candidate) Explain() string {
 	var buf [128]byte
 	b := buf[:0]
-	if c.Metres < 1000 {
+	switch {
+	case c.Metres >= 0 && c.Metres < 5:
+		// Postcode centres are tens of metres apart: "0 m" would claim too much.
+		b = append(b, "under 10 m"...)
+	case c.Metres < 1000:
 		b = strconv.AppendInt(b, int64(int(math.Round(c.Metres/10)*10)), 10)
 		b = append(b, " m"...)
-	} else {
+	default:
 		b = strconv.AppendFloat(b, c.Metres/1000, 'f', 1, 64) // as %.1f
 		b = append(b, " km"...)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -172,8 +173,11 @@ func yesNo(b bool) string {
 }
 
 func fmtDistance(m float64) string {
-	if m < 1000 {
-		return fmt.Sprintf("%.0f m", m)
+	switch {
+	case m < 5:
+		return "under 10 m" // as the candidates' sentences say it
+	case m < 1000:
+		return fmt.Sprintf("%.0f m", math.Round(m/10)*10)
 	}
 	return fmt.Sprintf("%.1f km", m/1000)
 }
