@@ -101,6 +101,8 @@ func TestResultSummary(t *testing.T) {
 		{"nobody in reach", Result{Reach: 1500, Short: true}, "no volunteer lives within 1.5 km"},
 		{"nobody else in reach", Result{Candidates: one, Reach: 8000, Short: true}, "nobody else lives within 8 km"},
 		{"a short reach", Result{Reach: 800, Short: true}, "no volunteer lives within 800 m"},
+		{"rounded to 10 m", Result{Reach: 747, Short: true}, "no volunteer lives within 750 m"},
+		{"nearly 1 km", Result{Reach: 996, Short: true}, "no volunteer lives within 1 km"},
 		{"rounded to 100 m", Result{Reach: 2345, Short: true}, "no volunteer lives within 2.3 km"},
 		{"remote, nobody at all", Result{Short: true}, "no volunteer is registered who could help"},
 		{"remote, nobody else", Result{Candidates: one, Short: true}, "there is nobody else"},

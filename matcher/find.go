@@ -438,10 +438,11 @@ func (r Result) Summary() string {
 	}
 }
 
-// distanceWords is a limit as staff would say it: "800 m", "1.5 km", "8 km".
+// distanceWords is a distance or a limit as staff would say it: "800 m",
+// "1.5 km", "8 km"; to 10 m, as Explain rounds.
 func distanceWords(m float64) string {
-	if m < 1000 {
-		return strconv.Itoa(int(math.Round(m))) + " m"
+	if m < 995 {
+		return strconv.Itoa(int(math.Round(m/10)*10)) + " m"
 	}
 	return strconv.FormatFloat(math.Round(m/100)/10, 'f', -1, 64) + " km"
 }
