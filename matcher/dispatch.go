@@ -29,6 +29,9 @@ type PlannedOffer struct {
 type Plan struct {
 	Offers    []PlannedOffer
 	Uncovered int
+	// NoCandidates are the uncovered requests nobody eligible could take
+	// at all; the rest of the uncovered lost their candidates to others.
+	NoCandidates int
 	// Greedy is how many requests nearest-first would have covered, for the
 	// summary and for tests.
 	Greedy int
@@ -146,6 +149,11 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		return Plan{}, err
 	}
 	plan := Plan{Uncovered: len(reqs) - a.Covered, Greedy: g}
+	for _, n := range nfound {
+		if n == 0 {
+			plan.NoCandidates++
+		}
+	}
 	if a.Covered > 0 {
 		plan.Offers = make([]PlannedOffer, 0, a.Covered)
 	}

@@ -250,6 +250,11 @@ func TestPlanDispatchIsTheOptimumOfItsSearches(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Plan{Uncovered: len(reqs) - a.Covered, Greedy: GreedyNearestFirst(p).Covered}
+	for _, edges := range p.Edges {
+		if len(edges) == 0 {
+			want.NoCandidates++
+		}
+	}
 	for i, li := range a.Volunteer {
 		if li < 0 {
 			continue
@@ -263,11 +268,11 @@ func TestPlanDispatchIsTheOptimumOfItsSearches(t *testing.T) {
 		want.Offers = append(want.Offers, PlannedOffer{HelpRequest: reqs[i].Request.Name, Volunteer: back[li], Urgency: reqs[i].Request.GetUrgency(), Score: score})
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("plan %d offers, %d uncovered, greedy %d; from the searches %d offers, %d uncovered, greedy %d",
-			len(got.Offers), got.Uncovered, got.Greedy, len(want.Offers), want.Uncovered, want.Greedy)
+		t.Fatalf("plan %d offers, %d uncovered (%d without candidates), greedy %d; from the searches %d offers, %d uncovered (%d without candidates), greedy %d",
+			len(got.Offers), got.Uncovered, got.NoCandidates, got.Greedy, len(want.Offers), want.Uncovered, want.NoCandidates, want.Greedy)
 	}
-	if len(got.Offers) < 50 {
-		t.Fatalf("only %d offers: the test covers too little", len(got.Offers))
+	if len(got.Offers) < 50 || got.NoCandidates == 0 || got.NoCandidates == got.Uncovered {
+		t.Fatalf("%d offers, %d uncovered of which %d without candidates: the test covers too little", len(got.Offers), got.Uncovered, got.NoCandidates)
 	}
 }
 

@@ -460,6 +460,8 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 		}
 	}
 	out.Uncovered = out.OpenRequests - out.OffersMade
+	out.WithoutCandidates = int32(plan.NoCandidates)
+	out.Outnumbered = int32(plan.Uncovered - plan.NoCandidates)
 	out.Took = durationpb.New(time.Since(start))
 	s.logger.Info("dispatched", zap.Int32("open", out.OpenRequests), zap.Int32("offers", out.OffersMade),
 		zap.Int("greedy_would_cover", plan.Greedy), zap.Duration("took", time.Since(start)))

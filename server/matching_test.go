@@ -310,7 +310,8 @@ func TestDispatchCoversOpenRequests(t *testing.T) {
 	}
 	// Three volunteers with capacity 2 can take six of the eight; the four
 	// critical ones must be among them.
-	if resp.OpenRequests != 8 || resp.OffersMade != 6 || resp.Uncovered != 2 || resp.OffersByUrgency["URGENCY_CRITICAL"] != 4 {
+	if resp.OpenRequests != 8 || resp.OffersMade != 6 || resp.Uncovered != 2 || resp.OffersByUrgency["URGENCY_CRITICAL"] != 4 ||
+		resp.Outnumbered != 2 || resp.WithoutCandidates != 0 {
 		t.Errorf("dispatch: %v", resp)
 	}
 	offered := 0
@@ -322,9 +323,10 @@ func TestDispatchCoversOpenRequests(t *testing.T) {
 	if offered != 6 {
 		t.Errorf("%d requests offered, want 6", offered)
 	}
-	// A second run finds nothing new to do: everyone is at capacity.
+	// A second run finds nothing new to do: everyone is at capacity, so
+	// nobody can take the two left.
 	resp, err = h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
-	if err != nil || resp.OpenRequests != 2 || resp.OffersMade != 0 {
+	if err != nil || resp.OpenRequests != 2 || resp.OffersMade != 0 || resp.WithoutCandidates != 2 || resp.Outnumbered != 0 {
 		t.Errorf("second dispatch: %v %v", resp, err)
 	}
 }
@@ -350,8 +352,9 @@ func TestDispatchCandidatesPerRequest(t *testing.T) {
 			h.createHR(shopping(func(r *pb.HelpRequest) { r.Location = at(0) }))
 			h.createHR(shopping(func(r *pb.HelpRequest) { r.Location = at(1200); r.Requester.Phone = "01224 765432" }))
 			resp, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
-			if err != nil || resp.OffersMade != tc.offers {
-				t.Errorf("%d candidates per request: %v offers (%v), want %d", tc.perRequest, resp.GetOffersMade(), err, tc.offers)
+			if err != nil || resp.OffersMade != tc.offers || resp.Outnumbered != 2-tc.offers || resp.WithoutCandidates != 0 {
+				t.Errorf("%d candidates per request: %v offers, %v outnumbered, %v without candidates (%v); want %d offers",
+					tc.perRequest, resp.GetOffersMade(), resp.GetOutnumbered(), resp.GetWithoutCandidates(), err, tc.offers)
 			}
 		})
 	}

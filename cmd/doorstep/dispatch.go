@@ -44,13 +44,8 @@ Needs an admin or coordinator token.`,
 		fmt.Fprintf(a.stdout, ": %s", by)
 	}
 	fmt.Fprintln(a.stdout, ".")
-	switch resp.Uncovered {
-	case 0:
-		fmt.Fprintln(a.stdout, "Every open request now has an offer.")
-	case 1:
-		fmt.Fprintln(a.stdout, "1 request has no eligible volunteer free and stays open.")
-	default:
-		fmt.Fprintf(a.stdout, "%d requests have no eligible volunteer free and stay open.\n", resp.Uncovered)
+	for _, line := range uncovered(resp) {
+		fmt.Fprintln(a.stdout, line)
 	}
 	if resp.OffersMade > 0 {
 		fmt.Fprintf(a.stdout, "Total score %.0f (metres to travel, less bonuses; lower is better). ", resp.TotalScore)
@@ -69,4 +64,40 @@ func urgencyCounts(byUrgency map[string]int32) string {
 		out = append(out, fmt.Sprintf("%d %s", byUrgency[k], lowerWords(k, "URGENCY_")))
 	}
 	return strings.Join(out, ", ")
+}
+
+// uncovered says what became of the requests a run left without an offer,
+// by why: nobody could take them, others needed their volunteers, or they
+// changed while the run was planned.
+func uncovered(resp *pb.DispatchResponse) []string {
+	if resp.Uncovered == 0 {
+		return []string{"Every open request now has an offer."}
+	}
+	var out []string
+	if n := int(resp.WithoutCandidates); n > 0 {
+		out = append(out, fmt.Sprintf("%s open with nobody in reach free and able to take %s: more volunteers are needed there (doorstep request candidates says why).",
+			stayOpen(n), plural(n, "it", "them")))
+	}
+	if n := int(resp.Outnumbered); n > 0 {
+		out = append(out, fmt.Sprintf("%s open: %s volunteers were all needed for more urgent requests, or for ones nobody else could take.",
+			stayOpen(n), plural(n, "its", "their")))
+	}
+	if n := int(resp.Uncovered - resp.WithoutCandidates - resp.Outnumbered); n > 0 {
+		out = append(out, fmt.Sprintf("%s open until the next run: %s changed while this one was planned.",
+			stayOpen(n), plural(n, "it or its volunteer", "they or their volunteers")))
+	}
+	return out
+}
+
+// stayOpen is "1 request stays" or "n requests stay".
+func stayOpen(n int) string {
+	return plural(n, "1 request stays", fmt.Sprintf("%d requests stay", n))
+}
+
+// plural picks one or many by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,7 +159,7 @@ func TestDispatch(t *testing.T) {
 	urgent := e.newRequest("--urgency", "critical")
 	out := e.ok("dispatch", coord)
 	want := regexp.MustCompile(`^Made 1 offer for 2 open requests: 1 critical\.\n` +
-		`1 request has no eligible volunteer free and stays open\.\n` +
+		`1 request stays open with nobody in reach free and able to take it: more volunteers are needed there \(doorstep request candidates says why\)\.\n` +
 		`Total score -?\d+ \(metres to travel, less bonuses; lower is better\)\. Took .+\.\n$`)
 	if !want.MatchString(out) {
 		t.Errorf("dispatch = %q, want it to match %s", out, want)
@@ -217,4 +218,28 @@ func (e *testEnv) volunteerToken(volunteer string) string {
 		e.t.Fatal(err)
 	}
 	return secret
+}
+
+// TestDispatchUncoveredSentences: each reason a request went uncovered,
+// singular and plural.
+func TestDispatchUncoveredSentences(t *testing.T) {
+	for _, tt := range []struct {
+		resp *pb.DispatchResponse
+		want []string
+	}{
+		{&pb.DispatchResponse{}, []string{"Every open request now has an offer."}},
+		{&pb.DispatchResponse{Uncovered: 1, WithoutCandidates: 1}, []string{
+			"1 request stays open with nobody in reach free and able to take it: more volunteers are needed there (doorstep request candidates says why)."}},
+		{&pb.DispatchResponse{Uncovered: 6, WithoutCandidates: 2, Outnumbered: 3}, []string{
+			"2 requests stay open with nobody in reach free and able to take them: more volunteers are needed there (doorstep request candidates says why).",
+			"3 requests stay open: their volunteers were all needed for more urgent requests, or for ones nobody else could take.",
+			"1 request stays open until the next run: it or its volunteer changed while this one was planned."}},
+		{&pb.DispatchResponse{Uncovered: 3, Outnumbered: 1}, []string{
+			"1 request stays open: its volunteers were all needed for more urgent requests, or for ones nobody else could take.",
+			"2 requests stay open until the next run: they or their volunteers changed while this one was planned."}},
+	} {
+		if got := uncovered(tt.resp); !slices.Equal(got, tt.want) {
+			t.Errorf("uncovered(%v) =\n%q\nwant\n%q", tt.resp, got, tt.want)
+		}
+	}
 }

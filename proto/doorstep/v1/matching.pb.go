@@ -1383,14 +1383,24 @@ type DispatchResponse struct {
 	OpenRequests int32 `protobuf:"varint,1,opt,name=open_requests,json=openRequests,proto3" json:"open_requests,omitempty"`
 	// Offers made.
 	OffersMade int32 `protobuf:"varint,2,opt,name=offers_made,json=offersMade,proto3" json:"offers_made,omitempty"`
-	// Open requests with no eligible volunteer free.
+	// Open requests left without an offer: without_candidates plus
+	// outnumbered, plus any whose request or volunteer changed while the run
+	// was planned (offered by hand, cancelled, paused), which the next run
+	// sees afresh.
 	Uncovered int32 `protobuf:"varint,3,opt,name=uncovered,proto3" json:"uncovered,omitempty"`
 	// Offers made by urgency ("URGENCY_CRITICAL" and so on).
 	OffersByUrgency map[string]int32 `protobuf:"bytes,4,rep,name=offers_by_urgency,json=offersByUrgency,proto3" json:"offers_by_urgency,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// Sum of the offers' scores (see Candidate.score).
 	TotalScore float64 `protobuf:"fixed64,5,opt,name=total_score,json=totalScore,proto3" json:"total_score,omitempty"`
 	// How long the run took.
-	Took          *durationpb.Duration `protobuf:"bytes,6,opt,name=took,proto3" json:"took,omitempty"`
+	Took *durationpb.Duration `protobuf:"bytes,6,opt,name=took,proto3" json:"took,omitempty"`
+	// Of the uncovered, requests no volunteer could take at all: nobody in
+	// reach is free, fit and willing (FindCandidates says why). More
+	// volunteers are needed there.
+	WithoutCandidates int32 `protobuf:"varint,7,opt,name=without_candidates,json=withoutCandidates,proto3" json:"without_candidates,omitempty"`
+	// Of the uncovered, requests whose eligible volunteers were all needed
+	// for others: more urgent requests, or ones nobody else could cover.
+	Outnumbered   int32 `protobuf:"varint,8,opt,name=outnumbered,proto3" json:"outnumbered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1465,6 +1475,20 @@ func (x *DispatchResponse) GetTook() *durationpb.Duration {
 		return x.Took
 	}
 	return nil
+}
+
+func (x *DispatchResponse) GetWithoutCandidates() int32 {
+	if x != nil {
+		return x.WithoutCandidates
+	}
+	return 0
+}
+
+func (x *DispatchResponse) GetOutnumbered() int32 {
+	if x != nil {
+		return x.Outnumbered
+	}
+	return 0
 }
 
 var File_doorstep_v1_matching_proto protoreflect.FileDescriptor
@@ -1570,7 +1594,7 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"X\n" +
 	"\x19CancelHelpRequestResponse\x12;\n" +
 	"\fhelp_request\x18\x01 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\"\x11\n" +
-	"\x0fDispatchRequest\"\xea\x02\n" +
+	"\x0fDispatchRequest\"\xbb\x03\n" +
 	"\x10DispatchResponse\x12#\n" +
 	"\ropen_requests\x18\x01 \x01(\x05R\fopenRequests\x12\x1f\n" +
 	"\voffers_made\x18\x02 \x01(\x05R\n" +
@@ -1579,7 +1603,9 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x11offers_by_urgency\x18\x04 \x03(\v22.doorstep.v1.DispatchResponse.OffersByUrgencyEntryR\x0foffersByUrgency\x12\x1f\n" +
 	"\vtotal_score\x18\x05 \x01(\x01R\n" +
 	"totalScore\x12-\n" +
-	"\x04took\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x04took\x1aB\n" +
+	"\x04took\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x04took\x12-\n" +
+	"\x12without_candidates\x18\a \x01(\x05R\x11withoutCandidates\x12 \n" +
+	"\voutnumbered\x18\b \x01(\x05R\voutnumbered\x1aB\n" +
 	"\x14OffersByUrgencyEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x012\x94\x06\n" +
