@@ -464,6 +464,7 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 	out.Outnumbered = int32(plan.Uncovered - plan.NoCandidates)
 	out.Took = durationpb.New(time.Since(start))
 	s.logger.Info("dispatched", zap.Int32("open", out.OpenRequests), zap.Int32("offers", out.OffersMade),
+		zap.Int32("without_candidates", out.WithoutCandidates), zap.Int32("outnumbered", out.Outnumbered),
 		zap.Int("greedy_would_cover", plan.Greedy), zap.Duration("took", time.Since(start)))
 	return out, nil
 }
