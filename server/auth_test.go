@@ -291,7 +291,7 @@ func TestStagedDisclosure(t *testing.T) {
 	}
 	limited("offered")
 	got, err := vMatch.GetOffer(h.ctx, &pb.GetOfferRequest{Name: off.Name})
-	if err != nil || got.Offer.DistanceMetres <= 0 {
+	if err != nil || got.Offer.GetDistanceMetres() <= 0 {
 		t.Errorf("offer as seen by its volunteer: %v %v", got, err)
 	}
 	// The other volunteer sees neither, and cannot answer for them.

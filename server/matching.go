@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -272,7 +273,7 @@ func (s *Server) withDistances(ctx context.Context, offers []*pb.Offer) {
 	}
 	for _, o := range offers {
 		if a, b := where(o.HelpRequest), where(o.Volunteer); a != nil && b != nil {
-			o.DistanceMetres = offerDistance(a, b)
+			o.DistanceMetres = proto.Int32(offerDistance(a, b))
 		}
 	}
 }

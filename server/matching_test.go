@@ -501,7 +501,7 @@ func TestListOffers(t *testing.T) {
 			}
 			for _, o := range resp.Offers {
 				names = append(names, o.Name)
-				if o.DistanceMetres <= 0 {
+				if o.GetDistanceMetres() <= 0 {
 					t.Errorf("%s has no distance", o.Name)
 				}
 			}
@@ -565,5 +565,29 @@ func TestListOffers(t *testing.T) {
 		if code != codes.InvalidArgument || !slices.Equal(fields, []string{tt.field}) {
 			t.Errorf("%v: %v %v, want INVALID_ARGUMENT on %s", tt.req, code, fields, tt.field)
 		}
+	}
+}
+
+// TestOfferDistanceAbsentWhenARecordIsGone: an offer's distance is given
+// while both its records stand, and absent, not zero, once the volunteer
+// has been deleted.
+func TestOfferDistanceAbsentWhenARecordIsGone(t *testing.T) {
+	h := newHarness(t)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF"))
+	hr := h.createHR(shopping())
+	o := h.offer(hr.Name, ann.Name)
+	got, err := h.match.GetOffer(h.ctx, &pb.GetOfferRequest{Name: o.Name})
+	if err != nil || got.Offer.DistanceMetres == nil {
+		t.Fatalf("offer with both records: %v, %v", got, err)
+	}
+	if _, err := h.match.DeclineOffer(h.ctx, &pb.DeclineOfferRequest{Name: o.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.vol.DeleteVolunteer(h.ctx, &pb.DeleteVolunteerRequest{Name: ann.Name}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := h.match.ListOffers(h.ctx, &pb.ListOffersRequest{HelpRequest: hr.Name})
+	if err != nil || len(list.Offers) != 1 || list.Offers[0].DistanceMetres != nil {
+		t.Errorf("offers of the request after its volunteer was deleted: %v, %v; want one, without a distance", list.GetOffers(), err)
 	}
 }

@@ -166,6 +166,10 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 		if o.State == pb.Offer_STATE_PENDING {
 			answerBy = fmtTS(o.ExpireTime, a.now())
 		}
-		return []string{idOf(o.Name), offerStateWord(o.State), idOf(o.HelpRequest), idOf(o.Volunteer), fmtDistance(float64(o.DistanceMetres)), answerBy}
+		distance := "-" // the request or the volunteer is gone
+		if o.DistanceMetres != nil {
+			distance = fmtDistance(float64(*o.DistanceMetres))
+		}
+		return []string{idOf(o.Name), offerStateWord(o.State), idOf(o.HelpRequest), idOf(o.Volunteer), distance, answerBy}
 	})
 }

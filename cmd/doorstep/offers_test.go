@@ -243,3 +243,22 @@ func TestDispatchUncoveredSentences(t *testing.T) {
 		}
 	}
 }
+
+// TestOfferListDistanceOfAGoneVolunteer: once a volunteer is erased, their
+// old offers list with no distance ("-") rather than a made-up one.
+func TestOfferListDistanceOfAGoneVolunteer(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	offer := firstName(t, e.ok("offer", "make", req, callum), "offers")
+	e.ok("offer", "decline", offer)
+	if out := e.ok("offer", "list", "--request", req, "--state", "all"); !strings.Contains(out, "under 10 m") {
+		t.Errorf("before the erasure:\n%s\nwant the distance", out)
+	}
+	e.asAdmin()
+	e.ok("admin", "erase", "--phone", "07700 900123", "--yes")
+	out := e.ok("offer", "list", "--request", req, "--state", "all")
+	if rows := strings.Split(strings.TrimSpace(out), "\n"); len(rows) != 2 || !strings.Contains(rows[1], "declined") || strings.Fields(rows[1])[4] != "-" {
+		t.Errorf("after the erasure:\n%s\nwant the declined offer with distance -", out)
+	}
+}

@@ -172,6 +172,15 @@ func yesNo(b bool) string {
 	return "no"
 }
 
+// offerAway is "300 m away", or "distance unknown" when the server could
+// not say (one of the offer's records is gone).
+func offerAway(o *pb.Offer) string {
+	if o.DistanceMetres == nil {
+		return "distance unknown"
+	}
+	return fmtDistance(float64(*o.DistanceMetres)) + " away"
+}
+
 func fmtDistance(m float64) string {
 	switch {
 	case m < 5:

@@ -324,13 +324,13 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 	t.row("Workload", fmt.Sprintf("%d assigned, %s waiting, capacity %d", v.ActiveAssignments, count(int(v.PendingOffers), "offer"), v.Capacity))
 	for _, o := range live {
 		if o.State == pb.Offer_STATE_ACCEPTED {
-			t.row("Assigned", fmt.Sprintf("request %s, %s away (offer %s)", idOf(o.HelpRequest), fmtDistance(float64(o.DistanceMetres)), idOf(o.Name)))
+			t.row("Assigned", fmt.Sprintf("request %s, %s (offer %s)", idOf(o.HelpRequest), offerAway(o), idOf(o.Name)))
 		}
 	}
 	for _, o := range live {
 		if o.State == pb.Offer_STATE_PENDING {
-			t.row("Waiting", fmt.Sprintf("offer %s: request %s, %s away, answer by %s",
-				idOf(o.Name), idOf(o.HelpRequest), fmtDistance(float64(o.DistanceMetres)), fmtTS(o.ExpireTime, now)))
+			t.row("Waiting", fmt.Sprintf("offer %s: request %s, %s, answer by %s",
+				idOf(o.Name), idOf(o.HelpRequest), offerAway(o), fmtTS(o.ExpireTime, now)))
 		}
 	}
 	t.row("Organisation", v.Organisation)

@@ -503,8 +503,9 @@ type Offer struct {
 	// Output only. Whether the dispatcher made it rather than a person.
 	Dispatched bool `protobuf:"varint,8,opt,name=dispatched,proto3" json:"dispatched,omitempty"`
 	// Output only. How far the volunteer's home is from where help is
-	// needed, in metres, when the offer was made.
-	DistanceMetres int32 `protobuf:"varint,9,opt,name=distance_metres,json=distanceMetres,proto3" json:"distance_metres,omitempty"`
+	// needed, in metres, as their records stand now; absent when either
+	// record is gone (the request or the volunteer deleted since).
+	DistanceMetres *int32 `protobuf:"varint,9,opt,name=distance_metres,json=distanceMetres,proto3,oneof" json:"distance_metres,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -596,8 +597,8 @@ func (x *Offer) GetDispatched() bool {
 }
 
 func (x *Offer) GetDistanceMetres() int32 {
-	if x != nil {
-		return x.DistanceMetres
+	if x != nil && x.DistanceMetres != nil {
+		return *x.DistanceMetres
 	}
 	return 0
 }
@@ -1532,7 +1533,7 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"exclusions\x18\x02 \x03(\v2\x16.doorstep.v1.ExclusionR\n" +
 	"exclusions\x12\x18\n" +
 	"\asummary\x18\x03 \x01(\tR\asummary\x12!\n" +
-	"\freach_metres\x18\x04 \x01(\x01R\vreachMetres\"\x90\x04\n" +
+	"\freach_metres\x18\x04 \x01(\x01R\vreachMetres\"\xa9\x04\n" +
 	"\x05Offer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fhelp_request\x18\x02 \x01(\tR\vhelpRequest\x12\x1c\n" +
@@ -1546,15 +1547,16 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"decideTime\x12\x1e\n" +
 	"\n" +
 	"dispatched\x18\b \x01(\bR\n" +
-	"dispatched\x12'\n" +
-	"\x0fdistance_metres\x18\t \x01(\x05R\x0edistanceMetres\"\x81\x01\n" +
+	"dispatched\x12,\n" +
+	"\x0fdistance_metres\x18\t \x01(\x05H\x00R\x0edistanceMetres\x88\x01\x01\"\x81\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_PENDING\x10\x01\x12\x12\n" +
 	"\x0eSTATE_ACCEPTED\x10\x02\x12\x12\n" +
 	"\x0eSTATE_DECLINED\x10\x03\x12\x11\n" +
 	"\rSTATE_EXPIRED\x10\x04\x12\x13\n" +
-	"\x0fSTATE_WITHDRAWN\x10\x05\"\xa5\x01\n" +
+	"\x0fSTATE_WITHDRAWN\x10\x05B\x12\n" +
+	"\x10_distance_metres\"\xa5\x01\n" +
 	"\x12CreateOfferRequest\x12!\n" +
 	"\fhelp_request\x18\x01 \x01(\tR\vhelpRequest\x12\x1c\n" +
 	"\tvolunteer\x18\x02 \x01(\tR\tvolunteer\x12/\n" +
@@ -1714,6 +1716,7 @@ func file_doorstep_v1_matching_proto_init() {
 		return
 	}
 	file_doorstep_v1_help_request_proto_init()
+	file_doorstep_v1_matching_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
