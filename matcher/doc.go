@@ -18,6 +18,13 @@
 // vetting at the level the needs demand, unexpired when help starts
 // (VETTING); not away on the days of the window (AWAY); and a weekly slot
 // overlapping the window, in the volunteer's own time zone (NOT_AVAILABLE).
+// A search that finds fewer than asked for says why (Result.Summary): the
+// counts by rule of those in reach it left out, or, when it left nobody
+// out, that nobody else lives within its reach. A single volunteer found
+// ineligible (Eligible) is told of in their own terms (Exclusion.Why),
+// with the distance and the limit when distance is the reason. The limits,
+// vetting and skills of each need, and the weights below, are the Config's
+// (DefaultConfig; doorstepd reads a file over it).
 //
 // # Ranking
 //
