@@ -137,12 +137,7 @@ func TestMigrationIndexesOffersByVolunteer(t *testing.T) {
 	a, b := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
 	wantA := offerInTurn(t, s, 5, a, b)
 	mustOK(t, s.Close(), "close")
-	writeBoltFile(t, path, func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bOffers).DeleteBucket(bByVolunteer); err != nil {
-			return err
-		}
-		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(4))
-	})
+	rewindSchema(t, path, 4, bOffers, bByVolunteer)
 	s = openAt(t, path)
 	mustOK(t, s.view(func(tx *bolt.Tx) error {
 		checkLayout(t, tx)

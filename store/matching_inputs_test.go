@@ -108,12 +108,7 @@ func TestMigrationIndexesPhoneHashesByRequest(t *testing.T) {
 	lcMust(t, "accept")(s.AcceptOffer(bg, idOf(lcOffer(t, s, reqs[0], ann).Offer.Name)))
 	lcMust(t, "complete")(s.CompleteHelpRequest(bg, idOf(reqs[0].Name)))
 	mustOK(t, s.Close(), "close")
-	writeBoltFile(t, path, func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bHelpRequests).DeleteBucket(bPhoneToken); err != nil {
-			return err
-		}
-		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(5))
-	})
+	rewindSchema(t, path, 5, bHelpRequests, bPhoneToken)
 	s = openAt(t, path)
 	mustOK(t, s.view(func(tx *bolt.Tx) error {
 		checkLayout(t, tx)

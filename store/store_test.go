@@ -1869,6 +1869,19 @@ func writeBoltFile(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
 	mustOK(t, db.Close(), "bolt close")
 }
 
+// rewindSchema makes the closed file at path look as one written before
+// schema version+1 added bucket under parent: the bucket dropped and the
+// version set back, for a migration to fill in again.
+func rewindSchema(t *testing.T, path string, version uint64, parent, bucket []byte) {
+	t.Helper()
+	writeBoltFile(t, path, func(tx *bolt.Tx) error {
+		if err := tx.Bucket(parent).DeleteBucket(bucket); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(version))
+	})
+}
+
 func TestOpenNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "newer.db")
 	writeBoltFile(t, path, func(tx *bolt.Tx) error {
