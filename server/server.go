@@ -178,6 +178,10 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 		// ones, so that abandoned clients do not hold memory for ever.
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 		grpc.MaxConcurrentStreams(1000),
+		// Responses are encoded by generated code rather than reflection;
+		// requests are still decoded by protobuf-go, which checks their
+		// strings are UTF-8 (see pb.ServerCodec).
+		grpc.ForceServerCodecV2(pb.ServerCodec()),
 	}, opts...)
 	g := grpc.NewServer(opts...)
 	s.Register(g)
