@@ -88,7 +88,13 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	// behaviour callers expect, replaces it.
 	proto.Reset(m)
 	if err := m.UnmarshalVT(buf.ReadOnlyData()); err != nil {
-		return fmt.Errorf("doorstepv1: unmarshal %T: %w", v, err)
+		// The generated code refuses a known field sent with another wire
+		// type, which protobuf-go keeps as an unknown field: what gRPC's
+		// codec would make of the bytes, right or wrong, is the answer.
+		proto.Reset(m)
+		if err := proto.Unmarshal(buf.ReadOnlyData(), m); err != nil {
+			return fmt.Errorf("doorstepv1: unmarshal %T: %w", v, err)
+		}
 	}
 	return nil
 }

@@ -300,3 +300,36 @@ func BenchmarkCodec(b *testing.B) {
 		})
 	}
 }
+
+// FuzzClientCodecAgreesWithProtobufGo feeds arbitrary bytes, as a broken or
+// hostile server might send, to the client's decoder and to protobuf-go's:
+// the generated decoder must never panic, and where protobuf-go accepts
+// the bytes it must read the same message. (It may accept more: it does
+// not check UTF-8.)
+func FuzzClientCodecAgreesWithProtobufGo(f *testing.F) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20 {
+		m := &pb.FindCandidatesResponse{}
+		fill(m.ProtoReflect(), rng, 3)
+		b, err := proto.Marshal(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, m := range []proto.Message{&pb.FindCandidatesResponse{}, &pb.HelpRequest{}, &pb.Volunteer{}, &pb.Event{}} {
+			want := m.ProtoReflect().Type().New().Interface()
+			errStd := proto.Unmarshal(b, want)
+			got := m.ProtoReflect().Type().New().Interface()
+			errFast := decode(pb.ClientCodec(), b, got)
+			if errStd == nil && errFast != nil {
+				t.Fatalf("%T: protobuf-go reads it, the client codec says %v", m, errFast)
+			}
+			if errStd == nil && !proto.Equal(want, got) {
+				t.Fatalf("%T: protobuf-go reads\n%v\nthe client codec\n%v", m, want, got)
+			}
+		}
+	})
+}
