@@ -442,3 +442,36 @@ func TestWatchCancelIsNotAnError(t *testing.T) {
 		t.Error("the stream's end was not logged")
 	}
 }
+
+// Calls run on a pool of StreamWorkers goroutines, and a watch holds its
+// worker for as long as it is open: with more watches open than there are
+// workers, calls and new watches are still served, and every watch still
+// hears of a change.
+func TestWatchesOutnumberingWorkersDoNotStarveCalls(t *testing.T) {
+	n := int(server.StreamWorkers()) + 4
+	h := newHarnessWithClock(t, nil, server.WithMaxStreams(n))
+	h.createHR(validHelpRequest())
+	before := h.revision()
+	var ws []*watcher
+	for range n {
+		w := h.watch(h.ev, &pb.WatchEventsRequest{})
+		ws = append(ws, w)
+	}
+	for _, w := range ws {
+		w.waitFor(t, before) // its first response: its handler holds a worker
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	defer cancel()
+	resp, err := h.hr.CreateHelpRequest(ctx, &pb.CreateHelpRequestRequest{HelpRequest: validHelpRequest()})
+	if err != nil {
+		t.Fatalf("a call with every worker held by a watch: %v", err)
+	}
+	hr := resp.GetHelpRequest()
+	for i, w := range ws {
+		w.waitFor(t, h.revision())
+		got, _ := w.events()
+		if len(got) != 1 || got[0].HelpRequest != hr.Name {
+			t.Fatalf("watch %d heard %v, want the creation of %s", i, eventKeys(got), hr.Name)
+		}
+	}
+}
