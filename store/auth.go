@@ -169,7 +169,7 @@ func (s *BoltStore) ListTokens(_ context.Context, p Page) ([]*pb.Token, string, 
 	next, err := s.listKeyed(p, "tokens", func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bTokens).Bucket(bRecords) }, false,
 		func(_, v []byte) (bool, error) {
 			t := &pb.Token{}
-			if err := proto.Unmarshal(v, t); err != nil {
+			if err := pb.UnmarshalTrusted(v, t); err != nil {
 				return false, err
 			}
 			out = append(out, t)
@@ -255,7 +255,7 @@ func (s *BoltStore) ListOrganisations(_ context.Context, p Page) ([]*pb.Organisa
 	next, err := s.listKeyed(p, "organisations", func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bOrganisations) }, false,
 		func(_, v []byte) (bool, error) {
 			o := &pb.Organisation{}
-			if err := proto.Unmarshal(v, o); err != nil {
+			if err := pb.UnmarshalTrusted(v, o); err != nil {
 				return false, err
 			}
 			out = append(out, o)
@@ -396,7 +396,7 @@ func (s *BoltStore) ListAuditRecords(_ context.Context, f AuditFilter, p Page) (
 	next, err := s.listKeyed(p, filterKey, func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bAudit) }, true,
 		func(_, v []byte) (bool, error) {
 			r := &pb.AuditRecord{}
-			if err := proto.Unmarshal(v, r); err != nil {
+			if err := pb.UnmarshalTrusted(v, r); err != nil {
 				return false, err
 			}
 			if (f.Actor != "" && r.Actor != f.Actor) || (f.Resource != "" && r.Resource != f.Resource) || (f.Action != "" && r.Action != f.Action) {

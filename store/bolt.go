@@ -111,7 +111,7 @@ func createLayoutV5(tx *bolt.Tx) error {
 	}
 	return offers.Bucket(bRecords).ForEach(func(k, v []byte) error {
 		o := &pb.Offer{}
-		if err := proto.Unmarshal(v, o); err != nil {
+		if err := pb.UnmarshalTrusted(v, o); err != nil {
 			return fmt.Errorf("offer %s: %w", idString(k), err)
 		}
 		volID, err := idFromName(o.Volunteer, volunteerPrefix)
@@ -418,7 +418,7 @@ func getProto(b *bolt.Bucket, key []byte, m proto.Message) (bool, error) {
 	if raw == nil {
 		return false, nil
 	}
-	if err := proto.Unmarshal(raw, m); err != nil {
+	if err := pb.UnmarshalTrusted(raw, m); err != nil {
 		return false, fmt.Errorf("decode %T: %w", m, err)
 	}
 	return true, nil

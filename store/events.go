@@ -11,7 +11,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -132,7 +131,7 @@ func (s *BoltStore) ReadEvents(_ context.Context, from uint64, limit int) (Event
 				return nil
 			}
 			ev := &pb.Event{}
-			if err := proto.Unmarshal(v, ev); err != nil {
+			if err := pb.UnmarshalTrusted(v, ev); err != nil {
 				return fmt.Errorf("event %d: %w", rev, err)
 			}
 			page.Events = append(page.Events, ev)
@@ -184,7 +183,7 @@ func (s *BoltStore) CompactEvents(ctx context.Context, cutoff time.Time) (int, e
 				}
 				if rev != lastRev {
 					ev := &pb.Event{}
-					if err := proto.Unmarshal(v, ev); err != nil {
+					if err := pb.UnmarshalTrusted(v, ev); err != nil {
 						return fmt.Errorf("event %d: %w", rev, err)
 					}
 					if !ev.Time.AsTime().Before(cutoff) {

@@ -778,7 +778,7 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 				}
 			}
 			o := &pb.Offer{}
-			if err := proto.Unmarshal(v, o); err != nil {
+			if err := pb.UnmarshalTrusted(v, o); err != nil {
 				return fmt.Errorf("offer %s: %w", idString(k[len(k)-16:]), err)
 			}
 			if (f.State == pb.Offer_STATE_UNSPECIFIED || o.State == f.State) &&

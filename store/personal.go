@@ -159,7 +159,7 @@ func openPersonal[T proto.Message](sl *sealer, col *collection[T], id, sealed []
 		return zero, fmt.Errorf("%s %s: %w", col.noun, idString(id), err)
 	}
 	p := col.newRec()
-	if err := proto.Unmarshal(plain, p); err != nil {
+	if err := pb.UnmarshalTrusted(plain, p); err != nil {
 		return zero, fmt.Errorf("decode sealed %T: %w", p, err)
 	}
 	return p, nil
