@@ -713,6 +713,7 @@ type gridSearch struct {
 type gridPending struct {
 	id, tag uint32
 	d       float64
+	tagged  bool // the scan judged the tag already, and it left the point undecided
 }
 
 // flushPending offers the points held back, in order.
@@ -729,7 +730,7 @@ func (s *gridSearch) flushPending() {
 	s.tq.e.warmRecords(ids[:len(p)])
 	for i := range p {
 		if p[i].d <= s.bound {
-			s.offer(p[i].id, p[i].tag, p[i].d)
+			s.offer(p[i].id, p[i].tag, p[i].d, p[i].tagged)
 		}
 	}
 }
@@ -1090,7 +1091,8 @@ func (s *gridSearch) scan(cell []gridEntry) {
 		// Until k are accepted, a point the tag turns away needs no
 		// distance. After that most points are beyond the k-th, which the
 		// distance shows before the tag need be read.
-		if s.tq != nil && len(s.res)-s.start < s.k && s.rejects(e.id, e.tag, lo) {
+		tagged := s.tq != nil && len(s.res)-s.start < s.k
+		if tagged && s.rejects(e.id, e.tag, lo) {
 			continue
 		}
 		// ApproxMetres(s.lat, s.lng, plat, plng), by the same operations
@@ -1098,10 +1100,10 @@ func (s *gridSearch) scan(cell []gridEntry) {
 		x := float64(dlng * gridCosDeg((s.lat+plat)*0.5))
 		if d := gridMetresPerDeg * math.Sqrt(float64(dlat*dlat)+float64(x*x)); d <= s.bound {
 			if s.tq == nil {
-				s.offer(e.id, e.tag, d)
+				s.offer(e.id, e.tag, d, false)
 				continue
 			}
-			s.pending[s.npend] = gridPending{e.id, e.tag, d}
+			s.pending[s.npend] = gridPending{e.id, e.tag, d, tagged}
 			if s.npend++; s.npend == len(s.pending) {
 				s.flushPending()
 			}
@@ -1146,13 +1148,13 @@ func (s *gridSearch) likelyShort() bool {
 
 // offer adds a point within the bound to the best k if it belongs there
 // and accept agrees.
-func (s *gridSearch) offer(id, tag uint32, d float64) {
+func (s *gridSearch) offer(id, tag uint32, d float64, tagged bool) {
 	h := s.res[s.start:]
 	if len(h) == s.k {
 		if d == h[0].Metres && id > h[0].ID {
 			return
 		}
-		if !s.accepts(id, tag, d) {
+		if !s.accepts(id, tag, d, tagged) {
 			return
 		}
 		h[0] = Neighbour{ID: id, Metres: d}
@@ -1160,7 +1162,7 @@ func (s *gridSearch) offer(id, tag uint32, d float64) {
 		s.setBound(h[0].Metres)
 		return
 	}
-	if !s.accepts(id, tag, d) {
+	if !s.accepts(id, tag, d, tagged) {
 		return
 	}
 	s.push(id, d)
@@ -1176,10 +1178,12 @@ func (s *gridSearch) push(id uint32, d float64) {
 	}
 }
 
-func (s *gridSearch) accepts(id, tag uint32, d float64) bool {
+// accepts asks the filter about a point within the bound; tagged says its
+// tag has been judged already (and left it undecided).
+func (s *gridSearch) accepts(id, tag uint32, d float64, tagged bool) bool {
 	switch {
 	case s.tq != nil:
-		return s.tq.eligible(id, tag, d)
+		return s.tq.eligible(id, tag, d, tagged)
 	case s.accept != nil:
 		return s.accept(id, d)
 	}

@@ -174,12 +174,18 @@ func (q *query) tagRejects(id, tag uint32, loDegSq float64) bool {
 // eligible applies the rules to volunteer id at metres: the tag first,
 // as a search does until it has k (tagRejects), so that the records are
 // read only for those the tag leaves undecided.
-func (q *query) eligible(id, tag uint32, metres float64) bool {
+//
+// tagged says a search has judged the tag already (tagRejects, which
+// looked at a lower bound of the distance, not at metres) and it left the
+// volunteer undecided: the rules need not be judged by it again.
+func (q *query) eligible(id, tag uint32, metres float64, tagged bool) bool {
 	if !q.remote && tag&tagReachExact != 0 && metres > tagReach[tag>>tagReachShift&7] {
 		return false
 	}
-	if decided, _, _ := q.tagRules(id, tag); decided {
-		return false
+	if !tagged {
+		if decided, _, _ := q.tagRules(id, tag); decided {
+			return false
+		}
 	}
 	ok, _, _, _ := q.e.check(q, id, metres)
 	return ok
