@@ -198,8 +198,9 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 }
 
 func bearer(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
+	// ValueFromIncomingContext reads the one key; FromIncomingContext
+	// would copy every header of the call first.
+	for _, v := range metadata.ValueFromIncomingContext(ctx, "authorization") {
 		if rest, ok := strings.CutPrefix(v, "Bearer "); ok {
 			return strings.TrimSpace(rest)
 		}

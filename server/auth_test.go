@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -643,5 +644,37 @@ func TestVolunteerWatchesOwnEvents(t *testing.T) {
 	}
 	if !slices.Equal(types, []pb.Event_Type{pb.Event_TYPE_VOLUNTEER_CREATED, pb.Event_TYPE_OFFER_CREATED, pb.Event_TYPE_OFFER_DECLINED}) {
 		t.Errorf("Ann's stream holds %v", types)
+	}
+}
+
+// The bearer scheme is read in either case, with spaces around the secret;
+// any other scheme, or none, is no token.
+func TestAuthorizationHeaderForms(t *testing.T) {
+	h := newHarness(t)
+	secret := h.adminSecret
+	for _, c := range []struct {
+		name   string
+		values []string
+		want   codes.Code
+	}{
+		{"Bearer", []string{"Bearer " + secret}, codes.OK},
+		{"lower case scheme", []string{"bearer " + secret}, codes.OK},
+		{"spaces around the secret", []string{"Bearer   " + secret + "  "}, codes.OK},
+		{"second header holds it", []string{"Basic dXNlcjpwYXNz", "Bearer " + secret}, codes.OK},
+		{"no scheme", []string{secret}, codes.Unauthenticated},
+		{"another scheme", []string{"Basic " + secret}, codes.Unauthenticated},
+		{"wrong secret", []string{"Bearer ds_notatoken"}, codes.Unauthenticated},
+		{"no header", nil, codes.Unauthenticated},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := h.ctx
+			for _, v := range c.values {
+				ctx = metadata.AppendToOutgoingContext(ctx, "authorization", v)
+			}
+			_, err := pb.NewGazetteerServiceClient(h.as("")).LookupPostcode(ctx, &pb.LookupPostcodeRequest{Postcode: "AB10 1AB"})
+			if got := status.Code(err); got != c.want {
+				t.Errorf("got %v (%v), want %v", got, err, c.want)
+			}
+		})
 	}
 }
