@@ -93,10 +93,11 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 // UnmarshalTrusted is proto.Unmarshal for bytes a trusted encoder made (a
 // Doorstep server, or the store reading back its own records): through
 // the generated code where m has it, about one and a half times as fast,
-// without checking that strings are UTF-8. The result, or the error, is
-// protobuf-go's in every other respect: the generated code refuses a
-// known field sent with another wire type, which protobuf-go keeps as an
-// unknown field, and then protobuf-go decodes the bytes instead.
+// without checking that strings are UTF-8. Whatever protobuf-go would
+// decode, it decodes to the same message (FuzzClientCodecAgreesWithProtobufGo):
+// where the generated code refuses bytes protobuf-go accepts (a known
+// field sent with another wire type, which protobuf-go keeps as an unknown
+// field), protobuf-go decodes them instead.
 func UnmarshalTrusted(b []byte, m proto.Message) error {
 	if f, ok := m.(fastMessage); ok {
 		// UnmarshalVT merges into what is there; proto.Unmarshal, whose
