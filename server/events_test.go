@@ -72,7 +72,7 @@ func (w *watcher) events() ([]*pb.Event, int64) {
 }
 
 // waitFor waits until the stream has been told it is through rev, or ends.
-func (w *watcher) waitFor(t *testing.T, rev int64) {
+func (w *watcher) waitFor(t testing.TB, rev int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -90,7 +90,7 @@ func (w *watcher) waitFor(t *testing.T, rev int64) {
 }
 
 // wait waits for the stream to end and returns its error.
-func (w *watcher) wait(t *testing.T) error {
+func (w *watcher) wait(t testing.TB) error {
 	t.Helper()
 	select {
 	case <-w.done:

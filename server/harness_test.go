@@ -28,7 +28,7 @@ const samplePath = "../testdata/onspd_aberdeen_sample.csv"
 
 // harness is a server over a real bbolt file, reached over bufconn.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	path  string
 	st    *store.BoltStore
 	conn  *grpc.ClientConn
@@ -76,7 +76,7 @@ func (c *testClock) advance(d time.Duration) {
 
 // newHarnessWithClock serves with clock (when not nil) as both the
 // server's and the store's clock.
-func newHarnessWithClock(t *testing.T, clock *testClock, opts ...server.Option) *harness {
+func newHarnessWithClock(t testing.TB, clock *testClock, opts ...server.Option) *harness {
 	t.Helper()
 	h := &harness{t: t, path: filepath.Join(t.TempDir(), "doorstep.db"), ctx: context.Background(), start: time.Now(), clock: clock, opts: opts}
 	st, err := h.open()

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/doorstep-aid/doorstep/internal/protorand"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -32,88 +33,6 @@ func apiMessages(t *testing.T) []protoreflect.MessageType {
 		t.Fatalf("found %d doorstep.v1 message types; the registry is not what this test expects", len(out))
 	}
 	return out
-}
-
-// fill sets every field of m (one member of each oneof) to random values,
-// nested messages to depth levels.
-func fill(m protoreflect.Message, rng *rand.Rand, depth int) {
-	fields := m.Descriptor().Fields()
-	for i := range fields.Len() {
-		fd := fields.Get(i)
-		if oo := fd.ContainingOneof(); oo != nil && !oo.IsSynthetic() {
-			if oo.Fields().Get(rng.IntN(oo.Fields().Len())) != fd {
-				continue
-			}
-		}
-		switch {
-		case fd.IsList():
-			l := m.Mutable(fd).List()
-			for range 1 + rng.IntN(3) {
-				if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
-					if depth > 0 {
-						e := l.NewElement()
-						fill(e.Message(), rng, depth-1)
-						l.Append(e)
-					}
-					continue
-				}
-				l.Append(scalar(fd, rng))
-			}
-		case fd.IsMap():
-			mp := m.Mutable(fd).Map()
-			for range 1 + rng.IntN(3) {
-				k := scalar(fd.MapKey(), rng).MapKey()
-				if fd.MapValue().Kind() == protoreflect.MessageKind {
-					if depth > 0 {
-						v := mp.NewValue()
-						fill(v.Message(), rng, depth-1)
-						mp.Set(k, v)
-					}
-					continue
-				}
-				mp.Set(k, scalar(fd.MapValue(), rng))
-			}
-		case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
-			if depth > 0 {
-				fill(m.Mutable(fd).Message(), rng, depth-1)
-			}
-		default:
-			m.Set(fd, scalar(fd, rng))
-		}
-	}
-}
-
-var words = []string{"", "Morag", "Sinéad", "AB10 1AB", "0.3 km, same street, has driver", "ŵ", "日本", strings.Repeat("x", 300)}
-
-func scalar(fd protoreflect.FieldDescriptor, rng *rand.Rand) protoreflect.Value {
-	switch fd.Kind() {
-	case protoreflect.BoolKind:
-		return protoreflect.ValueOfBool(rng.IntN(2) == 0)
-	case protoreflect.EnumKind:
-		vals := fd.Enum().Values()
-		return protoreflect.ValueOfEnum(vals.Get(rng.IntN(vals.Len())).Number())
-	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		return protoreflect.ValueOfInt32(rng.Int32() - 1<<30)
-	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		return protoreflect.ValueOfInt64(rng.Int64() - 1<<62)
-	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		return protoreflect.ValueOfUint32(rng.Uint32())
-	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		return protoreflect.ValueOfUint64(rng.Uint64())
-	case protoreflect.FloatKind:
-		return protoreflect.ValueOfFloat32(rng.Float32()*2000 - 1000)
-	case protoreflect.DoubleKind:
-		return protoreflect.ValueOfFloat64(rng.NormFloat64() * 1e4)
-	case protoreflect.StringKind:
-		return protoreflect.ValueOfString(words[rng.IntN(len(words))])
-	case protoreflect.BytesKind:
-		b := make([]byte, rng.IntN(40))
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-		return protoreflect.ValueOfBytes(b)
-	}
-	panic(fmt.Sprintf("no random value for %v", fd.Kind()))
 }
 
 // encode and decode go through the codec as gRPC would: buffers in, buffers out.
@@ -135,13 +54,13 @@ func decode(c encoding.CodecV2, b []byte, m proto.Message) error {
 // through protobuf-go, and what protobuf-go encodes reads back equal through
 // either: the fast paths speak the same protobuf as everyone else.
 func TestCodecsAgreeWithProtobufGo(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
+	filler := &protorand.Filler{Rng: rand.New(rand.NewPCG(1, 2)), Depth: 3}
 	codecs := map[string]encoding.CodecV2{"server": pb.ServerCodec(), "client": pb.ClientCodec()}
 	for _, mt := range apiMessages(t) {
 		name := string(mt.Descriptor().FullName())
 		for round := range 20 {
 			m := mt.New()
-			fill(m, rng, 3)
+			filler.Fill(m)
 			orig := m.Interface()
 			if round == 0 {
 				// An unknown field, as from a newer peer, is carried through.
@@ -307,10 +226,10 @@ func BenchmarkCodec(b *testing.B) {
 // the bytes it must read the same message. (It may accept more: it does
 // not check UTF-8.)
 func FuzzClientCodecAgreesWithProtobufGo(f *testing.F) {
-	rng := rand.New(rand.NewPCG(3, 4))
+	filler := &protorand.Filler{Rng: rand.New(rand.NewPCG(3, 4)), Depth: 3}
 	for range 20 {
 		m := &pb.FindCandidatesResponse{}
-		fill(m.ProtoReflect(), rng, 3)
+		filler.Fill(m.ProtoReflect())
 		b, err := proto.Marshal(m)
 		if err != nil {
 			f.Fatal(err)
