@@ -79,7 +79,7 @@ func FuzzEveryCallAnswersCleanly(f *testing.F) {
 	h := newHarnessWithClock(f, nil, server.WithRateLimit(0, 0)) // one principal at full speed
 	hr := h.createHR(validHelpRequest())
 	v := h.createVol(validVolunteer())
-	names := []string{hr.Name, v.Name, hr.Etag, v.Etag, "tokens/" + "00000000000000000000000000"}
+	names := []string{hr.Name, v.Name, hr.Etag, v.Etag, "tokens/00000000000000000000000000"}
 	if o, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: v.Name}); err == nil {
 		names = append(names, o.GetOffer().GetName())
 	}
