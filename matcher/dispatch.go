@@ -52,17 +52,108 @@ func (e *Engine) scoreOffset() float64 {
 // problem exactly (SolveAssignment): as many requests covered as possible,
 // the most urgent first, then the least total score, with every volunteer
 // within their spare capacity.
+//
+// The engine is not read-locked throughout: the searches lock it run by
+// run, and the solver, which under scarcity can take a second, works on
+// its own copy of the problem. A write (an accept, a volunteer's edit)
+// then waits for one run of searches, not for the whole plan, and so do
+// the searches queued behind that write. The plan reflects writes made
+// meanwhile no less than a plan made before them would; it may be out of
+// date by the time it is offered, as it may anyway by the time the caller
+// acts on it, and the store checks each offer against the records as
+// they are.
 func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.Time) (Plan, error) {
 	if perRequest <= 0 {
 		perRequest = DefaultCandidatesPerRequest
 	}
-	e.rlock()
-	defer e.mu.RUnlock()
+	plan, ok, err := e.planDispatch(reqs, perRequest, now, false)
+	if ok || err != nil {
+		return plan, err
+	}
+	// A volunteer was removed, or the engine renumbered, while planning:
+	// the problem's engine ids may now name other volunteers. Rare; plan
+	// again, holding the lock throughout.
+	plan, _, err = e.planDispatch(reqs, perRequest, now, true)
+	return plan, err
+}
+
+// planDispatch is PlanDispatch, holding the read lock throughout if hold
+// is set; otherwise it reports false, and no plan, if an engine id it
+// holds may have come to name another volunteer meanwhile (idEpoch).
+func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.Time, hold bool) (Plan, bool, error) {
+	if hold {
+		e.rlock()
+		defer e.mu.RUnlock()
+	}
+	dp, ok := e.dispatchProblem(reqs, perRequest, now, hold)
+	if !ok {
+		return Plan{}, false, nil
+	}
+	if !hold && e.testHook != nil {
+		e.testHook("dispatch solve")
+	}
+	p := dp.problem
+	// The greedy count is only for the summary: on the other core, while
+	// the solver runs. Both only read p.
+	greedy := make(chan int, 1)
+	go func() { greedy <- GreedyNearestFirst(p).Covered }()
+	a, err := SolveAssignment(p)
+	g := <-greedy
+	if err != nil {
+		return Plan{}, true, err
+	}
+	if !hold {
+		e.rlock()
+		defer e.mu.RUnlock()
+		if e.idEpoch != dp.epoch {
+			return Plan{}, false, nil
+		}
+	}
+	plan := Plan{Uncovered: len(reqs) - a.Covered, Greedy: g, NoCandidates: dp.noCandidates}
+	if a.Covered > 0 {
+		plan.Offers = make([]PlannedOffer, 0, a.Covered)
+	}
+	for i, li := range a.Volunteer {
+		if li < 0 {
+			continue
+		}
+		score := 0.0
+		for j, ed := range p.Edges[i] {
+			if ed.Volunteer == li {
+				score = dp.scores[dp.edgeAt[i]+j]
+			}
+		}
+		plan.Offers = append(plan.Offers, PlannedOffer{
+			HelpRequest: reqs[i].Request.Name,
+			Volunteer:   e.vols[dp.back[li]].name,
+			Urgency:     reqs[i].Request.GetUrgency(),
+			Score:       score,
+		})
+	}
+	return plan, true, nil
+}
+
+// dispatchProblem is the assignment problem of a dispatch run, with what
+// turns its solution into offers.
+type dispatchProblem struct {
+	problem      *AssignmentProblem
+	back         []uint32  // the engine id of each of the problem's volunteers
+	epoch        uint64    // the engine's idEpoch, for which back holds
+	scores       []float64 // beside the problem's edges: request i's are scores[edgeAt[i]:edgeAt[i+1]]
+	edgeAt       []int
+	noCandidates int
+}
+
+// dispatchProblem searches each request's candidates and builds the
+// assignment problem over them. If hold is set, the caller holds the read
+// lock; otherwise it read-locks the engine by runs of searches, and
+// reports false, and no problem, if meanwhile an id may have come to name
+// another volunteer (idEpoch).
+func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now time.Time, hold bool) (dispatchProblem, bool) {
 	p := &AssignmentProblem{
 		Urgency: make([]int8, len(reqs)),
 		Edges:   make([][]Edge, len(reqs)),
 	}
-	offset := e.scoreOffset()
 	// The searches are independent reads: spread them over the cores, in
 	// runs of requests near each other on the ground (Z-order), so that
 	// each search finds most of the grid, records and slots it reads
@@ -79,6 +170,13 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 	order := dispatchOrder(reqs)
 	workers := min(runtime.GOMAXPROCS(0), max(len(reqs)/64, 1))
 	const run = 32
+	if !hold {
+		e.rlock()
+	}
+	offset, epoch := e.scoreOffset(), e.idEpoch
+	if !hold {
+		e.mu.RUnlock()
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
@@ -90,6 +188,9 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 				lo := int(next.Add(run)) - run
 				if lo >= len(order) {
 					return
+				}
+				if !hold {
+					e.rlock()
 				}
 				for _, i := range order[lo:min(lo+run, len(order))] {
 					p.Urgency[i] = urgencyRank(reqs[i].Request.GetUrgency()) // while the request is at hand
@@ -105,14 +206,32 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 					}
 					nfound[i] = int32(len(cands))
 				}
+				if !hold {
+					e.mu.RUnlock()
+					if e.testHook != nil {
+						e.testHook("dispatch run")
+					}
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	var nvols int
+	if hold {
+		nvols = len(e.vols)
+	} else {
+		e.rlock()
+		stale := e.idEpoch != epoch
+		nvols = len(e.vols)
+		e.mu.RUnlock()
+		if stale {
+			return dispatchProblem{}, false
+		}
+	}
 	// Volunteers are numbered densely in the order first seen, so the
 	// problem's size follows the candidates, not the whole index.
-	local := make([]int32, len(e.vols)) // engine id -> number+1
-	var back []uint32
+	local := make([]int32, nvols) // engine id -> number+1
+	var back []uint32             // number -> engine id
 	nedges := 0
 	for _, n := range nfound {
 		nedges += int(n)
@@ -139,42 +258,13 @@ func (e *Engine) PlanDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		}
 	}
 	edgeAt[len(reqs)] = len(edges)
-	// The greedy count is only for the summary: on the other core, while
-	// the solver runs. Both only read p.
-	greedy := make(chan int, 1)
-	go func() { greedy <- GreedyNearestFirst(p).Covered }()
-	a, err := SolveAssignment(p)
-	g := <-greedy
-	if err != nil {
-		return Plan{}, err
-	}
-	plan := Plan{Uncovered: len(reqs) - a.Covered, Greedy: g}
+	noCandidates := 0
 	for _, n := range nfound {
 		if n == 0 {
-			plan.NoCandidates++
+			noCandidates++
 		}
 	}
-	if a.Covered > 0 {
-		plan.Offers = make([]PlannedOffer, 0, a.Covered)
-	}
-	for i, li := range a.Volunteer {
-		if li < 0 {
-			continue
-		}
-		score := 0.0
-		for j, ed := range p.Edges[i] {
-			if ed.Volunteer == li {
-				score = scores[edgeAt[i]+j]
-			}
-		}
-		plan.Offers = append(plan.Offers, PlannedOffer{
-			HelpRequest: reqs[i].Request.Name,
-			Volunteer:   e.vols[back[li]].name,
-			Urgency:     reqs[i].Request.GetUrgency(),
-			Score:       score,
-		})
-	}
-	return plan, nil
+	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, edgeAt: edgeAt, noCandidates: noCandidates}, true
 }
 
 // dispatchOrder is the requests' indexes in Z-order of their places (those

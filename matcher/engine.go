@@ -81,6 +81,16 @@ type Engine struct {
 	// who may earn a bonus without searching for them.
 	postcodes interned
 	streets   interned
+
+	// idEpoch changes whenever an id may come to name another volunteer:
+	// a removal (ids are reused) or Compact (which renumbers). Work that
+	// holds ids across a release of the lock (PlanDispatch) checks it.
+	idEpoch uint64
+
+	// testHook, if set, is called at points where the engine is not
+	// locked, for tests to write there: "dispatch run" after each run of
+	// a dispatch's searches, "dispatch solve" before its solver.
+	testHook func(point string)
 }
 
 // hotVol flags.
@@ -426,6 +436,7 @@ func (e *Engine) RemoveVolunteer(name string) {
 	e.vols[id] = volunteer{}
 	e.hot[id] = hotVol{}
 	e.free = append(e.free, id)
+	e.idEpoch++
 }
 
 // Reason names a rule a volunteer failed.
@@ -789,6 +800,7 @@ func (e *Engine) Compact() {
 		pts[i] = gridPoint{id: uint32(i), lat: v.lat, lng: v.lng, tag: volunteerTag(&hot[i])}
 	}
 	e.vols, e.hot, e.free, e.slots, e.staleSlots, e.extra, e.pending = vols, hot, nil, slots, 0, extra, nil
+	e.idEpoch++
 	e.grid = NewGrid(CellMetres)
 	e.grid.load(pts)
 	clear(e.postcodes.head)

@@ -2,8 +2,11 @@ package matcher
 
 import (
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -333,6 +336,154 @@ func TestPlanDispatchUsesCapacityAndCoversMore(t *testing.T) {
 	}
 	if plan.Greedy >= 2 {
 		t.Errorf("greedy covered %d: the case does not test what it means to", plan.Greedy)
+	}
+}
+
+// TestPlanDispatchSolvesWithoutTheLock: once the candidates are found, a
+// write need not wait for the solver (a second or more under scarcity).
+// A write that leaves every engine id naming the same volunteer leaves
+// the plan as found; one that gives a removed volunteer's id to someone
+// else has the plan made again, so that it never names the wrong one.
+func TestPlanDispatchSolvesWithoutTheLock(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		write func(e *Engine) error
+		want  map[string]string // request -> volunteer
+	}{{
+		name: "an edit",
+		write: func(e *Engine) error {
+			return e.UpsertVolunteer(vol("a", 0, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 5000; v.Capacity = 2 }))
+		},
+		want: map[string]string{"helpRequests/r1": "volunteers/b", "helpRequests/r2": "volunteers/a"},
+	}, {
+		name: "a removal, and its id reused",
+		write: func(e *Engine) error {
+			e.RemoveVolunteer("volunteers/a")
+			return e.UpsertVolunteer(vol("c", 6000, 0)) // out of everyone's reach
+		},
+		want: map[string]string{"helpRequests/r1": "volunteers/b"},
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			a := vol("a", 0, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 5000 })
+			b := vol("b", 1400, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 5000 })
+			e := engineWith(t, a, b)
+			r1 := req(func(r *pb.HelpRequest) { r.Name = "helpRequests/r1"; r.Urgency = pb.Urgency_URGENCY_CRITICAL })
+			r2 := req(func(r *pb.HelpRequest) {
+				r.Name = "helpRequests/r2"
+				lat, lng := offset(-1400, 0)
+				r.Location.LatLng = &pb.LatLng{Latitude: lat, Longitude: lng}
+			})
+			solving := 0
+			e.testHook = func(point string) {
+				if point != "dispatch solve" {
+					return
+				}
+				solving++
+				if !e.mu.TryLock() {
+					t.Fatal("the engine is locked while the solver runs")
+				}
+				e.mu.Unlock()
+				if err := c.write(e); err != nil {
+					t.Error(err)
+				}
+			}
+			plan, err := e.PlanDispatch([]DispatchRequest{{Request: r1}, {Request: r2}}, 20, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if solving != 1 {
+				t.Fatalf("hook ran %d times", solving)
+			}
+			got := map[string]string{}
+			for _, o := range plan.Offers {
+				got[o.HelpRequest] = o.Volunteer
+			}
+			if !maps.Equal(got, c.want) {
+				t.Errorf("plan %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestPlanDispatchAcrossWrites: writes between a dispatch's runs of
+// searches (removals whose ids are reused, renumbering by Compact) leave
+// a plan that names each volunteer once at most (capacity 1 each) and
+// only for requests within their reach.
+func TestPlanDispatchAcrossWrites(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	at := map[string][2]float64{} // every volunteer ever added, by name
+	add := func(e *Engine, name string) {
+		dn, de := rng.Float64()*4000, rng.Float64()*4000
+		v := vol(name, dn, de)
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+		at[v.Name] = [2]float64{v.Home.LatLng.Latitude, v.Home.LatLng.Longitude}
+	}
+	for round := range 5 {
+		e := NewEngine(DefaultConfig())
+		live := []string{}
+		for i := range 300 {
+			name := fmt.Sprintf("v%d-%03d", round, i)
+			add(e, name)
+			live = append(live, "volunteers/"+name)
+		}
+		var reqs []DispatchRequest
+		for i := range 200 {
+			lat, lng := offset(rng.Float64()*4000, rng.Float64()*4000)
+			reqs = append(reqs, DispatchRequest{Request: req(func(r *pb.HelpRequest) {
+				r.Name = fmt.Sprintf("helpRequests/r%03d", i)
+				r.Location.LatLng = &pb.LatLng{Latitude: lat, Longitude: lng}
+			})})
+		}
+		runs, added := 0, 0
+		var mu sync.Mutex // the hook runs on every search worker
+		e.testHook = func(point string) {
+			if point != "dispatch run" {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			runs++
+			for range 5 { // removed, and their ids given to newcomers
+				i := rng.IntN(len(live))
+				e.RemoveVolunteer(live[i])
+				live = slices.Delete(live, i, i+1)
+				name := fmt.Sprintf("n%d-%03d", round, added)
+				added++
+				add(e, name)
+				live = append(live, "volunteers/"+name)
+			}
+			if rng.IntN(3) == 0 {
+				e.Compact()
+			}
+		}
+		plan, err := e.PlanDispatch(reqs, 20, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runs < 5 {
+			t.Fatalf("round %d: %d runs: the test needs several", round, runs)
+		}
+		if len(plan.Offers) < 100 {
+			t.Errorf("round %d: only %d offers", round, len(plan.Offers))
+		}
+		byReq := map[string]*pb.HelpRequest{}
+		for _, dr := range reqs {
+			byReq[dr.Request.Name] = dr.Request
+		}
+		seen := map[string]bool{}
+		for _, o := range plan.Offers {
+			if seen[o.Volunteer] {
+				t.Errorf("round %d: %s offered twice", round, o.Volunteer)
+			}
+			seen[o.Volunteer] = true
+			p, ok := at[o.Volunteer]
+			ll := byReq[o.HelpRequest].GetLocation().GetLatLng()
+			if m := ApproxMetres(ll.Latitude, ll.Longitude, p[0], p[1]); !ok || m > 1500 {
+				t.Errorf("round %d: %s offered for %s, %.0f m away", round, o.Volunteer, o.HelpRequest, m)
+			}
+		}
 	}
 }
 
