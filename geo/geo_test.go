@@ -174,3 +174,16 @@ func TestPostcodeSector(t *testing.T) {
 		}
 	}
 }
+
+// FuzzStreetKeyFastPath: the one-pass key of an ASCII name is the key by
+// definition (normalise, lower, keep letters and digits), for any input.
+func FuzzStreetKeyFastPath(f *testing.F) {
+	for _, s := range []string{"", " ", "Union St.", "UNION STREET", "union st", "St Machar Drive", "st", " st ", "Great  Western\tRd", "Rd.", "a rd..", "King's Cres", "12b High St", "ST. ANDREW ST.", "x\vy\fz\r", "Café Rd", "Straße", "ſt Rd", "Ave", "foo AVE"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := StreetKey(s), streetKeyOf(s); got != want {
+			t.Errorf("StreetKey(%q) = %q, want %q", s, got, want)
+		}
+	})
+}

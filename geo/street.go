@@ -53,6 +53,14 @@ func titleWord(w string) string {
 // name the same street: normalised, lower case, letters and digits only.
 // "Union St." and "UNION STREET" share a key.
 func StreetKey(s string) string {
+	if k, ok := streetKeyASCII(s); ok {
+		return k
+	}
+	return streetKeyOf(s)
+}
+
+// streetKeyOf is StreetKey by its definition.
+func streetKeyOf(s string) string {
 	n := NormaliseStreet(s)
 	var b strings.Builder
 	for _, r := range strings.ToLower(n) {
@@ -61,4 +69,57 @@ func StreetKey(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// streetKeyASCII is StreetKey for a name in ASCII, as nearly all are, in
+// one pass and one allocation: every search for a request with a street
+// works its key out. Casing cannot change an ASCII letter's key, so only
+// the expansion of the last word matters. It reports false for a name
+// with any other byte.
+func streetKeyASCII(s string) (string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return "", false
+		}
+	}
+	// The last word, as strings.Fields would split it.
+	end := len(s)
+	for end > 0 && asciiSpace(s[end-1]) {
+		end--
+	}
+	start := end
+	for start > 0 && !asciiSpace(s[start-1]) {
+		start--
+	}
+	body, last := s[:start], s[start:end]
+	var buf [64]byte
+	b := appendKeyBytes(buf[:0], body)
+	full, ok := "", false
+	if strings.TrimSpace(body) != "" { // more than one word
+		full, ok = streetSuffixes[strings.ToLower(strings.TrimSuffix(last, "."))]
+	}
+	if ok {
+		b = appendKeyBytes(b, full)
+	} else {
+		b = appendKeyBytes(b, last)
+	}
+	return string(b), true
+}
+
+// appendKeyBytes appends the ASCII letters and digits of s, in lower case.
+func appendKeyBytes(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			b = append(b, c)
+		case 'A' <= c && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		}
+	}
+	return b
+}
+
+// asciiSpace is unicode.IsSpace for an ASCII byte, as strings.Fields splits.
+func asciiSpace(c byte) bool {
+	return c == ' ' || '\t' <= c && c <= '\r'
 }

@@ -143,6 +143,48 @@ func BenchmarkFindCandidates(b *testing.B) {
 	}
 }
 
+// BenchmarkFindCandidatesOnStreets is BenchmarkFindCandidates at 200k
+// volunteers with everyone, volunteers and requests, on a street: made-up
+// streets, strips about 100 m wide and 800 m long, holding up to a
+// hundred volunteers. A search looks up the volunteers on its request's
+// street (they may earn the same-street bonus) besides those it finds
+// nearest first; this keeps the cost of that in view.
+//
+//	go test -run '^$' -bench FindCandidatesOnStreets -benchtime 20000x ./matcher/
+func BenchmarkFindCandidatesOnStreets(b *testing.B) {
+	street := func(ll *pb.LatLng) string {
+		return fmt.Sprintf("Strip %d %d", int(ll.Latitude*1100), int(ll.Longitude*75+10_000))
+	}
+	e, pts := benchEngine(b, 200_000, func(v *pb.Volunteer) { v.Home.Street = street(v.Home.LatLng) })
+	rng := rand.New(rand.NewPCG(3, 4))
+	reqs := make([]*pb.HelpRequest, 1000)
+	holders := 0
+	for i := range reqs {
+		p := pts[rng.IntN(len(pts))]
+		reqs[i] = benchRequest(i, [2]float64{p[0] + (rng.Float64()-0.5)*0.002, p[1] + (rng.Float64()-0.5)*0.003}, rng)
+		reqs[i].Location.Street = street(reqs[i].Location.LatLng)
+		q, err := e.prepare(reqs[i], nil, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		holders += len(e.bonusHolders(q))
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		t := time.Now()
+		if _, err := e.FindCandidates(reqs[i%len(reqs)], nil, 20, now); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1000, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1000, "p99-µs")
+	b.ReportMetric(float64(holders)/float64(len(reqs)), "on-street-or-unit/request")
+}
+
 // BenchmarkEngineBuild loads 1M volunteers into an engine and reports the
 // heap it holds per volunteer.
 func BenchmarkEngineBuild(b *testing.B) {

@@ -578,3 +578,45 @@ func TestOlderWriteDoesNotUndoNewer(t *testing.T) {
 		t.Errorf("the older, unpaused write won: %v %v", names(res.Candidates), res.Exclusions)
 	}
 }
+
+// TestSortCandidates: in order, nearly in order (a few moved up, as
+// bonuses do) or shuffled, candidates end in the one total order: score,
+// then name.
+func TestSortCandidates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, c := range []struct {
+		name  string
+		moves int // candidates moved out of place; -1: shuffled
+	}{{"sorted", 0}, {"one moved", 1}, {"a few moved", 5}, {"many moved", 30}, {"shuffled", -1}} {
+		t.Run(c.name, func(t *testing.T) {
+			for trial := range 200 {
+				n := 1 + rng.IntN(80)
+				cs := make([]Candidate, n)
+				for i := range cs {
+					// Few distinct scores, so that names break many ties.
+					cs[i] = Candidate{Volunteer: fmt.Sprintf("volunteers/v%03d", rng.IntN(1000)), Score: float64(rng.IntN(n/2+1)) * 12.5}
+					cs[i].Volunteer += fmt.Sprint(i) // unique, as names are
+				}
+				want := slices.Clone(cs)
+				slices.SortFunc(want, compareCandidates)
+				got := slices.Clone(want)
+				switch {
+				case c.moves < 0:
+					rng.Shuffle(n, func(i, j int) { got[i], got[j] = got[j], got[i] })
+				default:
+					for range c.moves {
+						i := rng.IntN(n)
+						j := rng.IntN(i + 1)
+						x := got[i]
+						copy(got[j+1:i+1], got[j:i])
+						got[j] = x
+					}
+				}
+				sortCandidates(got)
+				if !slices.EqualFunc(got, want, func(a, b Candidate) bool { return a.Volunteer == b.Volunteer && a.Score == b.Score }) {
+					t.Fatalf("trial %d (n=%d): got %v, want %v", trial, n, names(got), names(want))
+				}
+			}
+		})
+	}
+}

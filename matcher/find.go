@@ -96,10 +96,13 @@ func (t *tally) exclusions(q *query) []Exclusion {
 // search returns up to k eligible candidates ranked by score.
 //
 // A volunteer's score is at least its distance unless it earns a bonus
-// (same street, same postcode unit, helped before). Those few are looked up
-// directly; everyone else is found nearest first, and the search widens
-// until the k-th best score is no worse than the distance of the farthest
-// volunteer seen, beyond which nobody without a bonus can do better.
+// (same street, same postcode unit, helped before). Everyone is found
+// nearest first, and the search widens until the k-th best score is no
+// worse than the distance of the farthest volunteer seen, beyond which
+// nobody without a bonus can do better. Those with a bonus are looked up
+// directly (bonusCandidates), once the first k found bound the score they
+// must beat: a street can hold hundreds, most of them too far along it to
+// matter, and those are then turned away by their distance alone.
 // buf, if not nil, lends its slices, so that many searches in a row (a
 // dispatch) need not allocate them afresh; the result then lives in buf.
 // Blocks where nobody can be eligible are passed over unread
@@ -115,20 +118,13 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 	if k <= 0 {
 		return nil, false
 	}
-	var bonus []Candidate
-	for _, id := range e.bonusHolders(q) {
-		v := &e.vols[id]
-		metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
-		if ok, _, _, _ := e.check(q, id, metres); ok && (q.remote || metres <= q.maxMetres) {
-			bonus = append(bonus, e.score(q, id, metres, explain))
-		}
-	}
 	want := k
 	var ns []Neighbour
-	var out []Candidate
+	var out, bonus []Candidate
 	if buf != nil {
-		ns, out = buf.ns[:0], buf.out[:0]
+		ns, out, bonus = buf.ns[:0], buf.out[:0], buf.bonus[:0]
 	}
+	bonusDone := false
 	budget := 0
 	if t != nil && !q.remote {
 		budget = searchBudget
@@ -147,14 +143,30 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 			ns = append(ns, swept[:min(want, len(swept))]...)
 		}
 		e.touchRecords(ns, explain)
-		out = slices.Grow(out[:0], len(bonus)+len(ns))
-		out = append(out, bonus...)
+		out = slices.Grow(out[:0], len(ns)+len(bonus))
 		for _, n := range ns {
-			if !slices.ContainsFunc(bonus, func(c Candidate) bool { return c.id == n.ID }) {
-				out = append(out, e.score(q, n.ID, n.Metres, explain))
-			}
+			out = append(out, e.score(q, n.ID, n.Metres, explain))
 		}
 		sortCandidates(out)
+		if !bonusDone {
+			// Adding candidates only lowers the k-th best score, so the
+			// k-th found so far bounds what a bonus holder must beat.
+			bound := math.Inf(1)
+			if len(out) >= k {
+				bound = out[k-1].Score
+			}
+			bonus, bonusDone = e.bonusCandidates(bonus, q, bound, explain), true
+		}
+		if n := len(out); len(bonus) > 0 {
+			for _, c := range bonus {
+				if !slices.ContainsFunc(ns, func(nb Neighbour) bool { return nb.ID == c.id }) {
+					out = append(out, c)
+				}
+			}
+			if len(out) > n {
+				sortCandidates(out)
+			}
+		}
 		if len(ns) < want || q.remote {
 			break // everyone eligible in reach was seen
 		}
@@ -164,12 +176,62 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 		want *= 2
 	}
 	if buf != nil {
-		buf.ns, buf.out = ns, out
+		buf.ns, buf.out, buf.bonus = ns, out, bonus
 	}
 	if len(out) > k {
 		out = out[:k]
 	}
 	return out, counted
+}
+
+// bonusCandidates appends to dst the eligible volunteers who may earn a
+// bonus for q (bonusHolders) and whose score may be no worse than bound:
+// the score of one at metres is at least metres less the bonuses they
+// earn, as the fairness term only adds (when its weight is not negative).
+// The distance is worked out from each record before any rule is judged,
+// so that those too far away cost a distance apiece and no more; it is
+// from the home as the grid stores it, so that a volunteer is the same
+// distance away however the search came to them.
+func (e *Engine) bonusCandidates(dst []Candidate, q *query, bound float64, explain bool) []Candidate {
+	ids := e.bonusHolders(q)
+	if len(ids) == 0 {
+		return dst
+	}
+	var sink uint32
+	for _, id := range ids { // independent loads: their misses overlap
+		sink += uint32(e.vols[id].street)
+	}
+	runtime.KeepAlive(sink)
+	floor := e.cfg.FairnessMetres >= 0
+	for _, id := range ids {
+		v := &e.vols[id]
+		metres := ApproxMetres(q.lat, q.lng, gridStored(v.lat), gridStored(v.lng))
+		if !q.remote && metres > q.maxMetres {
+			continue
+		}
+		if floor {
+			lo := 0.0
+			if !q.remote {
+				lo = metres
+			}
+			if q.streetID != 0 && q.streetID == v.street {
+				lo -= e.cfg.SameStreetMetres
+			}
+			if q.postcode != "" && q.postcodeID == v.postcode {
+				lo -= e.cfg.SamePostcodeMetres
+			}
+			if slices.Contains(q.previous, v.name) {
+				lo -= e.cfg.ContinuityMetres
+			}
+			if lo > bound {
+				continue
+			}
+		}
+		if ok, _, _, _ := e.check(q, id, metres); ok {
+			dst = append(dst, e.score(q, id, metres, explain))
+		}
+	}
+	return dst
 }
 
 // searchBudget is how many points a counting search reads before it may
@@ -228,8 +290,8 @@ func (e *Engine) warmRecords(ids []uint32) {
 
 // searchBuf holds a search's working slices for the next.
 type searchBuf struct {
-	ns  []Neighbour
-	out []Candidate
+	ns         []Neighbour
+	out, bonus []Candidate
 }
 
 // bonusHolders are the volunteers who may earn a bonus for q: those on its
@@ -260,12 +322,44 @@ func streetIndexKey(streetKey, postcode string) string {
 }
 
 func sortCandidates(c []Candidate) {
-	// Found nearest first, candidates are most often in order already:
-	// checking costs less than moving them about, and as names are unique
-	// the order is total, so a sorted slice is the one answer.
-	if !slices.IsSortedFunc(c, compareCandidates) {
+	// Found nearest first, candidates are most often in order already, or
+	// nearly: a bonus moves its holder a few places up. Insertion then
+	// costs little more than the check, where a general sort would copy
+	// the (large) candidates about; it is kept for input far from order.
+	// As names are unique the order is total, so a sorted slice is the one
+	// answer either way.
+	descents := 0
+	for i := 1; i < len(c); i++ {
+		if candidateLess(&c[i], &c[i-1]) {
+			descents++
+		}
+	}
+	switch {
+	case descents == 0:
+	case descents <= 8:
+		for i := 1; i < len(c); i++ {
+			if !candidateLess(&c[i], &c[i-1]) {
+				continue
+			}
+			x := c[i]
+			j := i - 1
+			for j > 0 && candidateLess(&x, &c[j-1]) {
+				j--
+			}
+			copy(c[j+1:i+1], c[j:i])
+			c[j] = x
+		}
+	default:
 		slices.SortFunc(c, compareCandidates)
 	}
+}
+
+// candidateLess is compareCandidates(*a, *b) < 0, without copying them.
+func candidateLess(a, b *Candidate) bool {
+	if a.Score != b.Score {
+		return a.Score < b.Score
+	}
+	return a.Volunteer < b.Volunteer
 }
 
 func compareCandidates(a, b Candidate) int {

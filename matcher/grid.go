@@ -419,6 +419,12 @@ type gridPlace struct {
 	ci     uint32 // the cell within the block
 }
 
+// gridStored is a coordinate in degrees as the grid stores it, rounded to
+// its fixed point: distances from it are the ones a search reports.
+func gridStored(deg float64) float64 {
+	return math.Round(deg*gridFixedPerDegree) * gridDegreePerFixed
+}
+
 // place rounds a point to its entry and finds its cell, growing the band
 // it falls in if need be; it panics as Upsert documents.
 func (g *Grid) place(id uint32, lat, lng float64, tag uint32) gridPlace {

@@ -25,12 +25,9 @@ func bruteFind(e *Engine, r *pb.HelpRequest, k int) (Result, error) {
 		if !v.live {
 			continue
 		}
-		// Bonus holders are looked up, not searched for, and measured from
-		// their recorded home rather than its grid position.
+		// Everyone is measured from their home as the grid stores it, bonus
+		// holders (looked up, not searched for) too.
 		plat, plng, _ := e.grid.Position(uint32(id))
-		if (q.streetID != 0 && v.street == q.streetID) || (q.postcode != "" && v.postcode == q.postcodeID) {
-			plat, plng = v.lat, v.lng
-		}
 		metres := ApproxMetres(q.lat, q.lng, plat, plng)
 		if !q.remote && metres > q.maxMetres {
 			continue
