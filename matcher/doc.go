@@ -65,5 +65,18 @@
 // sweep finds the same volunteers and counts the rest as it goes, so few
 // requests read their reach twice over. Those requests, which must read
 // everyone within the need's limit, still make the slowest percentile,
-// their cost growing with the volunteers in reach.
+// their cost growing with the volunteers in reach. The volunteers on the
+// request's street and in its unit, who may earn a bonus, are found
+// through lists of their own, and judged only once the first candidates
+// found bound the score they must beat: the rules are applied to those
+// near enough to beat it, not to everyone down a long street.
+//
+// # Dispatch and the lock
+//
+// Searches share a read lock and writes take it alone. A dispatch holds it
+// for one run of searches at a time (32 requests), not for the whole plan,
+// and solves without it, so that an accept or an edit waits for one run,
+// not for the seconds a plan can take under scarcity; an engine id held
+// across those gaps is checked against the engine's id epoch, and the plan
+// is made again under the lock in the rare case one changed hands.
 package matcher

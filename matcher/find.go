@@ -188,8 +188,9 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 // bonus for q (bonusHolders) and whose score may be no worse than bound:
 // the score of one at metres is at least metres less the bonuses they
 // earn, as the fairness term only adds (when its weight is not negative).
-// The distance is worked out from each record before any rule is judged,
-// so that those too far away cost a distance apiece and no more; it is
+// The distance is worked out from each record (read already, to walk the
+// lists) before any rule is judged, so that those too far away cost a
+// distance apiece and no more; it is
 // from the home as the grid stores it, so that a volunteer is the same
 // distance away however the search came to them.
 func (e *Engine) bonusCandidates(dst []Candidate, q *query, bound float64, explain bool) []Candidate {
@@ -197,11 +198,6 @@ func (e *Engine) bonusCandidates(dst []Candidate, q *query, bound float64, expla
 	if len(ids) == 0 {
 		return dst
 	}
-	var sink uint32
-	for _, id := range ids { // independent loads: their misses overlap
-		sink += uint32(e.vols[id].street)
-	}
-	runtime.KeepAlive(sink)
 	floor := e.cfg.FairnessMetres >= 0
 	for _, id := range ids {
 		v := &e.vols[id]
