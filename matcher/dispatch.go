@@ -170,13 +170,13 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 	order := dispatchOrder(reqs)
 	workers := min(runtime.GOMAXPROCS(0), max(len(reqs)/64, 1))
 	const run = 32
-	if !hold {
-		e.rlock()
+	lock, unlock := e.rlock, e.mu.RUnlock
+	if hold {
+		lock, unlock = func() {}, func() {} // the caller holds the lock
 	}
+	lock()
 	offset, epoch := e.scoreOffset(), e.idEpoch
-	if !hold {
-		e.mu.RUnlock()
-	}
+	unlock()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
@@ -189,9 +189,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 				if lo >= len(order) {
 					return
 				}
-				if !hold {
-					e.rlock()
-				}
+				lock()
 				for _, i := range order[lo:min(lo+run, len(order))] {
 					p.Urgency[i] = urgencyRank(reqs[i].Request.GetUrgency()) // while the request is at hand
 					q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
@@ -206,27 +204,19 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 					}
 					nfound[i] = int32(len(cands))
 				}
-				if !hold {
-					e.mu.RUnlock()
-					if e.testHook != nil {
-						e.testHook("dispatch run")
-					}
+				unlock()
+				if !hold && e.testHook != nil {
+					e.testHook("dispatch run")
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	var nvols int
-	if hold {
-		nvols = len(e.vols)
-	} else {
-		e.rlock()
-		stale := e.idEpoch != epoch
-		nvols = len(e.vols)
-		e.mu.RUnlock()
-		if stale {
-			return dispatchProblem{}, false
-		}
+	lock()
+	stale, nvols := e.idEpoch != epoch, len(e.vols)
+	unlock()
+	if stale {
+		return dispatchProblem{}, false
 	}
 	// Volunteers are numbered densely in the order first seen, so the
 	// problem's size follows the candidates, not the whole index.

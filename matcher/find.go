@@ -206,20 +206,8 @@ func (e *Engine) bonusCandidates(dst []Candidate, q *query, bound float64, expla
 			continue
 		}
 		if floor {
-			lo := 0.0
-			if !q.remote {
-				lo = metres
-			}
-			if q.streetID != 0 && q.streetID == v.street {
-				lo -= e.cfg.SameStreetMetres
-			}
-			if q.postcode != "" && q.postcodeID == v.postcode {
-				lo -= e.cfg.SamePostcodeMetres
-			}
-			if slices.Contains(q.previous, v.name) {
-				lo -= e.cfg.ContinuityMetres
-			}
-			if lo > bound {
+			p, _, _, _ := e.baseParts(q, v, metres)
+			if p.Distance+p.SameStreet+p.SamePostcode+p.Continuity > bound {
 				continue
 			}
 		}
@@ -309,6 +297,30 @@ func (e *Engine) bonusHolders(q *query) []uint32 {
 	return slices.Compact(ids)
 }
 
+// baseParts are v's score parts for q but fairness, the one part that
+// needs the side record: score adds it, and bonusCandidates bounds a score
+// by the rest before reading anything more.
+func (e *Engine) baseParts(q *query, v *volunteer, metres float64) (p Parts, sameStreet, samePostcode, helped bool) {
+	// Street names repeat from town to town; the same name counts as the
+	// same street only within one postcode district (streetIndexKey).
+	sameStreet = q.streetID != 0 && q.streetID == v.street
+	samePostcode = q.postcode != "" && q.postcodeID == v.postcode
+	helped = slices.Contains(q.previous, v.name)
+	if !q.remote {
+		p.Distance = metres
+	}
+	if sameStreet {
+		p.SameStreet = -e.cfg.SameStreetMetres
+	}
+	if samePostcode {
+		p.SamePostcode = -e.cfg.SamePostcodeMetres
+	}
+	if helped {
+		p.Continuity = -e.cfg.ContinuityMetres
+	}
+	return p, sameStreet, samePostcode, helped
+}
+
 // streetIndexKey names a street within its postcode district, so that
 // the same name in two towns is two streets. The district's length leads,
 // so no two pairs give the same key.
@@ -375,19 +387,7 @@ func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candid
 	if explain {
 		_, _, c.slot = e.availability(id, &q.window, e.hot[id].loc) // the slot to name
 	}
-	// Street names repeat from town to town; the same name counts as the
-	// same street only within one postcode district (streetIndexKey).
-	c.SameStreet = q.streetID != 0 && q.streetID == v.street
-	c.SamePostcode = q.postcode != "" && q.postcodeID == v.postcode
-	if !q.remote {
-		c.Parts.Distance = metres
-	}
-	if c.SameStreet {
-		c.Parts.SameStreet = -e.cfg.SameStreetMetres
-	}
-	if c.SamePostcode {
-		c.Parts.SamePostcode = -e.cfg.SamePostcodeMetres
-	}
+	c.Parts, c.SameStreet, c.SamePostcode, c.helped = e.baseParts(q, v, metres)
 	since := q.now.Add(-e.cfg.FairnessWindow)
 	for _, t := range e.extraOf(id).recent {
 		if t.After(since) {
@@ -395,10 +395,6 @@ func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candid
 		}
 	}
 	c.Parts.Fairness = float64(c.recentCount) * e.cfg.FairnessMetres
-	if slices.Contains(q.previous, v.name) {
-		c.helped = true
-		c.Parts.Continuity = -e.cfg.ContinuityMetres
-	}
 	c.Score = c.Parts.Distance + c.Parts.SameStreet + c.Parts.SamePostcode + c.Parts.Fairness + c.Parts.Continuity
 	return c
 }
