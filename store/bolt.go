@@ -365,6 +365,10 @@ type index struct {
 	value  []byte
 }
 
+func (e index) equal(o index) bool {
+	return bytes.Equal(e.bucket, o.bucket) && bytes.Equal(e.key, o.key) && bytes.Equal(e.value, o.value)
+}
+
 func putAll(w *writeTx, parent *bolt.Bucket, entries []index) error {
 	for _, e := range entries {
 		if err := w.put(parent.Bucket(e.bucket), e.key, e.value); err != nil {

@@ -32,12 +32,33 @@ var errInconsistent = errors.New("stored records are inconsistent")
 
 // staged is a help request or volunteer read for a change.
 type staged[T proto.Message] struct {
-	id      []byte
-	r       T // without its contact, as stored
-	c       *pb.Contact
-	old     []index // its index entries as stored
-	prev    T       // r as it was read, for the events that describe the change
-	changed bool
+	id  []byte
+	r   T // without its contact, as stored
+	c   *pb.Contact
+	old []index // its index entries as stored, less the phone's (see recordIndexes)
+	// The contact's phone as read: the phone's index entries move only if
+	// it changed (an erasure).
+	phone string
+	// A help request's state and volunteer as read, for the events that
+	// describe the change: all of the record they need, not a copy of it.
+	prevState    pb.HelpRequest_State
+	prevAssigned string
+	changed      bool
+}
+
+// recordIndexes is r's index entries less those made from its contact's
+// phone (phoneIndex). A lifecycle change leaves the contact as it is, so
+// those are the same before and after: leaving them out of both sides of
+// moveIndexes leaves them alone, and spares working out keyed hashes of
+// the phone twice for every record a change touches. flush adds them to
+// both sides when the phone did change.
+func (ss *stagedSet[T]) recordIndexes(id []byte, r T) []index {
+	return ss.col.indexes(ss.sl, id, r, nil)
+}
+
+// storedIndexes is every index entry st had as read, the phone's included.
+func (ss *stagedSet[T]) storedIndexes(st *staged[T]) []index {
+	return append(slices.Clip(st.old), ss.col.phoneIndex(ss.sl, st.phone, st.id)...)
 }
 
 type stagedSet[T proto.Message] struct {
@@ -61,7 +82,10 @@ func (ss *stagedSet[T]) get(id []byte) (*staged[T], error) {
 		return nil, fmt.Errorf("%s %s: %w", ss.col.noun, idString(id), err)
 	}
 	id = bytes.Clone(id)
-	st := &staged[T]{id: id, r: r, c: c, old: ss.col.indexes(ss.sl, id, r, c), prev: proto.Clone(r).(T)}
+	st := &staged[T]{id: id, r: r, c: c, old: ss.recordIndexes(id, r), phone: c.GetPhone()}
+	if hr, ok := any(r).(*pb.HelpRequest); ok {
+		st.prevState, st.prevAssigned = hr.State, hr.AssignedVolunteer
+	}
 	ss.byID[string(id)] = st
 	ss.order = append(ss.order, st)
 	return st, nil
@@ -92,7 +116,12 @@ func (ss *stagedSet[T]) flush(w *writeTx, etag string, now time.Time) error {
 		if _, err := ss.col.putRecord(w, ss.top, st.id, st.r); err != nil {
 			return err
 		}
-		if err := moveIndexes(w, ss.top, st.old, ss.col.indexes(ss.sl, st.id, st.r, st.c)); err != nil {
+		old, cur := st.old, ss.recordIndexes(st.id, st.r)
+		if phone := st.c.GetPhone(); phone != st.phone {
+			old = ss.storedIndexes(st)
+			cur = append(cur, ss.col.phoneIndex(ss.sl, phone, st.id)...)
+		}
+		if err := moveIndexes(w, ss.top, old, cur); err != nil {
 			return err
 		}
 	}
@@ -111,31 +140,24 @@ func result[T proto.Message](col *collection[T], st *staged[T]) T {
 }
 
 // moveIndexes replaces a record's index entries old with new, leaving
-// those in both alone.
+// those in both alone. A record has a handful of entries, so each is
+// looked for in the other list by comparison, not through a map.
 func moveIndexes(w *writeTx, top *bolt.Bucket, old, new []index) error {
-	key := func(e index) string { return string(e.bucket) + "\x00" + string(e.key) + "\x00" + string(e.value) }
-	stored := make(map[string]bool, len(old))
 	for _, e := range old {
-		stored[key(e)] = true
+		if !slices.ContainsFunc(new, e.equal) {
+			if err := deleteAll(w, top, []index{e}); err != nil {
+				return err
+			}
+		}
 	}
-	wanted := make(map[string]bool, len(new))
-	var added []index
 	for _, e := range new {
-		wanted[key(e)] = true
-		if !stored[key(e)] {
-			added = append(added, e)
+		if !slices.ContainsFunc(old, e.equal) {
+			if err := putAll(w, top, []index{e}); err != nil {
+				return err
+			}
 		}
 	}
-	var gone []index
-	for _, e := range old {
-		if !wanted[key(e)] {
-			gone = append(gone, e)
-		}
-	}
-	if err := deleteAll(w, top, gone); err != nil {
-		return err
-	}
-	return putAll(w, top, added)
+	return nil
 }
 
 // stagedOffer is an offer read (or made) for a change.
@@ -288,16 +310,16 @@ func (c *change) emitEvents() error {
 		}
 	}
 	for _, st := range c.hrs.order {
-		if !st.changed || st.prev.State == st.r.State {
+		if !st.changed || st.prevState == st.r.State {
 			continue
 		}
 		ev := helpRequestEvent(pb.Event_TYPE_HELP_REQUEST_STATE_CHANGED, st.r)
-		ev.PreviousState = st.prev.State
+		ev.PreviousState = st.prevState
 		ev.Volunteer = st.r.AssignedVolunteer
 		if err := emit(c.w, ev, c.now); err != nil {
 			return err
 		}
-		if st.prev.State != pb.HelpRequest_STATE_ASSIGNED {
+		if st.prevState != pb.HelpRequest_STATE_ASSIGNED {
 			continue
 		}
 		t := pb.Event_TYPE_ASSIGNMENT_CANCELLED
@@ -305,7 +327,7 @@ func (c *change) emitEvents() error {
 			t = pb.Event_TYPE_ASSIGNMENT_COMPLETED
 		}
 		ev = helpRequestEvent(t, st.r)
-		ev.Volunteer = st.prev.AssignedVolunteer
+		ev.Volunteer = st.prevAssigned
 		if err := emit(c.w, ev, c.now); err != nil {
 			return err
 		}

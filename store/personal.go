@@ -585,65 +585,9 @@ func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time
 		return ErasureResult{}, errors.New("store: erase person: no phone number")
 	}
 	var res ErasureResult
-	err := s.c.do(ctx, func(w *writeTx) error {
-		res = ErasureResult{}
-		sl := s.sealer(w.tx)
-		c := newChange(w, now, sl)
-		reqs, err := stageByPhone(sl, &c.hrs, phone)
-		if err != nil {
-			return err
-		}
-		vols, err := stageByPhone(sl, &c.vols, phone)
-		if err != nil {
-			return err
-		}
-		for _, st := range reqs {
-			if err := helpRequests.deletable(st.r); err != nil {
-				return commitmentsOf(st.r.Name, err)
-			}
-		}
-		for _, st := range vols {
-			if err := volunteers.deletable(st.r); err != nil {
-				return commitmentsOf(st.r.Name, err)
-			}
-		}
-		if len(reqs) == 0 && len(vols) == 0 {
-			return nil
-		}
-		for _, st := range reqs {
-			erasePersonal(st, now)
-		}
-		if err := c.flush(); err != nil {
-			return err
-		}
-		if w.rev == 0 { // only volunteers: flush had nothing to write
-			if _, err := bumpRevision(w); err != nil {
-				return err
-			}
-		}
-		if err := finishErasure(c, reqs); err != nil {
-			return err
-		}
-		vTop := w.tx.Bucket(bVolunteers)
-		for _, st := range vols {
-			if err := emit(w, volunteerEvent(pb.Event_TYPE_VOLUNTEER_DELETED, st.r), now); err != nil {
-				return err
-			}
-			if err := deleteAll(w, vTop, st.old); err != nil {
-				return err
-			}
-			if err := dropPersonal(w, vTop, st.id); err != nil {
-				return err
-			}
-			if err := w.delete(vTop.Bucket(bRecords), st.id); err != nil {
-				return err
-			}
-			res.Volunteers = append(res.Volunteers, st.r.Name)
-		}
-		for _, st := range reqs {
-			res.HelpRequests = append(res.HelpRequests, result(helpRequests, st))
-		}
-		return nil
+	err := s.c.do(ctx, func(w *writeTx) (err error) {
+		res, err = erase(w, s.sealer(w.tx), phone, now)
+		return err
 	})
 	if err != nil {
 		return ErasureResult{}, fmt.Errorf("store: erase person: %w", err)
@@ -653,6 +597,67 @@ func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time
 	}
 	if err := s.rotateKeys(); err != nil {
 		return res, fmt.Errorf("store: erase person: rotate keys: %w", err)
+	}
+	return res, nil
+}
+
+// erase is ErasePerson's transaction, which leaves the key rotation due.
+func erase(w *writeTx, sl *sealer, phone string, now time.Time) (ErasureResult, error) {
+	var res ErasureResult
+	c := newChange(w, now, sl)
+	reqs, err := stageByPhone(sl, &c.hrs, phone)
+	if err != nil {
+		return ErasureResult{}, err
+	}
+	vols, err := stageByPhone(sl, &c.vols, phone)
+	if err != nil {
+		return ErasureResult{}, err
+	}
+	for _, st := range reqs {
+		if err := helpRequests.deletable(st.r); err != nil {
+			return ErasureResult{}, commitmentsOf(st.r.Name, err)
+		}
+	}
+	for _, st := range vols {
+		if err := volunteers.deletable(st.r); err != nil {
+			return ErasureResult{}, commitmentsOf(st.r.Name, err)
+		}
+	}
+	if len(reqs) == 0 && len(vols) == 0 {
+		return ErasureResult{}, nil
+	}
+	for _, st := range reqs {
+		erasePersonal(st, now)
+	}
+	if err := c.flush(); err != nil {
+		return ErasureResult{}, err
+	}
+	if w.rev == 0 { // only volunteers: flush had nothing to write
+		if _, err := bumpRevision(w); err != nil {
+			return ErasureResult{}, err
+		}
+	}
+	if err := finishErasure(c, reqs); err != nil {
+		return ErasureResult{}, err
+	}
+	vTop := w.tx.Bucket(bVolunteers)
+	for _, st := range vols {
+		if err := emit(w, volunteerEvent(pb.Event_TYPE_VOLUNTEER_DELETED, st.r), now); err != nil {
+			return ErasureResult{}, err
+		}
+		if err := deleteAll(w, vTop, c.vols.storedIndexes(st)); err != nil {
+			return ErasureResult{}, err
+		}
+		if err := dropPersonal(w, vTop, st.id); err != nil {
+			return ErasureResult{}, err
+		}
+		if err := w.delete(vTop.Bucket(bRecords), st.id); err != nil {
+			return ErasureResult{}, err
+		}
+		res.Volunteers = append(res.Volunteers, st.r.Name)
+	}
+	for _, st := range reqs {
+		res.HelpRequests = append(res.HelpRequests, result(helpRequests, st))
 	}
 	return res, nil
 }

@@ -422,6 +422,37 @@ func TestErasureAuditedOnce(t *testing.T) {
 	}
 }
 
+// The erasure's own transaction takes the erased requests and volunteers
+// out of the phone indexes: the key rotation that follows it, in another
+// transaction, must not be what removes them, as a crash can come between
+// the two.
+func TestErasureMovesPhoneIndexes(t *testing.T) {
+	s, _ := newStore(t)
+	const phone, other = "+447700900640", "+447700900641"
+	_, err := s.CreateHelpRequest(bg, personalRequest("x", phone), Idempotency{})
+	mustOK(t, err, "create")
+	_, err = s.CreateVolunteer(bg, personalVolunteer("x", phone), Idempotency{})
+	mustOK(t, err, "create volunteer")
+	offered, err := s.CreateHelpRequest(bg, personalRequest("y", other), Idempotency{})
+	mustOK(t, err, "create another")
+	lcOffer(t, s, offered, lcVolunteer(t, s, 1)) // a lifecycle change to records the erasure leaves alone
+	var res ErasureResult
+	mustOK(t, s.c.do(bg, func(w *writeTx) (err error) {
+		res, err = erase(w, s.sealer(w.tx), phone, time.Now())
+		return err
+	}), "erase without rotating")
+	if len(res.HelpRequests) != 1 || len(res.Volunteers) != 1 {
+		t.Fatalf("erased %d requests and %d volunteers, want 1 and 1", len(res.HelpRequests), len(res.Volunteers))
+	}
+	verifyIndexes(t, s) // every index entry is one the records and contacts make
+	if got := names(listAllHR(t, s, HelpRequestFilter{Phone: phone}, 10)); len(got) != 0 {
+		t.Errorf("list by the erased phone = %v, want none", got)
+	}
+	if got := names(listAllHR(t, s, HelpRequestFilter{Phone: other}, 10)); !slices.Equal(got, []string{offered.Name}) {
+		t.Errorf("list by the other phone = %v, want %s", got, offered.Name)
+	}
+}
+
 // An erased request cannot have personal data put back by an update, but
 // its other fields can still change.
 func TestUpdateAfterErasure(t *testing.T) {
