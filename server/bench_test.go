@@ -1,11 +1,16 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -88,73 +93,94 @@ func BenchmarkBatchCreateHelpRequests(b *testing.B) {
 	})
 }
 
-// benchCallers serves a fresh store over each transport (benchTransports),
-// lets setup fill it (untimed), and runs call from each number of callers
-// at once, reporting calls per second and the p50 and p99 latency.
+// benchCallers serves a fresh store over each transport (benchTransports,
+// and for these benchmarks also "process": see serveInChild), lets setup
+// fill it (untimed), and runs call from each number of callers at once,
+// reporting calls per second and the p50 and p99 latency.
 func benchCallers(b *testing.B, callerCounts []int, setup func(b *testing.B, st *store.BoltStore), call func(ctx context.Context, conn *grpc.ClientConn) error) {
-	forTransports(b, func(b *testing.B, transport string) {
-		for _, callers := range callerCounts {
-			b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
-				st, err := store.Open(filepath.Join(b.TempDir(), "doorstep.db"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer st.Close()
-				if _, err := server.LoadGazetteer(context.Background(), st, samplePath); err != nil {
-					b.Fatal(err)
-				}
-				if setup != nil {
-					setup(b, st)
-				}
-				dial, stop := listenForBench(b, st, transport)
-				defer stop()
-				// Callers are separate clients, as coordinator apps and
-				// partners are: up to benchConns connections, shared
-				// round-robin beyond that.
-				conns := make([]*grpc.ClientConn, min(callers, benchConns))
-				for i := range conns {
-					conns[i] = dial()
-					defer conns[i].Close()
-				}
-				ctx := context.Background()
-				if err := call(ctx, conns[0]); err != nil {
-					b.Fatal(err)
-				}
+	for _, transport := range append(slices.Clip(benchTransports), "process") {
+		b.Run(transport, func(b *testing.B) { benchCallersOver(b, transport, callerCounts, setup, call) })
+	}
+}
 
-				var next atomic.Int64
-				lat := make([][]time.Duration, callers)
-				var wg sync.WaitGroup
-				b.ResetTimer()
-				start, cpu0 := time.Now(), processCPU(b)
-				for c := range callers {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						conn := conns[c%len(conns)]
-						for next.Add(1) <= int64(b.N) {
-							t := time.Now()
-							if err := call(ctx, conn); err != nil {
-								b.Error(err)
-								return
-							}
-							lat[c] = append(lat[c], time.Since(t))
+// benchCallersOver is benchCallers over one transport.
+func benchCallersOver(b *testing.B, transport string, callerCounts []int, setup func(b *testing.B, st *store.BoltStore), call func(ctx context.Context, conn *grpc.ClientConn) error) {
+	for _, callers := range callerCounts {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "doorstep.db")
+			st, err := store.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			closeStore := sync.OnceValue(st.Close)
+			defer closeStore()
+			if _, err := server.LoadGazetteer(context.Background(), st, samplePath); err != nil {
+				b.Fatal(err)
+			}
+			if setup != nil {
+				setup(b, st)
+			}
+			var dial func() *grpc.ClientConn
+			var stop func()
+			serverCPU := func() time.Duration { return 0 } // in this process, processCPU counts it
+			if transport == "process" {
+				secret := benchToken(b, st)
+				if err := closeStore(); err != nil {
+					b.Fatal(err)
+				}
+				var addr string
+				addr, serverCPU, stop = serveInChild(b, path)
+				dial = func() *grpc.ClientConn { return dialForBench(b, addr, secret) }
+			} else {
+				dial, stop = listenForBench(b, st, transport)
+			}
+			defer stop()
+			// Callers are separate clients, as coordinator apps and
+			// partners are: up to benchConns connections, shared
+			// round-robin beyond that.
+			conns := make([]*grpc.ClientConn, min(callers, benchConns))
+			for i := range conns {
+				conns[i] = dial()
+				defer conns[i].Close()
+			}
+			ctx := context.Background()
+			if err := call(ctx, conns[0]); err != nil {
+				b.Fatal(err)
+			}
+
+			var next atomic.Int64
+			lat := make([][]time.Duration, callers)
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start, cpu0, srv0 := time.Now(), processCPU(b), serverCPU()
+			for c := range callers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					conn := conns[c%len(conns)]
+					for next.Add(1) <= int64(b.N) {
+						t := time.Now()
+						if err := call(ctx, conn); err != nil {
+							b.Error(err)
+							return
 						}
-					}()
-				}
-				wg.Wait()
-				elapsed, cpu := time.Since(start), processCPU(b)-cpu0
-				b.StopTimer()
-				all := slices.Concat(lat...)
-				slices.Sort(all)
-				if len(all) > 0 {
-					b.ReportMetric(float64(len(all))/elapsed.Seconds(), "calls/s")
-					b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
-					b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
-					b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-µs/call")
-				}
-			})
-		}
-	})
+						lat[c] = append(lat[c], time.Since(t))
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed, cpu := time.Since(start), processCPU(b)-cpu0+serverCPU()-srv0
+			b.StopTimer()
+			all := slices.Concat(lat...)
+			slices.Sort(all)
+			if len(all) > 0 {
+				b.ReportMetric(float64(len(all))/elapsed.Seconds(), "calls/s")
+				b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+				b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+				b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-µs/call")
+			}
+		})
+	}
 }
 
 // processCPU is the CPU time the process has used, user and system: per
@@ -195,21 +221,12 @@ func forTransports(b *testing.B, f func(b *testing.B, transport string)) {
 // principal at full speed.
 func listenForBench(b *testing.B, st *store.BoltStore, transport string) (dial func() *grpc.ClientConn, stop func()) {
 	b.Helper()
-	srv, err := server.New(st, zap.NewNop(), server.WithRateLimit(0, 0))
+	secret := benchToken(b, st)
+	g, err := benchServer(st)
 	if err != nil {
 		b.Fatal(err)
 	}
-	secret, hash, err := server.NewSecret()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := st.CreateToken(context.Background(), &pb.Token{DisplayName: "bench", Role: pb.Role_ROLE_COORDINATOR}, hash, false); err != nil {
-		b.Fatal(err)
-	}
-	g, _ := server.NewGRPCServer(srv, server.GRPCConfig{})
-	// The client package's codec, as partners' programs use it.
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearerToken(secret)),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(pb.ClientCodec()))}
+	opts := benchDialOptions(secret)
 	var lis net.Listener
 	target := "passthrough:///bufnet"
 	switch transport {
@@ -233,6 +250,149 @@ func listenForBench(b *testing.B, st *store.BoltStore, transport string) (dial f
 		}
 		return conn
 	}, g.Stop
+}
+
+// benchServer is the server the benchmarks call: as doorstepd builds it,
+// with the rate limit off, since a benchmark is one principal at full
+// speed.
+func benchServer(st *store.BoltStore) (*grpc.Server, error) {
+	srv, err := server.New(st, zap.NewNop(), server.WithRateLimit(0, 0))
+	if err != nil {
+		return nil, err
+	}
+	g, _ := server.NewGRPCServer(srv, server.GRPCConfig{})
+	return g, nil
+}
+
+// benchToken stores a coordinator token and returns its secret: every
+// call is authenticated, as in production.
+func benchToken(b *testing.B, st *store.BoltStore) string {
+	b.Helper()
+	secret, hash, err := server.NewSecret()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.CreateToken(context.Background(), &pb.Token{DisplayName: "bench", Role: pb.Role_ROLE_COORDINATOR}, hash, false); err != nil {
+		b.Fatal(err)
+	}
+	return secret
+}
+
+// benchDialOptions are a benchmark client's: the token, and the client
+// package's codec, as partners' programs use it.
+func benchDialOptions(secret string) []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearerToken(secret)),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(pb.ClientCodec()))}
+}
+
+// dialForBench connects to a server at a TCP address.
+func dialForBench(b *testing.B, addr, secret string) *grpc.ClientConn {
+	conn, err := grpc.NewClient(addr, benchDialOptions(secret)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return conn
+}
+
+// benchChildEnv, set to a store's path, makes the test binary a server of
+// that store for a benchmark in another process (TestMain, serveInChild).
+const benchChildEnv = "DOORSTEP_BENCH_SERVE"
+
+// serveInChild serves the store at path from a second process, this test
+// binary run again, over loopback TCP: client and server then each have
+// their own runtime, scheduler and garbage collector, as a coordinator's
+// app and doorstepd do, where the other transports put both in one
+// process. It returns the address, a function reading the server's CPU
+// time so far, and one stopping it. The caller must have closed the
+// store: bbolt lets one process hold the file.
+func serveInChild(b *testing.B, path string) (addr string, cpu func() time.Duration, stop func()) {
+	b.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), benchChildEnv+"="+path)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	out := bufio.NewScanner(outPipe)
+	line := func() string {
+		if !out.Scan() {
+			_ = cmd.Process.Kill()
+			b.Fatalf("benchmark server: no answer (%v)", out.Err())
+		}
+		return out.Text()
+	}
+	addr = line()
+	cpu = func() time.Duration {
+		if _, err := io.WriteString(in, "cpu\n"); err != nil {
+			b.Fatal(err)
+		}
+		ns, err := strconv.ParseInt(line(), 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ns)
+	}
+	return addr, cpu, func() {
+		_ = in.Close() // the child stops at the end of its input
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("benchmark server: %v", err)
+		}
+	}
+}
+
+// TestMain runs the tests, or, in serveInChild's child, serves a store.
+func TestMain(m *testing.M) {
+	if path := os.Getenv(benchChildEnv); path != "" {
+		if err := serveBenchChild(path); err != nil {
+			fmt.Fprintln(os.Stderr, "benchmark server:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// serveBenchChild is the child's side of serveInChild: it prints its
+// address, then its CPU time in nanoseconds for each line read, and stops
+// when its input ends.
+func serveBenchChild(path string) error {
+	st, err := store.Open(path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	g, err := benchServer(st)
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go func() { _ = g.Serve(lis) }()
+	defer g.Stop()
+	fmt.Println(lis.Addr())
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			return err
+		}
+		fmt.Println(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return in.Err()
 }
 
 // serveForBench serves st over transport and returns a client connection.
