@@ -15,14 +15,13 @@ import (
 //
 //   - a clock read in a tight loop, reporting every gap of more than
 //     2 µs between two reads (nothing in the loop takes that long);
-//
 //   - a fixed piece of work sized to take about 20 µs (the target's own
-//     scale), timed 20,000 times: its p99 against its p50 is how much a
+//     scale), timed 20 times an op: its p99 against its p50 is how much a
 //     search of that size loses to the machine at the 99th percentile.
 //
-//     go test -run '^$' -bench MachineStalls -benchtime 2000x ./matcher/
+// One op of the first is a millisecond of clock reads.
 //
-// One op is a millisecond of clock reads.
+//	go test -run '^$' -bench MachineStalls -benchtime 2000x ./matcher/
 func BenchmarkMachineStalls(b *testing.B) {
 	b.Run("clock", func(b *testing.B) {
 		var gaps []time.Duration
