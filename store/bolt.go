@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -105,11 +106,11 @@ func createLayoutV2(tx *bolt.Tx) error {
 // (ListOffers) without walking every offer ever made.
 func createLayoutV5(tx *bolt.Tx) error {
 	offers := tx.Bucket(bOffers)
-	byVolunteer, err := offers.CreateBucketIfNotExists(bByVolunteer)
-	if err != nil {
+	if _, err := offers.CreateBucketIfNotExists(bByVolunteer); err != nil {
 		return err
 	}
-	return offers.Bucket(bRecords).ForEach(func(k, v []byte) error {
+	var entries []index
+	err := offers.Bucket(bRecords).ForEach(func(k, v []byte) error {
 		o := &pb.Offer{}
 		if err := pb.UnmarshalTrusted(v, o); err != nil {
 			return fmt.Errorf("offer %s: %w", idString(k), err)
@@ -118,8 +119,13 @@ func createLayoutV5(tx *bolt.Tx) error {
 		if err != nil {
 			return fmt.Errorf("offer %s: volunteer: %w", idString(k), err)
 		}
-		return byVolunteer.Put(append(volID, k...), nil)
+		entries = append(entries, index{bucket: bByVolunteer, key: append(volID, k...)})
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return putInOrder(offers, entries)
 }
 
 // createLayoutV6 adds each request's phone hash by id (phone_token), so
@@ -367,6 +373,33 @@ type index struct {
 
 func (e index) equal(o index) bool {
 	return bytes.Equal(e.bucket, o.bucket) && bytes.Equal(e.key, o.key) && bytes.Equal(e.value, o.value)
+}
+
+// putInOrder puts many entries into parent's buckets in one write, in key
+// order. bbolt keeps a write's new entries in one node per page until it
+// commits, and an entry put in the middle of a node shifts all after it:
+// put in random order (keyed hashes are), n entries cost n² moves, so
+// that rebuilding a phone index of 100,000 requests took 13 s, with every
+// writer waiting. In order, each is appended.
+func putInOrder(parent *bolt.Bucket, entries []index) error {
+	slices.SortFunc(entries, func(a, b index) int {
+		if c := bytes.Compare(a.bucket, b.bucket); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.key, b.key)
+	})
+	var b *bolt.Bucket
+	for i, e := range entries {
+		if i == 0 || !bytes.Equal(e.bucket, entries[i-1].bucket) {
+			if b = parent.Bucket(e.bucket); b == nil {
+				return fmt.Errorf("put index %s: %w", e.bucket, bolt.ErrBucketNotFound)
+			}
+		}
+		if err := b.Put(e.key, e.value); err != nil {
+			return fmt.Errorf("put index %s: %w", e.bucket, err)
+		}
+	}
+	return nil
 }
 
 func putAll(w *writeTx, parent *bolt.Bucket, entries []index) error {

@@ -372,18 +372,19 @@ func rebuildPhoneIndex[T proto.Message](w *writeTx, sl *sealer, col *collection[
 			return err
 		}
 	}
-	return top.Bucket(bContacts).ForEach(func(id, sealed []byte) error {
+	var entries []index
+	err := top.Bucket(bContacts).ForEach(func(id, sealed []byte) error {
 		p, err := openPersonal(sl, col, id, sealed)
 		if err != nil {
 			return err
 		}
-		for _, e := range col.phoneIndex(sl, col.takeContact(p).GetPhone(), id) {
-			if err := top.Bucket(e.bucket).Put(e.key, e.value); err != nil {
-				return err
-			}
-		}
+		entries = append(entries, col.phoneIndex(sl, col.takeContact(p).GetPhone(), id)...)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return putInOrder(top, entries)
 }
 
 // settleKeys runs at the end of Open: it checks that the key file can
