@@ -1502,6 +1502,11 @@ func TestLifecycleConcurrentRandom(t *testing.T) {
 					if hr, err = s.GetHelpRequest(bg, reqID); err == nil {
 						hr.State, hr.Offer, hr.AssignedVolunteer, hr.DeclinedVolunteers = pb.HelpRequest_STATE_OPEN, "", "", nil
 						hr.Details = fmt.Sprintf("edited by %d", w)
+						if rng.IntN(4) == 0 && hr.Requester != nil {
+							// A new phone: its index entries move while
+							// lifecycle changes leave them alone.
+							hr.Requester.Phone = fmt.Sprintf("+4477006%05d", rng.IntN(400))
+						}
 						_, err = s.UpdateHelpRequest(bg, hr)
 					}
 				case p < 95:
@@ -1515,6 +1520,14 @@ func TestLifecycleConcurrentRandom(t *testing.T) {
 				case p < 96:
 					op = "delete request"
 					err = s.DeleteHelpRequest(bg, reqID, "")
+				case p < 97:
+					// Erasure takes the requester's phone out of the
+					// indexes and rotates the keys, amid the rest.
+					op = "erase requester"
+					var hr *pb.HelpRequest
+					if hr, err = s.GetHelpRequest(bg, reqID); err == nil && hr.GetRequester().GetPhone() != "" {
+						_, err = s.ErasePerson(bg, hr.Requester.Phone, clock.now())
+					}
 				default:
 					if i := nextReq.Add(1); i < 400 {
 						addReq(int(i))
