@@ -136,22 +136,31 @@ func BenchmarkCreateHelpRequest(b *testing.B) {
 func fillHelpRequests(b *testing.B, s *BoltStore, n int) []string {
 	b.Helper()
 	places := livePostcodes(b)
+	return fill(b, n, func(i int) (string, error) {
+		hr, err := s.CreateHelpRequest(bg, benchRequest(int64(i), places), Idempotency{})
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimPrefix(hr.Name, helpRequestPrefix), nil
+	})
+}
+
+// fill makes n records with create, from 64 writers at once so that they
+// share commits, and returns the ids create returns, in order.
+func fill(b *testing.B, n int, create func(i int) (string, error)) []string {
+	b.Helper()
 	ids := make([]string, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range 64 {
 		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				hr, err := s.CreateHelpRequest(bg, benchRequest(i, places), Idempotency{})
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				id, err := create(i)
 				if err != nil {
 					b.Error(err)
 					return
 				}
-				ids[i] = strings.TrimPrefix(hr.Name, helpRequestPrefix)
+				ids[i] = id
 			}
 		})
 	}
@@ -227,28 +236,16 @@ func BenchmarkCreateOffers(b *testing.B) {
 	s, _ := newStore(b)
 	places := livePostcodes(b)
 	reqs := fillHelpRequests(b, s, b.N)
-	vols := make([]string, b.N)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 64 {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(vols); i = int(next.Add(1) - 1) {
-				p := places[i%len(places)]
-				v := newVolunteer(benchOrgs[i%len(benchOrgs)], p.Postcode, fmt.Sprintf("+44770080%04d", i%10000), "driver")
-				v.Home.LatLng = &pb.LatLng{Latitude: p.Lat, Longitude: p.Lng}
-				v, err := s.CreateVolunteer(bg, v, Idempotency{})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				vols[i] = strings.TrimPrefix(v.Name, volunteerPrefix)
-			}
-		})
-	}
-	wg.Wait()
-	if b.Failed() {
-		b.FailNow()
-	}
+	vols := fill(b, b.N, func(i int) (string, error) {
+		p := places[i%len(places)]
+		v := newVolunteer(benchOrgs[i%len(benchOrgs)], p.Postcode, fmt.Sprintf("+44770080%04d", i%10000), "driver")
+		v.Home.LatLng = &pb.LatLng{Latitude: p.Lat, Longitude: p.Lng}
+		v, err := s.CreateVolunteer(bg, v, Idempotency{})
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimPrefix(v.Name, volunteerPrefix), nil
+	})
 	const batch = 256
 	ps := make([]OfferParams, 0, batch)
 	b.ReportAllocs()
