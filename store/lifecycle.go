@@ -143,21 +143,21 @@ func result[T proto.Message](col *collection[T], st *staged[T]) T {
 // those in both alone. A record has a handful of entries, so each is
 // looked for in the other list by comparison, not through a map.
 func moveIndexes(w *writeTx, top *bolt.Bucket, old, new []index) error {
+	var gone, added []index
 	for _, e := range old {
 		if !slices.ContainsFunc(new, e.equal) {
-			if err := deleteAll(w, top, []index{e}); err != nil {
-				return err
-			}
+			gone = append(gone, e)
 		}
 	}
 	for _, e := range new {
 		if !slices.ContainsFunc(old, e.equal) {
-			if err := putAll(w, top, []index{e}); err != nil {
-				return err
-			}
+			added = append(added, e)
 		}
 	}
-	return nil
+	if err := deleteAll(w, top, gone); err != nil {
+		return err
+	}
+	return putAll(w, top, added)
 }
 
 // stagedOffer is an offer read (or made) for a change.
