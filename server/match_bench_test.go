@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/doorstep-aid/doorstep/geo"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
 	"github.com/doorstep-aid/doorstep/store"
 )
 
@@ -250,4 +253,32 @@ func BenchmarkDispatchGRPC(b *testing.B) {
 			b.StartTimer()
 		}
 	})
+}
+
+var startVolunteers = flag.Int("start-volunteers", 200_000, "BenchmarkServerStart over a store of this many volunteers")
+
+// BenchmarkServerStart is the matching engine's load as the server starts:
+// every volunteer read from a bbolt file (their contacts opened, for the
+// names candidates carry) into a new engine, as server.New does. The
+// issue's target is 5 s for 1M stored volunteers; seeding that many takes
+// minutes, so the default is 200,000 and -start-volunteers 1000000 is the
+// target's own size.
+//
+//	GOGC=400 go test -run '^$' -bench ServerStart -benchtime 2x ./server/ -args -start-volunteers 1000000
+func BenchmarkServerStart(b *testing.B) {
+	st, err := store.Open(filepath.Join(b.TempDir(), "doorstep.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	seedMatching(b, st, *startVolunteers)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := server.New(st, zap.NewNop()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perStart := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(perStart, "start-s")
+	b.ReportMetric(perStart*1e6/float64(*startVolunteers), "µs/volunteer")
 }

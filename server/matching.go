@@ -31,24 +31,25 @@ const (
 	maxLease     = 7 * 24 * time.Hour
 )
 
-// buildIndex loads every volunteer into the matching engine. It pages so
-// that no read transaction stays open long.
+// buildIndex loads every volunteer into the matching engine
+// (store.EachVolunteer reads in short transactions, on every processor).
 func (s *Server) buildIndex(ctx context.Context) error {
-	for tok := ""; ; {
-		vols, next, err := s.store.ListVolunteers(ctx, store.VolunteerFilter{}, store.Page{Size: 1000, Token: tok})
-		if err != nil {
-			return fmt.Errorf("server: build matching index: %w", err)
-		}
-		for _, v := range vols {
-			if err := s.engine.UpsertVolunteer(v); err != nil {
-				s.logger.Warn("volunteer left out of matching", zap.String("volunteer", v.Name), zap.Error(err))
-			}
-		}
-		if tok = next; tok == "" {
-			s.engine.Compact()
-			return nil
-		}
+	n, err := s.store.CountVolunteers(ctx)
+	if err != nil {
+		return fmt.Errorf("server: build matching index: %w", err)
 	}
+	s.engine.Reserve(n)
+	err = s.store.EachVolunteer(ctx, func(v *pb.Volunteer) error {
+		if err := s.engine.UpsertVolunteer(v); err != nil {
+			s.logger.Warn("volunteer left out of matching", zap.String("volunteer", v.Name), zap.Error(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("server: build matching index: %w", err)
+	}
+	s.engine.Compact()
+	return nil
 }
 
 // deleted remembers volunteers deleted lately. Writes reach the engine

@@ -162,6 +162,15 @@
 // change them, and deletes that would strand them are refused. Deleting a
 // help request deletes its offers with it.
 //
+// # Loading every volunteer
+//
+// The server's matching engine holds every volunteer, loaded when it
+// starts (EachVolunteer). That read is the one that must be fast at a
+// million: read transactions of a thousand records walk the records,
+// contacts and keys buckets side by side (all keyed by id) and copy the
+// bytes out, and decoding and opening them, two thirds of the cost, runs
+// on every processor, each batch with the keyring its transaction saw.
+//
 // # Group commit
 //
 // All writes go through one committer goroutine. It takes whatever writes

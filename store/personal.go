@@ -151,6 +151,12 @@ func openPersonal[T proto.Message](sl *sealer, col *collection[T], id, sealed []
 	if err != nil {
 		return zero, err
 	}
+	return openPersonalWith(col, dk, id, sealed)
+}
+
+// openPersonalWith is openPersonal with the record's data key at hand.
+func openPersonalWith[T proto.Message](col *collection[T], dk, id, sealed []byte) (T, error) {
+	var zero T
 	if dk == nil {
 		return zero, fmt.Errorf("%s %s has sealed data but no data key: %w", col.noun, idString(id), errInconsistent)
 	}

@@ -141,6 +141,12 @@ type Store interface {
 	CreateVolunteer(ctx context.Context, v *pb.Volunteer, idem Idempotency) (*pb.Volunteer, error)
 	GetVolunteer(ctx context.Context, id string) (*pb.Volunteer, error)
 	ListVolunteers(ctx context.Context, f VolunteerFilter, p Page) ([]*pb.Volunteer, string, error)
+	// CountVolunteers is how many volunteers are stored.
+	CountVolunteers(ctx context.Context) (int, error)
+	// EachVolunteer calls fn with every volunteer, in no particular order
+	// and from one goroutine at a time, reading in short transactions and
+	// opening contacts on every processor: a large store's load at start.
+	EachVolunteer(ctx context.Context, fn func(*pb.Volunteer) error) error
 	UpdateVolunteer(ctx context.Context, v *pb.Volunteer) (*pb.Volunteer, error)
 	// DeleteVolunteer deletes a volunteer; a non-empty etag must match. One
 	// with active assignments or pending offers is ErrHasCommitments.
