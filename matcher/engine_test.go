@@ -311,18 +311,25 @@ func TestSummary(t *testing.T) {
 	}
 }
 
-func TestPlanDispatchUsesCapacityAndCoversMore(t *testing.T) {
-	// Two requests, two volunteers. r1 is nearest to both; nearest-first
-	// would give r1 the volunteer r2 needs.
+// nearestFirstTrap is two requests and two volunteers, a and b. r1 is
+// nearest to both; nearest-first would give r1 the volunteer r2 needs, as
+// only a is within 1.5 km of r2.
+func nearestFirstTrap(t *testing.T) (e *Engine, r1, r2 *pb.HelpRequest) {
+	t.Helper()
 	a := vol("a", 0, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 5000 })
 	b := vol("b", 1400, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 5000 })
-	e := engineWith(t, a, b)
-	r1 := req(func(r *pb.HelpRequest) { r.Name = "helpRequests/r1"; r.Urgency = pb.Urgency_URGENCY_CRITICAL })
-	r2 := req(func(r *pb.HelpRequest) {
+	e = engineWith(t, a, b)
+	r1 = req(func(r *pb.HelpRequest) { r.Name = "helpRequests/r1"; r.Urgency = pb.Urgency_URGENCY_CRITICAL })
+	r2 = req(func(r *pb.HelpRequest) {
 		r.Name = "helpRequests/r2"
-		lat, lng := offset(-1400, 0) // only a is within 1.5 km of r2
+		lat, lng := offset(-1400, 0)
 		r.Location.LatLng = &pb.LatLng{Latitude: lat, Longitude: lng}
 	})
+	return e, r1, r2
+}
+
+func TestPlanDispatchUsesCapacityAndCoversMore(t *testing.T) {
+	e, r1, r2 := nearestFirstTrap(t)
 	plan, err := e.PlanDispatch([]DispatchRequest{{Request: r1}, {Request: r2}}, 20, now)
 	if err != nil {
 		t.Fatal(err)
@@ -364,15 +371,7 @@ func TestPlanDispatchSolvesWithoutTheLock(t *testing.T) {
 		want: map[string]string{"helpRequests/r1": "volunteers/b"},
 	}} {
 		t.Run(c.name, func(t *testing.T) {
-			a := vol("a", 0, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 5000 })
-			b := vol("b", 1400, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 5000 })
-			e := engineWith(t, a, b)
-			r1 := req(func(r *pb.HelpRequest) { r.Name = "helpRequests/r1"; r.Urgency = pb.Urgency_URGENCY_CRITICAL })
-			r2 := req(func(r *pb.HelpRequest) {
-				r.Name = "helpRequests/r2"
-				lat, lng := offset(-1400, 0)
-				r.Location.LatLng = &pb.LatLng{Latitude: lat, Longitude: lng}
-			})
+			e, r1, r2 := nearestFirstTrap(t)
 			solving := 0
 			e.testHook = func(point string) {
 				if point != "dispatch solve" {

@@ -33,6 +33,9 @@ func TestEachVolunteerMatchesList(t *testing.T) {
 		mustOK(t, err, "create volunteer")
 	}
 	want := listAllVol(t, s, VolunteerFilter{}, 500)
+	if count, err := s.CountVolunteers(bg); err != nil || count != n {
+		t.Fatalf("CountVolunteers = %d, %v; want %d", count, err, n)
+	}
 	epoch := keyEpoch(t, s)
 	var got []*pb.Volunteer
 	var calls, inside atomic.Int32
