@@ -32,18 +32,25 @@ const (
 )
 
 // buildIndex loads every volunteer into the matching engine
-// (store.EachVolunteer reads in short transactions, on every processor).
+// (store.EachVolunteer reads in short transactions, and each record is
+// taken in straight from its bytes, on every processor).
 func (s *Server) buildIndex(ctx context.Context) error {
 	n, err := s.store.CountVolunteers(ctx)
 	if err != nil {
 		return fmt.Errorf("server: build matching index: %w", err)
 	}
 	s.engine.Reserve(n)
-	err = s.store.EachVolunteer(ctx, func(v *pb.Volunteer) error {
-		if err := s.engine.UpsertVolunteer(v); err != nil {
-			s.logger.Warn("volunteer left out of matching", zap.String("volunteer", v.Name), zap.Error(err))
+	err = s.store.EachVolunteer(ctx, func(record []byte, c *pb.Contact) (func() error, error) {
+		v := new(matcher.Volunteer)
+		if err := matcher.DecodeVolunteer(record, c, v); err != nil {
+			return nil, err
 		}
-		return nil
+		return func() error {
+			if err := s.engine.Upsert(v); err != nil {
+				s.logger.Warn("volunteer left out of matching", zap.String("volunteer", v.Name()), zap.Error(err))
+			}
+			return nil
+		}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("server: build matching index: %w", err)

@@ -168,8 +168,11 @@
 // starts (EachVolunteer). That read is the one that must be fast at a
 // million: read transactions of a thousand records walk the records,
 // contacts and keys buckets side by side (all keyed by id) and copy the
-// bytes out, and decoding and opening them, two thirds of the cost, runs
-// on every processor, each batch with the keyring its transaction saw.
+// bytes out into a buffer that later batches reuse, and opening the
+// contacts and decoding, two thirds of the cost, runs on every processor,
+// each batch with the keyring its transaction saw. The records go to the
+// caller undecoded: the engine takes in what it needs of a record straight
+// from its bytes (matcher.DecodeVolunteer), without making a message.
 //
 // # Group commit
 //

@@ -143,10 +143,14 @@ type Store interface {
 	ListVolunteers(ctx context.Context, f VolunteerFilter, p Page) ([]*pb.Volunteer, string, error)
 	// CountVolunteers is how many volunteers are stored.
 	CountVolunteers(ctx context.Context) (int, error)
-	// EachVolunteer calls fn with every volunteer, in no particular order
-	// and from one goroutine at a time, reading in short transactions and
-	// opening contacts on every processor: a large store's load at start.
-	EachVolunteer(ctx context.Context, fn func(*pb.Volunteer) error) error
+	// EachVolunteer reads every volunteer, in no particular order, in
+	// short transactions: a large store's load at start. decode is called
+	// on several goroutines at once with each volunteer's record, the wire
+	// form of a pb.Volunteer without its personal fields (its bytes are the
+	// caller's only until decode returns), and its contact, opened; what
+	// decode returns is called from one goroutine at a time. An error from
+	// either stops the walk and is returned.
+	EachVolunteer(ctx context.Context, decode func(record []byte, contact *pb.Contact) (func() error, error)) error
 	UpdateVolunteer(ctx context.Context, v *pb.Volunteer) (*pb.Volunteer, error)
 	// DeleteVolunteer deletes a volunteer; a non-empty etag must match. One
 	// with active assignments or pending offers is ErrHasCommitments.
