@@ -270,24 +270,27 @@ func (e *Engine) Upsert(v *Volunteer) error {
 	if len(x.away) > 0 {
 		h.flags |= hotAway
 	}
-	if !ok {
-		if n := len(e.free); n > 0 {
-			id, e.free = e.free[n-1], e.free[:n-1]
-		} else {
-			id = uint32(len(e.vols))
-			e.vols = append(e.vols, volunteer{})
-			e.hot = append(e.hot, hotVol{})
-			e.extra = append(e.extra, nil)
-		}
-	} else {
-		e.unlink(id)
-	}
+	// The side record goes to the heap only for the few who have one.
+	var extra *volExtra
 	if len(x.away)+len(x.recent)+len(x.skillsHigh) > 0 {
 		h.flags |= hotExtra
-		e.extra[id] = &x
+		extra = new(volExtra)
+		*extra = x
 	}
-	e.vols[id] = nv
-	e.hot[id] = h
+	switch {
+	case ok:
+		e.unlink(id)
+		e.vols[id], e.hot[id], e.extra[id] = nv, h, extra
+	case len(e.free) > 0:
+		n := len(e.free)
+		id, e.free = e.free[n-1], e.free[:n-1]
+		e.vols[id], e.hot[id], e.extra[id] = nv, h, extra
+	default:
+		id = uint32(len(e.vols))
+		e.vols = append(e.vols, nv)
+		e.hot = append(e.hot, h)
+		e.extra = append(e.extra, extra)
+	}
 	if !ok {
 		e.ids.insert(e.vols, id)
 	}
@@ -803,20 +806,31 @@ func (e *Engine) Compact() {
 	clear(e.vols[n:]) // the cut-off records' strings and side records
 	clear(e.extra[n:])
 	e.vols, e.hot, e.extra = e.vols[:n], e.hot[:n], e.extra[:n]
-	nslots := 0
-	for i := range e.vols {
-		nslots += int(e.vols[i].nSlots)
-	}
-	slots := make([]slot, 0, nslots)
+	// The slots are copied out in the new order on another goroutine while
+	// the grid and lookups are rebuilt: each side writes fields the other
+	// does not read, and at start the load waits on Compact with a
+	// processor otherwise idle.
+	repacked := make(chan []slot)
+	go func() {
+		nslots := 0
+		for i := range e.vols {
+			nslots += int(e.vols[i].nSlots)
+		}
+		slots := make([]slot, 0, nslots)
+		for i := range e.vols {
+			v := &e.vols[i]
+			off := uint32(len(slots))
+			slots = append(slots, e.slotsOf(v)...)
+			v.slotOff = off
+		}
+		repacked <- slots
+	}()
 	pts := make([]gridPoint, n)
 	for i := range e.vols {
 		v := &e.vols[i]
-		off := uint32(len(slots))
-		slots = append(slots, e.slotsOf(v)...)
-		v.slotOff = off
 		pts[i] = gridPoint{id: uint32(i), lat: v.lat, lng: v.lng, tag: volunteerTag(&e.hot[i])}
 	}
-	e.free, e.slots, e.staleSlots, e.pending = nil, slots, 0, nil
+	e.free, e.pending = nil, nil
 	e.idEpoch++
 	e.grid = NewGrid(CellMetres)
 	e.grid.load(pts)
@@ -826,6 +840,7 @@ func (e *Engine) Compact() {
 	for i := len(e.vols) - 1; i >= 0; i-- {
 		e.link(uint32(i))
 	}
+	e.slots, e.staleSlots = <-repacked, 0
 }
 
 // permute moves each id's records to to[id], in place, following each
