@@ -279,7 +279,7 @@ func decodeVolunteer(record []byte, v *Volunteer) error {
 			case 1:
 				v.name = string(b)
 			case 2: // the stored contact replaces the record's own
-				err = skip(b, contactSchema)
+				err = skipContact(b)
 			case 3:
 				err = decodeLocation(b, v)
 			case 6:
@@ -290,7 +290,7 @@ func decodeVolunteer(record []byte, v *Volunteer) error {
 				err = decodeAvailability(b, v)
 			case 11: // organisation
 			case 12, 13: // create_time, update_time
-				err = skip(b, timestampSchema)
+				_, err = varints(b, timestampSchema)
 			case 14:
 				v.etag = string(b)
 			case 17:
@@ -305,21 +305,16 @@ func decodeVolunteer(record []byte, v *Volunteer) error {
 	}
 }
 
-// skip checks a message the engine does not read, as the long way would
-// decode it.
-func skip(b []byte, s *schema) error {
-	m := msg{b: b, s: s}
+// skipContact checks a record's own contact, which the engine does not
+// read, as the long way would decode it.
+func skipContact(b []byte) error {
+	m := msg{b: b, s: contactSchema}
 	for {
-		num, ok, err := m.next()
+		_, ok, err := m.next()
 		if err != nil || !ok {
 			return err
 		}
-		if protowire.Type(s.wire[num]-1) == protowire.VarintType {
-			_, err = m.varint()
-		} else {
-			_, err = m.bytes()
-		}
-		if err != nil {
+		if _, err = m.bytes(); err != nil {
 			return err
 		}
 	}
@@ -397,68 +392,37 @@ func decodeVetting(b []byte, v *Volunteer) error {
 	}
 }
 
-func decodeDate(b []byte, d *wireDate) error {
-	m := msg{b: b, s: dateSchema}
+// varints reads a message of varints only (Date, TimeOfDay, Timestamp),
+// each field's value at its number; absent fields are 0.
+func varints(b []byte, s *schema) (x [4]uint64, err error) {
+	m := msg{b: b, s: s}
 	for {
 		num, ok, err := m.next()
 		if err != nil || !ok {
-			return err
+			return x, err
 		}
-		var x int32
-		x, err = m.int32()
-		switch num {
-		case 1:
-			d.year = x
-		case 2:
-			d.month = x
-		case 3:
-			d.day = x
-		}
-		if err != nil {
-			return err
+		if x[num], err = m.varint(); err != nil {
+			return x, err
 		}
 	}
+}
+
+func decodeDate(b []byte, d *wireDate) error {
+	x, err := varints(b, dateSchema)
+	*d = wireDate{int32(x[1]), int32(x[2]), int32(x[3])}
+	return err
 }
 
 func decodeTime(b []byte, t *wireTime) error {
-	m := msg{b: b, s: timeSchema}
-	for {
-		num, ok, err := m.next()
-		if err != nil || !ok {
-			return err
-		}
-		var x int32
-		x, err = m.int32()
-		switch num {
-		case 1:
-			t.hours = x
-		case 2:
-			t.minutes = x
-		}
-		if err != nil {
-			return err
-		}
-	}
+	x, err := varints(b, timeSchema)
+	*t = wireTime{int32(x[1]), int32(x[2])}
+	return err
 }
 
 func decodeTimestamp(b []byte, t *wireTimestamp) error {
-	m := msg{b: b, s: timestampSchema}
-	for {
-		num, ok, err := m.next()
-		if err != nil || !ok {
-			return err
-		}
-		var x uint64
-		x, err = m.varint()
-		if num == 1 {
-			t.seconds = int64(x)
-		} else {
-			t.nanos = int32(x)
-		}
-		if err != nil {
-			return err
-		}
-	}
+	x, err := varints(b, timestampSchema)
+	*t = wireTimestamp{int64(x[1]), int32(x[2])}
+	return err
 }
 
 func decodeAvailability(b []byte, v *Volunteer) error {
