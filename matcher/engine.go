@@ -865,19 +865,53 @@ type zKeyed struct {
 	id  uint32
 }
 
-// sortZ sorts by key, the index breaking ties. Sorting the pairs, rather
-// than indexes stably by a key looked up through them, takes a fifth of
-// the time.
+// sortZ sorts by key, the index breaking ties, given pairs in index
+// order (as both callers build them): a stable radix sort of the keys, a
+// byte at a time, skipping the bytes every key shares. Sorting the pairs
+// with a comparison took 0.2-0.3 s of a 1M-volunteer start, on the one
+// processor Compact runs on; the radix sort reads and moves them a few
+// times over instead. Short inputs are sorted by comparison.
 func sortZ(ks []zKeyed) {
-	slices.SortFunc(ks, func(a, b zKeyed) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
+	if len(ks) < 1024 {
+		slices.SortFunc(ks, compareZ)
+		return
+	}
+	var counts [8][256]int
+	for _, k := range ks {
+		for b := range counts {
+			counts[b][byte(k.key>>(8*b))]++
 		}
-		return int(a.id) - int(b.id)
-	})
+	}
+	src, dst := ks, make([]zKeyed, len(ks))
+	for b := range counts {
+		c := &counts[b]
+		if c[byte(src[0].key>>(8*b))] == len(src) {
+			continue // every key has this byte
+		}
+		sum := 0
+		for i, n := range c {
+			c[i], sum = sum, sum+n
+		}
+		for _, k := range src {
+			d := byte(k.key >> (8 * b))
+			dst[c[d]] = k
+			c[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &ks[0] {
+		copy(ks, src)
+	}
+}
+
+func compareZ(a, b zKeyed) int {
+	switch {
+	case a.key < b.key:
+		return -1
+	case a.key > b.key:
+		return 1
+	}
+	return int(a.id) - int(b.id)
 }
 
 // zOrder interleaves the bits of a point's position on a grid of about

@@ -3,6 +3,7 @@ package matcher
 import (
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -617,5 +618,30 @@ func TestSortCandidates(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSortZ: the radix sort orders pairs built in index order as a sort
+// by key and then index does, with many keys equal, keys sharing their
+// high bytes (as a city's do), and the extremes.
+func TestSortZ(t *testing.T) {
+	rng := rand.New(rand.NewPCG(81, 82))
+	for _, n := range []int{0, 1, 5, 1023, 1024, 5000, 70000} {
+		for _, spread := range []uint64{1, 7, 1 << 20, 1 << 40, math.MaxUint64} {
+			ks := make([]zKeyed, n)
+			base := rng.Uint64() &^ (1<<44 - 1)
+			for i := range ks {
+				ks[i] = zKeyed{base + rng.Uint64N(spread), uint32(i)}
+				if spread == math.MaxUint64 {
+					ks[i].key = []uint64{0, math.MaxUint64, rng.Uint64()}[rng.IntN(3)]
+				}
+			}
+			want := slices.Clone(ks)
+			slices.SortFunc(want, compareZ)
+			sortZ(ks)
+			if !slices.Equal(ks, want) {
+				t.Fatalf("n=%d spread=%d: the radix sort's order differs", n, spread)
+			}
+		}
 	}
 }
