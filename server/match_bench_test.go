@@ -278,7 +278,8 @@ const startChildEnv = "DOORSTEP_BENCH_START"
 // doorstepd does: a process that has loaded once before has its heap
 // grown and its pages mapped already, and on this VM the first touch of
 // fresh memory costs several microseconds a page (a load of 1M took
-// 4.8 s in a process that had loaded before, 6.1-7.4 s in a fresh one).
+// 4.8 s in a process that had loaded before, 5.2-6.0 s in fresh ones,
+// the open left out).
 // The child takes doorstepd's GC target. It reports the store's open
 // (bbolt rebuilds its free list by walking every page) apart from the
 // index build proper (server.New), and the page faults the build took.
