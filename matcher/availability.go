@@ -1,10 +1,6 @@
 package matcher
 
-import (
-	"time"
-
-	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
-)
+import "time"
 
 // slot is a weekly period in the volunteer's wall-clock minutes.
 type slot struct {
@@ -25,23 +21,15 @@ func civilDay(y int, m time.Month, d int) int32 {
 	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
-func dateDay(d *pb.Date) int32 {
-	return civilDay(int(d.GetYear()), time.Month(d.GetMonth()), int(d.GetDay()))
-}
-
 // maxPieces bounds the work for one window: 90 days of local dates plus
 // the clock changes within them.
 const maxPieces = 200
 
-// windowPieces cuts [start, end) at local midnights and at clock changes,
-// so that within each piece the wall clock runs evenly. A slot's wall-clock
-// minutes can then be compared directly, and the hour skipped in spring or
+// appendWindowPieces cuts [start, end) at local midnights and at clock
+// changes, so that within each piece the wall clock runs evenly, and
+// appends the pieces to out, which is empty. A slot's wall-clock minutes
+// can then be compared directly, and the hour skipped in spring or
 // repeated in autumn is neither invented nor lost.
-func windowPieces(start, end time.Time, loc *time.Location) []piece {
-	return appendWindowPieces(nil, start, end, loc)
-}
-
-// appendWindowPieces is windowPieces appending to out, which is empty.
 func appendWindowPieces(out []piece, start, end time.Time, loc *time.Location) []piece {
 	for cur := start; cur.Before(end) && len(out) < maxPieces; {
 		lt := cur.In(loc)

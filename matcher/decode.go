@@ -40,7 +40,7 @@ type Volunteer struct {
 }
 
 // The fields of the nested messages, as the wire carries them: the
-// engine's conversions (dateDay, the slot's minutes) apply to these
+// engine's conversions (civilDay, the slot's minutes) apply to these
 // exactly as to the messages' getters.
 type (
 	wireDate struct{ year, month, day int32 }
@@ -59,7 +59,7 @@ type (
 // Name is the volunteer's resource name.
 func (v *Volunteer) Name() string { return v.name }
 
-// civil is dateDay for the wire's fields.
+// civil is the date's civilDay.
 func (d wireDate) civil() int32 { return civilDay(int(d.year), time.Month(d.month), int(d.day)) }
 
 // set fills v from a message, as UpsertVolunteer takes it, its weekly

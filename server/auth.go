@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -297,14 +296,4 @@ func (c *streamCounter) release(key string) {
 	if c.count[key]--; c.count[key] <= 0 {
 		delete(c.count, key)
 	}
-}
-
-// logPrincipal adds who called to a log line: the token's name and role,
-// never the secret, and nothing about the people in the records.
-func logPrincipal(ctx context.Context) []zap.Field {
-	p := principalFrom(ctx)
-	if p == nil {
-		return nil
-	}
-	return []zap.Field{zap.String("token", p.Token), zap.String("role", p.Role.String())}
 }

@@ -293,7 +293,7 @@ func (s *BoltStore) listKeyed(p Page, filterKey string, bucket func(*bolt.Tx) *b
 				k, v = cur.Next()
 			}
 		default:
-			k, v = cur.Seek(resume)
+			cur.Seek(resume)
 			k, v = cur.Prev() // the key before resume, whether or not resume is still there
 		}
 		step := cur.Next

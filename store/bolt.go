@@ -392,7 +392,7 @@ func putInOrder(parent *bolt.Bucket, entries []index) error {
 	for i, e := range entries {
 		if i == 0 || !bytes.Equal(e.bucket, entries[i-1].bucket) {
 			if b = parent.Bucket(e.bucket); b == nil {
-				return fmt.Errorf("put index %s: %w", e.bucket, bolt.ErrBucketNotFound)
+				return fmt.Errorf("put index %s: %w", e.bucket, bolterrors.ErrBucketNotFound)
 			}
 		}
 		if err := b.Put(e.key, e.value); err != nil {

@@ -337,12 +337,11 @@ func verifyAll(t testing.TB, s *BoltStore) {
 
 // lcFixture is one request and the volunteers around it, on a fake clock.
 type lcFixture struct {
-	s      *BoltStore
-	clock  *fakeClock
-	hr     *pb.HelpRequest
-	v, v2  *pb.Volunteer // v2 is a fresh volunteer for a second offer
-	off    *pb.Offer     // the last offer made
-	before map[string]string
+	s     *BoltStore
+	clock *fakeClock
+	hr    *pb.HelpRequest
+	v, v2 *pb.Volunteer // v2 is a fresh volunteer for a second offer
+	off   *pb.Offer     // the last offer made
 }
 
 func newLCFixture(t *testing.T) *lcFixture {

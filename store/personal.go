@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
@@ -371,7 +372,7 @@ func rebuildPhoneIndex[T proto.Message](w *writeTx, sl *sealer, col *collection[
 	top := w.tx.Bucket(col.bucket)
 	w.dirty = true
 	for _, b := range col.phoneBuckets {
-		if err := top.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+		if err := top.DeleteBucket(b); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
 			return err
 		}
 		if _, err := top.CreateBucket(b); err != nil {

@@ -15,8 +15,6 @@ type timing struct {
 	deadline   time.Time
 }
 
-func (t timing) isZero() bool { return t.start.IsZero() && t.deadline.IsZero() }
-
 // maxAhead is the server's limit on how far ahead help may be booked.
 const maxAhead = 90 * 24 * time.Hour
 

@@ -120,7 +120,7 @@ func (f *Filler) scalar(fd protoreflect.FieldDescriptor) protoreflect.Value {
 		return protoreflect.ValueOfFloat32(f.Rng.Float32()*2000 - 1000)
 	case protoreflect.DoubleKind:
 		if wild {
-			return protoreflect.ValueOfFloat64([]float64{math.NaN(), math.Inf(1), math.Inf(-1), -0.0, 1e308, -91, 181}[f.Rng.IntN(7)])
+			return protoreflect.ValueOfFloat64([]float64{math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 1e308, -91, 181}[f.Rng.IntN(7)])
 		}
 		if f.Rng.IntN(2) == 0 {
 			return protoreflect.ValueOfFloat64(57 + f.Rng.Float64()*0.3) // near Aberdeen, as latitudes go
