@@ -209,6 +209,10 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		InitialMmapSize: 1 << 30,
 		// bbolt's statistics take a shared lock on every transaction.
 		NoStatistics: true,
+		// Open reads every page (the free-list rebuild) and the server's
+		// start reads most of them again: have the kernel read the file
+		// in order first (mmap_linux.go).
+		MmapFlags: populateFlags,
 	}
 	db, err := bolt.Open(path, 0o600, boltOpts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
@@ -238,6 +242,10 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		}
 		s.db = db
 	}
+	// Only the mappings made while opening are read in whole. A later one,
+	// when the file outgrows its mapping, is made by a writer while every
+	// reader waits, and the pages are in memory by then anyway.
+	s.db.MmapFlags = 0
 	rev, err := s.Revision()
 	if err != nil {
 		_ = db.Close()
