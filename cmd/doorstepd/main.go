@@ -263,10 +263,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	opening := time.Now()
 	st, err := store.Open(filepath.Join(c.dataDir, "doorstep.db"), store.WithLogger(logger))
 	if err != nil {
 		return err
 	}
+	// The open reads the whole file: after a reboot, at disk speed.
+	logger.Info("store opened", zap.Duration("took", time.Since(opening)))
 	defer func() {
 		if err := st.Close(); err != nil {
 			logger.Error("close store", zap.Error(err))
