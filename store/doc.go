@@ -67,7 +67,10 @@
 //
 // An id is a 16-byte ULID: a millisecond timestamp then randomness,
 // monotonic within the process, so keys sort by creation time. Outside the
-// store it is written as 26 lower-case Crockford base32 characters.
+// store it is written as 26 lower-case Crockford base32 characters. The
+// buckets keyed by id or revision therefore grow at their end, and every
+// write fills their pages to 90% before splitting them (packAppends), not
+// to bbolt's default half.
 //
 // Every index entry is written and removed in the same transaction as its
 // record. Open runs the migration steps from the file's schema version up

@@ -2429,3 +2429,57 @@ func TestReadsAfterCloseSayClosed(t *testing.T) {
 	_, err = s.LoadPostcodes(ctx, updatesFrom([]geo.PostcodeEntry{{Postcode: "AB10 1AB", Lat: 57, Lng: -2}}))
 	mustErr(t, err, ErrClosed, "load after close")
 }
+
+// The buckets keyed by id or revision take every new key at their end;
+// their pages are packed (packAppends), where bbolt's default would leave
+// each half empty. The indexes keyed by postcode are not.
+func TestAppendedBucketsArePacked(t *testing.T) {
+	s, _ := newStore(t)
+	const n = 600
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range 16 {
+		wg.Go(func() {
+			for i := next.Add(1); i <= n; i = next.Add(1) {
+				v := newVolunteer("torry-helpers", fmt.Sprintf("AB%d %dXY", i%37, i%9), fmt.Sprintf("+4477008%05d", i))
+				if _, err := s.CreateVolunteer(bg, v, Idempotency{}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	fill := func(b *bolt.Bucket) (float64, int) {
+		st := b.Stats()
+		return float64(st.LeafInuse) / float64(st.LeafAlloc), st.LeafPageN
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		vols := tx.Bucket(bVolunteers)
+		for _, c := range []struct {
+			name string
+			b    *bolt.Bucket
+		}{
+			{"volunteers/records", vols.Bucket(bRecords)},
+			{"volunteers/contacts", vols.Bucket(bContacts)},
+			{"keys", tx.Bucket(bKeys)},
+			{"events", tx.Bucket(bEvents)},
+		} {
+			f, pages := fill(c.b)
+			if pages < 4 {
+				t.Fatalf("%s: %d leaf pages, too few to judge", c.name, pages)
+			}
+			if f < 0.8 {
+				t.Errorf("%s: leaf pages %.0f%% full, want at least 80%%", c.name, 100*f)
+			}
+			t.Logf("%s: %d leaf pages, %.0f%% full", c.name, pages, 100*f)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
