@@ -379,6 +379,7 @@ func rebuildPhoneIndex[T proto.Message](w *writeTx, sl *sealer, col *collection[
 			return err
 		}
 	}
+	packAppends(w.tx) // the new phone_token, refilled in id order
 	var entries []index
 	err := top.Bucket(bContacts).ForEach(func(id, sealed []byte) error {
 		p, err := openPersonal(sl, col, id, sealed)
