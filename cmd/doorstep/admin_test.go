@@ -179,6 +179,10 @@ func TestAdminAuditExportErase(t *testing.T) {
 	if len(hr) != 1 || hr[0].GetRequester().GetPhone() != "" || hr[0].Details != "" || len(hr[0].GetLocation().GetAddressLines()) != 0 {
 		t.Errorf("after erasure the store holds %v", hr)
 	}
+	// Staff looking the request up again see why it has no caller.
+	if out := e.ok("request", "show", req); !strings.Contains(out, "Caller         personal data removed ") {
+		t.Errorf("request show after the erasure:\n%s\nwant the caller's row to say their data was removed", out)
+	}
 	if out := e.ok("admin", "erase", "--phone", "01224 123456", "--yes", "--json"); out != "{}\n" {
 		t.Errorf("a second erasure --json = %q, want nothing erased", out)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -177,7 +178,7 @@ func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol
 	t.row("Urgency", urgencyWord(hr.Urgency))
 	t.row("When", fmtTiming(hr, now))
 	t.row("Address", addressOf(hr.Location))
-	t.row("Caller", hr.GetRequester().GetDisplayName()+", "+phoneWords(hr.GetRequester().GetPhone()))
+	t.row("Caller", callerOf(hr, now))
 	t.row("Details", orDash(hr.Details))
 	t.row("Skills", orDash(strings.Join(hr.RequiredSkills, ", ")))
 	t.row("Circumstances", circumstanceWords(hr.Vulnerability))
@@ -200,6 +201,15 @@ func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol
 		t.row("Declined by", strings.Join(hr.DeclinedVolunteers, ", "))
 	}
 	return t.flush()
+}
+
+// callerOf is the caller's name and number, or when they were removed: by
+// an erasure, or by the purge some time after the request closed.
+func callerOf(hr *pb.HelpRequest, now time.Time) string {
+	if hr.PersonalDataRemovedTime != nil {
+		return "personal data removed " + fmtTS(hr.PersonalDataRemovedTime, now)
+	}
+	return hr.GetRequester().GetDisplayName() + ", " + phoneWords(hr.GetRequester().GetPhone())
 }
 
 func addressOf(l *pb.Location) string {
