@@ -262,3 +262,23 @@ func TestOfferListDistanceOfAGoneVolunteer(t *testing.T) {
 		t.Errorf("after the erasure:\n%s\nwant the declined offer with distance -", out)
 	}
 }
+
+// A request stays readable when the volunteer who helped is erased: the
+// volunteer's row says their record is gone.
+func TestRequestShowAfterVolunteerErased(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	offer := firstName(t, e.ok("offer", "make", req, callum), "offers")
+	e.ok("offer", "accept", offer)
+	e.ok("request", "fulfil", req)
+	e.asAdmin()
+	e.ok("admin", "erase", "--phone", "07700 900123", "--yes")
+	out := e.ok("request", "show", req)
+	if want := "Volunteer      " + callum + ", record deleted\n"; !strings.Contains(out, want) {
+		t.Errorf("request show after the volunteer's erasure:\n%s\nwant the row %q", out, want)
+	}
+	if strings.Contains(out, "Callum") || strings.Contains(out, "07700") {
+		t.Errorf("request show after the volunteer's erasure still names them:\n%s", out)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -132,15 +134,19 @@ func (a *app) requestShow(args []string) error {
 	}
 	if volName != "" {
 		v, err := c.Volunteers.GetVolunteer(a.ctx, &pb.GetVolunteerRequest{Name: volName})
-		if err != nil {
+		switch {
+		case status.Code(err) == codes.NotFound:
+			// Deleted, or erased, since: the request still stands.
+		case err != nil:
 			return err
+		default:
+			vol = v.Volunteer
 		}
-		vol = v.Volunteer
 	}
 	if a.cfg.json {
 		return writeJSONObject(a.stdout, map[string]proto.Message{"help_request": hr, "offer": offer, "volunteer": vol})
 	}
-	return a.printRequest(a.stdout, hr, offer, vol)
+	return a.printRequest(a.stdout, hr, offer, volName, vol)
 }
 
 // writeJSONObject prints named messages as one JSON object, keys sorted;
@@ -169,7 +175,10 @@ func writeJSONObject(w io.Writer, fields map[string]proto.Message) error {
 	return writeIndented(w, buf.Bytes())
 }
 
-func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol *pb.Volunteer) error {
+// printRequest shows hr with its live offer and the volunteer volName
+// (assigned, or offered the request), whose record is vol: nil when it
+// has been deleted since.
+func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, volName string, vol *pb.Volunteer) error {
 	now := a.now()
 	t := newTable(w)
 	t.row("Request", hr.Name)
@@ -190,12 +199,16 @@ func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol
 	if offer != nil {
 		t.row("Offer", fmt.Sprintf("%s, %s, answer by %s", offer.Name, offerStateWord(offer.State), fmtTS(offer.ExpireTime, now)))
 	}
-	if vol != nil {
+	if volName != "" {
 		role := "Volunteer"
 		if hr.AssignedVolunteer == "" {
 			role = "Offered to"
 		}
-		t.row(role, fmt.Sprintf("%s, %s, %s", vol.Name, vol.GetContact().GetDisplayName(), phoneWords(vol.GetContact().GetPhone())))
+		who := volName + ", record deleted"
+		if vol != nil {
+			who = fmt.Sprintf("%s, %s, %s", vol.Name, vol.GetContact().GetDisplayName(), phoneWords(vol.GetContact().GetPhone()))
+		}
+		t.row(role, who)
 	}
 	if len(hr.DeclinedVolunteers) > 0 {
 		t.row("Declined by", strings.Join(hr.DeclinedVolunteers, ", "))
