@@ -252,6 +252,10 @@ func TestOfferListDistanceOfAGoneVolunteer(t *testing.T) {
 	req := e.newRequest()
 	offer := firstName(t, e.ok("offer", "make", req, callum), "offers")
 	e.ok("offer", "decline", offer)
+	// Staff see who will not be offered the request again, and why not.
+	if out := e.ok("request", "show", req); !regexp.MustCompile(`\nNot offered again +` + callum + ` \(declined, or let an offer lapse\)\n`).MatchString(out) {
+		t.Errorf("request show after a decline:\n%s\nwant the volunteer who declined", out)
+	}
 	if out := e.ok("offer", "list", "--request", req, "--state", "all"); !strings.Contains(out, "under 10 m") {
 		t.Errorf("before the erasure:\n%s\nwant the distance", out)
 	}
@@ -275,8 +279,8 @@ func TestRequestShowAfterVolunteerErased(t *testing.T) {
 	e.asAdmin()
 	e.ok("admin", "erase", "--phone", "07700 900123", "--yes")
 	out := e.ok("request", "show", req)
-	if want := "Volunteer      " + callum + ", record deleted\n"; !strings.Contains(out, want) {
-		t.Errorf("request show after the volunteer's erasure:\n%s\nwant the row %q", out, want)
+	if want := regexp.MustCompile(`\nVolunteer +` + callum + `, record deleted\n`); !want.MatchString(out) {
+		t.Errorf("request show after the volunteer's erasure:\n%s\nwant a row matching %s", out, want)
 	}
 	if strings.Contains(out, "Callum") || strings.Contains(out, "07700") {
 		t.Errorf("request show after the volunteer's erasure still names them:\n%s", out)

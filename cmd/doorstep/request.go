@@ -211,7 +211,7 @@ func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol
 		t.row(role, who)
 	}
 	if len(hr.DeclinedVolunteers) > 0 {
-		t.row("Declined by", strings.Join(hr.DeclinedVolunteers, ", "))
+		t.row("Not offered again", strings.Join(hr.DeclinedVolunteers, ", ")+" (declined, or let an offer lapse)")
 	}
 	return t.flush()
 }
