@@ -286,3 +286,21 @@ func TestRequestShowAfterVolunteerErased(t *testing.T) {
 		t.Errorf("request show after the volunteer's erasure still names them:\n%s", out)
 	}
 }
+
+// A volunteer's token sees who asked only once the request is theirs; until
+// then the caller's row says the details are withheld, not blank.
+func TestRequestShowAsOfferedVolunteer(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	offer := firstName(t, e.ok("offer", "make", req, callum), "offers")
+	e.env["DOORSTEP_TOKEN"] = e.volunteerToken(callum)
+	out := e.ok("request", "show", req)
+	if !regexp.MustCompile(`\nCaller +withheld: shown only to its volunteer, while assigned\n`).MatchString(out) || strings.Contains(out, "Margaret") {
+		t.Errorf("request show to the offered volunteer:\n%s\nwant the caller withheld", out)
+	}
+	e.ok("offer", "accept", offer)
+	if out := e.ok("request", "show", req); !regexp.MustCompile(`\nCaller +Margaret Ironside, 01224 123456\n`).MatchString(out) {
+		t.Errorf("request show to the assigned volunteer:\n%s\nwant the caller", out)
+	}
+}

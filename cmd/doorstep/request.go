@@ -216,11 +216,15 @@ func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol
 	return t.flush()
 }
 
-// callerOf is the caller's name and number, or when they were removed: by
-// an erasure, or by the purge some time after the request closed.
+// callerOf is the caller's name and number; or when they were removed, by
+// an erasure or by the purge some time after the request closed; or that
+// they are withheld, as from a volunteer not (or no longer) assigned.
 func callerOf(hr *pb.HelpRequest, now time.Time) string {
-	if hr.PersonalDataRemovedTime != nil {
+	switch {
+	case hr.PersonalDataRemovedTime != nil:
 		return "personal data removed " + fmtTS(hr.PersonalDataRemovedTime, now)
+	case hr.Requester == nil:
+		return "withheld: shown only to its volunteer, while assigned"
 	}
 	return hr.GetRequester().GetDisplayName() + ", " + phoneWords(hr.GetRequester().GetPhone())
 }
