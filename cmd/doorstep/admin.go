@@ -484,7 +484,7 @@ export is recorded in the audit log. --json gives the whole record as protobuf J
 		count(len(resp.Volunteers), "volunteer record"), count(len(resp.Offers), "offer"))
 	for _, hr := range resp.HelpRequests {
 		fmt.Fprintln(a.stdout)
-		if err := a.printRequest(a.stdout, hr, nil, "", nil); err != nil {
+		if err := a.printRequest(a.stdout, hr, nil, ""); err != nil {
 			return err
 		}
 		if hr.PersonalDataRemovedTime != nil {

@@ -208,12 +208,16 @@ func hasRequest(hrs []*pb.HelpRequest, name string) bool {
 
 // volunteerToken stores a token for one volunteer and returns its secret.
 func (e *testEnv) volunteerToken(volunteer string) string {
+	return e.token(&pb.Token{DisplayName: "test volunteer", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: volunteer})
+}
+
+// token stores tok and returns its secret.
+func (e *testEnv) token(tok *pb.Token) string {
 	e.t.Helper()
 	secret, hash, err := server.NewSecret()
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	tok := &pb.Token{DisplayName: "test volunteer", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: volunteer}
 	if _, err := e.st.CreateToken(context.Background(), tok, hash, false); err != nil {
 		e.t.Fatal(err)
 	}
@@ -302,5 +306,28 @@ func TestRequestShowAsOfferedVolunteer(t *testing.T) {
 	e.ok("offer", "accept", offer)
 	if out := e.ok("request", "show", req); !regexp.MustCompile(`\nCaller +Margaret Ironside, 01224 123456\n`).MatchString(out) {
 		t.Errorf("request show to the assigned volunteer:\n%s\nwant the caller", out)
+	}
+}
+
+// A partner's token may read its organisation's requests but not offers
+// or volunteers: request show leaves out what it may not read, rather
+// than failing.
+func TestRequestShowWithPartnerToken(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	offer := firstName(t, e.ok("offer", "make", req, callum), "offers")
+	staff := e.env["DOORSTEP_TOKEN"]
+	e.env["DOORSTEP_TOKEN"] = e.token(&pb.Token{DisplayName: "test partner", Role: pb.Role_ROLE_PARTNER, Organisation: org})
+	out := e.ok("request", "show", req)
+	if !regexp.MustCompile(`\nState +offered\n`).MatchString(out) || !regexp.MustCompile(`\nCaller +Margaret Ironside, `).MatchString(out) || strings.Contains(out, "Callum") {
+		t.Errorf("request show, offered, to the partner:\n%s\nwant the request and its caller, and nothing of the offer's volunteer", out)
+	}
+	e.env["DOORSTEP_TOKEN"] = staff
+	e.ok("offer", "accept", offer)
+	e.env["DOORSTEP_TOKEN"] = e.token(&pb.Token{DisplayName: "test partner", Role: pb.Role_ROLE_PARTNER, Organisation: org})
+	out = e.ok("request", "show", req)
+	if !regexp.MustCompile(`\nVolunteer +`+callum+`\n`).MatchString(out) || strings.Contains(out, "Callum") {
+		t.Errorf("request show, assigned, to the partner:\n%s\nwant the volunteer's id alone", out)
 	}
 }

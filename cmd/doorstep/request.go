@@ -119,34 +119,43 @@ func (a *app) requestShow(args []string) error {
 		return err
 	}
 	hr := resp.HelpRequest
+	// A partner's token reads its organisation's requests but not offers or
+	// volunteers: what it may not read is left out, not the whole request.
 	var offer *pb.Offer
 	if hr.Offer != "" {
 		o, err := c.Matching.GetOffer(a.ctx, &pb.GetOfferRequest{Name: hr.Offer})
-		if err != nil {
+		switch {
+		case status.Code(err) == codes.PermissionDenied:
+		case err != nil:
 			return err
+		default:
+			offer = o.Offer
 		}
-		offer = o.Offer
 	}
 	var vol *pb.Volunteer
 	volName := hr.AssignedVolunteer
 	if volName == "" && offer != nil {
 		volName = offer.Volunteer
 	}
+	volRow := ""
 	if volName != "" {
 		v, err := c.Volunteers.GetVolunteer(a.ctx, &pb.GetVolunteerRequest{Name: volName})
 		switch {
 		case status.Code(err) == codes.NotFound:
-			// Deleted, or erased, since: the request still stands.
+			volRow = volName + ", record deleted" // since: the request still stands
+		case status.Code(err) == codes.PermissionDenied:
+			volRow = volName
 		case err != nil:
 			return err
 		default:
 			vol = v.Volunteer
+			volRow = fmt.Sprintf("%s, %s, %s", vol.Name, vol.GetContact().GetDisplayName(), phoneWords(vol.GetContact().GetPhone()))
 		}
 	}
 	if a.cfg.json {
 		return writeJSONObject(a.stdout, map[string]proto.Message{"help_request": hr, "offer": offer, "volunteer": vol})
 	}
-	return a.printRequest(a.stdout, hr, offer, volName, vol)
+	return a.printRequest(a.stdout, hr, offer, volRow)
 }
 
 // writeJSONObject prints named messages as one JSON object, keys sorted;
@@ -175,10 +184,9 @@ func writeJSONObject(w io.Writer, fields map[string]proto.Message) error {
 	return writeIndented(w, buf.Bytes())
 }
 
-// printRequest shows hr with its live offer and the volunteer volName
-// (assigned, or offered the request), whose record is vol: nil when it
-// has been deleted since.
-func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, volName string, vol *pb.Volunteer) error {
+// printRequest shows hr with its live offer and, unless volRow is empty,
+// a row for its volunteer (assigned, or offered the request).
+func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, volRow string) error {
 	now := a.now()
 	t := newTable(w)
 	t.row("Request", hr.Name)
@@ -199,16 +207,12 @@ func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol
 	if offer != nil {
 		t.row("Offer", fmt.Sprintf("%s, %s, answer by %s", offer.Name, offerStateWord(offer.State), fmtTS(offer.ExpireTime, now)))
 	}
-	if volName != "" {
+	if volRow != "" {
 		role := "Volunteer"
 		if hr.AssignedVolunteer == "" {
 			role = "Offered to"
 		}
-		who := volName + ", record deleted"
-		if vol != nil {
-			who = fmt.Sprintf("%s, %s, %s", vol.Name, vol.GetContact().GetDisplayName(), phoneWords(vol.GetContact().GetPhone()))
-		}
-		t.row(role, who)
+		t.row(role, volRow)
 	}
 	if len(hr.DeclinedVolunteers) > 0 {
 		t.row("Not offered again", strings.Join(hr.DeclinedVolunteers, ", ")+" (declined, or let an offer lapse)")
