@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"go.uber.org/zap"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -34,7 +35,7 @@ const (
 	ReasonVolunteerMissing   = "VOLUNTEER_NOT_FOUND"
 	ReasonPostcodeMissing    = "POSTCODE_NOT_FOUND"
 	ReasonOfferMissing       = "OFFER_NOT_FOUND"
-	ReasonWrongState         = "WRONG_STATE"
+	ReasonWrongState         = "WRONG_STATE" // metadata "state": the request's or offer's state, where known
 	ReasonNotEligible        = "NOT_ELIGIBLE"
 	ReasonAtCapacity         = "AT_CAPACITY"
 	ReasonVolunteerPaused    = "VOLUNTEER_PAUSED"
@@ -105,6 +106,7 @@ type notFound struct {
 
 func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	var blocking *store.CommitmentsError
+	var stateErr *store.StateError
 	switch {
 	case err == nil:
 		return nil
@@ -127,6 +129,10 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	// the more useful one.
 	case errors.Is(err, store.ErrLeaseExpired):
 		return statusWith(codes.FailedPrecondition, ReasonLeaseExpired, "the offer's lease has passed", nil)
+	case errors.As(err, &stateErr):
+		st := strings.ToLower(strings.TrimPrefix(stateErr.State.String(), "STATE_"))
+		return statusWith(codes.FailedPrecondition, ReasonWrongState, "the "+stateErr.Noun+" is "+st+", which does not allow this; read it again",
+			map[string]string{"state": st})
 	case errors.Is(err, store.ErrWrongState):
 		return statusWith(codes.FailedPrecondition, ReasonWrongState, "not allowed in the current state; read it again", nil)
 	case errors.Is(err, store.ErrAtCapacity):

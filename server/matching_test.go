@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -641,5 +642,52 @@ func TestReopenMatchesAsBefore(t *testing.T) {
 	}
 	if named < 3 {
 		t.Errorf("%d named candidates after reopen: the test means to find some", named)
+	}
+}
+
+// A change the state does not allow says which record is in which state,
+// for the person at the keyboard, and gives the state in ErrorInfo.
+func TestWrongStateSaysWhich(t *testing.T) {
+	h := newHarness(t)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF"))
+	hr := h.createHR(shopping())
+	o := h.offer(hr.Name, ann.Name)
+	if _, err := h.match.DeclineOffer(h.ctx, &pb.DeclineOfferRequest{Name: o.Name}); err != nil {
+		t.Fatal(err)
+	}
+	offered := h.createHR(shopping(func(r *pb.HelpRequest) { r.Requester.Phone = "01224 765432" }))
+	h.offer(offered.Name, ann.Name)
+	for _, tc := range []struct {
+		name  string
+		call  func() error
+		want  string
+		state string
+	}{
+		{"accept a declined offer", func() error {
+			_, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name})
+			return err
+		}, "the offer is declined, which does not allow this; read it again", "declined"},
+		{"complete an offered request", func() error {
+			_, err := h.match.CompleteHelpRequest(h.ctx, &pb.CompleteHelpRequestRequest{Name: offered.Name})
+			return err
+		}, "the help request is offered, which does not allow this; read it again", "offered"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			wantFailure(t, err, codes.FailedPrecondition, "WRONG_STATE")
+			st, _ := status.FromError(err)
+			if st.Message() != tc.want {
+				t.Errorf("message %q, want %q", st.Message(), tc.want)
+			}
+			var state string
+			for _, d := range st.Details() {
+				if info, ok := d.(*errdetails.ErrorInfo); ok {
+					state = info.Metadata["state"]
+				}
+			}
+			if state != tc.state {
+				t.Errorf("ErrorInfo state %q, want %q", state, tc.state)
+			}
+		})
 	}
 }

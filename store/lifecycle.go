@@ -403,8 +403,22 @@ func parseIDFor(noun, id string) ([]byte, error) {
 }
 
 func wrongState(noun string, st fmt.Stringer) error {
-	return fmt.Errorf("%s is %v: %w", noun, st, ErrWrongState)
+	return &StateError{Noun: noun, State: st}
 }
+
+// StateError is ErrWrongState for a request or offer whose state does not
+// allow the change: it says which, and in what state, for the person who
+// asked.
+type StateError struct {
+	Noun  string       // "help request" or "offer"
+	State fmt.Stringer // a pb.HelpRequest_State or pb.Offer_State
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("%s is %v: %v", e.Noun, e.State, ErrWrongState)
+}
+
+func (e *StateError) Unwrap() error { return ErrWrongState }
 
 // capacityOf is a volunteer's capacity; not given means 1.
 func capacityOf(v *pb.Volunteer) int32 { return max(v.Capacity, 1) }
