@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -28,6 +29,13 @@ func TestErrorsAndExitCodes(t *testing.T) {
 		return append(out, flag, value)
 	}
 
+	// instead replaces the --when of valid with another option.
+	instead := func(flag, value string) []string {
+		out := slices.Clone(valid)
+		i := slices.Index(out, "--when")
+		return slices.Replace(out, i, i+2, flag, value)
+	}
+
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -50,6 +58,8 @@ func TestErrorsAndExitCodes(t *testing.T) {
 			`--phone: "12345" is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or one starting with +.`},
 		{"time passed", with("--when", "today by 08:00"), nil, exitUsage,
 			"--when: Tue 10 Mar 08:00 has already passed."},
+		{"deadline passed", instead("--deadline", "today 08:00"), nil, exitUsage,
+			"--deadline: Tue 10 Mar 08:00 has already passed."},
 		{"unreadable time", with("--when", "whenever"), nil, exitUsage,
 			`--when: cannot read "whenever" as a day or time: try "tomorrow 10:00-12:00", "today by 18:00", "fri 2pm-4pm", "in 3 hours" or "2026-03-12 10:00".`},
 		{"other without details (server)", with("--needs", "other"), nil, exitUsage,

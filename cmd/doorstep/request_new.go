@@ -170,15 +170,19 @@ Needs: ` + needNames() + `.`,
 	}
 	setFlags := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { setFlags[f.Name] = true })
-	// --window-start/--window-end and --deadline are the scripted forms of --when.
+	// --window-start/--window-end and --deadline are the scripted forms of
+	// --when; a mistake in one is reported under the options given.
+	whenFlags := "--when"
 	if w := byFlag["when"]; !w.given {
 		switch {
 		case *deadline != "" && (*winStart != "" || *winEnd != ""):
 			return usageErrorf("give a window (--window-start and --window-end) or a --deadline, not both")
 		case *deadline != "":
 			w.value, w.given = "by "+*deadline, true
+			whenFlags = "--deadline"
 		case *winStart != "" && *winEnd != "":
 			w.value, w.given = *winStart+" to "+*winEnd, true
+			whenFlags = "--window-start/--window-end"
 		case *winStart != "" || *winEnd != "":
 			return usageErrorf("a window needs both --window-start and --window-end")
 		}
@@ -201,7 +205,11 @@ Needs: ` + needNames() + `.`,
 				if errors.As(err, &ce) {
 					return err
 				}
-				bad = append(bad, "--"+f.flag+": "+err.Error())
+				name := "--" + f.flag
+				if f.key == "when" {
+					name = whenFlags
+				}
+				bad = append(bad, name+": "+err.Error())
 			}
 		}
 	}
