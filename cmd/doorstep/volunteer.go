@@ -204,8 +204,11 @@ func parseAvailability(s string) ([]*pb.AvailabilitySlot, error) {
 			var okF, okT bool
 			start, okF = parseClock(from)
 			end, okT = parseClock(to)
-			if !ok || !okF || !okT || end <= start {
+			switch {
+			case !ok || !okF || !okT:
 				return nil, fmt.Errorf("%q: give times as 10:00-12:00", strings.TrimSpace(part))
+			case end <= start:
+				return nil, fmt.Errorf("%q: the end is not after the start; a night is two parts, such as \"mon 18:00-24:00, tue 00:00-08:00\"", strings.TrimSpace(part))
 			}
 		}
 		for _, d := range days {

@@ -1,0 +1,36 @@
+package main
+
+import "testing"
+
+// TestParseAvailability: the weekly times a helpline worker types, read
+// back in the form the list shows, and the sentence each mistake gets.
+func TestParseAvailability(t *testing.T) {
+	for _, tc := range []struct {
+		in, want, err string
+	}{
+		{in: "always", want: "daily 00:00-24:00"},
+		{in: "tue 10:00-12:00, sat 9-17", want: "tue 10:00-12:00, sat 09:00-17:00"},
+		{in: "weekdays 18-21", want: "weekdays 18:00-21:00"},
+		{in: "mon 9am-5pm", want: "mon 09:00-17:00"},
+		{in: "mon 18:00-24:00, tue 00:00-08:00", want: "mon 18:00-24:00, tue 00:00-08:00"},
+		{in: "sometimes", err: `"sometimes": start each part with a day (mon, tue, weekdays, weekends, daily or mon-fri)`},
+		{in: "mon nine-five", err: `"mon nine-five": give times as 10:00-12:00`},
+		{in: "mon 17:00-09:00", err: `"mon 17:00-09:00": the end is not after the start; a night is two parts, such as "mon 18:00-24:00, tue 00:00-08:00"`},
+		{in: "sat 10-10", err: `"sat 10-10": the end is not after the start; a night is two parts, such as "mon 18:00-24:00, tue 00:00-08:00"`},
+		{in: " , ", err: `say when they are free, e.g. "tue 10:00-12:00, sat 9-17" or always`},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			slots, err := parseAvailability(tc.in)
+			switch {
+			case tc.err != "":
+				if err == nil || err.Error() != tc.err {
+					t.Errorf("error %v, want %s", err, tc.err)
+				}
+			case err != nil:
+				t.Errorf("error %v", err)
+			case slotsWords(slots) != tc.want:
+				t.Errorf("read as %q, want %q", slotsWords(slots), tc.want)
+			}
+		})
+	}
+}
