@@ -2435,28 +2435,11 @@ func TestReadsAfterCloseSayClosed(t *testing.T) {
 // each half empty. The indexes keyed by postcode are not.
 func TestAppendedBucketsArePacked(t *testing.T) {
 	s, _ := newStore(t)
-	const n = 600
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range 16 {
-		wg.Go(func() {
-			for i := next.Add(1); i <= n; i = next.Add(1) {
-				v := newVolunteer("torry-helpers", fmt.Sprintf("AB%d %dXY", i%37, i%9), fmt.Sprintf("+4477008%05d", i))
-				if _, err := s.CreateVolunteer(bg, v, Idempotency{}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
-	fill := func(b *bolt.Bucket) (float64, int) {
-		st := b.Stats()
-		return float64(st.LeafInuse) / float64(st.LeafAlloc), st.LeafPageN
-	}
+	createMany(t, 600, 16, func(i int) error { // 16 writers share transactions, as under load
+		v := newVolunteer("torry-helpers", fmt.Sprintf("AB%d %dXY", i%37, i%9), fmt.Sprintf("+4477008%05d", i))
+		_, err := s.CreateVolunteer(bg, v, Idempotency{})
+		return err
+	})
 	err := s.db.View(func(tx *bolt.Tx) error {
 		vols := tx.Bucket(bVolunteers)
 		for _, c := range []struct {
@@ -2468,7 +2451,7 @@ func TestAppendedBucketsArePacked(t *testing.T) {
 			{"keys", tx.Bucket(bKeys)},
 			{"events", tx.Bucket(bEvents)},
 		} {
-			f, pages := fill(c.b)
+			f, pages := leafFill(c.b)
 			if pages < 4 {
 				t.Fatalf("%s: %d leaf pages, too few to judge", c.name, pages)
 			}
@@ -2482,4 +2465,10 @@ func TestAppendedBucketsArePacked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// leafFill is the share of b's leaf pages in use, and how many there are.
+func leafFill(b *bolt.Bucket) (float64, int) {
+	st := b.Stats()
+	return float64(st.LeafInuse) / float64(st.LeafAlloc), st.LeafPageN
 }

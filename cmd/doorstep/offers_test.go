@@ -248,13 +248,21 @@ func TestDispatchUncoveredSentences(t *testing.T) {
 	}
 }
 
+// offeredRequest is a test server on which Callum is offered a new
+// request.
+func offeredRequest(t *testing.T) (e *testEnv, callum, req, offer string) {
+	t.Helper()
+	e = newTestEnv(t)
+	callum, _ = e.addVolunteers()
+	req = e.newRequest()
+	offer = firstName(t, e.ok("offer", "make", req, callum), "offers")
+	return e, callum, req, offer
+}
+
 // TestOfferListDistanceOfAGoneVolunteer: once a volunteer is erased, their
 // old offers list with no distance ("-") rather than a made-up one.
 func TestOfferListDistanceOfAGoneVolunteer(t *testing.T) {
-	e := newTestEnv(t)
-	callum, _ := e.addVolunteers()
-	req := e.newRequest()
-	offer := firstName(t, e.ok("offer", "make", req, callum), "offers")
+	e, callum, req, offer := offeredRequest(t)
 	e.ok("offer", "decline", offer)
 	// Staff see who will not be offered the request again, and why not.
 	if out := e.ok("request", "show", req); !regexp.MustCompile(`\nNot offered again +` + callum + ` \(declined, or let an offer lapse\)\n`).MatchString(out) {
@@ -274,10 +282,7 @@ func TestOfferListDistanceOfAGoneVolunteer(t *testing.T) {
 // A request stays readable when the volunteer who helped is erased: the
 // volunteer's row says their record is gone.
 func TestRequestShowAfterVolunteerErased(t *testing.T) {
-	e := newTestEnv(t)
-	callum, _ := e.addVolunteers()
-	req := e.newRequest()
-	offer := firstName(t, e.ok("offer", "make", req, callum), "offers")
+	e, callum, req, offer := offeredRequest(t)
 	e.ok("offer", "accept", offer)
 	e.ok("request", "fulfil", req)
 	e.asAdmin()
@@ -294,10 +299,7 @@ func TestRequestShowAfterVolunteerErased(t *testing.T) {
 // A volunteer's token sees who asked only once the request is theirs; until
 // then the caller's row says the details are withheld, not blank.
 func TestRequestShowAsOfferedVolunteer(t *testing.T) {
-	e := newTestEnv(t)
-	callum, _ := e.addVolunteers()
-	req := e.newRequest()
-	offer := firstName(t, e.ok("offer", "make", req, callum), "offers")
+	e, callum, req, offer := offeredRequest(t)
 	e.env["DOORSTEP_TOKEN"] = e.volunteerToken(callum)
 	out := e.ok("request", "show", req)
 	if !regexp.MustCompile(`\nCaller +withheld: shown only to its volunteer, while assigned\n`).MatchString(out) || strings.Contains(out, "Margaret") {
@@ -313,19 +315,17 @@ func TestRequestShowAsOfferedVolunteer(t *testing.T) {
 // or volunteers: request show leaves out what it may not read, rather
 // than failing.
 func TestRequestShowWithPartnerToken(t *testing.T) {
-	e := newTestEnv(t)
-	callum, _ := e.addVolunteers()
-	req := e.newRequest()
-	offer := firstName(t, e.ok("offer", "make", req, callum), "offers")
+	e, callum, req, offer := offeredRequest(t)
 	staff := e.env["DOORSTEP_TOKEN"]
-	e.env["DOORSTEP_TOKEN"] = e.token(&pb.Token{DisplayName: "test partner", Role: pb.Role_ROLE_PARTNER, Organisation: org})
+	partner := e.token(&pb.Token{DisplayName: "test partner", Role: pb.Role_ROLE_PARTNER, Organisation: org})
+	e.env["DOORSTEP_TOKEN"] = partner
 	out := e.ok("request", "show", req)
 	if !regexp.MustCompile(`\nState +offered\n`).MatchString(out) || !regexp.MustCompile(`\nCaller +Margaret Ironside, `).MatchString(out) || strings.Contains(out, "Callum") {
 		t.Errorf("request show, offered, to the partner:\n%s\nwant the request and its caller, and nothing of the offer's volunteer", out)
 	}
 	e.env["DOORSTEP_TOKEN"] = staff
 	e.ok("offer", "accept", offer)
-	e.env["DOORSTEP_TOKEN"] = e.token(&pb.Token{DisplayName: "test partner", Role: pb.Role_ROLE_PARTNER, Organisation: org})
+	e.env["DOORSTEP_TOKEN"] = partner
 	out = e.ok("request", "show", req)
 	if !regexp.MustCompile(`\nVolunteer +`+callum+`\n`).MatchString(out) || strings.Contains(out, "Callum") {
 		t.Errorf("request show, assigned, to the partner:\n%s\nwant the volunteer's id alone", out)
