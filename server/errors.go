@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"go.uber.org/zap"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -130,7 +129,7 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	case errors.Is(err, store.ErrLeaseExpired):
 		return statusWith(codes.FailedPrecondition, ReasonLeaseExpired, "the offer's lease has passed", nil)
 	case errors.As(err, &stateErr):
-		st := strings.ToLower(strings.TrimPrefix(stateErr.State.String(), "STATE_"))
+		st := stateWord(stateErr.State)
 		return statusWith(codes.FailedPrecondition, ReasonWrongState, "the "+stateErr.Noun+" is "+st+", which does not allow this; read it again",
 			map[string]string{"state": st})
 	case errors.Is(err, store.ErrWrongState):

@@ -533,6 +533,7 @@ func (s *Server) Sweep(ctx context.Context) {
 	s.purgePersonalData(ctx)
 }
 
-func stateWord(st pb.HelpRequest_State) string {
+// stateWord is a request's or offer's state as people say it: "offered".
+func stateWord(st fmt.Stringer) string {
 	return strings.ToLower(strings.TrimPrefix(st.String(), "STATE_"))
 }
