@@ -533,6 +533,17 @@ type query struct {
 	skillsHigh   []uint32 // those skills
 	previous     []string
 	now          time.Time
+	// holder is the engine id, plus one, of a volunteer already holding
+	// an offer of this request (StillEligible): that offer's place in
+	// their capacity is theirs, not a reason to turn them away.
+	holder uint32
+}
+
+// holdsRoom says whether id is q's holder and would have room but for
+// the offer of q they hold.
+func (e *Engine) holdsRoom(q *query, id uint32) bool {
+	v := &e.vols[id]
+	return q.holder == id+1 && v.active+v.pending-1 < v.capacity
 }
 
 // ErrNoWindow is returned for a request without a window or deadline.
@@ -700,7 +711,7 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reason
 		return false, rPaused, 0, slot{}
 	case len(q.declined) > 0 && slices.Contains(q.declined, id):
 		return false, rDeclined, 0, slot{}
-	case h.flags&hotFull != 0:
+	case h.flags&hotFull != 0 && !e.holdsRoom(q, id):
 		return false, rAtCapacity, 0, slot{}
 	case q.missingSkill != "":
 		return false, rMissingSkill, q.missingPos, slot{}

@@ -607,6 +607,18 @@ func district(pc string) string {
 // Eligible checks one volunteer against r's rules, as FindCandidates would,
 // for an offer a coordinator chose by hand.
 func (e *Engine) Eligible(r *pb.HelpRequest, previousHelpers []string, volunteer string, now time.Time) (bool, Exclusion, error) {
+	return e.eligible(r, previousHelpers, volunteer, now, false)
+}
+
+// StillEligible checks the volunteer who holds r's pending offer against
+// r's rules, as Eligible would, except that the offer they hold does not
+// count against their capacity: after r or the volunteer changed, it says
+// whether the offer may stand.
+func (e *Engine) StillEligible(r *pb.HelpRequest, previousHelpers []string, volunteer string, now time.Time) (bool, Exclusion, error) {
+	return e.eligible(r, previousHelpers, volunteer, now, true)
+}
+
+func (e *Engine) eligible(r *pb.HelpRequest, previousHelpers []string, volunteer string, now time.Time, holding bool) (bool, Exclusion, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	id, ok := e.ids.find(e.vols, volunteer)
@@ -616,6 +628,9 @@ func (e *Engine) Eligible(r *pb.HelpRequest, previousHelpers []string, volunteer
 	q, err := e.prepare(r, previousHelpers, now)
 	if err != nil {
 		return false, Exclusion{}, err
+	}
+	if holding {
+		q.holder = id + 1
 	}
 	v := &e.vols[id]
 	metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)

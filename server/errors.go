@@ -40,6 +40,7 @@ const (
 	ReasonVolunteerPaused    = "VOLUNTEER_PAUSED"
 	ReasonDeclinedBefore     = "DECLINED_BEFORE"
 	ReasonLeaseExpired       = "LEASE_EXPIRED"
+	ReasonRequestEnded       = "REQUEST_ENDED"
 	ReasonHasCommitments     = "HAS_COMMITMENTS"
 	ReasonNotMatchable       = "NOT_MATCHABLE"
 	ReasonAlreadyExists      = "ALREADY_EXISTS"
@@ -128,6 +129,9 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	// the more useful one.
 	case errors.Is(err, store.ErrLeaseExpired):
 		return statusWith(codes.FailedPrecondition, ReasonLeaseExpired, "the offer's lease has passed", nil)
+	case errors.Is(err, store.ErrRequestEnded):
+		return statusWith(codes.FailedPrecondition, ReasonRequestEnded,
+			"the request's window or deadline has passed: it is about to be marked expired", nil)
 	case errors.As(err, &stateErr):
 		st := stateWord(stateErr.State)
 		return statusWith(codes.FailedPrecondition, ReasonWrongState, "the "+stateErr.Noun+" is "+st+", which does not allow this; read it again",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
@@ -192,6 +193,12 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		}
 		if err != nil {
 			return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
+		}
+		if reviewed, err := s.reviewRequestOffer(ctx, out); err != nil {
+			// The edit stands; the offer is judged again at its accept.
+			s.logger.Warn("offer review failed", zap.String("help_request", out.Name), zap.Error(err))
+		} else {
+			out = reviewed
 		}
 		return &pb.UpdateHelpRequestResponse{HelpRequest: out}, nil
 	}

@@ -309,11 +309,25 @@ func offerNotFound(id string) notFound {
 
 // AcceptOffer implements pb.MatchingServiceServer.
 func (s *Server) AcceptOffer(ctx context.Context, req *pb.AcceptOfferRequest) (*pb.AcceptOfferResponse, error) {
-	res, err := s.offerStep(ctx, req.GetName(), s.store.AcceptOffer)
+	res, err := s.offerStep(ctx, req.GetName(), s.acceptOffer)
 	if err != nil {
 		return nil, err
 	}
 	return &pb.AcceptOfferResponse{Offer: res.Offer}, nil
+}
+
+// acceptOffer reviews the offer before the store accepts it (see
+// reviewOffer), so that an edit since it was made cannot hand a request to
+// someone the rules would now turn away.
+func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleResult, error) {
+	withdrawn, why, err := s.reviewOffer(ctx, id)
+	switch {
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return store.LifecycleResult{}, err
+	case withdrawn != nil:
+		return store.LifecycleResult{}, notEligibleNow(why)
+	}
+	return s.store.AcceptOffer(ctx, id)
 }
 
 // DeclineOffer implements pb.MatchingServiceServer.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
@@ -185,6 +186,12 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 			return nil, s.errs.toStatus(ctx, err, volunteerNotFound(id))
 		}
 		s.track(out)
+		if reviewed, err := s.reviewVolunteerOffers(ctx, out); err != nil {
+			// The edit stands; each offer is judged again at its accept.
+			s.logger.Warn("offer review failed", zap.String("volunteer", out.Name), zap.Error(err))
+		} else {
+			out = reviewed
+		}
 		return &pb.UpdateVolunteerResponse{Volunteer: out}, nil
 	}
 }

@@ -63,6 +63,9 @@ type collection[T proto.Message] struct {
 	// deleted are the types its create, update and delete log.
 	event                     func(t pb.Event_Type, r T) *pb.Event
 	created, updated, deleted pb.Event_Type
+	// concerns, when set, names the volunteer an update of r concerns,
+	// for its event (requestConcerns).
+	concerns func(tx *bolt.Tx, r T) (string, error)
 }
 
 // read returns a record with its personal fields opened and merged back
@@ -278,7 +281,13 @@ func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T) (T, er
 		if err := col.write(w, sl, top, key, r, contact); err != nil {
 			return err
 		}
-		if err := emit(w, col.event(col.updated, r), now); err != nil {
+		ev := col.event(col.updated, r)
+		if col.concerns != nil {
+			if ev.Volunteer, err = col.concerns(w.tx, r); err != nil {
+				return err
+			}
+		}
+		if err := emit(w, ev, now); err != nil {
 			return err
 		}
 		col.setContact(r, proto.Clone(contact).(*pb.Contact))

@@ -42,9 +42,19 @@ func (w *writeTx) delete(b *bolt.Bucket, k []byte) error {
 // batch that is rolled back runs again write by write), so it must set its
 // results afresh on every run.
 type op struct {
-	fn   func(w *writeTx) error
-	done chan error
+	fn    func(w *writeTx) error
+	done  chan error
+	state atomic.Int32 // opQueued, then opTaken by the committer or opAbandoned by its caller
 }
+
+// An op's caller and the committer race to settle it once: the caller may
+// abandon a write that has not begun, and then it never runs; once the
+// committer has taken it, the caller waits for its commit.
+const (
+	opQueued int32 = iota
+	opTaken
+	opAbandoned
+)
 
 // committer gathers writes into shared transactions.
 type committer struct {
@@ -72,8 +82,13 @@ func newCommitter(db *bolt.DB, rev uint64) *committer {
 }
 
 // do runs fn in a write transaction and returns once that transaction has
-// committed (or failed). A caller that gives up on ctx gets ctx's error, but
-// the write may still commit: callers retry with idempotency keys.
+// committed (or failed). An error always means nothing was written: a
+// caller whose ctx ends while its write waits in the queue gets ctx's
+// error and the write never runs, but one whose write has begun waits for
+// its commit (a batch's time, milliseconds) and gets its result. Callers
+// keep derived state, the matching index above all, in step with what
+// each write returns; a write that committed behind an error would leave
+// that state wrong until the next restart.
 func (c *committer) do(ctx context.Context, fn func(w *writeTx) error) error {
 	if recs := auditFrom(ctx); len(recs) > 0 && c.audit != nil {
 		inner := fn
@@ -104,7 +119,10 @@ func (c *committer) do(ctx context.Context, fn func(w *writeTx) error) error {
 	case err := <-o.done:
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
+		if o.state.CompareAndSwap(opQueued, opAbandoned) {
+			return ctx.Err()
+		}
+		return <-o.done
 	}
 }
 
@@ -146,6 +164,15 @@ func (c *committer) run() {
 }
 
 func (c *committer) commit(batch []*op) {
+	live := batch[:0]
+	for _, o := range batch {
+		if o.state.CompareAndSwap(opQueued, opTaken) {
+			live = append(live, o)
+		}
+	}
+	if batch = live; len(batch) == 0 {
+		return
+	}
 	tx, err := c.db.Begin(true)
 	if err != nil {
 		c.fail(batch, fmt.Errorf("begin: %w", err))

@@ -252,6 +252,32 @@ func helpRequestEvent(t pb.Event_Type, r *pb.HelpRequest) *pb.Event {
 	return &pb.Event{Type: t, Organisation: r.Organisation, HelpRequest: r.Name, State: r.State}
 }
 
+// requestConcerns names the volunteer a change to r's fields concerns,
+// for the event that logs it: the one r is assigned to, or the one its
+// pending offer waits on, whose app shows r and whose token's stream sees
+// only events naming them. Others have none.
+func requestConcerns(tx *bolt.Tx, r *pb.HelpRequest) (string, error) {
+	switch {
+	case r.State == pb.HelpRequest_STATE_ASSIGNED:
+		return r.AssignedVolunteer, nil
+	case r.State != pb.HelpRequest_STATE_OFFERED || r.Offer == "":
+		return "", nil
+	}
+	id, err := idFromName(r.Offer, offerPrefix)
+	if err != nil {
+		return "", fmt.Errorf("offer %q: %w", r.Offer, err)
+	}
+	o := &pb.Offer{}
+	ok, err := getProto(tx.Bucket(bOffers).Bucket(bRecords), id, o)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fmt.Errorf("%s is OFFERED with %s, which is missing: %w", r.Name, r.Offer, errInconsistent)
+	}
+	return o.Volunteer, nil
+}
+
 func volunteerEvent(t pb.Event_Type, r *pb.Volunteer) *pb.Event {
 	return &pb.Event{Type: t, Organisation: r.Organisation, Volunteer: r.Name}
 }

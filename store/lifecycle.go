@@ -898,6 +898,16 @@ func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string) (LifecycleR
 		if err != nil {
 			return outcome{}, err
 		}
+		// Until the sweep expires a request past its window, or withdraws
+		// a paused volunteer's offers, its offer still reads PENDING: an
+		// accept then would hold the volunteer's capacity for a visit that
+		// can no longer happen, or give work to someone who asked for none.
+		if RequestEnded(req.r, c.now) {
+			return outcome{}, fmt.Errorf("%s: %w", req.r.Name, ErrRequestEnded)
+		}
+		if vol.r.Paused {
+			return outcome{}, fmt.Errorf("%s: %w", vol.r.Name, ErrVolunteerPaused)
+		}
 		c.decide(so, vol, pb.Offer_STATE_ACCEPTED)
 		req.r.State, req.r.AssignedVolunteer, req.r.Offer = pb.HelpRequest_STATE_ASSIGNED, vol.r.Name, ""
 		req.changed = true
@@ -934,6 +944,32 @@ func (s *BoltStore) DeclineOffer(ctx context.Context, offerID string) (Lifecycle
 		}
 		c.decide(so, vol, pb.Offer_STATE_DECLINED)
 		reopen(req, vol.r.Name)
+		return outcome{off: so, req: req, vol: vol}, nil
+	})
+}
+
+// WithdrawOffer implements Store.
+func (s *BoltStore) WithdrawOffer(ctx context.Context, offerID string) (LifecycleResult, error) {
+	const what = "withdraw offer"
+	id, err := parseIDFor("offer", offerID)
+	if err != nil {
+		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
+		so, err := c.offer(id)
+		if err != nil {
+			return outcome{}, err
+		}
+		if so.o.State != pb.Offer_STATE_PENDING {
+			return outcome{}, wrongState("offer", so.o.State)
+		}
+		req, vol, err := c.parties(so)
+		if err != nil {
+			return outcome{}, err
+		}
+		c.decide(so, vol, pb.Offer_STATE_WITHDRAWN)
+		req.r.State, req.r.Offer = pb.HelpRequest_STATE_OPEN, ""
+		req.changed = true
 		return outcome{off: so, req: req, vol: vol}, nil
 	})
 }
@@ -1031,9 +1067,10 @@ func (s *BoltStore) CancelHelpRequest(ctx context.Context, requestID string) (Li
 	})
 }
 
-// requestEnded says whether a request's window or deadline ended before
-// now. A request with neither never ends.
-func requestEnded(r *pb.HelpRequest, now time.Time) bool {
+// RequestEnded says whether a request's window or deadline ended before
+// now. A request with neither never ends. Such a request is the sweep's
+// to expire (ExpireHelpRequests).
+func RequestEnded(r *pb.HelpRequest, now time.Time) bool {
 	var end *timestamppb.Timestamp
 	switch t := r.Timing.(type) {
 	case *pb.HelpRequest_Window:
@@ -1045,7 +1082,7 @@ func requestEnded(r *pb.HelpRequest, now time.Time) bool {
 }
 
 func expirable(r *pb.HelpRequest, now time.Time) bool {
-	return (r.State == pb.HelpRequest_STATE_OPEN || r.State == pb.HelpRequest_STATE_OFFERED) && requestEnded(r, now)
+	return (r.State == pb.HelpRequest_STATE_OPEN || r.State == pb.HelpRequest_STATE_OFFERED) && RequestEnded(r, now)
 }
 
 // ExpireHelpRequests implements Store. It looks for candidates in a read

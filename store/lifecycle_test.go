@@ -393,6 +393,20 @@ var lcSetups = map[string]func(t *testing.T, f *lcFixture){
 		f.offer(t)
 		f.clock.advance(lcLease)
 	},
+	"offered, request ended": func(t *testing.T, f *lcFixture) {
+		f.clock.advance(lcWindowEnd.Sub(f.clock.now()) - 10*time.Minute)
+		f.offer(t)
+		f.clock.advance(20 * time.Minute) // within the lease
+	},
+	"offered, volunteer paused": func(t *testing.T, f *lcFixture) {
+		f.offer(t)
+		v, err := f.s.GetVolunteer(bg, idOf(f.v.Name))
+		mustOK(t, err, "get volunteer")
+		v.Paused = true
+		v, err = f.s.UpdateVolunteer(bg, v)
+		mustOK(t, err, "pause")
+		f.v = v
+	},
 	"assigned": func(t *testing.T, f *lcFixture) { f.assign(t) },
 	"fulfilled": func(t *testing.T, f *lcFixture) {
 		f.assign(t)
@@ -452,8 +466,9 @@ var lcOps = map[string]func(f *lcFixture) (LifecycleResult, error){
 	"create offer": func(f *lcFixture) (LifecycleResult, error) {
 		return f.s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(f.hr.Name), VolunteerID: idOf(f.v2.Name), Lease: lcLease, Dispatched: true})
 	},
-	"accept":  func(f *lcFixture) (LifecycleResult, error) { return f.s.AcceptOffer(bg, idOf(f.off.Name)) },
-	"decline": func(f *lcFixture) (LifecycleResult, error) { return f.s.DeclineOffer(bg, idOf(f.off.Name)) },
+	"accept":   func(f *lcFixture) (LifecycleResult, error) { return f.s.AcceptOffer(bg, idOf(f.off.Name)) },
+	"decline":  func(f *lcFixture) (LifecycleResult, error) { return f.s.DeclineOffer(bg, idOf(f.off.Name)) },
+	"withdraw": func(f *lcFixture) (LifecycleResult, error) { return f.s.WithdrawOffer(bg, idOf(f.off.Name)) },
 	"complete": func(f *lcFixture) (LifecycleResult, error) {
 		return f.s.CompleteHelpRequest(bg, idOf(f.hr.Name))
 	},
@@ -505,6 +520,18 @@ func TestLifecycleTransitions(t *testing.T) {
 		{setup: "offer expired", op: "accept", err: ErrWrongState, also: []error{ErrLeaseExpired}},
 		{setup: "offer withdrawn", op: "accept", err: ErrWrongState},
 		{setup: "offer withdrawn by request expiry", op: "accept", err: ErrWrongState},
+		{setup: "offered, request ended", op: "accept", err: ErrRequestEnded},
+		{setup: "offered, volunteer paused", op: "accept", err: ErrVolunteerPaused},
+
+		// WithdrawOffer needs a PENDING offer; the request opens again,
+		// and the volunteer is not counted as having declined it.
+		{setup: "offered", op: "withdraw", want: lcWant{req: open, offer: pb.Offer_STATE_WITHDRAWN, vol: "v"}},
+		{setup: "offered, lease passed", op: "withdraw", want: lcWant{req: open, offer: pb.Offer_STATE_WITHDRAWN, vol: "v"}},
+		{setup: "offered, volunteer paused", op: "withdraw", want: lcWant{req: open, offer: pb.Offer_STATE_WITHDRAWN, vol: "v"}},
+		{setup: "assigned", op: "withdraw", err: ErrWrongState},
+		{setup: "declined", op: "withdraw", err: ErrWrongState},
+		{setup: "offer expired", op: "withdraw", err: ErrWrongState},
+		{setup: "offer withdrawn", op: "withdraw", err: ErrWrongState},
 
 		// DeclineOffer needs a PENDING offer, even one past its lease.
 		{setup: "offered", op: "decline", want: lcWant{req: open, offer: pb.Offer_STATE_DECLINED, vol: "v", declined: true}},
@@ -1182,7 +1209,8 @@ func TestListOffersByRequest(t *testing.T) {
 
 func TestOpenMigratesFromV1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v1.db")
-	s := openAt(t, path)
+	clock := newFakeClock() // the requests' window lies in March 2026
+	s := openAt(t, path, WithClock(clock.now))
 	hr := lcRequest(t, s)
 	v := lcVolunteer(t, s, 1)
 	mustOK(t, s.Close(), "close")
@@ -1194,7 +1222,7 @@ func TestOpenMigratesFromV1(t *testing.T) {
 		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(1))
 	})
 
-	s2 := openAt(t, path)
+	s2 := openAt(t, path, WithClock(clock.now))
 	err := s2.db.View(func(tx *bolt.Tx) error {
 		checkLayout(t, tx)
 		return nil

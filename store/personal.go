@@ -573,7 +573,12 @@ func finishErasure(c *change, reqs []*staged[*pb.HelpRequest]) error {
 		if err := dropPersonal(c.w, top, st.id); err != nil {
 			return err
 		}
-		if err := emit(c.w, helpRequestEvent(pb.Event_TYPE_HELP_REQUEST_UPDATED, st.r), c.now); err != nil {
+		ev := helpRequestEvent(pb.Event_TYPE_HELP_REQUEST_UPDATED, st.r)
+		var err error
+		if ev.Volunteer, err = requestConcerns(c.w.tx, st.r); err != nil {
+			return err
+		}
+		if err := emit(c.w, ev, c.now); err != nil {
 			return err
 		}
 	}

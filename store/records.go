@@ -89,6 +89,7 @@ var helpRequests = &collection[*pb.HelpRequest]{
 	// A request's offers are its history and go with it.
 	onRemove: deleteOffersOf,
 	event:    helpRequestEvent,
+	concerns: requestConcerns,
 	created:  pb.Event_TYPE_HELP_REQUEST_CREATED,
 	updated:  pb.Event_TYPE_HELP_REQUEST_UPDATED,
 	deleted:  pb.Event_TYPE_HELP_REQUEST_DELETED,

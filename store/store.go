@@ -28,6 +28,7 @@ var (
 	ErrVolunteerPaused = errors.New("volunteer has paused volunteering")
 	ErrDeclinedBefore  = errors.New("volunteer declined this request or let an offer of it lapse")
 	ErrLeaseExpired    = errors.New("offer lease has expired")
+	ErrRequestEnded    = errors.New("request's window or deadline has passed")
 	ErrHasCommitments  = errors.New("has a live offer or assignment")
 )
 
@@ -184,11 +185,19 @@ type Store interface {
 	// soonest lease end first. An id that names nothing selects nothing.
 	ListOffers(ctx context.Context, f OfferFilter, p Page) ([]*pb.Offer, string, error)
 	// AcceptOffer assigns the request to the offer's volunteer. An offer
-	// whose lease has passed is ErrLeaseExpired and is left to ExpireOffers.
+	// whose lease has passed is ErrLeaseExpired and is left to ExpireOffers;
+	// one whose request's window has passed is ErrRequestEnded, left to
+	// ExpireHelpRequests; a volunteer who has paused since is
+	// ErrVolunteerPaused.
 	AcceptOffer(ctx context.Context, offerID string) (LifecycleResult, error)
 	// DeclineOffer opens the request again, never to be offered to that
 	// volunteer again.
 	DeclineOffer(ctx context.Context, offerID string) (LifecycleResult, error)
+	// WithdrawOffer takes back a PENDING offer whose volunteer can no
+	// longer take its request (one of them changed since it was made),
+	// and opens the request again. Unlike a decline, the volunteer may be
+	// offered it again later.
+	WithdrawOffer(ctx context.Context, offerID string) (LifecycleResult, error)
 	// ExpireOffers expires up to limit PENDING offers whose lease ended at
 	// or before now, as DeclineOffer would decline them.
 	ExpireOffers(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error)

@@ -50,10 +50,13 @@ func openAt(t testing.TB, path string, opts ...Option) *BoltStore {
 	return s
 }
 
+// newStore opens a store in a new file. Its clock is a fakeClock unless
+// opts give another: newHelpRequest's window lies in March 2026, and a
+// request whose window has passed cannot be accepted.
 func newStore(t testing.TB, opts ...Option) (*BoltStore, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "doorstep.db")
-	return openAt(t, path, opts...), path
+	return openAt(t, path, append([]Option{WithClock(newFakeClock().now)}, opts...)...), path
 }
 
 // fakeClock advances one second on every reading, so that every create and
@@ -1286,29 +1289,6 @@ func TestDirtyFailureAlone(t *testing.T) {
 	mustErr(t, err, ErrNotFound, "lookup of the rolled-back postcode")
 }
 
-// A caller that gives up waiting gets its context's error; the write still
-// commits, which is why callers retry with request ids.
-func TestWriteContextCancelled(t *testing.T) {
-	s, _ := newStore(t)
-	release := blockCommitter(t, s)
-	ctx, cancel := context.WithCancel(bg)
-	errc := make(chan error, 1)
-	go func() {
-		_, err := s.CreateHelpRequest(ctx, newHelpRequest("org-a", "late", "AB10 1AB", ""), Idempotency{RequestID: "late"})
-		errc <- err
-	}()
-	waitQueued(t, s, 1)
-	cancel()
-	mustErr(t, <-errc, context.Canceled, "cancelled create")
-	release()
-	// Writes are applied in order, so this one sees the cancelled one.
-	hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "x", "AB10 1AB", ""), Idempotency{RequestID: "late"})
-	mustOK(t, err, "retry")
-	if hr.ExternalId != "late" {
-		t.Errorf("retry returned %v, want the record the cancelled call wrote", hr)
-	}
-}
-
 // ---------------------------------------------------------------------------
 // 6. Lists.
 
@@ -1752,7 +1732,8 @@ func TestListScanBound(t *testing.T) {
 
 func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "doorstep.db")
-	s1 := openAt(t, path)
+	clock := newFakeClock() // the requests' window lies in March 2026
+	s1 := openAt(t, path, WithClock(clock.now))
 	var hrs []*pb.HelpRequest
 	for i := range 5 {
 		hr, err := s1.CreateHelpRequest(bg, newHelpRequest("org-a", fmt.Sprintf("ref-%d", i), testPostcodes[i], testPhones[i]),
@@ -1776,7 +1757,7 @@ func TestReopen(t *testing.T) {
 	mustOK(t, s1.Close(), "close")
 	mustOK(t, s1.Close(), "second close")
 
-	s2 := openAt(t, path)
+	s2 := openAt(t, path, WithClock(clock.now))
 	mustOK(t, s2.Check(), "check")
 	if rev, _ := s2.Revision(); rev != rev1 {
 		t.Errorf("revision after reopen = %d, want %d", rev, rev1)
@@ -2471,4 +2452,56 @@ func TestAppendedBucketsArePacked(t *testing.T) {
 func leafFill(b *bolt.Bucket) (float64, int) {
 	st := b.Stats()
 	return float64(st.LeafInuse) / float64(st.LeafAlloc), st.LeafPageN
+}
+
+// A write's error must mean it was not written: the server keeps the
+// matching index in step with what each write returns, so a write that
+// committed behind an error (its caller's deadline passing in the queue)
+// would leave a volunteer fully booked in the index, or free, until a
+// restart. A write abandoned while queued never runs; one already begun
+// holds its caller until it commits, and reports success.
+func TestWriteErrorMeansNothingWritten(t *testing.T) {
+	s, _ := newStore(t)
+	release := blockCommitter(t, s)
+
+	ctx, cancel := context.WithCancel(bg)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.CreateHelpRequest(ctx, newHelpRequest("org-a", "abandoned", "AB10 1AB", ""), Idempotency{})
+		errc <- err
+	}()
+	waitQueued(t, s, 1)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("queued write whose caller gave up: err = %v, want context.Canceled", err)
+	}
+	release()
+	if _, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "after", "AB10 1AB", ""), Idempotency{}); err != nil {
+		t.Fatalf("the next write: %v", err)
+	}
+	if _, err := s.GetHelpRequestByExternalID(bg, "org-a", "abandoned"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the abandoned write was stored after its caller had an error (lookup: %v)", err)
+	}
+
+	// Begun, then abandoned: the caller waits, and learns that it committed.
+	ctx, cancel = context.WithCancel(bg)
+	begun, unblock := make(chan struct{}), make(chan struct{})
+	go func() {
+		errc <- s.c.do(ctx, func(w *writeTx) error {
+			close(begun)
+			<-unblock
+			return nil
+		})
+	}()
+	<-begun
+	cancel()
+	select {
+	case err := <-errc:
+		t.Fatalf("a begun write returned (%v) before its commit", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(unblock)
+	if err := <-errc; err != nil {
+		t.Fatalf("a begun write whose caller gave up: err = %v, want its commit's nil", err)
+	}
 }

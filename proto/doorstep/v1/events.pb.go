@@ -45,7 +45,9 @@ const (
 	Event_TYPE_OFFER_DECLINED Event_Type = 7
 	// An offer's lease ran out unanswered.
 	Event_TYPE_OFFER_EXPIRED Event_Type = 8
-	// An offer was withdrawn because its request was cancelled or expired.
+	// An offer was withdrawn: its request was cancelled or expired, or an
+	// edit to the request or the volunteer means the volunteer can no longer
+	// take it (the request is open again).
 	Event_TYPE_OFFER_WITHDRAWN Event_Type = 9
 	// An assigned request was marked fulfilled; the volunteer is free again.
 	Event_TYPE_ASSIGNMENT_COMPLETED Event_Type = 10
@@ -144,7 +146,9 @@ type Event struct {
 	Organisation string `protobuf:"bytes,4,opt,name=organisation,proto3" json:"organisation,omitempty"`
 	// "helpRequests/{id}", when a request is concerned.
 	HelpRequest string `protobuf:"bytes,5,opt,name=help_request,json=helpRequest,proto3" json:"help_request,omitempty"`
-	// "volunteers/{id}", when a volunteer is concerned.
+	// "volunteers/{id}", when a volunteer is concerned. For
+	// TYPE_HELP_REQUEST_UPDATED, the volunteer the request is assigned to, or
+	// whose pending offer it waits on, so that their stream hears of it.
 	Volunteer string `protobuf:"bytes,6,opt,name=volunteer,proto3" json:"volunteer,omitempty"`
 	// "offers/{id}", for offer events.
 	Offer string `protobuf:"bytes,7,opt,name=offer,proto3" json:"offer,omitempty"`

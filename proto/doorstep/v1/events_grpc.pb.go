@@ -47,8 +47,9 @@ type EventServiceClient interface {
 	//
 	// A partner's token sees its organisation's events; a volunteer's token
 	// sees the events that name that volunteer (offers made to them,
-	// accepted, declined, lapsed or withdrawn; assignments ended; their own
-	// record changed), so that their app hears of a new offer at once.
+	// accepted, declined, lapsed or withdrawn; changes to a request offered
+	// or assigned to them; assignments ended; their own record changed), so
+	// that their app hears of a new offer at once.
 	//
 	// Errors: OUT_OF_RANGE (reason EVENTS_COMPACTED) when start_revision is
 	// older than the log still holds; the ErrorInfo metadata
@@ -111,8 +112,9 @@ type EventServiceServer interface {
 	//
 	// A partner's token sees its organisation's events; a volunteer's token
 	// sees the events that name that volunteer (offers made to them,
-	// accepted, declined, lapsed or withdrawn; assignments ended; their own
-	// record changed), so that their app hears of a new offer at once.
+	// accepted, declined, lapsed or withdrawn; changes to a request offered
+	// or assigned to them; assignments ended; their own record changed), so
+	// that their app hears of a new offer at once.
 	//
 	// Errors: OUT_OF_RANGE (reason EVENTS_COMPACTED) when start_revision is
 	// older than the log still holds; the ErrorInfo metadata

@@ -49,7 +49,11 @@ type HelpRequestServiceClient interface {
 	// Lists requests, oldest first, optionally filtered.
 	ListHelpRequests(ctx context.Context, in *ListHelpRequestsRequest, opts ...grpc.CallOption) (*ListHelpRequestsResponse, error)
 	// Changes the fields named in update_mask. With an etag, fails with ABORTED
-	// if the request changed since that etag was read.
+	// if the request changed since that etag was read. A pending offer that the
+	// change makes impossible (the volunteer lacks a skill or check it now
+	// needs, lives beyond its new reach, or is not free at its new time) is
+	// withdrawn, and the request is OPEN again; an assignment stands, and its
+	// volunteer's event stream hears of the change.
 	UpdateHelpRequest(ctx context.Context, in *UpdateHelpRequestRequest, opts ...grpc.CallOption) (*UpdateHelpRequestResponse, error)
 	// Deletes a request and its contact details for good.
 	DeleteHelpRequest(ctx context.Context, in *DeleteHelpRequestRequest, opts ...grpc.CallOption) (*DeleteHelpRequestResponse, error)
@@ -154,7 +158,11 @@ type HelpRequestServiceServer interface {
 	// Lists requests, oldest first, optionally filtered.
 	ListHelpRequests(context.Context, *ListHelpRequestsRequest) (*ListHelpRequestsResponse, error)
 	// Changes the fields named in update_mask. With an etag, fails with ABORTED
-	// if the request changed since that etag was read.
+	// if the request changed since that etag was read. A pending offer that the
+	// change makes impossible (the volunteer lacks a skill or check it now
+	// needs, lives beyond its new reach, or is not free at its new time) is
+	// withdrawn, and the request is OPEN again; an assignment stands, and its
+	// volunteer's event stream hears of the change.
 	UpdateHelpRequest(context.Context, *UpdateHelpRequestRequest) (*UpdateHelpRequestResponse, error)
 	// Deletes a request and its contact details for good.
 	DeleteHelpRequest(context.Context, *DeleteHelpRequestRequest) (*DeleteHelpRequestResponse, error)

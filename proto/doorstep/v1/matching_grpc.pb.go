@@ -54,7 +54,11 @@ type MatchingServiceClient interface {
 	// all of them in one state. A volunteer's token lists its own only.
 	ListOffers(ctx context.Context, in *ListOffersRequest, opts ...grpc.CallOption) (*ListOffersResponse, error)
 	// The volunteer takes the offer: the request becomes ASSIGNED to them. An
-	// offer whose lease has passed is FAILED_PRECONDITION.
+	// offer whose lease has passed is FAILED_PRECONDITION (LEASE_EXPIRED), as
+	// is one whose request's window or deadline has passed (REQUEST_ENDED),
+	// or whose volunteer can no longer take the request after an edit to
+	// either (NOT_ELIGIBLE, and the offer is withdrawn). An edit to a request
+	// or volunteer withdraws, by itself, a pending offer it makes impossible.
 	AcceptOffer(ctx context.Context, in *AcceptOfferRequest, opts ...grpc.CallOption) (*AcceptOfferResponse, error)
 	// The volunteer turns the offer down: the request is OPEN again and never
 	// offered to them again.
@@ -192,7 +196,11 @@ type MatchingServiceServer interface {
 	// all of them in one state. A volunteer's token lists its own only.
 	ListOffers(context.Context, *ListOffersRequest) (*ListOffersResponse, error)
 	// The volunteer takes the offer: the request becomes ASSIGNED to them. An
-	// offer whose lease has passed is FAILED_PRECONDITION.
+	// offer whose lease has passed is FAILED_PRECONDITION (LEASE_EXPIRED), as
+	// is one whose request's window or deadline has passed (REQUEST_ENDED),
+	// or whose volunteer can no longer take the request after an edit to
+	// either (NOT_ELIGIBLE, and the offer is withdrawn). An edit to a request
+	// or volunteer withdraws, by itself, a pending offer it makes impossible.
 	AcceptOffer(context.Context, *AcceptOfferRequest) (*AcceptOfferResponse, error)
 	// The volunteer turns the offer down: the request is OPEN again and never
 	// offered to them again.

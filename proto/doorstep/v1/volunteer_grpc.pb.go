@@ -40,7 +40,10 @@ type VolunteerServiceClient interface {
 	// Lists volunteers, oldest first, optionally filtered.
 	ListVolunteers(ctx context.Context, in *ListVolunteersRequest, opts ...grpc.CallOption) (*ListVolunteersResponse, error)
 	// Changes the fields named in update_mask. With an etag, fails with ABORTED
-	// if the volunteer changed since that etag was read.
+	// if the volunteer changed since that etag was read. Their pending offers
+	// that the change makes impossible (they paused, moved away, or lost a
+	// skill, check or the hours a request needs) are withdrawn, and those
+	// requests open again; their assignments stand.
 	UpdateVolunteer(ctx context.Context, in *UpdateVolunteerRequest, opts ...grpc.CallOption) (*UpdateVolunteerResponse, error)
 	// Deletes a volunteer and their contact details for good.
 	DeleteVolunteer(ctx context.Context, in *DeleteVolunteerRequest, opts ...grpc.CallOption) (*DeleteVolunteerResponse, error)
@@ -118,7 +121,10 @@ type VolunteerServiceServer interface {
 	// Lists volunteers, oldest first, optionally filtered.
 	ListVolunteers(context.Context, *ListVolunteersRequest) (*ListVolunteersResponse, error)
 	// Changes the fields named in update_mask. With an etag, fails with ABORTED
-	// if the volunteer changed since that etag was read.
+	// if the volunteer changed since that etag was read. Their pending offers
+	// that the change makes impossible (they paused, moved away, or lost a
+	// skill, check or the hours a request needs) are withdrawn, and those
+	// requests open again; their assignments stand.
 	UpdateVolunteer(context.Context, *UpdateVolunteerRequest) (*UpdateVolunteerResponse, error)
 	// Deletes a volunteer and their contact details for good.
 	DeleteVolunteer(context.Context, *DeleteVolunteerRequest) (*DeleteVolunteerResponse, error)

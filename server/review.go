@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+
+	"github.com/doorstep-aid/doorstep/matcher"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// A pending offer was checked when it was made. An edit to its request
+// (new needs, place or time) or to its volunteer (paused, moved, vetting
+// or hours changed) can make it one the rules would never have made: the
+// edit's handler then reviews it, and withdraws it if the volunteer can no
+// longer take the request, so that the request is open to others at once
+// rather than when the lease lapses, and the volunteer's app hears of it
+// (OFFER_WITHDRAWN). An accept reviews its offer first too, which covers
+// an edit that lands while the accept is on its way.
+
+// reviewOffer withdraws the PENDING offer id if its volunteer is no longer
+// eligible for its request. It reports what the withdrawal changed (nil
+// if the offer stands, or was answered meanwhile) and why. The review
+// finishes even if the caller gives up, since the edit that called for it
+// has been made.
+func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleResult, matcher.Exclusion, error) {
+	ctx = context.WithoutCancel(ctx)
+	o, err := s.store.GetOffer(ctx, id)
+	if err != nil || o.State != pb.Offer_STATE_PENDING {
+		return nil, matcher.Exclusion{}, err
+	}
+	hr, prev, err := s.store.MatchingInputs(ctx, strings.TrimPrefix(o.HelpRequest, helpRequestPrefix))
+	if err != nil {
+		return nil, matcher.Exclusion{}, err
+	}
+	if store.RequestEnded(hr, s.now()) {
+		// Nobody is free for a time gone by; the sweep expires it, and
+		// an accept is refused as too late, which is what happened.
+		return nil, matcher.Exclusion{}, nil
+	}
+	ok, why, err := s.engine.StillEligible(hr, prev, o.Volunteer, s.now())
+	switch {
+	case errors.Is(err, matcher.ErrUnknownVolunteer):
+		// Left out of matching (logged when it was): nothing to judge by.
+		return nil, matcher.Exclusion{}, nil
+	case err != nil:
+		return nil, matcher.Exclusion{}, err
+	case ok:
+		return nil, matcher.Exclusion{}, nil
+	}
+	res, err := s.store.WithdrawOffer(ctx, id)
+	if errors.Is(err, store.ErrWrongState) {
+		return nil, matcher.Exclusion{}, nil // answered or withdrawn meanwhile
+	}
+	if err != nil {
+		return nil, matcher.Exclusion{}, err
+	}
+	s.track(res.Volunteer)
+	s.logger.Info("offer withdrawn", zap.String("offer", o.Name), zap.String("rule", string(why.Reason)))
+	return &res, why, nil
+}
+
+// reviewRequestOffer reviews the pending offer of a request just edited,
+// and returns the request as it now stands.
+func (s *Server) reviewRequestOffer(ctx context.Context, hr *pb.HelpRequest) (*pb.HelpRequest, error) {
+	if hr.State != pb.HelpRequest_STATE_OFFERED || hr.Offer == "" {
+		return hr, nil
+	}
+	res, _, err := s.reviewOffer(ctx, strings.TrimPrefix(hr.Offer, offerPrefix))
+	if err != nil {
+		return nil, err
+	}
+	if res == nil {
+		return hr, nil
+	}
+	// The withdrawal changed only these; the rest is as the edit left it.
+	hr.State, hr.Offer, hr.Etag, hr.UpdateTime = res.HelpRequest.State, res.HelpRequest.Offer, res.HelpRequest.Etag, res.HelpRequest.UpdateTime
+	return hr, nil
+}
+
+// reviewVolunteerOffers reviews the pending offers of a volunteer just
+// edited, and returns the volunteer as they now stand.
+func (s *Server) reviewVolunteerOffers(ctx context.Context, v *pb.Volunteer) (*pb.Volunteer, error) {
+	if v.PendingOffers == 0 {
+		return v, nil
+	}
+	id := strings.TrimPrefix(v.Name, volunteerPrefix)
+	var ids []string
+	page := store.Page{Size: 100}
+	for {
+		offers, next, err := s.store.ListOffers(ctx, store.OfferFilter{VolunteerID: id, State: pb.Offer_STATE_PENDING}, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range offers {
+			ids = append(ids, strings.TrimPrefix(o.Name, offerPrefix))
+		}
+		if next == "" {
+			break
+		}
+		page.Token = next
+	}
+	for _, oid := range ids {
+		res, _, err := s.reviewOffer(ctx, oid)
+		if err != nil {
+			return nil, err
+		}
+		if res != nil {
+			v.PendingOffers, v.Etag, v.UpdateTime = res.Volunteer.PendingOffers, res.Volunteer.Etag, res.Volunteer.UpdateTime
+		}
+	}
+	return v, nil
+}
+
+// notEligibleNow is the refusal of an accept whose offer the review has
+// just withdrawn.
+func notEligibleNow(why matcher.Exclusion) error {
+	return statusWith(codes.FailedPrecondition, ReasonNotEligible,
+		"the volunteer can no longer take this request: "+why.Why()+"; the offer is withdrawn",
+		map[string]string{"rule": string(why.Reason), "detail": why.Detail})
+}

@@ -1,0 +1,217 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+)
+
+// An edit to a request or its volunteer while an offer waits may make the
+// offer one the rules would never have made. The edit withdraws it then,
+// and the request is open to others at once; otherwise it stands.
+func TestEditWithdrawsOffersItMakesImpossible(t *testing.T) {
+	onlyMondays := func(v *pb.Volunteer) {
+		v.Availability.Weekly = []*pb.AvailabilitySlot{{Day: pb.DayOfWeek_DAY_OF_WEEK_MONDAY, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}}}
+	}
+	monday := nextWeekday(time.Monday)
+	onMonday := func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(monday.Add(10 * time.Hour)), EndTime: timestamppb.New(monday.Add(12 * time.Hour))}}
+	}
+	type edit struct {
+		hr   *pb.HelpRequest // fields of the request to change
+		vol  *pb.Volunteer   // or of the volunteer
+		mask []string
+	}
+	cases := []struct {
+		name      string
+		edit      edit
+		withdrawn bool
+	}{
+		{"request now needs a lift", edit{hr: &pb.HelpRequest{Needs: []pb.Need{pb.Need_NEED_TRANSPORT}}, mask: []string{"needs"}}, true},
+		{"request now needs a skill", edit{hr: &pb.HelpRequest{RequiredSkills: []string{"BSL"}}, mask: []string{"required_skills"}}, true},
+		{"request moves across the city", edit{hr: &pb.HelpRequest{Location: &pb.Location{Postcode: "AB15 4AA"}}, mask: []string{"location"}}, true},
+		{"request moves to a Tuesday", edit{hr: &pb.HelpRequest{Timing: &pb.HelpRequest_Window{Window: &pb.TimeWindow{
+			StartTime: timestamppb.New(monday.Add(34 * time.Hour)), EndTime: timestamppb.New(monday.Add(36 * time.Hour))}}}, mask: []string{"window"}}, true},
+		{"request's details change", edit{hr: &pb.HelpRequest{Details: "Semi-skimmed milk, not whole"}, mask: []string{"details"}}, false},
+		{"request becomes urgent", edit{hr: &pb.HelpRequest{Urgency: pb.Urgency_URGENCY_HIGH}, mask: []string{"urgency"}}, false},
+		{"volunteer pauses", edit{vol: &pb.Volunteer{Paused: true}, mask: []string{"paused"}}, true},
+		{"volunteer is free only on Tuesdays now", edit{vol: &pb.Volunteer{Availability: &pb.Availability{Weekly: []*pb.AvailabilitySlot{
+			{Day: pb.DayOfWeek_DAY_OF_WEEK_TUESDAY, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}}}}}, mask: []string{"availability"}}, true},
+		{"volunteer travels less far", edit{vol: &pb.Volunteer{MaxDistanceMetres: 100}, mask: []string{"max_distance_metres"}}, true},
+		// At capacity 1 the offer fills it: that is no reason to withdraw it.
+		{"volunteer's phone changes", edit{vol: &pb.Volunteer{Contact: &pb.Contact{DisplayName: "Ann", Phone: "07700 900999"}}, mask: []string{"contact"}}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			ann := h.createVol(matchVolunteer("Ann", "AB11 5QN", onlyMondays))
+			hr := h.createHR(shopping(onMonday))
+			o := h.offer(hr.Name, ann.Name)
+			if tc.edit.hr != nil {
+				in := tc.edit.hr
+				in.Name = hr.Name
+				resp, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: in, UpdateMask: &fieldmaskpb.FieldMask{Paths: tc.edit.mask}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := resp.HelpRequest; got.Etag != h.getHR(hr.Name).Etag || got.State != h.getHR(hr.Name).State {
+					t.Errorf("the edit answered state %v etag %s; stored: %v %s", got.State, got.Etag, h.getHR(hr.Name).State, h.getHR(hr.Name).Etag)
+				}
+			} else {
+				in := tc.edit.vol
+				in.Name = ann.Name
+				resp, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: in, UpdateMask: &fieldmaskpb.FieldMask{Paths: tc.edit.mask}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := resp.Volunteer; got.Etag != h.getVol(ann.Name).Etag || got.PendingOffers != h.getVol(ann.Name).PendingOffers {
+					t.Errorf("the edit answered %d pending etag %s; stored: %d %s", got.PendingOffers, got.Etag, h.getVol(ann.Name).PendingOffers, h.getVol(ann.Name).Etag)
+				}
+			}
+			got, vol := h.getHR(hr.Name), h.getVol(ann.Name)
+			off, err := h.match.GetOffer(h.ctx, &pb.GetOfferRequest{Name: o.Name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.withdrawn {
+				if got.State != pb.HelpRequest_STATE_OFFERED || off.Offer.State != pb.Offer_STATE_PENDING || vol.PendingOffers != 1 {
+					t.Fatalf("request %v, offer %v, %d pending: want the offer to stand", got.State, off.Offer.State, vol.PendingOffers)
+				}
+				if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name}); err != nil {
+					t.Fatalf("accept of the offer that stands: %v", err)
+				}
+				return
+			}
+			if got.State != pb.HelpRequest_STATE_OPEN || got.Offer != "" || off.Offer.State != pb.Offer_STATE_WITHDRAWN || vol.PendingOffers != 0 {
+				t.Fatalf("request %v (offer %q), offer %v, %d pending: want it withdrawn and the request open", got.State, got.Offer, off.Offer.State, vol.PendingOffers)
+			}
+			if len(got.DeclinedVolunteers) != 0 {
+				t.Errorf("declined volunteers %v: a withdrawal is not the volunteer's refusal", got.DeclinedVolunteers)
+			}
+			_, err = h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name})
+			if code, _, _ := errorOf(t, err); code != codes.FailedPrecondition {
+				t.Errorf("accept of the withdrawn offer: %v", err)
+			}
+			// The engine's view of Ann's capacity follows: another
+			// request she suits finds her.
+			other := h.createHR(shopping(onMonday, func(r *pb.HelpRequest) { r.Requester.Phone = "01224 765432" }))
+			fc, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: other.Name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if vol.Paused || vol.MaxDistanceMetres == 100 || len(vol.Availability.GetWeekly()) == 1 && vol.Availability.Weekly[0].Day != pb.DayOfWeek_DAY_OF_WEEK_MONDAY {
+				return
+			}
+			if len(fc.Candidates) != 1 {
+				t.Errorf("after the withdrawal, %d candidates for a request Ann suits (%s): the index still counts her offer", len(fc.Candidates), fc.Summary)
+			}
+		})
+	}
+}
+
+// nextWeekday is midnight UTC (London in winter) at the start of the next
+// such day at least two days off.
+func nextWeekday(d time.Weekday) time.Time {
+	t := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 2)
+	for t.Weekday() != d {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t
+}
+
+// An edit that reaches the store by another way than the API (here the
+// store itself, as another process's write would) is caught at the accept:
+// the offer is withdrawn and the accept refused with the rule that fails.
+func TestAcceptReviewsTheOffer(t *testing.T) {
+	h := newHarness(t)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+	hr := h.createHR(shopping())
+	o := h.offer(hr.Name, ann.Name)
+	stored, err := h.st.GetHelpRequest(h.ctx, hr.Name[len("helpRequests/"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Needs, stored.EntersHome = []pb.Need{pb.Need_NEED_TRANSPORT}, true
+	if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name})
+	code, reason, _ := errorOf(t, err)
+	if code != codes.FailedPrecondition || reason != "NOT_ELIGIBLE" {
+		t.Fatalf("accept after the request came to need a driver: %v (%s), want NOT_ELIGIBLE", err, reason)
+	}
+	if got := h.getHR(hr.Name); got.State != pb.HelpRequest_STATE_OPEN || got.AssignedVolunteer != "" {
+		t.Fatalf("request %v assigned to %q; want it open again", got.State, got.AssignedVolunteer)
+	}
+	if v := h.getVol(ann.Name); v.PendingOffers != 0 || v.ActiveAssignments != 0 {
+		t.Fatalf("Ann holds %d offers, %d assignments", v.PendingOffers, v.ActiveAssignments)
+	}
+}
+
+// A request past its deadline cannot be accepted, even before the sweep
+// has marked it expired; the sweep then expires it and frees the volunteer.
+func TestAcceptAfterTheRequestEnded(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	h := newHarnessWithClock(t, clock)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+	hr := h.createHR(shopping(func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(10 * time.Minute))}
+	}))
+	o := h.offer(hr.Name, ann.Name) // a 30-minute lease, past the deadline
+	clock.advance(15 * time.Minute)
+	_, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name})
+	if code, reason, _ := errorOf(t, err); code != codes.FailedPrecondition || reason != "REQUEST_ENDED" {
+		t.Fatalf("accept after the deadline: %v (%s), want REQUEST_ENDED", err, reason)
+	}
+	h.srv.Sweep(h.ctx)
+	if got := h.getHR(hr.Name); got.State != pb.HelpRequest_STATE_EXPIRED {
+		t.Fatalf("after the sweep the request is %v, want EXPIRED", got.State)
+	}
+	if v := h.getVol(ann.Name); v.PendingOffers != 0 || v.ActiveAssignments != 0 {
+		t.Fatalf("Ann holds %d offers, %d assignments", v.PendingOffers, v.ActiveAssignments)
+	}
+}
+
+// The volunteer a request is offered or assigned to hears, on their own
+// event stream, that it changed: their app shows its time and place.
+func TestVolunteerHearsOfChangesToTheirRequest(t *testing.T) {
+	for _, accept := range []bool{false, true} {
+		h := newHarnessWithClock(t, nil, server.WithWatchTimings(20*time.Millisecond, time.Minute))
+		ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+		bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900222" }))
+		hr := h.createHR(shopping())
+		o := h.offer(hr.Name, ann.Name)
+		if accept {
+			if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		watchAs := func(vol string) *watcher {
+			secret := h.newToken(h.st, &pb.Token{DisplayName: vol, Role: pb.Role_ROLE_VOLUNTEER, Volunteer: vol})
+			return h.watch(pb.NewEventServiceClient(h.as(secret)), &pb.WatchEventsRequest{StartRevision: h.revision() + 1})
+		}
+		annW, bobW := watchAs(ann.Name), watchAs(bob.Name)
+		if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+			HelpRequest: &pb.HelpRequest{Name: hr.Name, Details: "Please ring the bell twice"},
+			UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"details"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		rev := h.revision()
+		annW.waitFor(t, rev)
+		bobW.waitFor(t, rev)
+		evs, _ := annW.events()
+		if len(evs) != 1 || evs[0].Type != pb.Event_TYPE_HELP_REQUEST_UPDATED || evs[0].Volunteer != ann.Name {
+			t.Errorf("accepted %v: Ann's stream has %v, want the request's update", accept, eventKeys(evs))
+		}
+		if evs, _ := bobW.events(); len(evs) != 0 {
+			t.Errorf("accepted %v: Bob's stream has %v, want nothing", accept, eventKeys(evs))
+		}
+	}
+}
