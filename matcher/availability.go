@@ -31,22 +31,29 @@ const maxPieces = 200
 // can then be compared directly, and the hour skipped in spring or
 // repeated in autumn is neither invented nor lost.
 func appendWindowPieces(out []piece, start, end time.Time, loc *time.Location) []piece {
-	for cur := start; cur.Before(end) && len(out) < maxPieces; {
+	// Each turn moves cur on, to a midnight or a clock change; the count
+	// bounds the loop even if a zone's rules ever defeat that.
+	for cur, turns := start, 0; cur.Before(end) && len(out) < maxPieces && turns < 2*maxPieces; turns++ {
 		lt := cur.In(loc)
 		y, m, d := lt.Date()
 		next := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-		if _, zoneEnd := lt.ZoneBounds(); !zoneEnd.IsZero() && zoneEnd.Before(next) {
+		// Where the clocks change at midnight (Chile, Cuba, the Azores),
+		// the next midnight may never happen, and time.Date then gives an
+		// instant at or before cur: the day ends at the change instead.
+		if _, zoneEnd := lt.ZoneBounds(); !zoneEnd.IsZero() && (zoneEnd.Before(next) || !next.After(cur)) {
 			next = zoneEnd
 		}
 		if end.Before(next) {
 			next = end
 		}
-		from := lt.Hour()*60 + lt.Minute()
-		span := next.Sub(cur)
-		to := from + int((span+time.Minute-1)/time.Minute)
-		if lt.Second() > 0 || lt.Nanosecond() > 0 {
-			to++ // a window starting mid-minute still reaches into that minute's end
+		if !next.After(cur) {
+			break
 		}
+		from := lt.Hour()*60 + lt.Minute()
+		// The minutes touched: from the start of cur's minute to the end
+		// of the one next falls in, unless next is on a minute.
+		into := time.Duration(lt.Second())*time.Second + time.Duration(lt.Nanosecond())
+		to := from + int((into+next.Sub(cur)+time.Minute-1)/time.Minute)
 		if to > 1440 {
 			to = 1440
 		}

@@ -15,8 +15,8 @@
 // request's need limit); not paused (PAUSED); not having declined or let
 // lapse an offer of it (DECLINED_BEFORE); assignments plus pending offers
 // below capacity (AT_CAPACITY); every required skill (MISSING_SKILL);
-// vetting at the level the needs demand, unexpired when help starts
-// (VETTING); not away on the days of the window (AWAY); and a weekly slot
+// vetting at the level the needs demand, unexpired on the date help starts
+// where the volunteer lives (VETTING); not away on the days of the window (AWAY); and a weekly slot
 // overlapping the window, in the volunteer's own time zone (NOT_AVAILABLE).
 // A search that finds fewer than asked for says why (Result.Summary): the
 // counts by rule of those in reach it left out, or, when it left nobody

@@ -539,6 +539,19 @@ type query struct {
 	holder uint32
 }
 
+// startDay is the date help starts on where zone loc's volunteers live:
+// a check's expiry date, like an away date, is a date on their calendar,
+// and the last day it is good for ends at their midnight, not UTC's.
+func (q *query) startDay(loc uint16) int32 {
+	t := q.window.start
+	if int(loc) < len(q.e.locList) {
+		t = t.In(q.e.locList[loc])
+	} else {
+		t = t.UTC() // no volunteer has a zone yet
+	}
+	return civilDay(t.Date())
+}
+
 // holdsRoom says whether id is q's holder and would have room but for
 // the offer of q they hold.
 func (e *Engine) holdsRoom(q *query, id uint32) bool {
@@ -656,8 +669,7 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 	if q.remote {
 		q.maxMetres = math.Inf(1)
 	}
-	ws := q.window.start.UTC()
-	q.vettingDay = civilDay(ws.Year(), ws.Month(), ws.Day())
+	q.vettingDay = q.startDay(0)
 	e.prepareTag(q)
 	return q, nil
 }
@@ -726,8 +738,14 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reason
 	}
 	if q.minVetting > pb.Vetting_DBS_LEVEL_NONE {
 		level := pb.Vetting_DbsLevel(h.vetting)
-		if q.vettingDay > h.vettingUntil {
-			level = pb.Vetting_DBS_LEVEL_NONE
+		if h.vettingUntil != math.MaxInt32 {
+			day := q.vettingDay
+			if h.loc != 0 {
+				day = q.startDay(h.loc)
+			}
+			if day > h.vettingUntil {
+				level = pb.Vetting_DBS_LEVEL_NONE
+			}
 		}
 		if level < q.minVetting {
 			return false, rVetting, 0, slot{}

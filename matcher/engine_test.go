@@ -645,3 +645,44 @@ func TestSortZ(t *testing.T) {
 		}
 	}
 }
+
+// A check's expiry date is a date on the volunteer's calendar: the last
+// day it is good for ends at their midnight. In British Summer Time the
+// UK's date turns an hour before UTC's.
+func TestVettingExpiresAtTheVolunteersMidnight(t *testing.T) {
+	tests := []struct {
+		name  string
+		zone  string
+		start time.Time
+		ok    bool
+	}{
+		{"23:30 BST on its last day", "", time.Date(2026, 6, 10, 22, 30, 0, 0, time.UTC), true},
+		{"00:30 BST the day after (23:30 UTC on its last day)", "", time.Date(2026, 6, 10, 23, 30, 0, 0, time.UTC), false},
+		{"23:30 GMT on its last day, in winter", "", time.Date(2026, 12, 10, 23, 30, 0, 0, time.UTC), true},
+		{"Tokyo: 08:30 on 11 June there is 23:30 UTC on 10 June", "Asia/Tokyo", time.Date(2026, 6, 10, 23, 30, 0, 0, time.UTC), false},
+		{"Tokyo: 23:30 on 10 June there", "Asia/Tokyo", time.Date(2026, 6, 10, 14, 30, 0, 0, time.UTC), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			expire := &pb.Date{Year: int32(tt.start.Year()), Month: int32(tt.start.Month()), Day: 10}
+			london := vol("london", 100, 0, func(v *pb.Volunteer) { v.Availability.Weekly = everyDay(0, 24) })
+			v := vol("x", 100, 0, func(v *pb.Volunteer) {
+				v.Availability.Weekly = everyDay(0, 24)
+				v.Availability.TimeZone = tt.zone
+				v.Vetting = &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED, ExpireDate: expire}
+			})
+			e := engineWith(t, london, v) // London's zone first, as on a UK server
+			r := req(func(r *pb.HelpRequest) {
+				r.EntersHome = true
+				r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tt.start), EndTime: timestamppb.New(tt.start.Add(90 * time.Minute))}}
+			})
+			ok, why, err := e.Eligible(r, nil, "volunteers/x", tt.start.Add(-24*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tt.ok {
+				t.Errorf("eligible = %v (%v), want %v", ok, why, tt.ok)
+			}
+		})
+	}
+}
