@@ -109,26 +109,34 @@ func (w *windowCache) mask(loc uint16) *[7]uint32 { return &w.masks[w.index(loc)
 
 func (w *windowCache) for_(loc uint16) []piece { return w.pieces[w.index(loc)] }
 
-// availability says whether volunteer id is free during the window: away
-// means every day the window touches falls in an away range; otherwise the
-// first slot overlapping a day they are not away is returned.
+// availability says whether volunteer id is free during the window, and
+// if not, whether being away is why: every day the window touches is an
+// away day, or a slot would have overlapped it on a day they are away (a
+// Tuesday volunteer away this Tuesday, for a window from Monday to
+// Wednesday, is away, not busy). When free, it returns the first slot
+// overlapping a day they are not away.
 func (e *Engine) availability(id uint32, w *windowCache, loc uint16) (free bool, away bool, at slot) {
 	pieces := w.for_(loc)
 	slots := e.slotsOf(&e.vols[id])
 	awayDays := e.extraOf(id).away
-	anyPresent := false
+	anyPresent, missed := false, false
 	for _, p := range pieces {
-		if awayOn(awayDays, p.day) {
+		gone := awayOn(awayDays, p.day)
+		if gone && missed {
 			continue
 		}
-		anyPresent = true
+		anyPresent = anyPresent || !gone
 		for _, s := range slots {
 			if time.Weekday(s.day) == p.weekday && s.from < p.to && p.from < s.to {
-				return true, false, s
+				if !gone {
+					return true, false, s
+				}
+				missed = true
+				break
 			}
 		}
 	}
-	return false, !anyPresent && len(pieces) > 0, slot{}
+	return false, missed || !anyPresent && len(pieces) > 0, slot{}
 }
 
 // awayThroughout reports whether every day of the window's pieces falls

@@ -3,6 +3,10 @@ package matcher
 import (
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // A window cut at local midnights and clock changes keeps every minute it
@@ -81,5 +85,51 @@ func TestWindowPiecesMidMinute(t *testing.T) {
 		if len(ps) != 1 || ps[0].from != tt.from || ps[0].to != tt.to {
 			t.Errorf("%s: %+v, want minutes %d-%d", tt.name, ps, tt.from, tt.to)
 		}
+	}
+}
+
+// Over a window of several days, a volunteer whose only free hours fall on
+// a day they are away is away, not busy: the helpline reads "away then".
+func TestAwayOnTheDayTheyWouldHaveBeenFree(t *testing.T) {
+	date := func(d int32) *pb.Date { return &pb.Date{Year: 2026, Month: 12, Day: d} }
+	tests := []struct {
+		name   string
+		away   []*pb.DateRange
+		want   Reason // "" for a candidate
+		window [2]time.Duration
+	}{
+		{"away the Tuesday", []*pb.DateRange{{StartDate: date(1), EndDate: date(1)}}, Away, [2]time.Duration{9 * time.Hour, 2*24*time.Hour + 17*time.Hour}},
+		{"away the Monday, free the Tuesday", []*pb.DateRange{{StartDate: &pb.Date{Year: 2026, Month: 11, Day: 30}, EndDate: &pb.Date{Year: 2026, Month: 11, Day: 30}}}, "", [2]time.Duration{9 * time.Hour, 2*24*time.Hour + 17*time.Hour}},
+		{"away only a day without hours", []*pb.DateRange{{StartDate: date(2), EndDate: date(2)}}, "", [2]time.Duration{9 * time.Hour, 2*24*time.Hour + 17*time.Hour}},
+		{"not away, window misses Tuesday", nil, NotAvailable, [2]time.Duration{9 * time.Hour, 17 * time.Hour}},
+		{"away a day the window does not touch", []*pb.DateRange{{StartDate: date(1), EndDate: date(1)}}, NotAvailable, [2]time.Duration{9 * time.Hour, 17 * time.Hour}},
+		{"away throughout", []*pb.DateRange{{StartDate: &pb.Date{Year: 2026, Month: 11, Day: 30}, EndDate: date(2)}}, Away, [2]time.Duration{9 * time.Hour, 17 * time.Hour}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := vol("x", 100, 0, func(v *pb.Volunteer) {
+				v.Availability.Weekly = []*pb.AvailabilitySlot{{Day: pb.DayOfWeek_DAY_OF_WEEK_TUESDAY, StartTime: &pb.TimeOfDay{Hours: 9}, EndTime: &pb.TimeOfDay{Hours: 17}}}
+				v.Availability.Away = tt.away
+			})
+			e := engineWith(t, v)
+			r := req(func(r *pb.HelpRequest) { // from Monday 30 November 2026
+				r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(monday.Add(tt.window[0])), EndTime: timestamppb.New(monday.Add(tt.window[1]))}}
+			})
+			res, err := e.FindCandidates(r, nil, 5, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got Reason
+			if len(res.Exclusions) == 1 {
+				got = res.Exclusions[0].Reason
+			}
+			if len(res.Candidates)+len(res.Exclusions) != 1 || got != tt.want {
+				t.Errorf("candidates %v, exclusions %v; want reason %q", names(res.Candidates), res.Exclusions, tt.want)
+			}
+			ok, why, _ := e.Eligible(r, nil, "volunteers/x", now)
+			if ok != (tt.want == "") || why.Reason != tt.want {
+				t.Errorf("Eligible: %v %v, want reason %q", ok, why, tt.want)
+			}
+		})
 	}
 }

@@ -37,7 +37,9 @@
 // request's candidates; dispatch uses it to decide which requests to cover
 // first. A remote request (remote_ok) has no distance rule and no distance
 // in its scores, but its candidates are drawn from the nearest eligible
-// volunteers, so that a befriender is local if one can be.
+// volunteers (the 50 nearest, or as many as are asked for if more), so
+// that a befriender is local if one can be; the best of that pool come
+// first, however many are asked for.
 //
 // # Cost
 //

@@ -150,9 +150,13 @@ func (e *Engine) tag(s string) uint32 {
 	return id
 }
 
+// defaultZone is a volunteer's time zone when they give none: Doorstep's
+// groups and helplines are in the UK.
+const defaultZone = "Europe/London"
+
 func (e *Engine) location(name string) (*time.Location, uint16, error) {
 	if name == "" {
-		name = "Europe/London"
+		name = defaultZone
 	}
 	if loc, ok := e.locs[name]; ok {
 		return loc, uint16(slices.Index(e.locList, loc)), nil
@@ -484,7 +488,9 @@ type Candidate struct {
 	// what the explanation needs
 	skills      []string
 	slot        slot
-	recentCount int
+	zone        *time.Location // the slot's, when it is not the UK's
+	recentCount int32
+	recentHours int32 // the fairness window the count is over
 	helped      bool
 }
 

@@ -686,3 +686,27 @@ func TestVettingExpiresAtTheVolunteersMidnight(t *testing.T) {
 		})
 	}
 }
+
+// A remote request ranks without distance: the best of its pool come first
+// whatever page size is asked for, not the best of the k nearest.
+func TestRemoteRankingDoesNotDependOnPageSize(t *testing.T) {
+	var vs []*pb.Volunteer
+	for i := range 30 {
+		vs = append(vs, vol(fmt.Sprintf("busy%02d", i), 100+float64(i)*10, 0, func(v *pb.Volunteer) {
+			v.Vetting.Level = pb.Vetting_DBS_LEVEL_BASIC
+			v.RecentAssignmentTimes = []*timestamppb.Timestamp{timestamppb.New(now.Add(-time.Hour)), timestamppb.New(now.Add(-2 * time.Hour))}
+		}))
+	}
+	vs = append(vs, vol("idle", 3000, 0, func(v *pb.Volunteer) { v.Vetting.Level = pb.Vetting_DBS_LEVEL_BASIC }))
+	e := engineWith(t, vs...)
+	r := req(func(r *pb.HelpRequest) { r.RemoteOk = true; r.Needs = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL} })
+	for _, k := range []int{1, 2, 5, 20, 40} {
+		res, err := e.FindCandidates(r, nil, k, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(res.Candidates); len(got) != min(k, len(vs)) || got[0] != "idle" {
+			t.Errorf("page size %d: %v, want %d led by the idle volunteer 3 km away", k, got, min(k, len(vs)))
+		}
+	}
+}

@@ -2,7 +2,11 @@ package matcher
 
 import (
 	"math"
+	"strings"
 	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -10,6 +14,8 @@ import (
 // TestExplainText pins Explain's sentences, branch by branch, so that the
 // way they are built can change without changing a byte of them.
 func TestExplainText(t *testing.T) {
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	newYork, _ := time.LoadLocation("America/New_York")
 	for _, tt := range []struct {
 		c    Candidate
 		want string
@@ -38,10 +44,16 @@ func TestExplainText(t *testing.T) {
 		{Candidate{Metres: 80, slot: slot{day: 6, from: 545, to: 1305}}, "80 m, free Sat 09:05-21:45"},
 		{Candidate{Metres: 80, slot: slot{day: 1, from: 30, to: 0}}, "80 m"},
 		{Candidate{Metres: 80, helped: true}, "80 m, helped this person before"},
-		{Candidate{Metres: 80, recentCount: 1}, "80 m, 1 job this week"},
-		{Candidate{Metres: 80, recentCount: 2}, "80 m, 2 jobs this week"},
-		{Candidate{Metres: 80, recentCount: 13}, "80 m, 13 jobs this week"},
-		{Candidate{Metres: 2500, SamePostcode: true, skills: []string{"driver"}, slot: slot{day: 4, from: 480, to: 1200}, helped: true, recentCount: 3},
+		{Candidate{Metres: 80, recentCount: 1, recentHours: 168}, "80 m, 1 job this week"},
+		{Candidate{Metres: 80, recentCount: 2, recentHours: 168}, "80 m, 2 jobs this week"},
+		{Candidate{Metres: 80, recentCount: 13, recentHours: 168}, "80 m, 13 jobs this week"},
+		{Candidate{Metres: 80, recentCount: 2, recentHours: 72}, "80 m, 2 jobs in the last 3 days"},
+		{Candidate{Metres: 80, recentCount: 1, recentHours: 24}, "80 m, 1 job in the last day"},
+		{Candidate{Metres: 80, recentCount: 1, recentHours: 36}, "80 m, 1 job in the last 36 hours"},
+		{Candidate{Metres: 80, recentCount: 1, recentHours: 1}, "80 m, 1 job in the last hour"},
+		{Candidate{Metres: 80, slot: slot{day: 2, from: 240, to: 360}, zone: tokyo}, "80 m, free Tue 04:00-06:00 Tokyo time"},
+		{Candidate{Metres: 80, slot: slot{day: 2, from: 240, to: 360}, zone: newYork}, "80 m, free Tue 04:00-06:00 New York time"},
+		{Candidate{Metres: 2500, SamePostcode: true, skills: []string{"driver"}, slot: slot{day: 4, from: 480, to: 1200}, helped: true, recentCount: 3, recentHours: 168},
 			"2.5 km, same postcode, has driver, free Thu 08:00-20:00, helped this person before, 3 jobs this week"},
 	} {
 		if got := tt.c.Explain(); got != tt.want {
@@ -180,6 +192,38 @@ func TestEligibleSaysWhy(t *testing.T) {
 	} {
 		if got := tt.x.Why(); got != tt.want {
 			t.Errorf("%+v.Why() = %q, want %q", tt.x, got, tt.want)
+		}
+	}
+}
+
+// A volunteer's hours are in their own zone: the sentence names it when it
+// is not the UK's, so that the helpline does not read a Tokyo morning as a
+// UK one, and leaves it out when it is.
+func TestExplainNamesAnotherZone(t *testing.T) {
+	tokyo := vol("tokyo", 100, 0, func(v *pb.Volunteer) {
+		v.Availability = &pb.Availability{TimeZone: "Asia/Tokyo", Weekly: []*pb.AvailabilitySlot{{Day: pb.DayOfWeek_DAY_OF_WEEK_TUESDAY, StartTime: &pb.TimeOfDay{Hours: 4}, EndTime: &pb.TimeOfDay{Hours: 6}}}}
+	})
+	london := vol("london", 200, 0, func(v *pb.Volunteer) {
+		v.Availability.Weekly = []*pb.AvailabilitySlot{{Day: pb.DayOfWeek_DAY_OF_WEEK_MONDAY, StartTime: &pb.TimeOfDay{Hours: 19}, EndTime: &pb.TimeOfDay{Hours: 22}}}
+	})
+	e := engineWith(t, tokyo, london)
+	// Monday 20:00-21:00 GMT is Tuesday 05:00-06:00 in Tokyo.
+	r := req(func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(monday.Add(20 * time.Hour)), EndTime: timestamppb.New(monday.Add(21 * time.Hour))}}
+	})
+	res, err := e.FindCandidates(r, nil, 5, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"tokyo": "free Tue 04:00-06:00 Tokyo time", "london": "free Mon 19:00-22:00"}
+	if len(res.Candidates) != 2 {
+		t.Fatalf("candidates %v", names(res.Candidates))
+	}
+	for _, c := range res.Candidates {
+		got := c.Explain()
+		name := strings.TrimPrefix(c.Volunteer, "volunteers/")
+		if !strings.Contains(got, want[name]) || name == "london" && strings.Contains(got, " time") {
+			t.Errorf("%s: %q, want it to say %q", name, got, want[name])
 		}
 	}
 }

@@ -93,6 +93,10 @@ func (t *tally) exclusions(q *query) []Exclusion {
 	return out
 }
 
+// remotePool is how many of the nearest eligible volunteers a remote
+// request's candidates are ranked from.
+const remotePool = 50
+
 // search returns up to k eligible candidates ranked by score.
 //
 // A volunteer's score is at least its distance unless it earns a bonus
@@ -119,6 +123,12 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 		return nil, false
 	}
 	want := k
+	if q.remote {
+		// A remote request's scores have no distance in them: ranking
+		// only the k nearest would make the best depend on how many were
+		// asked for. It ranks a fixed pool of the nearest instead.
+		want = max(k, remotePool)
+	}
 	var ns []Neighbour
 	var out, bonus []Candidate
 	if buf != nil {
@@ -385,7 +395,11 @@ func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candid
 	v := &e.vols[id]
 	c := Candidate{id: id, Volunteer: v.name, DisplayName: v.displayName, Metres: metres, skills: q.skillNames}
 	if explain {
-		_, _, c.slot = e.availability(id, &q.window, e.hot[id].loc) // the slot to name
+		loc := e.hot[id].loc
+		_, _, c.slot = e.availability(id, &q.window, loc) // the slot to name
+		if z := e.locList[loc]; z.String() != defaultZone {
+			c.zone = z
+		}
 	}
 	c.Parts, c.SameStreet, c.SamePostcode, c.helped = e.baseParts(q, v, metres)
 	since := q.now.Add(-e.cfg.FairnessWindow)
@@ -394,6 +408,7 @@ func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candid
 			c.recentCount++
 		}
 	}
+	c.recentHours = int32(e.cfg.FairnessWindow / time.Hour)
 	c.Parts.Fairness = float64(c.recentCount) * e.cfg.FairnessMetres
 	c.Score = c.Parts.Distance + c.Parts.SameStreet + c.Parts.SamePostcode + c.Parts.Fairness + c.Parts.Continuity
 	return c
@@ -480,20 +495,54 @@ func (c Candidate) Explain() string {
 		b = append2d(b, int(c.slot.to/60))
 		b = append(b, ':')
 		b = append2d(b, int(c.slot.to%60))
+		if c.zone != nil {
+			// Their hours are in their own zone: say which, or the helpline
+			// reads a Tokyo volunteer's morning as a UK one.
+			name := c.zone.String()
+			name = strings.ReplaceAll(name[strings.LastIndexByte(name, '/')+1:], "_", " ")
+			b = append(b, ' ')
+			b = append(b, name...)
+			b = append(b, " time"...)
+		}
 	}
 	if c.helped {
 		b = append(b, ", helped this person before"...)
 	}
-	switch c.recentCount {
-	case 0:
-	case 1:
-		b = append(b, ", 1 job this week"...)
-	default:
+	if c.recentCount > 0 {
 		b = append(b, ", "...)
-		b = strconv.AppendInt(b, int64(c.recentCount), 10)
-		b = append(b, " jobs this week"...)
+		b = appendCount(b, int(c.recentCount), "job")
+		b = appendWithin(b, int(c.recentHours))
 	}
 	return string(b)
+}
+
+// appendCount appends "1 job" or "3 jobs".
+func appendCount(b []byte, n int, noun string) []byte {
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, ' ')
+	b = append(b, noun...)
+	if n != 1 {
+		b = append(b, 's')
+	}
+	return b
+}
+
+// appendWithin appends the fairness window as the sentence says it: " this
+// week" for the default week, else " in the last 3 days" or "... 12 hours".
+func appendWithin(b []byte, hours int) []byte {
+	switch {
+	case hours == 7*24:
+		return append(b, " this week"...)
+	case hours == 24:
+		return append(b, " in the last day"...)
+	case hours == 1:
+		return append(b, " in the last hour"...)
+	}
+	b = append(b, " in the last "...)
+	if hours%24 == 0 {
+		return appendCount(b, hours/24, "day")
+	}
+	return appendCount(b, hours, "hour")
 }
 
 // append2d appends v as %02d would.

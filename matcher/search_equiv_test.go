@@ -37,8 +37,8 @@ func bruteFind(e *Engine, r *pb.HelpRequest, k int) (Result, error) {
 		}
 	}
 	if q.remote {
-		// Drawn from the k nearest eligible by grid position, and those
-		// with a bonus.
+		// Drawn from the nearest eligible by grid position (remotePool
+		// of them, or k if more), and those with a bonus.
 		near := slices.Clone(all)
 		slices.SortFunc(near, func(a, b Candidate) int {
 			pa, pb := gridMetres(e, q, a.id), gridMetres(e, q, b.id)
@@ -52,7 +52,7 @@ func bruteFind(e *Engine, r *pb.HelpRequest, k int) (Result, error) {
 		})
 		var drawn []Candidate
 		for i, c := range near {
-			if i < k || c.SameStreet || c.SamePostcode {
+			if i < max(k, remotePool) || c.SameStreet || c.SamePostcode {
 				drawn = append(drawn, c)
 			}
 		}

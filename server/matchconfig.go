@@ -54,10 +54,12 @@ type needRuleFile struct {
 
 // Bounds of the matching config: a need's reach is a volunteer's (minDistance
 // to maxDistance); a weight beyond maxWeight would outweigh any distance; the
-// fairness window is at most a quarter.
+// fairness window is at most the week of assignment times each volunteer's
+// record keeps (recent_assignment_times): a longer one would count only
+// that week's, and rank the busy above the idle.
 const (
 	maxWeight         = maxDistance
-	maxFairnessWindow = 90 * 24 * time.Hour
+	maxFairnessWindow = 7 * 24 * time.Hour
 )
 
 // ReadMatchingConfig reads the matching rules from JSON (see

@@ -165,3 +165,29 @@ func TestListOpenMatchingInputsPages(t *testing.T) {
 		t.Errorf("bad token: %v, want ErrBadPageToken", err)
 	}
 }
+
+// Someone helped every week for a year has more fulfilled requests than
+// MatchingInputs reads: it reads the newest, so whoever helps them now
+// keeps the continuity bonus, and names each helper once.
+func TestMatchingInputsReadsTheNewestHelpers(t *testing.T) {
+	s, _ := newStore(t)
+	const phone = "+447700900703"
+	ann, bob := lcVolunteer(t, s, 5), lcVolunteer(t, s, 5)
+	for i := range maxPreviousHelpers + 1 {
+		hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", phone), Idempotency{})
+		mustOK(t, err, "create")
+		v := ann
+		if i == maxPreviousHelpers {
+			v = bob // the newest
+		}
+		lcMust(t, "accept")(s.AcceptOffer(bg, idOf(lcOffer(t, s, hr, v).Offer.Name)))
+		lcMust(t, "complete")(s.CompleteHelpRequest(bg, idOf(hr.Name)))
+	}
+	current, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", phone), Idempotency{})
+	mustOK(t, err, "create")
+	_, prev, err := s.MatchingInputs(bg, idOf(current.Name))
+	mustOK(t, err, "matching inputs")
+	if want := []string{bob.Name, ann.Name}; !slices.Equal(prev, want) {
+		t.Errorf("previous helpers %v, want the newest first, once each: %v", prev, want)
+	}
+}

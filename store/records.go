@@ -291,7 +291,9 @@ func matchingInput(top *bolt.Bucket, key []byte) (MatchingInput, error) {
 	}
 	ids := idsUnder(top.Bucket(bByPhone), join(tok, nil))
 	seen := 0
-	for _, other := range ids {
+	// Newest first (ids are ULIDs): someone helped weekly for a year keeps
+	// the bonus for whoever helps them now, not for their first helpers.
+	for _, other := range slices.Backward(ids) {
 		if bytes.Equal(other, key) {
 			continue
 		}
@@ -305,7 +307,7 @@ func matchingInput(top *bolt.Bucket, key []byte) (MatchingInput, error) {
 		if seen++; seen > maxPreviousHelpers {
 			break
 		}
-		if o.AssignedVolunteer != "" {
+		if o.AssignedVolunteer != "" && !slices.Contains(in.PreviousHelpers, o.AssignedVolunteer) {
 			in.PreviousHelpers = append(in.PreviousHelpers, o.AssignedVolunteer)
 		}
 	}
