@@ -710,3 +710,46 @@ func TestRemoteRankingDoesNotDependOnPageSize(t *testing.T) {
 		}
 	}
 }
+
+// Scores can run to millions of metres where fairness weighs heavily (up
+// to 100 km a job): capping them to one cost would make the cheapest plan
+// and a dearer one look the same to the solver.
+func TestDispatchKeepsLargeScoresApart(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.FairnessMetres = 100000 // allowed by the config file (0..100000)
+	e := NewEngine(cfg)
+	recent := func(n int) func(*pb.Volunteer) {
+		return func(v *pb.Volunteer) {
+			for i := range n {
+				v.RecentAssignmentTimes = append(v.RecentAssignmentTimes, timestamppb.New(now.Add(-time.Duration(i+1)*time.Hour)))
+			}
+		}
+	}
+	x := vol("x", 0, 0, recent(12))    // score 1.2e6 + distance
+	y := vol("y", 0, 1400, recent(10)) // score 1.0e6 + distance
+	for _, v := range []*pb.Volunteer{x, y} {
+		v.Home.Street, v.Home.Postcode = "", "AB99 9ZZ"
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1 := req(func(r *pb.HelpRequest) { r.Name = "helpRequests/r1"; r.Location.Street = "" }) // at x
+	r2 := req(func(r *pb.HelpRequest) {
+		r.Name = "helpRequests/r2"
+		lat, lng := offset(0, 1400) // at y
+		r.Location = &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{Latitude: lat, Longitude: lng}}
+	})
+	plan, err := e.PlanDispatch([]DispatchRequest{{Request: r1}, {Request: r2}}, 20, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	total := 0.0
+	for _, o := range plan.Offers {
+		got[o.HelpRequest] = o.Volunteer
+		total += o.Score
+	}
+	if got["helpRequests/r1"] != "volunteers/x" || got["helpRequests/r2"] != "volunteers/y" {
+		t.Fatalf("plan %v, total score %.0f; want r1->x, r2->y (each at distance ~0, total ~2.2e6)", got, total)
+	}
+}

@@ -125,24 +125,27 @@ package matcher
 // # No overflow in int64
 //
 // Inputs are limited to R <= 1,000,000 requests and costs <= MaxEdgeCost =
-// 1,000,000 (SolveAssignment rejects more). Then B <= 10^12 + 1 and
-// D(r) <= 5B < 5.1·10^12. Every price satisfies 0 <= β_v <= 5B (a full
-// volunteer serves some r with cost + β_v = α_r <= D(r)), every α_r of a
-// covered request lies in [0, 5B], and Dijkstra only settles keys below
-// L <= D(s) <= 5B, so any key computed is at most 5B + MaxEdgeCost + 5B <
-// 1.1·10^13. The total edge cost is at most 10^12; even the (never
-// computed) dummy total Σ D(r) <= 5·R·B < 5.1·10^18 is below
-// 2^63 − 1 ≈ 9.22·10^18. A single edge cost fits in int32 and is stored
-// so; slot offsets are int32 because the number of edges is limited to
-// 2^31 − 1.
+// 2^31 − 1 (SolveAssignment rejects more). Then B <= R·MaxEdgeCost + 1 <
+// 2.2·10^15 and D(r) <= 5B < 1.1·10^16. Every price satisfies 0 <= β_v <=
+// 5B (a full volunteer serves some r with cost + β_v = α_r <= D(r)),
+// every α_r of a covered request lies in [0, 5B], and Dijkstra only
+// settles keys below L <= D(s) <= 5B, so any key computed, and any key
+// plus a dummy, is below 16B < 3.5·10^16. The total edge cost is below
+// 2.2·10^15. All are far below 2^63 − 1 ≈ 9.22·10^18; no sum of dummies
+// over requests is ever formed. A single edge cost fits in int32 and is
+// stored so; slot offsets are int32 because the number of edges is limited
+// to 2^31 − 1.
 
 import (
 	"fmt"
 	"math"
 )
 
-// MaxEdgeCost is the largest cost SolveAssignment accepts on an edge.
-const MaxEdgeCost = 1_000_000
+// MaxEdgeCost is the largest cost SolveAssignment accepts on an edge: all
+// an int32 holds, so that no score the matching rules allow (a distance,
+// plus up to 100 km for each job in the fairness window) is capped to
+// equal another, which would lose the cheapest plan.
+const MaxEdgeCost = math.MaxInt32
 
 // asgMaxRequests is the largest number of requests SolveAssignment
 // accepts; with MaxEdgeCost it keeps every intermediate value in int64.

@@ -417,7 +417,7 @@ func TestSolveAssignmentRejectsBadInput(t *testing.T) {
 		{"fewer edge lists", "edge lists", func(p *AssignmentProblem) { p.Edges = p.Edges[:1] }},
 		{"more edge lists", "edge lists", func(p *AssignmentProblem) { p.Edges = append(p.Edges, nil) }},
 		{"negative cost", "cost -1", func(p *AssignmentProblem) { p.Edges[1][0].Cost = -1 }},
-		{"cost too large", "cost 1000001", func(p *AssignmentProblem) { p.Edges[0][1].Cost = MaxEdgeCost + 1 }},
+		{"cost too large", "cost 2147483648", func(p *AssignmentProblem) { p.Edges[0][1].Cost = MaxEdgeCost + 1 }},
 		{"volunteer too large", "out of range", func(p *AssignmentProblem) { p.Edges[0][0].Volunteer = 2 }},
 		{"negative volunteer", "out of range", func(p *AssignmentProblem) { p.Edges[1][0].Volunteer = -1 }},
 		{"duplicate edge", "twice", func(p *AssignmentProblem) { p.Edges[0][1].Volunteer = 0 }},
