@@ -14,6 +14,9 @@ type NeedRule struct {
 	MinVetting pb.Vetting_DbsLevel
 	// Skills are tags every volunteer for the need must have.
 	Skills []string
+	// Minutes is how long the job takes, for fitting a volunteer's jobs
+	// with windows one after another (see busy.go); 0 means an hour.
+	Minutes int
 }
 
 // Config holds the rules and the ranking weights. Weights are in metres so
@@ -37,20 +40,22 @@ type Config struct {
 // DefaultConfig returns the defaults: walking-scale needs within 1.5 km,
 // food parcels within 3 km, lifts within 8 km by a driver with a basic DBS
 // check, befriending calls with a basic check, and an enhanced check for
-// anyone who goes inside the home.
+// anyone who goes inside the home; a lift takes two hours, shopping an hour
+// and a half, a prescription 45 minutes, a parcel or a call half an hour,
+// anything else an hour.
 func DefaultConfig() Config {
-	walk := NeedRule{MaxMetres: 1500}
+	walk := func(minutes int) NeedRule { return NeedRule{MaxMetres: 1500, Minutes: minutes} }
 	return Config{
 		Needs: map[pb.Need]NeedRule{
-			pb.Need_NEED_GROCERY_SHOPPING:        walk,
-			pb.Need_NEED_PRESCRIPTION_COLLECTION: walk,
-			pb.Need_NEED_HOT_MEAL:                walk,
-			pb.Need_NEED_FOOD_PARCEL:             {MaxMetres: 3000},
-			pb.Need_NEED_BEFRIENDING_CALL:        {MaxMetres: 1500, MinVetting: pb.Vetting_DBS_LEVEL_BASIC},
-			pb.Need_NEED_DOG_WALKING:             walk,
-			pb.Need_NEED_TRANSPORT:               {MaxMetres: 8000, MinVetting: pb.Vetting_DBS_LEVEL_BASIC, Skills: []string{"driver"}},
-			pb.Need_NEED_ERRANDS:                 walk,
-			pb.Need_NEED_OTHER:                   walk,
+			pb.Need_NEED_GROCERY_SHOPPING:        walk(90),
+			pb.Need_NEED_PRESCRIPTION_COLLECTION: walk(45),
+			pb.Need_NEED_HOT_MEAL:                walk(60),
+			pb.Need_NEED_FOOD_PARCEL:             {MaxMetres: 3000, Minutes: 30},
+			pb.Need_NEED_BEFRIENDING_CALL:        {MaxMetres: 1500, MinVetting: pb.Vetting_DBS_LEVEL_BASIC, Minutes: 30},
+			pb.Need_NEED_DOG_WALKING:             walk(60),
+			pb.Need_NEED_TRANSPORT:               {MaxMetres: 8000, MinVetting: pb.Vetting_DBS_LEVEL_BASIC, Skills: []string{"driver"}, Minutes: 120},
+			pb.Need_NEED_ERRANDS:                 walk(60),
+			pb.Need_NEED_OTHER:                   walk(60),
 		},
 		EntersHomeVetting:  pb.Vetting_DBS_LEVEL_ENHANCED,
 		SameStreetMetres:   200,

@@ -37,6 +37,7 @@ type Volunteer struct {
 	active, pending         int32
 	paused                  bool
 	recent                  []wireTimestamp
+	commitments             []wireCommitment
 }
 
 // The fields of the nested messages, as the wire carries them: the
@@ -53,6 +54,12 @@ type (
 	wireTimestamp struct {
 		seconds int64
 		nanos   int32
+	}
+	wireCommitment struct {
+		request          string
+		start, end       time.Time
+		needs            []pb.Need
+		street, postcode string
 	}
 )
 
@@ -87,6 +94,10 @@ func (v *Volunteer) set(m *pb.Volunteer, room []wireSlot) {
 	}
 	for _, t := range m.RecentAssignmentTimes {
 		v.recent = append(v.recent, wireTimestamp{t.GetSeconds(), t.GetNanos()})
+	}
+	for _, c := range m.Commitments {
+		v.commitments = append(v.commitments, wireCommitment{c.HelpRequest, c.GetWindow().GetStartTime().AsTime(), c.GetWindow().GetEndTime().AsTime(), c.Needs,
+			c.GetLocation().GetStreet(), c.GetLocation().GetPostcode()})
 	}
 }
 
@@ -314,6 +325,8 @@ func decodeVolunteer(record []byte, v *Volunteer) error {
 				var t wireTimestamp
 				err = decodeTimestamp(b, &t)
 				v.recent = append(v.recent, t)
+			case 18: // commitments: few hold any, and those the long way
+				err = errLongWay
 			}
 		}
 		if err != nil {

@@ -1,8 +1,10 @@
 package matcher
 
 import (
+	"cmp"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,6 +111,9 @@ func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.T
 			return Plan{}, false, nil
 		}
 	}
+	if a, err = e.resolveClashes(&dp, a); err != nil {
+		return Plan{}, true, err
+	}
 	plan := Plan{Uncovered: len(reqs) - a.Covered, Greedy: g, NoCandidates: dp.noCandidates}
 	if a.Covered > 0 {
 		plan.Offers = make([]PlannedOffer, 0, a.Covered)
@@ -142,6 +147,14 @@ type dispatchProblem struct {
 	scores       []float64 // beside the problem's edges: request i's are scores[edgeAt[i]:edgeAt[i+1]]
 	edgeAt       []int
 	noCandidates int
+	jobs         []reqJob // per request
+}
+
+// reqJob is a request's work in time, for resolveClashes.
+type reqJob struct {
+	fixed bool // it has a window
+	job   job
+	place string
 }
 
 // dispatchProblem searches each request's candidates and builds the
@@ -167,6 +180,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 	}
 	found := make([]scored, len(reqs)*perRequest) // request i's: found[i*perRequest:][:nfound[i]]
 	nfound := make([]int32, len(reqs))
+	jobs := make([]reqJob, len(reqs))
 	order := dispatchOrder(reqs)
 	workers := min(runtime.GOMAXPROCS(0), max(len(reqs)/64, 1))
 	const run = 32
@@ -196,6 +210,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 					if err != nil {
 						continue // a request without a place or time cannot be dispatched
 					}
+					jobs[i] = reqJob{q.fixed, q.job, q.place}
 					cands, _ := e.search(q, perRequest, false, &buf, nil)
 					f := found[i*perRequest:][:len(cands)]
 					for j, c := range cands {
@@ -254,7 +269,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 			noCandidates++
 		}
 	}
-	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, edgeAt: edgeAt, noCandidates: noCandidates}, true
+	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, edgeAt: edgeAt, noCandidates: noCandidates, jobs: jobs}, true
 }
 
 // dispatchOrder is the requests' indexes in Z-order of their places (those
@@ -287,4 +302,95 @@ func urgencyRank(u pb.Urgency) int8 {
 	default:
 		return 2
 	}
+}
+
+// maxClashRounds bounds resolveClashes' solves; past it, what still
+// clashes is left uncovered for this run.
+const maxClashRounds = 8
+
+// resolveClashes keeps a from sending a volunteer to two places at once.
+// The assignment problem knows capacities, not times: a volunteer with
+// room for two jobs may be given two whose windows leave no time for both
+// (beside the jobs they hold already, which each request's search checked
+// alone). Such a volunteer keeps the jobs that fit, the most urgent and
+// cheapest first; the others lose that volunteer as a candidate, and the
+// problem is solved again, until nothing clashes. Each round takes away
+// at least one edge. Rare: windows are mostly hours or days wide, and a
+// job an hour or two. Callers hold the read lock.
+func (e *Engine) resolveClashes(dp *dispatchProblem, a Assignment) (Assignment, error) {
+	p := dp.problem
+	var cut *AssignmentProblem // p less the clashing edges, once one is found
+	for round := 0; ; round++ {
+		byVol := map[int32][]int{}
+		for i, li := range a.Volunteer {
+			if li >= 0 && dp.jobs[i].fixed {
+				byVol[li] = append(byVol[li], i)
+			}
+		}
+		var clashes [][2]int32 // request, volunteer
+		for li, rs := range byVol {
+			if len(rs) < 2 {
+				continue
+			}
+			slices.SortFunc(rs, func(x, y int) int {
+				return cmp.Or(cmp.Compare(p.Urgency[y], p.Urgency[x]), cmp.Compare(edgeCost(p, x, li), edgeCost(p, y, li)), cmp.Compare(x, y))
+			})
+			var kept []commitment
+			lo, hi := dp.jobs[rs[0]].job.start, dp.jobs[rs[0]].job.end
+			for _, r := range rs {
+				lo, hi = min(lo, dp.jobs[r].job.start), max(hi, dp.jobs[r].job.end)
+			}
+			for _, c := range e.extraOf(dp.back[li]).commitments {
+				if c.start < hi && lo < c.end {
+					kept = append(kept, c)
+				}
+			}
+			for _, r := range rs {
+				j := commitment{place: dp.jobs[r].place, job: dp.jobs[r].job}
+				var try []job
+				for _, k := range kept {
+					if k.place == "" || k.place != j.place { // the same street is the same round
+						try = append(try, k.job)
+					}
+				}
+				if fits(append(try, j.job)) {
+					kept = append(kept, j)
+				} else {
+					clashes = append(clashes, [2]int32{int32(r), li})
+				}
+			}
+		}
+		if len(clashes) == 0 {
+			return a, nil
+		}
+		if cut == nil {
+			cut = &AssignmentProblem{Urgency: p.Urgency, Edges: slices.Clone(p.Edges), Capacity: p.Capacity}
+		}
+		for _, c := range clashes {
+			cut.Edges[c[0]] = slices.DeleteFunc(slices.Clone(cut.Edges[c[0]]), func(ed Edge) bool { return ed.Volunteer == c[1] })
+		}
+		if round == maxClashRounds {
+			for _, c := range clashes {
+				a.Cost -= edgeCost(p, int(c[0]), c[1])
+				a.Volunteer[c[0]] = -1
+				a.Covered--
+				a.CoveredByUrgency[p.Urgency[c[0]]]--
+			}
+			return a, nil
+		}
+		var err error
+		if a, err = SolveAssignment(cut); err != nil {
+			return a, err
+		}
+	}
+}
+
+// edgeCost is the cost of request r's edge to volunteer li.
+func edgeCost(p *AssignmentProblem, r int, li int32) int64 {
+	for _, ed := range p.Edges[r] {
+		if ed.Volunteer == li {
+			return ed.Cost
+		}
+	}
+	return 0
 }

@@ -41,9 +41,10 @@ type volunteer struct {
 
 // volExtra is what few volunteers have.
 type volExtra struct {
-	away       [][2]int32
-	recent     []time.Time
-	skillsHigh []uint32 // skills interned at 64 or above, sorted
+	away        [][2]int32
+	recent      []time.Time
+	skillsHigh  []uint32 // skills interned at 64 or above, sorted
+	commitments []commitment
 }
 
 // Engine answers candidate searches and plans dispatch. It is safe for
@@ -100,6 +101,7 @@ const (
 	hotAway   // has away dates: check them on the full record
 	hotUneven // a slot starts or ends off the hour: the hour mask is not exact
 	hotExtra  // has a volExtra
+	hotBusy   // holds jobs with windows: check them on the full record
 )
 
 // hotVol is the packed part of a volunteer the rules read first.
@@ -265,6 +267,9 @@ func (e *Engine) Upsert(v *Volunteer) error {
 	for _, t := range v.recent {
 		x.recent = append(x.recent, time.Unix(t.seconds, int64(t.nanos)).UTC())
 	}
+	for _, c := range v.commitments {
+		x.commitments = append(x.commitments, commitment{c.request, placeOf(c.street, c.postcode), e.jobOf(c.start, c.end, c.needs)})
+	}
 	if nv.paused {
 		h.flags |= hotPaused
 	}
@@ -274,9 +279,12 @@ func (e *Engine) Upsert(v *Volunteer) error {
 	if len(x.away) > 0 {
 		h.flags |= hotAway
 	}
+	if len(x.commitments) > 0 {
+		h.flags |= hotBusy
+	}
 	// The side record goes to the heap only for the few who have one.
 	var extra *volExtra
-	if len(x.away)+len(x.recent)+len(x.skillsHigh) > 0 {
+	if len(x.away)+len(x.recent)+len(x.skillsHigh)+len(x.commitments) > 0 {
 		h.flags |= hotExtra
 		extra = new(volExtra)
 		*extra = x
@@ -468,6 +476,7 @@ const (
 	Vetting        Reason = "VETTING"
 	Away           Reason = "AWAY"
 	NotAvailable   Reason = "NOT_AVAILABLE"
+	Busy           Reason = "BUSY"
 )
 
 // Parts are the terms of a score, in metres.
@@ -539,6 +548,12 @@ type query struct {
 	skillsHigh   []uint32 // those skills
 	previous     []string
 	now          time.Time
+	// name is the request's; fixed, that it has a window, and job its
+	// work in time (see busy.go).
+	name  string
+	fixed bool
+	job   job
+	place string
 	// holder is the engine id, plus one, of a volunteer already holding
 	// an offer of this request (StillEligible): that offer's place in
 	// their capacity is theirs, not a reason to turn them away.
@@ -597,6 +612,10 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 	}
 	if q.window.start.Before(now) {
 		q.window.start = now // help can only happen from now on
+	}
+	q.name, q.fixed, q.place = r.Name, r.GetWindow() != nil, placeOf(r.GetLocation().GetStreet(), q.postcode)
+	if q.fixed {
+		q.job = e.jobOf(q.window.start, q.window.end, r.Needs)
 	}
 	q.maxMetres = math.Inf(1)
 	// A request names a few skills: a map to spot repeats only for many.
@@ -693,10 +712,11 @@ const (
 	rVetting
 	rAway
 	rNotAvailable
+	rBusy
 	numReasons
 )
 
-var reasonOfCode = [numReasons]Reason{TooFar, Paused, DeclinedBefore, AtCapacity, MissingSkill, Vetting, Away, NotAvailable}
+var reasonOfCode = [numReasons]Reason{TooFar, Paused, DeclinedBefore, AtCapacity, MissingSkill, Vetting, Away, NotAvailable, Busy}
 
 // detail names what a failed rule lacked: det indexes skillNames for a
 // missing skill.
@@ -773,7 +793,7 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reason
 	switch {
 	case !overlap && h.flags&hotAway == 0:
 		return false, rNotAvailable, 0, slot{}
-	case overlap && h.flags&(hotAway|hotUneven) == 0:
+	case overlap && h.flags&(hotAway|hotUneven|hotBusy) == 0:
 		return true, 0, 0, slot{}
 	case !overlap:
 		// Free in no slot: only the away dates are left to read, not the
@@ -789,6 +809,8 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reason
 		return false, rAway, 0, slot{}
 	case !free:
 		return false, rNotAvailable, 0, slot{}
+	case h.flags&hotBusy != 0 && q.fixed && e.busy(q, id):
+		return false, rBusy, 0, slot{}
 	}
 	return true, 0, 0, at
 }

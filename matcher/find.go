@@ -431,7 +431,7 @@ func (e *Engine) exclusions(q *query) []Exclusion {
 	return t.exclusions(q)
 }
 
-var reasonOrder = map[Reason]int{TooFar: 0, Paused: 1, DeclinedBefore: 2, AtCapacity: 3, MissingSkill: 4, Vetting: 5, Away: 6, NotAvailable: 7}
+var reasonOrder = map[Reason]int{TooFar: 0, Paused: 1, DeclinedBefore: 2, AtCapacity: 3, MissingSkill: 4, Vetting: 5, Away: 6, NotAvailable: 7, Busy: 8}
 
 // sortExclusions puts the most common first, then by rule order and detail.
 func sortExclusions(out []Exclusion) {
@@ -637,6 +637,10 @@ func Summary(ex []Exclusion) string {
 			b = append(b, ' ')
 			b = append(b, verb("is", "are")...)
 			b = append(b, " not free then"...)
+		case Busy:
+			b = append(b, ' ')
+			b = append(b, verb("is", "are")...)
+			b = append(b, " helping someone else then"...)
 		default:
 			b = append(b, ": "...)
 			b = append(b, x.Reason...)
@@ -720,6 +724,8 @@ func (x Exclusion) Why() string {
 		return "they are away then"
 	case NotAvailable:
 		return "they are not free then"
+	case Busy:
+		return "they are helping someone else then"
 	}
 	return string(x.Reason)
 }

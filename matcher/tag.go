@@ -93,7 +93,7 @@ func volunteerTag(h *hotVol) uint32 {
 	if h.flags&hotFull != 0 {
 		t |= tagFull
 	}
-	if h.flags&hotAway != 0 {
+	if h.flags&(hotAway|hotBusy) != 0 { // the full record decides
 		t |= tagAway
 	}
 	if h.loc != 0 {

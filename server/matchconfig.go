@@ -23,7 +23,7 @@ import (
 //	{
 //	  "needs": {
 //	    "grocery_shopping": {"max_metres": 3000},
-//	    "transport": {"max_metres": 15000, "min_vetting": "enhanced"},
+//	    "transport": {"max_metres": 15000, "min_vetting": "enhanced", "minutes": 180},
 //	    "befriending_call": {"skills": ["befriender"]}
 //	  },
 //	  "enters_home_vetting": "enhanced",
@@ -34,7 +34,8 @@ import (
 //
 // Needs are named as in the API without NEED_, in lower case; vetting levels
 // are none, basic and enhanced. A need's skills replace its
-// default skills ([] needs none). Weights are in metres: a bonus or penalty
+// default skills ([] needs none); its minutes are how long its job takes,
+// for fitting a volunteer's jobs with windows one after another. Weights are in metres: a bonus or penalty
 // is worth being that much nearer or farther.
 type matchingConfigFile struct {
 	Needs              map[string]needRuleFile `json:"needs"`
@@ -50,6 +51,7 @@ type needRuleFile struct {
 	MaxMetres  *float64  `json:"max_metres"`
 	MinVetting *string   `json:"min_vetting"`
 	Skills     *[]string `json:"skills"`
+	Minutes    *int      `json:"minutes"`
 }
 
 // Bounds of the matching config: a need's reach is a volunteer's (minDistance
@@ -98,6 +100,11 @@ func ReadMatchingConfig(r io.Reader) (matcher.Config, error) {
 		}
 		if rf.Skills != nil {
 			rule.Skills = cleanSkills(&v, field+".skills", slices.Clone(*rf.Skills), maxRequestSkill)
+		}
+		if rf.Minutes != nil {
+			if rule.Minutes = *rf.Minutes; rule.Minutes < 1 || rule.Minutes > 24*60 {
+				v.add(field+".minutes", "must be from 1 to 1440 (a day)")
+			}
 		}
 		cfg.Needs[pb.Need(n)] = rule
 	}

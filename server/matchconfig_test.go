@@ -29,7 +29,7 @@ func TestReadMatchingConfig(t *testing.T) {
 		cfg, err := server.ReadMatchingConfig(strings.NewReader(`{
 			"needs": {
 				"grocery_shopping": {"max_metres": 3000},
-				"transport": {"max_metres": 15000},
+				"transport": {"max_metres": 15000, "minutes": 180},
 				"befriending_call": {"min_vetting": "enhanced", "skills": ["Befriender"]},
 				"dog_walking": {"skills": []}
 			},
@@ -40,11 +40,11 @@ func TestReadMatchingConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		shop, lift, call := cfg.Needs[pb.Need_NEED_GROCERY_SHOPPING], cfg.Needs[pb.Need_NEED_TRANSPORT], cfg.Needs[pb.Need_NEED_BEFRIENDING_CALL]
-		if shop.MaxMetres != 3000 || cfg.Needs[pb.Need_NEED_HOT_MEAL].MaxMetres != 1500 {
+		if shop.MaxMetres != 3000 || shop.Minutes != 90 || cfg.Needs[pb.Need_NEED_HOT_MEAL].MaxMetres != 1500 {
 			t.Errorf("shopping %v, hot meal %v", shop, cfg.Needs[pb.Need_NEED_HOT_MEAL])
 		}
 		// A need's other fields keep their defaults.
-		if lift.MaxMetres != 15000 || lift.MinVetting != pb.Vetting_DBS_LEVEL_BASIC || !slices.Equal(lift.Skills, []string{"driver"}) {
+		if lift.MaxMetres != 15000 || lift.Minutes != 180 || lift.MinVetting != pb.Vetting_DBS_LEVEL_BASIC || !slices.Equal(lift.Skills, []string{"driver"}) {
 			t.Errorf("transport %+v", lift)
 		}
 		if call.MinVetting != pb.Vetting_DBS_LEVEL_ENHANCED || !slices.Equal(call.Skills, []string{"befriender"}) || call.MaxMetres != 1500 {
@@ -70,6 +70,7 @@ func TestReadMatchingConfig(t *testing.T) {
 		{"unknown field", `{"needs": {"transport": {"max_km": 9}}}`, `unknown field "max_km"`},
 		{"reach too short", `{"needs": {"transport": {"max_metres": 10}}}`, "needs.transport.max_metres: must be from 100 to 100000 metres"},
 		{"reach too long", `{"needs": {"errands": {"max_metres": 250000}}}`, "needs.errands.max_metres: must be from 100 to 100000 metres"},
+		{"job of no time", `{"needs": {"transport": {"minutes": 0}}}`, "needs.transport.minutes: must be from 1 to 1440"},
 		{"bad vetting", `{"needs": {"transport": {"min_vetting": "full"}}}`, "needs.transport.min_vetting: must be one of none, basic, enhanced"},
 		{"bad home vetting", `{"enters_home_vetting": "DBS_LEVEL_ENHANCED"}`, "enters_home_vetting: must be one of none, basic, enhanced"},
 		{"bad skill", `{"needs": {"transport": {"skills": ["has car"]}}}`, "needs.transport.skills[0]: must be 1 to 40"},

@@ -64,10 +64,29 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 	return &res, why, nil
 }
 
-// reviewRequestOffer reviews the pending offer of a request just edited,
-// and returns the request as it now stands.
+// reviewRequestOffer brings the engine in step with the volunteer holding
+// a request just edited (the store moved their commitment with its
+// window), reviews the request's pending offer, and returns the request as
+// it now stands.
 func (s *Server) reviewRequestOffer(ctx context.Context, hr *pb.HelpRequest) (*pb.HelpRequest, error) {
-	if hr.State != pb.HelpRequest_STATE_OFFERED || hr.Offer == "" {
+	ctx = context.WithoutCancel(ctx)
+	holder := hr.AssignedVolunteer
+	if hr.State == pb.HelpRequest_STATE_OFFERED && hr.Offer != "" {
+		o, err := s.store.GetOffer(ctx, strings.TrimPrefix(hr.Offer, offerPrefix))
+		if err != nil {
+			return nil, err
+		}
+		holder = o.Volunteer
+	}
+	if hr.State != pb.HelpRequest_STATE_OFFERED && hr.State != pb.HelpRequest_STATE_ASSIGNED {
+		return hr, nil
+	}
+	v, err := s.store.GetVolunteer(ctx, strings.TrimPrefix(holder, volunteerPrefix))
+	if err != nil {
+		return nil, err
+	}
+	s.track(v)
+	if hr.State != pb.HelpRequest_STATE_OFFERED {
 		return hr, nil
 	}
 	res, _, err := s.reviewOffer(ctx, strings.TrimPrefix(hr.Offer, offerPrefix))

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -213,5 +214,49 @@ func TestVolunteerHearsOfChangesToTheirRequest(t *testing.T) {
 		if evs, _ := bobW.events(); len(evs) != 0 {
 			t.Errorf("accepted %v: Bob's stream has %v, want nothing", accept, eventKeys(evs))
 		}
+	}
+}
+
+// A volunteer with room for two jobs is not sent to two places at once:
+// a second request whose hour leaves no time beside the first finds them
+// busy, for an offer by hand and for dispatch alike; one later that day
+// does not.
+func TestNotTwoPlacesAtOnce(t *testing.T) {
+	tomorrow := time.Now().Add(24 * time.Hour).Truncate(time.Hour)
+	hour := func(from time.Duration) *pb.HelpRequest_Window {
+		return &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(from)), EndTime: timestamppb.New(tomorrow.Add(from + time.Hour))}}
+	}
+	h := newHarness(t)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 3 }))
+	first := h.createHR(shopping(func(r *pb.HelpRequest) { r.Timing = hour(0) }))
+	elsewhere := func(from time.Duration, phone string) *pb.HelpRequest {
+		return h.createHR(shopping(func(r *pb.HelpRequest) {
+			r.Timing = hour(from)
+			r.Location = &pb.Location{Postcode: "AB11 5QN", Street: "Market Street", AddressLines: []string{"3 Market Street"}}
+			r.Requester = &pb.Contact{DisplayName: "Someone Else", Phone: phone}
+		}))
+	}
+	clash, later := elsewhere(0, "01224 654321"), elsewhere(3*time.Hour, "01224 654322")
+	h.offer(first.Name, ann.Name)
+	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: clash.Name, Volunteer: ann.Name})
+	if code, reason, _ := errorOf(t, err); code != codes.FailedPrecondition || reason != "NOT_ELIGIBLE" || !strings.Contains(err.Error(), "helping someone else then") {
+		t.Fatalf("offer of a second job at the same hour elsewhere: %v", err)
+	}
+	fc, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: clash.Name})
+	if err != nil || len(fc.Candidates) != 0 || fc.Summary != "1 is helping someone else then" {
+		t.Fatalf("candidates %v, summary %q, %v", fc.GetCandidates(), fc.GetSummary(), err)
+	}
+	resp, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+	if err != nil || resp.OffersMade != 1 {
+		t.Fatalf("dispatch: %v %v", resp, err)
+	}
+	if got := h.getHR(later.Name); got.State != pb.HelpRequest_STATE_OFFERED {
+		t.Errorf("the job three hours later is %v, want offered to Ann", got.State)
+	}
+	if got := h.getHR(clash.Name); got.State != pb.HelpRequest_STATE_OPEN {
+		t.Errorf("the clashing job is %v, want open", got.State)
+	}
+	if v := h.getVol(ann.Name); len(v.Commitments) != 2 || v.PendingOffers != 2 {
+		t.Errorf("Ann holds %d offers, commitments %v", v.PendingOffers, v.Commitments)
 	}
 }

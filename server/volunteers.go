@@ -28,6 +28,7 @@ var volunteerMask = maskRules{
 		"create_time": "is output only", "update_time": "is output only", "etag": "is output only",
 		"home.coordinates_source": "is output only",
 		"active_assignments":      "is output only", "pending_offers": "is output only", "recent_assignment_times": "is output only",
+		"commitments": "is output only",
 	},
 }
 
@@ -45,7 +46,7 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 	}
 	vol := req.Volunteer // the request is this call's own: normalise it in place
 	vol.Name, vol.CreateTime, vol.UpdateTime, vol.Etag = "", nil, nil, ""
-	vol.ActiveAssignments, vol.PendingOffers, vol.RecentAssignmentTimes = 0, 0, nil
+	vol.ActiveAssignments, vol.PendingOffers, vol.RecentAssignmentTimes, vol.Commitments = 0, 0, nil, nil
 	vol.Organisation = checkOrganisation(&v, "volunteer.organisation", vol.Organisation)
 	cleanVolunteer(&v, "volunteer", vol)
 	if len(v) == 0 {

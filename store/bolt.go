@@ -23,7 +23,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 var (
 	bMeta          = []byte("meta")
@@ -61,6 +61,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	createLayoutV4,
 	createLayoutV5,
 	createLayoutV6,
+	fillCommitments,
 }
 
 func createLayoutV1(tx *bolt.Tx) error {
@@ -135,6 +136,58 @@ func createLayoutV5(tx *bolt.Tx) error {
 func createLayoutV6(tx *bolt.Tx) error {
 	_, err := tx.Bucket(bHelpRequests).CreateBucketIfNotExists(bPhoneToken)
 	return err
+}
+
+// fillCommitments (version 7) notes on each volunteer the requests with a
+// window they hold an offer or an assignment for (Volunteer.commitments),
+// from the offers already stored: a PENDING offer, or an ACCEPTED one whose
+// request is still ASSIGNED to them.
+func fillCommitments(tx *bolt.Tx) error {
+	hrs, vols := tx.Bucket(bHelpRequests), tx.Bucket(bVolunteers)
+	held := map[string][]*pb.Commitment{} // by volunteer id
+	err := tx.Bucket(bOffers).Bucket(bRecords).ForEach(func(_, raw []byte) error {
+		o := &pb.Offer{}
+		if err := proto.Unmarshal(raw, o); err != nil {
+			return err
+		}
+		if o.State != pb.Offer_STATE_PENDING && o.State != pb.Offer_STATE_ACCEPTED {
+			return nil
+		}
+		rid, err := idFromName(o.HelpRequest, helpRequestPrefix)
+		if err != nil {
+			return err
+		}
+		r, err := helpRequests.readRecord(hrs, rid)
+		if err != nil {
+			return fmt.Errorf("%s of %s: %w", o.HelpRequest, o.Name, err)
+		}
+		if o.State == pb.Offer_STATE_ACCEPTED && (r.State != pb.HelpRequest_STATE_ASSIGNED || r.AssignedVolunteer != o.Volunteer) {
+			return nil
+		}
+		if c := commitmentOf(r); c != nil {
+			held[o.Volunteer] = append(held[o.Volunteer], c)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w := &writeTx{tx: tx}
+	for name, cs := range held {
+		id, err := idFromName(name, volunteerPrefix)
+		if err != nil {
+			return err
+		}
+		v, err := volunteers.readRecord(vols, id)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		v.Commitments = cs
+		if err := putProto(w, vols.Bucket(bRecords), id, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // phoneTokenSchema is the first schema version with phone_token.

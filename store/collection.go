@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
@@ -66,6 +67,9 @@ type collection[T proto.Message] struct {
 	// concerns, when set, names the volunteer an update of r concerns,
 	// for its event (requestConcerns).
 	concerns func(tx *bolt.Tx, r T) (string, error)
+	// onUpdated, when set, brings what depends on r in step with an
+	// update of it, in the same transaction, under the update's etag.
+	onUpdated func(w *writeTx, sl *sealer, r T, etag string, now time.Time) error
 }
 
 // read returns a record with its personal fields opened and merged back
@@ -280,6 +284,11 @@ func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T) (T, er
 		col.stamp(r, col.name(cur), etagOf(rev), nil, timestamp(now))
 		if err := col.write(w, sl, top, key, r, contact); err != nil {
 			return err
+		}
+		if col.onUpdated != nil {
+			if err := col.onUpdated(w, sl, r, etagOf(rev), now); err != nil {
+				return err
+			}
 		}
 		ev := col.event(col.updated, r)
 		if col.concerns != nil {

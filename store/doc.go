@@ -7,7 +7,7 @@
 // record they belong to, so that they can be protected, disclosed and
 // erased on their own (see Personal data below).
 //
-// # Bucket layout (schema version 6)
+// # Bucket layout (schema version 7)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
@@ -80,7 +80,9 @@
 // version 4 seals personal data and hashes the phone index (records that
 // already have a data key are left alone, so the step can run twice);
 // version 5 indexes offers by volunteer, from the offers already stored;
-// version 6 adds phone_token, filled from the sealed contacts.
+// version 6 adds phone_token, filled from the sealed contacts; version 7
+// notes on each volunteer the requests with a window they hold
+// (commitments), from the offers stored.
 //
 // # Personal data
 //

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/doorstep-aid/doorstep/geo"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -449,7 +450,67 @@ func (c *change) parties(so *stagedOffer) (*staged[*pb.HelpRequest], *staged[*pb
 func (c *change) decide(so *stagedOffer, vol *staged[*pb.Volunteer], st pb.Offer_State) {
 	so.o.State, so.o.DecideTime, so.changed = st, timestamp(c.now), true
 	vol.r.PendingOffers--
+	if st != pb.Offer_STATE_ACCEPTED {
+		dropCommitment(vol.r, so.o.HelpRequest)
+	}
 	vol.changed = true
+}
+
+// holdCommitment notes on v that it holds req, if req has a window (see
+// pb.Volunteer.commitments): the matcher keeps them from being sent to
+// two places at once.
+func holdCommitment(v *pb.Volunteer, req *pb.HelpRequest) {
+	if c := commitmentOf(req); c != nil {
+		v.Commitments = append(v.Commitments, c)
+	}
+}
+
+// commitmentOf is the commitment to req, or nil if it has no window.
+func commitmentOf(req *pb.HelpRequest) *pb.Commitment {
+	w := req.GetWindow()
+	if w == nil {
+		return nil
+	}
+	c := &pb.Commitment{HelpRequest: req.Name, Window: proto.Clone(w).(*pb.TimeWindow), Needs: slices.Clone(req.Needs)}
+	if loc := req.GetLocation(); loc.GetStreet() != "" {
+		c.Location = &pb.Location{Street: loc.Street, Postcode: geo.PostcodeSector(loc.Postcode)}
+	}
+	return c
+}
+
+// refreshCommitment brings the commitment of the volunteer holding r (its
+// offer's, or its assignee) in step with r's window and needs after an
+// edit of r.
+func refreshCommitment(w *writeTx, sl *sealer, r *pb.HelpRequest, etag string, now time.Time) error {
+	name, err := requestConcerns(w.tx, r)
+	if err != nil || name == "" {
+		return err
+	}
+	vols := newStagedSet(w.tx, volunteers, sl)
+	vol, err := vols.byName(name)
+	if err != nil {
+		return err
+	}
+	cs := vol.r.Commitments
+	i := slices.IndexFunc(cs, func(c *pb.Commitment) bool { return c.HelpRequest == r.Name })
+	want := commitmentOf(r)
+	switch {
+	case i < 0 && want == nil, i >= 0 && proto.Equal(cs[i], want):
+		return nil
+	case i < 0:
+		vol.r.Commitments = append(cs, want)
+	case want == nil:
+		vol.r.Commitments = slices.Delete(cs, i, i+1)
+	default:
+		cs[i] = want
+	}
+	vol.changed = true
+	return vols.flush(w, etag, now)
+}
+
+// dropCommitment forgets v's commitment to the request named, if any.
+func dropCommitment(v *pb.Volunteer, request string) {
+	v.Commitments = slices.DeleteFunc(v.Commitments, func(c *pb.Commitment) bool { return c.HelpRequest == request })
 }
 
 // reopen returns an OFFERED request to OPEN after its offer to vol was
@@ -493,6 +554,7 @@ func (c *change) release(req *staged[*pb.HelpRequest]) (outcome, error) {
 			return o, fmt.Errorf("%s is assigned to %s, who has no active assignments: %w", req.r.Name, vol.r.Name, errInconsistent)
 		}
 		vol.r.ActiveAssignments--
+		dropCommitment(vol.r, req.r.Name)
 		vol.changed = true
 		o.vol = vol
 	}
@@ -624,6 +686,7 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 	})
 	req.r.State, req.r.Offer, req.changed = pb.HelpRequest_STATE_OFFERED, so.o.Name, true
 	v.PendingOffers++
+	holdCommitment(v, req.r)
 	vol.changed = true
 	if p.Idem.RequestID != "" {
 		if err := recordIdempotency(c.w, kindOffer, p.Idem, id); err != nil {

@@ -220,7 +220,10 @@ func loadAll(t testing.TB, s *BoltStore) lcData {
 //     capacity;
 //   - the volunteers a request lists as declined are exactly those whose
 //     offer of it was DECLINED or EXPIRED, each had exactly that one offer
-//     of it, and so none holds an offer of it made after.
+//     of it, and so none holds an offer of it made after;
+//   - a volunteer's commitments are the requests with a window they hold a
+//     PENDING offer of or are ASSIGNED, each with its window and needs as
+//     stored now.
 func checkLifecycle(t testing.TB, s *BoltStore) {
 	t.Helper()
 	d := loadAll(t, s)
@@ -301,7 +304,31 @@ func checkLifecycle(t testing.TB, s *BoltStore) {
 			}
 		}
 	}
+	held := map[string]map[string]*pb.Commitment{} // volunteer -> request -> commitment
+	for _, o := range d.offers {
+		r := d.reqs[o.HelpRequest]
+		live := o.State == pb.Offer_STATE_PENDING ||
+			o.State == pb.Offer_STATE_ACCEPTED && r.GetState() == pb.HelpRequest_STATE_ASSIGNED && r.AssignedVolunteer == o.Volunteer
+		if c := commitmentOf(r); live && c != nil {
+			if held[o.Volunteer] == nil {
+				held[o.Volunteer] = map[string]*pb.Commitment{}
+			}
+			held[o.Volunteer][r.Name] = c
+		}
+	}
 	for name, v := range d.vols {
+		got := map[string]*pb.Commitment{}
+		for _, c := range v.Commitments {
+			got[c.HelpRequest] = c
+		}
+		if len(got) != len(v.Commitments) || len(got) != len(held[name]) {
+			t.Errorf("%s has commitments %v; the records say %v", name, v.Commitments, held[name])
+		}
+		for r, c := range held[name] {
+			if !proto.Equal(got[r], c) {
+				t.Errorf("%s's commitment to %s is %v; the request says %v", name, r, got[r], c)
+			}
+		}
 		if v.PendingOffers != pendingTo[name] || v.ActiveAssignments != assignedTo[name] {
 			t.Errorf("%s counts %d pending offers and %d active assignments; the records say %d and %d",
 				name, v.PendingOffers, v.ActiveAssignments, pendingTo[name], assignedTo[name])
@@ -1749,5 +1776,89 @@ func TestCreateOffersBatch(t *testing.T) {
 	}
 	if after, _ := s.Revision(); after != rev+1 {
 		t.Errorf("a batch that made nothing moved the revision to %d", after)
+	}
+}
+
+// A file from before commitments (version 6) gets them on open, from its
+// offers: the pending one's and the assignment's, not the declined one's
+// nor the fulfilled one's.
+func TestOpenFillsCommitments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v6.db")
+	clock := newFakeClock()
+	s := openAt(t, path, WithClock(clock.now))
+	v := lcVolunteer(t, s, 5)
+	var reqs []*pb.HelpRequest
+	for range 4 {
+		reqs = append(reqs, lcRequest(t, s))
+	}
+	lcOffer(t, s, reqs[0], v) // pending
+	lcMust(t, "accept")(s.AcceptOffer(bg, idOf(lcOffer(t, s, reqs[1], v).Offer.Name)))
+	lcMust(t, "decline")(s.DeclineOffer(bg, idOf(lcOffer(t, s, reqs[2], v).Offer.Name)))
+	lcMust(t, "accept")(s.AcceptOffer(bg, idOf(lcOffer(t, s, reqs[3], v).Offer.Name)))
+	lcMust(t, "complete")(s.CompleteHelpRequest(bg, idOf(reqs[3].Name)))
+	want, err := s.GetVolunteer(bg, idOf(v.Name))
+	mustOK(t, err, "get")
+	if len(want.Commitments) != 2 {
+		t.Fatalf("commitments %v, want the pending offer's and the assignment's", want.Commitments)
+	}
+	mustOK(t, s.Close(), "close")
+	writeBoltFile(t, path, func(tx *bolt.Tx) error {
+		err := tx.Bucket(bVolunteers).Bucket(bRecords).ForEach(func(k, raw []byte) error {
+			r := &pb.Volunteer{}
+			if err := proto.Unmarshal(raw, r); err != nil {
+				return err
+			}
+			r.Commitments = nil
+			b, err := proto.Marshal(r)
+			if err != nil {
+				return err
+			}
+			return tx.Bucket(bVolunteers).Bucket(bRecords).Put(k, b)
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(6))
+	})
+	s2 := openAt(t, path, WithClock(clock.now))
+	got, err := s2.GetVolunteer(bg, idOf(v.Name))
+	mustOK(t, err, "get after migration")
+	if !proto.Equal(got, want) {
+		t.Errorf("after migration %v\nwant %v", got.Commitments, want.Commitments)
+	}
+	verifyAll(t, s2)
+}
+
+// An edit of a request's window or needs while it is offered or assigned
+// moves its volunteer's commitment with it, in the same write.
+func TestEditMovesTheCommitment(t *testing.T) {
+	f := newLCFixture(t)
+	f.offer(t)
+	for _, edit := range []func(r *pb.HelpRequest){
+		func(r *pb.HelpRequest) {
+			r.GetWindow().EndTime = timestamppb.New(r.GetWindow().EndTime.AsTime().Add(time.Hour))
+		},
+		func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT} },
+		func(r *pb.HelpRequest) {
+			r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(lcWindowEnd)}
+		},
+		func(r *pb.HelpRequest) {
+			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(lcWindowEnd.Add(-time.Hour)), EndTime: timestamppb.New(lcWindowEnd)}}
+		},
+	} {
+		r, err := f.s.GetHelpRequest(bg, idOf(f.hr.Name))
+		mustOK(t, err, "get")
+		edit(r)
+		_, err = f.s.UpdateHelpRequest(bg, r)
+		mustOK(t, err, "update")
+		verifyAll(t, f.s)
+		if r.State == pb.HelpRequest_STATE_OFFERED {
+			lcMust(t, "accept")(f.s.AcceptOffer(bg, idOf(f.off.Name))) // the rest while assigned
+		}
+	}
+	v, err := f.s.GetVolunteer(bg, idOf(f.v.Name))
+	mustOK(t, err, "get volunteer")
+	if len(v.Commitments) != 1 || v.Commitments[0].Window.StartTime.AsTime() != lcWindowEnd.Add(-time.Hour) {
+		t.Errorf("commitments %v", v.Commitments)
 	}
 }

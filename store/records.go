@@ -87,12 +87,13 @@ var helpRequests = &collection[*pb.HelpRequest]{
 		return nil
 	},
 	// A request's offers are its history and go with it.
-	onRemove: deleteOffersOf,
-	event:    helpRequestEvent,
-	concerns: requestConcerns,
-	created:  pb.Event_TYPE_HELP_REQUEST_CREATED,
-	updated:  pb.Event_TYPE_HELP_REQUEST_UPDATED,
-	deleted:  pb.Event_TYPE_HELP_REQUEST_DELETED,
+	onRemove:  deleteOffersOf,
+	event:     helpRequestEvent,
+	concerns:  requestConcerns,
+	onUpdated: refreshCommitment,
+	created:   pb.Event_TYPE_HELP_REQUEST_CREATED,
+	updated:   pb.Event_TYPE_HELP_REQUEST_UPDATED,
+	deleted:   pb.Event_TYPE_HELP_REQUEST_DELETED,
 }
 
 var volunteers = &collection[*pb.Volunteer]{
@@ -118,9 +119,10 @@ var volunteers = &collection[*pb.Volunteer]{
 	keep: func(dst, stored *pb.Volunteer) {
 		dst.Organisation, dst.CreateTime = stored.Organisation, stored.CreateTime
 		dst.ActiveAssignments, dst.PendingOffers, dst.RecentAssignmentTimes = stored.ActiveAssignments, stored.PendingOffers, stored.RecentAssignmentTimes
+		dst.Commitments = stored.Commitments
 	},
 	onCreate: func(r *pb.Volunteer) {
-		r.ActiveAssignments, r.PendingOffers, r.RecentAssignmentTimes = 0, 0, nil
+		r.ActiveAssignments, r.PendingOffers, r.RecentAssignmentTimes, r.Commitments = 0, 0, nil, nil
 	},
 	// The street and postcode stay in the clear: the matcher and the
 	// staged disclosure to volunteers need them.

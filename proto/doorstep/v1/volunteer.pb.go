@@ -369,8 +369,13 @@ type Volunteer struct {
 	// Output only. When they accepted each assignment of the last 7 days, for
 	// sharing work fairly.
 	RecentAssignmentTimes []*timestamppb.Timestamp `protobuf:"bytes,17,rep,name=recent_assignment_times,json=recentAssignmentTimes,proto3" json:"recent_assignment_times,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Output only. The requests with a window (not a deadline) they hold an
+	// offer or an assignment for, so that they are not sent to two places at
+	// once: a request whose window leaves no time for its job beside these
+	// finds them busy (see FindCandidates).
+	Commitments   []*Commitment `protobuf:"bytes,18,rep,name=commitments,proto3" json:"commitments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Volunteer) Reset() {
@@ -522,6 +527,89 @@ func (x *Volunteer) GetRecentAssignmentTimes() []*timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Volunteer) GetCommitments() []*Commitment {
+	if x != nil {
+		return x.Commitments
+	}
+	return nil
+}
+
+// A request with a window that a volunteer holds an offer or an assignment
+// for.
+type Commitment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "helpRequests/{id}".
+	HelpRequest string `protobuf:"bytes,1,opt,name=help_request,json=helpRequest,proto3" json:"help_request,omitempty"`
+	// The request's window.
+	Window *TimeWindow `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
+	// The request's needs, which say how long its job takes.
+	Needs []Need `protobuf:"varint,3,rep,packed,name=needs,proto3,enum=doorstep.v1.Need" json:"needs,omitempty"`
+	// Where the job is, as far as a volunteer is told before accepting: the
+	// street and the postcode sector. Jobs on one street at one time are one
+	// round, and do not clash.
+	Location      *Location `protobuf:"bytes,4,opt,name=location,proto3" json:"location,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Commitment) Reset() {
+	*x = Commitment{}
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Commitment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Commitment) ProtoMessage() {}
+
+func (x *Commitment) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Commitment.ProtoReflect.Descriptor instead.
+func (*Commitment) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Commitment) GetHelpRequest() string {
+	if x != nil {
+		return x.HelpRequest
+	}
+	return ""
+}
+
+func (x *Commitment) GetWindow() *TimeWindow {
+	if x != nil {
+		return x.Window
+	}
+	return nil
+}
+
+func (x *Commitment) GetNeeds() []Need {
+	if x != nil {
+		return x.Needs
+	}
+	return nil
+}
+
+func (x *Commitment) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
 // The request for CreateVolunteer.
 type CreateVolunteerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -535,7 +623,7 @@ type CreateVolunteerRequest struct {
 
 func (x *CreateVolunteerRequest) Reset() {
 	*x = CreateVolunteerRequest{}
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[4]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -547,7 +635,7 @@ func (x *CreateVolunteerRequest) String() string {
 func (*CreateVolunteerRequest) ProtoMessage() {}
 
 func (x *CreateVolunteerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[4]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -560,7 +648,7 @@ func (x *CreateVolunteerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVolunteerRequest.ProtoReflect.Descriptor instead.
 func (*CreateVolunteerRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{4}
+	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateVolunteerRequest) GetVolunteer() *Volunteer {
@@ -588,7 +676,7 @@ type CreateVolunteerResponse struct {
 
 func (x *CreateVolunteerResponse) Reset() {
 	*x = CreateVolunteerResponse{}
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[5]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +688,7 @@ func (x *CreateVolunteerResponse) String() string {
 func (*CreateVolunteerResponse) ProtoMessage() {}
 
 func (x *CreateVolunteerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[5]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +701,7 @@ func (x *CreateVolunteerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVolunteerResponse.ProtoReflect.Descriptor instead.
 func (*CreateVolunteerResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{5}
+	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateVolunteerResponse) GetVolunteer() *Volunteer {
@@ -634,7 +722,7 @@ type GetVolunteerRequest struct {
 
 func (x *GetVolunteerRequest) Reset() {
 	*x = GetVolunteerRequest{}
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[6]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +734,7 @@ func (x *GetVolunteerRequest) String() string {
 func (*GetVolunteerRequest) ProtoMessage() {}
 
 func (x *GetVolunteerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[6]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +747,7 @@ func (x *GetVolunteerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolunteerRequest.ProtoReflect.Descriptor instead.
 func (*GetVolunteerRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{6}
+	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetVolunteerRequest) GetName() string {
@@ -680,7 +768,7 @@ type GetVolunteerResponse struct {
 
 func (x *GetVolunteerResponse) Reset() {
 	*x = GetVolunteerResponse{}
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[7]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -692,7 +780,7 @@ func (x *GetVolunteerResponse) String() string {
 func (*GetVolunteerResponse) ProtoMessage() {}
 
 func (x *GetVolunteerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[7]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -705,7 +793,7 @@ func (x *GetVolunteerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolunteerResponse.ProtoReflect.Descriptor instead.
 func (*GetVolunteerResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{7}
+	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetVolunteerResponse) GetVolunteer() *Volunteer {
@@ -738,7 +826,7 @@ type ListVolunteersRequest struct {
 
 func (x *ListVolunteersRequest) Reset() {
 	*x = ListVolunteersRequest{}
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[8]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +838,7 @@ func (x *ListVolunteersRequest) String() string {
 func (*ListVolunteersRequest) ProtoMessage() {}
 
 func (x *ListVolunteersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[8]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +851,7 @@ func (x *ListVolunteersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolunteersRequest.ProtoReflect.Descriptor instead.
 func (*ListVolunteersRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{8}
+	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListVolunteersRequest) GetPageSize() int32 {
@@ -822,7 +910,7 @@ type ListVolunteersResponse struct {
 
 func (x *ListVolunteersResponse) Reset() {
 	*x = ListVolunteersResponse{}
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[9]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +922,7 @@ func (x *ListVolunteersResponse) String() string {
 func (*ListVolunteersResponse) ProtoMessage() {}
 
 func (x *ListVolunteersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[9]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +935,7 @@ func (x *ListVolunteersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolunteersResponse.ProtoReflect.Descriptor instead.
 func (*ListVolunteersResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{9}
+	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListVolunteersResponse) GetVolunteers() []*Volunteer {
@@ -881,7 +969,7 @@ type UpdateVolunteerRequest struct {
 
 func (x *UpdateVolunteerRequest) Reset() {
 	*x = UpdateVolunteerRequest{}
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[10]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +981,7 @@ func (x *UpdateVolunteerRequest) String() string {
 func (*UpdateVolunteerRequest) ProtoMessage() {}
 
 func (x *UpdateVolunteerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[10]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +994,7 @@ func (x *UpdateVolunteerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateVolunteerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateVolunteerRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{10}
+	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateVolunteerRequest) GetVolunteer() *Volunteer {
@@ -934,7 +1022,7 @@ type UpdateVolunteerResponse struct {
 
 func (x *UpdateVolunteerResponse) Reset() {
 	*x = UpdateVolunteerResponse{}
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[11]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +1034,7 @@ func (x *UpdateVolunteerResponse) String() string {
 func (*UpdateVolunteerResponse) ProtoMessage() {}
 
 func (x *UpdateVolunteerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[11]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +1047,7 @@ func (x *UpdateVolunteerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateVolunteerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateVolunteerResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{11}
+	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateVolunteerResponse) GetVolunteer() *Volunteer {
@@ -982,7 +1070,7 @@ type DeleteVolunteerRequest struct {
 
 func (x *DeleteVolunteerRequest) Reset() {
 	*x = DeleteVolunteerRequest{}
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[12]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1082,7 @@ func (x *DeleteVolunteerRequest) String() string {
 func (*DeleteVolunteerRequest) ProtoMessage() {}
 
 func (x *DeleteVolunteerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[12]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1095,7 @@ func (x *DeleteVolunteerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolunteerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteVolunteerRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{12}
+	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteVolunteerRequest) GetName() string {
@@ -1033,7 +1121,7 @@ type DeleteVolunteerResponse struct {
 
 func (x *DeleteVolunteerResponse) Reset() {
 	*x = DeleteVolunteerResponse{}
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[13]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1133,7 @@ func (x *DeleteVolunteerResponse) String() string {
 func (*DeleteVolunteerResponse) ProtoMessage() {}
 
 func (x *DeleteVolunteerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_volunteer_proto_msgTypes[13]
+	mi := &file_doorstep_v1_volunteer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,14 +1146,14 @@ func (x *DeleteVolunteerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolunteerResponse.ProtoReflect.Descriptor instead.
 func (*DeleteVolunteerResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{13}
+	return file_doorstep_v1_volunteer_proto_rawDescGZIP(), []int{14}
 }
 
 var File_doorstep_v1_volunteer_proto protoreflect.FileDescriptor
 
 const file_doorstep_v1_volunteer_proto_rawDesc = "" +
 	"\n" +
-	"\x1bdoorstep/v1/volunteer.proto\x12\vdoorstep.v1\x1a\x18doorstep/v1/common.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x01\n" +
+	"\x1bdoorstep/v1/volunteer.proto\x12\vdoorstep.v1\x1a\x18doorstep/v1/common.proto\x1a\x1edoorstep/v1/help_request.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x01\n" +
 	"\aVetting\x123\n" +
 	"\x05level\x18\x01 \x01(\x0e2\x1d.doorstep.v1.Vetting.DbsLevelR\x05level\x122\n" +
 	"\vexpire_date\x18\x02 \x01(\v2\x11.doorstep.v1.DateR\n" +
@@ -1083,7 +1171,7 @@ const file_doorstep_v1_volunteer_proto_rawDesc = "" +
 	"\fAvailability\x125\n" +
 	"\x06weekly\x18\x01 \x03(\v2\x1d.doorstep.v1.AvailabilitySlotR\x06weekly\x12\x1b\n" +
 	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\x12*\n" +
-	"\x04away\x18\x03 \x03(\v2\x16.doorstep.v1.DateRangeR\x04away\"\xfb\x05\n" +
+	"\x04away\x18\x03 \x03(\v2\x16.doorstep.v1.DateRangeR\x04away\"\xb6\x06\n" +
 	"\tVolunteer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\acontact\x18\x02 \x01(\v2\x14.doorstep.v1.ContactR\acontact\x12)\n" +
@@ -1105,7 +1193,14 @@ const file_doorstep_v1_volunteer_proto_rawDesc = "" +
 	"\x04etag\x18\x0e \x01(\tR\x04etag\x12-\n" +
 	"\x12active_assignments\x18\x0f \x01(\x05R\x11activeAssignments\x12%\n" +
 	"\x0epending_offers\x18\x10 \x01(\x05R\rpendingOffers\x12R\n" +
-	"\x17recent_assignment_times\x18\x11 \x03(\v2\x1a.google.protobuf.TimestampR\x15recentAssignmentTimes\"m\n" +
+	"\x17recent_assignment_times\x18\x11 \x03(\v2\x1a.google.protobuf.TimestampR\x15recentAssignmentTimes\x129\n" +
+	"\vcommitments\x18\x12 \x03(\v2\x17.doorstep.v1.CommitmentR\vcommitments\"\xbc\x01\n" +
+	"\n" +
+	"Commitment\x12!\n" +
+	"\fhelp_request\x18\x01 \x01(\tR\vhelpRequest\x12/\n" +
+	"\x06window\x18\x02 \x01(\v2\x17.doorstep.v1.TimeWindowR\x06window\x12'\n" +
+	"\x05needs\x18\x03 \x03(\x0e2\x11.doorstep.v1.NeedR\x05needs\x121\n" +
+	"\blocation\x18\x04 \x01(\v2\x15.doorstep.v1.LocationR\blocation\"m\n" +
 	"\x16CreateVolunteerRequest\x124\n" +
 	"\tvolunteer\x18\x01 \x01(\v2\x16.doorstep.v1.VolunteerR\tvolunteer\x12\x1d\n" +
 	"\n" +
@@ -1165,7 +1260,7 @@ func file_doorstep_v1_volunteer_proto_rawDescGZIP() []byte {
 }
 
 var file_doorstep_v1_volunteer_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_doorstep_v1_volunteer_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_doorstep_v1_volunteer_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_doorstep_v1_volunteer_proto_goTypes = []any{
 	(TravelMode)(0),                 // 0: doorstep.v1.TravelMode
 	(Vetting_DbsLevel)(0),           // 1: doorstep.v1.Vetting.DbsLevel
@@ -1173,63 +1268,70 @@ var file_doorstep_v1_volunteer_proto_goTypes = []any{
 	(*AvailabilitySlot)(nil),        // 3: doorstep.v1.AvailabilitySlot
 	(*Availability)(nil),            // 4: doorstep.v1.Availability
 	(*Volunteer)(nil),               // 5: doorstep.v1.Volunteer
-	(*CreateVolunteerRequest)(nil),  // 6: doorstep.v1.CreateVolunteerRequest
-	(*CreateVolunteerResponse)(nil), // 7: doorstep.v1.CreateVolunteerResponse
-	(*GetVolunteerRequest)(nil),     // 8: doorstep.v1.GetVolunteerRequest
-	(*GetVolunteerResponse)(nil),    // 9: doorstep.v1.GetVolunteerResponse
-	(*ListVolunteersRequest)(nil),   // 10: doorstep.v1.ListVolunteersRequest
-	(*ListVolunteersResponse)(nil),  // 11: doorstep.v1.ListVolunteersResponse
-	(*UpdateVolunteerRequest)(nil),  // 12: doorstep.v1.UpdateVolunteerRequest
-	(*UpdateVolunteerResponse)(nil), // 13: doorstep.v1.UpdateVolunteerResponse
-	(*DeleteVolunteerRequest)(nil),  // 14: doorstep.v1.DeleteVolunteerRequest
-	(*DeleteVolunteerResponse)(nil), // 15: doorstep.v1.DeleteVolunteerResponse
-	(*Date)(nil),                    // 16: doorstep.v1.Date
-	(DayOfWeek)(0),                  // 17: doorstep.v1.DayOfWeek
-	(*TimeOfDay)(nil),               // 18: doorstep.v1.TimeOfDay
-	(*DateRange)(nil),               // 19: doorstep.v1.DateRange
-	(*Contact)(nil),                 // 20: doorstep.v1.Contact
-	(*Location)(nil),                // 21: doorstep.v1.Location
-	(*timestamppb.Timestamp)(nil),   // 22: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),   // 23: google.protobuf.FieldMask
+	(*Commitment)(nil),              // 6: doorstep.v1.Commitment
+	(*CreateVolunteerRequest)(nil),  // 7: doorstep.v1.CreateVolunteerRequest
+	(*CreateVolunteerResponse)(nil), // 8: doorstep.v1.CreateVolunteerResponse
+	(*GetVolunteerRequest)(nil),     // 9: doorstep.v1.GetVolunteerRequest
+	(*GetVolunteerResponse)(nil),    // 10: doorstep.v1.GetVolunteerResponse
+	(*ListVolunteersRequest)(nil),   // 11: doorstep.v1.ListVolunteersRequest
+	(*ListVolunteersResponse)(nil),  // 12: doorstep.v1.ListVolunteersResponse
+	(*UpdateVolunteerRequest)(nil),  // 13: doorstep.v1.UpdateVolunteerRequest
+	(*UpdateVolunteerResponse)(nil), // 14: doorstep.v1.UpdateVolunteerResponse
+	(*DeleteVolunteerRequest)(nil),  // 15: doorstep.v1.DeleteVolunteerRequest
+	(*DeleteVolunteerResponse)(nil), // 16: doorstep.v1.DeleteVolunteerResponse
+	(*Date)(nil),                    // 17: doorstep.v1.Date
+	(DayOfWeek)(0),                  // 18: doorstep.v1.DayOfWeek
+	(*TimeOfDay)(nil),               // 19: doorstep.v1.TimeOfDay
+	(*DateRange)(nil),               // 20: doorstep.v1.DateRange
+	(*Contact)(nil),                 // 21: doorstep.v1.Contact
+	(*Location)(nil),                // 22: doorstep.v1.Location
+	(*timestamppb.Timestamp)(nil),   // 23: google.protobuf.Timestamp
+	(*TimeWindow)(nil),              // 24: doorstep.v1.TimeWindow
+	(Need)(0),                       // 25: doorstep.v1.Need
+	(*fieldmaskpb.FieldMask)(nil),   // 26: google.protobuf.FieldMask
 }
 var file_doorstep_v1_volunteer_proto_depIdxs = []int32{
 	1,  // 0: doorstep.v1.Vetting.level:type_name -> doorstep.v1.Vetting.DbsLevel
-	16, // 1: doorstep.v1.Vetting.expire_date:type_name -> doorstep.v1.Date
-	17, // 2: doorstep.v1.AvailabilitySlot.day:type_name -> doorstep.v1.DayOfWeek
-	18, // 3: doorstep.v1.AvailabilitySlot.start_time:type_name -> doorstep.v1.TimeOfDay
-	18, // 4: doorstep.v1.AvailabilitySlot.end_time:type_name -> doorstep.v1.TimeOfDay
+	17, // 1: doorstep.v1.Vetting.expire_date:type_name -> doorstep.v1.Date
+	18, // 2: doorstep.v1.AvailabilitySlot.day:type_name -> doorstep.v1.DayOfWeek
+	19, // 3: doorstep.v1.AvailabilitySlot.start_time:type_name -> doorstep.v1.TimeOfDay
+	19, // 4: doorstep.v1.AvailabilitySlot.end_time:type_name -> doorstep.v1.TimeOfDay
 	3,  // 5: doorstep.v1.Availability.weekly:type_name -> doorstep.v1.AvailabilitySlot
-	19, // 6: doorstep.v1.Availability.away:type_name -> doorstep.v1.DateRange
-	20, // 7: doorstep.v1.Volunteer.contact:type_name -> doorstep.v1.Contact
-	21, // 8: doorstep.v1.Volunteer.home:type_name -> doorstep.v1.Location
+	20, // 6: doorstep.v1.Availability.away:type_name -> doorstep.v1.DateRange
+	21, // 7: doorstep.v1.Volunteer.contact:type_name -> doorstep.v1.Contact
+	22, // 8: doorstep.v1.Volunteer.home:type_name -> doorstep.v1.Location
 	0,  // 9: doorstep.v1.Volunteer.travel_mode:type_name -> doorstep.v1.TravelMode
 	2,  // 10: doorstep.v1.Volunteer.vetting:type_name -> doorstep.v1.Vetting
 	4,  // 11: doorstep.v1.Volunteer.availability:type_name -> doorstep.v1.Availability
-	22, // 12: doorstep.v1.Volunteer.create_time:type_name -> google.protobuf.Timestamp
-	22, // 13: doorstep.v1.Volunteer.update_time:type_name -> google.protobuf.Timestamp
-	22, // 14: doorstep.v1.Volunteer.recent_assignment_times:type_name -> google.protobuf.Timestamp
-	5,  // 15: doorstep.v1.CreateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
-	5,  // 16: doorstep.v1.CreateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
-	5,  // 17: doorstep.v1.GetVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
-	5,  // 18: doorstep.v1.ListVolunteersResponse.volunteers:type_name -> doorstep.v1.Volunteer
-	5,  // 19: doorstep.v1.UpdateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
-	23, // 20: doorstep.v1.UpdateVolunteerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 21: doorstep.v1.UpdateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
-	6,  // 22: doorstep.v1.VolunteerService.CreateVolunteer:input_type -> doorstep.v1.CreateVolunteerRequest
-	8,  // 23: doorstep.v1.VolunteerService.GetVolunteer:input_type -> doorstep.v1.GetVolunteerRequest
-	10, // 24: doorstep.v1.VolunteerService.ListVolunteers:input_type -> doorstep.v1.ListVolunteersRequest
-	12, // 25: doorstep.v1.VolunteerService.UpdateVolunteer:input_type -> doorstep.v1.UpdateVolunteerRequest
-	14, // 26: doorstep.v1.VolunteerService.DeleteVolunteer:input_type -> doorstep.v1.DeleteVolunteerRequest
-	7,  // 27: doorstep.v1.VolunteerService.CreateVolunteer:output_type -> doorstep.v1.CreateVolunteerResponse
-	9,  // 28: doorstep.v1.VolunteerService.GetVolunteer:output_type -> doorstep.v1.GetVolunteerResponse
-	11, // 29: doorstep.v1.VolunteerService.ListVolunteers:output_type -> doorstep.v1.ListVolunteersResponse
-	13, // 30: doorstep.v1.VolunteerService.UpdateVolunteer:output_type -> doorstep.v1.UpdateVolunteerResponse
-	15, // 31: doorstep.v1.VolunteerService.DeleteVolunteer:output_type -> doorstep.v1.DeleteVolunteerResponse
-	27, // [27:32] is the sub-list for method output_type
-	22, // [22:27] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	23, // 12: doorstep.v1.Volunteer.create_time:type_name -> google.protobuf.Timestamp
+	23, // 13: doorstep.v1.Volunteer.update_time:type_name -> google.protobuf.Timestamp
+	23, // 14: doorstep.v1.Volunteer.recent_assignment_times:type_name -> google.protobuf.Timestamp
+	6,  // 15: doorstep.v1.Volunteer.commitments:type_name -> doorstep.v1.Commitment
+	24, // 16: doorstep.v1.Commitment.window:type_name -> doorstep.v1.TimeWindow
+	25, // 17: doorstep.v1.Commitment.needs:type_name -> doorstep.v1.Need
+	22, // 18: doorstep.v1.Commitment.location:type_name -> doorstep.v1.Location
+	5,  // 19: doorstep.v1.CreateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
+	5,  // 20: doorstep.v1.CreateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
+	5,  // 21: doorstep.v1.GetVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
+	5,  // 22: doorstep.v1.ListVolunteersResponse.volunteers:type_name -> doorstep.v1.Volunteer
+	5,  // 23: doorstep.v1.UpdateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
+	26, // 24: doorstep.v1.UpdateVolunteerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 25: doorstep.v1.UpdateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
+	7,  // 26: doorstep.v1.VolunteerService.CreateVolunteer:input_type -> doorstep.v1.CreateVolunteerRequest
+	9,  // 27: doorstep.v1.VolunteerService.GetVolunteer:input_type -> doorstep.v1.GetVolunteerRequest
+	11, // 28: doorstep.v1.VolunteerService.ListVolunteers:input_type -> doorstep.v1.ListVolunteersRequest
+	13, // 29: doorstep.v1.VolunteerService.UpdateVolunteer:input_type -> doorstep.v1.UpdateVolunteerRequest
+	15, // 30: doorstep.v1.VolunteerService.DeleteVolunteer:input_type -> doorstep.v1.DeleteVolunteerRequest
+	8,  // 31: doorstep.v1.VolunteerService.CreateVolunteer:output_type -> doorstep.v1.CreateVolunteerResponse
+	10, // 32: doorstep.v1.VolunteerService.GetVolunteer:output_type -> doorstep.v1.GetVolunteerResponse
+	12, // 33: doorstep.v1.VolunteerService.ListVolunteers:output_type -> doorstep.v1.ListVolunteersResponse
+	14, // 34: doorstep.v1.VolunteerService.UpdateVolunteer:output_type -> doorstep.v1.UpdateVolunteerResponse
+	16, // 35: doorstep.v1.VolunteerService.DeleteVolunteer:output_type -> doorstep.v1.DeleteVolunteerResponse
+	31, // [31:36] is the sub-list for method output_type
+	26, // [26:31] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_doorstep_v1_volunteer_proto_init() }
@@ -1238,13 +1340,14 @@ func file_doorstep_v1_volunteer_proto_init() {
 		return
 	}
 	file_doorstep_v1_common_proto_init()
+	file_doorstep_v1_help_request_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_doorstep_v1_volunteer_proto_rawDesc), len(file_doorstep_v1_volunteer_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,152 @@
+package matcher
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/doorstep-aid/doorstep/geo"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// Not two places at once.
+//
+// A request with a window is a job at a time: a volunteer who holds
+// several (offers or assignments, their commitments) must be able to do
+// them one after another, each within its window, each taking its need's
+// minutes (NeedRule.Minutes; a request of several needs takes the longest,
+// done in one visit). A volunteer whose commitments leave no room for a
+// request's job is BUSY for it. A request with only a deadline ("by
+// Friday") pins no time, and neither blocks nor is blocked. Travel between
+// jobs is not counted; jobs on one street at overlapping times are one
+// round, and never clash (two neighbours' shopping, or one person's two
+// requests).
+
+// job is a request's work in time: dur seconds somewhere in [start, end).
+type job struct {
+	start, end, dur int64 // Unix seconds
+}
+
+// commitment is a job a volunteer holds.
+type commitment struct {
+	request string
+	place   string // placeOf its street, or "" if it has none
+	job
+}
+
+// placeOf names a street within its postcode district (streetIndexKey),
+// or is "" for a request without a street, which shares a round with
+// nothing.
+func placeOf(street, postcode string) string {
+	k := geo.StreetKey(street)
+	if k == "" {
+		return ""
+	}
+	return streetIndexKey(k, postcode)
+}
+
+// jobOf is the job of a request with a window from start to end (end >
+// start) of needs, no longer than the window.
+func (e *Engine) jobOf(start, end time.Time, needs []pb.Need) job {
+	j := job{start: start.Unix(), end: end.Unix()}
+	j.dur = min(int64(e.jobMinutes(needs))*60, max(j.end-j.start, 0))
+	return j
+}
+
+// jobMinutes is how long a request of these needs takes: its longest
+// need's minutes.
+func (e *Engine) jobMinutes(needs []pb.Need) int {
+	m := 0
+	for _, n := range needs {
+		r, ok := e.cfg.Needs[n]
+		if !ok || r.Minutes <= 0 {
+			r.Minutes = defaultJobMinutes
+		}
+		m = max(m, r.Minutes)
+	}
+	if m == 0 {
+		m = defaultJobMinutes
+	}
+	return m
+}
+
+// defaultJobMinutes is a job's length when its needs do not say.
+const defaultJobMinutes = 60
+
+// busy says whether volunteer id's commitments leave no room for q's job.
+// Only commitments whose windows meet q's count, and the one for q itself
+// (its holder's, see StillEligible) does not. If those already clash among
+// themselves (made before this rule, or by edits since), any job among
+// them is one too many.
+func (e *Engine) busy(q *query, id uint32) bool {
+	var buf [8]job
+	jobs := buf[:0]
+	for _, c := range e.extraOf(id).commitments {
+		sameRound := c.place != "" && c.place == q.place
+		if c.request != q.name && !sameRound && c.start < q.job.end && q.job.start < c.end {
+			jobs = append(jobs, c.job)
+		}
+	}
+	if len(jobs) == 0 {
+		return false
+	}
+	if !fits(jobs) {
+		return true
+	}
+	return !fits(append(jobs, q.job))
+}
+
+// fits says whether the jobs can be done one after another, each within
+// its window. Up to maxExactJobs it tries every order, placing each job as
+// early as it can; beyond that, earliest deadline first, which may say no
+// to jobs that would fit, never yes to jobs that would not.
+func fits(jobs []job) bool {
+	if len(jobs) <= 1 {
+		return len(jobs) == 0 || jobs[0].dur <= jobs[0].end-jobs[0].start
+	}
+	slices.SortFunc(jobs, func(a, b job) int {
+		return cmp.Or(cmp.Compare(a.end, b.end), cmp.Compare(a.start, b.start), cmp.Compare(a.dur, b.dur))
+	})
+	if inOrder(jobs) {
+		return true
+	}
+	if len(jobs) > maxExactJobs {
+		return false
+	}
+	// Every other order (Heap's algorithm); the sorted one failed already.
+	c := make([]int, len(jobs))
+	for i := 1; i < len(jobs); {
+		if c[i] < i {
+			if i%2 == 0 {
+				jobs[0], jobs[i] = jobs[i], jobs[0]
+			} else {
+				jobs[c[i]], jobs[i] = jobs[i], jobs[c[i]]
+			}
+			if inOrder(jobs) {
+				return true
+			}
+			c[i]++
+			i = 1
+		} else {
+			c[i] = 0
+			i++
+		}
+	}
+	return false
+}
+
+// maxExactJobs bounds the orders fits tries: 6! = 720.
+const maxExactJobs = 6
+
+// inOrder says whether the jobs, done in this order, each as early as it
+// can start, all finish within their windows.
+func inOrder(jobs []job) bool {
+	t := int64(-1 << 62)
+	for _, j := range jobs {
+		t = max(t, j.start) + j.dur
+		if t > j.end {
+			return false
+		}
+	}
+	return true
+}
