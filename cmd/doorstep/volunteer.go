@@ -204,6 +204,7 @@ func parseAvailability(s string) ([]*pb.AvailabilitySlot, error) {
 			var okF, okT bool
 			start, okF = parseClock(from)
 			end, okT = parseClock(to)
+			start, end = readRange(from, to, start, end)
 			switch {
 			case !ok || !okF || !okT:
 				return nil, fmt.Errorf("%q: give times as 10:00-12:00", strings.TrimSpace(part))

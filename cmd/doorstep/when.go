@@ -67,6 +67,9 @@ func readWhen(s string, now time.Time) (timing, error) {
 		if a, b, ok := splitRange(s, now); ok {
 			pa, _ := parsePoint(a, now, now)
 			pb, _ := parsePoint(b, now, pa.day)
+			if pa.exact.IsZero() && pb.exact.IsZero() && pa.day.Equal(pb.day) {
+				pa.minutes, pb.minutes = readRange(lastField(a), lastField(b), pa.minutes, pb.minutes)
+			}
 			t.start, t.end = pa.at(), pb.at()
 			if !t.end.After(t.start) {
 				return timing{}, fmt.Errorf("%q ends before it starts", s)
@@ -286,6 +289,39 @@ func parseClock(s string) (int, bool) {
 		return 0, false
 	}
 	return h*60 + mins, true
+}
+
+// readRange reads a range of clock times as people say them: "2-4pm" is
+// 14:00 to 16:00, not 02:00 to 16:00 (a start without am or pm before an
+// end with pm is in the afternoon, when that still comes before the end),
+// and "9-5" is 09:00 to 17:00 (of two bare hours, an end that would come
+// before the start is in the afternoon; "17:00-09:00" stays a mistake).
+func readRange(from, to string, start, end int) (int, int) {
+	switch {
+	case !hasMeridiem(from) && strings.HasSuffix(to, "pm") && start < 12*60 && start+12*60 < end:
+		start += 12 * 60
+	case bareHour(from) && bareHour(to) && end < start && end+12*60 > start:
+		end += 12 * 60
+	}
+	return start, end
+}
+
+// bareHour is an hour said as people say it, 1 to 12 with nothing else.
+func bareHour(clock string) bool {
+	h, err := strconv.Atoi(clock)
+	return err == nil && h >= 1 && h <= 12 && clock[0] != '0'
+}
+
+func hasMeridiem(clock string) bool {
+	return strings.HasSuffix(clock, "am") || strings.HasSuffix(clock, "pm")
+}
+
+func lastField(s string) string {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[len(f)-1]
 }
 
 // splitRange finds where a range splits into its start and end, trying
