@@ -174,3 +174,81 @@ func onUnionStreet(c *pb.Commitment, sector ...string) *pb.Commitment {
 	c.Location = &pb.Location{Street: "union st", Postcode: append(sector, "AB10 1")[0]}
 	return c
 }
+
+// One door, one volunteer: of one requester's requests whose windows meet,
+// dispatch sends one volunteer to all or offers only the first; and a
+// request whose requester already has someone coming then goes to them or
+// waits.
+func TestDispatchOneVolunteerPerDoor(t *testing.T) {
+	at := func(h int) time.Time { return monday.Add(time.Duration(h) * time.Hour) }
+	request := func(name, requester, accompany string, from, to time.Time) DispatchRequest {
+		return DispatchRequest{Requester: requester, Accompany: accompany, Request: req(func(r *pb.HelpRequest) {
+			r.Name = "helpRequests/" + name
+			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(from), EndTime: timestamppb.New(to)}}
+		})}
+	}
+	capacity := func(n int32) func(*pb.Volunteer) {
+		return func(v *pb.Volunteer) { v.Capacity = n; v.Availability.Weekly = everyDay(0, 24) }
+	}
+	tests := []struct {
+		name     string
+		vols     []*pb.Volunteer
+		reqs     []DispatchRequest
+		want     map[string]string
+		sameDoor int
+	}{
+		{"two requests, one visit",
+			[]*pb.Volunteer{vol("a", 100, 0, capacity(2)), vol("b", 200, 0, capacity(1))},
+			[]DispatchRequest{request("r1", "x", "", at(10), at(12)), request("r2", "x", "", at(11), at(13))},
+			map[string]string{"r1": "a", "r2": "a"}, 0},
+		{"room for one: the other waits",
+			[]*pb.Volunteer{vol("a", 100, 0, capacity(1)), vol("b", 200, 0, capacity(1))},
+			[]DispatchRequest{request("r1", "x", "", at(10), at(12)), request("r2", "x", "", at(11), at(13))},
+			map[string]string{"r1": "a"}, 1},
+		{"the more urgent leads",
+			[]*pb.Volunteer{vol("a", 100, 0, capacity(1)), vol("b", 200, 0, capacity(1))},
+			[]DispatchRequest{request("r1", "x", "", at(10), at(12)), func() DispatchRequest {
+				d := request("r2", "x", "", at(11), at(13))
+				d.Request.Urgency = pb.Urgency_URGENCY_CRITICAL
+				return d
+			}()},
+			map[string]string{"r2": "a"}, 1},
+		{"different times, different visits",
+			[]*pb.Volunteer{vol("a", 100, 0, capacity(1)), vol("b", 200, 0, capacity(1))},
+			[]DispatchRequest{request("r1", "x", "", at(10), at(12)), request("r2", "x", "", at(14), at(16))},
+			map[string]string{"r1": "a", "r2": "b"}, 0},
+		{"different requesters",
+			[]*pb.Volunteer{vol("a", 100, 0, capacity(1)), vol("b", 200, 0, capacity(1))},
+			[]DispatchRequest{request("r1", "x", "", at(10), at(12)), request("r2", "y", "", at(11), at(13))},
+			map[string]string{"r1": "a", "r2": "b"}, 0},
+		{"someone is already coming",
+			[]*pb.Volunteer{vol("a", 100, 0, capacity(1)), vol("b", 900, 0, capacity(2))},
+			[]DispatchRequest{request("r1", "x", "volunteers/b", at(10), at(12))},
+			map[string]string{"r1": "b"}, 0},
+		{"someone is already coming, with no room",
+			[]*pb.Volunteer{vol("a", 100, 0, capacity(1)), vol("b", 900, 0, capacity(1), func(v *pb.Volunteer) { v.ActiveAssignments = 1 })},
+			[]DispatchRequest{request("r1", "x", "volunteers/b", at(10), at(12))},
+			map[string]string{}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := engineWith(t, tt.vols...)
+			plan, err := e.PlanDispatch(tt.reqs, 20, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, o := range plan.Offers {
+				got[o.HelpRequest[len("helpRequests/"):]] = o.Volunteer[len("volunteers/"):]
+			}
+			if len(got) != len(tt.want) || plan.SameDoor != tt.sameDoor || plan.Uncovered != len(tt.reqs)-len(tt.want) {
+				t.Fatalf("plan %v, same door %d, uncovered %d; want %v, %d", got, plan.SameDoor, plan.Uncovered, tt.want, tt.sameDoor)
+			}
+			for r, v := range tt.want {
+				if got[r] != v {
+					t.Errorf("plan %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+}

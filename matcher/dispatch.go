@@ -17,6 +17,14 @@ import (
 type DispatchRequest struct {
 	Request         *pb.HelpRequest
 	PreviousHelpers []string
+	// Requester tells one requester's requests from others' ("" if
+	// unknown): of their requests whose windows meet, one volunteer takes
+	// all, or this run offers only the first.
+	Requester string
+	// Accompany, if set, is the volunteer already going to this
+	// requester's door at this time (another of their requests): this one
+	// is offered to them or to nobody, never to a second volunteer.
+	Accompany string
 }
 
 // PlannedOffer is one offer the dispatcher proposes.
@@ -32,8 +40,11 @@ type Plan struct {
 	Offers    []PlannedOffer
 	Uncovered int
 	// NoCandidates are the uncovered requests nobody eligible could take
-	// at all; the rest of the uncovered lost their candidates to others.
+	// at all; SameDoor those kept for the volunteer going to their
+	// requester at that time, who could not take them too; the rest of
+	// the uncovered lost their candidates to others.
 	NoCandidates int
+	SameDoor     int
 	// Greedy is how many requests nearest-first would have covered, for the
 	// summary and for tests.
 	Greedy int
@@ -114,7 +125,9 @@ func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.T
 	if a, err = e.resolveClashes(&dp, a); err != nil {
 		return Plan{}, true, err
 	}
-	plan := Plan{Uncovered: len(reqs) - a.Covered, Greedy: g, NoCandidates: dp.noCandidates}
+	follow := e.followTheirDoor(&dp, reqs, a, now)
+	plan := Plan{Uncovered: len(reqs) - a.Covered - len(follow), Greedy: g, NoCandidates: dp.noCandidates, SameDoor: dp.sameDoor}
+	plan.SameDoor += dp.followers - len(follow)
 	if a.Covered > 0 {
 		plan.Offers = make([]PlannedOffer, 0, a.Covered)
 	}
@@ -135,6 +148,7 @@ func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.T
 			Score:       score,
 		})
 	}
+	plan.Offers = append(plan.Offers, follow...)
 	return plan, true, nil
 }
 
@@ -148,6 +162,11 @@ type dispatchProblem struct {
 	edgeAt       []int
 	noCandidates int
 	jobs         []reqJob // per request
+	// leader is, per request, the request whose volunteer it follows to
+	// the same door (sameDoorLeaders), or -1; followers counts those with
+	// one, and sameDoor the requests to Accompany left with no candidate.
+	leader              []int
+	followers, sameDoor int
 }
 
 // reqJob is a request's work in time, for resolveClashes.
@@ -181,6 +200,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 	found := make([]scored, len(reqs)*perRequest) // request i's: found[i*perRequest:][:nfound[i]]
 	nfound := make([]int32, len(reqs))
 	jobs := make([]reqJob, len(reqs))
+	leader := sameDoorLeaders(reqs)
 	order := dispatchOrder(reqs)
 	workers := min(runtime.GOMAXPROCS(0), max(len(reqs)/64, 1))
 	const run = 32
@@ -211,7 +231,14 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 						continue // a request without a place or time cannot be dispatched
 					}
 					jobs[i] = reqJob{q.fixed, q.job, q.place}
-					cands, _ := e.search(q, perRequest, false, &buf, nil)
+					var cands []Candidate
+					switch {
+					case leader[i] >= 0: // placed after the solve, beside its leader
+					case reqs[i].Accompany != "":
+						cands = e.accompany(q, reqs[i].Accompany)
+					default:
+						cands, _ = e.search(q, perRequest, false, &buf, nil)
+					}
 					f := found[i*perRequest:][:len(cands)]
 					for j, c := range cands {
 						v := &e.vols[c.id]
@@ -263,13 +290,20 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 		}
 	}
 	edgeAt[len(reqs)] = len(edges)
-	noCandidates := 0
-	for _, n := range nfound {
-		if n == 0 {
+	noCandidates, followers, sameDoor := 0, 0, 0
+	for i, n := range nfound {
+		switch {
+		case leader[i] >= 0:
+			followers++
+		case n > 0:
+		case reqs[i].Accompany != "":
+			sameDoor++
+		default:
 			noCandidates++
 		}
 	}
-	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, edgeAt: edgeAt, noCandidates: noCandidates, jobs: jobs}, true
+	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, edgeAt: edgeAt, noCandidates: noCandidates, jobs: jobs,
+		leader: leader, followers: followers, sameDoor: sameDoor}, true
 }
 
 // dispatchOrder is the requests' indexes in Z-order of their places (those
@@ -393,4 +427,114 @@ func edgeCost(p *AssignmentProblem, r int, li int32) int64 {
 		}
 	}
 	return 0
+}
+
+// sameDoorLeaders finds, among one requester's requests whose windows
+// meet, the one dispatch plans for (the most urgent, then the first): the
+// others follow its volunteer (followTheirDoor), so that two volunteers
+// never meet at one door. It returns each request's leader, or -1.
+func sameDoorLeaders(reqs []DispatchRequest) []int {
+	leader := make([]int, len(reqs))
+	byRequester := map[string][]int{}
+	for i, r := range reqs {
+		leader[i] = -1
+		if r.Requester != "" && r.Accompany == "" && r.Request.GetWindow() != nil {
+			byRequester[r.Requester] = append(byRequester[r.Requester], i)
+		}
+	}
+	for _, is := range byRequester {
+		if len(is) < 2 {
+			continue
+		}
+		slices.SortStableFunc(is, func(x, y int) int {
+			return cmp.Compare(urgencyRank(reqs[y].Request.GetUrgency()), urgencyRank(reqs[x].Request.GetUrgency()))
+		})
+		var leads []int
+		for _, i := range is {
+			for _, l := range leads {
+				if windowsMeet(reqs[l].Request.GetWindow(), reqs[i].Request.GetWindow()) {
+					leader[i] = l
+					break
+				}
+			}
+			if leader[i] < 0 {
+				leads = append(leads, i)
+			}
+		}
+	}
+	return leader
+}
+
+func windowsMeet(a, b *pb.TimeWindow) bool {
+	return a.GetStartTime().AsTime().Before(b.GetEndTime().AsTime()) && b.GetStartTime().AsTime().Before(a.GetEndTime().AsTime())
+}
+
+// accompany is the one candidate of a request whose requester's door
+// volunteer name is already going to at that time: them, if the rules let
+// them take it too, or nobody.
+func (e *Engine) accompany(q *query, name string) []Candidate {
+	id, ok := e.ids.find(e.vols, name)
+	if !ok {
+		return nil
+	}
+	v := &e.vols[id]
+	metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
+	if !q.remote && metres > q.maxMetres {
+		return nil
+	}
+	if ok, _, _, _ := e.check(q, id, metres); !ok {
+		return nil
+	}
+	return []Candidate{e.score(q, id, metres, false)}
+}
+
+// followTheirDoor offers each follower (sameDoorLeaders) to the volunteer
+// its leader was given, if the rules, their spare capacity after this
+// plan's offers, and their other jobs this plan gives them at that time
+// let them take it too. Callers hold the read lock.
+func (e *Engine) followTheirDoor(dp *dispatchProblem, reqs []DispatchRequest, a Assignment, now time.Time) []PlannedOffer {
+	if dp.followers == 0 {
+		return nil
+	}
+	planned := map[int32]int32{}
+	for _, li := range a.Volunteer {
+		if li >= 0 {
+			planned[li]++
+		}
+	}
+	var out []PlannedOffer
+	for i, l := range dp.leader {
+		if l < 0 || a.Volunteer[l] < 0 {
+			continue
+		}
+		li := a.Volunteer[l]
+		id := dp.back[li]
+		v := &e.vols[id]
+		q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
+		if err != nil || planned[li] >= v.capacity-v.active-v.pending {
+			continue
+		}
+		metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
+		if ok, _, _, _ := e.check(q, id, metres); !ok || !q.remote && metres > q.maxMetres {
+			continue
+		}
+		// Its other jobs in this plan, elsewhere, at that time.
+		var jobs []job
+		for r, lj := range a.Volunteer {
+			if lj == li && r != l && dp.jobs[r].fixed && (dp.jobs[r].place == "" || dp.jobs[r].place != q.place) {
+				jobs = append(jobs, dp.jobs[r].job)
+			}
+		}
+		if q.fixed && len(jobs) > 0 && !fits(append(jobs, q.job)) {
+			continue
+		}
+		planned[li]++
+		out = append(out, PlannedOffer{
+			HelpRequest: reqs[i].Request.Name,
+			Volunteer:   v.name,
+			Urgency:     reqs[i].Request.GetUrgency(),
+			Score:       e.score(q, id, metres, false).Score,
+		})
+	}
+	return out
 }

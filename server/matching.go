@@ -441,7 +441,7 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 			return nil, err
 		}
 		for _, in := range page {
-			reqs = append(reqs, matcher.DispatchRequest{Request: in.HelpRequest, PreviousHelpers: in.PreviousHelpers})
+			reqs = append(reqs, matcher.DispatchRequest{Request: in.HelpRequest, PreviousHelpers: in.PreviousHelpers, Requester: in.Requester, Accompany: in.Accompany})
 		}
 		if tok = next; tok == "" {
 			break
@@ -484,10 +484,11 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 	}
 	out.Uncovered = out.OpenRequests - out.OffersMade
 	out.WithoutCandidates = int32(plan.NoCandidates)
-	out.Outnumbered = int32(plan.Uncovered - plan.NoCandidates)
+	out.SameDoor = int32(plan.SameDoor)
+	out.Outnumbered = int32(plan.Uncovered - plan.NoCandidates - plan.SameDoor)
 	out.Took = durationpb.New(time.Since(start))
 	s.logger.Info("dispatched", zap.Int32("open", out.OpenRequests), zap.Int32("offers", out.OffersMade),
-		zap.Int32("without_candidates", out.WithoutCandidates), zap.Int32("outnumbered", out.Outnumbered),
+		zap.Int32("without_candidates", out.WithoutCandidates), zap.Int32("outnumbered", out.Outnumbered), zap.Int32("same_door", out.SameDoor),
 		zap.Int("greedy_would_cover", plan.Greedy), zap.Duration("took", time.Since(start)))
 	return out, nil
 }

@@ -299,6 +299,7 @@ func TestDispatchCoversOpenRequests(t *testing.T) {
 	var names []string
 	for i := range 8 {
 		hr := h.createHR(shopping(func(r *pb.HelpRequest) {
+			r.Requester.Phone = fmt.Sprintf("01224 %06d", 100000+i) // eight households
 			if i%2 == 0 {
 				r.Urgency = pb.Urgency_URGENCY_CRITICAL
 			}
@@ -376,14 +377,15 @@ func TestDispatchCandidatesPerRequest(t *testing.T) {
 // booked.
 func TestDispatchLargeRun(t *testing.T) {
 	h := newHarnessWithClock(t, &testClock{t: time.Now()}, server.WithRateLimit(0, 0))
-	// Every request is at one place, so each one's candidates are the
-	// same 20 nearest volunteers: 20 with room for 15 each cover all 300.
+	// Every request is at one place (a block of flats, 300 households),
+	// so each one's candidates are the same 20 nearest volunteers: 20 with
+	// room for 15 each cover all 300.
 	const volunteers, requests = 20, 300
 	for i := range volunteers {
 		h.createVol(matchVolunteer(fmt.Sprint("V", i), []string{"AB10 1AB", "AB10 1AF", "AB11 5QN"}[i%3], func(v *pb.Volunteer) { v.Capacity = 15 }))
 	}
-	for range requests {
-		h.createHR(shopping())
+	for i := range requests {
+		h.createHR(shopping(func(r *pb.HelpRequest) { r.Requester.Phone = fmt.Sprintf("01224 %06d", 100000+i) }))
 	}
 	before, err := h.st.Revision()
 	if err != nil {

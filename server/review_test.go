@@ -260,3 +260,47 @@ func TestNotTwoPlacesAtOnce(t *testing.T) {
 		t.Errorf("Ann holds %d offers, commitments %v", v.PendingOffers, v.Commitments)
 	}
 }
+
+// One door, one volunteer: a requester's two requests at meeting times go
+// to one volunteer, or the second waits for them, in this run and later
+// ones; never to a second volunteer.
+func TestDispatchOneVolunteerPerDoor(t *testing.T) {
+	h := newHarness(t)
+	h.createVol(matchVolunteer("Ann", "AB10 1AF"))
+	h.createVol(matchVolunteer("Bob", "AB10 1AB", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900222" }))
+	shop := h.createHR(shopping())
+	pills := h.createHR(shopping(func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_PRESCRIPTION_COLLECTION} }))
+	resp, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+	if err != nil || resp.OffersMade != 1 || resp.SameDoor != 1 || resp.Outnumbered != 0 {
+		t.Fatalf("first run: %v %v", resp, err)
+	}
+	offered := shop
+	if h.getHR(shop.Name).State != pb.HelpRequest_STATE_OFFERED {
+		offered = pills
+	}
+	holder := h.getHR(offered.Name)
+	o, err := h.match.GetOffer(h.ctx, &pb.GetOfferRequest{Name: holder.Offer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second run keeps the other for the same volunteer, who has no
+	// room: Bob, free, is not sent.
+	resp, err = h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+	if err != nil || resp.OffersMade != 0 || resp.SameDoor != 1 {
+		t.Fatalf("second run: %v %v", resp, err)
+	}
+	// With room, they take it.
+	if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+		Volunteer:  &pb.Volunteer{Name: o.Offer.Volunteer, Capacity: 2},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"capacity"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+	if err != nil || resp.OffersMade != 1 {
+		t.Fatalf("third run: %v %v", resp, err)
+	}
+	if v := h.getVol(o.Offer.Volunteer); v.PendingOffers != 2 {
+		t.Errorf("%s holds %d offers, want both requests'", o.Offer.Volunteer, v.PendingOffers)
+	}
+}

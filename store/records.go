@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"slices"
 
@@ -217,7 +218,7 @@ func (s *BoltStore) MatchingInputs(_ context.Context, id string) (*pb.HelpReques
 	var in MatchingInput
 	err = s.view(func(tx *bolt.Tx) error {
 		var err error
-		in, err = matchingInput(tx.Bucket(bHelpRequests), key)
+		in, err = matchingInput(tx, key)
 		return err
 	})
 	if err != nil {
@@ -230,6 +231,14 @@ func (s *BoltStore) MatchingInputs(_ context.Context, id string) (*pb.HelpReques
 type MatchingInput struct {
 	HelpRequest     *pb.HelpRequest // without its personal fields
 	PreviousHelpers []string
+	// Requester tells one requester's requests from others' (a keyed hash
+	// of their phone, in hex; "" without one), so that dispatch sends one
+	// volunteer to one door at one time.
+	Requester string
+	// Accompany is the volunteer holding another of the requester's
+	// requests, offered or assigned, whose window meets this one's: the
+	// one already going to that door then.
+	Accompany string
 }
 
 // ListOpenMatchingInputs implements Store: the dispatcher's read of every
@@ -264,7 +273,7 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 				return nil
 			}
 			resume = bytes.Clone(k[len(prefix):])
-			in, err := matchingInput(top, k[len(prefix):])
+			in, err := matchingInput(tx, k[len(prefix):])
 			if err != nil {
 				return err
 			}
@@ -279,9 +288,10 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 }
 
 // matchingInput reads request key's matching input within a transaction.
-// The requester's earlier requests are found by the hash their phone is
+// The requester's other requests are found by the hash their phone is
 // indexed under (phone_token), so matching never opens personal data.
-func matchingInput(top *bolt.Bucket, key []byte) (MatchingInput, error) {
+func matchingInput(tx *bolt.Tx, key []byte) (MatchingInput, error) {
+	top := tx.Bucket(bHelpRequests)
 	r, err := helpRequests.readRecord(top, key)
 	if err != nil {
 		return MatchingInput{}, err
@@ -291,6 +301,7 @@ func matchingInput(top *bolt.Bucket, key []byte) (MatchingInput, error) {
 	if tok == nil {
 		return in, nil // no phone, or erased: nobody to be continuous with
 	}
+	in.Requester = hex.EncodeToString(tok)
 	ids := idsUnder(top.Bucket(bByPhone), join(tok, nil))
 	seen := 0
 	// Newest first (ids are ULIDs): someone helped weekly for a year keeps
@@ -302,6 +313,11 @@ func matchingInput(top *bolt.Bucket, key []byte) (MatchingInput, error) {
 		o, err := helpRequests.readRecord(top, other)
 		if err != nil {
 			return MatchingInput{}, err
+		}
+		if in.Accompany == "" && windowsMeet(r, o) {
+			if in.Accompany, err = holderOf(tx, o); err != nil {
+				return MatchingInput{}, err
+			}
 		}
 		if o.State != pb.HelpRequest_STATE_FULFILLED {
 			continue
@@ -401,3 +417,22 @@ func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page)
 }
 
 func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
+
+// windowsMeet says whether two requests have windows (not deadlines) that
+// overlap.
+func windowsMeet(a, b *pb.HelpRequest) bool {
+	wa, wb := a.GetWindow(), b.GetWindow()
+	return wa != nil && wb != nil &&
+		wa.GetStartTime().AsTime().Before(wb.GetEndTime().AsTime()) && wb.GetStartTime().AsTime().Before(wa.GetEndTime().AsTime())
+}
+
+// holderOf is the volunteer r is assigned to or offered to, or "".
+func holderOf(tx *bolt.Tx, r *pb.HelpRequest) (string, error) {
+	switch r.State {
+	case pb.HelpRequest_STATE_ASSIGNED:
+		return r.AssignedVolunteer, nil
+	case pb.HelpRequest_STATE_OFFERED:
+		return requestConcerns(tx, r)
+	}
+	return "", nil
+}

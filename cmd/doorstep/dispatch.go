@@ -67,8 +67,9 @@ func urgencyCounts(byUrgency map[string]int32) string {
 }
 
 // uncovered says what became of the requests a run left without an offer,
-// by why: nobody could take them, others needed their volunteers, or they
-// changed while the run was planned.
+// by why: nobody could take them, others needed their volunteers, the
+// volunteer going to their door then had no room, or they changed while
+// the run was planned.
 func uncovered(resp *pb.DispatchResponse) []string {
 	if resp.Uncovered == 0 {
 		return []string{"Every open request now has an offer."}
@@ -82,7 +83,11 @@ func uncovered(resp *pb.DispatchResponse) []string {
 		out = append(out, fmt.Sprintf("%s open: %s volunteers were all needed for more urgent requests, or for ones nobody else could take.",
 			stayOpen(n), plural(n, "its", "their")))
 	}
-	if n := int(resp.Uncovered - resp.WithoutCandidates - resp.Outnumbered); n > 0 {
+	if n := int(resp.SameDoor); n > 0 {
+		out = append(out, fmt.Sprintf("%s open for the volunteer already going to %s door then, for another of %s requests, who has no room for %s: offer %s by hand, or add %s needs to that request.",
+			stayOpen(n), plural(n, "its caller's", "their callers'"), plural(n, "that caller's", "their"), plural(n, "it", "them"), plural(n, "it", "them"), plural(n, "its", "their")))
+	}
+	if n := int(resp.Uncovered - resp.WithoutCandidates - resp.Outnumbered - resp.SameDoor); n > 0 {
 		out = append(out, fmt.Sprintf("%s open until the next run: %s changed while this one was planned.",
 			stayOpen(n), plural(n, "it or its volunteer", "they or their volunteers")))
 	}

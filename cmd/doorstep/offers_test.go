@@ -124,8 +124,10 @@ func TestDispatch(t *testing.T) {
 		t.Errorf("dispatch with nothing open = %q", out)
 	}
 
-	r1, r2 := e.newRequest(), e.newRequest()
-	nobody := e.newRequest("--skills", "welsh") // no volunteer speaks Welsh
+	// Three callers: two requests of one caller at one time would go to one
+	// volunteer (TestDispatchSameDoor).
+	r1, r2 := e.newRequest(), e.newRequest("--phone", "01224 123457")
+	nobody := e.newRequest("--skills", "welsh", "--phone", "01224 123458") // no volunteer speaks Welsh
 
 	raw := e.ok("dispatch", coord, "--json")
 	var resp struct {
@@ -156,7 +158,7 @@ func TestDispatch(t *testing.T) {
 
 	// One volunteer has room left (Callum takes 2, Aileen 1): a critical
 	// request gets it, the Welsh one still has nobody.
-	urgent := e.newRequest("--urgency", "critical")
+	urgent := e.newRequest("--urgency", "critical", "--phone", "01224 123459")
 	out := e.ok("dispatch", coord)
 	want := regexp.MustCompile(`^Made 1 offer for 2 open requests: 1 critical\.\n` +
 		`1 request stays open with nobody in reach free and able to take it: more volunteers are needed there \(doorstep request candidates says why\)\.\n` +
@@ -329,5 +331,32 @@ func TestRequestShowWithPartnerToken(t *testing.T) {
 	out = e.ok("request", "show", req)
 	if !regexp.MustCompile(`\nVolunteer +`+callum+`\n`).MatchString(out) || strings.Contains(out, "Callum") {
 		t.Errorf("request show, assigned, to the partner:\n%s\nwant the volunteer's id alone", out)
+	}
+}
+
+// TestDispatchSameDoor: one caller's two requests at one time never bring
+// two volunteers to their door; a request kept for the volunteer already
+// going there is said to be so.
+func TestDispatchSameDoor(t *testing.T) {
+	e := newTestEnv(t)
+	e.addVolunteers()
+	coord := "--token=" + e.coordinator
+	e.newRequest()
+	e.newRequest("--needs", "dog_walking")
+	out := e.ok("dispatch", coord)
+	offered := e.storedRequests(store.HelpRequestFilter{State: pb.HelpRequest_STATE_OFFERED})
+	vols := map[string]bool{}
+	for _, hr := range offered {
+		o, err := e.st.GetOffer(context.Background(), idOf(hr.Offer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vols[o.Volunteer] = true
+	}
+	switch {
+	case len(vols) != 1:
+		t.Errorf("one caller's two requests at one time went to %d volunteers: %v\n%s", len(vols), vols, out)
+	case len(offered) == 1 && !strings.Contains(out, "1 request stays open for the volunteer already going to its caller's door then"):
+		t.Errorf("dispatch kept one request back without saying why:\n%s", out)
 	}
 }

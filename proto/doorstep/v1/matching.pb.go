@@ -1386,9 +1386,9 @@ type DispatchResponse struct {
 	// Offers made.
 	OffersMade int32 `protobuf:"varint,2,opt,name=offers_made,json=offersMade,proto3" json:"offers_made,omitempty"`
 	// Open requests left without an offer: without_candidates plus
-	// outnumbered, plus any whose request or volunteer changed while the run
-	// was planned (offered by hand, cancelled, paused), which the next run
-	// sees afresh.
+	// outnumbered plus same_door, plus any whose request or volunteer changed
+	// while the run was planned (offered by hand, cancelled, paused), which
+	// the next run sees afresh.
 	Uncovered int32 `protobuf:"varint,3,opt,name=uncovered,proto3" json:"uncovered,omitempty"`
 	// Offers made by urgency ("URGENCY_CRITICAL" and so on).
 	OffersByUrgency map[string]int32 `protobuf:"bytes,4,rep,name=offers_by_urgency,json=offersByUrgency,proto3" json:"offers_by_urgency,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
@@ -1402,7 +1402,12 @@ type DispatchResponse struct {
 	WithoutCandidates int32 `protobuf:"varint,7,opt,name=without_candidates,json=withoutCandidates,proto3" json:"without_candidates,omitempty"`
 	// Of the uncovered, requests whose eligible volunteers were all needed
 	// for others: more urgent requests, or ones nobody else could cover.
-	Outnumbered   int32 `protobuf:"varint,8,opt,name=outnumbered,proto3" json:"outnumbered,omitempty"`
+	Outnumbered int32 `protobuf:"varint,8,opt,name=outnumbered,proto3" json:"outnumbered,omitempty"`
+	// Of the uncovered, requests whose requester has another request at a
+	// time that meets theirs, and whose volunteer (already going, or chosen
+	// in this run) cannot take this one too. Dispatch never sends a second
+	// volunteer to one door at one time: offer it by hand, or merge the two.
+	SameDoor      int32 `protobuf:"varint,9,opt,name=same_door,json=sameDoor,proto3" json:"same_door,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1489,6 +1494,13 @@ func (x *DispatchResponse) GetWithoutCandidates() int32 {
 func (x *DispatchResponse) GetOutnumbered() int32 {
 	if x != nil {
 		return x.Outnumbered
+	}
+	return 0
+}
+
+func (x *DispatchResponse) GetSameDoor() int32 {
+	if x != nil {
+		return x.SameDoor
 	}
 	return 0
 }
@@ -1597,7 +1609,7 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"X\n" +
 	"\x19CancelHelpRequestResponse\x12;\n" +
 	"\fhelp_request\x18\x01 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\"\x11\n" +
-	"\x0fDispatchRequest\"\xbb\x03\n" +
+	"\x0fDispatchRequest\"\xd8\x03\n" +
 	"\x10DispatchResponse\x12#\n" +
 	"\ropen_requests\x18\x01 \x01(\x05R\fopenRequests\x12\x1f\n" +
 	"\voffers_made\x18\x02 \x01(\x05R\n" +
@@ -1608,7 +1620,8 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"totalScore\x12-\n" +
 	"\x04took\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x04took\x12-\n" +
 	"\x12without_candidates\x18\a \x01(\x05R\x11withoutCandidates\x12 \n" +
-	"\voutnumbered\x18\b \x01(\x05R\voutnumbered\x1aB\n" +
+	"\voutnumbered\x18\b \x01(\x05R\voutnumbered\x12\x1b\n" +
+	"\tsame_door\x18\t \x01(\x05R\bsameDoor\x1aB\n" +
 	"\x14OffersByUrgencyEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x012\x94\x06\n" +

@@ -1165,6 +1165,11 @@ func (m *DispatchResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.SameDoor != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.SameDoor))
+		i--
+		dAtA[i] = 0x48
+	}
 	if m.Outnumbered != 0 {
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.Outnumbered))
 		i--
@@ -1675,6 +1680,9 @@ func (m *DispatchResponse) SizeVT() (n int) {
 	}
 	if m.Outnumbered != 0 {
 		n += 1 + protohelpers.SizeOfVarint(uint64(m.Outnumbered))
+	}
+	if m.SameDoor != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.SameDoor))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -4516,6 +4524,25 @@ func (m *DispatchResponse) UnmarshalVT(dAtA []byte) error {
 				b := dAtA[iNdEx]
 				iNdEx++
 				m.Outnumbered |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 9:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SameDoor", wireType)
+			}
+			m.SameDoor = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.SameDoor |= int32(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}
