@@ -109,6 +109,7 @@ func init() {
 		{"request find", "a caller's earlier requests, by phone number", (*app).requestFind},
 		{"request show", "one request: its state, offer and volunteer", (*app).requestShow},
 		{"request list", "requests near a postcode, sector or district", (*app).requestList},
+		{"request edit", "change a request's details: only those given", (*app).requestEdit},
 		{"request candidates", "who could help with a request, best first, and why nobody else", (*app).requestCandidates},
 		{"request cancel", "withdraw a request (frees its volunteer)", (*app).requestCancel},
 		{"request fulfil", "mark an assigned request as done", (*app).requestFulfil},
@@ -118,7 +119,9 @@ func init() {
 		{"offer list", "a volunteer's or a request's offers, or all pending ones", (*app).offerList},
 		{"dispatch", "offer every open request to a volunteer now (admin or coordinator token)", (*app).dispatchNow},
 		{"volunteer add", "register a volunteer", (*app).volunteerAdd},
+		{"volunteer find", "the volunteer who rang, by phone number", (*app).volunteerFind},
 		{"volunteer show", "one volunteer", (*app).volunteerShow},
+		{"volunteer edit", "change a volunteer's details: times, dates away, DBS check, skills", (*app).volunteerEdit},
 		{"volunteer pause", "offer a volunteer nothing until resumed", (*app).volunteerPause},
 		{"volunteer resume", "a paused volunteer can be offered requests again", (*app).volunteerResume},
 		{"volunteer list", "volunteers living near a postcode, sector or district", (*app).volunteerList},
@@ -142,7 +145,7 @@ var (
 		"tokens": "token", "orgs": "org", "organisation": "org", "organisations": "org", "organization": "org", "organizations": "org"}
 	subAliases = map[string]string{
 		"fulfill": "fulfil", "complete": "fulfil", "done": "fulfil", "create": "new", "get": "show", "view": "show",
-		"ls": "list", "search": "find", "match": "candidates", "new": "add", "add": "new", "register": "add", "stop": "pause", "unpause": "resume",
+		"ls": "list", "search": "find", "match": "candidates", "new": "add", "add": "new", "register": "add", "stop": "pause", "unpause": "resume", "change": "edit", "update": "edit",
 	}
 )
 
@@ -153,7 +156,7 @@ func (a *app) dispatch(args []string) error {
 			a.printHelp(a.stdout)
 			return nil
 		}
-		return usageErrorf("%s; see doorstep help", flagProblem(err))
+		return usageErrorf("%s; see doorstep help", flagProblem(top, err))
 	}
 	rest := top.Args()
 	if len(rest) == 0 {
@@ -337,7 +340,7 @@ func (a *app) parse(fs *flag.FlagSet, u usage, args []string) ([]string, error) 
 				a.printUsage(a.stdout, fs, u)
 				return nil, errHelpShown
 			}
-			return nil, usageErrorf("%s; see %s --help", flagProblem(err), commandOf(u.synopsis))
+			return nil, usageErrorf("%s; see %s --help", flagProblem(fs, err), commandOf(u.synopsis))
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -363,8 +366,10 @@ func commandOf(synopsis string) string {
 	return strings.Join(words, " ")
 }
 
-// flagProblem rewords the flag package's errors for people.
-func flagProblem(err error) string {
+// flagProblem rewords the flag package's errors for people: a bad value
+// is named with the kind of value the option takes, never in the flag
+// package's words ("invalid value ... parse error").
+func flagProblem(fs *flag.FlagSet, err error) string {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
 		return fmt.Sprintf("there is no --%s option", name)
@@ -372,7 +377,42 @@ func flagProblem(err error) string {
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
 		return fmt.Sprintf("--%s needs a value", name)
 	}
+	if rest, ok := strings.CutPrefix(msg, "invalid boolean value "); ok {
+		// invalid boolean value "maybe" for -tls: parse error
+		value, name, _ := cutFlagValue(rest, " for -")
+		return fmt.Sprintf("--%s is a switch: give it alone, or as --%s=true or --%s=false, not %s", name, name, name, value)
+	}
+	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+		// invalid value "2" for flag -lease: parse error
+		value, name, why := cutFlagValue(rest, " for flag -")
+		var kind any
+		if f := fs.Lookup(name); f != nil {
+			if g, ok := f.Value.(flag.Getter); ok {
+				kind = g.Get()
+			}
+		}
+		switch kind.(type) {
+		case time.Duration:
+			return fmt.Sprintf("--%s takes a length such as 30m or 2h, not %s", name, value)
+		case int, int64, uint, uint64:
+			return fmt.Sprintf("--%s takes a whole number, not %s", name, value)
+		case float64:
+			return fmt.Sprintf("--%s takes a number such as 57.14, not %s", name, value)
+		}
+		if why != "" && why != "parse error" && why != "value out of range" {
+			return fmt.Sprintf("--%s: %s", name, why) // an option's own sentence
+		}
+		return fmt.Sprintf("--%s cannot be %s", name, value)
+	}
 	return msg
+}
+
+// cutFlagValue splits the rest of a flag error, `"2" for flag -lease: parse
+// error`, into the value as quoted, the option's name and the reason.
+func cutFlagValue(rest, sep string) (value, name, why string) {
+	value, after, _ := strings.Cut(rest, sep)
+	name, why, _ = strings.Cut(after, ": ")
+	return value, name, why
 }
 
 var errHelpShown = errors.New("help shown")

@@ -9,6 +9,7 @@
 //	doorstep request find         a caller's earlier requests, by phone number
 //	doorstep request show ID      one request with its state, offer and volunteer
 //	doorstep request list         requests near a postcode, sector or district
+//	doorstep request edit ID      change a request's details: only those given
 //	doorstep request candidates   who could help, best first, and why nobody else
 //	doorstep request cancel ID    withdraw a request
 //	doorstep request fulfil ID    mark an assigned request as done
@@ -17,7 +18,8 @@
 //	doorstep offer decline OFFER  the volunteer said no
 //	doorstep offer list           a volunteer's or a request's offers, or all pending ones
 //	doorstep dispatch             offer every open request to a volunteer now (admin or coordinator token)
-//	doorstep volunteer add|show|pause|resume|list
+//	doorstep volunteer find       the volunteer who rang, by phone number
+//	doorstep volunteer add|show|edit|pause|resume|list
 //	doorstep import FILE          bulk intake from CSV or JSON Lines, by external id
 //	doorstep watch                the live event stream
 //	doorstep admin token create|list|revoke   bearer tokens (admin token needed for all admin commands)

@@ -81,15 +81,19 @@ func (a *app) offerStep(args []string, u usage, name string, step func(pbMatchin
 	return a.printOffer(o, "")
 }
 
+// printOffer says what became of an offer, naming its volunteer when the
+// token may read volunteers: staff ring people, not ids.
 func (a *app) printOffer(o *pb.Offer, format string) error {
 	if a.cfg.json {
 		return writeJSON(a.stdout, o)
 	}
+	// Done already: a failure to read the name leaves the id, not an error.
+	vol, _ := a.volunteerLabel(o.Volunteer, false)
 	if format != "" {
-		fmt.Fprintf(a.stdout, format, o.HelpRequest, o.Volunteer, fmtTS(o.ExpireTime, a.now()), o.Name)
+		fmt.Fprintf(a.stdout, format, o.HelpRequest, vol, fmtTS(o.ExpireTime, a.now()), o.Name)
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "%s is %s: %s, %s.\n", o.Name, offerStateWord(o.State), o.HelpRequest, o.Volunteer)
+	fmt.Fprintf(a.stdout, "%s is %s: %s, %s.\n", o.Name, offerStateWord(o.State), o.HelpRequest, vol)
 	return nil
 }
 
@@ -118,7 +122,8 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 	if *limit < 1 {
 		return usageErrorf("--limit must be at least 1")
 	}
-	req := &pb.ListOffersRequest{PageSize: int32(min(*limit, maxPageSize)), Live: *live}
+	// One more than limit, to know whether there are more.
+	req := &pb.ListOffersRequest{PageSize: int32(min(*limit+1, maxPageSize)), Live: *live}
 	var err error
 	if *volunteer != "" {
 		if req.Volunteer, err = resourceName(*volunteer, "volunteers", "volunteer"); err != nil {
@@ -138,13 +143,16 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 		return err
 	}
 	var offers []*pb.Offer
+	more := false
 	for o, err := range c.AllOffers(a.ctx, req) {
 		if err != nil {
 			return err
 		}
-		if offers = append(offers, o); len(offers) >= *limit {
+		if len(offers) == *limit {
+			more = true
 			break
 		}
+		offers = append(offers, o)
 	}
 	none := "No offers"
 	if req.State != pb.Offer_STATE_UNSPECIFIED {
@@ -159,7 +167,7 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 	if req.Volunteer != "" {
 		none += " to " + req.Volunteer
 	}
-	return printList(a, offers, none+".", []string{"OFFER", "STATE", "REQUEST", "VOLUNTEER", "DISTANCE", "ANSWER BY"}, func(o *pb.Offer) []string {
+	return printLimited(a, offers, more, none+".", []string{"OFFER", "STATE", "REQUEST", "VOLUNTEER", "DISTANCE", "ANSWER BY"}, func(o *pb.Offer) []string {
 		// Only a pending offer still waits for an answer; for the others
 		// the time would read as a deadline that no longer applies.
 		answerBy := "-"

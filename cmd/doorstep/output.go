@@ -82,6 +82,23 @@ func printList[M proto.Message](a *app, items []M, none string, header []string,
 	return t.flush()
 }
 
+// printLimited is printList for a list cut off at --limit: when more
+// matched, it says so, after the table, or on stderr under --json so that
+// the JSON stays whole.
+func printLimited[M proto.Message](a *app, items []M, more bool, none string, header []string, row func(M) []string) error {
+	if err := printList(a, items, none, header, row); err != nil {
+		return err
+	}
+	if more {
+		w := a.stdout
+		if a.cfg.json {
+			w = a.stderr
+		}
+		fmt.Fprintf(w, "Showing %d; more match: give a larger --limit or narrow the search.\n", len(items))
+	}
+	return nil
+}
+
 func writeIndented(w io.Writer, raw []byte) error {
 	var out bytes.Buffer
 	if err := json.Indent(&out, raw, "", "  "); err != nil {
@@ -111,6 +128,16 @@ func fmtTime(t time.Time, now time.Time) string {
 		return t.Format("Mon 2 Jan 2006 15:04")
 	}
 	return t.Format("Mon 2 Jan 15:04")
+}
+
+// fmtTimeSeconds is fmtTime to the second, for the event stream:
+// "Thu 26 Nov 14:42:20".
+func fmtTimeSeconds(t time.Time, now time.Time) string {
+	t = t.In(london)
+	if t.Year() != now.In(london).Year() {
+		return t.Format("Mon 2 Jan 2006 15:04:05")
+	}
+	return t.Format("Mon 2 Jan 15:04:05")
 }
 
 func fmtTS(ts *timestamppb.Timestamp, now time.Time) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -37,28 +38,36 @@ func (a *app) requestFind(args []string) error {
 	if err != nil {
 		return usageErrorf("--state: %v", err)
 	}
-	hrs, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: number, State: st}, 1000)
+	hrs, more, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: number, State: st}, maxPageSize)
 	if err != nil {
 		return err
 	}
-	return printList(a, hrs, fmt.Sprintf("No requests from %s.", number), []string{"ID", "CREATED", "STATE", "NEEDS", "WHEN", "POSTCODE", "NAME"}, func(hr *pb.HelpRequest) []string {
+	return printLimited(a, hrs, more, fmt.Sprintf("No requests from %s.", number), []string{"ID", "CREATED", "STATE", "NEEDS", "WHEN", "POSTCODE", "NAME"}, func(hr *pb.HelpRequest) []string {
 		return []string{idOf(hr.Name), fmtTS(hr.CreateTime, a.now()), stateWord(hr.State), needsWords(hr.Needs), fmtTiming(hr, a.now()),
 			hr.GetLocation().GetPostcode(), hr.GetRequester().GetDisplayName()}
 	})
 }
 
-// listRequests reads up to limit requests across pages.
-func (a *app) listRequests(req *pb.ListHelpRequestsRequest, limit int) ([]*pb.HelpRequest, error) {
+// listRequests reads up to limit requests across pages, and reports
+// whether more match.
+func (a *app) listRequests(req *pb.ListHelpRequestsRequest, limit int) ([]*pb.HelpRequest, bool, error) {
 	c, err := a.client()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	out, _, err := readPages(limit, func(size int32, token string) ([]*pb.HelpRequest, string, error) {
+	// One more than limit, to know whether there are more.
+	out, _, err := readPages(limit+1, func(size int32, token string) ([]*pb.HelpRequest, string, error) {
 		req.PageSize, req.PageToken = size, token
 		resp, err := c.HelpRequests.ListHelpRequests(a.ctx, req)
 		return resp.GetHelpRequests(), resp.GetNextPageToken(), err
 	})
-	return out, err
+	if err != nil {
+		return nil, false, err
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
 }
 
 // requestList lists requests near a place.
@@ -85,7 +94,7 @@ func (a *app) requestList(args []string) error {
 	if *limit < 1 {
 		return usageErrorf("--limit must be at least 1")
 	}
-	hrs, err := a.listRequests(&pb.ListHelpRequestsRequest{Postcode: place, State: st, Organisation: *org}, *limit)
+	hrs, more, err := a.listRequests(&pb.ListHelpRequestsRequest{Postcode: place, State: st, Organisation: *org}, *limit)
 	if err != nil {
 		return err
 	}
@@ -97,7 +106,7 @@ func (a *app) requestList(args []string) error {
 	if place != "" {
 		none = fmt.Sprintf("No %s in %s.", what, strings.ToUpper(place))
 	}
-	return printList(a, hrs, none, []string{"ID", "STATE", "URGENCY", "NEEDS", "WHEN", "POSTCODE", "STREET"}, func(hr *pb.HelpRequest) []string {
+	return printLimited(a, hrs, more, none, []string{"ID", "STATE", "URGENCY", "NEEDS", "WHEN", "POSTCODE", "STREET"}, func(hr *pb.HelpRequest) []string {
 		return []string{idOf(hr.Name), stateWord(hr.State), urgencyWord(hr.Urgency), needsWords(hr.Needs), fmtTiming(hr, a.now()),
 			hr.GetLocation().GetPostcode(), orDash(hr.GetLocation().GetStreet())}
 	})
@@ -280,15 +289,66 @@ func (a *app) requestCandidates(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Whom to offer it to depends on where the request stands.
+	got, err := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: name})
+	if err != nil {
+		return err
+	}
+	hr := got.HelpRequest
+	var offeredTo string // the volunteer holding the live offer, if any
+	switch hr.State {
+	case pb.HelpRequest_STATE_FULFILLED, pb.HelpRequest_STATE_CANCELLED, pb.HelpRequest_STATE_EXPIRED:
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("%s is %s: it is closed, so nobody can be offered it. Take a new request if the caller still needs help.", hr.Name, stateWord(hr.State))}
+	case pb.HelpRequest_STATE_ASSIGNED:
+		if a.cfg.json {
+			break // scripts get the ranking as before, and the state from request show
+		}
+		label, err := a.volunteerLabel(hr.AssignedVolunteer, false)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s is assigned to %s: nobody else is needed. If they cannot go, cancel it and take it again.\n", hr.Name, label)
+		return nil
+	case pb.HelpRequest_STATE_OFFERED:
+		offer, err := a.readOffer(hr.Offer)
+		if err != nil {
+			return err
+		}
+		offeredTo = offer.GetVolunteer()
+		if !a.cfg.json {
+			label := "a volunteer"
+			if offeredTo != "" {
+				if label, err = a.volunteerLabel(offeredTo, false); err != nil {
+					return err
+				}
+			}
+			until := ""
+			if t := offer.GetExpireTime(); t != nil {
+				until = " until " + t.AsTime().In(london).Format("15:04")
+				if d := t.AsTime().In(london); d.YearDay() != a.now().In(london).YearDay() || d.Year() != a.now().In(london).Year() {
+					until = " until " + fmtTS(t, a.now())
+				}
+			}
+			fmt.Fprintf(a.stdout, "%s is offered to %s%s. If they decline, these could help:\n\n", hr.Name, label, until)
+		}
+	}
 	resp, err := c.Matching.FindCandidates(a.ctx, &pb.FindCandidatesRequest{HelpRequest: name, PageSize: int32(*limit)})
 	if err != nil {
 		return err
+	}
+	if offeredTo != "" {
+		// The volunteer holding the offer is not one of the others.
+		resp.Candidates = slices.DeleteFunc(resp.Candidates, func(c *pb.Candidate) bool { return c.Volunteer == offeredTo })
 	}
 	if a.cfg.json {
 		return writeJSON(a.stdout, resp)
 	}
 	if len(resp.Candidates) == 0 {
-		fmt.Fprintln(a.stdout, "Nobody can take this request now.")
+		if offeredTo != "" {
+			fmt.Fprintln(a.stdout, "Nobody else can take this request now.")
+		} else {
+			fmt.Fprintln(a.stdout, "Nobody can take this request now.")
+		}
 	} else {
 		t := newTable(a.stdout)
 		t.row("#", "VOLUNTEER", "NAME", "DISTANCE", "WHY")
@@ -348,6 +408,18 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 	if err != nil {
 		return err
 	}
+	// Who was assigned, to say whom to tell: the answer to a cancel may
+	// no longer name them.
+	var assigned string
+	if name == "cancel" && !a.cfg.json {
+		before, err := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: hrName})
+		switch {
+		case err == nil && before.HelpRequest.State == pb.HelpRequest_STATE_ASSIGNED:
+			assigned = before.HelpRequest.AssignedVolunteer
+		case err != nil && status.Code(err) != codes.PermissionDenied:
+			return err
+		}
+	}
 	hr, err := step(c.Matching, hrName)
 	if err != nil {
 		return err
@@ -356,5 +428,67 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 		return writeJSON(a.stdout, hr)
 	}
 	fmt.Fprintf(a.stdout, "%s is now %s.\n", hr.Name, stateWord(hr.State))
+	if assigned != "" && hr.State == pb.HelpRequest_STATE_CANCELLED {
+		v, err := a.lookupVolunteer(assigned)
+		switch {
+		case err != nil:
+			// Cancelled all the same: say so, and not that it failed.
+			fmt.Fprintf(a.stdout, "Tell the volunteer (%s) not to come.\n", assigned)
+		case v != nil:
+			fmt.Fprintf(a.stdout, "Tell %s (%s) not to come: they are free for other requests.\n", v.GetContact().GetDisplayName(), phoneWords(v.GetContact().GetPhone()))
+		}
+	}
 	return nil
+}
+
+// lookupVolunteer reads a volunteer; nil, without an error, when the
+// token may not read volunteers or the record is gone, for commands that
+// only name them.
+func (a *app) lookupVolunteer(name string) (*pb.Volunteer, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Volunteers.GetVolunteer(a.ctx, &pb.GetVolunteerRequest{Name: name})
+	switch status.Code(err) {
+	case codes.OK:
+		return resp.Volunteer, nil
+	case codes.PermissionDenied, codes.NotFound:
+		return nil, nil
+	}
+	return nil, err
+}
+
+// volunteerLabel names a volunteer for a sentence: "Callum Reid
+// (volunteers/01...)", with their phone when withPhone; the resource name
+// alone when the token may not read volunteers.
+func (a *app) volunteerLabel(name string, withPhone bool) (string, error) {
+	v, err := a.lookupVolunteer(name)
+	if err != nil || v == nil {
+		return name, err
+	}
+	if withPhone {
+		return fmt.Sprintf("%s, %s (%s)", v.GetContact().GetDisplayName(), phoneWords(v.GetContact().GetPhone()), name), nil
+	}
+	return fmt.Sprintf("%s (%s)", v.GetContact().GetDisplayName(), name), nil
+}
+
+// readOffer reads an offer; nil, without an error, when the token may not
+// read offers or it is gone.
+func (a *app) readOffer(name string) (*pb.Offer, error) {
+	if name == "" {
+		return nil, nil
+	}
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Matching.GetOffer(a.ctx, &pb.GetOfferRequest{Name: name})
+	switch status.Code(err) {
+	case codes.OK:
+		return resp.Offer, nil
+	case codes.PermissionDenied, codes.NotFound:
+		return nil, nil
+	}
+	return nil, err
 }

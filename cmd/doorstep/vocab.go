@@ -190,30 +190,43 @@ var circumstances = []struct {
 	{"reduced_mobility", func(v *pb.Vulnerability) { v.ReducedMobility = true }, (*pb.Vulnerability).GetReducedMobility},
 }
 
-// parseCircumstances reads "lives alone, shielding" or "1 3"; "none" or
-// empty is none.
+// parseCircumstances reads "lives alone, shielding", "1,3" or "1 3", as
+// needs are read; "none" or empty is none.
 func parseCircumstances(s string) (*pb.Vulnerability, error) {
 	v := &pb.Vulnerability{}
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" || s == "none" || s == "no" {
 		return nil, nil
 	}
-	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' }) {
-		part = strings.Join(strings.Fields(part), "_")
-		for _, w := range strings.Split(part, "_and_") {
-			found := false
-			for i, c := range circumstances {
-				if w == c.name || w == strconv.Itoa(i+1) || strings.HasPrefix(c.name, w) && len(w) >= 3 {
-					c.set(v)
-					found = true
-				}
-			}
-			if !found {
-				return nil, fmt.Errorf("%q is not one of: lives alone, shielding, no internet, reduced mobility", strings.ReplaceAll(w, "_", " "))
-			}
+	words := strings.Fields(strings.NewReplacer(",", " ", ";", " ", "+", " ", "&", " ", "/", " ", "_", " ", "-", " ").Replace(s))
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if w == "and" {
+			continue
+		}
+		// Names of two words ("lives alone", "no internet") come as two.
+		if i+1 < len(words) && setCircumstance(v, w+"_"+words[i+1]) {
+			i++
+			continue
+		}
+		if !setCircumstance(v, w) {
+			return nil, fmt.Errorf("%q is not one of: lives alone, shielding, no internet, reduced mobility (or their numbers 1-4)", w)
 		}
 	}
 	return v, nil
+}
+
+// setCircumstance sets the circumstance named w (its name, number, or the
+// first three letters or more of its name) and reports whether there was
+// one.
+func setCircumstance(v *pb.Vulnerability, w string) bool {
+	for i, c := range circumstances {
+		if w == c.name || w == strconv.Itoa(i+1) || strings.HasPrefix(c.name, w) && len(w) >= 3 {
+			c.set(v)
+			return true
+		}
+	}
+	return false
 }
 
 func circumstanceWords(v *pb.Vulnerability) string {

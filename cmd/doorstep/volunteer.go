@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -115,10 +116,14 @@ func (a *app) volunteerAdd(args []string) error {
 	if err != nil {
 		return err
 	}
+	if d := created.GetVetting().GetExpireDate(); d != nil && dateExpired(d, a.now()) {
+		// Allowed, as a record of the check they had; but it counts for nothing.
+		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked (doorstep volunteer edit --dbs-expires).\n", isoDate(d))
+	}
 	if a.cfg.json {
 		return writeJSON(a.stdout, created)
 	}
-	fmt.Fprintf(a.stdout, "Registered %s: %s, %s, free %s.\n", created.Name, created.GetContact().GetDisplayName(), created.GetHome().GetPostcode(), slotsWords(created.GetAvailability().GetWeekly()))
+	fmt.Fprintf(a.stdout, "Registered %s: %s, %s, free %s.\n", created.Name, created.GetContact().GetDisplayName(), created.GetHome().GetPostcode(), freeWords(created.GetAvailability()))
 	return nil
 }
 
@@ -311,10 +316,6 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 		return writeJSON(a.stdout, v)
 	}
 	now := a.now()
-	vet := lowerWords(v.GetVetting().GetLevel().String(), "DBS_LEVEL_")
-	if d := v.GetVetting().GetExpireDate(); d != nil {
-		vet += fmt.Sprintf(" until %04d-%02d-%02d", d.Year, d.Month, d.Day)
-	}
 	t := newTable(a.stdout)
 	t.row("Volunteer", v.Name)
 	t.row("Name", v.GetContact().GetDisplayName())
@@ -322,8 +323,11 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 	t.row("Home", addressOf(v.Home))
 	t.row("Travel", fmt.Sprintf("%s, up to %s", lowerWords(v.TravelMode.String(), "TRAVEL_MODE_"), fmtDistance(float64(v.MaxDistanceMetres))))
 	t.row("Skills", orDash(strings.Join(v.Skills, ", ")))
-	t.row("DBS check", vet)
-	t.row("Free", slotsWords(v.GetAvailability().GetWeekly()))
+	t.row("DBS check", vettingWords(v.GetVetting(), now))
+	t.row("Free", freeWords(v.GetAvailability()))
+	if away := awayWords(v.GetAvailability(), now); away != "" {
+		t.row("Away", away)
+	}
 	t.row("Paused", yesNo(v.Paused))
 	t.row("Workload", fmt.Sprintf("%d assigned, %s waiting, capacity %d", v.ActiveAssignments, count(int(v.PendingOffers), "offer"), v.Capacity))
 	for _, o := range live {
@@ -364,6 +368,14 @@ func (a *app) setPaused(args []string, paused bool, u usage) error {
 	if err != nil {
 		return err
 	}
+	// A pause withdraws the offers waiting for their answer: the server
+	// does not say which, so compare before and after.
+	var before []*pb.Offer
+	if paused {
+		if before, err = a.pendingOffers(name); err != nil {
+			return err
+		}
+	}
 	resp, err := c.Volunteers.UpdateVolunteer(a.ctx, &pb.UpdateVolunteerRequest{
 		Volunteer:  &pb.Volunteer{Name: name, Paused: paused},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"paused"}},
@@ -372,20 +384,66 @@ func (a *app) setPaused(args []string, paused bool, u usage) error {
 		return err
 	}
 	if a.cfg.json {
-		return writeJSON(a.stdout, resp.Volunteer)
+		if err := writeJSON(a.stdout, resp.Volunteer); err != nil {
+			return err
+		}
+	} else {
+		word := "resumed: they can be offered requests again"
+		if paused {
+			word = "paused: they are offered nothing until resumed"
+		}
+		fmt.Fprintf(a.stdout, "%s (%s) is %s.\n", resp.Volunteer.Name, resp.Volunteer.GetContact().GetDisplayName(), word)
 	}
-	word := "resumed: they can be offered requests again"
-	if paused {
-		word = "paused: they are offered nothing until resumed"
+	return a.reportWithdrawn(before, resp.Volunteer.PendingOffers)
+}
+
+// pendingOffers are the offers waiting for a volunteer's answer.
+func (a *app) pendingOffers(volunteer string) ([]*pb.Offer, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
 	}
-	fmt.Fprintf(a.stdout, "%s (%s) is %s.\n", resp.Volunteer.Name, resp.Volunteer.GetContact().GetDisplayName(), word)
+	var out []*pb.Offer
+	for o, err := range c.AllOffers(a.ctx, &pb.ListOffersRequest{Volunteer: volunteer, State: pb.Offer_STATE_PENDING, PageSize: maxPageSize}) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// reportWithdrawn says which of the offers pending before a change to a
+// volunteer the change withdrew (the server withdraws those it makes
+// impossible), so that staff know those requests need someone else. It
+// reads the offers again only when fewer are pending than before. Under
+// --json the sentences go to stderr, so that the JSON stays whole.
+func (a *app) reportWithdrawn(before []*pb.Offer, pendingNow int32) error {
+	if len(before) == 0 || int(pendingNow) >= len(before) {
+		return nil
+	}
+	w := a.stdout
+	if a.cfg.json {
+		w = a.stderr
+	}
+	for _, o := range before {
+		now, err := a.readOffer(o.Name)
+		if err != nil {
+			// The change is made; only the account of it is short.
+			fmt.Fprintf(w, "Some offers to them may have been withdrawn: see doorstep offer list --volunteer %s --state withdrawn.\n", idOf(o.Volunteer))
+			return nil
+		}
+		if now != nil && now.State == pb.Offer_STATE_WITHDRAWN {
+			fmt.Fprintf(w, "Offer of %s withdrawn: that request is open again.\n", o.HelpRequest)
+		}
+	}
 	return nil
 }
 
 func (a *app) volunteerList(args []string) error {
 	u := usage{
 		synopsis: "doorstep volunteer list [--near POSTCODE] [--skill TAG]",
-		text:     "Lists volunteers living at a postcode, in a sector (AB10 1) or a district (AB10), by postcode then age.",
+		text:     "Lists volunteers living at a postcode, in a sector (AB10 1) or a district (AB10), by postcode then age.\nTo find the volunteer on the phone, use doorstep volunteer find --phone NUMBER.",
 		examples: []string{"doorstep volunteer list --near AB10 1AF", "doorstep volunteer list --near AB10 --skill driver --json"},
 	}
 	cmd := a.begin("list", u)
@@ -401,22 +459,179 @@ func (a *app) volunteerList(args []string) error {
 	if *limit < 1 {
 		return usageErrorf("--limit must be at least 1")
 	}
-	c, err := a.client()
+	vols, more, err := a.listVolunteers(&pb.ListVolunteersRequest{Postcode: place, Skill: strings.ToLower(*skill), Organisation: *org}, *limit)
 	if err != nil {
 		return err
 	}
-	var vols []*pb.Volunteer
-	for v, err := range c.AllVolunteers(a.ctx, &pb.ListVolunteersRequest{Postcode: place, Skill: strings.ToLower(*skill), Organisation: *org, PageSize: int32(min(*limit, 1000))}) {
-		if err != nil {
-			return err
-		}
-		if vols = append(vols, v); len(vols) >= *limit {
-			break
-		}
-	}
-	return printList(a, vols, "No volunteers found.", []string{"ID", "NAME", "POSTCODE", "TRAVEL", "SKILLS", "FREE", "PAUSED", "LOAD"}, func(v *pb.Volunteer) []string {
+	now := a.now()
+	return printLimited(a, vols, more, "No volunteers found.", []string{"ID", "NAME", "POSTCODE", "TRAVEL", "SKILLS", "FREE", "AWAY", "PAUSED", "LOAD"}, func(v *pb.Volunteer) []string {
 		return []string{idOf(v.Name), v.GetContact().GetDisplayName(), v.GetHome().GetPostcode(), lowerWords(v.TravelMode.String(), "TRAVEL_MODE_"),
-			orDash(strings.Join(v.Skills, ",")), slotsWords(v.GetAvailability().GetWeekly()), yesNo(v.Paused),
+			orDash(strings.Join(v.Skills, ",")), freeWords(v.GetAvailability()), orDash(awayWords(v.GetAvailability(), now)), yesNo(v.Paused),
 			fmt.Sprintf("%d/%d", v.ActiveAssignments+v.PendingOffers, v.Capacity)}
 	})
+}
+
+// listVolunteers reads up to limit volunteers, and reports whether more
+// match.
+func (a *app) listVolunteers(req *pb.ListVolunteersRequest, limit int) ([]*pb.Volunteer, bool, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, false, err
+	}
+	// One more than limit, to know whether there are more.
+	req.PageSize = int32(min(limit+1, maxPageSize))
+	var vols []*pb.Volunteer
+	for v, err := range c.AllVolunteers(a.ctx, req) {
+		if err != nil {
+			return nil, false, err
+		}
+		if len(vols) == limit {
+			return vols, true, nil
+		}
+		vols = append(vols, v)
+	}
+	return vols, false, nil
+}
+
+// volunteerFind finds the volunteer who rang, by their phone number.
+func (a *app) volunteerFind(args []string) error {
+	u := usage{
+		synopsis: "doorstep volunteer find --phone NUMBER",
+		text:     "Finds a volunteer by phone number: how to find the volunteer who rang in. The number may be typed as\npeople say it, spaces and all. Then doorstep volunteer show ID has the rest, and the offers waiting for them.",
+		examples: []string{"doorstep volunteer find --phone 07700 900123", "doorstep volunteer find --phone '+44 7700 900123' --json"},
+	}
+	cmd := a.begin("find", u)
+	phone := cmd.fs.String("phone", "", "the volunteer's phone number, in any usual form")
+	pos, err := cmd.parse(args)
+	if err != nil {
+		return err
+	}
+	number, err := personPhone(*phone, pos, u.synopsis, "the volunteer's number")
+	if err != nil {
+		return err
+	}
+	vols, more, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: number}, maxPageSize)
+	if err != nil {
+		return err
+	}
+	err = printLimited(a, vols, more, fmt.Sprintf("No volunteer has the number %s.", number), []string{"ID", "NAME", "STATUS", "POSTCODE", "ORGANISATION"}, func(v *pb.Volunteer) []string {
+		return []string{idOf(v.Name), v.GetContact().GetDisplayName(), volunteerStatus(v), v.GetHome().GetPostcode(), v.Organisation}
+	})
+	if err == nil && !a.cfg.json && len(vols) > 0 {
+		fmt.Fprintf(a.stdout, "See their offers and assignments with: doorstep volunteer show %s\n", idOf(vols[0].Name))
+	}
+	return err
+}
+
+// volunteerStatus is whether they can be offered requests, and what they
+// have now: "active, 1 assigned, 1 offer waiting", "paused".
+func volunteerStatus(v *pb.Volunteer) string {
+	s := "active"
+	if v.Paused {
+		s = "paused"
+	}
+	if v.ActiveAssignments > 0 {
+		s += fmt.Sprintf(", %d assigned", v.ActiveAssignments)
+	}
+	if v.PendingOffers > 0 {
+		s += ", " + count(int(v.PendingOffers), "offer") + " waiting"
+	}
+	return s
+}
+
+// freeWords is a volunteer's weekly times, with their time zone when it
+// is not the UK's: "fri 10:00-17:00 New York time".
+func freeWords(av *pb.Availability) string {
+	s := slotsWords(av.GetWeekly())
+	if z := zoneWords(av.GetTimeZone()); z != "" && len(av.GetWeekly()) > 0 {
+		s += " " + z
+	}
+	return s
+}
+
+// zoneWords names a time zone other than the UK's as people say it:
+// "America/New_York" is "New York time"; the UK's is "".
+func zoneWords(tz string) string {
+	tz = strings.TrimSpace(tz)
+	if tz == "" || tz == "Europe/London" || tz == "GB" {
+		return ""
+	}
+	if i := strings.LastIndexByte(tz, '/'); i >= 0 {
+		tz = tz[i+1:]
+	}
+	return strings.ReplaceAll(tz, "_", " ") + " time"
+}
+
+// awayWords lists the dates a volunteer is away that have not all passed,
+// soonest first: "Tue 1 Dec to Thu 10 Dec, Fri 25 Dec"; "" when none.
+func awayWords(av *pb.Availability, now time.Time) string {
+	loc := london
+	if l, err := time.LoadLocation(av.GetTimeZone()); err == nil && av.GetTimeZone() != "" {
+		loc = l
+	}
+	today := pbDate(now.In(loc))
+	var ranges []*pb.DateRange
+	for _, r := range av.GetAway() {
+		if r.GetEndDate() != nil && !dateBefore(r.GetEndDate(), today) {
+			ranges = append(ranges, r)
+		}
+	}
+	sort.SliceStable(ranges, func(i, j int) bool { return dateBefore(ranges[i].GetStartDate(), ranges[j].GetStartDate()) })
+	var out []string
+	for _, r := range ranges {
+		start, end := r.GetStartDate(), r.GetEndDate()
+		switch {
+		case !dateBefore(today, start): // started already
+			out = append(out, "now, until "+dateWords(end, now))
+		case dateKey(start) == dateKey(end):
+			out = append(out, dateWords(start, now))
+		default:
+			out = append(out, dateWords(start, now)+" to "+dateWords(end, now))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// vettingWords is a DBS check with the last day it counts, or that it
+// has expired: "basic until 2028-03-31", "enhanced, expired 2025-01-01".
+func vettingWords(vet *pb.Vetting, now time.Time) string {
+	s := lowerWords(vet.GetLevel().String(), "DBS_LEVEL_")
+	if vet.GetLevel() == pb.Vetting_DBS_LEVEL_UNSPECIFIED {
+		s = "none"
+	}
+	if d := vet.GetExpireDate(); d != nil {
+		if dateExpired(d, now) {
+			return s + ", expired " + isoDate(d)
+		}
+		s += " until " + isoDate(d)
+	}
+	return s
+}
+
+// dateExpired reports whether the last day d that something counts was
+// before today, in UK time.
+func dateExpired(d *pb.Date, now time.Time) bool {
+	return dateBefore(d, pbDate(now.In(london)))
+}
+
+func pbDate(t time.Time) *pb.Date {
+	return &pb.Date{Year: int32(t.Year()), Month: int32(t.Month()), Day: int32(t.Day())}
+}
+
+func dateKey(d *pb.Date) int32 { return d.GetYear()*10000 + d.GetMonth()*100 + d.GetDay() }
+
+func dateBefore(a, b *pb.Date) bool { return dateKey(a) < dateKey(b) }
+
+func isoDate(d *pb.Date) string {
+	return fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
+}
+
+// dateWords shows a date as fmtTime does, without a time: "Tue 1 Dec",
+// with the year only when it is not this year.
+func dateWords(d *pb.Date, now time.Time) string {
+	t := time.Date(int(d.GetYear()), time.Month(d.GetMonth()), int(d.GetDay()), 12, 0, 0, 0, time.UTC)
+	if t.Year() != now.In(london).Year() {
+		return t.Format("Mon 2 Jan 2006")
+	}
+	return t.Format("Mon 2 Jan")
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -99,5 +102,126 @@ func TestWatch(t *testing.T) {
 	r := e.run("watch", "--type", "offer_exploded")
 	if r.code != exitUsage || !strings.HasPrefix(r.stderr, `--type: "offer_exploded" is not an event type`) {
 		t.Errorf("bad --type: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestWatchLinesHaveDates: each line's time has its date, as elsewhere.
+func TestWatchLinesHaveDates(t *testing.T) {
+	e := newTestEnv(t)
+	e.newRequest()
+	lines, _ := e.watchUntil(1, "--from", "1")
+	if !regexp.MustCompile(`^1 +Tue 10 Mar 09:00:00  help request created `).MatchString(lines[0]) {
+		t.Errorf("watch line = %q, want the date and time", lines[0])
+	}
+}
+
+// TestWatchUnreachable: a watch that cannot connect at the start says so
+// and ends, rather than waiting in silence.
+func TestWatchUnreachable(t *testing.T) {
+	e := newTestEnv(t)
+	e.env["DOORSTEP_ADDR"] = "127.0.0.1:1"
+	e.env["DOORSTEP_TOKEN"] = e.coordinator
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r := e.runCtx(ctx, "", "watch")
+	if ctx.Err() != nil {
+		t.Fatal("watch of an unreachable server did not end")
+	}
+	checkFailure(t, r, true, exitUnreachable, "Cannot reach the Doorstep server at 127.0.0.1:1. *")
+}
+
+// cutProxy forwards TCP connections to a server and can cut them all, as
+// a network fault or a server restart would.
+type cutProxy struct {
+	ln     net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	target string
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestWatchReconnects: once connected, a broken stream is said on stderr
+// while it is repaired, and nothing is missed or repeated.
+func TestWatchReconnects(t *testing.T) {
+	e := newTestEnv(t)
+	p := newCutProxy(t, e.addr)
+	e.env["DOORSTEP_ADDR"] = p.ln.Addr().String()
+	first := e.newRequest()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	env := map[string]string{"DOORSTEP_ADDR": e.env["DOORSTEP_ADDR"], "DOORSTEP_TOKEN": e.coordinator}
+	go func() {
+		done <- runAt(ctx, []string{"watch", "--from", "1"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut, e.clock.now)
+	}()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for !ok() {
+			select {
+			case code := <-done:
+				t.Fatalf("watch ended with exit %d waiting for %s: %s%s", code, what, out.String(), errOut.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s: stdout %q, stderr %q", what, out.String(), errOut.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("first event", func() bool { return strings.Contains(out.String(), first) })
+	p.cut()
+	waitFor("reconnecting", func() bool { return strings.Contains(errOut.String(), "reconnecting…") })
+	second := e.newRequest()
+	waitFor("second event", func() bool { return strings.Contains(out.String(), second) })
+	waitFor("reconnected", func() bool { return strings.Contains(errOut.String(), "Reconnected") })
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("watch exit %d after Ctrl-C, want 0", code)
+	}
+	if got, want := errOut.String(), "Lost the connection to the server: reconnecting…\nReconnected: no events were missed.\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], first) || !strings.Contains(lines[1], second) {
+		t.Errorf("watch across the cut printed:\n%s\nwant each request's creation once", out.String())
 	}
 }

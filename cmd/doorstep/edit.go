@@ -1,0 +1,338 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/doorstep-aid/doorstep/geo"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// givenFlags are the options set on the command line, by name.
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// requestEdit changes the details of a request: only those given.
+func (a *app) requestEdit(args []string) error {
+	u := usage{
+		synopsis: "doorstep request edit ID [options]",
+		text: `Changes a request: only the details given as options, the rest stay as they are. --when and --needs
+are read as for doorstep request new. If the request was offered to a volunteer who cannot take it as
+changed, the offer is withdrawn and the request is open again: the answer says so.`,
+		examples: []string{
+			"doorstep request edit 01jq3m5x8v2k4c6e9g0h1j2k3m --when 'fri 2pm-4pm'",
+			"doorstep request edit 01jq3m5x8v2k4c6e9g0h1j2k3m --needs shopping,prescription --urgency high --details 'Milk, bread'",
+		},
+	}
+	cmd := a.begin("edit", u)
+	fs := cmd.fs
+	when := fs.String("when", "", "when help is needed: \"tomorrow 10:00-12:00\", \"today by 18:00\"")
+	needs := fs.String("needs", "", "what is needed (names or numbers, comma-separated)")
+	urgency := fs.String("urgency", "", "low, normal, high or critical")
+	details := fs.String("details", "", "details for the volunteer")
+	postcode := fs.String("postcode", "", "the postcode of the door")
+	street := fs.String("street", "", "the street")
+	address := fs.String("address", "", "house number, flat or building; lines separated by ;")
+	skills := fs.String("skills", "", "skills the volunteer must have, e.g. driver,welsh (\"\" for none)")
+	remote := fs.Bool("remote", false, "help can be given from anywhere (a befriending call); --remote=false to undo")
+	name, err := cmd.record(args, "helpRequests", "help request")
+	if err != nil {
+		return err
+	}
+	given := givenFlags(fs)
+	hr := &pb.HelpRequest{Name: name, Location: &pb.Location{}}
+	var paths, bad []string
+	fail := func(flag string, err error) { bad = append(bad, "--"+flag+": "+err.Error()) }
+	if given["when"] {
+		t, err := parseWhen(*when, a.now())
+		switch {
+		case err != nil:
+			fail("when", err)
+		case t.start.IsZero():
+			hr.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(t.deadline)}
+			paths = append(paths, "deadline")
+		default:
+			hr.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(t.start), EndTime: timestamppb.New(t.end)}}
+			paths = append(paths, "window")
+		}
+	}
+	if given["needs"] {
+		if hr.Needs, err = parseNeeds(*needs); err != nil {
+			fail("needs", err)
+		}
+		paths = append(paths, "needs")
+	}
+	if given["urgency"] {
+		if hr.Urgency, err = parseUrgency(*urgency); err != nil {
+			fail("urgency", err)
+		}
+		paths = append(paths, "urgency")
+	}
+	if given["details"] {
+		hr.Details = strings.TrimSpace(*details)
+		paths = append(paths, "details")
+	}
+	if given["postcode"] {
+		pc, err := geo.NormalisePostcode(*postcode)
+		if err != nil {
+			fail("postcode", fmt.Errorf("%q is not a UK postcode: it looks like AB10 1AB", *postcode))
+		}
+		hr.Location.Postcode = pc
+		paths = append(paths, "location.postcode")
+	}
+	if given["street"] {
+		hr.Location.Street = strings.TrimSpace(*street)
+		paths = append(paths, "location.street")
+	}
+	if given["address"] {
+		hr.Location.AddressLines = splitLines(*address)
+		paths = append(paths, "location.address_lines")
+	}
+	if given["skills"] {
+		hr.RequiredSkills = splitList(strings.ToLower(*skills))
+		paths = append(paths, "required_skills")
+	}
+	if given["remote"] {
+		hr.RemoteOk = *remote
+		paths = append(paths, "remote_ok")
+	}
+	if len(bad) > 0 {
+		return usageErrorf("%s", strings.Join(bad, "; "))
+	}
+	if len(paths) == 0 {
+		return usageErrorf("say what to change, such as --when or --needs; see doorstep request edit --help")
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	before, err := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: name})
+	if err != nil {
+		return err
+	}
+	// The etag makes the change fail rather than undo someone else's made
+	// since the read, and lets a lost answer be retried safely.
+	hr.Etag = before.HelpRequest.Etag
+	resp, err := c.HelpRequests.UpdateHelpRequest(a.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: hr, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+	if err != nil {
+		return err
+	}
+	after := resp.HelpRequest
+	if a.cfg.json {
+		if err := writeJSON(a.stdout, after); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.stdout, "Changed %s (%s).\n", after.Name, strings.Join(paths, ", "))
+		if err := a.printRequest(a.stdout, after, nil, ""); err != nil {
+			return err
+		}
+	}
+	if was := before.HelpRequest; was.State == pb.HelpRequest_STATE_OFFERED && after.State == pb.HelpRequest_STATE_OPEN {
+		w := a.stdout
+		if a.cfg.json {
+			w = a.stderr
+		}
+		who := "the volunteer"
+		if o, err := a.readOffer(was.Offer); err == nil && o != nil {
+			who, _ = a.volunteerLabel(o.Volunteer, false)
+		}
+		fmt.Fprintf(w, "The offer of it to %s was withdrawn: they cannot take it as changed. It is open again.\n", who)
+	}
+	return nil
+}
+
+// volunteerEdit changes a volunteer's details: only those given.
+func (a *app) volunteerEdit(args []string) error {
+	u := usage{
+		synopsis: "doorstep volunteer edit ID [options]",
+		text: `Changes a volunteer: only the details given as options, the rest stay as they are. --available is read
+as for volunteer add, in their time zone (--timezone, an IANA name such as America/New_York; UK time
+unless set). --away lists the dates they are away, replacing those held: "1 dec-10 dec, 25 dec", or
+none. Offers waiting for them that they can no longer take are withdrawn: the answer lists them.`,
+		examples: []string{
+			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --away '1 dec-10 dec'",
+			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --available 'weekdays 18-21' --capacity 2",
+			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --dbs enhanced --dbs-expires 2029-06-30",
+		},
+	}
+	cmd := a.begin("edit", u)
+	fs := cmd.fs
+	available := fs.String("available", "", "when they are free each week, e.g. \"tue 10:00-12:00, sat 9-17\" or always")
+	away := fs.String("away", "", "the dates they are away, e.g. \"1 dec-10 dec, 25 dec\", or none")
+	tz := fs.String("timezone", "", "the time zone of --available and --away, e.g. America/New_York")
+	dbs := fs.String("dbs", "", "their DBS check: none, basic or enhanced")
+	dbsExpires := fs.String("dbs-expires", "", "the last day their check counts, YYYY-MM-DD, or none")
+	skills := fs.String("skills", "", "skill tags, e.g. driver,welsh (\"\" for none)")
+	capacity := fs.Int("capacity", 0, "how many requests they take at once (1-20)")
+	maxDist := fs.String("max-distance", "", "how far they will go: 1500, 1500m or 2km")
+	name, err := cmd.record(args, "volunteers", "volunteer")
+	if err != nil {
+		return err
+	}
+	given := givenFlags(fs)
+	if !given["available"] && !given["away"] && !given["timezone"] && !given["dbs"] && !given["dbs-expires"] &&
+		!given["skills"] && !given["capacity"] && !given["max-distance"] {
+		return usageErrorf("say what to change, such as --available or --away; see doorstep volunteer edit --help")
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	// Availability and vetting are changed whole: what is not given is
+	// kept from the record as read.
+	got, err := c.Volunteers.GetVolunteer(a.ctx, &pb.GetVolunteerRequest{Name: name})
+	if err != nil {
+		return err
+	}
+	cur := got.Volunteer
+	v := &pb.Volunteer{Name: name, Etag: cur.Etag}
+	var paths, bad []string
+	fail := func(flag string, err error) { bad = append(bad, "--"+flag+": "+err.Error()) }
+	if given["available"] || given["away"] || given["timezone"] {
+		av := &pb.Availability{Weekly: cur.GetAvailability().GetWeekly(), TimeZone: cur.GetAvailability().GetTimeZone(), Away: cur.GetAvailability().GetAway()}
+		if given["timezone"] {
+			av.TimeZone = strings.TrimSpace(*tz)
+			if _, err := time.LoadLocation(av.TimeZone); err != nil || av.TimeZone == "" || av.TimeZone == "Local" {
+				fail("timezone", fmt.Errorf("%q is not a time zone: give a name such as Europe/London or America/New_York", *tz))
+			}
+		}
+		if given["available"] {
+			if av.Weekly, err = parseAvailability(*available); err != nil {
+				fail("available", err)
+			}
+		}
+		if given["away"] {
+			if av.Away, err = parseAway(*away, a.now()); err != nil {
+				fail("away", err)
+			}
+		}
+		v.Availability = av
+		paths = append(paths, "availability")
+	}
+	if given["dbs"] || given["dbs-expires"] {
+		vet := &pb.Vetting{Level: cur.GetVetting().GetLevel(), ExpireDate: cur.GetVetting().GetExpireDate()}
+		if given["dbs"] {
+			lvl, ok := pb.Vetting_DbsLevel_value["DBS_LEVEL_"+strings.ToUpper(strings.TrimSpace(*dbs))]
+			if !ok || lvl == 0 {
+				fail("dbs", fmt.Errorf("%q is not none, basic or enhanced", *dbs))
+			}
+			vet.Level = pb.Vetting_DbsLevel(lvl)
+			if !given["dbs-expires"] && vet.Level != cur.GetVetting().GetLevel() {
+				vet.ExpireDate = nil // a new check: its own expiry, if any
+			}
+		}
+		if given["dbs-expires"] {
+			switch s := strings.ToLower(strings.TrimSpace(*dbsExpires)); s {
+			case "", "none", "never":
+				vet.ExpireDate = nil
+			default:
+				d, err := time.Parse("2006-01-02", s)
+				if err != nil {
+					fail("dbs-expires", fmt.Errorf("%q is not a date such as 2028-03-31", *dbsExpires))
+				}
+				vet.ExpireDate = pbDate(d)
+			}
+		}
+		if vet.Level == pb.Vetting_DBS_LEVEL_NONE || vet.Level == pb.Vetting_DBS_LEVEL_UNSPECIFIED {
+			vet.ExpireDate = nil
+		}
+		v.Vetting = vet
+		paths = append(paths, "vetting")
+	}
+	if given["skills"] {
+		v.Skills = splitList(strings.ToLower(*skills))
+		paths = append(paths, "skills")
+	}
+	if given["capacity"] {
+		if *capacity < 1 || *capacity > 20 {
+			fail("capacity", errors.New("give a number from 1 to 20"))
+		}
+		v.Capacity = int32(*capacity)
+		paths = append(paths, "capacity")
+	}
+	if given["max-distance"] {
+		if v.MaxDistanceMetres, err = parseMetres(*maxDist); err != nil {
+			fail("max-distance", err)
+		}
+		paths = append(paths, "max_distance_metres")
+	}
+	if len(bad) > 0 {
+		return usageErrorf("%s", strings.Join(bad, "; "))
+	}
+	var pending []*pb.Offer
+	if cur.PendingOffers > 0 {
+		if pending, err = a.pendingOffers(name); err != nil {
+			return err
+		}
+	}
+	resp, err := c.Volunteers.UpdateVolunteer(a.ctx, &pb.UpdateVolunteerRequest{Volunteer: v, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+	if err != nil {
+		return err
+	}
+	if !a.cfg.json {
+		fmt.Fprintf(a.stdout, "Changed %s (%s).\n", resp.Volunteer.Name, strings.Join(paths, ", "))
+	}
+	if err := a.printVolunteer(resp.Volunteer); err != nil {
+		return err
+	}
+	if d := resp.Volunteer.GetVetting().GetExpireDate(); given["dbs-expires"] && d != nil && dateExpired(d, a.now()) {
+		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked.\n", isoDate(d))
+	}
+	return a.reportWithdrawn(pending, resp.Volunteer.PendingOffers)
+}
+
+// parseAway reads the dates a volunteer is away: "1 dec-10 dec, 25 dec",
+// "2026-12-01 to 2026-12-10"; "none" or empty is none. Each day is read as
+// request new reads one, so a date without a year is the next one.
+func parseAway(s string, now time.Time) ([]*pb.DateRange, error) {
+	s = strings.Join(strings.Fields(strings.ToLower(s)), " ")
+	if s == "" || s == "none" || s == "no" {
+		return nil, nil
+	}
+	now = now.In(london)
+	var out []*pb.DateRange
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' }) {
+		part = strings.TrimSpace(part)
+		start, end, err := awayRange(part, now)
+		if err != nil {
+			return nil, err
+		}
+		if end.Before(start) {
+			return nil, fmt.Errorf("%q ends before it starts", part)
+		}
+		out = append(out, &pb.DateRange{StartDate: pbDate(start), EndDate: pbDate(end)})
+	}
+	return out, nil
+}
+
+// awayRange reads one day or one range of days.
+func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
+	if d, err := parseDay(s, now); err == nil {
+		return d, d, nil
+	}
+	for _, sep := range []string{" to ", " until ", " - ", "-"} {
+		for i := strings.Index(s, sep); i >= 0; {
+			a, errA := parseDay(s[:i], now)
+			b, errB := parseDay(s[i+len(sep):], now)
+			if errA == nil && errB == nil {
+				return a, b, nil
+			}
+			j := strings.Index(s[i+1:], sep)
+			if j < 0 {
+				break
+			}
+			i += 1 + j
+		}
+	}
+	return time.Time{}, time.Time{}, fmt.Errorf("cannot read %q as days away: give days such as \"1 dec-10 dec\", \"25 dec\" or \"2026-12-01 to 2026-12-10\"", s)
+}
