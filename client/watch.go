@@ -39,6 +39,16 @@ type WatchOptions struct {
 	// getting through before it returns the error: 0 means
 	// DefaultWatchGiveUp, a negative value means until ctx ends.
 	GiveUpAfter time.Duration
+	// MustConnect makes Watch return at once, with the error, if its
+	// first stream fails before the server answers: a wrong address or a
+	// server that is down should not look like a quiet afternoon. Later
+	// breaks are repaired as ever.
+	MustConnect bool
+	// OnConnection, if set, is told when a stream that had answered breaks
+	// and Watch sets about reconnecting (the error), and when a new stream
+	// answers again (nil), so that an app can say so. It runs on Watch's
+	// goroutine.
+	OnConnection func(err error)
 }
 
 // CompactedError says that the events from the revision asked for are no
@@ -108,8 +118,12 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(*pb.Watch
 			return ctx.Err()
 		case status.Code(err) == codes.OutOfRange:
 			return w.compacted(err)
-		case !resumable(err):
+		case !resumable(err), opts.MustConnect && !w.started:
 			return fmt.Errorf("client: watch from revision %d: %w", w.next, err)
+		}
+		if w.started && !w.down && opts.OnConnection != nil {
+			w.down = true
+			opts.OnConnection(err)
 		}
 		if progressed {
 			attempt, outageSince = 0, time.Now()
@@ -137,6 +151,9 @@ type watcher struct {
 	// started says whether fn has had a stream's first response; the first
 	// response of every later stream only repeats where fn already is.
 	started bool
+	// down says that OnConnection was told of a break, and is owed word of
+	// the next stream that answers.
+	down bool
 }
 
 // stream runs one WatchEvents stream until it ends. It reports whether
@@ -159,6 +176,10 @@ func (w *watcher) stream(ctx context.Context) (progressed bool, err error) {
 		progressed = true
 		if first {
 			first = false
+			if w.down {
+				w.down = false
+				w.opts.OnConnection(nil)
+			}
 			if w.started {
 				continue
 			}

@@ -423,3 +423,48 @@ func TestWatchRejectsBadOptions(t *testing.T) {
 		t.Errorf("unknown event type: %v, want INVALID_ARGUMENT", err)
 	}
 }
+
+// TestWatchSaysWhenItReconnects: OnConnection hears of each break of a
+// stream that had answered, and of each new stream that answers, in turn;
+// MustConnect gives up at once when the first stream cannot be opened,
+// however long GiveUpAfter allows.
+func TestWatchSaysWhenItReconnects(t *testing.T) {
+	cut := &cutter{after: 1, plan: []ending{endUnavailable, endEOF}}
+	s := newTestServer(t, cut.option())
+	c := s.client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var said []string
+	opts := client.WatchOptions{Types: created, GiveUpAfter: -1, MustConnect: true, OnConnection: func(err error) {
+		if err != nil {
+			said = append(said, "lost: "+status.Code(err).String())
+		} else {
+			said = append(said, "back")
+		}
+	}}
+	made := 0
+	err := c.Watch(ctx, opts, func(resp *pb.WatchEventsResponse) error {
+		if made == 3 {
+			return errDone
+		}
+		made++
+		_, err := c.CreateHelpRequest(ctx, helpRequest("aberdeen-mutual-aid", ""))
+		return err
+	})
+	if !errors.Is(err, errDone) {
+		t.Fatalf("Watch returned %v", err)
+	}
+	// A clean end of stream (EOF) carries no status: Unknown.
+	if want := []string{"lost: Unavailable", "back", "lost: Unknown", "back"}; !slices.Equal(said, want) {
+		t.Errorf("OnConnection heard %v, want %v", said, want)
+	}
+
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = c.Watch(ctx, client.WatchOptions{GiveUpAfter: -1, MustConnect: true}, func(*pb.WatchEventsResponse) error { return nil })
+	if status.Code(err) != codes.Unavailable || time.Since(start) > 10*time.Second {
+		t.Errorf("with the server down and MustConnect: %v after %v, want UNAVAILABLE at once", err, time.Since(start))
+	}
+}

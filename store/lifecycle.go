@@ -941,25 +941,9 @@ func offerNotPending(o *pb.Offer) error {
 
 // AcceptOffer implements Store.
 func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string) (LifecycleResult, error) {
-	const what = "accept offer"
-	id, err := parseIDFor("offer", offerID)
-	if err != nil {
-		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
-	}
-	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
-		so, err := c.offer(id)
-		if err != nil {
-			return outcome{}, err
-		}
-		if so.o.State != pb.Offer_STATE_PENDING {
-			return outcome{}, offerNotPending(so.o)
-		}
+	return s.answer(ctx, "accept offer", offerID, func(c *change, so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) (outcome, error) {
 		if !c.now.Before(so.o.ExpireTime.AsTime()) {
 			return outcome{}, fmt.Errorf("expired at %s: %w", so.o.ExpireTime.AsTime().Format(time.RFC3339), ErrLeaseExpired)
-		}
-		req, vol, err := c.parties(so)
-		if err != nil {
-			return outcome{}, err
 		}
 		// Until the sweep expires a request past its window, or withdraws
 		// a paused volunteer's offers, its offer still reads PENDING: an
@@ -988,7 +972,27 @@ func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string) (LifecycleR
 // DeclineOffer implements Store. An offer past its lease that the sweep
 // has not yet expired may still be declined.
 func (s *BoltStore) DeclineOffer(ctx context.Context, offerID string) (LifecycleResult, error) {
-	const what = "decline offer"
+	return s.answer(ctx, "decline offer", offerID, func(c *change, so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) (outcome, error) {
+		c.decide(so, vol, pb.Offer_STATE_DECLINED)
+		reopen(req, vol.r.Name)
+		return outcome{off: so, req: req, vol: vol}, nil
+	})
+}
+
+// WithdrawOffer implements Store.
+func (s *BoltStore) WithdrawOffer(ctx context.Context, offerID string) (LifecycleResult, error) {
+	return s.answer(ctx, "withdraw offer", offerID, func(c *change, so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) (outcome, error) {
+		c.decide(so, vol, pb.Offer_STATE_WITHDRAWN)
+		req.r.State, req.r.Offer = pb.HelpRequest_STATE_OPEN, ""
+		req.changed = true
+		return outcome{off: so, req: req, vol: vol}, nil
+	})
+}
+
+// answer runs fn, in one change, on the PENDING offer named and its
+// request and volunteer: the common part of accepting, declining and
+// withdrawing it.
+func (s *BoltStore) answer(ctx context.Context, what, offerID string, fn func(*change, *stagedOffer, *staged[*pb.HelpRequest], *staged[*pb.Volunteer]) (outcome, error)) (LifecycleResult, error) {
 	id, err := parseIDFor("offer", offerID)
 	if err != nil {
 		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
@@ -1005,35 +1009,7 @@ func (s *BoltStore) DeclineOffer(ctx context.Context, offerID string) (Lifecycle
 		if err != nil {
 			return outcome{}, err
 		}
-		c.decide(so, vol, pb.Offer_STATE_DECLINED)
-		reopen(req, vol.r.Name)
-		return outcome{off: so, req: req, vol: vol}, nil
-	})
-}
-
-// WithdrawOffer implements Store.
-func (s *BoltStore) WithdrawOffer(ctx context.Context, offerID string) (LifecycleResult, error) {
-	const what = "withdraw offer"
-	id, err := parseIDFor("offer", offerID)
-	if err != nil {
-		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
-	}
-	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
-		so, err := c.offer(id)
-		if err != nil {
-			return outcome{}, err
-		}
-		if so.o.State != pb.Offer_STATE_PENDING {
-			return outcome{}, wrongState("offer", so.o.State)
-		}
-		req, vol, err := c.parties(so)
-		if err != nil {
-			return outcome{}, err
-		}
-		c.decide(so, vol, pb.Offer_STATE_WITHDRAWN)
-		req.r.State, req.r.Offer = pb.HelpRequest_STATE_OPEN, ""
-		req.changed = true
-		return outcome{off: so, req: req, vol: vol}, nil
+		return fn(c, so, req, vol)
 	})
 }
 

@@ -2,17 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"time"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/doorstep-aid/doorstep/client"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -50,141 +43,27 @@ but hold none of their contents: look one up with doorstep request show or volun
 	if err != nil {
 		return err
 	}
-	w := &eventWatch{a: a, c: c, next: *from,
-		req: &pb.WatchEventsRequest{Types: ts, Organisation: strings.ToLower(strings.TrimSpace(*org))}}
-	err = w.run()
+	opts := client.WatchOptions{StartRevision: *from, Types: ts, Organisation: strings.ToLower(strings.TrimSpace(*org)),
+		GiveUpAfter: -1, MustConnect: true,
+		OnConnection: func(err error) {
+			if err != nil {
+				fmt.Fprintln(a.stderr, "Lost the connection to the server: reconnecting…")
+			} else {
+				fmt.Fprintln(a.stderr, "Reconnected: no events were missed.")
+			}
+		}}
+	err = c.Watch(a.ctx, opts, func(resp *pb.WatchEventsResponse) error {
+		for _, e := range resp.Events {
+			if err := a.printEvent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if a.ctx.Err() != nil && errors.Is(err, a.ctx.Err()) {
 		return nil // Ctrl-C is how a watch ends
 	}
 	return err
-}
-
-// eventWatch is one doorstep watch across its streams. Unlike
-// client.Watch, it gives up when the first stream cannot be opened (a
-// wrong address or a server that is down should not look like a quiet
-// afternoon) and says on stderr when a working stream breaks and when it
-// is back. As client.Watch, it resumes one past the last revision printed,
-// so that a reconnect neither loses nor repeats events.
-type eventWatch struct {
-	a    *app
-	c    *client.Client
-	req  *pb.WatchEventsRequest // the filters; the start revision is next
-	next int64                  // the revision to ask for on (re)connecting
-	// started says that a stream has answered; down, that the stream broke
-	// and "reconnecting" was said.
-	started, down bool
-}
-
-// printError marks an error from printing, which ends the watch as it is.
-type printError struct{ err error }
-
-func (e printError) Error() string { return e.err.Error() }
-
-func (w *eventWatch) run() error {
-	for attempt := 0; ; attempt++ {
-		answered, err := w.stream()
-		var pe printError
-		switch {
-		case errors.As(err, &pe):
-			return pe.err
-		case w.a.ctx.Err() != nil:
-			return w.a.ctx.Err()
-		case !w.started:
-			return err // never connected: "Cannot reach the Doorstep server", or the token's refusal
-		case !resumable(err):
-			return err
-		}
-		if answered {
-			attempt = 0
-		}
-		if !w.down {
-			w.down = true
-			fmt.Fprintln(w.a.stderr, "Lost the connection to the server: reconnecting…")
-		}
-		if !sleepCtx(w.a.ctx, backoff(attempt)) {
-			return w.a.ctx.Err()
-		}
-	}
-}
-
-// stream runs one WatchEvents stream until it breaks, and reports whether
-// the server answered on it.
-func (w *eventWatch) stream() (answered bool, err error) {
-	ctx, cancel := context.WithCancel(w.a.ctx)
-	defer cancel() // or gRPC would hold the stream open
-	req := proto.CloneOf(w.req)
-	req.StartRevision = w.next
-	s, err := w.c.Events.WatchEvents(ctx, req)
-	if err != nil {
-		return false, err
-	}
-	for {
-		resp, err := s.Recv()
-		if err != nil {
-			return answered, err
-		}
-		if !answered {
-			answered = true
-			// The first answer of a stream says where it starts; on a
-			// reconnect that is where this watch already is.
-			if w.down {
-				w.down = false
-				fmt.Fprintln(w.a.stderr, "Reconnected: no events were missed.")
-			}
-			if w.started {
-				continue
-			}
-			w.started = true
-		} else if resp.GetRevision() < w.next {
-			continue // already printed
-		}
-		for _, e := range resp.Events {
-			if e.GetRevision() != 0 && e.GetRevision() < w.next {
-				continue
-			}
-			if err := w.a.printEvent(e); err != nil {
-				return true, printError{err}
-			}
-		}
-		w.next = resp.GetRevision() + 1
-	}
-}
-
-// resumable says whether err broke a stream in a way a new stream
-// repairs: the server went away or restarted, or cut off this reader for
-// falling behind.
-func resumable(err error) bool {
-	switch {
-	case errors.Is(err, io.EOF):
-		return true
-	case status.Code(err) == codes.Unavailable:
-		return true
-	case status.Code(err) == codes.ResourceExhausted:
-		return client.Reason(err) == client.ReasonSlowConsumer
-	}
-	return false
-}
-
-// backoff is the wait before reconnect attempt+1: from 100ms, doubling,
-// up to 5s, so that a long outage is still tried every few seconds.
-func backoff(attempt int) time.Duration {
-	d := 100 * time.Millisecond
-	for i := 0; i < attempt && d < 5*time.Second; i++ {
-		d *= 2
-	}
-	return min(d, 5*time.Second)
-}
-
-// sleepCtx waits for d, or until ctx ends, and reports whether it waited.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func (a *app) printEvent(e *pb.Event) error {
