@@ -79,21 +79,54 @@ const defaultJobMinutes = 60
 // themselves (made before this rule, or by edits since), any job among
 // them is one too many.
 func (e *Engine) busy(q *query, id uint32) bool {
-	var buf [8]job
-	jobs := buf[:0]
+	var buf [8]commitment
+	cs := buf[:0]
 	for _, c := range e.extraOf(id).commitments {
-		sameRound := c.place != "" && c.place == q.place
-		if c.request != q.name && !sameRound && c.start < q.job.end && q.job.start < c.end {
-			jobs = append(jobs, c.job)
+		if c.request != q.name && c.start < q.job.end && q.job.start < c.end {
+			cs = append(cs, c)
 		}
 	}
-	if len(jobs) == 0 {
+	if len(cs) == 0 {
 		return false
 	}
-	if !fits(jobs) {
+	now := q.now.Unix()
+	if !fits(rounds(now, cs)) {
 		return true
 	}
-	return !fits(append(jobs, q.job))
+	return !fits(rounds(now, append(cs, commitment{q.name, q.place, q.job})))
+}
+
+// rounds turns jobs into the visits they make. Jobs at one place whose
+// windows overlap by as long as the longer takes are one round: one visit
+// in the overlap; others at one place are visits of their own. A job
+// whose window has begun has only what is left of it, as nothing can now
+// be done before now; one whose window is over needs no time.
+func rounds(now int64, jobs []commitment) []job {
+	out := make([]job, 0, len(jobs))
+	places := make([]string, 0, len(jobs))
+	for _, c := range jobs {
+		j := c.job
+		if j.end <= now {
+			continue
+		}
+		if j.start < now {
+			j.start, j.dur = now, min(j.dur, j.end-now)
+		}
+		i := -1
+		for k, o := range out {
+			// The same place, and room for one visit in both windows.
+			if c.place != "" && places[k] == c.place && min(o.end, j.end)-max(o.start, j.start) >= max(o.dur, j.dur) {
+				i = k
+				break
+			}
+		}
+		if i < 0 {
+			out, places = append(out, j), append(places, c.place)
+			continue
+		}
+		out[i] = job{max(out[i].start, j.start), min(out[i].end, j.end), max(out[i].dur, j.dur)}
+	}
+	return out
 }
 
 // fits says whether the jobs can be done one after another, each within

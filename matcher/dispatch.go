@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -18,12 +19,12 @@ type DispatchRequest struct {
 	Request         *pb.HelpRequest
 	PreviousHelpers []string
 	// Requester tells one requester's requests from others' ("" if
-	// unknown): of their requests whose windows meet, one volunteer takes
-	// all, or this run offers only the first.
+	// unknown): their requests whose windows meet all go to one volunteer,
+	// or wait for them (oneVolunteerPerDoor).
 	Requester string
 	// Accompany, if set, is the volunteer already going to this
-	// requester's door at this time (another of their requests): this one
-	// is offered to them or to nobody, never to a second volunteer.
+	// requester's door at this time (another of their requests): this one,
+	// and those of theirs whose windows meet it, go to them or wait.
 	Accompany string
 }
 
@@ -122,51 +123,58 @@ func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.T
 			return Plan{}, false, nil
 		}
 	}
-	if a, err = e.resolveClashes(&dp, a); err != nil {
+	if a, err = e.resolveClashes(&dp, a, now); err != nil {
 		return Plan{}, true, err
 	}
-	follow := e.followTheirDoor(&dp, reqs, a, now)
-	plan := Plan{Uncovered: len(reqs) - a.Covered - len(follow), Greedy: g, NoCandidates: dp.noCandidates, SameDoor: dp.sameDoor}
-	plan.SameDoor += dp.followers - len(follow)
-	if a.Covered > 0 {
-		plan.Offers = make([]PlannedOffer, 0, a.Covered)
-	}
+	// Each request's volunteer, by engine id, and its score.
+	final := make([]int64, len(reqs))
+	scores := make([]float64, len(reqs))
 	for i, li := range a.Volunteer {
+		final[i] = -1
 		if li < 0 {
 			continue
 		}
-		score := 0.0
+		final[i] = int64(dp.back[li])
 		for j, ed := range p.Edges[i] {
 			if ed.Volunteer == li {
-				score = dp.scores[dp.edgeAt[i]+j]
+				scores[i] = dp.scores[dp.edgeAt[i]+j]
 			}
 		}
-		plan.Offers = append(plan.Offers, PlannedOffer{
-			HelpRequest: reqs[i].Request.Name,
-			Volunteer:   e.vols[dp.back[li]].name,
-			Urgency:     reqs[i].Request.GetUrgency(),
-			Score:       score,
-		})
 	}
-	plan.Offers = append(plan.Offers, follow...)
+	waiting := e.oneVolunteerPerDoor(&dp, reqs, final, scores, now)
+	plan := Plan{Greedy: g}
+	for i, id := range final {
+		switch {
+		case id >= 0:
+			plan.Offers = append(plan.Offers, PlannedOffer{
+				HelpRequest: reqs[i].Request.Name,
+				Volunteer:   e.vols[id].name,
+				Urgency:     reqs[i].Request.GetUrgency(),
+				Score:       scores[i],
+			})
+		case waiting[i]:
+			plan.SameDoor++
+		case dp.nfound[i] == 0:
+			plan.NoCandidates++
+		}
+	}
+	plan.Uncovered = len(reqs) - len(plan.Offers)
 	return plan, true, nil
 }
 
 // dispatchProblem is the assignment problem of a dispatch run, with what
 // turns its solution into offers.
 type dispatchProblem struct {
-	problem      *AssignmentProblem
-	back         []uint32  // the engine id of each of the problem's volunteers
-	epoch        uint64    // the engine's idEpoch, for which back holds
-	scores       []float64 // beside the problem's edges: request i's are scores[edgeAt[i]:edgeAt[i+1]]
-	edgeAt       []int
-	noCandidates int
-	jobs         []reqJob // per request
-	// leader is, per request, the request whose volunteer it follows to
-	// the same door (sameDoorLeaders), or -1; followers counts those with
-	// one, and sameDoor the requests to Accompany left with no candidate.
-	leader              []int
-	followers, sameDoor int
+	problem *AssignmentProblem
+	back    []uint32  // the engine id of each of the problem's volunteers
+	epoch   uint64    // the engine's idEpoch, for which back holds
+	scores  []float64 // beside the problem's edges: request i's are scores[edgeAt[i]:edgeAt[i+1]]
+	edgeAt  []int
+	jobs    []reqJob // per request
+	// group is, per request, the same-door group it is in (sameDoorGroups),
+	// or -1; nfound its number of candidates.
+	group  []int
+	nfound []int32
 }
 
 // reqJob is a request's work in time, for resolveClashes.
@@ -200,7 +208,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 	found := make([]scored, len(reqs)*perRequest) // request i's: found[i*perRequest:][:nfound[i]]
 	nfound := make([]int32, len(reqs))
 	jobs := make([]reqJob, len(reqs))
-	leader := sameDoorLeaders(reqs)
+	group := sameDoorGroups(reqs)
 	order := dispatchOrder(reqs)
 	workers := min(runtime.GOMAXPROCS(0), max(len(reqs)/64, 1))
 	const run = 32
@@ -232,11 +240,9 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 					}
 					jobs[i] = reqJob{q.fixed, q.job, q.place}
 					var cands []Candidate
-					switch {
-					case leader[i] >= 0: // placed after the solve, beside its leader
-					case reqs[i].Accompany != "":
+					if reqs[i].Accompany != "" {
 						cands = e.accompany(q, reqs[i].Accompany)
-					default:
+					} else {
 						cands, _ = e.search(q, perRequest, false, &buf, nil)
 					}
 					f := found[i*perRequest:][:len(cands)]
@@ -290,20 +296,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 		}
 	}
 	edgeAt[len(reqs)] = len(edges)
-	noCandidates, followers, sameDoor := 0, 0, 0
-	for i, n := range nfound {
-		switch {
-		case leader[i] >= 0:
-			followers++
-		case n > 0:
-		case reqs[i].Accompany != "":
-			sameDoor++
-		default:
-			noCandidates++
-		}
-	}
-	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, edgeAt: edgeAt, noCandidates: noCandidates, jobs: jobs,
-		leader: leader, followers: followers, sameDoor: sameDoor}, true
+	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, edgeAt: edgeAt, jobs: jobs, group: group, nfound: nfound}, true
 }
 
 // dispatchOrder is the requests' indexes in Z-order of their places (those
@@ -351,7 +344,7 @@ const maxClashRounds = 8
 // problem is solved again, until nothing clashes. Each round takes away
 // at least one edge. Rare: windows are mostly hours or days wide, and a
 // job an hour or two. Callers hold the read lock.
-func (e *Engine) resolveClashes(dp *dispatchProblem, a Assignment) (Assignment, error) {
+func (e *Engine) resolveClashes(dp *dispatchProblem, a Assignment, now time.Time) (Assignment, error) {
 	p := dp.problem
 	var cut *AssignmentProblem // p less the clashing edges, once one is found
 	for round := 0; ; round++ {
@@ -381,13 +374,7 @@ func (e *Engine) resolveClashes(dp *dispatchProblem, a Assignment) (Assignment, 
 			}
 			for _, r := range rs {
 				j := commitment{place: dp.jobs[r].place, job: dp.jobs[r].job}
-				var try []job
-				for _, k := range kept {
-					if k.place == "" || k.place != j.place { // the same street is the same round
-						try = append(try, k.job)
-					}
-				}
-				if fits(append(try, j.job)) {
+				if fits(rounds(now.Unix(), append(slices.Clip(kept), j))) {
 					kept = append(kept, j)
 				} else {
 					clashes = append(clashes, [2]int32{int32(r), li})
@@ -429,44 +416,42 @@ func edgeCost(p *AssignmentProblem, r int, li int32) int64 {
 	return 0
 }
 
-// sameDoorLeaders finds, among one requester's requests whose windows
-// meet, the one dispatch plans for (the most urgent, then the first): the
-// others follow its volunteer (followTheirDoor), so that two volunteers
-// never meet at one door. It returns each request's leader, or -1.
-func sameDoorLeaders(reqs []DispatchRequest) []int {
-	leader := make([]int, len(reqs))
+// sameDoorGroups puts together one requester's requests whose windows
+// meet, directly or through others of theirs: one door at one time, for
+// one volunteer (oneVolunteerPerDoor). It returns each request's group, or
+// -1 for a request in none.
+func sameDoorGroups(reqs []DispatchRequest) []int {
+	group := make([]int, len(reqs))
 	byRequester := map[string][]int{}
 	for i, r := range reqs {
-		leader[i] = -1
-		if r.Requester != "" && r.Accompany == "" && r.Request.GetWindow() != nil {
+		group[i] = -1
+		if r.Requester != "" && r.Request.GetWindow() != nil {
 			byRequester[r.Requester] = append(byRequester[r.Requester], i)
 		}
 	}
+	n := 0
 	for _, is := range byRequester {
-		if len(is) < 2 {
+		if len(is) < 2 && reqs[is[0]].Accompany == "" {
 			continue
 		}
-		slices.SortStableFunc(is, func(x, y int) int {
-			return cmp.Compare(urgencyRank(reqs[y].Request.GetUrgency()), urgencyRank(reqs[x].Request.GetUrgency()))
+		slices.SortFunc(is, func(x, y int) int {
+			return cmp.Compare(reqs[x].Request.GetWindow().GetStartTime().AsTime().UnixNano(), reqs[y].Request.GetWindow().GetStartTime().AsTime().UnixNano())
 		})
-		var leads []int
-		for _, i := range is {
-			for _, l := range leads {
-				if windowsMeet(reqs[l].Request.GetWindow(), reqs[i].Request.GetWindow()) {
-					leader[i] = l
-					break
-				}
+		// By start: a request meeting none before it (by the latest end
+		// so far) starts a new group.
+		var end time.Time
+		for k, i := range is {
+			w := reqs[i].Request.GetWindow()
+			if k == 0 || !w.GetStartTime().AsTime().Before(end) {
+				n++
 			}
-			if leader[i] < 0 {
-				leads = append(leads, i)
+			group[i] = n - 1
+			if e := w.GetEndTime().AsTime(); e.After(end) {
+				end = e
 			}
 		}
 	}
-	return leader
-}
-
-func windowsMeet(a, b *pb.TimeWindow) bool {
-	return a.GetStartTime().AsTime().Before(b.GetEndTime().AsTime()) && b.GetStartTime().AsTime().Before(a.GetEndTime().AsTime())
+	return group
 }
 
 // accompany is the one candidate of a request whose requester's door
@@ -488,53 +473,106 @@ func (e *Engine) accompany(q *query, name string) []Candidate {
 	return []Candidate{e.score(q, id, metres, false)}
 }
 
-// followTheirDoor offers each follower (sameDoorLeaders) to the volunteer
-// its leader was given, if the rules, their spare capacity after this
-// plan's offers, and their other jobs this plan gives them at that time
-// let them take it too. Callers hold the read lock.
-func (e *Engine) followTheirDoor(dp *dispatchProblem, reqs []DispatchRequest, a Assignment, now time.Time) []PlannedOffer {
-	if dp.followers == 0 {
-		return nil
-	}
-	planned := map[int32]int32{}
-	for _, li := range a.Volunteer {
-		if li >= 0 {
-			planned[li]++
+// oneVolunteerPerDoor sends each same-door group (sameDoorGroups) one
+// volunteer: the one already going to that door (Accompany), or else the
+// one the plan gave the group's most urgent covered request. Its other
+// requests go to that volunteer too, if the rules, their spare capacity
+// after this plan, and their jobs at that time let them take them;
+// otherwise they wait, and are counted. final and scores are each
+// request's engine id (or -1) and score, changed in place; waiting says
+// which requests wait for their door's volunteer. Callers hold the read
+// lock.
+func (e *Engine) oneVolunteerPerDoor(dp *dispatchProblem, reqs []DispatchRequest, final []int64, scores []float64, now time.Time) (waiting []bool) {
+	waiting = make([]bool, len(reqs))
+	members := map[int][]int{}
+	for i, g := range dp.group {
+		if g >= 0 {
+			members[g] = append(members[g], i)
 		}
 	}
-	var out []PlannedOffer
-	for i, l := range dp.leader {
-		if l < 0 || a.Volunteer[l] < 0 {
-			continue
+	if len(members) == 0 {
+		return waiting
+	}
+	planned := map[int64]int32{}
+	for _, id := range final {
+		if id >= 0 {
+			planned[id]++
 		}
-		li := a.Volunteer[l]
-		id := dp.back[li]
-		v := &e.vols[id]
-		q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
-		if err != nil || planned[li] >= v.capacity-v.active-v.pending {
-			continue
-		}
-		metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
-		if ok, _, _, _ := e.check(q, id, metres); !ok || !q.remote && metres > q.maxMetres {
-			continue
-		}
-		// Its other jobs in this plan, elsewhere, at that time.
-		var jobs []job
-		for r, lj := range a.Volunteer {
-			if lj == li && r != l && dp.jobs[r].fixed && (dp.jobs[r].place == "" || dp.jobs[r].place != q.place) {
-				jobs = append(jobs, dp.jobs[r].job)
+	}
+	groups := slices.Sorted(maps.Keys(members))
+	for _, g := range groups {
+		is := members[g]
+		slices.SortStableFunc(is, func(x, y int) int {
+			return cmp.Compare(urgencyRank(reqs[y].Request.GetUrgency()), urgencyRank(reqs[x].Request.GetUrgency()))
+		})
+		door := int64(-1)
+		for _, i := range is {
+			if name := reqs[i].Accompany; name != "" {
+				if id, ok := e.ids.find(e.vols, name); ok {
+					door = int64(id)
+				}
+				break
 			}
 		}
-		if q.fixed && len(jobs) > 0 && !fits(append(jobs, q.job)) {
-			continue
+		for _, i := range is {
+			if door < 0 && final[i] >= 0 {
+				door = final[i]
+			}
 		}
-		planned[li]++
-		out = append(out, PlannedOffer{
-			HelpRequest: reqs[i].Request.Name,
-			Volunteer:   v.name,
-			Urgency:     reqs[i].Request.GetUrgency(),
-			Score:       e.score(q, id, metres, false).Score,
-		})
+		if door < 0 {
+			continue // nobody is going: they wait as any uncovered request
+		}
+		for _, i := range is {
+			if final[i] == door {
+				continue
+			}
+			if final[i] >= 0 {
+				planned[final[i]]--
+				final[i] = -1
+			}
+			if score, ok := e.joins(dp, reqs[i], i, uint32(door), final, planned[door], now); ok {
+				final[i], scores[i] = door, score
+				planned[door]++
+			} else {
+				// Held back, if anyone else could have taken it.
+				waiting[i] = dp.nfound[i] > 0 || reqs[i].Accompany != ""
+			}
+		}
 	}
-	return out
+	return waiting
+}
+
+// joins says whether volunteer id can take request i too, beside the
+// plan's other requests for them (final), planned in all, and with what
+// score.
+func (e *Engine) joins(dp *dispatchProblem, r DispatchRequest, i int, id uint32, final []int64, planned int32, now time.Time) (float64, bool) {
+	v := &e.vols[id]
+	if planned >= v.capacity-v.active-v.pending {
+		return 0, false
+	}
+	q, err := e.prepare(r.Request, r.PreviousHelpers, now)
+	if err != nil {
+		return 0, false
+	}
+	metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
+	if ok, _, _, _ := e.check(q, id, metres); !ok || !q.remote && metres > q.maxMetres {
+		return 0, false
+	}
+	if q.fixed {
+		var cs []commitment
+		for k, f := range final {
+			if f == int64(id) && k != i && dp.jobs[k].fixed {
+				cs = append(cs, commitment{place: dp.jobs[k].place, job: dp.jobs[k].job})
+			}
+		}
+		for _, c := range e.extraOf(id).commitments {
+			if c.start < q.job.end && q.job.start < c.end {
+				cs = append(cs, c)
+			}
+		}
+		if len(cs) > 0 && !fits(rounds(now.Unix(), append(cs, commitment{q.name, q.place, q.job}))) {
+			return 0, false
+		}
+	}
+	return e.score(q, id, metres, false).Score, true
 }

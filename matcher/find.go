@@ -671,6 +671,17 @@ func (e *Engine) StillEligible(r *pb.HelpRequest, previousHelpers []string, volu
 	return e.eligible(r, previousHelpers, volunteer, now, true)
 }
 
+// StillEligibleAsStored is StillEligible for volunteer v as given (a
+// record just read with r, in one transaction) rather than as the index
+// holds them, which a write just made may not have reached yet.
+func (e *Engine) StillEligibleAsStored(r *pb.HelpRequest, v *pb.Volunteer, now time.Time) (bool, Exclusion, error) {
+	one := NewEngine(e.cfg)
+	if err := one.UpsertVolunteer(v); err != nil {
+		return false, Exclusion{}, err
+	}
+	return one.StillEligible(r, nil, v.Name, now)
+}
+
 func (e *Engine) eligible(r *pb.HelpRequest, previousHelpers []string, volunteer string, now time.Time, holding bool) (bool, Exclusion, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()

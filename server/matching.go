@@ -318,7 +318,9 @@ func (s *Server) AcceptOffer(ctx context.Context, req *pb.AcceptOfferRequest) (*
 
 // acceptOffer reviews the offer before the store accepts it (see
 // reviewOffer), so that an edit since it was made cannot hand a request to
-// someone the rules would now turn away.
+// someone the rules would now turn away; and the store judges it once
+// more on the records as its own transaction reads them, for an edit that
+// lands meanwhile.
 func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleResult, error) {
 	withdrawn, why, err := s.reviewOffer(ctx, id)
 	switch {
@@ -327,8 +329,27 @@ func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleRes
 	case withdrawn != nil:
 		return store.LifecycleResult{}, notEligibleNow(why)
 	}
-	return s.store.AcceptOffer(ctx, id)
+	now := s.now()
+	res, err := s.store.AcceptOffer(ctx, id, func(req *pb.HelpRequest, vol *pb.Volunteer) error {
+		if ok, why, err := s.engine.StillEligibleAsStored(req, vol, now); err == nil && !ok {
+			return notEligible{why}
+		}
+		return nil
+	})
+	var ne notEligible
+	if errors.As(err, &ne) {
+		if w, err := s.store.WithdrawOffer(context.WithoutCancel(ctx), id); err == nil {
+			s.track(w.Volunteer)
+		}
+		return store.LifecycleResult{}, notEligibleNow(ne.why)
+	}
+	return res, err
 }
+
+// notEligible refuses an accept the rules no longer allow.
+type notEligible struct{ why matcher.Exclusion }
+
+func (e notEligible) Error() string { return "not eligible: " + string(e.why.Reason) }
 
 // DeclineOffer implements pb.MatchingServiceServer.
 func (s *Server) DeclineOffer(ctx context.Context, req *pb.DeclineOfferRequest) (*pb.DeclineOfferResponse, error) {

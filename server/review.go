@@ -96,9 +96,7 @@ func (s *Server) reviewRequestOffer(ctx context.Context, hr *pb.HelpRequest) (*p
 	if res == nil {
 		return hr, nil
 	}
-	// The withdrawal changed only these; the rest is as the edit left it.
-	hr.State, hr.Offer, hr.Etag, hr.UpdateTime = res.HelpRequest.State, res.HelpRequest.Offer, res.HelpRequest.Etag, res.HelpRequest.UpdateTime
-	return hr, nil
+	return res.HelpRequest, nil // the whole record, as the withdrawal left it
 }
 
 // reviewVolunteerOffers reviews the pending offers of a volunteer just
@@ -129,7 +127,7 @@ func (s *Server) reviewVolunteerOffers(ctx context.Context, v *pb.Volunteer) (*p
 			return nil, err
 		}
 		if res != nil {
-			v.PendingOffers, v.Etag, v.UpdateTime = res.Volunteer.PendingOffers, res.Volunteer.Etag, res.Volunteer.UpdateTime
+			v = res.Volunteer // the whole record, as the withdrawal left it
 		}
 	}
 	return v, nil

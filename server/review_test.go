@@ -304,3 +304,59 @@ func TestDispatchOneVolunteerPerDoor(t *testing.T) {
 		t.Errorf("%s holds %d offers, want both requests'", o.Offer.Volunteer, v.PendingOffers)
 	}
 }
+
+// The answer to an edit that withdrew an offer is the record as stored:
+// the withdrawn request is no longer among the volunteer's commitments.
+func TestEditAnswersTheRecordAsStored(t *testing.T) {
+	monday := nextWeekday(time.Monday)
+	onMonday := func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(monday.Add(10 * time.Hour)), EndTime: timestamppb.New(monday.Add(12 * time.Hour))}}
+	}
+	h := newHarness(t)
+	ann := h.createVol(matchVolunteer("Ann", "AB11 5QN"))
+	hr := h.createHR(shopping(onMonday))
+	h.offer(hr.Name, ann.Name)
+	if n := len(h.getVol(ann.Name).Commitments); n != 1 {
+		t.Fatalf("%d commitments before", n)
+	}
+	resp, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: &pb.Volunteer{Name: ann.Name, Paused: true}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"paused"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := h.getVol(ann.Name)
+	if len(resp.Volunteer.Commitments) != len(stored.Commitments) {
+		t.Fatalf("answer has %d commitments (pending %d, etag %s); stored %d (pending %d, etag %s)",
+			len(resp.Volunteer.Commitments), resp.Volunteer.PendingOffers, resp.Volunteer.Etag, len(stored.Commitments), stored.PendingOffers, stored.Etag)
+	}
+}
+
+// An accept that lands between an edit's store write and the index
+// learning of it (UpdateVolunteer: store, then track, then review) is
+// judged again on the records as the accept's own transaction reads
+// them: refused, and the offer withdrawn. The edit's store write is made
+// alone here, as it would be seen in that moment.
+func TestAcceptJudgesTheRecordsAsStored(t *testing.T) {
+	monday := nextWeekday(time.Monday)
+	onMonday := func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(monday.Add(10 * time.Hour)), EndTime: timestamppb.New(monday.Add(12 * time.Hour))}}
+	}
+	h := newHarness(t)
+	ann := h.createVol(matchVolunteer("Ann", "AB11 5QN"))
+	hr := h.createHR(shopping(onMonday))
+	o := h.offer(hr.Name, ann.Name)
+	// The edit's store write: Ann is free only on Tuesdays from now on.
+	v := h.getVol(ann.Name)
+	v.Availability.Weekly = []*pb.AvailabilitySlot{{Day: pb.DayOfWeek_DAY_OF_WEEK_TUESDAY, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}}}
+	v.Contact = nil
+	if _, err := h.st.UpdateVolunteer(h.ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	// The accept lands before the edit's track and review.
+	_, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name})
+	if code, reason, _ := errorOf(t, err); code != codes.FailedPrecondition || reason != "NOT_ELIGIBLE" {
+		t.Fatalf("accept by a volunteer now free only on Tuesdays, for a Monday: %v", err)
+	}
+	if got := h.getHR(hr.Name); got.State != pb.HelpRequest_STATE_OPEN {
+		t.Errorf("request %v, want open again", got.State)
+	}
+}

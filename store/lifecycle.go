@@ -940,7 +940,7 @@ func offerNotPending(o *pb.Offer) error {
 }
 
 // AcceptOffer implements Store.
-func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string) (LifecycleResult, error) {
+func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string, checks ...AcceptCheck) (LifecycleResult, error) {
 	return s.answer(ctx, "accept offer", offerID, func(c *change, so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) (outcome, error) {
 		if !c.now.Before(so.o.ExpireTime.AsTime()) {
 			return outcome{}, fmt.Errorf("expired at %s: %w", so.o.ExpireTime.AsTime().Format(time.RFC3339), ErrLeaseExpired)
@@ -954,6 +954,11 @@ func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string) (LifecycleR
 		}
 		if vol.r.Paused {
 			return outcome{}, fmt.Errorf("%s: %w", vol.r.Name, ErrVolunteerPaused)
+		}
+		for _, check := range checks {
+			if err := check(req.r, vol.r); err != nil {
+				return outcome{}, err
+			}
 		}
 		c.decide(so, vol, pb.Offer_STATE_ACCEPTED)
 		req.r.State, req.r.AssignedVolunteer, req.r.Offer = pb.HelpRequest_STATE_ASSIGNED, vol.r.Name, ""

@@ -1862,3 +1862,26 @@ func TestEditMovesTheCommitment(t *testing.T) {
 		t.Errorf("commitments %v", v.Commitments)
 	}
 }
+
+// An accept's check sees the request and volunteer as its transaction
+// reads them, and its refusal changes nothing.
+func TestAcceptCheckRefuses(t *testing.T) {
+	f := newLCFixture(t)
+	f.offer(t)
+	before := dump(t, f.s)
+	errNo := errors.New("no longer fits")
+	var saw string
+	_, err := f.s.AcceptOffer(bg, idOf(f.off.Name), func(req *pb.HelpRequest, vol *pb.Volunteer) error {
+		saw = req.Name + " " + vol.Name
+		return errNo
+	})
+	mustErr(t, err, errNo, "accept refused by its check")
+	if saw != f.hr.Name+" "+f.v.Name {
+		t.Errorf("check saw %q", saw)
+	}
+	if d := diffDump(before, dump(t, f.s)); len(d) > 0 {
+		t.Errorf("refused accept changed the file: %v", d)
+	}
+	lcMust(t, "accept")(f.s.AcceptOffer(bg, idOf(f.off.Name), func(*pb.HelpRequest, *pb.Volunteer) error { return nil }))
+	verifyAll(t, f.s)
+}

@@ -32,6 +32,10 @@ var (
 	ErrHasCommitments  = errors.New("has a live offer or assignment")
 )
 
+// AcceptCheck judges an accept on the request and volunteer as stored; a
+// non-nil error refuses it. It must not keep or change them.
+type AcceptCheck func(req *pb.HelpRequest, vol *pb.Volunteer) error
+
 // Idempotency names a create call so that a retry returns the first
 // result (AIP-155). An empty RequestID means no idempotency.
 type Idempotency struct {
@@ -188,8 +192,10 @@ type Store interface {
 	// whose lease has passed is ErrLeaseExpired and is left to ExpireOffers;
 	// one whose request's window has passed is ErrRequestEnded, left to
 	// ExpireHelpRequests; a volunteer who has paused since is
-	// ErrVolunteerPaused.
-	AcceptOffer(ctx context.Context, offerID string) (LifecycleResult, error)
+	// ErrVolunteerPaused. Each check, if any, judges the request and
+	// volunteer as the accept's own transaction reads them, and its error
+	// refuses the accept: a judgement no edit can slip under.
+	AcceptOffer(ctx context.Context, offerID string, checks ...AcceptCheck) (LifecycleResult, error)
 	// DeclineOffer opens the request again, never to be offered to that
 	// volunteer again.
 	DeclineOffer(ctx context.Context, offerID string) (LifecycleResult, error)
