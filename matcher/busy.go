@@ -74,16 +74,18 @@ func (e *Engine) jobMinutes(needs []pb.Need) int {
 const defaultJobMinutes = 60
 
 // busy says whether volunteer id's commitments leave no room for q's job.
-// Only commitments whose windows meet q's count, and the one for q itself
-// (its holder's, see StillEligible) does not. If those already clash among
-// themselves (made before this rule, or by edits since), any job among
-// them is one too many.
+// All of them count, as one job can push another into q's time; the one
+// for q itself (its holder's, see StillEligible) does not. If they already
+// clash among themselves (made before this rule, or by edits since), a
+// job meeting any of them is one too many.
 func (e *Engine) busy(q *query, id uint32) bool {
 	var buf [8]commitment
 	cs := buf[:0]
+	meets := false
 	for _, c := range e.extraOf(id).commitments {
-		if c.request != q.name && c.start < q.job.end && q.job.start < c.end {
+		if c.request != q.name {
 			cs = append(cs, c)
+			meets = meets || c.start < q.job.end && q.job.start < c.end
 		}
 	}
 	if len(cs) == 0 {
@@ -91,7 +93,7 @@ func (e *Engine) busy(q *query, id uint32) bool {
 	}
 	now := q.now.Unix()
 	if !fits(rounds(now, cs)) {
-		return true
+		return meets
 	}
 	return !fits(rounds(now, append(cs, commitment{q.name, q.place, q.job})))
 }

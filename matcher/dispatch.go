@@ -362,16 +362,8 @@ func (e *Engine) resolveClashes(dp *dispatchProblem, a Assignment, now time.Time
 			slices.SortFunc(rs, func(x, y int) int {
 				return cmp.Or(cmp.Compare(p.Urgency[y], p.Urgency[x]), cmp.Compare(edgeCost(p, x, li), edgeCost(p, y, li)), cmp.Compare(x, y))
 			})
-			var kept []commitment
-			lo, hi := dp.jobs[rs[0]].job.start, dp.jobs[rs[0]].job.end
-			for _, r := range rs {
-				lo, hi = min(lo, dp.jobs[r].job.start), max(hi, dp.jobs[r].job.end)
-			}
-			for _, c := range e.extraOf(dp.back[li]).commitments {
-				if c.start < hi && lo < c.end {
-					kept = append(kept, c)
-				}
-			}
+			// All the jobs they hold count: one can push another.
+			kept := slices.Clone(e.extraOf(dp.back[li]).commitments)
 			for _, r := range rs {
 				j := commitment{place: dp.jobs[r].place, job: dp.jobs[r].job}
 				if fits(rounds(now.Unix(), append(slices.Clip(kept), j))) {
@@ -422,19 +414,29 @@ func edgeCost(p *AssignmentProblem, r int, li int32) int64 {
 // -1 for a request in none.
 func sameDoorGroups(reqs []DispatchRequest) []int {
 	group := make([]int, len(reqs))
-	byRequester := map[string][]int{}
+	byDoor := map[string][]int{}
+	var doors []string // as first seen, so that groups are numbered the same every run
 	for i, r := range reqs {
 		group[i] = -1
-		if r.Requester != "" && r.Request.GetWindow() != nil {
-			byRequester[r.Requester] = append(byRequester[r.Requester], i)
+		if r.Requester == "" || r.Request.GetWindow() == nil {
+			continue
 		}
+		// One caller at one place: a number shared by several homes (a
+		// partner's office) is not one door.
+		door := r.Requester + "|" + placeOf(r.Request.GetLocation().GetStreet(), r.Request.GetLocation().GetPostcode()) +
+			"|" + r.Request.GetLocation().GetPostcode()
+		if _, ok := byDoor[door]; !ok {
+			doors = append(doors, door)
+		}
+		byDoor[door] = append(byDoor[door], i)
 	}
 	n := 0
-	for _, is := range byRequester {
+	for _, door := range doors {
+		is := byDoor[door]
 		if len(is) < 2 && reqs[is[0]].Accompany == "" {
 			continue
 		}
-		slices.SortFunc(is, func(x, y int) int {
+		slices.SortStableFunc(is, func(x, y int) int {
 			return cmp.Compare(reqs[x].Request.GetWindow().GetStartTime().AsTime().UnixNano(), reqs[y].Request.GetWindow().GetStartTime().AsTime().UnixNano())
 		})
 		// By start: a request meeting none before it (by the latest end
@@ -505,32 +507,41 @@ func (e *Engine) oneVolunteerPerDoor(dp *dispatchProblem, reqs []DispatchRequest
 		slices.SortStableFunc(is, func(x, y int) int {
 			return cmp.Compare(urgencyRank(reqs[y].Request.GetUrgency()), urgencyRank(reqs[x].Request.GetUrgency()))
 		})
-		door := int64(-1)
+		// The volunteer already coming fixes the door's; one the engine
+		// does not hold (left out of matching) fixes it to nobody.
+		door, coming := int64(-1), ""
 		for _, i := range is {
-			if name := reqs[i].Accompany; name != "" {
-				if id, ok := e.ids.find(e.vols, name); ok {
+			if coming = reqs[i].Accompany; coming != "" {
+				if id, ok := e.ids.find(e.vols, coming); ok {
 					door = int64(id)
 				}
 				break
 			}
 		}
 		for _, i := range is {
-			if door < 0 && final[i] >= 0 {
+			if coming == "" && door < 0 && final[i] >= 0 {
 				door = final[i]
 			}
 		}
-		if door < 0 {
+		if door < 0 && coming == "" {
 			continue // nobody is going: they wait as any uncovered request
 		}
 		for _, i := range is {
-			if final[i] == door {
+			if door >= 0 && final[i] == door {
 				continue
 			}
 			if final[i] >= 0 {
 				planned[final[i]]--
 				final[i] = -1
 			}
-			if score, ok := e.joins(dp, reqs[i], i, uint32(door), final, planned[door], now); ok {
+			// A request with another volunteer coming (a second visit of
+			// theirs at that door) never moves: it waits for them.
+			other := reqs[i].Accompany != "" && reqs[i].Accompany != coming
+			score, ok := 0.0, false
+			if door >= 0 && !other {
+				score, ok = e.joins(dp, reqs[i], i, uint32(door), final, planned[door], now)
+			}
+			if ok {
 				final[i], scores[i] = door, score
 				planned[door]++
 			} else {
@@ -565,11 +576,7 @@ func (e *Engine) joins(dp *dispatchProblem, r DispatchRequest, i int, id uint32,
 				cs = append(cs, commitment{place: dp.jobs[k].place, job: dp.jobs[k].job})
 			}
 		}
-		for _, c := range e.extraOf(id).commitments {
-			if c.start < q.job.end && q.job.start < c.end {
-				cs = append(cs, c)
-			}
-		}
+		cs = append(cs, e.extraOf(id).commitments...) // all: one job can push another
 		if len(cs) > 0 && !fits(rounds(now.Unix(), append(cs, commitment{q.name, q.place, q.job}))) {
 			return 0, false
 		}

@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"slices"
@@ -677,7 +678,8 @@ func (e *Engine) StillEligible(r *pb.HelpRequest, previousHelpers []string, volu
 func (e *Engine) StillEligibleAsStored(r *pb.HelpRequest, v *pb.Volunteer, now time.Time) (bool, Exclusion, error) {
 	one := NewEngine(e.cfg)
 	if err := one.UpsertVolunteer(v); err != nil {
-		return false, Exclusion{}, err
+		// Left out of matching, as the index would leave them.
+		return false, Exclusion{}, fmt.Errorf("%w: %w", ErrUnknownVolunteer, err)
 	}
 	return one.StillEligible(r, nil, v.Name, now)
 }

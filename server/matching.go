@@ -331,19 +331,32 @@ func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleRes
 	}
 	now := s.now()
 	res, err := s.store.AcceptOffer(ctx, id, func(req *pb.HelpRequest, vol *pb.Volunteer) error {
-		if ok, why, err := s.engine.StillEligibleAsStored(req, vol, now); err == nil && !ok {
+		ok, why, err := s.engine.StillEligibleAsStored(req, vol, now)
+		switch {
+		case errors.Is(err, matcher.ErrUnknownVolunteer):
+			return nil // nothing to judge by, as reviewOffer finds
+		case err != nil:
+			return err
+		case !ok:
 			return notEligible{why}
 		}
 		return nil
 	})
 	var ne notEligible
-	if errors.As(err, &ne) {
-		if w, err := s.store.WithdrawOffer(context.WithoutCancel(ctx), id); err == nil {
-			s.track(w.Volunteer)
-		}
-		return store.LifecycleResult{}, notEligibleNow(ne.why)
+	if !errors.As(err, &ne) {
+		return res, err
 	}
-	return res, err
+	w, err := s.store.WithdrawOffer(context.WithoutCancel(ctx), id)
+	switch {
+	case err == nil:
+		s.track(w.Volunteer)
+	case !errors.Is(err, store.ErrWrongState):
+		// The offer stands until its lease ends; the refusal holds.
+		s.logger.Warn("offer not withdrawn", zap.String("offer", offerPrefix+id), zap.Error(err))
+		return store.LifecycleResult{}, statusWith(codes.FailedPrecondition, ReasonNotEligible,
+			"the volunteer can no longer take this request: "+ne.why.Why(), map[string]string{"rule": string(ne.why.Reason), "detail": ne.why.Detail})
+	}
+	return store.LifecycleResult{}, notEligibleNow(ne.why)
 }
 
 // notEligible refuses an accept the rules no longer allow.

@@ -11,6 +11,7 @@ import (
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
+	"github.com/doorstep-aid/doorstep/store"
 )
 
 // An edit to a request or its volunteer while an offer waits may make the
@@ -358,5 +359,27 @@ func TestAcceptJudgesTheRecordsAsStored(t *testing.T) {
 	}
 	if got := h.getHR(hr.Name); got.State != pb.HelpRequest_STATE_OPEN {
 		t.Errorf("request %v, want open again", got.State)
+	}
+}
+
+// One number can serve several homes (a partner's office): requests under
+// it at two places are two doors, each with its own volunteer.
+func TestOneNumberTwoDoors(t *testing.T) {
+	h := newHarness(t)
+	h.createVol(matchVolunteer("Ann", "AB10 1AF"))
+	h.createVol(matchVolunteer("Bob", "AB11 5QN", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900222" }))
+	h.createHR(shopping())
+	h.createHR(shopping(func(r *pb.HelpRequest) {
+		r.Location = &pb.Location{Postcode: "AB11 5QN", Street: "Market Street", AddressLines: []string{"3 Market Street"}}
+	}))
+	resp, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+	if err != nil || resp.OffersMade != 2 || resp.SameDoor != 0 {
+		t.Fatalf("dispatch: %v %v", resp, err)
+	}
+	// And a later run, with both offered, keeps them apart too.
+	h.createHR(shopping(func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_PRESCRIPTION_COLLECTION} }))
+	in, _, err := h.st.ListOpenMatchingInputs(h.ctx, store.Page{Size: 10})
+	if err != nil || len(in) != 1 || in[0].Accompany == "" {
+		t.Fatalf("open inputs %v, %v: want the third with the volunteer going to its door", in, err)
 	}
 }

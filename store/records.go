@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/doorstep-aid/doorstep/geo"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -236,8 +237,8 @@ type MatchingInput struct {
 	// volunteer to one door at one time.
 	Requester string
 	// Accompany is the volunteer holding another of the requester's
-	// requests, offered or assigned, whose window meets this one's: the
-	// one already going to that door then.
+	// requests at the same place, offered or assigned, whose window meets
+	// this one's: the one already going to that door then.
 	Accompany string
 }
 
@@ -314,7 +315,7 @@ func matchingInput(tx *bolt.Tx, key []byte) (MatchingInput, error) {
 		if err != nil {
 			return MatchingInput{}, err
 		}
-		if in.Accompany == "" && windowsMeet(r, o) {
+		if in.Accompany == "" && windowsMeet(r, o) && samePlace(r, o) {
 			if in.Accompany, err = holderOf(tx, o); err != nil {
 				return MatchingInput{}, err
 			}
@@ -424,6 +425,14 @@ func windowsMeet(a, b *pb.HelpRequest) bool {
 	wa, wb := a.GetWindow(), b.GetWindow()
 	return wa != nil && wb != nil &&
 		wa.GetStartTime().AsTime().Before(wb.GetEndTime().AsTime()) && wb.GetStartTime().AsTime().Before(wa.GetEndTime().AsTime())
+}
+
+// samePlace says whether two requests are at one door, as far as the
+// clear part of their records tells: the same postcode and street. (One
+// number can serve several homes: a partner's office.)
+func samePlace(a, b *pb.HelpRequest) bool {
+	la, lb := a.GetLocation(), b.GetLocation()
+	return la.GetPostcode() == lb.GetPostcode() && geo.StreetKey(la.GetStreet()) == geo.StreetKey(lb.GetStreet())
 }
 
 // holderOf is the volunteer r is assigned to or offered to, or "".
