@@ -191,3 +191,42 @@ func TestMatchingInputsReadsTheNewestHelpers(t *testing.T) {
 		t.Errorf("previous helpers %v, want the newest first, once each: %v", prev, want)
 	}
 }
+
+// Dispatch's read of the open requests, which reads each caller's requests
+// once a page, finds what a read of each one alone finds: the caller, and
+// the volunteer already going to their door at that time.
+func TestOpenMatchingInputsShareTheCallersRequests(t *testing.T) {
+	s, _ := newStore(t)
+	const phone = "+447700900704"
+	var reqs []*pb.HelpRequest
+	for range 30 {
+		hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", phone), Idempotency{})
+		mustOK(t, err, "create")
+		reqs = append(reqs, hr)
+	}
+	other, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB11 5QN", phone), Idempotency{}) // another door
+	mustOK(t, err, "create")
+	v := lcVolunteer(t, s, 2)
+	lcOffer(t, s, reqs[7], v)
+	for tok := ""; ; {
+		page, next, err := s.ListOpenMatchingInputs(bg, Page{Size: 7, Token: tok})
+		mustOK(t, err, "list")
+		for _, in := range page {
+			hr, prev, err := s.MatchingInputs(bg, idOf(in.HelpRequest.Name))
+			mustOK(t, err, "matching inputs")
+			if hr.Name != in.HelpRequest.Name || hr.Etag != in.HelpRequest.Etag || !slices.Equal(prev, in.PreviousHelpers) {
+				t.Errorf("%s: listed %v %v, alone %v %v", in.HelpRequest.Name, in.HelpRequest, in.PreviousHelpers, hr, prev)
+			}
+			want := v.Name
+			if in.HelpRequest.Name == other.Name {
+				want = ""
+			}
+			if in.Requester == "" || in.Accompany != want {
+				t.Errorf("%s: requester %q, accompany %q; want %q", in.HelpRequest.Name, in.Requester, in.Accompany, want)
+			}
+		}
+		if tok = next; tok == "" {
+			break
+		}
+	}
+}

@@ -219,7 +219,7 @@ func (s *BoltStore) MatchingInputs(_ context.Context, id string) (*pb.HelpReques
 	var in MatchingInput
 	err = s.view(func(tx *bolt.Tx) error {
 		var err error
-		in, err = matchingInput(tx, key)
+		in, err = matchingInput(tx, key, nil)
 		return err
 	})
 	if err != nil {
@@ -261,6 +261,9 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 	err = s.view(func(tx *bolt.Tx) error {
 		out, next = nil, ""
 		top := tx.Bucket(bHelpRequests)
+		// One caller's requests are read once a page, not once for each of
+		// them: n requests under one number would cost n² reads.
+		siblings := map[string][]sibling{}
 		prefix := []byte{byte(pb.HelpRequest_STATE_OPEN)}
 		cur := top.Bucket(bByState).Cursor()
 		start := append(bytes.Clone(prefix), resume...)
@@ -274,7 +277,7 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 				return nil
 			}
 			resume = bytes.Clone(k[len(prefix):])
-			in, err := matchingInput(tx, k[len(prefix):])
+			in, err := matchingInput(tx, k[len(prefix):], siblings)
 			if err != nil {
 				return err
 			}
@@ -290,8 +293,10 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 
 // matchingInput reads request key's matching input within a transaction.
 // The requester's other requests are found by the hash their phone is
-// indexed under (phone_token), so matching never opens personal data.
-func matchingInput(tx *bolt.Tx, key []byte) (MatchingInput, error) {
+// indexed under (phone_token), so matching never opens personal data;
+// cache, if not nil, keeps them by that hash for the transaction's other
+// reads.
+func matchingInput(tx *bolt.Tx, key []byte, cache map[string][]sibling) (MatchingInput, error) {
 	top := tx.Bucket(bHelpRequests)
 	r, err := helpRequests.readRecord(top, key)
 	if err != nil {
@@ -303,22 +308,23 @@ func matchingInput(tx *bolt.Tx, key []byte) (MatchingInput, error) {
 		return in, nil // no phone, or erased: nobody to be continuous with
 	}
 	in.Requester = hex.EncodeToString(tok)
-	ids := idsUnder(top.Bucket(bByPhone), join(tok, nil))
-	seen := 0
-	// Newest first (ids are ULIDs): someone helped weekly for a year keeps
-	// the bonus for whoever helps them now, not for their first helpers.
-	for _, other := range slices.Backward(ids) {
-		if bytes.Equal(other, key) {
-			continue
-		}
-		o, err := helpRequests.readRecord(top, other)
-		if err != nil {
+	sibs, ok := cache[string(tok)]
+	if !ok {
+		if sibs, err = readSiblings(tx, tok); err != nil {
 			return MatchingInput{}, err
 		}
-		if in.Accompany == "" && windowsMeet(r, o) && samePlace(r, o) {
-			if in.Accompany, err = holderOf(tx, o); err != nil {
-				return MatchingInput{}, err
-			}
+		if cache != nil {
+			cache[string(tok)] = sibs
+		}
+	}
+	seen := 0
+	for _, sib := range sibs {
+		if bytes.Equal(sib.id, key) {
+			continue
+		}
+		o := sib.r
+		if in.Accompany == "" && sib.holder != "" && windowsMeet(r, o) && samePlace(r, o) {
+			in.Accompany = sib.holder
 		}
 		if o.State != pb.HelpRequest_STATE_FULFILLED {
 			continue
@@ -418,6 +424,42 @@ func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page)
 }
 
 func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
+
+// sibling is one of a requester's requests, as matchingInput reads them.
+type sibling struct {
+	id     []byte
+	r      *pb.HelpRequest // as stored, without personal fields
+	holder string          // the volunteer it is offered or assigned to, or ""
+}
+
+// maxSiblings bounds the requests read under one phone number, the newest:
+// a number shared by thousands (an office's) would otherwise make every
+// read of theirs slow.
+const maxSiblings = 1000
+
+// readSiblings reads the requests indexed under phone hash tok, newest
+// first (ids are ULIDs): someone helped weekly for a year keeps the
+// bonus for whoever helps them now, not for their first helpers.
+func readSiblings(tx *bolt.Tx, tok []byte) ([]sibling, error) {
+	top := tx.Bucket(bHelpRequests)
+	ids := idsUnder(top.Bucket(bByPhone), join(tok, nil))
+	out := make([]sibling, 0, min(len(ids), maxSiblings))
+	for _, id := range slices.Backward(ids) {
+		if len(out) == maxSiblings {
+			break
+		}
+		o, err := helpRequests.readRecord(top, id)
+		if err != nil {
+			return nil, err
+		}
+		holder, err := holderOf(tx, o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sibling{id: id, r: o, holder: holder})
+	}
+	return out, nil
+}
 
 // windowsMeet says whether two requests have windows (not deadlines) that
 // overlap.
