@@ -123,15 +123,15 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	hr, prev, err := s.store.MatchingInputs(ctx, id)
+	in, err := s.store.MatchingInput(ctx, id)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
 	}
-	res, err := s.engine.FindCandidates(hr, prev, k, s.now())
+	res, err := s.engine.FindCandidates(in.HelpRequest, in.PreviousHelpers, k, s.now())
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
-	out := &pb.FindCandidatesResponse{Summary: res.Summary(), ReachMetres: res.Reach}
+	out := &pb.FindCandidatesResponse{Summary: res.Summary(), ReachMetres: res.Reach, VolunteerComing: in.Accompany}
 	if n := len(res.Candidates); n > 0 {
 		// Two allocations for the page rather than two per candidate: this
 		// is the hottest response the server builds.

@@ -284,6 +284,16 @@ func TestDispatchOneVolunteerPerDoor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The helpline, looking for someone for the other, is told who is
+	// already going to that door.
+	waiting := shop
+	if waiting.Name == offered.Name {
+		waiting = pills
+	}
+	fc, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: waiting.Name})
+	if err != nil || fc.VolunteerComing != o.Offer.Volunteer {
+		t.Fatalf("candidates for the other request: volunteer coming %q (%v), want %s", fc.GetVolunteerComing(), err, o.Offer.Volunteer)
+	}
 	// The second run keeps the other for the same volunteer, who has no
 	// room: Bob, free, is not sent.
 	resp, err = h.match.Dispatch(h.ctx, &pb.DispatchRequest{})

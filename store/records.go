@@ -211,10 +211,16 @@ const maxPreviousHelpers = 50
 // matching needs, and opens only the request's own sealed fields, to find
 // the requester's phone in the index: the earlier requests are read as
 // stored, in the clear part of their records.
-func (s *BoltStore) MatchingInputs(_ context.Context, id string) (*pb.HelpRequest, []string, error) {
+func (s *BoltStore) MatchingInputs(ctx context.Context, id string) (*pb.HelpRequest, []string, error) {
+	in, err := s.MatchingInput(ctx, id)
+	return in.HelpRequest, in.PreviousHelpers, err
+}
+
+// MatchingInput implements Store.
+func (s *BoltStore) MatchingInput(_ context.Context, id string) (MatchingInput, error) {
 	key, err := ParseID(id)
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: matching inputs: %w", ErrNotFound)
+		return MatchingInput{}, fmt.Errorf("store: matching inputs: %w", ErrNotFound)
 	}
 	var in MatchingInput
 	err = s.view(func(tx *bolt.Tx) error {
@@ -223,9 +229,9 @@ func (s *BoltStore) MatchingInputs(_ context.Context, id string) (*pb.HelpReques
 		return err
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: matching inputs: %w", err)
+		return MatchingInput{}, fmt.Errorf("store: matching inputs: %w", err)
 	}
-	return in.HelpRequest, in.PreviousHelpers, nil
+	return in, nil
 }
 
 // MatchingInput is what matching one request needs (see MatchingInputs).

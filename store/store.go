@@ -131,6 +131,10 @@ type Store interface {
 	// the volunteers who fulfilled the same requester's other requests
 	// (matched by phone): what matching a request needs, in one read.
 	MatchingInputs(ctx context.Context, id string) (*pb.HelpRequest, []string, error)
+	// MatchingInput is MatchingInputs with the rest of what dispatch reads
+	// of a request: its requester, and the volunteer already going to
+	// their door at its time.
+	MatchingInput(ctx context.Context, id string) (MatchingInput, error)
 	// ListOpenMatchingInputs lists the OPEN requests' matching inputs, in
 	// pages, for the dispatcher.
 	ListOpenMatchingInputs(ctx context.Context, p Page) ([]MatchingInput, string, error)

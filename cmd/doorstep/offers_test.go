@@ -339,11 +339,15 @@ func TestRequestShowWithPartnerToken(t *testing.T) {
 // going there is said to be so.
 func TestDispatchSameDoor(t *testing.T) {
 	e := newTestEnv(t)
-	e.addVolunteers()
+	callum, _ := e.addVolunteers()
 	coord := "--token=" + e.coordinator
+	e.ok("volunteer", "edit", callum, "--capacity", "1") // room for one each: one request must wait
 	e.newRequest()
 	e.newRequest("--needs", "dog_walking")
 	out := e.ok("dispatch", coord)
+	if len(e.storedRequests(store.HelpRequestFilter{State: pb.HelpRequest_STATE_OPEN})) != 1 {
+		t.Fatalf("want one request kept back:\n%s", out)
+	}
 	offered := e.storedRequests(store.HelpRequestFilter{State: pb.HelpRequest_STATE_OFFERED})
 	vols := map[string]bool{}
 	for _, hr := range offered {
@@ -358,5 +362,13 @@ func TestDispatchSameDoor(t *testing.T) {
 		t.Errorf("one caller's two requests at one time went to %d volunteers: %v\n%s", len(vols), vols, out)
 	case len(offered) == 1 && !strings.Contains(out, "1 request stays open for the volunteer already going to its caller's door then"):
 		t.Errorf("dispatch kept one request back without saying why:\n%s", out)
+	}
+	// The helpline, looking for someone for the one kept back, is told
+	// who is already going to that door.
+	for _, hr := range e.storedRequests(store.HelpRequestFilter{State: pb.HelpRequest_STATE_OPEN}) {
+		out := e.ok("request", "candidates", hr.Name, coord)
+		if !strings.Contains(out, "is already going to this caller's door then") {
+			t.Errorf("request candidates for the one kept back does not say who is coming:\n%s", out)
+		}
 	}
 }

@@ -343,6 +343,12 @@ func (a *app) requestCandidates(args []string) error {
 	if a.cfg.json {
 		return writeJSON(a.stdout, resp)
 	}
+	if v := resp.VolunteerComing; v != "" && v != offeredTo {
+		// One volunteer to one door: the helpline should know before
+		// offering this to someone else.
+		label, _ := a.volunteerLabel(v, false)
+		fmt.Fprintf(a.stdout, "%s is already going to this caller's door then, for another of their requests: offer this one to them too, so that only one volunteer calls.\n\n", label)
+	}
 	if len(resp.Candidates) == 0 {
 		if offeredTo != "" {
 			fmt.Fprintln(a.stdout, "Nobody else can take this request now.")

@@ -421,9 +421,13 @@ type FindCandidatesResponse struct {
 	Summary string `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
 	// How far from the request the search looked, in metres: the nearest
 	// limit of its needs. 0 for a remote request, which has none.
-	ReachMetres   float64 `protobuf:"fixed64,4,opt,name=reach_metres,json=reachMetres,proto3" json:"reach_metres,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ReachMetres float64 `protobuf:"fixed64,4,opt,name=reach_metres,json=reachMetres,proto3" json:"reach_metres,omitempty"`
+	// The volunteer already going to this requester's door at this time, for
+	// another of their requests (offered or assigned), if any: offering this
+	// one to them too keeps one volunteer at one door, as dispatch does.
+	VolunteerComing string `protobuf:"bytes,5,opt,name=volunteer_coming,json=volunteerComing,proto3" json:"volunteer_coming,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *FindCandidatesResponse) Reset() {
@@ -482,6 +486,13 @@ func (x *FindCandidatesResponse) GetReachMetres() float64 {
 		return x.ReachMetres
 	}
 	return 0
+}
+
+func (x *FindCandidatesResponse) GetVolunteerComing() string {
+	if x != nil {
+		return x.VolunteerComing
+	}
+	return ""
 }
 
 // An offer of one request to one volunteer.
@@ -1537,7 +1548,7 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x05count\x18\x03 \x01(\x05R\x05count\"W\n" +
 	"\x15FindCandidatesRequest\x12!\n" +
 	"\fhelp_request\x18\x01 \x01(\tR\vhelpRequest\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"\xc5\x01\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\"\xf0\x01\n" +
 	"\x16FindCandidatesResponse\x126\n" +
 	"\n" +
 	"candidates\x18\x01 \x03(\v2\x16.doorstep.v1.CandidateR\n" +
@@ -1546,7 +1557,8 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"exclusions\x18\x02 \x03(\v2\x16.doorstep.v1.ExclusionR\n" +
 	"exclusions\x12\x18\n" +
 	"\asummary\x18\x03 \x01(\tR\asummary\x12!\n" +
-	"\freach_metres\x18\x04 \x01(\x01R\vreachMetres\"\xa9\x04\n" +
+	"\freach_metres\x18\x04 \x01(\x01R\vreachMetres\x12)\n" +
+	"\x10volunteer_coming\x18\x05 \x01(\tR\x0fvolunteerComing\"\xa9\x04\n" +
 	"\x05Offer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fhelp_request\x18\x02 \x01(\tR\vhelpRequest\x12\x1c\n" +
