@@ -80,22 +80,48 @@ const defaultJobMinutes = 60
 // job meeting any of them is one too many.
 func (e *Engine) busy(q *query, id uint32) bool {
 	var buf [8]commitment
-	cs := buf[:0]
+	return clashes(q.now.Unix(), append(buf[:0], e.extraOf(id).commitments...), commitment{q.name, q.place, q.job})
+}
+
+// clashes says whether held leave no room for job j (see busy); the one
+// for j's own request does not count. held is changed.
+func clashes(now int64, held []commitment, j commitment) bool {
+	cs := held[:0]
 	meets := false
-	for _, c := range e.extraOf(id).commitments {
-		if c.request != q.name {
+	for _, c := range held {
+		if c.request != j.request {
 			cs = append(cs, c)
-			meets = meets || c.start < q.job.end && q.job.start < c.end
+			meets = meets || c.start < j.end && j.start < c.end
 		}
 	}
 	if len(cs) == 0 {
 		return false
 	}
-	now := q.now.Unix()
 	if !fits(rounds(now, cs)) {
 		return meets
 	}
-	return !fits(rounds(now, append(cs, commitment{q.name, q.place, q.job})))
+	return !fits(rounds(now, append(cs, j)))
+}
+
+// Clashes is the BUSY rule for volunteer v and request r as stored (a
+// record just read with r, in one transaction, which the index may not
+// have caught up with): whether the jobs v holds leave no room for r's.
+func (e *Engine) Clashes(r *pb.HelpRequest, v *pb.Volunteer, now time.Time) bool {
+	w := r.GetWindow()
+	if w == nil || len(v.Commitments) == 0 {
+		return false
+	}
+	start := w.GetStartTime().AsTime()
+	if start.Before(now) {
+		start = now // help can only happen from now on
+	}
+	j := commitment{r.Name, placeOf(r.GetLocation().GetStreet(), r.GetLocation().GetPostcode()), e.jobOf(start, w.GetEndTime().AsTime(), r.Needs)}
+	held := make([]commitment, 0, len(v.Commitments))
+	for _, c := range v.Commitments {
+		held = append(held, commitment{c.HelpRequest, placeOf(c.GetLocation().GetStreet(), c.GetLocation().GetPostcode()),
+			e.jobOf(c.GetWindow().GetStartTime().AsTime(), c.GetWindow().GetEndTime().AsTime(), c.Needs)})
+	}
+	return clashes(now.Unix(), held, j)
 }
 
 // rounds turns jobs into the visits they make. Jobs at one place whose

@@ -26,6 +26,9 @@ type DispatchRequest struct {
 	// requester's door at this time (another of their requests): this one,
 	// and those of theirs whose windows meet it, go to them or wait.
 	Accompany string
+	// Crowded says that two volunteers are already going to that door at
+	// times meeting this one's: it waits, for a coordinator to decide.
+	Crowded bool
 }
 
 // PlannedOffer is one offer the dispatcher proposes.
@@ -240,9 +243,11 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 					}
 					jobs[i] = reqJob{q.fixed, q.job, q.place}
 					var cands []Candidate
-					if reqs[i].Accompany != "" {
+					switch {
+					case reqs[i].Crowded: // waits: see oneVolunteerPerDoor
+					case reqs[i].Accompany != "":
 						cands = e.accompany(q, reqs[i].Accompany)
-					} else {
+					default:
 						cands, _ = e.search(q, perRequest, false, &buf, nil)
 					}
 					f := found[i*perRequest:][:len(cands)]
@@ -433,7 +438,7 @@ func sameDoorGroups(reqs []DispatchRequest) []int {
 	n := 0
 	for _, door := range doors {
 		is := byDoor[door]
-		if len(is) < 2 && reqs[is[0]].Accompany == "" {
+		if len(is) < 2 && reqs[is[0]].Accompany == "" && !reqs[is[0]].Crowded {
 			continue
 		}
 		slices.SortStableFunc(is, func(x, y int) int {
@@ -536,7 +541,7 @@ func (e *Engine) oneVolunteerPerDoor(dp *dispatchProblem, reqs []DispatchRequest
 			}
 			// A request with another volunteer coming (a second visit of
 			// theirs at that door) never moves: it waits for them.
-			other := reqs[i].Accompany != "" && reqs[i].Accompany != coming
+			other := reqs[i].Crowded || reqs[i].Accompany != "" && reqs[i].Accompany != coming
 			score, ok := 0.0, false
 			if door >= 0 && !other {
 				score, ok = e.joins(dp, reqs[i], i, uint32(door), final, planned[door], now)
@@ -546,7 +551,7 @@ func (e *Engine) oneVolunteerPerDoor(dp *dispatchProblem, reqs []DispatchRequest
 				planned[door]++
 			} else {
 				// Held back, if anyone else could have taken it.
-				waiting[i] = dp.nfound[i] > 0 || reqs[i].Accompany != ""
+				waiting[i] = dp.nfound[i] > 0 || reqs[i].Accompany != "" || reqs[i].Crowded
 			}
 		}
 	}

@@ -201,7 +201,12 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 			"the volunteer cannot take this request: "+why.Why(),
 			map[string]string{"rule": string(why.Reason), "detail": why.Detail})
 	}
-	res, err := s.store.CreateOffer(ctx, store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease, Idem: idem})
+	res, err := s.store.CreateOffer(ctx, store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease, Idem: idem, Check: s.notBusy()})
+	var ne notEligible
+	if errors.As(err, &ne) {
+		return nil, statusWith(codes.FailedPrecondition, ReasonNotEligible, "the volunteer cannot take this request: "+ne.why.Why(),
+			map[string]string{"rule": string(ne.why.Reason), "detail": ne.why.Detail})
+	}
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
@@ -359,6 +364,19 @@ func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleRes
 	return store.LifecycleResult{}, notEligibleNow(ne.why)
 }
 
+// notBusy is an offer's check in its own transaction: the index judged
+// the volunteer free at that time, but another offer to them may have
+// been written since (by hand, or by dispatch).
+func (s *Server) notBusy() store.AcceptCheck {
+	now := s.now()
+	return func(req *pb.HelpRequest, vol *pb.Volunteer) error {
+		if s.engine.Clashes(req, vol, now) {
+			return notEligible{matcher.Exclusion{Reason: matcher.Busy, Count: 1}}
+		}
+		return nil
+	}
+}
+
 // notEligible refuses an accept the rules no longer allow.
 type notEligible struct{ why matcher.Exclusion }
 
@@ -475,7 +493,7 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 			return nil, err
 		}
 		for _, in := range page {
-			reqs = append(reqs, matcher.DispatchRequest{Request: in.HelpRequest, PreviousHelpers: in.PreviousHelpers, Requester: in.Requester, Accompany: in.Accompany})
+			reqs = append(reqs, matcher.DispatchRequest{Request: in.HelpRequest, PreviousHelpers: in.PreviousHelpers, Requester: in.Requester, Accompany: in.Accompany, Crowded: in.Crowded})
 		}
 		if tok = next; tok == "" {
 			break
@@ -489,13 +507,14 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 	// Offers are written dispatchBatch to a transaction: one fsync each
 	// would make a large run take minutes, and one transaction for all
 	// would hold up every other writer meanwhile.
+	busyCheck := s.notBusy()
 	for batch := range slices.Chunk(plan.Offers, dispatchBatch) {
 		ps := make([]store.OfferParams, len(batch))
 		for i, o := range batch {
 			ps[i] = store.OfferParams{
 				HelpRequestID: strings.TrimPrefix(o.HelpRequest, helpRequestPrefix),
 				VolunteerID:   strings.TrimPrefix(o.Volunteer, volunteerPrefix),
-				Lease:         s.lease, Dispatched: true,
+				Lease:         s.lease, Dispatched: true, Check: busyCheck,
 			}
 		}
 		res, errs, err := s.store.CreateOffers(ctx, ps)

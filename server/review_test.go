@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -391,5 +393,115 @@ func TestOneNumberTwoDoors(t *testing.T) {
 	in, _, err := h.st.ListOpenMatchingInputs(h.ctx, store.Page{Size: 10})
 	if err != nil || len(in) != 1 || in[0].Accompany == "" {
 		t.Fatalf("open inputs %v, %v: want the third with the volunteer going to its door", in, err)
+	}
+}
+
+// Two offers made at once, to one volunteer, of two requests at one time
+// in two places: each passes the index before the other is written, so
+// the store checks the volunteer's time again in the offer's own write.
+func TestConcurrentOffersNotTwoPlacesAtOnce(t *testing.T) {
+	h := newHarnessWithClock(t, nil, server.WithRateLimit(0, 0))
+	tomorrow := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	both := 0
+	const rounds = 40
+	for i := 0; i < rounds; i++ {
+		v := h.createVol(matchVolunteer(fmt.Sprint("V", i), "AB10 1AN", func(v *pb.Volunteer) { v.Capacity = 3; v.Contact.Phone = fmt.Sprintf("07700 90%04d", i) }))
+		var reqs [2]*pb.HelpRequest
+		for k, street := range []string{"Union Street", "Crown Street"} {
+			reqs[k] = h.createHR(shopping(func(r *pb.HelpRequest) {
+				r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} // an hour
+				r.Location = &pb.Location{Postcode: "AB10 1AN", Street: street}
+				r.Requester.Phone = fmt.Sprintf("01224 8%02d%03d", k, i)
+				r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(10 * time.Hour)), EndTime: timestamppb.New(tomorrow.Add(11 * time.Hour))}}
+			}))
+		}
+		var wg sync.WaitGroup
+		var errs [2]error
+		for k := range reqs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[k] = h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: reqs[k].Name, Volunteer: v.Name})
+			}()
+		}
+		wg.Wait()
+		if errs[0] == nil && errs[1] == nil {
+			both++
+		}
+	}
+	if both > 0 {
+		t.Errorf("%d of %d times, one volunteer was offered two hour-long jobs in one hour-long window at two streets", both, rounds)
+	}
+}
+
+// Dispatch plans, a coordinator offers by hand, then dispatch writes: the
+// offer's own write checks the volunteer's time again.
+func TestDispatchRacingAnOfferByHand(t *testing.T) {
+	h := newHarnessWithClock(t, nil, server.WithRateLimit(0, 0))
+	tomorrow := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	bad := 0
+	const rounds = 40
+	for i := 0; i < rounds; i++ {
+		v := h.createVol(matchVolunteer(fmt.Sprint("V", i), "AB10 1AN", func(v *pb.Volunteer) { v.Capacity = 3; v.Contact.Phone = fmt.Sprintf("07700 90%04d", i) }))
+		var reqs [2]*pb.HelpRequest
+		for k, street := range []string{"Union Street", "Crown Street"} {
+			reqs[k] = h.createHR(shopping(func(r *pb.HelpRequest) {
+				r.Needs = []pb.Need{pb.Need_NEED_ERRANDS}
+				r.Location = &pb.Location{Postcode: "AB10 1AN", Street: street}
+				r.Requester.Phone = fmt.Sprintf("01224 8%02d%03d", k, i)
+				r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(10 * time.Hour)), EndTime: timestamppb.New(tomorrow.Add(11 * time.Hour))}}
+			}))
+		}
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); _, _ = h.match.Dispatch(h.ctx, &pb.DispatchRequest{}) }()
+		go func() {
+			defer wg.Done()
+			_, _ = h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: reqs[1].Name, Volunteer: v.Name})
+		}()
+		wg.Wait()
+		if got := h.getVol(v.Name); got.PendingOffers == 2 {
+			bad++
+		}
+		// clear the board for the next round
+		for _, r := range reqs {
+			_, _ = h.match.CancelHelpRequest(h.ctx, &pb.CancelHelpRequestRequest{Name: r.Name})
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d times, dispatch and a hand offer together gave one volunteer two jobs at one time in two places", bad, rounds)
+	}
+}
+
+// A request whose window meets two of the caller's requests at one door,
+// held by two volunteers at times that do not meet, waits: offered to
+// either, it would have both at that door at meeting times.
+func TestDispatchWaitsWhereTwoVolunteersAreComing(t *testing.T) {
+	h := newHarness(t)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AN", func(v *pb.Volunteer) { v.Capacity = 2; v.Contact.Phone = "07700 900101" }))
+	bob := h.createVol(matchVolunteer("Bob", "AB10 1AL", func(v *pb.Volunteer) { v.Capacity = 2; v.Contact.Phone = "07700 900102" }))
+	tomorrow := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	at := func(from, to time.Duration) *pb.HelpRequest {
+		return h.createHR(shopping(func(r *pb.HelpRequest) {
+			r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} // 60 minutes
+			r.Location = &pb.Location{Postcode: "AB10 1AN", Street: "Holburn Street"}
+			r.Requester.Phone = "01224 500005"
+			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(from)), EndTime: timestamppb.New(tomorrow.Add(to))}}
+		}))
+	}
+	early := at(9*time.Hour, 10*time.Hour)                                // Ann
+	late := at(11*time.Hour, 12*time.Hour)                                // Bob: meets nothing of Ann's
+	bridge := at(9*time.Hour+30*time.Minute, 11*time.Hour+30*time.Minute) // meets both
+	// Coordinators offered the two by hand; their windows do not meet, so
+	// no door has two volunteers at once yet.
+	h.offer(late.Name, bob.Name)
+	h.offer(early.Name, ann.Name)
+	resp, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := h.getHR(bridge.Name)
+	if got.State != pb.HelpRequest_STATE_OPEN || resp.SameDoor != 1 {
+		t.Fatalf("the 09:30-11:30 request is %v (dispatch %v); want it open, waiting, as Ann is at that door 09:00-10:00 and Bob 11:00-12:00", got.State, resp)
 	}
 }

@@ -612,10 +612,14 @@ func (s *BoltStore) CreateOffers(ctx context.Context, ps []OfferParams) ([]Lifec
 	return out, errs, nil
 }
 
+// errChecked marks an offer its caller's check (OfferParams.Check)
+// refused, wrapping the check's own error.
+var errChecked = errors.New("refused by its check")
+
 // refusal reports whether err is createOffer turning one offer down,
 // before it staged anything, rather than a failure of the transaction.
 func refusal(err error) bool {
-	for _, r := range []error{ErrNotFound, ErrWrongState, ErrVolunteerPaused, ErrDeclinedBefore, ErrAtCapacity, ErrRequestIDReused, ErrRequestIDGone, errBadOffer} {
+	for _, r := range []error{ErrNotFound, ErrWrongState, ErrVolunteerPaused, ErrDeclinedBefore, ErrAtCapacity, ErrRequestIDReused, ErrRequestIDGone, errBadOffer, errChecked} {
 		if errors.Is(err, r) {
 			return true
 		}
@@ -669,6 +673,11 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 	case v.ActiveAssignments+v.PendingOffers >= capacityOf(v):
 		return outcome{}, fmt.Errorf("%d assignments and %d offers of %d: %w",
 			v.ActiveAssignments, v.PendingOffers, capacityOf(v), ErrAtCapacity)
+	}
+	if p.Check != nil {
+		if err := p.Check(req.r, v); err != nil {
+			return outcome{}, fmt.Errorf("%w: %w", errChecked, err)
+		}
 	}
 	uid, err := s.ids.next(c.now)
 	if err != nil {

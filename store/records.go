@@ -246,6 +246,10 @@ type MatchingInput struct {
 	// requests at the same place, offered or assigned, whose window meets
 	// this one's: the one already going to that door then.
 	Accompany string
+	// Crowded says that more than one volunteer holds such requests: two
+	// are already going to that door at times meeting this one's, and a
+	// dispatch adds nobody to them.
+	Crowded bool
 }
 
 // ListOpenMatchingInputs implements Store: the dispatcher's read of every
@@ -329,8 +333,14 @@ func matchingInput(tx *bolt.Tx, key []byte, cache map[string][]sibling) (Matchin
 			continue
 		}
 		o := sib.r
-		if in.Accompany == "" && sib.holder != "" && windowsMeet(r, o) && samePlace(r, o) {
-			in.Accompany = sib.holder
+		if sib.holder != "" && windowsMeet(r, o) && samePlace(r, o) {
+			switch in.Accompany {
+			case "":
+				in.Accompany = sib.holder
+			case sib.holder:
+			default:
+				in.Crowded = true
+			}
 		}
 		if o.State != pb.HelpRequest_STATE_FULFILLED {
 			continue

@@ -105,6 +105,10 @@ type OfferParams struct {
 	// Idem, when it has a RequestID, makes a repeat of the call return the
 	// offer first made instead of making another.
 	Idem Idempotency
+	// Check, if set, judges the offer on the request and volunteer as its
+	// transaction reads them, after the store's own checks (an earlier
+	// offer of the same write included); its error refuses the offer.
+	Check AcceptCheck
 }
 
 // LifecycleResult is what one lifecycle change left behind: the records it
