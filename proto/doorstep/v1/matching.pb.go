@@ -1414,10 +1414,12 @@ type DispatchResponse struct {
 	// Of the uncovered, requests whose eligible volunteers were all needed
 	// for others: more urgent requests, or ones nobody else could cover.
 	Outnumbered int32 `protobuf:"varint,8,opt,name=outnumbered,proto3" json:"outnumbered,omitempty"`
-	// Of the uncovered, requests whose requester has another request at a
-	// time that meets theirs, and whose volunteer (already going, or chosen
-	// in this run) cannot take this one too. Dispatch never sends a second
-	// volunteer to one door at one time: offer it by hand, or merge the two.
+	// Of the uncovered, requests whose requester has another request at the
+	// same place at a time that meets theirs, and whose volunteer (already
+	// going, or chosen in this run) cannot take this one too, or which meet
+	// the times of two volunteers already going there. Dispatch never sends
+	// a second volunteer to one door at one time: offer it by hand, or merge
+	// the requests.
 	SameDoor      int32 `protobuf:"varint,9,opt,name=same_door,json=sameDoor,proto3" json:"same_door,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
