@@ -1885,3 +1885,24 @@ func TestAcceptCheckRefuses(t *testing.T) {
 	lcMust(t, "accept")(f.s.AcceptOffer(bg, idOf(f.off.Name), func(*pb.HelpRequest, *pb.Volunteer) error { return nil }))
 	verifyAll(t, f.s)
 }
+
+// An offer its check refuses is turned down alone: the others of the same
+// write are made, and nothing of it is left behind.
+func TestOfferCheckRefusesAlone(t *testing.T) {
+	f := newLCFixture(t)
+	other := lcRequest(t, f.s)
+	errNo := errors.New("busy then")
+	res, errs, err := f.s.CreateOffers(bg, []OfferParams{
+		{HelpRequestID: idOf(f.hr.Name), VolunteerID: idOf(f.v.Name), Lease: lcLease, Check: func(*pb.HelpRequest, *pb.Volunteer) error { return errNo }},
+		{HelpRequestID: idOf(other.Name), VolunteerID: idOf(f.v.Name), Lease: lcLease, Check: func(*pb.HelpRequest, *pb.Volunteer) error { return nil }},
+	})
+	mustOK(t, err, "create offers")
+	mustErr(t, errs[0], errNo, "offer refused by its check")
+	if errs[1] != nil || res[1].Offer == nil {
+		t.Fatalf("the other offer: %v, %v", res[1], errs[1])
+	}
+	if hr, err := f.s.GetHelpRequest(bg, idOf(f.hr.Name)); err != nil || hr.State != pb.HelpRequest_STATE_OPEN {
+		t.Errorf("refused request is %v (%v), want open", hr.GetState(), err)
+	}
+	verifyAll(t, f.s)
+}
