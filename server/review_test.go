@@ -401,20 +401,10 @@ func TestOneNumberTwoDoors(t *testing.T) {
 // the store checks the volunteer's time again in the offer's own write.
 func TestConcurrentOffersNotTwoPlacesAtOnce(t *testing.T) {
 	h := newHarnessWithClock(t, nil, server.WithRateLimit(0, 0))
-	tomorrow := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	both := 0
 	const rounds = 40
 	for i := 0; i < rounds; i++ {
-		v := h.createVol(matchVolunteer(fmt.Sprint("V", i), "AB10 1AN", func(v *pb.Volunteer) { v.Capacity = 3; v.Contact.Phone = fmt.Sprintf("07700 90%04d", i) }))
-		var reqs [2]*pb.HelpRequest
-		for k, street := range []string{"Union Street", "Crown Street"} {
-			reqs[k] = h.createHR(shopping(func(r *pb.HelpRequest) {
-				r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} // an hour
-				r.Location = &pb.Location{Postcode: "AB10 1AN", Street: street}
-				r.Requester.Phone = fmt.Sprintf("01224 8%02d%03d", k, i)
-				r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(10 * time.Hour)), EndTime: timestamppb.New(tomorrow.Add(11 * time.Hour))}}
-			}))
-		}
+		v, reqs := twoStreetsAtOnce(h, i)
 		var wg sync.WaitGroup
 		var errs [2]error
 		for k := range reqs {
@@ -438,20 +428,10 @@ func TestConcurrentOffersNotTwoPlacesAtOnce(t *testing.T) {
 // offer's own write checks the volunteer's time again.
 func TestDispatchRacingAnOfferByHand(t *testing.T) {
 	h := newHarnessWithClock(t, nil, server.WithRateLimit(0, 0))
-	tomorrow := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	bad := 0
 	const rounds = 40
 	for i := 0; i < rounds; i++ {
-		v := h.createVol(matchVolunteer(fmt.Sprint("V", i), "AB10 1AN", func(v *pb.Volunteer) { v.Capacity = 3; v.Contact.Phone = fmt.Sprintf("07700 90%04d", i) }))
-		var reqs [2]*pb.HelpRequest
-		for k, street := range []string{"Union Street", "Crown Street"} {
-			reqs[k] = h.createHR(shopping(func(r *pb.HelpRequest) {
-				r.Needs = []pb.Need{pb.Need_NEED_ERRANDS}
-				r.Location = &pb.Location{Postcode: "AB10 1AN", Street: street}
-				r.Requester.Phone = fmt.Sprintf("01224 8%02d%03d", k, i)
-				r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(10 * time.Hour)), EndTime: timestamppb.New(tomorrow.Add(11 * time.Hour))}}
-			}))
-		}
+		v, reqs := twoStreetsAtOnce(h, i)
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() { defer wg.Done(); _, _ = h.match.Dispatch(h.ctx, &pb.DispatchRequest{}) }()
@@ -504,4 +484,22 @@ func TestDispatchWaitsWhereTwoVolunteersAreComing(t *testing.T) {
 	if got.State != pb.HelpRequest_STATE_OPEN || resp.SameDoor != 1 {
 		t.Fatalf("the 09:30-11:30 request is %v (dispatch %v); want it open, waiting, as Ann is at that door 09:00-10:00 and Bob 11:00-12:00", got.State, resp)
 	}
+}
+
+// twoStreetsAtOnce makes, for round i, a volunteer with room for three and
+// two hour-long jobs for the same hour tomorrow on two streets: room for
+// one of them only.
+func twoStreetsAtOnce(h *harness, i int) (*pb.Volunteer, [2]*pb.HelpRequest) {
+	tomorrow := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	v := h.createVol(matchVolunteer(fmt.Sprint("V", i), "AB10 1AN", func(v *pb.Volunteer) { v.Capacity = 3; v.Contact.Phone = fmt.Sprintf("07700 90%04d", i) }))
+	var reqs [2]*pb.HelpRequest
+	for k, street := range []string{"Union Street", "Crown Street"} {
+		reqs[k] = h.createHR(shopping(func(r *pb.HelpRequest) {
+			r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} // an hour
+			r.Location = &pb.Location{Postcode: "AB10 1AN", Street: street}
+			r.Requester.Phone = fmt.Sprintf("01224 8%02d%03d", k, i)
+			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(10 * time.Hour)), EndTime: timestamppb.New(tomorrow.Add(11 * time.Hour))}}
+		}))
+	}
+	return v, reqs
 }
