@@ -389,3 +389,20 @@ func TestRequestEdit(t *testing.T) {
 	checkFailure(t, e.run("request", "edit", req), true, exitUsage, "Say what to change, such as --when or --needs; see doorstep request edit --help.")
 	checkFailure(t, e.run("request", "edit", req, "--needs", "juggling"), true, exitUsage, `--needs: "juggling" is not a need: *`)
 }
+
+// TestWhyBeyondDistance: the WHY column does not read the distance out a
+// second time, and keeps a sentence that does not open with it whole.
+func TestWhyBeyondDistance(t *testing.T) {
+	for _, tc := range []struct{ explanation, dist, want string }{
+		{"0.3 km, same street, has driver", "0.3 km", "same street, has driver"},
+		{"under 10 m, free Wed 08:00-20:00", "under 10 m", "free Wed 08:00-20:00"},
+		{"120 m", "120 m", "-"},
+		{"1.2 km, has car", "1.20 km", "1.2 km, has car"}, // another format: left whole
+		{"120 mph", "120 m", "120 mph"},                   // not the distance clause
+		{"same street", "0 m", "same street"},
+	} {
+		if got := whyBeyond(tc.explanation, tc.dist); got != tc.want {
+			t.Errorf("whyBeyond(%q, %q) = %q, want %q", tc.explanation, tc.dist, got, tc.want)
+		}
+	}
+}

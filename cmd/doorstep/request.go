@@ -359,7 +359,8 @@ func (a *app) requestCandidates(args []string) error {
 		t := newTable(a.stdout)
 		t.row("#", "VOLUNTEER", "NAME", "DISTANCE", "WHY")
 		for i, cand := range resp.Candidates {
-			t.row(fmt.Sprint(i+1), idOf(cand.Volunteer), cand.DisplayName, fmtDistance(cand.DistanceMetres), cand.Explanation)
+			dist := fmtDistance(cand.DistanceMetres)
+			t.row(fmt.Sprint(i+1), idOf(cand.Volunteer), cand.DisplayName, dist, whyBeyond(cand.Explanation, dist))
 		}
 		if err := t.flush(); err != nil {
 			return err
@@ -382,6 +383,23 @@ func (a *app) requestCandidates(args []string) error {
 		fmt.Fprintln(a.stdout, "No volunteer lives within reach.")
 	}
 	return nil
+}
+
+// whyBeyond is a candidate's sentence less the distance it opens with,
+// which the table already shows in its own column: read aloud twice it
+// only slows the call down.
+func whyBeyond(explanation, dist string) string {
+	rest, ok := strings.CutPrefix(explanation, dist)
+	if !ok {
+		return explanation
+	}
+	if rest == "" {
+		return "-"
+	}
+	if after, ok := strings.CutPrefix(rest, ", "); ok {
+		return after
+	}
+	return explanation
 }
 
 // requestCancel and requestFulfil close a request.
