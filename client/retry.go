@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -99,21 +101,33 @@ func IsRetryable(method string, req any) bool {
 // a create could not be retried, and a create sent twice by a proxy or a
 // transparent retry would store two requests for one person.
 func withRequestID(method string, req any) any {
-	switch method {
-	case pb.HelpRequestService_CreateHelpRequest_FullMethodName:
-		if r, ok := req.(*pb.CreateHelpRequestRequest); ok && r.GetRequestId() == "" {
-			return &pb.CreateHelpRequestRequest{HelpRequest: r.GetHelpRequest(), RequestId: newRequestID()}
-		}
-	case pb.VolunteerService_CreateVolunteer_FullMethodName:
-		if r, ok := req.(*pb.CreateVolunteerRequest); ok && r.GetRequestId() == "" {
-			return &pb.CreateVolunteerRequest{Volunteer: r.GetVolunteer(), RequestId: newRequestID()}
-		}
-	case pb.MatchingService_CreateOffer_FullMethodName:
-		if r, ok := req.(*pb.CreateOfferRequest); ok && r.GetRequestId() == "" {
-			return &pb.CreateOfferRequest{HelpRequest: r.GetHelpRequest(), Volunteer: r.GetVolunteer(), Lease: r.GetLease(), RequestId: newRequestID()}
-		}
+	if !createMethods[method] {
+		return req
 	}
-	return req
+	r, ok := req.(interface {
+		proto.Message
+		GetRequestId() string
+	})
+	if !ok || r.GetRequestId() != "" {
+		return req
+	}
+	// Every field is copied by reflection, so that a field the API gains
+	// (allow_second_volunteer) cannot be dropped here unnoticed.
+	src := r.ProtoReflect()
+	dst := src.New()
+	src.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		dst.Set(fd, v)
+		return true
+	})
+	dst.Set(dst.Descriptor().Fields().ByName("request_id"), protoreflect.ValueOfString(newRequestID()))
+	return dst.Interface()
+}
+
+// createMethods are the creates withRequestID gives a request_id.
+var createMethods = map[string]bool{
+	pb.HelpRequestService_CreateHelpRequest_FullMethodName: true,
+	pb.VolunteerService_CreateVolunteer_FullMethodName:     true,
+	pb.MatchingService_CreateOffer_FullMethodName:          true,
 }
 
 // unary applies the call timeout, gives creates a request_id and retries

@@ -621,7 +621,7 @@ func TestVolunteerWatchesOwnEvents(t *testing.T) {
 	conn := h.as(h.newToken(h.st, &pb.Token{DisplayName: "ann", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: ann.Name}))
 	w := h.watch(pb.NewEventServiceClient(conn), &pb.WatchEventsRequest{StartRevision: 1})
 
-	r1, r2 := h.createHR(shopping()), h.createHR(shopping())
+	r1, r2 := h.createHR(shopping()), h.createHR(shopping(callerPhone("01224 765432")))
 	toAnn := h.offer(r1.Name, ann.Name)
 	h.offer(r2.Name, bob.Name)
 	if _, err := h.match.DeclineOffer(h.ctx, &pb.DeclineOfferRequest{Name: toAnn.Name}); err != nil {

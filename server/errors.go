@@ -42,6 +42,7 @@ const (
 	ReasonLeaseExpired       = "LEASE_EXPIRED"
 	ReasonRequestEnded       = "REQUEST_ENDED"
 	ReasonHasCommitments     = "HAS_COMMITMENTS"
+	ReasonSameDoor           = "SAME_DOOR" // metadata "volunteer_coming": the volunteer already going to that door then
 	ReasonNotMatchable       = "NOT_MATCHABLE"
 	ReasonAlreadyExists      = "ALREADY_EXISTS"
 )
@@ -106,6 +107,7 @@ type notFound struct {
 
 func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	var blocking *store.CommitmentsError
+	var sameDoor *store.SameDoorError
 	var stateErr *store.StateError
 	switch {
 	case err == nil:
@@ -144,6 +146,11 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 		return statusWith(codes.FailedPrecondition, ReasonVolunteerPaused, "the volunteer has paused", nil)
 	case errors.Is(err, store.ErrDeclinedBefore):
 		return statusWith(codes.FailedPrecondition, ReasonDeclinedBefore, "the volunteer declined this request before", nil)
+	case errors.As(err, &sameDoor):
+		return statusWith(codes.FailedPrecondition, ReasonSameDoor,
+			sameDoor.Coming+" is already going to this caller's door at a time meeting this request's: offer it to them, "+
+				"or set allow_second_volunteer if the caller has agreed to two visitors",
+			map[string]string{"volunteer_coming": sameDoor.Coming})
 	case errors.As(err, &blocking):
 		return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
 			blocking.Resource+" has a live offer or assignment: cancel or complete it first", map[string]string{"resource": blocking.Resource})

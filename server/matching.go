@@ -167,7 +167,7 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 			v.add("lease", "must be from 1 minute to 7 days")
 		}
 	}
-	idem := idempotency(&v, req.GetRequestId(), &pb.CreateOfferRequest{HelpRequest: req.GetHelpRequest(), Volunteer: req.GetVolunteer(), Lease: req.GetLease()})
+	idem := idempotency(&v, req.GetRequestId(), &pb.CreateOfferRequest{HelpRequest: req.GetHelpRequest(), Volunteer: req.GetVolunteer(), Lease: req.GetLease(), AllowSecondVolunteer: req.GetAllowSecondVolunteer()})
 	if err := v.err(); err != nil {
 		return nil, err
 	}
@@ -201,7 +201,8 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 			"the volunteer cannot take this request: "+why.Why(),
 			map[string]string{"rule": string(why.Reason), "detail": why.Detail})
 	}
-	res, err := s.store.CreateOffer(ctx, store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease, Idem: idem, Check: s.notBusy()})
+	res, err := s.store.CreateOffer(ctx, store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease, Idem: idem, Check: s.notBusy(),
+		SecondVolunteerOK: req.GetAllowSecondVolunteer()})
 	var ne notEligible
 	if errors.As(err, &ne) {
 		return nil, statusWith(codes.FailedPrecondition, ReasonNotEligible, "the volunteer cannot take this request: "+ne.why.Why(),

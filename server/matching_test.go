@@ -51,6 +51,13 @@ func shopping(edit ...func(*pb.HelpRequest)) *pb.HelpRequest {
 	return hr
 }
 
+// callerPhone makes a request another caller's: one door gets one
+// volunteer, so tests that offer requests at one place to two volunteers
+// need two callers.
+func callerPhone(phone string) func(*pb.HelpRequest) {
+	return func(r *pb.HelpRequest) { r.Requester.Phone = phone }
+}
+
 func (h *harness) getHR(name string) *pb.HelpRequest {
 	h.t.Helper()
 	r, err := h.hr.GetHelpRequest(h.ctx, &pb.GetHelpRequestRequest{Name: name})
@@ -483,7 +490,7 @@ func TestListOffers(t *testing.T) {
 	// a distance to show.
 	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 5 }))
 	bob := h.createVol(matchVolunteer("Bob", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 5 }))
-	r1, r2, r3 := h.createHR(shopping()), h.createHR(shopping()), h.createHR(shopping())
+	r1, r2, r3 := h.createHR(shopping()), h.createHR(shopping(callerPhone("01224 765432"))), h.createHR(shopping())
 	annR1 := h.offer(r1.Name, ann.Name)
 	annR2 := h.offer(r2.Name, ann.Name)
 	if _, err := h.match.DeclineOffer(h.ctx, &pb.DeclineOfferRequest{Name: annR2.Name}); err != nil {

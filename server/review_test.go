@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -316,6 +318,47 @@ func TestDispatchOneVolunteerPerDoor(t *testing.T) {
 	if v := h.getVol(o.Offer.Volunteer); v.PendingOffers != 2 {
 		t.Errorf("%s holds %d offers, want both requests'", o.Offer.Volunteer, v.PendingOffers)
 	}
+}
+
+// TestOfferByHandOneVolunteerPerDoor: an offer made by hand that would send
+// a second volunteer to a caller's door at a meeting time is refused with
+// SAME_DOOR, naming the volunteer going, and changes nothing; the
+// helpline can offer it to that volunteer, or, with the caller's
+// agreement, say allow_second_volunteer. A retry with the same request_id
+// must say the same thing about a second volunteer.
+func TestOfferByHandOneVolunteerPerDoor(t *testing.T) {
+	h := newHarness(t)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 2 }))
+	bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900222" }))
+	shop := h.createHR(shopping())
+	pills := h.createHR(shopping(func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_PRESCRIPTION_COLLECTION} }))
+	h.offer(shop.Name, ann.Name)
+
+	before := h.getHR(pills.Name)
+	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: pills.Name, Volunteer: bob.Name})
+	wantFailure(t, err, codes.FailedPrecondition, server.ReasonSameDoor)
+	var coming string
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			coming = info.Metadata["volunteer_coming"]
+		}
+	}
+	if coming != ann.Name {
+		t.Errorf("SAME_DOOR names %q as coming, want %s", coming, ann.Name)
+	}
+	if after := h.getHR(pills.Name); after.State != pb.HelpRequest_STATE_OPEN || after.Etag != before.Etag {
+		t.Errorf("the refusal changed the request: %v", after)
+	}
+	if v := h.getVol(bob.Name); v.PendingOffers != 0 {
+		t.Errorf("Bob holds %d offers after the refusal", v.PendingOffers)
+	}
+
+	const rid = "6f1c1a52-3f0e-4c41-9c55-0b5f1c1e2a10"
+	if _, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: pills.Name, Volunteer: bob.Name, AllowSecondVolunteer: true, RequestId: rid}); err != nil {
+		t.Fatalf("offer with allow_second_volunteer: %v", err)
+	}
+	_, err = h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: pills.Name, Volunteer: bob.Name, RequestId: rid})
+	wantFailure(t, err, codes.InvalidArgument, server.ReasonRequestIDReused)
 }
 
 // The answer to an edit that withdrew an offer is the record as stored:

@@ -619,7 +619,7 @@ var errChecked = errors.New("refused by its check")
 // refusal reports whether err is createOffer turning one offer down,
 // before it staged anything, rather than a failure of the transaction.
 func refusal(err error) bool {
-	for _, r := range []error{ErrNotFound, ErrWrongState, ErrVolunteerPaused, ErrDeclinedBefore, ErrAtCapacity, ErrRequestIDReused, ErrRequestIDGone, errBadOffer, errChecked} {
+	for _, r := range []error{ErrNotFound, ErrWrongState, ErrVolunteerPaused, ErrDeclinedBefore, ErrAtCapacity, ErrRequestIDReused, ErrRequestIDGone, errBadOffer, errChecked, ErrSameDoor} {
 		if errors.Is(err, r) {
 			return true
 		}
@@ -674,6 +674,15 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 		return outcome{}, fmt.Errorf("%d assignments and %d offers of %d: %w",
 			v.ActiveAssignments, v.PendingOffers, capacityOf(v), ErrAtCapacity)
 	}
+	if !p.SecondVolunteerOK {
+		coming, err := c.volunteerComing(req)
+		if err != nil {
+			return outcome{}, err
+		}
+		if len(coming) > 0 && !slices.Contains(coming, v.Name) {
+			return outcome{}, &SameDoorError{Coming: coming[0]}
+		}
+	}
 	if p.Check != nil {
 		if err := p.Check(req.r, v); err != nil {
 			return outcome{}, fmt.Errorf("%w: %w", errChecked, err)
@@ -703,6 +712,64 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 		}
 	}
 	return outcome{off: so, req: req, vol: vol}, nil
+}
+
+// volunteerComing names the volunteers already going to req's door at a
+// time meeting its window: those holding, offered or assigned, another of
+// the caller's requests at the same place (samePlace) whose window meets
+// req's. It reads the transaction as this change has left it, so the
+// offers of one dispatch's write see each other, and two writes racing
+// for one door are judged one after the other.
+func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]string, error) {
+	if req.r.GetWindow() == nil {
+		return nil, nil // a deadline pins no time to meet at
+	}
+	tok := c.hrs.top.Bucket(bPhoneToken).Get(req.id)
+	if tok == nil {
+		return nil, nil // no phone, or erased: no caller to know the door by
+	}
+	var coming []string
+	ids := idsUnder(c.hrs.top.Bucket(bByPhone), join(tok, nil))
+	read := 0
+	for _, id := range slices.Backward(ids) {
+		if bytes.Equal(id, req.id) {
+			continue
+		}
+		if read++; read > maxSiblings {
+			break // as matching reads them: a caller's newest
+		}
+		var o *pb.HelpRequest
+		if st, ok := c.hrs.byID[string(id)]; ok {
+			o = st.r
+		} else {
+			r, err := helpRequests.readRecord(c.hrs.top, id)
+			if err != nil {
+				return nil, err
+			}
+			o = r
+		}
+		if !windowsMeet(req.r, o) || !samePlace(req.r, o) {
+			continue
+		}
+		var holder string
+		switch o.State {
+		case pb.HelpRequest_STATE_ASSIGNED:
+			holder = o.AssignedVolunteer
+		case pb.HelpRequest_STATE_OFFERED:
+			so, err := c.offerByName(o.Offer)
+			if errors.Is(err, ErrNotFound) {
+				return nil, fmt.Errorf("%s is OFFERED with %s, which is missing: %w", o.Name, o.Offer, errInconsistent)
+			}
+			if err != nil {
+				return nil, err
+			}
+			holder = so.o.Volunteer
+		}
+		if holder != "" && !slices.Contains(coming, holder) {
+			coming = append(coming, holder)
+		}
+	}
+	return coming, nil
 }
 
 // offerForRequestID is the offer an earlier CreateOffer with idem made, or

@@ -30,6 +30,7 @@ var (
 	ErrLeaseExpired    = errors.New("offer lease has expired")
 	ErrRequestEnded    = errors.New("request's window or deadline has passed")
 	ErrHasCommitments  = errors.New("has a live offer or assignment")
+	ErrSameDoor        = errors.New("another volunteer is going to this door then")
 )
 
 // AcceptCheck judges an accept on the request and volunteer as stored; a
@@ -109,6 +110,11 @@ type OfferParams struct {
 	// transaction reads them, after the store's own checks (an earlier
 	// offer of the same write included); its error refuses the offer.
 	Check AcceptCheck
+	// SecondVolunteerOK lets the offer send a second volunteer to a door:
+	// without it, an offer is refused with a *SameDoorError when another
+	// volunteer holds another of the caller's requests at that place at a
+	// time meeting this one's.
+	SecondVolunteerOK bool
 }
 
 // LifecycleResult is what one lifecycle change left behind: the records it
@@ -276,6 +282,18 @@ func (e *CommitmentsError) Error() string { return e.Resource + ": " + e.err.Err
 
 // Unwrap makes errors.Is(err, ErrHasCommitments) hold.
 func (e *CommitmentsError) Unwrap() error { return e.err }
+
+// SameDoorError refuses an offer that would send a second volunteer to
+// one door: Coming ("volunteers/{id}") holds, offered or assigned, another
+// of the caller's requests at that place at a time meeting this one's.
+type SameDoorError struct {
+	Coming string
+}
+
+func (e *SameDoorError) Error() string { return ErrSameDoor.Error() + ": " + e.Coming }
+
+// Unwrap makes errors.Is(err, ErrSameDoor) hold.
+func (e *SameDoorError) Unwrap() error { return ErrSameDoor }
 
 // commitmentsOf names resource in err if err is ErrHasCommitments.
 func commitmentsOf(resource string, err error) error {

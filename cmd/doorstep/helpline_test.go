@@ -132,7 +132,7 @@ func TestRequestCandidatesByState(t *testing.T) {
 	e.ok("request", "cancel", cancelled)
 	// Callum is full: Aileen helps with one, and is free again.
 	aileen := "volunteers/" + idRE.FindString(e.ok("volunteer", "find", "--phone", "07700 900456"))
-	fulfilled := e.newRequest()
+	fulfilled := e.newRequest("--phone", "01224 765432") // another caller: one door gets one volunteer
 	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", fulfilled, aileen), "offers"))
 	e.ok("request", "fulfil", fulfilled)
 
@@ -171,7 +171,7 @@ func TestListsSayWhenCutOff(t *testing.T) {
 	e := newTestEnv(t)
 	callum, aileen := e.addVolunteers()
 	r1 := e.newRequest()
-	r2 := e.newRequest()
+	r2 := e.newRequest("--phone", "01224 765432") // another caller: one door gets one volunteer
 	e.newRequest()
 	e.ok("offer", "make", r1, callum)
 	e.ok("offer", "make", r2, aileen)

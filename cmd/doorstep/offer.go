@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -17,6 +21,7 @@ func (a *app) offerMake(args []string) error {
 	}
 	cmd := a.begin("make", u)
 	lease := cmd.fs.Duration("lease", 0, "how long the volunteer has to answer, 1m to 168h (the server's default, 30m, when not given)")
+	second := cmd.fs.Bool("second-volunteer", false, "offer it even though another volunteer is already going to this caller's door then (only if the caller has agreed to two visitors)")
 	pos, err := cmd.exactly(args, 2)
 	if err != nil {
 		return err
@@ -29,7 +34,7 @@ func (a *app) offerMake(args []string) error {
 	if err != nil {
 		return err
 	}
-	req := &pb.CreateOfferRequest{HelpRequest: hr, Volunteer: vol}
+	req := &pb.CreateOfferRequest{HelpRequest: hr, Volunteer: vol, AllowSecondVolunteer: *second}
 	if *lease != 0 {
 		if *lease < time.Minute || *lease > 7*24*time.Hour {
 			return usageErrorf("--lease must be from 1m to 168h")
@@ -41,6 +46,11 @@ func (a *app) offerMake(args []string) error {
 		return err
 	}
 	resp, err := c.Matching.CreateOffer(a.ctx, req)
+	if coming := volunteerComing(err); coming != "" {
+		label, _ := a.volunteerLabel(coming, false)
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("Not offered: %s is already going to this caller's door then, for another of their requests. "+
+			"Offer this one to them too, so that only one volunteer calls; if the caller has agreed to two visitors, add --second-volunteer.", label)}
+	}
 	if err != nil {
 		return err
 	}
@@ -180,4 +190,18 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 		}
 		return []string{idOf(o.Name), offerStateWord(o.State), idOf(o.HelpRequest), idOf(o.Volunteer), distance, answerBy}
 	})
+}
+
+// volunteerComing is the volunteer named by a SAME_DOOR refusal, or "".
+func volunteerComing(err error) string {
+	var gs interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &gs) || gs.GRPCStatus().Code() != codes.FailedPrecondition {
+		return ""
+	}
+	for _, d := range gs.GRPCStatus().Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Reason == "SAME_DOOR" {
+			return info.Metadata["volunteer_coming"]
+		}
+	}
+	return ""
 }

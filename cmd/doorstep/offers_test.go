@@ -20,7 +20,8 @@ import (
 func TestOfferList(t *testing.T) {
 	e := newTestEnv(t)
 	callum, aileen := e.addVolunteers()
-	r1, r2, r3 := e.newRequest(), e.newRequest(), e.newRequest()
+	// r2 is another caller's: one door gets one volunteer.
+	r1, r2, r3 := e.newRequest(), e.newRequest("--phone", "01224 765432"), e.newRequest()
 
 	declined := firstName(t, e.ok("offer", "make", r1, aileen), "offers")
 	e.ok("offer", "decline", declined)
@@ -370,5 +371,25 @@ func TestDispatchSameDoor(t *testing.T) {
 		if !strings.Contains(out, "is already going to this caller's door then") {
 			t.Errorf("request candidates for the one kept back does not say who is coming:\n%s", out)
 		}
+	}
+}
+
+// TestOfferMakeOneVolunteerPerDoor: offering a caller's second request at
+// their door to a second volunteer is refused in plain words, naming the
+// volunteer already going; --second-volunteer makes it when the caller has
+// agreed to two visitors.
+func TestOfferMakeOneVolunteerPerDoor(t *testing.T) {
+	e := newTestEnv(t)
+	callum, aileen := e.addVolunteers()
+	r1, r2 := e.newRequest(), e.newRequest()
+	e.ok("offer", "make", r1, callum)
+	r := e.run("offer", "make", r2, aileen)
+	checkFailure(t, r, true, exitFailed, "Not offered: Callum Reid ("+callum+") is already going to this caller's door then, for another of their requests. "+
+		"Offer this one to them too, so that only one volunteer calls; if the caller has agreed to two visitors, add --second-volunteer.")
+	if out := e.ok("request", "show", r2); !strings.Contains(out, "open") {
+		t.Errorf("after the refusal, request show:\n%s", out)
+	}
+	if out := e.ok("offer", "make", r2, aileen, "--second-volunteer"); !strings.Contains(out, "Aileen Watt") {
+		t.Errorf("offer make --second-volunteer:\n%s", out)
 	}
 }

@@ -629,9 +629,17 @@ type CreateOfferRequest struct {
 	// request_id and the same help_request, volunteer and lease returns the
 	// offer first made, even once the request is no longer open; the same
 	// request_id with different fields is INVALID_ARGUMENT.
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Optional. One door gets one volunteer: an offer is refused
+	// (FAILED_PRECONDITION, reason SAME_DOOR, the volunteer in its metadata
+	// as "volunteer_coming") when another volunteer holds, offered or
+	// assigned, another of the caller's requests at the same place at a
+	// time meeting this one's. Set this when the caller has agreed to two
+	// visitors, for example a lift that the volunteer already coming cannot
+	// give.
+	AllowSecondVolunteer bool `protobuf:"varint,5,opt,name=allow_second_volunteer,json=allowSecondVolunteer,proto3" json:"allow_second_volunteer,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *CreateOfferRequest) Reset() {
@@ -690,6 +698,13 @@ func (x *CreateOfferRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *CreateOfferRequest) GetAllowSecondVolunteer() bool {
+	if x != nil {
+		return x.AllowSecondVolunteer
+	}
+	return false
 }
 
 // The response for CreateOffer.
@@ -1583,13 +1598,14 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x0eSTATE_DECLINED\x10\x03\x12\x11\n" +
 	"\rSTATE_EXPIRED\x10\x04\x12\x13\n" +
 	"\x0fSTATE_WITHDRAWN\x10\x05B\x12\n" +
-	"\x10_distance_metres\"\xa5\x01\n" +
+	"\x10_distance_metres\"\xdb\x01\n" +
 	"\x12CreateOfferRequest\x12!\n" +
 	"\fhelp_request\x18\x01 \x01(\tR\vhelpRequest\x12\x1c\n" +
 	"\tvolunteer\x18\x02 \x01(\tR\tvolunteer\x12/\n" +
 	"\x05lease\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05lease\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"?\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x124\n" +
+	"\x16allow_second_volunteer\x18\x05 \x01(\bR\x14allowSecondVolunteer\"?\n" +
 	"\x13CreateOfferResponse\x12(\n" +
 	"\x05offer\x18\x01 \x01(\v2\x12.doorstep.v1.OfferR\x05offer\"%\n" +
 	"\x0fGetOfferRequest\x12\x12\n" +

@@ -1,0 +1,145 @@
+package store
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// doorRequest stores an OPEN request of one caller at one door, with the
+// window [from, to) hours on 2026-03-02 and the given phone and street.
+func doorRequest(t *testing.T, s *BoltStore, phone, street string, from, to int) *pb.HelpRequest {
+	t.Helper()
+	hr := newHelpRequest("org-a", "", "AB10 1AB", phone)
+	hr.Location.Street = street
+	hr.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{
+		StartTime: timestamppb.New(time.Date(2026, 3, 2, from, 0, 0, 0, time.UTC)),
+		EndTime:   timestamppb.New(time.Date(2026, 3, 2, to, 0, 0, 0, time.UTC)),
+	}}
+	hr, err := s.CreateHelpRequest(bg, hr, Idempotency{})
+	mustOK(t, err, "create help request")
+	return hr
+}
+
+// TestOfferRefusedAtAnOccupiedDoor: an offer that would send a second
+// volunteer to a caller's door at a time meeting one already going there
+// is refused, naming the one going, and changes nothing; one to the
+// volunteer going, at another door, at another time, for another caller,
+// or with SecondVolunteerOK is made.
+func TestOfferRefusedAtAnOccupiedDoor(t *testing.T) {
+	const phone = "+447700900777"
+	for _, tc := range []struct {
+		name     string
+		phone    string
+		street   string
+		from, to int
+		toSame   bool // offer it to the volunteer already going
+		secondOK bool
+		refused  bool
+	}{
+		{name: "second volunteer, meeting window", phone: phone, street: "Union Street", from: 11, to: 13, refused: true},
+		{name: "street written another way", phone: phone, street: "union st", from: 11, to: 13, refused: true},
+		{name: "the volunteer already going", phone: phone, street: "Union Street", from: 11, to: 13, toSame: true},
+		{name: "second volunteer allowed", phone: phone, street: "Union Street", from: 11, to: 13, secondOK: true},
+		{name: "later window", phone: phone, street: "Union Street", from: 12, to: 14},
+		{name: "another street", phone: phone, street: "Holburn Street", from: 11, to: 13},
+		{name: "another caller", phone: "+447700900778", street: "Union Street", from: 11, to: 13},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newStore(t, WithClock(newFakeClock().now))
+			going, other := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
+			held := doorRequest(t, s, phone, "Union Street", 10, 12)
+			lcOffer(t, s, held, going)
+			hr := doorRequest(t, s, tc.phone, tc.street, tc.from, tc.to)
+			to := other
+			if tc.toSame {
+				to = going
+			}
+			before := dump(t, s)
+			_, err := s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(hr.Name), VolunteerID: idOf(to.Name), Lease: lcLease, SecondVolunteerOK: tc.secondOK})
+			if !tc.refused {
+				mustOK(t, err, "create offer")
+				verifyAll(t, s)
+				return
+			}
+			var sd *SameDoorError
+			if !errors.As(err, &sd) || !errors.Is(err, ErrSameDoor) || sd.Coming != going.Name {
+				t.Fatalf("create offer: %v, want a SameDoorError naming %s", err, going.Name)
+			}
+			if d := diffDump(before, dump(t, s)); len(d) > 0 {
+				t.Errorf("the refusal changed the file: %v", d)
+			}
+		})
+	}
+}
+
+// TestSameDoorSeesAnAssignment: a volunteer assigned, not only offered,
+// is the one going to the door.
+func TestSameDoorSeesAnAssignment(t *testing.T) {
+	s, _ := newStore(t, WithClock(newFakeClock().now))
+	going, other := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
+	held := doorRequest(t, s, "+447700900777", "Union Street", 10, 12)
+	offered := lcOffer(t, s, held, going)
+	lcMust(t, "accept")(s.AcceptOffer(bg, idOf(offered.Offer.Name)))
+	hr := doorRequest(t, s, "+447700900777", "Union Street", 9, 11)
+	_, err := s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(hr.Name), VolunteerID: idOf(other.Name), Lease: lcLease})
+	mustErr(t, err, ErrSameDoor, "offer beside an assignment")
+}
+
+// TestSameDoorWithinOneWrite: a dispatch's write judges its offers one
+// after another, so the second of two at one door to two volunteers is
+// refused alone.
+func TestSameDoorWithinOneWrite(t *testing.T) {
+	s, _ := newStore(t, WithClock(newFakeClock().now))
+	a, b := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
+	r1 := doorRequest(t, s, "+447700900777", "Union Street", 10, 12)
+	r2 := doorRequest(t, s, "+447700900777", "Union Street", 11, 13)
+	res, errs, err := s.CreateOffers(bg, []OfferParams{
+		{HelpRequestID: idOf(r1.Name), VolunteerID: idOf(a.Name), Lease: lcLease, Dispatched: true},
+		{HelpRequestID: idOf(r2.Name), VolunteerID: idOf(b.Name), Lease: lcLease, Dispatched: true},
+	})
+	mustOK(t, err, "create offers")
+	if errs[0] != nil || res[0].Offer == nil {
+		t.Fatalf("first offer: %v", errs[0])
+	}
+	mustErr(t, errs[1], ErrSameDoor, "second offer at the door")
+	verifyAll(t, s)
+}
+
+// TestSameDoorRace: two offers racing for one door, to two volunteers:
+// exactly one is made, whatever the order.
+func TestSameDoorRace(t *testing.T) {
+	for range 20 {
+		s, _ := newStore(t, WithClock(newFakeClock().now))
+		a, b := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
+		r1 := doorRequest(t, s, "+447700900777", "Union Street", 10, 12)
+		r2 := doorRequest(t, s, "+447700900777", "Union Street", 11, 13)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, p := range []OfferParams{
+			{HelpRequestID: idOf(r1.Name), VolunteerID: idOf(a.Name), Lease: lcLease},
+			{HelpRequestID: idOf(r2.Name), VolunteerID: idOf(b.Name), Lease: lcLease},
+		} {
+			wg.Go(func() { _, errs[i] = s.CreateOffer(bg, p) })
+		}
+		wg.Wait()
+		made := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				made++
+			case !errors.Is(err, ErrSameDoor):
+				t.Fatalf("create offer: %v", err)
+			}
+		}
+		if made != 1 {
+			t.Fatalf("%d offers made at one door, want 1 (%v)", made, errs)
+		}
+		verifyAll(t, s)
+	}
+}
