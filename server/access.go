@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 
@@ -182,6 +183,9 @@ func partnerOrganisation(ctx context.Context, hr *pb.HelpRequest) error {
 	if p == nil || p.Role != partner {
 		return nil
 	}
+	// As checkOrganisation will normalise it: a partner writing its own
+	// organisation in capitals means its own.
+	hr.Organisation = strings.ToLower(strings.TrimSpace(hr.Organisation))
 	if hr.Organisation == "" {
 		hr.Organisation = p.Organisation
 	}

@@ -37,7 +37,7 @@ func helpRequestNotFound(id string) notFound {
 // CreateHelpRequest implements pb.HelpRequestServiceServer.
 func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpRequestRequest) (*pb.CreateHelpRequestResponse, error) {
 	var v violations
-	idem := idempotency(&v, req.GetRequestId(), &pb.CreateHelpRequestRequest{HelpRequest: req.GetHelpRequest()})
+	idem := idempotency(ctx, &v, req.GetRequestId(), &pb.CreateHelpRequestRequest{HelpRequest: req.GetHelpRequest()})
 	if req.GetHelpRequest() == nil {
 		v.add("help_request", "is required")
 		return nil, v.err()

@@ -167,7 +167,7 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 			v.add("lease", "must be from 1 minute to 7 days")
 		}
 	}
-	idem := idempotency(&v, req.GetRequestId(), &pb.CreateOfferRequest{HelpRequest: req.GetHelpRequest(), Volunteer: req.GetVolunteer(), Lease: req.GetLease(), AllowSecondVolunteer: req.GetAllowSecondVolunteer()})
+	idem := idempotency(ctx, &v, req.GetRequestId(), &pb.CreateOfferRequest{HelpRequest: req.GetHelpRequest(), Volunteer: req.GetVolunteer(), Lease: req.GetLease(), AllowSecondVolunteer: req.GetAllowSecondVolunteer()})
 	if err := v.err(); err != nil {
 		return nil, err
 	}

@@ -263,7 +263,7 @@ func (s *Server) logCalls(ctx context.Context, req any, info *grpc.UnaryServerIn
 
 // idempotency checks a request_id and fingerprints the request it came
 // with, so that a retry can be told from a reuse.
-func idempotency(v *violations, requestID string, req proto.Message) store.Idempotency {
+func idempotency(ctx context.Context, v *violations, requestID string, req proto.Message) store.Idempotency {
 	if requestID == "" {
 		return store.Idempotency{}
 	}
@@ -271,13 +271,20 @@ func idempotency(v *violations, requestID string, req proto.Message) store.Idemp
 		v.add("request_id", "must be a UUID such as 4b3e1c2a-5d6f-4a8b-9c0d-1e2f3a4b5c6d")
 		return store.Idempotency{}
 	}
+	idem := store.Idempotency{RequestID: requestID}
+	if p := principalFrom(ctx); p != nil && p.Role == partner {
+		// A partner's ids are its own: another partner's repeat of one
+		// must neither be handed this one's record nor lose its own.
+		idem.Scope = "org:" + p.Organisation
+	}
 	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
 	if err != nil {
 		// Marshalling a message that arrived over the wire cannot fail;
 		// fall back to the id alone rather than refuse the call.
-		return store.Idempotency{RequestID: requestID}
+		return idem
 	}
-	return store.Idempotency{RequestID: requestID, Fingerprint: sha256.Sum256(raw)}
+	idem.Fingerprint = sha256.Sum256(raw)
+	return idem
 }
 
 // maxCoordinateOffset is how far given coordinates may lie from the centre

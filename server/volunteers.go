@@ -39,7 +39,7 @@ func volunteerNotFound(id string) notFound {
 // CreateVolunteer implements pb.VolunteerServiceServer.
 func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerRequest) (*pb.CreateVolunteerResponse, error) {
 	var v violations
-	idem := idempotency(&v, req.GetRequestId(), &pb.CreateVolunteerRequest{Volunteer: req.GetVolunteer()})
+	idem := idempotency(ctx, &v, req.GetRequestId(), &pb.CreateVolunteerRequest{Volunteer: req.GetVolunteer()})
 	if req.GetVolunteer() == nil {
 		v.add("volunteer", "is required")
 		return nil, v.err()

@@ -488,9 +488,20 @@ const (
 	kindOffer       = "offer"
 )
 
+// idempotencyKey is kind 0x00 request_id, with the scope and a "/"
+// before the request id when there is one (a request id is a UUID, so
+// never holds a "/").
+func idempotencyKey(kind string, idem Idempotency) []byte {
+	id := idem.RequestID
+	if idem.Scope != "" {
+		id = idem.Scope + "/" + id
+	}
+	return join([]byte(kind), []byte(id))
+}
+
 // lookupIdempotency returns the id recorded for a request id, if any.
 func lookupIdempotency(tx *bolt.Tx, kind string, idem Idempotency) ([]byte, bool, error) {
-	raw := tx.Bucket(bIdempotency).Get(join([]byte(kind), []byte(idem.RequestID)))
+	raw := tx.Bucket(bIdempotency).Get(idempotencyKey(kind, idem))
 	if raw == nil {
 		return nil, false, nil
 	}
@@ -506,7 +517,7 @@ func lookupIdempotency(tx *bolt.Tx, kind string, idem Idempotency) ([]byte, bool
 func recordIdempotency(w *writeTx, kind string, idem Idempotency, id []byte) error {
 	v := make([]byte, 0, 48)
 	v = append(append(v, id...), idem.Fingerprint[:]...)
-	return w.put(w.tx.Bucket(bIdempotency), join([]byte(kind), []byte(idem.RequestID)), v)
+	return w.put(w.tx.Bucket(bIdempotency), idempotencyKey(kind, idem), v)
 }
 
 // getProto reads key from b into m. The bytes are decoded inside the

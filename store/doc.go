@@ -48,7 +48,9 @@
 //	    by_request/         help_request_id(16) offer_id(16) -> ""
 //	    by_volunteer/       volunteer_id(16) offer_id(16) -> ""
 //	idempotency/
-//	    kind 0x00 request_id -> id(16) fingerprint(32)
+//	    kind 0x00 [scope "/"] request_id -> id(16) fingerprint(32)
+//	                        (scope: "org:" and a partner's organisation; none
+//	                        for staff)
 //	postcodes/
 //	    postcode            -> latitude(8) longitude(8), IEEE 754 big-endian
 //	events/

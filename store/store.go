@@ -41,6 +41,11 @@ type AcceptCheck func(req *pb.HelpRequest, vol *pb.Volunteer) error
 // result (AIP-155). An empty RequestID means no idempotency.
 type Idempotency struct {
 	RequestID string
+	// Scope keeps one caller's request ids apart from another's: a partner
+	// organisation's ids are its own, so that two partners who derive ids
+	// the same way (a UUIDv5 of their own record number) never meet each
+	// other's records. "" is the staff's shared scope.
+	Scope string
 	// Fingerprint identifies the request's content, so that reuse of a
 	// request id for different content can be refused.
 	Fingerprint [32]byte
