@@ -70,14 +70,32 @@ func (s *Server) purgePersonalData(ctx context.Context) {
 		return
 	}
 	s.lastPurge = now
-	n, err := s.store.PurgePersonalData(store.WithAudit(ctx, s.auditRecord(ctx, "purge", "", requestPersonal)), now.Add(-s.personalRetention), 1000)
-	if err != nil && ctx.Err() == nil {
-		s.logger.Error("purge personal data", zap.Error(err))
+	// A write at a time, each of purgeBatch requests, until the backlog is
+	// gone: more than purgeBatch requests can close in an hour (a busy
+	// day, or a retention first set over an old file), and data must not
+	// outlive its retention by more than the hour.
+	purged := 0
+	for ctx.Err() == nil {
+		n, err := s.store.PurgePersonalData(store.WithAudit(ctx, s.auditRecord(ctx, "purge", "", requestPersonal)), now.Add(-s.personalRetention), purgeBatch)
+		purged += n
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logger.Error("purge personal data", zap.Error(err))
+			}
+			break
+		}
+		if n < purgeBatch {
+			break
+		}
 	}
-	if n > 0 {
-		s.logger.Info("personal data purged", zap.Int("help_requests", n))
+	if purged > 0 {
+		s.logger.Info("personal data purged", zap.Int("help_requests", purged))
 	}
 }
+
+// purgeBatch is how many requests one purge write handles, so that other
+// writes get their turn between them.
+const purgeBatch = 1000
 
 // WithEventRetention sets how long events are kept before the sweep
 // compacts them; 0 keeps them for ever.

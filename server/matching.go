@@ -564,8 +564,16 @@ func (s *Server) Maintain(ctx context.Context, sweep, dispatchEvery time.Duratio
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+			if ctx.Err() != nil {
+				// select picks at random among ready cases: a tick due as
+				// shutdown begins must not start work.
+				return ctx.Err()
+			}
 			s.Sweep(ctx)
 		case <-dispatchTick:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			if _, err := s.dispatch(ctx); err != nil && ctx.Err() == nil {
 				s.logger.Error("dispatch", zap.Error(err))
 			}

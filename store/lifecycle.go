@@ -1063,6 +1063,14 @@ func (s *BoltStore) DeclineOffer(ctx context.Context, offerID string) (Lifecycle
 // WithdrawOffer implements Store.
 func (s *BoltStore) WithdrawOffer(ctx context.Context, offerID string) (LifecycleResult, error) {
 	return s.answer(ctx, "withdraw offer", offerID, func(c *change, so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) (outcome, error) {
+		if !c.now.Before(so.o.GetExpireTime().AsTime()) {
+			// The lease lapsed before the sweep came to it: it lapses now,
+			// as the sweep would have lapsed it, so that the volunteer
+			// who did not answer is never offered the request again.
+			c.decide(so, vol, pb.Offer_STATE_EXPIRED)
+			reopen(req, vol.r.Name)
+			return outcome{off: so, req: req, vol: vol}, nil
+		}
 		c.decide(so, vol, pb.Offer_STATE_WITHDRAWN)
 		req.r.State, req.r.Offer = pb.HelpRequest_STATE_OPEN, ""
 		req.changed = true

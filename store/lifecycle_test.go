@@ -1906,3 +1906,30 @@ func TestOfferCheckRefusesAlone(t *testing.T) {
 	}
 	verifyAll(t, f.s)
 }
+
+// TestWithdrawAfterTheLeaseLapses: an offer withdrawn after its lease has
+// passed, before the sweep came to it, lapses as the sweep would have
+// lapsed it: the volunteer who did not answer is among the declined. One
+// withdrawn within its lease leaves them free to be offered it again.
+func TestWithdrawAfterTheLeaseLapses(t *testing.T) {
+	for _, tc := range []struct {
+		after    time.Duration
+		want     pb.Offer_State
+		declined bool
+	}{
+		{lcLease - time.Minute, pb.Offer_STATE_WITHDRAWN, false}, // the clock ticks a second a read
+		{lcLease, pb.Offer_STATE_EXPIRED, true},
+		{lcLease + time.Hour, pb.Offer_STATE_EXPIRED, true},
+	} {
+		f := newLCFixture(t)
+		f.offer(t)
+		f.clock.advance(tc.after)
+		res := lcMust(t, "withdraw")(f.s.WithdrawOffer(bg, idOf(f.off.Name)))
+		if res.Offer.State != tc.want || res.HelpRequest.State != pb.HelpRequest_STATE_OPEN ||
+			slices.Contains(res.HelpRequest.DeclinedVolunteers, f.v.Name) != tc.declined || res.Volunteer.PendingOffers != 0 {
+			t.Errorf("withdrawn %v after the offer: offer %v, request %v declining %v, %d pending; want %v, declined %v",
+				tc.after, res.Offer.State, res.HelpRequest.State, res.HelpRequest.DeclinedVolunteers, res.Volunteer.PendingOffers, tc.want, tc.declined)
+		}
+		verifyAll(t, f.s)
+	}
+}

@@ -221,7 +221,8 @@ type Store interface {
 	// WithdrawOffer takes back a PENDING offer whose volunteer can no
 	// longer take its request (one of them changed since it was made),
 	// and opens the request again. Unlike a decline, the volunteer may be
-	// offered it again later.
+	// offered it again later; but an offer whose lease has passed lapses
+	// instead (EXPIRED), as the sweep would have lapsed it.
 	WithdrawOffer(ctx context.Context, offerID string) (LifecycleResult, error)
 	// ExpireOffers expires up to limit PENDING offers whose lease ended at
 	// or before now, as DeclineOffer would decline them.

@@ -1,0 +1,96 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// TestPurgeKeepsUpWithClosures: personal data outlives its retention by an
+// hour at most (purgeEvery), however many requests closed together: a
+// purge writes a thousand at a time until none is left.
+func TestPurgeKeepsUpWithClosures(t *testing.T) {
+	const retention = 48 * time.Hour
+	const n = 2001
+	clock := &testClock{t: time.Now()}
+	h := newHarnessWithClock(t, clock, server.WithPersonalDataRetention(retention))
+	for i := 0; i < n; i += 500 {
+		var rows []*pb.HelpRequest
+		for j := i; j < min(i+500, n); j++ {
+			r := bulkRow(fmt.Sprintf("purge-%d", j))
+			r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(time.Hour))}
+			rows = append(rows, r)
+		}
+		resp, err := h.hr.BatchCreateHelpRequests(h.ctx, &pb.BatchCreateHelpRequestsRequest{HelpRequests: rows})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range resp.Results {
+			if res.GetError() != nil {
+				t.Fatalf("row: %v", res.GetError())
+			}
+		}
+	}
+	// All of them close (expire) together.
+	clock.advance(2 * time.Hour)
+	for range 3 {
+		h.srv.Sweep(h.ctx)
+	}
+	if got := h.unpurged(pb.HelpRequest_STATE_EXPIRED); got != n {
+		t.Fatalf("%d expired requests keep their data, want all %d", got, n)
+	}
+	// Past the retention: the next sweeps purge.
+	clock.advance(retention + time.Minute)
+	h.srv.Sweep(h.ctx)
+	clock.advance(time.Hour + time.Minute)
+	h.srv.Sweep(h.ctx)
+	// Now 62 minutes past their retention.
+	if got := h.unpurged(pb.HelpRequest_STATE_EXPIRED); got != 0 {
+		t.Errorf("%d requests keep their personal data %v after their retention ended, want none (at most an hour late)",
+			got, time.Hour+2*time.Minute)
+	}
+}
+
+// unpurged counts the requests in state st whose personal data is still
+// held.
+func (h *harness) unpurged(st pb.HelpRequest_State) int {
+	h.t.Helper()
+	n := 0
+	for tok := ""; ; {
+		got, next, err := h.st.ListHelpRequests(h.ctx, store.HelpRequestFilter{State: st}, store.Page{Size: 1000, Token: tok})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, r := range got {
+			if r.PersonalDataRemovedTime == nil {
+				n++
+			}
+		}
+		if tok = next; tok == "" {
+			return n
+		}
+	}
+}
+
+// TestMaintainStopsDispatchingOnceCancelled: once its context is cancelled
+// (doorstepd cancels it on SIGTERM), Maintain starts no dispatch run, even
+// when a dispatch tick is due as it stops.
+func TestMaintainStopsDispatchingOnceCancelled(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(h.ctx)
+	cancel()
+	for i := 0; i < 30; i++ {
+		// A dispatch tick is due at once; shutdown has already begun.
+		_ = h.srv.Maintain(ctx, time.Hour, time.Nanosecond)
+	}
+	if n := h.logs.FilterMessage("dispatched").Len(); n != 0 {
+		t.Errorf("Maintain ran %d dispatches after its context was cancelled, want none", n)
+	}
+}
