@@ -553,7 +553,7 @@ func TestLifecycleTransitions(t *testing.T) {
 		// WithdrawOffer needs a PENDING offer; the request opens again,
 		// and the volunteer is not counted as having declined it.
 		{setup: "offered", op: "withdraw", want: lcWant{req: open, offer: pb.Offer_STATE_WITHDRAWN, vol: "v"}},
-		{setup: "offered, lease passed", op: "withdraw", want: lcWant{req: open, offer: pb.Offer_STATE_WITHDRAWN, vol: "v"}},
+		{setup: "offered, lease passed", op: "withdraw", want: lcWant{req: open, offer: pb.Offer_STATE_EXPIRED, vol: "v", declined: true}}, // it lapses, as the sweep would lapse it
 		{setup: "offered, volunteer paused", op: "withdraw", want: lcWant{req: open, offer: pb.Offer_STATE_WITHDRAWN, vol: "v"}},
 		{setup: "assigned", op: "withdraw", err: ErrWrongState},
 		{setup: "declined", op: "withdraw", err: ErrWrongState},
