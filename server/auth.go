@@ -116,6 +116,7 @@ type Principal struct {
 	Role         pb.Role
 	Organisation string // for partners
 	Volunteer    string // "volunteers/{id}", for volunteers
+	hash         [32]byte
 }
 
 type principalKey struct{}
@@ -172,7 +173,8 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	if secret == "" {
 		return nil, statusWith(codes.Unauthenticated, ReasonUnauthenticated, "this call needs a token: send the metadata \"authorization: Bearer <token>\"", nil)
 	}
-	tok, err := s.store.TokenByHash(ctx, sha256.Sum256([]byte(secret)))
+	hash := sha256.Sum256([]byte(secret))
+	tok, err := s.store.TokenByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, statusWith(codes.Unauthenticated, ReasonUnauthenticated, "the token is not known", nil)
 	}
@@ -182,7 +184,7 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	if err := store.TokenUsable(tok, s.now()); err != nil {
 		return nil, statusWith(codes.Unauthenticated, ReasonUnauthenticated, err.Error(), nil)
 	}
-	p := &Principal{Token: tok.Name, Role: tok.Role, Organisation: tok.Organisation, Volunteer: tok.Volunteer}
+	p := &Principal{Token: tok.Name, Role: tok.Role, Organisation: tok.Organisation, Volunteer: tok.Volunteer, hash: hash}
 	allowed := false
 	for _, r := range access[method] {
 		allowed = allowed || r == p.Role
@@ -194,6 +196,28 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 		return nil, statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many calls with this token; slow down and retry shortly", nil)
 	}
 	return context.WithValue(ctx, principalKey{}, p), nil
+}
+
+// stillValid checks again, for a stream that outlives its first check,
+// that the caller's token is neither revoked nor expired: a lost phone's
+// or a departed partner's open stream must stop telling of the requests
+// as soon as its token is withdrawn, not when the connection drops.
+func (s *Server) stillValid(ctx context.Context) error {
+	p := principalFrom(ctx)
+	if p == nil || p.hash == [32]byte{} {
+		return nil
+	}
+	tok, err := s.store.TokenByHash(ctx, p.hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return statusWith(codes.Unauthenticated, ReasonUnauthenticated, "the token is not known", nil)
+	}
+	if err != nil {
+		return s.errs.toStatus(ctx, err, notFound{})
+	}
+	if err := store.TokenUsable(tok, s.now()); err != nil {
+		return statusWith(codes.Unauthenticated, ReasonUnauthenticated, err.Error(), nil)
+	}
+	return nil
 }
 
 func bearer(ctx context.Context) string {

@@ -197,6 +197,9 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 	// sent is the revision the client has been told it is through.
 	sent := pos - 1
 	send := func(evs []*pb.Event, through uint64) error {
+		if err := s.stillValid(ctx); err != nil {
+			return err
+		}
 		slow.Reset(s.watchSlowAfter)
 		select {
 		case out.ch <- &pb.WatchEventsResponse{Events: evs, Revision: int64(through)}:
@@ -248,6 +251,9 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 					if err := send(nil, through); err != nil {
 						return err
 					}
+				} else if err := s.stillValid(ctx); err != nil {
+					// A quiet stream ends too, not only at its next event.
+					return err
 				}
 			case err := <-out.failed:
 				return err
