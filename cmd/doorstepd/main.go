@@ -9,8 +9,8 @@
 //	--log-level         DOORSTEP_LOG_LEVEL         debug, info, warn or error (info)
 //	--log-format        DOORSTEP_LOG_FORMAT        json or console (json)
 //	--max-recv-bytes    DOORSTEP_MAX_RECV_BYTES    largest request accepted (1048576)
-//	--shutdown-timeout  DOORSTEP_SHUTDOWN_TIMEOUT  how long to let calls finish on SIGINT/SIGTERM (10s)
-//	--offer-lease       DOORSTEP_OFFER_LEASE       how long an offer waits for the volunteer (30m)
+//	--shutdown-timeout  DOORSTEP_SHUTDOWN_TIMEOUT  how long to let calls finish on SIGINT/SIGTERM; a second signal stops at once (10s)
+//	--offer-lease       DOORSTEP_OFFER_LEASE       how long an offer waits for the volunteer, 1m to 168h (30m)
 //	--dispatch-every    DOORSTEP_DISPATCH_EVERY    run automatic dispatch this often; 0 turns it off (0)
 //	--dispatch-candidates DOORSTEP_DISPATCH_CANDIDATES  eligible volunteers each request brings to a dispatch, 1 to 100 (20)
 //	--sweep-every       DOORSTEP_SWEEP_EVERY       how often lapsed offers and past requests expire (15s)
@@ -30,7 +30,8 @@
 // Without a certificate doorstepd serves plaintext, and then only on a
 // loopback address unless --insecure says otherwise: tokens and personal
 // data must not cross a network in the clear by accident. On an empty data
-// file it makes the first admin token and shows it once.
+// file it makes the first admin token and shows it once, when nothing in
+// its flags or files can still stop the start.
 package main
 
 import (
@@ -45,6 +46,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -57,14 +59,41 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, force, stop := shutdownSignals(syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
+	if err := run(ctx, force, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "doorstepd:", err)
 		}
 		os.Exit(2)
 	}
+}
+
+// shutdownSignals returns a context done at the first of sigs and a
+// channel closed at the second. The first asks for a graceful stop, which
+// may wait --shutdown-timeout for calls to finish; an operator who presses
+// Ctrl-C again means now. After the second, sigs get their default action
+// back, so that a stop that still hangs (a store that will not close) can
+// be ended by a third.
+func shutdownSignals(sigs ...os.Signal) (context.Context, <-chan struct{}, func()) {
+	caught := make(chan os.Signal, 2) // both, however quickly they come
+	signal.Notify(caught, sigs...)
+	ctx, cancel := context.WithCancel(context.Background())
+	force := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer signal.Stop(caught)
+		for _, next := range []func(){cancel, func() { close(force) }} {
+			select {
+			case <-caught:
+				next()
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return ctx, force, func() { once.Do(func() { close(done); cancel() }) }
 }
 
 type config struct {
@@ -104,6 +133,14 @@ type config struct {
 // throughput unchanged.
 const defaultGCPercent = 400
 
+// minOfferLease and maxOfferLease are the leases server.New accepts, which
+// server/ keeps unexported. They are checked here as well so that a start
+// fails at once naming the flag; server.New still has the last word.
+const (
+	minOfferLease = time.Minute
+	maxOfferLease = 7 * 24 * time.Hour
+)
+
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
@@ -132,13 +169,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err != nil {
 		return c, fmt.Errorf("DOORSTEP_SHUTDOWN_TIMEOUT: %w", err)
 	}
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", shutdown, "how long running calls may finish on shutdown (env DOORSTEP_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", shutdown, "how long running calls may finish on shutdown; a second signal stops at once (env DOORSTEP_SHUTDOWN_TIMEOUT)")
 	for _, d := range []struct {
 		p          *time.Duration
 		flag, env  string
 		def, usage string
 	}{
-		{&c.offerLease, "offer-lease", "DOORSTEP_OFFER_LEASE", "30m", "how long an offer waits for the volunteer's answer"},
+		{&c.offerLease, "offer-lease", "DOORSTEP_OFFER_LEASE", "30m", "how long an offer waits for the volunteer's answer, 1m to 168h"},
 		{&c.dispatchEvery, "dispatch-every", "DOORSTEP_DISPATCH_EVERY", "0", "run automatic dispatch this often; 0 turns it off"},
 		{&c.sweepEvery, "sweep-every", "DOORSTEP_SWEEP_EVERY", "15s", "how often lapsed offers and past requests are expired"},
 		{&c.personalRetention, "personal-data-retention", "DOORSTEP_PERSONAL_DATA_RETENTION", server.DefaultPersonalDataRetention.String(), "how long after a request closes its requester's contact details, notes and address are purged; 0 keeps them until erased"},
@@ -209,6 +246,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.sweepEvery <= 0 || c.dispatchEvery < 0 || c.eventRetention < 0 || c.personalRetention < 0 {
 		return c, errors.New("--sweep-every must be positive, and --dispatch-every and --event-retention not negative")
 	}
+	if c.shutdownTimeout < 0 {
+		return c, fmt.Errorf("--shutdown-timeout %v must not be negative: 0 cancels running calls at once", c.shutdownTimeout)
+	}
+	if c.offerLease < minOfferLease || c.offerLease > maxOfferLease {
+		return c, fmt.Errorf("--offer-lease %v must be from %v to %v", c.offerLease, minOfferLease, maxOfferLease)
+	}
 	if c.logFormat != "json" && c.logFormat != "console" {
 		return c, fmt.Errorf("--log-format %q: want json or console", c.logFormat)
 	}
@@ -244,9 +287,14 @@ func newLogger(c config) (*zap.Logger, error) {
 	return zc.Build()
 }
 
-// run serves until ctx is done. ready, when not nil, receives the address
-// served on once the server accepts calls.
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- net.Addr) error {
+// run serves until ctx is done, then lets running calls finish for up to
+// --shutdown-timeout, or until force is closed (nil: never). ready, when
+// not nil, receives the address served on once the server accepts calls.
+//
+// Everything a flag names (files, the address, the matching rules) is
+// checked before the first admin token is made: that token is shown only
+// once, and a start that then failed would leave no one holding it.
+func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(string) string, stderr io.Writer, ready chan<- net.Addr) error {
 	c, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -258,6 +306,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer func() { _ = logger.Sync() }()
 	if c.gcPercent > 0 {
 		debug.SetGCPercent(c.gcPercent)
+	}
+	creds, err := transportCredentials(c)
+	if err != nil {
+		return err
+	}
+	opts := []server.Option{server.WithLease(c.offerLease), server.WithEventRetention(c.eventRetention), server.WithPersonalDataRetention(c.personalRetention),
+		server.WithRateLimit(c.rateLimit, c.rateBurst), server.WithMaxStreams(c.maxStreams), server.WithCandidatesPerRequest(c.dispatchCands)}
+	if c.matchingConfig != "" {
+		o, err := matchingConfig(c.matchingConfig)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, o)
+		logger.Info("matching config loaded", zap.String("file", c.matchingConfig))
 	}
 
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
@@ -286,35 +348,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			zap.Int("terminated", stats.File.Terminated), zap.Int("no_coordinates", stats.File.NoCoordinates),
 			zap.Int("malformed", stats.File.Malformed), zap.Duration("took", time.Since(start)))
 	}
-
-	creds, err := transportCredentials(c)
-	if err != nil {
-		return err
-	}
-	if err := announceFirstToken(ctx, st, c, stderr); err != nil {
-		return err
-	}
-	opts := []server.Option{server.WithLease(c.offerLease), server.WithEventRetention(c.eventRetention), server.WithPersonalDataRetention(c.personalRetention),
-		server.WithRateLimit(c.rateLimit, c.rateBurst), server.WithMaxStreams(c.maxStreams), server.WithCandidatesPerRequest(c.dispatchCands)}
-	if c.matchingConfig != "" {
-		o, err := matchingConfig(c.matchingConfig)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, o)
-		logger.Info("matching config loaded", zap.String("file", c.matchingConfig))
-	}
 	srv, err := server.New(st, logger, opts...)
 	if err != nil {
 		return err
 	}
-	maintainCtx, stopMaintain := context.WithCancel(ctx)
-	maintained := make(chan struct{})
-	go func() {
-		defer close(maintained)
-		_ = srv.Maintain(maintainCtx, c.sweepEvery, c.dispatchEvery)
-	}()
-	defer func() { stopMaintain(); <-maintained }()
+	// Listening waits for the index (above), so that clients are refused
+	// rather than left hanging while a large file loads.
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -323,6 +362,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		_ = lis.Close()
 		return fmt.Errorf("refusing to serve plaintext on %s, which is not a loopback address: give --tls-cert and --tls-key, or --insecure behind a TLS-terminating proxy", lis.Addr())
 	}
+	if err := announceFirstToken(ctx, st, c, stderr); err != nil {
+		_ = lis.Close()
+		return err
+	}
+
+	maintainCtx, stopMaintain := context.WithCancel(ctx)
+	maintained := make(chan struct{})
+	go func() {
+		defer close(maintained)
+		_ = srv.Maintain(maintainCtx, c.sweepEvery, c.dispatchEvery)
+	}()
+	defer func() { stopMaintain(); <-maintained }()
 	var gopts []grpc.ServerOption
 	if creds != nil {
 		gopts = append(gopts, grpc.Creds(creds))
@@ -351,6 +402,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}()
 	select {
 	case <-stopped:
+	case <-force:
+		logger.Warn("second signal: cancelling calls still running")
+		g.Stop()
+		<-stopped
 	case <-time.After(c.shutdownTimeout):
 		logger.Warn("shutdown timeout: cancelling calls still running")
 		g.Stop()

@@ -69,7 +69,7 @@ func start(t *testing.T, args ...string) (string, func() error) {
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"--listen", "127.0.0.1:0", "--log-level", "error"}, args...), func(string) string { return "" }, io.Discard, ready)
+		done <- run(ctx, nil, append([]string{"--listen", "127.0.0.1:0", "--log-level", "error"}, args...), func(string) string { return "" }, io.Discard, ready)
 	}()
 	select {
 	case addr := <-ready:
@@ -111,7 +111,7 @@ func TestServeStoreAndStopGracefully(t *testing.T) {
 	// A second server on the same data directory is refused, not corrupting.
 	ctx2, cancel2 := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel2()
-	err = run(ctx2, []string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "error"}, func(string) string { return "" }, io.Discard, nil)
+	err = run(ctx2, nil, []string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "error"}, func(string) string { return "" }, io.Discard, nil)
 	if !errors.Is(err, store.ErrInUse) {
 		t.Errorf("second server on the same data: %v, want ErrInUse", err)
 	}
@@ -134,7 +134,7 @@ func TestServeStoreAndStopGracefully(t *testing.T) {
 }
 
 func TestBadGazetteerStopsStart(t *testing.T) {
-	err := run(context.Background(), []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--gazetteer", "/no/such/file.csv"},
+	err := run(context.Background(), nil, []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--gazetteer", "/no/such/file.csv"},
 		func(string) string { return "" }, io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "gazetteer") {
 		t.Errorf("missing gazetteer file: %v", err)
@@ -156,7 +156,7 @@ func TestMatchingConfigFile(t *testing.T) {
 		{"/no/such/matching.json", "--matching-config"},
 		{write(`{"needs": {"transport": {"max_metres": -1}}}`), "needs.transport.max_metres: must be from 100 to 100000 metres"},
 	} {
-		err := run(context.Background(), []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--matching-config", tc.file},
+		err := run(context.Background(), nil, []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--matching-config", tc.file},
 			func(string) string { return "" }, io.Discard, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("--matching-config %s: %v, want it to say %q", tc.file, err, tc.want)

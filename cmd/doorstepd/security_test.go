@@ -174,7 +174,7 @@ func TestTLSClientCertificates(t *testing.T) {
 }
 
 func TestPlaintextOnlyOnLoopback(t *testing.T) {
-	err := run(context.Background(), []string{"--listen", "0.0.0.0:0", "--data-dir", t.TempDir(), "--log-level", "error"},
+	err := run(context.Background(), nil, []string{"--listen", "0.0.0.0:0", "--data-dir", t.TempDir(), "--log-level", "error"},
 		func(string) string { return "" }, io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "refusing to serve plaintext") {
 		t.Fatalf("plaintext on every interface: %v", err)
@@ -183,7 +183,7 @@ func TestPlaintextOnlyOnLoopback(t *testing.T) {
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--listen", "0.0.0.0:0", "--insecure", "--data-dir", t.TempDir(), "--log-level", "error"},
+		done <- run(ctx, nil, []string{"--listen", "0.0.0.0:0", "--insecure", "--data-dir", t.TempDir(), "--log-level", "error"},
 			func(string) string { return "" }, io.Discard, ready)
 	}()
 	select {
@@ -223,7 +223,7 @@ func TestFirstAdminTokenOnce(t *testing.T) {
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "error"}, func(string) string { return "" }, &errOut, ready)
+		done <- run(ctx, nil, []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "error"}, func(string) string { return "" }, &errOut, ready)
 	}()
 	<-ready
 	cancel()

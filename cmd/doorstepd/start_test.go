@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBadConfigOnFirstStartKeepsTheAdminToken: a mistake in a flag
+// (--offer-lease out of range, a bad --matching-config, plaintext on an
+// address that is not loopback without --insecure) stops the first start,
+// naming the flag, before the first admin token is made. That token is
+// shown only once, so the corrected start that follows is the one to show
+// it.
+func TestBadConfigOnFirstStartKeepsTheAdminToken(t *testing.T) {
+	badMatching := filepath.Join(t.TempDir(), "matching.json")
+	if err := os.WriteFile(badMatching, []byte(`{"needs": {"transport": {"max_metres": -1}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, flag string
+		args       []string
+	}{
+		{"offer lease", "--offer-lease", []string{"--offer-lease", "10s"}},
+		{"matching config", "--matching-config", []string{"--matching-config", badMatching}},
+		{"plaintext beyond loopback", "--insecure", []string{"--listen", "0.0.0.0:0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var first bytes.Buffer
+			err := run(context.Background(), nil, append([]string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "error"}, tc.args...),
+				func(string) string { return "" }, &first, nil)
+			if err == nil {
+				t.Fatalf("%v accepted", tc.args)
+			}
+			if !strings.Contains(err.Error(), tc.flag) {
+				t.Errorf("error %q does not name %s", err, tc.flag)
+			}
+			if strings.Contains(first.String(), "first admin token") {
+				t.Errorf("the failed start made and showed the first admin token before refusing %v:\n%s", tc.args, first.String())
+			}
+			// Fixed, the next start must still hand over a first token.
+			var second bytes.Buffer
+			ctx, cancel := context.WithCancel(context.Background())
+			ready := make(chan net.Addr, 1)
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, nil, []string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "error"}, func(string) string { return "" }, &second, ready)
+			}()
+			select {
+			case <-ready:
+			case err := <-done:
+				t.Fatalf("corrected start: %v", err)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("corrected start: %v", err)
+			}
+			if !strings.Contains(second.String(), "first admin token") {
+				t.Errorf("after the failed start, the corrected start shows no admin token: the only one was shown by the start that failed")
+			}
+		})
+	}
+}
+
+// TestNegativeShutdownTimeoutRefused: a negative --shutdown-timeout,
+// which would cut every running call off at SIGTERM, is refused, naming
+// the flag.
+func TestNegativeShutdownTimeoutRefused(t *testing.T) {
+	_, err := parseConfig([]string{"--shutdown-timeout", "-10s"}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--shutdown-timeout") {
+		t.Errorf("--shutdown-timeout -10s: %v, want an error naming the flag", err)
+	}
+}
