@@ -24,11 +24,12 @@ import (
 const offerPrefix = "offers/"
 
 // Lease bounds: long enough to reach a volunteer, short enough that a
-// request is not held by someone who is not answering.
+// request is not held by someone who is not answering. doorstepd checks
+// its flag against them too, to fail naming the flag.
 const (
 	DefaultLease = 30 * time.Minute
-	minLease     = time.Minute
-	maxLease     = 7 * 24 * time.Hour
+	MinLease     = time.Minute
+	MaxLease     = 7 * 24 * time.Hour
 )
 
 // buildIndex loads every volunteer into the matching engine
@@ -163,7 +164,7 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 	if req.GetLease() != nil {
 		if err := req.GetLease().CheckValid(); err != nil {
 			v.add("lease", "is not a valid duration")
-		} else if lease = req.GetLease().AsDuration(); lease < minLease || lease > maxLease {
+		} else if lease = req.GetLease().AsDuration(); lease < MinLease || lease > MaxLease {
 			v.add("lease", "must be from 1 minute to 7 days")
 		}
 	}

@@ -130,8 +130,8 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	if s.candidatesPerRequest < 1 || s.candidatesPerRequest > MaxCandidatesPerRequest {
 		return nil, fmt.Errorf("server: new: %d candidates per request is not from 1 to %d", s.candidatesPerRequest, MaxCandidatesPerRequest)
 	}
-	if s.lease < minLease || s.lease > maxLease {
-		return nil, fmt.Errorf("server: new: lease %v is not from %v to %v", s.lease, minLease, maxLease)
+	if s.lease < MinLease || s.lease > MaxLease {
+		return nil, fmt.Errorf("server: new: lease %v is not from %v to %v", s.lease, MinLease, MaxLease)
 	}
 	s.engine = matcher.NewEngine(s.matcherConfig)
 	start := time.Now()

@@ -133,13 +133,6 @@ type config struct {
 // throughput unchanged.
 const defaultGCPercent = 400
 
-// minOfferLease and maxOfferLease are the leases server.New accepts, which
-// server/ keeps unexported. They are checked here as well so that a start
-// fails at once naming the flag; server.New still has the last word.
-const (
-	minOfferLease = time.Minute
-	maxOfferLease = 7 * 24 * time.Hour
-)
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	env := func(name, def string) string {
@@ -249,8 +242,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.shutdownTimeout < 0 {
 		return c, fmt.Errorf("--shutdown-timeout %v must not be negative: 0 cancels running calls at once", c.shutdownTimeout)
 	}
-	if c.offerLease < minOfferLease || c.offerLease > maxOfferLease {
-		return c, fmt.Errorf("--offer-lease %v must be from %v to %v", c.offerLease, minOfferLease, maxOfferLease)
+	if c.offerLease < server.MinLease || c.offerLease > server.MaxLease {
+		return c, fmt.Errorf("--offer-lease %v must be from %v to %v", c.offerLease, server.MinLease, server.MaxLease)
 	}
 	if c.logFormat != "json" && c.logFormat != "console" {
 		return c, fmt.Errorf("--log-format %q: want json or console", c.logFormat)
