@@ -133,7 +133,6 @@ type config struct {
 // throughput unchanged.
 const defaultGCPercent = 400
 
-
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
