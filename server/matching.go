@@ -479,6 +479,11 @@ func (s *Server) Dispatch(ctx context.Context, _ *pb.DispatchRequest) (*pb.Dispa
 	return out, nil
 }
 
+// maxDispatchRestarts bounds how often a dispatch starts its read again
+// for keys rotated under it: rotations come an hour apart at most, bar
+// erasures, so a second restart is already rare.
+const maxDispatchRestarts = 3
+
 // dispatchBatch is how many of a dispatch run's offers share a write.
 const dispatchBatch = 256
 
@@ -489,8 +494,15 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 	defer s.dispatchMu.Unlock()
 	start := time.Now()
 	var reqs []matcher.DispatchRequest
-	for tok := ""; ; {
+	for tok, restarts := "", 0; ; {
 		page, next, err := s.store.ListOpenMatchingInputs(ctx, store.Page{Size: 1000, Token: tok})
+		if errors.Is(err, store.ErrPassStale) && restarts < maxDispatchRestarts {
+			// An erasure or purge rotated the keys between pages: one
+			// caller would read as two, so read the whole pass again.
+			reqs, tok = reqs[:0], ""
+			restarts++
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

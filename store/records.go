@@ -271,22 +271,37 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 	err = s.view(func(tx *bolt.Tx) error {
 		out, next = nil, ""
 		top := tx.Bucket(bHelpRequests)
+		// Requester is the phone's hash under the key epoch, which every
+		// erasure and purge rotates: a pass whose pages straddle a
+		// rotation would see one caller as two, and dispatch would send
+		// two volunteers to their door. Such a pass must start again.
+		epoch := tx.Bucket(bMeta).Get(kKeyEpoch)
+		if len(epoch) != 4 {
+			return fmt.Errorf("no key epoch: %w", errInconsistent)
+		}
+		after := resume
+		if after != nil {
+			if len(after) < 4 || !bytes.Equal(after[:4], epoch) {
+				return ErrPassStale
+			}
+			after = after[4:]
+		}
 		// One caller's requests are read once a page, not once for each of
 		// them: n requests under one number would cost n² reads.
 		siblings := map[string][]sibling{}
 		prefix := []byte{byte(pb.HelpRequest_STATE_OPEN)}
 		cur := top.Bucket(bByState).Cursor()
-		start := append(bytes.Clone(prefix), resume...)
+		start := append(bytes.Clone(prefix), after...)
 		k, _ := cur.Seek(start)
-		if resume != nil && bytes.Equal(k, start) {
+		if after != nil && bytes.Equal(k, start) {
 			k, _ = cur.Next()
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
 			if len(out) == p.Size {
-				next = encodeToken(filterKey, resume)
+				next = encodeToken(filterKey, append(bytes.Clone(epoch), after...))
 				return nil
 			}
-			resume = bytes.Clone(k[len(prefix):])
+			after = bytes.Clone(k[len(prefix):])
 			in, err := matchingInput(tx, k[len(prefix):], siblings)
 			if err != nil {
 				return err

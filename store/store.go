@@ -18,9 +18,13 @@ var (
 	ErrRequestIDReused  = errors.New("request id already used for a different request")
 	ErrRequestIDGone    = errors.New("request id already used; what it created has since been deleted")
 	ErrBadPageToken     = errors.New("page token is not valid for this query")
-	ErrClosed           = errors.New("store is closed")
-	ErrInUse            = errors.New("data file is in use by another process")
-	ErrNewerSchema      = errors.New("data file was written by a newer version")
+	// ErrPassStale refuses the next page of a pass that must be read
+	// whole under one key epoch (ListOpenMatchingInputs) when the keys
+	// rotated since its first page: read it again from the start.
+	ErrPassStale   = errors.New("the keys rotated since the pass began: start it again")
+	ErrClosed      = errors.New("store is closed")
+	ErrInUse       = errors.New("data file is in use by another process")
+	ErrNewerSchema = errors.New("data file was written by a newer version")
 
 	// The matching lifecycle's refusals.
 	ErrWrongState      = errors.New("not in a state that allows this")
@@ -151,7 +155,9 @@ type Store interface {
 	// their door at its time.
 	MatchingInput(ctx context.Context, id string) (MatchingInput, error)
 	// ListOpenMatchingInputs lists the OPEN requests' matching inputs, in
-	// pages, for the dispatcher.
+	// pages, for the dispatcher. A pass is read under one key epoch, so
+	// that one caller's Requester is the same on every page: a page asked
+	// for after the keys rotated fails with ErrPassStale.
 	ListOpenMatchingInputs(ctx context.Context, p Page) ([]MatchingInput, string, error)
 	ListHelpRequests(ctx context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error)
 	// UpdateHelpRequest replaces the stored request whose etag is hr.Etag
