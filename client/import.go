@@ -3,9 +3,12 @@ package client
 import (
 	"context"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -23,6 +26,17 @@ const DefaultMaxRequestBytes = 1 << 20
 // reports it without sending the row.
 const ReasonRowTooLarge = "ROW_TOO_LARGE"
 
+// ReasonInvalidUTF8 is the RowError reason ImportHelpRequests gives a row
+// with a text field that is not valid UTF-8, naming each such field. gRPC
+// cannot carry such a row at all: sent, it would fail its whole batch.
+const ReasonInvalidUTF8 = "INVALID_UTF8"
+
+// ReasonDuplicateInBatch is the RowError reason of a row whose
+// organisation and external_id an earlier row has. ImportHelpRequests
+// gives it across the whole import, naming the earlier row by its
+// position in rows; BatchCreateHelpRequests gives it within one call.
+const ReasonDuplicateInBatch = "DUPLICATE_IN_BATCH"
+
 // batchMargin is the share of the server's limit left unused: the server
 // measures the same encoded message, so this is room for error only.
 const batchMargin = 64
@@ -36,9 +50,12 @@ const batchMargin = 64
 //
 // It returns one result per row, in input order, with Index the row's
 // position in rows (not in its batch). A bad row is reported in its
-// result's Error and does not stop the others. A row already stored has
-// Existing set; that includes, rarely, a row this very import stored when
-// a batch was retried after its reply was lost.
+// result's Error and does not stop the others. Of rows with the same
+// organisation and external_id, the first is sent and each later one fails
+// with ReasonDuplicateInBatch, in whichever batch it falls. A row with text
+// that is not valid UTF-8 fails with ReasonInvalidUTF8 and is not sent. A
+// row already stored has Existing set; that includes, rarely, a row this
+// very import stored when a batch was retried after its reply was lost.
 //
 // If a batch call fails, it returns the results of the batches before it,
 // which cover a prefix of rows, with the error; running the whole import
@@ -65,7 +82,31 @@ func (c *Client) planImport(rows []*pb.HelpRequest, budget int, results []*pb.Ba
 	var batches [][]int
 	var cur []int
 	size := 0
+	type key struct{ org, ext string }
+	firstOf := map[key]int{}
 	for i, row := range rows {
+		// Checked here rather than left to the server so that which batch
+		// a repeat falls in cannot change its outcome, and so that the
+		// error names the first row by its place in rows, not in a batch.
+		// Organisations are compared as the server normalises them.
+		k := key{strings.ToLower(strings.TrimSpace(row.GetOrganisation())), strings.TrimSpace(row.GetExternalId())}
+		if k.ext != "" {
+			if first, ok := firstOf[k]; ok {
+				desc := fmt.Sprintf("repeats row %d, in the same organisation: only that first row is stored; give this row an external_id of its own, or remove it", first)
+				results[i] = &pb.BatchCreateHelpRequestsResult{Index: int32(i), Error: &pb.RowError{
+					Code:            "INVALID_ARGUMENT",
+					Reason:          ReasonDuplicateInBatch,
+					Message:         "invalid external_id: " + desc,
+					FieldViolations: []*pb.RowFieldViolation{{Field: "external_id", Description: desc}},
+				}}
+				continue
+			}
+			firstOf[k] = i
+		}
+		if bad := invalidUTF8Fields(row.ProtoReflect(), "", nil); len(bad) > 0 {
+			results[i] = &pb.BatchCreateHelpRequestsResult{Index: int32(i), Error: invalidUTF8Error(bad)}
+			continue
+		}
 		// Each row costs its own size plus the tag and length that frame
 		// it as an element of help_requests.
 		n := proto.Size(row)
@@ -121,4 +162,69 @@ func (c *Client) importBatch(ctx context.Context, rows []*pb.HelpRequest, b []in
 		results[b[j]] = r
 	}
 	return nil
+}
+
+// invalidUTF8Fields appends to out the path within the row ("location.street",
+// "location.address_lines[1]") of every string field of m, however deeply
+// nested or repeated, that is not valid UTF-8. Walking the message rather
+// than listing fields keeps fields added later covered.
+func invalidUTF8Fields(m protoreflect.Message, prefix string, out []string) []string {
+	if !m.IsValid() {
+		return out
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		path := prefix + string(fd.Name())
+		switch {
+		case fd.IsList():
+			l := v.List()
+			for i := range l.Len() {
+				out = invalidUTF8Value(fd, l.Get(i), fmt.Sprintf("%s[%d]", path, i), out)
+			}
+		case fd.IsMap():
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				elem := path + "[" + k.String() + "]"
+				if fd.MapKey().Kind() == protoreflect.StringKind {
+					if !utf8.ValidString(k.String()) {
+						out = append(out, path)
+						return true
+					}
+					elem = fmt.Sprintf("%s[%q]", path, k.String())
+				}
+				out = invalidUTF8Value(fd.MapValue(), mv, elem, out)
+				return true
+			})
+		default:
+			out = invalidUTF8Value(fd, v, path, out)
+		}
+		return true
+	})
+	return out
+}
+
+// invalidUTF8Value checks one value of field fd, found at path.
+func invalidUTF8Value(fd protoreflect.FieldDescriptor, v protoreflect.Value, path string, out []string) []string {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		if !utf8.ValidString(v.String()) {
+			out = append(out, path)
+		}
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		out = invalidUTF8Fields(v.Message(), path+".", out)
+	}
+	return out
+}
+
+// invalidUTF8Error is the row error for the fields at paths, worded as the
+// server words INVALID_FIELDS. The text itself is left out: it is most
+// likely a name or an address.
+func invalidUTF8Error(paths []string) *pb.RowError {
+	const desc = "is not valid UTF-8 text: the file it came from may be in another encoding, such as Windows-1252"
+	e := &pb.RowError{Code: "INVALID_ARGUMENT", Reason: ReasonInvalidUTF8, Message: "invalid " + paths[0] + ": " + desc}
+	if len(paths) > 1 {
+		e.Message += " (and more: see the field violations)"
+	}
+	for _, p := range paths {
+		e.FieldViolations = append(e.FieldViolations, &pb.RowFieldViolation{Field: p, Description: desc})
+	}
+	return e
 }

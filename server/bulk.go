@@ -26,9 +26,15 @@ const (
 	rowPrefix    = "row"
 )
 
+// ReasonDuplicateInBatch is the RowError reason of a row whose
+// organisation and external_id an earlier row of the same batch has.
+const ReasonDuplicateInBatch = "DUPLICATE_IN_BATCH"
+
 // BatchCreateHelpRequests implements pb.HelpRequestServiceServer. Rows are
 // written concurrently and stand alone: each is a create of its own, so a
-// row that fails changes nothing and stops nothing.
+// row that fails changes nothing and stops nothing. Of rows sharing an
+// organisation and external_id, only the first in the batch is written;
+// the others fail with DUPLICATE_IN_BATCH.
 func (s *Server) BatchCreateHelpRequests(ctx context.Context, req *pb.BatchCreateHelpRequestsRequest) (*pb.BatchCreateHelpRequestsResponse, error) {
 	rows := req.GetHelpRequests()
 	if len(rows) == 0 || len(rows) > MaxBatchRows {
@@ -37,7 +43,12 @@ func (s *Server) BatchCreateHelpRequests(ctx context.Context, req *pb.BatchCreat
 	results := make([]*pb.BatchCreateHelpRequestsResult, len(rows))
 	sem := make(chan struct{}, batchWorkers)
 	var wg sync.WaitGroup
+	firstOf := duplicatesInBatch(ctx, rows)
 	for i, hr := range rows {
+		if first, ok := firstOf[i]; ok {
+			results[i] = duplicateRow(i, first)
+			continue
+		}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -71,6 +82,46 @@ func (s *Server) BatchCreateHelpRequests(ctx context.Context, req *pb.BatchCreat
 	}
 	s.logger.Info("batch create", zap.Int("rows", len(rows)), zap.Int("created", created), zap.Int("existing", len(existing)), zap.Int("failed", failed))
 	return &pb.BatchCreateHelpRequestsResponse{Results: results}, nil
+}
+
+// duplicatesInBatch maps the position of each row that repeats an earlier
+// row's organisation and external_id to the position of that earlier row.
+// Rows are written concurrently, so without this which of two such rows
+// is stored, and which is told "existing" while its own details are
+// dropped, would be down to scheduling. The keys are normalised as
+// createRow will normalise them; a row without an external_id is left to
+// createRow to refuse.
+func duplicatesInBatch(ctx context.Context, rows []*pb.HelpRequest) map[int]int {
+	type key struct{ org, ext string }
+	seen := make(map[key]int, len(rows))
+	var out map[int]int
+	p := principalFrom(ctx)
+	for i, hr := range rows {
+		k := key{strings.ToLower(strings.TrimSpace(hr.GetOrganisation())), strings.TrimSpace(hr.GetExternalId())}
+		if k.ext == "" {
+			continue
+		}
+		if k.org == "" && p != nil && p.Role == partner {
+			k.org = p.Organisation // as partnerOrganisation fills it in
+		}
+		if first, ok := seen[k]; ok {
+			if out == nil {
+				out = map[int]int{}
+			}
+			out[i] = first
+			continue
+		}
+		seen[k] = i
+	}
+	return out
+}
+
+// duplicateRow is the result of row i, which repeats row first.
+func duplicateRow(i, first int) *pb.BatchCreateHelpRequestsResult {
+	var v violations
+	v.addReason(rowPrefix+".external_id", ReasonDuplicateInBatch,
+		fmt.Sprintf("repeats row %d of this batch, in the same organisation: only that first row is stored; give this row an external_id of its own, or remove it", first))
+	return &pb.BatchCreateHelpRequestsResult{Index: int32(i), Error: rowError(v.err())}
 }
 
 // createRow stores one row, or finds it stored already under its

@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,8 +131,49 @@ func TestBatchRerunAfterDeadlinePassed(t *testing.T) {
 	}
 }
 
+// TestBatchDuplicateInBatch: of rows sharing an organisation (in any case)
+// and external_id (with any surrounding space), the first in the batch is
+// stored and each later one fails naming it, however the writes are
+// scheduled; the same external_id in another organisation is a row of its
+// own.
+func TestBatchDuplicateInBatch(t *testing.T) {
+	h := newHarness(t)
+	rows := []*pb.HelpRequest{bulkRow("fb-1"), bulkRow("fb-1"), bulkRow(" fb-1 "), bulkRow("fb-2"), bulkRow("fb-1"), bulkRow("fb-2")}
+	rows[0].Details = "first"
+	rows[1].Details = "second"
+	rows[2].Organisation = " Granite-City-Foodbank"
+	rows[4].Organisation = "another-org"
+	firstOf := map[int]int{1: 0, 2: 0, 5: 3}
+	resp, err := h.hr.BatchCreateHelpRequests(h.ctx, &pb.BatchCreateHelpRequestsRequest{HelpRequests: rows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range resp.Results {
+		first, dup := firstOf[i]
+		if !dup {
+			if r.Error != nil || r.Existing {
+				t.Errorf("row %d: %v", i, r)
+			}
+			continue
+		}
+		e := r.GetError()
+		if r.HelpRequest != nil || e.GetCode() != "INVALID_ARGUMENT" || e.GetReason() != "DUPLICATE_IN_BATCH" ||
+			len(e.GetFieldViolations()) != 1 || e.GetFieldViolations()[0].GetField() != "external_id" ||
+			!strings.Contains(e.GetFieldViolations()[0].GetDescription(), fmt.Sprintf("row %d ", first)) {
+			t.Errorf("row %d: %v, want DUPLICATE_IN_BATCH on external_id naming row %d", i, r, first)
+		}
+	}
+	if got := resp.Results[0].GetHelpRequest().GetDetails(); got != "first" {
+		t.Errorf("fb-1 stored with details %q, want the first row's", got)
+	}
+	if stored, _ := h.countStored(); stored != 3 {
+		t.Errorf("%d stored, want 3", stored)
+	}
+}
+
 // TestBatchConcurrentDuplicates sends the same rows in several batches at
-// once, and repeats rows inside one batch: every external_id is stored once.
+// once, and repeats rows inside one batch: every external_id is stored
+// once, and a repeat inside a batch fails naming the first.
 func TestBatchConcurrentDuplicates(t *testing.T) {
 	h := newHarness(t)
 	var rows []*pb.HelpRequest
@@ -149,6 +191,12 @@ func TestBatchConcurrentDuplicates(t *testing.T) {
 			}
 			names[b] = map[string]string{}
 			for _, r := range resp.Results {
+				if r.Index >= 20 {
+					if r.GetError().GetReason() != "DUPLICATE_IN_BATCH" {
+						t.Errorf("row %d repeats row %d: %v", r.Index, r.Index%20, r)
+					}
+					continue
+				}
 				if r.Error != nil {
 					t.Errorf("row %d: %v", r.Index, r.Error)
 					continue

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -9,8 +10,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -69,6 +72,7 @@ type importRow struct {
 	line int
 	hr   *pb.HelpRequest
 	err  string // why it could not be read; then hr is nil
+	ext  string // the external_id of a row that could not be read, if it has one
 }
 
 func (a *app) importFile(args []string) error {
@@ -80,11 +84,12 @@ func (a *app) importFile(args []string) error {
 		synopsis: "doorstep import FILE.csv|FILE.jsonl --org ORG",
 		text: `Stores many requests at once, for partners importing their own records. Every row needs an external_id:
 a row whose external_id the organisation has used already is reported as already there and not stored
-again, so running the same file twice creates nothing new. Bad rows are reported by their line in the
-file and do not stop the others; the exit code is 1 when any row failed. FILE "-" reads standard input.
+again, so running the same file twice creates nothing new; a row repeating an earlier line's external_id
+is refused. Bad rows are reported by their line in the file and do not stop the others; the exit code is
+1 when any row failed. FILE "-" reads standard input.
 
-A .jsonl file holds one HelpRequest per line in protobuf JSON. A .csv file has a header row naming its
-columns, in any order:
+A .jsonl file holds one HelpRequest per line in protobuf JSON. A .csv file, in UTF-8 or in Windows-1252
+as Excel saves "CSV", has a header row naming its columns, in any order:
 ` + strings.TrimRight(cols.String(), "\n"),
 		examples: []string{
 			"doorstep import partners/foodbank-2026-03-10.csv --org aberdeen-foodbank",
@@ -140,6 +145,7 @@ columns, in any order:
 	if len(rows) == 0 {
 		return usageErrorf("%s has no rows", path)
 	}
+	refuseRepeats(rows)
 	var send []*pb.HelpRequest
 	var sendLines []int
 	for _, r := range rows {
@@ -164,6 +170,35 @@ columns, in any order:
 		importErr = err
 	}
 	return a.reportImport(rows, results, *check, importErr)
+}
+
+// refuseRepeats fails every row whose external_id an earlier row has,
+// naming that row's line; every row sent is --org's, so the external_id
+// alone decides. The client and server refuse such a row as well, but only
+// once it is sent and by its place among the rows sent; this way --check
+// finds it, and the report names lines. A first row that could not be read
+// still claims its external_id, so that fixing it later cannot turn a row
+// stored from further down into a row "already there" with other details.
+func refuseRepeats(rows []importRow) {
+	firstLine := map[string]int{}
+	for i := range rows {
+		r := &rows[i]
+		ext := strings.TrimSpace(r.ext)
+		if r.hr != nil {
+			ext = strings.TrimSpace(r.hr.ExternalId)
+		}
+		if ext == "" {
+			continue
+		}
+		if l, ok := firstLine[ext]; ok {
+			if r.hr != nil {
+				r.err = fmt.Sprintf("external_id %q is on line %d already: only the first row with an external_id counts; fix that line if need be, and remove this one.", ext, l)
+				r.hr = nil
+			}
+			continue
+		}
+		firstLine[ext] = r.line
+	}
 }
 
 // importOutcome is one row of the --json report.
@@ -247,7 +282,15 @@ func rowSentence(e *pb.RowError) string {
 }
 
 func (a *app) readCSV(in io.Reader, org string) ([]importRow, error) {
-	r := csv.NewReader(bufio.NewReader(in))
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return nil, usageErrorf("cannot read the file: %v", err)
+	}
+	data, from1252 := decodeCSV(data)
+	if from1252 {
+		fmt.Fprintln(a.stderr, `Note: the file is not UTF-8 text, so it was read as Windows-1252 (what Excel saves as "CSV"): check names with accents once stored, or save the file as "CSV UTF-8" to be sure.`)
+	}
+	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1 // checked per row, so that one short row does not hide the rest
 	r.TrimLeadingSpace = true
 	header, err := r.Read()
@@ -260,7 +303,7 @@ func (a *app) readCSV(in io.Reader, org string) ([]importRow, error) {
 		known[c.name] = true
 	}
 	for i, h := range header {
-		name := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))), " ", "_")
+		name := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(h)), " ", "_")
 		if !known[name] {
 			return nil, usageErrorf("line 1: unknown column %q; the columns are listed by doorstep import --help", h)
 		}
@@ -299,11 +342,17 @@ func (a *app) readCSV(in io.Reader, org string) ([]importRow, error) {
 			return nil, fmt.Errorf("read csv: %w", err)
 		}
 		line, _ := r.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+		// Spreadsheets keep rows once used and then cleared as bare
+		// separators (",,,,,"): nothing was meant there.
+		if !slices.ContainsFunc(rec, func(f string) bool { return strings.TrimSpace(f) != "" }) {
 			continue
 		}
 		if len(rec) != len(header) {
 			rows = append(rows, importRow{line: line, err: fmt.Sprintf("The row has %d fields but the header has %d.", len(rec), len(header))})
+			continue
+		}
+		if bad := invalidUTF8Columns(header, rec); len(bad) > 0 {
+			rows = append(rows, importRow{line: line, err: fmt.Sprintf(`Column %s is not valid UTF-8 text: save the file as "CSV UTF-8" and import it again.`, strings.Join(bad, ", "))})
 			continue
 		}
 		get := func(name string) string {
@@ -314,11 +363,72 @@ func (a *app) readCSV(in io.Reader, org string) ([]importRow, error) {
 		}
 		hr, err := a.csvRow(get, org)
 		if err != nil {
-			rows = append(rows, importRow{line: line, err: sentence(err.Error())})
+			rows = append(rows, importRow{line: line, err: sentence(err.Error()), ext: get("external_id")})
 			continue
 		}
 		rows = append(rows, importRow{line: line, hr: hr})
 	}
+}
+
+// utf8BOM marks a file as UTF-8; Windows tools (Excel's "CSV UTF-8",
+// PowerShell, Notepad) write it.
+var utf8BOM = []byte("\ufeff")
+
+// decodeCSV returns a CSV file's text as UTF-8 without a byte order mark,
+// and whether it was read as Windows-1252.
+//
+// Excel on Windows saves "CSV (Comma delimited)" in the system code page,
+// Windows-1252 for UK users, so a partner's file with "Zoë" in it holds
+// the byte 0xEB. Such a file is 1252 throughout, and reading it as such is
+// what its sender meant; refusing each row with an accented name would
+// turn away the very people whose names are not plain ASCII, for a fault
+// of the tool that saved the file, so we decode it and say so. A file with
+// a byte order mark, or with valid UTF-8 beyond ASCII, is UTF-8 with a few
+// bad bytes (pasted in from elsewhere): decoding it as 1252 would garble
+// its good text, so it is left as it is and readCSV reports the rows at
+// fault.
+func decodeCSV(data []byte) ([]byte, bool) {
+	if bytes.HasPrefix(data, utf8BOM) {
+		return data[len(utf8BOM):], false
+	}
+	if utf8.Valid(data) {
+		return data, false
+	}
+	for i := 0; i < len(data); {
+		_, n := utf8.DecodeRune(data[i:])
+		if n > 1 {
+			return data, false
+		}
+		i += n
+	}
+	out := make([]byte, 0, len(data)+len(data)/8)
+	for _, b := range data {
+		r := rune(b) // 0x00-0x7F and 0xA0-0xFF are as in Latin-1
+		if b >= 0x80 && b < 0xA0 {
+			r = cp1252[b-0x80]
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out, true
+}
+
+// cp1252 is what Windows-1252 has at 0x80-0x9F, where it differs from
+// Latin-1; the five unassigned bytes stay as the C1 controls, as browsers
+// read them. A table this small spares the module a dependency.
+var cp1252 = [32]rune{
+	'€', 0x81, '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', 0x8D, 'Ž', 0x8F,
+	0x90, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', 0x9D, 'ž', 'Ÿ',
+}
+
+// invalidUTF8Columns names the columns of rec whose text is not UTF-8.
+func invalidUTF8Columns(header, rec []string) []string {
+	var bad []string
+	for i, f := range rec {
+		if !utf8.ValidString(f) {
+			bad = append(bad, strings.TrimSpace(header[i]))
+		}
+	}
+	return bad
 }
 
 // csvRow builds a request from one row, checking what can be checked
@@ -439,7 +549,15 @@ func readJSONL(in io.Reader, org string) ([]importRow, error) {
 	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
 	var rows []importRow
 	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
+		text := sc.Text()
+		if line == 1 {
+			// Notepad and PowerShell's Out-File -Encoding UTF8 start the
+			// file with one. Any other encoding is left to protojson to
+			// refuse line by line: JSON must be UTF-8, and no spreadsheet
+			// writes JSONL.
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		text = strings.TrimSpace(text)
 		if text == "" {
 			continue
 		}
@@ -448,13 +566,13 @@ func readJSONL(in io.Reader, org string) ([]importRow, error) {
 			rows = append(rows, importRow{line: line, err: sentence("not a HelpRequest in protobuf JSON: " + jsonProblem(err))})
 			continue
 		}
-		switch {
-		case hr.Organisation == "":
-			hr.Organisation = org
-		case hr.Organisation != org:
+		// Compared as readCSV and the server compare organisations: a
+		// partner's export may write its own in capitals.
+		if o := strings.ToLower(strings.TrimSpace(hr.Organisation)); o != "" && o != org {
 			rows = append(rows, importRow{line: line, err: fmt.Sprintf("Organisation %q is not --org %s.", hr.Organisation, org)})
 			continue
 		}
+		hr.Organisation = org
 		if strings.TrimSpace(hr.ExternalId) == "" {
 			rows = append(rows, importRow{line: line, err: "external_id is empty: every imported row needs one, so that a re-run creates nothing new."})
 			continue
