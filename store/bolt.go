@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -204,11 +206,10 @@ type BoltStore struct {
 	// The keyring (personal.go). keyMu is held for reading by every read
 	// transaction and for writing while epochs are dropped, so that no
 	// reader loses the epoch its transaction's data is wrapped under.
-	keyPath     string
-	ring        atomic.Pointer[keyring]
-	keyMu       sync.RWMutex
-	rotateMu    sync.Mutex // one rotation at a time
-	sealedPlain bool       // the migration sealed data that was in the clear
+	keyPath  string
+	ring     atomic.Pointer[keyring]
+	keyMu    sync.RWMutex
+	rotateMu sync.Mutex // one rotation at a time
 
 	tokens tokenCache // auth.go
 }
@@ -267,7 +268,7 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		// in order first (mmap_linux.go).
 		MmapFlags: populateFlags,
 	}
-	db, err := bolt.Open(path, 0o600, boltOpts)
+	db, err := openLocked(path, boltOpts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: %w", path, ErrInUse)
 	}
@@ -286,7 +287,12 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if s.sealedPlain {
+	due, err := compactionDue(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if due {
 		if db, err = compactFile(path, db, boltOpts); err != nil {
 			if db != nil {
 				_ = db.Close()
@@ -312,6 +318,62 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		return nil, fmt.Errorf("store: open %s: keys: %w", path, err)
 	}
 	return s, nil
+}
+
+// openLocked opens the data file with bbolt's lock held on the file that
+// has the path's name. The lock is a flock on the open file, not on the
+// name: an Open that queued for it while another compacted the file
+// (compactFile renames the copy over the name) would otherwise be handed
+// the old, unlinked file, and every write it acknowledged would vanish
+// with it. Such an Open lets go and queues again, on the file now named,
+// within the same timeout.
+func openLocked(path string, opts *bolt.Options) (*bolt.DB, error) {
+	deadline := time.Now().Add(opts.Timeout)
+	for {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return nil, bolterrors.ErrTimeout
+		}
+		var f *os.File
+		o := *opts
+		o.Timeout = wait
+		o.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			var err error
+			f, err = os.OpenFile(name, flag, perm)
+			return f, err
+		}
+		db, err := bolt.Open(path, 0o600, &o)
+		if err != nil {
+			return nil, err
+		}
+		same, err := isFileAt(f, path)
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		if same {
+			return db, nil
+		}
+		if err := db.Close(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// isFileAt says whether f is the file named path now.
+func isFileAt(f *os.File, path string) (bool, error) {
+	held, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	named, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(held, named), nil
 }
 
 func (s *BoltStore) migrate() error {

@@ -19,6 +19,8 @@
 //	    key_epoch           -> uint32 big-endian; the epoch every data key and
 //	                           phone hash is under
 //	    key_rotation_due    -> present while an erasure's key rotation is unfinished
+//	    compaction_due      -> present from the migration that sealed plain personal
+//	                           data until a compacted copy replaces the file
 //	keys/
 //	    id                  -> epoch(4) nonce(12) AES-256-GCM(master[epoch], data key)(48),
 //	                           additional data the id; one per record with sealed data
@@ -113,8 +115,12 @@
 // Erasure (ErasePerson) and retention (PurgePersonalData) delete a request's
 // data key and sealed data and set personal_data_removed_time (an erased
 // OPEN request is also cancelled, since nobody could help it), or delete a
-// volunteer whole. bbolt keeps stale copies of those pages in its free
-// pages, so each then rotates the epoch: a new epoch is added to the key
+// volunteer whole. A request's coordinates given by the caller
+// (COORDINATES_SOURCE_GIVEN), which are in the clear and pin the door,
+// give way to the postcode's centre, or to none if the gazetteer does not
+// know the postcode: only OPEN requests are matched, and an erased one
+// never is. bbolt keeps stale copies of the deleted data keys and sealed
+// data in its free pages, so each then rotates the epoch: a new epoch is added to the key
 // file, one write transaction re-wraps every remaining data key and
 // rebuilds every phone index entry under it (and clears
 // key_rotation_due, which the erasure set in its own transaction), and
@@ -124,13 +130,21 @@
 // is why the index key rotates too: with one fixed index key, anyone
 // holding both files could hash every UK number and find the erased one).
 // A crash before the re-wrap commits leaves the rotation due, and Open
-// rotates again; a crash after it leaves an unused epoch, which Open drops.
+// rotates again, as does the next erasure or purge, even one that finds
+// nothing to remove (a retry after the rotation failed); a crash after it
+// leaves an unused epoch, which Open drops.
 // Read transactions hold a shared lock that dropping an epoch waits for, so
 // no reader loses the key its snapshot needs.
 //
 // The migration to version 4 seals in place, which leaves the old plain
-// values in the pages it freed, so Open then compacts the file (a complete,
-// synced copy renamed over it) whenever the migration sealed anything.
+// values in the pages it freed, so when it sealed anything it sets
+// compaction_due in its own transaction, and every Open that finds it
+// compacts the file: a complete, synced copy, without the mark, renamed
+// over it. A compaction that fails or is cut short is thus retried until
+// one completes. bbolt's lock is on the open file, not the name, so Open
+// checks, once it holds the lock, that its file still has the name, and
+// queues again if a compaction renamed a copy over it in the meantime;
+// the copy is locked before it takes the name.
 //
 // The rotation is one transaction over every record (about 12-16 µs each,
 // so 1.2 s for 100,000 requests), during which other writes wait; dropping
@@ -140,8 +154,9 @@
 // cost time quadratic in their number.
 //
 // Not covered: copies the filesystem or backups keep of an old key file or
-// data file (blocks freed by a rename are not wiped), and the process's
-// memory.
+// data file (blocks freed by a rename are not wiped), the process's
+// memory, and stale copies of an erased request's record (its fields in
+// the clear, given coordinates among them) in free pages not yet reused.
 //
 // # Event log
 //

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -27,6 +28,11 @@ var (
 	kKeyringID   = []byte("keyring_id")
 	kKeyEpoch    = []byte("key_epoch")
 	kRotationDue = []byte("key_rotation_due")
+	// kCompactionDue is set by the migration that sealed plain personal
+	// data, in its own transaction, and is absent from the compacted copy:
+	// while it is there the freed pages may still hold the plain values,
+	// so every Open compacts until a copy without them replaces the file.
+	kCompactionDue = []byte("compaction_due")
 )
 
 // keyedSchema is the first schema version that seals personal data.
@@ -276,7 +282,11 @@ func (s *BoltStore) sealExisting(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	s.sealedPlain = n+m > 0
+	if n+m > 0 {
+		if err := w.put(meta, kCompactionDue, []byte{1}); err != nil {
+			return err
+		}
+	}
 	if err := rebuildPhoneIndex(w, sl, helpRequests); err != nil {
 		return err
 	}
@@ -325,44 +335,62 @@ func sealPlain[T proto.Message](w *writeTx, sl *sealer, col *collection[T]) (int
 	return len(ids), nil
 }
 
+// compactionDue says whether the file still needs the compaction that
+// sealing plain data calls for (kCompactionDue).
+func compactionDue(db *bolt.DB) (bool, error) {
+	var due bool
+	err := db.View(func(tx *bolt.Tx) error {
+		due = tx.Bucket(bMeta).Get(kCompactionDue) != nil
+		return nil
+	})
+	return due, err
+}
+
 // compactFile rewrites the data file with only its live data, after the
 // migration sealed what was in the clear: the old plain values are still
 // in the pages that migration freed, and bbolt may not reuse them for a
-// long time. The copy is complete and synced before it replaces the file,
-// so a crash leaves one file or the other, and the other is still a valid
-// migrated file. It returns the open copy, or the file as it was (or nil)
+// long time. The copy, with kCompactionDue cleared, is complete and synced
+// before it replaces the file, so a crash leaves one file or the other,
+// and the other is still a valid migrated file that the next Open
+// compacts again. It returns the open copy, or the file as it was (or nil)
 // with an error.
 func compactFile(path string, db *bolt.DB, opts *bolt.Options) (*bolt.DB, error) {
 	tmp := path + ".compact"
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return db, err
+		return db, fmt.Errorf("remove stale copy: %w", err)
 	}
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: opts.Timeout, NoFreelistSync: true, FreelistType: opts.FreelistType})
+	// The copy is opened, and so locked, before it takes the name, and
+	// stays open as the store's file: no other Open can lock it in between
+	// (one waiting on the old file lets go when it sees the name moved,
+	// openLocked).
+	dst, err := bolt.Open(tmp, 0o600, opts)
 	if err != nil {
 		return db, err
 	}
-	if err := bolt.Compact(dst, db, 8<<20); err != nil {
+	fail := func(err error) (*bolt.DB, error) {
 		_ = dst.Close()
 		_ = os.Remove(tmp)
 		return db, err
 	}
-	if err := dst.Close(); err != nil {
-		_ = os.Remove(tmp)
-		return db, err
+	if err := bolt.Compact(dst, db, 8<<20); err != nil {
+		return fail(err)
 	}
-	// Renamed while the old file is still open and locked, so that no
-	// other process opens it in between.
+	err = dst.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Delete(kCompactionDue) })
+	if err != nil {
+		return fail(fmt.Errorf("clear compaction_due: %w", err))
+	}
 	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return db, err
+		return fail(err)
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
+		_ = dst.Close()
 		return db, err
 	}
 	if err := db.Close(); err != nil {
+		_ = dst.Close()
 		return nil, err
 	}
-	return bolt.Open(path, 0o600, opts)
+	return dst, nil
 }
 
 // rebuildPhoneIndex rewrites a collection's phone index buckets
@@ -554,14 +582,38 @@ type PersonExport struct {
 // caller deletes its sealed data and data key once flushed. An OPEN
 // request is cancelled: without an address or phone nobody can help, and
 // left OPEN it would still be offered to volunteers.
-func erasePersonal(st *staged[*pb.HelpRequest], now time.Time) {
+func erasePersonal(tx *bolt.Tx, st *staged[*pb.HelpRequest], now time.Time) {
 	helpRequests.splitPersonal(st.r)
+	forgetDoor(tx, st.r.GetLocation())
 	st.c = &pb.Contact{}
 	st.r.PersonalDataRemovedTime = timestamp(now)
 	if st.r.State == pb.HelpRequest_STATE_OPEN {
 		st.r.State = pb.HelpRequest_STATE_CANCELLED
 	}
 	st.changed = true
+}
+
+// forgetDoor takes coordinates the caller gave off an erased location:
+// read off a map, they pin the house as surely as its address lines do,
+// and they are stored in the clear. The postcode's centre, what the
+// record would hold had none been given, replaces them; for a postcode
+// the gazetteer does not know, nothing does. An erased request is never
+// OPEN, so the matcher, which needs coordinates, never sees it.
+// (Volunteers need nothing here: erasure deletes them whole.)
+func forgetDoor(tx *bolt.Tx, loc *pb.Location) {
+	if loc.GetCoordinatesSource() != pb.CoordinatesSource_COORDINATES_SOURCE_GIVEN {
+		return
+	}
+	raw := tx.Bucket(bPostcodes).Get([]byte(loc.Postcode))
+	if len(raw) != 16 {
+		loc.LatLng, loc.CoordinatesSource = nil, pb.CoordinatesSource_COORDINATES_SOURCE_UNSPECIFIED
+		return
+	}
+	loc.LatLng = &pb.LatLng{
+		Latitude:  math.Float64frombits(binary.BigEndian.Uint64(raw[:8])),
+		Longitude: math.Float64frombits(binary.BigEndian.Uint64(raw[8:])),
+	}
+	loc.CoordinatesSource = pb.CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID
 }
 
 // finishErasure deletes the sealed data and keys of requests erased in a
@@ -587,13 +639,15 @@ func finishErasure(c *change, reqs []*staged[*pb.HelpRequest]) error {
 
 // ErasePerson removes the personal data of the person with this E.164
 // phone number: every request they made keeps its statistics but loses
-// its requester, details, address lines and vulnerability (an OPEN one is
-// cancelled), and their volunteer records are deleted. A request OFFERED
-// or ASSIGNED, or a volunteer with pending offers or active assignments,
-// is ErrHasCommitments and nothing is changed. Then the key epoch is
+// its requester, details, address lines, vulnerability and any coordinates
+// given for the door, which give way to the postcode's centre (an OPEN
+// one is cancelled), and their volunteer records are deleted. A request
+// OFFERED or ASSIGNED, or a volunteer with pending offers or active
+// assignments, is ErrHasCommitments and nothing is changed. Then the key epoch is
 // rotated, so that no copy of the erased data keys can be opened. An error
 // after the erasure committed is returned with its result; the rotation
-// is then finished by the next erasure or Open.
+// is then finished by the next erasure (a retry that finds nothing left
+// to erase included), purge or Open.
 func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time) (ErasureResult, error) {
 	if phone == "" {
 		return ErasureResult{}, errors.New("store: erase person: no phone number")
@@ -607,12 +661,38 @@ func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time
 		return ErasureResult{}, fmt.Errorf("store: erase person: %w", err)
 	}
 	if len(res.HelpRequests) == 0 && len(res.Volunteers) == 0 {
+		// Nothing left to erase may be a retry after the rotation failed:
+		// the erased data keys are still under an epoch in the key file.
+		if err := s.finishDueRotation(); err != nil {
+			return res, fmt.Errorf("store: erase person: %w", err)
+		}
 		return res, nil
 	}
 	if err := s.rotateKeys(); err != nil {
 		return res, fmt.Errorf("store: erase person: rotate keys: %w", err)
 	}
 	return res, nil
+}
+
+// finishDueRotation rotates the key epoch if an erasure left it due: one
+// whose rotation failed, reported to its caller, is finished here rather
+// than only at the next Open.
+func (s *BoltStore) finishDueRotation() error {
+	var due bool
+	err := s.view(func(tx *bolt.Tx) error {
+		due = tx.Bucket(bMeta).Get(kRotationDue) != nil
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read rotation due: %w", err)
+	}
+	if !due {
+		return nil
+	}
+	if err := s.rotateKeys(); err != nil {
+		return fmt.Errorf("rotate keys: %w", err)
+	}
+	return nil
 }
 
 // erase is ErasePerson's transaction, which leaves the key rotation due.
@@ -641,7 +721,7 @@ func erase(w *writeTx, sl *sealer, phone string, now time.Time) (ErasureResult, 
 		return ErasureResult{}, nil
 	}
 	for _, st := range reqs {
-		erasePersonal(st, now)
+		erasePersonal(w.tx, st, now)
 	}
 	if err := c.flush(); err != nil {
 		return ErasureResult{}, err
@@ -774,9 +854,10 @@ func purgeable(r *pb.HelpRequest, closedBefore time.Time) bool {
 // PurgePersonalData removes, as ErasePerson does, the personal data of up
 // to limit FULFILLED, CANCELLED or EXPIRED requests last changed before
 // closedBefore, in transactions of at most purgeBatch requests, and then
-// rotates the key epoch once if it removed anything. It returns how many
-// requests it purged. Candidates are found in a read transaction and
-// checked again in the write.
+// rotates the key epoch once if it removed anything or an earlier erasure
+// left the rotation due. It returns how many requests it purged.
+// Candidates are found in a read transaction and checked again in the
+// write.
 func (s *BoltStore) PurgePersonalData(ctx context.Context, closedBefore time.Time, limit int) (int, error) {
 	if limit < 1 {
 		return 0, fmt.Errorf("store: purge personal data: limit %d", limit)
@@ -825,7 +906,7 @@ func (s *BoltStore) PurgePersonalData(ctx context.Context, closedBefore time.Tim
 					return err
 				}
 				if purgeable(st.r, closedBefore) {
-					erasePersonal(st, c.now)
+					erasePersonal(w.tx, st, c.now)
 					reqs = append(reqs, st)
 				}
 			}
@@ -850,9 +931,14 @@ func (s *BoltStore) PurgePersonalData(ctx context.Context, closedBefore time.Tim
 }
 
 // rotateAfterPurge rotates the key epoch if a purge removed anything, even
-// when a later batch failed, so that what was purged is gone for good.
+// when a later batch failed, so that what was purged is gone for good; and
+// if it removed nothing, finishes a rotation an earlier erasure or purge
+// left due.
 func (s *BoltStore) rotateAfterPurge(purged int, err error) error {
 	if purged == 0 {
+		if rerr := s.finishDueRotation(); rerr != nil {
+			return errors.Join(err, fmt.Errorf("store: purge personal data: %w", rerr))
+		}
 		return err
 	}
 	if rerr := s.rotateKeys(); rerr != nil {
