@@ -25,7 +25,10 @@ const (
 type CoordinatesSource int32
 
 const (
-	// Never stored: every saved location has coordinates.
+	// No coordinates. Every saved location has them, except an erased
+	// request's whose postcode the gazetteer does not know: erasure replaces
+	// coordinates given by the caller with the postcode's centre, or drops
+	// them.
 	CoordinatesSource_COORDINATES_SOURCE_UNSPECIFIED CoordinatesSource = 0
 	// The centre of the postcode unit, from the gazetteer.
 	CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID CoordinatesSource = 1
