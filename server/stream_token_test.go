@@ -50,24 +50,7 @@ func TestRevokedTokenEndsOpenStream(t *testing.T) {
 	// ...and the stream it opened before ends rather than go on telling
 	// of the organisation's changes.
 	created := h.createHR(validHelpRequest()) // aberdeen-mutual-aid
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-w.done:
-			if code := codeOf(w.err); code != codes.Unauthenticated {
-				t.Errorf("stream ended with %v, want UNAUTHENTICATED", w.err)
-			}
-			return
-		case <-time.After(20 * time.Millisecond):
-		}
-		evs, _ := w.events()
-		for _, e := range evs {
-			if e.HelpRequest == created.Name {
-				t.Fatalf("a revoked token's open stream still receives events: %s %v", e.HelpRequest, e.Type)
-			}
-		}
-	}
-	t.Fatal("the revoked token's stream is still open 3 s after the revocation")
+	wantStreamEnds(t, w, "revoked", func(e *pb.Event) bool { return e.HelpRequest == created.Name })
 }
 
 // TestExpiredTokenEndsOpenStream: a volunteer token that expires while its
@@ -89,6 +72,14 @@ func TestExpiredTokenEndsOpenStream(t *testing.T) {
 		r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(clock.now().Add(time.Hour)), EndTime: timestamppb.New(clock.now().Add(5 * time.Hour))}}
 	}))
 	off := h.offer(hr.Name, ann.Name)
+	wantStreamEnds(t, w, "expired", func(e *pb.Event) bool { return e.Offer == off.Name })
+}
+
+// wantStreamEnds waits up to 3 s for w, whose token is no longer valid
+// (why), to end with UNAUTHENTICATED, failing if it delivers an event that
+// leaked says it should not have.
+func wantStreamEnds(t *testing.T, w *watcher, why string, leaked func(*pb.Event) bool) {
+	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -101,12 +92,12 @@ func TestExpiredTokenEndsOpenStream(t *testing.T) {
 		}
 		evs, _ := w.events()
 		for _, e := range evs {
-			if e.Offer == off.Name {
-				t.Fatalf("an expired token's open stream still receives events: %v %s", e.Type, e.Offer)
+			if leaked(e) {
+				t.Fatalf("an %s token's open stream still receives events: %v", why, e)
 			}
 		}
 	}
-	t.Fatal("the expired token's stream is still open 3 s after it expired")
+	t.Fatalf("the %s token's stream is still open 3 s later", why)
 }
 
 func codeOf(err error) codes.Code { return status.Code(err) }

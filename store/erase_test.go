@@ -49,77 +49,57 @@ func TestErasureDropsGivenCoordinates(t *testing.T) {
 	}
 }
 
-// When the key rotation after an erasure fails, the natural next step is
-// to retry the erasure. The retry finds nothing left to erase, but it
-// finishes the due rotation before it reports success, so the epoch that
-// still opens the erased data keys' stale copies is gone from the key file.
-func TestEraseRetryFinishesDueRotation(t *testing.T) {
+// TestRetryFinishesDueRotation: when the key rotation after an erasure
+// fails, the natural next step is to retry the erasure, and the hourly
+// purge runs anyway. Either finds nothing left to remove, but finishes the
+// due rotation before it reports success, so the epoch that still opens
+// the erased data keys' stale copies is gone from the key file.
+func TestRetryFinishesDueRotation(t *testing.T) {
 	const phone = "+447700900732"
-	clock := newFakeClock()
-	s, path := newStore(t, WithClock(clock.now))
-	keyPath := path + ".keys"
-	hr, err := s.CreateHelpRequest(bg, personalRequest("retry", phone), Idempotency{})
-	mustOK(t, err, "create")
-	before := readRing(t, keyPath)
+	for _, tc := range []struct {
+		name  string
+		retry func(s *BoltStore, now time.Time) (int, error)
+	}{
+		{"erasure retried", func(s *BoltStore, now time.Time) (int, error) {
+			res, err := s.ErasePerson(bg, phone, now)
+			return len(res.HelpRequests) + len(res.Volunteers), err
+		}},
+		{"purge", func(s *BoltStore, now time.Time) (int, error) { return s.PurgePersonalData(bg, now, 10) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			s, path := newStore(t, WithClock(clock.now))
+			keyPath := path + ".keys"
+			hr, err := s.CreateHelpRequest(bg, personalRequest("retry", phone), Idempotency{})
+			mustOK(t, err, "create")
+			before := readRing(t, keyPath)
 
-	// The rotation's key file write fails (here: a directory where its
-	// temporary file goes; in life a full disk or an I/O error).
-	mustOK(t, os.MkdirAll(filepath.Join(keyPath+".tmp", "x"), 0o700), "block the key file write")
-	_, err = s.ErasePerson(bg, phone, clock.now())
-	if err == nil {
-		t.Fatal("erasure reported no error although the rotation could not run")
-	}
-	mustOK(t, os.RemoveAll(keyPath+".tmp"), "unblock")
+			// The rotation's key file write fails (here: a directory where
+			// its temporary file goes; in life a full disk or an I/O error).
+			mustOK(t, os.MkdirAll(filepath.Join(keyPath+".tmp", "x"), 0o700), "block the key file write")
+			if _, err := s.ErasePerson(bg, phone, clock.now()); err == nil {
+				t.Fatal("erasure reported no error although the rotation could not run")
+			}
+			mustOK(t, os.RemoveAll(keyPath+".tmp"), "unblock")
 
-	// The admin retries, and is told it worked only once it has.
-	_, err = s.ErasePerson(bg, phone, clock.now())
-	mustOK(t, err, "retry erasure")
-	due := false
-	mustOK(t, s.view(func(tx *bolt.Tx) error {
-		due = tx.Bucket(bMeta).Get(kRotationDue) != nil
-		return nil
-	}), "view")
-	after := readRing(t, keyPath)
-	for e := range before.epochs {
-		if after.epochs[e] != nil {
-			t.Errorf("after a successful retry the key file still holds epoch %d, under which %s's erased data key was wrapped (rotation due: %v)", e, hr.Name, due)
-		}
-	}
-}
-
-// PurgePersonalData with nothing to purge finishes a rotation that an
-// erasure left due, as a retried erasure does.
-func TestPurgeFinishesDueRotation(t *testing.T) {
-	const phone = "+447700900733"
-	clock := newFakeClock()
-	s, path := newStore(t, WithClock(clock.now))
-	keyPath := path + ".keys"
-	_, err := s.CreateHelpRequest(bg, personalRequest("purge", phone), Idempotency{})
-	mustOK(t, err, "create")
-	before := readRing(t, keyPath)
-
-	mustOK(t, os.MkdirAll(filepath.Join(keyPath+".tmp", "x"), 0o700), "block the key file write")
-	if _, err := s.ErasePerson(bg, phone, clock.now()); err == nil {
-		t.Fatal("erasure reported no error although the rotation could not run")
-	}
-	mustOK(t, os.RemoveAll(keyPath+".tmp"), "unblock")
-
-	n, err := s.PurgePersonalData(bg, clock.now(), 10)
-	mustOK(t, err, "purge")
-	if n != 0 {
-		t.Errorf("purged %d, want none (the request was erased already)", n)
-	}
-	mustOK(t, s.view(func(tx *bolt.Tx) error {
-		if tx.Bucket(bMeta).Get(kRotationDue) != nil {
-			t.Error("key rotation still due after the purge")
-		}
-		return nil
-	}), "view")
-	after := readRing(t, keyPath)
-	for e := range before.epochs {
-		if after.epochs[e] != nil {
-			t.Errorf("after the purge the key file still holds epoch %d", e)
-		}
+			n, err := tc.retry(s, clock.now())
+			mustOK(t, err, tc.name)
+			if n != 0 {
+				t.Errorf("%s removed %d, want none (the request was erased already)", tc.name, n)
+			}
+			mustOK(t, s.view(func(tx *bolt.Tx) error {
+				if tx.Bucket(bMeta).Get(kRotationDue) != nil {
+					t.Error("key rotation still due")
+				}
+				return nil
+			}), "view")
+			after := readRing(t, keyPath)
+			for e := range before.epochs {
+				if after.epochs[e] != nil {
+					t.Errorf("the key file still holds epoch %d, under which %s's erased data key was wrapped", e, hr.Name)
+				}
+			}
+		})
 	}
 }
 
