@@ -93,7 +93,7 @@ func wantStreamEnds(t *testing.T, w *watcher, why string, leaked func(*pb.Event)
 		evs, _ := w.events()
 		for _, e := range evs {
 			if leaked(e) {
-				t.Fatalf("an %s token's open stream still receives events: %v", why, e)
+				t.Fatalf("the %s token's open stream still receives events: %v", why, e)
 			}
 		}
 	}
