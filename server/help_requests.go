@@ -42,6 +42,23 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 		v.add("help_request", "is required")
 		return nil, v.err()
 	}
+	if idem.RequestID != "" {
+		// A retry answers with the first result (AIP-155) before any
+		// check: a window that has passed since was not past then. The
+		// partner's scope keeps another organisation's record out, and
+		// the read of its contact details is audited like any other.
+		first, err := s.store.HelpRequestByRequestID(ctx, idem)
+		if err == nil {
+			shown, err := s.disclose(ctx, []*pb.HelpRequest{first})
+			if err != nil {
+				return nil, s.errs.toStatus(ctx, err, notFound{})
+			}
+			return &pb.CreateHelpRequestResponse{HelpRequest: shown[0]}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, s.errs.toStatus(ctx, err, notFound{})
+		}
+	}
 	hr := req.HelpRequest // the request is this call's own: normalise it in place
 	if err := partnerOrganisation(ctx, hr); err != nil {
 		return nil, err
@@ -165,6 +182,13 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		}
 		if in.Etag != "" && in.Etag != cur.Etag {
 			return nil, s.errs.toStatus(ctx, store.ErrEtagMismatch, notFound{})
+		}
+		if cur.PersonalDataRemovedTime != nil {
+			// What is left is the record of what happened, closed for
+			// good; an edit would be judged against contact details that
+			// are gone, or put personal data back.
+			return nil, statusWith(codes.FailedPrecondition, ReasonPersonalDataRemoved,
+				"the request's personal data was erased: it is kept only as a record of what happened; take a new request instead", nil)
 		}
 		next := proto.Clone(cur).(*pb.HelpRequest)
 		applyMask(next, in, paths)

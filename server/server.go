@@ -325,8 +325,11 @@ func (s *Server) resolveLocation(ctx context.Context, v *violations, field strin
 // caller: named in the mask, or given before and not replaced.
 func latLngGiven(paths []string, field string, merged, stored *pb.Location) bool {
 	switch {
-	case touches(paths, field+".lat_lng"):
+	case touches(paths, field+".lat_lng") && !(stored.GetCoordinatesSource() == pb.CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID &&
+		proto.Equal(merged.GetLatLng(), stored.GetLatLng())):
 		return merged.GetLatLng() != nil
+	case touches(paths, field+".lat_lng"):
+		return false // the centre read back: the new postcode's centre
 	case merged.GetPostcode() != stored.GetPostcode():
 		return false // a new postcode without new coordinates takes its centre
 	default:

@@ -167,7 +167,14 @@ func cleanLocation(v *violations, field string, loc *pb.Location) {
 	default:
 		loc.Postcode = pc
 	}
-	loc.Street = geo.NormaliseStreet(cleanText(v, field+".street", loc.Street, false, maxStreetLen, false))
+	street := cleanText(v, field+".street", loc.Street, false, maxStreetLen, false)
+	loc.Street = geo.NormaliseStreet(street)
+	// Spelled out ("St" to "Street"), a street accepted as typed could
+	// outgrow the limit it is stored under, and every later update of the
+	// record would then be refused over a field it did not touch.
+	if utf8.RuneCountInString(street) <= maxStreetLen && utf8.RuneCountInString(loc.Street) > maxStreetLen {
+		v.add(field+".street", fmt.Sprintf("is longer than %d characters once abbreviations are spelled out", maxStreetLen))
+	}
 	if len(loc.AddressLines) > maxAddressLines {
 		v.add(field+".address_lines", fmt.Sprintf("has more than %d lines", maxAddressLines))
 	} else {
@@ -279,7 +286,7 @@ func cleanHelpRequest(v *violations, prefix string, hr *pb.HelpRequest, c helpRe
 	cleanContact(v, f("requester"), hr.Requester)
 	if hr.ExternalId != "" {
 		hr.ExternalId = strings.TrimSpace(hr.ExternalId)
-		if len(hr.ExternalId) > maxExternalID || !printable(hr.ExternalId) {
+		if utf8.RuneCountInString(hr.ExternalId) > maxExternalID || !printable(hr.ExternalId) {
 			v.add(f("external_id"), fmt.Sprintf("must be at most %d printable characters", maxExternalID))
 		}
 	}

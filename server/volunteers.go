@@ -44,6 +44,20 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 		v.add("volunteer", "is required")
 		return nil, v.err()
 	}
+	if idem.RequestID != "" {
+		// A retry answers with the first result (AIP-155) before any
+		// check: the checks are of the moment the first call was made.
+		first, err := s.store.VolunteerByRequestID(ctx, idem)
+		if err == nil {
+			if err := s.discloseVolunteers(ctx, []*pb.Volunteer{first}); err != nil {
+				return nil, s.errs.toStatus(ctx, err, notFound{})
+			}
+			return &pb.CreateVolunteerResponse{Volunteer: first}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, s.errs.toStatus(ctx, err, notFound{})
+		}
+	}
 	vol := req.Volunteer // the request is this call's own: normalise it in place
 	vol.Name, vol.CreateTime, vol.UpdateTime, vol.Etag = "", nil, nil, ""
 	vol.ActiveAssignments, vol.PendingOffers, vol.RecentAssignmentTimes, vol.Commitments = 0, 0, nil, nil
@@ -144,9 +158,6 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 	}
 	// A DBS check is vouched for by the organisation, never by the
 	// volunteer: their own token may change anything else of theirs.
-	if p := principalFrom(ctx); p != nil && p.Role == volunteer && touches(paths, "vetting") {
-		return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer cannot change their own vetting; ask a coordinator", nil)
-	}
 	ctx = s.auditing(ctx, "update", volunteerPrefix+id, personalPaths(paths, volunteerPersonal))
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetVolunteer(ctx, id)
@@ -160,6 +171,9 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		applyMask(next, in, paths)
 		var v violations
 		cleanVolunteer(&v, "volunteer", next)
+		if p := principalFrom(ctx); p != nil && p.Role == volunteer && !proto.Equal(next.Vetting, cur.Vetting) {
+			return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer cannot change their own vetting; ask a coordinator", nil)
+		}
 		// Capacity may not drop below what the volunteer already holds; the
 		// etag check on write catches an offer made since this read.
 		if held := cur.ActiveAssignments + cur.PendingOffers; next.Capacity < held {

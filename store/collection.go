@@ -243,6 +243,37 @@ func (col *collection[T]) get(s *BoltStore, id string) (T, error) {
 	return out, nil
 }
 
+// byRequestID reads the record a create with idem made: ErrNotFound if
+// none did, ErrRequestIDReused if it did with other content,
+// ErrRequestIDGone if the record has since been deleted.
+func (col *collection[T]) byRequestID(s *BoltStore, idem Idempotency) (T, error) {
+	var out T
+	err := s.view(func(tx *bolt.Tx) error {
+		id, found, err := lookupIdempotency(tx, col.idemKind, idem)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrNotFound
+		}
+		r, c, err := col.read(s.sealer(tx), tx.Bucket(col.bucket), id)
+		if errors.Is(err, ErrNotFound) {
+			return ErrRequestIDGone
+		}
+		if err != nil {
+			return err
+		}
+		col.setContact(r, c)
+		out = r
+		return nil
+	})
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("store: %s by request id: %w", col.noun, err)
+	}
+	return out, nil
+}
+
 func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T) (T, error) {
 	var zero T
 	key, err := idFromName(col.name(in), col.prefix)

@@ -202,6 +202,11 @@ func (s *BoltStore) GetHelpRequest(_ context.Context, id string) (*pb.HelpReques
 	return helpRequests.get(s, id)
 }
 
+// HelpRequestByRequestID implements Store.
+func (s *BoltStore) HelpRequestByRequestID(_ context.Context, idem Idempotency) (*pb.HelpRequest, error) {
+	return helpRequests.byRequestID(s, idem)
+}
+
 // maxPreviousHelpers bounds the fulfilled requests MatchingInputs reads
 // for one requester, so that a prolific requester cannot make every search
 // for them slow.
@@ -417,6 +422,11 @@ func (s *BoltStore) CreateVolunteer(ctx context.Context, v *pb.Volunteer, idem I
 // GetVolunteer implements Store.
 func (s *BoltStore) GetVolunteer(_ context.Context, id string) (*pb.Volunteer, error) {
 	return volunteers.get(s, id)
+}
+
+// VolunteerByRequestID implements Store.
+func (s *BoltStore) VolunteerByRequestID(_ context.Context, idem Idempotency) (*pb.Volunteer, error) {
+	return volunteers.byRequestID(s, idem)
 }
 
 // UpdateVolunteer implements Store.

@@ -205,6 +205,13 @@ type Store interface {
 	// ErrNotFound if none did, ErrRequestIDReused if one did with
 	// different content, ErrRequestIDGone if its offer was deleted since.
 	OfferByRequestID(ctx context.Context, idem Idempotency) (*pb.Offer, error)
+	// HelpRequestByRequestID and VolunteerByRequestID return the record a
+	// create with idem made, as it stands now, so that a retry answers
+	// with the first result without being judged again: ErrNotFound if no
+	// create used idem, ErrRequestIDReused if one did with other content,
+	// ErrRequestIDGone if its record was deleted since.
+	HelpRequestByRequestID(ctx context.Context, idem Idempotency) (*pb.HelpRequest, error)
+	VolunteerByRequestID(ctx context.Context, idem Idempotency) (*pb.Volunteer, error)
 	GetOffer(ctx context.Context, id string) (*pb.Offer, error)
 	// ListOffersByRequest lists every offer ever made of a request, oldest
 	// first.
