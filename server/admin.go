@@ -210,9 +210,14 @@ func (s *Server) ErasePersonalData(ctx context.Context, req *pb.ErasePersonalDat
 	if err != nil {
 		return nil, err
 	}
-	ctx = store.WithAudit(ctx, s.auditRecord(ctx, "erase", "phone", []string{"*"}))
-	res, err := s.store.ErasePerson(ctx, phone, s.now())
-	s.untrack(res.Volunteers...)
+	// One record for the request itself, by phone, and one for each
+	// record the erasure changed (the store names them), so that each
+	// record's own trail says who erased it and when.
+	ctx = store.WithAudit(ctx, s.auditRecord(ctx, "erase", "phone", []string{"*"}), s.auditRecord(ctx, "erase", "", []string{"*"}))
+	// The erased volunteers leave matching as soon as the erasure commits:
+	// the key rotation after it can take seconds, and until they leave
+	// FindCandidates would show them and dispatch would plan for them.
+	res, err := s.store.ErasePerson(ctx, phone, s.now(), func(r store.ErasureResult) { s.untrack(r.Volunteers...) })
 	if err != nil && len(res.HelpRequests)+len(res.Volunteers) == 0 {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}

@@ -39,6 +39,9 @@ type harness struct {
 	ev    pb.EventServiceClient
 	srv   *server.Server
 	opts  []server.Option // extra options for the server, set before serve
+	// wrap, when set before serve, stands between the server and the
+	// store, for tests that must act at a point inside a store call.
+	wrap func(store.Store) store.Store
 	// adminSecret is the token the harness's own connection uses.
 	adminSecret string
 	// dial opens another connection to the server, with extra options.
@@ -100,7 +103,11 @@ func (h *harness) serve(st *store.BoltStore) {
 	if h.clock != nil {
 		opts = append(opts, server.WithClock(h.clock.now))
 	}
-	srv, err := server.New(st, zap.New(core), opts...)
+	var through store.Store = st
+	if h.wrap != nil {
+		through = h.wrap(st)
+	}
+	srv, err := server.New(through, zap.New(core), opts...)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -213,6 +213,50 @@ func (s *BoltStore) RevokeToken(ctx context.Context, id string) (*pb.Token, erro
 	return out, nil
 }
 
+// erasedTokenName replaces the display name of an erased volunteer's
+// tokens, which admins set to the volunteer's own name.
+const erasedTokenName = "erased volunteer"
+
+// endVolunteerTokens revokes, within w, every token that acts as the
+// volunteer vol, and with scrub also replaces its display name: a deleted
+// or erased volunteer's signed-in phone must stop working at once. The
+// caller moves tokens.gen on after the commit.
+func endVolunteerTokens(w *writeTx, vol string, now time.Time, scrub bool) error {
+	b := w.tx.Bucket(bTokens).Bucket(bRecords)
+	type change struct {
+		key []byte
+		tok *pb.Token
+	}
+	var changes []change
+	err := b.ForEach(func(k, v []byte) error {
+		t := &pb.Token{}
+		if err := pb.UnmarshalTrusted(v, t); err != nil {
+			return fmt.Errorf("decode token: %w", err)
+		}
+		if t.Volunteer != vol {
+			return nil
+		}
+		if t.RevokeTime == nil {
+			t.RevokeTime = timestamp(now)
+		}
+		if scrub {
+			t.DisplayName = erasedTokenName
+		}
+		changes = append(changes, change{bytes.Clone(k), t})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Written after the walk: a bucket must not change under ForEach.
+	for _, c := range changes {
+		if err := putProto(w, b, c.key, c.tok); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CreateOrganisation registers an organisation under its slug.
 func (s *BoltStore) CreateOrganisation(ctx context.Context, o *pb.Organisation, slug string) (*pb.Organisation, error) {
 	var out *pb.Organisation

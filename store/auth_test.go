@@ -234,3 +234,40 @@ func TestTokenRevocationUnderConcurrentReads(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestVolunteerTokensEndWithTheVolunteer: deleting or erasing a volunteer
+// revokes the tokens that act as them, at once (the cache included), and
+// erasure also replaces the display name, which is usually their own
+// name; other volunteers' tokens are untouched.
+func TestVolunteerTokensEndWithTheVolunteer(t *testing.T) {
+	for _, erase := range []bool{false, true} {
+		clock := newFakeClock()
+		s, _ := newStore(t, WithClock(clock.now))
+		gone, kept := lcVolunteer(t, s, 1), lcVolunteer(t, s, 1)
+		hGone, hKept := sha256.Sum256([]byte("gone")), sha256.Sum256([]byte("kept"))
+		_, err := s.CreateToken(bg, &pb.Token{DisplayName: "Callum Reid", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: gone.Name}, hGone, false)
+		mustOK(t, err, "token")
+		_, err = s.CreateToken(bg, &pb.Token{DisplayName: "Aileen Watt", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: kept.Name}, hKept, false)
+		mustOK(t, err, "token")
+		for _, h := range [][32]byte{hGone, hKept} { // cached before
+			_, err := s.TokenByHash(bg, h)
+			mustOK(t, err, "token by hash")
+		}
+		if erase {
+			g, err := s.GetVolunteer(bg, idOf(gone.Name))
+			mustOK(t, err, "get")
+			_, err = s.ErasePerson(bg, g.Contact.Phone, clock.now())
+			mustOK(t, err, "erase")
+		} else {
+			mustOK(t, s.DeleteVolunteer(bg, idOf(gone.Name), ""), "delete")
+		}
+		tok, err := s.TokenByHash(bg, hGone)
+		mustOK(t, err, "gone's token")
+		if tok.RevokeTime == nil || (erase && tok.DisplayName != erasedTokenName) || (!erase && tok.DisplayName != "Callum Reid") {
+			t.Errorf("erase %v: the volunteer's token after: revoked %v, name %q", erase, tok.RevokeTime, tok.DisplayName)
+		}
+		if tok, err := s.TokenByHash(bg, hKept); err != nil || tok.RevokeTime != nil || tok.DisplayName != "Aileen Watt" {
+			t.Errorf("erase %v: another volunteer's token: %v (%v)", erase, tok, err)
+		}
+	}
+}

@@ -57,9 +57,9 @@ type collection[T proto.Message] struct {
 	unique func(r T) *index
 	// deletable, when set, refuses to delete a record still in use.
 	deletable func(r T) error
-	// onRemove, when set, deletes what belongs to a record being deleted,
-	// in the same transaction.
-	onRemove func(w *writeTx, id []byte) error
+	// onRemove, when set, deletes or ends what belongs to a record being
+	// deleted, in the same transaction; now is the write's time.
+	onRemove func(w *writeTx, id []byte, now time.Time) error
 	// event names a record in an event of type t; created, updated and
 	// deleted are the types its create, update and delete log.
 	event                     func(t pb.Event_Type, r T) *pb.Event
@@ -378,7 +378,7 @@ func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag str
 			return err
 		}
 		if col.onRemove != nil {
-			if err := col.onRemove(w, key); err != nil {
+			if err := col.onRemove(w, key, s.now()); err != nil {
 				return err
 			}
 		}

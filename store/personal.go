@@ -647,8 +647,11 @@ func finishErasure(c *change, reqs []*staged[*pb.HelpRequest]) error {
 // rotated, so that no copy of the erased data keys can be opened. An error
 // after the erasure committed is returned with its result; the rotation
 // is then finished by the next erasure (a retry that finds nothing left
-// to erase included), purge or Open.
-func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time) (ErasureResult, error) {
+// to erase included), purge or Open. erased, if given, is told what was
+// erased as soon as it has committed, before the rotation, which rewrites
+// every data key and can take seconds: the caller stops offering an
+// erased volunteer then, not once the rotation is done.
+func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time, erased ...func(ErasureResult)) (ErasureResult, error) {
 	if phone == "" {
 		return ErasureResult{}, errors.New("store: erase person: no phone number")
 	}
@@ -657,8 +660,12 @@ func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time
 		res, err = erase(w, s.sealer(w.tx), phone, now)
 		return err
 	})
+	s.tokens.gen.Add(1) // after the commit: erased volunteers' tokens are revoked
 	if err != nil {
 		return ErasureResult{}, fmt.Errorf("store: erase person: %w", err)
+	}
+	for _, f := range erased {
+		f(res)
 	}
 	if len(res.HelpRequests) == 0 && len(res.Volunteers) == 0 {
 		// Nothing left to erase may be a retry after the rotation failed:
@@ -746,6 +753,11 @@ func erase(w *writeTx, sl *sealer, phone string, now time.Time) (ErasureResult, 
 			return ErasureResult{}, err
 		}
 		if err := w.delete(vTop.Bucket(bRecords), st.id); err != nil {
+			return ErasureResult{}, err
+		}
+		// Their tokens bear their name, and a phone left signed in would
+		// go on reading their offers.
+		if err := endVolunteerTokens(w, st.r.Name, now, true); err != nil {
 			return ErasureResult{}, err
 		}
 		res.Volunteers = append(res.Volunteers, st.r.Name)

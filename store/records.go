@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -89,7 +90,7 @@ var helpRequests = &collection[*pb.HelpRequest]{
 		return nil
 	},
 	// A request's offers are its history and go with it.
-	onRemove:  deleteOffersOf,
+	onRemove:  func(w *writeTx, id []byte, _ time.Time) error { return deleteOffersOf(w, id) },
 	event:     helpRequestEvent,
 	concerns:  requestConcerns,
 	onUpdated: refreshCommitment,
@@ -162,6 +163,11 @@ var volunteers = &collection[*pb.Volunteer]{
 				r.ActiveAssignments, r.PendingOffers, ErrHasCommitments)
 		}
 		return nil
+	},
+	// A deleted volunteer's tokens stop working with them: a phone left
+	// signed in must not go on reading offers in their name.
+	onRemove: func(w *writeTx, id []byte, now time.Time) error {
+		return endVolunteerTokens(w, volunteerPrefix+idString(id), now, false)
 	},
 	event:   volunteerEvent,
 	created: pb.Event_TYPE_VOLUNTEER_CREATED,
@@ -436,7 +442,9 @@ func (s *BoltStore) UpdateVolunteer(ctx context.Context, v *pb.Volunteer) (*pb.V
 
 // DeleteVolunteer implements Store.
 func (s *BoltStore) DeleteVolunteer(ctx context.Context, id, etag string) error {
-	return volunteers.remove(ctx, s, id, etag)
+	err := volunteers.remove(ctx, s, id, etag)
+	s.tokens.gen.Add(1) // after the commit: their tokens are revoked
+	return err
 }
 
 // ListVolunteers implements Store, as ListHelpRequests.

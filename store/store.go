@@ -282,7 +282,7 @@ type Store interface {
 
 	// Personal data rights and retention (see personal.go): phone numbers
 	// are E.164.
-	ErasePerson(ctx context.Context, phone string, now time.Time) (ErasureResult, error)
+	ErasePerson(ctx context.Context, phone string, now time.Time, erased ...func(ErasureResult)) (ErasureResult, error)
 	ExportPerson(ctx context.Context, phone string) (PersonExport, error)
 	PurgePersonalData(ctx context.Context, closedBefore time.Time, limit int) (int, error)
 
