@@ -179,8 +179,8 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 	}
 	opts = append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
-		grpc.ChainUnaryInterceptor(s.logCalls, s.authUnary),
-		grpc.ChainStreamInterceptor(s.logStreams, s.authStream),
+		grpc.ChainUnaryInterceptor(s.logCalls, s.authUnary, s.utf8Unary),
+		grpc.ChainStreamInterceptor(s.logStreams, s.authStream, s.utf8Stream),
 		// Clients may ping no more often than this; a client that does is
 		// disconnected instead of keeping the server busy.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}),
@@ -189,8 +189,9 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 		grpc.MaxConcurrentStreams(1000),
 		// Responses are encoded by generated code rather than reflection;
-		// requests are still decoded by protobuf-go, which checks their
-		// strings are UTF-8 (see pb.ServerCodec).
+		// requests are still decoded by protobuf-go, but for strings that
+		// are not UTF-8, which utf8Unary and utf8Stream refuse (see
+		// pb.ServerCodec).
 		grpc.ForceServerCodecV2(pb.ServerCodec()),
 		// A call runs on a goroutine of a pool rather than a new one: a new
 		// goroutine's stack is too small for a FindCandidates call, and

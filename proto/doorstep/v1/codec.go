@@ -2,11 +2,17 @@ package doorstepv1
 
 import (
 	"fmt"
+	"sync"
 
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // The gRPC codec of this API. gRPC's default codec encodes through
@@ -23,10 +29,17 @@ import (
 //
 // Only in one respect do the two differ: protobuf-go refuses a string
 // field that is not valid UTF-8, and the generated code does not check.
-// What a server decodes comes from anyone, so ServerCodec decodes with
-// protobuf-go; what the client package decodes comes from a Doorstep
-// server, whose strings passed that check on the way in, so ClientCodec
-// decodes with the generated code too.
+// What the client package decodes comes from a Doorstep server, whose
+// strings passed the server's check on the way in, so ClientCodec decodes
+// with the generated code. What a server decodes comes from anyone, so
+// ServerCodec decodes with protobuf-go, which also refuses malformed
+// bytes the generated code lets through into unknown fields (where the
+// server would store them and send them on to clients). But it does not
+// refuse a string that is not UTF-8: refused inside gRPC's decoding, it
+// would reach the caller as INTERNAL, with protobuf-go's words and no
+// field named, before any interceptor could log the call or answer it as
+// the caller's mistake. Such a request is decoded as it is, for the server
+// to refuse (server/utf8.go).
 
 // fastMessage is what the generated code adds to every message.
 type fastMessage interface {
@@ -36,17 +49,19 @@ type fastMessage interface {
 	UnmarshalVT(dAtA []byte) error
 }
 
-// ServerCodec encodes with the generated code and decodes with protobuf-go,
-// which checks strings are UTF-8: for a server, whose callers may send
-// anything. Pass it to grpc.ForceServerCodecV2.
-func ServerCodec() encoding.CodecV2 { return codec{} }
+// ServerCodec encodes with the generated code and decodes with protobuf-go:
+// for a server, whose callers may send anything. It does not refuse a
+// string that is not UTF-8 (see unmarshalUntrusted): a server using it
+// must check every request it decodes, as the Doorstep server's
+// interceptor does. Pass it to grpc.ForceServerCodecV2.
+func ServerCodec() encoding.CodecV2 { return codec{untrusted: true} }
 
 // ClientCodec encodes and decodes with the generated code: for a client of
 // a Doorstep server. Pass it to grpc.ForceCodecV2.
-func ClientCodec() encoding.CodecV2 { return codec{fastDecode: true} }
+func ClientCodec() encoding.CodecV2 { return codec{} }
 
 type codec struct {
-	fastDecode bool
+	untrusted bool // decode as unmarshalUntrusted, not UnmarshalTrusted
 }
 
 var _ encoding.CodecV2 = codec{}
@@ -79,8 +94,14 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	m, ok := v.(fastMessage)
-	if !ok || !c.fastDecode {
+	if !ok {
 		return standard().Unmarshal(data, v)
+	}
+	if c.untrusted {
+		if err := unmarshalUntrusted(data, m); err != nil {
+			return fmt.Errorf("doorstepv1: unmarshal %T: %w", v, err)
+		}
+		return nil
 	}
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()
@@ -88,6 +109,125 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 		return fmt.Errorf("doorstepv1: unmarshal %T: %w", v, err)
 	}
 	return nil
+}
+
+// unmarshalUntrusted is proto.Unmarshal, except that bytes whose only
+// fault is a string that is not UTF-8 are decoded, strings and all.
+func unmarshalUntrusted(data mem.BufferSlice, m fastMessage) error {
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	b := buf.ReadOnlyData()
+	err := proto.Unmarshal(b, m)
+	if err == nil {
+		return nil
+	}
+	// Refused. protobuf-go reads a message of a proto2 file without
+	// checking its strings: if it reads the bytes as a proto2 copy of m's
+	// type, they are good but for strings, and the generated code reads
+	// them as protobuf-go would have. (If it cannot, as where a known field
+	// comes with another wire type, the refusal stands.)
+	lt, lerr := lenientType(m.ProtoReflect().Descriptor())
+	if lerr != nil || proto.Unmarshal(b, lt.New().Interface()) != nil {
+		return err
+	}
+	proto.Reset(m)
+	if m.UnmarshalVT(b) != nil {
+		return err
+	}
+	return nil
+}
+
+// lenient holds proto2 copies of the files of message types, made as
+// unmarshalUntrusted needs them.
+var lenient struct {
+	sync.Mutex
+	files protoregistry.Files
+	types map[protoreflect.FullName]protoreflect.MessageType
+}
+
+// lenientType is a dynamic type like md but declared in proto2, whose
+// strings protobuf-go does not check, as are the types of its fields.
+func lenientType(md protoreflect.MessageDescriptor) (protoreflect.MessageType, error) {
+	lenient.Lock()
+	defer lenient.Unlock()
+	if mt, ok := lenient.types[md.FullName()]; ok {
+		return mt, nil
+	}
+	if err := addLenient(md.ParentFile()); err != nil {
+		return nil, err
+	}
+	d, err := lenient.files.FindDescriptorByName(md.FullName())
+	if err != nil {
+		return nil, err
+	}
+	ld, ok := d.(protoreflect.MessageDescriptor)
+	if !ok {
+		return nil, fmt.Errorf("doorstepv1: %s is not a message", md.FullName())
+	}
+	if lenient.types == nil {
+		lenient.types = map[protoreflect.FullName]protoreflect.MessageType{}
+	}
+	mt := dynamicpb.NewMessageType(ld)
+	lenient.types[md.FullName()] = mt
+	return mt, nil
+}
+
+// addLenient adds a proto2 copy of fd, and of every file it imports, to
+// lenient.files. The wire format is the same; what differs is only what
+// protobuf-go checks, or where it puts what it reads (a closed enum's
+// unknown value goes to unknown fields), which does not matter here.
+func addLenient(fd protoreflect.FileDescriptor) error {
+	if _, err := lenient.files.FindFileByPath(fd.Path()); err == nil {
+		return nil
+	}
+	for i := range fd.Imports().Len() {
+		if err := addLenient(fd.Imports().Get(i).FileDescriptor); err != nil {
+			return err
+		}
+	}
+	fdp := protodesc.ToFileDescriptorProto(fd)
+	if fdp.GetSyntax() == "proto3" {
+		fdp.Syntax = nil // proto2
+		for _, m := range fdp.MessageType {
+			toProto2(m)
+		}
+	}
+	f, err := protodesc.NewFile(fdp, &lenient.files)
+	if err != nil {
+		return err
+	}
+	return lenient.files.RegisterFile(f)
+}
+
+// toProto2 turns proto3's optional fields, which proto2 does not have,
+// into proto2's, dropping their synthetic oneofs.
+func toProto2(m *descriptorpb.DescriptorProto) {
+	var keep []*descriptorpb.OneofDescriptorProto
+	renumber := map[int32]int32{}
+	synthetic := map[int32]bool{}
+	for _, f := range m.Field {
+		if f.GetProto3Optional() {
+			synthetic[f.GetOneofIndex()] = true
+		}
+	}
+	for i, o := range m.OneofDecl {
+		if !synthetic[int32(i)] {
+			renumber[int32(i)] = int32(len(keep))
+			keep = append(keep, o)
+		}
+	}
+	m.OneofDecl = keep
+	for _, f := range m.Field {
+		switch {
+		case f.GetProto3Optional():
+			f.Proto3Optional, f.OneofIndex = nil, nil
+		case f.OneofIndex != nil:
+			f.OneofIndex = proto.Int32(renumber[f.GetOneofIndex()])
+		}
+	}
+	for _, n := range m.NestedType {
+		toProto2(n)
+	}
 }
 
 // UnmarshalTrusted is proto.Unmarshal for bytes a trusted encoder made (a
