@@ -27,15 +27,53 @@ import (
 // requests do: a caller who may not make the call is told so, whatever
 // it sent, and a refused call counts against its rate limit like any
 // other.
+//
+// They also drop the fields a request carries that this server does not
+// know (a client built from a newer or another API), at any depth: kept,
+// they would be stored in the clear beside the sealed personal fields,
+// outside every check, would survive erasure, and would come back to
+// every reader of the record.
 
-// utf8Unary refuses a request with a string that is not UTF-8.
+// utf8Unary refuses a request with a string that is not UTF-8, and drops
+// its unknown fields.
 func (s *Server) utf8Unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if m, ok := req.(proto.Message); ok {
+		dropUnknown(m.ProtoReflect())
 		if err := checkUTF8(m); err != nil {
 			return nil, err
 		}
 	}
 	return handler(ctx, req)
+}
+
+// dropUnknown removes the unknown fields of m and of every message in it.
+func dropUnknown(m protoreflect.Message) {
+	if len(m.GetUnknown()) > 0 {
+		m.SetUnknown(nil)
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			if isMessage(fd.MapValue()) {
+				v.Map().Range(func(_ protoreflect.MapKey, e protoreflect.Value) bool {
+					dropUnknown(e.Message())
+					return true
+				})
+			}
+		case !isMessage(fd):
+		case fd.IsList():
+			for l, i := v.List(), 0; i < l.Len(); i++ {
+				dropUnknown(l.Get(i).Message())
+			}
+		default:
+			dropUnknown(v.Message())
+		}
+		return true
+	})
+}
+
+func isMessage(fd protoreflect.FieldDescriptor) bool {
+	return fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind
 }
 
 // utf8Stream is utf8Unary for every message a stream receives.
@@ -50,6 +88,7 @@ func (u utf8ServerStream) RecvMsg(m any) error {
 		return err
 	}
 	if pm, ok := m.(proto.Message); ok {
+		dropUnknown(pm.ProtoReflect())
 		return checkUTF8(pm)
 	}
 	return nil
