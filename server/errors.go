@@ -148,10 +148,7 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	case errors.Is(err, store.ErrDeclinedBefore):
 		return statusWith(codes.FailedPrecondition, ReasonDeclinedBefore, "the volunteer declined this request before", nil)
 	case errors.As(err, &sameDoor):
-		return statusWith(codes.FailedPrecondition, ReasonSameDoor,
-			sameDoor.Coming+" is already going to this caller's door at a time meeting this request's: offer it to them, "+
-				"or set allow_second_volunteer if the caller has agreed to two visitors",
-			map[string]string{"volunteer_coming": sameDoor.Coming})
+		return sameDoorStatus(sameDoor.Coming)
 	case errors.As(err, &blocking):
 		return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
 			blocking.Resource+" has a live offer or assignment: cancel or complete it first", map[string]string{"resource": blocking.Resource})
@@ -169,4 +166,13 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	// Store errors carry ids and bucket names, never personal data.
 	m.logger.Error("internal error", zap.Error(err), zap.String("method", methodFrom(ctx)))
 	return statusWith(codes.Internal, ReasonInternal, "internal error", nil)
+}
+
+// sameDoorStatus refuses an offer, or its accept, that would send a
+// second volunteer to a door coming is already going to then.
+func sameDoorStatus(coming string) error {
+	return statusWith(codes.FailedPrecondition, ReasonSameDoor,
+		coming+" is already going to this caller's door at a time meeting this request's: offer it to them, "+
+			"or set allow_second_volunteer if the caller has agreed to two visitors",
+		map[string]string{"volunteer_coming": coming})
 }

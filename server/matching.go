@@ -350,9 +350,16 @@ func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleRes
 		return nil
 	})
 	var ne notEligible
-	if !errors.As(err, &ne) {
+	var sd *store.SameDoorError
+	switch {
+	case errors.As(err, &ne):
+	case errors.As(err, &sd):
+		ne = notEligible{matcher.Exclusion{Reason: sameDoorRule, Detail: sd.Coming}}
+	default:
 		return res, err
 	}
+	// Refused for good, not for now: the offer goes, so that the request
+	// is open to others (or to the volunteer already at the door) at once.
 	w, err := s.store.WithdrawOffer(context.WithoutCancel(ctx), id)
 	switch {
 	case err == nil:
@@ -360,6 +367,9 @@ func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleRes
 	case !errors.Is(err, store.ErrWrongState):
 		// The offer stands until its lease ends; the refusal holds.
 		s.logger.Warn("offer not withdrawn", zap.String("offer", offerPrefix+id), zap.Error(err))
+		if ne.why.Reason == sameDoorRule {
+			return store.LifecycleResult{}, sameDoorStatus(ne.why.Detail)
+		}
 		return store.LifecycleResult{}, statusWith(codes.FailedPrecondition, ReasonNotEligible,
 			"the volunteer can no longer take this request: "+ne.why.Why(), map[string]string{"rule": string(ne.why.Reason), "detail": ne.why.Detail})
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -22,8 +23,13 @@ import (
 // (OFFER_WITHDRAWN). An accept reviews its offer first too, which covers
 // an edit that lands while the accept is on its way.
 
+// sameDoorRule is the review's reason for withdrawing an offer that would
+// send a second volunteer to a door (Detail: the volunteer going there).
+const sameDoorRule matcher.Reason = ReasonSameDoor
+
 // reviewOffer withdraws the PENDING offer id if its volunteer is no longer
-// eligible for its request. It reports what the withdrawal changed (nil
+// eligible for its request, or if another volunteer is now going to its
+// door at a meeting time. It reports what the withdrawal changed (nil
 // if the offer stands, or was answered meanwhile) and why. The review
 // finishes even if the caller gives up, since the edit that called for it
 // has been made.
@@ -49,8 +55,23 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 		return nil, matcher.Exclusion{}, nil
 	case err != nil:
 		return nil, matcher.Exclusion{}, err
-	case ok:
-		return nil, matcher.Exclusion{}, nil
+	}
+	if ok {
+		// The rules hold, but an edit (a new time or place, either of the
+		// caller's requests) may have brought it to a door another
+		// volunteer is going to then: one door, one volunteer.
+		if o.AllowSecondVolunteer {
+			return nil, matcher.Exclusion{}, nil
+		}
+		coming, err := s.store.VolunteersComing(ctx, strings.TrimPrefix(o.HelpRequest, helpRequestPrefix))
+		if err != nil {
+			return nil, matcher.Exclusion{}, err
+		}
+		others := slices.DeleteFunc(coming, func(v string) bool { return v == o.Volunteer })
+		if len(others) == 0 {
+			return nil, matcher.Exclusion{}, nil
+		}
+		why = matcher.Exclusion{Reason: sameDoorRule, Detail: others[0]}
 	}
 	res, err := s.store.WithdrawOffer(ctx, id)
 	if errors.Is(err, store.ErrWrongState) {
@@ -137,6 +158,9 @@ func (s *Server) reviewVolunteerOffers(ctx context.Context, v *pb.Volunteer) (*p
 // notEligibleNow is the refusal of an accept whose offer the review has
 // just withdrawn.
 func notEligibleNow(why matcher.Exclusion) error {
+	if why.Reason == sameDoorRule {
+		return sameDoorStatus(why.Detail)
+	}
 	return statusWith(codes.FailedPrecondition, ReasonNotEligible,
 		"the volunteer can no longer take this request: "+why.Why()+"; the offer is withdrawn",
 		map[string]string{"rule": string(why.Reason), "detail": why.Detail})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -545,4 +546,89 @@ func twoStreetsAtOnce(h *harness, i int) (*pb.Volunteer, [2]*pb.HelpRequest) {
 		}))
 	}
 	return v, reqs
+}
+
+// hours sets a request's window from a to b hours from now.
+func hours(a, b time.Duration) func(*pb.HelpRequest) {
+	return func(r *pb.HelpRequest) { r.Timing = window(a*time.Hour, b*time.Hour) }
+}
+
+// TestEditThatBringsTwoVolunteersToOneDoor: one caller's two requests at
+// one door, at times that did not meet, went to two volunteers (Ann's
+// assigned, Bob's pending). An edit that makes the times meet withdraws
+// the edited request's pending offer (it goes to the volunteer already
+// going, or waits); an accept of a pending offer that another volunteer
+// would now meet at the door is refused with SAME_DOOR and its offer
+// withdrawn; an offer made with allow_second_volunteer stands through
+// both.
+func TestEditThatBringsTwoVolunteersToOneDoor(t *testing.T) {
+	moveTo := func(h *harness, name string, a, b time.Duration) *pb.HelpRequest {
+		t.Helper()
+		r := &pb.HelpRequest{Name: name}
+		hours(a, b)(r)
+		resp, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: r, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"window"}}})
+		if err != nil {
+			t.Fatalf("move %s: %v", name, err)
+		}
+		return resp.HelpRequest
+	}
+	setup := func(t *testing.T, allow bool) (h *harness, first, second *pb.HelpRequest, ann, bob *pb.Volunteer, toBob *pb.Offer) {
+		h = newHarness(t)
+		ann = h.createVol(matchVolunteer("Ann", "AB10 1AF"))
+		bob = h.createVol(matchVolunteer("Bob", "AB10 1AB", phoned("07700 900222")))
+		first = h.createHR(shopping(hours(1, 3)))
+		second = h.createHR(shopping(hours(30, 32)))
+		if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: h.offer(first.Name, ann.Name).Name}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: second.Name, Volunteer: bob.Name, AllowSecondVolunteer: allow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h, first, second, ann, bob, r.Offer
+	}
+
+	t.Run("edit withdraws", func(t *testing.T) {
+		h, _, second, _, bob, toBob := setup(t, false)
+		if got := moveTo(h, second.Name, 2, 4); got.State != pb.HelpRequest_STATE_OPEN {
+			t.Errorf("after the edit the request is %v, want OPEN", got.State)
+		}
+		if o := h.getOffer(toBob.Name); o.State != pb.Offer_STATE_WITHDRAWN {
+			t.Errorf("Bob's offer is %v, want WITHDRAWN", o.State)
+		}
+		if v := h.getVol(bob.Name); v.PendingOffers != 0 {
+			t.Errorf("Bob holds %d offers", v.PendingOffers)
+		}
+	})
+	t.Run("accept refused", func(t *testing.T) {
+		h, first, second, _, _, toBob := setup(t, false)
+		// The other request, assigned to Ann, moves: assigned, it has no
+		// offer to review, and Bob's stays pending until he answers.
+		moveTo(h, first.Name, 30, 31)
+		_, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: toBob.Name})
+		wantFailure(t, err, codes.FailedPrecondition, server.ReasonSameDoor)
+		if o := h.getOffer(toBob.Name); o.State != pb.Offer_STATE_WITHDRAWN {
+			t.Errorf("Bob's refused offer is %v, want WITHDRAWN", o.State)
+		}
+		if r := h.getHR(second.Name); r.State != pb.HelpRequest_STATE_OPEN || slices.Contains(r.DeclinedVolunteers, toBob.Volunteer) {
+			t.Errorf("the request after the refusal: %v, declined %v", r.State, r.DeclinedVolunteers)
+		}
+	})
+	t.Run("allowed", func(t *testing.T) {
+		h, first, second, _, _, toBob := setup(t, true)
+		moveTo(h, second.Name, 2, 4)
+		moveTo(h, first.Name, 2, 3)
+		if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: toBob.Name}); err != nil {
+			t.Errorf("accept of an offer the caller agreed to: %v", err)
+		}
+	})
+}
+
+func (h *harness) getOffer(name string) *pb.Offer {
+	h.t.Helper()
+	r, err := h.match.GetOffer(h.ctx, &pb.GetOfferRequest{Name: name})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r.Offer
 }

@@ -701,6 +701,8 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 		CreateTime:  timestamp(c.now),
 		ExpireTime:  timestamp(c.now.Add(p.Lease)),
 		Dispatched:  p.Dispatched,
+		// Kept, so that its accept knows the caller agreed.
+		AllowSecondVolunteer: p.SecondVolunteerOK,
 	})
 	req.r.State, req.r.Offer, req.changed = pb.HelpRequest_STATE_OFFERED, so.o.Name, true
 	v.PendingOffers++
@@ -770,6 +772,29 @@ func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]string, error)
 		}
 	}
 	return coming, nil
+}
+
+// VolunteersComing implements Store.
+func (s *BoltStore) VolunteersComing(_ context.Context, requestID string) ([]string, error) {
+	key, err := parseIDFor("help request", requestID)
+	if err != nil {
+		return nil, fmt.Errorf("store: volunteers coming: %w", err)
+	}
+	var out []string
+	err = s.view(func(tx *bolt.Tx) error {
+		// A change over a read: volunteerComing only reads through it.
+		c := newChange(&writeTx{tx: tx}, s.now(), nil)
+		r, err := helpRequests.readRecord(c.hrs.top, key)
+		if err != nil {
+			return err
+		}
+		out, err = c.volunteerComing(&staged[*pb.HelpRequest]{id: key, r: r})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: volunteers coming: %w", err)
+	}
+	return out, nil
 }
 
 // offerForRequestID is the offer an earlier CreateOffer with idem made, or
@@ -1030,6 +1055,18 @@ func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string, checks ...A
 		}
 		if vol.r.Paused {
 			return outcome{}, fmt.Errorf("%s: %w", vol.r.Name, ErrVolunteerPaused)
+		}
+		if !so.o.AllowSecondVolunteer {
+			// An edit since the offer was made (a new time, a new place)
+			// may have brought it to a door another volunteer is going to
+			// then: judged here, in the accept's own transaction.
+			coming, err := c.volunteerComing(req)
+			if err != nil {
+				return outcome{}, err
+			}
+			if len(coming) > 0 && !slices.Contains(coming, vol.r.Name) {
+				return outcome{}, &SameDoorError{Coming: coming[0]}
+			}
 		}
 		for _, check := range checks {
 			if err := check(req.r, vol.r); err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -139,6 +140,45 @@ func TestSameDoorRace(t *testing.T) {
 		}
 		if made != 1 {
 			t.Fatalf("%d offers made at one door, want 1 (%v)", made, errs)
+		}
+		verifyAll(t, s)
+	}
+}
+
+// TestAcceptRefusedAtAnOccupiedDoor: an accept judges one door, one
+// volunteer in its own transaction: an edit since the offer was made that
+// brought it to a door another volunteer is going to then refuses it with
+// a SameDoorError and changes nothing, unless the offer was made with
+// SecondVolunteerOK.
+func TestAcceptRefusedAtAnOccupiedDoor(t *testing.T) {
+	for _, allowed := range []bool{false, true} {
+		s, _ := newStore(t, WithClock(newFakeClock().now))
+		going, other := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
+		held := doorRequest(t, s, "+447700900777", "Union Street", 10, 12)
+		lcOffer(t, s, held, going)
+		later := doorRequest(t, s, "+447700900777", "Union Street", 14, 16)
+		res, err := s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(later.Name), VolunteerID: idOf(other.Name), Lease: lcLease, SecondVolunteerOK: allowed})
+		mustOK(t, err, "offer at another time")
+		if res.Offer.AllowSecondVolunteer != allowed {
+			t.Errorf("offer keeps allow_second_volunteer %v, want %v", res.Offer.AllowSecondVolunteer, allowed)
+		}
+		// The later request moves to meet the first.
+		moved := proto.Clone(res.HelpRequest).(*pb.HelpRequest)
+		moved.GetWindow().StartTime = timestamppb.New(time.Date(2026, 3, 2, 11, 0, 0, 0, time.UTC))
+		_, err = s.UpdateHelpRequest(bg, moved)
+		mustOK(t, err, "move")
+		before := dump(t, s)
+		_, err = s.AcceptOffer(bg, idOf(res.Offer.Name))
+		if allowed {
+			mustOK(t, err, "accept of an offer the caller agreed to")
+			continue
+		}
+		var sd *SameDoorError
+		if !errors.As(err, &sd) || sd.Coming != going.Name {
+			t.Fatalf("accept: %v, want a SameDoorError naming %s", err, going.Name)
+		}
+		if d := diffDump(before, dump(t, s)); len(d) > 0 {
+			t.Errorf("the refused accept changed the file: %v", d)
 		}
 		verifyAll(t, s)
 	}

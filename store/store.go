@@ -154,6 +154,10 @@ type Store interface {
 	// of a request: its requester, and the volunteer already going to
 	// their door at its time.
 	MatchingInput(ctx context.Context, id string) (MatchingInput, error)
+	// VolunteersComing names the volunteers holding, offered or assigned,
+	// another of the request's caller's requests at the same place at a
+	// time meeting its window: those already going to its door then.
+	VolunteersComing(ctx context.Context, requestID string) ([]string, error)
 	// ListOpenMatchingInputs lists the OPEN requests' matching inputs, in
 	// pages, for the dispatcher. A pass is read under one key epoch, so
 	// that one caller's Requester is the same on every page: a page asked
@@ -224,7 +228,9 @@ type Store interface {
 	// whose lease has passed is ErrLeaseExpired and is left to ExpireOffers;
 	// one whose request's window has passed is ErrRequestEnded, left to
 	// ExpireHelpRequests; a volunteer who has paused since is
-	// ErrVolunteerPaused. Each check, if any, judges the request and
+	// ErrVolunteerPaused; one whose request another volunteer is now going
+	// to the door for at a meeting time is a *SameDoorError, unless the
+	// offer was made with SecondVolunteerOK. Each check, if any, judges the request and
 	// volunteer as the accept's own transaction reads them, and its error
 	// refuses the accept: a judgement no edit can slip under.
 	AcceptOffer(ctx context.Context, offerID string, checks ...AcceptCheck) (LifecycleResult, error)

@@ -64,6 +64,13 @@ func (a *app) offerAccept(args []string) error {
 		examples: []string{"doorstep offer accept 01jq3m9z8y7x6w5v4t3s2r1q0p"},
 	}, "accept", func(c pbMatching, name string) (*pb.Offer, error) {
 		r, err := c.AcceptOffer(a.ctx, &pb.AcceptOfferRequest{Name: name})
+		if coming := volunteerComing(err); coming != "" {
+			// An edit since the offer brought it to a door someone else is
+			// going to then: the server has withdrawn it.
+			label, _ := a.volunteerLabel(coming, false)
+			return nil, &cliError{code: exitFailed, msg: fmt.Sprintf("Not accepted: %s is already going to this caller's door then, for another of their requests, "+
+				"so the offer is withdrawn. Offer the request to them, so that only one volunteer calls.", label)}
+		}
 		return r.GetOffer(), err
 	})
 }

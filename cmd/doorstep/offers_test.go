@@ -393,3 +393,19 @@ func TestOfferMakeOneVolunteerPerDoor(t *testing.T) {
 		t.Errorf("offer make --second-volunteer:\n%s", out)
 	}
 }
+
+// TestOfferAcceptAtAnOccupiedDoor: an accept refused because an edit
+// brought the request to a door another volunteer is going to then says
+// so in plain words, naming that volunteer.
+func TestOfferAcceptAtAnOccupiedDoor(t *testing.T) {
+	e := newTestEnv(t)
+	callum, aileen := e.addVolunteers()
+	r1 := e.newRequest()
+	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", r1, callum), "offers"))
+	r2 := e.newRequest("--when", "tomorrow 14:00-16:00")
+	toAileen := firstName(t, e.ok("offer", "make", r2, aileen), "offers")
+	e.ok("request", "edit", r1, "--when", "tomorrow 13:00-15:00")
+	r := e.run("offer", "accept", toAileen)
+	checkFailure(t, r, true, exitFailed, "Not accepted: Callum Reid ("+callum+") is already going to this caller's door then, for another of their requests, "+
+		"so the offer is withdrawn. Offer the request to them, so that only one volunteer calls.")
+}

@@ -37,7 +37,8 @@ const (
 	Offer_STATE_DECLINED Offer_State = 3
 	// Not answered before expire_time.
 	Offer_STATE_EXPIRED Offer_State = 4
-	// Withdrawn because the request was cancelled.
+	// Withdrawn: the request was cancelled, or an edit to it or to the
+	// volunteer means they can no longer take it.
 	Offer_STATE_WITHDRAWN Offer_State = 5
 )
 
@@ -518,8 +519,14 @@ type Offer struct {
 	// needed, in metres, as their records stand now; absent when either
 	// record is gone (the request or the volunteer deleted since).
 	DistanceMetres *int32 `protobuf:"varint,9,opt,name=distance_metres,json=distanceMetres,proto3,oneof" json:"distance_metres,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Output only. Made with CreateOfferRequest.allow_second_volunteer: the
+	// caller agreed to a second volunteer at their door, so the offer stands
+	// when another volunteer is going there at a meeting time. Without it,
+	// such an offer is withdrawn when an edit brings the two together, and
+	// its accept is refused (SAME_DOOR).
+	AllowSecondVolunteer bool `protobuf:"varint,10,opt,name=allow_second_volunteer,json=allowSecondVolunteer,proto3" json:"allow_second_volunteer,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Offer) Reset() {
@@ -613,6 +620,13 @@ func (x *Offer) GetDistanceMetres() int32 {
 		return *x.DistanceMetres
 	}
 	return 0
+}
+
+func (x *Offer) GetAllowSecondVolunteer() bool {
+	if x != nil {
+		return x.AllowSecondVolunteer
+	}
+	return false
 }
 
 // The request for CreateOffer.
@@ -1575,7 +1589,7 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"exclusions\x12\x18\n" +
 	"\asummary\x18\x03 \x01(\tR\asummary\x12!\n" +
 	"\freach_metres\x18\x04 \x01(\x01R\vreachMetres\x12)\n" +
-	"\x10volunteer_coming\x18\x05 \x01(\tR\x0fvolunteerComing\"\xa9\x04\n" +
+	"\x10volunteer_coming\x18\x05 \x01(\tR\x0fvolunteerComing\"\xdf\x04\n" +
 	"\x05Offer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fhelp_request\x18\x02 \x01(\tR\vhelpRequest\x12\x1c\n" +
@@ -1590,7 +1604,9 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\n" +
 	"dispatched\x18\b \x01(\bR\n" +
 	"dispatched\x12,\n" +
-	"\x0fdistance_metres\x18\t \x01(\x05H\x00R\x0edistanceMetres\x88\x01\x01\"\x81\x01\n" +
+	"\x0fdistance_metres\x18\t \x01(\x05H\x00R\x0edistanceMetres\x88\x01\x01\x124\n" +
+	"\x16allow_second_volunteer\x18\n" +
+	" \x01(\bR\x14allowSecondVolunteer\"\x81\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_PENDING\x10\x01\x12\x12\n" +

@@ -387,6 +387,16 @@ func (m *Offer) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.AllowSecondVolunteer {
+		i--
+		if m.AllowSecondVolunteer {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x50
+	}
 	if m.DistanceMetres != nil {
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(*m.DistanceMetres))
 		i--
@@ -1420,6 +1430,9 @@ func (m *Offer) SizeVT() (n int) {
 	}
 	if m.DistanceMetres != nil {
 		n += 1 + protohelpers.SizeOfVarint(uint64(*m.DistanceMetres))
+	}
+	if m.AllowSecondVolunteer {
+		n += 2
 	}
 	n += len(m.unknownFields)
 	return n
@@ -2785,6 +2798,26 @@ func (m *Offer) UnmarshalVT(dAtA []byte) error {
 				}
 			}
 			m.DistanceMetres = &v
+		case 10:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AllowSecondVolunteer", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.AllowSecondVolunteer = bool(v != 0)
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
