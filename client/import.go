@@ -82,17 +82,30 @@ func (c *Client) planImport(rows []*pb.HelpRequest, budget int, results []*pb.Ba
 	var batches [][]int
 	var cur []int
 	size := 0
-	type key struct{ org, ext string }
-	firstOf := map[key]int{}
+	type seen struct {
+		org   string
+		first int
+	}
+	byExt := map[string][]seen{}
 	for i, row := range rows {
 		// Checked here rather than left to the server so that which batch
 		// a repeat falls in cannot change its outcome, and so that the
 		// error names the first row by its place in rows, not in a batch.
-		// Organisations are compared as the server normalises them.
-		k := key{strings.ToLower(strings.TrimSpace(row.GetOrganisation())), strings.TrimSpace(row.GetExternalId())}
-		if k.ext != "" {
-			if first, ok := firstOf[k]; ok {
-				desc := fmt.Sprintf("repeats row %d, in the same organisation: only that first row is stored; give this row an external_id of its own, or remove it", first)
+		// Organisations are compared as the server normalises them; one
+		// left empty is the partner token's own, which the client cannot
+		// know, so it is taken to be any organisation.
+		org, ext := strings.ToLower(strings.TrimSpace(row.GetOrganisation())), strings.TrimSpace(row.GetExternalId())
+		if ext != "" {
+			first := -1
+			for _, e := range byExt[ext] {
+				if e.org == org || e.org == "" || org == "" {
+					first = e.first
+					break
+				}
+			}
+			if first >= 0 {
+				desc := fmt.Sprintf("repeats the external_id of row %d, in the same organisation: only the first row with it is written "+
+					"(if that row failed, correct it there); give this row an external_id of its own, or remove it", first)
 				results[i] = &pb.BatchCreateHelpRequestsResult{Index: int32(i), Error: &pb.RowError{
 					Code:            "INVALID_ARGUMENT",
 					Reason:          ReasonDuplicateInBatch,
@@ -101,7 +114,7 @@ func (c *Client) planImport(rows []*pb.HelpRequest, budget int, results []*pb.Ba
 				}}
 				continue
 			}
-			firstOf[k] = i
+			byExt[ext] = append(byExt[ext], seen{org, i})
 		}
 		if bad := invalidUTF8Fields(row.ProtoReflect(), "", nil); len(bad) > 0 {
 			results[i] = &pb.BatchCreateHelpRequestsResult{Index: int32(i), Error: invalidUTF8Error(bad)}

@@ -120,7 +120,8 @@ func duplicatesInBatch(ctx context.Context, rows []*pb.HelpRequest) map[int]int 
 func duplicateRow(i, first int) *pb.BatchCreateHelpRequestsResult {
 	var v violations
 	v.addReason(rowPrefix+".external_id", ReasonDuplicateInBatch,
-		fmt.Sprintf("repeats row %d of this batch, in the same organisation: only that first row is stored; give this row an external_id of its own, or remove it", first))
+		fmt.Sprintf("repeats the external_id of row %d of this batch, in the same organisation: only the first row with it is written "+
+			"(if that row failed, correct it there); give this row an external_id of its own, or remove it", first))
 	return &pb.BatchCreateHelpRequestsResult{Index: int32(i), Error: rowError(v.err())}
 }
 

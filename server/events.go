@@ -70,32 +70,26 @@ func (s *Server) purgePersonalData(ctx context.Context) {
 		return
 	}
 	s.lastPurge = now
-	// A write at a time, each of purgeBatch requests, until the backlog is
-	// gone: more than purgeBatch requests can close in an hour (a busy
-	// day, or a retention first set over an old file), and data must not
-	// outlive its retention by more than the hour.
-	purged := 0
-	for ctx.Err() == nil {
-		n, err := s.store.PurgePersonalData(store.WithAudit(ctx, s.auditRecord(ctx, "purge", "", requestPersonal)), now.Add(-s.personalRetention), purgeBatch)
-		purged += n
-		if err != nil {
-			if ctx.Err() == nil {
-				s.logger.Error("purge personal data", zap.Error(err))
-			}
-			break
-		}
-		if n < purgeBatch {
-			break
-		}
+	// One call for the whole backlog: more than a few thousand requests
+	// can close in an hour (a busy day, or a retention first set over an
+	// old file), and data must not outlive its retention by more than the
+	// hour. The store writes it in batches, so other writes get their
+	// turn, and rotates the keys once at the end: a rotation rewrites
+	// every data key in one write, so one per batch would hold up every
+	// other writer for as long again each time.
+	n, err := s.store.PurgePersonalData(store.WithAudit(ctx, s.auditRecord(ctx, "purge", "", requestPersonal)), now.Add(-s.personalRetention), purgeLimit)
+	if err != nil && ctx.Err() == nil {
+		s.logger.Error("purge personal data", zap.Error(err))
 	}
-	if purged > 0 {
-		s.logger.Info("personal data purged", zap.Int("help_requests", purged))
+	if n > 0 {
+		s.logger.Info("personal data purged", zap.Int("help_requests", n))
 	}
 }
 
-// purgeBatch is how many requests one purge write handles, so that other
-// writes get their turn between them.
-const purgeBatch = 1000
+// purgeLimit bounds one purge: far beyond what closes in an hour, so that
+// a backlog is gone in one run, while the list of ids the store gathers
+// for it stays a few megabytes.
+const purgeLimit = 200_000
 
 // WithEventRetention sets how long events are kept before the sweep
 // compacts them; 0 keeps them for ever.

@@ -333,6 +333,10 @@ func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleRes
 	switch {
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return store.LifecycleResult{}, err
+	case withdrawn != nil && withdrawn.Offer.GetState() == pb.Offer_STATE_EXPIRED:
+		// Its lease had passed: the review lapsed it, and that, not the
+		// rule, is why the accept fails.
+		return store.LifecycleResult{}, store.ErrLeaseExpired
 	case withdrawn != nil:
 		return store.LifecycleResult{}, notEligibleNow(why)
 	}

@@ -2,9 +2,9 @@ package server_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
-	"slices"
 	"testing"
 	"time"
 
@@ -158,6 +158,34 @@ func TestAcceptReviewsTheOffer(t *testing.T) {
 	}
 	if v := h.getVol(ann.Name); v.PendingOffers != 0 || v.ActiveAssignments != 0 {
 		t.Fatalf("Ann holds %d offers, %d assignments", v.PendingOffers, v.ActiveAssignments)
+	}
+}
+
+// An accept after the lease has passed fails as LEASE_EXPIRED, even when
+// the review finds the volunteer no longer eligible too: the offer lapses
+// (the volunteer is never offered it again), which is what happened.
+func TestAcceptAfterTheLeaseOfAnOfferNowImpossible(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	h := newHarnessWithClock(t, clock)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+	hr := h.createHR(shopping())
+	o := h.offer(hr.Name, ann.Name)
+	stored, err := h.st.GetHelpRequest(h.ctx, hr.Name[len("helpRequests/"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Needs, stored.EntersHome = []pb.Need{pb.Need_NEED_TRANSPORT}, true
+	if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(31 * time.Minute)
+	_, err = h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name})
+	wantFailure(t, err, codes.FailedPrecondition, server.ReasonLeaseExpired)
+	if got := h.getOffer(o.Name); got.State != pb.Offer_STATE_EXPIRED {
+		t.Errorf("the offer is %v, want EXPIRED", got.State)
+	}
+	if got := h.getHR(hr.Name); got.State != pb.HelpRequest_STATE_OPEN || !slices.Contains(got.DeclinedVolunteers, ann.Name) {
+		t.Errorf("the request is %v, declined %v; want open, Ann among the declined", got.State, got.DeclinedVolunteers)
 	}
 }
 

@@ -765,6 +765,9 @@ func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]string, error)
 			if err != nil {
 				return nil, err
 			}
+			if !c.now.Before(so.o.GetExpireTime().AsTime()) {
+				continue // lapsed, the sweep not yet come: nobody is coming
+			}
 			holder = so.o.Volunteer
 		}
 		if holder != "" && !slices.Contains(coming, holder) {

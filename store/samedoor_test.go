@@ -183,3 +183,20 @@ func TestAcceptRefusedAtAnOccupiedDoor(t *testing.T) {
 		verifyAll(t, s)
 	}
 }
+
+// TestLapsedOfferIsNobodyComing: an offer whose lease has passed, before
+// the sweep has lapsed it, sends nobody to the door: an offer of the
+// caller's other request to someone else is made.
+func TestLapsedOfferIsNobodyComing(t *testing.T) {
+	clock := newFakeClock()
+	s, _ := newStore(t, WithClock(clock.now))
+	going, other := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
+	held := doorRequest(t, s, "+447700900777", "Union Street", 10, 12)
+	lcOffer(t, s, held, going)
+	hr := doorRequest(t, s, "+447700900777", "Union Street", 11, 13)
+	_, err := s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(hr.Name), VolunteerID: idOf(other.Name), Lease: lcLease})
+	mustErr(t, err, ErrSameDoor, "offer while the first is live")
+	clock.advance(lcLease)
+	_, err = s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(hr.Name), VolunteerID: idOf(other.Name), Lease: lcLease})
+	mustOK(t, err, "offer once the first has lapsed")
+}
