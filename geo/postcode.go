@@ -57,6 +57,14 @@ func NormalisePostcodePrefix(s string) (string, error) {
 	}
 	trimmed := strings.ToUpper(strings.Join(strings.Fields(s), " "))
 	sq := squeeze(s)
+	// With its space a sector is unambiguous: "M1 1" is sector 1 of M1,
+	// never district M11.
+	if f := strings.Fields(trimmed); len(f) == 2 && len(f[1]) == 1 && f[1][0] >= '0' && f[1][0] <= '9' {
+		if outwardRE.MatchString(f[0]) {
+			return f[0] + " " + f[1], nil
+		}
+		return "", ErrBadPostcode
+	}
 	if outwardRE.MatchString(sq) {
 		return sq + " ", nil
 	}

@@ -3,6 +3,10 @@ package geo
 import (
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Only the last word is expanded: "St Machar Drive" keeps its saint while
@@ -12,7 +16,7 @@ var streetSuffixes = map[string]string{
 	"dr": "Drive", "cres": "Crescent", "cr": "Crescent", "pl": "Place",
 	"sq": "Square", "ter": "Terrace", "terr": "Terrace", "gdns": "Gardens",
 	"ct": "Court", "cl": "Close", "gr": "Grove", "pk": "Park", "wy": "Way",
-	"hts": "Heights", "brae": "Brae",
+	"hts": "Heights", "brae": "Brae", "tce": "Terrace", "cresc": "Crescent", "gdn": "Gardens",
 }
 
 // NormaliseStreet tidies a street name for display and storage: spaces
@@ -30,7 +34,7 @@ func NormaliseStreet(s string) string {
 			words[i] = titleWord(w)
 		}
 	}
-	last := strings.ToLower(strings.TrimSuffix(words[len(words)-1], "."))
+	last := strings.ToLower(strings.TrimRight(words[len(words)-1], ".,;:"))
 	if full, ok := streetSuffixes[last]; ok && len(words) > 1 {
 		words[len(words)-1] = full
 	}
@@ -44,7 +48,8 @@ func titleWord(w string) string {
 		if start && unicode.IsLetter(r) {
 			rs[i] = unicode.ToUpper(r)
 		}
-		start = r == '-' || r == '\''
+		// After an apostrophe only a name starts ("O'Neill"), not "'s".
+		start = r == '-' || r == '\'' && i+2 < len(rs)
 	}
 	return string(rs)
 }
@@ -53,15 +58,47 @@ func titleWord(w string) string {
 // name the same street: normalised, lower case, letters and digits only.
 // "Union St." and "UNION STREET" share a key.
 func StreetKey(s string) string {
+	s = canonStreet(s)
 	if k, ok := streetKeyASCII(s); ok {
 		return k
 	}
 	return streetKeyOf(s)
 }
 
+// canonStreet folds what differs between two spellings of one street
+// before its key is taken: a leading "Saint" as "St", accents dropped.
+// It allocates only when it changes something: StreetKey is taken for
+// every volunteer as the index is built.
+func canonStreet(s string) string {
+	s = foldAccents(s)
+	t := strings.TrimLeft(s, " \t")
+	if len(t) > len("saint ") && strings.EqualFold(t[:len("saint")], "saint") && (t[5] == ' ' || t[5] == '\t') {
+		s = "St " + strings.TrimLeft(t[len("saint"):], " \t")
+	}
+	return s
+}
+
+func foldAccents(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	out, _, err := transform.String(transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC), s)
+	if err != nil {
+		return s
+	}
+	return out
+}
+
 // streetKeyOf is StreetKey by its definition.
 func streetKeyOf(s string) string {
-	n := NormaliseStreet(s)
+	n := NormaliseStreet(canonStreet(s))
 	var b strings.Builder
 	for _, r := range strings.ToLower(n) {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
@@ -96,7 +133,7 @@ func streetKeyASCII(s string) (string, bool) {
 	b := appendKeyBytes(buf[:0], body)
 	full, ok := "", false
 	if strings.TrimSpace(body) != "" { // more than one word
-		full, ok = streetSuffixes[strings.ToLower(strings.TrimSuffix(last, "."))]
+		full, ok = streetSuffixes[strings.ToLower(strings.TrimRight(last, ".,;:"))]
 	}
 	if ok {
 		b = appendKeyBytes(b, full)

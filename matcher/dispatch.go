@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -420,6 +421,29 @@ func edgeCost(p *AssignmentProblem, r int, li int32) int64 {
 func sameDoorGroups(reqs []DispatchRequest) []int {
 	group := make([]int, len(reqs))
 	byDoor := map[string][]int{}
+	streets := map[string]map[string]bool{}
+	for _, r := range reqs {
+		if r.Requester == "" || r.Request.GetWindow() == nil {
+			continue
+		}
+		at := r.Requester + "|" + r.Request.GetLocation().GetPostcode()
+		if streets[at] == nil {
+			streets[at] = map[string]bool{}
+		}
+		if p := placeOf(r.Request.GetLocation().GetStreet(), r.Request.GetLocation().GetPostcode()); p != "" {
+			streets[at][p] = true
+		}
+	}
+	blank := map[string]string{}
+	for at, ps := range streets {
+		blank[at] = at // no street given at all, or several: blank is its own door
+		if len(ps) == 1 {
+			for p := range ps {
+				requester, postcode, _ := strings.Cut(at, "|")
+				blank[at] = requester + "|" + p + "|" + postcode
+			}
+		}
+	}
 	var doors []string // as first seen, so that groups are numbered the same every run
 	for i, r := range reqs {
 		group[i] = -1
@@ -430,6 +454,11 @@ func sameDoorGroups(reqs []DispatchRequest) []int {
 		// partner's office) is not one door.
 		door := r.Requester + "|" + placeOf(r.Request.GetLocation().GetStreet(), r.Request.GetLocation().GetPostcode()) +
 			"|" + r.Request.GetLocation().GetPostcode()
+		if placeOf(r.Request.GetLocation().GetStreet(), "") == "" {
+			// No street: the door is the one street this caller gave at
+			// this postcode, if they gave just one.
+			door = blank[r.Requester+"|"+r.Request.GetLocation().GetPostcode()]
+		}
 		if _, ok := byDoor[door]; !ok {
 			doors = append(doors, door)
 		}

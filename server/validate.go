@@ -168,6 +168,13 @@ func cleanLocation(v *violations, field string, loc *pb.Location) {
 		loc.Postcode = pc
 	}
 	street := cleanText(v, field+".street", loc.Street, false, maxStreetLen, false)
+	// A flat or house number typed into the street goes to address_lines:
+	// the street is shown before an offer is accepted, survives erasure,
+	// and keys the same-street bonus and the door.
+	if house, name := splitHouse(street); house != "" {
+		street = name
+		loc.AddressLines = append([]string{house}, loc.AddressLines...)
+	}
 	loc.Street = geo.NormaliseStreet(street)
 	// Spelled out ("St" to "Street"), a street accepted as typed could
 	// outgrow the limit it is stored under, and every later update of the
@@ -413,3 +420,24 @@ func cleanAvailability(v *violations, field string, vol *pb.Volunteer) {
 		}
 	}
 }
+
+// splitHouse splits what leads a street typed as an address ("Flat 2, 12
+// Union St"): comma-separated parts with digits before the street, and a
+// first word that is a house number ("12", "12a", "2/1", "10-12"), but
+// not an ordinal ("2nd Avenue" is a street).
+func splitHouse(street string) (house, name string) {
+	parts := strings.Split(street, ",")
+	var lead []string
+	for len(parts) > 1 && strings.ContainsAny(parts[0], "0123456789") {
+		lead = append(lead, strings.TrimSpace(parts[0]))
+		parts = parts[1:]
+	}
+	name = strings.TrimSpace(strings.Join(parts, ","))
+	if w := strings.Fields(name); len(w) > 1 && houseNumberRE.MatchString(w[0]) {
+		lead = append(lead, w[0])
+		name = strings.Join(w[1:], " ")
+	}
+	return strings.Join(lead, ", "), name
+}
+
+var houseNumberRE = regexp.MustCompile(`^[0-9]+[A-Za-z]?([/-][0-9]+[A-Za-z]?)?$`)

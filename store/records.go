@@ -523,7 +523,8 @@ func windowsMeet(a, b *pb.HelpRequest) bool {
 // number can serve several homes: a partner's office.)
 func samePlace(a, b *pb.HelpRequest) bool {
 	la, lb := a.GetLocation(), b.GetLocation()
-	return la.GetPostcode() == lb.GetPostcode() && geo.StreetKey(la.GetStreet()) == geo.StreetKey(lb.GetStreet())
+	ka, kb := geo.StreetKey(la.GetStreet()), geo.StreetKey(lb.GetStreet())
+	return la.GetPostcode() == lb.GetPostcode() && (ka == kb || ka == "" || kb == "")
 }
 
 // holderOf is the volunteer r is assigned to or offered to, or "".
