@@ -10,22 +10,30 @@ import (
 	"github.com/doorstep-aid/doorstep/server"
 )
 
-// One caller, two requests at meeting times, the street typed "St Machar
-// Dr" once and "Saint Machar Drive" the next: an offer by hand to a second
-// volunteer must be refused with SAME_DOOR, as it is when the street is
-// spelled the same way both times (TestOfferByHandOneVolunteerPerDoor).
-func TestSameDoorRefusalStreetSpelledTwoWays(t *testing.T) {
-	h := newHarness(t)
-	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 2 }))
-	bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900222" }))
-	shop := h.createHR(shopping(func(r *pb.HelpRequest) { r.Location.Street = "St Machar Dr" }))
-	pills := h.createHR(shopping(func(r *pb.HelpRequest) {
-		r.Needs = []pb.Need{pb.Need_NEED_PRESCRIPTION_COLLECTION}
-		r.Location.Street = "Saint Machar Drive"
-	}))
-	h.offer(shop.Name, ann.Name)
-	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: pills.Name, Volunteer: bob.Name})
-	wantFailure(t, err, codes.FailedPrecondition, server.ReasonSameDoor)
+// TestSameDoorRefusalStreetWrittenTwoWays: one caller, two requests at
+// meeting times, the street written two ways: an offer by hand to a second
+// volunteer is refused with SAME_DOOR, as it is when the street is written
+// the same way both times (TestOfferByHandOneVolunteerPerDoor).
+func TestSameDoorRefusalStreetWrittenTwoWays(t *testing.T) {
+	for _, tc := range []struct{ first, second string }{
+		{"St Machar Dr", "Saint Machar Drive"},
+		{"Union St", "12 Union St"}, // the house number in the street field
+		{"Union St", ""},            // the street left out the second time
+	} {
+		t.Run(tc.first+"|"+tc.second, func(t *testing.T) {
+			h := newHarness(t)
+			ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 2 }))
+			bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900222" }))
+			shop := h.createHR(shopping(func(r *pb.HelpRequest) { r.Location.Street = tc.first }))
+			pills := h.createHR(shopping(func(r *pb.HelpRequest) {
+				r.Needs = []pb.Need{pb.Need_NEED_PRESCRIPTION_COLLECTION}
+				r.Location.Street = tc.second
+			}))
+			h.offer(shop.Name, ann.Name)
+			_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: pills.Name, Volunteer: bob.Name})
+			wantFailure(t, err, codes.FailedPrecondition, server.ReasonSameDoor)
+		})
+	}
 }
 
 // "Flat 2, 12 Union St" typed into the street field goes to the address
@@ -61,38 +69,6 @@ func TestListBySectorWithSpace(t *testing.T) {
 	for _, r := range resp.HelpRequests {
 		t.Errorf("sector AB1 0 lists a request at %s", r.GetLocation().GetPostcode())
 	}
-}
-
-// One caller, two requests at meeting times, the street typed "Union St"
-// once and "12 Union St" (the house number in the street field) the next:
-// the second volunteer must be refused with SAME_DOOR.
-func TestSameDoorRefusalHouseNumberInStreet(t *testing.T) {
-	h := newHarness(t)
-	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 2 }))
-	bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900222" }))
-	shop := h.createHR(shopping(func(r *pb.HelpRequest) { r.Location.Street = "Union St" }))
-	pills := h.createHR(shopping(func(r *pb.HelpRequest) {
-		r.Needs = []pb.Need{pb.Need_NEED_PRESCRIPTION_COLLECTION}
-		r.Location.Street = "12 Union St"
-	}))
-	h.offer(shop.Name, ann.Name)
-	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: pills.Name, Volunteer: bob.Name})
-	wantFailure(t, err, codes.FailedPrecondition, server.ReasonSameDoor)
-}
-
-// The same, with the street given once and left out the next time.
-func TestSameDoorRefusalStreetLeftBlank(t *testing.T) {
-	h := newHarness(t)
-	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 2 }))
-	bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900222" }))
-	shop := h.createHR(shopping())
-	pills := h.createHR(shopping(func(r *pb.HelpRequest) {
-		r.Needs = []pb.Need{pb.Need_NEED_PRESCRIPTION_COLLECTION}
-		r.Location.Street = ""
-	}))
-	h.offer(shop.Name, ann.Name)
-	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: pills.Name, Volunteer: bob.Name})
-	wantFailure(t, err, codes.FailedPrecondition, server.ReasonSameDoor)
 }
 
 // Erasure removes the address lines and keeps the street for statistics:
