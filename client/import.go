@@ -87,18 +87,28 @@ func (c *Client) planImport(rows []*pb.HelpRequest, budget int, results []*pb.Ba
 		first int
 	}
 	byExt := map[string][]seen{}
+	// An empty organisation is a partner token's own, which the client
+	// cannot know; a partner's rows name no other, so an empty one is
+	// taken as any organisation only while the rows name one at most.
+	// (An admin's rows naming several cannot leave it empty anyway: the
+	// server refuses such a row, which then claims nothing.)
+	named := map[string]bool{}
+	for _, row := range rows {
+		if org := strings.ToLower(strings.TrimSpace(row.GetOrganisation())); org != "" {
+			named[org] = true
+		}
+	}
+	wildcard := len(named) <= 1
 	for i, row := range rows {
 		// Checked here rather than left to the server so that which batch
 		// a repeat falls in cannot change its outcome, and so that the
 		// error names the first row by its place in rows, not in a batch.
-		// Organisations are compared as the server normalises them; one
-		// left empty is the partner token's own, which the client cannot
-		// know, so it is taken to be any organisation.
+		// Organisations are compared as the server normalises them.
 		org, ext := strings.ToLower(strings.TrimSpace(row.GetOrganisation())), strings.TrimSpace(row.GetExternalId())
 		if ext != "" {
 			first := -1
 			for _, e := range byExt[ext] {
-				if e.org == org || e.org == "" || org == "" {
+				if e.org == org || wildcard && (e.org == "" || org == "") {
 					first = e.first
 					break
 				}

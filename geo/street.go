@@ -48,8 +48,9 @@ func titleWord(w string) string {
 		if start && unicode.IsLetter(r) {
 			rs[i] = unicode.ToUpper(r)
 		}
-		// After an apostrophe only a name starts ("O'Neill"), not "'s".
-		start = r == '-' || r == '\'' && i+2 < len(rs)
+		// After an apostrophe only a name starts ("O'Neill"), not the
+		// possessive, however the word ends ("King's,").
+		start = r == '-' || r == '\'' && lettersAt(rs[i+1:]) > 1
 	}
 	return string(rs)
 }
@@ -159,4 +160,13 @@ func appendKeyBytes(b []byte, s string) []byte {
 // asciiSpace is unicode.IsSpace for an ASCII byte, as strings.Fields splits.
 func asciiSpace(c byte) bool {
 	return c == ' ' || '\t' <= c && c <= '\r'
+}
+
+// lettersAt counts the letters rs starts with.
+func lettersAt(rs []rune) int {
+	n := 0
+	for n < len(rs) && unicode.IsLetter(rs[n]) {
+		n++
+	}
+	return n
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/doorstep-aid/doorstep/geo"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -30,6 +31,12 @@ type DispatchRequest struct {
 	// Crowded says that two volunteers are already going to that door at
 	// times meeting this one's: it waits, for a coordinator to decide.
 	Crowded bool
+	// Door, if set, names the street of the request's door as the store
+	// judges it (store.MatchingInput.Door), which sees all the caller's
+	// live requests, not only the open ones dispatched: a request without
+	// a street is at the caller's one street there. Unset, the requests
+	// dispatched together are all there is to judge by.
+	Door string
 }
 
 // PlannedOffer is one offer the dispatcher proposes.
@@ -430,17 +437,17 @@ func sameDoorGroups(reqs []DispatchRequest) []int {
 		if streets[at] == nil {
 			streets[at] = map[string]bool{}
 		}
-		if p := placeOf(r.Request.GetLocation().GetStreet(), r.Request.GetLocation().GetPostcode()); p != "" {
-			streets[at][p] = true
+		if k := geo.StreetKey(r.Request.GetLocation().GetStreet()); k != "" {
+			streets[at][k] = true
 		}
 	}
 	blank := map[string]string{}
-	for at, ps := range streets {
-		blank[at] = at // no street given at all, or several: blank is its own door
-		if len(ps) == 1 {
-			for p := range ps {
-				requester, postcode, _ := strings.Cut(at, "|")
-				blank[at] = requester + "|" + p + "|" + postcode
+	for at, ks := range streets {
+		requester, postcode, _ := strings.Cut(at, "|")
+		blank[at] = requester + "|-|" + postcode // no street given at all, or several: not known
+		if len(ks) == 1 {
+			for k := range ks {
+				blank[at] = requester + "|" + k + "|" + postcode
 			}
 		}
 	}
@@ -452,12 +459,16 @@ func sameDoorGroups(reqs []DispatchRequest) []int {
 		}
 		// One caller at one place: a number shared by several homes (a
 		// partner's office) is not one door.
-		door := r.Requester + "|" + placeOf(r.Request.GetLocation().GetStreet(), r.Request.GetLocation().GetPostcode()) +
-			"|" + r.Request.GetLocation().GetPostcode()
-		if placeOf(r.Request.GetLocation().GetStreet(), "") == "" {
+		var door string
+		switch {
+		case r.Door != "":
+			door = r.Requester + "|" + r.Door + "|" + r.Request.GetLocation().GetPostcode()
+		case placeOf(r.Request.GetLocation().GetStreet(), "") == "":
 			// No street: the door is the one street this caller gave at
 			// this postcode, if they gave just one.
 			door = blank[r.Requester+"|"+r.Request.GetLocation().GetPostcode()]
+		default:
+			door = r.Requester + "|" + geo.StreetKey(r.Request.GetLocation().GetStreet()) + "|" + r.Request.GetLocation().GetPostcode()
 		}
 		if _, ok := byDoor[door]; !ok {
 			doors = append(doors, door)

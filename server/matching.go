@@ -521,7 +521,7 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 			return nil, err
 		}
 		for _, in := range page {
-			reqs = append(reqs, matcher.DispatchRequest{Request: in.HelpRequest, PreviousHelpers: in.PreviousHelpers, Requester: in.Requester, Accompany: in.Accompany, Crowded: in.Crowded})
+			reqs = append(reqs, matcher.DispatchRequest{Request: in.HelpRequest, PreviousHelpers: in.PreviousHelpers, Requester: in.Requester, Accompany: in.Accompany, Crowded: in.Crowded, Door: in.Door})
 		}
 		if tok = next; tok == "" {
 			break

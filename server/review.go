@@ -67,11 +67,13 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 		if err != nil {
 			return nil, matcher.Exclusion{}, err
 		}
-		others := slices.DeleteFunc(coming, func(v string) bool { return v == o.Volunteer })
-		if len(others) == 0 {
+		// As the store judges it: the offer stands if its volunteer is
+		// one of those going there already (a door two were sent to by
+		// leave gains nobody new from it).
+		if len(coming) == 0 || slices.Contains(coming, o.Volunteer) {
 			return nil, matcher.Exclusion{}, nil
 		}
-		why = matcher.Exclusion{Reason: sameDoorRule, Detail: others[0]}
+		why = matcher.Exclusion{Reason: sameDoorRule, Detail: coming[0]}
 	}
 	res, err := s.store.WithdrawOffer(ctx, id)
 	if errors.Is(err, store.ErrWrongState) {

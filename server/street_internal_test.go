@@ -15,6 +15,11 @@ func TestSplitHouse(t *testing.T) {
 		{"1st Street", "", "1st Street"},
 		{"Union St", "", "Union St"},
 		{"Union St, Aberdeen", "", "Union St, Aberdeen"},
+		{"2/1 45 Main St", "2/1, 45", "Main St"},
+		{"Flat 2 12 Union St", "Flat 2, 12", "Union St"},
+		{"Flat 2, Union St", "Flat 2", "Union St"},
+		{"Unit 3 Harbour Rd", "Unit 3", "Harbour Rd"},
+		{"Flat Street", "", "Flat Street"},
 		{"12", "", "12"}, // a number alone is left to the rules on streets
 		{"", "", ""},
 	} {

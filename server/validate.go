@@ -168,13 +168,6 @@ func cleanLocation(v *violations, field string, loc *pb.Location) {
 		loc.Postcode = pc
 	}
 	street := cleanText(v, field+".street", loc.Street, false, maxStreetLen, false)
-	// A flat or house number typed into the street goes to address_lines:
-	// the street is shown before an offer is accepted, survives erasure,
-	// and keys the same-street bonus and the door.
-	if house, name := splitHouse(street); house != "" {
-		street = name
-		loc.AddressLines = append([]string{house}, loc.AddressLines...)
-	}
 	loc.Street = geo.NormaliseStreet(street)
 	// Spelled out ("St" to "Street"), a street accepted as typed could
 	// outgrow the limit it is stored under, and every later update of the
@@ -421,10 +414,37 @@ func cleanAvailability(v *violations, field string, vol *pb.Volunteer) {
 	}
 }
 
-// splitHouse splits what leads a street typed as an address ("Flat 2, 12
-// Union St"): comma-separated parts with digits before the street, and a
-// first word that is a house number ("12", "12a", "2/1", "10-12"), but
-// not an ordinal ("2nd Avenue" is a street).
+// houseOutOfStreet moves a flat or house number typed into the street
+// ("Flat 2, 12 Union St") to the address lines: the street is shown to a
+// volunteer before they accept, survives erasure, and keys the
+// same-street bonus and the door. Handlers call it on a create, and on an
+// update that sets the street, never on a street already stored: that
+// was split when it was set. With the lines full, the house joins the
+// first, so that a row valid as sent stays valid.
+func houseOutOfStreet(loc *pb.Location) {
+	if loc == nil {
+		return
+	}
+	house, name := splitHouse(loc.Street)
+	if house == "" {
+		return
+	}
+	loc.Street = name
+	switch {
+	case len(loc.AddressLines) == 0:
+		loc.AddressLines = []string{house}
+	case len(loc.AddressLines) >= maxAddressLines:
+		loc.AddressLines[0] = house + ", " + strings.TrimSpace(loc.AddressLines[0])
+	default:
+		loc.AddressLines = append([]string{house}, loc.AddressLines...)
+	}
+}
+
+// splitHouse splits what leads a street typed as an address: parts
+// before a comma that hold a digit ("Flat 2, 12 Union St"), then leading
+// house numbers ("12", "12a", "2/1", "10-12") and flats ("Flat 2", "Unit
+// 3"), however many ("2/1 45 Main St", "Flat 2 12 Union St"), but not an
+// ordinal ("2nd Avenue" is a street) nor the street's last word.
 func splitHouse(street string) (house, name string) {
 	parts := strings.Split(street, ",")
 	var lead []string
@@ -432,12 +452,27 @@ func splitHouse(street string) (house, name string) {
 		lead = append(lead, strings.TrimSpace(parts[0]))
 		parts = parts[1:]
 	}
-	name = strings.TrimSpace(strings.Join(parts, ","))
-	if w := strings.Fields(name); len(w) > 1 && houseNumberRE.MatchString(w[0]) {
-		lead = append(lead, w[0])
-		name = strings.Join(w[1:], " ")
+	w := strings.Fields(strings.Join(parts, ","))
+	for len(w) > 1 {
+		if houseNumberRE.MatchString(w[0]) {
+			lead = append(lead, w[0])
+			w = w[1:]
+			continue
+		}
+		if len(w) > 2 && flatWords[strings.ToLower(strings.TrimSuffix(w[0], "."))] && houseNumberRE.MatchString(w[1]) {
+			lead = append(lead, w[0]+" "+w[1])
+			w = w[2:]
+			continue
+		}
+		break
 	}
-	return strings.Join(lead, ", "), name
+	if len(lead) == 0 {
+		return "", street
+	}
+	return strings.Join(lead, ", "), strings.Join(w, " ")
 }
 
 var houseNumberRE = regexp.MustCompile(`^[0-9]+[A-Za-z]?([/-][0-9]+[A-Za-z]?)?$`)
+
+// flatWords name a flat within a building.
+var flatWords = map[string]bool{"flat": true, "unit": true, "apartment": true, "apt": true, "room": true, "suite": true}

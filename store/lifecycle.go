@@ -730,27 +730,32 @@ func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]string, error)
 	if tok == nil {
 		return nil, nil // no phone, or erased: no caller to know the door by
 	}
-	var coming []string
+	// The caller's other requests, as this change has left them, first
+	// all of them: a request without a street is at the one street the
+	// live ones name (samePlace).
+	var others []*pb.HelpRequest
 	ids := idsUnder(c.hrs.top.Bucket(bByPhone), join(tok, nil))
-	read := 0
 	for _, id := range slices.Backward(ids) {
 		if bytes.Equal(id, req.id) {
 			continue
 		}
-		if read++; read > maxSiblings {
+		if len(others) == maxSiblings {
 			break // as matching reads them: a caller's newest
 		}
-		var o *pb.HelpRequest
 		if st, ok := c.hrs.byID[string(id)]; ok {
-			o = st.r
-		} else {
-			r, err := helpRequests.readRecord(c.hrs.top, id)
-			if err != nil {
-				return nil, err
-			}
-			o = r
+			others = append(others, st.r)
+			continue
 		}
-		if !windowsMeet(req.r, o) || !samePlace(req.r, o) {
+		r, err := helpRequests.readRecord(c.hrs.top, id)
+		if err != nil {
+			return nil, err
+		}
+		others = append(others, r)
+	}
+	streets := doorStreets(req.r, slices.Values(others))
+	var coming []string
+	for _, o := range others {
+		if !windowsMeet(req.r, o) || !samePlace(req.r, o, streets) {
 			continue
 		}
 		var holder string

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"iter"
 	"slices"
 	"time"
 
@@ -236,7 +237,7 @@ func (s *BoltStore) MatchingInput(_ context.Context, id string) (MatchingInput, 
 	var in MatchingInput
 	err = s.view(func(tx *bolt.Tx) error {
 		var err error
-		in, err = matchingInput(tx, key, nil)
+		in, err = matchingInput(tx, key, s.now(), nil)
 		return err
 	})
 	if err != nil {
@@ -261,7 +262,16 @@ type MatchingInput struct {
 	// are already going to that door at times meeting this one's, and a
 	// dispatch adds nobody to them.
 	Crowded bool
+	// Door names the street of the request's door, as samePlace judges
+	// it, for dispatch to group the caller's requests by: the key of its
+	// own street, or for a request without one, of the one street the
+	// caller's live requests at its postcode name; NoStreet when neither
+	// tells. It is set whenever Requester is.
+	Door string
 }
+
+// NoStreet is MatchingInput.Door for a request whose street is not known.
+const NoStreet = "-"
 
 // ListOpenMatchingInputs implements Store: the dispatcher's read of every
 // OPEN request, a page at a time so that no read transaction stays open
@@ -279,6 +289,7 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 		out  []MatchingInput
 		next string
 	)
+	now := s.now()
 	err = s.view(func(tx *bolt.Tx) error {
 		out, next = nil, ""
 		top := tx.Bucket(bHelpRequests)
@@ -299,7 +310,7 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 		}
 		// One caller's requests are read once a page, not once for each of
 		// them: n requests under one number would cost n² reads.
-		siblings := map[string][]sibling{}
+		siblings := map[string]siblingSet{}
 		prefix := []byte{byte(pb.HelpRequest_STATE_OPEN)}
 		cur := top.Bucket(bByState).Cursor()
 		start := append(bytes.Clone(prefix), after...)
@@ -313,7 +324,7 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 				return nil
 			}
 			after = bytes.Clone(k[len(prefix):])
-			in, err := matchingInput(tx, k[len(prefix):], siblings)
+			in, err := matchingInput(tx, k[len(prefix):], now, siblings)
 			if err != nil {
 				return err
 			}
@@ -332,7 +343,7 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 // indexed under (phone_token), so matching never opens personal data;
 // cache, if not nil, keeps them by that hash for the transaction's other
 // reads.
-func matchingInput(tx *bolt.Tx, key []byte, cache map[string][]sibling) (MatchingInput, error) {
+func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]siblingSet) (MatchingInput, error) {
 	top := tx.Bucket(bHelpRequests)
 	r, err := helpRequests.readRecord(top, key)
 	if err != nil {
@@ -344,22 +355,34 @@ func matchingInput(tx *bolt.Tx, key []byte, cache map[string][]sibling) (Matchin
 		return in, nil // no phone, or erased: nobody to be continuous with
 	}
 	in.Requester = hex.EncodeToString(tok)
-	sibs, ok := cache[string(tok)]
+	set, ok := cache[string(tok)]
 	if !ok {
-		if sibs, err = readSiblings(tx, tok); err != nil {
+		sibs, err := readSiblings(tx, tok, now)
+		if err != nil {
 			return MatchingInput{}, err
 		}
+		set = siblingSet{sibs: sibs, streets: doorStreets(r, func(yield func(*pb.HelpRequest) bool) {
+			for _, sib := range sibs {
+				if !yield(sib.r) {
+					return
+				}
+			}
+		})}
 		if cache != nil {
-			cache[string(tok)] = sibs
+			cache[string(tok)] = set
 		}
 	}
+	in.Door = doorOf(r, set.streets)
+	if in.Door == "" {
+		in.Door = NoStreet
+	}
 	seen := 0
-	for _, sib := range sibs {
+	for _, sib := range set.sibs {
 		if bytes.Equal(sib.id, key) {
 			continue
 		}
 		o := sib.r
-		if sib.holder != "" && windowsMeet(r, o) && samePlace(r, o) {
+		if sib.holder != "" && windowsMeet(r, o) && samePlace(r, o, set.streets) {
 			switch in.Accompany {
 			case "":
 				in.Accompany = sib.holder
@@ -478,7 +501,14 @@ func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(p
 type sibling struct {
 	id     []byte
 	r      *pb.HelpRequest // as stored, without personal fields
-	holder string          // the volunteer it is offered or assigned to, or ""
+	holder string          // the volunteer coming for it (holderOf), or ""
+}
+
+// siblingSet is one caller's requests and the streets they name at each
+// postcode (doorStreets).
+type siblingSet struct {
+	sibs    []sibling
+	streets map[string]string
 }
 
 // maxSiblings bounds the requests read under one phone number, the newest:
@@ -489,7 +519,7 @@ const maxSiblings = 1000
 // readSiblings reads the requests indexed under phone hash tok, newest
 // first (ids are ULIDs): someone helped weekly for a year keeps the
 // bonus for whoever helps them now, not for their first helpers.
-func readSiblings(tx *bolt.Tx, tok []byte) ([]sibling, error) {
+func readSiblings(tx *bolt.Tx, tok []byte, now time.Time) ([]sibling, error) {
 	top := tx.Bucket(bHelpRequests)
 	ids := idsUnder(top.Bucket(bByPhone), join(tok, nil))
 	out := make([]sibling, 0, min(len(ids), maxSiblings))
@@ -501,7 +531,7 @@ func readSiblings(tx *bolt.Tx, tok []byte) ([]sibling, error) {
 		if err != nil {
 			return nil, err
 		}
-		holder, err := holderOf(tx, o)
+		holder, err := holderOf(tx, o, now)
 		if err != nil {
 			return nil, err
 		}
@@ -518,22 +548,78 @@ func windowsMeet(a, b *pb.HelpRequest) bool {
 		wa.GetStartTime().AsTime().Before(wb.GetEndTime().AsTime()) && wb.GetStartTime().AsTime().Before(wa.GetEndTime().AsTime())
 }
 
-// samePlace says whether two requests are at one door, as far as the
-// clear part of their records tells: the same postcode and street. (One
-// number can serve several homes: a partner's office.)
-func samePlace(a, b *pb.HelpRequest) bool {
-	la, lb := a.GetLocation(), b.GetLocation()
-	ka, kb := geo.StreetKey(la.GetStreet()), geo.StreetKey(lb.GetStreet())
-	return la.GetPostcode() == lb.GetPostcode() && (ka == kb || ka == "" || kb == "")
+// samePlace says whether two of one caller's requests are at one door, as
+// far as the clear part of their records tells: the same postcode and
+// street (one number can serve several homes: a partner's office). A
+// request without a street is at the one street the caller's live
+// requests at that postcode name (streets, from doorStreets); when they
+// name several, or none, its street is not known, and it is at one door
+// only with others whose street is not known.
+func samePlace(a, b *pb.HelpRequest, streets map[string]string) bool {
+	return a.GetLocation().GetPostcode() == b.GetLocation().GetPostcode() && doorOf(a, streets) == doorOf(b, streets)
 }
 
-// holderOf is the volunteer r is assigned to or offered to, or "".
-func holderOf(tx *bolt.Tx, r *pb.HelpRequest) (string, error) {
+// doorStreets maps each postcode at which the caller's live requests
+// (open, offered or assigned; r among them, and those all yields) name a
+// street to that street's key, or to "" where they name more than one.
+func doorStreets(r *pb.HelpRequest, all iter.Seq[*pb.HelpRequest]) map[string]string {
+	streets := map[string]string{}
+	note := func(o *pb.HelpRequest) {
+		switch o.State {
+		case pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED, pb.HelpRequest_STATE_ASSIGNED:
+		default:
+			return
+		}
+		k := geo.StreetKey(o.GetLocation().GetStreet())
+		if k == "" {
+			return
+		}
+		pc := o.GetLocation().GetPostcode()
+		if had, ok := streets[pc]; !ok {
+			streets[pc] = k
+		} else if had != k {
+			streets[pc] = ""
+		}
+	}
+	note(r)
+	for o := range all {
+		note(o)
+	}
+	return streets
+}
+
+// doorOf is the key of the street r's door is on (see samePlace), or "".
+func doorOf(r *pb.HelpRequest, streets map[string]string) string {
+	if k := geo.StreetKey(r.GetLocation().GetStreet()); k != "" {
+		return k
+	}
+	return streets[r.GetLocation().GetPostcode()]
+}
+
+// holderOf is the volunteer coming for r: the one it is assigned to, or
+// offered to while the offer's lease runs (a lapsed one, the sweep not
+// yet come, sends nobody); or "".
+func holderOf(tx *bolt.Tx, r *pb.HelpRequest, now time.Time) (string, error) {
 	switch r.State {
 	case pb.HelpRequest_STATE_ASSIGNED:
 		return r.AssignedVolunteer, nil
 	case pb.HelpRequest_STATE_OFFERED:
-		return requestConcerns(tx, r)
+		id, err := idFromName(r.Offer, offerPrefix)
+		if err != nil {
+			return "", fmt.Errorf("offer %q: %w", r.Offer, err)
+		}
+		o := &pb.Offer{}
+		ok, err := getProto(tx.Bucket(bOffers).Bucket(bRecords), id, o)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", fmt.Errorf("%s is OFFERED with %s, which is missing: %w", r.Name, r.Offer, errInconsistent)
+		}
+		if !now.Before(o.GetExpireTime().AsTime()) {
+			return "", nil
+		}
+		return o.Volunteer, nil
 	}
 	return "", nil
 }
