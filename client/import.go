@@ -87,18 +87,6 @@ func (c *Client) planImport(rows []*pb.HelpRequest, budget int, results []*pb.Ba
 		first int
 	}
 	byExt := map[string][]seen{}
-	// An empty organisation is a partner token's own, which the client
-	// cannot know; a partner's rows name no other, so an empty one is
-	// taken as any organisation only while the rows name one at most.
-	// (An admin's rows naming several cannot leave it empty anyway: the
-	// server refuses such a row, which then claims nothing.)
-	named := map[string]bool{}
-	for _, row := range rows {
-		if org := strings.ToLower(strings.TrimSpace(row.GetOrganisation())); org != "" {
-			named[org] = true
-		}
-	}
-	wildcard := len(named) <= 1
 	for i, row := range rows {
 		// Checked here rather than left to the server so that which batch
 		// a repeat falls in cannot change its outcome, and so that the
@@ -108,7 +96,11 @@ func (c *Client) planImport(rows []*pb.HelpRequest, budget int, results []*pb.Ba
 		if ext != "" {
 			first := -1
 			for _, e := range byExt[ext] {
-				if e.org == org || wildcard && (e.org == "" || org == "") {
+				// An empty organisation is a partner token's own, which the
+				// client cannot know: it matches any. For an admin such a
+				// row fails, and the rows it matches are refused naming it,
+				// loudly, rather than a partner's repeat silently dropped.
+				if e.org == org || e.org == "" || org == "" {
 					first = e.first
 					break
 				}

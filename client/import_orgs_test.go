@@ -2,15 +2,20 @@ package client_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/doorstep-aid/doorstep/client"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // TestEmptyOrganisationAmongSeveral: an admin's (not a partner's) import
 // of three rows sharing an external_id: the first leaves the organisation
-// out (the server refuses it: an admin's row must name it), the other two
-// name two organisations, so are two requests, both imported.
+// out, which for a partner's token means its own. The client cannot know
+// whose token it holds, so the other two are refused as repeats of the
+// first, by name, never silently dropped; the first fails at the server
+// (an admin's row must name its organisation), and the message says to
+// correct it there.
 func TestEmptyOrganisationAmongSeveral(t *testing.T) {
 	s := newTestServer(t)
 	c := s.client(t)
@@ -24,12 +29,13 @@ func TestEmptyOrganisationAmongSeveral(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, r := range results {
-		t.Logf("row %d: %v", i, r)
+	if results[0].GetError() == nil {
+		t.Errorf("row 0, without an organisation, was stored for an admin: %v", results[0])
 	}
 	for _, i := range []int{1, 2} {
-		if results[i].GetHelpRequest() == nil {
-			t.Errorf("row %d (its own organisation) was not imported: %v", i, results[i].GetError())
+		e := results[i].GetError()
+		if e.GetReason() != client.ReasonDuplicateInBatch || !strings.Contains(e.GetMessage(), "row 0") || !strings.Contains(e.GetMessage(), "correct it there") {
+			t.Errorf("row %d: %v, want DUPLICATE_IN_BATCH naming row 0", i, results[i])
 		}
 	}
 }

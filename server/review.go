@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -63,17 +62,12 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 		if o.AllowSecondVolunteer {
 			return nil, matcher.Exclusion{}, nil
 		}
-		coming, err := s.store.VolunteersComing(ctx, strings.TrimPrefix(o.HelpRequest, helpRequestPrefix))
-		if err != nil {
-			return nil, matcher.Exclusion{}, err
+		err := s.store.DoorAllows(ctx, strings.TrimPrefix(o.HelpRequest, helpRequestPrefix), o.Volunteer)
+		var sd *store.SameDoorError
+		if !errors.As(err, &sd) {
+			return nil, matcher.Exclusion{}, err // nil: the offer stands
 		}
-		// As the store judges it: the offer stands if its volunteer is
-		// one of those going there already (a door two were sent to by
-		// leave gains nobody new from it).
-		if len(coming) == 0 || slices.Contains(coming, o.Volunteer) {
-			return nil, matcher.Exclusion{}, nil
-		}
-		why = matcher.Exclusion{Reason: sameDoorRule, Detail: coming[0]}
+		why = matcher.Exclusion{Reason: sameDoorRule, Detail: sd.Coming}
 	}
 	res, err := s.store.WithdrawOffer(ctx, id)
 	if errors.Is(err, store.ErrWrongState) {

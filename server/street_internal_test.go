@@ -20,11 +20,24 @@ func TestSplitHouse(t *testing.T) {
 		{"Flat 2, Union St", "Flat 2", "Union St"},
 		{"Unit 3 Harbour Rd", "Unit 3", "Harbour Rd"},
 		{"Flat Street", "", "Flat Street"},
-		{"12", "", "12"}, // a number alone is left to the rules on streets
+		{"12 – 14 Union St", "12-14", "Union St"},
+		{"Flat ٢ 12 Union St", "Flat ٢, 12", "Union St"}, // digits of another script
+		{"12", "", "12"},                                 // a number alone is left to the rules on streets
 		{"", "", ""},
 	} {
 		if house, name := splitHouse(tc.in); house != tc.house || name != tc.name {
 			t.Errorf("splitHouse(%q) = %q, %q; want %q, %q", tc.in, house, name, tc.house, tc.name)
+		}
+	}
+}
+
+// TestIsHouse: a line that is only a house, as splitHouse takes them, is
+// one an earlier split may have made.
+func TestIsHouse(t *testing.T) {
+	for line, want := range map[string]bool{"12": true, "Flat 2, 12": true, "2/1": true, "Flat 2": true,
+		"12 Union Street": false, "The Old Manse": false, "": false} {
+		if got := isHouse(line); got != want {
+			t.Errorf("isHouse(%q) = %v, want %v", line, got, want)
 		}
 	}
 }

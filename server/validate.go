@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -11,6 +12,7 @@ import (
 	// Time zones are checked on machines without a zoneinfo database too.
 	_ "time/tzdata"
 
+	"golang.org/x/text/unicode/norm"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -419,52 +421,80 @@ func cleanAvailability(v *violations, field string, vol *pb.Volunteer) {
 // volunteer before they accept, survives erasure, and keys the
 // same-street bonus and the door. Handlers call it on a create, and on an
 // update that sets the street, never on a street already stored: that
-// was split when it was set. With the lines full, the house joins the
-// first, so that a row valid as sent stays valid.
-func houseOutOfStreet(loc *pb.Location) {
+// was split when it was set. A first line that is itself only a house
+// (one an earlier split made) is replaced, so that a corrected number or
+// a repeated update leaves one house, not two. With the lines full, the
+// house joins the shortest line it fits; if none has room, the street is
+// refused, naming field, rather than keep the house.
+func houseOutOfStreet(v *violations, field string, loc *pb.Location) {
 	if loc == nil {
 		return
 	}
-	house, name := splitHouse(loc.Street)
+	house, name := splitHouse(norm.NFKC.String(loc.Street))
 	if house == "" {
 		return
 	}
-	loc.Street = name
+	lines := loc.AddressLines
 	switch {
-	case len(loc.AddressLines) == 0:
-		loc.AddressLines = []string{house}
-	case len(loc.AddressLines) >= maxAddressLines:
-		loc.AddressLines[0] = house + ", " + strings.TrimSpace(loc.AddressLines[0])
+	case len(lines) > 0 && isHouse(lines[0]):
+		lines[0] = house
+	case slices.Contains(lines, house):
+	case len(lines) < maxAddressLines:
+		lines = append([]string{house}, lines...)
 	default:
-		loc.AddressLines = append([]string{house}, loc.AddressLines...)
+		at := -1
+		for i, l := range lines {
+			if utf8.RuneCountInString(house+", "+l) <= maxAddressLine && (at < 0 || len(l) < len(lines[at])) {
+				at = i
+			}
+		}
+		if at < 0 {
+			v.add(field+".street", "names a house or flat ("+house+"), and the address lines have no room for it: put it in them")
+			return
+		}
+		lines[at] = house + ", " + strings.TrimSpace(lines[at])
 	}
+	loc.Street, loc.AddressLines = name, lines
+}
+
+// isHouse says whether an address line is only a house number or flat, as
+// splitHouse takes them ("12", "Flat 2, 12").
+func isHouse(line string) bool {
+	house, name := splitHouse(line + " x")
+	return house != "" && name == "x"
 }
 
 // splitHouse splits what leads a street typed as an address: parts
 // before a comma that hold a digit ("Flat 2, 12 Union St"), then leading
-// house numbers ("12", "12a", "2/1", "10-12") and flats ("Flat 2", "Unit
-// 3"), however many ("2/1 45 Main St", "Flat 2 12 Union St"), but not an
-// ordinal ("2nd Avenue" is a street) nor the street's last word.
+// house numbers ("12", "12a", "2/1", "10-12", "12 - 14") and flats ("Flat
+// 2", "Unit 3"), however many ("2/1 45 Main St", "Flat 2 12 Union St"),
+// but not an ordinal ("2nd Avenue" is a street) nor the street's last
+// word. Digits of any script count (the caller normalises full-width ones).
 func splitHouse(street string) (house, name string) {
 	parts := strings.Split(street, ",")
 	var lead []string
-	for len(parts) > 1 && strings.ContainsAny(parts[0], "0123456789") {
+	for len(parts) > 1 && strings.IndexFunc(parts[0], unicode.IsDigit) >= 0 {
 		lead = append(lead, strings.TrimSpace(parts[0]))
 		parts = parts[1:]
 	}
 	w := strings.Fields(strings.Join(parts, ","))
 	for len(w) > 1 {
-		if houseNumberRE.MatchString(w[0]) {
+		switch {
+		case len(w) > 3 && houseNumberRE.MatchString(w[0]) && dashes[w[1]] && houseNumberRE.MatchString(w[2]):
+			lead = append(lead, w[0]+"-"+w[2])
+			w = w[3:]
+		case houseNumberRE.MatchString(w[0]):
 			lead = append(lead, w[0])
 			w = w[1:]
-			continue
-		}
-		if len(w) > 2 && flatWords[strings.ToLower(strings.TrimSuffix(w[0], "."))] && houseNumberRE.MatchString(w[1]) {
+		case len(w) > 2 && flatWords[strings.ToLower(strings.TrimSuffix(w[0], "."))] && houseNumberRE.MatchString(w[1]):
 			lead = append(lead, w[0]+" "+w[1])
 			w = w[2:]
-			continue
+		default:
+			if len(lead) == 0 {
+				return "", street
+			}
+			return strings.Join(lead, ", "), strings.Join(w, " ")
 		}
-		break
 	}
 	if len(lead) == 0 {
 		return "", street
@@ -472,7 +502,10 @@ func splitHouse(street string) (house, name string) {
 	return strings.Join(lead, ", "), strings.Join(w, " ")
 }
 
-var houseNumberRE = regexp.MustCompile(`^[0-9]+[A-Za-z]?([/-][0-9]+[A-Za-z]?)?$`)
+var houseNumberRE = regexp.MustCompile(`^\p{Nd}+\pL?([/-]\p{Nd}+\pL?)?$`)
+
+// dashes join a range of house numbers written with spaces ("12 - 14").
+var dashes = map[string]bool{"-": true, "–": true, "—": true}
 
 // flatWords name a flat within a building.
 var flatWords = map[string]bool{"flat": true, "unit": true, "apartment": true, "apt": true, "room": true, "suite": true}

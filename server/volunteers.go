@@ -62,7 +62,7 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 	vol.Name, vol.CreateTime, vol.UpdateTime, vol.Etag = "", nil, nil, ""
 	vol.ActiveAssignments, vol.PendingOffers, vol.RecentAssignmentTimes, vol.Commitments = 0, 0, nil, nil
 	vol.Organisation = checkOrganisation(&v, "volunteer.organisation", vol.Organisation)
-	houseOutOfStreet(vol.Home)
+	houseOutOfStreet(&v, "volunteer.home", vol.Home)
 	cleanVolunteer(&v, "volunteer", vol)
 	if len(v) == 0 {
 		if err := s.resolveLocation(ctx, &v, "volunteer.home", vol.Home, vol.Home.LatLng != nil); err != nil {
@@ -170,10 +170,10 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		}
 		next := proto.Clone(cur).(*pb.Volunteer)
 		applyMask(next, in, paths)
-		if touches(paths, "home.street") {
-			houseOutOfStreet(next.Home) // only a street this update sets
-		}
 		var v violations
+		if touches(paths, "home.street") {
+			houseOutOfStreet(&v, "volunteer.home", next.Home) // only a street this update sets
+		}
 		cleanVolunteer(&v, "volunteer", next)
 		if p := principalFrom(ctx); p != nil && p.Role == volunteer && !proto.Equal(next.Vetting, cur.Vetting) {
 			return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer cannot change their own vetting; ask a coordinator", nil)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -268,6 +271,24 @@ func TestVolunteerTokensEndWithTheVolunteer(t *testing.T) {
 		}
 		if tok, err := s.TokenByHash(bg, hKept); err != nil || tok.RevokeTime != nil || tok.DisplayName != "Aileen Watt" {
 			t.Errorf("erase %v: another volunteer's token: %v (%v)", erase, tok, err)
+		}
+		if erase {
+			// No live record, in any bucket, keeps the name.
+			mustOK(t, s.view(func(tx *bolt.Tx) error {
+				var walk func(path string, b *bolt.Bucket) error
+				walk = func(path string, b *bolt.Bucket) error {
+					return b.ForEach(func(k, v []byte) error {
+						if v == nil {
+							return walk(path+"/"+string(k), b.Bucket(k))
+						}
+						if bytes.Contains(v, []byte("Callum Reid")) {
+							t.Errorf("%s/%x still holds the erased volunteer's name", path, k)
+						}
+						return nil
+					})
+				}
+				return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walk(string(name), b) })
+			}), "walk")
 		}
 	}
 }

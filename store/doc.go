@@ -156,7 +156,8 @@
 // Not covered: copies the filesystem or backups keep of an old key file or
 // data file (blocks freed by a rename are not wiped), the process's
 // memory, and stale copies of an erased request's record (its fields in
-// the clear, given coordinates among them) in free pages not yet reused.
+// the clear, given coordinates among them) or of an erased volunteer's
+// token (its display name) in free pages not yet reused.
 //
 // # Event log
 //

@@ -675,12 +675,8 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 			v.ActiveAssignments, v.PendingOffers, capacityOf(v), ErrAtCapacity)
 	}
 	if !p.SecondVolunteerOK {
-		coming, err := c.volunteerComing(req)
-		if err != nil {
+		if err := c.doorAllows(req, v.Name); err != nil {
 			return outcome{}, err
-		}
-		if len(coming) > 0 && !slices.Contains(coming, v.Name) {
-			return outcome{}, &SameDoorError{Coming: coming[0]}
 		}
 	}
 	if p.Check != nil {
@@ -716,13 +712,42 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 	return outcome{off: so, req: req, vol: vol}, nil
 }
 
-// volunteerComing names the volunteers already going to req's door at a
+// comer is a volunteer going to a door: byLeave when the caller agreed
+// to them as a second visitor (an offer made with SecondVolunteerOK).
+type comer struct {
+	name    string
+	byLeave bool
+}
+
+// doorAllows judges sending vol to req's door, with what this change has
+// left in the transaction: it is a *SameDoorError when another volunteer
+// is going there at a time meeting req's window, unless vol is going
+// there already and the others come by the caller's leave. Two
+// volunteers going there at times that do not meet each other are both
+// others to a request whose window meets both.
+func (c *change) doorAllows(req *staged[*pb.HelpRequest], vol string) error {
+	coming, err := c.volunteerComing(req)
+	if err != nil {
+		return err
+	}
+	along := slices.ContainsFunc(coming, func(x comer) bool { return x.name == vol })
+	for _, x := range coming {
+		if x.name != vol && !(along && x.byLeave) {
+			return &SameDoorError{Coming: x.name}
+		}
+	}
+	return nil
+}
+
+// volunteerComing lists the volunteers already going to req's door at a
 // time meeting its window: those holding, offered or assigned, another of
 // the caller's requests at the same place (samePlace) whose window meets
-// req's. It reads the transaction as this change has left it, so the
-// offers of one dispatch's write see each other, and two writes racing
-// for one door are judged one after the other.
-func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]string, error) {
+// req's. Of the caller's requests it reads the newest maxSiblings, req
+// among them if it is, as matching reads them (readSiblings), so that the
+// two judge alike. It reads the transaction as this change has left it,
+// so the offers of one dispatch's write see each other, and two writes
+// racing for one door are judged one after the other.
+func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]comer, error) {
 	if req.r.GetWindow() == nil {
 		return nil, nil // a deadline pins no time to meet at
 	}
@@ -730,79 +755,81 @@ func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]string, error)
 	if tok == nil {
 		return nil, nil // no phone, or erased: no caller to know the door by
 	}
-	// The caller's other requests, as this change has left them, first
-	// all of them: a request without a street is at the one street the
-	// live ones name (samePlace).
-	var others []*pb.HelpRequest
+	type other struct {
+		id []byte
+		r  *pb.HelpRequest
+	}
+	var others []other
 	ids := idsUnder(c.hrs.top.Bucket(bByPhone), join(tok, nil))
-	for _, id := range slices.Backward(ids) {
+	for n, id := range slices.Backward(ids) {
+		if len(ids)-n > maxSiblings {
+			break // as matching reads them: a caller's newest
+		}
 		if bytes.Equal(id, req.id) {
 			continue
 		}
-		if len(others) == maxSiblings {
-			break // as matching reads them: a caller's newest
-		}
 		if st, ok := c.hrs.byID[string(id)]; ok {
-			others = append(others, st.r)
+			others = append(others, other{id, st.r})
 			continue
 		}
 		r, err := helpRequests.readRecord(c.hrs.top, id)
 		if err != nil {
 			return nil, err
 		}
-		others = append(others, r)
+		others = append(others, other{id, r})
 	}
-	streets := doorStreets(req.r, slices.Values(others))
-	var coming []string
+	streets := withStreet(doorStreets(func(yield func(*pb.HelpRequest) bool) {
+		for _, o := range others {
+			if !yield(o.r) {
+				return
+			}
+		}
+	}), req.r)
+	var coming []comer
 	for _, o := range others {
-		if !windowsMeet(req.r, o) || !samePlace(req.r, o, streets) {
+		if !windowsMeet(req.r, o.r) || !samePlace(req.r, o.r, streets) {
 			continue
 		}
-		var holder string
-		switch o.State {
-		case pb.HelpRequest_STATE_ASSIGNED:
-			holder = o.AssignedVolunteer
-		case pb.HelpRequest_STATE_OFFERED:
-			so, err := c.offerByName(o.Offer)
-			if errors.Is(err, ErrNotFound) {
-				return nil, fmt.Errorf("%s is OFFERED with %s, which is missing: %w", o.Name, o.Offer, errInconsistent)
-			}
+		x, err := comerFor(o.r, o.id, c.now, c.offTop.Bucket(bByRequest), func(id []byte) (*pb.Offer, error) {
+			so, err := c.offer(id)
 			if err != nil {
 				return nil, err
 			}
-			if !c.now.Before(so.o.GetExpireTime().AsTime()) {
-				continue // lapsed, the sweep not yet come: nobody is coming
-			}
-			holder = so.o.Volunteer
+			return so.o, nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		if holder != "" && !slices.Contains(coming, holder) {
-			coming = append(coming, holder)
+		if x.name != "" && !slices.ContainsFunc(coming, func(y comer) bool { return y.name == x.name }) {
+			coming = append(coming, x)
 		}
 	}
 	return coming, nil
 }
 
-// VolunteersComing implements Store.
-func (s *BoltStore) VolunteersComing(_ context.Context, requestID string) ([]string, error) {
+// DoorAllows implements Store.
+func (s *BoltStore) DoorAllows(_ context.Context, requestID, volunteer string) error {
 	key, err := parseIDFor("help request", requestID)
 	if err != nil {
-		return nil, fmt.Errorf("store: volunteers coming: %w", err)
+		return fmt.Errorf("store: door allows: %w", err)
 	}
-	var out []string
 	err = s.view(func(tx *bolt.Tx) error {
-		// A change over a read: volunteerComing only reads through it.
+		// A change over a read: doorAllows only reads through it.
 		c := newChange(&writeTx{tx: tx}, s.now(), nil)
 		r, err := helpRequests.readRecord(c.hrs.top, key)
 		if err != nil {
 			return err
 		}
-		out, err = c.volunteerComing(&staged[*pb.HelpRequest]{id: key, r: r})
-		return err
+		return c.doorAllows(&staged[*pb.HelpRequest]{id: key, r: r}, volunteer)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: volunteers coming: %w", err)
+	var sd *SameDoorError
+	if errors.As(err, &sd) {
+		return err
 	}
-	return out, nil
+	if err != nil {
+		return fmt.Errorf("store: door allows: %w", err)
+	}
+	return nil
 }
 
 // offerForRequestID is the offer an earlier CreateOffer with idem made, or
@@ -1068,12 +1095,8 @@ func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string, checks ...A
 			// An edit since the offer was made (a new time, a new place)
 			// may have brought it to a door another volunteer is going to
 			// then: judged here, in the accept's own transaction.
-			coming, err := c.volunteerComing(req)
-			if err != nil {
+			if err := c.doorAllows(req, vol.r.Name); err != nil {
 				return outcome{}, err
-			}
-			if len(coming) > 0 && !slices.Contains(coming, vol.r.Name) {
-				return outcome{}, &SameDoorError{Coming: coming[0]}
 			}
 		}
 		for _, check := range checks {

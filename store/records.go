@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"time"
 
@@ -361,7 +363,7 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 		if err != nil {
 			return MatchingInput{}, err
 		}
-		set = siblingSet{sibs: sibs, streets: doorStreets(r, func(yield func(*pb.HelpRequest) bool) {
+		set = siblingSet{sibs: sibs, streets: doorStreets(func(yield func(*pb.HelpRequest) bool) {
 			for _, sib := range sibs {
 				if !yield(sib.r) {
 					return
@@ -372,7 +374,10 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 			cache[string(tok)] = set
 		}
 	}
-	in.Door = doorOf(r, set.streets)
+	// The caller's newest requests and this one, whether or not it is
+	// among them, as volunteerComing reads them.
+	streets := withStreet(set.streets, r)
+	in.Door = doorOf(r, streets)
 	if in.Door == "" {
 		in.Door = NoStreet
 	}
@@ -382,7 +387,7 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 			continue
 		}
 		o := sib.r
-		if sib.holder != "" && windowsMeet(r, o) && samePlace(r, o, set.streets) {
+		if sib.holder != "" && windowsMeet(r, o) && samePlace(r, o, streets) {
 			switch in.Accompany {
 			case "":
 				in.Accompany = sib.holder
@@ -531,7 +536,7 @@ func readSiblings(tx *bolt.Tx, tok []byte, now time.Time) ([]sibling, error) {
 		if err != nil {
 			return nil, err
 		}
-		holder, err := holderOf(tx, o, now)
+		holder, err := holderOf(tx, o, id, now)
 		if err != nil {
 			return nil, err
 		}
@@ -556,36 +561,59 @@ func windowsMeet(a, b *pb.HelpRequest) bool {
 // name several, or none, its street is not known, and it is at one door
 // only with others whose street is not known.
 func samePlace(a, b *pb.HelpRequest, streets map[string]string) bool {
-	return a.GetLocation().GetPostcode() == b.GetLocation().GetPostcode() && doorOf(a, streets) == doorOf(b, streets)
+	if a.GetLocation().GetPostcode() != b.GetLocation().GetPostcode() {
+		return false
+	}
+	// A street not known may be any at the postcode: judged as the door,
+	// so that no second volunteer is sent to it (a coordinator who knows
+	// better offers with allow_second_volunteer, or writes the street).
+	da, db := doorOf(a, streets), doorOf(b, streets)
+	return da == db || da == "" || db == ""
 }
 
 // doorStreets maps each postcode at which the caller's live requests
-// (open, offered or assigned; r among them, and those all yields) name a
-// street to that street's key, or to "" where they name more than one.
-func doorStreets(r *pb.HelpRequest, all iter.Seq[*pb.HelpRequest]) map[string]string {
+// (open, offered or assigned, of those all yields) name a street to that
+// street's key, or to "" where they name more than one.
+func doorStreets(all iter.Seq[*pb.HelpRequest]) map[string]string {
 	streets := map[string]string{}
-	note := func(o *pb.HelpRequest) {
-		switch o.State {
-		case pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED, pb.HelpRequest_STATE_ASSIGNED:
-		default:
-			return
-		}
-		k := geo.StreetKey(o.GetLocation().GetStreet())
-		if k == "" {
-			return
-		}
-		pc := o.GetLocation().GetPostcode()
-		if had, ok := streets[pc]; !ok {
-			streets[pc] = k
-		} else if had != k {
-			streets[pc] = ""
-		}
-	}
-	note(r)
 	for o := range all {
-		note(o)
+		noteStreet(streets, o)
 	}
 	return streets
+}
+
+// withStreet is streets with r's street noted too, copied only if that
+// changes it: one caller's map is shared by their requests on a page.
+func withStreet(streets map[string]string, r *pb.HelpRequest) map[string]string {
+	probe := map[string]string{}
+	if noteStreet(probe, r); len(probe) == 0 {
+		return streets
+	}
+	pc := r.GetLocation().GetPostcode()
+	if had, ok := streets[pc]; ok && (had == "" || had == probe[pc]) {
+		return streets
+	}
+	out := maps.Clone(streets)
+	noteStreet(out, r)
+	return out
+}
+
+func noteStreet(streets map[string]string, o *pb.HelpRequest) {
+	switch o.State {
+	case pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED, pb.HelpRequest_STATE_ASSIGNED:
+	default:
+		return
+	}
+	k := geo.StreetKey(o.GetLocation().GetStreet())
+	if k == "" {
+		return
+	}
+	pc := o.GetLocation().GetPostcode()
+	if had, ok := streets[pc]; !ok {
+		streets[pc] = k
+	} else if had != k {
+		streets[pc] = ""
+	}
 }
 
 // doorOf is the key of the street r's door is on (see samePlace), or "".
@@ -596,30 +624,63 @@ func doorOf(r *pb.HelpRequest, streets map[string]string) string {
 	return streets[r.GetLocation().GetPostcode()]
 }
 
-// holderOf is the volunteer coming for r: the one it is assigned to, or
-// offered to while the offer's lease runs (a lapsed one, the sweep not
-// yet come, sends nobody); or "".
-func holderOf(tx *bolt.Tx, r *pb.HelpRequest, now time.Time) (string, error) {
+// comerFor is the volunteer coming for r, with id r's id: the one it is
+// assigned to, or offered to while the offer's lease runs (a lapsed one,
+// the sweep not yet come, sends nobody); nobody if neither. byRequest is
+// offers/by_request and offerOf reads an offer, so that a change reads
+// the offers as it has left them.
+func comerFor(r *pb.HelpRequest, id []byte, now time.Time, byRequest *bolt.Bucket, offerOf func(id []byte) (*pb.Offer, error)) (comer, error) {
 	switch r.State {
 	case pb.HelpRequest_STATE_ASSIGNED:
-		return r.AssignedVolunteer, nil
+		// The offer accepted says whether they come by the caller's leave.
+		x := comer{name: r.AssignedVolunteer}
+		for _, oid := range idsUnder(byRequest, id) {
+			o, err := offerOf(oid)
+			if err != nil {
+				return comer{}, err
+			}
+			if o.State == pb.Offer_STATE_ACCEPTED && o.Volunteer == r.AssignedVolunteer {
+				x.byLeave = o.AllowSecondVolunteer
+				break
+			}
+		}
+		return x, nil
 	case pb.HelpRequest_STATE_OFFERED:
-		id, err := idFromName(r.Offer, offerPrefix)
+		oid, err := idFromName(r.Offer, offerPrefix)
 		if err != nil {
-			return "", fmt.Errorf("offer %q: %w", r.Offer, err)
+			return comer{}, fmt.Errorf("offer %q: %w", r.Offer, err)
 		}
-		o := &pb.Offer{}
-		ok, err := getProto(tx.Bucket(bOffers).Bucket(bRecords), id, o)
+		o, err := offerOf(oid)
+		if errors.Is(err, ErrNotFound) {
+			return comer{}, fmt.Errorf("%s is OFFERED with %s, which is missing: %w", r.Name, r.Offer, errInconsistent)
+		}
 		if err != nil {
-			return "", err
-		}
-		if !ok {
-			return "", fmt.Errorf("%s is OFFERED with %s, which is missing: %w", r.Name, r.Offer, errInconsistent)
+			return comer{}, err
 		}
 		if !now.Before(o.GetExpireTime().AsTime()) {
-			return "", nil
+			return comer{}, nil
 		}
-		return o.Volunteer, nil
+		return comer{name: o.Volunteer, byLeave: o.AllowSecondVolunteer}, nil
 	}
-	return "", nil
+	return comer{}, nil
+}
+
+// holderOf is the volunteer coming for r (comerFor), read from tx.
+func holderOf(tx *bolt.Tx, r *pb.HelpRequest, id []byte, now time.Time) (string, error) {
+	if r.State == pb.HelpRequest_STATE_ASSIGNED {
+		return r.AssignedVolunteer, nil // whether by leave matters only to doorAllows
+	}
+	offers := tx.Bucket(bOffers)
+	x, err := comerFor(r, id, now, offers.Bucket(bByRequest), func(oid []byte) (*pb.Offer, error) {
+		o := &pb.Offer{}
+		ok, err := getProto(offers.Bucket(bRecords), oid, o)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrNotFound
+		}
+		return o, nil
+	})
+	return x.name, err
 }

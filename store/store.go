@@ -154,10 +154,10 @@ type Store interface {
 	// of a request: its requester, and the volunteer already going to
 	// their door at its time.
 	MatchingInput(ctx context.Context, id string) (MatchingInput, error)
-	// VolunteersComing names the volunteers holding, offered or assigned,
-	// another of the request's caller's requests at the same place at a
-	// time meeting its window: those already going to its door then.
-	VolunteersComing(ctx context.Context, requestID string) ([]string, error)
+	// DoorAllows judges, as an offer's and an accept's own transactions
+	// do, sending volunteer to the request's door: a *SameDoorError names
+	// another volunteer going there at a time meeting its window.
+	DoorAllows(ctx context.Context, requestID, volunteer string) error
 	// ListOpenMatchingInputs lists the OPEN requests' matching inputs, in
 	// pages, for the dispatcher. A pass is read under one key epoch, so
 	// that one caller's Requester is the same on every page: a page asked
