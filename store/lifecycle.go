@@ -778,7 +778,7 @@ func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]comer, error) 
 		}
 		others = append(others, other{id, r})
 	}
-	streets := withStreet(doorStreets(func(yield func(*pb.HelpRequest) bool) {
+	at := streetAt(doorStreets(func(yield func(*pb.HelpRequest) bool) {
 		for _, o := range others {
 			if !yield(o.r) {
 				return
@@ -787,7 +787,7 @@ func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]comer, error) 
 	}), req.r)
 	var coming []comer
 	for _, o := range others {
-		if !windowsMeet(req.r, o.r) || !samePlace(req.r, o.r, streets) {
+		if !windowsMeet(req.r, o.r) || !samePlace(req.r, o.r, at) {
 			continue
 		}
 		x, err := comerFor(o.r, o.id, c.now, c.offTop.Bucket(bByRequest), func(id []byte) (*pb.Offer, error) {

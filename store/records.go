@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"maps"
 	"slices"
 	"time"
 
@@ -376,8 +375,8 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 	}
 	// The caller's newest requests and this one, whether or not it is
 	// among them, as volunteerComing reads them.
-	streets := withStreet(set.streets, r)
-	in.Door = doorOf(r, streets)
+	at := streetAt(set.streets, r)
+	in.Door = doorOf(r, at)
 	if in.Door == "" {
 		in.Door = NoStreet
 	}
@@ -387,7 +386,7 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 			continue
 		}
 		o := sib.r
-		if sib.holder != "" && windowsMeet(r, o) && samePlace(r, o, streets) {
+		if sib.holder != "" && windowsMeet(r, o) && samePlace(r, o, at) {
 			switch in.Accompany {
 			case "":
 				in.Accompany = sib.holder
@@ -556,18 +555,16 @@ func windowsMeet(a, b *pb.HelpRequest) bool {
 // samePlace says whether two of one caller's requests are at one door, as
 // far as the clear part of their records tells: the same postcode and
 // street (one number can serve several homes: a partner's office). A
-// request without a street is at the one street the caller's live
-// requests at that postcode name (streets, from doorStreets); when they
-// name several, or none, its street is not known, and it is at one door
-// only with others whose street is not known.
-func samePlace(a, b *pb.HelpRequest, streets map[string]string) bool {
+// request without a street is at at, the one street the caller's live
+// requests name at that postcode (streetAt), if they name one; a street
+// not known may be any at the postcode, and is judged as the door, so
+// that no second volunteer is sent to it (a coordinator who knows better
+// offers with allow_second_volunteer, or writes the street).
+func samePlace(a, b *pb.HelpRequest, at string) bool {
 	if a.GetLocation().GetPostcode() != b.GetLocation().GetPostcode() {
 		return false
 	}
-	// A street not known may be any at the postcode: judged as the door,
-	// so that no second volunteer is sent to it (a coordinator who knows
-	// better offers with allow_second_volunteer, or writes the street).
-	da, db := doorOf(a, streets), doorOf(b, streets)
+	da, db := doorOf(a, at), doorOf(b, at)
 	return da == db || da == "" || db == ""
 }
 
@@ -582,29 +579,41 @@ func doorStreets(all iter.Seq[*pb.HelpRequest]) map[string]string {
 	return streets
 }
 
-// withStreet is streets with r's street noted too, copied only if that
-// changes it: one caller's map is shared by their requests on a page.
-func withStreet(streets map[string]string, r *pb.HelpRequest) map[string]string {
-	probe := map[string]string{}
-	if noteStreet(probe, r); len(probe) == 0 {
-		return streets
+// streetAt is the one street the caller's live requests name at r's
+// postcode, r among them (streets being the others'): its key, or "" when
+// they name none or several.
+func streetAt(streets map[string]string, r *pb.HelpRequest) string {
+	had, ok := streets[r.GetLocation().GetPostcode()]
+	switch k := liveStreetKey(r); {
+	case k == "" || k == had:
+		return had
+	case !ok:
+		return k
 	}
-	pc := r.GetLocation().GetPostcode()
-	if had, ok := streets[pc]; ok && (had == "" || had == probe[pc]) {
-		return streets
+	return "" // r names another street there, or they named several
+}
+
+// doorOf is the key of the street r's door is on, or at, the caller's one
+// street at its postcode, when r names none (see samePlace).
+func doorOf(r *pb.HelpRequest, at string) string {
+	if k := geo.StreetKey(r.GetLocation().GetStreet()); k != "" {
+		return k
 	}
-	out := maps.Clone(streets)
-	noteStreet(out, r)
-	return out
+	return at
+}
+
+// liveStreetKey is the key of o's street if o is live (open, offered or
+// assigned), else "".
+func liveStreetKey(o *pb.HelpRequest) string {
+	switch o.State {
+	case pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED, pb.HelpRequest_STATE_ASSIGNED:
+		return geo.StreetKey(o.GetLocation().GetStreet())
+	}
+	return ""
 }
 
 func noteStreet(streets map[string]string, o *pb.HelpRequest) {
-	switch o.State {
-	case pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED, pb.HelpRequest_STATE_ASSIGNED:
-	default:
-		return
-	}
-	k := geo.StreetKey(o.GetLocation().GetStreet())
+	k := liveStreetKey(o)
 	if k == "" {
 		return
 	}
@@ -614,14 +623,6 @@ func noteStreet(streets map[string]string, o *pb.HelpRequest) {
 	} else if had != k {
 		streets[pc] = ""
 	}
-}
-
-// doorOf is the key of the street r's door is on (see samePlace), or "".
-func doorOf(r *pb.HelpRequest, streets map[string]string) string {
-	if k := geo.StreetKey(r.GetLocation().GetStreet()); k != "" {
-		return k
-	}
-	return streets[r.GetLocation().GetPostcode()]
 }
 
 // comerFor is the volunteer coming for r, with id r's id: the one it is
