@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // Protobuf strings are UTF-8, but not every client's runtime checks (a
@@ -38,42 +40,12 @@ import (
 // its unknown fields.
 func (s *Server) utf8Unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if m, ok := req.(proto.Message); ok {
-		dropUnknown(m.ProtoReflect())
+		pb.DiscardUnknown(m.ProtoReflect())
 		if err := checkUTF8(m); err != nil {
 			return nil, err
 		}
 	}
 	return handler(ctx, req)
-}
-
-// dropUnknown removes the unknown fields of m and of every message in it.
-func dropUnknown(m protoreflect.Message) {
-	if len(m.GetUnknown()) > 0 {
-		m.SetUnknown(nil)
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsMap():
-			if isMessage(fd.MapValue()) {
-				v.Map().Range(func(_ protoreflect.MapKey, e protoreflect.Value) bool {
-					dropUnknown(e.Message())
-					return true
-				})
-			}
-		case !isMessage(fd):
-		case fd.IsList():
-			for l, i := v.List(), 0; i < l.Len(); i++ {
-				dropUnknown(l.Get(i).Message())
-			}
-		default:
-			dropUnknown(v.Message())
-		}
-		return true
-	})
-}
-
-func isMessage(fd protoreflect.FieldDescriptor) bool {
-	return fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind
 }
 
 // utf8Stream is utf8Unary for every message a stream receives.
@@ -88,7 +60,7 @@ func (u utf8ServerStream) RecvMsg(m any) error {
 		return err
 	}
 	if pm, ok := m.(proto.Message); ok {
-		dropUnknown(pm.ProtoReflect())
+		pb.DiscardUnknown(pm.ProtoReflect())
 		return checkUTF8(pm)
 	}
 	return nil

@@ -253,3 +253,36 @@ func UnmarshalTrusted(b []byte, m proto.Message) error {
 // standard is gRPC's default codec, which gRPC registers when its proto
 // codec package is linked in, as it is here.
 func standard() encoding.CodecV2 { return encoding.GetCodecV2(grpcproto.Name) }
+
+// DiscardUnknown removes the unknown fields of m and of every message in
+// it: the server drops those a request carries (a client built from a
+// newer API), so that they are never stored beside the sealed personal
+// fields, outside every check.
+func DiscardUnknown(m protoreflect.Message) {
+	if len(m.GetUnknown()) > 0 {
+		m.SetUnknown(nil)
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			if isMessage(fd.MapValue()) {
+				v.Map().Range(func(_ protoreflect.MapKey, e protoreflect.Value) bool {
+					DiscardUnknown(e.Message())
+					return true
+				})
+			}
+		case !isMessage(fd):
+		case fd.IsList():
+			for l, i := v.List(), 0; i < l.Len(); i++ {
+				DiscardUnknown(l.Get(i).Message())
+			}
+		default:
+			DiscardUnknown(v.Message())
+		}
+		return true
+	})
+}
+
+func isMessage(fd protoreflect.FieldDescriptor) bool {
+	return fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind
+}
