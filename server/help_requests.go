@@ -213,6 +213,13 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 			return nil, err
 		}
 		out, err := s.store.UpdateHelpRequest(ctx, next)
+		var sd *store.SameDoorError
+		if errors.As(err, &sd) {
+			return nil, statusWith(codes.FailedPrecondition, ReasonSameDoor,
+				"with this edit the request's volunteer and "+sd.Coming+" would both be at the caller's door at one time: "+
+					"cancel or move one of the requests first",
+				map[string]string{"volunteer_coming": sd.Coming})
+		}
 		if errors.Is(err, store.ErrEtagMismatch) && in.Etag == "" && attempt < updateRetries {
 			if err := backoff(ctx, attempt); err != nil {
 				return nil, s.errs.toStatus(ctx, err, notFound{})

@@ -628,12 +628,30 @@ func TestEditThatBringsTwoVolunteersToOneDoor(t *testing.T) {
 			t.Errorf("Bob holds %d offers", v.PendingOffers)
 		}
 	})
+	t.Run("edit of the assigned one refused", func(t *testing.T) {
+		h, first, _, _, _, toBob := setup(t, false)
+		r := &pb.HelpRequest{Name: first.Name}
+		hours(30, 31)(r)
+		_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: r, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"window"}}})
+		wantFailure(t, err, codes.FailedPrecondition, server.ReasonSameDoor)
+		if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: toBob.Name}); err != nil {
+			t.Errorf("Bob's accept after the refused edit: %v", err)
+		}
+	})
 	t.Run("accept refused", func(t *testing.T) {
-		h, first, second, _, _, toBob := setup(t, false)
-		// The other request, assigned to Ann, moves: assigned, it has no
-		// offer to review, and Bob's stays pending until he answers.
-		moveTo(h, first.Name, 30, 31)
-		_, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: toBob.Name})
+		h, _, second, _, _, toBob := setup(t, false)
+		// The offered request moves by another way than the API (the
+		// store itself, as another process's write would): no review ran,
+		// and the accept's own review catches it.
+		stored, err := h.st.GetHelpRequest(h.ctx, strings.TrimPrefix(second.Name, "helpRequests/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hours(2, 3)(stored)
+		if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
+			t.Fatal(err)
+		}
+		_, err = h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: toBob.Name})
 		wantFailure(t, err, codes.FailedPrecondition, server.ReasonSameDoor)
 		if o := h.getOffer(toBob.Name); o.State != pb.Offer_STATE_WITHDRAWN {
 			t.Errorf("Bob's refused offer is %v, want WITHDRAWN", o.State)

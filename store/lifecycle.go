@@ -481,6 +481,47 @@ func commitmentOf(req *pb.HelpRequest) *pb.Commitment {
 // refreshCommitment brings the commitment of the volunteer holding r (its
 // offer's, or its assignee) in step with r's window and needs after an
 // edit of r.
+// Set here, not in helpRequests' literal: requestUpdated reads requests
+// through helpRequests itself.
+func init() { helpRequests.onUpdated = requestUpdated }
+
+// requestUpdated keeps, in an edit's transaction, what depends on a
+// request: one door, one volunteer (keepDoor), and its volunteer's
+// commitment.
+func requestUpdated(w *writeTx, sl *sealer, r *pb.HelpRequest, etag string, now time.Time) error {
+	if err := keepDoor(w, sl, r, now); err != nil {
+		return err
+	}
+	return refreshCommitment(w, sl, r, etag, now)
+}
+
+// keepDoor refuses, with a *SameDoorError, an edit that brings an
+// assigned request to a door another volunteer is going to at a meeting
+// time: an assignment cannot be withdrawn as an offer can, so the edit
+// gives way (a pending offer brought there is withdrawn by the server's
+// review instead). A volunteer who came by the caller's leave may stay.
+func keepDoor(w *writeTx, sl *sealer, r *pb.HelpRequest, now time.Time) error {
+	if r.State != pb.HelpRequest_STATE_ASSIGNED {
+		return nil
+	}
+	id, err := idFromName(r.Name, helpRequestPrefix)
+	if err != nil {
+		return err
+	}
+	c := newChange(w, now, sl)
+	x, err := comerFor(r, id, now, c.offTop.Bucket(bByRequest), func(oid []byte) (*pb.Offer, error) {
+		so, err := c.offer(oid)
+		if err != nil {
+			return nil, err
+		}
+		return so.o, nil
+	})
+	if err != nil || x.byLeave {
+		return err
+	}
+	return c.doorAllows(&staged[*pb.HelpRequest]{id: id, r: r}, r.AssignedVolunteer)
+}
+
 func refreshCommitment(w *writeTx, sl *sealer, r *pb.HelpRequest, etag string, now time.Time) error {
 	name, err := requestConcerns(w.tx, r)
 	if err != nil || name == "" {
@@ -721,18 +762,18 @@ type comer struct {
 
 // doorAllows judges sending vol to req's door, with what this change has
 // left in the transaction: it is a *SameDoorError when another volunteer
-// is going there at a time meeting req's window, unless vol is going
-// there already and the others come by the caller's leave. Two
-// volunteers going there at times that do not meet each other are both
-// others to a request whose window meets both.
+// is going there at a time meeting req's window. One who comes by the
+// caller's leave (an offer made with SecondVolunteerOK) was agreed to
+// beside whoever else comes, and stops nobody. Two volunteers going there
+// at times that do not meet each other are both others to a request whose
+// window meets both.
 func (c *change) doorAllows(req *staged[*pb.HelpRequest], vol string) error {
 	coming, err := c.volunteerComing(req)
 	if err != nil {
 		return err
 	}
-	along := slices.ContainsFunc(coming, func(x comer) bool { return x.name == vol })
 	for _, x := range coming {
-		if x.name != vol && !(along && x.byLeave) {
+		if x.name != vol && !x.byLeave {
 			return &SameDoorError{Coming: x.name}
 		}
 	}

@@ -92,13 +92,12 @@ var helpRequests = &collection[*pb.HelpRequest]{
 		return nil
 	},
 	// A request's offers are its history and go with it.
-	onRemove:  func(w *writeTx, id []byte, _ time.Time) error { return deleteOffersOf(w, id) },
-	event:     helpRequestEvent,
-	concerns:  requestConcerns,
-	onUpdated: refreshCommitment,
-	created:   pb.Event_TYPE_HELP_REQUEST_CREATED,
-	updated:   pb.Event_TYPE_HELP_REQUEST_UPDATED,
-	deleted:   pb.Event_TYPE_HELP_REQUEST_DELETED,
+	onRemove: func(w *writeTx, id []byte, _ time.Time) error { return deleteOffersOf(w, id) },
+	event:    helpRequestEvent,
+	concerns: requestConcerns,
+	created:  pb.Event_TYPE_HELP_REQUEST_CREATED,
+	updated:  pb.Event_TYPE_HELP_REQUEST_UPDATED,
+	deleted:  pb.Event_TYPE_HELP_REQUEST_DELETED,
 }
 
 var volunteers = &collection[*pb.Volunteer]{
