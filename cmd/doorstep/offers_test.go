@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
 	"github.com/doorstep-aid/doorstep/store"
@@ -394,9 +396,11 @@ func TestOfferMakeOneVolunteerPerDoor(t *testing.T) {
 	}
 }
 
-// TestOfferAcceptAtAnOccupiedDoor: an accept refused because an edit
-// brought the request to a door another volunteer is going to then says
-// so in plain words, naming that volunteer.
+// TestOfferAcceptAtAnOccupiedDoor: an accept refused because the request
+// came to a door another volunteer is going to then (here moved by a
+// write that bypassed the API, as another process's would) says so in
+// plain words, naming that volunteer; an edit through the API that would
+// do the same to an assigned request is refused up front.
 func TestOfferAcceptAtAnOccupiedDoor(t *testing.T) {
 	e := newTestEnv(t)
 	callum, aileen := e.addVolunteers()
@@ -404,8 +408,22 @@ func TestOfferAcceptAtAnOccupiedDoor(t *testing.T) {
 	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", r1, callum), "offers"))
 	r2 := e.newRequest("--when", "tomorrow 14:00-16:00")
 	toAileen := firstName(t, e.ok("offer", "make", r2, aileen), "offers")
-	e.ok("request", "edit", r1, "--when", "tomorrow 13:00-15:00")
-	r := e.run("offer", "accept", toAileen)
+
+	r := e.run("request", "edit", r1, "--when", "tomorrow 13:00-15:00")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "SAME_DOOR") {
+		t.Errorf("edit of the assigned request to meet the other: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	stored, err := e.st.GetHelpRequest(context.Background(), idOf(r2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := stored.GetWindow()
+	w.StartTime = timestamppb.New(w.StartTime.AsTime().Add(-3 * time.Hour)) // now meets r1's
+	if _, err := e.st.UpdateHelpRequest(context.Background(), stored); err != nil {
+		t.Fatal(err)
+	}
+	r = e.run("offer", "accept", toAileen)
 	checkFailure(t, r, true, exitFailed, "Not accepted: Callum Reid ("+callum+") is already going to this caller's door then, for another of their requests, "+
 		"so the offer is withdrawn. Offer the request to them, so that only one volunteer calls.")
 }
