@@ -69,7 +69,7 @@ type collection[T proto.Message] struct {
 	concerns func(tx *bolt.Tx, r T) (string, error)
 	// onUpdated, when set, brings what depends on r in step with an
 	// update of it, in the same transaction, under the update's etag.
-	onUpdated func(w *writeTx, sl *sealer, r T, etag string, now time.Time) error
+	onUpdated func(w *writeTx, sl *sealer, prev, r T, etag string, now time.Time) error
 }
 
 // read returns a record with its personal fields opened and merged back
@@ -317,7 +317,7 @@ func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T) (T, er
 			return err
 		}
 		if col.onUpdated != nil {
-			if err := col.onUpdated(w, sl, r, etagOf(rev), now); err != nil {
+			if err := col.onUpdated(w, sl, cur, r, etagOf(rev), now); err != nil {
 				return err
 			}
 		}

@@ -488,9 +488,15 @@ func init() { helpRequests.onUpdated = requestUpdated }
 // requestUpdated keeps, in an edit's transaction, what depends on a
 // request: one door, one volunteer (keepDoor), and its volunteer's
 // commitment.
-func requestUpdated(w *writeTx, sl *sealer, r *pb.HelpRequest, etag string, now time.Time) error {
-	if err := keepDoor(w, sl, r, now); err != nil {
-		return err
+func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string, now time.Time) error {
+	// Only a new time or place can bring it to a door: an edit of
+	// anything else is never refused for one, even at a door two
+	// volunteers were already going to.
+	if !proto.Equal(prev.GetWindow(), r.GetWindow()) || prev.GetLocation().GetPostcode() != r.GetLocation().GetPostcode() ||
+		geo.StreetKey(prev.GetLocation().GetStreet()) != geo.StreetKey(r.GetLocation().GetStreet()) {
+		if err := keepDoor(w, sl, r, now); err != nil {
+			return err
+		}
 	}
 	return refreshCommitment(w, sl, r, etag, now)
 }

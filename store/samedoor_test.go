@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -199,4 +200,43 @@ func TestLapsedOfferIsNobodyComing(t *testing.T) {
 	clock.advance(lcLease)
 	_, err = s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(hr.Name), VolunteerID: idOf(other.Name), Lease: lcLease})
 	mustOK(t, err, "offer once the first has lapsed")
+}
+
+// TestEditAtACrowdedDoor: at a door two volunteers were already going to
+// (stored before one door, one volunteer was kept: here the leave on the
+// second's offer is taken away by hand), an edit of anything but the time
+// or place of an assigned request goes through, while one that moves it
+// to meet the other still is refused.
+func TestEditAtACrowdedDoor(t *testing.T) {
+	s, _ := newStore(t, WithClock(newFakeClock().now))
+	ann, bob := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
+	r1 := doorRequest(t, s, "+447700900777", "Union Street", 10, 12)
+	r2 := doorRequest(t, s, "+447700900777", "Union Street", 11, 13)
+	lcMust(t, "accept")(s.AcceptOffer(bg, idOf(lcOffer(t, s, r1, ann).Offer.Name)))
+	second, err := s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(r2.Name), VolunteerID: idOf(bob.Name), Lease: lcLease, SecondVolunteerOK: true})
+	mustOK(t, err, "offer by leave")
+	lcMust(t, "accept")(s.AcceptOffer(bg, idOf(second.Offer.Name)))
+	mustOK(t, s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bOffers).Bucket(bRecords)
+		id, _ := ParseID(idOf(second.Offer.Name))
+		o := &pb.Offer{}
+		if _, err := getProto(b, id, o); err != nil {
+			return err
+		}
+		o.AllowSecondVolunteer = false
+		raw, err := proto.Marshal(o)
+		if err != nil {
+			return err
+		}
+		return b.Put(id, raw)
+	}), "take the leave away")
+
+	cur, err := s.GetHelpRequest(bg, idOf(r2.Name))
+	mustOK(t, err, "get")
+	cur.Details = "Bread too, please"
+	cur, err = s.UpdateHelpRequest(bg, cur)
+	mustOK(t, err, "an edit of the details")
+	cur.GetWindow().EndTime = timestamppb.New(time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC))
+	_, err = s.UpdateHelpRequest(bg, cur)
+	mustErr(t, err, ErrSameDoor, "an edit of the time, still meeting the other")
 }
