@@ -30,14 +30,3 @@ func TestSplitHouse(t *testing.T) {
 		}
 	}
 }
-
-// TestIsHouse: a line that is only a house, as splitHouse takes them, is
-// one an earlier split may have made.
-func TestIsHouse(t *testing.T) {
-	for line, want := range map[string]bool{"12": true, "Flat 2, 12": true, "2/1": true, "Flat 2": true,
-		"12 Union Street": false, "The Old Manse": false, "": false} {
-		if got := isHouse(line); got != want {
-			t.Errorf("isHouse(%q) = %v, want %v", line, got, want)
-		}
-	}
-}

@@ -421,9 +421,10 @@ func cleanAvailability(v *violations, field string, vol *pb.Volunteer) {
 // volunteer before they accept, survives erasure, and keys the
 // same-street bonus and the door. Handlers call it on a create, and on an
 // update that sets the street, never on a street already stored: that
-// was split when it was set. A first line that is itself only a house
-// (one an earlier split made) is replaced, so that a corrected number or
-// a repeated update leaves one house, not two. With the lines full, the
+// was split when it was set. A first line that is a bare house number
+// (one an earlier split made) gives way to a bare number, so that a
+// corrected number or a repeated update leaves one house, not two; a
+// flat the caller wrote there ("Flat 2") stays. With the lines full, the
 // house joins the shortest line it fits; if none has room, the street is
 // refused, naming field, rather than keep the house.
 func houseOutOfStreet(v *violations, field string, loc *pb.Location) {
@@ -436,7 +437,8 @@ func houseOutOfStreet(v *violations, field string, loc *pb.Location) {
 	}
 	lines := loc.AddressLines
 	switch {
-	case len(lines) > 0 && isHouse(lines[0]):
+	case len(lines) > 0 && bareNumberRE.MatchString(lines[0]) && bareNumberRE.MatchString(house):
+		// A bare number where a bare number was: the corrected house.
 		lines[0] = house
 	case slices.Contains(lines, house):
 	case len(lines) < maxAddressLines:
@@ -455,13 +457,6 @@ func houseOutOfStreet(v *violations, field string, loc *pb.Location) {
 		lines[at] = house + ", " + strings.TrimSpace(lines[at])
 	}
 	loc.Street, loc.AddressLines = name, lines
-}
-
-// isHouse says whether an address line is only a house number or flat, as
-// splitHouse takes them ("12", "Flat 2, 12").
-func isHouse(line string) bool {
-	house, name := splitHouse(line + " x")
-	return house != "" && name == "x"
 }
 
 // splitHouse splits what leads a street typed as an address: parts
@@ -503,6 +498,10 @@ func splitHouse(street string) (house, name string) {
 }
 
 var houseNumberRE = regexp.MustCompile(`^\p{Nd}+\pL?([/-]\p{Nd}+\pL?)?$`)
+
+// bareNumberRE is a house number alone ("12", "12a"): not a tenement flat
+// ("2/1") nor a range, which the caller may have written as a line.
+var bareNumberRE = regexp.MustCompile(`^\p{Nd}+\pL?$`)
 
 // dashes join a range of house numbers written with spaces ("12 - 14").
 var dashes = map[string]bool{"-": true, "–": true, "—": true}

@@ -847,7 +847,14 @@ func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]comer, error) 
 		if err != nil {
 			return nil, err
 		}
-		if x.name != "" && !slices.ContainsFunc(coming, func(y comer) bool { return y.name == x.name }) {
+		if x.name == "" {
+			continue
+		}
+		// A volunteer coming for several of the caller's requests comes
+		// by leave only if every one of those visits does.
+		if i := slices.IndexFunc(coming, func(y comer) bool { return y.name == x.name }); i >= 0 {
+			coming[i].byLeave = coming[i].byLeave && x.byLeave
+		} else {
 			coming = append(coming, x)
 		}
 	}
