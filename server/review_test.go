@@ -132,6 +132,20 @@ func nextWeekday(d time.Weekday) time.Time {
 	return t
 }
 
+// needsADriverInStore makes the request need a driver by a write straight
+// to the store, as another process's would: no review runs.
+func (h *harness) needsADriverInStore(name string) {
+	h.t.Helper()
+	stored, err := h.st.GetHelpRequest(h.ctx, strings.TrimPrefix(name, "helpRequests/"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	stored.Needs, stored.EntersHome = []pb.Need{pb.Need_NEED_TRANSPORT}, true
+	if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // An edit that reaches the store by another way than the API (here the
 // store itself, as another process's write would) is caught at the accept:
 // the offer is withdrawn and the accept refused with the rule that fails.
@@ -140,15 +154,8 @@ func TestAcceptReviewsTheOffer(t *testing.T) {
 	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
 	hr := h.createHR(shopping())
 	o := h.offer(hr.Name, ann.Name)
-	stored, err := h.st.GetHelpRequest(h.ctx, hr.Name[len("helpRequests/"):])
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored.Needs, stored.EntersHome = []pb.Need{pb.Need_NEED_TRANSPORT}, true
-	if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
-		t.Fatal(err)
-	}
-	_, err = h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name})
+	h.needsADriverInStore(hr.Name)
+	_, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name})
 	code, reason, _ := errorOf(t, err)
 	if code != codes.FailedPrecondition || reason != "NOT_ELIGIBLE" {
 		t.Fatalf("accept after the request came to need a driver: %v (%s), want NOT_ELIGIBLE", err, reason)
@@ -170,16 +177,9 @@ func TestAcceptAfterTheLeaseOfAnOfferNowImpossible(t *testing.T) {
 	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
 	hr := h.createHR(shopping())
 	o := h.offer(hr.Name, ann.Name)
-	stored, err := h.st.GetHelpRequest(h.ctx, hr.Name[len("helpRequests/"):])
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored.Needs, stored.EntersHome = []pb.Need{pb.Need_NEED_TRANSPORT}, true
-	if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
-		t.Fatal(err)
-	}
+	h.needsADriverInStore(hr.Name)
 	clock.advance(31 * time.Minute)
-	_, err = h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name})
+	_, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: o.Name})
 	wantFailure(t, err, codes.FailedPrecondition, server.ReasonLeaseExpired)
 	if got := h.getOffer(o.Name); got.State != pb.Offer_STATE_EXPIRED {
 		t.Errorf("the offer is %v, want EXPIRED", got.State)

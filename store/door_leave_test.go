@@ -10,7 +10,9 @@ import (
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
-func r5Req(t *testing.T, s *BoltStore, phone, street string, day int) *pb.HelpRequest {
+// dayRequest stores an OPEN request of the caller phone at street, AB10
+// 1AB, from 9:00 to 17:00 on day of March 2026.
+func dayRequest(t *testing.T, s *BoltStore, phone, street string, day int) *pb.HelpRequest {
 	t.Helper()
 	hr := newHelpRequest("org-a", "", "AB10 1AB", phone)
 	hr.Location.Street = street
@@ -23,7 +25,8 @@ func r5Req(t *testing.T, s *BoltStore, phone, street string, day int) *pb.HelpRe
 	return hr
 }
 
-func r5Assign(t *testing.T, s *BoltStore, hr *pb.HelpRequest, v *pb.Volunteer, leave bool) error {
+// assignTo offers hr to v, by the caller's leave or not, and accepts it.
+func assignTo(t *testing.T, s *BoltStore, hr *pb.HelpRequest, v *pb.Volunteer, leave bool) error {
 	t.Helper()
 	res, err := s.CreateOffer(bg, OfferParams{HelpRequestID: idOf(hr.Name), VolunteerID: idOf(v.Name), Lease: lcLease, SecondVolunteerOK: leave})
 	if err != nil {
@@ -40,13 +43,13 @@ func r5Assign(t *testing.T, s *BoltStore, hr *pb.HelpRequest, v *pb.Volunteer, l
 func TestByLeaveVisitDoesNotHideAPlainOne(t *testing.T) {
 	s, _ := newStore(t)
 	const phone = "+447700900555"
-	c := r5Req(t, s, phone, "Union Street", 2) // older
-	b := r5Req(t, s, phone, "Union Street", 2) // newer: read first
-	a := r5Req(t, s, phone, "Union Street", 2)
+	c := dayRequest(t, s, phone, "Union Street", 2) // older
+	b := dayRequest(t, s, phone, "Union Street", 2) // newer: read first
+	a := dayRequest(t, s, phone, "Union Street", 2)
 	ann, bob := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
-	mustOK(t, r5Assign(t, s, b, bob, true), "Bob by leave on B")
-	mustOK(t, r5Assign(t, s, c, bob, false), "Bob on C, no leave (he is coming anyway)")
-	err := r5Assign(t, s, a, ann, false)
+	mustOK(t, assignTo(t, s, b, bob, true), "Bob by leave on B")
+	mustOK(t, assignTo(t, s, c, bob, false), "Bob on C, no leave (he is coming anyway)")
+	err := assignTo(t, s, a, ann, false)
 	var sd *SameDoorError
 	if !errors.As(err, &sd) {
 		t.Errorf("Ann offered/assigned A beside Bob's C (no leave for either): err = %v, want SameDoorError naming %s", err, bob.Name)
@@ -61,14 +64,14 @@ func TestByLeaveVisitDoesNotHideAPlainOne(t *testing.T) {
 func TestEditOfAssignedDetailsAtACrowdedDoor(t *testing.T) {
 	s, _ := newStore(t)
 	const phone = "+447700900556"
-	a := r5Req(t, s, phone, "Union Street", 2)
+	a := dayRequest(t, s, phone, "Union Street", 2)
 	ann, bob := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
-	mustOK(t, r5Assign(t, s, a, ann, false), "Ann on A")
+	mustOK(t, assignTo(t, s, a, ann, false), "Ann on A")
 	for range maxSiblings {
-		r5Req(t, s, phone, "Holburn Street", 20)
+		dayRequest(t, s, phone, "Holburn Street", 20)
 	}
-	b := r5Req(t, s, phone, "Union Street", 2)
-	if err := r5Assign(t, s, b, bob, false); err != nil {
+	b := dayRequest(t, s, phone, "Union Street", 2)
+	if err := assignTo(t, s, b, bob, false); err != nil {
 		t.Skipf("Bob's offer was refused (%v): no double door to edit", err)
 	}
 	cur, err := s.GetHelpRequest(bg, idOf(a.Name))

@@ -3,9 +3,6 @@ package store
 import (
 	"errors"
 	"testing"
-	"time"
-
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -21,17 +18,7 @@ import (
 func TestSiblingBoundAgrees(t *testing.T) {
 	s, _ := newStore(t)
 	const phone = "+447700900799"
-	mk := func(street string, day int) *pb.HelpRequest {
-		hr := newHelpRequest("org-a", "", "AB10 1AB", phone)
-		hr.Location.Street = street
-		hr.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{
-			StartTime: timestamppb.New(time.Date(2026, 3, day, 9, 0, 0, 0, time.UTC)),
-			EndTime:   timestamppb.New(time.Date(2026, 3, day, 17, 0, 0, 0, time.UTC)),
-		}}
-		hr, err := s.CreateHelpRequest(bg, hr, Idempotency{})
-		mustOK(t, err, "create")
-		return hr
-	}
+	mk := func(street string, day int) *pb.HelpRequest { return dayRequest(t, s, phone, street, day) }
 	mk("Holburn Street", 20) // the oldest, another day
 	for range maxSiblings - 2 {
 		mk("Union Street", 21)
