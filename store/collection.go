@@ -162,21 +162,10 @@ func (col *collection[T]) create(ctx context.Context, s *BoltStore, in T, idem I
 		top := w.tx.Bucket(col.bucket)
 		sl := s.sealer(w.tx)
 		if idem.RequestID != "" {
-			id, found, err := lookupIdempotency(w.tx, col.idemKind, idem)
-			if err != nil {
-				return err
-			}
-			if found {
-				r, c, err := col.read(sl, top, id)
-				if errors.Is(err, ErrNotFound) {
-					return ErrRequestIDGone
-				}
-				if err != nil {
-					return err
-				}
-				col.setContact(r, c)
+			r, found, err := col.readByRequestID(w.tx, sl, idem)
+			if err != nil || found {
 				out = r
-				return nil
+				return err
 			}
 		}
 		if u := col.unique(rec); u != nil && top.Bucket(u.bucket).Get(u.key) != nil {
@@ -243,29 +232,37 @@ func (col *collection[T]) get(s *BoltStore, id string) (T, error) {
 	return out, nil
 }
 
+// readByRequestID reads, within tx, the record a create with idem made,
+// contact included; found is false if none did. ErrRequestIDReused is
+// idem's id used for other content, ErrRequestIDGone its record deleted.
+func (col *collection[T]) readByRequestID(tx *bolt.Tx, sl *sealer, idem Idempotency) (r T, found bool, err error) {
+	id, found, err := lookupIdempotency(tx, col.idemKind, idem)
+	if err != nil || !found {
+		return r, false, err
+	}
+	r, c, err := col.read(sl, tx.Bucket(col.bucket), id)
+	if errors.Is(err, ErrNotFound) {
+		return r, false, ErrRequestIDGone
+	}
+	if err != nil {
+		return r, false, err
+	}
+	col.setContact(r, c)
+	return r, true, nil
+}
+
 // byRequestID reads the record a create with idem made: ErrNotFound if
 // none did, ErrRequestIDReused if it did with other content,
 // ErrRequestIDGone if the record has since been deleted.
 func (col *collection[T]) byRequestID(s *BoltStore, idem Idempotency) (T, error) {
 	var out T
 	err := s.view(func(tx *bolt.Tx) error {
-		id, found, err := lookupIdempotency(tx, col.idemKind, idem)
-		if err != nil {
-			return err
+		r, found, err := col.readByRequestID(tx, s.sealer(tx), idem)
+		if err == nil && !found {
+			err = ErrNotFound
 		}
-		if !found {
-			return ErrNotFound
-		}
-		r, c, err := col.read(s.sealer(tx), tx.Bucket(col.bucket), id)
-		if errors.Is(err, ErrNotFound) {
-			return ErrRequestIDGone
-		}
-		if err != nil {
-			return err
-		}
-		col.setContact(r, c)
 		out = r
-		return nil
+		return err
 	})
 	if err != nil {
 		var zero T
