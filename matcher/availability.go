@@ -114,13 +114,18 @@ func (w *windowCache) for_(loc uint16) []piece { return w.pieces[w.index(loc)] }
 // away day, or a slot would have overlapped it on a day they are away (a
 // Tuesday volunteer away this Tuesday, for a window from Monday to
 // Wednesday, is away, not busy). When free, it returns the first slot
-// overlapping a day they are not away.
-func (e *Engine) availability(id uint32, w *windowCache, loc uint16) (free bool, away bool, at slot) {
+// overlapping a day they are not away. Only the window's days up to until
+// (a civil day, as piece.day) count: those a DBS check the request needs
+// still covers.
+func (e *Engine) availability(id uint32, w *windowCache, loc uint16, until int32) (free bool, away bool, at slot) {
 	pieces := w.for_(loc)
 	slots := e.slotsOf(&e.vols[id])
 	awayDays := e.extraOf(id).away
 	anyPresent, missed := false, false
 	for _, p := range pieces {
+		if p.day > until {
+			break // pieces run in time order
+		}
 		gone := awayOn(awayDays, p.day)
 		if gone && missed {
 			continue

@@ -16,7 +16,8 @@
 // lapse an offer of it (DECLINED_BEFORE); assignments plus pending offers
 // below capacity (AT_CAPACITY); every required skill (MISSING_SKILL);
 // vetting at the level the needs demand, unexpired on the date help starts
-// where the volunteer lives (VETTING); not away on the days of the window (AWAY); and a weekly slot
+// where the volunteer lives, and, for a check that runs out within the
+// window, free on a day it still covers (VETTING); not away on the days of the window (AWAY); and a weekly slot
 // overlapping the window, in the volunteer's own time zone (NOT_AVAILABLE).
 // A search that finds fewer than asked for says why (Result.Summary): the
 // counts by rule of those in reach it left out, or, when it left nobody

@@ -762,6 +762,7 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reason
 			return false, rMissingSkill, q.lackingPos(s), slot{}
 		}
 	}
+	lapses := false // the check runs out before the window ends
 	if q.minVetting > pb.Vetting_DBS_LEVEL_NONE {
 		level := pb.Vetting_DbsLevel(h.vetting)
 		if h.vettingUntil != math.MaxInt32 {
@@ -771,6 +772,8 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reason
 			}
 			if day > h.vettingUntil {
 				level = pb.Vetting_DBS_LEVEL_NONE
+			} else if p := q.window.for_(h.loc); len(p) > 0 && p[len(p)-1].day > h.vettingUntil {
+				lapses = true
 			}
 		}
 		if level < q.minVetting {
@@ -793,7 +796,7 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reason
 	switch {
 	case !overlap && h.flags&hotAway == 0:
 		return false, rNotAvailable, 0, slot{}
-	case overlap && h.flags&(hotAway|hotUneven|hotBusy) == 0:
+	case overlap && h.flags&(hotAway|hotUneven|hotBusy) == 0 && !lapses:
 		return true, 0, 0, slot{}
 	case !overlap:
 		// Free in no slot: only the away dates are left to read, not the
@@ -803,7 +806,15 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reason
 		}
 		return false, rNotAvailable, 0, slot{}
 	}
-	free, away, at := e.availability(id, &q.window, h.loc)
+	free, away, at := e.availability(id, &q.window, h.loc, math.MaxInt32)
+	if free && lapses {
+		// Free only once the check has run out is no better than having
+		// none: they would go on a day it no longer vouches for them.
+		free, _, at = e.availability(id, &q.window, h.loc, h.vettingUntil)
+		if !free {
+			return false, rVetting, 0, slot{}
+		}
+	}
 	switch {
 	case away:
 		return false, rAway, 0, slot{}

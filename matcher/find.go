@@ -396,8 +396,12 @@ func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candid
 	v := &e.vols[id]
 	c := Candidate{id: id, Volunteer: v.name, DisplayName: v.displayName, Metres: metres, skills: q.skillNames}
 	if explain {
-		loc := e.hot[id].loc
-		_, _, c.slot = e.availability(id, &q.window, loc) // the slot to name
+		h := &e.hot[id]
+		loc, until := h.loc, int32(math.MaxInt32)
+		if q.minVetting > pb.Vetting_DBS_LEVEL_NONE {
+			until = h.vettingUntil // a slot the check still covers (see check)
+		}
+		_, _, c.slot = e.availability(id, &q.window, loc, until) // the slot to name
 		if z := e.locList[loc]; z.String() != defaultZone {
 			c.zone = z
 		}
