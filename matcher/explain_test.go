@@ -25,7 +25,7 @@ func TestExplainText(t *testing.T) {
 		{Candidate{Metres: 5}, "10 m"},
 		{Candidate{Metres: 347}, "350 m"},
 		{Candidate{Metres: 994.9}, "990 m"},
-		{Candidate{Metres: 995}, "1000 m"},
+		{Candidate{Metres: 995}, "1.0 km"}, // not "1000 m"
 		{Candidate{Metres: 1000}, "1.0 km"},
 		{Candidate{Metres: 1049.9}, "1.0 km"},
 		{Candidate{Metres: 1050}, "1.1 km"},
@@ -74,8 +74,8 @@ func TestSummaryText(t *testing.T) {
 		{[]Exclusion{{Reason: TooFar, Count: 7}}, "7 nearby do not go that far"},
 		{[]Exclusion{{Reason: Paused, Count: 1}}, "1 has paused"},
 		{[]Exclusion{{Reason: Paused, Count: 2}}, "2 have paused"},
-		{[]Exclusion{{Reason: DeclinedBefore, Count: 1}}, "1 declined this request before"},
-		{[]Exclusion{{Reason: DeclinedBefore, Count: 3}}, "3 declined this request before"},
+		{[]Exclusion{{Reason: DeclinedBefore, Count: 1}}, "1 declined or missed this request before"},
+		{[]Exclusion{{Reason: DeclinedBefore, Count: 3}}, "3 declined or missed this request before"},
 		{[]Exclusion{{Reason: AtCapacity, Count: 1}}, "1 is fully booked"},
 		{[]Exclusion{{Reason: AtCapacity, Count: 40}}, "40 are fully booked"},
 		{[]Exclusion{{Reason: MissingSkill, Detail: "driver", Count: 1}}, "1 nearby lacks driver"},
@@ -184,7 +184,7 @@ func TestEligibleSaysWhy(t *testing.T) {
 		want string
 	}{
 		{Exclusion{Reason: TooFar}, "they do not go that far"},
-		{Exclusion{Reason: DeclinedBefore}, "they declined this request before"},
+		{Exclusion{Reason: DeclinedBefore}, "they declined or missed this request before"},
 		{Exclusion{Reason: Vetting, Detail: "enhanced"}, "they have no enhanced DBS check"},
 		{Exclusion{Reason: Away}, "they are away then"},
 		{Exclusion{Reason: NotAvailable}, "they are not free then"},
@@ -224,6 +224,24 @@ func TestExplainNamesAnotherZone(t *testing.T) {
 		name := strings.TrimPrefix(c.Volunteer, "volunteers/")
 		if !strings.Contains(got, want[name]) || name == "london" && strings.Contains(got, " time") {
 			t.Errorf("%s: %q, want it to say %q", name, got, want[name])
+		}
+	}
+}
+
+// A fixed zone's POSIX name has its sign the other way round: a volunteer
+// on Etc/GMT+5 is five hours behind, and the helpline must hear so.
+func TestZoneWords(t *testing.T) {
+	for name, want := range map[string]string{
+		"Asia/Tokyo":                     "Tokyo",
+		"America/New_York":               "New York",
+		"America/Argentina/Buenos_Aires": "Buenos Aires",
+		"Etc/GMT+5":                      "UTC-5",
+		"Etc/GMT-10":                     "UTC+10",
+		"Etc/GMT":                        "GMT",
+		"UTC":                            "UTC",
+	} {
+		if got := zoneWords(name); got != want {
+			t.Errorf("zoneWords(%q) = %q, want %q", name, got, want)
 		}
 	}
 }

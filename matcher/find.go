@@ -467,7 +467,7 @@ func (c Candidate) Explain() string {
 	case c.Metres >= 0 && c.Metres < 5:
 		// Postcode centres are tens of metres apart: "0 m" would claim too much.
 		b = append(b, "under 10 m"...)
-	case c.Metres < 1000:
+	case c.Metres < 995: // from 995 m it rounds to a kilometre
 		b = strconv.AppendInt(b, int64(int(math.Round(c.Metres/10)*10)), 10)
 		b = append(b, " m"...)
 	default:
@@ -503,10 +503,8 @@ func (c Candidate) Explain() string {
 		if c.zone != nil {
 			// Their hours are in their own zone: say which, or the helpline
 			// reads a Tokyo volunteer's morning as a UK one.
-			name := c.zone.String()
-			name = strings.ReplaceAll(name[strings.LastIndexByte(name, '/')+1:], "_", " ")
 			b = append(b, ' ')
-			b = append(b, name...)
+			b = append(b, zoneWords(c.zone.String())...)
 			b = append(b, " time"...)
 		}
 	}
@@ -578,6 +576,21 @@ func (r Result) Summary() string {
 	}
 }
 
+// zoneWords names a time zone as staff would say it: the city of an
+// area zone ("New York"), or the offset of a fixed one. The fixed zones'
+// names follow POSIX, whose sign is the other way round: Etc/GMT+5 is
+// five hours behind, UTC-5.
+func zoneWords(name string) string {
+	if off, ok := strings.CutPrefix(name, "Etc/GMT"); ok && len(off) > 1 && (off[0] == '+' || off[0] == '-') {
+		sign := "-"
+		if off[0] == '-' {
+			sign = "+"
+		}
+		return "UTC" + sign + off[1:]
+	}
+	return strings.ReplaceAll(name[strings.LastIndexByte(name, '/')+1:], "_", " ")
+}
+
 // distanceWords is a distance or a limit as staff would say it: "800 m",
 // "1.5 km", "8 km"; to 10 m, as Explain rounds.
 func distanceWords(m float64) string {
@@ -618,7 +631,7 @@ func Summary(ex []Exclusion) string {
 			b = append(b, verb("has", "have")...)
 			b = append(b, " paused"...)
 		case DeclinedBefore:
-			b = append(b, " declined this request before"...)
+			b = append(b, " declined or missed this request before"...)
 		case AtCapacity:
 			b = append(b, ' ')
 			b = append(b, verb("is", "are")...)
@@ -730,7 +743,7 @@ func (x Exclusion) Why() string {
 	case Paused:
 		return "they have paused"
 	case DeclinedBefore:
-		return "they declined this request before"
+		return "they declined or missed this request before"
 	case AtCapacity:
 		return "they are fully booked"
 	case MissingSkill:

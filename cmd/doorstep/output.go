@@ -212,7 +212,7 @@ func fmtDistance(m float64) string {
 	switch {
 	case m < 5:
 		return "under 10 m" // as the candidates' sentences say it
-	case m < 1000:
+	case m < 995: // from 995 m it rounds to a kilometre
 		return fmt.Sprintf("%.0f m", math.Round(m/10)*10)
 	}
 	return fmt.Sprintf("%.1f km", m/1000)
