@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -43,6 +44,15 @@ type options struct {
 	// ImportHelpRequests keeps each batch under.
 	maxRequestBytes int
 }
+
+// keepaliveParams has the connection pinged while a call or stream is open
+// and nothing has arrived for a while. A watch on a quiet afternoon reads
+// nothing and writes nothing, so without pings a connection whose path died
+// unannounced (a laptop that slept, a phone that changed networks) would
+// never be noticed, and Watch would wait on it for ever instead of
+// reconnecting. Time stays above the server's keepalive MinTime (20s), which
+// would otherwise cut the connection for pinging too often.
+var keepaliveParams = keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 20 * time.Second}
 
 // Option configures Dial.
 type Option func(*options)
@@ -115,6 +125,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		// Encodes and decodes by generated code rather than reflection, a
 		// third of the CPU; the wire format is the same (pb.ClientCodec).
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(pb.ClientCodec())),
+		grpc.WithKeepaliveParams(keepaliveParams),
 	}
 	if o.token != "" {
 		dopts = append(dopts, grpc.WithPerRPCCredentials(bearer{token: o.token, secure: o.tls != nil}))
