@@ -19,6 +19,8 @@ import (
 const (
 	ReasonEventsCompacted = "EVENTS_COMPACTED"
 	ReasonSlowConsumer    = "SLOW_CONSUMER"
+	ReasonRateLimited     = "RATE_LIMITED"
+	ReasonTooManyStreams  = "TOO_MANY_STREAMS"
 )
 
 // DefaultWatchGiveUp is how long Watch keeps trying to reconnect, when
@@ -93,7 +95,8 @@ func (e callbackError) Error() string { return e.err.Error() }
 //
 // When the events asked for have been compacted away, Watch returns a
 // *CompactedError. It does not retry OUT_OF_RANGE or any error other than
-// those of a broken stream. Reconnects do not count against WithRetry's
+// those of a broken stream, and of a reconnect the server turns away for
+// the moment (RESOURCE_EXHAUSTED: RATE_LIMITED, TOO_MANY_STREAMS). Reconnects do not count against WithRetry's
 // attempts: they go on for opts.GiveUpAfter, with WithRetry's base delay.
 func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(*pb.WatchEventsResponse) error) error {
 	if fn == nil {
@@ -118,7 +121,7 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(*pb.Watch
 			return ctx.Err()
 		case status.Code(err) == codes.OutOfRange:
 			return w.compacted(err)
-		case !resumable(err), opts.MustConnect && !w.started:
+		case !resumable(err) && !(w.started && throttled(err)), opts.MustConnect && !w.started:
 			return fmt.Errorf("client: watch from revision %d: %w", w.next, err)
 		}
 		if w.started && !w.down && opts.OnConnection != nil {
@@ -232,6 +235,23 @@ func resumable(err error) bool {
 		return true
 	case status.Code(err) == codes.ResourceExhausted:
 		return errorInfo(err).GetReason() == ReasonSlowConsumer
+	}
+	return false
+}
+
+// throttled says whether err is the server turning a stream away for the
+// moment: its token over its call rate (an app reloading its view as it
+// reconnects), or over its open streams (the server has yet to notice
+// that the broken one is gone). A watch that has run waits that out as it
+// waits out a server that is down; a first stream refused so is the
+// caller's mistake to hear of at once.
+func throttled(err error) bool {
+	if status.Code(err) != codes.ResourceExhausted {
+		return false
+	}
+	switch errorInfo(err).GetReason() {
+	case ReasonRateLimited, ReasonTooManyStreams:
+		return true
 	}
 	return false
 }
