@@ -181,7 +181,7 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 		return compacted(oldest)
 	}
 
-	out := newSender(stream)
+	out := newSender(stream, pos-1)
 	defer out.close()
 	slow := time.NewTimer(s.watchSlowAfter)
 	defer slow.Stop()
@@ -282,8 +282,12 @@ type sender struct {
 	last   atomic.Uint64 // the revision of the last response Send finished
 }
 
-func newSender(stream grpc.ServerStreamingServer[pb.WatchEventsResponse]) *sender {
+// newSender starts a sender for a stream that starts after revision
+// before: a stream ended before it delivered anything tells its client to
+// resume where it asked to start, not from revision 1.
+func newSender(stream grpc.ServerStreamingServer[pb.WatchEventsResponse], before uint64) *sender {
 	s := &sender{ch: make(chan *pb.WatchEventsResponse), failed: make(chan error, 1), done: make(chan struct{})}
+	s.last.Store(before)
 	go func() {
 		for {
 			select {
