@@ -46,6 +46,7 @@ const (
 	ReasonPersonalDataRemoved = "PERSONAL_DATA_REMOVED"
 	ReasonNotMatchable        = "NOT_MATCHABLE"
 	ReasonAlreadyExists       = "ALREADY_EXISTS"
+	ReasonLastAdminToken      = "LAST_ADMIN_TOKEN"
 )
 
 // statusWith builds a status carrying an ErrorInfo and any other details.
@@ -126,6 +127,9 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	case errors.Is(err, store.ErrRequestIDGone):
 		return statusWith(codes.FailedPrecondition, ReasonRequestIDGone,
 			"this request_id already created a resource that has since been deleted", nil)
+	case errors.Is(err, store.ErrLastAdminToken):
+		return statusWith(codes.FailedPrecondition, ReasonLastAdminToken,
+			"this is the last admin token that works, and no other can be made without one: create another admin token first", nil)
 	case errors.Is(err, store.ErrBadPageToken):
 		return invalidField("page_token", ReasonInvalidPageToken, "is not a token from a previous page of this same query")
 	// An offer that lapsed is both in the wrong state and expired: say

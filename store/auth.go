@@ -202,7 +202,17 @@ func (s *BoltStore) RevokeToken(ctx context.Context, id string) (*pb.Token, erro
 		if t.RevokeTime != nil {
 			return fmt.Errorf("token is revoked: %w", ErrWrongState)
 		}
-		t.RevokeTime = timestamp(s.now())
+		now := s.now()
+		if t.Role == pb.Role_ROLE_ADMIN && TokenUsable(t, now) == nil {
+			other, err := otherAdminToken(b, key, now)
+			if err != nil {
+				return err
+			}
+			if !other {
+				return ErrLastAdminToken
+			}
+		}
+		t.RevokeTime = timestamp(now)
 		out = t
 		return putProto(w, b, key, t)
 	})
@@ -211,6 +221,25 @@ func (s *BoltStore) RevokeToken(ctx context.Context, id string) (*pb.Token, erro
 		return nil, fmt.Errorf("store: revoke token: %w", err)
 	}
 	return out, nil
+}
+
+// otherAdminToken says whether an admin token other than the one keyed
+// skip works at now. It is judged in the revocation's own transaction, so
+// that two admins revoking each other at once cannot both succeed.
+func otherAdminToken(b *bolt.Bucket, skip []byte, now time.Time) (bool, error) {
+	found := false
+	err := b.ForEach(func(k, v []byte) error {
+		if found || bytes.Equal(k, skip) {
+			return nil
+		}
+		t := &pb.Token{}
+		if err := pb.UnmarshalTrusted(v, t); err != nil {
+			return fmt.Errorf("decode token: %w", err)
+		}
+		found = t.Role == pb.Role_ROLE_ADMIN && TokenUsable(t, now) == nil
+		return nil
+	})
+	return found, err
 }
 
 // erasedTokenName replaces the display name of an erased volunteer's

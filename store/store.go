@@ -18,6 +18,10 @@ var (
 	ErrRequestIDReused  = errors.New("request id already used for a different request")
 	ErrRequestIDGone    = errors.New("request id already used; what it created has since been deleted")
 	ErrBadPageToken     = errors.New("page token is not valid for this query")
+	// ErrLastAdminToken refuses to revoke the only admin token still
+	// working: admin tokens are made only on an empty file, so nothing
+	// could make another.
+	ErrLastAdminToken = errors.New("it is the last admin token that works")
 	// ErrPassStale refuses the next page of a pass that must be read
 	// whole under one key epoch (ListOpenMatchingInputs) when the keys
 	// rotated since its first page: read it again from the start.

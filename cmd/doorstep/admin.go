@@ -208,6 +208,10 @@ func (a *app) adminTokenRevoke(args []string) error {
 		return err
 	}
 	resp, err := c.Admin.RevokeToken(a.ctx, &pb.RevokeTokenRequest{Name: name})
+	if client.Reason(err) == server.ReasonLastAdminToken {
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("%s is the last admin token that works: create another admin token first, then revoke this one (%s).",
+			name, server.ReasonLastAdminToken)}
+	}
 	if statusCode(err) == codes.FailedPrecondition {
 		// Revoking is the only change a token has, so the wrong state
 		// can only mean this.

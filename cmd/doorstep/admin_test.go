@@ -299,6 +299,12 @@ func TestAdminErrors(t *testing.T) {
 	revoked := firstName(t, e.ok("admin", "token", "create", "--role", "helpline", "--name", "Old desk"), "tokens")
 	e.ok("admin", "token", "revoke", revoked)
 	missingToken := "tokens/01kk0000000000000000000000"
+	lastAdmin := ""
+	for _, tk := range e.storedTokens() {
+		if tk.Role == pb.Role_ROLE_ADMIN {
+			lastAdmin = tk.Name
+		}
+	}
 	denied := "The token does not allow this: this token's role may not make this call (PERMISSION_DENIED)."
 	create := func(extra ...string) []string {
 		return append([]string{"admin", "token", "create", "--name", "Helpline desk 3"}, extra...)
@@ -345,6 +351,8 @@ func TestAdminErrors(t *testing.T) {
 			"There is no " + missingToken + ": check the id (NOT_FOUND)."},
 		{"revoke twice", []string{"admin", "token", "revoke", revoked}, exitFailed,
 			revoked + " was already revoked (WRONG_STATE)."},
+		{"revoke the last admin token", []string{"admin", "token", "revoke", lastAdmin}, exitFailed,
+			lastAdmin + " is the last admin token that works: create another admin token first, then revoke this one (LAST_ADMIN_TOKEN)."},
 		{"revoke not a token", []string{"admin", "token", "revoke", "volunteers/01kk0000000000000000000000"}, exitUsage,
 			`"volunteers/01kk0000000000000000000000" is not a token: give its id or tokens/ID.`},
 		{"org exists", []string{"admin", "org", "create", "granite-city-food-bank", "--name", "Again"}, exitFailed,
