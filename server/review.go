@@ -33,7 +33,10 @@ const sameDoorRule matcher.Reason = ReasonSameDoor
 // finishes even if the caller gives up, since the edit that called for it
 // has been made.
 func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleResult, matcher.Exclusion, error) {
-	ctx = context.WithoutCancel(ctx)
+	// The edit's audit records were written with the edit; the
+	// withdrawal is the server's own follow-up, and written with them
+	// again it would put a second change of the contact on record.
+	ctx = store.WithAudit(context.WithoutCancel(ctx))
 	o, err := s.store.GetOffer(ctx, id)
 	if err != nil || o.State != pb.Offer_STATE_PENDING {
 		return nil, matcher.Exclusion{}, err
