@@ -143,6 +143,24 @@ func (s *Server) auditing(ctx context.Context, action, resource string, fields [
 	return store.WithAudit(ctx, s.auditRecord(ctx, action, resource, fields))
 }
 
+// auditingUpdate returns ctx with the audit records of an update, written
+// in the update's own transaction: the change of the personal fields among
+// paths, and, for a caller, the read of every personal field, since the
+// answer hands back the whole record whatever the update changed.
+func (s *Server) auditingUpdate(ctx context.Context, resource string, paths, personal []string) context.Context {
+	var recs []*pb.AuditRecord
+	if changed := personalPaths(paths, personal); len(changed) > 0 {
+		recs = append(recs, s.auditRecord(ctx, "update", resource, changed))
+	}
+	if principalFrom(ctx) != nil { // as disclose: only callers' reads
+		recs = append(recs, s.auditRecord(ctx, "read_contact", resource, personal))
+	}
+	if len(recs) == 0 {
+		return ctx
+	}
+	return store.WithAudit(ctx, recs...)
+}
+
 // personalPaths are the personal fields among an update's paths.
 func personalPaths(paths, personal []string) []string {
 	var out []string

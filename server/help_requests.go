@@ -175,7 +175,7 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 	if _, err := s.requestFor(ctx, id, true); err != nil {
 		return nil, err
 	}
-	ctx = s.auditing(ctx, "update", helpRequestPrefix+id, personalPaths(paths, requestPersonal))
+	ctx = s.auditingUpdate(ctx, helpRequestPrefix+id, paths, requestPersonal)
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetHelpRequest(ctx, id)
 		if err != nil {

@@ -159,7 +159,7 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 	}
 	// A DBS check is vouched for by the organisation, never by the
 	// volunteer: their own token may change anything else of theirs.
-	ctx = s.auditing(ctx, "update", volunteerPrefix+id, personalPaths(paths, volunteerPersonal))
+	ctx = s.auditingUpdate(ctx, volunteerPrefix+id, paths, volunteerPersonal)
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetVolunteer(ctx, id)
 		if err != nil {
