@@ -242,15 +242,20 @@ func otherAdminToken(b *bolt.Bucket, skip []byte, now time.Time) (bool, error) {
 	return found, err
 }
 
-// erasedTokenName replaces the display name of an erased volunteer's
-// tokens, which admins set to the volunteer's own name.
-const erasedTokenName = "erased volunteer"
+// erasedTokenName and deletedTokenName replace the display name of an
+// erased or deleted volunteer's tokens, which admins set to the
+// volunteer's own name: with the record gone, an erasure by their phone
+// could no longer find the tokens to remove it.
+const (
+	erasedTokenName  = "erased volunteer"
+	deletedTokenName = "deleted volunteer"
+)
 
 // endVolunteerTokens revokes, within w, every token that acts as the
-// volunteer vol, and with scrub also replaces its display name: a deleted
-// or erased volunteer's signed-in phone must stop working at once. The
-// caller moves tokens.gen on after the commit.
-func endVolunteerTokens(w *writeTx, vol string, now time.Time, scrub bool) error {
+// volunteer vol, and replaces its display name with displayName: a
+// deleted or erased volunteer's signed-in phone must stop working at
+// once. The caller moves tokens.gen on after the commit.
+func endVolunteerTokens(w *writeTx, vol string, now time.Time, displayName string) error {
 	b := w.tx.Bucket(bTokens).Bucket(bRecords)
 	type change struct {
 		key []byte
@@ -268,9 +273,7 @@ func endVolunteerTokens(w *writeTx, vol string, now time.Time, scrub bool) error
 		if t.RevokeTime == nil {
 			t.RevokeTime = timestamp(now)
 		}
-		if scrub {
-			t.DisplayName = erasedTokenName
-		}
+		t.DisplayName = displayName
 		changes = append(changes, change{bytes.Clone(k), t})
 		return nil
 	})

@@ -240,8 +240,8 @@ func TestTokenRevocationUnderConcurrentReads(t *testing.T) {
 
 // TestVolunteerTokensEndWithTheVolunteer: deleting or erasing a volunteer
 // revokes the tokens that act as them, at once (the cache included), and
-// erasure also replaces the display name, which is usually their own
-// name; other volunteers' tokens are untouched.
+// replaces the display name, which is usually their own name; other
+// volunteers' tokens are untouched.
 func TestVolunteerTokensEndWithTheVolunteer(t *testing.T) {
 	for _, erase := range []bool{false, true} {
 		clock := newFakeClock()
@@ -266,7 +266,7 @@ func TestVolunteerTokensEndWithTheVolunteer(t *testing.T) {
 		}
 		tok, err := s.TokenByHash(bg, hGone)
 		mustOK(t, err, "gone's token")
-		if tok.RevokeTime == nil || (erase && tok.DisplayName != erasedTokenName) || (!erase && tok.DisplayName != "Callum Reid") {
+		if tok.RevokeTime == nil || (erase && tok.DisplayName != erasedTokenName) || (!erase && tok.DisplayName != deletedTokenName) {
 			t.Errorf("erase %v: the volunteer's token after: revoked %v, name %q", erase, tok.RevokeTime, tok.DisplayName)
 		}
 		if tok, err := s.TokenByHash(bg, hKept); err != nil || tok.RevokeTime != nil || tok.DisplayName != "Aileen Watt" {

@@ -757,7 +757,7 @@ func erase(w *writeTx, sl *sealer, phone string, now time.Time) (ErasureResult, 
 		}
 		// Their tokens bear their name, and a phone left signed in would
 		// go on reading their offers.
-		if err := endVolunteerTokens(w, st.r.Name, now, true); err != nil {
+		if err := endVolunteerTokens(w, st.r.Name, now, erasedTokenName); err != nil {
 			return ErasureResult{}, err
 		}
 		res.Volunteers = append(res.Volunteers, st.r.Name)

@@ -166,9 +166,10 @@ var volunteers = &collection[*pb.Volunteer]{
 		return nil
 	},
 	// A deleted volunteer's tokens stop working with them: a phone left
-	// signed in must not go on reading offers in their name.
+	// signed in must not go on reading offers in their name. They lose
+	// the name too, as the record loses its contact details.
 	onRemove: func(w *writeTx, id []byte, now time.Time) error {
-		return endVolunteerTokens(w, volunteerPrefix+idString(id), now, false)
+		return endVolunteerTokens(w, volunteerPrefix+idString(id), now, deletedTokenName)
 	},
 	event:   volunteerEvent,
 	created: pb.Event_TYPE_VOLUNTEER_CREATED,
