@@ -77,6 +77,11 @@ func (s *Server) CreateToken(ctx context.Context, req *pb.CreateTokenRequest) (*
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	out, err := s.store.CreateToken(ctx, tok, hash, false)
+	if errors.Is(err, store.ErrNotFound) && tok.Volunteer != "" {
+		// Deleted or erased since the check above.
+		v.add("token.volunteer", "names no stored volunteer record")
+		return nil, v.err()
+	}
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,7 +56,8 @@ func createAuthLayout(tx *bolt.Tx) error {
 }
 
 // CreateToken stores t, whose secret hashes to hash, and returns it with
-// its name and create time. With onlyIfNone it stores nothing and returns
+// its name and create time; a token for a volunteer with no stored record
+// is ErrNotFound. With onlyIfNone it stores nothing and returns
 // ErrExists when any token exists: the first admin token is made that way,
 // so that two servers starting on an empty file cannot both make one.
 func (s *BoltStore) CreateToken(ctx context.Context, t *pb.Token, hash [32]byte, onlyIfNone bool) (*pb.Token, error) {
@@ -70,6 +72,15 @@ func (s *BoltStore) CreateToken(ctx context.Context, t *pb.Token, hash [32]byte,
 		}
 		if top.Bucket(bByHash).Get(hash[:]) != nil {
 			return ErrExists
+		}
+		// Judged here, not only by the caller before: a token written for
+		// a volunteer deleted or erased meanwhile would outlive them,
+		// working and bearing their name.
+		if t.Volunteer != "" {
+			key, err := ParseID(strings.TrimPrefix(t.Volunteer, volunteerPrefix))
+			if err != nil || w.tx.Bucket(bVolunteers).Bucket(bRecords).Get(key) == nil {
+				return fmt.Errorf("volunteer %s: %w", t.Volunteer, ErrNotFound)
+			}
 		}
 		now := s.now()
 		uid, err := s.ids.next(now)
