@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -162,15 +163,46 @@ func (s *Server) ListOrganisations(ctx context.Context, req *pb.ListOrganisation
 func (s *Server) ListAuditRecords(ctx context.Context, req *pb.ListAuditRecordsRequest) (*pb.ListAuditRecordsResponse, error) {
 	var v violations
 	size := pageSize(&v, req.GetPageSize())
+	// A filter that can match nothing is a mistake, not an empty trail:
+	// "nobody read this record" must not be the answer to a typo.
+	f := store.AuditFilter{
+		Actor:    auditFilterName(&v, "actor", req.GetActor(), `"system" or tokens/{id}`, "system", tokenPrefix),
+		Resource: auditFilterName(&v, "resource", req.GetResource(), `"phone", helpRequests/{id} or volunteers/{id}`, "phone", helpRequestPrefix, volunteerPrefix),
+		Action:   req.GetAction(),
+	}
+	if f.Action != "" && !slices.Contains(auditActions, f.Action) {
+		v.add("action", "must be one of "+strings.Join(auditActions, ", "))
+	}
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	recs, next, err := s.store.ListAuditRecords(ctx, store.AuditFilter{Actor: req.GetActor(), Resource: req.GetResource(), Action: req.GetAction()},
-		store.Page{Size: size, Token: req.GetPageToken()})
+	recs, next, err := s.store.ListAuditRecords(ctx, f, store.Page{Size: size, Token: req.GetPageToken()})
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	return &pb.ListAuditRecordsResponse{AuditRecords: recs, NextPageToken: next}, nil
+}
+
+// auditActions are the actions audit records name (AuditRecord.action).
+var auditActions = []string{"read_contact", "create", "update", "delete", "cancel", "accept", "export", "erase", "purge"}
+
+// auditFilterName checks a ListAuditRecords filter that names an actor or
+// a record: the word given, or one of prefixes and an id, which comes back
+// in lower case, as records store it (a Get takes it in either case).
+func auditFilterName(v *violations, field, name, want, word string, prefixes ...string) string {
+	if name == "" || name == word {
+		return name
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(name, p) {
+			if id := parseName(v, field, name, p); id != "" {
+				return p + strings.ToLower(id)
+			}
+			return ""
+		}
+	}
+	v.add(field, "must be "+want)
+	return ""
 }
 
 // personPhone checks the phone number that names a person.
