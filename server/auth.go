@@ -164,6 +164,12 @@ func FirstAdminToken() *pb.Token {
 	return &pb.Token{DisplayName: "first admin", Role: admin, Creator: "bootstrap"}
 }
 
+// RecoveryAdminToken describes an admin token made by doorstepd
+// --new-admin-token, with the server stopped, when no admin token is left.
+func RecoveryAdminToken() *pb.Token {
+	return &pb.Token{DisplayName: "recovery admin", Role: admin, Creator: "recovery"}
+}
+
 // authenticate finds the caller's principal and checks the table.
 func (s *Server) authenticate(ctx context.Context, method string) (context.Context, error) {
 	if open[method] {

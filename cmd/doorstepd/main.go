@@ -114,6 +114,7 @@ type config struct {
 	tlsClientCA       string
 	insecure          bool
 	adminTokenFile    string
+	newAdminToken     bool
 	rateLimit         float64
 	rateBurst         int
 	maxStreams        int
@@ -189,6 +190,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.insecure, "insecure", insecureDefault, "serve plaintext on an address that is not loopback: only behind a TLS-terminating proxy (env DOORSTEP_INSECURE)")
 	fs.StringVar(&c.matchingConfig, "matching-config", env("DOORSTEP_MATCHING_CONFIG", ""), "JSON file of matching rules (each need's reach, vetting and skills; the ranking weights) over the defaults (env DOORSTEP_MATCHING_CONFIG)")
 	fs.StringVar(&c.adminTokenFile, "admin-token-file", env("DOORSTEP_ADMIN_TOKEN_FILE", ""), "on an empty data file, write the first admin token here (mode 0600) instead of to stderr (env DOORSTEP_ADMIN_TOKEN_FILE)")
+	fs.BoolVar(&c.newAdminToken, "new-admin-token", false, "make another admin token in the data file, hand it over as the first (--admin-token-file or stderr), and exit without serving: for when every admin token is lost, revoked or expired. Stop the server first")
 	rate, err := strconv.ParseFloat(env("DOORSTEP_RATE_LIMIT", strconv.Itoa(server.DefaultRate)), 64)
 	if err != nil {
 		return c, fmt.Errorf("DOORSTEP_RATE_LIMIT: %w", err)
@@ -296,6 +298,9 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		return err
 	}
 	defer func() { _ = logger.Sync() }()
+	if c.newAdminToken {
+		return recoverAdmin(ctx, c, logger, stderr)
+	}
 	if c.gcPercent > 0 {
 		debug.SetGCPercent(c.gcPercent)
 	}

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 
+	"go.uber.org/zap"
 	"google.golang.org/grpc/credentials"
 
 	"github.com/doorstep-aid/doorstep/server"
@@ -84,6 +86,56 @@ func announceFirstToken(ctx context.Context, st store.Store, c config, stderr io
 		return err
 	}
 	_, err = fmt.Fprintf(stderr, "doorstepd: the first admin token is in %s\n", c.adminTokenFile)
+	return err
+}
+
+// recoverAdmin makes one more admin token in the data file and hands its
+// secret over as announceFirstToken does. Admin tokens are otherwise made
+// only by an admin: one who lost theirs, or whose tokens all expired,
+// would have no way back to tokens, exports or erasures. It needs the
+// machine and the file, which is why it is a flag and not a call, and it
+// needs the server stopped: bbolt locks the file while it runs.
+func recoverAdmin(ctx context.Context, c config, logger *zap.Logger, stderr io.Writer) error {
+	path := filepath.Join(c.dataDir, "doorstep.db")
+	if _, err := os.Stat(path); err != nil {
+		// A new file would get its first admin token by starting the
+		// server, not this.
+		return fmt.Errorf("--new-admin-token: no data file at %s: start the server once, and it makes the first admin token", path)
+	}
+	st, err := store.Open(path, store.WithLogger(logger))
+	if errors.Is(err, store.ErrInUse) {
+		return fmt.Errorf("--new-admin-token: %s is in use: stop the server first", path)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			logger.Error("close store", zap.Error(err))
+		}
+	}()
+	secret, hash, err := server.NewSecret()
+	if err != nil {
+		return fmt.Errorf("new admin token: %w", err)
+	}
+	if c.adminTokenFile != "" {
+		if err := writeSecret(c.adminTokenFile, secret); err != nil {
+			return fmt.Errorf("admin token file: %w", err)
+		}
+	}
+	tok, err := st.CreateToken(ctx, server.RecoveryAdminToken(), hash, false)
+	if err != nil {
+		if c.adminTokenFile != "" {
+			_ = os.Remove(c.adminTokenFile)
+		}
+		return fmt.Errorf("new admin token: %w", err)
+	}
+	logger.Info("admin token made with --new-admin-token", zap.String("token", tok.Name))
+	if c.adminTokenFile == "" {
+		_, err := fmt.Fprintf(stderr, "doorstepd: a new admin token (%s), shown only this once; keep it safe:\n%s\n", tok.Name, secret)
+		return err
+	}
+	_, err = fmt.Fprintf(stderr, "doorstepd: a new admin token (%s) is in %s\n", tok.Name, c.adminTokenFile)
 	return err
 }
 

@@ -124,8 +124,8 @@ type Token struct {
 	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	// Output only. When it was revoked.
 	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
-	// Output only. The token that created it, or "bootstrap" for the first
-	// admin token.
+	// Output only. The token that created it; "bootstrap" for the first
+	// admin token, "recovery" for one made by `doorstepd --new-admin-token`.
 	Creator       string `protobuf:"bytes,9,opt,name=creator,proto3" json:"creator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
