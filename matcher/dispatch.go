@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,10 @@ type PlannedOffer struct {
 	Volunteer   string
 	Urgency     pb.Urgency
 	Score       float64
+	// VolunteerEtag is the etag of the volunteer's record the plan judged:
+	// the store's check of the offer applies the rules again to a record
+	// that has changed since.
+	VolunteerEtag string
 }
 
 // Plan is what a dispatch run proposes.
@@ -140,6 +145,7 @@ func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.T
 	// Each request's volunteer, by engine id, and its score.
 	final := make([]int64, len(reqs))
 	scores := make([]float64, len(reqs))
+	revs := make([]uint64, len(reqs))
 	for i, li := range a.Volunteer {
 		final[i] = -1
 		if li < 0 {
@@ -148,20 +154,21 @@ func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		final[i] = int64(dp.back[li])
 		for j, ed := range p.Edges[i] {
 			if ed.Volunteer == li {
-				scores[i] = dp.scores[dp.edgeAt[i]+j]
+				scores[i], revs[i] = dp.scores[dp.edgeAt[i]+j], dp.revs[dp.edgeAt[i]+j]
 			}
 		}
 	}
-	waiting := e.oneVolunteerPerDoor(&dp, reqs, final, scores, now)
+	waiting := e.oneVolunteerPerDoor(&dp, reqs, final, scores, revs, now)
 	plan := Plan{Greedy: g}
 	for i, id := range final {
 		switch {
 		case id >= 0:
 			plan.Offers = append(plan.Offers, PlannedOffer{
-				HelpRequest: reqs[i].Request.Name,
-				Volunteer:   e.vols[id].name,
-				Urgency:     reqs[i].Request.GetUrgency(),
-				Score:       scores[i],
+				HelpRequest:   reqs[i].Request.Name,
+				Volunteer:     e.vols[id].name,
+				Urgency:       reqs[i].Request.GetUrgency(),
+				Score:         scores[i],
+				VolunteerEtag: strconv.FormatUint(revs[i], 10),
 			})
 		case waiting[i]:
 			plan.SameDoor++
@@ -180,6 +187,7 @@ type dispatchProblem struct {
 	back    []uint32  // the engine id of each of the problem's volunteers
 	epoch   uint64    // the engine's idEpoch, for which back holds
 	scores  []float64 // beside the problem's edges: request i's are scores[edgeAt[i]:edgeAt[i+1]]
+	revs    []uint64  // beside them too: each candidate's record as its search judged it (volunteer.rev)
 	edgeAt  []int
 	jobs    []reqJob // per request
 	// group is, per request, the same-door group it is in (sameDoorGroups),
@@ -215,6 +223,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 		id    uint32
 		spare int32 // capacity less assignments and pending offers, read while the record is at hand
 		score float64
+		rev   uint64
 	}
 	found := make([]scored, len(reqs)*perRequest) // request i's: found[i*perRequest:][:nfound[i]]
 	nfound := make([]int32, len(reqs))
@@ -261,7 +270,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 					f := found[i*perRequest:][:len(cands)]
 					for j, c := range cands {
 						v := &e.vols[c.id]
-						f[j] = scored{c.id, max(v.capacity-v.active-v.pending, 0), c.Score}
+						f[j] = scored{c.id, max(v.capacity-v.active-v.pending, 0), c.Score, v.rev}
 					}
 					nfound[i] = int32(len(cands))
 				}
@@ -289,6 +298,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 	}
 	edges := make([]Edge, 0, nedges)
 	scores := make([]float64, 0, nedges) // beside edges
+	revs := make([]uint64, 0, nedges)    // and these
 	edgeAt := make([]int, len(reqs)+1)   // request i's edges are edges[edgeAt[i]:edgeAt[i+1]]
 	for i := range reqs {
 		edgeAt[i] = len(edges)
@@ -303,13 +313,14 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 			cost := int64(math.Round(c.score + offset))
 			edges = append(edges, Edge{Volunteer: li, Cost: min(max(cost, 0), MaxEdgeCost)})
 			scores = append(scores, c.score)
+			revs = append(revs, c.rev)
 		}
 		if len(edges) > edgeAt[i] {
 			p.Edges[i] = edges[edgeAt[i]:len(edges):len(edges)]
 		}
 	}
 	edgeAt[len(reqs)] = len(edges)
-	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, edgeAt: edgeAt, jobs: jobs, group: group, nfound: nfound}, true
+	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, revs: revs, edgeAt: edgeAt, jobs: jobs, group: group, nfound: nfound}, true
 }
 
 // dispatchOrder is the requests' indexes in Z-order of their places (those
@@ -552,11 +563,12 @@ func (e *Engine) accompany(q *query, name string) []Candidate {
 // one the plan gave the group's most urgent covered request. Its other
 // requests go to that volunteer too, if the rules, their spare capacity
 // after this plan, and their jobs at that time let them take them;
-// otherwise they wait, and are counted. final and scores are each
-// request's engine id (or -1) and score, changed in place; waiting says
+// otherwise they wait, and are counted. final, scores and revs are each
+// request's engine id (or -1), score and the volunteer's record judged,
+// changed in place; waiting says
 // which requests wait for their door's volunteer. Callers hold the read
 // lock.
-func (e *Engine) oneVolunteerPerDoor(dp *dispatchProblem, reqs []DispatchRequest, final []int64, scores []float64, now time.Time) (waiting []bool) {
+func (e *Engine) oneVolunteerPerDoor(dp *dispatchProblem, reqs []DispatchRequest, final []int64, scores []float64, revs []uint64, now time.Time) (waiting []bool) {
 	waiting = make([]bool, len(reqs))
 	members := map[int][]int{}
 	for i, g := range dp.group {
@@ -614,7 +626,7 @@ func (e *Engine) oneVolunteerPerDoor(dp *dispatchProblem, reqs []DispatchRequest
 				score, ok = e.joins(dp, reqs[i], i, uint32(door), final, planned[door], now)
 			}
 			if ok {
-				final[i], scores[i] = door, score
+				final[i], scores[i], revs[i] = door, score, e.vols[door].rev
 				planned[door]++
 			} else {
 				// Held back, if anyone else could have taken it.

@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -220,8 +221,10 @@ func TestPlanDispatchIsTheOptimumOfItsSearches(t *testing.T) {
 	local := map[string]int32{}
 	var back []string
 	capOf := map[string]int32{}
+	etagOf := map[string]string{}
 	for _, v := range vs {
 		capOf[v.Name] = v.Capacity - v.ActiveAssignments - v.PendingOffers
+		etagOf[v.Name] = cmp.Or(v.Etag, "0") // as the engine parses it
 	}
 	scores := make([][]float64, len(reqs))
 	for i, dr := range reqs {
@@ -265,7 +268,7 @@ func TestPlanDispatchIsTheOptimumOfItsSearches(t *testing.T) {
 				score = scores[i][j]
 			}
 		}
-		want.Offers = append(want.Offers, PlannedOffer{HelpRequest: reqs[i].Request.Name, Volunteer: back[li], Urgency: reqs[i].Request.GetUrgency(), Score: score})
+		want.Offers = append(want.Offers, PlannedOffer{HelpRequest: reqs[i].Request.Name, Volunteer: back[li], Urgency: reqs[i].Request.GetUrgency(), Score: score, VolunteerEtag: etagOf[back[li]]})
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("plan %d offers, %d uncovered (%d without candidates), greedy %d; from the searches %d offers, %d uncovered (%d without candidates), greedy %d",

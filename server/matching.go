@@ -202,7 +202,7 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 			"the volunteer cannot take this request: "+why.Why(),
 			map[string]string{"rule": string(why.Reason), "detail": why.Detail})
 	}
-	res, err := s.store.CreateOffer(ctx, store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease, Idem: idem, Check: s.notBusy(),
+	res, err := s.store.CreateOffer(ctx, store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease, Idem: idem, Check: s.offerCheck(nil),
 		SecondVolunteerOK: req.GetAllowSecondVolunteer()})
 	var ne notEligible
 	if errors.As(err, &ne) {
@@ -380,14 +380,31 @@ func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleRes
 	return store.LifecycleResult{}, notEligibleNow(ne.why)
 }
 
-// notBusy is an offer's check in its own transaction: the index judged
+// offerCheck is an offer's check in its own transaction. The index judged
 // the volunteer free at that time, but another offer to them may have
-// been written since (by hand, or by dispatch).
-func (s *Server) notBusy() store.AcceptCheck {
+// been written since (by hand, or by dispatch). And an edit of the request
+// or the volunteer may have committed since they were judged, its review
+// finding no offer to withdraw yet: unless judged says that both records
+// are as the index judged them, the rules are applied again to them as
+// stored, so that the offer is never one the edit's review would have
+// withdrawn.
+func (s *Server) offerCheck(judged func(req *pb.HelpRequest, vol *pb.Volunteer) bool) store.AcceptCheck {
 	now := s.now()
 	return func(req *pb.HelpRequest, vol *pb.Volunteer) error {
 		if s.engine.Clashes(req, vol, now) {
 			return notEligible{matcher.Exclusion{Reason: matcher.Busy, Count: 1}}
+		}
+		if judged != nil && judged(req, vol) {
+			return nil
+		}
+		ok, why, err := s.engine.StillEligibleAsStored(req, vol, now)
+		switch {
+		case errors.Is(err, matcher.ErrUnknownVolunteer):
+			return nil // nothing to judge by, as reviewOffer finds
+		case err != nil:
+			return err
+		case !ok:
+			return notEligible{why}
 		}
 		return nil
 	}
@@ -532,17 +549,25 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 		return nil, err
 	}
 	out := &pb.DispatchResponse{OpenRequests: int32(len(reqs)), OffersByUrgency: map[string]int32{}}
+	// Each offer's records as the plan judged them: only those changed
+	// since are judged again in the offer's write.
+	planned := make(map[string]string, len(reqs))
+	for _, r := range reqs {
+		planned[r.Request.Name] = r.Request.Etag
+	}
 	// Offers are written dispatchBatch to a transaction: one fsync each
 	// would make a large run take minutes, and one transaction for all
 	// would hold up every other writer meanwhile.
-	busyCheck := s.notBusy()
 	for batch := range slices.Chunk(plan.Offers, dispatchBatch) {
 		ps := make([]store.OfferParams, len(batch))
 		for i, o := range batch {
+			judged := func(req *pb.HelpRequest, vol *pb.Volunteer) bool {
+				return req.Etag == planned[o.HelpRequest] && vol.Etag == o.VolunteerEtag
+			}
 			ps[i] = store.OfferParams{
 				HelpRequestID: strings.TrimPrefix(o.HelpRequest, helpRequestPrefix),
 				VolunteerID:   strings.TrimPrefix(o.Volunteer, volunteerPrefix),
-				Lease:         s.lease, Dispatched: true, Check: busyCheck,
+				Lease:         s.lease, Dispatched: true, Check: s.offerCheck(judged),
 			}
 		}
 		res, errs, err := s.store.CreateOffers(ctx, ps)
