@@ -212,13 +212,20 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		if err := v.err(); err != nil {
 			return nil, err
 		}
-		out, err := s.store.UpdateHelpRequest(ctx, next)
+		out, err := s.store.UpdateHelpRequest(ctx, next, s.assigneeFree())
 		var sd *store.SameDoorError
 		if errors.As(err, &sd) {
 			return nil, statusWith(codes.FailedPrecondition, ReasonSameDoor,
 				"with this edit the request's volunteer and "+sd.Coming+" would both be at the caller's door at one time: "+
 					"cancel or move one of the requests first",
 				map[string]string{"volunteer_coming": sd.Coming})
+		}
+		var ne notEligible
+		if errors.As(err, &ne) {
+			return nil, statusWith(codes.FailedPrecondition, ReasonNotEligible,
+				"with this edit the request's volunteer would be at two places at once ("+ne.why.Why()+"): "+
+					"cancel or move one of their requests first",
+				map[string]string{"rule": string(ne.why.Reason)})
 		}
 		if errors.Is(err, store.ErrEtagMismatch) && in.Etag == "" && attempt < updateRetries {
 			if err := backoff(ctx, attempt); err != nil {

@@ -410,6 +410,20 @@ func (s *Server) offerCheck(judged func(req *pb.HelpRequest, vol *pb.Volunteer) 
 	}
 }
 
+// assigneeFree is an edit's check of an assigned request's new time or
+// place, in its own transaction: its volunteer's other jobs must leave
+// room for it (BUSY). Nothing else is judged: an assignment was agreed
+// with the volunteer, who may come outside their usual hours.
+func (s *Server) assigneeFree() store.AcceptCheck {
+	now := s.now()
+	return func(req *pb.HelpRequest, vol *pb.Volunteer) error {
+		if s.engine.Clashes(req, vol, now) {
+			return notEligible{matcher.Exclusion{Reason: matcher.Busy, Count: 1}}
+		}
+		return nil
+	}
+}
+
 // notEligible refuses an accept the rules no longer allow.
 type notEligible struct{ why matcher.Exclusion }
 

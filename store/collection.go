@@ -68,8 +68,9 @@ type collection[T proto.Message] struct {
 	// for its event (requestConcerns).
 	concerns func(tx *bolt.Tx, r T) (string, error)
 	// onUpdated, when set, brings what depends on r in step with an
-	// update of it, in the same transaction, under the update's etag.
-	onUpdated func(w *writeTx, sl *sealer, prev, r T, etag string, now time.Time) error
+	// update of it, in the same transaction, under the update's etag,
+	// with the update's checks (see Store.UpdateHelpRequest).
+	onUpdated func(w *writeTx, sl *sealer, prev, r T, etag string, now time.Time, checks []AcceptCheck) error
 }
 
 // read returns a record with its personal fields opened and merged back
@@ -271,7 +272,7 @@ func (col *collection[T]) byRequestID(s *BoltStore, idem Idempotency) (T, error)
 	return out, nil
 }
 
-func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T) (T, error) {
+func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T, checks ...AcceptCheck) (T, error) {
 	var zero T
 	key, err := idFromName(col.name(in), col.prefix)
 	if err != nil {
@@ -314,7 +315,7 @@ func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T) (T, er
 			return err
 		}
 		if col.onUpdated != nil {
-			if err := col.onUpdated(w, sl, cur, r, etagOf(rev), now); err != nil {
+			if err := col.onUpdated(w, sl, cur, r, etagOf(rev), now, checks); err != nil {
 				return err
 			}
 		}

@@ -486,19 +486,48 @@ func commitmentOf(req *pb.HelpRequest) *pb.Commitment {
 func init() { helpRequests.onUpdated = requestUpdated }
 
 // requestUpdated keeps, in an edit's transaction, what depends on a
-// request: one door, one volunteer (keepDoor), and its volunteer's
-// commitment.
-func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string, now time.Time) error {
+// request: one door, one volunteer (keepDoor), its volunteer's time
+// (keepTime), and its volunteer's commitment.
+func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string, now time.Time, checks []AcceptCheck) error {
 	// Only a new time or place can bring it to a door: an edit of
 	// anything else is never refused for one, even at a door two
 	// volunteers were already going to.
-	if !proto.Equal(prev.GetWindow(), r.GetWindow()) || prev.GetLocation().GetPostcode() != r.GetLocation().GetPostcode() ||
-		geo.StreetKey(prev.GetLocation().GetStreet()) != geo.StreetKey(r.GetLocation().GetStreet()) {
+	moved := !proto.Equal(prev.GetWindow(), r.GetWindow()) || prev.GetLocation().GetPostcode() != r.GetLocation().GetPostcode() ||
+		geo.StreetKey(prev.GetLocation().GetStreet()) != geo.StreetKey(r.GetLocation().GetStreet())
+	if moved {
 		if err := keepDoor(w, sl, r, now); err != nil {
 			return err
 		}
 	}
+	// New needs can make the job longer, too.
+	if moved || !slices.Equal(prev.Needs, r.Needs) {
+		if err := keepTime(w, sl, r, checks); err != nil {
+			return err
+		}
+	}
 	return refreshCommitment(w, sl, r, etag, now)
+}
+
+// keepTime refuses, with the checks' error, an edit that brings an
+// assigned request to a time or place its volunteer cannot take it at
+// (their other jobs leave no room: one volunteer, one place at a time).
+// As with keepDoor, an assignment has no offer to withdraw, so the edit
+// gives way.
+func keepTime(w *writeTx, sl *sealer, r *pb.HelpRequest, checks []AcceptCheck) error {
+	if r.State != pb.HelpRequest_STATE_ASSIGNED || len(checks) == 0 {
+		return nil
+	}
+	vols := newStagedSet(w.tx, volunteers, sl)
+	vol, err := vols.byName(r.AssignedVolunteer)
+	if err != nil {
+		return err
+	}
+	for _, check := range checks {
+		if err := check(r, vol.r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // keepDoor refuses, with a *SameDoorError, an edit that brings an

@@ -409,8 +409,8 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 }
 
 // UpdateHelpRequest implements Store.
-func (s *BoltStore) UpdateHelpRequest(ctx context.Context, hr *pb.HelpRequest) (*pb.HelpRequest, error) {
-	return helpRequests.update(ctx, s, hr)
+func (s *BoltStore) UpdateHelpRequest(ctx context.Context, hr *pb.HelpRequest, checks ...AcceptCheck) (*pb.HelpRequest, error) {
+	return helpRequests.update(ctx, s, hr, checks...)
 }
 
 // DeleteHelpRequest implements Store.

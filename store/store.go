@@ -170,8 +170,11 @@ type Store interface {
 	ListHelpRequests(ctx context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error)
 	// UpdateHelpRequest replaces the stored request whose etag is hr.Etag
 	// with hr (its name, organisation, external id and create time are kept
-	// from the stored one) and returns it with its new etag.
-	UpdateHelpRequest(ctx context.Context, hr *pb.HelpRequest) (*pb.HelpRequest, error)
+	// from the stored one) and returns it with its new etag. An edit of
+	// the time or place of an ASSIGNED request is judged by checks, in its
+	// own transaction, with the request as edited and its volunteer as
+	// stored: an error refuses it.
+	UpdateHelpRequest(ctx context.Context, hr *pb.HelpRequest, checks ...AcceptCheck) (*pb.HelpRequest, error)
 	// DeleteHelpRequest deletes a request and its offers; a non-empty etag
 	// must match. An OFFERED or ASSIGNED request is ErrHasCommitments.
 	DeleteHelpRequest(ctx context.Context, id, etag string) error

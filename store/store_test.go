@@ -194,9 +194,11 @@ var hrKind = kind[*pb.HelpRequest]{
 		hr.Details = fmt.Sprintf("request %d", i)
 		return hr
 	},
-	create:      (*BoltStore).CreateHelpRequest,
-	get:         (*BoltStore).GetHelpRequest,
-	update:      (*BoltStore).UpdateHelpRequest,
+	create: (*BoltStore).CreateHelpRequest,
+	get:    (*BoltStore).GetHelpRequest,
+	update: func(s *BoltStore, ctx context.Context, hr *pb.HelpRequest) (*pb.HelpRequest, error) {
+		return s.UpdateHelpRequest(ctx, hr)
+	},
 	remove:      (*BoltStore).DeleteHelpRequest,
 	contact:     (*pb.HelpRequest).GetRequester,
 	times:       func(r *pb.HelpRequest) (c, u *timestamppb.Timestamp) { return r.CreateTime, r.UpdateTime },

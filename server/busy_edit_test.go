@@ -1,0 +1,65 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// TestEditOfAssignedRefusedWhenItsVolunteerIsBusy: Ann is assigned an
+// hour's errand on Union Street at 10:00-11:00 tomorrow and another on
+// Crown Street at 14:00-15:00. Moving the second to 10:00-11:00 would have
+// her at two places at once: an assignment has no offer to withdraw, so
+// the edit is refused and changes nothing. Moved to 11:00-12:00 it
+// stands; the first widened to 10:00-12:00 still leaves her an hour for
+// each, but not once it becomes a two-hour lift. An edit of anything else
+// stands.
+func TestEditOfAssignedRefusedWhenItsVolunteerIsBusy(t *testing.T) {
+	h := newHarness(t)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 3 }))
+	tomorrow := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	at := func(from, to time.Duration) *pb.HelpRequest_Window {
+		return &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(from)), EndTime: timestamppb.New(tomorrow.Add(to))}}
+	}
+	errand := func(street, phone string, from time.Duration) *pb.HelpRequest {
+		return h.createHR(shopping(func(r *pb.HelpRequest) {
+			r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} // an hour
+			r.Location = &pb.Location{Postcode: "AB10 1AB", Street: street}
+			r.Requester.Phone = phone
+			r.Timing = at(from, from+time.Hour)
+		}))
+	}
+	first := errand("Union Street", "01224 700001", 10*time.Hour)
+	second := errand("Crown Street", "01224 700002", 14*time.Hour)
+	h.invAssign(first.Name, ann.Name)
+	h.invAssign(second.Name, ann.Name)
+	edit := func(r *pb.HelpRequest, paths ...string) error {
+		_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: r, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+		return err
+	}
+	before := h.getHR(second.Name)
+	err := edit(&pb.HelpRequest{Name: second.Name, Timing: at(10*time.Hour, 11*time.Hour)}, "window")
+	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
+	if got := h.getHR(second.Name); got.Etag != before.Etag {
+		t.Errorf("the refused edit changed the request: %v", got.GetWindow())
+	}
+	if err := edit(&pb.HelpRequest{Name: second.Name, Timing: at(11*time.Hour, 12*time.Hour)}, "window"); err != nil {
+		t.Fatalf("moving the second to 11:00-12:00, when Ann is free: %v", err)
+	}
+	if err := edit(&pb.HelpRequest{Name: first.Name, Timing: at(10*time.Hour, 12*time.Hour)}, "window"); err != nil {
+		t.Fatalf("widening the first to 10:00-12:00: %v", err)
+	}
+	err = edit(&pb.HelpRequest{Name: first.Name, Needs: []pb.Need{pb.Need_NEED_TRANSPORT}}, "needs")
+	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
+	if err := edit(&pb.HelpRequest{Name: second.Name, Details: "and a newspaper"}, "details"); err != nil {
+		t.Errorf("a new detail: %v", err)
+	}
+	if v := h.getVol(ann.Name); v.ActiveAssignments != 2 || len(v.Commitments) != 2 {
+		t.Errorf("Ann: %d assignments, commitments %v", v.ActiveAssignments, v.Commitments)
+	}
+}
