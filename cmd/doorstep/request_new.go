@@ -249,14 +249,30 @@ Needs: ` + needNames() + `.`,
 		hr.Location.LatLng = &pb.LatLng{Latitude: lat, Longitude: lng}
 	}
 	hr.ExternalId = strings.TrimSpace(*external)
-	if when.start.IsZero() {
-		hr.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(when.deadline)}
-	} else {
-		hr.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(when.start), EndTime: timestamppb.New(when.end)}}
-	}
-	created, err := a.createHelpRequest(hr)
-	if err != nil {
-		return err
+	var created *pb.HelpRequest
+	for {
+		if when.start.IsZero() {
+			hr.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(when.deadline)}
+		} else {
+			hr.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(when.start), EndTime: timestamppb.New(when.end)}}
+		}
+		var err error
+		created, err = a.createHelpRequest(hr)
+		if err == nil {
+			break
+		}
+		// The caller is still on the line: an answer the server refuses
+		// (a time that passed while they talked) is asked again at the
+		// read-back, not the whole call retyped.
+		var ce *cliError
+		msg, code := a.describe(err)
+		if a.prompt == nil || errors.As(err, &ce) || code != exitUsage {
+			return err
+		}
+		a.prompt.say("  ! %s\n", msg)
+		if err := a.confirm(fields); err != nil {
+			return err
+		}
 	}
 	if a.cfg.json {
 		return writeJSON(a.stdout, created)

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// TestRequestNewAtTheTerminalKeepsAnswersWhenRefused: the call runs long
+// and the deadline agreed passes before the request is saved. The server
+// refuses it; the worker is told why and asked again at the read-back,
+// so that one changed answer saves it, not a whole call retyped.
+func TestRequestNewAtTheTerminalKeepsAnswersWhenRefused(t *testing.T) {
+	e := newTestEnv(t)
+	term, tty := newTerminal(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout bytes.Buffer
+	code := make(chan int, 1)
+	go func() {
+		code <- runAt(ctx, []string{"request", "new", "--postcode", "AB10 1AB", "--needs", "1", "--name", "Margaret",
+			"--phone", "01224 123456", "--org", org, "--when", "today by 10:00"}, e.getenv, tty, &stdout, tty, e.clock.now)
+	}()
+	term.expect("Save this request? ")
+	e.clock.advance(90 * time.Minute) // the caller had a lot to say
+	term.send("y")
+	term.expect("is in the past")
+	term.expect("Save this request? ")
+	term.send("when")
+	term.expect("When (")
+	term.send("today by 18:00")
+	term.expect("Save this request? ")
+	term.send("y")
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit %d; terminal:\n%s", c, term.text())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("request new did not finish; terminal:\n%s", term.text())
+	}
+	got := e.storedRequests(store.HelpRequestFilter{})
+	if len(got) != 1 || got[0].Requester.DisplayName != "Margaret" ||
+		!got[0].GetDeadline().AsTime().Equal(time.Date(2026, 3, 10, 18, 0, 0, 0, time.UTC)) {
+		t.Fatalf("stored %v, want Margaret's request by 18:00", got)
+	}
+	if !strings.HasPrefix(stdout.String(), "Saved helpRequests/") {
+		t.Errorf("stdout = %q", stdout.String())
+	}
+}
