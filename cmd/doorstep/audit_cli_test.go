@@ -52,3 +52,25 @@ func TestRequestNewAtTheTerminalKeepsAnswersWhenRefused(t *testing.T) {
 		t.Errorf("stdout = %q", stdout.String())
 	}
 }
+
+// TestRequestEditCallerDetails: a caller rings to say their number has
+// changed, or that they live alone now; the helpline records it on the
+// request, so that the volunteer rings the right number.
+func TestRequestEditCallerDetails(t *testing.T) {
+	e := newTestEnv(t)
+	req := e.newRequest()
+	out := e.ok("request", "edit", req, "--phone", "07700 900999", "--name", "Maggie", "--circumstances", "1", "--enters-home")
+	for _, w := range []string{"Caller         Maggie, 07700 900999", "Circumstances  lives alone", "Enters home    yes"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("request edit:\n%s\nwant a line %q", out, w)
+		}
+	}
+	// Typed without quotes, as people do.
+	e.ok("request", "edit", req, "--phone", "07700", "900888")
+	got := e.storedRequests(store.HelpRequestFilter{Phone: "+447700900888"})
+	if len(got) != 1 || got[0].Requester.DisplayName != "Maggie" || !got[0].GetVulnerability().GetLivesAlone() || !got[0].EntersHome {
+		t.Errorf("stored under 07700 900888: %v", got)
+	}
+	checkFailure(t, e.run("request", "edit", req, "--phone", "12345"), true, exitUsage, `--phone: "12345" is not a phone number*`)
+	checkFailure(t, e.run("request", "edit", req, "--name", " "), true, exitUsage, `--name: *`)
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/doorstep-aid/doorstep/geo"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
 )
 
 // givenFlags are the options set on the command line, by name.
@@ -31,6 +32,7 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 		examples: []string{
 			"doorstep request edit 01jq3m5x8v2k4c6e9g0h1j2k3m --when 'fri 2pm-4pm'",
 			"doorstep request edit 01jq3m5x8v2k4c6e9g0h1j2k3m --needs shopping,prescription --urgency high --details 'Milk, bread'",
+			"doorstep request edit 01jq3m5x8v2k4c6e9g0h1j2k3m --phone '07700 900123' --circumstances 'lives alone'",
 		},
 	}
 	cmd := a.begin("edit", u)
@@ -44,11 +46,35 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 	address := fs.String("address", "", "house number, flat or building; lines separated by ;")
 	skills := fs.String("skills", "", "skills the volunteer must have, e.g. driver,welsh (\"\" for none)")
 	remote := fs.Bool("remote", false, "help can be given from anywhere (a befriending call); --remote=false to undo")
-	name, err := cmd.record(args, "helpRequests", "help request")
+	caller := fs.String("name", "", "the caller's name (what they like to be called)")
+	phone := fs.String("phone", "", "the caller's phone number")
+	circumstances := fs.String("circumstances", "", "1 lives alone, 2 shielding, 3 no internet, 4 reduced mobility (none to clear)")
+	enters := fs.Bool("enters-home", false, "the volunteer must go inside the home; --enters-home=false to undo")
+	pos, err := cmd.parse(args)
 	if err != nil {
 		return err
 	}
 	given := givenFlags(fs)
+	if given["phone"] {
+		// A number typed without quotes ("--phone 07700 900123") leaves
+		// its second half as a word of its own.
+		var rest []string
+		for _, p := range pos {
+			if len(p) < 26 && strings.Trim(p, "0123456789+()-") == "" {
+				*phone += " " + p
+			} else {
+				rest = append(rest, p)
+			}
+		}
+		pos = rest
+	}
+	if err := wantArgs(pos, 1, u.synopsis); err != nil {
+		return err
+	}
+	name, err := resourceName(pos[0], "helpRequests", "help request")
+	if err != nil {
+		return err
+	}
 	hr := &pb.HelpRequest{Name: name, Location: &pb.Location{}}
 	var paths, bad []string
 	fail := func(flag string, err error) { bad = append(bad, "--"+flag+": "+err.Error()) }
@@ -104,6 +130,32 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 	if given["remote"] {
 		hr.RemoteOk = *remote
 		paths = append(paths, "remote_ok")
+	}
+	if given["name"] || given["phone"] {
+		hr.Requester = &pb.Contact{}
+	}
+	if given["name"] {
+		if hr.Requester.DisplayName = strings.TrimSpace(*caller); hr.Requester.DisplayName == "" {
+			fail("name", errors.New("a name is needed, even a first name"))
+		}
+		paths = append(paths, "requester.display_name")
+	}
+	if given["phone"] {
+		hr.Requester.Phone = strings.TrimSpace(*phone)
+		if _, err := server.NormalisePhone(hr.Requester.Phone); err != nil {
+			fail("phone", fmt.Errorf("%q is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or one starting with +", hr.Requester.Phone))
+		}
+		paths = append(paths, "requester.phone")
+	}
+	if given["circumstances"] {
+		if hr.Vulnerability, err = parseCircumstances(*circumstances); err != nil {
+			fail("circumstances", err)
+		}
+		paths = append(paths, "vulnerability")
+	}
+	if given["enters-home"] {
+		hr.EntersHome = *enters
+		paths = append(paths, "enters_home")
 	}
 	if len(bad) > 0 {
 		return usageErrorf("%s", strings.Join(bad, "; "))
