@@ -74,3 +74,26 @@ func TestRequestEditCallerDetails(t *testing.T) {
 	checkFailure(t, e.run("request", "edit", req, "--phone", "12345"), true, exitUsage, `--phone: "12345" is not a phone number*`)
 	checkFailure(t, e.run("request", "edit", req, "--name", " "), true, exitUsage, `--name: *`)
 }
+
+// TestValuesTypedWithoutQuotes: as request find --phone 07700 900123 and
+// request list --near AB10 1AB take a number and a postcode without
+// quotes, so do request new and volunteer add, rather than stopping the
+// call with a word they cannot place.
+func TestValuesTypedWithoutQuotes(t *testing.T) {
+	e := newTestEnv(t)
+	out := e.ok("volunteer", "add", "--name", "Callum", "Reid", "--phone", "07700", "900123", "--postcode", "AB10", "1AF",
+		"--available", "tue", "10-12", "--org", org)
+	if !strings.HasPrefix(out, "Registered volunteers/") || !strings.Contains(out, "Callum Reid, AB10 1AF, free tue 10:00-12:00") {
+		t.Errorf("volunteer add: %q", out)
+	}
+	out = e.ok("request", "new", "--postcode", "AB10", "1AB", "--needs", "errands", "--when", "tomorrow", "10-12",
+		"--name", "Margaret", "--phone", "01224", "123456", "--details", "Post", "a", "parcel", "--org", org)
+	got := e.storedRequests(store.HelpRequestFilter{Phone: "+441224123456"})
+	if len(got) != 1 || got[0].Location.Postcode != "AB10 1AB" || got[0].Details != "Post a parcel" ||
+		!got[0].GetWindow().GetStartTime().AsTime().Equal(time.Date(2026, 3, 11, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("request new: %q; stored %v", out, got)
+	}
+	// A word after a switch or a number is no part of a value.
+	checkFailure(t, e.run("volunteer", "add", "--capacity", "2", "3", "--name", "X"), true, exitUsage, `Unexpected "3": *`)
+	checkFailure(t, e.run("request", "new", "--enters-home", "yes", "--postcode", "AB10 1AB"), true, exitUsage, `Unexpected "yes": *`)
+}

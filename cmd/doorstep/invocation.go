@@ -39,15 +39,80 @@ func (in *invocation) exactly(args []string, n int) ([]string, error) {
 }
 
 // optionsOnly is for commands whose every detail is an option: a stray
-// word is more likely a value that lost its option than a missing one, so
-// the sentence names an option (example) rather than the synopsis.
+// word is the rest of a value typed without quotes, or else more likely a
+// value that lost its option than a missing one, so the sentence names an
+// option (example) rather than the synopsis.
 func (in *invocation) optionsOnly(args []string, example string) error {
 	pos, err := in.parse(args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usageErrorf("unexpected %q: every detail is given by an option, such as %s", pos[0], example)
+		return in.joinUnquoted(args, example)
+	}
+	return nil
+}
+
+// joinUnquoted puts back together the values typed without quotes
+// ("--postcode AB10 1AB", "--name Callum Reid"): in a command whose every
+// detail is an option, a word after an option's text is the rest of that
+// text. A word after a switch, a number or "--" is a mistake, and said so.
+func (in *invocation) joinUnquoted(args []string, example string) error {
+	text := func(name string) bool {
+		f := in.fs.Lookup(name)
+		if f == nil {
+			return false
+		}
+		g, ok := f.Value.(flag.Getter)
+		if !ok {
+			return true // fs.Func: the commands' text fields
+		}
+		_, isString := g.Get().(string)
+		return isString
+	}
+	values := map[string]string{}
+	var order []string
+	last := "" // the text option the words so far belong to
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			if i+1 < len(args) {
+				return usageErrorf("unexpected %q: every detail is given by an option, such as %s", args[i+1], example)
+			}
+			break
+		}
+		if strings.HasPrefix(arg, "-") && len(arg) > 1 {
+			name, value, inline := strings.Cut(strings.TrimPrefix(arg[1:], "-"), "=")
+			last = ""
+			f := in.fs.Lookup(name)
+			if f == nil {
+				continue // the parse would have said so
+			}
+			if b, isBool := f.Value.(interface{ IsBoolFlag() bool }); isBool && b.IsBoolFlag() {
+				continue
+			}
+			if !inline && i+1 < len(args) {
+				i++
+				value = args[i]
+			}
+			if text(name) {
+				last = name
+				if _, seen := values[name]; !seen {
+					order = append(order, name)
+				}
+				values[name] = value // a repeated option: the last one counts, as in the parse
+			}
+			continue
+		}
+		if last == "" {
+			return usageErrorf("unexpected %q: every detail is given by an option, such as %s", arg, example)
+		}
+		values[last] += " " + arg
+	}
+	for _, name := range order {
+		if err := in.fs.Set(name, values[name]); err != nil {
+			return usageErrorf("--%s: %v", name, err)
+		}
 	}
 	return nil
 }
