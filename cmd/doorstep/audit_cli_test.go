@@ -97,3 +97,24 @@ func TestValuesTypedWithoutQuotes(t *testing.T) {
 	checkFailure(t, e.run("volunteer", "add", "--capacity", "2", "3", "--name", "X"), true, exitUsage, `Unexpected "3": *`)
 	checkFailure(t, e.run("request", "new", "--enters-home", "yes", "--postcode", "AB10 1AB"), true, exitUsage, `Unexpected "yes": *`)
 }
+
+// TestCandidatesWhenTheVolunteerComingCannotTakeIt: the volunteer going
+// to the caller's door for their shopping cannot give the lift they also
+// asked for. The helpline is not told to offer it to them (it would be
+// refused), but how the lift can still be given.
+func TestCandidatesWhenTheVolunteerComingCannotTakeIt(t *testing.T) {
+	e := newTestEnv(t)
+	callum, aileen := e.addVolunteers()
+	shopping := e.newRequest()
+	e.ok("offer", "make", shopping, aileen)
+	out := e.ok("request", "new", "--postcode", "AB10 1AB", "--street", "union st", "--needs", "transport", "--when", "tomorrow 11:00-13:00",
+		"--name", "Margaret Ironside", "--phone", "01224 123456", "--org", org)
+	lift := firstName(t, out, "helpRequests")
+	out = e.ok("request", "candidates", lift)
+	if strings.Contains(out, "offer this one to them too") || !strings.Contains(out, "--second-volunteer") || !strings.Contains(out, idOf(callum)) {
+		t.Errorf("candidates for the lift:\n%s\nwant Callum, and no advice to offer it to Aileen, who cannot take it", out)
+	}
+	// The advice followed: Aileen is refused, Callum is offered it.
+	checkFailure(t, e.run("offer", "make", lift, aileen), true, exitFailed, "*")
+	e.ok("offer", "make", lift, callum, "--second-volunteer")
+}

@@ -347,7 +347,20 @@ func (a *app) requestCandidates(args []string) error {
 		// One volunteer to one door: the helpline should know before
 		// offering this to someone else.
 		label, _ := a.volunteerLabel(v, false)
-		fmt.Fprintf(a.stdout, "%s is already going to this caller's door then, for another of their requests: offer this one to them too, so that only one volunteer calls.\n\n", label)
+		canTake := slices.ContainsFunc(resp.Candidates, func(c *pb.Candidate) bool { return c.Volunteer == v })
+		switch {
+		case canTake:
+			fmt.Fprintf(a.stdout, "%s is already going to this caller's door then, for another of their requests: offer this one to them too, so that only one volunteer calls.\n\n", label)
+		case len(resp.Candidates) < *limit:
+			// Every volunteer who could take it is listed, and they are
+			// not: an offer to them would be refused, and one to anyone
+			// else is refused unless the caller agrees to two visitors.
+			fmt.Fprintf(a.stdout, "%s is already going to this caller's door then, for another of their requests, but cannot take this one too (why is below). "+
+				"If the caller agrees to a second visitor, offer it to one of these with: doorstep offer make %s VOLUNTEER --second-volunteer\n\n", label, idOf(name))
+		default:
+			fmt.Fprintf(a.stdout, "%s is already going to this caller's door then, for another of their requests: offer this one to them too if they can take it, so that only one volunteer calls. "+
+				"If they cannot and the caller agrees to a second visitor, offer it to one of these with --second-volunteer.\n\n", label)
+		}
 	}
 	if len(resp.Candidates) == 0 {
 		if offeredTo != "" {
