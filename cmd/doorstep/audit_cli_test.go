@@ -118,3 +118,37 @@ func TestCandidatesWhenTheVolunteerComingCannotTakeIt(t *testing.T) {
 	checkFailure(t, e.run("offer", "make", lift, aileen), true, exitFailed, "*")
 	e.ok("offer", "make", lift, callum, "--second-volunteer")
 }
+
+// TestBareAfternoonHours: "tomorrow 2-4", as a caller says it, is the
+// afternoon. It was stored as 02:00-04:00, when no volunteer is free, and
+// the request lapsed unseen; a volunteer "free sat 2-4" was free at night.
+func TestBareAfternoonHours(t *testing.T) {
+	now := time.Date(2026, 11, 26, 14, 45, 0, 0, london) // Thursday
+	at := func(day, h int) time.Time { return time.Date(2026, 11, day, h, 0, 0, 0, london) }
+	for _, tc := range []struct {
+		in             string
+		start, end, by time.Time
+	}{
+		{in: "tomorrow 2-4", start: at(27, 14), end: at(27, 16)},
+		{in: "sat 1-3", start: at(28, 13), end: at(28, 15)},
+		{in: "sat 6-9", start: at(28, 18), end: at(28, 21)},
+		{in: "tomorrow by 4", by: at(27, 16)},
+		{in: "sat 9-5", start: at(28, 9), end: at(28, 17)},        // as before
+		{in: "sat 11-2", start: at(28, 11), end: at(28, 14)},      // as before
+		{in: "sat 7-9", start: at(28, 7), end: at(28, 9)},         // a morning
+		{in: "sat 02:00-04:00", start: at(28, 2), end: at(28, 4)}, // said plainly
+		{in: "sat 2am-4am", start: at(28, 2), end: at(28, 4)},
+	} {
+		got, err := parseWhen(tc.in, now)
+		if err != nil || !got.start.Equal(tc.start) || !got.end.Equal(tc.end) || !got.deadline.Equal(tc.by) {
+			t.Errorf("%q read as %v-%v by %v (%v), want %v-%v by %v", tc.in, got.start, got.end, got.deadline, err, tc.start, tc.end, tc.by)
+		}
+	}
+	slots, err := parseAvailability("sat 2-4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := slotsWords(slots); got != "sat 14:00-16:00" {
+		t.Errorf(`--available "sat 2-4" = %s, want sat 14:00-16:00`, got)
+	}
+}

@@ -254,8 +254,8 @@ func dateOf(day int, mon time.Month, year string, today time.Time, orig string) 
 
 var clockRE = regexp.MustCompile(`^(\d{1,2})(?:[:.](\d{2}))?(am|pm)?$`)
 
-// parseClock reads "10", "10:30", "10.30", "1030", "2pm", "noon",
-// "midnight" (the end of the day) as minutes since midnight.
+// parseClock reads "10", "10:30", "10.30", "1030", "2pm", "4" (16:00),
+// "noon", "midnight" (the end of the day) as minutes since midnight.
 func parseClock(s string) (int, bool) {
 	switch s {
 	case "noon", "midday":
@@ -284,6 +284,13 @@ func parseClock(s string) (int, bool) {
 		if h < 12 {
 			h += 12
 		}
+	case "":
+		// "2-4", "by 4", "free 6-9": a bare hour from 1 to 6 is the
+		// afternoon or evening as people say it; nobody is visited at
+		// 2 in the morning unless the time says so (2am, 02:00).
+		if m[2] == "" && h >= 1 && h <= 6 && m[1][0] != '0' {
+			h += 12
+		}
 	}
 	if h > 24 || mins > 59 || (h == 24 && mins != 0) || (m[3] != "" && (h > 24 || m[1] == "0")) {
 		return 0, false
@@ -300,7 +307,7 @@ func readRange(from, to string, start, end int) (int, int) {
 	switch {
 	case !hasMeridiem(from) && strings.HasSuffix(to, "pm") && start < 12*60 && start+12*60 < end:
 		start += 12 * 60
-	case bareHour(from) && bareHour(to) && end < start && end+12*60 > start:
+	case bareHour(from) && bareHour(to) && end < start && end+12*60 > start && end+12*60 <= 24*60:
 		end += 12 * 60
 	}
 	return start, end
