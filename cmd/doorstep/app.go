@@ -121,7 +121,7 @@ func init() {
 		{"volunteer add", "register a volunteer", (*app).volunteerAdd},
 		{"volunteer find", "the volunteer who rang, by phone number", (*app).volunteerFind},
 		{"volunteer show", "one volunteer", (*app).volunteerShow},
-		{"volunteer edit", "change a volunteer's details: times, dates away, DBS check, skills", (*app).volunteerEdit},
+		{"volunteer edit", "change a volunteer's details: times, dates away, DBS check, skills, phone, home", (*app).volunteerEdit},
 		{"volunteer pause", "offer a volunteer nothing until resumed", (*app).volunteerPause},
 		{"volunteer resume", "a paused volunteer can be offered requests again", (*app).volunteerResume},
 		{"volunteer list", "volunteers living near a postcode, sector or district", (*app).volunteerList},

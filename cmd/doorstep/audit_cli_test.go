@@ -152,3 +152,26 @@ func TestBareAfternoonHours(t *testing.T) {
 		t.Errorf(`--available "sat 2-4" = %s, want sat 14:00-16:00`, got)
 	}
 }
+
+// TestVolunteerEditContactAndHome: a volunteer rings with a new number,
+// or has moved, or sold their car; the helpline records it, so that
+// offers reach them and are for places they can get to.
+func TestVolunteerEditContactAndHome(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	out := e.ok("volunteer", "edit", callum, "--phone", "07700", "900999", "--name", "Cal Reid", "--postcode", "AB10 1AB", "--street", "Union Street", "--travel", "cycling")
+	for _, w := range []string{"Name          Cal Reid", "Phone         07700 900999", "Home          Union Street, AB10 1AB", "Travel        cycling"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("volunteer edit:\n%s\nwant a line %q", out, w)
+		}
+	}
+	if out := e.ok("volunteer", "find", "--phone", "07700 900999"); !strings.Contains(out, idOf(callum)) {
+		t.Errorf("volunteer find by the new number:\n%s", out)
+	}
+	// A move to a postcode alone takes the old street with it.
+	if out := e.ok("volunteer", "edit", callum, "--postcode", "AB10 1AF"); !strings.Contains(out, "Home          AB10 1AF\n") {
+		t.Errorf("volunteer edit --postcode:\n%s\nwant the home AB10 1AF alone", out)
+	}
+	checkFailure(t, e.run("volunteer", "edit", callum, "--travel", "bus"), true, exitUsage, `--travel: *`)
+	checkFailure(t, e.run("volunteer", "edit", callum, "--phone", "123"), true, exitUsage, `--phone: "123" is not a phone number*`)
+}

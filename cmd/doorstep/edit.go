@@ -50,31 +50,11 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 	phone := fs.String("phone", "", "the caller's phone number")
 	circumstances := fs.String("circumstances", "", "1 lives alone, 2 shielding, 3 no internet, 4 reduced mobility (none to clear)")
 	enters := fs.Bool("enters-home", false, "the volunteer must go inside the home; --enters-home=false to undo")
-	pos, err := cmd.parse(args)
+	name, err := cmd.edited(args, "helpRequests", "help request")
 	if err != nil {
 		return err
 	}
 	given := givenFlags(fs)
-	if given["phone"] {
-		// A number typed without quotes ("--phone 07700 900123") leaves
-		// its second half as a word of its own.
-		var rest []string
-		for _, p := range pos {
-			if len(p) < 26 && strings.Trim(p, "0123456789+()-") == "" {
-				*phone += " " + p
-			} else {
-				rest = append(rest, p)
-			}
-		}
-		pos = rest
-	}
-	if err := wantArgs(pos, 1, u.synopsis); err != nil {
-		return err
-	}
-	name, err := resourceName(pos[0], "helpRequests", "help request")
-	if err != nil {
-		return err
-	}
 	hr := &pb.HelpRequest{Name: name, Location: &pb.Location{}}
 	var paths, bad []string
 	fail := func(flag string, err error) { bad = append(bad, "--"+flag+": "+err.Error()) }
@@ -210,11 +190,13 @@ func (a *app) volunteerEdit(args []string) error {
 		text: `Changes a volunteer: only the details given as options, the rest stay as they are. --available is read
 as for volunteer add, in their time zone (--timezone, an IANA name such as America/New_York; UK time
 unless set). --away lists the dates they are away, replacing those held: "1 dec-10 dec, 25 dec", or
-none. Offers waiting for them that they can no longer take are withdrawn: the answer lists them.`,
+none. A new --postcode is a move: give --street and --address with it, or they are cleared. Offers
+waiting for them that they can no longer take are withdrawn: the answer lists them.`,
 		examples: []string{
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --away '1 dec-10 dec'",
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --available 'weekdays 18-21' --capacity 2",
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --dbs enhanced --dbs-expires 2029-06-30",
+			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --phone '07700 900999' --travel cycling",
 		},
 	}
 	cmd := a.begin("edit", u)
@@ -227,13 +209,24 @@ none. Offers waiting for them that they can no longer take are withdrawn: the an
 	skills := fs.String("skills", "", "skill tags, e.g. driver,welsh (\"\" for none)")
 	capacity := fs.Int("capacity", 0, "how many requests they take at once (1-20)")
 	maxDist := fs.String("max-distance", "", "how far they will go: 1500, 1500m or 2km")
-	name, err := cmd.record(args, "volunteers", "volunteer")
+	display := fs.String("name", "", "what the volunteer likes to be called")
+	phone := fs.String("phone", "", "their phone number")
+	postcode := fs.String("postcode", "", "their home postcode, when they move")
+	street := fs.String("street", "", "their street")
+	address := fs.String("address", "", "house number, flat or building; lines separated by ;")
+	travel := fs.String("travel", "", "walking, cycling or car")
+	name, err := cmd.edited(args, "volunteers", "volunteer")
 	if err != nil {
 		return err
 	}
 	given := givenFlags(fs)
-	if !given["available"] && !given["away"] && !given["timezone"] && !given["dbs"] && !given["dbs-expires"] &&
-		!given["skills"] && !given["capacity"] && !given["max-distance"] {
+	changes := 0
+	for f := range given {
+		if !globalFlags[f] {
+			changes++
+		}
+	}
+	if changes == 0 {
 		return usageErrorf("say what to change, such as --available or --away; see doorstep volunteer edit --help")
 	}
 	c, err := a.client()
@@ -317,6 +310,51 @@ none. Offers waiting for them that they can no longer take are withdrawn: the an
 			fail("max-distance", err)
 		}
 		paths = append(paths, "max_distance_metres")
+	}
+	if given["name"] || given["phone"] {
+		v.Contact = &pb.Contact{}
+	}
+	if given["name"] {
+		if v.Contact.DisplayName = strings.TrimSpace(*display); v.Contact.DisplayName == "" {
+			fail("name", errors.New("a name is needed, even a first name"))
+		}
+		paths = append(paths, "contact.display_name")
+	}
+	if given["phone"] {
+		v.Contact.Phone = strings.TrimSpace(*phone)
+		if _, err := server.NormalisePhone(v.Contact.Phone); err != nil {
+			fail("phone", fmt.Errorf("%q is not a phone number: give a UK number such as 07700 900123, or one starting with +", v.Contact.Phone))
+		}
+		paths = append(paths, "contact.phone")
+	}
+	if given["postcode"] || given["street"] || given["address"] {
+		v.Home = &pb.Location{}
+	}
+	if given["postcode"] {
+		pc, err := geo.NormalisePostcode(*postcode)
+		if err != nil {
+			fail("postcode", fmt.Errorf("%q is not a UK postcode: it looks like AB10 1AB", *postcode))
+		}
+		v.Home.Postcode = pc
+		paths = append(paths, "home.postcode")
+	}
+	// A new postcode is a move: the old street and house go with it,
+	// unless given again.
+	if given["street"] || given["postcode"] {
+		v.Home.Street = strings.TrimSpace(*street)
+		paths = append(paths, "home.street")
+	}
+	if given["address"] || given["postcode"] {
+		v.Home.AddressLines = splitLines(*address)
+		paths = append(paths, "home.address_lines")
+	}
+	if given["travel"] {
+		tm, ok := pb.TravelMode_value["TRAVEL_MODE_"+strings.ToUpper(strings.TrimSpace(*travel))]
+		if !ok || tm == 0 {
+			fail("travel", fmt.Errorf("%q is not walking, cycling or car", *travel))
+		}
+		v.TravelMode = pb.TravelMode(tm)
+		paths = append(paths, "travel_mode")
 	}
 	if len(bad) > 0 {
 		return usageErrorf("%s", strings.Join(bad, "; "))

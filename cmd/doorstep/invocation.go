@@ -48,16 +48,44 @@ func (in *invocation) optionsOnly(args []string, example string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return in.joinUnquoted(args, example)
+		_, err := in.joinUnquoted(args, example, nil)
+		return err
 	}
 	return nil
 }
 
+// edited is record for the edit commands, whose options take text typed
+// without quotes as optionsOnly's do ("--street Union Street"); the
+// record's id is the one word that is not part of an option's text.
+func (in *invocation) edited(args []string, collection, what string) (string, error) {
+	pos, err := in.parse(args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) > 1 {
+		isID := func(w string) bool { _, err := resourceName(w, collection, what); return err == nil }
+		if pos, err = in.joinUnquoted(args, "", isID); err != nil {
+			return "", err
+		}
+	}
+	if err := wantArgs(pos, 1, in.u.synopsis); err != nil {
+		return "", err
+	}
+	return resourceName(pos[0], collection, what)
+}
+
 // joinUnquoted puts back together the values typed without quotes
-// ("--postcode AB10 1AB", "--name Callum Reid"): in a command whose every
-// detail is an option, a word after an option's text is the rest of that
-// text. A word after a switch, a number or "--" is a mistake, and said so.
-func (in *invocation) joinUnquoted(args []string, example string) error {
+// ("--postcode AB10 1AB", "--name Callum Reid"): a word after an option's
+// text is the rest of that text, unless own says it is an argument of its
+// own (a record's id), which is returned. Any other word, after a switch, a
+// number or "--", is a mistake, and said so.
+func (in *invocation) joinUnquoted(args []string, example string, own func(string) bool) ([]string, error) {
+	stray := func(w string) error {
+		if example == "" {
+			return usageErrorf("unexpected %q: usage is %s", w, in.u.synopsis)
+		}
+		return usageErrorf("unexpected %q: every detail is given by an option, such as %s", w, example)
+	}
 	text := func(name string) bool {
 		f := in.fs.Lookup(name)
 		if f == nil {
@@ -71,13 +99,16 @@ func (in *invocation) joinUnquoted(args []string, example string) error {
 		return isString
 	}
 	values := map[string]string{}
-	var order []string
+	var order, pos []string
 	last := "" // the text option the words so far belong to
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		if arg == "--" {
-			if i+1 < len(args) {
-				return usageErrorf("unexpected %q: every detail is given by an option, such as %s", args[i+1], example)
+			for _, w := range args[i+1:] {
+				if own == nil || !own(w) {
+					return nil, stray(w)
+				}
+				pos = append(pos, w)
 			}
 			break
 		}
@@ -104,17 +135,22 @@ func (in *invocation) joinUnquoted(args []string, example string) error {
 			}
 			continue
 		}
-		if last == "" {
-			return usageErrorf("unexpected %q: every detail is given by an option, such as %s", arg, example)
+		switch {
+		case own != nil && own(arg):
+			pos = append(pos, arg)
+			last = ""
+		case last == "":
+			return nil, stray(arg)
+		default:
+			values[last] += " " + arg
 		}
-		values[last] += " " + arg
 	}
 	for _, name := range order {
 		if err := in.fs.Set(name, values[name]); err != nil {
-			return usageErrorf("--%s: %v", name, err)
+			return nil, usageErrorf("--%s: %v", name, err)
 		}
 	}
-	return nil
+	return pos, nil
 }
 
 // record returns the resource name of the one argument, a record of
