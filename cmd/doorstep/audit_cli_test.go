@@ -175,3 +175,23 @@ func TestVolunteerEditContactAndHome(t *testing.T) {
 	checkFailure(t, e.run("volunteer", "edit", callum, "--travel", "bus"), true, exitUsage, `--travel: *`)
 	checkFailure(t, e.run("volunteer", "edit", callum, "--phone", "123"), true, exitUsage, `--phone: "123" is not a phone number*`)
 }
+
+// TestRequestEditNamesTheVolunteerToTell: the caller moves their visit
+// to another day. The request stays with the volunteer who accepted it,
+// who does not know; the helpline is shown who that is and their number,
+// to ring them, as request show would.
+func TestRequestEditNamesTheVolunteerToTell(t *testing.T) {
+	e, _, req, offer := offeredRequest(t)
+	e.ok("offer", "accept", offer)
+	out := e.ok("request", "edit", req, "--when", "thu 14:00-16:00")
+	for _, w := range []string{"State          assigned", "Volunteer      volunteers/", "Callum Reid, 07700 900123",
+		"Tell Callum Reid (07700 900123) of the change: the request is assigned to them."} {
+		if !strings.Contains(out, w) {
+			t.Errorf("request edit of an assigned request:\n%s\nwant %q", out, w)
+		}
+	}
+	// Details only the volunteer reads at the door need no call.
+	if out := e.ok("request", "edit", req, "--urgency", "low"); strings.Contains(out, "Tell ") {
+		t.Errorf("request edit --urgency:\n%s\nwant no call to the volunteer", out)
+	}
+}

@@ -165,8 +165,21 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 		}
 	} else {
 		fmt.Fprintf(a.stdout, "Changed %s (%s).\n", after.Name, strings.Join(paths, ", "))
-		if err := a.printRequest(a.stdout, after, nil, ""); err != nil {
+		// The volunteer holding it may have no app to hear of the change
+		// by: whoever it is, with their number, to ring.
+		offer, vol, volRow, err := a.holder(after)
+		if err != nil {
 			return err
+		}
+		if err := a.printRequest(a.stdout, after, offer, volRow); err != nil {
+			return err
+		}
+		if vol != nil && !(len(paths) == 1 && paths[0] == "urgency") {
+			held := "the request is assigned to them"
+			if after.State == pb.HelpRequest_STATE_OFFERED {
+				held = "they are offered the request"
+			}
+			fmt.Fprintf(a.stdout, "Tell %s (%s) of the change: %s.\n", vol.GetContact().GetDisplayName(), phoneWords(vol.GetContact().GetPhone()), held)
 		}
 	}
 	if was := before.HelpRequest; was.State == pb.HelpRequest_STATE_OFFERED && after.State == pb.HelpRequest_STATE_OPEN {

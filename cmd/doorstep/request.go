@@ -128,25 +128,39 @@ func (a *app) requestShow(args []string) error {
 		return err
 	}
 	hr := resp.HelpRequest
-	// A partner's token reads its organisation's requests but not offers or
-	// volunteers: what it may not read is left out, not the whole request.
-	var offer *pb.Offer
+	offer, vol, volRow, err := a.holder(hr)
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSONObject(a.stdout, map[string]proto.Message{"help_request": hr, "offer": offer, "volunteer": vol})
+	}
+	return a.printRequest(a.stdout, hr, offer, volRow)
+}
+
+// holder reads the live offer of hr and the volunteer offered or assigned
+// it, and the row that names them. A partner's token reads its
+// organisation's requests but not offers or volunteers: what it may not
+// read is left out, not the whole request.
+func (a *app) holder(hr *pb.HelpRequest) (offer *pb.Offer, vol *pb.Volunteer, volRow string, err error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, nil, "", err
+	}
 	if hr.Offer != "" {
 		o, err := c.Matching.GetOffer(a.ctx, &pb.GetOfferRequest{Name: hr.Offer})
 		switch {
 		case status.Code(err) == codes.PermissionDenied:
 		case err != nil:
-			return err
+			return nil, nil, "", err
 		default:
 			offer = o.Offer
 		}
 	}
-	var vol *pb.Volunteer
 	volName := hr.AssignedVolunteer
 	if volName == "" && offer != nil {
 		volName = offer.Volunteer
 	}
-	volRow := ""
 	if volName != "" {
 		v, err := c.Volunteers.GetVolunteer(a.ctx, &pb.GetVolunteerRequest{Name: volName})
 		switch {
@@ -155,16 +169,13 @@ func (a *app) requestShow(args []string) error {
 		case status.Code(err) == codes.PermissionDenied:
 			volRow = volName
 		case err != nil:
-			return err
+			return nil, nil, "", err
 		default:
 			vol = v.Volunteer
 			volRow = fmt.Sprintf("%s, %s, %s", vol.Name, vol.GetContact().GetDisplayName(), phoneWords(vol.GetContact().GetPhone()))
 		}
 	}
-	if a.cfg.json {
-		return writeJSONObject(a.stdout, map[string]proto.Message{"help_request": hr, "offer": offer, "volunteer": vol})
-	}
-	return a.printRequest(a.stdout, hr, offer, volRow)
+	return offer, vol, volRow, nil
 }
 
 // writeJSONObject prints named messages as one JSON object, keys sorted;
