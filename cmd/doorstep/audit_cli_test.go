@@ -195,3 +195,18 @@ func TestRequestEditNamesTheVolunteerToTell(t *testing.T) {
 		t.Errorf("request edit --urgency:\n%s\nwant no call to the volunteer", out)
 	}
 }
+
+// TestWrongStateSaysWhatToDo: a step the request or offer is past says
+// where it stands and what can be done, not the API's "read it again".
+func TestWrongStateSaysWhatToDo(t *testing.T) {
+	e, _, req, offer := offeredRequest(t)
+	checkFailure(t, e.run("request", "fulfil", req), true, exitFailed,
+		"Not marked done: "+req+" is offered, not yet accepted: only a request a volunteer has accepted can be marked done (WRONG_STATE).")
+	e.ok("offer", "decline", offer)
+	checkFailure(t, e.run("offer", "accept", offer), true, exitFailed,
+		"Not accepted: "+offer+" is declined (WRONG_STATE).")
+	checkFailure(t, e.run("offer", "decline", offer), true, exitFailed, "Not declined: "+offer+" is declined already (WRONG_STATE).")
+	e.ok("request", "cancel", req)
+	checkFailure(t, e.run("request", "cancel", req), true, exitFailed,
+		"Not cancelled: "+req+" is cancelled already (WRONG_STATE).")
+}

@@ -74,7 +74,7 @@ func TestErrorsAndExitCodes(t *testing.T) {
 		{"wrong collection", []string{"request", "show", callum}, nil, exitUsage,
 			`"` + callum + `" is not a help request: give its id or helpRequests/ID.`},
 		{"wrong state", []string{"offer", "accept", offer}, nil, exitFailed,
-			"Not possible now: * (WRONG_STATE)."}, // the middle is the server's own wording
+			"Not accepted: " + offer + " is accepted already (WRONG_STATE)."},
 		{"not eligible", []string{"offer", "make", e.newRequest("--skills", "welsh"), aileen}, nil, exitFailed, ""},
 		{"bad state filter", []string{"request", "list", "--state", "pending"}, nil, exitUsage,
 			`--state: "pending" is not a state: open, offered, assigned, fulfilled, cancelled, expired or all.`},

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -92,6 +93,10 @@ func (a *app) offerStep(args []string, u usage, name string, step func(pbMatchin
 		return err
 	}
 	o, err := step(c.Matching, offer)
+	if state, noun, ok := wrongState(err); ok && noun == "offer" {
+		did := map[string]string{"accept": "accepted", "decline": "declined"}[name]
+		return stepRefused(did, offer, state, did)
+	}
 	if err != nil {
 		return err
 	}
@@ -211,4 +216,38 @@ func volunteerComing(err error) string {
 		}
 	}
 	return ""
+}
+
+// wrongState is the state a WRONG_STATE refusal names and what it names
+// it of ("offer" or "help request", as the server's sentence has it).
+func wrongState(err error) (state, noun string, ok bool) {
+	var gs interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &gs) || gs.GRPCStatus().Code() != codes.FailedPrecondition {
+		return "", "", false
+	}
+	for _, d := range gs.GRPCStatus().Details() {
+		if info, isInfo := d.(*errdetails.ErrorInfo); isInfo && info.Reason == "WRONG_STATE" && info.Metadata["state"] != "" {
+			rest, _ := strings.CutPrefix(gs.GRPCStatus().Message(), "the ")
+			noun, _, _ = strings.Cut(rest, " is ")
+			return info.Metadata["state"], noun, true
+		}
+	}
+	return "", "", false
+}
+
+// stepRefused says, in place of the API's "read it again", why a step
+// cannot be taken: where the record stands ("Not cancelled: helpRequests/X
+// is cancelled already"), and for a request not yet taken, what marking
+// it done needs.
+func stepRefused(did, name, state, done string) error {
+	msg := fmt.Sprintf("Not %s: %s is %s", did, name, state)
+	switch {
+	case state == done:
+		msg += " already"
+	case done == "fulfilled" && state == "offered":
+		msg += ", not yet accepted: only a request a volunteer has accepted can be marked done"
+	case done == "fulfilled" && state == "open":
+		msg += ": only a request a volunteer has accepted can be marked done"
+	}
+	return &cliError{code: exitFailed, msg: msg + " (WRONG_STATE)."}
 }

@@ -469,6 +469,12 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 		}
 	}
 	hr, err := step(c.Matching, hrName)
+	if state, noun, ok := wrongState(err); ok && noun == "help request" {
+		if name == "cancel" {
+			return stepRefused("cancelled", hrName, state, "cancelled")
+		}
+		return stepRefused("marked done", hrName, state, "fulfilled")
+	}
 	if err != nil {
 		return err
 	}
