@@ -305,7 +305,7 @@ func TestAdminErrors(t *testing.T) {
 			lastAdmin = tk.Name
 		}
 	}
-	denied := "The token does not allow this: this token's role may not make this call (PERMISSION_DENIED)."
+	denied := "The token does not allow this: doorstep admin * needs an admin token (PERMISSION_DENIED)."
 	create := func(extra ...string) []string {
 		return append([]string{"admin", "token", "create", "--name", "Helpline desk 3"}, extra...)
 	}

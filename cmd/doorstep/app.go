@@ -46,9 +46,10 @@ type app struct {
 	stderr io.Writer
 	now    func() time.Time
 
-	cfg    config
-	conn   *client.Client
-	prompt *prompter // nil unless stdin is a terminal
+	cfg     config
+	conn    *client.Client
+	prompt  *prompter // nil unless stdin is a terminal
+	command string    // the command being run, "request new", for messages
 }
 
 // run is the whole program with its surroundings passed in, so that tests
@@ -164,6 +165,7 @@ func (a *app) dispatch(args []string) error {
 		return &cliError{code: exitUsage}
 	}
 	if c, n := findCommand(rest); c != nil {
+		a.command = c.path
 		return c.run(a, rest[n:])
 	}
 	// No command: the words may name a group ("admin", "admin token"),

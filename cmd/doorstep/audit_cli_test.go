@@ -210,3 +210,16 @@ func TestWrongStateSaysWhatToDo(t *testing.T) {
 	checkFailure(t, e.run("request", "cancel", req), true, exitFailed,
 		"Not cancelled: "+req+" is cancelled already (WRONG_STATE).")
 }
+
+// TestDeniedSaysWhichToken: a helpline token refused a coordinator's or
+// an admin's command is told which token it needs, not only that "this
+// token's role may not make this call".
+func TestDeniedSaysWhichToken(t *testing.T) {
+	e := newTestEnv(t)
+	checkFailure(t, e.run("dispatch"), true, exitDenied,
+		"The token does not allow this: doorstep dispatch needs an admin or coordinator token (PERMISSION_DENIED).")
+	checkFailure(t, e.run("watch"), true, exitDenied,
+		"The token does not allow this: doorstep watch needs a coordinator, partner or admin token (PERMISSION_DENIED).")
+	checkFailure(t, e.run("admin", "audit"), true, exitDenied,
+		"The token does not allow this: doorstep admin audit needs an admin token (PERMISSION_DENIED).")
+}

@@ -120,6 +120,11 @@ func (a *app) statusSentence(st *status.Status) string {
 	case codes.Unauthenticated:
 		return "The server did not accept the token: check --token or DOORSTEP_TOKEN (" + orCode(reason, st) + ")."
 	case codes.PermissionDenied:
+		if need := tokenNeeded(a.command); need != "" && reason == "PERMISSION_DENIED" {
+			// The server says only that the role may not; the person
+			// asking an admin for a token needs to know which one.
+			return "The token does not allow this: doorstep " + a.command + " needs " + need + " (" + reason + ")."
+		}
 		return "The token does not allow this: " + strings.TrimSuffix(st.Message(), ".") + " (" + orCode(reason, st) + ")."
 	case codes.Unimplemented:
 		return "The server does not offer this yet; it may be an older version (UNIMPLEMENTED)."
@@ -264,4 +269,18 @@ func label(path string) string {
 		return "the request id"
 	}
 	return "the " + strings.ReplaceAll(last, "_", " ")
+}
+
+// tokenNeeded is the token a command needs when the helpline's own does
+// not do (server/auth.go's access table), or "".
+func tokenNeeded(command string) string {
+	switch {
+	case command == "dispatch":
+		return "an admin or coordinator token"
+	case command == "watch":
+		return "a coordinator, partner or admin token"
+	case strings.HasPrefix(command, "admin "):
+		return "an admin token"
+	}
+	return ""
 }

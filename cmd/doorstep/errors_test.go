@@ -89,7 +89,7 @@ func TestErrorsAndExitCodes(t *testing.T) {
 		{"unknown token", []string{"request", "list", "--token", "ds_not-a-token"}, nil, exitDenied,
 			"The server did not accept the token: check --token or DOORSTEP_TOKEN (UNAUTHENTICATED)."},
 		{"role not allowed", []string{"watch"}, nil, exitDenied,
-			"The token does not allow this: this token's role may not make this call (PERMISSION_DENIED)."},
+			"The token does not allow this: doorstep watch needs a coordinator, partner or admin token (PERMISSION_DENIED)."},
 		{"plaintext refused with tls", []string{"request", "list", "--insecure", "--tls"}, nil, exitUsage,
 			"--insecure turns TLS off: give it without --tls and --ca-file."},
 		{"import without org", []string{"import", "testdata/import.csv"}, nil, exitUsage,
