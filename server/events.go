@@ -25,6 +25,11 @@ const (
 	// DefaultWatchProgress is how often a stream whose filters hide every
 	// change still tells the client how far it has got.
 	DefaultWatchProgress = 5 * time.Second
+	// DefaultWatchHeartbeat is how long a stream with nothing to tell
+	// stays silent: a proxy between app and server (nginx's
+	// grpc_read_timeout is 60 s) would take it for idle and cut it, and
+	// HTTP/2 pings are answered by the proxy, never passed on.
+	DefaultWatchHeartbeat = 30 * time.Second
 	// DefaultWatchSlowAfter is how long a stream may wait for its client
 	// to take the next response before it is ended.
 	DefaultWatchSlowAfter = 30 * time.Second
@@ -99,6 +104,12 @@ func WithEventRetention(d time.Duration) Option { return func(s *Server) { s.eve
 // how long a stream waits on a client that has stopped reading.
 func WithWatchTimings(progress, slowAfter time.Duration) Option {
 	return func(s *Server) { s.watchProgress, s.watchSlowAfter = progress, slowAfter }
+}
+
+// WithWatchHeartbeat sets how long an event stream with nothing to tell
+// stays silent before it sends a response without events.
+func WithWatchHeartbeat(d time.Duration) Option {
+	return func(s *Server) { s.watchHeartbeat = d }
 }
 
 // Drain ends every event stream, now and from now on, with UNAVAILABLE and
@@ -188,8 +199,9 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 	progress := time.NewTicker(s.watchProgress)
 	defer progress.Stop()
 
-	// sent is the revision the client has been told it is through.
-	sent := pos - 1
+	// sent is the revision the client has been told it is through, at
+	// sentAt.
+	sent, sentAt := pos-1, time.Now()
 	send := func(evs []*pb.Event, through uint64) error {
 		if err := s.stillValid(ctx); err != nil {
 			return err
@@ -197,7 +209,7 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 		slow.Reset(s.watchSlowAfter)
 		select {
 		case out.ch <- &pb.WatchEventsResponse{Events: evs, Revision: int64(through)}:
-			sent = through
+			sent, sentAt = through, time.Now()
 			return nil
 		case err := <-out.failed:
 			return err
@@ -241,7 +253,7 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 			case <-bell:
 				waiting = false
 			case <-progress.C:
-				if through > sent {
+				if through > sent || time.Since(sentAt) >= s.watchHeartbeat {
 					if err := send(nil, through); err != nil {
 						return err
 					}

@@ -54,6 +54,7 @@ type Server struct {
 	lastPurge         time.Time  // when the sweep last purged
 	watchProgress     time.Duration
 	watchSlowAfter    time.Duration
+	watchHeartbeat    time.Duration
 	draining          chan struct{} // closed by Drain
 	drainOnce         sync.Once
 
@@ -115,7 +116,7 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	}
 	s := &Server{store: st, logger: logger, errs: errMapper{logger: logger}, now: time.Now,
 		matcherConfig: matcher.DefaultConfig(), lease: DefaultLease, candidatesPerRequest: matcher.DefaultCandidatesPerRequest,
-		eventRetention: DefaultEventRetention, personalRetention: DefaultPersonalDataRetention, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter,
+		eventRetention: DefaultEventRetention, personalRetention: DefaultPersonalDataRetention, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter, watchHeartbeat: DefaultWatchHeartbeat,
 		draining: make(chan struct{}), limiter: newLimiter(DefaultRate, DefaultBurst),
 		streams: &streamCounter{max: DefaultMaxStreams, count: map[string]int{}}}
 	for _, o := range opts {
@@ -124,7 +125,7 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	if s.now == nil {
 		return nil, errors.New("server: new: clock is required")
 	}
-	if s.eventRetention < 0 || s.watchProgress <= 0 || s.watchSlowAfter <= 0 {
+	if s.eventRetention < 0 || s.watchProgress <= 0 || s.watchSlowAfter <= 0 || s.watchHeartbeat <= 0 {
 		return nil, errors.New("server: new: event retention must not be negative, watch timings must be positive")
 	}
 	if s.candidatesPerRequest < 1 || s.candidatesPerRequest > MaxCandidatesPerRequest {

@@ -43,7 +43,9 @@ type EventServiceClient interface {
 	// start_revision is 0). Each later response holds every matching event of
 	// one or more whole revisions, in order; a revision is never split across
 	// responses. While filters hide changes, responses with no events still
-	// move revision on from time to time, so a client's resume point keeps up.
+	// move revision on from time to time, so a client's resume point keeps up;
+	// and a stream with nothing to tell gets one at least every 30 seconds, so
+	// that a proxy between does not take it for idle and cut it.
 	//
 	// A partner's token sees its organisation's events; a volunteer's token
 	// sees the events that name that volunteer (offers made to them,
@@ -108,7 +110,9 @@ type EventServiceServer interface {
 	// start_revision is 0). Each later response holds every matching event of
 	// one or more whole revisions, in order; a revision is never split across
 	// responses. While filters hide changes, responses with no events still
-	// move revision on from time to time, so a client's resume point keeps up.
+	// move revision on from time to time, so a client's resume point keeps up;
+	// and a stream with nothing to tell gets one at least every 30 seconds, so
+	// that a proxy between does not take it for idle and cut it.
 	//
 	// A partner's token sees its organisation's events; a volunteer's token
 	// sees the events that name that volunteer (offers made to them,
