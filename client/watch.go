@@ -18,6 +18,7 @@ import (
 // Server reasons that Watch acts on (see events.proto).
 const (
 	ReasonEventsCompacted = "EVENTS_COMPACTED"
+	ReasonRevisionAhead   = "REVISION_AHEAD"
 	ReasonSlowConsumer    = "SLOW_CONSUMER"
 	ReasonRateLimited     = "RATE_LIMITED"
 	ReasonTooManyStreams  = "TOO_MANY_STREAMS"
@@ -53,19 +54,28 @@ type WatchOptions struct {
 	OnConnection func(err error)
 }
 
-// CompactedError says that the events from the revision asked for are no
-// longer kept. Reload the view with List calls, then watch again from
-// Oldest. status.Code of it is OUT_OF_RANGE.
+// CompactedError says that the events from the revision asked for cannot
+// be sent: they are no longer kept, or (Ahead) the server's log has not
+// got that far, its data having been restored from an older copy, so the
+// revisions the app saw will be reused for other changes. Either way,
+// reload the view with List calls, then watch again from Oldest.
+// status.Code of it is OUT_OF_RANGE.
 type CompactedError struct {
 	// Requested is the start revision that was asked for.
 	Requested int64
 	// Oldest is the first revision the server still holds (0 if the
 	// server did not say).
 	Oldest int64
-	err    error
+	// Ahead says that Requested is past the server's log (reason
+	// REVISION_AHEAD), not before it.
+	Ahead bool
+	err   error
 }
 
 func (e *CompactedError) Error() string {
+	if e.Ahead {
+		return fmt.Sprintf("client: watch: revision %d is past the server's log (restored from an older copy?): reload, then watch from %d", e.Requested, e.Oldest)
+	}
 	return fmt.Sprintf("client: watch: events from revision %d are no longer kept (the log starts at %d): reload, then watch from there", e.Requested, e.Oldest)
 }
 
@@ -219,6 +229,7 @@ func (w *watcher) compacted(err error) error {
 	ce := &CompactedError{Requested: w.next, err: err}
 	if info := errorInfo(err); info != nil {
 		ce.Oldest, _ = strconv.ParseInt(info.GetMetadata()["oldest_revision"], 10, 64)
+		ce.Ahead = info.GetReason() == ReasonRevisionAhead
 	}
 	return ce
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -466,5 +467,20 @@ func TestWatchSaysWhenItReconnects(t *testing.T) {
 	err = c.Watch(ctx, client.WatchOptions{GiveUpAfter: -1, MustConnect: true}, func(*pb.WatchEventsResponse) error { return nil })
 	if status.Code(err) != codes.Unavailable || time.Since(start) > 10*time.Second {
 		t.Errorf("with the server down and MustConnect: %v after %v, want UNAVAILABLE at once", err, time.Since(start))
+	}
+}
+
+// A resume point past the server's log (its data restored from an older
+// copy) is a reload, as compaction is, and says which it is.
+func TestWatchPastTheLogIsReload(t *testing.T) {
+	s := newTestServer(t)
+	c := s.client(t)
+	err := c.Watch(context.Background(), client.WatchOptions{StartRevision: 1000}, func(*pb.WatchEventsResponse) error { return nil })
+	var ce *client.CompactedError
+	if !errors.As(err, &ce) || !ce.Ahead || ce.Requested != 1000 || ce.Oldest < 1 {
+		t.Fatalf("err = %v (%+v), want a *CompactedError, Ahead, from 1000, with the log's start", err, ce)
+	}
+	if !strings.Contains(err.Error(), "past the server's log") {
+		t.Errorf("err %q does not say what happened", err)
 	}
 }

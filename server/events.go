@@ -42,6 +42,7 @@ const (
 // Reasons for the event stream's errors.
 const (
 	ReasonEventsCompacted = "EVENTS_COMPACTED"
+	ReasonRevisionAhead   = "REVISION_AHEAD"
 	ReasonSlowConsumer    = "SLOW_CONSUMER"
 	ReasonShuttingDown    = "SHUTTING_DOWN"
 )
@@ -190,6 +191,17 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 	}
 	if pos < oldest {
 		return compacted(oldest)
+	}
+	if pos > cur+1 {
+		// Every revision a client was told had been reached: a resume
+		// point past the log means the data was restored from an older
+		// copy, and the revisions from here on will be reused for other
+		// changes. Waiting for them would hand the app those changes'
+		// successors only, and its view would never be right again.
+		return statusWith(codes.OutOfRange, ReasonRevisionAhead,
+			"start_revision "+strconv.FormatUint(pos, 10)+" is past this server's log, which is at revision "+strconv.FormatUint(cur, 10)+
+				": its data was restored from an older copy; reload with List calls and watch from oldest_revision",
+			map[string]string{"oldest_revision": strconv.FormatUint(oldest, 10), "current_revision": strconv.FormatUint(cur, 10)})
 	}
 
 	out := newSender(stream, pos-1)

@@ -56,7 +56,9 @@ type EventServiceClient interface {
 	// Errors: OUT_OF_RANGE (reason EVENTS_COMPACTED) when start_revision is
 	// older than the log still holds; the ErrorInfo metadata
 	// "oldest_revision" says where the log now starts, so the app reloads its
-	// view with List calls and watches from there. RESOURCE_EXHAUSTED (reason
+	// view with List calls and watches from there; the same, reason
+	// REVISION_AHEAD, when start_revision is past the server's log (the data
+	// was restored from an older copy). RESOURCE_EXHAUSTED (reason
 	// SLOW_CONSUMER) when the client stopped reading for too long; the
 	// metadata "resume_revision" says where to reconnect from.
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error)
@@ -123,7 +125,9 @@ type EventServiceServer interface {
 	// Errors: OUT_OF_RANGE (reason EVENTS_COMPACTED) when start_revision is
 	// older than the log still holds; the ErrorInfo metadata
 	// "oldest_revision" says where the log now starts, so the app reloads its
-	// view with List calls and watches from there. RESOURCE_EXHAUSTED (reason
+	// view with List calls and watches from there; the same, reason
+	// REVISION_AHEAD, when start_revision is past the server's log (the data
+	// was restored from an older copy). RESOURCE_EXHAUSTED (reason
 	// SLOW_CONSUMER) when the client stopped reading for too long; the
 	// metadata "resume_revision" says where to reconnect from.
 	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error
