@@ -228,6 +228,10 @@ func (s *Server) ExportPersonalData(ctx context.Context, req *pb.ExportPersonalD
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
+	tokens, trail, err := s.exportTrail(ctx, exp)
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
 	recs := []*pb.AuditRecord{s.auditRecord(ctx, "export", "phone", []string{"*"})}
 	for _, hr := range exp.HelpRequests {
 		recs = append(recs, s.auditRecord(ctx, "read_contact", hr.Name, requestPersonal))
@@ -238,7 +242,55 @@ func (s *Server) ExportPersonalData(ctx context.Context, req *pb.ExportPersonalD
 	if err := s.store.RecordAudit(ctx, recs); err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
-	return &pb.ExportPersonalDataResponse{HelpRequests: exp.HelpRequests, Volunteers: exp.Volunteers, Offers: exp.Offers}, nil
+	return &pb.ExportPersonalDataResponse{HelpRequests: exp.HelpRequests, Volunteers: exp.Volunteers, Offers: exp.Offers,
+		Tokens: tokens, AuditRecords: trail}, nil
+}
+
+// exportPage is how many tokens or audit records an export reads at a
+// time: each page is a read transaction of its own, kept short.
+const exportPage = 1000
+
+// exportTrail finds what else is held about the person exported: the
+// tokens that act as their volunteer records, whose names for people are
+// usually theirs, and who read or changed their records, which a subject
+// access request is owed too.
+func (s *Server) exportTrail(ctx context.Context, exp store.PersonExport) ([]*pb.Token, []*pb.AuditRecord, error) {
+	var names []string
+	vols := map[string]bool{}
+	for _, hr := range exp.HelpRequests {
+		names = append(names, hr.Name)
+	}
+	for _, v := range exp.Volunteers {
+		names = append(names, v.Name)
+		vols[v.Name] = true
+	}
+	var tokens []*pb.Token
+	for tok := ""; len(vols) > 0; {
+		page, next, err := s.store.ListTokens(ctx, store.Page{Size: exportPage, Token: tok})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, t := range page {
+			if vols[t.Volunteer] {
+				tokens = append(tokens, t)
+			}
+		}
+		if tok = next; tok == "" {
+			break
+		}
+	}
+	var trail []*pb.AuditRecord
+	for tok := ""; len(names) > 0; {
+		page, next, err := s.store.ListAuditRecords(ctx, store.AuditFilter{AnyResource: names}, store.Page{Size: exportPage, Token: tok})
+		if err != nil {
+			return nil, nil, err
+		}
+		trail = append(trail, page...)
+		if tok = next; tok == "" {
+			break
+		}
+	}
+	return tokens, trail, nil
 }
 
 // ErasePersonalData implements pb.AdminServiceServer.

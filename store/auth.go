@@ -474,19 +474,23 @@ func (s *BoltStore) RecordAudit(ctx context.Context, recs []*pb.AuditRecord) err
 // AuditFilter selects audit records; empty fields select everything.
 type AuditFilter struct {
 	Actor, Resource, Action string
+	// AnyResource, when not empty, keeps the records of any of these
+	// resources: a person's whole trail in one pass of the log.
+	AnyResource []string
 }
 
 // ListAuditRecords lists audit records, newest first.
 func (s *BoltStore) ListAuditRecords(_ context.Context, f AuditFilter, p Page) ([]*pb.AuditRecord, string, error) {
 	var out []*pb.AuditRecord
-	filterKey := "audit\x00" + f.Actor + "\x00" + f.Resource + "\x00" + f.Action
+	filterKey := "audit\x00" + f.Actor + "\x00" + f.Resource + "\x00" + f.Action + "\x00" + strings.Join(f.AnyResource, "\x01")
 	next, err := s.listKeyed(p, filterKey, func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bAudit) }, true,
 		func(_, v []byte) (bool, error) {
 			r := &pb.AuditRecord{}
 			if err := pb.UnmarshalTrusted(v, r); err != nil {
 				return false, err
 			}
-			if (f.Actor != "" && r.Actor != f.Actor) || (f.Resource != "" && r.Resource != f.Resource) || (f.Action != "" && r.Action != f.Action) {
+			if (f.Actor != "" && r.Actor != f.Actor) || (f.Resource != "" && r.Resource != f.Resource) || (f.Action != "" && r.Action != f.Action) ||
+				(len(f.AnyResource) > 0 && !slices.Contains(f.AnyResource, r.Resource)) {
 				return false, nil
 			}
 			out = append(out, r)

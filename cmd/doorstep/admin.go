@@ -455,8 +455,9 @@ func (a *app) adminExport(args []string) error {
 	u := usage{
 		synopsis: "doorstep admin export --phone NUMBER",
 		text: `Prints everything held about the person with this phone number, for a subject access request: the
-requests they made with their contact details, their volunteer records, and the offers of both. The
-export is recorded in the audit log. --json gives the whole record as protobuf JSON, to send on.`,
+requests they made with their contact details, their volunteer records, the offers of both, the tokens
+that act as their volunteer records, and who read or changed those records and when. The export is
+recorded in the audit log. --json gives the whole record as protobuf JSON, to send on.`,
 		examples: []string{"doorstep admin export --phone 07700 900123", "doorstep admin export --phone '+44 1224 123456' --json > export.json"},
 	}
 	cmd := a.begin("export", u)
@@ -507,6 +508,35 @@ export is recorded in the audit log. --json gives the whole record as protobuf J
 		t.row("OFFER", "REQUEST", "VOLUNTEER", "STATE", "MADE", "ANSWERED")
 		for _, o := range resp.Offers {
 			t.row(o.Name, o.HelpRequest, o.Volunteer, offerStateWord(o.State), fmtTS(o.CreateTime, a.now()), fmtTS(o.DecideTime, a.now()))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	if len(resp.Tokens) > 0 {
+		fmt.Fprintln(a.stdout)
+		t := newTable(a.stdout)
+		t.row("TOKEN", "HOLDER", "FOR", "CREATED", "REVOKED")
+		for _, tok := range resp.Tokens {
+			t.row(tok.Name, tok.DisplayName, tok.Volunteer, fmtTS(tok.CreateTime, a.now()), fmtTS(tok.RevokeTime, a.now()))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	if len(resp.AuditRecords) > 0 {
+		fmt.Fprintf(a.stdout, "\nWho read or changed these records, newest first:\n")
+		t := newTable(a.stdout)
+		t.row("TIME", "ACTOR", "ROLE", "ACTION", "RECORD", "FIELDS")
+		for _, r := range resp.AuditRecords {
+			role := roleWord(r.Role)
+			if r.Role == pb.Role_ROLE_UNSPECIFIED {
+				role = "-"
+			}
+			if r.Organisation != "" {
+				role += " (" + r.Organisation + ")"
+			}
+			t.row(r.GetTime().AsTime().In(london).Format("2006-01-02 15:04:05"), r.Actor, role, r.Action, orDash(r.Resource), orDash(strings.Join(r.Fields, ",")))
 		}
 		return t.flush()
 	}

@@ -1109,7 +1109,14 @@ type ExportPersonalDataResponse struct {
 	// Their volunteer records.
 	Volunteers []*Volunteer `protobuf:"bytes,2,rep,name=volunteers,proto3" json:"volunteers,omitempty"`
 	// The offers of those requests and to those volunteers.
-	Offers        []*Offer `protobuf:"bytes,3,rep,name=offers,proto3" json:"offers,omitempty"`
+	Offers []*Offer `protobuf:"bytes,3,rep,name=offers,proto3" json:"offers,omitempty"`
+	// The tokens that act as those volunteers (never their secrets): their
+	// names for people are usually the volunteer's own.
+	Tokens []*Token `protobuf:"bytes,4,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	// Who read or changed those requests and volunteer records, and when:
+	// the audit log's records of each, oldest first, this export's own
+	// records not among them.
+	AuditRecords  []*AuditRecord `protobuf:"bytes,5,rep,name=audit_records,json=auditRecords,proto3" json:"audit_records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1161,6 +1168,20 @@ func (x *ExportPersonalDataResponse) GetVolunteers() []*Volunteer {
 func (x *ExportPersonalDataResponse) GetOffers() []*Offer {
 	if x != nil {
 		return x.Offers
+	}
+	return nil
+}
+
+func (x *ExportPersonalDataResponse) GetTokens() []*Token {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *ExportPersonalDataResponse) GetAuditRecords() []*AuditRecord {
+	if x != nil {
+		return x.AuditRecords
 	}
 	return nil
 }
@@ -1337,13 +1358,15 @@ const file_doorstep_v1_admin_proto_rawDesc = "" +
 	"\raudit_records\x18\x01 \x03(\v2\x18.doorstep.v1.AuditRecordR\fauditRecords\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n" +
 	"\x19ExportPersonalDataRequest\x12\x14\n" +
-	"\x05phone\x18\x01 \x01(\tR\x05phone\"\xbf\x01\n" +
+	"\x05phone\x18\x01 \x01(\tR\x05phone\"\xaa\x02\n" +
 	"\x1aExportPersonalDataResponse\x12=\n" +
 	"\rhelp_requests\x18\x01 \x03(\v2\x18.doorstep.v1.HelpRequestR\fhelpRequests\x126\n" +
 	"\n" +
 	"volunteers\x18\x02 \x03(\v2\x16.doorstep.v1.VolunteerR\n" +
 	"volunteers\x12*\n" +
-	"\x06offers\x18\x03 \x03(\v2\x12.doorstep.v1.OfferR\x06offers\"0\n" +
+	"\x06offers\x18\x03 \x03(\v2\x12.doorstep.v1.OfferR\x06offers\x12*\n" +
+	"\x06tokens\x18\x04 \x03(\v2\x12.doorstep.v1.TokenR\x06tokens\x12=\n" +
+	"\raudit_records\x18\x05 \x03(\v2\x18.doorstep.v1.AuditRecordR\fauditRecords\"0\n" +
 	"\x18ErasePersonalDataRequest\x12\x14\n" +
 	"\x05phone\x18\x01 \x01(\tR\x05phone\"z\n" +
 	"\x19ErasePersonalDataResponse\x120\n" +
@@ -1427,27 +1450,29 @@ var file_doorstep_v1_admin_proto_depIdxs = []int32{
 	21, // 15: doorstep.v1.ExportPersonalDataResponse.help_requests:type_name -> doorstep.v1.HelpRequest
 	22, // 16: doorstep.v1.ExportPersonalDataResponse.volunteers:type_name -> doorstep.v1.Volunteer
 	23, // 17: doorstep.v1.ExportPersonalDataResponse.offers:type_name -> doorstep.v1.Offer
-	2,  // 18: doorstep.v1.AdminService.CreateToken:input_type -> doorstep.v1.CreateTokenRequest
-	4,  // 19: doorstep.v1.AdminService.ListTokens:input_type -> doorstep.v1.ListTokensRequest
-	6,  // 20: doorstep.v1.AdminService.RevokeToken:input_type -> doorstep.v1.RevokeTokenRequest
-	9,  // 21: doorstep.v1.AdminService.CreateOrganisation:input_type -> doorstep.v1.CreateOrganisationRequest
-	11, // 22: doorstep.v1.AdminService.ListOrganisations:input_type -> doorstep.v1.ListOrganisationsRequest
-	14, // 23: doorstep.v1.AdminService.ListAuditRecords:input_type -> doorstep.v1.ListAuditRecordsRequest
-	16, // 24: doorstep.v1.AdminService.ExportPersonalData:input_type -> doorstep.v1.ExportPersonalDataRequest
-	18, // 25: doorstep.v1.AdminService.ErasePersonalData:input_type -> doorstep.v1.ErasePersonalDataRequest
-	3,  // 26: doorstep.v1.AdminService.CreateToken:output_type -> doorstep.v1.CreateTokenResponse
-	5,  // 27: doorstep.v1.AdminService.ListTokens:output_type -> doorstep.v1.ListTokensResponse
-	7,  // 28: doorstep.v1.AdminService.RevokeToken:output_type -> doorstep.v1.RevokeTokenResponse
-	10, // 29: doorstep.v1.AdminService.CreateOrganisation:output_type -> doorstep.v1.CreateOrganisationResponse
-	12, // 30: doorstep.v1.AdminService.ListOrganisations:output_type -> doorstep.v1.ListOrganisationsResponse
-	15, // 31: doorstep.v1.AdminService.ListAuditRecords:output_type -> doorstep.v1.ListAuditRecordsResponse
-	17, // 32: doorstep.v1.AdminService.ExportPersonalData:output_type -> doorstep.v1.ExportPersonalDataResponse
-	19, // 33: doorstep.v1.AdminService.ErasePersonalData:output_type -> doorstep.v1.ErasePersonalDataResponse
-	26, // [26:34] is the sub-list for method output_type
-	18, // [18:26] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	1,  // 18: doorstep.v1.ExportPersonalDataResponse.tokens:type_name -> doorstep.v1.Token
+	13, // 19: doorstep.v1.ExportPersonalDataResponse.audit_records:type_name -> doorstep.v1.AuditRecord
+	2,  // 20: doorstep.v1.AdminService.CreateToken:input_type -> doorstep.v1.CreateTokenRequest
+	4,  // 21: doorstep.v1.AdminService.ListTokens:input_type -> doorstep.v1.ListTokensRequest
+	6,  // 22: doorstep.v1.AdminService.RevokeToken:input_type -> doorstep.v1.RevokeTokenRequest
+	9,  // 23: doorstep.v1.AdminService.CreateOrganisation:input_type -> doorstep.v1.CreateOrganisationRequest
+	11, // 24: doorstep.v1.AdminService.ListOrganisations:input_type -> doorstep.v1.ListOrganisationsRequest
+	14, // 25: doorstep.v1.AdminService.ListAuditRecords:input_type -> doorstep.v1.ListAuditRecordsRequest
+	16, // 26: doorstep.v1.AdminService.ExportPersonalData:input_type -> doorstep.v1.ExportPersonalDataRequest
+	18, // 27: doorstep.v1.AdminService.ErasePersonalData:input_type -> doorstep.v1.ErasePersonalDataRequest
+	3,  // 28: doorstep.v1.AdminService.CreateToken:output_type -> doorstep.v1.CreateTokenResponse
+	5,  // 29: doorstep.v1.AdminService.ListTokens:output_type -> doorstep.v1.ListTokensResponse
+	7,  // 30: doorstep.v1.AdminService.RevokeToken:output_type -> doorstep.v1.RevokeTokenResponse
+	10, // 31: doorstep.v1.AdminService.CreateOrganisation:output_type -> doorstep.v1.CreateOrganisationResponse
+	12, // 32: doorstep.v1.AdminService.ListOrganisations:output_type -> doorstep.v1.ListOrganisationsResponse
+	15, // 33: doorstep.v1.AdminService.ListAuditRecords:output_type -> doorstep.v1.ListAuditRecordsResponse
+	17, // 34: doorstep.v1.AdminService.ExportPersonalData:output_type -> doorstep.v1.ExportPersonalDataResponse
+	19, // 35: doorstep.v1.AdminService.ErasePersonalData:output_type -> doorstep.v1.ErasePersonalDataResponse
+	28, // [28:36] is the sub-list for method output_type
+	20, // [20:28] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_doorstep_v1_admin_proto_init() }
