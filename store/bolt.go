@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/oklog/ulid/v2"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/zap"
@@ -310,6 +311,10 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if err := s.seedIDs(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	s.c = newCommitter(db, rev)
 	s.c.audit = s.writeAudit
 	if err := s.settleKeys(); err != nil {
@@ -318,6 +323,32 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		return nil, fmt.Errorf("store: open %s: keys: %w", path, err)
 	}
 	return s, nil
+}
+
+// seedIDs starts new ids after the newest stored: lists and the audit
+// log are in id order, and a clock set back across a restart (a machine
+// whose clock ran fast until NTP caught it) would otherwise file new
+// records, and the audit of new reads, before older ones.
+func (s *BoltStore) seedIDs() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		buckets := []*bolt.Bucket{tx.Bucket(bAudit)}
+		for _, top := range [][]byte{bHelpRequests, bVolunteers, bOffers, bTokens} {
+			if t := tx.Bucket(top); t != nil {
+				buckets = append(buckets, t.Bucket(bRecords))
+			}
+		}
+		for _, b := range buckets {
+			if b == nil {
+				continue
+			}
+			if k, _ := b.Cursor().Last(); len(k) == len(ulid.ULID{}) {
+				var u ulid.ULID
+				copy(u[:], k)
+				s.ids.after(u.Time())
+			}
+		}
+		return nil
+	})
 }
 
 // openLocked opens the data file with bbolt's lock held on the file that

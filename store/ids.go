@@ -23,6 +23,15 @@ func newIDGen() *idGen {
 	return &idGen{entropy: ulid.Monotonic(rand.Reader, 0)}
 }
 
+// after makes every later id sort after those made in millisecond ms,
+// whatever the clock says: the entropy of a new process starts afresh, so
+// ms itself is passed over.
+func (g *idGen) after(ms uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.lastMS = max(g.lastMS, ms+1)
+}
+
 func (g *idGen) next(now time.Time) (ulid.ULID, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
