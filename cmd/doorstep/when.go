@@ -255,7 +255,8 @@ func dateOf(day int, mon time.Month, year string, today time.Time, orig string) 
 var clockRE = regexp.MustCompile(`^(\d{1,2})(?:[:.](\d{2}))?(am|pm)?$`)
 
 // parseClock reads "10", "10:30", "10.30", "1030", "2pm", "4" (16:00),
-// "noon", "midnight" (the end of the day) as minutes since midnight.
+// "4:30" (16:30), "noon", "midnight" (the end of the day) as minutes since
+// midnight.
 func parseClock(s string) (int, bool) {
 	switch s {
 	case "noon", "midday":
@@ -285,10 +286,10 @@ func parseClock(s string) (int, bool) {
 			h += 12
 		}
 	case "":
-		// "2-4", "by 4", "free 6-9": a bare hour from 1 to 6 is the
-		// afternoon or evening as people say it; nobody is visited at
-		// 2 in the morning unless the time says so (2am, 02:00).
-		if m[2] == "" && h >= 1 && h <= 6 && m[1][0] != '0' {
+		// "2-4", "by 4", "2:30-4", "free 6-9": an hour from 1 to 6 is
+		// the afternoon or evening as people say it; nobody is visited
+		// at 2 in the morning unless the time says so (2am, 02:00).
+		if afternoonHour(s) {
 			h += 12
 		}
 	}
@@ -303,14 +304,51 @@ func parseClock(s string) (int, bool) {
 // end with pm is in the afternoon, when that still comes before the end),
 // and "9-5" is 09:00 to 17:00 (of two bare hours, an end that would come
 // before the start is in the afternoon; "17:00-09:00" stays a mistake).
+//
+// An hour from 1 to 6 that parseClock read as the afternoon is the morning
+// again where the other end says so: "6-9am", "6-5" and "6-20" (a 24-hour
+// clock) start at 06:00, and "0-6" or "5am-6" end at 06:00.
 func readRange(from, to string, start, end int) (int, int) {
 	switch {
 	case !hasMeridiem(from) && strings.HasSuffix(to, "pm") && start < 12*60 && start+12*60 < end:
 		start += 12 * 60
 	case bareHour(from) && bareHour(to) && end < start && end+12*60 > start && end+12*60 <= 24*60:
 		end += 12 * 60
+	case afternoonHour(from) && (end <= start || writtenHour(to) > 12) && start-12*60 < end:
+		start -= 12 * 60
+	case afternoonHour(to) && !afternoonHour(from) && start < end-12*60:
+		end -= 12 * 60
 	}
 	return start, end
+}
+
+// afternoonHour is a time parseClock reads as the afternoon though it says
+// neither am nor pm: an hour from 1 to 6, with or without minutes, and no
+// leading zero ("4", "4:30"; not "04:30").
+func afternoonHour(clock string) bool {
+	if len(clock) == 4 && strings.Trim(clock, "0123456789") == "" {
+		return false // "0430", "1030": a 24-hour clock
+	}
+	m := clockRE.FindStringSubmatch(clock)
+	if m == nil || m[3] != "" || m[1][0] == '0' {
+		return false
+	}
+	h, _ := strconv.Atoi(m[1])
+	return h >= 1 && h <= 6
+}
+
+// writtenHour is the hour as written ("20" of "20:00"), without am or pm,
+// or -1.
+func writtenHour(clock string) int {
+	if len(clock) == 4 && strings.Trim(clock, "0123456789") == "" {
+		clock = clock[:2]
+	}
+	m := clockRE.FindStringSubmatch(clock)
+	if m == nil || m[3] != "" {
+		return -1
+	}
+	h, _ := strconv.Atoi(m[1])
+	return h
 }
 
 // bareHour is an hour said as people say it, 1 to 12 with nothing else.

@@ -43,3 +43,43 @@ func TestParseWhen(t *testing.T) {
 		})
 	}
 }
+
+// TestAfternoonHourBesideItsOtherEnd: an hour from 1 to 6 is the afternoon
+// only when the other end of the range allows it. "sat 6-9am" and a
+// volunteer free "mon 5-8am" were refused as ending before they start,
+// "sat 6-5" and "sat 6-20" lost their morning, "0-6" ran to 18:00, and
+// "2:30-4" ran from the night to the afternoon.
+func TestAfternoonHourBesideItsOtherEnd(t *testing.T) {
+	now := time.Date(2026, 11, 26, 14, 45, 0, 0, london) // Thursday
+	at := func(day, h, m int) time.Time { return time.Date(2026, 11, day, h, m, 0, 0, london) }
+	for _, tc := range []struct {
+		in             string
+		start, end, by time.Time
+	}{
+		{in: "sat 6-9am", start: at(28, 6, 0), end: at(28, 9, 0)},
+		{in: "sat 5 to 8am", start: at(28, 5, 0), end: at(28, 8, 0)},
+		{in: "sat 6-5", start: at(28, 6, 0), end: at(28, 17, 0)},
+		{in: "sat 6-20", start: at(28, 6, 0), end: at(28, 20, 0)},
+		{in: "sat 6-6pm", start: at(28, 6, 0), end: at(28, 18, 0)},
+		{in: "sat 0-6", start: at(28, 0, 0), end: at(28, 6, 0)},
+		{in: "sat 5am-6", start: at(28, 5, 0), end: at(28, 6, 0)},
+		{in: "sat 2:30-4", start: at(28, 14, 30), end: at(28, 16, 0)},
+		{in: "tomorrow by 4:30", by: at(27, 16, 30)},
+		{in: "sat 04:30-06:00", start: at(28, 4, 30), end: at(28, 6, 0)}, // said plainly
+		{in: "sat 6-9", start: at(28, 18, 0), end: at(28, 21, 0)},        // as before
+		{in: "sat 9-5", start: at(28, 9, 0), end: at(28, 17, 0)},
+		{in: "sat 12-2", start: at(28, 12, 0), end: at(28, 14, 0)},
+		{in: "sat 0930-1100", start: at(28, 9, 30), end: at(28, 11, 0)},
+	} {
+		got, err := parseWhen(tc.in, now)
+		if err != nil || !got.start.Equal(tc.start) || !got.end.Equal(tc.end) || !got.deadline.Equal(tc.by) {
+			t.Errorf("%q read as %v-%v by %v (%v), want %v-%v by %v", tc.in, got.start, got.end, got.deadline, err, tc.start, tc.end, tc.by)
+		}
+	}
+	for in, want := range map[string]string{"mon 5-8am": "mon 05:00-08:00", "tue 0-6": "tue 00:00-06:00", "sat 6-20": "sat 06:00-20:00", "sat 1:30-4": "sat 13:30-16:00"} {
+		slots, err := parseAvailability(in)
+		if got := slotsWords(slots); err != nil || got != want {
+			t.Errorf("--available %q = %s (%v), want %s", in, got, err, want)
+		}
+	}
+}
