@@ -223,3 +223,22 @@ func TestDeniedSaysWhichToken(t *testing.T) {
 	checkFailure(t, e.run("admin", "audit"), true, exitDenied,
 		"The token does not allow this: doorstep admin audit needs an admin token (PERMISSION_DENIED).")
 }
+
+// TestRequestEditOfAClosedRequestTellsNoOne: a note added to a request
+// already done or cancelled is no change for the volunteer who held it.
+// The helpline was told to ring them, saying "the request is assigned to
+// them", when it is not.
+func TestRequestEditOfAClosedRequestTellsNoOne(t *testing.T) {
+	e, _, req, offer := offeredRequest(t)
+	e.ok("offer", "accept", offer)
+	e.ok("request", "fulfil", req)
+	if out := e.ok("request", "edit", req, "--details", "Thanked the volunteer"); strings.Contains(out, "Tell ") {
+		t.Errorf("request edit of a fulfilled request:\n%s\nwant no call to the volunteer", out)
+	}
+	e, _, req, offer = offeredRequest(t)
+	e.ok("offer", "accept", offer)
+	e.ok("request", "cancel", req)
+	if out := e.ok("request", "edit", req, "--details", "Went to her daughter's"); strings.Contains(out, "Tell ") {
+		t.Errorf("request edit of a cancelled request:\n%s\nwant no call to the volunteer", out)
+	}
+}

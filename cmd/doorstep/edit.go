@@ -174,11 +174,12 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 		if err := a.printRequest(a.stdout, after, offer, volRow); err != nil {
 			return err
 		}
-		if vol != nil && !(len(paths) == 1 && paths[0] == "urgency") {
-			held := "the request is assigned to them"
-			if after.State == pb.HelpRequest_STATE_OFFERED {
-				held = "they are offered the request"
-			}
+		// A request done or cancelled is no longer theirs to hear of.
+		held := map[pb.HelpRequest_State]string{
+			pb.HelpRequest_STATE_ASSIGNED: "the request is assigned to them",
+			pb.HelpRequest_STATE_OFFERED:  "they are offered the request",
+		}[after.State]
+		if vol != nil && held != "" && !(len(paths) == 1 && paths[0] == "urgency") {
 			fmt.Fprintf(a.stdout, "Tell %s (%s) of the change: %s.\n", vol.GetContact().GetDisplayName(), phoneWords(vol.GetContact().GetPhone()), held)
 		}
 	}
