@@ -29,6 +29,11 @@ const (
 	ReasonTooManyStreams   = "TOO_MANY_STREAMS"
 )
 
+// RoleRefused is the message of a call the token's role may not make at
+// all, as against a record it may not touch: clients tell them apart by it
+// (both are PERMISSION_DENIED), to name the token needed.
+const RoleRefused = "this token's role may not make this call"
+
 const (
 	admin       = pb.Role_ROLE_ADMIN
 	coordinator = pb.Role_ROLE_COORDINATOR
@@ -196,7 +201,7 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 		allowed = allowed || r == p.Role
 	}
 	if !allowed {
-		return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "this token's role may not make this call", nil)
+		return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, RoleRefused, nil)
 	}
 	if !s.limiter.allow(p.Token, time.Now()) {
 		return nil, statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many calls with this token; slow down and retry shortly", nil)

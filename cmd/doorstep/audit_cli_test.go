@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
 )
 
@@ -241,4 +242,17 @@ func TestRequestEditOfAClosedRequestTellsNoOne(t *testing.T) {
 	if out := e.ok("request", "edit", req, "--details", "Went to her daughter's"); strings.Contains(out, "Tell ") {
 		t.Errorf("request edit of a cancelled request:\n%s\nwant no call to the volunteer", out)
 	}
+}
+
+// TestDeniedKeepsTheServersReason: a partner watching another
+// organisation's events holds the right token for doorstep watch; what it
+// may not do is the server's own sentence, not "needs a partner token".
+func TestDeniedKeepsTheServersReason(t *testing.T) {
+	e := newTestEnv(t)
+	e.env["DOORSTEP_TOKEN"] = e.token(&pb.Token{DisplayName: "test partner", Role: pb.Role_ROLE_PARTNER, Organisation: org})
+	checkFailure(t, e.run("watch", "--org", "another-org"), true, exitDenied,
+		"The token does not allow this: a partner token watches its own organisation's events only (PERMISSION_DENIED).")
+	e.env["DOORSTEP_TOKEN"] = e.volunteerToken("")
+	checkFailure(t, e.run("watch"), true, exitDenied,
+		"The token does not allow this: this volunteer token names no volunteer (PERMISSION_DENIED).")
 }

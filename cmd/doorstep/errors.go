@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/doorstep-aid/doorstep/client"
+	"github.com/doorstep-aid/doorstep/server"
 )
 
 // Exit codes, for scripts. Written down in the package doc and the help;
@@ -120,9 +121,11 @@ func (a *app) statusSentence(st *status.Status) string {
 	case codes.Unauthenticated:
 		return "The server did not accept the token: check --token or DOORSTEP_TOKEN (" + orCode(reason, st) + ")."
 	case codes.PermissionDenied:
-		if need := tokenNeeded(a.command); need != "" && reason == "PERMISSION_DENIED" {
+		if need := tokenNeeded(a.command); need != "" && reason == server.ReasonPermissionDenied && st.Message() == server.RoleRefused {
 			// The server says only that the role may not; the person
-			// asking an admin for a token needs to know which one.
+			// asking an admin for a token needs to know which one. A
+			// refusal of the right role (a partner watching another
+			// organisation) keeps the server's own reason.
 			return "The token does not allow this: doorstep " + a.command + " needs " + need + " (" + reason + ")."
 		}
 		return "The token does not allow this: " + strings.TrimSuffix(st.Message(), ".") + " (" + orCode(reason, st) + ")."
