@@ -170,6 +170,12 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		}
 		next := proto.Clone(cur).(*pb.Volunteer)
 		applyMask(next, in, paths)
+		// A reach left at its default follows the way of travelling: a
+		// walker who gets a car goes as far as a driver does, a driver who
+		// sells it only as far as they walk. One they chose stays.
+		if next.TravelMode != cur.TravelMode && !touches(paths, "max_distance_metres") && cur.MaxDistanceMetres == defaultDistance[cur.TravelMode] {
+			next.MaxDistanceMetres = 0 // cleanVolunteer fills in the new default
+		}
 		var v violations
 		if touches(paths, "home.street") {
 			houseOutOfStreet(&v, "volunteer.home", next.Home) // only a street this update sets

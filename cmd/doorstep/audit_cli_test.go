@@ -161,7 +161,7 @@ func TestVolunteerEditContactAndHome(t *testing.T) {
 	e := newTestEnv(t)
 	callum, _ := e.addVolunteers()
 	out := e.ok("volunteer", "edit", callum, "--phone", "07700", "900999", "--name", "Cal Reid", "--postcode", "AB10 1AB", "--street", "Union Street", "--travel", "cycling")
-	for _, w := range []string{"Name          Cal Reid", "Phone         07700 900999", "Home          Union Street, AB10 1AB", "Travel        cycling"} {
+	for _, w := range []string{"Name          Cal Reid", "Phone         07700 900999", "Home          Union Street, AB10 1AB", "Travel        cycling, up to 5.0 km\n"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("volunteer edit:\n%s\nwant a line %q", out, w)
 		}
