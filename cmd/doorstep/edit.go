@@ -429,6 +429,12 @@ func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
 			a, errA := parseDay(s[:i], now)
 			b, errB := parseDay(s[i+len(sep):], now)
 			if errA == nil && errB == nil {
+				// A date without a year that has passed is read as next
+				// year's; as the start of a range that ends before it, it
+				// is this year's: the volunteer is away already.
+				if b.Before(a) && yearless(s[:i]) && a.Year() == now.Year()+1 && !a.AddDate(-1, 0, 0).After(b) {
+					a = a.AddDate(-1, 0, 0)
+				}
 				return a, b, nil
 			}
 			j := strings.Index(s[i+1:], sep)
@@ -439,4 +445,15 @@ func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
 		}
 	}
 	return time.Time{}, time.Time{}, fmt.Errorf("cannot read %q as days away: give days such as \"1 dec-10 dec\", \"25 dec\" or \"2026-12-01 to 2026-12-10\"", s)
+}
+
+// yearless reports whether a day as parseDay reads it is a date given
+// without its year ("20 nov", "20/11").
+func yearless(s string) bool {
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), ","))
+	if m := slashDate.FindStringSubmatch(s); m != nil {
+		return m[3] == ""
+	}
+	m := wordDate.FindStringSubmatch(s)
+	return m != nil && m[3] == ""
 }
