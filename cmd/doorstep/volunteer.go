@@ -42,6 +42,7 @@ func (a *app) volunteerAdd(args []string) error {
 	available := fs.String("available", "", "when they are free each week, e.g. \"tue 10:00-12:00, sat 9-17\" or always")
 	capacity := fs.Int("capacity", 1, "how many requests they take at once (1-20)")
 	org := fs.String("org", a.cfg.org, "their organisation (env DOORSTEP_ORG)")
+	shared := fs.Bool("shared-phone", false, "register them although a volunteer of the organisation has this number already (a household with one phone)")
 	if err := cmd.optionsOnly(args, "--name"); err != nil {
 		return err
 	}
@@ -107,6 +108,22 @@ func (a *app) volunteerAdd(args []string) error {
 	v.Availability = &pb.Availability{Weekly: slots, TimeZone: "Europe/London"}
 	if len(bad) > 0 {
 		return usageErrorf("%s", strings.Join(bad, "; "))
+	}
+	if !*shared {
+		// One person registered twice is two volunteers to the matcher,
+		// each offered a job of its own at one time: a volunteer who
+		// rings to sign up again is found, not added again.
+		number, _ := server.NormalisePhone(*phone)
+		held, _, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: number, Organisation: v.Organisation}, 1)
+		if err != nil {
+			return err
+		}
+		if len(held) > 0 {
+			id := idOf(held[0].Name)
+			return &cliError{code: exitFailed, msg: fmt.Sprintf("Not registered: %s is registered already with the number %s, as %s: "+
+				"to change their details, doorstep volunteer edit %s; to register someone else who shares that phone, add --shared-phone.",
+				held[0].GetContact().GetDisplayName(), phoneWords(number), id, id)}
+		}
 	}
 	c, err := a.client()
 	if err != nil {

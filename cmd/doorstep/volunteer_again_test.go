@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// TestVolunteerAddFindsTheVolunteerAlreadyRegistered: Callum, registered
+// already, rings the helpline to sign up. Added again, he would be two
+// volunteers to the matcher, each offered a job of its own at one time,
+// and he cannot be at two doors at once: the add is refused, naming his
+// record. Someone else on his number (a household with one phone) is
+// added with --shared-phone; another organisation's volunteer on it is
+// no bar.
+func TestVolunteerAddFindsTheVolunteerAlreadyRegistered(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	again := []string{"volunteer", "add", "--name", "Callum", "--phone", "+44 7700 900123", "--postcode", "AB10 1AF", "--available", "sat 9-12", "--org", org}
+	checkFailure(t, e.run(again...), true, exitFailed,
+		"Not registered: Callum Reid is registered already with the number 07700 900123, as "+idOf(callum)+
+			": to change their details, doorstep volunteer edit "+idOf(callum)+"; to register someone else who shares that phone, add --shared-phone.")
+	count := func() int {
+		got, _, err := e.st.ListVolunteers(context.Background(), store.VolunteerFilter{Phone: "+447700900123"}, store.Page{Size: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d volunteers on Callum's number after the refused add, want 1", n)
+	}
+	e.ok(append(again, "--name", "Isla Reid", "--shared-phone")...)
+	e.ok("volunteer", "add", "--name", "Callum Reid", "--phone", "07700 900123", "--postcode", "AB10 1AF", "--available", "sat 9-12", "--org", "granite-city-foodbank")
+	if n := count(); n != 3 {
+		t.Errorf("%d volunteers on Callum's number, want 3 (his, Isla's, and his with another organisation)", n)
+	}
+}
