@@ -1114,8 +1114,8 @@ type ExportPersonalDataResponse struct {
 	// names for people are usually the volunteer's own.
 	Tokens []*Token `protobuf:"bytes,4,rep,name=tokens,proto3" json:"tokens,omitempty"`
 	// Who read or changed those requests and volunteer records, and when:
-	// the audit log's records of each, oldest first, this export's own
-	// records not among them.
+	// the audit log's records of each, newest first as ListAuditRecords
+	// lists them, this export's own records not among them.
 	AuditRecords  []*AuditRecord `protobuf:"bytes,5,rep,name=audit_records,json=auditRecords,proto3" json:"audit_records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -334,7 +334,8 @@ type Volunteer struct {
 	// Required. Where the volunteer sets out from. Personal data.
 	Home *Location `protobuf:"bytes,3,opt,name=home,proto3" json:"home,omitempty"`
 	// Optional. How far from home they will go, from 100 to 100000 metres.
-	// When not given: 1500 walking, 5000 cycling, 15000 by car.
+	// When not given: 1500 walking, 5000 cycling, 15000 by car; a distance
+	// left at that default follows a later change of travel_mode.
 	MaxDistanceMetres int32 `protobuf:"varint,4,opt,name=max_distance_metres,json=maxDistanceMetres,proto3" json:"max_distance_metres,omitempty"`
 	// Optional. TRAVEL_MODE_WALKING when not given.
 	TravelMode TravelMode `protobuf:"varint,5,opt,name=travel_mode,json=travelMode,proto3,enum=doorstep.v1.TravelMode" json:"travel_mode,omitempty"`
