@@ -211,6 +211,17 @@ func parseAvailability(s string) ([]*pb.AvailabilitySlot, error) {
 		s = "daily"
 	}
 	var out []*pb.AvailabilitySlot
+	// Days listed without hours take the hours of the next part that has
+	// them, as people say it: "tue, thu 10-12" is both days 10-12. Days
+	// with no hours after them are free all day.
+	var bare []pb.DayOfWeek
+	slot := func(days []pb.DayOfWeek, start, end int) {
+		for _, d := range days {
+			out = append(out, &pb.AvailabilitySlot{Day: d,
+				StartTime: &pb.TimeOfDay{Hours: int32(start / 60), Minutes: int32(start % 60)},
+				EndTime:   &pb.TimeOfDay{Hours: int32(end / 60), Minutes: int32(end % 60)}})
+		}
+	}
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' }) {
 		fields := strings.Fields(strings.ReplaceAll(part, "every ", ""))
 		if len(fields) == 0 {
@@ -220,26 +231,24 @@ func parseAvailability(s string) ([]*pb.AvailabilitySlot, error) {
 		if !ok {
 			return nil, fmt.Errorf("%q: start each part with a day (mon, tue, weekdays, weekends, daily or mon-fri)", strings.TrimSpace(part))
 		}
-		start, end := 0, 24*60
-		if len(fields) > 1 {
-			from, to, ok := strings.Cut(strings.Join(fields[1:], ""), "-")
-			var okF, okT bool
-			start, okF = parseClock(from)
-			end, okT = parseClock(to)
-			start, end = readRange(from, to, start, end)
-			switch {
-			case !ok || !okF || !okT:
-				return nil, fmt.Errorf("%q: give times as 10:00-12:00", strings.TrimSpace(part))
-			case end <= start:
-				return nil, fmt.Errorf("%q: the end is not after the start; a night is two parts, such as \"mon 18:00-24:00, tue 00:00-08:00\"", strings.TrimSpace(part))
-			}
+		if len(fields) == 1 {
+			bare = append(bare, days...)
+			continue
 		}
-		for _, d := range days {
-			out = append(out, &pb.AvailabilitySlot{Day: d,
-				StartTime: &pb.TimeOfDay{Hours: int32(start / 60), Minutes: int32(start % 60)},
-				EndTime:   &pb.TimeOfDay{Hours: int32(end / 60), Minutes: int32(end % 60)}})
+		from, to, ok := strings.Cut(strings.Join(fields[1:], ""), "-")
+		start, okF := parseClock(from)
+		end, okT := parseClock(to)
+		start, end = readRange(from, to, start, end)
+		switch {
+		case !ok || !okF || !okT:
+			return nil, fmt.Errorf("%q: give times as 10:00-12:00", strings.TrimSpace(part))
+		case end <= start:
+			return nil, fmt.Errorf("%q: the end is not after the start; a night is two parts, such as \"mon 18:00-24:00, tue 00:00-08:00\"", strings.TrimSpace(part))
 		}
+		slot(append(bare, days...), start, end)
+		bare = nil
 	}
+	slot(bare, 0, 24*60)
 	if len(out) == 0 {
 		return nil, errors.New(`say when they are free, e.g. "tue 10:00-12:00, sat 9-17" or always`)
 	}

@@ -17,6 +17,10 @@ func TestParseAvailability(t *testing.T) {
 		{in: "sat 11-2pm", want: "sat 11:00-14:00"},
 		{in: "sat 9-5", want: "sat 09:00-17:00"},
 		{in: "mon 18:00-24:00, tue 00:00-08:00", want: "mon 18:00-24:00, tue 00:00-08:00"},
+		// Days listed bare take the next hours given, as people say it.
+		{in: "tue, thu 10-12", want: "tue thu 10:00-12:00"},
+		{in: "mon; wed, fri 9-5, sat", want: "mon wed fri 09:00-17:00, sat 00:00-24:00"},
+		{in: "sat, sun", want: "weekends 00:00-24:00"},
 		{in: "sometimes", err: `"sometimes": start each part with a day (mon, tue, weekdays, weekends, daily or mon-fri)`},
 		{in: "mon nine-five", err: `"mon nine-five": give times as 10:00-12:00`},
 		{in: "mon 17:00-09:00", err: `"mon 17:00-09:00": the end is not after the start; a night is two parts, such as "mon 18:00-24:00, tue 00:00-08:00"`},
