@@ -155,9 +155,9 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 		return sameDoorStatus(sameDoor.Coming)
 	case errors.As(err, &blocking):
 		return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
-			blocking.Resource+" has a live offer or assignment: cancel or complete it first", map[string]string{"resource": blocking.Resource})
+			blocking.Resource+" has a live offer or assignment: end it first (decline the offer, or complete or cancel the request)", map[string]string{"resource": blocking.Resource})
 	case errors.Is(err, store.ErrHasCommitments):
-		return statusWith(codes.FailedPrecondition, ReasonHasCommitments, "it has a live offer or assignment: cancel or complete it first", nil)
+		return statusWith(codes.FailedPrecondition, ReasonHasCommitments, "it has a live offer or assignment: end it first (decline the offer, or complete or cancel the request)", nil)
 	case errors.Is(err, matcher.ErrNoLocation), errors.Is(err, matcher.ErrNoWindow), errors.Is(err, matcher.ErrUnknownVolunteer):
 		return statusWith(codes.FailedPrecondition, ReasonNotMatchable, "the request or volunteer cannot be matched: it lacks a place or a time", nil)
 	case errors.Is(err, store.ErrClosed):

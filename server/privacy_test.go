@@ -43,6 +43,11 @@ func TestEraseCanary(t *testing.T) {
 	off := h.offer(made.Name, vol2.Name)
 	_, err = admin.ErasePersonalData(h.ctx, &pb.ErasePersonalDataRequest{Phone: "07700 900777"})
 	wantFailure(t, err, codes.FailedPrecondition, server.ReasonHasCommitments)
+	// A pending offer is ended by declining it: the refusal says so, not
+	// only "cancel or complete".
+	if msg := status.Convert(err).Message(); !strings.Contains(msg, "decline the offer") {
+		t.Errorf("refusal %q does not say how to end an offer", msg)
+	}
 	if got := statusMeta(t, err, "resource"); got != made.Name || !strings.Contains(status.Convert(err).Message(), made.Name) {
 		t.Errorf("erasure refusal %v (resource %q) does not name the offered request %s", err, got, made.Name)
 	}
