@@ -163,7 +163,7 @@ func (e *Engine) location(name string) (*time.Location, uint16, error) {
 	if loc, ok := e.locs[name]; ok {
 		return loc, uint16(slices.Index(e.locList, loc)), nil
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := loadZone(name)
 	if err != nil {
 		return nil, 0, fmt.Errorf("matcher: time zone %q: %w", name, err)
 	}
@@ -173,6 +173,26 @@ func (e *Engine) location(name string) (*time.Location, uint16, error) {
 	e.locs[name] = loc
 	e.locList = append(e.locList, loc)
 	return loc, uint16(len(e.locList) - 1), nil
+}
+
+// zones holds every time zone any engine has loaded, by name. An
+// engine keeps its own list, but StillEligibleAsStored builds an engine
+// for each record it judges (every hand-made offer, every accept, and a
+// dispatch's offers to volunteers whose record changed since the plan):
+// time.LoadLocation reads and parses the zone's file each time, most of
+// that judgement's cost, inside the offer's write transaction.
+var zones sync.Map // string -> *time.Location
+
+func loadZone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, loc)
+	return loc, nil
 }
 
 // ErrNoLocation is returned for a volunteer or request without coordinates.
