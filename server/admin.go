@@ -51,7 +51,10 @@ func (s *Server) CreateToken(ctx context.Context, req *pb.CreateTokenRequest) (*
 	switch {
 	case t.Role == volunteer:
 		if id := parseName(&v, "token.volunteer", t.Volunteer, volunteerPrefix); id != "" {
-			tok.Volunteer = volunteerPrefix + id
+			// As the record names itself: a token naming it in capitals
+			// would be compared unequal to it, by every check of what the
+			// volunteer may see and by the end of their tokens with them.
+			tok.Volunteer = volunteerPrefix + strings.ToLower(id)
 		}
 	case t.Volunteer != "":
 		v.add("token.volunteer", "is only for ROLE_VOLUNTEER tokens")

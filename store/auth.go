@@ -278,7 +278,9 @@ func endVolunteerTokens(w *writeTx, vol string, now time.Time, displayName strin
 		if err := pb.UnmarshalTrusted(v, t); err != nil {
 			return fmt.Errorf("decode token: %w", err)
 		}
-		if t.Volunteer != vol {
+		// Either case: tokens made before CreateToken wrote ids in lower
+		// case may name the volunteer in capitals.
+		if !strings.EqualFold(t.Volunteer, vol) {
 			return nil
 		}
 		if t.RevokeTime == nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -290,5 +291,23 @@ func TestVolunteerTokensEndWithTheVolunteer(t *testing.T) {
 				return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walk(string(name), b) })
 			}), "walk")
 		}
+	}
+}
+
+// TestVolunteerTokenInCapitalsEndsWithTheVolunteer: a token stored
+// naming its volunteer in capitals (as CreateToken once wrote an id
+// given so) ends with them too, and loses their name.
+func TestVolunteerTokenInCapitalsEndsWithTheVolunteer(t *testing.T) {
+	s, _ := newStore(t)
+	gone := lcVolunteer(t, s, 1)
+	h := sha256.Sum256([]byte("caps"))
+	caps := volunteerPrefix + strings.ToUpper(idOf(gone.Name))
+	_, err := s.CreateToken(bg, &pb.Token{DisplayName: "Callum Reid", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: caps}, h, false)
+	mustOK(t, err, "token")
+	mustOK(t, s.DeleteVolunteer(bg, idOf(gone.Name), ""), "delete")
+	tok, err := s.TokenByHash(bg, h)
+	mustOK(t, err, "token by hash")
+	if tok.RevokeTime == nil || tok.DisplayName != deletedTokenName {
+		t.Errorf("the deleted volunteer's token: revoked %v, name %q", tok.RevokeTime, tok.DisplayName)
 	}
 }
