@@ -501,7 +501,7 @@ func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string
 	}
 	// New needs can make the job longer, too.
 	if moved || !slices.Equal(prev.Needs, r.Needs) {
-		if err := keepTime(w, sl, r, checks); err != nil {
+		if err := keepTime(w, sl, prev, r, checks); err != nil {
 			return err
 		}
 	}
@@ -512,8 +512,12 @@ func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string
 // assigned request to a time or place its volunteer cannot take it at
 // (their other jobs leave no room: one volunteer, one place at a time).
 // As with keepDoor, an assignment has no offer to withdraw, so the edit
-// gives way.
-func keepTime(w *writeTx, sl *sealer, r *pb.HelpRequest, checks []AcceptCheck) error {
+// gives way. Once jobs are under way the checks, which cannot know what
+// the volunteer has done, may find the request as it was (prev) out of
+// time already: an edit that keeps its window (a street or needs
+// corrected on the day) brings no clash it did not have, and stands. One
+// that moves it is judged on its new time alone.
+func keepTime(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, checks []AcceptCheck) error {
 	if r.State != pb.HelpRequest_STATE_ASSIGNED || len(checks) == 0 {
 		return nil
 	}
@@ -524,6 +528,9 @@ func keepTime(w *writeTx, sl *sealer, r *pb.HelpRequest, checks []AcceptCheck) e
 	}
 	for _, check := range checks {
 		if err := check(r, vol.r); err != nil {
+			if proto.Equal(prev.GetWindow(), r.GetWindow()) && check(prev, vol.r) != nil {
+				continue
+			}
 			return err
 		}
 	}

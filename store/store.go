@@ -173,7 +173,8 @@ type Store interface {
 	// from the stored one) and returns it with its new etag. An edit of
 	// the time or place of an ASSIGNED request is judged by checks, in its
 	// own transaction, with the request as edited and its volunteer as
-	// stored: an error refuses it.
+	// stored: an error refuses it, unless the edit keeps the window and
+	// the checks refuse the request as it was too (no new refusal).
 	UpdateHelpRequest(ctx context.Context, hr *pb.HelpRequest, checks ...AcceptCheck) (*pb.HelpRequest, error)
 	// DeleteHelpRequest deletes a request and its offers; a non-empty etag
 	// must match. An OFFERED or ASSIGNED request is ErrHasCommitments.
