@@ -265,7 +265,7 @@ func (s *Server) exportTrail(ctx context.Context, exp store.PersonExport) ([]*pb
 	}
 	for _, v := range exp.Volunteers {
 		names = append(names, v.Name)
-		vols[v.Name] = true
+		vols[v.Name] = true // records name themselves in lower case
 	}
 	var tokens []*pb.Token
 	for tok := ""; len(vols) > 0; {
@@ -274,7 +274,9 @@ func (s *Server) exportTrail(ctx context.Context, exp store.PersonExport) ([]*pb
 			return nil, nil, err
 		}
 		for _, t := range page {
-			if vols[t.Volunteer] {
+			// Either case: tokens made before CreateToken wrote ids in
+			// lower case may name the volunteer in capitals.
+			if vols[strings.ToLower(t.Volunteer)] {
 				tokens = append(tokens, t)
 			}
 		}
