@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -350,7 +351,10 @@ func parseName(v *violations, field, name, prefix string) string {
 		v.add(field, fmt.Sprintf("must be %s{id} where id is 26 letters and digits", prefix))
 		return ""
 	}
-	return id
+	// Ids are taken in either case but named in lower case, as records
+	// name themselves: the audit records of a change, and every check of
+	// a name against a token's, must not depend on how it was typed.
+	return strings.ToLower(id)
 }
 
 // pageSize applies AIP-158: 0 means the default, above the maximum is
