@@ -351,10 +351,12 @@ func writtenHour(clock string) int {
 	return h
 }
 
-// bareHour is an hour said as people say it, 1 to 12 with nothing else.
+// bareHour is a time said as people say it on a 12-hour clock: an hour
+// from 1 to 12, perhaps with minutes ("4", "6:30"), without am or pm or a
+// leading zero. "6:30-9" is then read as "6-9" is, not as the morning.
 func bareHour(clock string) bool {
-	h, err := strconv.Atoi(clock)
-	return err == nil && h >= 1 && h <= 12 && clock[0] != '0'
+	h := writtenHour(clock)
+	return h >= 1 && h <= 12 && clock[0] != '0' && !(len(clock) == 4 && strings.Trim(clock, "0123456789") == "")
 }
 
 func hasMeridiem(clock string) bool {

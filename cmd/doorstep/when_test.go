@@ -70,13 +70,17 @@ func TestAfternoonHourBesideItsOtherEnd(t *testing.T) {
 		{in: "sat 9-5", start: at(28, 9, 0), end: at(28, 17, 0)},
 		{in: "sat 12-2", start: at(28, 12, 0), end: at(28, 14, 0)},
 		{in: "sat 0930-1100", start: at(28, 9, 30), end: at(28, 11, 0)},
+		{in: "sat 6:30-9", start: at(28, 18, 30), end: at(28, 21, 0)}, // as "6-9" is
+		{in: "sat 4:30-7", start: at(28, 16, 30), end: at(28, 19, 0)},
+		{in: "sat 6-9:30", start: at(28, 18, 0), end: at(28, 21, 30)},
+		{in: "sat 9:30-5", start: at(28, 9, 30), end: at(28, 17, 0)},
 	} {
 		got, err := parseWhen(tc.in, now)
 		if err != nil || !got.start.Equal(tc.start) || !got.end.Equal(tc.end) || !got.deadline.Equal(tc.by) {
 			t.Errorf("%q read as %v-%v by %v (%v), want %v-%v by %v", tc.in, got.start, got.end, got.deadline, err, tc.start, tc.end, tc.by)
 		}
 	}
-	for in, want := range map[string]string{"mon 5-8am": "mon 05:00-08:00", "tue 0-6": "tue 00:00-06:00", "sat 6-20": "sat 06:00-20:00", "sat 1:30-4": "sat 13:30-16:00"} {
+	for in, want := range map[string]string{"mon 5-8am": "mon 05:00-08:00", "tue 0-6": "tue 00:00-06:00", "sat 6-20": "sat 06:00-20:00", "sat 1:30-4": "sat 13:30-16:00", "mon 4:30-7": "mon 16:30-19:00"} {
 		slots, err := parseAvailability(in)
 		if got := slotsWords(slots); err != nil || got != want {
 			t.Errorf("--available %q = %s (%v), want %s", in, got, err, want)
