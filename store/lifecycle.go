@@ -501,7 +501,7 @@ func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string
 	}
 	// New needs can make the job longer, too.
 	if moved || !slices.Equal(prev.Needs, r.Needs) {
-		if err := keepTime(w, sl, prev, r, checks); err != nil {
+		if err := keepTime(w, sl, prev, r, now, checks); err != nil {
 			return err
 		}
 	}
@@ -515,9 +515,12 @@ func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string
 // gives way. Once jobs are under way the checks, which cannot know what
 // the volunteer has done, may find the request as it was (prev) out of
 // time already: an edit that keeps its window (a street or needs
-// corrected on the day) brings no clash it did not have, and stands. One
-// that moves it is judged on its new time alone.
-func keepTime(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, checks []AcceptCheck) error {
+// corrected on the day) brings no clash it did not have, and stands. It
+// is judged then against the jobs not yet begun, which the checks still
+// can judge: a misfit of the jobs under way must not wave through a new
+// clash with a later one. One that moves it is judged on its new time
+// alone.
+func keepTime(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, now time.Time, checks []AcceptCheck) error {
 	if r.State != pb.HelpRequest_STATE_ASSIGNED || len(checks) == 0 {
 		return nil
 	}
@@ -529,12 +532,24 @@ func keepTime(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, checks []AcceptCh
 	for _, check := range checks {
 		if err := check(r, vol.r); err != nil {
 			if proto.Equal(prev.GetWindow(), r.GetWindow()) && check(prev, vol.r) != nil {
-				continue
+				if later := notBegun(vol.r, now); check(r, later) == nil || check(prev, later) != nil {
+					continue
+				}
 			}
 			return err
 		}
 	}
 	return nil
+}
+
+// notBegun is v with only the commitments whose windows are still to
+// begin at now.
+func notBegun(v *pb.Volunteer, now time.Time) *pb.Volunteer {
+	out := proto.Clone(v).(*pb.Volunteer)
+	out.Commitments = slices.DeleteFunc(out.Commitments, func(c *pb.Commitment) bool {
+		return !c.GetWindow().GetStartTime().AsTime().After(now)
+	})
+	return out
 }
 
 // keepDoor refuses, with a *SameDoorError, an edit that brings an
