@@ -192,7 +192,7 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 	if pos < oldest {
 		return compacted(oldest)
 	}
-	if pos > cur+1 {
+	if pos > cur+1 && !s.reached(ctx, pos-1) {
 		// Every revision a client was told had been reached: a resume
 		// point past the log means the data was restored from an older
 		// copy, and the revisions from here on will be reused for other
@@ -282,6 +282,15 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 			}
 		}
 	}
+}
+
+// reached says whether revision rev has committed. The store rings its
+// bell just after a commit, which readers (another stream, a Get
+// answering with the etag) may see first: an app told of rev may resume
+// from rev+1 before Changes says rev.
+func (s *Server) reached(ctx context.Context, rev uint64) bool {
+	page, err := s.store.ReadEvents(ctx, rev, 1)
+	return err == nil && page.Through >= rev
 }
 
 func compacted(oldest uint64) error {
