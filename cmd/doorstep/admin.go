@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -16,6 +17,10 @@ import (
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
 )
+
+// maxExportBytes bounds the answer of an export, which holds the person's
+// whole audit trail (some 250 bytes a record).
+const maxExportBytes = 256 << 20
 
 // roleNames are the roles as people type them, in the order the help
 // lists them.
@@ -474,7 +479,10 @@ recorded in the audit log. --json gives the whole record as protobuf JSON, to se
 	if err != nil {
 		return err
 	}
-	resp, err := c.Admin.ExportPersonalData(a.ctx, &pb.ExportPersonalDataRequest{Phone: number})
+	// The export carries the person's whole audit trail, which for a
+	// volunteer of some years (every list of volunteers opened reads each)
+	// is tens of thousands of records, far past gRPC's default 4 MB.
+	resp, err := c.Admin.ExportPersonalData(a.ctx, &pb.ExportPersonalDataRequest{Phone: number}, grpc.MaxCallRecvMsgSize(maxExportBytes))
 	if err != nil {
 		return err
 	}
