@@ -195,7 +195,9 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	if err := store.TokenUsable(tok, s.now()); err != nil {
 		return nil, statusWith(codes.Unauthenticated, ReasonUnauthenticated, err.Error(), nil)
 	}
-	p := &Principal{Token: tok.Name, Role: tok.Role, Organisation: tok.Organisation, Volunteer: tok.Volunteer, hash: hash}
+	// Lower case: tokens made before CreateToken wrote ids so may name
+	// their volunteer in capitals, and records name themselves in lower.
+	p := &Principal{Token: tok.Name, Role: tok.Role, Organisation: tok.Organisation, Volunteer: strings.ToLower(tok.Volunteer), hash: hash}
 	allowed := false
 	for _, r := range access[method] {
 		allowed = allowed || r == p.Role
