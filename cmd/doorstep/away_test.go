@@ -23,6 +23,9 @@ func TestParseAwayBegunAlready(t *testing.T) {
 		{in: "1 dec-10 dec", now: thu, want: "2026-12-01..2026-12-10"},
 		{in: "2026-11-30 to 2026-11-20", now: thu, fail: `"2026-11-30 to 2026-11-20" ends before it starts`},
 		{in: "2027-11-20 to 30 nov", now: thu, fail: `"2027-11-20 to 30 nov" ends before it starts`},
+		{in: "28 dec-3 jan", now: time.Date(2027, 1, 2, 9, 0, 0, 0, london), want: "2026-12-28..2027-01-03"}, // said in the new year
+		{in: "24 nov-2 nov", now: thu, fail: `"24 nov-2 nov" ends before it starts`},                         // a slip, not 11 months away
+		{in: "10 dec-5 dec", now: time.Date(2026, 6, 5, 9, 0, 0, 0, london), fail: `"10 dec-5 dec" ends before it starts`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := parseAway(tc.in, tc.now)

@@ -429,11 +429,14 @@ func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
 			a, errA := parseDay(s[:i], now)
 			b, errB := parseDay(s[i+len(sep):], now)
 			if errA == nil && errB == nil {
-				// A date without a year that has passed is read as next
-				// year's; as the start of a range that ends before it, it
-				// is this year's: the volunteer is away already.
-				if b.Before(a) && yearless(s[:i]) && a.Year() == now.Year()+1 && !a.AddDate(-1, 0, 0).After(b) {
-					a = a.AddDate(-1, 0, 0)
+				// A date without a year is read as its next coming; as the
+				// start of a range that ends before it, it is the last one
+				// (the volunteer is away already: '20 nov-30 nov' on the
+				// 26th, '28 dec-3 jan' on the 2nd). Not when that makes
+				// the range run most of a year: '24 nov-2 nov' is a slip,
+				// not eleven months away.
+				if last := a.AddDate(-1, 0, 0); b.Before(a) && yearless(s[:i]) && !last.After(b) && b.Before(last.AddDate(0, 6, 0)) {
+					a = last
 				}
 				return a, b, nil
 			}
