@@ -249,7 +249,7 @@ func (s *Server) ListOffers(ctx context.Context, req *pb.ListOffersRequest) (*pb
 		return nil, err
 	}
 	if p := principalFrom(ctx); p != nil && p.Role == volunteer {
-		if !strings.HasPrefix(p.Volunteer, volunteerPrefix) || req.GetVolunteer() != "" && req.GetVolunteer() != p.Volunteer {
+		if !strings.HasPrefix(p.Volunteer, volunteerPrefix) || f.VolunteerID != "" && volunteerPrefix+f.VolunteerID != p.Volunteer {
 			return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer token lists its own offers only", nil)
 		}
 		f.VolunteerID = p.Volunteer[len(volunteerPrefix):]

@@ -544,7 +544,8 @@ func TestListOffers(t *testing.T) {
 	// A volunteer's token lists their own, and only their own.
 	bobConn := h.as(h.newToken(h.st, &pb.Token{DisplayName: "bob", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: bob.Name}))
 	bobMatch := pb.NewMatchingServiceClient(bobConn)
-	for _, req := range []*pb.ListOffersRequest{{}, {Volunteer: bob.Name}, {HelpRequest: r2.Name}} {
+	bobCaps := "volunteers/" + strings.ToUpper(strings.TrimPrefix(bob.Name, "volunteers/")) // ids are taken in either case
+	for _, req := range []*pb.ListOffersRequest{{}, {Volunteer: bob.Name}, {Volunteer: bobCaps}, {HelpRequest: r2.Name}} {
 		if got, err := list(bobMatch, req); err != nil || !slices.Equal(got, []string{bobR2.Name}) {
 			t.Errorf("Bob lists %v: %v %v", req, got, err)
 		}

@@ -569,7 +569,7 @@ func (a *app) adminErase(args []string) error {
 details and address of every request they made (the rest of each request stays, for statistics; an open
 one is cancelled) and their volunteer records. It cannot be undone. On a terminal it asks you to type
 the number again; scripts give --yes. A request or volunteer with a live offer or assignment stops the
-erasure and nothing is changed: cancel or complete it first.`,
+erasure and nothing is changed: end it first (decline the offer, or complete or cancel the request).`,
 		examples: []string{"doorstep admin erase --phone 07700 900123", "doorstep admin erase --phone '+44 1224 123456' --yes --json"},
 	}
 	cmd := a.begin("erase", u)
@@ -599,7 +599,7 @@ erasure and nothing is changed: cancel or complete it first.`,
 			which = r + ", a record of " + number + ","
 		}
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was erased: %s has a live offer or assignment, "+
-			"so cancel or complete it first (doorstep request cancel, offer decline) and erase again (%s).", which, server.ReasonHasCommitments)}
+			"so end it first (doorstep offer decline, request fulfil or request cancel) and erase again (%s).", which, server.ReasonHasCommitments)}
 	}
 	if err != nil {
 		return err

@@ -167,8 +167,8 @@ func TestAdminAuditExportErase(t *testing.T) {
 
 	// The offer to Callum is live: nothing may be erased.
 	checkFailure(t, e.run("admin", "erase", "--phone", "01224 123456", "--yes"), true, exitFailed,
-		"Nothing was erased: "+req+", a record of 01224 123456, has a live offer or assignment, so cancel or complete it first "+
-			"(doorstep request cancel, offer decline) and erase again (HAS_COMMITMENTS).")
+		"Nothing was erased: "+req+", a record of 01224 123456, has a live offer or assignment, so end it first "+
+			"(doorstep offer decline, request fulfil or request cancel) and erase again (HAS_COMMITMENTS).")
 	if got := e.storedRequests(store.HelpRequestFilter{Phone: "+441224123456"}); len(got) != 1 || got[0].GetRequester().GetDisplayName() != "Margaret Ironside" {
 		t.Fatalf("a refused erasure changed %v", got)
 	}
