@@ -342,16 +342,7 @@ func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleRes
 	}
 	now := s.now()
 	res, err := s.store.AcceptOffer(ctx, id, func(req *pb.HelpRequest, vol *pb.Volunteer) error {
-		ok, why, err := s.engine.StillEligibleAsStored(req, vol, now)
-		switch {
-		case errors.Is(err, matcher.ErrUnknownVolunteer):
-			return nil // nothing to judge by, as reviewOffer finds
-		case err != nil:
-			return err
-		case !ok:
-			return notEligible{why}
-		}
-		return nil
+		return s.eligibleAsStored(req, vol, now)
 	})
 	var ne notEligible
 	var sd *store.SameDoorError
@@ -397,17 +388,24 @@ func (s *Server) offerCheck(judged func(req *pb.HelpRequest, vol *pb.Volunteer) 
 		if judged != nil && judged(req, vol) {
 			return nil
 		}
-		ok, why, err := s.engine.StillEligibleAsStored(req, vol, now)
-		switch {
-		case errors.Is(err, matcher.ErrUnknownVolunteer):
-			return nil // nothing to judge by, as reviewOffer finds
-		case err != nil:
-			return err
-		case !ok:
-			return notEligible{why}
-		}
-		return nil
+		return s.eligibleAsStored(req, vol, now)
 	}
+}
+
+// eligibleAsStored judges, in a write's own transaction, the request and
+// volunteer as stored by every rule: nil, or notEligible with the rule
+// failed.
+func (s *Server) eligibleAsStored(req *pb.HelpRequest, vol *pb.Volunteer, now time.Time) error {
+	ok, why, err := s.engine.StillEligibleAsStored(req, vol, now)
+	switch {
+	case errors.Is(err, matcher.ErrUnknownVolunteer):
+		return nil // nothing to judge by, as reviewOffer finds
+	case err != nil:
+		return err
+	case !ok:
+		return notEligible{why}
+	}
+	return nil
 }
 
 // assigneeFree is an edit's check of an assigned request's new time or

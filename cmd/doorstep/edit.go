@@ -112,20 +112,7 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 		paths = append(paths, "remote_ok")
 	}
 	if given["name"] || given["phone"] {
-		hr.Requester = &pb.Contact{}
-	}
-	if given["name"] {
-		if hr.Requester.DisplayName = strings.TrimSpace(*caller); hr.Requester.DisplayName == "" {
-			fail("name", errors.New("a name is needed, even a first name"))
-		}
-		paths = append(paths, "requester.display_name")
-	}
-	if given["phone"] {
-		hr.Requester.Phone = strings.TrimSpace(*phone)
-		if _, err := server.NormalisePhone(hr.Requester.Phone); err != nil {
-			fail("phone", fmt.Errorf("%q is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or one starting with +", hr.Requester.Phone))
-		}
-		paths = append(paths, "requester.phone")
+		hr.Requester, paths = editContact(given, *caller, *phone, "requester", "01224 123456 or 07700 900123", fail, paths)
 	}
 	if given["circumstances"] {
 		if hr.Vulnerability, err = parseCircumstances(*circumstances); err != nil {
@@ -326,20 +313,7 @@ waiting for them that they can no longer take are withdrawn: the answer lists th
 		paths = append(paths, "max_distance_metres")
 	}
 	if given["name"] || given["phone"] {
-		v.Contact = &pb.Contact{}
-	}
-	if given["name"] {
-		if v.Contact.DisplayName = strings.TrimSpace(*display); v.Contact.DisplayName == "" {
-			fail("name", errors.New("a name is needed, even a first name"))
-		}
-		paths = append(paths, "contact.display_name")
-	}
-	if given["phone"] {
-		v.Contact.Phone = strings.TrimSpace(*phone)
-		if _, err := server.NormalisePhone(v.Contact.Phone); err != nil {
-			fail("phone", fmt.Errorf("%q is not a phone number: give a UK number such as 07700 900123, or one starting with +", v.Contact.Phone))
-		}
-		paths = append(paths, "contact.phone")
+		v.Contact, paths = editContact(given, *display, *phone, "contact", "07700 900123", fail, paths)
 	}
 	if given["postcode"] || given["street"] || given["address"] {
 		v.Home = &pb.Location{}
@@ -459,4 +433,25 @@ func yearless(s string) bool {
 	}
 	m := wordDate.FindStringSubmatch(s)
 	return m != nil && m[3] == ""
+}
+
+// editContact is the contact an edit sends, from --name and --phone as
+// given, and the update mask's paths for them under field ("requester",
+// "contact"); a phone that is not one is a failure named by example.
+func editContact(given map[string]bool, name, phone, field, example string, fail func(string, error), paths []string) (*pb.Contact, []string) {
+	c := &pb.Contact{}
+	if given["name"] {
+		if c.DisplayName = strings.TrimSpace(name); c.DisplayName == "" {
+			fail("name", errors.New("a name is needed, even a first name"))
+		}
+		paths = append(paths, field+".display_name")
+	}
+	if given["phone"] {
+		c.Phone = strings.TrimSpace(phone)
+		if _, err := server.NormalisePhone(c.Phone); err != nil {
+			fail("phone", fmt.Errorf("%q is not a phone number: give a UK number such as %s, or one starting with +", c.Phone, example))
+		}
+		paths = append(paths, field+".phone")
+	}
+	return c, paths
 }
