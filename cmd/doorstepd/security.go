@@ -61,14 +61,9 @@ func announceFirstToken(ctx context.Context, st store.Store, c config, stderr io
 	} else if len(toks) > 0 {
 		return nil
 	}
-	secret, hash, err := server.NewSecret()
+	secret, hash, err := adminSecret(c, "first admin token")
 	if err != nil {
-		return fmt.Errorf("first admin token: %w", err)
-	}
-	if c.adminTokenFile != "" {
-		if err := writeSecret(c.adminTokenFile, secret); err != nil {
-			return fmt.Errorf("admin token file: %w", err)
-		}
+		return err
 	}
 	_, err = st.CreateToken(ctx, server.FirstAdminToken(), hash, true)
 	if errors.Is(err, store.ErrExists) {
@@ -114,14 +109,9 @@ func recoverAdmin(ctx context.Context, c config, logger *zap.Logger, stderr io.W
 			logger.Error("close store", zap.Error(err))
 		}
 	}()
-	secret, hash, err := server.NewSecret()
+	secret, hash, err := adminSecret(c, "new admin token")
 	if err != nil {
-		return fmt.Errorf("new admin token: %w", err)
-	}
-	if c.adminTokenFile != "" {
-		if err := writeSecret(c.adminTokenFile, secret); err != nil {
-			return fmt.Errorf("admin token file: %w", err)
-		}
+		return err
 	}
 	tok, err := st.CreateToken(ctx, server.RecoveryAdminToken(), hash, false)
 	if err != nil {
@@ -137,6 +127,22 @@ func recoverAdmin(ctx context.Context, c config, logger *zap.Logger, stderr io.W
 	}
 	_, err = fmt.Fprintf(stderr, "doorstepd: a new admin token (%s) is in %s\n", tok.Name, c.adminTokenFile)
 	return err
+}
+
+// adminSecret makes an admin token's secret and, with --admin-token-file,
+// writes it out first: a file that cannot be written must stop the token
+// being stored, or it would be an admin token nobody holds.
+func adminSecret(c config, what string) (string, [32]byte, error) {
+	secret, hash, err := server.NewSecret()
+	if err != nil {
+		return "", hash, fmt.Errorf("%s: %w", what, err)
+	}
+	if c.adminTokenFile != "" {
+		if err := writeSecret(c.adminTokenFile, secret); err != nil {
+			return "", hash, fmt.Errorf("admin token file: %w", err)
+		}
+	}
+	return secret, hash, nil
 }
 
 // writeSecret writes a new file only its owner can read.
