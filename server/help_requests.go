@@ -197,10 +197,13 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		if touches(paths, "location.street") {
 			houseOutOfStreet(&v, "help_request.location", next.Location) // only a street this update sets
 		}
-		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{
-			now:           s.now(),
-			timingChanged: touches(paths, "window") || touches(paths, "deadline"),
-		})
+		// A window or deadline sent back as it was read (an update without
+		// a mask, or with "*") is no new time: once it has passed, as an
+		// assigned request's does before anyone marks it done, it must not
+		// be refused as one in the past.
+		timingChanged := (touches(paths, "window") || touches(paths, "deadline")) &&
+			!(proto.Equal(cur.GetWindow(), next.GetWindow()) && proto.Equal(cur.GetDeadline(), next.GetDeadline()))
+		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged})
 		if !touches(paths, "location") {
 			next.Location = cur.Location
 		} else if len(v) == 0 {
