@@ -203,6 +203,14 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		// be refused as one in the past.
 		timingChanged := (touches(paths, "window") || touches(paths, "deadline")) &&
 			!(proto.Equal(cur.GetWindow(), next.GetWindow()) && proto.Equal(cur.GetDeadline(), next.GetDeadline()))
+		if timingChanged && closedState(cur.State) {
+			// Nothing matches a closed request again: a new time would be
+			// taken and the caller left waiting for a visit never booked.
+			st := stateWord(cur.State)
+			return nil, statusWith(codes.FailedPrecondition, ReasonWrongState,
+				"the request is "+st+" and is never matched again: take a new request for the new time",
+				map[string]string{"state": st})
+		}
 		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged})
 		if !touches(paths, "location") {
 			next.Location = cur.Location
@@ -247,6 +255,12 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		}
 		return &pb.UpdateHelpRequestResponse{HelpRequest: out}, nil
 	}
+}
+
+// closedState says whether a request in state st is closed: fulfilled,
+// cancelled or expired.
+func closedState(st pb.HelpRequest_State) bool {
+	return st == pb.HelpRequest_STATE_FULFILLED || st == pb.HelpRequest_STATE_CANCELLED || st == pb.HelpRequest_STATE_EXPIRED
 }
 
 // DeleteHelpRequest implements pb.HelpRequestServiceServer.
