@@ -193,6 +193,11 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 	if hr.State != pb.HelpRequest_STATE_OPEN {
 		return nil, statusWith(codes.FailedPrecondition, ReasonWrongState, "the request is "+stateWord(hr.State)+", not open", nil)
 	}
+	if store.RequestEnded(hr, s.now()) {
+		// Still OPEN until the sweep comes to it; the engine would say
+		// only that nobody is free then.
+		return nil, s.errs.toStatus(ctx, store.ErrRequestEnded, notFound{})
+	}
 	ok, why, err := s.engine.Eligible(hr, prev, volunteerPrefix+volID, s.now())
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
