@@ -271,6 +271,10 @@ func cleanHelpRequest(v *violations, prefix string, hr *pb.HelpRequest, c helpRe
 			v.add(f("window.end_time"), "must be at most 90 days after start_time")
 		case c.timingChanged && !end.After(c.now):
 			v.add(f("window.end_time"), "is in the past")
+		case c.timingChanged && start.Sub(c.now) > maxWindow:
+			// As for a deadline: a slip of the year would keep a request
+			// open, offered, and its caller's data held, for years.
+			v.add(f("window.start_time"), "is more than 90 days away")
 		}
 	case *pb.HelpRequest_Deadline:
 		d, ok := checkTimestamp(v, f("deadline"), t.Deadline)

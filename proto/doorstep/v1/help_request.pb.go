@@ -237,7 +237,7 @@ func (HelpRequest_State) EnumDescriptor() ([]byte, []int) {
 // When help must happen.
 type TimeWindow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Required. The earliest time.
+	// Required. The earliest time: at most 90 days away when set.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// Required. The latest time: after start_time, in the future when created,
 	// and at most 90 days after start_time.
