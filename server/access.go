@@ -73,6 +73,7 @@ func volunteerView(hr *pb.HelpRequest) *pb.HelpRequest {
 		Name: hr.Name, Needs: hr.Needs, RequiredSkills: hr.RequiredSkills, Urgency: hr.Urgency,
 		RemoteOk: hr.RemoteOk, State: hr.State, Organisation: hr.Organisation, EntersHome: hr.EntersHome,
 		CreateTime: hr.CreateTime, UpdateTime: hr.UpdateTime, Etag: hr.Etag, Offer: hr.Offer, AssignedVolunteer: hr.AssignedVolunteer,
+		CloseTime: hr.CloseTime,
 	}
 	switch t := hr.Timing.(type) {
 	case *pb.HelpRequest_Window:

@@ -1337,6 +1337,7 @@ func (s *BoltStore) CompleteHelpRequest(ctx context.Context, requestID string) (
 			return outcome{}, err
 		}
 		req.r.State = pb.HelpRequest_STATE_FULFILLED // assigned_volunteer kept
+		req.r.CloseTime = timestamp(c.now)
 		return o, nil
 	})
 }
@@ -1363,7 +1364,7 @@ func (s *BoltStore) CancelHelpRequest(ctx context.Context, requestID string) (Li
 		if err != nil {
 			return outcome{}, err
 		}
-		req.r.State = pb.HelpRequest_STATE_CANCELLED
+		req.r.State, req.r.CloseTime = pb.HelpRequest_STATE_CANCELLED, timestamp(c.now)
 		return o, nil
 	})
 }
@@ -1436,7 +1437,7 @@ func (s *BoltStore) ExpireHelpRequests(ctx context.Context, now time.Time, limit
 			if err != nil {
 				return nil, err
 			}
-			req.r.State = pb.HelpRequest_STATE_EXPIRED
+			req.r.State, req.r.CloseTime = pb.HelpRequest_STATE_EXPIRED, timestamp(c.now)
 			outs = append(outs, o)
 		}
 		return outs, nil

@@ -588,7 +588,7 @@ func erasePersonal(tx *bolt.Tx, st *staged[*pb.HelpRequest], now time.Time) {
 	st.c = &pb.Contact{}
 	st.r.PersonalDataRemovedTime = timestamp(now)
 	if st.r.State == pb.HelpRequest_STATE_OPEN {
-		st.r.State = pb.HelpRequest_STATE_CANCELLED
+		st.r.State, st.r.CloseTime = pb.HelpRequest_STATE_CANCELLED, timestamp(now)
 	}
 	st.changed = true
 }
@@ -860,7 +860,11 @@ func purgeable(r *pb.HelpRequest, closedBefore time.Time) bool {
 	default:
 		return false
 	}
-	return r.PersonalDataRemovedTime == nil && r.UpdateTime.AsTime().Before(closedBefore)
+	closed := r.GetCloseTime()
+	if closed == nil {
+		closed = r.UpdateTime // closed before close_time was kept
+	}
+	return r.PersonalDataRemovedTime == nil && closed.AsTime().Before(closedBefore)
 }
 
 // PurgePersonalData removes, as ErasePerson does, the personal data of up

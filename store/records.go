@@ -42,12 +42,12 @@ var helpRequests = &collection[*pb.HelpRequest]{
 	keep: func(dst, stored *pb.HelpRequest) {
 		dst.Organisation, dst.ExternalId, dst.CreateTime = stored.Organisation, stored.ExternalId, stored.CreateTime
 		dst.State, dst.Offer, dst.AssignedVolunteer, dst.DeclinedVolunteers = stored.State, stored.Offer, stored.AssignedVolunteer, stored.DeclinedVolunteers
-		dst.PersonalDataRemovedTime = stored.PersonalDataRemovedTime
+		dst.PersonalDataRemovedTime, dst.CloseTime = stored.PersonalDataRemovedTime, stored.CloseTime
 	},
 	onCreate: func(r *pb.HelpRequest) {
 		r.State = pb.HelpRequest_STATE_OPEN
 		r.Offer, r.AssignedVolunteer, r.DeclinedVolunteers = "", "", nil
-		r.PersonalDataRemovedTime = nil
+		r.PersonalDataRemovedTime, r.CloseTime = nil, nil
 	},
 	splitPersonal: func(r *pb.HelpRequest) *pb.HelpRequest {
 		p := &pb.HelpRequest{Details: r.Details, Vulnerability: r.Vulnerability}

@@ -210,7 +210,11 @@ func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol
 	now := a.now()
 	t := newTable(w)
 	t.row("Request", hr.Name)
-	t.row("State", stateWord(hr.State))
+	if hr.CloseTime != nil {
+		t.row("State", stateWord(hr.State)+" "+fmtTS(hr.CloseTime, now))
+	} else {
+		t.row("State", stateWord(hr.State))
+	}
 	t.row("Needs", needsWords(hr.Needs))
 	t.row("Urgency", urgencyWord(hr.Urgency))
 	t.row("When", fmtTiming(hr, now))

@@ -429,8 +429,12 @@ type HelpRequest struct {
 	// period after the request closed or by an erasure; the rest of the
 	// request stays for statistics.
 	PersonalDataRemovedTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=personal_data_removed_time,json=personalDataRemovedTime,proto3" json:"personal_data_removed_time,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Output only. When the request was fulfilled, cancelled or expired. The
+	// retention of its personal data counts from it, so that an edit after
+	// the close (a note added) does not start the count again.
+	CloseTime     *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HelpRequest) Reset() {
@@ -624,6 +628,13 @@ func (x *HelpRequest) GetDeclinedVolunteers() []string {
 func (x *HelpRequest) GetPersonalDataRemovedTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.PersonalDataRemovedTime
+	}
+	return nil
+}
+
+func (x *HelpRequest) GetCloseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CloseTime
 	}
 	return nil
 }
@@ -1505,7 +1516,7 @@ const file_doorstep_v1_help_request_proto_rawDesc = "" +
 	"\tshielding\x18\x02 \x01(\bR\tshielding\x12\x1f\n" +
 	"\vno_internet\x18\x03 \x01(\bR\n" +
 	"noInternet\x12)\n" +
-	"\x10reduced_mobility\x18\x04 \x01(\bR\x0freducedMobility\"\x88\t\n" +
+	"\x10reduced_mobility\x18\x04 \x01(\bR\x0freducedMobility\"\xc3\t\n" +
 	"\vHelpRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
 	"\x05needs\x18\x02 \x03(\x0e2\x11.doorstep.v1.NeedR\x05needs\x12\x18\n" +
@@ -1533,7 +1544,9 @@ const file_doorstep_v1_help_request_proto_rawDesc = "" +
 	"\x05offer\x18\x13 \x01(\tR\x05offer\x12-\n" +
 	"\x12assigned_volunteer\x18\x14 \x01(\tR\x11assignedVolunteer\x12/\n" +
 	"\x13declined_volunteers\x18\x15 \x03(\tR\x12declinedVolunteers\x12W\n" +
-	"\x1apersonal_data_removed_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\x17personalDataRemovedTime\"\x92\x01\n" +
+	"\x1apersonal_data_removed_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\x17personalDataRemovedTime\x129\n" +
+	"\n" +
+	"close_time\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\"\x92\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -1673,36 +1686,37 @@ var file_doorstep_v1_help_request_proto_depIdxs = []int32{
 	21, // 10: doorstep.v1.HelpRequest.create_time:type_name -> google.protobuf.Timestamp
 	21, // 11: doorstep.v1.HelpRequest.update_time:type_name -> google.protobuf.Timestamp
 	21, // 12: doorstep.v1.HelpRequest.personal_data_removed_time:type_name -> google.protobuf.Timestamp
-	5,  // 13: doorstep.v1.CreateHelpRequestRequest.help_request:type_name -> doorstep.v1.HelpRequest
-	5,  // 14: doorstep.v1.CreateHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
-	5,  // 15: doorstep.v1.GetHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
-	2,  // 16: doorstep.v1.ListHelpRequestsRequest.state:type_name -> doorstep.v1.HelpRequest.State
-	5,  // 17: doorstep.v1.ListHelpRequestsResponse.help_requests:type_name -> doorstep.v1.HelpRequest
-	5,  // 18: doorstep.v1.UpdateHelpRequestRequest.help_request:type_name -> doorstep.v1.HelpRequest
-	24, // 19: doorstep.v1.UpdateHelpRequestRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 20: doorstep.v1.UpdateHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
-	5,  // 21: doorstep.v1.BatchCreateHelpRequestsRequest.help_requests:type_name -> doorstep.v1.HelpRequest
-	18, // 22: doorstep.v1.BatchCreateHelpRequestsResponse.results:type_name -> doorstep.v1.BatchCreateHelpRequestsResult
-	5,  // 23: doorstep.v1.BatchCreateHelpRequestsResult.help_request:type_name -> doorstep.v1.HelpRequest
-	19, // 24: doorstep.v1.BatchCreateHelpRequestsResult.error:type_name -> doorstep.v1.RowError
-	20, // 25: doorstep.v1.RowError.field_violations:type_name -> doorstep.v1.RowFieldViolation
-	6,  // 26: doorstep.v1.HelpRequestService.CreateHelpRequest:input_type -> doorstep.v1.CreateHelpRequestRequest
-	8,  // 27: doorstep.v1.HelpRequestService.GetHelpRequest:input_type -> doorstep.v1.GetHelpRequestRequest
-	10, // 28: doorstep.v1.HelpRequestService.ListHelpRequests:input_type -> doorstep.v1.ListHelpRequestsRequest
-	12, // 29: doorstep.v1.HelpRequestService.UpdateHelpRequest:input_type -> doorstep.v1.UpdateHelpRequestRequest
-	14, // 30: doorstep.v1.HelpRequestService.DeleteHelpRequest:input_type -> doorstep.v1.DeleteHelpRequestRequest
-	16, // 31: doorstep.v1.HelpRequestService.BatchCreateHelpRequests:input_type -> doorstep.v1.BatchCreateHelpRequestsRequest
-	7,  // 32: doorstep.v1.HelpRequestService.CreateHelpRequest:output_type -> doorstep.v1.CreateHelpRequestResponse
-	9,  // 33: doorstep.v1.HelpRequestService.GetHelpRequest:output_type -> doorstep.v1.GetHelpRequestResponse
-	11, // 34: doorstep.v1.HelpRequestService.ListHelpRequests:output_type -> doorstep.v1.ListHelpRequestsResponse
-	13, // 35: doorstep.v1.HelpRequestService.UpdateHelpRequest:output_type -> doorstep.v1.UpdateHelpRequestResponse
-	15, // 36: doorstep.v1.HelpRequestService.DeleteHelpRequest:output_type -> doorstep.v1.DeleteHelpRequestResponse
-	17, // 37: doorstep.v1.HelpRequestService.BatchCreateHelpRequests:output_type -> doorstep.v1.BatchCreateHelpRequestsResponse
-	32, // [32:38] is the sub-list for method output_type
-	26, // [26:32] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	21, // 13: doorstep.v1.HelpRequest.close_time:type_name -> google.protobuf.Timestamp
+	5,  // 14: doorstep.v1.CreateHelpRequestRequest.help_request:type_name -> doorstep.v1.HelpRequest
+	5,  // 15: doorstep.v1.CreateHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
+	5,  // 16: doorstep.v1.GetHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
+	2,  // 17: doorstep.v1.ListHelpRequestsRequest.state:type_name -> doorstep.v1.HelpRequest.State
+	5,  // 18: doorstep.v1.ListHelpRequestsResponse.help_requests:type_name -> doorstep.v1.HelpRequest
+	5,  // 19: doorstep.v1.UpdateHelpRequestRequest.help_request:type_name -> doorstep.v1.HelpRequest
+	24, // 20: doorstep.v1.UpdateHelpRequestRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 21: doorstep.v1.UpdateHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
+	5,  // 22: doorstep.v1.BatchCreateHelpRequestsRequest.help_requests:type_name -> doorstep.v1.HelpRequest
+	18, // 23: doorstep.v1.BatchCreateHelpRequestsResponse.results:type_name -> doorstep.v1.BatchCreateHelpRequestsResult
+	5,  // 24: doorstep.v1.BatchCreateHelpRequestsResult.help_request:type_name -> doorstep.v1.HelpRequest
+	19, // 25: doorstep.v1.BatchCreateHelpRequestsResult.error:type_name -> doorstep.v1.RowError
+	20, // 26: doorstep.v1.RowError.field_violations:type_name -> doorstep.v1.RowFieldViolation
+	6,  // 27: doorstep.v1.HelpRequestService.CreateHelpRequest:input_type -> doorstep.v1.CreateHelpRequestRequest
+	8,  // 28: doorstep.v1.HelpRequestService.GetHelpRequest:input_type -> doorstep.v1.GetHelpRequestRequest
+	10, // 29: doorstep.v1.HelpRequestService.ListHelpRequests:input_type -> doorstep.v1.ListHelpRequestsRequest
+	12, // 30: doorstep.v1.HelpRequestService.UpdateHelpRequest:input_type -> doorstep.v1.UpdateHelpRequestRequest
+	14, // 31: doorstep.v1.HelpRequestService.DeleteHelpRequest:input_type -> doorstep.v1.DeleteHelpRequestRequest
+	16, // 32: doorstep.v1.HelpRequestService.BatchCreateHelpRequests:input_type -> doorstep.v1.BatchCreateHelpRequestsRequest
+	7,  // 33: doorstep.v1.HelpRequestService.CreateHelpRequest:output_type -> doorstep.v1.CreateHelpRequestResponse
+	9,  // 34: doorstep.v1.HelpRequestService.GetHelpRequest:output_type -> doorstep.v1.GetHelpRequestResponse
+	11, // 35: doorstep.v1.HelpRequestService.ListHelpRequests:output_type -> doorstep.v1.ListHelpRequestsResponse
+	13, // 36: doorstep.v1.HelpRequestService.UpdateHelpRequest:output_type -> doorstep.v1.UpdateHelpRequestResponse
+	15, // 37: doorstep.v1.HelpRequestService.DeleteHelpRequest:output_type -> doorstep.v1.DeleteHelpRequestResponse
+	17, // 38: doorstep.v1.HelpRequestService.BatchCreateHelpRequests:output_type -> doorstep.v1.BatchCreateHelpRequestsResponse
+	33, // [33:39] is the sub-list for method output_type
+	27, // [27:33] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_doorstep_v1_help_request_proto_init() }
