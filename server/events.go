@@ -58,6 +58,44 @@ func WithPersonalDataRetention(d time.Duration) Option {
 	return func(s *Server) { s.personalRetention = d }
 }
 
+// DefaultAssignmentGrace is how long after an assigned request's time
+// ends the sweep marks it FULFILLED when nobody did: volunteers forget, and
+// an assignment left open holds a place of their capacity for good (a
+// volunteer of capacity 1 is never offered anything again) and keeps the
+// caller's data past its retention.
+const DefaultAssignmentGrace = 7 * 24 * time.Hour
+
+// WithAssignmentGrace sets how long after an assigned request's time ends
+// the sweep marks it FULFILLED; 0 leaves it to people.
+func WithAssignmentGrace(d time.Duration) Option {
+	return func(s *Server) { s.assignmentGrace = d }
+}
+
+// closeEndedAssignments marks FULFILLED the assignments whose time ended
+// more than the grace ago; the sweep calls it, at most once per
+// purgeEvery, as a walk of every assigned request is not worth a sweep's
+// every quarter minute for a grace of days.
+func (s *Server) closeEndedAssignments(ctx context.Context) {
+	if s.assignmentGrace <= 0 {
+		return
+	}
+	now := s.now()
+	if !s.lastClose.IsZero() && now.Sub(s.lastClose) < purgeEvery {
+		return
+	}
+	s.lastClose = now
+	res, err := s.store.CloseEndedAssignments(ctx, now.Add(-s.assignmentGrace), purgeLimit)
+	if err != nil && ctx.Err() == nil {
+		s.logger.Error("close ended assignments", zap.Error(err))
+	}
+	for _, r := range res {
+		s.track(r.Volunteer)
+	}
+	if len(res) > 0 {
+		s.logger.Info("ended assignments marked fulfilled", zap.Int("help_requests", len(res)), zap.Duration("grace", s.assignmentGrace))
+	}
+}
+
 // purgeEvery is how often the sweep purges. A purge that removes anything
 // ends with a key rotation, which rewrites every data key in one write:
 // run every sweep, a store where requests close all day would rotate every

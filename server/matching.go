@@ -675,6 +675,7 @@ func (s *Server) Sweep(ctx context.Context) {
 	if len(offers)+len(reqs) > 0 {
 		s.logger.Info("swept", zap.Int("offers_lapsed", len(offers)), zap.Int("requests_expired", len(reqs)))
 	}
+	s.closeEndedAssignments(ctx)
 	s.compactEvents(ctx)
 	s.purgePersonalData(ctx)
 }

@@ -51,8 +51,10 @@ type Server struct {
 
 	eventRetention    time.Duration
 	personalRetention time.Duration
-	sweepMu           sync.Mutex // one Sweep at a time; guards lastPurge
+	sweepMu           sync.Mutex // one Sweep at a time; guards lastPurge and lastClose
 	lastPurge         time.Time  // when the sweep last purged
+	lastClose         time.Time  // when the sweep last closed ended assignments
+	assignmentGrace   time.Duration
 	watchProgress     time.Duration
 	watchSlowAfter    time.Duration
 	watchHeartbeat    time.Duration
@@ -117,7 +119,7 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	}
 	s := &Server{store: st, logger: logger, errs: errMapper{logger: logger}, now: time.Now,
 		matcherConfig: matcher.DefaultConfig(), lease: DefaultLease, candidatesPerRequest: matcher.DefaultCandidatesPerRequest,
-		eventRetention: DefaultEventRetention, personalRetention: DefaultPersonalDataRetention, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter, watchHeartbeat: DefaultWatchHeartbeat,
+		eventRetention: DefaultEventRetention, personalRetention: DefaultPersonalDataRetention, assignmentGrace: DefaultAssignmentGrace, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter, watchHeartbeat: DefaultWatchHeartbeat,
 		draining: make(chan struct{}), limiter: newLimiter(DefaultRate, DefaultBurst),
 		streams: &streamCounter{max: DefaultMaxStreams, count: map[string]int{}}}
 	for _, o := range opts {
@@ -125,6 +127,9 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	}
 	if s.now == nil {
 		return nil, errors.New("server: new: clock is required")
+	}
+	if s.assignmentGrace < 0 {
+		return nil, errors.New("server: new: assignment grace must not be negative")
 	}
 	if s.eventRetention < 0 || s.watchProgress <= 0 || s.watchSlowAfter <= 0 || s.watchHeartbeat <= 0 {
 		return nil, errors.New("server: new: event retention must not be negative, watch timings must be positive")

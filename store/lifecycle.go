@@ -1387,12 +1387,31 @@ func expirable(r *pb.HelpRequest, now time.Time) bool {
 	return (r.State == pb.HelpRequest_STATE_OPEN || r.State == pb.HelpRequest_STATE_OFFERED) && RequestEnded(r, now)
 }
 
-// ExpireHelpRequests implements Store. It looks for candidates in a read
-// transaction, walking help_requests/by_state for OPEN and OFFERED, so
-// that the walk does not hold up other writes, then checks each again in
-// the write. Times written are now.
+// ExpireHelpRequests implements Store.
 func (s *BoltStore) ExpireHelpRequests(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error) {
-	const what = "expire help requests"
+	return s.closeEnded(ctx, "expire help requests", now, func() time.Time { return now }, limit,
+		[]pb.HelpRequest_State{pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED}, expirable, pb.HelpRequest_STATE_EXPIRED)
+}
+
+// assignmentEnded says whether r is ASSIGNED and its time ended before
+// endedBefore.
+func assignmentEnded(r *pb.HelpRequest, endedBefore time.Time) bool {
+	return r.State == pb.HelpRequest_STATE_ASSIGNED && RequestEnded(r, endedBefore)
+}
+
+// CloseEndedAssignments implements Store.
+func (s *BoltStore) CloseEndedAssignments(ctx context.Context, endedBefore time.Time, limit int) ([]LifecycleResult, error) {
+	return s.closeEnded(ctx, "close ended assignments", endedBefore, s.now, limit,
+		[]pb.HelpRequest_State{pb.HelpRequest_STATE_ASSIGNED}, assignmentEnded, pb.HelpRequest_STATE_FULFILLED)
+}
+
+// closeEnded moves up to limit requests in one of states that ended (by
+// cutoff, as ended judges) to state, releasing their offer or assignment,
+// with times from now. It looks for candidates in a read transaction,
+// walking help_requests/by_state, so that the walk does not hold up other
+// writes, then checks each again in the write.
+func (s *BoltStore) closeEnded(ctx context.Context, what string, cutoff time.Time, now func() time.Time, limit int,
+	states []pb.HelpRequest_State, ended func(*pb.HelpRequest, time.Time) bool, state pb.HelpRequest_State) ([]LifecycleResult, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("store: %s: limit %d", what, limit)
 	}
@@ -1400,14 +1419,14 @@ func (s *BoltStore) ExpireHelpRequests(ctx context.Context, now time.Time, limit
 	err := s.view(func(tx *bolt.Tx) error {
 		top := tx.Bucket(bHelpRequests)
 		records, cur := top.Bucket(bRecords), top.Bucket(bByState).Cursor()
-		for _, st := range []pb.HelpRequest_State{pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED} {
+		for _, st := range states {
 			prefix := []byte{byte(st)}
 			for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(ids) < limit; k, _ = cur.Next() {
 				r := &pb.HelpRequest{}
 				if _, err := getProto(records, k[1:], r); err != nil {
 					return err
 				}
-				if expirable(r, now) {
+				if ended(r, cutoff) {
 					ids = append(ids, bytes.Clone(k[1:]))
 				}
 			}
@@ -1420,7 +1439,7 @@ func (s *BoltStore) ExpireHelpRequests(ctx context.Context, now time.Time, limit
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return s.lifecycle(ctx, what, func() time.Time { return now }, func(c *change) ([]outcome, error) {
+	return s.lifecycle(ctx, what, now, func(c *change) ([]outcome, error) {
 		var outs []outcome
 		for _, id := range ids {
 			req, err := c.hrs.get(id)
@@ -1430,14 +1449,14 @@ func (s *BoltStore) ExpireHelpRequests(ctx context.Context, now time.Time, limit
 			if err != nil {
 				return nil, err
 			}
-			if !expirable(req.r, now) {
+			if !ended(req.r, cutoff) {
 				continue // changed since
 			}
 			o, err := c.release(req)
 			if err != nil {
 				return nil, err
 			}
-			req.r.State, req.r.CloseTime = pb.HelpRequest_STATE_EXPIRED, timestamp(c.now)
+			req.r.State, req.r.CloseTime = state, timestamp(c.now)
 			outs = append(outs, o)
 		}
 		return outs, nil

@@ -262,6 +262,10 @@ type Store interface {
 	// ExpireHelpRequests expires up to limit OPEN or OFFERED requests whose
 	// window or deadline ended before now, withdrawing their offers.
 	ExpireHelpRequests(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error)
+	// CloseEndedAssignments marks FULFILLED up to limit ASSIGNED requests
+	// whose window or deadline ended before endedBefore, freeing their
+	// volunteers: help given that nobody marked done.
+	CloseEndedAssignments(ctx context.Context, endedBefore time.Time, limit int) ([]LifecycleResult, error)
 
 	// LookupPostcode returns a normalised postcode's centre.
 	LookupPostcode(ctx context.Context, postcode string) (LatLng, error)

@@ -177,7 +177,9 @@ const (
 	HelpRequest_STATE_OFFERED HelpRequest_State = 2
 	// A volunteer has accepted it.
 	HelpRequest_STATE_ASSIGNED HelpRequest_State = 3
-	// Help was given.
+	// Help was given: marked so by a person, or by the server once the
+	// assignment's time had ended a while ago (doorstepd
+	// --assignment-grace, a week by default) with nobody marking it.
 	HelpRequest_STATE_FULFILLED HelpRequest_State = 4
 	// Withdrawn by the requester or a coordinator.
 	HelpRequest_STATE_CANCELLED HelpRequest_State = 5
