@@ -88,7 +88,7 @@ func (s *Server) checkNewHelpRequest(ctx context.Context, v *violations, prefix 
 	houseOutOfStreet(v, prefix+".location", hr.Location)
 	cleanHelpRequest(v, prefix, hr, helpRequestCheck{now: s.now(), timingChanged: true})
 	if len(*v) == 0 {
-		return s.resolveLocation(ctx, v, prefix+".location", hr.Location, hr.Location.LatLng != nil)
+		return s.resolveLocation(ctx, v, prefix+".location", hr.Location, hr.Location.LatLng != nil, nil)
 	}
 	return nil
 }
@@ -216,7 +216,7 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 			next.Location = cur.Location
 		} else if len(v) == 0 {
 			given := latLngGiven(paths, "location", next.Location, cur.Location)
-			if err := s.resolveLocation(ctx, &v, "help_request.location", next.Location, given); err != nil {
+			if err := s.resolveLocation(ctx, &v, "help_request.location", next.Location, given, cur.Location); err != nil {
 				return nil, s.errs.toStatus(ctx, err, notFound{})
 			}
 		}

@@ -301,8 +301,9 @@ func idempotency(ctx context.Context, v *violations, requestID string, req proto
 const maxCoordinateOffset = 10000.0
 
 // resolveLocation fills in or checks a location's coordinates against the
-// gazetteer. given says whether the caller supplied lat_lng.
-func (s *Server) resolveLocation(ctx context.Context, v *violations, field string, loc *pb.Location, given bool) error {
+// gazetteer. given says whether the caller supplied lat_lng; prev is the
+// location as stored, for an update (nil for a create).
+func (s *Server) resolveLocation(ctx context.Context, v *violations, field string, loc *pb.Location, given bool, prev *pb.Location) error {
 	at, err := s.store.LookupPostcode(ctx, loc.Postcode)
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -312,6 +313,14 @@ func (s *Server) resolveLocation(ctx context.Context, v *violations, field strin
 		loc.LatLng = nil
 	}
 	switch {
+	case loc.LatLng == nil && !known && prev.GetPostcode() == loc.Postcode && prev.GetLatLng() != nil &&
+		prev.GetCoordinatesSource() == pb.CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID:
+		// A gazetteer reload has terminated the postcode since the record
+		// took its centre. The record keeps that centre, so that an edit of
+		// the street or the house is not refused over a postcode the caller
+		// did not change.
+		loc.LatLng = proto.Clone(prev.LatLng).(*pb.LatLng)
+		loc.CoordinatesSource = pb.CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID
 	case loc.LatLng == nil && !known:
 		v.addReason(field+".postcode", ReasonUnknownPostcode,
 			fmt.Sprintf("postcode %s is not in the gazetteer: give lat_lng as well, or check the postcode", loc.Postcode))

@@ -65,7 +65,7 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 	houseOutOfStreet(&v, "volunteer.home", vol.Home)
 	cleanVolunteer(&v, "volunteer", vol)
 	if len(v) == 0 {
-		if err := s.resolveLocation(ctx, &v, "volunteer.home", vol.Home, vol.Home.LatLng != nil); err != nil {
+		if err := s.resolveLocation(ctx, &v, "volunteer.home", vol.Home, vol.Home.LatLng != nil, nil); err != nil {
 			return nil, s.errs.toStatus(ctx, err, notFound{})
 		}
 	}
@@ -193,7 +193,7 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 			next.Home = cur.Home
 		} else if len(v) == 0 {
 			given := latLngGiven(paths, "home", next.Home, cur.Home)
-			if err := s.resolveLocation(ctx, &v, "volunteer.home", next.Home, given); err != nil {
+			if err := s.resolveLocation(ctx, &v, "volunteer.home", next.Home, given, cur.Home); err != nil {
 				return nil, s.errs.toStatus(ctx, err, notFound{})
 			}
 		}
