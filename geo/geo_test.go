@@ -2,6 +2,7 @@ package geo
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -186,4 +187,35 @@ func FuzzStreetKeyFastPath(f *testing.F) {
 			t.Errorf("StreetKey(%q) = %q, want %q", s, got, want)
 		}
 	})
+}
+
+// TestReadONSPDUnclosedQuote: a quote opened in one field and not closed
+// on its line makes the CSV reader take every line up to the next quote
+// (or the end of the file) as part of that field. That is not one bad row
+// to skip: thousands of postcodes would be lost while the load reported
+// one malformed row. The read stops instead, naming the line.
+func TestReadONSPDUnclosedQuote(t *testing.T) {
+	var rows strings.Builder
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&rows, "AB10 1A%c,57.1,-2.1,\r\n", 'D'+i%3)
+	}
+	for _, tc := range []struct{ name, in string }{
+		{"closed by a later quote", "pcds,lat,long,doterm\r\nAB10 1AA,57.1,-2.1,\r\n\"AB10 1AB,57.1,-2.1,\r\n" + rows.String() + "AB10 1AF\",57.1,-2.1,\r\nAB10 1AG,57.1,-2.1,\r\n"},
+		{"never closed", "pcds,lat,long,doterm\r\nAB10 1AA,57.1,-2.1,\r\nAB10 1AB,57.1,-2.1,\"\r\n" + rows.String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := ReadONSPD(strings.NewReader(tc.in), func(PostcodeEntry) error { return nil })
+			if err == nil || !strings.Contains(err.Error(), "line 3") {
+				t.Errorf("read %+v, %v; want an error naming line 3, where the quote opens", st, err)
+			}
+		})
+	}
+	// Quoted fields on one line are read, and a stray quote within one
+	// line is that row's fault alone: it is skipped.
+	var got []string
+	st, err := ReadONSPD(strings.NewReader("pcds,lat,long,doterm\r\n\"AB10 1AA\",\"57.1\",\"-2.1\",\"\"\r\nAB10 1AB,57\"1,-2.1,\r\nAB10 1AF,57.1,-2.1,\r\n"),
+		func(e PostcodeEntry) error { got = append(got, e.Postcode); return nil })
+	if err != nil || st.Malformed != 1 || len(got) != 2 || got[0] != "AB10 1AA" || got[1] != "AB10 1AF" {
+		t.Errorf("read %v, %+v, %v; want AB10 1AA and AB10 1AF, one row malformed", got, st, err)
+	}
 }

@@ -33,7 +33,8 @@ const onspdNoLatitude = 99.999999
 // terminated ones (doterm set) so that a reload can drop them. The header
 // must name the columns pcds, lat and long; doterm is optional. Bad rows
 // are counted and skipped so that one typo does not stop a national load;
-// an error from fn stops the read and is returned.
+// a quote left open, which would take the rows after it with it, stops the
+// read with its line, as does an error from fn, which is returned.
 func ReadONSPD(r io.Reader, fn func(PostcodeEntry) error) (ONSPDStats, error) {
 	var st ONSPDStats
 	cr := csv.NewReader(r)
@@ -60,6 +61,9 @@ func ReadONSPD(r io.Reader, fn func(PostcodeEntry) error) (ONSPDStats, error) {
 			return st, nil
 		}
 		var perr *csv.ParseError
+		if errors.As(err, &perr) && perr.Line > perr.StartLine {
+			return st, unclosedQuote(perr.StartLine, perr.Line)
+		}
 		if errors.As(err, &perr) {
 			st.Rows++
 			st.Malformed++
@@ -67,6 +71,13 @@ func ReadONSPD(r io.Reader, fn func(PostcodeEntry) error) (ONSPDStats, error) {
 		}
 		if err != nil {
 			return st, fmt.Errorf("onspd: read row %d: %w", st.Rows+2, err)
+		}
+		// The directory has no field of several lines: one that spans them
+		// began with a quote not closed on its own line, and holds the rows
+		// up to the next quote, which would be lost unseen.
+		first, _ := cr.FieldPos(0) // a record has at least one field
+		if last, _ := cr.FieldPos(len(rec) - 1); last > first || strings.ContainsAny(rec[len(rec)-1], "\r\n") {
+			return st, unclosedQuote(first, last+strings.Count(rec[len(rec)-1], "\n"))
 		}
 		st.Rows++
 		field := func(i int) string {
@@ -102,4 +113,10 @@ func ReadONSPD(r io.Reader, fn func(PostcodeEntry) error) (ONSPDStats, error) {
 			return st, err
 		}
 	}
+}
+
+// unclosedQuote stops a read at a quote that takes the lines after it
+// into one field: skipped as one bad row, it would lose all of them.
+func unclosedQuote(from, to int) error {
+	return fmt.Errorf("onspd: line %d: a quote opened on this line is not closed on it, so lines %d to %d read as one field: check the file there", from, from, to)
 }
