@@ -237,8 +237,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.maxRecvBytes < 4096 {
 		return c, errors.New("--max-recv-bytes must be at least 4096")
 	}
-	if c.sweepEvery <= 0 || c.dispatchEvery < 0 || c.eventRetention < 0 || c.personalRetention < 0 {
-		return c, errors.New("--sweep-every must be positive, and --dispatch-every and --event-retention not negative")
+	if c.sweepEvery <= 0 {
+		return c, fmt.Errorf("--sweep-every %v must be positive", c.sweepEvery)
+	}
+	for _, d := range []struct {
+		flag, zero string
+		v          time.Duration
+	}{
+		{"--dispatch-every", "turns automatic dispatch off", c.dispatchEvery},
+		{"--event-retention", "keeps events for ever", c.eventRetention},
+		{"--personal-data-retention", "keeps personal data until erased", c.personalRetention},
+	} {
+		if d.v < 0 {
+			return c, fmt.Errorf("%s %v must not be negative: 0 %s", d.flag, d.v, d.zero)
+		}
 	}
 	if c.shutdownTimeout < 0 {
 		return c, fmt.Errorf("--shutdown-timeout %v must not be negative: 0 cancels running calls at once", c.shutdownTimeout)

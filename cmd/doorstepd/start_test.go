@@ -77,3 +77,19 @@ func TestNegativeShutdownTimeoutRefused(t *testing.T) {
 		t.Errorf("--shutdown-timeout -10s: %v, want an error naming the flag", err)
 	}
 }
+
+// TestBadDurationNamesItsFlag: each duration flag out of range is refused
+// naming that flag and the value given, not a list of others.
+func TestBadDurationNamesItsFlag(t *testing.T) {
+	for _, args := range [][]string{
+		{"--personal-data-retention", "-720h"},
+		{"--event-retention", "-1h"},
+		{"--dispatch-every", "-5m"},
+		{"--sweep-every", "0s"},
+	} {
+		_, err := parseConfig(args, func(string) string { return "" }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), args[0]) || !strings.Contains(err.Error(), strings.TrimPrefix(args[1], "-")) {
+			t.Errorf("%v: %v, want an error naming %s and its value", args, err, args[0])
+		}
+	}
+}
