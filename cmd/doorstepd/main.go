@@ -40,6 +40,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -221,6 +222,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.tlsClientCA != "" && c.tlsCert == "" {
 		return c, errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+	}
+	// strconv reads "NaN" and "Inf" as numbers; NaN would let every call
+	// through, and 0 is the one way to say no limit.
+	if math.IsNaN(c.rateLimit) || math.IsInf(c.rateLimit, 0) {
+		return c, fmt.Errorf("--rate-limit %v must be a number of calls per second (0 turns the limit off)", c.rateLimit)
 	}
 	if c.rateLimit < 0 || c.rateBurst < 1 || c.maxStreams < 1 {
 		return c, errors.New("--rate-limit must not be negative, --rate-burst and --max-streams at least 1")

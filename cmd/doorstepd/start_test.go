@@ -93,3 +93,19 @@ func TestBadDurationNamesItsFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestRateLimitMustBeANumber: strconv reads "NaN" and "Inf" as numbers; a
+// rate of NaN let every call through (the limit silently off) and Inf is
+// no limit either: both are refused, naming the flag.
+func TestRateLimitMustBeANumber(t *testing.T) {
+	for _, v := range []string{"NaN", "nan", "Inf", "+Inf"} {
+		_, err := parseConfig([]string{"--rate-limit", v}, func(string) string { return "" }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--rate-limit") {
+			t.Errorf("--rate-limit %s: %v, want it refused", v, err)
+		}
+		_, err = parseConfig(nil, func(k string) string { return map[string]string{"DOORSTEP_RATE_LIMIT": v}[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "rate-limit") && !strings.Contains(err.Error(), "RATE_LIMIT") {
+			t.Errorf("DOORSTEP_RATE_LIMIT=%s: %v, want it refused", v, err)
+		}
+	}
+}
