@@ -68,8 +68,15 @@ const (
 // matchingConfigFile) over the defaults. A mistake is an error naming the
 // field, and nothing is half applied.
 func ReadMatchingConfig(r io.Reader) (matcher.Config, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return matcher.Config{}, fmt.Errorf("matching config: %w", err)
+	}
+	if field, at := keyGivenTwice(data); field != "" {
+		return matcher.Config{}, fmt.Errorf("matching config: %s: given twice (%s): say it once", field, lineOf(data, at))
+	}
 	var f matchingConfigFile
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return matcher.Config{}, fmt.Errorf("matching config: %w", err)
@@ -139,6 +146,85 @@ func ReadMatchingConfig(r io.Reader) (matcher.Config, error) {
 		return matcher.Config{}, fmt.Errorf("matching config: %s", v.describe())
 	}
 	return cfg, nil
+}
+
+// keyGivenTwice returns the first key given twice in one object of a JSON
+// document, as a field path, with the offset of its second time.
+// encoding/json keeps the last, so a need named twice in a file would
+// lose the first entry's rules unseen. A document that is not JSON gives
+// "", for the decoder to report.
+func keyGivenTwice(data []byte) (string, int64) {
+	type level struct {
+		path    string
+		object  bool
+		wantKey bool   // an object's next token is a key
+		key     string // or the value of this key
+		keys    map[string]bool
+		index   int // an array's next element
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var stack []*level
+	// child is the path of the value that comes next.
+	child := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		l := stack[len(stack)-1]
+		if !l.object {
+			return fmt.Sprintf("%s[%d]", l.path, l.index)
+		}
+		if l.path == "" {
+			return l.key
+		}
+		return l.path + "." + l.key
+	}
+	// valueDone moves the enclosing object on to its next key.
+	valueDone := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if l := stack[len(stack)-1]; l.object {
+			l.wantKey = true
+		} else {
+			l.index++
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", 0
+		}
+		if len(stack) > 0 {
+			if l := stack[len(stack)-1]; l.wantKey {
+				if k, ok := tok.(string); ok {
+					l.key, l.wantKey = k, false
+					if l.keys[k] {
+						return child(), dec.InputOffset()
+					}
+					l.keys[k] = true
+					continue
+				}
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &level{path: child(), object: true, wantKey: true, keys: map[string]bool{}})
+		case json.Delim('['):
+			stack = append(stack, &level{path: child()})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
+}
+
+// lineOf says where offset lies in data, as people count: "line 5, column 18".
+func lineOf(data []byte, offset int64) string {
+	before := data[:min(max(offset, 0), int64(len(data)))]
+	line := bytes.Count(before, []byte("\n")) + 1
+	return fmt.Sprintf("line %d, column %d", line, len(before)-bytes.LastIndexByte(before, '\n'))
 }
 
 // vettingLevel parses a vetting level's name (none, basic, enhanced).

@@ -143,3 +143,25 @@ func TestMatchingConfigChangesWhoIsFound(t *testing.T) {
 		})
 	}
 }
+
+// TestMatchingConfigKeyGivenTwice: encoding/json keeps the last of a key
+// given twice, so a file that names a need twice (one entry added at the
+// end, the first forgotten) silently dropped the first entry's rules: the
+// lift reach of 15 km below fell back to 8 km. A key given twice is a
+// mistake that stops the start, naming it and its line.
+func TestMatchingConfigKeyGivenTwice(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"{\n  \"needs\": {\n    \"transport\": {\"max_metres\": 15000},\n    \"errands\": {},\n    \"transport\": {\"minutes\": 180}\n  }\n}", "needs.transport: given twice (line 5"},
+		{`{"fairness_metres": 100, "same_street_metres": 50, "fairness_metres": 300}`, "fairness_metres: given twice (line 1"},
+		{`{"needs": {"transport": {"skills": ["driver"], "skills": []}}}`, "needs.transport.skills: given twice"},
+	} {
+		_, err := server.ReadMatchingConfig(strings.NewReader(tc.file))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want it to say %q", tc.file, err, tc.want)
+		}
+	}
+	// The same key in different objects is no repeat.
+	if _, err := server.ReadMatchingConfig(strings.NewReader(`{"needs": {"transport": {"minutes": 90}, "errands": {"minutes": 90, "skills": ["a", "a"]}}}`)); err != nil {
+		t.Errorf("a key in two needs: %v", err)
+	}
+}
