@@ -79,6 +79,16 @@ func ReadMatchingConfig(r io.Reader) (matcher.Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
+		// The decoder says what is wrong but not where, and names a need's
+		// fields without the need ("needs.max_metres").
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syntax):
+			return matcher.Config{}, fmt.Errorf("matching config: %w (%s)", err, lineOf(data, syntax.Offset-1))
+		case errors.As(err, &typ):
+			return matcher.Config{}, fmt.Errorf("matching config: %w (%s)", err, lineOf(data, typ.Offset))
+		}
 		return matcher.Config{}, fmt.Errorf("matching config: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {

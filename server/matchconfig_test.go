@@ -165,3 +165,20 @@ func TestMatchingConfigKeyGivenTwice(t *testing.T) {
 		t.Errorf("a key in two needs: %v", err)
 	}
 }
+
+// TestMatchingConfigSyntaxErrorLine: a file that is not JSON (a comma left
+// out, a reach written "15km") was refused with the decoder's words alone
+// ("invalid character '\"' after object key:value pair"), leaving the
+// operator to search the file; the refusal now names the line and column.
+func TestMatchingConfigSyntaxErrorLine(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"{\n  \"needs\": {\n    \"transport\": {\"max_metres\": 15000}\n    \"errands\": {}\n  }\n}", "invalid character '\"' after object key:value pair (line 4, column 5)"},
+		{"{\n  \"needs\": {\n    \"transport\": {\"max_metres\": \"15km\"}\n  }\n}", "cannot unmarshal string into Go struct field needRuleFile.needs.max_metres of type float64 (line 3, column"},
+		{"{\n  \"fairness_metres\": 250,\n}", "invalid character '}' looking for beginning of object key string (line 3, column 1)"},
+	} {
+		_, err := server.ReadMatchingConfig(strings.NewReader(tc.file))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want it to say %q", tc.file, err, tc.want)
+		}
+	}
+}
