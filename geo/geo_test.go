@@ -219,3 +219,16 @@ func TestReadONSPDUnclosedQuote(t *testing.T) {
 		t.Errorf("read %v, %+v, %v; want AB10 1AA and AB10 1AF, one row malformed", got, st, err)
 	}
 }
+
+// TestReadONSPDByteOrderMarkBeforeQuotedHeader: a file saved with a byte
+// order mark and every field quoted (as spreadsheet and GIS exports and
+// Python's utf-8-sig write it) was refused at its header: the mark before
+// the first quote made the CSV reader see a bare quote in the field.
+func TestReadONSPDByteOrderMarkBeforeQuotedHeader(t *testing.T) {
+	in := "\ufeff\"pcds\",\"lat\",\"long\",\"doterm\"\r\n\"AB10 1AA\",\"57.1\",\"-2.1\",\"\"\r\n"
+	var got []PostcodeEntry
+	st, err := ReadONSPD(strings.NewReader(in), func(e PostcodeEntry) error { got = append(got, e); return nil })
+	if err != nil || len(got) != 1 || got[0].Postcode != "AB10 1AA" {
+		t.Errorf("read %v, %+v, %v; want AB10 1AA", got, st, err)
+	}
+}

@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -37,7 +38,13 @@ const onspdNoLatitude = 99.999999
 // read with its line, as does an error from fn, which is returned.
 func ReadONSPD(r io.Reader, fn func(PostcodeEntry) error) (ONSPDStats, error) {
 	var st ONSPDStats
-	cr := csv.NewReader(r)
+	// A byte order mark goes before the CSV reader sees it: before a quoted
+	// first field it would read as a bare quote, and refuse the header.
+	br := bufio.NewReader(r)
+	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -46,7 +53,7 @@ func ReadONSPD(r io.Reader, fn func(PostcodeEntry) error) (ONSPDStats, error) {
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
+		col[strings.ToLower(strings.TrimSpace(h))] = i
 	}
 	for _, need := range []string{"pcds", "lat", "long"} {
 		if _, ok := col[need]; !ok {
