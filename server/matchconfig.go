@@ -147,8 +147,10 @@ func ReadMatchingConfig(r io.Reader) (matcher.Config, error) {
 	}
 	if f.FairnessWindow != nil {
 		d, err := time.ParseDuration(*f.FairnessWindow)
-		if err != nil || d <= 0 || d > maxFairnessWindow {
-			v.add("fairness_window", fmt.Sprintf("must be a duration such as \"168h\", more than 0 and at most %.0fh (%d days)", maxFairnessWindow.Hours(), int(maxFairnessWindow.Hours()/24)))
+		// Whole hours: the candidates' sentences count jobs "in the last 36
+		// hours", and would say "in the last 0 days" of a 30m window.
+		if err != nil || d < time.Hour || d > maxFairnessWindow || d%time.Hour != 0 {
+			v.add("fairness_window", fmt.Sprintf("must be a duration in whole hours such as \"168h\", from 1h to %.0fh (%d days)", maxFairnessWindow.Hours(), int(maxFairnessWindow.Hours()/24)))
 		}
 		cfg.FairnessWindow = d
 	}

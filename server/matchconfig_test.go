@@ -77,7 +77,10 @@ func TestReadMatchingConfig(t *testing.T) {
 		{"negative weight", `{"fairness_metres": -5}`, "fairness_metres: must be from 0 to 100000 metres"},
 		{"bad window", `{"fairness_window": "a week"}`, "fairness_window: must be a duration"},
 		{"zero window", `{"fairness_window": "0s"}`, "fairness_window: must be a duration"},
-		{"window beyond the week kept", `{"fairness_window": "720h"}`, "fairness_window: must be a duration such as \"168h\", more than 0 and at most 168h (7 days)"},
+		{"window beyond the week kept", `{"fairness_window": "720h"}`, "fairness_window: must be a duration in whole hours such as \"168h\", from 1h to 168h (7 days)"},
+		// The candidates' sentences count jobs in hours: "1 job in the last 0 days" of a 30m window.
+		{"window under an hour", `{"fairness_window": "30m"}`, "fairness_window: must be a duration in whole hours"},
+		{"window not whole hours", `{"fairness_window": "90m"}`, "fairness_window: must be a duration in whole hours"},
 		{"two mistakes, both named", `{"same_street_metres": -1, "continuity_metres": 1e9}`, "same_street_metres: must be from 0 to 100000 metres; continuity_metres: must be"},
 		{"not JSON", `needs: {}`, "matching config: invalid character"},
 		{"empty file", ``, "matching config: EOF"},
