@@ -62,15 +62,23 @@ type needRuleFile struct {
 const (
 	maxWeight         = maxDistance
 	maxFairnessWindow = 7 * 24 * time.Hour
+	// maxMatchingConfigBytes is far more than every field of every need.
+	maxMatchingConfigBytes = 1 << 20
 )
 
 // ReadMatchingConfig reads the matching rules from JSON (see
 // matchingConfigFile) over the defaults. A mistake is an error naming the
 // field, and nothing is half applied.
 func ReadMatchingConfig(r io.Reader) (matcher.Config, error) {
-	data, err := io.ReadAll(r)
+	// The whole file is read to find keys given twice; a rules file is a
+	// few hundred bytes, and another file named by mistake (the gazetteer,
+	// a gigabyte) must not be read whole first.
+	data, err := io.ReadAll(io.LimitReader(r, maxMatchingConfigBytes+1))
 	if err != nil {
 		return matcher.Config{}, fmt.Errorf("matching config: %w", err)
+	}
+	if len(data) > maxMatchingConfigBytes {
+		return matcher.Config{}, fmt.Errorf("matching config: larger than %d bytes: is it the right file?", maxMatchingConfigBytes)
 	}
 	if field, at := keyGivenTwice(data); field != "" {
 		return matcher.Config{}, fmt.Errorf("matching config: %s: given twice (%s): say it once", field, lineOf(data, at))

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -184,4 +185,27 @@ func TestMatchingConfigSyntaxErrorLine(t *testing.T) {
 			t.Errorf("%s: %v, want it to say %q", tc.file, err, tc.want)
 		}
 	}
+}
+
+// TestMatchingConfigNotReadWhole: another file named by mistake (the
+// gazetteer's gigabyte) is refused without reading it whole.
+func TestMatchingConfigNotReadWhole(t *testing.T) {
+	big := io.MultiReader(strings.NewReader("{"), strings.NewReader(strings.Repeat(" ", 64<<20)), strings.NewReader("}"))
+	var read countingReader
+	read.r = big
+	_, err := server.ReadMatchingConfig(&read)
+	if err == nil || !strings.Contains(err.Error(), "is it the right file") || read.n > 2<<20 {
+		t.Errorf("a 64 MB file: %v, after reading %d bytes", err, read.n)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
