@@ -48,6 +48,9 @@ var (
 	bPhoneToken    = []byte("phone_token")
 	kSchemaVersion = []byte("schema_version")
 	kRevision      = []byte("revision")
+	// kGazetteerLoading is set while a gazetteer load is under way: its
+	// chunks commit one by one, so one that stops part-way leaves it.
+	kGazetteerLoading = []byte("gazetteer_loading")
 )
 
 const (
@@ -671,16 +674,27 @@ const postcodeChunk = 20000
 
 // LoadPostcodes writes gazetteer updates in chunks of their own
 // transactions; a load that fails part-way leaves the chunks before it, and
-// a rerun of the same file converges.
+// a rerun of the same file converges. Until a load that has begun ends, the
+// store says so (GazetteerLoadUnfinished), through a crash too.
 func (s *BoltStore) LoadPostcodes(ctx context.Context, next func() (PostcodeUpdate, bool, error)) (PostcodeLoadStats, error) {
 	var st PostcodeLoadStats
 	chunk := make([]PostcodeUpdate, 0, postcodeChunk)
-	flush := func() error {
-		if len(chunk) == 0 {
+	begun := false // a chunk committed, and with it kGazetteerLoading
+	flush := func(last bool) error {
+		if len(chunk) == 0 && !(last && begun) {
 			return nil
 		}
 		stored, removed := 0, 0
 		err := s.db.Update(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bMeta)
+			if err := meta.Put(kGazetteerLoading, []byte{1}); err != nil {
+				return err
+			}
+			if last {
+				if err := meta.Delete(kGazetteerLoading); err != nil {
+					return err
+				}
+			}
 			b := tx.Bucket(bPostcodes)
 			for _, u := range chunk {
 				if u.Remove {
@@ -709,6 +723,7 @@ func (s *BoltStore) LoadPostcodes(ctx context.Context, next func() (PostcodeUpda
 		}
 		st.Stored += stored // counted only once committed
 		st.Removed += removed
+		begun = true
 		return nil
 	}
 	for {
@@ -724,15 +739,30 @@ func (s *BoltStore) LoadPostcodes(ctx context.Context, next func() (PostcodeUpda
 		}
 		chunk = append(chunk, u)
 		if len(chunk) == postcodeChunk {
-			if err := flush(); err != nil {
+			if err := flush(false); err != nil {
 				return st, fmt.Errorf("store: load postcodes: %w", err)
 			}
 		}
 	}
-	if err := flush(); err != nil {
+	if err := flush(true); err != nil {
 		return st, fmt.Errorf("store: load postcodes: %w", err)
 	}
 	return st, nil
+}
+
+// GazetteerLoadUnfinished says whether the last gazetteer load stopped
+// part-way (an error, a signal, a crash): postcodes after where it stopped
+// are missing or out of date until the file is loaded again.
+func (s *BoltStore) GazetteerLoadUnfinished(_ context.Context) (bool, error) {
+	var unfinished bool
+	err := s.view(func(tx *bolt.Tx) error {
+		unfinished = tx.Bucket(bMeta).Get(kGazetteerLoading) != nil
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: gazetteer load unfinished: %w", err)
+	}
+	return unfinished, nil
 }
 
 func timestamp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }

@@ -352,6 +352,15 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 			logger.Error("close store", zap.Error(err))
 		}
 	}()
+	if c.gazetteer == "" {
+		// Later starts need no --gazetteer, so nothing else would tell
+		// that the last load stopped part-way.
+		if unfinished, err := st.GazetteerLoadUnfinished(ctx); err != nil {
+			return err
+		} else if unfinished {
+			logger.Warn("the last gazetteer load did not finish: postcodes after where it stopped are missing or out of date; start with --gazetteer FILE to load it again")
+		}
+	}
 	if c.gazetteer != "" {
 		start := time.Now()
 		stats, err := server.LoadGazetteer(ctx, st, c.gazetteer)
