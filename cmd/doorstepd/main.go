@@ -16,6 +16,7 @@
 //	--sweep-every       DOORSTEP_SWEEP_EVERY       how often lapsed offers and past requests expire (15s)
 //	--event-retention   DOORSTEP_EVENT_RETENTION   how long the event log keeps events (168h)
 //	--personal-data-retention DOORSTEP_PERSONAL_DATA_RETENTION  how long closed requests keep personal data (720h)
+//	--assignment-grace        DOORSTEP_ASSIGNMENT_GRACE         how long after its time an assignment nobody marked done is marked fulfilled (168h)
 //	--tls-cert          DOORSTEP_TLS_CERT          PEM certificate chain to serve TLS with
 //	--tls-key           DOORSTEP_TLS_KEY           its PEM private key
 //	--tls-client-ca     DOORSTEP_TLS_CLIENT_CA     PEM CAs whose client certificates are required
@@ -110,6 +111,7 @@ type config struct {
 	sweepEvery        time.Duration
 	eventRetention    time.Duration
 	personalRetention time.Duration
+	assignmentGrace   time.Duration
 	tlsCert           string
 	tlsKey            string
 	tlsClientCA       string
@@ -173,6 +175,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{&c.dispatchEvery, "dispatch-every", "DOORSTEP_DISPATCH_EVERY", "0", "run automatic dispatch this often; 0 turns it off"},
 		{&c.sweepEvery, "sweep-every", "DOORSTEP_SWEEP_EVERY", "15s", "how often lapsed offers and past requests are expired"},
 		{&c.personalRetention, "personal-data-retention", "DOORSTEP_PERSONAL_DATA_RETENTION", server.DefaultPersonalDataRetention.String(), "how long after a request closes its requester's contact details, notes and address are purged; 0 keeps them until erased"},
+		{&c.assignmentGrace, "assignment-grace", "DOORSTEP_ASSIGNMENT_GRACE", server.DefaultAssignmentGrace.String(), "how long after an assigned request's time ends it is marked fulfilled, if nobody marked it, freeing its volunteer; 0 leaves it to people"},
 		{&c.eventRetention, "event-retention", "DOORSTEP_EVENT_RETENTION", server.DefaultEventRetention.String(), "how long the event log keeps events for watchers to catch up; 0 keeps them for ever"},
 	} {
 		v, err := time.ParseDuration(env(d.env, d.def))
@@ -253,6 +256,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"--dispatch-every", "turns automatic dispatch off", c.dispatchEvery},
 		{"--event-retention", "keeps events for ever", c.eventRetention},
 		{"--personal-data-retention", "keeps personal data until erased", c.personalRetention},
+		{"--assignment-grace", "leaves assignments for people to mark done", c.assignmentGrace},
 	} {
 		if d.v < 0 {
 			return c, fmt.Errorf("%s %v must not be negative: 0 %s", d.flag, d.v, d.zero)
@@ -327,6 +331,7 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		return err
 	}
 	opts := []server.Option{server.WithLease(c.offerLease), server.WithEventRetention(c.eventRetention), server.WithPersonalDataRetention(c.personalRetention),
+		server.WithAssignmentGrace(c.assignmentGrace),
 		server.WithRateLimit(c.rateLimit, c.rateBurst), server.WithMaxStreams(c.maxStreams), server.WithCandidatesPerRequest(c.dispatchCands)}
 	if c.matchingConfig != "" {
 		o, err := matchingConfig(c.matchingConfig)

@@ -47,8 +47,15 @@ func TestParseConfig(t *testing.T) {
 	if c.dispatchCands != 20 {
 		t.Errorf("dispatch candidates %d by default, want 20", c.dispatchCands)
 	}
+	if c.assignmentGrace != 7*24*time.Hour {
+		t.Errorf("assignment grace %v by default, want a week", c.assignmentGrace)
+	}
+	grace := func(k string) string { return map[string]string{"DOORSTEP_ASSIGNMENT_GRACE": "72h"}[k] }
+	if c, err := parseConfig(nil, grace, io.Discard); err != nil || c.assignmentGrace != 72*time.Hour {
+		t.Errorf("DOORSTEP_ASSIGNMENT_GRACE=72h: %v, %v", c.assignmentGrace, err)
+	}
 	bad := [][]string{{"--log-format", "xml"}, {"--gc-percent", "-5"}, {"--dispatch-candidates", "0"}, {"--dispatch-candidates", "101"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"},
-		{"--tls-cert", "c.pem"}, {"--tls-client-ca", "ca.pem"}, {"--rate-burst", "0"}, {"--rate-limit", "-1"}, {"--event-retention", "-1h"}}
+		{"--tls-cert", "c.pem"}, {"--tls-client-ca", "ca.pem"}, {"--rate-burst", "0"}, {"--rate-limit", "-1"}, {"--event-retention", "-1h"}, {"--assignment-grace", "-1h"}}
 	for _, args := range bad {
 		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("parseConfig(%v) accepted", args)
