@@ -246,18 +246,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.maxRecvBytes < 4096 {
 		return c, errors.New("--max-recv-bytes must be at least 4096")
 	}
-	if c.sweepEvery <= 0 {
-		return c, fmt.Errorf("--sweep-every %v must be positive", c.sweepEvery)
+	if c.sweepEvery < time.Second {
+		return c, fmt.Errorf("--sweep-every %v must be at least 1s", c.sweepEvery)
 	}
+	// A few nanoseconds is a slip for seconds or hours: dispatch or the
+	// sweep would run back to back, and watchers find nothing to resume.
 	for _, d := range []struct {
 		flag, zero string
-		v          time.Duration
+		v, least   time.Duration
 	}{
-		{"--dispatch-every", "turns automatic dispatch off", c.dispatchEvery},
-		{"--event-retention", "keeps events for ever", c.eventRetention},
-		{"--personal-data-retention", "keeps personal data until erased", c.personalRetention},
-		{"--assignment-grace", "leaves assignments for people to mark done", c.assignmentGrace},
+		{"--dispatch-every", "turns automatic dispatch off", c.dispatchEvery, time.Second},
+		{"--event-retention", "keeps events for ever", c.eventRetention, time.Minute},
+		{"--personal-data-retention", "keeps personal data until erased", c.personalRetention, time.Hour},
+		{"--assignment-grace", "leaves assignments for people to mark done", c.assignmentGrace, time.Hour},
 	} {
+		if d.v > 0 && d.v < d.least {
+			return c, fmt.Errorf("%s %v is too short: at least %v, or 0, which %s", d.flag, d.v, d.least, d.zero)
+		}
 		if d.v < 0 {
 			return c, fmt.Errorf("%s %v must not be negative: 0 %s", d.flag, d.v, d.zero)
 		}

@@ -55,7 +55,8 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("DOORSTEP_ASSIGNMENT_GRACE=72h: %v, %v", c.assignmentGrace, err)
 	}
 	bad := [][]string{{"--log-format", "xml"}, {"--gc-percent", "-5"}, {"--dispatch-candidates", "0"}, {"--dispatch-candidates", "101"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"},
-		{"--tls-cert", "c.pem"}, {"--tls-client-ca", "ca.pem"}, {"--rate-burst", "0"}, {"--rate-limit", "-1"}, {"--event-retention", "-1h"}, {"--assignment-grace", "-1h"}}
+		{"--tls-cert", "c.pem"}, {"--tls-client-ca", "ca.pem"}, {"--rate-burst", "0"}, {"--rate-limit", "-1"}, {"--event-retention", "-1h"}, {"--assignment-grace", "-1h"},
+		{"--sweep-every", "1ns"}, {"--dispatch-every", "1ns"}, {"--event-retention", "1ms"}, {"--personal-data-retention", "30s"}, {"--assignment-grace", "5m"}}
 	for _, args := range bad {
 		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("parseConfig(%v) accepted", args)
