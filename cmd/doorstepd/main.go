@@ -243,6 +243,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	// Listening waits for the index, which takes seconds on a large
+	// store: a mistyped address must not cost them first.
+	if _, _, err := net.SplitHostPort(c.listen); err != nil {
+		return c, fmt.Errorf("--listen %q: want host:port, such as localhost:50051 or :50051: %v", c.listen, err)
+	}
 	if c.maxRecvBytes < 4096 {
 		return c, errors.New("--max-recv-bytes must be at least 4096")
 	}

@@ -56,7 +56,7 @@ func TestParseConfig(t *testing.T) {
 	}
 	bad := [][]string{{"--log-format", "xml"}, {"--gc-percent", "-5"}, {"--dispatch-candidates", "0"}, {"--dispatch-candidates", "101"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"},
 		{"--tls-cert", "c.pem"}, {"--tls-client-ca", "ca.pem"}, {"--rate-burst", "0"}, {"--rate-limit", "-1"}, {"--event-retention", "-1h"}, {"--assignment-grace", "-1h"},
-		{"--sweep-every", "1ns"}, {"--dispatch-every", "1ns"}, {"--event-retention", "1ms"}, {"--personal-data-retention", "30s"}, {"--assignment-grace", "5m"}}
+		{"--sweep-every", "1ns"}, {"--dispatch-every", "1ns"}, {"--event-retention", "1ms"}, {"--personal-data-retention", "30s"}, {"--assignment-grace", "5m"}, {"--listen", "50051"}, {"--listen", "localhost"}}
 	for _, args := range bad {
 		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("parseConfig(%v) accepted", args)
