@@ -358,7 +358,7 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 	in.Requester = hex.EncodeToString(tok)
 	set, ok := cache[string(tok)]
 	if !ok {
-		sibs, err := readSiblings(tx, tok, now)
+		sibs, err := readSiblings(tx, top, tok, now, key, r)
 		if err != nil {
 			return MatchingInput{}, err
 		}
@@ -520,20 +520,27 @@ type siblingSet struct {
 // read of theirs slow.
 const maxSiblings = 1000
 
-// readSiblings reads the requests indexed under phone hash tok, newest
-// first (ids are ULIDs): someone helped weekly for a year keeps the
-// bonus for whoever helps them now, not for their first helpers.
-func readSiblings(tx *bolt.Tx, tok []byte, now time.Time) ([]sibling, error) {
-	top := tx.Bucket(bHelpRequests)
+// readSiblings reads the requests indexed under phone hash tok in top
+// (the help requests' bucket), newest first (ids are ULIDs): someone
+// helped weekly for a year keeps the bonus for whoever helps them now,
+// not for their first helpers. Request key among them is r, read already
+// in tx.
+func readSiblings(tx *bolt.Tx, top *bolt.Bucket, tok []byte, now time.Time, key []byte, r *pb.HelpRequest) ([]sibling, error) {
 	ids := idsUnder(top.Bucket(bByPhone), join(tok, nil))
 	out := make([]sibling, 0, min(len(ids), maxSiblings))
 	for _, id := range slices.Backward(ids) {
 		if len(out) == maxSiblings {
 			break
 		}
-		o, err := helpRequests.readRecord(top, id)
-		if err != nil {
-			return nil, err
+		// Request key, read already as r in this transaction, is not
+		// decoded again: with one request per number, as most callers
+		// have, it would be this read's only other record.
+		o := r
+		if !bytes.Equal(id, key) {
+			var err error
+			if o, err = helpRequests.readRecord(top, id); err != nil {
+				return nil, err
+			}
 		}
 		holder, err := holderOf(tx, o, id, now)
 		if err != nil {
@@ -670,6 +677,11 @@ func comerFor(r *pb.HelpRequest, id []byte, now time.Time, byRequest *bolt.Bucke
 func holderOf(tx *bolt.Tx, r *pb.HelpRequest, id []byte, now time.Time) (string, error) {
 	if r.State == pb.HelpRequest_STATE_ASSIGNED {
 		return r.AssignedVolunteer, nil // whether by leave matters only to doorAllows
+	}
+	if r.State != pb.HelpRequest_STATE_OFFERED {
+		// Nobody is coming (comerFor), and the offers' buckets, which a
+		// read-only transaction opens afresh each time, need not be.
+		return "", nil
 	}
 	offers := tx.Bucket(bOffers)
 	x, err := comerFor(r, id, now, offers.Bucket(bByRequest), func(oid []byte) (*pb.Offer, error) {
