@@ -48,3 +48,38 @@ func TestRetentionOfRequestClosedBeforeCloseTime(t *testing.T) {
 		t.Errorf("closed 50h ago, edited 3h ago, 48h retention: purged %d", n)
 	}
 }
+
+// TestCloseEndedAssignmentsInBatches: the sweep asks for up to 200,000
+// ended assignments at once (a backlog of years when the grace is first
+// set), and all went in one write, holding up every other writer (a
+// helpline taking a call) for as long as that takes; they are now
+// written closeBatch at a time, as the purge writes its batches.
+func TestCloseEndedAssignmentsInBatches(t *testing.T) {
+	defer func(n int) { closeBatch = n }(closeBatch)
+	closeBatch = 2
+	clock := newFakeClock()
+	s, _ := newStore(t, WithClock(clock.now))
+	v := lcVolunteer(t, s, 5)
+	for range 5 {
+		hr := lcRequest(t, s)
+		lcMust(t, "accept")(s.AcceptOffer(bg, idOf(lcOffer(t, s, hr, v).Offer.Name)))
+	}
+	res, err := s.CloseEndedAssignments(bg, lcWindowEnd.Add(time.Hour), 100)
+	mustOK(t, err, "close ended assignments")
+	etags := map[string]int{}
+	for _, r := range res {
+		if r.HelpRequest.State != pb.HelpRequest_STATE_FULFILLED || r.HelpRequest.CloseTime == nil {
+			t.Errorf("%s: %v, close_time %v", r.HelpRequest.Name, r.HelpRequest.State, r.HelpRequest.CloseTime)
+		}
+		etags[r.HelpRequest.Etag]++
+	}
+	if len(res) != 5 || len(etags) != 3 {
+		t.Errorf("closed %d in %d writes (%v), want 5 in 3", len(res), len(etags), etags)
+	}
+	got, err := s.GetVolunteer(bg, idOf(v.Name))
+	mustOK(t, err, "get volunteer")
+	if got.ActiveAssignments != 0 {
+		t.Errorf("volunteer still has %d active assignments", got.ActiveAssignments)
+	}
+	checkLifecycle(t, s)
+}

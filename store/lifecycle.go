@@ -1405,11 +1405,18 @@ func (s *BoltStore) CloseEndedAssignments(ctx context.Context, endedBefore time.
 		[]pb.HelpRequest_State{pb.HelpRequest_STATE_ASSIGNED}, assignmentEnded, pb.HelpRequest_STATE_FULFILLED)
 }
 
+// closeBatch bounds one write of closeEnded: the sweep asks for a
+// backlog of ended assignments in one call (purgeLimit), and one write of
+// them all would hold up every other writer until it ended. It is the
+// sweep's expiry limit, so that an expiry stays one write.
+var closeBatch = 1000
+
 // closeEnded moves up to limit requests in one of states that ended (by
 // cutoff, as ended judges) to state, releasing their offer or assignment,
 // with times from now. It looks for candidates in a read transaction,
 // walking help_requests/by_state, so that the walk does not hold up other
-// writes, then checks each again in the write.
+// writes, then checks each again in the write, closeBatch at a time. An
+// error returns what the writes before it did, which stands.
 func (s *BoltStore) closeEnded(ctx context.Context, what string, cutoff time.Time, now func() time.Time, limit int,
 	states []pb.HelpRequest_State, ended func(*pb.HelpRequest, time.Time) bool, state pb.HelpRequest_State) ([]LifecycleResult, error) {
 	if limit < 1 {
@@ -1436,9 +1443,22 @@ func (s *BoltStore) closeEnded(ctx context.Context, what string, cutoff time.Tim
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
-	if len(ids) == 0 {
-		return nil, nil
+	var out []LifecycleResult
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), closeBatch)]
+		ids = ids[len(batch):]
+		res, err := s.closeIDs(ctx, what, cutoff, now, batch, ended, state)
+		out = append(out, res...)
+		if err != nil {
+			return out, err
+		}
 	}
+	return out, nil
+}
+
+// closeIDs is one write of closeEnded.
+func (s *BoltStore) closeIDs(ctx context.Context, what string, cutoff time.Time, now func() time.Time, ids [][]byte,
+	ended func(*pb.HelpRequest, time.Time) bool, state pb.HelpRequest_State) ([]LifecycleResult, error) {
 	return s.lifecycle(ctx, what, now, func(c *change) ([]outcome, error) {
 		var outs []outcome
 		for _, id := range ids {
