@@ -169,7 +169,7 @@ func ReadMatchingConfig(r io.Reader) (matcher.Config, error) {
 }
 
 // keyGivenTwice returns the first key given twice in one object of a JSON
-// document, as a field path, with the offset of its second time.
+// document, in any case, as a field path, with the offset of its second time.
 // encoding/json keeps the last, so a need named twice in a file would
 // lose the first entry's rules unseen. A document that is not JSON gives
 // "", for the decoder to report.
@@ -218,10 +218,13 @@ func keyGivenTwice(data []byte) (string, int64) {
 			if l := stack[len(stack)-1]; l.wantKey {
 				if k, ok := tok.(string); ok {
 					l.key, l.wantKey = k, false
-					if l.keys[k] {
+					// encoding/json takes a field's name in any case, so
+					// "max_metres" and "Max_Metres" are one field.
+					folded := strings.ToLower(strings.ToUpper(k))
+					if l.keys[folded] {
 						return child(), dec.InputOffset()
 					}
-					l.keys[k] = true
+					l.keys[folded] = true
 					continue
 				}
 			}

@@ -158,6 +158,10 @@ func TestMatchingConfigKeyGivenTwice(t *testing.T) {
 		{"{\n  \"needs\": {\n    \"transport\": {\"max_metres\": 15000},\n    \"errands\": {},\n    \"transport\": {\"minutes\": 180}\n  }\n}", "needs.transport: given twice (line 5"},
 		{`{"fairness_metres": 100, "same_street_metres": 50, "fairness_metres": 300}`, "fairness_metres: given twice (line 1"},
 		{`{"needs": {"transport": {"skills": ["driver"], "skills": []}}}`, "needs.transport.skills: given twice"},
+		// encoding/json matches a field's name in any case, so these too
+		// are one field given twice, the last kept.
+		{`{"fairness_metres": 100, "Fairness_Metres": 300}`, "Fairness_Metres: given twice (line 1"},
+		{`{"needs": {"transport": {"max_metres": 15000, "MAX_METRES": 3000}}}`, "needs.transport.MAX_METRES: given twice"},
 	} {
 		_, err := server.ReadMatchingConfig(strings.NewReader(tc.file))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
