@@ -50,7 +50,9 @@ func TestEndedAssignmentClosedAfterGrace(t *testing.T) {
 }
 
 // ts2 is a time d after the test clock's now.
-func ts2(c *testClock, d time.Duration) *timestamppb.Timestamp { return timestamppb.New(c.now().Add(d)) }
+func ts2(c *testClock, d time.Duration) *timestamppb.Timestamp {
+	return timestamppb.New(c.now().Add(d))
+}
 
 // candidates names the volunteers FindCandidates offers for request.
 func (h *harness) candidates(request string) []string {
