@@ -104,7 +104,7 @@ func (t timing) check(now time.Time) error {
 	switch {
 	case !last.After(now):
 		return fmt.Errorf("%s has already passed", fmtTime(last, now))
-	case t.start.IsZero() && last.Sub(now) > maxAhead:
+	case t.start.IsZero() && last.Sub(now) > maxAhead, !t.start.IsZero() && t.start.Sub(now) > maxAhead:
 		return errors.New("that is more than 90 days away")
 	}
 	return nil

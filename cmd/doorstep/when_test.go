@@ -27,6 +27,11 @@ func TestParseWhen(t *testing.T) {
 		{in: "tomorrow 10:00-12:00", start: at(27, 10, 0), end: at(27, 12, 0)},
 		{in: "tomorrow by 6pm", by: at(27, 18, 0)},
 		{in: "sat 17:00-09:00", err: `"sat 17:00-09:00" ends before it starts`},
+		// The server refuses a window starting more than 90 days away, as
+		// it does such a deadline: asked again here, not after the call.
+		{in: "12/03 9-11", err: "that is more than 90 days away"},
+		{in: "12 march", err: "that is more than 90 days away"},
+		{in: "by 12/03 18:00", err: "that is more than 90 days away"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := parseWhen(tc.in, now)
