@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -42,7 +43,9 @@ func TestCreateHelpRequestRejects(t *testing.T) {
 		{"details with control characters", func(r *pb.CreateHelpRequestRequest) { r.HelpRequest.Details = "milk\x00" }, []string{"help_request.details"}, ""},
 		{"bad skill", func(r *pb.CreateHelpRequestRequest) { r.HelpRequest.RequiredSkills = []string{"ok", "two words"} }, []string{"help_request.required_skills[1]"}, ""},
 		{"too many skills", func(r *pb.CreateHelpRequestRequest) {
-			r.HelpRequest.RequiredSkills = slices.Repeat([]string{"a"}, 21)
+			for i := range 21 { // different tags: one tag typed twice counts once
+				r.HelpRequest.RequiredSkills = append(r.HelpRequest.RequiredSkills, fmt.Sprint("skill-", i))
+			}
 		}, []string{"help_request.required_skills"}, ""},
 		{"unknown urgency", func(r *pb.CreateHelpRequestRequest) { r.HelpRequest.Urgency = 42 }, []string{"help_request.urgency"}, ""},
 		{"no window or deadline", func(r *pb.CreateHelpRequestRequest) { r.HelpRequest.Timing = nil }, []string{"help_request.window"}, ""},

@@ -118,10 +118,13 @@ func cleanText(v *violations, field, s string, required bool, max int, multiline
 
 // cleanSkills lower-cases, checks and de-duplicates skill tags in place.
 func cleanSkills(v *violations, field string, skills []string, max int) []string {
-	if len(skills) > max {
+	// Counted once tidied ("Driver" and "driver" are one tag), but a list
+	// far over the limit is refused before any is read.
+	if len(skills) > 4*max {
 		v.add(field, fmt.Sprintf("has more than %d tags", max))
 		return skills
 	}
+
 	out := skills[:0]
 	seen := map[string]bool{}
 	for i, s := range skills {
@@ -134,6 +137,9 @@ func cleanSkills(v *violations, field string, skills []string, max int) []string
 			seen[s] = true
 			out = append(out, s)
 		}
+	}
+	if len(out) > max {
+		v.add(field, fmt.Sprintf("has %d different tags, more than %d", len(out), max))
 	}
 	return out
 }

@@ -378,7 +378,7 @@ type HelpRequest struct {
 	// Optional (required when needs contains NEED_OTHER). What exactly is
 	// needed: up to 2000 characters. Personal data: never logged.
 	Details string `protobuf:"bytes,3,opt,name=details,proto3" json:"details,omitempty"`
-	// Optional. Skill tags a volunteer must all have, up to 20. Each is 1 to 40
+	// Optional. Skill tags a volunteer must all have, up to 20 different ones. Each is 1 to 40
 	// characters of lower-case letters, digits and hyphens, starting with a
 	// letter or digit ("driver", "welsh", "dog-friendly"); upper case is folded.
 	RequiredSkills []string `protobuf:"bytes,4,rep,name=required_skills,json=requiredSkills,proto3" json:"required_skills,omitempty"`

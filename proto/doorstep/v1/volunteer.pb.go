@@ -339,7 +339,8 @@ type Volunteer struct {
 	MaxDistanceMetres int32 `protobuf:"varint,4,opt,name=max_distance_metres,json=maxDistanceMetres,proto3" json:"max_distance_metres,omitempty"`
 	// Optional. TRAVEL_MODE_WALKING when not given.
 	TravelMode TravelMode `protobuf:"varint,5,opt,name=travel_mode,json=travelMode,proto3,enum=doorstep.v1.TravelMode" json:"travel_mode,omitempty"`
-	// Optional. Skill tags, up to 30, as HelpRequest.required_skills.
+	// Optional. Skill tags, up to 30 different ones, as
+	// HelpRequest.required_skills.
 	Skills []string `protobuf:"bytes,6,rep,name=skills,proto3" json:"skills,omitempty"`
 	// Optional. No check when not given.
 	Vetting *Vetting `protobuf:"bytes,7,opt,name=vetting,proto3" json:"vetting,omitempty"`
