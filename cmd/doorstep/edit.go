@@ -290,6 +290,10 @@ waiting for them that they can no longer take are withdrawn: the answer lists th
 			}
 		}
 		if vet.Level == pb.Vetting_DBS_LEVEL_NONE || vet.Level == pb.Vetting_DBS_LEVEL_UNSPECIFIED {
+			if vet.ExpireDate != nil && given["dbs-expires"] {
+				// Dropped without a word, the worker would think it kept.
+				fail("dbs-expires", errors.New("they have no DBS check to expire: give --dbs basic or --dbs enhanced with it"))
+			}
 			vet.ExpireDate = nil
 		}
 		v.Vetting = vet

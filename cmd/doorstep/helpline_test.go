@@ -360,6 +360,7 @@ func TestVolunteerEdit(t *testing.T) {
 		{[]string{"--away", "someday"}, `--away: cannot read "someday" as days away: give days such as "1 dec-10 dec", "25 dec" or "2026-12-01 to 2026-12-10".`},
 		{[]string{"--away", "10 dec-1 dec 2026"}, `--away: "10 dec-1 dec 2026" ends before it starts.`},
 		{[]string{"--timezone", "Mars/Olympus", "--capacity", "0"}, `--timezone: "Mars/Olympus" is not a time zone: give a name such as Europe/London or America/New_York; --capacity: give a number from 1 to 20.`},
+		{[]string{"--dbs", "none", "--dbs-expires", "2029-06-30"}, `--dbs-expires: they have no DBS check to expire: give --dbs basic or --dbs enhanced with it.`},
 	} {
 		checkFailure(t, e.run(append([]string{"volunteer", "edit", callum}, tc.args...)...), true, exitUsage, tc.want)
 	}
