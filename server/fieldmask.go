@@ -54,9 +54,9 @@ func (r maskRules) resolveMask(v *violations, mask *fieldmaskpb.FieldMask, src p
 		case slices.Contains(r.mutable, p):
 			paths = append(paths, p)
 		case r.fixed[strings.SplitN(p, ".", 2)[0]] != "":
-			v.add(fmt.Sprintf("update_mask.paths[%d]", i), fmt.Sprintf("%q %s", p, r.fixed[strings.SplitN(p, ".", 2)[0]]))
+			v.add(fmt.Sprintf("update_mask.paths[%d]", i), fmt.Sprintf("%s %s", echo(p), r.fixed[strings.SplitN(p, ".", 2)[0]]))
 		default:
-			v.add(fmt.Sprintf("update_mask.paths[%d]", i), fmt.Sprintf("%q is not a field that can be updated", p))
+			v.add(fmt.Sprintf("update_mask.paths[%d]", i), echo(p)+" is not a field that can be updated")
 		}
 	}
 	return paths

@@ -17,7 +17,7 @@ import (
 func (s *Server) LookupPostcode(ctx context.Context, req *pb.LookupPostcodeRequest) (*pb.LookupPostcodeResponse, error) {
 	pc, err := geo.NormalisePostcode(req.GetPostcode())
 	if err != nil {
-		return nil, invalidField("postcode", ReasonInvalidFields, fmt.Sprintf("%q is not a UK postcode (expected something like \"AB10 1AB\")", req.GetPostcode()))
+		return nil, invalidField("postcode", ReasonInvalidFields, echo(req.GetPostcode())+` is not a UK postcode (expected something like "AB10 1AB")`)
 	}
 	at, err := s.store.LookupPostcode(ctx, pc)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -144,6 +145,20 @@ func cleanSkills(v *violations, field string, skills []string, max int) []string
 	return out
 }
 
+// echoMax is how much of a value an error quotes back.
+const echoMax = 40
+
+// echo quotes a value the caller sent back to them in an error: enough to
+// recognise it, never the whole of a value of any length, which would
+// come back as large as it went.
+func echo(s string) string {
+	if utf8.RuneCountInString(s) <= echoMax {
+		return strconv.Quote(s)
+	}
+	r := []rune(s)
+	return strconv.Quote(string(r[:echoMax])) + "…"
+}
+
 func checkOrganisation(v *violations, field, org string) string {
 	org = strings.ToLower(strings.TrimSpace(org))
 	switch {
@@ -171,7 +186,7 @@ func cleanLocation(v *violations, field string, loc *pb.Location) {
 	case strings.TrimSpace(loc.Postcode) == "":
 		v.add(field+".postcode", "is required")
 	case err != nil:
-		v.add(field+".postcode", fmt.Sprintf("%q is not a UK postcode (expected something like \"AB10 1AB\")", loc.Postcode))
+		v.add(field+".postcode", echo(loc.Postcode)+` is not a UK postcode (expected something like "AB10 1AB")`)
 	default:
 		loc.Postcode = pc
 	}
@@ -392,7 +407,7 @@ func cleanAvailability(v *violations, field string, vol *pb.Volunteer) {
 	if a.TimeZone == "" {
 		a.TimeZone = "Europe/London"
 	} else if _, err := time.LoadLocation(a.TimeZone); err != nil || a.TimeZone == "Local" {
-		v.add(field+".time_zone", fmt.Sprintf("%q is not an IANA time zone such as Europe/London", a.TimeZone))
+		v.add(field+".time_zone", echo(a.TimeZone)+" is not an IANA time zone such as Europe/London")
 	}
 	if len(a.Weekly) > maxSlots {
 		v.add(field+".weekly", fmt.Sprintf("has more than %d slots", maxSlots))
