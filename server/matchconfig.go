@@ -97,6 +97,12 @@ func ReadMatchingConfig(r io.Reader) (matcher.Config, error) {
 		case errors.As(err, &typ):
 			return matcher.Config{}, fmt.Errorf("matching config: %w (%s)", err, lineOf(data, typ.Offset))
 		}
+		// An unknown field's error gives neither: find its key in the file.
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			if at := bytes.Index(data, []byte(name)); at >= 0 {
+				return matcher.Config{}, fmt.Errorf("matching config: unknown field %s (%s)", name, lineOf(data, int64(at)))
+			}
+		}
 		return matcher.Config{}, fmt.Errorf("matching config: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {

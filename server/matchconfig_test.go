@@ -68,7 +68,7 @@ func TestReadMatchingConfig(t *testing.T) {
 	}{
 		{"unknown need", `{"needs": {"gardening": {"max_metres": 2000}}}`, "needs.gardening: is not a need; the needs are grocery_shopping, "},
 		{"need in upper case", `{"needs": {"TRANSPORT": {}}}`, "needs.TRANSPORT: is not a need"},
-		{"unknown field", `{"needs": {"transport": {"max_km": 9}}}`, `unknown field "max_km"`},
+		{"unknown field", "{\"needs\": {\n  \"transport\": {\"max_km\": 9}}}", `unknown field "max_km" (line 2, column 17)`},
 		{"reach too short", `{"needs": {"transport": {"max_metres": 10}}}`, "needs.transport.max_metres: must be from 100 to 100000 metres"},
 		{"reach too long", `{"needs": {"errands": {"max_metres": 250000}}}`, "needs.errands.max_metres: must be from 100 to 100000 metres"},
 		{"job of no time", `{"needs": {"transport": {"minutes": 0}}}`, "needs.transport.minutes: must be from 1 to 1440"},
