@@ -46,8 +46,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -137,13 +137,33 @@ type config struct {
 // throughput unchanged.
 const defaultGCPercent = 400
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
+// envRE finds the environment variable a flag's usage names.
+var envRE = regexp.MustCompile(`\(env (DOORSTEP_[A-Z_]+)\)`)
+
+// applyEnv sets, from the environment, each flag the command line did not
+// give, read as the flag would read it.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		m := envRE.FindStringSubmatch(f.Usage)
+		if err != nil || given[f.Name] || m == nil {
+			return
 		}
-		return def
-	}
+		if v := getenv(m[1]); v != "" {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("%s=%q: %v", m[1], v, serr)
+			}
+		}
+	})
+	return err
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	// Each flag's usage names its environment variable, which applyEnv
+	// reads after the command line, for the flags it did not give: a flag
+	// always wins, even over a variable that could not be read.
 	var c config
 	gcDefault := defaultGCPercent
 	if getenv("GOGC") != "" {
@@ -151,21 +171,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	fs := flag.NewFlagSet("doorstepd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.listen, "listen", env("DOORSTEP_LISTEN", "localhost:50051"), "address to serve gRPC on (env DOORSTEP_LISTEN)")
-	fs.StringVar(&c.dataDir, "data-dir", env("DOORSTEP_DATA_DIR", "./doorstep-data"), "directory of the data file (env DOORSTEP_DATA_DIR)")
-	fs.StringVar(&c.gazetteer, "gazetteer", env("DOORSTEP_GAZETTEER", ""), "ONS Postcode Directory CSV file to load at start (env DOORSTEP_GAZETTEER)")
-	fs.StringVar(&c.logLevel, "log-level", env("DOORSTEP_LOG_LEVEL", "info"), "debug, info, warn or error (env DOORSTEP_LOG_LEVEL)")
-	fs.StringVar(&c.logFormat, "log-format", env("DOORSTEP_LOG_FORMAT", "json"), "json or console (env DOORSTEP_LOG_FORMAT)")
-	maxRecv, err := strconv.Atoi(env("DOORSTEP_MAX_RECV_BYTES", strconv.Itoa(server.DefaultMaxRecvBytes)))
-	if err != nil {
-		return c, fmt.Errorf("DOORSTEP_MAX_RECV_BYTES: %w", err)
-	}
-	fs.IntVar(&c.maxRecvBytes, "max-recv-bytes", maxRecv, "largest request message accepted, in bytes (env DOORSTEP_MAX_RECV_BYTES)")
-	shutdown, err := time.ParseDuration(env("DOORSTEP_SHUTDOWN_TIMEOUT", "10s"))
-	if err != nil {
-		return c, fmt.Errorf("DOORSTEP_SHUTDOWN_TIMEOUT: %w", err)
-	}
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", shutdown, "how long running calls may finish on shutdown; a second signal stops at once (env DOORSTEP_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.listen, "listen", "localhost:50051", "address to serve gRPC on (env DOORSTEP_LISTEN)")
+	fs.StringVar(&c.dataDir, "data-dir", "./doorstep-data", "directory of the data file (env DOORSTEP_DATA_DIR)")
+	fs.StringVar(&c.gazetteer, "gazetteer", "", "ONS Postcode Directory CSV file to load at start (env DOORSTEP_GAZETTEER)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env DOORSTEP_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", "json", "json or console (env DOORSTEP_LOG_FORMAT)")
+	fs.IntVar(&c.maxRecvBytes, "max-recv-bytes", server.DefaultMaxRecvBytes, "largest request message accepted, in bytes (env DOORSTEP_MAX_RECV_BYTES)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long running calls may finish on shutdown; a second signal stops at once (env DOORSTEP_SHUTDOWN_TIMEOUT)")
 	for _, d := range []struct {
 		p          *time.Duration
 		flag, env  string
@@ -178,28 +190,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{&c.assignmentGrace, "assignment-grace", "DOORSTEP_ASSIGNMENT_GRACE", server.DefaultAssignmentGrace.String(), "how long after an assigned request's time ends it is marked fulfilled, if nobody marked it, freeing its volunteer; 0 leaves it to people"},
 		{&c.eventRetention, "event-retention", "DOORSTEP_EVENT_RETENTION", server.DefaultEventRetention.String(), "how long the event log keeps events for watchers to catch up; 0 keeps them for ever"},
 	} {
-		v, err := time.ParseDuration(env(d.env, d.def))
+		v, err := time.ParseDuration(d.def)
 		if err != nil {
-			return c, fmt.Errorf("%s: %w", d.env, err)
+			return c, fmt.Errorf("--%s default: %w", d.flag, err)
 		}
 		fs.DurationVar(d.p, d.flag, v, d.usage+" (env "+d.env+")")
 	}
-	fs.StringVar(&c.tlsCert, "tls-cert", env("DOORSTEP_TLS_CERT", ""), "PEM certificate chain to serve TLS with (env DOORSTEP_TLS_CERT)")
-	fs.StringVar(&c.tlsKey, "tls-key", env("DOORSTEP_TLS_KEY", ""), "PEM private key of --tls-cert (env DOORSTEP_TLS_KEY)")
-	fs.StringVar(&c.tlsClientCA, "tls-client-ca", env("DOORSTEP_TLS_CLIENT_CA", ""), "PEM CA certificates; when given, clients must present a certificate they signed (env DOORSTEP_TLS_CLIENT_CA)")
-	insecureDefault, err := strconv.ParseBool(env("DOORSTEP_INSECURE", "false"))
-	if err != nil {
-		return c, fmt.Errorf("DOORSTEP_INSECURE: %w", err)
-	}
-	fs.BoolVar(&c.insecure, "insecure", insecureDefault, "serve plaintext on an address that is not loopback: only behind a TLS-terminating proxy (env DOORSTEP_INSECURE)")
-	fs.StringVar(&c.matchingConfig, "matching-config", env("DOORSTEP_MATCHING_CONFIG", ""), "JSON file of matching rules (each need's reach, vetting and skills; the ranking weights) over the defaults (env DOORSTEP_MATCHING_CONFIG)")
-	fs.StringVar(&c.adminTokenFile, "admin-token-file", env("DOORSTEP_ADMIN_TOKEN_FILE", ""), "on an empty data file, write the first admin token here (mode 0600) instead of to stderr (env DOORSTEP_ADMIN_TOKEN_FILE)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate chain to serve TLS with (env DOORSTEP_TLS_CERT)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env DOORSTEP_TLS_KEY)")
+	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "PEM CA certificates; when given, clients must present a certificate they signed (env DOORSTEP_TLS_CLIENT_CA)")
+	fs.BoolVar(&c.insecure, "insecure", false, "serve plaintext on an address that is not loopback: only behind a TLS-terminating proxy (env DOORSTEP_INSECURE)")
+	fs.StringVar(&c.matchingConfig, "matching-config", "", "JSON file of matching rules (each need's reach, vetting and skills; the ranking weights) over the defaults (env DOORSTEP_MATCHING_CONFIG)")
+	fs.StringVar(&c.adminTokenFile, "admin-token-file", "", "on an empty data file, write the first admin token here (mode 0600) instead of to stderr (env DOORSTEP_ADMIN_TOKEN_FILE)")
 	fs.BoolVar(&c.newAdminToken, "new-admin-token", false, "make another admin token in the data file, hand it over as the first (--admin-token-file or stderr), and exit without serving: for when every admin token is lost, revoked or expired. Stop the server first")
-	rate, err := strconv.ParseFloat(env("DOORSTEP_RATE_LIMIT", strconv.Itoa(server.DefaultRate)), 64)
-	if err != nil {
-		return c, fmt.Errorf("DOORSTEP_RATE_LIMIT: %w", err)
-	}
-	fs.Float64Var(&c.rateLimit, "rate-limit", rate, "calls per second one token may make; 0 turns the limit off (env DOORSTEP_RATE_LIMIT)")
+	fs.Float64Var(&c.rateLimit, "rate-limit", server.DefaultRate, "calls per second one token may make; 0 turns the limit off (env DOORSTEP_RATE_LIMIT)")
 	for _, d := range []struct {
 		p         *int
 		flag, env string
@@ -211,13 +215,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{&c.dispatchCands, "dispatch-candidates", "DOORSTEP_DISPATCH_CANDIDATES", server.DefaultCandidatesPerRequest, "eligible volunteers each request brings to a dispatch, nearest first: more can cover more requests when volunteers are scarce"},
 		{&c.gcPercent, "gc-percent", "DOORSTEP_GC_PERCENT", gcDefault, "garbage collection target, as GOGC: how far the heap may grow, in percent of what is live, before a collection; 0 leaves GOGC's"},
 	} {
-		v, err := strconv.Atoi(env(d.env, strconv.Itoa(d.def)))
-		if err != nil {
-			return c, fmt.Errorf("%s: %w", d.env, err)
-		}
-		fs.IntVar(d.p, d.flag, v, d.usage+" (env "+d.env+")")
+		fs.IntVar(d.p, d.flag, d.def, d.usage+" (env "+d.env+")")
 	}
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := applyEnv(fs, getenv); err != nil {
 		return c, err
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {

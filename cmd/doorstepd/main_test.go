@@ -62,10 +62,16 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("parseConfig(%v) accepted", args)
 		}
 	}
-	if _, err := parseConfig(nil, func(k string) string {
-		return map[string]string{"DOORSTEP_SHUTDOWN_TIMEOUT": "soon"}[k]
-	}, io.Discard); err == nil {
-		t.Error("bad DOORSTEP_SHUTDOWN_TIMEOUT accepted")
+	badEnv := func(k string) string {
+		return map[string]string{"DOORSTEP_SHUTDOWN_TIMEOUT": "soon", "DOORSTEP_DISPATCH_EVERY": "5"}[k]
+	}
+	if _, err := parseConfig(nil, badEnv, io.Discard); err == nil || !strings.Contains(err.Error(), "DOORSTEP_") {
+		t.Errorf("bad DOORSTEP_SHUTDOWN_TIMEOUT and DOORSTEP_DISPATCH_EVERY: %v, want an error naming the variable", err)
+	}
+	// A flag wins over its variable, even one that could not be read.
+	if c, err := parseConfig([]string{"--shutdown-timeout", "4s", "--dispatch-every", "5m"}, badEnv, io.Discard); err != nil ||
+		c.shutdownTimeout != 4*time.Second || c.dispatchEvery != 5*time.Minute {
+		t.Errorf("flags over bad variables: %+v, %v", c, err)
 	}
 }
 
