@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -97,10 +98,11 @@ func ReadMatchingConfig(r io.Reader) (matcher.Config, error) {
 		case errors.As(err, &typ):
 			return matcher.Config{}, fmt.Errorf("matching config: %w (%s)", err, lineOf(data, typ.Offset))
 		}
-		// An unknown field's error gives neither: find its key in the file.
+		// An unknown field's error gives neither: find its key in the file,
+		// where it stands, not a field of that name elsewhere.
 		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			if at := bytes.Index(data, []byte(name)); at >= 0 {
-				return matcher.Config{}, fmt.Errorf("matching config: unknown field %s (%s)", name, lineOf(data, int64(at)))
+			if at := unknownKeyAt(data); at >= 0 {
+				return matcher.Config{}, fmt.Errorf("matching config: unknown field %s (%s)", name, lineOf(data, at))
 			}
 		}
 		return matcher.Config{}, fmt.Errorf("matching config: %w", err)
@@ -247,6 +249,97 @@ func keyGivenTwice(data []byte) (string, int64) {
 			valueDone()
 		}
 	}
+}
+
+// unknownKeyAt returns the offset of the first key in data that names no
+// field of the object it stands in, which is the one encoding/json refuses,
+// or -1. The same name may be a field one level up or down ("skills" is a
+// need's field, not the file's), or a value ("skills": ["max_km"]).
+func unknownKeyAt(data []byte) int64 {
+	const (
+		anyKey = iota // the needs map, or a value no field describes
+		file
+		needs
+		rule
+	)
+	fields := map[int][]string{
+		file: jsonFields(reflect.TypeFor[matchingConfigFile]()),
+		rule: jsonFields(reflect.TypeFor[needRuleFile]()),
+	}
+	type level struct {
+		kind    int
+		object  bool
+		wantKey bool // an object's next token is a key
+		key     string
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var stack []*level
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return -1
+		}
+		if len(stack) > 0 {
+			if l := stack[len(stack)-1]; l.wantKey {
+				if k, ok := tok.(string); ok {
+					l.key, l.wantKey = k, false
+					// encoding/json takes a field's name in any case.
+					if known := fields[l.kind]; known != nil && !slices.ContainsFunc(known, func(f string) bool { return strings.EqualFold(f, k) }) {
+						return keyStart(data, dec.InputOffset())
+					}
+					continue
+				}
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			kind := anyKey
+			if len(stack) == 0 {
+				kind = file
+			} else if l := stack[len(stack)-1]; l.kind == file && strings.EqualFold(l.key, "needs") {
+				kind = needs
+			} else if l.kind == needs {
+				kind = rule
+			}
+			stack = append(stack, &level{kind: kind, object: true, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &level{kind: anyKey})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			fallthrough
+		default: // a value done: its object's next token is a key
+			if len(stack) > 0 && stack[len(stack)-1].object {
+				stack[len(stack)-1].wantKey = true
+			}
+		}
+	}
+}
+
+// jsonFields are the names encoding/json reads a struct's fields by.
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		out = append(out, name)
+	}
+	return out
+}
+
+// keyStart is where the key that ends at end (its closing quote) begins.
+func keyStart(data []byte, end int64) int64 {
+	for i := end - 2; i >= 0; i-- {
+		if data[i] != '"' {
+			continue
+		}
+		backslashes := int64(0)
+		for j := i - 1; j >= 0 && data[j] == '\\'; j-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return i
+		}
+	}
+	return end
 }
 
 // lineOf says where offset lies in data, as people count: "line 5, column 18".

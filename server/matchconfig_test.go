@@ -69,6 +69,11 @@ func TestReadMatchingConfig(t *testing.T) {
 		{"unknown need", `{"needs": {"gardening": {"max_metres": 2000}}}`, "needs.gardening: is not a need; the needs are grocery_shopping, "},
 		{"need in upper case", `{"needs": {"TRANSPORT": {}}}`, "needs.TRANSPORT: is not a need"},
 		{"unknown field", "{\"needs\": {\n  \"transport\": {\"max_km\": 9}}}", `unknown field "max_km" (line 2, column 17)`},
+		// The name is a need's field, or a value, earlier in the file: the
+		// refusal points at the key that is wrong, not at those.
+		{"unknown field named elsewhere", "{\"needs\": {\"transport\": {\"skills\": [\"driver\"]}},\n \"skills\": [\"driver\"]}", `unknown field "skills" (line 2, column 2)`},
+		{"unknown field also a value", "{\"needs\": {\"transport\": {\"skills\": [\"max_km\"],\n  \"max_km\": 9}}}", `unknown field "max_km" (line 2, column 3)`},
+		{"unknown field after a need", "{\"needs\": {\"transport\": {\"Max_Metres\": 9000}, \"errands\": {}},\n \"Needs2\": {}}", `unknown field "Needs2" (line 2, column 2)`},
 		{"reach too short", `{"needs": {"transport": {"max_metres": 10}}}`, "needs.transport.max_metres: must be from 100 to 100000 metres"},
 		{"reach too long", `{"needs": {"errands": {"max_metres": 250000}}}`, "needs.errands.max_metres: must be from 100 to 100000 metres"},
 		{"job of no time", `{"needs": {"transport": {"minutes": 0}}}`, "needs.transport.minutes: must be from 1 to 1440"},
