@@ -267,10 +267,12 @@ waiting for them that they can no longer take are withdrawn: the answer lists th
 	}
 	if given["dbs"] || given["dbs-expires"] {
 		vet := &pb.Vetting{Level: cur.GetVetting().GetLevel(), ExpireDate: cur.GetVetting().GetExpireDate()}
+		misread := false // a level or date that could not be read says all
 		if given["dbs"] {
 			lvl, ok := pb.Vetting_DbsLevel_value["DBS_LEVEL_"+strings.ToUpper(strings.TrimSpace(*dbs))]
 			if !ok || lvl == 0 {
 				fail("dbs", fmt.Errorf("%q is not none, basic or enhanced", *dbs))
+				misread = true
 			}
 			vet.Level = pb.Vetting_DbsLevel(lvl)
 			if !given["dbs-expires"] && vet.Level != cur.GetVetting().GetLevel() {
@@ -285,12 +287,13 @@ waiting for them that they can no longer take are withdrawn: the answer lists th
 				d, err := time.Parse("2006-01-02", s)
 				if err != nil {
 					fail("dbs-expires", fmt.Errorf("%q is not a date such as 2028-03-31", *dbsExpires))
+					misread = true
 				}
 				vet.ExpireDate = pbDate(d)
 			}
 		}
 		if vet.Level == pb.Vetting_DBS_LEVEL_NONE || vet.Level == pb.Vetting_DBS_LEVEL_UNSPECIFIED {
-			if vet.ExpireDate != nil && given["dbs-expires"] {
+			if vet.ExpireDate != nil && given["dbs-expires"] && !misread {
 				// Dropped without a word, the worker would think it kept.
 				fail("dbs-expires", errors.New("they have no DBS check to expire: give --dbs basic or --dbs enhanced with it"))
 			}

@@ -361,6 +361,10 @@ func TestVolunteerEdit(t *testing.T) {
 		{[]string{"--away", "10 dec-1 dec 2026"}, `--away: "10 dec-1 dec 2026" ends before it starts.`},
 		{[]string{"--timezone", "Mars/Olympus", "--capacity", "0"}, `--timezone: "Mars/Olympus" is not a time zone: give a name such as Europe/London or America/New_York; --capacity: give a number from 1 to 20.`},
 		{[]string{"--dbs", "none", "--dbs-expires", "2029-06-30"}, `--dbs-expires: they have no DBS check to expire: give --dbs basic or --dbs enhanced with it.`},
+		// A level or date mistyped is named alone: "they have no DBS check" of
+		// Callum, who has one, would send the worker after the wrong mistake.
+		{[]string{"--dbs", "enhnaced", "--dbs-expires", "2029-06-30"}, `--dbs: "enhnaced" is not none, basic or enhanced.`},
+		{[]string{"--dbs", "none", "--dbs-expires", "2029-13-30"}, `--dbs-expires: "2029-13-30" is not a date such as 2028-03-31.`},
 	} {
 		checkFailure(t, e.run(append([]string{"volunteer", "edit", callum}, tc.args...)...), true, exitUsage, tc.want)
 	}
