@@ -153,11 +153,27 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 		if v := getenv(m[1]); v != "" {
 			if serr := fs.Set(f.Name, v); serr != nil {
-				err = fmt.Errorf("%s=%q: %v", m[1], v, serr)
+				// The flag package says only "parse error": say what would do.
+				err = fmt.Errorf("%s=%q: %v; want %s, as for --%s", m[1], v, serr, valueWords(f), f.Name)
 			}
 		}
 	})
 	return err
+}
+
+// valueWords says what kind of value a flag takes.
+func valueWords(f *flag.Flag) string {
+	switch kind, _ := flag.UnquoteUsage(f); kind {
+	case "duration":
+		return "a duration such as 90s, 5m or 2h"
+	case "int":
+		return "a whole number"
+	case "float":
+		return "a number"
+	case "":
+		return "true or false"
+	}
+	return "a value"
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {

@@ -68,6 +68,14 @@ func TestParseConfig(t *testing.T) {
 	if _, err := parseConfig(nil, badEnv, io.Discard); err == nil || !strings.Contains(err.Error(), "DOORSTEP_") {
 		t.Errorf("bad DOORSTEP_SHUTDOWN_TIMEOUT and DOORSTEP_DISPATCH_EVERY: %v, want an error naming the variable", err)
 	}
+	// The refusal says what the variable wants, as the old one did
+	// ("missing unit in duration"): the flag package's "parse error" does not.
+	for k, want := range map[string]string{"DOORSTEP_DISPATCH_EVERY": "a duration", "DOORSTEP_RATE_BURST": "a whole number", "DOORSTEP_INSECURE": "true or false"} {
+		_, err := parseConfig(nil, func(name string) string { return map[string]string{k: "yes please"}[name] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), k+`="yes please"`) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=yes please: %v, want it to say %q", k, err, want)
+		}
+	}
 	// A flag wins over its variable, even one that could not be read.
 	if c, err := parseConfig([]string{"--shutdown-timeout", "4s", "--dispatch-every", "5m"}, badEnv, io.Discard); err != nil ||
 		c.shutdownTimeout != 4*time.Second || c.dispatchEvery != 5*time.Minute {
