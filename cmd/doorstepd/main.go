@@ -48,6 +48,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -152,7 +153,19 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 			return
 		}
 		if v := getenv(m[1]); v != "" {
-			if serr := fs.Set(f.Name, v); serr != nil {
+			// The flag package reads 0400 as octal (256) and 0x10 as hex;
+			// a variable such as DOORSTEP_GC_PERCENT=0400 means 400.
+			set := v
+			if g, ok := f.Value.(flag.Getter); ok {
+				if _, isInt := g.Get().(int); isInt {
+					if n, aerr := strconv.Atoi(v); aerr == nil {
+						set = strconv.Itoa(n)
+					} else {
+						set = "-" // refused below, as the flag refuses it
+					}
+				}
+			}
+			if serr := fs.Set(f.Name, set); serr != nil {
 				// The flag package says only "parse error": say what would do.
 				err = fmt.Errorf("%s=%q: %v; want %s, as for --%s", m[1], v, serr, valueWords(f), f.Name)
 			}

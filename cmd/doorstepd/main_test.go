@@ -76,6 +76,17 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("%s=yes please: %v, want it to say %q", k, err, want)
 		}
 	}
+	// A number in a variable is decimal, as it always was: not octal
+	// for a leading zero, as the flag package would read it.
+	decimal := func(k string) string {
+		return map[string]string{"DOORSTEP_GC_PERCENT": "0400", "DOORSTEP_RATE_BURST": "08"}[k]
+	}
+	if c, err := parseConfig(nil, decimal, io.Discard); err != nil || c.gcPercent != 400 || c.rateBurst != 8 {
+		t.Errorf("DOORSTEP_GC_PERCENT=0400, DOORSTEP_RATE_BURST=08: %d, %d, %v", c.gcPercent, c.rateBurst, err)
+	}
+	if _, err := parseConfig(nil, func(k string) string { return map[string]string{"DOORSTEP_MAX_STREAMS": "1_000"}[k] }, io.Discard); err == nil {
+		t.Error("DOORSTEP_MAX_STREAMS=1_000 accepted")
+	}
 	// A flag wins over its variable, even one that could not be read.
 	if c, err := parseConfig([]string{"--shutdown-timeout", "4s", "--dispatch-every", "5m"}, badEnv, io.Discard); err != nil ||
 		c.shutdownTimeout != 4*time.Second || c.dispatchEvery != 5*time.Minute {
