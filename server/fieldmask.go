@@ -53,6 +53,8 @@ func (r maskRules) resolveMask(v *violations, mask *fieldmaskpb.FieldMask, src p
 			return top
 		case slices.Contains(r.mutable, p):
 			paths = append(paths, p)
+		case r.fixed[p] != "": // a nested one named whole ("location.coordinates_source")
+			v.add(fmt.Sprintf("update_mask.paths[%d]", i), echo(p)+" "+r.fixed[p])
 		case r.fixed[strings.SplitN(p, ".", 2)[0]] != "":
 			v.add(fmt.Sprintf("update_mask.paths[%d]", i), fmt.Sprintf("%s %s", echo(p), r.fixed[strings.SplitN(p, ".", 2)[0]]))
 		default:
