@@ -191,8 +191,9 @@ func (a *app) volunteerEdit(args []string) error {
 		text: `Changes a volunteer: only the details given as options, the rest stay as they are. --available is read
 as for volunteer add, in their time zone (--timezone, an IANA name such as America/New_York; UK time
 unless set). --away lists the dates they are away, replacing those held: "1 dec-10 dec, 25 dec", or
-none. A new --postcode is a move: give --street and --address with it, or they are cleared. Offers
-waiting for them that they can no longer take are withdrawn: the answer lists them.`,
+none. A new --postcode is a move: give --street and --address with it, or they are cleared. A --phone
+another volunteer of the organisation has is refused, as volunteer add refuses it, unless --shared-phone.
+Offers waiting for them that they can no longer take are withdrawn: the answer lists them.`,
 		examples: []string{
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --away '1 dec-10 dec'",
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --available 'weekdays 18-21' --capacity 2",
@@ -216,6 +217,7 @@ waiting for them that they can no longer take are withdrawn: the answer lists th
 	street := fs.String("street", "", "their street")
 	address := fs.String("address", "", "house number, flat or building; lines separated by ;")
 	travel := fs.String("travel", "", "walking, cycling or car")
+	shared := fs.Bool("shared-phone", false, "take --phone although another volunteer of the organisation has it (a household with one phone)")
 	name, err := cmd.edited(args, "volunteers", "volunteer")
 	if err != nil {
 		return err
@@ -354,6 +356,14 @@ waiting for them that they can no longer take are withdrawn: the answer lists th
 	if len(bad) > 0 {
 		return usageErrorf("%s", strings.Join(bad, "; "))
 	}
+	if given["phone"] && !*shared {
+		// As volunteer add refuses it: a number another record has makes
+		// one person two volunteers to the matcher, or, mistyped, puts two
+		// people under one number, which an erasure by number reaches both.
+		if err := a.refuseRegisteredPhone(name, cur, *phone); err != nil {
+			return err
+		}
+	}
 	var pending []*pb.Offer
 	if cur.PendingOffers > 0 {
 		if pending, err = a.pendingOffers(name); err != nil {
@@ -374,6 +384,29 @@ waiting for them that they can no longer take are withdrawn: the answer lists th
 		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked.\n", isoDate(d))
 	}
 	return a.reportWithdrawn(pending, resp.Volunteer.PendingOffers)
+}
+
+// refuseRegisteredPhone refuses phone for the volunteer name (cur as read)
+// when another volunteer of its organisation has that number already.
+func (a *app) refuseRegisteredPhone(name string, cur *pb.Volunteer, phone string) error {
+	number, _ := server.NormalisePhone(phone)
+	if number == cur.GetContact().GetPhone() {
+		return nil
+	}
+	held, _, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: number, Organisation: cur.Organisation}, 2)
+	if err != nil {
+		return err
+	}
+	for _, h := range held {
+		if h.Name == name {
+			continue
+		}
+		id := idOf(h.Name)
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("Not changed: %s is registered already with the number %s, as %s: "+
+			"to change their details, doorstep volunteer edit %s; if %s shares that phone, add --shared-phone.",
+			h.GetContact().GetDisplayName(), phoneWords(number), id, id, cur.GetContact().GetDisplayName())}
+	}
+	return nil
 }
 
 // parseAway reads the dates a volunteer is away: "1 dec-10 dec, 25 dec",

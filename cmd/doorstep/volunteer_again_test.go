@@ -37,3 +37,34 @@ func TestVolunteerAddFindsTheVolunteerAlreadyRegistered(t *testing.T) {
 		t.Errorf("%d volunteers on Callum's number, want 3 (his, Isla's, and his with another organisation)", n)
 	}
 }
+
+// TestVolunteerEditPhoneFindsTheVolunteerAlreadyRegistered: Aileen rings
+// with a new number, and it is one registered already (Callum's, mistyped,
+// or her own second record's). Taken silently, the two records would share
+// one number: two volunteers to the matcher for one person, and an erasure
+// or export by that number would reach both. The edit is refused, naming
+// the record that has it, as volunteer add refuses it; --shared-phone
+// takes it for a household with one phone, and Aileen's own number again
+// is no bar.
+func TestVolunteerEditPhoneFindsTheVolunteerAlreadyRegistered(t *testing.T) {
+	e := newTestEnv(t)
+	callum, aileen := e.addVolunteers()
+	checkFailure(t, e.run("volunteer", "edit", aileen, "--phone", "07700 900123"), true, exitFailed,
+		"Not changed: Callum Reid is registered already with the number 07700 900123, as "+idOf(callum)+
+			": to change their details, doorstep volunteer edit "+idOf(callum)+"; if Aileen Watt shares that phone, add --shared-phone.")
+	count := func(phone string) int {
+		got, _, err := e.st.ListVolunteers(context.Background(), store.VolunteerFilter{Phone: phone}, store.Page{Size: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	if n := count("+447700900123"); n != 1 {
+		t.Fatalf("%d volunteers on Callum's number after the refused edit, want 1", n)
+	}
+	e.ok("volunteer", "edit", aileen, "--phone", "07700 900456", "--name", "Aileen W")
+	e.ok("volunteer", "edit", aileen, "--phone", "07700 900123", "--shared-phone")
+	if n := count("+447700900123"); n != 2 {
+		t.Errorf("%d volunteers on Callum's number after --shared-phone, want 2", n)
+	}
+}
