@@ -427,3 +427,27 @@ func TestOfferAcceptAtAnOccupiedDoor(t *testing.T) {
 	checkFailure(t, r, true, exitFailed, "Not accepted: Callum Reid ("+callum+") is already going to this caller's door then, for another of their requests, "+
 		"so the offer is withdrawn. Offer the request to them, so that only one volunteer calls.")
 }
+
+// TestRequestShowAsOfferedVolunteerWithholdsDetails: the details and the
+// caller's circumstances are withheld from a volunteer until the request is
+// theirs, as the caller is; shown as "-" they read as "there are none", and
+// a volunteer deciding whether to accept would think the job had no notes
+// and the caller no needs of their own.
+func TestRequestShowAsOfferedVolunteerWithholdsDetails(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	req := e.newRequest("--circumstances", "lives alone")
+	offer := firstName(t, e.ok("offer", "make", req, callum), "offers")
+	e.env["DOORSTEP_TOKEN"] = e.volunteerToken(callum)
+	out := e.ok("request", "show", req)
+	for _, row := range []string{"Details", "Circumstances"} {
+		if !regexp.MustCompile(`\n` + row + ` +withheld: shown only to its volunteer, while assigned\n`).MatchString(out) {
+			t.Errorf("request show to the offered volunteer:\n%s\nwant %s withheld", out, row)
+		}
+	}
+	e.ok("offer", "accept", offer)
+	out = e.ok("request", "show", req)
+	if !regexp.MustCompile(`\nDetails +Milk and bread`).MatchString(out) || !regexp.MustCompile(`\nCircumstances +lives alone\n`).MatchString(out) {
+		t.Errorf("request show to the assigned volunteer:\n%s\nwant the details and circumstances", out)
+	}
+}

@@ -220,9 +220,15 @@ func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol
 	t.row("When", fmtTiming(hr, now))
 	t.row("Address", addressOf(hr.Location))
 	t.row("Caller", callerOf(hr, now))
-	t.row("Details", orDash(hr.Details))
+	// The details and circumstances are withheld with the caller: "-"
+	// would say there are none.
+	details, circumstances := orDash(hr.Details), circumstanceWords(hr.Vulnerability)
+	if withheld(hr) {
+		details, circumstances = withheldWords, withheldWords
+	}
+	t.row("Details", details)
 	t.row("Skills", orDash(strings.Join(hr.RequiredSkills, ", ")))
-	t.row("Circumstances", circumstanceWords(hr.Vulnerability))
+	t.row("Circumstances", circumstances)
 	t.row("Remote ok", yesNo(hr.RemoteOk))
 	t.row("Enters home", yesNo(hr.EntersHome))
 	t.row("Organisation", hr.Organisation)
@@ -251,10 +257,19 @@ func callerOf(hr *pb.HelpRequest, now time.Time) string {
 	switch {
 	case hr.PersonalDataRemovedTime != nil:
 		return "personal data removed " + fmtTS(hr.PersonalDataRemovedTime, now)
-	case hr.Requester == nil:
-		return "withheld: shown only to its volunteer, while assigned"
+	case withheld(hr):
+		return withheldWords
 	}
 	return hr.GetRequester().GetDisplayName() + ", " + phoneWords(hr.GetRequester().GetPhone())
+}
+
+const withheldWords = "withheld: shown only to its volunteer, while assigned"
+
+// withheld says whether hr is the view without its personal fields (the
+// caller, details, house and circumstances go together), as a volunteer
+// not (or no longer) assigned reads it.
+func withheld(hr *pb.HelpRequest) bool {
+	return hr.Requester == nil && hr.PersonalDataRemovedTime == nil
 }
 
 func addressOf(l *pb.Location) string {
