@@ -95,7 +95,9 @@ func (a *app) printEvent(e *pb.Event) error {
 		parts = append(parts, "now "+stateWord(e.State))
 	}
 	if e.Dispatched {
-		parts = append(parts, "(dispatcher)")
+		// Whose offer it is, on each of its events: "(dispatcher)" beside
+		// "offer accepted" read as if the dispatcher had accepted it.
+		parts = append(parts, "(dispatcher's offer)")
 	}
 	if e.Organisation != "" {
 		parts = append(parts, "["+e.Organisation+"]")

@@ -225,3 +225,32 @@ func TestWatchReconnects(t *testing.T) {
 		t.Errorf("watch across the cut printed:\n%s\nwant each request's creation once", out.String())
 	}
 }
+
+// TestWatchSaysWhoseOfferNotWhoActed: an offer the dispatcher made is
+// marked so on each of its events, but "offer accepted ... (dispatcher)"
+// reads as if the dispatcher accepted it, when the volunteer did; and a
+// coordinator who paused a volunteer read that the dispatcher withdrew the
+// offer. The mark says whose offer it is.
+func TestWatchSaysWhoseOfferNotWhoActed(t *testing.T) {
+	e := newTestEnv(t)
+	e.addVolunteers()
+	e.newRequest()
+	e.ok("dispatch", "--token="+e.coordinator)
+	offer := idRE.FindString(e.ok("offer", "list", "--state", "pending"))
+	e.ok("offer", "accept", offer)
+	lines, _ := e.watchUntil(2, "--from", "1", "--type", "offer_created,offer_accepted")
+	var created, accepted string
+	for _, l := range lines {
+		switch {
+		case strings.Contains(l, "offer created"):
+			created = l
+		case strings.Contains(l, "offer accepted"):
+			accepted = l
+		}
+	}
+	for _, l := range []string{created, accepted} {
+		if !strings.Contains(l, "(dispatcher's offer)") || strings.Contains(l, "(dispatcher)") {
+			t.Errorf("watch line %q: want the offer marked (dispatcher's offer), not (dispatcher)", l)
+		}
+	}
+}
