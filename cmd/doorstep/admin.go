@@ -431,6 +431,12 @@ func auditResource(s string) (string, error) {
 			return name, nil
 		}
 	}
+	if number, err := server.NormalisePhone(s); err == nil {
+		// What an admin holds when someone asks who saw their data; the
+		// audit names records, and export gathers them by number.
+		return "", usageErrorf("--resource: %s is a phone number, not a record: doorstep admin export --phone '%s' shows who read "+
+			"or changed that person's records, and --resource phone lists exports and erasures by number", phoneWords(number), phoneWords(number))
+	}
 	return "", usageErrorf("--resource: %q is not a record: give helpRequests/ID, volunteers/ID or phone", s)
 }
 

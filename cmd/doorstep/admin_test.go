@@ -365,6 +365,10 @@ func TestAdminErrors(t *testing.T) {
 			`--action: "peek" is not an action: read_contact, create, update, delete, cancel, accept, export, erase, purge.`},
 		{"audit unknown resource", []string{"admin", "audit", "--resource", "01kk0000000000000000000000"}, exitUsage,
 			`--resource: "01kk0000000000000000000000" is not a record: give helpRequests/ID, volunteers/ID or phone.`},
+		// A phone number is what an admin holds when a person asks who saw
+		// their data; "give ... or phone" read as if it were taken.
+		{"audit phone number", []string{"admin", "audit", "--resource", "07700 900123"}, exitUsage,
+			`--resource: 07700 900123 is a phone number, not a record: doorstep admin export --phone '07700 900123' shows who read or changed that person's records, and --resource phone lists exports and erasures by number.`},
 		{"audit bad actor", []string{"admin", "audit", "--actor", "margaret"}, exitUsage,
 			`--actor: "margaret" is not a token id: ids are 26 letters and digits, as printed by doorstep.`},
 		{"audit limit", []string{"admin", "audit", "--limit", "0"}, exitUsage, "--limit must be at least 1."},
