@@ -128,9 +128,18 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
 	}
-	res, err := s.engine.FindCandidates(in.HelpRequest, in.PreviousHelpers, k, s.now())
+	res, err := s.engine.FindCandidates(in.HelpRequest, in.PreviousHelpers, k+len(in.Own), s.now())
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	if len(in.Own) > 0 {
+		// The requester's own volunteer records are passed over (see
+		// withoutOwn) without a word: counted as having declined, staff
+		// would read that someone had, of a request nobody was offered.
+		res.Candidates = slices.DeleteFunc(res.Candidates, func(c matcher.Candidate) bool { return slices.Contains(in.Own, c.Volunteer) })
+		if len(res.Candidates) > k {
+			res.Candidates, res.Short, res.Exclusions = res.Candidates[:k], false, nil
+		}
 	}
 	out := &pb.FindCandidatesResponse{Summary: res.Summary(), ReachMetres: res.Reach, VolunteerComing: in.Accompany}
 	if n := len(res.Candidates); n > 0 {
@@ -153,6 +162,18 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 		out.Exclusions = append(out.Exclusions, &pb.Exclusion{Reason: string(x.Reason), Detail: x.Detail, Count: int32(x.Count)})
 	}
 	return out, nil
+}
+
+// withoutOwn is in's request for dispatch, its requester's own volunteer
+// records counted among those who declined it: living at the door, a
+// volunteer who asks for help would be the nearest candidate for their
+// own request, and dispatch would offer it to them. The request is the
+// caller's own copy (store.Store), never written back.
+func withoutOwn(in store.MatchingInput) *pb.HelpRequest {
+	if len(in.Own) > 0 {
+		in.HelpRequest.DeclinedVolunteers = slices.Concat(in.HelpRequest.DeclinedVolunteers, in.Own)
+	}
+	return in.HelpRequest
 }
 
 // CreateOffer implements pb.MatchingServiceServer.
@@ -555,7 +576,7 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 			return nil, err
 		}
 		for _, in := range page {
-			reqs = append(reqs, matcher.DispatchRequest{Request: in.HelpRequest, PreviousHelpers: in.PreviousHelpers, Requester: in.Requester, Accompany: in.Accompany, Crowded: in.Crowded, Door: in.Door})
+			reqs = append(reqs, matcher.DispatchRequest{Request: withoutOwn(in), PreviousHelpers: in.PreviousHelpers, Requester: in.Requester, Accompany: in.Accompany, Crowded: in.Crowded, Door: in.Door})
 		}
 		if tok = next; tok == "" {
 			break

@@ -275,6 +275,10 @@ type MatchingInput struct {
 	// caller's live requests at its postcode name; NoStreet when neither
 	// tells. It is set whenever Requester is.
 	Door string
+	// Own names the requester's own volunteer records (indexed under the
+	// same phone hash): a volunteer who asks for help is not to be sent
+	// to their own door.
+	Own []string
 }
 
 // NoStreet is MatchingInput.Door for a request whose street is not known.
@@ -362,6 +366,9 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 		return in, nil // no phone, or erased: nobody to be continuous with
 	}
 	in.Requester = hex.EncodeToString(tok)
+	for _, id := range idsUnder(tx.Bucket(bVolunteers).Bucket(bByPhone), join(tok, nil)) {
+		in.Own = append(in.Own, volunteerPrefix+idString(id))
+	}
 	set, ok := cache[string(tok)]
 	if !ok {
 		sibs, err := readSiblings(tx, top, tok, now, key, r)
