@@ -438,6 +438,10 @@ func (e *Engine) exclusions(q *query) []Exclusion {
 
 var reasonOrder = map[Reason]int{TooFar: 0, Paused: 1, DeclinedBefore: 2, AtCapacity: 3, MissingSkill: 4, Vetting: 5, Away: 6, NotAvailable: 7, Busy: 8}
 
+// SortExclusions puts ex in the order a Result holds them (sortExclusions),
+// for counts changed after the search (server.uncountOwn).
+func SortExclusions(ex []Exclusion) { sortExclusions(ex) }
+
 // sortExclusions puts the most common first, then by rule order and detail.
 func sortExclusions(out []Exclusion) {
 	order := reasonOrder

@@ -128,7 +128,8 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
 	}
-	res, err := s.engine.FindCandidates(in.HelpRequest, in.PreviousHelpers, k+len(in.Own), s.now())
+	now := s.now()
+	res, err := s.engine.FindCandidates(in.HelpRequest, in.PreviousHelpers, k+len(in.Own), now)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
@@ -136,9 +137,13 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 		// The requester's own volunteer records are passed over (see
 		// withoutOwn) without a word: counted as having declined, staff
 		// would read that someone had, of a request nobody was offered.
+		// The search was asked for len(Own) more, so whether the page is
+		// short is judged on what is left of it.
 		res.Candidates = slices.DeleteFunc(res.Candidates, func(c matcher.Candidate) bool { return slices.Contains(in.Own, c.Volunteer) })
-		if len(res.Candidates) > k {
-			res.Candidates, res.Short, res.Exclusions = res.Candidates[:k], false, nil
+		if res.Short = len(res.Candidates) < k; !res.Short {
+			res.Candidates, res.Exclusions = res.Candidates[:k], nil
+		} else {
+			res.Exclusions = s.uncountOwn(in, res.Exclusions, now)
 		}
 	}
 	out := &pb.FindCandidatesResponse{Summary: res.Summary(), ReachMetres: res.Reach, VolunteerComing: in.Accompany}
@@ -162,6 +167,31 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 		out.Exclusions = append(out.Exclusions, &pb.Exclusion{Reason: string(x.Reason), Detail: x.Detail, Count: int32(x.Count)})
 	}
 	return out, nil
+}
+
+// uncountOwn takes the requester's own volunteer records out of ex, the
+// exclusions counted for in's request: "1 has paused" would be the caller
+// themselves. Each is judged again by the rule that turned it away; one
+// beyond the request's reach was never counted.
+func (s *Server) uncountOwn(in store.MatchingInput, ex []matcher.Exclusion, now time.Time) []matcher.Exclusion {
+	for _, own := range in.Own {
+		ok, why, err := s.engine.Eligible(in.HelpRequest, in.PreviousHelpers, own, now)
+		if err != nil || ok || why.Reason == matcher.TooFar && !strings.HasSuffix(why.Detail, " they travel") {
+			continue
+		}
+		i := slices.IndexFunc(ex, func(x matcher.Exclusion) bool {
+			// Counts of how far volunteers travel carry no detail.
+			return x.Reason == why.Reason && (x.Detail == why.Detail || why.Reason == matcher.TooFar)
+		})
+		if i < 0 {
+			continue
+		}
+		if ex[i].Count--; ex[i].Count == 0 {
+			ex = slices.Delete(ex, i, i+1)
+		}
+	}
+	matcher.SortExclusions(ex) // most common first, as Summary says them
+	return ex
 }
 
 // withoutOwn is in's request for dispatch, its requester's own volunteer
