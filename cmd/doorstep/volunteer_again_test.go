@@ -68,3 +68,21 @@ func TestVolunteerEditPhoneFindsTheVolunteerAlreadyRegistered(t *testing.T) {
 		t.Errorf("%d volunteers on Callum's number after --shared-phone, want 2", n)
 	}
 }
+
+// TestVolunteerEditsTheirOwnPhone: with their own token, Aileen changes
+// her number, as the server lets a volunteer do. The check for a number
+// registered already lists volunteers, which a volunteer token may not:
+// her edit was refused as a matter of permission.
+func TestVolunteerEditsTheirOwnPhone(t *testing.T) {
+	e := newTestEnv(t)
+	_, aileen := e.addVolunteers()
+	e.env["DOORSTEP_TOKEN"] = e.volunteerToken(aileen)
+	e.ok("volunteer", "edit", aileen, "--phone", "07700 900789")
+	got, err := e.st.GetVolunteer(context.Background(), idOf(aileen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetContact().GetPhone() != "+447700900789" {
+		t.Errorf("phone %q after Aileen's edit, want +447700900789", got.GetContact().GetPhone())
+	}
+}
