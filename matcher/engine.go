@@ -528,6 +528,10 @@ type Exclusion struct {
 	Reason Reason
 	Detail string
 	Count  int
+	// OutOfReach, of one volunteer judged by Eligible, says they live
+	// beyond the request's own reach: a search never counts them (TooFar
+	// counts those in reach who do not travel so far).
+	OutOfReach bool
 }
 
 // Result is a candidate search's answer.

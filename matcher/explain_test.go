@@ -175,6 +175,11 @@ func TestEligibleSaysWhy(t *testing.T) {
 		if err != nil || ok != tt.ok || (!ok && x.Why() != tt.why) {
 			t.Errorf("%s: ok %v, %q, %v; want %v, %q", tt.volunteer, ok, x.Why(), err, tt.ok, tt.why)
 		}
+		// Only one beyond the request's reach is out of it: a search
+		// counts the others.
+		if x.OutOfReach != (tt.volunteer == "beyond") {
+			t.Errorf("%s: OutOfReach %v", tt.volunteer, x.OutOfReach)
+		}
 	}
 	if _, _, err := e.Eligible(req(), nil, "volunteers/nobody", now); err != ErrUnknownVolunteer {
 		t.Errorf("unknown volunteer: %v", err)

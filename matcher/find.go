@@ -722,7 +722,7 @@ func (e *Engine) eligible(r *pb.HelpRequest, previousHelpers []string, volunteer
 	v := &e.vols[id]
 	metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
 	if !q.remote && metres > q.maxMetres {
-		return false, Exclusion{Reason: TooFar, Detail: distanceWords(metres) + " away, beyond the " + distanceWords(q.maxMetres) + " this request reaches", Count: 1}, nil
+		return false, Exclusion{Reason: TooFar, Detail: distanceWords(metres) + " away, beyond the " + distanceWords(q.maxMetres) + " this request reaches", Count: 1, OutOfReach: true}, nil
 	}
 	if ok, why, det, _ := e.check(q, id, metres); !ok {
 		x := Exclusion{Reason: reasonOfCode[why], Detail: q.detail(why, det), Count: 1}

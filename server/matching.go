@@ -176,7 +176,7 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 func (s *Server) uncountOwn(in store.MatchingInput, ex []matcher.Exclusion, now time.Time) []matcher.Exclusion {
 	for _, own := range in.Own {
 		ok, why, err := s.engine.Eligible(in.HelpRequest, in.PreviousHelpers, own, now)
-		if err != nil || ok || why.Reason == matcher.TooFar && !strings.HasSuffix(why.Detail, " they travel") {
+		if err != nil || ok || why.OutOfReach {
 			continue
 		}
 		i := slices.IndexFunc(ex, func(x matcher.Exclusion) bool {
