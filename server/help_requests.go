@@ -203,7 +203,7 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		// be refused as one in the past.
 		timingChanged := (touches(paths, "window") || touches(paths, "deadline")) &&
 			!(proto.Equal(cur.GetWindow(), next.GetWindow()) && proto.Equal(cur.GetDeadline(), next.GetDeadline()))
-		if timingChanged && closedState(cur.State) {
+		if timingChanged && store.ClosedState(cur.State) {
 			// Nothing matches a closed request again: a new time would be
 			// taken and the caller left waiting for a visit never booked.
 			st := stateWord(cur.State)
@@ -255,12 +255,6 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		}
 		return &pb.UpdateHelpRequestResponse{HelpRequest: out}, nil
 	}
-}
-
-// closedState says whether a request in state st is closed: fulfilled,
-// cancelled or expired.
-func closedState(st pb.HelpRequest_State) bool {
-	return st == pb.HelpRequest_STATE_FULFILLED || st == pb.HelpRequest_STATE_CANCELLED || st == pb.HelpRequest_STATE_EXPIRED
 }
 
 // DeleteHelpRequest implements pb.HelpRequestServiceServer.

@@ -855,9 +855,7 @@ func (s *BoltStore) ExportPerson(_ context.Context, phone string) (PersonExport,
 const purgeBatch = 500
 
 func purgeable(r *pb.HelpRequest, closedBefore time.Time) bool {
-	switch r.State {
-	case pb.HelpRequest_STATE_FULFILLED, pb.HelpRequest_STATE_CANCELLED, pb.HelpRequest_STATE_EXPIRED:
-	default:
+	if !ClosedState(r.State) {
 		return false
 	}
 	closed := r.GetCloseTime()

@@ -43,7 +43,7 @@ var helpRequests = &collection[*pb.HelpRequest]{
 		dst.Organisation, dst.ExternalId, dst.CreateTime = stored.Organisation, stored.ExternalId, stored.CreateTime
 		dst.State, dst.Offer, dst.AssignedVolunteer, dst.DeclinedVolunteers = stored.State, stored.Offer, stored.AssignedVolunteer, stored.DeclinedVolunteers
 		dst.PersonalDataRemovedTime, dst.CloseTime = stored.PersonalDataRemovedTime, stored.CloseTime
-		if dst.CloseTime == nil && closedState(stored.State) {
+		if dst.CloseTime == nil && ClosedState(stored.State) {
 			// Closed before close_time was kept: its last change, at or
 			// after the close, stands for it, as the purge would take
 			// it; this edit must not start the retention again.
@@ -711,8 +711,8 @@ func holderOf(tx *bolt.Tx, r *pb.HelpRequest, id []byte, now time.Time) (string,
 	return x.name, err
 }
 
-// closedState says whether a request in state st is closed for good:
+// ClosedState says whether a request in state st is closed for good:
 // fulfilled, cancelled or expired.
-func closedState(st pb.HelpRequest_State) bool {
+func ClosedState(st pb.HelpRequest_State) bool {
 	return st == pb.HelpRequest_STATE_FULFILLED || st == pb.HelpRequest_STATE_CANCELLED || st == pb.HelpRequest_STATE_EXPIRED
 }
