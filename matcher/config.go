@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"slices"
 	"time"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -35,6 +36,23 @@ type Config struct {
 	FairnessWindow time.Duration
 	// ContinuityMetres is the bonus for having helped the requester before.
 	ContinuityMetres float64
+}
+
+// FromAfar says whether help with n can be given from anywhere, as a
+// befriending call can ("other" may be advice by phone). Every other need
+// takes someone to the door or beside the person, so remote_ok cannot lift
+// the distance rule for it: a volunteer 80 km away cannot do the shopping.
+// An unknown need counts as in person, the safe side.
+func FromAfar(n pb.Need) bool {
+	return n == pb.Need_NEED_BEFRIENDING_CALL || n == pb.Need_NEED_OTHER
+}
+
+// Remote says whether r's help can come from anywhere: it is remote_ok,
+// every need can be met from afar and nobody goes inside. A request stored
+// before the server refused other mixes (remote_ok with shopping, say)
+// keeps the distance rule of its needs.
+func Remote(r *pb.HelpRequest) bool {
+	return r.GetRemoteOk() && !r.GetEntersHome() && len(r.GetNeeds()) > 0 && !slices.ContainsFunc(r.GetNeeds(), func(n pb.Need) bool { return !FromAfar(n) })
 }
 
 // DefaultConfig returns the defaults: walking-scale needs within 1.5 km,

@@ -36,7 +36,8 @@
 // same requester before. Equal scores are ordered by volunteer name, so the
 // order is deterministic. The request's urgency does not reorder one
 // request's candidates; dispatch uses it to decide which requests to cover
-// first. A remote request (remote_ok) has no distance rule and no distance
+// first. A remote request (remote_ok, with only needs met from afar and nobody
+// going inside: Remote) has no distance rule and no distance
 // in its scores, but its candidates are drawn from the nearest eligible
 // volunteers (the 50 nearest, or as many as are asked for if more), so
 // that a befriender is local if one can be; the best of that pool come

@@ -617,7 +617,7 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 		lat: ll.Latitude, lng: ll.Longitude,
 		streetKey: geo.StreetKey(r.GetLocation().GetStreet()),
 		postcode:  r.GetLocation().GetPostcode(),
-		remote:    r.RemoteOk,
+		remote:    Remote(r),
 
 		previous: previousHelpers,
 		now:      now,

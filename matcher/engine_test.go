@@ -170,9 +170,50 @@ func TestDistanceLimits(t *testing.T) {
 		t.Errorf("transport: %v", got)
 	}
 	// A phone call can come from anywhere; distance still orders them.
-	res, _ = e.FindCandidates(req(func(r *pb.HelpRequest) { r.RemoteOk = true; r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} }), nil, 5, now)
+	res, _ = e.FindCandidates(req(func(r *pb.HelpRequest) { r.RemoteOk = true; r.Needs = []pb.Need{pb.Need_NEED_OTHER} }), nil, 5, now)
 	if got := names(res.Candidates); len(got) != 3 {
 		t.Errorf("remote: %v", got)
+	}
+}
+
+// TestRemoteOkLiftsNoInPersonLimit: remote_ok on a request stored before
+// the server refused such mixes (a befriending call and shopping, or a call
+// with someone going inside) must not send a volunteer from beyond the
+// shopping limit to the door.
+func TestRemoteOkLiftsNoInPersonLimit(t *testing.T) {
+	// Both are vetted for anything, so that only distance is judged.
+	enhanced := func(v *pb.Volunteer) { v.Vetting.Level = pb.Vetting_DBS_LEVEL_ENHANCED }
+	e := engineWith(t, vol("near", 1000, 0, enhanced), vol("far", 2500, 0, enhanced))
+	for _, tt := range []struct {
+		name string
+		edit func(*pb.HelpRequest)
+		want []string
+	}{
+		{"call", func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL} }, []string{"near", "far"}},
+		{"call and shopping", func(r *pb.HelpRequest) {
+			r.Needs = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL, pb.Need_NEED_GROCERY_SHOPPING}
+		}, []string{"near"}},
+		{"errands", func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} }, []string{"near"}},
+		{"call inside", func(r *pb.HelpRequest) {
+			r.Needs, r.EntersHome = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL}, true
+		}, []string{"near"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := req(func(r *pb.HelpRequest) { r.RemoteOk = true; tt.edit(r) })
+			res, err := e.FindCandidates(r, nil, 5, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := names(res.Candidates)
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(tt.want))
+			if !slices.Equal(got, want) {
+				t.Errorf("candidates %v, want %v", got, want)
+			}
+			if ok, _, _ := e.Eligible(r, nil, "volunteers/far", now); ok != slices.Contains(tt.want, "far") {
+				t.Errorf("Eligible(far) = %v", ok)
+			}
+		})
 	}
 }
 

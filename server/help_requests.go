@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -86,7 +87,7 @@ func (s *Server) checkNewHelpRequest(ctx context.Context, v *violations, prefix 
 	hr.Offer, hr.AssignedVolunteer, hr.DeclinedVolunteers = "", "", nil
 	hr.Organisation = checkOrganisation(v, prefix+".organisation", hr.Organisation)
 	houseOutOfStreet(v, prefix+".location", hr.Location)
-	cleanHelpRequest(v, prefix, hr, helpRequestCheck{now: s.now(), timingChanged: true})
+	cleanHelpRequest(v, prefix, hr, helpRequestCheck{now: s.now(), timingChanged: true, remoteChanged: true})
 	if len(*v) == 0 {
 		return s.resolveLocation(ctx, v, prefix+".location", hr.Location, hr.Location.LatLng != nil, nil)
 	}
@@ -211,7 +212,8 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 				"the request is "+st+" and is never matched again: take a new request for the new time",
 				map[string]string{"state": st})
 		}
-		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged})
+		remoteChanged := next.RemoteOk != cur.RemoteOk || next.EntersHome != cur.EntersHome || !slices.Equal(next.Needs, cur.Needs)
+		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged, remoteChanged: remoteChanged})
 		if !touches(paths, "location") {
 			next.Location = cur.Location
 		} else if len(v) == 0 {

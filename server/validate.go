@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/doorstep-aid/doorstep/geo"
+	"github.com/doorstep-aid/doorstep/matcher"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -248,6 +249,9 @@ type helpRequestCheck struct {
 	now time.Time
 	// timingChanged: the window or deadline is new, so it must lie ahead.
 	timingChanged bool
+	// remoteChanged: remote_ok, needs or enters_home is new, so their mix
+	// is judged; a request stored before it was is left to be edited.
+	remoteChanged bool
 }
 
 // cleanHelpRequest normalises hr in place and reports every bad field under
@@ -268,6 +272,19 @@ func cleanHelpRequest(v *violations, prefix string, hr *pb.HelpRequest, c helpRe
 		}
 		seen[n] = true
 		hasOther = hasOther || n == pb.Need_NEED_OTHER
+	}
+	if hr.RemoteOk && c.remoteChanged {
+		// Left to the matcher, a call and the shopping with remote_ok
+		// would have the shopping done by a volunteer at any distance.
+		for _, n := range hr.Needs {
+			if !matcher.FromAfar(n) && enumKnown(n) && n != pb.Need_NEED_UNSPECIFIED {
+				v.add(f("remote_ok"), "cannot be given with "+n.String()+": that help is given in person, and remote_ok is for help from afar, such as a befriending call")
+				break
+			}
+		}
+		if hr.EntersHome {
+			v.add(f("remote_ok"), "cannot be given with enters_home: a volunteer who goes inside is not remote")
+		}
 	}
 	hr.Details = cleanText(v, f("details"), hr.Details, false, maxDetails, true)
 	if hasOther && hr.Details == "" {

@@ -48,6 +48,7 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 	address := fs.String("address", "", "house number, flat or building; lines separated by ;")
 	skills := fs.String("skills", "", "skills the volunteer must have, e.g. driver,welsh (\"\" for none)")
 	remote := fs.Bool("remote", false, "help can be given from anywhere (a befriending call); --remote=false to undo")
+	fs.BoolVar(remote, "remote-ok", false, "the same as --remote, as request new and the server's errors name it")
 	caller := fs.String("name", "", "the caller's name (what they like to be called)")
 	phone := fs.String("phone", "", "the caller's phone number")
 	circumstances := fs.String("circumstances", "", "1 lives alone, 2 shielding, 3 no internet, 4 reduced mobility (none to clear)")
@@ -109,7 +110,7 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 		hr.RequiredSkills = splitList(strings.ToLower(*skills))
 		paths = append(paths, "required_skills")
 	}
-	if given["remote"] {
+	if given["remote"] || given["remote-ok"] {
 		hr.RemoteOk = *remote
 		paths = append(paths, "remote_ok")
 	}

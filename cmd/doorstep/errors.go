@@ -206,7 +206,7 @@ var fieldFlags = map[string]string{
 	"organisation": "--org", "external_id": "--external-id", "capacity": "--capacity", "max_distance_metres": "--max-distance",
 	"token.role": "--role", "token.display_name": "--name", "token.organisation": "--org", "token.volunteer": "--volunteer",
 	"token.expire_time": "--expires", "organisation.display_name": "--name", "phone": "--phone",
-	"requester_phone": "--phone", "postcode": "--near", "travel_mode": "--travel", "vetting.level": "--dbs", "vetting.expire_date": "--dbs-expires",
+	"requester_phone": "--phone", "postcode": "--near", "remote_ok": "--remote-ok", "enters_home": "--enters-home", "travel_mode": "--travel", "vetting.level": "--dbs", "vetting.expire_date": "--dbs-expires",
 }
 
 func violationPhrase(field, desc, reason string, hints map[string]string) string {
@@ -270,6 +270,8 @@ func label(path string) string {
 		return "the external id"
 	case "request_id":
 		return "the request id"
+	case "remote_ok":
+		return "'from anywhere'"
 	}
 	return "the " + strings.ReplaceAll(last, "_", " ")
 }

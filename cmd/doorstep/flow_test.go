@@ -95,3 +95,24 @@ func TestCandidatesWhenNobodyLivesNear(t *testing.T) {
 		t.Errorf("request candidates = %q, want %q", got, want)
 	}
 }
+
+// TestRemoteOkWithShoppingRefusedByName: --remote-ok on a request that also
+// needs shopping is refused, saying which option to change, and nothing is
+// saved; request edit takes --remote-ok as request new names it.
+func TestRemoteOkWithShoppingRefusedByName(t *testing.T) {
+	e := newTestEnv(t)
+	r := e.run("request", "new", "--postcode", "AB10 1AB", "--needs", "befriending shopping", "--deadline", "2026-03-12T18:00", "--remote-ok",
+		"--name", "Margaret Ironside", "--phone", "01224 123456", "--org", org, "--yes")
+	if r.code == 0 || !strings.Contains(r.stderr, "--remote-ok") || !strings.Contains(r.stderr, "in person") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if n := len(e.storedRequests(store.HelpRequestFilter{})); n != 0 {
+		t.Fatalf("%d requests stored", n)
+	}
+	req := firstName(t, e.ok("request", "new", "--postcode", "AB10 1AB", "--needs", "befriending", "--deadline", "2026-03-12T18:00",
+		"--name", "Margaret Ironside", "--phone", "01224 123456", "--org", org, "--yes"), "helpRequests")
+	e.ok("request", "edit", req, "--remote-ok")
+	if got := e.storedRequests(store.HelpRequestFilter{}); len(got) != 1 || !got[0].RemoteOk {
+		t.Errorf("after edit --remote-ok: %v", got)
+	}
+}

@@ -247,3 +247,62 @@ func TestRequestNewInterruptedAtPrompt(t *testing.T) {
 		t.Errorf("%d requests stored, want none", n)
 	}
 }
+
+// TestRequestNewAsksFromAnywhereOnlyForACall: a call and the shopping were
+// asked "Can it be done by phone, from anywhere? [Y/n]", and Enter lifted
+// the distance limit for the shopping too. Only a call alone is asked; and
+// help from anywhere does not go inside the home, so that is not asked.
+func TestRequestNewAsksFromAnywhereOnlyForACall(t *testing.T) {
+	for _, tt := range []struct {
+		needs      string
+		askRemote  bool
+		wantRemote bool
+	}{
+		{"befriending shopping", false, false},
+		{"befriending", true, true},
+	} {
+		t.Run(tt.needs, func(t *testing.T) {
+			e := newTestEnv(t)
+			term, tty := newTerminal(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var stdout bytes.Buffer
+			code := make(chan int, 1)
+			go func() {
+				code <- runAt(ctx, []string{"request", "new", "--postcode", "AB10 1AB", "--street", "", "--address", "",
+					"--when", "tomorrow 10-12", "--urgency", "normal", "--details", "", "--name", "Margaret", "--phone", "01224 123456",
+					"--org", org}, e.getenv, tty, &stdout, tty, e.clock.now)
+			}()
+			term.expect("Needs (numbers or names, e.g. 1 2): ")
+			term.send(tt.needs)
+			if tt.askRemote {
+				term.expect("Can it be done by phone, from anywhere? [Y/n]: ")
+				term.send("")
+			} else {
+				term.expect("go inside the home? [y/N]: ")
+				term.send("")
+			}
+			term.expect("Skills the volunteer must have")
+			term.send("")
+			term.expect("Circumstances: ")
+			term.send("")
+			term.expect("Save this request? ")
+			term.send("y")
+			select {
+			case c := <-code:
+				if c != 0 {
+					t.Fatalf("exit %d; terminal:\n%s", c, term.text())
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("request new did not finish")
+			}
+			got := e.storedRequests(store.HelpRequestFilter{})
+			if len(got) != 1 || got[0].RemoteOk != tt.wantRemote || got[0].EntersHome {
+				t.Fatalf("stored %v", got)
+			}
+			if text := term.text(); strings.Contains(text, "from anywhere?") != tt.askRemote || strings.Contains(text, "inside the home?") == tt.askRemote {
+				t.Errorf("questions asked:\n%s", text)
+			}
+		})
+	}
+}

@@ -109,10 +109,16 @@ Needs: ` + needNames() + `.`,
 			},
 			show: func() string { return orDash(hr.Details) }},
 		{key: "remote", question: "Can it be done by phone, from anywhere? [Y/n]",
-			askIf: func() bool { return hasNeed(hr.Needs, pb.Need_NEED_BEFRIENDING_CALL) },
+			// Asked only for a call (a shopping trip is not done from afar,
+			// and the server refuses remote_ok with it), but shown while
+			// set, so that a read-back can undo it after the needs change.
+			askIf: func() bool {
+				return hr.RemoteOk || hasNeed(hr.Needs, pb.Need_NEED_BEFRIENDING_CALL) && fromAfar(hr.Needs)
+			},
 			apply: func(s string) (err error) { hr.RemoteOk, err = parseYesNo(s, true); return err },
 			show:  func() string { return yesNo(hr.RemoteOk) }},
 		{key: "inside", question: "Must the volunteer go inside the home? [y/N]",
+			askIf: func() bool { return !hr.RemoteOk || hr.EntersHome },
 			apply: func(s string) (err error) { hr.EntersHome, err = parseYesNo(s, false); return err },
 			show:  func() string { return yesNo(hr.EntersHome) }},
 		{key: "skills", flag: "skills", question: "Skills the volunteer must have, e.g. driver, welsh (Enter for none)",
@@ -365,6 +371,17 @@ func (a *app) checkPostcode(pc string) error {
 	}
 	msg, code := a.describe(err)
 	return &cliError{code: code, msg: msg}
+}
+
+// fromAfar says whether every need can be met from anywhere, as the
+// server judges remote_ok (matcher.FromAfar): a befriending call or other.
+func fromAfar(ns []pb.Need) bool {
+	for _, n := range ns {
+		if n != pb.Need_NEED_BEFRIENDING_CALL && n != pb.Need_NEED_OTHER {
+			return false
+		}
+	}
+	return true
 }
 
 func hasNeed(ns []pb.Need, n pb.Need) bool {

@@ -391,7 +391,10 @@ type HelpRequest struct {
 	//	*HelpRequest_Window
 	//	*HelpRequest_Deadline
 	Timing isHelpRequest_Timing `protobuf_oneof:"timing"`
-	// Whether help can be given from anywhere, as for a befriending phone call.
+	// Whether help can be given from anywhere, as for a befriending phone call:
+	// the distance rule is then lifted. Only for needs that can be met from
+	// afar (NEED_BEFRIENDING_CALL, NEED_OTHER) and not with enters_home;
+	// refused otherwise, as shopping cannot be done from 80 km away.
 	RemoteOk bool `protobuf:"varint,8,opt,name=remote_ok,json=remoteOk,proto3" json:"remote_ok,omitempty"`
 	// Required. Where help is needed.
 	Location *Location `protobuf:"bytes,9,opt,name=location,proto3" json:"location,omitempty"`
