@@ -44,7 +44,7 @@ var csvColumns = []struct{ name, help string }{
 	{"skills", "skill tags the volunteer must have, e.g. driver;welsh"},
 	{"name", "the person's name (required)"},
 	{"phone", "the person's phone number (required)"},
-	{"remote_ok", "yes/no: help can be given from anywhere"},
+	{"remote_ok", "yes/no: help can be given from anywhere (a call or other; not with needs given in person)"},
 	{"enters_home", "yes/no: the volunteer must go inside"},
 	{"lives_alone", "yes/no"},
 	{"shielding", "yes/no"},
