@@ -228,6 +228,7 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 		// request is no longer OPEN once that offer was made.
 		o, err := s.store.OfferByRequestID(ctx, idem)
 		if err == nil {
+			s.withDistances(ctx, []*pb.Offer{o})
 			return &pb.CreateOfferResponse{Offer: o}, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
@@ -269,6 +270,10 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	s.track(res.Volunteer)
+	// The offer as GetOffer gives it: an app shows it, and keeps it in its
+	// view, at once, and an offer without its distance reads as one whose
+	// request or volunteer has been deleted.
+	s.withDistances(ctx, []*pb.Offer{res.Offer})
 	return &pb.CreateOfferResponse{Offer: res.Offer}, nil
 }
 
@@ -376,6 +381,7 @@ func (s *Server) AcceptOffer(ctx context.Context, req *pb.AcceptOfferRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	s.withDistances(ctx, []*pb.Offer{res.Offer}) // as GetOffer gives it
 	return &pb.AcceptOfferResponse{Offer: res.Offer}, nil
 }
 
@@ -489,6 +495,7 @@ func (s *Server) DeclineOffer(ctx context.Context, req *pb.DeclineOfferRequest) 
 	if err != nil {
 		return nil, err
 	}
+	s.withDistances(ctx, []*pb.Offer{res.Offer}) // as GetOffer gives it
 	return &pb.DeclineOfferResponse{Offer: res.Offer}, nil
 }
 
