@@ -225,6 +225,17 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		if err := v.err(); err != nil {
 			return nil, err
 		}
+		if proto.Equal(next, cur) {
+			// Nothing changes (a form saved as it was read): a new etag
+			// would refuse other staff's edits of what they read as a
+			// conflict over nothing, and have every watching app read
+			// the request again. Its contact is handed out all the same.
+			out, err := s.disclose(ctx, []*pb.HelpRequest{cur})
+			if err != nil {
+				return nil, s.errs.toStatus(ctx, err, notFound{})
+			}
+			return &pb.UpdateHelpRequestResponse{HelpRequest: out[0]}, nil
+		}
 		out, err := s.store.UpdateHelpRequest(ctx, next, s.assigneeFree())
 		var sd *store.SameDoorError
 		if errors.As(err, &sd) {

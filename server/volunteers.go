@@ -200,6 +200,14 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		if err := v.err(); err != nil {
 			return nil, err
 		}
+		if proto.Equal(next, cur) {
+			// Nothing changes (a resume of a volunteer not paused): the
+			// etag stays, as for a request.
+			if err := s.discloseVolunteers(ctx, []*pb.Volunteer{cur}); err != nil {
+				return nil, s.errs.toStatus(ctx, err, notFound{})
+			}
+			return &pb.UpdateVolunteerResponse{Volunteer: cur}, nil
+		}
 		out, err := s.store.UpdateVolunteer(ctx, next)
 		if errors.Is(err, store.ErrEtagMismatch) && in.Etag == "" && attempt < updateRetries {
 			if err := backoff(ctx, attempt); err != nil {
