@@ -74,9 +74,11 @@ func WithToken(token string) Option { return func(o *options) { o.token = token 
 // means none). Streams, and so Watch, are not bounded.
 func WithCallTimeout(d time.Duration) Option { return func(o *options) { o.callTimeout = d } }
 
-// WithRetry retries an idempotent call that failed with UNAVAILABLE up to
-// attempts more times, waiting base, 2*base, 4*base... with jitter, capped
-// at 5 s (default 4 attempts from 100 ms; 0 attempts turns retries off).
+// WithRetry retries an idempotent call that failed with UNAVAILABLE, and
+// any call the server turned away for its token's call rate
+// (RESOURCE_EXHAUSTED, RATE_LIMITED), up to attempts more times, waiting
+// base, 2*base, 4*base... with jitter, capped at 5 s (default 4 attempts
+// from 100 ms; 0 attempts turns retries off).
 // Which calls count as idempotent is set out at IsRetryable; Watch
 // reconnects with the same base delay whatever attempts says.
 func WithRetry(attempts int, base time.Duration) Option {

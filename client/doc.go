@@ -3,7 +3,8 @@
 //
 // It earns its place beside the generated stubs by doing what every
 // integration would otherwise get wrong on its own: it dials with TLS and a
-// bearer token, retries idempotent calls on UNAVAILABLE with backoff, gives
+// bearer token, retries idempotent calls on UNAVAILABLE with backoff, waits
+// out the server's per-token call rate (RATE_LIMITED) the same way, gives
 // every create a request_id so that a retry can never make a duplicate,
 // resumes an event watch from the last revision seen after a disconnect,
 // and splits bulk imports into batches the server accepts.
@@ -22,9 +23,11 @@
 //
 // The service fields (HelpRequests, Volunteers, Matching, Gazetteer,
 // Events) are the generated stubs; every call through them goes through
-// this client's timeout (WithCallTimeout), token and retries. A call is
-// retried only when sending it twice does what sending it once does: see
-// IsRetryable for the list and the reasons. A create without a request_id
+// this client's timeout (WithCallTimeout), token and retries. A call that
+// failed with UNAVAILABLE is retried only when sending it twice does what
+// sending it once does: see IsRetryable for the list and the reasons. A
+// call turned away for the token's call rate never ran, and is retried
+// whatever it is. A create without a request_id
 // is given one. The typed methods (CreateHelpRequest, GetHelpRequest,
 // AllHelpRequests and so on) make common calls shorter.
 //

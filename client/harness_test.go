@@ -35,6 +35,8 @@ type testServer struct {
 	// token is an admin token's secret, which dial sends unless told
 	// otherwise: every call but health needs one.
 	token string
+	// serverOpts configure the server (its rate limit) at every start.
+	serverOpts []server.Option
 
 	mu  sync.Mutex
 	lis *bufconn.Listener
@@ -81,7 +83,7 @@ func (s *testServer) addToken(st *store.BoltStore, secret string, role pb.Role) 
 }
 
 func (s *testServer) serve(st *store.BoltStore) error {
-	srv, err := server.New(st, zap.NewNop())
+	srv, err := server.New(st, zap.NewNop(), s.serverOpts...)
 	if err != nil {
 		return err
 	}

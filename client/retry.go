@@ -84,8 +84,12 @@ func always(any) bool { return true }
 //     its own change. Without an etag a retry could overwrite a change made
 //     by someone else in between, so it is not retried.
 //
-// Never retried: Delete (a repeat says NOT_FOUND for a delete that
-// worked), AcceptOffer, DeclineOffer, CompleteHelpRequest and
+// Any call the server turned away for its token's call rate
+// (RESOURCE_EXHAUSTED, RATE_LIMITED) is retried in the same way whatever
+// its method, since the server refuses such a call before running it.
+//
+// Never retried after UNAVAILABLE: Delete (a repeat says NOT_FOUND for a
+// delete that worked), AcceptOffer, DeclineOffer, CompleteHelpRequest and
 // CancelHelpRequest (a repeat fails with WRONG_STATE and hides the
 // success) and Dispatch (a second run makes more offers).
 func IsRetryable(method string, req any) bool {
@@ -131,9 +135,9 @@ var createMethods = map[string]bool{
 }
 
 // unary applies the call timeout, gives creates a request_id and retries
-// idempotent calls that failed with UNAVAILABLE. The timeout bounds the
-// whole call, waits and retries included, so that a caller's worst case is
-// the timeout it chose.
+// idempotent calls that failed with UNAVAILABLE, and any call turned away
+// for the rate (rateLimited). The timeout bounds the whole call, waits and
+// retries included, so that a caller's worst case is the timeout it chose.
 func (o options) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
 	if _, ok := ctx.Deadline(); !ok && o.callTimeout > 0 {
 		var cancel context.CancelFunc
@@ -141,13 +145,11 @@ func (o options) unary(ctx context.Context, method string, req, reply any, cc *g
 		defer cancel()
 	}
 	req = withRequestID(method, req)
-	retries := 0
-	if ok, known := retryable[method]; known && ok(req) {
-		retries = o.retries
-	}
+	ok, known := retryable[method]
+	idempotent := known && ok(req)
 	for attempt := 0; ; attempt++ {
 		err := invoker(ctx, method, req, reply, cc, callOpts...)
-		if err == nil || attempt >= retries || status.Code(err) != codes.Unavailable {
+		if err == nil || attempt >= o.retries || !(idempotent && status.Code(err) == codes.Unavailable || rateLimited(err)) {
 			return err
 		}
 		if !sleep(ctx, o.delay(attempt)) {
@@ -159,6 +161,15 @@ func (o options) unary(ctx context.Context, method string, req, reply any, cc *g
 			return err
 		}
 	}
+}
+
+// rateLimited says whether err is the server turning a call away for its
+// token's call rate. The server does so before it runs the call, so any
+// call, even one that must not run twice, can be sent again; the server's
+// own message asks the caller to slow down and retry, which the backoff
+// does.
+func rateLimited(err error) bool {
+	return status.Code(err) == codes.ResourceExhausted && errorInfo(err).GetReason() == ReasonRateLimited
 }
 
 // stream passes streams through untouched: resuming one needs to know how
