@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -43,7 +44,9 @@ const batchMargin = 64
 
 // ImportHelpRequests stores rows, a partner's own records, with
 // BatchCreateHelpRequests: in batches of at most MaxImportBatch rows that
-// also fit the server's request size limit (see WithMaxRequestBytes). Each
+// also fit the server's request size limit (see WithMaxRequestBytes; a
+// batch the server refuses as too large all the same is sent again in
+// halves, and a row too large alone fails with ReasonRowTooLarge). Each
 // row needs organisation and external_id, which make the import
 // idempotent: running it again creates nothing new, and a batch whose
 // reply was lost is retried safely.
@@ -62,10 +65,7 @@ const batchMargin = 64
 // again finishes it.
 func (c *Client) ImportHelpRequests(ctx context.Context, rows []*pb.HelpRequest) ([]*pb.BatchCreateHelpRequestsResult, error) {
 	results := make([]*pb.BatchCreateHelpRequestsResult, len(rows))
-	limit := c.opts.maxRequestBytes
-	if limit <= 0 {
-		limit = DefaultMaxRequestBytes
-	}
+	limit := c.maxRequestBytes()
 	budget := limit - limit/batchMargin
 	batches := c.planImport(rows, budget, results)
 	for n, b := range batches {
@@ -74,6 +74,24 @@ func (c *Client) ImportHelpRequests(ctx context.Context, rows []*pb.HelpRequest)
 		}
 	}
 	return results, nil
+}
+
+// maxRequestBytes is the server's request size limit as this client was
+// told it.
+func (c *Client) maxRequestBytes() int {
+	if c.opts.maxRequestBytes <= 0 {
+		return DefaultMaxRequestBytes
+	}
+	return c.opts.maxRequestBytes
+}
+
+// tooLarge says whether err is gRPC refusing a message for its size, the
+// server's request or its reply: RESOURCE_EXHAUSTED in gRPC's words and
+// with no reason (the server's own refusals, such as RATE_LIMITED, all
+// carry one), so that a proxy's throttling is not taken for it.
+func tooLarge(err error) bool {
+	st, ok := statusOf(err)
+	return ok && st.Code() == codes.ResourceExhausted && Reason(err) == "" && strings.Contains(st.Message(), "larger than max")
 }
 
 // planImport groups row positions into batches, filling results for rows
@@ -159,6 +177,26 @@ func (c *Client) importBatch(ctx context.Context, rows []*pb.HelpRequest, b []in
 		}
 	}
 	resp, err := c.HelpRequests.BatchCreateHelpRequests(ctx, req)
+	if tooLarge(err) {
+		// The server's limit is below the one this client was given, or
+		// the reply outgrew what gRPC receives. Either way sending less at
+		// once is safe, rows being idempotent by external_id, where the
+		// error would end the import with gRPC's words for it.
+		if len(b) == 1 {
+			results[b[0]] = &pb.BatchCreateHelpRequestsResult{Index: int32(b[0]), Error: &pb.RowError{
+				Code:   "INVALID_ARGUMENT",
+				Reason: ReasonRowTooLarge,
+				Message: fmt.Sprintf("the row is %d bytes, more than the server accepts in one request "+
+					"(its limit is below the %d bytes this client was told: see WithMaxRequestBytes)", proto.Size(req), c.maxRequestBytes()),
+			}}
+			return nil
+		}
+		half := len(b) / 2
+		if err := c.importBatch(ctx, rows, b[:half], results); err != nil {
+			return err
+		}
+		return c.importBatch(ctx, rows, b[half:], results)
+	}
 	if err != nil {
 		return err
 	}
