@@ -45,6 +45,13 @@ type options struct {
 	maxRequestBytes int
 }
 
+// maxReplyBytes bounds a reply this client takes. gRPC's default, 4 MiB,
+// is less than the server sends in one full page: 1000 requests whose
+// text, within its limits in characters, is not ASCII (2000 characters of
+// details alone can be 8000 bytes) come to well over 4 MiB, and a page
+// the client cannot take could not be read at all, whatever the retries.
+const maxReplyBytes = 64 << 20
+
 // keepaliveParams has the connection pinged while a call or stream is open
 // and nothing has arrived for a while. A watch on a quiet afternoon reads
 // nothing and writes nothing, so without pings a connection whose path died
@@ -127,7 +134,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		grpc.WithChainStreamInterceptor(o.stream),
 		// Encodes and decodes by generated code rather than reflection, a
 		// third of the CPU; the wire format is the same (pb.ClientCodec).
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(pb.ClientCodec())),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(pb.ClientCodec()), grpc.MaxCallRecvMsgSize(maxReplyBytes)),
 		grpc.WithKeepaliveParams(keepaliveParams),
 	}
 	if o.token != "" {
