@@ -160,13 +160,14 @@ func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 type eventFilter struct {
 	types     map[pb.Event_Type]bool
 	org       string
+	ownOnly   bool   // org's own records' events only, not its volunteers' offers elsewhere (a partner's token)
 	volunteer string // for a volunteer's token: only events naming them
 }
 
 func (f eventFilter) keep(evs []*pb.Event) []*pb.Event {
 	var out []*pb.Event
 	for _, e := range evs {
-		if (len(f.types) == 0 || f.types[e.Type]) && (f.org == "" || f.org == e.Organisation) &&
+		if (len(f.types) == 0 || f.types[e.Type]) && (f.org == "" || f.org == e.Organisation || !f.ownOnly && f.org == e.VolunteerOrganisation) &&
 			(f.volunteer == "" || f.volunteer == e.Volunteer) {
 			out = append(out, e)
 		}
@@ -209,7 +210,10 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 		if filter.org != "" && filter.org != p.Organisation {
 			return statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a partner token watches its own organisation's events only", nil)
 		}
-		filter.org = p.Organisation
+		// Another group's request offered to one of the partner's
+		// volunteers is that group's business: a partner integrates its
+		// own intake, and has no right to read those requests.
+		filter.org, filter.ownOnly = p.Organisation, true
 	case p.Role == volunteer:
 		// A volunteer's app learns of offers made to them, and of their
 		// lapsing or withdrawal, as they happen: the events that name them.

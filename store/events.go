@@ -82,6 +82,15 @@ func emit(w *writeTx, ev *pb.Event, now time.Time) error {
 	}
 	ev.Revision = int64(w.rev)
 	ev.Time = timestamp(now)
+	if ev.HelpRequest != "" && ev.Volunteer != "" && ev.VolunteerOrganisation == "" {
+		// A watch for the volunteer's organisation hears of them being
+		// offered, or assigned, another group's request.
+		org, err := volunteerOrg(w.tx, ev.Volunteer)
+		if err != nil {
+			return err
+		}
+		ev.VolunteerOrganisation = org
+	}
 	switch {
 	case ev.HelpRequest != "":
 		w.touched = append(w.touched, ev.HelpRequest)
@@ -276,6 +285,20 @@ func requestConcerns(tx *bolt.Tx, r *pb.HelpRequest) (string, error) {
 		return "", fmt.Errorf("%s is OFFERED with %s, which is missing: %w", r.Name, r.Offer, errInconsistent)
 	}
 	return o.Volunteer, nil
+}
+
+// volunteerOrg is the organisation of the volunteer named, or "" for one
+// deleted.
+func volunteerOrg(tx *bolt.Tx, name string) (string, error) {
+	id, err := idFromName(name, volunteerPrefix)
+	if err != nil {
+		return "", fmt.Errorf("volunteer %q: %w", name, err)
+	}
+	v := &pb.Volunteer{}
+	if _, err := getProto(tx.Bucket(bVolunteers).Bucket(bRecords), id, v); err != nil {
+		return "", err
+	}
+	return v.Organisation, nil
 }
 
 func volunteerEvent(t pb.Event_Type, r *pb.Volunteer) *pb.Event {

@@ -293,6 +293,17 @@ func (c *change) emitEvents() error {
 		}
 		return ""
 	}
+	// The volunteers a change concerns are staged (their counts move), so
+	// their organisation is read from there, not decoded again for each
+	// of a dispatch's offers (emit reads any other).
+	volOrg := func(name string) string {
+		if id, err := idFromName(name, volunteerPrefix); err == nil {
+			if st, ok := c.vols.byID[string(id)]; ok {
+				return st.r.Organisation
+			}
+		}
+		return ""
+	}
 	for _, so := range c.offerOrder {
 		if !so.changed {
 			continue
@@ -305,7 +316,7 @@ func (c *change) emitEvents() error {
 			continue
 		}
 		ev := &pb.Event{Type: t, Organisation: orgOf(so.o.HelpRequest), HelpRequest: so.o.HelpRequest,
-			Volunteer: so.o.Volunteer, Offer: so.o.Name, Dispatched: so.o.Dispatched}
+			Volunteer: so.o.Volunteer, VolunteerOrganisation: volOrg(so.o.Volunteer), Offer: so.o.Name, Dispatched: so.o.Dispatched}
 		if err := emit(c.w, ev, c.now); err != nil {
 			return err
 		}
@@ -317,6 +328,7 @@ func (c *change) emitEvents() error {
 		ev := helpRequestEvent(pb.Event_TYPE_HELP_REQUEST_STATE_CHANGED, st.r)
 		ev.PreviousState = st.prevState
 		ev.Volunteer = st.r.AssignedVolunteer
+		ev.VolunteerOrganisation = volOrg(ev.Volunteer)
 		if err := emit(c.w, ev, c.now); err != nil {
 			return err
 		}
@@ -329,6 +341,7 @@ func (c *change) emitEvents() error {
 		}
 		ev = helpRequestEvent(t, st.r)
 		ev.Volunteer = st.prevAssigned
+		ev.VolunteerOrganisation = volOrg(ev.Volunteer)
 		if err := emit(c.w, ev, c.now); err != nil {
 			return err
 		}

@@ -157,9 +157,14 @@ type Event struct {
 	// For help request events: the request's state after the change.
 	State HelpRequest_State `protobuf:"varint,9,opt,name=state,proto3,enum=doorstep.v1.HelpRequest_State" json:"state,omitempty"`
 	// For offer events: whether the dispatcher made the offer.
-	Dispatched    bool `protobuf:"varint,10,opt,name=dispatched,proto3" json:"dispatched,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Dispatched bool `protobuf:"varint,10,opt,name=dispatched,proto3" json:"dispatched,omitempty"`
+	// For offer, assignment and state-change events naming a volunteer: the
+	// volunteer's organisation. Matching crosses organisations, so one
+	// group's request may be offered to another's volunteer, whose counts of
+	// offers and assignments then change.
+	VolunteerOrganisation string `protobuf:"bytes,11,opt,name=volunteer_organisation,json=volunteerOrganisation,proto3" json:"volunteer_organisation,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
@@ -262,6 +267,13 @@ func (x *Event) GetDispatched() bool {
 	return false
 }
 
+func (x *Event) GetVolunteerOrganisation() string {
+	if x != nil {
+		return x.VolunteerOrganisation
+	}
+	return ""
+}
+
 // The request for WatchEvents.
 type WatchEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -273,7 +285,10 @@ type WatchEventsRequest struct {
 	StartRevision int64 `protobuf:"varint,1,opt,name=start_revision,json=startRevision,proto3" json:"start_revision,omitempty"`
 	// Optional. Only events of these types; all types when empty.
 	Types []Event_Type `protobuf:"varint,2,rep,packed,name=types,proto3,enum=doorstep.v1.Event_Type" json:"types,omitempty"`
-	// Optional. Only events of this organisation.
+	// Optional. Only events of this organisation: its requests' and
+	// volunteers' events, and offers and assignments of its volunteers to
+	// other organisations' requests (volunteer_organisation). A partner's
+	// token sees only its own requests' and volunteers' events.
 	Organisation  string `protobuf:"bytes,3,opt,name=organisation,proto3" json:"organisation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -390,7 +405,7 @@ var File_doorstep_v1_events_proto protoreflect.FileDescriptor
 
 const file_doorstep_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x18doorstep/v1/events.proto\x12\vdoorstep.v1\x1a\x1edoorstep/v1/help_request.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x06\n" +
+	"\x18doorstep/v1/events.proto\x12\vdoorstep.v1\x1a\x1edoorstep/v1/help_request.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfe\x06\n" +
 	"\x05Event\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12+\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x17.doorstep.v1.Event.TypeR\x04type\x12.\n" +
@@ -404,7 +419,8 @@ const file_doorstep_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"dispatched\x18\n" +
 	" \x01(\bR\n" +
-	"dispatched\"\xac\x03\n" +
+	"dispatched\x125\n" +
+	"\x16volunteer_organisation\x18\v \x01(\tR\x15volunteerOrganisation\"\xac\x03\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19TYPE_HELP_REQUEST_CREATED\x10\x01\x12\x1d\n" +

@@ -50,6 +50,13 @@ func (m *Event) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if len(m.VolunteerOrganisation) > 0 {
+		i -= len(m.VolunteerOrganisation)
+		copy(dAtA[i:], m.VolunteerOrganisation)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.VolunteerOrganisation)))
+		i--
+		dAtA[i] = 0x5a
+	}
 	if m.Dispatched {
 		i--
 		if m.Dispatched {
@@ -277,6 +284,10 @@ func (m *Event) SizeVT() (n int) {
 	}
 	if m.Dispatched {
 		n += 2
+	}
+	l = len(m.VolunteerOrganisation)
+	if l > 0 {
+		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -614,6 +625,38 @@ func (m *Event) UnmarshalVT(dAtA []byte) error {
 				}
 			}
 			m.Dispatched = bool(v != 0)
+		case 11:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field VolunteerOrganisation", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.VolunteerOrganisation = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
