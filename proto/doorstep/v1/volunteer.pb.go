@@ -368,8 +368,10 @@ type Volunteer struct {
 	// Output only. How many offers to them await an answer; with
 	// active_assignments, never more than capacity.
 	PendingOffers int32 `protobuf:"varint,16,opt,name=pending_offers,json=pendingOffers,proto3" json:"pending_offers,omitempty"`
-	// Output only. When they accepted each assignment of the last 7 days, for
-	// sharing work fairly.
+	// Output only. When they accepted each recent assignment, for sharing work
+	// fairly: matching counts those of the last 7 days (the fairness window).
+	// Older times are dropped at their next accept, not as they age, so that
+	// the record (and its etag) changes only when the volunteer does.
 	RecentAssignmentTimes []*timestamppb.Timestamp `protobuf:"bytes,17,rep,name=recent_assignment_times,json=recentAssignmentTimes,proto3" json:"recent_assignment_times,omitempty"`
 	// Output only. The requests with a window (not a deadline) they hold an
 	// offer or an assignment for, so that they are not sent to two places at
