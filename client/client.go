@@ -85,7 +85,10 @@ func WithCallTimeout(d time.Duration) Option { return func(o *options) { o.callT
 // any call the server turned away for its token's call rate
 // (RESOURCE_EXHAUSTED, RATE_LIMITED), up to attempts more times, waiting
 // base, 2*base, 4*base... with jitter, capped at 5 s (default 4 attempts
-// from 100 ms; 0 attempts turns retries off).
+// from 100 ms, which gives up after about 1.5 s; 0 attempts turns retries
+// off). A job that runs unattended, such as a nightly import, should ride
+// out a server restart: WithRetry(8, 500*time.Millisecond) waits about
+// 30 s in all, and WithCallTimeout must then allow for it.
 // Which calls count as idempotent is set out at IsRetryable; Watch
 // reconnects with the same base delay whatever attempts says.
 func WithRetry(attempts int, base time.Duration) Option {
