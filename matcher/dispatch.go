@@ -365,12 +365,14 @@ const maxClashRounds = 8
 // (beside the jobs they hold already, which each request's search checked
 // alone). Such a volunteer keeps the jobs that fit, the most urgent and
 // cheapest first; the others lose that volunteer as a candidate, and the
-// problem is solved again, until nothing clashes. Each round takes away
-// at least one edge. Rare: windows are mostly hours or days wide, and a
+// problem is solved again, until nothing clashes; then the requests left
+// out for a clash get a second chance (coverClashed). Each round takes
+// away at least one edge. Rare: windows are mostly hours or days wide, and a
 // job an hour or two. Callers hold the read lock.
 func (e *Engine) resolveClashes(dp *dispatchProblem, a Assignment, now time.Time) (Assignment, error) {
 	p := dp.problem
 	var cut *AssignmentProblem // p less the clashing edges, once one is found
+	var lost [][2]int32        // every clashing edge cut: request, volunteer
 	for round := 0; ; round++ {
 		byVol := map[int32][]int{}
 		for i, li := range a.Volunteer {
@@ -398,8 +400,9 @@ func (e *Engine) resolveClashes(dp *dispatchProblem, a Assignment, now time.Time
 			}
 		}
 		if len(clashes) == 0 {
-			return a, nil
+			return e.coverClashed(dp, a, lost, now), nil
 		}
+		lost = append(lost, clashes...)
 		if cut == nil {
 			cut = &AssignmentProblem{Urgency: p.Urgency, Edges: slices.Clone(p.Edges), Capacity: p.Capacity}
 		}
@@ -413,7 +416,7 @@ func (e *Engine) resolveClashes(dp *dispatchProblem, a Assignment, now time.Time
 				a.Covered--
 				a.CoveredByUrgency[p.Urgency[c[0]]]--
 			}
-			return a, nil
+			return e.coverClashed(dp, a, lost, now), nil
 		}
 		var err error
 		if a, err = SolveAssignment(cut); err != nil {
@@ -421,6 +424,148 @@ func (e *Engine) resolveClashes(dp *dispatchProblem, a Assignment, now time.Time
 		}
 	}
 }
+
+// coverClashed gives each request that lost a volunteer to a clash, and
+// is uncovered, a second chance with that volunteer. The rounds above
+// keep a volunteer's most urgent and cheapest jobs without asking whether
+// those could go elsewhere: a critical request kept by a volunteer whom a
+// free neighbour could have replaced left a low one that only they could
+// do uncovered (and, the volunteer busy then, uncovered in every run
+// after), and one critical request could push out another that only they
+// could do while their neighbour went to a low one. So the volunteer
+// takes it if one of their jobs in the way moves to another of its
+// candidates with room and time for it, if need be pushing out a job less
+// urgent than this request there, or if a job in the way is itself less
+// urgent and is dropped. A move that covers one more is preferred, then
+// the one that drops the least urgent, then the cheapest; the most urgent
+// requests are tried first. A caller's requests at one door at one time
+// are left as they are: moving one would part it from the door's
+// volunteer (oneVolunteerPerDoor). Callers hold the read lock.
+func (e *Engine) coverClashed(dp *dispatchProblem, a Assignment, lost [][2]int32, now time.Time) Assignment {
+	if len(lost) == 0 {
+		return a
+	}
+	p := dp.problem
+	on := map[int32][]int{} // each volunteer's requests in the plan
+	for r, li := range a.Volunteer {
+		if li >= 0 {
+			on[li] = append(on[li], r)
+		}
+	}
+	// fitsWith says whether volunteer li has room and time for their held
+	// jobs and those of the plan, less request skip's (or none, -1), and
+	// request add's.
+	budget := maxCoverChecks
+	fitsWith := func(li int32, skip, add int) bool {
+		if budget--; budget < 0 {
+			return false
+		}
+		n := int32(len(on[li])) + 1
+		if skip >= 0 {
+			n--
+		}
+		if n > p.Capacity[li] {
+			return false
+		}
+		if !dp.jobs[add].fixed {
+			return true
+		}
+		cs := slices.Clone(e.extraOf(dp.back[li]).commitments)
+		for _, r := range on[li] {
+			if r != skip && dp.jobs[r].fixed {
+				cs = append(cs, commitment{place: dp.jobs[r].place, job: dp.jobs[r].job})
+			}
+		}
+		cs = append(cs, commitment{place: dp.jobs[add].place, job: dp.jobs[add].job})
+		return fits(rounds(now.Unix(), cs))
+	}
+	// A move: u to li; k (if >= 0) from li to w; drop (if >= 0) uncovered.
+	type move struct {
+		k, drop int
+		w       int32
+		cost    int64 // the change in total cost
+	}
+	urgency := func(r int) int8 {
+		if r < 0 {
+			return -1 // nobody dropped: best of all
+		}
+		return p.Urgency[r]
+	}
+	better := func(x, y move) bool {
+		return cmp.Or(cmp.Compare(urgency(x.drop), urgency(y.drop)), cmp.Compare(x.cost, y.cost)) < 0
+	}
+	lost = slices.Clone(lost)
+	slices.SortFunc(lost, func(x, y [2]int32) int {
+		return cmp.Or(cmp.Compare(p.Urgency[y[0]], p.Urgency[x[0]]), cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
+	})
+	for _, c := range slices.Compact(lost) {
+		u, li := int(c[0]), c[1]
+		if a.Volunteer[u] >= 0 || dp.group[u] >= 0 {
+			continue
+		}
+		cu := edgeCost(p, u, li)
+		var best *move
+		try := func(m move) {
+			if best == nil || better(m, *best) {
+				best = &m
+			}
+		}
+		if fitsWith(li, -1, u) {
+			try(move{k: -1, drop: -1, cost: cu}) // room and time for it after all
+		}
+		for _, k := range on[li] {
+			if dp.group[k] >= 0 || !fitsWith(li, k, u) {
+				continue
+			}
+			ck := edgeCost(p, k, li)
+			if p.Urgency[k] < p.Urgency[u] {
+				try(move{k: -1, drop: k, cost: cu - ck})
+			}
+			for _, ed := range p.Edges[k] {
+				w := ed.Volunteer
+				if w == li {
+					continue
+				}
+				if fitsWith(w, -1, k) {
+					try(move{k: k, drop: -1, w: w, cost: cu + ed.Cost - ck})
+					continue
+				}
+				for _, j := range on[w] {
+					if p.Urgency[j] < p.Urgency[u] && dp.group[j] < 0 && fitsWith(w, j, k) {
+						try(move{k: k, drop: j, w: w, cost: cu + ed.Cost - ck - edgeCost(p, j, w)})
+					}
+				}
+			}
+		}
+		if best == nil {
+			continue
+		}
+		m := *best
+		if m.drop >= 0 {
+			d := a.Volunteer[m.drop]
+			on[d] = slices.DeleteFunc(on[d], func(r int) bool { return r == m.drop })
+			a.Volunteer[m.drop] = -1
+			a.Covered--
+			a.CoveredByUrgency[p.Urgency[m.drop]]--
+		}
+		if m.k >= 0 {
+			on[li] = slices.DeleteFunc(on[li], func(r int) bool { return r == m.k })
+			on[m.w] = append(on[m.w], m.k)
+			a.Volunteer[m.k] = m.w
+		}
+		on[li] = append(on[li], u)
+		a.Volunteer[u] = li
+		a.Cost += m.cost
+		a.Covered++
+		a.CoveredByUrgency[p.Urgency[u]]++
+	}
+	return a
+}
+
+// maxCoverChecks bounds the schedules coverClashed checks in one plan,
+// so that volunteers with room for many, clashing everywhere, cannot make
+// a dispatch slow; past it, what still clashes waits for the next run.
+const maxCoverChecks = 100_000
 
 // edgeCost is the cost of request r's edge to volunteer li.
 func edgeCost(p *AssignmentProblem, r int, li int32) int64 {
