@@ -142,23 +142,53 @@ func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.T
 	if a, err = e.resolveClashes(&dp, a, now); err != nil {
 		return Plan{}, true, err
 	}
-	// Each request's volunteer, by engine id, and its score.
-	final := make([]int64, len(reqs))
-	scores := make([]float64, len(reqs))
-	revs := make([]uint64, len(reqs))
-	for i, li := range a.Volunteer {
-		final[i] = -1
-		if li < 0 {
-			continue
+	o := e.settle(&dp, reqs, a, now)
+	// A request kept waiting for the volunteer going to its door leaves
+	// the one the solution gave it idle, while requests only they could
+	// take go without. Solve again with the waiting requests' candidates
+	// taken away (they may still join their door's volunteer), and keep
+	// the better plan. Rare: one caller's requests at one time.
+	cut := AssignmentProblem{Urgency: p.Urgency, Capacity: p.Capacity}
+	for range maxDoorRounds {
+		idle := false
+		for i, w := range o.waiting {
+			if !w {
+				continue
+			}
+			idle = idle || a.Volunteer[i] >= 0
+			if cut.Edges == nil {
+				cut.Edges = slices.Clone(p.Edges)
+			}
+			cut.Edges[i] = nil
 		}
-		final[i] = int64(dp.back[li])
-		for j, ed := range p.Edges[i] {
-			if ed.Volunteer == li {
-				scores[i], revs[i] = dp.scores[dp.edgeAt[i]+j], dp.revs[dp.edgeAt[i]+j]
+		if !idle || !freesForOthers(&cut, a, o) {
+			break
+		}
+		dp2 := dp
+		dp2.problem = &cut
+		if !hold {
+			e.mu.RUnlock() // the solver reads only its own copy, as above
+		}
+		a, err = SolveAssignment(&cut)
+		if !hold {
+			e.rlock()
+			if e.idEpoch != dp.epoch {
+				return Plan{}, false, nil
 			}
 		}
+		if err != nil {
+			return Plan{}, true, err
+		}
+		if a, err = e.resolveClashes(&dp2, a, now); err != nil {
+			return Plan{}, true, err
+		}
+		o2 := e.settle(&dp, reqs, a, now)
+		if !o2.better(o, reqs) {
+			break
+		}
+		o = o2
 	}
-	waiting := e.oneVolunteerPerDoor(&dp, reqs, final, scores, revs, now)
+	final, scores, revs, waiting := o.final, o.scores, o.revs, o.waiting
 	plan := Plan{Greedy: g}
 	for i, id := range final {
 		switch {
@@ -178,6 +208,105 @@ func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.T
 	}
 	plan.Uncovered = len(reqs) - len(plan.Offers)
 	return plan, true, nil
+}
+
+// freesForOthers says whether solving p, the problem without o's waiting
+// requests, could cover another: whether a request uncovered in o reaches a
+// volunteer a gave a waiting request, by a path of candidates each
+// passing on the request they hold in a. A solve under scarcity can take
+// a second; this walk costs one pass over the edges.
+func freesForOthers(p *AssignmentProblem, a Assignment, o settled) bool {
+	freed := map[int32]bool{}
+	for i, w := range o.waiting {
+		if w && a.Volunteer[i] >= 0 {
+			freed[a.Volunteer[i]] = true
+		}
+	}
+	held := map[int32][]int{} // each volunteer's requests in a
+	var queue []int
+	for i, li := range a.Volunteer {
+		switch {
+		case li >= 0:
+			held[li] = append(held[li], i)
+		case o.final[i] < 0 && !o.waiting[i]:
+			queue = append(queue, i)
+		}
+	}
+	seen := map[int32]bool{}
+	for len(queue) > 0 {
+		r := queue[0]
+		queue = queue[1:]
+		for _, ed := range p.Edges[r] {
+			if freed[ed.Volunteer] {
+				return true
+			}
+			if !seen[ed.Volunteer] {
+				seen[ed.Volunteer] = true
+				queue = append(queue, held[ed.Volunteer]...)
+			}
+		}
+	}
+	return false
+}
+
+// maxDoorRounds bounds the solves planDispatch makes again for requests
+// kept waiting for their door's volunteer.
+const maxDoorRounds = 3
+
+// settled is a dispatch's outcome per request: its volunteer, by engine
+// id, or -1; its score and the volunteer's record judged; and whether it
+// waits for its door's volunteer (oneVolunteerPerDoor).
+type settled struct {
+	final   []int64
+	scores  []float64
+	revs    []uint64
+	waiting []bool
+}
+
+// settle turns a solution of dp's problem (or of one with fewer edges)
+// into each request's volunteer, one to a door. Callers hold the read
+// lock.
+func (e *Engine) settle(dp *dispatchProblem, reqs []DispatchRequest, a Assignment, now time.Time) settled {
+	p := dp.problem
+	o := settled{final: make([]int64, len(reqs)), scores: make([]float64, len(reqs)), revs: make([]uint64, len(reqs))}
+	for i, li := range a.Volunteer {
+		o.final[i] = -1
+		if li < 0 {
+			continue
+		}
+		o.final[i] = int64(dp.back[li])
+		for j, ed := range p.Edges[i] {
+			if ed.Volunteer == li {
+				o.scores[i], o.revs[i] = dp.scores[dp.edgeAt[i]+j], dp.revs[dp.edgeAt[i]+j]
+			}
+		}
+	}
+	o.waiting = e.oneVolunteerPerDoor(dp, reqs, o.final, o.scores, o.revs, now)
+	return o
+}
+
+// better says whether o covers more requests than b, or as many and more
+// of the most urgent, or those at a lower total score.
+func (o settled) better(b settled, reqs []DispatchRequest) bool {
+	count := func(s settled) (n int, by [5]int, total float64) {
+		for i, id := range s.final {
+			if id >= 0 {
+				n++
+				by[4-urgencyRank(reqs[i].Request.GetUrgency())]++
+				total += s.scores[i]
+			}
+		}
+		return n, by, total
+	}
+	on, oby, ototal := count(o)
+	bn, bby, btotal := count(b)
+	if on != bn {
+		return on > bn
+	}
+	if c := slices.Compare(oby[:], bby[:]); c != 0 {
+		return c > 0
+	}
+	return ototal < btotal
 }
 
 // dispatchProblem is the assignment problem of a dispatch run, with what
