@@ -1441,11 +1441,11 @@ type DispatchResponse struct {
 	// volunteers are needed there.
 	WithoutCandidates int32 `protobuf:"varint,7,opt,name=without_candidates,json=withoutCandidates,proto3" json:"without_candidates,omitempty"`
 	// Of the uncovered, requests whose eligible volunteers considered (each
-	// request's nearest, candidates_per_request of them) were all needed for
-	// others: more urgent requests, or ones nobody else could cover. Where
-	// many requests share one neighbourhood, eligible volunteers a little
-	// further away may not have been considered: the next run, which finds
-	// those offered now at capacity, considers them.
+	// request's nearest, as many as doorstepd --dispatch-candidates says)
+	// were all needed for others: more urgent requests, or ones nobody else
+	// could cover. Where many requests share one neighbourhood, eligible
+	// volunteers a little further away may not have been considered: the
+	// next run, which finds those offered now at capacity, considers them.
 	Outnumbered int32 `protobuf:"varint,8,opt,name=outnumbered,proto3" json:"outnumbered,omitempty"`
 	// Of the uncovered, requests whose requester has another request at the
 	// same place at a time that meets theirs, and whose volunteer (already
