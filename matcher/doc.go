@@ -33,12 +33,12 @@
 // for a remote request), less a bonus for living on the same street and one
 // for the same postcode unit, plus a fairness term for each assignment
 // taken in the last 7 days, less a continuity bonus for having helped the
-// same requester before. Equal scores are ordered by volunteer name, so the
-// order is deterministic. The request's urgency does not reorder one
-// request's candidates; dispatch uses it to decide which requests to cover
-// first. A remote request (remote_ok, with only needs met from afar and nobody
-// going inside: Remote) has no distance rule and no distance
-// in its scores, but its candidates are drawn from the nearest eligible
+// same requester before. Equal scores are ordered by distance, then by
+// volunteer name, so the order is deterministic. The request's urgency
+// does not reorder one request's candidates; dispatch uses it to decide
+// which requests to cover first. A remote request (remote_ok, with only
+// needs met from afar and nobody going inside: Remote) has no distance
+// rule and no distance in its scores, but its candidates are drawn from the nearest eligible
 // volunteers (the 50 nearest, or as many as are asked for if more), so
 // that a befriender is local if one can be; the best of that pool come
 // first, however many are asked for.

@@ -794,3 +794,21 @@ func TestDispatchKeepsLargeScoresApart(t *testing.T) {
 		t.Fatalf("plan %v, total score %.0f; want r1->x, r2->y (each at distance ~0, total ~2.2e6)", got, total)
 	}
 }
+
+// TestRemoteTiesGoToTheNearer: a befriending call's scores have no
+// distance in them, so every candidate ties; by name alone (ids in order
+// of registration) the earliest to sign up came first for every call.
+// The nearer now comes first, as the package doc promises a local
+// befriender where one can be.
+func TestRemoteTiesGoToTheNearer(t *testing.T) {
+	basic := func(v *pb.Volunteer) { v.Vetting.Level = pb.Vetting_DBS_LEVEL_BASIC; v.MaxDistanceMetres = 1000 }
+	e := engineWith(t, vol("a-first", 40000, 0, basic), vol("b-second", 9000, 0, basic), vol("c-third", 300, 0, basic))
+	r := req(func(r *pb.HelpRequest) { r.RemoteOk = true; r.Needs = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL} })
+	res, err := e.FindCandidates(r, nil, 3, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(res.Candidates); !slices.Equal(got, []string{"c-third", "b-second", "a-first"}) {
+		t.Errorf("candidates %v, want the nearest first", got)
+	}
+}

@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -374,21 +375,22 @@ func sortCandidates(c []Candidate) {
 }
 
 // candidateLess is compareCandidates(*a, *b) < 0, without copying them.
+// Equal scores go to the nearer: a remote request's scores have no
+// distance in them, and by name alone (ids in order of registration) the
+// earliest to sign up would ring every befriending call. Then by name,
+// which is unique, so the order is total.
 func candidateLess(a, b *Candidate) bool {
 	if a.Score != b.Score {
 		return a.Score < b.Score
+	}
+	if a.Metres != b.Metres {
+		return a.Metres < b.Metres
 	}
 	return a.Volunteer < b.Volunteer
 }
 
 func compareCandidates(a, b Candidate) int {
-	if a.Score != b.Score {
-		if a.Score < b.Score {
-			return -1
-		}
-		return 1
-	}
-	return strings.Compare(a.Volunteer, b.Volunteer)
+	return cmp.Or(cmp.Compare(a.Score, b.Score), cmp.Compare(a.Metres, b.Metres), strings.Compare(a.Volunteer, b.Volunteer))
 }
 
 // score ranks an eligible volunteer; see the package doc.
