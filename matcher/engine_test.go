@@ -247,7 +247,7 @@ func TestRankingAndTies(t *testing.T) {
 	if got := res.Candidates[1].Explain(); !strings.HasPrefix(got, "650 m, same street") || !strings.Contains(got, "free Mon 08:00-20:00") {
 		t.Errorf("explanation %q", got)
 	}
-	if got := res.Candidates[5].Explain(); !strings.Contains(got, "2 jobs this week") {
+	if got := res.Candidates[5].Explain(); !strings.Contains(got, "2 jobs in the last 7 days") {
 		t.Errorf("explanation %q", got)
 	}
 	if got := res.Candidates[0].Explain(); !strings.Contains(got, "helped this person before") {

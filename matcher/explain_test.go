@@ -44,9 +44,9 @@ func TestExplainText(t *testing.T) {
 		{Candidate{Metres: 80, slot: slot{day: 6, from: 545, to: 1305}}, "80 m, free Sat 09:05-21:45"},
 		{Candidate{Metres: 80, slot: slot{day: 1, from: 30, to: 0}}, "80 m"},
 		{Candidate{Metres: 80, helped: true}, "80 m, helped this person before"},
-		{Candidate{Metres: 80, recentCount: 1, recentHours: 168}, "80 m, 1 job this week"},
-		{Candidate{Metres: 80, recentCount: 2, recentHours: 168}, "80 m, 2 jobs this week"},
-		{Candidate{Metres: 80, recentCount: 13, recentHours: 168}, "80 m, 13 jobs this week"},
+		{Candidate{Metres: 80, recentCount: 1, recentHours: 168}, "80 m, 1 job in the last 7 days"},
+		{Candidate{Metres: 80, recentCount: 2, recentHours: 168}, "80 m, 2 jobs in the last 7 days"},
+		{Candidate{Metres: 80, recentCount: 13, recentHours: 168}, "80 m, 13 jobs in the last 7 days"},
 		{Candidate{Metres: 80, recentCount: 2, recentHours: 72}, "80 m, 2 jobs in the last 3 days"},
 		{Candidate{Metres: 80, recentCount: 1, recentHours: 24}, "80 m, 1 job in the last day"},
 		{Candidate{Metres: 80, recentCount: 1, recentHours: 36}, "80 m, 1 job in the last 36 hours"},
@@ -54,7 +54,7 @@ func TestExplainText(t *testing.T) {
 		{Candidate{Metres: 80, slot: slot{day: 2, from: 240, to: 360}, zone: tokyo}, "80 m, free Tue 04:00-06:00 Tokyo time"},
 		{Candidate{Metres: 80, slot: slot{day: 2, from: 240, to: 360}, zone: newYork}, "80 m, free Tue 04:00-06:00 New York time"},
 		{Candidate{Metres: 2500, SamePostcode: true, skills: []string{"driver"}, slot: slot{day: 4, from: 480, to: 1200}, helped: true, recentCount: 3, recentHours: 168},
-			"2.5 km, same postcode, has driver, free Thu 08:00-20:00, helped this person before, 3 jobs this week"},
+			"2.5 km, same postcode, has driver, free Thu 08:00-20:00, helped this person before, 3 jobs in the last 7 days"},
 	} {
 		if got := tt.c.Explain(); got != tt.want {
 			t.Errorf("Explain(%+v) = %q, want %q", tt.c, got, tt.want)

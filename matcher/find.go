@@ -536,12 +536,11 @@ func appendCount(b []byte, n int, noun string) []byte {
 	return b
 }
 
-// appendWithin appends the fairness window as the sentence says it: " this
-// week" for the default week, else " in the last 3 days" or "... 12 hours".
+// appendWithin appends the fairness window as the sentence says it: " in
+// the last 7 days" for the default, or "... 12 hours". Not "this week",
+// which a caller told on a Monday takes to mean since that morning.
 func appendWithin(b []byte, hours int) []byte {
 	switch {
-	case hours == 7*24:
-		return append(b, " this week"...)
 	case hours == 24:
 		return append(b, " in the last day"...)
 	case hours == 1:
