@@ -404,8 +404,9 @@ type scan[T proto.Message] struct {
 
 // maxScanned bounds the keys one List call reads, so that a selective
 // filter cannot hold a read transaction open across a large collection;
-// the caller gets a short page and a token to go on.
-const maxScanned = 10000
+// the caller gets a short page and a token to go on. (A variable only so
+// that tests can lower it.)
+var maxScanned = 10000
 
 const pageTokenVersion = 1
 

@@ -432,7 +432,8 @@ func (s *BoltStore) DeleteHelpRequest(ctx context.Context, id, etag string) erro
 }
 
 // ListHelpRequests implements Store. It walks the most selective index the
-// filter allows (phone, then postcode, organisation, state) and checks the
+// filter allows (phone, then postcode, a state still in hand, organisation,
+// any other state) and checks the
 // rest of the filter on each record.
 func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error) {
 	pre := func(r *pb.HelpRequest) bool {
@@ -452,12 +453,26 @@ func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p P
 		sc.index, sc.phone = bByPhone, f.Phone
 	case f.PostcodePrefix != "":
 		sc.index, sc.prefix = bByPostcode, []byte(f.PostcodePrefix)
+	case liveState(f.State):
+		// The requests in hand now are few whatever the history: an
+		// organisation's (a partner's token always lists by it) open
+		// ones come after every request it ever closed in by_org, and
+		// were reached only after page upon empty page. Both walks go
+		// oldest first.
+		sc.index, sc.prefix = bByState, []byte{byte(f.State)}
 	case f.Organisation != "":
 		sc.index, sc.prefix = bByOrg, join([]byte(f.Organisation), nil)
 	case f.State != pb.HelpRequest_STATE_UNSPECIFIED:
 		sc.index, sc.prefix = bByState, []byte{byte(f.State)}
 	}
 	return helpRequests.list(s, sc, p)
+}
+
+// liveState says whether requests in state st are still in hand (OPEN,
+// OFFERED, ASSIGNED): as many as the work of the moment, where the closed
+// grow with every day of use.
+func liveState(st pb.HelpRequest_State) bool {
+	return st == pb.HelpRequest_STATE_OPEN || st == pb.HelpRequest_STATE_OFFERED || st == pb.HelpRequest_STATE_ASSIGNED
 }
 
 // CreateVolunteer implements Store.

@@ -1,0 +1,49 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// An organisation's open requests are found on the first page however
+// many of its requests closed before them: a partner's token always lists
+// by organisation, and after a year of use the open few came after a
+// hundred thousand closed ones, page after empty page.
+func TestListLiveStateByOrganisationSkipsHistory(t *testing.T) {
+	defer func(n int) { maxScanned = n }(maxScanned)
+	maxScanned = 20
+	s, _ := newStore(t)
+	for i := range 3 * maxScanned {
+		hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", fmt.Sprintf("old-%d", i), "AB10 1AB", ""), Idempotency{})
+		mustOK(t, err, "create")
+		_, err = s.CancelHelpRequest(bg, idOf(hr.Name))
+		mustOK(t, err, "cancel")
+	}
+	var want []string
+	for i := range 3 {
+		hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", fmt.Sprintf("new-%d", i), "AB10 1AB", ""), Idempotency{})
+		mustOK(t, err, "create")
+		want = append(want, hr.Name)
+	}
+	other, err := s.CreateHelpRequest(bg, newHelpRequest("org-b", "b-1", "AB10 1AB", ""), Idempotency{})
+	mustOK(t, err, "create")
+
+	page, tok, err := s.ListHelpRequests(bg, HelpRequestFilter{State: pb.HelpRequest_STATE_OPEN, Organisation: "org-a"}, Page{Size: 10})
+	mustOK(t, err, "list")
+	if !slices.Equal(names(page), want) || tok != "" {
+		t.Fatalf("first page of org-a's open requests = %v, token %q; want %v and no token", names(page), tok, want)
+	}
+	// Pages of one still go oldest first and end.
+	if got := names(listAllHR(t, s, HelpRequestFilter{State: pb.HelpRequest_STATE_OPEN, Organisation: "org-a"}, 1)); !slices.Equal(got, want) {
+		t.Errorf("following tokens found %v, want %v", got, want)
+	}
+	if got := names(listAllHR(t, s, HelpRequestFilter{State: pb.HelpRequest_STATE_OPEN, Organisation: "org-b"}, 10)); !slices.Equal(got, []string{other.Name}) {
+		t.Errorf("org-b's open requests = %v, want %v", got, other.Name)
+	}
+	if got := listAllHR(t, s, HelpRequestFilter{State: pb.HelpRequest_STATE_CANCELLED, Organisation: "org-a"}, 50); len(got) != 3*maxScanned {
+		t.Errorf("org-a's cancelled requests: %d, want %d", len(got), 3*maxScanned)
+	}
+}
