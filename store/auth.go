@@ -12,6 +12,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -27,6 +28,16 @@ var (
 	bByHash        = []byte("by_hash")
 	bOrganisations = []byte("organisations")
 	bAudit         = []byte("audit")
+	// bAuditByResource indexes the audit log by record: resource 0x00
+	// id(16) -> "", so that a record's trail (a subject access export, or
+	// "who read this request") is read from its own entries rather than
+	// from every read of every record ever audited.
+	bAuditByResource = []byte("audit_by_resource")
+	// kAuditIndexFrom is set while audit_by_resource is being filled from
+	// an audit log older than it: the id of the last record indexed (16
+	// zero bytes before the first), so that a fill cut short goes on
+	// where it stopped.
+	kAuditIndexFrom = []byte("audit_index_from")
 )
 
 const tokenPrefix = "tokens/"
@@ -53,6 +64,78 @@ func createAuthLayout(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// createAuditIndex (version 8) adds audit_by_resource. The records
+// already logged are indexed by fillAuditIndex, in transactions of their
+// own: a year's log holds millions. Run again over a file that has the
+// bucket, it indexes the log again, which puts nothing new.
+func createAuditIndex(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(bAuditByResource); err != nil {
+		return err
+	}
+	return tx.Bucket(bMeta).Put(kAuditIndexFrom, make([]byte, 16))
+}
+
+// auditIndexChunk bounds one transaction of fillAuditIndex.
+var auditIndexChunk = 100_000 // a variable so that tests can lower it
+
+// fillAuditIndex indexes the audit records logged before
+// audit_by_resource existed, a chunk per transaction, each chunk's entries
+// put in key order (putInOrder). It runs in Open before any other write.
+func (s *BoltStore) fillAuditIndex() error {
+	start, indexed := time.Now(), 0
+	for {
+		done := false
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bMeta)
+			from := meta.Get(kAuditIndexFrom)
+			if from == nil {
+				done = true
+				return nil
+			}
+			cur := tx.Bucket(bAudit).Cursor()
+			k, v := cur.Seek(from)
+			if bytes.Equal(k, from) {
+				k, v = cur.Next()
+			}
+			var keys [][]byte
+			var last []byte
+			for ; k != nil && len(keys) < auditIndexChunk; k, v = cur.Next() {
+				r := &pb.AuditRecord{}
+				if err := pb.UnmarshalTrusted(v, r); err != nil {
+					return fmt.Errorf("audit record %s: %w", idString(k), err)
+				}
+				keys = append(keys, join([]byte(r.Resource), k))
+				last = k
+			}
+			indexed += len(keys)
+			// In key order, as putInOrder explains: put in the log's order
+			// they would land all over the new bucket's nodes.
+			slices.SortFunc(keys, bytes.Compare)
+			ix := tx.Bucket(bAuditByResource)
+			ix.FillPercent = appendFillPercent // see packAppends
+			for _, key := range keys {
+				if err := ix.Put(key, nil); err != nil {
+					return err
+				}
+			}
+			if k == nil {
+				done = true
+				return meta.Delete(kAuditIndexFrom)
+			}
+			return meta.Put(kAuditIndexFrom, bytes.Clone(last))
+		})
+		if err != nil {
+			return fmt.Errorf("index audit log by resource: %w", err)
+		}
+		if done {
+			if indexed > 0 {
+				s.logger.Info("store audit log indexed by record", zap.Int("records", indexed), zap.Duration("took", time.Since(start)))
+			}
+			return nil
+		}
+	}
 }
 
 // CreateToken stores t, whose secret hashes to hash, and returns it with
@@ -433,7 +516,7 @@ func auditFrom(ctx context.Context) []*pb.AuditRecord {
 
 // writeAudit appends recs to the log within w.
 func (s *BoltStore) writeAudit(w *writeTx, recs []*pb.AuditRecord) error {
-	b := w.tx.Bucket(bAudit)
+	b, ix := w.tx.Bucket(bAudit), w.tx.Bucket(bAuditByResource)
 	now := s.now()
 	var touched []string
 	for _, name := range w.touched {
@@ -454,6 +537,9 @@ func (s *BoltStore) writeAudit(w *writeTx, recs []*pb.AuditRecord) error {
 			rec := proto.Clone(r).(*pb.AuditRecord)
 			rec.Name, rec.Time, rec.Resource = "auditRecords/"+idString(uid[:]), timestamp(now), res
 			if err := putProto(w, b, uid[:], rec); err != nil {
+				return err
+			}
+			if err := w.put(ix, join([]byte(res), uid[:]), nil); err != nil {
 				return err
 			}
 		}
@@ -486,23 +572,117 @@ type AuditFilter struct {
 func (s *BoltStore) ListAuditRecords(_ context.Context, f AuditFilter, p Page) ([]*pb.AuditRecord, string, error) {
 	var out []*pb.AuditRecord
 	filterKey := "audit\x00" + f.Actor + "\x00" + f.Resource + "\x00" + f.Action + "\x00" + strings.Join(f.AnyResource, "\x01")
-	next, err := s.listKeyed(p, filterKey, func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bAudit) }, true,
-		func(_, v []byte) (bool, error) {
-			r := &pb.AuditRecord{}
-			if err := pb.UnmarshalTrusted(v, r); err != nil {
-				return false, err
-			}
-			if (f.Actor != "" && r.Actor != f.Actor) || (f.Resource != "" && r.Resource != f.Resource) || (f.Action != "" && r.Action != f.Action) ||
-				(len(f.AnyResource) > 0 && !slices.Contains(f.AnyResource, r.Resource)) {
-				return false, nil
-			}
-			out = append(out, r)
-			return true, nil
-		})
+	each := func(_, v []byte) (bool, error) {
+		r := &pb.AuditRecord{}
+		if err := pb.UnmarshalTrusted(v, r); err != nil {
+			return false, err
+		}
+		if (f.Actor != "" && r.Actor != f.Actor) || (f.Resource != "" && r.Resource != f.Resource) || (f.Action != "" && r.Action != f.Action) ||
+			(len(f.AnyResource) > 0 && !slices.Contains(f.AnyResource, r.Resource)) {
+			return false, nil
+		}
+		out = append(out, r)
+		return true, nil
+	}
+	var next string
+	var err error
+	resources := f.AnyResource
+	if len(resources) == 0 && f.Resource != "" {
+		resources = []string{f.Resource}
+	}
+	if len(resources) > 0 {
+		next, err = s.listAuditOf(p, filterKey, resources, each)
+	} else {
+		next, err = s.listKeyed(p, filterKey, func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bAudit) }, true, each)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list audit records: %w", err)
 	}
 	return out, next, nil
+}
+
+// listAuditOf is listKeyed over the audit records of some resources only,
+// newest first: it walks each resource's entries in audit_by_resource
+// back from the page token, taking the newest of them at each step, so a
+// trail costs its own length, not the log's. Its tokens are listKeyed's
+// (the last audit id read).
+func (s *BoltStore) listAuditOf(p Page, filterKey string, resources []string, each func(k, v []byte) (bool, error)) (string, error) {
+	if p.Size < 1 {
+		return "", fmt.Errorf("page size %d", p.Size)
+	}
+	resume, err := decodeToken(p.Token, filterKey)
+	if err != nil {
+		return "", err
+	}
+	var next string
+	err = s.view(func(tx *bolt.Tx) error {
+		if tx.Bucket(bMeta).Get(kAuditIndexFrom) != nil {
+			return fmt.Errorf("audit index incomplete: %w", errInconsistent)
+		}
+		log := tx.Bucket(bAudit)
+		type walk struct {
+			cur    *bolt.Cursor
+			prefix []byte
+			id     []byte // the next id to take, or nil when done
+		}
+		step := func(w *walk, k []byte) {
+			w.id = nil
+			if k != nil && bytes.HasPrefix(k, w.prefix) && len(k) == len(w.prefix)+16 {
+				w.id = k[len(w.prefix):]
+			}
+		}
+		var walks []*walk
+		for _, res := range slices.Compact(slices.Sorted(slices.Values(resources))) {
+			w := &walk{cur: tx.Bucket(bAuditByResource).Cursor(), prefix: join([]byte(res), nil)}
+			// The first entry after this resource's last before resume (or
+			// after all of them), then one back.
+			upper := append(bytes.Clone(w.prefix), resume...)
+			if resume == nil {
+				upper = append([]byte(res), 1) // names hold no control bytes
+			}
+			k, _ := w.cur.Seek(upper)
+			if k == nil {
+				k, _ = w.cur.Last()
+			} else {
+				k, _ = w.cur.Prev()
+			}
+			step(w, k)
+			walks = append(walks, w)
+		}
+		taken, scanned := 0, 0
+		var last []byte
+		for {
+			var newest *walk
+			for _, w := range walks {
+				if w.id != nil && (newest == nil || bytes.Compare(w.id, newest.id) > 0) {
+					newest = w
+				}
+			}
+			if newest == nil {
+				return nil
+			}
+			if taken == p.Size || scanned == maxScanned {
+				next = encodeToken(filterKey, last)
+				return nil
+			}
+			scanned++
+			last = bytes.Clone(newest.id)
+			v := log.Get(newest.id)
+			if v == nil {
+				return fmt.Errorf("audit index names missing record %s: %w", idString(newest.id), errInconsistent)
+			}
+			ok, err := each(newest.id, v)
+			if err != nil {
+				return err
+			}
+			if ok {
+				taken++
+			}
+			k, _ := newest.cur.Prev()
+			step(newest, k)
+		}
+	})
+	return next, err
 }
 
 // TokenUsable says whether a token may be used at now, and if not why.

@@ -26,7 +26,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 var (
 	bMeta          = []byte("meta")
@@ -68,6 +68,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	createLayoutV5,
 	createLayoutV6,
 	fillCommitments,
+	createAuditIndex,
 }
 
 func createLayoutV1(tx *bolt.Tx) error {
@@ -288,6 +289,10 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if err := s.migrate(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := s.fillAuditIndex(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}

@@ -255,6 +255,9 @@ func packAppends(tx *bolt.Tx) {
 	pack(tx.Bucket(bKeys))
 	pack(tx.Bucket(bEvents))
 	pack(tx.Bucket(bAudit))
+	// Keyed by record, then id: most reads are of records made lately,
+	// whose entries all land at the end of their collection's part.
+	pack(tx.Bucket(bAuditByResource))
 	for _, name := range [][]byte{bHelpRequests, bVolunteers, bOffers, bTokens} {
 		if top := tx.Bucket(name); top != nil {
 			pack(top.Bucket(bRecords))

@@ -7,7 +7,7 @@
 // record they belong to, so that they can be protected, disclosed and
 // erased on their own (see Personal data below).
 //
-// # Bucket layout (schema version 7)
+// # Bucket layout (schema version 8)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
@@ -64,6 +64,8 @@
 //	    slug                -> Organisation
 //	audit/
 //	    id(16)              -> AuditRecord (who, what, which fields; never values)
+//	audit_by_resource/
+//	    resource 0x00 id(16) -> ""   (a record's trail without walking the log)
 //
 // tokens/, organisations/ and audit/ are created at every Open if missing
 // (auth.go): they hold nothing that older files need converting for, so
@@ -86,7 +88,10 @@
 // version 5 indexes offers by volunteer, from the offers already stored;
 // version 6 adds phone_token, filled from the sealed contacts; version 7
 // notes on each volunteer the requests with a window they hold
-// (commitments), from the offers stored.
+// (commitments), from the offers stored; version 8 adds audit_by_resource,
+// and Open then indexes the log already written, in transactions of
+// 100,000 records (meta's audit_index_from, set by the step, says how far
+// it got, so that a fill cut short goes on at the next Open).
 //
 // # Personal data
 //

@@ -1895,17 +1895,18 @@ func TestOpenNewerSchema(t *testing.T) {
 // every bucket of the current schema version, as the package doc lists
 // them.
 var layout = map[string][]string{
-	"meta":          nil,
-	"idempotency":   nil,
-	"postcodes":     nil,
-	"help_requests": {"records", "contacts", "by_state", "by_org", "by_external_id", "by_phone", "phone_token", "by_postcode"},
-	"volunteers":    {"records", "contacts", "by_org", "by_phone", "by_postcode"},
-	"offers":        {"records", "by_expiry", "by_request", "by_volunteer"},
-	"events":        nil,
-	"keys":          nil,
-	"tokens":        {"records", "by_hash"},
-	"organisations": nil,
-	"audit":         nil,
+	"meta":              nil,
+	"idempotency":       nil,
+	"postcodes":         nil,
+	"help_requests":     {"records", "contacts", "by_state", "by_org", "by_external_id", "by_phone", "phone_token", "by_postcode"},
+	"volunteers":        {"records", "contacts", "by_org", "by_phone", "by_postcode"},
+	"offers":            {"records", "by_expiry", "by_request", "by_volunteer"},
+	"events":            nil,
+	"keys":              nil,
+	"tokens":            {"records", "by_hash"},
+	"organisations":     nil,
+	"audit":             nil,
+	"audit_by_resource": nil,
 }
 
 // checkLayout checks that the file holds exactly the current buckets and
