@@ -1063,8 +1063,9 @@ func (s *BoltStore) ListOffersByRequest(_ context.Context, requestID string) ([]
 
 // ListOffers implements Store. It walks the narrowest index the filter
 // allows (a request's offers, a volunteer's, the PENDING ones by lease
-// end, or else every offer) and checks the rest of the filter on each
-// record, reading at most maxScanned keys per page.
+// end, those in force (listInForce), or else every offer) and checks the
+// rest of the filter on each record, reading at most maxScanned keys per
+// page.
 func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.Offer, string, error) {
 	if p.Size < 1 {
 		return nil, "", fmt.Errorf("store: list offers: page size %d", p.Size)
@@ -1102,6 +1103,11 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 	err = s.view(func(tx *bolt.Tx) error {
 		offers := tx.Bucket(bOffers)
 		records := offers.Bucket(bRecords)
+		if f.Live && index == nil {
+			var err error
+			out, next, err = listInForce(tx, f, filterKey, resume, p.Size)
+			return err
+		}
 		walk := records
 		if index != nil {
 			walk = offers.Bucket(index)
@@ -1154,6 +1160,67 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 		return nil, "", fmt.Errorf("store: list offers: %w", err)
 	}
 	return out, next, nil
+}
+
+// listInForce is ListOffers of every offer in force, oldest first: the
+// PENDING ones (by_expiry) and the accepted offers of ASSIGNED requests
+// (by_state, then by_request), as many as the work of the moment, where
+// walking the offers themselves read every offer ever made. Its tokens
+// are those of a walk of the records: the last id read.
+func listInForce(tx *bolt.Tx, f OfferFilter, filterKey string, resume []byte, size int) ([]*pb.Offer, string, error) {
+	offers := tx.Bucket(bOffers)
+	records := offers.Bucket(bRecords)
+	var ids [][]byte
+	if f.State != pb.Offer_STATE_ACCEPTED {
+		err := offers.Bucket(bByExpiry).ForEach(func(k, _ []byte) error {
+			ids = append(ids, k[len(k)-16:])
+			return nil
+		})
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	if f.State != pb.Offer_STATE_PENDING {
+		assigned := []byte{byte(pb.HelpRequest_STATE_ASSIGNED)}
+		byReq := offers.Bucket(bByRequest).Cursor()
+		cur := tx.Bucket(bHelpRequests).Bucket(bByState).Cursor()
+		for k, _ := cur.Seek(assigned); k != nil && bytes.HasPrefix(k, assigned); k, _ = cur.Next() {
+			req := k[1:]
+			for o, _ := byReq.Seek(req); o != nil && bytes.HasPrefix(o, req); o, _ = byReq.Next() {
+				ids = append(ids, o[len(req):])
+			}
+		}
+	}
+	slices.SortFunc(ids, bytes.Compare)
+	ids = slices.CompactFunc(ids, bytes.Equal)
+	var out []*pb.Offer
+	for i, id := range ids {
+		if resume != nil && bytes.Compare(id, resume) <= 0 {
+			continue
+		}
+		if len(out) == size {
+			return out, encodeToken(filterKey, ids[i-1]), nil
+		}
+		o := &pb.Offer{}
+		ok, err := getProto(records, id, o)
+		if err != nil {
+			return nil, "", err
+		}
+		if !ok {
+			return nil, "", fmt.Errorf("offer index names missing offer %s: %w", idString(id), errInconsistent)
+		}
+		if f.State != pb.Offer_STATE_UNSPECIFIED && o.State != f.State {
+			continue
+		}
+		live, err := offerInForce(tx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		if live {
+			out = append(out, o)
+		}
+	}
+	return out, "", nil
 }
 
 // offerInForce reports whether o still binds its volunteer: PENDING, or

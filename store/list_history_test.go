@@ -47,3 +47,40 @@ func TestListLiveStateByOrganisationSkipsHistory(t *testing.T) {
 		t.Errorf("org-a's cancelled requests: %d, want %d", len(got), 3*maxScanned)
 	}
 }
+
+// The offers in force (ListOffers live, with no volunteer or request) are
+// found on the first page however many offers were made before them: the
+// walk went over every offer ever made, and after a year the helpline's
+// "doorstep offer list --live" read 17 empty pages first.
+func TestListLiveOffersSkipsHistory(t *testing.T) {
+	defer func(n int) { maxScanned = n }(maxScanned)
+	maxScanned = 20
+	s, _ := newStore(t)
+	v := lcVolunteer(t, s, 5)
+	for range 2 * maxScanned {
+		r := lcRequest(t, s)
+		lcMust(t, "accept")(s.AcceptOffer(bg, idOf(lcOffer(t, s, r, v).Offer.Name)))
+		lcMust(t, "complete")(s.CompleteHelpRequest(bg, idOf(r.Name)))
+	}
+	declined := lcRequest(t, s)
+	lcMust(t, "decline")(s.DeclineOffer(bg, idOf(lcOffer(t, s, declined, v).Offer.Name)))
+	assigned := lcOffer(t, s, lcRequest(t, s), v).Offer.Name
+	lcMust(t, "accept")(s.AcceptOffer(bg, idOf(assigned)))
+	pending := lcOffer(t, s, lcRequest(t, s), v).Offer.Name
+	// One whose request is then cancelled: ACCEPTED still, but in force no more.
+	r := lcRequest(t, s)
+	lcMust(t, "accept")(s.AcceptOffer(bg, idOf(lcOffer(t, s, r, v).Offer.Name)))
+	lcMust(t, "cancel")(s.CancelHelpRequest(bg, idOf(r.Name)))
+
+	page, tok, err := s.ListOffers(bg, OfferFilter{Live: true}, Page{Size: 10})
+	mustOK(t, err, "list")
+	if got, want := names(page), []string{assigned, pending}; !slices.Equal(got, want) || tok != "" {
+		t.Fatalf("offers in force = %v, token %q; want %v and no token", got, tok, want)
+	}
+	if got, want := listAllOffers(t, s, OfferFilter{Live: true}, 1), []string{assigned, pending}; !slices.Equal(got, want) {
+		t.Errorf("a page at a time: %v, want %v", got, want)
+	}
+	if got, want := listAllOffers(t, s, OfferFilter{Live: true, State: pb.Offer_STATE_ACCEPTED}, 1), []string{assigned}; !slices.Equal(got, want) {
+		t.Errorf("accepted and in force: %v, want %v", got, want)
+	}
+}
