@@ -131,4 +131,27 @@ func TestListLiveStateByPostcodeSkipsHistory(t *testing.T) {
 	if got := listAllHR(t, s, HelpRequestFilter{State: pb.HelpRequest_STATE_CANCELLED, PostcodePrefix: "AB10 1"}, 50); len(got) != 3*maxScanned {
 		t.Errorf("AB10 1's cancelled requests: %d, want %d", len(got), 3*maxScanned)
 	}
+	// With more open requests than are read and sorted for a page (a
+	// city's backlog), by_postcode is walked as before, to the same list;
+	// and a token from either walk goes on in the other.
+	defer func(n int) { maxLiveSort = n }(maxLiveSort)
+	maxLiveSort = 2
+	f = HelpRequestFilter{State: pb.HelpRequest_STATE_OPEN, PostcodePrefix: "AB10 "}
+	if got := names(listAllHR(t, s, f, 1)); !slices.Equal(got, want) {
+		t.Errorf("past maxLiveSort: %v, want %v", got, want)
+	}
+	maxLiveSort = 100
+	first, tok, err := s.ListHelpRequests(bg, f, Page{Size: 2})
+	mustOK(t, err, "list")
+	maxLiveSort = 2
+	got := names(first)
+	for tok != "" {
+		var page []*pb.HelpRequest
+		page, tok, err = s.ListHelpRequests(bg, f, Page{Size: 2, Token: tok})
+		mustOK(t, err, "list")
+		got = append(got, names(page)...)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("a token from the sorted walk, then by_postcode: %v, want %v", got, want)
+	}
 }

@@ -451,7 +451,7 @@ func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p P
 	switch {
 	case f.Phone != "":
 		sc.index, sc.phone = bByPhone, f.Phone
-	case f.PostcodePrefix != "" && liveState(f.State):
+	case f.PostcodePrefix != "" && liveState(f.State) && s.fewInState(f.State):
 		return s.listLiveByPostcode(f, sc, p)
 	case f.PostcodePrefix != "":
 		sc.index, sc.prefix = bByPostcode, []byte(f.PostcodePrefix)
@@ -529,6 +529,26 @@ func (s *BoltStore) listLiveByPostcode(f HelpRequestFilter, sc scan[*pb.HelpRequ
 		return nil, "", fmt.Errorf("store: list help request: %w", err)
 	}
 	return out, next, nil
+}
+
+// maxLiveSort bounds the requests listLiveByPostcode reads and sorts for
+// one page: past it (a city's whole backlog open at once) a page by
+// by_postcode, which is bounded by maxScanned, costs less.
+var maxLiveSort = 5000 // a variable so that tests can lower it
+
+// fewInState says whether no more than maxLiveSort requests are in state
+// st, counting keys only.
+func (s *BoltStore) fewInState(st pb.HelpRequest_State) bool {
+	n := 0
+	_ = s.view(func(tx *bolt.Tx) error {
+		state := []byte{byte(st)}
+		cur := tx.Bucket(bHelpRequests).Bucket(bByState).Cursor()
+		for k, _ := cur.Seek(state); k != nil && bytes.HasPrefix(k, state) && n <= maxLiveSort; k, _ = cur.Next() {
+			n++
+		}
+		return nil
+	})
+	return n <= maxLiveSort
 }
 
 // liveState says whether requests in state st are still in hand (OPEN,
