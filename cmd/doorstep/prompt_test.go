@@ -306,3 +306,45 @@ func TestRequestNewAsksFromAnywhereOnlyForACall(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestNewWithEntersHomeDoesNotAskFromAnywhere: a befriending visit
+// taken with --enters-home was still asked "Can it be done by phone, from
+// anywhere? [Y/n]", whose default the server refuses with enters_home, so
+// that Enter ended at the read-back with 'from anywhere' refused. Someone
+// going inside is not help from afar: the question is not asked.
+func TestRequestNewWithEntersHomeDoesNotAskFromAnywhere(t *testing.T) {
+	e := newTestEnv(t)
+	term, tty := newTerminal(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout bytes.Buffer
+	code := make(chan int, 1)
+	go func() {
+		code <- runAt(ctx, []string{"request", "new", "--postcode", "AB10 1AB", "--street", "", "--address", "",
+			"--when", "tomorrow 10-12", "--urgency", "normal", "--details", "", "--name", "Margaret", "--phone", "01224 123456",
+			"--org", org, "--enters-home"}, e.getenv, tty, &stdout, tty, e.clock.now)
+	}()
+	term.expect("Needs (numbers or names, e.g. 1 2): ")
+	term.send("befriending")
+	term.expect("Skills the volunteer must have")
+	term.send("")
+	term.expect("Circumstances: ")
+	term.send("")
+	term.expect("Save this request? ")
+	term.send("y")
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit %d; terminal:\n%s", c, term.text())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("request new did not finish; terminal:\n%s", term.text())
+	}
+	got := e.storedRequests(store.HelpRequestFilter{})
+	if len(got) != 1 || got[0].RemoteOk || !got[0].EntersHome {
+		t.Fatalf("stored %v", got)
+	}
+	if text := term.text(); strings.Contains(text, "from anywhere?") {
+		t.Errorf("asked from anywhere for a visit inside the home:\n%s", text)
+	}
+}

@@ -110,10 +110,11 @@ Needs: ` + needNames() + `.`,
 			show: func() string { return orDash(hr.Details) }},
 		{key: "remote", question: "Can it be done by phone, from anywhere? [Y/n]",
 			// Asked only for a call (a shopping trip is not done from afar,
-			// and the server refuses remote_ok with it), but shown while
+			// and the server refuses remote_ok with it) that nobody goes
+			// inside for (--enters-home: nor with that), but shown while
 			// set, so that a read-back can undo it after the needs change.
 			askIf: func() bool {
-				return hr.RemoteOk || hasNeed(hr.Needs, pb.Need_NEED_BEFRIENDING_CALL) && fromAfar(hr.Needs)
+				return hr.RemoteOk || !hr.EntersHome && hasNeed(hr.Needs, pb.Need_NEED_BEFRIENDING_CALL) && fromAfar(hr.Needs)
 			},
 			apply: func(s string) (err error) { hr.RemoteOk, err = parseYesNo(s, true); return err },
 			show:  func() string { return yesNo(hr.RemoteOk) }},
