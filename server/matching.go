@@ -326,8 +326,22 @@ func (s *Server) ListOffers(ctx context.Context, req *pb.ListOffersRequest) (*pb
 // withDistances fills in how far each volunteer lives from the request,
 // which is what a volunteer weighs before accepting; it is left out when
 // either record is gone. Each request and volunteer is read once, however
-// many of the offers name it.
+// many of the offers name it. A volunteer who does not see the request's
+// address (before accepting, after declining, once the job is over) is
+// told the distance to its postcode's centre, in whole 100 m: to the
+// metre, from homes of their choosing (their token may move their home),
+// it would place the caller's door, which they are not to know.
 func (s *Server) withDistances(ctx context.Context, offers []*pb.Offer) {
+	p := principalFrom(ctx)
+	requests := map[string]*pb.HelpRequest{}
+	request := func(name string) *pb.HelpRequest {
+		hr, ok := requests[name]
+		if !ok {
+			hr, _ = s.store.GetHelpRequest(ctx, strings.TrimPrefix(name, helpRequestPrefix))
+			requests[name] = hr
+		}
+		return hr
+	}
 	at := map[string]*pb.LatLng{}
 	where := func(name string) *pb.LatLng {
 		if ll, ok := at[name]; ok {
@@ -336,9 +350,7 @@ func (s *Server) withDistances(ctx context.Context, offers []*pb.Offer) {
 		var ll *pb.LatLng
 		switch {
 		case strings.HasPrefix(name, helpRequestPrefix):
-			if hr, err := s.store.GetHelpRequest(ctx, name[len(helpRequestPrefix):]); err == nil {
-				ll = hr.GetLocation().GetLatLng()
-			}
+			ll = request(name).GetLocation().GetLatLng()
 		case strings.HasPrefix(name, volunteerPrefix):
 			if v, err := s.store.GetVolunteer(ctx, name[len(volunteerPrefix):]); err == nil {
 				ll = v.GetHome().GetLatLng()
@@ -348,9 +360,19 @@ func (s *Server) withDistances(ctx context.Context, offers []*pb.Offer) {
 		return ll
 	}
 	for _, o := range offers {
-		if a, b := where(o.HelpRequest), where(o.Volunteer); a != nil && b != nil {
-			o.DistanceMetres = proto.Int32(offerDistance(a, b))
+		a, b := where(o.HelpRequest), where(o.Volunteer)
+		if a == nil || b == nil {
+			continue
 		}
+		hr := request(o.HelpRequest)
+		if p == nil || p.Role != volunteer || fullView(p, hr) {
+			o.DistanceMetres = proto.Int32(offerDistance(a, b))
+			continue
+		}
+		if c, err := s.store.LookupPostcode(ctx, hr.GetLocation().GetPostcode()); err == nil {
+			a = &pb.LatLng{Latitude: c.Lat, Longitude: c.Lng}
+		}
+		o.DistanceMetres = proto.Int32(max(1, (offerDistance(a, b)+99)/100) * 100)
 	}
 }
 

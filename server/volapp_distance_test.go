@@ -1,0 +1,85 @@
+package server_test
+
+import (
+	"math"
+	"testing"
+
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/doorstep-aid/doorstep/geo"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// TestVolunteerCannotPinpointDoorFromOfferDistance: before accepting, a
+// volunteer is told the street and the postcode sector, never the house or
+// the coordinates. The offer's distance must not tell them the rest: read
+// from three homes of their own choosing (their token may move their home),
+// distances to the metre place the caller's door to a few metres, before
+// they accept or after they have declined.
+func TestVolunteerCannotPinpointDoorFromOfferDistance(t *testing.T) {
+	h := newHarness(t)
+	door := &pb.LatLng{Latitude: 57.14890, Longitude: -2.09950} // off a map, near AB10 1AB
+	hr := h.createHR(shopping(func(r *pb.HelpRequest) { r.Location.LatLng = door }))
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 2 }))
+	conn := h.as(h.newToken(h.st, &pb.Token{DisplayName: "ann", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: ann.Name}))
+	vm, vv := pb.NewMatchingServiceClient(conn), pb.NewVolunteerServiceClient(conn)
+	off := h.offer(hr.Name, ann.Name)
+
+	homes := []*pb.LatLng{
+		{Latitude: 57.15100, Longitude: -2.09700},
+		{Latitude: 57.14700, Longitude: -2.09500},
+		{Latitude: 57.14900, Longitude: -2.10300},
+	}
+	read := func(stage string) [3]float64 {
+		t.Helper()
+		var ds [3]float64
+		for i, home := range homes {
+			_, err := vv.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+				Volunteer:  &pb.Volunteer{Name: ann.Name, Home: &pb.Location{Postcode: "AB10 1AF", LatLng: home}},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"home.lat_lng"}},
+			})
+			if err != nil {
+				t.Fatalf("%s: move home: %v", stage, err)
+			}
+			got, err := vm.GetOffer(h.ctx, &pb.GetOfferRequest{Name: off.Name})
+			if err != nil || got.Offer.DistanceMetres == nil {
+				t.Fatalf("%s: the volunteer reads their offer: %v %v", stage, got, err)
+			}
+			ds[i] = float64(got.Offer.GetDistanceMetres())
+		}
+		return ds
+	}
+	// Trilaterate on a local flat projection, as anyone with a map would.
+	locate := func(ds [3]float64) (lat, lng float64) {
+		lat0 := homes[0].Latitude
+		ky := geo.EarthRadiusMetres * math.Pi / 180
+		kx := ky * math.Cos(lat0*math.Pi/180)
+		xy := func(p *pb.LatLng) (float64, float64) {
+			return (p.Longitude - homes[0].Longitude) * kx, (p.Latitude - lat0) * ky
+		}
+		x1, y1 := xy(homes[0])
+		x2, y2 := xy(homes[1])
+		x3, y3 := xy(homes[2])
+		a, b := 2*(x2-x1), 2*(y2-y1)
+		c := ds[0]*ds[0] - ds[1]*ds[1] - x1*x1 + x2*x2 - y1*y1 + y2*y2
+		d, e := 2*(x3-x1), 2*(y3-y1)
+		f := ds[0]*ds[0] - ds[2]*ds[2] - x1*x1 + x3*x3 - y1*y1 + y3*y3
+		x := (c*e - f*b) / (a*e - b*d)
+		y := (a*f - d*c) / (a*e - b*d)
+		return lat0 + y/ky, homes[0].Longitude + x/kx
+	}
+	missBy := func(ds [3]float64) float64 {
+		lat, lng := locate(ds)
+		return geo.DistanceMetres(lat, lng, door.Latitude, door.Longitude)
+	}
+
+	if miss := missBy(read("offered")); miss < 30 {
+		t.Errorf("offered: the volunteer places the door to %.0f m from the offer's distances", miss)
+	}
+	if _, err := vm.DeclineOffer(h.ctx, &pb.DeclineOfferRequest{Name: off.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if miss := missBy(read("declined")); miss < 30 {
+		t.Errorf("declined: the volunteer places the door to %.0f m from the offer's distances", miss)
+	}
+}
