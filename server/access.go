@@ -35,16 +35,33 @@ func (s *Server) mayReadRequest(ctx context.Context, p *Principal, hr *pb.HelpRe
 		if hr.AssignedVolunteer == p.Volunteer {
 			return true, nil
 		}
-		if hr.State != pb.HelpRequest_STATE_OFFERED || hr.Offer == "" {
+		if mine, err := s.offeredNow(ctx, p, hr); mine || err != nil {
+			return mine, err
+		}
+		// An offer to them that has ended (declined, lapsed, withdrawn)
+		// still names the request in their app and their event stream:
+		// they see what it was, as before accepting (see disclose).
+		if !strings.HasPrefix(p.Volunteer, volunteerPrefix) {
 			return false, nil
 		}
-		o, err := s.store.GetOffer(ctx, hr.Offer[len(offerPrefix):])
-		if err != nil {
-			return false, err
-		}
-		return o.Volunteer == p.Volunteer, nil
+		past, _, err := s.store.ListOffers(ctx, store.OfferFilter{
+			VolunteerID: p.Volunteer[len(volunteerPrefix):], RequestID: strings.TrimPrefix(hr.Name, helpRequestPrefix),
+		}, store.Page{Size: 1})
+		return len(past) > 0, err
 	}
 	return false, nil
+}
+
+// offeredNow says whether hr waits on a pending offer to the volunteer p.
+func (s *Server) offeredNow(ctx context.Context, p *Principal, hr *pb.HelpRequest) (bool, error) {
+	if hr.State != pb.HelpRequest_STATE_OFFERED || hr.Offer == "" {
+		return false, nil
+	}
+	o, err := s.store.GetOffer(ctx, hr.Offer[len(offerPrefix):])
+	if err != nil {
+		return false, err
+	}
+	return o.Volunteer == p.Volunteer, nil
 }
 
 // mayChangeRequest says whether the principal may change hr: partners
@@ -99,6 +116,17 @@ func (s *Server) disclose(ctx context.Context, hrs []*pb.HelpRequest) ([]*pb.Hel
 	for i, hr := range hrs {
 		if !fullView(p, hr) {
 			out[i] = volunteerView(hr)
+			if p.Role == volunteer && hr.AssignedVolunteer != p.Volunteer {
+				// A request whose offer to them ended: who has it now is
+				// another volunteer's business.
+				mine, err := s.offeredNow(ctx, p, hr)
+				if err != nil {
+					return nil, err
+				}
+				if !mine {
+					out[i].Offer, out[i].AssignedVolunteer = "", ""
+				}
+			}
 			continue
 		}
 		out[i] = hr
