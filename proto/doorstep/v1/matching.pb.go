@@ -517,7 +517,10 @@ type Offer struct {
 	Dispatched bool `protobuf:"varint,8,opt,name=dispatched,proto3" json:"dispatched,omitempty"`
 	// Output only. How far the volunteer's home is from where help is
 	// needed, in metres, as their records stand now; absent when either
-	// record is gone (the request or the volunteer deleted since).
+	// record is gone (the request or the volunteer deleted since). To a
+	// volunteer's own token, until the request is assigned to them, it is
+	// the distance to the postcode's centre in whole 100 m: to the metre,
+	// from homes of their choosing, it would place the caller's door.
 	DistanceMetres *int32 `protobuf:"varint,9,opt,name=distance_metres,json=distanceMetres,proto3,oneof" json:"distance_metres,omitempty"`
 	// Output only. Made with CreateOfferRequest.allow_second_volunteer: the
 	// caller agreed to a second volunteer at their door, so the offer stands
