@@ -99,7 +99,12 @@ func (a *app) printEvent(e *pb.Event) error {
 		// "offer accepted" read as if the dispatcher had accepted it.
 		parts = append(parts, "(dispatcher's offer)")
 	}
-	if e.Organisation != "" {
+	switch {
+	case e.VolunteerOrganisation != "" && e.VolunteerOrganisation != e.Organisation:
+		// Why a line of another group's request shows in a watch of
+		// --org: it is that group's request, and this group's volunteer.
+		parts = append(parts, "["+e.Organisation+"; volunteer of "+e.VolunteerOrganisation+"]")
+	case e.Organisation != "":
 		parts = append(parts, "["+e.Organisation+"]")
 	}
 	_, err := fmt.Fprintln(a.stdout, strings.Join(parts, "  "))

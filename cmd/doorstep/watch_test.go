@@ -10,6 +10,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // syncBuffer is written by the watch while the test reads it.
@@ -252,5 +256,22 @@ func TestWatchSaysWhoseOfferNotWhoActed(t *testing.T) {
 		if !strings.Contains(l, "(dispatcher's offer)") || strings.Contains(l, "(dispatcher)") {
 			t.Errorf("watch line %q: want the offer marked (dispatcher's offer), not (dispatcher)", l)
 		}
+	}
+}
+
+// TestWatchSaysWhyAnotherGroupsRequestShows: a watch of --org hears of its
+// volunteers offered another group's requests; the line named only the
+// request's group, so it read as a stray.
+func TestWatchSaysWhyAnotherGroupsRequestShows(t *testing.T) {
+	var out bytes.Buffer
+	a := &app{stdout: &out, now: func() time.Time { return testStart }}
+	err := a.printEvent(&pb.Event{Revision: 7, Type: pb.Event_TYPE_OFFER_CREATED, Time: timestamppb.New(testStart),
+		Organisation: "aberdeen-mutual-aid", VolunteerOrganisation: "ferryhill-helpers",
+		HelpRequest: "helpRequests/r1", Volunteer: "volunteers/v1", Offer: "offers/o1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "[aberdeen-mutual-aid; volunteer of ferryhill-helpers]") {
+		t.Errorf("line %q", got)
 	}
 }
