@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
@@ -169,6 +170,12 @@ func (f eventFilter) keep(evs []*pb.Event) []*pb.Event {
 	for _, e := range evs {
 		if (len(f.types) == 0 || f.types[e.Type]) && (f.org == "" || f.org == e.Organisation || !f.ownOnly && f.org == e.VolunteerOrganisation) &&
 			(f.volunteer == "" || f.volunteer == e.Volunteer) {
+			if f.ownOnly && e.VolunteerOrganisation != "" && e.VolunteerOrganisation != f.org {
+				// Which group another organisation's volunteer is in is
+				// not a partner's to know.
+				e = proto.Clone(e).(*pb.Event)
+				e.VolunteerOrganisation = ""
+			}
 			out = append(out, e)
 		}
 	}

@@ -22,8 +22,13 @@ func TestOrgWatchHearsOfItsVolunteersOffers(t *testing.T) {
 	w := h.watch(h.ev, &pb.WatchEventsRequest{Organisation: "ferryhill-helpers"})
 	partner := h.newToken(h.st, &pb.Token{DisplayName: "ferryhill intake", Role: pb.Role_ROLE_PARTNER, Organisation: "ferryhill-helpers"})
 	pw := h.watch(pb.NewEventServiceClient(h.as(partner)), &pb.WatchEventsRequest{})
+	// The request's own partner hears of its offers, but not which group
+	// the volunteer is in.
+	own := h.newToken(h.st, &pb.Token{DisplayName: "city intake", Role: pb.Role_ROLE_PARTNER, Organisation: "aberdeen-mutual-aid"})
+	ow := h.watch(pb.NewEventServiceClient(h.as(own)), &pb.WatchEventsRequest{})
 	w.waitFor(t, 0)
 	pw.waitFor(t, 0)
+	ow.waitFor(t, 0)
 	o, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: vol.Name})
 	if err != nil {
 		t.Fatal(err)
@@ -57,5 +62,15 @@ func TestOrgWatchHearsOfItsVolunteersOffers(t *testing.T) {
 	}
 	if evs, _ := pw.events(); len(evs) > 0 {
 		t.Errorf("the partner's stream was told of another group's request: %q", eventKeys(evs))
+	}
+	ow.waitFor(t, h.revision())
+	evs, _ = ow.events()
+	if len(evs) == 0 {
+		t.Error("the request's partner heard nothing")
+	}
+	for _, e := range evs {
+		if e.VolunteerOrganisation != "" {
+			t.Errorf("the request's partner was told the volunteer's group: %v", e)
+		}
 	}
 }

@@ -212,7 +212,10 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 				"the request is "+st+" and is never matched again: take a new request for the new time",
 				map[string]string{"state": st})
 		}
-		remoteChanged := next.RemoteOk != cur.RemoteOk || next.EntersHome != cur.EntersHome || !slices.Equal(next.Needs, cur.Needs)
+		// The same needs sent back in another order are no change: an
+		// app's form may list them its own way.
+		remoteChanged := next.RemoteOk != cur.RemoteOk || next.EntersHome != cur.EntersHome ||
+			!slices.Equal(slices.Sorted(slices.Values(next.Needs)), slices.Sorted(slices.Values(cur.Needs)))
 		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged, remoteChanged: remoteChanged})
 		if !touches(paths, "location") {
 			next.Location = cur.Location

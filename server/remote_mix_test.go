@@ -88,4 +88,11 @@ func TestRemoteOkOnlyForHelpFromAfar(t *testing.T) {
 	}); err != nil {
 		t.Errorf("correcting an old request's details: %v", err)
 	}
+	// Nor when an app sends its needs back in its own order.
+	if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+		HelpRequest: &pb.HelpRequest{Name: stored.Name, Needs: []pb.Need{pb.Need_NEED_PRESCRIPTION_COLLECTION, pb.Need_NEED_GROCERY_SHOPPING}, Details: "Milk and bread"},
+		UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"needs", "details"}},
+	}); err != nil {
+		t.Errorf("an old request's needs in another order: %v", err)
+	}
 }
