@@ -399,7 +399,10 @@ func offerNotFound(id string) notFound {
 
 // AcceptOffer implements pb.MatchingServiceServer.
 func (s *Server) AcceptOffer(ctx context.Context, req *pb.AcceptOfferRequest) (*pb.AcceptOfferResponse, error) {
-	res, err := s.offerStep(ctx, req.GetName(), s.acceptOffer)
+	seen := req.GetHelpRequestEtag()
+	res, err := s.offerStep(ctx, req.GetName(), func(ctx context.Context, id string) (store.LifecycleResult, error) {
+		return s.acceptOffer(ctx, id, seen)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +415,10 @@ func (s *Server) AcceptOffer(ctx context.Context, req *pb.AcceptOfferRequest) (*
 // someone the rules would now turn away; and the store judges it once
 // more on the records as its own transaction reads them, for an edit that
 // lands meanwhile.
-func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleResult, error) {
+// seen, if not empty, is the request's etag as the volunteer was shown
+// it: judged in the store's transaction, so that an edit landing at the
+// same moment cannot slip past it.
+func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.LifecycleResult, error) {
 	withdrawn, why, err := s.reviewOffer(ctx, id)
 	switch {
 	case err != nil && !errors.Is(err, store.ErrNotFound):
@@ -426,6 +432,9 @@ func (s *Server) acceptOffer(ctx context.Context, id string) (store.LifecycleRes
 	}
 	now := s.now()
 	res, err := s.store.AcceptOffer(ctx, id, func(req *pb.HelpRequest, vol *pb.Volunteer) error {
+		if seen != "" && req.Etag != seen {
+			return store.ErrEtagMismatch
+		}
 		return s.eligibleAsStored(req, vol, now)
 	})
 	var ne notEligible

@@ -1020,9 +1020,14 @@ func (x *ListOffersResponse) GetNextPageToken() string {
 type AcceptOfferRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required. "offers/{id}", pending.
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Optional. The etag of the help request as the volunteer was shown it.
+	// When given and the request has changed since (its time, place or needs
+	// edited while the offer waited), the accept is ABORTED (ETAG_MISMATCH)
+	// and changes nothing, so that nobody takes on a job they have not seen.
+	HelpRequestEtag string `protobuf:"bytes,2,opt,name=help_request_etag,json=helpRequestEtag,proto3" json:"help_request_etag,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *AcceptOfferRequest) Reset() {
@@ -1058,6 +1063,13 @@ func (*AcceptOfferRequest) Descriptor() ([]byte, []int) {
 func (x *AcceptOfferRequest) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+func (x *AcceptOfferRequest) GetHelpRequestEtag() string {
+	if x != nil {
+		return x.HelpRequestEtag
 	}
 	return ""
 }
@@ -1645,9 +1657,10 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x04live\x18\x06 \x01(\bR\x04live\"h\n" +
 	"\x12ListOffersResponse\x12*\n" +
 	"\x06offers\x18\x01 \x03(\v2\x12.doorstep.v1.OfferR\x06offers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"(\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"T\n" +
 	"\x12AcceptOfferRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"?\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12*\n" +
+	"\x11help_request_etag\x18\x02 \x01(\tR\x0fhelpRequestEtag\"?\n" +
 	"\x13AcceptOfferResponse\x12(\n" +
 	"\x05offer\x18\x01 \x01(\v2\x12.doorstep.v1.OfferR\x05offer\")\n" +
 	"\x13DeclineOfferRequest\x12\x12\n" +
