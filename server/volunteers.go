@@ -83,7 +83,16 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 // GetVolunteer implements pb.VolunteerServiceServer.
 func (s *Server) GetVolunteer(ctx context.Context, req *pb.GetVolunteerRequest) (*pb.GetVolunteerResponse, error) {
 	var v violations
-	id := parseName(&v, "name", req.GetName(), volunteerPrefix)
+	name := req.GetName()
+	if name == volunteerPrefix+"me" {
+		// An app handed only a token learns from this whose it is.
+		p := principalFrom(ctx)
+		if p == nil || p.Role != volunteer || p.Volunteer == "" {
+			return nil, invalidField("name", ReasonInvalidFields, "volunteers/me is the volunteer a volunteer's own token names; give volunteers/{id}")
+		}
+		name = p.Volunteer
+	}
+	id := parseName(&v, "name", name, volunteerPrefix)
 	if err := v.err(); err != nil {
 		return nil, err
 	}

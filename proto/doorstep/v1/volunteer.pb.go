@@ -718,7 +718,9 @@ func (x *CreateVolunteerResponse) GetVolunteer() *Volunteer {
 // The request for GetVolunteer.
 type GetVolunteerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Required. "volunteers/{id}".
+	// Required. "volunteers/{id}"; or "volunteers/me" with a volunteer's own
+	// token, for the volunteer it names: how their app, given only the token,
+	// learns whose it is.
 	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
