@@ -323,6 +323,9 @@ type dispatchProblem struct {
 	// or -1; nfound its number of candidates.
 	group  []int
 	nfound []int32
+	// coming is, per request, the problem's volunteer already going to
+	// its door (Accompany), or -1 (none, or not among the candidates).
+	coming []int32
 }
 
 // reqJob is a request's work in time, for resolveClashes.
@@ -356,6 +359,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 	}
 	found := make([]scored, len(reqs)*perRequest) // request i's: found[i*perRequest:][:nfound[i]]
 	nfound := make([]int32, len(reqs))
+	coming := make([]int64, len(reqs)) // request i's Accompany by engine id, or -1
 	jobs := make([]reqJob, len(reqs))
 	group := sameDoorGroups(reqs)
 	order := dispatchOrder(reqs)
@@ -383,6 +387,12 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 				lock()
 				for _, i := range order[lo:min(lo+run, len(order))] {
 					p.Urgency[i] = urgencyRank(reqs[i].Request.GetUrgency()) // while the request is at hand
+					coming[i] = -1
+					if name := reqs[i].Accompany; name != "" {
+						if id, ok := e.ids.find(e.vols, name); ok {
+							coming[i] = int64(id)
+						}
+					}
 					q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
 					if err != nil {
 						continue // a request without a place or time cannot be dispatched
@@ -449,7 +459,14 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 		}
 	}
 	edgeAt[len(reqs)] = len(edges)
-	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, revs: revs, edgeAt: edgeAt, jobs: jobs, group: group, nfound: nfound}, true
+	going := make([]int32, len(reqs))
+	for i, id := range coming {
+		going[i] = -1
+		if id >= 0 {
+			going[i] = local[id] - 1
+		}
+	}
+	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, revs: revs, edgeAt: edgeAt, jobs: jobs, group: group, nfound: nfound, coming: going}, true
 }
 
 // dispatchOrder is the requests' indexes in Z-order of their places (those
@@ -569,7 +586,12 @@ func (e *Engine) resolveClashes(dp *dispatchProblem, a Assignment, now time.Time
 // the one that drops the least urgent, then the cheapest; the most urgent
 // requests are tried first. A caller's requests at one door at one time
 // are left as they are: moving one would part it from the door's
-// volunteer (oneVolunteerPerDoor). Callers hold the read lock.
+// volunteer (oneVolunteerPerDoor). Nor does a door's volunteer (one
+// holding such a request, or already going there) take a job moved in or
+// one lost to a clash, while any of that door's requests is not theirs:
+// oneVolunteerPerDoor gives them those afterwards, and such a job would
+// take the room or the time one of those needs, covering a low request at
+// the price of a critical one. Callers hold the read lock.
 func (e *Engine) coverClashed(dp *dispatchProblem, a Assignment, lost [][2]int32, now time.Time) Assignment {
 	if len(lost) == 0 {
 		return a
@@ -579,6 +601,35 @@ func (e *Engine) coverClashed(dp *dispatchProblem, a Assignment, lost [][2]int32
 	for r, li := range a.Volunteer {
 		if li >= 0 {
 			on[li] = append(on[li], r)
+		}
+	}
+	// A door's volunteer matters while a request of that door which
+	// someone is eligible for is not theirs: oneVolunteerPerDoor will give
+	// it to them.
+	open := map[int]bool{}
+	goes := map[int]int32{} // each door's volunteer so far (-1: nobody)
+	see := func(g int, li int32) {
+		if v, ok := goes[g]; ok && v != li {
+			open[g] = true
+		}
+		goes[g] = li
+	}
+	for r, g := range dp.group {
+		if g >= 0 && dp.nfound[r] > 0 {
+			see(g, a.Volunteer[r])
+		}
+		if g >= 0 && dp.coming[r] >= 0 {
+			see(g, dp.coming[r])
+		}
+	}
+	door := make([]bool, len(p.Capacity))
+	for r, g := range dp.group {
+		if g >= 0 && open[g] {
+			for _, li := range []int32{a.Volunteer[r], dp.coming[r]} {
+				if li >= 0 {
+					door[li] = true
+				}
+			}
 		}
 	}
 	// fitsWith says whether volunteer li has room and time for their held
@@ -629,7 +680,7 @@ func (e *Engine) coverClashed(dp *dispatchProblem, a Assignment, lost [][2]int32
 	})
 	for _, c := range slices.Compact(lost) {
 		u, li := int(c[0]), c[1]
-		if a.Volunteer[u] >= 0 || dp.group[u] >= 0 {
+		if a.Volunteer[u] >= 0 || dp.group[u] >= 0 || door[li] {
 			continue
 		}
 		cu := edgeCost(p, u, li)
@@ -652,7 +703,7 @@ func (e *Engine) coverClashed(dp *dispatchProblem, a Assignment, lost [][2]int32
 			}
 			for _, ed := range p.Edges[k] {
 				w := ed.Volunteer
-				if w == li {
+				if w == li || door[w] {
 					continue
 				}
 				if fitsWith(w, -1, k) {
