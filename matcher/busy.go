@@ -162,19 +162,27 @@ func rounds(now int64, jobs []commitment) []job {
 // early as it can; beyond that, earliest deadline first, which may say no
 // to jobs that would fit, never yes to jobs that would not.
 func fits(jobs []job) bool {
+	ok, _ := fitsTrying(jobs)
+	return ok
+}
+
+// fitsTrying is fits, and how many orders it tried: up to 720 for six
+// jobs that do not fit, for a caller that bounds its work (coverClashed).
+func fitsTrying(jobs []job) (ok bool, tried int) {
 	if len(jobs) <= 1 {
-		return len(jobs) == 0 || jobs[0].dur <= jobs[0].end-jobs[0].start
+		return len(jobs) == 0 || jobs[0].dur <= jobs[0].end-jobs[0].start, 1
 	}
 	slices.SortFunc(jobs, func(a, b job) int {
 		return cmp.Or(cmp.Compare(a.end, b.end), cmp.Compare(a.start, b.start), cmp.Compare(a.dur, b.dur))
 	})
 	if inOrder(jobs) {
-		return true
+		return true, 1
 	}
 	if len(jobs) > maxExactJobs {
-		return false
+		return false, 1
 	}
 	// Every other order (Heap's algorithm); the sorted one failed already.
+	tried = 1
 	c := make([]int, len(jobs))
 	for i := 1; i < len(jobs); {
 		if c[i] < i {
@@ -183,8 +191,9 @@ func fits(jobs []job) bool {
 			} else {
 				jobs[c[i]], jobs[i] = jobs[i], jobs[c[i]]
 			}
+			tried++
 			if inOrder(jobs) {
-				return true
+				return true, tried
 			}
 			c[i]++
 			i = 1
@@ -193,7 +202,7 @@ func fits(jobs []job) bool {
 			i++
 		}
 	}
-	return false
+	return false, tried
 }
 
 // maxExactJobs bounds the orders fits tries: 6! = 720.

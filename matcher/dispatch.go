@@ -635,9 +635,9 @@ func (e *Engine) coverClashed(dp *dispatchProblem, a Assignment, lost [][2]int32
 	// fitsWith says whether volunteer li has room and time for their held
 	// jobs and those of the plan, less request skip's (or none, -1), and
 	// request add's.
-	budget := maxCoverChecks
+	budget, orders := maxCoverChecks, maxCoverOrders
 	fitsWith := func(li int32, skip, add int) bool {
-		if budget--; budget < 0 {
+		if budget--; budget < 0 || orders <= 0 {
 			return false
 		}
 		n := int32(len(on[li])) + 1
@@ -657,7 +657,9 @@ func (e *Engine) coverClashed(dp *dispatchProblem, a Assignment, lost [][2]int32
 			}
 		}
 		cs = append(cs, commitment{place: dp.jobs[add].place, job: dp.jobs[add].job})
-		return fits(rounds(now.Unix(), cs))
+		ok, tried := coverFits(rounds(now.Unix(), cs))
+		orders -= tried
+		return ok
 	}
 	// A move: u to li; k (if >= 0) from li to w; drop (if >= 0) uncovered.
 	type move struct {
@@ -745,7 +747,16 @@ func (e *Engine) coverClashed(dp *dispatchProblem, a Assignment, lost [][2]int32
 // maxCoverChecks bounds the schedules coverClashed checks in one plan,
 // so that volunteers with room for many, clashing everywhere, cannot make
 // a dispatch slow; past it, what still clashes waits for the next run.
-const maxCoverChecks = 100_000
+// maxCoverOrders bounds the orders of jobs those checks try: a check that
+// says no to six jobs tries all 720 (fits), so that 100,000 checks could
+// take a second, under the read lock. A million take some 20 ms.
+const (
+	maxCoverChecks = 100_000
+	maxCoverOrders = 1_000_000
+)
+
+// coverFits is fitsTrying, a variable so that tests can count the orders.
+var coverFits = fitsTrying
 
 // edgeCost is the cost of request r's edge to volunteer li.
 func edgeCost(p *AssignmentProblem, r int, li int32) int64 {

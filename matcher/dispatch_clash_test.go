@@ -1,7 +1,9 @@
 package matcher
 
 import (
+	"fmt"
 	"maps"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -68,5 +70,54 @@ func TestDispatchClashMovesTheJobKept(t *testing.T) {
 				t.Fatalf("plan %v (uncovered %d), want %v", got, plan.Uncovered, tt.want)
 			}
 		})
+	}
+}
+
+// TestDispatchClashCoverBoundsItsWork: volunteers with room for six, and
+// requests at a few times each needing most of a five-hour window, clash
+// everywhere; each schedule coverClashed checks and finds full tries all
+// 720 orders of its jobs. The orders tried in all stay within the bound,
+// which keeps the plan (and writers waiting on the read lock) from taking
+// a second more.
+func TestDispatchClashCoverBoundsItsWork(t *testing.T) {
+	defer func(f func([]job) (bool, int)) { coverFits = f }(coverFits)
+	tried, sixes := 0, 0
+	coverFits = func(jobs []job) (bool, int) {
+		n := len(jobs)
+		ok, k := fitsTrying(jobs)
+		tried += k
+		if n == 6 && !ok {
+			sixes++
+		}
+		return ok, k
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	var vols []*pb.Volunteer
+	for i := range 600 {
+		vols = append(vols, vol(fmt.Sprintf("v%03d", i), rng.Float64()*1000, rng.Float64()*1000, func(v *pb.Volunteer) {
+			v.Capacity = 6
+			v.Availability.Weekly = everyDay(0, 24)
+		}))
+	}
+	e := engineWith(t, vols...)
+	var drs []DispatchRequest
+	for i := range 3000 {
+		from := monday.Add(8*time.Hour + time.Duration(rng.IntN(8))*30*time.Minute)
+		drs = append(drs, DispatchRequest{Request: req(func(r *pb.HelpRequest) {
+			r.Name = fmt.Sprintf("helpRequests/r%04d", i)
+			r.Urgency = pb.Urgency(1 + rng.IntN(4))
+			lat, lng := offset(rng.Float64()*1000, rng.Float64()*1000)
+			r.Location = &pb.Location{Postcode: "AB10 1AB", Street: fmt.Sprintf("Street %d", i), LatLng: &pb.LatLng{Latitude: lat, Longitude: lng}}
+			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(from), EndTime: timestamppb.New(from.Add(5 * time.Hour))}}
+		})})
+	}
+	if _, err := e.PlanDispatch(drs, 20, now); err != nil {
+		t.Fatal(err)
+	}
+	if sixes < 1000 {
+		t.Fatalf("%d full schedules of six checked: the test needs more", sixes)
+	}
+	if tried > maxCoverOrders+720 {
+		t.Errorf("coverClashed tried %d orders of jobs, bound %d", tried, maxCoverOrders)
 	}
 }
