@@ -214,25 +214,30 @@ func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.T
 // requests, could cover another: whether a request uncovered in o reaches a
 // volunteer a gave a waiting request, by a path of candidates each
 // passing on the request they hold in a. A solve under scarcity can take
-// a second; this walk costs one pass over the edges.
+// a second; this walk costs one pass over the edges, and is made in
+// slices rather than maps, as it runs in most large dispatches (any
+// caller with two requests at one time may have one waiting).
 func freesForOthers(p *AssignmentProblem, a Assignment, o settled) bool {
-	freed := map[int32]bool{}
+	freed := make([]bool, len(p.Capacity))
 	for i, w := range o.waiting {
 		if w && a.Volunteer[i] >= 0 {
 			freed[a.Volunteer[i]] = true
 		}
 	}
-	held := map[int32][]int{} // each volunteer's requests in a
-	var queue []int
+	// Each volunteer's requests in a: a list from first (request+1, or 0
+	// for none) threaded through next.
+	first := make([]int32, len(p.Capacity))
+	next := make([]int32, len(a.Volunteer))
+	queue := make([]int, 0, len(a.Volunteer)) // each request enters once at most
 	for i, li := range a.Volunteer {
 		switch {
 		case li >= 0:
-			held[li] = append(held[li], i)
+			next[i], first[li] = first[li], int32(i)+1
 		case o.final[i] < 0 && !o.waiting[i]:
 			queue = append(queue, i)
 		}
 	}
-	seen := map[int32]bool{}
+	seen := make([]bool, len(p.Capacity))
 	for len(queue) > 0 {
 		r := queue[0]
 		queue = queue[1:]
@@ -242,7 +247,9 @@ func freesForOthers(p *AssignmentProblem, a Assignment, o settled) bool {
 			}
 			if !seen[ed.Volunteer] {
 				seen[ed.Volunteer] = true
-				queue = append(queue, held[ed.Volunteer]...)
+				for k := first[ed.Volunteer]; k > 0; k = next[k-1] {
+					queue = append(queue, int(k-1))
+				}
 			}
 		}
 	}
