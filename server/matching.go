@@ -448,7 +448,7 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 	}
 	// Refused for good, not for now: the offer goes, so that the request
 	// is open to others (or to the volunteer already at the door) at once.
-	w, err := s.store.WithdrawOffer(context.WithoutCancel(ctx), id)
+	w, err := s.store.WithdrawOffer(context.WithoutCancel(ctx), id, string(ne.why.Reason))
 	switch {
 	case err == nil:
 		s.track(w.Volunteer)

@@ -72,7 +72,7 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 		}
 		why = matcher.Exclusion{Reason: sameDoorRule, Detail: sd.Coming}
 	}
-	res, err := s.store.WithdrawOffer(ctx, id)
+	res, err := s.store.WithdrawOffer(ctx, id, string(why.Reason))
 	if errors.Is(err, store.ErrWrongState) {
 		return nil, matcher.Exclusion{}, nil // answered or withdrawn meanwhile
 	}

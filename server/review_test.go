@@ -38,21 +38,21 @@ func TestEditWithdrawsOffersItMakesImpossible(t *testing.T) {
 	cases := []struct {
 		name      string
 		edit      edit
-		withdrawn bool
+		withdrawn string // the rule it breaks (withdraw_reason), or "" for an offer that stands
 	}{
-		{"request now needs a lift", edit{hr: &pb.HelpRequest{Needs: []pb.Need{pb.Need_NEED_TRANSPORT}}, mask: []string{"needs"}}, true},
-		{"request now needs a skill", edit{hr: &pb.HelpRequest{RequiredSkills: []string{"BSL"}}, mask: []string{"required_skills"}}, true},
-		{"request moves across the city", edit{hr: &pb.HelpRequest{Location: &pb.Location{Postcode: "AB15 4AA"}}, mask: []string{"location"}}, true},
+		{"request now needs a lift", edit{hr: &pb.HelpRequest{Needs: []pb.Need{pb.Need_NEED_TRANSPORT}}, mask: []string{"needs"}}, "MISSING_SKILL"},
+		{"request now needs a skill", edit{hr: &pb.HelpRequest{RequiredSkills: []string{"BSL"}}, mask: []string{"required_skills"}}, "MISSING_SKILL"},
+		{"request moves across the city", edit{hr: &pb.HelpRequest{Location: &pb.Location{Postcode: "AB15 4AA"}}, mask: []string{"location"}}, "TOO_FAR"},
 		{"request moves to a Tuesday", edit{hr: &pb.HelpRequest{Timing: &pb.HelpRequest_Window{Window: &pb.TimeWindow{
-			StartTime: timestamppb.New(monday.Add(34 * time.Hour)), EndTime: timestamppb.New(monday.Add(36 * time.Hour))}}}, mask: []string{"window"}}, true},
-		{"request's details change", edit{hr: &pb.HelpRequest{Details: "Semi-skimmed milk, not whole"}, mask: []string{"details"}}, false},
-		{"request becomes urgent", edit{hr: &pb.HelpRequest{Urgency: pb.Urgency_URGENCY_HIGH}, mask: []string{"urgency"}}, false},
-		{"volunteer pauses", edit{vol: &pb.Volunteer{Paused: true}, mask: []string{"paused"}}, true},
+			StartTime: timestamppb.New(monday.Add(34 * time.Hour)), EndTime: timestamppb.New(monday.Add(36 * time.Hour))}}}, mask: []string{"window"}}, "NOT_AVAILABLE"},
+		{"request's details change", edit{hr: &pb.HelpRequest{Details: "Semi-skimmed milk, not whole"}, mask: []string{"details"}}, ""},
+		{"request becomes urgent", edit{hr: &pb.HelpRequest{Urgency: pb.Urgency_URGENCY_HIGH}, mask: []string{"urgency"}}, ""},
+		{"volunteer pauses", edit{vol: &pb.Volunteer{Paused: true}, mask: []string{"paused"}}, "PAUSED"},
 		{"volunteer is free only on Tuesdays now", edit{vol: &pb.Volunteer{Availability: &pb.Availability{Weekly: []*pb.AvailabilitySlot{
-			{Day: pb.DayOfWeek_DAY_OF_WEEK_TUESDAY, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}}}}}, mask: []string{"availability"}}, true},
-		{"volunteer travels less far", edit{vol: &pb.Volunteer{MaxDistanceMetres: 100}, mask: []string{"max_distance_metres"}}, true},
+			{Day: pb.DayOfWeek_DAY_OF_WEEK_TUESDAY, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}}}}}, mask: []string{"availability"}}, "NOT_AVAILABLE"},
+		{"volunteer travels less far", edit{vol: &pb.Volunteer{MaxDistanceMetres: 100}, mask: []string{"max_distance_metres"}}, "TOO_FAR"},
 		// At capacity 1 the offer fills it: that is no reason to withdraw it.
-		{"volunteer's phone changes", edit{vol: &pb.Volunteer{Contact: &pb.Contact{DisplayName: "Ann", Phone: "07700 900999"}}, mask: []string{"contact"}}, false},
+		{"volunteer's phone changes", edit{vol: &pb.Volunteer{Contact: &pb.Contact{DisplayName: "Ann", Phone: "07700 900999"}}, mask: []string{"contact"}}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,7 +86,7 @@ func TestEditWithdrawsOffersItMakesImpossible(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !tc.withdrawn {
+			if tc.withdrawn == "" {
 				if got.State != pb.HelpRequest_STATE_OFFERED || off.Offer.State != pb.Offer_STATE_PENDING || vol.PendingOffers != 1 {
 					t.Fatalf("request %v, offer %v, %d pending: want the offer to stand", got.State, off.Offer.State, vol.PendingOffers)
 				}
@@ -97,6 +97,9 @@ func TestEditWithdrawsOffersItMakesImpossible(t *testing.T) {
 			}
 			if got.State != pb.HelpRequest_STATE_OPEN || got.Offer != "" || off.Offer.State != pb.Offer_STATE_WITHDRAWN || vol.PendingOffers != 0 {
 				t.Fatalf("request %v (offer %q), offer %v, %d pending: want it withdrawn and the request open", got.State, got.Offer, off.Offer.State, vol.PendingOffers)
+			}
+			if off.Offer.WithdrawReason != tc.withdrawn {
+				t.Errorf("withdraw_reason %q, want %q: the volunteer's app cannot say why", off.Offer.WithdrawReason, tc.withdrawn)
 			}
 			if len(got.DeclinedVolunteers) != 0 {
 				t.Errorf("declined volunteers %v: a withdrawal is not the volunteer's refusal", got.DeclinedVolunteers)

@@ -349,6 +349,19 @@ func (c *change) emitEvents() error {
 	return nil
 }
 
+// Why an offer was withdrawn other than by a matching rule (Offer.withdraw_reason).
+const (
+	WithdrawRequestCancelled = "REQUEST_CANCELLED"
+	WithdrawRequestEnded     = "REQUEST_ENDED"
+)
+
+// withdrawnFor records why, if o withdrew an offer.
+func (o outcome) withdrawnFor(why string) {
+	if o.off != nil && o.off.o.State == pb.Offer_STATE_WITHDRAWN {
+		o.off.o.WithdrawReason = why
+	}
+}
+
 // outcome is what one change did to one request, for its LifecycleResult.
 type outcome struct {
 	off *stagedOffer
@@ -1314,7 +1327,7 @@ func (s *BoltStore) DeclineOffer(ctx context.Context, offerID string) (Lifecycle
 }
 
 // WithdrawOffer implements Store.
-func (s *BoltStore) WithdrawOffer(ctx context.Context, offerID string) (LifecycleResult, error) {
+func (s *BoltStore) WithdrawOffer(ctx context.Context, offerID, why string) (LifecycleResult, error) {
 	return s.answer(ctx, "withdraw offer", offerID, func(c *change, so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) (outcome, error) {
 		if !c.now.Before(so.o.GetExpireTime().AsTime()) {
 			// The lease lapsed before the sweep came to it: it lapses now,
@@ -1325,6 +1338,7 @@ func (s *BoltStore) WithdrawOffer(ctx context.Context, offerID string) (Lifecycl
 			return outcome{off: so, req: req, vol: vol}, nil
 		}
 		c.decide(so, vol, pb.Offer_STATE_WITHDRAWN)
+		so.o.WithdrawReason = why
 		req.r.State, req.r.Offer = pb.HelpRequest_STATE_OPEN, ""
 		req.changed = true
 		return outcome{off: so, req: req, vol: vol}, nil
@@ -1444,6 +1458,7 @@ func (s *BoltStore) CancelHelpRequest(ctx context.Context, requestID string) (Li
 		if err != nil {
 			return outcome{}, err
 		}
+		o.withdrawnFor(WithdrawRequestCancelled)
 		req.r.State, req.r.CloseTime = pb.HelpRequest_STATE_CANCELLED, timestamp(c.now)
 		return o, nil
 	})
@@ -1556,6 +1571,7 @@ func (s *BoltStore) closeIDs(ctx context.Context, what string, cutoff time.Time,
 			if err != nil {
 				return nil, err
 			}
+			o.withdrawnFor(WithdrawRequestEnded)
 			req.r.State, req.r.CloseTime = state, timestamp(c.now)
 			outs = append(outs, o)
 		}

@@ -495,7 +495,7 @@ var lcOps = map[string]func(f *lcFixture) (LifecycleResult, error){
 	},
 	"accept":   func(f *lcFixture) (LifecycleResult, error) { return f.s.AcceptOffer(bg, idOf(f.off.Name)) },
 	"decline":  func(f *lcFixture) (LifecycleResult, error) { return f.s.DeclineOffer(bg, idOf(f.off.Name)) },
-	"withdraw": func(f *lcFixture) (LifecycleResult, error) { return f.s.WithdrawOffer(bg, idOf(f.off.Name)) },
+	"withdraw": func(f *lcFixture) (LifecycleResult, error) { return f.s.WithdrawOffer(bg, idOf(f.off.Name), "BUSY") },
 	"complete": func(f *lcFixture) (LifecycleResult, error) {
 		return f.s.CompleteHelpRequest(bg, idOf(f.hr.Name))
 	},
@@ -1924,11 +1924,15 @@ func TestWithdrawAfterTheLeaseLapses(t *testing.T) {
 		f := newLCFixture(t)
 		f.offer(t)
 		f.clock.advance(tc.after)
-		res := lcMust(t, "withdraw")(f.s.WithdrawOffer(bg, idOf(f.off.Name)))
+		res := lcMust(t, "withdraw")(f.s.WithdrawOffer(bg, idOf(f.off.Name), "BUSY"))
 		if res.Offer.State != tc.want || res.HelpRequest.State != pb.HelpRequest_STATE_OPEN ||
 			slices.Contains(res.HelpRequest.DeclinedVolunteers, f.v.Name) != tc.declined || res.Volunteer.PendingOffers != 0 {
 			t.Errorf("withdrawn %v after the offer: offer %v, request %v declining %v, %d pending; want %v, declined %v",
 				tc.after, res.Offer.State, res.HelpRequest.State, res.HelpRequest.DeclinedVolunteers, res.Volunteer.PendingOffers, tc.want, tc.declined)
+		}
+		// Why it was withdrawn is kept; a lapse has no such reason.
+		if want := map[bool]string{true: "", false: "BUSY"}[tc.declined]; res.Offer.WithdrawReason != want {
+			t.Errorf("withdraw_reason %q, want %q", res.Offer.WithdrawReason, want)
 		}
 		verifyAll(t, f.s)
 	}

@@ -249,8 +249,9 @@ type Store interface {
 	// longer take its request (one of them changed since it was made),
 	// and opens the request again. Unlike a decline, the volunteer may be
 	// offered it again later; but an offer whose lease has passed lapses
-	// instead (EXPIRED), as the sweep would have lapsed it.
-	WithdrawOffer(ctx context.Context, offerID string) (LifecycleResult, error)
+	// instead (EXPIRED), as the sweep would have lapsed it. why is the
+	// rule broken, kept as the offer's withdraw_reason.
+	WithdrawOffer(ctx context.Context, offerID, why string) (LifecycleResult, error)
 	// ExpireOffers expires up to limit PENDING offers whose lease ended at
 	// or before now, as DeclineOffer would decline them.
 	ExpireOffers(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error)

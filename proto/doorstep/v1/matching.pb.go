@@ -528,8 +528,15 @@ type Offer struct {
 	// such an offer is withdrawn when an edit brings the two together, and
 	// its accept is refused (SAME_DOOR).
 	AllowSecondVolunteer bool `protobuf:"varint,10,opt,name=allow_second_volunteer,json=allowSecondVolunteer,proto3" json:"allow_second_volunteer,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Output only. For a WITHDRAWN offer, why, so that the volunteer's app can
+	// say what happened: REQUEST_CANCELLED; REQUEST_ENDED (its time passed);
+	// or the matching rule an edit to the request or the volunteer broke
+	// (TOO_FAR, PAUSED, AT_CAPACITY, MISSING_SKILL, VETTING, AWAY,
+	// NOT_AVAILABLE, BUSY, SAME_DOOR). Empty for offers withdrawn before it
+	// was recorded.
+	WithdrawReason string `protobuf:"bytes,11,opt,name=withdraw_reason,json=withdrawReason,proto3" json:"withdraw_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Offer) Reset() {
@@ -630,6 +637,13 @@ func (x *Offer) GetAllowSecondVolunteer() bool {
 		return x.AllowSecondVolunteer
 	}
 	return false
+}
+
+func (x *Offer) GetWithdrawReason() string {
+	if x != nil {
+		return x.WithdrawReason
+	}
+	return ""
 }
 
 // The request for CreateOffer.
@@ -1608,7 +1622,7 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"exclusions\x12\x18\n" +
 	"\asummary\x18\x03 \x01(\tR\asummary\x12!\n" +
 	"\freach_metres\x18\x04 \x01(\x01R\vreachMetres\x12)\n" +
-	"\x10volunteer_coming\x18\x05 \x01(\tR\x0fvolunteerComing\"\xdf\x04\n" +
+	"\x10volunteer_coming\x18\x05 \x01(\tR\x0fvolunteerComing\"\x88\x05\n" +
 	"\x05Offer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fhelp_request\x18\x02 \x01(\tR\vhelpRequest\x12\x1c\n" +
@@ -1625,7 +1639,8 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"dispatched\x12,\n" +
 	"\x0fdistance_metres\x18\t \x01(\x05H\x00R\x0edistanceMetres\x88\x01\x01\x124\n" +
 	"\x16allow_second_volunteer\x18\n" +
-	" \x01(\bR\x14allowSecondVolunteer\"\x81\x01\n" +
+	" \x01(\bR\x14allowSecondVolunteer\x12'\n" +
+	"\x0fwithdraw_reason\x18\v \x01(\tR\x0ewithdrawReason\"\x81\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_PENDING\x10\x01\x12\x12\n" +

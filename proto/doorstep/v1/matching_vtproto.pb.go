@@ -387,6 +387,13 @@ func (m *Offer) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if len(m.WithdrawReason) > 0 {
+		i -= len(m.WithdrawReason)
+		copy(dAtA[i:], m.WithdrawReason)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.WithdrawReason)))
+		i--
+		dAtA[i] = 0x5a
+	}
 	if m.AllowSecondVolunteer {
 		i--
 		if m.AllowSecondVolunteer {
@@ -1440,6 +1447,10 @@ func (m *Offer) SizeVT() (n int) {
 	}
 	if m.AllowSecondVolunteer {
 		n += 2
+	}
+	l = len(m.WithdrawReason)
+	if l > 0 {
+		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -2829,6 +2840,38 @@ func (m *Offer) UnmarshalVT(dAtA []byte) error {
 				}
 			}
 			m.AllowSecondVolunteer = bool(v != 0)
+		case 11:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field WithdrawReason", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.WithdrawReason = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
