@@ -35,7 +35,8 @@ const (
 	// A help request was deleted.
 	Event_TYPE_HELP_REQUEST_DELETED Event_Type = 3
 	// A help request moved from previous_state to state: offered, assigned,
-	// reopened after a decline or lapse, fulfilled, cancelled or expired.
+	// reopened after a decline, a lapse or a release (volunteer names who
+	// released it), fulfilled, cancelled or expired.
 	Event_TYPE_HELP_REQUEST_STATE_CHANGED Event_Type = 4
 	// An offer was made (offer, help_request and volunteer are set).
 	Event_TYPE_OFFER_CREATED Event_Type = 5
@@ -51,7 +52,9 @@ const (
 	Event_TYPE_OFFER_WITHDRAWN Event_Type = 9
 	// An assigned request was marked fulfilled; the volunteer is free again.
 	Event_TYPE_ASSIGNMENT_COMPLETED Event_Type = 10
-	// An assigned request was cancelled; the volunteer is free again.
+	// An assigned request was cancelled, or released by its volunteer (see
+	// MatchingService.ReleaseHelpRequest: the request is open again); the
+	// volunteer is free again.
 	Event_TYPE_ASSIGNMENT_CANCELLED Event_Type = 11
 	// A volunteer was created.
 	Event_TYPE_VOLUNTEER_CREATED Event_Type = 12

@@ -424,10 +424,12 @@ type HelpRequest struct {
 	// Output only. The live offer ("offers/{id}") while the state is OFFERED.
 	Offer string `protobuf:"bytes,19,opt,name=offer,proto3" json:"offer,omitempty"`
 	// Output only. The volunteer who accepted, once ASSIGNED (kept when the
-	// request is FULFILLED).
+	// request is FULFILLED; cleared when they release it,
+	// MatchingService.ReleaseHelpRequest).
 	AssignedVolunteer string `protobuf:"bytes,20,opt,name=assigned_volunteer,json=assignedVolunteer,proto3" json:"assigned_volunteer,omitempty"`
-	// Output only. Volunteers who declined this request or let an offer of it
-	// lapse; none of them is offered it again.
+	// Output only. Volunteers who declined this request, let an offer of it
+	// lapse, or released it after accepting; none of them is offered it
+	// again.
 	DeclinedVolunteers []string `protobuf:"bytes,21,rep,name=declined_volunteers,json=declinedVolunteers,proto3" json:"declined_volunteers,omitempty"`
 	// Output only. When the requester's personal data (requester, details,
 	// location.address_lines, vulnerability) was removed, by the retention

@@ -1318,6 +1318,99 @@ func (x *CompleteHelpRequestResponse) GetHelpRequest() *HelpRequest {
 	return nil
 }
 
+// The request for ReleaseHelpRequest.
+type ReleaseHelpRequestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. "helpRequests/{id}", ASSIGNED.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseHelpRequestRequest) Reset() {
+	*x = ReleaseHelpRequestRequest{}
+	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseHelpRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseHelpRequestRequest) ProtoMessage() {}
+
+func (x *ReleaseHelpRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseHelpRequestRequest.ProtoReflect.Descriptor instead.
+func (*ReleaseHelpRequestRequest) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ReleaseHelpRequestRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// The response for ReleaseHelpRequest.
+type ReleaseHelpRequestResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The request, OPEN again, without an assigned volunteer, and with that
+	// volunteer among its declined volunteers.
+	HelpRequest   *HelpRequest `protobuf:"bytes,1,opt,name=help_request,json=helpRequest,proto3" json:"help_request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseHelpRequestResponse) Reset() {
+	*x = ReleaseHelpRequestResponse{}
+	mi := &file_doorstep_v1_matching_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseHelpRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseHelpRequestResponse) ProtoMessage() {}
+
+func (x *ReleaseHelpRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_matching_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseHelpRequestResponse.ProtoReflect.Descriptor instead.
+func (*ReleaseHelpRequestResponse) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReleaseHelpRequestResponse) GetHelpRequest() *HelpRequest {
+	if x != nil {
+		return x.HelpRequest
+	}
+	return nil
+}
+
 // The request for CancelHelpRequest.
 type CancelHelpRequestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1329,7 +1422,7 @@ type CancelHelpRequestRequest struct {
 
 func (x *CancelHelpRequestRequest) Reset() {
 	*x = CancelHelpRequestRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1434,7 @@ func (x *CancelHelpRequestRequest) String() string {
 func (*CancelHelpRequestRequest) ProtoMessage() {}
 
 func (x *CancelHelpRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[18]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1447,7 @@ func (x *CancelHelpRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelHelpRequestRequest.ProtoReflect.Descriptor instead.
 func (*CancelHelpRequestRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{18}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CancelHelpRequestRequest) GetName() string {
@@ -1375,7 +1468,7 @@ type CancelHelpRequestResponse struct {
 
 func (x *CancelHelpRequestResponse) Reset() {
 	*x = CancelHelpRequestResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[19]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1387,7 +1480,7 @@ func (x *CancelHelpRequestResponse) String() string {
 func (*CancelHelpRequestResponse) ProtoMessage() {}
 
 func (x *CancelHelpRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[19]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1400,7 +1493,7 @@ func (x *CancelHelpRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelHelpRequestResponse.ProtoReflect.Descriptor instead.
 func (*CancelHelpRequestResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{19}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CancelHelpRequestResponse) GetHelpRequest() *HelpRequest {
@@ -1419,7 +1512,7 @@ type DispatchRequest struct {
 
 func (x *DispatchRequest) Reset() {
 	*x = DispatchRequest{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[20]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1524,7 @@ func (x *DispatchRequest) String() string {
 func (*DispatchRequest) ProtoMessage() {}
 
 func (x *DispatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[20]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1537,7 @@ func (x *DispatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchRequest.ProtoReflect.Descriptor instead.
 func (*DispatchRequest) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{20}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{22}
 }
 
 // The response for Dispatch: what one run did.
@@ -1489,7 +1582,7 @@ type DispatchResponse struct {
 
 func (x *DispatchResponse) Reset() {
 	*x = DispatchResponse{}
-	mi := &file_doorstep_v1_matching_proto_msgTypes[21]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1594,7 @@ func (x *DispatchResponse) String() string {
 func (*DispatchResponse) ProtoMessage() {}
 
 func (x *DispatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_doorstep_v1_matching_proto_msgTypes[21]
+	mi := &file_doorstep_v1_matching_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1607,7 @@ func (x *DispatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchResponse.ProtoReflect.Descriptor instead.
 func (*DispatchResponse) Descriptor() ([]byte, []int) {
-	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{21}
+	return file_doorstep_v1_matching_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DispatchResponse) GetOpenRequests() int32 {
@@ -1685,6 +1778,10 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\x1aCompleteHelpRequestRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"Z\n" +
 	"\x1bCompleteHelpRequestResponse\x12;\n" +
+	"\fhelp_request\x18\x01 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\"/\n" +
+	"\x19ReleaseHelpRequestRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"Y\n" +
+	"\x1aReleaseHelpRequestResponse\x12;\n" +
 	"\fhelp_request\x18\x01 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\".\n" +
 	"\x18CancelHelpRequestRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"X\n" +
@@ -1705,7 +1802,7 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"\tsame_door\x18\t \x01(\x05R\bsameDoor\x1aB\n" +
 	"\x14OffersByUrgencyEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x012\x94\x06\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x012\xfb\x06\n" +
 	"\x0fMatchingService\x12Y\n" +
 	"\x0eFindCandidates\x12\".doorstep.v1.FindCandidatesRequest\x1a#.doorstep.v1.FindCandidatesResponse\x12P\n" +
 	"\vCreateOffer\x12\x1f.doorstep.v1.CreateOfferRequest\x1a .doorstep.v1.CreateOfferResponse\x12G\n" +
@@ -1714,7 +1811,8 @@ const file_doorstep_v1_matching_proto_rawDesc = "" +
 	"ListOffers\x12\x1e.doorstep.v1.ListOffersRequest\x1a\x1f.doorstep.v1.ListOffersResponse\x12P\n" +
 	"\vAcceptOffer\x12\x1f.doorstep.v1.AcceptOfferRequest\x1a .doorstep.v1.AcceptOfferResponse\x12S\n" +
 	"\fDeclineOffer\x12 .doorstep.v1.DeclineOfferRequest\x1a!.doorstep.v1.DeclineOfferResponse\x12h\n" +
-	"\x13CompleteHelpRequest\x12'.doorstep.v1.CompleteHelpRequestRequest\x1a(.doorstep.v1.CompleteHelpRequestResponse\x12b\n" +
+	"\x13CompleteHelpRequest\x12'.doorstep.v1.CompleteHelpRequestRequest\x1a(.doorstep.v1.CompleteHelpRequestResponse\x12e\n" +
+	"\x12ReleaseHelpRequest\x12&.doorstep.v1.ReleaseHelpRequestRequest\x1a'.doorstep.v1.ReleaseHelpRequestResponse\x12b\n" +
 	"\x11CancelHelpRequest\x12%.doorstep.v1.CancelHelpRequestRequest\x1a&.doorstep.v1.CancelHelpRequestResponse\x12G\n" +
 	"\bDispatch\x12\x1c.doorstep.v1.DispatchRequest\x1a\x1d.doorstep.v1.DispatchResponseB?Z=github.com/doorstep-aid/doorstep/proto/doorstep/v1;doorstepv1b\x06proto3"
 
@@ -1731,7 +1829,7 @@ func file_doorstep_v1_matching_proto_rawDescGZIP() []byte {
 }
 
 var file_doorstep_v1_matching_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_doorstep_v1_matching_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_doorstep_v1_matching_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_doorstep_v1_matching_proto_goTypes = []any{
 	(Offer_State)(0),                    // 0: doorstep.v1.Offer.State
 	(*Candidate)(nil),                   // 1: doorstep.v1.Candidate
@@ -1752,57 +1850,62 @@ var file_doorstep_v1_matching_proto_goTypes = []any{
 	(*DeclineOfferResponse)(nil),        // 16: doorstep.v1.DeclineOfferResponse
 	(*CompleteHelpRequestRequest)(nil),  // 17: doorstep.v1.CompleteHelpRequestRequest
 	(*CompleteHelpRequestResponse)(nil), // 18: doorstep.v1.CompleteHelpRequestResponse
-	(*CancelHelpRequestRequest)(nil),    // 19: doorstep.v1.CancelHelpRequestRequest
-	(*CancelHelpRequestResponse)(nil),   // 20: doorstep.v1.CancelHelpRequestResponse
-	(*DispatchRequest)(nil),             // 21: doorstep.v1.DispatchRequest
-	(*DispatchResponse)(nil),            // 22: doorstep.v1.DispatchResponse
-	nil,                                 // 23: doorstep.v1.DispatchResponse.OffersByUrgencyEntry
-	(*timestamppb.Timestamp)(nil),       // 24: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 25: google.protobuf.Duration
-	(*HelpRequest)(nil),                 // 26: doorstep.v1.HelpRequest
+	(*ReleaseHelpRequestRequest)(nil),   // 19: doorstep.v1.ReleaseHelpRequestRequest
+	(*ReleaseHelpRequestResponse)(nil),  // 20: doorstep.v1.ReleaseHelpRequestResponse
+	(*CancelHelpRequestRequest)(nil),    // 21: doorstep.v1.CancelHelpRequestRequest
+	(*CancelHelpRequestResponse)(nil),   // 22: doorstep.v1.CancelHelpRequestResponse
+	(*DispatchRequest)(nil),             // 23: doorstep.v1.DispatchRequest
+	(*DispatchResponse)(nil),            // 24: doorstep.v1.DispatchResponse
+	nil,                                 // 25: doorstep.v1.DispatchResponse.OffersByUrgencyEntry
+	(*timestamppb.Timestamp)(nil),       // 26: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 27: google.protobuf.Duration
+	(*HelpRequest)(nil),                 // 28: doorstep.v1.HelpRequest
 }
 var file_doorstep_v1_matching_proto_depIdxs = []int32{
 	2,  // 0: doorstep.v1.Candidate.score_parts:type_name -> doorstep.v1.ScoreParts
 	1,  // 1: doorstep.v1.FindCandidatesResponse.candidates:type_name -> doorstep.v1.Candidate
 	3,  // 2: doorstep.v1.FindCandidatesResponse.exclusions:type_name -> doorstep.v1.Exclusion
 	0,  // 3: doorstep.v1.Offer.state:type_name -> doorstep.v1.Offer.State
-	24, // 4: doorstep.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	24, // 5: doorstep.v1.Offer.expire_time:type_name -> google.protobuf.Timestamp
-	24, // 6: doorstep.v1.Offer.decide_time:type_name -> google.protobuf.Timestamp
-	25, // 7: doorstep.v1.CreateOfferRequest.lease:type_name -> google.protobuf.Duration
+	26, // 4: doorstep.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	26, // 5: doorstep.v1.Offer.expire_time:type_name -> google.protobuf.Timestamp
+	26, // 6: doorstep.v1.Offer.decide_time:type_name -> google.protobuf.Timestamp
+	27, // 7: doorstep.v1.CreateOfferRequest.lease:type_name -> google.protobuf.Duration
 	6,  // 8: doorstep.v1.CreateOfferResponse.offer:type_name -> doorstep.v1.Offer
 	6,  // 9: doorstep.v1.GetOfferResponse.offer:type_name -> doorstep.v1.Offer
 	0,  // 10: doorstep.v1.ListOffersRequest.state:type_name -> doorstep.v1.Offer.State
 	6,  // 11: doorstep.v1.ListOffersResponse.offers:type_name -> doorstep.v1.Offer
 	6,  // 12: doorstep.v1.AcceptOfferResponse.offer:type_name -> doorstep.v1.Offer
 	6,  // 13: doorstep.v1.DeclineOfferResponse.offer:type_name -> doorstep.v1.Offer
-	26, // 14: doorstep.v1.CompleteHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
-	26, // 15: doorstep.v1.CancelHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
-	23, // 16: doorstep.v1.DispatchResponse.offers_by_urgency:type_name -> doorstep.v1.DispatchResponse.OffersByUrgencyEntry
-	25, // 17: doorstep.v1.DispatchResponse.took:type_name -> google.protobuf.Duration
-	4,  // 18: doorstep.v1.MatchingService.FindCandidates:input_type -> doorstep.v1.FindCandidatesRequest
-	7,  // 19: doorstep.v1.MatchingService.CreateOffer:input_type -> doorstep.v1.CreateOfferRequest
-	9,  // 20: doorstep.v1.MatchingService.GetOffer:input_type -> doorstep.v1.GetOfferRequest
-	11, // 21: doorstep.v1.MatchingService.ListOffers:input_type -> doorstep.v1.ListOffersRequest
-	13, // 22: doorstep.v1.MatchingService.AcceptOffer:input_type -> doorstep.v1.AcceptOfferRequest
-	15, // 23: doorstep.v1.MatchingService.DeclineOffer:input_type -> doorstep.v1.DeclineOfferRequest
-	17, // 24: doorstep.v1.MatchingService.CompleteHelpRequest:input_type -> doorstep.v1.CompleteHelpRequestRequest
-	19, // 25: doorstep.v1.MatchingService.CancelHelpRequest:input_type -> doorstep.v1.CancelHelpRequestRequest
-	21, // 26: doorstep.v1.MatchingService.Dispatch:input_type -> doorstep.v1.DispatchRequest
-	5,  // 27: doorstep.v1.MatchingService.FindCandidates:output_type -> doorstep.v1.FindCandidatesResponse
-	8,  // 28: doorstep.v1.MatchingService.CreateOffer:output_type -> doorstep.v1.CreateOfferResponse
-	10, // 29: doorstep.v1.MatchingService.GetOffer:output_type -> doorstep.v1.GetOfferResponse
-	12, // 30: doorstep.v1.MatchingService.ListOffers:output_type -> doorstep.v1.ListOffersResponse
-	14, // 31: doorstep.v1.MatchingService.AcceptOffer:output_type -> doorstep.v1.AcceptOfferResponse
-	16, // 32: doorstep.v1.MatchingService.DeclineOffer:output_type -> doorstep.v1.DeclineOfferResponse
-	18, // 33: doorstep.v1.MatchingService.CompleteHelpRequest:output_type -> doorstep.v1.CompleteHelpRequestResponse
-	20, // 34: doorstep.v1.MatchingService.CancelHelpRequest:output_type -> doorstep.v1.CancelHelpRequestResponse
-	22, // 35: doorstep.v1.MatchingService.Dispatch:output_type -> doorstep.v1.DispatchResponse
-	27, // [27:36] is the sub-list for method output_type
-	18, // [18:27] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	28, // 14: doorstep.v1.CompleteHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
+	28, // 15: doorstep.v1.ReleaseHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
+	28, // 16: doorstep.v1.CancelHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
+	25, // 17: doorstep.v1.DispatchResponse.offers_by_urgency:type_name -> doorstep.v1.DispatchResponse.OffersByUrgencyEntry
+	27, // 18: doorstep.v1.DispatchResponse.took:type_name -> google.protobuf.Duration
+	4,  // 19: doorstep.v1.MatchingService.FindCandidates:input_type -> doorstep.v1.FindCandidatesRequest
+	7,  // 20: doorstep.v1.MatchingService.CreateOffer:input_type -> doorstep.v1.CreateOfferRequest
+	9,  // 21: doorstep.v1.MatchingService.GetOffer:input_type -> doorstep.v1.GetOfferRequest
+	11, // 22: doorstep.v1.MatchingService.ListOffers:input_type -> doorstep.v1.ListOffersRequest
+	13, // 23: doorstep.v1.MatchingService.AcceptOffer:input_type -> doorstep.v1.AcceptOfferRequest
+	15, // 24: doorstep.v1.MatchingService.DeclineOffer:input_type -> doorstep.v1.DeclineOfferRequest
+	17, // 25: doorstep.v1.MatchingService.CompleteHelpRequest:input_type -> doorstep.v1.CompleteHelpRequestRequest
+	19, // 26: doorstep.v1.MatchingService.ReleaseHelpRequest:input_type -> doorstep.v1.ReleaseHelpRequestRequest
+	21, // 27: doorstep.v1.MatchingService.CancelHelpRequest:input_type -> doorstep.v1.CancelHelpRequestRequest
+	23, // 28: doorstep.v1.MatchingService.Dispatch:input_type -> doorstep.v1.DispatchRequest
+	5,  // 29: doorstep.v1.MatchingService.FindCandidates:output_type -> doorstep.v1.FindCandidatesResponse
+	8,  // 30: doorstep.v1.MatchingService.CreateOffer:output_type -> doorstep.v1.CreateOfferResponse
+	10, // 31: doorstep.v1.MatchingService.GetOffer:output_type -> doorstep.v1.GetOfferResponse
+	12, // 32: doorstep.v1.MatchingService.ListOffers:output_type -> doorstep.v1.ListOffersResponse
+	14, // 33: doorstep.v1.MatchingService.AcceptOffer:output_type -> doorstep.v1.AcceptOfferResponse
+	16, // 34: doorstep.v1.MatchingService.DeclineOffer:output_type -> doorstep.v1.DeclineOfferResponse
+	18, // 35: doorstep.v1.MatchingService.CompleteHelpRequest:output_type -> doorstep.v1.CompleteHelpRequestResponse
+	20, // 36: doorstep.v1.MatchingService.ReleaseHelpRequest:output_type -> doorstep.v1.ReleaseHelpRequestResponse
+	22, // 37: doorstep.v1.MatchingService.CancelHelpRequest:output_type -> doorstep.v1.CancelHelpRequestResponse
+	24, // 38: doorstep.v1.MatchingService.Dispatch:output_type -> doorstep.v1.DispatchResponse
+	29, // [29:39] is the sub-list for method output_type
+	19, // [19:29] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_doorstep_v1_matching_proto_init() }
@@ -1818,7 +1921,7 @@ func file_doorstep_v1_matching_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_doorstep_v1_matching_proto_rawDesc), len(file_doorstep_v1_matching_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	MatchingService_AcceptOffer_FullMethodName         = "/doorstep.v1.MatchingService/AcceptOffer"
 	MatchingService_DeclineOffer_FullMethodName        = "/doorstep.v1.MatchingService/DeclineOffer"
 	MatchingService_CompleteHelpRequest_FullMethodName = "/doorstep.v1.MatchingService/CompleteHelpRequest"
+	MatchingService_ReleaseHelpRequest_FullMethodName  = "/doorstep.v1.MatchingService/ReleaseHelpRequest"
 	MatchingService_CancelHelpRequest_FullMethodName   = "/doorstep.v1.MatchingService/CancelHelpRequest"
 	MatchingService_Dispatch_FullMethodName            = "/doorstep.v1.MatchingService/Dispatch"
 )
@@ -65,6 +66,15 @@ type MatchingServiceClient interface {
 	DeclineOffer(ctx context.Context, in *DeclineOfferRequest, opts ...grpc.CallOption) (*DeclineOfferResponse, error)
 	// Marks an ASSIGNED request FULFILLED, freeing the volunteer's capacity.
 	CompleteHelpRequest(ctx context.Context, in *CompleteHelpRequestRequest, opts ...grpc.CallOption) (*CompleteHelpRequestResponse, error)
+	// Hands an ASSIGNED request back: its volunteer can no longer do the job
+	// (they fell ill, their car broke down). The request is OPEN again, for
+	// FindCandidates, CreateOffer and Dispatch, and is never offered to that
+	// volunteer again (they join its declined volunteers); their capacity
+	// and their time are freed at once. Their accepted offer stays ACCEPTED,
+	// as history. A request in any other state is FAILED_PRECONDITION
+	// (WRONG_STATE). A volunteer's token may release only a request assigned
+	// to them.
+	ReleaseHelpRequest(ctx context.Context, in *ReleaseHelpRequestRequest, opts ...grpc.CallOption) (*ReleaseHelpRequestResponse, error)
 	// Cancels a request that is OPEN, OFFERED or ASSIGNED, withdrawing its
 	// offer or freeing its volunteer.
 	CancelHelpRequest(ctx context.Context, in *CancelHelpRequestRequest, opts ...grpc.CallOption) (*CancelHelpRequestResponse, error)
@@ -152,6 +162,16 @@ func (c *matchingServiceClient) CompleteHelpRequest(ctx context.Context, in *Com
 	return out, nil
 }
 
+func (c *matchingServiceClient) ReleaseHelpRequest(ctx context.Context, in *ReleaseHelpRequestRequest, opts ...grpc.CallOption) (*ReleaseHelpRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReleaseHelpRequestResponse)
+	err := c.cc.Invoke(ctx, MatchingService_ReleaseHelpRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *matchingServiceClient) CancelHelpRequest(ctx context.Context, in *CancelHelpRequestRequest, opts ...grpc.CallOption) (*CancelHelpRequestResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CancelHelpRequestResponse)
@@ -207,6 +227,15 @@ type MatchingServiceServer interface {
 	DeclineOffer(context.Context, *DeclineOfferRequest) (*DeclineOfferResponse, error)
 	// Marks an ASSIGNED request FULFILLED, freeing the volunteer's capacity.
 	CompleteHelpRequest(context.Context, *CompleteHelpRequestRequest) (*CompleteHelpRequestResponse, error)
+	// Hands an ASSIGNED request back: its volunteer can no longer do the job
+	// (they fell ill, their car broke down). The request is OPEN again, for
+	// FindCandidates, CreateOffer and Dispatch, and is never offered to that
+	// volunteer again (they join its declined volunteers); their capacity
+	// and their time are freed at once. Their accepted offer stays ACCEPTED,
+	// as history. A request in any other state is FAILED_PRECONDITION
+	// (WRONG_STATE). A volunteer's token may release only a request assigned
+	// to them.
+	ReleaseHelpRequest(context.Context, *ReleaseHelpRequestRequest) (*ReleaseHelpRequestResponse, error)
 	// Cancels a request that is OPEN, OFFERED or ASSIGNED, withdrawing its
 	// offer or freeing its volunteer.
 	CancelHelpRequest(context.Context, *CancelHelpRequestRequest) (*CancelHelpRequestResponse, error)
@@ -244,6 +273,9 @@ func (UnimplementedMatchingServiceServer) DeclineOffer(context.Context, *Decline
 }
 func (UnimplementedMatchingServiceServer) CompleteHelpRequest(context.Context, *CompleteHelpRequestRequest) (*CompleteHelpRequestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CompleteHelpRequest not implemented")
+}
+func (UnimplementedMatchingServiceServer) ReleaseHelpRequest(context.Context, *ReleaseHelpRequestRequest) (*ReleaseHelpRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReleaseHelpRequest not implemented")
 }
 func (UnimplementedMatchingServiceServer) CancelHelpRequest(context.Context, *CancelHelpRequestRequest) (*CancelHelpRequestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelHelpRequest not implemented")
@@ -398,6 +430,24 @@ func _MatchingService_CompleteHelpRequest_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MatchingService_ReleaseHelpRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReleaseHelpRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MatchingServiceServer).ReleaseHelpRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MatchingService_ReleaseHelpRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MatchingServiceServer).ReleaseHelpRequest(ctx, req.(*ReleaseHelpRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MatchingService_CancelHelpRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CancelHelpRequestRequest)
 	if err := dec(in); err != nil {
@@ -468,6 +518,10 @@ var MatchingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CompleteHelpRequest",
 			Handler:    _MatchingService_CompleteHelpRequest_Handler,
+		},
+		{
+			MethodName: "ReleaseHelpRequest",
+			Handler:    _MatchingService_ReleaseHelpRequest_Handler,
 		},
 		{
 			MethodName: "CancelHelpRequest",
