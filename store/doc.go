@@ -180,7 +180,8 @@
 //
 // A request goes OPEN -> OFFERED (CreateOffer) -> ASSIGNED (AcceptOffer)
 // -> FULFILLED (CompleteHelpRequest), back to OPEN when the offer is
-// declined or expires, and to CANCELLED or EXPIRED from OPEN or OFFERED
+// declined or expires or the volunteer releases the assignment
+// (ReleaseHelpRequest), and to CANCELLED or EXPIRED from OPEN or OFFERED
 // (and CANCELLED from ASSIGNED). Each step changes the offer, the request
 // and the volunteer's counts in one write, so that a request has at most
 // one PENDING offer, named in its offer field while it is OFFERED, and a

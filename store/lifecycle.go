@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -327,7 +328,10 @@ func (c *change) emitEvents() error {
 		}
 		ev := helpRequestEvent(pb.Event_TYPE_HELP_REQUEST_STATE_CHANGED, st.r)
 		ev.PreviousState = st.prevState
-		ev.Volunteer = st.r.AssignedVolunteer
+		// A request released by its volunteer no longer names them: the
+		// event does, so that their stream hears that it is off their
+		// hands. Other moves out of ASSIGNED keep the volunteer.
+		ev.Volunteer = cmp.Or(st.r.AssignedVolunteer, st.prevAssigned)
 		ev.VolunteerOrganisation = volOrg(ev.Volunteer)
 		if err := emit(c.w, ev, c.now); err != nil {
 			return err
@@ -638,7 +642,8 @@ func dropCommitment(v *pb.Volunteer, request string) {
 }
 
 // reopen returns an OFFERED request to OPEN after its offer to vol was
-// declined or lapsed; vol is never offered it again.
+// declined or lapsed, or an ASSIGNED one after vol released it; vol is
+// never offered it again.
 func reopen(req *staged[*pb.HelpRequest], vol string) {
 	req.r.State, req.r.Offer = pb.HelpRequest_STATE_OPEN, ""
 	if !slices.Contains(req.r.DeclinedVolunteers, vol) {
@@ -648,8 +653,9 @@ func reopen(req *staged[*pb.HelpRequest], vol string) {
 }
 
 // release frees what an OFFERED or ASSIGNED request holds, for a request
-// being cancelled or expired: its offer is WITHDRAWN, or its volunteer's
-// assignment ends. It returns what it touched.
+// being cancelled, expired, fulfilled or handed back by its volunteer: its
+// offer is WITHDRAWN, or its volunteer's assignment ends. It returns what
+// it touched.
 func (c *change) release(req *staged[*pb.HelpRequest]) (outcome, error) {
 	o := outcome{req: req}
 	switch req.r.State {
@@ -1432,6 +1438,49 @@ func (s *BoltStore) CompleteHelpRequest(ctx context.Context, requestID string) (
 		}
 		req.r.State = pb.HelpRequest_STATE_FULFILLED // assigned_volunteer kept
 		req.r.CloseTime = timestamp(c.now)
+		return o, nil
+	})
+}
+
+// ReleaseHelpRequest implements Store. The volunteer's assignment ends
+// as a cancel ends it (release), but the request, rather than closing,
+// opens again without them, as after a decline: they join its declined
+// volunteers, so that neither FindCandidates nor Dispatch puts them
+// forward for it again. Their accepted offer stays ACCEPTED: it is the
+// record that they took it; offerInForce no longer counts it, as the
+// request is not assigned to them.
+func (s *BoltStore) ReleaseHelpRequest(ctx context.Context, requestID string, checks ...AcceptCheck) (LifecycleResult, error) {
+	const what = "release help request"
+	id, err := parseIDFor("help request", requestID)
+	if err != nil {
+		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
+		req, err := c.hrs.get(id)
+		if err != nil {
+			return outcome{}, err
+		}
+		if req.r.State != pb.HelpRequest_STATE_ASSIGNED {
+			return outcome{}, wrongState("help request", req.r.State)
+		}
+		if len(checks) > 0 {
+			vol, err := c.vols.byName(req.r.AssignedVolunteer)
+			if err != nil {
+				return outcome{}, err
+			}
+			for _, check := range checks {
+				if err := check(req.r, vol.r); err != nil {
+					return outcome{}, err
+				}
+			}
+		}
+		vol := req.r.AssignedVolunteer
+		o, err := c.release(req)
+		if err != nil {
+			return outcome{}, err
+		}
+		reopen(req, vol)
+		req.r.AssignedVolunteer = ""
 		return o, nil
 	})
 }

@@ -219,8 +219,9 @@ func loadAll(t testing.TB, s *BoltStore) lcData {
 //     PENDING offers and ASSIGNED requests, and together stay within their
 //     capacity;
 //   - the volunteers a request lists as declined are exactly those whose
-//     offer of it was DECLINED or EXPIRED, each had exactly that one offer
-//     of it, and so none holds an offer of it made after;
+//     offer of it was DECLINED or EXPIRED, or ACCEPTED and then released
+//     (the request no longer assigned to them), each had exactly that one
+//     offer of it, and so none holds an offer of it made after;
 //   - a volunteer's commitments are the requests with a window they hold a
 //     PENDING offer of or are ASSIGNED, each with its window and needs as
 //     stored now.
@@ -278,12 +279,18 @@ func checkLifecycle(t testing.TB, s *BoltStore) {
 				t.Errorf("%s is %v assigned to %s", name, r.State, r.AssignedVolunteer)
 			}
 		}
-		if r.AssignedVolunteer != "" {
-			if len(accepted) != 1 || accepted[0].Volunteer != r.AssignedVolunteer {
-				t.Errorf("%s is %v, assigned to %s, with ACCEPTED offers %v", name, r.State, r.AssignedVolunteer, offerNames(accepted))
+		// An ACCEPTED offer is the assignee's, or one a volunteer took and
+		// released since (ReleaseHelpRequest), who counts as declined.
+		var mine int
+		for _, o := range accepted {
+			if o.Volunteer == r.AssignedVolunteer {
+				mine++
+			} else {
+				lapsed[o.Volunteer]++
 			}
-		} else if len(accepted) != 0 {
-			t.Errorf("%s is %v, assigned to nobody, with ACCEPTED offers %v", name, r.State, offerNames(accepted))
+		}
+		if r.AssignedVolunteer != "" && mine != 1 {
+			t.Errorf("%s is %v, assigned to %s, with ACCEPTED offers %v", name, r.State, r.AssignedVolunteer, offerNames(accepted))
 		}
 		if r.State == pb.HelpRequest_STATE_ASSIGNED {
 			assignedTo[r.AssignedVolunteer]++
@@ -300,7 +307,7 @@ func checkLifecycle(t testing.TB, s *BoltStore) {
 		}
 		for v := range lapsed {
 			if !declined[v] {
-				t.Errorf("%s: %s declined or let lapse an offer of it but is not listed as declined", name, v)
+				t.Errorf("%s: %s declined, let lapse or released an offer of it but is not listed as declined", name, v)
 			}
 		}
 	}
@@ -457,6 +464,11 @@ var lcSetups = map[string]func(t *testing.T, f *lcFixture){
 		}
 		f.apply(res[0])
 	},
+	"released": func(t *testing.T, f *lcFixture) {
+		f.assign(t)
+		res, err := f.s.ReleaseHelpRequest(bg, idOf(f.hr.Name))
+		f.step(t, "release", res, err)
+	},
 	"declined": func(t *testing.T, f *lcFixture) {
 		f.offer(t)
 		res, err := f.s.DeclineOffer(bg, idOf(f.off.Name))
@@ -499,7 +511,8 @@ var lcOps = map[string]func(f *lcFixture) (LifecycleResult, error){
 	"complete": func(f *lcFixture) (LifecycleResult, error) {
 		return f.s.CompleteHelpRequest(bg, idOf(f.hr.Name))
 	},
-	"cancel": func(f *lcFixture) (LifecycleResult, error) { return f.s.CancelHelpRequest(bg, idOf(f.hr.Name)) },
+	"cancel":  func(f *lcFixture) (LifecycleResult, error) { return f.s.CancelHelpRequest(bg, idOf(f.hr.Name)) },
+	"release": func(f *lcFixture) (LifecycleResult, error) { return f.s.ReleaseHelpRequest(bg, idOf(f.hr.Name)) },
 }
 
 // lcWant is what a successful step leaves.
@@ -576,6 +589,22 @@ func TestLifecycleTransitions(t *testing.T) {
 		{setup: "cancelled", op: "complete", err: ErrWrongState},
 		{setup: "cancelled when assigned", op: "complete", err: ErrWrongState},
 		{setup: "expired", op: "complete", err: ErrWrongState},
+
+		// ReleaseHelpRequest needs an ASSIGNED request: it opens again,
+		// its volunteer freed and listed as declined; no offer changes.
+		{setup: "assigned", op: "release", want: lcWant{req: open, vol: "v", declined: true}},
+		{setup: "open", op: "release", err: ErrWrongState},
+		{setup: "offered", op: "release", err: ErrWrongState},
+		{setup: "declined", op: "release", err: ErrWrongState},
+		{setup: "released", op: "release", err: ErrWrongState},
+		{setup: "fulfilled", op: "release", err: ErrWrongState},
+		{setup: "cancelled", op: "release", err: ErrWrongState},
+		{setup: "cancelled when assigned", op: "release", err: ErrWrongState},
+		{setup: "expired", op: "release", err: ErrWrongState},
+		// Released, it is offered to another, and may be cancelled.
+		{setup: "released", op: "create offer", want: lcWant{req: offered, offer: pb.Offer_STATE_PENDING, vol: "v2", pending: 1, declined: true}},
+		{setup: "released", op: "cancel", want: lcWant{req: cancelled, declined: true}},
+		{setup: "released", op: "complete", err: ErrWrongState},
 
 		// CancelHelpRequest needs an OPEN, OFFERED or ASSIGNED request.
 		{setup: "open", op: "cancel", want: lcWant{req: cancelled}},
@@ -1531,10 +1560,16 @@ func TestLifecycleConcurrentRandom(t *testing.T) {
 					if r, err = s.DeclineOffer(bg, offID); err == nil {
 						results = append(results, r)
 					}
-				case p < 73:
+				case p < 70:
 					op = "complete"
 					var r LifecycleResult
 					if r, err = s.CompleteHelpRequest(bg, reqID); err == nil {
+						results = append(results, r)
+					}
+				case p < 73:
+					op = "release"
+					var r LifecycleResult
+					if r, err = s.ReleaseHelpRequest(bg, reqID); err == nil {
 						results = append(results, r)
 					}
 				case p < 77:
@@ -1631,7 +1666,7 @@ watch:
 		}
 		return 0
 	}
-	for _, key := range []string{"create offer: ok", "accept: ok", "decline: ok", "complete: ok", "expire offers: ok", "create offer: " + ErrAtCapacity.Error(), "create offer: " + ErrWrongState.Error()} {
+	for _, key := range []string{"create offer: ok", "accept: ok", "decline: ok", "complete: ok", "release: ok", "expire offers: ok", "create offer: " + ErrAtCapacity.Error(), "create offer: " + ErrWrongState.Error()} {
 		if got(key) == 0 {
 			t.Errorf("no %q in the run: the test did not exercise it", key)
 		}

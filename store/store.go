@@ -34,14 +34,15 @@ var (
 	ErrWrongState      = errors.New("not in a state that allows this")
 	ErrAtCapacity      = errors.New("volunteer is at capacity")
 	ErrVolunteerPaused = errors.New("volunteer has paused volunteering")
-	ErrDeclinedBefore  = errors.New("volunteer declined this request or let an offer of it lapse")
+	ErrDeclinedBefore  = errors.New("volunteer declined this request, let an offer of it lapse, or handed it back")
 	ErrLeaseExpired    = errors.New("offer lease has expired")
 	ErrRequestEnded    = errors.New("request's window or deadline has passed")
 	ErrHasCommitments  = errors.New("has a live offer or assignment")
 	ErrSameDoor        = errors.New("another volunteer is going to this door then")
 )
 
-// AcceptCheck judges an accept on the request and volunteer as stored; a
+// AcceptCheck judges an accept, or another change that takes checks (an
+// offer, an edit, a release), on the request and volunteer as stored; a
 // non-nil error refuses it. It must not keep or change them.
 type AcceptCheck func(req *pb.HelpRequest, vol *pb.Volunteer) error
 
@@ -257,6 +258,15 @@ type Store interface {
 	ExpireOffers(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error)
 	// CompleteHelpRequest marks an ASSIGNED request FULFILLED.
 	CompleteHelpRequest(ctx context.Context, requestID string) (LifecycleResult, error)
+	// ReleaseHelpRequest hands an ASSIGNED request back from a volunteer
+	// who can no longer do it: the request is OPEN again, without an
+	// assigned volunteer, and never offered to them again (they join its
+	// declined_volunteers); their assignment and its commitment are freed.
+	// Each check, if any, judges the request and its volunteer as the
+	// release's own transaction reads them, and its error refuses the
+	// release: a caller holding a volunteer to their own assignment is not
+	// outrun by a release and a new assignment between its read and this.
+	ReleaseHelpRequest(ctx context.Context, requestID string, checks ...AcceptCheck) (LifecycleResult, error)
 	// CancelHelpRequest cancels an OPEN, OFFERED or ASSIGNED request,
 	// withdrawing its offer or freeing its volunteer.
 	CancelHelpRequest(ctx context.Context, requestID string) (LifecycleResult, error)
