@@ -69,6 +69,7 @@ var access = map[string][]pb.Role{
 	pb.MatchingService_AcceptOffer_FullMethodName:         {admin, coordinator, helpline, volunteer},
 	pb.MatchingService_DeclineOffer_FullMethodName:        {admin, coordinator, helpline, volunteer},
 	pb.MatchingService_CompleteHelpRequest_FullMethodName: {admin, coordinator, helpline, volunteer},
+	pb.MatchingService_ReleaseHelpRequest_FullMethodName:  {admin, coordinator, helpline, volunteer},
 	pb.MatchingService_CancelHelpRequest_FullMethodName:   {admin, coordinator, helpline, partner},
 	pb.MatchingService_Dispatch_FullMethodName:            {admin, coordinator},
 

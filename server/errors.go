@@ -150,7 +150,7 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	case errors.Is(err, store.ErrVolunteerPaused):
 		return statusWith(codes.FailedPrecondition, ReasonVolunteerPaused, "the volunteer has paused", nil)
 	case errors.Is(err, store.ErrDeclinedBefore):
-		return statusWith(codes.FailedPrecondition, ReasonDeclinedBefore, "the volunteer declined or missed an offer of this request before", nil)
+		return statusWith(codes.FailedPrecondition, ReasonDeclinedBefore, "the volunteer declined, missed or handed back this request before", nil)
 	case errors.As(err, &sameDoor):
 		return sameDoorStatus(sameDoor.Coming)
 	case errors.As(err, &blocking):

@@ -22,15 +22,17 @@ import (
 // TestLifecycleRandomThroughTheAPI runs, in phases, workers making random
 // calls at once through the API: requests created, edited (their window,
 // their details by etag) and deleted; offers by hand, accepts, declines,
-// completions and cancellations; dispatches; sweeps as the clock moves on;
-// volunteers paused, given a new capacity or a reach too short for the
-// requests, deleted and replaced. Between phases everything stored must
-// agree: a request OFFERED has exactly its one pending offer, and no other
-// request has one; each volunteer's counts are their offers and
-// assignments, within capacity; no pending offer is to a volunteer who is
-// paused, declined it, or no longer reaches it; no volunteer holds two
-// jobs at once (each is an hour's errand in an hour's window, on a street
-// of its own). And each dispatch's summary adds up, and together they
+// completions, cancellations and releases (a volunteer handing a job
+// back); dispatches; sweeps as the clock moves on; volunteers paused,
+// given a new capacity or a reach too short for the requests, deleted and
+// replaced. Between phases everything stored must agree: a request
+// OFFERED has exactly its one pending offer, and no other request has
+// one; each volunteer's counts are their offers and assignments, within
+// capacity; no pending offer is to a volunteer who is paused, declined or
+// released it, or no longer reaches it; an accepted offer whose request
+// is not assigned to its volunteer was released, and they are listed as
+// having declined it; no volunteer holds two jobs at once (each is an
+// hour's errand in an hour's window, on a street of its own). And each dispatch's summary adds up, and together they
 // made as many offers as the event log records. LIFECYCLE_SEED and
 // LIFECYCLE_PHASES set the run.
 func TestLifecycleRandomThroughTheAPI(t *testing.T) {
@@ -58,7 +60,7 @@ func TestLifecycleRandomThroughTheAPI(t *testing.T) {
 		vols = append(vols, v.Name)
 	}
 	nreq := 0
-	var made atomic.Int64
+	var made, released atomic.Int64
 	win := func(rng *rand.Rand) *pb.HelpRequest_Window {
 		sl := slots[rng.Intn(len(slots))]
 		return &pb.HelpRequest_Window{Window: &pb.TimeWindow{
@@ -172,6 +174,11 @@ func TestLifecycleRandomThroughTheAPI(t *testing.T) {
 								mu.Unlock()
 							}
 						}
+					case k < 97:
+						// The volunteer can no longer go, and hands it back.
+						if _, err := h.match.ReleaseHelpRequest(h.ctx, &pb.ReleaseHelpRequestRequest{Name: r}); err == nil {
+							released.Add(1)
+						}
 					default:
 						if got, err := h.hr.GetHelpRequest(h.ctx, &pb.GetHelpRequestRequest{Name: r}); err == nil {
 							_, _ = h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
@@ -209,6 +216,9 @@ func TestLifecycleRandomThroughTheAPI(t *testing.T) {
 	}
 	if events == 0 {
 		t.Error("no dispatch made an offer: the test covers too little")
+	}
+	if released.Load() == 0 {
+		t.Error("no request was released: the test covers too little")
 	}
 }
 
@@ -255,6 +265,14 @@ func lifecycleInvariants(t *testing.T, h *harness, now time.Time, when string) {
 	volByName := map[string]*pb.Volunteer{}
 	for _, v := range vs {
 		volByName[v.Name] = v
+	}
+	for _, o := range offers {
+		// Fulfilled and cancelled requests keep their volunteer: any other
+		// accepted offer was handed back (ReleaseHelpRequest).
+		if r := byName[o.HelpRequest]; o.State == pb.Offer_STATE_ACCEPTED && r != nil && r.AssignedVolunteer != o.Volunteer &&
+			!slices.Contains(r.DeclinedVolunteers, o.Volunteer) {
+			t.Errorf("%s: %s accepted by %s, but %s is %v with %q and does not list them as declined", when, o.Name, o.Volunteer, r.Name, r.State, r.AssignedVolunteer)
+		}
 	}
 	pendingOf := map[string]int{}
 	pendingFor := map[string][]*pb.Offer{}

@@ -594,6 +594,75 @@ func (s *Server) CompleteHelpRequest(ctx context.Context, req *pb.CompleteHelpRe
 	return &pb.CompleteHelpRequestResponse{HelpRequest: out[0]}, nil
 }
 
+// ReleaseHelpRequest implements pb.MatchingServiceServer: the request's
+// volunteer can no longer do the job, and hands it back.
+func (s *Server) ReleaseHelpRequest(ctx context.Context, req *pb.ReleaseHelpRequestRequest) (*pb.ReleaseHelpRequestResponse, error) {
+	res, err := s.lifecycleStep(ctx, req.GetName(), helpRequestPrefix, helpRequestNotFound, s.releaseStep)
+	if err != nil {
+		return nil, err
+	}
+	// Resource names and roles only: who the caller is stays in the audit
+	// and the event log.
+	s.logger.Info("help request released", zap.String("help_request", res.HelpRequest.GetName()),
+		zap.String("volunteer", res.Volunteer.GetName()), zap.Stringer("by", principalRole(ctx)))
+	out, err := s.disclose(ctx, []*pb.HelpRequest{res.HelpRequest})
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.ReleaseHelpRequestResponse{HelpRequest: out[0]}, nil
+}
+
+// releaseStep releases a request the principal may hand back: staff any,
+// a volunteer only their own assignment. To a volunteer a request they
+// may not see is NOT_FOUND; one they see (an offer of it to them ended)
+// that is not assigned to them is WRONG_STATE if nobody holds it (their
+// own release, tried again, is told that it is open) and PERMISSION_DENIED
+// if another volunteer does. Their claim is judged again in the release's
+// own transaction, so that a release and a new assignment landing between
+// the read and the write cannot hand back another volunteer's job.
+func (s *Server) releaseStep(ctx context.Context, id string) (store.LifecycleResult, error) {
+	p := principalFrom(ctx)
+	if p == nil || p.sees() {
+		return s.store.ReleaseHelpRequest(ctx, id)
+	}
+	hr, err := s.requestFor(ctx, id, p.Role != volunteer)
+	if err != nil {
+		return store.LifecycleResult{}, err
+	}
+	if p.Role != volunteer {
+		return s.store.ReleaseHelpRequest(ctx, id)
+	}
+	notTheirs := statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer may only hand back their own assignment", nil)
+	if hr.AssignedVolunteer != p.Volunteer {
+		if hr.State != pb.HelpRequest_STATE_ASSIGNED {
+			return store.LifecycleResult{}, s.errs.toStatus(ctx, &store.StateError{Noun: "help request", State: hr.State}, notFound{})
+		}
+		return store.LifecycleResult{}, notTheirs
+	}
+	res, err := s.store.ReleaseHelpRequest(ctx, id, func(_ *pb.HelpRequest, vol *pb.Volunteer) error {
+		if vol.Name != p.Volunteer {
+			return errNotTheirs
+		}
+		return nil
+	})
+	if errors.Is(err, errNotTheirs) {
+		return store.LifecycleResult{}, notTheirs
+	}
+	return res, err
+}
+
+// errNotTheirs refuses, in its own transaction, a volunteer's release of
+// a request no longer assigned to them.
+var errNotTheirs = errors.New("not the volunteer's own assignment")
+
+// principalRole is the caller's role, for logs.
+func principalRole(ctx context.Context) pb.Role {
+	if p := principalFrom(ctx); p != nil {
+		return p.Role
+	}
+	return pb.Role_ROLE_UNSPECIFIED
+}
+
 // CancelHelpRequest implements pb.MatchingServiceServer.
 func (s *Server) CancelHelpRequest(ctx context.Context, req *pb.CancelHelpRequestRequest) (*pb.CancelHelpRequestResponse, error) {
 	res, err := s.requestStep(ctx, req.GetName(), s.store.CancelHelpRequest)
