@@ -89,9 +89,10 @@ func always(any) bool { return true }
 // its method, since the server refuses such a call before running it.
 //
 // Never retried after UNAVAILABLE: Delete (a repeat says NOT_FOUND for a
-// delete that worked), AcceptOffer, DeclineOffer, CompleteHelpRequest and
-// CancelHelpRequest (a repeat fails with WRONG_STATE and hides the
-// success) and Dispatch (a second run makes more offers).
+// delete that worked), AcceptOffer, DeclineOffer, CompleteHelpRequest,
+// ReleaseHelpRequest and CancelHelpRequest (a repeat fails with
+// WRONG_STATE and hides the success) and Dispatch (a second run makes
+// more offers).
 func IsRetryable(method string, req any) bool {
 	ok, known := retryable[method]
 	if !known {

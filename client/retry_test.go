@@ -221,6 +221,10 @@ func TestNonIdempotentCallsAreNotRetried(t *testing.T) {
 			_, err := c.Matching.CompleteHelpRequest(ctx, &pb.CompleteHelpRequestRequest{Name: hr.Name})
 			return err
 		}},
+		{pb.MatchingService_ReleaseHelpRequest_FullMethodName, func() error {
+			_, err := c.Matching.ReleaseHelpRequest(ctx, &pb.ReleaseHelpRequestRequest{Name: hr.Name})
+			return err
+		}},
 		{pb.MatchingService_Dispatch_FullMethodName, func() error {
 			_, err := c.Matching.Dispatch(ctx, &pb.DispatchRequest{})
 			return err
@@ -482,6 +486,7 @@ func TestIsRetryable(t *testing.T) {
 		{pb.MatchingService_AcceptOffer_FullMethodName, &pb.AcceptOfferRequest{}, false},
 		{pb.MatchingService_DeclineOffer_FullMethodName, &pb.DeclineOfferRequest{}, false},
 		{pb.MatchingService_CompleteHelpRequest_FullMethodName, &pb.CompleteHelpRequestRequest{}, false},
+		{pb.MatchingService_ReleaseHelpRequest_FullMethodName, &pb.ReleaseHelpRequestRequest{}, false},
 		{pb.MatchingService_CancelHelpRequest_FullMethodName, &pb.CancelHelpRequestRequest{}, false},
 		{pb.MatchingService_Dispatch_FullMethodName, &pb.DispatchRequest{}, false},
 		{"/grpc.health.v1.Health/Check", nil, false},
