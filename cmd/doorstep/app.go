@@ -114,6 +114,7 @@ func init() {
 		{"request candidates", "who could help with a request, best first, and why nobody else", (*app).requestCandidates},
 		{"request cancel", "withdraw a request (frees its volunteer)", (*app).requestCancel},
 		{"request fulfil", "mark an assigned request as done", (*app).requestFulfil},
+		{"request release", "the volunteer cannot go: open the request again for someone else", (*app).requestRelease},
 		{"offer make", "hold a request for one volunteer until they answer", (*app).offerMake},
 		{"offer accept", "the volunteer said yes: assign the request to them", (*app).offerAccept},
 		{"offer decline", "the volunteer said no: the request is open again", (*app).offerDecline},
@@ -145,7 +146,7 @@ var (
 	groupAliases = map[string]string{"requests": "request", "req": "request", "volunteers": "volunteer", "vol": "volunteer", "offers": "offer",
 		"tokens": "token", "orgs": "org", "organisation": "org", "organisations": "org", "organization": "org", "organizations": "org"}
 	subAliases = map[string]string{
-		"fulfill": "fulfil", "complete": "fulfil", "done": "fulfil", "create": "new", "get": "show", "view": "show",
+		"fulfill": "fulfil", "complete": "fulfil", "done": "fulfil", "unassign": "release", "handback": "release", "create": "new", "get": "show", "view": "show",
 		"ls": "list", "search": "find", "match": "candidates", "new": "add", "add": "new", "register": "add", "stop": "pause", "unpause": "resume", "change": "edit", "update": "edit",
 	}
 )

@@ -144,7 +144,7 @@ func TestRequestCandidatesByState(t *testing.T) {
 	}{
 		{name: "offered", req: offered, stdout: regexp.MustCompile(`^` + offered + ` is offered to Callum Reid \(` + callum + `\) until 09:30\. If they decline, these could help:\n\n` +
 			`#  VOLUNTEER +NAME +DISTANCE +WHY\n1  [0-9a-z]{26}  Aileen Watt  .*\n`)},
-		{name: "assigned", req: assigned, stdout: regexp.MustCompile(`^` + assigned + ` is assigned to Callum Reid \(` + callum + `\): nobody else is needed\. If they cannot go, cancel it and take it again\.\n$`)},
+		{name: "assigned", req: assigned, stdout: regexp.MustCompile(`^` + assigned + ` is assigned to Callum Reid \(` + callum + `\): nobody else is needed\. If they cannot go, hand it back with doorstep request release ` + strings.TrimPrefix(assigned, "helpRequests/") + `\.\n$`)},
 		{name: "cancelled", req: cancelled, code: exitFailed, stderr: cancelled + " is cancelled: it is closed, so nobody can be offered it. Take a new request if the caller still needs help."},
 		{name: "fulfilled", req: fulfilled, code: exitFailed, stderr: fulfilled + " is fulfilled: it is closed, so nobody can be offered it. Take a new request if the caller still needs help."},
 	} {

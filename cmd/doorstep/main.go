@@ -13,6 +13,7 @@
 //	doorstep request candidates   who could help, best first, and why nobody else
 //	doorstep request cancel ID    withdraw a request
 //	doorstep request fulfil ID    mark an assigned request as done
+//	doorstep request release ID   the volunteer cannot go: open it again for someone else
 //	doorstep offer make REQ VOL   hold a request for one volunteer
 //	doorstep offer accept OFFER   the volunteer said yes
 //	doorstep offer decline OFFER  the volunteer said no

@@ -248,6 +248,10 @@ func stepRefused(did, name, state, done string) error {
 		msg += ", not yet accepted: only a request a volunteer has accepted can be marked done"
 	case done == "fulfilled" && state == "open":
 		msg += ": only a request a volunteer has accepted can be marked done"
+	case did == "released" && state == "open":
+		msg += ": nobody has it to hand back"
+	case did == "released" && state == "offered":
+		msg += ", not yet accepted: if the volunteer cannot take it, decline the offer (doorstep offer decline)"
 	}
 	return &cliError{code: exitFailed, msg: msg + " (WRONG_STATE)."}
 }

@@ -270,7 +270,7 @@ func TestOfferListDistanceOfAGoneVolunteer(t *testing.T) {
 	e, callum, req, offer := offeredRequest(t)
 	e.ok("offer", "decline", offer)
 	// Staff see who will not be offered the request again, and why not.
-	if out := e.ok("request", "show", req); !regexp.MustCompile(`\nNot offered again +` + callum + ` \(declined, or let an offer lapse\)\n`).MatchString(out) {
+	if out := e.ok("request", "show", req); !regexp.MustCompile(`\nNot offered again +` + callum + ` \(declined, let an offer lapse, or handed it back\)\n`).MatchString(out) {
 		t.Errorf("request show after a decline:\n%s\nwant the volunteer who declined", out)
 	}
 	if out := e.ok("offer", "list", "--request", req, "--state", "all"); !strings.Contains(out, "under 10 m") {

@@ -245,7 +245,7 @@ func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol
 		t.row(role, volRow)
 	}
 	if len(hr.DeclinedVolunteers) > 0 {
-		t.row("Not offered again", strings.Join(hr.DeclinedVolunteers, ", ")+" (declined, or let an offer lapse)")
+		t.row("Not offered again", strings.Join(hr.DeclinedVolunteers, ", ")+" (declined, let an offer lapse, or handed it back)")
 	}
 	return t.flush()
 }
@@ -337,7 +337,7 @@ func (a *app) requestCandidates(args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "%s is assigned to %s: nobody else is needed. If they cannot go, cancel it and take it again.\n", hr.Name, label)
+		fmt.Fprintf(a.stdout, "%s is assigned to %s: nobody else is needed. If they cannot go, hand it back with doorstep request release %s.\n", hr.Name, label, idOf(hr.Name))
 		return nil
 	case pb.HelpRequest_STATE_OFFERED:
 		offer, err := a.readOffer(hr.Offer)
@@ -457,6 +457,20 @@ func (a *app) requestCancel(args []string) error {
 	})
 }
 
+// requestRelease hands back an assigned request whose volunteer can no
+// longer go: it is open again, for someone else.
+func (a *app) requestRelease(args []string) error {
+	return a.requestStep(args, usage{
+		synopsis: "doorstep request release ID",
+		text: "Hands back an assigned request whose volunteer can no longer do it (they are ill, their car broke down):\n" +
+			"it is open again, the volunteer is freed and is never offered it again. Then find someone else.",
+		examples: []string{"doorstep request release 01jq3m5x8v2k4c6e9g0h1j2k3m"},
+	}, "release", func(c pbMatching, name string) (*pb.HelpRequest, error) {
+		r, err := c.ReleaseHelpRequest(a.ctx, &pb.ReleaseHelpRequestRequest{Name: name})
+		return r.GetHelpRequest(), err
+	})
+}
+
 func (a *app) requestFulfil(args []string) error {
 	return a.requestStep(args, usage{
 		synopsis: "doorstep request fulfil ID",
@@ -489,8 +503,11 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 	}
 	hr, err := step(c.Matching, hrName)
 	if state, noun, ok := wrongState(err); ok && noun == "help request" {
-		if name == "cancel" {
+		switch name {
+		case "cancel":
 			return stepRefused("cancelled", hrName, state, "cancelled")
+		case "release":
+			return stepRefused("released", hrName, state, "")
 		}
 		return stepRefused("marked done", hrName, state, "fulfilled")
 	}
@@ -499,6 +516,18 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 	}
 	if a.cfg.json {
 		return writeJSON(a.stdout, hr)
+	}
+	if name == "release" {
+		// The volunteer released joined the request's declined last.
+		who := "the volunteer"
+		if n := len(hr.DeclinedVolunteers); n > 0 {
+			if who, err = a.volunteerLabel(hr.DeclinedVolunteers[n-1], false); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(a.stdout, "%s is open again, and %s will not be offered it again: find someone else with doorstep request candidates %s, or doorstep dispatch.\n",
+			hr.Name, who, idOf(hr.Name))
+		return nil
 	}
 	fmt.Fprintf(a.stdout, "%s is now %s.\n", hr.Name, stateWord(hr.State))
 	if assigned != "" && hr.State == pb.HelpRequest_STATE_CANCELLED {
