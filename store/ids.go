@@ -53,6 +53,13 @@ func idString(id []byte) string {
 	return strings.ToLower(u.String())
 }
 
+// idTime is the time an id was made, to the millisecond.
+func idTime(id []byte) time.Time {
+	var u ulid.ULID
+	copy(u[:], id)
+	return ulid.Time(u.Time())
+}
+
 // ErrBadID is returned by ParseID for text that cannot be an id.
 var ErrBadID = errors.New("not a valid id")
 
