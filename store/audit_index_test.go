@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -147,5 +148,40 @@ func TestAuditIndexFillSaysWhyOpenWaits(t *testing.T) {
 		if strings.Contains(e.Message, "audit") {
 			t.Errorf("reopened an indexed file: logged %q", e.Message)
 		}
+	}
+}
+
+// One damaged audit record in a file whose log predates the index stopped
+// the whole service from starting ("index audit log by resource: audit
+// record ..."), where before it only broke audit listings. It is passed
+// over with a warning, and the other records are indexed.
+func TestAuditIndexFillPassesOverADamagedRecord(t *testing.T) {
+	s, _ := newStore(t)
+	var recs []*pb.AuditRecord
+	for i := range 6 {
+		recs = append(recs, &pb.AuditRecord{Action: "read_contact", Resource: fmt.Sprintf("helpRequests/r%d", i%2)})
+	}
+	mustOK(t, s.RecordAudit(bg, recs), "audit")
+	path := s.db.Path()
+	mustOK(t, s.Close(), "close")
+	writeBoltFile(t, path, func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bAuditByResource); err != nil {
+			return err
+		}
+		k, _ := tx.Bucket(bAudit).Cursor().First()
+		if err := tx.Bucket(bAudit).Put(bytes.Clone(k), []byte{0xff, 0xff, 0xff}); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(7))
+	})
+	core, logs := observer.New(zap.InfoLevel)
+	s2, err := Open(path, WithLogger(zap.New(core)))
+	mustOK(t, err, "open with a damaged audit record")
+	defer s2.Close()
+	if n := logs.FilterMessage("store audit record unreadable, not indexed").Len(); n != 1 {
+		t.Errorf("%d warnings of the damaged record, want 1", n)
+	}
+	if got, _ := auditTrail(t, s2, AuditFilter{Resource: "helpRequests/r1"}, 100); len(got) != 3 {
+		t.Errorf("r1's trail: %d records, want 3", len(got))
 	}
 }
