@@ -581,9 +581,22 @@ func (s *Server) requestStep(ctx context.Context, name string, step func(context
 	return s.lifecycleStep(ctx, name, helpRequestPrefix, helpRequestNotFound, guarded)
 }
 
-// CompleteHelpRequest implements pb.MatchingServiceServer.
+// CompleteHelpRequest implements pb.MatchingServiceServer. A volunteer's
+// claim is judged again in the completion's own transaction: a request
+// they handed back may since have gone to someone else, whose job their
+// late "done" must not close.
 func (s *Server) CompleteHelpRequest(ctx context.Context, req *pb.CompleteHelpRequestRequest) (*pb.CompleteHelpRequestResponse, error) {
-	res, err := s.requestStep(ctx, req.GetName(), s.store.CompleteHelpRequest)
+	res, err := s.requestStep(ctx, req.GetName(), func(ctx context.Context, id string) (store.LifecycleResult, error) {
+		p := principalFrom(ctx)
+		if p == nil || p.Role != volunteer {
+			return s.store.CompleteHelpRequest(ctx, id)
+		}
+		res, err := s.store.CompleteHelpRequest(ctx, id, ownAssignment(p))
+		if errors.Is(err, errNotTheirs) {
+			return res, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer may only mark their own assignment", nil)
+		}
+		return res, err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -639,21 +652,27 @@ func (s *Server) releaseStep(ctx context.Context, id string) (store.LifecycleRes
 		}
 		return store.LifecycleResult{}, notTheirs
 	}
-	res, err := s.store.ReleaseHelpRequest(ctx, id, func(_ *pb.HelpRequest, vol *pb.Volunteer) error {
-		if vol.Name != p.Volunteer {
-			return errNotTheirs
-		}
-		return nil
-	})
+	res, err := s.store.ReleaseHelpRequest(ctx, id, ownAssignment(p))
 	if errors.Is(err, errNotTheirs) {
 		return store.LifecycleResult{}, notTheirs
 	}
 	return res, err
 }
 
-// errNotTheirs refuses, in its own transaction, a volunteer's release of
-// a request no longer assigned to them.
+// errNotTheirs refuses, in its own transaction, a volunteer's release or
+// completion of a request no longer assigned to them.
 var errNotTheirs = errors.New("not the volunteer's own assignment")
+
+// ownAssignment holds the volunteer p to their own assignment, judged in
+// the store's transaction (errNotTheirs).
+func ownAssignment(p *Principal) store.AcceptCheck {
+	return func(_ *pb.HelpRequest, vol *pb.Volunteer) error {
+		if vol.Name != p.Volunteer {
+			return errNotTheirs
+		}
+		return nil
+	}
+}
 
 // principalRole is the caller's role, for logs.
 func principalRole(ctx context.Context) pb.Role {

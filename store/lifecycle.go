@@ -1418,7 +1418,7 @@ func (s *BoltStore) ExpireOffers(ctx context.Context, now time.Time, limit int) 
 }
 
 // CompleteHelpRequest implements Store.
-func (s *BoltStore) CompleteHelpRequest(ctx context.Context, requestID string) (LifecycleResult, error) {
+func (s *BoltStore) CompleteHelpRequest(ctx context.Context, requestID string, checks ...AcceptCheck) (LifecycleResult, error) {
 	const what = "complete help request"
 	id, err := parseIDFor("help request", requestID)
 	if err != nil {
@@ -1431,6 +1431,9 @@ func (s *BoltStore) CompleteHelpRequest(ctx context.Context, requestID string) (
 		}
 		if req.r.State != pb.HelpRequest_STATE_ASSIGNED {
 			return outcome{}, wrongState("help request", req.r.State)
+		}
+		if err := c.checkAssigned(req, checks); err != nil {
+			return outcome{}, err
 		}
 		o, err := c.release(req)
 		if err != nil {
@@ -1463,16 +1466,8 @@ func (s *BoltStore) ReleaseHelpRequest(ctx context.Context, requestID string, ch
 		if req.r.State != pb.HelpRequest_STATE_ASSIGNED {
 			return outcome{}, wrongState("help request", req.r.State)
 		}
-		if len(checks) > 0 {
-			vol, err := c.vols.byName(req.r.AssignedVolunteer)
-			if err != nil {
-				return outcome{}, err
-			}
-			for _, check := range checks {
-				if err := check(req.r, vol.r); err != nil {
-					return outcome{}, err
-				}
-			}
+		if err := c.checkAssigned(req, checks); err != nil {
+			return outcome{}, err
 		}
 		vol := req.r.AssignedVolunteer
 		o, err := c.release(req)
@@ -1483,6 +1478,26 @@ func (s *BoltStore) ReleaseHelpRequest(ctx context.Context, requestID string, ch
 		req.r.AssignedVolunteer = ""
 		return o, nil
 	})
+}
+
+// checkAssigned judges an ASSIGNED request and its volunteer, as this
+// change reads them, by each of checks: a caller holding a volunteer to
+// their own assignment is not outrun by a release and a new assignment
+// between its read and this write.
+func (c *change) checkAssigned(req *staged[*pb.HelpRequest], checks []AcceptCheck) error {
+	if len(checks) == 0 {
+		return nil
+	}
+	vol, err := c.vols.byName(req.r.AssignedVolunteer)
+	if err != nil {
+		return err
+	}
+	for _, check := range checks {
+		if err := check(req.r, vol.r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CancelHelpRequest implements Store. A cancelled request that was

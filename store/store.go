@@ -256,8 +256,10 @@ type Store interface {
 	// ExpireOffers expires up to limit PENDING offers whose lease ended at
 	// or before now, as DeclineOffer would decline them.
 	ExpireOffers(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error)
-	// CompleteHelpRequest marks an ASSIGNED request FULFILLED.
-	CompleteHelpRequest(ctx context.Context, requestID string) (LifecycleResult, error)
+	// CompleteHelpRequest marks an ASSIGNED request FULFILLED. Each check,
+	// if any, judges the request and its volunteer as the completion's own
+	// transaction reads them, as ReleaseHelpRequest's do.
+	CompleteHelpRequest(ctx context.Context, requestID string, checks ...AcceptCheck) (LifecycleResult, error)
 	// ReleaseHelpRequest hands an ASSIGNED request back from a volunteer
 	// who can no longer do it: the request is OPEN again, without an
 	// assigned volunteer, and never offered to them again (they join its
