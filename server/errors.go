@@ -152,6 +152,12 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	case errors.Is(err, store.ErrDeclinedBefore):
 		return statusWith(codes.FailedPrecondition, ReasonDeclinedBefore, "the volunteer declined, missed or handed back this request before", nil)
 	case errors.As(err, &sameDoor):
+		if sameDoor.Declined {
+			return statusWith(codes.FailedPrecondition, ReasonSameDoor,
+				sameDoor.Coming+" is already going to this caller's door at a time meeting this request's, but declined or handed back this one: "+
+					"set allow_second_volunteer if the caller has agreed to two visitors",
+				map[string]string{"volunteer_coming": sameDoor.Coming})
+		}
 		return sameDoorStatus(sameDoor.Coming)
 	case errors.As(err, &blocking):
 		return statusWith(codes.FailedPrecondition, ReasonHasCommitments,

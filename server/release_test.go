@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -196,4 +197,30 @@ func TestReleaseByStaff(t *testing.T) {
 	wantFailure(t, err, codes.FailedPrecondition, "WRONG_STATE")
 	_, err = helpline.ReleaseHelpRequest(h.ctx, &pb.ReleaseHelpRequestRequest{Name: "helpRequests/01arz3ndektsv4rrffq69g5fav"})
 	wantFailure(t, err, codes.NotFound, "HELP_REQUEST_NOT_FOUND")
+}
+
+// TestReleaseOneOfTwoAtADoor: Vic holds both of a caller's requests at
+// one door and time and hands one back. He still goes there for the
+// other, so an offer of the one handed back to Wes is refused (SAME_DOOR)
+// unless the caller agrees to a second visitor; the refusal says so, and
+// does not send staff to offer it to Vic, who may never be offered it.
+func TestReleaseOneOfTwoAtADoor(t *testing.T) {
+	h := newHarness(t)
+	vic := h.createVol(matchVolunteer("Vic", "AB10 1AB", func(v *pb.Volunteer) { v.Capacity = 3 }))
+	wes := h.createVol(matchVolunteer("Wes", "AB10 1AF", phoned("07700 900222"), func(v *pb.Volunteer) { v.Capacity = 3 }))
+	a := invDoor(h, "Union Street", 2, 4)
+	b := invDoor(h, "Union Street", 2, 4)
+	h.invAssign(a.Name, vic.Name)
+	h.invAssign(b.Name, vic.Name)
+	if _, err := h.match.ReleaseHelpRequest(h.ctx, &pb.ReleaseHelpRequestRequest{Name: a.Name}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: a.Name, Volunteer: wes.Name})
+	wantFailure(t, err, codes.FailedPrecondition, "SAME_DOOR")
+	if msg := status.Convert(err).Message(); strings.Contains(msg, "offer it to them") || !strings.Contains(msg, "allow_second_volunteer") {
+		t.Errorf("refusal: %q; want allow_second_volunteer, not an offer to the volunteer who handed it back", msg)
+	}
+	if _, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: a.Name, Volunteer: wes.Name, AllowSecondVolunteer: true}); err != nil {
+		t.Errorf("offer with the caller's leave: %v", err)
+	}
 }

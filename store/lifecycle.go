@@ -863,7 +863,7 @@ func (c *change) doorAllows(req *staged[*pb.HelpRequest], vol string) error {
 	}
 	for _, x := range coming {
 		if x.name != vol && !x.byLeave {
-			return &SameDoorError{Coming: x.name}
+			return &SameDoorError{Coming: x.name, Declined: slices.Contains(req.r.DeclinedVolunteers, x.name)}
 		}
 	}
 	return nil

@@ -338,6 +338,9 @@ func (e *CommitmentsError) Unwrap() error { return e.err }
 // of the caller's requests at that place at a time meeting this one's.
 type SameDoorError struct {
 	Coming string
+	// Declined says that Coming declined this request or handed it back
+	// (they are among its declined_volunteers): it cannot go to them too.
+	Declined bool
 }
 
 func (e *SameDoorError) Error() string { return ErrSameDoor.Error() + ": " + e.Coming }

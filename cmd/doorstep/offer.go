@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +50,11 @@ func (a *app) offerMake(args []string) error {
 	resp, err := c.Matching.CreateOffer(a.ctx, req)
 	if coming := volunteerComing(err); coming != "" {
 		label, _ := a.volunteerLabel(coming, false)
+		if r, err := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: hr}); err == nil && slices.Contains(r.HelpRequest.DeclinedVolunteers, coming) {
+			// They handed this one back (or declined it): they cannot take it.
+			return &cliError{code: exitFailed, msg: fmt.Sprintf("Not offered: %s is already going to this caller's door then, for another of their requests, "+
+				"but declined or handed back this one. If the caller agrees to a second visitor, add --second-volunteer.", label)}
+		}
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("Not offered: %s is already going to this caller's door then, for another of their requests. "+
 			"Offer this one to them too, so that only one volunteer calls; if the caller has agreed to two visitors, add --second-volunteer.", label)}
 	}

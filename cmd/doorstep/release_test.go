@@ -54,3 +54,29 @@ func TestRequestRelease(t *testing.T) {
 		t.Errorf("request unassign --json = %s", out)
 	}
 }
+
+// TestReleaseOneOfTwoAtADoor: Callum holds both of a caller's requests at
+// one door and time, and hands one back (he can do the shopping, not the
+// lift). He still goes to the door for the other, so the one handed back
+// can go to someone else only if the caller agrees to a second visitor:
+// the helpline is told that, not to offer it to Callum, who is never
+// offered it again.
+func TestReleaseOneOfTwoAtADoor(t *testing.T) {
+	e := newTestEnv(t)
+	callum, aileen := e.addVolunteers()
+	e.ok("volunteer", "edit", callum, "--capacity", "2")
+	r1, r2 := e.newRequest(), e.newRequest()
+	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", r1, callum), "offers"))
+	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", r2, callum), "offers"))
+	out := e.ok("request", "release", r2)
+	if strings.Contains(out, "doorstep dispatch") || !strings.Contains(out, "--second-volunteer") {
+		t.Errorf("release of one of two at a door:\n%s\nwant it to say that only a second visitor can take it, by hand", out)
+	}
+	r := e.run("offer", "make", r2, aileen)
+	if r.code != exitFailed || strings.Contains(r.stderr, "Offer this one to them too") || !strings.Contains(r.stderr, "--second-volunteer") {
+		t.Errorf("offer to another after the release: exit %d, stderr %q; want --second-volunteer, not an offer to Callum", r.code, r.stderr)
+	}
+	if out := e.ok("offer", "make", r2, aileen, "--second-volunteer"); !strings.Contains(out, "Aileen Watt") {
+		t.Errorf("offer make --second-volunteer:\n%s", out)
+	}
+}

@@ -525,6 +525,21 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 				return err
 			}
 		}
+		// A volunteer who hands back one of a caller's requests at one
+		// door and time, keeping another, still goes to that door: nobody
+		// else is sent there without the caller's leave, and dispatch
+		// leaves it for ever waiting for them.
+		if fc, err := c.Matching.FindCandidates(a.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name, PageSize: 1}); err == nil &&
+			fc.VolunteerComing != "" && slices.Contains(hr.DeclinedVolunteers, fc.VolunteerComing) {
+			coming, err := a.volunteerLabel(fc.VolunteerComing, false)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s is open again, and %s will not be offered it again. %s is still going to this caller's door then, for another of their requests, "+
+				"so dispatch will not send anyone else: if the caller agrees to a second visitor, offer it with doorstep offer make %s VOLUNTEER --second-volunteer "+
+				"(doorstep request candidates %s lists who could).\n", hr.Name, who, coming, idOf(hr.Name), idOf(hr.Name))
+			return nil
+		}
 		fmt.Fprintf(a.stdout, "%s is open again, and %s will not be offered it again: find someone else with doorstep request candidates %s, or doorstep dispatch.\n",
 			hr.Name, who, idOf(hr.Name))
 		return nil
