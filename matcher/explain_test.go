@@ -74,8 +74,8 @@ func TestSummaryText(t *testing.T) {
 		{[]Exclusion{{Reason: TooFar, Count: 7}}, "7 nearby do not go that far"},
 		{[]Exclusion{{Reason: Paused, Count: 1}}, "1 has paused"},
 		{[]Exclusion{{Reason: Paused, Count: 2}}, "2 have paused"},
-		{[]Exclusion{{Reason: DeclinedBefore, Count: 1}}, "1 declined or missed this request before"},
-		{[]Exclusion{{Reason: DeclinedBefore, Count: 3}}, "3 declined or missed this request before"},
+		{[]Exclusion{{Reason: DeclinedBefore, Count: 1}}, "1 declined, missed or handed back this request before"},
+		{[]Exclusion{{Reason: DeclinedBefore, Count: 3}}, "3 declined, missed or handed back this request before"},
 		{[]Exclusion{{Reason: AtCapacity, Count: 1}}, "1 is fully booked"},
 		{[]Exclusion{{Reason: AtCapacity, Count: 40}}, "40 are fully booked"},
 		{[]Exclusion{{Reason: MissingSkill, Detail: "driver", Count: 1}}, "1 nearby lacks driver"},
@@ -189,7 +189,7 @@ func TestEligibleSaysWhy(t *testing.T) {
 		want string
 	}{
 		{Exclusion{Reason: TooFar}, "they do not go that far"},
-		{Exclusion{Reason: DeclinedBefore}, "they declined or missed this request before"},
+		{Exclusion{Reason: DeclinedBefore}, "they declined, missed or handed back this request before"},
 		{Exclusion{Reason: Vetting, Detail: "enhanced"}, "they have no enhanced DBS check"},
 		{Exclusion{Reason: Away}, "they are away then"},
 		{Exclusion{Reason: NotAvailable}, "they are not free then"},

@@ -636,7 +636,7 @@ func Summary(ex []Exclusion) string {
 			b = append(b, verb("has", "have")...)
 			b = append(b, " paused"...)
 		case DeclinedBefore:
-			b = append(b, " declined or missed this request before"...)
+			b = append(b, " declined, missed or handed back this request before"...)
 		case AtCapacity:
 			b = append(b, ' ')
 			b = append(b, verb("is", "are")...)
@@ -748,7 +748,7 @@ func (x Exclusion) Why() string {
 	case Paused:
 		return "they have paused"
 	case DeclinedBefore:
-		return "they declined or missed this request before"
+		return "they declined, missed or handed back this request before"
 	case AtCapacity:
 		return "they are fully booked"
 	case MissingSkill:

@@ -229,7 +229,7 @@ func TestOfferLifecycle(t *testing.T) {
 		t.Errorf("Bob still has %d pending", v.PendingOffers)
 	}
 	resp, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name})
-	if err != nil || len(resp.Candidates) != 0 || !strings.Contains(resp.Summary, "2 declined or missed this request before") {
+	if err != nil || len(resp.Candidates) != 0 || !strings.Contains(resp.Summary, "2 declined, missed or handed back this request before") {
 		t.Errorf("after both declined: %v %q %v", resp.GetCandidates(), resp.GetSummary(), err)
 	}
 

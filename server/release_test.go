@@ -224,3 +224,24 @@ func TestReleaseOneOfTwoAtADoor(t *testing.T) {
 		t.Errorf("offer with the caller's leave: %v", err)
 	}
 }
+
+// TestReleaseSaidInCandidates: after Callum hands a job back, the
+// helpline looking for someone else is told why he is not among them in
+// words that cover what he did, and so is an offer to him.
+func TestReleaseSaidInCandidates(t *testing.T) {
+	h := newHarness(t)
+	callum := h.createVol(matchVolunteer("Callum", "AB10 1AB"))
+	hr := h.createHR(shopping())
+	h.invAssign(hr.Name, callum.Name)
+	if _, err := h.match.ReleaseHelpRequest(h.ctx, &pb.ReleaseHelpRequestRequest{Name: hr.Name}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name})
+	if err != nil || !strings.Contains(resp.Summary, "handed back") {
+		t.Errorf("candidates after the release: %v %v; want the summary to say he handed it back", resp, err)
+	}
+	_, err = h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: callum.Name})
+	if msg := status.Convert(err).Message(); !strings.Contains(msg, "handed back") {
+		t.Errorf("offer to him again: %q; want it to say he handed it back", msg)
+	}
+}
