@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -371,8 +372,25 @@ func (s *Server) withDistances(ctx context.Context, offers []*pb.Offer) {
 		}
 		if c, err := s.store.LookupPostcode(ctx, hr.GetLocation().GetPostcode()); err == nil {
 			a = &pb.LatLng{Latitude: c.Lat, Longitude: c.Lng}
+		} else {
+			a = gridCell(a)
 		}
 		o.DistanceMetres = proto.Int32(max(1, (offerDistance(a, b)+99)/100) * 100)
+	}
+}
+
+// gridCell is the centre of the cell, some 220 m by 220 m, that holds
+// ll. A request at a postcode the gazetteer does not know (a new estate)
+// is where the coordinates given put it, the door itself: a volunteer
+// moving their home until the figure in whole 100 m turns over would
+// learn where it is exactly so far away, and from three such places put
+// the door to a metre. The cell's centre tells them no more than a
+// postcode's would.
+func gridCell(ll *pb.LatLng) *pb.LatLng {
+	const dlat, dlng = 0.002, 0.0035
+	return &pb.LatLng{
+		Latitude:  (math.Floor(ll.Latitude/dlat) + 0.5) * dlat,
+		Longitude: (math.Floor(ll.Longitude/dlng) + 0.5) * dlng,
 	}
 }
 
