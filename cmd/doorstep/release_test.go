@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
@@ -78,5 +79,20 @@ func TestReleaseOneOfTwoAtADoor(t *testing.T) {
 	}
 	if out := e.ok("offer", "make", r2, aileen, "--second-volunteer"); !strings.Contains(out, "Aileen Watt") {
 		t.Errorf("offer make --second-volunteer:\n%s", out)
+	}
+}
+
+// TestReleaseAfterItsTime: a volunteer rings the day after to say they
+// never went. Handing the job back is right, but nobody else can take a
+// time gone by: the helpline is told so, not to find someone else.
+func TestReleaseAfterItsTime(t *testing.T) {
+	e, callum, req, offer := offeredRequest(t)
+	e.ok("offer", "accept", offer)
+	e.clock.advance(72 * time.Hour)
+	out := e.ok("request", "release", req)
+	want := req + " is released from Callum Reid (" + callum + "), but its time has passed, so nobody else can take it: it will be marked expired. " +
+		"If the caller still needs help, take a new request (doorstep request new).\n"
+	if out != want {
+		t.Errorf("request release after its time:\n got %q\nwant %q", out, want)
 	}
 }

@@ -525,6 +525,17 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 				return err
 			}
 		}
+		// A job handed back after its time (it was never done) is for
+		// nobody now: the sweep marks it expired.
+		end := hr.GetWindow().GetEndTime()
+		if end == nil {
+			end = hr.GetDeadline()
+		}
+		if end != nil && !end.AsTime().After(a.now()) {
+			fmt.Fprintf(a.stdout, "%s is released from %s, but its time has passed, so nobody else can take it: it will be marked expired. "+
+				"If the caller still needs help, take a new request (doorstep request new).\n", hr.Name, who)
+			return nil
+		}
 		// A volunteer who hands back one of a caller's requests at one
 		// door and time, keeping another, still goes to that door: nobody
 		// else is sent there without the caller's leave, and dispatch
