@@ -1419,29 +1419,9 @@ func (s *BoltStore) ExpireOffers(ctx context.Context, now time.Time, limit int) 
 
 // CompleteHelpRequest implements Store.
 func (s *BoltStore) CompleteHelpRequest(ctx context.Context, requestID string, checks ...AcceptCheck) (LifecycleResult, error) {
-	const what = "complete help request"
-	id, err := parseIDFor("help request", requestID)
-	if err != nil {
-		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
-	}
-	return s.lifecycleOne(ctx, what, func(c *change) (outcome, error) {
-		req, err := c.hrs.get(id)
-		if err != nil {
-			return outcome{}, err
-		}
-		if req.r.State != pb.HelpRequest_STATE_ASSIGNED {
-			return outcome{}, wrongState("help request", req.r.State)
-		}
-		if err := c.checkAssigned(req, checks); err != nil {
-			return outcome{}, err
-		}
-		o, err := c.release(req)
-		if err != nil {
-			return outcome{}, err
-		}
+	return s.endAssignment(ctx, "complete help request", requestID, checks, func(c *change, req *staged[*pb.HelpRequest], _ string) {
 		req.r.State = pb.HelpRequest_STATE_FULFILLED // assigned_volunteer kept
 		req.r.CloseTime = timestamp(c.now)
-		return o, nil
 	})
 }
 
@@ -1453,7 +1433,18 @@ func (s *BoltStore) CompleteHelpRequest(ctx context.Context, requestID string, c
 // record that they took it; offerInForce no longer counts it, as the
 // request is not assigned to them.
 func (s *BoltStore) ReleaseHelpRequest(ctx context.Context, requestID string, checks ...AcceptCheck) (LifecycleResult, error) {
-	const what = "release help request"
+	return s.endAssignment(ctx, "release help request", requestID, checks, func(_ *change, req *staged[*pb.HelpRequest], vol string) {
+		reopen(req, vol)
+		req.r.AssignedVolunteer = ""
+	})
+}
+
+// endAssignment is the common part of completing and releasing: the
+// request must be ASSIGNED and pass checks (checkAssigned); its
+// volunteer's assignment ends (release), and then settles what becomes of
+// the request, given the volunteer who had it.
+func (s *BoltStore) endAssignment(ctx context.Context, what, requestID string, checks []AcceptCheck,
+	then func(c *change, req *staged[*pb.HelpRequest], vol string)) (LifecycleResult, error) {
 	id, err := parseIDFor("help request", requestID)
 	if err != nil {
 		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
@@ -1474,8 +1465,7 @@ func (s *BoltStore) ReleaseHelpRequest(ctx context.Context, requestID string, ch
 		if err != nil {
 			return outcome{}, err
 		}
-		reopen(req, vol)
-		req.r.AssignedVolunteer = ""
+		then(c, req, vol)
 		return o, nil
 	})
 }
