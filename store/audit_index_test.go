@@ -82,12 +82,7 @@ func TestAuditTrailSkipsOtherRecords(t *testing.T) {
 	// chunk at a time.
 	path := s.db.Path()
 	mustOK(t, s.Close(), "close")
-	writeBoltFile(t, path, func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bAuditByResource); err != nil {
-			return err
-		}
-		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(7))
-	})
+	asSchema7(t, path, nil)
 	defer func(n int) { auditIndexChunk = n }(auditIndexChunk)
 	auditIndexChunk = 7
 	s = openAt(t, path, WithClock(newFakeClock().now))
@@ -109,12 +104,7 @@ func TestAuditIndexFillSaysWhyOpenWaits(t *testing.T) {
 	mustOK(t, s.RecordAudit(bg, recs), "audit")
 	path := s.db.Path()
 	mustOK(t, s.Close(), "close")
-	writeBoltFile(t, path, func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bAuditByResource); err != nil {
-			return err
-		}
-		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(7))
-	})
+	asSchema7(t, path, nil)
 	defer func(n int) { auditIndexChunk = n }(auditIndexChunk)
 	auditIndexChunk = 7
 
@@ -164,15 +154,9 @@ func TestAuditIndexFillPassesOverADamagedRecord(t *testing.T) {
 	mustOK(t, s.RecordAudit(bg, recs), "audit")
 	path := s.db.Path()
 	mustOK(t, s.Close(), "close")
-	writeBoltFile(t, path, func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bAuditByResource); err != nil {
-			return err
-		}
+	asSchema7(t, path, func(tx *bolt.Tx) error {
 		k, _ := tx.Bucket(bAudit).Cursor().First()
-		if err := tx.Bucket(bAudit).Put(bytes.Clone(k), []byte{0xff, 0xff, 0xff}); err != nil {
-			return err
-		}
-		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(7))
+		return tx.Bucket(bAudit).Put(bytes.Clone(k), []byte{0xff, 0xff, 0xff})
 	})
 	core, logs := observer.New(zap.InfoLevel)
 	s2, err := Open(path, WithLogger(zap.New(core)))
@@ -184,4 +168,21 @@ func TestAuditIndexFillPassesOverADamagedRecord(t *testing.T) {
 	if got, _ := auditTrail(t, s2, AuditFilter{Resource: "helpRequests/r1"}, 100); len(got) != 3 {
 		t.Errorf("r1's trail: %d records, want 3", len(got))
 	}
+}
+
+// asSchema7 turns the closed file at path back into one written before
+// the audit log was indexed (schema 7), after edit, if any.
+func asSchema7(t *testing.T, path string, edit func(*bolt.Tx) error) {
+	t.Helper()
+	writeBoltFile(t, path, func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bAuditByResource); err != nil {
+			return err
+		}
+		if edit != nil {
+			if err := edit(tx); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(7))
+	})
 }
