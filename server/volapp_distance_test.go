@@ -49,25 +49,7 @@ func TestVolunteerCannotPinpointDoorFromOfferDistance(t *testing.T) {
 		}
 		return ds
 	}
-	// Trilaterate on a local flat projection, as anyone with a map would.
-	locate := func(ds [3]float64) (lat, lng float64) {
-		lat0 := homes[0].Latitude
-		ky := geo.EarthRadiusMetres * math.Pi / 180
-		kx := ky * math.Cos(lat0*math.Pi/180)
-		xy := func(p *pb.LatLng) (float64, float64) {
-			return (p.Longitude - homes[0].Longitude) * kx, (p.Latitude - lat0) * ky
-		}
-		x1, y1 := xy(homes[0])
-		x2, y2 := xy(homes[1])
-		x3, y3 := xy(homes[2])
-		a, b := 2*(x2-x1), 2*(y2-y1)
-		c := ds[0]*ds[0] - ds[1]*ds[1] - x1*x1 + x2*x2 - y1*y1 + y2*y2
-		d, e := 2*(x3-x1), 2*(y3-y1)
-		f := ds[0]*ds[0] - ds[2]*ds[2] - x1*x1 + x3*x3 - y1*y1 + y3*y3
-		x := (c*e - f*b) / (a*e - b*d)
-		y := (a*f - d*c) / (a*e - b*d)
-		return lat0 + y/ky, homes[0].Longitude + x/kx
-	}
+	locate := func(ds [3]float64) (lat, lng float64) { return trilaterate([3]*pb.LatLng(homes), ds) }
 	missBy := func(ds [3]float64) float64 {
 		lat, lng := locate(ds)
 		return geo.DistanceMetres(lat, lng, door.Latitude, door.Longitude)
@@ -82,4 +64,25 @@ func TestVolunteerCannotPinpointDoorFromOfferDistance(t *testing.T) {
 	if miss := missBy(read("declined")); miss < 30 {
 		t.Errorf("declined: the volunteer places the door to %.0f m from the offer's distances", miss)
 	}
+}
+
+// trilaterate places a point from its distances to three others, on a
+// local flat projection, as anyone with a map would.
+func trilaterate(homes [3]*pb.LatLng, ds [3]float64) (lat, lng float64) {
+	lat0 := homes[0].Latitude
+	ky := geo.EarthRadiusMetres * math.Pi / 180
+	kx := ky * math.Cos(lat0*math.Pi/180)
+	xy := func(p *pb.LatLng) (float64, float64) {
+		return (p.Longitude - homes[0].Longitude) * kx, (p.Latitude - lat0) * ky
+	}
+	x1, y1 := xy(homes[0])
+	x2, y2 := xy(homes[1])
+	x3, y3 := xy(homes[2])
+	a, b := 2*(x2-x1), 2*(y2-y1)
+	c := ds[0]*ds[0] - ds[1]*ds[1] - x1*x1 + x2*x2 - y1*y1 + y2*y2
+	d, e := 2*(x3-x1), 2*(y3-y1)
+	f := ds[0]*ds[0] - ds[2]*ds[2] - x1*x1 + x3*x3 - y1*y1 + y3*y3
+	x := (c*e - f*b) / (a*e - b*d)
+	y := (a*f - d*c) / (a*e - b*d)
+	return lat0 + y/ky, homes[0].Longitude + x/kx
 }

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"math"
 	"testing"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -73,22 +72,8 @@ func TestVolunteerCannotPinpointDoorAtUnknownPostcode(t *testing.T) {
 	} {
 		homes[i], ds[i] = turn(start)
 	}
-	lat0 := homes[0].Latitude
-	ky := geo.EarthRadiusMetres * math.Pi / 180
-	kx := ky * math.Cos(lat0*math.Pi/180)
-	xy := func(p *pb.LatLng) (float64, float64) {
-		return (p.Longitude - homes[0].Longitude) * kx, (p.Latitude - lat0) * ky
-	}
-	x1, y1 := xy(homes[0])
-	x2, y2 := xy(homes[1])
-	x3, y3 := xy(homes[2])
-	a, b := 2*(x2-x1), 2*(y2-y1)
-	c := ds[0]*ds[0] - ds[1]*ds[1] - x1*x1 + x2*x2 - y1*y1 + y2*y2
-	d, e := 2*(x3-x1), 2*(y3-y1)
-	f := ds[0]*ds[0] - ds[2]*ds[2] - x1*x1 + x3*x3 - y1*y1 + y3*y3
-	x := (c*e - f*b) / (a*e - b*d)
-	y := (a*f - d*c) / (a*e - b*d)
-	miss := geo.DistanceMetres(lat0+y/ky, homes[0].Longitude+x/kx, door.Latitude, door.Longitude)
+	lat, lng := trilaterate(homes, ds)
+	miss := geo.DistanceMetres(lat, lng, door.Latitude, door.Longitude)
 	if miss < 30 {
 		t.Errorf("the volunteer places the door to %.1f m from the offer's distances", miss)
 	}
