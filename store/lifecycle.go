@@ -1419,9 +1419,10 @@ func (s *BoltStore) ExpireOffers(ctx context.Context, now time.Time, limit int) 
 
 // CompleteHelpRequest implements Store.
 func (s *BoltStore) CompleteHelpRequest(ctx context.Context, requestID string, checks ...AcceptCheck) (LifecycleResult, error) {
-	return s.endAssignment(ctx, "complete help request", requestID, checks, func(c *change, req *staged[*pb.HelpRequest], _ string) {
+	return s.endAssignment(ctx, "complete help request", requestID, checks, func(c *change, req *staged[*pb.HelpRequest], _ string) error {
 		req.r.State = pb.HelpRequest_STATE_FULFILLED // assigned_volunteer kept
 		req.r.CloseTime = timestamp(c.now)
+		return nil
 	})
 }
 
@@ -1433,10 +1434,42 @@ func (s *BoltStore) CompleteHelpRequest(ctx context.Context, requestID string, c
 // record that they took it; offerInForce no longer counts it, as the
 // request is not assigned to them.
 func (s *BoltStore) ReleaseHelpRequest(ctx context.Context, requestID string, checks ...AcceptCheck) (LifecycleResult, error) {
-	return s.endAssignment(ctx, "release help request", requestID, checks, func(_ *change, req *staged[*pb.HelpRequest], vol string) {
+	return s.endAssignment(ctx, "release help request", requestID, checks, func(c *change, req *staged[*pb.HelpRequest], vol string) error {
 		reopen(req, vol)
 		req.r.AssignedVolunteer = ""
+		return c.forgetAssignmentTime(req.id, vol)
 	})
+}
+
+// forgetAssignmentTime takes the accept of request id by vol out of their
+// recent assignment times: a job handed back was not done, and counting
+// it would rank them lower for a week (the fairness term) and tell the
+// helpline they had one more job than they did.
+func (c *change) forgetAssignmentTime(id []byte, vol string) error {
+	records, cur := c.offTop.Bucket(bRecords), c.offTop.Bucket(bByRequest).Cursor()
+	var accepted *timestamppb.Timestamp
+	for k, _ := cur.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = cur.Next() {
+		o := &pb.Offer{}
+		if _, err := getProto(records, k[len(id):], o); err != nil {
+			return err
+		}
+		if o.State == pb.Offer_STATE_ACCEPTED && o.Volunteer == vol &&
+			(accepted == nil || o.GetDecideTime().AsTime().After(accepted.AsTime())) {
+			accepted = o.GetDecideTime()
+		}
+	}
+	if accepted == nil {
+		return nil
+	}
+	v, err := c.vols.byName(vol)
+	if err != nil {
+		return err
+	}
+	if i := slices.IndexFunc(v.r.RecentAssignmentTimes, func(t *timestamppb.Timestamp) bool { return t.AsTime().Equal(accepted.AsTime()) }); i >= 0 {
+		v.r.RecentAssignmentTimes = slices.Delete(v.r.RecentAssignmentTimes, i, i+1)
+		v.changed = true
+	}
+	return nil
 }
 
 // endAssignment is the common part of completing and releasing: the
@@ -1444,7 +1477,7 @@ func (s *BoltStore) ReleaseHelpRequest(ctx context.Context, requestID string, ch
 // volunteer's assignment ends (release), and then settles what becomes of
 // the request, given the volunteer who had it.
 func (s *BoltStore) endAssignment(ctx context.Context, what, requestID string, checks []AcceptCheck,
-	then func(c *change, req *staged[*pb.HelpRequest], vol string)) (LifecycleResult, error) {
+	then func(c *change, req *staged[*pb.HelpRequest], vol string) error) (LifecycleResult, error) {
 	id, err := parseIDFor("help request", requestID)
 	if err != nil {
 		return LifecycleResult{}, fmt.Errorf("store: %s: %w", what, err)
@@ -1465,7 +1498,9 @@ func (s *BoltStore) endAssignment(ctx context.Context, what, requestID string, c
 		if err != nil {
 			return outcome{}, err
 		}
-		then(c, req, vol)
+		if err := then(c, req, vol); err != nil {
+			return outcome{}, err
+		}
 		return o, nil
 	})
 }

@@ -20,8 +20,8 @@ func TestReleaseHelpRequest(t *testing.T) {
 	hr, v, other := lcRequest(t, s), lcVolunteer(t, s, 1), lcVolunteer(t, s, 1)
 	off := lcOffer(t, s, hr, v).Offer
 	acc := lcMust(t, "accept")(s.AcceptOffer(bg, idOf(off.Name)))
-	if acc.Volunteer.ActiveAssignments != 1 || len(acc.Volunteer.Commitments) != 1 {
-		t.Fatalf("accepted: %d active, commitments %v", acc.Volunteer.ActiveAssignments, acc.Volunteer.Commitments)
+	if acc.Volunteer.ActiveAssignments != 1 || len(acc.Volunteer.Commitments) != 1 || len(acc.Volunteer.RecentAssignmentTimes) != 1 {
+		t.Fatalf("accepted: %d active, commitments %v, recent %v", acc.Volunteer.ActiveAssignments, acc.Volunteer.Commitments, acc.Volunteer.RecentAssignmentTimes)
 	}
 	// At capacity: another request cannot be offered to them.
 	second := lcRequest(t, s)
@@ -42,6 +42,10 @@ func TestReleaseHelpRequest(t *testing.T) {
 	}
 	if res.Offer != nil {
 		t.Errorf("release returned offer %v; no offer changes", res.Offer)
+	}
+	// A job handed back was not done: it no longer ranks them lower.
+	if n := len(res.Volunteer.RecentAssignmentTimes); n != 0 {
+		t.Errorf("released volunteer keeps %d recent assignment times, want 0", n)
 	}
 	verifyAll(t, s)
 
