@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -152,10 +153,7 @@ func TestDispatchNotTwoPlacesAtOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]string{}
-			for _, o := range plan.Offers {
-				got[o.HelpRequest[len("helpRequests/"):]] = o.Volunteer[len("volunteers/"):]
-			}
+			got := planned(plan)
 			if len(got) != len(tt.want) || plan.Uncovered != len(tt.reqs)-len(tt.want) {
 				t.Fatalf("plan %v (uncovered %d), want %v", got, plan.Uncovered, tt.want)
 			}
@@ -237,10 +235,7 @@ func TestDispatchOneVolunteerPerDoor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]string{}
-			for _, o := range plan.Offers {
-				got[o.HelpRequest[len("helpRequests/"):]] = o.Volunteer[len("volunteers/"):]
-			}
+			got := planned(plan)
 			if len(got) != len(tt.want) || plan.SameDoor != tt.sameDoor || plan.Uncovered != len(tt.reqs)-len(tt.want) {
 				t.Fatalf("plan %v, same door %d, uncovered %d; want %v, %d", got, plan.SameDoor, plan.Uncovered, tt.want, tt.sameDoor)
 			}
@@ -251,4 +246,13 @@ func TestDispatchOneVolunteerPerDoor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// planned is who a plan offers each request to, by id: request -> volunteer.
+func planned(plan Plan) map[string]string {
+	got := map[string]string{}
+	for _, o := range plan.Offers {
+		got[strings.TrimPrefix(o.HelpRequest, "helpRequests/")] = strings.TrimPrefix(o.Volunteer, "volunteers/")
+	}
+	return got
 }

@@ -62,10 +62,7 @@ func TestDispatchClashMovesTheJobKept(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]string{}
-			for _, o := range plan.Offers {
-				got[o.HelpRequest[len("helpRequests/"):]] = o.Volunteer[len("volunteers/"):]
-			}
+			got := planned(plan)
 			if !maps.Equal(got, tt.want) || plan.Uncovered != len(tt.reqs)-len(tt.want) {
 				t.Fatalf("plan %v (uncovered %d), want %v", got, plan.Uncovered, tt.want)
 			}

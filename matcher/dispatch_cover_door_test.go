@@ -66,10 +66,7 @@ func TestDispatchClashMoveKeepsRoomForTheDoor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]string{}
-			for _, o := range plan.Offers {
-				got[o.HelpRequest[len("helpRequests/"):]] = o.Volunteer[len("volunteers/"):]
-			}
+			got := planned(plan)
 			if !maps.Equal(got, tt.want) {
 				t.Fatalf("plan %v (same door %d, uncovered %d), want %v: the critical ones before the low one", got, plan.SameDoor, plan.Uncovered, tt.want)
 			}

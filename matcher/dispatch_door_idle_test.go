@@ -43,10 +43,7 @@ func TestDispatchDoorWaitFreesItsVolunteer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
-	for _, o := range plan.Offers {
-		got[o.HelpRequest[len("helpRequests/"):]] = o.Volunteer[len("volunteers/"):]
-	}
+	got := planned(plan)
 	want := map[string]string{"high": "ann", "crit": "bob", "low": "dee"}
 	if !maps.Equal(got, want) || plan.SameDoor != 1 || plan.Uncovered != 1 {
 		t.Fatalf("plan %v (same door %d, uncovered %d), want %v, 1 waiting for the door", got, plan.SameDoor, plan.Uncovered, want)
