@@ -1,6 +1,11 @@
 package matcher
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
 
 // slot is a weekly period in the volunteer's wall-clock minutes.
 type slot struct {
@@ -162,4 +167,27 @@ func awayOn(away [][2]int32, day int32) bool {
 		}
 	}
 	return false
+}
+
+// AwayThroughout reports whether av's away dates take in every day that
+// [start, end) touches, as the days fall in av's time zone (the UK's when
+// it names none): whether someone away so could do no part of a job in
+// that time. It is false for an empty or inverted span.
+func AwayThroughout(av *pb.Availability, start, end time.Time) (bool, error) {
+	if len(av.GetAway()) == 0 || !start.Before(end) {
+		return false, nil
+	}
+	name := av.GetTimeZone()
+	if name == "" {
+		name = defaultZone
+	}
+	loc, err := loadZone(name)
+	if err != nil {
+		return false, fmt.Errorf("matcher: time zone %q: %w", name, err)
+	}
+	away := make([][2]int32, 0, len(av.GetAway()))
+	for _, r := range av.GetAway() {
+		away = append(away, [2]int32{dateOf(r.GetStartDate()).civil(), dateOf(r.GetEndDate()).civil()})
+	}
+	return awayThroughout(away, appendWindowPieces(nil, start, end, loc)), nil
 }

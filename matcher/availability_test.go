@@ -133,3 +133,51 @@ func TestAwayOnTheDayTheyWouldHaveBeenFree(t *testing.T) {
 		})
 	}
 }
+
+// TestAwayThroughout: the days a span touches are the volunteer's own,
+// in their time zone, and every one of them must be away.
+func TestAwayThroughout(t *testing.T) {
+	day := func(y int, m time.Month, d int) *pb.Date {
+		return &pb.Date{Year: int32(y), Month: int32(m), Day: int32(d)}
+	}
+	away := func(zone string, ranges ...[2]*pb.Date) *pb.Availability {
+		av := &pb.Availability{TimeZone: zone}
+		for _, r := range ranges {
+			av.Away = append(av.Away, &pb.DateRange{StartDate: r[0], EndDate: r[1]})
+		}
+		return av
+	}
+	utc := func(m time.Month, d, h, min int) time.Time { return time.Date(2026, m, d, h, min, 0, 0, time.UTC) }
+	tests := []struct {
+		name       string
+		av         *pb.Availability
+		start, end time.Time
+		want       bool
+	}{
+		{"away every day of it", away("", [2]*pb.Date{day(2026, 12, 1), day(2026, 12, 3)}), utc(12, 1, 10, 0), utc(12, 3, 12, 0), true},
+		{"back on its last day", away("", [2]*pb.Date{day(2026, 12, 1), day(2026, 12, 2)}), utc(12, 1, 10, 0), utc(12, 3, 12, 0), false},
+		{"two ranges end to end", away("", [2]*pb.Date{day(2026, 12, 1), day(2026, 12, 1)}, [2]*pb.Date{day(2026, 12, 2), day(2026, 12, 9)}), utc(12, 1, 10, 0), utc(12, 3, 12, 0), true},
+		{"not away at all", away(""), utc(12, 1, 10, 0), utc(12, 1, 12, 0), false},
+		{"ends at midnight: the next day is not touched", away("", [2]*pb.Date{day(2026, 12, 1), day(2026, 12, 1)}), utc(12, 1, 10, 0), utc(12, 2, 0, 0), true},
+		// 00:30-01:30 UTC on 1 July is 01:30-02:30 on 1 July in London.
+		{"UK summer time: the day is London's", away("", [2]*pb.Date{day(2026, 7, 1), day(2026, 7, 1)}), utc(7, 1, 0, 30), utc(7, 1, 1, 30), true},
+		// 02:00-04:00 UTC on 2 December is 21:00-23:00 on 1 December in New York.
+		{"their own zone's day", away("America/New_York", [2]*pb.Date{day(2026, 12, 1), day(2026, 12, 1)}), utc(12, 2, 2, 0), utc(12, 2, 4, 0), true},
+		{"their own zone's day, not UTC's", away("America/New_York", [2]*pb.Date{day(2026, 12, 2), day(2026, 12, 2)}), utc(12, 2, 2, 0), utc(12, 2, 4, 0), false},
+		{"an empty span", away("", [2]*pb.Date{day(2026, 12, 1), day(2026, 12, 1)}), utc(12, 1, 10, 0), utc(12, 1, 10, 0), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := AwayThroughout(tt.av, tt.start, tt.end)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("AwayThroughout = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if _, err := AwayThroughout(away("Mars/Olympus", [2]*pb.Date{day(2026, 12, 1), day(2026, 12, 1)}), utc(12, 1, 0, 0), utc(12, 2, 0, 0)); err == nil {
+		t.Error("an unknown time zone: no error")
+	}
+}

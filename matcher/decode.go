@@ -77,7 +77,7 @@ func (v *Volunteer) set(m *pb.Volunteer, room []wireSlot) {
 		postcode: m.GetHome().GetPostcode(), street: m.GetHome().GetStreet(),
 		maxMetres: m.MaxDistanceMetres, skills: m.Skills, vetting: int32(m.GetVetting().GetLevel()),
 		timeZone: m.GetAvailability().GetTimeZone(), capacity: m.Capacity,
-		active: m.ActiveAssignments, pending: m.PendingOffers, paused: m.Paused,
+		active: m.ActiveAssignments, pending: m.PendingOffers, paused: m.Paused || m.Held,
 		weekly: room,
 	}
 	if ll := m.GetHome().GetLatLng(); ll != nil {
@@ -290,10 +290,10 @@ func decodeVolunteer(record []byte, v *Volunteer) error {
 			_, err = m.varint()
 		case 9:
 			v.capacity, err = m.int32()
-		case 10:
+		case 10, 19: // paused, held: either way they are offered nothing
 			var x uint64
 			x, err = m.varint()
-			v.paused = x != 0
+			v.paused = v.paused || x != 0
 		case 15:
 			v.active, err = m.int32()
 		case 16:

@@ -12,7 +12,7 @@
 // A volunteer can help with a request only if every rule holds, checked in
 // this order (the first that fails is the reason counted for "why nobody"):
 // within their own distance limit (TOO_FAR; the search itself stops at the
-// request's need limit); not paused (PAUSED); not having declined or let
+// request's need limit); not paused, nor held by a coordinator (PAUSED); not having declined or let
 // lapse an offer of it (DECLINED_BEFORE); assignments plus pending offers
 // below capacity (AT_CAPACITY); every required skill (MISSING_SKILL);
 // vetting at the level the needs demand, unexpired on the date help starts

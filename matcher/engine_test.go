@@ -102,6 +102,7 @@ func TestEachRuleExcludes(t *testing.T) {
 	}{
 		{"beyond their own limit", func(v *pb.Volunteer) { v.MaxDistanceMetres = 60 }, nil, TooFar, ""},
 		{"paused", func(v *pb.Volunteer) { v.Paused = true }, nil, Paused, ""},
+		{"held by a coordinator", func(v *pb.Volunteer) { v.Held = true }, nil, Paused, ""},
 		{"declined before", nil, func(r *pb.HelpRequest) { r.DeclinedVolunteers = []string{"volunteers/x"} }, DeclinedBefore, ""},
 		{"at capacity", func(v *pb.Volunteer) { v.ActiveAssignments = 1 }, nil, AtCapacity, ""},
 		{"pending offer fills capacity", func(v *pb.Volunteer) { v.Capacity, v.ActiveAssignments, v.PendingOffers = 2, 1, 1 }, nil, AtCapacity, ""},
@@ -348,7 +349,7 @@ func TestUpdatesAndRemoval(t *testing.T) {
 
 func TestSummary(t *testing.T) {
 	got := Summary([]Exclusion{{Reason: MissingSkill, Detail: "driver", Count: 4}, {Reason: Away, Count: 2}, {Reason: Paused, Count: 1}})
-	if want := "4 nearby lack driver, 2 are away then, 1 has paused"; got != want {
+	if want := "4 nearby lack driver, 2 are away then, 1 has paused or is on hold"; got != want {
 		t.Errorf("Summary = %q, want %q", got, want)
 	}
 }

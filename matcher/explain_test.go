@@ -72,8 +72,8 @@ func TestSummaryText(t *testing.T) {
 		{[]Exclusion{}, ""},
 		{[]Exclusion{{Reason: TooFar, Count: 1}}, "1 nearby does not go that far"},
 		{[]Exclusion{{Reason: TooFar, Count: 7}}, "7 nearby do not go that far"},
-		{[]Exclusion{{Reason: Paused, Count: 1}}, "1 has paused"},
-		{[]Exclusion{{Reason: Paused, Count: 2}}, "2 have paused"},
+		{[]Exclusion{{Reason: Paused, Count: 1}}, "1 has paused or is on hold"},
+		{[]Exclusion{{Reason: Paused, Count: 2}}, "2 have paused or are on hold"},
 		{[]Exclusion{{Reason: DeclinedBefore, Count: 1}}, "1 declined, missed or handed back this request before"},
 		{[]Exclusion{{Reason: DeclinedBefore, Count: 3}}, "3 declined, missed or handed back this request before"},
 		{[]Exclusion{{Reason: AtCapacity, Count: 1}}, "1 is fully booked"},
@@ -90,7 +90,7 @@ func TestSummaryText(t *testing.T) {
 		{[]Exclusion{{Reason: "", Count: 0}}, "0: "},
 		{[]Exclusion{{Reason: NotAvailable, Count: 0}}, "0 are not free then"},
 		{[]Exclusion{{Reason: MissingSkill, Detail: "driver", Count: 4}, {Reason: Away, Count: 2}, {Reason: Paused, Count: 1}},
-			"4 nearby lack driver, 2 are away then, 1 has paused"},
+			"4 nearby lack driver, 2 are away then, 1 has paused or is on hold"},
 	} {
 		if got := Summary(tt.ex); got != tt.want {
 			t.Errorf("Summary(%+v) = %q, want %q", tt.ex, got, tt.want)
@@ -167,7 +167,7 @@ func TestEligibleSaysWhy(t *testing.T) {
 		{"beyond", req(), false, "they live 2.1 km away, beyond the 1.5 km this request reaches"},
 		{"homebody", req(), false, "they live 1.2 km away, beyond the 1 km they travel"},
 		{"full", req(), false, "they are fully booked"},
-		{"resting", req(), false, "they have paused"},
+		{"resting", req(), false, "they have paused or are on hold"},
 		{"walker", req(func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT} }), false, "they lack driver"},
 		{"able", req(), true, ""},
 	} {

@@ -634,7 +634,9 @@ func Summary(ex []Exclusion) string {
 		case Paused:
 			b = append(b, ' ')
 			b = append(b, verb("has", "have")...)
-			b = append(b, " paused"...)
+			b = append(b, " paused or "...)
+			b = append(b, verb("is", "are")...)
+			b = append(b, " on hold"...)
 		case DeclinedBefore:
 			b = append(b, " declined, missed or handed back this request before"...)
 		case AtCapacity:
@@ -746,7 +748,7 @@ func (x Exclusion) Why() string {
 		}
 		return "they live " + x.Detail
 	case Paused:
-		return "they have paused"
+		return "they have paused or are on hold"
 	case DeclinedBefore:
 		return "they declined, missed or handed back this request before"
 	case AtCapacity:

@@ -176,9 +176,12 @@ func (s *Server) auditing(ctx context.Context, action, resource string, fields [
 // in the update's own transaction: the change of the personal fields among
 // paths, and, for a caller, the read of every personal field, since the
 // answer hands back the whole record whatever the update changed.
-func (s *Server) auditingUpdate(ctx context.Context, resource string, paths, personal []string) context.Context {
+// Changes of the fields in guarded, which are not personal data but whose
+// every change someone may need to account for (a coordinator's hold on a
+// volunteer), are on record as well.
+func (s *Server) auditingUpdate(ctx context.Context, resource string, paths, personal []string, guarded ...string) context.Context {
 	var recs []*pb.AuditRecord
-	if changed := personalPaths(paths, personal); len(changed) > 0 {
+	if changed := personalPaths(paths, append(slices.Clip(personal), guarded...)); len(changed) > 0 {
 		recs = append(recs, s.auditRecord(ctx, "update", resource, changed))
 	}
 	if principalFrom(ctx) != nil { // as disclose: only callers' reads

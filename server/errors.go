@@ -38,6 +38,7 @@ const (
 	ReasonNotEligible         = "NOT_ELIGIBLE"
 	ReasonAtCapacity          = "AT_CAPACITY"
 	ReasonVolunteerPaused     = "VOLUNTEER_PAUSED"
+	ReasonVolunteerHeld       = "VOLUNTEER_HELD"
 	ReasonDeclinedBefore      = "DECLINED_BEFORE"
 	ReasonLeaseExpired        = "LEASE_EXPIRED"
 	ReasonRequestEnded        = "REQUEST_ENDED"
@@ -149,6 +150,8 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 		return statusWith(codes.FailedPrecondition, ReasonAtCapacity, "the volunteer has as many offers and assignments as their capacity", nil)
 	case errors.Is(err, store.ErrVolunteerPaused):
 		return statusWith(codes.FailedPrecondition, ReasonVolunteerPaused, "the volunteer has paused", nil)
+	case errors.Is(err, store.ErrVolunteerHeld):
+		return statusWith(codes.FailedPrecondition, ReasonVolunteerHeld, "a coordinator has put the volunteer on hold", nil)
 	case errors.Is(err, store.ErrDeclinedBefore):
 		return statusWith(codes.FailedPrecondition, ReasonDeclinedBefore, "the volunteer declined, missed or handed back this request before", nil)
 	case errors.As(err, &sameDoor):

@@ -121,7 +121,7 @@ func TestFindCandidatesExplains(t *testing.T) {
 	if c := resp.Candidates[0]; !c.SameStreet || !c.SamePostcode || !strings.Contains(c.Explanation, "same street") {
 		t.Errorf("first candidate %v", c)
 	}
-	if !strings.Contains(resp.Summary, "1 has paused") {
+	if !strings.Contains(resp.Summary, "1 has paused or is on hold") {
 		t.Errorf("summary %q", resp.Summary)
 	}
 	_ = near

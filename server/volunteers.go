@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/doorstep-aid/doorstep/geo"
+	"github.com/doorstep-aid/doorstep/matcher"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
 )
@@ -21,7 +23,7 @@ var volunteerMask = maskRules{
 	mutable: []string{
 		"contact", "contact.display_name", "contact.phone",
 		"home", "home.postcode", "home.street", "home.address_lines", "home.lat_lng",
-		"max_distance_metres", "travel_mode", "skills", "vetting", "availability", "capacity", "paused",
+		"max_distance_metres", "travel_mode", "skills", "vetting", "availability", "capacity", "paused", "held",
 	},
 	fixed: map[string]string{
 		"name": "is output only", "organisation": "cannot be changed after create",
@@ -166,9 +168,7 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 	if !ownVolunteer(ctx, volunteerPrefix+id) {
 		return nil, s.errs.toStatus(ctx, store.ErrNotFound, volunteerNotFound(id))
 	}
-	// A DBS check is vouched for by the organisation, never by the
-	// volunteer: their own token may change anything else of theirs.
-	ctx = s.auditingUpdate(ctx, volunteerPrefix+id, paths, volunteerPersonal)
+	ctx = s.auditingUpdate(ctx, volunteerPrefix+id, paths, volunteerPersonal, "held")
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetVolunteer(ctx, id)
 		if err != nil {
@@ -190,8 +190,14 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 			houseOutOfStreet(&v, "volunteer.home", next.Home) // only a street this update sets
 		}
 		cleanVolunteer(&v, "volunteer", next)
-		if p := principalFrom(ctx); p != nil && p.Role == volunteer && !proto.Equal(next.Vetting, cur.Vetting) {
-			return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer cannot change their own vetting; ask a coordinator", nil)
+		if p := principalFrom(ctx); p != nil && p.Role == volunteer {
+			if err := s.selfEditAllowed(cur, next); err != nil {
+				return nil, err
+			}
+		} else if p != nil && p.Role == helpline && cur.Held && !next.Held {
+			// Staff on a call may raise a concern and hold; whether it is
+			// settled is for the volunteers' coordinator.
+			return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "the helpline cannot lift a coordinator's hold; ask a coordinator", nil)
 		}
 		// Capacity may not drop below what the volunteer already holds; the
 		// etag check on write catches an offer made since this read.
@@ -207,6 +213,9 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 			}
 		}
 		if err := v.err(); err != nil {
+			return nil, err
+		}
+		if err := s.awayFromNoJob(ctx, cur, next); err != nil {
 			return nil, err
 		}
 		if proto.Equal(next, cur) {
@@ -236,6 +245,93 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		}
 		return &pb.UpdateVolunteerResponse{Volunteer: out}, nil
 	}
+}
+
+// awayFromNoJob refuses new away dates that take in every day left to do
+// one of the volunteer's assignments: the requester would wait for
+// someone on holiday. The job is handed back first (ReleaseHelpRequest),
+// so that it is open to others, or other dates chosen. An offer still
+// awaiting an answer is not in the way: the edit's review withdraws it.
+// An accept since cur was read changes the record, and the write then
+// fails on its etag and is judged again.
+func (s *Server) awayFromNoJob(ctx context.Context, cur, next *pb.Volunteer) error {
+	if cur.ActiveAssignments == 0 || len(next.GetAvailability().GetAway()) == 0 ||
+		slices.EqualFunc(cur.GetAvailability().GetAway(), next.GetAvailability().GetAway(), func(a, b *pb.DateRange) bool { return proto.Equal(a, b) }) {
+		return nil
+	}
+	id := strings.TrimPrefix(cur.Name, volunteerPrefix)
+	now := s.now()
+	page := store.Page{Size: 100}
+	for {
+		offers, token, err := s.store.ListOffers(ctx, store.OfferFilter{VolunteerID: id, State: pb.Offer_STATE_ACCEPTED, Live: true}, page)
+		if err != nil {
+			return s.errs.toStatus(ctx, err, notFound{})
+		}
+		for _, o := range offers {
+			hr, err := s.store.GetHelpRequest(ctx, strings.TrimPrefix(o.HelpRequest, helpRequestPrefix))
+			if errors.Is(err, store.ErrNotFound) {
+				continue // erased since
+			}
+			if err != nil {
+				return s.errs.toStatus(ctx, err, notFound{})
+			}
+			start, end := now, now
+			switch t := hr.Timing.(type) {
+			case *pb.HelpRequest_Window:
+				start, end = t.Window.GetStartTime().AsTime(), t.Window.GetEndTime().AsTime()
+				if start.Before(now) {
+					start = now // only what is left of it
+				}
+			case *pb.HelpRequest_Deadline:
+				end = t.Deadline.AsTime()
+			}
+			gone, err := matcher.AwayThroughout(next.Availability, start, end)
+			if err != nil {
+				return s.errs.toStatus(ctx, err, notFound{})
+			}
+			if gone {
+				return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
+					fmt.Sprintf("they would be away on every day left for %s, which they are assigned: hand it back first (ReleaseHelpRequest), so that someone else can go, or choose other dates", hr.Name),
+					map[string]string{"help_request": hr.Name})
+			}
+		}
+		if token == "" {
+			return nil
+		}
+		page.Token = token
+	}
+}
+
+// selfEditAllowed refuses what a volunteer's own token may not change of
+// their record. The organisation vouches for a DBS check and for a skill a
+// need requires (a driving licence, for lifts), and a coordinator's hold
+// is theirs to lift: a volunteer may change anything else of theirs, and
+// may give up such a skill, but may not claim one.
+func (s *Server) selfEditAllowed(cur, next *pb.Volunteer) error {
+	switch {
+	case !proto.Equal(next.Vetting, cur.Vetting):
+		return statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer cannot change their own vetting; ask a coordinator", nil)
+	case next.Held != cur.Held:
+		return statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a volunteer cannot put themselves on hold or lift a hold; ask a coordinator", nil)
+	}
+	for _, skill := range next.Skills {
+		if !slices.Contains(cur.Skills, skill) && s.vouchedSkill(skill) {
+			return statusWith(codes.PermissionDenied, ReasonPermissionDenied,
+				fmt.Sprintf("a volunteer cannot add the skill %q themselves: the organisation vouches for it, as for vetting; ask a coordinator", skill), nil)
+		}
+	}
+	return nil
+}
+
+// vouchedSkill reports whether a need's rule requires skill, as
+// transport requires "driver" by default.
+func (s *Server) vouchedSkill(skill string) bool {
+	for _, rule := range s.matcherConfig.Needs {
+		if slices.Contains(rule.Skills, skill) {
+			return true
+		}
+	}
+	return false
 }
 
 // DeleteVolunteer implements pb.VolunteerServiceServer.

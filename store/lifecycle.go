@@ -749,7 +749,7 @@ var errChecked = errors.New("refused by its check")
 // refusal reports whether err is createOffer turning one offer down,
 // before it staged anything, rather than a failure of the transaction.
 func refusal(err error) bool {
-	for _, r := range []error{ErrNotFound, ErrWrongState, ErrVolunteerPaused, ErrDeclinedBefore, ErrAtCapacity, ErrRequestIDReused, ErrRequestIDGone, errBadOffer, errChecked, ErrSameDoor} {
+	for _, r := range []error{ErrNotFound, ErrWrongState, ErrVolunteerPaused, ErrVolunteerHeld, ErrDeclinedBefore, ErrAtCapacity, ErrRequestIDReused, ErrRequestIDGone, errBadOffer, errChecked, ErrSameDoor} {
 		if errors.Is(err, r) {
 			return true
 		}
@@ -796,6 +796,8 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 	switch {
 	case req.r.State != pb.HelpRequest_STATE_OPEN:
 		return outcome{}, wrongState("help request", req.r.State)
+	case v.Held:
+		return outcome{}, ErrVolunteerHeld
 	case v.Paused:
 		return outcome{}, ErrVolunteerPaused
 	case slices.Contains(req.r.DeclinedVolunteers, v.Name):
@@ -1291,6 +1293,9 @@ func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string, checks ...A
 		// can no longer happen, or give work to someone who asked for none.
 		if RequestEnded(req.r, c.now) {
 			return outcome{}, fmt.Errorf("%s: %w", req.r.Name, ErrRequestEnded)
+		}
+		if vol.r.Held {
+			return outcome{}, fmt.Errorf("%s: %w", vol.r.Name, ErrVolunteerHeld)
 		}
 		if vol.r.Paused {
 			return outcome{}, fmt.Errorf("%s: %w", vol.r.Name, ErrVolunteerPaused)

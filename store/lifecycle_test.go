@@ -441,6 +441,15 @@ var lcSetups = map[string]func(t *testing.T, f *lcFixture){
 		mustOK(t, err, "pause")
 		f.v = v
 	},
+	"offered, volunteer held": func(t *testing.T, f *lcFixture) {
+		f.offer(t)
+		v, err := f.s.GetVolunteer(bg, idOf(f.v.Name))
+		mustOK(t, err, "get volunteer")
+		v.Held = true
+		v, err = f.s.UpdateVolunteer(bg, v)
+		mustOK(t, err, "hold")
+		f.v = v
+	},
 	"assigned": func(t *testing.T, f *lcFixture) { f.assign(t) },
 	"fulfilled": func(t *testing.T, f *lcFixture) {
 		f.assign(t)
@@ -562,6 +571,7 @@ func TestLifecycleTransitions(t *testing.T) {
 		{setup: "offer withdrawn by request expiry", op: "accept", err: ErrWrongState},
 		{setup: "offered, request ended", op: "accept", err: ErrRequestEnded},
 		{setup: "offered, volunteer paused", op: "accept", err: ErrVolunteerPaused},
+		{setup: "offered, volunteer held", op: "accept", err: ErrVolunteerHeld},
 
 		// WithdrawOffer needs a PENDING offer; the request opens again,
 		// and the volunteer is not counted as having declined it.
@@ -1367,6 +1377,10 @@ func TestLifecycleRefusalsFailAloneInBatch(t *testing.T) {
 	paused.Paused = true
 	_, err := s.UpdateVolunteer(bg, paused)
 	mustOK(t, err, "pause")
+	held := lcVolunteer(t, s, 1)
+	held.Held = true
+	_, err = s.UpdateVolunteer(bg, held)
+	mustOK(t, err, "hold")
 	full := lcVolunteer(t, s, 1)
 	lcOffer(t, s, lcRequest(t, s), full)
 	decliner := lcVolunteer(t, s, 1)
@@ -1401,6 +1415,7 @@ func TestLifecycleRefusalsFailAloneInBatch(t *testing.T) {
 		want error
 	}{
 		{offer(open, paused), ErrVolunteerPaused},
+		{offer(open, held), ErrVolunteerHeld},
 		{offer(open, full), ErrAtCapacity},
 		{offer(declined, decliner), ErrDeclinedBefore},
 		{offer(fulfilled, goodVols[0]), ErrWrongState},

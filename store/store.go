@@ -34,6 +34,7 @@ var (
 	ErrWrongState      = errors.New("not in a state that allows this")
 	ErrAtCapacity      = errors.New("volunteer is at capacity")
 	ErrVolunteerPaused = errors.New("volunteer has paused volunteering")
+	ErrVolunteerHeld   = errors.New("volunteer is on hold")
 	ErrDeclinedBefore  = errors.New("volunteer declined this request, let an offer of it lapse, or handed it back")
 	ErrLeaseExpired    = errors.New("offer lease has expired")
 	ErrRequestEnded    = errors.New("request's window or deadline has passed")

@@ -126,6 +126,8 @@ func init() {
 		{"volunteer edit", "change a volunteer's details: times, dates away, DBS check, skills, phone, home", (*app).volunteerEdit},
 		{"volunteer pause", "offer a volunteer nothing until resumed", (*app).volunteerPause},
 		{"volunteer resume", "a paused volunteer can be offered requests again", (*app).volunteerResume},
+		{"volunteer hold", "a coordinator's hold: offered nothing, and only a coordinator lifts it", (*app).volunteerHold},
+		{"volunteer unhold", "lift a coordinator's hold", (*app).volunteerUnhold},
 		{"volunteer list", "volunteers living near a postcode, sector or district", (*app).volunteerList},
 		{"import", "bulk intake from a CSV or JSON Lines file, idempotent by external_id", (*app).importFile},
 		{"watch", "print the live event stream, one line per event", (*app).watch},

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/doorstep-aid/doorstep/client"
 	"github.com/doorstep-aid/doorstep/geo"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
@@ -374,6 +375,11 @@ Offers waiting for them that they can no longer take are withdrawn: the answer l
 		}
 	}
 	resp, err := c.Volunteers.UpdateVolunteer(a.ctx, &pb.UpdateVolunteerRequest{Volunteer: v, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+	if job := client.Metadata(err, "help_request"); client.Reason(err) == server.ReasonHasCommitments && job != "" {
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was changed: %s is assigned %s, and those dates away leave no day to do it. "+
+			"Hand it back first (doorstep request release %s), so that someone else can go, or choose other dates (%s).",
+			name, job, idOf(job), server.ReasonHasCommitments)}
+	}
 	if err != nil {
 		return err
 	}

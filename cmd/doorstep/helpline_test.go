@@ -411,3 +411,49 @@ func TestWhyBeyondDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestVolunteerHold: a coordinator's hold reads as one, withdraws the
+// offers waiting, and a resume does not get past it.
+func TestVolunteerHold(t *testing.T) {
+	e, callum, req, _ := offeredRequest(t)
+	out := e.ok("volunteer", "hold", callum)
+	want := callum + " (Callum Reid) is on hold: they are offered nothing until a coordinator lifts it (doorstep volunteer unhold " + strings.TrimPrefix(callum, "volunteers/") + ").\nOffer of " + req + " withdrawn: that request is open again.\n"
+	if out != want {
+		t.Errorf("volunteer hold:\n%s\nwant\n%s", out, want)
+	}
+	if out := e.ok("volunteer", "show", callum); !regexp.MustCompile(`\nOn hold +yes, by a coordinator`).MatchString(out) {
+		t.Errorf("volunteer show of a held volunteer:\n%s", out)
+	}
+	if out := e.ok("volunteer", "resume", callum); !strings.Contains(out, "a coordinator's hold still stands") {
+		t.Errorf("volunteer resume while held = %q", out)
+	}
+	// Staff on the helpline may hold; the coordinator lifts it.
+	if r := e.run("volunteer", "unhold", callum); r.code != 5 || !strings.Contains(r.stderr, "the helpline cannot lift a coordinator's hold") {
+		t.Errorf("volunteer unhold by the helpline: exit %d, %q", r.code, r.stderr)
+	}
+	if out := e.ok("--token="+e.coordinator, "volunteer", "unhold", callum); !strings.Contains(out, "is no longer on hold: they can be offered requests again.") {
+		t.Errorf("volunteer unhold = %q", out)
+	}
+	if out := e.ok("volunteer", "show", callum); strings.Contains(out, "On hold") {
+		t.Errorf("volunteer show after unhold:\n%s", out)
+	}
+}
+
+// TestVolunteerAwayOverTheirJob: dates away that leave no day for a job
+// they are assigned are refused, and staff are told how to hand it back.
+func TestVolunteerAwayOverTheirJob(t *testing.T) {
+	e, callum, req, offer := offeredRequest(t)
+	e.ok("offer", "accept", offer)
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tomorrow := e.clock.now().In(london).AddDate(0, 0, 1).Format("2006-01-02")
+	r := e.run("volunteer", "edit", callum, "--away", tomorrow)
+	want := "Hand it back first (doorstep request release " + strings.TrimPrefix(req, "helpRequests/") + ")"
+	if r.code != 1 || !strings.Contains(r.stderr, "is assigned "+req) || !strings.Contains(r.stderr, want) {
+		t.Errorf("away over the job: exit %d, stderr %q; want exit 1 and %q", r.code, r.stderr, want)
+	}
+	e.ok("request", "release", req)
+	e.ok("volunteer", "edit", callum, "--away", tomorrow)
+}

@@ -355,6 +355,9 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 		t.row("Away", away)
 	}
 	t.row("Paused", yesNo(v.Paused))
+	if v.Held {
+		t.row("On hold", "yes, by a coordinator: offered nothing until it is lifted")
+	}
 	t.row("Workload", fmt.Sprintf("%d assigned, %s waiting, capacity %d", v.ActiveAssignments, count(int(v.PendingOffers), "offer"), v.Capacity))
 	for _, o := range live {
 		if o.State == pb.Offer_STATE_ACCEPTED {
@@ -389,38 +392,82 @@ func (a *app) volunteerResume(args []string) error {
 }
 
 func (a *app) setPaused(args []string, paused bool, u usage) error {
-	cmd := a.begin(map[bool]string{true: "pause", false: "resume"}[paused], u)
+	return a.setStopped(args, "paused", paused, u)
+}
+
+func (a *app) volunteerHold(args []string) error {
+	return a.setStopped(args, "held", true, usage{
+		synopsis: "doorstep volunteer hold ID",
+		text: "Puts a volunteer on hold, as while a concern about them is looked into: like a pause, they are\n" +
+			"offered nothing and their waiting offers are withdrawn, but only a coordinator can lift it; the\n" +
+			"volunteer cannot resume past it. Their current assignments stay: hand them back with\n" +
+			"doorstep request release if they should not go.",
+		examples: []string{"doorstep volunteer hold 01jq3m7a1b2c3d4e5f6g7h8j9k"},
+	})
+}
+
+func (a *app) volunteerUnhold(args []string) error {
+	return a.setStopped(args, "held", false, usage{
+		synopsis: "doorstep volunteer unhold ID",
+		text:     "Lifts a coordinator's hold: the volunteer can be offered requests again, unless they have paused.",
+		examples: []string{"doorstep volunteer unhold 01jq3m7a1b2c3d4e5f6g7h8j9k"},
+	})
+}
+
+// setStopped sets a volunteer's pause or a coordinator's hold (field), on
+// or off.
+func (a *app) setStopped(args []string, field string, on bool, u usage) error {
+	verbs := map[string][2]string{"paused": {"resume", "pause"}, "held": {"unhold", "hold"}}[field]
+	cmd := a.begin(verbs[map[bool]int{false: 0, true: 1}[on]], u)
 	name, c, err := cmd.connectTo(args, "volunteers", "volunteer")
 	if err != nil {
 		return err
 	}
-	// A pause withdraws the offers waiting for their answer: the server
-	// does not say which, so compare before and after.
+	// A pause or a hold withdraws the offers waiting for their answer: the
+	// server does not say which, so compare before and after.
 	var before []*pb.Offer
-	if paused {
+	if on {
 		if before, err = a.pendingOffers(name); err != nil {
 			return err
 		}
 	}
+	v := &pb.Volunteer{Name: name}
+	if field == "paused" {
+		v.Paused = on
+	} else {
+		v.Held = on
+	}
 	resp, err := c.Volunteers.UpdateVolunteer(a.ctx, &pb.UpdateVolunteerRequest{
-		Volunteer:  &pb.Volunteer{Name: name, Paused: paused},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"paused"}},
+		Volunteer:  v,
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{field}},
 	})
 	if err != nil {
 		return err
 	}
+	got := resp.Volunteer
 	if a.cfg.json {
-		if err := writeJSON(a.stdout, resp.Volunteer); err != nil {
+		if err := writeJSON(a.stdout, got); err != nil {
 			return err
 		}
 	} else {
-		word := "resumed: they can be offered requests again"
-		if paused {
+		var word string
+		switch {
+		case on && field == "paused":
 			word = "paused: they are offered nothing until resumed"
+		case on:
+			word = "on hold: they are offered nothing until a coordinator lifts it (doorstep volunteer unhold " + idOf(got.Name) + ")"
+		case got.Held:
+			word = "resumed, but a coordinator's hold still stands: they are offered nothing until it is lifted"
+		case got.Paused:
+			word = "no longer on hold, but they have paused: they are offered nothing until they resume"
+		case field == "paused":
+			word = "resumed: they can be offered requests again"
+		default:
+			word = "no longer on hold: they can be offered requests again"
 		}
-		fmt.Fprintf(a.stdout, "%s (%s) is %s.\n", resp.Volunteer.Name, resp.Volunteer.GetContact().GetDisplayName(), word)
+		fmt.Fprintf(a.stdout, "%s (%s) is %s.\n", got.Name, got.GetContact().GetDisplayName(), word)
 	}
-	return a.reportWithdrawn(before, resp.Volunteer.PendingOffers)
+	return a.reportWithdrawn(before, got.PendingOffers)
 }
 
 // pendingOffers are the offers waiting for a volunteer's answer.
@@ -555,6 +602,9 @@ func volunteerStatus(v *pb.Volunteer) string {
 	s := "active"
 	if v.Paused {
 		s = "paused"
+	}
+	if v.Held {
+		s = "on hold"
 	}
 	if v.ActiveAssignments > 0 {
 		s += fmt.Sprintf(", %d assigned", v.ActiveAssignments)

@@ -340,7 +340,10 @@ type Volunteer struct {
 	// Optional. TRAVEL_MODE_WALKING when not given.
 	TravelMode TravelMode `protobuf:"varint,5,opt,name=travel_mode,json=travelMode,proto3,enum=doorstep.v1.TravelMode" json:"travel_mode,omitempty"`
 	// Optional. Skill tags, up to 30 different ones, as
-	// HelpRequest.required_skills.
+	// HelpRequest.required_skills. A skill the matching configuration makes
+	// a need require (by default `driver`, for transport) is vouched for by
+	// the organisation, as vetting is: the volunteer's own token may remove
+	// it but not add it.
 	Skills []string `protobuf:"bytes,6,rep,name=skills,proto3" json:"skills,omitempty"`
 	// Optional. No check when not given.
 	Vetting *Vetting `protobuf:"bytes,7,opt,name=vetting,proto3" json:"vetting,omitempty"`
@@ -350,7 +353,8 @@ type Volunteer struct {
 	// not given.
 	Capacity int32 `protobuf:"varint,9,opt,name=capacity,proto3" json:"capacity,omitempty"`
 	// Whether they have paused volunteering: a paused volunteer is offered
-	// nothing.
+	// nothing. The volunteer may pause and resume themselves; a
+	// coordinator's hold is held.
 	Paused bool `protobuf:"varint,10,opt,name=paused,proto3" json:"paused,omitempty"`
 	// Required on create, then immutable. The organisation they volunteer
 	// with, as HelpRequest.organisation.
@@ -378,7 +382,13 @@ type Volunteer struct {
 	// offer or an assignment for, so that they are not sent to two places at
 	// once: a request whose window leaves no time for its job beside these
 	// finds them busy (see FindCandidates).
-	Commitments   []*Commitment `protobuf:"bytes,18,rep,name=commitments,proto3" json:"commitments,omitempty"`
+	Commitments []*Commitment `protobuf:"bytes,18,rep,name=commitments,proto3" json:"commitments,omitempty"`
+	// Whether a coordinator has put them on hold, as while a concern about
+	// them is looked into: like paused, they are offered nothing, and their
+	// pending offers are withdrawn. Unlike paused, only a coordinator sets or
+	// lifts it; the volunteer's own token can read it but not change it, so
+	// that they cannot undo it with a resume.
+	Held          bool `protobuf:"varint,19,opt,name=held,proto3" json:"held,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -537,6 +547,13 @@ func (x *Volunteer) GetCommitments() []*Commitment {
 		return x.Commitments
 	}
 	return nil
+}
+
+func (x *Volunteer) GetHeld() bool {
+	if x != nil {
+		return x.Held
+	}
+	return false
 }
 
 // A request with a window that a volunteer holds an offer or an assignment
@@ -1178,7 +1195,7 @@ const file_doorstep_v1_volunteer_proto_rawDesc = "" +
 	"\fAvailability\x125\n" +
 	"\x06weekly\x18\x01 \x03(\v2\x1d.doorstep.v1.AvailabilitySlotR\x06weekly\x12\x1b\n" +
 	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\x12*\n" +
-	"\x04away\x18\x03 \x03(\v2\x16.doorstep.v1.DateRangeR\x04away\"\xb6\x06\n" +
+	"\x04away\x18\x03 \x03(\v2\x16.doorstep.v1.DateRangeR\x04away\"\xca\x06\n" +
 	"\tVolunteer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\acontact\x18\x02 \x01(\v2\x14.doorstep.v1.ContactR\acontact\x12)\n" +
@@ -1201,7 +1218,8 @@ const file_doorstep_v1_volunteer_proto_rawDesc = "" +
 	"\x12active_assignments\x18\x0f \x01(\x05R\x11activeAssignments\x12%\n" +
 	"\x0epending_offers\x18\x10 \x01(\x05R\rpendingOffers\x12R\n" +
 	"\x17recent_assignment_times\x18\x11 \x03(\v2\x1a.google.protobuf.TimestampR\x15recentAssignmentTimes\x129\n" +
-	"\vcommitments\x18\x12 \x03(\v2\x17.doorstep.v1.CommitmentR\vcommitments\"\xbc\x01\n" +
+	"\vcommitments\x18\x12 \x03(\v2\x17.doorstep.v1.CommitmentR\vcommitments\x12\x12\n" +
+	"\x04held\x18\x13 \x01(\bR\x04held\"\xbc\x01\n" +
 	"\n" +
 	"Commitment\x12!\n" +
 	"\fhelp_request\x18\x01 \x01(\tR\vhelpRequest\x12/\n" +

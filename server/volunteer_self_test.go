@@ -1,0 +1,219 @@
+package server_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// TestCoordinatorHold: a coordinator's hold takes a volunteer out of
+// matching, as a pause does, but the volunteer's own token can neither
+// lift it nor resume past it, and every change of it is on record.
+func TestCoordinatorHold(t *testing.T) {
+	h := newHarness(t)
+	v := h.createVol(matchVolunteer("Callum", "AB10 1AF"))
+	hr := h.createHR(shopping())
+	h.offer(hr.Name, v.Name)
+	self := pb.NewVolunteerServiceClient(h.as(h.newToken(h.st, &pb.Token{DisplayName: "callum", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: v.Name})))
+	setHeld := func(c pb.VolunteerServiceClient, held bool) error {
+		_, err := c.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+			Volunteer: &pb.Volunteer{Name: v.Name, Held: held}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"held"}},
+		})
+		return err
+	}
+	if err := setHeld(h.vol, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.getVol(v.Name); !got.Held || got.PendingOffers != 0 {
+		t.Fatalf("held: held %v, %d pending offers; want the offer withdrawn", got.Held, got.PendingOffers)
+	}
+	candidates := func() int {
+		t.Helper()
+		res, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(res.Candidates)
+	}
+	if n := candidates(); n != 0 {
+		t.Fatalf("a held volunteer is a candidate (%d)", n)
+	}
+	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: v.Name})
+	// The rules turn them away before the store would.
+	wantFailure(t, err, codes.FailedPrecondition, server.ReasonNotEligible)
+
+	// Their own token: lifting the hold, or sending the record back whole
+	// without it, is refused; a resume changes nothing that matters.
+	wantFailure(t, setHeld(self, false), codes.PermissionDenied, server.ReasonPermissionDenied)
+	whole := h.getVol(v.Name)
+	whole.Held = false
+	_, err = self.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: whole, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"*"}}})
+	wantFailure(t, err, codes.PermissionDenied, server.ReasonPermissionDenied)
+	if _, err := self.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+		Volunteer: &pb.Volunteer{Name: v.Name, Paused: false}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"paused"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.getVol(v.Name); !got.Held || candidates() != 0 {
+		t.Fatalf("after their own resume: held %v, %d candidates", got.Held, candidates())
+	}
+
+	// Helpline staff may hold, but the coordinator lifts it.
+	lineSecret := h.newToken(h.st, &pb.Token{DisplayName: "line", Role: pb.Role_ROLE_HELPLINE, Organisation: "aberdeen-mutual-aid"})
+	line := pb.NewVolunteerServiceClient(h.as(lineSecret))
+	wantFailure(t, setHeld(line, false), codes.PermissionDenied, server.ReasonPermissionDenied)
+
+	// A volunteer cannot put themselves on hold either: that is a pause.
+	if err := setHeld(h.vol, false); err != nil {
+		t.Fatal(err)
+	}
+	wantFailure(t, setHeld(self, true), codes.PermissionDenied, server.ReasonPermissionDenied)
+	if n := candidates(); n != 1 {
+		t.Fatalf("after the hold is lifted: %d candidates, want 1", n)
+	}
+	h.reopen()
+	if n := candidates(); n != 1 {
+		t.Fatalf("after a restart: %d candidates, want 1", n)
+	}
+	if err := setHeld(pb.NewVolunteerServiceClient(h.as(lineSecret)), true); err != nil {
+		t.Fatal(err)
+	}
+	h.reopen()
+	if n := candidates(); n != 0 {
+		t.Fatalf("held, after a restart: %d candidates, want 0", n)
+	}
+
+	recs, _, err := h.st.ListAuditRecords(h.ctx, store.AuditFilter{Resource: v.Name, Action: "update"}, store.Page{Size: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, r := range recs {
+		if slices.Contains(r.Fields, "held") {
+			held++
+		}
+	}
+	if held != 3 {
+		t.Errorf("%d changes of the hold on record, want 3 (on, off, on)", held)
+	}
+}
+
+// TestVolunteerCannotClaimVouchedSkill: a skill a need requires (driver,
+// for lifts) is the organisation's to vouch for, as vetting is.
+func TestVolunteerCannotClaimVouchedSkill(t *testing.T) {
+	tests := []struct {
+		name   string
+		role   pb.Role
+		before []string
+		after  []string
+		want   codes.Code
+	}{
+		{"volunteer adds driver", pb.Role_ROLE_VOLUNTEER, []string{"welsh"}, []string{"welsh", "driver"}, codes.PermissionDenied},
+		{"volunteer adds Driver, spelt otherwise", pb.Role_ROLE_VOLUNTEER, nil, []string{"Driver"}, codes.PermissionDenied},
+		{"volunteer adds another skill", pb.Role_ROLE_VOLUNTEER, []string{"driver"}, []string{"driver", "welsh"}, codes.OK},
+		{"volunteer gives up driving", pb.Role_ROLE_VOLUNTEER, []string{"driver", "welsh"}, []string{"welsh"}, codes.OK},
+		{"coordinator adds driver", pb.Role_ROLE_COORDINATOR, nil, []string{"driver"}, codes.OK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			v := h.createVol(matchVolunteer("Callum", "AB10 1AF", func(v *pb.Volunteer) { v.Skills = tt.before }))
+			tok := &pb.Token{DisplayName: "t", Role: tt.role, Organisation: "aberdeen-mutual-aid"}
+			if tt.role == pb.Role_ROLE_VOLUNTEER {
+				tok = &pb.Token{DisplayName: "t", Role: tt.role, Volunteer: v.Name}
+			}
+			c := pb.NewVolunteerServiceClient(h.as(h.newToken(h.st, tok)))
+			_, err := c.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+				Volunteer: &pb.Volunteer{Name: v.Name, Skills: tt.after}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"skills"}},
+			})
+			if status.Code(err) != tt.want {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			got := h.getVol(v.Name).Skills
+			if tt.want != codes.OK && !slices.Equal(got, v.Skills) {
+				t.Errorf("refused, yet the skills are now %v (were %v)", got, v.Skills)
+			}
+		})
+	}
+}
+
+// TestAwayOverAnAssignment: away dates that leave no day to do a job the
+// volunteer is assigned are refused, naming it, until they hand it back.
+func TestAwayOverAnAssignment(t *testing.T) {
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, m, d := time.Now().In(london).AddDate(0, 0, 2).Date()
+	day := func(n int) *pb.Date {
+		t := time.Date(y, m, d+n, 12, 0, 0, 0, london)
+		return &pb.Date{Year: int32(t.Year()), Month: int32(t.Month()), Day: int32(t.Day())}
+	}
+	// The job: from 10:00 on day 0 to 14:00 on day 1.
+	window := &pb.TimeWindow{
+		StartTime: timestamppb.New(time.Date(y, m, d, 10, 0, 0, 0, london)),
+		EndTime:   timestamppb.New(time.Date(y, m, d+1, 14, 0, 0, 0, london)),
+	}
+	tests := []struct {
+		name     string
+		from, to int // days, as day
+		want     codes.Code
+	}{
+		{"away both days", 0, 1, codes.FailedPrecondition},
+		{"away from the day before to the day after", -1, 2, codes.FailedPrecondition},
+		{"away the first day only", 0, 0, codes.OK},
+		{"away the second day only", 1, 1, codes.OK},
+		{"away the week after", 3, 9, codes.OK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			v := h.createVol(matchVolunteer("Callum", "AB10 1AF"))
+			hr := h.createHR(shopping(func(r *pb.HelpRequest) { r.Timing = &pb.HelpRequest_Window{Window: window} }))
+			off := h.offer(hr.Name, v.Name)
+			if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: off.Name}); err != nil {
+				t.Fatal(err)
+			}
+			self := pb.NewVolunteerServiceClient(h.as(h.newToken(h.st, &pb.Token{DisplayName: "callum", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: v.Name})))
+			before := h.getVol(v.Name)
+			goAway := func() error {
+				av := h.getVol(v.Name).Availability
+				av.Away = []*pb.DateRange{{StartDate: day(tt.from), EndDate: day(tt.to)}}
+				_, err := self.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+					Volunteer: &pb.Volunteer{Name: v.Name, Availability: av}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"availability"}},
+				})
+				return err
+			}
+			err := goAway()
+			if status.Code(err) != tt.want {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if tt.want == codes.OK {
+				return
+			}
+			code, reason, _ := errorOf(t, err)
+			if code != codes.FailedPrecondition || reason != server.ReasonHasCommitments {
+				t.Errorf("got %v %s, want FAILED_PRECONDITION %s", code, reason, server.ReasonHasCommitments)
+			}
+			if got := h.getVol(v.Name); got.Etag != before.Etag {
+				t.Errorf("refused, yet the volunteer changed: %v", got.Availability)
+			}
+			// Handed back, the job is open to others, and they may go.
+			if _, err := h.match.ReleaseHelpRequest(h.ctx, &pb.ReleaseHelpRequestRequest{Name: hr.Name}); err != nil {
+				t.Fatal(err)
+			}
+			if err := goAway(); err != nil {
+				t.Errorf("after handing the job back: %v", err)
+			}
+		})
+	}
+}
