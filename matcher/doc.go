@@ -14,7 +14,8 @@
 // within their own distance limit (TOO_FAR; the search itself stops at the
 // request's need limit); not paused, nor held by a coordinator (PAUSED); not having declined or let
 // lapse an offer of it (DECLINED_BEFORE); assignments plus pending offers
-// below capacity (AT_CAPACITY); every required skill (MISSING_SKILL);
+// below capacity (AT_CAPACITY); every required skill (MISSING_SKILL, naming the
+// first of the request's, in its order, that they lack);
 // vetting at the level the needs demand, unexpired on the date help starts
 // where the volunteer lives, and, for a check that runs out within the
 // window, free on a day it still covers (VETTING); not away on the days of the window (AWAY); and a weekly slot

@@ -223,8 +223,8 @@ func (e *Engine) Upsert(v *Volunteer) error {
 		return err
 	}
 	// Skills are interned even for a write that loses below, as they always
-	// were: whether a skill is known decides how a request lacking it is
-	// explained.
+	// were; known or not, a skill lacked is named the same way
+	// (firstLacking).
 	skills := make([]uint32, len(v.skills))
 	for i, s := range v.skills {
 		skills[i] = e.tag(s)
@@ -563,6 +563,7 @@ type query struct {
 	skillPos     []int32 // per skills entry, its index in skillNames
 	missingSkill string  // a required skill no volunteer has, if any
 	missingPos   int32   // its index in skillNames
+	knownBefore  bool    // a skill some volunteer has comes before it
 	vettingDay   int32
 	window       windowCache
 	declined     []uint32 // engine ids
@@ -696,6 +697,9 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 		}
 		interned = append(interned, named{id, int32(i)})
 	}
+	for _, n := range interned {
+		q.knownBefore = q.knownBefore || q.missingSkill != "" && n.pos < q.missingPos
+	}
 	slices.SortFunc(interned, func(a, b named) int { return int(a.id) - int(b.id) })
 	for _, n := range interned {
 		q.skills = append(q.skills, n.id)
@@ -761,6 +765,24 @@ func (q *query) lackingPos(id uint32) int32 {
 	return q.skillPos[i]
 }
 
+// firstLacking is the skillNames index of the first skill, in the
+// request's order, of a volunteer who lacks the interned skills in lacking
+// (bit i: id i) and the one nobody has (missingSkill), if any; -1 if none.
+// Not the lowest id: ids follow the order the engine met the skills in,
+// which a restart changes, and the reason counted must not change with it.
+func (q *query) firstLacking(lacking uint64) int32 {
+	pos := int32(-1)
+	if q.missingSkill != "" {
+		pos = q.missingPos
+	}
+	for ; lacking != 0; lacking &= lacking - 1 {
+		if p := q.lackingPos(uint32(bits.TrailingZeros64(lacking))); pos < 0 || p < pos {
+			pos = p
+		}
+	}
+	return pos
+}
+
 // check applies the rules in order; det indexes the detail (see
 // query.detail). It reads the packed record first and the full one only
 // when it must.
@@ -775,16 +797,23 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reason
 		return false, rDeclined, 0, slot{}
 	case h.flags&hotFull != 0 && !e.holdsRoom(q, id):
 		return false, rAtCapacity, 0, slot{}
-	case q.missingSkill != "":
+	case q.missingSkill != "" && !q.knownBefore:
 		return false, rMissingSkill, q.missingPos, slot{}
 	}
-	if lacking := q.skillMask &^ h.skills; lacking != 0 {
-		return false, rMissingSkill, q.lackingPos(uint32(bits.TrailingZeros64(lacking))), slot{}
-	}
+	pos := q.firstLacking(q.skillMask &^ h.skills)
 	if q.skillsSlow {
-		if s, ok := missing(q.skillsHigh, e.extraOf(id).skillsHigh); !ok {
-			return false, rMissingSkill, q.lackingPos(s), slot{}
+		have := e.extraOf(id).skillsHigh
+		for _, s := range q.skillsHigh {
+			if _, ok := slices.BinarySearch(have, s); ok {
+				continue
+			}
+			if p := q.lackingPos(s); pos < 0 || p < pos {
+				pos = p
+			}
 		}
+	}
+	if pos >= 0 {
+		return false, rMissingSkill, pos, slot{}
 	}
 	lapses := false // the check runs out before the window ends
 	if q.minVetting > pb.Vetting_DBS_LEVEL_NONE {
@@ -848,20 +877,6 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reason
 		return false, rBusy, 0, slot{}
 	}
 	return true, 0, 0, at
-}
-
-// missing reports the first of need (sorted) absent from have (sorted).
-func missing(need, have []uint32) (uint32, bool) {
-	j := 0
-	for _, n := range need {
-		for j < len(have) && have[j] < n {
-			j++
-		}
-		if j == len(have) || have[j] != n {
-			return n, false
-		}
-	}
-	return 0, true
 }
 
 // Compact renumbers the volunteers so that neighbours on the ground are

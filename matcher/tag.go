@@ -201,13 +201,13 @@ func (q *query) tagRules(id, tag uint32) (decided bool, why reasonCode, det int3
 		return true, rDeclined, 0
 	case tag&tagFull != 0:
 		return true, rAtCapacity, 0
-	case q.missingSkill != "":
+	case q.missingSkill != "" && !q.knownBefore:
 		return true, rMissingSkill, q.missingPos
 	case !q.tag.skillsOK:
 		return false, 0, 0
 	}
-	if lacking := q.tag.skills &^ (tag >> tagSkillShift); lacking != 0 {
-		return true, rMissingSkill, q.lackingPos(uint32(bits.TrailingZeros32(lacking)))
+	if pos := q.firstLacking(uint64(q.tag.skills &^ (tag >> tagSkillShift))); pos >= 0 {
+		return true, rMissingSkill, pos
 	}
 	if q.minVetting > pb.Vetting_DBS_LEVEL_NONE {
 		switch {
@@ -333,13 +333,13 @@ func (q *query) table() (tt tagTable) {
 		}
 	}
 	for s := range tt.skills {
-		switch lacking := q.tag.skills &^ uint32(s); {
-		case q.missingSkill != "":
+		switch pos := q.firstLacking(uint64(q.tag.skills &^ uint32(s))); {
+		case q.missingSkill != "" && !q.knownBefore:
 			tt.skills[s] = tagDecided(rMissingSkill, tagSkillSlot+int(q.missingPos))
 		case !q.tag.skillsOK:
 			tt.skills[s] = tagUndecided(rMissingSkill)
-		case lacking != 0:
-			tt.skills[s] = tagDecided(rMissingSkill, tagSkillSlot+int(q.lackingPos(uint32(bits.TrailingZeros32(lacking)))))
+		case pos >= 0:
+			tt.skills[s] = tagDecided(rMissingSkill, tagSkillSlot+int(pos))
 		default:
 			tt.skills[s] = tagPass
 		}
