@@ -143,17 +143,29 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 	}
 	var swept []Neighbour // with counted: everyone eligible in reach, nearest first
 	for {
-		ns = slices.Grow(ns[:0], want)
+		// One more than wanted, to see whether the want nearest are one
+		// set: when the next lies as near as the last of them, which of
+		// those tied the grid returns goes by the engine's ids, which a
+		// deletion or a restart deals out again. Volunteers who gave only
+		// a postcode all live at its centre, and tie. The search then
+		// looks further, until the boundary falls between two distances.
+		ns = slices.Grow(ns[:0], want+1)
 		if !counted {
 			var complete bool
-			ns, complete = e.grid.nearestTagged(ns, q.lat, q.lng, want, q.maxMetres, q, budget)
+			ns, complete = e.grid.nearestTagged(ns, q.lat, q.lng, want+1, q.maxMetres, q, budget)
 			if !complete {
 				swept, counted = e.sweep(q, t, true), true
 			}
 		}
 		if counted {
-			ns = append(ns, swept[:min(want, len(swept))]...)
+			ns = append(ns, swept[:min(want+1, len(swept))]...)
 		}
+		more := len(ns) > want // someone eligible lies beyond the want nearest
+		if more && ns[want].Metres == ns[want-1].Metres {
+			want *= 2
+			continue
+		}
+		ns = ns[:min(len(ns), want)]
 		e.touchRecords(ns, explain)
 		out = slices.Grow(out[:0], len(ns)+len(bonus))
 		for _, n := range ns {
@@ -179,7 +191,7 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 				sortCandidates(out)
 			}
 		}
-		if len(ns) < want || q.remote {
+		if !more || q.remote {
 			break // everyone eligible in reach was seen
 		}
 		if len(out) >= k && out[k-1].Score <= ns[len(ns)-1].Metres {

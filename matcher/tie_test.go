@@ -1,0 +1,73 @@
+package matcher
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// TestTiesAtThePageBoundary: volunteers at one point (a postcode's
+// centre) tie on distance. A page of k is the top k of the full ranking
+// (ties by name), and a remote request's pool of the nearest is the same
+// set, however the engine's ids were dealt out: by the order volunteers
+// came, by deletions whose ids were reused, or by Compact.
+func TestTiesAtThePageBoundary(t *testing.T) {
+	var vols []*pb.Volunteer
+	for i := range 70 {
+		dn := 0.0
+		if i%10 == 0 {
+			dn = float64(50 + i) // a few nearer or farther than the crowd
+		}
+		vols = append(vols, vol(fmt.Sprintf("v%02d", i), 300+dn, 0))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, remote := range []bool{false, true} {
+		r := req(func(r *pb.HelpRequest) {
+			if remote {
+				r.Needs, r.RemoteOk = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL}, true
+			}
+		})
+		var want [][]string
+		for round := range 4 {
+			e := NewEngine(DefaultConfig())
+			order := slices.Clone(vols)
+			rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+			for i, v := range order {
+				if err := e.UpsertVolunteer(v); err != nil {
+					t.Fatal(err)
+				}
+				if round >= 2 && i%3 == 0 {
+					e.RemoveVolunteer(order[i/2].Name) // its id goes to the next to come
+					if err := e.UpsertVolunteer(order[i/2]); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if round == 3 {
+				e.Compact()
+			}
+			full, err := e.FindCandidates(r, nil, 100, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := 1; k <= len(full.Candidates); k++ {
+				res, err := e.FindCandidates(r, nil, k, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := names(res.Candidates)
+				if round == 0 {
+					want = append(want, got)
+				} else if !slices.Equal(got, want[k-1]) {
+					t.Fatalf("remote %v, round %d: a page of %d is %v, first dealt out %v", remote, round, k, got, want[k-1])
+				}
+				if !remote && !slices.Equal(got, names(full.Candidates[:k])) {
+					t.Fatalf("round %d: a page of %d is %v, the top of the full ranking %v", round, k, got, names(full.Candidates[:k]))
+				}
+			}
+		}
+	}
+}
