@@ -414,6 +414,57 @@ func endVolunteerTokens(w *writeTx, vol string, now time.Time, displayName strin
 	return nil
 }
 
+// endGoneVolunteerTokens (schema 9) ends, within w, the tokens of
+// volunteers whose record is gone: versions before a volunteer's end
+// revoked their tokens deleted or erased the record and left them
+// working, bearing the volunteer's name, which no erasure could find
+// again. Whether the record was deleted or erased is no longer known;
+// either way the name goes.
+func endGoneVolunteerTokens(w *writeTx, now time.Time) error {
+	vols := w.tx.Bucket(bVolunteers).Bucket(bRecords)
+	b := w.tx.Bucket(bTokens).Bucket(bRecords)
+	type change struct {
+		key []byte
+		tok *pb.Token
+	}
+	var changes []change
+	err := b.ForEach(func(k, v []byte) error {
+		t := &pb.Token{}
+		if err := pb.UnmarshalTrusted(v, t); err != nil {
+			return fmt.Errorf("decode token: %w", err)
+		}
+		if t.Volunteer == "" {
+			return nil
+		}
+		// Older versions kept ids in capitals as given (see endVolunteerTokens).
+		id, err := idFromName(strings.ToLower(t.Volunteer), volunteerPrefix)
+		if err == nil && vols.Get(id) != nil {
+			return nil
+		}
+		ended := t.DisplayName == erasedTokenName || t.DisplayName == deletedTokenName
+		if t.RevokeTime != nil && ended {
+			return nil
+		}
+		if t.RevokeTime == nil {
+			t.RevokeTime = timestamp(now)
+		}
+		if !ended {
+			t.DisplayName = deletedTokenName
+		}
+		changes = append(changes, change{bytes.Clone(k), t})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if err := putProto(w, b, c.key, c.tok); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CreateOrganisation registers an organisation under its slug.
 func (s *BoltStore) CreateOrganisation(ctx context.Context, o *pb.Organisation, slug string) (*pb.Organisation, error) {
 	var out *pb.Organisation

@@ -26,7 +26,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 8
+const SchemaVersion = 9
 
 var (
 	bMeta          = []byte("meta")
@@ -69,7 +69,12 @@ var migrations = []func(tx *bolt.Tx) error{
 	createLayoutV6,
 	fillCommitments,
 	createAuditIndex,
+	changesNoBuckets, // 9: migrate ends the tokens of volunteers gone before (endGoneVolunteerTokens)
 }
+
+// changesNoBuckets is a step whose work migrate does, as it needs the
+// store's clock, which a step is not given.
+func changesNoBuckets(*bolt.Tx) error { return nil }
 
 func createLayoutV1(tx *bolt.Tx) error {
 	for _, top := range [][]byte{bMeta, bIdempotency, bPostcodes} {
@@ -199,6 +204,10 @@ func fillCommitments(tx *bolt.Tx) error {
 
 // phoneTokenSchema is the first schema version with phone_token.
 const phoneTokenSchema = 6
+
+// goneTokensSchema is the first schema version whose files hold no
+// working token of a volunteer whose record is gone.
+const goneTokensSchema = 9
 
 // BoltStore is the Store on one bbolt file.
 type BoltStore struct {
@@ -446,6 +455,11 @@ func (s *BoltStore) migrate() error {
 		}
 		if err := createAuthLayout(tx); err != nil {
 			return fmt.Errorf("auth buckets: %w", err)
+		}
+		if from < goneTokensSchema {
+			if err := endGoneVolunteerTokens(&writeTx{tx: tx}, s.now()); err != nil {
+				return fmt.Errorf("end tokens of volunteers gone: %w", err)
+			}
 		}
 		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(SchemaVersion))
 	})

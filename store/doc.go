@@ -7,7 +7,7 @@
 // record they belong to, so that they can be protected, disclosed and
 // erased on their own (see Personal data below).
 //
-// # Bucket layout (schema version 8)
+// # Bucket layout (schema version 9)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
@@ -68,8 +68,8 @@
 //	    resource 0x00 id(16) -> ""   (a record's trail without walking the log)
 //
 // tokens/, organisations/ and audit/ are created at every Open if missing
-// (auth.go): they hold nothing that older files need converting for, so
-// they take no schema step.
+// (auth.go), so they take no schema step to be made; what older files
+// wrote into them that needs converting does (versions 8 and 9).
 //
 // An id is a 16-byte ULID: a millisecond timestamp then randomness,
 // monotonic within the process, so keys sort by creation time. Outside the
@@ -91,7 +91,10 @@
 // (commitments), from the offers stored; version 8 adds audit_by_resource,
 // and Open then indexes the log already written, in transactions of
 // 100,000 records (meta's audit_index_from, set by the step, says how far
-// it got, so that a fill cut short goes on at the next Open).
+// it got, so that a fill cut short goes on at the next Open); version 9
+// changes no bucket: it revokes the tokens of volunteers whose record
+// older versions deleted or erased while leaving their tokens working,
+// and takes the name off them.
 //
 // # Personal data
 //

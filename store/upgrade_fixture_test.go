@@ -1,0 +1,81 @@
+package store
+
+import (
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// fixtureAt copies testdata/name.db.gz, a file an older build wrote (see
+// testdata/README.md), and its key file into a temporary directory, and
+// returns the data file's path there.
+func fixtureAt(t *testing.T, name string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "doorstep.db")
+	f, err := os.Open(filepath.Join("testdata", name+".db.gz"))
+	mustOK(t, err, "open fixture")
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	mustOK(t, err, "gunzip fixture")
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	mustOK(t, err, "create data file")
+	_, err = io.Copy(out, zr)
+	mustOK(t, err, "copy fixture")
+	mustOK(t, out.Close(), "close data file")
+	keys, err := os.ReadFile(filepath.Join("testdata", name+".db.keys"))
+	mustOK(t, err, "read fixture keys")
+	mustOK(t, os.WriteFile(path+".keys", keys, 0o600), "write key file")
+	return path
+}
+
+func allTokens(t *testing.T, s *BoltStore) map[string]*pb.Token {
+	t.Helper()
+	byName := map[string]*pb.Token{}
+	for tok := ""; ; {
+		page, next, err := s.ListTokens(bg, Page{Size: 100, Token: tok})
+		mustOK(t, err, "list tokens")
+		for _, tk := range page {
+			byName[tk.Name] = tk
+		}
+		if tok = next; tok == "" {
+			return byName
+		}
+	}
+}
+
+// A group upgrading from a build before volunteers' ends revoked their
+// tokens (schema 7 at bdb3822) had, for each volunteer erased or deleted
+// under it, a token that still signed their phone in and still bore their
+// name in every token listing, and no erasure could find it again: their
+// record was gone. The upgrade ends such tokens as an end does now.
+func TestUpgradeEndsTokensOfVolunteersGoneBefore(t *testing.T) {
+	path := fixtureAt(t, "schema7-ended-volunteer-tokens")
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	s := openAt(t, path, WithClock(func() time.Time { return now }))
+	byHolder := map[string]*pb.Token{}
+	for _, tk := range allTokens(t, s) {
+		if tk.Role == pb.Role_ROLE_VOLUNTEER {
+			byHolder[tk.Volunteer] = tk
+		}
+	}
+	if len(byHolder) != 3 {
+		t.Fatalf("%d volunteers' tokens, want Ann's, Bob's and Cat's", len(byHolder))
+	}
+	for vol, tk := range byHolder {
+		_, err := s.GetVolunteer(bg, idOf(vol))
+		switch gone := err != nil; {
+		case !gone && (tk.DisplayName != "Cat Example" || TokenUsable(tk, now) != nil):
+			t.Errorf("the token of %s, still on record, became %q (usable: %v)", vol, tk.DisplayName, TokenUsable(tk, now))
+		case gone && TokenUsable(tk, now) == nil:
+			t.Errorf("the token of %s, whose record is gone, still works", vol)
+		case gone && tk.DisplayName != deletedTokenName:
+			t.Errorf("the token of %s, whose record is gone, still reads %q", vol, tk.DisplayName)
+		}
+	}
+	verifyAll(t, s)
+}
