@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"go.uber.org/zap"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -66,14 +67,30 @@ func statusWith(code codes.Code, reason, msg string, meta map[string]string, det
 }
 
 // violations collects every bad field of a request, so that one reply
-// names them all.
+// names them all, up to maxViolations.
 type violations []*errdetails.BadRequest_FieldViolation
 
-func (v *violations) add(field, description string) {
-	*v = append(*v, &errdetails.BadRequest_FieldViolation{Field: field, Description: description})
-}
+// maxViolations bounds the violations one reply lists. A request within
+// the message limit can hold a million bad list entries: listed, they made
+// a reply of hundreds of megabytes, which the connection could not carry,
+// and every other call on it failed too. A person fixes a handful at a
+// time; the reply says that more were left out.
+const maxViolations = 100
+
+func (v *violations) add(field, description string) { v.addReason(field, "", description) }
+
+// full says that no more violations will be listed: a loop over a list's
+// entries stops there rather than judge, and name, a million of them.
+func (v violations) full() bool { return len(v) > maxViolations }
 
 func (v *violations) addReason(field, reason, description string) {
+	switch {
+	case len(*v) > maxViolations:
+		return
+	case len(*v) == maxViolations:
+		description = fmt.Sprintf("and more: only the first %d problems are listed; fix them and send again", maxViolations)
+		reason = ""
+	}
 	*v = append(*v, &errdetails.BadRequest_FieldViolation{Field: field, Description: description, Reason: reason})
 }
 

@@ -189,6 +189,9 @@ func checkWatch(req *pb.WatchEventsRequest) (eventFilter, error) {
 	}
 	f := eventFilter{types: map[pb.Event_Type]bool{}}
 	for i, t := range req.GetTypes() {
+		if v.full() {
+			break
+		}
 		if t == pb.Event_TYPE_UNSPECIFIED || !enumKnown(t) {
 			v.add(fmt.Sprintf("types[%d]", i), "is not an event type")
 		}

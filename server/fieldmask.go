@@ -45,6 +45,9 @@ func (r maskRules) resolveMask(v *violations, mask *fieldmaskpb.FieldMask, src p
 	}
 	var paths []string
 	for i, p := range mask.GetPaths() {
+		if v.full() {
+			break
+		}
 		switch {
 		case p == "*":
 			if len(mask.GetPaths()) > 1 {

@@ -264,6 +264,9 @@ func cleanHelpRequest(v *violations, prefix string, hr *pb.HelpRequest, c helpRe
 	seen := map[pb.Need]bool{}
 	hasOther := false
 	for i, n := range hr.Needs {
+		if v.full() {
+			break
+		}
 		switch {
 		case n == pb.Need_NEED_UNSPECIFIED || !enumKnown(n):
 			v.add(fmt.Sprintf("%s[%d]", f("needs"), i), "is not a known need")
@@ -430,6 +433,9 @@ func cleanAvailability(v *violations, field string, vol *pb.Volunteer) {
 		v.add(field+".weekly", fmt.Sprintf("has more than %d slots", maxSlots))
 	}
 	for i, s := range a.Weekly {
+		if v.full() {
+			break
+		}
 		sf := fmt.Sprintf("%s.weekly[%d]", field, i)
 		if s.Day == pb.DayOfWeek_DAY_OF_WEEK_UNSPECIFIED || !enumKnown(s.Day) {
 			v.add(sf+".day", "is not a day of the week")
@@ -449,6 +455,9 @@ func cleanAvailability(v *violations, field string, vol *pb.Volunteer) {
 		v.add(field+".away", fmt.Sprintf("has more than %d ranges", maxAway))
 	}
 	for i, r := range a.Away {
+		if v.full() {
+			break
+		}
 		rf := fmt.Sprintf("%s.away[%d]", field, i)
 		start, okS := checkDate(v, rf+".start_date", r.GetStartDate())
 		end, okE := checkDate(v, rf+".end_date", r.GetEndDate())
