@@ -731,10 +731,17 @@ const maxDispatchRestarts = 3
 const dispatchBatch = 256
 
 // dispatch offers volunteers to every OPEN request at once. Runs are
-// serialised: two at once would plan against the same free capacity.
+// serialised: two at once would plan against the same free capacity. A
+// caller that gives up while waiting for the run ahead leaves the queue:
+// held there, it would later make a whole run, a read of every open
+// request and a solve, that nobody waits for, ahead of callers who do.
 func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
-	s.dispatchMu.Lock()
-	defer s.dispatchMu.Unlock()
+	select {
+	case s.dispatchSlot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.dispatchSlot }()
 	start := time.Now()
 	var reqs []matcher.DispatchRequest
 	for tok, restarts := "", 0; ; {

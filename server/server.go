@@ -47,7 +47,7 @@ type Server struct {
 	matcherConfig        matcher.Config
 	lease                time.Duration
 	candidatesPerRequest int
-	dispatchMu           sync.Mutex
+	dispatchSlot         chan struct{} // held by the dispatch run under way
 
 	eventRetention    time.Duration
 	personalRetention time.Duration
@@ -120,7 +120,7 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	s := &Server{store: st, logger: logger, errs: errMapper{logger: logger}, now: time.Now,
 		matcherConfig: matcher.DefaultConfig(), lease: DefaultLease, candidatesPerRequest: matcher.DefaultCandidatesPerRequest,
 		eventRetention: DefaultEventRetention, personalRetention: DefaultPersonalDataRetention, assignmentGrace: DefaultAssignmentGrace, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter, watchHeartbeat: DefaultWatchHeartbeat,
-		draining: make(chan struct{}), limiter: newLimiter(DefaultRate, DefaultBurst),
+		draining: make(chan struct{}), dispatchSlot: make(chan struct{}, 1), limiter: newLimiter(DefaultRate, DefaultBurst),
 		streams: &streamCounter{max: DefaultMaxStreams, count: map[string]int{}}}
 	for _, o := range opts {
 		o(s)
