@@ -168,6 +168,13 @@ type GRPCConfig struct {
 // DefaultMaxRecvBytes fits a bulk page of requests with room to spare.
 const DefaultMaxRecvBytes = 1 << 20
 
+// MaxHeaderBytes bounds a call's metadata. A call holds its metadata for
+// as long as it lasts, and a stream lasts for hours: grpc-go's default
+// bound, 16 MiB (to become 8 KiB), let a caller (a health watch needs no
+// token) hold far more than the message limit per stream. A token, a user
+// agent and what a proxy adds come to a few hundred bytes.
+const MaxHeaderBytes = 64 << 10
+
 // StreamWorkers is how many goroutines NewGRPCServer keeps to run calls
 // on, each holding a stack grown to the depth of a call: 32 per processor.
 // A call that finds every worker busy gets a goroutine of its own, whose
@@ -186,6 +193,7 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 	}
 	opts = append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
+		grpc.MaxHeaderListSize(MaxHeaderBytes),
 		grpc.ChainUnaryInterceptor(s.logCalls, s.authUnary, s.utf8Unary),
 		grpc.ChainStreamInterceptor(s.logStreams, s.authStream, s.utf8Stream),
 		// Clients may ping no more often than this; a client that does is
