@@ -49,8 +49,12 @@ func (s *Server) BatchCreateHelpRequests(ctx context.Context, req *pb.BatchCreat
 			results[i] = duplicateRow(i, first)
 			continue
 		}
+		// The worker's place is taken before its goroutine starts: one
+		// per row, waiting, held a stack each for every row not yet
+		// written, ten thousand for twenty batches while the store was
+		// held up.
+		sem <- struct{}{}
 		wg.Go(func() {
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			results[i] = s.createRow(ctx, i, hr)
 		})
