@@ -264,13 +264,36 @@ func (s *Server) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	if err != nil {
 		return err
 	}
-	if p := principalFrom(ctx); p != nil {
-		if !s.streams.acquire(p.Token) {
-			return statusWith(codes.ResourceExhausted, ReasonTooManyStreams, "this token has as many open streams as it may; close one first", nil)
-		}
-		defer s.streams.release(p.Token)
+	p := principalFrom(ctx)
+	if p == nil {
+		return handler(srv, &methodStream{ServerStream: ss, ctx: ctx})
 	}
-	return handler(srv, &methodStream{ServerStream: ss, ctx: ctx})
+	if !s.streams.acquire(p.Token) {
+		return statusWith(codes.ResourceExhausted, ReasonTooManyStreams, "this token has as many open streams as it may; close one first", nil)
+	}
+	defer s.streams.release(p.Token)
+	return handler(srv, &limitedStream{ServerStream: ss, ctx: ctx, s: s, token: p.Token})
+}
+
+// limitedStream counts each message after a stream's first against its
+// token's rate, as a call of its own: a stream that takes request after
+// request (reflection) would otherwise serve a loop at full speed.
+type limitedStream struct {
+	grpc.ServerStream
+	ctx      context.Context
+	s        *Server
+	token    string
+	received bool
+}
+
+func (l *limitedStream) Context() context.Context { return l.ctx }
+
+func (l *limitedStream) RecvMsg(m any) error {
+	if l.received && !l.s.limiter.allow(l.token, time.Now()) {
+		return statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many requests with this token; slow down and retry shortly", nil)
+	}
+	l.received = true
+	return l.ServerStream.RecvMsg(m)
 }
 
 // limiter is a token bucket per principal: one principal's burst cannot
