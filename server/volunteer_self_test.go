@@ -217,3 +217,54 @@ func TestAwayOverAnAssignment(t *testing.T) {
 		})
 	}
 }
+
+// TestAwayAlreadyOverAnAssignment: dates away that already left no day
+// for a job (a day has passed since it was taken, on the eve of a trip
+// booked before) are not this edit's doing: the volunteer may still
+// shorten that trip, or book another, without first handing the job back.
+func TestAwayAlreadyOverAnAssignment(t *testing.T) {
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, m, d := time.Now().In(london).AddDate(0, 0, 1).Date()
+	clock := &testClock{t: time.Date(y, m, d, 9, 0, 0, 0, london)}
+	h := newHarnessWithClock(t, clock)
+	day := func(n int) *pb.Date {
+		t := time.Date(y, m, d+n, 12, 0, 0, 0, london)
+		return &pb.Date{Year: int32(t.Year()), Month: int32(t.Month()), Day: int32(t.Day())}
+	}
+	trip := func(from, to int) *pb.DateRange { return &pb.DateRange{StartDate: day(from), EndDate: day(to)} }
+	// Away from tomorrow; free today, when they take a job due by noon on
+	// day 3.
+	v := h.createVol(matchVolunteer("Callum", "AB10 1AF", func(v *pb.Volunteer) { v.Availability.Away = []*pb.DateRange{trip(1, 4)} }))
+	hr := h.createHR(shopping(func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Date(y, m, d+3, 12, 0, 0, 0, london))}
+	}))
+	off := h.offer(hr.Name, v.Name)
+	if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: off.Name}); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(24 * time.Hour) // every day left for the job is now away
+	self := pb.NewVolunteerServiceClient(h.as(h.newToken(h.st, &pb.Token{DisplayName: "callum", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: v.Name})))
+	setAway := func(away ...*pb.DateRange) error {
+		av := h.getVol(v.Name).Availability
+		av.Away = away
+		_, err := self.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+			Volunteer: &pb.Volunteer{Name: v.Name, Availability: av}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"availability"}},
+		})
+		return err
+	}
+	if err := setAway(trip(1, 3)); err != nil {
+		t.Errorf("shortening the trip: %v", err)
+	}
+	if err := setAway(trip(1, 3), trip(20, 21)); err != nil {
+		t.Errorf("booking another trip, weeks later: %v", err)
+	}
+	// Coming home on day 3 leaves a morning for it; going away again then
+	// is refused.
+	if err := setAway(trip(1, 2), trip(20, 21)); err != nil {
+		t.Fatalf("coming home on day 3: %v", err)
+	}
+	wantFailure(t, setAway(trip(1, 3), trip(20, 21)), codes.FailedPrecondition, server.ReasonHasCommitments)
+}

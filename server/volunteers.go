@@ -248,9 +248,10 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 }
 
 // awayFromNoJob refuses new away dates that take in every day left to do
-// one of the volunteer's assignments: the requester would wait for
-// someone on holiday. The job is handed back first (ReleaseHelpRequest),
-// so that it is open to others, or other dates chosen. An offer still
+// one of the volunteer's assignments, where the dates before did not: the
+// requester would wait for someone on holiday. The job is handed back
+// first (ReleaseHelpRequest), so that it is open to others, or other dates
+// chosen. An offer still
 // awaiting an answer is not in the way: the edit's review withdraws it.
 // An accept since cur was read changes the record, and the write then
 // fails on its etag and is judged again.
@@ -288,6 +289,15 @@ func (s *Server) awayFromNoJob(ctx context.Context, cur, next *pb.Volunteer) err
 			gone, err := matcher.AwayThroughout(next.Availability, start, end)
 			if err != nil {
 				return s.errs.toStatus(ctx, err, notFound{})
+			}
+			if gone {
+				// Dates away that already left no day for it (a trip
+				// booked before, with the free days since gone by) are
+				// not this edit's doing: shortening that trip, or
+				// booking another, must not wait on the job.
+				// (A zone no longer known judges the edit alone.)
+				before, err := matcher.AwayThroughout(cur.Availability, start, end)
+				gone = err != nil || !before
 			}
 			if gone {
 				return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
