@@ -457,3 +457,21 @@ func TestVolunteerAwayOverTheirJob(t *testing.T) {
 	e.ok("request", "release", req)
 	e.ok("volunteer", "edit", callum, "--away", tomorrow)
 }
+
+// TestVolunteerListShowsHold: a held volunteer does not read as free to
+// ask in the list staff scan for someone to ring.
+func TestVolunteerListShowsHold(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	e.ok("volunteer", "hold", callum)
+	out := e.ok("volunteer", "list", "--near", "AB10")
+	for _, row := range strings.Split(out, "\n") {
+		if strings.HasPrefix(row, strings.TrimPrefix(callum, "volunteers/")) {
+			if !strings.Contains(row, "on hold") || regexp.MustCompile(`\sno\s`).MatchString(row) {
+				t.Errorf("a held volunteer's row: %q, want it on hold", row)
+			}
+			return
+		}
+	}
+	t.Errorf("volunteer list:\n%s\nwant a row for %s", out, callum)
+}

@@ -539,7 +539,7 @@ func (a *app) volunteerList(args []string) error {
 	now := a.now()
 	return printLimited(a, vols, more, "No volunteers found.", []string{"ID", "NAME", "POSTCODE", "TRAVEL", "SKILLS", "FREE", "AWAY", "PAUSED", "LOAD"}, func(v *pb.Volunteer) []string {
 		return []string{idOf(v.Name), v.GetContact().GetDisplayName(), v.GetHome().GetPostcode(), lowerWords(v.TravelMode.String(), "TRAVEL_MODE_"),
-			orDash(strings.Join(v.Skills, ",")), freeWords(v.GetAvailability()), orDash(awayWords(v.GetAvailability(), now)), yesNo(v.Paused),
+			orDash(strings.Join(v.Skills, ",")), freeWords(v.GetAvailability()), orDash(awayWords(v.GetAvailability(), now)), pausedWord(v),
 			fmt.Sprintf("%d/%d", v.ActiveAssignments+v.PendingOffers, v.Capacity)}
 	})
 }
@@ -594,6 +594,16 @@ func (a *app) volunteerFind(args []string) error {
 		fmt.Fprintf(a.stdout, "See their offers and assignments with: doorstep volunteer show %s\n", idOf(vols[0].Name))
 	}
 	return err
+}
+
+// pausedWord is a volunteer list's PAUSED column: a coordinator's hold
+// stops offers as a pause does, and staff looking for someone to ring
+// must not read a held volunteer as free to ask.
+func pausedWord(v *pb.Volunteer) string {
+	if v.Held {
+		return "on hold"
+	}
+	return yesNo(v.Paused)
 }
 
 // volunteerStatus is whether they can be offered requests, and what they
