@@ -268,3 +268,43 @@ func TestAwayAlreadyOverAnAssignment(t *testing.T) {
 	}
 	wantFailure(t, setAway(trip(1, 3), trip(20, 21)), codes.FailedPrecondition, server.ReasonHasCommitments)
 }
+
+// TestHoldOnRecordOnlyWhenItChanges: the audit log's changes of a hold
+// are the hold's changes; an edit of the whole record ("*") that leaves
+// it as it was puts none on record, and one that lifts it does.
+func TestHoldOnRecordOnlyWhenItChanges(t *testing.T) {
+	h := newHarness(t)
+	v := h.createVol(matchVolunteer("Callum", "AB10 1AF"))
+	holds := func() int {
+		t.Helper()
+		recs, _, err := h.st.ListAuditRecords(h.ctx, store.AuditFilter{Resource: v.Name, Action: "update"}, store.Page{Size: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range recs {
+			if slices.Contains(r.Fields, "held") {
+				n++
+			}
+		}
+		return n
+	}
+	replace := func(edit func(*pb.Volunteer)) {
+		t.Helper()
+		whole := h.getVol(v.Name)
+		edit(whole)
+		if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: whole, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"*"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replace(func(w *pb.Volunteer) { w.Capacity = 2 })
+	if n := holds(); n != 0 {
+		t.Errorf("after a whole-record edit of the capacity: %d changes of the hold on record, want 0", n)
+	}
+	replace(func(w *pb.Volunteer) { w.Held = true })
+	replace(func(w *pb.Volunteer) { w.Capacity = 3 })
+	replace(func(w *pb.Volunteer) { w.Held = false })
+	if n := holds(); n != 2 {
+		t.Errorf("after holding, editing and lifting: %d changes of the hold on record, want 2", n)
+	}
+}

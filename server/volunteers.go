@@ -168,7 +168,8 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 	if !ownVolunteer(ctx, volunteerPrefix+id) {
 		return nil, s.errs.toStatus(ctx, store.ErrNotFound, volunteerNotFound(id))
 	}
-	ctx = s.auditingUpdate(ctx, volunteerPrefix+id, paths, volunteerPersonal, "held")
+	base := ctx
+	ctx = s.auditingUpdate(base, volunteerPrefix+id, paths, volunteerPersonal)
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetVolunteer(ctx, id)
 		if err != nil {
@@ -226,7 +227,14 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 			}
 			return &pb.UpdateVolunteerResponse{Volunteer: cur}, nil
 		}
-		out, err := s.store.UpdateVolunteer(ctx, next)
+		wctx := ctx
+		if next.Held != cur.Held {
+			// A hold's every change is on record, as personal data's are,
+			// but only a change: a whole-record edit ("*") that leaves it
+			// as it was must not read as someone setting or lifting it.
+			wctx = s.auditingUpdate(base, volunteerPrefix+id, paths, volunteerPersonal, "held")
+		}
+		out, err := s.store.UpdateVolunteer(wctx, next)
 		if errors.Is(err, store.ErrEtagMismatch) && in.Etag == "" && attempt < updateRetries {
 			if err := backoff(ctx, attempt); err != nil {
 				return nil, s.errs.toStatus(ctx, err, notFound{})
