@@ -20,7 +20,7 @@
 //	doorstep offer list           a volunteer's or a request's offers, or all pending ones
 //	doorstep dispatch             offer every open request to a volunteer now (admin or coordinator token)
 //	doorstep volunteer find       the volunteer who rang, by phone number
-//	doorstep volunteer add|show|edit|pause|resume|list
+//	doorstep volunteer add|show|edit|pause|resume|hold|unhold|list
 //	doorstep import FILE          bulk intake from CSV or JSON Lines, by external id
 //	doorstep watch                the live event stream
 //	doorstep admin token create|list|revoke   bearer tokens (admin token needed for all admin commands)

@@ -27,8 +27,8 @@ const (
 //   - ROLE_ADMIN: everything, including AdminService.
 //   - ROLE_COORDINATOR: every call of HelpRequestService, VolunteerService,
 //     MatchingService, GazetteerService and EventService.
-//   - ROLE_HELPLINE: as a coordinator, except Dispatch, volunteer deletion and
-//     the event stream.
+//   - ROLE_HELPLINE: as a coordinator, except Dispatch, volunteer deletion,
+//     lifting a volunteer's hold (Volunteer.held) and the event stream.
 //   - ROLE_PARTNER: its own organisation's help requests only (create, batch
 //     create, get, list, update, cancel, delete), the gazetteer, and the event
 //     stream of its own organisation. Other organisations' requests are

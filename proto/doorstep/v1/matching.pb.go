@@ -289,9 +289,9 @@ func (x *ScoreParts) GetContinuity() float64 {
 // How many volunteers in reach were excluded by one rule.
 type Exclusion struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The rule: TOO_FAR, PAUSED, AT_CAPACITY, MISSING_SKILL, VETTING, AWAY,
-	// NOT_AVAILABLE, BUSY (their jobs at that time leave no room for this
-	// one), DECLINED_BEFORE.
+	// The rule: TOO_FAR, PAUSED (paused, or held by a coordinator),
+	// AT_CAPACITY, MISSING_SKILL, VETTING, AWAY, NOT_AVAILABLE, BUSY (their
+	// jobs at that time leave no room for this one), DECLINED_BEFORE.
 	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
 	// For MISSING_SKILL, the skill; for VETTING, the level needed.
 	Detail string `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`

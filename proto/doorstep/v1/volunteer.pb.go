@@ -385,9 +385,10 @@ type Volunteer struct {
 	Commitments []*Commitment `protobuf:"bytes,18,rep,name=commitments,proto3" json:"commitments,omitempty"`
 	// Whether a coordinator has put them on hold, as while a concern about
 	// them is looked into: like paused, they are offered nothing, and their
-	// pending offers are withdrawn. Unlike paused, only a coordinator sets or
-	// lifts it; the volunteer's own token can read it but not change it, so
-	// that they cannot undo it with a resume.
+	// pending offers are withdrawn. Unlike paused, only a coordinator (or an
+	// admin) lifts it, and helpline staff may set it; the volunteer's own
+	// token can read it but not change it, so that they cannot undo it with
+	// a resume.
 	Held          bool `protobuf:"varint,19,opt,name=held,proto3" json:"held,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -984,8 +985,9 @@ type UpdateVolunteerRequest struct {
 	// The fields to change. Allowed paths: contact, contact.display_name,
 	// contact.phone, home, home.postcode, home.street, home.address_lines,
 	// home.lat_lng, max_distance_metres, travel_mode, skills, vetting,
-	// availability, capacity, paused. "*" replaces all of them. When not given,
-	// every field set in volunteer is changed.
+	// availability, capacity, paused, held. "*" replaces all of them. When not
+	// given, every field set in volunteer is changed. A volunteer's own token
+	// may not change vetting or held, nor add a skill a need requires.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
