@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/doorstep-aid/doorstep/client"
 	"github.com/doorstep-aid/doorstep/geo"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
@@ -467,7 +468,40 @@ func (a *app) setStopped(args []string, field string, on bool, u usage) error {
 		}
 		fmt.Fprintf(a.stdout, "%s (%s) is %s.\n", got.Name, got.GetContact().GetDisplayName(), word)
 	}
-	return a.reportWithdrawn(before, got.PendingOffers)
+	if err := a.reportWithdrawn(before, got.PendingOffers); err != nil {
+		return err
+	}
+	if on && field == "held" {
+		a.reportStillAssigned(c, got)
+	}
+	return nil
+}
+
+// reportStillAssigned names the requests a volunteer just put on hold is
+// still assigned: a hold stops offers, not the visits already agreed, and
+// whoever raised the concern decides whether those go ahead. Under --json
+// the sentences go to stderr, as reportWithdrawn's.
+func (a *app) reportStillAssigned(c *client.Client, v *pb.Volunteer) {
+	if v.ActiveAssignments == 0 {
+		return
+	}
+	w := a.stdout
+	if a.cfg.json {
+		w = a.stderr
+	}
+	var jobs []string
+	for o, err := range c.AllOffers(a.ctx, &pb.ListOffersRequest{Volunteer: v.Name, State: pb.Offer_STATE_ACCEPTED, Live: true}) {
+		if err != nil {
+			// The hold is made; only the account of it is short.
+			fmt.Fprintf(w, "They are still assigned %s: see doorstep volunteer show %s, and hand back any they should not go to.\n",
+				count(int(v.ActiveAssignments), "request"), idOf(v.Name))
+			return
+		}
+		jobs = append(jobs, o.HelpRequest)
+	}
+	for _, job := range jobs {
+		fmt.Fprintf(w, "They are still assigned %s: hand it back with doorstep request release %s if they should not go.\n", job, idOf(job))
+	}
 }
 
 // pendingOffers are the offers waiting for a volunteer's answer.
