@@ -308,3 +308,35 @@ func TestHoldOnRecordOnlyWhenItChanges(t *testing.T) {
 		t.Errorf("after holding, editing and lifting: %d changes of the hold on record, want 2", n)
 	}
 }
+
+// TestNewTimeZoneMovesAwayOverAJob: the same dates away, in a new time
+// zone, can take in the only day left for a job; that is refused as new
+// dates would be.
+func TestNewTimeZoneMovesAwayOverAJob(t *testing.T) {
+	h := newHarness(t)
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, m, d := time.Now().In(london).AddDate(0, 0, 3).Date()
+	away := &pb.Date{Year: int32(y), Month: int32(m), Day: int32(d)}
+	// 01:00-03:00 UTC the next day: that day in London, the day away in
+	// New York (20:00-22:00, or 21:00-23:00 in summer).
+	start := time.Date(y, m, d+1, 1, 0, 0, 0, time.UTC)
+	v := h.createVol(matchVolunteer("Callum", "AB10 1AF", func(v *pb.Volunteer) {
+		v.Availability.Away = []*pb.DateRange{{StartDate: away, EndDate: away}}
+	}))
+	hr := h.createHR(shopping(func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(start), EndTime: timestamppb.New(start.Add(2 * time.Hour))}}
+	}))
+	off := h.offer(hr.Name, v.Name)
+	if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: off.Name}); err != nil {
+		t.Fatal(err)
+	}
+	av := h.getVol(v.Name).Availability
+	av.TimeZone = "America/New_York"
+	_, err = h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+		Volunteer: &pb.Volunteer{Name: v.Name, Availability: av}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"availability"}},
+	})
+	wantFailure(t, err, codes.FailedPrecondition, server.ReasonHasCommitments)
+}

@@ -264,8 +264,11 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 // An accept since cur was read changes the record, and the write then
 // fails on its etag and is judged again.
 func (s *Server) awayFromNoJob(ctx context.Context, cur, next *pb.Volunteer) error {
+	// The days of the dates away are the volunteer's own: a new time
+	// zone moves them, and can move them over a job as new dates can.
 	if cur.ActiveAssignments == 0 || len(next.GetAvailability().GetAway()) == 0 ||
-		slices.EqualFunc(cur.GetAvailability().GetAway(), next.GetAvailability().GetAway(), func(a, b *pb.DateRange) bool { return proto.Equal(a, b) }) {
+		slices.EqualFunc(cur.GetAvailability().GetAway(), next.GetAvailability().GetAway(), func(a, b *pb.DateRange) bool { return proto.Equal(a, b) }) &&
+			cur.GetAvailability().GetTimeZone() == next.GetAvailability().GetTimeZone() {
 		return nil
 	}
 	id := strings.TrimPrefix(cur.Name, volunteerPrefix)
