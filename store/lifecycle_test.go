@@ -403,6 +403,17 @@ func (f *lcFixture) offer(t *testing.T) {
 	f.apply(lcOffer(t, f.s, f.hr, f.v))
 }
 
+// editVolunteer changes the fixture's volunteer as stored.
+func (f *lcFixture) editVolunteer(t *testing.T, what string, edit func(*pb.Volunteer)) {
+	t.Helper()
+	v, err := f.s.GetVolunteer(bg, idOf(f.v.Name))
+	mustOK(t, err, "get volunteer")
+	edit(v)
+	v, err = f.s.UpdateVolunteer(bg, v)
+	mustOK(t, err, what)
+	f.v = v
+}
+
 func (f *lcFixture) step(t *testing.T, what string, res LifecycleResult, err error) {
 	t.Helper()
 	mustOK(t, err, what)
@@ -434,21 +445,11 @@ var lcSetups = map[string]func(t *testing.T, f *lcFixture){
 	},
 	"offered, volunteer paused": func(t *testing.T, f *lcFixture) {
 		f.offer(t)
-		v, err := f.s.GetVolunteer(bg, idOf(f.v.Name))
-		mustOK(t, err, "get volunteer")
-		v.Paused = true
-		v, err = f.s.UpdateVolunteer(bg, v)
-		mustOK(t, err, "pause")
-		f.v = v
+		f.editVolunteer(t, "pause", func(v *pb.Volunteer) { v.Paused = true })
 	},
 	"offered, volunteer held": func(t *testing.T, f *lcFixture) {
 		f.offer(t)
-		v, err := f.s.GetVolunteer(bg, idOf(f.v.Name))
-		mustOK(t, err, "get volunteer")
-		v.Held = true
-		v, err = f.s.UpdateVolunteer(bg, v)
-		mustOK(t, err, "hold")
-		f.v = v
+		f.editVolunteer(t, "hold", func(v *pb.Volunteer) { v.Held = true })
 	},
 	"assigned": func(t *testing.T, f *lcFixture) { f.assign(t) },
 	"fulfilled": func(t *testing.T, f *lcFixture) {
