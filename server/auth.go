@@ -289,11 +289,18 @@ type limitedStream struct {
 func (l *limitedStream) Context() context.Context { return l.ctx }
 
 func (l *limitedStream) RecvMsg(m any) error {
+	// Charged once the message has come, not when the wait for it begins:
+	// the server waits for the next as soon as it has answered one, and
+	// the wait may end in the client's end of its side (io.EOF), which is
+	// no request, or in a message long after, when the bucket has filled.
+	if err := l.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
 	if l.received && !l.s.limiter.allow(l.token, time.Now()) {
 		return statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many requests with this token; slow down and retry shortly", nil)
 	}
 	l.received = true
-	return l.ServerStream.RecvMsg(m)
+	return nil
 }
 
 // limiter is a token bucket per principal: one principal's burst cannot

@@ -41,3 +41,32 @@ func TestStreamMessagesAreRateLimited(t *testing.T) {
 		t.Errorf("after %d answers: %v, want RESOURCE_EXHAUSTED past the burst of 10", answered, err)
 	}
 }
+
+// TestStreamNotChargedForWaiting: a stream's next message was charged when
+// the server began to wait for it, not when it came, so a client that
+// asked one thing on a stream opened with its token's last call, then
+// closed its side, met RESOURCE_EXHAUSTED for a message it never sent. A
+// message is now charged when it arrives, and the end of the client's
+// side is not a message.
+func TestStreamNotChargedForWaiting(t *testing.T) {
+	h := newHarnessWithClock(t, nil, server.WithRateLimit(0.001, 1))
+	vol := h.createVol(validVolunteer())
+	conn := h.as(h.newToken(h.st, &pb.Token{DisplayName: "phone", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: vol.Name}))
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{
+		MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != nil {
+		t.Fatalf("the stream's first request: %v", err)
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); !errors.Is(err, io.EOF) {
+		t.Errorf("after one request and the end of the client's side: %v, want the stream's clean end", err)
+	}
+}
