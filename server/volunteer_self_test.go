@@ -340,3 +340,36 @@ func TestNewTimeZoneMovesAwayOverAJob(t *testing.T) {
 	})
 	wantFailure(t, err, codes.FailedPrecondition, server.ReasonHasCommitments)
 }
+
+// TestHoldAtCreateOnRecord: a volunteer registered already on hold (a
+// concern known when they sign up) has that hold on record, as a hold set
+// later has, so that its lifting is not the only trace of it; one
+// registered without a hold has none.
+func TestHoldAtCreateOnRecord(t *testing.T) {
+	h := newHarness(t)
+	holds := func(name string) int {
+		t.Helper()
+		recs, _, err := h.st.ListAuditRecords(h.ctx, store.AuditFilter{Resource: name}, store.Page{Size: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range recs {
+			if slices.Contains(r.Fields, "held") {
+				n++
+			}
+		}
+		return n
+	}
+	held := h.createVol(matchVolunteer("Callum", "AB10 1AF", func(v *pb.Volunteer) { v.Held = true }))
+	if !held.Held {
+		t.Fatal("created on hold, yet not held")
+	}
+	if n := holds(held.Name); n != 1 {
+		t.Errorf("created on hold: %d records of the hold, want 1", n)
+	}
+	free := h.createVol(matchVolunteer("Moira", "AB10 1AF"))
+	if n := holds(free.Name); n != 0 {
+		t.Errorf("created without a hold: %d records of the hold, want 0", n)
+	}
+}

@@ -74,7 +74,13 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	out, err := s.store.CreateVolunteer(s.auditing(ctx, "create", "", volunteerPersonal), vol, idem)
+	fields := volunteerPersonal
+	if vol.Held {
+		// A hold's every change is on record (see UpdateVolunteer): one
+		// set at registration too, or its lifting would be its only trace.
+		fields = append(slices.Clip(fields), "held")
+	}
+	out, err := s.store.CreateVolunteer(s.auditing(ctx, "create", "", fields), vol, idem)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
