@@ -419,8 +419,8 @@ func endVolunteerTokens(w *writeTx, vol string, now time.Time, displayName strin
 // revoked their tokens deleted or erased the record and left them
 // working, bearing the volunteer's name, which no erasure could find
 // again. Whether the record was deleted or erased is no longer known;
-// either way the name goes.
-func endGoneVolunteerTokens(w *writeTx, now time.Time) error {
+// either way the name goes. It returns how many names it took off.
+func endGoneVolunteerTokens(w *writeTx, now time.Time) (int, error) {
 	vols := w.tx.Bucket(bVolunteers).Bucket(bRecords)
 	b := w.tx.Bucket(bTokens).Bucket(bRecords)
 	type change struct {
@@ -428,6 +428,7 @@ func endGoneVolunteerTokens(w *writeTx, now time.Time) error {
 		tok *pb.Token
 	}
 	var changes []change
+	renamed := 0
 	err := b.ForEach(func(k, v []byte) error {
 		t := &pb.Token{}
 		if err := pb.UnmarshalTrusted(v, t); err != nil {
@@ -450,19 +451,20 @@ func endGoneVolunteerTokens(w *writeTx, now time.Time) error {
 		}
 		if !ended {
 			t.DisplayName = deletedTokenName
+			renamed++
 		}
 		changes = append(changes, change{bytes.Clone(k), t})
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, c := range changes {
 		if err := putProto(w, b, c.key, c.tok); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return renamed, nil
 }
 
 // CreateOrganisation registers an organisation under its slug.

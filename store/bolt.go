@@ -457,8 +457,17 @@ func (s *BoltStore) migrate() error {
 			return fmt.Errorf("auth buckets: %w", err)
 		}
 		if from < goneTokensSchema {
-			if err := endGoneVolunteerTokens(&writeTx{tx: tx}, s.now()); err != nil {
+			renamed, err := endGoneVolunteerTokens(&writeTx{tx: tx}, s.now())
+			if err != nil {
 				return fmt.Errorf("end tokens of volunteers gone: %w", err)
+			}
+			if renamed > 0 {
+				// The names taken off are still in the pages the tokens
+				// were rewritten from: compact, as after sealing.
+				if err := tx.Bucket(bMeta).Put(kCompactionDue, []byte{1}); err != nil {
+					return fmt.Errorf("mark compaction due: %w", err)
+				}
+				s.logger.Info("store took volunteers gone off their tokens", zap.Int("tokens", renamed))
 			}
 		}
 		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(SchemaVersion))

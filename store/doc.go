@@ -19,8 +19,9 @@
 //	    key_epoch           -> uint32 big-endian; the epoch every data key and
 //	                           phone hash is under
 //	    key_rotation_due    -> present while an erasure's key rotation is unfinished
-//	    compaction_due      -> present from the migration that sealed plain personal
-//	                           data until a compacted copy replaces the file
+//	    compaction_due      -> present from a migration that left plain personal data
+//	                           in freed pages (sealing it, or taking names off tokens)
+//	                           until a compacted copy replaces the file
 //	keys/
 //	    id                  -> epoch(4) nonce(12) AES-256-GCM(master[epoch], data key)(48),
 //	                           additional data the id; one per record with sealed data
@@ -94,7 +95,7 @@
 // it got, so that a fill cut short goes on at the next Open); version 9
 // changes no bucket: it revokes the tokens of volunteers whose record
 // older versions deleted or erased while leaving their tokens working,
-// and takes the name off them.
+// and takes the name off them (and then compacts, as below).
 //
 // # Personal data
 //
@@ -146,7 +147,8 @@
 //
 // The migration to version 4 seals in place, which leaves the old plain
 // values in the pages it freed, so when it sealed anything it sets
-// compaction_due in its own transaction, and every Open that finds it
+// compaction_due in its own transaction (as the migration to version 9
+// does when it takes a name off a token), and every Open that finds it
 // compacts the file: a complete, synced copy, without the mark, renamed
 // over it. A compaction that fails or is cut short is thus retried until
 // one completes. bbolt's lock is on the open file, not the name, so Open

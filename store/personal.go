@@ -28,10 +28,11 @@ var (
 	kKeyringID   = []byte("keyring_id")
 	kKeyEpoch    = []byte("key_epoch")
 	kRotationDue = []byte("key_rotation_due")
-	// kCompactionDue is set by the migration that sealed plain personal
-	// data, in its own transaction, and is absent from the compacted copy:
-	// while it is there the freed pages may still hold the plain values,
-	// so every Open compacts until a copy without them replaces the file.
+	// kCompactionDue is set by the migrations that sealed plain personal
+	// data or took names off tokens (versions 4 and 9), in their own
+	// transaction, and is absent from the compacted copy: while it is
+	// there the freed pages may still hold the plain values, so every
+	// Open compacts until a copy without them replaces the file.
 	kCompactionDue = []byte("compaction_due")
 )
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"compress/gzip"
 	"io"
 	"os"
@@ -78,4 +79,40 @@ func TestUpgradeEndsTokensOfVolunteersGoneBefore(t *testing.T) {
 		}
 	}
 	verifyAll(t, s)
+}
+
+// The upgrade takes an erased or deleted volunteer's name off their
+// tokens by writing the tokens anew, which leaves the old copies, name
+// and all, in the pages bbolt freed: an erased person's name would stay
+// in the file after the upgrade that says it took it off. As the seal of
+// plain data does, it compacts the file when it took any name off.
+func TestUpgradeLeavesNoGoneVolunteersNameInTheFile(t *testing.T) {
+	path := fixtureAt(t, "schema7-ended-volunteer-tokens")
+	raw, err := os.ReadFile(path)
+	mustOK(t, err, "read fixture")
+	for _, name := range []string{"Ann Example", "Bob Example"} {
+		if !bytes.Contains(raw, []byte(name)) {
+			t.Fatalf("the fixture holds no %q: the test shows nothing", name)
+		}
+	}
+	s, err := Open(path)
+	mustOK(t, err, "open")
+	mustOK(t, s.Close(), "close")
+	raw, err = os.ReadFile(path)
+	mustOK(t, err, "read upgraded file")
+	for _, name := range []string{"Ann Example", "Bob Example"} {
+		if bytes.Contains(raw, []byte(name)) {
+			t.Errorf("after the upgrade the file still holds %q, whose record is gone", name)
+		}
+	}
+	if !bytes.Contains(raw, []byte("Cat Example")) {
+		t.Error("the token of Cat Example, still on record, lost its name")
+	}
+	// The compaction is done: the next Open does not compact again.
+	s = openAt(t, path)
+	due, err := compactionDue(s.db)
+	mustOK(t, err, "compaction due")
+	if due {
+		t.Error("compaction still due after the upgrade's Open")
+	}
 }
