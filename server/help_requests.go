@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/doorstep-aid/doorstep/geo"
+	"github.com/doorstep-aid/doorstep/matcher"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
 )
@@ -248,6 +249,12 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 				map[string]string{"volunteer_coming": sd.Coming})
 		}
 		var ne notEligible
+		if errors.As(err, &ne) && ne.why.Reason == matcher.Away {
+			return nil, statusWith(codes.FailedPrecondition, ReasonNotEligible,
+				"with this edit the request's volunteer would be away on every day left for it: "+
+					"hand it back first (ReleaseHelpRequest), so that someone else can go, or choose another time",
+				map[string]string{"rule": string(ne.why.Reason)})
+		}
 		if errors.As(err, &ne) {
 			return nil, statusWith(codes.FailedPrecondition, ReasonNotEligible,
 				"with this edit the request's volunteer would be at two places at once ("+ne.why.Why()+"): "+

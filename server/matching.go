@@ -521,13 +521,21 @@ func (s *Server) eligibleAsStored(req *pb.HelpRequest, vol *pb.Volunteer, now ti
 
 // assigneeFree is an edit's check of an assigned request's new time or
 // place, in its own transaction: its volunteer's other jobs must leave
-// room for it (BUSY). Nothing else is judged: an assignment was agreed
-// with the volunteer, who may come outside their usual hours.
+// room for it (BUSY), and their dates away must leave a day for it
+// (AWAY), as UpdateVolunteer refuses dates away over it from their side.
+// Nothing else is judged: an assignment was agreed with the volunteer,
+// who may come outside their usual hours.
 func (s *Server) assigneeFree() store.AcceptCheck {
 	now := s.now()
 	return func(req *pb.HelpRequest, vol *pb.Volunteer) error {
 		if s.engine.Clashes(req, vol, now) {
 			return notEligible{matcher.Exclusion{Reason: matcher.Busy, Count: 1}}
+		}
+		start, end := timeLeft(req, now)
+		// A zone the volunteer's record names that is no longer known
+		// judges nothing here: the edit is of the request, not of them.
+		if gone, err := matcher.AwayThroughout(vol.GetAvailability(), start, end); err == nil && gone {
+			return notEligible{matcher.Exclusion{Reason: matcher.Away, Count: 1}}
 		}
 		return nil
 	}

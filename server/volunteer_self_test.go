@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -371,5 +372,84 @@ func TestHoldAtCreateOnRecord(t *testing.T) {
 	free := h.createVol(matchVolunteer("Moira", "AB10 1AF"))
 	if n := holds(free.Name); n != 0 {
 		t.Errorf("created without a hold: %d records of the hold, want 0", n)
+	}
+}
+
+// TestJobMovedOntoTheVolunteersDaysAway: the refusal of dates away over a
+// job the volunteer is assigned holds from the other side too: an edit
+// moving the job (its window, or its deadline) onto days they are away
+// throughout is refused, as one bringing it to a time their other jobs
+// fill is; a move to a day they are home stands.
+func TestJobMovedOntoTheVolunteersDaysAway(t *testing.T) {
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, m, d := time.Now().In(london).AddDate(0, 0, 2).Date()
+	at := func(day, hour int) *timestamppb.Timestamp {
+		return timestamppb.New(time.Date(y, m, d+day, hour, 0, 0, 0, london))
+	}
+	date := func(day int) *pb.Date {
+		t := time.Date(y, m, d+day, 12, 0, 0, 0, london)
+		return &pb.Date{Year: int32(t.Year()), Month: int32(t.Month()), Day: int32(t.Day())}
+	}
+	away := func(from, to int) func(*pb.Volunteer) {
+		return func(v *pb.Volunteer) {
+			v.Availability.Away = []*pb.DateRange{{StartDate: date(from), EndDate: date(to)}}
+		}
+	}
+	deadline := func(day int) func(*pb.HelpRequest) {
+		return func(r *pb.HelpRequest) { r.Timing = &pb.HelpRequest_Deadline{Deadline: at(day, 12)} }
+	}
+	window := func(from, to int) func(*pb.HelpRequest) {
+		return func(r *pb.HelpRequest) {
+			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: at(from, 10), EndTime: at(to, 12)}}
+		}
+	}
+	// Days count from two days from now: -2 is today.
+	tests := []struct {
+		name       string
+		away       func(*pb.Volunteer)
+		job, moved func(*pb.HelpRequest)
+		path       string
+		want       codes.Code
+	}{
+		{"window onto their days away", away(5, 9), window(0, 0), window(6, 7), "window", codes.FailedPrecondition},
+		{"window to a day they are home", away(5, 9), window(0, 0), window(1, 1), "window", codes.OK},
+		{"window reaching past their return", away(5, 9), window(0, 0), window(8, 10), "window", codes.OK},
+		{"deadline to a window on their days away", away(5, 9), deadline(3), window(5, 5), "window", codes.FailedPrecondition},
+		// Away from today to day 3, home on days 4 to 6 to do it.
+		{"deadline brought into their days away", away(-2, 3), deadline(6), deadline(2), "deadline", codes.FailedPrecondition},
+		{"deadline kept past their return", away(-2, 3), deadline(6), deadline(5), "deadline", codes.OK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			v := h.createVol(matchVolunteer("Callum", "AB10 1AF", tt.away))
+			hr := h.createHR(shopping(tt.job))
+			off := h.offer(hr.Name, v.Name)
+			if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: off.Name}); err != nil {
+				t.Fatal(err)
+			}
+			before := h.getHR(hr.Name)
+			edit := &pb.HelpRequest{Name: hr.Name}
+			tt.moved(edit)
+			_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+				HelpRequest: edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{tt.path}},
+			})
+			if status.Code(err) != tt.want {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if tt.want == codes.OK {
+				return
+			}
+			code, _, _ := errorOf(t, err)
+			if code != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "away") {
+				t.Errorf("refused as %v %q, want FAILED_PRECONDITION saying they are away", code, status.Convert(err).Message())
+			}
+			if got := h.getHR(hr.Name); got.Etag != before.Etag {
+				t.Errorf("refused, yet the request changed: %v", got)
+			}
+		})
 	}
 }

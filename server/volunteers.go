@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -293,16 +294,7 @@ func (s *Server) awayFromNoJob(ctx context.Context, cur, next *pb.Volunteer) err
 			if err != nil {
 				return s.errs.toStatus(ctx, err, notFound{})
 			}
-			start, end := now, now
-			switch t := hr.Timing.(type) {
-			case *pb.HelpRequest_Window:
-				start, end = t.Window.GetStartTime().AsTime(), t.Window.GetEndTime().AsTime()
-				if start.Before(now) {
-					start = now // only what is left of it
-				}
-			case *pb.HelpRequest_Deadline:
-				end = t.Deadline.AsTime()
-			}
+			start, end := timeLeft(hr, now)
 			gone, err := matcher.AwayThroughout(next.Availability, start, end)
 			if err != nil {
 				return s.errs.toStatus(ctx, err, notFound{})
@@ -327,6 +319,22 @@ func (s *Server) awayFromNoJob(ctx context.Context, cur, next *pb.Volunteer) err
 		}
 		page.Token = token
 	}
+}
+
+// timeLeft is the time left to do hr's job at now: what is left of its
+// window, or from now to its deadline (empty once either has passed).
+func timeLeft(hr *pb.HelpRequest, now time.Time) (start, end time.Time) {
+	start, end = now, now
+	switch t := hr.Timing.(type) {
+	case *pb.HelpRequest_Window:
+		start, end = t.Window.GetStartTime().AsTime(), t.Window.GetEndTime().AsTime()
+		if start.Before(now) {
+			start = now // only what is left of it
+		}
+	case *pb.HelpRequest_Deadline:
+		end = t.Deadline.AsTime()
+	}
+	return start, end
 }
 
 // selfEditAllowed refuses what a volunteer's own token may not change of

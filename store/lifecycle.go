@@ -529,8 +529,9 @@ func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string
 			return err
 		}
 	}
-	// New needs can make the job longer, too.
-	if moved || !slices.Equal(prev.Needs, r.Needs) {
+	// New needs can make the job longer, too, and a new deadline can
+	// leave it only days its volunteer is away.
+	if moved || !slices.Equal(prev.Needs, r.Needs) || !proto.Equal(prev.GetDeadline(), r.GetDeadline()) {
 		if err := keepTime(w, sl, prev, r, now, checks); err != nil {
 			return err
 		}
@@ -540,7 +541,8 @@ func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string
 
 // keepTime refuses, with the checks' error, an edit that brings an
 // assigned request to a time or place its volunteer cannot take it at
-// (their other jobs leave no room: one volunteer, one place at a time).
+// (their other jobs leave no room: one volunteer, one place at a time;
+// or they are away every day left for it).
 // As with keepDoor, an assignment has no offer to withdraw, so the edit
 // gives way. Once jobs are under way the checks, which cannot know what
 // the volunteer has done, may find the request as it was (prev) out of
