@@ -290,7 +290,7 @@ func decodeVolunteer(record []byte, v *Volunteer) error {
 			_, err = m.varint()
 		case 9:
 			v.capacity, err = m.int32()
-		case 10, 19: // paused, held: either way they are offered nothing
+		case 10, 19: // paused, held: either way they are offered nothing (each is read once: next sends a field twice the long way)
 			var x uint64
 			x, err = m.varint()
 			v.paused = v.paused || x != 0

@@ -126,6 +126,11 @@ func FuzzDecodeVolunteerAgrees(f *testing.F) {
 	f.Add(append(slices.Clone(records[1]), records[2]...))
 	f.Add(protowire.AppendVarint(protowire.AppendTag(slices.Clone(records[3]), 14, protowire.VarintType), 5))
 	f.Add(protowire.AppendBytes(protowire.AppendTag(nil, 9, protowire.BytesType), []byte("x")))
+	// Paused, then not: the last one written wins, and the same for held.
+	for _, num := range []protowire.Number{10, 19} {
+		b := protowire.AppendVarint(protowire.AppendTag(slices.Clone(records[4]), num, protowire.VarintType), 1)
+		f.Add(protowire.AppendVarint(protowire.AppendTag(b, num, protowire.VarintType), 0))
+	}
 	contact := &pb.Contact{DisplayName: "Ann"}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got Volunteer
