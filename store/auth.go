@@ -379,6 +379,60 @@ const (
 // deleted or erased volunteer's signed-in phone must stop working at
 // once. The caller moves tokens.gen on after the commit.
 func endVolunteerTokens(w *writeTx, vol string, now time.Time, displayName string) error {
+	return rewriteTokens(w, func(t *pb.Token) bool {
+		// Either case: tokens made before CreateToken wrote ids in lower
+		// case may name the volunteer in capitals.
+		if !strings.EqualFold(t.Volunteer, vol) {
+			return false
+		}
+		if t.RevokeTime == nil {
+			t.RevokeTime = timestamp(now)
+		}
+		t.DisplayName = displayName
+		return true
+	})
+}
+
+// endGoneVolunteerTokens (schema 9) ends, within w, the tokens of
+// volunteers whose record is gone: versions before a volunteer's end
+// revoked their tokens deleted or erased the record and left them
+// working, bearing the volunteer's name, which no erasure could find
+// again. Whether the record was deleted or erased is no longer known;
+// either way the name goes. It returns how many names it took off.
+func endGoneVolunteerTokens(w *writeTx, now time.Time) (int, error) {
+	vols := w.tx.Bucket(bVolunteers).Bucket(bRecords)
+	renamed := 0
+	err := rewriteTokens(w, func(t *pb.Token) bool {
+		if t.Volunteer == "" {
+			return false
+		}
+		// Older versions kept ids in capitals as given (see endVolunteerTokens).
+		id, err := idFromName(strings.ToLower(t.Volunteer), volunteerPrefix)
+		if err == nil && vols.Get(id) != nil {
+			return false
+		}
+		ended := t.DisplayName == erasedTokenName || t.DisplayName == deletedTokenName
+		if t.RevokeTime != nil && ended {
+			return false
+		}
+		if t.RevokeTime == nil {
+			t.RevokeTime = timestamp(now)
+		}
+		if !ended {
+			t.DisplayName = deletedTokenName
+			renamed++
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	return renamed, nil
+}
+
+// rewriteTokens walks every stored token within w, and writes back those
+// edit changed (it reports whether it did).
+func rewriteTokens(w *writeTx, edit func(*pb.Token) bool) error {
 	b := w.tx.Bucket(bTokens).Bucket(bRecords)
 	type change struct {
 		key []byte
@@ -390,16 +444,9 @@ func endVolunteerTokens(w *writeTx, vol string, now time.Time, displayName strin
 		if err := pb.UnmarshalTrusted(v, t); err != nil {
 			return fmt.Errorf("decode token: %w", err)
 		}
-		// Either case: tokens made before CreateToken wrote ids in lower
-		// case may name the volunteer in capitals.
-		if !strings.EqualFold(t.Volunteer, vol) {
-			return nil
+		if edit(t) {
+			changes = append(changes, change{bytes.Clone(k), t})
 		}
-		if t.RevokeTime == nil {
-			t.RevokeTime = timestamp(now)
-		}
-		t.DisplayName = displayName
-		changes = append(changes, change{bytes.Clone(k), t})
 		return nil
 	})
 	if err != nil {
@@ -412,59 +459,6 @@ func endVolunteerTokens(w *writeTx, vol string, now time.Time, displayName strin
 		}
 	}
 	return nil
-}
-
-// endGoneVolunteerTokens (schema 9) ends, within w, the tokens of
-// volunteers whose record is gone: versions before a volunteer's end
-// revoked their tokens deleted or erased the record and left them
-// working, bearing the volunteer's name, which no erasure could find
-// again. Whether the record was deleted or erased is no longer known;
-// either way the name goes. It returns how many names it took off.
-func endGoneVolunteerTokens(w *writeTx, now time.Time) (int, error) {
-	vols := w.tx.Bucket(bVolunteers).Bucket(bRecords)
-	b := w.tx.Bucket(bTokens).Bucket(bRecords)
-	type change struct {
-		key []byte
-		tok *pb.Token
-	}
-	var changes []change
-	renamed := 0
-	err := b.ForEach(func(k, v []byte) error {
-		t := &pb.Token{}
-		if err := pb.UnmarshalTrusted(v, t); err != nil {
-			return fmt.Errorf("decode token: %w", err)
-		}
-		if t.Volunteer == "" {
-			return nil
-		}
-		// Older versions kept ids in capitals as given (see endVolunteerTokens).
-		id, err := idFromName(strings.ToLower(t.Volunteer), volunteerPrefix)
-		if err == nil && vols.Get(id) != nil {
-			return nil
-		}
-		ended := t.DisplayName == erasedTokenName || t.DisplayName == deletedTokenName
-		if t.RevokeTime != nil && ended {
-			return nil
-		}
-		if t.RevokeTime == nil {
-			t.RevokeTime = timestamp(now)
-		}
-		if !ended {
-			t.DisplayName = deletedTokenName
-			renamed++
-		}
-		changes = append(changes, change{bytes.Clone(k), t})
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, c := range changes {
-		if err := putProto(w, b, c.key, c.tok); err != nil {
-			return 0, err
-		}
-	}
-	return renamed, nil
 }
 
 // CreateOrganisation registers an organisation under its slug.
