@@ -152,6 +152,8 @@ func TestFindCandidatesReach(t *testing.T) {
 func TestEligibleSaysWhy(t *testing.T) {
 	e := engineWith(t,
 		vol("beyond", 2100, 0),
+		vol("edge", 1520, 0),
+		vol("stayer", 1220, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 1200 }),
 		vol("homebody", 1200, 0, func(v *pb.Volunteer) { v.MaxDistanceMetres = 1000 }),
 		vol("full", 100, 0, func(v *pb.Volunteer) { v.ActiveAssignments = 1 }),
 		vol("resting", 100, 0, func(v *pb.Volunteer) { v.Paused = true }),
@@ -166,6 +168,9 @@ func TestEligibleSaysWhy(t *testing.T) {
 	}{
 		{"beyond", req(), false, "they live 2.1 km away, beyond the 1.5 km this request reaches"},
 		{"homebody", req(), false, "they live 1.2 km away, beyond the 1 km they travel"},
+		// Not "1.5 km away, beyond the 1.5 km": rounded alike, it is just beyond.
+		{"edge", req(), false, "they live just beyond the 1.5 km this request reaches"},
+		{"stayer", req(), false, "they live just beyond the 1.2 km they travel"},
 		{"full", req(), false, "they are fully booked"},
 		{"resting", req(), false, "they have paused or are on hold"},
 		{"walker", req(func(r *pb.HelpRequest) { r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT} }), false, "they lack driver"},
@@ -177,7 +182,7 @@ func TestEligibleSaysWhy(t *testing.T) {
 		}
 		// Only one beyond the request's reach is out of it: a search
 		// counts the others.
-		if x.OutOfReach != (tt.volunteer == "beyond") {
+		if x.OutOfReach != (tt.volunteer == "beyond" || tt.volunteer == "edge") {
 			t.Errorf("%s: OutOfReach %v", tt.volunteer, x.OutOfReach)
 		}
 	}

@@ -737,16 +737,28 @@ func (e *Engine) eligible(r *pb.HelpRequest, previousHelpers []string, volunteer
 	v := &e.vols[id]
 	metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
 	if !q.remote && metres > q.maxMetres {
-		return false, Exclusion{Reason: TooFar, Detail: distanceWords(metres) + " away, beyond the " + distanceWords(q.maxMetres) + " this request reaches", Count: 1, OutOfReach: true}, nil
+		return false, Exclusion{Reason: TooFar, Detail: beyondWords(metres, q.maxMetres, "this request reaches"), Count: 1, OutOfReach: true}, nil
 	}
 	if ok, why, det, _ := e.check(q, id, metres); !ok {
 		x := Exclusion{Reason: reasonOfCode[why], Detail: q.detail(why, det), Count: 1}
 		if why == rTooFar {
-			x.Detail = distanceWords(metres) + " away, beyond the " + distanceWords(float64(e.hot[id].maxMetres)) + " they travel"
+			x.Detail = beyondWords(metres, float64(e.hot[id].maxMetres), "they travel")
 		}
 		return false, x, nil
 	}
 	return true, Exclusion{}, nil
+}
+
+// beyondWords is how far metres lies beyond limit, as Why says it after
+// "they live": "2.1 km away, beyond the 1.5 km this request reaches". A
+// distance that rounds as the limit does is "just beyond" it: "1.5 km
+// away, beyond the 1.5 km" reads to a caller as a mistake.
+func beyondWords(metres, limit float64, what string) string {
+	l := distanceWords(limit)
+	if d := distanceWords(metres); d != l {
+		return d + " away, beyond the " + l + " " + what
+	}
+	return "just beyond the " + l + " " + what
 }
 
 // Why says why one volunteer cannot help, as Eligible found: "they live
