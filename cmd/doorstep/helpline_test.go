@@ -492,3 +492,22 @@ func TestVolunteerHoldNamesTheirJobs(t *testing.T) {
 		t.Errorf("volunteer hold --json: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestVolunteerZoneWordsFixedOffsets: a fixed zone's POSIX name has its
+// sign the other way round (Etc/GMT+5 is five hours behind), so the Free
+// row says the offset as people read it, as the candidates' sentences do;
+// the UK's own zone under any of its names is not named.
+func TestVolunteerZoneWordsFixedOffsets(t *testing.T) {
+	slot := []*pb.AvailabilitySlot{{Day: pb.DayOfWeek_DAY_OF_WEEK_FRIDAY, StartTime: &pb.TimeOfDay{Hours: 10}, EndTime: &pb.TimeOfDay{Hours: 17}}}
+	for zone, want := range map[string]string{
+		"Etc/GMT+5":        "fri 10:00-17:00 UTC-5 time",
+		"Etc/GMT-10":       "fri 10:00-17:00 UTC+10 time",
+		"America/New_York": "fri 10:00-17:00 New York time",
+		"Etc/UTC":          "fri 10:00-17:00 UTC time",
+		"Europe/London":    "fri 10:00-17:00",
+	} {
+		if got := freeWords(&pb.Availability{Weekly: slot, TimeZone: zone}); got != want {
+			t.Errorf("%s: Free %q, want %q", zone, got, want)
+		}
+	}
+}

@@ -670,11 +670,20 @@ func freeWords(av *pb.Availability) string {
 }
 
 // zoneWords names a time zone other than the UK's as people say it:
-// "America/New_York" is "New York time"; the UK's is "".
+// "America/New_York" is "New York time"; the UK's is "". A fixed zone's
+// POSIX name has its sign the other way round: Etc/GMT+5 is five hours
+// behind, "UTC-5 time", as the candidates' sentences say it.
 func zoneWords(tz string) string {
 	tz = strings.TrimSpace(tz)
 	if tz == "" || tz == "Europe/London" || tz == "GB" {
 		return ""
+	}
+	if off, ok := strings.CutPrefix(tz, "Etc/GMT"); ok && len(off) > 1 && (off[0] == '+' || off[0] == '-') {
+		sign := "-"
+		if off[0] == '-' {
+			sign = "+"
+		}
+		return "UTC" + sign + off[1:] + " time"
 	}
 	if i := strings.LastIndexByte(tz, '/'); i >= 0 {
 		tz = tz[i+1:]
