@@ -545,6 +545,11 @@ type Result struct {
 	Reach float64
 	// Short says that fewer than the asked-for number were found.
 	Short bool
+	// Holder says that a volunteer in reach, not among Candidates nor
+	// counted in Exclusions, already holds the request (its offer, which
+	// fills them): Summary then says that nobody else, not that no
+	// volunteer, lives in reach.
+	Holder bool
 }
 
 // query is a request prepared for the rules.

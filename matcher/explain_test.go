@@ -118,6 +118,8 @@ func TestResultSummary(t *testing.T) {
 		{"rounded to 100 m", Result{Reach: 2345, Short: true}, "no volunteer lives within 2.3 km"},
 		{"remote, nobody at all", Result{Short: true}, "no volunteer is registered who could help"},
 		{"remote, nobody else", Result{Candidates: one, Short: true}, "there is nobody else"},
+		{"nobody but the offer's holder", Result{Reach: 1500, Short: true, Holder: true}, "nobody else lives within 1.5 km"},
+		{"remote, nobody but the offer's holder", Result{Short: true, Holder: true}, "there is nobody else"},
 	} {
 		if got := tt.res.Summary(); got != tt.want {
 			t.Errorf("%s: Summary() = %q, want %q", tt.name, got, tt.want)

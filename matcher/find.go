@@ -453,7 +453,7 @@ func (e *Engine) exclusions(q *query) []Exclusion {
 var reasonOrder = map[Reason]int{TooFar: 0, Paused: 1, DeclinedBefore: 2, AtCapacity: 3, MissingSkill: 4, Vetting: 5, Away: 6, NotAvailable: 7, Busy: 8}
 
 // SortExclusions puts ex in the order a Result holds them (sortExclusions),
-// for counts changed after the search (server.uncountOwn).
+// for counts changed after the search (server.uncount).
 func SortExclusions(ex []Exclusion) { sortExclusions(ex) }
 
 // sortExclusions puts the most common first, then by rule order and detail.
@@ -582,11 +582,11 @@ func (r Result) Summary() string {
 		return ""
 	case len(r.Exclusions) > 0:
 		return Summary(r.Exclusions)
-	case r.Reach == 0 && len(r.Candidates) == 0:
+	case r.Reach == 0 && len(r.Candidates) == 0 && !r.Holder:
 		return "no volunteer is registered who could help"
 	case r.Reach == 0:
 		return "there is nobody else"
-	case len(r.Candidates) == 0:
+	case len(r.Candidates) == 0 && !r.Holder:
 		return "no volunteer lives within " + distanceWords(r.Reach)
 	default:
 		return "nobody else lives within " + distanceWords(r.Reach)

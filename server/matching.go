@@ -144,8 +144,16 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 		if res.Short = len(res.Candidates) < k; !res.Short {
 			res.Candidates, res.Exclusions = res.Candidates[:k], nil
 		} else {
-			res.Exclusions = s.uncountOwn(in, res.Exclusions, now)
+			res.Exclusions, _ = s.uncount(in, in.Own, res.Exclusions, now)
 		}
+	}
+	if holder := s.offerHolder(ctx, in.HelpRequest); res.Short && holder != "" &&
+		!slices.ContainsFunc(res.Candidates, func(c matcher.Candidate) bool { return c.Volunteer == holder }) {
+		// The volunteer holding the request's offer, full with it, is not
+		// one of those in reach who cannot help: "1 is fully booked" would
+		// have staff look for another volunteer near, and, uncounted,
+		// "no volunteer lives within" would deny the one who does.
+		res.Exclusions, res.Holder = s.uncount(in, []string{holder}, res.Exclusions, now)
 	}
 	out := &pb.FindCandidatesResponse{Summary: res.Summary(), ReachMetres: res.Reach, VolunteerComing: in.Accompany}
 	if n := len(res.Candidates); n > 0 {
@@ -170,13 +178,14 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 	return out, nil
 }
 
-// uncountOwn takes the requester's own volunteer records out of ex, the
-// exclusions counted for in's request: "1 has paused" would be the caller
-// themselves. Each is judged again by the rule that turned it away; one
-// beyond the request's reach was never counted.
-func (s *Server) uncountOwn(in store.MatchingInput, ex []matcher.Exclusion, now time.Time) []matcher.Exclusion {
-	for _, own := range in.Own {
-		ok, why, err := s.engine.Eligible(in.HelpRequest, in.PreviousHelpers, own, now)
+// uncount takes volunteers out of ex, the exclusions counted for in's
+// request: the requester's own volunteer records ("1 has paused" would be
+// the caller themselves), or the volunteer holding its offer. Each is
+// judged again by the rule that turned it away; one beyond the request's
+// reach was never counted. taken says whether one was taken out.
+func (s *Server) uncount(in store.MatchingInput, names []string, ex []matcher.Exclusion, now time.Time) (_ []matcher.Exclusion, taken bool) {
+	for _, name := range names {
+		ok, why, err := s.engine.Eligible(in.HelpRequest, in.PreviousHelpers, name, now)
 		if err != nil || ok || why.OutOfReach {
 			continue
 		}
@@ -190,9 +199,22 @@ func (s *Server) uncountOwn(in store.MatchingInput, ex []matcher.Exclusion, now 
 		if ex[i].Count--; ex[i].Count == 0 {
 			ex = slices.Delete(ex, i, i+1)
 		}
+		taken = true
 	}
 	matcher.SortExclusions(ex) // most common first, as Summary says them
-	return ex
+	return ex, taken
+}
+
+// offerHolder names the volunteer holding hr's pending offer, or is "".
+func (s *Server) offerHolder(ctx context.Context, hr *pb.HelpRequest) string {
+	if hr.GetState() != pb.HelpRequest_STATE_OFFERED || !strings.HasPrefix(hr.GetOffer(), offerPrefix) {
+		return ""
+	}
+	o, err := s.store.GetOffer(ctx, hr.GetOffer()[len(offerPrefix):])
+	if err != nil {
+		return "" // the counts stay as the search made them
+	}
+	return o.GetVolunteer()
 }
 
 // withoutOwn is in's request for dispatch, its requester's own volunteer

@@ -511,3 +511,29 @@ func TestVolunteerZoneWordsFixedOffsets(t *testing.T) {
 		}
 	}
 }
+
+// TestCandidatesOfAnOfferedRequestCountOnlyOthers: the volunteer holding a
+// request's offer, full with it, is not another volunteer nearby who is
+// fully booked; and with nobody else near, staff hear that nobody else
+// lives there, not that no volunteer does.
+func TestCandidatesOfAnOfferedRequestCountOnlyOthers(t *testing.T) {
+	e := newTestEnv(t)
+	callum := firstName(t, e.ok("volunteer", "add", "--name", "Callum Reid", "--phone", "07700 900123", "--postcode", "ab10 1af", "--street", "Correction Wynd",
+		"--available", "daily 08:00-20:00", "--capacity", "1", "--org", org), "volunteers")
+	req := e.newRequest()
+	e.ok("offer", "make", req, callum)
+	out := e.ok("request", "candidates", req)
+	if !strings.Contains(out, "Nobody else can take this request now.\n\nWhy nobody else: Nobody else lives within 1.5 km.\n") || strings.Contains(out, "fully booked") || strings.Contains(out, "at capacity") {
+		t.Errorf("request candidates of a request offered to the only volunteer near:\n%s", out)
+	}
+	// Another volunteer near who is fully booked is counted, and only they.
+	aileen := firstName(t, e.ok("volunteer", "add", "--name", "Aileen Watt", "--phone", "07700 900456", "--postcode", "AB10 1AB",
+		"--available", "daily 08:00-20:00", "--org", org), "volunteers")
+	e.clock.advance(time.Second)
+	other := e.newRequest("--phone", "01224 765432", "--when", "thu 10:00-12:00")
+	e.ok("offer", "make", other, aileen)
+	out = e.ok("request", "candidates", req)
+	if !strings.Contains(out, "Why nobody else: 1 is fully booked.\n") {
+		t.Errorf("request candidates with one other volunteer near, fully booked:\n%s", out)
+	}
+}
