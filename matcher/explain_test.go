@@ -80,8 +80,8 @@ func TestSummaryText(t *testing.T) {
 		{[]Exclusion{{Reason: AtCapacity, Count: 40}}, "40 are fully booked"},
 		{[]Exclusion{{Reason: MissingSkill, Detail: "driver", Count: 1}}, "1 nearby lacks driver"},
 		{[]Exclusion{{Reason: MissingSkill, Detail: "welsh", Count: 12}}, "12 nearby lack welsh"},
-		{[]Exclusion{{Reason: Vetting, Detail: "basic", Count: 1}}, "1 has no basic DBS check"},
-		{[]Exclusion{{Reason: Vetting, Detail: "enhanced", Count: 5}}, "5 have no enhanced DBS check"},
+		{[]Exclusion{{Reason: Vetting, Detail: "basic", Count: 1}}, "1 has no basic DBS check valid then"},
+		{[]Exclusion{{Reason: Vetting, Detail: "enhanced", Count: 5}}, "5 have no enhanced DBS check valid then"},
 		{[]Exclusion{{Reason: Away, Count: 1}}, "1 is away then"},
 		{[]Exclusion{{Reason: Away, Count: 2}}, "2 are away then"},
 		{[]Exclusion{{Reason: NotAvailable, Count: 1}}, "1 is not free then"},
@@ -197,7 +197,7 @@ func TestEligibleSaysWhy(t *testing.T) {
 	}{
 		{Exclusion{Reason: TooFar}, "they do not go that far"},
 		{Exclusion{Reason: DeclinedBefore}, "they declined, missed or handed back this request before"},
-		{Exclusion{Reason: Vetting, Detail: "enhanced"}, "they have no enhanced DBS check"},
+		{Exclusion{Reason: Vetting, Detail: "enhanced"}, "they have no enhanced DBS check valid then"},
 		{Exclusion{Reason: Away}, "they are away then"},
 		{Exclusion{Reason: NotAvailable}, "they are not free then"},
 		{Exclusion{Reason: "SOMETHING_NEW"}, "SOMETHING_NEW"},
@@ -255,5 +255,41 @@ func TestZoneWords(t *testing.T) {
 		if got := zoneWords(name); got != want {
 			t.Errorf("zoneWords(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestVettingWordsOfACheckHeld: a volunteer whose basic check has run out,
+// or runs out before the only day they are free, holds a basic check (the
+// coordinator's record says "basic until ..."): the sentence must not say
+// they have none, but that they have none valid then, which is what a
+// renewal mends.
+func TestVettingWordsOfACheckHeld(t *testing.T) {
+	lift := func(r *pb.HelpRequest) {
+		r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT}
+		// Monday 10:00 to Wednesday 12:00.
+		r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(monday.Add(10 * time.Hour)), EndTime: timestamppb.New(monday.Add(2*24*time.Hour + 12*time.Hour))}}
+	}
+	driver := func(level pb.Vetting_DbsLevel, expire *pb.Date, day pb.DayOfWeek) func(*pb.Volunteer) {
+		return func(v *pb.Volunteer) {
+			v.Skills = []string{"driver"}
+			v.Vetting = &pb.Vetting{Level: level, ExpireDate: expire}
+			v.Availability.Weekly = []*pb.AvailabilitySlot{slotOn(day, 9, 0, 17, 0)}
+		}
+	}
+	e := engineWith(t,
+		vol("expired", 100, 0, driver(pb.Vetting_DBS_LEVEL_BASIC, &pb.Date{Year: 2026, Month: 11, Day: 29}, pb.DayOfWeek_DAY_OF_WEEK_MONDAY)),
+		vol("lapsing", 200, 0, driver(pb.Vetting_DBS_LEVEL_BASIC, &pb.Date{Year: 2026, Month: 11, Day: 30}, pb.DayOfWeek_DAY_OF_WEEK_WEDNESDAY)),
+		vol("never", 300, 0, driver(pb.Vetting_DBS_LEVEL_NONE, nil, pb.DayOfWeek_DAY_OF_WEEK_MONDAY)),
+	)
+	r := req(lift)
+	for _, name := range []string{"expired", "lapsing", "never"} {
+		ok, x, err := e.Eligible(r, nil, "volunteers/"+name, now)
+		if want := "they have no basic DBS check valid then"; err != nil || ok || x.Why() != want {
+			t.Errorf("%s: ok %v, %q, %v; want %q", name, ok, x.Why(), err, want)
+		}
+	}
+	res, err := e.FindCandidates(r, nil, 5, now)
+	if want := "3 have no basic DBS check valid then"; err != nil || res.Summary() != want {
+		t.Errorf("summary %q, %v; want %q", res.Summary(), err, want)
 	}
 }

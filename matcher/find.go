@@ -665,7 +665,9 @@ func Summary(ex []Exclusion) string {
 			b = append(b, verb("has", "have")...)
 			b = append(b, " no "...)
 			b = append(b, x.Detail...)
-			b = append(b, " DBS check"...)
+			// "valid then": the one whose check ran out, or runs out before
+			// the day they could go, holds one, and a renewal mends it.
+			b = append(b, " DBS check valid then"...)
 		case Away:
 			b = append(b, ' ')
 			b = append(b, verb("is", "are")...)
@@ -780,7 +782,7 @@ func (x Exclusion) Why() string {
 	case MissingSkill:
 		return "they lack " + x.Detail
 	case Vetting:
-		return "they have no " + x.Detail + " DBS check"
+		return "they have no " + x.Detail + " DBS check valid then"
 	case Away:
 		return "they are away then"
 	case NotAvailable:
