@@ -283,6 +283,7 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 				"the client stopped reading events; reconnect with start_revision = resume_revision",
 				map[string]string{"resume_revision": strconv.FormatUint(out.delivered()+1, 10)})
 		case <-s.draining:
+			out.settle(drainSettle)
 			return shuttingDown(out.delivered() + 1)
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
@@ -328,6 +329,7 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 			case err := <-out.failed:
 				return err
 			case <-s.draining:
+				out.settle(drainSettle)
 				return shuttingDown(out.delivered() + 1)
 			case <-ctx.Done():
 				return status.FromContextError(ctx.Err()).Err()
@@ -351,6 +353,10 @@ func compacted(oldest uint64) error {
 		map[string]string{"oldest_revision": strconv.FormatUint(oldest, 10)})
 }
 
+// drainSettle bounds how long a stream ending at shutdown waits for the
+// response it is sending, to name the right resume point.
+const drainSettle = 250 * time.Millisecond
+
 func shuttingDown(resume uint64) error {
 	return statusWith(codes.Unavailable, ReasonShuttingDown, "the server is shutting down; reconnect with start_revision = resume_revision",
 		map[string]string{"resume_revision": strconv.FormatUint(resume, 10)})
@@ -365,23 +371,34 @@ type sender struct {
 	failed chan error
 	done   chan struct{}
 	last   atomic.Uint64 // the revision of the last response Send finished
+	// idle is held by whoever may decide what the client has got: the
+	// goroutine for each Send, or, for good, a handler ending the stream
+	// (settle), so that the resume point it names is what was sent.
+	idle chan struct{}
 }
 
 // newSender starts a sender for a stream that starts after revision
 // before: a stream ended before it delivered anything tells its client to
 // resume where it asked to start, not from revision 1.
 func newSender(stream grpc.ServerStreamingServer[pb.WatchEventsResponse], before uint64) *sender {
-	s := &sender{ch: make(chan *pb.WatchEventsResponse), failed: make(chan error, 1), done: make(chan struct{})}
+	s := &sender{ch: make(chan *pb.WatchEventsResponse), failed: make(chan error, 1), done: make(chan struct{}), idle: make(chan struct{}, 1)}
 	s.last.Store(before)
+	s.idle <- struct{}{}
 	go func() {
 		for {
 			select {
 			case r := <-s.ch:
+				select {
+				case <-s.idle:
+				case <-s.done:
+					return // the stream ended before this one went
+				}
 				if err := stream.Send(r); err != nil {
 					s.failed <- err
 					return
 				}
 				s.last.Store(uint64(r.Revision))
+				s.idle <- struct{}{}
 			case <-s.done:
 				return
 			}
@@ -392,6 +409,20 @@ func newSender(stream grpc.ServerStreamingServer[pb.WatchEventsResponse], before
 
 // delivered is the revision of the last response handed to gRPC.
 func (s *sender) delivered() uint64 { return s.last.Load() }
+
+// settle waits, up to d, for a Send under way to finish, and lets no
+// other start: a stream ending as the server shuts down then names the
+// revision after the last it sent, neither one sent as it ended (which
+// the client would get twice) nor one never sent. A Send still held up
+// by flow control after d is cancelled with the stream, and not counted.
+func (s *sender) settle(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.idle:
+	case <-t.C:
+	}
+}
 
 func (s *sender) close() { close(s.done) }
 
