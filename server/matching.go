@@ -230,7 +230,7 @@ func withoutOwn(in store.MatchingInput) *pb.HelpRequest {
 }
 
 // CreateOffer implements pb.MatchingServiceServer.
-func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*pb.CreateOfferResponse, error) {
+func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (resp *pb.CreateOfferResponse, err error) {
 	var v violations
 	hrID := parseName(&v, "help_request", req.GetHelpRequest(), helpRequestPrefix)
 	volID := parseName(&v, "volunteer", req.GetVolunteer(), volunteerPrefix)
@@ -249,14 +249,28 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (*
 	if idem.RequestID != "" {
 		// A repeat answers with the first offer before any check: the
 		// request is no longer OPEN once that offer was made.
-		o, err := s.store.OfferByRequestID(ctx, idem)
-		if err == nil {
+		o, ferr := s.store.OfferByRequestID(ctx, idem)
+		if ferr == nil {
 			s.withDistances(ctx, []*pb.Offer{o})
 			return &pb.CreateOfferResponse{Offer: o}, nil
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return nil, s.errs.toStatus(ctx, err, notFound{})
+		if !errors.Is(ferr, store.ErrNotFound) {
+			return nil, s.errs.toStatus(ctx, ferr, notFound{})
 		}
+		// A repeat sent while its first attempt was still being written
+		// (the caller's deadline passed, a proxy dropped the reply) finds
+		// no offer above, then is refused by that attempt's own offer:
+		// the request no longer open, the volunteer at capacity. Such a
+		// refusal is answered as any later repeat is.
+		defer func() {
+			if err == nil {
+				return
+			}
+			if o, ferr := s.store.OfferByRequestID(ctx, idem); ferr == nil {
+				s.withDistances(ctx, []*pb.Offer{o})
+				resp, err = &pb.CreateOfferResponse{Offer: o}, nil
+			}
+		}()
 	}
 	hr, prev, err := s.store.MatchingInputs(ctx, hrID)
 	if err != nil {
