@@ -9,6 +9,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -146,6 +148,11 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 	// since the read, and lets a lost answer be retried safely.
 	hr.Etag = before.HelpRequest.Etag
 	resp, err := c.HelpRequests.UpdateHelpRequest(a.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: hr, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+	if client.Reason(err) == server.ReasonEtagMismatch {
+		if now, rerr := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: name}); rerr == nil && savedAsSent(hr, now.HelpRequest, paths) {
+			resp, err = &pb.UpdateHelpRequestResponse{HelpRequest: now.HelpRequest}, nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -375,6 +382,11 @@ Offers waiting for them that they can no longer take are withdrawn: the answer l
 		}
 	}
 	resp, err := c.Volunteers.UpdateVolunteer(a.ctx, &pb.UpdateVolunteerRequest{Volunteer: v, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+	if client.Reason(err) == server.ReasonEtagMismatch {
+		if now, rerr := c.Volunteers.GetVolunteer(a.ctx, &pb.GetVolunteerRequest{Name: name}); rerr == nil && savedAsSent(v, now.Volunteer, paths) {
+			resp, err = &pb.UpdateVolunteerResponse{Volunteer: now.Volunteer}, nil
+		}
+	}
 	if job := client.Metadata(err, "help_request"); client.Reason(err) == server.ReasonHasCommitments && job != "" {
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was changed: %s is assigned %s, and those dates away leave no day to do it. "+
 			"Hand it back first (doorstep request release %s), so that someone else can go, or choose other dates (%s).",
@@ -508,4 +520,45 @@ func editContact(given map[string]bool, name, phone, field, example string, fail
 		paths = append(paths, field+".phone")
 	}
 	return c, paths
+}
+
+// savedAsSent says whether every field that paths names reads in got as
+// it was sent in sent. An edit refused as ETAG_MISMATCH may be this
+// command's own, saved once already: the client sends an update with an
+// etag again when its answer was lost, and the repeat finds the etag
+// stale. Telling the worker that someone else changed it first would have
+// them believe their change was not saved. A field the server stores in
+// another form than it was sent (a phone number) does not read as sent,
+// and the refusal stands.
+func savedAsSent(sent, got proto.Message, paths []string) bool {
+	for _, p := range paths {
+		if !sameAt(sent.ProtoReflect(), got.ProtoReflect(), strings.Split(p, ".")) {
+			return false
+		}
+	}
+	return len(paths) > 0
+}
+
+// sameAt compares the field at path in a and b, messages of one type.
+func sameAt(a, b protoreflect.Message, path []string) bool {
+	fd := a.Descriptor().Fields().ByName(protoreflect.Name(path[0]))
+	switch {
+	case fd == nil:
+		return false
+	case len(path) > 1:
+		if fd.Kind() != protoreflect.MessageKind || fd.IsList() || fd.IsMap() {
+			return false
+		}
+		return sameAt(a.Get(fd).Message(), b.Get(fd).Message(), path[1:])
+	}
+	// The field alone, on otherwise empty messages, so that proto.Equal
+	// compares it whatever its kind.
+	x, y := a.Type().New(), b.Type().New()
+	if a.Has(fd) {
+		x.Set(fd, a.Get(fd))
+	}
+	if b.Has(fd) {
+		y.Set(fd, b.Get(fd))
+	}
+	return proto.Equal(x.Interface(), y.Interface())
 }

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// lostReplies runs calls of a method on the server, then answers
+// UNAVAILABLE in place of the reply, as a connection that drops after the
+// server has saved: the first lose[method] calls, or every call when -1.
+type lostReplies struct {
+	mu   sync.Mutex
+	lose map[string]int
+	// before runs once, before the next call of its method: another
+	// person's change landing between the command's read and its write.
+	before map[string]func()
+}
+
+func (l *lostReplies) option() grpc.ServerOption {
+	return grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		l.mu.Lock()
+		before := l.before[info.FullMethod]
+		delete(l.before, info.FullMethod)
+		l.mu.Unlock()
+		if before != nil {
+			before()
+		}
+		resp, err := h(ctx, req)
+		l.mu.Lock()
+		n := l.lose[info.FullMethod]
+		if n > 0 {
+			l.lose[info.FullMethod]--
+		}
+		l.mu.Unlock()
+		if n != 0 {
+			return nil, status.Error(codes.Unavailable, "test: reply lost")
+		}
+		return resp, err
+	})
+}
+
+func (l *lostReplies) set(method string, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lose[method] = n
+}
+
+// TestEditWhoseReplyWasLost: an edit saved, whose answer was lost, is sent
+// again by the client with the same etag, which is stale by then: the
+// change is the helpline's own, saved once, and is reported as made, not
+// as someone else's change.
+func TestEditWhoseReplyWasLost(t *testing.T) {
+	lost := &lostReplies{lose: map[string]int{}, before: map[string]func(){}}
+	e := newTestEnvWith(t, lost.option())
+	e.env["DOORSTEP_TOKEN"] = e.coordinator
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	for _, tc := range []struct {
+		name, method string
+		args         []string
+		want         string
+	}{
+		{"request details", pb.HelpRequestService_UpdateHelpRequest_FullMethodName,
+			[]string{"request", "edit", req, "--details", "Milk, bread and eggs"}, "Changed " + req},
+		{"request urgency and needs", pb.HelpRequestService_UpdateHelpRequest_FullMethodName,
+			[]string{"request", "edit", req, "--urgency", "critical", "--needs", "grocery_shopping"}, "Changed " + req},
+		{"request time", pb.HelpRequestService_UpdateHelpRequest_FullMethodName,
+			[]string{"request", "edit", req, "--when", "tomorrow 14:00-16:00"}, "Changed " + req},
+		{"volunteer capacity", pb.VolunteerService_UpdateVolunteer_FullMethodName,
+			[]string{"volunteer", "edit", callum, "--capacity", "3"}, "Changed " + callum},
+		{"volunteer availability", pb.VolunteerService_UpdateVolunteer_FullMethodName,
+			[]string{"volunteer", "edit", callum, "--available", "weekdays 9-17"}, "Changed " + callum},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lost.set(tc.method, 1)
+			r := e.run(tc.args...)
+			if r.code != exitOK || !strings.Contains(r.stdout, tc.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 0 and %q", r.code, r.stdout, r.stderr, tc.want)
+			}
+			e.clock.advance(1e9)
+		})
+	}
+}
+
+// TestEditRacingAnotherStillRefused: the refusal stands when the field
+// reads otherwise than the edit sent: someone else did change it first.
+func TestEditRacingAnotherStillRefused(t *testing.T) {
+	lost := &lostReplies{lose: map[string]int{}, before: map[string]func(){}}
+	e := newTestEnvWith(t, lost.option())
+	req := e.newRequest()
+	lost.before[pb.HelpRequestService_UpdateHelpRequest_FullMethodName] = func() {
+		hr, err := e.st.GetHelpRequest(context.Background(), idOf(req))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		hr.Details = "Only milk: the neighbour brought bread"
+		if _, err := e.st.UpdateHelpRequest(context.Background(), hr); err != nil {
+			t.Error(err)
+		}
+	}
+	r := e.run("request", "edit", req, "--details", "Milk, bread and eggs")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "Someone else changed it first") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want the change refused as someone else's", r.code, r.stdout, r.stderr)
+	}
+}
