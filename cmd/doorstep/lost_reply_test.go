@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
 )
 
 // lostReplies runs calls of a method on the server, then answers
@@ -110,5 +111,30 @@ func TestEditRacingAnotherStillRefused(t *testing.T) {
 	r := e.run("request", "edit", req, "--details", "Milk, bread and eggs")
 	if r.code != exitFailed || !strings.Contains(r.stderr, "Someone else changed it first") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want the change refused as someone else's", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestNewRequestWhoseEveryReplyWasLost: a request saved while every answer
+// to it was lost (the client's retries too, which find the request saved
+// and answer it, into the same broken connection) was reported only as
+// the server being out of reach, which has the worker take the call again
+// and save it twice: the worker is told it may be saved and how to look
+// for it.
+func TestNewRequestWhoseEveryReplyWasLost(t *testing.T) {
+	lost := &lostReplies{lose: map[string]int{}, before: map[string]func(){}}
+	e := newTestEnvWith(t, lost.option())
+	lost.set(pb.HelpRequestService_CreateHelpRequest_FullMethodName, -1)
+	r := e.run("request", "new", "--postcode", "AB10 1AB", "--street", "union st", "--needs", "grocery_shopping",
+		"--when", "tomorrow 10:00-12:00", "--name", "Margaret Ironside", "--phone", "01224 123456", "--org", org)
+	if got := len(e.storedRequests(store.HelpRequestFilter{})); got != 1 {
+		t.Fatalf("%d requests stored, want the 1 whose answers were lost", got)
+	}
+	want := "look for it with doorstep request find --phone 01224 123456"
+	if r.code != exitUnreachable || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, exitUnreachable, want)
+	}
+	lost.set(pb.HelpRequestService_CreateHelpRequest_FullMethodName, 0)
+	if out := e.ok("request", "find", "--phone", "01224 123456"); !strings.Contains(out, "Margaret Ironside") {
+		t.Errorf("request find shows %q, want the request saved", out)
 	}
 }

@@ -273,6 +273,14 @@ Needs: ` + needNames() + `.`,
 		// read-back, not the whole call retyped.
 		var ce *cliError
 		msg, code := a.describe(err)
+		if code == exitUnreachable {
+			// The connection may have failed after the server saved the
+			// request: the client's retries find it saved, but their
+			// answers can be lost as well. Taking the call again would
+			// save it twice.
+			return &cliError{code: code, msg: msg + " The request may have been saved all the same: look for it with doorstep request find --phone " +
+				phoneWords(hr.GetRequester().GetPhone()) + " before taking it again."}
+		}
 		if a.prompt == nil || errors.As(err, &ce) || code != exitUsage {
 			return err
 		}
