@@ -58,8 +58,6 @@ var retryable = map[string]func(req any) bool{
 	pb.AdminService_ListOrganisations_FullMethodName:  always,
 	pb.AdminService_ListAuditRecords_FullMethodName:   always,
 	pb.AdminService_ExportPersonalData_FullMethodName: always,
-	// Erasing twice erases nothing more: the second finds nothing.
-	pb.AdminService_ErasePersonalData_FullMethodName: always,
 }
 
 func always(any) bool { return true }
@@ -72,7 +70,6 @@ func always(any) bool { return true }
 //
 //   - reads (Get, List, LookupPostcode, FindCandidates, GetOffer, ListOffers, and the
 //     admin lists and export) change nothing;
-//   - ErasePersonalData run again finds nothing more to erase;
 //   - CreateHelpRequest, CreateVolunteer and CreateOffer carry a
 //     request_id (the client fills one in when the caller did not), and
 //     the server answers a repeat with the first result;
@@ -91,8 +88,10 @@ func always(any) bool { return true }
 // Never retried after UNAVAILABLE: Delete (a repeat says NOT_FOUND for a
 // delete that worked), AcceptOffer, DeclineOffer, CompleteHelpRequest,
 // ReleaseHelpRequest and CancelHelpRequest (a repeat fails with
-// WRONG_STATE and hides the success) and Dispatch (a second run makes
-// more offers).
+// WRONG_STATE and hides the success), Dispatch (a second run makes
+// more offers) and ErasePersonalData (a repeat finds nothing left to
+// erase and answers that nothing was erased, which an admin would pass on
+// to the person as nothing having been held).
 func IsRetryable(method string, req any) bool {
 	ok, known := retryable[method]
 	if !known {

@@ -489,6 +489,8 @@ func TestIsRetryable(t *testing.T) {
 		{pb.MatchingService_ReleaseHelpRequest_FullMethodName, &pb.ReleaseHelpRequestRequest{}, false},
 		{pb.MatchingService_CancelHelpRequest_FullMethodName, &pb.CancelHelpRequestRequest{}, false},
 		{pb.MatchingService_Dispatch_FullMethodName, &pb.DispatchRequest{}, false},
+		{pb.AdminService_ExportPersonalData_FullMethodName, &pb.ExportPersonalDataRequest{}, true},
+		{pb.AdminService_ErasePersonalData_FullMethodName, &pb.ErasePersonalDataRequest{}, false},
 		{"/grpc.health.v1.Health/Check", nil, false},
 	}
 	for _, tc := range cases {

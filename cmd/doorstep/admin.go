@@ -607,6 +607,13 @@ erasure and nothing is changed: end it first (decline the offer, or complete or 
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was erased: %s has a live offer or assignment, "+
 			"so end it first (doorstep offer decline, request fulfil or request cancel) and erase again (%s).", which, server.ReasonHasCommitments)}
 	}
+	if msg, code := a.describe(err); code == exitUnreachable {
+		// The connection may have failed after the erasure was done, and
+		// erasing again finds nothing: "nothing is held" would then be
+		// the wrong answer to give the person.
+		return &cliError{code: code, msg: msg + " The erasure may have been done all the same: doorstep admin audit --action erase lists the records each erasure changed, " +
+			"and doorstep admin export --phone " + number + " shows what is still held."}
+	}
 	if err != nil {
 		return err
 	}

@@ -138,3 +138,26 @@ func TestNewRequestWhoseEveryReplyWasLost(t *testing.T) {
 		t.Errorf("request find shows %q, want the request saved", out)
 	}
 }
+
+// TestEraseWhoseReplyWasLost: an erasure done, whose answer was lost, is
+// not reported as there being nothing held about the person, which the
+// admin would pass on to them as their answer; they are told the erasure
+// may have been done.
+func TestEraseWhoseReplyWasLost(t *testing.T) {
+	lost := &lostReplies{lose: map[string]int{}, before: map[string]func(){}}
+	e := newTestEnvWith(t, lost.option())
+	req := e.newRequest()
+	e.asAdmin()
+	lost.set(pb.AdminService_ErasePersonalData_FullMethodName, 1)
+	r := e.run("admin", "erase", "--phone", "01224 123456", "--yes")
+	if got := e.storedRequests(store.HelpRequestFilter{}); len(got) != 1 || got[0].GetRequester().GetPhone() != "" {
+		t.Fatalf("after the erasure the store holds %v, want the request without its caller's phone", got)
+	}
+	if strings.Contains(r.stdout, "Nothing is held") || !strings.Contains(r.stderr, "may have been done") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want to be told the erasure may have been done", r.code, r.stdout, r.stderr)
+	}
+	// Where the answer points, the erasure shows.
+	if out := e.ok("admin", "audit", "--action", "erase"); !strings.Contains(out, idOf(req)) {
+		t.Errorf("admin audit --action erase:\n%s\nwant the request erased", out)
+	}
+}
