@@ -33,7 +33,9 @@ func (a *app) requestNew(args []string) error {
 		synopsis: "doorstep request new [options]",
 		text: `Takes a request for help. On a terminal it asks for each detail the options did not give, checks the
 postcode and phone number as you go, reads the request back and asks before saving. Without a terminal
-(scripts) it never asks: missing options are an error. A retry of the same call never makes a duplicate.
+(scripts) it never asks: missing options are an error. The command's own retries of a lost answer never
+make a duplicate, but running it again does: if it says the request may have been saved, look for it
+with doorstep request find --phone first.
 
 When (--when) is read in UK time: "tomorrow 10:00-12:00", "today by 18:00", "fri 2pm-4pm", "in 3 hours",
 "12/03 9-11", "2026-03-12 10:00" (a single time is a deadline; a day alone is the whole day).
