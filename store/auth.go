@@ -26,6 +26,7 @@ import (
 var (
 	bTokens        = []byte("tokens")
 	bByHash        = []byte("by_hash")
+	bTokenNames    = []byte("names") // see sealTokenName
 	bOrganisations = []byte("organisations")
 	bAudit         = []byte("audit")
 	// bAuditByResource indexes the audit log by record: resource 0x00
@@ -53,7 +54,7 @@ func createAuthLayout(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	for _, sub := range [][]byte{bRecords, bByHash} {
+	for _, sub := range [][]byte{bRecords, bByHash, bTokenNames} {
 		if _, err := tokens.CreateBucketIfNotExists(sub); err != nil {
 			return err
 		}
@@ -201,7 +202,11 @@ func (s *BoltStore) CreateToken(ctx context.Context, t *pb.Token, hash [32]byte,
 		id := uid[:]
 		tok := proto.Clone(t).(*pb.Token)
 		tok.Name, tok.CreateTime, tok.RevokeTime = tokenPrefix+idString(id), timestamp(now), nil
-		if err := putProto(w, top.Bucket(bRecords), id, tok); err != nil {
+		stored, err := sealTokenName(w, s.sealer(w.tx), top.Bucket(bTokenNames), id, tok)
+		if err != nil {
+			return err
+		}
+		if err := putProto(w, top.Bucket(bRecords), id, stored); err != nil {
 			return err
 		}
 		if err := w.put(top.Bucket(bByHash), hash[:], id); err != nil {
@@ -275,6 +280,9 @@ func (s *BoltStore) TokenByHash(_ context.Context, hash [32]byte) (*pb.Token, er
 		if !ok {
 			return fmt.Errorf("token hash names a missing token: %w", errInconsistent)
 		}
+		if err := openTokenName(s.sealer(tx), top.Bucket(bTokenNames), id, t); err != nil {
+			return err
+		}
 		out = t
 		return nil
 	})
@@ -288,10 +296,19 @@ func (s *BoltStore) TokenByHash(_ context.Context, hash [32]byte) (*pb.Token, er
 // ListTokens lists tokens, oldest first.
 func (s *BoltStore) ListTokens(_ context.Context, p Page) ([]*pb.Token, string, error) {
 	var out []*pb.Token
-	next, err := s.listKeyed(p, "tokens", func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bTokens).Bucket(bRecords) }, false,
-		func(_, v []byte) (bool, error) {
+	var sl *sealer
+	var names *bolt.Bucket
+	records := func(tx *bolt.Tx) *bolt.Bucket {
+		sl, names = s.sealer(tx), tx.Bucket(bTokens).Bucket(bTokenNames)
+		return tx.Bucket(bTokens).Bucket(bRecords)
+	}
+	next, err := s.listKeyed(p, "tokens", records, false,
+		func(k, v []byte) (bool, error) {
 			t := &pb.Token{}
 			if err := pb.UnmarshalTrusted(v, t); err != nil {
+				return false, err
+			}
+			if err := openTokenName(sl, names, k, t); err != nil {
 				return false, err
 			}
 			out = append(out, t)
@@ -335,8 +352,11 @@ func (s *BoltStore) RevokeToken(ctx context.Context, id string) (*pb.Token, erro
 			}
 		}
 		t.RevokeTime = timestamp(now)
-		out = t
-		return putProto(w, b, key, t)
+		if err := putProto(w, b, key, t); err != nil {
+			return err
+		}
+		out = proto.Clone(t).(*pb.Token)
+		return openTokenName(s.sealer(w.tx), w.tx.Bucket(bTokens).Bucket(bTokenNames), key, out)
 	})
 	s.tokens.gen.Add(1) // after the commit: see tokenCache
 	if err != nil {
@@ -453,12 +473,109 @@ func rewriteTokens(w *writeTx, edit func(*pb.Token) bool) error {
 		return err
 	}
 	// Written after the walk: a bucket must not change under ForEach.
+	// The edits put a stand-in for the volunteer's name, in the clear,
+	// so the sealed name goes.
+	names := w.tx.Bucket(bTokens).Bucket(bTokenNames)
 	for _, c := range changes {
 		if err := putProto(w, b, c.key, c.tok); err != nil {
 			return err
 		}
+		if err := w.delete(names, c.key); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// sealTokenName seals the display name of a volunteer's token, keyed id,
+// under the volunteer's data key in names, and returns the token to
+// store: without it. The name goes when the volunteer's key does (an
+// erasure or a deletion), and no key file opens a copy of it left in a
+// free page once an erasure has rotated the epoch. Other tokens, and the
+// stand-ins an ended volunteer's tokens bear, stay as they are.
+func sealTokenName(w *writeTx, sl *sealer, names *bolt.Bucket, id []byte, t *pb.Token) (*pb.Token, error) {
+	if t.Volunteer == "" || t.DisplayName == "" || t.DisplayName == erasedTokenName || t.DisplayName == deletedTokenName {
+		return t, nil
+	}
+	// Older versions kept ids in capitals as given (see endVolunteerTokens).
+	vol, err := idFromName(strings.ToLower(t.Volunteer), volunteerPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("token %s names volunteer %q: %w", idString(id), t.Volunteer, errInconsistent)
+	}
+	dk, err := sl.ensureDataKey(w, vol)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := seal(dk, id, []byte(t.DisplayName))
+	if err != nil {
+		return nil, err
+	}
+	if err := w.put(names, id, sealed); err != nil {
+		return nil, err
+	}
+	stored := proto.Clone(t).(*pb.Token)
+	stored.DisplayName = ""
+	return stored, nil
+}
+
+// openTokenName puts back the display name sealTokenName sealed, if any.
+func openTokenName(sl *sealer, names *bolt.Bucket, id []byte, t *pb.Token) error {
+	sealed := names.Get(id)
+	if sealed == nil {
+		return nil
+	}
+	vol, err := idFromName(strings.ToLower(t.Volunteer), volunteerPrefix)
+	if err != nil {
+		return fmt.Errorf("token %s has a sealed name but no volunteer: %w", idString(id), errInconsistent)
+	}
+	dk, err := sl.dataKey(vol)
+	if err != nil {
+		return err
+	}
+	if dk == nil {
+		return fmt.Errorf("token %s: name sealed under a key that is gone: %w", idString(id), errInconsistent)
+	}
+	plain, err := unseal(dk, id, sealed)
+	if err != nil {
+		return fmt.Errorf("token %s: %w", idString(id), err)
+	}
+	t.DisplayName = string(plain)
+	return nil
+}
+
+// sealTokenNames (schema 10) seals the names of volunteers' tokens that
+// older versions kept in the clear, and returns how many it sealed.
+func sealTokenNames(w *writeTx, sl *sealer) (int, error) {
+	top := w.tx.Bucket(bTokens)
+	b, names := top.Bucket(bRecords), top.Bucket(bTokenNames)
+	type plain struct {
+		key []byte
+		tok *pb.Token
+	}
+	var todo []plain
+	err := b.ForEach(func(k, v []byte) error {
+		t := &pb.Token{}
+		if err := pb.UnmarshalTrusted(v, t); err != nil {
+			return fmt.Errorf("decode token: %w", err)
+		}
+		if names.Get(k) == nil && t.Volunteer != "" && t.DisplayName != "" && t.DisplayName != erasedTokenName && t.DisplayName != deletedTokenName {
+			todo = append(todo, plain{bytes.Clone(k), t})
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range todo {
+		stored, err := sealTokenName(w, sl, names, p.key, p.tok)
+		if err != nil {
+			return 0, err
+		}
+		if err := putProto(w, b, p.key, stored); err != nil {
+			return 0, err
+		}
+	}
+	return len(todo), nil
 }
 
 // CreateOrganisation registers an organisation under its slug.

@@ -26,7 +26,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 9
+const SchemaVersion = 10
 
 var (
 	bMeta          = []byte("meta")
@@ -70,6 +70,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	fillCommitments,
 	createAuditIndex,
 	changesNoBuckets, // 9: migrate ends the tokens of volunteers gone before (endGoneVolunteerTokens)
+	changesNoBuckets, // 10: migrate seals the names of volunteers' tokens (sealTokenNames)
 }
 
 // changesNoBuckets is a step whose work migrate does, as it needs the
@@ -208,6 +209,10 @@ const phoneTokenSchema = 6
 // goneTokensSchema is the first schema version whose files hold no
 // working token of a volunteer whose record is gone.
 const goneTokensSchema = 9
+
+// sealedTokenNamesSchema is the first schema version that seals the names
+// of volunteers' tokens.
+const sealedTokenNamesSchema = 10
 
 // BoltStore is the Store on one bbolt file.
 type BoltStore struct {
@@ -468,6 +473,20 @@ func (s *BoltStore) migrate() error {
 					return fmt.Errorf("mark compaction due: %w", err)
 				}
 				s.logger.Info("store took volunteers gone off their tokens", zap.Int("tokens", renamed))
+			}
+		}
+		if from < sealedTokenNamesSchema {
+			sealed, err := sealTokenNames(&writeTx{tx: tx}, s.sealer(tx))
+			if err != nil {
+				return fmt.Errorf("seal names of volunteers' tokens: %w", err)
+			}
+			if sealed > 0 {
+				// The plain names are still in the pages the tokens were
+				// rewritten from: compact, as after sealing.
+				if err := tx.Bucket(bMeta).Put(kCompactionDue, []byte{1}); err != nil {
+					return fmt.Errorf("mark compaction due: %w", err)
+				}
+				s.logger.Info("store sealed the names of volunteers' tokens", zap.Int("tokens", sealed))
 			}
 		}
 		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(SchemaVersion))

@@ -7,7 +7,7 @@
 // record they belong to, so that they can be protected, disclosed and
 // erased on their own (see Personal data below).
 //
-// # Bucket layout (schema version 9)
+// # Bucket layout (schema version 10)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
@@ -20,7 +20,8 @@
 //	                           phone hash is under
 //	    key_rotation_due    -> present while an erasure's key rotation is unfinished
 //	    compaction_due      -> present from a migration that left plain personal data
-//	                           in freed pages (sealing it, or taking names off tokens)
+//	                           in freed pages (sealing it, or taking names off tokens,
+//	                           or sealing them)
 //	                           until a compacted copy replaces the file
 //	keys/
 //	    id                  -> epoch(4) nonce(12) AES-256-GCM(master[epoch], data key)(48),
@@ -59,8 +60,12 @@
 //	events/
 //	    revision(8) seq(4)  -> Event (names of records, never their contents)
 //	tokens/
-//	    records/            id -> Token (never its secret)
+//	    records/            id -> Token (never its secret; a volunteer's token
+//	                           without its display name)
 //	    by_hash/            sha256(secret) -> id
+//	    names/              id -> a volunteer's token's display name, sealed as
+//	                           contacts/ are, under that volunteer's data key,
+//	                           additional data the token's id
 //	organisations/
 //	    slug                -> Organisation
 //	audit/
@@ -95,13 +100,15 @@
 // it got, so that a fill cut short goes on at the next Open); version 9
 // changes no bucket: it revokes the tokens of volunteers whose record
 // older versions deleted or erased while leaving their tokens working,
-// and takes the name off them (and then compacts, as below).
+// and takes the name off them (and then compacts, as below); version 10
+// seals the names of volunteers' tokens (names/; and then compacts).
 //
 // # Personal data
 //
 // The personal fields (a request's requester, details, address lines and
-// vulnerability; a volunteer's contact and address lines) are encrypted at
-// rest, with keys that erasure destroys. Street and postcode stay in the
+// vulnerability; a volunteer's contact and address lines, and the display
+// name of their tokens, which admins set to the volunteer's name) are
+// encrypted at rest, with keys that erasure destroys. Street and postcode stay in the
 // clear: the matcher and the staged disclosure to volunteers need them.
 //
 // A key file beside the data file (<datafile>.keys, mode 0600; WithKeyFile)
@@ -147,8 +154,8 @@
 //
 // The migration to version 4 seals in place, which leaves the old plain
 // values in the pages it freed, so when it sealed anything it sets
-// compaction_due in its own transaction (as the migration to version 9
-// does when it takes a name off a token), and every Open that finds it
+// compaction_due in its own transaction (as the migrations to version 9
+// and 10 do when they take a name off a token or seal one), and every Open that finds it
 // compacts the file: a complete, synced copy, without the mark, renamed
 // over it. A compaction that fails or is cut short is thus retried until
 // one completes. bbolt's lock is on the open file, not the name, so Open
@@ -166,8 +173,7 @@
 // Not covered: copies the filesystem or backups keep of an old key file or
 // data file (blocks freed by a rename are not wiped), the process's
 // memory, and stale copies of an erased request's record (its fields in
-// the clear, given coordinates among them) or of an erased volunteer's
-// token (its display name) in free pages not yet reused.
+// the clear, given coordinates among them) in free pages not yet reused.
 //
 // # Event log
 //

@@ -1903,7 +1903,7 @@ var layout = map[string][]string{
 	"offers":            {"records", "by_expiry", "by_request", "by_volunteer"},
 	"events":            nil,
 	"keys":              nil,
-	"tokens":            {"records", "by_hash"},
+	"tokens":            {"records", "by_hash", "names"},
 	"organisations":     nil,
 	"audit":             nil,
 	"audit_by_resource": nil,
