@@ -105,16 +105,18 @@ const purgeEvery = time.Hour
 
 // purgePersonalData removes the personal data of requests closed for
 // longer than the retention; the sweep calls it, and it runs at most once
-// per purgeEvery.
+// per purgeEvery. With no retention it purges nothing, but still rotates
+// the key epoch when a deletion left that due (store.PurgePersonalData).
 func (s *Server) purgePersonalData(ctx context.Context) {
-	if s.personalRetention <= 0 {
-		return
-	}
 	now := s.now()
 	if !s.lastPurge.IsZero() && now.Sub(s.lastPurge) < purgeEvery {
 		return
 	}
 	s.lastPurge = now
+	closedBefore := now.Add(-s.personalRetention)
+	if s.personalRetention <= 0 {
+		closedBefore = time.Time{} // nothing closed before it: keep it all
+	}
 	// One call for the whole backlog: more than a few thousand requests
 	// can close in an hour (a busy day, or a retention first set over an
 	// old file), and data must not outlive its retention by more than the
@@ -122,7 +124,7 @@ func (s *Server) purgePersonalData(ctx context.Context) {
 	// turn, and rotates the keys once at the end: a rotation rewrites
 	// every data key in one write, so one per batch would hold up every
 	// other writer for as long again each time.
-	n, err := s.store.PurgePersonalData(store.WithAudit(ctx, s.auditRecord(ctx, "purge", "", requestPersonal)), now.Add(-s.personalRetention), purgeLimit)
+	n, err := s.store.PurgePersonalData(store.WithAudit(ctx, s.auditRecord(ctx, "purge", "", requestPersonal)), closedBefore, purgeLimit)
 	if err != nil && ctx.Err() == nil {
 		s.logger.Error("purge personal data", zap.Error(err))
 	}

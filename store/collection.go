@@ -375,6 +375,13 @@ func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag str
 		if err := dropPersonal(w, top, key); err != nil {
 			return err
 		}
+		// bbolt keeps the dropped key and sealed data in free pages, which
+		// the key file opens until the epoch rotates. Rotating here would
+		// let any partner's deletes rewrite every data key again and
+		// again; the next purge (hourly), erasure or Open does it once.
+		if err := markRotationDue(w); err != nil {
+			return err
+		}
 		if col.onRemove != nil {
 			if err := col.onRemove(w, key, s.now()); err != nil {
 				return err

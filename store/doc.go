@@ -145,6 +145,11 @@
 // can confirm a guessed phone number against a stale index entry (which
 // is why the index key rotates too: with one fixed index key, anyone
 // holding both files could hash every UK number and find the erased one).
+// Deleting a request or a volunteer drops its data key and sealed data
+// too, and marks the rotation due without doing it (any partner may
+// delete, and each rotation rewrites every data key): the next purge,
+// which the server runs hourly whatever the retention, erasure or Open
+// does it.
 // A crash before the re-wrap commits leaves the rotation due, and Open
 // rotates again, as does the next erasure or purge, even one that finds
 // nothing to remove (a retry after the rotation failed); a crash after it

@@ -872,10 +872,15 @@ func purgeable(r *pb.HelpRequest, closedBefore time.Time) bool {
 // rotates the key epoch once if it removed anything or an earlier erasure
 // left the rotation due. It returns how many requests it purged.
 // Candidates are found in a read transaction and checked again in the
-// write.
+// write. A zero closedBefore (no retention) purges nothing, without
+// reading a request, and only finishes a rotation left due (as a
+// deletion leaves it).
 func (s *BoltStore) PurgePersonalData(ctx context.Context, closedBefore time.Time, limit int) (int, error) {
 	if limit < 1 {
 		return 0, fmt.Errorf("store: purge personal data: limit %d", limit)
+	}
+	if closedBefore.IsZero() {
+		return 0, s.rotateAfterPurge(0, nil)
 	}
 	var ids [][]byte
 	err := s.view(func(tx *bolt.Tx) error {
