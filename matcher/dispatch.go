@@ -928,6 +928,7 @@ func (e *Engine) oneVolunteerPerDoor(dp *dispatchProblem, reqs []DispatchRequest
 			planned[id]++
 		}
 	}
+	given := slices.Clone(final) // what the solution gave each request
 	groups := slices.Sorted(maps.Keys(members))
 	for _, g := range groups {
 		is := members[g]
@@ -976,8 +977,44 @@ func (e *Engine) oneVolunteerPerDoor(dp *dispatchProblem, reqs []DispatchRequest
 				waiting[i] = dp.nfound[i] > 0 || reqs[i].Accompany != "" || reqs[i].Crowded
 			}
 		}
+		// A group is joined through windows that meet one another, not
+		// all at one time. A request whose own window meets no visit (none
+		// coming then, none planned) but only requests left waiting, each
+		// less urgent, keeps the volunteer the solution gave it, the most
+		// urgent first: held back for a door volunteer who cannot take
+		// it, a critical morning request waited all day for an evening's
+		// visit it never meets, with a neighbour free, for the sake of a
+		// normal afternoon one that nobody took either. Those it meets
+		// then wait for a coordinator (they meet two visits); between
+		// requests of one urgency the door's volunteer is still waited for.
+		for _, i := range is {
+			if !waiting[i] || given[i] < 0 || reqs[i].Accompany != "" || reqs[i].Crowded {
+				continue
+			}
+			rank := urgencyRank(reqs[i].Request.GetUrgency())
+			if slices.ContainsFunc(is, func(j int) bool {
+				if j == i || !windowsMeet(reqs[i].Request, reqs[j].Request) {
+					return false
+				}
+				if final[j] >= 0 {
+					return final[j] != given[i]
+				}
+				return waiting[j] && urgencyRank(reqs[j].Request.GetUrgency()) >= rank
+			}) {
+				continue
+			}
+			final[i], waiting[i] = given[i], false
+			planned[given[i]]++
+		}
 	}
 	return waiting
+}
+
+// windowsMeet says whether two requests' windows overlap.
+func windowsMeet(a, b *pb.HelpRequest) bool {
+	wa, wb := a.GetWindow(), b.GetWindow()
+	return wa != nil && wb != nil &&
+		wa.GetStartTime().AsTime().Before(wb.GetEndTime().AsTime()) && wb.GetStartTime().AsTime().Before(wa.GetEndTime().AsTime())
 }
 
 // joins says whether volunteer id can take request i too, beside the
