@@ -546,9 +546,9 @@ type Result struct {
 	// Short says that fewer than the asked-for number were found.
 	Short bool
 	// Holder says that a volunteer in reach, not among Candidates nor
-	// counted in Exclusions, already holds the request (its offer, which
-	// fills them): Summary then says that nobody else, not that no
-	// volunteer, lives in reach.
+	// counted in Exclusions, already holds the request (its offer, or its
+	// assignment, which fills them): Summary then says that nobody else,
+	// not that no volunteer, lives in reach.
 	Holder bool
 }
 

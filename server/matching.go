@@ -147,12 +147,13 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 			res.Exclusions, _ = s.uncount(in, in.Own, res.Exclusions, now)
 		}
 	}
-	if holder := s.offerHolder(ctx, in.HelpRequest); res.Short && holder != "" &&
+	if holder := s.holderOf(ctx, in.HelpRequest); res.Short && holder != "" &&
 		!slices.ContainsFunc(res.Candidates, func(c matcher.Candidate) bool { return c.Volunteer == holder }) {
-		// The volunteer holding the request's offer, full with it, is not
-		// one of those in reach who cannot help: "1 is fully booked" would
-		// have staff look for another volunteer near, and, uncounted,
-		// "no volunteer lives within" would deny the one who does.
+		// The volunteer holding the request's offer, or assigned it, full
+		// with it, is not one of those in reach who cannot help: "1 is
+		// fully booked" would have staff look for another volunteer near,
+		// and, uncounted, "no volunteer lives within" would deny the one
+		// who does.
 		res.Exclusions, res.Holder = s.uncount(in, []string{holder}, res.Exclusions, now)
 	}
 	out := &pb.FindCandidatesResponse{Summary: res.Summary(), ReachMetres: res.Reach, VolunteerComing: in.Accompany}
@@ -205,8 +206,12 @@ func (s *Server) uncount(in store.MatchingInput, names []string, ex []matcher.Ex
 	return ex, taken
 }
 
-// offerHolder names the volunteer holding hr's pending offer, or is "".
-func (s *Server) offerHolder(ctx context.Context, hr *pb.HelpRequest) string {
+// holderOf names the volunteer holding hr: its pending offer's, or the
+// one it is assigned to (whose accepted offer fills them as much); or is "".
+func (s *Server) holderOf(ctx context.Context, hr *pb.HelpRequest) string {
+	if hr.GetState() == pb.HelpRequest_STATE_ASSIGNED {
+		return hr.GetAssignedVolunteer()
+	}
 	if hr.GetState() != pb.HelpRequest_STATE_OFFERED || !strings.HasPrefix(hr.GetOffer(), offerPrefix) {
 		return ""
 	}

@@ -414,8 +414,8 @@ type FindCandidatesResponse struct {
 	Candidates []*Candidate `protobuf:"bytes,1,rep,name=candidates,proto3" json:"candidates,omitempty"`
 	// Volunteers in reach who are not eligible, counted under the first rule
 	// they fail; given when fewer than page_size are eligible. The volunteer
-	// holding the request's offer, and the requester's own volunteer records,
-	// are not counted.
+	// holding the request's offer or assigned it, and the requester's own
+	// volunteer records, are not counted.
 	Exclusions []*Exclusion `protobuf:"bytes,2,rep,name=exclusions,proto3" json:"exclusions,omitempty"`
 	// Why nobody else, as a sentence for helpline staff: the exclusions ("4
 	// nearby lack driver, 2 are away then"), or, when nobody in reach was
