@@ -320,7 +320,9 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 			if db != nil {
 				_ = db.Close()
 			}
-			return nil, fmt.Errorf("store: open %s: compact after sealing: %w", path, err)
+			// Not "after sealing": the upgrade to schema 9 seals nothing,
+			// and the operator must know why the start waits on it.
+			return nil, fmt.Errorf("store: open %s: compact the file, whose freed pages may still hold personal data: %w", path, err)
 		}
 		s.db = db
 	}

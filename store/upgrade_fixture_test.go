@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,5 +118,31 @@ func TestUpgradeLeavesNoGoneVolunteersNameInTheFile(t *testing.T) {
 	mustOK(t, err, "compaction due")
 	if due {
 		t.Error("compaction still due after the upgrade's Open")
+	}
+}
+
+// An upgrade to schema 9 whose compaction cannot run (here a directory in
+// the way of its copy, as a full disk would be) stops the start, and the
+// operator is told what could not be done: "compact after sealing" named
+// a sealing that this upgrade never did, and not why the file must be
+// compacted before the server may start.
+func TestUpgradeCompactionFailureSaysWhy(t *testing.T) {
+	path := fixtureAt(t, "schema7-ended-volunteer-tokens")
+	blocker := path + ".compact"
+	mustOK(t, os.MkdirAll(filepath.Join(blocker, "x"), 0o700), "block the copy")
+	s, err := Open(path)
+	if err == nil {
+		_ = s.Close()
+		t.Fatal("Open succeeded although the compaction could not run")
+	}
+	if msg := err.Error(); strings.Contains(msg, "sealing") || !strings.Contains(msg, "personal data") {
+		t.Errorf("Open: %v; want no word of sealing, and why the file must be compacted", err)
+	}
+	mustOK(t, os.RemoveAll(blocker), "unblock")
+	s = openAt(t, path)
+	due, err := compactionDue(s.db)
+	mustOK(t, err, "compaction due")
+	if due {
+		t.Error("compaction still due after the Open that could compact")
 	}
 }
