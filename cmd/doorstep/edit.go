@@ -102,7 +102,7 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 		paths = append(paths, "location.postcode")
 	}
 	if given["street"] {
-		hr.Location.Street = strings.TrimSpace(*street)
+		hr.Location.Street = geo.NormaliseStreet(*street)
 		paths = append(paths, "location.street")
 	}
 	if given["address"] {
@@ -349,7 +349,7 @@ Offers waiting for them that they can no longer take are withdrawn: the answer l
 	// A new postcode is a move: the old street and house go with it,
 	// unless given again.
 	if given["street"] || given["postcode"] {
-		v.Home.Street = strings.TrimSpace(*street)
+		v.Home.Street = geo.NormaliseStreet(*street)
 		paths = append(paths, "home.street")
 	}
 	if given["address"] || given["postcode"] {
@@ -513,10 +513,13 @@ func editContact(given map[string]bool, name, phone, field, example string, fail
 		paths = append(paths, field+".display_name")
 	}
 	if given["phone"] {
-		c.Phone = strings.TrimSpace(phone)
-		if _, err := server.NormalisePhone(c.Phone); err != nil {
-			fail("phone", fmt.Errorf("%q is not a phone number: give a UK number such as %s, or one starting with +", c.Phone, example))
+		// Sent as the server stores it, so that after a lost answer the
+		// number reads as sent (savedAsSent).
+		number, err := server.NormalisePhone(phone)
+		if err != nil {
+			fail("phone", fmt.Errorf("%q is not a phone number: give a UK number such as %s, or one starting with +", strings.TrimSpace(phone), example))
 		}
+		c.Phone = number
 		paths = append(paths, field+".phone")
 	}
 	return c, paths
@@ -528,8 +531,9 @@ func editContact(given map[string]bool, name, phone, field, example string, fail
 // etag again when its answer was lost, and the repeat finds the etag
 // stale. Telling the worker that someone else changed it first would have
 // them believe their change was not saved. A field the server stores in
-// another form than it was sent (a phone number) does not read as sent,
-// and the refusal stands.
+// another form than it was sent does not read as sent, and the refusal
+// stands: so the edits send phone numbers and streets in the form the
+// server stores them (E.164, "Union Street"), not as typed.
 func savedAsSent(sent, got proto.Message, paths []string) bool {
 	for _, p := range paths {
 		if !sameAt(sent.ProtoReflect(), got.ProtoReflect(), strings.Split(p, ".")) {
