@@ -89,9 +89,12 @@ func always(any) bool { return true }
 // delete that worked), AcceptOffer, DeclineOffer, CompleteHelpRequest,
 // ReleaseHelpRequest and CancelHelpRequest (a repeat fails with
 // WRONG_STATE and hides the success), Dispatch (a second run makes
-// more offers) and ErasePersonalData (a repeat finds nothing left to
+// more offers), ErasePersonalData (a repeat finds nothing left to
 // erase and answers that nothing was erased, which an admin would pass on
-// to the person as nothing having been held).
+// to the person as nothing having been held), CreateToken (a repeat makes
+// a second token, and the first one's secret is lost with its answer),
+// RevokeToken and CreateOrganisation (a repeat fails and hides the
+// success).
 func IsRetryable(method string, req any) bool {
 	ok, known := retryable[method]
 	if !known {

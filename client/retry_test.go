@@ -491,6 +491,10 @@ func TestIsRetryable(t *testing.T) {
 		{pb.MatchingService_Dispatch_FullMethodName, &pb.DispatchRequest{}, false},
 		{pb.AdminService_ExportPersonalData_FullMethodName, &pb.ExportPersonalDataRequest{}, true},
 		{pb.AdminService_ErasePersonalData_FullMethodName, &pb.ErasePersonalDataRequest{}, false},
+		{pb.AdminService_CreateToken_FullMethodName, &pb.CreateTokenRequest{}, false},
+		{pb.AdminService_RevokeToken_FullMethodName, &pb.RevokeTokenRequest{}, false},
+		{pb.AdminService_CreateOrganisation_FullMethodName, &pb.CreateOrganisationRequest{}, false},
+		{pb.EventService_WatchEvents_FullMethodName, &pb.WatchEventsRequest{}, false},
 		{"/grpc.health.v1.Health/Check", nil, false},
 	}
 	for _, tc := range cases {
