@@ -611,8 +611,8 @@ erasure and nothing is changed: end it first (decline the offer, or complete or 
 		// The connection may have failed after the erasure was done, and
 		// erasing again finds nothing: "nothing is held" would then be
 		// the wrong answer to give the person.
-		return &cliError{code: code, msg: msg + " The erasure may have been done all the same: doorstep admin audit --action erase lists the records each erasure changed, " +
-			"and doorstep admin export --phone " + number + " shows what is still held."}
+		return &cliError{code: code, msg: mayHaveBeenDone(msg, "The erasure may have been done all the same: doorstep admin audit --action erase lists the records each erasure changed, "+
+			"and doorstep admin export --phone "+number+" shows what is still held.")}
 	}
 	if err != nil {
 		return err

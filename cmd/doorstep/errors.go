@@ -56,6 +56,17 @@ func sentence(s string) string {
 
 // describe turns any error into one sentence and an exit code. Nothing
 // here prints a stack or a Go error chain: the reader is on the phone.
+// tryAgain closes the answer to a call that timed out. A write that may
+// have been done all the same (a new request, an erasure) drops it
+// (mayHaveBeenDone): done twice, it is a duplicate or a false answer.
+const tryAgain = "Try again, or give a longer --timeout."
+
+// mayHaveBeenDone is msg, the answer to a write whose answer was lost,
+// without the invitation to try again, and with what to look at first.
+func mayHaveBeenDone(msg, lookFirst string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(msg, tryAgain), " ") + " " + lookFirst
+}
+
 func (a *app) describe(err error) (string, int) {
 	var ce *cliError
 	switch {
@@ -117,7 +128,7 @@ func (a *app) statusSentence(st *status.Status) string {
 		}
 		return fmt.Sprintf("Cannot reach the Doorstep server at %s. Check the address (--addr or DOORSTEP_ADDR) and that the server is running%s.", a.cfg.addr, a.tlsHint(st.Message()))
 	case codes.DeadlineExceeded:
-		return fmt.Sprintf("The Doorstep server at %s did not answer within %s. Try again, or give a longer --timeout.", a.cfg.addr, a.cfg.timeout)
+		return fmt.Sprintf("The Doorstep server at %s did not answer within %s. %s", a.cfg.addr, a.cfg.timeout, tryAgain)
 	case codes.Unauthenticated:
 		return "The server did not accept the token: check --token or DOORSTEP_TOKEN (" + orCode(reason, st) + ")."
 	case codes.PermissionDenied:

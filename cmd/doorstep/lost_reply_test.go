@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"sync"
@@ -23,6 +24,9 @@ type lostReplies struct {
 	// before runs once, before the next call of its method: another
 	// person's change landing between the command's read and its write.
 	before map[string]func()
+	// as is how a reply is lost: UNAVAILABLE (a connection gone) unless
+	// set, or DEADLINE_EXCEEDED (the command gave up waiting).
+	as codes.Code
 }
 
 func (l *lostReplies) option() grpc.ServerOption {
@@ -42,7 +46,7 @@ func (l *lostReplies) option() grpc.ServerOption {
 		}
 		l.mu.Unlock()
 		if n != 0 {
-			return nil, status.Error(codes.Unavailable, "test: reply lost")
+			return nil, status.Error(cmp.Or(l.as, codes.Unavailable), "test: reply lost")
 		}
 		return resp, err
 	})
@@ -195,5 +199,22 @@ func TestEditWhoseReplyWasLostStoredOtherwise(t *testing.T) {
 			}
 			e.clock.advance(1e9)
 		})
+	}
+}
+
+// TestNewRequestWhoseAnswerTimedOut: a request saved whose answer came too
+// late is not met with "Try again" beside "it may have been saved": trying
+// again would save it twice.
+func TestNewRequestWhoseAnswerTimedOut(t *testing.T) {
+	lost := &lostReplies{lose: map[string]int{}, before: map[string]func(){}, as: codes.DeadlineExceeded}
+	e := newTestEnvWith(t, lost.option())
+	lost.set(pb.HelpRequestService_CreateHelpRequest_FullMethodName, -1)
+	r := e.run("request", "new", "--postcode", "AB10 1AB", "--street", "union st", "--needs", "grocery_shopping",
+		"--when", "tomorrow 10:00-12:00", "--name", "Margaret Ironside", "--phone", "01224 123456", "--org", org)
+	if !strings.Contains(r.stderr, "did not answer within") || !strings.Contains(r.stderr, "look for it with doorstep request find --phone") {
+		t.Fatalf("exit %d, stderr %q; want the timeout and where to look", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "Try again") {
+		t.Errorf("stderr %q invites a second request", r.stderr)
 	}
 }

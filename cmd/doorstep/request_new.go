@@ -280,8 +280,8 @@ Needs: ` + needNames() + `.`,
 			// request: the client's retries find it saved, but their
 			// answers can be lost as well. Taking the call again would
 			// save it twice.
-			return &cliError{code: code, msg: msg + " The request may have been saved all the same: look for it with doorstep request find --phone " +
-				phoneWords(hr.GetRequester().GetPhone()) + " before taking it again."}
+			return &cliError{code: code, msg: mayHaveBeenDone(msg, "The request may have been saved all the same: look for it with doorstep request find --phone "+
+				phoneWords(hr.GetRequester().GetPhone())+" before taking it again.")}
 		}
 		if a.prompt == nil || errors.As(err, &ce) || code != exitUsage {
 			return err
