@@ -218,3 +218,21 @@ func TestNewRequestWhoseAnswerTimedOut(t *testing.T) {
 		t.Errorf("stderr %q invites a second request", r.stderr)
 	}
 }
+
+// TestNewRequestInterruptedOnItsWay: a Ctrl-C while the request was on
+// its way may come after the server saved it; the worker is told to look
+// for it before taking the call again.
+func TestNewRequestInterruptedOnItsWay(t *testing.T) {
+	lost := &lostReplies{lose: map[string]int{}, before: map[string]func(){}}
+	e := newTestEnvWith(t, lost.option())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	lost.mu.Lock()
+	lost.before[pb.HelpRequestService_CreateHelpRequest_FullMethodName] = cancel
+	lost.mu.Unlock()
+	r := e.runCtx(ctx, "", "request", "new", "--postcode", "AB10 1AB", "--street", "union st", "--needs", "grocery_shopping",
+		"--when", "tomorrow 10:00-12:00", "--name", "Margaret Ironside", "--phone", "01224 123456", "--org", org)
+	if r.code != exitInterrupted || !strings.Contains(r.stderr, "look for it with doorstep request find --phone 01224 123456") {
+		t.Errorf("exit %d, stderr %q; want exit %d and where to look", r.code, r.stderr, exitInterrupted)
+	}
+}

@@ -275,11 +275,11 @@ Needs: ` + needNames() + `.`,
 		// read-back, not the whole call retyped.
 		var ce *cliError
 		msg, code := a.describe(err)
-		if code == exitUnreachable {
+		if code == exitUnreachable || code == exitInterrupted {
 			// The connection may have failed after the server saved the
 			// request: the client's retries find it saved, but their
 			// answers can be lost as well. Taking the call again would
-			// save it twice.
+			// save it twice. So may a Ctrl-C while it was on its way.
 			return &cliError{code: code, msg: mayHaveBeenDone(msg, "The request may have been saved all the same: look for it with doorstep request find --phone "+
 				phoneWords(hr.GetRequester().GetPhone())+" before taking it again.")}
 		}
