@@ -137,6 +137,13 @@ doorstep admin org create), volunteer (their own record and offers; needs --volu
 		return err
 	}
 	resp, err := c.Admin.CreateToken(a.ctx, &pb.CreateTokenRequest{Token: tok})
+	if msg, code := a.describe(err); err != nil && (code == exitUnreachable || code == exitInterrupted) {
+		// The token may have been made, its secret lost with the answer:
+		// one made again leaves that one live, which nobody can use but
+		// which still counts, and still names the person.
+		return &cliError{code: code, msg: mayHaveBeenDone(msg, "The token may have been made all the same, with its secret lost: "+
+			"doorstep admin token list shows it; revoke it (doorstep admin token revoke) before making another.")}
+	}
 	if err != nil {
 		return err
 	}

@@ -236,3 +236,21 @@ func TestNewRequestInterruptedOnItsWay(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit %d and where to look", r.code, r.stderr, exitInterrupted)
 	}
 }
+
+// TestTokenCreateWhoseReplyWasLost: a token made whose answer (and so its
+// secret) was lost is not met with "cannot reach" alone, or the admin
+// makes another and leaves the first live; they are told to look first.
+func TestTokenCreateWhoseReplyWasLost(t *testing.T) {
+	lost := &lostReplies{lose: map[string]int{}, before: map[string]func(){}}
+	e := newTestEnvWith(t, lost.option())
+	e.asAdmin()
+	lost.set(pb.AdminService_CreateToken_FullMethodName, -1)
+	r := e.run("admin", "token", "create", "--role", "helpline", "--name", "Helpline desk 3")
+	if r.code != exitUnreachable || !strings.Contains(r.stderr, "may have been made all the same") || strings.Contains(r.stderr, "Try again") {
+		t.Fatalf("exit %d, stderr %q; want exit %d, and to look before making another", r.code, r.stderr, exitUnreachable)
+	}
+	lost.set(pb.AdminService_CreateToken_FullMethodName, 0)
+	if out := e.ok("admin", "token", "list"); !strings.Contains(out, "Helpline desk 3") {
+		t.Errorf("admin token list:\n%s\nwant the token made", out)
+	}
+}
