@@ -544,7 +544,10 @@ func openTokenName(sl *sealer, names *bolt.Bucket, id []byte, t *pb.Token) error
 }
 
 // sealTokenNames (schema 10) seals the names of volunteers' tokens that
-// older versions kept in the clear, and returns how many it sealed.
+// older versions kept in the clear. It returns how many tokens name a
+// volunteer, sealed now or ended: an older version took an ended
+// volunteer's name off by writing the token anew, which left the old
+// copy, name in the clear, in a freed page.
 func sealTokenNames(w *writeTx, sl *sealer) (int, error) {
 	top := w.tx.Bucket(bTokens)
 	b, names := top.Bucket(bRecords), top.Bucket(bTokenNames)
@@ -553,12 +556,17 @@ func sealTokenNames(w *writeTx, sl *sealer) (int, error) {
 		tok *pb.Token
 	}
 	var todo []plain
+	named := 0
 	err := b.ForEach(func(k, v []byte) error {
 		t := &pb.Token{}
 		if err := pb.UnmarshalTrusted(v, t); err != nil {
 			return fmt.Errorf("decode token: %w", err)
 		}
-		if names.Get(k) == nil && t.Volunteer != "" && t.DisplayName != "" && t.DisplayName != erasedTokenName && t.DisplayName != deletedTokenName {
+		if t.Volunteer == "" || t.DisplayName == "" {
+			return nil
+		}
+		named++
+		if names.Get(k) == nil && t.DisplayName != erasedTokenName && t.DisplayName != deletedTokenName {
 			todo = append(todo, plain{bytes.Clone(k), t})
 		}
 		return nil
@@ -575,7 +583,7 @@ func sealTokenNames(w *writeTx, sl *sealer) (int, error) {
 			return 0, err
 		}
 	}
-	return len(todo), nil
+	return named, nil
 }
 
 // CreateOrganisation registers an organisation under its slug.

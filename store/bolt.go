@@ -478,17 +478,18 @@ func (s *BoltStore) migrate() error {
 			}
 		}
 		if from < sealedTokenNamesSchema {
-			sealed, err := sealTokenNames(&writeTx{tx: tx}, s.sealer(tx))
+			named, err := sealTokenNames(&writeTx{tx: tx}, s.sealer(tx))
 			if err != nil {
 				return fmt.Errorf("seal names of volunteers' tokens: %w", err)
 			}
-			if sealed > 0 {
+			if named > 0 {
 				// The plain names are still in the pages the tokens were
-				// rewritten from: compact, as after sealing.
+				// rewritten from, now or when older versions ended their
+				// volunteers: compact, as after sealing.
 				if err := tx.Bucket(bMeta).Put(kCompactionDue, []byte{1}); err != nil {
 					return fmt.Errorf("mark compaction due: %w", err)
 				}
-				s.logger.Info("store sealed the names of volunteers' tokens", zap.Int("tokens", sealed))
+				s.logger.Info("store sealed the names of volunteers' tokens", zap.Int("tokens", named))
 			}
 		}
 		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(SchemaVersion))

@@ -160,7 +160,8 @@
 // The migration to version 4 seals in place, which leaves the old plain
 // values in the pages it freed, so when it sealed anything it sets
 // compaction_due in its own transaction (as the migrations to version 9
-// and 10 do when they take a name off a token or seal one), and every Open that finds it
+// and 10 do when they take a name off a token or seal one, or find a
+// token whose name an older version took off), and every Open that finds it
 // compacts the file: a complete, synced copy, without the mark, renamed
 // over it. A compaction that fails or is cut short is thus retried until
 // one completes. bbolt's lock is on the open file, not the name, so Open

@@ -146,3 +146,47 @@ func TestUpgradeCompactionFailureSaysWhy(t *testing.T) {
 		t.Error("compaction still due after the Open that could compact")
 	}
 }
+
+// Under schema 9 a deleted volunteer's tokens lost the name they bore by
+// being written anew, which left the old copy, name in the clear, in a
+// page bbolt freed and no later write happened to reuse. The upgrade to
+// schema 10 says volunteers' token names are sealed from then on; a file
+// whose only named tokens were such ended ones had nothing to seal, was
+// not compacted, and still named the deleted volunteers to anyone with
+// the data file alone.
+func TestUpgradeLeavesNoNameOfVolunteersDeletedUnderSchema9(t *testing.T) {
+	path := fixtureAt(t, "schema9-deleted-volunteer-tokens")
+	raw, err := os.ReadFile(path)
+	mustOK(t, err, "read fixture")
+	names := []string{"Dee Example", "Eve Example", "Fay Example", "Gil Example"}
+	held := 0
+	for _, name := range names {
+		if bytes.Contains(raw, []byte(name)) {
+			held++
+		}
+	}
+	if held == 0 {
+		t.Fatal("the fixture holds none of the deleted volunteers' names: the test shows nothing")
+	}
+	s, err := Open(path)
+	mustOK(t, err, "open")
+	for _, tk := range allTokens(t, s) {
+		if tk.Role == pb.Role_ROLE_VOLUNTEER && tk.DisplayName != deletedTokenName {
+			t.Errorf("token %s of a deleted volunteer reads %q", tk.Name, tk.DisplayName)
+		}
+	}
+	mustOK(t, s.Close(), "close")
+	raw, err = os.ReadFile(path)
+	mustOK(t, err, "read upgraded file")
+	for _, name := range names {
+		if bytes.Contains(raw, []byte(name)) {
+			t.Errorf("after the upgrade the file still holds %q, deleted under schema 9", name)
+		}
+	}
+	s = openAt(t, path)
+	due, err := compactionDue(s.db)
+	mustOK(t, err, "compaction due")
+	if due {
+		t.Error("compaction still due after the upgrade's Open")
+	}
+}
