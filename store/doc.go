@@ -18,7 +18,8 @@
 //	    keyring_id          -> 16 bytes naming the key file this file needs
 //	    key_epoch           -> uint32 big-endian; the epoch every data key and
 //	                           phone hash is under
-//	    key_rotation_due    -> present while an erasure's key rotation is unfinished
+//	    key_rotation_due    -> present while the key rotation an erasure, purge or
+//	                           deletion calls for is not done
 //	    compaction_due      -> present from a migration that left plain personal data
 //	                           in freed pages (sealing it, or taking names off tokens,
 //	                           or sealing them)
@@ -139,7 +140,8 @@
 // data in its free pages, so each then rotates the epoch: a new epoch is added to the key
 // file, one write transaction re-wraps every remaining data key and
 // rebuilds every phone index entry under it (and clears
-// key_rotation_due, which the erasure set in its own transaction), and
+// key_rotation_due, which the erasure set in its own transaction, as a
+// deletion does), and
 // then the key file is rewritten without the old epoch. After that no key
 // anywhere opens a stale copy of an erased data key, and no index key
 // can confirm a guessed phone number against a stale index entry (which
