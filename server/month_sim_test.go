@@ -118,27 +118,26 @@ type monthSim struct {
 	load     int               // requests per day, in percent of the usual
 
 	// Measures.
-	runs, runOffers                   int
-	summaryBad                        []string
-	pastWindow                        []string
-	overCapacity, twoPlaces           []string
-	reoffered                         []string
-	fairBreaches, fairChecked         int
-	fairExamples                      []string
-	contEligible, contKept            int
-	contExamples                      []string
-	urgentBreaches                    int
-	lateOffers, sameDoorOffers        int
-	contBreaches                      int
-	lateExamples                      []string
-	urgentExamples                    []string
-	created, arrivalsRefused          int
-	createErrors                      map[string]int
-	actionErrors                      map[string]int
-	lapsedByModel                     int
-	daily                             []simDay
-	maxDeclined, maxRecent, maxCommit int
-	expiredWhy                        map[string]int
+	runs, runOffers            int
+	summaryBad                 []string
+	pastWindow                 []string
+	overCapacity, twoPlaces    []string
+	reoffered                  []string
+	fairBreaches, fairChecked  int
+	fairExamples               []string
+	contEligible, contKept     int
+	contExamples               []string
+	urgentBreaches             int
+	lateOffers, sameDoorOffers int
+	contBreaches               int
+	lateExamples               []string
+	urgentExamples             []string
+	created, arrivalsRefused   int
+	createErrors               map[string]int
+	actionErrors               map[string]int
+	lapsedByModel              int
+	daily                      []simDay
+	expiredWhy                 map[string]int
 }
 
 type simDay struct {
