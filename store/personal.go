@@ -863,7 +863,16 @@ func purgeable(r *pb.HelpRequest, closedBefore time.Time) bool {
 	if closed == nil {
 		closed = r.UpdateTime // closed before close_time was kept
 	}
-	return r.PersonalDataRemovedTime == nil && closed.AsTime().Before(closedBefore)
+	at := closed.AsTime()
+	// A request closed before it was made was closed by a clock running
+	// behind (a box booted with a flat CMOS battery, NTP not yet caught
+	// up): judged by that time, its data would be purged as soon as the
+	// clock is put right, its whole retention skipped. It closed no
+	// earlier than it was made.
+	if made := r.GetCreateTime(); made != nil && made.AsTime().After(at) {
+		at = made.AsTime()
+	}
+	return r.PersonalDataRemovedTime == nil && at.Before(closedBefore)
 }
 
 // PurgePersonalData removes, as ErasePerson does, the personal data of up
