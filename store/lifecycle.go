@@ -357,6 +357,7 @@ func (c *change) emitEvents() error {
 const (
 	WithdrawRequestCancelled = "REQUEST_CANCELLED"
 	WithdrawRequestEnded     = "REQUEST_ENDED"
+	WithdrawClockSetBack     = "CLOCK_SET_BACK"
 )
 
 // withdrawnFor records why, if o withdrew an offer.
@@ -1383,8 +1384,9 @@ func (s *BoltStore) answer(ctx context.Context, what, offerID string, fn func(*c
 }
 
 // ExpireOffers implements Store. It walks offers/by_expiry from the
-// earliest lease, so it reads only the offers it expires. Times written
-// are now.
+// earliest lease, so it reads only the offers it expires, and the pending
+// offers whose lease is yet to end for any made ahead of now (madeAhead).
+// Times written are now.
 func (s *BoltStore) ExpireOffers(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error) {
 	const what = "expire offers"
 	if limit < 1 {
@@ -1403,7 +1405,29 @@ func (s *BoltStore) ExpireOffers(ctx context.Context, now time.Time, limit int) 
 			}
 			ids = append(ids, bytes.Clone(k[8:]))
 		}
-		outs := make([]outcome, 0, len(ids))
+		early, err := madeAhead(c, now, limit-len(ids))
+		if err != nil {
+			return nil, err
+		}
+		outs := make([]outcome, 0, len(ids)+len(early))
+		for _, id := range early {
+			so, err := c.offer(id)
+			if err != nil {
+				return nil, err
+			}
+			req, vol, err := c.parties(so)
+			if err != nil {
+				return nil, err
+			}
+			// The volunteer did not let it lapse: withdrawn, it leaves
+			// them free to be offered the request again, with a lease
+			// counted by the clock as it now reads.
+			c.decide(so, vol, pb.Offer_STATE_WITHDRAWN)
+			so.o.WithdrawReason = WithdrawClockSetBack
+			req.r.State, req.r.Offer = pb.HelpRequest_STATE_OPEN, ""
+			req.changed = true
+			outs = append(outs, outcome{off: so, req: req, vol: vol})
+		}
 		for _, id := range ids {
 			so, err := c.offer(id)
 			if err != nil {
@@ -1422,6 +1446,40 @@ func (s *BoltStore) ExpireOffers(ctx context.Context, now time.Time, limit int) 
 		}
 		return outs, nil
 	})
+}
+
+// clockSlack is how far a clock may step back before a pending offer
+// made by it counts as made ahead of the clock: NTP steps smaller
+// corrections than this, and an offer's lease runs over by no more.
+const clockSlack = time.Minute
+
+// madeAhead returns up to limit pending offers made after now (and
+// clockSlack): made by a clock running ahead that has since been put
+// right, such as a box booted with its clock a year on. Their leases,
+// counted from that clock, would hold the request and the volunteer's
+// room for as long again, a year perhaps, while the person waits. Only
+// offers whose lease has yet to end can be such, and few are pending.
+func madeAhead(c *change, now time.Time, limit int) ([][]byte, error) {
+	due := uint64(now.UnixNano())
+	records := c.offTop.Bucket(bRecords)
+	var ids [][]byte
+	cur := c.offTop.Bucket(bByExpiry).Cursor()
+	for k, _ := cur.Last(); k != nil && len(ids) < limit; k, _ = cur.Prev() {
+		if len(k) != 8+16 {
+			return nil, fmt.Errorf("offers/by_expiry key of %d bytes", len(k))
+		}
+		if binary.BigEndian.Uint64(k[:8]) <= due {
+			break
+		}
+		o := &pb.Offer{}
+		if _, err := getProto(records, k[8:], o); err != nil {
+			return nil, err
+		}
+		if o.GetCreateTime().AsTime().After(now.Add(clockSlack)) {
+			ids = append(ids, bytes.Clone(k[8:]))
+		}
+	}
+	return ids, nil
 }
 
 // CompleteHelpRequest implements Store.

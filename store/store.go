@@ -255,7 +255,9 @@ type Store interface {
 	// rule broken, kept as the offer's withdraw_reason.
 	WithdrawOffer(ctx context.Context, offerID, why string) (LifecycleResult, error)
 	// ExpireOffers expires up to limit PENDING offers whose lease ended at
-	// or before now, as DeclineOffer would decline them.
+	// or before now, as DeclineOffer would decline them. A PENDING offer
+	// made after now, by a clock since set back, it withdraws
+	// (CLOCK_SET_BACK), leaving the volunteer free to be offered it again.
 	ExpireOffers(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error)
 	// CompleteHelpRequest marks an ASSIGNED request FULFILLED. Each check,
 	// if any, judges the request and its volunteer as the completion's own

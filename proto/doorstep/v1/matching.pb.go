@@ -532,6 +532,8 @@ type Offer struct {
 	AllowSecondVolunteer bool `protobuf:"varint,10,opt,name=allow_second_volunteer,json=allowSecondVolunteer,proto3" json:"allow_second_volunteer,omitempty"`
 	// Output only. For a WITHDRAWN offer, why, so that the volunteer's app can
 	// say what happened: REQUEST_CANCELLED; REQUEST_ENDED (its time passed);
+	// CLOCK_SET_BACK (made while the server's clock ran ahead, its lease
+	// would have run on for as long again);
 	// or the matching rule an edit to the request or the volunteer broke
 	// (TOO_FAR, PAUSED, AT_CAPACITY, MISSING_SKILL, VETTING, AWAY,
 	// NOT_AVAILABLE, BUSY, SAME_DOOR). Empty for offers withdrawn before it

@@ -1,0 +1,53 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// TestClockAheadOfferLapses: an offer made while the server's clock ran
+// ahead has a lease that ends that far ahead of the real time. Once the
+// clock is put right, the offer must not hold the request, and the
+// volunteer's room, for the step and more: a person waits for help that
+// no one is asked to bring.
+func TestClockAheadOfferLapses(t *testing.T) {
+	for _, tc := range clockSteps {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := &testClock{t: time.Now()}
+			h := newHarnessWithClock(t, clock)
+			clock.advance(tc.step)
+			if tc.restart {
+				h.reopen()
+			}
+			ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+			hr := h.createHR(shopping(func(r *pb.HelpRequest) {
+				r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(48 * time.Hour))}
+			}))
+			o := h.offer(hr.Name, ann.Name)
+			clock.advance(-tc.step) // NTP puts it right
+			if tc.restart {
+				h.reopen()
+			}
+			clock.advance(31 * time.Minute) // the lease, by the real time
+			h.srv.Sweep(h.ctx)
+			got := h.getOffer(o.Name)
+			if got.State == pb.Offer_STATE_PENDING {
+				t.Fatalf("an offer made 31 minutes ago, the clock running ahead %s, is still pending, until %s",
+					tc.name, got.ExpireTime.AsTime().Format(time.RFC3339))
+			}
+			if got.State != pb.Offer_STATE_WITHDRAWN || got.WithdrawReason != "CLOCK_SET_BACK" {
+				t.Errorf("offer %v, withdraw_reason %q; want WITHDRAWN, CLOCK_SET_BACK", got.State, got.WithdrawReason)
+			}
+			// Ann did not let it lapse: she may be asked again, with a
+			// lease by the clock as it now reads.
+			again := h.offer(hr.Name, ann.Name)
+			if left := again.ExpireTime.AsTime().Sub(clock.now()); left > 30*time.Minute {
+				t.Errorf("the new offer's lease ends in %v, want 30m", left)
+			}
+		})
+	}
+}
