@@ -423,7 +423,10 @@ func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candid
 	c.Parts, c.SameStreet, c.SamePostcode, c.helped = e.baseParts(q, v, metres)
 	since := q.now.Add(-e.cfg.FairnessWindow)
 	for _, t := range e.extraOf(id).recent {
-		if t.After(since) {
+		// A job stamped after now was taken while the clock ran ahead
+		// (put right since): counted, it would weigh on the volunteer
+		// until the clock caught up with it, a year perhaps.
+		if t.After(since) && !t.After(q.now) {
 			c.recentCount++
 		}
 	}
