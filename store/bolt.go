@@ -354,7 +354,8 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 // whose clock ran fast until NTP caught it) would otherwise file new
 // records, and the audit of new reads, before older ones.
 func (s *BoltStore) seedIDs() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	var newest uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
 		buckets := []*bolt.Bucket{tx.Bucket(bAudit)}
 		for _, top := range [][]byte{bHelpRequests, bVolunteers, bOffers, bTokens} {
 			if t := tx.Bucket(top); t != nil {
@@ -369,10 +370,22 @@ func (s *BoltStore) seedIDs() error {
 				var u ulid.ULID
 				copy(u[:], k)
 				s.ids.after(u.Time())
+				newest = max(newest, u.Time())
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// A clock behind the newest record is wrong, or wrote the data wrong:
+	// either way leases, windows, retention and close times are stamped
+	// and judged by it, and nothing else tells the operator.
+	if now := s.now(); newest > 0 && ulid.Time(newest).After(now.Add(clockSlack)) {
+		s.logger.Warn("the clock reads before the newest record: set it right (NTP), or times written and judged by it will be wrong",
+			zap.Time("clock", now), zap.Time("newest_record", ulid.Time(newest)))
+	}
+	return nil
 }
 
 // openLocked opens the data file with bbolt's lock held on the file that
