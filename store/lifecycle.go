@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/oklog/ulid/v2"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -1462,6 +1463,20 @@ const clockSlack = time.Minute
 func madeAhead(c *change, now time.Time, limit int) ([][]byte, error) {
 	due := uint64(now.UnixNano())
 	records := c.offTop.Bucket(bRecords)
+	// Ids begin with the time they were made (ULIDs, never earlier than
+	// the last made), so the newest says whether any offer at all was
+	// made ahead of now. Only then are the pending ones read: every sweep
+	// of a large dispatch's offers would otherwise read each of them in
+	// the sweep's write transaction.
+	var newest ulid.ULID
+	k, _ := records.Cursor().Last()
+	if len(k) != len(newest) {
+		return nil, nil
+	}
+	copy(newest[:], k)
+	if !ulid.Time(newest.Time()).After(now.Add(clockSlack)) {
+		return nil, nil
+	}
 	var ids [][]byte
 	cur := c.offTop.Bucket(bByExpiry).Cursor()
 	for k, _ := cur.Last(); k != nil && len(ids) < limit; k, _ = cur.Prev() {
