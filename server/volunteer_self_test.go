@@ -150,10 +150,7 @@ func TestVolunteerCannotClaimVouchedSkill(t *testing.T) {
 // TestAwayOverAnAssignment: away dates that leave no day to do a job the
 // volunteer is assigned are refused, naming it, until they hand it back.
 func TestAwayOverAnAssignment(t *testing.T) {
-	london, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		t.Fatal(err)
-	}
+	london := londonZone(t)
 	y, m, d := time.Now().In(london).AddDate(0, 0, 2).Date()
 	day := func(n int) *pb.Date {
 		t := time.Date(y, m, d+n, 12, 0, 0, 0, london)
@@ -224,10 +221,7 @@ func TestAwayOverAnAssignment(t *testing.T) {
 // booked before) are not this edit's doing: the volunteer may still
 // shorten that trip, or book another, without first handing the job back.
 func TestAwayAlreadyOverAnAssignment(t *testing.T) {
-	london, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		t.Fatal(err)
-	}
+	london := londonZone(t)
 	y, m, d := time.Now().In(london).AddDate(0, 0, 1).Date()
 	clock := &testClock{t: time.Date(y, m, d, 9, 0, 0, 0, london)}
 	h := newHarnessWithClock(t, clock)
@@ -315,10 +309,7 @@ func TestHoldOnRecordOnlyWhenItChanges(t *testing.T) {
 // dates would be.
 func TestNewTimeZoneMovesAwayOverAJob(t *testing.T) {
 	h := newHarness(t)
-	london, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		t.Fatal(err)
-	}
+	london := londonZone(t)
 	y, m, d := time.Now().In(london).AddDate(0, 0, 3).Date()
 	away := &pb.Date{Year: int32(y), Month: int32(m), Day: int32(d)}
 	// 01:00-03:00 UTC the next day: that day in London, the day away in
@@ -336,7 +327,7 @@ func TestNewTimeZoneMovesAwayOverAJob(t *testing.T) {
 	}
 	av := h.getVol(v.Name).Availability
 	av.TimeZone = "America/New_York"
-	_, err = h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+	_, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
 		Volunteer: &pb.Volunteer{Name: v.Name, Availability: av}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"availability"}},
 	})
 	wantFailure(t, err, codes.FailedPrecondition, server.ReasonHasCommitments)
@@ -381,10 +372,7 @@ func TestHoldAtCreateOnRecord(t *testing.T) {
 // throughout is refused, as one bringing it to a time their other jobs
 // fill is; a move to a day they are home stands.
 func TestJobMovedOntoTheVolunteersDaysAway(t *testing.T) {
-	london, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		t.Fatal(err)
-	}
+	london := londonZone(t)
 	y, m, d := time.Now().In(london).AddDate(0, 0, 2).Date()
 	at := func(day, hour int) *timestamppb.Timestamp {
 		return timestamppb.New(time.Date(y, m, d+day, hour, 0, 0, 0, london))
@@ -452,4 +440,14 @@ func TestJobMovedOntoTheVolunteersDaysAway(t *testing.T) {
 			}
 		})
 	}
+}
+
+// londonZone is the UK's time zone, in which the tests' dates away fall.
+func londonZone(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }
