@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -20,13 +18,8 @@ func TestClockAheadJobLeavesFairnessWindow(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := &testClock{t: time.Now()}
 			h := newHarnessWithClock(t, clock)
-			clock.advance(tc.step)
-			if tc.restart {
-				h.reopen()
-			}
-			deadline := func(r *pb.HelpRequest) {
-				r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(48 * time.Hour))}
-			}
+			tc.move(h, clock, tc.step)
+			deadline := inTwoDays(clock)
 			ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
 			first := h.createHR(shopping(deadline))
 			o := h.offer(first.Name, ann.Name)
@@ -36,10 +29,7 @@ func TestClockAheadJobLeavesFairnessWindow(t *testing.T) {
 			if _, err := h.match.CompleteHelpRequest(h.ctx, &pb.CompleteHelpRequestRequest{Name: first.Name}); err != nil {
 				t.Fatal(err)
 			}
-			clock.advance(-tc.step) // NTP puts it right
-			if tc.restart {
-				h.reopen()
-			}
+			tc.move(h, clock, -tc.step)       // NTP puts it right
 			clock.advance(8 * 24 * time.Hour) // past the 7-day window
 			next := h.createHR(shopping(deadline, callerPhone("01224 654321")))
 			resp, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: next.Name})

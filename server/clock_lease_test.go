@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -19,19 +17,11 @@ func TestClockAheadOfferLapses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := &testClock{t: time.Now()}
 			h := newHarnessWithClock(t, clock)
-			clock.advance(tc.step)
-			if tc.restart {
-				h.reopen()
-			}
+			tc.move(h, clock, tc.step)
 			ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
-			hr := h.createHR(shopping(func(r *pb.HelpRequest) {
-				r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(48 * time.Hour))}
-			}))
+			hr := h.createHR(shopping(inTwoDays(clock)))
 			o := h.offer(hr.Name, ann.Name)
-			clock.advance(-tc.step) // NTP puts it right
-			if tc.restart {
-				h.reopen()
-			}
+			tc.move(h, clock, -tc.step)     // NTP puts it right
 			clock.advance(31 * time.Minute) // the lease, by the real time
 			h.srv.Sweep(h.ctx)
 			got := h.getOffer(o.Name)

@@ -13,15 +13,33 @@ import (
 // clockSteps are the steps of a wall clock these tests act out: NTP
 // correcting a drift, a VM restored from a snapshot, a box with a flat
 // CMOS battery.
-var clockSteps = []struct {
-	name    string
-	step    time.Duration
-	restart bool // the step comes with a restart on the file
-}{
+var clockSteps = []clockStep{
 	{"an hour", time.Hour, false},
 	{"a day", 24 * time.Hour, false},
 	{"a year", 365 * 24 * time.Hour, false},
 	{"a year with a restart", 365 * 24 * time.Hour, true},
+}
+
+type clockStep struct {
+	name    string
+	step    time.Duration
+	restart bool // the step comes with a restart on the file
+}
+
+// move moves the clock by d, and restarts the server on its file if the
+// step comes with a restart.
+func (tc clockStep) move(h *harness, clock *testClock, d time.Duration) {
+	clock.advance(d)
+	if tc.restart {
+		h.reopen()
+	}
+}
+
+// inTwoDays gives a request a deadline two days on by clock.
+func inTwoDays(clock *testClock) func(*pb.HelpRequest) {
+	return func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(48 * time.Hour))}
+	}
 }
 
 // TestClockSetBackDoesNotPurgeEarly: a request closed while the server's
@@ -35,13 +53,8 @@ func TestClockSetBackDoesNotPurgeEarly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := &testClock{t: time.Now()}
 			h := newHarnessWithClock(t, clock, server.WithPersonalDataRetention(retention))
-			hr := h.createHR(shopping(func(r *pb.HelpRequest) {
-				r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(48 * time.Hour))}
-			}))
-			clock.advance(-tc.step)
-			if tc.restart {
-				h.reopen()
-			}
+			hr := h.createHR(shopping(inTwoDays(clock)))
+			tc.move(h, clock, -tc.step)
 			if _, err := h.match.CancelHelpRequest(h.ctx, &pb.CancelHelpRequestRequest{Name: hr.Name}); err != nil {
 				t.Fatal(err)
 			}
