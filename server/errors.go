@@ -44,7 +44,7 @@ const (
 	ReasonLeaseExpired        = "LEASE_EXPIRED"
 	ReasonRequestEnded        = "REQUEST_ENDED"
 	ReasonHasCommitments      = "HAS_COMMITMENTS"
-	ReasonSameDoor            = "SAME_DOOR" // metadata "volunteer_coming": the volunteer already going to that door then
+	ReasonSameDoor            = "SAME_DOOR" // metadata "volunteer_coming" (to staff): the volunteer already going to that door then
 	ReasonPersonalDataRemoved = "PERSONAL_DATA_REMOVED"
 	ReasonNotMatchable        = "NOT_MATCHABLE"
 	ReasonAlreadyExists       = "ALREADY_EXISTS"
@@ -178,7 +178,7 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 					"set allow_second_volunteer if the caller has agreed to two visitors",
 				map[string]string{"volunteer_coming": sameDoor.Coming})
 		}
-		return sameDoorStatus(sameDoor.Coming)
+		return sameDoorStatus(ctx, sameDoor.Coming)
 	case errors.As(err, &blocking):
 		return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
 			blocking.Resource+" has a live offer or assignment: end it first (decline the offer, or complete or cancel the request)", map[string]string{"resource": blocking.Resource})
@@ -200,9 +200,25 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 
 // sameDoorStatus refuses an offer, or its accept, that would send a
 // second volunteer to a door coming is already going to then.
-func sameDoorStatus(coming string) error {
+func sameDoorStatus(ctx context.Context, coming string) error {
+	if comingFor(ctx, coming) == "" {
+		return statusWith(codes.FailedPrecondition, ReasonSameDoor,
+			"another volunteer is already going to this caller's door at a time meeting this request's", nil)
+	}
 	return statusWith(codes.FailedPrecondition, ReasonSameDoor,
 		coming+" is already going to this caller's door at a time meeting this request's: offer it to them, "+
 			"or set allow_second_volunteer if the caller has agreed to two visitors",
 		map[string]string{"volunteer_coming": coming})
+}
+
+// comingFor is the volunteer a SAME_DOOR refusal names as going to the
+// door: staff read their record and may offer them the request, but a
+// partner or a volunteer may read no other volunteer's record, and the one
+// going may be another group's, for another group's request (whose
+// holder and group are kept from them elsewhere too): to them, "".
+func comingFor(ctx context.Context, coming string) string {
+	if p := principalFrom(ctx); p != nil && !p.sees() {
+		return ""
+	}
+	return coming
 }

@@ -243,10 +243,13 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		out, err := s.store.UpdateHelpRequest(ctx, next, s.assigneeFree())
 		var sd *store.SameDoorError
 		if errors.As(err, &sd) {
+			coming, md := "another volunteer", map[string]string(nil)
+			if who := comingFor(ctx, sd.Coming); who != "" {
+				coming, md = who, map[string]string{"volunteer_coming": who}
+			}
 			return nil, statusWith(codes.FailedPrecondition, ReasonSameDoor,
-				"with this edit the request's volunteer and "+sd.Coming+" would both be at the caller's door at one time: "+
-					"cancel or move one of the requests first",
-				map[string]string{"volunteer_coming": sd.Coming})
+				"with this edit the request's volunteer and "+coming+" would both be at the caller's door at one time: "+
+					"cancel or move one of the requests first", md)
 		}
 		var ne notEligible
 		if errors.As(err, &ne) && ne.why.Reason == matcher.Away {

@@ -487,7 +487,7 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 		// rule, is why the accept fails.
 		return store.LifecycleResult{}, store.ErrLeaseExpired
 	case withdrawn != nil:
-		return store.LifecycleResult{}, notEligibleNow(why)
+		return store.LifecycleResult{}, notEligibleNow(ctx, why)
 	}
 	now := s.now()
 	res, err := s.store.AcceptOffer(ctx, id, func(req *pb.HelpRequest, vol *pb.Volunteer) error {
@@ -515,12 +515,12 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 		// The offer stands until its lease ends; the refusal holds.
 		s.logger.Warn("offer not withdrawn", zap.String("offer", offerPrefix+id), zap.Error(err))
 		if ne.why.Reason == sameDoorRule {
-			return store.LifecycleResult{}, sameDoorStatus(ne.why.Detail)
+			return store.LifecycleResult{}, sameDoorStatus(ctx, ne.why.Detail)
 		}
 		return store.LifecycleResult{}, statusWith(codes.FailedPrecondition, ReasonNotEligible,
 			"the volunteer can no longer take this request: "+ne.why.Why(), map[string]string{"rule": string(ne.why.Reason), "detail": ne.why.Detail})
 	}
-	return store.LifecycleResult{}, notEligibleNow(ne.why)
+	return store.LifecycleResult{}, notEligibleNow(ctx, ne.why)
 }
 
 // offerCheck is an offer's check in its own transaction. The index judged

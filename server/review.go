@@ -156,9 +156,9 @@ func (s *Server) reviewVolunteerOffers(ctx context.Context, v *pb.Volunteer) (*p
 
 // notEligibleNow is the refusal of an accept whose offer the review has
 // just withdrawn.
-func notEligibleNow(why matcher.Exclusion) error {
+func notEligibleNow(ctx context.Context, why matcher.Exclusion) error {
 	if why.Reason == sameDoorRule {
-		return sameDoorStatus(why.Detail)
+		return sameDoorStatus(ctx, why.Detail)
 	}
 	return statusWith(codes.FailedPrecondition, ReasonNotEligible,
 		"the volunteer can no longer take this request: "+why.Why()+"; the offer is withdrawn",
