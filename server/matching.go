@@ -791,6 +791,11 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 		return nil, ctx.Err()
 	}
 	defer func() { <-s.dispatchSlot }()
+	// Both may be ready when the run ahead ends, and select picks either:
+	// one who gave up is let go here too, before a read of the store.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	var reqs []matcher.DispatchRequest
 	for tok, restarts := "", 0; ; {
