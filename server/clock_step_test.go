@@ -67,3 +67,39 @@ func TestClockSetBackDoesNotPurgeEarly(t *testing.T) {
 		})
 	}
 }
+
+// TestClockAheadRequestPurgedOnTime: a request made while the server's
+// clock ran ahead has a create time that far in the future. Closed once
+// the clock is put right, its close time is right: its requester's
+// personal data must go when the retention from then has run, not be
+// kept for the step as well (a year perhaps) as if it had closed only
+// when it was stamped made. (A step shorter than the retention cannot be
+// told from a close by a clock running behind once the clock has passed
+// the create time: that data is kept for the step as well, at most
+// twice the retention.)
+func TestClockAheadRequestPurgedOnTime(t *testing.T) {
+	const retention = 30 * time.Minute // shorter than every step
+	for _, tc := range clockSteps {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := &testClock{t: time.Now()}
+			h := newHarnessWithClock(t, clock, server.WithPersonalDataRetention(retention))
+			clock.advance(tc.step)
+			hr := h.createHR(shopping(func(r *pb.HelpRequest) {
+				r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(48 * time.Hour))}
+			}))
+			clock.advance(-tc.step) // NTP puts it right
+			if tc.restart {
+				h.reopen()
+			}
+			if _, err := h.match.CancelHelpRequest(h.ctx, &pb.CancelHelpRequestRequest{Name: hr.Name}); err != nil {
+				t.Fatal(err)
+			}
+			clock.advance(retention + time.Minute)
+			h.srv.Sweep(h.ctx)
+			if got := h.getHR(hr.Name); got.PersonalDataRemovedTime == nil {
+				t.Errorf("a request cancelled %v ago, made while the clock ran %s ahead, still holds its personal data (made %s); the retention is %v",
+					retention+time.Minute, tc.name, got.CreateTime.AsTime().Format(time.RFC3339), retention)
+			}
+		})
+	}
+}

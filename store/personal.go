@@ -855,7 +855,8 @@ func (s *BoltStore) ExportPerson(_ context.Context, phone string) (PersonExport,
 // purgeBatch bounds one retention transaction.
 const purgeBatch = 500
 
-func purgeable(r *pb.HelpRequest, closedBefore time.Time) bool {
+// purgeable judges r by the clock reading now.
+func purgeable(r *pb.HelpRequest, closedBefore, now time.Time) bool {
 	if !ClosedState(r.State) {
 		return false
 	}
@@ -868,8 +869,11 @@ func purgeable(r *pb.HelpRequest, closedBefore time.Time) bool {
 	// behind (a box booted with a flat CMOS battery, NTP not yet caught
 	// up): judged by that time, its data would be purged as soon as the
 	// clock is put right, its whole retention skipped. It closed no
-	// earlier than it was made.
-	if made := r.GetCreateTime(); made != nil && made.AsTime().After(at) {
+	// earlier than it was made. A create time still ahead of now was
+	// itself stamped by a clock running ahead (put right since): the
+	// close may be the right time, and judged by the create time the
+	// data would be kept for the step as well, a year perhaps.
+	if made := r.GetCreateTime(); made != nil && made.AsTime().After(at) && !made.AsTime().After(now.Add(clockSlack)) {
 		at = made.AsTime()
 	}
 	return r.PersonalDataRemovedTime == nil && at.Before(closedBefore)
@@ -892,6 +896,7 @@ func (s *BoltStore) PurgePersonalData(ctx context.Context, closedBefore time.Tim
 		return 0, s.rotateAfterPurge(0, nil)
 	}
 	var ids [][]byte
+	now := s.now()
 	err := s.view(func(tx *bolt.Tx) error {
 		top := tx.Bucket(bHelpRequests)
 		records, contacts, cur := top.Bucket(bRecords), top.Bucket(bContacts), top.Bucket(bByState).Cursor()
@@ -906,7 +911,7 @@ func (s *BoltStore) PurgePersonalData(ctx context.Context, closedBefore time.Tim
 				if _, err := getProto(records, id, r); err != nil {
 					return err
 				}
-				if purgeable(r, closedBefore) {
+				if purgeable(r, closedBefore, now) {
 					ids = append(ids, bytes.Clone(id))
 				}
 			}
@@ -934,7 +939,7 @@ func (s *BoltStore) PurgePersonalData(ctx context.Context, closedBefore time.Tim
 				if err != nil {
 					return err
 				}
-				if purgeable(st.r, closedBefore) {
+				if purgeable(st.r, closedBefore, c.now) {
 					erasePersonal(w.tx, st, c.now)
 					reqs = append(reqs, st)
 				}
