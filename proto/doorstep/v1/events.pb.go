@@ -35,8 +35,8 @@ const (
 	// A help request was deleted.
 	Event_TYPE_HELP_REQUEST_DELETED Event_Type = 3
 	// A help request moved from previous_state to state: offered, assigned,
-	// reopened after a decline, a lapse or a release (volunteer names who
-	// released it), fulfilled, cancelled or expired.
+	// reopened after a decline, a lapse, a withdrawal or a release
+	// (volunteer names who released it), fulfilled, cancelled or expired.
 	Event_TYPE_HELP_REQUEST_STATE_CHANGED Event_Type = 4
 	// An offer was made (offer, help_request and volunteer are set).
 	Event_TYPE_OFFER_CREATED Event_Type = 5
@@ -46,9 +46,10 @@ const (
 	Event_TYPE_OFFER_DECLINED Event_Type = 7
 	// An offer's lease ran out unanswered.
 	Event_TYPE_OFFER_EXPIRED Event_Type = 8
-	// An offer was withdrawn: its request was cancelled or expired, or an
-	// edit to the request or the volunteer means the volunteer can no longer
-	// take it (the request is open again).
+	// An offer was withdrawn: its request was cancelled or expired, an edit
+	// to the request or the volunteer means the volunteer can no longer take
+	// it, or it was made while the server's clock ran ahead (the request is
+	// open again; the offer's withdraw_reason says which).
 	Event_TYPE_OFFER_WITHDRAWN Event_Type = 9
 	// An assigned request was marked fulfilled; the volunteer is free again.
 	Event_TYPE_ASSIGNMENT_COMPLETED Event_Type = 10
