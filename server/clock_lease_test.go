@@ -41,3 +41,28 @@ func TestClockAheadOfferLapses(t *testing.T) {
 		})
 	}
 }
+
+// TestClockAheadWithdrawalsLoggedApart: the sweep's log line is what the
+// operator reads after a clock step. Offers it withdrew as made ahead of
+// the clock must not be counted as lapsed, which says that volunteers let
+// them run out unanswered: they are counted apart, under their reason.
+func TestClockAheadWithdrawalsLoggedApart(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	h := newHarnessWithClock(t, clock)
+	clock.advance(time.Hour)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+	hr := h.createHR(shopping(func(r *pb.HelpRequest) {
+		r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(48 * time.Hour))}
+	}))
+	h.offer(hr.Name, ann.Name)
+	clock.advance(-time.Hour) // NTP puts it right
+	h.srv.Sweep(h.ctx)
+	swept := h.logs.FilterMessage("swept").All()
+	if len(swept) != 1 {
+		t.Fatalf("%d sweep lines logged, want 1: %v", len(swept), h.logs.All())
+	}
+	got := swept[0].ContextMap()
+	if got["offers_lapsed"] != int64(0) || got["offers_withdrawn_clock_set_back"] != int64(1) {
+		t.Errorf("sweep logged %v; want offers_lapsed 0, offers_withdrawn_clock_set_back 1", got)
+	}
+}

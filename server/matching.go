@@ -906,8 +906,9 @@ func (s *Server) Maintain(ctx context.Context, sweep, dispatchEvery time.Duratio
 	}
 }
 
-// Sweep lapses offers past their lease and expires requests past their
-// window, a bounded number per call so that one sweep cannot hog writes,
+// Sweep lapses offers past their lease, withdraws those made while the
+// clock ran ahead (store.WithdrawClockSetBack), and expires requests past
+// their window, a bounded number per call so that one sweep cannot hog writes,
 // and compacts events older than the retention. Calls made at once run
 // one after another: overlapping sweeps would only redo each other's work.
 func (s *Server) Sweep(ctx context.Context) {
@@ -918,8 +919,15 @@ func (s *Server) Sweep(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		s.logger.Error("expire offers", zap.Error(err))
 	}
+	// Offers made while the clock ran ahead are withdrawn, not lapsed:
+	// counted as lapsed, they would tell the operator that volunteers let
+	// them run out unanswered.
+	setBack := 0
 	for _, r := range offers {
 		s.track(r.Volunteer)
+		if r.Offer.GetWithdrawReason() == store.WithdrawClockSetBack {
+			setBack++
+		}
 	}
 	reqs, err := s.store.ExpireHelpRequests(ctx, now, 1000)
 	if err != nil && ctx.Err() == nil {
@@ -929,7 +937,11 @@ func (s *Server) Sweep(ctx context.Context) {
 		s.track(r.Volunteer)
 	}
 	if len(offers)+len(reqs) > 0 {
-		s.logger.Info("swept", zap.Int("offers_lapsed", len(offers)), zap.Int("requests_expired", len(reqs)))
+		fields := []zap.Field{zap.Int("offers_lapsed", len(offers)-setBack), zap.Int("requests_expired", len(reqs))}
+		if setBack > 0 {
+			fields = append(fields, zap.Int("offers_withdrawn_clock_set_back", setBack))
+		}
+		s.logger.Info("swept", fields...)
 	}
 	s.closeEndedAssignments(ctx)
 	s.compactEvents(ctx)
