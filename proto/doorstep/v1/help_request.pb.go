@@ -438,7 +438,9 @@ type HelpRequest struct {
 	PersonalDataRemovedTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=personal_data_removed_time,json=personalDataRemovedTime,proto3" json:"personal_data_removed_time,omitempty"`
 	// Output only. When the request was fulfilled, cancelled or expired. The
 	// retention of its personal data counts from it, so that an edit after
-	// the close (a note added) does not start the count again.
+	// the close (a note added) does not start the count again; from
+	// create_time instead when that is later but not ahead of the server's
+	// clock (a close stamped by a clock running behind).
 	CloseTime     *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
