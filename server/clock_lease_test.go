@@ -51,9 +51,7 @@ func TestClockAheadWithdrawalsLoggedApart(t *testing.T) {
 	h := newHarnessWithClock(t, clock)
 	clock.advance(time.Hour)
 	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
-	hr := h.createHR(shopping(func(r *pb.HelpRequest) {
-		r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(clock.now().Add(48 * time.Hour))}
-	}))
+	hr := h.createHR(shopping(inTwoDays(clock)))
 	h.offer(hr.Name, ann.Name)
 	clock.advance(-time.Hour) // NTP puts it right
 	h.srv.Sweep(h.ctx)

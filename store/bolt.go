@@ -382,7 +382,8 @@ func (s *BoltStore) seedIDs() error {
 	// either way leases, windows, retention and close times are stamped
 	// and judged by it, and nothing else tells the operator.
 	if now := s.now(); newest > 0 && ulid.Time(newest).After(now.Add(clockSlack)) {
-		s.logger.Warn("the clock reads before the newest record: set it right (NTP), or times written and judged by it will be wrong",
+		s.logger.Warn("the clock reads before the newest record: either the clock is behind (set it right, with NTP), "+
+			"or records were stamped while it ran ahead and it has been put right since, and this stops once it passes them",
 			zap.Time("clock", now), zap.Time("newest_record", ulid.Time(newest)))
 	}
 	return nil

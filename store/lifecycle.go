@@ -1450,9 +1450,11 @@ func (s *BoltStore) ExpireOffers(ctx context.Context, now time.Time, limit int) 
 }
 
 // clockSlack is how far a clock may step back before a pending offer
-// made by it counts as made ahead of the clock: NTP steps smaller
-// corrections than this, and an offer's lease runs over by no more.
-const clockSlack = time.Minute
+// made by it counts as made ahead of the clock. An offer's lease runs
+// over by no more; withdrawing offers for less (a VM resumed a few
+// minutes fast) would take back a dispatch round's offers as their
+// volunteers answer them, for a lease a few minutes long.
+const clockSlack = 10 * time.Minute
 
 // madeAhead returns up to limit pending offers made after now (and
 // clockSlack): made by a clock running ahead that has since been put
