@@ -587,13 +587,26 @@ func join(parts ...[]byte) []byte {
 
 // index is one entry of a secondary index.
 type index struct {
+	// in, when set, is the bucket under the parent that holds bucket:
+	// a key rotation's phone index for the epoch it moves to (bRotation).
+	in     []byte
 	bucket []byte
 	key    []byte
 	value  []byte
 }
 
 func (e index) equal(o index) bool {
-	return bytes.Equal(e.bucket, o.bucket) && bytes.Equal(e.key, o.key) && bytes.Equal(e.value, o.value)
+	return bytes.Equal(e.in, o.in) && bytes.Equal(e.bucket, o.bucket) && bytes.Equal(e.key, o.key) && bytes.Equal(e.value, o.value)
+}
+
+// of is the bucket under parent that holds e, or nil.
+func (e index) of(parent *bolt.Bucket) *bolt.Bucket {
+	if e.in != nil {
+		if parent = parent.Bucket(e.in); parent == nil {
+			return nil
+		}
+	}
+	return parent.Bucket(e.bucket)
 }
 
 // putInOrder puts many entries into parent's buckets in one write, in key
@@ -604,6 +617,9 @@ func (e index) equal(o index) bool {
 // writer waiting. In order, each is appended.
 func putInOrder(parent *bolt.Bucket, entries []index) error {
 	slices.SortFunc(entries, func(a, b index) int {
+		if c := bytes.Compare(a.in, b.in); c != 0 {
+			return c
+		}
 		if c := bytes.Compare(a.bucket, b.bucket); c != 0 {
 			return c
 		}
@@ -611,8 +627,8 @@ func putInOrder(parent *bolt.Bucket, entries []index) error {
 	})
 	var b *bolt.Bucket
 	for i, e := range entries {
-		if i == 0 || !bytes.Equal(e.bucket, entries[i-1].bucket) {
-			if b = parent.Bucket(e.bucket); b == nil {
+		if i == 0 || !bytes.Equal(e.in, entries[i-1].in) || !bytes.Equal(e.bucket, entries[i-1].bucket) {
+			if b = e.of(parent); b == nil {
 				return fmt.Errorf("put index %s: %w", e.bucket, bolterrors.ErrBucketNotFound)
 			}
 		}
@@ -625,7 +641,11 @@ func putInOrder(parent *bolt.Bucket, entries []index) error {
 
 func putAll(w *writeTx, parent *bolt.Bucket, entries []index) error {
 	for _, e := range entries {
-		if err := w.put(parent.Bucket(e.bucket), e.key, e.value); err != nil {
+		b := e.of(parent)
+		if b == nil {
+			return fmt.Errorf("put index %s: %w", e.bucket, bolterrors.ErrBucketNotFound)
+		}
+		if err := w.put(b, e.key, e.value); err != nil {
 			return fmt.Errorf("put index %s: %w", e.bucket, err)
 		}
 	}
@@ -634,7 +654,11 @@ func putAll(w *writeTx, parent *bolt.Bucket, entries []index) error {
 
 func deleteAll(w *writeTx, parent *bolt.Bucket, entries []index) error {
 	for _, e := range entries {
-		if err := w.delete(parent.Bucket(e.bucket), e.key); err != nil {
+		b := e.of(parent)
+		if b == nil {
+			return fmt.Errorf("delete index %s: %w", e.bucket, bolterrors.ErrBucketNotFound)
+		}
+		if err := w.delete(b, e.key); err != nil {
 			return fmt.Errorf("delete index %s: %w", e.bucket, err)
 		}
 	}

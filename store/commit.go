@@ -263,6 +263,9 @@ func packAppends(tx *bolt.Tx) {
 			pack(top.Bucket(bRecords))
 			pack(top.Bucket(bContacts))
 			pack(top.Bucket(bPhoneToken))
+			if r := top.Bucket(bRotation); r != nil {
+				pack(r.Bucket(bPhoneToken)) // a key rotation's, under way
+			}
 		}
 	}
 }

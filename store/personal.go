@@ -28,6 +28,17 @@ var (
 	kKeyringID   = []byte("keyring_id")
 	kKeyEpoch    = []byte("key_epoch")
 	kRotationDue = []byte("key_rotation_due")
+	// kKeyRotating is epoch(4) due, the epoch a key rotation under way
+	// moves to (rotateKeys) and key_rotation_due as it was when the
+	// rotation began. While it is set, new data keys are wrapped under
+	// it and every write keeps, besides the phone indexes under
+	// key_epoch that reads use, the same indexes under it in bRotation.
+	kKeyRotating = []byte("key_rotating")
+	// bRotation, under each collection's bucket while a rotation is under
+	// way, holds its phone index buckets (phoneBuckets) under the epoch
+	// the rotation moves to; the rotation's last transaction moves them
+	// over those in use.
+	bRotation = []byte("key_rotation")
 	// kCompactionDue is set by the migrations that sealed plain personal
 	// data or took names off tokens (versions 4 and 9), in their own
 	// transaction, and is absent from the compacted copy: while it is
@@ -48,15 +59,21 @@ func createLayoutV4(tx *bolt.Tx) error {
 }
 
 // sealer seals and opens personal data within one transaction, under the
-// epoch the data file names: writes that race a rotation wrap under the
-// epoch their transaction sees, and the rotation's own transaction then
-// re-wraps them, so no key is left under an epoch about to be destroyed.
+// epoch the data file names. While a rotation is under way (next), new
+// data keys are wrapped under the epoch it moves to, and phone index
+// entries are made under both: the rotation re-wraps the keys made
+// before it, a chunk at a time, and no key is left under an epoch about
+// to be destroyed.
 type sealer struct {
 	ring  *keyring
 	keys  *bolt.Bucket
 	epoch uint32
 	cur   *epochKeys
 	err   error // why the data file's epoch cannot be used
+	// next is the epoch a rotation under way moves to (kKeyRotating), or
+	// nil.
+	next      *epochKeys
+	nextEpoch uint32
 }
 
 func (s *BoltStore) sealer(tx *bolt.Tx) *sealer {
@@ -69,6 +86,14 @@ func (s *BoltStore) sealer(tx *bolt.Tx) *sealer {
 		sl.epoch = binary.BigEndian.Uint32(raw)
 		if sl.cur = sl.ring.epochs[sl.epoch]; sl.cur == nil {
 			sl.err = fmt.Errorf("epoch %d: %w", sl.epoch, errKeyEpochUnknown)
+		}
+		// A rotation under an epoch the key file lacks (an older version
+		// opened the file part-way and rotated in its own way) is
+		// abandoned: settleKeys starts another.
+		if raw := tx.Bucket(bMeta).Get(kKeyRotating); len(raw) >= 4 {
+			if e := binary.BigEndian.Uint32(raw); e != sl.epoch && sl.ring.epochs[e] != nil {
+				sl.next, sl.nextEpoch = sl.ring.epochs[e], e
+			}
 		}
 	}
 	return sl
@@ -96,7 +121,11 @@ func (sl *sealer) ensureDataKey(w *writeTx, id []byte) ([]byte, error) {
 	if _, err := rand.Read(dk); err != nil {
 		return nil, err
 	}
-	wrapped, err := wrap(sl.cur, sl.epoch, id, dk)
+	ek, epoch := sl.cur, sl.epoch
+	if sl.next != nil {
+		ek, epoch = sl.next, sl.nextEpoch // the rotation under way need not re-wrap it
+	}
+	wrapped, err := wrap(ek, epoch, id, dk)
 	if err != nil {
 		return nil, err
 	}
@@ -104,12 +133,17 @@ func (sl *sealer) ensureDataKey(w *writeTx, id []byte) ([]byte, error) {
 }
 
 // phoneIndex is the by_phone entry for a phone number: its keyed hash,
-// so that the file holds no phone number in the clear.
+// so that the file holds no phone number in the clear. While a rotation
+// is under way, the entry under the epoch it moves to comes too.
 func (sl *sealer) phoneIndex(phone string, id []byte) []index {
 	if phone == "" || sl.cur == nil {
 		return nil
 	}
-	return []index{{bucket: bByPhone, key: join(phoneToken(sl.cur, phone), id)}}
+	out := []index{{bucket: bByPhone, key: join(phoneToken(sl.cur, phone), id)}}
+	if sl.next != nil {
+		out = append(out, index{in: bRotation, bucket: bByPhone, key: join(phoneToken(sl.next, phone), id)})
+	}
+	return out
 }
 
 // requesterIndex is a request's by_phone entry and, under phone_token, the
@@ -121,7 +155,12 @@ func (sl *sealer) requesterIndex(phone string, id []byte) []index {
 		return nil
 	}
 	tok := phoneToken(sl.cur, phone)
-	return []index{{bucket: bByPhone, key: join(tok, id)}, {bucket: bPhoneToken, key: id, value: tok}}
+	out := []index{{bucket: bByPhone, key: join(tok, id)}, {bucket: bPhoneToken, key: id, value: tok}}
+	if sl.next != nil {
+		next := phoneToken(sl.next, phone)
+		out = append(out, index{in: bRotation, bucket: bByPhone, key: join(next, id)}, index{in: bRotation, bucket: bPhoneToken, key: id, value: next})
+	}
+	return out
 }
 
 // phonePrefix is where a phone number's entries start in by_phone.
@@ -433,7 +472,7 @@ func (s *BoltStore) settleKeys() error {
 	used := map[uint32]bool{}
 	err := s.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bMeta)
-		due = meta.Get(kRotationDue) != nil
+		due = meta.Get(kRotationDue) != nil || meta.Get(kKeyRotating) != nil
 		if raw := meta.Get(kKeyEpoch); len(raw) == 4 {
 			used[binary.BigEndian.Uint32(raw)] = true
 		}
@@ -477,86 +516,282 @@ func (s *BoltStore) replaceKeyring(r *keyring) error {
 	return nil
 }
 
+// rotateChunk bounds the data keys one transaction of a rotation re-wraps
+// (a variable only so that tests can lower it). Each costs about 12-20 µs
+// (its contact opened, its phone hashed, both written), so a chunk holds
+// other writes up for a few tenths of a second at most; one transaction
+// over a million volunteers held them up for 14 s.
+var rotateChunk = 10_000
+
 // rotateKeys replaces the key epoch: a new epoch is added to the key file,
-// one transaction re-wraps every data key and rebuilds the phone indexes
-// under it, and then the old epochs are deleted from the key file. Until
-// that last step the old epoch still opens what it wrapped, including the
-// stale copies in bbolt's free pages; after it, nothing does.
+// transactions of rotateChunk re-wrap every data key under it, in id
+// order, and fill the phone indexes under it beside those in use (which
+// every write meanwhile keeps under both epochs, see sealer), the last
+// one puts them in place of the old, and then the old epochs are deleted
+// from the key file. Until that last step the old epoch still opens what
+// it wrapped, including the stale copies in bbolt's free pages; after
+// it, nothing does.
 //
-// A crash before the transaction commits leaves key_rotation_due set (the
-// erasure set it), and Open rotates again; a crash after it leaves an
-// unused epoch in the key file, which Open drops.
+// A crash before the last transaction commits leaves key_rotation_due
+// and key_rotating set, and Open takes the rotation up where it stopped,
+// under the same epoch (keys under it are done); a crash after it leaves
+// an unused epoch in the key file, which Open drops.
 func (s *BoltStore) rotateKeys() error {
 	s.rotateMu.Lock()
 	defer s.rotateMu.Unlock()
-	old := s.ring.Load()
-	ek, err := newEpochKeys()
-	if err != nil {
+	resumed, err := s.rotateOnce()
+	if err != nil || !resumed {
 		return err
 	}
-	epoch := old.latest() + 1
-	next := old.with(epoch, ek)
-	if err := writeKeyFile(s.keyPath, next); err != nil {
-		return fmt.Errorf("write key file: %w", err)
-	}
-	s.ring.Store(next)
-	// A context of its own: the rotation must finish even if the caller
-	// stops waiting, and it is the store's housekeeping, not a second
-	// write to audit under the caller's audit records.
-	err = s.c.do(context.Background(), func(w *writeTx) error { return rekey(w, next, epoch) })
-	if err != nil {
+	// The rotation just finished began before a crash, and the erasure
+	// or deletion that left it due again may have come after its chunk
+	// had re-wrapped the key it deleted: one more, begun now.
+	var due bool
+	if err := s.view(func(tx *bolt.Tx) error {
+		due = tx.Bucket(bMeta).Get(kRotationDue) != nil
+		return nil
+	}); err != nil || !due {
 		return err
 	}
-	if err := s.replaceKeyring(next.only(map[uint32]bool{epoch: true})); err != nil {
-		return err
-	}
-	s.logger.Info("store key epoch rotated", zap.Uint32("epoch", epoch))
-	return nil
+	_, err = s.rotateOnce()
+	return err
 }
 
-// rekey moves every data key and phone index entry to epoch.
-func rekey(w *writeTx, ring *keyring, epoch uint32) error {
-	w.dirty = true
-	keys := w.tx.Bucket(bKeys)
-	type entry struct{ id, dk []byte }
-	var all []entry
-	err := keys.ForEach(func(id, wrapped []byte) error {
-		dk, err := ring.unwrap(id, wrapped)
-		if err != nil {
-			return fmt.Errorf("key of %s: %w", idString(id), err)
+// rotateOnce is one rotation, a new one or the one a crash cut short, and
+// says which.
+func (s *BoltStore) rotateOnce() (resumed bool, err error) {
+	var epoch uint32
+	err = s.view(func(tx *bolt.Tx) error {
+		if raw := tx.Bucket(bMeta).Get(kKeyRotating); len(raw) >= 4 {
+			epoch = binary.BigEndian.Uint32(raw)
 		}
-		all = append(all, entry{bytes.Clone(id), dk})
 		return nil
 	})
 	if err != nil {
-		return err
+		return false, fmt.Errorf("read rotation under way: %w", err)
 	}
-	ek := ring.epochs[epoch]
-	for _, e := range all {
-		wrapped, err := wrap(ek, epoch, e.id, e.dk)
+	resumed = s.ring.Load().epochs[epoch] != nil
+	if !resumed {
+		old := s.ring.Load()
+		ek, err := newEpochKeys()
+		if err != nil {
+			return false, err
+		}
+		epoch = old.latest() + 1
+		next := old.with(epoch, ek)
+		if err := writeKeyFile(s.keyPath, next); err != nil {
+			return false, fmt.Errorf("write key file: %w", err)
+		}
+		s.ring.Store(next)
+	}
+	// A context of its own: the rotation must finish even if the caller
+	// stops waiting, and it is the store's housekeeping, not a second
+	// write to audit under the caller's audit records.
+	var from []byte
+	for first := true; ; first = false {
+		var done bool
+		var last []byte
+		err := s.c.do(context.Background(), func(w *writeTx) (err error) {
+			if first {
+				if err := beginRotation(w, epoch); err != nil {
+					return err
+				}
+			}
+			last, done, err = rekeyChunk(w, s.ring.Load(), epoch, from)
+			return err
+		})
+		if err != nil {
+			return resumed, err
+		}
+		if done {
+			break
+		}
+		from = last
+	}
+	// A transaction of its own, not the committer's: bbolt moves a bucket
+	// as it was when the transaction began, and a write batched before
+	// the move would be lost with what it put under the new epoch.
+	err = s.db.Update(func(tx *bolt.Tx) error { return endRotation(&writeTx{tx: tx}, epoch) })
+	if err != nil {
+		return resumed, fmt.Errorf("end rotation: %w", err)
+	}
+	if err := s.replaceKeyring(s.ring.Load().only(map[uint32]bool{epoch: true})); err != nil {
+		return resumed, err
+	}
+	s.logger.Info("store key epoch rotated", zap.Uint32("epoch", epoch))
+	return resumed, nil
+}
+
+// beginRotation marks a rotation to epoch under way, with empty phone
+// indexes under it, unless it is under way already (a crash cut it
+// short).
+func beginRotation(w *writeTx, epoch uint32) error {
+	meta := w.tx.Bucket(bMeta)
+	if raw := meta.Get(kKeyRotating); len(raw) >= 4 && binary.BigEndian.Uint32(raw) == epoch {
+		return nil
+	}
+	w.dirty = true
+	for _, col := range [][]byte{bHelpRequests, bVolunteers} {
+		top := w.tx.Bucket(col)
+		// Left by a rotation under an epoch since lost: made afresh.
+		if err := top.DeleteBucket(bRotation); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+			return err
+		}
+		b, err := top.CreateBucket(bRotation)
 		if err != nil {
 			return err
 		}
+		if _, err := b.CreateBucket(bByPhone); err != nil {
+			return err
+		}
+		if bytes.Equal(col, bHelpRequests) {
+			if _, err := b.CreateBucket(bPhoneToken); err != nil {
+				return err
+			}
+		}
+	}
+	packAppends(w.tx) // phone_token, filled in id order
+	v := binary.BigEndian.AppendUint32(nil, epoch)
+	return meta.Put(kKeyRotating, append(v, meta.Get(kRotationDue)...))
+}
+
+// rekeyChunk re-wraps under epoch up to rotateChunk data keys after from
+// (all keys when from is nil), in id order, and puts the phone index
+// entries of their records under it. Keys under epoch already are done:
+// wrapped in an earlier chunk, or since the rotation began, and their
+// entries were put with them. It returns the last key it looked at, and
+// whether it reached the end.
+func rekeyChunk(w *writeTx, ring *keyring, epoch uint32, from []byte) (last []byte, done bool, err error) {
+	w.dirty = true
+	ek := ring.epochs[epoch]
+	if ek == nil {
+		return nil, false, fmt.Errorf("epoch %d: %w", epoch, errKeyEpochUnknown)
+	}
+	keys := w.tx.Bucket(bKeys)
+	type entry struct{ id, dk []byte }
+	var todo []entry
+	cur := keys.Cursor()
+	k, v := cur.First()
+	if from != nil {
+		if k, v = cur.Seek(from); bytes.Equal(k, from) {
+			k, v = cur.Next()
+		}
+	}
+	for ; k != nil && len(todo) < rotateChunk; k, v = cur.Next() {
+		last = bytes.Clone(k)
+		if len(v) == wrappedSize && binary.BigEndian.Uint32(v) == epoch {
+			continue
+		}
+		dk, err := ring.unwrap(k, v)
+		if err != nil {
+			return nil, false, fmt.Errorf("key of %s: %w", idString(k), err)
+		}
+		todo = append(todo, entry{last, dk})
+	}
+	done = k == nil
+	// Only the new epoch's entries: phoneIndex also makes those under
+	// the epoch in use, which are in place.
+	nsl := &sealer{ring: ring, keys: keys, epoch: epoch, cur: ek}
+	hrTop, volTop := w.tx.Bucket(bHelpRequests), w.tx.Bucket(bVolunteers)
+	var hrEntries, volEntries []index
+	for _, e := range todo {
+		wrapped, err := wrap(ek, epoch, e.id, e.dk)
+		if err != nil {
+			return nil, false, err
+		}
 		if err := keys.Put(e.id, wrapped); err != nil {
+			return nil, false, err
+		}
+		if sealed := hrTop.Bucket(bContacts).Get(e.id); sealed != nil {
+			if hrEntries, err = stagePhone(hrEntries, nsl, helpRequests, e.id, e.dk, sealed); err != nil {
+				return nil, false, err
+			}
+		} else if sealed := volTop.Bucket(bContacts).Get(e.id); sealed != nil {
+			if volEntries, err = stagePhone(volEntries, nsl, volunteers, e.id, e.dk, sealed); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	if err := putInOrder(hrTop, hrEntries); err != nil {
+		return nil, false, err
+	}
+	return last, done, putInOrder(volTop, volEntries)
+}
+
+// stagePhone appends to entries the phone index entries of a record,
+// under the sealer's epoch, in bRotation.
+func stagePhone[T proto.Message](entries []index, sl *sealer, col *collection[T], id, dk, sealed []byte) ([]index, error) {
+	p, err := openPersonalWith(col, dk, id, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", col.noun, idString(id), err)
+	}
+	for _, e := range col.phoneIndex(sl, col.takeContact(p).GetPhone(), id) {
+		e.in = bRotation
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+// endRotation puts the phone indexes under epoch in place of those in use
+// and makes epoch the data file's. key_rotation_due is cleared only if no
+// erasure or deletion marked it again since the rotation began: a key
+// deleted after its chunk was re-wrapped left a copy under epoch in a
+// free page, which another rotation must undo.
+func endRotation(w *writeTx, epoch uint32) error {
+	for _, col := range [][]byte{bHelpRequests, bVolunteers} {
+		top := w.tx.Bucket(col)
+		staged := top.Bucket(bRotation)
+		if staged == nil {
+			return fmt.Errorf("%s: no phone index under the new epoch: %w", col, errInconsistent)
+		}
+		var subs [][]byte
+		if err := staged.ForEachBucket(func(k []byte) error {
+			subs = append(subs, bytes.Clone(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, sub := range subs {
+			if err := top.DeleteBucket(sub); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return err
+			}
+			if err := w.tx.MoveBucket(sub, staged, top); err != nil {
+				return fmt.Errorf("move %s: %w", sub, err)
+			}
+		}
+		if err := top.DeleteBucket(bRotation); err != nil {
 			return err
 		}
 	}
+	packAppends(w.tx) // the phone_token moved in is a bucket new to this transaction
 	meta := w.tx.Bucket(bMeta)
+	raw := meta.Get(kKeyRotating)
+	if len(raw) < 4 || binary.BigEndian.Uint32(raw) != epoch {
+		return fmt.Errorf("rotation to epoch %d not under way: %w", epoch, errInconsistent)
+	}
+	dueAtStart := bytes.Clone(raw[4:])
 	if err := meta.Put(kKeyEpoch, binary.BigEndian.AppendUint32(nil, epoch)); err != nil {
 		return err
 	}
-	sl := &sealer{ring: ring, keys: keys, epoch: epoch, cur: ek}
-	if err := rebuildPhoneIndex(w, sl, helpRequests); err != nil {
+	if err := meta.Delete(kKeyRotating); err != nil {
 		return err
 	}
-	if err := rebuildPhoneIndex(w, sl, volunteers); err != nil {
-		return err
+	if due := meta.Get(kRotationDue); due != nil && bytes.Equal(due, dueAtStart) {
+		return meta.Delete(kRotationDue)
 	}
-	return meta.Delete(kRotationDue)
+	return nil
 }
 
+// markRotationDue sets key_rotation_due to a value other than the one it
+// had (a count), so that a rotation under way can tell that it was set
+// again while it ran (endRotation).
 func markRotationDue(w *writeTx) error {
-	return w.put(w.tx.Bucket(bMeta), kRotationDue, []byte{1})
+	meta := w.tx.Bucket(bMeta)
+	var n uint64
+	if raw := meta.Get(kRotationDue); len(raw) == 8 {
+		n = binary.BigEndian.Uint64(raw)
+	}
+	return w.put(meta, kRotationDue, binary.BigEndian.AppendUint64(nil, n+1))
 }
 
 // ---------------------------------------------------------------------------
