@@ -24,11 +24,15 @@ import (
 // a stolen file yields no usable token.
 
 var (
-	bTokens        = []byte("tokens")
-	bByHash        = []byte("by_hash")
-	bTokenNames    = []byte("names") // see sealTokenName
-	bOrganisations = []byte("organisations")
-	bAudit         = []byte("audit")
+	bTokens     = []byte("tokens")
+	bByHash     = []byte("by_hash")
+	bTokenNames = []byte("names") // see sealTokenName
+	// bVolunteerTokens indexes volunteers' tokens by volunteer: volunteer
+	// id(16) token id(16) -> "", so that a volunteer's deletion or erasure
+	// revokes theirs without reading every token (schema 11).
+	bVolunteerTokens = []byte("by_volunteer")
+	bOrganisations   = []byte("organisations")
+	bAudit           = []byte("audit")
 	// bAuditByResource indexes the audit log by record: resource 0x00
 	// id(16) -> "", so that a record's trail (a subject access export, or
 	// "who read this request") is read from its own entries rather than
@@ -54,7 +58,7 @@ func createAuthLayout(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	for _, sub := range [][]byte{bRecords, bByHash, bTokenNames} {
+	for _, sub := range [][]byte{bRecords, bByHash, bTokenNames, bVolunteerTokens} {
 		if _, err := tokens.CreateBucketIfNotExists(sub); err != nil {
 			return err
 		}
@@ -188,11 +192,13 @@ func (s *BoltStore) CreateToken(ctx context.Context, t *pb.Token, hash [32]byte,
 		// Judged here, not only by the caller before: a token written for
 		// a volunteer deleted or erased meanwhile would outlive them,
 		// working and bearing their name.
+		var vol []byte // indexed under, as indexVolunteerTokens does
 		if t.Volunteer != "" {
 			key, err := ParseID(strings.TrimPrefix(t.Volunteer, volunteerPrefix))
 			if err != nil || w.tx.Bucket(bVolunteers).Bucket(bRecords).Get(key) == nil {
 				return fmt.Errorf("volunteer %s: %w", t.Volunteer, ErrNotFound)
 			}
+			vol, _ = idFromName(strings.ToLower(t.Volunteer), volunteerPrefix)
 		}
 		now := s.now()
 		uid, err := s.ids.next(now)
@@ -211,6 +217,11 @@ func (s *BoltStore) CreateToken(ctx context.Context, t *pb.Token, hash [32]byte,
 		}
 		if err := w.put(top.Bucket(bByHash), hash[:], id); err != nil {
 			return err
+		}
+		if vol != nil {
+			if err := w.put(top.Bucket(bVolunteerTokens), append(bytes.Clone(vol), id...), nil); err != nil {
+				return err
+			}
 		}
 		out = tok
 		return nil
@@ -399,18 +410,64 @@ const (
 // deleted or erased volunteer's signed-in phone must stop working at
 // once. The caller moves tokens.gen on after the commit.
 func endVolunteerTokens(w *writeTx, vol string, now time.Time, displayName string) error {
-	return rewriteTokens(w, func(t *pb.Token) bool {
+	id, err := idFromName(strings.ToLower(vol), volunteerPrefix)
+	if err != nil {
+		return fmt.Errorf("volunteer %s: %w", vol, err)
+	}
+	top := w.tx.Bucket(bTokens)
+	b, names := top.Bucket(bRecords), top.Bucket(bTokenNames)
+	for _, key := range idsUnder(top.Bucket(bVolunteerTokens), id) {
+		t := &pb.Token{}
+		ok, err := getProto(b, key, t)
+		if err != nil {
+			return fmt.Errorf("token %s: %w", idString(key), err)
+		}
 		// Either case: tokens made before CreateToken wrote ids in lower
 		// case may name the volunteer in capitals.
-		if !strings.EqualFold(t.Volunteer, vol) {
-			return false
+		if !ok || !strings.EqualFold(t.Volunteer, vol) {
+			return fmt.Errorf("token %s indexed under %s: %w", idString(key), vol, errInconsistent)
 		}
 		if t.RevokeTime == nil {
 			t.RevokeTime = timestamp(now)
 		}
+		// A stand-in for the volunteer's name, in the clear, so the
+		// sealed name goes.
 		t.DisplayName = displayName
-		return true
+		if err := putProto(w, b, key, t); err != nil {
+			return err
+		}
+		if err := w.delete(names, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexVolunteerTokens (schema 11) indexes by volunteer the tokens older
+// versions made (bVolunteerTokens). A token naming no volunteer that
+// could exist is left out: no deletion or erasure could name it.
+func indexVolunteerTokens(w *writeTx) (int, error) {
+	top := w.tx.Bucket(bTokens)
+	var entries []index
+	err := top.Bucket(bRecords).ForEach(func(k, v []byte) error {
+		t := &pb.Token{}
+		if err := pb.UnmarshalTrusted(v, t); err != nil {
+			return fmt.Errorf("decode token: %w", err)
+		}
+		if t.Volunteer == "" {
+			return nil
+		}
+		// Older versions kept ids in capitals as given (see endVolunteerTokens).
+		if id, err := idFromName(strings.ToLower(t.Volunteer), volunteerPrefix); err == nil {
+			entries = append(entries, index{bucket: bVolunteerTokens, key: append(id, k...)})
+		}
+		return nil
 	})
+	if err != nil {
+		return 0, err
+	}
+	w.dirty = true
+	return len(entries), putInOrder(top, entries)
 }
 
 // endGoneVolunteerTokens (schema 9) ends, within w, the tokens of

@@ -26,7 +26,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 10
+const SchemaVersion = 11
 
 var (
 	bMeta          = []byte("meta")
@@ -71,6 +71,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	createAuditIndex,
 	changesNoBuckets, // 9: migrate ends the tokens of volunteers gone before (endGoneVolunteerTokens)
 	changesNoBuckets, // 10: migrate seals the names of volunteers' tokens (sealTokenNames)
+	changesNoBuckets, // 11: migrate indexes tokens by volunteer (indexVolunteerTokens)
 }
 
 // changesNoBuckets is a step whose work migrate does, as it needs the
@@ -209,6 +210,10 @@ const phoneTokenSchema = 6
 // goneTokensSchema is the first schema version whose files hold no
 // working token of a volunteer whose record is gone.
 const goneTokensSchema = 9
+
+// volunteerTokensSchema is the first schema version that indexes tokens
+// by volunteer.
+const volunteerTokensSchema = 11
 
 // sealedTokenNamesSchema is the first schema version that seals the names
 // of volunteers' tokens.
@@ -505,6 +510,13 @@ func (s *BoltStore) migrate() error {
 				}
 				s.logger.Info("store sealed the names of volunteers' tokens", zap.Int("tokens", named))
 			}
+		}
+		if from < volunteerTokensSchema {
+			n, err := indexVolunteerTokens(&writeTx{tx: tx})
+			if err != nil {
+				return fmt.Errorf("index tokens by volunteer: %w", err)
+			}
+			s.logger.Info("store indexed tokens by volunteer", zap.Int("tokens", n))
 		}
 		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(SchemaVersion))
 	})

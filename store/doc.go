@@ -7,7 +7,7 @@
 // record they belong to, so that they can be protected, disclosed and
 // erased on their own (see Personal data below).
 //
-// # Bucket layout (schema version 10)
+// # Bucket layout (schema version 11)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
@@ -73,6 +73,9 @@
 //	    names/              id -> a volunteer's token's display name, sealed as
 //	                           contacts/ are, under that volunteer's data key,
 //	                           additional data the token's id
+//	    by_volunteer/       volunteer_id(16) token_id(16) -> ""   (a volunteer's
+//	                           tokens, which their deletion or erasure revokes,
+//	                           without reading every token)
 //	organisations/
 //	    slug                -> Organisation
 //	audit/
@@ -108,7 +111,9 @@
 // changes no bucket: it revokes the tokens of volunteers whose record
 // older versions deleted or erased while leaving their tokens working,
 // and takes the name off them (and then compacts, as below); version 10
-// seals the names of volunteers' tokens (names/; and then compacts).
+// seals the names of volunteers' tokens (names/; and then compacts);
+// version 11 indexes the tokens by volunteer (tokens/by_volunteer/, about
+// a second for a million tokens).
 //
 // # Personal data
 //

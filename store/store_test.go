@@ -1934,7 +1934,7 @@ var layout = map[string][]string{
 	"offers":            {"records", "by_expiry", "by_request", "by_volunteer"},
 	"events":            nil,
 	"keys":              nil,
-	"tokens":            {"records", "by_hash", "names"},
+	"tokens":            {"records", "by_hash", "names", "by_volunteer"},
 	"organisations":     nil,
 	"audit":             nil,
 	"audit_by_resource": nil,
