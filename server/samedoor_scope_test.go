@@ -26,9 +26,9 @@ func TestSameDoorNamesNoOtherVolunteerToPartnersOrVolunteers(t *testing.T) {
 		name string
 		// refuse makes the refused call as the caller under test and
 		// returns its error and the volunteer it must not name.
-		refuse func(t *testing.T, h *harness) (error, string)
+		refuse func(t *testing.T, h *harness) (string, error)
 	}{
-		{"partner's edit", func(t *testing.T, h *harness) (error, string) {
+		{"partner's edit", func(t *testing.T, h *harness) (string, error) {
 			ann := h.createVol(matchVolunteer("Ann", "AB10 1AF"))
 			bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", phoned("07700 900222"), func(v *pb.Volunteer) { v.Organisation = "ferryhill-helpers" }))
 			first := h.createHR(shopping(hours(1, 3))) // aberdeen-mutual-aid's
@@ -42,9 +42,9 @@ func TestSameDoorNamesNoOtherVolunteerToPartnersOrVolunteers(t *testing.T) {
 			hours(30, 31)(r)
 			_, err := pb.NewHelpRequestServiceClient(h.as(partner)).UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
 				HelpRequest: r, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"window"}}})
-			return err, bob.Name
+			return bob.Name, err
 		}},
-		{"volunteer's accept", func(t *testing.T, h *harness) (error, string) {
+		{"volunteer's accept", func(t *testing.T, h *harness) (string, error) {
 			ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Organisation = "ferryhill-helpers" }))
 			bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", phoned("07700 900222")))
 			first := h.createHR(shopping(hours(1, 3), func(r *pb.HelpRequest) { r.Organisation = "ferryhill-helpers" }))
@@ -66,12 +66,12 @@ func TestSameDoorNamesNoOtherVolunteerToPartnersOrVolunteers(t *testing.T) {
 			}
 			token := h.newToken(h.st, &pb.Token{DisplayName: "Bob", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: bob.Name})
 			_, err = pb.NewMatchingServiceClient(h.as(token)).AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: toBob.Name})
-			return err, ann.Name
+			return ann.Name, err
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			err, other := tc.refuse(t, h)
+			other, err := tc.refuse(t, h)
 			wantFailure(t, err, codes.FailedPrecondition, server.ReasonSameDoor)
 			if strings.Contains(status.Convert(err).Message(), other) {
 				t.Errorf("the refusal names the other volunteer: %q", status.Convert(err).Message())

@@ -163,7 +163,7 @@ func TestCompactionIsLogged(t *testing.T) {
 	writeBoltFile(t, path, func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kCompactionDue, []byte{1}) })
 
 	core, logs := observer.New(zap.InfoLevel)
-	s = openAt(t, path, WithLogger(zap.New(core)))
+	openAt(t, path, WithLogger(zap.New(core)))
 	var msgs []string
 	for _, e := range logs.All() {
 		if strings.Contains(e.Message, "compact") {
