@@ -24,11 +24,11 @@ import (
 func TestSameDoorNamesNoOtherVolunteerToPartnersOrVolunteers(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		// refuse makes the refused call as the caller under test and
-		// returns its error and the volunteer it must not name.
-		refuse func(t *testing.T, h *harness) (string, error)
+		// refuse makes the refused call, as staff or as the caller under
+		// test, and returns its error and the volunteer going to the door.
+		refuse func(t *testing.T, h *harness, staff bool) (string, error)
 	}{
-		{"partner's edit", func(t *testing.T, h *harness) (string, error) {
+		{"partner's edit", func(t *testing.T, h *harness, staff bool) (string, error) {
 			ann := h.createVol(matchVolunteer("Ann", "AB10 1AF"))
 			bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", phoned("07700 900222"), func(v *pb.Volunteer) { v.Organisation = "ferryhill-helpers" }))
 			first := h.createHR(shopping(hours(1, 3))) // aberdeen-mutual-aid's
@@ -37,14 +37,18 @@ func TestSameDoorNamesNoOtherVolunteerToPartnersOrVolunteers(t *testing.T) {
 				t.Fatal(err)
 			}
 			h.offer(second.Name, bob.Name)
-			partner := h.newToken(h.st, &pb.Token{DisplayName: "city intake", Role: pb.Role_ROLE_PARTNER, Organisation: "aberdeen-mutual-aid"})
+			c := h.hr
+			if !staff {
+				partner := h.newToken(h.st, &pb.Token{DisplayName: "city intake", Role: pb.Role_ROLE_PARTNER, Organisation: "aberdeen-mutual-aid"})
+				c = pb.NewHelpRequestServiceClient(h.as(partner))
+			}
 			r := &pb.HelpRequest{Name: first.Name}
 			hours(30, 31)(r)
-			_, err := pb.NewHelpRequestServiceClient(h.as(partner)).UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+			_, err := c.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
 				HelpRequest: r, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"window"}}})
 			return bob.Name, err
 		}},
-		{"volunteer's accept", func(t *testing.T, h *harness) (string, error) {
+		{"volunteer's accept", func(t *testing.T, h *harness, staff bool) (string, error) {
 			ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Organisation = "ferryhill-helpers" }))
 			bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", phoned("07700 900222")))
 			first := h.createHR(shopping(hours(1, 3), func(r *pb.HelpRequest) { r.Organisation = "ferryhill-helpers" }))
@@ -64,20 +68,34 @@ func TestSameDoorNamesNoOtherVolunteerToPartnersOrVolunteers(t *testing.T) {
 			if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
 				t.Fatal(err)
 			}
-			token := h.newToken(h.st, &pb.Token{DisplayName: "Bob", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: bob.Name})
-			_, err = pb.NewMatchingServiceClient(h.as(token)).AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: toBob.Name})
+			c := h.match
+			if !staff {
+				token := h.newToken(h.st, &pb.Token{DisplayName: "Bob", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: bob.Name})
+				c = pb.NewMatchingServiceClient(h.as(token))
+			}
+			_, err = c.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: toBob.Name})
 			return ann.Name, err
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			other, err := tc.refuse(t, h)
+			other, err := tc.refuse(t, h, false)
 			wantFailure(t, err, codes.FailedPrecondition, server.ReasonSameDoor)
 			if strings.Contains(status.Convert(err).Message(), other) {
 				t.Errorf("the refusal names the other volunteer: %q", status.Convert(err).Message())
 			}
 			if md := errorMetadata(err); md["volunteer_coming"] != "" {
 				t.Errorf("the refusal's volunteer_coming names the other volunteer: %q", md["volunteer_coming"])
+			}
+		})
+		// Staff may offer the request to the one going, and must be told
+		// who that is.
+		t.Run(tc.name+" by staff", func(t *testing.T) {
+			h := newHarness(t)
+			other, err := tc.refuse(t, h, true)
+			wantFailure(t, err, codes.FailedPrecondition, server.ReasonSameDoor)
+			if md := errorMetadata(err); md["volunteer_coming"] != other || !strings.Contains(status.Convert(err).Message(), other) {
+				t.Errorf("the refusal to staff does not name %s: %q, volunteer_coming %q", other, status.Convert(err).Message(), md["volunteer_coming"])
 			}
 		})
 	}
