@@ -101,3 +101,30 @@ func TestDispatchCallerWhoGaveUpRunsNothing(t *testing.T) {
 		t.Errorf("%d dispatch runs, want 2: the held one and the last; the %d callers who gave up ran one each", got, impatient)
 	}
 }
+
+// TestDispatchCallerWhoGaveUpAsTheSlotFreesRunsNothing: a caller whose
+// deadline passes just as the run ahead ends finds both the free slot and
+// its end ready, and select takes either at random; the server must let
+// it go all the same, not make a run nobody waits for. A call whose
+// context is already done, with the slot free, is that moment: the test
+// without the run's own check fails all but once in 2^20.
+func TestDispatchCallerWhoGaveUpAsTheSlotFreesRunsNothing(t *testing.T) {
+	h := newHarness(t)
+	d := heldDispatch{runs: new(atomic.Int32), started: make(chan struct{}), hold: make(chan struct{})}
+	close(d.hold)
+	d.runs.Store(1) // nothing to hold
+	h.wrap = func(st store.Store) store.Store { d.Store = st; return d }
+	h.reopen()
+	h.createVol(matchVolunteer("Near Neighbour", "AB10 1AB"))
+	h.createHR(shopping(callerPhone("01224 000001")))
+	gone, cancel := context.WithCancel(h.ctx)
+	cancel()
+	for range 20 {
+		if _, err := h.srv.Dispatch(gone, &pb.DispatchRequest{}); status.Code(err) != codes.Canceled {
+			t.Fatalf("dispatch after giving up: %v, want CANCELLED", err)
+		}
+	}
+	if got := d.runs.Load() - 1; got != 0 {
+		t.Errorf("%d dispatch runs for callers who had given up, want none", got)
+	}
+}
