@@ -64,3 +64,34 @@ func TestClockAheadWithdrawalsLoggedApart(t *testing.T) {
 		t.Errorf("sweep logged %v; want offers_lapsed 0, offers_withdrawn_clock_set_back 1", got)
 	}
 }
+
+// TestClockPutBackMinutesKeepsOffers: a VM resumed a few minutes fast, and
+// NTP stepped it back, while a dispatch round's offers waited for their
+// volunteers. Withdrawn as made ahead of the clock, the whole round would
+// be taken back as the volunteers answered it; the few minutes the leases
+// run over are the lesser harm. An offer counts as made ahead only past
+// ten minutes.
+func TestClockPutBackMinutesKeepsOffers(t *testing.T) {
+	for _, tc := range []struct {
+		step time.Duration
+		want pb.Offer_State
+	}{
+		{5 * time.Minute, pb.Offer_STATE_PENDING},
+		{9 * time.Minute, pb.Offer_STATE_PENDING},
+		{11 * time.Minute, pb.Offer_STATE_WITHDRAWN},
+	} {
+		t.Run(tc.step.String(), func(t *testing.T) {
+			clock := &testClock{t: time.Now()}
+			h := newHarnessWithClock(t, clock)
+			clock.advance(tc.step)
+			ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+			hr := h.createHR(shopping(inTwoDays(clock)))
+			o := h.offer(hr.Name, ann.Name)
+			clock.advance(-tc.step) // NTP puts it right
+			h.srv.Sweep(h.ctx)
+			if got := h.getOffer(o.Name); got.State != tc.want {
+				t.Errorf("an offer made with the clock %v fast is %v after the sweep, want %v", tc.step, got.State, tc.want)
+			}
+		})
+	}
+}
