@@ -439,8 +439,9 @@ type HelpRequest struct {
 	// Output only. When the request was fulfilled, cancelled or expired. The
 	// retention of its personal data counts from it, so that an edit after
 	// the close (a note added) does not start the count again; from
-	// create_time instead when that is later but not ahead of the server's
-	// clock (a close stamped by a clock running behind).
+	// create_time instead when that is later but no more than ten minutes
+	// ahead of the server's clock (a close stamped by a clock running
+	// behind).
 	CloseTime     *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
