@@ -93,17 +93,7 @@ func TestCoordinatorHold(t *testing.T) {
 		t.Fatalf("held, after a restart: %d candidates, want 0", n)
 	}
 
-	recs, _, err := h.st.ListAuditRecords(h.ctx, store.AuditFilter{Resource: v.Name, Action: "update"}, store.Page{Size: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	held := 0
-	for _, r := range recs {
-		if slices.Contains(r.Fields, "held") {
-			held++
-		}
-	}
-	if held != 3 {
+	if held := holdRecords(t, h, v.Name); held != 3 {
 		t.Errorf("%d changes of the hold on record, want 3 (on, off, on)", held)
 	}
 }
@@ -270,20 +260,7 @@ func TestAwayAlreadyOverAnAssignment(t *testing.T) {
 func TestHoldOnRecordOnlyWhenItChanges(t *testing.T) {
 	h := newHarness(t)
 	v := h.createVol(matchVolunteer("Callum", "AB10 1AF"))
-	holds := func() int {
-		t.Helper()
-		recs, _, err := h.st.ListAuditRecords(h.ctx, store.AuditFilter{Resource: v.Name, Action: "update"}, store.Page{Size: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, r := range recs {
-			if slices.Contains(r.Fields, "held") {
-				n++
-			}
-		}
-		return n
-	}
+	holds := func() int { return holdRecords(t, h, v.Name) }
 	replace := func(edit func(*pb.Volunteer)) {
 		t.Helper()
 		whole := h.getVol(v.Name)
@@ -339,20 +316,7 @@ func TestNewTimeZoneMovesAwayOverAJob(t *testing.T) {
 // registered without a hold has none.
 func TestHoldAtCreateOnRecord(t *testing.T) {
 	h := newHarness(t)
-	holds := func(name string) int {
-		t.Helper()
-		recs, _, err := h.st.ListAuditRecords(h.ctx, store.AuditFilter{Resource: name}, store.Page{Size: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, r := range recs {
-			if slices.Contains(r.Fields, "held") {
-				n++
-			}
-		}
-		return n
-	}
+	holds := func(name string) int { return holdRecords(t, h, name) }
 	held := h.createVol(matchVolunteer("Callum", "AB10 1AF", func(v *pb.Volunteer) { v.Held = true }))
 	if !held.Held {
 		t.Fatal("created on hold, yet not held")
@@ -450,4 +414,21 @@ func londonZone(t *testing.T) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// holdRecords counts the audit records of volunteer name that put a
+// change of their hold on record.
+func holdRecords(t *testing.T, h *harness, name string) int {
+	t.Helper()
+	recs, _, err := h.st.ListAuditRecords(h.ctx, store.AuditFilter{Resource: name}, store.Page{Size: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range recs {
+		if slices.Contains(r.Fields, "held") {
+			n++
+		}
+	}
+	return n
 }
