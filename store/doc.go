@@ -168,9 +168,11 @@
 // delete, and each rotation rewrites every data key): the next purge,
 // which the server runs hourly whatever the retention, erasure or Open
 // does it.
-// A crash before the last transaction commits leaves the rotation due and
-// under way, and Open takes it up where it stopped (keys under the new
-// epoch are done), then rotates once more if an erasure or deletion came
+// A crash before the first chunk commits leaves the rotation due but not
+// under way, and Open starts it afresh under a new epoch. A crash after
+// that, before the last transaction commits, leaves it due and under way,
+// and Open takes it up where it stopped (keys under the new epoch are
+// done), then rotates once more if an erasure or deletion came
 // while it ran, as does the next erasure or purge, even one that finds
 // nothing to remove (a retry after the rotation failed); a crash after it
 // leaves an unused epoch, which Open drops.
