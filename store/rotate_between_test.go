@@ -31,8 +31,7 @@ func rotationChunk(t *testing.T, s *BoltStore, epoch uint32, from []byte) ([]byt
 // erased or deleted is found by phone, and no copy in the file of an
 // erased or deleted record's data key opens under the key file.
 func TestEveryWriteBetweenRotationChunks(t *testing.T) {
-	defer func(n int) { rotateChunk = n }(rotateChunk)
-	rotateChunk = 4
+	withRotateChunk(t, 4)
 	s, path := newStore(t)
 	const n = 24
 	var vols []*pb.Volunteer
@@ -165,8 +164,7 @@ func TestEveryWriteBetweenRotationChunks(t *testing.T) {
 // that rotation and, since the erased key was re-wrapped under its epoch,
 // rotates once more.
 func TestOpenAfterRotationsLastChunk(t *testing.T) {
-	defer func(n int) { rotateChunk = n }(rotateChunk)
-	rotateChunk = 4
+	withRotateChunk(t, 4)
 	s, path := newStore(t)
 	var reqs []*pb.HelpRequest
 	for i := range 10 {

@@ -27,8 +27,7 @@ func keyEpochsIn(tx *bolt.Tx) int {
 // get in between its chunks, and what they write is found by phone
 // meanwhile and after.
 func TestWritesGoOnDuringKeyRotation(t *testing.T) {
-	defer func(n int) { rotateChunk = n }(rotateChunk)
-	rotateChunk = 10
+	withRotateChunk(t, 10)
 	s, _ := newStore(t)
 	const n = 300
 	createMany(t, n, 16, func(i int) error {
@@ -114,13 +113,9 @@ func beginCutShort(t *testing.T, s *BoltStore) uint32 {
 // A rotation a crash cut short is taken up by Open under the same epoch,
 // and leaves every record readable and found by phone.
 func TestOpenFinishesRotationCutShort(t *testing.T) {
-	defer func(n int) { rotateChunk = n }(rotateChunk)
-	rotateChunk = 10
+	withRotateChunk(t, 10)
 	s, path := newStore(t)
-	for i := range 40 {
-		_, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", fmt.Sprintf("+4477009%05d", i)), Idempotency{})
-		mustOK(t, err, "create")
-	}
+	phonedRequests(t, s, 40)
 	mustOK(t, s.c.do(bg, markRotationDue), "mark due")
 	epoch := beginCutShort(t, s)
 	mustOK(t, s.Close(), "close")
@@ -154,13 +149,9 @@ func TestOpenFinishesRotationCutShort(t *testing.T) {
 // the copy under that rotation's epoch lingers in a free page, so
 // finishing that rotation is not enough; a new one follows.
 func TestErasureAfterRotationCutShort(t *testing.T) {
-	defer func(n int) { rotateChunk = n }(rotateChunk)
-	rotateChunk = 10
+	withRotateChunk(t, 10)
 	s, path := newStore(t)
-	for i := range 40 {
-		_, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", fmt.Sprintf("+4477009%05d", i)), Idempotency{})
-		mustOK(t, err, "create")
-	}
+	phonedRequests(t, s, 40)
 	epoch := beginCutShort(t, s)
 	// The first request made is among the first chunk's.
 	res, err := s.ErasePerson(bg, "+447700900000", time.Now())
@@ -178,4 +169,22 @@ func TestErasureAfterRotationCutShort(t *testing.T) {
 		return nil
 	}), "view")
 	verifyAll(t, s)
+}
+
+// withRotateChunk makes key rotations re-wrap n keys a transaction, for
+// the test.
+func withRotateChunk(t *testing.T, n int) {
+	old := rotateChunk
+	rotateChunk = n
+	t.Cleanup(func() { rotateChunk = old })
+}
+
+// phonedRequests stores n requests, the i-th with the phone
+// +4477009 and i in five digits.
+func phonedRequests(t *testing.T, s *BoltStore, n int) {
+	t.Helper()
+	for i := range n {
+		_, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", fmt.Sprintf("+4477009%05d", i)), Idempotency{})
+		mustOK(t, err, "create")
+	}
 }
