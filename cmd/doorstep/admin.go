@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -575,6 +576,10 @@ func count(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
+// eraseTimeout is how long doorstep admin erase waits for its answer
+// unless --timeout says otherwise (see adminErase).
+var eraseTimeout = 10 * time.Minute
+
 func (a *app) adminErase(args []string) error {
 	u := usage{
 		synopsis: "doorstep admin erase --phone NUMBER [--yes]",
@@ -582,7 +587,9 @@ func (a *app) adminErase(args []string) error {
 details and address of every request they made (the rest of each request stays, for statistics; an open
 one is cancelled) and their volunteer records. It cannot be undone. On a terminal it asks you to type
 the number again; scripts give --yes. A request or volunteer with a live offer or assignment stops the
-erasure and nothing is changed: end it first (decline the offer, or complete or cancel the request).`,
+erasure and nothing is changed: end it first (decline the offer, or complete or cancel the request).
+It waits up to 10 minutes for the answer, unless --timeout says otherwise: an erasure ends by
+re-wrapping every data key under a new master key, about 20 s on a file of a million records.`,
 		examples: []string{"doorstep admin erase --phone 07700 900123", "doorstep admin erase --phone '+44 1224 123456' --yes --json"},
 	}
 	cmd := a.begin("erase", u)
@@ -605,7 +612,15 @@ erasure and nothing is changed: end it first (decline the offer, or complete or 
 	if err != nil {
 		return err
 	}
-	resp, err := c.Admin.ErasePersonalData(a.ctx, &pb.ErasePersonalDataRequest{Phone: number})
+	// An erasure ends with a rotation of the key file's master key, which
+	// re-wraps every data key: about 20 s at a million records, beyond
+	// the usual wait on a busy server. A --timeout given is kept to.
+	if !a.cfg.timeoutSet {
+		a.cfg.timeout = max(a.cfg.timeout, eraseTimeout)
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, a.cfg.timeout)
+	defer cancel()
+	resp, err := c.Admin.ErasePersonalData(ctx, &pb.ErasePersonalDataRequest{Phone: number})
 	if client.Reason(err) == server.ReasonHasCommitments {
 		which := "a request or volunteer record of " + number
 		if r := client.Metadata(err, "resource"); r != "" {

@@ -34,7 +34,10 @@ type config struct {
 	insecure bool
 	json     bool
 	timeout  time.Duration
-	org      string
+	// timeoutSet says --timeout was given: a command that waits longer
+	// than most by its nature (an erasure) keeps to it then.
+	timeoutSet bool
+	org        string
 }
 
 // app is one invocation of the command: its streams, clock and connection.
@@ -58,6 +61,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return runAt(ctx, args, getenv, stdin, stdout, stderr, time.Now)
 }
 
+// defaultTimeout is how long a command waits for each answer without
+// --timeout (a variable for tests).
+var defaultTimeout = 30 * time.Second
+
 // runAt is run with a clock, which tests fix so that "tomorrow" and the
 // times printed are the same on every run.
 func runAt(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
@@ -66,7 +73,7 @@ func runAt(ctx context.Context, args []string, getenv func(string) string, stdin
 		addr:    envOr(getenv, "DOORSTEP_ADDR", defaultAddr),
 		token:   getenv("DOORSTEP_TOKEN"),
 		org:     getenv("DOORSTEP_ORG"),
-		timeout: 30 * time.Second,
+		timeout: defaultTimeout,
 	}
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		a.prompt = newPrompter(ctx, stdin, stderr)
@@ -324,8 +331,30 @@ func (a *app) flagSet(name string) *flag.FlagSet {
 	fs.StringVar(&a.cfg.caFile, "ca-file", a.cfg.caFile, "PEM file of the CA that signed the server's certificate (implies --tls)")
 	fs.BoolVar(&a.cfg.insecure, "insecure", a.cfg.insecure, "plaintext to a server that is not on loopback (never over the internet)")
 	fs.BoolVar(&a.cfg.json, "json", a.cfg.json, "print protobuf JSON instead of a table")
-	fs.DurationVar(&a.cfg.timeout, "timeout", a.cfg.timeout, "how long to wait for each answer from the server")
+	fs.Var(timeoutFlag{&a.cfg}, "timeout", "how long to wait for each answer from the server")
 	return fs
+}
+
+// timeoutFlag is --timeout, noting that it was given.
+type timeoutFlag struct{ cfg *config }
+
+func (f timeoutFlag) String() string {
+	if f.cfg == nil {
+		return ""
+	}
+	return f.cfg.timeout.String()
+}
+
+// Get makes a bad value read as one for a length (flagProblem).
+func (f timeoutFlag) Get() any { return f.cfg.timeout }
+
+func (f timeoutFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("parse error")
+	}
+	f.cfg.timeout, f.cfg.timeoutSet = d, true
+	return nil
 }
 
 // usage is a command's help text.

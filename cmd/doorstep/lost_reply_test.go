@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -227,5 +228,32 @@ func TestTokenCreateWhoseReplyWasLost(t *testing.T) {
 	lost.set(pb.AdminService_CreateToken_FullMethodName, 0)
 	if out := e.ok("admin", "token", "list"); !strings.Contains(out, "Helpline desk 3") {
 		t.Errorf("admin token list:\n%s\nwant the token made", out)
+	}
+}
+
+// TestEraseWaitsForItsKeyRotation: an erasure ends with a rotation of the
+// master key, about 20 s at a million records, past the usual wait on a
+// busy server; it waits longer than other commands unless --timeout says
+// otherwise.
+func TestEraseWaitsForItsKeyRotation(t *testing.T) {
+	defer func(d time.Duration) { defaultTimeout = d }(defaultTimeout)
+	defaultTimeout = 300 * time.Millisecond
+	slow := &lostReplies{lose: map[string]int{}, before: map[string]func(){}}
+	e := newTestEnvWith(t, slow.option())
+	e.newRequest()
+	e.asAdmin()
+	rotation := func() {
+		slow.mu.Lock()
+		slow.before[pb.AdminService_ErasePersonalData_FullMethodName] = func() { time.Sleep(time.Second) }
+		slow.mu.Unlock()
+	}
+	rotation()
+	if r := e.run("admin", "erase", "--phone", "01224 123456", "--yes", "--timeout", "300ms"); r.code != exitUnreachable || !strings.Contains(r.stderr, "did not answer within 300ms") {
+		t.Errorf("erase with --timeout 300ms: exit %d, stderr %q; want the timeout kept to", r.code, r.stderr)
+	}
+	e.newRequest()
+	rotation()
+	if r := e.run("admin", "erase", "--phone", "01224 123456", "--yes"); r.code != exitOK {
+		t.Errorf("erase with no --timeout: exit %d, stderr %q; want it to wait for the answer", r.code, r.stderr)
 	}
 }
