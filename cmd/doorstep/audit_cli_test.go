@@ -36,14 +36,7 @@ func TestRequestNewAtTheTerminalKeepsAnswersWhenRefused(t *testing.T) {
 	term.send("today by 18:00")
 	term.expect("Save this request? ")
 	term.send("y")
-	select {
-	case c := <-code:
-		if c != 0 {
-			t.Fatalf("exit %d; terminal:\n%s", c, term.text())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("request new did not finish; terminal:\n%s", term.text())
-	}
+	term.finished(t, code, "request new")
 	got := e.storedRequests(store.HelpRequestFilter{})
 	if len(got) != 1 || got[0].Requester.DisplayName != "Margaret" ||
 		!got[0].GetDeadline().AsTime().Equal(time.Date(2026, 3, 10, 18, 0, 0, 0, time.UTC)) {

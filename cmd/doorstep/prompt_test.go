@@ -155,14 +155,7 @@ func TestRequestNewAtTheTerminal(t *testing.T) {
 	term.expect("Save this request? ")
 	term.send("y")
 
-	select {
-	case c := <-code:
-		if c != 0 {
-			t.Fatalf("exit %d; terminal:\n%s", c, term.text())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("request new did not finish")
-	}
+	term.finished(t, code, "request new")
 	if !strings.HasPrefix(stdout.String(), "Saved helpRequests/") {
 		t.Errorf("stdout = %q", stdout.String())
 	}
@@ -288,14 +281,7 @@ func TestRequestNewAsksFromAnywhereOnlyForACall(t *testing.T) {
 			term.send("")
 			term.expect("Save this request? ")
 			term.send("y")
-			select {
-			case c := <-code:
-				if c != 0 {
-					t.Fatalf("exit %d; terminal:\n%s", c, term.text())
-				}
-			case <-time.After(15 * time.Second):
-				t.Fatal("request new did not finish")
-			}
+			term.finished(t, code, "request new")
 			got := e.storedRequests(store.HelpRequestFilter{})
 			if len(got) != 1 || got[0].RemoteOk != tt.wantRemote || got[0].EntersHome {
 				t.Fatalf("stored %v", got)
@@ -332,19 +318,26 @@ func TestRequestNewWithEntersHomeDoesNotAskFromAnywhere(t *testing.T) {
 	term.send("")
 	term.expect("Save this request? ")
 	term.send("y")
-	select {
-	case c := <-code:
-		if c != 0 {
-			t.Fatalf("exit %d; terminal:\n%s", c, term.text())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("request new did not finish; terminal:\n%s", term.text())
-	}
+	term.finished(t, code, "request new")
 	got := e.storedRequests(store.HelpRequestFilter{})
 	if len(got) != 1 || got[0].RemoteOk || !got[0].EntersHome {
 		t.Fatalf("stored %v", got)
 	}
 	if text := term.text(); strings.Contains(text, "from anywhere?") {
 		t.Errorf("asked from anywhere for a visit inside the home:\n%s", text)
+	}
+}
+
+// finished waits for the command run on term to end, and fails the test
+// unless it ended well.
+func (term *terminal) finished(t *testing.T, code <-chan int, what string) {
+	t.Helper()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit %d; terminal:\n%s", c, term.text())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%s did not finish; terminal:\n%s", what, term.text())
 	}
 }
