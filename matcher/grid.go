@@ -143,7 +143,24 @@ type gridBlock struct {
 	by, bx int32
 	index  uint32 // in Grid.blocks
 	agg    gridAgg
-	cells  [gridBlockSide * gridBlockSide]gridCell
+	// skilled[b] is occ for the points whose tag has skill bit b (tag.go):
+	// a search for a skill reads only the cells that hold someone with it
+	// (gridSearch.rowCells). A request needing a skill few have (a lift
+	// needs a driver, a quarter of volunteers) otherwise reads every cell
+	// it passes, most holding a point or two, each a cache miss, only to
+	// turn their points away by their tags. Like agg it only ever claims
+	// too much: a point that leaves or changes leaves its bit behind
+	// until the cell empties or the arena is next rebuilt.
+	skilled [tagSkillBits][gridBlockSide]uint16
+	cells   [gridBlockSide * gridBlockSide]gridCell
+}
+
+// markSkills notes in skilled that cell ci holds a point with tag.
+func (b *gridBlock) markSkills(ci, tag uint32) {
+	row, bit := ci>>gridBlockShift, uint16(1)<<(ci&gridBlockMask)
+	for sk := tag >> tagSkillShift & (1<<tagSkillBits - 1); sk != 0; sk &= sk - 1 {
+		b.skilled[bits.TrailingZeros32(sk)][row] |= bit
+	}
 }
 
 // gridAgg is what a block's tags have in common, kept so that a search
@@ -244,8 +261,10 @@ func (b *gridBlock) move(ci, room uint32) {
 		}
 		b.arena = make([]gridEntry, 0, need+need/2+4)
 		b.agg = gridAgg{} // rebuilt from the points still here, dropping stale bits
+		b.skilled = [tagSkillBits][gridBlockSide]uint16{}
 		for _, e := range old[b.cells[ci].off : b.cells[ci].off+b.cells[ci].n] {
 			b.agg.add(e.tag)
+			b.markSkills(ci, e.tag)
 		}
 		for j := range b.cells {
 			cj := &b.cells[j]
@@ -256,6 +275,7 @@ func (b *gridBlock) move(ci, room uint32) {
 			b.arena = append(b.arena, old[cj.off:cj.off+cj.n]...)
 			for _, e := range old[cj.off : cj.off+cj.n] {
 				b.agg.add(e.tag)
+				b.markSkills(uint32(j), e.tag)
 			}
 			b.arena = b.arena[:int(off+gridRun(cj.n))]
 			b.fillHoles(off+cj.n, off+gridRun(cj.n))
@@ -391,6 +411,7 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 		if sl.bc&0xff == ci && gridKey(int64(blk.by), int64(blk.bx)) == key {
 			blk.entries(ci)[sl.pos] = e // same cell: move in place
 			blk.agg.add(tag)
+			blk.markSkills(ci, tag)
 			return
 		}
 		g.removeSlot(sl)
@@ -406,6 +427,7 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 	blk.cols |= 1 << (ci & gridBlockMask)
 	g.slots[id] = gridSlot{bc: bi<<8 | ci, pos: blk.add(ci, e)}
 	blk.agg.add(tag) // after add, whose rebuild recomputes the rest
+	blk.markSkills(ci, tag)
 	g.n++
 }
 
@@ -508,6 +530,7 @@ func (g *Grid) load(pts []gridPoint) {
 		c := &blk.cells[where[i]&0xff]
 		blk.arena[c.off+c.n] = e
 		blk.agg.add(e.tag)
+		blk.markSkills(where[i]&0xff, e.tag)
 		g.slots[e.id] = gridSlot{bc: where[i], pos: c.n}
 		c.n++
 	}
@@ -568,6 +591,9 @@ func (g *Grid) removeSlot(sl gridSlot) {
 		// The run is reclaimed by the arena's next rebuild.
 		*c = gridCell{}
 		blk.occ[ci>>gridBlockShift] &^= 1 << (ci & gridBlockMask)
+		for b := range blk.skilled {
+			blk.skilled[b][ci>>gridBlockShift] &^= 1 << (ci & gridBlockMask)
+		}
 		blk.cols = 0
 		for _, o := range blk.occ {
 			blk.cols |= o
@@ -576,6 +602,7 @@ func (g *Grid) removeSlot(sl gridSlot) {
 	if blk.n--; blk.n == 0 {
 		blk.arena = nil
 		blk.agg = gridAgg{}
+		blk.skilled = [tagSkillBits][gridBlockSide]uint16{}
 		delete(g.blockOf, gridKey(int64(blk.by), int64(blk.bx)))
 		g.freeBlocks = append(g.freeBlocks, bi)
 	}
@@ -668,7 +695,10 @@ type gridSearch struct {
 	// bound as it then is, they give what offering them one by one gives.
 	// And it passes over blocks whose aggregate shows that nobody in them
 	// can be eligible (query.hopeless).
-	tq      *query
+	tq *query
+	// need are the skill bits (tag.go) every eligible point's tag has, so
+	// that cells holding nobody with them are not read (rowCells).
+	need    uint32
 	pending [64]gridPending
 	npend   int
 	// tt is tq's rules as tables (tagTable), built once a search has read
@@ -919,6 +949,18 @@ func (s *gridSearch) lookupNB(i, j int) *gridBlock {
 	return blk
 }
 
+// rowCells is the cells of row row of blk that the search reads: those
+// not empty and, for a query that needs skills, holding someone with
+// each of them (gridBlock.skilled). Every other point there lacks a skill
+// the rules require, so leaving them unread changes nothing found.
+func (s *gridSearch) rowCells(blk *gridBlock, row int64) uint32 {
+	cells := blk.occ[row]
+	for n := s.need; n != 0; n &= n - 1 {
+		cells &= blk.skilled[bits.TrailingZeros32(n)][row]
+	}
+	return uint32(cells)
+}
+
 // rowGap is how many rows lie between the query and row cy (0 in it).
 func (s *gridSearch) rowGap(cy int64) float64 {
 	return max(0, float64(cy)-s.uq, s.uq-float64(cy+1))
@@ -965,6 +1007,9 @@ func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres
 		gridSearchPool.Put(s)
 	}()
 	s.tq, s.budget = q, budget
+	if q.tag.skillsOK {
+		s.need = q.tag.skills
+	}
 	s.nearest(g, dst, lat, lng, k, maxMetres, nil)
 	if s.gaveUp {
 		return dst, false
@@ -1240,7 +1285,7 @@ func (s *gridSearch) walkRow(cy, r int64) {
 		if blk == nil {
 			continue
 		}
-		cells := uint32(blk.occ[row])
+		cells := s.rowCells(blk, row)
 		base := bx << gridBlockShift
 		if lo > base {
 			cells &^= 1<<(lo-base) - 1
@@ -1285,7 +1330,7 @@ func (s *gridSearch) walkSides(r int64) {
 				}
 				for y := cy; y <= end; y++ {
 					row := y & gridBlockMask
-					if blk.occ[row]&(1<<c) == 0 {
+					if s.rowCells(blk, row)&(1<<c) == 0 {
 						continue
 					}
 					dy := s.rowGap(y) * s.g.metresPerRow
@@ -1462,7 +1507,7 @@ func (s *gridSearch) scanBlock(blk *gridBlock, done int64) {
 	x0 := int64(blk.bx) << gridBlockShift
 	y0 := int64(blk.by) << gridBlockShift
 	for row := int64(0); row < gridBlockSide; row++ {
-		cells := uint32(blk.occ[row])
+		cells := s.rowCells(blk, row)
 		if cells == 0 {
 			continue
 		}

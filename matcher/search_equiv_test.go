@@ -141,8 +141,9 @@ func gridMetres(e *Engine, q *query, id uint32) float64 {
 	return ApproxMetres(q.lat, q.lng, plat, plng)
 }
 
-// checkAggregates: every block's aggregate claims at least what its
-// points have, which is all that passing blocks over relies on.
+// checkAggregates: every block's aggregate, and its cells' skill bitmaps,
+// claim at least what its points have, which is all that passing blocks
+// and cells over relies on.
 func checkAggregates(t *testing.T, stage string, g *Grid) {
 	t.Helper()
 	for _, b := range g.blocks[1:] {
@@ -150,6 +151,11 @@ func checkAggregates(t *testing.T, stage string, g *Grid) {
 		for ci := range b.cells {
 			for _, en := range b.entries(uint32(ci)) {
 				fresh.add(en.tag)
+				for sk := range b.skilled {
+					if en.tag>>(tagSkillShift+sk)&1 != 0 && b.skilled[sk][ci>>gridBlockShift]&(1<<(ci&gridBlockMask)) == 0 {
+						t.Fatalf("%s: block (%d,%d) cell %d holds skill bit %d, its bitmap does not say so", stage, b.by, b.bx, ci, sk)
+					}
+				}
 			}
 		}
 		ok := (!fresh.live || b.agg.live) && (!fresh.other || b.agg.other) && fresh.skills&^b.agg.skills == 0 && fresh.vet <= b.agg.vet
