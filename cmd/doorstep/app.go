@@ -68,6 +68,10 @@ var defaultTimeout = 30 * time.Second
 // runAt is run with a clock, which tests fix so that "tomorrow" and the
 // times printed are the same on every run.
 func runAt(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
+	out, errOut := &inertWriter{w: stdout}, &inertWriter{w: stderr}
+	defer out.flush()
+	defer errOut.flush()
+	stdout, stderr = out, errOut
 	a := &app{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: now}
 	a.cfg = config{
 		addr:    envOr(getenv, "DOORSTEP_ADDR", defaultAddr),

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -16,6 +17,79 @@ import (
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
+
+// inertWriter is what the command writes through, to stdout and stderr:
+// it passes text on with what a terminal would act on, or a reader would
+// misread, shown as \uXXXX instead. Names, streets, details, token and
+// organisation names come from partners' imports and volunteers' own apps
+// and are printed to staff during a call; a record stored before the
+// server refused such text, or text the server lets through, must not
+// clear the screen, hide a link, overwrite a line with a carriage return,
+// or turn the phone number printed after a name backwards. The command
+// itself writes none of these, so one writer covers every output; the
+// escape is JSON's own, so --json stays valid JSON. A byte that is not
+// UTF-8 becomes U+FFFD; a character cut between two writes is held for
+// the next.
+type inertWriter struct {
+	w    io.Writer
+	held []byte
+}
+
+func (iw *inertWriter) Write(p []byte) (int, error) {
+	buf := append(iw.held, p...)
+	out := make([]byte, 0, len(buf)+16)
+	i := 0
+	for i < len(buf) {
+		r, n := utf8.DecodeRune(buf[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1 && !utf8.FullRune(buf[i:]):
+			// The start of a character the next write ends.
+			iw.held = append([]byte(nil), buf[i:]...)
+			_, err := iw.w.Write(out)
+			return len(p), err
+		case r == utf8.RuneError && n <= 1:
+			out = append(out, "\uFFFD"...)
+		case actedOn(r):
+			out = fmt.Appendf(out, `\u%04x`, r)
+		default:
+			out = append(out, buf[i:i+n]...)
+		}
+		i += n
+	}
+	iw.held = nil
+	_, err := iw.w.Write(out)
+	return len(p), err
+}
+
+// flush writes a character left cut off at the end of the output.
+func (iw *inertWriter) flush() {
+	if len(iw.held) > 0 {
+		iw.held = nil
+		_, _ = io.WriteString(iw.w, "\uFFFD")
+	}
+}
+
+// actedOn says whether a terminal would act on r, or a reader be misled
+// by it, were it printed: control characters other than newline and tab
+// (escape sequences, carriage return, backspace, NUL, C1 controls), the
+// bidirectional embeddings, overrides and isolates (which reorder what
+// follows them on the line), invisible zero-width characters, and line
+// and paragraph separators.
+func actedOn(r rune) bool {
+	switch {
+	case r == '\n' || r == '\t':
+		return false
+	case r < 0x20 || r >= 0x7f && r < 0xa0:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	case r == 0x200b, r >= 0x2060 && r <= 0x2064, r == 0xfeff, r == 0x180e:
+		return true
+	case r == 0x2028, r == 0x2029:
+		return true
+	}
+	return false
+}
 
 type table struct{ tw *tabwriter.Writer }
 
