@@ -96,12 +96,17 @@ func NormalisePhone(s string) (string, error) {
 	return "+" + n, nil
 }
 
-// cleanText trims s and checks its length and characters. Newlines and tabs
-// are allowed only where multiline is.
+// cleanText trims s, drops the invisible formatting in it, and checks its
+// length and characters. Newlines and tabs are allowed only where
+// multiline is.
 func cleanText(v *violations, field, s string, required bool, max int, multiline bool) string {
+	valid := utf8.ValidString(s)
+	if valid {
+		s = strings.Map(dropInvisible, s)
+	}
 	s = strings.TrimSpace(s)
 	switch {
-	case !utf8.ValidString(s):
+	case !valid:
 		v.add(field, "is not valid UTF-8")
 	case s == "" && required:
 		v.add(field, "is required")
@@ -116,6 +121,24 @@ func cleanText(v *violations, field, s string, required bool, max int, multiline
 		}
 	}
 	return s
+}
+
+// dropInvisible is for strings.Map: it drops the formatting a reader
+// cannot see but a display acts on. Bidirectional embeddings, overrides
+// and isolates turn what follows them around, on the line they are shown
+// on (the phone number printed after a name); zero-width spaces, word
+// joiners and a byte order mark (a spreadsheet's, at the start of a cell)
+// hide inside a word, so that a name or street does not compare equal to
+// the same one typed. Dropped, the text reads as a person saw it. The
+// zero-width joiner and non-joiner, which Persian, Indic scripts and
+// emoji need, and the direction marks of right-to-left text are kept.
+func dropInvisible(r rune) rune {
+	switch {
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069',
+		r == '\u200b', r >= '\u2060' && r <= '\u2064', r == '\ufeff', r == '\u180e':
+		return -1
+	}
+	return r
 }
 
 // cleanSkills lower-cases, checks and de-duplicates skill tags in place.

@@ -300,8 +300,10 @@ func (x *Location) GetCoordinatesSource() CoordinatesSource {
 // belongs to so that it can be protected, disclosed and erased on its own.
 type Contact struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Required. The name the person wants to be called by: 1 to 100 characters,
-	// no control characters.
+	// Required. The name the person wants to be called by: 1 to 100 characters
+	// on one line, no control characters. Invisible formatting (bidirectional
+	// overrides and isolates, zero-width spaces, a byte order mark) is
+	// dropped, in every text field.
 	DisplayName string `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Required. A phone number: a UK number in national ("01224 123456",
 	// "07700 900123") or international ("+44 1224 123456") form, or another
