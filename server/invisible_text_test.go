@@ -110,3 +110,43 @@ func TestTextDropsInvisibleFormatting(t *testing.T) {
 		}
 	})
 }
+
+// TestLineBreaks: a line or paragraph separator in a field of one line
+// would show as a second line (a forged "Phone:" under a name) where the
+// text is shown by a program that breaks lines there; it is refused,
+// naming the field, as a newline is. In the details, which keep their
+// lines, a carriage return (alone, which overwrites the line before on a
+// terminal, or before a newline, as Windows writes) and those separators
+// are stored as the newline every reader breaks on.
+func TestLineBreaks(t *testing.T) {
+	h := newHarness(t)
+	forged := "Ann Smith\u2028Phone: 07700 900999"
+	tests := []struct {
+		name  string
+		edit  func(hr *pb.HelpRequest)
+		field string
+	}{
+		{"name", func(hr *pb.HelpRequest) { hr.Requester.DisplayName = forged }, "help_request.requester.display_name"},
+		{"name, paragraph", func(hr *pb.HelpRequest) { hr.Requester.DisplayName = "Ann Smith\u2029Phone" }, "help_request.requester.display_name"},
+		{"street", func(hr *pb.HelpRequest) { hr.Location.Street = "Union Street\u2028Flat 9" }, "help_request.location.street"},
+		{"address line", func(hr *pb.HelpRequest) { hr.Location.AddressLines = []string{forged} }, "help_request.location.address_lines[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hr := validHelpRequest()
+			tt.edit(hr)
+			_, err := h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr})
+			if code, _, fields := errorOf(t, err); code != codes.InvalidArgument || len(fields) != 1 || fields[0] != tt.field {
+				t.Errorf("got %v, want InvalidArgument naming %s", err, tt.field)
+			}
+		})
+	}
+	t.Run("details", func(t *testing.T) {
+		hr := validHelpRequest()
+		hr.Details = "Ring twice\r\nKey under the mat\rDog is friendly\u2028Thanks\u2029Ann\n\tLeave at door"
+		got := h.getHR(h.createHR(hr).Name)
+		if want := "Ring twice\nKey under the mat\nDog is friendly\nThanks\nAnn\n\tLeave at door"; got.Details != want {
+			t.Errorf("details stored as %q, want %q", got.Details, want)
+		}
+	})
+}

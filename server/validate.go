@@ -98,10 +98,13 @@ func NormalisePhone(s string) (string, error) {
 
 // cleanText trims s, drops the invisible formatting in it, and checks its
 // length and characters. Newlines and tabs are allowed only where
-// multiline is.
+// multiline is; there, every kind of line break is stored as a newline.
 func cleanText(v *violations, field, s string, required bool, max int, multiline bool) string {
 	valid := utf8.ValidString(s)
 	if valid {
+		if multiline {
+			s = lineBreaks.Replace(s)
+		}
 		s = strings.Map(dropInvisible, s)
 	}
 	s = strings.TrimSpace(s)
@@ -114,7 +117,16 @@ func cleanText(v *violations, field, s string, required bool, max int, multiline
 		v.add(field, fmt.Sprintf("is longer than %d characters", max))
 	default:
 		for _, r := range s {
-			if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r')) {
+			if multiline && (r == '\n' || r == '\t') {
+				continue
+			}
+			if r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029' {
+				// Shown where lines break there, the rest would read
+				// as another field ("Phone: ...") under this one.
+				v.add(field, "must be one line: it contains a line break")
+				break
+			}
+			if unicode.IsControl(r) {
 				v.add(field, "contains control characters")
 				break
 			}
@@ -122,6 +134,12 @@ func cleanText(v *violations, field, s string, required bool, max int, multiline
 	}
 	return s
 }
+
+// lineBreaks are a multiline field's line breaks other than the newline:
+// Windows' carriage return and newline, a carriage return alone (which on
+// a terminal overwrites the line before), and the line and paragraph
+// separators, which some readers break at and others do not.
+var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u2028", "\n", "\u2029", "\n")
 
 // dropInvisible is for strings.Map: it drops the formatting a reader
 // cannot see but a display acts on. Bidirectional embeddings, overrides

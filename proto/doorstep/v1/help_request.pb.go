@@ -376,7 +376,8 @@ type HelpRequest struct {
 	// Required. One or more kinds of help, each at most once.
 	Needs []Need `protobuf:"varint,2,rep,packed,name=needs,proto3,enum=doorstep.v1.Need" json:"needs,omitempty"`
 	// Optional (required when needs contains NEED_OTHER). What exactly is
-	// needed: up to 2000 characters. Personal data: never logged.
+	// needed: up to 2000 characters. Line breaks of any kind ("\r\n", "\r",
+	// U+2028) are stored as "\n". Personal data: never logged.
 	Details string `protobuf:"bytes,3,opt,name=details,proto3" json:"details,omitempty"`
 	// Optional. Skill tags a volunteer must all have, up to 20 different ones. Each is 1 to 40
 	// characters of lower-case letters, digits and hyphens, starting with a
