@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"go.uber.org/zap"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -49,6 +50,7 @@ const (
 	ReasonNotMatchable        = "NOT_MATCHABLE"
 	ReasonAlreadyExists       = "ALREADY_EXISTS"
 	ReasonLastAdminToken      = "LAST_ADMIN_TOKEN"
+	ReasonStorageFull         = "STORAGE_FULL"
 )
 
 // statusWith builds a status carrying an ErrorInfo and any other details.
@@ -188,6 +190,13 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 		return statusWith(codes.FailedPrecondition, ReasonNotMatchable, "the request or volunteer cannot be matched: it lacks a place or a time", nil)
 	case errors.Is(err, store.ErrClosed):
 		return statusWith(codes.Unavailable, ReasonUnavailable, "the server is shutting down; retry shortly", nil)
+	case diskFull(err):
+		// The operator must free space; the caller must know that nothing
+		// was saved and that it is no bug of theirs. Reads of personal data
+		// fail too: their audit record cannot be written.
+		m.logger.Error("disk full: nothing can be written until space is freed", zap.Error(err), zap.String("method", methodFrom(ctx)))
+		return statusWith(codes.ResourceExhausted, ReasonStorageFull,
+			"the server's disk is full, so this was not done and nothing was changed: tell whoever runs the server, and try again once they have freed space", nil)
 	case errors.Is(err, context.Canceled):
 		return statusWith(codes.Canceled, ReasonCancelled, "the call was cancelled", nil)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -196,6 +205,13 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	// Store errors carry ids and bucket names, never personal data.
 	m.logger.Error("internal error", zap.Error(err), zap.String("method", methodFrom(ctx)))
 	return statusWith(codes.Internal, ReasonInternal, "internal error", nil)
+}
+
+// diskFull says whether err is a write that failed for want of disk space
+// (the file system, or the server's quota on it, is full). bbolt rolls such
+// a commit back, so the same write succeeds once space is freed.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 // sameDoorStatus refuses an offer, or its accept, that would send a

@@ -1,0 +1,192 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// diskFullStore fails writes, the audit of reads among them, as the bbolt
+// store does when the disk holding its file is full.
+type diskFullStore struct {
+	store.Store
+	full bool
+}
+
+func noSpace(what string) error {
+	return fmt.Errorf("store: %s: commit: %w", what, &fs.PathError{Op: "write", Path: "/var/lib/doorstep/doorstep.db", Err: syscall.ENOSPC})
+}
+
+func (d *diskFullStore) CreateHelpRequest(ctx context.Context, hr *pb.HelpRequest, idem store.Idempotency) (*pb.HelpRequest, error) {
+	if d.full {
+		return nil, noSpace("create help request")
+	}
+	return d.Store.CreateHelpRequest(ctx, hr, idem)
+}
+
+func (d *diskFullStore) RecordAudit(ctx context.Context, recs []*pb.AuditRecord) error {
+	if d.full && len(recs) > 0 {
+		return noSpace("record audit")
+	}
+	return d.Store.RecordAudit(ctx, recs)
+}
+
+// wantDiskFull checks that err tells the caller the server's disk is full,
+// as RESOURCE_EXHAUSTED (gRPC's code for a full file system) with reason
+// STORAGE_FULL, and shows nothing of the server's insides.
+func wantDiskFull(t *testing.T, what string, err error) {
+	t.Helper()
+	code, reason, _ := errorOf(t, err)
+	msg := status.Convert(err).Message()
+	if code != codes.ResourceExhausted || reason != server.ReasonStorageFull || !strings.Contains(msg, "disk is full") {
+		t.Errorf("%s on a full disk: %v %s %q, want RESOURCE_EXHAUSTED %s saying the disk is full", what, code, reason, msg, server.ReasonStorageFull)
+	}
+	for _, inside := range []string{"/", "no space left on device", "store:", "commit", "bbolt", ".db"} {
+		if strings.Contains(msg, inside) {
+			t.Errorf("%s on a full disk: the message shows %q: %q", what, inside, msg)
+		}
+	}
+}
+
+// A write, or a read whose audit record cannot be written, on a full disk
+// is refused as such: a caller told only "internal error" cannot tell a
+// bug from a disk an operator can free, nor that nothing was saved.
+func TestFullDiskIsSaidPlainly(t *testing.T) {
+	h := newHarness(t)
+	hr := h.createHR(validHelpRequest())
+	d := &diskFullStore{}
+	h.close()
+	h.wrap = func(st store.Store) store.Store { d.Store = st; return d }
+	st, err := h.open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.serve(st)
+	d.full = true
+
+	_, err = h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: validHelpRequest()})
+	wantDiskFull(t, "create", err)
+	_, err = h.hr.GetHelpRequest(h.ctx, &pb.GetHelpRequestRequest{Name: hr.Name})
+	wantDiskFull(t, "read", err)
+
+	// The operator is told, at error level, what the caller is not.
+	told := false
+	for _, e := range h.logs.All() {
+		if e.Level >= zapcore.ErrorLevel && strings.Contains(fmt.Sprint(e.ContextMap()), "no space left on device") {
+			told = true
+		}
+	}
+	if !told {
+		t.Error("no error-level log line says the disk is full")
+	}
+}
+
+// mountSmallDisk mounts a tmpfs of size bytes at a new directory, or skips
+// the test where that cannot be done (not root, or no mount allowed).
+func mountSmallDisk(t *testing.T, size int) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount: %v %s", err, out)
+		}
+	})
+	return dir
+}
+
+// fillDisk writes a file over all the space left in dir and returns it.
+func fillDisk(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			return path
+		}
+	}
+}
+
+// On a real disk that fills up: the write that does not fit is refused
+// plainly, nothing of it is kept, reads that need no write go on, and once
+// space is freed writes are taken again, without a restart.
+func TestFullDiskOnARealFilesystem(t *testing.T) {
+	dir := mountSmallDisk(t, 4<<20)
+	h := &harness{t: t, path: filepath.Join(dir, "doorstep.db"), ctx: context.Background(), start: time.Now()}
+	st, err := h.open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.LoadGazetteer(h.ctx, st, samplePath); err != nil {
+		t.Fatal(err)
+	}
+	h.serve(st)
+	t.Cleanup(h.close)
+	first := h.createHR(shopping())
+	vol := h.createVol(matchVolunteer("Near", "AB10 1AB"))
+	offer := h.offer(first.Name, vol.Name)
+	rev := h.revision() - 1 // the offer's own events among those read
+
+	filler := fillDisk(t, dir)
+	stored := 1
+	for err = nil; err == nil && stored < 5000; stored++ {
+		_, err = h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: shopping(callerPhone(fmt.Sprintf("01224 %06d", stored)))})
+	}
+	stored-- // the last one failed
+	wantDiskFull(t, "create", err)
+	if n, _ := h.countStored(); n != stored {
+		t.Errorf("%d requests stored, want %d: the refused write left something behind", n, stored)
+	}
+	if err := h.st.Check(); err != nil {
+		t.Errorf("the file after the refused write: %v", err)
+	}
+	// Reads that write nothing still work.
+	if _, err := h.gz.LookupPostcode(h.ctx, &pb.LookupPostcodeRequest{Postcode: "AB10 1AB"}); err != nil {
+		t.Errorf("lookup on a full disk: %v", err)
+	}
+	if _, err := h.match.GetOffer(h.ctx, &pb.GetOfferRequest{Name: offer.Name}); err != nil {
+		t.Errorf("offer read on a full disk: %v", err)
+	}
+	watch, err := h.ev.WatchEvents(h.ctx, &pb.WatchEventsRequest{StartRevision: rev})
+	if err == nil {
+		_, err = watch.Recv()
+	}
+	if err != nil {
+		t.Errorf("watching events on a full disk: %v", err)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	h.createHR(shopping(callerPhone("01224 999999")))
+	h.getHR(first.Name)
+	h.reopen()
+	if n, _ := h.countStored(); n != stored+1 {
+		t.Errorf("after space was freed and a restart: %d requests, want %d", n, stored+1)
+	}
+}
