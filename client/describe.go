@@ -14,6 +14,11 @@ import (
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
+// ReasonStorageFull is the reason of RESOURCE_EXHAUSTED when the server's
+// disk is full: nothing was saved, and nothing will be until someone frees
+// space there, so it is not retried.
+const ReasonStorageFull = "STORAGE_FULL"
+
 // Describe turns an error from this package or the stubs into one plain
 // sentence for the person at the keyboard: what kind of failure it is, the
 // server's own message or every bad field it named, and the stable reason
@@ -77,6 +82,11 @@ func describe(code codes.Code, msg, reason string, fields []string) string {
 		// The server's message names only the first field; the list names
 		// them all.
 		return sentence("Some fields are wrong: "+strings.Join(fields, "; "), "", reason)
+	case reason == ReasonStorageFull:
+		// Not the lead of its code, "too much at once", which reads as
+		// the caller's fault: say what happened, and whom to tell.
+		return sentence("The server's disk is full, so this was not done and nothing was changed", "", reason,
+			"tell whoever runs the server, and try again once they have freed space")
 	case code == codes.Unavailable:
 		// What to do comes last, after the detail, in one sentence.
 		return sentence("The server cannot be reached just now", parenthesise(msg), reason, "try again shortly")

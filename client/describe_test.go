@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -80,6 +81,11 @@ func TestDescribeOtherErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	diskFull, err := status.New(codes.ResourceExhausted, "the server's disk is full, so this was not done and nothing was changed: "+
+		"tell whoever runs the server, and try again once they have freed space").WithDetails(&errdetails.ErrorInfo{Reason: "STORAGE_FULL", Domain: "doorstep.v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		err  error
 		want string
@@ -92,6 +98,10 @@ func TestDescribeOtherErrors(t *testing.T) {
 		{status.Error(codes.Unauthenticated, ""), "Not signed in: the token is missing or not valid."},
 		{status.Error(codes.Internal, "internal error"), "The server failed: internal error."},
 		{withDetail.Err(), "The server cannot be reached just now (the server is shutting down; retry shortly); try again shortly."},
+		// Not "Too much at once": the caller did nothing wrong, and must
+		// know that nothing was saved and whom to tell.
+		{diskFull.Err(), "The server's disk is full, so this was not done and nothing was changed (STORAGE_FULL); " +
+			"tell whoever runs the server, and try again once they have freed space."},
 		{&client.CompactedError{Requested: 3, Oldest: 40}, "Events from revision 3 are no longer kept; reload the view and watch again from revision 40."},
 	}
 	for _, tc := range cases {
@@ -104,6 +114,10 @@ func TestDescribeOtherErrors(t *testing.T) {
 	}
 	if got, want := client.DescribeRow(&pb.RowError{Code: "NOT_A_CODE", Message: "odd"}), "The server failed: odd."; got != want {
 		t.Errorf("unknown code: %q, want %q", got, want)
+	}
+	if got, want := client.DescribeRow(&pb.RowError{Code: "RESOURCE_EXHAUSTED", Reason: "STORAGE_FULL", Message: "full"}),
+		"The server's disk is full, so this was not done and nothing was changed (STORAGE_FULL); tell whoever runs the server, and try again once they have freed space."; got != want {
+		t.Errorf("row on a full disk: %q, want %q", got, want)
 	}
 	if got, want := client.DescribeRow(&pb.RowError{Code: "ALREADY_EXISTS", Reason: "EXTERNAL_ID_EXISTS", Message: "taken"}), "Already recorded: taken (EXTERNAL_ID_EXISTS)."; got != want {
 		t.Errorf("row: %q, want %q", got, want)

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/doorstep-aid/doorstep/server"
 )
 
 // TestErrorsAndExitCodes: each failure is one plain sentence on stderr,
@@ -156,5 +164,23 @@ func TestHelp(t *testing.T) {
 	}
 	if out := e.ok("volunteer", "--help"); !strings.Contains(out, "doorstep volunteer pause") {
 		t.Errorf("volunteer --help = %q", out)
+	}
+}
+
+// TestDiskFullSentence: a server whose disk is full refuses plainly
+// (RESOURCE_EXHAUSTED, STORAGE_FULL); the helpline worker is told that
+// nothing was saved and whom to tell, not "too much at once", which reads
+// as their own fault.
+func TestDiskFullSentence(t *testing.T) {
+	st, err := status.New(codes.ResourceExhausted, "the server's disk is full, so this was not done and nothing was changed: "+
+		"tell whoever runs the server, and try again once they have freed space").WithDetails(&errdetails.ErrorInfo{Reason: server.ReasonStorageFull, Domain: "doorstep.v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{ctx: context.Background(), command: "request new"}
+	msg, code := a.describe(fmt.Errorf("client: create help request: %w", st.Err()))
+	want := "The server's disk is full, so this was not done and nothing was changed (STORAGE_FULL); tell whoever runs the server, and try again once they have freed space."
+	if msg != want || code != exitFailed {
+		t.Errorf("disk full: %q, exit %d\nwant %q, exit %d", msg, code, want, exitFailed)
 	}
 }
