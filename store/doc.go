@@ -175,7 +175,9 @@
 // done), then rotates once more if an erasure or deletion came
 // while it ran, as does the next erasure or purge, even one that finds
 // nothing to remove (a retry after the rotation failed); a crash after it
-// leaves an unused epoch, which Open drops.
+// leaves an unused epoch, which Open drops, and so does a failure to
+// rewrite the key file then (a full disk), which the next erasure or purge
+// drops too.
 // Read transactions hold a shared lock that dropping an epoch waits for, so
 // no reader loses the key its snapshot needs.
 //

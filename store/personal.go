@@ -469,20 +469,12 @@ func rebuildPhoneIndex[T proto.Message](w *writeTx, sl *sealer, col *collection[
 // a rotation committed).
 func (s *BoltStore) settleKeys() error {
 	var due bool
-	used := map[uint32]bool{}
-	err := s.view(func(tx *bolt.Tx) error {
+	var used map[uint32]bool
+	err := s.view(func(tx *bolt.Tx) (err error) {
 		meta := tx.Bucket(bMeta)
 		due = meta.Get(kRotationDue) != nil || meta.Get(kKeyRotating) != nil
-		if raw := meta.Get(kKeyEpoch); len(raw) == 4 {
-			used[binary.BigEndian.Uint32(raw)] = true
-		}
-		return tx.Bucket(bKeys).ForEach(func(_, v []byte) error {
-			if len(v) != wrappedSize {
-				return fmt.Errorf("wrapped data key of %d bytes: %w", len(v), errInconsistent)
-			}
-			used[binary.BigEndian.Uint32(v)] = true
-			return nil
-		})
+		used, err = epochsInUse(tx)
+		return err
 	})
 	if err != nil {
 		return err
@@ -499,6 +491,56 @@ func (s *BoltStore) settleKeys() error {
 	}
 	if len(used) == len(ring.epochs) {
 		return nil
+	}
+	return s.replaceKeyring(ring.only(used))
+}
+
+// epochsInUse are the file's key epoch and those its data keys are wrapped
+// under.
+func epochsInUse(tx *bolt.Tx) (map[uint32]bool, error) {
+	used := map[uint32]bool{}
+	if raw := tx.Bucket(bMeta).Get(kKeyEpoch); len(raw) == 4 {
+		used[binary.BigEndian.Uint32(raw)] = true
+	}
+	return used, tx.Bucket(bKeys).ForEach(func(_, v []byte) error {
+		if len(v) != wrappedSize {
+			return fmt.Errorf("wrapped data key of %d bytes: %w", len(v), errInconsistent)
+		}
+		used[binary.BigEndian.Uint32(v)] = true
+		return nil
+	})
+}
+
+// dropUnusedEpochs rewrites the key file without the epochs nothing uses,
+// when no rotation is under way: those a rotation left when its last step,
+// the key file rewritten without the old epoch, failed (a full disk). Its
+// last transaction had cleared the rotation due, so nothing else would try
+// again before the next Open, and the old master key, which opens the
+// stale copies of the data keys an erasure deleted, stayed in the file.
+// The keyring rarely holds more than one epoch, so the data keys are read
+// only then.
+func (s *BoltStore) dropUnusedEpochs() error {
+	s.rotateMu.Lock() // a rotation's new epoch is unused until its first chunk
+	defer s.rotateMu.Unlock()
+	ring := s.ring.Load()
+	if len(ring.epochs) < 2 {
+		return nil
+	}
+	var used map[uint32]bool
+	err := s.view(func(tx *bolt.Tx) (err error) {
+		if tx.Bucket(bMeta).Get(kKeyRotating) != nil {
+			return nil // its next attempt ends with the rewrite
+		}
+		used, err = epochsInUse(tx)
+		return err
+	})
+	if err != nil || used == nil || len(used) == len(ring.epochs) {
+		return err
+	}
+	for e := range used {
+		if ring.epochs[e] == nil {
+			return fmt.Errorf("key epoch %d: %w", e, ErrKeyFileMismatch)
+		}
 	}
 	return s.replaceKeyring(ring.only(used))
 }
@@ -930,6 +972,9 @@ func (s *BoltStore) finishDueRotation() error {
 		return fmt.Errorf("read rotation due: %w", err)
 	}
 	if !due {
+		if err := s.dropUnusedEpochs(); err != nil {
+			return fmt.Errorf("drop unused key epochs: %w", err)
+		}
 		return nil
 	}
 	if err := s.rotateKeys(); err != nil {
