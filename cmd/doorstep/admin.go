@@ -623,11 +623,12 @@ re-wrapping every data key under a new master key, about 20 s on a file of a mil
 	resp, err := c.Admin.ErasePersonalData(ctx, &pb.ErasePersonalDataRequest{Phone: number})
 	if client.Reason(err) == server.ReasonHasCommitments {
 		which := "a request or volunteer record of " + number
-		if r := client.Metadata(err, "resource"); r != "" {
+		r := client.Metadata(err, "resource")
+		if r != "" {
 			which = r + ", a record of " + number + ","
 		}
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was erased: %s has a live offer or assignment, "+
-			"so end it first (doorstep offer decline, request fulfil or request cancel) and erase again (%s).", which, server.ReasonHasCommitments)}
+			"so %s, and erase again (%s).", which, commitmentsAdvice(r), server.ReasonHasCommitments)}
 	}
 	if msg, code := a.describe(err); code == exitUnreachable {
 		// The connection may have failed after the erasure was done, and
@@ -675,4 +676,25 @@ func (a *app) confirmErase(number string) error {
 		return &cliError{code: exitUsage, msg: "Stopped: that is not the same number, so nothing was erased."}
 	}
 	return nil
+}
+
+// commitmentsAdvice says how to end the live offer or assignment that
+// stops an erasure, by the kind of record (resource) holding it. Declining
+// the offer is not enough where dispatch runs on its own: the request goes
+// back to OPEN and the volunteer stays free, and either may be offered
+// again before the admin erases again, which is then refused again. A
+// request is ended; a volunteer is held, which withdraws their waiting
+// offers and keeps new ones from them.
+func commitmentsAdvice(resource string) string {
+	id := idOf(resource)
+	switch {
+	case strings.HasPrefix(resource, "helpRequests/"):
+		return fmt.Sprintf("end it first: doorstep request fulfil %s if the help was given, else doorstep request cancel %s "+
+			"(declining its offer is not enough: automatic dispatch may offer it again)", id, id)
+	case strings.HasPrefix(resource, "volunteers/"):
+		return fmt.Sprintf("hold them first (doorstep volunteer hold %s), which withdraws their waiting offers and keeps new ones from them, "+
+			"then hand back any job they are assigned (doorstep request release ID) or fulfil it", id)
+	}
+	return "end it first: fulfil or cancel a request (doorstep request fulfil or request cancel); " +
+		"hold a volunteer (doorstep volunteer hold), then hand back any job they are assigned (doorstep request release)"
 }

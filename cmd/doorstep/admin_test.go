@@ -167,8 +167,15 @@ func TestAdminAuditExportErase(t *testing.T) {
 
 	// The offer to Callum is live: nothing may be erased.
 	checkFailure(t, e.run("admin", "erase", "--phone", "01224 123456", "--yes"), true, exitFailed,
-		"Nothing was erased: "+req+", a record of 01224 123456, has a live offer or assignment, so end it first "+
-			"(doorstep offer decline, request fulfil or request cancel) and erase again (HAS_COMMITMENTS).")
+		"Nothing was erased: "+req+", a record of 01224 123456, has a live offer or assignment, so end it first: "+
+			"doorstep request fulfil "+idOf(req)+" if the help was given, else doorstep request cancel "+idOf(req)+
+			" (declining its offer is not enough: automatic dispatch may offer it again), and erase again (HAS_COMMITMENTS).")
+	// Nor Callum's, who holds the offer: declining it would leave him free
+	// for dispatch to offer the next request.
+	checkFailure(t, e.run("admin", "erase", "--phone", "07700 900123", "--yes"), true, exitFailed,
+		"Nothing was erased: "+callum+", a record of 07700 900123, has a live offer or assignment, so hold them first "+
+			"(doorstep volunteer hold "+idOf(callum)+"), which withdraws their waiting offers and keeps new ones from them, "+
+			"then hand back any job they are assigned (doorstep request release ID) or fulfil it, and erase again (HAS_COMMITMENTS).")
 	if got := e.storedRequests(store.HelpRequestFilter{Phone: "+441224123456"}); len(got) != 1 || got[0].GetRequester().GetDisplayName() != "Margaret Ironside" {
 		t.Fatalf("a refused erasure changed %v", got)
 	}
