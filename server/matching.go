@@ -831,6 +831,7 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 	// Offers are written dispatchBatch to a transaction: one fsync each
 	// would make a large run take minutes, and one transaction for all
 	// would hold up every other writer meanwhile.
+	written := false // some batch committed
 	for batch := range slices.Chunk(plan.Offers, dispatchBatch) {
 		ps := make([]store.OfferParams, len(batch))
 		for i, o := range batch {
@@ -844,9 +845,19 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 			}
 		}
 		res, errs, err := s.store.CreateOffers(ctx, ps)
+		if err != nil && written && ctx.Err() == nil {
+			// The batches before stand, and their volunteers have heard
+			// of them: an error would tell the caller that nothing was
+			// done (STORAGE_FULL says so in words), and they might offer
+			// those requests by hand. The run stops, reports the offers
+			// it made, and the failure (a full disk) is logged as any is.
+			_ = s.errs.toStatus(ctx, err, notFound{})
+			break
+		}
 		if err != nil {
 			return nil, err
 		}
+		written = true
 		for i, o := range batch {
 			if errs[i] != nil {
 				// The request or volunteer changed since the plan was
