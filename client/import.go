@@ -6,7 +6,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -62,7 +64,10 @@ const batchMargin = 64
 //
 // If a batch call fails, it returns the results of the batches before it,
 // which cover a prefix of rows, with the error; running the whole import
-// again finishes it.
+// again finishes it. A batch with a row the server refused because its
+// disk is full (ReasonStorageFull) ends the import too, its own results
+// included, with an error of that reason: every later row would be
+// refused the same way.
 func (c *Client) ImportHelpRequests(ctx context.Context, rows []*pb.HelpRequest) ([]*pb.BatchCreateHelpRequestsResult, error) {
 	results := make([]*pb.BatchCreateHelpRequestsResult, len(rows))
 	limit := c.maxRequestBytes()
@@ -72,8 +77,29 @@ func (c *Client) ImportHelpRequests(ctx context.Context, rows []*pb.HelpRequest)
 		if err := c.importBatch(ctx, rows, b, results); err != nil {
 			return results[:b[0]], fmt.Errorf("client: import batch %d of %d (rows %d to %d): %w", n+1, len(batches), b[0], b[len(b)-1], err)
 		}
+		if full := storageFull(results, b); full != nil {
+			// Every later row would be refused too, each a failed write
+			// on the full disk and a line in the server's log: stop, with
+			// this batch's results, which say which rows were stored.
+			return results[:b[len(b)-1]+1], fmt.Errorf("client: import batch %d of %d (rows %d to %d): %w", n+1, len(batches), b[0], b[len(b)-1], full)
+		}
 	}
 	return results, nil
+}
+
+// storageFull is the error of the first row at positions b that the
+// server refused for its full disk (STORAGE_FULL), or nil.
+func storageFull(results []*pb.BatchCreateHelpRequestsResult, b []int) error {
+	for _, i := range b {
+		if e := results[i].GetError(); e.GetReason() == ReasonStorageFull {
+			st, err := status.New(codes.ResourceExhausted, e.GetMessage()).WithDetails(&errdetails.ErrorInfo{Reason: ReasonStorageFull, Domain: "doorstep.v1"}) // as the server would have said it
+			if err != nil {
+				return status.Error(codes.ResourceExhausted, e.GetMessage())
+			}
+			return st.Err()
+		}
+	}
+	return nil
 }
 
 // maxRequestBytes is the server's request size limit as this client was
