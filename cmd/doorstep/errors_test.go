@@ -184,3 +184,19 @@ func TestDiskFullSentence(t *testing.T) {
 		t.Errorf("disk full: %q, exit %d\nwant %q, exit %d", msg, code, want, exitFailed)
 	}
 }
+
+// TestImportStoppedByAFullDisk: rows sent before the disk filled are
+// stored, so an import is not told "nothing was changed".
+func TestImportStoppedByAFullDisk(t *testing.T) {
+	st, err := status.New(codes.ResourceExhausted, "the server's disk is full").WithDetails(&errdetails.ErrorInfo{Reason: server.ReasonStorageFull, Domain: "doorstep.v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{ctx: context.Background(), command: "request import"}
+	got := a.importStopped(fmt.Errorf("client: import: %w", st.Err()))
+	want := "The import stopped part way: the server's disk is full, so the rows from there on were not stored (STORAGE_FULL). " +
+		"Tell whoever runs the server; once they have freed space, run the same file again to finish it: rows already stored are not stored twice."
+	if got.msg != want || got.code != exitFailed {
+		t.Errorf("import stopped by a full disk: %q, exit %d\nwant %q, exit %d", got.msg, got.code, want, exitFailed)
+	}
+}

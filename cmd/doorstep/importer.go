@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/doorstep-aid/doorstep/client"
 	"github.com/doorstep-aid/doorstep/geo"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
@@ -256,8 +257,7 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 		}
 	}
 	if importErr != nil {
-		msg, code := a.describe(importErr)
-		return &cliError{code: code, msg: fmt.Sprintf("The import stopped part way: %s Run the same file again to finish it; rows already stored are not stored twice.", msg)}
+		return a.importStopped(importErr)
 	}
 	if n := counts["failed"]; n > 0 {
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("%d of %d rows failed: fix them and run the same file again (rows already stored are not stored twice).", n, len(rows))}
@@ -589,4 +589,17 @@ func readJSONL(in io.Reader, org string) ([]importRow, error) {
 func jsonProblem(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "proto:")
 	return strings.Join(strings.Fields(msg), " ")
+}
+
+// importStopped says why an import ended before its last row, and how to
+// finish it. A full disk's usual sentence ("nothing was changed") is of
+// one call, where rows sent before it are stored: it says so instead.
+func (a *app) importStopped(err error) *cliError {
+	if client.Reason(err) == server.ReasonStorageFull {
+		return &cliError{code: exitFailed, msg: "The import stopped part way: the server's disk is full, so the rows from there on were not stored (" +
+			server.ReasonStorageFull + "). Tell whoever runs the server; once they have freed space, run the same file again to finish it: " +
+			"rows already stored are not stored twice."}
+	}
+	msg, code := a.describe(err)
+	return &cliError{code: code, msg: fmt.Sprintf("The import stopped part way: %s Run the same file again to finish it; rows already stored are not stored twice.", msg)}
 }
