@@ -179,3 +179,48 @@ func TestInertWriter(t *testing.T) {
 		})
 	}
 }
+
+// TestTableCellsFormFeedInert: a vertical tab or form feed in a stored
+// name or street reaches the table writer before the inert writer, and
+// the table writer acts on both, a vertical tab ending a column and a form
+// feed a line: the rest of the name printed as a row of its own, a forged
+// "Phone:" line under the caller's name. Tables show neither.
+func TestTableCellsFormFeedInert(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	ctx := context.Background()
+	hr, err := e.st.GetHelpRequest(ctx, idOf(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.Requester.DisplayName = "Margaret\fPhone: 07700 900999"
+	hr.Location.Street = "Union\vForged"
+	if _, err := e.st.UpdateHelpRequest(ctx, hr); err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.st.GetVolunteer(ctx, idOf(callum))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Contact.DisplayName = "Callum\fPhone: 07700 900999"
+	if _, err := e.st.UpdateVolunteer(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"request", "list", "--near", "AB10"},
+		{"request", "find", "--phone", "01224 123456"},
+		{"volunteer", "list", "--near", "AB10"},
+		{"volunteer", "find", "--phone", "07700 900123"},
+	} {
+		out := e.ok(args...)
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "Phone:") {
+				t.Errorf("doorstep %s printed a name's rest as a line of its own:\n%s", strings.Join(args, " "), out)
+			}
+		}
+		if strings.ContainsAny(out, "\f\v") {
+			t.Errorf("doorstep %s printed a form feed or vertical tab: %q", strings.Join(args, " "), out)
+		}
+	}
+}

@@ -99,11 +99,18 @@ func newTable(w io.Writer) *table {
 
 func (t *table) row(cells ...string) {
 	for i, c := range cells {
-		// A tab or newline in a cell (notes, names) would break the columns.
-		cells[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
+		cells[i] = cellBreaks.Replace(c)
 	}
 	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
 }
+
+// cellBreaks are what the table writer would act on in a cell (notes,
+// names), before the inert writer sees it: a tab or newline would break
+// the columns, and so would a vertical tab, which ends a column as a tab
+// does, and a form feed, which ends the line: the rest of a name read as
+// a row of its own ("Phone: ..."). The two are shown as the inert writer
+// shows other controls.
+var cellBreaks = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ", "\v", `\u000b`, "\f", `\u000c`)
 
 func (t *table) flush() error { return t.tw.Flush() }
 
