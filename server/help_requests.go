@@ -195,6 +195,7 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		}
 		next := proto.Clone(cur).(*pb.HelpRequest)
 		applyMask(next, in, paths)
+		keptOnOneLine(paths, "requester", next.Requester, "location", next.Location)
 		var v violations
 		if touches(paths, "location.street") {
 			houseOutOfStreet(&v, "help_request.location", next.Location) // only a street this update sets

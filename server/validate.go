@@ -135,6 +135,31 @@ func cleanText(v *violations, field, s string, required bool, max int, multiline
 	return s
 }
 
+// keptOnOneLine spaces out the line and paragraph separators in the
+// one-line fields of a contact and a location that an update leaves as
+// stored (those not in paths, under prefixes contact and location).
+// Records stored before such separators were refused may hold them; an
+// edit of something else (the details, a volunteer pausing) is no place to
+// refuse a name the caller did not send, and could not mend.
+func keptOnOneLine(paths []string, contact string, c *pb.Contact, location string, loc *pb.Location) {
+	if c != nil && !touches(paths, contact+".display_name") {
+		c.DisplayName = oneLine.Replace(c.DisplayName)
+	}
+	if loc == nil {
+		return
+	}
+	if !touches(paths, location+".street") {
+		loc.Street = oneLine.Replace(loc.Street)
+	}
+	if !touches(paths, location+".address_lines") {
+		for i, l := range loc.AddressLines {
+			loc.AddressLines[i] = oneLine.Replace(l)
+		}
+	}
+}
+
+var oneLine = strings.NewReplacer("\u2028", " ", "\u2029", " ")
+
 // lineBreaks are a multiline field's line breaks other than the newline:
 // Windows' carriage return and newline, a carriage return alone (which on
 // a terminal overwrites the line before), and the line and paragraph

@@ -187,6 +187,7 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		}
 		next := proto.Clone(cur).(*pb.Volunteer)
 		applyMask(next, in, paths)
+		keptOnOneLine(paths, "contact", next.Contact, "home", next.Home)
 		// A reach left at its default follows the way of travelling: a
 		// walker who gets a car goes as far as a driver does, a driver who
 		// sells it only as far as they walk. One they chose stays.
