@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
 )
 
 // TestEditBesideALegacyLineSeparator: a record stored before line
@@ -49,5 +50,30 @@ func TestEditBesideALegacyLineSeparator(t *testing.T) {
 		t.Errorf("pause: %v", err)
 	} else if got := h.getVol(v.Name); !got.Paused || got.GetContact().GetDisplayName() != "Callum Reid" {
 		t.Errorf("after the pause: paused %v, name %q", got.Paused, got.GetContact().GetDisplayName())
+	}
+}
+
+// TestPhoneWithInvisibleFormatting: a number copied from an address book
+// or a mail on Windows comes wrapped in an embedding ("\u202a07700
+// 900123\u202c"), or from a spreadsheet with a zero-width space or a byte
+// order mark, or from a chat after a direction mark; it reads as the
+// number it is, and is taken as one, by a
+// create and by a search by phone.
+func TestPhoneWithInvisibleFormatting(t *testing.T) {
+	for _, in := range []string{"\u202a01224 123456\u202c", "\ufeff01224\u200b 123456", "\u2066+44 1224 123456\u2069", "\u200e+44 1224 123456"} {
+		if got, err := server.NormalisePhone(in); err != nil || got != "+441224123456" {
+			t.Errorf("NormalisePhone(%q) = %q, %v", in, got, err)
+		}
+	}
+	h := newHarness(t)
+	hr := validHelpRequest()
+	hr.Requester.Phone = "\u202a01224 123456\u202c"
+	created := h.createHR(hr)
+	resp, err := h.hr.ListHelpRequests(h.ctx, &pb.ListHelpRequestsRequest{RequesterPhone: "\u202a01224 123456\u202c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.HelpRequests) != 1 || resp.HelpRequests[0].Name != created.Name {
+		t.Errorf("found %v, want %s", resp.HelpRequests, created.Name)
 	}
 }

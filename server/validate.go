@@ -53,9 +53,18 @@ var ErrBadPhone = errors.New("not a phone number")
 // as people say them ("01224 123456", "07700 900123", "+44 (0)1224 123456",
 // "0044 1224 123456") and other countries' numbers starting with + or 00.
 // It is exported for the command-line client, which checks a number at the
-// prompt before sending it.
+// prompt before sending it. Invisible formatting is dropped, direction
+// marks too: a number copied from an address book, a mail or a chat comes
+// wrapped in an embedding or a mark ("\u202a07700 900123\u202c") that
+// the person reading it never saw.
 func NormalisePhone(s string) (string, error) {
 	var b strings.Builder
+	s = strings.Map(func(r rune) rune {
+		if r == '\u200e' || r == '\u200f' || r == '\u061c' {
+			return -1
+		}
+		return dropInvisible(r)
+	}, s)
 	for i, r := range strings.TrimSpace(s) {
 		switch {
 		case r >= '0' && r <= '9':
