@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -58,6 +59,11 @@ func (s *Server) CreateToken(ctx context.Context, req *pb.CreateTokenRequest) (*
 		}
 	case t.Volunteer != "":
 		v.add("token.volunteer", "is only for ROLE_VOLUNTEER tokens")
+	}
+	if store.IsEndedTokenName(tok.DisplayName) {
+		// A listing would show a live token as an ended one, and the
+		// store would take a volunteer's token so named as ended.
+		v.add("token.display_name", fmt.Sprintf("%q is the name the tokens of a deleted or erased volunteer are given: choose another", tok.DisplayName))
 	}
 	if len(v) == 0 && tok.Organisation != "" {
 		if _, err := s.store.GetOrganisation(ctx, tok.Organisation); errors.Is(err, store.ErrNotFound) {

@@ -405,6 +405,13 @@ const (
 	deletedTokenName = "deleted volunteer"
 )
 
+// IsEndedTokenName says whether name is one an ended volunteer's tokens
+// bear: the store takes a volunteer's token so named as ended already
+// (neither sealing its name nor renaming it), so no live token may take it.
+func IsEndedTokenName(name string) bool {
+	return strings.EqualFold(name, erasedTokenName) || strings.EqualFold(name, deletedTokenName)
+}
+
 // endVolunteerTokens revokes, within w, every token that acts as the
 // volunteer vol, and replaces its display name with displayName: a
 // deleted or erased volunteer's signed-in phone must stop working at
