@@ -63,7 +63,10 @@ type Engine struct {
 	ids     nameIndex
 	free    []uint32
 	tags    map[string]uint32
-	locs    map[string]*time.Location
+	// tagsKept is how many tags were numbered when unused ones were last
+	// dropped (dropUnused).
+	tagsKept int
+	locs     map[string]*time.Location
 	// slots holds every volunteer's weekly slots, each volunteer's
 	// together; an update appends afresh, and the arena is repacked once
 	// half of it is stale.
@@ -334,7 +337,105 @@ func (e *Engine) Upsert(v *Volunteer) error {
 	if e.staleSlots > 1024 && e.staleSlots > len(e.slots)/2 {
 		e.repackSlots()
 	}
+	e.dropUnused()
 	return nil
+}
+
+// internSlack is how many strings no volunteer has any more the interned
+// tables may hold, beyond as many again as are in use, before dropUnused
+// rebuilds them: a rebuild reads every volunteer, so it waits for that
+// many to pile up.
+const internSlack = 1024
+
+// dropUnused drops the postcodes, streets and skills no volunteer has any
+// more, once they outnumber those in use. A server runs for months while
+// volunteers come and go, move and change their skills; interned for
+// good, the departed's strings would pile up for as long as it ran, and
+// skills met early keep the fast checks (those numbered below 64, and
+// below tagSkillBits in the grid's tags) from the skills in use now.
+func (e *Engine) dropUnused() {
+	live := e.ids.len()
+	if len(e.postcodes.names) > 2*live+internSlack {
+		e.postcodes = e.postcodes.kept(e.vols, 0, func(v *volunteer, to uint32) { v.postcode = to })
+	}
+	if len(e.streets.names) > 2*live+internSlack {
+		e.streets = e.streets.kept(e.vols, 2, func(v *volunteer, to uint32) { v.street = to })
+	}
+	if len(e.tags) > 2*e.tagsKept+internSlack {
+		e.dropUnusedTags()
+	}
+}
+
+// dropUnusedTags renumbers the skills volunteers have, in the order they
+// were numbered, and forgets the others. Those numbered below
+// tagSkillBits keep their numbers, used or not: the grid's tags hold them
+// (volunteerTag), and a new number would mean retagging every volunteer
+// in it. A query numbers its skills afresh under the lock, so no number
+// is held across a rebuild.
+func (e *Engine) dropUnusedTags() {
+	used := make([]bool, len(e.tags))
+	for id := range e.vols {
+		if !e.vols[id].live {
+			continue
+		}
+		for s := e.hot[id].skills; s != 0; s &= s - 1 {
+			used[bits.TrailingZeros64(s)] = true
+		}
+		for _, t := range e.extraOf(uint32(id)).skillsHigh {
+			used[t] = true
+		}
+	}
+	to := make([]uint32, len(used))
+	n := uint32(0)
+	for t, u := range used {
+		if u || t < tagSkillBits {
+			to[t] = n
+			n++
+		}
+	}
+	for s, t := range e.tags {
+		if used[t] || t < tagSkillBits {
+			e.tags[s] = to[t]
+		} else {
+			delete(e.tags, s)
+		}
+	}
+	e.tagsKept = int(n)
+	const low = 1<<tagSkillBits - 1
+	for id := range e.vols {
+		if !e.vols[id].live {
+			continue
+		}
+		h := &e.hot[id]
+		// to keeps the order, and never numbers a skill higher, so the
+		// skills past 64 stay sorted.
+		mask, high := h.skills&low, []uint32(nil)
+		move := func(t uint32) {
+			if nt := to[t]; nt < 64 {
+				mask |= 1 << nt
+			} else {
+				high = append(high, nt)
+			}
+		}
+		for s := h.skills &^ low; s != 0; s &= s - 1 {
+			move(uint32(bits.TrailingZeros64(s)))
+		}
+		if h.flags&hotExtra == 0 {
+			h.skills = mask
+			continue
+		}
+		x := *e.extra[id]
+		for _, t := range x.skillsHigh {
+			move(t)
+		}
+		h.skills, x.skillsHigh = mask, high
+		if len(x.away)+len(x.recent)+len(x.skillsHigh)+len(x.commitments) == 0 {
+			h.flags &^= hotExtra
+			e.extra[id] = nil
+		} else {
+			e.extra[id] = &x
+		}
+	}
 }
 
 // link adds id to the bonus lookups.
@@ -481,6 +582,7 @@ func (e *Engine) RemoveVolunteer(name string) {
 	e.hot[id] = hotVol{}
 	e.free = append(e.free, id)
 	e.idEpoch++
+	e.dropUnused()
 }
 
 // Reason names a rule a volunteer failed.

@@ -173,3 +173,27 @@ func (in *interned) lookup(s string, none uint32) uint32 {
 	}
 	return none
 }
+
+// kept returns in without the strings no volunteer has, numbered afresh in
+// the same order, and calls set with each volunteer on a kept string's
+// list and its new number. The lists are chained through the volunteers
+// (volunteer.links[l], [l+1]), so they move whole, in their order. 0, "",
+// stays 0.
+func (in *interned) kept(vols []volunteer, l int, set func(v *volunteer, to uint32)) interned {
+	out := newInterned()
+	out.head[0] = in.head[0]
+	for i := 1; i < len(in.names); i++ {
+		head := in.head[i]
+		if head == 0 {
+			continue
+		}
+		to := uint32(len(out.names))
+		out.names = append(out.names, in.names[i])
+		out.head = append(out.head, head)
+		out.index.insert(out.names, nameOf, to)
+		for n := head; n != 0; n = vols[n-1].links[l+1] {
+			set(&vols[n-1], to)
+		}
+	}
+	return out
+}
