@@ -236,8 +236,9 @@ func (s *BoltStore) CreateToken(ctx context.Context, t *pb.Token, hash [32]byte,
 // and a read transaction per call cost about a tenth of a cheap call's
 // time. Only tokens that exist are cached, so callers guessing secrets
 // cannot grow it. A token's record changes only when it is revoked:
-// RevokeToken moves gen on after its commit, which makes every entry
-// stale, so a revocation applies from the next call after it returns.
+// RevokeToken moves gen on after its commit (invalidate), which makes
+// every entry stale, so a revocation applies from the next call after it
+// returns.
 type tokenCache struct {
 	gen    atomic.Uint64
 	mu     sync.RWMutex
@@ -258,6 +259,19 @@ func (c *tokenCache) get(hash [32]byte) (*pb.Token, uint64) {
 		return e.tok, gen
 	}
 	return nil, gen
+}
+
+// invalidate makes every entry stale, after a commit that revoked
+// tokens, and drops them: a stale entry is never read again, and a server
+// that runs for months would otherwise keep every token it ever read,
+// revoked and expired ones too, with the volunteers' names they bore. A
+// read that began before may still put one back, under the old gen; it is
+// never used, and goes at the next revocation.
+func (c *tokenCache) invalidate() {
+	c.gen.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.byHash)
 }
 
 func (c *tokenCache) put(hash [32]byte, tok *pb.Token, gen uint64) {
@@ -369,7 +383,7 @@ func (s *BoltStore) RevokeToken(ctx context.Context, id string) (*pb.Token, erro
 		out = proto.Clone(t).(*pb.Token)
 		return openTokenName(s.sealer(w.tx), w.tx.Bucket(bTokens).Bucket(bTokenNames), key, out)
 	})
-	s.tokens.gen.Add(1) // after the commit: see tokenCache
+	s.tokens.invalidate() // after the commit: see tokenCache
 	if err != nil {
 		return nil, fmt.Errorf("store: revoke token: %w", err)
 	}
@@ -415,7 +429,7 @@ func IsEndedTokenName(name string) bool {
 // endVolunteerTokens revokes, within w, every token that acts as the
 // volunteer vol, and replaces its display name with displayName: a
 // deleted or erased volunteer's signed-in phone must stop working at
-// once. The caller moves tokens.gen on after the commit.
+// once. The caller invalidates the token cache after the commit.
 func endVolunteerTokens(w *writeTx, vol string, now time.Time, displayName string) error {
 	id, err := idFromName(strings.ToLower(vol), volunteerPrefix)
 	if err != nil {

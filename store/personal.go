@@ -938,7 +938,7 @@ func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time
 		res, err = erase(w, s.sealer(w.tx), phone, now)
 		return err
 	})
-	s.tokens.gen.Add(1) // after the commit: erased volunteers' tokens are revoked
+	s.tokens.invalidate() // after the commit: erased volunteers' tokens are revoked
 	if err != nil {
 		return ErasureResult{}, fmt.Errorf("store: erase person: %w", err)
 	}

@@ -581,7 +581,7 @@ func (s *BoltStore) UpdateVolunteer(ctx context.Context, v *pb.Volunteer) (*pb.V
 // DeleteVolunteer implements Store.
 func (s *BoltStore) DeleteVolunteer(ctx context.Context, id, etag string) error {
 	err := volunteers.remove(ctx, s, id, etag)
-	s.tokens.gen.Add(1) // after the commit: their tokens are revoked
+	s.tokens.invalidate() // after the commit: their tokens are revoked
 	return err
 }
 
