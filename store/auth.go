@@ -265,8 +265,7 @@ func (c *tokenCache) get(hash [32]byte) (*pb.Token, uint64) {
 // tokens, and drops them: a stale entry is never read again, and a server
 // that runs for months would otherwise keep every token it ever read,
 // revoked and expired ones too, with the volunteers' names they bore. A
-// read that began before may still put one back, under the old gen; it is
-// never used, and goes at the next revocation.
+// read that began before puts nothing back (put).
 func (c *tokenCache) invalidate() {
 	c.gen.Add(1)
 	c.mu.Lock()
@@ -274,9 +273,18 @@ func (c *tokenCache) invalidate() {
 	clear(c.byHash)
 }
 
+// put caches tok, read from gen on, unless gen is past: a token read
+// before a revocation would never be used, and left in the cache after
+// invalidate, an erased volunteer's name with it, it stayed until the next
+// revocation. gen is read under the lock: invalidate moves it on before
+// it clears, so an entry put before it clears goes, and one after is
+// refused.
 func (c *tokenCache) put(hash [32]byte, tok *pb.Token, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return
+	}
 	if c.byHash == nil {
 		c.byHash = map[[32]byte]cachedToken{}
 	}

@@ -65,3 +65,28 @@ func TestEndedTokensLeaveTheCache(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenReadAcrossAnEndIsNotKept: a call that read a volunteer's token
+// just before an erasure ended it puts it in the cache after the erasure
+// cleared it. Never used again (its generation is past), it stayed in
+// memory, the erased volunteer's name with it, until the next revocation,
+// which on a quiet server may be months away.
+func TestTokenReadAcrossAnEndIsNotKept(t *testing.T) {
+	var c tokenCache
+	h := sha256.Sum256([]byte("phone"))
+	if tok, _ := c.get(h); tok != nil {
+		t.Fatal("an empty cache holds a token")
+	}
+	_, gen := c.get(h) // a call misses, and reads the token...
+	c.invalidate()     // ...while an erasure ends it and commits
+	c.put(h, &pb.Token{DisplayName: "Ada Lovelace", Volunteer: "volunteers/1", Role: pb.Role_ROLE_VOLUNTEER}, gen)
+	c.mu.RLock()
+	n := len(c.byHash)
+	c.mu.RUnlock()
+	if n != 0 {
+		t.Errorf("a token read before its end, cached after it, stays in the cache (%d entries)", n)
+	}
+	if tok, _ := c.get(h); tok != nil {
+		t.Errorf("a token read before its end is served after it: %v", tok)
+	}
+}
