@@ -662,6 +662,20 @@ type Result struct {
 	// assignment, which fills them): Summary then says that nobody else,
 	// not that no volunteer, lives in reach.
 	Holder bool
+	// buf holds Candidates, lent by findBufs until Release.
+	buf *searchBuf
+}
+
+// Release gives the buffer Candidates lives in back for a later search,
+// which then need not grow one afresh: a caller done with the page, as
+// the server is once it has copied it into its reply, saves an allocation
+// of its size. Candidates is emptied, and must not be read again through
+// a copy of r. A result never released costs only its garbage.
+func (r *Result) Release() {
+	if r.buf != nil {
+		putFindBuf(r.buf)
+		r.buf, r.Candidates = nil, nil
+	}
 }
 
 // query is a request prepared for the rules.

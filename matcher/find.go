@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -32,8 +33,13 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 	// counts (countExclusions) costs less than counting ring by ring would.
 	var t tally
 	t.init(q)
-	cands, counted := e.search(q, k, true, nil, &t)
-	res := Result{Candidates: cands, Short: len(cands) < k}
+	// The search's working slices grow as it widens and take in the bonus
+	// holders, several times the page it returns: they are borrowed from
+	// a pool, and the page stays in them until the caller is done with it
+	// (Result.Release).
+	buf := findBufs.Get().(*searchBuf)
+	cands, counted := e.search(q, k, true, buf, &t)
+	res := Result{Candidates: cands, Short: len(cands) < k, buf: buf}
 	if !q.remote {
 		res.Reach = q.maxMetres
 	}
@@ -300,6 +306,27 @@ func (e *Engine) warmRecords(ids []uint32) {
 type searchBuf struct {
 	ns         []Neighbour
 	out, bonus []Candidate
+}
+
+// findBufs lends FindCandidates its search's working slices.
+var findBufs = sync.Pool{New: func() any { return new(searchBuf) }}
+
+// maxPooledCandidates bounds the slices findBufs keeps: a rare search
+// that widened far (many tied at one distance, a large page) would
+// otherwise pin what it grew to for good.
+const maxPooledCandidates = 512
+
+// putFindBuf gives buf back to findBufs. The candidates it held are
+// cleared first: they name volunteers, and one since deleted or erased
+// must not linger in a pooled buffer until its slot is reused.
+func putFindBuf(buf *searchBuf) {
+	if cap(buf.out) > maxPooledCandidates || cap(buf.bonus) > maxPooledCandidates || cap(buf.ns) > 2*maxPooledCandidates {
+		return
+	}
+	clear(buf.out[:cap(buf.out)])
+	clear(buf.bonus[:cap(buf.bonus)])
+	buf.ns, buf.out, buf.bonus = buf.ns[:0], buf.out[:0], buf.bonus[:0]
+	findBufs.Put(buf)
 }
 
 // bonusHolders are the volunteers who may earn a bonus for q: those on its

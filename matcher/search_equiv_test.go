@@ -136,6 +136,38 @@ func TestFindCandidatesMatchesBruteForce(t *testing.T) {
 	}
 }
 
+// TestFindCandidatesReleased: a search given the buffer of an earlier
+// one, released (Result.Release), gives what checking everyone does,
+// whatever that search left in it, for pages of every size.
+func TestFindCandidatesReleased(t *testing.T) {
+	rng := rand.New(rand.NewPCG(53, 54))
+	e, _ := tagMixEngine(t, 1500)
+	for range 400 {
+		r := tagMixRequest(rng)
+		r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(rng.Float64()*6000-3000, rng.Float64()*6000-3000)
+		k := []int{1, 5, 20, 60, 200}[rng.IntN(5)]
+		got, err1 := e.FindCandidates(r, nil, k, now)
+		want, err2 := bruteFind(e, r, k)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if len(got.Candidates) != len(want.Candidates) {
+			t.Fatalf("k=%d: got %v, want %v", k, names(got.Candidates), names(want.Candidates))
+		}
+		for i := range got.Candidates {
+			g, w := got.Candidates[i], want.Candidates[i]
+			if g.Volunteer != w.Volunteer || g.Score != w.Score || g.Parts != w.Parts || g.Explain() != w.Explain() {
+				t.Fatalf("k=%d: candidate %d: got %+v, want %+v", k, i, g, w)
+			}
+		}
+		got.Release()
+		if got.Candidates != nil {
+			t.Fatal("Release left the candidates")
+		}
+		got.Release() // a second is harmless
+	}
+}
+
 func gridMetres(e *Engine, q *query, id uint32) float64 {
 	plat, plng, _ := e.grid.Position(id)
 	return ApproxMetres(q.lat, q.lng, plat, plng)

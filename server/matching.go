@@ -134,6 +134,7 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
+	defer res.Release() // the reply copies what it needs
 	if len(in.Own) > 0 {
 		// The requester's own volunteer records are passed over (see
 		// withoutOwn) without a word: counted as having declined, staff
