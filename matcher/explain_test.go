@@ -59,6 +59,9 @@ func TestExplainText(t *testing.T) {
 		if got := tt.c.Explain(); got != tt.want {
 			t.Errorf("Explain(%+v) = %q, want %q", tt.c, got, tt.want)
 		}
+		if got := string(tt.c.AppendExplain([]byte("before|"))); got != "before|"+tt.want {
+			t.Errorf("AppendExplain(%+v) = %q, want %q", tt.c, got, "before|"+tt.want)
+		}
 	}
 }
 

@@ -510,7 +510,13 @@ var weekdayShort = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
 // profile.
 func (c Candidate) Explain() string {
 	var buf [128]byte
-	b := buf[:0]
+	return string(c.AppendExplain(buf[:0]))
+}
+
+// AppendExplain appends Explain's sentence to b: a page of candidates can
+// then share one string for all its sentences, one allocation where each
+// sentence of its own would cost one apiece.
+func (c Candidate) AppendExplain(b []byte) []byte {
 	switch {
 	case c.Metres >= 0 && c.Metres < 5:
 		// Postcode centres are tens of metres apart: "0 m" would claim too much.
@@ -564,7 +570,7 @@ func (c Candidate) Explain() string {
 		b = appendCount(b, int(c.recentCount), "job")
 		b = appendWithin(b, int(c.recentHours))
 	}
-	return string(b)
+	return b
 }
 
 // appendCount appends "1 job" or "3 jobs".

@@ -163,6 +163,16 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 		// is the hottest response the server builds.
 		cands, parts := make([]pb.Candidate, n), make([]pb.ScoreParts, n)
 		out.Candidates = make([]*pb.Candidate, n)
+		// And one string for all the sentences, each a piece of it, where
+		// a string apiece was the call's most numerous allocation.
+		var textBuf [2048]byte
+		var endsBuf [32]int
+		text, ends := textBuf[:0], endsBuf[:0]
+		for _, c := range res.Candidates {
+			text = c.AppendExplain(text)
+			ends = append(ends, len(text))
+		}
+		all := string(text)
 		for i, c := range res.Candidates {
 			p := &parts[i]
 			p.Distance, p.SameStreet, p.SamePostcode = c.Parts.Distance, c.Parts.SameStreet, c.Parts.SamePostcode
@@ -170,7 +180,11 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 			pc := &cands[i]
 			pc.Volunteer, pc.DisplayName, pc.DistanceMetres = c.Volunteer, c.DisplayName, c.Metres
 			pc.SameStreet, pc.SamePostcode, pc.Score = c.SameStreet, c.SamePostcode, c.Score
-			pc.ScoreParts, pc.Explanation = p, c.Explain()
+			start := 0
+			if i > 0 {
+				start = ends[i-1]
+			}
+			pc.ScoreParts, pc.Explanation = p, all[start:ends[i]]
 			out.Candidates[i] = pc
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -110,6 +111,12 @@ func TestFindCandidatesExplains(t *testing.T) {
 		got = append(got, c.DisplayName)
 		if c.Explanation == "" || c.ScoreParts.GetDistance() != c.DistanceMetres {
 			t.Errorf("candidate %v lacks its explanation or parts", c)
+		}
+		// The page's sentences share one string: each is its own
+		// candidate's, from its distance on, and no more.
+		if d := distanceWords(c.DistanceMetres); !strings.HasPrefix(c.Explanation, d) ||
+			strings.Contains(c.Explanation[len(d):], " m") || strings.Contains(c.Explanation[len(d):], " km") {
+			t.Errorf("candidate %s at %v m: explanation %q", c.DisplayName, c.DistanceMetres, c.Explanation)
 		}
 		if p := c.ScoreParts; p.Distance+p.SameStreet+p.SamePostcode+p.Fairness+p.Continuity != c.Score {
 			t.Errorf("candidate %s: parts %v do not add up to score %v", c.DisplayName, p, c.Score)
@@ -700,4 +707,15 @@ func TestWrongStateSaysWhich(t *testing.T) {
 			}
 		})
 	}
+}
+
+// distanceWords is how an explanation begins, for a candidate at m metres.
+func distanceWords(m float64) string {
+	switch {
+	case m < 5:
+		return "under 10 m"
+	case m < 995:
+		return fmt.Sprintf("%d m", int(math.Round(m/10)*10))
+	}
+	return fmt.Sprintf("%.1f km", m/1000)
 }
