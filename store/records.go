@@ -227,9 +227,9 @@ func (s *BoltStore) HelpRequestByRequestID(_ context.Context, idem Idempotency) 
 const maxPreviousHelpers = 50
 
 // MatchingInputs implements Store. It reads in one transaction what
-// matching needs, and opens only the request's own sealed fields, to find
-// the requester's phone in the index: the earlier requests are read as
-// stored, in the clear part of their records.
+// matching needs, and opens no sealed field: the requester's earlier
+// requests are found by the hash their phone is indexed under, and read
+// in the clear part of their records (see matchingInput).
 func (s *BoltStore) MatchingInputs(ctx context.Context, id string) (*pb.HelpRequest, []string, error) {
 	in, err := s.MatchingInput(ctx, id)
 	return in.HelpRequest, in.PreviousHelpers, err
