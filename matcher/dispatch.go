@@ -23,11 +23,14 @@ type DispatchRequest struct {
 	PreviousHelpers []string
 	// Requester tells one requester's requests from others' ("" if
 	// unknown): their requests whose windows meet all go to one volunteer,
-	// or wait for them (oneVolunteerPerDoor).
+	// or wait for them (oneVolunteerPerDoor). A remote request (Remote)
+	// takes nobody to the door, and is in no such group.
 	Requester string
 	// Accompany, if set, is the volunteer already going to this
 	// requester's door at this time (another of their requests): this one,
-	// and those of theirs whose windows meet it, go to them or wait.
+	// and those of theirs whose windows meet it, go to them or wait. A
+	// remote request, helped from wherever its volunteer is, waits for
+	// nobody, and its Accompany and Crowded are not read.
 	Accompany string
 	// Crowded says that two volunteers are already going to that door at
 	// times meeting this one's: it waits, for a coordinator to decide.
@@ -38,6 +41,16 @@ type DispatchRequest struct {
 	// a street is at the caller's one street there. Unset, the requests
 	// dispatched together are all there is to judge by.
 	Door string
+}
+
+// visit is r's volunteer going to its requester's door, and whether
+// another is going there at a meeting time (Accompany, Crowded): "" and
+// false for a remote request, whose volunteer helps from afar.
+func (r *DispatchRequest) visit() (accompany string, crowded bool) {
+	if Remote(r.Request) {
+		return "", false
+	}
+	return r.Accompany, r.Crowded
 }
 
 // PlannedOffer is one offer the dispatcher proposes.
@@ -395,7 +408,8 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 				for _, i := range order[lo:min(lo+run, len(order))] {
 					p.Urgency[i] = urgencyRank(reqs[i].Request.GetUrgency()) // while the request is at hand
 					coming[i] = -1
-					if name := reqs[i].Accompany; name != "" {
+					accompany, crowded := reqs[i].visit()
+					if name := accompany; name != "" {
 						if id, ok := e.ids.find(e.vols, name); ok {
 							coming[i] = int64(id)
 						}
@@ -407,9 +421,9 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 					jobs[i] = reqJob{q.fixed, q.job, q.place}
 					var cands []Candidate
 					switch {
-					case reqs[i].Crowded: // waits: see oneVolunteerPerDoor
-					case reqs[i].Accompany != "":
-						cands = e.accompany(q, reqs[i].Accompany)
+					case crowded: // waits: see oneVolunteerPerDoor
+					case accompany != "":
+						cands = e.accompany(q, accompany)
 					default:
 						cands, _ = e.search(q, perRequest, false, &buf, nil)
 					}
@@ -778,7 +792,8 @@ func edgeCost(p *AssignmentProblem, r int, li int32) int64 {
 // sameDoorGroups puts together one requester's requests whose windows
 // meet, directly or through others of theirs: one door at one time, for
 // one volunteer (oneVolunteerPerDoor). It returns each request's group, or
-// -1 for a request in none.
+// -1 for a request in none, as is every remote one: its volunteer is not
+// at the door, nor does it join two visits whose times do not meet.
 func sameDoorGroups(reqs []DispatchRequest) []int {
 	group := make([]int, len(reqs))
 	byDoor := map[string][]int{}
@@ -808,7 +823,7 @@ func sameDoorGroups(reqs []DispatchRequest) []int {
 	var doors []string // as first seen, so that groups are numbered the same every run
 	for i, r := range reqs {
 		group[i] = -1
-		if r.Requester == "" || r.Request.GetWindow() == nil {
+		if r.Requester == "" || r.Request.GetWindow() == nil || Remote(r.Request) {
 			continue
 		}
 		// One caller at one place: a number shared by several homes (a

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/doorstep-aid/doorstep/geo"
+	"github.com/doorstep-aid/doorstep/matcher"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
 )
@@ -24,8 +25,9 @@ import (
 // different volunteers, whose windows meet, at one door (one postcode,
 // one street key, a blank street being possibly any of the caller's
 // there), never both come without the caller's leave: at least one of
-// the two offers was made with allow_second_volunteer. And a dispatch
-// never plans an offer the store refuses as SAME_DOOR.
+// the two offers was made with allow_second_volunteer. A befriending call
+// from afar (remote_ok) takes nobody to the door, and is no such request.
+// And a dispatch never plans an offer the store refuses as SAME_DOOR.
 
 var invStreets = []string{"Union St", "Union Street", "12 Union St", "Holburn Street", "", "Saint Machar Dr", "St Machar Drive"}
 
@@ -48,6 +50,7 @@ const (
 	invComplete
 	invSetStreet
 	invSetWindow
+	invSetRemote
 	invDispatch
 	invAdvance
 	invAdvanceSweep
@@ -65,7 +68,7 @@ type invOp struct {
 func (o invOp) String() string {
 	switch o.kind {
 	case invCreate:
-		return fmt.Sprintf("create(caller=%d pc=%q street=%q slot=%v)", o.caller, invPostcodes[o.postcode], invStreets[o.street], invSlots[o.slot])
+		return fmt.Sprintf("create(caller=%d pc=%q street=%q slot=%v remote=%t)", o.caller, invPostcodes[o.postcode], invStreets[o.street], invSlots[o.slot], o.allow)
 	case invOffer:
 		return fmt.Sprintf("offer(req%d -> vol%d allow=%t)", o.req, o.vol, o.allow)
 	case invAccept:
@@ -80,6 +83,8 @@ func (o invOp) String() string {
 		return fmt.Sprintf("setStreet(req%d, %q)", o.req, invStreets[o.street])
 	case invSetWindow:
 		return fmt.Sprintf("setWindow(req%d, %v)", o.req, invSlots[o.slot])
+	case invSetRemote:
+		return fmt.Sprintf("setRemote(req%d, %t)", o.req, o.allow)
 	case invDispatch:
 		return "dispatch"
 	case invAdvance:
@@ -98,7 +103,7 @@ func invGen(rng *rand.Rand, n, callers, postcodes int) []invOp {
 		k := rng.Intn(100)
 		switch {
 		case reqs < 2 || k < 20:
-			o = invOp{kind: invCreate, caller: rng.Intn(callers), postcode: rng.Intn(postcodes), street: rng.Intn(len(invStreets)), slot: rng.Intn(len(invSlots))}
+			o = invOp{kind: invCreate, caller: rng.Intn(callers), postcode: rng.Intn(postcodes), street: rng.Intn(len(invStreets)), slot: rng.Intn(len(invSlots)), allow: rng.Intn(4) == 0}
 			reqs++
 		case k < 42:
 			o = invOp{kind: invOffer, req: rng.Intn(reqs), vol: rng.Intn(3), allow: rng.Intn(4) == 0}
@@ -112,8 +117,10 @@ func invGen(rng *rand.Rand, n, callers, postcodes int) []invOp {
 			o = invOp{kind: invComplete, req: rng.Intn(reqs)}
 		case k < 77:
 			o = invOp{kind: invSetStreet, req: rng.Intn(reqs), street: rng.Intn(len(invStreets))}
-		case k < 86:
+		case k < 82:
 			o = invOp{kind: invSetWindow, req: rng.Intn(reqs), slot: rng.Intn(len(invSlots))}
+		case k < 86:
+			o = invOp{kind: invSetRemote, req: rng.Intn(reqs), allow: rng.Intn(2) == 0}
 		case k < 94:
 			o = invOp{kind: invDispatch}
 		case k < 97:
@@ -147,6 +154,7 @@ func invRun(t *testing.T, ops []invOp, ignore map[string]bool) (string, int) {
 		for i := range 3 {
 			v := h.createVol(matchVolunteer(fmt.Sprint("Vol", i), "AB10 1AF", func(v *pb.Volunteer) {
 				v.Capacity = 4
+				v.Vetting = &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_BASIC, ExpireDate: &pb.Date{Year: int32(clock.now().Year() + 2), Month: 1, Day: 1}} // for calls
 				v.Contact.Phone = fmt.Sprintf("07700 9003%02d", i)
 			}))
 			vols = append(vols, v.Name)
@@ -161,6 +169,9 @@ func invRun(t *testing.T, ops []invOp, ignore map[string]bool) (string, int) {
 					r.Location = &pb.Location{Postcode: invPostcodes[o.postcode], Street: invStreets[o.street]}
 					r.Requester.Phone = invPhones[o.caller]
 					r.Timing = win(o.slot)
+					if o.allow { // a call from afar
+						r.Needs, r.RemoteOk = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL}, true
+					}
 				})
 				resp, err := h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr})
 				if err != nil {
@@ -200,6 +211,15 @@ func invRun(t *testing.T, ops []invOp, ignore map[string]bool) (string, int) {
 				_, _ = h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
 					HelpRequest: &pb.HelpRequest{Name: reqs[o.req], Timing: win(o.slot)},
 					UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"window"}},
+				})
+			case invSetRemote:
+				// A call from afar (allow), or errands at the door.
+				r := &pb.HelpRequest{Name: reqs[o.req], Needs: []pb.Need{pb.Need_NEED_ERRANDS}}
+				if o.allow {
+					r.Needs, r.RemoteOk = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL}, true
+				}
+				_, _ = h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+					HelpRequest: r, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"needs", "remote_ok"}},
 				})
 			case invDispatch:
 				if _, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{}); err != nil {
@@ -293,7 +313,7 @@ func invCheck(t *testing.T, h *harness, now time.Time, callerOf map[string]int, 
 	}
 	for i, a := range held {
 		for _, b := range held[i+1:] {
-			if a.caller != b.caller || a.vol == b.vol || a.allow || b.allow {
+			if a.caller != b.caller || a.vol == b.vol || a.allow || b.allow || matcher.Remote(a.r) || matcher.Remote(b.r) {
 				continue
 			}
 			if a.r.Location.GetPostcode() != b.r.Location.GetPostcode() {
@@ -398,7 +418,7 @@ var invLastClass string
 // ASSIGNED request that brought it to another volunteer's door is one
 // class, whatever the other holds.
 func invClassAt(o invOp, v string, reqs []string) string {
-	if (o.kind == invSetStreet || o.kind == invSetWindow) && strings.Contains(v, reqs[o.req]+" (STATE_ASSIGNED") {
+	if (o.kind == invSetStreet || o.kind == invSetWindow || o.kind == invSetRemote) && strings.Contains(v, reqs[o.req]+" (STATE_ASSIGNED") {
 		if strings.Count(v, "(STATE_ASSIGNED") == 2 {
 			return "edit of an ASSIGNED request beside an ASSIGNED one"
 		}

@@ -60,8 +60,9 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 	}
 	if ok {
 		// The rules hold, but an edit (a new time or place, either of the
-		// caller's requests) may have brought it to a door another
-		// volunteer is going to then: one door, one volunteer.
+		// caller's requests, or a call from afar made a visit) may have
+		// brought it to a door another volunteer is going to then: one
+		// door, one volunteer.
 		if o.AllowSecondVolunteer {
 			return nil, matcher.Exclusion{}, nil
 		}

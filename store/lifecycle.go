@@ -521,12 +521,12 @@ func init() { helpRequests.onUpdated = requestUpdated }
 // request: one door, one volunteer (keepDoor), its volunteer's time
 // (keepTime), and its volunteer's commitment.
 func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string, now time.Time, checks []AcceptCheck) error {
-	// Only a new time or place can bring it to a door: an edit of
-	// anything else is never refused for one, even at a door two
-	// volunteers were already going to.
+	// Only a new time or place can bring it to a door, or a call from
+	// afar made a visit: an edit of anything else is never refused for
+	// one, even at a door two volunteers were already going to.
 	moved := !proto.Equal(prev.GetWindow(), r.GetWindow()) || prev.GetLocation().GetPostcode() != r.GetLocation().GetPostcode() ||
 		geo.StreetKey(prev.GetLocation().GetStreet()) != geo.StreetKey(r.GetLocation().GetStreet())
-	if moved {
+	if moved || visits(r) && !visits(prev) {
 		if err := keepDoor(w, sl, r, now); err != nil {
 			return err
 		}
@@ -878,7 +878,8 @@ func (c *change) doorAllows(req *staged[*pb.HelpRequest], vol string) error {
 // volunteerComing lists the volunteers already going to req's door at a
 // time meeting its window: those holding, offered or assigned, another of
 // the caller's requests at the same place (samePlace) whose window meets
-// req's. Of the caller's requests it reads the newest maxSiblings, req
+// req's. Only visits count: for a remote request, or from one, nobody is
+// coming (visits). Of the caller's requests it reads the newest maxSiblings, req
 // among them if it is, as matching reads them (readSiblings), so that the
 // two judge alike. It reads the transaction as this change has left it,
 // so the offers of one dispatch's write see each other, and two writes
@@ -886,6 +887,9 @@ func (c *change) doorAllows(req *staged[*pb.HelpRequest], vol string) error {
 func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]comer, error) {
 	if req.r.GetWindow() == nil {
 		return nil, nil // a deadline pins no time to meet at
+	}
+	if !visits(req.r) {
+		return nil, nil // a call from afar takes nobody to the door
 	}
 	tok := c.hrs.top.Bucket(bPhoneToken).Get(req.id)
 	if tok == nil {
@@ -923,7 +927,7 @@ func (c *change) volunteerComing(req *staged[*pb.HelpRequest]) ([]comer, error) 
 	}), req.r)
 	var coming []comer
 	for _, o := range others {
-		if !windowsMeet(req.r, o.r) || !samePlace(req.r, o.r, at) {
+		if !visits(o.r) || !windowsMeet(req.r, o.r) || !samePlace(req.r, o.r, at) {
 			continue
 		}
 		x, err := comerFor(o.r, o.id, c.now, c.offTop.Bucket(bByRequest), func(id []byte) (*pb.Offer, error) {

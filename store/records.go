@@ -263,7 +263,9 @@ type MatchingInput struct {
 	Requester string
 	// Accompany is the volunteer holding another of the requester's
 	// requests at the same place, offered or assigned, whose window meets
-	// this one's: the one already going to that door then.
+	// this one's: the one already going to that door then. Only visits
+	// count (visits): it is "" for a remote request, and a remote
+	// request's volunteer is going to no door.
 	Accompany string
 	// Crowded says that more than one volunteer holds such requests: two
 	// are already going to that door at times meeting this one's, and a
@@ -399,7 +401,9 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 			continue
 		}
 		o := sib.r
-		if sib.holder != "" && windowsMeet(r, o) && samePlace(r, o, at) {
+		// A call from afar neither waits for the volunteer at the door
+		// nor brings its own there.
+		if sib.holder != "" && visits(r) && visits(o) && windowsMeet(r, o) && samePlace(r, o, at) {
 			switch in.Accompany {
 			case "":
 				in.Accompany = sib.holder
@@ -660,6 +664,22 @@ func readSiblings(tx *bolt.Tx, top *bolt.Bucket, tok []byte, now time.Time, key 
 		out = append(out, sibling{id: id, r: o, holder: holder})
 	}
 	return out, nil
+}
+
+// visits says whether r's volunteer comes to the caller's door, for the
+// rule of one volunteer to one door at one time: every request's does but
+// a remote one's, which is helped from wherever they are. Remote is
+// matcher.Remote, judged from the request as stored (remote_ok, every need
+// one met from afar, nobody going inside), so that the store and dispatch
+// judge a request alike: one stored before the server refused remote_ok
+// with shopping is still a visit.
+func visits(r *pb.HelpRequest) bool {
+	fromAfar := func(n pb.Need) bool { // matcher.FromAfar
+		return n == pb.Need_NEED_BEFRIENDING_CALL || n == pb.Need_NEED_OTHER
+	}
+	remote := r.GetRemoteOk() && !r.GetEntersHome() && len(r.GetNeeds()) > 0 &&
+		!slices.ContainsFunc(r.GetNeeds(), func(n pb.Need) bool { return !fromAfar(n) })
+	return !remote
 }
 
 // windowsMeet says whether two requests have windows (not deadlines) that

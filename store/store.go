@@ -128,7 +128,8 @@ type OfferParams struct {
 	// SecondVolunteerOK lets the offer send a second volunteer to a door:
 	// without it, an offer is refused with a *SameDoorError when another
 	// volunteer holds another of the caller's requests at that place at a
-	// time meeting this one's.
+	// time meeting this one's. Only visits count: a remote request's
+	// volunteer goes to no door.
 	SecondVolunteerOK bool
 }
 

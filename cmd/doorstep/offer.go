@@ -56,7 +56,7 @@ func (a *app) offerMake(args []string) error {
 				"but declined or handed back this one. If the caller agrees to a second visitor, add --second-volunteer.", label)}
 		}
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("Not offered: %s is already going to this caller's door then, for another of their requests. "+
-			"Offer this one to them too, so that only one volunteer calls; if the caller has agreed to two visitors, add --second-volunteer.", label)}
+			"Offer this one to them too, so that only one volunteer comes to the door; if the caller has agreed to two visitors, add --second-volunteer.", label)}
 	}
 	if err != nil {
 		return err
@@ -76,7 +76,7 @@ func (a *app) offerAccept(args []string) error {
 			// going to then: the server has withdrawn it.
 			label, _ := a.volunteerLabel(coming, false)
 			return nil, &cliError{code: exitFailed, msg: fmt.Sprintf("Not accepted: %s is already going to this caller's door then, for another of their requests, "+
-				"so the offer is withdrawn. Offer the request to them, so that only one volunteer calls.", label)}
+				"so the offer is withdrawn. Offer the request to them, so that only one volunteer comes to the door.", label)}
 		}
 		return r.GetOffer(), err
 	})

@@ -387,7 +387,7 @@ func TestOfferMakeOneVolunteerPerDoor(t *testing.T) {
 	e.ok("offer", "make", r1, callum)
 	r := e.run("offer", "make", r2, aileen)
 	checkFailure(t, r, true, exitFailed, "Not offered: Callum Reid ("+callum+") is already going to this caller's door then, for another of their requests. "+
-		"Offer this one to them too, so that only one volunteer calls; if the caller has agreed to two visitors, add --second-volunteer.")
+		"Offer this one to them too, so that only one volunteer comes to the door; if the caller has agreed to two visitors, add --second-volunteer.")
 	if out := e.ok("request", "show", r2); !strings.Contains(out, "open") {
 		t.Errorf("after the refusal, request show:\n%s", out)
 	}
@@ -425,7 +425,7 @@ func TestOfferAcceptAtAnOccupiedDoor(t *testing.T) {
 	}
 	r = e.run("offer", "accept", toAileen)
 	checkFailure(t, r, true, exitFailed, "Not accepted: Callum Reid ("+callum+") is already going to this caller's door then, for another of their requests, "+
-		"so the offer is withdrawn. Offer the request to them, so that only one volunteer calls.")
+		"so the offer is withdrawn. Offer the request to them, so that only one volunteer comes to the door.")
 }
 
 // TestRequestShowAsOfferedVolunteerWithholdsDetails: the details and the

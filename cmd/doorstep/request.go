@@ -380,7 +380,7 @@ func (a *app) requestCandidates(args []string) error {
 		canTake := slices.ContainsFunc(resp.Candidates, func(c *pb.Candidate) bool { return c.Volunteer == v })
 		switch {
 		case canTake:
-			fmt.Fprintf(a.stdout, "%s is already going to this caller's door then, for another of their requests: offer this one to them too, so that only one volunteer calls.\n\n", label)
+			fmt.Fprintf(a.stdout, "%s is already going to this caller's door then, for another of their requests: offer this one to them too, so that only one volunteer comes to the door.\n\n", label)
 		case len(resp.Candidates) < *limit:
 			// Every volunteer who could take it is listed, and they are
 			// not: an offer to them would be refused, and one to anyone
@@ -388,7 +388,7 @@ func (a *app) requestCandidates(args []string) error {
 			fmt.Fprintf(a.stdout, "%s is already going to this caller's door then, for another of their requests, but cannot take this one too (why is below). "+
 				"If the caller agrees to a second visitor, offer it to one of these with: doorstep offer make %s VOLUNTEER --second-volunteer\n\n", label, idOf(name))
 		default:
-			fmt.Fprintf(a.stdout, "%s is already going to this caller's door then, for another of their requests: offer this one to them too if they can take it, so that only one volunteer calls. "+
+			fmt.Fprintf(a.stdout, "%s is already going to this caller's door then, for another of their requests: offer this one to them too if they can take it, so that only one volunteer comes to the door. "+
 				"If they cannot and the caller agrees to a second visitor, offer it to one of these with --second-volunteer.\n\n", label)
 		}
 	}

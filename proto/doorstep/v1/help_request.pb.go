@@ -395,7 +395,10 @@ type HelpRequest struct {
 	// Whether help can be given from anywhere, as for a befriending phone call:
 	// the distance rule is then lifted. Only for needs that can be met from
 	// afar (NEED_BEFRIENDING_CALL, NEED_OTHER) and not with enters_home;
-	// refused otherwise, as shopping cannot be done from 80 km away.
+	// refused otherwise, as shopping cannot be done from 80 km away. Its
+	// volunteer does not come to the door: the rule of one volunteer to one
+	// door at one time (SAME_DOOR) neither counts them nor holds the request
+	// back for another, though their time is taken all the same (BUSY).
 	RemoteOk bool `protobuf:"varint,8,opt,name=remote_ok,json=remoteOk,proto3" json:"remote_ok,omitempty"`
 	// Required. Where help is needed.
 	Location *Location `protobuf:"bytes,9,opt,name=location,proto3" json:"location,omitempty"`

@@ -426,8 +426,10 @@ type FindCandidatesResponse struct {
 	// limit of its needs. 0 for a remote request, which has none.
 	ReachMetres float64 `protobuf:"fixed64,4,opt,name=reach_metres,json=reachMetres,proto3" json:"reach_metres,omitempty"`
 	// The volunteer already going to this requester's door at this time, for
-	// another of their requests (offered or assigned), if any: offering this
-	// one to them too keeps one volunteer at one door, as dispatch does.
+	// another of their requests in person (offered or assigned), if any:
+	// offering this one to them too keeps one volunteer at one door, as
+	// dispatch does. Empty for a remote request (remote_ok), which takes
+	// nobody to the door; nor does one of those bring its volunteer there.
 	VolunteerComing string `protobuf:"bytes,5,opt,name=volunteer_coming,json=volunteerComing,proto3" json:"volunteer_coming,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -669,7 +671,9 @@ type CreateOfferRequest struct {
 	// (FAILED_PRECONDITION, reason SAME_DOOR, the volunteer in its metadata
 	// as "volunteer_coming") when another volunteer holds, offered or
 	// assigned, another of the caller's requests at the same place at a
-	// time meeting this one's. Set this when the caller has agreed to two
+	// time meeting this one's. Only visits in person count: a remote
+	// request (remote_ok) takes nobody to the door, and is neither refused
+	// for one nor refuses others. Set this when the caller has agreed to two
 	// visitors, for example a lift that the volunteer already coming cannot
 	// give.
 	AllowSecondVolunteer bool `protobuf:"varint,5,opt,name=allow_second_volunteer,json=allowSecondVolunteer,proto3" json:"allow_second_volunteer,omitempty"`
@@ -1573,8 +1577,9 @@ type DispatchResponse struct {
 	// volunteers a little further away may not have been considered: the
 	// next run, which finds those offered now at capacity, considers them.
 	Outnumbered int32 `protobuf:"varint,8,opt,name=outnumbered,proto3" json:"outnumbered,omitempty"`
-	// Of the uncovered, requests whose requester has another request at the
-	// same place at a time that meets theirs, and whose volunteer (already
+	// Of the uncovered, requests in person whose requester has another
+	// request in person (not remote_ok) at the same place at a time that
+	// meets theirs, and whose volunteer (already
 	// going, or chosen in this run) cannot take this one too, or which meet
 	// the times of two volunteers already going there. Dispatch never sends
 	// a second volunteer to one door at one time: offer it by hand, or merge
