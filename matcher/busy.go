@@ -20,7 +20,8 @@ import (
 // Friday") pins no time, and neither blocks nor is blocked. Travel between
 // jobs is not counted; jobs on one street at overlapping times are one
 // round, and never clash (two neighbours' shopping, or one person's two
-// requests).
+// requests). A call from afar (Remote) is nowhere: it takes its own time,
+// beside any visit or other call.
 
 // job is a request's work in time: dur seconds somewhere in [start, end).
 type job struct {
@@ -43,6 +44,17 @@ func placeOf(street, postcode string) string {
 		return ""
 	}
 	return streetIndexKey(k, postcode)
+}
+
+// jobPlace is where r's job is done, for rounds: its street (placeOf), or
+// "" for a remote request, whose volunteer helps from wherever they are
+// and whose job, a call, shares no round with a visit nor with another
+// call, however near the callers live.
+func jobPlace(r *pb.HelpRequest) string {
+	if Remote(r) {
+		return ""
+	}
+	return placeOf(r.GetLocation().GetStreet(), r.GetLocation().GetPostcode())
 }
 
 // jobOf is the job of a request with a window from start to end (end >
@@ -115,7 +127,7 @@ func (e *Engine) Clashes(r *pb.HelpRequest, v *pb.Volunteer, now time.Time) bool
 	if start.Before(now) {
 		start = now // help can only happen from now on
 	}
-	j := commitment{r.Name, placeOf(r.GetLocation().GetStreet(), r.GetLocation().GetPostcode()), e.jobOf(start, w.GetEndTime().AsTime(), r.Needs)}
+	j := commitment{r.Name, jobPlace(r), e.jobOf(start, w.GetEndTime().AsTime(), r.Needs)}
 	held := make([]commitment, 0, len(v.Commitments))
 	for _, c := range v.Commitments {
 		held = append(held, commitment{c.HelpRequest, placeOf(c.GetLocation().GetStreet(), c.GetLocation().GetPostcode()),

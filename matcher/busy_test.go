@@ -67,6 +67,11 @@ func TestBusyWithAJobThen(t *testing.T) {
 			r.Name = "helpRequests/held"
 		}, false},
 		{"a lift 10-11 on the same street, shopping 10-11: one round", []*pb.Commitment{onUnionStreet(held(at(10, 0), at(11, 0), pb.Need_NEED_TRANSPORT))}, window(at(10, 0), at(11, 0), pb.Need_NEED_GROCERY_SHOPPING), false},
+		{"a lift 10-11 on the same street, a call from afar 10-11: no round", []*pb.Commitment{onUnionStreet(held(at(10, 0), at(11, 0), pb.Need_NEED_TRANSPORT))}, func(r *pb.HelpRequest) {
+			window(at(10, 0), at(11, 0), pb.Need_NEED_BEFRIENDING_CALL)(r)
+			r.RemoteOk = true
+		}, true},
+		{"a lift 10-11 on the same street, a call at the door 10-11: one round", []*pb.Commitment{onUnionStreet(held(at(10, 0), at(11, 0), pb.Need_NEED_TRANSPORT))}, window(at(10, 0), at(11, 0), pb.Need_NEED_BEFRIENDING_CALL), false},
 		{"a lift 10-11 on Union Street elsewhere, shopping 10-11", []*pb.Commitment{onUnionStreet(held(at(10, 0), at(11, 0), pb.Need_NEED_TRANSPORT), "AB15 4")}, window(at(10, 0), at(11, 0), pb.Need_NEED_GROCERY_SHOPPING), true},
 		{"two held already clash", []*pb.Commitment{held(at(10, 0), at(11, 0), pb.Need_NEED_TRANSPORT), held(at(10, 0), at(11, 0), pb.Need_NEED_ERRANDS)}, window(at(10, 0), at(18, 0), pb.Need_NEED_ERRANDS), true},
 	}

@@ -769,7 +769,7 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 	if q.window.start.Before(now) {
 		q.window.start = now // help can only happen from now on
 	}
-	q.name, q.fixed, q.place = r.Name, r.GetWindow() != nil, placeOf(r.GetLocation().GetStreet(), q.postcode)
+	q.name, q.fixed, q.place = r.Name, r.GetWindow() != nil, jobPlace(r)
 	if q.fixed {
 		q.job = e.jobOf(q.window.start, q.window.end, r.Needs)
 	}

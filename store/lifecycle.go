@@ -504,7 +504,10 @@ func commitmentOf(req *pb.HelpRequest) *pb.Commitment {
 		return nil
 	}
 	c := &pb.Commitment{HelpRequest: req.Name, Window: proto.Clone(w).(*pb.TimeWindow), Needs: slices.Clone(req.Needs)}
-	if loc := req.GetLocation(); loc.GetStreet() != "" {
+	// A call from afar is at no street: without one, it shares a round
+	// with nothing, and takes its own time beside the volunteer's visits
+	// (matcher's rounds).
+	if loc := req.GetLocation(); loc.GetStreet() != "" && visits(req) {
 		c.Location = &pb.Location{Street: loc.Street, Postcode: geo.PostcodeSector(loc.Postcode)}
 	}
 	return c
@@ -531,9 +534,10 @@ func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string
 			return err
 		}
 	}
-	// New needs can make the job longer, too, and a new deadline can
-	// leave it only days its volunteer is away.
-	if moved || !slices.Equal(prev.Needs, r.Needs) || !proto.Equal(prev.GetDeadline(), r.GetDeadline()) {
+	// New needs can make the job longer, too, a visit made a call from
+	// afar no longer shares a round with the volunteer's visits there, and
+	// a new deadline can leave it only days its volunteer is away.
+	if moved || !slices.Equal(prev.Needs, r.Needs) || visits(prev) != visits(r) || !proto.Equal(prev.GetDeadline(), r.GetDeadline()) {
 		if err := keepTime(w, sl, prev, r, now, checks); err != nil {
 			return err
 		}

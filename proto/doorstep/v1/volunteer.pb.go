@@ -569,7 +569,8 @@ type Commitment struct {
 	Needs []Need `protobuf:"varint,3,rep,packed,name=needs,proto3,enum=doorstep.v1.Need" json:"needs,omitempty"`
 	// Where the job is, as far as a volunteer is told before accepting: the
 	// street and the postcode sector. Jobs on one street at one time are one
-	// round, and do not clash.
+	// round, and do not clash. Absent for a call from afar (remote_ok),
+	// which is done from wherever the volunteer is and shares no round.
 	Location      *Location `protobuf:"bytes,4,opt,name=location,proto3" json:"location,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
