@@ -168,6 +168,34 @@ func TestFindCandidatesReleased(t *testing.T) {
 	}
 }
 
+// TestReleaseClearsBuffer: a released search's buffer, kept for the next,
+// names nobody: a volunteer deleted or erased since must not stay in it
+// until a later search happens to overwrite their slot.
+func TestReleaseClearsBuffer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(55, 56))
+	e, _ := tagMixEngine(t, 1500)
+	for range 200 {
+		r := tagMixRequest(rng)
+		r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(rng.Float64()*6000-3000, rng.Float64()*6000-3000)
+		got, err := e.FindCandidates(r, []string{"volunteers/v0001"}, []int{1, 5, 20, 60, 100}[rng.IntN(5)], now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := got.buf
+		got.Release()
+		if cap(buf.out) > maxPooledCandidates || cap(buf.bonus) > maxPooledCandidates || cap(buf.ns) > 2*maxPooledCandidates {
+			continue // not kept: garbage, as every result was before the pool
+		}
+		for _, cs := range [][]Candidate{buf.out[:cap(buf.out)], buf.bonus[:cap(buf.bonus)]} {
+			for i, c := range cs {
+				if c.Volunteer != "" || c.DisplayName != "" || c.skills != nil || c.zone != nil {
+					t.Fatalf("released buffer still holds %q at %d", c.Volunteer, i)
+				}
+			}
+		}
+	}
+}
+
 func gridMetres(e *Engine, q *query, id uint32) float64 {
 	plat, plng, _ := e.grid.Position(id)
 	return ApproxMetres(q.lat, q.lng, plat, plng)
