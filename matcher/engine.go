@@ -670,7 +670,8 @@ type Result struct {
 // which then need not grow one afresh: a caller done with the page, as
 // the server is once it has copied it into its reply, saves an allocation
 // of its size. Candidates is emptied, and must not be read again through
-// a copy of r. A result never released costs only its garbage.
+// a copy of r; releasing a copy as well does nothing more. A result never
+// released costs only its garbage.
 func (r *Result) Release() {
 	if r.buf != nil {
 		putFindBuf(r.buf)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -38,6 +39,7 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 	// a pool, and the page stays in them until the caller is done with it
 	// (Result.Release).
 	buf := findBufs.Get().(*searchBuf)
+	buf.lent.Store(true)
 	cands, counted := e.search(q, k, true, buf, &t)
 	res := Result{Candidates: cands, Short: len(cands) < k, buf: buf}
 	if !q.remote {
@@ -306,6 +308,10 @@ func (e *Engine) warmRecords(ids []uint32) {
 type searchBuf struct {
 	ns         []Neighbour
 	out, bonus []Candidate
+	// lent is set while a Result holds the buffer: a copy of the Result
+	// released as well as the original would otherwise put it in the pool
+	// twice, and two later searches would share it.
+	lent atomic.Bool
 }
 
 // findBufs lends FindCandidates its search's working slices.
@@ -320,6 +326,9 @@ const maxPooledCandidates = 512
 // cleared first: they name volunteers, and one since deleted or erased
 // must not linger in a pooled buffer until its slot is reused.
 func putFindBuf(buf *searchBuf) {
+	if !buf.lent.CompareAndSwap(true, false) {
+		return // released already, through another copy of its Result
+	}
 	if cap(buf.out) > maxPooledCandidates || cap(buf.bonus) > maxPooledCandidates || cap(buf.ns) > 2*maxPooledCandidates {
 		return
 	}

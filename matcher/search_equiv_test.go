@@ -227,3 +227,34 @@ func checkAggregates(t *testing.T, stage string, g *Grid) {
 		}
 	}
 }
+
+// TestReleaseTwiceThroughACopy: a copy of a Result released as well as
+// the original must not put its buffer in the pool twice, where two later
+// searches would be lent the same one and write over each other's pages.
+func TestReleaseTwiceThroughACopy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(57, 58))
+	e, _ := tagMixEngine(t, 300)
+	got, err := e.FindCandidates(tagMixRequest(rng), nil, 20, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := got
+	got.Release()
+	dup.Release()
+	// sync.Pool keeps what a goroutine put last for its next Get, so
+	// searches at once from here would be lent one buffer if it went in
+	// twice.
+	a, err := e.FindCandidates(tagMixRequest(rng), nil, 20, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.FindCandidates(tagMixRequest(rng), nil, 20, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.buf == b.buf {
+		t.Fatal("two searches at once were lent one buffer")
+	}
+	a.Release()
+	b.Release()
+}
