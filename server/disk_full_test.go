@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc/codes"
@@ -137,16 +136,7 @@ func fillDisk(t *testing.T, dir string) string {
 // space is freed writes are taken again, without a restart.
 func TestFullDiskOnARealFilesystem(t *testing.T) {
 	dir := mountSmallDisk(t, 4<<20)
-	h := &harness{t: t, path: filepath.Join(dir, "doorstep.db"), ctx: context.Background(), start: time.Now()}
-	st, err := h.open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := server.LoadGazetteer(h.ctx, st, samplePath); err != nil {
-		t.Fatal(err)
-	}
-	h.serve(st)
-	t.Cleanup(h.close)
+	h := newHarnessAt(t, filepath.Join(dir, "doorstep.db"), nil)
 	first := h.createHR(shopping())
 	vol := h.createVol(matchVolunteer("Near", "AB10 1AB"))
 	offer := h.offer(first.Name, vol.Name)
@@ -154,7 +144,8 @@ func TestFullDiskOnARealFilesystem(t *testing.T) {
 
 	filler := fillDisk(t, dir)
 	stored := 1
-	for err = nil; err == nil && stored < 5000; stored++ {
+	var err error
+	for ; err == nil && stored < 5000; stored++ {
 		_, err = h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: shopping(callerPhone(fmt.Sprintf("01224 %06d", stored)))})
 	}
 	stored-- // the last one failed

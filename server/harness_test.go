@@ -81,7 +81,13 @@ func (c *testClock) advance(d time.Duration) {
 // server's and the store's clock.
 func newHarnessWithClock(t testing.TB, clock *testClock, opts ...server.Option) *harness {
 	t.Helper()
-	h := &harness{t: t, path: filepath.Join(t.TempDir(), "doorstep.db"), ctx: context.Background(), start: time.Now(), clock: clock, opts: opts}
+	return newHarnessAt(t, filepath.Join(t.TempDir(), "doorstep.db"), clock, opts...)
+}
+
+// newHarnessAt is newHarnessWithClock with its data file at path.
+func newHarnessAt(t testing.TB, path string, clock *testClock, opts ...server.Option) *harness {
+	t.Helper()
+	h := &harness{t: t, path: path, ctx: context.Background(), start: time.Now(), clock: clock, opts: opts}
 	st, err := h.open()
 	if err != nil {
 		t.Fatal(err)
