@@ -26,7 +26,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 11
+const SchemaVersion = 12
 
 var (
 	bMeta          = []byte("meta")
@@ -72,6 +72,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	changesNoBuckets, // 9: migrate ends the tokens of volunteers gone before (endGoneVolunteerTokens)
 	changesNoBuckets, // 10: migrate seals the names of volunteers' tokens (sealTokenNames)
 	changesNoBuckets, // 11: migrate indexes tokens by volunteer (indexVolunteerTokens)
+	placeCallsFromAfar,
 }
 
 // changesNoBuckets is a step whose work migrate does, as it needs the
@@ -198,6 +199,62 @@ func fillCommitments(tx *bolt.Tx) error {
 		}
 		v.Commitments = cs
 		if err := putProto(w, vols.Bucket(bRecords), id, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeCallsFromAfar (version 12) takes the street off the commitments to
+// calls from afar, which older versions noted at the caller's street as
+// if a visit: there the matcher made one round of the call and a
+// neighbour's visit at that time, and sent the volunteer holding the call
+// to both in the time of one. Written now (commitmentOf), a call is at no
+// street, and takes its own time.
+func placeCallsFromAfar(tx *bolt.Tx) error {
+	hrs, vols := tx.Bucket(bHelpRequests), tx.Bucket(bVolunteers)
+	w := &writeTx{tx: tx}
+	type fixed struct {
+		id []byte
+		v  *pb.Volunteer
+	}
+	var out []fixed
+	err := vols.Bucket(bRecords).ForEach(func(k, _ []byte) error {
+		v, err := volunteers.readRecord(vols, k)
+		if err != nil {
+			return err
+		}
+		changed := false
+		for _, c := range v.Commitments {
+			if c.Location == nil {
+				continue
+			}
+			rid, err := idFromName(c.HelpRequest, helpRequestPrefix)
+			if err != nil {
+				return err
+			}
+			r, err := helpRequests.readRecord(hrs, rid)
+			if errors.Is(err, ErrNotFound) {
+				continue // nothing to judge it by: left as it was
+			}
+			if err != nil {
+				return fmt.Errorf("%s of %s: %w", c.HelpRequest, v.Name, err)
+			}
+			if !visits(r) {
+				c.Location, changed = nil, true
+			}
+		}
+		if changed {
+			out = append(out, fixed{bytes.Clone(k), v})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Written after the walk: a bucket is not changed while it is walked.
+	for _, f := range out {
+		if err := putProto(w, vols.Bucket(bRecords), f.id, f.v); err != nil {
 			return err
 		}
 	}

@@ -7,7 +7,7 @@
 // record they belong to, so that they can be protected, disclosed and
 // erased on their own (see Personal data below).
 //
-// # Bucket layout (schema version 11)
+// # Bucket layout (schema version 12)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
@@ -113,7 +113,9 @@
 // and takes the name off them (and then compacts, as below); version 10
 // seals the names of volunteers' tokens (names/; and then compacts);
 // version 11 indexes the tokens by volunteer (tokens/by_volunteer/, about
-// a second for a million tokens).
+// a second for a million tokens); version 12 changes no bucket: it takes
+// the street off volunteers' commitments to calls from afar, which older
+// versions noted at the caller's street as if a visit.
 //
 // # Personal data
 //
