@@ -241,7 +241,11 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 			}
 			return &pb.UpdateHelpRequestResponse{HelpRequest: out[0]}, nil
 		}
-		out, err := s.store.UpdateHelpRequest(ctx, next, s.assigneeFree())
+		// What the job is, and when (a DBS check must be valid on the
+		// day), decide who may do it at all: an edit of those is judged
+		// against an assigned volunteer's skills and vetting too.
+		qualify := timingChanged || remoteChanged || !slices.Equal(slices.Sorted(slices.Values(next.RequiredSkills)), slices.Sorted(slices.Values(cur.RequiredSkills)))
+		out, err := s.store.UpdateHelpRequest(ctx, next, s.assigneeFree(qualify))
 		var sd *store.SameDoorError
 		if errors.As(err, &sd) {
 			coming, md := "another volunteer", map[string]string(nil)
@@ -257,6 +261,12 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 			return nil, statusWith(codes.FailedPrecondition, ReasonNotEligible,
 				"with this edit the request's volunteer would be away on every day left for it: "+
 					"hand it back first (ReleaseHelpRequest), so that someone else can go, or choose another time",
+				map[string]string{"rule": string(ne.why.Reason)})
+		}
+		if errors.As(err, &ne) && (ne.why.Reason == matcher.MissingSkill || ne.why.Reason == matcher.Vetting) {
+			return nil, statusWith(codes.FailedPrecondition, ReasonNotEligible,
+				"with this edit the request would need what its volunteer has not ("+ne.why.Why()+"): "+
+					"hand it back first (ReleaseHelpRequest), so that someone who has can go",
 				map[string]string{"rule": string(ne.why.Reason)})
 		}
 		if errors.As(err, &ne) {

@@ -579,13 +579,20 @@ func (s *Server) eligibleAsStored(req *pb.HelpRequest, vol *pb.Volunteer, now ti
 // place, in its own transaction: its volunteer's other jobs must leave
 // room for it (BUSY), and their dates away must leave a day for it
 // (AWAY), as UpdateVolunteer refuses dates away over it from their side.
-// Nothing else is judged: an assignment was agreed with the volunteer,
-// who may come outside their usual hours.
-func (s *Server) assigneeFree() store.AcceptCheck {
+// With qualify (an edit of what the job is, or of its time), they must
+// also still be someone the job may go to at all (qualified). Nothing
+// else is judged: an assignment was agreed with the volunteer, who may
+// come outside their usual hours or further than they said.
+func (s *Server) assigneeFree(qualify bool) store.AcceptCheck {
 	now := s.now()
 	return func(req *pb.HelpRequest, vol *pb.Volunteer) error {
 		if s.engine.Clashes(req, vol, now) {
 			return notEligible{matcher.Exclusion{Reason: matcher.Busy, Count: 1}}
+		}
+		if qualify {
+			if err := s.qualified(req, vol, now); err != nil {
+				return err
+			}
 		}
 		start, end := timeLeft(req, now)
 		// A zone the volunteer's record names that is no longer known
@@ -595,6 +602,28 @@ func (s *Server) assigneeFree() store.AcceptCheck {
 		}
 		return nil
 	}
+}
+
+// qualified judges vol, assigned req, by the rules of who may do the job
+// at all: its skills (a lift needs a driver) and its vetting (going into
+// the home needs an enhanced DBS check, valid on the day). An edit that
+// makes the job one they could never have been offered would otherwise
+// send them all the same. They are judged as if free then, near, and
+// neither paused nor held, as taking the job set those aside; their
+// other jobs and dates away are judged apart (assigneeFree).
+func (s *Server) qualified(req *pb.HelpRequest, vol *pb.Volunteer, now time.Time) error {
+	v := proto.CloneOf(vol)
+	v.Paused, v.Held = false, false
+	v.Home = proto.CloneOf(req.GetLocation())
+	v.MaxDistanceMetres = 0
+	tz := v.GetAvailability().GetTimeZone()
+	v.Availability = &pb.Availability{TimeZone: tz}
+	for d := pb.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= pb.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
+		v.Availability.Weekly = append(v.Availability.Weekly, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}})
+	}
+	r := proto.CloneOf(req)
+	r.DeclinedVolunteers = nil
+	return s.eligibleAsStored(r, v, now)
 }
 
 // notEligible refuses an accept the rules no longer allow.

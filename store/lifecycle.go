@@ -535,9 +535,12 @@ func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string
 		}
 	}
 	// New needs can make the job longer, too, a visit made a call from
-	// afar no longer shares a round with the volunteer's visits there, and
-	// a new deadline can leave it only days its volunteer is away.
-	if moved || !slices.Equal(prev.Needs, r.Needs) || visits(prev) != visits(r) || !proto.Equal(prev.GetDeadline(), r.GetDeadline()) {
+	// afar no longer shares a round with the volunteer's visits there, a
+	// new deadline can leave it only days its volunteer is away, and new
+	// needs, skills or a visit inside the home can ask what the volunteer
+	// has not (a driver, an enhanced DBS check).
+	if moved || !slices.Equal(prev.Needs, r.Needs) || visits(prev) != visits(r) || !proto.Equal(prev.GetDeadline(), r.GetDeadline()) ||
+		prev.EntersHome != r.EntersHome || !slices.Equal(prev.RequiredSkills, r.RequiredSkills) {
 		if err := keepTime(w, sl, prev, r, now, checks); err != nil {
 			return err
 		}
@@ -548,7 +551,8 @@ func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string
 // keepTime refuses, with the checks' error, an edit that brings an
 // assigned request to a time or place its volunteer cannot take it at
 // (their other jobs leave no room: one volunteer, one place at a time;
-// or they are away every day left for it).
+// or they are away every day left for it), or makes it a job they may not
+// do (the server's checks judge their skills and vetting too).
 // As with keepDoor, an assignment has no offer to withdraw, so the edit
 // gives way. Once jobs are under way the checks, which cannot know what
 // the volunteer has done, may find the request as it was (prev) out of
