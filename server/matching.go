@@ -608,7 +608,8 @@ func (s *Server) assigneeFree(qualify bool) store.AcceptCheck {
 // at all: its skills (a lift needs a driver) and its vetting (going into
 // the home needs an enhanced DBS check, valid on the day). An edit that
 // makes the job one they could never have been offered would otherwise
-// send them all the same. They are judged as if free then, near, and
+// send them all the same: of the job (assigneeFree), or of their skills
+// and check (qualifiedForJobs). They are judged as if free then, near, and
 // neither paused nor held, as taking the job set those aside; their
 // other jobs and dates away are judged apart (assigneeFree).
 func (s *Server) qualified(req *pb.HelpRequest, vol *pb.Volunteer, now time.Time) error {

@@ -227,6 +227,9 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		if err := s.awayFromNoJob(ctx, cur, next); err != nil {
 			return nil, err
 		}
+		if err := s.qualifiedForJobs(ctx, cur, next); err != nil {
+			return nil, err
+		}
 		if proto.Equal(next, cur) {
 			// Nothing changes (a resume of a volunteer not paused): the
 			// etag stays, as for a request.
@@ -279,8 +282,85 @@ func (s *Server) awayFromNoJob(ctx context.Context, cur, next *pb.Volunteer) err
 			cur.GetAvailability().GetTimeZone() == next.GetAvailability().GetTimeZone() {
 		return nil
 	}
-	id := strings.TrimPrefix(cur.Name, volunteerPrefix)
 	now := s.now()
+	return s.eachAssignment(ctx, cur, func(hr *pb.HelpRequest) error {
+		start, end := timeLeft(hr, now)
+		gone, err := matcher.AwayThroughout(next.Availability, start, end)
+		if err != nil {
+			return s.errs.toStatus(ctx, err, notFound{})
+		}
+		if gone {
+			// Dates away that already left no day for it (a trip
+			// booked before, with the free days since gone by) are
+			// not this edit's doing: shortening that trip, or
+			// booking another, must not wait on the job.
+			// (A zone no longer known judges the edit alone.)
+			before, err := matcher.AwayThroughout(cur.Availability, start, end)
+			gone = err != nil || !before
+		}
+		if gone {
+			return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
+				fmt.Sprintf("they would be away on every day left for %s, which they are assigned: hand it back first (ReleaseHelpRequest), so that someone else can go, or choose other dates", hr.Name),
+				map[string]string{"help_request": hr.Name, "rule": string(matcher.Away)})
+		}
+		return nil
+	})
+}
+
+// qualifiedForJobs refuses an edit of the volunteer's skills or DBS check
+// that would leave them without what one of their assignments needs (they
+// gave up driving, and are to give a lift; staff recorded their check
+// revoked, or running out before the day, and they are to go inside a
+// caller's home), where the record before did not: they would be sent all
+// the same, as an edit of the request that asked it of them would send
+// them (see qualified, which judges both). The job is handed back first
+// (ReleaseHelpRequest), so that someone who can go does. A job under way
+// is not judged: they are there already, and the edit is of what they may
+// be sent to next. As with awayFromNoJob, an accept since cur was read
+// fails the write on its etag, and it is judged again.
+func (s *Server) qualifiedForJobs(ctx context.Context, cur, next *pb.Volunteer) error {
+	// The time zone says on which of their days a job falls, and so
+	// whether their check is valid on the day.
+	if cur.ActiveAssignments == 0 || slices.Equal(cur.Skills, next.Skills) && proto.Equal(cur.Vetting, next.Vetting) &&
+		cur.GetAvailability().GetTimeZone() == next.GetAvailability().GetTimeZone() {
+		return nil
+	}
+	now := s.now()
+	return s.eachAssignment(ctx, cur, func(hr *pb.HelpRequest) error {
+		if start, end := timeLeft(hr, now); !start.Before(end) || hr.GetWindow() != nil && !hr.GetWindow().GetStartTime().AsTime().After(now) {
+			return nil // under way, or its time is over
+		}
+		// unfit judges v by the rules of who may do the job at all.
+		unfit := func(v *pb.Volunteer) (notEligible, bool, error) {
+			var ne notEligible
+			err := s.qualified(hr, v, now)
+			switch {
+			case errors.As(err, &ne):
+				return ne, ne.why.Reason == matcher.MissingSkill || ne.why.Reason == matcher.Vetting, nil
+			case err != nil:
+				return ne, false, s.errs.toStatus(ctx, err, notFound{})
+			}
+			return ne, false, nil
+		}
+		after, lacks, err := unfit(next)
+		if err != nil || !lacks {
+			return err
+		}
+		// Unfit for it before the edit too (their check has run out since
+		// they took it) is not this edit's doing.
+		if _, lacked, err := unfit(cur); err != nil || lacked {
+			return err
+		}
+		return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
+			fmt.Sprintf("with this edit they could not do %s, which they are assigned (%s): hand it back first (ReleaseHelpRequest), so that someone who can go does", hr.Name, after.why.Why()),
+			map[string]string{"help_request": hr.Name, "rule": string(after.why.Reason), "detail": after.why.Detail})
+	})
+}
+
+// eachAssignment calls f with each request the volunteer cur is assigned,
+// as stored now, until f returns an error, which it returns.
+func (s *Server) eachAssignment(ctx context.Context, cur *pb.Volunteer, f func(hr *pb.HelpRequest) error) error {
+	id := strings.TrimPrefix(cur.Name, volunteerPrefix)
 	page := store.Page{Size: 100}
 	for {
 		offers, token, err := s.store.ListOffers(ctx, store.OfferFilter{VolunteerID: id, State: pb.Offer_STATE_ACCEPTED, Live: true}, page)
@@ -295,24 +375,8 @@ func (s *Server) awayFromNoJob(ctx context.Context, cur, next *pb.Volunteer) err
 			if err != nil {
 				return s.errs.toStatus(ctx, err, notFound{})
 			}
-			start, end := timeLeft(hr, now)
-			gone, err := matcher.AwayThroughout(next.Availability, start, end)
-			if err != nil {
-				return s.errs.toStatus(ctx, err, notFound{})
-			}
-			if gone {
-				// Dates away that already left no day for it (a trip
-				// booked before, with the free days since gone by) are
-				// not this edit's doing: shortening that trip, or
-				// booking another, must not wait on the job.
-				// (A zone no longer known judges the edit alone.)
-				before, err := matcher.AwayThroughout(cur.Availability, start, end)
-				gone = err != nil || !before
-			}
-			if gone {
-				return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
-					fmt.Sprintf("they would be away on every day left for %s, which they are assigned: hand it back first (ReleaseHelpRequest), so that someone else can go, or choose other dates", hr.Name),
-					map[string]string{"help_request": hr.Name})
+			if err := f(hr); err != nil {
+				return err
 			}
 		}
 		if token == "" {

@@ -204,7 +204,10 @@ as for volunteer add, in their time zone (--timezone, an IANA name such as Ameri
 unless set). --away lists the dates they are away, replacing those held: "1 dec-10 dec, 25 dec", or
 none. A new --postcode is a move: give --street and --address with it, or they are cleared. A --phone
 another volunteer of the organisation has is refused, as volunteer add refuses it, unless --shared-phone.
-Offers waiting for them that they can no longer take are withdrawn: the answer lists them.`,
+Offers waiting for them that they can no longer take are withdrawn: the answer lists them. A job they
+are assigned is not: dates away that leave no day for it, or --skills, --dbs or --dbs-expires that leave
+them without what it needs (driver, for a lift; a DBS check valid on the day), are refused until it is
+handed back (doorstep request release).`,
 		examples: []string{
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --away '1 dec-10 dec'",
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --available 'weekdays 18-21' --capacity 2",
@@ -388,9 +391,9 @@ Offers waiting for them that they can no longer take are withdrawn: the answer l
 		}
 	}
 	if job := client.Metadata(err, "help_request"); client.Reason(err) == server.ReasonHasCommitments && job != "" {
-		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was changed: %s is assigned %s, and those dates away leave no day to do it. "+
-			"Hand it back first (doorstep request release %s), so that someone else can go, or choose other dates (%s).",
-			name, job, idOf(job), server.ReasonHasCommitments)}
+		if e := assignedInTheWay(name, job, client.Metadata(err, "rule"), client.Metadata(err, "detail")); e != nil {
+			return e
+		}
 	}
 	if err != nil {
 		return err
@@ -405,6 +408,37 @@ Offers waiting for them that they can no longer take are withdrawn: the answer l
 		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked.\n", isoDate(d))
 	}
 	return a.reportWithdrawn(pending, resp.Volunteer.PendingOffers)
+}
+
+// assignedInTheWay is what staff are told when an edit of volunteer name
+// is refused for job, which they are assigned: the dates away leave no day
+// for it (rule AWAY, or none from a server that did not say), or they
+// would lack a skill or DBS check it needs. Nil for a rule it does not
+// know, whose refusal then reads as the server gives it.
+func assignedInTheWay(name, job, rule, detail string) error {
+	var why, then string
+	switch rule {
+	case "", "AWAY":
+		why, then = "and those dates away leave no day to do it", "so that someone else can go, or choose other dates"
+	case "MISSING_SKILL":
+		why, then = "which needs a skill they would lack", "so that someone who has it can go, then change their skills"
+		if detail != "" {
+			why = "which needs the skill " + detail + ", and they would lack it"
+		}
+	case "VETTING":
+		why, then = "which needs a DBS check valid on the day, and they would have none", "so that someone who has one can go, then change their check"
+		if detail != "" {
+			a := "a" // "basic", or "an" for "enhanced"
+			if strings.ContainsRune("aeiou", rune(detail[0])) {
+				a = "an"
+			}
+			why = "which needs " + a + " " + detail + " DBS check valid on the day, and they would have none"
+		}
+	default:
+		return nil
+	}
+	return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was changed: %s is assigned %s, %s. Hand it back first (doorstep request release %s), %s (%s).",
+		name, job, why, idOf(job), then, server.ReasonHasCommitments)}
 }
 
 // refuseRegisteredPhone refuses phone for the volunteer name (cur as read)

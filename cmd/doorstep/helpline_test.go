@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -456,6 +457,46 @@ func TestVolunteerAwayOverTheirJob(t *testing.T) {
 	}
 	e.ok("request", "release", req)
 	e.ok("volunteer", "edit", callum, "--away", tomorrow)
+}
+
+// TestVolunteerEditLeavesTheirLift: Callum is assigned a lift tomorrow.
+// Taking off his driver skill, or his DBS check, or bringing its expiry
+// before the day, is refused: staff read what the lift needs and how to
+// hand it back, not a word about dates away. Handed back, the edit
+// stands.
+func TestVolunteerEditLeavesTheirLift(t *testing.T) {
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(e *testEnv) []string
+		want string
+	}{
+		{"driver taken off", func(*testEnv) []string { return []string{"--skills", "dog-friendly"} },
+			"which needs the skill driver, and they would lack it. Hand it back first (doorstep request release %s), so that someone who has it can go, then change their skills (HAS_COMMITMENTS)."},
+		{"DBS check revoked", func(*testEnv) []string { return []string{"--dbs", "none"} },
+			"which needs a basic DBS check valid on the day, and they would have none. Hand it back first (doorstep request release %s), so that someone who has one can go, then change their check (HAS_COMMITMENTS)."},
+		{"DBS check expires today", func(e *testEnv) []string {
+			return []string{"--dbs-expires", e.clock.now().In(london).Format("2006-01-02")}
+		}, "which needs a basic DBS check valid on the day, and they would have none. Hand it back first (doorstep request release %s)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			callum, _ := e.addVolunteers()
+			req := e.newRequest("--needs", "transport")
+			e.ok("offer", "accept", firstName(t, e.ok("offer", "make", req, callum), "offers"))
+			args := append([]string{"volunteer", "edit", callum}, tc.edit(e)...)
+			r := e.run(args...)
+			want := "Nothing was changed: " + callum + " is assigned " + req + ", " + fmt.Sprintf(tc.want, strings.TrimPrefix(req, "helpRequests/"))
+			if r.code != 1 || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "away") {
+				t.Errorf("exit %d, stderr %q; want exit 1 and %q", r.code, r.stderr, want)
+			}
+			e.ok("request", "release", req)
+			e.ok(args...)
+		})
+	}
 }
 
 // TestVolunteerListShowsHold: a held volunteer does not read as free to

@@ -43,7 +43,13 @@ type VolunteerServiceClient interface {
 	// if the volunteer changed since that etag was read. Their pending offers
 	// that the change makes impossible (they paused, moved away, or lost a
 	// skill, check or the hours a request needs) are withdrawn, and those
-	// requests open again; their assignments stand.
+	// requests open again; their assignments stand. A change that would newly
+	// leave them unable to do an assignment (away on every day left for it;
+	// or, before it is under way, without a skill it needs or a DBS check
+	// valid on its day) fails with FAILED_PRECONDITION (HAS_COMMITMENTS),
+	// naming the request (metadata help_request, and rule AWAY, MISSING_SKILL
+	// or VETTING), and changes nothing: hand it back first
+	// (ReleaseHelpRequest).
 	UpdateVolunteer(ctx context.Context, in *UpdateVolunteerRequest, opts ...grpc.CallOption) (*UpdateVolunteerResponse, error)
 	// Deletes a volunteer and their contact details for good.
 	DeleteVolunteer(ctx context.Context, in *DeleteVolunteerRequest, opts ...grpc.CallOption) (*DeleteVolunteerResponse, error)
@@ -124,7 +130,13 @@ type VolunteerServiceServer interface {
 	// if the volunteer changed since that etag was read. Their pending offers
 	// that the change makes impossible (they paused, moved away, or lost a
 	// skill, check or the hours a request needs) are withdrawn, and those
-	// requests open again; their assignments stand.
+	// requests open again; their assignments stand. A change that would newly
+	// leave them unable to do an assignment (away on every day left for it;
+	// or, before it is under way, without a skill it needs or a DBS check
+	// valid on its day) fails with FAILED_PRECONDITION (HAS_COMMITMENTS),
+	// naming the request (metadata help_request, and rule AWAY, MISSING_SKILL
+	// or VETTING), and changes nothing: hand it back first
+	// (ReleaseHelpRequest).
 	UpdateVolunteer(context.Context, *UpdateVolunteerRequest) (*UpdateVolunteerResponse, error)
 	// Deletes a volunteer and their contact details for good.
 	DeleteVolunteer(context.Context, *DeleteVolunteerRequest) (*DeleteVolunteerResponse, error)
