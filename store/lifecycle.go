@@ -574,9 +574,16 @@ func keepTime(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, now time.Time, ch
 	for _, check := range checks {
 		if err := check(r, vol.r); err != nil {
 			if proto.Equal(prev.GetWindow(), r.GetWindow()) && check(prev, vol.r) != nil {
-				if later := notBegun(vol.r, now); check(r, later) == nil || check(prev, later) != nil {
+				later := notBegun(vol.r, now)
+				lerr := check(r, later)
+				if lerr == nil || check(prev, later) != nil {
 					continue
 				}
+				// Refused for what the edit broke among the jobs still to
+				// begin (a later clash, or what the job now asks of them),
+				// not for the misfit of those under way, which is no one's
+				// to mend.
+				err = lerr
 			}
 			return err
 		}

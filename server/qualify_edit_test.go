@@ -1,0 +1,62 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// ruleOf is the rule a NOT_ELIGIBLE refusal names.
+func ruleOf(t *testing.T, err error) string {
+	t.Helper()
+	st, _ := status.FromError(err)
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.Metadata["rule"]
+		}
+	}
+	return ""
+}
+
+// TestEditUnderWayNamesTheRuleItBreaks: Ann, with no DBS check, is on her
+// morning round (two hour-long errands 10:00-12:00 on two streets, which
+// the rule finds no longer fit at 10:30). At 10:30 one of them is made a
+// visit inside the home: refused, and for what it asks (VETTING: hand it
+// back), not for the morning's misfit (BUSY: move one of her requests),
+// which the edit has nothing to do with and nobody can mend now.
+func TestEditUnderWayNamesTheRuleItBreaks(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	h := newHarnessWithClock(t, clock)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 4 }))
+	tomorrow := clock.now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	errand := func(street, phone string) *pb.HelpRequest {
+		return h.createHR(shopping(func(r *pb.HelpRequest) {
+			r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} // an hour
+			r.Location = &pb.Location{Postcode: "AB10 1AB", Street: street}
+			r.Requester.Phone = phone
+			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(10 * time.Hour)), EndTime: timestamppb.New(tomorrow.Add(12 * time.Hour))}}
+		}))
+	}
+	rs := []*pb.HelpRequest{errand("Union Street", "01224 700001"), errand("Crown Street", "01224 700002")}
+	for _, r := range rs {
+		h.invAssign(r.Name, ann.Name)
+	}
+	clock.advance(tomorrow.Add(10*time.Hour + 30*time.Minute).Sub(clock.now()))
+	before := h.getHR(rs[0].Name)
+	edit := &pb.HelpRequest{Name: rs[0].Name, EntersHome: true}
+	_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"enters_home"}}})
+	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
+	if got := ruleOf(t, err); got != "VETTING" {
+		t.Errorf("refused for rule %q (%v), want VETTING", got, err)
+	}
+	if got := h.getHR(rs[0].Name); got.Etag != before.Etag {
+		t.Errorf("the refused edit changed the request")
+	}
+}
