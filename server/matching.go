@@ -516,7 +516,7 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 	switch {
 	case errors.As(err, &ne):
 	case errors.As(err, &sd):
-		ne = notEligible{matcher.Exclusion{Reason: sameDoorRule, Detail: sd.Coming}}
+		ne = notEligible{why: matcher.Exclusion{Reason: sameDoorRule, Detail: sd.Coming}}
 	default:
 		return res, err
 	}
@@ -550,7 +550,7 @@ func (s *Server) offerCheck(judged func(req *pb.HelpRequest, vol *pb.Volunteer) 
 	now := s.now()
 	return func(req *pb.HelpRequest, vol *pb.Volunteer) error {
 		if s.engine.Clashes(req, vol, now) {
-			return notEligible{matcher.Exclusion{Reason: matcher.Busy, Count: 1}}
+			return notEligible{why: matcher.Exclusion{Reason: matcher.Busy, Count: 1}}
 		}
 		if judged != nil && judged(req, vol) {
 			return nil
@@ -570,7 +570,7 @@ func (s *Server) eligibleAsStored(req *pb.HelpRequest, vol *pb.Volunteer, now ti
 	case err != nil:
 		return err
 	case !ok:
-		return notEligible{why}
+		return notEligible{why: why}
 	}
 	return nil
 }
@@ -586,19 +586,21 @@ func (s *Server) eligibleAsStored(req *pb.HelpRequest, vol *pb.Volunteer, now ti
 func (s *Server) assigneeFree(qualify bool) store.AcceptCheck {
 	now := s.now()
 	return func(req *pb.HelpRequest, vol *pb.Volunteer) error {
-		if s.engine.Clashes(req, vol, now) {
-			return notEligible{matcher.Exclusion{Reason: matcher.Busy, Count: 1}}
-		}
+		// What they lack goes first: a job they may not do at all is
+		// handed back, not moved.
 		if qualify {
 			if err := s.qualified(req, vol, now); err != nil {
 				return err
 			}
 		}
+		if s.engine.Clashes(req, vol, now) {
+			return notEligible{why: matcher.Exclusion{Reason: matcher.Busy, Count: 1}}
+		}
 		start, end := timeLeft(req, now)
 		// A zone the volunteer's record names that is no longer known
 		// judges nothing here: the edit is of the request, not of them.
 		if gone, err := matcher.AwayThroughout(vol.GetAvailability(), start, end); err == nil && gone {
-			return notEligible{matcher.Exclusion{Reason: matcher.Away, Count: 1}}
+			return notEligible{why: matcher.Exclusion{Reason: matcher.Away, Count: 1}}
 		}
 		return nil
 	}
@@ -624,13 +626,57 @@ func (s *Server) qualified(req *pb.HelpRequest, vol *pb.Volunteer, now time.Time
 	}
 	r := proto.CloneOf(req)
 	r.DeclinedVolunteers = nil
-	return s.eligibleAsStored(r, v, now)
+	// Every lack is named, not only the first the rules meet: an edit of a
+	// request its volunteer already fell short of (a check lapsed since)
+	// stands only if it asks nothing more of them (store.Lacking). Each
+	// lack found is granted to try for the next, so each round finds a new
+	// one; a request names a few skills, and edits are rare. The bound is
+	// only a guard.
+	var out notEligible
+	for range 64 {
+		err := s.eligibleAsStored(r, v, now)
+		var ne notEligible
+		if !errors.As(err, &ne) {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		if out.lacks == nil {
+			out.why = ne.why
+		}
+		switch ne.why.Reason {
+		case matcher.MissingSkill:
+			out.lacks = append(out.lacks, "skill "+ne.why.Detail)
+			v.Skills = append(v.Skills, ne.why.Detail)
+			continue
+		case matcher.Vetting:
+			out.lacks = append(out.lacks, "vetting "+ne.why.Detail)
+			v.Vetting = &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED}
+			continue
+		}
+		if out.lacks == nil {
+			return ne // none of the rules the clone leaves to fail
+		}
+		break
+	}
+	if out.lacks == nil {
+		return nil
+	}
+	return out
 }
 
-// notEligible refuses an accept the rules no longer allow.
-type notEligible struct{ why matcher.Exclusion }
+// notEligible refuses an accept the rules no longer allow; lacks, from
+// qualified, names all the volunteer lacks for the job.
+type notEligible struct {
+	why   matcher.Exclusion
+	lacks []string
+}
 
 func (e notEligible) Error() string { return "not eligible: " + string(e.why.Reason) }
+
+// Lacking implements store.Lacking.
+func (e notEligible) Lacking() []string { return e.lacks }
 
 // DeclineOffer implements pb.MatchingServiceServer.
 func (s *Server) DeclineOffer(ctx context.Context, req *pb.DeclineOfferRequest) (*pb.DeclineOfferResponse, error) {

@@ -60,3 +60,40 @@ func TestEditUnderWayNamesTheRuleItBreaks(t *testing.T) {
 		t.Errorf("the refused edit changed the request")
 	}
 }
+
+// TestEditOfAssignedAlreadyAmissAsksNoMore: Ann, who does not drive, is
+// assigned a visit inside a caller's home with the enhanced DBS check it
+// needs; her check is then recorded as basic. A later edit that makes the
+// visit a lift as well asks what she has never had (a driver): that her
+// vetting already fell short must not wave the new lack through.
+func TestEditOfAssignedAlreadyAmissAsksNoMore(t *testing.T) {
+	h := newHarness(t)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) {
+		v.Vetting = &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED}
+		v.Skills = []string{"bsl"}
+	}))
+	hr := h.createHR(shopping(func(r *pb.HelpRequest) { r.EntersHome = true }))
+	h.invAssign(hr.Name, ann.Name)
+	if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+		Volunteer:  &pb.Volunteer{Name: ann.Name, Vetting: &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_BASIC}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"vetting"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := h.getHR(hr.Name)
+	edit := &pb.HelpRequest{Name: hr.Name, Needs: append(before.Needs, pb.Need_NEED_TRANSPORT)}
+	_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"needs"}}})
+	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
+	if got := ruleOf(t, err); got != "MISSING_SKILL" {
+		t.Errorf("refused for rule %q (%v), want MISSING_SKILL", got, err)
+	}
+	if got := h.getHR(hr.Name); got.Etag != before.Etag {
+		t.Errorf("the refused edit changed the request: needs %v", got.Needs)
+	}
+	// An edit that asks nothing new of her (a skill she has) stands: the
+	// vetting she lacks is no fault of the edit's.
+	edit = &pb.HelpRequest{Name: hr.Name, RequiredSkills: []string{"bsl"}}
+	if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"required_skills"}}}); err != nil {
+		t.Errorf("a skill she has: %v", err)
+	}
+}

@@ -560,8 +560,9 @@ func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string
 // corrected on the day) brings no clash it did not have, and stands. It
 // is judged then against the jobs not yet begun, which the checks still
 // can judge: a misfit of the jobs under way must not wave through a new
-// clash with a later one. One that moves it is judged on its new time
-// alone.
+// clash with a later one, nor one the volunteer lacks something for
+// (Lacking) that the request as it was did not ask. One that moves it is
+// judged on its new time alone.
 func keepTime(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, now time.Time, checks []AcceptCheck) error {
 	if r.State != pb.HelpRequest_STATE_ASSIGNED || len(checks) == 0 {
 		return nil
@@ -576,7 +577,13 @@ func keepTime(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, now time.Time, ch
 			if proto.Equal(prev.GetWindow(), r.GetWindow()) && check(prev, vol.r) != nil {
 				later := notBegun(vol.r, now)
 				lerr := check(r, later)
-				if lerr == nil || check(prev, later) != nil {
+				if lerr == nil {
+					continue
+				}
+				// The request as it was failing too waves through no new
+				// lack: a volunteer whose check lapsed is not to be sent
+				// on a lift they cannot drive.
+				if perr := check(prev, later); perr != nil && !slices.ContainsFunc(lacking(lerr), func(l string) bool { return !slices.Contains(lacking(perr), l) }) {
 					continue
 				}
 				// Refused for what the edit broke among the jobs still to

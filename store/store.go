@@ -47,6 +47,24 @@ var (
 // non-nil error refuses it. It must not keep or change them.
 type AcceptCheck func(req *pb.HelpRequest, vol *pb.Volunteer) error
 
+// Lacking is an AcceptCheck error that names what the volunteer lacks for
+// the job (skills, vetting): an edit of an assigned request that the
+// request as it was failed too stands only if it asks nothing new of them
+// (keepTime).
+type Lacking interface {
+	error
+	Lacking() []string
+}
+
+// lacking is what err says the volunteer lacks, if anything.
+func lacking(err error) []string {
+	var l Lacking
+	if errors.As(err, &l) {
+		return l.Lacking()
+	}
+	return nil
+}
+
 // Idempotency names a create call so that a retry returns the first
 // result (AIP-155). An empty RequestID means no idempotency.
 type Idempotency struct {
