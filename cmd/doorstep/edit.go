@@ -153,6 +153,16 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 			resp, err = &pb.UpdateHelpRequestResponse{HelpRequest: now.HelpRequest}, nil
 		}
 	}
+	if reason := client.Reason(err); reason == server.ReasonNotEligible {
+		// Refused for what the volunteer holding it can do (their other
+		// jobs, days away, skills or DBS check): the server names the call
+		// that hands a job back, where staff need the command.
+		var gs interface{ GRPCStatus() *status.Status }
+		if errors.As(err, &gs) {
+			msg := strings.Replace(gs.GRPCStatus().Message(), "(ReleaseHelpRequest)", "(doorstep request release "+idOf(name)+")", 1)
+			return &cliError{code: exitFailed, msg: "Nothing was changed: " + strings.TrimSuffix(msg, ".") + " (" + reason + ")."}
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -578,3 +578,31 @@ func TestCandidatesOfAnOfferedRequestCountOnlyOthers(t *testing.T) {
 		t.Errorf("request candidates with one other volunteer near, fully booked:\n%s", out)
 	}
 }
+
+// TestRequestEditAskingWhatTheVolunteerHasNot: Callum drives and is
+// assigned a lift; staff adding a skill he lacks, or a visit inside the
+// home he has no enhanced DBS check for, are told nothing was changed and
+// the command that hands the job back, not the name of an API call.
+func TestRequestEditAskingWhatTheVolunteerHasNot(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		why  string
+	}{
+		{"a skill he lacks", []string{"--skills", "driver,welsh"}, "they lack welsh"},
+		{"inside the home", []string{"--enters-home"}, "DBS check valid then"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			callum, _ := e.addVolunteers()
+			req := e.newRequest("--needs", "transport")
+			e.ok("offer", "accept", firstName(t, e.ok("offer", "make", req, callum), "offers"))
+			r := e.run(append([]string{"request", "edit", req}, tc.args...)...)
+			id := strings.TrimPrefix(req, "helpRequests/")
+			if r.code != 1 || !strings.HasPrefix(r.stderr, "Nothing was changed: ") || !strings.Contains(r.stderr, tc.why) ||
+				!strings.Contains(r.stderr, "hand it back first (doorstep request release "+id+")") || strings.Contains(r.stderr, "ReleaseHelpRequest") {
+				t.Errorf("exit %d, stderr %q; want exit 1, nothing changed, %q, and doorstep request release %s", r.code, r.stderr, tc.why, id)
+			}
+		})
+	}
+}
