@@ -316,8 +316,9 @@ func (s *Server) awayFromNoJob(ctx context.Context, cur, next *pb.Volunteer) err
 // them (see qualified, which judges both). The job is handed back first
 // (ReleaseHelpRequest), so that someone who can go does. A job under way
 // is not judged: they are there already, and the edit is of what they may
-// be sent to next. As with awayFromNoJob, an accept since cur was read
-// fails the write on its etag, and it is judged again.
+// be sent to next. As with awayFromNoJob, an accept since cur was read,
+// or an edit of one of their jobs (which renews their record, judged in
+// its transaction), fails the write on its etag, and it is judged again.
 func (s *Server) qualifiedForJobs(ctx context.Context, cur, next *pb.Volunteer) error {
 	// The time zone says on which of their days a job falls, and so
 	// whether their check is valid on the day.

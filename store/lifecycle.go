@@ -544,8 +544,13 @@ func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string
 		if err := keepTime(w, sl, prev, r, now, checks); err != nil {
 			return err
 		}
+		// The volunteer was judged here as stored; an edit of theirs
+		// judged by the server against the request as it was (their
+		// skills, check or dates away) must not then be written over it:
+		// a new etag fails that write, and it is judged again.
+		return refreshCommitment(w, sl, r, etag, now, r.State == pb.HelpRequest_STATE_ASSIGNED)
 	}
-	return refreshCommitment(w, sl, r, etag, now)
+	return refreshCommitment(w, sl, r, etag, now, false)
 }
 
 // keepTime refuses, with the checks' error, an edit that brings an
@@ -635,7 +640,10 @@ func keepDoor(w *writeTx, sl *sealer, r *pb.HelpRequest, now time.Time) error {
 	return c.doorAllows(&staged[*pb.HelpRequest]{id: id, r: r}, r.AssignedVolunteer)
 }
 
-func refreshCommitment(w *writeTx, sl *sealer, r *pb.HelpRequest, etag string, now time.Time) error {
+// refreshCommitment, with judged, writes the volunteer's record anew even
+// if its commitment stays (a deadline's job has none, and a commitment holds
+// neither skills nor a visit inside the home).
+func refreshCommitment(w *writeTx, sl *sealer, r *pb.HelpRequest, etag string, now time.Time, judged bool) error {
 	name, err := requestConcerns(w.tx, r)
 	if err != nil || name == "" {
 		return err
@@ -650,7 +658,9 @@ func refreshCommitment(w *writeTx, sl *sealer, r *pb.HelpRequest, etag string, n
 	want := commitmentOf(r)
 	switch {
 	case i < 0 && want == nil, i >= 0 && proto.Equal(cs[i], want):
-		return nil
+		if !judged {
+			return nil
+		}
 	case i < 0:
 		vol.r.Commitments = append(cs, want)
 	case want == nil:
