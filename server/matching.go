@@ -666,6 +666,17 @@ func (s *Server) qualified(req *pb.HelpRequest, vol *pb.Volunteer, now time.Time
 	return out
 }
 
+// lackOf is the rule one of qualified's lacks names ("skill driver",
+// "vetting enhanced"), as the rules met it.
+func lackOf(lack string) matcher.Exclusion {
+	kind, detail, _ := strings.Cut(lack, " ")
+	x := matcher.Exclusion{Reason: matcher.MissingSkill, Detail: detail, Count: 1}
+	if kind == "vetting" {
+		x.Reason = matcher.Vetting
+	}
+	return x
+}
+
 // notEligible refuses an accept the rules no longer allow; lacks, from
 // qualified, names all the volunteer lacks for the job.
 type notEligible struct {

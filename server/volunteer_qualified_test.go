@@ -188,9 +188,9 @@ func TestVolunteerEditOnceAJobIsUnderWay(t *testing.T) {
 
 // TestVolunteerEditAlreadyUnqualified: Bea took a job inside a caller's
 // home, a lift due within three days, while her enhanced check held; it
-// ran out yesterday. An edit that leaves her no less fit for it than she
-// is (she gives up driving too, or staff record the check's level as
-// basic) is not this edit's doing, and stands.
+// ran out yesterday. An edit that leaves her short of nothing she was not
+// short of already (staff record the check's level as basic, or she gives
+// up a skill the job does not ask) is not this edit's doing, and stands.
 func TestVolunteerEditAlreadyUnqualified(t *testing.T) {
 	london := londonZone(t)
 	for _, tc := range []struct {
@@ -198,7 +198,7 @@ func TestVolunteerEditAlreadyUnqualified(t *testing.T) {
 		edit  *pb.Volunteer
 		paths []string
 	}{
-		{"she gives up driving", &pb.Volunteer{Skills: []string{"welsh"}}, []string{"skills"}},
+		{"she gives up welsh", &pb.Volunteer{Skills: []string{"driver"}}, []string{"skills"}},
 		{"her check recorded as basic", &pb.Volunteer{Vetting: &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_BASIC}}, []string{"vetting"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,5 +222,51 @@ func TestVolunteerEditAlreadyUnqualified(t *testing.T) {
 				t.Errorf("her check already run out: %v", err)
 			}
 		})
+	}
+}
+
+// TestVolunteerEditAlreadyUnqualifiedAsksNoMore: Bea's enhanced check ran
+// out after she took a lift inside a caller's home. She then gives up
+// driving: that is a new lack, not the one she had, and would outlast
+// it: once staff record her check renewed, nothing else stands between
+// a volunteer who does not drive and the lift. As an edit of the request
+// that asks something new of her is refused (NOT_ELIGIBLE), so is this
+// one (HAS_COMMITMENTS, MISSING_SKILL); the renewal stands.
+func TestVolunteerEditAlreadyUnqualifiedAsksNoMore(t *testing.T) {
+	london := londonZone(t)
+	clock := &testClock{t: time.Now()}
+	h := newHarnessWithClock(t, clock)
+	y, m, d := clock.now().In(london).Date()
+	date := func(n int) *pb.Date {
+		t := time.Date(y, m, d+n, 12, 0, 0, 0, london)
+		return &pb.Date{Year: int32(t.Year()), Month: int32(t.Month()), Day: int32(t.Day())}
+	}
+	bea := h.createVol(matchVolunteer("Bea", "AB10 1AF", func(v *pb.Volunteer) {
+		v.Skills = []string{"driver", "welsh"}
+		v.Vetting = &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED, ExpireDate: date(1)}
+	}))
+	hr := h.createHR(shopping(func(r *pb.HelpRequest) {
+		r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT}
+		r.EntersHome = true
+		r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Date(y, m, d+5, 18, 0, 0, 0, london))}
+	}))
+	h.invAssign(hr.Name, bea.Name)
+	clock.advance(48 * time.Hour)
+	edit := func(v *pb.Volunteer, paths ...string) error {
+		v.Name = bea.Name
+		_, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: v, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
+		return err
+	}
+	err := edit(&pb.Volunteer{Skills: []string{"welsh"}}, "skills")
+	renewed := edit(&pb.Volunteer{Vetting: &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED, ExpireDate: date(400)}}, "vetting")
+	if renewed != nil {
+		t.Fatalf("her check renewed: %v", renewed)
+	}
+	if got, v := h.getHR(hr.Name), h.getVol(bea.Name); got.AssignedVolunteer == bea.Name && !slices.Contains(v.Skills, "driver") {
+		t.Fatalf("giving up driving stood (%v), and with her check renewed she is assigned the lift %s without driving", err, hr.Name)
+	}
+	wantFailure(t, err, codes.FailedPrecondition, server.ReasonHasCommitments)
+	if rule := statusMeta(t, err, "rule"); rule != "MISSING_SKILL" {
+		t.Errorf("refused for rule %q, want MISSING_SKILL", rule)
 	}
 }

@@ -311,7 +311,7 @@ func (s *Server) awayFromNoJob(ctx context.Context, cur, next *pb.Volunteer) err
 // that would leave them without what one of their assignments needs (they
 // gave up driving, and are to give a lift; staff recorded their check
 // revoked, or running out before the day, and they are to go inside a
-// caller's home), where the record before did not: they would be sent all
+// caller's home), that the record before did not lack: they would be sent all
 // the same, as an edit of the request that asked it of them would send
 // them (see qualified, which judges both). The job is handed back first
 // (ReleaseHelpRequest), so that someone who can go does. A job under way
@@ -331,30 +331,40 @@ func (s *Server) qualifiedForJobs(ctx context.Context, cur, next *pb.Volunteer) 
 		if start, end := timeLeft(hr, now); !start.Before(end) || hr.GetWindow() != nil && !hr.GetWindow().GetStartTime().AsTime().After(now) {
 			return nil // under way, or its time is over
 		}
-		// unfit judges v by the rules of who may do the job at all.
-		unfit := func(v *pb.Volunteer) (notEligible, bool, error) {
+		// lacking is all v lacks for the job, by the rules of who may do
+		// it at all.
+		lacking := func(v *pb.Volunteer) ([]string, error) {
 			var ne notEligible
 			err := s.qualified(hr, v, now)
 			switch {
 			case errors.As(err, &ne):
-				return ne, ne.why.Reason == matcher.MissingSkill || ne.why.Reason == matcher.Vetting, nil
+				return ne.lacks, nil
 			case err != nil:
-				return ne, false, s.errs.toStatus(ctx, err, notFound{})
+				return nil, s.errs.toStatus(ctx, err, notFound{})
 			}
-			return ne, false, nil
+			return nil, nil
 		}
-		after, lacks, err := unfit(next)
-		if err != nil || !lacks {
+		after, err := lacking(next)
+		if err != nil || len(after) == 0 {
 			return err
 		}
-		// Unfit for it before the edit too (their check has run out since
-		// they took it) is not this edit's doing.
-		if _, lacked, err := unfit(cur); err != nil || lacked {
+		// What they lacked before the edit too (their check has run out
+		// since they took it) is not this edit's doing; a lack it adds
+		// is, and would outlast the other (their check renewed, a
+		// volunteer who gave up driving is sent on the lift), as an edit
+		// of the request that adds one is refused (store.Lacking).
+		before, err := lacking(cur)
+		if err != nil {
 			return err
 		}
+		i := slices.IndexFunc(after, func(l string) bool { return !slices.Contains(before, l) })
+		if i < 0 {
+			return nil
+		}
+		why := lackOf(after[i])
 		return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
-			fmt.Sprintf("with this edit they could not do %s, which they are assigned (%s): hand it back first (ReleaseHelpRequest), so that someone who can go does", hr.Name, after.why.Why()),
-			map[string]string{"help_request": hr.Name, "rule": string(after.why.Reason), "detail": after.why.Detail})
+			fmt.Sprintf("with this edit they could not do %s, which they are assigned (%s): hand it back first (ReleaseHelpRequest), so that someone who can go does", hr.Name, why.Why()),
+			map[string]string{"help_request": hr.Name, "rule": string(why.Reason), "detail": why.Detail})
 	})
 }
 
