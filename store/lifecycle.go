@@ -513,9 +513,6 @@ func commitmentOf(req *pb.HelpRequest) *pb.Commitment {
 	return c
 }
 
-// refreshCommitment brings the commitment of the volunteer holding r (its
-// offer's, or its assignee) in step with r's window and needs after an
-// edit of r.
 // Set here, not in helpRequests' literal: requestUpdated reads requests
 // through helpRequests itself.
 func init() { helpRequests.onUpdated = requestUpdated }
@@ -640,9 +637,13 @@ func keepDoor(w *writeTx, sl *sealer, r *pb.HelpRequest, now time.Time) error {
 	return c.doorAllows(&staged[*pb.HelpRequest]{id: id, r: r}, r.AssignedVolunteer)
 }
 
-// refreshCommitment, with judged, writes the volunteer's record anew even
+// refreshCommitment brings the commitment of the volunteer holding r (its
+// offer's, or its assignee) in step with r's window and needs after an
+// edit of r. With judged, it writes the volunteer's record anew even
 // if its commitment stays (a deadline's job has none, and a commitment holds
-// neither skills nor a visit inside the home).
+// neither skills nor a visit inside the home). Either write logs no event
+// of its own, as a lifecycle change's does not: the request's event names
+// the volunteer, whose app hears of it.
 func refreshCommitment(w *writeTx, sl *sealer, r *pb.HelpRequest, etag string, now time.Time, judged bool) error {
 	name, err := requestConcerns(w.tx, r)
 	if err != nil || name == "" {
