@@ -202,21 +202,7 @@ func TestVolunteerEditAlreadyUnqualified(t *testing.T) {
 		{"her check recorded as basic", &pb.Volunteer{Vetting: &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_BASIC}}, []string{"vetting"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := &testClock{t: time.Now()}
-			h := newHarnessWithClock(t, clock)
-			y, m, d := clock.now().In(london).Date()
-			tomorrow := time.Date(y, m, d+1, 12, 0, 0, 0, london)
-			bea := h.createVol(matchVolunteer("Bea", "AB10 1AF", func(v *pb.Volunteer) {
-				v.Skills = []string{"driver", "welsh"}
-				v.Vetting = &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED, ExpireDate: &pb.Date{Year: int32(tomorrow.Year()), Month: int32(tomorrow.Month()), Day: int32(tomorrow.Day())}}
-			}))
-			hr := h.createHR(shopping(func(r *pb.HelpRequest) {
-				r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT}
-				r.EntersHome = true
-				r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Date(y, m, d+3, 18, 0, 0, 0, london))}
-			}))
-			h.invAssign(hr.Name, bea.Name)
-			clock.advance(48 * time.Hour)
+			h, bea, _ := lapsedLift(t, london, 3)
 			tc.edit.Name = bea.Name
 			if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: tc.edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: tc.paths}}); err != nil {
 				t.Errorf("her check already run out: %v", err)
@@ -233,32 +219,14 @@ func TestVolunteerEditAlreadyUnqualified(t *testing.T) {
 // that asks something new of her is refused (NOT_ELIGIBLE), so is this
 // one (HAS_COMMITMENTS, MISSING_SKILL); the renewal stands.
 func TestVolunteerEditAlreadyUnqualifiedAsksNoMore(t *testing.T) {
-	london := londonZone(t)
-	clock := &testClock{t: time.Now()}
-	h := newHarnessWithClock(t, clock)
-	y, m, d := clock.now().In(london).Date()
-	date := func(n int) *pb.Date {
-		t := time.Date(y, m, d+n, 12, 0, 0, 0, london)
-		return &pb.Date{Year: int32(t.Year()), Month: int32(t.Month()), Day: int32(t.Day())}
-	}
-	bea := h.createVol(matchVolunteer("Bea", "AB10 1AF", func(v *pb.Volunteer) {
-		v.Skills = []string{"driver", "welsh"}
-		v.Vetting = &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED, ExpireDate: date(1)}
-	}))
-	hr := h.createHR(shopping(func(r *pb.HelpRequest) {
-		r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT}
-		r.EntersHome = true
-		r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Date(y, m, d+5, 18, 0, 0, 0, london))}
-	}))
-	h.invAssign(hr.Name, bea.Name)
-	clock.advance(48 * time.Hour)
+	h, bea, hr := lapsedLift(t, londonZone(t), 5)
 	edit := func(v *pb.Volunteer, paths ...string) error {
 		v.Name = bea.Name
 		_, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: v, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
 		return err
 	}
 	err := edit(&pb.Volunteer{Skills: []string{"welsh"}}, "skills")
-	renewed := edit(&pb.Volunteer{Vetting: &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED, ExpireDate: date(400)}}, "vetting")
+	renewed := edit(&pb.Volunteer{Vetting: &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED, ExpireDate: &pb.Date{Year: int32(time.Now().Year() + 2), Month: 1, Day: 1}}}, "vetting")
 	if renewed != nil {
 		t.Fatalf("her check renewed: %v", renewed)
 	}
@@ -269,4 +237,27 @@ func TestVolunteerEditAlreadyUnqualifiedAsksNoMore(t *testing.T) {
 	if rule := statusMeta(t, err, "rule"); rule != "MISSING_SKILL" {
 		t.Errorf("refused for rule %q, want MISSING_SKILL", rule)
 	}
+}
+
+// lapsedLift serves a clock on which Bea, who drives and speaks Welsh, took
+// a lift inside a caller's home, due within dueDays, while her enhanced
+// check held; it ran out yesterday, two days on. It returns her and the lift.
+func lapsedLift(t *testing.T, london *time.Location, dueDays int) (*harness, *pb.Volunteer, *pb.HelpRequest) {
+	t.Helper()
+	clock := &testClock{t: time.Now()}
+	h := newHarnessWithClock(t, clock)
+	y, m, d := clock.now().In(london).Date()
+	tomorrow := time.Date(y, m, d+1, 12, 0, 0, 0, london)
+	bea := h.createVol(matchVolunteer("Bea", "AB10 1AF", func(v *pb.Volunteer) {
+		v.Skills = []string{"driver", "welsh"}
+		v.Vetting = &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED, ExpireDate: &pb.Date{Year: int32(tomorrow.Year()), Month: int32(tomorrow.Month()), Day: int32(tomorrow.Day())}}
+	}))
+	hr := h.createHR(shopping(func(r *pb.HelpRequest) {
+		r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT}
+		r.EntersHome = true
+		r.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Date(y, m, d+dueDays, 18, 0, 0, 0, london))}
+	}))
+	h.invAssign(hr.Name, bea.Name)
+	clock.advance(48 * time.Hour)
+	return h, bea, hr
 }
