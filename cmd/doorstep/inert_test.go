@@ -57,27 +57,15 @@ func TestStoredTextShownInert(t *testing.T) {
 			callum, _ := e.addVolunteers()
 			req := e.newRequest()
 			ctx := context.Background()
-
-			hr, err := e.st.GetHelpRequest(ctx, idOf(req))
-			if err != nil {
-				t.Fatal(err)
-			}
-			hr.Requester.DisplayName = "Margaret " + h.text
-			hr.Location.Street = "Union " + h.text
-			hr.Location.AddressLines = []string{"Flat " + h.text}
-			hr.Details = "Milk " + h.text
-			if _, err := e.st.UpdateHelpRequest(ctx, hr); err != nil {
-				t.Fatal(err)
-			}
-			v, err := e.st.GetVolunteer(ctx, idOf(callum))
-			if err != nil {
-				t.Fatal(err)
-			}
-			v.Contact.DisplayName = "Callum " + h.text
-			v.Home.Street = "Correction " + h.text
-			if _, err := e.st.UpdateVolunteer(ctx, v); err != nil {
-				t.Fatal(err)
-			}
+			storeAsIs(t, e, req, callum, func(hr *pb.HelpRequest) {
+				hr.Requester.DisplayName = "Margaret " + h.text
+				hr.Location.Street = "Union " + h.text
+				hr.Location.AddressLines = []string{"Flat " + h.text}
+				hr.Details = "Milk " + h.text
+			}, func(v *pb.Volunteer) {
+				v.Contact.DisplayName = "Callum " + h.text
+				v.Home.Street = "Correction " + h.text
+			})
 			_, hash, err := server.NewSecret()
 			if err != nil {
 				t.Fatal(err)
@@ -189,24 +177,10 @@ func TestTableCellsFormFeedInert(t *testing.T) {
 	e := newTestEnv(t)
 	callum, _ := e.addVolunteers()
 	req := e.newRequest()
-	ctx := context.Background()
-	hr, err := e.st.GetHelpRequest(ctx, idOf(req))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hr.Requester.DisplayName = "Margaret\fPhone: 07700 900999"
-	hr.Location.Street = "Union\vForged"
-	if _, err := e.st.UpdateHelpRequest(ctx, hr); err != nil {
-		t.Fatal(err)
-	}
-	v, err := e.st.GetVolunteer(ctx, idOf(callum))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.Contact.DisplayName = "Callum\fPhone: 07700 900999"
-	if _, err := e.st.UpdateVolunteer(ctx, v); err != nil {
-		t.Fatal(err)
-	}
+	storeAsIs(t, e, req, callum, func(hr *pb.HelpRequest) {
+		hr.Requester.DisplayName = "Margaret\fPhone: 07700 900999"
+		hr.Location.Street = "Union\vForged"
+	}, func(v *pb.Volunteer) { v.Contact.DisplayName = "Callum\fPhone: 07700 900999" })
 	for _, args := range [][]string{
 		{"request", "list", "--near", "AB10"},
 		{"request", "find", "--phone", "01224 123456"},
@@ -222,5 +196,28 @@ func TestTableCellsFormFeedInert(t *testing.T) {
 		if strings.ContainsAny(out, "\f\v") {
 			t.Errorf("doorstep %s printed a form feed or vertical tab: %q", strings.Join(args, " "), out)
 		}
+	}
+}
+
+// storeAsIs edits request req and volunteer vol straight in the store, as
+// records stored before the server refused such text would be.
+func storeAsIs(t *testing.T, e *testEnv, req, vol string, editReq func(*pb.HelpRequest), editVol func(*pb.Volunteer)) {
+	t.Helper()
+	ctx := context.Background()
+	hr, err := e.st.GetHelpRequest(ctx, idOf(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	editReq(hr)
+	if _, err := e.st.UpdateHelpRequest(ctx, hr); err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.st.GetVolunteer(ctx, idOf(vol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	editVol(v)
+	if _, err := e.st.UpdateVolunteer(ctx, v); err != nil {
+		t.Fatal(err)
 	}
 }
