@@ -562,8 +562,8 @@ func (s *BoltStore) migrate() error {
 			if renamed > 0 {
 				// The names taken off are still in the pages the tokens
 				// were rewritten from: compact, as after sealing.
-				if err := tx.Bucket(bMeta).Put(kCompactionDue, []byte{1}); err != nil {
-					return fmt.Errorf("mark compaction due: %w", err)
+				if err := markCompactionDue(tx); err != nil {
+					return err
 				}
 				s.logger.Info("store took volunteers gone off their tokens", zap.Int("tokens", renamed))
 			}
@@ -577,8 +577,8 @@ func (s *BoltStore) migrate() error {
 				// The plain names are still in the pages the tokens were
 				// rewritten from, now or when older versions ended their
 				// volunteers: compact, as after sealing.
-				if err := tx.Bucket(bMeta).Put(kCompactionDue, []byte{1}); err != nil {
-					return fmt.Errorf("mark compaction due: %w", err)
+				if err := markCompactionDue(tx); err != nil {
+					return err
 				}
 				s.logger.Info("store sealed the names of volunteers' tokens", zap.Int("tokens", named))
 			}
@@ -938,3 +938,12 @@ func (s *BoltStore) GazetteerLoadUnfinished(_ context.Context) (bool, error) {
 }
 
 func timestamp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+// markCompactionDue has every Open compact the file until a compacted copy
+// replaces it (kCompactionDue).
+func markCompactionDue(tx *bolt.Tx) error {
+	if err := tx.Bucket(bMeta).Put(kCompactionDue, []byte{1}); err != nil {
+		return fmt.Errorf("mark compaction due: %w", err)
+	}
+	return nil
+}

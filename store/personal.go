@@ -40,8 +40,9 @@ var (
 	// over those in use.
 	bRotation = []byte("key_rotation")
 	// kCompactionDue is set by the migrations that sealed plain personal
-	// data or took names off tokens (versions 4 and 9), in their own
-	// transaction, and is absent from the compacted copy: while it is
+	// data, or took names off tokens or sealed them (versions 4, 9 and
+	// 10), in their own transaction, and is absent from the compacted
+	// copy: while it is
 	// there the freed pages may still hold the plain values, so every
 	// Open compacts until a copy without them replaces the file.
 	kCompactionDue = []byte("compaction_due")
