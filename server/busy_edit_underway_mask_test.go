@@ -6,7 +6,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -19,28 +18,10 @@ import (
 // places at once. The morning's misfit, which the edit has nothing to do
 // with, must not wave it through.
 func TestEditUnderWayHidesNoNewClash(t *testing.T) {
-	clock := &testClock{t: time.Now()}
-	h := newHarnessWithClock(t, clock)
-	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 4 }))
-	tomorrow := clock.now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-	errand := func(street, phone string, from, to time.Duration) *pb.HelpRequest {
-		return h.createHR(shopping(func(r *pb.HelpRequest) {
-			r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} // an hour
-			r.Location = &pb.Location{Postcode: "AB10 1AB", Street: street}
-			r.Requester.Phone = phone
-			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(from)), EndTime: timestamppb.New(tomorrow.Add(to))}}
-		}))
-	}
-	rs := []*pb.HelpRequest{
-		errand("Union Street", "01224 700001", 10*time.Hour, 12*time.Hour),
-		errand("Crown Street", "01224 700002", 10*time.Hour, 12*time.Hour),
-		errand("Holburn Street", "01224 700003", 14*time.Hour, 15*time.Hour),
-		errand("Holburn Street", "01224 700004", 14*time.Hour, 15*time.Hour),
-	}
-	for _, r := range rs {
-		h.invAssign(r.Name, ann.Name)
-	}
-	clock.advance(tomorrow.Add(10*time.Hour + 30*time.Minute).Sub(clock.now()))
+	rd := annsRound(t, morningRound,
+		errandAt{"Holburn Street", "01224 700003", 14 * time.Hour, 15 * time.Hour},
+		errandAt{"Holburn Street", "01224 700004", 14 * time.Hour, 15 * time.Hour})
+	h, rs := rd.h, rd.rs
 	edit := &pb.HelpRequest{Name: rs[2].Name, Location: &pb.Location{Postcode: "AB10 1AB", Street: "Crown Street"}}
 	_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"location.street"}}})
 	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")

@@ -1,10 +1,11 @@
 package server_test
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
-	"time"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -33,33 +34,13 @@ func TestEditOfAssignedWhileItsVolunteerIsOnTheirRound(t *testing.T) {
 		{"to the third's time", "window", nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := &testClock{t: time.Now()}
-			h := newHarnessWithClock(t, clock)
-			ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 3 }))
-			tomorrow := clock.now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-			window := func(from, to time.Duration) *pb.HelpRequest_Window {
-				return &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(from)), EndTime: timestamppb.New(tomorrow.Add(to))}}
-			}
-			errand := func(street, phone string, from, to time.Duration) *pb.HelpRequest {
-				return h.createHR(shopping(func(r *pb.HelpRequest) {
-					r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} // an hour
-					r.Location = &pb.Location{Postcode: "AB10 1AB", Street: street}
-					r.Requester.Phone = phone
-					r.Timing = window(from, to)
-				}))
-			}
-			first := errand("Union Street", "01224 700001", 10*time.Hour, 12*time.Hour)
-			second := errand("Crown Street", "01224 700002", 10*time.Hour, 12*time.Hour)
-			third := errand("Holburn Street", "01224 700003", 14*time.Hour, 15*time.Hour)
-			for _, r := range []*pb.HelpRequest{first, second, third} {
-				h.invAssign(r.Name, ann.Name)
-			}
-			clock.advance(tomorrow.Add(10*time.Hour + 30*time.Minute).Sub(clock.now()))
+			round := annsRound(t, morningRound, errandAt{"Holburn Street", "01224 700003", 14 * time.Hour, 15 * time.Hour})
+			h := round.h
 			edit := tc.edit
 			if edit == nil {
-				edit = &pb.HelpRequest{Timing: window(14*time.Hour, 15*time.Hour)}
+				edit = &pb.HelpRequest{Timing: round.window(14*time.Hour, 15*time.Hour)}
 			}
-			edit.Name = first.Name
+			edit.Name = round.rs[0].Name
 			_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{tc.path}}})
 			switch {
 			case tc.refused:
@@ -69,4 +50,56 @@ func TestEditOfAssignedWhileItsVolunteerIsOnTheirRound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// errandAt is an hour-long errand tomorrow, from..to after midnight UTC,
+// on street for the caller with phone.
+type errandAt struct {
+	street, phone string
+	from, to      time.Duration
+}
+
+// morningRound is Ann's morning: two hour-long errands, both 10:00-12:00
+// on two streets, an hour for each.
+var morningRound = []errandAt{
+	{"Union Street", "01224 700001", 10 * time.Hour, 12 * time.Hour},
+	{"Crown Street", "01224 700002", 10 * time.Hour, 12 * time.Hour},
+}
+
+// round is a clock on which Ann is assigned errands tomorrow, standing at
+// 10:30 tomorrow, her morning under way.
+type round struct {
+	h        *harness
+	clock    *testClock
+	ann      *pb.Volunteer
+	tomorrow time.Time
+	rs       []*pb.HelpRequest // the errands, in the order given
+}
+
+// annsRound assigns Ann, free all day, the morning round and then the
+// errands more, and moves the clock on to 10:30 tomorrow.
+func annsRound(t *testing.T, morning []errandAt, more ...errandAt) round {
+	t.Helper()
+	clock := &testClock{t: time.Now()}
+	rd := round{h: newHarnessWithClock(t, clock), clock: clock}
+	all := append(slices.Clip(morning), more...)
+	rd.ann = rd.h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = int32(len(all)) }))
+	rd.tomorrow = clock.now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	for _, e := range all {
+		r := rd.h.createHR(shopping(func(r *pb.HelpRequest) {
+			r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} // an hour
+			r.Location = &pb.Location{Postcode: "AB10 1AB", Street: e.street}
+			r.Requester.Phone = e.phone
+			r.Timing = rd.window(e.from, e.to)
+		}))
+		rd.h.invAssign(r.Name, rd.ann.Name)
+		rd.rs = append(rd.rs, r)
+	}
+	clock.advance(rd.tomorrow.Add(10*time.Hour + 30*time.Minute).Sub(clock.now()))
+	return rd
+}
+
+// window is from..to after midnight UTC tomorrow.
+func (rd round) window(from, to time.Duration) *pb.HelpRequest_Window {
+	return &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(rd.tomorrow.Add(from)), EndTime: timestamppb.New(rd.tomorrow.Add(to))}}
 }

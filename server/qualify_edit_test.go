@@ -2,13 +2,11 @@ package server_test
 
 import (
 	"testing"
-	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -32,23 +30,8 @@ func ruleOf(t *testing.T, err error) string {
 // back), not for the morning's misfit (BUSY: move one of her requests),
 // which the edit has nothing to do with and nobody can mend now.
 func TestEditUnderWayNamesTheRuleItBreaks(t *testing.T) {
-	clock := &testClock{t: time.Now()}
-	h := newHarnessWithClock(t, clock)
-	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 4 }))
-	tomorrow := clock.now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-	errand := func(street, phone string) *pb.HelpRequest {
-		return h.createHR(shopping(func(r *pb.HelpRequest) {
-			r.Needs = []pb.Need{pb.Need_NEED_ERRANDS} // an hour
-			r.Location = &pb.Location{Postcode: "AB10 1AB", Street: street}
-			r.Requester.Phone = phone
-			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(tomorrow.Add(10 * time.Hour)), EndTime: timestamppb.New(tomorrow.Add(12 * time.Hour))}}
-		}))
-	}
-	rs := []*pb.HelpRequest{errand("Union Street", "01224 700001"), errand("Crown Street", "01224 700002")}
-	for _, r := range rs {
-		h.invAssign(r.Name, ann.Name)
-	}
-	clock.advance(tomorrow.Add(10*time.Hour + 30*time.Minute).Sub(clock.now()))
+	rd := annsRound(t, morningRound)
+	h, rs := rd.h, rd.rs
 	before := h.getHR(rs[0].Name)
 	edit := &pb.HelpRequest{Name: rs[0].Name, EntersHome: true}
 	_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"enters_home"}}})
