@@ -149,15 +149,7 @@ func runAdminRace(t *testing.T, seed uint64) {
 	opts := []server.Option{server.WithRateLimit(0, 0), server.WithPersonalDataRetention(time.Hour), server.WithMaxStreams(64)}
 	h := newHarnessWithClock(t, clock, opts...)
 	a := &adminRace{t: t, h: h, clock: clock, admin: pb.NewAdminServiceClient(h.conn), volTok: map[string]string{}, volConn: map[string]*volApp{}}
-	if _, err := a.admin.CreateOrganisation(h.ctx, &pb.CreateOrganisationRequest{Organisation: &pb.Organisation{
-		Name: "organisations/aberdeen-mutual-aid", DisplayName: "Aberdeen Mutual Aid"}}); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := a.admin.CreateToken(h.ctx, &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: "partner", Role: pb.Role_ROLE_PARTNER, Organisation: "aberdeen-mutual-aid"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.part = pb.NewHelpRequestServiceClient(h.as(tok.Secret))
+	a.part = pb.NewHelpRequestServiceClient(h.partnerConn())
 
 	const people = 10
 	rng0 := rand.New(rand.NewPCG(seed, 1))

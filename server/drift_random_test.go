@@ -469,15 +469,7 @@ func runDrift(t *testing.T, seed uint64, steps int) {
 	d := &drift{t: t, h: h, clock: clock, opts: opts, volTok: map[string]driftClients{},
 		admin: pb.NewAdminServiceClient(h.conn),
 		staff: driftClients{h.hr, h.vol, h.match}}
-	if _, err := d.admin.CreateOrganisation(h.ctx, &pb.CreateOrganisationRequest{Organisation: &pb.Organisation{
-		Name: "organisations/aberdeen-mutual-aid", DisplayName: "Aberdeen Mutual Aid"}}); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := d.admin.CreateToken(h.ctx, &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: "partner", Role: pb.Role_ROLE_PARTNER, Organisation: "aberdeen-mutual-aid"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc := h.as(tok.Secret)
+	pc := h.partnerConn()
 	d.partner = driftClients{pb.NewHelpRequestServiceClient(pc), pb.NewVolunteerServiceClient(pc), pb.NewMatchingServiceClient(pc)}
 
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))

@@ -311,3 +311,19 @@ func errorOf(t *testing.T, err error) (codes.Code, string, []string) {
 	}
 	return st.Code(), reason, fields
 }
+
+// partnerConn registers the organisation aberdeen-mutual-aid, and returns
+// a connection acting with a partner token of it.
+func (h *harness) partnerConn() *grpc.ClientConn {
+	h.t.Helper()
+	admin := pb.NewAdminServiceClient(h.conn)
+	if _, err := admin.CreateOrganisation(h.ctx, &pb.CreateOrganisationRequest{Organisation: &pb.Organisation{
+		Name: "organisations/aberdeen-mutual-aid", DisplayName: "Aberdeen Mutual Aid"}}); err != nil {
+		h.t.Fatal(err)
+	}
+	tok, err := admin.CreateToken(h.ctx, &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: "partner", Role: pb.Role_ROLE_PARTNER, Organisation: "aberdeen-mutual-aid"}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return h.as(tok.Secret)
+}
