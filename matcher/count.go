@@ -18,8 +18,9 @@ package matcher
 // where the block's corners allow. The records of the few the tag leaves
 // undecided are read in batches whose cache misses overlap.
 //
-// A search that has read a couple of hundred points without finding k, and
-// whose finds so far promise fewer than k in all its reach, gives up and
+// A search that has read fifty, a hundred or two hundred points without
+// finding k, and whose finds so far promise too few in all its reach (see
+// gridSearch.budget), gives up and
 // sweeps instead (Engine.search): the sweep also collects those who are
 // eligible, so it finds the same neighbours and counts the rest in one
 // reading.

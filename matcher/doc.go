@@ -65,8 +65,9 @@
 // number, by a sweep of the blocks under the request's circle in memory
 // order that judges most by their tags and reads the records of the rest
 // in batches whose cache misses overlap (count.go). A search that has read
-// a couple of hundred volunteers without finding enough, and whose finds so
-// far promise too few in all its reach, gives up and sweeps instead: the
+// fifty, a hundred or two hundred volunteers without finding enough, and
+// whose finds so far promise too few in all its reach, gives up and sweeps
+// instead: the
 // sweep finds the same volunteers and counts the rest as it goes, so few
 // requests read their reach twice over. Those requests, which must read
 // everyone within the need's limit, still make the slowest percentile,

@@ -123,7 +123,8 @@ const remotePool = 50
 // (query.hopeless).
 //
 // With a tally t (a request with a reach), a search that reads
-// searchBudget points and still has fewer than k gives up: most that do
+// searchBudget points (or a quarter or half of them, with fewer found)
+// and still has fewer than k gives up: most that do
 // would read everyone in reach and find fewer than k, and then need them
 // counted. It sweeps everyone in reach instead (Engine.sweep), which
 // finds the same neighbours and counts the rest into t as it goes;
@@ -250,8 +251,9 @@ func (e *Engine) bonusCandidates(dst []Candidate, q *query, bound float64, expla
 	return dst
 }
 
-// searchBudget is how many points a counting search reads before it may
-// give up and sweep (see search and gridSearch.likelyShort). Most
+// searchBudget is how many points a counting search reads before it
+// last asks whether to give up and sweep; it asks first at a quarter of
+// it, and at half (see search, gridSearch.budget and likelyShort). Most
 // searches find k within a hundred or two; one that has read this many
 // without finding k, and whose finds so far promise fewer than k in all
 // its reach, would likely read everyone in reach, ring by ring, only to

@@ -716,8 +716,12 @@ type gridSearch struct {
 	// budget, if not 0, is how many points a search may read while it has
 	// fewer than k: past it, it gives up (gaveUp) rather than read on,
 	// unless what it has found so far, spread over its whole reach,
-	// promises k (likelyShort).
+	// promises k (likelyShort). It asks that first at a quarter of the
+	// budget and at half (stage counts the times asked): a search that
+	// will end short pays for every point it reads before it gives up,
+	// only for the sweep to read them again.
 	budget int
+	stage  uint8
 	gaveUp bool
 
 	bandCache [4]gridBandView
@@ -1118,9 +1122,19 @@ func (s *gridSearch) scan(cell []gridEntry) {
 		s.scanWithin(cell)
 		return
 	}
-	if s.budget > 0 && s.pointsScanned > s.budget && len(s.res)-s.start < s.k {
-		s.budget = 0 // decided once
-		if s.flushPending(); len(s.res)-s.start < s.k && s.likelyShort() {
+	if s.budget > 0 && s.pointsScanned > s.budget>>(2-s.stage) && len(s.res)-s.start < s.k {
+		// At a quarter of the budget, what has been found is spread over
+		// a small area: it must promise fewer than k, not 2k, to give up
+		// (likelyShort), or requests that would find k soon after would
+		// sweep their whole reach instead.
+		margin := 2.0
+		if s.stage == 0 {
+			margin = 1
+		}
+		if s.stage++; s.stage == 3 {
+			s.budget = 0 // asked for the last time
+		}
+		if s.flushPending(); len(s.res)-s.start < s.k && s.likelyShort(margin) {
 			s.done, s.gaveUp = true, true
 			return
 		}
@@ -1187,14 +1201,15 @@ func (s *gridSearch) rejects(id, tag uint32, loDegSq float64) bool {
 
 // likelyShort guesses whether the search will end with fewer than k: it
 // scales what it has found by the area of its reach over the area it has
-// covered (the rings it has finished), with a margin of two.
-func (s *gridSearch) likelyShort() bool {
+// covered (the rings it has finished), and says so if that falls short of
+// margin times k.
+func (s *gridSearch) likelyShort(margin float64) bool {
 	covered := max(0.5, float64(s.rings)-0.5) * s.g.metresPerRow
 	if s.rings > gridCellRings {
 		covered = float64(s.rings-gridCellRings) * gridBlockSide * s.g.metresPerRow
 	}
 	ratio := s.maxMetres / covered
-	return float64(len(s.res)-s.start)*ratio*ratio < 2*float64(s.k)
+	return float64(len(s.res)-s.start)*ratio*ratio < margin*float64(s.k)
 }
 
 // offer adds a point within the bound to the best k if it belongs there
