@@ -74,6 +74,12 @@ func announceFirstToken(ctx context.Context, st store.Store, c config, stderr io
 		return nil
 	}
 	if err != nil {
+		// The file holds a secret no token has: left behind, it would
+		// make the next start refuse ("file exists"), or be taken for
+		// the token.
+		if c.adminTokenFile != "" {
+			_ = os.Remove(c.adminTokenFile)
+		}
 		return fmt.Errorf("first admin token: %w", err)
 	}
 	if c.adminTokenFile == "" {
