@@ -348,6 +348,8 @@ func newLogger(c config) (*zap.Logger, error) {
 // run serves until ctx is done, then lets running calls finish for up to
 // --shutdown-timeout, or until force is closed (nil: never). ready, when
 // not nil, receives the address served on once the server accepts calls.
+// A ctx done before then ends the start without serving, and is no error:
+// the stop was asked for.
 //
 // Everything a flag names (files, the address, the matching rules) is
 // checked before the first admin token is made: that token is shown only
@@ -411,6 +413,13 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	if c.gazetteer != "" {
 		start := time.Now()
 		stats, err := server.LoadGazetteer(ctx, st, c.gazetteer)
+		if err != nil && ctx.Err() != nil {
+			// Stopped by a signal: a stop asked for, not a failed start,
+			// which a service manager would report as the unit failing.
+			logger.Warn("gazetteer load stopped part-way: postcodes after where it stopped are missing or out of date; start with --gazetteer FILE to load it again",
+				zap.String("file", c.gazetteer), zap.Int("stored", stats.Store.Stored), zap.Int("removed", stats.Store.Removed))
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -423,6 +432,13 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	if err != nil {
 		return err
 	}
+	if ctx.Err() != nil {
+		// A signal came while the file opened and the index was built,
+		// which take seconds on a large file and do not stop part-way:
+		// serving now would only be to stop again.
+		logger.Info("stopped before serving")
+		return nil
+	}
 	// Listening waits for the index (above), so that clients are refused
 	// rather than left hanging while a large file loads.
 	lis, err := net.Listen("tcp", c.listen)
@@ -433,7 +449,9 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		_ = lis.Close()
 		return fmt.Errorf("refusing to serve plaintext on %s, which is not a loopback address: give --tls-cert and --tls-key, or --insecure behind a TLS-terminating proxy", lis.Addr())
 	}
-	if err := announceFirstToken(ctx, st, c, stderr); err != nil {
+	// A signal from here on stops the server once it serves: the token,
+	// a quick write, is made and handed over rather than refused half-way.
+	if err := announceFirstToken(context.WithoutCancel(ctx), st, c, stderr); err != nil {
 		_ = lis.Close()
 		return err
 	}
