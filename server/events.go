@@ -155,8 +155,9 @@ func WithWatchHeartbeat(d time.Duration) Option {
 }
 
 // Drain ends every event stream, now and from now on, with UNAVAILABLE and
-// the revision to resume from, so that a graceful stop need not wait for
-// streams that would otherwise never end.
+// the revision to resume from, and every health watch (drainingHealth), so
+// that a graceful stop need not wait for streams that would otherwise
+// never end.
 func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 
 // eventFilter is what a stream asked to see.

@@ -186,7 +186,8 @@ func StreamWorkers() uint32 { return uint32(32 * runtime.GOMAXPROCS(0)) }
 
 // NewGRPCServer returns a gRPC server with s registered, the standard health
 // service (SERVING) and reflection, logging every call without its content.
-// The caller flips health to NOT_SERVING when it starts to shut down.
+// The caller flips health to NOT_SERVING when it starts to shut down; Drain
+// then ends health watches, as it ends event streams.
 func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
 	if cfg.MaxRecvBytes <= 0 {
 		cfg.MaxRecvBytes = DefaultMaxRecvBytes
@@ -218,7 +219,7 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 	g := grpc.NewServer(opts...)
 	s.Register(g)
 	hs := health.NewServer()
-	healthpb.RegisterHealthServer(g, hs)
+	healthpb.RegisterHealthServer(g, drainingHealth{Server: hs, draining: s.draining})
 	for _, name := range []string{"", pb.HelpRequestService_ServiceDesc.ServiceName, pb.VolunteerService_ServiceDesc.ServiceName, pb.GazetteerService_ServiceDesc.ServiceName, pb.MatchingService_ServiceDesc.ServiceName, pb.EventService_ServiceDesc.ServiceName, pb.AdminService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}

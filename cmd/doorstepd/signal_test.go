@@ -77,8 +77,9 @@ func startChild(t *testing.T, args ...string) (cmd *exec.Cmd, addr string, exite
 func TestSecondSignalForces(t *testing.T) {
 	dir := t.TempDir()
 	cmd, addr, exited, logged := startChild(t, "--data-dir", dir, "--admin-token-file", dir+"/admin.token", "--shutdown-timeout", "1h")
-	// A call in flight: a health watch runs until the server stops it,
-	// and its first answer shows that the server holds it.
+	// A call in flight: one whose request has begun but never ends, as
+	// from a client on a slow link, waits in the server for the rest. A
+	// health watch or an event stream would not do: the stop ends those.
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -86,11 +87,12 @@ func TestSecondSignalForces(t *testing.T) {
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	watch, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
-	if err != nil {
+	if _, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, healthpb.Health_Check_FullMethodName); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := watch.Recv(); err != nil {
+	// A connection's frames are read in order: once a later call on it is
+	// answered, the server holds the first.
+	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
