@@ -37,6 +37,37 @@ func (d *fillsAfterFirstOffers) CreateOffers(ctx context.Context, ps []store.Off
 func TestDispatchOnADiskThatFillsSaysWhatWasMade(t *testing.T) {
 	h := newHarnessWithClock(t, nil, server.WithRateLimit(0, 0), server.WithCandidatesPerRequest(100))
 	const n = 300 // more than one batch of offers
+	moreThanABatch(t, h, n)
+	d := &fillsAfterFirstOffers{}
+	h.wrap = func(st store.Store) store.Store { d.Store = st; return d }
+	h.reopen()
+
+	resp, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+	offered := h.countOffered()
+	if offered == 0 || offered == n {
+		t.Fatalf("%d of %d requests offered: the disk did not fill part-way", offered, n)
+	}
+	if err != nil {
+		t.Fatalf("dispatch that made %d offers before the disk filled: %v %q, want the offers it made", offered, status.Code(err), status.Convert(err).Message())
+	}
+	if int(resp.OffersMade) != offered {
+		t.Errorf("dispatch says %d offers made, %d were", resp.OffersMade, offered)
+	}
+	if int(resp.Uncovered) != n-offered {
+		t.Errorf("dispatch says %d uncovered, %d are", resp.Uncovered, n-offered)
+	}
+	if status.Code(err) == codes.OK && len(h.logs.FilterMessageSnippet("disk full").All()) == 0 {
+		t.Error("the log does not say the disk is full")
+	}
+	// A run whose first batch does not fit changed nothing, and says so.
+	_, err = h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+	wantDiskFull(t, "a dispatch that wrote nothing", err)
+}
+
+// moreThanABatch stores n volunteers and n open requests that a dispatch
+// run covers with more offers than one batch of its writes holds.
+func moreThanABatch(t *testing.T, h *harness, n int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
 	for i := range n {
@@ -61,16 +92,16 @@ func TestDispatchOnADiskThatFillsSaysWhatWasMade(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	d := &fillsAfterFirstOffers{}
-	h.wrap = func(st store.Store) store.Store { d.Store = st; return d }
-	h.reopen()
+}
 
-	resp, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
+// countOffered counts the requests in state OFFERED.
+func (h *harness) countOffered() int {
+	h.t.Helper()
 	offered := 0
 	for tok := ""; ; {
 		page, err := h.hr.ListHelpRequests(h.ctx, &pb.ListHelpRequestsRequest{PageSize: 1000, PageToken: tok})
 		if err != nil {
-			t.Fatal(err)
+			h.t.Fatal(err)
 		}
 		for _, r := range page.HelpRequests {
 			if r.State == pb.HelpRequest_STATE_OFFERED {
@@ -81,22 +112,5 @@ func TestDispatchOnADiskThatFillsSaysWhatWasMade(t *testing.T) {
 			break
 		}
 	}
-	if offered == 0 || offered == n {
-		t.Fatalf("%d of %d requests offered: the disk did not fill part-way", offered, n)
-	}
-	if err != nil {
-		t.Fatalf("dispatch that made %d offers before the disk filled: %v %q, want the offers it made", offered, status.Code(err), status.Convert(err).Message())
-	}
-	if int(resp.OffersMade) != offered {
-		t.Errorf("dispatch says %d offers made, %d were", resp.OffersMade, offered)
-	}
-	if int(resp.Uncovered) != n-offered {
-		t.Errorf("dispatch says %d uncovered, %d are", resp.Uncovered, n-offered)
-	}
-	if status.Code(err) == codes.OK && len(h.logs.FilterMessageSnippet("disk full").All()) == 0 {
-		t.Error("the log does not say the disk is full")
-	}
-	// A run whose first batch does not fit changed nothing, and says so.
-	_, err = h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
-	wantDiskFull(t, "a dispatch that wrote nothing", err)
+	return offered
 }

@@ -956,6 +956,14 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 			_ = s.errs.toStatus(ctx, err, notFound{})
 			break
 		}
+		if err != nil && written {
+			// Stopped (the server's stop, or a caller that gave up) after
+			// batches whose offers stand and whose volunteers have heard
+			// of them: nobody reads the reply, so the log says what the
+			// run did.
+			s.logger.Warn("dispatch stopped part-way", zap.Int32("open", out.OpenRequests), zap.Int32("offers", out.OffersMade), zap.Error(err))
+			return nil, err
+		}
 		if err != nil {
 			return nil, err
 		}
