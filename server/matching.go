@@ -996,7 +996,15 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 // Maintain runs the periodic work until ctx ends: lapsing expired offers,
 // expiring requests whose window has passed, and, when interval is set,
 // dispatching. It returns ctx's error.
+//
+// It sweeps once as it begins: offers whose lease ran out while the server
+// was down would otherwise hold their requests from everyone else, and
+// their volunteers' room, for a whole sweep interval after a restart.
 func (s *Server) Maintain(ctx context.Context, sweep, dispatchEvery time.Duration) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	s.Sweep(ctx)
 	t := time.NewTicker(sweep)
 	defer t.Stop()
 	var dispatchTick <-chan time.Time

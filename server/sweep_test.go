@@ -94,3 +94,30 @@ func TestMaintainStopsDispatchingOnceCancelled(t *testing.T) {
 		t.Errorf("Maintain ran %d dispatches after its context was cancelled, want none", n)
 	}
 }
+
+// TestMaintainSweepsAtStart: offers whose lease ran out while the server
+// was down must lapse as it starts, not a whole --sweep-every later: until
+// then their requests are held from everyone else (a dispatch run by hand
+// just after a restart passes them over) and their volunteers' room stays
+// taken.
+func TestMaintainSweepsAtStart(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	h := newHarnessWithClock(t, clock)
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
+	hr := h.createHR(shopping(inTwoDays(clock)))
+	o := h.offer(hr.Name, ann.Name)
+	clock.advance(31 * time.Minute) // the lease ran out while the server was down
+
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Maintain(ctx, time.Hour, 0) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for h.logs.FilterMessage("swept").Len() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := h.getOffer(o.Name); got.State != pb.Offer_STATE_EXPIRED {
+		t.Errorf("an offer whose lease ran out before the start is %v after Maintain began (sweeping hourly), want EXPIRED at once", got.State)
+	}
+}
