@@ -906,7 +906,7 @@ func (e *Engine) accompany(q *query, name string) []Candidate {
 		return nil
 	}
 	v := &e.vols[id]
-	metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
+	metres := q.metresTo(v)
 	if !q.remote && metres > q.maxMetres {
 		return nil
 	}
@@ -1044,7 +1044,7 @@ func (e *Engine) joins(dp *dispatchProblem, r DispatchRequest, i int, id uint32,
 	if err != nil {
 		return 0, false
 	}
-	metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
+	metres := q.metresTo(v)
 	if ok, _, _, _ := e.check(q, id, metres); !ok || !q.remote && metres > q.maxMetres {
 		return 0, false
 	}

@@ -747,7 +747,10 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 		return nil, ErrNoLocation
 	}
 	q := &query{
-		lat: ll.Latitude, lng: ll.Longitude,
+		// Rounded as the grid rounds homes: a volunteer placed at the
+		// request's own coordinates (server.qualified) is then 0 m away,
+		// as the raw coordinates would put them.
+		lat: gridStored(ll.Latitude), lng: gridStored(ll.Longitude),
 		streetKey: geo.StreetKey(r.GetLocation().GetStreet()),
 		postcode:  r.GetLocation().GetPostcode(),
 		remote:    Remote(r),

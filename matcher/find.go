@@ -217,6 +217,14 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 	return out, counted
 }
 
+// metresTo is how far v lives from q, from their home as the grid stores
+// it: a volunteer the search lists a centimetre inside a limit must not be
+// refused an offer, nor accepted one the search left out, for lying a
+// centimetre beyond it as given.
+func (q *query) metresTo(v *volunteer) float64 {
+	return ApproxMetres(q.lat, q.lng, gridStored(v.lat), gridStored(v.lng))
+}
+
 // bonusCandidates appends to dst the eligible volunteers who may earn a
 // bonus for q (bonusHolders) and whose score may be no worse than bound:
 // the score of one at metres is at least metres less the bonuses they
@@ -234,7 +242,7 @@ func (e *Engine) bonusCandidates(dst []Candidate, q *query, bound float64, expla
 	floor := e.cfg.FairnessMetres >= 0
 	for _, id := range ids {
 		v := &e.vols[id]
-		metres := ApproxMetres(q.lat, q.lng, gridStored(v.lat), gridStored(v.lng))
+		metres := q.metresTo(v)
 		if !q.remote && metres > q.maxMetres {
 			continue
 		}
@@ -783,8 +791,7 @@ func (e *Engine) eligible(r *pb.HelpRequest, previousHelpers []string, volunteer
 	if holding {
 		q.holder = id + 1
 	}
-	v := &e.vols[id]
-	metres := ApproxMetres(q.lat, q.lng, v.lat, v.lng)
+	metres := q.metresTo(&e.vols[id])
 	if !q.remote && metres > q.maxMetres {
 		return false, Exclusion{Reason: TooFar, Detail: beyondWords(metres, q.maxMetres, "this request reaches"), Count: 1, OutOfReach: true}, nil
 	}
