@@ -337,7 +337,12 @@ func (s *Server) resolveLocation(ctx context.Context, v *violations, field strin
 		loc.LatLng = &pb.LatLng{Latitude: at.Lat, Longitude: at.Lng}
 		loc.CoordinatesSource = pb.CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID
 	default:
-		if known {
+		if ll := loc.LatLng; ll.Latitude == 0 && ll.Longitude == 0 {
+			// What missing coordinates read as in an imported sheet: in the
+			// sea off Africa, every record given it would be matched with
+			// every other as neighbours 0 m apart.
+			v.add(field+".lat_lng", "is 0, 0, which is what missing coordinates read as: give the address's coordinates, or leave them out to take the postcode's centre")
+		} else if known {
 			if d := geo.DistanceMetres(at.Lat, at.Lng, loc.LatLng.Latitude, loc.LatLng.Longitude); d > maxCoordinateOffset {
 				v.add(field+".lat_lng", fmt.Sprintf("is %.1f km from the centre of postcode %s; check the postcode and the coordinates", d/1000, loc.Postcode))
 			}

@@ -222,8 +222,9 @@ type Location struct {
 	// Optional. House number, flat, building: up to 4 lines of up to 100
 	// characters each. Personal data: shown only to those whose job needs it.
 	AddressLines []string `protobuf:"bytes,3,rep,name=address_lines,json=addressLines,proto3" json:"address_lines,omitempty"`
-	// Optional on input. Must be on Earth and, when the postcode is known to the
-	// gazetteer, within 10 km of the postcode's centre.
+	// Optional on input. Must be on Earth, not 0, 0 (what missing coordinates
+	// read as), and, when the postcode is known to the gazetteer, within 10 km
+	// of the postcode's centre.
 	LatLng *LatLng `protobuf:"bytes,4,opt,name=lat_lng,json=latLng,proto3" json:"lat_lng,omitempty"`
 	// Output only. Where lat_lng came from.
 	CoordinatesSource CoordinatesSource `protobuf:"varint,5,opt,name=coordinates_source,json=coordinatesSource,proto3,enum=doorstep.v1.CoordinatesSource" json:"coordinates_source,omitempty"`
