@@ -198,7 +198,8 @@ func loadZone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-// ErrNoLocation is returned for a volunteer or request without coordinates.
+// ErrNoLocation is returned for a volunteer or request without coordinates,
+// or with coordinates not on Earth.
 var ErrNoLocation = errors.New("matcher: no coordinates")
 
 // UpsertVolunteer adds or replaces a volunteer, as stored (with the
@@ -216,7 +217,10 @@ func (e *Engine) UpsertVolunteer(v *pb.Volunteer) error {
 // UpsertVolunteer). It keeps nothing of v but strings, so v can be
 // reused.
 func (e *Engine) Upsert(v *Volunteer) error {
-	if !v.hasLatLng {
+	if !v.hasLatLng || !geo.ValidLatLng(v.lat, v.lng) {
+		// Off Earth (a record stored before the server checked), the
+		// grid would refuse the point only at the next search, with a
+		// panic under the engine's lock.
 		return ErrNoLocation
 	}
 	e.mu.Lock()
@@ -743,7 +747,8 @@ var ErrNoWindow = errors.New("matcher: request has no window or deadline")
 // prepare turns a request into a query. Callers hold the read lock.
 func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.Time) (*query, error) {
 	ll := r.GetLocation().GetLatLng()
-	if ll == nil {
+	if ll == nil || !geo.ValidLatLng(ll.Latitude, ll.Longitude) {
+		// A NaN distance is beyond no limit: Eligible would pass anyone.
 		return nil, ErrNoLocation
 	}
 	q := &query{
