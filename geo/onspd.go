@@ -26,7 +26,8 @@ type ONSPDStats struct {
 	Malformed     int // unreadable postcode or coordinates; skipped
 }
 
-// The ONS marks a postcode with no grid reference by this latitude.
+// The ONS marks a postcode with no grid reference by this latitude (and
+// other sources by 0, 0).
 const onspdNoLatitude = 99.999999
 
 // ReadONSPD reads a CSV file in the ONS Postcode Directory layout and calls
@@ -111,7 +112,9 @@ func ReadONSPD(r io.Reader, fn func(PostcodeEntry) error) (ONSPDStats, error) {
 			st.Malformed++
 			continue
 		}
-		if lat == onspdNoLatitude || !ValidLatLng(lat, lng) {
+		// Other sources mark the missing grid reference 0, 0: loaded, it
+		// would put everyone at such a postcode off Africa, together.
+		if lat == onspdNoLatitude || lat == 0 && lng == 0 || !ValidLatLng(lat, lng) {
 			st.NoCoordinates++
 			continue
 		}
