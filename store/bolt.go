@@ -356,6 +356,10 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if err := checkNotDamaged(db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	s := &BoltStore{db: db, ids: newIDGen(), now: o.now, logger: o.logger}
 	if o.keyFile == "" {
 		o.keyFile = path + ".keys"
@@ -464,6 +468,30 @@ func (s *BoltStore) seedIDs() error {
 			zap.Time("clock", now), zap.Time("newest_record", ulid.Time(newest)))
 	}
 	return nil
+}
+
+// topBuckets are the names the store gives the buckets at a file's root.
+var topBuckets = [][]byte{bMeta, bHelpRequests, bVolunteers, bIdempotency, bPostcodes, bOffers,
+	bEvents, bKeys, bTokens, bOrganisations, bAudit, bAuditByResource}
+
+// checkNotDamaged refuses a file with no schema version whose root holds
+// anything but the store's own buckets (ErrDamaged), before a key file is
+// made for it or a layout laid over it. Every version writes the version
+// in the transaction that makes its first bucket, so a file of its own
+// without one is new, and the migration from zero makes what is missing.
+func checkNotDamaged(db *bolt.DB) error {
+	return db.View(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bMeta); meta != nil && len(meta.Get(kSchemaVersion)) == 8 {
+			return nil
+		}
+		c := tx.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if v != nil || !slices.ContainsFunc(topBuckets, func(b []byte) bool { return bytes.Equal(b, k) }) {
+				return ErrDamaged
+			}
+		}
+		return nil
+	})
 }
 
 // openLocked opens the data file with bbolt's lock held on the file that

@@ -29,6 +29,12 @@ var (
 	ErrClosed      = errors.New("store is closed")
 	ErrInUse       = errors.New("data file is in use by another process")
 	ErrNewerSchema = errors.New("data file was written by a newer version")
+	// ErrDamaged refuses a file that holds data but no schema version: not
+	// a Doorstep file, or a copy of one made while the server wrote to it
+	// (cp of a running server's file), whose root no longer names the
+	// store's buckets. Taken for a new file, it would start as an empty
+	// store over the wreck.
+	ErrDamaged = errors.New("data file holds data but no schema version: it is not a Doorstep data file, or is a damaged copy of one (a copy made while the server was writing to it?); restore a backup taken with the server stopped")
 
 	// The matching lifecycle's refusals.
 	ErrWrongState      = errors.New("not in a state that allows this")
