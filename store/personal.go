@@ -483,7 +483,7 @@ func (s *BoltStore) settleKeys() error {
 	ring := s.ring.Load()
 	for e := range used {
 		if ring.epochs[e] == nil {
-			return fmt.Errorf("key epoch %d: %w", e, ErrKeyFileMismatch)
+			return s.epochMissing(e)
 		}
 	}
 	if due {
@@ -494,6 +494,16 @@ func (s *BoltStore) settleKeys() error {
 		return nil
 	}
 	return s.replaceKeyring(ring.only(used))
+}
+
+// epochMissing refuses a key file that lacks an epoch the data file uses.
+// The file is this store's (its id matched), so it is from another moment:
+// a backup of one put back without the other, across a rotation that an
+// erasure, purge or deletion made. The operator must know which file, and
+// that the one saved with the data file is the cure.
+func (s *BoltStore) epochMissing(e uint32) error {
+	return fmt.Errorf("%s lacks key epoch %d, which the data file uses: the key file is older or newer than the data file "+
+		"(one restored from a backup without the other?); put back the key file saved with the data file: %w", s.keyPath, e, ErrKeyFileMismatch)
 }
 
 // epochsInUse are the file's key epoch and those its data keys are wrapped
@@ -540,7 +550,7 @@ func (s *BoltStore) dropUnusedEpochs() error {
 	}
 	for e := range used {
 		if ring.epochs[e] == nil {
-			return fmt.Errorf("key epoch %d: %w", e, ErrKeyFileMismatch)
+			return s.epochMissing(e)
 		}
 	}
 	return s.replaceKeyring(ring.only(used))
