@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
@@ -193,7 +196,7 @@ func (s *Server) ListAuditRecords(ctx context.Context, req *pb.ListAuditRecordsR
 }
 
 // auditActions are the actions audit records name (AuditRecord.action).
-var auditActions = []string{"read_contact", "create", "update", "delete", "cancel", "accept", "export", "erase", "purge"}
+var auditActions = []string{"read_contact", "create", "update", "delete", "cancel", "accept", "export", "erase", "purge", "backup"}
 
 // auditFilterName checks a ListAuditRecords filter that names an actor or
 // a record: the word given, or one of prefixes and an id, which comes back
@@ -327,4 +330,29 @@ func (s *Server) ErasePersonalData(ctx context.Context, req *pb.ErasePersonalDat
 		s.logger.Error("erase: key rotation", zap.Error(err))
 	}
 	return &pb.ErasePersonalDataResponse{HelpRequestsErased: int32(len(res.HelpRequests)), VolunteersErased: int32(len(res.Volunteers))}, nil
+}
+
+// CreateBackup implements pb.AdminServiceServer. A backup holds everyone's
+// personal data and the key that opens it, so it is audited as a read of
+// all of it.
+func (s *Server) CreateBackup(ctx context.Context, _ *pb.CreateBackupRequest) (*pb.CreateBackupResponse, error) {
+	if s.backupDir == "" {
+		return nil, statusWith(codes.FailedPrecondition, ReasonBackupDirUnset,
+			"this server takes no backups: start doorstepd with --backup-dir, the directory to write them under", nil)
+	}
+	// Milliseconds, so that backups sort by name and two taken in the same
+	// second do not clash; the store refuses a directory that exists.
+	dir := filepath.Join(s.backupDir, "doorstep-"+s.now().UTC().Format("20060102T150405.000Z"))
+	info, err := s.store.Backup(ctx, dir)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, statusWith(codes.AlreadyExists, ReasonAlreadyExists, "a backup was taken at this same moment; try again", nil)
+	}
+	if err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	if err := s.store.RecordAudit(ctx, []*pb.AuditRecord{s.auditRecord(ctx, "backup", "backup", []string{"*"})}); err != nil {
+		return nil, s.errs.toStatus(ctx, err, notFound{})
+	}
+	return &pb.CreateBackupResponse{Directory: info.Dir, Revision: info.Revision,
+		CreateTime: timestamppb.New(info.Time), SizeBytes: info.Bytes}, nil
 }

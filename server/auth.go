@@ -83,6 +83,7 @@ var access = map[string][]pb.Role{
 	pb.AdminService_ListAuditRecords_FullMethodName:   {admin},
 	pb.AdminService_ExportPersonalData_FullMethodName: {admin},
 	pb.AdminService_ErasePersonalData_FullMethodName:  {admin},
+	pb.AdminService_CreateBackup_FullMethodName:       {admin},
 
 	// Reflection describes the API, not its data: any principal may use
 	// it (grpcurl needs it).

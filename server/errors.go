@@ -51,6 +51,7 @@ const (
 	ReasonAlreadyExists       = "ALREADY_EXISTS"
 	ReasonLastAdminToken      = "LAST_ADMIN_TOKEN"
 	ReasonStorageFull         = "STORAGE_FULL"
+	ReasonBackupDirUnset      = "BACKUP_DIR_UNSET"
 )
 
 // statusWith builds a status carrying an ErrorInfo and any other details.

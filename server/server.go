@@ -61,8 +61,9 @@ type Server struct {
 	draining          chan struct{} // closed by Drain
 	drainOnce         sync.Once
 
-	limiter *limiter
-	streams *streamCounter
+	limiter   *limiter
+	streams   *streamCounter
+	backupDir string // "": CreateBackup is refused
 }
 
 // Option configures New.
@@ -105,6 +106,11 @@ const (
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(s *Server) { s.limiter = newLimiter(perSecond, burst) }
 }
+
+// WithBackupDir sets the directory CreateBackup writes backups under, on
+// the server's machine; without it CreateBackup is refused. An admin call
+// chooses no path: the operator does, at the start.
+func WithBackupDir(dir string) Option { return func(s *Server) { s.backupDir = dir } }
 
 // WithMaxStreams sets how many event streams one token may hold open.
 func WithMaxStreams(n int) Option { return func(s *Server) { s.streams.max = n } }

@@ -427,6 +427,14 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: keys: %w", path, err)
 	}
+	// Last, once nothing can refuse the file: a start refused (the wrong
+	// key file) must not take the mark off, or the start put right would
+	// not warn.
+	if err := s.warnRestored(); err != nil {
+		s.c.close()
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	return s, nil
 }
 

@@ -34,7 +34,7 @@ var (
 	// (cp of a running server's file), whose root no longer names the
 	// store's buckets. Taken for a new file, it would start as an empty
 	// store over the wreck.
-	ErrDamaged = errors.New("data file holds data but no schema version: it is not a Doorstep data file, or is a damaged copy of one (a copy made while the server was writing to it?); restore a backup taken with the server stopped")
+	ErrDamaged = errors.New("data file holds data but no schema version: it is not a Doorstep data file, or is a damaged copy of one (a copy made while the server was writing to it?); restore a backup (AdminService.CreateBackup, or a copy taken with the server stopped)")
 
 	// The matching lifecycle's refusals.
 	ErrWrongState      = errors.New("not in a state that allows this")
@@ -171,6 +171,9 @@ type LifecycleResult struct {
 // not kept; records returned are the caller's own. Ids are the 26-character
 // form, without the collection prefix.
 type Store interface {
+	// Backup writes a copy of the store as of one moment, and the key file
+	// that opens it, into dir, which it creates; writes go on meanwhile.
+	Backup(ctx context.Context, dir string) (BackupInfo, error)
 	// CreateHelpRequest assigns the id, times, etag and state OPEN.
 	CreateHelpRequest(ctx context.Context, hr *pb.HelpRequest, idem Idempotency) (*pb.HelpRequest, error)
 	GetHelpRequest(ctx context.Context, id string) (*pb.HelpRequest, error)

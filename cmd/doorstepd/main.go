@@ -27,6 +27,7 @@
 //	--max-streams       DOORSTEP_MAX_STREAMS       event streams one token may hold open (8)
 //	--gc-percent        DOORSTEP_GC_PERCENT        garbage collection target, as GOGC (400; GOGC's own when that is set)
 //	--matching-config   DOORSTEP_MATCHING_CONFIG   JSON file of matching rules: each need's reach, vetting and skills, and the ranking weights
+//	--backup-dir        DOORSTEP_BACKUP_DIR        where doorstep admin backup writes backups (none: refused)
 //
 // Without a certificate doorstepd serves plaintext, and then only on a
 // loopback address unless --insecure says otherwise: tokens and personal
@@ -125,6 +126,7 @@ type config struct {
 	dispatchCands     int
 	gcPercent         int // 0 leaves the runtime's own (GOGC, or 100)
 	matchingConfig    string
+	backupDir         string
 }
 
 // defaultGCPercent is doorstepd's GOGC. The heap is a small long-lived
@@ -230,6 +232,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "PEM CA certificates; when given, clients must present a certificate they signed (env DOORSTEP_TLS_CLIENT_CA)")
 	fs.BoolVar(&c.insecure, "insecure", false, "serve plaintext on an address that is not loopback: only behind a TLS-terminating proxy (env DOORSTEP_INSECURE)")
 	fs.StringVar(&c.matchingConfig, "matching-config", "", "JSON file of matching rules (each need's reach, vetting and skills; the ranking weights) over the defaults (env DOORSTEP_MATCHING_CONFIG)")
+	fs.StringVar(&c.backupDir, "backup-dir", "", "directory AdminService.CreateBackup (doorstep admin backup) writes backups under; without it backups are refused (env DOORSTEP_BACKUP_DIR)")
 	fs.StringVar(&c.adminTokenFile, "admin-token-file", "", "on an empty data file, write the first admin token here (mode 0600) instead of to stderr (env DOORSTEP_ADMIN_TOKEN_FILE)")
 	fs.BoolVar(&c.newAdminToken, "new-admin-token", false, "make another admin token in the data file, hand it over as the first (--admin-token-file or stderr), and exit without serving: for when every admin token is lost, revoked or expired. Stop the server first")
 	fs.Float64Var(&c.rateLimit, "rate-limit", server.DefaultRate, "calls per second one token may make; 0 turns the limit off (env DOORSTEP_RATE_LIMIT)")
@@ -388,6 +391,19 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
+	}
+	if c.backupDir != "" {
+		// Absolute, so that the directory a backup names means something
+		// to whoever reads the reply; made now, so that a path that cannot
+		// be used stops the start rather than the first backup.
+		dir, err := filepath.Abs(c.backupDir)
+		if err == nil {
+			err = os.MkdirAll(dir, 0o700)
+		}
+		if err != nil {
+			return fmt.Errorf("--backup-dir: %w", err)
+		}
+		opts = append(opts, server.WithBackupDir(dir))
 	}
 	opening := time.Now()
 	st, err := store.Open(filepath.Join(c.dataDir, "doorstep.db"), store.WithLogger(logger))

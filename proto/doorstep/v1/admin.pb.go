@@ -1287,6 +1287,114 @@ func (x *ErasePersonalDataResponse) GetVolunteersErased() int32 {
 	return 0
 }
 
+type CreateBackupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBackupRequest) Reset() {
+	*x = CreateBackupRequest{}
+	mi := &file_doorstep_v1_admin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBackupRequest) ProtoMessage() {}
+
+func (x *CreateBackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_admin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBackupRequest.ProtoReflect.Descriptor instead.
+func (*CreateBackupRequest) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_admin_proto_rawDescGZIP(), []int{19}
+}
+
+type CreateBackupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The directory written, on the server's machine.
+	Directory string `protobuf:"bytes,1,opt,name=directory,proto3" json:"directory,omitempty"`
+	// The revision of the last write the backup holds.
+	Revision uint64 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	// When the backup was taken.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The size of its data file.
+	SizeBytes     int64 `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBackupResponse) Reset() {
+	*x = CreateBackupResponse{}
+	mi := &file_doorstep_v1_admin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBackupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBackupResponse) ProtoMessage() {}
+
+func (x *CreateBackupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_doorstep_v1_admin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBackupResponse.ProtoReflect.Descriptor instead.
+func (*CreateBackupResponse) Descriptor() ([]byte, []int) {
+	return file_doorstep_v1_admin_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CreateBackupResponse) GetDirectory() string {
+	if x != nil {
+		return x.Directory
+	}
+	return ""
+}
+
+func (x *CreateBackupResponse) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *CreateBackupResponse) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *CreateBackupResponse) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
 var File_doorstep_v1_admin_proto protoreflect.FileDescriptor
 
 const file_doorstep_v1_admin_proto_rawDesc = "" +
@@ -1371,7 +1479,15 @@ const file_doorstep_v1_admin_proto_rawDesc = "" +
 	"\x05phone\x18\x01 \x01(\tR\x05phone\"z\n" +
 	"\x19ErasePersonalDataResponse\x120\n" +
 	"\x14help_requests_erased\x18\x01 \x01(\x05R\x12helpRequestsErased\x12+\n" +
-	"\x11volunteers_erased\x18\x02 \x01(\x05R\x10volunteersErased*{\n" +
+	"\x11volunteers_erased\x18\x02 \x01(\x05R\x10volunteersErased\"\x15\n" +
+	"\x13CreateBackupRequest\"\xac\x01\n" +
+	"\x14CreateBackupResponse\x12\x1c\n" +
+	"\tdirectory\x18\x01 \x01(\tR\tdirectory\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x04R\brevision\x12;\n" +
+	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes*{\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -1379,7 +1495,7 @@ const file_doorstep_v1_admin_proto_rawDesc = "" +
 	"\x10ROLE_COORDINATOR\x10\x02\x12\x11\n" +
 	"\rROLE_HELPLINE\x10\x03\x12\x10\n" +
 	"\fROLE_PARTNER\x10\x04\x12\x12\n" +
-	"\x0eROLE_VOLUNTEER\x10\x052\xf8\x05\n" +
+	"\x0eROLE_VOLUNTEER\x10\x052\xcd\x06\n" +
 	"\fAdminService\x12P\n" +
 	"\vCreateToken\x12\x1f.doorstep.v1.CreateTokenRequest\x1a .doorstep.v1.CreateTokenResponse\x12M\n" +
 	"\n" +
@@ -1389,7 +1505,8 @@ const file_doorstep_v1_admin_proto_rawDesc = "" +
 	"\x11ListOrganisations\x12%.doorstep.v1.ListOrganisationsRequest\x1a&.doorstep.v1.ListOrganisationsResponse\x12_\n" +
 	"\x10ListAuditRecords\x12$.doorstep.v1.ListAuditRecordsRequest\x1a%.doorstep.v1.ListAuditRecordsResponse\x12e\n" +
 	"\x12ExportPersonalData\x12&.doorstep.v1.ExportPersonalDataRequest\x1a'.doorstep.v1.ExportPersonalDataResponse\x12b\n" +
-	"\x11ErasePersonalData\x12%.doorstep.v1.ErasePersonalDataRequest\x1a&.doorstep.v1.ErasePersonalDataResponseB?Z=github.com/doorstep-aid/doorstep/proto/doorstep/v1;doorstepv1b\x06proto3"
+	"\x11ErasePersonalData\x12%.doorstep.v1.ErasePersonalDataRequest\x1a&.doorstep.v1.ErasePersonalDataResponse\x12S\n" +
+	"\fCreateBackup\x12 .doorstep.v1.CreateBackupRequest\x1a!.doorstep.v1.CreateBackupResponseB?Z=github.com/doorstep-aid/doorstep/proto/doorstep/v1;doorstepv1b\x06proto3"
 
 var (
 	file_doorstep_v1_admin_proto_rawDescOnce sync.Once
@@ -1404,7 +1521,7 @@ func file_doorstep_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_doorstep_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_doorstep_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_doorstep_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_doorstep_v1_admin_proto_goTypes = []any{
 	(Role)(0),                          // 0: doorstep.v1.Role
 	(*Token)(nil),                      // 1: doorstep.v1.Token
@@ -1426,53 +1543,58 @@ var file_doorstep_v1_admin_proto_goTypes = []any{
 	(*ExportPersonalDataResponse)(nil), // 17: doorstep.v1.ExportPersonalDataResponse
 	(*ErasePersonalDataRequest)(nil),   // 18: doorstep.v1.ErasePersonalDataRequest
 	(*ErasePersonalDataResponse)(nil),  // 19: doorstep.v1.ErasePersonalDataResponse
-	(*timestamppb.Timestamp)(nil),      // 20: google.protobuf.Timestamp
-	(*HelpRequest)(nil),                // 21: doorstep.v1.HelpRequest
-	(*Volunteer)(nil),                  // 22: doorstep.v1.Volunteer
-	(*Offer)(nil),                      // 23: doorstep.v1.Offer
+	(*CreateBackupRequest)(nil),        // 20: doorstep.v1.CreateBackupRequest
+	(*CreateBackupResponse)(nil),       // 21: doorstep.v1.CreateBackupResponse
+	(*timestamppb.Timestamp)(nil),      // 22: google.protobuf.Timestamp
+	(*HelpRequest)(nil),                // 23: doorstep.v1.HelpRequest
+	(*Volunteer)(nil),                  // 24: doorstep.v1.Volunteer
+	(*Offer)(nil),                      // 25: doorstep.v1.Offer
 }
 var file_doorstep_v1_admin_proto_depIdxs = []int32{
 	0,  // 0: doorstep.v1.Token.role:type_name -> doorstep.v1.Role
-	20, // 1: doorstep.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	20, // 2: doorstep.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	20, // 3: doorstep.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	22, // 1: doorstep.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	22, // 2: doorstep.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	22, // 3: doorstep.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: doorstep.v1.CreateTokenRequest.token:type_name -> doorstep.v1.Token
 	1,  // 5: doorstep.v1.CreateTokenResponse.token:type_name -> doorstep.v1.Token
 	1,  // 6: doorstep.v1.ListTokensResponse.tokens:type_name -> doorstep.v1.Token
 	1,  // 7: doorstep.v1.RevokeTokenResponse.token:type_name -> doorstep.v1.Token
-	20, // 8: doorstep.v1.Organisation.create_time:type_name -> google.protobuf.Timestamp
+	22, // 8: doorstep.v1.Organisation.create_time:type_name -> google.protobuf.Timestamp
 	8,  // 9: doorstep.v1.CreateOrganisationRequest.organisation:type_name -> doorstep.v1.Organisation
 	8,  // 10: doorstep.v1.CreateOrganisationResponse.organisation:type_name -> doorstep.v1.Organisation
 	8,  // 11: doorstep.v1.ListOrganisationsResponse.organisations:type_name -> doorstep.v1.Organisation
-	20, // 12: doorstep.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	22, // 12: doorstep.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
 	0,  // 13: doorstep.v1.AuditRecord.role:type_name -> doorstep.v1.Role
 	13, // 14: doorstep.v1.ListAuditRecordsResponse.audit_records:type_name -> doorstep.v1.AuditRecord
-	21, // 15: doorstep.v1.ExportPersonalDataResponse.help_requests:type_name -> doorstep.v1.HelpRequest
-	22, // 16: doorstep.v1.ExportPersonalDataResponse.volunteers:type_name -> doorstep.v1.Volunteer
-	23, // 17: doorstep.v1.ExportPersonalDataResponse.offers:type_name -> doorstep.v1.Offer
+	23, // 15: doorstep.v1.ExportPersonalDataResponse.help_requests:type_name -> doorstep.v1.HelpRequest
+	24, // 16: doorstep.v1.ExportPersonalDataResponse.volunteers:type_name -> doorstep.v1.Volunteer
+	25, // 17: doorstep.v1.ExportPersonalDataResponse.offers:type_name -> doorstep.v1.Offer
 	1,  // 18: doorstep.v1.ExportPersonalDataResponse.tokens:type_name -> doorstep.v1.Token
 	13, // 19: doorstep.v1.ExportPersonalDataResponse.audit_records:type_name -> doorstep.v1.AuditRecord
-	2,  // 20: doorstep.v1.AdminService.CreateToken:input_type -> doorstep.v1.CreateTokenRequest
-	4,  // 21: doorstep.v1.AdminService.ListTokens:input_type -> doorstep.v1.ListTokensRequest
-	6,  // 22: doorstep.v1.AdminService.RevokeToken:input_type -> doorstep.v1.RevokeTokenRequest
-	9,  // 23: doorstep.v1.AdminService.CreateOrganisation:input_type -> doorstep.v1.CreateOrganisationRequest
-	11, // 24: doorstep.v1.AdminService.ListOrganisations:input_type -> doorstep.v1.ListOrganisationsRequest
-	14, // 25: doorstep.v1.AdminService.ListAuditRecords:input_type -> doorstep.v1.ListAuditRecordsRequest
-	16, // 26: doorstep.v1.AdminService.ExportPersonalData:input_type -> doorstep.v1.ExportPersonalDataRequest
-	18, // 27: doorstep.v1.AdminService.ErasePersonalData:input_type -> doorstep.v1.ErasePersonalDataRequest
-	3,  // 28: doorstep.v1.AdminService.CreateToken:output_type -> doorstep.v1.CreateTokenResponse
-	5,  // 29: doorstep.v1.AdminService.ListTokens:output_type -> doorstep.v1.ListTokensResponse
-	7,  // 30: doorstep.v1.AdminService.RevokeToken:output_type -> doorstep.v1.RevokeTokenResponse
-	10, // 31: doorstep.v1.AdminService.CreateOrganisation:output_type -> doorstep.v1.CreateOrganisationResponse
-	12, // 32: doorstep.v1.AdminService.ListOrganisations:output_type -> doorstep.v1.ListOrganisationsResponse
-	15, // 33: doorstep.v1.AdminService.ListAuditRecords:output_type -> doorstep.v1.ListAuditRecordsResponse
-	17, // 34: doorstep.v1.AdminService.ExportPersonalData:output_type -> doorstep.v1.ExportPersonalDataResponse
-	19, // 35: doorstep.v1.AdminService.ErasePersonalData:output_type -> doorstep.v1.ErasePersonalDataResponse
-	28, // [28:36] is the sub-list for method output_type
-	20, // [20:28] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	22, // 20: doorstep.v1.CreateBackupResponse.create_time:type_name -> google.protobuf.Timestamp
+	2,  // 21: doorstep.v1.AdminService.CreateToken:input_type -> doorstep.v1.CreateTokenRequest
+	4,  // 22: doorstep.v1.AdminService.ListTokens:input_type -> doorstep.v1.ListTokensRequest
+	6,  // 23: doorstep.v1.AdminService.RevokeToken:input_type -> doorstep.v1.RevokeTokenRequest
+	9,  // 24: doorstep.v1.AdminService.CreateOrganisation:input_type -> doorstep.v1.CreateOrganisationRequest
+	11, // 25: doorstep.v1.AdminService.ListOrganisations:input_type -> doorstep.v1.ListOrganisationsRequest
+	14, // 26: doorstep.v1.AdminService.ListAuditRecords:input_type -> doorstep.v1.ListAuditRecordsRequest
+	16, // 27: doorstep.v1.AdminService.ExportPersonalData:input_type -> doorstep.v1.ExportPersonalDataRequest
+	18, // 28: doorstep.v1.AdminService.ErasePersonalData:input_type -> doorstep.v1.ErasePersonalDataRequest
+	20, // 29: doorstep.v1.AdminService.CreateBackup:input_type -> doorstep.v1.CreateBackupRequest
+	3,  // 30: doorstep.v1.AdminService.CreateToken:output_type -> doorstep.v1.CreateTokenResponse
+	5,  // 31: doorstep.v1.AdminService.ListTokens:output_type -> doorstep.v1.ListTokensResponse
+	7,  // 32: doorstep.v1.AdminService.RevokeToken:output_type -> doorstep.v1.RevokeTokenResponse
+	10, // 33: doorstep.v1.AdminService.CreateOrganisation:output_type -> doorstep.v1.CreateOrganisationResponse
+	12, // 34: doorstep.v1.AdminService.ListOrganisations:output_type -> doorstep.v1.ListOrganisationsResponse
+	15, // 35: doorstep.v1.AdminService.ListAuditRecords:output_type -> doorstep.v1.ListAuditRecordsResponse
+	17, // 36: doorstep.v1.AdminService.ExportPersonalData:output_type -> doorstep.v1.ExportPersonalDataResponse
+	19, // 37: doorstep.v1.AdminService.ErasePersonalData:output_type -> doorstep.v1.ErasePersonalDataResponse
+	21, // 38: doorstep.v1.AdminService.CreateBackup:output_type -> doorstep.v1.CreateBackupResponse
+	30, // [30:39] is the sub-list for method output_type
+	21, // [21:30] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_doorstep_v1_admin_proto_init() }
@@ -1489,7 +1611,7 @@ func file_doorstep_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_doorstep_v1_admin_proto_rawDesc), len(file_doorstep_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	AdminService_ListAuditRecords_FullMethodName   = "/doorstep.v1.AdminService/ListAuditRecords"
 	AdminService_ExportPersonalData_FullMethodName = "/doorstep.v1.AdminService/ExportPersonalData"
 	AdminService_ErasePersonalData_FullMethodName  = "/doorstep.v1.AdminService/ErasePersonalData"
+	AdminService_CreateBackup_FullMethodName       = "/doorstep.v1.AdminService/CreateBackup"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -64,6 +65,13 @@ type AdminServiceClient interface {
 	// records. A request or volunteer with a live offer or assignment is
 	// FAILED_PRECONDITION (HAS_COMMITMENTS): cancel it first.
 	ErasePersonalData(ctx context.Context, in *ErasePersonalDataRequest, opts ...grpc.CallOption) (*ErasePersonalDataResponse, error)
+	// Backs up the data file as of one moment, while writes go on: a new
+	// directory under the server's --backup-dir, on the server's machine,
+	// holding doorstep.db and the key file that opens it, doorstep.db.keys.
+	// Restore by stopping the server and copying both into its data
+	// directory. FAILED_PRECONDITION (reason BACKUP_DIR_UNSET) when the
+	// server was started without --backup-dir.
+	CreateBackup(ctx context.Context, in *CreateBackupRequest, opts ...grpc.CallOption) (*CreateBackupResponse, error)
 }
 
 type adminServiceClient struct {
@@ -154,6 +162,16 @@ func (c *adminServiceClient) ErasePersonalData(ctx context.Context, in *ErasePer
 	return out, nil
 }
 
+func (c *adminServiceClient) CreateBackup(ctx context.Context, in *CreateBackupRequest, opts ...grpc.CallOption) (*CreateBackupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateBackupResponse)
+	err := c.cc.Invoke(ctx, AdminService_CreateBackup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -189,6 +207,13 @@ type AdminServiceServer interface {
 	// records. A request or volunteer with a live offer or assignment is
 	// FAILED_PRECONDITION (HAS_COMMITMENTS): cancel it first.
 	ErasePersonalData(context.Context, *ErasePersonalDataRequest) (*ErasePersonalDataResponse, error)
+	// Backs up the data file as of one moment, while writes go on: a new
+	// directory under the server's --backup-dir, on the server's machine,
+	// holding doorstep.db and the key file that opens it, doorstep.db.keys.
+	// Restore by stopping the server and copying both into its data
+	// directory. FAILED_PRECONDITION (reason BACKUP_DIR_UNSET) when the
+	// server was started without --backup-dir.
+	CreateBackup(context.Context, *CreateBackupRequest) (*CreateBackupResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -222,6 +247,9 @@ func (UnimplementedAdminServiceServer) ExportPersonalData(context.Context, *Expo
 }
 func (UnimplementedAdminServiceServer) ErasePersonalData(context.Context, *ErasePersonalDataRequest) (*ErasePersonalDataResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ErasePersonalData not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateBackup(context.Context, *CreateBackupRequest) (*CreateBackupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateBackup not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -388,6 +416,24 @@ func _AdminService_ErasePersonalData_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_CreateBackup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateBackupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateBackup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateBackup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateBackup(ctx, req.(*CreateBackupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -426,6 +472,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ErasePersonalData",
 			Handler:    _AdminService_ErasePersonalData_Handler,
+		},
+		{
+			MethodName: "CreateBackup",
+			Handler:    _AdminService_CreateBackup_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

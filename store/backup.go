@@ -1,0 +1,167 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
+)
+
+// kBackupOf marks a backup's copy of the data file: revision(8) then the
+// time it was taken (8, unix nanos big-endian). The live file never holds
+// it, so Open finding it knows the file was put back from a backup, and
+// says what that undid (warnRestored).
+var kBackupOf = []byte("backup_of")
+
+// backupBegun, when set (by tests), runs once a backup's snapshot is
+// taken, before it is copied.
+var backupBegun func()
+
+// BackupInfo describes a backup Backup wrote.
+type BackupInfo struct {
+	Dir      string    // the directory holding doorstep.db and doorstep.db.keys
+	Revision uint64    // the last write the backup holds
+	Time     time.Time // when it was taken
+	Bytes    int64     // the size of its data file
+}
+
+// Backup writes a copy of the store, as of one moment, to dir, which it
+// creates and which must not exist: dir/doorstep.db and beside it
+// dir/doorstep.db.keys, the key file that opens it. Writes go on while it
+// runs. Copying the live file with cp while the server writes makes a
+// copy whose pages come from different moments, which Open refuses
+// (ErrDamaged), and copying the key file apart from it can miss the epoch
+// a rotation in between replaced (ErrKeyFileMismatch).
+//
+// The copy is one read transaction's snapshot (bbolt's Tx.WriteTo). The
+// keyring is taken while that transaction begins, under keyMu, which
+// dropping an epoch waits for: it holds every epoch the snapshot's data
+// keys are wrapped under (and perhaps the next, which the restored store
+// drops as unused). A failed or cancelled backup removes what it wrote.
+func (s *BoltStore) Backup(ctx context.Context, dir string) (BackupInfo, error) {
+	info := BackupInfo{Dir: dir, Time: s.now()}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return info, fmt.Errorf("backup: %w", err)
+	}
+	if err := s.backupTo(ctx, dir, &info); err != nil {
+		_ = os.RemoveAll(dir)
+		return info, fmt.Errorf("backup %s: %w", dir, err)
+	}
+	s.logger.Info("store backed up", zap.String("dir", dir), zap.Uint64("revision", info.Revision),
+		zap.Int64("bytes", info.Bytes), zap.Duration("took", s.now().Sub(info.Time)))
+	return info, nil
+}
+
+func (s *BoltStore) backupTo(ctx context.Context, dir string, info *BackupInfo) error {
+	s.keyMu.RLock()
+	tx, err := s.db.Begin(false)
+	ring := s.ring.Load()
+	s.keyMu.RUnlock()
+	if err != nil {
+		return closedErr(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if backupBegun != nil {
+		backupBegun()
+	}
+	if raw := tx.Bucket(bMeta).Get(kRevision); len(raw) == 8 {
+		info.Revision = binary.BigEndian.Uint64(raw)
+	}
+
+	data := filepath.Join(dir, "doorstep.db")
+	tmp := data + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = tx.WriteTo(ctxWriter{ctx, f})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	_ = tx.Rollback() // the snapshot is copied: let the writer reuse its pages
+	if err := markBackup(tmp, info); err != nil {
+		return fmt.Errorf("mark the copy: %w", err)
+	}
+	if err := writeKeyFile(data+".keys", ring); err != nil {
+		return fmt.Errorf("key file: %w", err)
+	}
+	if err := os.Rename(tmp, data); err != nil {
+		return err
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	fi, err := os.Stat(data)
+	if err != nil {
+		return err
+	}
+	info.Bytes = fi.Size()
+	return nil
+}
+
+// markBackup notes in the copy what it is a backup of (kBackupOf).
+func markBackup(path string, info *BackupInfo) error {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return err
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		mark := binary.BigEndian.AppendUint64(u64(info.Revision), uint64(info.Time.UnixNano()))
+		return tx.Bucket(bMeta).Put(kBackupOf, mark)
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ctxWriter stops a copy when its context ends.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// warnRestored runs at Open: a file that carries a backup's mark was put
+// back from that backup, which undid everything after it. Erasures among
+// that are a legal duty the store cannot redo on its own (the audit
+// records of them went too), so the operator is told, once, and the mark
+// is taken off.
+func (s *BoltStore) warnRestored() error {
+	var mark []byte
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		mark = tx.Bucket(bMeta).Get(kBackupOf)
+		return nil
+	}); err != nil || mark == nil {
+		return err
+	}
+	if len(mark) == 16 {
+		s.logger.Warn("the data file was restored from a backup: every change after it is undone. Erase again each person erased since "+
+			"(doorstep admin erase), revoke again each token revoked since, and delete again what was deleted since; watchers reload",
+			zap.Uint64("backup_revision", binary.BigEndian.Uint64(mark)),
+			zap.Time("backup_time", time.Unix(0, int64(binary.BigEndian.Uint64(mark[8:]))).UTC()))
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Delete(kBackupOf) })
+	if err != nil {
+		return fmt.Errorf("clear the backup's mark: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// A backup taken while writes go on opens as the store was at its
+// revision: whole, consistent, every personal field readable with the key
+// file written beside it, even when an erasure rotated the keys (and
+// dropped the epoch the snapshot is under) while it was being copied.
+func TestBackupWhileWritingAndRotating(t *testing.T) {
+	withRotateChunk(t, 3)
+	s, _ := newStore(t)
+	const erased = "+447700900910"
+	var kept []*pb.HelpRequest
+	for i := range 10 {
+		hr, err := s.CreateHelpRequest(bg, personalRequest(fmt.Sprint(i), fmt.Sprintf("+4477009009%02d", 20+i)), Idempotency{})
+		mustOK(t, err, "create")
+		kept = append(kept, hr)
+	}
+	_, err := s.CreateHelpRequest(bg, personalRequest("gone", erased), Idempotency{})
+	mustOK(t, err, "create")
+	_, err = s.CreateVolunteer(bg, personalVolunteer("v", "+447700900990"), Idempotency{})
+	mustOK(t, err, "create volunteer")
+
+	// Writers run through the whole backup; the erasure and its rotation
+	// run to the end between the snapshot and its copy.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.CreateHelpRequest(bg, personalRequest("w", fmt.Sprintf("+4477009%d%04d", 5+w, i%10000)), Idempotency{}); err != nil {
+					t.Errorf("write during the backup: %v", err)
+					return
+				}
+			}
+		})
+	}
+	backupBegun = func() {
+		_, err := s.ErasePerson(bg, erased, time.Now())
+		mustOK(t, err, "erase during the backup")
+	}
+	t.Cleanup(func() { backupBegun = nil })
+	dir := filepath.Join(t.TempDir(), "backup")
+	info, err := s.Backup(bg, dir)
+	close(stop)
+	wg.Wait()
+	mustOK(t, err, "backup")
+	if epoch := keyEpoch(t, s); epoch == 1 {
+		t.Fatal("the erasure did not rotate the keys: the test shows nothing")
+	}
+
+	core, logs := observer.New(zapcore.WarnLevel)
+	b := openAt(t, filepath.Join(dir, "doorstep.db"), WithLogger(zap.New(core)))
+	mustOK(t, b.Check(), "bbolt check of the backup")
+	verifyAll(t, b)
+	if rev, err := b.Revision(); err != nil || rev != info.Revision {
+		t.Errorf("backup at revision %d, %v; reported %d", rev, err, info.Revision)
+	}
+	for _, hr := range kept {
+		got, err := b.GetHelpRequest(bg, idOf(hr.Name))
+		if err != nil || !proto.Equal(got, hr) {
+			t.Errorf("%s in the backup: %v, %v", hr.Name, got, err)
+		}
+	}
+	// Taken before the erasure committed, the backup still holds the
+	// person, and its restore says so.
+	if got := listAllHR(t, b, HelpRequestFilter{Phone: erased}, 10); len(got) != 1 {
+		t.Errorf("the backup, taken before the erasure, holds %d requests of the erased number", len(got))
+	}
+	if n := logs.FilterMessageSnippet("restored from a backup").Len(); n != 1 {
+		t.Errorf("opening the backup warned %d times that it undoes what came after it, want once", n)
+	}
+	mustOK(t, b.Close(), "close the backup")
+	core2, logs2 := observer.New(zapcore.WarnLevel)
+	openAt(t, filepath.Join(dir, "doorstep.db"), WithLogger(zap.New(core2)))
+	if n := logs2.FilterMessageSnippet("restored from a backup").Len(); n != 0 {
+		t.Errorf("the second start warned again of the restore")
+	}
+}
+
+// A backup never writes into a directory that exists, and leaves nothing
+// behind when it fails.
+func TestBackupRefusesExistingDirAndCleansUp(t *testing.T) {
+	s, _ := newStore(t)
+	dir := t.TempDir()
+	mustOK(t, os.WriteFile(filepath.Join(dir, "doorstep.db"), []byte("older backup"), 0o600), "write")
+	_, err := s.Backup(bg, dir)
+	if !errors.Is(err, os.ErrExist) {
+		t.Errorf("backup into a directory that exists: %v, want it refused", err)
+	}
+	if string(readFile(t, filepath.Join(dir, "doorstep.db"))) != "older backup" {
+		t.Error("the refused backup wrote over what was there")
+	}
+
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	gone := filepath.Join(t.TempDir(), "cancelled")
+	if _, err := s.Backup(ctx, gone); err == nil {
+		t.Error("a cancelled backup reported success")
+	}
+	if _, err := os.Stat(gone); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed backup left its directory: %v", err)
+	}
+}
+
+// A restore first started with the wrong key file (the live one, rotated
+// since the backup) is refused; put right, its start still warns of what
+// the restore undid.
+func TestRestoreWarnsAfterRefusedStart(t *testing.T) {
+	s, path := newStore(t)
+	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900930"), Idempotency{})
+	mustOK(t, err, "create")
+	dir := filepath.Join(t.TempDir(), "backup")
+	_, err = s.Backup(bg, dir)
+	mustOK(t, err, "backup")
+	_, err = s.ErasePerson(bg, "+447700900930", time.Now())
+	mustOK(t, err, "erase, which rotates the keys")
+	mustOK(t, s.Close(), "close")
+
+	restored := filepath.Join(t.TempDir(), "doorstep.db")
+	copyFile(t, filepath.Join(dir, "doorstep.db"), restored)
+	copyFile(t, path+".keys", restored+".keys")
+	core, logs := observer.New(zapcore.WarnLevel)
+	_, err = Open(restored, WithOpenTimeout(100*time.Millisecond), WithLogger(zap.New(core)))
+	mustErr(t, err, ErrKeyFileMismatch, "open the backup beside the live, rotated key file")
+
+	copyFile(t, filepath.Join(dir, "doorstep.db.keys"), restored+".keys")
+	core, logs = observer.New(zapcore.WarnLevel)
+	openAt(t, restored, WithLogger(zap.New(core)))
+	if n := logs.FilterMessageSnippet("restored from a backup").Len(); n == 0 {
+		t.Error("the start put right did not warn that the restore undid what came after the backup")
+	}
+}
