@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -159,6 +160,7 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 	}
 	out := &pb.FindCandidatesResponse{Summary: res.Summary(), ReachMetres: res.Reach, VolunteerComing: in.Accompany}
 	if n := len(res.Candidates); n > 0 {
+		warmNames(res.Candidates)
 		// Two allocations for the page rather than two per candidate: this
 		// is the hottest response the server builds.
 		cands, parts := make([]pb.Candidate, n), make([]pb.ScoreParts, n)
@@ -1080,4 +1082,25 @@ func (s *Server) Sweep(ctx context.Context) {
 // stateWord is a request's or offer's state as people say it: "offered".
 func stateWord(st fmt.Stringer) string {
 	return strings.ToLower(strings.TrimPrefix(st.String(), "STATE_"))
+}
+
+// warmNames reads the first and last bytes of each candidate's name and
+// display name. Each is a string of its own somewhere in the engine's
+// heap, seldom in the cache: the encoder, copying them one after another,
+// waited for each miss in turn (2-3.5 µs of CPU a page of 20, more than
+// the rest of the encoding). Here the loads do not depend on each other,
+// so the misses overlap (Go has no prefetch), and the encoder finds the
+// strings in the cache.
+func warmNames(cs []matcher.Candidate) {
+	var sink byte
+	touch := func(s string) {
+		if s != "" {
+			sink += s[0] + s[len(s)-1] // it may lie across two cache lines
+		}
+	}
+	for i := range cs {
+		touch(cs[i].Volunteer)
+		touch(cs[i].DisplayName)
+	}
+	runtime.KeepAlive(sink) // the loads are the point
 }
