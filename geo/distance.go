@@ -10,6 +10,15 @@ func ValidLatLng(lat, lng float64) bool {
 	return !math.IsNaN(lat) && !math.IsNaN(lng) && lat >= -90 && lat <= 90 && lng >= -180 && lng <= 180
 }
 
+// NullIsland reports whether lat, lng is 0, 0: what missing coordinates
+// read as (a sheet's empty cells, a field never set, a directory's postcode
+// without a grid reference), in the sea off Africa, where nobody a group
+// here serves lives. Taken as a place, it makes everyone given it
+// neighbours 0 m apart.
+func NullIsland(lat, lng float64) bool {
+	return lat == 0 && lng == 0
+}
+
 // DistanceMetres is the great-circle distance between two points, by the
 // haversine formula, which stays accurate at street scale.
 func DistanceMetres(lat1, lng1, lat2, lng2 float64) float64 {

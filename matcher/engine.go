@@ -199,7 +199,7 @@ func loadZone(name string) (*time.Location, error) {
 }
 
 // ErrNoLocation is returned for a volunteer or request without coordinates,
-// or with coordinates not on Earth.
+// with coordinates not on Earth, or at 0, 0 (geo.NullIsland).
 var ErrNoLocation = errors.New("matcher: no coordinates")
 
 // UpsertVolunteer adds or replaces a volunteer, as stored (with the
@@ -217,10 +217,11 @@ func (e *Engine) UpsertVolunteer(v *pb.Volunteer) error {
 // UpsertVolunteer). It keeps nothing of v but strings, so v can be
 // reused.
 func (e *Engine) Upsert(v *Volunteer) error {
-	if !v.hasLatLng || !geo.ValidLatLng(v.lat, v.lng) {
+	if !v.hasLatLng || !geo.ValidLatLng(v.lat, v.lng) || geo.NullIsland(v.lat, v.lng) {
 		// Off Earth (a record stored before the server checked), the
 		// grid would refuse the point only at the next search, with a
-		// panic under the engine's lock.
+		// panic under the engine's lock. At 0, 0 (stored before the
+		// server refused it) everyone there would be neighbours.
 		return ErrNoLocation
 	}
 	e.mu.Lock()
@@ -747,8 +748,9 @@ var ErrNoWindow = errors.New("matcher: request has no window or deadline")
 // prepare turns a request into a query. Callers hold the read lock.
 func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.Time) (*query, error) {
 	ll := r.GetLocation().GetLatLng()
-	if ll == nil || !geo.ValidLatLng(ll.Latitude, ll.Longitude) {
+	if ll == nil || !geo.ValidLatLng(ll.Latitude, ll.Longitude) || geo.NullIsland(ll.Latitude, ll.Longitude) {
 		// A NaN distance is beyond no limit: Eligible would pass anyone.
+		// At 0, 0 anyone stored there too would be 0 m away.
 		return nil, ErrNoLocation
 	}
 	q := &query{

@@ -619,15 +619,24 @@ func (s *Server) assigneeFree(qualify bool) store.AcceptCheck {
 func (s *Server) qualified(req *pb.HelpRequest, vol *pb.Volunteer, now time.Time) error {
 	v := proto.CloneOf(vol)
 	v.Paused, v.Held = false, false
-	v.Home = proto.CloneOf(req.GetLocation())
+	r := proto.CloneOf(req)
+	r.DeclinedVolunteers = nil
+	// Both at one place, whatever the request's coordinates: one stored
+	// at 0, 0 before the server refused it is left out of matching, and
+	// its volunteer would be judged by nothing (eligibleAsStored).
+	if ll := r.GetLocation().GetLatLng(); ll == nil || !geo.ValidLatLng(ll.Latitude, ll.Longitude) || geo.NullIsland(ll.Latitude, ll.Longitude) {
+		if r.Location == nil {
+			r.Location = &pb.Location{}
+		}
+		r.Location.LatLng = &pb.LatLng{Latitude: 54, Longitude: -2} // anywhere will do
+	}
+	v.Home = proto.CloneOf(r.GetLocation())
 	v.MaxDistanceMetres = 0
 	tz := v.GetAvailability().GetTimeZone()
 	v.Availability = &pb.Availability{TimeZone: tz}
 	for d := pb.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= pb.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
 		v.Availability.Weekly = append(v.Availability.Weekly, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}})
 	}
-	r := proto.CloneOf(req)
-	r.DeclinedVolunteers = nil
 	// Every lack is named, not only the first the rules meet: an edit of a
 	// request its volunteer already fell short of (a check lapsed since)
 	// stands only if it asks nothing more of them (store.Lacking). Each
