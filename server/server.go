@@ -329,11 +329,15 @@ func (s *Server) resolveLocation(ctx context.Context, v *violations, field strin
 	}
 	switch {
 	case loc.LatLng == nil && !known && prev.GetPostcode() == loc.Postcode && prev.GetLatLng() != nil &&
-		prev.GetCoordinatesSource() == pb.CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID:
+		prev.GetCoordinatesSource() == pb.CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID &&
+		!geo.NullIsland(prev.GetLatLng().GetLatitude(), prev.GetLatLng().GetLongitude()):
 		// A gazetteer reload has terminated the postcode since the record
 		// took its centre. The record keeps that centre, so that an edit of
 		// the street or the house is not refused over a postcode the caller
-		// did not change.
+		// did not change. Not a centre of 0, 0, which an older directory
+		// gave a postcode it had no grid reference for (store.LookupPostcode
+		// now reads it as not known): kept, it would leave the record out
+		// of matching unseen.
 		loc.LatLng = proto.Clone(prev.LatLng).(*pb.LatLng)
 		loc.CoordinatesSource = pb.CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID
 	case loc.LatLng == nil && !known:

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/doorstep-aid/doorstep/geo"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -860,13 +861,9 @@ func idFromName(name, prefix string) ([]byte, error) {
 func (s *BoltStore) LookupPostcode(_ context.Context, postcode string) (LatLng, error) {
 	var at LatLng
 	err := s.view(func(tx *bolt.Tx) error {
-		raw := tx.Bucket(bPostcodes).Get([]byte(postcode))
-		if len(raw) != 16 {
+		var ok bool
+		if at, ok = postcodeCentre(tx, postcode); !ok {
 			return ErrNotFound
-		}
-		at = LatLng{
-			Lat: math.Float64frombits(binary.BigEndian.Uint64(raw[:8])),
-			Lng: math.Float64frombits(binary.BigEndian.Uint64(raw[8:])),
 		}
 		return nil
 	})
@@ -874,6 +871,23 @@ func (s *BoltStore) LookupPostcode(_ context.Context, postcode string) (LatLng, 
 		return LatLng{}, fmt.Errorf("store: lookup postcode: %w", err)
 	}
 	return at, nil
+}
+
+// postcodeCentre reads a postcode's centre. One stored at 0, 0 reads as
+// not known: a directory marking a postcode without a grid reference so,
+// loaded by a version that took it, left it there, and no later load
+// replaces it (geo.ReadONSPD now skips such rows). Its centre would put
+// every record given that postcode off Africa, out of matching's reach.
+func postcodeCentre(tx *bolt.Tx, postcode string) (LatLng, bool) {
+	raw := tx.Bucket(bPostcodes).Get([]byte(postcode))
+	if len(raw) != 16 {
+		return LatLng{}, false
+	}
+	at := LatLng{
+		Lat: math.Float64frombits(binary.BigEndian.Uint64(raw[:8])),
+		Lng: math.Float64frombits(binary.BigEndian.Uint64(raw[8:])),
+	}
+	return at, !geo.NullIsland(at.Lat, at.Lng)
 }
 
 // postcodeChunk bounds one load transaction: big enough to amortise the

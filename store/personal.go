@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -893,15 +892,12 @@ func forgetDoor(tx *bolt.Tx, loc *pb.Location) {
 	if loc.GetCoordinatesSource() != pb.CoordinatesSource_COORDINATES_SOURCE_GIVEN {
 		return
 	}
-	raw := tx.Bucket(bPostcodes).Get([]byte(loc.Postcode))
-	if len(raw) != 16 {
+	at, ok := postcodeCentre(tx, loc.Postcode)
+	if !ok {
 		loc.LatLng, loc.CoordinatesSource = nil, pb.CoordinatesSource_COORDINATES_SOURCE_UNSPECIFIED
 		return
 	}
-	loc.LatLng = &pb.LatLng{
-		Latitude:  math.Float64frombits(binary.BigEndian.Uint64(raw[:8])),
-		Longitude: math.Float64frombits(binary.BigEndian.Uint64(raw[8:])),
-	}
+	loc.LatLng = &pb.LatLng{Latitude: at.Lat, Longitude: at.Lng}
 	loc.CoordinatesSource = pb.CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID
 }
 
