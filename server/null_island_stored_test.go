@@ -103,3 +103,48 @@ func TestEditOfAssignedAtNullIslandStillQualifies(t *testing.T) {
 		t.Errorf("refused for rule %q (%v), want MISSING_SKILL", got, err)
 	}
 }
+
+// TestEditOfRecordStoredAtNullIsland: a request and a volunteer an older
+// version stored at 0, 0, given by hand at a postcode the gazetteer knows.
+// An edit of the street alone (doorstep request edit --street, which has no
+// --lat), or a form saved back whole as it was read, was refused for
+// coordinates 0, 0 the caller had not sent, and the record could be
+// mended only by moving it to another postcode. Coordinates 0, 0 sent
+// back as stored are taken as missing: the record takes its postcode's
+// centre, as a new one without coordinates does.
+func TestEditOfRecordStoredAtNullIsland(t *testing.T) {
+	h := newHarness(t)
+	ola := h.createVol(matchVolunteer("Ola", "AB10 1AF"))
+	hr := h.createHR(shopping())
+	h.atNullIslandInStore(ola.Name)
+	h.atNullIslandInStore(hr.Name)
+	centre, err := h.gz.LookupPostcode(h.ctx, &pb.LookupPostcodeRequest{Postcode: "AB10 1AB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+		HelpRequest: &pb.HelpRequest{Name: hr.Name, Location: &pb.Location{Street: "Holburn Street"}},
+		UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"location.street"}}})
+	if err != nil {
+		t.Fatalf("an edit of the street: %v", err)
+	}
+	if ll := resp.HelpRequest.Location.GetLatLng(); ll.GetLatitude() != centre.LatLng.Latitude || ll.GetLongitude() != centre.LatLng.Longitude {
+		t.Errorf("the request is now at %v, want the postcode's centre %v", ll, centre.LatLng)
+	}
+	cur := h.getVol(ola.Name)
+	cur.Capacity = 2
+	vresp, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: cur, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"*"}}})
+	if err != nil {
+		t.Fatalf("a form saved back whole: %v", err)
+	}
+	if ll := vresp.Volunteer.Home.GetLatLng(); ll.GetLatitude() == 0 && ll.GetLongitude() == 0 {
+		t.Errorf("the volunteer is still at 0, 0")
+	}
+	// 0, 0 given anew is refused still.
+	_, err = h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+		HelpRequest: &pb.HelpRequest{Name: hr.Name, Location: &pb.Location{Postcode: "AB10 1AB", LatLng: &pb.LatLng{}}},
+		UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"location"}}})
+	if code, _, fields := errorOf(t, err); code != codes.InvalidArgument || len(fields) != 1 || fields[0] != "help_request.location.lat_lng" {
+		t.Errorf("0, 0 given anew: %v, want refused naming lat_lng", err)
+	}
+}

@@ -324,6 +324,13 @@ func (s *Server) resolveLocation(ctx context.Context, v *violations, field strin
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	if ll := loc.LatLng; given && ll != nil && geo.NullIsland(ll.Latitude, ll.Longitude) && proto.Equal(ll, prev.GetLatLng()) {
+		// 0, 0 as an older version stored it, sent back as read (an edit
+		// of the street alone, a form saved whole): not the caller's, and
+		// refused it would leave the record unmendable but by a move to
+		// another postcode. Missing, as it is: the postcode's centre.
+		given = false
+	}
 	if !given {
 		loc.LatLng = nil
 	}

@@ -224,7 +224,9 @@ type Location struct {
 	AddressLines []string `protobuf:"bytes,3,rep,name=address_lines,json=addressLines,proto3" json:"address_lines,omitempty"`
 	// Optional on input. Must be on Earth, not 0, 0 (what missing coordinates
 	// read as), and, when the postcode is known to the gazetteer, within 10 km
-	// of the postcode's centre.
+	// of the postcode's centre. A record an older version stored at 0, 0 is
+	// left out of matching; on an update, 0, 0 sent back as stored is taken as
+	// missing (the postcode's centre).
 	LatLng *LatLng `protobuf:"bytes,4,opt,name=lat_lng,json=latLng,proto3" json:"lat_lng,omitempty"`
 	// Output only. Where lat_lng came from.
 	CoordinatesSource CoordinatesSource `protobuf:"varint,5,opt,name=coordinates_source,json=coordinatesSource,proto3,enum=doorstep.v1.CoordinatesSource" json:"coordinates_source,omitempty"`
