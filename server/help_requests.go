@@ -218,6 +218,12 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		// app's form may list them its own way.
 		remoteChanged := next.RemoteOk != cur.RemoteOk || next.EntersHome != cur.EntersHome ||
 			!slices.Equal(slices.Sorted(slices.Values(next.Needs)), slices.Sorted(slices.Values(cur.Needs)))
+		if !touches(paths, "location") && next.Location != nil {
+			// As for a volunteer: coordinates stored off Earth refuse
+			// only an edit of the place. The stored one is put back below.
+			next.Location = proto.CloneOf(next.Location)
+			next.Location.LatLng = nil
+		}
 		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged, remoteChanged: remoteChanged})
 		if !touches(paths, "location") {
 			next.Location = cur.Location

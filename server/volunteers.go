@@ -198,6 +198,14 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		if touches(paths, "home.street") {
 			houseOutOfStreet(&v, "volunteer.home", next.Home) // only a street this update sets
 		}
+		if !touches(paths, "home") && next.Home != nil {
+			// Coordinates stored off Earth (before the server checked)
+			// leave the volunteer out of matching until their place is
+			// edited; an edit of anything else (a hold) is not refused
+			// over them. The stored home is put back below.
+			next.Home = proto.CloneOf(next.Home)
+			next.Home.LatLng = nil
+		}
 		cleanVolunteer(&v, "volunteer", next)
 		if p := principalFrom(ctx); p != nil && p.Role == volunteer {
 			if err := s.selfEditAllowed(cur, next); err != nil {
