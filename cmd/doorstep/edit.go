@@ -27,6 +27,24 @@ func givenFlags(fs *flag.FlagSet) map[string]bool {
 	return set
 }
 
+// editCoords is an edit's --lat and --lng, or nil when neither is given.
+// The server refuses a postcode it does not know unless the address's
+// coordinates come with it, and its refusal names these options: a move
+// to a new build is otherwise impossible from the helpline.
+func editCoords(given map[string]bool, lat, lng float64, fail func(string, error)) *pb.LatLng {
+	if !given["lat"] && !given["lng"] {
+		return nil
+	}
+	if !given["lat"] || !given["lng"] {
+		flag := "lat"
+		if !given["lng"] {
+			flag = "lng"
+		}
+		fail(flag, errors.New("give --lat and --lng together"))
+	}
+	return &pb.LatLng{Latitude: lat, Longitude: lng}
+}
+
 // requestEdit changes the details of a request: only those given.
 func (a *app) requestEdit(args []string) error {
 	u := usage{
@@ -49,6 +67,8 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 	postcode := fs.String("postcode", "", "the postcode of the door")
 	street := fs.String("street", "", "the street")
 	address := fs.String("address", "", "house number, flat or building; lines separated by ;")
+	lat := fs.Float64("lat", 0, "latitude of the door, when the postcode is not known or is large (with --lng)")
+	lng := fs.Float64("lng", 0, "longitude of the door (with --lat)")
 	skills := fs.String("skills", "", "skills the volunteer must have, e.g. driver,welsh (\"\" for none)")
 	remote := fs.Bool("remote", false, "help can be given from anywhere (a befriending call); --remote=false to undo")
 	fs.BoolVar(remote, "remote-ok", false, "the same as --remote, as request new and the server's errors name it")
@@ -108,6 +128,10 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 	if given["address"] {
 		hr.Location.AddressLines = splitLines(*address)
 		paths = append(paths, "location.address_lines")
+	}
+	if ll := editCoords(given, *lat, *lng, fail); ll != nil {
+		hr.Location.LatLng = ll
+		paths = append(paths, "location.lat_lng")
 	}
 	if given["skills"] {
 		hr.RequiredSkills = splitList(strings.ToLower(*skills))
@@ -240,6 +264,8 @@ handed back (doorstep request release).`,
 	postcode := fs.String("postcode", "", "their home postcode, when they move")
 	street := fs.String("street", "", "their street")
 	address := fs.String("address", "", "house number, flat or building; lines separated by ;")
+	lat := fs.Float64("lat", 0, "latitude of their home, when the postcode is not known (with --lng)")
+	lng := fs.Float64("lng", 0, "longitude of their home (with --lat)")
 	travel := fs.String("travel", "", "walking, cycling or car")
 	shared := fs.Bool("shared-phone", false, "take --phone although another volunteer of the organisation has it (a household with one phone)")
 	name, err := cmd.edited(args, "volunteers", "volunteer")
@@ -348,7 +374,7 @@ handed back (doorstep request release).`,
 	if given["name"] || given["phone"] {
 		v.Contact, paths = editContact(given, *display, *phone, "contact", "07700 900123", fail, paths)
 	}
-	if given["postcode"] || given["street"] || given["address"] {
+	if given["postcode"] || given["street"] || given["address"] || given["lat"] || given["lng"] {
 		v.Home = &pb.Location{}
 	}
 	if given["postcode"] {
@@ -368,6 +394,10 @@ handed back (doorstep request release).`,
 	if given["address"] || given["postcode"] {
 		v.Home.AddressLines = splitLines(*address)
 		paths = append(paths, "home.address_lines")
+	}
+	if ll := editCoords(given, *lat, *lng, fail); ll != nil {
+		v.Home.LatLng = ll
+		paths = append(paths, "home.lat_lng")
 	}
 	if given["travel"] {
 		tm, ok := pb.TravelMode_value["TRAVEL_MODE_"+strings.ToUpper(strings.TrimSpace(*travel))]
