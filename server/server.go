@@ -358,10 +358,10 @@ func (s *Server) resolveLocation(ctx context.Context, v *violations, field strin
 			// What missing coordinates read as in an imported sheet: in the
 			// sea off Africa, every record given it would be matched with
 			// every other as neighbours 0 m apart.
-			v.add(field+".lat_lng", "is 0, 0, which is what missing coordinates read as: give the address's coordinates, or leave them out to take the postcode's centre")
+			v.add(field+".lat_lng", "are 0, 0, which is what missing coordinates read as: give the address's coordinates, or leave them out to take the postcode's centre")
 		} else if known {
 			if d := geo.DistanceMetres(at.Lat, at.Lng, loc.LatLng.Latitude, loc.LatLng.Longitude); d > maxCoordinateOffset {
-				v.add(field+".lat_lng", fmt.Sprintf("is %.1f km from the centre of postcode %s; check the postcode and the coordinates", d/1000, loc.Postcode))
+				v.add(field+".lat_lng", fmt.Sprintf("are %.1f km from the centre of postcode %s; check the postcode and the coordinates", d/1000, loc.Postcode))
 			}
 		}
 		loc.CoordinatesSource = pb.CoordinatesSource_COORDINATES_SOURCE_GIVEN

@@ -60,6 +60,8 @@ func TestErrorsAndExitCodes(t *testing.T) {
 			"Missing --needs, --when, --name, --phone, --org (not on a terminal, so nothing is asked); see doorstep request new --help."},
 		{"unknown postcode", with("--postcode", "AB99 9ZZ"), nil, exitUsage,
 			"The postcode AB99 9ZZ is not known (location.postcode). Give the address's coordinates (--lat, --lng) or check the postcode."},
+		{"coordinates far from the postcode", append(with("--lat", "51.5"), "--lng", "-0.1"), nil, exitUsage,
+			"The coordinates are * km from the centre of postcode AB10 1AB; check the postcode and the coordinates (location.lat_lng, --lat, --lng)."},
 		{"malformed postcode", with("--postcode", "XYZ"), nil, exitUsage,
 			`--postcode: "XYZ" is not a UK postcode: it looks like AB10 1AB.`},
 		{"bad phone", with("--phone", "12345"), nil, exitUsage,
