@@ -455,9 +455,15 @@ func (a *app) csvRow(get func(string) string, org string) (*pb.HelpRequest, erro
 	if lat, lng := get("lat"), get("lng"); lat != "" || lng != "" {
 		la, err1 := strconv.ParseFloat(lat, 64)
 		ln, err2 := strconv.ParseFloat(lng, 64)
-		if err1 != nil || err2 != nil {
+		switch {
+		case err1 != nil || err2 != nil:
 			probs = append(probs, "lat and lng must both be decimal degrees")
-		} else {
+		case !geo.ValidLatLng(la, ln):
+			probs = append(probs, "lat must be from -90 to 90 and lng from -180 to 180")
+		case geo.NullIsland(la, ln):
+			// As the server refuses it: how an empty cell often arrives.
+			probs = append(probs, "lat and lng are 0, 0, which is what missing coordinates read as: give the address's coordinates, or leave both empty for the postcode's centre")
+		default:
 			hr.Location.LatLng = &pb.LatLng{Latitude: la, Longitude: ln}
 		}
 	}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImportCheckCoordinates: --check is how a partner finds bad rows
+// before sending anything, so it must refuse the coordinates the server
+// refuses: 0, 0 (a missing value in a spreadsheet) and off Earth. Passed by
+// --check, such rows failed only once sent.
+func TestImportCheckCoordinates(t *testing.T) {
+	e := newTestEnv(t)
+	path := filepath.Join(t.TempDir(), "coords.csv")
+	data := "External ID,Postcode,Needs,Window_Start,Window_End,Name,Phone,Lat,Lng\n" +
+		"c-1,AB99 9ZZ,dog walking,2026-03-11T09:00,2026-03-11T10:00,Tam,07700 900601,0,0\n" +
+		"c-2,AB10 1AF,dog walking,2026-03-11T09:00,2026-03-11T10:00,Meg,07700 900602,91,-2.1\n" +
+		"c-3,AB10 1AF,dog walking,2026-03-11T09:00,2026-03-11T10:00,Ian,07700 900603,57.14,-2.1\n"
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("import", path, "--org", org, "--check")
+	for _, want := range []string{
+		"line 2: Lat and lng are 0, 0, which is what missing coordinates read as: give the address's coordinates, or leave both empty for the postcode's centre",
+		"line 3: Lat must be from -90 to 90 and lng from -180 to 180",
+		"Checked 3 rows: 1 can be sent, 2 failed. Nothing was sent.",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("import --check printed:\n%s\nwant a line with %q", r.stdout, want)
+		}
+	}
+}
