@@ -151,19 +151,24 @@ func adminSecret(c config, what string) (string, [32]byte, error) {
 	return secret, hash, nil
 }
 
-// writeSecret writes a new file only its owner can read.
+// writeSecret writes a new file only its owner can read. A file made but
+// not written through (a full disk) is removed: it is ours, made just now,
+// and left behind it would make the next start refuse ("file exists").
 func writeSecret(path, secret string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintln(f, secret); err != nil {
-		_ = f.Close()
+	_, err = fmt.Fprintln(f, secret)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
+	return nil
 }
