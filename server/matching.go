@@ -1008,14 +1008,15 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 // expiring requests whose window has passed, and, when interval is set,
 // dispatching. It returns ctx's error.
 //
-// It sweeps once as it begins: offers whose lease ran out while the server
-// was down would otherwise hold their requests from everyone else, and
-// their volunteers' room, for a whole sweep interval after a restart.
+// It sweeps as it begins, through every offer and request then due:
+// offers whose lease ran out while the server was down would otherwise
+// hold their requests from everyone else, and their volunteers' room, for
+// a whole sweep interval after a restart, or several.
 func (s *Server) Maintain(ctx context.Context, sweep, dispatchEvery time.Duration) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	s.Sweep(ctx)
+	s.sweep(ctx, true)
 	t := time.NewTicker(sweep)
 	defer t.Stop()
 	var dispatchTick <-chan time.Time
@@ -1051,37 +1052,53 @@ func (s *Server) Maintain(ctx context.Context, sweep, dispatchEvery time.Duratio
 // their window, a bounded number per call so that one sweep cannot hog writes,
 // and compacts events older than the retention. Calls made at once run
 // one after another: overlapping sweeps would only redo each other's work.
-func (s *Server) Sweep(ctx context.Context) {
+func (s *Server) Sweep(ctx context.Context) { s.sweep(ctx, false) }
+
+// sweepLimit is how many offers, and how many requests, one sweep expires
+// at most.
+const sweepLimit = 1000
+
+// sweep is Sweep. With catchUp it expires offers and requests sweepLimit
+// at a time until none is due: after a night down, a busy dispatch's
+// lapsed offers can be more than one sweep's, and the rest would hold
+// their requests and their volunteers' room another interval, and another.
+// Each round is its own writes, so that others interleave.
+func (s *Server) sweep(ctx context.Context, catchUp bool) {
 	s.sweepMu.Lock()
 	defer s.sweepMu.Unlock()
 	now := s.now()
-	offers, err := s.store.ExpireOffers(ctx, now, 1000)
-	if err != nil && ctx.Err() == nil {
-		s.logger.Error("expire offers", zap.Error(err))
-	}
-	// Offers made while the clock ran ahead are withdrawn, not lapsed:
-	// counted as lapsed, they would tell the operator that volunteers let
-	// them run out unanswered.
-	setBack := 0
-	for _, r := range offers {
-		s.track(r.Volunteer)
-		if r.Offer.GetWithdrawReason() == store.WithdrawClockSetBack {
-			setBack++
+	for {
+		offers, err := s.store.ExpireOffers(ctx, now, sweepLimit)
+		if err != nil && ctx.Err() == nil {
+			s.logger.Error("expire offers", zap.Error(err))
 		}
-	}
-	reqs, err := s.store.ExpireHelpRequests(ctx, now, 1000)
-	if err != nil && ctx.Err() == nil {
-		s.logger.Error("expire requests", zap.Error(err))
-	}
-	for _, r := range reqs {
-		s.track(r.Volunteer)
-	}
-	if len(offers)+len(reqs) > 0 {
-		fields := []zap.Field{zap.Int("offers_lapsed", len(offers)-setBack), zap.Int("requests_expired", len(reqs))}
-		if setBack > 0 {
-			fields = append(fields, zap.Int("offers_withdrawn_clock_set_back", setBack))
+		// Offers made while the clock ran ahead are withdrawn, not lapsed:
+		// counted as lapsed, they would tell the operator that volunteers let
+		// them run out unanswered.
+		setBack := 0
+		for _, r := range offers {
+			s.track(r.Volunteer)
+			if r.Offer.GetWithdrawReason() == store.WithdrawClockSetBack {
+				setBack++
+			}
 		}
-		s.logger.Info("swept", fields...)
+		reqs, err := s.store.ExpireHelpRequests(ctx, now, sweepLimit)
+		if err != nil && ctx.Err() == nil {
+			s.logger.Error("expire requests", zap.Error(err))
+		}
+		for _, r := range reqs {
+			s.track(r.Volunteer)
+		}
+		if len(offers)+len(reqs) > 0 {
+			fields := []zap.Field{zap.Int("offers_lapsed", len(offers)-setBack), zap.Int("requests_expired", len(reqs))}
+			if setBack > 0 {
+				fields = append(fields, zap.Int("offers_withdrawn_clock_set_back", setBack))
+			}
+			s.logger.Info("swept", fields...)
+		}
+		if !catchUp || ctx.Err() != nil || (len(offers) < sweepLimit && len(reqs) < sweepLimit) {
+			break
+		}
 	}
 	s.closeEndedAssignments(ctx)
 	s.compactEvents(ctx)

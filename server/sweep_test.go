@@ -121,3 +121,60 @@ func TestMaintainSweepsAtStart(t *testing.T) {
 		t.Errorf("an offer whose lease ran out before the start is %v after Maintain began (sweeping hourly), want EXPIRED at once", got.State)
 	}
 }
+
+// TestMaintainCatchesUpAtStart: a sweep lapses a thousand offers at most,
+// so that one sweep cannot hold up other writes. After a night down, a
+// busy day's offers can be more than that: the start's sweep must lapse
+// all of them, not leave the rest holding their requests and their
+// volunteers' room for another --sweep-every, and another after that.
+func TestMaintainCatchesUpAtStart(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	h := newHarnessWithClock(t, clock, server.WithRateLimit(0, 0))
+	const n = 1100 // more than one sweep lapses
+	moreThanABatch(t, h, n)
+	var vols, reqs []string
+	for tok := ""; ; {
+		page, err := h.vol.ListVolunteers(h.ctx, &pb.ListVolunteersRequest{PageSize: 1000, PageToken: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range page.Volunteers {
+			vols = append(vols, v.Name)
+		}
+		if tok = page.NextPageToken; tok == "" {
+			break
+		}
+	}
+	for tok := ""; ; {
+		page, err := h.hr.ListHelpRequests(h.ctx, &pb.ListHelpRequestsRequest{PageSize: 1000, PageToken: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.HelpRequests {
+			reqs = append(reqs, r.Name)
+		}
+		if tok = page.NextPageToken; tok == "" {
+			break
+		}
+	}
+	if len(vols) != n || len(reqs) != n {
+		t.Fatalf("%d volunteers and %d requests listed, want %d of each", len(vols), len(reqs), n)
+	}
+	for i, r := range reqs {
+		h.offer(r, vols[i])
+	}
+	clock.advance(31 * time.Minute) // the leases ran out while the server was down
+
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Maintain(ctx, time.Hour, 0) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for h.countOffered() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := h.countOffered(); got > 0 {
+		t.Errorf("%d of %d requests still held by offers whose lease ran out before the start, after Maintain began (sweeping hourly), want none", got, n)
+	}
+}
