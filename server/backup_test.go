@@ -3,6 +3,7 @@ package server_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +109,89 @@ func TestCreateBackupRefused(t *testing.T) {
 	_, err = pb.NewAdminServiceClient(coordinator).CreateBackup(h.ctx, &pb.CreateBackupRequest{})
 	if codeOf(err) != codes.PermissionDenied {
 		t.Errorf("a coordinator's backup: %v, want PERMISSION_DENIED", err)
+	}
+}
+
+// restoreBackup copies a backup's two files into a fresh data directory,
+// as the README's restore does, and returns the data file's path there.
+func restoreBackup(t *testing.T, backup string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "doorstep.db")
+	for _, name := range []string{"doorstep.db", "doorstep.db.keys"} {
+		copyFile(t, filepath.Join(backup, name), filepath.Join(filepath.Dir(path), name))
+	}
+	return path
+}
+
+// After a restore the revisions past the backup's are taken again by new
+// writes. A coordinator's app that had watched beyond the backup, and
+// resumes once the restored server has got that far again, must be told
+// to reload, not handed the new timeline's events as if they followed
+// what it saw (it would never learn that the records it saw change went
+// back). And an edit made with an etag read before the restore, of a
+// record someone changed since, must be ABORTED, not taken because the
+// other's change happened to land on the same revision.
+func TestRestoreNeverReusesRevisions(t *testing.T) {
+	h := newHarnessWithClock(t, nil, server.WithBackupDir(t.TempDir()))
+	hr := h.createHR(validHelpRequest())
+	b, err := pb.NewAdminServiceClient(h.conn).CreateBackup(h.ctx, &pb.CreateBackupRequest{})
+	if err != nil {
+		t.Fatalf("CreateBackup: %v", err)
+	}
+	// After the backup: a coordinator edits the request and keeps its
+	// etag; the app watches on through a few more writes.
+	upd, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+		HelpRequest: &pb.HelpRequest{Name: hr.Name, Details: "before the restore", Etag: hr.Etag}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := upd.HelpRequest
+	staleEtag, _ := strconv.ParseInt(edited.Etag, 10, 64)
+	for range 3 {
+		h.createHR(validHelpRequest())
+	}
+	seen := h.revision()
+	if seen <= int64(b.Revision) {
+		t.Fatalf("the app saw revision %d, not past the backup's %d: the test shows nothing", seen, b.Revision)
+	}
+
+	h.close()
+	r := newHarnessAt(t, restoreBackup(t, b.Directory), nil)
+	// Someone else edits the request on the restored server once it has
+	// got back to the revision the stale etag names.
+	for r.revision() < staleEtag-1 {
+		r.createHR(validHelpRequest())
+	}
+	current := r.getHR(hr.Name)
+	if _, err := r.hr.UpdateHelpRequest(r.ctx, &pb.UpdateHelpRequestRequest{
+		HelpRequest: &pb.HelpRequest{Name: hr.Name, Details: "after the restore", Etag: current.Etag}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.hr.UpdateHelpRequest(r.ctx, &pb.UpdateHelpRequestRequest{
+		HelpRequest: &pb.HelpRequest{Name: hr.Name, Details: "stale edit", Etag: edited.Etag}})
+	wantFailure(t, err, codes.Aborted, server.ReasonEtagMismatch)
+	if got := r.getHR(hr.Name).Details; got != "after the restore" {
+		t.Errorf("details %q, want the edit made after the restore kept", got)
+	}
+
+	for r.revision() <= seen {
+		r.createHR(validHelpRequest())
+	}
+	w := r.watch(r.ev, &pb.WatchEventsRequest{StartRevision: seen + 1})
+	// A stream that takes the resume answers at once with where it starts.
+	for ended := false; !ended; {
+		select {
+		case <-w.done:
+			ended = true
+		case <-time.After(5 * time.Millisecond):
+			if _, rev := w.events(); rev >= 0 {
+				t.Fatalf("the app that watched past the backup resumed after revision %d, on the restored server's new revisions", rev)
+			}
+		}
+	}
+	wantFailure(t, w.err, codes.OutOfRange, server.ReasonEventsCompacted)
+	oldest, _ := strconv.ParseInt(statusMeta(t, w.err, "oldest_revision"), 10, 64)
+	if oldest <= seen {
+		t.Errorf("oldest_revision %d: want one past what the app saw (%d), so that it reloads and watches the restored server's revisions", oldest, seen)
 	}
 }

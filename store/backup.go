@@ -140,11 +140,23 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
+// restoreJump is how far a restore moves the revision on. The backup's
+// revisions past its own were handed out before the restore, as etags and
+// as watchers' resume points; taken again by new writes, an etag read
+// before the restore would match another version of its record (a stale
+// edit taken instead of ABORTED), and a watcher that had seen past the
+// backup would resume silently onto changes that do not follow what it
+// saw. Far more than the writes between a backup and its restore, so no
+// revision is handed out twice.
+const restoreJump = 1 << 32
+
 // warnRestored runs at Open: a file that carries a backup's mark was put
 // back from that backup, which undid everything after it. Erasures among
 // that are a legal duty the store cannot redo on its own (the audit
-// records of them went too), so the operator is told, once, and the mark
-// is taken off.
+// records of them went too), so the operator is told, once. In the write
+// that takes the mark off, the revision jumps restoreJump on and the event
+// log's floor moves past it, so that every watcher is told its events were
+// compacted, and reloads.
 func (s *BoltStore) warnRestored() error {
 	var mark []byte
 	if err := s.db.View(func(tx *bolt.Tx) error {
@@ -159,7 +171,21 @@ func (s *BoltStore) warnRestored() error {
 			zap.Uint64("backup_revision", binary.BigEndian.Uint64(mark)),
 			zap.Time("backup_time", time.Unix(0, int64(binary.BigEndian.Uint64(mark[8:]))).UTC()))
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Delete(kBackupOf) })
+	// Through the committer, which then rings its bell with the new
+	// revision: Changes must not answer with the backup's.
+	err := s.c.do(context.Background(), func(w *writeTx) error {
+		meta := w.tx.Bucket(bMeta)
+		w.rev = currentRevision(w.tx) + restoreJump
+		if err := w.put(meta, kRevision, u64(w.rev)); err != nil {
+			return err
+		}
+		// The events still logged below the floor are the sweep's to
+		// delete, by their age, as ever.
+		if err := w.put(meta, kEventFloor, u64(w.rev+1)); err != nil {
+			return err
+		}
+		return w.delete(meta, kBackupOf)
+	})
 	if err != nil {
 		return fmt.Errorf("clear the backup's mark: %w", err)
 	}

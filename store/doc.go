@@ -12,7 +12,8 @@
 //	meta/
 //	    schema_version      -> uint64 big-endian
 //	    revision            -> uint64 big-endian; bumped by every committed write,
-//	                           and a record's etag is the revision that last wrote it
+//	                           and a record's etag is the revision that last wrote it;
+//	                           moved 2^32 on by the first start of a restored backup
 //	    event_floor         -> uint64 big-endian; the oldest revision the event log
 //	                           answers for (events before it were compacted)
 //	    keyring_id          -> 16 bytes naming the key file this file needs
@@ -27,6 +28,8 @@
 //	                           in freed pages (sealing it, or taking names off tokens,
 //	                           or sealing them)
 //	                           until a compacted copy replaces the file
+//	    backup_of           -> revision(8) unix nanos(8): only in a backup's copy, taken
+//	                           off (with the revision's jump) by the first start of it
 //	keys/
 //	    id                  -> epoch(4) nonce(12) AES-256-GCM(master[epoch], data key)(48),
 //	                           additional data the id; one per record with sealed data
