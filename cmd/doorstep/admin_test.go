@@ -369,7 +369,7 @@ func TestAdminErrors(t *testing.T) {
 		{"org without name", []string{"admin", "org", "create", "granite-city"}, exitUsage,
 			"Missing --name; see doorstep admin org create --help."},
 		{"audit unknown action", []string{"admin", "audit", "--action", "peek"}, exitUsage,
-			`--action: "peek" is not an action: read_contact, create, update, delete, cancel, accept, export, erase, purge.`},
+			`--action: "peek" is not an action: read_contact, create, update, delete, cancel, accept, export, erase, purge, backup.`},
 		{"audit unknown resource", []string{"admin", "audit", "--resource", "01kk0000000000000000000000"}, exitUsage,
 			`--resource: "01kk0000000000000000000000" is not a record: give helpRequests/ID, volunteers/ID or phone.`},
 		// A phone number is what an admin holds when a person asks who saw
@@ -400,5 +400,16 @@ func TestAdminHelp(t *testing.T) {
 	golden(t, "help_admin_token_create", e.ok("admin", "token", "create", "--help"))
 	if out := e.ok("admin", "token", "--help"); !strings.Contains(out, "doorstep admin token revoke") || strings.Contains(out, "admin audit") {
 		t.Errorf("admin token --help = %q", out)
+	}
+}
+
+// TestAdminAuditOfBackups: the server audits each backup as action
+// backup (README, Backups), so an admin asking who took backups must be
+// able to filter on it, not be told it is not an action.
+func TestAdminAuditOfBackups(t *testing.T) {
+	e := newTestEnv(t)
+	e.asAdmin()
+	if r := e.run("admin", "audit", "--action", "backup"); r.code != 0 || r.stdout != "No audit records match.\n" {
+		t.Errorf("admin audit --action backup: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
