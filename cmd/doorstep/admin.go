@@ -698,3 +698,68 @@ func commitmentsAdvice(resource string) string {
 	return "end it first: fulfil or cancel a request (doorstep request fulfil or request cancel); " +
 		"hold a volunteer (doorstep volunteer hold), then hand back any job they are assigned (doorstep request release)"
 }
+
+// backupTimeout is how long doorstep admin backup waits for its answer
+// unless --timeout says otherwise: the server copies the whole data file
+// before it answers, and a call given up on is a backup thrown away.
+var backupTimeout = 10 * time.Minute
+
+func (a *app) adminBackup(args []string) error {
+	u := usage{
+		synopsis: "doorstep admin backup",
+		text: `Has the server back up its data file as of this moment, while it goes on working: a new directory under
+the server's --backup-dir, on the server's machine, holding doorstep.db and doorstep.db.keys, the key file
+that opens it. Move both off that machine together, and keep them as safe as the data: together they open
+everyone's personal data. To restore, stop the server, copy both into its --data-dir and start it;
+everything done since the backup is undone, and erasures made since must be made again. It waits up to
+10 minutes for the answer, unless --timeout says otherwise: the server copies the whole file first.`,
+		examples: []string{"doorstep admin backup", "doorstep admin backup --json"},
+	}
+	c, err := a.begin("backup", u).connect(args)
+	if err != nil {
+		return err
+	}
+	if !a.cfg.timeoutSet {
+		a.cfg.timeout = max(a.cfg.timeout, backupTimeout)
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, a.cfg.timeout)
+	defer cancel()
+	resp, err := c.Admin.CreateBackup(ctx, &pb.CreateBackupRequest{})
+	switch client.Reason(err) {
+	case server.ReasonBackupDirUnset:
+		return &cliError{code: exitFailed, msg: "This server takes no backups: it must be started with --backup-dir (or DOORSTEP_BACKUP_DIR), " +
+			"the directory on its machine to write them under (" + server.ReasonBackupDirUnset + ")."}
+	case server.ReasonAlreadyExists:
+		return &cliError{code: exitFailed, msg: "Another backup was taken at the same moment, so none was written this time: run doorstep admin backup again (" +
+			server.ReasonAlreadyExists + ")."}
+	}
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSON(a.stdout, resp)
+	}
+	fmt.Fprintf(a.stdout, "Backed up revision %d (%s) to %s on the server's machine: doorstep.db and doorstep.db.keys, the key file that opens it.\n",
+		resp.Revision, fmtBytes(resp.SizeBytes), resp.Directory)
+	fmt.Fprintln(a.stdout, "Move both off that machine together, and keep them as safe as the data: together they open everyone's personal data.")
+	return nil
+}
+
+// fmtBytes says a file's size as people read it: 812 KB, 1.4 GB.
+func fmtBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	v, suffix := float64(n)/unit, "KB"
+	for _, s := range []string{"MB", "GB", "TB"} {
+		if v < unit {
+			break
+		}
+		v, suffix = v/unit, s
+	}
+	if v < 10 {
+		return fmt.Sprintf("%.1f %s", v, suffix)
+	}
+	return fmt.Sprintf("%.0f %s", v, suffix)
+}

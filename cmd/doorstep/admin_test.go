@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
 	"github.com/doorstep-aid/doorstep/store"
 )
 
@@ -331,7 +334,7 @@ func TestAdminErrors(t *testing.T) {
 		{"no token", []string{"admin", "org", "list", "--token", ""}, exitDenied,
 			"The server did not accept the token: check --token or DOORSTEP_TOKEN (UNAUTHENTICATED)."},
 		{"admin alone", []string{"admin"}, exitUsage,
-			"Doorstep admin needs one of: token, org, audit, export, erase; see doorstep help admin."},
+			"Doorstep admin needs one of: token, org, audit, export, erase, backup; see doorstep help admin."},
 		{"unknown admin command", []string{"admin", "token", "delete", revoked}, exitUsage,
 			`Doorstep admin token has no "delete": use one of create, list, revoke.`},
 		{"missing role and name", []string{"admin", "token", "create"}, exitUsage,
@@ -411,5 +414,64 @@ func TestAdminAuditOfBackups(t *testing.T) {
 	e.asAdmin()
 	if r := e.run("admin", "audit", "--action", "backup"); r.code != 0 || r.stdout != "No audit records match.\n" {
 		t.Errorf("admin audit --action backup: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestAdminBackup: an admin backs up the running server from the command
+// line, as the README shows; the backup is there, the reply says where and
+// what to do with it, --json gives the reply whole, and the audit log names
+// who took it.
+func TestAdminBackup(t *testing.T) {
+	backups := t.TempDir()
+	e := newTestEnvServing(t, []server.Option{server.WithBackupDir(backups)})
+	e.addVolunteers()
+	e.asAdmin()
+
+	out := e.ok("admin", "backup")
+	dir := filepath.Join(backups, "doorstep-20260310T090002.000Z")
+	for _, name := range []string{"doorstep.db", "doorstep.db.keys"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("the backup's %s: %v", name, err)
+		}
+	}
+	out = strings.ReplaceAll(out, dir, "/var/backups/doorstep/doorstep-20260310T090002.000Z")
+	golden(t, "admin_backup", regexp.MustCompile(`\(\d+(\.\d)? [KMG]B\)`).ReplaceAllString(out, "(SIZE)"))
+
+	e.clock.advance(time.Second)
+	var resp map[string]any
+	if err := json.Unmarshal([]byte(e.ok("admin", "backup", "--json")), &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp["directory"] != filepath.Join(backups, "doorstep-20260310T090003.000Z") || resp["revision"] == nil ||
+		resp["size_bytes"] == nil || resp["create_time"] != "2026-03-10T09:00:03Z" {
+		t.Errorf("admin backup --json = %v", resp)
+	}
+	if out := e.ok("admin", "audit", "--action", "backup"); strings.Count(out, "AdminService.CreateBackup") != 2 {
+		t.Errorf("admin audit --action backup lists the two backups as:\n%s", out)
+	}
+}
+
+// TestAdminBackupRefused: the ways a backup is refused, each one sentence
+// that says what to do.
+func TestAdminBackupRefused(t *testing.T) {
+	e := newTestEnv(t)
+	helpline := e.env["DOORSTEP_TOKEN"]
+	e.asAdmin()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"server without --backup-dir", []string{"admin", "backup"}, exitFailed,
+			"This server takes no backups: it must be started with --backup-dir (or DOORSTEP_BACKUP_DIR), the directory on its machine to write them under (BACKUP_DIR_UNSET)."},
+		{"helpline token", []string{"admin", "backup", "--token", helpline}, exitDenied,
+			"The token does not allow this: doorstep admin backup needs an admin token (PERMISSION_DENIED)."},
+		{"a path given", []string{"admin", "backup", "/tmp/here"}, exitUsage,
+			`Unexpected "/tmp/here": usage is doorstep admin backup.`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkFailure(t, e.run(tc.args...), true, tc.code, tc.want)
+		})
 	}
 }

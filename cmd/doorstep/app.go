@@ -150,6 +150,7 @@ func init() {
 		{"admin audit", "who read or changed personal data, newest first", (*app).adminAudit},
 		{"admin export", "everything held about a person, by phone number", (*app).adminExport},
 		{"admin erase", "erase a person's personal data, by phone number", (*app).adminErase},
+		{"admin backup", "have the server back up its data file, while it runs", (*app).adminBackup},
 		{"help", "usage of all commands or of one", (*app).help},
 	}
 }

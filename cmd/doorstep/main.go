@@ -27,6 +27,7 @@
 //	doorstep admin org create|list            organisations, for partner tokens
 //	doorstep admin audit          who read or changed personal data
 //	doorstep admin export|erase   a person's data rights requests, by phone number
+//	doorstep admin backup         have the server back up its data file, while it runs
 //	doorstep help [COMMAND]       usage with examples
 //
 // The server is DOORSTEP_ADDR (or --addr; default localhost:50051, as

@@ -67,6 +67,13 @@ func newTestEnv(t *testing.T) *testEnv {
 // TLS credentials.
 func newTestEnvWith(t *testing.T, opts ...grpc.ServerOption) *testEnv {
 	t.Helper()
+	return newTestEnvServing(t, nil, opts...)
+}
+
+// newTestEnvServing is newTestEnvWith with options for the Doorstep
+// server too, such as its backup directory.
+func newTestEnvServing(t *testing.T, srvOpts []server.Option, opts ...grpc.ServerOption) *testEnv {
+	t.Helper()
 	clock := &testClock{t: testStart}
 	st, err := store.Open(filepath.Join(t.TempDir(), "doorstep.db"), store.WithClock(clock.now))
 	if err != nil {
@@ -75,7 +82,7 @@ func newTestEnvWith(t *testing.T, opts ...grpc.ServerOption) *testEnv {
 	if _, err := server.LoadGazetteer(context.Background(), st, "../../testdata/onspd_aberdeen_sample.csv"); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(st, zap.NewNop(), server.WithClock(clock.now))
+	srv, err := server.New(st, zap.NewNop(), append([]server.Option{server.WithClock(clock.now)}, srvOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

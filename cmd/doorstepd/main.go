@@ -27,7 +27,7 @@
 //	--max-streams       DOORSTEP_MAX_STREAMS       event streams one token may hold open (8)
 //	--gc-percent        DOORSTEP_GC_PERCENT        garbage collection target, as GOGC (400; GOGC's own when that is set)
 //	--matching-config   DOORSTEP_MATCHING_CONFIG   JSON file of matching rules: each need's reach, vetting and skills, and the ranking weights
-//	--backup-dir        DOORSTEP_BACKUP_DIR        where doorstep admin backup writes backups (none: refused)
+//	--backup-dir        DOORSTEP_BACKUP_DIR        directory the server writes a backup under when asked (doorstep admin backup); unset: refused
 //
 // Without a certificate doorstepd serves plaintext, and then only on a
 // loopback address unless --insecure says otherwise: tokens and personal
