@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -157,15 +158,24 @@ const restoreJump = 1 << 32
 // that takes the mark off, the revision jumps restoreJump on and the event
 // log's floor moves past it, so that every watcher is told its events were
 // compacted, and reloads.
-func (s *BoltStore) warnRestored() error {
+//
+// told is WithRestored: the file is a copy Backup did not write, so it
+// has no mark, and the operator says what it is.
+func (s *BoltStore) warnRestored(told bool) error {
 	var mark []byte
+	var rev uint64
 	if err := s.db.View(func(tx *bolt.Tx) error {
-		mark = tx.Bucket(bMeta).Get(kBackupOf)
+		mark, rev = bytes.Clone(tx.Bucket(bMeta).Get(kBackupOf)), currentRevision(tx)
 		return nil
-	}); err != nil || mark == nil {
+	}); err != nil || (mark == nil && !told) {
 		return err
 	}
-	if len(mark) == 16 {
+	switch {
+	case mark == nil:
+		s.logger.Warn("the data file was restored from a backup (a copy the server did not write, as the start was told): every change after it is undone. Erase again each person erased since "+
+			"(doorstep admin erase), revoke again each token revoked since, and delete again what was deleted since; watchers reload",
+			zap.Uint64("backup_revision", rev))
+	case len(mark) == 16:
 		s.logger.Warn("the data file was restored from a backup: every change after it is undone. Erase again each person erased since "+
 			"(doorstep admin erase), revoke again each token revoked since, and delete again what was deleted since; watchers reload",
 			zap.Uint64("backup_revision", binary.BigEndian.Uint64(mark)),

@@ -157,3 +157,37 @@ func TestRestoreWarnsAfterRefusedStart(t *testing.T) {
 		t.Error("the start put right did not warn that the restore undid what came after the backup")
 	}
 }
+
+// A copy taken with the server stopped (or a disk snapshot) carries no
+// backup's mark, so the store cannot tell it was put back. Opened
+// WithRestored, it is treated as a restored backup: the revision moves on
+// past any the live store handed out, and every watcher reloads. Without
+// it, a restored cold copy hands its revisions out again.
+func TestOpenWithRestoredColdCopy(t *testing.T) {
+	s, path := newStore(t)
+	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900940"), Idempotency{})
+	mustOK(t, err, "create")
+	mustOK(t, s.Close(), "close")
+	cold := filepath.Join(t.TempDir(), "doorstep.db")
+	copyFile(t, path, cold)
+	copyFile(t, path+".keys", cold+".keys")
+	before := func() uint64 {
+		b := openAt(t, cold)
+		rev, err := b.Revision()
+		mustOK(t, err, "revision")
+		mustOK(t, b.Close(), "close")
+		return rev
+	}()
+
+	core, logs := observer.New(zapcore.WarnLevel)
+	b := openAt(t, cold, WithRestored(), WithLogger(zap.New(core)))
+	if rev, err := b.Revision(); err != nil || rev != before+restoreJump {
+		t.Errorf("a cold copy opened as restored is at revision %d, %v: want %d, %d on", rev, err, before+restoreJump, uint64(restoreJump))
+	}
+	if oldest, err := b.OldestEventRevision(); err != nil || oldest != before+restoreJump+1 {
+		t.Errorf("its event log answers from revision %d, %v: want none before the jump", oldest, err)
+	}
+	if n := logs.FilterMessageSnippet("restored from a backup").Len(); n != 1 {
+		t.Errorf("opening it as restored warned %d times, want once", n)
+	}
+}

@@ -299,10 +299,11 @@ type BoltStore struct {
 var _ Store = (*BoltStore)(nil)
 
 type options struct {
-	timeout time.Duration
-	now     func() time.Time
-	logger  *zap.Logger
-	keyFile string
+	timeout  time.Duration
+	now      func() time.Time
+	logger   *zap.Logger
+	keyFile  string
+	restored bool
 }
 
 // Option configures Open.
@@ -322,6 +323,15 @@ func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l }
 // is the data file's path with ".keys" added. It is created, mode 0600, for
 // a data file that holds no encrypted data yet.
 func WithKeyFile(path string) Option { return func(o *options) { o.keyFile = path } }
+
+// WithRestored says the file was put back from a copy that Backup did not
+// write (one taken with the server stopped, a disk snapshot), which
+// carries no backup's mark: Open treats it as a restored backup, moving
+// the revision on past any the live store may have handed out since the
+// copy and telling every watcher to reload. Give it on the first start
+// after such a restore only: each start given it sends every watcher to
+// reload.
+func WithRestored() Option { return func(o *options) { o.restored = true } }
 
 // Open opens or creates the store file at path and brings its schema up to
 // date.
@@ -431,7 +441,7 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	// Last, once nothing can refuse the file: a start refused (the wrong
 	// key file) must not take the mark off, or the start put right would
 	// not warn.
-	if err := s.warnRestored(); err != nil {
+	if err := s.warnRestored(o.restored); err != nil {
 		s.c.close()
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

@@ -120,6 +120,7 @@ type config struct {
 	insecure          bool
 	adminTokenFile    string
 	newAdminToken     bool
+	restored          bool
 	rateLimit         float64
 	rateBurst         int
 	maxStreams        int
@@ -234,6 +235,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.matchingConfig, "matching-config", "", "JSON file of matching rules (each need's reach, vetting and skills; the ranking weights) over the defaults (env DOORSTEP_MATCHING_CONFIG)")
 	fs.StringVar(&c.backupDir, "backup-dir", "", "directory AdminService.CreateBackup (doorstep admin backup) writes backups under; without it backups are refused (env DOORSTEP_BACKUP_DIR)")
 	fs.StringVar(&c.adminTokenFile, "admin-token-file", "", "on an empty data file, write the first admin token here (mode 0600) instead of to stderr (env DOORSTEP_ADMIN_TOKEN_FILE)")
+	fs.BoolVar(&c.restored, "restored", false, "the data file was put back from a copy taken with the server stopped (or a disk snapshot): move its revisions on past any the lost server handed out and tell every watcher to reload. Give it on the first start after such a restore only; a backup doorstep admin backup wrote needs no flag")
 	fs.BoolVar(&c.newAdminToken, "new-admin-token", false, "make another admin token in the data file, hand it over as the first (--admin-token-file or stderr), and exit without serving: for when every admin token is lost, revoked or expired. Stop the server first")
 	fs.Float64Var(&c.rateLimit, "rate-limit", server.DefaultRate, "calls per second one token may make; 0 turns the limit off (env DOORSTEP_RATE_LIMIT)")
 	for _, d := range []struct {
@@ -406,7 +408,11 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		opts = append(opts, server.WithBackupDir(dir))
 	}
 	opening := time.Now()
-	st, err := store.Open(filepath.Join(c.dataDir, "doorstep.db"), store.WithLogger(logger))
+	storeOpts := []store.Option{store.WithLogger(logger)}
+	if c.restored {
+		storeOpts = append(storeOpts, store.WithRestored())
+	}
+	st, err := store.Open(filepath.Join(c.dataDir, "doorstep.db"), storeOpts...)
 	if err != nil {
 		return err
 	}
