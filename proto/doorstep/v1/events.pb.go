@@ -284,8 +284,9 @@ type WatchEventsRequest struct {
 	// Optional. Send the events of this revision and later; 0 sends only
 	// changes made after the call starts. At most one past the current
 	// revision (every revision a client is told has been reached): one
-	// further is OUT_OF_RANGE (reason REVISION_AHEAD), as after a restore from
-	// an older copy of the data, when the app must reload its view.
+	// further is OUT_OF_RANGE (reason REVISION_AHEAD), as after an older copy
+	// of the data was put back without saying so, when the app must reload
+	// its view.
 	StartRevision int64 `protobuf:"varint,1,opt,name=start_revision,json=startRevision,proto3" json:"start_revision,omitempty"`
 	// Optional. Only events of these types; all types when empty.
 	Types []Event_Type `protobuf:"varint,2,rep,packed,name=types,proto3,enum=doorstep.v1.Event_Type" json:"types,omitempty"`

@@ -54,11 +54,12 @@ type EventServiceClient interface {
 	// that their app hears of a new offer at once.
 	//
 	// Errors: OUT_OF_RANGE (reason EVENTS_COMPACTED) when start_revision is
-	// older than the log still holds; the ErrorInfo metadata
-	// "oldest_revision" says where the log now starts, so the app reloads its
-	// view with List calls and watches from there; the same, reason
-	// REVISION_AHEAD, when start_revision is past the server's log (the data
-	// was restored from an older copy). RESOURCE_EXHAUSTED (reason
+	// older than the log still holds, as every revision is after the data
+	// was restored from a backup (the first start moves the revision on); the
+	// ErrorInfo metadata "oldest_revision" says where the log now starts, so
+	// the app reloads its view with List calls and watches from there; the
+	// same, reason REVISION_AHEAD, when start_revision is past the server's
+	// log (an older copy put back without saying so). RESOURCE_EXHAUSTED (reason
 	// SLOW_CONSUMER) when the client stopped reading for too long; the
 	// metadata "resume_revision" says where to reconnect from.
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error)
@@ -123,11 +124,12 @@ type EventServiceServer interface {
 	// that their app hears of a new offer at once.
 	//
 	// Errors: OUT_OF_RANGE (reason EVENTS_COMPACTED) when start_revision is
-	// older than the log still holds; the ErrorInfo metadata
-	// "oldest_revision" says where the log now starts, so the app reloads its
-	// view with List calls and watches from there; the same, reason
-	// REVISION_AHEAD, when start_revision is past the server's log (the data
-	// was restored from an older copy). RESOURCE_EXHAUSTED (reason
+	// older than the log still holds, as every revision is after the data
+	// was restored from a backup (the first start moves the revision on); the
+	// ErrorInfo metadata "oldest_revision" says where the log now starts, so
+	// the app reloads its view with List calls and watches from there; the
+	// same, reason REVISION_AHEAD, when start_revision is past the server's
+	// log (an older copy put back without saying so). RESOURCE_EXHAUSTED (reason
 	// SLOW_CONSUMER) when the client stopped reading for too long; the
 	// metadata "resume_revision" says where to reconnect from.
 	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error
