@@ -71,6 +71,9 @@ func readWhen(s string, now time.Time) (timing, error) {
 				pa.minutes, pb.minutes = readRange(lastField(a), lastField(b), pa.minutes, pb.minutes)
 			}
 			t.start, t.end = pa.at(), pb.at()
+			if t.end.Equal(t.start) && (pa.skipped() || pb.skipped()) {
+				return timing{}, fmt.Errorf("%q is in the hour the clocks skip on %s", s, skipWords(t.start))
+			}
 			if !t.end.After(t.start) {
 				return timing{}, fmt.Errorf("%q ends before it starts", s)
 			}
@@ -127,6 +130,7 @@ type point struct {
 	hasTime bool
 	minutes int // from midnight; 1440 is the end of the day
 	exact   time.Time
+	skip    bool // exact is in the hour the clocks skip (ukTime)
 }
 
 func (p point) at() time.Time {
@@ -137,7 +141,47 @@ func (p point) at() time.Time {
 		return p.day
 	}
 	d := p.day
-	return time.Date(d.Year(), d.Month(), d.Day(), 0, p.minutes, 0, 0, london)
+	t, _ := ukTime(d.Year(), d.Month(), d.Day(), p.minutes)
+	return t
+}
+
+// skipped reports whether p's time of day never came on its day: it is in
+// the hour the clocks skip when they go forward.
+func (p point) skipped() bool {
+	if !p.hasTime || !p.exact.IsZero() {
+		return p.skip
+	}
+	_, skip := ukTime(p.day.Year(), p.day.Month(), p.day.Day(), p.minutes)
+	return skip
+}
+
+// ukTime is minutes past midnight on a UK date. A time in the hour the
+// clocks skip in spring (01:30 on the last Sunday of March) never comes:
+// it is the moment the clocks passed it, 02:00 BST. time.Date would put it
+// an hour on, at 02:30, so that "01:30-02:30" read as empty and "by 1:30am"
+// ran to 02:30; skip says it was so.
+func ukTime(y int, m time.Month, d, minutes int) (t time.Time, skip bool) {
+	t = time.Date(y, m, d, 0, minutes, 0, 0, london)
+	want := time.Date(y, m, d, 0, minutes, 0, 0, time.UTC)
+	wall := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), 0, 0, time.UTC)
+	switch {
+	case wall.After(want):
+		start, _ := t.ZoneBounds()
+		return start, true
+	case wall.Before(want):
+		_, end := t.ZoneBounds()
+		return end, true
+	}
+	return t, false
+}
+
+// skipWords says when the clocks went forward, for change, the moment
+// they did: "Sun 29 Mar: at 01:00 they go forward to 02:00".
+func skipWords(change time.Time) string {
+	_, before := change.Add(-time.Nanosecond).Zone()
+	after := change.In(london)
+	return after.Format("Mon 2 Jan") + ": at " + change.UTC().Add(time.Duration(before)*time.Second).Format("15:04") +
+		" they go forward to " + after.Format("15:04")
 }
 
 var isoLayouts = []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04"}
@@ -146,10 +190,21 @@ var isoLayouts = []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04
 // an RFC 3339 time. A time alone is on defDay.
 func parsePoint(s string, now, defDay time.Time) (point, error) {
 	s = strings.TrimSpace(s)
-	for _, l := range isoLayouts {
-		if t, err := time.ParseInLocation(l, strings.ToUpper(s), london); err == nil {
-			return point{day: midnight(t), hasTime: true, exact: t}, nil
+	for i, l := range isoLayouts {
+		t, err := time.Parse(l, strings.ToUpper(s))
+		if err != nil {
+			continue
 		}
+		skip := false
+		if i > 0 { // a UK wall-clock time, as ukTime reads one
+			var at time.Time
+			at, skip = ukTime(t.Year(), t.Month(), t.Day(), t.Hour()*60+t.Minute())
+			if !skip {
+				at = at.Add(time.Duration(t.Second()) * time.Second)
+			}
+			t = at
+		}
+		return point{day: midnight(t), hasTime: true, exact: t, skip: skip}, nil
 	}
 	fields := strings.Fields(s)
 	if len(fields) == 0 {

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestWhenClocksGoForward: on the night the clocks go forward (Sunday 29
+// March 2026, 01:00 GMT is 02:00 BST) the hour from 01:00 to 02:00 never
+// comes. A request for "sun 1:30am-2:30am" was refused as ending before it
+// starts, for both ends read as 02:30 BST; "by sun 1:30am" ran on to 02:30.
+// A time in the skipped hour is the moment the clocks passed it, 02:00
+// BST, and a window wholly inside the hour is refused for that reason.
+func TestWhenClocksGoForward(t *testing.T) {
+	now := time.Date(2026, 3, 28, 12, 0, 0, 0, time.UTC) // Saturday
+	change := time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)
+	utc := func(h, m int) time.Time { return time.Date(2026, 3, 29, h, m, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		in             string
+		start, end, by time.Time
+		show, err      string
+	}{
+		{in: "sun 1:30am-2:30am", start: change, end: utc(1, 30), show: "Sun 29 Mar 02:00-02:30"},
+		{in: "sun 01:30-02:30", start: change, end: utc(1, 30), show: "Sun 29 Mar 02:00-02:30"},
+		{in: "2026-03-29 01:30 to 2026-03-29 02:30", start: change, end: utc(1, 30), show: "Sun 29 Mar 02:00-02:30"},
+		{in: "sun 00:30-01:30", start: utc(0, 30), end: change, show: "Sun 29 Mar 00:30-02:00"},
+		{in: "by sun 1:30am", by: change, show: "by Sun 29 Mar 02:00"},
+		{in: "sun 01:00-03:00", start: change, end: utc(2, 0), show: "Sun 29 Mar 02:00-03:00"},
+		{in: "sun 00:00-02:00", start: utc(0, 0), end: change, show: "Sun 29 Mar 00:00-02:00"},
+		{in: "sun 1am-2am", err: `"sun 1am-2am" is in the hour the clocks skip on Sun 29 Mar: at 01:00 they go forward to 02:00`},
+		{in: "sun 01:15-01:45", err: `"sun 01:15-01:45" is in the hour the clocks skip on Sun 29 Mar: at 01:00 they go forward to 02:00`},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseWhen(tc.in, now)
+			switch {
+			case tc.err != "":
+				if err == nil || err.Error() != tc.err {
+					t.Errorf("error %v, want %s", err, tc.err)
+				}
+			case err != nil:
+				t.Errorf("error %v", err)
+			case !got.start.Equal(tc.start) || !got.end.Equal(tc.end) || !got.deadline.Equal(tc.by):
+				t.Errorf("read as %v-%v by %v, want %v-%v by %v", got.start.UTC(), got.end.UTC(), got.deadline.UTC(), tc.start, tc.end, tc.by)
+			case got.show(now) != tc.show:
+				t.Errorf("read back as %q, want %q", got.show(now), tc.show)
+			}
+		})
+	}
+}
