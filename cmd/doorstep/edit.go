@@ -310,7 +310,7 @@ handed back (doorstep request release).`,
 			}
 		}
 		if given["away"] {
-			if av.Away, err = parseAway(*away, a.now()); err != nil {
+			if av.Away, err = parseAway(*away, theirToday(a.now(), av.TimeZone)); err != nil {
 				fail("away", err)
 			}
 		}
@@ -507,6 +507,18 @@ func (a *app) refuseRegisteredPhone(name string, cur *pb.Volunteer, phone string
 			h.GetContact().GetDisplayName(), phoneWords(number), id, id, cur.GetContact().GetDisplayName())}
 	}
 	return nil
+}
+
+// theirToday is noon, UK time, on the date it is at now in the volunteer's
+// time zone (the UK's when unknown), for parseAway: "tomorrow" and "mon"
+// are their days, which an evening in New York puts a day behind the UK's.
+func theirToday(now time.Time, zone string) time.Time {
+	if loc, err := time.LoadLocation(zone); err == nil && zone != "" {
+		now = now.In(loc)
+	} else {
+		now = now.In(london)
+	}
+	return time.Date(now.Year(), now.Month(), now.Day(), 12, 0, 0, 0, london)
 }
 
 // parseAway reads the dates a volunteer is away: "1 dec-10 dec, 25 dec",
