@@ -408,7 +408,7 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 		if r.Organisation != "" {
 			role += " (" + r.Organisation + ")"
 		}
-		t.row(r.GetTime().AsTime().In(london).Format("2006-01-02 15:04:05"), r.Actor, role, r.Action, orDash(r.Resource),
+		t.row(auditTime(r.GetTime().AsTime()), r.Actor, role, r.Action, orDash(r.Resource),
 			orDash(strings.Join(r.Fields, ",")), orDash(methodWords(r.Method)))
 	}
 	if err := t.flush(); err != nil {
@@ -558,7 +558,7 @@ recorded in the audit log. --json gives the whole record as protobuf JSON, to se
 			if r.Organisation != "" {
 				role += " (" + r.Organisation + ")"
 			}
-			t.row(r.GetTime().AsTime().In(london).Format("2006-01-02 15:04:05"), r.Actor, role, r.Action, orDash(r.Resource), orDash(strings.Join(r.Fields, ",")))
+			t.row(auditTime(r.GetTime().AsTime()), r.Actor, role, r.Action, orDash(r.Resource), orDash(strings.Join(r.Fields, ",")))
 		}
 		return t.flush()
 	}
@@ -762,4 +762,12 @@ func fmtBytes(n int64) string {
 		return fmt.Sprintf("%.1f %s", v, suffix)
 	}
 	return fmt.Sprintf("%.0f %s", v, suffix)
+}
+
+// auditTime is when an audited action happened, to the second, in UK
+// time: "2026-10-25 01:50:00", with BST or GMT in the hour that comes
+// twice, whose rows would otherwise seem out of order.
+func auditTime(t time.Time) string {
+	t = t.In(london)
+	return t.Format("2006-01-02 15:04:05") + twiceWords(t)
 }

@@ -206,9 +206,9 @@ func mustLoad(name string) *time.Location {
 func fmtTime(t time.Time, now time.Time) string {
 	t = t.In(london)
 	if t.Year() != now.In(london).Year() {
-		return t.Format("Mon 2 Jan 2006 15:04")
+		return t.Format("Mon 2 Jan 2006 15:04") + twiceWords(t)
 	}
-	return t.Format("Mon 2 Jan 15:04")
+	return t.Format("Mon 2 Jan 15:04") + twiceWords(t)
 }
 
 // fmtTimeSeconds is fmtTime to the second, for the event stream:
@@ -216,9 +216,31 @@ func fmtTime(t time.Time, now time.Time) string {
 func fmtTimeSeconds(t time.Time, now time.Time) string {
 	t = t.In(london)
 	if t.Year() != now.In(london).Year() {
-		return t.Format("Mon 2 Jan 2006 15:04:05")
+		return t.Format("Mon 2 Jan 2006 15:04:05") + twiceWords(t)
 	}
-	return t.Format("Mon 2 Jan 15:04:05")
+	return t.Format("Mon 2 Jan 15:04:05") + twiceWords(t)
+}
+
+// clockWords is a time of day in UK time, "10:00", saying which of the
+// two it is in the hour that comes twice (twiceWords).
+func clockWords(t time.Time) string {
+	t = t.In(london)
+	return t.Format("15:04") + twiceWords(t)
+}
+
+// twiceWords is " BST" or " GMT" for a UK time in the hour that comes twice
+// when the clocks go back (01:00-02:00 on the last Sunday of October),
+// and "" for any other: "answer by 01:20", read at 01:50 BST, would
+// seem past when it is half an hour off, in GMT.
+func twiceWords(t time.Time) string {
+	wall := t.Format("2006-01-02 15:04")
+	for _, d := range []time.Duration{-time.Hour, time.Hour} {
+		if t.Add(d).In(london).Format("2006-01-02 15:04") == wall {
+			name, _ := t.Zone()
+			return " " + name
+		}
+	}
+	return ""
 }
 
 func fmtTS(ts *timestamppb.Timestamp, now time.Time) string {
@@ -234,7 +256,7 @@ func fmtTiming(hr *pb.HelpRequest, now time.Time) string {
 	case *pb.HelpRequest_Window:
 		s, e := t.Window.GetStartTime().AsTime().In(london), t.Window.GetEndTime().AsTime().In(london)
 		if s.YearDay() == e.YearDay() && s.Year() == e.Year() {
-			return fmtTime(s, now) + "-" + e.Format("15:04")
+			return fmtTime(s, now) + "-" + clockWords(e)
 		}
 		return fmtTime(s, now) + " to " + fmtTime(e, now)
 	case *pb.HelpRequest_Deadline:

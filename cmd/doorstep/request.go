@@ -354,7 +354,7 @@ func (a *app) requestCandidates(args []string) error {
 			}
 			until := ""
 			if t := offer.GetExpireTime(); t != nil {
-				until = " until " + t.AsTime().In(london).Format("15:04")
+				until = " until " + clockWords(t.AsTime())
 				if d := t.AsTime().In(london); d.YearDay() != a.now().In(london).YearDay() || d.Year() != a.now().In(london).Year() {
 					until = " until " + fmtTS(t, a.now())
 				}

@@ -119,7 +119,7 @@ func (t timing) show(now time.Time) string {
 		return "by " + fmtTime(t.deadline, now)
 	}
 	if s, e := t.start.In(london), t.end.In(london); s.YearDay() == e.YearDay() && s.Year() == e.Year() {
-		return fmtTime(s, now) + "-" + e.Format("15:04")
+		return fmtTime(s, now) + "-" + clockWords(e)
 	}
 	return fmtTime(t.start, now) + " to " + fmtTime(t.end, now)
 }
