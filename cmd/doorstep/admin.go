@@ -475,7 +475,8 @@ func (a *app) adminExport(args []string) error {
 		synopsis: "doorstep admin export --phone NUMBER",
 		text: `Prints everything held about the person with this phone number, for a subject access request: the
 requests they made with their contact details, their volunteer records, the offers of both, the tokens
-that act as their volunteer records, and who read or changed those records and when. The export is
+that act as their volunteer records, and who read or changed those records and when. A number a
+household shares holds everyone its records name, and the export says whom. The export is
 recorded in the audit log. --json gives the whole record as protobuf JSON, to send on.`,
 		examples: []string{"doorstep admin export --phone 07700 900123", "doorstep admin export --phone '+44 1224 123456' --json > export.json"},
 	}
@@ -509,6 +510,9 @@ recorded in the audit log. --json gives the whole record as protobuf JSON, to se
 	}
 	fmt.Fprintf(a.stdout, "Held about %s: %s, %s, %s.\n", number, count(len(resp.HelpRequests), "request"),
 		count(len(resp.Volunteers), "volunteer record"), count(len(resp.Offers), "offer"))
+	if names := namedBy(resp.HelpRequests, resp.Volunteers); len(names) > 1 {
+		fmt.Fprintf(a.stdout, "Its records name %d people, who share this number: %s. Give each of them only their own.\n", len(names), andWords(names))
+	}
 	for _, hr := range resp.HelpRequests {
 		fmt.Fprintln(a.stdout)
 		if err := a.printRequest(a.stdout, hr, nil, ""); err != nil {
@@ -586,7 +590,8 @@ func (a *app) adminErase(args []string) error {
 		text: `Erases the personal data of the person with this phone number, for an erasure request: the name, phone,
 details and address of every request they made (the rest of each request stays, for statistics; an open
 one is cancelled) and their volunteer records. It cannot be undone. On a terminal it asks you to type
-the number again; scripts give --yes. A request or volunteer with a live offer or assignment stops the
+the number again, first naming everyone its records name when a household shares it (all are erased);
+scripts give --yes. A request or volunteer with a live offer or assignment stops the
 erasure and nothing is changed: end it first (decline the offer, or complete or cancel the request).
 It waits up to 10 minutes for the answer, unless --timeout says otherwise: an erasure ends by
 re-wrapping every data key under a new master key, about 20 s on a file of a million records.`,
@@ -652,6 +657,37 @@ re-wrapping every data key under a new master key, about 20 s on a file of a mil
 	return nil
 }
 
+// namedBy lists the people that records name, each once, in the order
+// first met: names are told apart without regard to case or spacing, so
+// that "MORAG  REID" typed at another call is still Morag Reid.
+func namedBy(reqs []*pb.HelpRequest, vols []*pb.Volunteer) []string {
+	var names []string
+	seen := map[string]bool{}
+	add := func(name string) {
+		key := strings.ToLower(strings.Join(strings.Fields(name), " "))
+		if key == "" || seen[key] {
+			return
+		}
+		seen[key] = true
+		names = append(names, name)
+	}
+	for _, hr := range reqs {
+		add(hr.GetRequester().GetDisplayName())
+	}
+	for _, v := range vols {
+		add(v.GetContact().GetDisplayName())
+	}
+	return names
+}
+
+// andWords joins words as a sentence does: "A", "A and B", "A, B and C".
+func andWords(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
 var errEraseStopped = &cliError{code: exitUsage, msg: "Stopped: nothing was erased."}
 
 // confirmErase asks for the number again, so that an erasure, which cannot
@@ -661,7 +697,22 @@ func (a *app) confirmErase(number string) error {
 		return usageErrorf("erasing cannot be undone: give --yes to confirm (not on a terminal, so nothing is asked)")
 	}
 	want, _ := server.NormalisePhone(number)
+	// A household with one phone is registered as two people (volunteer
+	// add --shared-phone), and an erasure by its number takes in both:
+	// the admin is told whom it would erase while they can still stop.
+	// Reading the names is a read of those records, and audited as one.
+	reqs, _, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: want}, maxPageSize)
+	if err != nil {
+		return err
+	}
+	vols, _, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: want}, maxPageSize)
+	if err != nil {
+		return err
+	}
 	a.prompt.say("This erases the personal data of %s from every request and volunteer record, and cannot be undone.\n", number)
+	if names := namedBy(reqs, vols); len(names) > 1 {
+		a.prompt.say("Its records name %d people, who share this number: %s. All of them are erased.\n", len(names), andWords(names))
+	}
 	answer, err := a.prompt.line("Type the phone number again to erase (Enter to stop): ")
 	if errors.Is(err, errAborted) {
 		return errEraseStopped
