@@ -737,7 +737,8 @@ type gridSearch struct {
 	nbViews uint8 // bit i: nbBand[i] has been computed
 
 	// Cells found by the ring walks, in ring order: queue[head:tail]
-	// waits to be scanned, and ring r's cells end at ringEnd[r].
+	// waits to be scanned, and ring r's cells end at ringEnd[r]. Beyond
+	// the cell rings it holds the cells of a ring of blocks (scanBlock).
 	queue      [gridQueueLen]gridQueued
 	head, tail int
 	ringEnd    [gridCellRings + 1]int
@@ -785,7 +786,8 @@ type gridQueued struct {
 }
 
 // gridQueueLen holds a few rings; a larger ring is walked alone, and if
-// it overflows the queue its cells queued so far are scanned early.
+// it overflows the queue (as a ring of blocks may) its cells queued so
+// far are scanned early.
 const gridQueueLen = 48
 
 func (s *gridSearch) enqueue(blk *gridBlock, ci uint32, lbSq float64) {
@@ -827,6 +829,14 @@ func (s *gridSearch) scanTo(end int) {
 	}
 	s.flushPending()
 	s.head = end
+}
+
+// drain scans every queued cell that may still be within the bound,
+// their first entries touched together, and empties the queue.
+func (s *gridSearch) drain() {
+	s.touch(s.head)
+	s.scanTo(s.tail)
+	s.head, s.tail = 0, 0
 }
 
 // walkRing queues the cells of ring r.
@@ -1398,6 +1408,7 @@ func (s *gridSearch) cellRingsBound(r int64) (lb float64, more bool) {
 // there are blocks, it visits every remaining block instead and is done,
 // so a search of an almost empty map costs at most about twice its blocks.
 func (s *gridSearch) walkBlocks(done int64) {
+	s.head, s.tail = 0, 0 // the cell rings' cells are all scanned
 	qb := s.qy >> gridBlockShift
 	bandLo, bandHi := s.rowLo>>gridBlockShift, s.rowHi>>gridBlockShift
 	live := int64(len(s.g.blockOf))
@@ -1426,6 +1437,9 @@ func (s *gridSearch) walkBlocks(done int64) {
 			if s.done {
 				return
 			}
+		}
+		if s.drain(); s.done {
+			return
 		}
 		// Stop when nothing outside the square of block rings 0..rb can be
 		// within the bound.
@@ -1485,6 +1499,7 @@ func (s *gridSearch) visitBlocksBeyond(rb, done int64) {
 			return
 		}
 	}
+	s.drain()
 }
 
 // visitBlock visits the cells of block (by, bx) that may be within the
@@ -1515,8 +1530,15 @@ func (s *gridSearch) visitBlock(by, bx, done int64) {
 	s.scanBlock(blk, done)
 }
 
-// scanBlock scans the cells of blk that may be within the bound, except
-// those within done rows and columns of the query's cell.
+// scanBlock queues the cells of blk that may be within the bound, except
+// those within done rows and columns of the query's cell, for the caller
+// to scan (drain) once it has queued a ring of blocks: scanned one by one,
+// each cell cost a cache miss for its header and then one for its
+// entries, in turn, where the queue touches a batch of cells together
+// (touch). A lift's search, reading only the cells with a driver (a point
+// or two each) over 8 km, spent most of its time so. Within drains each
+// block's cells before the next block's, so that it calls its function
+// in the order it always did.
 func (s *gridSearch) scanBlock(blk *gridBlock, done int64) {
 	bv := s.band(int64(blk.by))
 	x0 := int64(blk.bx) << gridBlockShift
@@ -1544,13 +1566,14 @@ func (s *gridSearch) scanBlock(blk *gridBlock, done int64) {
 			if dysq+dx*dx > s.boundSq {
 				continue
 			}
-			s.scan(blk.entries(uint32(row<<gridBlockShift | c)))
-			if s.done {
-				return
+			if s.enqueue(blk, uint32(row<<gridBlockShift|c), dysq+dx*dx); s.done {
+				return // a full queue was scanned
 			}
 		}
 	}
-	s.flushPending()
+	if s.within != nil {
+		s.drain()
+	}
 }
 
 // Within calls fn for every point within maxMetres of (lat,lng), in no particular order (used to count
