@@ -288,15 +288,21 @@ func (e *Engine) touchRecords(ns []Neighbour, slots bool) {
 	runtime.KeepAlive(sink) // the loads are the point
 }
 
-// warmRecords reads, for each id, a word of its packed record, and of its
+// warmRecords reads, for each id, its packed record, and a word of its
 // side record and away dates where it has them, as the rules would read
 // them: in turn, each load waits for the one before; level by level
 // across a batch, the loads of a level do not depend on each other, so
 // their cache misses overlap (Go has no prefetch).
+//
+// The packed record is read at both ends: at 48 bytes, half of them
+// straddle two cache lines, and the rules read both (maxMetres first,
+// flags last). Reading flags alone left the other line to miss in turn,
+// one record after another, as the rules came to it.
 func (e *Engine) warmRecords(ids []uint32) {
 	var sink uint32
 	for _, id := range ids {
-		sink += uint32(e.hot[id].flags)
+		h := &e.hot[id]
+		sink += uint32(h.flags) + math.Float32bits(h.maxMetres)
 	}
 	var side [64]*volExtra
 	n := 0
