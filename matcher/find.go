@@ -269,14 +269,17 @@ func (e *Engine) bonusCandidates(dst []Candidate, q *query, bound float64, expla
 // search give up.)
 var searchBudget = 200
 
-// touchRecords reads a word of each neighbour's record, and of its weekly
+// touchRecords reads each neighbour's record, and a word of its weekly
 // slots if the score will name one, before any is scored: their loads do
 // not depend on each other, so the cache misses overlap (Go has no
 // prefetch), where scoring one after another would wait for each in turn.
+// A record is 104 bytes, and the name score copies first always lies on
+// another cache line than slotOff: both are read.
 func (e *Engine) touchRecords(ns []Neighbour, slots bool) {
 	var sink uint32
 	for _, n := range ns {
-		sink += e.vols[n.ID].slotOff
+		v := &e.vols[n.ID]
+		sink += v.slotOff + uint32(len(v.name))
 	}
 	if slots {
 		for _, n := range ns {
