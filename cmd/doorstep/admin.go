@@ -476,8 +476,10 @@ func (a *app) adminExport(args []string) error {
 		text: `Prints everything held about the person with this phone number, for a subject access request: the
 requests they made with their contact details, their volunteer records, the offers of both, the tokens
 that act as their volunteer records, and who read or changed those records and when. A number a
-household shares holds everyone its records name, and the export says whom. The export is
-recorded in the audit log. --json gives the whole record as protobuf JSON, to send on.`,
+household shares holds everyone its records name, and the export says whom. Records are found by
+the number they hold now, and a number changed since is kept nowhere: ask the person for every number
+they have used, and export each. The export is recorded in the audit log. The text is for reading;
+--json gives every field held (coordinates and commitments too) as protobuf JSON, to send on.`,
 		examples: []string{"doorstep admin export --phone 07700 900123", "doorstep admin export --phone '+44 1224 123456' --json > export.json"},
 	}
 	cmd := a.begin("export", u)
@@ -591,7 +593,8 @@ func (a *app) adminErase(args []string) error {
 details and address of every request they made (the rest of each request stays, for statistics; an open
 one is cancelled) and their volunteer records. It cannot be undone. On a terminal it asks you to type
 the number again, first naming everyone its records name when a household shares it (all are erased);
-scripts give --yes. A request or volunteer with a live offer or assignment stops the
+scripts give --yes. Records are found by the number they hold now: erase each number the person has
+used. A request or volunteer with a live offer or assignment stops the
 erasure and nothing is changed: end it first (decline the offer, or complete or cancel the request).
 It waits up to 10 minutes for the answer, unless --timeout says otherwise: an erasure ends by
 re-wrapping every data key under a new master key, about 20 s on a file of a million records.`,
