@@ -43,8 +43,12 @@ type BackupInfo struct {
 // The copy is one read transaction's snapshot (bbolt's Tx.WriteTo). The
 // keyring is taken while that transaction begins, under keyMu, which
 // dropping an epoch waits for: it holds every epoch the snapshot's data
-// keys are wrapped under (and perhaps the next, which the restored store
-// drops as unused). A failed or cancelled backup removes what it wrote.
+// keys are wrapped under. The backup's key file holds only those (and a
+// rotation's under way): the keyring in use may still hold an epoch a
+// rotation has replaced (its last step, the key file rewritten without
+// it, failed, or has yet to run), which opens the stale copies, in the
+// copy's free pages, of the data keys an erasure deleted. A failed or
+// cancelled backup removes what it wrote.
 func (s *BoltStore) Backup(ctx context.Context, dir string) (BackupInfo, error) {
 	info := BackupInfo{Dir: dir, Time: s.now()}
 	if err := os.Mkdir(dir, 0o700); err != nil {
@@ -73,6 +77,9 @@ func (s *BoltStore) backupTo(ctx context.Context, dir string, info *BackupInfo) 
 	}
 	if raw := tx.Bucket(bMeta).Get(kRevision); len(raw) == 8 {
 		info.Revision = binary.BigEndian.Uint64(raw)
+	}
+	if ring, err = snapshotKeys(tx, ring); err != nil {
+		return fmt.Errorf("key file: %w", err)
 	}
 
 	data := filepath.Join(dir, "doorstep.db")
@@ -110,6 +117,27 @@ func (s *BoltStore) backupTo(ctx context.Context, dir string, info *BackupInfo) 
 	}
 	info.Bytes = fi.Size()
 	return nil
+}
+
+// snapshotKeys is ring with only the epochs tx uses: the file's, those its
+// data keys are wrapped under, and the one a rotation under way moves to,
+// whose phone indexes it holds.
+func snapshotKeys(tx *bolt.Tx, ring *keyring) (*keyring, error) {
+	used, err := epochsInUse(tx)
+	if err != nil {
+		return nil, err
+	}
+	if raw := tx.Bucket(bMeta).Get(kKeyRotating); len(raw) >= 4 {
+		if e := binary.BigEndian.Uint32(raw); ring.epochs[e] != nil {
+			used[e] = true
+		}
+	}
+	for e := range used {
+		if ring.epochs[e] == nil {
+			return nil, fmt.Errorf("epoch %d: %w", e, errKeyEpochUnknown)
+		}
+	}
+	return ring.only(used), nil
 }
 
 // markBackup notes in the copy what it is a backup of (kBackupOf).
