@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -351,6 +352,11 @@ func (s *Server) CreateBackup(ctx context.Context, _ *pb.CreateBackupRequest) (*
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	if err := s.store.RecordAudit(ctx, []*pb.AuditRecord{s.auditRecord(ctx, "backup", "backup", []string{"*"})}); err != nil {
+		// A copy of everyone's data that nobody on record took is not
+		// left behind, any more than a read whose audit failed is answered.
+		if rerr := os.RemoveAll(info.Dir); rerr != nil {
+			s.logger.Error("backup not audited, and not removed", zap.String("dir", info.Dir), zap.Error(rerr))
+		}
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	return &pb.CreateBackupResponse{Directory: info.Dir, Revision: info.Revision,
