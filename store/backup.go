@@ -177,13 +177,26 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 // backup would resume silently onto changes that do not follow what it
 // saw. Far more than the writes between a backup and its restore, so no
 // revision is handed out twice.
+//
+// The same backup may be restored twice (a restore that went wrong, put
+// back again), and a jump from its revision alone would land the second
+// where the first began. So the revision also moves to at least the time
+// in microseconds: no store writes a million times a second, so a later
+// restore starts past every revision an earlier one handed out, as long
+// as the clock moved on. Microseconds since 1970 stay below 2^53 until the
+// 2250s, so the revision still reads exactly as a JavaScript number.
 const restoreJump = 1 << 32
+
+// restoredRevision is the revision a restore moves rev on to at now.
+func restoredRevision(rev uint64, now time.Time) uint64 {
+	return max(rev+restoreJump, uint64(max(now.UnixMicro(), 0)))
+}
 
 // warnRestored runs at Open: a file that carries a backup's mark was put
 // back from that backup, which undid everything after it. Erasures among
 // that are a legal duty the store cannot redo on its own (the audit
 // records of them went too), so the operator is told, once. In the write
-// that takes the mark off, the revision jumps restoreJump on and the event
+// that takes the mark off, the revision jumps on (restoredRevision) and the event
 // log's floor moves past it, so that every watcher is told its events were
 // compacted, and reloads.
 //
@@ -213,7 +226,7 @@ func (s *BoltStore) warnRestored(told bool) error {
 	// revision: Changes must not answer with the backup's.
 	err := s.c.do(context.Background(), func(w *writeTx) error {
 		meta := w.tx.Bucket(bMeta)
-		w.rev = currentRevision(w.tx) + restoreJump
+		w.rev = restoredRevision(currentRevision(w.tx), s.now())
 		if err := w.put(meta, kRevision, u64(w.rev)); err != nil {
 			return err
 		}

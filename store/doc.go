@@ -13,7 +13,7 @@
 //	    schema_version      -> uint64 big-endian
 //	    revision            -> uint64 big-endian; bumped by every committed write,
 //	                           and a record's etag is the revision that last wrote it;
-//	                           moved 2^32 on by the first start of a restored backup
+//	                           moved on by the first start of a restored backup (restoredRevision)
 //	    event_floor         -> uint64 big-endian; the oldest revision the event log
 //	                           answers for (events before it were compacted)
 //	    keyring_id          -> 16 bytes naming the key file this file needs
