@@ -348,6 +348,13 @@ func (s *Server) CreateBackup(ctx context.Context, _ *pb.CreateBackupRequest) (*
 	if errors.Is(err, fs.ErrExist) {
 		return nil, statusWith(codes.AlreadyExists, ReasonAlreadyExists, "a backup was taken at this same moment; try again", nil)
 	}
+	if diskFull(err) {
+		// Not STORAGE_FULL: the server's own disk may have room, and
+		// whoever runs it must free space on the other.
+		s.logger.Error("backup disk full: no backup was written", zap.Error(err))
+		return nil, statusWith(codes.ResourceExhausted, ReasonBackupDiskFull,
+			"the disk --backup-dir is on is full, so no backup was written (nothing else changed): tell whoever runs the server to free space there or give --backup-dir a larger disk", nil)
+	}
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
@@ -194,4 +195,26 @@ func TestRestoreNeverReusesRevisions(t *testing.T) {
 	if oldest <= seen {
 		t.Errorf("oldest_revision %d: want one past what the app saw (%d), so that it reloads and watches the restored server's revisions", oldest, seen)
 	}
+}
+
+// TestBackupDiskFull: the disk backups go to (--backup-dir, often its own)
+// filled up. The admin must be told that it is that disk and that no
+// backup was written, not that the server's disk is full and nothing can
+// be saved, which sends whoever runs it to the wrong disk while the server
+// goes on taking writes.
+func TestBackupDiskFull(t *testing.T) {
+	small := mountSmallDisk(t, 64<<10)
+	h := newHarnessWithClock(t, nil, server.WithBackupDir(small))
+	for range 20 {
+		h.createHR(validHelpRequest())
+	}
+	_, err := pb.NewAdminServiceClient(h.conn).CreateBackup(h.ctx, &pb.CreateBackupRequest{})
+	wantFailure(t, err, codes.ResourceExhausted, server.ReasonBackupDiskFull)
+	if msg := status.Convert(err).Message(); !strings.Contains(msg, "--backup-dir") || strings.Contains(msg, "server's disk") {
+		t.Errorf("a full backup disk reads %q: want it to name --backup-dir, not the server's disk", msg)
+	}
+	if entries, _ := os.ReadDir(small); len(entries) != 0 {
+		t.Errorf("the failed backup left %d entries under --backup-dir", len(entries))
+	}
+	h.createHR(validHelpRequest()) // the server's own disk has room
 }

@@ -52,6 +52,7 @@ const (
 	ReasonLastAdminToken      = "LAST_ADMIN_TOKEN"
 	ReasonStorageFull         = "STORAGE_FULL"
 	ReasonBackupDirUnset      = "BACKUP_DIR_UNSET"
+	ReasonBackupDiskFull      = "BACKUP_DISK_FULL"
 )
 
 // statusWith builds a status carrying an ErrorInfo and any other details.

@@ -783,6 +783,9 @@ everything done since the backup is undone, and erasures made since must be made
 	case server.ReasonBackupDirUnset:
 		return &cliError{code: exitFailed, msg: "This server takes no backups: it must be started with --backup-dir (or DOORSTEP_BACKUP_DIR), " +
 			"the directory on its machine to write them under (" + server.ReasonBackupDirUnset + ")."}
+	case server.ReasonBackupDiskFull:
+		return &cliError{code: exitFailed, msg: "The disk the server writes backups to (its --backup-dir) is full, so no backup was written; nothing else changed. " +
+			"Tell whoever runs the server to free space there or give --backup-dir a larger disk (" + server.ReasonBackupDiskFull + ")."}
 	case server.ReasonAlreadyExists:
 		return &cliError{code: exitFailed, msg: "Another backup was taken at the same moment, so none was written this time: run doorstep admin backup again (" +
 			server.ReasonAlreadyExists + ")."}

@@ -70,7 +70,9 @@ type AdminServiceClient interface {
 	// holding doorstep.db and the key file that opens it, doorstep.db.keys.
 	// Restore by stopping the server and copying both into its data
 	// directory. FAILED_PRECONDITION (reason BACKUP_DIR_UNSET) when the
-	// server was started without --backup-dir.
+	// server was started without --backup-dir; RESOURCE_EXHAUSTED (reason
+	// BACKUP_DISK_FULL) when the disk --backup-dir is on is full, and no
+	// backup was written.
 	CreateBackup(ctx context.Context, in *CreateBackupRequest, opts ...grpc.CallOption) (*CreateBackupResponse, error)
 }
 
@@ -212,7 +214,9 @@ type AdminServiceServer interface {
 	// holding doorstep.db and the key file that opens it, doorstep.db.keys.
 	// Restore by stopping the server and copying both into its data
 	// directory. FAILED_PRECONDITION (reason BACKUP_DIR_UNSET) when the
-	// server was started without --backup-dir.
+	// server was started without --backup-dir; RESOURCE_EXHAUSTED (reason
+	// BACKUP_DISK_FULL) when the disk --backup-dir is on is full, and no
+	// backup was written.
 	CreateBackup(context.Context, *CreateBackupRequest) (*CreateBackupResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
