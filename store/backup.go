@@ -58,6 +58,12 @@ func (s *BoltStore) Backup(ctx context.Context, dir string) (BackupInfo, error) 
 		_ = os.RemoveAll(dir)
 		return info, fmt.Errorf("backup %s: %w", dir, err)
 	}
+	// The new directory's own entry, in the directory above it: without
+	// this, a crash soon after the backup is reported can lose it whole.
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		_ = os.RemoveAll(dir)
+		return info, fmt.Errorf("backup %s: %w", dir, err)
+	}
 	s.logger.Info("store backed up", zap.String("dir", dir), zap.Uint64("revision", info.Revision),
 		zap.Int64("bytes", info.Bytes), zap.Duration("took", s.now().Sub(info.Time)))
 	return info, nil
