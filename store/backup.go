@@ -95,6 +95,11 @@ func (s *BoltStore) backupTo(ctx context.Context, dir string, info *BackupInfo) 
 		return err
 	}
 	_, err = tx.WriteTo(ctxWriter{ctx, f})
+	if err != nil && ctx.Err() != nil {
+		// bbolt words its first pages' write errors afresh, losing the
+		// cancellation, which the caller must see as its own doing.
+		err = ctx.Err()
+	}
 	if err == nil {
 		err = f.Sync()
 	}

@@ -228,3 +228,23 @@ func TestRestoreSameBackupTwice(t *testing.T) {
 		t.Errorf("the second restore of one backup starts at revision %d, %v: the first restored server had handed out up to %d", rev, err, handedOut)
 	}
 }
+
+// A backup whose caller gives up (the admin's Ctrl-C, a deadline) ends as
+// cancelled, not as a failure the server logs as an internal error, and
+// leaves nothing behind.
+func TestBackupCancelled(t *testing.T) {
+	s, _ := newStore(t)
+	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900960"), Idempotency{})
+	mustOK(t, err, "create")
+	ctx, cancel := context.WithCancel(bg)
+	backupBegun = cancel
+	t.Cleanup(func() { backupBegun = nil })
+	dir := filepath.Join(t.TempDir(), "backup")
+	_, err = s.Backup(ctx, dir)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("a backup cancelled as it began: %v, want context.Canceled", err)
+	}
+	if _, statErr := os.Stat(dir); !errors.Is(statErr, os.ErrNotExist) {
+		t.Errorf("the cancelled backup left %s: %v", dir, statErr)
+	}
+}
