@@ -543,7 +543,10 @@ func (a *app) csvTiming(get func(string) string) (timing, error) {
 		if err != nil {
 			return timing{}, fmt.Errorf("window_end: %v", err)
 		}
-		return timing{start: ps.at(), end: pe.at()}, nil
+		// Checked as when's window is: one wholly in the hour the clocks
+		// skip would otherwise reach the server as empty, and be refused
+		// in words that do not say why.
+		return windowOf(ps, pe, fmt.Sprintf("the window %q to %q", start, end))
 	case start != "" || end != "":
 		return timing{}, errors.New("a window needs both window_start and window_end")
 	}

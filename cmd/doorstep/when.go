@@ -70,14 +70,7 @@ func readWhen(s string, now time.Time) (timing, error) {
 			if pa.exact.IsZero() && pb.exact.IsZero() && pa.day.Equal(pb.day) {
 				pa.minutes, pb.minutes = readRange(lastField(a), lastField(b), pa.minutes, pb.minutes)
 			}
-			t.start, t.end = pa.at(), pb.at()
-			if t.end.Equal(t.start) && (pa.skipped() || pb.skipped()) {
-				return timing{}, fmt.Errorf("%q is in the hour the clocks skip on %s", s, skipWords(t.start))
-			}
-			if !t.end.After(t.start) {
-				return timing{}, fmt.Errorf("%q ends before it starts", s)
-			}
-			break
+			return windowOf(pa, pb, strconv.Quote(s))
 		}
 		p, err := parsePoint(s, now, now)
 		if err != nil {
@@ -91,6 +84,20 @@ func readWhen(s string, now time.Time) (timing, error) {
 				t.start = now.Truncate(time.Minute)
 			}
 		}
+	}
+	return t, nil
+}
+
+// windowOf is the window from a to b, said as said: refused when it is
+// wholly in the hour the clocks skip (both ends read as the moment they
+// passed it) or ends before it starts.
+func windowOf(a, b point, said string) (timing, error) {
+	t := timing{start: a.at(), end: b.at()}
+	if t.end.Equal(t.start) && (a.skipped() || b.skipped()) {
+		return timing{}, fmt.Errorf("%s is in the hour the clocks skip on %s", said, skipWords(t.start))
+	}
+	if !t.end.After(t.start) {
+		return timing{}, fmt.Errorf("%s ends before it starts", said)
 	}
 	return t, nil
 }
