@@ -32,3 +32,32 @@ func TestImportCheckCoordinates(t *testing.T) {
 		}
 	}
 }
+
+// TestImportCheckCoordinatesJSONL: a JSONL export from a partner's system
+// writes every field it has, and a missing place as "lat_lng": {} or
+// zeros. --check passed such rows, and every one failed once sent; it
+// now fails them as it fails a CSV's, and off-Earth ones too.
+func TestImportCheckCoordinatesJSONL(t *testing.T) {
+	e := newTestEnv(t)
+	path := filepath.Join(t.TempDir(), "coords.jsonl")
+	row := func(id, latLng string) string {
+		return `{"external_id": "` + id + `", "needs": ["NEED_FOOD_PARCEL"], "deadline": "2026-03-11T17:00:00Z", ` +
+			`"location": {"postcode": "AB10 1AB", "lat_lng": ` + latLng + `}, "requester": {"display_name": "Ian", "phone": "07700 900111"}}` + "\n"
+	}
+	data := row("j-1", `{}`) + row("j-2", `{"latitude": 0, "longitude": 0}`) + row("j-3", `{"latitude": 91, "longitude": -2.1}`) +
+		row("j-4", `{"latitude": 57.14, "longitude": -2.1}`)
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("import", path, "--org", org, "--check")
+	for _, want := range []string{
+		"line 1: location.lat_lng is 0, 0, which is what missing coordinates read as: give the address's coordinates, or leave lat_lng out for the postcode's centre.",
+		"line 2: location.lat_lng is 0, 0, which",
+		"line 3: location.lat_lng must have latitude from -90 to 90 and longitude from -180 to 180.",
+		"Checked 4 rows: 1 can be sent, 3 failed. Nothing was sent.",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("import --check printed:\n%s\nwant a line with %q", r.stdout, want)
+		}
+	}
+}

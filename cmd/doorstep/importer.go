@@ -586,6 +586,20 @@ func readJSONL(in io.Reader, org string) ([]importRow, error) {
 			rows = append(rows, importRow{line: line, err: "external_id is empty: every imported row needs one, so that a re-run creates nothing new."})
 			continue
 		}
+		// As a CSV's lat and lng are checked, and the server refuses them:
+		// an export that writes every field gives a missing place as zeros
+		// or "lat_lng": {}, and each such row would fail only once sent.
+		if ll := hr.GetLocation().GetLatLng(); ll != nil {
+			switch {
+			case !geo.ValidLatLng(ll.Latitude, ll.Longitude):
+				rows = append(rows, importRow{line: line, err: "location.lat_lng must have latitude from -90 to 90 and longitude from -180 to 180.", ext: hr.ExternalId})
+				continue
+			case geo.NullIsland(ll.Latitude, ll.Longitude):
+				rows = append(rows, importRow{line: line, err: "location.lat_lng is 0, 0, which is what missing coordinates read as: " +
+					"give the address's coordinates, or leave lat_lng out for the postcode's centre.", ext: hr.ExternalId})
+				continue
+			}
+		}
 		rows = append(rows, importRow{line: line, hr: hr})
 	}
 	if err := sc.Err(); err != nil {
