@@ -61,3 +61,50 @@ func TestImportCheckCoordinatesJSONL(t *testing.T) {
 		}
 	}
 }
+
+// TestImportCheckJSONLAsCSV: --check of a JSONL file finds the slips a
+// CSV's finds (a postcode or phone that cannot be one, no name, no needs,
+// no time), rather than passing rows the server refuses once sent.
+func TestImportCheckJSONLAsCSV(t *testing.T) {
+	e := newTestEnv(t)
+	path := filepath.Join(t.TempDir(), "slips.jsonl")
+	good := map[string]string{
+		"needs": `["NEED_FOOD_PARCEL"]`, "deadline": `"2026-03-11T17:00:00Z"`,
+		"location": `{"postcode": "AB10 1AB"}`, "requester": `{"display_name": "Ian", "phone": "07700 900111"}`,
+	}
+	row := func(id, field, value string) string {
+		parts := []string{`"external_id": "` + id + `"`}
+		for _, k := range []string{"needs", "deadline", "location", "requester"} {
+			v := good[k]
+			if k == field {
+				v = value
+			}
+			if v != "" {
+				parts = append(parts, `"`+k+`": `+v)
+			}
+		}
+		return "{" + strings.Join(parts, ", ") + "}\n"
+	}
+	data := row("s-1", "location", `{"postcode": "XYZ"}`) +
+		row("s-2", "requester", `{"display_name": "Ian", "phone": "12345"}`) +
+		row("s-3", "requester", `{"phone": "07700 900111"}`) +
+		row("s-4", "needs", "") +
+		row("s-5", "deadline", "") +
+		row("s-6", "", "")
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("import", path, "--org", org, "--check")
+	for _, want := range []string{
+		`line 1: location.postcode "XYZ" is not a UK postcode.`,
+		`line 2: requester.phone "12345" is not a phone number.`,
+		"line 3: requester.display_name is empty.",
+		"line 4: needs is empty: say what is needed.",
+		"line 5: say when: give window or deadline.",
+		"Checked 6 rows: 1 can be sent, 5 failed. Nothing was sent.",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("import --check printed:\n%s\nwant a line with %q", r.stdout, want)
+		}
+	}
+}

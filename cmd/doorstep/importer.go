@@ -600,12 +600,43 @@ func readJSONL(in io.Reader, org string) ([]importRow, error) {
 				continue
 			}
 		}
+		if probs := jsonlSlips(hr); len(probs) > 0 {
+			rows = append(rows, importRow{line: line, err: strings.Join(probs, "; ") + ".", ext: hr.ExternalId})
+			continue
+		}
 		rows = append(rows, importRow{line: line, hr: hr})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, usageErrorf("cannot read the file: %v", err)
 	}
 	return rows, nil
+}
+
+// jsonlSlips are a JSONL row's slips that csvRow finds in a CSV's, and
+// the server would refuse, so that --check reports them before anything
+// is sent. Named by the JSON field, as the row gives them.
+func jsonlSlips(hr *pb.HelpRequest) []string {
+	var probs []string
+	if pc := hr.GetLocation().GetPostcode(); pc == "" {
+		probs = append(probs, "location.postcode is empty")
+	} else if _, err := geo.NormalisePostcode(pc); err != nil {
+		probs = append(probs, fmt.Sprintf("location.postcode %q is not a UK postcode", pc))
+	}
+	if strings.TrimSpace(hr.GetRequester().GetDisplayName()) == "" {
+		probs = append(probs, "requester.display_name is empty")
+	}
+	if ph := hr.GetRequester().GetPhone(); ph == "" {
+		probs = append(probs, "requester.phone is empty")
+	} else if _, err := server.NormalisePhone(ph); err != nil {
+		probs = append(probs, fmt.Sprintf("requester.phone %q is not a phone number", ph))
+	}
+	if len(hr.GetNeeds()) == 0 {
+		probs = append(probs, "needs is empty: say what is needed")
+	}
+	if hr.GetTiming() == nil {
+		probs = append(probs, "say when: give window or deadline")
+	}
+	return probs
 }
 
 // jsonProblem drops protojson's "proto:" prefix and odd spacing.
