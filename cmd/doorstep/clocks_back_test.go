@@ -11,18 +11,22 @@ import (
 // twice. An offer made at 01:50 BST with the 30-minute lease runs to 01:20
 // GMT; staff read "answer by Sun 25 Oct 01:20", half an hour before the
 // time on their own clock, as an offer already lapsed, and a request for
-// "sun 00:30-01:30", two hours long as it was read, showed as one. A time
+// "sun 00:30-01:30" showed without saying which 01:30 it ends at. A time
 // in the hour that comes twice now says which: BST or GMT.
 func TestRepeatedHourSaysWhichOne(t *testing.T) {
 	e := newTestEnv(t)
 	callum, _ := e.addVolunteers()
 	e.ok("volunteer", "edit", callum, "--available", "always")
 	e.clock.t = time.Date(2026, 10, 24, 23, 50, 0, 0, time.UTC) // Sun 00:50 BST
-	req := firstName(t, e.ok("request", "new", "--postcode", "AB10 1AB", "--street", "union st", "--needs", "grocery_shopping",
-		"--when", "sun 00:30-01:30", "--details", "Milk", "--name", "Margaret Ironside", "--phone", "01224 123456", "--org", org), "helpRequests")
-	if out := e.ok("request", "show", req); !strings.Contains(out, "Sun 25 Oct 00:30-01:30 GMT") {
-		t.Errorf("request show:\n%s\nwant its window to 01:30 GMT", out)
+	newReq := func(when string) string {
+		return firstName(t, e.ok("request", "new", "--postcode", "AB10 1AB", "--street", "union st", "--needs", "grocery_shopping",
+			"--when", when, "--details", "Milk", "--name", "Margaret Ironside", "--phone", "01224 123456", "--org", org), "helpRequests")
 	}
+	hour := newReq("sun 00:30-01:30")
+	if out := e.ok("request", "show", hour); !strings.Contains(out, "Sun 25 Oct 00:30-01:30 BST") {
+		t.Errorf("request show:\n%s\nwant its window to 01:30 BST, the first", out)
+	}
+	req := newReq("sun 00:30-04:00")
 	e.clock.t = time.Date(2026, 10, 25, 0, 50, 0, 0, time.UTC) // 01:50 BST
 	offer := e.ok("offer", "make", req, callum)
 	if !strings.Contains(offer, "Sun 25 Oct 01:20 GMT") {

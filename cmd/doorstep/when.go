@@ -179,6 +179,12 @@ func ukTime(y int, m time.Month, d, minutes int) (t time.Time, skip bool) {
 		_, end := t.ZoneBounds()
 		return end, true
 	}
+	// In the hour that comes twice in autumn, time.Date gives the second
+	// (GMT); people mean the first, as the evening runs on: "by 1:30am"
+	// said at 00:50 BST is in 40 minutes, and "00:30-01:30" is an hour.
+	if first := t.Add(-time.Hour); first.In(london).Format("2006-01-02 15:04") == t.Format("2006-01-02 15:04") {
+		return first, false
+	}
 	return t, false
 }
 

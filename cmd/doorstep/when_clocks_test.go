@@ -47,3 +47,33 @@ func TestWhenClocksGoForward(t *testing.T) {
 		})
 	}
 }
+
+// TestWhenClocksGoBack: on the night the clocks go back (Sunday 25
+// October 2026, 02:00 BST is 01:00 GMT) 01:00-02:00 comes twice. A worker
+// at 00:50 BST who types "by 1:30am" means in 40 minutes, and "sun
+// 00:30-01:30" is an hour: the first 01:30, BST. Read as the second, the
+// deadline ran an hour on and the window was two hours long.
+func TestWhenClocksGoBack(t *testing.T) {
+	now := time.Date(2026, 10, 24, 23, 50, 0, 0, time.UTC) // Sun 00:50 BST
+	utc := func(d, h, m int) time.Time { return time.Date(2026, 10, d, h, m, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		in             string
+		start, end, by time.Time
+	}{
+		{in: "by 1:30am", by: utc(25, 0, 30)},
+		{in: "sun 00:30-01:30", start: utc(24, 23, 30), end: utc(25, 0, 30)},
+		{in: "sun 01:15-01:45", start: utc(25, 0, 15), end: utc(25, 0, 45)},
+		{in: "sun 01:30-03:00", start: utc(25, 0, 30), end: utc(25, 3, 0)},
+		{in: "sun 02:00-03:00", start: utc(25, 2, 0), end: utc(25, 3, 0)}, // after the hour: as ever
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseWhen(tc.in, now)
+			switch {
+			case err != nil:
+				t.Errorf("error %v", err)
+			case !got.start.Equal(tc.start) || !got.end.Equal(tc.end) || !got.deadline.Equal(tc.by):
+				t.Errorf("read as %v-%v by %v, want %v-%v by %v", got.start.UTC(), got.end.UTC(), got.deadline.UTC(), tc.start, tc.end, tc.by)
+			}
+		})
+	}
+}
