@@ -294,7 +294,9 @@ func idempotency(ctx context.Context, v *violations, requestID string, req proto
 		v.add("request_id", "must be a UUID such as 4b3e1c2a-5d6f-4a8b-9c0d-1e2f3a4b5c6d")
 		return store.Idempotency{}
 	}
-	idem := store.Idempotency{RequestID: requestID}
+	// One UUID in either case: a retry whose id came back in capitals
+	// (a store that keeps UUIDs so) is the same call, not a second create.
+	idem := store.Idempotency{RequestID: strings.ToLower(requestID)}
 	if p := principalFrom(ctx); p != nil && p.Role == partner {
 		// A partner's ids are its own: another partner's repeat of one
 		// must neither be handed this one's record nor lose its own.
