@@ -227,7 +227,10 @@ func requestPersonalSet(hr *pb.HelpRequest) []string {
 }
 
 // partnerOrganisation holds a partner to its own organisation on create:
-// an empty organisation becomes theirs, another is refused.
+// an empty organisation becomes theirs, another is refused. One that is
+// no organisation at all ("organisations/granite-food", as AdminService
+// names it) is left to checkOrganisation, which names the field: the
+// partner may well have meant its own.
 func partnerOrganisation(ctx context.Context, hr *pb.HelpRequest) error {
 	p := principalFrom(ctx)
 	if p == nil || p.Role != partner {
@@ -239,10 +242,16 @@ func partnerOrganisation(ctx context.Context, hr *pb.HelpRequest) error {
 	if hr.Organisation == "" {
 		hr.Organisation = p.Organisation
 	}
-	if hr.Organisation != p.Organisation {
+	if otherOrganisation(p, hr.Organisation) {
 		return statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a partner token creates requests for its own organisation only", nil)
 	}
 	return nil
+}
+
+// otherOrganisation says whether org, as checkOrganisation normalises it,
+// is a well-formed organisation other than partner p's own.
+func otherOrganisation(p *Principal, org string) bool {
+	return orgRE.MatchString(org) && org != p.Organisation
 }
 
 // requestFor reads a request the principal means to act on: NOT_FOUND

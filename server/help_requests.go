@@ -132,7 +132,7 @@ func (s *Server) ListHelpRequests(ctx context.Context, req *pb.ListHelpRequestsR
 		f.Organisation = checkOrganisation(&v, "organisation", req.GetOrganisation())
 	}
 	if p := principalFrom(ctx); p != nil && p.Role == partner {
-		if f.Organisation != "" && f.Organisation != p.Organisation {
+		if otherOrganisation(p, f.Organisation) {
 			return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, "a partner token lists its own organisation's requests only", nil)
 		}
 		f.Organisation = p.Organisation
