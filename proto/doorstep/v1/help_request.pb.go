@@ -408,9 +408,10 @@ type HelpRequest struct {
 	Vulnerability *Vulnerability `protobuf:"bytes,11,opt,name=vulnerability,proto3" json:"vulnerability,omitempty"`
 	// Output only. Starts as STATE_OPEN; changed by the matching lifecycle.
 	State HelpRequest_State `protobuf:"varint,12,opt,name=state,proto3,enum=doorstep.v1.HelpRequest_State" json:"state,omitempty"`
-	// Required on create, then immutable. The organisation that took the
-	// request: 2 to 63 lower-case letters, digits and hyphens, starting with a
-	// letter ("aberdeen-mutual-aid").
+	// Required on create (a partner's token may leave it out: its own
+	// organisation), then immutable. The organisation that took the request:
+	// 2 to 63 lower-case letters, digits and hyphens, starting with a letter
+	// ("aberdeen-mutual-aid"; the slug, not "organisations/...").
 	Organisation string `protobuf:"bytes,13,opt,name=organisation,proto3" json:"organisation,omitempty"`
 	// Optional on create, then immutable. The organisation's own id for this
 	// request, up to 128 printable characters; unique within the organisation.

@@ -37,6 +37,10 @@ const (
 // reason is stable (for example HELP_REQUEST_NOT_FOUND, INVALID_FIELDS,
 // EXTERNAL_ID_EXISTS, ETAG_MISMATCH) and, for INVALID_ARGUMENT, a
 // google.rpc.BadRequest naming every bad field by its path in the request.
+// They come as a google.rpc.Status in the grpc-status-details-bin trailer;
+// these google.rpc messages are googleapis' google/rpc/status.proto and
+// error_details.proto, not among these protos. The README's Errors section
+// lists every reason, its code and its metadata.
 type HelpRequestServiceClient interface {
 	// Records a new request for help. It starts in state OPEN.
 	//
@@ -58,8 +62,8 @@ type HelpRequestServiceClient interface {
 	// Deletes a request and its contact details for good.
 	DeleteHelpRequest(ctx context.Context, in *DeleteHelpRequestRequest, opts ...grpc.CallOption) (*DeleteHelpRequestResponse, error)
 	// Creates many requests in one call, for partners importing from their
-	// own records. Every row must have an organisation and an external_id,
-	// which make it idempotent: a row whose external_id the organisation has
+	// own records. Every row must have an organisation (a partner's token
+	// may leave it out) and an external_id, which make it idempotent: a row whose external_id the organisation has
 	// already used returns the stored request with existing = true and changes
 	// nothing, so running the same import again creates nothing new. Each row
 	// stands alone: a bad row is reported in its result, with its index and
@@ -146,6 +150,10 @@ func (c *helpRequestServiceClient) BatchCreateHelpRequests(ctx context.Context, 
 // reason is stable (for example HELP_REQUEST_NOT_FOUND, INVALID_FIELDS,
 // EXTERNAL_ID_EXISTS, ETAG_MISMATCH) and, for INVALID_ARGUMENT, a
 // google.rpc.BadRequest naming every bad field by its path in the request.
+// They come as a google.rpc.Status in the grpc-status-details-bin trailer;
+// these google.rpc messages are googleapis' google/rpc/status.proto and
+// error_details.proto, not among these protos. The README's Errors section
+// lists every reason, its code and its metadata.
 type HelpRequestServiceServer interface {
 	// Records a new request for help. It starts in state OPEN.
 	//
@@ -167,8 +175,8 @@ type HelpRequestServiceServer interface {
 	// Deletes a request and its contact details for good.
 	DeleteHelpRequest(context.Context, *DeleteHelpRequestRequest) (*DeleteHelpRequestResponse, error)
 	// Creates many requests in one call, for partners importing from their
-	// own records. Every row must have an organisation and an external_id,
-	// which make it idempotent: a row whose external_id the organisation has
+	// own records. Every row must have an organisation (a partner's token
+	// may leave it out) and an external_id, which make it idempotent: a row whose external_id the organisation has
 	// already used returns the stored request with existing = true and changes
 	// nothing, so running the same import again creates nothing new. Each row
 	// stands alone: a bad row is reported in its result, with its index and
