@@ -313,7 +313,14 @@ func checkTimestamp(v *violations, field string, ts *timestamppb.Timestamp) (tim
 		return time.Time{}, false
 	}
 	if err := ts.CheckValid(); err != nil {
-		v.add(field, "is not a valid timestamp")
+		// Clients in other languages build Timestamps by hand, and
+		// JavaScript's clock counts milliseconds: say which part is wrong.
+		switch {
+		case ts.Nanos < 0 || ts.Nanos > 999_999_999:
+			v.add(field, "is not a valid timestamp: nanos must be from 0 to 999999999")
+		default:
+			v.add(field, "is not a valid timestamp: seconds must be whole seconds since 1970-01-01T00:00:00Z (not milliseconds), in the years 1 to 9999")
+		}
 		return time.Time{}, false
 	}
 	return ts.AsTime(), true
