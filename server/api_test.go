@@ -291,10 +291,16 @@ func TestExternalIDUniquePerOrganisation(t *testing.T) {
 	h := newHarness(t)
 	in := validHelpRequest()
 	in.ExternalId = "row-17"
-	h.createHR(in)
+	first := h.createHR(in)
 	_, err := h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: in})
 	if code, reason, _ := errorOf(t, err); code != codes.AlreadyExists || reason != "EXTERNAL_ID_EXISTS" {
 		t.Errorf("duplicate external_id: %v", err)
+	}
+	// A partner whose first reply was lost (and who sent no request_id)
+	// is told which request holds the id, to read it back: List cannot
+	// filter by external_id.
+	if got := statusMeta(t, err, "resource"); got != first.Name {
+		t.Errorf("duplicate external_id names resource %q, want %s", got, first.Name)
 	}
 	in.Organisation = "torry-food-bank"
 	h.createHR(in)

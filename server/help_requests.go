@@ -73,10 +73,25 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 	}
 	ctx = s.auditing(ctx, "create", "", requestPersonalSet(hr))
 	out, err := s.store.CreateHelpRequest(ctx, hr, idem)
+	if errors.Is(err, store.ErrExternalIDExists) {
+		return nil, s.externalIDTaken(ctx, hr.Organisation, hr.ExternalId)
+	}
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	return &pb.CreateHelpRequestResponse{HelpRequest: out}, nil
+}
+
+// externalIDTaken refuses a request whose external_id its organisation
+// already uses, naming the request that has it (metadata "resource"): a
+// partner whose first reply was lost, and who sent no request_id, reads
+// that one back rather than guessing, as List cannot look it up.
+func (s *Server) externalIDTaken(ctx context.Context, org, externalID string) error {
+	var meta map[string]string
+	if held, err := s.store.GetHelpRequestByExternalID(ctx, org, externalID); err == nil {
+		meta = map[string]string{"resource": held.Name}
+	}
+	return statusWith(codes.AlreadyExists, ReasonExternalIDExists, "this organisation already has a request with that external_id", meta)
 }
 
 // checkNewHelpRequest clears the output-only fields of a request to be
