@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +28,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 12
+const SchemaVersion = 13
 
 var (
 	bMeta          = []byte("meta")
@@ -74,6 +75,42 @@ var migrations = []func(tx *bolt.Tx) error{
 	changesNoBuckets, // 10: migrate seals the names of volunteers' tokens (sealTokenNames)
 	changesNoBuckets, // 11: migrate indexes tokens by volunteer (indexVolunteerTokens)
 	placeCallsFromAfar,
+	lowerRequestIDs,
+}
+
+// lowerRequestIDs (version 13) keys the request ids older versions
+// recorded in capitals in lower case, as idempotencyKey now reads them:
+// kept as sent, a retry of such a create, in either case, found nothing
+// and stored the request or volunteer a second time. Where an id was
+// recorded in both cases (that very second create), the lower case one
+// stays, as the retries since have found it.
+func lowerRequestIDs(tx *bolt.Tx) error {
+	b := tx.Bucket(bIdempotency)
+	type moved struct{ from, to, v []byte }
+	var out []moved
+	err := b.ForEach(func(k, v []byte) error {
+		// The id follows the last "/" (after a scope) or the kind's 0x00;
+		// a scope, an organisation, is lower case already.
+		i := max(bytes.LastIndexByte(k, '/'), bytes.IndexByte(k, 0)) + 1
+		if low := bytes.ToLower(k[i:]); !bytes.Equal(low, k[i:]) {
+			out = append(out, moved{bytes.Clone(k), append(bytes.Clone(k[:i]), low...), bytes.Clone(v)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range out {
+		if b.Get(m.to) == nil {
+			if err := b.Put(m.to, m.v); err != nil {
+				return err
+			}
+		}
+		if err := b.Delete(m.from); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // changesNoBuckets is a step whose work migrate does, as it needs the
@@ -805,9 +842,11 @@ const (
 
 // idempotencyKey is kind 0x00 request_id, with the scope and a "/"
 // before the request id when there is one (a request id is a UUID, so
-// never holds a "/").
+// never holds a "/"). The id is keyed in lower case: a UUID is one UUID in
+// either case, and a retry may send back in capitals what the first call
+// sent in small letters, or the other way round.
 func idempotencyKey(kind string, idem Idempotency) []byte {
-	id := idem.RequestID
+	id := strings.ToLower(idem.RequestID)
 	if idem.Scope != "" {
 		id = idem.Scope + "/" + id
 	}

@@ -7,7 +7,7 @@
 // record they belong to, so that they can be protected, disclosed and
 // erased on their own (see Personal data below).
 //
-// # Bucket layout (schema version 12)
+// # Bucket layout (schema version 13)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
@@ -63,6 +63,7 @@
 //	    by_volunteer/       volunteer_id(16) offer_id(16) -> ""
 //	idempotency/
 //	    kind 0x00 [scope "/"] request_id -> id(16) fingerprint(32)
+//	                        (request_id in lower case)
 //	                        (scope: "org:" and a partner's organisation; none
 //	                        for staff)
 //	postcodes/
@@ -118,7 +119,9 @@
 // version 11 indexes the tokens by volunteer (tokens/by_volunteer/, about
 // a second for a million tokens); version 12 changes no bucket: it takes
 // the street off volunteers' commitments to calls from afar, which older
-// versions noted at the caller's street as if a visit.
+// versions noted at the caller's street as if a visit; version 13 changes
+// no bucket: it keys in lower case the request ids older versions recorded
+// in capitals, as they are read now.
 //
 // # Personal data
 //
