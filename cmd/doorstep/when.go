@@ -137,7 +137,8 @@ type point struct {
 	hasTime bool
 	minutes int // from midnight; 1440 is the end of the day
 	exact   time.Time
-	skip    bool // exact is in the hour the clocks skip (ukTime)
+	skip    bool      // exact is in the hour the clocks skip (ukTime)
+	now     time.Time // when it was said, for the hour that comes twice (inComingOf)
 }
 
 func (p point) at() time.Time {
@@ -149,7 +150,7 @@ func (p point) at() time.Time {
 	}
 	d := p.day
 	t, _ := ukTime(d.Year(), d.Month(), d.Day(), p.minutes)
-	return t
+	return inComingOf(t, p.now)
 }
 
 // skipped reports whether p's time of day never came on its day: it is in
@@ -182,10 +183,28 @@ func ukTime(y int, m time.Month, d, minutes int) (t time.Time, skip bool) {
 	// In the hour that comes twice in autumn, time.Date gives the second
 	// (GMT); people mean the first, as the evening runs on: "by 1:30am"
 	// said at 00:50 BST is in 40 minutes, and "00:30-01:30" is an hour.
+	// Said once the clocks have gone back, inComingOf makes it the second.
 	if first := t.Add(-time.Hour); first.In(london).Format("2006-01-02 15:04") == t.Format("2006-01-02 15:04") {
 		return first, false
 	}
 	return t, false
+}
+
+// inComingOf reads t, a time ukTime put in the first coming of the hour
+// the clocks repeat in autumn, in the coming now is in: once the clocks
+// have gone back (01:10 GMT), "by 1:30am" is in 20 minutes and
+// "01:00-01:45" the hour now running, where the first coming had passed
+// and the CLI refused them. Before, it is the first, as ukTime says.
+func inComingOf(t, now time.Time) time.Time {
+	const wall = "2006-01-02 15:04"
+	second := t.Add(time.Hour)
+	if now.IsZero() || second.In(london).Format(wall) != t.In(london).Format(wall) {
+		return t
+	}
+	if _, change := t.In(london).ZoneBounds(); !now.Before(change) {
+		return second
+	}
+	return t
 }
 
 // skipWords says when the clocks went forward, for change, the moment
@@ -213,7 +232,7 @@ func parsePoint(s string, now, defDay time.Time) (point, error) {
 			var at time.Time
 			at, skip = ukTime(t.Year(), t.Month(), t.Day(), t.Hour()*60+t.Minute())
 			if !skip {
-				at = at.Add(time.Duration(t.Second()) * time.Second)
+				at = inComingOf(at, now).Add(time.Duration(t.Second()) * time.Second)
 			}
 			t = at
 		}
@@ -224,7 +243,7 @@ func parsePoint(s string, now, defDay time.Time) (point, error) {
 		return point{}, errors.New("say when: " + whenExamples)
 	}
 	if m, ok := parseClock(fields[len(fields)-1]); ok {
-		p := point{day: midnight(defDay), hasTime: true, minutes: m}
+		p := point{day: midnight(defDay), hasTime: true, minutes: m, now: now}
 		if len(fields) > 1 {
 			d, err := parseDay(strings.Join(fields[:len(fields)-1], " "), now)
 			if err != nil {

@@ -77,3 +77,38 @@ func TestWhenClocksGoBack(t *testing.T) {
 		})
 	}
 }
+
+// TestWhenClocksGoBackSecondHour: once the clocks have gone back (01:10
+// GMT, the first 01:30 BST an hour gone), a worker who types "by 1:30am"
+// means in 20 minutes, the 01:30 still to come; read as the first coming,
+// the deadline had passed and the CLI refused it, and so too a window in
+// the hour now running. Said before the first coming, they are still it.
+func TestWhenClocksGoBackSecondHour(t *testing.T) {
+	utc := func(d, h, m int) time.Time { return time.Date(2026, 10, d, h, m, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		now            time.Time
+		in             string
+		start, end, by time.Time
+	}{
+		{now: utc(25, 1, 10), in: "by 1:30am", by: utc(25, 1, 30)},
+		{now: utc(25, 1, 10), in: "01:30", by: utc(25, 1, 30)},
+		{now: utc(25, 1, 10), in: "2026-10-25 01:30", by: utc(25, 1, 30)},
+		{now: utc(25, 1, 10), in: "sun 01:00-01:45", start: utc(25, 1, 0), end: utc(25, 1, 45)},
+		{now: utc(25, 1, 10), in: "sun 01:30-01:45", start: utc(25, 1, 30), end: utc(25, 1, 45)},
+		{now: utc(25, 1, 10), in: "sun 01:30-03:00", start: utc(25, 1, 30), end: utc(25, 3, 0)},
+		// In the first coming of the hour (01:40 BST, 01:20 BST): the
+		// first, as before.
+		{now: utc(25, 0, 40), in: "sun 01:00-01:45", start: utc(25, 0, 0), end: utc(25, 0, 45)},
+		{now: utc(25, 0, 20), in: "by 1:30am", by: utc(25, 0, 30)},
+	} {
+		t.Run(tc.now.Format("15:04Z ")+tc.in, func(t *testing.T) {
+			got, err := parseWhen(tc.in, tc.now)
+			switch {
+			case err != nil:
+				t.Errorf("error %v", err)
+			case !got.start.Equal(tc.start) || !got.end.Equal(tc.end) || !got.deadline.Equal(tc.by):
+				t.Errorf("read as %v-%v by %v, want %v-%v by %v", got.start.UTC(), got.end.UTC(), got.deadline.UTC(), tc.start, tc.end, tc.by)
+			}
+		})
+	}
+}
