@@ -197,12 +197,29 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	// reads after the command line, for the flags it did not give: a flag
 	// always wins, even over a variable that could not be read.
 	var c config
+	fs, err := flagSet(&c, getenv)
+	if err != nil {
+		return c, err
+	}
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return c, err
+	}
+	return c, checkConfig(c, fs)
+}
+
+// flagSet defines doorstepd's flags, each setting its field of c. It is
+// apart from parseConfig so that a test can hold the README's table of
+// flags to it.
+func flagSet(c *config, getenv func(string) string) (*flag.FlagSet, error) {
 	gcDefault := defaultGCPercent
 	if getenv("GOGC") != "" {
 		gcDefault = 0 // the operator's GOGC, which the runtime has already applied
 	}
 	fs := flag.NewFlagSet("doorstepd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "localhost:50051", "address to serve gRPC on (env DOORSTEP_LISTEN)")
 	fs.StringVar(&c.dataDir, "data-dir", "./doorstep-data", "directory of the data file (env DOORSTEP_DATA_DIR)")
 	fs.StringVar(&c.gazetteer, "gazetteer", "", "ONS Postcode Directory CSV file to load at start (env DOORSTEP_GAZETTEER)")
@@ -224,7 +241,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	} {
 		v, err := time.ParseDuration(d.def)
 		if err != nil {
-			return c, fmt.Errorf("--%s default: %w", d.flag, err)
+			return nil, fmt.Errorf("--%s default: %w", d.flag, err)
 		}
 		fs.DurationVar(d.p, d.flag, v, d.usage+" (env "+d.env+")")
 	}
@@ -251,45 +268,45 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	} {
 		fs.IntVar(d.p, d.flag, d.def, d.usage+" (env "+d.env+")")
 	}
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if err := applyEnv(fs, getenv); err != nil {
-		return c, err
-	}
+	return fs, nil
+}
+
+// checkConfig refuses a configuration that cannot work, before anything
+// is opened.
+func checkConfig(c config, fs *flag.FlagSet) error {
 	if (c.tlsCert == "") != (c.tlsKey == "") {
-		return c, errors.New("--tls-cert and --tls-key go together")
+		return errors.New("--tls-cert and --tls-key go together")
 	}
 	if c.tlsClientCA != "" && c.tlsCert == "" {
-		return c, errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+		return errors.New("--tls-client-ca needs --tls-cert and --tls-key")
 	}
 	// strconv reads "NaN" and "Inf" as numbers; NaN would let every call
 	// through, and 0 is the one way to say no limit.
 	if math.IsNaN(c.rateLimit) || math.IsInf(c.rateLimit, 0) {
-		return c, fmt.Errorf("--rate-limit %v must be a number of calls per second (0 turns the limit off)", c.rateLimit)
+		return fmt.Errorf("--rate-limit %v must be a number of calls per second (0 turns the limit off)", c.rateLimit)
 	}
 	if c.rateLimit < 0 || c.rateBurst < 1 || c.maxStreams < 1 {
-		return c, errors.New("--rate-limit must not be negative, --rate-burst and --max-streams at least 1")
+		return errors.New("--rate-limit must not be negative, --rate-burst and --max-streams at least 1")
 	}
 	if c.dispatchCands < 1 || c.dispatchCands > server.MaxCandidatesPerRequest {
-		return c, fmt.Errorf("--dispatch-candidates must be from 1 to %d", server.MaxCandidatesPerRequest)
+		return fmt.Errorf("--dispatch-candidates must be from 1 to %d", server.MaxCandidatesPerRequest)
 	}
 	if c.gcPercent < 0 {
-		return c, errors.New("--gc-percent must not be negative (GOGC=off turns collection off)")
+		return errors.New("--gc-percent must not be negative (GOGC=off turns collection off)")
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	// Listening waits for the index, which takes seconds on a large
 	// store: a mistyped address must not cost them first.
 	if _, _, err := net.SplitHostPort(c.listen); err != nil {
-		return c, fmt.Errorf("--listen %q: want host:port, such as localhost:50051 or :50051: %v", c.listen, err)
+		return fmt.Errorf("--listen %q: want host:port, such as localhost:50051 or :50051: %v", c.listen, err)
 	}
 	if c.maxRecvBytes < 4096 {
-		return c, errors.New("--max-recv-bytes must be at least 4096")
+		return errors.New("--max-recv-bytes must be at least 4096")
 	}
 	if c.sweepEvery < time.Second {
-		return c, fmt.Errorf("--sweep-every %v must be at least 1s", c.sweepEvery)
+		return fmt.Errorf("--sweep-every %v must be at least 1s", c.sweepEvery)
 	}
 	// A few nanoseconds is a slip for seconds or hours: dispatch or the
 	// sweep would run back to back, and watchers find nothing to resume.
@@ -303,22 +320,22 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"--assignment-grace", "leaves assignments for people to mark done", c.assignmentGrace, time.Hour},
 	} {
 		if d.v > 0 && d.v < d.least {
-			return c, fmt.Errorf("%s %v is too short: at least %v, or 0, which %s", d.flag, d.v, d.least, d.zero)
+			return fmt.Errorf("%s %v is too short: at least %v, or 0, which %s", d.flag, d.v, d.least, d.zero)
 		}
 		if d.v < 0 {
-			return c, fmt.Errorf("%s %v must not be negative: 0 %s", d.flag, d.v, d.zero)
+			return fmt.Errorf("%s %v must not be negative: 0 %s", d.flag, d.v, d.zero)
 		}
 	}
 	if c.shutdownTimeout < 0 {
-		return c, fmt.Errorf("--shutdown-timeout %v must not be negative: 0 cancels running calls at once", c.shutdownTimeout)
+		return fmt.Errorf("--shutdown-timeout %v must not be negative: 0 cancels running calls at once", c.shutdownTimeout)
 	}
 	if c.offerLease < server.MinLease || c.offerLease > server.MaxLease {
-		return c, fmt.Errorf("--offer-lease %v must be from %v to %v", c.offerLease, server.MinLease, server.MaxLease)
+		return fmt.Errorf("--offer-lease %v must be from %v to %v", c.offerLease, server.MinLease, server.MaxLease)
 	}
 	if c.logFormat != "json" && c.logFormat != "console" {
-		return c, fmt.Errorf("--log-format %q: want json or console", c.logFormat)
+		return fmt.Errorf("--log-format %q: want json or console", c.logFormat)
 	}
-	return c, nil
+	return nil
 }
 
 // matchingConfig reads --matching-config before anything is served, so
