@@ -595,7 +595,10 @@ one is cancelled) and their volunteer records. It cannot be undone. On a termina
 the number again, first naming everyone its records name when a household shares it (all are erased);
 scripts give --yes. Records are found by the number they hold now: erase each number the person has
 used. A request or volunteer with a live offer or assignment stops the
-erasure and nothing is changed: end it first (decline the offer, or complete or cancel the request).
+erasure and nothing is changed, and the refusal names it: end it first. Fulfil or cancel the request
+(declining its offer is not enough where automatic dispatch runs: it may offer the request again);
+hold the volunteer (doorstep volunteer hold), which withdraws their waiting offers, and hand back
+their jobs (doorstep request release).
 It waits up to 10 minutes for the answer, unless --timeout says otherwise: an erasure ends by
 re-wrapping every data key under a new master key, about 20 s on a file of a million records.`,
 		examples: []string{"doorstep admin erase --phone 07700 900123", "doorstep admin erase --phone '+44 1224 123456' --yes --json"},

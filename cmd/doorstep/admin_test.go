@@ -475,3 +475,22 @@ func TestAdminBackupRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminEraseHelpSaysHowToEndCommitments: an admin told by erase
+// --help to decline a waiting offer found, where automatic dispatch runs,
+// the request offered again and the erasure refused again; the help must
+// say what the refusal itself and the README say: fulfil or cancel the
+// request, hold the volunteer and hand back their jobs.
+func TestAdminEraseHelpSaysHowToEndCommitments(t *testing.T) {
+	e := newTestEnv(t)
+	out := e.ok("admin", "erase", "--help")
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"cancel the request", "doorstep volunteer hold", "doorstep request release", "declining its offer is not enough"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("admin erase --help lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(flat, "end it first (decline the offer") {
+		t.Errorf("admin erase --help still offers declining the offer as the way to end it:\n%s", out)
+	}
+}
