@@ -63,6 +63,18 @@ but hold none of their contents: look one up with doorstep request show or volun
 	if a.ctx.Err() != nil && errors.Is(err, a.ctx.Err()) {
 		return nil // Ctrl-C is how a watch ends
 	}
+	var ce *client.CompactedError
+	if errors.As(err, &ce) && ce.Oldest > 0 {
+		// The server's words are for apps ("reload with List calls and
+		// watch from oldest_revision"); a person at a terminal needs the
+		// flag and the number.
+		why := fmt.Sprintf("The server no longer keeps the events from revision %d: it keeps them for its --event-retention, and a data file restored from a backup starts them again", ce.Requested)
+		if ce.Ahead {
+			why = fmt.Sprintf("The server has not reached revision %d: its data was restored from an older copy, and the revisions after its last will be given out again", ce.Requested)
+		}
+		return &cliError{code: exitUsage, msg: fmt.Sprintf("%s. Watch again with --from %d, the oldest it keeps, or without --from for what happens from now on, "+
+			"and look up what changed meanwhile with doorstep request list or volunteer list (%s).", why, ce.Oldest, orDefault(client.Reason(err), "EVENTS_COMPACTED"))}
+	}
 	return err
 }
 

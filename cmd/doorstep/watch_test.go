@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"regexp"
@@ -273,5 +274,46 @@ func TestWatchSaysWhyAnotherGroupsRequestShows(t *testing.T) {
 	}
 	if got := out.String(); !strings.Contains(got, "[aberdeen-mutual-aid; volunteer of ferryhill-helpers]") {
 		t.Errorf("line %q", got)
+	}
+}
+
+// TestWatchFromRevisionNotKept: an operator who carries on a watch with
+// --from after the server let those events go (a week on, its
+// --event-retention) or after its data was restored from an older copy
+// was told to "reload with List calls and watch from oldest_revision",
+// words for apps; the command now names the --from to give.
+func TestWatchFromRevisionNotKept(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, reason string
+		compact            bool
+	}{
+		{"compacted", "1", "EVENTS_COMPACTED", true},
+		{"ahead", "1000", "REVISION_AHEAD", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			e.newRequest()
+			e.newRequest()
+			if tc.compact {
+				if _, err := e.st.CompactEvents(context.Background(), time.Now().Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			oldest, err := e.st.OldestEventRevision()
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.env["DOORSTEP_TOKEN"] = e.coordinator
+			r := e.run("watch", "--from", tc.from)
+			if r.code != exitUsage {
+				t.Errorf("watch --from %s: exit %d, want %d", tc.from, r.code, exitUsage)
+			}
+			if want := fmt.Sprintf("--from %d", oldest); !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, tc.reason) {
+				t.Errorf("watch --from %s: stderr %q, want it to name %q and %s", tc.from, r.stderr, want, tc.reason)
+			}
+			if strings.Contains(r.stderr, "List calls") || strings.Contains(r.stderr, "oldest_revision") {
+				t.Errorf("watch --from %s: stderr %q speaks the API's words, not the command's", tc.from, r.stderr)
+			}
+		})
 	}
 }
