@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -185,7 +186,7 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 		return sameDoorStatus(ctx, sameDoor.Coming)
 	case errors.As(err, &blocking):
 		return statusWith(codes.FailedPrecondition, ReasonHasCommitments,
-			blocking.Resource+" has a live offer or assignment: end it first (decline the offer, or complete or cancel the request)", map[string]string{"resource": blocking.Resource})
+			blocking.Resource+" has a live offer or assignment: "+commitmentsAdvice(blocking.Resource), map[string]string{"resource": blocking.Resource})
 	case errors.Is(err, store.ErrHasCommitments):
 		return statusWith(codes.FailedPrecondition, ReasonHasCommitments, "it has a live offer or assignment: end it first (decline the offer, or complete or cancel the request)", nil)
 	case errors.Is(err, matcher.ErrNoLocation), errors.Is(err, matcher.ErrNoWindow), errors.Is(err, matcher.ErrUnknownVolunteer):
@@ -207,6 +208,21 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 	// Store errors carry ids and bucket names, never personal data.
 	m.logger.Error("internal error", zap.Error(err), zap.String("method", methodFrom(ctx)))
 	return statusWith(codes.Internal, ReasonInternal, "internal error", nil)
+}
+
+// commitmentsAdvice says how to end what blocks an erasure or deletion of
+// resource. Declining an offer is not enough where dispatch runs on its
+// own: the request goes back to OPEN, or the volunteer stays free, and
+// either may be offered again before the call is made again.
+func commitmentsAdvice(resource string) string {
+	switch {
+	case strings.HasPrefix(resource, "helpRequests/"):
+		return "end it first: complete it if the help was given, else cancel it (decline the offer only where automatic dispatch is off: it may offer the request again)"
+	case strings.HasPrefix(resource, "volunteers/"):
+		return "end it first: hold them (held), which withdraws their waiting offers and keeps new ones from them, then release or complete any job they are assigned " +
+			"(decline the offer only where automatic dispatch is off: it may offer them another)"
+	}
+	return "end it first (decline the offer, or complete or cancel the request; where automatic dispatch runs, cancel the request or hold the volunteer)"
 }
 
 // diskFull says whether err is a write that failed for want of disk space
