@@ -353,18 +353,21 @@ func matchingConfig(path string) (server.Option, error) {
 	return server.WithMatcherConfig(cfg), nil
 }
 
-func newLogger(c config) (*zap.Logger, error) {
+// newLogger logs to out (run's stderr: the process's, under main), so
+// that what the server says can be read where it is run. It is zap's
+// production logger otherwise: sampled, with callers, and stacks on errors.
+func newLogger(c config, out io.Writer) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(c.logLevel)
 	if err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
-	zc := zap.NewProductionConfig()
-	zc.Level = zap.NewAtomicLevelAt(lvl)
-	zc.Encoding = c.logFormat
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
 	if c.logFormat == "console" {
-		zc.EncoderConfig = zap.NewDevelopmentEncoderConfig()
+		enc = zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
 	}
-	return zc.Build()
+	sink := zapcore.Lock(zapcore.AddSync(out))
+	core := zapcore.NewSamplerWithOptions(zapcore.NewCore(enc, sink, lvl), time.Second, 100, 100)
+	return zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.ErrorLevel), zap.ErrorOutput(sink)), nil
 }
 
 // run serves until ctx is done, then lets running calls finish for up to
@@ -381,7 +384,7 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(c)
+	logger, err := newLogger(c, stderr)
 	if err != nil {
 		return err
 	}
@@ -389,8 +392,15 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	if c.newAdminToken {
 		return recoverAdmin(ctx, c, logger, stderr)
 	}
-	if c.gcPercent > 0 {
-		debug.SetGCPercent(c.gcPercent)
+	gcPercent := c.gcPercent
+	if gcPercent > 0 {
+		debug.SetGCPercent(gcPercent)
+	} else {
+		// GOGC's own, or the runtime's default: read back, so that the
+		// start says what is in force rather than 0, which reads as
+		// collection turned off (-1 is GOGC=off).
+		gcPercent = debug.SetGCPercent(100)
+		debug.SetGCPercent(gcPercent)
 	}
 	creds, err := transportCredentials(c)
 	if err != nil {
@@ -510,7 +520,7 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- g.Serve(lis) }()
 	logger.Info("serving", zap.String("addr", lis.Addr().String()), zap.String("data_dir", c.dataDir), zap.Bool("tls", creds != nil),
-		zap.Bool("client_certificates", c.tlsClientCA != ""), zap.Int("gc_percent", c.gcPercent))
+		zap.Bool("client_certificates", c.tlsClientCA != ""), zap.Int("gc_percent", gcPercent))
 	if ready != nil {
 		ready <- lis.Addr()
 	}
