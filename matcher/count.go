@@ -240,8 +240,8 @@ func (s *exclusionSweep) block(blk *gridBlock) {
 			if rowLo+colLo[c] > degSq {
 				continue
 			}
-			hd := blk.cells[row<<gridBlockShift|int64(c)]
-			for i := hd.off; i < hd.off+hd.n; i++ {
+			off, n := blk.cell(uint32(row<<gridBlockShift | int64(c)))
+			for i := off; i < off+n; i++ {
 				e := &arena[i]
 				dlat := float64(e.lat)*gridDegreePerFixed - lat
 				dlng := float64(e.lng)*gridDegreePerFixed - lng

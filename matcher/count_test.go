@@ -131,9 +131,9 @@ func checkHoles(t *testing.T, stage string, g *Grid) {
 	t.Helper()
 	for _, b := range g.blocks[1:] {
 		live := make([]bool, len(b.arena))
-		for ci := range b.cells {
-			c := b.cells[ci]
-			for i := c.off; i < c.off+c.n; i++ {
+		for ci := range uint32(len(b.cells)) {
+			off, n := b.cell(ci)
+			for i := off; i < off+n; i++ {
 				live[i] = true
 			}
 		}

@@ -33,9 +33,9 @@ package matcher
 // not line up; a search works out its own column in each band.
 //
 // Layout. A map from packed block coordinates finds a block. A block holds
-// the bitmap, 256 cell headers (offset and count, 8 bytes) and one arena
-// holding every cell's entries, each cell in a run of the next power of two
-// in size; when the arena fills it is rebuilt in cell order, so a search
+// the bitmap, 256 cell headers (offset and count, 16 bits each) and one
+// arena holding every cell's entries, each cell in a run of the next power
+// of two in size; when the arena fills it is rebuilt in cell order, so a search
 // finds neighbouring cells' entries near each other. A slot per id (a slice
 // indexed by id) records block, cell and position, so Upsert and Remove are
 // O(1): a point leaves its cell by moving the cell's last entry into its
@@ -134,12 +134,23 @@ type gridEntry struct {
 // its own capacity, laid out in cell order when the arena is rebuilt, so
 // the cells a search reads are near each other in memory.
 type gridBlock struct {
-	// What a search reads first fits in the block's first 64 bytes.
+	// What a search reads first fits in the block's first cache line.
 	arena []gridEntry
 	occ   [gridBlockSide]uint16 // bit c of occ[r] is set when cell r<<4|c is not empty
-	cols  uint16                // the union of occ: columns with a non-empty cell
-	n     int32                 // points in the block
 
+	// The cell headers are 4 bytes and start on a cache line, so that a
+	// row of 16 cells is one line, where 8-byte headers at offset 236 made
+	// it three: the slowest searches wait for memory, and headers were a
+	// fifth of the lines they read. They start on a line because the
+	// runtime puts an 8-byte header before an object of this size (1272
+	// bytes, with pointers) at the start of a line, so offset 56 is a
+	// line's start (TestGridBlockLayout). A block whose arena outgrows
+	// 16-bit offsets keeps its headers in wide instead (cell).
+	cells [gridBlockSide * gridBlockSide]gridCell
+
+	cols   uint16 // the union of occ: columns with a non-empty cell
+	n      int32  // points in the block
+	wide   *[gridBlockSide * gridBlockSide]gridWideCell
 	by, bx int32
 	index  uint32 // in Grid.blocks
 	agg    gridAgg
@@ -152,7 +163,6 @@ type gridBlock struct {
 	// too much: a point that leaves or changes leaves its bit behind
 	// until the cell empties or the arena is next rebuilt.
 	skilled [tagSkillBits][gridBlockSide]uint16
-	cells   [gridBlockSide * gridBlockSide]gridCell
 }
 
 // markSkills notes in skilled that cell ci holds a point with tag.
@@ -209,9 +219,52 @@ func (b *gridBlock) fillHoles(lo, hi uint32) {
 }
 
 // gridCell is a cell's run of the arena: entries arena[off:off+n], in a
-// run of gridRun(n) entries.
+// run of gridRun(n) entries, in a block whose arena has room for at most
+// gridNarrowMax entries. gridWideCell is the same for a larger arena.
 type gridCell struct {
+	off, n uint16
+}
+
+type gridWideCell struct {
 	off, n uint32
+}
+
+// gridNarrowMax is the most entries an arena with 16-bit headers holds.
+const gridNarrowMax = 1<<16 - 1
+
+// cell returns cell ci's run: entries arena[off:off+n]. A wide block's
+// cells are all zero, so a cell that is not empty is read from the header
+// line alone, without wide's line.
+func (b *gridBlock) cell(ci uint32) (off, n uint32) {
+	c := b.cells[ci&0xff]
+	if c.n != 0 || b.wide == nil {
+		return uint32(c.off), uint32(c.n)
+	}
+	w := &b.wide[ci&0xff]
+	return w.off, w.n
+}
+
+// setCell sets cell ci's run; off+n must be within the arena's room.
+func (b *gridBlock) setCell(ci, off, n uint32) {
+	if b.wide != nil {
+		b.wide[ci&0xff] = gridWideCell{off, n}
+		return
+	}
+	b.cells[ci&0xff] = gridCell{uint16(off), uint16(n)}
+}
+
+// widen moves the block's headers to wide, before its arena is given
+// room for more than gridNarrowMax entries.
+func (b *gridBlock) widen() {
+	if b.wide != nil {
+		return
+	}
+	w := new([gridBlockSide * gridBlockSide]gridWideCell)
+	for ci, c := range b.cells {
+		w[ci] = gridWideCell{uint32(c.off), uint32(c.n)}
+	}
+	b.cells = [gridBlockSide * gridBlockSide]gridCell{}
+	b.wide = w
 }
 
 // gridRun is the room a cell of n entries has: the next power of two.
@@ -225,23 +278,24 @@ func gridRun(n uint32) uint32 {
 }
 
 func (b *gridBlock) entries(ci uint32) []gridEntry {
-	c := b.cells[ci]
-	return b.arena[c.off : c.off+c.n]
+	off, n := b.cell(ci)
+	return b.arena[off : off+n]
 }
 
 // add appends e to cell ci and returns its position there.
 func (b *gridBlock) add(ci uint32, e gridEntry) uint32 {
-	c := &b.cells[ci]
-	if c.n == gridRun(c.n) {
-		if c.n >= 1<<31 {
+	off, n := b.cell(ci)
+	if n == gridRun(n) {
+		if n >= 1<<31 {
 			panic("matcher: Grid: too many points in one cell")
 		}
-		b.move(ci, gridRun(c.n+1))
+		b.move(ci, gridRun(n+1))
+		off, _ = b.cell(ci)
 	}
-	b.arena[c.off+c.n] = e
-	c.n++
+	b.arena[off+n] = e
+	b.setCell(ci, off, n+1)
 	b.n++
-	return c.n - 1
+	return n
 }
 
 // move gives cell ci a run of room entries at the end of the arena. When
@@ -250,48 +304,53 @@ func (b *gridBlock) add(ci uint32, e gridEntry) uint32 {
 // emptied cells, in an arena with half as much room again, so rebuilds
 // cost O(1) per added point.
 func (b *gridBlock) move(ci, room uint32) {
-	c := &b.cells[ci]
+	coff, cn := b.cell(ci)
 	old := b.arena
 	if len(old)+int(room) > cap(old) {
 		need := int(room)
-		for j := range b.cells {
-			if j != int(ci) {
-				need += int(gridRun(b.cells[j].n))
+		for j := range uint32(len(b.cells)) {
+			if j != ci {
+				_, n := b.cell(j)
+				need += int(gridRun(n))
 			}
 		}
-		b.arena = make([]gridEntry, 0, need+need/2+4)
+		size := need + need/2 + 4
+		if size > gridNarrowMax {
+			b.widen()
+		}
+		b.arena = make([]gridEntry, 0, size)
 		b.agg = gridAgg{} // rebuilt from the points still here, dropping stale bits
 		b.skilled = [tagSkillBits][gridBlockSide]uint16{}
-		for _, e := range old[b.cells[ci].off : b.cells[ci].off+b.cells[ci].n] {
+		for _, e := range old[coff : coff+cn] {
 			b.agg.add(e.tag)
 			b.markSkills(ci, e.tag)
 		}
-		for j := range b.cells {
-			cj := &b.cells[j]
-			if cj.n == 0 || j == int(ci) {
+		for j := range uint32(len(b.cells)) {
+			joff, jn := b.cell(j)
+			if jn == 0 || j == ci {
 				continue
 			}
 			off := uint32(len(b.arena))
-			b.arena = append(b.arena, old[cj.off:cj.off+cj.n]...)
-			for _, e := range old[cj.off : cj.off+cj.n] {
+			b.arena = append(b.arena, old[joff:joff+jn]...)
+			for _, e := range old[joff : joff+jn] {
 				b.agg.add(e.tag)
-				b.markSkills(uint32(j), e.tag)
+				b.markSkills(j, e.tag)
 			}
-			b.arena = b.arena[:int(off+gridRun(cj.n))]
-			b.fillHoles(off+cj.n, off+gridRun(cj.n))
-			cj.off = off
+			b.arena = b.arena[:int(off+gridRun(jn))]
+			b.fillHoles(off+jn, off+gridRun(jn))
+			b.setCell(j, off, jn)
 		}
 	}
 	off := uint32(len(b.arena))
-	b.arena = append(b.arena, old[c.off:c.off+c.n]...)
+	b.arena = append(b.arena, old[coff:coff+cn]...)
 	b.arena = b.arena[:int(off+room)]
-	b.fillHoles(off+c.n, off+room)
+	b.fillHoles(off+cn, off+room)
 	if len(old) > 0 && &old[0] == &b.arena[0] {
 		// The same arena: the run the cell left is a hole now (the room
 		// in it already was).
-		b.fillHoles(c.off, c.off+c.n)
+		b.fillHoles(coff, coff+cn)
 	}
-	c.off = off
+	b.setCell(ci, off, cn)
 }
 
 // gridSlot locates point id: entry pos of cell bc&255 of blocks[bc>>8].
@@ -501,23 +560,34 @@ func (g *Grid) load(pts []gridPoint) {
 			}
 			lastKey = key
 		}
-		last.cells[ci].n++
 		last.n++
 		entries[i] = e
 		where[i] = last.index<<8 | ci
 		maxID = max(maxID, p.id)
 	}
+	// Points per cell, by block index << 8 | cell (as where): a cell may
+	// hold more than its 16-bit header can until the block's size is known.
+	counts := make([]uint32, len(g.blocks)<<8)
+	for _, w := range where {
+		counts[w]++
+	}
 	for _, blk := range g.blocks[1:] {
-		total := uint32(0)
-		for ci := range blk.cells {
-			c := &blk.cells[ci]
-			if c.n > 0 {
-				if c.n >= 1<<31 {
-					panic("matcher: Grid: too many points in one cell")
-				}
-				c.off = total
-				total += gridRun(c.n)
-				c.n = 0
+		total := uint64(0)
+		n := counts[blk.index<<8 : (blk.index+1)<<8]
+		for _, c := range n {
+			if c >= 1<<31 {
+				panic("matcher: Grid: too many points in one cell")
+			}
+			total += uint64(gridRun(c))
+		}
+		if total > gridNarrowMax {
+			blk.widen()
+		}
+		total = 0
+		for ci, c := range n {
+			if c > 0 {
+				blk.setCell(uint32(ci), uint32(total), 0)
+				total += uint64(gridRun(c))
 				blk.occ[ci>>gridBlockShift] |= 1 << (ci & gridBlockMask)
 				blk.cols |= 1 << (ci & gridBlockMask)
 			}
@@ -527,17 +597,18 @@ func (g *Grid) load(pts []gridPoint) {
 	g.slots = make([]gridSlot, maxID+1)
 	for i, e := range entries {
 		blk := g.blocks[where[i]>>8]
-		c := &blk.cells[where[i]&0xff]
-		blk.arena[c.off+c.n] = e
+		ci := where[i] & 0xff
+		off, n := blk.cell(ci)
+		blk.arena[off+n] = e
 		blk.agg.add(e.tag)
-		blk.markSkills(where[i]&0xff, e.tag)
-		g.slots[e.id] = gridSlot{bc: where[i], pos: c.n}
-		c.n++
+		blk.markSkills(ci, e.tag)
+		g.slots[e.id] = gridSlot{bc: where[i], pos: n}
+		blk.setCell(ci, off, n+1)
 	}
 	for _, blk := range g.blocks[1:] {
-		for ci := range blk.cells {
-			if c := blk.cells[ci]; c.n > 0 {
-				blk.fillHoles(c.off+c.n, c.off+gridRun(c.n))
+		for ci := range uint32(len(blk.cells)) {
+			if off, n := blk.cell(ci); n > 0 {
+				blk.fillHoles(off+n, off+gridRun(n))
 			}
 		}
 	}
@@ -576,8 +647,8 @@ func (g *Grid) Remove(id uint32) bool {
 func (g *Grid) removeSlot(sl gridSlot) {
 	bi, ci := sl.bc>>8, sl.bc&0xff
 	blk := g.blocks[bi]
-	c := &blk.cells[ci]
-	cell := blk.arena[c.off : c.off+c.n]
+	off, n := blk.cell(ci)
+	cell := blk.arena[off : off+n]
 	last := len(cell) - 1
 	g.slots[cell[sl.pos].id] = gridSlot{}
 	if int(sl.pos) != last {
@@ -586,10 +657,11 @@ func (g *Grid) removeSlot(sl gridSlot) {
 		g.slots[moved.id].pos = sl.pos
 	}
 	cell[last] = gridHole
-	c.n--
-	if c.n == 0 {
+	if n--; n > 0 {
+		blk.setCell(ci, off, n)
+	} else {
 		// The run is reclaimed by the arena's next rebuild.
-		*c = gridCell{}
+		blk.setCell(ci, 0, 0)
 		blk.occ[ci>>gridBlockShift] &^= 1 << (ci & gridBlockMask)
 		for b := range blk.skilled {
 			blk.skilled[b][ci>>gridBlockShift] &^= 1 << (ci & gridBlockMask)
@@ -601,6 +673,7 @@ func (g *Grid) removeSlot(sl gridSlot) {
 	}
 	if blk.n--; blk.n == 0 {
 		blk.arena = nil
+		blk.wide = nil // its headers are all zero, as cells' are
 		blk.agg = gridAgg{}
 		blk.skilled = [tagSkillBits][gridBlockSide]uint16{}
 		delete(g.blockOf, gridKey(int64(blk.by), int64(blk.bx)))
@@ -810,7 +883,8 @@ func (s *gridSearch) touch(i int) {
 	sink := s.sink
 	for j := range q {
 		b := q[j].blk
-		sink += b.arena[b.cells[q[j].ci].off].id
+		off, _ := b.cell(q[j].ci)
+		sink += b.arena[off].id
 	}
 	s.sink = sink
 }

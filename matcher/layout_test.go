@@ -3,11 +3,13 @@ package matcher
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
+	"unsafe"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -319,5 +321,120 @@ func TestSkillsPastTheMask(t *testing.T) {
 		if slices.Sort(miss); !slices.Equal(miss, tt.miss) {
 			t.Errorf("%v: others lack %v, want %v", tt.need, miss, tt.miss)
 		}
+	}
+}
+
+// TestGridBlockLayout: a block's cell headers start on a cache line, so
+// that a row of 16 headers is one line (see gridBlock). This follows from
+// the block's size and the runtime's 8-byte header before such an object;
+// if either changes, the headers move off the line and searches slow.
+func TestGridBlockLayout(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("the layout is worked out for 64-bit platforms")
+	}
+	if off := unsafe.Offsetof(gridBlock{}.cells); off%64 != 56 {
+		t.Errorf("cells at offset %d of gridBlock, want 56 modulo 64", off)
+	}
+	g := NewGrid(100)
+	rng := rand.New(rand.NewPCG(41, 42))
+	for i := range 2000 {
+		g.Upsert(uint32(i), 51+rng.Float64(), -1+rng.Float64())
+	}
+	for _, b := range g.blocks[1:] {
+		if a := uintptr(unsafe.Pointer(&b.cells[0])); a%64 != 0 {
+			t.Fatalf("a block's cell headers start at %#x, not on a 64-byte line", a)
+		}
+	}
+}
+
+// TestGridWideBlock: a block whose arena outgrows 16-bit headers (a cell of
+// 70,000 points, and others around it), filled by Upserts and by a bulk
+// load, finds what brute force finds, through moves and removals that
+// empty cells and the block.
+func TestGridWideBlock(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	var pts []gridPoint
+	for i := range 72000 {
+		p := gridPoint{id: uint32(i), lat: 57.15, lng: -2.1}
+		if i%20 == 0 {
+			p.lat, p.lng = 57.145+rng.Float64()*0.01, -2.105+rng.Float64()*0.01
+		}
+		pts = append(pts, p)
+	}
+	far := gridPoint{id: 72000, lat: 51.5, lng: -0.1} // another, narrow block
+	pts = append(pts, far)
+	upserted, loaded := NewGrid(100), NewGrid(100)
+	for _, p := range pts {
+		upserted.upsert(p.id, p.lat, p.lng, p.tag)
+	}
+	loaded.load(pts)
+	pos := map[uint32][2]float64{}
+	for _, p := range pts {
+		pos[p.id] = [2]float64{gridStored(p.lat), gridStored(p.lng)}
+	}
+	check := func(stage string, g *Grid, pos map[uint32][2]float64, wantWide bool) {
+		t.Helper()
+		checkHoles(t, stage, g)
+		wide := false
+		for _, b := range g.blocks[1:] {
+			wide = wide || b.wide != nil
+		}
+		if wide != wantWide {
+			t.Fatalf("%s: a block is wide: %v, want %v", stage, wide, wantWide)
+		}
+		for _, q := range [][2]float64{{57.15, -2.1}, {57.146, -2.104}, {57.153, -2.097}, {51.5, -0.1}} {
+			for _, kmax := range []struct {
+				k int
+				m float64
+			}{{20, 300}, {500, 2000}, {len(pos) + 1, 400}} {
+				var all []Neighbour
+				for id, p := range pos {
+					if d := ApproxMetres(q[0], q[1], p[0], p[1]); d <= kmax.m {
+						all = append(all, Neighbour{ID: id, Metres: d})
+					}
+				}
+				slices.SortFunc(all, func(a, b Neighbour) int {
+					return cmp.Or(cmp.Compare(a.Metres, b.Metres), cmp.Compare(a.ID, b.ID))
+				})
+				want := all[:min(kmax.k, len(all))]
+				if got := g.Nearest(nil, q[0], q[1], kmax.k, kmax.m, nil); !slices.Equal(got, want) {
+					t.Fatalf("%s: Nearest(%v, %d, %v): %d results, want %d", stage, q, kmax.k, kmax.m, len(got), len(want))
+				}
+				n := 0
+				g.Within(q[0], q[1], kmax.m, func(uint32, float64) bool { n++; return true })
+				if n != len(all) {
+					t.Fatalf("%s: Within(%v, %v) saw %d, want %d", stage, q, kmax.m, n, len(all))
+				}
+			}
+		}
+	}
+	for _, g := range []*Grid{upserted, loaded} {
+		pos := maps.Clone(pos)
+		check("filled", g, pos, true)
+		for i := range 3000 {
+			id := uint32(rng.IntN(72000))
+			if i%3 == 0 {
+				g.Remove(id)
+				delete(pos, id)
+				continue
+			}
+			lat, lng := 57.145+rng.Float64()*0.01, -2.105+rng.Float64()*0.01
+			g.Upsert(id, lat, lng)
+			pos[id] = [2]float64{gridStored(lat), gridStored(lng)}
+		}
+		check("after moves and removals", g, pos, true)
+		for id := range pos {
+			if id != far.id {
+				g.Remove(id)
+				delete(pos, id)
+			}
+		}
+		check("emptied", g, pos, false)
+		for i := range 100 {
+			lat, lng := 57.145+rng.Float64()*0.01, -2.105+rng.Float64()*0.01
+			g.Upsert(uint32(i), lat, lng)
+			pos[uint32(i)] = [2]float64{gridStored(lat), gridStored(lng)}
+		}
+		check("refilled", g, pos, false)
 	}
 }
