@@ -1239,7 +1239,9 @@ func (s *gridSearch) scan(cell []gridEntry) {
 		}
 		// Until k are accepted, a point the tag turns away needs no
 		// distance. After that most points are beyond the k-th, which the
-		// distance shows before the tag need be read.
+		// distance shows before the tag need be read; one within it is
+		// still judged by its tag before it is held back, or its record
+		// would be read (warmRecords) only for the tag to turn it away.
 		tagged := s.tq != nil && len(s.res)-s.start < s.k
 		if tagged && s.rejects(e.id, e.tag, lo) {
 			continue
@@ -1251,6 +1253,14 @@ func (s *gridSearch) scan(cell []gridEntry) {
 			if s.tq == nil {
 				s.offer(e.id, e.tag, d, false)
 				continue
+			}
+			if !tagged {
+				// By the tables if the search has them; not worth
+				// building them for this.
+				if s.tt != nil && s.rejects(e.id, e.tag, lo) || s.tt == nil && s.tq.tagRejects(e.id, e.tag, lo) {
+					continue
+				}
+				tagged = true
 			}
 			s.pending[s.npend] = gridPending{e.id, e.tag, d, tagged}
 			if s.npend++; s.npend == len(s.pending) {
