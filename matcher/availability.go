@@ -125,7 +125,8 @@ func (w *windowCache) for_(loc uint16) []piece { return w.pieces[w.index(loc)] }
 func (e *Engine) availability(id uint32, w *windowCache, loc uint16, until int32) (free bool, away bool, at slot) {
 	pieces := w.for_(loc)
 	slots := e.slotsOf(&e.vols[id])
-	awayDays := e.extraOf(id).away
+	var span [1][2]int32
+	awayDays := e.awayDays(id, &span)
 	anyPresent, missed := false, false
 	for _, p := range pieces {
 		if p.day > until {
@@ -147,6 +148,17 @@ func (e *Engine) availability(id uint32, w *windowCache, loc uint16, until int32
 		}
 	}
 	return false, missed || !anyPresent && len(pieces) > 0, slot{}
+}
+
+// awayDays is volunteer id's away dates: from the packed record, in span,
+// when they are one span of days (hotSpan), else from the side record.
+func (e *Engine) awayDays(id uint32, span *[1][2]int32) [][2]int32 {
+	if h := &e.hot[id]; h.flags&hotSpan != 0 {
+		lo, hi := h.awaySpan()
+		span[0] = [2]int32{lo, hi}
+		return span[:]
+	}
+	return e.extraOf(id).away
 }
 
 // awayThroughout reports whether every day of the window's pieces falls

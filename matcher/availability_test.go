@@ -1,6 +1,8 @@
 package matcher
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -179,5 +181,61 @@ func TestAwayThroughout(t *testing.T) {
 	}
 	if _, err := AwayThroughout(away("Mars/Olympus", [2]*pb.Date{day(2026, 12, 1), day(2026, 12, 1)}), utc(12, 1, 0, 0), utc(12, 2, 0, 0)); err == nil {
 		t.Error("an unknown time zone: no error")
+	}
+}
+
+// TestAwaySpanMatchesDates: away dates kept as one span in the packed
+// record (hotSpan) say away on exactly the days the dates do, and are kept
+// so only when they are one span that fits; the hours in the same words
+// are left as they were.
+func TestAwaySpanMatchesDates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	base := civilDay(2026, 11, 1)
+	for range 20000 {
+		var away [][2]int32
+		for range 1 + rng.IntN(3) {
+			lo := base + int32(rng.IntN(40))
+			away = append(away, [2]int32{lo, lo + int32(rng.IntN(12)) - 2}) // some inverted
+		}
+		if rng.IntN(50) == 0 {
+			away[0] = [2]int32{-5, 3} // before 1970: not kept
+		}
+		var h hotVol
+		for d := range h.week {
+			h.week[d] = rng.Uint32() & hotHours
+		}
+		week := h.week
+		h.setAwaySpan(away)
+		for d := range h.week {
+			if h.week[d]&hotHours != week[d] {
+				t.Fatalf("%v: the hours of day %d changed", away, d)
+			}
+		}
+		if h.flags&hotSpan == 0 {
+			// Not kept: the days away are none, or not one run of days,
+			// or start before 1970; and the side record is read.
+			var days []int32
+			for day := int32(-10); day < base+60; day++ {
+				if awayOn(away, day) {
+					days = append(days, day)
+				}
+			}
+			if len(days) > 0 && days[0] >= 0 && int(days[len(days)-1]-days[0]) == len(days)-1 {
+				t.Fatalf("%v: one span of days, %d..%d, not kept", away, days[0], days[len(days)-1])
+			}
+			e := Engine{hot: []hotVol{h}, extra: []*volExtra{{away: away}}}
+			e.hot[0].flags |= hotExtra
+			var span [1][2]int32
+			if got := e.awayDays(0, &span); !slices.Equal(got, away) {
+				t.Fatalf("%v: awayDays %v without a span", away, got)
+			}
+			continue
+		}
+		lo, hi := h.awaySpan()
+		for day := base - 10; day < base+60; day++ {
+			if got, want := day >= lo && day <= hi, awayOn(away, day); got != want {
+				t.Fatalf("%v: span %d..%d says away on %d: %v, the dates %v", away, lo, hi, day, got, want)
+			}
+		}
 	}
 }

@@ -310,7 +310,9 @@ func (e *Engine) warmRecords(ids []uint32) {
 	var side [64]*volExtra
 	n := 0
 	for _, id := range ids {
-		if e.hot[id].flags&hotExtra != 0 && n < len(side) {
+		// Not the side record of one whose away dates the packed record
+		// holds (hotSpan), unless it holds jobs the rules will read.
+		if f := e.hot[id].flags; f&hotExtra != 0 && f&(hotSpan|hotBusy) != hotSpan && n < len(side) {
 			side[n] = e.extra[id]
 			n++
 		}

@@ -74,7 +74,7 @@ func volunteerTag(h *hotVol) uint32 {
 	var t uint32
 	var union uint32
 	for d, m := range h.week {
-		if m != 0 {
+		if m &= hotHours; m != 0 {
 			t |= 1 << (tagDaysShift + d)
 			union |= m
 		}
