@@ -1055,6 +1055,11 @@ func (e *Engine) check(q *query, id uint32, metres float64) (ok bool, why reason
 			return false, rAway, 0, slot{}
 		}
 		return false, rNotAvailable, 0, slot{}
+	case h.flags&hotSpan != 0 && awayThroughout(e.awayDays(id, &span), q.window.for_(h.loc)):
+		// Away every day the window touches, as the packed record shows:
+		// availability would say so too, but only after reading the record
+		// and the slots, two more cache misses.
+		return false, rAway, 0, slot{}
 	}
 	free, away, at := e.availability(id, &q.window, h.loc, math.MaxInt32)
 	if free && lapses {
