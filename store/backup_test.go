@@ -150,6 +150,9 @@ func TestRestoreWarnsAfterRefusedStart(t *testing.T) {
 	core, logs := observer.New(zapcore.WarnLevel)
 	_, err = Open(restored, WithOpenTimeout(100*time.Millisecond), WithLogger(zap.New(core)))
 	mustErr(t, err, ErrKeyFileMismatch, "open the backup beside the live, rotated key file")
+	if n := logs.FilterMessageSnippet("restored from a backup").Len(); n != 0 {
+		t.Error("the refused start warned of the restore, as if it had gone ahead")
+	}
 
 	copyFile(t, filepath.Join(dir, "doorstep.db.keys"), restored+".keys")
 	core, logs = observer.New(zapcore.WarnLevel)
