@@ -6,7 +6,6 @@ import (
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
-	"github.com/doorstep-aid/doorstep/store"
 )
 
 // A backup holds everyone's personal data and the key that opens it: one
@@ -17,18 +16,11 @@ import (
 func TestBackupWhoseAuditFailsIsRemoved(t *testing.T) {
 	backups := t.TempDir()
 	h := newHarnessWithClock(t, nil, server.WithBackupDir(backups))
-	d := &diskFullStore{}
-	h.close()
-	h.wrap = func(st store.Store) store.Store { d.Store = st; return d }
-	st, err := h.open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.serve(st)
+	d := h.reopenOnDiskFullStore()
 	h.createHR(validHelpRequest())
 	d.full = true
 
-	_, err = pb.NewAdminServiceClient(h.conn).CreateBackup(h.ctx, &pb.CreateBackupRequest{})
+	_, err := pb.NewAdminServiceClient(h.conn).CreateBackup(h.ctx, &pb.CreateBackupRequest{})
 	wantDiskFull(t, "backup", err)
 	left, err := os.ReadDir(backups)
 	if err != nil {

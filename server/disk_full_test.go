@@ -27,6 +27,16 @@ type diskFullStore struct {
 	full bool
 }
 
+// reopenOnDiskFullStore serves h's store again behind a diskFullStore,
+// which fails writes once its full is set.
+func (h *harness) reopenOnDiskFullStore() *diskFullStore {
+	h.t.Helper()
+	d := &diskFullStore{}
+	h.wrap = func(st store.Store) store.Store { d.Store = st; return d }
+	h.reopen()
+	return d
+}
+
 func noSpace(what string) error {
 	return fmt.Errorf("store: %s: commit: %w", what, &fs.PathError{Op: "write", Path: "/var/lib/doorstep/doorstep.db", Err: syscall.ENOSPC})
 }
@@ -68,17 +78,10 @@ func wantDiskFull(t *testing.T, what string, err error) {
 func TestFullDiskIsSaidPlainly(t *testing.T) {
 	h := newHarness(t)
 	hr := h.createHR(validHelpRequest())
-	d := &diskFullStore{}
-	h.close()
-	h.wrap = func(st store.Store) store.Store { d.Store = st; return d }
-	st, err := h.open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.serve(st)
+	d := h.reopenOnDiskFullStore()
 	d.full = true
 
-	_, err = h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: validHelpRequest()})
+	_, err := h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: validHelpRequest()})
 	wantDiskFull(t, "create", err)
 	_, err = h.hr.GetHelpRequest(h.ctx, &pb.GetHelpRequestRequest{Name: hr.Name})
 	wantDiskFull(t, "read", err)
