@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -245,14 +244,7 @@ func TestAdminEraseAtTheTerminal(t *testing.T) {
 	_, aileen := e.addVolunteers()
 	e.asAdmin()
 	erase := func(answer string) (int, *terminal, string) {
-		term, tty := newTerminal(t)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		var stdout bytes.Buffer
-		code := make(chan int, 1)
-		go func() {
-			code <- runAt(ctx, []string{"admin", "erase", "--phone", "07700 900456"}, e.getenv, tty, &stdout, tty, e.clock.now)
-		}()
+		term, code, stdout := e.atTerminal(t, []string{"admin", "erase", "--phone", "07700 900456"})
 		term.expect("This erases the personal data of 07700 900456 from every request and volunteer record, and cannot be undone.")
 		term.expect("Type the phone number again to erase (Enter to stop): ")
 		term.send(answer)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -17,15 +15,8 @@ import (
 // so that one changed answer saves it, not a whole call retyped.
 func TestRequestNewAtTheTerminalKeepsAnswersWhenRefused(t *testing.T) {
 	e := newTestEnv(t)
-	term, tty := newTerminal(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout bytes.Buffer
-	code := make(chan int, 1)
-	go func() {
-		code <- runAt(ctx, []string{"request", "new", "--postcode", "AB10 1AB", "--needs", "1", "--name", "Margaret",
-			"--phone", "01224 123456", "--org", org, "--when", "today by 10:00"}, e.getenv, tty, &stdout, tty, e.clock.now)
-	}()
+	term, code, stdout := e.atTerminal(t, []string{"request", "new", "--postcode", "AB10 1AB", "--needs", "1", "--name", "Margaret",
+		"--phone", "01224 123456", "--org", org, "--when", "today by 10:00"})
 	term.expect("Save this request? ")
 	e.clock.advance(90 * time.Minute) // the caller had a lot to say
 	term.send("y")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -31,14 +30,7 @@ func TestEraseSharedPhoneNamesEveryone(t *testing.T) {
 		t.Errorf("the export of one person's number speaks of sharing:\n%s", out)
 	}
 
-	term, tty := newTerminal(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout bytes.Buffer
-	code := make(chan int, 1)
-	go func() {
-		code <- runAt(ctx, []string{"admin", "erase", "--phone", "07700 900123"}, e.getenv, tty, &stdout, tty, e.clock.now)
-	}()
+	term, code, _ := e.atTerminal(t, []string{"admin", "erase", "--phone", "07700 900123"})
 	term.expect("Callum Reid and Morag Reid")
 	term.expect("Type the phone number again to erase (Enter to stop): ")
 	term.send("")

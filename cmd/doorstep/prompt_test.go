@@ -27,6 +27,23 @@ type terminal struct {
 	done chan struct{}
 }
 
+// atTerminal runs doorstep with args at a new terminal, as a helpline
+// worker would, and returns the terminal, the exit code to come, and what
+// the command prints to stdout. The command is stopped when the test ends,
+// so that a failed test leaves none waiting at a prompt.
+func (e *testEnv) atTerminal(t *testing.T, args []string) (*terminal, <-chan int, *bytes.Buffer) {
+	t.Helper()
+	term, tty := newTerminal(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	stdout := new(bytes.Buffer)
+	code := make(chan int, 1)
+	go func() {
+		code <- runAt(ctx, args, e.getenv, tty, stdout, tty, e.clock.now)
+	}()
+	return term, code, stdout
+}
+
 func newTerminal(t *testing.T) (*terminal, *os.File) {
 	t.Helper()
 	ptmx, tty, err := pty.Open()
@@ -99,14 +116,7 @@ func (term *terminal) send(line string) {
 // the request stored is the one agreed.
 func TestRequestNewAtTheTerminal(t *testing.T) {
 	e := newTestEnv(t)
-	term, tty := newTerminal(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel() // a failed test leaves no command waiting at a prompt
-	var stdout bytes.Buffer
-	code := make(chan int, 1)
-	go func() {
-		code <- runAt(ctx, []string{"request", "new"}, e.getenv, tty, &stdout, tty, e.clock.now)
-	}()
+	term, code, stdout := e.atTerminal(t, []string{"request", "new"})
 
 	term.expect("Postcode: ")
 	term.send("AB99 9ZZ")
@@ -182,14 +192,7 @@ func TestRequestNewAtTheTerminal(t *testing.T) {
 // TestRequestNewAtTheTerminalStopsOnEOF: Ctrl-D at a prompt saves nothing.
 func TestRequestNewAtTheTerminalStopsOnEOF(t *testing.T) {
 	e := newTestEnv(t)
-	term, tty := newTerminal(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout bytes.Buffer
-	code := make(chan int, 1)
-	go func() {
-		code <- runAt(ctx, []string{"request", "new", "--org", org}, e.getenv, tty, &stdout, tty, e.clock.now)
-	}()
+	term, code, _ := e.atTerminal(t, []string{"request", "new", "--org", org})
 	term.expect("Postcode: ")
 	term.send("AB10 1AB")
 	term.expect("Street (Enter to skip): ")
@@ -256,16 +259,9 @@ func TestRequestNewAsksFromAnywhereOnlyForACall(t *testing.T) {
 	} {
 		t.Run(tt.needs, func(t *testing.T) {
 			e := newTestEnv(t)
-			term, tty := newTerminal(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			var stdout bytes.Buffer
-			code := make(chan int, 1)
-			go func() {
-				code <- runAt(ctx, []string{"request", "new", "--postcode", "AB10 1AB", "--street", "", "--address", "",
-					"--when", "tomorrow 10-12", "--urgency", "normal", "--details", "", "--name", "Margaret", "--phone", "01224 123456",
-					"--org", org}, e.getenv, tty, &stdout, tty, e.clock.now)
-			}()
+			term, code, _ := e.atTerminal(t, []string{"request", "new", "--postcode", "AB10 1AB", "--street", "", "--address", "",
+				"--when", "tomorrow 10-12", "--urgency", "normal", "--details", "", "--name", "Margaret", "--phone", "01224 123456",
+				"--org", org})
 			term.expect("Needs (numbers or names, e.g. 1 2): ")
 			term.send(tt.needs)
 			if tt.askRemote {
@@ -300,16 +296,9 @@ func TestRequestNewAsksFromAnywhereOnlyForACall(t *testing.T) {
 // going inside is not help from afar: the question is not asked.
 func TestRequestNewWithEntersHomeDoesNotAskFromAnywhere(t *testing.T) {
 	e := newTestEnv(t)
-	term, tty := newTerminal(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout bytes.Buffer
-	code := make(chan int, 1)
-	go func() {
-		code <- runAt(ctx, []string{"request", "new", "--postcode", "AB10 1AB", "--street", "", "--address", "",
-			"--when", "tomorrow 10-12", "--urgency", "normal", "--details", "", "--name", "Margaret", "--phone", "01224 123456",
-			"--org", org, "--enters-home"}, e.getenv, tty, &stdout, tty, e.clock.now)
-	}()
+	term, code, _ := e.atTerminal(t, []string{"request", "new", "--postcode", "AB10 1AB", "--street", "", "--address", "",
+		"--when", "tomorrow 10-12", "--urgency", "normal", "--details", "", "--name", "Margaret", "--phone", "01224 123456",
+		"--org", org, "--enters-home"})
 	term.expect("Needs (numbers or names, e.g. 1 2): ")
 	term.send("befriending")
 	term.expect("Skills the volunteer must have")
