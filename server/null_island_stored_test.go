@@ -95,13 +95,7 @@ func TestEditOfAssignedAtNullIslandStillQualifies(t *testing.T) {
 	hr := h.createHR(shopping())
 	h.invAssign(hr.Name, ann.Name)
 	h.atNullIslandInStore(hr.Name)
-	before := h.getHR(hr.Name)
-	edit := &pb.HelpRequest{Name: hr.Name, Needs: append(before.Needs, pb.Need_NEED_TRANSPORT)}
-	_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"needs"}}})
-	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
-	if got := ruleOf(t, err); got != "MISSING_SKILL" {
-		t.Errorf("refused for rule %q (%v), want MISSING_SKILL", got, err)
-	}
+	wantLiftRefused(t, h, hr.Name)
 }
 
 // TestEditOfRecordStoredAtNullIsland: a request and a volunteer an older

@@ -67,20 +67,28 @@ func TestEditOfAssignedAlreadyAmissAsksNoMore(t *testing.T) {
 	if _, err := h.st.UpdateVolunteer(h.ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	before := h.getHR(hr.Name)
-	edit := &pb.HelpRequest{Name: hr.Name, Needs: append(before.Needs, pb.Need_NEED_TRANSPORT)}
+	wantLiftRefused(t, h, hr.Name)
+	// An edit that asks nothing new of her (a skill she has) stands: the
+	// vetting she lacks is no fault of the edit's.
+	edit := &pb.HelpRequest{Name: hr.Name, RequiredSkills: []string{"bsl"}}
+	if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"required_skills"}}}); err != nil {
+		t.Errorf("a skill she has: %v", err)
+	}
+}
+
+// wantLiftRefused adds a lift to the needs of the assigned request name,
+// whose volunteer is no driver: refused NOT_ELIGIBLE for MISSING_SKILL,
+// and the request left as it was.
+func wantLiftRefused(t *testing.T, h *harness, name string) {
+	t.Helper()
+	before := h.getHR(name)
+	edit := &pb.HelpRequest{Name: name, Needs: append(before.Needs, pb.Need_NEED_TRANSPORT)}
 	_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"needs"}}})
 	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
 	if got := ruleOf(t, err); got != "MISSING_SKILL" {
 		t.Errorf("refused for rule %q (%v), want MISSING_SKILL", got, err)
 	}
-	if got := h.getHR(hr.Name); got.Etag != before.Etag {
+	if got := h.getHR(name); got.Etag != before.Etag {
 		t.Errorf("the refused edit changed the request: needs %v", got.Needs)
-	}
-	// An edit that asks nothing new of her (a skill she has) stands: the
-	// vetting she lacks is no fault of the edit's.
-	edit = &pb.HelpRequest{Name: hr.Name, RequiredSkills: []string{"bsl"}}
-	if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: edit, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"required_skills"}}}); err != nil {
-		t.Errorf("a skill she has: %v", err)
 	}
 }
