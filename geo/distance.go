@@ -19,6 +19,13 @@ func NullIsland(lat, lng float64) bool {
 	return lat == 0 && lng == 0
 }
 
+// IsPlace reports whether lat, lng can be taken as where someone is: on
+// Earth, and not 0, 0 (NullIsland). What fails it is left out of matching
+// rather than matched.
+func IsPlace(lat, lng float64) bool {
+	return ValidLatLng(lat, lng) && !NullIsland(lat, lng)
+}
+
 // DistanceMetres is the great-circle distance between two points, by the
 // haversine formula, which stays accurate at street scale.
 func DistanceMetres(lat1, lng1, lat2, lng2 float64) float64 {

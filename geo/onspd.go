@@ -114,7 +114,7 @@ func ReadONSPD(r io.Reader, fn func(PostcodeEntry) error) (ONSPDStats, error) {
 		}
 		// Other sources mark the missing grid reference 0, 0: loaded, it
 		// would put everyone at such a postcode off Africa, together.
-		if lat == onspdNoLatitude || NullIsland(lat, lng) || !ValidLatLng(lat, lng) {
+		if lat == onspdNoLatitude || !IsPlace(lat, lng) {
 			st.NoCoordinates++
 			continue
 		}

@@ -270,7 +270,7 @@ func (e *Engine) UpsertVolunteer(v *pb.Volunteer) error {
 // UpsertVolunteer). It keeps nothing of v but strings, so v can be
 // reused.
 func (e *Engine) Upsert(v *Volunteer) error {
-	if !v.hasLatLng || !geo.ValidLatLng(v.lat, v.lng) || geo.NullIsland(v.lat, v.lng) {
+	if !v.hasLatLng || !geo.IsPlace(v.lat, v.lng) {
 		// Off Earth (a record stored before the server checked), the
 		// grid would refuse the point only at the next search, with a
 		// panic under the engine's lock. At 0, 0 (stored before the
@@ -802,7 +802,7 @@ var ErrNoWindow = errors.New("matcher: request has no window or deadline")
 // prepare turns a request into a query. Callers hold the read lock.
 func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.Time) (*query, error) {
 	ll := r.GetLocation().GetLatLng()
-	if ll == nil || !geo.ValidLatLng(ll.Latitude, ll.Longitude) || geo.NullIsland(ll.Latitude, ll.Longitude) {
+	if ll == nil || !geo.IsPlace(ll.Latitude, ll.Longitude) {
 		// A NaN distance is beyond no limit: Eligible would pass anyone.
 		// At 0, 0 anyone stored there too would be 0 m away.
 		return nil, ErrNoLocation

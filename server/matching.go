@@ -624,7 +624,7 @@ func (s *Server) qualified(req *pb.HelpRequest, vol *pb.Volunteer, now time.Time
 	// Both at one place, whatever the request's coordinates: one stored
 	// at 0, 0 before the server refused it is left out of matching, and
 	// its volunteer would be judged by nothing (eligibleAsStored).
-	if ll := r.GetLocation().GetLatLng(); ll == nil || !geo.ValidLatLng(ll.Latitude, ll.Longitude) || geo.NullIsland(ll.Latitude, ll.Longitude) {
+	if ll := r.GetLocation().GetLatLng(); ll == nil || !geo.IsPlace(ll.Latitude, ll.Longitude) {
 		if r.Location == nil {
 			r.Location = &pb.Location{}
 		}
