@@ -95,6 +95,9 @@ func (s *BoltStore) backupTo(ctx context.Context, dir string, info *BackupInfo) 
 		return err
 	}
 	_, err = tx.WriteTo(ctxWriter{ctx, f})
+	// The snapshot is copied: let the writer reuse its pages while the
+	// copy is synced, which on a large file takes a while of its own.
+	_ = tx.Rollback()
 	if err != nil && ctx.Err() != nil {
 		// bbolt words its first pages' write errors afresh, losing the
 		// cancellation, which the caller must see as its own doing.
@@ -109,7 +112,6 @@ func (s *BoltStore) backupTo(ctx context.Context, dir string, info *BackupInfo) 
 	if err != nil {
 		return err
 	}
-	_ = tx.Rollback() // the snapshot is copied: let the writer reuse its pages
 	if err := markBackup(tmp, info); err != nil {
 		return fmt.Errorf("mark the copy: %w", err)
 	}
