@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/doorstep-aid/doorstep/internal/smalldisk"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
 )
@@ -203,7 +204,7 @@ func TestRestoreNeverReusesRevisions(t *testing.T) {
 // be saved, which sends whoever runs it to the wrong disk while the server
 // goes on taking writes.
 func TestBackupDiskFull(t *testing.T) {
-	small := mountSmallDisk(t, 64<<10)
+	small := smalldisk.Mount(t, 64<<10)
 	h := newHarnessWithClock(t, nil, server.WithBackupDir(small))
 	for range 20 {
 		h.createHR(validHelpRequest())

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/doorstep-aid/doorstep/internal/smalldisk"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
 	"github.com/doorstep-aid/doorstep/store"
@@ -98,54 +98,18 @@ func TestFullDiskIsSaidPlainly(t *testing.T) {
 	}
 }
 
-// mountSmallDisk mounts a tmpfs of size bytes at a new directory, or skips
-// the test where that cannot be done (not root, or no mount allowed).
-func mountSmallDisk(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount: %v %s", err, out)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file over all the space left in dir and returns it.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			return path
-		}
-	}
-}
-
 // On a real disk that fills up: the write that does not fit is refused
 // plainly, nothing of it is kept, reads that need no write go on, and once
 // space is freed writes are taken again, without a restart.
 func TestFullDiskOnARealFilesystem(t *testing.T) {
-	dir := mountSmallDisk(t, 4<<20)
+	dir := smalldisk.Mount(t, 4<<20)
 	h := newHarnessAt(t, filepath.Join(dir, "doorstep.db"), nil)
 	first := h.createHR(shopping())
 	vol := h.createVol(matchVolunteer("Near", "AB10 1AB"))
 	offer := h.offer(first.Name, vol.Name)
 	rev := h.revision() - 1 // the offer's own events among those read
 
-	filler := fillDisk(t, dir)
+	filler := smalldisk.Fill(t, dir)
 	stored := 1
 	var err error
 	for ; err == nil && stored < 5000; stored++ {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
 	"testing"
 
+	"github.com/doorstep-aid/doorstep/internal/smalldisk"
 	"github.com/doorstep-aid/doorstep/server"
 )
 
@@ -13,14 +11,7 @@ import (
 // is told that disk, and that no backup was written, not that the
 // server's disk is full.
 func TestAdminBackupDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	small := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", 64<<10), "tmpfs", small).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", small).Run() })
+	small := smalldisk.Mount(t, 64<<10)
 	e := newTestEnvServing(t, []server.Option{server.WithBackupDir(small)})
 	e.addVolunteers()
 	e.asAdmin()
