@@ -7,10 +7,11 @@ import (
 	"io"
 	"math"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/width"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -91,28 +92,100 @@ func actedOn(r rune) bool {
 	return false
 }
 
-type table struct{ tw *tabwriter.Writer }
-
-func newTable(w io.Writer) *table {
-	return &table{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+// table lays rows out in columns two spaces apart, each column as wide as
+// its widest cell over the run of rows that have a cell after it (as
+// text/tabwriter does). A cell is as wide as a terminal shows it
+// (termWidth), not its count of characters, which text/tabwriter goes by:
+// a name in Chinese, whose characters take two columns each, pushed the
+// rest of its row to the right, and an accent typed as a letter and a
+// combining mark ("Zoe" and U+0308, as macOS and some forms send it)
+// pulled it left, so that staff read one caller's postcode or status
+// under the wrong heading.
+type table struct {
+	w    io.Writer
+	rows [][]string
 }
+
+func newTable(w io.Writer) *table { return &table{w: w} }
 
 func (t *table) row(cells ...string) {
+	r := make([]string, len(cells))
 	for i, c := range cells {
-		cells[i] = cellBreaks.Replace(c)
+		r[i] = cellBreaks.Replace(c)
 	}
-	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+	t.rows = append(t.rows, r)
 }
 
-// cellBreaks are what the table writer would act on in a cell (notes,
-// names), before the inert writer sees it: a tab or newline would break
-// the columns, and so would a vertical tab, which ends a column as a tab
-// does, and a form feed, which ends the line: the rest of a name read as
-// a row of its own ("Phone: ..."). The two are shown as the inert writer
-// shows other controls.
+// cellBreaks are what would break the columns in a cell (notes, names): a
+// tab or newline, and a vertical tab and form feed, which text/tabwriter,
+// which laid tables out before, took as the end of a column and of a
+// line: the rest of a name read as a row of its own ("Phone: ..."). The
+// two are shown as the inert writer shows other controls.
 var cellBreaks = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ", "\v", `\u000b`, "\f", `\u000c`)
 
-func (t *table) flush() error { return t.tw.Flush() }
+func (t *table) flush() error {
+	// pad[i][j] is the width cell j of row i is padded to; a row's last
+	// cell is not padded.
+	pad := make([][]int, len(t.rows))
+	for i, r := range t.rows {
+		pad[i] = make([]int, max(len(r)-1, 0))
+	}
+	for j, more := 0, true; more; j++ {
+		more = false
+		for i := 0; i < len(t.rows); {
+			if len(t.rows[i]) <= j+1 {
+				i++
+				continue
+			}
+			more = true
+			end, w := i, 0
+			for ; end < len(t.rows) && len(t.rows[end]) > j+1; end++ {
+				w = max(w, termWidth(t.rows[end][j]))
+			}
+			for k := i; k < end; k++ {
+				pad[k][j] = w
+			}
+			i = end
+		}
+	}
+	var b strings.Builder
+	for i, r := range t.rows {
+		for j, c := range r {
+			b.WriteString(c)
+			if j < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", pad[i][j]-termWidth(c)+2))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	t.rows = nil
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+// termWidth is how many columns a terminal gives s once the inert writer
+// has passed it: two for a wide or full-width character (Chinese,
+// Japanese, Korean), none for a combining mark or other invisible
+// formatting kept (a direction mark, a zero-width joiner), and six for
+// what the inert writer shows as \uXXXX.
+func termWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case actedOn(r):
+			n += len(`\u0000`)
+		case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
+		default:
+			switch width.LookupRune(r).Kind() {
+			case width.EastAsianWide, width.EastAsianFullwidth:
+				n += 2
+			default:
+				n++
+			}
+		}
+	}
+	return n
+}
 
 var jsonOpts = protojson.MarshalOptions{UseProtoNames: true}
 
