@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrBadPostcode is returned for text that is not a UK postcode.
@@ -33,9 +34,32 @@ func squeeze(s string) string {
 	return b.String()
 }
 
+// invisible is the formatting a postcode copied from an address book, a
+// mail or a spreadsheet brings with it, unseen by the person who copied
+// it: direction marks, embeddings, overrides and isolates around it, a
+// zero-width space or word joiner where its space was, a byte order mark
+// at the start of a cell. A postcode holds none of them, so they go.
+var invisible = strings.NewReplacer(
+	"\u200b", "", "\u200e", "", "\u200f", "", "\u061c", "", "\ufeff", "", "\u180e", "",
+	"\u202a", "", "\u202b", "", "\u202c", "", "\u202d", "", "\u202e", "",
+	"\u2060", "", "\u2061", "", "\u2062", "", "\u2063", "", "\u2064", "",
+	"\u2066", "", "\u2067", "", "\u2068", "", "\u2069", "")
+
+// visible is s without invisible; a postcode as typed, all ASCII, as is
+// (a gazetteer load reads millions).
+func visible(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return invisible.Replace(s)
+		}
+	}
+	return s
+}
+
 // NormalisePostcode returns s as a UK postcode in its standard form: upper
 // case with one space before the three-character inward code ("AB10 1AB").
 func NormalisePostcode(s string) (string, error) {
+	s = visible(s)
 	sq := squeeze(s)
 	if len(sq) < 5 || len(sq) > 7 {
 		return "", ErrBadPostcode
@@ -52,6 +76,7 @@ func NormalisePostcode(s string) (string, error) {
 // postcodes that selects exactly that area: "AB10 1AB", "AB10 1" or "AB10 ".
 // The district keeps its trailing space so that "AB1" does not select AB10.
 func NormalisePostcodePrefix(s string) (string, error) {
+	s = visible(s)
 	if pc, err := NormalisePostcode(s); err == nil {
 		return pc, nil
 	}
