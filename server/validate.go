@@ -51,7 +51,8 @@ var ErrBadPhone = errors.New("not a phone number")
 
 // NormalisePhone returns a phone number in E.164 form. It takes UK numbers
 // as people say them ("01224 123456", "07700 900123", "+44 (0)1224 123456",
-// "0044 1224 123456") and other countries' numbers starting with + or 00.
+// "(+44) 7700 900123", "0044 1224 123456") and other countries' numbers
+// starting with + or 00.
 // It is exported for the command-line client, which checks a number at the
 // prompt before sending it. Invisible formatting is dropped, direction
 // marks too: a number copied from an address book, a mail or a chat comes
@@ -65,11 +66,13 @@ func NormalisePhone(s string) (string, error) {
 		}
 		return dropInvisible(r)
 	}, s)
-	for i, r := range strings.TrimSpace(s) {
+	for _, r := range strings.TrimSpace(s) {
 		switch {
 		case r >= '0' && r <= '9':
 			b.WriteRune(r)
-		case r == '+' && i == 0:
+		case r == '+' && b.Len() == 0:
+			// First, or after a bracket: "(+44) 7700 900123", as
+			// business cards and web forms print it.
 			b.WriteRune(r)
 		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '\u00a0':
 		default:
