@@ -49,6 +49,17 @@ var (
 // ErrBadPhone is returned by NormalisePhone.
 var ErrBadPhone = errors.New("not a phone number")
 
+// ErrPhoneExtension is returned by NormalisePhone for a number followed
+// by an extension ("01224 123456 ext 12": a switchboard's, as at a care
+// home or in sheltered housing). It is an ErrBadPhone, as a number is
+// stored to be dialled and matched as it is; but saying "not a phone
+// number" of it leaves staff looking at one, so callers say why instead.
+var ErrPhoneExtension = fmt.Errorf("%w: it has an extension", ErrBadPhone)
+
+// extensionRE is a number and the extension people write after it: "ext
+// 12", "ext. 12", "extn 12", "extension 12", "x12", "#12".
+var extensionRE = regexp.MustCompile(`(?i)^(.*[0-9)])[\s,;]*(?:ext(?:ension|n)?\.?|x|#)\s*[:.]?\s*[0-9]{1,6}$`)
+
 // NormalisePhone returns a phone number in E.164 form. It takes UK numbers
 // as people say them ("01224 123456", "07700 900123", "+44 (0)1224 123456",
 // "(+44) 7700 900123", "0044 1224 123456") and other countries' numbers
@@ -59,13 +70,25 @@ var ErrBadPhone = errors.New("not a phone number")
 // wrapped in an embedding or a mark ("\u202a07700 900123\u202c") that
 // the person reading it never saw.
 func NormalisePhone(s string) (string, error) {
-	var b strings.Builder
 	s = strings.Map(func(r rune) rune {
 		if r == '\u200e' || r == '\u200f' || r == '\u061c' {
 			return -1
 		}
 		return dropInvisible(r)
 	}, s)
+	n, err := normalisePhone(s)
+	if err != nil {
+		if m := extensionRE.FindStringSubmatch(strings.TrimSpace(s)); m != nil {
+			if _, err := normalisePhone(m[1]); err == nil {
+				return "", ErrPhoneExtension
+			}
+		}
+	}
+	return n, err
+}
+
+func normalisePhone(s string) (string, error) {
+	var b strings.Builder
 	for _, r := range strings.TrimSpace(s) {
 		switch {
 		case r >= '0' && r <= '9':
@@ -303,6 +326,10 @@ func cleanContact(v *violations, field string, c *pb.Contact) {
 	switch p, err := NormalisePhone(c.Phone); {
 	case strings.TrimSpace(c.Phone) == "":
 		v.add(field+".phone", "is required")
+	case errors.Is(err, ErrPhoneExtension) && strings.HasSuffix(field, "requester"):
+		v.add(field+".phone", "has an extension, which cannot be stored: give the number without it, and put the extension in the details")
+	case errors.Is(err, ErrPhoneExtension):
+		v.add(field+".phone", "has an extension, which cannot be stored: give a number that reaches them without one")
 	case err != nil:
 		v.add(field+".phone", "is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or an international one starting with +")
 	default:

@@ -603,7 +603,11 @@ func editContact(given map[string]bool, name, phone, field, example string, fail
 		// number reads as sent (savedAsSent).
 		number, err := server.NormalisePhone(phone)
 		if err != nil {
-			fail("phone", fmt.Errorf("%q is not a phone number: give a UK number such as %s, or one starting with +", strings.TrimSpace(phone), example))
+			extension := volunteerExtension
+			if field == "requester" {
+				extension = callerExtension
+			}
+			fail("phone", phoneFault(strings.TrimSpace(phone), err, example, extension))
 		}
 		c.Phone = number
 		paths = append(paths, field+".phone")

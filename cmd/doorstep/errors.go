@@ -300,3 +300,22 @@ func tokenNeeded(command string) string {
 	}
 	return ""
 }
+
+// What to do with the extension of a switchboard's number
+// (server.ErrPhoneExtension): a caller's goes in the request's details,
+// for the volunteer to dial; a volunteer's record has no such place, and
+// offers reach them by phone.
+const (
+	callerExtension    = "give the number without it, and put the extension in the details"
+	volunteerExtension = "give a number that reaches them without one"
+)
+
+// phoneFault says why s, refused by server.NormalisePhone with err, is not
+// taken: its extension, said as such and what to do with it, or else that
+// it is not a phone number, giving example as one that is.
+func phoneFault(s string, err error, example, extension string) error {
+	if errors.Is(err, server.ErrPhoneExtension) {
+		return fmt.Errorf("%q has an extension, which cannot be stored: %s", s, extension)
+	}
+	return fmt.Errorf("%q is not a phone number: give a UK number such as %s, or one starting with +", s, example)
+}

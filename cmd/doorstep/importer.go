@@ -482,7 +482,9 @@ func (a *app) csvRow(get func(string) string, org string) (*pb.HelpRequest, erro
 	if hr.Requester.DisplayName == "" {
 		probs = append(probs, "name is empty")
 	}
-	if _, err := server.NormalisePhone(hr.Requester.Phone); err != nil {
+	if _, err := server.NormalisePhone(hr.Requester.Phone); errors.Is(err, server.ErrPhoneExtension) {
+		probs = append(probs, fmt.Sprintf("phone %q has an extension, which cannot be stored: %s", hr.Requester.Phone, callerExtension))
+	} else if err != nil {
 		probs = append(probs, fmt.Sprintf("phone %q is not a phone number", hr.Requester.Phone))
 	}
 	t, err := a.csvTiming(get)
@@ -627,7 +629,9 @@ func jsonlSlips(hr *pb.HelpRequest) []string {
 	}
 	if ph := hr.GetRequester().GetPhone(); ph == "" {
 		probs = append(probs, "requester.phone is empty")
-	} else if _, err := server.NormalisePhone(ph); err != nil {
+	} else if _, err := server.NormalisePhone(ph); errors.Is(err, server.ErrPhoneExtension) {
+		probs = append(probs, fmt.Sprintf("requester.phone %q has an extension, which cannot be stored: %s", ph, callerExtension))
+	} else if err != nil {
 		probs = append(probs, fmt.Sprintf("requester.phone %q is not a phone number", ph))
 	}
 	if len(hr.GetNeeds()) == 0 {

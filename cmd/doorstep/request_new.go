@@ -142,7 +142,7 @@ Needs: ` + needNames() + `.`,
 		{key: "phone", flag: "phone", question: "Caller's phone number", required: true,
 			apply: func(s string) error {
 				if _, err := server.NormalisePhone(s); err != nil {
-					return fmt.Errorf("%q is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or one starting with +", s)
+					return phoneFault(s, err, "01224 123456 or 07700 900123", callerExtension)
 				}
 				hr.Requester.Phone = s
 				return nil

@@ -68,7 +68,9 @@ func (a *app) volunteerAdd(args []string) error {
 		Capacity:     int32(*capacity),
 		Organisation: strings.ToLower(strings.TrimSpace(*org)),
 	}
-	if _, err := server.NormalisePhone(*phone); err != nil {
+	if _, err := server.NormalisePhone(*phone); errors.Is(err, server.ErrPhoneExtension) {
+		bad = append(bad, "--phone: "+phoneFault(*phone, err, "", volunteerExtension).Error())
+	} else if err != nil {
 		bad = append(bad, fmt.Sprintf("--phone: %q is not a phone number", *phone))
 	}
 	if _, err := geo.NormalisePostcode(*postcode); err != nil {
