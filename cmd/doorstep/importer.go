@@ -431,6 +431,30 @@ func invalidUTF8Columns(header, rec []string) []string {
 	return bad
 }
 
+// spreadsheetPhone says what a spreadsheet did to a phone number it took
+// for a number, as Excel does to a column not formatted as text, when the
+// file is saved as CSV: it drops the leading 0 ("7700900123") or the +
+// ("447700900123"), and writes a long one in scientific form
+// ("7.7009E+09"). Told only "not a phone number", staff looking at the
+// sheet see a number; told what happened, they can mend the column. It is
+// "" for a number that shows none of it.
+func spreadsheetPhone(s string) string {
+	s = strings.TrimSpace(s)
+	if _, err := strconv.ParseFloat(s, 64); err == nil && strings.ContainsAny(s, "eE") {
+		return "was written by a spreadsheet in scientific form, which loses digits: format the phone column as text and type the numbers again"
+	}
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return ""
+	}
+	if n, err := server.NormalisePhone("0" + s); err == nil && s[0] != '0' {
+		return fmt.Sprintf("has lost its leading 0 (%s), as a spreadsheet drops it from numbers: format the phone column as text and put the 0 back", phoneWords(n))
+	}
+	if n, err := server.NormalisePhone("+" + s); err == nil && strings.HasPrefix(s, "44") {
+		return fmt.Sprintf("has lost its leading + (%s), as a spreadsheet drops it from numbers: format the phone column as text and put the + back", phoneWords(n))
+	}
+	return ""
+}
+
 // csvRow builds a request from one row, checking what can be checked
 // without the server so that typing slips are reported all together.
 func (a *app) csvRow(get func(string) string, org string) (*pb.HelpRequest, error) {
@@ -484,6 +508,8 @@ func (a *app) csvRow(get func(string) string, org string) (*pb.HelpRequest, erro
 	}
 	if _, err := server.NormalisePhone(hr.Requester.Phone); errors.Is(err, server.ErrPhoneExtension) {
 		probs = append(probs, fmt.Sprintf("phone %q has an extension, which cannot be stored: %s", hr.Requester.Phone, callerExtension))
+	} else if why := spreadsheetPhone(hr.Requester.Phone); err != nil && why != "" {
+		probs = append(probs, fmt.Sprintf("phone %q %s", hr.Requester.Phone, why))
 	} else if err != nil {
 		probs = append(probs, fmt.Sprintf("phone %q is not a phone number", hr.Requester.Phone))
 	}
