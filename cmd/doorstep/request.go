@@ -282,8 +282,9 @@ func addressOf(l *pb.Location) string {
 	return strings.Join(parts, ", ")
 }
 
-// phoneWords shows a stored E.164 UK number as it is read out on the
-// phone ("07700 900123"); other countries' numbers stay as stored.
+// phoneWords shows a stored E.164 UK number in the groups it is read out
+// in ("07700 900123", "0131 496 0000"); other countries' numbers stay as
+// stored.
 func phoneWords(e164 string) string {
 	national, ok := strings.CutPrefix(e164, "+44")
 	if !ok {
@@ -293,8 +294,16 @@ func phoneWords(e164 string) string {
 	switch {
 	case len(national) == 11 && strings.HasPrefix(national, "02"):
 		return national[:3] + " " + national[3:7] + " " + national[7:]
+	case len(national) == 11 && (strings.HasPrefix(national, "011") || (strings.HasPrefix(national, "01") && national[3] == '1') ||
+		strings.HasPrefix(national, "03") || strings.HasPrefix(national, "08") || strings.HasPrefix(national, "09")):
+		// The large cities' four-digit codes (0113 to 0191: Leeds,
+		// Edinburgh, Glasgow...), and the 03, 08 and 09 numbers of
+		// councils, charities and helplines.
+		return national[:4] + " " + national[4:7] + " " + national[7:]
 	case len(national) == 11:
 		return national[:5] + " " + national[5:]
+	case len(national) == 10 && strings.HasPrefix(national, "08"):
+		return national[:4] + " " + national[4:] // 0800 123456
 	}
 	return national
 }
