@@ -69,8 +69,9 @@ type collection[T proto.Message] struct {
 	concerns func(tx *bolt.Tx, r T) (string, error)
 	// onUpdated, when set, brings what depends on r in step with an
 	// update of it, in the same transaction, under the update's etag,
-	// with the update's checks (see Store.UpdateHelpRequest).
-	onUpdated func(w *writeTx, sl *sealer, prev, r T, etag string, now time.Time, checks []AcceptCheck) error
+	// with the update's checks (see Store.UpdateHelpRequest); prevContact
+	// and contact are the record's contact before and after.
+	onUpdated func(w *writeTx, sl *sealer, prev, r T, prevContact, contact *pb.Contact, etag string, now time.Time, checks []AcceptCheck) error
 }
 
 // read returns a record with its personal fields opened and merged back
@@ -315,7 +316,7 @@ func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T, checks
 			return err
 		}
 		if col.onUpdated != nil {
-			if err := col.onUpdated(w, sl, cur, r, etagOf(rev), now, checks); err != nil {
+			if err := col.onUpdated(w, sl, cur, r, curContact, contact, etagOf(rev), now, checks); err != nil {
 				return err
 			}
 		}

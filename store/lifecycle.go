@@ -520,13 +520,15 @@ func init() { helpRequests.onUpdated = requestUpdated }
 // requestUpdated keeps, in an edit's transaction, what depends on a
 // request: one door, one volunteer (keepDoor), its volunteer's time
 // (keepTime), and its volunteer's commitment.
-func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, etag string, now time.Time, checks []AcceptCheck) error {
-	// Only a new time or place can bring it to a door, or a call from
-	// afar made a visit: an edit of anything else is never refused for
-	// one, even at a door two volunteers were already going to.
+func requestUpdated(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, prevContact, contact *pb.Contact, etag string, now time.Time, checks []AcceptCheck) error {
+	// Only a new time or place can bring it to a door, a call from afar
+	// made a visit, or a new number, which makes it another caller's (a
+	// second call taken down with a digit wrong, corrected): an edit of
+	// anything else is never refused for one, even at a door two
+	// volunteers were already going to.
 	moved := !proto.Equal(prev.GetWindow(), r.GetWindow()) || prev.GetLocation().GetPostcode() != r.GetLocation().GetPostcode() ||
 		geo.StreetKey(prev.GetLocation().GetStreet()) != geo.StreetKey(r.GetLocation().GetStreet())
-	if moved || visits(r) && !visits(prev) {
+	if moved || visits(r) && !visits(prev) || prevContact.GetPhone() != contact.GetPhone() {
 		if err := keepDoor(w, sl, r, now); err != nil {
 			return err
 		}
