@@ -572,6 +572,14 @@ they have used, and export each. The export is recorded in the audit log. The te
 }
 
 // count says "1 request", "2 requests" or "no requests".
+// countAtLeast is count, or "more than" it when more were not read.
+func countAtLeast(n int, more bool, noun string) string {
+	if more {
+		return "more than " + count(n, noun)
+	}
+	return count(n, noun)
+}
+
 func count(n int, noun string) string {
 	switch n {
 	case 0:
@@ -592,8 +600,8 @@ func (a *app) adminErase(args []string) error {
 		text: `Erases the personal data of the person with this phone number, for an erasure request: the name, phone,
 details and address of every request they made (the rest of each request stays, for statistics; an open
 one is cancelled) and their volunteer records. It cannot be undone. On a terminal it asks you to type
-the number again, first naming everyone its records name when a household shares it (all are erased);
-scripts give --yes. Records are found by the number they hold now: erase each number the person has
+the number again, first saying how many records hold it and whom they name (everyone, when a household
+shares it: all are erased), or that none does; scripts give --yes. Records are found by the number they hold now: erase each number the person has
 used. A request or volunteer with a live offer or assignment stops the
 erasure and nothing is changed, and the refusal names it: end it first. Fulfil or cancel the request
 (declining its offer is not enough where automatic dispatch runs: it may offer the request again);
@@ -707,17 +715,28 @@ func (a *app) confirmErase(number string) error {
 	// add --shared-phone), and an erasure by its number takes in both:
 	// the admin is told whom it would erase while they can still stop.
 	// Reading the names is a read of those records, and audited as one.
-	reqs, _, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: want}, maxPageSize)
+	reqs, moreReqs, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: want}, maxPageSize)
 	if err != nil {
 		return err
 	}
-	vols, _, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: want}, maxPageSize)
+	vols, moreVols, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: want}, maxPageSize)
 	if err != nil {
 		return err
 	}
 	a.prompt.say("This erases the personal data of %s from every request and volunteer record, and cannot be undone.\n", number)
-	if names := namedBy(reqs, vols); len(names) > 1 {
-		a.prompt.say("Its records name %d people, who share this number: %s. All of them are erased.\n", len(names), andWords(names))
+	// The number typed again comes from the same note as the first, so a
+	// wrong digit is typed twice: whom the records name, and how many
+	// there are, is what shows the admin it is the person who asked.
+	held := fmt.Sprintf("%s and %s", countAtLeast(len(reqs), moreReqs, "request"), countAtLeast(len(vols), moreVols, "volunteer record"))
+	switch names := namedBy(reqs, vols); {
+	case len(reqs)+len(vols) == 0:
+		a.prompt.say("No request or volunteer record holds %s now: check the number with the person before going on.\n", number)
+	case len(names) > 1:
+		a.prompt.say("Its records (%s) name %d people, who share this number: %s. All of them are erased.\n", held, len(names), andWords(names))
+	case len(names) == 1:
+		a.prompt.say("Its records (%s) name %s.\n", held, names[0])
+	default:
+		a.prompt.say("Its records: %s.\n", held)
 	}
 	answer, err := a.prompt.line("Type the phone number again to erase (Enter to stop): ")
 	if errors.Is(err, errAborted) {
