@@ -258,6 +258,12 @@ func stepRefused(did, name, state, done string) error {
 		msg += ": nobody has it to hand back"
 	case did == "released" && state == "offered":
 		msg += ", not yet accepted: if the volunteer cannot take it, decline the offer (doorstep offer decline)"
+	case did == "released" && (state == "fulfilled" || state == "cancelled" || state == "expired"):
+		// Release is what opens a request again, so it is what staff try
+		// after marking the wrong one done or cancelling it by mistake:
+		// the way left is a new request.
+		msg += fmt.Sprintf(": a closed request cannot be opened again. If the caller still needs help, take it again with doorstep request new "+
+			"(doorstep request show %s has its details)", idOf(name))
 	}
 	return &cliError{code: exitFailed, msg: msg + " (WRONG_STATE)."}
 }
