@@ -172,6 +172,16 @@ func (s *Server) auditing(ctx context.Context, action, resource string, fields [
 	return store.WithAudit(ctx, s.auditRecord(ctx, action, resource, fields))
 }
 
+// auditingStep returns ctx with an audit record of a lifecycle step
+// (action) its caller takes, written in the step's own transaction, on the
+// trail of the request it changes. It is no change
+// of personal data, but who marked a request done, cancelled it, handed it
+// back or answered an offer for a volunteer is what staff putting a
+// mistake right need to know, after the event log has let it go.
+func (s *Server) auditingStep(ctx context.Context, action string) context.Context {
+	return store.WithAudit(ctx, s.auditRecord(ctx, action, "", nil))
+}
+
 // auditingUpdate returns ctx with the audit records of an update, written
 // in the update's own transaction: the change of the personal fields among
 // paths, and, for a caller, the read of every personal field, since the

@@ -197,7 +197,7 @@ func (s *Server) ListAuditRecords(ctx context.Context, req *pb.ListAuditRecordsR
 }
 
 // auditActions are the actions audit records name (AuditRecord.action).
-var auditActions = []string{"read_contact", "create", "update", "delete", "cancel", "accept", "export", "erase", "purge", "backup"}
+var auditActions = []string{"read_contact", "create", "update", "delete", "accept", "decline", "complete", "release", "cancel", "export", "erase", "purge", "backup"}
 
 // auditFilterName checks a ListAuditRecords filter that names an actor or
 // a record: the word given, or one of prefixes and an id, which comes back

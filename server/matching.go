@@ -507,7 +507,9 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 		return store.LifecycleResult{}, notEligibleNow(ctx, why)
 	}
 	now := s.now()
-	res, err := s.store.AcceptOffer(ctx, id, func(req *pb.HelpRequest, vol *pb.Volunteer) error {
+	// Only the accept's own write is audited as one: a withdrawal below
+	// is the server's follow-up.
+	res, err := s.store.AcceptOffer(s.auditingStep(ctx, "accept"), id, func(req *pb.HelpRequest, vol *pb.Volunteer) error {
 		if seen != "" && req.Etag != seen {
 			return store.ErrEtagMismatch
 		}
@@ -702,7 +704,9 @@ func (e notEligible) Lacking() []string { return e.lacks }
 
 // DeclineOffer implements pb.MatchingServiceServer.
 func (s *Server) DeclineOffer(ctx context.Context, req *pb.DeclineOfferRequest) (*pb.DeclineOfferResponse, error) {
-	res, err := s.offerStep(ctx, req.GetName(), s.store.DeclineOffer)
+	res, err := s.offerStep(ctx, req.GetName(), func(ctx context.Context, id string) (store.LifecycleResult, error) {
+		return s.store.DeclineOffer(s.auditingStep(ctx, "decline"), id)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -768,6 +772,7 @@ func (s *Server) requestStep(ctx context.Context, name string, step func(context
 func (s *Server) CompleteHelpRequest(ctx context.Context, req *pb.CompleteHelpRequestRequest) (*pb.CompleteHelpRequestResponse, error) {
 	res, err := s.requestStep(ctx, req.GetName(), func(ctx context.Context, id string) (store.LifecycleResult, error) {
 		p := principalFrom(ctx)
+		ctx = s.auditingStep(ctx, "complete")
 		if p == nil || p.Role != volunteer {
 			return s.store.CompleteHelpRequest(ctx, id)
 		}
@@ -815,6 +820,7 @@ func (s *Server) ReleaseHelpRequest(ctx context.Context, req *pb.ReleaseHelpRequ
 // the read and the write cannot hand back another volunteer's job.
 func (s *Server) releaseStep(ctx context.Context, id string) (store.LifecycleResult, error) {
 	p := principalFrom(ctx)
+	ctx = s.auditingStep(ctx, "release")
 	if p == nil || p.sees() {
 		return s.store.ReleaseHelpRequest(ctx, id)
 	}
@@ -864,7 +870,9 @@ func principalRole(ctx context.Context) pb.Role {
 
 // CancelHelpRequest implements pb.MatchingServiceServer.
 func (s *Server) CancelHelpRequest(ctx context.Context, req *pb.CancelHelpRequestRequest) (*pb.CancelHelpRequestResponse, error) {
-	res, err := s.requestStep(ctx, req.GetName(), s.store.CancelHelpRequest)
+	res, err := s.requestStep(ctx, req.GetName(), func(ctx context.Context, id string) (store.LifecycleResult, error) {
+		return s.store.CancelHelpRequest(s.auditingStep(ctx, "cancel"), id)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -331,7 +331,7 @@ func (a *app) adminOrgList(args []string) error {
 // auditActions are the actions AuditRecord.action documents. A filter
 // with any other word could only ever match nothing, which on an audit
 // reads as "nobody did it".
-var auditActions = []string{"read_contact", "create", "update", "delete", "cancel", "accept", "export", "erase", "purge", "backup"}
+var auditActions = []string{"read_contact", "create", "update", "delete", "accept", "decline", "complete", "release", "cancel", "export", "erase", "purge", "backup"}
 
 func (a *app) adminAudit(args []string) error {
 	u := usage{

@@ -809,8 +809,10 @@ type AuditRecord struct {
 	Role Role `protobuf:"varint,4,opt,name=role,proto3,enum=doorstep.v1.Role" json:"role,omitempty"`
 	// The actor's organisation, for partners.
 	Organisation string `protobuf:"bytes,5,opt,name=organisation,proto3" json:"organisation,omitempty"`
-	// What was done: "read_contact", "create", "update", "delete", "cancel",
-	// "accept", "export", "erase" or "purge".
+	// What was done: "read_contact", "create", "update", "delete", "export",
+	// "erase", "purge" or "backup"; or, on a request's trail, a step of its
+	// lifecycle someone took: "accept" or "decline" (an offer of it),
+	// "complete", "release" or "cancel".
 	Action string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
 	// The record acted on ("helpRequests/{id}", "volunteers/{id}"), or
 	// "phone" for an export or erasure by phone number.
