@@ -517,20 +517,25 @@ func TestVolunteerListShowsHold(t *testing.T) {
 	t.Errorf("volunteer list:\n%s\nwant a row for %s", out, callum)
 }
 
-// TestVolunteerHoldNamesTheirJobs: a hold stops offers, not the visits
-// already agreed: staff putting someone on hold are told which requests
-// they are still going to, and how to hand each back.
+// TestVolunteerHoldNamesTheirJobs: a hold or a pause stops offers, not
+// the visits already agreed: staff putting someone on hold, or pausing a
+// volunteer who has rung in ill, are told which requests they are still
+// going to, and how to hand each back.
 func TestVolunteerHoldNamesTheirJobs(t *testing.T) {
-	e, callum, req, offer := offeredRequest(t)
-	e.ok("offer", "accept", offer)
-	out := e.ok("volunteer", "hold", callum)
-	want := "still assigned " + req + ": hand it back with doorstep request release " + strings.TrimPrefix(req, "helpRequests/")
-	if !strings.Contains(out, want) {
-		t.Errorf("volunteer hold of a volunteer with a job:\n%s\nwant %q", out, want)
-	}
-	r := e.run("--json", "volunteer", "hold", callum)
-	if r.code != 0 || !json.Valid([]byte(r.stdout)) || !strings.Contains(r.stderr, want) {
-		t.Errorf("volunteer hold --json: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	for _, verb := range []string{"hold", "pause"} {
+		t.Run(verb, func(t *testing.T) {
+			e, callum, req, offer := offeredRequest(t)
+			e.ok("offer", "accept", offer)
+			out := e.ok("volunteer", verb, callum)
+			want := "still assigned " + req + ": hand it back with doorstep request release " + strings.TrimPrefix(req, "helpRequests/")
+			if !strings.Contains(out, want) {
+				t.Errorf("volunteer %s of a volunteer with a job:\n%s\nwant %q", verb, out, want)
+			}
+			r := e.run("--json", "volunteer", verb, callum)
+			if r.code != 0 || !json.Valid([]byte(r.stdout)) || !strings.Contains(r.stderr, want) {
+				t.Errorf("volunteer %s --json: exit %d, stdout %q, stderr %q", verb, r.code, r.stdout, r.stderr)
+			}
+		})
 	}
 }
 

@@ -473,15 +473,16 @@ func (a *app) setStopped(args []string, field string, on bool, u usage) error {
 	if err := a.reportWithdrawn(before, got.PendingOffers); err != nil {
 		return err
 	}
-	if on && field == "held" {
+	if on {
 		a.reportStillAssigned(c, got)
 	}
 	return nil
 }
 
-// reportStillAssigned names the requests a volunteer just put on hold is
-// still assigned: a hold stops offers, not the visits already agreed, and
-// whoever raised the concern decides whether those go ahead. Under --json
+// reportStillAssigned names the requests a volunteer just paused or put
+// on hold is still assigned: either stops offers, not the visits already
+// agreed, and whoever took the call (a volunteer ringing in ill) or raised
+// the concern decides whether those go ahead. Under --json
 // the sentences go to stderr, as reportWithdrawn's.
 func (a *app) reportStillAssigned(c *client.Client, v *pb.Volunteer) {
 	if v.ActiveAssignments == 0 {
