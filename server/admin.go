@@ -336,15 +336,17 @@ func (s *Server) ErasePersonalData(ctx context.Context, req *pb.ErasePersonalDat
 // CreateBackup implements pb.AdminServiceServer. A backup holds everyone's
 // personal data and the key that opens it, so it is audited as a read of
 // all of it.
-func (s *Server) CreateBackup(ctx context.Context, _ *pb.CreateBackupRequest) (*pb.CreateBackupResponse, error) {
+func (s *Server) CreateBackup(ctx context.Context, _ *pb.CreateBackupRequest) (_ *pb.CreateBackupResponse, err error) {
 	if s.backupDir == "" {
 		return nil, statusWith(codes.FailedPrecondition, ReasonBackupDirUnset,
 			"this server takes no backups: start doorstepd with --backup-dir, the directory to write them under", nil)
 	}
+	var info store.BackupInfo
+	defer func() { s.metrics.backup(err, info.Time) }() // a backup not audited is removed: failed
 	// Milliseconds, so that backups sort by name and two taken in the same
 	// second do not clash; the store refuses a directory that exists.
 	dir := filepath.Join(s.backupDir, "doorstep-"+s.now().UTC().Format("20060102T150405.000Z"))
-	info, err := s.store.Backup(ctx, dir)
+	info, err = s.store.Backup(ctx, dir)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, statusWith(codes.AlreadyExists, ReasonAlreadyExists, "a backup was taken at this same moment; try again", nil)
 	}

@@ -91,6 +91,7 @@ func (s *Server) closeEndedAssignments(ctx context.Context) {
 	}
 	for _, r := range res {
 		s.track(r.Volunteer)
+		s.metrics.offerEnded(r.Offer) // none: these requests were assigned, their offers accepted
 	}
 	if len(res) > 0 {
 		s.logger.Info("ended assignments marked fulfilled", zap.Int("help_requests", len(res)), zap.Duration("grace", s.assignmentGrace))
@@ -235,6 +236,8 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 		}
 		filter.volunteer = p.Volunteer
 	}
+	s.metrics.streamOpened()
+	defer s.metrics.streamClosed()
 	cur, _ := s.store.Changes()
 	pos := uint64(req.GetStartRevision())
 	if pos == 0 {

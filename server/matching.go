@@ -329,6 +329,7 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (r
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	s.track(res.Volunteer)
+	s.metrics.offerMade()
 	// The offer as GetOffer gives it: an app shows it, and keeps it in its
 	// view, at once, and an offer without its distance reads as one whose
 	// request or volunteer has been deleted.
@@ -530,6 +531,7 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 	switch {
 	case err == nil:
 		s.track(w.Volunteer)
+		s.metrics.offerEnded(w.Offer)
 	case !errors.Is(err, store.ErrWrongState):
 		// The offer stands until its lease ends; the refusal holds.
 		s.logger.Warn("offer not withdrawn", zap.String("offer", offerPrefix+id), zap.Error(err))
@@ -730,6 +732,7 @@ func (s *Server) lifecycleStep(ctx context.Context, name, prefix string, missing
 		return res, s.errs.toStatus(ctx, err, missing(id))
 	}
 	s.track(res.Volunteer)
+	s.metrics.offerEnded(res.Offer) // accepted, declined, or withdrawn by a cancel
 	return res, nil
 }
 
@@ -885,7 +888,7 @@ func (s *Server) CancelHelpRequest(ctx context.Context, req *pb.CancelHelpReques
 
 // Dispatch implements pb.MatchingServiceServer.
 func (s *Server) Dispatch(ctx context.Context, _ *pb.DispatchRequest) (*pb.DispatchResponse, error) {
-	out, err := s.dispatch(ctx)
+	out, err := s.dispatch(ctx, triggerRPC)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
@@ -905,7 +908,8 @@ const dispatchBatch = 256
 // caller that gives up while waiting for the run ahead leaves the queue:
 // held there, it would later make a whole run, a read of every open
 // request and a solve, that nobody waits for, ahead of callers who do.
-func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
+// trigger says what asked for the run, for the metrics.
+func (s *Server) dispatch(ctx context.Context, trigger string) (*pb.DispatchResponse, error) {
 	select {
 	case s.dispatchSlot <- struct{}{}:
 	case <-ctx.Done():
@@ -918,6 +922,8 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 		return nil, err
 	}
 	start := time.Now()
+	var tally dispatchTally
+	defer s.metrics.dispatchRun(trigger, start, &tally)
 	var reqs []matcher.DispatchRequest
 	for tok, restarts := "", 0; ; {
 		page, next, err := s.store.ListOpenMatchingInputs(ctx, store.Page{Size: 1000, Token: tok})
@@ -997,11 +1003,13 @@ func (s *Server) dispatch(ctx context.Context) (*pb.DispatchResponse, error) {
 			}
 			s.track(res[i].Volunteer)
 			out.OffersMade++
+			tally.offered++
 			out.OffersByUrgency[o.Urgency.String()]++
 			out.TotalScore += o.Score
 		}
 	}
 	out.Uncovered = out.OpenRequests - out.OffersMade
+	tally.leftOpen = out.Uncovered
 	out.WithoutCandidates = int32(plan.NoCandidates)
 	out.SameDoor = int32(plan.SameDoor)
 	out.Outnumbered = int32(plan.Uncovered - plan.NoCandidates - plan.SameDoor)
@@ -1048,7 +1056,7 @@ func (s *Server) Maintain(ctx context.Context, sweep, dispatchEvery time.Duratio
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if _, err := s.dispatch(ctx); err != nil && ctx.Err() == nil {
+			if _, err := s.dispatch(ctx, triggerInterval); err != nil && ctx.Err() == nil {
 				s.logger.Error("dispatch", zap.Error(err))
 			}
 		}
@@ -1086,6 +1094,7 @@ func (s *Server) sweep(ctx context.Context, catchUp bool) {
 		setBack := 0
 		for _, r := range offers {
 			s.track(r.Volunteer)
+			s.metrics.offerEnded(r.Offer) // expired, or withdrawn for the clock
 			if r.Offer.GetWithdrawReason() == store.WithdrawClockSetBack {
 				setBack++
 			}
@@ -1096,7 +1105,9 @@ func (s *Server) sweep(ctx context.Context, catchUp bool) {
 		}
 		for _, r := range reqs {
 			s.track(r.Volunteer)
+			s.metrics.offerEnded(r.Offer) // the offer an expired request held, withdrawn
 		}
+		s.metrics.requestsSwept(len(reqs))
 		if len(offers)+len(reqs) > 0 {
 			fields := []zap.Field{zap.Int("offers_lapsed", len(offers)-setBack), zap.Int("requests_expired", len(reqs))}
 			if setBack > 0 {

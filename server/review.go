@@ -81,6 +81,7 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 		return nil, matcher.Exclusion{}, err
 	}
 	s.track(res.Volunteer)
+	s.metrics.offerEnded(res.Offer)
 	// EXPIRED rather than WITHDRAWN when its lease had already passed.
 	s.logger.Info("offer withdrawn", zap.String("offer", o.Name), zap.String("rule", string(why.Reason)), zap.Stringer("state", res.Offer.GetState()))
 	return &res, why, nil

@@ -64,6 +64,8 @@ type Server struct {
 	limiter   *limiter
 	streams   *streamCounter
 	backupDir string // "": CreateBackup is refused
+
+	metrics *Metrics // nil: nothing counted
 }
 
 // Option configures New.
@@ -152,6 +154,9 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	logger.Info("matching index built", zap.Int("volunteers", s.engine.Len()), zap.Duration("took", time.Since(start)))
+	if err := s.metrics.attach(s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -198,11 +203,22 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 	if cfg.MaxRecvBytes <= 0 {
 		cfg.MaxRecvBytes = DefaultMaxRecvBytes
 	}
+	unary := []grpc.UnaryServerInterceptor{s.logCalls, s.authUnary, s.utf8Unary}
+	stream := []grpc.StreamServerInterceptor{s.logStreams, s.authStream, s.utf8Stream}
+	var calls *callMetrics
+	if s.metrics != nil {
+		// Outermost, so that it counts what callers were told, refusals
+		// by authentication and the rate limit among them; and only with
+		// metrics on, so that a server without them pays nothing per call.
+		calls = s.metrics.newCallMetrics()
+		unary = append([]grpc.UnaryServerInterceptor{calls.unary}, unary...)
+		stream = append([]grpc.StreamServerInterceptor{calls.stream}, stream...)
+	}
 	opts = append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
 		grpc.MaxHeaderListSize(MaxHeaderBytes),
-		grpc.ChainUnaryInterceptor(s.logCalls, s.authUnary, s.utf8Unary),
-		grpc.ChainStreamInterceptor(s.logStreams, s.authStream, s.utf8Stream),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 		// Clients may ping no more often than this; a client that does is
 		// disconnected instead of keeping the server busy.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}),
@@ -230,6 +246,9 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(g)
+	if calls != nil {
+		calls.register(g.GetServiceInfo()) // before g serves: read-only from then on
+	}
 	return g, hs
 }
 
