@@ -28,6 +28,7 @@
 //	--gc-percent        DOORSTEP_GC_PERCENT        garbage collection target, as GOGC (400; GOGC's own when that is set)
 //	--matching-config   DOORSTEP_MATCHING_CONFIG   JSON file of matching rules: each need's reach, vetting and skills, and the ranking weights
 //	--backup-dir        DOORSTEP_BACKUP_DIR        directory the server writes a backup under when asked (doorstep admin backup); unset: refused
+//	--metrics-listen    DOORSTEP_METRICS_LISTEN    address to serve Prometheus metrics on (HTTP, GET /metrics, no authentication); unset: none
 //
 // Without a certificate doorstepd serves plaintext, and then only on a
 // loopback address unless --insecure says otherwise: tokens and personal
@@ -128,6 +129,7 @@ type config struct {
 	gcPercent         int // 0 leaves the runtime's own (GOGC, or 100)
 	matchingConfig    string
 	backupDir         string
+	metricsListen     string // "": no metrics
 }
 
 // defaultGCPercent is doorstepd's GOGC. The heap is a small long-lived
@@ -251,6 +253,7 @@ func flagSet(c *config, getenv func(string) string) (*flag.FlagSet, error) {
 	fs.BoolVar(&c.insecure, "insecure", false, "serve plaintext on an address that is not loopback: only behind a TLS-terminating proxy (env DOORSTEP_INSECURE)")
 	fs.StringVar(&c.matchingConfig, "matching-config", "", "JSON file of matching rules (each need's reach, vetting and skills; the ranking weights) over the defaults (env DOORSTEP_MATCHING_CONFIG)")
 	fs.StringVar(&c.backupDir, "backup-dir", "", "directory AdminService.CreateBackup (doorstep admin backup) writes backups under; without it backups are refused (env DOORSTEP_BACKUP_DIR)")
+	fs.StringVar(&c.metricsListen, "metrics-listen", "", "address to serve Prometheus metrics on, over plain HTTP at GET /metrics, with no authentication: bind it to localhost or a private network; unset, none are served (env DOORSTEP_METRICS_LISTEN)")
 	fs.StringVar(&c.adminTokenFile, "admin-token-file", "", "on an empty data file, write the first admin token here (mode 0600) instead of to stderr (env DOORSTEP_ADMIN_TOKEN_FILE)")
 	fs.BoolVar(&c.restored, "restored", false, "the data file was put back from a copy taken with the server stopped (or a disk snapshot): move its revisions on past any the lost server handed out and tell every watcher to reload. Give it on the first start after such a restore only; a backup doorstep admin backup wrote needs no flag")
 	fs.BoolVar(&c.newAdminToken, "new-admin-token", false, "make another admin token in the data file, hand it over as the first (--admin-token-file or stderr), and exit without serving: for when every admin token is lost, revoked or expired. Stop the server first")
@@ -301,6 +304,11 @@ func checkConfig(c config, fs *flag.FlagSet) error {
 	// store: a mistyped address must not cost them first.
 	if _, _, err := net.SplitHostPort(c.listen); err != nil {
 		return fmt.Errorf("--listen %q: want host:port, such as localhost:50051 or :50051: %v", c.listen, err)
+	}
+	if c.metricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.metricsListen); err != nil {
+			return fmt.Errorf("--metrics-listen %q: want host:port, such as localhost:9090 or 10.0.0.5:9090: %v", c.metricsListen, err)
+		}
 	}
 	if c.maxRecvBytes < 4096 {
 		return errors.New("--max-recv-bytes must be at least 4096")
@@ -409,6 +417,11 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	opts := []server.Option{server.WithLease(c.offerLease), server.WithEventRetention(c.eventRetention), server.WithPersonalDataRetention(c.personalRetention),
 		server.WithAssignmentGrace(c.assignmentGrace),
 		server.WithRateLimit(c.rateLimit, c.rateBurst), server.WithMaxStreams(c.maxStreams), server.WithCandidatesPerRequest(c.dispatchCands)}
+	var metrics *server.Metrics
+	if c.metricsListen != "" {
+		metrics = server.NewMetrics()
+		opts = append(opts, server.WithMetrics(metrics))
+	}
 	if c.matchingConfig != "" {
 		o, err := matchingConfig(c.matchingConfig)
 		if err != nil {
@@ -494,14 +507,29 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if creds == nil && !c.insecure && !loopback(lis.Addr()) {
+	// The metrics address is taken before the first admin token is made,
+	// as the gRPC one is: one in use stops the start, naming the flag.
+	var metricsLis net.Listener
+	if c.metricsListen != "" {
+		if metricsLis, err = net.Listen("tcp", c.metricsListen); err != nil {
+			_ = lis.Close()
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+	}
+	closeListeners := func() {
 		_ = lis.Close()
+		if metricsLis != nil {
+			_ = metricsLis.Close()
+		}
+	}
+	if creds == nil && !c.insecure && !loopback(lis.Addr()) {
+		closeListeners()
 		return fmt.Errorf("refusing to serve plaintext on %s, which is not a loopback address: give --tls-cert and --tls-key, or --insecure behind a TLS-terminating proxy", lis.Addr())
 	}
 	// A signal from here on stops the server once it serves: the token,
 	// a quick write, is made and handed over rather than refused half-way.
 	if err := announceFirstToken(context.WithoutCancel(ctx), st, c, stderr); err != nil {
-		_ = lis.Close()
+		closeListeners()
 		return err
 	}
 
@@ -517,8 +545,14 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		gopts = append(gopts, grpc.Creds(creds))
 	}
 	g, health := server.NewGRPCServer(srv, server.GRPCConfig{MaxRecvBytes: c.maxRecvBytes}, gopts...)
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- g.Serve(lis) }()
+	if metricsLis != nil {
+		// Stopped after the gRPC server (deferred), so that a scrape
+		// during the stop still sees the calls finishing.
+		ms := serveMetrics(metricsLis, metrics, logger, serveErr)
+		defer stopMetrics(ms, force)
+	}
 	logger.Info("serving", zap.String("addr", lis.Addr().String()), zap.String("data_dir", c.dataDir), zap.Bool("tls", creds != nil),
 		zap.Bool("client_certificates", c.tlsClientCA != ""), zap.Int("gc_percent", gcPercent))
 	if ready != nil {
@@ -527,6 +561,7 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 
 	select {
 	case err := <-serveErr:
+		g.Stop() // the metrics server's failure leaves the gRPC one serving
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}

@@ -13,7 +13,8 @@ import (
 
 // TestBadConfigOnFirstStartKeepsTheAdminToken: a mistake in a flag
 // (--offer-lease out of range, a bad --matching-config, plaintext on an
-// address that is not loopback without --insecure) stops the first start,
+// address that is not loopback without --insecure, a --metrics-listen
+// address in use) stops the first start,
 // naming the flag, before the first admin token is made. That token is
 // shown only once, so the corrected start that follows is the one to show
 // it.
@@ -22,6 +23,11 @@ func TestBadConfigOnFirstStartKeepsTheAdminToken(t *testing.T) {
 	if err := os.WriteFile(badMatching, []byte(`{"needs": {"transport": {"max_metres": -1}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
 	for _, tc := range []struct {
 		name, flag string
 		args       []string
@@ -29,6 +35,7 @@ func TestBadConfigOnFirstStartKeepsTheAdminToken(t *testing.T) {
 		{"offer lease", "--offer-lease", []string{"--offer-lease", "10s"}},
 		{"matching config", "--matching-config", []string{"--matching-config", badMatching}},
 		{"plaintext beyond loopback", "--insecure", []string{"--listen", "0.0.0.0:0"}},
+		{"metrics address in use", "--metrics-listen", []string{"--metrics-listen", busy.Addr().String()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
