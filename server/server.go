@@ -207,12 +207,13 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 	stream := []grpc.StreamServerInterceptor{s.logStreams, s.authStream, s.utf8Stream}
 	var calls *callMetrics
 	if s.metrics != nil {
-		// Outermost, so that it counts what callers were told, refusals
-		// by authentication and the rate limit among them; and only with
-		// metrics on, so that a server without them pays nothing per call.
+		// Around the outermost, so that it counts what callers were told,
+		// refusals by authentication and the rate limit among them; and
+		// only with metrics on, so that a server without them pays nothing
+		// per call.
 		calls = s.metrics.newCallMetrics()
-		unary = append([]grpc.UnaryServerInterceptor{calls.unary}, unary...)
-		stream = append([]grpc.StreamServerInterceptor{calls.stream}, stream...)
+		unary[0] = calls.wrapUnary(unary[0])
+		stream[0] = calls.wrapStream(stream[0])
 	}
 	opts = append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
