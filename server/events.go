@@ -91,7 +91,6 @@ func (s *Server) closeEndedAssignments(ctx context.Context) {
 	}
 	for _, r := range res {
 		s.track(r.Volunteer)
-		s.metrics.offerEnded(r.Offer) // none: these requests were assigned, their offers accepted
 	}
 	if len(res) > 0 {
 		s.logger.Info("ended assignments marked fulfilled", zap.Int("help_requests", len(res)), zap.Duration("grace", s.assignmentGrace))
