@@ -255,14 +255,15 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 
 // logStreams is logCalls for streams.
 func (s *Server) logStreams(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-	defer s.logEnd("stream", info.FullMethod, time.Now(), &err)
+	start := time.Since(monoEpoch)
+	defer s.logEnd("stream", info.FullMethod, start, &err)
 	return handler(srv, &methodStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), methodKey{}, info.FullMethod)})
 }
 
 // logEnd, deferred by an interceptor, turns a panic into INTERNAL and logs
 // the call's method, code and duration: at debug level, or error level for
 // the codes that mean a bug.
-func (s *Server) logEnd(what, method string, start time.Time, err *error) {
+func (s *Server) logEnd(what, method string, start time.Duration, err *error) {
 	if r := recover(); r != nil {
 		s.logger.Error("panic in handler", zap.String("method", method), zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
 		*err = statusWith(codes.Internal, ReasonInternal, "internal error", nil)
@@ -273,7 +274,7 @@ func (s *Server) logEnd(what, method string, start time.Time, err *error) {
 		lvl = zap.ErrorLevel
 	}
 	if ce := s.logger.Check(lvl, what); ce != nil {
-		ce.Write(zap.String("method", method), zap.String("code", code.String()), zap.Duration("took", time.Since(start)))
+		ce.Write(zap.String("method", method), zap.String("code", code.String()), zap.Duration("took", time.Since(monoEpoch)-start))
 	}
 }
 
@@ -296,7 +297,8 @@ func methodFrom(ctx context.Context) string {
 // and turns a panic into INTERNAL so that one bad request cannot take the
 // server down.
 func (s *Server) logCalls(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-	defer s.logEnd("call", info.FullMethod, time.Now(), &err)
+	start := time.Since(monoEpoch)
+	defer s.logEnd("call", info.FullMethod, start, &err)
 	resp, err = handler(context.WithValue(ctx, methodKey{}, info.FullMethod), req)
 	if err != nil {
 		resp = nil
