@@ -498,18 +498,6 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 	if err != nil {
 		return err
 	}
-	// Who was assigned, to say whom to tell: the answer to a cancel may
-	// no longer name them.
-	var assigned string
-	if name == "cancel" && !a.cfg.json {
-		before, err := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: hrName})
-		switch {
-		case err == nil && before.HelpRequest.State == pb.HelpRequest_STATE_ASSIGNED:
-			assigned = before.HelpRequest.AssignedVolunteer
-		case err != nil && status.Code(err) != codes.PermissionDenied:
-			return err
-		}
-	}
 	hr, err := step(c.Matching, hrName)
 	if state, noun, ok := wrongState(err); ok && noun == "help request" {
 		switch name {
@@ -565,7 +553,11 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 		return nil
 	}
 	fmt.Fprintf(a.stdout, "%s is now %s.\n", hr.Name, stateWord(hr.State))
-	if assigned != "" && hr.State == pb.HelpRequest_STATE_CANCELLED {
+	// Whom to tell is whom the cancel itself freed, as its answer names
+	// them (a cancelled request keeps its last volunteer; a hand-back
+	// clears it): a read before the cancel misses a volunteer who said
+	// yes, in their app or to another worker, just before it landed.
+	if assigned := hr.AssignedVolunteer; assigned != "" && name == "cancel" && hr.State == pb.HelpRequest_STATE_CANCELLED {
 		v, err := a.lookupVolunteer(assigned)
 		switch {
 		case err != nil:
