@@ -175,6 +175,8 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 	if client.Reason(err) == server.ReasonEtagMismatch {
 		if now, rerr := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: name}); rerr == nil && savedAsSent(hr, now.HelpRequest, paths) {
 			resp, err = &pb.UpdateHelpRequestResponse{HelpRequest: now.HelpRequest}, nil
+		} else if rerr == nil {
+			return a.lostTo(name, "request", before.HelpRequest, now.HelpRequest)
 		}
 	}
 	if reason := client.Reason(err); reason == server.ReasonNotEligible {
@@ -428,6 +430,8 @@ handed back (doorstep request release).`,
 	if client.Reason(err) == server.ReasonEtagMismatch {
 		if now, rerr := c.Volunteers.GetVolunteer(a.ctx, &pb.GetVolunteerRequest{Name: name}); rerr == nil && savedAsSent(v, now.Volunteer, paths) {
 			resp, err = &pb.UpdateVolunteerResponse{Volunteer: now.Volunteer}, nil
+		} else if rerr == nil {
+			return a.lostTo(name, "volunteer", cur, now.Volunteer)
 		}
 	}
 	if job := client.Metadata(err, "help_request"); client.Reason(err) == server.ReasonHasCommitments && job != "" {
@@ -613,6 +617,117 @@ func editContact(given map[string]bool, name, phone, field, example string, fail
 		paths = append(paths, field+".phone")
 	}
 	return c, paths
+}
+
+// lostTo is what a worker is told whose edit of name (a "request" or a
+// "volunteer") lost to a change someone else made after this command read
+// it (before) and before its write landed (now): what changed, and to look
+// before editing again. The API's "read it again and retry" is no advice
+// here: the same command run again reads afresh and writes over that
+// change unseen, which the worker can only weigh knowing what it was.
+func (a *app) lostTo(name, kind string, before, now proto.Message) error {
+	var changed []string
+	seen := map[string]bool{}
+	b, n := before.ProtoReflect(), now.ProtoReflect()
+	fields := b.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		if sameAt(b, n, []string{string(fd.Name())}) {
+			continue
+		}
+		what := a.changedWords(fd.Name(), now)
+		if what != "" && !seen[what] {
+			seen[what] = true
+			changed = append(changed, what)
+		}
+	}
+	who := "it"
+	if kind == "volunteer" {
+		who = "them"
+	}
+	msg := fmt.Sprintf("Nothing was changed: someone else changed %s while this edit was on its way", name)
+	if len(changed) > 0 {
+		msg += ": " + andWords(changed)
+	}
+	return &cliError{code: exitFailed, msg: fmt.Sprintf("%s. Look at %s again (doorstep %s show %s), then edit again if your change is still needed (%s).",
+		msg, who, kind, idOf(name), server.ReasonEtagMismatch)}
+}
+
+// changedWords says in words that field of a request or volunteer changed,
+// as now reads; "" for a field that is bookkeeping (its etag, times, the
+// volunteers who declined) and says nothing a worker would weigh.
+func (a *app) changedWords(field protoreflect.Name, now proto.Message) string {
+	if hr, ok := now.(*pb.HelpRequest); ok {
+		switch field {
+		case "state", "offer", "assigned_volunteer":
+			// Who holds it now is what a worker editing it must know.
+			switch hr.State {
+			case pb.HelpRequest_STATE_OFFERED:
+				if o, err := a.readOffer(hr.Offer); err == nil && o != nil {
+					who, _ := a.volunteerLabel(o.Volunteer, false)
+					return "it is now offered to " + who
+				}
+			case pb.HelpRequest_STATE_ASSIGNED:
+				who, _ := a.volunteerLabel(hr.AssignedVolunteer, false)
+				return "it is now assigned to " + who
+			}
+			return "it is now " + stateWord(hr.State)
+		case "window", "deadline":
+			return "its time changed"
+		case "location":
+			return "its address changed"
+		case "requester":
+			return "the caller's name or phone changed"
+		case "vulnerability":
+			return "the caller's circumstances changed"
+		case "required_skills":
+			return "the skills it needs changed"
+		case "remote_ok":
+			return "whether it can be helped from afar changed"
+		case "enters_home":
+			return "whether the volunteer goes inside changed"
+		case "personal_data_removed_time":
+			return "its personal data was erased"
+		case "needs", "details", "urgency":
+			return "its " + string(field) + " changed"
+		}
+		return ""
+	}
+	v, ok := now.(*pb.Volunteer)
+	if !ok {
+		return ""
+	}
+	switch field {
+	case "paused":
+		if v.Paused {
+			return "they paused"
+		}
+		return "they resumed"
+	case "held":
+		if v.Held {
+			return "they were put on hold"
+		}
+		return "their hold was lifted"
+	case "pending_offers", "active_assignments", "commitments":
+		return "their offers or jobs changed"
+	case "contact":
+		return "their name or phone changed"
+	case "home":
+		return "their home changed"
+	case "availability":
+		return "when they are free or away changed"
+	case "vetting":
+		return "their DBS check changed"
+	case "max_distance_metres":
+		return "how far they go changed"
+	case "travel_mode":
+		return "how they travel changed"
+	case "capacity":
+		return "how many jobs they take changed"
+	case "skills":
+		return "their skills changed"
+	}
+	return ""
 }
 
 // savedAsSent says whether every field that paths names reads in got as

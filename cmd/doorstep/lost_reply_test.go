@@ -125,7 +125,7 @@ func TestEditRacingAnotherStillRefused(t *testing.T) {
 		}
 	}
 	r := e.run("request", "edit", req, "--details", "Milk, bread and eggs")
-	if r.code != exitFailed || !strings.Contains(r.stderr, "Someone else changed it first") {
+	if r.code != exitFailed || !strings.Contains(r.stderr, "Nothing was changed: someone else changed "+req) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want the change refused as someone else's", r.code, r.stdout, r.stderr)
 	}
 }

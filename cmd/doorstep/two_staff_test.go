@@ -35,3 +35,52 @@ func TestCancelWhileTheVolunteerAccepts(t *testing.T) {
 		t.Errorf("request cancel said %q; want %q", out, want)
 	}
 }
+
+// TestEditLosingToAnotherWorkerSaysWhatChanged: a worker whose edit lost
+// to another's change made while it was on its way was told "the resource
+// changed since the etag was read; read it again and retry", words of the
+// API, naming nothing. Run again, the same command reads afresh and
+// overwrites the other change unseen. They are told what changed, and to
+// look at it before editing again.
+func TestEditLosingToAnotherWorkerSaysWhatChanged(t *testing.T) {
+	e, lost := newTwoStaff(t)
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	for _, tc := range []struct {
+		name   string
+		method string
+		other  func() // the other worker's change
+		args   []string
+		want   []string
+	}{
+		{"request details", pb.HelpRequestService_UpdateHelpRequest_FullMethodName,
+			func() { e.ok("request", "edit", req, "--details", "Only milk: the neighbour brought bread") },
+			[]string{"request", "edit", req, "--details", "Milk, bread and eggs"},
+			[]string{"its details", "doorstep request show " + idOf(req)}},
+		{"request offered meanwhile", pb.HelpRequestService_UpdateHelpRequest_FullMethodName,
+			func() { e.ok("offer", "make", req, callum) },
+			[]string{"request", "edit", req, "--urgency", "critical"},
+			[]string{"offered to Callum Reid", "doorstep request show " + idOf(req)}},
+		{"volunteer paused meanwhile", pb.VolunteerService_UpdateVolunteer_FullMethodName,
+			func() { e.ok("volunteer", "pause", callum) },
+			[]string{"volunteer", "edit", callum, "--capacity", "3"},
+			[]string{"they paused", "doorstep volunteer show " + idOf(callum)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lost.before[tc.method] = tc.other
+			r := e.run(tc.args...)
+			if r.code != exitFailed || !strings.HasPrefix(r.stderr, "Nothing was changed") {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want the edit refused", r.code, r.stdout, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q does not say %q", r.stderr, w)
+				}
+			}
+			if strings.Contains(r.stderr, "etag") || strings.Contains(r.stderr, "retry") {
+				t.Errorf("stderr %q speaks of etags, or invites a retry that would overwrite the other change", r.stderr)
+			}
+			e.clock.advance(1e9)
+		})
+	}
+}
