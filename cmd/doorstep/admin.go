@@ -622,8 +622,9 @@ re-wrapping every data key under a new master key, about 20 s on a file of a mil
 	if err != nil {
 		return err
 	}
+	var shown string // the records the prompt said hold the number
 	if !*yes {
-		if err := a.confirmErase(number); err != nil {
+		if shown, err = a.confirmErase(number); err != nil {
 			return err
 		}
 	}
@@ -661,6 +662,16 @@ re-wrapping every data key under a new master key, about 20 s on a file of a mil
 	}
 	if a.cfg.json {
 		return writeJSON(a.stdout, resp)
+	}
+	if resp.HelpRequestsErased == 0 && resp.VolunteersErased == 0 && shown != "" {
+		// Records the prompt named a moment ago are gone: another admin
+		// erased them first (two taking the same request), or the number
+		// was changed. "Nothing is held" would be passed on to the person
+		// as their data never having been held.
+		fmt.Fprintf(a.stdout, "Nothing was left to erase: the records that held %s when you were asked to confirm (%s) no longer hold it. "+
+			"Someone erased them meanwhile, or changed the number: doorstep admin audit --action erase lists each erasure, "+
+			"and doorstep admin export --phone %s shows what is still held.\n", number, shown, number)
+		return nil
 	}
 	if resp.HelpRequestsErased == 0 && resp.VolunteersErased == 0 {
 		fmt.Fprintf(a.stdout, "Nothing is held about %s: nothing was erased.\n", number)
@@ -705,10 +716,12 @@ func andWords(words []string) string {
 var errEraseStopped = &cliError{code: exitUsage, msg: "Stopped: nothing was erased."}
 
 // confirmErase asks for the number again, so that an erasure, which cannot
-// be undone, is never one mistyped Enter away.
-func (a *app) confirmErase(number string) error {
+// be undone, is never one mistyped Enter away. It returns the records it
+// said hold the number ("1 request and no volunteer records"), or "" when
+// none did.
+func (a *app) confirmErase(number string) (string, error) {
 	if a.prompt == nil {
-		return usageErrorf("erasing cannot be undone: give --yes to confirm (not on a terminal, so nothing is asked)")
+		return "", usageErrorf("erasing cannot be undone: give --yes to confirm (not on a terminal, so nothing is asked)")
 	}
 	want, _ := server.NormalisePhone(number)
 	// A household with one phone is registered as two people (volunteer
@@ -717,11 +730,11 @@ func (a *app) confirmErase(number string) error {
 	// Reading the names is a read of those records, and audited as one.
 	reqs, moreReqs, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: want}, maxPageSize)
 	if err != nil {
-		return err
+		return "", err
 	}
 	vols, moreVols, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: want}, maxPageSize)
 	if err != nil {
-		return err
+		return "", err
 	}
 	a.prompt.say("This erases the personal data of %s from every request and volunteer record, and cannot be undone.\n", number)
 	// The number typed again comes from the same note as the first, so a
@@ -740,18 +753,21 @@ func (a *app) confirmErase(number string) error {
 	}
 	answer, err := a.prompt.line("Type the phone number again to erase (Enter to stop): ")
 	if errors.Is(err, errAborted) {
-		return errEraseStopped
+		return "", errEraseStopped
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	if answer == "" {
-		return errEraseStopped
+		return "", errEraseStopped
 	}
 	if got, err := server.NormalisePhone(answer); err != nil || got != want {
-		return &cliError{code: exitUsage, msg: "Stopped: that is not the same number, so nothing was erased."}
+		return "", &cliError{code: exitUsage, msg: "Stopped: that is not the same number, so nothing was erased."}
 	}
-	return nil
+	if len(reqs)+len(vols) == 0 {
+		return "", nil
+	}
+	return held, nil
 }
 
 // commitmentsAdvice says how to end the live offer or assignment that

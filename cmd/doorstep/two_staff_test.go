@@ -84,3 +84,24 @@ func TestEditLosingToAnotherWorkerSaysWhatChanged(t *testing.T) {
 		})
 	}
 }
+
+// TestEraseAfterAnotherAdminErased: two admins take the same erasure
+// request. The second's prompt named the caller's records, then the
+// first's erasure took them, and the second was told "Nothing is held
+// about" the number: an answer to pass on to the person that their data
+// was never held. They are told the records were there moments ago and
+// are no longer, and where to see who erased them.
+func TestEraseAfterAnotherAdminErased(t *testing.T) {
+	e := newTestEnv(t)
+	e.newRequest()
+	e.asAdmin()
+	term, code, stdout := e.atTerminal(t, []string{"admin", "erase", "--phone", "01224 123456"})
+	term.expect("Type the phone number again to erase (Enter to stop): ")
+	e.ok("admin", "erase", "--phone", "01224 123456", "--yes") // the other admin
+	term.send("01224 123456")
+	term.finished(t, code, "admin erase")
+	got := stdout.String()
+	if strings.Contains(got, "Nothing is held") || !strings.Contains(got, "doorstep admin audit --action erase") {
+		t.Errorf("the second erasure said %q; want no 'Nothing is held', and where to see the erasure made meanwhile", got)
+	}
+}
