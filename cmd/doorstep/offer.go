@@ -12,7 +12,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/doorstep-aid/doorstep/client"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
 )
 
 func (a *app) offerMake(args []string) error {
@@ -58,10 +60,52 @@ func (a *app) offerMake(args []string) error {
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("Not offered: %s is already going to this caller's door then, for another of their requests. "+
 			"Offer this one to them too, so that only one volunteer comes to the door; if the caller has agreed to two visitors, add --second-volunteer.", label)}
 	}
+	if client.Reason(err) == server.ReasonWrongState {
+		if held := a.heldBy(hr); held != nil {
+			return held
+		}
+	}
 	if err != nil {
 		return err
 	}
 	return a.printOffer(resp.Offer, "Offered %s to %s until %s: %s.\n")
+}
+
+// heldBy is why a request cannot be offered, refused as not open: whom
+// another worker (or dispatch) offered or assigned it to meanwhile, from a
+// list now out of date, and what can be done; nil when it cannot be read
+// or is open again, and the server's own refusal stands.
+func (a *app) heldBy(name string) error {
+	c, err := a.client()
+	if err != nil {
+		return nil
+	}
+	got, err := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: name})
+	if err != nil {
+		return nil
+	}
+	hr := got.HelpRequest
+	var msg string
+	switch hr.State {
+	case pb.HelpRequest_STATE_OPEN:
+		return nil
+	case pb.HelpRequest_STATE_OFFERED:
+		o, err := a.readOffer(hr.Offer)
+		if err != nil || o == nil {
+			msg = fmt.Sprintf("Not offered: %s is offered to a volunteer already: see doorstep request show %s", name, idOf(name))
+			break
+		}
+		who, _ := a.volunteerLabel(o.Volunteer, false)
+		msg = fmt.Sprintf("Not offered: %s is offered to %s already, who has until %s to answer (%s). "+
+			"If they said no, decline it for them (doorstep offer decline %s), then offer it again", name, who, fmtTS(o.ExpireTime, a.now()), o.Name, idOf(o.Name))
+	case pb.HelpRequest_STATE_ASSIGNED:
+		who, _ := a.volunteerLabel(hr.AssignedVolunteer, false)
+		msg = fmt.Sprintf("Not offered: %s is assigned to %s already. If they cannot go, hand it back (doorstep request release %s), then offer it again",
+			name, who, idOf(name))
+	default:
+		msg = fmt.Sprintf("Not offered: %s is %s, and is never offered again", name, stateWord(hr.State))
+	}
+	return &cliError{code: exitFailed, msg: msg + " (" + server.ReasonWrongState + ")."}
 }
 
 func (a *app) offerAccept(args []string) error {

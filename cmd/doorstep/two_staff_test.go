@@ -105,3 +105,20 @@ func TestEraseAfterAnotherAdminErased(t *testing.T) {
 		t.Errorf("the second erasure said %q; want no 'Nothing is held', and where to see the erasure made meanwhile", got)
 	}
 }
+
+// TestOfferMadeMeanwhileNamesWho: two coordinators each offer the same
+// request to a volunteer of their own. The second was told only "the
+// request is offered, not open": not to whom, nor what they can do.
+func TestOfferMadeMeanwhileNamesWho(t *testing.T) {
+	e, _ := newTwoStaff(t)
+	callum, aileen := e.addVolunteers()
+	req := e.newRequest()
+	e.ok("offer", "make", req, callum)
+	r := e.run("offer", "make", req, aileen)
+	if r.code != exitFailed || !strings.Contains(r.stderr, "Callum Reid") || !strings.Contains(r.stderr, "Not offered") {
+		t.Errorf("exit %d, stderr %q; want the offer refused, naming Callum Reid, to whom it is offered", r.code, r.stderr)
+	}
+	if out := e.ok("request", "show", req); !strings.Contains(out, "Callum Reid") || strings.Contains(out, "Aileen Watt") {
+		t.Errorf("request show after both offers:\n%s\nwant it offered to Callum Reid alone", out)
+	}
+}
