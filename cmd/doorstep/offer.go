@@ -145,12 +145,39 @@ func (a *app) offerStep(args []string, u usage, name string, step func(pbMatchin
 	o, err := step(c.Matching, offer)
 	if state, noun, ok := wrongState(err); ok && noun == "offer" {
 		did := map[string]string{"accept": "accepted", "decline": "declined"}[name]
+		if name == "decline" && state == "accepted" {
+			if held := a.acceptedMeanwhile(offer); held != nil {
+				return held
+			}
+		}
 		return stepRefused(did, offer, state, did)
 	}
 	if err != nil {
 		return err
 	}
 	return a.printOffer(o, "")
+}
+
+// acceptedMeanwhile is what a worker declining offer for its volunteer is
+// told when the volunteer accepted it first (in their app, or to another
+// worker): the job is theirs now, and a decline cannot undo that; a
+// hand-back does. Nil unless the request is still assigned to them.
+func (a *app) acceptedMeanwhile(offer string) error {
+	o, err := a.readOffer(offer)
+	if err != nil || o == nil {
+		return nil
+	}
+	c, err := a.client()
+	if err != nil {
+		return nil
+	}
+	got, err := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: o.HelpRequest})
+	if err != nil || got.HelpRequest.State != pb.HelpRequest_STATE_ASSIGNED || got.HelpRequest.AssignedVolunteer != o.Volunteer {
+		return nil
+	}
+	who, _ := a.volunteerLabel(o.Volunteer, false)
+	return &cliError{code: exitFailed, msg: fmt.Sprintf("Not declined: %s accepted %s already (in their app, or through another worker), so %s is assigned to them. "+
+		"If they cannot go after all, hand it back: doorstep request release %s (%s).", who, offer, o.HelpRequest, idOf(o.HelpRequest), server.ReasonWrongState)}
 }
 
 // printOffer says what became of an offer, naming its volunteer when the

@@ -122,3 +122,18 @@ func TestOfferMadeMeanwhileNamesWho(t *testing.T) {
 		t.Errorf("request show after both offers:\n%s\nwant it offered to Callum Reid alone", out)
 	}
 }
+
+// TestDeclineAfterTheVolunteerAccepted: the volunteer accepted in their
+// app while the helpline declined for them. The worker was told "Not
+// declined: offers/X is accepted", with no word of what it means: the
+// volunteer is down to go, and only a hand-back frees the request.
+func TestDeclineAfterTheVolunteerAccepted(t *testing.T) {
+	e, callum, req, offer := offeredRequest(t)
+	e.env["DOORSTEP_TOKEN"] = e.volunteerToken(callum)
+	e.ok("offer", "accept", offer)
+	e.env["DOORSTEP_TOKEN"] = e.helpline
+	r := e.run("offer", "decline", offer)
+	if want := "doorstep request release " + idOf(req); r.code != exitFailed || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want %q", r.code, r.stderr, want)
+	}
+}
