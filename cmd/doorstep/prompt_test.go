@@ -125,7 +125,7 @@ func TestRequestNewAtTheTerminal(t *testing.T) {
 	term.send("ab10 1ab")
 	term.expect("Street (Enter to skip): ")
 	term.send("union st")
-	term.expect("lines separated by ; - Enter to skip): ")
+	term.expect("put a semicolon between lines; Enter to skip): ")
 	term.send("Flat 2; 12 Union Street")
 	term.expect("9 other")
 	term.expect("Needs (numbers or names, e.g. 1 2): ")
@@ -139,7 +139,7 @@ func TestRequestNewAtTheTerminal(t *testing.T) {
 	term.send("")
 	term.expect("Details for the volunteer (Enter to skip): ")
 	term.send("Milk and bread")
-	term.expect("go inside the home? [y/N]: ")
+	term.expect("go inside the home? Yes or no (Enter for no): ")
 	term.send("")
 	term.expect("Skills the volunteer must have")
 	term.send("")
@@ -265,10 +265,10 @@ func TestRequestNewAsksFromAnywhereOnlyForACall(t *testing.T) {
 			term.expect("Needs (numbers or names, e.g. 1 2): ")
 			term.send(tt.needs)
 			if tt.askRemote {
-				term.expect("Can it be done by phone, from anywhere? [Y/n]: ")
+				term.expect("Can it be done by phone, from anywhere? Yes or no (Enter for yes): ")
 				term.send("")
 			} else {
-				term.expect("go inside the home? [y/N]: ")
+				term.expect("go inside the home? Yes or no (Enter for no): ")
 				term.send("")
 			}
 			term.expect("Skills the volunteer must have")

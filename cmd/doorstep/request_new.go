@@ -83,7 +83,7 @@ Needs: ` + needNames() + `.`,
 		{key: "street", flag: "street", question: "Street (Enter to skip)",
 			apply: func(s string) error { hr.Location.Street = s; return nil },
 			show:  func() string { return orDash(hr.Location.Street) }},
-		{key: "address", flag: "address", question: "House number, flat or building (lines separated by ; - Enter to skip)",
+		{key: "address", flag: "address", question: "House number, flat or building (put a semicolon between lines; Enter to skip)",
 			apply: func(s string) error {
 				hr.Location.AddressLines = splitLines(s)
 				if len(hr.Location.AddressLines) > 4 {
@@ -98,7 +98,7 @@ Needs: ` + needNames() + `.`,
 		{key: "when", flag: "when", question: "When (e.g. tomorrow 10:00-12:00, today by 18:00, in 3 hours)", required: true,
 			apply: func(s string) (err error) { when, err = parseWhen(s, a.now()); return err },
 			show:  func() string { return when.show(a.now()) }},
-		{key: "urgency", flag: "urgency", question: "Urgency: low, normal, high or critical [normal]",
+		{key: "urgency", flag: "urgency", question: "Urgency: low, normal, high or critical (Enter for normal)",
 			apply: func(s string) (err error) { hr.Urgency, err = parseUrgency(s); return err },
 			show:  func() string { return urgencyWord(hr.Urgency) }},
 		{key: "details", flag: "details", question: "Details for the volunteer (Enter to skip)",
@@ -110,7 +110,7 @@ Needs: ` + needNames() + `.`,
 				return nil
 			},
 			show: func() string { return orDash(hr.Details) }},
-		{key: "remote", question: "Can it be done by phone, from anywhere? [Y/n]",
+		{key: "remote", question: "Can it be done by phone, from anywhere? Yes or no (Enter for yes)",
 			// Asked only for a call (a shopping trip is not done from afar,
 			// and the server refuses remote_ok with it) that nobody goes
 			// inside for (--enters-home: nor with that), but shown while
@@ -120,7 +120,7 @@ Needs: ` + needNames() + `.`,
 			},
 			apply: func(s string) (err error) { hr.RemoteOk, err = parseYesNo(s, true); return err },
 			show:  func() string { return yesNo(hr.RemoteOk) }},
-		{key: "inside", question: "Must the volunteer go inside the home? [y/N]",
+		{key: "inside", question: "Must the volunteer go inside the home? Yes or no (Enter for no)",
 			askIf: func() bool { return !hr.RemoteOk || hr.EntersHome },
 			apply: func(s string) (err error) { hr.EntersHome, err = parseYesNo(s, false); return err },
 			show:  func() string { return yesNo(hr.EntersHome) }},
@@ -165,7 +165,7 @@ Needs: ` + needNames() + `.`,
 			continue
 		}
 		byFlag[f.flag] = f
-		help := strings.NewReplacer(" (Enter to skip)", "", " (Enter for none)", "", " - Enter to skip", "", "(numbers or names, e.g. 1 2)", "(names or numbers, comma-separated)").Replace(f.question)
+		help := strings.NewReplacer(" (Enter to skip)", "", " (Enter for none)", "", " (Enter for normal)", " (default normal)", "; Enter to skip", "", "(numbers or names, e.g. 1 2)", "(names or numbers, comma-separated)").Replace(f.question)
 		fs.Func(f.flag, help, func(s string) error {
 			f.value, f.given = s, true
 			return nil
@@ -333,7 +333,9 @@ func (a *app) confirm(fields []*field) error {
 			return err
 		}
 		var change *field
-		err := p.ask("Save this request? [y]es, [n]o, or a name above to change it: ", func(s string) error {
+		// Said in words: a screen reader speaks neither brackets nor
+		// which letter is a capital, which "[y]es" and "[Y/n]" went by.
+		err := p.ask("Save this request? Answer yes, no, or a name above to change it: ", func(s string) error {
 			s = strings.ToLower(s)
 			if s == "" || s == "y" || s == "yes" || s == "n" || s == "no" {
 				change = nil
