@@ -198,7 +198,7 @@ func (a *app) adminTokenList(args []string) error {
 		return err
 	}
 	now := a.now()
-	return printList(a, toks, "No tokens.", []string{"TOKEN", "HOLDER", "ROLE", "FOR", "CREATED", "EXPIRES", "REVOKED"}, func(tok *pb.Token) []string {
+	return printList(a, toks, "No tokens.", "Token", []string{"TOKEN", "HOLDER", "ROLE", "FOR", "CREATED", "EXPIRES", "REVOKED"}, func(tok *pb.Token) []string {
 		expires := "never"
 		if tok.ExpireTime != nil {
 			expires = fmtTS(tok.ExpireTime, now)
@@ -323,7 +323,7 @@ func (a *app) adminOrgList(args []string) error {
 	if err != nil {
 		return err
 	}
-	return printList(a, orgs, "No organisations are registered.", []string{"SLUG", "NAME", "REGISTERED"}, func(o *pb.Organisation) []string {
+	return printList(a, orgs, "No organisations are registered.", "Organisation", []string{"SLUG", "NAME", "REGISTERED"}, func(o *pb.Organisation) []string {
 		return []string{idOf(o.Name), o.DisplayName, fmtTS(o.CreateTime, a.now())}
 	})
 }
@@ -398,7 +398,7 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 		fmt.Fprintln(a.stdout, "No audit records match.")
 		return nil
 	}
-	t := newTable(a.stdout)
+	t := a.newList(a.stdout, "Record")
 	t.row("TIME", "ACTOR", "ROLE", "ACTION", "RESOURCE", "FIELDS", "METHOD")
 	for _, r := range recs {
 		role := roleWord(r.Role)
@@ -532,7 +532,7 @@ they have used, and export each. The export is recorded in the audit log. The te
 	}
 	if len(resp.Offers) > 0 {
 		fmt.Fprintln(a.stdout)
-		t := newTable(a.stdout)
+		t := a.newList(a.stdout, "Offer")
 		t.row("OFFER", "REQUEST", "VOLUNTEER", "STATE", "MADE", "ANSWERED")
 		for _, o := range resp.Offers {
 			t.row(o.Name, o.HelpRequest, o.Volunteer, offerStateWord(o.State), fmtTS(o.CreateTime, a.now()), fmtTS(o.DecideTime, a.now()))
@@ -543,7 +543,7 @@ they have used, and export each. The export is recorded in the audit log. The te
 	}
 	if len(resp.Tokens) > 0 {
 		fmt.Fprintln(a.stdout)
-		t := newTable(a.stdout)
+		t := a.newList(a.stdout, "Token")
 		t.row("TOKEN", "HOLDER", "FOR", "CREATED", "REVOKED")
 		for _, tok := range resp.Tokens {
 			t.row(tok.Name, tok.DisplayName, tok.Volunteer, fmtTS(tok.CreateTime, a.now()), fmtTS(tok.RevokeTime, a.now()))
@@ -554,7 +554,7 @@ they have used, and export each. The export is recorded in the audit log. The te
 	}
 	if len(resp.AuditRecords) > 0 {
 		fmt.Fprintf(a.stdout, "\nWho read or changed these records, newest first:\n")
-		t := newTable(a.stdout)
+		t := a.newList(a.stdout, "Record")
 		t.row("TIME", "ACTOR", "ROLE", "ACTION", "RECORD", "FIELDS")
 		for _, r := range resp.AuditRecords {
 			role := roleWord(r.Role)

@@ -33,7 +33,10 @@ type config struct {
 	caFile   string
 	insecure bool
 	json     bool
-	timeout  time.Duration
+	// linear is --linear, or DOORSTEP_LINEAR: labelled values one to a
+	// line instead of tables (table.linear).
+	linear  bool
+	timeout time.Duration
 	// timeoutSet says --timeout was given: a command that waits longer
 	// than most by its nature (an erasure) keeps to it then.
 	timeoutSet bool
@@ -77,6 +80,7 @@ func runAt(ctx context.Context, args []string, getenv func(string) string, stdin
 		addr:    envOr(getenv, "DOORSTEP_ADDR", defaultAddr),
 		token:   getenv("DOORSTEP_TOKEN"),
 		org:     getenv("DOORSTEP_ORG"),
+		linear:  envOn(getenv("DOORSTEP_LINEAR")),
 		timeout: defaultTimeout,
 	}
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -94,6 +98,16 @@ func runAt(ctx context.Context, args []string, getenv func(string) string, stdin
 		fmt.Fprintln(stderr, msg)
 	}
 	return code
+}
+
+// envOn reads a switch set in the environment, as NO_COLOR is: on when
+// set to anything but a word for off.
+func envOn(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "0", "false", "no", "off":
+		return false
+	}
+	return true
 }
 
 func envOr(getenv func(string) string, name, def string) string {
@@ -323,7 +337,7 @@ func editDistance(a, b string) int {
 }
 
 // globalFlags are accepted before the command and by every command.
-var globalFlags = map[string]bool{"addr": true, "token": true, "tls": true, "ca-file": true, "insecure": true, "json": true, "timeout": true}
+var globalFlags = map[string]bool{"addr": true, "token": true, "tls": true, "ca-file": true, "insecure": true, "json": true, "linear": true, "timeout": true}
 
 // flagSet returns a flag set with the global flags bound to a.cfg, so that
 // they work before or after the command's own.
@@ -336,6 +350,7 @@ func (a *app) flagSet(name string) *flag.FlagSet {
 	fs.StringVar(&a.cfg.caFile, "ca-file", a.cfg.caFile, "PEM file of the CA that signed the server's certificate (implies --tls)")
 	fs.BoolVar(&a.cfg.insecure, "insecure", a.cfg.insecure, "plaintext to a server that is not on loopback (never over the internet)")
 	fs.BoolVar(&a.cfg.json, "json", a.cfg.json, "print protobuf JSON instead of a table")
+	fs.BoolVar(&a.cfg.linear, "linear", a.cfg.linear, "each value after its label, one to a line, instead of tables (env DOORSTEP_LINEAR)")
 	fs.Var(timeoutFlag{&a.cfg}, "timeout", "how long to wait for each answer from the server")
 	return fs
 }
@@ -485,7 +500,7 @@ func (a *app) printUsage(w io.Writer, fs *flag.FlagSet, u usage) {
 		}
 		_ = tw.flush()
 	}
-	fmt.Fprintf(w, "\nAlso: --addr --token --tls --ca-file --insecure --json --timeout (see doorstep help).\n")
+	fmt.Fprintf(w, "\nAlso: --addr --token --tls --ca-file --insecure --json --linear --timeout (see doorstep help).\n")
 }
 
 func (a *app) printHelp(w io.Writer) {
@@ -506,6 +521,8 @@ Connection (flags before or after the command; environment in brackets):
   --insecure         plaintext to a server that is not on loopback
   --timeout 30s      how long to wait for each answer
   --json             protobuf JSON output for scripts
+  --linear           each value after its label, one to a line, instead of tables: for a screen
+                     reader, a braille display or a narrow window (DOORSTEP_LINEAR=1 for every command)
   DOORSTEP_ORG       the organisation for new requests and imports when --org is not given
 
 Exit codes: 0 done; 1 the server refused, or an import row failed; 2 bad input or usage;

@@ -31,7 +31,9 @@
 //	doorstep help [COMMAND]       usage with examples
 //
 // The server is DOORSTEP_ADDR (or --addr; default localhost:50051, as
-// doorstepd), the token DOORSTEP_TOKEN (or --token). Exit codes: 0 done,
+// doorstepd), the token DOORSTEP_TOKEN (or --token). --linear (or
+// DOORSTEP_LINEAR=1) prints each value after its label, one to a line,
+// instead of tables, for screen readers and narrow windows. Exit codes: 0 done,
 // 1 the server refused or a row failed, 2 bad input or usage, 3 not found,
 // 4 cannot reach the server, 5 not allowed (token), 130 interrupted.
 package main

@@ -266,7 +266,7 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 	if req.Volunteer != "" {
 		none += " to " + req.Volunteer
 	}
-	return printLimited(a, offers, more, none+".", []string{"OFFER", "STATE", "REQUEST", "VOLUNTEER", "DISTANCE", "ANSWER BY"}, func(o *pb.Offer) []string {
+	return printLimited(a, offers, more, none+".", "Offer", []string{"OFFER", "STATE", "REQUEST", "VOLUNTEER", "DISTANCE", "ANSWER BY"}, func(o *pb.Offer) []string {
 		// Only a pending offer still waits for an answer; for the others
 		// the time would read as a deadline that no longer applies.
 		answerBy := "-"

@@ -104,9 +104,30 @@ func actedOn(r rune) bool {
 type table struct {
 	w    io.Writer
 	rows [][]string
+	// linear (--linear) says each value after its label, one to a line,
+	// instead of in columns. A screen reader reads a line at a time and
+	// gives no heading for a cell; a braille display or a magnifier of
+	// 40 columns shows part of a row and none of its headings.
+	linear bool
+	// noun names the records of a table whose first row is its headings
+	// ("Request": "Request 1 of 2"); "" for a table of labels and values,
+	// whose first cell in each row is its label.
+	noun string
 }
 
 func newTable(w io.Writer) *table { return &table{w: w} }
+
+// newList is a table of records under a row of headings, laid out as
+// --linear says: each record is a noun ("Request") and its number.
+func (a *app) newList(w io.Writer, noun string) *table {
+	return &table{w: w, linear: a.cfg.linear, noun: noun}
+}
+
+// newFields is a table of labels and values, one to a row, laid out as
+// --linear says.
+func (a *app) newFields(w io.Writer) *table {
+	return &table{w: w, linear: a.cfg.linear}
+}
 
 func (t *table) row(cells ...string) {
 	r := make([]string, len(cells))
@@ -124,6 +145,9 @@ func (t *table) row(cells ...string) {
 var cellBreaks = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ", "\v", `\u000b`, "\f", `\u000c`)
 
 func (t *table) flush() error {
+	if t.linear {
+		return t.flushLinear()
+	}
 	// pad[i][j] is the width cell j of row i is padded to; a row's last
 	// cell is not padded.
 	pad := make([][]int, len(t.rows))
@@ -161,6 +185,61 @@ func (t *table) flush() error {
 	t.rows = nil
 	_, err := io.WriteString(t.w, b.String())
 	return err
+}
+
+// flushLinear writes each value after its label, "State: open", one to a
+// line: a record of a list after a line naming it ("Request 1 of 2") and
+// a blank line between records. A dash, which a table shows for "none"
+// to keep its columns, is said in words.
+func (t *table) flushLinear() error {
+	var b strings.Builder
+	line := func(label, value string) {
+		if strings.TrimSpace(value) == "" || value == "-" {
+			value = "none"
+		}
+		b.WriteString(label + ": " + value + "\n")
+	}
+	if t.noun == "" {
+		for _, r := range t.rows {
+			if len(r) == 0 {
+				continue
+			}
+			line(strings.TrimSpace(r[0]), strings.Join(r[1:], " "))
+		}
+	} else if len(t.rows) > 0 {
+		head, recs := t.rows[0], t.rows[1:]
+		for i, r := range recs {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			fmt.Fprintf(&b, "%s %d of %d\n", t.noun, i+1, len(recs))
+			for j, c := range r {
+				// "#", a rank, is the record's number already.
+				if j < len(head) && head[j] != "#" {
+					line(headingWords(head[j]), c)
+				}
+			}
+		}
+	}
+	t.rows = nil
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+// headingWords is a table's heading as a label is written: "ANSWER BY"
+// as "Answer by", with the abbreviations kept in capitals.
+func headingWords(h string) string {
+	words := strings.Fields(strings.ToLower(h))
+	for i, w := range words {
+		if w == "id" || w == "dbs" {
+			words[i] = strings.ToUpper(w)
+		}
+	}
+	s := strings.Join(words, " ")
+	if s == "" {
+		return h
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // termWidth is how many columns a terminal gives s once the inert writer
@@ -220,7 +299,7 @@ func writeJSONList[M proto.Message](w io.Writer, ms []M) error {
 // printList is how the list commands answer: a JSON array under --json,
 // which says "none" by being empty; else the sentence none when there are
 // none, since a table of headings alone reads as a fault; else a table.
-func printList[M proto.Message](a *app, items []M, none string, header []string, row func(M) []string) error {
+func printList[M proto.Message](a *app, items []M, none, noun string, header []string, row func(M) []string) error {
 	if a.cfg.json {
 		return writeJSONList(a.stdout, items)
 	}
@@ -228,7 +307,7 @@ func printList[M proto.Message](a *app, items []M, none string, header []string,
 		fmt.Fprintln(a.stdout, none)
 		return nil
 	}
-	t := newTable(a.stdout)
+	t := a.newList(a.stdout, noun)
 	t.row(header...)
 	for _, m := range items {
 		t.row(row(m)...)
@@ -239,8 +318,8 @@ func printList[M proto.Message](a *app, items []M, none string, header []string,
 // printLimited is printList for a list cut off at --limit: when more
 // matched, it says so, after the table, or on stderr under --json so that
 // the JSON stays whole.
-func printLimited[M proto.Message](a *app, items []M, more bool, none string, header []string, row func(M) []string) error {
-	if err := printList(a, items, none, header, row); err != nil {
+func printLimited[M proto.Message](a *app, items []M, more bool, none, noun string, header []string, row func(M) []string) error {
+	if err := printList(a, items, none, noun, header, row); err != nil {
 		return err
 	}
 	if more {

@@ -42,7 +42,7 @@ func (a *app) requestFind(args []string) error {
 	if err != nil {
 		return err
 	}
-	return printLimited(a, hrs, more, fmt.Sprintf("No requests from %s.", number), []string{"ID", "CREATED", "STATE", "NEEDS", "WHEN", "POSTCODE", "NAME"}, func(hr *pb.HelpRequest) []string {
+	return printLimited(a, hrs, more, fmt.Sprintf("No requests from %s.", number), "Request", []string{"ID", "CREATED", "STATE", "NEEDS", "WHEN", "POSTCODE", "NAME"}, func(hr *pb.HelpRequest) []string {
 		return []string{idOf(hr.Name), fmtTS(hr.CreateTime, a.now()), stateWord(hr.State), needsWords(hr.Needs), fmtTiming(hr, a.now()),
 			hr.GetLocation().GetPostcode(), hr.GetRequester().GetDisplayName()}
 	})
@@ -106,7 +106,7 @@ func (a *app) requestList(args []string) error {
 	if place != "" {
 		none = fmt.Sprintf("No %s in %s.", what, strings.ToUpper(place))
 	}
-	return printLimited(a, hrs, more, none, []string{"ID", "STATE", "URGENCY", "NEEDS", "WHEN", "POSTCODE", "STREET"}, func(hr *pb.HelpRequest) []string {
+	return printLimited(a, hrs, more, none, "Request", []string{"ID", "STATE", "URGENCY", "NEEDS", "WHEN", "POSTCODE", "STREET"}, func(hr *pb.HelpRequest) []string {
 		return []string{idOf(hr.Name), stateWord(hr.State), urgencyWord(hr.Urgency), needsWords(hr.Needs), fmtTiming(hr, a.now()),
 			hr.GetLocation().GetPostcode(), orDash(hr.GetLocation().GetStreet())}
 	})
@@ -208,7 +208,7 @@ func writeJSONObject(w io.Writer, fields map[string]proto.Message) error {
 // a row for its volunteer (assigned, or offered the request).
 func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, volRow string) error {
 	now := a.now()
-	t := newTable(w)
+	t := a.newFields(w)
 	t.row("Request", hr.Name)
 	if hr.CloseTime != nil {
 		t.row("State", stateWord(hr.State)+" "+fmtTS(hr.CloseTime, now))
@@ -408,7 +408,7 @@ func (a *app) requestCandidates(args []string) error {
 			fmt.Fprintln(a.stdout, "Nobody can take this request now.")
 		}
 	} else {
-		t := newTable(a.stdout)
+		t := a.newList(a.stdout, "Candidate")
 		t.row("#", "VOLUNTEER", "NAME", "DISTANCE", "WHY")
 		for i, cand := range resp.Candidates {
 			dist := fmtDistance(cand.DistanceMetres)
@@ -424,7 +424,7 @@ func (a *app) requestCandidates(args []string) error {
 	if len(resp.Exclusions) > 0 {
 		ex := append([]*pb.Exclusion(nil), resp.Exclusions...)
 		sort.SliceStable(ex, func(i, j int) bool { return ex[i].Count > ex[j].Count })
-		t := newTable(a.stdout)
+		t := a.newList(a.stdout, "Left out")
 		t.row("REASON", "DETAIL", "COUNT")
 		for _, x := range ex {
 			t.row(lowerWords(x.Reason, ""), orDash(x.Detail), fmt.Sprint(x.Count))

@@ -320,7 +320,7 @@ func (a *app) confirm(fields []*field) error {
 	p := a.prompt
 	for {
 		p.say("\nPlease check with the caller:\n")
-		t := newTable(p.out)
+		t := a.newFields(p.out)
 		var keys []string
 		for _, f := range fields {
 			if f.askIf != nil && !f.askIf() {

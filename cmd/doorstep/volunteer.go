@@ -345,7 +345,7 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 		return writeJSON(a.stdout, v)
 	}
 	now := a.now()
-	t := newTable(a.stdout)
+	t := a.newFields(a.stdout)
 	t.row("Volunteer", v.Name)
 	t.row("Name", v.GetContact().GetDisplayName())
 	t.row("Phone", phoneWords(v.GetContact().GetPhone()))
@@ -574,11 +574,30 @@ func (a *app) volunteerList(args []string) error {
 		return err
 	}
 	now := a.now()
-	return printLimited(a, vols, more, "No volunteers found.", []string{"ID", "NAME", "POSTCODE", "TRAVEL", "SKILLS", "FREE", "AWAY", "PAUSED", "LOAD"}, func(v *pb.Volunteer) []string {
+	return printLimited(a, vols, more, "No volunteers found.", "Volunteer", []string{"ID", "NAME", "POSTCODE", "TRAVEL", "SKILLS", "FREE", "AWAY", "PAUSED", "LOAD"}, func(v *pb.Volunteer) []string {
 		return []string{idOf(v.Name), v.GetContact().GetDisplayName(), v.GetHome().GetPostcode(), lowerWords(v.TravelMode.String(), "TRAVEL_MODE_"),
-			orDash(strings.Join(v.Skills, ",")), freeWords(v.GetAvailability()), orDash(awayWords(v.GetAvailability(), now)), pausedWord(v),
-			fmt.Sprintf("%d/%d", v.ActiveAssignments+v.PendingOffers, v.Capacity)}
+			orDash(strings.Join(v.Skills, skillsSep(a))), freeWords(v.GetAvailability()), orDash(awayWords(v.GetAvailability(), now)), pausedWord(v),
+			loadWords(a, v)}
 	})
+}
+
+// skillsSep is "," between skills in a table, kept narrow, and ", " under
+// --linear, as volunteer show has them.
+func skillsSep(a *app) string {
+	if a.cfg.linear {
+		return ", "
+	}
+	return ","
+}
+
+// loadWords is a volunteer's jobs and offers against their capacity:
+// "1/2" in a table, and under --linear "1 of 2", which a screen reader
+// does not read as a fraction or a date.
+func loadWords(a *app, v *pb.Volunteer) string {
+	if a.cfg.linear {
+		return fmt.Sprintf("%d of %d", v.ActiveAssignments+v.PendingOffers, v.Capacity)
+	}
+	return fmt.Sprintf("%d/%d", v.ActiveAssignments+v.PendingOffers, v.Capacity)
 }
 
 // listVolunteers reads up to limit volunteers, and reports whether more
@@ -624,7 +643,7 @@ func (a *app) volunteerFind(args []string) error {
 	if err != nil {
 		return err
 	}
-	err = printLimited(a, vols, more, fmt.Sprintf("No volunteer has the number %s.", number), []string{"ID", "NAME", "STATUS", "POSTCODE", "ORGANISATION"}, func(v *pb.Volunteer) []string {
+	err = printLimited(a, vols, more, fmt.Sprintf("No volunteer has the number %s.", number), "Volunteer", []string{"ID", "NAME", "STATUS", "POSTCODE", "ORGANISATION"}, func(v *pb.Volunteer) []string {
 		return []string{idOf(v.Name), v.GetContact().GetDisplayName(), volunteerStatus(v), v.GetHome().GetPostcode(), v.Organisation}
 	})
 	if err == nil && !a.cfg.json && len(vols) > 0 {

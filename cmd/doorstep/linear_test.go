@@ -1,0 +1,75 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestLinearOutput: a screen reader reads a table a line at a time, with
+// nothing to say which heading a cell sits under ("01jq... open high
+// grocery shopping, prescription collection Wed 11 Mar 10:00-12:00 AB10
+// 1AB -"), a braille display or a magnifier of 40 columns shows a few
+// cells of a row and none of its headings, and a dash for "none" is
+// spoken as nothing or as "dash". Given --linear (or DOORSTEP_LINEAR=1,
+// set once), every command says each value after its label, one to a
+// line, a record at a time, and says "none" in words; nothing is padded
+// into columns.
+func TestLinearOutput(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	req := e.newRequest("--skills", "driver")
+	e.ok("request", "new", "--postcode", "AB10 1AB", "--needs", "befriending", "--deadline", "2026-03-12T18:00", "--remote-ok",
+		"--name", "Margaret Ironside", "--phone", "+44 1224 123456", "--org", org)
+
+	// Each record of a list says which it is, and each value its label.
+	out := e.ok("request", "list", "--near", "AB10 1AB", "--linear")
+	if !regexp.MustCompile(`(?m)^Request 1 of 2\nID: ` + idRE.String() + `\nState: open\n`).MatchString(out) {
+		t.Errorf("request list --linear:\n%s\nwant each request numbered, and its values labelled", out)
+	}
+
+	var transcript strings.Builder
+	say := func(env bool, args ...string) {
+		t.Helper()
+		if env {
+			e.env["DOORSTEP_LINEAR"] = "1"
+			defer delete(e.env, "DOORSTEP_LINEAR")
+		} else {
+			args = append(args, "--linear")
+		}
+		out := e.ok(args...)
+		transcript.WriteString("$ doorstep " + strings.Join(args, " ") + "\n" + out + "\n")
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(strings.TrimLeft(line, " "), "  ") {
+				t.Errorf("doorstep %s: a line laid out in columns:\n%q", strings.Join(args, " "), line)
+			}
+			if strings.HasSuffix(line, ": -") || line == "-" {
+				t.Errorf("doorstep %s: a dash for none:\n%q", strings.Join(args, " "), line)
+			}
+			// "1/2" is read as "one half", or as a date.
+			if m := regexp.MustCompile(`\b\d+/\d+\b`).FindString(line); m != "" {
+				t.Errorf("doorstep %s: %q read as a fraction:\n%q", strings.Join(args, " "), m, line)
+			}
+		}
+	}
+	say(false, "request", "list", "--near", "AB10 1AB")
+	say(true, "request", "find", "--phone", "01224 123456")
+	say(false, "request", "candidates", req)
+	say(false, "offer", "make", req, callum)
+	say(false, "offer", "list", "--state", "pending")
+	say(false, "request", "show", req)
+	say(true, "volunteer", "show", callum)
+	say(false, "volunteer", "list", "--near", "AB10")
+	say(false, "volunteer", "find", "--phone", "07700 900123")
+	golden(t, "linear", transcript.String())
+
+	// --json wins: scripts get the same JSON whatever the environment.
+	e.env["DOORSTEP_LINEAR"] = "1"
+	if json, plain := e.ok("request", "list", "--near", "AB10 1AB", "--json"), e.ok("request", "list", "--near", "AB10 1AB", "--json", "--linear=false"); json != plain || !strings.HasPrefix(json, "[") {
+		t.Errorf("--json under DOORSTEP_LINEAR:\n%s\nwant the JSON array", json)
+	}
+	// --linear=false turns a DOORSTEP_LINEAR of the profile off for one command.
+	if out := e.ok("request", "list", "--near", "AB10 1AB", "--linear=false"); !strings.HasPrefix(out, "ID  ") {
+		t.Errorf("--linear=false:\n%s\nwant the table", out)
+	}
+}
