@@ -73,3 +73,27 @@ func TestLinearOutput(t *testing.T) {
 		t.Errorf("--linear=false:\n%s\nwant the table", out)
 	}
 }
+
+// TestWatchLinear: under --linear an event's line is a phrase a screen
+// reader can speak: no columns padded with spaces, a change of state in
+// words rather than "open -> offered" (read "open dash greater than
+// offered"), and the organisation named as such rather than in brackets.
+func TestWatchLinear(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	e.ok("offer", "make", req, callum)
+
+	lines, code := e.watchUntil(5, "--from", "1", "--linear")
+	if code != 0 {
+		t.Errorf("watch exit %d after Ctrl-C, want 0", code)
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "  ") || strings.Contains(l, "->") || strings.Contains(l, "[") {
+			t.Errorf("watch --linear line %q: columns or symbols", l)
+		}
+	}
+	if want := "Revision 4, Tue 10 Mar 09:00:03, help request state changed, " + req + ", from open to offered, organisation " + org; len(lines) < 5 || lines[4] != want {
+		t.Errorf("watch --linear:\n%s\nwant line 5 %q", strings.Join(lines, "\n"), want)
+	}
+}

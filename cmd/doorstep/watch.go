@@ -93,14 +93,23 @@ func (a *app) printEvent(e *pb.Event) error {
 		_, err = a.stdout.Write(buf.Bytes())
 		return err
 	}
+	// Under --linear a line is a phrase to be spoken: no columns padded
+	// with spaces, a change of state and the organisation in words, not
+	// "->" and brackets, which a screen reader reads as symbols or skips.
+	lin := a.cfg.linear
 	parts := []string{fmt.Sprintf("%-6d", e.Revision), fmtTimeSeconds(e.GetTime().AsTime(), a.now()),
 		fmt.Sprintf("%-26s", lowerWords(e.Type.String(), "TYPE_"))}
+	if lin {
+		parts = []string{fmt.Sprintf("Revision %d", e.Revision), fmtTimeSeconds(e.GetTime().AsTime(), a.now()), lowerWords(e.Type.String(), "TYPE_")}
+	}
 	for _, name := range []string{e.HelpRequest, e.Volunteer, e.Offer} {
 		if name != "" {
 			parts = append(parts, name)
 		}
 	}
 	switch {
+	case e.Type == pb.Event_TYPE_HELP_REQUEST_STATE_CHANGED && lin:
+		parts = append(parts, "from "+stateWord(e.PreviousState)+" to "+stateWord(e.State))
 	case e.Type == pb.Event_TYPE_HELP_REQUEST_STATE_CHANGED:
 		parts = append(parts, stateWord(e.PreviousState)+" -> "+stateWord(e.State))
 	case e.State != pb.HelpRequest_STATE_UNSPECIFIED:
@@ -112,6 +121,10 @@ func (a *app) printEvent(e *pb.Event) error {
 		parts = append(parts, "(dispatcher's offer)")
 	}
 	switch {
+	case lin && e.VolunteerOrganisation != "" && e.VolunteerOrganisation != e.Organisation:
+		parts = append(parts, "organisation "+e.Organisation+", volunteer of "+e.VolunteerOrganisation)
+	case lin && e.Organisation != "":
+		parts = append(parts, "organisation "+e.Organisation)
 	case e.VolunteerOrganisation != "" && e.VolunteerOrganisation != e.Organisation:
 		// Why a line of another group's request shows in a watch of
 		// --org: it is that group's request, and this group's volunteer.
@@ -119,6 +132,10 @@ func (a *app) printEvent(e *pb.Event) error {
 	case e.Organisation != "":
 		parts = append(parts, "["+e.Organisation+"]")
 	}
-	_, err := fmt.Fprintln(a.stdout, strings.Join(parts, "  "))
+	sep := "  "
+	if lin {
+		sep = ", "
+	}
+	_, err := fmt.Fprintln(a.stdout, strings.Join(parts, sep))
 	return err
 }
