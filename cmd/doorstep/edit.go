@@ -449,7 +449,7 @@ handed back (doorstep request release).`,
 		return err
 	}
 	if d := resp.Volunteer.GetVetting().GetExpireDate(); given["dbs-expires"] && d != nil && dateExpired(d, a.now()) {
-		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked.\n", isoDate(d))
+		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked.\n", yearDateWords(d))
 	}
 	return a.reportWithdrawn(pending, resp.Volunteer.PendingOffers)
 }

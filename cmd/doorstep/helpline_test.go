@@ -61,15 +61,15 @@ func TestVolunteerShowZoneAwayAndVetting(t *testing.T) {
 		listFree, listAw string
 	}{
 		{name: "uk, nothing away", av: &pb.Availability{Weekly: slot, TimeZone: "Europe/London"}, vet: &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_BASIC, ExpireDate: date(2028, 3, 31)},
-			free: "fri 10:00-17:00", dbs: "basic until 2028-03-31", listFree: "fri 10:00-17:00", listAw: "-"},
+			free: "fri 10:00-17:00", dbs: "basic until Fri 31 Mar 2028", listFree: "fri 10:00-17:00", listAw: "-"},
 		{name: "new york, away later", av: &pb.Availability{Weekly: slot, TimeZone: "America/New_York",
 			Away: []*pb.DateRange{{StartDate: date(2026, 12, 1), EndDate: date(2026, 12, 10)}, {StartDate: date(2026, 4, 3), EndDate: date(2026, 4, 3)}, {StartDate: date(2026, 1, 1), EndDate: date(2026, 1, 5)}}},
 			vet:  &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_ENHANCED, ExpireDate: date(2025, 1, 1)},
-			free: "fri 10:00-17:00 New York time", away: "Fri 3 Apr, Tue 1 Dec to Thu 10 Dec", dbs: "enhanced, expired 2025-01-01",
+			free: "fri 10:00-17:00 New York time", away: "Fri 3 Apr, Tue 1 Dec to Thu 10 Dec", dbs: "enhanced, expired Wed 1 Jan 2025",
 			listFree: "fri 10:00-17:00 New York time", listAw: "Fri 3 Apr, Tue 1 Dec to Thu 10 Dec"},
 		{name: "away now, check ends today", av: &pb.Availability{Weekly: slot, Away: []*pb.DateRange{{StartDate: date(2026, 3, 9), EndDate: date(2027, 1, 2)}}},
 			vet:  &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_BASIC, ExpireDate: date(2026, 3, 10)},
-			free: "fri 10:00-17:00", away: "now, until Sat 2 Jan 2027", dbs: "basic until 2026-03-10", listFree: "fri 10:00-17:00", listAw: "now, until Sat 2 Jan 2027"},
+			free: "fri 10:00-17:00", away: "now, until Sat 2 Jan 2027", dbs: "basic until Tue 10 Mar 2026", listFree: "fri 10:00-17:00", listAw: "now, until Sat 2 Jan 2027"},
 		{name: "no check", av: &pb.Availability{TimeZone: "Asia/Kolkata"}, free: "never", dbs: "none", listFree: "never", listAw: "-"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,11 +108,11 @@ func TestVolunteerAddExpiredCheck(t *testing.T) {
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "Registered volunteers/") {
 		t.Fatalf("volunteer add with an expired check: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
-	if want := "Note: their DBS check expired on 2025-01-01: until it is renewed they count as unchecked (doorstep volunteer edit --dbs-expires).\n"; r.stderr != want {
+	if want := "Note: their DBS check expired on Wed 1 Jan 2025: until it is renewed they count as unchecked (doorstep volunteer edit --dbs-expires).\n"; r.stderr != want {
 		t.Errorf("stderr = %q, want %q", r.stderr, want)
 	}
 	out := e.ok("volunteer", "show", firstName(t, r.stdout, "volunteers"))
-	if !regexp.MustCompile(`\nDBS check +enhanced, expired 2025-01-01\n`).MatchString(out) {
+	if !regexp.MustCompile(`\nDBS check +enhanced, expired Wed 1 Jan 2025\n`).MatchString(out) {
 		t.Errorf("volunteer show:\n%s\nwant the check shown expired", out)
 	}
 	// A check that still counts gets no warning.
@@ -322,7 +322,7 @@ func TestVolunteerEdit(t *testing.T) {
 	}{
 		{"away", []string{"--away", "1 dec-10 dec, 25 dec"},
 			[]string{`^Changed ` + callum + ` \(availability\)\.$`, `^Free +daily 08:00-20:00$`, `^Away +Tue 1 Dec to Thu 10 Dec, Fri 25 Dec$`,
-				`^Skills +driver, dog-friendly$`, `^DBS check +basic until 2028-03-31$`, `^Workload +0 assigned, 1 offer waiting, capacity 2$`},
+				`^Skills +driver, dog-friendly$`, `^DBS check +basic until Fri 31 Mar 2028$`, `^Workload +0 assigned, 1 offer waiting, capacity 2$`},
 			[]string{"withdrawn"}},
 		// 08:00-20:00 in New York is 13:00-01:00 in the UK: not free for the
 		// request's 10:00-12:00.
@@ -333,7 +333,7 @@ func TestVolunteerEdit(t *testing.T) {
 			[]string{`^Changed ` + callum + ` \(availability, capacity\)\.$`, `^Free +daily 08:00-20:00$`, `^Workload +0 assigned, no offers waiting, capacity 3$`},
 			[]string{"Away", "withdrawn"}},
 		{"check renewed", []string{"--dbs", "enhanced", "--dbs-expires", "2029-06-30", "--skills", "driver", "--max-distance", "2km"},
-			[]string{`^Changed ` + callum + ` \(vetting, skills, max_distance_metres\)\.$`, `^DBS check +enhanced until 2029-06-30$`, `^Skills +driver$`, `^Travel +car, up to 2.0 km$`}, nil},
+			[]string{`^Changed ` + callum + ` \(vetting, skills, max_distance_metres\)\.$`, `^DBS check +enhanced until Sat 30 Jun 2029$`, `^Skills +driver$`, `^Travel +car, up to 2.0 km$`}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := e.ok(append([]string{"volunteer", "edit", callum}, tc.args...)...)
@@ -350,7 +350,7 @@ func TestVolunteerEdit(t *testing.T) {
 		})
 	}
 	r := e.run("volunteer", "edit", callum, "--dbs-expires", "2025-01-01")
-	if r.code != 0 || !strings.Contains(r.stdout, "enhanced, expired 2025-01-01") || !strings.HasPrefix(r.stderr, "Note: their DBS check expired on 2025-01-01") {
+	if r.code != 0 || !strings.Contains(r.stdout, "enhanced, expired Wed 1 Jan 2025") || !strings.HasPrefix(r.stderr, "Note: their DBS check expired on Wed 1 Jan 2025") {
 		t.Errorf("volunteer edit with an expired check: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 	for _, tc := range []struct {

@@ -138,7 +138,7 @@ func (a *app) volunteerAdd(args []string) error {
 	}
 	if d := created.GetVetting().GetExpireDate(); d != nil && dateExpired(d, a.now()) {
 		// Allowed, as a record of the check they had; but it counts for nothing.
-		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked (doorstep volunteer edit --dbs-expires).\n", isoDate(d))
+		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked (doorstep volunteer edit --dbs-expires).\n", yearDateWords(d))
 	}
 	if a.cfg.json {
 		return writeJSON(a.stdout, created)
@@ -744,7 +744,8 @@ func awayWords(av *pb.Availability, now time.Time) string {
 }
 
 // vettingWords is a DBS check with the last day it counts, or that it
-// has expired: "basic until 2028-03-31", "enhanced, expired 2025-01-01".
+// has expired: "basic until Fri 31 Mar 2028", "enhanced, expired Wed 1
+// Jan 2025".
 func vettingWords(vet *pb.Vetting, now time.Time) string {
 	s := lowerWords(vet.GetLevel().String(), "DBS_LEVEL_")
 	if vet.GetLevel() == pb.Vetting_DBS_LEVEL_UNSPECIFIED {
@@ -752,9 +753,9 @@ func vettingWords(vet *pb.Vetting, now time.Time) string {
 	}
 	if d := vet.GetExpireDate(); d != nil {
 		if dateExpired(d, now) {
-			return s + ", expired " + isoDate(d)
+			return s + ", expired " + yearDateWords(d)
 		}
-		s += " until " + isoDate(d)
+		s += " until " + yearDateWords(d)
 	}
 	return s
 }
@@ -773,8 +774,12 @@ func dateKey(d *pb.Date) int32 { return d.GetYear()*10000 + d.GetMonth()*100 + d
 
 func dateBefore(a, b *pb.Date) bool { return dateKey(a) < dateKey(b) }
 
-func isoDate(d *pb.Date) string {
-	return fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
+// yearDateWords is a date in words with its year, "Fri 31 Mar 2028", as
+// the other dates are shown: a DBS check's last day was "2028-03-31",
+// which a screen reader reads as "2028 minus 03 minus 31". The year is
+// always said, since a check runs for years.
+func yearDateWords(d *pb.Date) string {
+	return time.Date(int(d.GetYear()), time.Month(d.GetMonth()), int(d.GetDay()), 12, 0, 0, 0, time.UTC).Format("Mon 2 Jan 2006")
 }
 
 // dateWords shows a date as fmtTime does, without a time: "Tue 1 Dec",
