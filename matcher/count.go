@@ -49,8 +49,9 @@ func (e *Engine) countExclusions(q *query) []Exclusion {
 
 // sweep judges everyone within the request's reach: it counts into t
 // those who are not eligible, by the first rule failed, and, if collect,
-// returns those who are, nearest first (by distance, then id), exactly
-// the neighbours a search with no limit on their number would return.
+// returns those who are, in no order: nearestFirst puts as many of them
+// as the search takes nearest first (by distance, then id), the
+// neighbours a search with no limit on their number would return.
 // A remote request is counted within remoteCountMetres; collect is only
 // for requests with a reach.
 func (e *Engine) sweep(q *query, t *tally, collect bool) []Neighbour {
@@ -86,16 +87,93 @@ func (e *Engine) sweep(q *query, t *tally, collect bool) []Neighbour {
 			t.n[slot] += int(n)
 		}
 	}
-	slices.SortFunc(s.found, func(a, b Neighbour) int {
-		switch {
-		case gridWorse(a, b):
-			return 1
-		case gridWorse(b, a):
-			return -1
-		}
-		return 0
-	})
 	return s.found
+}
+
+// nearestFirst puts the n nearest of ns (all of them, if fewer) first,
+// nearest first, given that its first done already are the done nearest
+// in that order, and returns how many now are. A sweep that gives up on a
+// search collects everyone eligible in reach, thousands where most of a
+// crowd is busy, and the search takes k+1 of them, or a few times that
+// past ties: sorting them all was most of such a search's time.
+func nearestFirst(ns []Neighbour, done, n int) int {
+	n = min(n, len(ns))
+	if n <= done {
+		return done
+	}
+	rest, m := ns[done:], n-done
+	if m < len(rest) {
+		selectNearest(rest, m)
+	}
+	// (distance, id) orders any two neighbours, so the order is the
+	// same whichever way it is reached.
+	slices.SortFunc(rest[:m], compareNeighbours)
+	return n
+}
+
+// compareNeighbours orders neighbours nearest first, as gridWorse does.
+func compareNeighbours(a, b Neighbour) int {
+	switch {
+	case gridWorse(a, b):
+		return 1
+	case gridWorse(b, a):
+		return -1
+	}
+	return 0
+}
+
+// selectNearest moves the m nearest of ns to its front, in no order, and
+// the rest behind them (quickselect: each round partitions the part
+// holding the m-th boundary around the median of three of its points;
+// points laid out so that rounds keep choosing badly end in a sort).
+func selectNearest(ns []Neighbour, m int) {
+	lo, hi := 0, len(ns) // the boundary after the m-th lies in ns[lo:hi]
+	for rounds := 2 * bits.Len(uint(len(ns))); hi-lo > 16; rounds-- {
+		if rounds == 0 {
+			slices.SortFunc(ns[lo:hi], compareNeighbours)
+			return
+		}
+		a, b, c := lo, lo+(hi-lo)/2, hi-1
+		if gridWorse(ns[a], ns[b]) {
+			a, b = b, a
+		}
+		if gridWorse(ns[b], ns[c]) {
+			b = c
+			if gridWorse(ns[a], ns[b]) {
+				b = a
+			}
+		}
+		p := ns[b]
+		i, j := lo, hi-1
+		for i <= j {
+			for gridWorse(p, ns[i]) {
+				i++
+			}
+			for gridWorse(ns[j], p) {
+				j--
+			}
+			if i <= j {
+				ns[i], ns[j] = ns[j], ns[i]
+				i++
+				j--
+			}
+		}
+		// ns[lo:j+1] are no farther than p, ns[i:hi] no nearer, and
+		// between them, if anything, p itself.
+		switch {
+		case m < j+1:
+			hi = j + 1
+		case m > i:
+			lo = i
+		default:
+			return
+		}
+	}
+	for i := lo + 1; i < hi; i++ {
+		for j := i; j > lo && gridWorse(ns[j-1], ns[j]); j-- {
+			ns[j-1], ns[j] = ns[j], ns[j-1]
+		}
+	}
 }
 
 // exclusionSweep is the state of one sweep.

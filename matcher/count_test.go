@@ -39,6 +39,18 @@ func TestSweepMatchesSearchAndFullPass(t *testing.T) {
 					return ok
 				}
 				want := e.grid.Nearest(nil, q.lat, q.lng, 1<<30, q.maxMetres, func(id uint32, m float64) bool { return accept(id, 0, m) })
+				// Put nearest first in steps, as a search widening
+				// does, each step leaving the rest for the next.
+				done := 0
+				for n := 1 + rng.IntN(30); ; n = n*2 + rng.IntN(3) {
+					done = nearestFirst(got, done, n)
+					if m := min(n, len(want)); done != m || !slices.Equal(got[:m], want[:m]) {
+						t.Fatalf("%s: %v: the %d nearest swept %v, searched %v", stage, r.Needs, n, got[:done], want[:m])
+					}
+					if n >= len(got) {
+						break
+					}
+				}
 				if !slices.Equal(got, want) {
 					t.Fatalf("%s: %v: swept %v, searched %v", stage, r.Needs, got, want)
 				}
@@ -182,4 +194,47 @@ func TestGridHolesUnderChurn(t *testing.T) {
 		g.Remove(id)
 	}
 	checkHoles(t, "emptied", g)
+}
+
+// TestNearestFirst: put nearest first in steps, as a search widening past
+// a sweep does, each step's prefix is the sorted one's, and the whole
+// stays the same neighbours; with distances tied by the hundred, points
+// given in id order, and more than quickselect leaves to insertion.
+func TestNearestFirst(t *testing.T) {
+	rng := rand.New(rand.NewPCG(63, 64))
+	for it := range 3000 {
+		n := rng.IntN(400)
+		if it%100 == 0 {
+			n = 5000
+		}
+		spread := 1 + rng.IntN(50)
+		var src []Neighbour
+		seen := map[uint32]bool{}
+		for range n {
+			id := uint32(rng.IntN(1 << 20))
+			if !seen[id] {
+				seen[id] = true
+				src = append(src, Neighbour{ID: id, Metres: float64(rng.IntN(spread))})
+			}
+		}
+		if it%7 == 0 {
+			slices.SortFunc(src, func(a, b Neighbour) int { return int(a.ID) - int(b.ID) })
+		}
+		want := slices.Clone(src)
+		slices.SortFunc(want, compareNeighbours)
+		got := slices.Clone(src)
+		done := 0
+		for k := rng.IntN(40); ; k = k*2 + 1 + rng.IntN(5) {
+			done = nearestFirst(got, done, k)
+			if m := min(k, len(want)); done != m || !slices.Equal(got[:m], want[:m]) {
+				t.Fatalf("%d points, %d nearest: %v, want %v", len(src), k, got[:done], want[:m])
+			}
+			if k >= len(got) {
+				break
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%d points: %v, want %v", len(src), got, want)
+		}
+	}
 }

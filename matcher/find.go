@@ -150,7 +150,8 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 	if t != nil && !q.remote {
 		budget = searchBudget
 	}
-	var swept []Neighbour // with counted: everyone eligible in reach, nearest first
+	var swept []Neighbour // with counted: everyone eligible in reach
+	sorted := 0           // how many of swept are nearest first (nearestFirst)
 	for {
 		// One more than wanted, to see whether the want nearest are one
 		// set: when the next lies as near as the last of them, which of
@@ -167,6 +168,7 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 			}
 		}
 		if counted {
+			sorted = nearestFirst(swept, sorted, want+1)
 			ns = append(ns, swept[:min(want+1, len(swept))]...)
 		}
 		more := len(ns) > want // someone eligible lies beyond the want nearest
