@@ -43,7 +43,7 @@ const remoteCountMetres = 50000
 func (e *Engine) countExclusions(q *query) []Exclusion {
 	var t tally
 	t.init(q)
-	e.sweep(q, &t, false)
+	e.sweep(q, &t, false, nil)
 	return t.exclusions(q)
 }
 
@@ -53,8 +53,8 @@ func (e *Engine) countExclusions(q *query) []Exclusion {
 // as the search takes nearest first (by distance, then id), the
 // neighbours a search with no limit on their number would return.
 // A remote request is counted within remoteCountMetres; collect is only
-// for requests with a reach.
-func (e *Engine) sweep(q *query, t *tally, collect bool) []Neighbour {
+// for requests with a reach. Those collected are appended to found.
+func (e *Engine) sweep(q *query, t *tally, collect bool, found []Neighbour) []Neighbour {
 	radius := q.maxMetres
 	if q.remote {
 		radius = remoteCountMetres
@@ -63,7 +63,7 @@ func (e *Engine) sweep(q *query, t *tally, collect bool) []Neighbour {
 	if g.n == 0 || !(radius >= 0) || math.IsInf(radius, 1) || !geo.ValidLatLng(q.lat, q.lng) {
 		return nil
 	}
-	s := exclusionSweep{e: e, q: q, t: t, lat: q.lat, lng: q.lng, radius: radius, collect: collect, tt: q.table()}
+	s := exclusionSweep{e: e, q: q, t: t, lat: q.lat, lng: q.lng, radius: radius, collect: collect, found: found, tt: q.table()}
 	s.cosMin = gridCosBound(q.lat, radius)
 	s.cosMax = gridCosMax(q.lat, radius)
 	outer := radius*(1+gridSlackRel) + gridSlackAbs

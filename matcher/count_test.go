@@ -33,7 +33,7 @@ func TestSweepMatchesSearchAndFullPass(t *testing.T) {
 			tl.init(q)
 			var got []Neighbour
 			if !q.remote {
-				got = e.sweep(q, &tl, true)
+				got = e.sweep(q, &tl, true, nil)
 				accept := func(id, tag uint32, m float64) bool {
 					ok, _, _, _ := e.check(q, id, m)
 					return ok
@@ -56,7 +56,7 @@ func TestSweepMatchesSearchAndFullPass(t *testing.T) {
 				}
 				found += len(got)
 			} else {
-				e.sweep(q, &tl, false)
+				e.sweep(q, &tl, false, nil)
 			}
 			if got, want := tl.exclusions(q), e.exclusions(q); !slices.Equal(got, want) {
 				t.Fatalf("%s: %v remote=%v: swept %v, full pass %v", stage, r.Needs, q.remote, got, want)

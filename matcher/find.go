@@ -152,6 +152,9 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 	}
 	var swept []Neighbour // with counted: everyone eligible in reach
 	sorted := 0           // how many of swept are nearest first (nearestFirst)
+	if buf != nil {
+		swept = buf.swept[:0]
+	}
 	for {
 		// One more than wanted, to see whether the want nearest are one
 		// set: when the next lies as near as the last of them, which of
@@ -164,7 +167,7 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 			var complete bool
 			ns, complete = e.grid.nearestTagged(ns, q.lat, q.lng, want+1, q.maxMetres, q, budget)
 			if !complete {
-				swept, counted = e.sweep(q, t, true), true
+				swept, counted = e.sweep(q, t, true, swept), true
 			}
 		}
 		if counted {
@@ -212,6 +215,9 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 	}
 	if buf != nil {
 		buf.ns, buf.out, buf.bonus = ns, out, bonus
+		if cap(swept) > cap(buf.swept) {
+			buf.swept = swept
+		}
 	}
 	if len(out) > k {
 		out = out[:k]
@@ -331,6 +337,10 @@ func (e *Engine) warmRecords(ids []uint32) {
 type searchBuf struct {
 	ns         []Neighbour
 	out, bonus []Candidate
+	// swept is a sweep's: one in forty FindCandidates calls of the server
+	// benchmark sweeps, collecting thousands, and growing that list
+	// afresh each time was a fifth of the server's bytes allocated.
+	swept []Neighbour
 	// lent is set while a Result holds the buffer: a copy of the Result
 	// released as well as the original would otherwise put it in the pool
 	// twice, and two later searches would share it.
@@ -345,6 +355,10 @@ var findBufs = sync.Pool{New: func() any { return new(searchBuf) }}
 // otherwise pin what it grew to for good.
 const maxPooledCandidates = 512
 
+// maxPooledSwept bounds the sweep's list findBufs keeps (128 KiB): enough
+// for the thousands eligible around a city centre.
+const maxPooledSwept = 8192
+
 // putFindBuf gives buf back to findBufs. The candidates it held are
 // cleared first: they name volunteers, and one since deleted or erased
 // must not linger in a pooled buffer until its slot is reused.
@@ -352,12 +366,23 @@ func putFindBuf(buf *searchBuf) {
 	if !buf.lent.CompareAndSwap(true, false) {
 		return // released already, through another copy of its Result
 	}
-	if cap(buf.out) > maxPooledCandidates || cap(buf.bonus) > maxPooledCandidates || cap(buf.ns) > 2*maxPooledCandidates {
-		return
+	// A slice grown too far is let go alone: the sweep's list, grown by
+	// one of the searches that sweep, is most often wanted by the next.
+	if cap(buf.out) > maxPooledCandidates {
+		buf.out = nil
+	}
+	if cap(buf.bonus) > maxPooledCandidates {
+		buf.bonus = nil
+	}
+	if cap(buf.ns) > 2*maxPooledCandidates {
+		buf.ns = nil
+	}
+	if cap(buf.swept) > maxPooledSwept {
+		buf.swept = nil
 	}
 	clear(buf.out[:cap(buf.out)])
 	clear(buf.bonus[:cap(buf.bonus)])
-	buf.ns, buf.out, buf.bonus = buf.ns[:0], buf.out[:0], buf.bonus[:0]
+	buf.ns, buf.out, buf.bonus, buf.swept = buf.ns[:0], buf.out[:0], buf.bonus[:0], buf.swept[:0]
 	findBufs.Put(buf)
 }
 

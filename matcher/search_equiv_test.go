@@ -183,9 +183,6 @@ func TestReleaseClearsBuffer(t *testing.T) {
 		}
 		buf := got.buf
 		got.Release()
-		if cap(buf.out) > maxPooledCandidates || cap(buf.bonus) > maxPooledCandidates || cap(buf.ns) > 2*maxPooledCandidates {
-			continue // not kept: garbage, as every result was before the pool
-		}
 		for _, cs := range [][]Candidate{buf.out[:cap(buf.out)], buf.bonus[:cap(buf.bonus)]} {
 			for i, c := range cs {
 				if c.Volunteer != "" || c.DisplayName != "" || c.skills != nil || c.zone != nil {
