@@ -329,7 +329,9 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (r
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	s.track(res.Volunteer)
-	s.metrics.offerMade()
+	if !res.Repeat {
+		s.metrics.offerMade() // a repeat that raced its first attempt made none
+	}
 	// The offer as GetOffer gives it: an app shows it, and keeps it in its
 	// view, at once, and an offer without its distance reads as one whose
 	// request or volunteer has been deleted.

@@ -182,8 +182,8 @@ func via(o *pb.Offer) string {
 
 // offerMade counts an offer made by hand. A repeat of a CreateOffer that
 // raced its first attempt into the store is answered with that attempt's
-// offer by the store itself, and counted twice: the store does not say
-// which it was, and the race needs two calls in flight with one request_id.
+// offer by the store itself, which says so (store.LifecycleResult.Repeat),
+// and is not counted again.
 func (m *Metrics) offerMade() {
 	if m != nil {
 		m.offersMade.WithLabelValues(viaHand).Inc()

@@ -370,15 +370,17 @@ func (o outcome) withdrawnFor(why string) {
 
 // outcome is what one change did to one request, for its LifecycleResult.
 type outcome struct {
-	off *stagedOffer
-	req *staged[*pb.HelpRequest]
-	vol *staged[*pb.Volunteer]
+	off    *stagedOffer
+	req    *staged[*pb.HelpRequest]
+	vol    *staged[*pb.Volunteer]
+	repeat bool // unchanged: LifecycleResult.Repeat
 }
 
 func (o outcome) result() LifecycleResult {
 	res := LifecycleResult{
 		HelpRequest: result(helpRequests, o.req),
 		Volunteer:   result(volunteers, o.vol),
+		Repeat:      o.repeat,
 	}
 	if o.off != nil {
 		res.Offer = proto.Clone(o.off.o).(*pb.Offer)
@@ -1034,7 +1036,7 @@ func (c *change) unchanged(so *stagedOffer) outcome {
 	if so == nil {
 		return outcome{}
 	}
-	o := outcome{off: so}
+	o := outcome{off: so, repeat: true}
 	if req, err := c.hrs.byName(so.o.HelpRequest); err == nil {
 		o.req = req
 	}

@@ -165,6 +165,11 @@ type LifecycleResult struct {
 	Offer       *pb.Offer
 	HelpRequest *pb.HelpRequest
 	Volunteer   *pb.Volunteer
+	// Repeat says that nothing was changed: a CreateOffer with the
+	// request_id of one made before is answered with that offer, as it
+	// is now. Two attempts racing each other both come to the store, and
+	// only this tells the one that made the offer from the other.
+	Repeat bool
 }
 
 // Store is what the server needs from persistence. Records passed in are
