@@ -17,7 +17,7 @@
 //	--event-retention   DOORSTEP_EVENT_RETENTION   how long the event log keeps events (168h)
 //	--personal-data-retention DOORSTEP_PERSONAL_DATA_RETENTION  how long closed requests keep personal data (720h)
 //	--assignment-grace        DOORSTEP_ASSIGNMENT_GRACE         how long after its time an assignment nobody marked done is marked fulfilled (168h)
-//	--tls-cert          DOORSTEP_TLS_CERT          PEM certificate chain to serve TLS with
+//	--tls-cert          DOORSTEP_TLS_CERT          PEM certificate chain to serve TLS with (read again when it or the key changes)
 //	--tls-key           DOORSTEP_TLS_KEY           its PEM private key
 //	--tls-client-ca     DOORSTEP_TLS_CLIENT_CA     PEM CAs whose client certificates are required
 //	--insecure          DOORSTEP_INSECURE          allow plaintext on an address that is not loopback
@@ -247,7 +247,7 @@ func flagSet(c *config, getenv func(string) string) (*flag.FlagSet, error) {
 		}
 		fs.DurationVar(d.p, d.flag, v, d.usage+" (env "+d.env+")")
 	}
-	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate chain to serve TLS with (env DOORSTEP_TLS_CERT)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate chain to serve TLS with, read again when it or the key changes: a renewal needs no restart (env DOORSTEP_TLS_CERT)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert (env DOORSTEP_TLS_KEY)")
 	fs.StringVar(&c.tlsClientCA, "tls-client-ca", "", "PEM CA certificates; when given, clients must present a certificate they signed (env DOORSTEP_TLS_CLIENT_CA)")
 	fs.BoolVar(&c.insecure, "insecure", false, "serve plaintext on an address that is not loopback: only behind a TLS-terminating proxy (env DOORSTEP_INSECURE)")
@@ -410,7 +410,7 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		gcPercent = debug.SetGCPercent(100)
 		debug.SetGCPercent(gcPercent)
 	}
-	creds, err := transportCredentials(c)
+	creds, err := transportCredentials(c, logger)
 	if err != nil {
 		return err
 	}

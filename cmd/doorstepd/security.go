@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/credentials"
@@ -20,15 +22,15 @@ import (
 
 // transportCredentials builds TLS from the configured files, or returns
 // nil for plaintext.
-func transportCredentials(c config) (credentials.TransportCredentials, error) {
+func transportCredentials(c config, logger *zap.Logger) (credentials.TransportCredentials, error) {
 	if c.tlsCert == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+	certs, err := newCertFiles(c.tlsCert, c.tlsKey, logger)
 	if err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
+		return nil, err
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{GetCertificate: certs.get, MinVersion: tls.VersionTLS12}
 	if c.tlsClientCA != "" {
 		pem, err := os.ReadFile(c.tlsClientCA)
 		if err != nil {
@@ -41,6 +43,85 @@ func transportCredentials(c config) (credentials.TransportCredentials, error) {
 		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	return credentials.NewTLS(cfg), nil
+}
+
+// certFiles serves the certificate in --tls-cert and --tls-key, read again
+// when either file changes. Certificates are renewed every 60 to 90 days
+// (Let's Encrypt), and a restart to take up the new one would cut every
+// watcher's stream. A renewal writes one file and then the other: a pair
+// that cannot be loaded leaves the last good one served, with a warning,
+// until the next change.
+type certFiles struct {
+	certPath, keyPath string
+	logger            *zap.Logger
+
+	mu    sync.Mutex
+	cert  *tls.Certificate
+	stamp [2]fileStamp // of the files when last read, loaded or not
+}
+
+// fileStamp tells a file's versions apart without reading it: a renewal
+// writes a new file or repoints a symbolic link, which os.Stat follows.
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func newCertFiles(certPath, keyPath string, logger *zap.Logger) (*certFiles, error) {
+	cf := &certFiles{certPath: certPath, keyPath: keyPath, logger: logger}
+	stamp, err := cf.stamps()
+	if err != nil {
+		return nil, err
+	}
+	cert, err := loadCertPair(certPath, keyPath)
+	if err != nil {
+		return nil, err
+	}
+	cf.cert, cf.stamp = cert, stamp
+	return cf, nil
+}
+
+func (cf *certFiles) stamps() ([2]fileStamp, error) {
+	var out [2]fileStamp
+	for i, f := range []struct{ flag, path string }{{"--tls-cert", cf.certPath}, {"--tls-key", cf.keyPath}} {
+		fi, err := os.Stat(f.path)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", f.flag, err)
+		}
+		out[i] = fileStamp{fi.ModTime(), fi.Size()}
+	}
+	return out, nil
+}
+
+// get is tls.Config.GetCertificate: two stats a handshake, which costs
+// little beside the handshake itself.
+func (cf *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	cf.mu.Lock()
+	defer cf.mu.Unlock()
+	stamp, err := cf.stamps()
+	if err != nil || stamp == cf.stamp {
+		// A file missing for a moment (being replaced) keeps the old pair.
+		return cf.cert, nil
+	}
+	cf.stamp = stamp
+	cert, err := loadCertPair(cf.certPath, cf.keyPath)
+	if err != nil {
+		cf.logger.Warn("TLS certificate files changed but cannot be loaded; still serving the previous certificate", zap.Error(err))
+		return cf.cert, nil
+	}
+	cf.cert = cert
+	cf.logger.Info("TLS certificate reloaded", zap.String("file", cf.certPath), zap.Time("not_after", cert.Leaf.NotAfter))
+	return cf.cert, nil
+}
+
+// loadCertPair reads a certificate chain and its key, naming the flags in
+// any error.
+func loadCertPair(certPath, keyPath string) (*tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s and --tls-key %s: %w", certPath, keyPath, err)
+	}
+	return &cert, nil
 }
 
 // loopback says whether addr is reachable only from this machine.

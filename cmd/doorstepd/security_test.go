@@ -53,6 +53,8 @@ type pki struct {
 	serverCert, serverKey, caFile string
 	clientPair                    tls.Certificate
 	otherClientPair               tls.Certificate // signed by a CA the server does not trust
+	ca                            *x509.Certificate
+	caKey                         *ecdsa.PrivateKey
 }
 
 func newPKI(t *testing.T) pki {
@@ -60,7 +62,7 @@ func newPKI(t *testing.T) pki {
 	dir := t.TempDir()
 	ca, caKey := certificate(t, "test CA", nil, nil, true)
 	other, otherKey := certificate(t, "other CA", nil, nil, true)
-	p := pki{dir: dir, pool: x509.NewCertPool()}
+	p := pki{dir: dir, pool: x509.NewCertPool(), ca: ca, caKey: caKey}
 	p.pool.AddCert(ca)
 	srv, srvKey := certificate(t, "doorstepd", ca, caKey, false)
 	p.serverCert, p.serverKey, p.caFile = writePEM(t, dir, "server.pem", srv, srvKey), filepath.Join(dir, "server.key"), writePEM(t, dir, "ca.pem", ca, nil)
@@ -73,13 +75,19 @@ func newPKI(t *testing.T) pki {
 
 func certificate(t *testing.T, name string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, isCA bool) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
+	return certificateFor(t, name, parent, parentKey, isCA, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+}
+
+// certificateFor is certificate valid from notBefore to notAfter.
+func certificateFor(t *testing.T, name string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, isCA bool, notBefore, notAfter time.Time) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: isCA, BasicConstraintsValid: true,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
