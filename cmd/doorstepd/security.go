@@ -78,7 +78,28 @@ func newCertFiles(certPath, keyPath string, logger *zap.Logger) (*certFiles, err
 		return nil, err
 	}
 	cf.cert, cf.stamp = cert, stamp
+	cf.warn(cert)
 	return cf, nil
+}
+
+// warn says, at start and at each reload, what about the files clients
+// would meet only as a failed handshake, or an attacker as a gift.
+func (cf *certFiles) warn(cert *tls.Certificate) {
+	now := time.Now()
+	switch leaf := cert.Leaf; {
+	case now.After(leaf.NotAfter):
+		cf.logger.Warn("the TLS certificate in --tls-cert has expired: clients will refuse it until it is renewed",
+			zap.String("file", cf.certPath), zap.Time("not_after", leaf.NotAfter))
+	case now.Before(leaf.NotBefore):
+		cf.logger.Warn("the TLS certificate in --tls-cert is not valid yet: clients will refuse it until then, or this machine's clock is wrong",
+			zap.String("file", cf.certPath), zap.Time("not_before", leaf.NotBefore))
+	}
+	// Group-readable is common (Debian's ssl-cert group); readable by
+	// every user of the machine is a key anyone there can serve as us with.
+	if fi, err := os.Stat(cf.keyPath); err == nil && fi.Mode().Perm()&0o004 != 0 {
+		cf.logger.Warn("--tls-key "+cf.keyPath+" can be read by every user of this machine: make it readable only by the server (chmod 600 or 640)",
+			zap.String("mode", fi.Mode().Perm().String()))
+	}
 }
 
 func (cf *certFiles) stamps() ([2]fileStamp, error) {
@@ -111,6 +132,7 @@ func (cf *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	}
 	cf.cert = cert
 	cf.logger.Info("TLS certificate reloaded", zap.String("file", cf.certPath), zap.Time("not_after", cert.Leaf.NotAfter))
+	cf.warn(cert)
 	return cf.cert, nil
 }
 
