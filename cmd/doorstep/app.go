@@ -27,10 +27,14 @@ const defaultAddr = "localhost:50051"
 // config is what every command shares: where the server is and how to
 // talk to it.
 type config struct {
-	addr     string
-	token    string
-	useTLS   bool
-	caFile   string
+	addr   string
+	token  string
+	useTLS bool
+	caFile string
+	// certFile and keyFile are this computer's client certificate, for a
+	// server that asks for one (doorstepd --tls-client-ca).
+	certFile string
+	keyFile  string
 	insecure bool
 	json     bool
 	// linear is --linear, or DOORSTEP_LINEAR: labelled values one to a
@@ -54,6 +58,7 @@ type app struct {
 
 	cfg     config
 	conn    *client.Client
+	secure  bool      // conn speaks TLS, for the sentences of a failed connection
 	prompt  *prompter // nil unless stdin is a terminal
 	command string    // the command being run, "request new", for messages
 }
@@ -337,7 +342,7 @@ func editDistance(a, b string) int {
 }
 
 // globalFlags are accepted before the command and by every command.
-var globalFlags = map[string]bool{"addr": true, "token": true, "tls": true, "ca-file": true, "insecure": true, "json": true, "linear": true, "timeout": true}
+var globalFlags = map[string]bool{"addr": true, "token": true, "tls": true, "ca-file": true, "cert": true, "key": true, "insecure": true, "json": true, "linear": true, "timeout": true}
 
 // flagSet returns a flag set with the global flags bound to a.cfg, so that
 // they work before or after the command's own.
@@ -348,6 +353,8 @@ func (a *app) flagSet(name string) *flag.FlagSet {
 	fs.StringVar(&a.cfg.token, "token", a.cfg.token, "bearer token (env DOORSTEP_TOKEN)")
 	fs.BoolVar(&a.cfg.useTLS, "tls", a.cfg.useTLS, "use TLS even on loopback")
 	fs.StringVar(&a.cfg.caFile, "ca-file", a.cfg.caFile, "PEM file of the CA that signed the server's certificate (implies --tls)")
+	fs.StringVar(&a.cfg.certFile, "cert", a.cfg.certFile, "PEM client certificate, for a server that asks for one (implies --tls)")
+	fs.StringVar(&a.cfg.keyFile, "key", a.cfg.keyFile, "PEM private key of --cert")
 	fs.BoolVar(&a.cfg.insecure, "insecure", a.cfg.insecure, "plaintext to a server that is not on loopback (never over the internet)")
 	fs.BoolVar(&a.cfg.json, "json", a.cfg.json, "print protobuf JSON instead of a table")
 	fs.BoolVar(&a.cfg.linear, "linear", a.cfg.linear, "each value after its label, one to a line, instead of tables (env DOORSTEP_LINEAR)")
@@ -500,7 +507,7 @@ func (a *app) printUsage(w io.Writer, fs *flag.FlagSet, u usage) {
 		}
 		_ = tw.flush()
 	}
-	fmt.Fprintf(w, "\nAlso: --addr --token --tls --ca-file --insecure --json --linear --timeout (see doorstep help).\n")
+	fmt.Fprintf(w, "\nAlso: --addr --token --tls --ca-file --cert --key --insecure --json --linear --timeout (see doorstep help).\n")
 }
 
 func (a *app) printHelp(w io.Writer) {
@@ -518,6 +525,9 @@ Connection (flags before or after the command; environment in brackets):
   --token TOKEN      bearer token (DOORSTEP_TOKEN)
   --tls              use TLS; the default except for loopback addresses
   --ca-file FILE     trust this CA's PEM certificate (implies --tls)
+  --cert FILE --key FILE
+                     this computer's PEM client certificate and key, for a server that asks
+                     for one (doorstepd --tls-client-ca; implies --tls)
   --insecure         plaintext to a server that is not on loopback
   --timeout 30s      how long to wait for each answer
   --json             protobuf JSON output for scripts
@@ -555,21 +565,18 @@ func (a *app) client() (*client.Client, error) {
 	if a.cfg.token != "" {
 		opts = append(opts, client.WithToken(a.cfg.token))
 	}
+	wantTLS := a.cfg.useTLS || a.cfg.caFile != "" || a.cfg.certFile != ""
 	switch {
-	case a.cfg.insecure && (a.cfg.useTLS || a.cfg.caFile != ""):
-		return nil, usageErrorf("--insecure turns TLS off: give it without --tls and --ca-file")
-	case a.cfg.useTLS || a.cfg.caFile != "" || (!a.cfg.insecure && !isLoopback(host)):
+	case (a.cfg.certFile == "") != (a.cfg.keyFile == ""):
+		return nil, usageErrorf("--cert and --key go together: give the client certificate and its private key")
+	case a.cfg.insecure && wantTLS:
+		return nil, usageErrorf("--insecure turns TLS off: give it without --tls, --ca-file, --cert and --key")
+	case wantTLS || (!a.cfg.insecure && !isLoopback(host)):
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if a.cfg.caFile != "" {
-			pem, err := os.ReadFile(a.cfg.caFile)
-			var pe *fs.PathError
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				return nil, usageErrorf("cannot read --ca-file %s: there is no such file", a.cfg.caFile)
-			case errors.As(err, &pe):
-				return nil, usageErrorf("cannot read --ca-file %s: %v", a.cfg.caFile, pe.Err)
-			case err != nil:
-				return nil, usageErrorf("cannot read --ca-file %s", a.cfg.caFile)
+			pem, err := readFlagFile("--ca-file", a.cfg.caFile)
+			if err != nil {
+				return nil, err
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
@@ -577,7 +584,15 @@ func (a *app) client() (*client.Client, error) {
 			}
 			tc.RootCAs = pool
 		}
+		if a.cfg.certFile != "" {
+			cert, err := a.clientCertificate()
+			if err != nil {
+				return nil, err
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
 		opts = append(opts, client.WithTLS(tc))
+		a.secure = true
 	default:
 		opts = append(opts, client.WithInsecure())
 	}
@@ -587,6 +602,51 @@ func (a *app) client() (*client.Client, error) {
 	}
 	a.conn = c
 	return c, nil
+}
+
+// readFlagFile reads the file an option names, saying in a sentence why
+// it cannot.
+func readFlagFile(flag, path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, usageErrorf("cannot read %s %s: there is no such file", flag, path)
+	case errors.As(err, &pe):
+		return nil, usageErrorf("cannot read %s %s: %v", flag, path, pe.Err)
+	case err != nil:
+		return nil, usageErrorf("cannot read %s %s", flag, path)
+	}
+	return raw, nil
+}
+
+// clientCertificate reads --cert and --key.
+func (a *app) clientCertificate() (tls.Certificate, error) {
+	certPEM, err := readFlagFile("--cert", a.cfg.certFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := readFlagFile("--key", a.cfg.keyFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	switch {
+	case err != nil && strings.Contains(err.Error(), "does not match"):
+		return cert, usageErrorf("cannot use --cert %s with --key %s: the key is not the certificate's", a.cfg.certFile, a.cfg.keyFile)
+	case err != nil:
+		return cert, usageErrorf("cannot use --cert %s with --key %s: they must be a PEM certificate and its PEM private key", a.cfg.certFile, a.cfg.keyFile)
+	}
+	// The server's refusal of a certificate out of date can reach this
+	// computer only as a broken connection (see clientCertSentence), so
+	// it is said here, against the clock the handshake is checked by.
+	switch now := time.Now(); {
+	case now.After(cert.Leaf.NotAfter):
+		return cert, usageErrorf("the client certificate in --cert %s expired on %s: ask for a new one, or check this computer's clock", a.cfg.certFile, cert.Leaf.NotAfter.UTC().Format("2 January 2006"))
+	case now.Before(cert.Leaf.NotBefore):
+		return cert, usageErrorf("the client certificate in --cert %s is not valid until %s: check this computer's clock", a.cfg.certFile, cert.Leaf.NotBefore.UTC().Format("2 January 2006 15:04 MST"))
+	}
+	return cert, nil
 }
 
 func isLoopback(host string) bool {

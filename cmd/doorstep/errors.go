@@ -157,6 +157,9 @@ func (a *app) statusSentence(st *status.Status) string {
 // gRPC gives the cause only as text in the status message, so the text is
 // all there is to go on; an unknown wording falls back to "cannot reach".
 func (a *app) tlsSentence(msg string) string {
+	if s := a.clientCertSentence(msg); s != "" {
+		return s
+	}
 	if !strings.Contains(msg, "handshake failed") {
 		return ""
 	}
@@ -172,6 +175,38 @@ func (a *app) tlsSentence(msg string) string {
 		return fmt.Sprintf("The Doorstep server at %s does not use TLS: check the address, or, for a server on this machine, leave out --tls and --ca-file.", addr)
 	}
 	return fmt.Sprintf("The secure connection to the Doorstep server at %s failed: check the address and --ca-file.", addr)
+}
+
+// clientCertSentence says why a server that asks for client certificates
+// (doorstepd --tls-client-ca) turned the connection away, or "". Under TLS
+// 1.3 it does so after the handshake, with an alert read while waiting for
+// the server's first frame; when its close arrives first, the alert is
+// lost and a broken pipe is all there is to go on. Go sends no
+// certificate the server's CAs did not sign, so the server then says one
+// is required.
+func (a *app) clientCertSentence(msg string) string {
+	if !a.secure {
+		return ""
+	}
+	addr, cert := a.cfg.addr, a.cfg.certFile
+	refused := fmt.Sprintf("The Doorstep server at %s does not accept the client certificate in --cert %s", addr, cert)
+	alert := func(words string) bool { return strings.Contains(msg, "remote error: tls: "+words) }
+	switch {
+	case cert == "" && (alert("certificate required") || alert("bad certificate")):
+		return fmt.Sprintf("The Doorstep server at %s asks for a client certificate: give yours with --cert and --key.", addr)
+	case alert("certificate required"), alert("unknown certificate authority"):
+		return refused + ": it was not signed by a CA the server trusts."
+	case alert("expired certificate"):
+		return refused + ": it has expired by the server's clock."
+	case alert("bad certificate"), alert("unsupported certificate"):
+		return refused + "."
+	case strings.Contains(msg, "broken pipe"), strings.Contains(msg, "connection reset by peer"):
+		if cert == "" {
+			return fmt.Sprintf("The Doorstep server at %s closed the secure connection at once: if it asks for a client certificate, give yours with --cert and --key.", addr)
+		}
+		return fmt.Sprintf("The Doorstep server at %s closed the secure connection at once: it may not accept the client certificate in --cert %s (not signed by a CA it trusts).", addr, cert)
+	}
+	return ""
 }
 
 // tlsHint suggests TLS when a plaintext connection was dropped before the

@@ -101,7 +101,7 @@ func TestErrorsAndExitCodes(t *testing.T) {
 		{"role not allowed", []string{"watch"}, nil, exitDenied,
 			"The token does not allow this: doorstep watch needs a coordinator, partner or admin token (PERMISSION_DENIED)."},
 		{"plaintext refused with tls", []string{"request", "list", "--insecure", "--tls"}, nil, exitUsage,
-			"--insecure turns TLS off: give it without --tls and --ca-file."},
+			"--insecure turns TLS off: give it without --tls, --ca-file, --cert and --key."},
 		{"import without org", []string{"import", "testdata/import.csv"}, nil, exitUsage,
 			"Give the organisation with --org (or DOORSTEP_ORG): 2 to 63 lower-case letters, digits and hyphens."},
 		{"import unknown column", []string{"import", "testdata/bad_header.csv", "--org", org}, nil, exitUsage,
