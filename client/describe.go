@@ -87,6 +87,11 @@ func describe(code codes.Code, msg, reason string, fields []string) string {
 		// the caller's fault: say what happened, and whom to tell.
 		return sentence("The server's disk is full, so this was not done and nothing was changed", "", reason,
 			"tell whoever runs the server, and try again once they have freed space")
+	case code == codes.Unavailable && strings.Contains(msg, "handshake failed"):
+		if s := handshakeSentence(msg); s != "" {
+			return s
+		}
+		return sentence("The secure connection to the server failed", parenthesise(msg), reason)
 	case code == codes.Unavailable:
 		// What to do comes last, after the detail, in one sentence.
 		return sentence("The server cannot be reached just now", parenthesise(msg), reason, "try again shortly")
@@ -96,6 +101,22 @@ func describe(code codes.Code, msg, reason string, fields []string) string {
 		return sentence(lead(code), "", "")
 	}
 	return sentence(lead(code), msg, reason)
+}
+
+// handshakeSentence says what is wrong with the server's certificate, or
+// "" for a wording it does not know. gRPC gives the cause only as text,
+// and none of these is mended by trying again.
+func handshakeSentence(msg string) string {
+	switch {
+	case strings.Contains(msg, "unknown authority"):
+		return sentence("The server's certificate is not trusted: it was signed by a CA this client does not know, or by the server itself", "", "",
+			"give the client the CA that signed it (tls.Config RootCAs)")
+	case strings.Contains(msg, "expired or is not yet valid"):
+		return sentence("The server's certificate has expired or is not yet valid", "", "", "it must be renewed, or this computer's clock is wrong")
+	case strings.Contains(msg, "certificate is valid for"), strings.Contains(msg, "certificate is not valid for any names"):
+		return sentence("The server's certificate is not for the name dialled", "", "", "dial the name it was issued for, or set tls.Config ServerName to it")
+	}
+	return ""
 }
 
 // lead says in plain words what kind of failure a code is.
