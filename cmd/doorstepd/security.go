@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +43,35 @@ func transportCredentials(c config, logger *zap.Logger) (credentials.TransportCr
 		}
 		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
-	return credentials.NewTLS(cfg), nil
+	return loggedHandshakes{credentials.NewTLS(cfg), logger}, nil
+}
+
+// loggedHandshakes logs why a TLS handshake was refused. gRPC logs it only
+// at a level nobody runs at, so a partner whose client certificate is
+// missing, expired or from another CA, or a client that refused the
+// server's certificate, was only "it doesn't work" to the operator. The
+// log says the reason and no more: no address or certificate names, which
+// can be a person's.
+type loggedHandshakes struct {
+	credentials.TransportCredentials
+	logger *zap.Logger
+}
+
+func (l loggedHandshakes) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	conn, info, err := l.TransportCredentials.ServerHandshake(raw)
+	switch {
+	case err == nil:
+	case strings.Contains(err.Error(), "certificate"):
+		l.logger.Warn("TLS handshake refused", zap.String("reason", err.Error()))
+	case !errors.Is(err, io.EOF):
+		// Port scans, plaintext clients and probes that only connect.
+		l.logger.Debug("TLS handshake failed", zap.String("reason", err.Error()))
+	}
+	return conn, info, err
+}
+
+func (l loggedHandshakes) Clone() credentials.TransportCredentials {
+	return loggedHandshakes{l.TransportCredentials.Clone(), l.logger}
 }
 
 // certFiles serves the certificate in --tls-cert and --tls-key, read again
