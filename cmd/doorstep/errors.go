@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -86,6 +87,10 @@ func (a *app) describe(err error) (string, int) {
 		return client.Describe(err), exitFailed
 	}
 	st := gs.GRPCStatus()
+	if fromOlderServer(st) {
+		// Not the caller's input: nothing they type makes it work.
+		return a.statusSentence(st), exitFailed
+	}
 	return a.statusSentence(st), exitCodeOf(st.Code())
 }
 
@@ -141,16 +146,52 @@ func (a *app) statusSentence(st *status.Status) string {
 		}
 		return "The token does not allow this: " + strings.TrimSuffix(st.Message(), ".") + " (" + orCode(reason, st) + ")."
 	case codes.Unimplemented:
-		return "The server does not offer this yet; it may be an older version (UNIMPLEMENTED)."
+		// gRPC's answer for a method the server was built without: a
+		// server older than this command, which only its upgrade mends.
+		return a.olderServer("UNIMPLEMENTED")
 	case codes.NotFound:
 		if resource != "" {
 			return fmt.Sprintf("There is no %s: check the id (%s).", resource, orCode(reason, st))
 		}
 	}
+	if st.Code() == codes.InvalidArgument && fromOlderServer(st) {
+		return a.olderServer(orCode(reason, st))
+	}
 	if len(violations) > 0 {
 		return violationsSentence(violations, reason, fieldFlags)
 	}
 	return client.Describe(st.Err())
+}
+
+// olderServer says that the server is older than this command and cannot
+// do what it was asked until it is upgraded.
+func (a *app) olderServer(reason string) string {
+	return fmt.Sprintf("The Doorstep server at %s is an older version that cannot do this (doorstep %s): ask whoever runs it to upgrade it (%s).", a.cfg.addr, a.command, reason)
+}
+
+// fromOlderServer reports whether st refuses a method or a field the server
+// was built without.
+func fromOlderServer(st *status.Status) bool {
+	if st.Code() == codes.Unimplemented {
+		return true
+	}
+	if st.Code() != codes.InvalidArgument {
+		return false
+	}
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && slices.ContainsFunc(br.GetFieldViolations(), unknownPath) {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownPath is a server's refusal of an update_mask path it has no
+// field for. This command names only fields of its own API, so the server
+// was built before the field was added; the words are those servers have
+// always used (server/fieldmask.go).
+func unknownPath(v *errdetails.BadRequest_FieldViolation) bool {
+	return strings.HasPrefix(v.GetField(), "update_mask.paths[") && strings.HasSuffix(v.GetDescription(), " is not a field that can be updated")
 }
 
 // tlsSentence says why a TLS handshake failed, or "" when it did not.

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// newerServer plays a server built from a later API than this command: it
+// changes the real server's answers as one would send them (enum values
+// and fields this build does not know) and keeps the requests it was sent,
+// as they came off the wire, unknown fields and all.
+type newerServer struct {
+	mu      sync.Mutex
+	answer  func(method string, resp proto.Message)
+	written map[string]proto.Message // the last request of each method
+}
+
+func (n *newerServer) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	n.mu.Lock()
+	if n.written == nil {
+		n.written = map[string]proto.Message{}
+	}
+	n.written[info.FullMethod] = proto.Clone(req.(proto.Message))
+	n.mu.Unlock()
+	resp, err := handler(ctx, req)
+	if err == nil && n.answer != nil {
+		n.answer(info.FullMethod, resp.(proto.Message))
+	}
+	return resp, err
+}
+
+func (n *newerServer) sent(method string) proto.Message {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.written[method]
+}
+
+// newTestEnvNewer is newTestEnv behind a newerServer.
+func newTestEnvNewer(t *testing.T, n *newerServer) *testEnv {
+	t.Helper()
+	// UnaryInterceptor runs before the server's own chain, which drops
+	// unknown fields: the request is seen as the command sent it.
+	return newTestEnvWith(t, grpc.UnaryInterceptor(n.intercept))
+}
+
+// unknownField is a field number no version of the API has used, with a
+// varint value: what a newer server's new field looks like to this build.
+func unknownField() []byte {
+	return protowire.AppendVarint(protowire.AppendTag(nil, 999, protowire.VarintType), 7)
+}
+
+// olderServerPlayed plays a server built before methods and fields this command
+// uses: it answers as a real one of that age did (gRPC's own
+// UNIMPLEMENTED for a method it lacks; the update_mask refusal of a path
+// it has no field for, in the words servers have always used).
+func olderServerPlayed(lacks ...string) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		for _, m := range lacks {
+			if strings.HasSuffix(info.FullMethod, "/"+m) {
+				return nil, status.Errorf(codes.Unimplemented, "unknown method %s for service %s", m, path.Dir(info.FullMethod)[1:])
+			}
+		}
+		if u, ok := req.(*pb.UpdateVolunteerRequest); ok {
+			for i, p := range u.GetUpdateMask().GetPaths() {
+				if slices.Contains(lacks, p) {
+					st, _ := status.New(codes.InvalidArgument, "invalid fields").WithDetails(
+						&errdetails.ErrorInfo{Reason: "INVALID_FIELDS", Domain: "doorstep.v1"},
+						&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
+							Field: fmt.Sprintf("update_mask.paths[%d]", i), Description: fmt.Sprintf("%q is not a field that can be updated", p)}}})
+					return nil, st.Err()
+				}
+			}
+		}
+		return handler(ctx, req)
+	}
+}
+
+// A worker whose doorstep is newer than the server it talks to is told
+// that the server is older and is to be upgraded, and what cannot be done
+// until then, not that the server "does not offer this yet" or that a
+// field they never named cannot be updated.
+func TestOlderServerSaysUpgrade(t *testing.T) {
+	e := newTestEnvWith(t, grpc.UnaryInterceptor(olderServerPlayed("CreateBackup", "ReleaseHelpRequest", "held")))
+	e.env["DOORSTEP_TOKEN"] = e.coordinator
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	for _, tc := range []struct {
+		args []string
+		then string
+	}{
+		{[]string{"volunteer", "hold", callum}, "doorstep volunteer hold"},
+		{[]string{"volunteer", "unhold", callum}, "doorstep volunteer unhold"},
+		{[]string{"request", "release", req}, "doorstep request release"},
+		{[]string{"admin", "backup"}, "doorstep admin backup"},
+	} {
+		if tc.args[0] == "admin" {
+			e.env["DOORSTEP_TOKEN"] = e.newToken(pb.Role_ROLE_ADMIN)
+		}
+		r := e.run(tc.args...)
+		want := "The Doorstep server at " + e.addr + " is an older version that cannot do this (" + tc.then + "): ask whoever runs it to upgrade it"
+		if r.code != exitFailed || !strings.HasPrefix(r.stderr, want) {
+			t.Errorf("doorstep %s: exit %d, stderr %q; want exit %d, starting %q", strings.Join(tc.args, " "), r.code, r.stderr, exitFailed, want)
+		}
+	}
+}
