@@ -35,7 +35,7 @@ func parseRole(s string) (pb.Role, error) {
 	return 0, fmt.Errorf("%q is not a role: %s", s, strings.Join(roleNames, ", "))
 }
 
-func roleWord(r pb.Role) string { return lowerWords(r.String(), "ROLE_") }
+func roleWord(r pb.Role) string { return enumWords(r, "ROLE_") }
 
 // parseExpiry reads when a token stops working: a length of time from now
 // ("720h", "30d", "2 weeks") or the last day it works (2027-01-31, UK

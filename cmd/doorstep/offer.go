@@ -102,8 +102,12 @@ func (a *app) heldBy(name string) error {
 		who, _ := a.volunteerLabel(hr.AssignedVolunteer, false)
 		msg = fmt.Sprintf("Not offered: %s is assigned to %s already. If they cannot go, hand it back (doorstep request release %s), then offer it again",
 			name, who, idOf(name))
-	default:
+	case pb.HelpRequest_STATE_FULFILLED, pb.HelpRequest_STATE_CANCELLED, pb.HelpRequest_STATE_EXPIRED:
 		msg = fmt.Sprintf("Not offered: %s is %s, and is never offered again", name, stateWord(hr.State))
+	default:
+		// A state added after this build: whether it ever opens again is
+		// the server's to say, not this command's to guess.
+		msg = fmt.Sprintf("Not offered: %s is in a state this doorstep does not know, %s: see doorstep request show %s, or upgrade doorstep", name, stateWord(hr.State), idOf(name))
 	}
 	return &cliError{code: exitFailed, msg: msg + " (" + server.ReasonWrongState + ")."}
 }

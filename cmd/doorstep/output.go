@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/width"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -421,21 +422,32 @@ func lowerWords(enum, prefix string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(enum, prefix)), "_", " ")
 }
 
-func stateWord(s pb.HelpRequest_State) string { return lowerWords(s.String(), "STATE_") }
+// enumWords is an enum value in words: "grocery shopping" for
+// NEED_GROCERY_SHOPPING. A value this build does not know (sent by a newer
+// server) is "unknown (9)": its number alone would read as a count, and
+// no known word may stand in for it.
+func enumWords(e protoreflect.Enum, prefix string) string {
+	if e.Descriptor().Values().ByNumber(e.Number()) == nil {
+		return fmt.Sprintf("unknown (%d)", e.Number())
+	}
+	return lowerWords(string(e.Descriptor().Values().ByNumber(e.Number()).Name()), prefix)
+}
 
-func offerStateWord(s pb.Offer_State) string { return lowerWords(s.String(), "STATE_") }
+func stateWord(s pb.HelpRequest_State) string { return enumWords(s, "STATE_") }
+
+func offerStateWord(s pb.Offer_State) string { return enumWords(s, "STATE_") }
 
 func urgencyWord(u pb.Urgency) string {
 	if u == pb.Urgency_URGENCY_UNSPECIFIED {
 		return "normal"
 	}
-	return lowerWords(u.String(), "URGENCY_")
+	return enumWords(u, "URGENCY_")
 }
 
 func needsWords(ns []pb.Need) string {
 	var out []string
 	for _, n := range ns {
-		out = append(out, lowerWords(n.String(), "NEED_"))
+		out = append(out, enumWords(n, "NEED_"))
 	}
 	return strings.Join(out, ", ")
 }

@@ -117,3 +117,52 @@ func TestOlderServerSaysUpgrade(t *testing.T) {
 		}
 	}
 }
+
+// A worker whose doorstep is older than the server is shown an enum value
+// added since (a new need, state, urgency or travel mode) as unknown, with
+// its number, never as a bare number that reads as a count, and never as
+// a known value.
+func TestNewerServerEnumValuesShownUnknown(t *testing.T) {
+	n := &newerServer{}
+	e := newTestEnvNewer(t, n)
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	e.ok("request", "cancel", req)
+	n.answer = func(_ string, resp proto.Message) {
+		newer := func(hr *pb.HelpRequest) {
+			hr.Needs = append(hr.Needs, pb.Need(99))
+			hr.State = pb.HelpRequest_State(99)
+			hr.Urgency = pb.Urgency(9)
+		}
+		switch r := resp.(type) {
+		case *pb.GetHelpRequestResponse:
+			newer(r.HelpRequest)
+		case *pb.ListHelpRequestsResponse:
+			for _, hr := range r.HelpRequests {
+				newer(hr)
+			}
+		case *pb.GetVolunteerResponse:
+			r.Volunteer.TravelMode = pb.TravelMode(9)
+			r.Volunteer.Vetting.Level = pb.Vetting_DbsLevel(9)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"request", "show", req}, []string{"State          unknown (99)", "Needs          grocery shopping, prescription collection, unknown (99)\n", "Urgency        unknown (9)\n"}},
+		{[]string{"request", "list", "--state", "all"}, []string{"unknown (99)  unknown (9)  grocery shopping, prescription collection, unknown (99)"}},
+		{[]string{"volunteer", "show", callum}, []string{"Travel        unknown (9), up to 15.0 km\n", "DBS check     unknown (9) until"}},
+		{[]string{"offer", "make", req, callum}, []string{"is in a state this doorstep does not know, unknown (99): see doorstep request show"}},
+	} {
+		r := e.run(tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(r.stdout+r.stderr, w) {
+				t.Errorf("doorstep %s: missing %q in\n%s%s", strings.Join(tc.args, " "), w, r.stdout, r.stderr)
+			}
+		}
+		if strings.Contains(r.stderr, "never offered again") {
+			t.Errorf("doorstep %s: an unknown state was taken for a closed one: %s", strings.Join(tc.args, " "), r.stderr)
+		}
+	}
+}

@@ -350,7 +350,7 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 	t.row("Name", v.GetContact().GetDisplayName())
 	t.row("Phone", phoneWords(v.GetContact().GetPhone()))
 	t.row("Home", addressOf(v.Home))
-	t.row("Travel", fmt.Sprintf("%s, up to %s", lowerWords(v.TravelMode.String(), "TRAVEL_MODE_"), fmtDistance(float64(v.MaxDistanceMetres))))
+	t.row("Travel", fmt.Sprintf("%s, up to %s", enumWords(v.TravelMode, "TRAVEL_MODE_"), fmtDistance(float64(v.MaxDistanceMetres))))
 	t.row("Skills", orDash(strings.Join(v.Skills, ", ")))
 	t.row("DBS check", vettingWords(v.GetVetting(), now))
 	t.row("Free", freeWords(v.GetAvailability()))
@@ -575,7 +575,7 @@ func (a *app) volunteerList(args []string) error {
 	}
 	now := a.now()
 	return printLimited(a, vols, more, "No volunteers found.", "Volunteer", []string{"ID", "NAME", "POSTCODE", "TRAVEL", "SKILLS", "FREE", "AWAY", "PAUSED", "LOAD"}, func(v *pb.Volunteer) []string {
-		return []string{idOf(v.Name), v.GetContact().GetDisplayName(), v.GetHome().GetPostcode(), lowerWords(v.TravelMode.String(), "TRAVEL_MODE_"),
+		return []string{idOf(v.Name), v.GetContact().GetDisplayName(), v.GetHome().GetPostcode(), enumWords(v.TravelMode, "TRAVEL_MODE_"),
 			orDash(strings.Join(v.Skills, skillsSep(a))), freeWords(v.GetAvailability()), orDash(awayWords(v.GetAvailability(), now)), pausedWord(v),
 			loadWords(a, v)}
 	})
@@ -747,7 +747,7 @@ func awayWords(av *pb.Availability, now time.Time) string {
 // has expired: "basic until Fri 31 Mar 2028", "enhanced, expired Wed 1
 // Jan 2025".
 func vettingWords(vet *pb.Vetting, now time.Time) string {
-	s := lowerWords(vet.GetLevel().String(), "DBS_LEVEL_")
+	s := enumWords(vet.GetLevel(), "DBS_LEVEL_")
 	if vet.GetLevel() == pb.Vetting_DBS_LEVEL_UNSPECIFIED {
 		s = "none"
 	}

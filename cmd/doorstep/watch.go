@@ -98,9 +98,9 @@ func (a *app) printEvent(e *pb.Event) error {
 	// "->" and brackets, which a screen reader reads as symbols or skips.
 	lin := a.cfg.linear
 	parts := []string{fmt.Sprintf("%-6d", e.Revision), fmtTimeSeconds(e.GetTime().AsTime(), a.now()),
-		fmt.Sprintf("%-26s", lowerWords(e.Type.String(), "TYPE_"))}
+		fmt.Sprintf("%-26s", enumWords(e.Type, "TYPE_"))}
 	if lin {
-		parts = []string{fmt.Sprintf("Revision %d", e.Revision), fmtTimeSeconds(e.GetTime().AsTime(), a.now()), lowerWords(e.Type.String(), "TYPE_")}
+		parts = []string{fmt.Sprintf("Revision %d", e.Revision), fmtTimeSeconds(e.GetTime().AsTime(), a.now()), enumWords(e.Type, "TYPE_")}
 	}
 	for _, name := range []string{e.HelpRequest, e.Volunteer, e.Offer} {
 		if name != "" {
