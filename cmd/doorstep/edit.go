@@ -299,7 +299,12 @@ handed back (doorstep request release).`,
 	var paths, bad []string
 	fail := func(flag string, err error) { bad = append(bad, "--"+flag+": "+err.Error()) }
 	if given["available"] || given["away"] || given["timezone"] {
-		av := &pb.Availability{Weekly: cur.GetAvailability().GetWeekly(), TimeZone: cur.GetAvailability().GetTimeZone(), Away: cur.GetAvailability().GetAway()}
+		// A copy of the record's, so that what a newer server keeps in it,
+		// which this build cannot name, goes back as it came.
+		av := &pb.Availability{}
+		if cur.GetAvailability() != nil {
+			av = proto.Clone(cur.GetAvailability()).(*pb.Availability)
+		}
 		if given["timezone"] {
 			av.TimeZone = strings.TrimSpace(*tz)
 			if _, err := time.LoadLocation(av.TimeZone); err != nil || av.TimeZone == "" || av.TimeZone == "Local" {
@@ -320,7 +325,10 @@ handed back (doorstep request release).`,
 		paths = append(paths, "availability")
 	}
 	if given["dbs"] || given["dbs-expires"] {
-		vet := &pb.Vetting{Level: cur.GetVetting().GetLevel(), ExpireDate: cur.GetVetting().GetExpireDate()}
+		vet := &pb.Vetting{} // a copy, as availability's
+		if cur.GetVetting() != nil {
+			vet = proto.Clone(cur.GetVetting()).(*pb.Vetting)
+		}
 		misread := false // a level or date that could not be read says all
 		if given["dbs"] {
 			lvl, ok := pb.Vetting_DbsLevel_value["DBS_LEVEL_"+strings.ToUpper(strings.TrimSpace(*dbs))]

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -163,6 +164,37 @@ func TestNewerServerEnumValuesShownUnknown(t *testing.T) {
 		}
 		if strings.Contains(r.stderr, "never offered again") {
 			t.Errorf("doorstep %s: an unknown state was taken for a closed one: %s", strings.Join(tc.args, " "), r.stderr)
+		}
+	}
+}
+
+// A worker whose doorstep is older than the server changes a volunteer's
+// times or DBS check, which are sent whole: what the newer server holds in
+// them that this build cannot show (its unknown fields) goes back as it
+// came, not wiped by an edit of something else.
+func TestNewerServerFieldsKeptThroughEdit(t *testing.T) {
+	n := &newerServer{}
+	e := newTestEnvNewer(t, n)
+	callum, _ := e.addVolunteers()
+	n.answer = func(_ string, resp proto.Message) {
+		if r, ok := resp.(*pb.GetVolunteerResponse); ok {
+			r.Volunteer.Availability.ProtoReflect().SetUnknown(unknownField())
+			r.Volunteer.Vetting.ProtoReflect().SetUnknown(unknownField())
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		kept func(*pb.Volunteer) proto.Message
+	}{
+		{[]string{"--available", "weekdays 9-17"}, func(v *pb.Volunteer) proto.Message { return v.GetAvailability() }},
+		{[]string{"--away", "none"}, func(v *pb.Volunteer) proto.Message { return v.GetAvailability() }},
+		{[]string{"--dbs", "enhanced"}, func(v *pb.Volunteer) proto.Message { return v.GetVetting() }},
+		{[]string{"--dbs-expires", "2029-01-31"}, func(v *pb.Volunteer) proto.Message { return v.GetVetting() }},
+	} {
+		e.ok(append([]string{"volunteer", "edit", callum}, tc.args...)...)
+		u, _ := n.sent("/doorstep.v1.VolunteerService/UpdateVolunteer").(*pb.UpdateVolunteerRequest)
+		if got := tc.kept(u.GetVolunteer()).ProtoReflect().GetUnknown(); !bytes.Equal(got, unknownField()) {
+			t.Errorf("volunteer edit %s sent unknown fields %x, want %x as read", strings.Join(tc.args, " "), got, unknownField())
 		}
 	}
 }
