@@ -95,6 +95,10 @@ func describe(code codes.Code, msg, reason string, fields []string) string {
 	case code == codes.Unavailable:
 		// What to do comes last, after the detail, in one sentence.
 		return sentence("The server cannot be reached just now", parenthesise(msg), reason, "try again shortly")
+	case code == codes.Unimplemented:
+		// gRPC's answer for a method the server was built without; its
+		// words name the method, not that an upgrade of the server mends it.
+		return sentence(lead(code), msg, reason, "it is older than this client, and has to be upgraded first")
 	case code == codes.Canceled || code == codes.DeadlineExceeded:
 		// Their messages and reasons only repeat the lead, or show Go's
 		// wording.

@@ -123,3 +123,14 @@ func TestDescribeOtherErrors(t *testing.T) {
 		t.Errorf("row: %q, want %q", got, want)
 	}
 }
+
+// A method the server was built without (a server older than this client)
+// is said to be that, with what mends it: gRPC's own words name only the
+// method.
+func TestDescribeOlderServer(t *testing.T) {
+	err := status.Error(codes.Unimplemented, "unknown method CreateBackup for service doorstep.v1.AdminService")
+	want := "The server does not offer this: unknown method CreateBackup for service doorstep.v1.AdminService; it is older than this client, and has to be upgraded first."
+	if got := client.Describe(fmt.Errorf("client: create backup: %w", err)); got != want {
+		t.Errorf("Describe:\n got %q\nwant %q", got, want)
+	}
+}
