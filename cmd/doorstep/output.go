@@ -433,6 +433,37 @@ func enumWords(e protoreflect.Enum, prefix string) string {
 	return lowerWords(string(e.Descriptor().Values().ByNumber(e.Number()).Name()), prefix)
 }
 
+// notShown is the row that says a record holds fields this build does not
+// know (a newer server's): without it a hold, say, is missing from the
+// view without a sign.
+const notShown = "what a newer server holds that this doorstep cannot show: upgrade doorstep to see it"
+
+// hasUnknown reports whether m, or any message in it, holds fields this
+// build does not know.
+func hasUnknown(m protoreflect.Message) bool {
+	found := len(m.GetUnknown()) > 0
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, e protoreflect.Value) bool {
+					found = found || hasUnknown(e.Message())
+					return !found
+				})
+			}
+		case fd.Message() == nil:
+		case fd.IsList():
+			for l, i := v.List(), 0; i < l.Len() && !found; i++ {
+				found = hasUnknown(l.Get(i).Message())
+			}
+		default:
+			found = found || hasUnknown(v.Message())
+		}
+		return !found
+	})
+	return found
+}
+
 func stateWord(s pb.HelpRequest_State) string { return enumWords(s, "STATE_") }
 
 func offerStateWord(s pb.Offer_State) string { return enumWords(s, "STATE_") }

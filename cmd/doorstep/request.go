@@ -247,6 +247,9 @@ func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol
 	if len(hr.DeclinedVolunteers) > 0 {
 		t.row("Not offered again", strings.Join(hr.DeclinedVolunteers, ", ")+" (declined, let an offer lapse, or handed it back)")
 	}
+	if hasUnknown(hr.ProtoReflect()) {
+		t.row("Not shown", notShown)
+	}
 	return t.flush()
 }
 

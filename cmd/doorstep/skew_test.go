@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -195,6 +196,49 @@ func TestNewerServerFieldsKeptThroughEdit(t *testing.T) {
 		u, _ := n.sent("/doorstep.v1.VolunteerService/UpdateVolunteer").(*pb.UpdateVolunteerRequest)
 		if got := tc.kept(u.GetVolunteer()).ProtoReflect().GetUnknown(); !bytes.Equal(got, unknownField()) {
 			t.Errorf("volunteer edit %s sent unknown fields %x, want %x as read", strings.Join(tc.args, " "), got, unknownField())
+		}
+	}
+}
+
+// A worker whose doorstep is older than the server is told that a record
+// holds more than it shows: a hold or a need's new detail that this build
+// cannot name would otherwise be missing without a sign, and the
+// volunteer look free to ask.
+func TestNewerServerFieldsNotShownSaid(t *testing.T) {
+	n := &newerServer{}
+	e := newTestEnvNewer(t, n)
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	const note = "what a newer server holds that this doorstep cannot show: upgrade doorstep to see it"
+	for _, tc := range []struct {
+		args  []string
+		newer func(proto.Message)
+	}{
+		{[]string{"volunteer", "show", callum}, func(m proto.Message) {
+			if r, ok := m.(*pb.GetVolunteerResponse); ok {
+				r.Volunteer.ProtoReflect().SetUnknown(unknownField())
+			}
+		}},
+		{[]string{"volunteer", "show", callum}, func(m proto.Message) {
+			if r, ok := m.(*pb.GetVolunteerResponse); ok {
+				r.Volunteer.Availability.Weekly[0].ProtoReflect().SetUnknown(unknownField())
+			}
+		}},
+		{[]string{"request", "show", req}, func(m proto.Message) {
+			if r, ok := m.(*pb.GetHelpRequestResponse); ok {
+				r.HelpRequest.Location.ProtoReflect().SetUnknown(unknownField())
+			}
+		}},
+	} {
+		n.answer = func(_ string, m proto.Message) { tc.newer(m) }
+		if out := e.ok(tc.args...); !regexp.MustCompile(`\nNot shown +` + note + `\n`).MatchString(out) {
+			t.Errorf("doorstep %s: no note of what is not shown:\n%s", strings.Join(tc.args, " "), out)
+		}
+	}
+	n.answer = nil
+	for _, args := range [][]string{{"volunteer", "show", callum}, {"request", "show", req}} {
+		if out := e.ok(args...); strings.Contains(out, "Not shown") {
+			t.Errorf("doorstep %s: a note of what is not shown where all is:\n%s", strings.Join(args, " "), out)
 		}
 	}
 }

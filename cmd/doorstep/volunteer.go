@@ -375,6 +375,9 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 	}
 	t.row("Organisation", v.Organisation)
 	t.row("Registered", fmtTS(v.CreateTime, now))
+	if hasUnknown(v.ProtoReflect()) {
+		t.row("Not shown", notShown)
+	}
 	return t.flush()
 }
 
