@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,6 +172,16 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 	// The etag makes the change fail rather than undo someone else's made
 	// since the read, and lets a lost answer be retried safely.
 	hr.Etag = before.HelpRequest.Etag
+	if given["circumstances"] {
+		// Sent whole: those a newer server holds that this build cannot
+		// name, which the worker could not see to clear, go back as read.
+		if unknown := before.HelpRequest.GetVulnerability().ProtoReflect().GetUnknown(); len(unknown) > 0 {
+			if hr.Vulnerability == nil {
+				hr.Vulnerability = &pb.Vulnerability{}
+			}
+			hr.Vulnerability.ProtoReflect().SetUnknown(slices.Clone(unknown))
+		}
+	}
 	resp, err := c.HelpRequests.UpdateHelpRequest(a.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: hr, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
 	if client.Reason(err) == server.ReasonEtagMismatch {
 		if now, rerr := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: name}); rerr == nil && savedAsSent(hr, now.HelpRequest, paths) {

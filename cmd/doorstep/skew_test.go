@@ -242,3 +242,24 @@ func TestNewerServerFieldsNotShownSaid(t *testing.T) {
 		}
 	}
 }
+
+// The caller's circumstances are sent whole by request edit: what a newer
+// server holds among them that this build cannot name (a circumstance
+// added since) is kept, not wiped by a worker who could not see it.
+func TestNewerServerCircumstancesKeptThroughEdit(t *testing.T) {
+	n := &newerServer{}
+	e := newTestEnvNewer(t, n)
+	req := e.newRequest("--circumstances", "lives alone")
+	n.answer = func(_ string, resp proto.Message) {
+		if r, ok := resp.(*pb.GetHelpRequestResponse); ok {
+			r.HelpRequest.Vulnerability.ProtoReflect().SetUnknown(unknownField())
+		}
+	}
+	for _, c := range []string{"shielding", "none"} {
+		e.ok("request", "edit", req, "--circumstances", c)
+		u, _ := n.sent("/doorstep.v1.HelpRequestService/UpdateHelpRequest").(*pb.UpdateHelpRequestRequest)
+		if got := u.GetHelpRequest().GetVulnerability().ProtoReflect().GetUnknown(); !bytes.Equal(got, unknownField()) {
+			t.Errorf("request edit --circumstances %s sent unknown fields %x, want %x as read", c, got, unknownField())
+		}
+	}
+}
