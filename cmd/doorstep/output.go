@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -322,6 +323,11 @@ func printList[M proto.Message](a *app, items []M, none, noun string, header []s
 func printLimited[M proto.Message](a *app, items []M, more bool, none, noun string, header []string, row func(M) []string) error {
 	if err := printList(a, items, none, noun, header, row); err != nil {
 		return err
+	}
+	if !a.cfg.json && slices.ContainsFunc(items, func(m M) bool { return hasUnknown(m.ProtoReflect()) }) {
+		// A column of a newer server's (a volunteer's hold) is missing,
+		// and a row reads as complete without it.
+		fmt.Fprintf(a.stdout, "Not shown: %s.\n", notShown)
 	}
 	if more {
 		w := a.stdout

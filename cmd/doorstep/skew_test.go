@@ -229,14 +229,24 @@ func TestNewerServerFieldsNotShownSaid(t *testing.T) {
 				r.HelpRequest.Location.ProtoReflect().SetUnknown(unknownField())
 			}
 		}},
+		{[]string{"volunteer", "list"}, func(m proto.Message) {
+			if r, ok := m.(*pb.ListVolunteersResponse); ok {
+				r.Volunteers[1].ProtoReflect().SetUnknown(unknownField())
+			}
+		}},
+		{[]string{"request", "list"}, func(m proto.Message) {
+			if r, ok := m.(*pb.ListHelpRequestsResponse); ok {
+				r.HelpRequests[0].ProtoReflect().SetUnknown(unknownField())
+			}
+		}},
 	} {
 		n.answer = func(_ string, m proto.Message) { tc.newer(m) }
-		if out := e.ok(tc.args...); !regexp.MustCompile(`\nNot shown +` + note + `\n`).MatchString(out) {
+		if out := e.ok(tc.args...); !regexp.MustCompile(`\nNot shown:? +` + note + `\.?\n`).MatchString(out) {
 			t.Errorf("doorstep %s: no note of what is not shown:\n%s", strings.Join(tc.args, " "), out)
 		}
 	}
 	n.answer = nil
-	for _, args := range [][]string{{"volunteer", "show", callum}, {"request", "show", req}} {
+	for _, args := range [][]string{{"volunteer", "show", callum}, {"request", "show", req}, {"volunteer", "list"}, {"request", "list"}} {
 		if out := e.ok(args...); strings.Contains(out, "Not shown") {
 			t.Errorf("doorstep %s: a note of what is not shown where all is:\n%s", strings.Join(args, " "), out)
 		}
