@@ -148,6 +148,12 @@ func (a *app) statusSentence(st *status.Status) string {
 	case codes.Unimplemented:
 		// gRPC's answer for a method the server was built without: a
 		// server older than this command, which only its upgrade mends.
+		if svc, ok := strings.CutPrefix(st.Message(), "unknown service "); ok {
+			// gRPC's words for a service the server lacks: every Doorstep
+			// server has had the helpline's, so it may be no Doorstep
+			// server at all (another program's port).
+			return fmt.Sprintf("The server at %s does not offer %s: check that --addr (or DOORSTEP_ADDR) is a Doorstep server's address; if it is, it is an older version, and whoever runs it has to upgrade it (UNIMPLEMENTED).", a.cfg.addr, svc)
+		}
 		return a.olderServer("UNIMPLEMENTED")
 	case codes.NotFound:
 		if resource != "" {

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"net"
 	"path"
 	"regexp"
 	"slices"
@@ -117,6 +118,25 @@ func TestOlderServerSaysUpgrade(t *testing.T) {
 		if r.code != exitFailed || !strings.HasPrefix(r.stderr, want) {
 			t.Errorf("doorstep %s: exit %d, stderr %q; want exit %d, starting %q", strings.Join(tc.args, " "), r.code, r.stderr, exitFailed, want)
 		}
+	}
+}
+
+// A port that serves gRPC but no Doorstep (another program's, given by
+// mistake) is not called an older Doorstep server.
+func TestNotADoorstepServer(t *testing.T) {
+	g := grpc.NewServer()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	e := newTestEnv(t)
+	e.env["DOORSTEP_ADDR"] = lis.Addr().String()
+	r := e.run("request", "list")
+	want := "The server at " + lis.Addr().String() + " does not offer doorstep.v1.HelpRequestService: check that --addr (or DOORSTEP_ADDR) is a Doorstep server's address"
+	if r.code != exitFailed || !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want exit %d, starting %q", r.code, r.stderr, exitFailed, want)
 	}
 }
 
