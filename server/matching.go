@@ -1016,7 +1016,13 @@ func (s *Server) dispatch(ctx context.Context, trigger string) (*pb.DispatchResp
 	out.SameDoor = int32(plan.SameDoor)
 	out.Outnumbered = int32(plan.Uncovered - plan.NoCandidates - plan.SameDoor)
 	out.Took = durationpb.New(time.Since(start))
-	s.logger.Info("dispatched", zap.Int32("open", out.OpenRequests), zap.Int32("offers", out.OffersMade),
+	// A run with nothing open, every interval of a quiet night, is no news
+	// to an operator: at info it was 288 lines a day at a 5-minute interval.
+	lvl := zap.InfoLevel
+	if out.OpenRequests == 0 {
+		lvl = zap.DebugLevel
+	}
+	s.logger.Log(lvl, "dispatched", zap.Int32("open", out.OpenRequests), zap.Int32("offers", out.OffersMade),
 		zap.Int32("without_candidates", out.WithoutCandidates), zap.Int32("outnumbered", out.Outnumbered), zap.Int32("same_door", out.SameDoor),
 		zap.Int("greedy_would_cover", plan.Greedy), zap.Duration("took", time.Since(start)))
 	return out, nil
