@@ -368,12 +368,14 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 		return in, nil // no phone, or erased: nobody to be continuous with
 	}
 	in.Requester = hex.EncodeToString(tok)
-	for _, id := range idsUnder(tx.Bucket(bVolunteers).Bucket(bByPhone), join(tok, nil)) {
-		in.Own = append(in.Own, volunteerPrefix+idString(id))
+	prefix := join(tok, nil)
+	cur := tx.Bucket(bVolunteers).Bucket(bByPhone).Cursor()
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		in.Own = append(in.Own, volunteerPrefix+idString(k[len(prefix):]))
 	}
 	set, ok := cache[string(tok)]
 	if !ok {
-		sibs, err := readSiblings(tx, top, tok, now, key, r)
+		sibs, err := readSiblings(tx, top, prefix, now, key, r)
 		if err != nil {
 			return MatchingInput{}, err
 		}
@@ -635,18 +637,23 @@ type siblingSet struct {
 // read of theirs slow.
 const maxSiblings = 1000
 
-// readSiblings reads the requests indexed under phone hash tok in top
-// (the help requests' bucket), newest first (ids are ULIDs): someone
-// helped weekly for a year keeps the bonus for whoever helps them now,
-// not for their first helpers. Request key among them is r, read already
-// in tx.
-func readSiblings(tx *bolt.Tx, top *bolt.Bucket, tok []byte, now time.Time, key []byte, r *pb.HelpRequest) ([]sibling, error) {
-	ids := idsUnder(top.Bucket(bByPhone), join(tok, nil))
-	out := make([]sibling, 0, min(len(ids), maxSiblings))
-	for _, id := range slices.Backward(ids) {
+// readSiblings reads the requests indexed under prefix (a phone hash
+// and its separator) in top (the help requests' bucket), newest first
+// (ids are ULIDs): someone helped weekly for a year keeps the bonus for
+// whoever helps them now, not for their first helpers. Request key among
+// them is r, read already in tx. The index is walked backwards from its
+// end rather than listed first, and the ids are the transaction's own
+// bytes (valid while it lasts, as the siblings are kept): with one request
+// per number, as most callers have, the list and the copy were two of
+// FindCandidates' allocations.
+func readSiblings(tx *bolt.Tx, top *bolt.Bucket, prefix []byte, now time.Time, key []byte, r *pb.HelpRequest) ([]sibling, error) {
+	var out []sibling
+	cur := top.Bucket(bByPhone).Cursor()
+	for k := lastUnder(cur, prefix); k != nil; k = prevUnder(cur, prefix) {
 		if len(out) == maxSiblings {
 			break
 		}
+		id := k[len(prefix):]
 		// Request key, read already as r in this transaction, is not
 		// decoded again: with one request per number, as most callers
 		// have, it would be this read's only other record.
@@ -664,6 +671,34 @@ func readSiblings(tx *bolt.Tx, top *bolt.Bucket, tok []byte, now time.Time, key 
 		out = append(out, sibling{id: id, r: o, holder: holder})
 	}
 	return out, nil
+}
+
+// lastUnder moves cur to the last key starting with prefix, and returns
+// it; or nil when there is none. prefix ends in a 0 separator (join).
+func lastUnder(cur *bolt.Cursor, prefix []byte) []byte {
+	var after [64]byte // every key that follows those under prefix
+	end := append(after[:0], prefix...)
+	end[len(end)-1]++
+	k, _ := cur.Seek(end)
+	if k == nil {
+		k, _ = cur.Last()
+	} else {
+		k, _ = cur.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		return nil
+	}
+	return k
+}
+
+// prevUnder moves cur back one key, and returns it while it starts with
+// prefix; else nil.
+func prevUnder(cur *bolt.Cursor, prefix []byte) []byte {
+	k, _ := cur.Prev()
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		return nil
+	}
+	return k
 }
 
 // visits says whether r's volunteer comes to the caller's door, for the
@@ -709,10 +744,13 @@ func samePlace(a, b *pb.HelpRequest, at string) bool {
 // doorStreets maps each postcode at which the caller's live requests
 // (open, offered or assigned, of those all yields) name a street to that
 // street's key, or to "" where they name more than one.
+// It is nil (which reads as empty) until a request names a street: most
+// requests reaching matching name none, and the map was one of
+// FindCandidates' allocations.
 func doorStreets(all iter.Seq[*pb.HelpRequest]) map[string]string {
-	streets := map[string]string{}
+	var streets map[string]string
 	for o := range all {
-		noteStreet(streets, o)
+		streets = noteStreet(streets, o)
 	}
 	return streets
 }
@@ -750,10 +788,13 @@ func liveStreetKey(o *pb.HelpRequest) string {
 	return ""
 }
 
-func noteStreet(streets map[string]string, o *pb.HelpRequest) {
+func noteStreet(streets map[string]string, o *pb.HelpRequest) map[string]string {
 	k := liveStreetKey(o)
 	if k == "" {
-		return
+		return streets
+	}
+	if streets == nil {
+		streets = map[string]string{}
 	}
 	pc := o.GetLocation().GetPostcode()
 	if had, ok := streets[pc]; !ok {
@@ -761,6 +802,7 @@ func noteStreet(streets map[string]string, o *pb.HelpRequest) {
 	} else if had != k {
 		streets[pc] = ""
 	}
+	return streets
 }
 
 // comerFor is the volunteer coming for r, with id r's id: the one it is
