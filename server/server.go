@@ -416,7 +416,7 @@ func parseName(v *violations, field, name, prefix string) string {
 		return ""
 	}
 	id := name[len(prefix):]
-	if _, err := store.ParseID(id); err != nil {
+	if !store.ValidID(id) {
 		v.add(field, fmt.Sprintf("must be %s{id} where id is 26 letters and digits", prefix))
 		return ""
 	}

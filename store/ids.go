@@ -66,12 +66,33 @@ var ErrBadID = errors.New("not a valid id")
 // ParseID turns the external form of an id into its key. It is exported so
 // that server/ can reject a malformed name before touching the store.
 func ParseID(s string) ([]byte, error) {
-	if len(s) != ulid.EncodedSize {
-		return nil, ErrBadID
-	}
-	u, err := ulid.ParseStrict(strings.ToUpper(s))
+	u, err := parseULID(s)
 	if err != nil {
-		return nil, ErrBadID
+		return nil, err
 	}
 	return u[:], nil
+}
+
+// ValidID says whether ParseID takes s, without making its key: server/
+// checks every name a request carries, and the key it threw away was an
+// allocation of every such call.
+func ValidID(s string) bool {
+	_, err := parseULID(s)
+	return err == nil
+}
+
+func parseULID(s string) (ulid.ULID, error) {
+	if len(s) != ulid.EncodedSize {
+		return ulid.ULID{}, ErrBadID
+	}
+	// ParseStrict reads each lower case letter as its upper case
+	// (TestParseIDCase), so ids, which are written in lower case
+	// (idString), are parsed as they come: upper-casing them first was an
+	// allocation of every call. A byte that is not ASCII is refused
+	// either way.
+	u, err := ulid.ParseStrict(s)
+	if err != nil {
+		return ulid.ULID{}, ErrBadID
+	}
+	return u, nil
 }
