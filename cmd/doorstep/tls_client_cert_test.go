@@ -4,13 +4,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/doorstep-aid/doorstep/internal/testpki"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 )
@@ -19,15 +18,7 @@ import (
 // plus .key.
 func writeKeyPEM(t *testing.T, certPath string, key *ecdsa.PrivateKey) string {
 	t.Helper()
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := strings.TrimSuffix(certPath, ".pem") + ".key"
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testpki.WriteKey(t, strings.TrimSuffix(certPath, ".pem")+".key", key)
 }
 
 // TestTLSClientCertificate runs the command against a server started with
