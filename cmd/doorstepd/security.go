@@ -87,6 +87,9 @@ type certFiles struct {
 	mu    sync.Mutex
 	cert  *tls.Certificate
 	stamp [2]fileStamp // of the files when last read, loaded or not
+	// unread is the last error that stopped the files being looked at,
+	// said once and not at every connection.
+	unread string
 }
 
 // fileStamp tells a file's versions apart without reading it: a renewal
@@ -149,8 +152,18 @@ func (cf *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	cf.mu.Lock()
 	defer cf.mu.Unlock()
 	stamp, err := cf.stamps()
-	if err != nil || stamp == cf.stamp {
+	if err != nil {
 		// A file missing for a moment (being replaced) keeps the old pair.
+		// One that stays missing would be found only by the next start,
+		// which refuses it: said now, once.
+		if msg := err.Error(); msg != cf.unread {
+			cf.unread = msg
+			cf.logger.Warn("TLS certificate files cannot be read; still serving the certificate loaded before, but the server will not start again until they can be", zap.Error(err))
+		}
+		return cf.cert, nil
+	}
+	cf.unread = ""
+	if stamp == cf.stamp {
 		return cf.cert, nil
 	}
 	cf.stamp = stamp

@@ -58,3 +58,43 @@ func TestTLSCertificateRenewed(t *testing.T) {
 		t.Errorf("no log of the reload:\n%s", logs.String())
 	}
 }
+
+// TestTLSKeyFileRemovedSaidOnce: a key file removed (a renewal script gone
+// wrong, a clean-up of the wrong directory) keeps the pair in memory
+// served, but the next restart will not start: the operator is told once,
+// not at every connection, and again once it is back and loads.
+func TestTLSKeyFileRemovedSaidOnce(t *testing.T) {
+	p := newPKI(t)
+	addr, logs, stop := startLogged(t, "--tls-cert", p.serverCert, "--tls-key", p.serverKey)
+	defer func() { _ = stop() }()
+	first := servedCertificate(t, addr, p.pool)
+	raw, err := os.ReadFile(p.serverKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(p.serverKey); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if got := servedCertificate(t, addr, p.pool); !bytes.Equal(got.Raw, first.Raw) {
+			t.Fatalf("with the key file removed, served %q, want the certificate loaded before", got.Subject.CommonName)
+		}
+	}
+	if n := strings.Count(logs.String(), "cannot be read"); n != 1 {
+		t.Errorf("key file removed: %d warnings that it cannot be read over 5 connections, want 1:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "--tls-key") {
+		t.Errorf("the warning does not name --tls-key:\n%s", logs.String())
+	}
+	if err := os.WriteFile(p.serverKey, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	servedCertificate(t, addr, p.pool)
+	if err := os.Remove(p.serverKey); err != nil {
+		t.Fatal(err)
+	}
+	servedCertificate(t, addr, p.pool)
+	if n := strings.Count(logs.String(), "cannot be read"); n != 2 {
+		t.Errorf("key file removed, put back, removed again: %d warnings, want 2:\n%s", n, logs.String())
+	}
+}
