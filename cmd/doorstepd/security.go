@@ -94,9 +94,14 @@ type certFiles struct {
 
 // fileStamp tells a file's versions apart without reading it: a renewal
 // writes a new file or repoints a symbolic link, which os.Stat follows.
+// Its mode and inode change time count too: a key the server could not
+// read when it changed, given to it after by chmod or chown, is a new
+// version, or the renewal would wait for the next one, 60 days away.
 type fileStamp struct {
-	mod  time.Time
-	size int64
+	mod   time.Time
+	size  int64
+	mode  os.FileMode
+	inode [2]int64
 }
 
 func newCertFiles(certPath, keyPath string, logger *zap.Logger) (*certFiles, error) {
@@ -141,7 +146,7 @@ func (cf *certFiles) stamps() ([2]fileStamp, error) {
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", f.flag, err)
 		}
-		out[i] = fileStamp{fi.ModTime(), fi.Size()}
+		out[i] = fileStamp{fi.ModTime(), fi.Size(), fi.Mode(), inodeStamp(fi)}
 	}
 	return out, nil
 }

@@ -98,3 +98,44 @@ func TestTLSKeyFileRemovedSaidOnce(t *testing.T) {
 		t.Errorf("key file removed, put back, removed again: %d warnings, want 2:\n%s", n, logs.String())
 	}
 }
+
+// TestTLSKeyMadeReadableAfterRenewal: a renewal hook that copies the new
+// key in (root's, mode 600, which the server's user cannot read) and then
+// gives it to that user with chown or chmod changes neither the file's
+// time nor its size. A handshake in between failed to load it; the
+// renewed certificate must still be served once the key can be read, not
+// the old one until it expires.
+func TestTLSKeyMadeReadableAfterRenewal(t *testing.T) {
+	if os.Getuid() == 0 {
+		t.Skip("root reads a file of any mode")
+	}
+	p := newPKI(t)
+	addr, logs, stop := startLogged(t, "--tls-cert", p.serverCert, "--tls-key", p.serverKey)
+	defer func() { _ = stop() }()
+	renewed, renewedKey := certificate(t, "doorstepd renewed", p.ca, p.caKey, false)
+	staged := writePEM(t, t.TempDir(), "server.pem", renewed, renewedKey)
+	key, err := os.ReadFile(strings.TrimSuffix(staged, ".pem") + ".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := os.ReadFile(staged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p.serverCert, cert, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(p.serverKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p.serverKey, key, 0); err != nil {
+		t.Fatal(err)
+	}
+	servedCertificate(t, addr, p.pool) // finds the key unreadable
+	if err := os.Chmod(p.serverKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := servedCertificate(t, addr, p.pool); !bytes.Equal(got.Raw, renewed.Raw) {
+		t.Errorf("key made readable after the renewal: served %q, want the renewed certificate\n%s", got.Subject.CommonName, logs.String())
+	}
+}
