@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -632,6 +633,8 @@ func (a *app) clientCertificate() (tls.Certificate, error) {
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	switch {
+	case err != nil && encryptedKey(keyPEM):
+		return cert, usageErrorf("the private key in --key %s is encrypted with a passphrase, which doorstep cannot ask for: make a copy without it that only you can read (openssl pkey -in %[1]s -out NEW.key) and give that", a.cfg.keyFile)
 	case err != nil && strings.Contains(err.Error(), "does not match"):
 		return cert, usageErrorf("cannot use --cert %s with --key %s: the key is not the certificate's", a.cfg.certFile, a.cfg.keyFile)
 	case err != nil:
@@ -647,6 +650,22 @@ func (a *app) clientCertificate() (tls.Certificate, error) {
 		return cert, usageErrorf("the client certificate in --cert %s is not valid until %s: check this computer's clock", a.cfg.certFile, cert.Leaf.NotBefore.UTC().Format("2 January 2006 15:04 MST"))
 	}
 	return cert, nil
+}
+
+// encryptedKey says whether keyPEM holds a private key sealed with a
+// passphrase: PKCS #8's ENCRYPTED PRIVATE KEY, or OpenSSL's older
+// Proc-Type header. Go reads neither, and "not a PEM private key" would
+// send the worker looking for another file.
+func encryptedKey(keyPEM []byte) bool {
+	for rest := keyPEM; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return false
+		}
+		if b.Type == "ENCRYPTED PRIVATE KEY" || (strings.HasSuffix(b.Type, "PRIVATE KEY") && strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED")) {
+			return true
+		}
+	}
 }
 
 func isLoopback(host string) bool {

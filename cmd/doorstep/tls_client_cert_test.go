@@ -4,6 +4,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,5 +94,40 @@ func TestTLSClientCertificate(t *testing.T) {
 			}
 			checkFailure(t, r, true, tc.code, want)
 		})
+	}
+}
+
+// TestTLSClientKeyEncrypted: a client key kept with a passphrase (as
+// openssl and many IT departments hand one out) is a PEM private key; the
+// worker is told it is encrypted and how to make the copy doorstep can
+// read, not that it is not a PEM key.
+func TestTLSClientKeyEncrypted(t *testing.T) {
+	dir := t.TempDir()
+	ca, caKey := testCert(t, "test CA", nil, nil, true)
+	c, k := testCert(t, "helpline", ca, caKey, false)
+	certPath := writeCertPEM(t, filepath.Join(dir, "helpline.pem"), c)
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What encryption made of the key, as far as a parser can tell.
+	sealed := make([]byte, len(der))
+	for i := range sealed {
+		sealed[i] = der[i] ^ 0x5a
+	}
+	pkcs8 := filepath.Join(dir, "pkcs8.key")
+	if err := os.WriteFile(pkcs8, pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: sealed}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	legacy := filepath.Join(dir, "legacy.key")
+	if err := os.WriteFile(legacy, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sealed,
+		Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-256-CBC,00112233445566778899AABBCCDDEEFF"}}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEnv(t)
+	for _, key := range []string{pkcs8, legacy} {
+		r := e.run("--cert", certPath, "--key", key, "request", "list")
+		checkFailure(t, r, true, exitUsage, "The private key in --key "+key+" is encrypted with a passphrase, which doorstep cannot ask for: "+
+			"make a copy without it that only you can read (openssl pkey -in "+key+" -out NEW.key) and give that.")
 	}
 }
