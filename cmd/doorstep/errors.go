@@ -219,7 +219,11 @@ func (a *app) tlsSentence(msg string) string {
 	case strings.Contains(msg, "expired or is not yet valid"):
 		return fmt.Sprintf("The certificate of the Doorstep server at %s has expired or is not yet valid: it must be renewed, or this computer's clock is wrong.", addr)
 	case strings.Contains(msg, "does not look like a TLS handshake"):
-		return fmt.Sprintf("The Doorstep server at %s does not use TLS: check the address, or, for a server on this machine, leave out --tls and --ca-file.", addr)
+		flags := "--tls and --ca-file"
+		if a.cfg.certFile != "" || a.cfg.keyFile != "" {
+			flags = "--tls, --ca-file, --cert and --key" // --cert alone implies TLS
+		}
+		return fmt.Sprintf("The Doorstep server at %s does not use TLS: check the address, or, for a server on this machine, leave out %s.", addr, flags)
 	}
 	return fmt.Sprintf("The secure connection to the Doorstep server at %s failed: check the address and --ca-file.", addr)
 }

@@ -131,3 +131,17 @@ func TestTLSClientKeyEncrypted(t *testing.T) {
 			"make a copy without it that only you can read (openssl pkey -in "+key+" -out NEW.key) and give that.")
 	}
 }
+
+// TestTLSClientCertificateToPlaintextServer: --cert implies TLS, so a
+// worker told to leave out only --tls and --ca-file against a plaintext
+// server on this machine met the same refusal again.
+func TestTLSClientCertificateToPlaintextServer(t *testing.T) {
+	dir := t.TempDir()
+	ca, caKey := testCert(t, "test CA", nil, nil, true)
+	c, k := testCert(t, "helpline", ca, caKey, false)
+	certPath := writeCertPEM(t, filepath.Join(dir, "helpline.pem"), c)
+	keyPath := writeKeyPEM(t, certPath, k)
+	plain := newTestEnv(t)
+	checkFailure(t, plain.run("--cert", certPath, "--key", keyPath, "request", "list"), true, exitUnreachable,
+		"The Doorstep server at "+plain.addr+" does not use TLS: check the address, or, for a server on this machine, leave out --tls, --ca-file, --cert and --key.")
+}
