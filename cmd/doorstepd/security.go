@@ -43,7 +43,7 @@ func transportCredentials(c config, logger *zap.Logger) (credentials.TransportCr
 		}
 		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
-	return loggedHandshakes{credentials.NewTLS(cfg), logger}, nil
+	return loggedHandshakes{credentials.NewTLS(cfg), logger, &refusals{seen: map[string]refusal{}}}, nil
 }
 
 // loggedHandshakes logs why a TLS handshake was refused. gRPC logs it only
@@ -52,9 +52,52 @@ func transportCredentials(c config, logger *zap.Logger) (credentials.TransportCr
 // server's certificate, was only "it doesn't work" to the operator. The
 // log says the reason and no more: no address or certificate names, which
 // can be a person's.
+//
+// Each reason is said at most once a minute, with how many more there were
+// since: a server open to the internet with --tls-client-ca is met all day
+// by scanners without a client certificate, and a partner's program
+// retries with an expired one, and a line a connection would bury the one
+// the operator needs.
 type loggedHandshakes struct {
 	credentials.TransportCredentials
-	logger *zap.Logger
+	logger   *zap.Logger
+	refusals *refusals
+}
+
+// refusalEvery is how often one reason for refusing handshakes is logged.
+const refusalEvery = time.Minute
+
+type refusals struct {
+	mu   sync.Mutex
+	seen map[string]refusal // by reason
+}
+
+type refusal struct {
+	logged time.Time
+	since  int // refused for this reason since, not logged
+}
+
+// note says whether a refusal for reason is to be logged now, and how
+// many went unlogged before it.
+func (r *refusals) note(reason string, now time.Time) (bool, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// An expiry's reason holds the time of the handshake; the rest is the
+	// reason.
+	if i := strings.Index(reason, ": current time"); i >= 0 {
+		reason = reason[:i]
+	}
+	seen, ok := r.seen[reason]
+	if ok && now.Sub(seen.logged) < refusalEvery {
+		seen.since++
+		r.seen[reason] = seen
+		return false, 0
+	}
+	if len(r.seen) > 100 { // reasons are few; this is only a bound
+		clear(r.seen)
+	}
+	r.seen[reason] = refusal{logged: now}
+	return true, seen.since
 }
 
 func (l loggedHandshakes) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
@@ -62,7 +105,9 @@ func (l loggedHandshakes) ServerHandshake(raw net.Conn) (net.Conn, credentials.A
 	switch {
 	case err == nil:
 	case strings.Contains(err.Error(), "certificate"):
-		l.logger.Warn("TLS handshake refused", zap.String("reason", err.Error()))
+		if log, since := l.refusals.note(err.Error(), time.Now()); log {
+			l.logger.Warn("TLS handshake refused", zap.String("reason", err.Error()), zap.Int("more_since_last_said", since))
+		}
 	case !errors.Is(err, io.EOF):
 		// Port scans, plaintext clients and probes that only connect.
 		l.logger.Debug("TLS handshake failed", zap.String("reason", err.Error()))
@@ -71,7 +116,7 @@ func (l loggedHandshakes) ServerHandshake(raw net.Conn) (net.Conn, credentials.A
 }
 
 func (l loggedHandshakes) Clone() credentials.TransportCredentials {
-	return loggedHandshakes{l.TransportCredentials.Clone(), l.logger}
+	return loggedHandshakes{l.TransportCredentials.Clone(), l.logger, l.refusals}
 }
 
 // certFiles serves the certificate in --tls-cert and --tls-key, read again

@@ -58,3 +58,27 @@ func TestTLSRefusedHandshakeLogged(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSRefusedHandshakesNotPerConnection: a server open to the internet
+// with --tls-client-ca is met all day by scanners that speak TLS without a
+// client certificate, and by a partner's program retrying with an expired
+// one. The log says each reason, not each connection, or the one line an
+// operator needs is lost among thousands.
+func TestTLSRefusedHandshakesNotPerConnection(t *testing.T) {
+	p := newPKI(t)
+	addr, logs, stop := startLogged(t, "--tls-cert", p.serverCert, "--tls-key", p.serverKey, "--tls-client-ca", p.caFile)
+	for range 20 {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: p.pool, NextProtos: []string{"h2"}})
+		if err == nil {
+			// TLS 1.3: the refusal comes after the client's half.
+			_, _ = conn.Read(make([]byte, 1))
+			conn.Close()
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "TLS handshake refused"); n != 1 {
+		t.Errorf("20 connections without a client certificate logged %d refusals, want 1:\n%s", n, logs.String())
+	}
+}
