@@ -135,6 +135,10 @@ type certFiles struct {
 	// unread is the last error that stopped the files being looked at,
 	// said once and not at every connection.
 	unread string
+	// expiredSaid is the certificate whose expiry was last warned of: one
+	// that expires while served (a renewal that stopped working) is said
+	// at the next connection, once.
+	expiredSaid *tls.Certificate
 }
 
 // fileStamp tells a file's versions apart without reading it: a renewal
@@ -170,8 +174,7 @@ func (cf *certFiles) warn(cert *tls.Certificate) {
 	now := time.Now()
 	switch leaf := cert.Leaf; {
 	case now.After(leaf.NotAfter):
-		cf.logger.Warn("the TLS certificate in --tls-cert has expired: clients will refuse it until it is renewed",
-			zap.String("file", cf.certPath), zap.Time("not_after", leaf.NotAfter))
+		cf.warnExpired(cert)
 	case now.Before(leaf.NotBefore):
 		cf.logger.Warn("the TLS certificate in --tls-cert is not valid yet: clients will refuse it until then, or this machine's clock is wrong",
 			zap.String("file", cf.certPath), zap.Time("not_before", leaf.NotBefore))
@@ -201,6 +204,22 @@ func (cf *certFiles) stamps() ([2]fileStamp, error) {
 func (cf *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	cf.mu.Lock()
 	defer cf.mu.Unlock()
+	cert := cf.current()
+	if cert != cf.expiredSaid && time.Now().After(cert.Leaf.NotAfter) {
+		cf.warnExpired(cert)
+	}
+	return cert, nil
+}
+
+func (cf *certFiles) warnExpired(cert *tls.Certificate) {
+	cf.expiredSaid = cert
+	cf.logger.Warn("the TLS certificate in --tls-cert has expired: clients will refuse it until it is renewed",
+		zap.String("file", cf.certPath), zap.Time("not_after", cert.Leaf.NotAfter))
+}
+
+// current is the pair to serve, read again if the files changed. cf.mu
+// is held.
+func (cf *certFiles) current() *tls.Certificate {
 	stamp, err := cf.stamps()
 	if err != nil {
 		// A file missing for a moment (being replaced) keeps the old pair.
@@ -210,22 +229,22 @@ func (cf *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			cf.unread = msg
 			cf.logger.Warn("TLS certificate files cannot be read; still serving the certificate loaded before, but the server will not start again until they can be", zap.Error(err))
 		}
-		return cf.cert, nil
+		return cf.cert
 	}
 	cf.unread = ""
 	if stamp == cf.stamp {
-		return cf.cert, nil
+		return cf.cert
 	}
 	cf.stamp = stamp
 	cert, err := loadCertPair(cf.certPath, cf.keyPath)
 	if err != nil {
 		cf.logger.Warn("TLS certificate files changed but cannot be loaded; still serving the previous certificate", zap.Error(err))
-		return cf.cert, nil
+		return cf.cert
 	}
 	cf.cert = cert
 	cf.logger.Info("TLS certificate reloaded", zap.String("file", cf.certPath), zap.Time("not_after", cert.Leaf.NotAfter))
 	cf.warn(cert)
-	return cf.cert, nil
+	return cf.cert
 }
 
 // loadCertPair reads a certificate chain and its key, naming the flags in

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"os"
 	"path/filepath"
@@ -60,5 +61,30 @@ func TestTLSCertificateFiles(t *testing.T) {
 				t.Errorf("no warning %q in the log:\n%s", tc.warn, logs.String())
 			}
 		})
+	}
+}
+
+// TestTLSCertificateExpiresWhileServing: the usual way a certificate
+// expires is a renewal that quietly stopped working while the server ran
+// on. The first connection after it expired says so in the log, once,
+// not only a start no one makes.
+func TestTLSCertificateExpiresWhileServing(t *testing.T) {
+	p := newPKI(t)
+	dir := t.TempDir()
+	soon, soonKey := certificateFor(t, "soon", p.ca, p.caKey, false, time.Now().Add(-time.Hour), time.Now().Add(1500*time.Millisecond))
+	cert := writePEM(t, dir, "soon.pem", soon, soonKey)
+	addr, logs, stop := startLogged(t, "--tls-cert", cert, "--tls-key", filepath.Join(dir, "soon.key"))
+	defer func() { _ = stop() }()
+	if strings.Contains(logs.String(), "has expired") {
+		t.Fatalf("warned of expiry before it:\n%s", logs.String())
+	}
+	time.Sleep(2 * time.Second)
+	for range 3 {
+		if conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}); err == nil {
+			conn.Close()
+		}
+	}
+	if n := strings.Count(logs.String(), "the TLS certificate in --tls-cert has expired"); n != 1 {
+		t.Errorf("certificate expired while serving: %d warnings over 3 connections, want 1:\n%s", n, logs.String())
 	}
 }
