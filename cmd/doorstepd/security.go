@@ -105,14 +105,56 @@ func (l loggedHandshakes) ServerHandshake(raw net.Conn) (net.Conn, credentials.A
 	switch {
 	case err == nil:
 	case strings.Contains(err.Error(), "certificate"):
-		if log, since := l.refusals.note(err.Error(), time.Now()); log {
-			l.logger.Warn("TLS handshake refused", zap.String("reason", err.Error()), zap.Int("more_since_last_said", since))
+		reason := refusalReason(err)
+		if log, since := l.refusals.note(reason, time.Now()); log {
+			l.logger.Warn("TLS handshake refused", zap.String("reason", reason), zap.Int("more_since_last_said", since))
 		}
 	case !errors.Is(err, io.EOF):
 		// Port scans, plaintext clients and probes that only connect.
 		l.logger.Debug("TLS handshake failed", zap.String("reason", err.Error()))
 	}
 	return conn, info, err
+}
+
+// refusalReason says why a handshake was refused for a certificate in
+// words of a fixed list. Go's own text can quote the certificate's names
+// (a name constraint's error quotes the DNS name or email address it
+// refused, and a certificate is often issued to a person), and no log line
+// may hold personal data.
+func refusalReason(err error) string {
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &unknown):
+		return "the client's certificate is signed by an unknown authority, not one in --tls-client-ca"
+	case errors.As(err, &invalid):
+		if invalid.Reason == x509.Expired {
+			return "the client's certificate has expired or is not yet valid"
+		}
+		return "the client's certificate is not valid for this server: " + invalidWords[invalid.Reason]
+	case strings.Contains(msg, "didn't provide a certificate"):
+		return "the client didn't provide a certificate"
+	case strings.Contains(msg, "remote error: tls: "):
+		// An alert the client sent: its name is Go's fixed text.
+		return "the client refused the server's certificate (" + msg[strings.LastIndex(msg, "remote error: tls: ")+len("remote error: tls: "):] + ")"
+	default:
+		return "the client's certificate could not be read or used"
+	}
+}
+
+// invalidWords name x509's reasons a certificate is invalid.
+var invalidWords = map[x509.InvalidReason]string{
+	x509.NotAuthorizedToSign:           "signed by a certificate that is not a CA",
+	x509.CANotAuthorizedForThisName:    "its CA may not sign for the names it holds",
+	x509.TooManyIntermediates:          "too many intermediate certificates",
+	x509.IncompatibleUsage:             "not issued for client authentication",
+	x509.NameMismatch:                  "its issuer's name does not match",
+	x509.NameConstraintsWithoutSANs:    "its CA constrains names, and it holds none",
+	x509.UnconstrainedName:             "it holds a name its CA's constraints cannot check",
+	x509.TooManyConstraints:            "too many name constraints to check",
+	x509.CANotAuthorizedForExtKeyUsage: "its CA may not sign for its uses",
+	x509.NoValidChains:                 "no chain to a trusted CA is valid",
 }
 
 func (l loggedHandshakes) Clone() credentials.TransportCredentials {
