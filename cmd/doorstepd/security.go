@@ -111,7 +111,7 @@ func (l loggedHandshakes) ServerHandshake(raw net.Conn) (net.Conn, credentials.A
 		}
 	case !errors.Is(err, io.EOF):
 		// Port scans, plaintext clients and probes that only connect.
-		l.logger.Debug("TLS handshake failed", zap.String("reason", err.Error()))
+		l.logger.Debug("TLS handshake failed", zap.String("reason", failedReason(err)))
 	}
 	return conn, info, err
 }
@@ -141,6 +141,16 @@ func refusalReason(err error) string {
 	default:
 		return "the client's certificate could not be read or used"
 	}
+}
+
+// failedReason says why a handshake failed for no certificate's sake. Go's
+// "tls: ..." texts are its own; a network error names both addresses, and
+// a client's is personal data.
+func failedReason(err error) string {
+	if msg := err.Error(); strings.HasPrefix(msg, "tls: ") {
+		return msg
+	}
+	return "the connection failed before TLS was agreed"
 }
 
 // invalidWords name x509's reasons a certificate is invalid.

@@ -5,7 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -36,5 +38,20 @@ func TestRefusalReasonNamesNobody(t *testing.T) {
 				t.Errorf("refusalReason(%q) = %q, want it to say %q and not name %s", tc.err, got, tc.want, person)
 			}
 		})
+	}
+}
+
+// TestFailedReasonNamesNoAddress: a handshake cut off on the network fails
+// with Go's text naming both ends' addresses, a client's being personal
+// data; the debug line says only that it failed before TLS was agreed.
+func TestFailedReasonNamesNoAddress(t *testing.T) {
+	client := &net.TCPAddr{IP: net.ParseIP("203.0.113.7"), Port: 51515}
+	err := &net.OpError{Op: "read", Net: "tcp", Source: &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 8443}, Addr: client, Err: syscall.ECONNRESET}
+	if got := failedReason(err); strings.Contains(got, "203.0.113.7") || got == "" {
+		t.Errorf("failedReason(%q) = %q, want no address", err, got)
+	}
+	const probe = "tls: first record does not look like a TLS handshake"
+	if got := failedReason(errors.New(probe)); got != probe {
+		t.Errorf("failedReason(%q) = %q, want Go's own words", probe, got)
 	}
 }
