@@ -29,3 +29,29 @@ func TestPhoneWordsGroupsAsSaid(t *testing.T) {
 		}
 	}
 }
+
+// TestPhoneWordsSixDigitCodes: a dozen small places share their town's
+// four-digit code with a five-digit one of their own (Langholm's 013873
+// within Dumfries's 01387, Brampton's 016977, Sedbergh's 015396), and
+// Brampton and some forty other areas still have numbers a digit short.
+// Langholm's numbers were shown as Dumfries's with a six-digit number
+// ("01387 375432", said as the wrong exchange) and the short ones not
+// grouped at all ("0169773456"); they are grouped as Ofcom writes them.
+func TestPhoneWordsSixDigitCodes(t *testing.T) {
+	for _, tc := range []struct{ e164, want string }{
+		{"+441387375432", "013873 75432"},
+		{"+441387123456", "01387 123456"},
+		{"+441697712345", "016977 12345"},
+		{"+44169773456", "016977 3456"},
+		{"+441539612345", "015396 12345"},
+		{"+441524212345", "015242 12345"},
+		{"+441946712345", "019467 12345"},
+		{"+441768312345", "017683 12345"},
+		{"+44120412345", "01204 12345"},
+		{"+441204123456", "01204 123456"},
+	} {
+		if got := phoneWords(tc.e164); got != tc.want {
+			t.Errorf("phoneWords(%s) = %q, want %q", tc.e164, got, tc.want)
+		}
+	}
+}

@@ -303,13 +303,23 @@ func phoneWords(e164 string) string {
 		// Edinburgh, Glasgow...), and the 03, 08 and 09 numbers of
 		// councils, charities and helplines.
 		return national[:4] + " " + national[4:7] + " " + national[7:]
+	case (len(national) == 11 || len(national) == 10) && strings.HasPrefix(national, "01") && slices.Contains(sixDigitCodes, national[:6]):
+		// Langholm's 013873 within Dumfries's 01387, and the like: the
+		// number after the code is shorter, and said on its own.
+		return national[:6] + " " + national[6:]
 	case len(national) == 11:
 		return national[:5] + " " + national[5:]
 	case len(national) == 10 && strings.HasPrefix(national, "08"):
 		return national[:4] + " " + national[4:] // 0800 123456
+	case len(national) == 10 && strings.HasPrefix(national, "01"):
+		return national[:5] + " " + national[5:] // 01204 12345: some forty areas keep numbers a digit short
 	}
 	return national
 }
+
+// sixDigitCodes are the area codes of six digits, each a small place's
+// within its town's code of five (Ofcom's numbering plan).
+var sixDigitCodes = []string{"013873", "015242", "015394", "015395", "015396", "016973", "016974", "016977", "017683", "017684", "017687", "019467"}
 
 // requestCandidates ranks who could help and says why others cannot.
 func (a *app) requestCandidates(args []string) error {
