@@ -248,13 +248,19 @@ func headingWords(h string) string {
 // has passed it: two for a wide or full-width character (Chinese,
 // Japanese, Korean), none for a combining mark or other invisible
 // formatting kept (a direction mark, a zero-width joiner), and six for
-// what the inert writer shows as \uXXXX.
+// what the inert writer shows as \uXXXX. A soft hyphen is formatting
+// too, but terminals show it as a hyphen (wcwidth gives it one column);
+// the vowels and final consonants of a Korean syllable typed decomposed
+// are drawn into the square of its first consonant, as wcwidth says.
 func termWidth(s string) int {
 	n := 0
 	for _, r := range s {
 		switch {
 		case actedOn(r):
 			n += len(`\u0000`)
+		case r == '\u00ad':
+			n++
+		case r >= 0x1160 && r <= 0x11ff, r >= 0xd7b0 && r <= 0xd7ff:
 		case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
 		default:
 			switch width.LookupRune(r).Kind() {

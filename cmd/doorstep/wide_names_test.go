@@ -76,3 +76,55 @@ func TestTablesAlignWideAndAccentedNames(t *testing.T) {
 		}
 	}
 }
+
+// TestTableWidthSoftHyphenAndJamo: two more kinds of name put their row
+// out of line. A soft hyphen (U+00AD, in a name copied from a web page or
+// a word processor) is a format character, taken as taking no column,
+// but terminals show it as a hyphen (glibc's wcwidth and GLib's, which
+// GNOME's terminal goes by, give it one); a Korean name typed
+// decomposed, as macOS sends it, is a leading consonant (two columns)
+// then a vowel and a final consonant drawn into the same square, which
+// were each counted as one. The status column must start under its
+// heading.
+func TestTableWidthSoftHyphenAndJamo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cols int
+	}{
+		{"Anne\u00adMarie", 10},
+		{"\u1100\u1175\u11b7", 2},                                // 김, decomposed
+		{"\u1100\u1175\u11b7 \u1106\u1175\u11ab\u1109\u116e", 7}, // 김 민수
+		{"\ud7b0", 0},
+	} {
+		if got := termWidth(tc.name); got != tc.cols {
+			t.Errorf("termWidth(%q) = %d, want %d", tc.name, got, tc.cols)
+		}
+	}
+	var b strings.Builder
+	tb := newTable(&b)
+	tb.row("NAME", "STATUS")
+	tb.row("Anne\u00adMarie", "active")
+	tb.row("\u1100\u1175\u11b7", "active")
+	tb.row("Ann", "active")
+	_ = tb.flush()
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	want := strings.Index(lines[0], "STATUS")
+	for _, l := range lines[1:] {
+		// What a terminal shows before "active": jamo after the first of a
+		// syllable take none, a soft hyphen one.
+		before := l[:strings.Index(l, "active")]
+		col := 0
+		for _, r := range before {
+			switch {
+			case r >= 0x1100 && r <= 0x115f:
+				col += 2
+			case r >= 0x1160 && r <= 0x11ff:
+			default:
+				col++
+			}
+		}
+		if col != want {
+			t.Errorf("row %q: STATUS column at %d, heading at %d:\n%s", l, col, want, b.String())
+		}
+	}
+}
