@@ -19,7 +19,7 @@ func TestRequestNewQuestionsSayTheirDefaultInWords(t *testing.T) {
 		{"befriending", []string{
 			"Urgency: low, normal, high or critical (Enter for normal): ",
 			"Can it be done by phone, from anywhere? Yes or no (Enter for yes): ",
-			"Save this request? Answer yes, no, or a name above to change it: ",
+			"Save this request? Answer yes, no, or a name above to change it (Enter for yes): ",
 		}},
 		{"shopping", []string{
 			"House number, flat or building (put a semicolon between lines; Enter to skip): ",
@@ -55,5 +55,24 @@ func TestRequestNewQuestionsSayTheirDefaultInWords(t *testing.T) {
 				t.Errorf("a question puts its answers in brackets, which are not read aloud:\n%s", text)
 			}
 		})
+	}
+}
+
+// TestSaveQuestionSaysWhatEnterDoes: "Save this request? [y]es, [n]o..."
+// showed by its brackets that Enter saves; said in words it lost that,
+// and a worker pressing Enter to hear the question again, or to pass it
+// as the other questions let them, saved the request unawares. It says
+// that Enter saves.
+func TestSaveQuestionSaysWhatEnterDoes(t *testing.T) {
+	e := newTestEnv(t)
+	term, code, _ := e.atTerminal(t, []string{"request", "new", "--postcode", "AB10 1AB", "--street", "", "--address", "",
+		"--needs", "befriending", "--urgency", "normal", "--when", "tomorrow 10-12", "--details", "", "--name", "Margaret",
+		"--phone", "01224 123456", "--org", org})
+	term.expect("Save this request?")
+	term.send("")
+	term.finished(t, code, "request new")
+	text := strings.ReplaceAll(term.text(), "\r", "")
+	if !strings.Contains(text, "Save this request? Answer yes, no, or a name above to change it (Enter for yes): ") {
+		t.Errorf("the save question does not say that Enter saves:\n%s", text)
 	}
 }

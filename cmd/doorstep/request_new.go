@@ -334,8 +334,9 @@ func (a *app) confirm(fields []*field) error {
 		}
 		var change *field
 		// Said in words: a screen reader speaks neither brackets nor
-		// which letter is a capital, which "[y]es" and "[Y/n]" went by.
-		err := p.ask("Save this request? Answer yes, no, or a name above to change it: ", func(s string) error {
+		// which letter is a capital, which "[y]es" and "[Y/n]" went by;
+		// Enter saves, as the brackets of "[y]es" said, and now says so.
+		err := p.ask("Save this request? Answer yes, no, or a name above to change it (Enter for yes): ", func(s string) error {
 			s = strings.ToLower(s)
 			if s == "" || s == "y" || s == "yes" || s == "n" || s == "no" {
 				change = nil
