@@ -227,7 +227,7 @@ func (a *app) dispatch(args []string) error {
 	}
 	if len(rest) > n && isHelpFlag(rest[n]) {
 		fmt.Fprintf(a.stdout, "Commands of doorstep %s:\n", group)
-		tw := newTable(a.stdout)
+		tw := a.newFields(a.stdout)
 		for _, c := range commands {
 			if strings.HasPrefix(c.path, group+" ") {
 				tw.row("  doorstep "+c.path, c.summary)
@@ -495,7 +495,9 @@ func (a *app) printUsage(w io.Writer, fs *flag.FlagSet, u usage) {
 	})
 	if len(own) > 0 {
 		fmt.Fprintf(w, "\nOptions:\n")
-		tw := newTable(w)
+		// Under --linear as every table is: an option's summary padded
+		// far to the right of its name is off a 40-column display.
+		tw := a.newFields(w)
 		for _, f := range own {
 			arg, help := flag.UnquoteUsage(f)
 			if arg != "" {
@@ -513,7 +515,7 @@ func (a *app) printUsage(w io.Writer, fs *flag.FlagSet, u usage) {
 
 func (a *app) printHelp(w io.Writer) {
 	fmt.Fprintf(w, "doorstep: the Doorstep helpline and operations client.\n\nCommands:\n")
-	tw := newTable(w)
+	tw := a.newFields(w)
 	for _, c := range commands {
 		tw.row("  doorstep "+c.path, c.summary)
 	}

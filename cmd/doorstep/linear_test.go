@@ -97,3 +97,33 @@ func TestWatchLinear(t *testing.T) {
 		t.Errorf("watch --linear:\n%s\nwant line 5 %q", strings.Join(lines, "\n"), want)
 	}
 }
+
+// TestLinearHelp: under DOORSTEP_LINEAR, set once in the profile, the
+// help was still laid out in columns: each command's or option's summary
+// padded out to the right of the longest name, so that a braille display
+// or a magnifier of 40 columns shows a name and blank cells, and the
+// summary a screen of scrolling away. The list of commands and of a
+// command's options says each summary after its name, as --linear says
+// every value after its label.
+func TestLinearHelp(t *testing.T) {
+	e := newTestEnv(t)
+	e.env["DOORSTEP_LINEAR"] = "1"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help"}, "doorstep request new: "},
+		{[]string{"help", "request"}, "doorstep request new: "},
+		{[]string{"request", "new", "--help"}, "--postcode value: "},
+	} {
+		out := e.ok(tc.args...)
+		if !strings.Contains(out, "\n"+tc.want) {
+			t.Errorf("doorstep %s under DOORSTEP_LINEAR:\n%s\nwant a line starting %q", strings.Join(tc.args, " "), out, tc.want)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(strings.TrimLeft(line, " "), "doorstep ") && strings.Contains(strings.TrimLeft(line, " "), "  ") {
+				t.Errorf("doorstep %s: a line laid out in columns:\n%q", strings.Join(tc.args, " "), line)
+			}
+		}
+	}
+}
