@@ -78,9 +78,11 @@ type importRow struct {
 
 func (a *app) importFile(args []string) error {
 	var cols strings.Builder
+	t := a.newFields(&cols)
 	for _, c := range csvColumns {
-		fmt.Fprintf(&cols, "  %-17s %s\n", c.name, c.help)
+		t.row("  "+c.name, c.help)
 	}
+	_ = t.flush()
 	u := usage{
 		synopsis: "doorstep import FILE.csv|FILE.jsonl --org ORG",
 		text: `Stores many requests at once, for partners importing their own records. Every row needs an external_id:

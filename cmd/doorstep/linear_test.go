@@ -127,3 +127,15 @@ func TestLinearHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestLinearImportHelp: import --help lists a CSV file's columns, each
+// name padded out to its description, which under DOORSTEP_LINEAR was
+// the one list of the help still in columns.
+func TestLinearImportHelp(t *testing.T) {
+	e := newTestEnv(t)
+	e.env["DOORSTEP_LINEAR"] = "1"
+	out := e.ok("import", "--help")
+	if !strings.Contains(out, "\nexternal_id: ") {
+		t.Errorf("import --help under DOORSTEP_LINEAR:\n%s\nwant each column's name, a colon, then what it holds", out)
+	}
+}
