@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -18,13 +19,17 @@ var postcodeRE = regexp.MustCompile(`^(GIR 0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0
 var outwardRE = regexp.MustCompile(`^(GIR|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]([0-9]|[ABEHMNPRV-Y])?|[0-9][A-HJKPS-UW]))$`)
 
 // squeeze upper-cases s and drops all white space, so that " ab10  1ab"
-// and "AB101AB" compare equal.
+// and "AB101AB" compare equal. That is every space Unicode has: a
+// postcode copied from a web page or a document is often spaced with a
+// thin or narrow no-break space, and one typed on a Japanese or Chinese
+// keyboard with an ideographic space, which read as the space they are.
 func squeeze(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
 		switch {
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0':
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0',
+			r >= utf8.RuneSelf && unicode.IsSpace(r):
 		case r >= 'a' && r <= 'z':
 			b.WriteRune(r - 'a' + 'A')
 		default:
