@@ -38,3 +38,24 @@ func TestNormalisePhone(t *testing.T) {
 		}
 	}
 }
+
+// TestPhoneExtensionInBrackets: a letterhead or a care home's web page
+// prints its extension in brackets, "01224 123456 (ext. 12)"; typed so,
+// it was refused as not a phone number rather than said to be the
+// extension, as the same number without the brackets is.
+func TestPhoneExtensionInBrackets(t *testing.T) {
+	for _, s := range []string{"01224 123456 (ext. 12)", "01224 123456 (ext 12)", "01224 123456 (x12)", "+44 1224 123456 ( extension 12 )"} {
+		if _, err := NormalisePhone(s); err != ErrPhoneExtension {
+			t.Errorf("NormalisePhone(%q) = %v, want %v", s, err, ErrPhoneExtension)
+		}
+	}
+	// A number in brackets is still a number, and other text still not one.
+	for _, tc := range []struct {
+		in   string
+		want error
+	}{{"(01224) 123456", nil}, {"01224 123456 (home)", ErrBadPhone}, {"01224 123456 (12)", ErrBadPhone}} {
+		if _, err := NormalisePhone(tc.in); err != tc.want {
+			t.Errorf("NormalisePhone(%q) = %v, want %v", tc.in, err, tc.want)
+		}
+	}
+}

@@ -57,8 +57,9 @@ var ErrBadPhone = errors.New("not a phone number")
 var ErrPhoneExtension = fmt.Errorf("%w: it has an extension", ErrBadPhone)
 
 // extensionRE is a number and the extension people write after it: "ext
-// 12", "ext. 12", "extn 12", "extension 12", "x12", "#12".
-var extensionRE = regexp.MustCompile(`(?i)^(.*[0-9)])[\s,;]*(?:ext(?:ension|n)?\.?|x|#)\s*[:.]?\s*[0-9]{1,6}$`)
+// 12", "ext. 12", "extn 12", "extension 12", "x12", "#12", or any of them
+// in brackets, as a letterhead prints it ("(ext. 12)").
+var extensionRE = regexp.MustCompile(`(?i)^(.*[0-9)])[\s,;]*(?:\(\s*)?(?:ext(?:ension|n)?\.?|x|#)\s*[:.]?\s*[0-9]{1,6}(?:\s*\))?$`)
 
 // NormalisePhone returns a phone number in E.164 form. It takes UK numbers
 // as people say them ("01224 123456", "07700 900123", "+44 (0)1224 123456",
