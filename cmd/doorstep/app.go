@@ -520,27 +520,54 @@ func (a *app) printHelp(w io.Writer) {
 		tw.row("  doorstep "+c.path, c.summary)
 	}
 	_ = tw.flush()
-	fmt.Fprintf(w, `
+	fmt.Fprint(w, `
 Run "doorstep COMMAND --help" (e.g. "doorstep request new --help") for its options and examples.
 
 Connection (flags before or after the command; environment in brackets):
-  --addr HOST:PORT   the server (DOORSTEP_ADDR, default %s)
-  --token TOKEN      bearer token (DOORSTEP_TOKEN)
-  --tls              use TLS; the default except for loopback addresses
-  --ca-file FILE     trust this CA's PEM certificate (implies --tls)
-  --cert FILE --key FILE
-                     this computer's PEM client certificate and key, for a server that asks
-                     for one (doorstepd --tls-client-ca; implies --tls)
-  --insecure         plaintext to a server that is not on loopback
-  --timeout 30s      how long to wait for each answer
-  --json             protobuf JSON output for scripts
-  --linear           each value after its label, one to a line, instead of tables: for a screen
-                     reader, a braille display or a narrow window (DOORSTEP_LINEAR=1 for every command)
-  DOORSTEP_ORG       the organisation for new requests and imports when --org is not given
-
+`)
+	for _, o := range connectionHelp {
+		switch {
+		case a.cfg.linear:
+			// Each summary after its option, as the commands above: a
+			// column of summaries 21 characters in is half a 40-column
+			// braille display of blanks before each.
+			fmt.Fprintf(w, "%s: %s\n", o[0], strings.Join(o[1:], " "))
+		case len(o[0]) > connectionColumn:
+			fmt.Fprintf(w, "  %s\n", o[0])
+			for _, l := range o[1:] {
+				fmt.Fprintf(w, "  %-*s %s\n", connectionColumn, "", l)
+			}
+		default:
+			fmt.Fprintf(w, "  %-*s %s\n", connectionColumn, o[0], o[1])
+			for _, l := range o[2:] {
+				fmt.Fprintf(w, "  %-*s %s\n", connectionColumn, "", l)
+			}
+		}
+	}
+	fmt.Fprint(w, `
 Exit codes: 0 done; 1 the server refused, or an import row failed; 2 bad input or usage;
 3 not found; 4 cannot reach the server; 5 not allowed (check the token); 130 interrupted.
-`, defaultAddr)
+`)
+}
+
+// connectionColumn is how wide the options' column of doorstep help is.
+const connectionColumn = 18
+
+// connectionHelp is the connection options doorstep help lists: each
+// option, then its summary in the lines a table shows it in.
+var connectionHelp = [][]string{
+	{"--addr HOST:PORT", "the server (DOORSTEP_ADDR, default " + defaultAddr + ")"},
+	{"--token TOKEN", "bearer token (DOORSTEP_TOKEN)"},
+	{"--tls", "use TLS; the default except for loopback addresses"},
+	{"--ca-file FILE", "trust this CA's PEM certificate (implies --tls)"},
+	{"--cert FILE --key FILE", "this computer's PEM client certificate and key, for a server that asks",
+		"for one (doorstepd --tls-client-ca; implies --tls)"},
+	{"--insecure", "plaintext to a server that is not on loopback"},
+	{"--timeout 30s", "how long to wait for each answer"},
+	{"--json", "protobuf JSON output for scripts"},
+	{"--linear", "each value after its label, one to a line, instead of tables: for a screen",
+		"reader, a braille display or a narrow window (DOORSTEP_LINEAR=1 for every command)"},
+	{"DOORSTEP_ORG", "the organisation for new requests and imports when --org is not given"},
 }
 
 func (a *app) help(args []string) error {

@@ -139,3 +139,31 @@ func TestLinearImportHelp(t *testing.T) {
 		t.Errorf("import --help under DOORSTEP_LINEAR:\n%s\nwant each column's name, a colon, then what it holds", out)
 	}
 }
+
+// TestLinearHelpConnection: under DOORSTEP_LINEAR the list of commands
+// was said linearly, but the connection options below it (--addr, --cert,
+// --linear itself) were still padded into a column of summaries 21
+// characters in, their summaries wrapped onto lines of blanks: on a
+// 40-column braille display, half a line of nothing before each. They
+// are said as the commands are, each summary after its option.
+func TestLinearHelpConnection(t *testing.T) {
+	e := newTestEnv(t)
+	e.env["DOORSTEP_LINEAR"] = "1"
+	out := e.ok("help")
+	for _, want := range []string{"--addr HOST:PORT: ", "--cert FILE --key FILE: ", "--linear: ", "DOORSTEP_ORG: "} {
+		if !strings.Contains(out, "\n"+want) {
+			t.Errorf("doorstep help under DOORSTEP_LINEAR:\n%s\nwant a line starting %q", out, want)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(strings.TrimLeft(line, " "), "  ") || strings.HasPrefix(line, "     ") {
+			t.Errorf("doorstep help under DOORSTEP_LINEAR: a line laid out in columns:\n%q", line)
+		}
+	}
+
+	// Without it the options stay in their columns.
+	delete(e.env, "DOORSTEP_LINEAR")
+	if out := e.ok("help"); !strings.Contains(out, "\n  --addr HOST:PORT   the server") {
+		t.Errorf("doorstep help:\n%s\nwant the connection options in columns", out)
+	}
+}
