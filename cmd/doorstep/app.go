@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -189,6 +190,7 @@ func (a *app) dispatch(args []string) error {
 	top := a.flagSet("doorstep")
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			a.linearAfterHelp(top.Args())
 			a.printHelp(a.stdout)
 			return nil
 		}
@@ -226,6 +228,7 @@ func (a *app) dispatch(args []string) error {
 		}
 	}
 	if len(rest) > n && isHelpFlag(rest[n]) {
+		a.linearAfterHelp(rest[n+1:])
 		fmt.Fprintf(a.stdout, "Commands of doorstep %s:\n", group)
 		tw := a.newFields(a.stdout)
 		for _, c := range commands {
@@ -399,6 +402,7 @@ func (a *app) parse(fs *flag.FlagSet, u usage, args []string) ([]string, error) 
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				a.linearAfterHelp(fs.Args())
 				a.printUsage(a.stdout, fs, u)
 				return nil, errHelpShown
 			}
@@ -413,6 +417,26 @@ func (a *app) parse(fs *flag.FlagSet, u usage, args []string) ([]string, error) 
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
+	}
+}
+
+// linearAfterHelp reads --linear among the arguments after --help, where
+// the flag package stops: flags go before or after the command, and
+// someone who meets the help in columns adds --linear at the end.
+func (a *app) linearAfterHelp(args []string) {
+	for _, arg := range args {
+		if arg == "--" {
+			return
+		}
+		name, val, hasVal := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(arg, "-"), "-"), "=")
+		if !strings.HasPrefix(arg, "-") || name != "linear" {
+			continue
+		}
+		if !hasVal {
+			a.cfg.linear = true
+		} else if on, err := strconv.ParseBool(val); err == nil {
+			a.cfg.linear = on
+		}
 	}
 }
 

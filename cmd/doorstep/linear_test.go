@@ -167,3 +167,34 @@ func TestLinearHelpConnection(t *testing.T) {
 		t.Errorf("doorstep help:\n%s\nwant the connection options in columns", out)
 	}
 }
+
+// TestLinearAfterHelp: flags go before or after the command, but
+// --linear typed after --help ("doorstep request new --help --linear",
+// as a worker adds it on seeing the columns) was never read: the flag
+// package stops at --help, so the help came in columns all the same. It
+// is read wherever it is typed, and --linear=false after it still wins
+// over DOORSTEP_LINEAR.
+func TestLinearAfterHelp(t *testing.T) {
+	e := newTestEnv(t)
+	for _, tc := range []struct {
+		env        bool
+		args       []string
+		want, omit string
+	}{
+		{false, []string{"request", "new", "--help", "--linear"}, "\n--yes: ", "\n  --yes  "},
+		{false, []string{"request", "new", "-help", "-linear=true"}, "\n--yes: ", "\n  --yes  "},
+		{false, []string{"admin", "--help", "--linear"}, "\ndoorstep admin backup: ", "\n  doorstep admin backup  "},
+		{false, []string{"--help", "--linear"}, "\ndoorstep admin backup: ", "\n  doorstep admin backup  "},
+		{true, []string{"request", "new", "--help", "--linear=false"}, "\n  --yes  ", "\n--yes: "},
+		{false, []string{"request", "new", "--help"}, "\n  --yes  ", "\n--yes: "},
+	} {
+		if tc.env {
+			e.env["DOORSTEP_LINEAR"] = "1"
+		}
+		out := e.ok(tc.args...)
+		delete(e.env, "DOORSTEP_LINEAR")
+		if !strings.Contains(out, tc.want) || strings.Contains(out, tc.omit) {
+			t.Errorf("doorstep %s (DOORSTEP_LINEAR %v):\n%s\nwant %q, not %q", strings.Join(tc.args, " "), tc.env, out, tc.want, tc.omit)
+		}
+	}
+}
