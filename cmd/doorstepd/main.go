@@ -1,7 +1,8 @@
 // Command doorstepd serves the Doorstep API over gRPC, storing everything
 // in one bbolt file under its data directory.
 //
-// Every flag can also be set by an environment variable (flags win):
+// Every flag that configures the running server can also be set by an
+// environment variable (flags win):
 //
 //	--listen            DOORSTEP_LISTEN            address to serve on (localhost:50051)
 //	--data-dir          DOORSTEP_DATA_DIR          where the data file lives (./doorstep-data)
@@ -29,6 +30,11 @@
 //	--matching-config   DOORSTEP_MATCHING_CONFIG   JSON file of matching rules: each need's reach, vetting and skills, and the ranking weights
 //	--backup-dir        DOORSTEP_BACKUP_DIR        directory the server writes a backup under when asked (doorstep admin backup); unset: refused
 //	--metrics-listen    DOORSTEP_METRICS_LISTEN    address to serve Prometheus metrics on (HTTP, GET /metrics, no authentication); unset: none
+//
+// Two flags are one-off acts, flags only, so that a variable left in a
+// service's environment cannot repeat them at every start: --restored (a
+// first start from a copy taken with the server stopped) and
+// --new-admin-token (make another admin token and exit).
 //
 // Without a certificate doorstepd serves plaintext, and then only on a
 // loopback address unless --insecure says otherwise: tokens and personal
