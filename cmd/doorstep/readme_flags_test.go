@@ -2,11 +2,11 @@ package main
 
 import (
 	"io"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/doorstep-aid/doorstep/internal/readmetest"
 )
 
 // TestREADMEFlagTableIsTheFlags holds the README's table of doorstep's
@@ -15,27 +15,8 @@ import (
 // the variable that sets it and its default, and the table names none
 // that doorstep does not take.
 func TestREADMEFlagTableIsTheFlags(t *testing.T) {
-	raw, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(raw)
-	start := strings.Index(text, "\n## Helpline client\n")
-	if start < 0 {
-		t.Fatal(`README.md has no "## Helpline client" section`)
-	}
-	section := text[start+1:]
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
-	code := regexp.MustCompile("`([^`]*)`")
-	cells := func(s string) []string {
-		var out []string
-		for _, m := range code.FindAllStringSubmatch(s, -1) {
-			out = append(out, m[1])
-		}
-		return out
-	}
+	section := readmetest.Section(t, "Helpline client")
+	cells := readmetest.Code
 
 	// The variables doorstep reads, as it starts.
 	read := map[string]bool{}
@@ -49,16 +30,9 @@ func TestREADMEFlagTableIsTheFlags(t *testing.T) {
 	fs := a.flagSet("doorstep")
 	inTable := map[string]bool{}
 	rows := 0
-	for _, line := range strings.Split(section, "\n") {
-		if !strings.HasPrefix(line, "| `--") {
-			continue
-		}
-		cols := strings.Split(line, "|")
-		if len(cols) < 5 {
-			t.Fatalf("README flag row %q: want | flag | environment | default | what |", line)
-		}
-		rowEnvs, defs := cells(cols[2]), cells(cols[3])
-		for i, f := range cells(cols[1]) {
+	for _, cols := range readmetest.Rows(t, section, "`--", 4, "| flag | environment | default | what |") {
+		rowEnvs, defs := cells(cols[1]), cells(cols[2])
+		for i, f := range cells(cols[0]) {
 			rows++
 			name := strings.TrimPrefix(f, "--")
 			inTable[name] = true

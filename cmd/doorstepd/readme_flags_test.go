@@ -2,11 +2,11 @@ package main
 
 import (
 	"flag"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/doorstep-aid/doorstep/internal/readmetest"
 )
 
 // readmeFlagRow is one flag of the README's table under "Run the server":
@@ -20,37 +20,11 @@ type readmeFlagRow struct {
 // variables and defaults in the same order.
 func readmeFlagTable(t *testing.T) []readmeFlagRow {
 	t.Helper()
-	raw, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(raw)
-	start := strings.Index(text, "\n## Run the server\n")
-	if start < 0 {
-		t.Fatal(`README.md has no "## Run the server" section`)
-	}
-	section := text[start+1:]
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
-	code := regexp.MustCompile("`([^`]*)`")
-	cells := func(s string) []string {
-		var out []string
-		for _, m := range code.FindAllStringSubmatch(s, -1) {
-			out = append(out, m[1])
-		}
-		return out
-	}
+	section := readmetest.Section(t, "Run the server")
+	cells := readmetest.Code
 	var rows []readmeFlagRow
-	for _, line := range strings.Split(section, "\n") {
-		if !strings.HasPrefix(line, "| `--") {
-			continue
-		}
-		cols := strings.Split(line, "|")
-		if len(cols) < 5 {
-			t.Fatalf("README flag row %q: want | flag | environment | default | what |", line)
-		}
-		flags, envs, defs := cells(cols[1]), cells(cols[2]), cells(cols[3])
+	for _, cols := range readmetest.Rows(t, section, "`--", 4, "| flag | environment | default | what |") {
+		flags, envs, defs := cells(cols[0]), cells(cols[1]), cells(cols[2])
 		for i, f := range flags {
 			r := readmeFlagRow{flag: strings.TrimPrefix(f, "--")}
 			if i < len(envs) {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/doorstep-aid/doorstep/internal/readmetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -28,42 +28,16 @@ type readmeMetric struct {
 // ("`via`: `hand`, `dispatch`").
 func readmeMetricsTable(t *testing.T) map[string]readmeMetric {
 	t.Helper()
-	raw, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(raw)
-	start := strings.Index(text, "\n## Metrics\n")
-	if start < 0 {
-		t.Fatal(`README.md has no "## Metrics" section`)
-	}
-	section := text[start+1:]
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
-	code := regexp.MustCompile("`([^`]*)`")
-	words := func(s string) []string {
-		var out []string
-		for _, m := range code.FindAllStringSubmatch(s, -1) {
-			out = append(out, m[1])
-		}
-		return out
-	}
+	section := readmetest.Section(t, "Metrics")
+	words := readmetest.Code
 	rows := map[string]readmeMetric{}
-	for _, line := range strings.Split(section, "\n") {
-		if !strings.HasPrefix(line, "| `") {
-			continue
-		}
-		cols := strings.Split(line, "|")
-		if len(cols) < 6 {
-			t.Fatalf("README metric row %q: want | metric | type | labels | what |", line)
-		}
-		name := words(cols[1])
+	for _, cols := range readmetest.Rows(t, section, "`", 4, "| metric | type | labels | what |") {
+		name := words(cols[0])
 		if len(name) != 1 {
-			t.Fatalf("README metric row %q: want one metric name", line)
+			t.Fatalf("README metric row %q: want one metric name", cols)
 		}
-		r := readmeMetric{typ: strings.TrimSpace(cols[2]), labels: map[string][]string{}}
-		for _, part := range strings.Split(cols[3], ";") {
+		r := readmeMetric{typ: strings.TrimSpace(cols[1]), labels: map[string][]string{}}
+		for _, part := range strings.Split(cols[2], ";") {
 			if label, vals, ok := strings.Cut(part, ":"); ok {
 				r.labels[words(label)[0]] = words(vals)
 				continue
