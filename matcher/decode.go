@@ -298,6 +298,8 @@ func decodeVolunteer(record []byte, v *Volunteer) error {
 			v.active, err = m.int32()
 		case 16:
 			v.pending, err = m.int32()
+		case 20: // unanswered_offers: a pause it brought is in paused
+			_, err = m.varint()
 		default:
 			var b []byte
 			if b, err = m.bytes(); err != nil {

@@ -1100,13 +1100,26 @@ func (s *Server) sweep(ctx context.Context, catchUp bool) {
 		// counted as lapsed, they would tell the operator that volunteers let
 		// them run out unanswered.
 		setBack := 0
+		var paused []*pb.Volunteer
 		for _, r := range offers {
 			s.track(r.Volunteer)
 			s.metrics.offerEnded(r.Offer) // expired, or withdrawn for the clock
 			if r.Offer.GetWithdrawReason() == store.WithdrawClockSetBack {
 				setBack++
 			}
+			if r.PausedUnanswered {
+				paused = append(paused, r.Volunteer)
+			}
 		}
+		// Paused, a volunteer is offered nothing more; the offers they
+		// still hold are withdrawn now, as a pause of their own would
+		// withdraw them, rather than left to lapse a lease at a time.
+		for _, v := range paused {
+			if _, err := s.reviewVolunteerOffers(ctx, v); err != nil && ctx.Err() == nil {
+				s.logger.Error("review offers of a volunteer paused for unanswered offers", zap.String("volunteer", v.Name), zap.Error(err))
+			}
+		}
+		s.metrics.pausedUnanswered(len(paused))
 		reqs, err := s.store.ExpireHelpRequests(ctx, now, sweepLimit)
 		if err != nil && ctx.Err() == nil {
 			s.logger.Error("expire requests", zap.Error(err))
@@ -1120,6 +1133,9 @@ func (s *Server) sweep(ctx context.Context, catchUp bool) {
 			fields := []zap.Field{zap.Int("offers_lapsed", len(offers)-setBack), zap.Int("requests_expired", len(reqs))}
 			if setBack > 0 {
 				fields = append(fields, zap.Int("offers_withdrawn_clock_set_back", setBack))
+			}
+			if len(paused) > 0 {
+				fields = append(fields, zap.Int("volunteers_paused_unanswered", len(paused)))
 			}
 			s.logger.Info("swept", fields...)
 		}

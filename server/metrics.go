@@ -38,6 +38,7 @@ type Metrics struct {
 	dispatchRequests *prometheus.CounterVec // by result
 	dispatchSeconds  prometheus.Histogram
 	requestsExpired  prometheus.Counter
+	pausedUnanswer   prometheus.Counter
 	eventStreams     prometheus.Gauge
 	backups          *prometheus.CounterVec // by outcome
 	lastBackup       prometheus.Gauge
@@ -98,6 +99,10 @@ func NewMetrics() *Metrics {
 			Name: "doorstep_sweep_requests_expired_total",
 			Help: "Requests the sweep expired because their time passed with nobody assigned.",
 		}),
+		pausedUnanswer: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "doorstep_volunteers_paused_unanswered_total",
+			Help: "Volunteers paused because offers to them ran out unanswered several times in a row.",
+		}),
 		eventStreams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "doorstep_event_streams_open",
 			Help: "EventService.WatchEvents streams open now.",
@@ -150,7 +155,7 @@ func (m *Metrics) attach(s *Server) error {
 
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.calls, m.seconds, m.offersMade, m.offersEnded, m.dispatchRuns, m.dispatchRequests,
-		m.dispatchSeconds, m.requestsExpired, m.eventStreams, m.backups, m.lastBackup}
+		m.dispatchSeconds, m.requestsExpired, m.pausedUnanswer, m.eventStreams, m.backups, m.lastBackup}
 }
 
 // Describe implements prometheus.Collector.
@@ -237,6 +242,13 @@ func (m *Metrics) dispatchRun(trigger string, start time.Time, t *dispatchTally)
 func (m *Metrics) requestsSwept(n int) {
 	if m != nil && n > 0 {
 		m.requestsExpired.Add(float64(n))
+	}
+}
+
+// pausedUnanswered counts volunteers paused for leaving offers unanswered.
+func (m *Metrics) pausedUnanswered(n int) {
+	if m != nil && n > 0 {
+		m.pausedUnanswer.Add(float64(n))
 	}
 }
 

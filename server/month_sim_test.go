@@ -116,6 +116,10 @@ type monthSim struct {
 	accepted map[string][]time.Time
 	away     map[int]time.Time // volunteer index -> back on
 	load     int               // requests per day, in percent of the usual
+	// Where the volunteers' apps have read the event log to, and which of
+	// them, paused by the server for unanswered offers, are to resume.
+	appRev      int64
+	resumeAfter map[int]bool
 
 	// Measures.
 	runs, runOffers            int
@@ -136,6 +140,7 @@ type monthSim struct {
 	createErrors               map[string]int
 	actionErrors               map[string]int
 	lapsedByModel              int
+	pausedUnanswered           int // by the server, and resumed by the model
 	daily                      []simDay
 	expiredWhy                 map[string]int
 }
@@ -394,6 +399,7 @@ func (s *monthSim) run(days int) {
 		delete(s.due, m)
 		s.h.srv.Sweep(s.h.ctx)
 		if m%int(simDispatch/time.Minute) == 0 {
+			s.resumeWhenSeen()
 			s.checkNothingPastItsTime()
 			s.dispatch()
 			s.checkLive()
@@ -464,6 +470,9 @@ func (s *monthSim) act(a simAction) {
 	case "cancel":
 		_, err = s.h.match.CancelHelpRequest(ctx, &pb.CancelHelpRequestRequest{Name: a.name})
 	case "pause", "resume":
+		if a.what == "resume" {
+			delete(s.resumeAfter, a.vol)
+		}
 		_, err = s.vvol.UpdateVolunteer(ctx, &pb.UpdateVolunteerRequest{
 			Volunteer:  &pb.Volunteer{Name: s.vols[a.vol].name, Paused: a.what == "pause"},
 			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"paused"}}}, s.asVol(a.vol))
@@ -486,6 +495,33 @@ func (s *monthSim) act(a simAction) {
 	if err != nil {
 		code, reason, _ := errorOf(s.t, err)
 		s.actionErrors[fmt.Sprintf("%s: %v %s", a.what, code, reason)]++
+	}
+}
+
+// resumeWhenSeen acts out volunteers' apps telling them the server paused
+// them for leaving offers unanswered (TYPE_VOLUNTEER_UPDATED): one who
+// answers offers at all resumes when they next look, 1 to 12 hours on; one
+// who never answers (the surge's ghosts) stays paused.
+func (s *monthSim) resumeWhenSeen() {
+	if s.resumeAfter == nil {
+		s.resumeAfter = map[int]bool{}
+	}
+	events := s.h.logged(s.appRev)
+	s.appRev = s.h.revision() + 1
+	for _, e := range events {
+		i, ok := s.byVol[e.Volunteer]
+		if e.Type != pb.Event_TYPE_VOLUNTEER_UPDATED || !ok || s.resumeAfter[i] || s.vols[i].accept+s.vols[i].decline == 0 {
+			continue
+		}
+		got, err := s.vvol.GetVolunteer(s.h.ctx, &pb.GetVolunteerRequest{Name: e.Volunteer}, s.asVol(i))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if v := got.Volunteer; v.Paused && v.UnansweredOffers > 0 {
+			s.resumeAfter[i] = true
+			s.pausedUnanswered++
+			s.schedule(s.clock.now().Add(time.Duration(60+s.rng.Intn(660))*time.Minute), simAction{what: "resume", vol: i})
+		}
 	}
 }
 
@@ -941,7 +977,8 @@ func (s *monthSim) final() {
 
 func (s *monthSim) report() {
 	t := s.t
-	t.Logf("requests created %d, refused at create %d %v; dispatch runs %d, offers %d (left to lapse %d)", s.created, s.arrivalsRefused, s.createErrors, s.runs, s.runOffers, s.lapsedByModel)
+	t.Logf("requests created %d, refused at create %d %v; dispatch runs %d, offers %d (left to lapse %d; volunteers who answer paused for it, to resume on seeing so, %d times)",
+		s.created, s.arrivalsRefused, s.createErrors, s.runs, s.runOffers, s.lapsedByModel, s.pausedUnanswered)
 	t.Logf("action errors: %v", s.actionErrors)
 	t.Logf("fairness: %d offers checked, %d to a volunteer with 3+ jobs this week while a free peer within 500 m more with none scored better", s.fairChecked, s.fairBreaches)
 	for _, e := range s.fairExamples {

@@ -84,6 +84,16 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 	s.metrics.offerEnded(res.Offer)
 	// EXPIRED rather than WITHDRAWN when its lease had already passed.
 	s.logger.Info("offer withdrawn", zap.String("offer", o.Name), zap.String("rule", string(why.Reason)), zap.Stringer("state", res.Offer.GetState()))
+	if res.PausedUnanswered {
+		// That lapse was the last the volunteer may leave unanswered:
+		// paused, they keep no other offer either (see sweep).
+		s.metrics.pausedUnanswered(1)
+		v, err := s.reviewVolunteerOffers(ctx, res.Volunteer)
+		if err != nil {
+			return nil, matcher.Exclusion{}, err
+		}
+		res.Volunteer = v
+	}
 	return &res, why, nil
 }
 

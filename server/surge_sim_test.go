@@ -187,6 +187,7 @@ func TestSurgeDays(t *testing.T) {
 		delete(s.due, m)
 		s.h.srv.Sweep(s.h.ctx)
 		if m%int(simDispatch/time.Minute) == 0 {
+			s.resumeWhenSeen()
 			s.checkNothingPastItsTime()
 			open := s.listAll(pb.HelpRequest_STATE_OPEN)
 			cands := map[string][]string{}

@@ -321,6 +321,9 @@ type BoltStore struct {
 	ids    *idGen
 	now    func() time.Time
 	logger *zap.Logger
+	// pauseAfter is how many offers in a row may run out unanswered
+	// before their volunteer is paused (WithPauseAfterUnanswered).
+	pauseAfter int32
 
 	// The keyring (personal.go). keyMu is held for reading by every read
 	// transaction and for writing while epochs are dropped, so that no
@@ -336,11 +339,12 @@ type BoltStore struct {
 var _ Store = (*BoltStore)(nil)
 
 type options struct {
-	timeout  time.Duration
-	now      func() time.Time
-	logger   *zap.Logger
-	keyFile  string
-	restored bool
+	timeout    time.Duration
+	now        func() time.Time
+	logger     *zap.Logger
+	keyFile    string
+	restored   bool
+	pauseAfter int
 }
 
 // Option configures Open.
@@ -370,15 +374,30 @@ func WithKeyFile(path string) Option { return func(o *options) { o.keyFile = pat
 // reload.
 func WithRestored() Option { return func(o *options) { o.restored = true } }
 
+// DefaultPauseAfterUnanswered is how many offers in a row a volunteer may
+// leave unanswered before they are paused, unless
+// WithPauseAfterUnanswered says otherwise. One lapse is a phone left in a
+// coat; three in a row, at a lease each, is someone no longer reading
+// their offers, and every request offered to them waits out the lease.
+const DefaultPauseAfterUnanswered = 3
+
+// WithPauseAfterUnanswered sets how many offers in a row may lapse
+// unanswered before the store pauses their volunteer, in the lapse's own
+// write (pb.Volunteer.unanswered_offers); 0 never pauses.
+func WithPauseAfterUnanswered(n int) Option { return func(o *options) { o.pauseAfter = n } }
+
 // Open opens or creates the store file at path and brings its schema up to
 // date.
 func Open(path string, opts ...Option) (*BoltStore, error) {
-	o := options{timeout: time.Second, now: time.Now, logger: zap.NewNop()}
+	o := options{timeout: time.Second, now: time.Now, logger: zap.NewNop(), pauseAfter: DefaultPauseAfterUnanswered}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.logger == nil || o.now == nil || o.timeout <= 0 {
 		return nil, errors.New("store: open: logger, clock and a positive timeout are required")
+	}
+	if o.pauseAfter < 0 || o.pauseAfter > math.MaxInt32 {
+		return nil, fmt.Errorf("store: open: pause after %d unanswered offers: not 0 or more", o.pauseAfter)
 	}
 	boltOpts := &bolt.Options{
 		Timeout: o.timeout,
@@ -408,7 +427,7 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &BoltStore{db: db, ids: newIDGen(), now: o.now, logger: o.logger}
+	s := &BoltStore{db: db, ids: newIDGen(), now: o.now, logger: o.logger, pauseAfter: int32(o.pauseAfter)}
 	if o.keyFile == "" {
 		o.keyFile = path + ".keys"
 	}

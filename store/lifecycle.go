@@ -190,6 +190,11 @@ type change struct {
 	offTop     *bolt.Bucket
 	offers     map[string]*stagedOffer
 	offerOrder []*stagedOffer
+	pauseAfter int32 // BoltStore.pauseAfter
+	// pausedNow are the volunteers this change paused for offers left
+	// unanswered: their record changed as an UpdateVolunteer would change
+	// it, and apps showing it hear so (TYPE_VOLUNTEER_UPDATED).
+	pausedNow []*pb.Volunteer
 }
 
 func newChange(w *writeTx, now time.Time, sl *sealer) *change {
@@ -323,6 +328,11 @@ func (c *change) emitEvents() error {
 			return err
 		}
 	}
+	for _, v := range c.pausedNow {
+		if err := emit(c.w, volunteerEvent(pb.Event_TYPE_VOLUNTEER_UPDATED, v), c.now); err != nil {
+			return err
+		}
+	}
 	for _, st := range c.hrs.order {
 		if !st.changed || st.prevState == st.r.State {
 			continue
@@ -374,6 +384,7 @@ type outcome struct {
 	req    *staged[*pb.HelpRequest]
 	vol    *staged[*pb.Volunteer]
 	repeat bool // unchanged: LifecycleResult.Repeat
+	paused bool // LifecycleResult.PausedUnanswered
 }
 
 func (o outcome) result() LifecycleResult {
@@ -381,6 +392,8 @@ func (o outcome) result() LifecycleResult {
 		HelpRequest: result(helpRequests, o.req),
 		Volunteer:   result(volunteers, o.vol),
 		Repeat:      o.repeat,
+
+		PausedUnanswered: o.paused,
 	}
 	if o.off != nil {
 		res.Offer = proto.Clone(o.off.o).(*pb.Offer)
@@ -395,6 +408,7 @@ func (s *BoltStore) lifecycle(ctx context.Context, what string, now func() time.
 	err := s.c.do(ctx, func(w *writeTx) error {
 		outs = nil // fn may run more than once
 		c := newChange(w, now(), s.sealer(w.tx))
+		c.pauseAfter = s.pauseAfter
 		o, err := fn(c)
 		if err != nil {
 			return err
@@ -488,6 +502,23 @@ func (c *change) decide(so *stagedOffer, vol *staged[*pb.Volunteer], st pb.Offer
 		dropCommitment(vol.r, so.o.HelpRequest)
 	}
 	vol.changed = true
+}
+
+// lapse ends a PENDING offer whose lease has passed unanswered and opens
+// its request again, never to be offered to that volunteer, as a decline
+// would; and counts it against them (pb.Volunteer.unanswered_offers),
+// pausing them when they reach the limit.
+func (c *change) lapse(so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) outcome {
+	c.decide(so, vol, pb.Offer_STATE_EXPIRED)
+	reopen(req, vol.r.Name)
+	v := vol.r
+	v.UnansweredOffers++
+	out := outcome{off: so, req: req, vol: vol}
+	if c.pauseAfter > 0 && v.UnansweredOffers >= c.pauseAfter && !v.Paused {
+		v.Paused, out.paused = true, true
+		c.pausedNow = append(c.pausedNow, v)
+	}
+	return out
 }
 
 // holdCommitment notes on v that it holds req, if req has a window (see
@@ -1363,6 +1394,7 @@ func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string, checks ...A
 		req.changed = true
 		v := vol.r
 		v.ActiveAssignments++
+		v.UnansweredOffers = 0 // they answer
 		cutoff := c.now.Add(-recentWindow)
 		v.RecentAssignmentTimes = slices.DeleteFunc(v.RecentAssignmentTimes, func(t *timestamppb.Timestamp) bool {
 			return !t.AsTime().After(cutoff)
@@ -1378,6 +1410,7 @@ func (s *BoltStore) DeclineOffer(ctx context.Context, offerID string) (Lifecycle
 	return s.answer(ctx, "decline offer", offerID, func(c *change, so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) (outcome, error) {
 		c.decide(so, vol, pb.Offer_STATE_DECLINED)
 		reopen(req, vol.r.Name)
+		vol.r.UnansweredOffers = 0 // they answer
 		return outcome{off: so, req: req, vol: vol}, nil
 	})
 }
@@ -1389,9 +1422,7 @@ func (s *BoltStore) WithdrawOffer(ctx context.Context, offerID, why string) (Lif
 			// The lease lapsed before the sweep came to it: it lapses now,
 			// as the sweep would have lapsed it, so that the volunteer
 			// who did not answer is never offered the request again.
-			c.decide(so, vol, pb.Offer_STATE_EXPIRED)
-			reopen(req, vol.r.Name)
-			return outcome{off: so, req: req, vol: vol}, nil
+			return c.lapse(so, req, vol), nil
 		}
 		c.decide(so, vol, pb.Offer_STATE_WITHDRAWN)
 		so.o.WithdrawReason = why
@@ -1482,9 +1513,7 @@ func (s *BoltStore) ExpireOffers(ctx context.Context, now time.Time, limit int) 
 			if err != nil {
 				return nil, err
 			}
-			c.decide(so, vol, pb.Offer_STATE_EXPIRED)
-			reopen(req, vol.r.Name)
-			outs = append(outs, outcome{off: so, req: req, vol: vol})
+			outs = append(outs, c.lapse(so, req, vol))
 		}
 		return outs, nil
 	})

@@ -130,9 +130,15 @@ var volunteers = &collection[*pb.Volunteer]{
 		dst.Organisation, dst.CreateTime = stored.Organisation, stored.CreateTime
 		dst.ActiveAssignments, dst.PendingOffers, dst.RecentAssignmentTimes = stored.ActiveAssignments, stored.PendingOffers, stored.RecentAssignmentTimes
 		dst.Commitments = stored.Commitments
+		// A resume starts the count again: otherwise their next lapse,
+		// a phone left in a coat, would pause them at once.
+		if dst.UnansweredOffers = stored.UnansweredOffers; stored.Paused && !dst.Paused {
+			dst.UnansweredOffers = 0
+		}
 	},
 	onCreate: func(r *pb.Volunteer) {
 		r.ActiveAssignments, r.PendingOffers, r.RecentAssignmentTimes, r.Commitments = 0, 0, nil, nil
+		r.UnansweredOffers = 0
 	},
 	// The street and postcode stay in the clear: the matcher and the
 	// staged disclosure to volunteers need them.

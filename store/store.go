@@ -170,6 +170,10 @@ type LifecycleResult struct {
 	// is now. Two attempts racing each other both come to the store, and
 	// only this tells the one that made the offer from the other.
 	Repeat bool
+	// PausedUnanswered says that the offer lapsed unanswered and paused
+	// its volunteer, the last of WithPauseAfterUnanswered's offers in a
+	// row: their other pending offers are the caller's to review.
+	PausedUnanswered bool
 }
 
 // Store is what the server needs from persistence. Records passed in are
@@ -291,6 +295,9 @@ type Store interface {
 	// or before now, as DeclineOffer would decline them. A PENDING offer
 	// made after now, by a clock since set back, it withdraws
 	// (CLOCK_SET_BACK), leaving the volunteer free to be offered it again.
+	// Each lapse counts against its volunteer, and may pause them
+	// (WithPauseAfterUnanswered, LifecycleResult.PausedUnanswered); an
+	// accept or a decline sets their count back to 0.
 	ExpireOffers(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error)
 	// CompleteHelpRequest marks an ASSIGNED request FULFILLED. Each check,
 	// if any, judges the request and its volunteer as the completion's own

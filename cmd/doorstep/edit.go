@@ -727,7 +727,7 @@ func (a *app) changedWords(field protoreflect.Name, now proto.Message) string {
 			return "they were put on hold"
 		}
 		return "their hold was lifted"
-	case "pending_offers", "active_assignments", "commitments":
+	case "pending_offers", "active_assignments", "commitments", "unanswered_offers":
 		return "their offers or jobs changed"
 	case "contact":
 		return "their name or phone changed"

@@ -357,7 +357,22 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 	if away := awayWords(v.GetAvailability(), now); away != "" {
 		t.row("Away", away)
 	}
-	t.row("Paused", yesNo(v.Paused))
+	switch {
+	case v.Paused && v.UnansweredOffers > 0:
+		// Paused by the server, not by them: staff ringing them should
+		// know why, and that resuming is all it takes.
+		t.row("Paused", fmt.Sprintf("yes, after %s in a row went unanswered: resume them when they can answer offers again (doorstep volunteer resume %s)",
+			count(int(v.UnansweredOffers), "offer"), idOf(v.Name)))
+	default:
+		t.row("Paused", yesNo(v.Paused))
+		if v.UnansweredOffers > 0 {
+			last := "their last offer"
+			if v.UnansweredOffers > 1 {
+				last = fmt.Sprintf("their last %d offers", v.UnansweredOffers)
+			}
+			t.row("Unanswered", last+" ran out unanswered")
+		}
+	}
 	if v.Held {
 		t.row("On hold", "yes, by a coordinator: offered nothing until it is lifted")
 	}
@@ -671,6 +686,9 @@ func volunteerStatus(v *pb.Volunteer) string {
 	s := "active"
 	if v.Paused {
 		s = "paused"
+		if v.UnansweredOffers > 0 {
+			s += " (offers unanswered)"
+		}
 	}
 	if v.Held {
 		s = "on hold"

@@ -15,6 +15,7 @@
 //	--dispatch-every    DOORSTEP_DISPATCH_EVERY    run automatic dispatch this often; 0 turns it off (0)
 //	--dispatch-candidates DOORSTEP_DISPATCH_CANDIDATES  eligible volunteers each request brings to a dispatch, 1 to 100 (20)
 //	--sweep-every       DOORSTEP_SWEEP_EVERY       how often lapsed offers and past requests expire (15s)
+//	--pause-after-unanswered DOORSTEP_PAUSE_AFTER_UNANSWERED  offers in a row a volunteer may leave unanswered before they are paused; 0 never (3)
 //	--event-retention   DOORSTEP_EVENT_RETENTION   how long the event log keeps events (168h)
 //	--personal-data-retention DOORSTEP_PERSONAL_DATA_RETENTION  how long closed requests keep personal data (720h)
 //	--assignment-grace        DOORSTEP_ASSIGNMENT_GRACE         how long after its time an assignment nobody marked done is marked fulfilled (168h)
@@ -132,6 +133,7 @@ type config struct {
 	rateBurst         int
 	maxStreams        int
 	dispatchCands     int
+	pauseAfter        int // offers in a row unanswered before a pause
 	gcPercent         int // 0 leaves the runtime's own (GOGC, or 100)
 	matchingConfig    string
 	backupDir         string
@@ -272,6 +274,7 @@ func flagSet(c *config, getenv func(string) string) (*flag.FlagSet, error) {
 	}{
 		{&c.rateBurst, "rate-burst", "DOORSTEP_RATE_BURST", server.DefaultBurst, "calls one token may make in a burst"},
 		{&c.maxStreams, "max-streams", "DOORSTEP_MAX_STREAMS", server.DefaultMaxStreams, "event streams one token may hold open"},
+		{&c.pauseAfter, "pause-after-unanswered", "DOORSTEP_PAUSE_AFTER_UNANSWERED", store.DefaultPauseAfterUnanswered, "offers in a row a volunteer may let run out unanswered before they are paused (they or a coordinator resume them); 0 never pauses"},
 		{&c.dispatchCands, "dispatch-candidates", "DOORSTEP_DISPATCH_CANDIDATES", server.DefaultCandidatesPerRequest, "eligible volunteers each request brings to a dispatch, nearest first: more can cover more requests when volunteers are scarce"},
 		{&c.gcPercent, "gc-percent", "DOORSTEP_GC_PERCENT", gcDefault, "garbage collection target, as GOGC: how far the heap may grow, in percent of what is live, before a collection; 0 leaves GOGC's"},
 	} {
@@ -296,6 +299,9 @@ func checkConfig(c config, fs *flag.FlagSet) error {
 	}
 	if c.rateLimit < 0 || c.rateBurst < 1 || c.maxStreams < 1 {
 		return errors.New("--rate-limit must not be negative, --rate-burst and --max-streams at least 1")
+	}
+	if c.pauseAfter < 0 || c.pauseAfter > 1000 {
+		return fmt.Errorf("--pause-after-unanswered %d must be from 0 (never pause) to 1000", c.pauseAfter)
 	}
 	if c.dispatchCands < 1 || c.dispatchCands > server.MaxCandidatesPerRequest {
 		return fmt.Errorf("--dispatch-candidates must be from 1 to %d", server.MaxCandidatesPerRequest)
@@ -454,7 +460,7 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		opts = append(opts, server.WithBackupDir(dir))
 	}
 	opening := time.Now()
-	storeOpts := []store.Option{store.WithLogger(logger)}
+	storeOpts := []store.Option{store.WithLogger(logger), store.WithPauseAfterUnanswered(c.pauseAfter)}
 	if c.restored {
 		storeOpts = append(storeOpts, store.WithRestored())
 	}

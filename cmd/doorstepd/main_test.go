@@ -47,6 +47,13 @@ func TestParseConfig(t *testing.T) {
 	if c.dispatchCands != 20 {
 		t.Errorf("dispatch candidates %d by default, want 20", c.dispatchCands)
 	}
+	if c.pauseAfter != 3 {
+		t.Errorf("pause after %d unanswered offers by default, want 3", c.pauseAfter)
+	}
+	never := func(k string) string { return map[string]string{"DOORSTEP_PAUSE_AFTER_UNANSWERED": "0"}[k] }
+	if c, err := parseConfig(nil, never, io.Discard); err != nil || c.pauseAfter != 0 {
+		t.Errorf("DOORSTEP_PAUSE_AFTER_UNANSWERED=0: %v, %v; want 0 (never)", c.pauseAfter, err)
+	}
 	if c.assignmentGrace != 7*24*time.Hour {
 		t.Errorf("assignment grace %v by default, want a week", c.assignmentGrace)
 	}
@@ -54,7 +61,7 @@ func TestParseConfig(t *testing.T) {
 	if c, err := parseConfig(nil, grace, io.Discard); err != nil || c.assignmentGrace != 72*time.Hour {
 		t.Errorf("DOORSTEP_ASSIGNMENT_GRACE=72h: %v, %v", c.assignmentGrace, err)
 	}
-	bad := [][]string{{"--log-format", "xml"}, {"--gc-percent", "-5"}, {"--dispatch-candidates", "0"}, {"--dispatch-candidates", "101"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"},
+	bad := [][]string{{"--log-format", "xml"}, {"--gc-percent", "-5"}, {"--dispatch-candidates", "0"}, {"--dispatch-candidates", "101"}, {"--pause-after-unanswered", "-1"}, {"--pause-after-unanswered", "1001"}, {"--max-recv-bytes", "10"}, {"extra"}, {"--no-such-flag"},
 		{"--tls-cert", "c.pem"}, {"--tls-client-ca", "ca.pem"}, {"--rate-burst", "0"}, {"--rate-limit", "-1"}, {"--event-retention", "-1h"}, {"--assignment-grace", "-1h"},
 		{"--sweep-every", "1ns"}, {"--dispatch-every", "1ns"}, {"--event-retention", "1ms"}, {"--personal-data-retention", "30s"}, {"--assignment-grace", "5m"}, {"--listen", "50051"}, {"--listen", "localhost"}}
 	for _, args := range bad {

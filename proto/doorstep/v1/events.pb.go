@@ -59,9 +59,10 @@ const (
 	Event_TYPE_ASSIGNMENT_CANCELLED Event_Type = 11
 	// A volunteer was created.
 	Event_TYPE_VOLUNTEER_CREATED Event_Type = 12
-	// A volunteer's fields were changed by UpdateVolunteer. (Their offer and
-	// assignment counts change with the offer and assignment events that
-	// name them.)
+	// A volunteer's fields were changed by UpdateVolunteer, or the server
+	// paused them for offers left unanswered (Volunteer.unanswered_offers).
+	// (Their offer and assignment counts change with the offer and
+	// assignment events that name them.)
 	Event_TYPE_VOLUNTEER_UPDATED Event_Type = 13
 	// A volunteer was deleted.
 	Event_TYPE_VOLUNTEER_DELETED Event_Type = 14

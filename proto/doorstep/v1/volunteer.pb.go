@@ -353,7 +353,8 @@ type Volunteer struct {
 	// not given.
 	Capacity int32 `protobuf:"varint,9,opt,name=capacity,proto3" json:"capacity,omitempty"`
 	// Whether they have paused volunteering: a paused volunteer is offered
-	// nothing. The volunteer may pause and resume themselves; a
+	// nothing. The volunteer may pause and resume themselves; the server
+	// pauses them when offers to them go unanswered (unanswered_offers); a
 	// coordinator's hold is held.
 	Paused bool `protobuf:"varint,10,opt,name=paused,proto3" json:"paused,omitempty"`
 	// Required on create, then immutable. The organisation they volunteer
@@ -389,9 +390,17 @@ type Volunteer struct {
 	// admin) lifts it, and helpline staff may set it; the volunteer's own
 	// token can read it but not change it, so that they cannot undo it with
 	// a resume.
-	Held          bool `protobuf:"varint,19,opt,name=held,proto3" json:"held,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Held bool `protobuf:"varint,19,opt,name=held,proto3" json:"held,omitempty"`
+	// Output only. How many offers to them in a row ran out unanswered (the
+	// lease passed): an accept or a decline, theirs or a coordinator's for
+	// them, sets it back to 0, and so does a resume. When it reaches the
+	// server's limit (3 unless doorstepd's --pause-after-unanswered says
+	// otherwise) they are paused, so that requests do not wait a lease at a
+	// time on someone who is not answering; they (or a coordinator) resume
+	// when they can take offers again.
+	UnansweredOffers int32 `protobuf:"varint,20,opt,name=unanswered_offers,json=unansweredOffers,proto3" json:"unanswered_offers,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Volunteer) Reset() {
@@ -555,6 +564,13 @@ func (x *Volunteer) GetHeld() bool {
 		return x.Held
 	}
 	return false
+}
+
+func (x *Volunteer) GetUnansweredOffers() int32 {
+	if x != nil {
+		return x.UnansweredOffers
+	}
+	return 0
 }
 
 // A request with a window that a volunteer holds an offer or an assignment
@@ -1198,7 +1214,7 @@ const file_doorstep_v1_volunteer_proto_rawDesc = "" +
 	"\fAvailability\x125\n" +
 	"\x06weekly\x18\x01 \x03(\v2\x1d.doorstep.v1.AvailabilitySlotR\x06weekly\x12\x1b\n" +
 	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\x12*\n" +
-	"\x04away\x18\x03 \x03(\v2\x16.doorstep.v1.DateRangeR\x04away\"\xca\x06\n" +
+	"\x04away\x18\x03 \x03(\v2\x16.doorstep.v1.DateRangeR\x04away\"\xf7\x06\n" +
 	"\tVolunteer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\acontact\x18\x02 \x01(\v2\x14.doorstep.v1.ContactR\acontact\x12)\n" +
@@ -1222,7 +1238,8 @@ const file_doorstep_v1_volunteer_proto_rawDesc = "" +
 	"\x0epending_offers\x18\x10 \x01(\x05R\rpendingOffers\x12R\n" +
 	"\x17recent_assignment_times\x18\x11 \x03(\v2\x1a.google.protobuf.TimestampR\x15recentAssignmentTimes\x129\n" +
 	"\vcommitments\x18\x12 \x03(\v2\x17.doorstep.v1.CommitmentR\vcommitments\x12\x12\n" +
-	"\x04held\x18\x13 \x01(\bR\x04held\"\xbc\x01\n" +
+	"\x04held\x18\x13 \x01(\bR\x04held\x12+\n" +
+	"\x11unanswered_offers\x18\x14 \x01(\x05R\x10unansweredOffers\"\xbc\x01\n" +
 	"\n" +
 	"Commitment\x12!\n" +
 	"\fhelp_request\x18\x01 \x01(\tR\vhelpRequest\x12/\n" +

@@ -222,6 +222,13 @@ func (m *Volunteer) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.UnansweredOffers != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.UnansweredOffers))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xa0
+	}
 	if m.Held {
 		i--
 		if m.Held {
@@ -1094,6 +1101,9 @@ func (m *Volunteer) SizeVT() (n int) {
 	}
 	if m.Held {
 		n += 3
+	}
+	if m.UnansweredOffers != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.UnansweredOffers))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -2276,6 +2286,25 @@ func (m *Volunteer) UnmarshalVT(dAtA []byte) error {
 				}
 			}
 			m.Held = bool(v != 0)
+		case 20:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field UnansweredOffers", wireType)
+			}
+			m.UnansweredOffers = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.UnansweredOffers |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

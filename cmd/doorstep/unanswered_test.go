@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// TestVolunteerShowUnanswered: staff ringing a volunteer the server paused
+// for leaving offers unanswered need to know that it was the server, and
+// that a resume is all it takes; a count short of the pause is worth a
+// line too, as a coordinator may ring before it comes to that.
+func TestVolunteerShowUnanswered(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		paused               bool
+		unanswered           int32
+		paused1, unanswered1 string // the rows; "" for none
+		status               string
+	}{
+		{"paused by the server", true, 3, "yes, after 3 offers in a row went unanswered: resume them when they can answer offers again (doorstep volunteer resume 01kk0000000000000000000000)", "", "paused (offers unanswered)"},
+		{"paused by themselves", true, 0, "yes", "", "paused"},
+		{"one lapse so far", false, 1, "no", "their last offer ran out unanswered", "active"},
+		{"two", false, 2, "no", "their last 2 offers ran out unanswered", "active"},
+		{"none", false, 0, "no", "", "active"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			a := &app{ctx: context.Background(), stdout: &out, now: time.Now}
+			v := &pb.Volunteer{Name: "volunteers/01kk0000000000000000000000", Contact: &pb.Contact{DisplayName: "Morag Smith"},
+				Home: &pb.Location{Postcode: "AB10 1AB"}, Capacity: 1, Paused: tc.paused, UnansweredOffers: tc.unanswered}
+			if err := a.printVolunteer(v); err != nil {
+				t.Fatal(err)
+			}
+			rows := map[string]string{}
+			for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+				if k, v, ok := strings.Cut(line, "  "); ok {
+					rows[k] = strings.TrimSpace(v)
+				}
+			}
+			if rows["Paused"] != tc.paused1 || rows["Unanswered"] != tc.unanswered1 {
+				t.Errorf("volunteer show:\n%s\nwant Paused %q, Unanswered %q", out.String(), tc.paused1, tc.unanswered1)
+			}
+			if got := volunteerStatus(v); got != tc.status {
+				t.Errorf("status %q, want %q", got, tc.status)
+			}
+		})
+	}
+}

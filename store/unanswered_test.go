@@ -1,0 +1,135 @@
+package store
+
+import "testing"
+
+// TestUnansweredOffersPause holds the count of offers in a row a volunteer
+// let run out (pb.Volunteer.unanswered_offers) to what each step does to
+// it, and the pause to the limit: a volunteer who never answers would
+// otherwise hold every request offered to them for a whole lease.
+func TestUnansweredOffersPause(t *testing.T) {
+	type step struct {
+		do        string // lapse (the sweep), late (a withdrawal after the lease), withdraw, decline, accept, resume
+		count     int32  // unanswered_offers after it
+		paused    bool   // paused after it
+		nowPaused bool   // LifecycleResult.PausedUnanswered of the step
+	}
+	for _, tc := range []struct {
+		name  string
+		limit int // -1: the default
+		steps []step
+	}{
+		{"three lapses pause, by default", -1, []step{
+			{do: "lapse", count: 1}, {do: "lapse", count: 2}, {do: "lapse", count: 3, paused: true, nowPaused: true},
+		}},
+		{"a decline starts again", 3, []step{
+			{do: "lapse", count: 1}, {do: "lapse", count: 2}, {do: "decline", count: 0},
+			{do: "lapse", count: 1}, {do: "lapse", count: 2}, {do: "lapse", count: 3, paused: true, nowPaused: true},
+		}},
+		{"an accept starts again", 2, []step{
+			{do: "lapse", count: 1}, {do: "accept", count: 0}, {do: "lapse", count: 1},
+		}},
+		{"a withdrawal is not theirs to answer", 2, []step{
+			{do: "lapse", count: 1}, {do: "withdraw", count: 1}, {do: "lapse", count: 2, paused: true, nowPaused: true},
+		}},
+		{"a withdrawal after the lease lapses it", 2, []step{
+			{do: "lapse", count: 1}, {do: "late", count: 2, paused: true, nowPaused: true},
+		}},
+		{"a resume starts again", 1, []step{
+			{do: "lapse", count: 1, paused: true, nowPaused: true}, {do: "resume", count: 0}, {do: "lapse", count: 1, paused: true, nowPaused: true},
+		}},
+		{"0 never pauses", 0, []step{
+			{do: "lapse", count: 1}, {do: "lapse", count: 2}, {do: "lapse", count: 3}, {do: "lapse", count: 4},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			opts := []Option{WithClock(clock.now)}
+			if tc.limit >= 0 {
+				opts = append(opts, WithPauseAfterUnanswered(tc.limit))
+			}
+			s, _ := newStore(t, opts...)
+			v := lcVolunteer(t, s, 20)
+			for i, st := range tc.steps {
+				var res LifecycleResult
+				switch st.do {
+				case "resume":
+					cur, err := s.GetVolunteer(bg, idOf(v.Name))
+					mustOK(t, err, "get volunteer")
+					cur.Paused = false
+					cur, err = s.UpdateVolunteer(bg, cur)
+					mustOK(t, err, "resume")
+					res.Volunteer = cur
+				default:
+					off := lcOffer(t, s, lcRequest(t, s), v).Offer
+					switch st.do {
+					case "lapse":
+						clock.advance(lcLease)
+						got, err := s.ExpireOffers(bg, clock.now(), 10)
+						mustOK(t, err, "sweep")
+						if len(got) != 1 {
+							t.Fatalf("step %d: the sweep ended %d offers", i, len(got))
+						}
+						res = got[0]
+					case "late":
+						clock.advance(lcLease)
+						res = lcMust(t, "withdraw")(s.WithdrawOffer(bg, idOf(off.Name), "PAUSED"))
+					case "withdraw":
+						res = lcMust(t, "withdraw")(s.WithdrawOffer(bg, idOf(off.Name), "PAUSED"))
+					case "decline":
+						res = lcMust(t, "decline")(s.DeclineOffer(bg, idOf(off.Name)))
+					case "accept":
+						res = lcMust(t, "accept")(s.AcceptOffer(bg, idOf(off.Name)))
+					}
+				}
+				got := res.Volunteer
+				if got.UnansweredOffers != st.count || got.Paused != st.paused || res.PausedUnanswered != st.nowPaused {
+					t.Errorf("step %d (%s): unanswered %d, paused %v, paused now %v; want %d, %v, %v",
+						i, st.do, got.UnansweredOffers, got.Paused, res.PausedUnanswered, st.count, st.paused, st.nowPaused)
+				}
+				// As stored, not only as returned.
+				stored, err := s.GetVolunteer(bg, idOf(v.Name))
+				mustOK(t, err, "get volunteer")
+				if stored.UnansweredOffers != st.count || stored.Paused != st.paused {
+					t.Errorf("step %d (%s): stored unanswered %d, paused %v", i, st.do, stored.UnansweredOffers, stored.Paused)
+				}
+			}
+			verifyAll(t, s)
+		})
+	}
+}
+
+// TestUnansweredOffersOutputOnly: an update cannot set the count, nor
+// clear it while the volunteer stays paused; a new volunteer starts at 0.
+func TestUnansweredOffersOutputOnly(t *testing.T) {
+	clock := newFakeClock()
+	s, _ := newStore(t, WithClock(clock.now), WithPauseAfterUnanswered(1))
+	v := newVolunteer("org-a", "AB10 1AF", "+447700800999", "driver")
+	v.UnansweredOffers = 7
+	v, err := s.CreateVolunteer(bg, v, Idempotency{})
+	mustOK(t, err, "create volunteer")
+	if v.UnansweredOffers != 0 {
+		t.Fatalf("created with unanswered_offers %d", v.UnansweredOffers)
+	}
+	lcOffer(t, s, lcRequest(t, s), v)
+	clock.advance(lcLease)
+	if _, err := s.ExpireOffers(bg, clock.now(), 10); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := s.GetVolunteer(bg, idOf(v.Name))
+	mustOK(t, err, "get volunteer")
+	if !cur.Paused || cur.UnansweredOffers != 1 {
+		t.Fatalf("after one lapse with limit 1: paused %v, unanswered %d", cur.Paused, cur.UnansweredOffers)
+	}
+	cur.UnansweredOffers, cur.MaxDistanceMetres = 0, 4000 // an edit of something else, still paused
+	cur, err = s.UpdateVolunteer(bg, cur)
+	mustOK(t, err, "update volunteer")
+	if cur.UnansweredOffers != 1 || !cur.Paused {
+		t.Errorf("an edit while paused: unanswered %d, paused %v; want 1, true", cur.UnansweredOffers, cur.Paused)
+	}
+}
+
+func TestOpenRefusesNegativePauseAfter(t *testing.T) {
+	if _, err := Open(t.TempDir()+"/doorstep.db", WithPauseAfterUnanswered(-1)); err == nil {
+		t.Fatal("Open took a negative limit")
+	}
+}
