@@ -44,8 +44,9 @@ type WatchOptions struct {
 	GiveUpAfter time.Duration
 	// MustConnect makes Watch return at once, with the error, if its
 	// first stream fails before the server answers: a wrong address or a
-	// server that is down should not look like a quiet afternoon. Later
-	// breaks are repaired as ever.
+	// server that is down should not look like a quiet afternoon. A first
+	// stream turned away for the token's call rate is still waited out:
+	// the server is there. Later breaks are repaired as ever.
 	MustConnect bool
 	// OnConnection, if set, is told when a stream that had answered breaks
 	// and Watch sets about reconnecting (the error), and when a new stream
@@ -105,9 +106,11 @@ func (e callbackError) Error() string { return e.err.Error() }
 //
 // When the events asked for have been compacted away, Watch returns a
 // *CompactedError. It does not retry OUT_OF_RANGE or any error other than
-// those of a broken stream, and of a reconnect the server turns away for
-// the moment (RESOURCE_EXHAUSTED: RATE_LIMITED, TOO_MANY_STREAMS). Reconnects do not count against WithRetry's
-// attempts: they go on for opts.GiveUpAfter, with WithRetry's base delay.
+// those of a broken stream, of a stream turned away for the token's call
+// rate (RESOURCE_EXHAUSTED, RATE_LIMITED: the first stream too), and of a
+// reconnect turned away for the token's open streams (TOO_MANY_STREAMS).
+// Reconnects do not count against WithRetry's attempts: they go on for
+// opts.GiveUpAfter, with WithRetry's base delay.
 func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(*pb.WatchEventsResponse) error) error {
 	if fn == nil {
 		return errors.New("client: watch: fn is required")
@@ -131,6 +134,11 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(*pb.Watch
 			return ctx.Err()
 		case status.Code(err) == codes.OutOfRange:
 			return w.compacted(err)
+		case rateLimited(err):
+			// The stream never ran, first or not: waited out as every
+			// unary call is. An app that reloaded its view with List calls
+			// before watching has spent its rate, which is no mistake of
+			// its own, and the server that said so is there (MustConnect).
 		case !resumable(err) && !(w.started && throttled(err)), opts.MustConnect && !w.started:
 			return fmt.Errorf("client: watch from revision %d: %w", w.next, err)
 		}
@@ -254,8 +262,9 @@ func resumable(err error) bool {
 // moment: its token over its call rate (an app reloading its view as it
 // reconnects), or over its open streams (the server has yet to notice
 // that the broken one is gone). A watch that has run waits that out as it
-// waits out a server that is down; a first stream refused so is the
-// caller's mistake to hear of at once.
+// waits out a server that is down; a first stream refused for its streams
+// is the caller's mistake to hear of at once (one refused for the rate is
+// waited out even so: see Watch).
 func throttled(err error) bool {
 	if status.Code(err) != codes.ResourceExhausted {
 		return false

@@ -93,3 +93,24 @@ func TestWatchFirstStreamThrottledIsReturned(t *testing.T) {
 		t.Errorf("first stream refused: Watch returned %v, want RESOURCE_EXHAUSTED", err)
 	}
 }
+
+// A partner's program, restarted, reloads its view of its organisation
+// with List calls (as CompactedError asks) and then watches. The reload
+// spends its token's call rate, so the first stream is turned away
+// (RATE_LIMITED): the call never ran, and every unary call the client
+// makes waits that out. Watch returned it at once, as if the partner had
+// a mistake to fix, and the program stopped at its start; it now waits,
+// as it does for a reconnect, and the watch goes live.
+func TestWatchFirstStreamRateLimitedWaits(t *testing.T) {
+	for _, mustConnect := range []bool{false, true} {
+		ref := &refuser{refuse: map[int64]error{0: withInfo(codes.ResourceExhausted, "too many calls with this token; slow down and retry shortly", server.ReasonRateLimited, nil)}}
+		s := newTestServer(t, ref.option())
+		c := s.client(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err := c.Watch(ctx, client.WatchOptions{MustConnect: mustConnect}, func(*pb.WatchEventsResponse) error { return errDone })
+		cancel()
+		if !errors.Is(err, errDone) {
+			t.Errorf("MustConnect %v: first stream turned away for the call rate: Watch returned %v, want it to wait and go live", mustConnect, err)
+		}
+	}
+}
