@@ -134,3 +134,23 @@ func TestDescribeOlderServer(t *testing.T) {
 		t.Errorf("Describe:\n got %q\nwant %q", got, want)
 	}
 }
+
+// A partner's program kept its resume point, and the server's data was put
+// back from an older copy: its saved revision is past the server's log
+// (REVISION_AHEAD). Describe, which the program logs for whoever looks
+// after it, said the events "are no longer kept" and to watch again from
+// an earlier revision, which read as a contradiction and sent them looking
+// at the event retention; it says what happened, as the error itself does.
+func TestDescribeWatchPastTheLog(t *testing.T) {
+	s := newTestServer(t)
+	c := s.client(t)
+	err := c.Watch(context.Background(), client.WatchOptions{StartRevision: 1000}, func(*pb.WatchEventsResponse) error { return nil })
+	var ce *client.CompactedError
+	if !errors.As(err, &ce) || !ce.Ahead {
+		t.Fatalf("watch from past the log: %v, want a *CompactedError, Ahead", err)
+	}
+	got := client.Describe(err)
+	if strings.Contains(got, "no longer kept") || !strings.Contains(got, "past the server's log") || !strings.Contains(got, fmt.Sprintf("from revision %d", ce.Oldest)) {
+		t.Errorf("Describe of a resume point past the log: %q, want it to say the revision is past the server's log, and to reload and watch from %d", got, ce.Oldest)
+	}
+}
