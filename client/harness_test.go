@@ -42,6 +42,7 @@ type testServer struct {
 	lis *bufconn.Listener
 	st  *store.BoltStore
 	g   *grpc.Server
+	srv *server.Server
 }
 
 // startServer serves a new data file in dir, with the sample gazetteer
@@ -91,7 +92,7 @@ func (s *testServer) serve(st *store.BoltStore) error {
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = g.Serve(lis) }()
 	s.mu.Lock()
-	s.st, s.g, s.lis = st, g, lis
+	s.st, s.g, s.lis, s.srv = st, g, lis, srv
 	s.mu.Unlock()
 	return nil
 }
