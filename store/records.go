@@ -594,6 +594,12 @@ func (s *BoltStore) UpdateVolunteer(ctx context.Context, v *pb.Volunteer) (*pb.V
 func (s *BoltStore) DeleteVolunteer(ctx context.Context, id, etag string) error {
 	err := volunteers.remove(ctx, s, id, etag)
 	s.tokens.invalidate() // after the commit: their tokens are revoked
+	if errors.Is(err, ErrHasCommitments) {
+		// Named, as an erasure's refusal is, so that the caller is told
+		// to end the volunteer's offers and jobs (hold them, hand the
+		// jobs back), not the requests' own lives (cancel, complete).
+		return commitmentsOf(volunteerPrefix+id, err)
+	}
 	return err
 }
 
