@@ -82,6 +82,10 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 		// set at registration too, or its lifting would be its only trace.
 		fields = append(slices.Clip(fields), "held")
 	}
+	if vol.Vetting.GetLevel() > pb.Vetting_DBS_LEVEL_NONE {
+		// So is a DBS check's, whoever vouched for it.
+		fields = append(slices.Clip(fields), "vetting")
+	}
 	out, err := s.store.CreateVolunteer(s.auditing(ctx, "create", "", fields), vol, idem)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
@@ -248,11 +252,21 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 			return &pb.UpdateVolunteerResponse{Volunteer: cur}, nil
 		}
 		wctx := ctx
+		// A hold's every change is on record, as personal data's are, and
+		// so is a DBS check's (the organisation's word that they may go
+		// into homes: who recorded it revoked at 9pm, or raised one never
+		// made, is asked after the event log has let it go); but only a
+		// change: a whole-record edit ("*") that leaves either as it was
+		// must not read as someone setting or lifting it.
+		var guarded []string
 		if next.Held != cur.Held {
-			// A hold's every change is on record, as personal data's are,
-			// but only a change: a whole-record edit ("*") that leaves it
-			// as it was must not read as someone setting or lifting it.
-			wctx = s.auditingUpdate(base, volunteerPrefix+id, paths, volunteerPersonal, "held")
+			guarded = append(guarded, "held")
+		}
+		if !proto.Equal(next.Vetting, cur.Vetting) {
+			guarded = append(guarded, "vetting")
+		}
+		if len(guarded) > 0 {
+			wctx = s.auditingUpdate(base, volunteerPrefix+id, paths, volunteerPersonal, guarded...)
 		}
 		out, err := s.store.UpdateVolunteer(wctx, next)
 		if errors.Is(err, store.ErrEtagMismatch) && in.Etag == "" && attempt < updateRetries {
