@@ -35,7 +35,7 @@ type commitment struct {
 	job
 }
 
-// placeOf names a street within its postcode district (streetIndexKey),
+// placeOf names a street within its postcode sector (streetIndexKey),
 // or is "" for a request without a street, which shares a round with
 // nothing.
 func placeOf(street, postcode string) string {

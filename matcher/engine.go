@@ -82,7 +82,7 @@ type Engine struct {
 	// read (freshGrid): loading a store is a million writes and then one
 	// bulk build, not a million grid inserts.
 	pending []uint32
-	// postcodes and streets (district and street key) find the volunteers
+	// postcodes and streets (sector and street key) find the volunteers
 	// who may earn a bonus without searching for them.
 	postcodes interned
 	streets   interned

@@ -409,8 +409,9 @@ func (e *Engine) bonusHolders(q *query) []uint32 {
 // needs the side record: score adds it, and bonusCandidates bounds a score
 // by the rest before reading anything more.
 func (e *Engine) baseParts(q *query, v *volunteer, metres float64) (p Parts, sameStreet, samePostcode, helped bool) {
-	// Street names repeat from town to town; the same name counts as the
-	// same street only within one postcode district (streetIndexKey).
+	// Street names repeat from town to town and village to village; the
+	// same name counts as the same street only within one postcode sector
+	// (streetIndexKey).
 	sameStreet = q.streetID != 0 && q.streetID == v.street
 	samePostcode = q.postcode != "" && q.postcodeID == v.postcode
 	helped = slices.Contains(q.previous, v.name)
@@ -429,11 +430,14 @@ func (e *Engine) baseParts(q *query, v *volunteer, metres float64) (p Parts, sam
 	return p, sameStreet, samePostcode, helped
 }
 
-// streetIndexKey names a street within its postcode district, so that
-// the same name in two towns is two streets. The district's length leads,
+// streetIndexKey names a street within its postcode sector, so that the
+// same name in two towns is two streets. Not the district: a rural one
+// (LE15, Rutland) holds a town and forty villages, most with a Main Street
+// of their own, and two jobs on "Main Street" there would be one round for
+// a volunteer to do in one visit, 7 km apart. The sector's length leads,
 // so no two pairs give the same key.
 func streetIndexKey(streetKey, postcode string) string {
-	d := district(postcode)
+	d := sector(postcode)
 	return strconv.Itoa(len(d)) + ":" + d + "|" + streetKey
 }
 
@@ -781,10 +785,12 @@ func Summary(ex []Exclusion) string {
 	return string(b)
 }
 
-// district is a normalised postcode's outward code ("AB10" of "AB10 1AB").
-func district(pc string) string {
-	if i := strings.IndexByte(pc, ' '); i >= 0 {
-		return pc[:i]
+// sector is a normalised postcode's sector ("AB10 1" of "AB10 1AB"), or
+// the postcode itself when it is a sector already, as a commitment's is
+// (store keeps no more of where a job is), or only a district.
+func sector(pc string) string {
+	if i := strings.IndexByte(pc, ' '); i >= 0 && i+2 <= len(pc) {
+		return pc[:i+2]
 	}
 	return pc
 }
