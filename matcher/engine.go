@@ -714,6 +714,9 @@ type Result struct {
 	// Reach is how far the search looked, in metres (the nearest limit of
 	// the request's needs); 0 for a remote request, which has none.
 	Reach float64
+	// reachNote is reachWords' for the request: which need holds it to
+	// Reach, when another reaches farther.
+	reachNote string
 	// Short says that fewer than the asked-for number were found.
 	Short bool
 	// Holder says that a volunteer in reach, not among Candidates nor
@@ -774,6 +777,13 @@ type query struct {
 	// an offer of this request (StillEligible): that offer's place in
 	// their capacity is theirs, not a reason to turn them away.
 	holder uint32
+
+	// reachNeed is the need whose limit is maxMetres; farNeed the one that
+	// reaches farthest, farMetres, which is more than maxMetres when the
+	// needs reach unalike (a lift and a prescription), and the sentences
+	// then say which holds the request to its reach (reachWords).
+	reachNeed, farNeed pb.Need
+	farMetres          float64
 }
 
 // startDay is the date help starts on where zone loc's volunteers live:
@@ -865,6 +875,12 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 			rule = e.cfg.Needs[pb.Need_NEED_OTHER]
 		}
 		if rule.MaxMetres > 0 {
+			if rule.MaxMetres < q.maxMetres {
+				q.reachNeed = n
+			}
+			if rule.MaxMetres > q.farMetres {
+				q.farNeed, q.farMetres = n, rule.MaxMetres
+			}
 			q.maxMetres = math.Min(q.maxMetres, rule.MaxMetres)
 		}
 		q.minVetting = max(q.minVetting, rule.MinVetting)

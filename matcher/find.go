@@ -45,6 +45,9 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 	if !q.remote {
 		res.Reach = q.maxMetres
 	}
+	if res.Short && !q.remote && q.farMetres > q.maxMetres {
+		res.reachNote = ", as far as its " + q.reachWords()
+	}
 	switch {
 	case len(cands) >= k:
 	case counted:
@@ -684,10 +687,24 @@ func (r Result) Summary() string {
 	case r.Reach == 0:
 		return "there is nobody else"
 	case len(r.Candidates) == 0 && !r.Holder:
-		return "no volunteer lives within " + distanceWords(r.Reach)
+		return "no volunteer lives within " + distanceWords(r.Reach) + r.reachNote
 	default:
-		return "nobody else lives within " + distanceWords(r.Reach)
+		return "nobody else lives within " + distanceWords(r.Reach) + r.reachNote
 	}
+}
+
+// reachWords says which of q's needs holds it to its reach, and how far
+// the farthest reaching would go: "prescription collection reaches
+// (transport reaches 8 km)". Staff who know that lifts reach 8 km, told
+// only that nobody lives within 1.5 km, cannot see that the prescription
+// taken down with the lift is what keeps its drivers out.
+func (q *query) reachWords() string {
+	return needWords(q.reachNeed) + " reaches (" + needWords(q.farNeed) + " reaches " + distanceWords(q.farMetres) + ")"
+}
+
+// needWords is a need as staff say it: "prescription collection".
+func needWords(n pb.Need) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(n.String(), "NEED_"), "_", " "))
 }
 
 // zoneWords names a time zone as staff would say it: the city of an
@@ -837,7 +854,11 @@ func (e *Engine) eligible(r *pb.HelpRequest, previousHelpers []string, volunteer
 	}
 	metres := q.metresTo(&e.vols[id])
 	if !q.remote && metres > q.maxMetres {
-		return false, Exclusion{Reason: TooFar, Detail: beyondWords(metres, q.maxMetres, "this request reaches"), Count: 1, OutOfReach: true}, nil
+		what := "this request reaches"
+		if q.farMetres > q.maxMetres {
+			what = "this request's " + q.reachWords()
+		}
+		return false, Exclusion{Reason: TooFar, Detail: beyondWords(metres, q.maxMetres, what), Count: 1, OutOfReach: true}, nil
 	}
 	if ok, why, det, _ := e.check(q, id, metres); !ok {
 		x := Exclusion{Reason: reasonOfCode[why], Detail: q.detail(why, det), Count: 1}

@@ -117,8 +117,16 @@ func TestSentencesAgainstTheData(t *testing.T) {
 		// What the request demands, read from the config.
 		reach, minVet := math.Inf(1), pb.Vetting_DBS_LEVEL_NONE
 		var skills []string
+		var reachNeed, farNeed pb.Need // the needs that reach least and farthest
+		far := 0.0
 		for _, n := range r.Needs {
 			rule := cfg.Needs[n]
+			if rule.MaxMetres < reach {
+				reachNeed = n
+			}
+			if rule.MaxMetres > far {
+				farNeed, far = n, rule.MaxMetres
+			}
 			reach = math.Min(reach, rule.MaxMetres)
 			minVet = max(minVet, rule.MinVetting)
 			for _, s := range rule.Skills {
@@ -256,7 +264,14 @@ func TestSentencesAgainstTheData(t *testing.T) {
 			fail("trial %d: %q counts %v, want %v", trial, res.Summary(), got, want)
 		}
 		if len(res.Exclusions) == 0 && !remote {
-			if !strings.HasSuffix(res.Summary(), " within "+distanceWords(reach)) {
+			within := " within " + distanceWords(reach)
+			if far > reach {
+				// Which need holds it there, when another reaches farther.
+				within += ", as far as its " + strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(reachNeed.String(), "NEED_")), "_", " ") +
+					" reaches (" + strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(farNeed.String(), "NEED_")), "_", " ") +
+					" reaches " + distanceWords(far) + ")"
+			}
+			if !strings.HasSuffix(res.Summary(), within) {
 				fail("trial %d: %q, reach %v", trial, res.Summary(), reach)
 			}
 		}
