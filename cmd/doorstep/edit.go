@@ -271,7 +271,7 @@ handed back (doorstep request release).`,
 	dbsExpires := fs.String("dbs-expires", "", "the last day their check counts, YYYY-MM-DD, or none")
 	skills := fs.String("skills", "", "skill tags, e.g. driver,welsh (\"\" for none)")
 	capacity := fs.Int("capacity", 0, "how many requests they take at once (1-20)")
-	maxDist := fs.String("max-distance", "", "how far they will go: 1500, 1500m or 2km")
+	maxDist := fs.String("max-distance", "", "how far they will go: 1500, 1500m, 2km or 10 miles")
 	display := fs.String("name", "", "what the volunteer likes to be called")
 	phone := fs.String("phone", "", "their phone number")
 	postcode := fs.String("postcode", "", "their home postcode, when they move")

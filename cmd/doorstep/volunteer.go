@@ -36,7 +36,7 @@ func (a *app) volunteerAdd(args []string) error {
 	lat := fs.Float64("lat", 0, "latitude of their home, when the postcode is not known")
 	lng := fs.Float64("lng", 0, "longitude of their home")
 	travel := fs.String("travel", "walking", "walking, cycling or car")
-	maxDist := fs.String("max-distance", "", "how far they will go: 1500, 1500m or 2km (by default 1.5 km walking, 5 km cycling, 15 km by car)")
+	maxDist := fs.String("max-distance", "", "how far they will go: 1500, 1500m, 2km or 10 miles (by default 1.5 km walking, 5 km cycling, 15 km by car)")
 	skills := fs.String("skills", "", "skill tags, e.g. driver,welsh")
 	dbs := fs.String("dbs", "none", "their DBS check: none, basic or enhanced")
 	dbsExpires := fs.String("dbs-expires", "", "the last day their check counts, YYYY-MM-DD")
@@ -147,19 +147,24 @@ func (a *app) volunteerAdd(args []string) error {
 	return nil
 }
 
-// parseMetres reads "1500", "1500m", "2km", "2.5 km".
+// parseMetres reads "1500", "1500m", "2km", "2.5 km", and "10 miles" (or
+// "mile", "mi"): a volunteer in the country says how far they will drive
+// as the road signs do, in miles, and staff type what they hear.
 func parseMetres(s string) (int32, error) {
 	s = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), " ", "")
 	mult := 1.0
-	switch {
-	case strings.HasSuffix(s, "km"):
-		s, mult = strings.TrimSuffix(s, "km"), 1000
-	case strings.HasSuffix(s, "m"):
-		s = strings.TrimSuffix(s, "m")
+	for _, u := range []struct {
+		suffix string
+		metres float64
+	}{{"km", 1000}, {"miles", 1609.344}, {"mile", 1609.344}, {"mi", 1609.344}, {"m", 1}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = n, u.metres
+			break
+		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f*mult < 100 || f*mult > 100000 {
-		return 0, errors.New("give a distance from 100m to 100km, such as 1500 or 2km")
+	if m := f * mult; err != nil || !(m >= 100 && m <= 100000) {
+		return 0, errors.New("give a distance from 100m to 100km, such as 1500, 2km or 10 miles")
 	}
 	return int32(f * mult), nil
 }
