@@ -90,7 +90,8 @@ func (s *Server) CreateToken(ctx context.Context, req *pb.CreateTokenRequest) (*
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
-	out, err := s.store.CreateToken(ctx, tok, hash, false)
+	// Who made which credential, for whom, is on record with it.
+	out, err := s.store.CreateToken(store.WithAudit(ctx, s.auditRecord(ctx, "create", "", nil)), tok, hash, false)
 	if errors.Is(err, store.ErrNotFound) && tok.Volunteer != "" {
 		// Deleted or erased since the check above.
 		v.add("token.volunteer", "names no stored volunteer record")
@@ -123,7 +124,7 @@ func (s *Server) RevokeToken(ctx context.Context, req *pb.RevokeTokenRequest) (*
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	tok, err := s.store.RevokeToken(ctx, id)
+	tok, err := s.store.RevokeToken(store.WithAudit(ctx, s.auditRecord(ctx, "revoke", "", nil)), id)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{reason: ReasonNotFound, name: tokenPrefix + id})
 	}
@@ -180,7 +181,7 @@ func (s *Server) ListAuditRecords(ctx context.Context, req *pb.ListAuditRecordsR
 	// "nobody read this record" must not be the answer to a typo.
 	f := store.AuditFilter{
 		Actor:    auditFilterName(&v, "actor", req.GetActor(), `"system" or tokens/{id}`, "system", tokenPrefix),
-		Resource: auditFilterName(&v, "resource", req.GetResource(), `"phone", helpRequests/{id} or volunteers/{id}`, "phone", helpRequestPrefix, volunteerPrefix),
+		Resource: auditFilterName(&v, "resource", req.GetResource(), `"phone", helpRequests/{id}, volunteers/{id} or tokens/{id}`, "phone", helpRequestPrefix, volunteerPrefix, tokenPrefix),
 		Action:   req.GetAction(),
 	}
 	if f.Action != "" && !slices.Contains(auditActions, f.Action) {
@@ -196,8 +197,12 @@ func (s *Server) ListAuditRecords(ctx context.Context, req *pb.ListAuditRecordsR
 	return &pb.ListAuditRecordsResponse{AuditRecords: recs, NextPageToken: next}, nil
 }
 
+// AuditActions are the actions audit records name (AuditRecord.action),
+// for clients that check a filter before sending it.
+func AuditActions() []string { return slices.Clone(auditActions) }
+
 // auditActions are the actions audit records name (AuditRecord.action).
-var auditActions = []string{"read_contact", "create", "update", "delete", "accept", "decline", "complete", "release", "cancel", "export", "erase", "purge", "backup"}
+var auditActions = []string{"read_contact", "create", "update", "delete", "accept", "decline", "complete", "release", "cancel", "export", "erase", "purge", "backup", "revoke"}
 
 // auditFilterName checks a ListAuditRecords filter that names an actor or
 // a record: the word given, or one of prefixes and an id, which comes back

@@ -149,6 +149,13 @@ func NewSecret() (string, [32]byte, error) {
 	return secret, sha256.Sum256([]byte(secret)), nil
 }
 
+// SystemAudit returns ctx with an audit record of the server's own act
+// (actor "system"), such as making the first admin token, for the write
+// made with it.
+func SystemAudit(ctx context.Context, action string) context.Context {
+	return store.WithAudit(ctx, &pb.AuditRecord{Action: action, Actor: "system"})
+}
+
 // BootstrapAdminToken makes the first admin token on a store that has
 // none and returns its secret; on a store with tokens it returns "".
 func BootstrapAdminToken(ctx context.Context, st store.Store) (string, error) {
@@ -156,7 +163,7 @@ func BootstrapAdminToken(ctx context.Context, st store.Store) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = st.CreateToken(ctx, FirstAdminToken(), hash, true)
+	_, err = st.CreateToken(SystemAudit(ctx, "create"), FirstAdminToken(), hash, true)
 	if errors.Is(err, store.ErrExists) {
 		return "", nil
 	}

@@ -178,6 +178,7 @@ func (s *BoltStore) fillAuditIndex() error {
 // so that two servers starting on an empty file cannot both make one.
 func (s *BoltStore) CreateToken(ctx context.Context, t *pb.Token, hash [32]byte, onlyIfNone bool) (*pb.Token, error) {
 	var out *pb.Token
+	ctx, recs := tokenAudit(ctx)
 	err := s.c.do(ctx, func(w *writeTx) error {
 		out = nil
 		top := w.tx.Bucket(bTokens)
@@ -222,6 +223,9 @@ func (s *BoltStore) CreateToken(ctx context.Context, t *pb.Token, hash [32]byte,
 			if err := w.put(top.Bucket(bVolunteerTokens), append(bytes.Clone(vol), id...), nil); err != nil {
 				return err
 			}
+		}
+		if err := s.writeTokenAudit(w, recs, tok.Name); err != nil {
+			return err
 		}
 		out = tok
 		return nil
@@ -353,13 +357,43 @@ func (s *BoltStore) ListTokens(_ context.Context, p Page) ([]*pb.Token, string, 
 	return out, next, nil
 }
 
-// RevokeToken revokes a token; a revoked one is ErrWrongState.
+// tokenAudit takes the audit records from ctx (WithAudit) for a token's
+// write to append itself: tokens take no revision, which is what the
+// committer audits by, yet who made or revoked a credential is the
+// first thing asked after a breach. A record with no resource names the
+// token.
+func tokenAudit(ctx context.Context) (context.Context, []*pb.AuditRecord) {
+	recs := auditFrom(ctx)
+	if len(recs) == 0 {
+		return ctx, nil
+	}
+	return WithAudit(ctx), recs
+}
+
+// writeTokenAudit appends recs, about the token named, within w.
+func (s *BoltStore) writeTokenAudit(w *writeTx, recs []*pb.AuditRecord, name string) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	out := make([]*pb.AuditRecord, len(recs))
+	for i, r := range recs {
+		out[i] = proto.Clone(r).(*pb.AuditRecord)
+		if out[i].Resource == "" {
+			out[i].Resource = name
+		}
+	}
+	return s.writeAudit(w, out)
+}
+
+// RevokeToken revokes a token; a revoked one is ErrWrongState. Audit
+// records in ctx (WithAudit) are written with the revocation.
 func (s *BoltStore) RevokeToken(ctx context.Context, id string) (*pb.Token, error) {
 	key, err := ParseID(id)
 	if err != nil {
 		return nil, fmt.Errorf("store: revoke token: %w", ErrNotFound)
 	}
 	var out *pb.Token
+	ctx, recs := tokenAudit(ctx)
 	err = s.c.do(ctx, func(w *writeTx) error {
 		out = nil
 		b := w.tx.Bucket(bTokens).Bucket(bRecords)
@@ -386,6 +420,9 @@ func (s *BoltStore) RevokeToken(ctx context.Context, id string) (*pb.Token, erro
 		}
 		t.RevokeTime = timestamp(now)
 		if err := putProto(w, b, key, t); err != nil {
+			return err
+		}
+		if err := s.writeTokenAudit(w, recs, t.Name); err != nil {
 			return err
 		}
 		out = proto.Clone(t).(*pb.Token)

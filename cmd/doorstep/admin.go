@@ -331,7 +331,7 @@ func (a *app) adminOrgList(args []string) error {
 // auditActions are the actions AuditRecord.action documents. A filter
 // with any other word could only ever match nothing, which on an audit
 // reads as "nobody did it".
-var auditActions = []string{"read_contact", "create", "update", "delete", "accept", "decline", "complete", "release", "cancel", "export", "erase", "purge", "backup"}
+var auditActions = server.AuditActions()
 
 func (a *app) adminAudit(args []string) error {
 	u := usage{
@@ -350,7 +350,7 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 	cmd := a.begin("audit", u)
 	fs := cmd.fs
 	actor := fs.String("actor", "", "only what this token did: tokens/ID, or system")
-	resource := fs.String("resource", "", "only what was done to this record: helpRequests/ID, volunteers/ID or phone")
+	resource := fs.String("resource", "", "only what was done to this record: helpRequests/ID, volunteers/ID, tokens/ID or phone")
 	action := fs.String("action", "", "only this action, e.g. read_contact or erase")
 	limit := fs.Int("limit", 100, "at most this many records, newest first")
 	if _, err := cmd.exactly(args, 0); err != nil {
@@ -431,7 +431,7 @@ func auditResource(s string) (string, error) {
 		return "phone", nil
 	}
 	coll, _, ok := strings.Cut(s, "/")
-	for _, c := range []struct{ collection, what string }{{"helpRequests", "help request"}, {"volunteers", "volunteer"}, {"offers", "offer"}} {
+	for _, c := range []struct{ collection, what string }{{"helpRequests", "help request"}, {"volunteers", "volunteer"}, {"offers", "offer"}, {"tokens", "token"}} {
 		if ok && strings.EqualFold(coll, c.collection) {
 			name, err := resourceName(s, c.collection, c.what)
 			if err != nil {
@@ -446,7 +446,7 @@ func auditResource(s string) (string, error) {
 		return "", usageErrorf("--resource: %s is a phone number, not a record: doorstep admin export --phone '%s' shows who read "+
 			"or changed that person's records, and --resource phone lists exports and erasures by number", phoneWords(number), phoneWords(number))
 	}
-	return "", usageErrorf("--resource: %q is not a record: give helpRequests/ID, volunteers/ID or phone", s)
+	return "", usageErrorf("--resource: %q is not a record: give helpRequests/ID, volunteers/ID, tokens/ID or phone", s)
 }
 
 // methodWords shortens "/doorstep.v1.HelpRequestService/GetHelpRequest"

@@ -89,6 +89,14 @@ func TestAdminTokensAndOrganisations(t *testing.T) {
 
 	golden(t, "admin_token_revoke", e.ok("admin", "token", "revoke", strings.TrimPrefix(desk3, "tokens/")))
 	e.clock.advance(time.Minute)
+	// Who made and revoked it is on its trail, read by its name.
+	var trail []struct{ Action string }
+	if err := json.Unmarshal([]byte(e.ok("admin", "audit", "--resource", desk3, "--json")), &trail); err != nil {
+		t.Fatal(err)
+	}
+	if len(trail) != 2 || trail[0].Action != "revoke" || trail[1].Action != "create" {
+		t.Errorf("admin audit --resource %s: %+v, want revoke then create", desk3, trail)
+	}
 	golden(t, "admin_token_list", e.ok("admin", "token", "list"))
 	for _, tok := range e.storedTokens() {
 		if (tok.Name == desk3) != (tok.RevokeTime != nil) {
@@ -364,9 +372,9 @@ func TestAdminErrors(t *testing.T) {
 		{"org without name", []string{"admin", "org", "create", "granite-city"}, exitUsage,
 			"Missing --name; see doorstep admin org create --help."},
 		{"audit unknown action", []string{"admin", "audit", "--action", "peek"}, exitUsage,
-			`--action: "peek" is not an action: read_contact, create, update, delete, accept, decline, complete, release, cancel, export, erase, purge, backup.`},
+			`--action: "peek" is not an action: read_contact, create, update, delete, accept, decline, complete, release, cancel, export, erase, purge, backup, revoke.`},
 		{"audit unknown resource", []string{"admin", "audit", "--resource", "01kk0000000000000000000000"}, exitUsage,
-			`--resource: "01kk0000000000000000000000" is not a record: give helpRequests/ID, volunteers/ID or phone.`},
+			`--resource: "01kk0000000000000000000000" is not a record: give helpRequests/ID, volunteers/ID, tokens/ID or phone.`},
 		// A phone number is what an admin holds when a person asks who saw
 		// their data; "give ... or phone" read as if it were taken.
 		{"audit phone number", []string{"admin", "audit", "--resource", "07700 900123"}, exitUsage,

@@ -331,7 +331,7 @@ func announceFirstToken(ctx context.Context, st store.Store, c config, stderr io
 	if err != nil {
 		return err
 	}
-	_, err = st.CreateToken(ctx, server.FirstAdminToken(), hash, true)
+	_, err = st.CreateToken(server.SystemAudit(ctx, "create"), server.FirstAdminToken(), hash, true)
 	if errors.Is(err, store.ErrExists) {
 		// Another process made the first token in between.
 		if c.adminTokenFile != "" {
@@ -385,7 +385,9 @@ func recoverAdmin(ctx context.Context, c config, logger *zap.Logger, stderr io.W
 	if err != nil {
 		return err
 	}
-	tok, err := st.CreateToken(ctx, server.RecoveryAdminToken(), hash, false)
+	// On record as the server's own act: whoever ran it had the data
+	// file, not a token.
+	tok, err := st.CreateToken(server.SystemAudit(ctx, "create"), server.RecoveryAdminToken(), hash, false)
 	if err != nil {
 		if c.adminTokenFile != "" {
 			_ = os.Remove(c.adminTokenFile)

@@ -812,10 +812,11 @@ type AuditRecord struct {
 	// What was done: "read_contact", "create", "update", "delete", "export",
 	// "erase", "purge" or "backup"; or, on a request's trail, a step of its
 	// lifecycle someone took: "accept" or "decline" (an offer of it),
-	// "complete", "release" or "cancel".
+	// "complete", "release" or "cancel"; or, on a token's trail, "create" or
+	// "revoke".
 	Action string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
-	// The record acted on ("helpRequests/{id}", "volunteers/{id}"), or
-	// "phone" for an export or erasure by phone number.
+	// The record acted on ("helpRequests/{id}", "volunteers/{id}",
+	// "tokens/{id}"), or "phone" for an export or erasure by phone number.
 	Resource string `protobuf:"bytes,7,opt,name=resource,proto3" json:"resource,omitempty"`
 	// The personal fields read or changed ("requester", "details",
 	// "location.address_lines").

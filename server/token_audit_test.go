@@ -1,0 +1,75 @@
+package server_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// TestTokensOnTheAuditTrail: after a breach the first question is who
+// issued or withdrew which credential. Each token made or revoked is on
+// its own trail (tokens/ID) with the admin who did it; a refused
+// revocation writes nothing.
+func TestTokensOnTheAuditTrail(t *testing.T) {
+	h := newHarness(t)
+	admin := pb.NewAdminServiceClient(h.conn)
+	self := h.tokenName("test admin")
+	made, err := admin.CreateToken(h.ctx, &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: "helpline desk 3", Role: pb.Role_ROLE_HELPLINE}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.RevokeToken(h.ctx, &pb.RevokeTokenRequest{Name: made.Token.Name}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = admin.RevokeToken(h.ctx, &pb.RevokeTokenRequest{Name: made.Token.Name})
+	wantFailure(t, err, codes.FailedPrecondition, server.ReasonWrongState)
+
+	resp, err := admin.ListAuditRecords(h.ctx, &pb.ListAuditRecordsRequest{Resource: made.Token.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range resp.AuditRecords {
+		got = append(got, r.Action)
+		if r.Actor != self || r.Role != pb.Role_ROLE_ADMIN || r.Resource != made.Token.Name {
+			t.Errorf("record %v: want actor %s, role admin, resource %s", r, self, made.Token.Name)
+		}
+	}
+	if len(got) != 2 || got[0] != "revoke" || got[1] != "create" {
+		t.Errorf("the token's trail, newest first: %v, want [revoke create] (the refused revocation writes nothing)", got)
+	}
+	if _, err := admin.ListAuditRecords(h.ctx, &pb.ListAuditRecordsRequest{Action: "revoke"}); err != nil {
+		t.Errorf("filter by action revoke: %v", err)
+	}
+}
+
+// TestFirstAdminTokenOnTheAuditTrail: the token the server makes on an
+// empty file is on record as the server's own act.
+func TestFirstAdminTokenOnTheAuditTrail(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "doorstep.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if secret, err := server.BootstrapAdminToken(ctx, st); err != nil || secret == "" {
+		t.Fatalf("bootstrap: %q, %v", secret, err)
+	}
+	toks, _, err := st.ListTokens(ctx, store.Page{Size: 10})
+	if err != nil || len(toks) != 1 {
+		t.Fatalf("tokens %v, %v", toks, err)
+	}
+	recs, _, err := st.ListAuditRecords(ctx, store.AuditFilter{Resource: toks[0].Name}, store.Page{Size: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Actor != "system" || recs[0].Action != "create" {
+		t.Errorf("the first admin token's trail: %v, want one create by system", recs)
+	}
+}
