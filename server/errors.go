@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -206,8 +208,37 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 		return statusWith(codes.DeadlineExceeded, ReasonDeadlineExceeded, "the call ran out of time", nil)
 	}
 	// Store errors carry ids and bucket names, never personal data.
-	m.logger.Error("internal error", zap.Error(err), zap.String("method", methodFrom(ctx)))
-	return statusWith(codes.Internal, ReasonInternal, "internal error", nil)
+	id := newIncident()
+	m.logger.Error("internal error", zap.Error(err), zap.String("method", methodFrom(ctx)), zap.String("code", codes.Internal.String()),
+		zap.String("incident", id))
+	return internalStatus(id)
+}
+
+// internalStatus is INTERNAL for the fault logged under incident id. The
+// caller is told nothing of the fault, which is the server's to mend, but
+// is given the id to quote: whoever runs the server finds by it the one
+// log line that says what went wrong, among a night's.
+func internalStatus(id string) error {
+	return statusWith(codes.Internal, ReasonInternal,
+		"internal error (incident "+id+"): tell whoever runs the server, quoting the incident", map[string]string{"incident": id})
+}
+
+// newIncident is a fresh id for a fault, short enough to read out on the
+// phone and random, so that servers and restarts never repeat one.
+func newIncident() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
+}
+
+// incidentOf is the incident id an INTERNAL error carries, or "".
+func incidentOf(err error) string {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == ReasonInternal {
+			return info.GetMetadata()["incident"]
+		}
+	}
+	return ""
 }
 
 // commitmentsAdvice says how to end what blocks an erasure or deletion of

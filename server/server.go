@@ -262,15 +262,20 @@ func (s *Server) logStreams(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 
 // logEnd, deferred by an interceptor, turns a panic into INTERNAL and logs
 // the call's method, code and duration: at debug level, or error level for
-// the codes that mean a bug.
+// the codes that mean a bug. A fault already said at error level, with the
+// incident id its caller was given (errMapper, or a panic here), is not
+// said there again: two lines per failure, sampled apart when many come at
+// once, could not be told to be the same one.
 func (s *Server) logEnd(what, method string, start time.Duration, err *error) {
 	if r := recover(); r != nil {
-		s.logger.Error("panic in handler", zap.String("method", method), zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
-		*err = statusWith(codes.Internal, ReasonInternal, "internal error", nil)
+		id := newIncident()
+		s.logger.Error("panic in handler", zap.String("method", method), zap.String("code", codes.Internal.String()), zap.String("incident", id),
+			zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
+		*err = internalStatus(id)
 	}
 	code := status.Code(*err)
 	lvl := zap.DebugLevel
-	if code == codes.Internal || code == codes.Unknown || code == codes.DataLoss {
+	if code == codes.Internal && incidentOf(*err) == "" || code == codes.Unknown || code == codes.DataLoss {
 		lvl = zap.ErrorLevel
 	}
 	if ce := s.logger.Check(lvl, what); ce != nil {
