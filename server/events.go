@@ -85,7 +85,10 @@ func (s *Server) closeEndedAssignments(ctx context.Context) {
 		return
 	}
 	s.lastClose = now
-	res, err := s.store.CloseEndedAssignments(ctx, now.Add(-s.assignmentGrace), purgeLimit)
+	// On each request's trail, as a person's marking is: who marked it done
+	// is asked after the event log has let it go, and a trail that ends at
+	// the accept would say someone did, unrecorded.
+	res, err := s.store.CloseEndedAssignments(s.auditingStep(ctx, "complete"), now.Add(-s.assignmentGrace), purgeLimit)
 	if err != nil && ctx.Err() == nil {
 		s.logger.Error("close ended assignments", zap.Error(err))
 	}
