@@ -365,11 +365,17 @@ func (s *Server) CreateBackup(ctx context.Context, _ *pb.CreateBackupRequest) (_
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
-	if err := s.store.RecordAudit(ctx, []*pb.AuditRecord{s.auditRecord(ctx, "backup", "backup", []string{"*"})}); err != nil {
+	// The copy is whole, and the store has logged it as made: a caller
+	// gone meanwhile (a stop's timeout, a Ctrl-C) still took it, and it is
+	// put on record and kept rather than thrown away unsaid.
+	if err := s.store.RecordAudit(context.WithoutCancel(ctx), []*pb.AuditRecord{s.auditRecord(ctx, "backup", "backup", []string{"*"})}); err != nil {
 		// A copy of everyone's data that nobody on record took is not
-		// left behind, any more than a read whose audit failed is answered.
+		// left behind, any more than a read whose audit failed is answered;
+		// the log, which has named its directory, says it is gone.
 		if rerr := os.RemoveAll(info.Dir); rerr != nil {
 			s.logger.Error("backup not audited, and not removed", zap.String("dir", info.Dir), zap.Error(rerr))
+		} else {
+			s.logger.Warn("backup removed: its audit record could not be written", zap.String("dir", info.Dir), zap.Error(err))
 		}
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
