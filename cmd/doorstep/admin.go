@@ -829,6 +829,14 @@ everything done since the backup is undone, and erasures made since must be made
 		return &cliError{code: exitFailed, msg: "Another backup was taken at the same moment, so none was written this time: run doorstep admin backup again (" +
 			server.ReasonAlreadyExists + ")."}
 	}
+	if msg, code := a.describe(err); err != nil && (code == exitUnreachable || code == exitInterrupted) {
+		// The answer may have been lost after the copy was made (the
+		// server stopping, the connection dropping): a backup then lies
+		// under --backup-dir, everyone's data and the key to it, which
+		// nobody would think to move off the machine.
+		return &cliError{code: code, msg: mayHaveBeenDone(msg, "The backup may have been written all the same: doorstep admin audit --action backup lists each backup taken, "+
+			"and it is in a directory named by its time under the server's --backup-dir.")}
+	}
 	if err != nil {
 		return err
 	}
