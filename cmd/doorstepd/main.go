@@ -352,6 +352,11 @@ func checkConfig(c config, fs *flag.FlagSet) error {
 	if c.offerLease < server.MinLease || c.offerLease > server.MaxLease {
 		return fmt.Errorf("--offer-lease %v must be from %v to %v", c.offerLease, server.MinLease, server.MaxLease)
 	}
+	// zap's own words for a mistake name no level that would do, and it
+	// takes levels past error (fatal, panic) that silence every error line.
+	if lvl, err := zapcore.ParseLevel(c.logLevel); err != nil || lvl > zapcore.ErrorLevel {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)
+	}
 	if c.logFormat != "json" && c.logFormat != "console" {
 		return fmt.Errorf("--log-format %q: want json or console", c.logFormat)
 	}
