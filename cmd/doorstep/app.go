@@ -161,6 +161,7 @@ func init() {
 		{"volunteer hold", "a coordinator's hold: offered nothing, and only a coordinator lifts it", (*app).volunteerHold},
 		{"volunteer unhold", "lift a coordinator's hold", (*app).volunteerUnhold},
 		{"volunteer list", "volunteers living near a postcode, sector or district", (*app).volunteerList},
+		{"volunteer delete", "remove a volunteer who has left, and stop their tokens", (*app).volunteerDelete},
 		{"import", "bulk intake from a CSV or JSON Lines file, idempotent by external_id", (*app).importFile},
 		{"watch", "print the live event stream, one line per event", (*app).watch},
 		{"admin token create", "issue a token and show its secret, once", (*app).adminTokenCreate},

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/doorstep-aid/doorstep/client"
@@ -816,4 +818,70 @@ func dateWords(d *pb.Date, now time.Time) string {
 		return t.Format("Mon 2 Jan 2006")
 	}
 	return t.Format("Mon 2 Jan")
+}
+
+// errDeleteStopped is a delete the coordinator did not confirm.
+var errDeleteStopped = &cliError{code: exitUsage, msg: "Stopped: nothing was deleted."}
+
+func (a *app) volunteerDelete(args []string) error {
+	u := usage{
+		synopsis: "doorstep volunteer delete ID [--yes]",
+		text: `Removes a volunteer who has left: their record goes, with their name, phone and home, and their own
+tokens stop working at once. It cannot be undone. Their past offers and jobs stay on the requests' records,
+naming them by id only. On a terminal it shows whom it would remove and asks you to type yes; scripts give
+--yes. A volunteer with an offer waiting or a job assigned is not deleted, and you are told how to end
+those first: hold them (doorstep volunteer hold ID), which withdraws their waiting offers, and hand back
+their jobs (doorstep request release ID). To stop someone at once while a concern is looked into, hold them
+instead: a hold can be lifted. For a person who asks for their data to be erased, an admin uses
+doorstep admin erase, which also reaches requests they made.`,
+		examples: []string{"doorstep volunteer delete 01jq3m7a1b2c3d4e5f6g7h8j9k", "doorstep volunteer delete 01jq3m7a1b2c3d4e5f6g7h8j9k --yes"},
+	}
+	cmd := a.begin("delete", u)
+	yes := cmd.fs.Bool("yes", false, "delete without asking to confirm")
+	name, c, err := cmd.connectTo(args, "volunteers", "volunteer")
+	if err != nil {
+		return err
+	}
+	if !*yes && a.prompt == nil {
+		return usageErrorf("deleting cannot be undone: give --yes to confirm (not on a terminal, so nothing is asked)")
+	}
+	// The record as read here is the one confirmed: deleted with its etag,
+	// so that an edit landing meanwhile (a new phone, a new job) stops it.
+	v, err := c.GetVolunteer(a.ctx, name)
+	if err != nil {
+		return err
+	}
+	who := v.GetContact().GetDisplayName()
+	if !*yes {
+		a.prompt.say("This deletes %s (%s, %s) and stops their tokens; it cannot be undone.\n", v.Name, orDash(who), volunteerStatus(v))
+		answer, err := a.prompt.line("Type yes to delete (Enter to stop): ")
+		if errors.Is(err, errAborted) {
+			return errDeleteStopped
+		}
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(strings.TrimSpace(answer), "yes") {
+			return errDeleteStopped
+		}
+	}
+	_, err = c.Volunteers.DeleteVolunteer(a.ctx, &pb.DeleteVolunteerRequest{Name: v.Name, Etag: v.Etag})
+	switch code := status.Code(err); {
+	case client.Reason(err) == server.ReasonHasCommitments:
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was deleted: %s has an offer waiting or a job assigned, so %s, and delete again (%s).",
+			v.Name, commitmentsAdvice(v.Name), server.ReasonHasCommitments)}
+	case code == codes.Aborted:
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was deleted: %s changed since it was read. Look again (doorstep volunteer show %s) and delete again if it is still right.", v.Name, idOf(v.Name))}
+	}
+	if msg, code := a.describe(err); code == exitUnreachable || code == exitInterrupted {
+		return &cliError{code: code, msg: mayHaveBeenDone(msg, "The volunteer may have been deleted all the same: doorstep volunteer show "+idOf(v.Name)+" says whether the record is still there.")}
+	}
+	if err != nil {
+		return err
+	}
+	if a.cfg.json {
+		return writeJSON(a.stdout, &pb.DeleteVolunteerResponse{})
+	}
+	fmt.Fprintf(a.stdout, "Deleted %s (%s): their record is gone and their tokens no longer work.\n", v.Name, orDash(who))
+	return nil
 }
