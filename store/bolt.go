@@ -345,6 +345,7 @@ type options struct {
 	keyFile    string
 	restored   bool
 	pauseAfter int
+	observe    func(CommitStats)
 }
 
 // Option configures Open.
@@ -373,6 +374,10 @@ func WithKeyFile(path string) Option { return func(o *options) { o.keyFile = pat
 // after such a restore only: each start given it sends every watcher to
 // reload.
 func WithRestored() Option { return func(o *options) { o.restored = true } }
+
+// WithCommitObserver has f told of each commit of the store's writer, on
+// the writer's goroutine: it must not block, nor write to the store.
+func WithCommitObserver(f func(CommitStats)) Option { return func(o *options) { o.observe = f } }
 
 // DefaultPauseAfterUnanswered is how many offers in a row a volunteer may
 // leave unanswered before they are paused, unless
@@ -489,6 +494,7 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	}
 	s.c = newCommitter(db, rev)
 	s.c.audit = s.writeAudit
+	s.c.observe = o.observe
 	if err := s.settleKeys(); err != nil {
 		s.c.close()
 		_ = db.Close()

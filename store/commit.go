@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -73,6 +74,16 @@ type committer struct {
 	// audit writes a context's audit records within a write (see
 	// WithAudit).
 	audit func(w *writeTx, recs []*pb.AuditRecord) error
+	// observe, when set, is told of each commit (WithCommitObserver).
+	observe func(CommitStats)
+}
+
+// CommitStats describes one commit of the store's writer: how many writes
+// it carried and how long bbolt took to write their pages and sync the
+// file, which is what a slow disk slows.
+type CommitStats struct {
+	Writes int
+	Commit time.Duration
 }
 
 func newCommitter(db *bolt.DB, rev uint64) *committer {
@@ -199,9 +210,13 @@ func (c *committer) commit(batch []*op) {
 		_ = tx.Commit()
 		return
 	}
+	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		c.fail(batch, fmt.Errorf("commit: %w", err))
 		return
+	}
+	if c.observe != nil {
+		c.observe(CommitStats{Writes: len(batch), Commit: time.Since(start)})
 	}
 	c.bell.ring(rev)
 	for i, o := range batch {
@@ -214,12 +229,16 @@ func (c *committer) commit(batch []*op) {
 func (c *committer) commitEach(batch []*op) {
 	for _, o := range batch {
 		w := &writeTx{}
+		start := time.Now()
 		err := c.db.Update(func(tx *bolt.Tx) error {
 			packAppends(tx)
 			*w = writeTx{tx: tx}
 			return o.fn(w)
 		})
 		if err == nil {
+			if c.observe != nil {
+				c.observe(CommitStats{Writes: 1, Commit: time.Since(start)}) // the write's own work too: rare, after a failed batch
+			}
 			c.bell.ring(w.rev)
 		}
 		o.done <- err

@@ -466,6 +466,9 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	}
 	opening := time.Now()
 	storeOpts := []store.Option{store.WithLogger(logger), store.WithPauseAfterUnanswered(c.pauseAfter)}
+	if metrics != nil {
+		storeOpts = append(storeOpts, store.WithCommitObserver(metrics.StoreCommit))
+	}
 	if c.restored {
 		storeOpts = append(storeOpts, store.WithRestored())
 	}

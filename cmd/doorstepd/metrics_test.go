@@ -90,6 +90,15 @@ func TestMetricsServed(t *testing.T) {
 		}
 	}
 
+	// The start's own writes (the first admin token) were committed, and
+	// timed: a slow disk shows there first.
+	for _, series := range []string{"doorstep_store_writes_committed_total", "doorstep_store_commit_duration_seconds_count"} {
+		m := regexp.MustCompile(`(?m)^` + series + ` (\S+)$`).FindStringSubmatch(string(body))
+		if m == nil || m[1] == "0" {
+			t.Errorf("GET /metrics: %s %v, want more than 0", series, m)
+		}
+	}
+
 	for _, tc := range []struct {
 		method, path string
 		want         int
