@@ -507,14 +507,20 @@ func (c *change) decide(so *stagedOffer, vol *staged[*pb.Volunteer], st pb.Offer
 // lapse ends a PENDING offer whose lease has passed unanswered and opens
 // its request again, never to be offered to that volunteer, as a decline
 // would; and counts it against them (pb.Volunteer.unanswered_offers),
-// pausing them when they reach the limit.
+// pausing them when they reach the limit. A volunteer already paused (a
+// pause of their own whose review ends the offer, or the server's pause
+// in this same sweep) is not counted: their resume starts the count
+// again, and a count on a pause of their own would read as the server's.
 func (c *change) lapse(so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) outcome {
 	c.decide(so, vol, pb.Offer_STATE_EXPIRED)
 	reopen(req, vol.r.Name)
 	v := vol.r
-	v.UnansweredOffers++
 	out := outcome{off: so, req: req, vol: vol}
-	if c.pauseAfter > 0 && v.UnansweredOffers >= c.pauseAfter && !v.Paused {
+	if v.Paused {
+		return out
+	}
+	v.UnansweredOffers++
+	if c.pauseAfter > 0 && v.UnansweredOffers >= c.pauseAfter {
 		v.Paused, out.paused = true, true
 		c.pausedNow = append(c.pausedNow, v)
 	}

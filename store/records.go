@@ -131,8 +131,12 @@ var volunteers = &collection[*pb.Volunteer]{
 		dst.ActiveAssignments, dst.PendingOffers, dst.RecentAssignmentTimes = stored.ActiveAssignments, stored.PendingOffers, stored.RecentAssignmentTimes
 		dst.Commitments = stored.Commitments
 		// A resume starts the count again: otherwise their next lapse,
-		// a phone left in a coat, would pause them at once.
-		if dst.UnansweredOffers = stored.UnansweredOffers; stored.Paused && !dst.Paused {
+		// a phone left in a coat, would pause them at once. So does a
+		// pause of their own (or a coordinator's): paused with a count
+		// above 0 is how staff and their app tell the server's pause from
+		// theirs, and "resume them when they can answer offers again"
+		// is no word for someone away for a week.
+		if dst.UnansweredOffers = stored.UnansweredOffers; stored.Paused != dst.Paused {
 			dst.UnansweredOffers = 0
 		}
 	},

@@ -133,3 +133,45 @@ func TestOpenRefusesNegativePauseAfter(t *testing.T) {
 		t.Fatal("Open took a negative limit")
 	}
 }
+
+// TestUnansweredOffersOwnPause: a volunteer who pauses themselves (or is
+// paused by a coordinator) was not paused by the server, and their record
+// must not read as if they had been: paused with unanswered_offers above
+// 0 is how staff (doorstep volunteer show) and their app tell the
+// server's pause from their own. Their own pause starts the count again,
+// and an offer their pause ends after its lease lapses without counting,
+// as the resume that ends the pause would set it back to 0 anyway.
+func TestUnansweredOffersOwnPause(t *testing.T) {
+	clock := newFakeClock()
+	s, _ := newStore(t, WithClock(clock.now))
+	v := lcVolunteer(t, s, 20)
+	lcOffer(t, s, lcRequest(t, s), v)
+	clock.advance(lcLease)
+	if _, err := s.ExpireOffers(bg, clock.now(), 10); err != nil {
+		t.Fatal(err)
+	}
+	late := lcOffer(t, s, lcRequest(t, s), v).Offer
+	clock.advance(lcLease) // its lease passes before the pause's review
+
+	cur, err := s.GetVolunteer(bg, idOf(v.Name))
+	mustOK(t, err, "get volunteer")
+	if cur.UnansweredOffers != 1 {
+		t.Fatalf("after one lapse: unanswered %d", cur.UnansweredOffers)
+	}
+	cur.Paused = true // away for a week, say
+	cur, err = s.UpdateVolunteer(bg, cur)
+	mustOK(t, err, "pause")
+	if cur.UnansweredOffers != 0 {
+		t.Errorf("paused by themselves: unanswered %d, want 0 (staff would read the server's pause)", cur.UnansweredOffers)
+	}
+	res := lcMust(t, "withdraw")(s.WithdrawOffer(bg, idOf(late.Name), "PAUSED")) // the pause's review
+	if res.Offer.State.String() != "STATE_EXPIRED" || res.PausedUnanswered {
+		t.Fatalf("the late offer: %v, paused now %v", res.Offer.State, res.PausedUnanswered)
+	}
+	stored, err := s.GetVolunteer(bg, idOf(v.Name))
+	mustOK(t, err, "get volunteer")
+	if !stored.Paused || stored.UnansweredOffers != 0 {
+		t.Errorf("paused by themselves, an offer then lapsed: paused %v, unanswered %d; want true, 0", stored.Paused, stored.UnansweredOffers)
+	}
+	verifyAll(t, s)
+}

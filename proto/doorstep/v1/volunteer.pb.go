@@ -393,11 +393,13 @@ type Volunteer struct {
 	Held bool `protobuf:"varint,19,opt,name=held,proto3" json:"held,omitempty"`
 	// Output only. How many offers to them in a row ran out unanswered (the
 	// lease passed): an accept or a decline, theirs or a coordinator's for
-	// them, sets it back to 0, and so does a resume. When it reaches the
-	// server's limit (3 unless doorstepd's --pause-after-unanswered says
-	// otherwise) they are paused, so that requests do not wait a lease at a
-	// time on someone who is not answering; they (or a coordinator) resume
-	// when they can take offers again.
+	// them, sets it back to 0, and so does a resume, or a pause of their own
+	// (or a coordinator's); while they are paused nothing more is counted.
+	// When it reaches the server's limit (3 unless doorstepd's
+	// --pause-after-unanswered says otherwise) they are paused, so that
+	// requests do not wait a lease at a time on someone who is not
+	// answering; they (or a coordinator) resume when they can take offers
+	// again. Paused with this above 0 is the server's pause, not theirs.
 	UnansweredOffers int32 `protobuf:"varint,20,opt,name=unanswered_offers,json=unansweredOffers,proto3" json:"unanswered_offers,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
