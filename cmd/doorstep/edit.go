@@ -718,6 +718,10 @@ func (a *app) changedWords(field protoreflect.Name, now proto.Message) string {
 	}
 	switch field {
 	case "paused":
+		if v.Paused && v.UnansweredOffers > 0 {
+			// The server's pause, not theirs: nobody is to ask them why.
+			return "they were paused, offers to them having gone unanswered"
+		}
 		if v.Paused {
 			return "they paused"
 		}

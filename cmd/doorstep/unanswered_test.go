@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -49,5 +50,25 @@ func TestVolunteerShowUnanswered(t *testing.T) {
 				t.Errorf("status %q, want %q", got, tc.status)
 			}
 		})
+	}
+}
+
+// TestEditLosingToTheServersPause: a coordinator's edit that lost to the
+// server pausing the volunteer (offers to them ran out unanswered) said
+// "they paused", sending staff to ask the volunteer why they had, when
+// it was the server, and a resume when they can answer again is what it
+// takes.
+func TestEditLosingToTheServersPause(t *testing.T) {
+	a := &app{ctx: context.Background(), stdout: io.Discard, now: time.Now}
+	name := "volunteers/01kk0000000000000000000000"
+	before := &pb.Volunteer{Name: name, Capacity: 2, PendingOffers: 2, UnansweredOffers: 2, Etag: "a"}
+	now := &pb.Volunteer{Name: name, Capacity: 2, Paused: true, UnansweredOffers: 3, Etag: "b"}
+	msg := a.lostTo(name, "volunteer", before, now).Error()
+	if strings.Contains(msg, "they paused") || !strings.Contains(msg, "gone unanswered") {
+		t.Errorf("lost to the server's pause: %q; want it to say offers went unanswered, not that they paused", msg)
+	}
+	now.UnansweredOffers = 0 // their own
+	if msg := a.lostTo(name, "volunteer", before, now).Error(); !strings.Contains(msg, "they paused") {
+		t.Errorf("lost to their own pause: %q; want 'they paused'", msg)
 	}
 }
