@@ -72,3 +72,26 @@ func TestEditLosingToTheServersPause(t *testing.T) {
 		t.Errorf("lost to their own pause: %q; want 'they paused'", msg)
 	}
 }
+
+// TestUnholdOfAVolunteerTheServerPaused: lifting the hold of a volunteer
+// the server paused meanwhile (offers to them ran out unanswered) said
+// "they have paused: they are offered nothing until they resume", so
+// staff waited on a volunteer who never chose to pause.
+func TestUnholdOfAVolunteerTheServerPaused(t *testing.T) {
+	e := newTestEnv(t)
+	e.env["DOORSTEP_TOKEN"] = e.coordinator
+	callum, _ := e.addVolunteers()
+	for _, when := range []string{"tomorrow 10:00-11:00", "tomorrow 13:00-14:00", "tomorrow 16:00-17:00"} {
+		req := e.newRequest("--when", when)
+		e.ok("offer", "make", req, callum)
+		e.clock.advance(time.Hour)
+		if _, err := e.st.ExpireOffers(context.Background(), e.clock.now(), 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.ok("volunteer", "hold", callum)
+	out := e.ok("volunteer", "unhold", callum)
+	if strings.Contains(out, "they have paused") || !strings.Contains(out, "doorstep volunteer resume "+idOf(callum)) {
+		t.Errorf("volunteer unhold said %q; want the server's pause named, and the resume", out)
+	}
+}

@@ -486,6 +486,10 @@ func (a *app) setStopped(args []string, field string, on bool, u usage) error {
 			word = "on hold: they are offered nothing until a coordinator lifts it (doorstep volunteer unhold " + idOf(got.Name) + ")"
 		case got.Held:
 			word = "resumed, but a coordinator's hold still stands: they are offered nothing until it is lifted"
+		case got.Paused && got.UnansweredOffers > 0:
+			// The server paused them, not they themselves.
+			word = fmt.Sprintf("no longer on hold, but they were paused after %s in a row went unanswered: resume them when they can answer offers again (doorstep volunteer resume %s)",
+				count(int(got.UnansweredOffers), "offer"), idOf(got.Name))
 		case got.Paused:
 			word = "no longer on hold, but they have paused: they are offered nothing until they resume"
 		case field == "paused":
