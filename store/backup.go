@@ -20,6 +20,14 @@ import (
 // says what that undid (warnRestored).
 var kBackupOf = []byte("backup_of")
 
+// kRestoredAt is when the file was last started as restored from a
+// backup (warnRestored), in Unix nanoseconds big-endian. An offer made
+// before it that lapses is not counted against its volunteer
+// (pb.Volunteer.unanswered_offers, change.lapse): the restore undid any
+// answer they gave after the backup was taken, and a count would pause
+// someone who took the jobs offered them.
+var kRestoredAt = []byte("restored_at")
+
 // backupBegun, when set (by tests), runs once a backup's snapshot is
 // taken, before it is copied.
 var backupBegun func()
@@ -246,6 +254,9 @@ func (s *BoltStore) warnRestored(told bool) error {
 		// The events still logged below the floor are the sweep's to
 		// delete, by their age, as ever.
 		if err := w.put(meta, kEventFloor, u64(w.rev+1)); err != nil {
+			return err
+		}
+		if err := w.put(meta, kRestoredAt, u64(uint64(max(s.now().UnixNano(), 0)))); err != nil {
 			return err
 		}
 		return w.delete(meta, kBackupOf)

@@ -511,12 +511,13 @@ func (c *change) decide(so *stagedOffer, vol *staged[*pb.Volunteer], st pb.Offer
 // pause of their own whose review ends the offer, or the server's pause
 // in this same sweep) is not counted: their resume starts the count
 // again, and a count on a pause of their own would read as the server's.
+// Nor is an offer made before a restore (madeBeforeRestore).
 func (c *change) lapse(so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) outcome {
 	c.decide(so, vol, pb.Offer_STATE_EXPIRED)
 	reopen(req, vol.r.Name)
 	v := vol.r
 	out := outcome{off: so, req: req, vol: vol}
-	if v.Paused {
+	if v.Paused || c.madeBeforeRestore(so.o) {
 		return out
 	}
 	v.UnansweredOffers++
@@ -525,6 +526,17 @@ func (c *change) lapse(so *stagedOffer, req *staged[*pb.HelpRequest], vol *stage
 		c.pausedNow = append(c.pausedNow, v)
 	}
 	return out
+}
+
+// madeBeforeRestore reports whether o was made before the file was last
+// restored from a backup (kRestoredAt): whatever its volunteer answered
+// after the backup was taken, the restore undid.
+func (c *change) madeBeforeRestore(o *pb.Offer) bool {
+	raw := c.w.tx.Bucket(bMeta).Get(kRestoredAt)
+	if len(raw) != 8 {
+		return false
+	}
+	return o.GetCreateTime().AsTime().UnixNano() < int64(binary.BigEndian.Uint64(raw))
 }
 
 // holdCommitment notes on v that it holds req, if req has a window (see

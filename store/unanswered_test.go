@@ -1,6 +1,9 @@
 package store
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestUnansweredOffersPause holds the count of offers in a row a volunteer
 // let run out (pb.Volunteer.unanswered_offers) to what each step does to
@@ -174,4 +177,43 @@ func TestUnansweredOffersOwnPause(t *testing.T) {
 		t.Errorf("paused by themselves, an offer then lapsed: paused %v, unanswered %d; want true, 0", stored.Paused, stored.UnansweredOffers)
 	}
 	verifyAll(t, s)
+}
+
+// TestUnansweredOffersRestoredBackup: a backup put back undoes every
+// answer given after it was taken, and its offers that lapsed meanwhile
+// lapse at the first sweep (README, Backups). Counted, they paused a
+// volunteer who took the three jobs a dispatch offered them just after
+// the backup, and told staff that they had let them run out; offers
+// made before the restore lapse without counting against anyone.
+func TestUnansweredOffersRestoredBackup(t *testing.T) {
+	clock := newFakeClock()
+	s, path := newStore(t, WithClock(clock.now))
+	v := lcVolunteer(t, s, 3)
+	for range 3 {
+		lcOffer(t, s, lcRequest(t, s), v)
+	}
+	mustOK(t, s.Close(), "close")
+	clock.advance(2 * time.Hour) // the backup put back, the server started
+	r := openAt(t, path, WithClock(clock.now), WithRestored())
+	got, err := r.ExpireOffers(bg, clock.now(), 10)
+	mustOK(t, err, "first sweep")
+	if len(got) != 3 {
+		t.Fatalf("the first sweep ended %d offers, want 3", len(got))
+	}
+	stored, err := r.GetVolunteer(bg, idOf(v.Name))
+	mustOK(t, err, "get volunteer")
+	if stored.Paused || stored.UnansweredOffers != 0 {
+		t.Errorf("after the restore's first sweep: paused %v, unanswered %d; want false, 0", stored.Paused, stored.UnansweredOffers)
+	}
+	// Offers made since the restore count as ever.
+	lcOffer(t, r, lcRequest(t, r), v)
+	clock.advance(lcLease)
+	_, err = r.ExpireOffers(bg, clock.now(), 10)
+	mustOK(t, err, "sweep")
+	stored, err = r.GetVolunteer(bg, idOf(v.Name))
+	mustOK(t, err, "get volunteer")
+	if stored.UnansweredOffers != 1 {
+		t.Errorf("an offer made after the restore lapsed: unanswered %d, want 1", stored.UnansweredOffers)
+	}
+	verifyAll(t, r)
 }
