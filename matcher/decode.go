@@ -319,7 +319,7 @@ func decodeVolunteer(record []byte, v *Volunteer) error {
 			case 8:
 				err = decodeAvailability(b, v)
 			case 11: // organisation
-			case 12, 13: // create_time, update_time
+			case 12, 13, 21: // create_time, update_time, last_unanswered_time
 				_, err = varints(b, timestampSchema)
 			case 14:
 				v.etag = string(b)

@@ -47,6 +47,9 @@ func storedVolunteers(n int) (records [][]byte, contacts []*pb.Contact) {
 		v.PendingOffers = int32(rng.IntN(2))
 		v.Held = i%9 == 0 // with paused set or not
 		v.UnansweredOffers = int32(rng.IntN(4))
+		if v.UnansweredOffers > 0 {
+			v.LastUnansweredTime = timestamppb.New(now.Add(-time.Duration(i) * time.Minute))
+		}
 		if i%4 == 0 {
 			v.Home.AddressLines = []string{"Flat 2", "1 Union Street"}
 			v.Home.CoordinatesSource = pb.CoordinatesSource_COORDINATES_SOURCE_POSTCODE_CENTROID
@@ -185,7 +188,7 @@ func TestDecodersKnowEveryField(t *testing.T) {
 		m    proto.Message
 		want []protowire.Number
 	}{
-		{&pb.Volunteer{}, []protowire.Number{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}},
+		{&pb.Volunteer{}, []protowire.Number{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21}},
 		{&pb.Location{}, []protowire.Number{1, 2, 3, 4, 5}},
 		{&pb.LatLng{}, []protowire.Number{1, 2}},
 		{&pb.Contact{}, []protowire.Number{1, 2}},

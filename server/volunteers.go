@@ -31,7 +31,7 @@ var volunteerMask = maskRules{
 		"create_time": "is output only", "update_time": "is output only", "etag": "is output only",
 		"home.coordinates_source": "is output only",
 		"active_assignments":      "is output only", "pending_offers": "is output only", "recent_assignment_times": "is output only",
-		"commitments": "is output only", "unanswered_offers": "is output only",
+		"commitments": "is output only", "unanswered_offers": "is output only", "last_unanswered_time": "is output only",
 	},
 }
 
@@ -64,7 +64,7 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 	vol := req.Volunteer // the request is this call's own: normalise it in place
 	vol.Name, vol.CreateTime, vol.UpdateTime, vol.Etag = "", nil, nil, ""
 	vol.ActiveAssignments, vol.PendingOffers, vol.RecentAssignmentTimes, vol.Commitments = 0, 0, nil, nil
-	vol.UnansweredOffers = 0
+	vol.UnansweredOffers, vol.LastUnansweredTime = 0, nil
 	vol.Organisation = checkOrganisation(&v, "volunteer.organisation", vol.Organisation)
 	houseOutOfStreet(&v, "volunteer.home", vol.Home)
 	cleanVolunteer(&v, "volunteer", vol)

@@ -520,7 +520,13 @@ func (c *change) lapse(so *stagedOffer, req *staged[*pb.HelpRequest], vol *stage
 	if v.Paused || c.madeBeforeRestore(so.o) {
 		return out
 	}
-	v.UnansweredOffers++
+	// An offer already out when the last counted one ran out was missed
+	// in the same absence: a volunteer away for half an hour with three
+	// offers from one dispatch run missed one lease, not three.
+	if last := v.LastUnansweredTime; last != nil && so.o.GetCreateTime().AsTime().Before(last.AsTime()) {
+		return out
+	}
+	v.UnansweredOffers, v.LastUnansweredTime = v.UnansweredOffers+1, timestamp(c.now)
 	if c.pauseAfter > 0 && v.UnansweredOffers >= c.pauseAfter {
 		v.Paused, out.paused = true, true
 		c.pausedNow = append(c.pausedNow, v)
@@ -1412,7 +1418,7 @@ func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string, checks ...A
 		req.changed = true
 		v := vol.r
 		v.ActiveAssignments++
-		v.UnansweredOffers = 0 // they answer
+		v.UnansweredOffers, v.LastUnansweredTime = 0, nil // they answer
 		cutoff := c.now.Add(-recentWindow)
 		v.RecentAssignmentTimes = slices.DeleteFunc(v.RecentAssignmentTimes, func(t *timestamppb.Timestamp) bool {
 			return !t.AsTime().After(cutoff)
@@ -1428,7 +1434,7 @@ func (s *BoltStore) DeclineOffer(ctx context.Context, offerID string) (Lifecycle
 	return s.answer(ctx, "decline offer", offerID, func(c *change, so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) (outcome, error) {
 		c.decide(so, vol, pb.Offer_STATE_DECLINED)
 		reopen(req, vol.r.Name)
-		vol.r.UnansweredOffers = 0 // they answer
+		vol.r.UnansweredOffers, vol.r.LastUnansweredTime = 0, nil // they answer
 		return outcome{off: so, req: req, vol: vol}, nil
 	})
 }

@@ -136,13 +136,14 @@ var volunteers = &collection[*pb.Volunteer]{
 		// above 0 is how staff and their app tell the server's pause from
 		// theirs, and "resume them when they can answer offers again"
 		// is no word for someone away for a week.
-		if dst.UnansweredOffers = stored.UnansweredOffers; stored.Paused != dst.Paused {
-			dst.UnansweredOffers = 0
+		dst.UnansweredOffers, dst.LastUnansweredTime = stored.UnansweredOffers, stored.LastUnansweredTime
+		if stored.Paused != dst.Paused {
+			dst.UnansweredOffers, dst.LastUnansweredTime = 0, nil
 		}
 	},
 	onCreate: func(r *pb.Volunteer) {
 		r.ActiveAssignments, r.PendingOffers, r.RecentAssignmentTimes, r.Commitments = 0, 0, nil, nil
-		r.UnansweredOffers = 0
+		r.UnansweredOffers, r.LastUnansweredTime = 0, nil
 	},
 	// The street and postcode stay in the clear: the matcher and the
 	// staged disclosure to volunteers need them.

@@ -217,3 +217,50 @@ func TestUnansweredOffersRestoredBackup(t *testing.T) {
 	}
 	verifyAll(t, r)
 }
+
+// TestUnansweredOffersOutAtOnceCountOnce: a volunteer with room for three,
+// given three offers by one dispatch run and away for that half hour,
+// missed one lease, not three: offers already out when the last counted
+// one ran out count with it. Offers made after it count again.
+func TestUnansweredOffersOutAtOnceCountOnce(t *testing.T) {
+	clock := newFakeClock()
+	s, _ := newStore(t, WithClock(clock.now), WithPauseAfterUnanswered(3))
+	v := lcVolunteer(t, s, 3)
+	sweep := func() {
+		t.Helper()
+		if _, err := s.ExpireOffers(bg, clock.now(), 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what string, count int32, paused bool) {
+		t.Helper()
+		got, err := s.GetVolunteer(bg, idOf(v.Name))
+		mustOK(t, err, "get volunteer")
+		if got.UnansweredOffers != count || got.Paused != paused || (count > 0) != (got.LastUnansweredTime != nil) {
+			t.Errorf("%s: unanswered %d (last %v), paused %v; want %d, %v", what, got.UnansweredOffers, got.LastUnansweredTime, got.Paused, count, paused)
+		}
+	}
+	for range 3 {
+		lcOffer(t, s, lcRequest(t, s), v)
+	}
+	clock.advance(lcLease)
+	sweep()
+	check("three offers out at once, all run out", 1, false)
+
+	// Two more, ten minutes apart: the first runs out and counts; the
+	// second was already out then, and runs out with the same absence.
+	lcOffer(t, s, lcRequest(t, s), v)
+	clock.advance(10 * time.Minute)
+	lcOffer(t, s, lcRequest(t, s), v)
+	clock.advance(lcLease - 10*time.Minute)
+	sweep()
+	check("the first of two staggered offers", 2, false)
+	clock.advance(10 * time.Minute)
+	sweep()
+	check("the second, out when the first ran out", 2, false)
+
+	lcOffer(t, s, lcRequest(t, s), v)
+	clock.advance(lcLease)
+	sweep()
+	check("a third lease missed", 3, true)
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // TestVolunteerShowUnanswered: staff ringing a volunteer the server paused
@@ -93,5 +94,23 @@ func TestUnholdOfAVolunteerTheServerPaused(t *testing.T) {
 	out := e.ok("volunteer", "unhold", callum)
 	if strings.Contains(out, "they have paused") || !strings.Contains(out, "doorstep volunteer resume "+idOf(callum)) {
 		t.Errorf("volunteer unhold said %q; want the server's pause named, and the resume", out)
+	}
+}
+
+// TestVolunteerShowWhenUnanswered: staff ringing a volunteer the server
+// paused are told when the last offer ran out, to ask about that day.
+func TestVolunteerShowWhenUnanswered(t *testing.T) {
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+	var out bytes.Buffer
+	a := &app{ctx: context.Background(), stdout: &out, now: func() time.Time { return now }}
+	v := &pb.Volunteer{Name: "volunteers/01kk0000000000000000000000", Contact: &pb.Contact{DisplayName: "Morag Smith"},
+		Home: &pb.Location{Postcode: "AB10 1AB"}, Capacity: 1, Paused: true, UnansweredOffers: 3,
+		LastUnansweredTime: timestamppb.New(now.Add(-30 * time.Minute))}
+	if err := a.printVolunteer(v); err != nil {
+		t.Fatal(err)
+	}
+	want := "yes, after 3 offers in a row went unanswered, the last at " + fmtTime(now.Add(-30*time.Minute), now) + ": resume them"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("volunteer show:\n%s\nwant %q", out.String(), want)
 	}
 }

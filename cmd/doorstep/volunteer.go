@@ -368,8 +368,8 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 	case v.Paused && v.UnansweredOffers > 0:
 		// Paused by the server, not by them: staff ringing them should
 		// know why, and that resuming is all it takes.
-		t.row("Paused", fmt.Sprintf("yes, after %s in a row went unanswered: resume them when they can answer offers again (doorstep volunteer resume %s)",
-			count(int(v.UnansweredOffers), "offer"), idOf(v.Name)))
+		t.row("Paused", fmt.Sprintf("yes, after %s in a row went unanswered%s: resume them when they can answer offers again (doorstep volunteer resume %s)",
+			count(int(v.UnansweredOffers), "offer"), lastUnanswered(v, now), idOf(v.Name)))
 	default:
 		t.row("Paused", yesNo(v.Paused))
 		if v.UnansweredOffers > 0 {
@@ -377,7 +377,7 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 			if v.UnansweredOffers > 1 {
 				last = fmt.Sprintf("their last %d offers", v.UnansweredOffers)
 			}
-			t.row("Unanswered", last+" ran out unanswered")
+			t.row("Unanswered", last+" ran out unanswered"+lastUnanswered(v, now))
 		}
 	}
 	if v.Held {
@@ -888,4 +888,13 @@ doorstep admin erase, which also reaches requests they made.`,
 	}
 	fmt.Fprintf(a.stdout, "Deleted %s (%s): their record is gone and their tokens no longer work.\n", v.Name, orDash(who))
 	return nil
+}
+
+// lastUnanswered is when the last offer counted against v ran out
+// (", the last at 14:30 today"), or "" from a server that does not say.
+func lastUnanswered(v *pb.Volunteer, now time.Time) string {
+	if v.LastUnansweredTime == nil {
+		return ""
+	}
+	return ", the last at " + fmtTS(v.LastUnansweredTime, now)
 }

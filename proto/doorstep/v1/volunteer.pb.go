@@ -392,7 +392,9 @@ type Volunteer struct {
 	// a resume.
 	Held bool `protobuf:"varint,19,opt,name=held,proto3" json:"held,omitempty"`
 	// Output only. How many offers to them in a row ran out unanswered (the
-	// lease passed): an accept or a decline, theirs or a coordinator's for
+	// lease passed), offers that were out at the same time (as one dispatch
+	// run may make them) counting once, so that being away for one lease is
+	// one miss however many offers it held: an accept or a decline, theirs or a coordinator's for
 	// them, sets it back to 0, and so does a resume, or a pause of their own
 	// (or a coordinator's); while they are paused nothing more is counted.
 	// When it reaches the server's limit (3 unless doorstepd's
@@ -401,8 +403,11 @@ type Volunteer struct {
 	// answering; they (or a coordinator) resume when they can take offers
 	// again. Paused with this above 0 is the server's pause, not theirs.
 	UnansweredOffers int32 `protobuf:"varint,20,opt,name=unanswered_offers,json=unansweredOffers,proto3" json:"unanswered_offers,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Output only. When the last offer counted in unanswered_offers ran
+	// out; unset when that is 0.
+	LastUnansweredTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=last_unanswered_time,json=lastUnansweredTime,proto3" json:"last_unanswered_time,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Volunteer) Reset() {
@@ -573,6 +578,13 @@ func (x *Volunteer) GetUnansweredOffers() int32 {
 		return x.UnansweredOffers
 	}
 	return 0
+}
+
+func (x *Volunteer) GetLastUnansweredTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUnansweredTime
+	}
+	return nil
 }
 
 // A request with a window that a volunteer holds an offer or an assignment
@@ -1216,7 +1228,7 @@ const file_doorstep_v1_volunteer_proto_rawDesc = "" +
 	"\fAvailability\x125\n" +
 	"\x06weekly\x18\x01 \x03(\v2\x1d.doorstep.v1.AvailabilitySlotR\x06weekly\x12\x1b\n" +
 	"\ttime_zone\x18\x02 \x01(\tR\btimeZone\x12*\n" +
-	"\x04away\x18\x03 \x03(\v2\x16.doorstep.v1.DateRangeR\x04away\"\xf7\x06\n" +
+	"\x04away\x18\x03 \x03(\v2\x16.doorstep.v1.DateRangeR\x04away\"\xc5\a\n" +
 	"\tVolunteer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\acontact\x18\x02 \x01(\v2\x14.doorstep.v1.ContactR\acontact\x12)\n" +
@@ -1241,7 +1253,8 @@ const file_doorstep_v1_volunteer_proto_rawDesc = "" +
 	"\x17recent_assignment_times\x18\x11 \x03(\v2\x1a.google.protobuf.TimestampR\x15recentAssignmentTimes\x129\n" +
 	"\vcommitments\x18\x12 \x03(\v2\x17.doorstep.v1.CommitmentR\vcommitments\x12\x12\n" +
 	"\x04held\x18\x13 \x01(\bR\x04held\x12+\n" +
-	"\x11unanswered_offers\x18\x14 \x01(\x05R\x10unansweredOffers\"\xbc\x01\n" +
+	"\x11unanswered_offers\x18\x14 \x01(\x05R\x10unansweredOffers\x12L\n" +
+	"\x14last_unanswered_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\x12lastUnansweredTime\"\xbc\x01\n" +
 	"\n" +
 	"Commitment\x12!\n" +
 	"\fhelp_request\x18\x01 \x01(\tR\vhelpRequest\x12/\n" +
@@ -1354,31 +1367,32 @@ var file_doorstep_v1_volunteer_proto_depIdxs = []int32{
 	23, // 13: doorstep.v1.Volunteer.update_time:type_name -> google.protobuf.Timestamp
 	23, // 14: doorstep.v1.Volunteer.recent_assignment_times:type_name -> google.protobuf.Timestamp
 	6,  // 15: doorstep.v1.Volunteer.commitments:type_name -> doorstep.v1.Commitment
-	24, // 16: doorstep.v1.Commitment.window:type_name -> doorstep.v1.TimeWindow
-	25, // 17: doorstep.v1.Commitment.needs:type_name -> doorstep.v1.Need
-	22, // 18: doorstep.v1.Commitment.location:type_name -> doorstep.v1.Location
-	5,  // 19: doorstep.v1.CreateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
-	5,  // 20: doorstep.v1.CreateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
-	5,  // 21: doorstep.v1.GetVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
-	5,  // 22: doorstep.v1.ListVolunteersResponse.volunteers:type_name -> doorstep.v1.Volunteer
-	5,  // 23: doorstep.v1.UpdateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
-	26, // 24: doorstep.v1.UpdateVolunteerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 25: doorstep.v1.UpdateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
-	7,  // 26: doorstep.v1.VolunteerService.CreateVolunteer:input_type -> doorstep.v1.CreateVolunteerRequest
-	9,  // 27: doorstep.v1.VolunteerService.GetVolunteer:input_type -> doorstep.v1.GetVolunteerRequest
-	11, // 28: doorstep.v1.VolunteerService.ListVolunteers:input_type -> doorstep.v1.ListVolunteersRequest
-	13, // 29: doorstep.v1.VolunteerService.UpdateVolunteer:input_type -> doorstep.v1.UpdateVolunteerRequest
-	15, // 30: doorstep.v1.VolunteerService.DeleteVolunteer:input_type -> doorstep.v1.DeleteVolunteerRequest
-	8,  // 31: doorstep.v1.VolunteerService.CreateVolunteer:output_type -> doorstep.v1.CreateVolunteerResponse
-	10, // 32: doorstep.v1.VolunteerService.GetVolunteer:output_type -> doorstep.v1.GetVolunteerResponse
-	12, // 33: doorstep.v1.VolunteerService.ListVolunteers:output_type -> doorstep.v1.ListVolunteersResponse
-	14, // 34: doorstep.v1.VolunteerService.UpdateVolunteer:output_type -> doorstep.v1.UpdateVolunteerResponse
-	16, // 35: doorstep.v1.VolunteerService.DeleteVolunteer:output_type -> doorstep.v1.DeleteVolunteerResponse
-	31, // [31:36] is the sub-list for method output_type
-	26, // [26:31] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	23, // 16: doorstep.v1.Volunteer.last_unanswered_time:type_name -> google.protobuf.Timestamp
+	24, // 17: doorstep.v1.Commitment.window:type_name -> doorstep.v1.TimeWindow
+	25, // 18: doorstep.v1.Commitment.needs:type_name -> doorstep.v1.Need
+	22, // 19: doorstep.v1.Commitment.location:type_name -> doorstep.v1.Location
+	5,  // 20: doorstep.v1.CreateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
+	5,  // 21: doorstep.v1.CreateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
+	5,  // 22: doorstep.v1.GetVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
+	5,  // 23: doorstep.v1.ListVolunteersResponse.volunteers:type_name -> doorstep.v1.Volunteer
+	5,  // 24: doorstep.v1.UpdateVolunteerRequest.volunteer:type_name -> doorstep.v1.Volunteer
+	26, // 25: doorstep.v1.UpdateVolunteerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 26: doorstep.v1.UpdateVolunteerResponse.volunteer:type_name -> doorstep.v1.Volunteer
+	7,  // 27: doorstep.v1.VolunteerService.CreateVolunteer:input_type -> doorstep.v1.CreateVolunteerRequest
+	9,  // 28: doorstep.v1.VolunteerService.GetVolunteer:input_type -> doorstep.v1.GetVolunteerRequest
+	11, // 29: doorstep.v1.VolunteerService.ListVolunteers:input_type -> doorstep.v1.ListVolunteersRequest
+	13, // 30: doorstep.v1.VolunteerService.UpdateVolunteer:input_type -> doorstep.v1.UpdateVolunteerRequest
+	15, // 31: doorstep.v1.VolunteerService.DeleteVolunteer:input_type -> doorstep.v1.DeleteVolunteerRequest
+	8,  // 32: doorstep.v1.VolunteerService.CreateVolunteer:output_type -> doorstep.v1.CreateVolunteerResponse
+	10, // 33: doorstep.v1.VolunteerService.GetVolunteer:output_type -> doorstep.v1.GetVolunteerResponse
+	12, // 34: doorstep.v1.VolunteerService.ListVolunteers:output_type -> doorstep.v1.ListVolunteersResponse
+	14, // 35: doorstep.v1.VolunteerService.UpdateVolunteer:output_type -> doorstep.v1.UpdateVolunteerResponse
+	16, // 36: doorstep.v1.VolunteerService.DeleteVolunteer:output_type -> doorstep.v1.DeleteVolunteerResponse
+	32, // [32:37] is the sub-list for method output_type
+	27, // [27:32] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_doorstep_v1_volunteer_proto_init() }
