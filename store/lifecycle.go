@@ -912,6 +912,13 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 			return outcome{}, fmt.Errorf("%w: %w", errChecked, err)
 		}
 	}
+	// A lease past the request's end would tell the volunteer to answer by
+	// a time their accept is refused at (REQUEST_ENDED): 17:45 for help
+	// needed by 17:30. It ends with the request instead.
+	expire := c.now.Add(p.Lease)
+	if end, ok := requestEnd(req.r); ok && end.After(c.now) && end.Before(expire) {
+		expire = end
+	}
 	uid, err := s.ids.next(c.now)
 	if err != nil {
 		return outcome{}, err
@@ -923,7 +930,7 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 		Volunteer:   v.Name,
 		State:       pb.Offer_STATE_PENDING,
 		CreateTime:  timestamp(c.now),
-		ExpireTime:  timestamp(c.now.Add(p.Lease)),
+		ExpireTime:  timestamp(expire),
 		Dispatched:  p.Dispatched,
 		// Kept, so that its accept knows the caller agreed.
 		AllowSecondVolunteer: p.SecondVolunteerOK,
@@ -1385,6 +1392,9 @@ func offerNotPending(o *pb.Offer) error {
 func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string, checks ...AcceptCheck) (LifecycleResult, error) {
 	return s.answer(ctx, "accept offer", offerID, func(c *change, so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) (outcome, error) {
 		if !c.now.Before(so.o.ExpireTime.AsTime()) {
+			if leaseCut(so.o, req.r) {
+				return outcome{}, fmt.Errorf("%s: %w", req.r.Name, ErrRequestEnded)
+			}
 			return outcome{}, fmt.Errorf("expired at %s: %w", so.o.ExpireTime.AsTime().Format(time.RFC3339), ErrLeaseExpired)
 		}
 		// Until the sweep expires a request past its window, or withdraws
@@ -1443,10 +1453,14 @@ func (s *BoltStore) DeclineOffer(ctx context.Context, offerID string) (Lifecycle
 func (s *BoltStore) WithdrawOffer(ctx context.Context, offerID, why string) (LifecycleResult, error) {
 	return s.answer(ctx, "withdraw offer", offerID, func(c *change, so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) (outcome, error) {
 		if !c.now.Before(so.o.GetExpireTime().AsTime()) {
-			// The lease lapsed before the sweep came to it: it lapses now,
-			// as the sweep would have lapsed it, so that the volunteer
-			// who did not answer is never offered the request again.
-			return c.lapse(so, req, vol), nil
+			if leaseCut(so.o, req.r) {
+				why = WithdrawRequestEnded // its time ran out with the request's, unanswered through no fault of theirs
+			} else {
+				// The lease lapsed before the sweep came to it: it lapses now,
+				// as the sweep would have lapsed it, so that the volunteer
+				// who did not answer is never offered the request again.
+				return c.lapse(so, req, vol), nil
+			}
 		}
 		c.decide(so, vol, pb.Offer_STATE_WITHDRAWN)
 		so.o.WithdrawReason = why
@@ -1536,6 +1550,9 @@ func (s *BoltStore) ExpireOffers(ctx context.Context, now time.Time, limit int) 
 			req, vol, err := c.parties(so)
 			if err != nil {
 				return nil, err
+			}
+			if leaseCut(so.o, req.r) {
+				continue // the request's time ran out, not the volunteer's: ExpireHelpRequests withdraws it
 			}
 			outs = append(outs, c.lapse(so, req, vol))
 		}
@@ -1733,6 +1750,13 @@ func (s *BoltStore) CancelHelpRequest(ctx context.Context, requestID string) (Li
 // now. A request with neither never ends. Such a request is the sweep's
 // to expire (ExpireHelpRequests).
 func RequestEnded(r *pb.HelpRequest, now time.Time) bool {
+	end, ok := requestEnd(r)
+	return ok && end.Before(now)
+}
+
+// requestEnd is when r's window or deadline ends; false when it has
+// neither.
+func requestEnd(r *pb.HelpRequest) (time.Time, bool) {
 	var end *timestamppb.Timestamp
 	switch t := r.Timing.(type) {
 	case *pb.HelpRequest_Window:
@@ -1740,7 +1764,18 @@ func RequestEnded(r *pb.HelpRequest, now time.Time) bool {
 	case *pb.HelpRequest_Deadline:
 		end = t.Deadline
 	}
-	return end != nil && end.AsTime().Before(now)
+	if end == nil {
+		return time.Time{}, false
+	}
+	return end.AsTime(), true
+}
+
+// leaseCut reports whether o's lease runs out with its request's time
+// (createOffer ends it there): the volunteer did not let it lapse, the
+// request's time did, and ExpireHelpRequests withdraws it (REQUEST_ENDED).
+func leaseCut(o *pb.Offer, r *pb.HelpRequest) bool {
+	end, ok := requestEnd(r)
+	return ok && !o.GetExpireTime().AsTime().Before(end)
 }
 
 func expirable(r *pb.HelpRequest, now time.Time) bool {

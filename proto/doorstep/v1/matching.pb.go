@@ -513,7 +513,10 @@ type Offer struct {
 	State Offer_State `protobuf:"varint,4,opt,name=state,proto3,enum=doorstep.v1.Offer_State" json:"state,omitempty"`
 	// Output only. When the offer was made.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// Output only. When the lease ends.
+	// Output only. When the lease ends: the lease after create_time, or the
+	// request's window end or deadline if that comes first, as an accept
+	// after it is refused (REQUEST_ENDED). An offer that runs out with its
+	// request is withdrawn (REQUEST_ENDED), not expired.
 	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	// Output only. When it was accepted, declined, expired or withdrawn.
 	DecideTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=decide_time,json=decideTime,proto3" json:"decide_time,omitempty"`
@@ -660,7 +663,8 @@ type CreateOfferRequest struct {
 	// Required. "volunteers/{id}", eligible for the request.
 	Volunteer string `protobuf:"bytes,2,opt,name=volunteer,proto3" json:"volunteer,omitempty"`
 	// Optional. How long the volunteer has to answer, from 1 minute to 7
-	// days; the server's default (30 minutes) when not given.
+	// days; the server's default (30 minutes) when not given. It ends with
+	// the request's window or deadline if that comes first.
 	Lease *durationpb.Duration `protobuf:"bytes,3,opt,name=lease,proto3" json:"lease,omitempty"`
 	// Optional. A UUID naming this call (AIP-155). Retrying with the same
 	// request_id and the same help_request, volunteer and lease returns the
