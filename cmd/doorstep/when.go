@@ -40,6 +40,12 @@ func readWhen(s string, now time.Time) (timing, error) {
 	if s == "" {
 		return timing{}, errors.New("say when: " + whenExamples)
 	}
+	// "until 17:30", said of help needed urgently, is from now.
+	for _, w := range []string{"until ", "till ", "til "} {
+		if rest, ok := strings.CutPrefix(s, w); ok {
+			s = "now to " + rest
+		}
+	}
 	var t timing
 	switch {
 	case strings.HasPrefix(s, "in ") || strings.HasPrefix(s, "within "):
@@ -65,7 +71,7 @@ func readWhen(s string, now time.Time) (timing, error) {
 		t.deadline = p.at()
 	default:
 		if a, b, ok := splitRange(s, now); ok {
-			pa, _ := parsePoint(a, now, now)
+			pa, _ := parseStart(a, now)
 			pb, _ := parsePoint(b, now, pa.day)
 			if pa.exact.IsZero() && pb.exact.IsZero() && pa.day.Equal(pb.day) {
 				pa.minutes, pb.minutes = readRange(lastField(a), lastField(b), pa.minutes, pb.minutes)
@@ -217,6 +223,17 @@ func skipWords(change time.Time) string {
 }
 
 var isoLayouts = []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04"}
+
+// parseStart reads the start of a range: "now" (or "from now") is this
+// minute, as in "now until 17:30" for help needed urgently, where alone it
+// is the rest of today; anything else as parsePoint does.
+func parseStart(s string, now time.Time) (point, error) {
+	if s = strings.TrimSpace(s); s == "now" || s == "from now" || s == "right now" {
+		t := now.Truncate(time.Minute)
+		return point{day: midnight(t), hasTime: true, exact: t}, nil
+	}
+	return parsePoint(s, now, now)
+}
 
 // parsePoint reads "tomorrow 10:00", "10am", "thu", "2026-03-12 10:00" or
 // an RFC 3339 time. A time alone is on defDay.
@@ -477,7 +494,7 @@ func splitRange(s string, now time.Time) (string, string, bool) {
 }
 
 func rangeParts(a, b string, now time.Time) bool {
-	pa, err := parsePoint(a, now, now)
+	pa, err := parseStart(a, now)
 	if err != nil || !pa.hasTime {
 		return false
 	}
@@ -490,8 +507,13 @@ var spanRE = regexp.MustCompile(`^(\d+(?:\.\d+)?) ?(m|min|mins|minutes?|h|hr|hrs
 // parseSpan reads "3 hours", "90m", "2 days", "1.5h".
 func parseSpan(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if s == "an hour" || s == "a day" || s == "a week" {
+	// "in the next hour", "within the hour": as a caller in need says it.
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "the "), "next ")
+	switch s {
+	case "hour", "an hour", "day", "a day", "week", "a week":
 		s = "1 " + strings.TrimPrefix(strings.TrimPrefix(s, "an "), "a ")
+	case "half an hour", "half hour", "half-hour", "half-an-hour":
+		s = "30 minutes"
 	}
 	m := spanRE.FindStringSubmatch(s)
 	if m == nil {
