@@ -379,26 +379,33 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 		return in, nil // no phone, or erased: nobody to be continuous with
 	}
 	in.Requester = hex.EncodeToString(tok)
-	prefix := join(tok, nil)
+	// The index prefix and, below, the list of the caller's requests
+	// start on the stack: a search reads them only within this call, and
+	// two of its allocations were theirs. Only the dispatcher's cache of
+	// siblings keeps a list beyond it, and takes a copy.
+	var prefixBuf [40]byte // a phone hash (32 bytes) and its separator
+	prefix := append(append(prefixBuf[:0], tok...), 0)
 	cur := tx.Bucket(bVolunteers).Bucket(bByPhone).Cursor()
 	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
 		in.Own = append(in.Own, volunteerPrefix+idString(k[len(prefix):]))
 	}
 	set, ok := cache[string(tok)]
 	if !ok {
-		sibs, err := readSiblings(tx, top, prefix, now, key, r)
+		var sibBuf [4]sibling
+		sibs, err := readSiblings(tx, top, prefix, now, key, r, sibBuf[:0])
 		if err != nil {
 			return MatchingInput{}, err
 		}
-		set = siblingSet{sibs: sibs, streets: doorStreets(func(yield func(*pb.HelpRequest) bool) {
+		streets := doorStreets(func(yield func(*pb.HelpRequest) bool) {
 			for _, sib := range sibs {
 				if !yield(sib.r) {
 					return
 				}
 			}
-		})}
+		})
+		set = siblingSet{sibs: sibs, streets: streets}
 		if cache != nil {
-			cache[string(tok)] = set
+			cache[string(tok)] = siblingSet{sibs: slices.Clone(sibs), streets: streets}
 		}
 	}
 	// The caller's newest requests and this one, whether or not it is
@@ -662,9 +669,8 @@ const maxSiblings = 1000
 // end rather than listed first, and the ids are the transaction's own
 // bytes (valid while it lasts, as the siblings are kept): with one request
 // per number, as most callers have, the list and the copy were two of
-// FindCandidates' allocations.
-func readSiblings(tx *bolt.Tx, top *bolt.Bucket, prefix []byte, now time.Time, key []byte, r *pb.HelpRequest) ([]sibling, error) {
-	var out []sibling
+// FindCandidates' allocations. They are appended to out.
+func readSiblings(tx *bolt.Tx, top *bolt.Bucket, prefix []byte, now time.Time, key []byte, r *pb.HelpRequest, out []sibling) ([]sibling, error) {
 	cur := top.Bucket(bByPhone).Cursor()
 	for k := lastUnder(cur, prefix); k != nil; k = prevUnder(cur, prefix) {
 		if len(out) == maxSiblings {
