@@ -811,13 +811,24 @@ var ErrNoWindow = errors.New("matcher: request has no window or deadline")
 
 // prepare turns a request into a query. Callers hold the read lock.
 func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.Time) (*query, error) {
+	q := new(query)
+	if err := e.prepareInto(q, r, previousHelpers, now); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// prepareInto is prepare into q, all of which it sets: FindCandidates'
+// query is its pooled buffer's, where one of its own was 700 of the
+// bytes a call allocated.
+func (e *Engine) prepareInto(q *query, r *pb.HelpRequest, previousHelpers []string, now time.Time) error {
 	ll := r.GetLocation().GetLatLng()
 	if ll == nil || !geo.IsPlace(ll.Latitude, ll.Longitude) {
 		// A NaN distance is beyond no limit: Eligible would pass anyone.
 		// At 0, 0 anyone stored there too would be 0 m away.
-		return nil, ErrNoLocation
+		return ErrNoLocation
 	}
-	q := &query{
+	*q = query{
 		// Rounded as the grid rounds homes: a volunteer placed at the
 		// request's own coordinates (server.qualified) is then 0 m away,
 		// as the raw coordinates would put them.
@@ -839,7 +850,7 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 	case r.GetDeadline() != nil:
 		q.window.start, q.window.end = now, r.GetDeadline().AsTime()
 	default:
-		return nil, ErrNoWindow
+		return ErrNoWindow
 	}
 	if q.window.start.Before(now) {
 		q.window.start = now // help can only happen from now on
@@ -936,7 +947,7 @@ func (e *Engine) prepare(r *pb.HelpRequest, previousHelpers []string, now time.T
 	}
 	q.vettingDay = q.startDay(0)
 	e.prepareTag(q)
-	return q, nil
+	return nil
 }
 
 // reasonCode is a Reason as an index, in rule order; a search counts

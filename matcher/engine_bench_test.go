@@ -182,7 +182,7 @@ func BenchmarkFindCandidatesOnStreets(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		holders += len(e.bonusHolders(q))
+		holders += len(e.bonusHolders(nil, q))
 	}
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()

@@ -23,8 +23,16 @@ import (
 func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k int, now time.Time) (Result, error) {
 	e.rlock()
 	defer e.mu.RUnlock()
-	q, err := e.prepare(r, previousHelpers, now)
-	if err != nil {
+	// The search's working slices grow as it widens and take in the bonus
+	// holders, several times the page it returns: they are borrowed from
+	// a pool, and the page stays in them until the caller is done with it
+	// (Result.Release). The query and the tally are the buffer's too:
+	// each escaped to the heap, an allocation apiece a call.
+	buf := findBufs.Get().(*searchBuf)
+	buf.lent.Store(true)
+	q := &buf.q
+	if err := e.prepareInto(q, r, previousHelpers, now); err != nil {
+		putFindBuf(buf)
 		return Result{}, err
 	}
 	// Most requests find k, and nobody asks why not: the search counts
@@ -32,15 +40,10 @@ func (e *Engine) FindCandidates(r *pb.HelpRequest, previousHelpers []string, k i
 	// (see search), which counts as it goes. One that finds fewer without
 	// giving up has seen everyone eligible in reach, and a sweep that only
 	// counts (countExclusions) costs less than counting ring by ring would.
-	var t tally
+	t := &buf.tally
+	*t = tally{}
 	t.init(q)
-	// The search's working slices grow as it widens and take in the bonus
-	// holders, several times the page it returns: they are borrowed from
-	// a pool, and the page stays in them until the caller is done with it
-	// (Result.Release).
-	buf := findBufs.Get().(*searchBuf)
-	buf.lent.Store(true)
-	cands, counted := e.search(q, k, true, buf, &t)
+	cands, counted := e.search(q, k, true, buf, t)
 	res := Result{Candidates: cands, Short: len(cands) < k, buf: buf}
 	if !q.remote {
 		res.Reach = q.maxMetres
@@ -196,7 +199,7 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 			if len(out) >= k {
 				bound = out[k-1].Score
 			}
-			bonus, bonusDone = e.bonusCandidates(bonus, q, bound, explain), true
+			bonus, bonusDone = e.bonusCandidates(bonus, buf, q, bound, explain), true
 		}
 		if n := len(out); len(bonus) > 0 {
 			for _, c := range bonus {
@@ -245,8 +248,15 @@ func (q *query) metresTo(v *volunteer) float64 {
 // distance apiece and no more; it is
 // from the home as the grid stores it, so that a volunteer is the same
 // distance away however the search came to them.
-func (e *Engine) bonusCandidates(dst []Candidate, q *query, bound float64, explain bool) []Candidate {
-	ids := e.bonusHolders(q)
+func (e *Engine) bonusCandidates(dst []Candidate, buf *searchBuf, q *query, bound float64, explain bool) []Candidate {
+	var ids []uint32
+	if buf != nil { // nil: the search has no buffer (see search)
+		ids = buf.holders[:0]
+	}
+	ids = e.bonusHolders(ids, q)
+	if buf != nil {
+		buf.holders = ids
+	}
 	if len(ids) == 0 {
 		return dst
 	}
@@ -344,6 +354,11 @@ type searchBuf struct {
 	// benchmark sweeps, collecting thousands, and growing that list
 	// afresh each time was a fifth of the server's bytes allocated.
 	swept []Neighbour
+	// holders is bonusCandidates' list of bonus holders: made afresh, it
+	// was two of a FindCandidates call's allocations.
+	holders []uint32
+	q       query // FindCandidates'
+	tally   tally // FindCandidates'
 	// lent is set while a Result holds the buffer: a copy of the Result
 	// released as well as the original would otherwise put it in the pool
 	// twice, and two later searches would share it.
@@ -383,16 +398,20 @@ func putFindBuf(buf *searchBuf) {
 	if cap(buf.swept) > maxPooledSwept {
 		buf.swept = nil
 	}
+	if cap(buf.holders) > maxPooledCandidates {
+		buf.holders = nil
+	}
 	clear(buf.out[:cap(buf.out)])
 	clear(buf.bonus[:cap(buf.bonus)])
-	buf.ns, buf.out, buf.bonus, buf.swept = buf.ns[:0], buf.out[:0], buf.bonus[:0], buf.swept[:0]
+	buf.ns, buf.out, buf.bonus, buf.swept, buf.holders = buf.ns[:0], buf.out[:0], buf.bonus[:0], buf.swept[:0], buf.holders[:0]
+	buf.q = query{} // it names the request's previous helpers
 	findBufs.Put(buf)
 }
 
-// bonusHolders are the volunteers who may earn a bonus for q: those on its
-// street, in its postcode unit, and those who helped its requester before.
-func (e *Engine) bonusHolders(q *query) []uint32 {
-	var ids []uint32
+// bonusHolders appends to ids the volunteers who may earn a bonus for q:
+// those on its street, in its postcode unit, and those who helped its
+// requester before.
+func (e *Engine) bonusHolders(ids []uint32, q *query) []uint32 {
 	if q.streetID != 0 {
 		ids = e.listOf(ids, e.streets.head[q.streetID], 2)
 	}
