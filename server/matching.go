@@ -162,8 +162,13 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 	if n := len(res.Candidates); n > 0 {
 		warmNames(res.Candidates)
 		// Two allocations for the page rather than two per candidate: this
-		// is the hottest response the server builds.
-		cands, parts := make([]pb.Candidate, n), make([]pb.ScoreParts, n)
+		// is the hottest response the server builds. Each candidate and its
+		// score parts lie side by side in one.
+		type scored struct {
+			c pb.Candidate
+			p pb.ScoreParts
+		}
+		page := make([]scored, n)
 		out.Candidates = make([]*pb.Candidate, n)
 		// And one string for all the sentences, each a piece of it, where
 		// a string apiece was the call's most numerous allocation.
@@ -176,10 +181,10 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 		}
 		all := string(text)
 		for i, c := range res.Candidates {
-			p := &parts[i]
+			p := &page[i].p
 			p.Distance, p.SameStreet, p.SamePostcode = c.Parts.Distance, c.Parts.SameStreet, c.Parts.SamePostcode
 			p.Fairness, p.Continuity = c.Parts.Fairness, c.Parts.Continuity
-			pc := &cands[i]
+			pc := &page[i].c
 			pc.Volunteer, pc.DisplayName, pc.DistanceMetres = c.Volunteer, c.DisplayName, c.Metres
 			pc.SameStreet, pc.SamePostcode, pc.Score = c.SameStreet, c.SamePostcode, c.Score
 			start := 0
