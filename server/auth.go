@@ -126,11 +126,13 @@ type Principal struct {
 	hash         [32]byte
 }
 
-type principalKey struct{}
-
+// principalFrom is who is calling (see callInfo), or nil for a call that
+// needs no token.
 func principalFrom(ctx context.Context) *Principal {
-	p, _ := ctx.Value(principalKey{}).(*Principal)
-	return p
+	if ci := callFrom(ctx); ci != nil && ci.known {
+		return &ci.principal
+	}
+	return nil
 }
 
 // sees reports whether the principal sees records of every organisation
@@ -204,9 +206,15 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	if err := store.TokenUsable(tok, s.now()); err != nil {
 		return nil, statusWith(codes.Unauthenticated, ReasonUnauthenticated, err.Error(), nil)
 	}
+	ci := callFrom(ctx)
+	if ci == nil { // not through logCalls or logStreams
+		ci = &callInfo{}
+		ctx = context.WithValue(ctx, callKey{}, ci)
+	}
 	// Lower case: tokens made before CreateToken wrote ids so may name
 	// their volunteer in capitals, and records name themselves in lower.
-	p := &Principal{Token: tok.Name, Role: tok.Role, Organisation: tok.Organisation, Volunteer: strings.ToLower(tok.Volunteer), hash: hash}
+	ci.principal = Principal{Token: tok.Name, Role: tok.Role, Organisation: tok.Organisation, Volunteer: strings.ToLower(tok.Volunteer), hash: hash}
+	p := &ci.principal
 	// A call the role may not make counts too: a script repeating one
 	// costs the lookup above all the same, and would otherwise never be
 	// slowed down.
@@ -220,7 +228,8 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	if !allowed {
 		return nil, statusWith(codes.PermissionDenied, ReasonPermissionDenied, RoleRefused, nil)
 	}
-	return context.WithValue(ctx, principalKey{}, p), nil
+	ci.known = true
+	return ctx, nil
 }
 
 // stillValid checks again, for a stream that outlives its first check,
@@ -264,7 +273,7 @@ func (s *Server) authUnary(ctx context.Context, req any, info *grpc.UnaryServerI
 	if err != nil {
 		return nil, err
 	}
-	return handler(ctx, req)
+	return s.utf8Unary(ctx, req, info, handler) // the next interceptor (see logCalls)
 }
 
 func (s *Server) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
