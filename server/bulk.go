@@ -75,6 +75,15 @@ func (s *Server) BatchCreateHelpRequests(ctx context.Context, req *pb.BatchCreat
 		// external_id, so the caller loses nothing by retrying.
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
+	// Looked up once all rows are stored, so that two rows of this batch
+	// for one caller at one time name each other.
+	stored := make([]*pb.HelpRequest, len(results))
+	for i, r := range results {
+		stored[i] = r.HelpRequest
+	}
+	for i, names := range s.sameTime(ctx, stored...) {
+		results[i].SameTimeRequests = names
+	}
 	created, failed := 0, 0
 	for _, r := range results {
 		switch {

@@ -55,7 +55,7 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 			if err != nil {
 				return nil, s.errs.toStatus(ctx, err, notFound{})
 			}
-			return &pb.CreateHelpRequestResponse{HelpRequest: shown[0]}, nil
+			return &pb.CreateHelpRequestResponse{HelpRequest: shown[0], SameTimeRequests: s.sameTime(ctx, first)[0]}, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, s.errs.toStatus(ctx, err, notFound{})
@@ -79,7 +79,37 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
-	return &pb.CreateHelpRequestResponse{HelpRequest: out}, nil
+	return &pb.CreateHelpRequestResponse{HelpRequest: out, SameTimeRequests: s.sameTime(ctx, out)[0]}, nil
+}
+
+// sameTime names, for each of hrs as stored (nil where a row failed), the
+// requester's other live requests at an overlapping time that the caller
+// may read as ListHelpRequests lets it: a partner its own organisation's,
+// staff any (see CreateHelpRequestResponse.same_time_requests). Only names
+// are handed out, so no read of personal data is put on record. A failed
+// lookup is logged and answers none: the requests are stored, and the
+// note is informative only.
+func (s *Server) sameTime(ctx context.Context, hrs ...*pb.HelpRequest) [][]string {
+	out := make([][]string, len(hrs))
+	org := ""
+	if p := principalFrom(ctx); p != nil && !p.sees() {
+		if p.Role != partner {
+			return out
+		}
+		org = p.Organisation
+	}
+	found, err := s.store.SameTimeRequests(ctx, hrs, org)
+	if err != nil {
+		s.logger.Warn("same-time lookup failed: the requests are stored, answered without their same_time_requests",
+			zap.String("method", methodFrom(ctx)), zap.Int("requests", len(hrs)), zap.Error(err))
+		return out
+	}
+	for i := range min(len(found), len(out)) {
+		for _, id := range found[i] {
+			out[i] = append(out[i], helpRequestPrefix+id)
+		}
+	}
+	return out
 }
 
 // externalIDTaken refuses a request whose external_id its organisation

@@ -193,6 +193,15 @@ type Store interface {
 	// the volunteers who fulfilled the same requester's other requests
 	// (matched by phone): what matching a request needs, in one read.
 	MatchingInputs(ctx context.Context, id string) (*pb.HelpRequest, []string, error)
+	// SameTimeRequests returns, for each of hrs (requests as stored, nil
+	// allowed), the ids of the same requester's other live requests (OPEN,
+	// OFFERED, ASSIGNED; the same phone) whose time overlaps its own (a
+	// window [start, end), a deadline's [create_time, deadline)), oldest
+	// first and at most MaxSameTime of them; none for a request that is
+	// not live itself or no longer stored. organisation, when not "",
+	// keeps that organisation's only. It opens no personal data, and
+	// reads once, in one transaction, for all of hrs.
+	SameTimeRequests(ctx context.Context, hrs []*pb.HelpRequest, organisation string) ([][]string, error)
 	// MatchingInput is MatchingInputs with the rest of what dispatch reads
 	// of a request: its requester, and the volunteer already going to
 	// their door at its time.

@@ -734,9 +734,22 @@ func (x *CreateHelpRequestRequest) GetRequestId() string {
 type CreateHelpRequestResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The stored request.
-	HelpRequest   *HelpRequest `protobuf:"bytes,1,opt,name=help_request,json=helpRequest,proto3" json:"help_request,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HelpRequest *HelpRequest `protobuf:"bytes,1,opt,name=help_request,json=helpRequest,proto3" json:"help_request,omitempty"`
+	// The requester's other live requests (OPEN, OFFERED or ASSIGNED, with
+	// the same requester.phone) whose time overlaps this one's, that the
+	// caller's token may read (a partner's: its own organisation's only), by
+	// name ("helpRequests/{id}"), oldest first, at most 10; empty when none.
+	// A time is a window [start_time, end_time), or a deadline request's
+	// [create_time, deadline): a window ending as another starts does not
+	// overlap it. It says that the same need may have been taken twice (a
+	// caller who rang twice, a client sent under two references); it is
+	// informative only, and nothing is refused for it. A retry with the
+	// same request_id answers as things stand at the retry, not as at the
+	// first call, and names none once the stored request itself is no
+	// longer live.
+	SameTimeRequests []string `protobuf:"bytes,2,rep,name=same_time_requests,json=sameTimeRequests,proto3" json:"same_time_requests,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CreateHelpRequestResponse) Reset() {
@@ -772,6 +785,13 @@ func (*CreateHelpRequestResponse) Descriptor() ([]byte, []int) {
 func (x *CreateHelpRequestResponse) GetHelpRequest() *HelpRequest {
 	if x != nil {
 		return x.HelpRequest
+	}
+	return nil
+}
+
+func (x *CreateHelpRequestResponse) GetSameTimeRequests() []string {
+	if x != nil {
+		return x.SameTimeRequests
 	}
 	return nil
 }
@@ -1321,9 +1341,15 @@ type BatchCreateHelpRequestsResult struct {
 	// external_id, so nothing was created.
 	Existing bool `protobuf:"varint,3,opt,name=existing,proto3" json:"existing,omitempty"`
 	// Why the row failed; unset when it succeeded.
-	Error         *RowError `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Error *RowError `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// As CreateHelpRequestResponse.same_time_requests, for this row's
+	// request: the requester's other live requests at an overlapping time,
+	// by name, oldest first, at most 10. Rows of the same batch count: two
+	// rows for one requester at one time name each other. A row found
+	// stored already (existing) answers as things stand now.
+	SameTimeRequests []string `protobuf:"bytes,5,rep,name=same_time_requests,json=sameTimeRequests,proto3" json:"same_time_requests,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *BatchCreateHelpRequestsResult) Reset() {
@@ -1380,6 +1406,13 @@ func (x *BatchCreateHelpRequestsResult) GetExisting() bool {
 func (x *BatchCreateHelpRequestsResult) GetError() *RowError {
 	if x != nil {
 		return x.Error
+	}
+	return nil
+}
+
+func (x *BatchCreateHelpRequestsResult) GetSameTimeRequests() []string {
+	if x != nil {
+		return x.SameTimeRequests
 	}
 	return nil
 }
@@ -1575,9 +1608,10 @@ const file_doorstep_v1_help_request_proto_rawDesc = "" +
 	"\x18CreateHelpRequestRequest\x12;\n" +
 	"\fhelp_request\x18\x01 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"X\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"\x86\x01\n" +
 	"\x19CreateHelpRequestResponse\x12;\n" +
-	"\fhelp_request\x18\x01 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\"+\n" +
+	"\fhelp_request\x18\x01 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\x12,\n" +
+	"\x12same_time_requests\x18\x02 \x03(\tR\x10sameTimeRequests\"+\n" +
 	"\x15GetHelpRequestRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"U\n" +
 	"\x16GetHelpRequestResponse\x12;\n" +
@@ -1606,12 +1640,13 @@ const file_doorstep_v1_help_request_proto_rawDesc = "" +
 	"\x1eBatchCreateHelpRequestsRequest\x12=\n" +
 	"\rhelp_requests\x18\x01 \x03(\v2\x18.doorstep.v1.HelpRequestR\fhelpRequests\"g\n" +
 	"\x1fBatchCreateHelpRequestsResponse\x12D\n" +
-	"\aresults\x18\x01 \x03(\v2*.doorstep.v1.BatchCreateHelpRequestsResultR\aresults\"\xbb\x01\n" +
+	"\aresults\x18\x01 \x03(\v2*.doorstep.v1.BatchCreateHelpRequestsResultR\aresults\"\xe9\x01\n" +
 	"\x1dBatchCreateHelpRequestsResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12;\n" +
 	"\fhelp_request\x18\x02 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\x12\x1a\n" +
 	"\bexisting\x18\x03 \x01(\bR\bexisting\x12+\n" +
-	"\x05error\x18\x04 \x01(\v2\x15.doorstep.v1.RowErrorR\x05error\"\x9b\x01\n" +
+	"\x05error\x18\x04 \x01(\v2\x15.doorstep.v1.RowErrorR\x05error\x12,\n" +
+	"\x12same_time_requests\x18\x05 \x03(\tR\x10sameTimeRequests\"\x9b\x01\n" +
 	"\bRowError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +

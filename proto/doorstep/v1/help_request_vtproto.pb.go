@@ -520,6 +520,15 @@ func (m *CreateHelpRequestResponse) MarshalToSizedBufferVT(dAtA []byte) (int, er
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if len(m.SameTimeRequests) > 0 {
+		for iNdEx := len(m.SameTimeRequests) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.SameTimeRequests[iNdEx])
+			copy(dAtA[i:], m.SameTimeRequests[iNdEx])
+			i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.SameTimeRequests[iNdEx])))
+			i--
+			dAtA[i] = 0x12
+		}
+	}
 	if m.HelpRequest != nil {
 		size, err := m.HelpRequest.MarshalToSizedBufferVT(dAtA[:i])
 		if err != nil {
@@ -1035,6 +1044,15 @@ func (m *BatchCreateHelpRequestsResult) MarshalToSizedBufferVT(dAtA []byte) (int
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if len(m.SameTimeRequests) > 0 {
+		for iNdEx := len(m.SameTimeRequests) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.SameTimeRequests[iNdEx])
+			copy(dAtA[i:], m.SameTimeRequests[iNdEx])
+			i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.SameTimeRequests[iNdEx])))
+			i--
+			dAtA[i] = 0x2a
+		}
+	}
 	if m.Error != nil {
 		size, err := m.Error.MarshalToSizedBufferVT(dAtA[:i])
 		if err != nil {
@@ -1382,6 +1400,12 @@ func (m *CreateHelpRequestResponse) SizeVT() (n int) {
 		l = m.HelpRequest.SizeVT()
 		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
+	if len(m.SameTimeRequests) > 0 {
+		for _, s := range m.SameTimeRequests {
+			l = len(s)
+			n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+		}
+	}
 	n += len(m.unknownFields)
 	return n
 }
@@ -1577,6 +1601,12 @@ func (m *BatchCreateHelpRequestsResult) SizeVT() (n int) {
 	if m.Error != nil {
 		l = m.Error.SizeVT()
 		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	if len(m.SameTimeRequests) > 0 {
+		for _, s := range m.SameTimeRequests {
+			l = len(s)
+			n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+		}
 	}
 	n += len(m.unknownFields)
 	return n
@@ -2886,6 +2916,38 @@ func (m *CreateHelpRequestResponse) UnmarshalVT(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SameTimeRequests", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.SameTimeRequests = append(m.SameTimeRequests, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
@@ -4097,6 +4159,38 @@ func (m *BatchCreateHelpRequestsResult) UnmarshalVT(dAtA []byte) error {
 			if err := m.Error.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SameTimeRequests", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.SameTimeRequests = append(m.SameTimeRequests, string(dAtA[iNdEx:postIndex]))
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
