@@ -62,6 +62,14 @@ const batchMargin = 64
 // row already stored has Existing set; that includes, rarely, a row this
 // very import stored when a batch was retried after its reply was lost.
 //
+// A stored row's SameTimeRequests names the requester's other live
+// requests (same phone) at an overlapping time that the token may read,
+// oldest first, at most 10: perhaps one client sent under two references.
+// They include rows of the same batch and of batches sent before it, not
+// of later batches: of two such rows in different batches, only the later
+// names the earlier. A row found stored already names them as things
+// stand now.
+//
 // If a batch call fails, it returns the results of the batches before it,
 // which cover a prefix of rows, with the error; running the whole import
 // again finishes it. A batch with a row the server refused because its

@@ -23,13 +23,32 @@ func newRequestID() string {
 
 // CreateHelpRequest stores hr under a fresh request_id, so that the
 // retries this client makes after a lost reply return the request first
-// stored instead of storing it twice. hr itself is not changed.
+// stored instead of storing it twice. hr itself is not changed. It returns
+// the stored request only: CreateHelpRequestReply also says whether the
+// requester has other requests for the same time.
 func (c *Client) CreateHelpRequest(ctx context.Context, hr *pb.HelpRequest) (*pb.HelpRequest, error) {
+	resp, err := c.CreateHelpRequestReply(ctx, hr)
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetHelpRequest(), nil
+}
+
+// CreateHelpRequestReply is CreateHelpRequest with the server's whole
+// reply: the stored request, and in SameTimeRequests the names
+// ("helpRequests/{id}") of the requester's other live requests (same
+// phone; OPEN, OFFERED or ASSIGNED) whose time overlaps the new one's,
+// that this client's token may read, oldest first, at most 10. One there
+// may be the same need taken twice (a caller who rang twice, a client sent
+// under two references): cancel one if so. Nothing is refused for it. A
+// reply to one of this client's retries names them as things stood at
+// the retry.
+func (c *Client) CreateHelpRequestReply(ctx context.Context, hr *pb.HelpRequest) (*pb.CreateHelpRequestResponse, error) {
 	resp, err := c.HelpRequests.CreateHelpRequest(ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr, RequestId: newRequestID()})
 	if err != nil {
 		return nil, fmt.Errorf("client: create help request: %w", err)
 	}
-	return resp.GetHelpRequest(), nil
+	return resp, nil
 }
 
 // CreateVolunteer stores v under a fresh request_id, as CreateHelpRequest
