@@ -211,6 +211,9 @@ type importOutcome struct {
 	Outcome     string `json:"outcome"` // created, existing, failed, checked or not_sent
 	HelpRequest string `json:"help_request,omitempty"`
 	Error       string `json:"error,omitempty"`
+	// SameTimeRequests are the person's other live requests at an
+	// overlapping time (BatchCreateHelpRequestsResult.same_time_requests).
+	SameTimeRequests []string `json:"same_time_requests,omitempty"`
 }
 
 func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelpRequestsResult, checkOnly bool, importErr error) error {
@@ -229,9 +232,9 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 		case res.Error != nil:
 			o.Outcome, o.Error = "failed", rowSentence(res.Error)
 		case res.Existing:
-			o.Outcome, o.HelpRequest = "existing", res.HelpRequest.GetName()
+			o.Outcome, o.HelpRequest, o.SameTimeRequests = "existing", res.HelpRequest.GetName(), res.SameTimeRequests
 		default:
-			o.Outcome, o.HelpRequest = "created", res.HelpRequest.GetName()
+			o.Outcome, o.HelpRequest, o.SameTimeRequests = "created", res.HelpRequest.GetName(), res.SameTimeRequests
 		}
 		counts[o.Outcome]++
 		out = append(out, o)
@@ -247,6 +250,7 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 			if o.Outcome == "failed" {
 				fmt.Fprintf(a.stdout, "line %d: %s\n", o.Line, o.Error)
 			}
+			sameTimeNotes(a.stdout, fmt.Sprintf("line %d: ", o.Line), "this person", o.SameTimeRequests)
 		}
 		if checkOnly {
 			fmt.Fprintf(a.stdout, "Checked %d rows: %d can be sent, %d failed. Nothing was sent.\n", len(rows), counts["checked"], counts["failed"])

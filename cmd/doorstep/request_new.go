@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -258,7 +259,7 @@ Needs: ` + needNames() + `.`,
 		hr.Location.LatLng = &pb.LatLng{Latitude: lat, Longitude: lng}
 	}
 	hr.ExternalId = strings.TrimSpace(*external)
-	var created *pb.HelpRequest
+	var reply *pb.CreateHelpRequestResponse
 	for {
 		if when.start.IsZero() {
 			hr.Timing = &pb.HelpRequest_Deadline{Deadline: timestamppb.New(when.deadline)}
@@ -266,7 +267,7 @@ Needs: ` + needNames() + `.`,
 			hr.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(when.start), EndTime: timestamppb.New(when.end)}}
 		}
 		var err error
-		created, err = a.createHelpRequest(hr)
+		reply, err = a.createHelpRequest(hr)
 		if err == nil {
 			break
 		}
@@ -291,12 +292,28 @@ Needs: ` + needNames() + `.`,
 			return err
 		}
 	}
+	created := reply.GetHelpRequest()
 	if a.cfg.json {
+		// The JSON stays the request, as scripts read it; the notes go
+		// to stderr.
+		sameTimeNotes(a.stderr, "", "the caller", reply.GetSameTimeRequests())
 		return writeJSON(a.stdout, created)
 	}
 	fmt.Fprintf(a.stdout, "Saved %s: %s, %s, %s.\n", created.Name, needsWords(created.Needs), fmtTiming(created, a.now()), stateWord(created.State))
+	sameTimeNotes(a.stdout, "", "the caller", reply.GetSameTimeRequests())
 	fmt.Fprintf(a.stdout, "Find the caller's requests again with: doorstep request find --phone %s\n", phoneWords(created.GetRequester().GetPhone()))
 	return nil
+}
+
+// sameTimeNotes says, one line each after prefix, that who (the caller)
+// has these other requests for the same time (same_time_requests), and how
+// to undo a need taken twice. They are named only: reading them to say
+// more would be a read of the person's personal data, on record as one.
+func sameTimeNotes(w io.Writer, prefix, who string, names []string) {
+	for _, name := range names {
+		fmt.Fprintf(w, "%sNote: %s has another request for that time: %s. If it is the same need, cancel one: doorstep request cancel %s\n",
+			prefix, who, idOf(name), idOf(name))
+	}
 }
 
 func (a *app) askField(f *field) error {
@@ -417,10 +434,10 @@ func orgPattern(s string) bool {
 // createHelpRequest stores a request through the client package, which
 // gives it a request_id so that a retry after a lost answer cannot store
 // it twice.
-func (a *app) createHelpRequest(hr *pb.HelpRequest) (*pb.HelpRequest, error) {
+func (a *app) createHelpRequest(hr *pb.HelpRequest) (*pb.CreateHelpRequestResponse, error) {
 	c, err := a.client()
 	if err != nil {
 		return nil, err
 	}
-	return c.CreateHelpRequest(a.ctx, hr)
+	return c.CreateHelpRequestReply(a.ctx, hr)
 }
