@@ -778,12 +778,15 @@ type query struct {
 	// their capacity is theirs, not a reason to turn them away.
 	holder uint32
 
-	// reachNeed is the need whose limit is maxMetres; farNeed the one that
-	// reaches farthest, farMetres, which is more than maxMetres when the
-	// needs reach unalike (a lift and a prescription), and the sentences
-	// then say which holds the request to its reach (reachWords).
-	reachNeed, farNeed pb.Need
-	farMetres          float64
+	// reachNeeds are the needs whose limit is maxMetres, a bit for each
+	// need's number (every one of them, as two at one limit both hold the
+	// request there); farNeed the one that reaches farthest, farMetres,
+	// which is more than maxMetres when the needs reach unalike (a lift and
+	// a prescription), and the sentences then say which hold the request
+	// to its reach (reachWords).
+	reachNeeds uint64
+	farNeed    pb.Need
+	farMetres  float64
 }
 
 // startDay is the date help starts on where zone loc's volunteers live:
@@ -886,8 +889,11 @@ func (e *Engine) prepareInto(q *query, r *pb.HelpRequest, previousHelpers []stri
 			rule = e.cfg.Needs[pb.Need_NEED_OTHER]
 		}
 		if rule.MaxMetres > 0 {
-			if rule.MaxMetres < q.maxMetres {
-				q.reachNeed = n
+			switch {
+			case rule.MaxMetres < q.maxMetres:
+				q.reachNeeds = needBit(n)
+			case rule.MaxMetres == q.maxMetres:
+				q.reachNeeds |= needBit(n)
 			}
 			if rule.MaxMetres > q.farMetres {
 				q.farNeed, q.farMetres = n, rule.MaxMetres

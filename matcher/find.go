@@ -712,13 +712,42 @@ func (r Result) Summary() string {
 	}
 }
 
-// reachWords says which of q's needs holds it to its reach, and how far
+// reachWords says which of q's needs hold it to its reach, and how far
 // the farthest reaching would go: "prescription collection reaches
-// (transport reaches 8 km)". Staff who know that lifts reach 8 km, told
-// only that nobody lives within 1.5 km, cannot see that the prescription
-// taken down with the lift is what keeps its drivers out.
+// (transport reaches 8 km)", "grocery shopping and prescription collection
+// reach (...)". Staff who know that lifts reach 8 km, told only that nobody
+// lives within 1.5 km, cannot see that the prescription taken down with the
+// lift is what keeps its drivers out; told of one need of two that hold it
+// there, they take that one out and find it held there all the same.
 func (q *query) reachWords() string {
-	return needWords(q.reachNeed) + " reaches (" + needWords(q.farNeed) + " reaches " + distanceWords(q.farMetres) + ")"
+	var names []string
+	for n := pb.Need(0); n < 64; n++ {
+		if q.reachNeeds&needBit(n) != 0 {
+			names = append(names, needWords(n))
+		}
+	}
+	verb := " reach ("
+	if len(names) == 1 {
+		verb = " reaches ("
+	}
+	return andList(names) + verb + needWords(q.farNeed) + " reaches " + distanceWords(q.farMetres) + ")"
+}
+
+// needBit is need n's bit in query.reachNeeds; 0 for a number past them,
+// which the server's check of needs never lets in.
+func needBit(n pb.Need) uint64 {
+	if n < 0 || n >= 64 {
+		return 0
+	}
+	return 1 << n
+}
+
+// andList joins words as said: "a", "a and b", "a, b and c".
+func andList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 // needWords is a need as staff say it: "prescription collection".

@@ -100,9 +100,12 @@ func TestSentencesAgainstTheData(t *testing.T) {
 		}
 		e := engineWith(t, vs...)
 		r := req(win(base, base.Add(dur)), func(r *pb.HelpRequest) {
-			switch rng.IntN(4) {
+			switch rng.IntN(5) {
 			case 0:
 				r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT}
+			case 3:
+				// Two needs at the least reach, both holding it there.
+				r.Needs = []pb.Need{pb.Need_NEED_TRANSPORT, pb.Need_NEED_PRESCRIPTION_COLLECTION, pb.Need_NEED_GROCERY_SHOPPING}
 			case 1:
 				r.Needs = []pb.Need{pb.Need_NEED_FOOD_PARCEL, pb.Need_NEED_GROCERY_SHOPPING}
 			case 2:
@@ -117,13 +120,10 @@ func TestSentencesAgainstTheData(t *testing.T) {
 		// What the request demands, read from the config.
 		reach, minVet := math.Inf(1), pb.Vetting_DBS_LEVEL_NONE
 		var skills []string
-		var reachNeed, farNeed pb.Need // the needs that reach least and farthest
+		var farNeed pb.Need // the need that reaches farthest
 		far := 0.0
 		for _, n := range r.Needs {
 			rule := cfg.Needs[n]
-			if rule.MaxMetres < reach {
-				reachNeed = n
-			}
 			if rule.MaxMetres > far {
 				farNeed, far = n, rule.MaxMetres
 			}
@@ -266,10 +266,26 @@ func TestSentencesAgainstTheData(t *testing.T) {
 		if len(res.Exclusions) == 0 && !remote {
 			within := " within " + distanceWords(reach)
 			if far > reach {
-				// Which need holds it there, when another reaches farther.
-				within += ", as far as its " + strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(reachNeed.String(), "NEED_")), "_", " ") +
-					" reaches (" + strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(farNeed.String(), "NEED_")), "_", " ") +
-					" reaches " + distanceWords(far) + ")"
+				// Which needs hold it there, every one of them, when
+				// another reaches farther.
+				words := func(n pb.Need) string {
+					return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(n.String(), "NEED_")), "_", " ")
+				}
+				var held []string // in the needs' order, as the proto numbers them
+				for n := pb.Need(0); int(n) < len(pb.Need_name); n++ {
+					if slices.Contains(r.Needs, n) && cfg.Needs[n].MaxMetres == reach {
+						held = append(held, words(n))
+					}
+				}
+				verb := " reach ("
+				if len(held) == 1 {
+					verb = " reaches ("
+				}
+				list := held[len(held)-1]
+				if len(held) > 1 {
+					list = strings.Join(held[:len(held)-1], ", ") + " and " + list
+				}
+				within += ", as far as its " + list + verb + words(farNeed) + " reaches " + distanceWords(far) + ")"
 			}
 			if !strings.HasSuffix(res.Summary(), within) {
 				fail("trial %d: %q, reach %v", trial, res.Summary(), reach)
