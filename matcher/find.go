@@ -726,11 +726,16 @@ func (q *query) reachWords() string {
 			names = append(names, needWords(n))
 		}
 	}
-	verb := " reach ("
-	if len(names) == 1 {
-		verb = " reaches ("
+	one := q.reachNeeds&(q.reachNeeds-1) == 0 && q.reachNeeds&needBit(pb.Need_NEED_ERRANDS) == 0
+	return andList(names) + reachVerb(one) + " (" + needWords(q.farNeed) + reachVerb(q.farNeed != pb.Need_NEED_ERRANDS) + " " + distanceWords(q.farMetres) + ")"
+}
+
+// reachVerb agrees with one need or several ("errands" is several).
+func reachVerb(one bool) string {
+	if one {
+		return " reaches"
 	}
-	return andList(names) + verb + needWords(q.farNeed) + " reaches " + distanceWords(q.farMetres) + ")"
+	return " reach"
 }
 
 // needBit is need n's bit in query.reachNeeds; 0 for a number past them,
@@ -750,8 +755,12 @@ func andList(words []string) string {
 	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
-// needWords is a need as staff say it: "prescription collection".
+// needWords is a need as staff say it: "prescription collection", and
+// "other help", which "other" alone is not.
 func needWords(n pb.Need) string {
+	if n == pb.Need_NEED_OTHER {
+		return "other help"
+	}
 	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(n.String(), "NEED_"), "_", " "))
 }
 

@@ -269,6 +269,9 @@ func TestSentencesAgainstTheData(t *testing.T) {
 				// Which needs hold it there, every one of them, when
 				// another reaches farther.
 				words := func(n pb.Need) string {
+					if n == pb.Need_NEED_OTHER {
+						return "other help"
+					}
 					return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(n.String(), "NEED_")), "_", " ")
 				}
 				var held []string // in the needs' order, as the proto numbers them
@@ -278,14 +281,18 @@ func TestSentencesAgainstTheData(t *testing.T) {
 					}
 				}
 				verb := " reach ("
-				if len(held) == 1 {
+				if len(held) == 1 && held[0] != "errands" {
 					verb = " reaches ("
+				}
+				farVerb := " reaches "
+				if farNeed == pb.Need_NEED_ERRANDS {
+					farVerb = " reach "
 				}
 				list := held[len(held)-1]
 				if len(held) > 1 {
 					list = strings.Join(held[:len(held)-1], ", ") + " and " + list
 				}
-				within += ", as far as its " + list + verb + words(farNeed) + " reaches " + distanceWords(far) + ")"
+				within += ", as far as its " + list + verb + words(farNeed) + farVerb + distanceWords(far) + ")"
 			}
 			if !strings.HasSuffix(res.Summary(), within) {
 				fail("trial %d: %q, reach %v", trial, res.Summary(), reach)
