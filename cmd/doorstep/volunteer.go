@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -165,10 +166,14 @@ func parseMetres(s string) (int32, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if m := f * mult; err != nil || !(m >= 100 && m <= 100000) {
+	// To the micrometre first: 2.01 × 1000 is 2009.9999999999998 in
+	// floating point, and cut to the metre below it would store 2009 for
+	// the 2010 typed. Miles still go to the metre below.
+	m := math.Round(f*mult*1e6) / 1e6
+	if err != nil || !(m >= 100 && m <= 100000) {
 		return 0, errors.New("give a distance from 100m to 100km, such as 1500, 2km or 10 miles")
 	}
-	return int32(f * mult), nil
+	return int32(m), nil
 }
 
 var dayNames = []pb.DayOfWeek{
