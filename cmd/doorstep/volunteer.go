@@ -154,7 +154,9 @@ func (a *app) volunteerAdd(args []string) error {
 // "mile", "mi"): a volunteer in the country says how far they will drive
 // as the road signs do, in miles, and staff type what they hear.
 func parseMetres(s string) (int32, error) {
-	s = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), " ", "")
+	// Every kind of space (a no-break one pasted from an e-mail, a tab
+	// from a spreadsheet) is left out, as a plain one is.
+	s = strings.Join(strings.Fields(strings.ToLower(s)), "")
 	mult := 1.0
 	for _, u := range []struct {
 		suffix string
