@@ -183,6 +183,7 @@ func (s *Server) createRow(ctx context.Context, i int, hr *pb.HelpRequest) *pb.B
 		return fail(s.errs.toStatus(ctx, err, helpRequestNotFound("")))
 	}
 	res.HelpRequest = out
+	s.urgentOpen(out)
 	return res
 }
 

@@ -79,6 +79,7 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
+	s.urgentOpen(out)
 	return &pb.CreateHelpRequestResponse{HelpRequest: out, SameTimeRequests: s.sameTime(ctx, out)[0]}, nil
 }
 
@@ -341,6 +342,7 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		} else {
 			out = reviewed
 		}
+		s.urgentOpen(out) // made critical, or its offer withdrawn by the edit
 		return &pb.UpdateHelpRequestResponse{HelpRequest: out}, nil
 	}
 }

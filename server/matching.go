@@ -740,6 +740,7 @@ func (s *Server) lifecycleStep(ctx context.Context, name, prefix string, missing
 	}
 	s.track(res.Volunteer)
 	s.metrics.offerEnded(res.Offer) // accepted, declined, or withdrawn by a cancel
+	s.urgentOpen(res.HelpRequest)   // declined, or handed back
 	return res, nil
 }
 
@@ -1033,9 +1034,31 @@ func (s *Server) dispatch(ctx context.Context, trigger string) (*pb.DispatchResp
 	return out, nil
 }
 
+// urgentGap is the least time between dispatch runs that a critical
+// request starts: a partner's batch of them, or a burst of declines,
+// would otherwise run dispatch back to back, each run a read of every open
+// request.
+const urgentGap = 5 * time.Second
+
+// urgentOpen has Maintain dispatch at once, rather than at its next
+// interval, when hr is a critical request open for an offer: it may have
+// an hour to live, and an interval (5 minutes, or more) is a good part
+// of it. Called after each write that leaves a request so: made, edited,
+// declined, lapsed or handed back.
+func (s *Server) urgentOpen(hr *pb.HelpRequest) {
+	if hr.GetUrgency() != pb.Urgency_URGENCY_CRITICAL || hr.GetState() != pb.HelpRequest_STATE_OPEN {
+		return
+	}
+	select {
+	case s.urgent <- struct{}{}:
+	default: // a run is already due
+	}
+}
+
 // Maintain runs the periodic work until ctx ends: lapsing expired offers,
 // expiring requests whose window has passed, and, when interval is set,
-// dispatching. It returns ctx's error.
+// dispatching, at each interval and as soon as a critical request is open
+// (urgentOpen; at most every urgentGap). It returns ctx's error.
 //
 // It sweeps as it begins, through every offer and request then due:
 // offers whose lease ran out while the server was down would otherwise
@@ -1049,10 +1072,25 @@ func (s *Server) Maintain(ctx context.Context, sweep, dispatchEvery time.Duratio
 	t := time.NewTicker(sweep)
 	defer t.Stop()
 	var dispatchTick <-chan time.Time
+	var urgent <-chan struct{}
 	if dispatchEvery > 0 {
 		dt := time.NewTicker(dispatchEvery)
 		defer dt.Stop()
-		dispatchTick = dt.C
+		dispatchTick, urgent = dt.C, s.urgent
+	}
+	var lastRun time.Time
+	var held *time.Timer // an urgent run waiting out urgentGap
+	var heldC <-chan time.Time
+	defer func() {
+		if held != nil {
+			held.Stop()
+		}
+	}()
+	run := func(trigger string) {
+		if _, err := s.dispatch(ctx, trigger); err != nil && ctx.Err() == nil {
+			s.logger.Error("dispatch", zap.Error(err))
+		}
+		lastRun = time.Now()
 	}
 	for {
 		select {
@@ -1069,9 +1107,26 @@ func (s *Server) Maintain(ctx context.Context, sweep, dispatchEvery time.Duratio
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if _, err := s.dispatch(ctx, triggerInterval); err != nil && ctx.Err() == nil {
-				s.logger.Error("dispatch", zap.Error(err))
+			run(triggerInterval)
+		case <-urgent:
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
+			if heldC != nil {
+				continue // a run is already due
+			}
+			if wait := urgentGap - time.Since(lastRun); !lastRun.IsZero() && wait > 0 {
+				held = time.NewTimer(wait)
+				heldC = held.C
+				continue
+			}
+			run(triggerUrgent)
+		case <-heldC:
+			heldC = nil
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			run(triggerUrgent)
 		}
 	}
 }
@@ -1109,6 +1164,7 @@ func (s *Server) sweep(ctx context.Context, catchUp bool) {
 		for _, r := range offers {
 			s.track(r.Volunteer)
 			s.metrics.offerEnded(r.Offer) // expired, or withdrawn for the clock
+			s.urgentOpen(r.HelpRequest)
 			if r.Offer.GetWithdrawReason() == store.WithdrawClockSetBack {
 				setBack++
 			}

@@ -61,6 +61,7 @@ const (
 const (
 	triggerRPC      = "rpc"
 	triggerInterval = "interval"
+	triggerUrgent   = "urgent"
 )
 
 // NewMetrics returns Metrics counting from zero, not yet registered.
@@ -138,7 +139,7 @@ func NewMetrics() *Metrics {
 			m.offersEnded.WithLabelValues(outcome, via)
 		}
 	}
-	for _, t := range []string{triggerRPC, triggerInterval} {
+	for _, t := range []string{triggerRPC, triggerInterval, triggerUrgent} {
 		m.dispatchRuns.WithLabelValues(t)
 	}
 	for _, r := range []string{"offered", "left_open"} {

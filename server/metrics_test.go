@@ -490,7 +490,7 @@ func fixedLabel(k, v string) bool {
 	case "outcome":
 		return strings.Contains(" accepted declined expired withdrawn made failed ", " "+v+" ")
 	case "trigger":
-		return v == "rpc" || v == "interval"
+		return v == "rpc" || v == "interval" || v == "urgent"
 	case "result":
 		return v == "offered" || v == "left_open"
 	case "le", "quantile", "version", "generation":

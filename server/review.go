@@ -82,6 +82,7 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 	}
 	s.track(res.Volunteer)
 	s.metrics.offerEnded(res.Offer)
+	s.urgentOpen(res.HelpRequest)
 	// EXPIRED rather than WITHDRAWN when its lease had already passed.
 	s.logger.Info("offer withdrawn", zap.String("offer", o.Name), zap.String("rule", string(why.Reason)), zap.Stringer("state", res.Offer.GetState()))
 	if res.PausedUnanswered {

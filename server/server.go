@@ -48,6 +48,7 @@ type Server struct {
 	lease                time.Duration
 	candidatesPerRequest int
 	dispatchSlot         chan struct{} // held by the dispatch run under way
+	urgent               chan struct{} // a critical request is open: dispatch now (Maintain)
 
 	eventRetention    time.Duration
 	personalRetention time.Duration
@@ -128,7 +129,7 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	s := &Server{store: st, logger: logger, errs: errMapper{logger: logger}, now: time.Now,
 		matcherConfig: matcher.DefaultConfig(), lease: DefaultLease, candidatesPerRequest: matcher.DefaultCandidatesPerRequest,
 		eventRetention: DefaultEventRetention, personalRetention: DefaultPersonalDataRetention, assignmentGrace: DefaultAssignmentGrace, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter, watchHeartbeat: DefaultWatchHeartbeat,
-		draining: make(chan struct{}), dispatchSlot: make(chan struct{}, 1), limiter: newLimiter(DefaultRate, DefaultBurst),
+		draining: make(chan struct{}), dispatchSlot: make(chan struct{}, 1), urgent: make(chan struct{}, 1), limiter: newLimiter(DefaultRate, DefaultBurst),
 		streams: &streamCounter{max: DefaultMaxStreams, count: map[string]int{}}}
 	for _, o := range opts {
 		o(s)

@@ -12,7 +12,7 @@
 //	--max-recv-bytes    DOORSTEP_MAX_RECV_BYTES    largest request accepted (1048576)
 //	--shutdown-timeout  DOORSTEP_SHUTDOWN_TIMEOUT  how long to let calls finish on SIGINT/SIGTERM; a second signal stops at once (10s)
 //	--offer-lease       DOORSTEP_OFFER_LEASE       how long an offer waits for the volunteer, 1m to 168h (30m)
-//	--dispatch-every    DOORSTEP_DISPATCH_EVERY    run automatic dispatch this often; 0 turns it off (0)
+//	--dispatch-every    DOORSTEP_DISPATCH_EVERY    run automatic dispatch this often, and at once for a critical request; 0 turns it off (0)
 //	--dispatch-candidates DOORSTEP_DISPATCH_CANDIDATES  eligible volunteers each request brings to a dispatch, 1 to 100 (20)
 //	--sweep-every       DOORSTEP_SWEEP_EVERY       how often lapsed offers and past requests expire (15s)
 //	--pause-after-unanswered DOORSTEP_PAUSE_AFTER_UNANSWERED  offers in a row a volunteer may leave unanswered before they are paused; 0 never (3)
