@@ -1188,8 +1188,8 @@ func (s *Server) sweep(ctx context.Context, catchUp bool) {
 		for _, r := range reqs {
 			s.track(r.Volunteer)
 			s.metrics.offerEnded(r.Offer) // the offer an expired request held, withdrawn
+			s.metrics.requestSwept(r.HelpRequest)
 		}
-		s.metrics.requestsSwept(len(reqs))
 		if len(offers)+len(reqs) > 0 {
 			fields := []zap.Field{zap.Int("offers_lapsed", len(offers)-setBack), zap.Int("requests_expired", len(reqs))}
 			if setBack > 0 {

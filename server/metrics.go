@@ -38,7 +38,7 @@ type Metrics struct {
 	dispatchRuns     *prometheus.CounterVec // by trigger
 	dispatchRequests *prometheus.CounterVec // by result
 	dispatchSeconds  prometheus.Histogram
-	requestsExpired  prometheus.Counter
+	requestsExpired  *prometheus.CounterVec // by urgency
 	pausedUnanswer   prometheus.Counter
 	eventStreams     prometheus.Gauge
 	backups          *prometheus.CounterVec // by outcome
@@ -99,10 +99,10 @@ func NewMetrics() *Metrics {
 			Help:    "How long a dispatch run took, from the read of the open requests to the last offer written.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}),
-		requestsExpired: prometheus.NewCounter(prometheus.CounterOpts{
+		requestsExpired: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "doorstep_sweep_requests_expired_total",
-			Help: "Requests the sweep expired because their time passed with nobody assigned.",
-		}),
+			Help: "Requests the sweep expired because their time passed with nobody assigned, by urgency.",
+		}, []string{"urgency"}),
 		pausedUnanswer: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "doorstep_volunteers_paused_unanswered_total",
 			Help: "Volunteers paused because offers to them ran out unanswered several times in a row.",
@@ -141,6 +141,9 @@ func NewMetrics() *Metrics {
 	}
 	for _, t := range []string{triggerRPC, triggerInterval, triggerUrgent} {
 		m.dispatchRuns.WithLabelValues(t)
+	}
+	for _, u := range urgencyWords {
+		m.requestsExpired.WithLabelValues(u)
 	}
 	for _, r := range []string{"offered", "left_open"} {
 		m.dispatchRequests.WithLabelValues(r)
@@ -251,11 +254,21 @@ func (m *Metrics) dispatchRun(trigger string, start time.Time, t *dispatchTally)
 	m.dispatchRequests.WithLabelValues("left_open").Add(float64(t.leftOpen))
 }
 
-// requestsSwept counts requests the sweep expired.
-func (m *Metrics) requestsSwept(n int) {
-	if m != nil && n > 0 {
-		m.requestsExpired.Add(float64(n))
+// urgencyWords label requests by urgency: an alert on a critical request
+// left to expire unserved is the one an operator most wants, and it must
+// not fire for a low one.
+var urgencyWords = []string{"unspecified", "low", "normal", "high", "critical"}
+
+// requestSwept counts a request the sweep expired.
+func (m *Metrics) requestSwept(hr *pb.HelpRequest) {
+	if m == nil {
+		return
 	}
+	u := int(hr.GetUrgency())
+	if u < 0 || u >= len(urgencyWords) {
+		u = 0 // a value this build does not know: no label of its own
+	}
+	m.requestsExpired.WithLabelValues(urgencyWords[u]).Inc()
 }
 
 // pausedUnanswered counts volunteers paused for leaving offers unanswered.

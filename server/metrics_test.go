@@ -126,16 +126,16 @@ func TestMetricsCountOffers(t *testing.T) {
 	clock.advance(31 * time.Minute) // past the third offer's lease
 	h.srv.Sweep(h.ctx)
 	h.want("by hand", map[string]float64{
-		`doorstep_offers_made_total{via="hand"}`:         3,
-		`doorstep_offers_made_total{via="dispatch"}`:     0,
-		ended("accepted", "hand"):                        1,
-		ended("declined", "hand"):                        1,
-		ended("expired", "hand"):                         1,
-		ended("withdrawn", "hand"):                       0,
-		"doorstep_sweep_requests_expired_total":          0,
-		handled("MatchingService", "CreateOffer", "OK"):  3,
-		handled("MatchingService", "AcceptOffer", "OK"):  1,
-		handled("MatchingService", "DeclineOffer", "OK"): 1,
+		`doorstep_offers_made_total{via="hand"}`:                  3,
+		`doorstep_offers_made_total{via="dispatch"}`:              0,
+		ended("accepted", "hand"):                                 1,
+		ended("declined", "hand"):                                 1,
+		ended("expired", "hand"):                                  1,
+		ended("withdrawn", "hand"):                                0,
+		`doorstep_sweep_requests_expired_total{urgency="normal"}`: 0,
+		handled("MatchingService", "CreateOffer", "OK"):           3,
+		handled("MatchingService", "AcceptOffer", "OK"):           1,
+		handled("MatchingService", "DeclineOffer", "OK"):          1,
 		`grpc_server_handling_seconds_count{grpc_method="CreateOffer",grpc_service="doorstep.v1.MatchingService"}`: 3,
 	})
 
@@ -167,12 +167,13 @@ func TestMetricsCountOffers(t *testing.T) {
 	clock.advance(6 * time.Hour)
 	h.srv.Sweep(h.ctx)
 	h.want("cancelled and expired", map[string]float64{
-		"doorstep_sweep_requests_expired_total": 1,
-		ended("withdrawn", "dispatch"):          1,
-		ended("expired", "dispatch"):            1,
-		ended("accepted", "hand"):               1,
-		ended("expired", "hand"):                1,
-		ended("withdrawn", "hand"):              0,
+		`doorstep_sweep_requests_expired_total{urgency="normal"}`:   1,
+		`doorstep_sweep_requests_expired_total{urgency="critical"}`: 0,
+		ended("withdrawn", "dispatch"):                              1,
+		ended("expired", "dispatch"):                                1,
+		ended("accepted", "hand"):                                   1,
+		ended("expired", "hand"):                                    1,
+		ended("withdrawn", "hand"):                                  0,
 	})
 }
 
@@ -493,6 +494,8 @@ func fixedLabel(k, v string) bool {
 		return v == "rpc" || v == "interval" || v == "urgent"
 	case "result":
 		return v == "offered" || v == "left_open"
+	case "urgency":
+		return strings.Contains(" unspecified low normal high critical ", " "+v+" ")
 	case "le", "quantile", "version", "generation":
 		// Buckets and quantiles (numbers); the Go collector's go_info
 		// version; its GC generation.
