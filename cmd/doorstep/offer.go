@@ -24,7 +24,7 @@ func (a *app) offerMake(args []string) error {
 		examples: []string{"doorstep offer make 01jq3m5x8v2k4c6e9g0h1j2k3m 01jq3m7a1b2c3d4e5f6g7h8j9k", "doorstep offer make helpRequests/01jq... volunteers/01jq... --lease 2h"},
 	}
 	cmd := a.begin("make", u)
-	lease := cmd.fs.Duration("lease", 0, "how long the volunteer has to answer, 1m to 168h (the server's default, 30m, when not given)")
+	lease := cmd.fs.Duration("lease", 0, "how long the volunteer has to answer, 1m to 168h (when not given, the server's default: 30m unless doorstepd --offer-lease says otherwise; never past the request's own time)")
 	second := cmd.fs.Bool("second-volunteer", false, "offer it even though another volunteer is already going to this caller's door then (only if the caller has agreed to two visitors)")
 	pos, err := cmd.exactly(args, 2)
 	if err != nil {
