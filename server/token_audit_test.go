@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/prototext"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
@@ -71,5 +73,60 @@ func TestFirstAdminTokenOnTheAuditTrail(t *testing.T) {
 	}
 	if len(recs) != 1 || recs[0].Actor != "system" || recs[0].Action != "create" {
 		t.Errorf("the first admin token's trail: %v, want one create by system", recs)
+	}
+}
+
+// TestEndedVolunteersTokensOnTheAuditTrail: a volunteer's deletion or
+// erasure revokes their tokens, and a token revoked so was on no trail:
+// after a breach, `doorstep admin audit --resource tokens/ID` showed it
+// made and never withdrawn while the token list showed it revoked. The
+// revocation is on the token's trail, by whoever ended the volunteer,
+// naming no one.
+func TestEndedVolunteersTokensOnTheAuditTrail(t *testing.T) {
+	h := newHarness(t)
+	admin := pb.NewAdminServiceClient(h.conn)
+	self := h.tokenName("test admin")
+	for _, tc := range []struct {
+		how   string
+		phone string
+		end   func(vol *pb.Volunteer) error
+	}{
+		{"deleted", "07700 900771", func(vol *pb.Volunteer) error {
+			_, err := h.vol.DeleteVolunteer(h.ctx, &pb.DeleteVolunteerRequest{Name: vol.Name})
+			return err
+		}},
+		{"erased", "07700 900772", func(*pb.Volunteer) error {
+			_, err := admin.ErasePersonalData(h.ctx, &pb.ErasePersonalDataRequest{Phone: "07700 900772"})
+			return err
+		}},
+	} {
+		t.Run(tc.how, func(t *testing.T) {
+			const name = "Canary-Tok-91f3 Reid"
+			vol := h.createVol(matchVolunteer(name, "AB10 1AB", phoned(tc.phone)))
+			made, err := admin.CreateToken(h.ctx, &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: name, Role: pb.Role_ROLE_VOLUNTEER, Volunteer: vol.Name}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.end(vol); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := admin.ListAuditRecords(h.ctx, &pb.ListAuditRecordsRequest{Resource: made.Token.Name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range resp.AuditRecords {
+				got = append(got, r.Action)
+				if r.Actor != self || r.Role != pb.Role_ROLE_ADMIN {
+					t.Errorf("record %v: want actor %s, role admin", r, self)
+				}
+				if strings.Contains(prototext.Format(r), "Canary-Tok") {
+					t.Errorf("record %v holds the token's name", r)
+				}
+			}
+			if len(got) != 2 || got[0] != "revoke" || got[1] != "create" {
+				t.Errorf("the %s volunteer's token's trail, newest first: %v, want [revoke create]", tc.how, got)
+			}
+		})
 	}
 }

@@ -474,7 +474,8 @@ func IsEndedTokenName(name string) bool {
 // endVolunteerTokens revokes, within w, every token that acts as the
 // volunteer vol, and replaces its display name with displayName: a
 // deleted or erased volunteer's signed-in phone must stop working at
-// once. The caller invalidates the token cache after the commit.
+// once. The caller invalidates the token cache after the commit. Those it
+// revokes are noted in w.revoked, for their trails (writeRevokedAudit).
 func endVolunteerTokens(w *writeTx, vol string, now time.Time, displayName string) error {
 	id, err := idFromName(strings.ToLower(vol), volunteerPrefix)
 	if err != nil {
@@ -495,6 +496,7 @@ func endVolunteerTokens(w *writeTx, vol string, now time.Time, displayName strin
 		}
 		if t.RevokeTime == nil {
 			t.RevokeTime = timestamp(now)
+			w.revoked = append(w.revoked, tokenPrefix+idString(key))
 		}
 		// A stand-in for the volunteer's name, in the clear, so the
 		// sealed name goes.
@@ -867,7 +869,25 @@ func (s *BoltStore) writeAudit(w *writeTx, recs []*pb.AuditRecord) error {
 			}
 		}
 	}
-	return nil
+	return s.writeRevokedAudit(w, recs)
+}
+
+// writeRevokedAudit puts each token w revoked in passing (a volunteer's
+// deletion or erasure ends theirs) on its own trail, as a revocation by
+// whoever made the write recs record: after a breach, a token made and
+// never withdrawn on its trail, yet revoked in the token list, has lost
+// who withdrew it. The record names the token only, not its name.
+func (s *BoltStore) writeRevokedAudit(w *writeTx, recs []*pb.AuditRecord) error {
+	if len(w.revoked) == 0 || len(recs) == 0 {
+		return nil
+	}
+	by := recs[0]
+	out := make([]*pb.AuditRecord, len(w.revoked))
+	for i, name := range w.revoked {
+		out[i] = &pb.AuditRecord{Action: "revoke", Resource: name, Actor: by.Actor, Role: by.Role, Organisation: by.Organisation, Method: by.Method}
+	}
+	w.revoked = nil // written once, however many records recs holds
+	return s.writeAudit(w, out)
 }
 
 // RecordAudit appends recs to the audit log and returns once they are

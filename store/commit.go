@@ -27,6 +27,9 @@ type writeTx struct {
 	// touched names the records this write's events named, for audit
 	// records that do not name theirs.
 	touched []string
+	// revoked names the tokens this write revoked in passing (a
+	// volunteer's deletion or erasure ends theirs), for their own trails.
+	revoked []string
 }
 
 func (w *writeTx) put(b *bolt.Bucket, k, v []byte) error {
