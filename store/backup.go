@@ -20,9 +20,12 @@ import (
 // says what that undid (warnRestored).
 var kBackupOf = []byte("backup_of")
 
-// kRestoredAt is when the file was last started as restored from a
-// backup (warnRestored), in Unix nanoseconds big-endian. An offer made
-// before it that lapses is not counted against its volunteer
+// kRestoredAt marks when the file was last started as restored from a
+// backup (warnRestored), in Unix nanoseconds big-endian: the earliest
+// time an id made since can bear (idGen.floor), not the clock's reading,
+// which on a machine whose clock is behind the one that took the backup
+// reads before the backup's own records. An offer whose id is older that
+// lapses is not counted against its volunteer
 // (pb.Volunteer.unanswered_offers, change.lapse): the restore undid any
 // answer they gave after the backup was taken, and a count would pause
 // someone who took the jobs offered them.
@@ -256,7 +259,9 @@ func (s *BoltStore) warnRestored(told bool) error {
 		if err := w.put(meta, kEventFloor, u64(w.rev+1)); err != nil {
 			return err
 		}
-		if err := w.put(meta, kRestoredAt, u64(uint64(max(s.now().UnixNano(), 0)))); err != nil {
+		// After seedIDs: every id made from here on sorts after the
+		// backup's, whatever this machine's clock reads.
+		if err := w.put(meta, kRestoredAt, u64(uint64(max(s.ids.floor(s.now()).UnixNano(), 0)))); err != nil {
 			return err
 		}
 		return w.delete(meta, kBackupOf)

@@ -32,6 +32,14 @@ func (g *idGen) after(ms uint64) {
 	g.lastMS = max(g.lastMS, ms+1)
 }
 
+// floor is the earliest time an id made from now on can bear, whatever
+// the clock says: ids made before it bear earlier times.
+func (g *idGen) floor(now time.Time) time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return ulid.Time(max(ulid.Timestamp(now), g.lastMS))
+}
+
 func (g *idGen) next(now time.Time) (ulid.ULID, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -517,7 +517,7 @@ func (c *change) lapse(so *stagedOffer, req *staged[*pb.HelpRequest], vol *stage
 	reopen(req, vol.r.Name)
 	v := vol.r
 	out := outcome{off: so, req: req, vol: vol}
-	if v.Paused || c.madeBeforeRestore(so.o) {
+	if v.Paused || c.madeBeforeRestore(so) {
 		return out
 	}
 	// An offer already out when the last counted one ran out was missed
@@ -534,15 +534,17 @@ func (c *change) lapse(so *stagedOffer, req *staged[*pb.HelpRequest], vol *stage
 	return out
 }
 
-// madeBeforeRestore reports whether o was made before the file was last
+// madeBeforeRestore reports whether so was made before the file was last
 // restored from a backup (kRestoredAt): whatever its volunteer answered
-// after the backup was taken, the restore undid.
-func (c *change) madeBeforeRestore(o *pb.Offer) bool {
+// after the backup was taken, the restore undid. Judged by its id, which
+// a clock behind the backup's cannot make older than the restore, as it
+// can the offer's create_time.
+func (c *change) madeBeforeRestore(so *stagedOffer) bool {
 	raw := c.w.tx.Bucket(bMeta).Get(kRestoredAt)
 	if len(raw) != 8 {
 		return false
 	}
-	return o.GetCreateTime().AsTime().UnixNano() < int64(binary.BigEndian.Uint64(raw))
+	return idTime(so.id).UnixNano() < int64(binary.BigEndian.Uint64(raw))
 }
 
 // holdCommitment notes on v that it holds req, if req has a window (see
