@@ -523,7 +523,11 @@ func (c *change) lapse(so *stagedOffer, req *staged[*pb.HelpRequest], vol *stage
 	// An offer already out when the last counted one ran out was missed
 	// in the same absence: a volunteer away for half an hour with three
 	// offers from one dispatch run missed one lease, not three.
-	if last := v.LastUnansweredTime; last != nil && so.o.GetCreateTime().AsTime().Before(last.AsTime()) {
+	// A last lapse stamped more than clockSlack after now was stamped by
+	// a clock since set back, by which offers made after it read as made
+	// before: it cannot tell the same absence, and this one counts.
+	if last := v.LastUnansweredTime; last != nil && !last.AsTime().After(c.now.Add(clockSlack)) &&
+		so.o.GetCreateTime().AsTime().Before(last.AsTime()) {
 		return out
 	}
 	v.UnansweredOffers, v.LastUnansweredTime = v.UnansweredOffers+1, timestamp(c.now)

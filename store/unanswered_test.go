@@ -306,3 +306,33 @@ func TestUnansweredOffersRestoredOnAClockBehind(t *testing.T) {
 	}
 	verifyAll(t, r)
 }
+
+// TestUnansweredOffersClockSetBack: offers out at the same time count
+// once, judged by the last counted lapse's time. A clock set back an
+// hour after a lapse (NTP putting right a box that ran fast) made every
+// offer of the hour after read as made before that lapse, the same
+// absence, and none counted: a volunteer letting them all run out held
+// each request for a whole lease and was never paused.
+func TestUnansweredOffersClockSetBack(t *testing.T) {
+	clock := newFakeClock()
+	s, _ := newStore(t, WithClock(clock.now), WithPauseAfterUnanswered(2))
+	v := lcVolunteer(t, s, 3)
+	lcOffer(t, s, lcRequest(t, s), v)
+	clock.advance(lcLease)
+	_, err := s.ExpireOffers(bg, clock.now(), 10)
+	mustOK(t, err, "sweep")
+	clock.advance(-time.Hour) // the clock put right
+	lcOffer(t, s, lcRequest(t, s), v)
+	clock.advance(lcLease)
+	got, err := s.ExpireOffers(bg, clock.now(), 10)
+	mustOK(t, err, "sweep")
+	if len(got) != 1 {
+		t.Fatalf("the sweep ended %d offers, want 1", len(got))
+	}
+	stored, err := s.GetVolunteer(bg, idOf(v.Name))
+	mustOK(t, err, "get volunteer")
+	if stored.UnansweredOffers != 2 || !stored.Paused {
+		t.Errorf("two offers made a lease apart lapsed, the clock set back between: unanswered %d, paused %v; want 2, true", stored.UnansweredOffers, stored.Paused)
+	}
+	verifyAll(t, s)
+}
