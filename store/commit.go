@@ -82,7 +82,7 @@ type committer struct {
 }
 
 // CommitStats describes one commit of the store's writer: how many writes
-// it carried and how long bbolt took to write their pages and sync the
+// it carried (not counting those refused, which wrote nothing) and how long bbolt took to write their pages and sync the
 // file, which is what a slow disk slows.
 type CommitStats struct {
 	Writes int
@@ -219,7 +219,15 @@ func (c *committer) commit(batch []*op) {
 		return
 	}
 	if c.observe != nil {
-		c.observe(CommitStats{Writes: len(batch), Commit: time.Since(start)})
+		// A write refused (a stale etag, a record gone) wrote nothing:
+		// counted, refusals would read as work the disk did.
+		done := 0
+		for _, err := range results {
+			if err == nil {
+				done++
+			}
+		}
+		c.observe(CommitStats{Writes: done, Commit: time.Since(start)})
 	}
 	c.bell.ring(rev)
 	for i, o := range batch {
