@@ -494,3 +494,16 @@ func TestAdminEraseHelpSaysHowToEndCommitments(t *testing.T) {
 		t.Errorf("admin erase --help still offers declining the offer as the way to end it:\n%s", out)
 	}
 }
+
+// TestAdminAuditHelpNamesTokens: an admin asking after a breach who
+// revoked a token read in doorstep admin audit --help that the record
+// filtered on is helpRequests/ID, volunteers/ID or phone, as if a
+// token's trail could not be read; it names tokens/ID and what is on it.
+func TestAdminAuditHelpNamesTokens(t *testing.T) {
+	e := newTestEnv(t)
+	r := e.run("admin", "audit", "--help")
+	help := r.stdout + r.stderr
+	if !strings.Contains(help, "the record is helpRequests/ID, volunteers/ID, tokens/ID or phone") || !strings.Contains(help, "who made or revoked each token") {
+		t.Errorf("doorstep admin audit --help does not name tokens/ID and what is on it:\n%s", help)
+	}
+}
