@@ -24,10 +24,10 @@ func TestVolunteerShowUnanswered(t *testing.T) {
 		paused1, unanswered1 string // the rows; "" for none
 		status               string
 	}{
-		{"paused by the server", true, 3, "yes, after 3 offers in a row went unanswered: resume them when they can answer offers again (doorstep volunteer resume 01kk0000000000000000000000)", "", "paused (offers unanswered)"},
+		{"paused by the server", true, 3, "yes, after offers to them went unanswered 3 times in a row: resume them when they can answer offers again (doorstep volunteer resume 01kk0000000000000000000000)", "", "paused (offers unanswered)"},
 		{"paused by themselves", true, 0, "yes", "", "paused"},
-		{"one lapse so far", false, 1, "no", "their last offer ran out unanswered", "active"},
-		{"two", false, 2, "no", "their last 2 offers ran out unanswered", "active"},
+		{"one lapse so far", false, 1, "no", "an offer to them went unanswered", "active"},
+		{"two", false, 2, "no", "offers to them went unanswered twice in a row", "active"},
 		{"none", false, 0, "no", "", "active"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,7 +109,7 @@ func TestVolunteerShowWhenUnanswered(t *testing.T) {
 	if err := a.printVolunteer(v); err != nil {
 		t.Fatal(err)
 	}
-	want := "yes, after 3 offers in a row went unanswered, the last at " + fmtTime(now.Add(-30*time.Minute), now) + ": resume them"
+	want := "yes, after offers to them went unanswered 3 times in a row, the last at " + fmtTime(now.Add(-30*time.Minute), now) + ": resume them"
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("volunteer show:\n%s\nwant %q", out.String(), want)
 	}

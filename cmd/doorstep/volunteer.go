@@ -375,16 +375,12 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 	case v.Paused && v.UnansweredOffers > 0:
 		// Paused by the server, not by them: staff ringing them should
 		// know why, and that resuming is all it takes.
-		t.row("Paused", fmt.Sprintf("yes, after %s in a row went unanswered%s: resume them when they can answer offers again (doorstep volunteer resume %s)",
-			count(int(v.UnansweredOffers), "offer"), lastUnanswered(v, now), idOf(v.Name)))
+		t.row("Paused", fmt.Sprintf("yes, after %s%s: resume them when they can answer offers again (doorstep volunteer resume %s)",
+			unansweredWords(v.UnansweredOffers), lastUnanswered(v, now), idOf(v.Name)))
 	default:
 		t.row("Paused", yesNo(v.Paused))
 		if v.UnansweredOffers > 0 {
-			last := "their last offer"
-			if v.UnansweredOffers > 1 {
-				last = fmt.Sprintf("their last %d offers", v.UnansweredOffers)
-			}
-			t.row("Unanswered", last+" ran out unanswered"+lastUnanswered(v, now))
+			t.row("Unanswered", unansweredWords(v.UnansweredOffers)+lastUnanswered(v, now))
 		}
 	}
 	if v.Held {
@@ -495,8 +491,8 @@ func (a *app) setStopped(args []string, field string, on bool, u usage) error {
 			word = "resumed, but a coordinator's hold still stands: they are offered nothing until it is lifted"
 		case got.Paused && got.UnansweredOffers > 0:
 			// The server paused them, not they themselves.
-			word = fmt.Sprintf("no longer on hold, but they were paused after %s in a row went unanswered: resume them when they can answer offers again (doorstep volunteer resume %s)",
-				count(int(got.UnansweredOffers), "offer"), idOf(got.Name))
+			word = fmt.Sprintf("no longer on hold, but they were paused after %s: resume them when they can answer offers again (doorstep volunteer resume %s)",
+				unansweredWords(got.UnansweredOffers), idOf(got.Name))
 		case got.Paused:
 			word = "no longer on hold, but they have paused: they are offered nothing until they resume"
 		case field == "paused":
@@ -904,4 +900,17 @@ func lastUnanswered(v *pb.Volunteer, now time.Time) string {
 		return ""
 	}
 	return ", the last at " + fmtTS(v.LastUnansweredTime, now)
+}
+
+// unansweredWords is Volunteer.unanswered_offers in words: times, not
+// offers, as offers out at once count once ("offers to them went
+// unanswered 3 times in a row").
+func unansweredWords(n int32) string {
+	switch n {
+	case 1:
+		return "an offer to them went unanswered"
+	case 2:
+		return "offers to them went unanswered twice in a row"
+	}
+	return fmt.Sprintf("offers to them went unanswered %d times in a row", n)
 }
