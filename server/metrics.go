@@ -45,6 +45,7 @@ type Metrics struct {
 	lastBackup       prometheus.Gauge
 	commitSeconds    prometheus.Histogram
 	commitWrites     prometheus.Counter
+	commitsFailed    prometheus.Counter
 
 	// Read when scraped, from what the server keeps anyway.
 	volunteers *prometheus.Desc
@@ -120,6 +121,10 @@ func NewMetrics() *Metrics {
 			Help:    "How long each commit of the data file took to write its pages and sync them to disk: what a slow disk slows.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
+		commitsFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "doorstep_store_commits_failed_total",
+			Help: "Commits of the data file that failed (a full disk, an I/O error): their writes were refused.",
+		}),
 		commitWrites: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "doorstep_store_writes_committed_total",
 			Help: "Writes committed to the data file; several share one commit when they come together.",
@@ -171,7 +176,7 @@ func (m *Metrics) attach(s *Server) error {
 
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.calls, m.seconds, m.offersMade, m.offersEnded, m.dispatchRuns, m.dispatchRequests,
-		m.dispatchSeconds, m.requestsExpired, m.pausedUnanswer, m.eventStreams, m.backups, m.lastBackup, m.commitSeconds, m.commitWrites}
+		m.dispatchSeconds, m.requestsExpired, m.pausedUnanswer, m.eventStreams, m.backups, m.lastBackup, m.commitSeconds, m.commitWrites, m.commitsFailed}
 }
 
 // Describe implements prometheus.Collector.
@@ -297,6 +302,10 @@ func (m *Metrics) streamClosed() {
 // nothing, as the writer calls it between commits.
 func (m *Metrics) StoreCommit(c store.CommitStats) {
 	if m == nil {
+		return
+	}
+	if c.Failed {
+		m.commitsFailed.Inc()
 		return
 	}
 	m.commitSeconds.Observe(c.Commit.Seconds())

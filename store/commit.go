@@ -87,6 +87,9 @@ type committer struct {
 type CommitStats struct {
 	Writes int
 	Commit time.Duration
+	// Failed says the commit failed (a full disk, an I/O error): none of
+	// its writes was made, and Writes is 0.
+	Failed bool
 }
 
 func newCommitter(db *bolt.DB, rev uint64) *committer {
@@ -215,6 +218,9 @@ func (c *committer) commit(batch []*op) {
 	}
 	start := time.Now()
 	if err := tx.Commit(); err != nil {
+		if c.observe != nil {
+			c.observe(CommitStats{Commit: time.Since(start), Failed: true})
+		}
 		c.fail(batch, fmt.Errorf("commit: %w", err))
 		return
 	}

@@ -2,9 +2,14 @@ package store
 
 import (
 	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/doorstep-aid/doorstep/internal/smalldisk"
 )
 
 // TestCommitObserverCountsWrites: every write committed is counted once,
@@ -60,5 +65,47 @@ func TestCommitObserverCountsOnlyWritesDone(t *testing.T) {
 	defer mu.Unlock()
 	if writes != base {
 		t.Errorf("a refused write was counted: %d writes committed, want 0", writes-base)
+	}
+}
+
+// TestCommitObserverSeesFailure: a commit that fails for a full disk is
+// told as failed, with no writes: an operator alerting on it learns of the
+// disk before the callers' complaints do.
+func TestCommitObserverSeesFailure(t *testing.T) {
+	dir := smalldisk.Mount(t, 16<<20)
+	var mu sync.Mutex
+	var failed, writes int
+	s, err := Open(filepath.Join(dir, "doorstep.db"), WithClock(newFakeClock().now), WithCommitObserver(func(c CommitStats) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Failed {
+			failed++
+			if c.Writes != 0 {
+				t.Errorf("a failed commit counted %d writes", c.Writes)
+			}
+		}
+		writes += c.Writes
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close() // may fail on the full disk: nothing to check
+	lcVolunteer(t, s, 1)
+	smalldisk.Fill(t, dir)
+	var refused error
+	for range 200 {
+		v := newVolunteer("org-a", "AB10 1AF", fmt.Sprintf("+4477008%05d", lcSeq.Add(1)), "driver")
+		v.Contact.DisplayName = strings.Repeat("x", 2000) // pages fill sooner
+		if _, refused = s.CreateVolunteer(bg, v, Idempotency{}); refused != nil {
+			break
+		}
+	}
+	if refused == nil {
+		t.Fatal("200 writes to a full disk all succeeded")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if failed == 0 {
+		t.Errorf("a write was refused (%v) and no failed commit was observed (%d writes observed)", refused, writes)
 	}
 }
