@@ -34,16 +34,24 @@ func parseWhen(s string, now time.Time) (timing, error) {
 
 // readWhen is parseWhen without the check that the time lies ahead, for
 // imports: a file run again later must still match its stored rows.
-func readWhen(s string, now time.Time) (timing, error) {
+func readWhen(s string, now time.Time) (_ timing, err error) {
 	now = now.In(london)
 	s = strings.Join(strings.Fields(strings.ToLower(s)), " ")
 	if s == "" {
 		return timing{}, errors.New("say when: " + whenExamples)
 	}
-	// "until 17:30", said of help needed urgently, is from now.
+	// "until 17:30", said of help needed urgently, is from now. Errors
+	// quote what was typed, not the words it was read as.
+	said := s
 	for _, w := range []string{"until ", "till ", "til "} {
 		if rest, ok := strings.CutPrefix(s, w); ok {
 			s = "now to " + rest
+			defer func() {
+				if err != nil {
+					err = errors.New(strings.Replace(err.Error(), strconv.Quote(s), strconv.Quote(said), 1))
+				}
+			}()
+			break
 		}
 	}
 	var t timing
@@ -75,6 +83,15 @@ func readWhen(s string, now time.Time) (timing, error) {
 			pb, _ := parsePoint(b, now, pa.day)
 			if pa.exact.IsZero() && pb.exact.IsZero() && pa.day.Equal(pb.day) {
 				pa.minutes, pb.minutes = readRange(lastField(a), lastField(b), pa.minutes, pb.minutes)
+			}
+			if fromNow(a) && pb.exact.IsZero() && pa.day.Equal(pb.day) {
+				// "until 7" at 16:10 is 19:00, "until 1:30" at 00:30 is
+				// 01:30: the next time the clock reads so, which the
+				// afternoon rule for 1 to 6 would put twelve hours on.
+				pb.minutes = nextOnClock(lastField(b), pb.minutes, pa.exact)
+				if end := pb.at(); !end.After(pa.at()) {
+					return t, fmt.Errorf("%s has already passed", fmtTime(end, now))
+				}
 			}
 			return windowOf(pa, pb, strconv.Quote(s))
 		}
@@ -228,11 +245,36 @@ var isoLayouts = []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04
 // minute, as in "now until 17:30" for help needed urgently, where alone it
 // is the rest of today; anything else as parsePoint does.
 func parseStart(s string, now time.Time) (point, error) {
-	if s = strings.TrimSpace(s); s == "now" || s == "from now" || s == "right now" {
+	if fromNow(s) {
 		t := now.Truncate(time.Minute)
 		return point{day: midnight(t), hasTime: true, exact: t}, nil
 	}
 	return parsePoint(s, now, now)
+}
+
+// fromNow reports whether a range's start is "now" (parseStart).
+func fromNow(s string) bool {
+	s = strings.TrimSpace(s)
+	return s == "now" || s == "from now" || s == "right now"
+}
+
+// nextOnClock is end (minutes from midnight, as parseClock read clock)
+// moved to the first time after now, on now's day, that clock names, when
+// clock says neither am nor pm nor a 24-hour time ("7", "1:30", "12"):
+// said of help needed from now, it is the next such time, not the one
+// the afternoon rule picks. Otherwise, or when none is left that day,
+// end as read.
+func nextOnClock(clock string, end int, now time.Time) int {
+	if !bareHour(clock) || hasMeridiem(clock) {
+		return end
+	}
+	at := now.Hour()*60 + now.Minute()
+	for m := end % (12 * 60); m <= 24*60; m += 12 * 60 {
+		if m > at {
+			return m
+		}
+	}
+	return end
 }
 
 // parsePoint reads "tomorrow 10:00", "10am", "thu", "2026-03-12 10:00" or

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,5 +50,48 @@ func TestParseWhenUrgentWords(t *testing.T) {
 	// A time already gone is still refused, in words about that time.
 	if _, err := parseWhen("now until 16:00", now); err == nil {
 		t.Errorf(`"now until 16:00" at 16:10 was taken`)
+	}
+}
+
+// TestParseWhenUntilNextHourOnTheClock: "until 7" said at 16:10 means
+// 19:00 and "until 1:30" said at half past midnight means 01:30, the next
+// time the clock reads so; they were refused ("ends before it starts") and
+// read as 13:30, a night's urgent need held open into the afternoon. A
+// time already gone is refused as passed, in the words typed.
+func TestParseWhenUntilNextHourOnTheClock(t *testing.T) {
+	day := func(h, m int) time.Time { return time.Date(2026, 3, 10, h, m, 0, 0, london) }
+	for _, tc := range []struct {
+		in       string
+		now, end time.Time
+	}{
+		{"until 7", day(16, 10), day(19, 0)},
+		{"now until 8:30", day(16, 10), day(20, 30)},
+		{"until 5", day(16, 10), day(17, 0)},
+		{"until 5", day(4, 0), day(5, 0)},
+		{"until 1:30", day(0, 30), day(1, 30)},
+		{"now-6", day(2, 15), day(6, 0)},
+		{"until 12", day(22, 10), day(24, 0)},
+		{"until 12", day(9, 10), day(12, 0)},
+		{"until 10", day(9, 10), day(10, 0)},
+		// Said outright, as before.
+		{"until 17:30", day(16, 10), day(17, 30)},
+		{"until 5am", day(4, 0), day(5, 0)},
+		{"until 05:00", day(4, 0), day(5, 0)},
+		{"until 7pm", day(16, 10), day(19, 0)},
+	} {
+		got, err := parseWhen(tc.in, tc.now)
+		if err != nil || !got.end.Equal(tc.end) || !got.start.Equal(tc.now) {
+			t.Errorf("%q at %s: %v-%v (%v), want %v-%v", tc.in, tc.now.Format("15:04"), got.start, got.end, err, tc.now, tc.end)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"until 16:00", "16:00 has already passed"},
+		{"now until 4pm", "16:00 has already passed"},
+		{"until fri", `cannot read "until fri"`},
+	} {
+		_, err := parseWhen(tc.in, day(16, 10))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q at 16:10: error %v, want one saying %s", tc.in, err, tc.want)
+		}
 	}
 }
