@@ -920,10 +920,18 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 	}
 	// A lease past the request's end would tell the volunteer to answer by
 	// a time their accept is refused at (REQUEST_ENDED): 17:45 for help
-	// needed by 17:30. It ends with the request instead.
+	// needed by 17:30. It ends with the request instead; and a request
+	// whose time has ended by this write (a dispatch run's plan made
+	// before it, a hand offer judged before its write) is offered to
+	// nobody, as nobody could accept it.
 	expire := c.now.Add(p.Lease)
-	if end, ok := requestEnd(req.r); ok && end.After(c.now) && end.Before(expire) {
-		expire = end
+	if end, ok := requestEnd(req.r); ok {
+		if !end.After(c.now) {
+			return outcome{}, fmt.Errorf("%s: %w", req.r.Name, ErrRequestEnded)
+		}
+		if end.Before(expire) {
+			expire = end
+		}
 	}
 	uid, err := s.ids.next(c.now)
 	if err != nil {

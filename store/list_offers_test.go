@@ -133,12 +133,14 @@ func offerInTurn(t *testing.T, s *BoltStore, n int, a, b *pb.Volunteer) []string
 // offers but no offers/by_volunteer, and finds every offer indexed.
 func TestMigrationIndexesOffersByVolunteer(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "doorstep.db")
-	s := openAt(t, path)
+	// Before the requests' time ends: an offer after it is refused.
+	clock := newFakeClock()
+	s := openAt(t, path, WithClock(clock.now))
 	a, b := lcVolunteer(t, s, 3), lcVolunteer(t, s, 3)
 	wantA := offerInTurn(t, s, 5, a, b)
 	mustOK(t, s.Close(), "close")
 	rewindSchema(t, path, 4, bOffers, bByVolunteer)
-	s = openAt(t, path)
+	s = openAt(t, path, WithClock(clock.now))
 	mustOK(t, s.view(func(tx *bolt.Tx) error {
 		checkLayout(t, tx)
 		verifyOffers(t, tx)

@@ -255,7 +255,9 @@ type Store interface {
 
 	// CreateOffer offers an OPEN request to a volunteer who is not paused,
 	// has not declined it and has room: the offer is PENDING until
-	// now+Lease, the request OFFERED.
+	// now+Lease, or the request's window end or deadline if that comes
+	// first, the request OFFERED. A request whose time has ended by then
+	// is ErrRequestEnded.
 	CreateOffer(ctx context.Context, p OfferParams) (LifecycleResult, error)
 	// CreateOffers makes several offers at once, each checked as
 	// CreateOffer checks it: results[i] and errs[i] are offer i's, and one
