@@ -16,6 +16,12 @@ import (
 // they offer it to that driver by hand, or they cannot see that a lift
 // alone, the prescription in its details, would find them. A request of one
 // need, or of needs that reach alike, is told as before.
+//
+// Every need that sets the reach is named: told only that the shopping
+// holds a lift, shopping and prescription to 1.5 km, staff move the
+// shopping into the details and find it held there all the same. And the
+// needs are said as staff say them: "other help reaches", "errands reach",
+// not "its other reaches".
 func TestReachSaysWhichNeedSetsIt(t *testing.T) {
 	lyddington := ruralPlace{"LE15 9LS", "Main Street", 52.5630, -0.7080}
 	caldecott := ruralPlace{"LE16 8RS", "Main Street", 52.5330, -0.7200} // 3.4 km from Lyddington
@@ -30,6 +36,18 @@ func TestReachSaysWhichNeedSetsIt(t *testing.T) {
 		{"a lift alone", []pb.Need{pb.Need_NEED_TRANSPORT}, "", ""},
 		{"shopping and a prescription", []pb.Need{pb.Need_NEED_GROCERY_SHOPPING, pb.Need_NEED_PRESCRIPTION_COLLECTION},
 			"no volunteer lives within 1.5 km", "they live 3.4 km away, beyond the 1.5 km this request reaches"},
+		{"a lift, shopping and a prescription", []pb.Need{pb.Need_NEED_TRANSPORT, pb.Need_NEED_GROCERY_SHOPPING, pb.Need_NEED_PRESCRIPTION_COLLECTION},
+			"no volunteer lives within 1.5 km, as far as its grocery shopping and prescription collection reach (transport reaches 8 km)",
+			"they live 3.4 km away, beyond the 1.5 km this request's grocery shopping and prescription collection reach (transport reaches 8 km)"},
+		{"a lift, a hot meal, errands and a prescription", []pb.Need{pb.Need_NEED_HOT_MEAL, pb.Need_NEED_TRANSPORT, pb.Need_NEED_ERRANDS, pb.Need_NEED_PRESCRIPTION_COLLECTION},
+			"no volunteer lives within 1.5 km, as far as its prescription collection, hot meal and errands reach (transport reaches 8 km)",
+			"they live 3.4 km away, beyond the 1.5 km this request's prescription collection, hot meal and errands reach (transport reaches 8 km)"},
+		{"a lift and something else", []pb.Need{pb.Need_NEED_TRANSPORT, pb.Need_NEED_OTHER},
+			"no volunteer lives within 1.5 km, as far as its other help reaches (transport reaches 8 km)",
+			"they live 3.4 km away, beyond the 1.5 km this request's other help reaches (transport reaches 8 km)"},
+		{"a lift and errands", []pb.Need{pb.Need_NEED_TRANSPORT, pb.Need_NEED_ERRANDS},
+			"no volunteer lives within 1.5 km, as far as its errands reach (transport reaches 8 km)",
+			"they live 3.4 km away, beyond the 1.5 km this request's errands reach (transport reaches 8 km)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -42,6 +60,9 @@ func TestReachSaysWhichNeedSetsIt(t *testing.T) {
 			}))
 			r := ruralLift(lyddington, "01572 822111")
 			r.Needs = tc.needs
+			if r.Details == "" {
+				r.Details = "a lift to the surgery, and the form taken to the council" // NEED_OTHER asks for details
+			}
 			hr := h.createHR(r)
 			resp, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name})
 			if err != nil {

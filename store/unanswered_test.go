@@ -184,38 +184,53 @@ func TestUnansweredOffersOwnPause(t *testing.T) {
 // lapse at the first sweep (README, Backups). Counted, they paused a
 // volunteer who took the three jobs a dispatch offered them just after
 // the backup, and told staff that they had let them run out; offers
-// made before the restore lapse without counting against anyone.
+// made before the restore lapse without counting against anyone. So on a
+// machine whose clock is behind the one that took it (a fresh box before
+// NTP has set it): whatever the clocks, the backup's offers were made
+// before the restore, and offers made after it, by the clock behind,
+// count.
 func TestUnansweredOffersRestoredBackup(t *testing.T) {
-	clock := newFakeClock()
-	s, path := newStore(t, WithClock(clock.now))
-	v := lcVolunteer(t, s, 3)
-	for range 3 {
-		lcOffer(t, s, lcRequest(t, s), v)
+	for _, tc := range []struct {
+		name          string
+		before, after time.Duration // the clock moved before the restored start, and after it
+	}{
+		{"two hours on", 2 * time.Hour, 0},
+		{"on a clock 5 minutes behind", -5 * time.Minute, lcLease + 10*time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			s, path := newStore(t, WithClock(clock.now))
+			v := lcVolunteer(t, s, 3)
+			for range 3 {
+				lcOffer(t, s, lcRequest(t, s), v)
+			}
+			mustOK(t, s.Close(), "close")
+			clock.advance(tc.before) // the backup put back
+			r := openAt(t, path, WithClock(clock.now), WithRestored())
+			clock.advance(tc.after)
+			got, err := r.ExpireOffers(bg, clock.now(), 10)
+			mustOK(t, err, "first sweep")
+			if len(got) != 3 {
+				t.Fatalf("the first sweep ended %d offers, want 3", len(got))
+			}
+			stored, err := r.GetVolunteer(bg, idOf(v.Name))
+			mustOK(t, err, "get volunteer")
+			if stored.Paused || stored.UnansweredOffers != 0 {
+				t.Errorf("after the restore's first sweep: paused %v, unanswered %d; want false, 0", stored.Paused, stored.UnansweredOffers)
+			}
+			// Offers made since the restore count as ever.
+			lcOffer(t, r, lcRequest(t, r), v)
+			clock.advance(lcLease)
+			_, err = r.ExpireOffers(bg, clock.now(), 10)
+			mustOK(t, err, "sweep")
+			stored, err = r.GetVolunteer(bg, idOf(v.Name))
+			mustOK(t, err, "get volunteer")
+			if stored.UnansweredOffers != 1 {
+				t.Errorf("an offer made after the restore lapsed: unanswered %d, want 1", stored.UnansweredOffers)
+			}
+			verifyAll(t, r)
+		})
 	}
-	mustOK(t, s.Close(), "close")
-	clock.advance(2 * time.Hour) // the backup put back, the server started
-	r := openAt(t, path, WithClock(clock.now), WithRestored())
-	got, err := r.ExpireOffers(bg, clock.now(), 10)
-	mustOK(t, err, "first sweep")
-	if len(got) != 3 {
-		t.Fatalf("the first sweep ended %d offers, want 3", len(got))
-	}
-	stored, err := r.GetVolunteer(bg, idOf(v.Name))
-	mustOK(t, err, "get volunteer")
-	if stored.Paused || stored.UnansweredOffers != 0 {
-		t.Errorf("after the restore's first sweep: paused %v, unanswered %d; want false, 0", stored.Paused, stored.UnansweredOffers)
-	}
-	// Offers made since the restore count as ever.
-	lcOffer(t, r, lcRequest(t, r), v)
-	clock.advance(lcLease)
-	_, err = r.ExpireOffers(bg, clock.now(), 10)
-	mustOK(t, err, "sweep")
-	stored, err = r.GetVolunteer(bg, idOf(v.Name))
-	mustOK(t, err, "get volunteer")
-	if stored.UnansweredOffers != 1 {
-		t.Errorf("an offer made after the restore lapsed: unanswered %d, want 1", stored.UnansweredOffers)
-	}
-	verifyAll(t, r)
 }
 
 // TestUnansweredOffersOutAtOnceCountOnce: a volunteer with room for three,
@@ -263,48 +278,6 @@ func TestUnansweredOffersOutAtOnceCountOnce(t *testing.T) {
 	clock.advance(lcLease)
 	sweep()
 	check("a third lease missed", 3, true)
-}
-
-// TestUnansweredOffersRestoredOnAClockBehind: a backup put back on a
-// machine whose clock is behind the one that took it (a fresh box
-// before NTP has set it, the backup moved over minutes after it was
-// taken) read the backup's offers as made after the restore, and
-// their lapse at the first sweep paused a volunteer who may have taken
-// all three. Whatever the clocks, the backup's offers were made before
-// the restore, and offers made after it, by the clock behind, count.
-func TestUnansweredOffersRestoredOnAClockBehind(t *testing.T) {
-	clock := newFakeClock()
-	s, path := newStore(t, WithClock(clock.now))
-	v := lcVolunteer(t, s, 3)
-	for range 3 {
-		lcOffer(t, s, lcRequest(t, s), v)
-	}
-	mustOK(t, s.Close(), "close")
-	clock.advance(-5 * time.Minute) // the new machine's clock is 5 minutes behind
-	r := openAt(t, path, WithClock(clock.now), WithRestored())
-	clock.advance(lcLease + 10*time.Minute)
-	got, err := r.ExpireOffers(bg, clock.now(), 10)
-	mustOK(t, err, "first sweep")
-	if len(got) != 3 {
-		t.Fatalf("the first sweep ended %d offers, want 3", len(got))
-	}
-	stored, err := r.GetVolunteer(bg, idOf(v.Name))
-	mustOK(t, err, "get volunteer")
-	if stored.Paused || stored.UnansweredOffers != 0 {
-		t.Errorf("after the restore's first sweep, on a clock behind: paused %v, unanswered %d; want false, 0", stored.Paused, stored.UnansweredOffers)
-	}
-	// An offer made after the restore, by the same clock, counts as ever,
-	// though its clock reads before the backup's offers.
-	lcOffer(t, r, lcRequest(t, r), v)
-	clock.advance(lcLease)
-	_, err = r.ExpireOffers(bg, clock.now(), 10)
-	mustOK(t, err, "sweep")
-	stored, err = r.GetVolunteer(bg, idOf(v.Name))
-	mustOK(t, err, "get volunteer")
-	if stored.UnansweredOffers != 1 {
-		t.Errorf("an offer made after the restore lapsed: unanswered %d, want 1", stored.UnansweredOffers)
-	}
-	verifyAll(t, r)
 }
 
 // TestUnansweredOffersClockSetBack: offers out at the same time count
