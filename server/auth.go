@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alphapb "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
@@ -191,20 +192,12 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	if open[method] {
 		return ctx, nil
 	}
-	secret := bearer(ctx)
-	if secret == "" {
-		return nil, statusWith(codes.Unauthenticated, ReasonUnauthenticated, "this call needs a token: send the metadata \"authorization: Bearer <token>\"", nil)
-	}
-	hash := sha256.Sum256([]byte(secret))
-	tok, err := s.store.TokenByHash(ctx, hash)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, statusWith(codes.Unauthenticated, ReasonUnauthenticated, "the token is not known", nil)
-	}
+	tok, hash, err := s.token(ctx)
 	if err != nil {
-		return nil, s.errs.toStatus(ctx, err, notFound{})
-	}
-	if err := store.TokenUsable(tok, s.now()); err != nil {
-		return nil, statusWith(codes.Unauthenticated, ReasonUnauthenticated, err.Error(), nil)
+		if _, ok := status.FromError(err); !ok {
+			err = s.errs.toStatus(ctx, err, notFound{})
+		}
+		return nil, err
 	}
 	ci := callFrom(ctx)
 	if ci == nil { // not through logCalls or logStreams
@@ -230,6 +223,48 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	}
 	ci.known = true
 	return ctx, nil
+}
+
+// token is the caller's usable token and its hash. A call without one
+// is refused (UNAUTHENTICATED); a store's failure is returned as it is.
+func (s *Server) token(ctx context.Context) (*pb.Token, [32]byte, error) {
+	secret := bearer(ctx)
+	if secret == "" {
+		return nil, [32]byte{}, statusWith(codes.Unauthenticated, ReasonUnauthenticated, "this call needs a token: send the metadata \"authorization: Bearer <token>\"", nil)
+	}
+	hash := sha256.Sum256([]byte(secret))
+	tok, err := s.store.TokenByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, hash, statusWith(codes.Unauthenticated, ReasonUnauthenticated, "the token is not known", nil)
+	}
+	if err != nil {
+		return nil, hash, err
+	}
+	if err := store.TokenUsable(tok, s.now()); err != nil {
+		return nil, hash, statusWith(codes.Unauthenticated, ReasonUnauthenticated, err.Error(), nil)
+	}
+	return tok, hash, nil
+}
+
+// refuseEarly is gRPC's tap: it runs as soon as a call's headers have
+// come, before its message is read, on the connection's own reader. gRPC
+// reads a unary call's whole message before any interceptor runs, and
+// holds what has come of it until the rest does: without this, anyone who
+// reached the port could make the server hold --max-recv-bytes for each
+// call open on a connection (a thousand), never sending the last byte. A
+// call that needs a token and has none that can be used is refused here;
+// the rest of authenticate (the role, the rate) is left to it, and so is
+// a store's failure, said there with its incident. A token known to the
+// server is read from the store's cache; one not known, from the file,
+// as authenticate would.
+func (s *Server) refuseEarly(ctx context.Context, method string) error {
+	if open[method] {
+		return nil
+	}
+	if _, _, err := s.token(ctx); status.Code(err) == codes.Unauthenticated {
+		return err
+	}
+	return nil
 }
 
 // stillValid checks again, for a stream that outlives its first check,

@@ -366,6 +366,15 @@ func (c *callMetrics) register(services map[string]grpc.ServiceInfo) {
 	}
 }
 
+// known is fullMethod's series, or nil for a method not registered or
+// with metrics off.
+func (c *callMetrics) known(fullMethod string) *methodMetrics {
+	if c == nil {
+		return nil
+	}
+	return c.byMethod[fullMethod]
+}
+
 func (c *callMetrics) of(fullMethod string) *methodMetrics {
 	if mm, ok := c.byMethod[fullMethod]; ok {
 		return mm

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/doorstep-aid/doorstep/geo"
@@ -217,6 +218,20 @@ func NewGRPCServer(s *Server, cfg GRPCConfig, opts ...grpc.ServerOption) (*grpc.
 		stream[0] = calls.wrapStream(stream[0])
 	}
 	opts = append([]grpc.ServerOption{
+		grpc.InTapHandle(func(ctx context.Context, info *tap.Info) (context.Context, error) {
+			err := s.refuseEarly(ctx, info.FullMethodName)
+			if err != nil {
+				// Counted and logged as the interceptors would have: the
+				// call never reaches them. A method the server does not
+				// have is not counted, as gRPC's own refusal is not.
+				start := time.Since(monoEpoch)
+				if mm := calls.known(info.FullMethodName); mm != nil {
+					mm.record(start, err)
+				}
+				s.logEnd("call", info.FullMethodName, start, &err)
+			}
+			return ctx, err
+		}),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
 		grpc.MaxHeaderListSize(MaxHeaderBytes),
 		grpc.ChainUnaryInterceptor(unary...),
