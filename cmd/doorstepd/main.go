@@ -566,7 +566,8 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	}
 	g, health := server.NewGRPCServer(srv, server.GRPCConfig{MaxRecvBytes: c.maxRecvBytes}, gopts...)
 	serveErr := make(chan error, 2)
-	go func() { serveErr <- g.Serve(lis) }()
+	tracked := trackConns(lis)
+	go func() { serveErr <- g.Serve(tracked) }()
 	if metricsLis != nil {
 		// Stopped after the gRPC server (deferred), so that a scrape
 		// during the stop still sees the calls finishing.
@@ -581,6 +582,7 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 
 	select {
 	case err := <-serveErr:
+		tracked.closeAll()
 		g.Stop() // the metrics server's failure leaves the gRPC one serving
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -597,10 +599,12 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	case <-stopped:
 	case <-force:
 		logger.Warn("second signal: cancelling calls still running")
+		tracked.closeAll() // as well those not begun, which Stop would wait on
 		g.Stop()
 		<-stopped
 	case <-time.After(c.shutdownTimeout):
 		logger.Warn("shutdown timeout: cancelling calls still running")
+		tracked.closeAll()
 		g.Stop()
 		<-stopped
 	}
