@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alphapb "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
@@ -259,11 +260,53 @@ func (s *Server) token(ctx context.Context) (*pb.Token, [32]byte, error) {
 // as authenticate would.
 func (s *Server) refuseEarly(ctx context.Context, method string) error {
 	if open[method] {
-		return nil
+		return s.openCalls.acquire(ctx)
 	}
 	if _, _, err := s.token(ctx); status.Code(err) == codes.Unauthenticated {
 		return err
 	}
+	return nil
+}
+
+// MaxOpenCallsPerConn bounds the calls that need no token (health checks
+// and watches) one connection may hold open at once. Those calls are
+// answered by whoever can reach the port, and a connection may otherwise
+// hold a thousand, each a goroutine and what has come of its message, for
+// as long as it likes. A load balancer checks one at a time, and a
+// client's health checking watches one name per connection; the bench
+// harness checks 16 at a time on each of its connections, and a call's
+// end is counted a moment after its answer goes, so there is room over
+// that.
+const MaxOpenCallsPerConn = 32
+
+// openCalls counts, per connection, the calls open that need no token.
+type openCalls struct {
+	mu     sync.Mutex
+	byConn map[*peer.Peer]int
+}
+
+// acquire counts a call that needs no token against its connection, or
+// refuses it, until ctx (the call's) is done. gRPC puts one peer in the
+// context of every call on a connection, and a peer is a connection's: a
+// test holds that to the bound.
+func (o *openCalls) acquire(ctx context.Context) error {
+	conn, ok := peer.FromContext(ctx)
+	if !ok {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.byConn[conn] >= MaxOpenCallsPerConn {
+		return statusWith(codes.ResourceExhausted, ReasonTooManyStreams, "this connection has as many calls without a token open as it may; close one first", nil)
+	}
+	o.byConn[conn]++
+	context.AfterFunc(ctx, func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.byConn[conn]--; o.byConn[conn] <= 0 {
+			delete(o.byConn, conn)
+		}
+	})
 	return nil
 }
 

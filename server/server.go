@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
@@ -65,7 +66,8 @@ type Server struct {
 
 	limiter   *limiter
 	streams   *streamCounter
-	backupDir string // "": CreateBackup is refused
+	openCalls *openCalls // refuseEarly's, of calls that need no token
+	backupDir string     // "": CreateBackup is refused
 
 	metrics *Metrics // nil: nothing counted
 }
@@ -131,7 +133,7 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 		matcherConfig: matcher.DefaultConfig(), lease: DefaultLease, candidatesPerRequest: matcher.DefaultCandidatesPerRequest,
 		eventRetention: DefaultEventRetention, personalRetention: DefaultPersonalDataRetention, assignmentGrace: DefaultAssignmentGrace, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter, watchHeartbeat: DefaultWatchHeartbeat,
 		draining: make(chan struct{}), dispatchSlot: make(chan struct{}, 1), urgent: make(chan struct{}, 1), limiter: newLimiter(DefaultRate, DefaultBurst),
-		streams: &streamCounter{max: DefaultMaxStreams, count: map[string]int{}}}
+		streams: &streamCounter{max: DefaultMaxStreams, count: map[string]int{}}, openCalls: &openCalls{byConn: map[*peer.Peer]int{}}}
 	for _, o := range opts {
 		o(s)
 	}
