@@ -193,14 +193,20 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	if open[method] {
 		return ctx, nil
 	}
-	tok, hash, err := s.token(ctx)
-	if err != nil {
-		if _, ok := status.FromError(err); !ok {
-			err = s.errs.toStatus(ctx, err, notFound{})
-		}
-		return nil, err
-	}
 	ci := callFrom(ctx)
+	var tok *pb.Token
+	var hash [32]byte
+	if ci != nil && ci.tapped != nil && ci.method == method {
+		tok, hash = ci.tapped, ci.tappedHash
+	} else {
+		var err error
+		if tok, hash, err = s.token(ctx); err != nil {
+			if _, ok := status.FromError(err); !ok {
+				err = s.errs.toStatus(ctx, err, notFound{})
+			}
+			return nil, err
+		}
+	}
 	if ci == nil { // not through logCalls or logStreams
 		ci = &callInfo{}
 		ctx = context.WithValue(ctx, callKey{}, ci)
@@ -258,14 +264,23 @@ func (s *Server) token(ctx context.Context) (*pb.Token, [32]byte, error) {
 // a store's failure, said there with its incident. A token known to the
 // server is read from the store's cache; one not known, from the file,
 // as authenticate would.
-func (s *Server) refuseEarly(ctx context.Context, method string) error {
+//
+// The token it read is left in the call's context (tappedCall), so that
+// authenticate does not hash and look it up a second time.
+func (s *Server) refuseEarly(ctx context.Context, method string) (context.Context, error) {
 	if open[method] {
-		return s.openCalls.acquire(ctx)
+		return ctx, s.openCalls.acquire(ctx)
 	}
-	if _, _, err := s.token(ctx); status.Code(err) == codes.Unauthenticated {
-		return err
+	tok, hash, err := s.token(ctx)
+	if status.Code(err) == codes.Unauthenticated {
+		return ctx, err
 	}
-	return nil
+	if err != nil {
+		return ctx, nil // the store's failure: authenticate says it
+	}
+	ctx, ci := tappedCall(ctx, method)
+	ci.tapped, ci.tappedHash = tok, hash
+	return ctx, nil
 }
 
 // MaxOpenCallsPerConn bounds the calls that need no token (health checks
