@@ -187,6 +187,9 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 		}
 		ns = ns[:min(len(ns), want)]
 		e.touchRecords(ns, explain)
+		if need := len(ns) + len(bonus); need > cap(out) && need > maxPooledCandidates && buf != nil && buf.lent.Load() {
+			out = buf.wideOut(out, need)
+		}
 		out = slices.Grow(out[:0], len(ns)+len(bonus))
 		for _, n := range ns {
 			out = append(out, e.score(q, n.ID, n.Metres, explain))
@@ -350,6 +353,10 @@ func (e *Engine) warmRecords(ids []uint32) {
 type searchBuf struct {
 	ns         []Neighbour
 	out, bonus []Candidate
+	// small is out as it was before this search widened past
+	// maxPooledCandidates and took a list from wideCands: the buffer
+	// gets it back on release, and the wide list goes back to wideCands.
+	small []Candidate
 	// swept is a sweep's: one in forty FindCandidates calls of the server
 	// benchmark sweeps, collecting thousands, and growing that list
 	// afresh each time was a fifth of the server's bytes allocated.
@@ -373,6 +380,37 @@ var findBufs = sync.Pool{New: func() any { return new(searchBuf) }}
 // otherwise pin what it grew to for good.
 const maxPooledCandidates = 512
 
+// wideCands keeps the candidate lists of searches that widened past
+// maxPooledCandidates (a *[]Candidate each), apart from findBufs: about
+// one FindCandidates call in seventy of the server benchmark widens to
+// 640 neighbours, and each made a list of 665 candidates (106 KB) that
+// its buffer then let go, regrowing a small one over the next searches;
+// 1.5 KB a call. Kept in every pooled buffer, such lists would hold
+// 106 KB for each of the calls ever in flight at once; here the pool
+// holds no more of them than there were wide searches at once, which are
+// rare, and lets them go with the rest of the pool when they go unused.
+var wideCands sync.Pool
+
+// maxWideCands bounds the lists wideCands keeps (640 KB): a search that
+// widened further is let go, as before.
+const maxWideCands = 4096
+
+// wideOut returns an empty list of at least need candidates for a search
+// on buf that widened past maxPooledCandidates, from wideCands if it
+// holds one large enough, and keeps out, the buffer's own, for release.
+func (buf *searchBuf) wideOut(out []Candidate, need int) []Candidate {
+	if buf.small == nil && cap(out) <= maxPooledCandidates {
+		buf.small = out[:0]
+	}
+	if p, _ := wideCands.Get().(*[]Candidate); p != nil {
+		if cap(*p) >= need {
+			return (*p)[:0]
+		}
+		wideCands.Put(p)
+	}
+	return make([]Candidate, 0, need)
+}
+
 // maxPooledSwept bounds the sweep's list findBufs keeps (128 KiB): enough
 // for the thousands eligible around a city centre.
 const maxPooledSwept = 8192
@@ -387,7 +425,14 @@ func putFindBuf(buf *searchBuf) {
 	// A slice grown too far is let go alone: the sweep's list, grown by
 	// one of the searches that sweep, is most often wanted by the next.
 	if cap(buf.out) > maxPooledCandidates {
-		buf.out = nil
+		// A wide search's list goes back to wideCands (see there), and
+		// the buffer keeps the list it had before.
+		if cap(buf.out) <= maxWideCands {
+			clear(buf.out[:cap(buf.out)])
+			wide := buf.out[:0]
+			wideCands.Put(&wide)
+		}
+		buf.out, buf.small = buf.small, nil
 	}
 	if cap(buf.bonus) > maxPooledCandidates {
 		buf.bonus = nil
