@@ -89,7 +89,7 @@ func NewMetrics() *Metrics {
 		}, []string{"outcome", "via"}),
 		dispatchRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "doorstep_dispatch_runs_total",
-			Help: "Dispatch runs, by trigger: rpc (MatchingService.Dispatch) or interval (--dispatch-every).",
+			Help: "Dispatch runs, by trigger: rpc (MatchingService.Dispatch), interval (--dispatch-every) or urgent (a critical request left open while --dispatch-every is on).",
 		}, []string{"trigger"}),
 		dispatchRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "doorstep_dispatch_requests_total",

@@ -182,3 +182,54 @@ func TestREADMEMetricsTableIsTheMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsHelpNamesEveryREADMELabelWord holds each metric's HELP text,
+// which is what an operator reads in a dashboard or at /metrics, to the
+// README's words for its labels: a HELP that names some of a label's
+// values names them all, so that none reads as something it never
+// counts. (A HELP that names none, such as "by urgency", is left be.)
+func TestMetricsHelpNamesEveryREADMELabelWord(t *testing.T) {
+	_, logs, stop := startLogged(t, "--metrics-listen", "127.0.0.1:0")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}()
+	m := metricsAddrRE.FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no serving metrics line with its address:\n%s", logs.String())
+	}
+	resp, err := http.Get("http://" + m[1] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	help := map[string]string{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, "# HELP "); ok {
+			name, text, _ := strings.Cut(rest, " ")
+			help[name] = text
+		}
+	}
+	for name, r := range readmeMetricsTable(t) {
+		text, ok := help[name]
+		if !ok {
+			continue // the scrape lacking it is TestREADMEMetricsTableIsTheMetrics' to say
+		}
+		for label, words := range r.labels {
+			var named, unnamed []string
+			for _, w := range words {
+				if regexp.MustCompile(`\b` + regexp.QuoteMeta(w) + `\b`).MatchString(text) {
+					named = append(named, w)
+				} else {
+					unnamed = append(unnamed, w)
+				}
+			}
+			if len(named) > 0 && len(unnamed) > 0 {
+				t.Errorf("%s's HELP names %s %v but not %v, which README lists: %q", name, label, named, unnamed, text)
+			}
+		}
+	}
+}
