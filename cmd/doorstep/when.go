@@ -259,17 +259,18 @@ func fromNow(s string) bool {
 }
 
 // nextOnClock is end (minutes from midnight, as parseClock read clock)
-// moved to the first time after now, on now's day, that clock names, when
-// clock says neither am nor pm nor a 24-hour time ("7", "1:30", "12"):
-// said of help needed from now, it is the next such time, not the one
-// the afternoon rule picks. Otherwise, or when none is left that day,
-// end as read.
+// moved to the first time after now that clock names, when clock says
+// neither am nor pm nor a 24-hour time ("7", "1:30", "12"): said of help
+// needed from now, it is the next such time, not the one the afternoon
+// rule picks, and past midnight when none is left that day ("until 7" at
+// 22:00 is the morning; above 24*60, it is on the next day). Otherwise end
+// as read.
 func nextOnClock(clock string, end int, now time.Time) int {
 	if !bareHour(clock) || hasMeridiem(clock) {
 		return end
 	}
 	at := now.Hour()*60 + now.Minute()
-	for m := end % (12 * 60); m <= 24*60; m += 12 * 60 {
+	for m := end % (12 * 60); m < 36*60; m += 12 * 60 {
 		if m > at {
 			return m
 		}

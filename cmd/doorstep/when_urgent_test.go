@@ -95,3 +95,28 @@ func TestParseWhenUntilNextHourOnTheClock(t *testing.T) {
 		}
 	}
 }
+
+// TestParseWhenUntilNextHourPastMidnight: README says an hour without am
+// or pm after "until" is the next time the clock reads it, but late in the
+// evening "until 7" (the morning, the next time the clock reads 7) was
+// refused as "07:00 has already passed", sending a night helpline worker
+// to guess other words while the caller waited.
+func TestParseWhenUntilNextHourPastMidnight(t *testing.T) {
+	at := func(d, h, m int) time.Time { return time.Date(2026, 3, d, h, m, 0, 0, london) }
+	for _, tc := range []struct {
+		in       string
+		now, end time.Time
+	}{
+		{"until 7", at(10, 22, 0), at(11, 7, 0)},
+		{"now until 6", at(10, 19, 30), at(11, 6, 0)},
+		{"until 1:30", at(10, 23, 0), at(11, 1, 30)},
+		{"until 11", at(10, 23, 30), at(11, 11, 0)},
+		// Across the night the clocks go forward (29 March 2026).
+		{"until 8", at(28, 21, 0), at(29, 8, 0)},
+	} {
+		got, err := parseWhen(tc.in, tc.now)
+		if err != nil || !got.end.Equal(tc.end) || !got.start.Equal(tc.now) {
+			t.Errorf("%q at %s: %v-%v (%v), want %v-%v", tc.in, tc.now.Format("Mon 15:04"), got.start, got.end, err, tc.now, tc.end)
+		}
+	}
+}
