@@ -114,3 +114,24 @@ func TestVolunteerShowWhenUnanswered(t *testing.T) {
 		t.Errorf("volunteer show:\n%s\nwant %q", out.String(), want)
 	}
 }
+
+// TestVolunteerShowOneUnanswered: with one miss on their record, staff
+// read "an offer to them went unanswered, the last at 14:30", a "last" of
+// one that sends them looking for others; it is said once, with its time.
+func TestVolunteerShowOneUnanswered(t *testing.T) {
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+	for _, paused := range []bool{false, true} {
+		var out bytes.Buffer
+		a := &app{ctx: context.Background(), stdout: &out, now: func() time.Time { return now }}
+		v := &pb.Volunteer{Name: "volunteers/01kk0000000000000000000000", Contact: &pb.Contact{DisplayName: "Morag Smith"},
+			Home: &pb.Location{Postcode: "AB10 1AB"}, Capacity: 1, Paused: paused, UnansweredOffers: 1,
+			LastUnansweredTime: timestamppb.New(now.Add(-30 * time.Minute))}
+		if err := a.printVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+		want := "an offer to them went unanswered at " + fmtTime(now.Add(-30*time.Minute), now)
+		if !strings.Contains(out.String(), want) || strings.Contains(out.String(), "the last") {
+			t.Errorf("volunteer show (paused %v):\n%s\nwant %q", paused, out.String(), want)
+		}
+	}
+}

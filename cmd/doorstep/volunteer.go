@@ -899,6 +899,9 @@ func lastUnanswered(v *pb.Volunteer, now time.Time) string {
 	if v.LastUnansweredTime == nil {
 		return ""
 	}
+	if v.UnansweredOffers == 1 {
+		return " at " + fmtTS(v.LastUnansweredTime, now) // one miss has no "last"
+	}
 	return ", the last at " + fmtTS(v.LastUnansweredTime, now)
 }
 
