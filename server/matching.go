@@ -539,6 +539,7 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 	case err == nil:
 		s.track(w.Volunteer)
 		s.metrics.offerEnded(w.Offer)
+		s.urgentOpen(w.HelpRequest)
 	case !errors.Is(err, store.ErrWrongState):
 		// The offer stands until its lease ends; the refusal holds.
 		s.logger.Warn("offer not withdrawn", zap.String("offer", offerPrefix+id), zap.Error(err))
