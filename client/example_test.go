@@ -7,6 +7,8 @@ import (
 	"log"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/doorstep-aid/doorstep/client"
@@ -102,6 +104,12 @@ func ExampleClient_Watch() {
 		for _, ev := range resp.Events {
 			// Events carry no personal data: read the record for that.
 			hr, err := c.GetHelpRequest(ctx, ev.HelpRequest)
+			if status.Code(err) == codes.NotFound {
+				// Deleted or erased since the event. Returning the error
+				// would stop the watch here, and again at every restart,
+				// as the event is told again from the saved revision.
+				continue
+			}
 			if err != nil {
 				return err
 			}
