@@ -875,8 +875,8 @@ doorstep admin erase, which also reaches requests they made.`,
 	_, err = c.Volunteers.DeleteVolunteer(a.ctx, &pb.DeleteVolunteerRequest{Name: v.Name, Etag: v.Etag})
 	switch code := status.Code(err); {
 	case client.Reason(err) == server.ReasonHasCommitments:
-		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was deleted: %s has an offer waiting or a job assigned, so %s, and delete again (%s).",
-			v.Name, commitmentsAdvice(v.Name), server.ReasonHasCommitments)}
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was deleted: %s has an offer waiting or a job assigned%s, so %s, and delete again (%s).",
+			v.Name, a.liveJobs(c, v.Name), commitmentsAdvice(v.Name), server.ReasonHasCommitments)}
 	case code == codes.Aborted:
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was deleted: %s changed since it was read. Look again (doorstep volunteer show %s) and delete again if it is still right.", v.Name, idOf(v.Name))}
 	}
@@ -916,4 +916,25 @@ func unansweredWords(n int32) string {
 		return "offers to them went unanswered twice in a row"
 	}
 	return fmt.Sprintf("offers to them went unanswered %d times in a row", n)
+}
+
+// liveJobs names the requests a volunteer holds an offer or a job for
+// (" (assigned request ID, offered request ID)"), for staff told to hand
+// them back; "" if they cannot be read, the advice standing without them.
+func (a *app) liveJobs(c *client.Client, volunteer string) string {
+	var jobs []string
+	for o, err := range c.AllOffers(a.ctx, &pb.ListOffersRequest{Volunteer: volunteer, Live: true}) {
+		if err != nil {
+			return ""
+		}
+		what := "offered"
+		if o.State == pb.Offer_STATE_ACCEPTED {
+			what = "assigned"
+		}
+		jobs = append(jobs, what+" request "+idOf(o.HelpRequest))
+	}
+	if len(jobs) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(jobs, ", ") + ")"
 }

@@ -12,7 +12,7 @@ import (
 // refuses while they hold an offer, saying how to end it, and their
 // token stops working.
 func TestVolunteerDelete(t *testing.T) {
-	e, callum, _, offer := offeredRequest(t)
+	e, callum, req, offer := offeredRequest(t)
 	coord := "--token=" + e.coordinator
 	volSecret := e.volunteerToken(callum)
 
@@ -21,7 +21,7 @@ func TestVolunteerDelete(t *testing.T) {
 		"Deleting cannot be undone: give --yes to confirm (not on a terminal, so nothing is asked).")
 	// An offer waits for them: ended first, as the refusal says.
 	r := e.run(coord, "volunteer", "delete", callum, "--yes")
-	if r.code != exitFailed || !strings.Contains(r.stderr, "Nothing was deleted: "+callum+" has an offer waiting or a job assigned, so hold them first (doorstep volunteer hold "+idOf(callum)+")") {
+	if r.code != exitFailed || !strings.Contains(r.stderr, "Nothing was deleted: "+callum+" has an offer waiting or a job assigned (offered request "+idOf(req)+"), so hold them first (doorstep volunteer hold "+idOf(callum)+")") {
 		t.Errorf("delete with an offer waiting: exit %d, %q", r.code, r.stderr)
 	}
 	e.ok("offer", "decline", offer)
