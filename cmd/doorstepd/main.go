@@ -380,7 +380,8 @@ func matchingConfig(path string) (server.Option, error) {
 
 // newLogger logs to out (run's stderr: the process's, under main), so
 // that what the server says can be read where it is run. It is zap's
-// production logger otherwise: sampled, with callers, and stacks on errors.
+// production logger otherwise: sampled below error, with callers, and
+// stacks on errors.
 func newLogger(c config, out io.Writer) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(c.logLevel)
 	if err != nil {
@@ -391,7 +392,16 @@ func newLogger(c config, out io.Writer) (*zap.Logger, error) {
 		enc = zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
 	}
 	sink := zapcore.Lock(zapcore.AddSync(out))
-	core := zapcore.NewSamplerWithOptions(zapcore.NewCore(enc, sink, lvl), time.Second, 100, 100)
+	// Lines below error are sampled, 100 a second of each message and
+	// then 1 in 100, so that a flood of one cannot drown the rest. Error
+	// lines are not: each is a fault of its own, and carries the incident
+	// id its caller was given to quote to whoever runs the server.
+	below := zap.LevelEnablerFunc(func(l zapcore.Level) bool { return lvl.Enabled(l) && l < zapcore.ErrorLevel })
+	faults := zap.LevelEnablerFunc(func(l zapcore.Level) bool { return lvl.Enabled(l) && l >= zapcore.ErrorLevel })
+	core := zapcore.NewTee(
+		zapcore.NewSamplerWithOptions(zapcore.NewCore(enc, sink, below), time.Second, 100, 100),
+		zapcore.NewCore(enc.Clone(), sink, faults),
+	)
 	return zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.ErrorLevel), zap.ErrorOutput(sink)), nil
 }
 
