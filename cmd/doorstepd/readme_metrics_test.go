@@ -112,16 +112,7 @@ func parseScrape(t *testing.T, text string) map[string]*scrapedMetric {
 // the Go runtime's (go_*) and the process's (process_*), which the
 // README names as such.
 func TestREADMEMetricsTableIsTheMetrics(t *testing.T) {
-	addr, logs, stop := startLogged(t, "--metrics-listen", "127.0.0.1:0")
-	defer func() {
-		if err := stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
-	m := metricsAddrRE.FindStringSubmatch(logs.String())
-	if m == nil {
-		t.Fatalf("no serving metrics line with its address:\n%s", logs.String())
-	}
+	addr, scrape := startScraped(t)
 	// A call, so that the per-call metrics have a sample to show.
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -131,14 +122,8 @@ func TestREADMEMetricsTableIsTheMetrics(t *testing.T) {
 	if _, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get("http://" + m[1] + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	http.DefaultClient.CloseIdleConnections()
-	scraped := parseScrape(t, string(body))
+	body := scrape()
+	scraped := parseScrape(t, body)
 
 	table := readmeMetricsTable(t)
 	for name, r := range table {
@@ -189,25 +174,10 @@ func TestREADMEMetricsTableIsTheMetrics(t *testing.T) {
 // values names them all, so that none reads as something it never
 // counts. (A HELP that names none, such as "by urgency", is left be.)
 func TestMetricsHelpNamesEveryREADMELabelWord(t *testing.T) {
-	_, logs, stop := startLogged(t, "--metrics-listen", "127.0.0.1:0")
-	defer func() {
-		if err := stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
-	m := metricsAddrRE.FindStringSubmatch(logs.String())
-	if m == nil {
-		t.Fatalf("no serving metrics line with its address:\n%s", logs.String())
-	}
-	resp, err := http.Get("http://" + m[1] + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	http.DefaultClient.CloseIdleConnections()
+	_, scrape := startScraped(t)
+	body := scrape()
 	help := map[string]string{}
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(body, "\n") {
 		if rest, ok := strings.CutPrefix(line, "# HELP "); ok {
 			name, text, _ := strings.Cut(rest, " ")
 			help[name] = text
@@ -231,5 +201,32 @@ func TestMetricsHelpNamesEveryREADMELabelWord(t *testing.T) {
 				t.Errorf("%s's HELP names %s %v but not %v, which README lists: %q", name, label, named, unnamed, text)
 			}
 		}
+	}
+}
+
+// startScraped starts doorstepd with metrics on, stopped when the test
+// ends, and returns its gRPC address and a function reading GET /metrics.
+func startScraped(t *testing.T) (addr string, scrape func() string) {
+	t.Helper()
+	addr, logs, stop := startLogged(t, "--metrics-listen", "127.0.0.1:0")
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	m := metricsAddrRE.FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no serving metrics line with its address:\n%s", logs.String())
+	}
+	return addr, func() string {
+		t.Helper()
+		resp, err := http.Get("http://" + m[1] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		http.DefaultClient.CloseIdleConnections()
+		return string(body)
 	}
 }
