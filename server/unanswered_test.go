@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -103,12 +104,17 @@ func TestUnansweredOffersPauseVolunteer(t *testing.T) {
 func TestUnansweredOffersOutputOnly(t *testing.T) {
 	h := newHarness(t)
 	ann := h.createVol(matchVolunteer("Ann", "AB10 1AB"))
-	_, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
-		Volunteer:  &pb.Volunteer{Name: ann.Name},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"unanswered_offers"}},
-	})
-	code, _, fields := errorOf(t, err)
-	if code != codes.InvalidArgument || !slices.Contains(fields, "update_mask.paths[0]") {
-		t.Errorf("update naming unanswered_offers: %v %v (%v), want INVALID_ARGUMENT on update_mask.paths[0]", code, fields, err)
+	for _, path := range []string{"unanswered_offers", "last_unanswered_time"} {
+		_, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+			Volunteer:  &pb.Volunteer{Name: ann.Name},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{path}},
+		})
+		code, _, fields := errorOf(t, err)
+		if code != codes.InvalidArgument || !slices.Contains(fields, "update_mask.paths[0]") || !strings.Contains(status.Convert(err).Message(), "is output only") {
+			t.Errorf("update naming %s: %v %v (%v), want INVALID_ARGUMENT on update_mask.paths[0], saying it is output only", path, code, fields, err)
+		}
+	}
+	if got := h.getVol(ann.Name); got.Etag != ann.Etag {
+		t.Errorf("refused updates changed the volunteer: etag %s, was %s", got.Etag, ann.Etag)
 	}
 }
