@@ -155,3 +155,60 @@ func TestListLiveStateByPostcodeSkipsHistory(t *testing.T) {
 		t.Errorf("a token from the sorted walk, then by_postcode: %v, want %v", got, want)
 	}
 }
+
+// One group's open requests are found on the first page however many
+// requests another group has open: in a county's deployment a food bank's
+// bulk intake left thousands open at once, and every other partner's list
+// of its own open requests (a partner's token always lists by
+// organisation) walked all of them first, page after empty page, each a
+// call against the partner's own rate. Either group's history, or either
+// group's backlog, is passed over.
+func TestListLiveStateByOrganisationSkipsOtherGroupsBacklog(t *testing.T) {
+	defer func(n int) { maxScanned = n }(maxScanned)
+	maxScanned = 20
+	for _, tc := range []struct {
+		name                 string
+		otherOpen, ownClosed int
+		ownOpen, otherClosed int
+	}{
+		{name: "another group's intake open", otherOpen: 3 * maxScanned, ownOpen: 2},
+		{name: "its own history closed", ownClosed: 3 * maxScanned, ownOpen: 2, otherOpen: 5},
+		{name: "another group's history closed", otherClosed: 3 * maxScanned, ownOpen: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newStore(t)
+			create := func(org string, n int, closed bool) []string {
+				var out []string
+				for range n {
+					hr, err := s.CreateHelpRequest(bg, newHelpRequest(org, "", "AB10 1AB", ""), Idempotency{})
+					mustOK(t, err, "create")
+					if closed {
+						_, err = s.CancelHelpRequest(bg, idOf(hr.Name))
+						mustOK(t, err, "cancel")
+					}
+					out = append(out, hr.Name)
+				}
+				return out
+			}
+			create("granite-food-bank", tc.otherClosed, true)
+			create("dee-mutual-aid", tc.ownClosed, true)
+			other := create("granite-food-bank", tc.otherOpen, false)
+			want := create("dee-mutual-aid", tc.ownOpen, false)
+
+			f := HelpRequestFilter{State: pb.HelpRequest_STATE_OPEN, Organisation: "dee-mutual-aid"}
+			got, pages := collectPages(t, 10, func(p Page) ([]*pb.HelpRequest, string, error) { return s.ListHelpRequests(bg, f, p) })
+			if !slices.Equal(names(got), want) || pages != 1 {
+				t.Errorf("dee-mutual-aid's open requests: %v in %d calls; want %v in 1", names(got), pages, want)
+			}
+			// A page at a time, each page's token taken up by whichever walk
+			// the next call makes, finds the same.
+			if got := names(listAllHR(t, s, f, 1)); !slices.Equal(got, want) {
+				t.Errorf("a page at a time: %v, want %v", got, want)
+			}
+			f.Organisation = "granite-food-bank"
+			if got := names(listAllHR(t, s, f, 7)); !slices.Equal(got, other) {
+				t.Errorf("granite-food-bank's open requests: %d, want %d", len(got), len(other))
+			}
+		})
+	}
+}

@@ -456,9 +456,10 @@ func (s *BoltStore) DeleteHelpRequest(ctx context.Context, id, etag string) erro
 }
 
 // ListHelpRequests implements Store. It walks the most selective index the
-// filter allows (phone, then postcode, a state still in hand, organisation,
-// any other state) and checks the
-// rest of the filter on each record.
+// filter allows (phone, then postcode, a state still in hand, or the
+// organisation where it has had fewer requests than are in that state,
+// organisation, any other state) and checks the rest of the filter on each
+// record.
 func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error) {
 	pre := func(r *pb.HelpRequest) bool {
 		return (f.State == pb.HelpRequest_STATE_UNSPECIFIED || r.State == f.State) &&
@@ -479,6 +480,12 @@ func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p P
 		return s.listLiveByPostcode(f, sc, p)
 	case f.PostcodePrefix != "":
 		sc.index, sc.prefix = bByPostcode, []byte(f.PostcodePrefix)
+	case liveState(f.State) && f.Organisation != "" && s.orgFewerThanState(f.Organisation, f.State):
+		// Another group's backlog (a food bank's intake, thousands open)
+		// is not this organisation's to walk: its whole history is the
+		// shorter walk. Both walks go oldest first and resume after an id,
+		// so a page token from either is taken up by the other.
+		sc.index, sc.prefix = bByOrg, join([]byte(f.Organisation), nil)
 	case liveState(f.State):
 		// The requests in hand now are few whatever the history: an
 		// organisation's (a partner's token always lists by it) open
@@ -573,6 +580,30 @@ func (s *BoltStore) fewInState(st pb.HelpRequest_State) bool {
 		return nil
 	})
 	return n <= maxLiveSort
+}
+
+// orgFewerThanState says whether organisation org has had fewer requests
+// than are now in state st, counting keys of both indexes in step, so that
+// the count costs no more than the shorter of the two.
+func (s *BoltStore) orgFewerThanState(org string, st pb.HelpRequest_State) bool {
+	fewer := false
+	_ = s.view(func(tx *bolt.Tx) error {
+		top := tx.Bucket(bHelpRequests)
+		orgPrefix, statePrefix := join([]byte(org), nil), []byte{byte(st)}
+		oc, sc := top.Bucket(bByOrg).Cursor(), top.Bucket(bByState).Cursor()
+		ok, _ := oc.Seek(orgPrefix)
+		sk, _ := sc.Seek(statePrefix)
+		for {
+			orgDone, stateDone := !bytes.HasPrefix(ok, orgPrefix), !bytes.HasPrefix(sk, statePrefix)
+			if orgDone || stateDone {
+				fewer = orgDone && !stateDone
+				return nil
+			}
+			ok, _ = oc.Next()
+			sk, _ = sc.Next()
+		}
+	})
+	return fewer
 }
 
 // liveState says whether requests in state st are still in hand (OPEN,
