@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -218,7 +219,8 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	// A call the role may not make counts too: a script repeating one
 	// costs the lookup above all the same, and would otherwise never be
 	// slowed down.
-	if !s.limiter.allow(p.Token, time.Now()) {
+	if ok, say := s.limiter.allow(p.Token, time.Now()); !ok {
+		s.overRate(p, say)
 		return nil, statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many calls with this token; slow down and retry shortly", nil)
 	}
 	allowed := false
@@ -406,12 +408,38 @@ func (l *limitedStream) RecvMsg(m any) error {
 	if err := l.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
-	if l.received && !l.s.limiter.allow(l.token, time.Now()) {
+	if !l.received {
+		l.received = true // the stream's first, charged as its call
+		return nil
+	}
+	if ok, say := l.s.limiter.allow(l.token, time.Now()); !ok {
+		l.s.overRate(principalFrom(l.ctx), say)
 		return statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many requests with this token; slow down and retry shortly", nil)
 	}
-	l.received = true
 	return nil
 }
+
+// overRate logs that p's calls are refused for its rate, when allow says
+// to (say, the refusals not yet logged, is above 0). The refusals are
+// counted in the metrics by method alone; in a deployment serving many
+// groups, this line is how the operator learns whose token it is (its
+// name, role and organisation, never its secret), to call them or revoke
+// it.
+func (s *Server) overRate(p *Principal, say int) {
+	if say == 0 || p == nil {
+		return
+	}
+	fields := []zap.Field{zap.String("token", p.Token), zap.String("role", strings.ToLower(strings.TrimPrefix(p.Role.String(), "ROLE_"))), zap.Int("refused", say)}
+	if p.Organisation != "" {
+		fields = append(fields, zap.String("organisation", p.Organisation))
+	}
+	s.logger.Warn("calls refused: token over its rate limit", fields...)
+}
+
+// rateSaidEvery is how often a token's refusals for its rate are logged
+// while they go on: one line for its first, then one a minute at most with
+// how many there were since, as a runaway loop makes thousands a minute.
+const rateSaidEvery = time.Minute
 
 // limiter is a token bucket per principal: one principal's burst cannot
 // starve the others, and each waits only for its own.
@@ -425,15 +453,22 @@ type limiter struct {
 type bucket struct {
 	tokens float64
 	last   time.Time
+	// refused counts the refusals not yet logged; said is when the last
+	// were (see rateSaidEvery).
+	refused int
+	said    time.Time
 }
 
 func newLimiter(rate float64, burst int) *limiter {
 	return &limiter{rate: rate, burst: float64(max(burst, 1)), byKey: map[string]*bucket{}}
 }
 
-func (l *limiter) allow(key string, now time.Time) bool {
+// allow takes a call from key's bucket. A refusal also says in say how
+// many of key's refusals are to be logged now: its first, then those since
+// once rateSaidEvery has passed; 0 meanwhile.
+func (l *limiter) allow(key string, now time.Time) (ok bool, say int) {
 	if l.rate <= 0 {
-		return true
+		return true, 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -448,10 +483,13 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
 	b.last = now
 	if b.tokens < 1 {
-		return false
+		if b.refused++; b.said.IsZero() || now.Sub(b.said) >= rateSaidEvery {
+			say, b.refused, b.said = b.refused, 0, now
+		}
+		return false, say
 	}
 	b.tokens--
-	return true
+	return true, 0
 }
 
 // streamCounter bounds the streams one principal holds open.

@@ -1,0 +1,36 @@
+package server
+
+import (
+	"testing"
+	"time"
+)
+
+// A token's refusals for its rate are logged as the first comes, then
+// once a minute at most, each line with how many were refused since the
+// last: a loop refused thousands of times a minute is a line a minute.
+func TestRateRefusalsSaidOnceAMinute(t *testing.T) {
+	l := newLimiter(0.0001, 1) // one call, then nothing for hours
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	steps := []struct {
+		after   time.Duration
+		key     string
+		ok      bool
+		wantSay int
+	}{
+		{0, "tokens/a", true, 0},
+		{0, "tokens/a", false, 1},
+		{time.Second, "tokens/a", false, 0},
+		{30 * time.Second, "tokens/a", false, 0},
+		{0, "tokens/b", true, 0}, // another token's bucket and count
+		{time.Second, "tokens/b", false, 1},
+		{59 * time.Second, "tokens/a", false, 0},
+		{rateSaidEvery, "tokens/a", false, 4},
+		{rateSaidEvery + time.Second, "tokens/a", false, 0},
+	}
+	for i, st := range steps {
+		ok, say := l.allow(st.key, t0.Add(st.after))
+		if ok != st.ok || say != st.wantSay {
+			t.Errorf("step %d (%s at +%v): allowed %t, say %d; want %t, %d", i, st.key, st.after, ok, say, st.ok, st.wantSay)
+		}
+	}
+}
