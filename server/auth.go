@@ -429,11 +429,22 @@ func (s *Server) overRate(p *Principal, say int) {
 	if say == 0 || p == nil {
 		return
 	}
-	fields := []zap.Field{zap.String("token", p.Token), zap.String("role", strings.ToLower(strings.TrimPrefix(p.Role.String(), "ROLE_"))), zap.Int("refused", say)}
+	s.logger.Warn("calls refused: token over its rate limit", append(p.logFields(), zap.Int("refused", say))...)
+}
+
+// logFields name the caller in a log line about the load it makes (an
+// import, a stream it stopped reading): its token's name, role and
+// organisation, never its secret, so that in a deployment serving many
+// groups the operator can tell whose it is. Nil for a call without one.
+func (p *Principal) logFields() []zap.Field {
+	if p == nil {
+		return nil
+	}
+	fields := []zap.Field{zap.String("token", p.Token), zap.String("role", strings.ToLower(strings.TrimPrefix(p.Role.String(), "ROLE_")))}
 	if p.Organisation != "" {
 		fields = append(fields, zap.String("organisation", p.Organisation))
 	}
-	s.logger.Warn("calls refused: token over its rate limit", fields...)
+	return fields
 }
 
 // rateSaidEvery is how often a token's refusals for its rate are logged

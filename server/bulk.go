@@ -93,7 +93,8 @@ func (s *Server) BatchCreateHelpRequests(ctx context.Context, req *pb.BatchCreat
 			created++
 		}
 	}
-	s.logger.Info("batch create", zap.Int("rows", len(rows)), zap.Int("created", created), zap.Int("existing", len(existing)), zap.Int("failed", failed))
+	s.logger.Info("batch create", append(principalFrom(ctx).logFields(),
+		zap.Int("rows", len(rows)), zap.Int("created", created), zap.Int("existing", len(existing)), zap.Int("failed", failed))...)
 	return &pb.BatchCreateHelpRequestsResponse{Results: results}, nil
 }
 

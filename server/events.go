@@ -286,7 +286,7 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 		case err := <-out.failed:
 			return err
 		case <-slow.C:
-			s.logger.Info("event stream ended: slow consumer", zap.Uint64("resume_revision", out.delivered()+1))
+			s.logger.Info("event stream ended: slow consumer", append(principalFrom(ctx).logFields(), zap.Uint64("resume_revision", out.delivered()+1))...)
 			return statusWith(codes.ResourceExhausted, ReasonSlowConsumer,
 				"the client stopped reading events; reconnect with start_revision = resume_revision",
 				map[string]string{"resume_revision": strconv.FormatUint(out.delivered()+1, 10)})

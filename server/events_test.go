@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -380,6 +381,12 @@ func TestWatchSlowConsumer(t *testing.T) {
 				t.Fatalf("slow stream ended with %v", err)
 			}
 			resume, _ := strconv.ParseInt(statusMeta(t, err, "resume_revision"), 10, 64)
+			// Whose app stopped reading: one of thirty groups' is the
+			// operator's question, and the token's name answers it.
+			if lines := h.logs.FilterMessage("event stream ended: slow consumer").All(); len(lines) != 1 ||
+				!strings.HasPrefix(fmt.Sprint(lines[0].ContextMap()["token"]), "tokens/") || lines[0].ContextMap()["role"] != "admin" {
+				t.Errorf("slow consumer lines %v, want one naming the stream's token and role", lines)
+			}
 			if resume > last+1 || resume < 1 {
 				t.Fatalf("resume_revision %d after receiving through %d", resume, last)
 			}

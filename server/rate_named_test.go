@@ -71,3 +71,30 @@ func TestRateLimitedTokenIsNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestImportLogNamesItsToken: a county's server logged each partner's
+// batch as "batch create" with its counts alone; with thirty groups'
+// importers, the operator could not tell whose intake of thousands of rows
+// the write load was. The line names the token and its organisation.
+func TestImportLogNamesItsToken(t *testing.T) {
+	h := newHarness(t)
+	conn := h.partnerConn()
+	var rows []*pb.HelpRequest
+	for i := range 3 {
+		hr := validHelpRequest()
+		hr.ExternalId = fmt.Sprintf("intake-%d", i)
+		hr.Requester.Phone = fmt.Sprintf("01224 12345%d", i)
+		rows = append(rows, hr)
+	}
+	if _, err := pb.NewHelpRequestServiceClient(conn).BatchCreateHelpRequests(h.ctx, &pb.BatchCreateHelpRequestsRequest{HelpRequests: rows}); err != nil {
+		t.Fatal(err)
+	}
+	lines := h.logs.FilterMessage("batch create").All()
+	if len(lines) != 1 {
+		t.Fatalf("%d batch create lines, want 1", len(lines))
+	}
+	got := lines[0].ContextMap()
+	if tok, _ := got["token"].(string); !strings.HasPrefix(tok, "tokens/") || got["role"] != "partner" || got["organisation"] != "aberdeen-mutual-aid" {
+		t.Errorf("batch create line = %v, want the partner's token, role and organisation", got)
+	}
+}
