@@ -1299,7 +1299,11 @@ func (s *gridSearch) rejects(id, tag uint32, loDegSq float64) bool {
 	if !s.tq.remote && tag&tagReachExact != 0 && loDegSq > tagBeyondDegSq[tag>>tagReachShift&7] {
 		return true
 	}
-	return s.tt.code(tag)&tagSettled != 0
+	if s.tt.code(tag)&tagSettled != 0 {
+		return true
+	}
+	// awayMissesHours, by the table.
+	return tag&(tagAway|tagOtherZone) == tagAway && s.tq.tag.wmOK && s.tt.dayHours[tag>>tagDaysShift&127]&tagSpan(tag) == 0
 }
 
 // likelyShort guesses whether the search will end with fewer than k: it
