@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // TestCreateOfferAfterTheRequestEnded: a dispatch run plans its offers,
@@ -36,5 +38,40 @@ func TestCreateOfferAfterTheRequestEnded(t *testing.T) {
 				t.Errorf("pending offers %d, want 0", got.PendingOffers)
 			}
 		})
+	}
+}
+
+// TestCreateOffersSkipsARequestThatEnded: a dispatch run's batch in which
+// one request's time ended between the plan and the write failed whole,
+// so the run's other offers were never made and Dispatch answered
+// FAILED_PRECONDITION for one request nobody could help any more. That
+// request is refused on its own, ErrRequestEnded, and the rest are made.
+func TestCreateOffersSkipsARequestThatEnded(t *testing.T) {
+	clock := newFakeClock()
+	s, _ := newStore(t, WithClock(clock.now))
+	ended := lcRequest(t, s)
+	later := newHelpRequest("org-a", "", "AB10 1AB", "+447700900777")
+	later.GetWindow().EndTime = timestamppb.New(later.GetWindow().GetEndTime().AsTime().Add(24 * time.Hour))
+	later, err := s.CreateHelpRequest(bg, later, Idempotency{})
+	mustOK(t, err, "create help request")
+	v := lcVolunteer(t, s, 2)
+	clock.mu.Lock()
+	clock.t = ended.GetWindow().GetEndTime().AsTime()
+	clock.mu.Unlock()
+	res, errs, err := s.CreateOffers(bg, []OfferParams{
+		{HelpRequestID: idOf(ended.Name), VolunteerID: idOf(v.Name), Lease: lcLease, Dispatched: true},
+		{HelpRequestID: idOf(later.Name), VolunteerID: idOf(v.Name), Lease: lcLease, Dispatched: true},
+	})
+	mustOK(t, err, "create offers")
+	if !errors.Is(errs[0], ErrRequestEnded) {
+		t.Errorf("the ended request's offer: %v, want ErrRequestEnded", errs[0])
+	}
+	if errs[1] != nil || res[1].Offer == nil {
+		t.Fatalf("the other request's offer: %v, want it made", errs[1])
+	}
+	got, err := s.GetVolunteer(bg, idOf(v.Name))
+	mustOK(t, err, "get volunteer")
+	if got.PendingOffers != 1 {
+		t.Errorf("pending offers %d, want 1", got.PendingOffers)
 	}
 }

@@ -851,7 +851,7 @@ var errChecked = errors.New("refused by its check")
 // refusal reports whether err is createOffer turning one offer down,
 // before it staged anything, rather than a failure of the transaction.
 func refusal(err error) bool {
-	for _, r := range []error{ErrNotFound, ErrWrongState, ErrVolunteerPaused, ErrVolunteerHeld, ErrDeclinedBefore, ErrAtCapacity, ErrRequestIDReused, ErrRequestIDGone, errBadOffer, errChecked, ErrSameDoor} {
+	for _, r := range []error{ErrNotFound, ErrWrongState, ErrVolunteerPaused, ErrVolunteerHeld, ErrDeclinedBefore, ErrAtCapacity, ErrRequestIDReused, ErrRequestIDGone, ErrRequestEnded, errBadOffer, errChecked, ErrSameDoor} {
 		if errors.Is(err, r) {
 			return true
 		}
