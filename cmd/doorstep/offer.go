@@ -270,9 +270,10 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 	if req.Volunteer != "" {
 		none += " to " + req.Volunteer
 	}
-	return printLimited(a, offers, more, none+".", "Offer", []string{"OFFER", "STATE", "REQUEST", "VOLUNTEER", "DISTANCE", "ANSWER BY"}, func(o *pb.Offer) []string {
+	return printLimited(a, offers, more, none+".", "Offer", []string{"OFFER", "STATE", "REQUEST", "VOLUNTEER", "DISTANCE", "MADE BY", "ANSWER BY", "ENDED"}, func(o *pb.Offer) []string {
 		// Only a pending offer still waits for an answer; for the others
-		// the time would read as a deadline that no longer applies.
+		// the time would read as a deadline that no longer applies, and
+		// when it ended is what staff taking over a shift ask.
 		answerBy := "-"
 		if o.State == pb.Offer_STATE_PENDING {
 			answerBy = fmtTS(o.ExpireTime, a.now())
@@ -281,8 +282,33 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 		if o.DistanceMetres != nil {
 			distance = fmtDistance(float64(*o.DistanceMetres))
 		}
-		return []string{idOf(o.Name), offerStateWord(o.State), idOf(o.HelpRequest), idOf(o.Volunteer), distance, answerBy}
+		return []string{idOf(o.Name), offerStateWords(o), idOf(o.HelpRequest), idOf(o.Volunteer), distance, madeByWord(o), answerBy, fmtTS(o.DecideTime, a.now())}
 	})
+}
+
+// offerStateWords is an offer's state, and for one withdrawn why, as its
+// withdraw_reason says ("withdrawn (paused)", "withdrawn (request
+// ended)"): "withdrawn" alone leaves staff to guess whether to offer the
+// request again, or to whom.
+func offerStateWords(o *pb.Offer) string {
+	switch {
+	case o.State != pb.Offer_STATE_WITHDRAWN || o.WithdrawReason == "":
+		return offerStateWord(o.State)
+	case o.WithdrawReason == "PAUSED":
+		// The rule covers a coordinator's hold too, which "paused" alone
+		// would hide from whoever reads it beside "on hold".
+		return offerStateWord(o.State) + " (paused or on hold)"
+	}
+	return offerStateWord(o.State) + " (" + lowerWords(o.WithdrawReason, "") + ")"
+}
+
+// madeByWord says whether the dispatcher made an offer or staff did, as
+// the event stream does: what the dispatcher did is asked at a handover.
+func madeByWord(o *pb.Offer) string {
+	if o.Dispatched {
+		return "dispatcher"
+	}
+	return "staff"
 }
 
 // volunteerComing is the volunteer named by a SAME_DOOR refusal, or "".
