@@ -384,7 +384,9 @@ func (a *app) printVolunteer(v *pb.Volunteer, live ...*pb.Offer) error {
 		}
 	}
 	if v.Held {
-		t.row("On hold", "yes, by a coordinator: offered nothing until it is lifted")
+		// Helpline staff may set a hold too, and the record does not say
+		// who did: only who may lift it.
+		t.row("On hold", "yes: offered nothing until a coordinator lifts it")
 	}
 	t.row("Workload", fmt.Sprintf("%d assigned, %s waiting, capacity %d", v.ActiveAssignments, count(int(v.PendingOffers), "offer"), v.Capacity))
 	for _, o := range live {
