@@ -15,7 +15,8 @@ import (
 // TestVolunteerShowUnanswered: staff ringing a volunteer the server paused
 // for leaving offers unanswered need to know that it was the server, and
 // that a resume is all it takes; a count short of the pause is worth a
-// line too, as a coordinator may ring before it comes to that.
+// line too, as a coordinator may ring before it comes to that. So does
+// volunteer list, where a coordinator taking over a shift looks first.
 func TestVolunteerShowUnanswered(t *testing.T) {
 	for _, tc := range []struct {
 		name                 string
@@ -23,12 +24,13 @@ func TestVolunteerShowUnanswered(t *testing.T) {
 		unanswered           int32
 		paused1, unanswered1 string // the rows; "" for none
 		status               string
+		column               string // volunteer list's PAUSED
 	}{
-		{"paused by the server", true, 3, "yes, after offers to them went unanswered 3 times in a row: resume them when they can answer offers again (doorstep volunteer resume 01kk0000000000000000000000)", "", "paused (offers unanswered)"},
-		{"paused by themselves", true, 0, "yes", "", "paused"},
-		{"one lapse so far", false, 1, "no", "an offer to them went unanswered", "active"},
-		{"two", false, 2, "no", "offers to them went unanswered twice in a row", "active"},
-		{"none", false, 0, "no", "", "active"},
+		{"paused by the server", true, 3, "yes, after offers to them went unanswered 3 times in a row: resume them when they can answer offers again (doorstep volunteer resume 01kk0000000000000000000000)", "", "paused (offers unanswered)", "yes (offers unanswered)"},
+		{"paused by themselves", true, 0, "yes", "", "paused", "yes"},
+		{"one lapse so far", false, 1, "no", "an offer to them went unanswered", "active", "no"},
+		{"two", false, 2, "no", "offers to them went unanswered twice in a row", "active", "no"},
+		{"none", false, 0, "no", "", "active", "no"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
@@ -49,6 +51,11 @@ func TestVolunteerShowUnanswered(t *testing.T) {
 			}
 			if got := volunteerStatus(v); got != tc.status {
 				t.Errorf("status %q, want %q", got, tc.status)
+			}
+			// A list read at a handover: the server's pause, which a
+			// resume undoes, is not the volunteer's own.
+			if got := pausedWord(v); got != tc.column {
+				t.Errorf("volunteer list PAUSED %q, want %q", got, tc.column)
 			}
 		})
 	}

@@ -688,10 +688,15 @@ func (a *app) volunteerFind(args []string) error {
 
 // pausedWord is a volunteer list's PAUSED column: a coordinator's hold
 // stops offers as a pause does, and staff looking for someone to ring
-// must not read a held volunteer as free to ask.
+// must not read a held volunteer as free to ask; nor a volunteer the
+// server paused (offers to them went unanswered) as one who chose to
+// stop, when a resume once they answer again is all it takes.
 func pausedWord(v *pb.Volunteer) string {
-	if v.Held {
+	switch {
+	case v.Held:
 		return "on hold"
+	case v.Paused && v.UnansweredOffers > 0:
+		return "yes (offers unanswered)"
 	}
 	return yesNo(v.Paused)
 }
