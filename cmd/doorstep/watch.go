@@ -16,8 +16,9 @@ func (a *app) watch(args []string) error {
 		synopsis: "doorstep watch [--from REV] [--type TYPES] [--org ORG]",
 		text: `Prints every change to requests, offers and volunteers as it happens, one line per event, until Ctrl-C.
 If the server cannot be reached at the start it stops (exit 4); once connected, it reconnects by itself
-after a disconnect, saying so on stderr, and misses nothing. Each line starts with the revision: to
-carry on later where you stopped, give --from one past the last revision printed. Events name records
+after a disconnect, saying so on stderr, and misses nothing. Each line starts with the revision; on
+Ctrl-C it says on stderr the --from that carries on where it stopped (past what --type and --org hid,
+too), for whoever watches next. Events name records
 but hold none of their contents: look one up with doorstep request show or volunteer show.`,
 		examples: []string{
 			"doorstep watch",
@@ -52,16 +53,30 @@ but hold none of their contents: look one up with doorstep request show or volun
 				fmt.Fprintln(a.stderr, "Reconnected: no events were missed.")
 			}
 		}}
+	// reached is the revision the stream has considered, which moves on
+	// past changes --type and --org hide: a watch of a quiet filter prints
+	// nothing all shift, and the next shift needs where it stopped.
+	var reached int64
 	err = c.Watch(a.ctx, opts, func(resp *pb.WatchEventsResponse) error {
 		for _, e := range resp.Events {
 			if err := a.printEvent(e); err != nil {
 				return err
 			}
 		}
+		reached = max(reached, resp.GetRevision())
 		return nil
 	})
 	if a.ctx.Err() != nil && errors.Is(err, a.ctx.Err()) {
-		return nil // Ctrl-C is how a watch ends
+		// Ctrl-C is how a watch ends. On stderr, so that the lines (or
+		// the JSON) stay events only.
+		if reached > 0 {
+			same := ""
+			if *types != "" || *org != "" {
+				same = " with the same --type and --org"
+			}
+			fmt.Fprintf(a.stderr, "Stopped after revision %d: to carry on from here, doorstep watch --from %d%s.\n", reached, reached+1, same)
+		}
+		return nil
 	}
 	var ce *client.CompactedError
 	if errors.As(err, &ce) && ce.Oldest > 0 {
