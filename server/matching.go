@@ -602,23 +602,53 @@ func (s *Server) assigneeFree(qualify bool) store.AcceptCheck {
 	return func(req *pb.HelpRequest, vol *pb.Volunteer) error {
 		// What they lack goes first: a job they may not do at all is
 		// handed back, not moved.
+		var out notEligible
+		var judged error // qualified's refusal for a rule judged below
 		if qualify {
-			if err := s.qualified(req, vol, now); err != nil {
+			err := s.qualified(req, vol, now)
+			var ne notEligible
+			switch {
+			case err == nil:
+			case !errors.As(err, &ne):
 				return err
+			case ne.lacks != nil:
+				out = ne
+			case ne.why.Reason != matcher.Busy && ne.why.Reason != matcher.Away:
+				return err
+			default:
+				judged = err
 			}
 		}
+		// Their other jobs and dates away are judged even so, and named
+		// among the lacks: an edit of a job under way that they already
+		// lack something for stands only if it asks nothing new of them
+		// (store.Lacking), and a clash it brings with a later job is new.
+		var rules []matcher.Reason
 		if s.engine.Clashes(req, vol, now) {
-			return notEligible{why: matcher.Exclusion{Reason: matcher.Busy, Count: 1}}
+			rules = append(rules, matcher.Busy)
 		}
 		start, end := timeLeft(req, now)
 		// A zone the volunteer's record names that is no longer known
 		// judges nothing here: the edit is of the request, not of them.
 		if gone, err := matcher.AwayThroughout(vol.GetAvailability(), start, end); err == nil && gone {
-			return notEligible{why: matcher.Exclusion{Reason: matcher.Away, Count: 1}}
+			rules = append(rules, matcher.Away)
 		}
-		return nil
+		if out.lacks == nil && len(rules) == 0 {
+			return judged
+		}
+		if out.lacks == nil {
+			out.why = matcher.Exclusion{Reason: rules[0], Count: 1}
+		}
+		for _, r := range rules {
+			out.lacks = append(out.lacks, lackRule+string(r))
+		}
+		return out
 	}
 }
+
+// lackRule starts a lack that is a rule the job fails beside what the
+// volunteer lacks ("rule BUSY"), as assigneeFree names it.
+const lackRule = "rule "
 
 // qualified judges vol, assigned req, by the rules of who may do the job
 // at all: its skills (a lift needs a driver) and its vetting (going into
@@ -690,12 +720,16 @@ func (s *Server) qualified(req *pb.HelpRequest, vol *pb.Volunteer, now time.Time
 }
 
 // lackOf is the rule one of qualified's lacks names ("skill driver",
-// "vetting enhanced"), as the rules met it.
+// "vetting enhanced"), or one of assigneeFree's ("rule BUSY"), as the
+// rules met it.
 func lackOf(lack string) matcher.Exclusion {
 	kind, detail, _ := strings.Cut(lack, " ")
 	x := matcher.Exclusion{Reason: matcher.MissingSkill, Detail: detail, Count: 1}
-	if kind == "vetting" {
+	switch kind {
+	case "vetting":
 		x.Reason = matcher.Vetting
+	case strings.TrimSpace(lackRule):
+		x.Reason, x.Detail = matcher.Reason(detail), ""
 	}
 	return x
 }
@@ -711,6 +745,15 @@ func (e notEligible) Error() string { return "not eligible: " + string(e.why.Rea
 
 // Lacking implements store.Lacking.
 func (e notEligible) Lacking() []string { return e.lacks }
+
+// Only implements store.Lacking: the refusal names the first of what an
+// edit asks anew, not what the volunteer lacked already.
+func (e notEligible) Only(lacks []string) error {
+	if len(lacks) == 0 {
+		return e
+	}
+	return notEligible{why: lackOf(lacks[0]), lacks: lacks}
+}
 
 // DeclineOffer implements pb.MatchingServiceServer.
 func (s *Server) DeclineOffer(ctx context.Context, req *pb.DeclineOfferRequest) (*pb.DeclineOfferResponse, error) {

@@ -649,9 +649,18 @@ func keepTime(w *writeTx, sl *sealer, prev, r *pb.HelpRequest, now time.Time, ch
 				}
 				// The request as it was failing too waves through no new
 				// lack: a volunteer whose check lapsed is not to be sent
-				// on a lift they cannot drive.
-				if perr := check(prev, later); perr != nil && !slices.ContainsFunc(lacking(lerr), func(l string) bool { return !slices.Contains(lacking(perr), l) }) {
-					continue
+				// on a lift they cannot drive, nor, lacking a skill the
+				// job asked all along, to two places at once.
+				if perr := check(prev, later); perr != nil {
+					was := lacking(perr)
+					fresh := slices.DeleteFunc(slices.Clone(lacking(lerr)), func(l string) bool { return slices.Contains(was, l) })
+					if len(fresh) == 0 {
+						continue
+					}
+					var l Lacking
+					if errors.As(lerr, &l) {
+						lerr = l.Only(fresh)
+					}
 				}
 				// Refused for what the edit broke among the jobs still to
 				// begin (a later clash, or what the job now asks of them),

@@ -54,12 +54,16 @@ var (
 type AcceptCheck func(req *pb.HelpRequest, vol *pb.Volunteer) error
 
 // Lacking is an AcceptCheck error that names what the volunteer lacks for
-// the job (skills, vetting): an edit of an assigned request that the
-// request as it was failed too stands only if it asks nothing new of them
-// (keepTime).
+// the job (skills, vetting), and the other rules it fails beside (their
+// other jobs leave no room for it): an edit of an assigned request that
+// the request as it was failed too stands only if it asks nothing new of
+// them (keepTime).
 type Lacking interface {
 	error
 	Lacking() []string
+	// Only is the error for the lacks given alone, those an edit asks
+	// anew, which its refusal names.
+	Only(lacks []string) error
 }
 
 // lacking is what err says the volunteer lacks, if anything.
