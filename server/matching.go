@@ -580,7 +580,13 @@ func (s *Server) eligibleAsStored(req *pb.HelpRequest, vol *pb.Volunteer, now ti
 	ok, why, err := s.engine.StillEligibleAsStored(req, vol, now)
 	switch {
 	case errors.Is(err, matcher.ErrUnknownVolunteer):
-		return nil // nothing to judge by, as reviewOffer finds
+		// Nothing to judge most rules by, as reviewOffer finds; but
+		// their other jobs need no place to be judged by, and a record
+		// left out of matching is no leave to be at two places at once.
+		if s.engine.Clashes(req, vol, now) {
+			return notEligible{why: matcher.Exclusion{Reason: matcher.Busy, Count: 1}}
+		}
+		return nil
 	case err != nil:
 		return err
 	case !ok:

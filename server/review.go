@@ -53,8 +53,17 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 	ok, why, err := s.engine.StillEligible(hr, prev, o.Volunteer, s.now())
 	switch {
 	case errors.Is(err, matcher.ErrUnknownVolunteer):
-		// Left out of matching (logged when it was): nothing to judge by.
-		return nil, matcher.Exclusion{}, nil
+		// Left out of matching (logged when it was): nothing to judge
+		// most rules by, but their other jobs, and the door, need no
+		// place.
+		v, err := s.store.GetVolunteer(ctx, strings.TrimPrefix(o.Volunteer, volunteerPrefix))
+		if err != nil {
+			return nil, matcher.Exclusion{}, err
+		}
+		ok = !s.engine.Clashes(hr, v, s.now())
+		if !ok {
+			why = matcher.Exclusion{Reason: matcher.Busy, Count: 1}
+		}
 	case err != nil:
 		return nil, matcher.Exclusion{}, err
 	}
