@@ -232,9 +232,9 @@ func (s *BoltStore) HelpRequestByRequestID(_ context.Context, idem Idempotency) 
 	return helpRequests.byRequestID(s, idem)
 }
 
-// maxPreviousHelpers bounds the fulfilled requests MatchingInputs reads
-// for one requester, so that a prolific requester cannot make every search
-// for them slow.
+// maxPreviousHelpers bounds the requests helped with (helped) that
+// MatchingInputs reads for one requester, so that a prolific requester
+// cannot make every search for them slow.
 const maxPreviousHelpers = 50
 
 // MatchingInputs implements Store. It reads in one transaction what
@@ -432,7 +432,7 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 				in.Crowded = true
 			}
 		}
-		if o.State != pb.HelpRequest_STATE_FULFILLED {
+		if !helped(o, now) {
 			continue
 		}
 		if seen++; seen > maxPreviousHelpers {
@@ -443,6 +443,17 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 		}
 	}
 	return in, nil
+}
+
+// helped says whether r's volunteer has helped its requester: r is
+// FULFILLED, or ASSIGNED with its time over. Volunteers often forget to
+// mark a job done, and the sweep marks it only after the assignment
+// grace, a week by default: counted only once fulfilled, last week's
+// helper would lose the continuity bonus for this week's request, taken
+// within that week.
+func helped(r *pb.HelpRequest, now time.Time) bool {
+	return r.State == pb.HelpRequest_STATE_FULFILLED ||
+		r.State == pb.HelpRequest_STATE_ASSIGNED && RequestEnded(r, now)
 }
 
 // UpdateHelpRequest implements Store.

@@ -194,8 +194,9 @@ type Store interface {
 	// under its own id.
 	GetHelpRequestByExternalID(ctx context.Context, organisation, externalID string) (*pb.HelpRequest, error)
 	// MatchingInputs returns a request without its personal fields, and
-	// the volunteers who fulfilled the same requester's other requests
-	// (matched by phone): what matching a request needs, in one read.
+	// the volunteers who helped with the same requester's other requests
+	// (matched by phone; fulfilled, or assigned with their time over):
+	// what matching a request needs, in one read.
 	MatchingInputs(ctx context.Context, id string) (*pb.HelpRequest, []string, error)
 	// SameTimeRequests returns, for each of hrs (requests as stored, nil
 	// allowed), the ids of the same requester's other live requests (OPEN,
