@@ -20,7 +20,7 @@ import (
 func (a *app) requestFind(args []string) error {
 	u := usage{
 		synopsis: "doorstep request find --phone NUMBER",
-		text:     "Lists every request from one phone number, oldest first: how to find a caller's earlier requests.\nThe number may be typed as people say it, spaces and all.",
+		text:     "Lists every request from one phone number, oldest first, with the volunteer who took each: how to find a caller's earlier requests.\nThe number may be typed as people say it, spaces and all.",
 		examples: []string{"doorstep request find --phone 07700 900123", "doorstep request find --phone '+44 1224 123456' --json"},
 	}
 	cmd := a.begin("find", u)
@@ -42,9 +42,29 @@ func (a *app) requestFind(args []string) error {
 	if err != nil {
 		return err
 	}
-	return printLimited(a, hrs, more, fmt.Sprintf("No requests from %s.", number), "Request", []string{"ID", "CREATED", "STATE", "NEEDS", "WHEN", "POSTCODE", "NAME"}, func(hr *pb.HelpRequest) []string {
+	// Who took each request: a caller with a weekly need asks for the
+	// volunteer who came last time, and staff should not have to open
+	// each request in turn to find out. One read per volunteer.
+	helpers := map[string]string{}
+	if !a.cfg.json {
+		for _, hr := range hrs {
+			name := hr.AssignedVolunteer
+			if _, ok := helpers[name]; ok || name == "" {
+				continue
+			}
+			v, err := a.lookupVolunteer(name)
+			if err != nil {
+				return err
+			}
+			helpers[name] = idOf(name) // not theirs to read, or deleted since
+			if v != nil {
+				helpers[name] = v.GetContact().GetDisplayName()
+			}
+		}
+	}
+	return printLimited(a, hrs, more, fmt.Sprintf("No requests from %s.", number), "Request", []string{"ID", "CREATED", "STATE", "NEEDS", "WHEN", "POSTCODE", "NAME", "VOLUNTEER"}, func(hr *pb.HelpRequest) []string {
 		return []string{idOf(hr.Name), fmtTS(hr.CreateTime, a.now()), stateWord(hr.State), needsWords(hr.Needs), fmtTiming(hr, a.now()),
-			hr.GetLocation().GetPostcode(), hr.GetRequester().GetDisplayName()}
+			hr.GetLocation().GetPostcode(), hr.GetRequester().GetDisplayName(), orDash(helpers[hr.AssignedVolunteer])}
 	})
 }
 
