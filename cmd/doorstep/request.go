@@ -26,6 +26,11 @@ func (a *app) requestFind(args []string) error {
 	cmd := a.begin("find", u)
 	phone := cmd.fs.String("phone", "", "the caller's phone number, in any usual form")
 	state := cmd.fs.String("state", "all", "only requests in this state: open, offered, assigned, fulfilled, cancelled, expired or all")
+	// A number many share (a partner's office line) can have more than
+	// are shown at once, oldest first: the newest, which the caller rings
+	// about, are then the ones left out, and the line saying so tells
+	// staff to give a larger --limit.
+	limit := cmd.fs.Int("limit", maxPageSize, "at most this many")
 	pos, err := cmd.parse(args)
 	if err != nil {
 		return err
@@ -38,7 +43,10 @@ func (a *app) requestFind(args []string) error {
 	if err != nil {
 		return usageErrorf("--state: %v", err)
 	}
-	hrs, more, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: number, State: st}, maxPageSize)
+	if *limit < 1 {
+		return usageErrorf("--limit must be at least 1")
+	}
+	hrs, more, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: number, State: st}, *limit)
 	if err != nil {
 		return err
 	}
