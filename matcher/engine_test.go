@@ -623,7 +623,8 @@ func TestOlderWriteDoesNotUndoNewer(t *testing.T) {
 
 // TestSortCandidates: in order, nearly in order (a few moved up, as
 // bonuses do) or shuffled, candidates end in the one total order: score,
-// then name.
+// then distance, then name; lists beyond sortCandidatesByIndex's buffer
+// on the stack too.
 func TestSortCandidates(t *testing.T) {
 	rng := rand.New(rand.NewPCG(43, 44))
 	for _, c := range []struct {
@@ -633,10 +634,14 @@ func TestSortCandidates(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			for trial := range 200 {
 				n := 1 + rng.IntN(80)
+				if trial%10 == 0 {
+					n = 100 + rng.IntN(200)
+				}
 				cs := make([]Candidate, n)
 				for i := range cs {
-					// Few distinct scores, so that names break many ties.
-					cs[i] = Candidate{Volunteer: fmt.Sprintf("volunteers/v%03d", rng.IntN(1000)), Score: float64(rng.IntN(n/2+1)) * 12.5}
+					// Few distinct scores and distances, so that
+					// distances and names break many ties.
+					cs[i] = Candidate{Volunteer: fmt.Sprintf("volunteers/v%03d", rng.IntN(1000)), Score: float64(rng.IntN(n/2+1)) * 12.5, Metres: float64(rng.IntN(3))}
 					cs[i].Volunteer += fmt.Sprint(i) // unique, as names are
 				}
 				want := slices.Clone(cs)
@@ -655,7 +660,9 @@ func TestSortCandidates(t *testing.T) {
 					}
 				}
 				sortCandidates(got)
-				if !slices.EqualFunc(got, want, func(a, b Candidate) bool { return a.Volunteer == b.Volunteer && a.Score == b.Score }) {
+				if !slices.EqualFunc(got, want, func(a, b Candidate) bool {
+					return a.Volunteer == b.Volunteer && a.Score == b.Score && a.Metres == b.Metres
+				}) {
 					t.Fatalf("trial %d (n=%d): got %v, want %v", trial, n, names(got), names(want))
 				}
 			}

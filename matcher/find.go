@@ -537,7 +537,43 @@ func sortCandidates(c []Candidate) {
 			c[j] = x
 		}
 	default:
-		slices.SortFunc(c, compareCandidates)
+		sortCandidatesByIndex(c)
+	}
+}
+
+// sortCandidatesByIndex sorts c as slices.SortFunc(c, compareCandidates)
+// would, but sorts their indexes: a Candidate is some 180 bytes, with
+// pointers, and a general sort passing and swapping them by value spent
+// more on copying than on comparing. Each candidate is then moved once,
+// cycle by cycle, to its place.
+func sortCandidatesByIndex(c []Candidate) {
+	var idxBuf [128]int32
+	idx := idxBuf[:0]
+	if len(c) > len(idxBuf) {
+		idx = make([]int32, 0, len(c))
+	}
+	for i := range c {
+		idx = append(idx, int32(i))
+	}
+	slices.SortFunc(idx, func(i, j int32) int { return compareCandidatesAt(&c[i], &c[j]) })
+	// c[i] is to hold what is now at c[idx[i]]. Follow each cycle of the
+	// permutation with one candidate in hand, marking places done.
+	for start := range idx {
+		if idx[start] < 0 || int(idx[start]) == start {
+			continue
+		}
+		x := c[start]
+		i := start
+		for {
+			from := int(idx[i])
+			idx[i] = -1
+			if from == start {
+				c[i] = x
+				break
+			}
+			c[i] = c[from]
+			i = from
+		}
 	}
 }
 
@@ -556,8 +592,19 @@ func candidateLess(a, b *Candidate) bool {
 	return a.Volunteer < b.Volunteer
 }
 
-func compareCandidates(a, b Candidate) int {
-	return cmp.Or(cmp.Compare(a.Score, b.Score), cmp.Compare(a.Metres, b.Metres), strings.Compare(a.Volunteer, b.Volunteer))
+func compareCandidates(a, b Candidate) int { return compareCandidatesAt(&a, &b) }
+
+// compareCandidatesAt is compareCandidates without copying the candidates,
+// and comparing names only between candidates tied on score and distance
+// (cmp.Or would have compared them every time).
+func compareCandidatesAt(a, b *Candidate) int {
+	if c := cmp.Compare(a.Score, b.Score); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Metres, b.Metres); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Volunteer, b.Volunteer)
 }
 
 // score ranks an eligible volunteer; see the package doc.
