@@ -161,29 +161,51 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 	if buf != nil {
 		swept = buf.swept[:0]
 	}
+	// One more than wanted, to see whether the want nearest are one set:
+	// when the next lies as near as the last of them, which of those tied
+	// the grid returns goes by the engine's ids, which a deletion or a
+	// restart deals out again. Volunteers who gave only a postcode all
+	// live at its centre, and tie. The search then looks further, until
+	// the boundary falls between two distances.
+	fetch := want + 1
 	for {
-		// One more than wanted, to see whether the want nearest are one
-		// set: when the next lies as near as the last of them, which of
-		// those tied the grid returns goes by the engine's ids, which a
-		// deletion or a restart deals out again. Volunteers who gave only
-		// a postcode all live at its centre, and tie. The search then
-		// looks further, until the boundary falls between two distances.
-		ns = slices.Grow(ns[:0], want+1)
+		ns = slices.Grow(ns[:0], fetch)
 		if !counted {
 			var complete bool
-			ns, complete = e.grid.nearestTagged(ns, q.lat, q.lng, want+1, q.maxMetres, q, budget)
+			ns, complete = e.grid.nearestTagged(ns, q.lat, q.lng, fetch, q.maxMetres, q, budget)
 			if !complete {
 				swept, counted = e.sweep(q, t, true, swept), true
 			}
 		}
 		if counted {
-			sorted = nearestFirst(swept, sorted, want+1)
-			ns = append(ns, swept[:min(want+1, len(swept))]...)
+			sorted = nearestFirst(swept, sorted, fetch)
+			ns = append(ns, swept[:min(fetch, len(swept))]...)
 		}
 		more := len(ns) > want // someone eligible lies beyond the want nearest
 		if more && ns[want].Metres == ns[want-1].Metres {
-			want *= 2
-			continue
+			if q.remote {
+				// The pool is the want nearest: how far past the tie it
+				// reaches decides the candidates, so it doubles, as it
+				// always has.
+				want *= 2
+				fetch = want + 1
+				continue
+			}
+			// Elsewhere the page is the best k of everyone eligible (see
+			// the loop's end), whatever the pool, so the pool need only
+			// take in the rest of the tie: the first boundary past it,
+			// among those looked at, will do. Doubling instead landed in
+			// tie after tie where a crowd lives at a few points, and
+			// scored and sorted hundreds for a page of 20.
+			w := want + 1
+			for w < len(ns) && ns[w].Metres == ns[want].Metres {
+				w++
+			}
+			if w == len(ns) && len(ns) == fetch {
+				fetch *= 2 // the tie may go on past those looked at
+				continue
+			}
+			want, more = w, len(ns) > w
 		}
 		ns = ns[:min(len(ns), want)]
 		e.touchRecords(ns, explain)
@@ -221,6 +243,7 @@ func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally)
 			break
 		}
 		want *= 2
+		fetch = want + 1
 	}
 	if buf != nil {
 		buf.ns, buf.out, buf.bonus = ns, out, bonus

@@ -71,3 +71,52 @@ func TestTiesAtThePageBoundary(t *testing.T) {
 		}
 	}
 }
+
+// TestCrowdsAtFewPoints: where volunteers live in crowds at a few points
+// (each a postcode's centre), nearly every boundary a search draws falls
+// within a crowd, and the search takes in the rest of it before ranking.
+// Whatever pool it ranks, a page is the top k of everyone eligible, as
+// checking everyone gives it, for crowds of every size, those beyond the
+// first look included.
+func TestCrowdsAtFewPoints(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	var vols []*pb.Volunteer
+	for p := range 40 {
+		dn, de := rng.Float64()*3000-1500, rng.Float64()*3000-1500
+		crowd := 1 + rng.IntN(30)
+		if p%10 == 0 {
+			crowd = 150 // more than a search of 20 first looks at
+		}
+		for i := range crowd {
+			vols = append(vols, vol(fmt.Sprintf("p%02d-%03d", p, i), dn, de, func(v *pb.Volunteer) {
+				switch rng.IntN(8) {
+				case 0:
+					v.Home.Street = "Union Street" // the request's: a bonus
+				case 1:
+					v.Home.Postcode = "AB10 1AB"
+				case 2:
+					v.MaxDistanceMetres = 800
+				}
+			}))
+		}
+	}
+	e := engineWith(t, vols...)
+	for range 40 {
+		r := req()
+		r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(rng.Float64()*3000-1500, rng.Float64()*3000-1500)
+		for _, k := range []int{1, 7, 20, 64} {
+			got, err := e.FindCandidates(r, nil, k, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := bruteFind(e, r, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(names(got.Candidates), names(want.Candidates)) {
+				t.Fatalf("k=%d at %v: got %v, want %v", k, r.Location.LatLng, names(got.Candidates), names(want.Candidates))
+			}
+			got.Release()
+		}
+	}
+}
