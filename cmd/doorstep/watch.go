@@ -17,8 +17,8 @@ func (a *app) watch(args []string) error {
 		text: `Prints every change to requests, offers and volunteers as it happens, one line per event, until Ctrl-C.
 If the server cannot be reached at the start it stops (exit 4); once connected, it reconnects by itself
 after a disconnect, saying so on stderr, and misses nothing. Each line starts with the revision; on
-Ctrl-C it says on stderr the --from that carries on where it stopped (past what --type and --org hid,
-too), for whoever watches next. Events name records
+Ctrl-C, or when the server ends it, it says on stderr the --from that carries on where it stopped (past
+what --type and --org hid, too), for whoever watches next. Events name records
 but hold none of their contents: look one up with doorstep request show or volunteer show.`,
 		examples: []string{
 			"doorstep watch",
@@ -66,9 +66,9 @@ but hold none of their contents: look one up with doorstep request show or volun
 		reached = max(reached, resp.GetRevision())
 		return nil
 	})
-	if a.ctx.Err() != nil && errors.Is(err, a.ctx.Err()) {
-		// Ctrl-C is how a watch ends. On stderr, so that the lines (or
-		// the JSON) stay events only.
+	// Where to carry on from, on stderr, so that the lines (or the JSON)
+	// stay events only.
+	stopped := func() {
 		if reached > 0 {
 			same := ""
 			if *types != "" || *org != "" {
@@ -76,9 +76,19 @@ but hold none of their contents: look one up with doorstep request show or volun
 			}
 			fmt.Fprintf(a.stderr, "Stopped after revision %d: to carry on from here, doorstep watch --from %d%s.\n", reached, reached+1, same)
 		}
+	}
+	if a.ctx.Err() != nil && errors.Is(err, a.ctx.Err()) {
+		stopped() // Ctrl-C is how a watch ends
 		return nil
 	}
 	var ce *client.CompactedError
+	if !errors.As(err, &ce) {
+		// Ended by the server (the shift's token revoked or run out) or
+		// by the output: the next watch needs where this one reached as
+		// much as after a Ctrl-C. A revision no longer kept has its own
+		// words below.
+		stopped()
+	}
 	if errors.As(err, &ce) && ce.Oldest > 0 {
 		// The server's words are for apps ("reload with List calls and
 		// watch from oldest_revision"); a person at a terminal needs the
