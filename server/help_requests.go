@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"go.uber.org/zap"
@@ -163,9 +164,13 @@ func (s *Server) GetHelpRequest(ctx context.Context, req *pb.GetHelpRequestReque
 func (s *Server) ListHelpRequests(ctx context.Context, req *pb.ListHelpRequestsRequest) (*pb.ListHelpRequestsResponse, error) {
 	var v violations
 	size := pageSize(&v, req.GetPageSize())
-	f := store.HelpRequestFilter{State: req.GetState()}
+	f := store.HelpRequestFilter{State: req.GetState(), MinUrgency: req.GetMinUrgency()}
 	if !enumKnown(f.State) {
 		v.add("state", "is not a known state")
+	}
+	f.States = listStates(&v, req.GetStates(), f.State)
+	if !enumKnown(f.MinUrgency) {
+		v.add("min_urgency", "is not a known urgency: URGENCY_LOW, URGENCY_NORMAL, URGENCY_HIGH or URGENCY_CRITICAL")
 	}
 	if req.GetPostcode() != "" {
 		prefix, err := geo.NormalisePostcodePrefix(req.GetPostcode())
@@ -202,6 +207,29 @@ func (s *Server) ListHelpRequests(ctx context.Context, req *pb.ListHelpRequestsR
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	return &pb.ListHelpRequestsResponse{HelpRequests: out, NextPageToken: next}, nil
+}
+
+// listStates checks ListHelpRequestsRequest.states, given beside state:
+// each a known state, named once, and not both fields.
+func listStates(v *violations, states []pb.HelpRequest_State, state pb.HelpRequest_State) []pb.HelpRequest_State {
+	if len(states) == 0 {
+		return nil
+	}
+	if state != pb.HelpRequest_STATE_UNSPECIFIED {
+		v.add("states", "cannot be given with state: name every state in states")
+		return nil
+	}
+	for i, st := range states {
+		switch {
+		case v.full():
+			return nil
+		case st == pb.HelpRequest_STATE_UNSPECIFIED || !enumKnown(st):
+			v.add(fmt.Sprintf("states[%d]", i), "is not a known state")
+		case slices.Contains(states[:i], st):
+			v.add(fmt.Sprintf("states[%d]", i), "repeats "+st.String())
+		}
+	}
+	return states
 }
 
 // UpdateHelpRequest implements pb.HelpRequestServiceServer. Without an etag

@@ -402,7 +402,11 @@ func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag str
 type scan[T proto.Message] struct {
 	index  []byte // nil: walk the records themselves
 	prefix []byte
-	phone  string // when set, prefix is this phone number's in by_phone
+	// prefixes, when set, are walked instead of prefix as one, in the
+	// order of what follows each (ids, oldest first, in by_state): each
+	// the same length, so that a page token is the same suffix for all.
+	prefixes [][]byte
+	phone    string // when set, prefix is this phone number's in by_phone
 	// pre, when set, is the part of match that needs no personal data: a
 	// record it refuses is skipped without being decrypted.
 	pre       func(r T) bool
@@ -445,6 +449,57 @@ func filterHash(s string) uint32 {
 	return h.Sum32()
 }
 
+// mergedCursor walks the keys under several prefixes of one bucket as
+// one, in the order of what follows each prefix; under one prefix it is a
+// plain walk. The keys are the read transaction's, valid until it ends.
+type mergedCursor struct {
+	prefixes [][]byte
+	curs     []*bolt.Cursor
+	keys     [][]byte // each cursor's key not yet taken; nil once it is past its prefix
+}
+
+// newMergedCursor starts a walk of b's keys under prefixes after the
+// suffix resume (from the start when resume is nil).
+func newMergedCursor(b *bolt.Bucket, prefixes [][]byte, resume []byte) *mergedCursor {
+	m := &mergedCursor{prefixes: prefixes, curs: make([]*bolt.Cursor, len(prefixes)), keys: make([][]byte, len(prefixes))}
+	for i, prefix := range prefixes {
+		cur := b.Cursor()
+		start := append(bytes.Clone(prefix), resume...)
+		k, _ := cur.Seek(start)
+		if resume != nil && bytes.Equal(k, start) {
+			k, _ = cur.Next()
+		}
+		m.curs[i] = cur
+		m.keys[i] = m.within(i, k)
+	}
+	return m
+}
+
+func (m *mergedCursor) within(i int, k []byte) []byte {
+	if k == nil || !bytes.HasPrefix(k, m.prefixes[i]) {
+		return nil
+	}
+	return k
+}
+
+// next returns the next key and the part of it after its prefix; a nil
+// key when every prefix is walked.
+func (m *mergedCursor) next() (k, suffix []byte) {
+	at := -1
+	for i, k := range m.keys {
+		if k != nil && (at < 0 || bytes.Compare(k[len(m.prefixes[i]):], m.keys[at][len(m.prefixes[at]):]) < 0) {
+			at = i
+		}
+	}
+	if at < 0 {
+		return nil, nil
+	}
+	k = m.keys[at]
+	next, _ := m.curs[at].Next()
+	m.keys[at] = m.within(at, next)
+	return k, k[len(m.prefixes[at]):]
+}
+
 func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, error) {
 	if p.Size < 1 {
 		return nil, "", fmt.Errorf("store: list %s: page size %d", col.noun, p.Size)
@@ -472,13 +527,16 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 			}
 			sc.prefix = p
 		}
-		cur := walk.Cursor()
-		start := append(bytes.Clone(sc.prefix), resume...)
-		k, _ := cur.Seek(start)
-		if resume != nil && bytes.Equal(k, start) {
-			k, _ = cur.Next()
+		prefixes := sc.prefixes
+		if prefixes == nil {
+			prefixes = [][]byte{sc.prefix}
 		}
-		for scanned := 0; k != nil && bytes.HasPrefix(k, sc.prefix); k, _ = cur.Next() {
+		cur := newMergedCursor(walk, prefixes, resume)
+		for scanned := 0; ; {
+			k, suffix := cur.next()
+			if k == nil {
+				break
+			}
 			// Stopping with k unread: resume after the last key read.
 			if len(out) == p.Size || scanned == maxScanned {
 				next = encodeToken(sc.filterKey, resume)
@@ -492,7 +550,7 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 				}
 				id = k[len(k)-16:]
 			}
-			resume = k[len(sc.prefix):]
+			resume = suffix
 			r, err := col.readRecord(top, id)
 			if err != nil {
 				return err

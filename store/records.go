@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -467,58 +469,114 @@ func (s *BoltStore) DeleteHelpRequest(ctx context.Context, id, etag string) erro
 }
 
 // ListHelpRequests implements Store. It walks the most selective index the
-// filter allows (phone, then postcode, a state still in hand, or the
-// organisation where it has had fewer requests than are in that state,
-// organisation, any other state) and checks the rest of the filter on each
-// record.
+// filter allows (phone, then postcode, states all still in hand, or the
+// organisation where it has had fewer requests than are in those states,
+// organisation, any other states) and checks the rest of the filter, the
+// urgency always among it, on each record. Urgency has no index of its
+// own: the requests in hand are few, and read whole; over the whole
+// history it is the short pages of maxScanned that keep a read short.
 func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error) {
+	sts := f.states()
 	pre := func(r *pb.HelpRequest) bool {
-		return (f.State == pb.HelpRequest_STATE_UNSPECIFIED || r.State == f.State) &&
+		return (len(sts) == 0 || slices.Contains(sts, r.State)) &&
+			urgencyAtLeast(r.Urgency, f.MinUrgency) &&
 			hasPrefix(r.GetLocation().GetPostcode(), f.PostcodePrefix) &&
 			(f.Organisation == "" || r.Organisation == f.Organisation)
 	}
 	sc := scan[*pb.HelpRequest]{
-		filterKey: fmt.Sprintf("hr|%d|%s|%s|%s", f.State, f.PostcodePrefix, f.Organisation, f.Phone),
+		filterKey: helpRequestFilterKey(f, sts),
 		pre:       pre,
 		match: func(r *pb.HelpRequest, c *pb.Contact) bool {
 			return pre(r) && (f.Phone == "" || c.GetPhone() == f.Phone)
 		},
 	}
+	live := len(sts) > 0 && !slices.ContainsFunc(sts, func(st pb.HelpRequest_State) bool { return !liveState(st) })
 	switch {
 	case f.Phone != "":
 		sc.index, sc.phone = bByPhone, f.Phone
-	case f.PostcodePrefix != "" && liveState(f.State) && s.fewInState(f.State):
-		return s.listLiveByPostcode(f, sc, p)
+	case f.PostcodePrefix != "" && live && s.fewInStates(sts):
+		return s.listLiveByPostcode(f, sts, sc, p)
 	case f.PostcodePrefix != "":
 		sc.index, sc.prefix = bByPostcode, []byte(f.PostcodePrefix)
-	case liveState(f.State) && f.Organisation != "" && s.orgFewerThanState(f.Organisation, f.State):
+	case live && f.Organisation != "" && s.orgFewerThanStates(f.Organisation, sts):
 		// Another group's backlog (a food bank's intake, thousands open)
 		// is not this organisation's to walk: its whole history is the
 		// shorter walk. Both walks go oldest first and resume after an id,
 		// so a page token from either is taken up by the other.
 		sc.index, sc.prefix = bByOrg, join([]byte(f.Organisation), nil)
-	case liveState(f.State):
+	case live:
 		// The requests in hand now are few whatever the history: an
 		// organisation's (a partner's token always lists by it) open
 		// ones come after every request it ever closed in by_org, and
 		// were reached only after page upon empty page. Both walks go
-		// oldest first.
-		sc.index, sc.prefix = bByState, []byte{byte(f.State)}
+		// oldest first; several states are walked together, by id.
+		sc.index, sc.prefixes = bByState, statePrefixes(sts)
 	case f.Organisation != "":
 		sc.index, sc.prefix = bByOrg, join([]byte(f.Organisation), nil)
-	case f.State != pb.HelpRequest_STATE_UNSPECIFIED:
-		sc.index, sc.prefix = bByState, []byte{byte(f.State)}
+	case len(sts) > 0:
+		sc.index, sc.prefixes = bByState, statePrefixes(sts)
 	}
 	return helpRequests.list(s, sc, p)
 }
 
-// listLiveByPostcode lists the requests in a state still in hand at a
-// postcode, sector or district in by_postcode's order (postcode, then
+// states is f's states, State and States together, in order and each
+// once; none when it selects any state.
+func (f HelpRequestFilter) states() []pb.HelpRequest_State {
+	var out []pb.HelpRequest_State
+	for _, st := range append([]pb.HelpRequest_State{f.State}, f.States...) {
+		if st != pb.HelpRequest_STATE_UNSPECIFIED {
+			out = append(out, st)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// helpRequestFilterKey is what a page token is bound to. A filter of one
+// state and no urgency has the key it had before states and urgencies
+// could be given, so that a token handed out then is taken up now; the
+// same states in any order, or one as State, are one filter.
+func helpRequestFilterKey(f HelpRequestFilter, sts []pb.HelpRequest_State) string {
+	state := "0"
+	if len(sts) > 0 {
+		words := make([]string, len(sts))
+		for i, st := range sts {
+			words[i] = strconv.Itoa(int(st))
+		}
+		state = strings.Join(words, "+")
+	}
+	key := fmt.Sprintf("hr|%s|%s|%s|%s", state, f.PostcodePrefix, f.Organisation, f.Phone)
+	if f.MinUrgency != pb.Urgency_URGENCY_UNSPECIFIED {
+		key += fmt.Sprintf("|urgency>=%d", f.MinUrgency)
+	}
+	return key
+}
+
+// urgencyAtLeast says whether urgency u is at least least; a request stored
+// without one is URGENCY_NORMAL, as its field says.
+func urgencyAtLeast(u, least pb.Urgency) bool {
+	if u == pb.Urgency_URGENCY_UNSPECIFIED {
+		u = pb.Urgency_URGENCY_NORMAL
+	}
+	return u >= least
+}
+
+// statePrefixes are the by_state prefixes of sts.
+func statePrefixes(sts []pb.HelpRequest_State) [][]byte {
+	out := make([][]byte, len(sts))
+	for i, st := range sts {
+		out[i] = []byte{byte(st)}
+	}
+	return out
+}
+
+// listLiveByPostcode lists the requests in states still in hand (sts) at
+// a postcode, sector or district in by_postcode's order (postcode, then
 // age) and with its page tokens, but from by_state: by_postcode holds every
 // request ever made there, and after a year the helpline's "open
 // requests in AB10" read 35,000 of them over four calls to find fifteen.
 // The requests in hand are few, so all of them are read and sorted.
-func (s *BoltStore) listLiveByPostcode(f HelpRequestFilter, sc scan[*pb.HelpRequest], p Page) ([]*pb.HelpRequest, string, error) {
+func (s *BoltStore) listLiveByPostcode(f HelpRequestFilter, sts []pb.HelpRequest_State, sc scan[*pb.HelpRequest], p Page) ([]*pb.HelpRequest, string, error) {
 	if p.Size < 1 {
 		return nil, "", fmt.Errorf("store: list help request: page size %d", p.Size)
 	}
@@ -537,16 +595,18 @@ func (s *BoltStore) listLiveByPostcode(f HelpRequestFilter, sc scan[*pb.HelpRequ
 	err = s.view(func(tx *bolt.Tx) error {
 		top := tx.Bucket(bHelpRequests)
 		var all []found
-		state := []byte{byte(f.State)}
-		cur := top.Bucket(bByState).Cursor()
-		for k, _ := cur.Seek(state); k != nil && bytes.HasPrefix(k, state); k, _ = cur.Next() {
-			r, err := helpRequests.readRecord(top, k[1:])
-			if err != nil {
-				return err
-			}
-			key := join([]byte(r.GetLocation().GetPostcode()), k[1:])
-			if sc.pre(r) && bytes.HasPrefix(key, prefix) && bytes.Compare(key[len(prefix):], resume) > 0 {
-				all = append(all, found{key, k[1:], r})
+		for _, st := range sts {
+			state := []byte{byte(st)}
+			cur := top.Bucket(bByState).Cursor()
+			for k, _ := cur.Seek(state); k != nil && bytes.HasPrefix(k, state); k, _ = cur.Next() {
+				r, err := helpRequests.readRecord(top, k[1:])
+				if err != nil {
+					return err
+				}
+				key := join([]byte(r.GetLocation().GetPostcode()), k[1:])
+				if sc.pre(r) && bytes.HasPrefix(key, prefix) && bytes.Compare(key[len(prefix):], resume) > 0 {
+					all = append(all, found{key, k[1:], r})
+				}
 			}
 		}
 		slices.SortFunc(all, func(a, b found) int { return bytes.Compare(a.key, b.key) })
@@ -578,40 +638,44 @@ func (s *BoltStore) listLiveByPostcode(f HelpRequestFilter, sc scan[*pb.HelpRequ
 // by_postcode, which is bounded by maxScanned, costs less.
 var maxLiveSort = 5000 // a variable so that tests can lower it
 
-// fewInState says whether no more than maxLiveSort requests are in state
-// st, counting keys only.
-func (s *BoltStore) fewInState(st pb.HelpRequest_State) bool {
+// fewInStates says whether no more than maxLiveSort requests are in the
+// states sts together, counting keys only.
+func (s *BoltStore) fewInStates(sts []pb.HelpRequest_State) bool {
 	n := 0
 	_ = s.view(func(tx *bolt.Tx) error {
-		state := []byte{byte(st)}
-		cur := tx.Bucket(bHelpRequests).Bucket(bByState).Cursor()
-		for k, _ := cur.Seek(state); k != nil && bytes.HasPrefix(k, state) && n <= maxLiveSort; k, _ = cur.Next() {
-			n++
+		for _, st := range sts {
+			state := []byte{byte(st)}
+			cur := tx.Bucket(bHelpRequests).Bucket(bByState).Cursor()
+			for k, _ := cur.Seek(state); k != nil && bytes.HasPrefix(k, state) && n <= maxLiveSort; k, _ = cur.Next() {
+				n++
+			}
 		}
 		return nil
 	})
 	return n <= maxLiveSort
 }
 
-// orgFewerThanState says whether organisation org has had fewer requests
-// than are now in state st, counting keys of both indexes in step, so that
-// the count costs no more than the shorter of the two.
-func (s *BoltStore) orgFewerThanState(org string, st pb.HelpRequest_State) bool {
+// orgFewerThanStates says whether organisation org has had fewer requests
+// than are now in the states sts together, counting keys of both indexes
+// in step, so that the count costs no more than the shorter of the two.
+func (s *BoltStore) orgFewerThanStates(org string, sts []pb.HelpRequest_State) bool {
 	fewer := false
 	_ = s.view(func(tx *bolt.Tx) error {
 		top := tx.Bucket(bHelpRequests)
-		orgPrefix, statePrefix := join([]byte(org), nil), []byte{byte(st)}
-		oc, sc := top.Bucket(bByOrg).Cursor(), top.Bucket(bByState).Cursor()
+		orgPrefix := join([]byte(org), nil)
+		oc := top.Bucket(bByOrg).Cursor()
 		ok, _ := oc.Seek(orgPrefix)
-		sk, _ := sc.Seek(statePrefix)
+		// The states' keys together: only their number counts here.
+		states := newMergedCursor(top.Bucket(bByState), statePrefixes(sts), nil)
+		sk, _ := states.next()
 		for {
-			orgDone, stateDone := !bytes.HasPrefix(ok, orgPrefix), !bytes.HasPrefix(sk, statePrefix)
+			orgDone, stateDone := !bytes.HasPrefix(ok, orgPrefix), sk == nil
 			if orgDone || stateDone {
 				fewer = orgDone && !stateDone
 				return nil
 			}
 			ok, _ = oc.Next()
-			sk, _ = sc.Next()
+			sk, _ = states.next()
 		}
 	})
 	return fewer

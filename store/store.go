@@ -91,10 +91,16 @@ type Idempotency struct {
 
 // HelpRequestFilter selects help requests; empty fields select everything.
 type HelpRequestFilter struct {
-	State          pb.HelpRequest_State
+	State pb.HelpRequest_State
+	// States are further states a request may be in, as State is one:
+	// a request in any of them, or in State, is selected.
+	States         []pb.HelpRequest_State
 	PostcodePrefix string // normalised: "AB10 1AB", "AB10 1" or "AB10 "
 	Organisation   string
 	Phone          string // E.164
+	// MinUrgency keeps requests at least this urgent, one stored without
+	// an urgency counting as URGENCY_NORMAL; unspecified keeps all.
+	MinUrgency pb.Urgency
 }
 
 // OfferFilter selects offers; empty fields select everything. Ids are

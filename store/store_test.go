@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -1363,7 +1364,11 @@ func TestListHelpRequests(t *testing.T) {
 	model := map[string]*pb.HelpRequest{}
 	var mu sync.Mutex
 	createMany(t, n, 16, func(i int) error {
-		hr, err := s.CreateHelpRequest(bg, newHelpRequest(testOrgs[i%3], fmt.Sprintf("ref-%d", i), testPostcodes[i%6], testPhones[i%7]), Idempotency{})
+		in := newHelpRequest(testOrgs[i%3], fmt.Sprintf("ref-%d", i), testPostcodes[i%6], testPhones[i%7])
+		// Every urgency, and none: stored without one, as before the
+		// server filled it in, a request counts as normal.
+		in.Urgency = pb.Urgency(i % 5)
+		hr, err := s.CreateHelpRequest(bg, in, Idempotency{})
 		if err != nil {
 			return err
 		}
@@ -1397,8 +1402,11 @@ func TestListHelpRequests(t *testing.T) {
 
 	const (
 		open      = pb.HelpRequest_STATE_OPEN
+		offered   = pb.HelpRequest_STATE_OFFERED
+		assigned  = pb.HelpRequest_STATE_ASSIGNED
 		cancelled = pb.HelpRequest_STATE_CANCELLED
 	)
+	inHand := []pb.HelpRequest_State{open, offered, assigned}
 	tests := []struct {
 		name string
 		f    HelpRequestFilter
@@ -1428,12 +1436,32 @@ func TestListHelpRequests(t *testing.T) {
 		{name: "organisation and state", f: HelpRequestFilter{Organisation: testOrgs[2], State: open}},
 		{name: "district, organisation and state", f: HelpRequestFilter{PostcodePrefix: "AB10 ", Organisation: testOrgs[1], State: cancelled}, postcodes: []string{"AB10 1AB", "AB10 1AF", "AB10 6RN"}},
 		{name: "all four", f: HelpRequestFilter{Phone: testPhones[1], PostcodePrefix: "AB1", Organisation: testOrgs[0], State: open}, postcodes: []string{"AB10 1AB", "AB10 1AF", "AB10 6RN", "AB11 5BN", "AB1 0AA", "AB12 4YA"}},
+		{name: "in hand", f: HelpRequestFilter{States: inHand}},
+		{name: "in hand, one as state", f: HelpRequestFilter{State: assigned, States: []pb.HelpRequest_State{open, offered}}},
+		{name: "open or cancelled", f: HelpRequestFilter{States: []pb.HelpRequest_State{cancelled, open}}},
+		{name: "offered only, none", f: HelpRequestFilter{States: []pb.HelpRequest_State{offered}}, wantNone: true},
+		{name: "high and above", f: HelpRequestFilter{MinUrgency: pb.Urgency_URGENCY_HIGH}},
+		{name: "critical", f: HelpRequestFilter{MinUrgency: pb.Urgency_URGENCY_CRITICAL}},
+		{name: "normal and above, unset counts", f: HelpRequestFilter{MinUrgency: pb.Urgency_URGENCY_NORMAL}},
+		{name: "in hand and critical", f: HelpRequestFilter{States: inHand, MinUrgency: pb.Urgency_URGENCY_CRITICAL}},
+		{name: "in hand, organisation, high", f: HelpRequestFilter{States: inHand, Organisation: testOrgs[1], MinUrgency: pb.Urgency_URGENCY_HIGH}},
+		{name: "in hand in a sector, high", f: HelpRequestFilter{States: inHand, PostcodePrefix: "AB10 1", MinUrgency: pb.Urgency_URGENCY_HIGH}, postcodes: []string{"AB10 1AB", "AB10 1AF"}},
+		{name: "in hand by phone", f: HelpRequestFilter{States: inHand, Phone: testPhones[4]}},
+		{name: "open or cancelled in a district", f: HelpRequestFilter{States: []pb.HelpRequest_State{open, cancelled}, PostcodePrefix: "AB10 "}, postcodes: []string{"AB10 1AB", "AB10 1AF", "AB10 6RN"}},
 	}
 	for _, tt := range tests {
 		var want []*pb.HelpRequest
 		for _, hr := range model {
 			f := tt.f
-			if (f.State == 0 || hr.State == f.State) &&
+			states := f.States
+			if f.State != 0 {
+				states = append(slices.Clone(states), f.State)
+			}
+			urgency := hr.Urgency
+			if urgency == pb.Urgency_URGENCY_UNSPECIFIED {
+				urgency = pb.Urgency_URGENCY_NORMAL
+			}
+			if (len(states) == 0 || slices.Contains(states, hr.State)) && urgency >= f.MinUrgency &&
 				(tt.postcodes == nil || slices.Contains(tt.postcodes, hr.Location.Postcode)) &&
 				(f.Organisation == "" || hr.Organisation == f.Organisation) &&
 				(f.Phone == "" || hr.Requester.Phone == f.Phone) {
@@ -1467,7 +1495,7 @@ func TestListHelpRequests(t *testing.T) {
 						t.Errorf("listed %v\nwant %v", got[i], want[i])
 					}
 				}
-				if tt.f == (HelpRequestFilter{}) {
+				if reflect.ValueOf(tt.f).IsZero() {
 					if wantPages := (n + size - 1) / size; pages != wantPages {
 						t.Errorf("%d pages of %d, want %d", pages, size, wantPages)
 					}

@@ -896,7 +896,7 @@ type ListHelpRequestsRequest struct {
 	// Optional. next_page_token from the previous page; the filters must be
 	// the same as for that page.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	// Optional. Only requests in this state.
+	// Optional. Only requests in this state; not with states.
 	State HelpRequest_State `protobuf:"varint,3,opt,name=state,proto3,enum=doorstep.v1.HelpRequest_State" json:"state,omitempty"`
 	// Optional. Only requests at this postcode ("AB10 1AB"), in this sector
 	// ("AB10 1") or in this district ("AB10"); any case and spacing.
@@ -906,8 +906,26 @@ type ListHelpRequestsRequest struct {
 	// Optional. Only requests from this phone number, in any form accepted by
 	// Contact.phone: how a helpline finds a caller's earlier requests.
 	RequesterPhone string `protobuf:"bytes,6,opt,name=requester_phone,json=requesterPhone,proto3" json:"requester_phone,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Optional. Only requests in any one of these states, each named at most
+	// once; not with state. [STATE_OPEN, STATE_OFFERED, STATE_ASSIGNED] is
+	// everything still in hand: what a coordinator taking over a shift reads,
+	// a critical request offered to a volunteer who has not yet answered
+	// included. A list beside the single state, which stays as it was, rather
+	// than a filter string: like the other filters it is a field the server
+	// checks, and a wrong value is INVALID_ARGUMENT naming it ("states[1]").
+	// The same set in another order, or given as state when it has one
+	// member, is the same filter for page_token.
+	States []HelpRequest_State `protobuf:"varint,7,rep,packed,name=states,proto3,enum=doorstep.v1.HelpRequest_State" json:"states,omitempty"`
+	// Optional. Only requests at least this urgent: URGENCY_HIGH lists high
+	// and critical ones, URGENCY_CRITICAL critical ones only. A request
+	// stored without an urgency counts as URGENCY_NORMAL. Not given
+	// (URGENCY_UNSPECIFIED): any urgency. Urgency is not indexed: give it
+	// with states (or state) still in hand, or with another filter, and the
+	// list stays quick; alone it reads through the whole history, in short
+	// pages.
+	MinUrgency    Urgency `protobuf:"varint,8,opt,name=min_urgency,json=minUrgency,proto3,enum=doorstep.v1.Urgency" json:"min_urgency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListHelpRequestsRequest) Reset() {
@@ -980,6 +998,20 @@ func (x *ListHelpRequestsRequest) GetRequesterPhone() string {
 		return x.RequesterPhone
 	}
 	return ""
+}
+
+func (x *ListHelpRequestsRequest) GetStates() []HelpRequest_State {
+	if x != nil {
+		return x.States
+	}
+	return nil
+}
+
+func (x *ListHelpRequestsRequest) GetMinUrgency() Urgency {
+	if x != nil {
+		return x.MinUrgency
+	}
+	return Urgency_URGENCY_UNSPECIFIED
 }
 
 // The response for ListHelpRequests.
@@ -1615,7 +1647,7 @@ const file_doorstep_v1_help_request_proto_rawDesc = "" +
 	"\x15GetHelpRequestRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"U\n" +
 	"\x16GetHelpRequestResponse\x12;\n" +
-	"\fhelp_request\x18\x01 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\"\xf4\x01\n" +
+	"\fhelp_request\x18\x01 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\"\xe3\x02\n" +
 	"\x17ListHelpRequestsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1623,7 +1655,10 @@ const file_doorstep_v1_help_request_proto_rawDesc = "" +
 	"\x05state\x18\x03 \x01(\x0e2\x1e.doorstep.v1.HelpRequest.StateR\x05state\x12\x1a\n" +
 	"\bpostcode\x18\x04 \x01(\tR\bpostcode\x12\"\n" +
 	"\forganisation\x18\x05 \x01(\tR\forganisation\x12'\n" +
-	"\x0frequester_phone\x18\x06 \x01(\tR\x0erequesterPhone\"\x81\x01\n" +
+	"\x0frequester_phone\x18\x06 \x01(\tR\x0erequesterPhone\x126\n" +
+	"\x06states\x18\a \x03(\x0e2\x1e.doorstep.v1.HelpRequest.StateR\x06states\x125\n" +
+	"\vmin_urgency\x18\b \x01(\x0e2\x14.doorstep.v1.UrgencyR\n" +
+	"minUrgency\"\x81\x01\n" +
 	"\x18ListHelpRequestsResponse\x12=\n" +
 	"\rhelp_requests\x18\x01 \x03(\v2\x18.doorstep.v1.HelpRequestR\fhelpRequests\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x94\x01\n" +
@@ -1741,32 +1776,34 @@ var file_doorstep_v1_help_request_proto_depIdxs = []int32{
 	5,  // 15: doorstep.v1.CreateHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
 	5,  // 16: doorstep.v1.GetHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
 	2,  // 17: doorstep.v1.ListHelpRequestsRequest.state:type_name -> doorstep.v1.HelpRequest.State
-	5,  // 18: doorstep.v1.ListHelpRequestsResponse.help_requests:type_name -> doorstep.v1.HelpRequest
-	5,  // 19: doorstep.v1.UpdateHelpRequestRequest.help_request:type_name -> doorstep.v1.HelpRequest
-	24, // 20: doorstep.v1.UpdateHelpRequestRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 21: doorstep.v1.UpdateHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
-	5,  // 22: doorstep.v1.BatchCreateHelpRequestsRequest.help_requests:type_name -> doorstep.v1.HelpRequest
-	18, // 23: doorstep.v1.BatchCreateHelpRequestsResponse.results:type_name -> doorstep.v1.BatchCreateHelpRequestsResult
-	5,  // 24: doorstep.v1.BatchCreateHelpRequestsResult.help_request:type_name -> doorstep.v1.HelpRequest
-	19, // 25: doorstep.v1.BatchCreateHelpRequestsResult.error:type_name -> doorstep.v1.RowError
-	20, // 26: doorstep.v1.RowError.field_violations:type_name -> doorstep.v1.RowFieldViolation
-	6,  // 27: doorstep.v1.HelpRequestService.CreateHelpRequest:input_type -> doorstep.v1.CreateHelpRequestRequest
-	8,  // 28: doorstep.v1.HelpRequestService.GetHelpRequest:input_type -> doorstep.v1.GetHelpRequestRequest
-	10, // 29: doorstep.v1.HelpRequestService.ListHelpRequests:input_type -> doorstep.v1.ListHelpRequestsRequest
-	12, // 30: doorstep.v1.HelpRequestService.UpdateHelpRequest:input_type -> doorstep.v1.UpdateHelpRequestRequest
-	14, // 31: doorstep.v1.HelpRequestService.DeleteHelpRequest:input_type -> doorstep.v1.DeleteHelpRequestRequest
-	16, // 32: doorstep.v1.HelpRequestService.BatchCreateHelpRequests:input_type -> doorstep.v1.BatchCreateHelpRequestsRequest
-	7,  // 33: doorstep.v1.HelpRequestService.CreateHelpRequest:output_type -> doorstep.v1.CreateHelpRequestResponse
-	9,  // 34: doorstep.v1.HelpRequestService.GetHelpRequest:output_type -> doorstep.v1.GetHelpRequestResponse
-	11, // 35: doorstep.v1.HelpRequestService.ListHelpRequests:output_type -> doorstep.v1.ListHelpRequestsResponse
-	13, // 36: doorstep.v1.HelpRequestService.UpdateHelpRequest:output_type -> doorstep.v1.UpdateHelpRequestResponse
-	15, // 37: doorstep.v1.HelpRequestService.DeleteHelpRequest:output_type -> doorstep.v1.DeleteHelpRequestResponse
-	17, // 38: doorstep.v1.HelpRequestService.BatchCreateHelpRequests:output_type -> doorstep.v1.BatchCreateHelpRequestsResponse
-	33, // [33:39] is the sub-list for method output_type
-	27, // [27:33] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	2,  // 18: doorstep.v1.ListHelpRequestsRequest.states:type_name -> doorstep.v1.HelpRequest.State
+	1,  // 19: doorstep.v1.ListHelpRequestsRequest.min_urgency:type_name -> doorstep.v1.Urgency
+	5,  // 20: doorstep.v1.ListHelpRequestsResponse.help_requests:type_name -> doorstep.v1.HelpRequest
+	5,  // 21: doorstep.v1.UpdateHelpRequestRequest.help_request:type_name -> doorstep.v1.HelpRequest
+	24, // 22: doorstep.v1.UpdateHelpRequestRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 23: doorstep.v1.UpdateHelpRequestResponse.help_request:type_name -> doorstep.v1.HelpRequest
+	5,  // 24: doorstep.v1.BatchCreateHelpRequestsRequest.help_requests:type_name -> doorstep.v1.HelpRequest
+	18, // 25: doorstep.v1.BatchCreateHelpRequestsResponse.results:type_name -> doorstep.v1.BatchCreateHelpRequestsResult
+	5,  // 26: doorstep.v1.BatchCreateHelpRequestsResult.help_request:type_name -> doorstep.v1.HelpRequest
+	19, // 27: doorstep.v1.BatchCreateHelpRequestsResult.error:type_name -> doorstep.v1.RowError
+	20, // 28: doorstep.v1.RowError.field_violations:type_name -> doorstep.v1.RowFieldViolation
+	6,  // 29: doorstep.v1.HelpRequestService.CreateHelpRequest:input_type -> doorstep.v1.CreateHelpRequestRequest
+	8,  // 30: doorstep.v1.HelpRequestService.GetHelpRequest:input_type -> doorstep.v1.GetHelpRequestRequest
+	10, // 31: doorstep.v1.HelpRequestService.ListHelpRequests:input_type -> doorstep.v1.ListHelpRequestsRequest
+	12, // 32: doorstep.v1.HelpRequestService.UpdateHelpRequest:input_type -> doorstep.v1.UpdateHelpRequestRequest
+	14, // 33: doorstep.v1.HelpRequestService.DeleteHelpRequest:input_type -> doorstep.v1.DeleteHelpRequestRequest
+	16, // 34: doorstep.v1.HelpRequestService.BatchCreateHelpRequests:input_type -> doorstep.v1.BatchCreateHelpRequestsRequest
+	7,  // 35: doorstep.v1.HelpRequestService.CreateHelpRequest:output_type -> doorstep.v1.CreateHelpRequestResponse
+	9,  // 36: doorstep.v1.HelpRequestService.GetHelpRequest:output_type -> doorstep.v1.GetHelpRequestResponse
+	11, // 37: doorstep.v1.HelpRequestService.ListHelpRequests:output_type -> doorstep.v1.ListHelpRequestsResponse
+	13, // 38: doorstep.v1.HelpRequestService.UpdateHelpRequest:output_type -> doorstep.v1.UpdateHelpRequestResponse
+	15, // 39: doorstep.v1.HelpRequestService.DeleteHelpRequest:output_type -> doorstep.v1.DeleteHelpRequestResponse
+	17, // 40: doorstep.v1.HelpRequestService.BatchCreateHelpRequests:output_type -> doorstep.v1.BatchCreateHelpRequestsResponse
+	35, // [35:41] is the sub-list for method output_type
+	29, // [29:35] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_doorstep_v1_help_request_proto_init() }
