@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"iter"
+	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -95,6 +97,44 @@ func (c *Client) AllHelpRequests(ctx context.Context, filter *pb.ListHelpRequest
 		resp, err := c.HelpRequests.ListHelpRequests(ctx, req)
 		return resp.GetHelpRequests(), resp.GetNextPageToken(), err
 	})
+}
+
+// InHand returns the states of a request still in hand: waiting for a
+// volunteer (OPEN), offered to one who has not answered (OFFERED), or
+// taken by one (ASSIGNED). As ListHelpRequestsRequest.States it lists
+// everything still to be seen through, as at a shift's handover:
+//
+//	filter := &pb.ListHelpRequestsRequest{States: client.InHand(), MinUrgency: pb.Urgency_URGENCY_HIGH}
+//	for hr, err := range c.AllHelpRequests(ctx, filter) { ... }
+//
+// Each call returns a new slice, the caller's to change. A server older
+// than ListHelpRequestsRequest.states drops the field unread and lists
+// requests in every state: an app that must not show closed ones as in
+// hand checks each request's state.
+func InHand() []pb.HelpRequest_State {
+	return []pb.HelpRequest_State{pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED, pb.HelpRequest_STATE_ASSIGNED}
+}
+
+// RequestEnded says when hr's time ended, its window's end or its
+// deadline, and whether that was before now, as the server judges it. An
+// ASSIGNED request whose time has ended stays ASSIGNED until someone marks
+// it fulfilled (or, with nobody marking it, until the server's sweep does,
+// a while after: doorstepd --assignment-grace): one that has ended is a
+// job to chase its volunteer about. A request with neither a window nor a
+// deadline never ends.
+func RequestEnded(hr *pb.HelpRequest, now time.Time) (end time.Time, ended bool) {
+	var ts *timestamppb.Timestamp
+	switch t := hr.GetTiming().(type) {
+	case *pb.HelpRequest_Window:
+		ts = t.Window.GetEndTime()
+	case *pb.HelpRequest_Deadline:
+		ts = t.Deadline
+	}
+	if ts == nil {
+		return time.Time{}, false
+	}
+	end = ts.AsTime()
+	return end, end.Before(now)
 }
 
 // AllVolunteers yields every volunteer that filter matches, as
