@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/doorstep-aid/doorstep/client"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -71,7 +72,7 @@ func (a *app) requestFind(args []string) error {
 		}
 	}
 	return printLimited(a, hrs, more, fmt.Sprintf("No requests from %s.", number), "Request", []string{"ID", "CREATED", "STATE", "NEEDS", "WHEN", "POSTCODE", "NAME", "VOLUNTEER"}, func(hr *pb.HelpRequest) []string {
-		return []string{idOf(hr.Name), fmtTS(hr.CreateTime, a.now()), stateWord(hr.State), needsWords(hr.Needs), fmtTiming(hr, a.now()),
+		return []string{idOf(hr.Name), fmtTS(hr.CreateTime, a.now()), requestStateWords(hr, a.now()), needsWords(hr.Needs), fmtTiming(hr, a.now()),
 			hr.GetLocation().GetPostcode(), hr.GetRequester().GetDisplayName(), orDash(helpers[hr.AssignedVolunteer])}
 	})
 }
@@ -101,13 +102,23 @@ func (a *app) listRequests(req *pb.ListHelpRequestsRequest, limit int) ([]*pb.He
 // requestList lists requests near a place.
 func (a *app) requestList(args []string) error {
 	u := usage{
-		synopsis: "doorstep request list [--near POSTCODE] [--state open]",
-		text:     "Lists requests at a postcode (AB10 1AB), in a sector (AB10 1) or a district (AB10), by postcode then age.\nOpen requests unless --state says otherwise.",
-		examples: []string{"doorstep request list --near AB10 1AB", "doorstep request list --near AB10 --state all", "doorstep request list --org aberdeen-mutual-aid --json"},
+		synopsis: "doorstep request list [--near POSTCODE] [--state in-hand] [--urgency high]",
+		text: "Lists requests at a postcode (AB10 1AB), in a sector (AB10 1) or a district (AB10), by postcode then age;\n" +
+			"without --near, everywhere, oldest first.\n" +
+			"Requests still in hand (open, offered or assigned) unless --state says otherwise. An assigned request\n" +
+			"whose time is over says when it ended (\"assigned, ended 11:30\"): ring the volunteer to ask whether it was done.",
+		examples: []string{
+			"doorstep request list",
+			"doorstep request list --urgency critical",
+			"doorstep request list --near AB10 1AB --urgency high",
+			"doorstep request list --near AB10 --state all",
+			"doorstep request list --state open,offered --org aberdeen-mutual-aid --json",
+		},
 	}
 	cmd := a.begin("list", u)
 	near := cmd.fs.String("near", "", "a postcode, sector or district")
-	state := cmd.fs.String("state", "open", "open, offered, assigned, fulfilled, cancelled, expired or all")
+	state := cmd.fs.String("state", "in-hand", "open, offered, assigned, fulfilled, cancelled or expired, several with commas (open,offered); in-hand for open, offered and assigned; or all")
+	urgency := cmd.fs.String("urgency", "all", "only requests at least this urgent: critical; high (high and critical); normal (all but low); or all")
 	org := cmd.fs.String("org", "", "only this organisation's requests")
 	limit := cmd.fs.Int("limit", 200, "at most this many")
 	pos, err := cmd.parse(args)
@@ -115,29 +126,108 @@ func (a *app) requestList(args []string) error {
 		return err
 	}
 	place := joinArgs(*near, pos)
-	st, err := parseState(*state)
+	sts, err := parseStates(*state)
 	if err != nil {
 		return usageErrorf("--state: %v", err)
+	}
+	least, err := parseMinUrgency(*urgency)
+	if err != nil {
+		return usageErrorf("--urgency: %v", err)
 	}
 	if *limit < 1 {
 		return usageErrorf("--limit must be at least 1")
 	}
-	hrs, more, err := a.listRequests(&pb.ListHelpRequestsRequest{Postcode: place, State: st, Organisation: *org}, *limit)
+	req := &pb.ListHelpRequestsRequest{Postcode: place, Organisation: *org, MinUrgency: least}
+	if len(sts) == 1 {
+		req.State = sts[0] // as servers before states understand it
+	} else {
+		req.States = sts
+	}
+	hrs, more, err := a.listRequests(req, *limit)
 	if err != nil {
 		return err
 	}
-	what := "requests"
-	if st != pb.HelpRequest_STATE_UNSPECIFIED {
-		what = stateWord(st) + " requests"
+	if err := a.listedAsAsked(hrs, sts, least); err != nil {
+		return err
 	}
-	none := fmt.Sprintf("No %s.", what)
+	none := fmt.Sprintf("No %s.", listedWords(sts, least))
 	if place != "" {
-		none = fmt.Sprintf("No %s in %s.", what, strings.ToUpper(place))
+		none = fmt.Sprintf("No %s in %s.", listedWords(sts, least), strings.ToUpper(place))
 	}
+	now := a.now()
 	return printLimited(a, hrs, more, none, "Request", []string{"ID", "STATE", "URGENCY", "NEEDS", "WHEN", "POSTCODE", "STREET"}, func(hr *pb.HelpRequest) []string {
-		return []string{idOf(hr.Name), stateWord(hr.State), urgencyWord(hr.Urgency), needsWords(hr.Needs), fmtTiming(hr, a.now()),
+		return []string{idOf(hr.Name), requestStateWords(hr, now), urgencyWord(hr.Urgency), needsWords(hr.Needs), fmtTiming(hr, now),
 			hr.GetLocation().GetPostcode(), orDash(hr.GetLocation().GetStreet())}
 	})
+}
+
+// listedAsAsked refuses a list with a request outside the states or
+// urgency asked for: a server from before ListHelpRequestsRequest.states
+// and min_urgency drops them unread and lists everything, and a closed
+// request among "those in hand" would be taken for work still to do.
+func (a *app) listedAsAsked(hrs []*pb.HelpRequest, sts []pb.HelpRequest_State, least pb.Urgency) error {
+	for _, hr := range hrs {
+		u := hr.Urgency
+		if u == pb.Urgency_URGENCY_UNSPECIFIED {
+			u = pb.Urgency_URGENCY_NORMAL
+		}
+		if (len(sts) > 0 && !slices.Contains(sts, hr.State)) || u < least {
+			return &cliError{code: exitFailed, msg: a.olderServer("it lists every request, whatever --state or --urgency say") +
+				" Until then, give one --state and no --urgency."}
+		}
+	}
+	return nil
+}
+
+// listedWords names what request list looked for, as in "No %s.":
+// "requests in hand", "open requests of high urgency or more".
+func listedWords(sts []pb.HelpRequest_State, least pb.Urgency) string {
+	var what string
+	switch {
+	case len(sts) == 0:
+		what = "requests"
+	case slices.Equal(sts, client.InHand()):
+		what = "requests in hand"
+	default:
+		words := make([]string, len(sts))
+		for i, st := range sts {
+			words[i] = stateWord(st)
+		}
+		what = strings.Join(words, " or ") + " requests"
+	}
+	switch least {
+	case pb.Urgency_URGENCY_UNSPECIFIED:
+	case pb.Urgency_URGENCY_CRITICAL:
+		what += " of critical urgency"
+	default:
+		what += " of " + urgencyWord(least) + " urgency or more"
+	}
+	return what
+}
+
+// requestStateWords is a request's state for staff: an assigned request
+// whose window or deadline is over says when it ended ("assigned, ended
+// 11:30"), as the server judges it (client.RequestEnded). It stays
+// assigned until someone marks it done, or the server's sweep does some
+// days later, and staff are to ring the volunteer meanwhile.
+func requestStateWords(hr *pb.HelpRequest, now time.Time) string {
+	if hr.State == pb.HelpRequest_STATE_ASSIGNED {
+		if end, ended := client.RequestEnded(hr, now); ended {
+			return "assigned, ended " + endedWords(end, now)
+		}
+	}
+	return stateWord(hr.State)
+}
+
+// endedWords is a time just gone: the time of day alone when it was
+// today, as "11:30", and with the day otherwise.
+func endedWords(t, now time.Time) string {
+	ty, tm, td := t.In(london).Date()
+	ny, nm, nd := now.In(london).Date()
+	if ty == ny && tm == nm && td == nd {
+		return clockWords(t)
+	}
+	return fmtTime(t, now)
 }
 
 // requestShow prints one request with its offer and volunteer.
@@ -241,7 +331,7 @@ func (a *app) printRequest(w io.Writer, hr *pb.HelpRequest, offer *pb.Offer, vol
 	if hr.CloseTime != nil {
 		t.row("State", stateWord(hr.State)+" "+fmtTS(hr.CloseTime, now))
 	} else {
-		t.row("State", stateWord(hr.State))
+		t.row("State", requestStateWords(hr, now))
 	}
 	t.row("Needs", needsWords(hr.Needs))
 	t.row("Urgency", urgencyWord(hr.Urgency))

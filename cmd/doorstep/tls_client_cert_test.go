@@ -57,7 +57,7 @@ func TestTLSClientCertificate(t *testing.T) {
 		ClientCAs:    pool, ClientAuth: tls.RequireAndVerifyClientCert,
 	})
 	e := newTestEnvWith(t, grpc.Creds(creds))
-	if out := e.ok("--ca-file", caFile, "--cert", goodCert, "--key", goodKey, "request", "list"); out != "No open requests.\n" {
+	if out := e.ok("--ca-file", caFile, "--cert", goodCert, "--key", goodKey, "request", "list"); out != "No requests in hand.\n" {
 		t.Errorf("request list with a client certificate printed %q", out)
 	}
 	// --cert alone implies TLS, as --ca-file does, and may follow the command.

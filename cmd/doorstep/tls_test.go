@@ -54,7 +54,7 @@ func TestTLS(t *testing.T) {
 	})
 	e := newTestEnvWith(t, grpc.Creds(creds))
 	out := e.ok("--tls", "--ca-file", caFile, "request", "list")
-	if out != "No open requests.\n" {
+	if out != "No requests in hand.\n" {
 		t.Errorf("request list over TLS printed %q", out)
 	}
 	// --ca-file alone implies TLS, and flags may follow the command.

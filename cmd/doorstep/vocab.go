@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/doorstep-aid/doorstep/client"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -116,6 +118,47 @@ func parseState(s string) (pb.HelpRequest_State, error) {
 		return pb.HelpRequest_State(v), nil
 	}
 	return 0, fmt.Errorf("%q is not a state: open, offered, assigned, fulfilled, cancelled, expired or all", strings.ToLower(s))
+}
+
+// parseStates reads request list --state: states separated by commas or
+// spaces ("open,offered"), "in-hand" for open, offered and assigned
+// together, or "all" (or empty) for no filter. The states come in order,
+// each once.
+func parseStates(s string) ([]pb.HelpRequest_State, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	for _, spelling := range []string{"in hand", "in_hand", "inhand"} {
+		s = strings.ReplaceAll(s, spelling, "in-hand")
+	}
+	var out []pb.HelpRequest_State
+	for _, word := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '+' }) {
+		if word == "or" || word == "and" {
+			continue
+		}
+		switch word {
+		case "in-hand", "live", "current":
+			out = append(out, client.InHand()...)
+			continue
+		case "all", "any":
+			return nil, nil
+		}
+		st, err := parseState(word)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a state: open, offered, assigned, fulfilled, cancelled, expired, in-hand (open, offered and assigned) or all", word)
+		}
+		out = append(out, st)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// parseMinUrgency reads request list --urgency: the least urgency listed,
+// or no filter for "all" (or empty).
+func parseMinUrgency(s string) (pb.Urgency, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "all", "any":
+		return pb.Urgency_URGENCY_UNSPECIFIED, nil
+	}
+	return parseUrgency(strings.TrimSuffix(strings.TrimSpace(s), "+"))
 }
 
 // parseOfferState reads an offer's state for offer list --state; "all"
