@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -45,6 +47,13 @@ func TestEditOfAssignedRefusedWhenItsVolunteerIsBusy(t *testing.T) {
 	before := h.getHR(second.Name)
 	err := edit(&pb.HelpRequest{Name: second.Name, Timing: at(10*time.Hour, 11*time.Hour)}, "window")
 	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
+	// Staff must know which of her jobs it clashes with, to move one.
+	if got := errorMetadata(err)["clashes_with"]; got != first.Name {
+		t.Errorf("clashes_with %q, want %s: %v", got, first.Name, err)
+	}
+	if !strings.Contains(status.Convert(err).Message(), first.Name) {
+		t.Errorf("the refusal does not name the job it clashes with: %v", err)
+	}
 	if got := h.getHR(second.Name); got.Etag != before.Etag {
 		t.Errorf("the refused edit changed the request: %v", got.GetWindow())
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -350,10 +351,14 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 				map[string]string{"rule": string(ne.why.Reason)})
 		}
 		if errors.As(err, &ne) {
+			md, with := map[string]string{"rule": string(ne.why.Reason)}, ""
+			if len(ne.clashes) > 0 {
+				md["clashes_with"] = strings.Join(ne.clashes, ",")
+				with = " (" + strings.Join(ne.clashes, ", ") + ")"
+			}
 			return nil, statusWith(codes.FailedPrecondition, ReasonNotEligible,
 				"with this edit the request's volunteer would be at two places at once ("+ne.why.Why()+"): "+
-					"cancel or move one of their requests first",
-				map[string]string{"rule": string(ne.why.Reason)})
+					"cancel or move this request or their other one"+with+" first", md)
 		}
 		if errors.Is(err, store.ErrEtagMismatch) && in.Etag == "" && attempt < updateRetries {
 			if err := backoff(ctx, attempt); err != nil {

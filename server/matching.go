@@ -630,10 +630,11 @@ func (s *Server) assigneeFree(qualify bool) store.AcceptCheck {
 		// lack something for stands only if it asks nothing new of them
 		// (store.Lacking), and a clash it brings with a later job is new.
 		var rules []matcher.Reason
+		start, end := timeLeft(req, now)
 		if s.engine.Clashes(req, vol, now) {
 			rules = append(rules, matcher.Busy)
+			out.clashes = overlapping(vol.GetCommitments(), req.Name, start, end)
 		}
-		start, end := timeLeft(req, now)
 		// A zone the volunteer's record names that is no longer known
 		// judges nothing here: the edit is of the request, not of them.
 		if gone, err := matcher.AwayThroughout(vol.GetAvailability(), start, end); err == nil && gone {
@@ -745,6 +746,23 @@ func lackOf(lack string) matcher.Exclusion {
 type notEligible struct {
 	why   matcher.Exclusion
 	lacks []string
+	// clashes names the volunteer's other jobs whose windows meet the
+	// edited one's, when they would be busy: staff told only "cancel or
+	// move one of their requests" had to find which by hand.
+	clashes []string
+}
+
+// overlapping names the commitments other than request's own whose
+// windows meet [start, end).
+func overlapping(cs []*pb.Commitment, request string, start, end time.Time) []string {
+	var out []string
+	for _, c := range cs {
+		w := c.GetWindow()
+		if c.GetHelpRequest() != request && w.GetStartTime().AsTime().Before(end) && start.Before(w.GetEndTime().AsTime()) {
+			out = append(out, c.GetHelpRequest())
+		}
+	}
+	return out
 }
 
 func (e notEligible) Error() string { return "not eligible: " + string(e.why.Reason) }
@@ -758,7 +776,7 @@ func (e notEligible) Only(lacks []string) error {
 	if len(lacks) == 0 {
 		return e
 	}
-	return notEligible{why: lackOf(lacks[0]), lacks: lacks}
+	return notEligible{why: lackOf(lacks[0]), lacks: lacks, clashes: e.clashes}
 }
 
 // DeclineOffer implements pb.MatchingServiceServer.
