@@ -54,6 +54,15 @@ func TestEditOfAssignedRefusedWhenItsVolunteerIsBusy(t *testing.T) {
 	if !strings.Contains(status.Convert(err).Message(), first.Name) {
 		t.Errorf("the refusal does not name the job it clashes with: %v", err)
 	}
+	// A partner's token reads no other request of hers: another group's,
+	// perhaps. It is told only that she is busy.
+	partner := pb.NewHelpRequestServiceClient(h.as(h.principals(ann.Name)[pb.Role_ROLE_PARTNER]))
+	_, err = partner.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+		HelpRequest: &pb.HelpRequest{Name: second.Name, Timing: at(10*time.Hour, 11*time.Hour)}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"window"}}})
+	wantFailure(t, err, codes.FailedPrecondition, "NOT_ELIGIBLE")
+	if md := errorMetadata(err); md["clashes_with"] != "" || strings.Contains(status.Convert(err).Message(), first.Name) {
+		t.Errorf("a partner was told which other request she holds: %v %v", err, md)
+	}
 	if got := h.getHR(second.Name); got.Etag != before.Etag {
 		t.Errorf("the refused edit changed the request: %v", got.GetWindow())
 	}

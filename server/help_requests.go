@@ -352,7 +352,10 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		}
 		if errors.As(err, &ne) {
 			md, with := map[string]string{"rule": string(ne.why.Reason)}, ""
-			if len(ne.clashes) > 0 {
+			// As for SAME_DOOR's volunteer_coming: a partner or a
+			// volunteer may not read the other job, perhaps another
+			// group's.
+			if p := principalFrom(ctx); len(ne.clashes) > 0 && (p == nil || p.sees()) {
 				md["clashes_with"] = strings.Join(ne.clashes, ",")
 				with = " (" + strings.Join(ne.clashes, ", ") + ")"
 			}
