@@ -70,11 +70,13 @@ func (e *Engine) sweep(q *query, t *tally, collect bool, found []Neighbour) []Ne
 	s.degSq = (outer / gridMetresPerDeg) * (outer / gridMetresPerDeg)
 	inner := radius * (1 - 1e-9) / gridMetresPerDeg
 	s.innerDegSq = inner * inner * (1 - 1e-9)
+	s.allPass = true
 	for i := range s.reach {
 		s.reach[i] = tagReachUnknown
 		if q.remote || q.maxMetres <= tagReach[i&7] {
 			s.reach[i] = tagPass
 		}
+		s.allPass = s.allPass && s.reach[i] == tagPass
 	}
 	g.eachBlockNear(q.lat, q.lng, radius, s.block)
 	s.flush()
@@ -192,6 +194,9 @@ type exclusionSweep struct {
 
 	tt    tagTable
 	reach [16]tagCode // the own-limit rule by tagReachIndex (see block)
+	// allPass says every entry of reach is tagPass: nobody's own limit
+	// can fail (a remote request's sweep).
+	allPass bool
 	count [256]int32  // exclusions settled by tagTable, by tagSlot
 
 	// Points the tag leaves undecided, to check in a batch.
@@ -278,6 +283,23 @@ func (s *exclusionSweep) block(blk *gridBlock) {
 	tt := &s.tt
 	count := &s.count
 	arena := blk.arena
+	if whole && s.allPass && tt.usable {
+		// A remote request's: every point is within the radius, and no
+		// own limit applies, so the tag alone decides or sends the point
+		// to the rules, without the reach looked up for each.
+		for i := range arena {
+			e := &arena[i]
+			if e.lat == gridHole.lat {
+				continue
+			}
+			if code := tt.code(e.tag); code&tagSettled != 0 {
+				count[code&0xff]++
+			} else {
+				s.check(e, math.NaN())
+			}
+		}
+		return
+	}
 	if whole {
 		// Every point is within the radius: the arena from end to end,
 		// without the cell headers, passing over its holes.
