@@ -1592,6 +1592,13 @@ func (s *gridSearch) visitBlocksBeyond(rb, done int64) {
 		if blk.n == 0 {
 			continue // free
 		}
+		if s.tq != nil && s.tq.hopeless(&blk.agg) {
+			// As visitBlock would find, but before its band's view is
+			// worked out: blocks come in no order of band here, and a
+			// remote call at night, when nobody anywhere is free, passes
+			// over every block of the country.
+			continue
+		}
 		by, bx := int64(blk.by), int64(blk.bx)
 		if rb >= 0 && by >= qb-rb && by <= qb+rb {
 			if bv := s.band(by); bv.has {
