@@ -24,6 +24,15 @@ package matcher
 // sweeps instead (Engine.search): the sweep also collects those who are
 // eligible, so it finds the same neighbours and counts the rest in one
 // reading.
+//
+// A remote request (a befriending call) counts within remoteCountMetres,
+// 60,000-90,000 volunteers where the benchmark's cities lie, and at night
+// nobody among them is free. A block wholly within that circle whose
+// aggregate shows nobody free in the window is counted by its kinds of
+// tag (gridHist, byKinds): then only flags, vetting and skills tell one
+// volunteer's verdict from another's, and a block of 80 holds a dozen
+// kinds; only those whose tags leave the rule open (away, another time
+// zone, a check that runs out) are judged one by one.
 
 import (
 	"math"
@@ -197,7 +206,7 @@ type exclusionSweep struct {
 	// allPass says every entry of reach is tagPass: nobody's own limit
 	// can fail (a remote request's sweep).
 	allPass bool
-	count [256]int32  // exclusions settled by tagTable, by tagSlot
+	count   [256]int32 // exclusions settled by tagTable, by tagSlot
 
 	// Points the tag leaves undecided, to check in a batch.
 	batch [64]sweepCheck
@@ -211,7 +220,8 @@ type exclusionSweep struct {
 // or NaN when it is surely within its own limit and the distance has not
 // been needed (a collecting sweep works it out if the point is eligible).
 type sweepCheck struct {
-	e      *gridEntry
+	e      *gridEntry // nil for one counted by its block's kinds (checkID)
+	id     uint32
 	metres float64
 }
 
@@ -283,6 +293,9 @@ func (s *exclusionSweep) block(blk *gridBlock) {
 	tt := &s.tt
 	count := &s.count
 	arena := blk.arena
+	if whole && s.allPass && tt.usable && s.byKinds(blk) {
+		return
+	}
 	if whole && s.allPass && tt.usable {
 		// A remote request's: every point is within the radius, and no
 		// own limit applies, so the tag alone decides or sends the point
@@ -382,6 +395,65 @@ func (s *exclusionSweep) block(blk *gridBlock) {
 	}
 }
 
+// byKinds counts a block wholly within a remote request's radius by its
+// kinds of tag (gridHist), when the window misses every hour its
+// aggregate claims, and reports whether it did: a night call's count
+// of why otherwise judged 60,000-90,000 points one by one.
+func (s *exclusionSweep) byKinds(blk *gridBlock) bool {
+	if !s.kinds(blk) {
+		return false
+	}
+	h := &s.e.grid.hists[blk.index]
+	tt := &s.tt
+	for _, p := range h.plain {
+		c := tt.kindCode(p)
+		s.count[c.code&0xff] += int32(c.n)
+	}
+	for _, o := range h.odd {
+		if code := tt.code(o.tag); code&tagSettled != 0 {
+			s.count[code&0xff]++
+		} else {
+			s.checkID(o.id)
+		}
+	}
+	return true
+}
+
+// kinds says whether byKinds can count blk.
+func (s *exclusionSweep) kinds(blk *gridBlock) bool {
+	q, a := s.q, &blk.agg
+	if !q.tag.wmOK || a.other {
+		return false
+	}
+	for d, m := range q.tag.wm0 {
+		if m&a.hours[d] != 0 {
+			return false
+		}
+	}
+	// Nobody's tag span meets the window on a day of theirs, so each
+	// tag's availability code is notFree (tagTable.code); that of a
+	// paused or full point, left out of the aggregate, loses to its
+	// flags'.
+	for _, p := range s.e.grid.hists[blk.index].plain {
+		if s.tt.kindCode(p).code&tagSettled == 0 {
+			return false // a skill or check the tag cannot judge
+		}
+	}
+	return true
+}
+
+type kindCount struct {
+	code tagCode
+	n    uint32
+}
+
+// kindCode is the verdict and number of one kind of plain tag (gridHist)
+// in a block where the window misses everyone's hours.
+func (tt *tagTable) kindCode(p uint32) kindCount {
+	k := p & gridHistKeyMask
+	return kindCount{min(tt.flags[k>>3&15], tt.vet[k&7], tt.skills[k>>7], tt.notFree), p >> gridHistKeyBits}
+}
+
 // tagReachIndex is a tag's reach class, plus 8 if the class's bound is
 // exactly its volunteer's limit.
 func tagReachIndex(tag uint32) uint32 {
@@ -429,7 +501,16 @@ func (s *exclusionSweep) point(e *gridEntry, lo, hi float64) {
 
 // check queues a point for the full rules.
 func (s *exclusionSweep) check(e *gridEntry, metres float64) {
-	s.batch[s.n] = sweepCheck{e, metres}
+	s.batch[s.n] = sweepCheck{e, e.id, metres}
+	if s.n++; s.n == len(s.batch) {
+		s.flush()
+	}
+}
+
+// checkID queues volunteer id for the full rules, surely within its own
+// limit, in a sweep that collects nobody (a remote request's).
+func (s *exclusionSweep) checkID(id uint32) {
+	s.batch[s.n] = sweepCheck{nil, id, math.NaN()}
 	if s.n++; s.n == len(s.batch) {
 		s.flush()
 	}
@@ -441,7 +522,7 @@ func (s *exclusionSweep) flush() {
 	b := s.batch[:s.n]
 	var ids [len(s.batch)]uint32
 	for i := range b {
-		ids[i] = b[i].e.id
+		ids[i] = b[i].id
 	}
 	s.e.warmRecords(ids[:len(b)])
 	for i := range b {
@@ -452,7 +533,7 @@ func (s *exclusionSweep) flush() {
 		if m != m {
 			m = 0
 		}
-		ok, why, det, _ := s.e.check(s.q, c.e.id, m)
+		ok, why, det, _ := s.e.check(s.q, c.id, m)
 		switch {
 		case !ok:
 			s.t.add(why, det)

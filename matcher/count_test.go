@@ -5,6 +5,11 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // TestSweepMatchesSearchAndFullPass: a sweep finds exactly the neighbours
@@ -236,5 +241,130 @@ func TestNearestFirst(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("%d points: %v, want %v", len(src), got, want)
 		}
+	}
+}
+
+// TestRemoteCountByKinds: a remote request's count of why, which counts
+// blocks where nobody is free in its window by their kinds of tag
+// (gridHist), counts exactly what a full pass does and finds what
+// checking everyone finds, through updates in place, moves, removals and
+// a compaction; and the blocks' kinds stay exactly their points.
+func TestRemoteCountByKinds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(63, 64))
+	// tagMixVolunteer's mix, in one time zone and free by day only, so
+	// that at night whole blocks have nobody free.
+	daytime := func(i, rev int, keep *pb.LatLng) *pb.Volunteer {
+		r := rand.New(rand.NewPCG(uint64(i), uint64(rev)))
+		v := tagMixVolunteer(i, r)
+		v.Availability.TimeZone = "Europe/London"
+		for _, s := range v.Availability.Weekly {
+			from := 7 + r.Int32N(8)
+			s.StartTime, s.EndTime = &pb.TimeOfDay{Hours: from}, &pb.TimeOfDay{Hours: from + 1 + r.Int32N(6)}
+		}
+		if keep != nil {
+			v.Home.LatLng = keep // the same cell: the entry changes in place
+		}
+		v.Etag = fmt.Sprint(rev)
+		return v
+	}
+	e := NewEngine(DefaultConfig())
+	const n = 2000
+	home := make([]*pb.LatLng, n)
+	write := func(i, rev int, stay bool) {
+		var keep *pb.LatLng
+		if stay {
+			keep = home[i]
+		}
+		v := daytime(i, rev, keep)
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+		home[i] = v.Home.LatLng
+	}
+	for i := range n {
+		write(i, i+1, false)
+	}
+	rev := n
+	byKinds := 0
+	compare := func(stage string) {
+		e.rlock()
+		checkAggregates(t, stage, e.grid)
+		e.mu.RUnlock()
+		for range 60 {
+			r := tagMixRequest(rng)
+			r.Needs, r.RemoteOk, r.EntersHome = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL}, true, false
+			start := monday.Add(time.Duration(rng.IntN(7))*24*time.Hour + time.Duration(20+rng.IntN(10))*time.Hour)
+			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(start), EndTime: timestamppb.New(start.Add(time.Duration(1+rng.IntN(4)) * time.Hour))}}
+			r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(rng.Float64()*6000-3000, rng.Float64()*6000-3000)
+			e.rlock()
+			q, err := e.prepare(r, nil, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := e.countExclusions(q), e.exclusions(q); !slices.Equal(got, want) {
+				t.Fatalf("%s: %v %v: counted %v, a full pass %v", stage, r.RequiredSkills, r.GetWindow(), got, want)
+			}
+			s := exclusionSweep{e: e, q: q, tt: q.table()}
+			for _, b := range e.grid.blocks[1:] {
+				if b.n > 0 && s.tt.usable && s.kinds(b) {
+					byKinds++
+				}
+			}
+			e.mu.RUnlock()
+			for _, k := range []int{1, 20} {
+				got, err1 := e.FindCandidates(r, nil, k, now)
+				want, err2 := bruteFind(e, r, k)
+				if err1 != nil || err2 != nil {
+					t.Fatal(err1, err2)
+				}
+				if !slices.Equal(got.Exclusions, want.Exclusions) || !slices.Equal(names(got.Candidates), names(want.Candidates)) {
+					t.Fatalf("%s: k=%d: got %v / %v, want %v / %v", stage, k, names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
+				}
+				got.Release()
+			}
+		}
+	}
+	compare("fresh")
+	for i := range 3000 {
+		switch j := rng.IntN(n); {
+		case i%7 == 0:
+			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", j))
+			home[j] = nil
+		default:
+			rev++
+			write(j, rev, home[j] != nil && rng.IntN(2) == 0)
+		}
+		if i%1000 == 999 {
+			compare(fmt.Sprintf("churn %d", i))
+		}
+	}
+	e.Compact()
+	compare("compacted")
+	if byKinds < 1000 {
+		t.Fatalf("only %d blocks counted by their kinds", byKinds)
+	}
+}
+
+// TestGridHistCrowd: a kind of tag with more points than an entry counts
+// (a crowd at one postcode's centre) takes a second entry, and empties as
+// its points leave.
+func TestGridHistCrowd(t *testing.T) {
+	var h gridHist
+	e := gridEntry{id: 1, tag: 2 << tagVetShift}
+	for range gridHistMaxCount + 2 {
+		h.add(e)
+	}
+	total := 0
+	for _, p := range h.plain {
+		total += int(p >> gridHistKeyBits)
+	}
+	if len(h.plain) != 2 || total != gridHistMaxCount+2 {
+		t.Fatalf("%d entries counting %d, want 2 counting %d", len(h.plain), total, gridHistMaxCount+2)
+	}
+	for range gridHistMaxCount + 2 {
+		h.remove(e)
+	}
+	if len(h.plain) != 0 {
+		t.Fatalf("%d entries left", len(h.plain))
 	}
 }

@@ -64,7 +64,8 @@ package matcher
 // independent loads, so that the filter's cache misses overlap. And,
 // given a budget, a search that has read that many points without k, and
 // whose finds promise fewer than k in its whole reach, gives up, for the
-// engine to sweep the circle instead (count.go).
+// engine to sweep the circle instead (count.go). Each block also keeps
+// its points' tags by kind (gridHist), for a remote request's count.
 
 import (
 	"fmt"
@@ -105,6 +106,7 @@ type Grid struct {
 
 	blockOf    map[uint64]*gridBlock // by packed block coordinates
 	blocks     []*gridBlock          // blocks[0] is unused so that a zero slot means absent
+	hists      []gridHist            // by block index, as blocks
 	freeBlocks []uint32              // indexes of empty blocks, for reuse
 	slots      []gridSlot            // indexed by id
 	n          int
@@ -203,6 +205,82 @@ func (a *gridAgg) add(tag uint32) {
 	for days := tag >> tagDaysShift & 127; days != 0; days &= days - 1 {
 		a.hours[bits.TrailingZeros32(days)] |= span
 	}
+}
+
+// gridHist is a block's tags by what a remote request's count of why
+// needs of them when nobody in the block can be free in its window (at
+// night): such a request has no reach, so a tag's verdict then depends
+// on its flags, vetting and skill bits alone (tagTable.code), and the
+// block is counted by kinds of tag, a dozen or so, rather than by its
+// points, 80 on average (exclusionSweep.block). Tags whose verdict may
+// need the record (away, another time zone, a check that expires) are
+// kept apart, one by one. Unlike gridAgg it is exact: every point of the
+// block is in it once.
+type gridHist struct {
+	plain []uint32  // gridHistKey(tag) | count<<gridHistKeyBits, in no order
+	odd   []gridOdd // in no order
+}
+
+type gridOdd struct{ id, tag uint32 }
+
+// gridHistOdd are the tag bits that put a point in odd.
+const gridHistOdd = tagAway | tagOtherZone | tagExpires
+
+// gridHistKeyBits: a key holds the tag's bits tagVetShift..23 (vetting,
+// expiry, paused, full, away, zone) and its skill bits above them; the
+// count takes the rest of the word, and a kind with more points than it
+// holds (a crowd at one postcode's centre) takes a second entry.
+const (
+	gridHistKeyBits  = 11
+	gridHistKeyMask  = 1<<gridHistKeyBits - 1
+	gridHistMaxCount = 1<<(32-gridHistKeyBits) - 1
+)
+
+func gridHistKey(tag uint32) uint32 {
+	return tag>>tagVetShift&127 | (tag>>tagSkillShift&(1<<tagSkillBits-1))<<7
+}
+
+func (h *gridHist) add(e gridEntry) {
+	if e.tag&gridHistOdd != 0 {
+		h.odd = append(h.odd, gridOdd{e.id, e.tag})
+		return
+	}
+	k := gridHistKey(e.tag)
+	for i, p := range h.plain {
+		if p&gridHistKeyMask == k && p>>gridHistKeyBits < gridHistMaxCount {
+			h.plain[i] += 1 << gridHistKeyBits
+			return
+		}
+	}
+	h.plain = append(h.plain, k|1<<gridHistKeyBits)
+}
+
+func (h *gridHist) remove(e gridEntry) {
+	if e.tag&gridHistOdd != 0 {
+		for i, o := range h.odd {
+			if o.id == e.id {
+				last := len(h.odd) - 1
+				h.odd[i] = h.odd[last]
+				h.odd = h.odd[:last]
+				return
+			}
+		}
+		panic("matcher: Grid: a point missing from its block's odd tags")
+	}
+	k := gridHistKey(e.tag)
+	for i, p := range h.plain {
+		if p&gridHistKeyMask == k {
+			if p>>gridHistKeyBits == 1 {
+				last := len(h.plain) - 1
+				h.plain[i] = h.plain[last]
+				h.plain = h.plain[:last]
+			} else {
+				h.plain[i] -= 1 << gridHistKeyBits
+			}
+			return
+		}
+	}
+	panic("matcher: Grid: a point missing from its block's tags")
 }
 
 // gridHole fills every place in an arena that holds no point: the room
@@ -379,6 +457,7 @@ func NewGrid(cellMetres float64) *Grid {
 		metresPerRow:  gridMetresPerDeg / rows,
 		blockOf:       map[uint64]*gridBlock{},
 		blocks:        []*gridBlock{nil},
+		hists:         []gridHist{{}},
 	}
 }
 
@@ -468,7 +547,10 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 	if sl := g.slots[id]; sl.bc != 0 {
 		blk := g.blocks[sl.bc>>8]
 		if sl.bc&0xff == ci && gridKey(int64(blk.by), int64(blk.bx)) == key {
-			blk.entries(ci)[sl.pos] = e // same cell: move in place
+			cell := blk.entries(ci)
+			g.hists[blk.index].remove(cell[sl.pos])
+			cell[sl.pos] = e // same cell: move in place
+			g.hists[blk.index].add(e)
 			blk.agg.add(tag)
 			blk.markSkills(ci, tag)
 			return
@@ -485,6 +567,7 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 	blk.occ[ci>>gridBlockShift] |= 1 << (ci & gridBlockMask)
 	blk.cols |= 1 << (ci & gridBlockMask)
 	g.slots[id] = gridSlot{bc: bi<<8 | ci, pos: blk.add(ci, e)}
+	g.hists[bi].add(e)
 	blk.agg.add(tag) // after add, whose rebuild recomputes the rest
 	blk.markSkills(ci, tag)
 	g.n++
@@ -601,6 +684,7 @@ func (g *Grid) load(pts []gridPoint) {
 		off, n := blk.cell(ci)
 		blk.arena[off+n] = e
 		blk.agg.add(e.tag)
+		g.hists[blk.index].add(e)
 		blk.markSkills(ci, e.tag)
 		g.slots[e.id] = gridSlot{bc: where[i], pos: n}
 		blk.setCell(ci, off, n+1)
@@ -626,6 +710,7 @@ func (g *Grid) newBlock(by, bx int64, key uint64) *gridBlock {
 		}
 		blk = &gridBlock{index: uint32(len(g.blocks))}
 		g.blocks = append(g.blocks, blk)
+		g.hists = append(g.hists, gridHist{})
 	}
 	blk.by, blk.bx = int32(by), int32(bx)
 	g.blockOf[key] = blk
@@ -650,6 +735,7 @@ func (g *Grid) removeSlot(sl gridSlot) {
 	off, n := blk.cell(ci)
 	cell := blk.arena[off : off+n]
 	last := len(cell) - 1
+	g.hists[bi].remove(cell[sl.pos])
 	g.slots[cell[sl.pos].id] = gridSlot{}
 	if int(sl.pos) != last {
 		moved := cell[last]
@@ -676,6 +762,7 @@ func (g *Grid) removeSlot(sl gridSlot) {
 		blk.wide = nil // its headers are all zero, as cells' are
 		blk.agg = gridAgg{}
 		blk.skilled = [tagSkillBits][gridBlockSide]uint16{}
+		g.hists[bi] = gridHist{}
 		delete(g.blockOf, gridKey(int64(blk.by), int64(blk.bx)))
 		g.freeBlocks = append(g.freeBlocks, bi)
 	}

@@ -201,6 +201,8 @@ func gridMetres(e *Engine, q *query, id uint32) float64 {
 // checkAggregates: every block's aggregate, and its cells' skill bitmaps,
 // claim at least what its points have, which is all that passing blocks
 // and cells over relies on.
+func cmpOdd(a, b gridOdd) int { return int(a.id) - int(b.id) }
+
 func checkAggregates(t *testing.T, stage string, g *Grid) {
 	t.Helper()
 	for _, b := range g.blocks[1:] {
@@ -214,6 +216,19 @@ func checkAggregates(t *testing.T, stage string, g *Grid) {
 					}
 				}
 			}
+		}
+		// The kinds of tag are exact: rebuilt from the entries, they hold
+		// the same, in some order.
+		var kinds gridHist
+		for ci := range b.cells {
+			for _, en := range b.entries(uint32(ci)) {
+				kinds.add(en)
+			}
+		}
+		h := g.hists[b.index]
+		if !slices.Equal(slices.Sorted(slices.Values(h.plain)), slices.Sorted(slices.Values(kinds.plain))) ||
+			!slices.Equal(slices.SortedFunc(slices.Values(h.odd), cmpOdd), slices.SortedFunc(slices.Values(kinds.odd), cmpOdd)) {
+			t.Fatalf("%s: block (%d,%d) has kinds %v %v, holds %v %v", stage, b.by, b.bx, h.plain, h.odd, kinds.plain, kinds.odd)
 		}
 		ok := (!fresh.live || b.agg.live) && (!fresh.other || b.agg.other) && fresh.skills&^b.agg.skills == 0 && fresh.vet <= b.agg.vet
 		for d := range fresh.hours {
