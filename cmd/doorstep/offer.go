@@ -282,7 +282,14 @@ state. With --state pending alone, the answer due soonest comes first. A volunte
 		if o.DistanceMetres != nil {
 			distance = fmtDistance(float64(*o.DistanceMetres))
 		}
-		return []string{idOf(o.Name), offerStateWords(o), idOf(o.HelpRequest), idOf(o.Volunteer), distance, madeByWord(o), answerBy, fmtTS(o.DecideTime, a.now())}
+		state, ended := offerStateWords(o), fmtTS(o.DecideTime, a.now())
+		if o.State == pb.Offer_STATE_ACCEPTED {
+			// Accepting began the job, which the offer's state does not
+			// follow: under ENDED the time read as the job over, and a
+			// job still to do went unchased at a handover.
+			state, ended = state+" "+ended, "-"
+		}
+		return []string{idOf(o.Name), state, idOf(o.HelpRequest), idOf(o.Volunteer), distance, madeByWord(o), answerBy, ended}
 	})
 }
 

@@ -71,3 +71,46 @@ func rowOf(out, id string, linear bool) string {
 	}
 	return ""
 }
+
+// TestOfferListAcceptedJobNotEnded is a coordinator taking over a shift
+// who reads a request's offers while its volunteer is still on the job:
+// the accepted offer's row said "ENDED" at the minute it was accepted, so
+// the job read as over and nobody chased it. An accepted offer is where
+// the job began: the row says when it was accepted and ends nothing.
+func TestOfferListAcceptedJobNotEnded(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	r1 := e.newRequest()
+	accepted := firstName(t, e.ok("offer", "make", r1, callum), "offers")
+	e.clock.advance(time.Minute) // Tue 10 Mar 09:01
+	e.ok("offer", "accept", accepted)
+	e.clock.advance(time.Hour)
+
+	for _, tc := range []struct {
+		linear    bool
+		want, not []string
+	}{
+		{false, []string{"accepted Tue 10 Mar 09:01"}, nil},
+		{true, []string{"State: accepted Tue 10 Mar 09:01", "Ended: none"}, []string{"Ended: Tue"}},
+	} {
+		args := []string{"offer", "list", "--request", r1}
+		if tc.linear {
+			args = append(args, "--linear")
+		}
+		out := e.ok(args...)
+		row := rowOf(out, idOf(accepted), tc.linear)
+		for _, w := range tc.want {
+			if !strings.Contains(row, w) {
+				t.Errorf("offer list (linear %t): the accepted offer's row lacks %q:\n%s", tc.linear, w, out)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(row, w) {
+				t.Errorf("offer list (linear %t): the accepted offer's row says %q, as if the job were over:\n%s", tc.linear, w, out)
+			}
+		}
+		if !tc.linear && strings.HasSuffix(strings.TrimSpace(row), "Tue 10 Mar 09:01") {
+			t.Errorf("offer list: the accepted offer's ENDED column has the time it was accepted:\n%s", out)
+		}
+	}
+}
