@@ -219,8 +219,9 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	// A call the role may not make counts too: a script repeating one
 	// costs the lookup above all the same, and would otherwise never be
 	// slowed down.
-	if ok, say := s.limiter.allow(p.Token, time.Now()); !ok {
-		s.overRate(p, say)
+	ok, say := s.limiter.allow(p.Token, time.Now())
+	s.overRate(p, say)
+	if !ok {
 		return nil, statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many calls with this token; slow down and retry shortly", nil)
 	}
 	allowed := false
@@ -412,8 +413,9 @@ func (l *limitedStream) RecvMsg(m any) error {
 		l.received = true // the stream's first, charged as its call
 		return nil
 	}
-	if ok, say := l.s.limiter.allow(l.token, time.Now()); !ok {
-		l.s.overRate(principalFrom(l.ctx), say)
+	ok, say := l.s.limiter.allow(l.token, time.Now())
+	l.s.overRate(principalFrom(l.ctx), say)
+	if !ok {
 		return statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many requests with this token; slow down and retry shortly", nil)
 	}
 	return nil
@@ -474,9 +476,11 @@ func newLimiter(rate float64, burst int) *limiter {
 	return &limiter{rate: rate, burst: float64(max(burst, 1)), byKey: map[string]*bucket{}}
 }
 
-// allow takes a call from key's bucket. A refusal also says in say how
-// many of key's refusals are to be logged now: its first, then those since
-// once rateSaidEvery has passed; 0 meanwhile.
+// allow takes a call from key's bucket. It also says in say how many of
+// key's refusals are to be logged now: its first, then those since once
+// rateSaidEvery has passed, at its next call whether refused or not (a
+// script that backs off after a burst is within its rate again, and its
+// burst would otherwise wait unsaid for its next refusal); 0 meanwhile.
 func (l *limiter) allow(key string, now time.Time) (ok bool, say int) {
 	if l.rate <= 0 {
 		return true, 0
@@ -493,14 +497,16 @@ func (l *limiter) allow(key string, now time.Time) (ok bool, say int) {
 	}
 	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
 	b.last = now
-	if b.tokens < 1 {
-		if b.refused++; b.said.IsZero() || now.Sub(b.said) >= rateSaidEvery {
-			say, b.refused, b.said = b.refused, 0, now
-		}
-		return false, say
+	ok = b.tokens >= 1
+	if ok {
+		b.tokens--
+	} else {
+		b.refused++
 	}
-	b.tokens--
-	return true, 0
+	if b.refused > 0 && (b.said.IsZero() || now.Sub(b.said) >= rateSaidEvery) {
+		say, b.refused, b.said = b.refused, 0, now
+	}
+	return ok, say
 }
 
 // streamCounter bounds the streams one principal holds open.

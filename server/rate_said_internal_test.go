@@ -34,3 +34,35 @@ func TestRateRefusalsSaidOnceAMinute(t *testing.T) {
 		}
 	}
 }
+
+// A script refused many times in a burst that then keeps within its rate
+// is still told of: the refusals counted after the first line are said
+// once the minute is up, by its next call allowed or refused. Before, they
+// waited for its next refusal, days later perhaps, and the operator saw
+// "refused 1" for a burst of thousands, and then, out of the blue, a count
+// that belonged to that other day.
+func TestRateRefusalsSaidWhenTheBurstStops(t *testing.T) {
+	l := newLimiter(1, 1)
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	steps := []struct {
+		after   time.Duration
+		ok      bool
+		wantSay int
+	}{
+		{0, true, 0},
+		{0, false, 1}, // the first refusal, said at once
+		{0, false, 0},
+		{0, false, 0},
+		{0, false, 0},
+		{10 * time.Second, true, 0}, // within its rate again, within the minute
+		{rateSaidEvery, true, 3},    // the minute is up: the three since
+		{rateSaidEvery + 10*time.Second, true, 0},
+		{2 * rateSaidEvery, true, 0}, // nothing more to say
+	}
+	for i, st := range steps {
+		ok, say := l.allow("tokens/a", t0.Add(st.after))
+		if ok != st.ok || say != st.wantSay {
+			t.Errorf("step %d (+%v): allowed %t, say %d; want %t, %d", i, st.after, ok, say, st.ok, st.wantSay)
+		}
+	}
+}
