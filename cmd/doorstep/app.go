@@ -141,7 +141,7 @@ func init() {
 		{"request new", "take a new request for help (asks for each detail on a terminal)", (*app).requestNew},
 		{"request find", "a caller's earlier requests, by phone number", (*app).requestFind},
 		{"request show", "one request: its state, offer and volunteer", (*app).requestShow},
-		{"request list", "requests near a postcode, sector or district", (*app).requestList},
+		{"request list", "requests still in hand (or in a state), by urgency or near a postcode", (*app).requestList},
 		{"request edit", "change a request's details: only those given", (*app).requestEdit},
 		{"request candidates", "who could help with a request, best first, and why nobody else", (*app).requestCandidates},
 		{"request cancel", "withdraw a request (frees its volunteer)", (*app).requestCancel},

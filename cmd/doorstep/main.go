@@ -8,7 +8,7 @@
 //	doorstep request new          take a request (asks for each detail on a terminal; flags for scripts)
 //	doorstep request find         a caller's earlier requests, by phone number
 //	doorstep request show ID      one request with its state, offer and volunteer
-//	doorstep request list         requests near a postcode, sector or district
+//	doorstep request list         requests still in hand (or in a state), by urgency or near a postcode
 //	doorstep request edit ID      change a request's details: only those given
 //	doorstep request candidates   who could help, best first, and why nobody else
 //	doorstep request cancel ID    withdraw a request
