@@ -134,7 +134,8 @@ const remotePool = 50
 // would read everyone in reach and find fewer than k, and then need them
 // counted. It sweeps everyone in reach instead (Engine.sweep), which
 // finds the same neighbours and counts the rest into t as it goes;
-// counted reports that it did.
+// counted reports that it did. It gives up at once, before reading a
+// point, where it would find nobody (gridSearch.nobodyNear).
 func (e *Engine) search(q *query, k int, explain bool, buf *searchBuf, t *tally) (cands []Candidate, counted bool) {
 	if k <= 0 {
 		return nil, false
