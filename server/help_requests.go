@@ -351,17 +351,24 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 				map[string]string{"rule": string(ne.why.Reason)})
 		}
 		if errors.As(err, &ne) {
-			md, with := map[string]string{"rule": string(ne.why.Reason)}, ""
+			md, other := map[string]string{"rule": string(ne.why.Reason)}, "their other one"
 			// As for SAME_DOOR's volunteer_coming: a partner or a
 			// volunteer may not read the other job, perhaps another
 			// group's.
 			if p := principalFrom(ctx); len(ne.clashes) > 0 && (p == nil || p.sees()) {
 				md["clashes_with"] = strings.Join(ne.clashes, ",")
-				with = " (" + strings.Join(ne.clashes, ", ") + ")"
+				switch {
+				case len(ne.clashes) == 1:
+				case ne.clashEach:
+					other = "one of their others"
+				default:
+					other = "some of their others"
+				}
+				other += " (" + strings.Join(ne.clashes, ", ") + ")"
 			}
 			return nil, statusWith(codes.FailedPrecondition, ReasonNotEligible,
 				"with this edit the request's volunteer would be at two places at once ("+ne.why.Why()+"): "+
-					"cancel or move this request or their other one"+with+" first", md)
+					"cancel or move this request or "+other+" first", md)
 		}
 		if errors.Is(err, store.ErrEtagMismatch) && in.Etag == "" && attempt < updateRetries {
 			if err := backoff(ctx, attempt); err != nil {

@@ -633,7 +633,7 @@ func (s *Server) assigneeFree(qualify bool) store.AcceptCheck {
 		start, end := timeLeft(req, now)
 		if s.engine.Clashes(req, vol, now) {
 			rules = append(rules, matcher.Busy)
-			out.clashes = overlapping(vol.GetCommitments(), req.Name, start, end)
+			out.clashes, out.clashEach = s.inTheWay(req, vol, now, start, end)
 		}
 		// A zone the volunteer's record names that is no longer known
 		// judges nothing here: the edit is of the request, not of them.
@@ -746,10 +746,37 @@ func lackOf(lack string) matcher.Exclusion {
 type notEligible struct {
 	why   matcher.Exclusion
 	lacks []string
-	// clashes names the volunteer's other jobs whose windows meet the
-	// edited one's, when they would be busy: staff told only "cancel or
-	// move one of their requests" had to find which by hand.
-	clashes []string
+	// clashes names the volunteer's other jobs in the way of the edited
+	// one, when they would be busy (inTheWay): staff told only "cancel or
+	// move one of their requests" had to find which by hand. clashEach
+	// says that moving any one of them would do.
+	clashes   []string
+	clashEach bool
+}
+
+// inTheWay names vol's other jobs in the way of req's (in
+// [start, end)), which engine.Clashes finds them too busy for: those
+// whose windows meet it and without which the rest would leave room, so
+// that staff move or cancel one that lets the edit stand, not a job of a
+// wide window that fits around them (each is true). Where no one job
+// alone is in the way, every job whose window meets it is.
+func (s *Server) inTheWay(req *pb.HelpRequest, vol *pb.Volunteer, now, start, end time.Time) (names []string, each bool) {
+	meets := overlapping(vol.GetCommitments(), req.Name, start, end)
+	for _, name := range meets {
+		rest := &pb.Volunteer{}
+		for _, c := range vol.GetCommitments() {
+			if c.GetHelpRequest() != name {
+				rest.Commitments = append(rest.Commitments, c)
+			}
+		}
+		if !s.engine.Clashes(req, rest, now) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return meets, false
+	}
+	return names, true
 }
 
 // overlapping names the commitments other than request's own whose
@@ -776,7 +803,7 @@ func (e notEligible) Only(lacks []string) error {
 	if len(lacks) == 0 {
 		return e
 	}
-	return notEligible{why: lackOf(lacks[0]), lacks: lacks, clashes: e.clashes}
+	return notEligible{why: lackOf(lacks[0]), lacks: lacks, clashes: e.clashes, clashEach: e.clashEach}
 }
 
 // DeclineOffer implements pb.MatchingServiceServer.
