@@ -117,7 +117,8 @@ func (a *app) requestList(args []string) error {
 	}
 	cmd := a.begin("list", u)
 	near := cmd.fs.String("near", "", "a postcode, sector or district")
-	state := cmd.fs.String("state", "in-hand", "open, offered, assigned, fulfilled, cancelled or expired, several with commas (open,offered); in-hand for open, offered and assigned; or all")
+	state := &statesFlag{words: []string{"in-hand"}}
+	cmd.fs.Var(state, "state", "the `states` listed, of open, offered, assigned, fulfilled, cancelled and expired, one or several with commas (open,offered) or given again; in-hand for open, offered and assigned; or all")
 	urgency := cmd.fs.String("urgency", "all", "only requests at least this urgent: critical; high (high and critical); normal (all but low); or all")
 	org := cmd.fs.String("org", "", "only this organisation's requests")
 	limit := cmd.fs.Int("limit", 200, "at most this many")
@@ -126,7 +127,7 @@ func (a *app) requestList(args []string) error {
 		return err
 	}
 	place := joinArgs(*near, pos)
-	sts, err := parseStates(*state)
+	sts, err := parseStates(state.String())
 	if err != nil {
 		return usageErrorf("--state: %v", err)
 	}
@@ -159,6 +160,33 @@ func (a *app) requestList(args []string) error {
 		return []string{idOf(hr.Name), requestStateWords(hr, now), urgencyWord(hr.Urgency), needsWords(hr.Needs), fmtTiming(hr, now),
 			hr.GetLocation().GetPostcode(), orDash(hr.GetLocation().GetStreet())}
 	})
+}
+
+// statesFlag is request list --state: each one given adds its states
+// (--state open --state offered), as with commas, where a plain string
+// option kept the last alone and left the open requests out unsaid. The
+// first one given replaces the default.
+type statesFlag struct {
+	words []string
+	given bool
+}
+
+func (f *statesFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return strings.Join(f.words, ",")
+}
+
+// Get makes the option read as one of text (flagProblem).
+func (f *statesFlag) Get() any { return f.String() }
+
+func (f *statesFlag) Set(s string) error {
+	if !f.given {
+		f.words, f.given = nil, true
+	}
+	f.words = append(f.words, s)
+	return nil
 }
 
 // listedAsAsked refuses a list with a request outside the states or
