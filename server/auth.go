@@ -489,8 +489,8 @@ func (l *limiter) allow(key string, now time.Time) (ok bool, say int) {
 	defer l.mu.Unlock()
 	b, ok := l.byKey[key]
 	if !ok {
-		if len(l.byKey) > 100000 {
-			clear(l.byKey) // bounded memory; a full bucket for everyone is the safe side
+		if len(l.byKey) > maxLimited {
+			l.forget(now)
 		}
 		b = &bucket{tokens: l.burst, last: now}
 		l.byKey[key] = b
@@ -507,6 +507,28 @@ func (l *limiter) allow(key string, now time.Time) (ok bool, say int) {
 		say, b.refused, b.said = b.refused, 0, now
 	}
 	return ok, say
+}
+
+// maxLimited bounds the buckets a limiter keeps: past it, those as good
+// as new are let go (forget).
+const maxLimited = 100000
+
+// forget lets go of the buckets as good as new: full by now, with no
+// refusal unsaid. A bucket still short of tokens, or with refusals not
+// yet logged (a runaway script's), is kept: clearing them all gave the
+// script a full burst again and lost the count of its refusals since its
+// last line. Should more than half the buckets be in use, all go: memory
+// is bounded, a full bucket for everyone is the safe side, and a walk of
+// them all is then made at most once in maxLimited/2 new tokens.
+func (l *limiter) forget(now time.Time) {
+	for key, b := range l.byKey {
+		if b.refused == 0 && b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			delete(l.byKey, key)
+		}
+	}
+	if len(l.byKey) > maxLimited/2 {
+		clear(l.byKey)
+	}
 }
 
 // streamCounter bounds the streams one principal holds open.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -64,5 +65,41 @@ func TestRateRefusalsSaidWhenTheBurstStops(t *testing.T) {
 		if ok != st.ok || say != st.wantSay {
 			t.Errorf("step %d (+%v): allowed %t, say %d; want %t, %d", i, st.after, ok, say, st.ok, st.wantSay)
 		}
+	}
+}
+
+// A server with more tokens calling than the limiter keeps (a volunteer's
+// app each) forgot a runaway script's bucket with everyone's: its
+// refusals since the last line were never said, and it had a full burst
+// again. Only buckets as good as new are let go: full, nothing unsaid.
+func TestRateRefusalsKeptAcrossManyTokens(t *testing.T) {
+	l := newLimiter(1, 2)
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for range 2 {
+		l.allow("tokens/script", t0)
+	}
+	if _, say := l.allow("tokens/script", t0); say != 1 {
+		t.Fatalf("first refusal said %d", say)
+	}
+	for range 3 {
+		l.allow("tokens/script", t0)
+	}
+	// Apps call through the morning, most of them long enough ago to
+	// have their bucket full again when the last makes one too many.
+	for i := range maxLimited + 1 {
+		at := t0.Add(time.Second)
+		if i > maxLimited*3/4 {
+			at = t0.Add(10 * time.Second)
+		}
+		l.allow(fmt.Sprintf("tokens/app-%d", i), at)
+	}
+	if _, say := l.allow("tokens/script", t0.Add(20*time.Second)); say != 0 {
+		t.Errorf("the script, within the minute: say %d, want 0", say)
+	}
+	if _, say := l.allow("tokens/script", t0.Add(rateSaidEvery)); say != 3 {
+		t.Errorf("the script, a minute on: say %d, want the 3 refused since the first line", say)
+	}
+	if n := len(l.byKey); n > maxLimited+1 {
+		t.Errorf("the limiter keeps %d buckets, more than %d", n, maxLimited+1)
 	}
 }
