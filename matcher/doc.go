@@ -49,12 +49,15 @@
 // Writes only note that a volunteer's grid entry is stale; the grid catches
 // up before the next search (in one bulk build when it is empty, as after
 // loading a store), and Compact lays everything out afresh in Z-order. A
-// volunteer costs about 280 bytes: a short record without pointers but two
+// volunteer costs about 275 bytes: a short record without pointers but two
 // strings, a packed one the rules read first, a 16-byte grid entry whose
 // tag settles most rejections without either record (tag.go), weekly slots
 // in one shared arena, and id, postcode and street lookups that are tables
 // of 4-byte numbers rather than maps, and each grid block (1.6 km square)
-// keeps an aggregate of its tags, a few dozen bytes a block. A search's cost
+// keeps an aggregate of its tags, a few dozen bytes a block, and a tally
+// of its volunteers by kind (flags, vetting, skills), so that a remote
+// request's count of why, over everyone within 50 km, takes a block whose
+// volunteers are all out of hours whole. A search's cost
 // grows with the volunteers in reach, not the engine's size. The candidate
 // search passes over, unread, any block whose aggregate shows nobody in it
 // can be eligible (at night, with a skill nobody there has), so a
