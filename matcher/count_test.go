@@ -368,3 +368,108 @@ func TestGridHistCrowd(t *testing.T) {
 		t.Fatalf("%d entries left", len(h.plain))
 	}
 }
+
+// TestBlockGroupsSearch: a search that passes over a group of blocks, or
+// the whole grid, whose union of aggregates is hopeless (Grid.groups)
+// finds what checking everyone finds, through updates in place, moves,
+// removals and a compaction that shrink and grow blocks' aggregates; the
+// groups stay exactly the union of their blocks (checkAggregates); and
+// both kinds of passing over happen.
+func TestBlockGroupsSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(65, 66))
+	// tagMixVolunteer's mix over 60 km square (hundreds of blocks, several
+	// groups), in one time zone, free by day; one in 150 is free from 1 to
+	// 3 in the morning, so that some groups are hopeless at night and
+	// others not, and a call at 22:00 is hopeless everywhere.
+	write := func(e *Engine, i, rev int) {
+		r := rand.New(rand.NewPCG(uint64(i), uint64(rev)))
+		v := tagMixVolunteer(i, r)
+		v.Home.LatLng.Latitude, v.Home.LatLng.Longitude = offset(r.Float64()*60000-30000, r.Float64()*60000-30000)
+		v.Availability.TimeZone = "Europe/London"
+		night := r.IntN(150) == 0
+		for _, s := range v.Availability.Weekly {
+			from := 7 + r.Int32N(8)
+			if night {
+				from = 1
+			}
+			s.StartTime, s.EndTime = &pb.TimeOfDay{Hours: from}, &pb.TimeOfDay{Hours: from + 1 + r.Int32N(2)}
+		}
+		v.Etag = fmt.Sprint(rev)
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := NewEngine(DefaultConfig())
+	const n = 3000
+	for i := range n {
+		write(e, i, i+1)
+	}
+	rev := n
+	everywhere, groups := 0, 0
+	compare := func(stage string) {
+		e.rlock()
+		checkAggregates(t, stage, e.grid)
+		if len(e.grid.groups) < 4 {
+			t.Fatalf("%s: %d groups of blocks", stage, len(e.grid.groups))
+		}
+		e.mu.RUnlock()
+		for range 80 {
+			r := tagMixRequest(rng)
+			if rng.IntN(2) == 0 {
+				r.Needs, r.RemoteOk, r.EntersHome = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL}, true, false
+			}
+			hour := []int{22, 1, 1, 10}[rng.IntN(4)]
+			start := monday.Add(time.Duration(rng.IntN(7))*24*time.Hour + time.Duration(hour)*time.Hour)
+			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(start), EndTime: timestamppb.New(start.Add(time.Duration(1+rng.IntN(2)) * time.Hour))}}
+			r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(rng.Float64()*60000-30000, rng.Float64()*60000-30000)
+			e.rlock()
+			q, err := e.prepare(r, nil, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.grid.hopelessEverywhere(q) {
+				everywhere++
+			} else {
+				some := 0
+				for i := range e.grid.groups {
+					if q.hopeless(&e.grid.groups[i]) {
+						some++
+					}
+				}
+				if some > 0 {
+					groups++
+				}
+			}
+			e.mu.RUnlock()
+			for _, k := range []int{1, 20} {
+				got, err1 := e.FindCandidates(r, nil, k, now)
+				want, err2 := bruteFind(e, r, k)
+				if err1 != nil || err2 != nil {
+					t.Fatal(err1, err2)
+				}
+				if !slices.Equal(got.Exclusions, want.Exclusions) || !slices.Equal(names(got.Candidates), names(want.Candidates)) {
+					t.Fatalf("%s: k=%d: got %v / %v, want %v / %v", stage, k, names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
+				}
+				got.Release()
+			}
+		}
+	}
+	compare("fresh")
+	for i := range 6000 {
+		switch j := rng.IntN(n); {
+		case i%5 == 0:
+			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", j))
+		default:
+			rev++
+			write(e, j, rev)
+		}
+		if i%2000 == 1999 {
+			compare(fmt.Sprintf("churn %d", i))
+		}
+	}
+	e.Compact()
+	compare("compacted")
+	if everywhere < 50 || groups < 50 {
+		t.Fatalf("hopeless everywhere %d times, in some groups and not others %d", everywhere, groups)
+	}
+}

@@ -104,11 +104,18 @@ type Grid struct {
 	rowsPerDegree float64 // rows of cells per degree of latitude
 	metresPerRow  float64 // = gridMetresPerDeg / rowsPerDegree, about cellMetres
 
-	blockOf    map[uint64]*gridBlock // by packed block coordinates
-	blocks     []*gridBlock          // blocks[0] is unused so that a zero slot means absent
-	hists      []gridHist            // by block index, as blocks
-	freeBlocks []uint32              // indexes of empty blocks, for reuse
-	slots      []gridSlot            // indexed by id
+	blockOf map[uint64]*gridBlock // by packed block coordinates
+	blocks  []*gridBlock          // blocks[0] is unused so that a zero slot means absent
+	hists   []gridHist            // by block index, as blocks
+	// aggs[i] is blocks[i].agg, side by side, and groups[j] the union of
+	// aggs[j<<gridGroupShift:(j+1)<<gridGroupShift] (syncAgg): a remote
+	// call at night, when nobody anywhere is free, passes over every block
+	// of the country, and read each block's own line to find it hopeless,
+	// a cache miss each; it now reads a group's union for 64 blocks.
+	aggs       []gridAgg
+	groups     []gridAgg
+	freeBlocks []uint32   // indexes of empty blocks, for reuse
+	slots      []gridSlot // indexed by id
 	n          int
 
 	// Every band (row of blocks) that has ever held a point lies in
@@ -205,6 +212,66 @@ func (a *gridAgg) add(tag uint32) {
 	for days := tag >> tagDaysShift & 127; days != 0; days &= days - 1 {
 		a.hours[bits.TrailingZeros32(days)] |= span
 	}
+}
+
+// gridGroupShift: a group of blocks (Grid.groups) is 1<<gridGroupShift
+// consecutive block indexes, which lie anywhere: the group serves the
+// search's pass over every block in index order (visitBlocksBeyond).
+const gridGroupShift = 6
+
+// merge widens a to claim all that b does.
+func (a *gridAgg) merge(b *gridAgg) {
+	for d := range a.hours {
+		a.hours[d] |= b.hours[d]
+	}
+	a.skills |= b.skills
+	a.vet = max(a.vet, b.vet)
+	a.other = a.other || b.other
+	a.live = a.live || b.live
+}
+
+// covers reports whether a claims all that b does.
+func (a *gridAgg) covers(b *gridAgg) bool {
+	for d := range a.hours {
+		if b.hours[d]&^a.hours[d] != 0 {
+			return false
+		}
+	}
+	return b.skills&^a.skills == 0 && b.vet <= a.vet && (a.other || !b.other) && (a.live || !b.live)
+}
+
+// syncAgg copies blk.agg, just changed, into aggs and keeps its group's
+// union exact: widened in place when the block's aggregate only grew,
+// worked out afresh from its 64 neighbours in aggs (2 KB side by side)
+// when it shrank (a rebuilt arena, an emptied block).
+func (g *Grid) syncAgg(blk *gridBlock) {
+	bi := blk.index
+	old := g.aggs[bi]
+	g.aggs[bi] = blk.agg
+	gi := bi >> gridGroupShift
+	if blk.agg.covers(&old) {
+		g.groups[gi].merge(&blk.agg)
+		return
+	}
+	lo := gi << gridGroupShift
+	hi := min(lo+1<<gridGroupShift, uint32(len(g.aggs)))
+	var u gridAgg
+	for i := lo; i < hi; i++ {
+		u.merge(&g.aggs[i])
+	}
+	g.groups[gi] = u
+}
+
+// hopelessEverywhere reports whether the union of every group of blocks
+// is hopeless for q: then nobody anywhere can be eligible, as at night
+// for a remote call, and a search finds nothing without a block read.
+func (g *Grid) hopelessEverywhere(q *query) bool {
+	for i := range g.groups {
+		if !q.hopeless(&g.groups[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // gridHist is a block's tags by what a remote request's count of why
@@ -458,6 +525,8 @@ func NewGrid(cellMetres float64) *Grid {
 		blockOf:       map[uint64]*gridBlock{},
 		blocks:        []*gridBlock{nil},
 		hists:         []gridHist{{}},
+		aggs:          []gridAgg{{}},
+		groups:        []gridAgg{{}},
 	}
 }
 
@@ -552,6 +621,7 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 			cell[sl.pos] = e // same cell: move in place
 			g.hists[blk.index].add(e)
 			blk.agg.add(tag)
+			g.syncAgg(blk)
 			blk.markSkills(ci, tag)
 			return
 		}
@@ -569,6 +639,7 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 	g.slots[id] = gridSlot{bc: bi<<8 | ci, pos: blk.add(ci, e)}
 	g.hists[bi].add(e)
 	blk.agg.add(tag) // after add, whose rebuild recomputes the rest
+	g.syncAgg(blk)
 	blk.markSkills(ci, tag)
 	g.n++
 }
@@ -695,6 +766,7 @@ func (g *Grid) load(pts []gridPoint) {
 				blk.fillHoles(off+n, off+gridRun(n))
 			}
 		}
+		g.syncAgg(blk)
 	}
 	g.n = len(pts)
 }
@@ -711,6 +783,10 @@ func (g *Grid) newBlock(by, bx int64, key uint64) *gridBlock {
 		blk = &gridBlock{index: uint32(len(g.blocks))}
 		g.blocks = append(g.blocks, blk)
 		g.hists = append(g.hists, gridHist{})
+		g.aggs = append(g.aggs, gridAgg{})
+		if int(blk.index>>gridGroupShift) == len(g.groups) {
+			g.groups = append(g.groups, gridAgg{})
+		}
 	}
 	blk.by, blk.bx = int32(by), int32(bx)
 	g.blockOf[key] = blk
@@ -761,6 +837,7 @@ func (g *Grid) removeSlot(sl gridSlot) {
 		blk.arena = nil
 		blk.wide = nil // its headers are all zero, as cells' are
 		blk.agg = gridAgg{}
+		g.syncAgg(blk)
 		blk.skilled = [tagSkillBits][gridBlockSide]uint16{}
 		g.hists[bi] = gridHist{}
 		delete(g.blockOf, gridKey(int64(blk.by), int64(blk.bx)))
@@ -1217,6 +1294,12 @@ func gridCosMax(lat, metres float64) float64 {
 func (s *gridSearch) nearest(g *Grid, dst []Neighbour, lat, lng float64, k int, maxMetres float64, accept func(id uint32, metres float64) bool) {
 	s.res = dst
 	if k <= 0 || g.n == 0 || !(maxMetres >= 0) || !geo.ValidLatLng(lat, lng) {
+		return
+	}
+	if s.tq != nil && g.hopelessEverywhere(s.tq) {
+		// Nobody anywhere can be eligible (a remote call at night): the
+		// search would pass over every block, in rings around the query
+		// and then the rest, each found hopeless, and find nothing.
 		return
 	}
 	s.init(g, lat, lng, maxMetres)
@@ -1702,17 +1785,27 @@ func (s *gridSearch) walkBlocks(done int64) {
 // 0..rb around the query (rb < 0: every block).
 func (s *gridSearch) visitBlocksBeyond(rb, done int64) {
 	qb := s.qy >> gridBlockShift
-	// The slice, not the map, so that the order is deterministic.
-	for _, blk := range s.g.blocks[1:] {
+	// The slice, not the map, so that the order is deterministic. A group
+	// of blocks whose union is hopeless (Grid.groups) is passed over with
+	// one test: what the union claims, each of its blocks' aggregates
+	// claims no more, so each would be found hopeless.
+	blocks := s.g.blocks
+	for bi := 1; bi < len(blocks); bi++ {
+		if s.tq != nil && (bi == 1 || bi&(1<<gridGroupShift-1) == 0) && s.tq.hopeless(&s.g.groups[bi>>gridGroupShift]) {
+			bi |= 1<<gridGroupShift - 1 // the group's last; the next group follows
+			continue
+		}
+		if s.tq != nil && s.tq.hopeless(&s.g.aggs[bi]) {
+			// As visitBlock would find, but before its band's view is
+			// worked out, and from aggs, side by side, without the
+			// block's own line: blocks come in no order of band here,
+			// and a remote call at night, when nobody anywhere is free,
+			// passes over every block of the country.
+			continue
+		}
+		blk := blocks[bi]
 		if blk.n == 0 {
 			continue // free
-		}
-		if s.tq != nil && s.tq.hopeless(&blk.agg) {
-			// As visitBlock would find, but before its band's view is
-			// worked out: blocks come in no order of band here, and a
-			// remote call at night, when nobody anywhere is free, passes
-			// over every block of the country.
-			continue
 		}
 		by, bx := int64(blk.by), int64(blk.bx)
 		if rb >= 0 && by >= qb-rb && by <= qb+rb {

@@ -238,6 +238,25 @@ func checkAggregates(t *testing.T, stage string, g *Grid) {
 			t.Fatalf("%s: block (%d,%d) claims %+v, holds %+v", stage, b.by, b.bx, b.agg, fresh)
 		}
 	}
+	// Blocks' aggregates side by side are theirs, and each group's union
+	// is exactly that of its blocks, recounted.
+	if len(g.aggs) != len(g.blocks) || len(g.groups) != (len(g.blocks)-1)>>gridGroupShift+1 {
+		t.Fatalf("%s: %d blocks, %d aggregates, %d groups", stage, len(g.blocks), len(g.aggs), len(g.groups))
+	}
+	for i, b := range g.blocks[1:] {
+		if g.aggs[i+1] != b.agg {
+			t.Fatalf("%s: block %d's aggregate %+v, side by side %+v", stage, i+1, b.agg, g.aggs[i+1])
+		}
+	}
+	for gi, u := range g.groups {
+		var want gridAgg
+		for i := gi << gridGroupShift; i < min((gi+1)<<gridGroupShift, len(g.aggs)); i++ {
+			want.merge(&g.aggs[i])
+		}
+		if u != want {
+			t.Fatalf("%s: group %d claims %+v, its blocks %+v", stage, gi, u, want)
+		}
+	}
 }
 
 // TestReleaseTwiceThroughACopy: a copy of a Result released as well as
