@@ -285,10 +285,12 @@ func TestRemoteCountByKinds(t *testing.T) {
 		write(i, i+1, false)
 	}
 	rev := n
-	byKinds := 0
+	byKinds, known, away := 0, 0, 0
 	compare := func(stage string) {
 		e.rlock()
 		checkAggregates(t, stage, e.grid)
+		k, a := checkOddAway(t, stage, e)
+		known, away = known+k, away+a
 		e.mu.RUnlock()
 		for range 60 {
 			r := tagMixRequest(rng)
@@ -342,6 +344,9 @@ func TestRemoteCountByKinds(t *testing.T) {
 	compare("compacted")
 	if byKinds < 1000 {
 		t.Fatalf("only %d blocks counted by their kinds", byKinds)
+	}
+	if known < 200 || away < 100 {
+		t.Fatalf("the grid held the away days of %d odd points, %d of them away on some day", known, away)
 	}
 }
 
@@ -409,6 +414,7 @@ func TestBlockGroupsSearch(t *testing.T) {
 	compare := func(stage string) {
 		e.rlock()
 		checkAggregates(t, stage, e.grid)
+		checkOddAway(t, stage, e)
 		if len(e.grid.groups) < 4 {
 			t.Fatalf("%s: %d groups of blocks", stage, len(e.grid.groups))
 		}

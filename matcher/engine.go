@@ -612,14 +612,44 @@ func (e *Engine) freshGrid() {
 		}
 		e.grid = NewGrid(CellMetres)
 		e.grid.load(pts)
+		e.setOddAway(pts)
 	} else {
 		for _, id := range e.pending {
 			if v := &e.vols[id]; v.live {
-				e.grid.upsert(id, v.lat, v.lng, volunteerTag(&e.hot[id]))
+				tag := volunteerTag(&e.hot[id])
+				e.grid.upsert(id, v.lat, v.lng, tag)
+				if tag&gridHistOdd == tagAway {
+					e.grid.setOddAway(id, gridAwayOf(&e.hot[id]))
+				}
 			}
 		}
 	}
 	e.pending = nil
+}
+
+// setOddAway tells the grid the away days of those of pts, just loaded,
+// whose tag leaves only their away dates to tell "away" from "not free"
+// (gridOdd.away).
+func (e *Engine) setOddAway(pts []gridPoint) {
+	for _, p := range pts {
+		if p.tag&gridHistOdd == tagAway {
+			e.grid.setOddAway(p.id, gridAwayOf(&e.hot[p.id]))
+		}
+	}
+}
+
+// gridAwayOf is gridOdd.away for h: the one span of days it is away, as
+// check reads it (awayDays), away on no day (tagAway for jobs held), or
+// unknown when the dates are on the side record.
+func gridAwayOf(h *hotVol) [2]int32 {
+	switch {
+	case h.flags&hotAway == 0:
+		return gridAwayNever
+	case h.flags&hotSpan != 0:
+		lo, hi := h.awaySpan()
+		return [2]int32{lo, hi}
+	}
+	return gridAwayUnknown
 }
 
 // rlock takes the read lock with the grid up to date.
@@ -1176,6 +1206,7 @@ func (e *Engine) Compact() {
 	e.idEpoch++
 	e.grid = NewGrid(CellMetres)
 	e.grid.load(pts)
+	e.setOddAway(pts)
 	clear(e.postcodes.head)
 	clear(e.streets.head)
 	// Linked from the last, so that each list runs in id order.

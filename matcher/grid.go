@@ -288,7 +288,38 @@ type gridHist struct {
 	odd   []gridOdd // in no order
 }
 
-type gridOdd struct{ id, tag uint32 }
+// gridOdd is a point kept apart from its block's kinds of tag. away is,
+// for one whose tag has tagAway and no other odd bit, what a night count
+// needs to tell "away" from "not free" without reading the record, as
+// the engine set it (Grid.setOddAway, gridAwayOf); gridAwayUnknown, the
+// record must be read, until the engine says.
+type gridOdd struct {
+	id, tag uint32
+	away    [2]int32
+}
+
+// gridAwayUnknown and gridAwayNever are gridOdd.away for a volunteer
+// whose away days the grid does not know, and for one away on no day
+// (whose tagAway is for the jobs they hold). Any other value is the one
+// span of days (as piece.day) they are away, lo..hi.
+var (
+	gridAwayUnknown = [2]int32{math.MinInt32, math.MinInt32}
+	gridAwayNever   = [2]int32{1, 0}
+)
+
+// setOddAway sets point id's gridOdd.away, if it is odd.
+func (g *Grid) setOddAway(id uint32, away [2]int32) {
+	if int(id) >= len(g.slots) || g.slots[id].bc == 0 {
+		return
+	}
+	h := &g.hists[g.slots[id].bc>>8]
+	for i := range h.odd {
+		if h.odd[i].id == id {
+			h.odd[i].away = away
+			return
+		}
+	}
+}
 
 // gridHistOdd are the tag bits that put a point in odd.
 const gridHistOdd = tagAway | tagOtherZone | tagExpires
@@ -309,7 +340,7 @@ func gridHistKey(tag uint32) uint32 {
 
 func (h *gridHist) add(e gridEntry) {
 	if e.tag&gridHistOdd != 0 {
-		h.odd = append(h.odd, gridOdd{e.id, e.tag})
+		h.odd = append(h.odd, gridOdd{e.id, e.tag, gridAwayUnknown})
 		return
 	}
 	k := gridHistKey(e.tag)

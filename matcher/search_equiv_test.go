@@ -203,6 +203,40 @@ func gridMetres(e *Engine, q *query, id uint32) float64 {
 // and cells over relies on.
 func cmpOdd(a, b gridOdd) int { return int(a.id) - int(b.id) }
 
+// oddKeys is odd's ids and tags, without the away days the engine adds.
+func oddKeys(odd []gridOdd) [][2]uint32 {
+	var k [][2]uint32
+	for _, o := range slices.SortedFunc(slices.Values(odd), cmpOdd) {
+		k = append(k, [2]uint32{o.id, o.tag})
+	}
+	return k
+}
+
+// checkOddAway: every odd point the engine judges by its away days holds
+// them as its record does, and says in how many blocks' odd points one
+// is away on some day.
+func checkOddAway(t *testing.T, stage string, e *Engine) (known, away int) {
+	t.Helper()
+	for _, b := range e.grid.blocks[1:] {
+		for _, o := range e.grid.hists[b.index].odd {
+			want := gridAwayUnknown
+			if o.tag&gridHistOdd == tagAway {
+				want = gridAwayOf(&e.hot[o.id])
+			}
+			if o.away != want {
+				t.Fatalf("%s: volunteer %d (tag %#x) has away %v in the grid, %v in the record", stage, o.id, o.tag, o.away, want)
+			}
+			if want != gridAwayUnknown {
+				known++
+				if want != gridAwayNever {
+					away++
+				}
+			}
+		}
+	}
+	return known, away
+}
+
 func checkAggregates(t *testing.T, stage string, g *Grid) {
 	t.Helper()
 	for _, b := range g.blocks[1:] {
@@ -227,7 +261,7 @@ func checkAggregates(t *testing.T, stage string, g *Grid) {
 		}
 		h := g.hists[b.index]
 		if !slices.Equal(slices.Sorted(slices.Values(h.plain)), slices.Sorted(slices.Values(kinds.plain))) ||
-			!slices.Equal(slices.SortedFunc(slices.Values(h.odd), cmpOdd), slices.SortedFunc(slices.Values(kinds.odd), cmpOdd)) {
+			!slices.Equal(oddKeys(h.odd), oddKeys(kinds.odd)) {
 			t.Fatalf("%s: block (%d,%d) has kinds %v %v, holds %v %v", stage, b.by, b.bx, h.plain, h.odd, kinds.plain, kinds.odd)
 		}
 		ok := (!fresh.live || b.agg.live) && (!fresh.other || b.agg.other) && fresh.skills&^b.agg.skills == 0 && fresh.vet <= b.agg.vet
