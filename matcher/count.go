@@ -262,6 +262,9 @@ func (s *exclusionSweep) block(blk *gridBlock) {
 		return
 	}
 	whole := bhi <= s.innerDegSq // every point is within the radius
+	if whole && s.allPass && s.tt.usable && s.byKinds(blk) {
+		return
+	}
 	lat, lng := s.lat, s.lng
 	cosMin, cosMax, degSq, innerDegSq := s.cosMin, s.cosMax, s.degSq, s.innerDegSq
 	// The own-limit rule by reach class and exactness (tagReachIndex), for
@@ -293,9 +296,6 @@ func (s *exclusionSweep) block(blk *gridBlock) {
 	tt := &s.tt
 	count := &s.count
 	arena := blk.arena
-	if whole && s.allPass && tt.usable && s.byKinds(blk) {
-		return
-	}
 	if whole && s.allPass && tt.usable {
 		// A remote request's: every point is within the radius, and no
 		// own limit applies, so the tag alone decides or sends the point
@@ -400,13 +400,23 @@ func (s *exclusionSweep) block(blk *gridBlock) {
 // aggregate claims, and reports whether it did: a night call's count
 // of why otherwise judged 60,000-90,000 points one by one.
 func (s *exclusionSweep) byKinds(blk *gridBlock) bool {
-	if !s.kinds(blk) {
+	if !s.hopelessHours(blk) {
 		return false
 	}
 	h := &s.e.grid.hists[blk.index]
 	tt := &s.tt
-	for _, p := range h.plain {
+	for i, p := range h.plain {
 		c := tt.kindCode(p)
+		if c.code&tagSettled == 0 {
+			// A skill or check the tag cannot judge: undo, for the
+			// block to be read point by point. Rare, and then for the
+			// first kind of most blocks.
+			for _, p := range h.plain[:i] {
+				c := tt.kindCode(p)
+				s.count[c.code&0xff] -= int32(c.n)
+			}
+			return false
+		}
 		s.count[c.code&0xff] += int32(c.n)
 	}
 	pieces := s.q.window.for_(0)
@@ -434,6 +444,20 @@ func (s *exclusionSweep) byKinds(blk *gridBlock) bool {
 
 // kinds says whether byKinds can count blk.
 func (s *exclusionSweep) kinds(blk *gridBlock) bool {
+	if !s.hopelessHours(blk) {
+		return false
+	}
+	for _, p := range s.e.grid.hists[blk.index].plain {
+		if s.tt.kindCode(p).code&tagSettled == 0 {
+			return false // a skill or check the tag cannot judge
+		}
+	}
+	return true
+}
+
+// hopelessHours says whether the window misses every hour blk's
+// aggregate claims, in the first time zone.
+func (s *exclusionSweep) hopelessHours(blk *gridBlock) bool {
 	q, a := s.q, &blk.agg
 	if !q.tag.wmOK || a.other {
 		return false
@@ -447,11 +471,6 @@ func (s *exclusionSweep) kinds(blk *gridBlock) bool {
 	// tag's availability code is notFree (tagTable.code); that of a
 	// paused or full point, left out of the aggregate, loses to its
 	// flags'.
-	for _, p := range s.e.grid.hists[blk.index].plain {
-		if s.tt.kindCode(p).code&tagSettled == 0 {
-			return false // a skill or check the tag cannot judge
-		}
-	}
 	return true
 }
 
