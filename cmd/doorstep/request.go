@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -144,11 +145,8 @@ func (a *app) requestList(args []string) error {
 	} else {
 		req.States = sts
 	}
-	hrs, more, err := a.listRequests(req, *limit)
+	hrs, more, err := a.listRequestsAsAsked(req, sts, least, *limit)
 	if err != nil {
-		return err
-	}
-	if err := a.listedAsAsked(hrs, sts, least); err != nil {
 		return err
 	}
 	none := fmt.Sprintf("No %s.", listedWords(sts, least))
@@ -189,22 +187,143 @@ func (f *statesFlag) Set(s string) error {
 	return nil
 }
 
-// listedAsAsked refuses a list with a request outside the states or
-// urgency asked for: a server from before ListHelpRequestsRequest.states
-// and min_urgency drops them unread and lists everything, and a closed
-// request among "those in hand" would be taken for work still to do.
-func (a *app) listedAsAsked(hrs []*pb.HelpRequest, sts []pb.HelpRequest_State, least pb.Urgency) error {
-	for _, hr := range hrs {
-		u := hr.Urgency
-		if u == pb.Urgency_URGENCY_UNSPECIFIED {
-			u = pb.Urgency_URGENCY_NORMAL
-		}
-		if (len(sts) > 0 && !slices.Contains(sts, hr.State)) || u < least {
-			return &cliError{code: exitFailed, msg: a.olderServer("it lists every request, whatever --state or --urgency say") +
-				" Until then, give one --state and no --urgency."}
-		}
+// errFilterDropped: a page held a request outside the states or urgency
+// asked for, which only a server from before
+// ListHelpRequestsRequest.states and min_urgency gives (it drops them
+// unread and lists everything).
+var errFilterDropped = errors.New("the server dropped states and min_urgency")
+
+// listRequestsAsAsked is listRequests for request list's states (sts,
+// none for any) and least urgency. A server older than states and
+// min_urgency lists everything, and a closed request among "those in
+// hand" would be taken for work still to do, while refusing left a
+// helpline whose doorstep was upgraded first with no plain "request
+// list" at all. So the first page holding a request outside the filter
+// (an old server's first page usually does: the oldest requests are
+// closed) gives the server away, never a version string, and the list is
+// read again as an older server can give it (listOneStateAtATime).
+func (a *app) listRequestsAsAsked(req *pb.ListHelpRequestsRequest, sts []pb.HelpRequest_State, least pb.Urgency, limit int) ([]*pb.HelpRequest, bool, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, false, err
 	}
-	return nil
+	asked := func(hr *pb.HelpRequest) bool {
+		return (len(sts) == 0 || slices.Contains(sts, hr.State)) && urgencyAtLeast(hr.Urgency, least)
+	}
+	out, _, err := readPages(limit+1, func(size int32, token string) ([]*pb.HelpRequest, string, error) {
+		req.PageSize, req.PageToken = size, token
+		resp, err := c.HelpRequests.ListHelpRequests(a.ctx, req)
+		if err == nil && !allOf(resp.GetHelpRequests(), asked) {
+			return nil, "", errFilterDropped
+		}
+		return resp.GetHelpRequests(), resp.GetNextPageToken(), err
+	})
+	switch {
+	case errors.Is(err, errFilterDropped):
+		return a.listOneStateAtATime(c, req, sts, asked, limit)
+	case err != nil:
+		return nil, false, err
+	case len(out) > limit:
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// listOneStateAtATime lists, from a server older than
+// ListHelpRequestsRequest.states and min_urgency, the requests asked for
+// as a newer one would. It walks each state of sts in turn with the single
+// state such a server honours, keeping the ones urgent enough itself,
+// until limit+1 are kept or the state's pages run out, and merges the
+// walks in the server's order (by id, which is age; within --near by
+// postcode first): the first limit+1 of the whole list are among them, so
+// --limit and "more match" stay right. Kept by urgency here, a walk may
+// read many pages to keep a few (--state all --urgency critical reads the
+// whole history), but a newer server reads as many itself.
+func (a *app) listOneStateAtATime(c *client.Client, base *pb.ListHelpRequestsRequest, sts []pb.HelpRequest_State, asked func(*pb.HelpRequest) bool, limit int) ([]*pb.HelpRequest, bool, error) {
+	walks := sts
+	if len(walks) == 0 {
+		walks = []pb.HelpRequest_State{pb.HelpRequest_STATE_UNSPECIFIED} // any state: one walk
+	}
+	// Kept by urgency here, most of a page may be turned away.
+	narrowed := base.MinUrgency != pb.Urgency_URGENCY_UNSPECIFIED
+	var all []*pb.HelpRequest
+	for _, st := range walks {
+		req := proto.CloneOf(base)
+		req.State, req.States, req.PageToken = st, nil, ""
+		kept, err := keptPages(limit+1, narrowed, func(size int32, token string) ([]*pb.HelpRequest, string, error) {
+			req.PageSize, req.PageToken = size, token
+			resp, err := c.HelpRequests.ListHelpRequests(a.ctx, req)
+			return resp.GetHelpRequests(), resp.GetNextPageToken(), err
+		}, asked)
+		if err != nil {
+			return nil, false, err
+		}
+		all = append(all, kept...)
+	}
+	byPostcode := base.Postcode != ""
+	slices.SortStableFunc(all, func(x, y *pb.HelpRequest) int {
+		if byPostcode {
+			if d := strings.Compare(x.GetLocation().GetPostcode(), y.GetLocation().GetPostcode()); d != 0 {
+				return d
+			}
+		}
+		return strings.Compare(idOf(x.Name), idOf(y.Name))
+	})
+	// A request that changed state between two walks (offered while the
+	// open ones were read) is met twice: the later reading stands.
+	out := all[:0]
+	for i, hr := range all {
+		if i+1 < len(all) && all[i+1].Name == hr.Name {
+			continue
+		}
+		out = append(out, hr)
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// keptPages reads pages until limit items that keep accepts are kept or
+// the pages run out. Where keep may turn most away (narrowed), each page
+// is a full one: a page sized to what is still wanted would take many
+// more calls.
+func keptPages(limit int, narrowed bool, list func(size int32, token string) ([]*pb.HelpRequest, string, error), keep func(*pb.HelpRequest) bool) ([]*pb.HelpRequest, error) {
+	var out []*pb.HelpRequest
+	token := ""
+	for {
+		size := maxPageSize
+		if !narrowed {
+			size = min(limit-len(out), maxPageSize)
+		}
+		got, next, err := list(int32(size), token)
+		if err != nil {
+			return nil, err
+		}
+		for _, hr := range got {
+			if keep(hr) {
+				out = append(out, hr)
+			}
+		}
+		if next == "" || len(out) >= limit {
+			return out, nil
+		}
+		token = next
+	}
+}
+
+// allOf says whether every one of items is one keep accepts.
+func allOf[T any](items []T, keep func(T) bool) bool {
+	return !slices.ContainsFunc(items, func(x T) bool { return !keep(x) })
+}
+
+// urgencyAtLeast says whether urgency u is at least least, a request
+// stored without one counting as normal, as the server counts it.
+func urgencyAtLeast(u, least pb.Urgency) bool {
+	if u == pb.Urgency_URGENCY_UNSPECIFIED {
+		u = pb.Urgency_URGENCY_NORMAL
+	}
+	return u >= least
 }
 
 // listedWords names what request list looked for, as in "No %s.":
