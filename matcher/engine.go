@@ -612,7 +612,7 @@ func (e *Engine) freshGrid() {
 		}
 		e.grid = NewGrid(CellMetres)
 		e.grid.load(pts)
-		e.setOddAway(pts)
+		e.setOddAway()
 	} else {
 		for _, id := range e.pending {
 			if v := &e.vols[id]; v.live {
@@ -627,13 +627,18 @@ func (e *Engine) freshGrid() {
 	e.pending = nil
 }
 
-// setOddAway tells the grid the away days of those of pts, just loaded,
-// whose tag leaves only their away dates to tell "away" from "not free"
-// (gridOdd.away).
-func (e *Engine) setOddAway(pts []gridPoint) {
-	for _, p := range pts {
-		if p.tag&gridHistOdd == tagAway {
-			e.grid.setOddAway(p.id, gridAwayOf(&e.hot[p.id]))
+// setOddAway tells the grid, just loaded, the away days of those whose
+// tag leaves only their away dates to tell "away" from "not free"
+// (gridOdd.away). It walks each block's odd points in place: looking each
+// up by id (Grid.setOddAway) scans its block's, and a crowd at one point
+// (a postcode's centre) then cost the square of its size under the lock.
+func (e *Engine) setOddAway() {
+	for bi := range e.grid.hists {
+		odd := e.grid.hists[bi].odd
+		for i := range odd {
+			if odd[i].tag&gridHistOdd == tagAway {
+				odd[i].away = gridAwayOf(&e.hot[odd[i].id])
+			}
 		}
 	}
 }
@@ -1206,7 +1211,7 @@ func (e *Engine) Compact() {
 	e.idEpoch++
 	e.grid = NewGrid(CellMetres)
 	e.grid.load(pts)
-	e.setOddAway(pts)
+	e.setOddAway()
 	clear(e.postcodes.head)
 	clear(e.streets.head)
 	// Linked from the last, so that each list runs in id order.

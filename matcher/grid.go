@@ -307,12 +307,19 @@ var (
 	gridAwayNever   = [2]int32{1, 0}
 )
 
-// setOddAway sets point id's gridOdd.away, if it is odd.
+// setOddAway sets point id's gridOdd.away, if it is odd. Just after
+// upsert, the point is its block's last odd one (gridHist.add appends):
+// looked for from the first, an import of a crowd at one point (a
+// postcode's centre) cost the square of its size under the lock.
 func (g *Grid) setOddAway(id uint32, away [2]int32) {
 	if int(id) >= len(g.slots) || g.slots[id].bc == 0 {
 		return
 	}
 	h := &g.hists[g.slots[id].bc>>8]
+	if n := len(h.odd); n > 0 && h.odd[n-1].id == id {
+		h.odd[n-1].away = away
+		return
+	}
 	for i := range h.odd {
 		if h.odd[i].id == id {
 			h.odd[i].away = away
