@@ -67,7 +67,7 @@ func req(edit ...func(*pb.HelpRequest)) *pb.HelpRequest {
 	return r
 }
 
-func engineWith(t *testing.T, vols ...*pb.Volunteer) *Engine {
+func engineWith(t testing.TB, vols ...*pb.Volunteer) *Engine {
 	t.Helper()
 	e := NewEngine(DefaultConfig())
 	for _, v := range vols {
