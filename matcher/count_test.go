@@ -313,17 +313,7 @@ func TestRemoteCountByKinds(t *testing.T) {
 				}
 			}
 			e.mu.RUnlock()
-			for _, k := range []int{1, 20} {
-				got, err1 := e.FindCandidates(r, nil, k, now)
-				want, err2 := bruteFind(e, r, k)
-				if err1 != nil || err2 != nil {
-					t.Fatal(err1, err2)
-				}
-				if !slices.Equal(got.Exclusions, want.Exclusions) || !slices.Equal(names(got.Candidates), names(want.Candidates)) {
-					t.Fatalf("%s: k=%d: got %v / %v, want %v / %v", stage, k, names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
-				}
-				got.Release()
-			}
+			sameAsBrute(t, stage, e, r, now, 1, 20)
 		}
 	}
 	compare("fresh")
@@ -447,17 +437,7 @@ func TestBlockGroupsSearch(t *testing.T) {
 				}
 			}
 			e.mu.RUnlock()
-			for _, k := range []int{1, 20} {
-				got, err1 := e.FindCandidates(r, nil, k, now)
-				want, err2 := bruteFind(e, r, k)
-				if err1 != nil || err2 != nil {
-					t.Fatal(err1, err2)
-				}
-				if !slices.Equal(got.Exclusions, want.Exclusions) || !slices.Equal(names(got.Candidates), names(want.Candidates)) {
-					t.Fatalf("%s: k=%d: got %v / %v, want %v / %v", stage, k, names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
-				}
-				got.Release()
-			}
+			sameAsBrute(t, stage, e, r, now, 1, 20)
 		}
 	}
 	compare("fresh")
@@ -477,5 +457,22 @@ func TestBlockGroupsSearch(t *testing.T) {
 	compare("compacted")
 	if everywhere < 50 || groups < 50 {
 		t.Fatalf("hopeless everywhere %d times, in some groups and not others %d", everywhere, groups)
+	}
+}
+
+// sameAsBrute holds e's candidates (by name) and exclusions for r, at each
+// of ks, to checking everyone (bruteFind).
+func sameAsBrute(t *testing.T, stage string, e *Engine, r *pb.HelpRequest, now time.Time, ks ...int) {
+	t.Helper()
+	for _, k := range ks {
+		got, err1 := e.FindCandidates(r, nil, k, now)
+		want, err2 := bruteFind(e, r, k)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if !slices.Equal(got.Exclusions, want.Exclusions) || !slices.Equal(names(got.Candidates), names(want.Candidates)) {
+			t.Fatalf("%s: k=%d: got %v / %v, want %v / %v", stage, k, names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
+		}
+		got.Release()
 	}
 }
