@@ -177,8 +177,15 @@ const CellMetres = 100
 
 // NewEngine returns an empty engine.
 func NewEngine(cfg Config) *Engine {
-	return &Engine{cfg: cfg, grid: NewGrid(CellMetres), tags: map[string]uint32{}, locs: map[string]*time.Location{},
+	e := &Engine{cfg: cfg, grid: NewGrid(CellMetres), tags: map[string]uint32{}, locs: map[string]*time.Location{},
 		postcodes: newInterned(), streets: newInterned()}
+	// The first zone is the one the tags' hours, the blocks' aggregates
+	// and the night shortcuts hold for (tagOtherZone): the UK's, whatever
+	// order a store's volunteers load in, or a befriender abroad loaded
+	// first would turn them off for everyone else. Without the zone
+	// database it is the first met, as before.
+	_, _, _ = e.location(defaultZone)
+	return e
 }
 
 // Reserve makes room for n more volunteers, so that loading a known number

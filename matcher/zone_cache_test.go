@@ -21,10 +21,10 @@ func TestZonesAreLoadedOnce(t *testing.T) {
 	if err := b.UpsertVolunteer(vol("bob", 0, 0, paris)); err != nil {
 		t.Fatal(err)
 	}
-	if a.locList[0] != b.locList[0] {
+	if a.locs["Europe/Paris"] != b.locs["Europe/Paris"] {
 		t.Error("each engine read Europe/Paris from its file again")
 	}
-	if a.locList[0].String() != "Europe/Paris" {
-		t.Errorf("zone %v", a.locList[0])
+	if z := a.locs["Europe/Paris"]; z == nil || z.String() != "Europe/Paris" {
+		t.Errorf("zone %v", z)
 	}
 }
