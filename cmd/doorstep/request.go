@@ -352,15 +352,19 @@ func listedWords(sts []pb.HelpRequest_State, least pb.Urgency) string {
 	return what
 }
 
-// requestStateWords is a request's state for staff: an assigned request
+// requestStateWords is a request's state for staff: one still in hand
 // whose window or deadline is over says when it ended ("assigned, ended
-// 11:30"), as the server judges it (client.RequestEnded). It stays
-// assigned until someone marks it done, or the server's sweep does some
-// days later, and staff are to ring the volunteer meanwhile.
+// 11:30"), as the server judges it (client.RequestEnded). An assigned one
+// stays so until someone marks it done, or the server's sweep does some
+// days later, and staff are to ring the volunteer meanwhile; an open or
+// offered one is marked expired by the next sweep.
 func requestStateWords(hr *pb.HelpRequest, now time.Time) string {
-	if hr.State == pb.HelpRequest_STATE_ASSIGNED {
+	// Still in hand with its time over: assigned, staff ring the
+	// volunteer; open or offered, the sweep will mark it expired, and
+	// nobody is to be promised for a time gone.
+	if slices.Contains(client.InHand(), hr.State) {
 		if end, ended := client.RequestEnded(hr, now); ended {
-			return "assigned, ended " + endedWords(end, now)
+			return stateWord(hr.State) + ", ended " + endedWords(end, now)
 		}
 	}
 	return stateWord(hr.State)
