@@ -250,11 +250,14 @@ func (a *app) listOneStateAtATime(c *client.Client, base *pb.ListHelpRequestsReq
 	for _, st := range walks {
 		req := proto.CloneOf(base)
 		req.State, req.States, req.PageToken = st, nil, ""
-		kept, err := keptPages(limit+1, narrowed, func(size int32, token string) ([]*pb.HelpRequest, string, error) {
+		kept, _, err := readPages(limit+1, func(size int32, token string) ([]*pb.HelpRequest, string, error) {
+			if narrowed {
+				size = maxPageSize // a page sized to what is still wanted would take many more calls
+			}
 			req.PageSize, req.PageToken = size, token
 			resp, err := c.HelpRequests.ListHelpRequests(a.ctx, req)
-			return resp.GetHelpRequests(), resp.GetNextPageToken(), err
-		}, asked)
+			return slices.DeleteFunc(resp.GetHelpRequests(), func(hr *pb.HelpRequest) bool { return !asked(hr) }), resp.GetNextPageToken(), err
+		})
 		if err != nil {
 			return nil, false, err
 		}
@@ -282,34 +285,6 @@ func (a *app) listOneStateAtATime(c *client.Client, base *pb.ListHelpRequestsReq
 		return out[:limit], true, nil
 	}
 	return out, false, nil
-}
-
-// keptPages reads pages until limit items that keep accepts are kept or
-// the pages run out. Where keep may turn most away (narrowed), each page
-// is a full one: a page sized to what is still wanted would take many
-// more calls.
-func keptPages(limit int, narrowed bool, list func(size int32, token string) ([]*pb.HelpRequest, string, error), keep func(*pb.HelpRequest) bool) ([]*pb.HelpRequest, error) {
-	var out []*pb.HelpRequest
-	token := ""
-	for {
-		size := maxPageSize
-		if !narrowed {
-			size = min(limit-len(out), maxPageSize)
-		}
-		got, next, err := list(int32(size), token)
-		if err != nil {
-			return nil, err
-		}
-		for _, hr := range got {
-			if keep(hr) {
-				out = append(out, hr)
-			}
-		}
-		if next == "" || len(out) >= limit {
-			return out, nil
-		}
-		token = next
-	}
 }
 
 // allOf says whether every one of items is one keep accepts.
