@@ -127,6 +127,15 @@ func (a *app) requestList(args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(pos) > 0 && allStateWords(pos) {
+		// "--state open offered" unquoted, or "request list open": no
+		// postcode is a state's name, and taking "offered" for a place
+		// listed nothing, or failed on a postcode never meant.
+		for _, w := range pos {
+			_ = state.Set(w) // Set never fails
+		}
+		pos = nil
+	}
 	place := joinArgs(*near, pos)
 	sts, err := parseStates(state.String())
 	if err != nil {
@@ -158,6 +167,17 @@ func (a *app) requestList(args []string) error {
 		return []string{idOf(hr.Name), requestStateWords(hr, now), urgencyWord(hr.Urgency), needsWords(hr.Needs), fmtTiming(hr, now),
 			hr.GetLocation().GetPostcode(), orDash(hr.GetLocation().GetStreet())}
 	})
+}
+
+// allStateWords: every one of words names states (open, offered, in-hand,
+// all...), as parseStates reads them.
+func allStateWords(words []string) bool {
+	for _, w := range words {
+		if _, err := parseStates(w); err != nil || strings.Trim(w, ", +") == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // statesFlag is request list --state: each one given adds its states

@@ -26,3 +26,36 @@ func TestRequestListStateRepeated(t *testing.T) {
 		t.Errorf("request list --state offered:\n%s", out)
 	}
 }
+
+// TestRequestListStatesUnquoted: "--state open offered" without quotes
+// (or commas) took "offered" for a postcode, and staff met a postcode
+// error they never typed, or nothing listed; state words after the
+// options are states, and a real place still is a place.
+func TestRequestListStatesUnquoted(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	open := e.newRequest("--urgency", "critical")
+	offered := e.newRequest("--phone", "01224 123457", "--name", "Ian Duthie")
+	e.ok("offer", "make", offered, callum)
+	tests := []struct {
+		args      []string
+		in, notIn []string
+	}{
+		{[]string{"--state", "open", "offered"}, []string{open, offered}, nil},
+		{[]string{"open"}, []string{open}, []string{offered}},
+		{[]string{"offered", "open"}, []string{open, offered}, nil},
+	}
+	for _, tc := range tests {
+		out := e.ok(append([]string{"request", "list"}, tc.args...)...)
+		for _, id := range tc.in {
+			if !strings.Contains(out, idOf(id)) {
+				t.Errorf("request list %v leaves out %s:\n%s", tc.args, id, out)
+			}
+		}
+		for _, id := range tc.notIn {
+			if strings.Contains(out, idOf(id)) {
+				t.Errorf("request list %v lists %s:\n%s", tc.args, id, out)
+			}
+		}
+	}
+}
