@@ -517,17 +517,29 @@ const maxLimited = 100000
 // refusal unsaid. A bucket still short of tokens, or with refusals not
 // yet logged (a runaway script's), is kept: clearing them all gave the
 // script a full burst again and lost the count of its refusals since its
-// last line. Should more than half the buckets be in use, all go: memory
-// is bounded, a full bucket for everyone is the safe side, and a walk of
-// them all is then made at most once in maxLimited/2 new tokens.
+// last line. Should more than half the buckets be in use (a slow rate,
+// whose buckets take minutes to fill, and a busy morning), those within
+// their rate go too, a full bucket for them the safe side, and only those
+// over it stay: clearing every one gave the script its burst back there
+// too. Should even those be more than half, all go. Memory is bounded,
+// and a walk of them all is made at most once in maxLimited/2 new tokens.
 func (l *limiter) forget(now time.Time) {
-	for key, b := range l.byKey {
-		if b.refused == 0 && b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-			delete(l.byKey, key)
-		}
+	l.forgetAll(func(b *bucket, tokens float64) bool { return b.refused == 0 && tokens >= l.burst }, now)
+	if len(l.byKey) > maxLimited/2 {
+		l.forgetAll(func(b *bucket, tokens float64) bool { return b.refused == 0 && tokens >= 1 }, now)
 	}
 	if len(l.byKey) > maxLimited/2 {
 		clear(l.byKey)
+	}
+}
+
+// forgetAll lets go of the buckets that let says may go, given their
+// tokens by now.
+func (l *limiter) forgetAll(let func(b *bucket, tokens float64) bool, now time.Time) {
+	for key, b := range l.byKey {
+		if let(b, b.tokens+now.Sub(b.last).Seconds()*l.rate) {
+			delete(l.byKey, key)
+		}
 	}
 }
 

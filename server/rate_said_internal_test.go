@@ -103,3 +103,36 @@ func TestRateRefusalsKeptAcrossManyTokens(t *testing.T) {
 		t.Errorf("the limiter keeps %d buckets, more than %d", n, maxLimited+1)
 	}
 }
+
+// With more than half the buckets in use (a slow rate, whose buckets take
+// minutes to fill, on a busy morning) every bucket was let go, the
+// runaway script's with the rest: it had its whole burst again at once,
+// and its refusals since its last line were never said. Only those
+// within their rate go; the script stays refused, and its count is said.
+func TestRateScriptKeptWhenMostBucketsInUse(t *testing.T) {
+	l := newLimiter(1, 200) // 200 s to fill
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for range 200 {
+		l.allow("tokens/script", t0)
+	}
+	if ok, say := l.allow("tokens/script", t0); ok || say != 1 {
+		t.Fatalf("the script's first refusal: allowed %t, said %d", ok, say)
+	}
+	for range 3 {
+		l.allow("tokens/script", t0)
+	}
+	// Every app called a few seconds ago: all in use, none full.
+	for i := range maxLimited + 1 {
+		l.allow(fmt.Sprintf("tokens/app-%d", i), t0)
+	}
+	at := t0.Add(500 * time.Millisecond)
+	if ok, _ := l.allow("tokens/script", at); ok {
+		t.Errorf("the script, over its rate, was allowed a call as the limiter let buckets go")
+	}
+	if _, say := l.allow("tokens/script", t0.Add(rateSaidEvery)); say != 4 {
+		t.Errorf("the script, a minute on: say %d, want the 4 refused since the first line", say)
+	}
+	if n := len(l.byKey); n > maxLimited/2+1 {
+		t.Errorf("the limiter keeps %d buckets, more than %d", n, maxLimited/2+1)
+	}
+}
