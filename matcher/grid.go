@@ -286,7 +286,17 @@ func (g *Grid) hopelessEverywhere(q *query) bool {
 type gridHist struct {
 	plain []uint32  // gridHistKey(tag) | count<<gridHistKeyBits, in no order
 	odd   []gridOdd // in no order
+	// oddAt is where each of odd is, by id, once odd is long (a crowd
+	// away at one postcode's centre): found from the first, each point's
+	// removal as an update or a deletion reached it, and a crowd's
+	// re-import (each update a removal and an add) cost the square of its
+	// size under the engine's lock.
+	oddAt map[uint32]int32
 }
+
+// gridOddIndexed is how long a block's odd list grows before it is
+// indexed (gridHist.oddAt); half of it, and the index goes.
+const gridOddIndexed = 64
 
 // gridOdd is a point kept apart from its block's kinds of tag. away is,
 // for one whose tag has tagAway and no other odd bit, what a night count
@@ -320,12 +330,25 @@ func (g *Grid) setOddAway(id uint32, away [2]int32) {
 		h.odd[n-1].away = away
 		return
 	}
+	if i := h.oddIndex(id); i >= 0 {
+		h.odd[i].away = away
+	}
+}
+
+// oddIndex is where point id is in h.odd, or -1.
+func (h *gridHist) oddIndex(id uint32) int {
+	if h.oddAt != nil {
+		if i, ok := h.oddAt[id]; ok {
+			return int(i)
+		}
+		return -1
+	}
 	for i := range h.odd {
 		if h.odd[i].id == id {
-			h.odd[i].away = away
-			return
+			return i
 		}
 	}
+	return -1
 }
 
 // gridHistOdd are the tag bits that put a point in odd.
@@ -348,6 +371,15 @@ func gridHistKey(tag uint32) uint32 {
 func (h *gridHist) add(e gridEntry) {
 	if e.tag&gridHistOdd != 0 {
 		h.odd = append(h.odd, gridOdd{e.id, e.tag, gridAwayUnknown})
+		switch n := len(h.odd); {
+		case h.oddAt != nil:
+			h.oddAt[e.id] = int32(n - 1)
+		case n > gridOddIndexed:
+			h.oddAt = make(map[uint32]int32, n)
+			for i, o := range h.odd {
+				h.oddAt[o.id] = int32(i)
+			}
+		}
 		return
 	}
 	k := gridHistKey(e.tag)
@@ -362,15 +394,23 @@ func (h *gridHist) add(e gridEntry) {
 
 func (h *gridHist) remove(e gridEntry) {
 	if e.tag&gridHistOdd != 0 {
-		for i, o := range h.odd {
-			if o.id == e.id {
-				last := len(h.odd) - 1
-				h.odd[i] = h.odd[last]
-				h.odd = h.odd[:last]
-				return
+		i := h.oddIndex(e.id)
+		if i < 0 {
+			panic("matcher: Grid: a point missing from its block's odd tags")
+		}
+		last := len(h.odd) - 1
+		h.odd[i] = h.odd[last]
+		h.odd = h.odd[:last]
+		if h.oddAt != nil {
+			delete(h.oddAt, e.id)
+			if i < last {
+				h.oddAt[h.odd[i].id] = int32(i) // the last, moved into its place
+			}
+			if last < gridOddIndexed/2 {
+				h.oddAt = nil
 			}
 		}
-		panic("matcher: Grid: a point missing from its block's odd tags")
+		return
 	}
 	k := gridHistKey(e.tag)
 	for i, p := range h.plain {
