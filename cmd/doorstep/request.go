@@ -106,8 +106,9 @@ func (a *app) requestList(args []string) error {
 		synopsis: "doorstep request list [--near POSTCODE] [--state in-hand] [--urgency high]",
 		text: "Lists requests at a postcode (AB10 1AB), in a sector (AB10 1) or a district (AB10), by postcode then age;\n" +
 			"without --near, everywhere, oldest first.\n" +
-			"Requests still in hand (open, offered or assigned) unless --state says otherwise. An assigned request\n" +
-			"whose time is over says when it ended (\"assigned, ended 11:30\"): ring the volunteer to ask whether it was done.",
+			"Requests still in hand (open, offered or assigned) unless --state says otherwise. One whose time is over\n" +
+			"says when it ended: \"assigned, ended 11:30\", ring the volunteer to ask whether it was done; \"open, ended\n" +
+			"11:30\", nobody can go for it now (the server will mark it expired).",
 		examples: []string{
 			"doorstep request list",
 			"doorstep request list --urgency critical",
