@@ -254,7 +254,8 @@ another volunteer of the organisation has is refused, as volunteer add refuses i
 Offers waiting for them that they can no longer take are withdrawn: the answer lists them. A job they
 are assigned is not: dates away that leave no day for it, or --skills, --dbs or --dbs-expires that leave
 them without what it needs (driver, for a lift; a DBS check valid on the day), are refused until it is
-handed back (doorstep request release).`,
+handed back (doorstep request release). Nor does a move, a new way of travelling, reach or hours hand
+a job back: the answer names each job still theirs, to hand back if they cannot go.`,
 		examples: []string{
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --away '1 dec-10 dec'",
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --available 'weekdays 18-21' --capacity 2",
@@ -470,7 +471,20 @@ handed back (doorstep request release).`,
 	if d := resp.Volunteer.GetVetting().GetExpireDate(); given["dbs-expires"] && d != nil && dateExpired(d, a.now()) {
 		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked.\n", yearDateWords(d))
 	}
-	return a.reportWithdrawn(pending, resp.Volunteer.PendingOffers)
+	if err := a.reportWithdrawn(pending, resp.Volunteer.PendingOffers); err != nil {
+		return err
+	}
+	// The server does not judge an assigned job again by where they live,
+	// how they travel, how far they go or when they are free: taking it
+	// set those aside. A change of any (a move, a car off the road, only
+	// evenings now) is often the very reason they rang, so whoever took
+	// the call is told which jobs are still theirs, as after a pause.
+	if slices.ContainsFunc(paths, func(p string) bool {
+		return strings.HasPrefix(p, "home") || p == "travel_mode" || p == "max_distance_metres" || p == "availability"
+	}) {
+		a.reportStillAssigned(c, resp.Volunteer)
+	}
+	return nil
 }
 
 // assignedInTheWay is what staff are told when an edit of volunteer name

@@ -513,8 +513,8 @@ func (a *app) setStopped(args []string, field string, on bool, u usage) error {
 	return nil
 }
 
-// reportStillAssigned names the requests a volunteer just paused or put
-// on hold is still assigned: either stops offers, not the visits already
+// reportStillAssigned names the requests a volunteer just paused, put on
+// hold or edited is still assigned: none of these stops the visits already
 // agreed, and whoever took the call (a volunteer ringing in ill) or raised
 // the concern decides whether those go ahead. Under --json
 // the sentences go to stderr, as reportWithdrawn's.
