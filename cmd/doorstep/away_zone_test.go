@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
-
-	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // TestAwayInTheirTimeZone: --away is read in the volunteer's time zone, as
@@ -44,8 +41,4 @@ func TestAwayInTheirTimeZone(t *testing.T) {
 			}
 		})
 	}
-}
-
-func isoDate(d *pb.Date) string {
-	return fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
 }

@@ -249,7 +249,8 @@ func (a *app) volunteerEdit(args []string) error {
 		text: `Changes a volunteer: only the details given as options, the rest stay as they are. --available is read
 as for volunteer add, in their time zone (--timezone, an IANA name such as America/New_York; UK time
 unless set). --away lists the dates they are away, replacing those held: "1 dec-10 dec, 25 dec", or
-none. A new --postcode is a move: give --street and --address with it, or they are cleared. A --phone
+none; dates held yet to come that a list given leaves out are named, with how to keep them. A new
+--postcode is a move: give --street and --address with it, or they are cleared. A --phone
 another volunteer of the organisation has is refused, as volunteer add refuses it, unless --shared-phone.
 Offers waiting for them that they can no longer take are withdrawn: the answer lists them. A job they
 are assigned is not: dates away that leave no day for it, or --skills, --dbs or --dbs-expires that leave
@@ -471,6 +472,22 @@ a job back: the answer names each job still theirs, to hand back if they cannot 
 	if d := resp.Volunteer.GetVetting().GetExpireDate(); given["dbs-expires"] && d != nil && dateExpired(d, a.now()) {
 		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked.\n", yearDateWords(d))
 	}
+	// "none" clears every date on purpose (a trip called off); dates given
+	// are more often meant as well as those held.
+	if given["away"] && len(resp.Volunteer.GetAvailability().GetAway()) > 0 {
+		if gone := awayDropped(cur.GetAvailability(), resp.Volunteer.GetAvailability(), a.now()); gone != nil {
+			keep := *away
+			for _, r := range gone.Away {
+				days := isoDate(r.StartDate)
+				if dateKey(r.EndDate) != dateKey(r.StartDate) {
+					days += " to " + isoDate(r.EndDate)
+				}
+				keep = strings.TrimPrefix(keep+", "+days, ", ")
+			}
+			fmt.Fprintf(a.stderr, "Note: they are no longer away %s, as --away replaces the dates held: if those still stand, give them again (doorstep volunteer edit %s --away '%s').\n",
+				awayWords(gone, a.now()), idOf(name), keep)
+		}
+	}
 	if err := a.reportWithdrawn(pending, resp.Volunteer.PendingOffers); err != nil {
 		return err
 	}
@@ -485,6 +502,52 @@ a job back: the answer names each job still theirs, to hand back if they cannot 
 		a.reportStillAssigned(c, resp.Volunteer)
 	}
 	return nil
+}
+
+// awayDropped is the dates away of before, yet to begin, that after holds
+// not one day of (nil when none), in before's time zone: --away replaces
+// the dates held, and staff giving a snow day ("today") would wipe a
+// holiday booked for next month without seeing it go, and the volunteer
+// be offered jobs while away. A range shortened, or one begun (they are
+// back early), is what the edit meant.
+func awayDropped(before, after *pb.Availability, now time.Time) *pb.Availability {
+	loc := london
+	if l, err := time.LoadLocation(before.GetTimeZone()); err == nil && before.GetTimeZone() != "" {
+		loc = l
+	}
+	today := pbDate(now.In(loc))
+	held := func(d *pb.Date) bool {
+		return slices.ContainsFunc(after.GetAway(), func(r *pb.DateRange) bool {
+			return !dateBefore(d, r.GetStartDate()) && !dateBefore(r.GetEndDate(), d)
+		})
+	}
+	var gone []*pb.DateRange
+	for _, r := range before.GetAway() {
+		if r.GetStartDate() == nil || r.GetEndDate() == nil || !dateBefore(today, r.GetStartDate()) {
+			continue
+		}
+		kept := false
+		for d := dateTime(r.GetStartDate()); !dateBefore(r.GetEndDate(), pbDate(d)) && !kept; d = d.AddDate(0, 0, 1) {
+			kept = held(pbDate(d))
+		}
+		if !kept {
+			gone = append(gone, r)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	return &pb.Availability{TimeZone: before.GetTimeZone(), Away: gone}
+}
+
+// isoDate is d as --away reads it back whatever the year: 2026-04-01.
+func isoDate(d *pb.Date) string {
+	return fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
+}
+
+// dateTime is d at noon UTC, a time whose date is d for stepping by days.
+func dateTime(d *pb.Date) time.Time {
+	return time.Date(int(d.GetYear()), time.Month(d.GetMonth()), int(d.GetDay()), 12, 0, 0, 0, time.UTC)
 }
 
 // assignedInTheWay is what staff are told when an edit of volunteer name
