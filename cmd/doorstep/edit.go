@@ -255,8 +255,9 @@ another volunteer of the organisation has is refused, as volunteer add refuses i
 Offers waiting for them that they can no longer take are withdrawn: the answer lists them. A job they
 are assigned is not: dates away that leave no day for it, or --skills, --dbs or --dbs-expires that leave
 them without what it needs (driver, for a lift; a DBS check valid on the day), are refused until it is
-handed back (doorstep request release). Nor does a move, a new way of travelling, reach or hours hand
-a job back: the answer names each job still theirs, to hand back if they cannot go.`,
+handed back (doorstep request release), unless its window has begun. Nor does a move, a new way of
+travelling, reach or hours hand a job back: after any of these, or a skill or check given up, the answer
+names each job still theirs, to hand back if they cannot go.`,
 		examples: []string{
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --away '1 dec-10 dec'",
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --available 'weekdays 18-21' --capacity 2",
@@ -493,12 +494,16 @@ a job back: the answer names each job still theirs, to hand back if they cannot 
 	}
 	// The server does not judge an assigned job again by where they live,
 	// how they travel, how far they go or when they are free: taking it
-	// set those aside. A change of any (a move, a car off the road, only
-	// evenings now) is often the very reason they rang, so whoever took
-	// the call is told which jobs are still theirs, as after a pause.
+	// set those aside. Nor by a skill or check given up once its window
+	// has begun (they may be at the door), though a window of days may
+	// have begun with nobody there yet. A change of any (a move, a car off
+	// the road, only evenings now) is often the very reason they rang, so
+	// whoever took the call is told which jobs are still theirs, as after
+	// a pause.
 	if slices.ContainsFunc(paths, func(p string) bool {
 		return strings.HasPrefix(p, "home") || p == "travel_mode" || p == "max_distance_metres" || p == "availability"
-	}) {
+	}) || slices.ContainsFunc(cur.Skills, func(s string) bool { return !slices.Contains(resp.Volunteer.Skills, s) }) ||
+		vettingLowered(cur.GetVetting(), resp.Volunteer.GetVetting()) {
 		a.reportStillAssigned(c, resp.Volunteer)
 	}
 	return nil
@@ -538,6 +543,18 @@ func awayDropped(before, after *pb.Availability, now time.Time) *pb.Availability
 		return nil
 	}
 	return &pb.Availability{TimeZone: before.GetTimeZone(), Away: gone}
+}
+
+// vettingLowered reports whether after is a lower DBS check than before,
+// or one that runs out sooner.
+func vettingLowered(before, after *pb.Vetting) bool {
+	switch b, a := before.GetExpireDate(), after.GetExpireDate(); {
+	case after.GetLevel() < before.GetLevel():
+		return true
+	case a != nil && (b == nil || dateBefore(a, b)):
+		return true
+	}
+	return false
 }
 
 // isoDate is d as --away reads it back whatever the year: 2026-04-01.

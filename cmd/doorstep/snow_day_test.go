@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestVolunteerEditNamesTheJobsTheyStillHold: a snow day. Callum, who
@@ -34,6 +35,42 @@ func TestVolunteerEditNamesTheJobsTheyStillHold(t *testing.T) {
 			}
 			if want := "doorstep request release " + idOf(job); !strings.Contains(r.stdout, job) || !strings.Contains(r.stdout, want) {
 				t.Errorf("the edit says nothing of %s, which Callum is still assigned today (want it named, with %q):\n%s", job, want, r.stdout)
+			}
+		})
+	}
+}
+
+// TestVolunteerEditGivingUpDrivingNamesTheLift: Callum is assigned a lift
+// any time from this morning to Thursday evening (a window already begun).
+// His car is off the road, so staff take driver off his skills. The server
+// takes it (a job whose window has begun is not judged again: he may be
+// at the door already), so the lift is still his, and the edit must say
+// so, with how to hand it back: he cannot give it, and nobody else is
+// looking. So for a check recorded lower while he holds a visit inside a
+// caller's home.
+func TestVolunteerEditGivingUpDrivingNamesTheLift(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		job, edit []string
+	}{
+		{"car off the road", []string{"--needs", "transport"}, []string{"--skills", "dog-friendly"}},
+		{"check lowered", []string{"--needs", "errands", "--enters-home"}, []string{"--dbs", "basic"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			callum, _ := e.addVolunteers()
+			e.ok("volunteer", "edit", callum, "--dbs", "enhanced", "--dbs-expires", "2028-03-31")
+			job := firstName(t, e.ok(append([]string{"request", "new", "--postcode", "AB10 1AB", "--street", "union st",
+				"--window-start", "today 10:00", "--window-end", "thu 18:00", "--name", "Margaret Ironside", "--phone", "01224 123456", "--org", org}, tc.job...)...), "helpRequests")
+			e.ok("offer", "accept", firstName(t, e.ok("offer", "make", job, callum), "offers"))
+			e.clock.advance(2 * time.Hour) // 11:00: the window has begun
+
+			r := e.run(append([]string{"volunteer", "edit", callum}, tc.edit...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+			}
+			if want := "doorstep request release " + idOf(job); !strings.Contains(r.stdout, want) {
+				t.Errorf("the edit says nothing of %s, still his (want %q):\n%s", job, want, r.stdout)
 			}
 		})
 	}
