@@ -144,7 +144,12 @@ func TestBareAfternoonHours(t *testing.T) {
 func TestVolunteerEditContactAndHome(t *testing.T) {
 	e := newTestEnv(t)
 	callum, _ := e.addVolunteers()
-	out := e.ok("volunteer", "edit", callum, "--phone", "07700", "900999", "--name", "Cal Reid", "--postcode", "AB10 1AB", "--street", "Union Street", "--travel", "cycling")
+	r := e.run("volunteer", "edit", callum, "--phone", "07700", "900999", "--name", "Cal Reid", "--postcode", "AB10 1AB", "--street", "Union Street", "--travel", "cycling")
+	out := r.stdout
+	if r.code != 0 || !strings.HasPrefix(r.stderr, "Note: they keep the skill driver") {
+		// Having sold the car, they would still be offered lifts.
+		t.Errorf("volunteer edit: exit %d, stderr %q, want the note that they keep driver", r.code, r.stderr)
+	}
 	for _, w := range []string{"Name          Cal Reid", "Phone         07700 900999", "Home          Union Street, AB10 1AB", "Travel        cycling, up to 5.0 km\n"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("volunteer edit:\n%s\nwant a line %q", out, w)

@@ -257,7 +257,8 @@ are assigned is not: dates away that leave no day for it, or --skills, --dbs or 
 them without what it needs (driver, for a lift; a DBS check valid on the day), are refused until it is
 handed back (doorstep request release), unless its window has begun. Nor does a move, a new way of
 travelling, reach or hours hand a job back: after any of these, or a skill or check given up, the answer
-names each job still theirs, to hand back if they cannot go.`,
+names each job still theirs, to hand back if they cannot go. A lift asks only the skill driver: --travel
+walking or cycling for someone who keeps it says so.`,
 		examples: []string{
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --away '1 dec-10 dec'",
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --available 'weekdays 18-21' --capacity 2",
@@ -472,6 +473,14 @@ names each job still theirs, to hand back if they cannot go.`,
 	}
 	if d := resp.Volunteer.GetVetting().GetExpireDate(); given["dbs-expires"] && d != nil && dateExpired(d, a.now()) {
 		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked.\n", yearDateWords(d))
+	}
+	// A lift is matched by the skill driver alone: a volunteer who goes on
+	// foot now (their car off the road) keeps being offered lifts near
+	// home unless the skill goes too.
+	if got := resp.Volunteer; given["travel"] && got.TravelMode != pb.TravelMode_TRAVEL_MODE_CAR && slices.Contains(got.Skills, "driver") {
+		others := strings.Join(slices.DeleteFunc(slices.Clone(got.Skills), func(s string) bool { return s == "driver" }), ",")
+		fmt.Fprintf(a.stderr, "Note: they keep the skill driver, so they can still be offered lifts: if they have no car to drive now, doorstep volunteer edit %s --skills '%s'.\n",
+			idOf(name), others)
 	}
 	// "none" clears every date on purpose (a trip called off); dates given
 	// are more often meant as well as those held.

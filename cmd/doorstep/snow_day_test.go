@@ -75,3 +75,23 @@ func TestVolunteerEditGivingUpDrivingNamesTheLift(t *testing.T) {
 		})
 	}
 }
+
+// TestVolunteerEditOnFootKeepsNoLifts: Callum's car is snowed in, and
+// staff record that he goes on foot now (--travel walking). Lifts are
+// matched by the skill driver alone, which he keeps, so he is still
+// offered lifts near home: staff must be told, with how to stop them.
+func TestVolunteerEditOnFootKeepsNoLifts(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	r := e.run("volunteer", "edit", callum, "--travel", "walking")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	if want := "--skills 'dog-friendly'"; !strings.Contains(r.stderr, "driver") || !strings.Contains(r.stderr, want) {
+		t.Errorf("--travel walking left him offered lifts without a word (want a note naming driver and %q): stderr %q", want, r.stderr)
+	}
+	// Given up with it, or without a car's skill at all, there is nothing to say.
+	if r := e.run("volunteer", "edit", callum, "--travel", "cycling", "--skills", "dog-friendly"); r.code != 0 || r.stderr != "" {
+		t.Errorf("--travel cycling --skills dog-friendly said %q (exit %d)", r.stderr, r.code)
+	}
+}
