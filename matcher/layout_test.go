@@ -438,3 +438,21 @@ func TestGridWideBlock(t *testing.T) {
 		check("refilled", g, pos, false)
 	}
 }
+
+// TestVolunteerLayout: what scoring a candidate reads of its record lies
+// in its first 48 bytes (see volunteer), one cache line or two.
+func TestVolunteerLayout(t *testing.T) {
+	var v volunteer
+	for name, end := range map[string]uintptr{
+		"name":        unsafe.Offsetof(v.name) + unsafe.Sizeof(v.name),
+		"displayName": unsafe.Offsetof(v.displayName) + unsafe.Sizeof(v.displayName),
+		"postcode":    unsafe.Offsetof(v.postcode) + unsafe.Sizeof(v.postcode),
+		"street":      unsafe.Offsetof(v.street) + unsafe.Sizeof(v.street),
+		"slotOff":     unsafe.Offsetof(v.slotOff) + unsafe.Sizeof(v.slotOff),
+		"nSlots":      unsafe.Offsetof(v.nSlots) + unsafe.Sizeof(v.nSlots),
+	} {
+		if end > 48 {
+			t.Errorf("volunteer.%s ends at byte %d, past the first 48", name, end)
+		}
+	}
+}
