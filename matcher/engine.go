@@ -794,7 +794,7 @@ type query struct {
 	streetKey    string
 	postcode     string
 	streetID     uint32 // interned, 0 if no volunteer lives on the street
-	postcodeID   uint32 // interned, MaxUint32 if no volunteer has it
+	postcodeID   uint32 // interned, MaxUint32 if no volunteer has it or the request has none
 	remote       bool
 	maxMetres    float64
 	minVetting   pb.Vetting_DbsLevel
@@ -889,7 +889,13 @@ func (e *Engine) prepareInto(q *query, r *pb.HelpRequest, previousHelpers []stri
 		previous: previousHelpers,
 		now:      now,
 	}
-	q.postcodeID = e.postcodes.lookup(q.postcode, math.MaxUint32)
+	q.postcodeID = math.MaxUint32
+	if q.postcode != "" {
+		// Not "": that is the number of the volunteers without a
+		// postcode, who share none with a request without one, and whom
+		// bonusHolders would otherwise draw in from anywhere.
+		q.postcodeID = e.postcodes.lookup(q.postcode, math.MaxUint32)
+	}
 	if q.streetKey != "" {
 		q.streetID = e.streets.lookup(streetIndexKey(q.streetKey, q.postcode), 0)
 	}
