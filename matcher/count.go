@@ -32,7 +32,10 @@ package matcher
 // tag (gridHist, byKinds): then only flags, vetting and skills tell one
 // volunteer's verdict from another's, and a block of 80 holds a dozen
 // kinds; only those whose tags leave the rule open (away, another time
-// zone, a check that runs out) are judged one by one.
+// zone, a check that runs out) are judged one by one. Squares of 4×4
+// blocks (gridPatch) keep the same merged, so that a square wholly within
+// the circle is counted from its tallies, and only squares the circle's
+// edge crosses are read block by block (patch).
 
 import (
 	"math"
@@ -87,7 +90,12 @@ func (e *Engine) sweep(q *query, t *tally, collect bool, found []Neighbour) []Ne
 		}
 		s.allPass = s.allPass && s.reach[i] == tagPass
 	}
-	g.eachBlockNear(q.lat, q.lng, radius, s.block)
+	if q.remote && s.allPass && s.tt.usable {
+		s.pieces = q.window.for_(0)
+		g.eachPatchNear(q.lat, q.lng, radius, s.patch)
+	} else {
+		g.eachBlockNear(q.lat, q.lng, radius, s.block)
+	}
 	s.flush()
 	for slot, n := range s.count {
 		switch {
@@ -207,6 +215,7 @@ type exclusionSweep struct {
 	// can fail (a remote request's sweep).
 	allPass bool
 	count   [256]int32 // exclusions settled by tagTable, by tagSlot
+	pieces  []piece    // the window's, in the first time zone (remote only)
 
 	// Points the tag leaves undecided, to check in a batch.
 	batch [64]sweepCheck
@@ -419,7 +428,7 @@ func (s *exclusionSweep) byKinds(blk *gridBlock) bool {
 		}
 		s.count[c.code&0xff] += int32(c.n)
 	}
-	pieces := s.q.window.for_(0)
+	pieces := s.pieces
 	for _, o := range h.odd {
 		if code := tt.code(o.tag); code&tagSettled != 0 {
 			s.count[code&0xff]++
@@ -442,6 +451,104 @@ func (s *exclusionSweep) byKinds(blk *gridBlock) bool {
 	return true
 }
 
+// patch counts the points of patch p within the radius, for a remote
+// request (whose sweep passes every own limit, with tables): by its
+// tallies alone if it lies wholly within the radius and the window
+// misses every hour its aggregate claims, as byKinds counts a block, and
+// otherwise block by block.
+func (s *exclusionSweep) patch(p *gridPatch) {
+	near, whole := s.patchBounds(p)
+	if !near {
+		return
+	}
+	if whole && p.needy == 0 && s.hopelessAgg(&p.agg) && s.patchKinds(p) {
+		return
+	}
+	g := s.e.grid
+	for _, bi := range p.members {
+		s.block(g.blocks[bi])
+	}
+}
+
+// patchBounds says whether any of patch p's blocks may reach within the
+// radius, and whether each lies wholly within it, as block would find.
+func (s *exclusionSweep) patchBounds(p *gridPatch) (near, whole bool) {
+	g := s.e.grid
+	rowDeg := 1 / g.rowsPerDegree
+	whole = true
+	// Each band's strip of the patch holds its blocks of that band: their
+	// boxes lie within the strip's, so bounds that put the strip wholly
+	// within, or beyond, the radius put each of them so (boxDegSq only
+	// grows with its box, in floating point as in reals).
+	x0 := int64(p.px) << (gridPatchShift + gridBlockShift)
+	x1 := x0 + gridBlockSide<<gridPatchShift
+	for by := int64(p.py) << gridPatchShift; by < int64(p.py+1)<<gridPatchShift; by++ {
+		bd, ok := g.band(by)
+		if !ok {
+			continue
+		}
+		y0 := by << gridBlockShift
+		lo, hi := s.boxDegSq(float64(y0)*rowDeg, float64(y0+gridBlockSide)*rowDeg, float64(x0)*bd.degPerCol, float64(x1)*bd.degPerCol)
+		near = near || lo <= s.degSq
+		whole = whole && hi <= s.innerDegSq
+	}
+	return near, whole
+}
+
+// patchKinds counts patch p by its tallies, as byKinds would count each
+// of its blocks, where the window misses every hour p's aggregate claims
+// and each of its odd points is away with known days (gridPatch.needy is
+// 0), and reports whether it did; if a kind needs the rules it undoes
+// what it counted, for p's blocks to be read.
+func (s *exclusionSweep) patchKinds(p *gridPatch) bool {
+	tt := &s.tt
+	for i, k := range p.plain {
+		c := tt.kindCode(k)
+		if c.code&tagSettled == 0 {
+			s.undoKinds(p.plain[:i], nil)
+			return false
+		}
+		s.count[c.code&0xff] += int32(c.n)
+	}
+	for i, a := range p.away {
+		c := tt.kindCode(a.key)
+		switch {
+		case c.code&tagSettled != 0:
+		case tt.kindCode(a.key&^(tagAway>>tagVetShift)).code == tt.notFree:
+			// As byKinds: only the away days tell "away" from "not
+			// free".
+			c.code = tagDecided(rNotAvailable, int(rNotAvailable))
+			if awayThroughout([][2]int32{a.away}, s.pieces) {
+				c.code = tagDecided(rAway, int(rAway))
+			}
+		default:
+			s.undoKinds(p.plain, p.away[:i])
+			return false
+		}
+		s.count[c.code&0xff] += int32(c.n)
+	}
+	return true
+}
+
+// undoKinds takes back what patchKinds counted of plain and away.
+func (s *exclusionSweep) undoKinds(plain []uint32, away []gridAwayKind) {
+	tt := &s.tt
+	for _, k := range plain {
+		c := tt.kindCode(k)
+		s.count[c.code&0xff] -= int32(c.n)
+	}
+	for _, a := range away {
+		c := tt.kindCode(a.key)
+		if c.code&tagSettled == 0 {
+			c.code = tagDecided(rNotAvailable, int(rNotAvailable))
+			if awayThroughout([][2]int32{a.away}, s.pieces) {
+				c.code = tagDecided(rAway, int(rAway))
+			}
+		}
+		s.count[c.code&0xff] -= int32(c.n)
+	}
+}
+
 // kinds says whether byKinds can count blk.
 func (s *exclusionSweep) kinds(blk *gridBlock) bool {
 	if !s.hopelessHours(blk) {
@@ -458,7 +565,12 @@ func (s *exclusionSweep) kinds(blk *gridBlock) bool {
 // hopelessHours says whether the window misses every hour blk's
 // aggregate claims, in the first time zone.
 func (s *exclusionSweep) hopelessHours(blk *gridBlock) bool {
-	q, a := s.q, &blk.agg
+	return s.hopelessAgg(&blk.agg)
+}
+
+// hopelessAgg is hopelessHours for any aggregate.
+func (s *exclusionSweep) hopelessAgg(a *gridAgg) bool {
+	q := s.q
 	if !q.tag.wmOK || a.other {
 		return false
 	}

@@ -648,7 +648,7 @@ func (e *Engine) setOddAway() {
 		odd := e.grid.hists[bi].odd
 		for i := range odd {
 			if odd[i].tag&gridHistOdd == tagAway {
-				odd[i].away = gridAwayOf(&e.hot[odd[i].id])
+				e.grid.setAwayAt(uint32(bi), i, gridAwayOf(&e.hot[odd[i].id]))
 			}
 		}
 	}

@@ -65,7 +65,8 @@ package matcher
 // given a budget, a search that has read that many points without k, and
 // whose finds promise fewer than k in its whole reach, gives up, for the
 // engine to sweep the circle instead (count.go). Each block also keeps
-// its points' tags by kind (gridHist), for a remote request's count.
+// its points' tags by kind (gridHist), and each square of 4×4 blocks the
+// same merged (gridPatch, patch.go), for a remote request's count.
 
 import (
 	"fmt"
@@ -112,8 +113,13 @@ type Grid struct {
 	// call at night, when nobody anywhere is free, passes over every block
 	// of the country, and read each block's own line to find it hopeless,
 	// a cache miss each; it now reads a group's union for 64 blocks.
-	aggs       []gridAgg
-	groups     []gridAgg
+	aggs   []gridAgg
+	groups []gridAgg
+	// patches[blockPatch[i]] is the patch (patch.go) of block i, found
+	// by patchOf; patches[0] is unused.
+	patches    []gridPatch
+	patchOf    map[uint64]uint32
+	blockPatch []uint32
 	freeBlocks []uint32   // indexes of empty blocks, for reuse
 	slots      []gridSlot // indexed by id
 	n          int
@@ -249,10 +255,13 @@ func (g *Grid) syncAgg(blk *gridBlock) {
 	old := g.aggs[bi]
 	g.aggs[bi] = blk.agg
 	gi := bi >> gridGroupShift
+	p := &g.patches[g.blockPatch[bi]]
 	if blk.agg.covers(&old) {
 		g.groups[gi].merge(&blk.agg)
+		p.agg.merge(&blk.agg)
 		return
 	}
+	p.syncAgg(g.aggs)
 	lo := gi << gridGroupShift
 	hi := min(lo+1<<gridGroupShift, uint32(len(g.aggs)))
 	var u gridAgg
@@ -325,13 +334,14 @@ func (g *Grid) setOddAway(id uint32, away [2]int32) {
 	if int(id) >= len(g.slots) || g.slots[id].bc == 0 {
 		return
 	}
-	h := &g.hists[g.slots[id].bc>>8]
+	bi := g.slots[id].bc >> 8
+	h := &g.hists[bi]
 	if n := len(h.odd); n > 0 && h.odd[n-1].id == id {
-		h.odd[n-1].away = away
+		g.setAwayAt(bi, n-1, away)
 		return
 	}
 	if i := h.oddIndex(id); i >= 0 {
-		h.odd[i].away = away
+		g.setAwayAt(bi, i, away)
 	}
 }
 
@@ -349,6 +359,19 @@ func (h *gridHist) oddIndex(id uint32) int {
 		}
 	}
 	return -1
+}
+
+// setAwayAt sets the away of block bi's odd point i, in its patch's
+// tallies too.
+func (g *Grid) setAwayAt(bi uint32, i int, away [2]int32) {
+	o := &g.hists[bi].odd[i]
+	if o.away == away {
+		return
+	}
+	p := &g.patches[g.blockPatch[bi]]
+	p.remove(o.tag, o.away)
+	o.away = away
+	p.add(o.tag, away)
 }
 
 // gridHistOdd are the tag bits that put a point in odd.
@@ -382,22 +405,17 @@ func (h *gridHist) add(e gridEntry) {
 		}
 		return
 	}
-	k := gridHistKey(e.tag)
-	for i, p := range h.plain {
-		if p&gridHistKeyMask == k && p>>gridHistKeyBits < gridHistMaxCount {
-			h.plain[i] += 1 << gridHistKeyBits
-			return
-		}
-	}
-	h.plain = append(h.plain, k|1<<gridHistKeyBits)
+	h.plain = addKind(h.plain, gridHistKey(e.tag))
 }
 
-func (h *gridHist) remove(e gridEntry) {
+// remove takes e out, and returns its away if it was odd (gridOdd.away).
+func (h *gridHist) remove(e gridEntry) (away [2]int32) {
 	if e.tag&gridHistOdd != 0 {
 		i := h.oddIndex(e.id)
 		if i < 0 {
 			panic("matcher: Grid: a point missing from its block's odd tags")
 		}
+		away = h.odd[i].away
 		last := len(h.odd) - 1
 		h.odd[i] = h.odd[last]
 		h.odd = h.odd[:last]
@@ -412,20 +430,8 @@ func (h *gridHist) remove(e gridEntry) {
 		}
 		return
 	}
-	k := gridHistKey(e.tag)
-	for i, p := range h.plain {
-		if p&gridHistKeyMask == k {
-			if p>>gridHistKeyBits == 1 {
-				last := len(h.plain) - 1
-				h.plain[i] = h.plain[last]
-				h.plain = h.plain[:last]
-			} else {
-				h.plain[i] -= 1 << gridHistKeyBits
-			}
-			return
-		}
-	}
-	panic("matcher: Grid: a point missing from its block's tags")
+	h.plain = removeKind(h.plain, gridHistKey(e.tag))
+	return gridAwayUnknown
 }
 
 // gridHole fills every place in an arena that holds no point: the room
@@ -605,6 +611,9 @@ func NewGrid(cellMetres float64) *Grid {
 		hists:         []gridHist{{}},
 		aggs:          []gridAgg{{}},
 		groups:        []gridAgg{{}},
+		patches:       []gridPatch{{}},
+		patchOf:       map[uint64]uint32{},
+		blockPatch:    []uint32{0},
 	}
 }
 
@@ -695,9 +704,9 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 		blk := g.blocks[sl.bc>>8]
 		if sl.bc&0xff == ci && gridKey(int64(blk.by), int64(blk.bx)) == key {
 			cell := blk.entries(ci)
-			g.hists[blk.index].remove(cell[sl.pos])
+			g.histRemove(blk.index, cell[sl.pos])
 			cell[sl.pos] = e // same cell: move in place
-			g.hists[blk.index].add(e)
+			g.histAdd(blk.index, e)
 			blk.agg.add(tag)
 			g.syncAgg(blk)
 			blk.markSkills(ci, tag)
@@ -715,7 +724,7 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 	blk.occ[ci>>gridBlockShift] |= 1 << (ci & gridBlockMask)
 	blk.cols |= 1 << (ci & gridBlockMask)
 	g.slots[id] = gridSlot{bc: bi<<8 | ci, pos: blk.add(ci, e)}
-	g.hists[bi].add(e)
+	g.histAdd(bi, e)
 	blk.agg.add(tag) // after add, whose rebuild recomputes the rest
 	g.syncAgg(blk)
 	blk.markSkills(ci, tag)
@@ -833,7 +842,7 @@ func (g *Grid) load(pts []gridPoint) {
 		off, n := blk.cell(ci)
 		blk.arena[off+n] = e
 		blk.agg.add(e.tag)
-		g.hists[blk.index].add(e)
+		g.histAdd(blk.index, e)
 		blk.markSkills(ci, e.tag)
 		g.slots[e.id] = gridSlot{bc: where[i], pos: n}
 		blk.setCell(ci, off, n+1)
@@ -868,6 +877,7 @@ func (g *Grid) newBlock(by, bx int64, key uint64) *gridBlock {
 	}
 	blk.by, blk.bx = int32(by), int32(bx)
 	g.blockOf[key] = blk
+	g.joinPatch(blk)
 	return blk
 }
 
@@ -889,7 +899,7 @@ func (g *Grid) removeSlot(sl gridSlot) {
 	off, n := blk.cell(ci)
 	cell := blk.arena[off : off+n]
 	last := len(cell) - 1
-	g.hists[bi].remove(cell[sl.pos])
+	g.histRemove(bi, cell[sl.pos])
 	g.slots[cell[sl.pos].id] = gridSlot{}
 	if int(sl.pos) != last {
 		moved := cell[last]
@@ -916,6 +926,7 @@ func (g *Grid) removeSlot(sl gridSlot) {
 		blk.wide = nil // its headers are all zero, as cells' are
 		blk.agg = gridAgg{}
 		g.syncAgg(blk)
+		g.leavePatch(bi)
 		blk.skilled = [tagSkillBits][gridBlockSide]uint16{}
 		g.hists[bi] = gridHist{}
 		delete(g.blockOf, gridKey(int64(blk.by), int64(blk.bx)))

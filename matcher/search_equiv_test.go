@@ -291,6 +291,68 @@ func checkAggregates(t *testing.T, stage string, g *Grid) {
 			t.Fatalf("%s: group %d claims %+v, its blocks %+v", stage, gi, u, want)
 		}
 	}
+	checkPatches(t, stage, g)
+}
+
+// checkPatches: each patch holds exactly the blocks, not empty, that lie
+// in it, claims exactly the union of their aggregates, and its tallies are
+// exactly theirs, recounted from their kinds of tag.
+func checkPatches(t *testing.T, stage string, g *Grid) {
+	t.Helper()
+	if len(g.patchOf) != len(g.patches)-1 {
+		t.Fatalf("%s: %d patches, %d in the map", stage, len(g.patches)-1, len(g.patchOf))
+	}
+	var want []uint32
+	for _, b := range g.blocks[1:] {
+		if b.n > 0 {
+			want = append(want, b.index)
+			pi, ok := g.patchOf[patchKey(int64(b.by), int64(b.bx))]
+			if !ok || g.blockPatch[b.index] != pi {
+				t.Fatalf("%s: block (%d,%d) is in patch %d, its place's is %d (%v)", stage, b.by, b.bx, g.blockPatch[b.index], pi, ok)
+			}
+		} else if g.blockPatch[b.index] != 0 {
+			t.Fatalf("%s: empty block %d is in patch %d", stage, b.index, g.blockPatch[b.index])
+		}
+	}
+	var got []uint32
+	for pi, p := range g.patches[1:] {
+		var fresh gridPatch
+		for _, m := range p.members {
+			b := g.blocks[m]
+			if g.blockPatch[m] != uint32(pi+1) || int64(b.by)>>gridPatchShift != int64(p.py) || int64(b.bx)>>gridPatchShift != int64(p.px) {
+				t.Fatalf("%s: patch %d (%d,%d) holds block %d (%d,%d)", stage, pi+1, p.py, p.px, m, b.by, b.bx)
+			}
+			got = append(got, m)
+			fresh.agg.merge(&g.aggs[m])
+			h := g.hists[m]
+			for _, k := range h.plain {
+				for range k >> gridHistKeyBits {
+					fresh.plain = addKind(fresh.plain, k&gridHistKeyMask)
+				}
+			}
+			for _, o := range h.odd {
+				fresh.add(o.tag, o.away)
+			}
+		}
+		cmpKind := func(a, b gridAwayKind) int {
+			if a.key != b.key {
+				return int(a.key) - int(b.key)
+			}
+			if a.away[0] != b.away[0] {
+				return int(a.away[0] - b.away[0])
+			}
+			return int(a.away[1] - b.away[1])
+		}
+		if fresh.agg != p.agg || fresh.needy != p.needy ||
+			!slices.Equal(slices.Sorted(slices.Values(p.plain)), slices.Sorted(slices.Values(fresh.plain))) ||
+			!slices.Equal(slices.SortedFunc(slices.Values(p.away), cmpKind), slices.SortedFunc(slices.Values(fresh.away), cmpKind)) {
+			t.Fatalf("%s: patch %d claims %+v %v %v %d, its blocks %+v %v %v %d", stage, pi+1, p.agg, p.plain, p.away, p.needy, fresh.agg, fresh.plain, fresh.away, fresh.needy)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: patches hold blocks %v, the grid %v", stage, got, want)
+	}
 }
 
 // TestReleaseTwiceThroughACopy: a copy of a Result released as well as
