@@ -35,7 +35,10 @@ package matcher
 // zone, a check that runs out) are judged one by one. Squares of 4×4
 // blocks (gridPatch) keep the same merged, so that a square wholly within
 // the circle is counted from its tallies, and only squares the circle's
-// edge crosses are read block by block (patch).
+// edge crosses are read block by block (patch). Of those blocks, one the
+// edge crosses with its centre inside is counted whole, less its points
+// beyond the radius (byKindsLess): only its cells the edge crosses, or
+// that lie beyond it, are read.
 
 import (
 	"math"
@@ -274,6 +277,9 @@ func (s *exclusionSweep) block(blk *gridBlock) {
 	if whole && s.allPass && s.tt.usable && s.byKinds(blk) {
 		return
 	}
+	if !whole && s.allPass && s.tt.usable && blo+bhi <= 2*s.innerDegSq && s.byKindsLess(blk, bd) {
+		return
+	}
 	lat, lng := s.lat, s.lng
 	cosMin, cosMax, degSq, innerDegSq := s.cosMin, s.cosMax, s.degSq, s.innerDegSq
 	// The own-limit rule by reach class and exactness (tagReachIndex), for
@@ -428,24 +434,118 @@ func (s *exclusionSweep) byKinds(blk *gridBlock) bool {
 		}
 		s.count[c.code&0xff] += int32(c.n)
 	}
-	pieces := s.pieces
 	for _, o := range h.odd {
-		if code := tt.code(o.tag); code&tagSettled != 0 {
-			s.count[code&0xff]++
-		} else if o.tag&gridHistOdd == tagAway && o.away != gridAwayUnknown && tt.kindCode(gridHistKey(o.tag&^tagAway)|1<<gridHistKeyBits).code == tt.notFree {
-			// Away or holding jobs, in the first time zone, and passing
-			// every rule before availability by the tag alone (its kind
-			// without tagAway would be simply not free): check would find
-			// no slot meeting the window (kinds), and then judge only the
-			// away days, which the grid keeps beside them. About 2,100 a
-			// night call at 200k, each a record read, a cache miss or two.
-			if awayThroughout([][2]int32{o.away}, pieces) {
-				s.count[rAway]++
-			} else {
-				s.count[rNotAvailable]++
-			}
+		if slot, ok := s.oddSlot(o); ok {
+			s.count[slot]++
 		} else {
 			s.checkID(o.id)
+		}
+	}
+	return true
+}
+
+// oddSlot is where odd point o of a block that byKinds can count is
+// counted (tagSlot), and false if only the rules can tell.
+func (s *exclusionSweep) oddSlot(o gridOdd) (slot uint8, ok bool) {
+	tt := &s.tt
+	if code := tt.code(o.tag); code&tagSettled != 0 {
+		return uint8(code), true
+	}
+	if o.tag&gridHistOdd == tagAway && o.away != gridAwayUnknown && tt.kindCode(gridHistKey(o.tag&^tagAway)|1<<gridHistKeyBits).code == tt.notFree {
+		// Away or holding jobs, in the first time zone, and passing
+		// every rule before availability by the tag alone (its kind
+		// without tagAway would be simply not free): check would find
+		// no slot meeting the window (kinds), and then judge only the
+		// away days, which the grid keeps beside them. About 2,100 a
+		// night call at 200k, each a record read, a cache miss or two.
+		if awayThroughout([][2]int32{o.away}, s.pieces) {
+			return uint8(rAway), true
+		}
+		return uint8(rNotAvailable), true
+	}
+	return 0, false
+}
+
+// byKindsLess counts a block the circle's edge crosses, whose centre lies
+// within the radius, as byKinds would count it whole, less those of its
+// points that lie beyond the radius, judged one by one, and reports
+// whether it did: the points of its cells wholly within the circle, most
+// of them, are then not read. It does not where byKinds would not, nor
+// where one of its odd points needs the rules.
+func (s *exclusionSweep) byKindsLess(blk *gridBlock, bd gridBand) bool {
+	if !s.hopelessHours(blk) {
+		return false
+	}
+	h := &s.e.grid.hists[blk.index]
+	tt := &s.tt
+	for _, p := range h.plain {
+		if tt.kindCode(p).code&tagSettled == 0 {
+			return false
+		}
+	}
+	for _, o := range h.odd {
+		if _, ok := s.oddSlot(o); !ok {
+			return false
+		}
+	}
+	for _, p := range h.plain {
+		c := tt.kindCode(p)
+		s.count[c.code&0xff] += int32(c.n)
+	}
+	for _, o := range h.odd {
+		slot, _ := s.oddSlot(o)
+		s.count[slot]++
+	}
+	g := s.e.grid
+	lat, lng := s.lat, s.lng
+	cosMax, cosMin, degSq, innerDegSq := s.cosMax, s.cosMin, s.degSq, s.innerDegSq
+	y0 := int64(blk.by) << gridBlockShift
+	x0 := int64(blk.bx) << gridBlockShift
+	rowDeg := 1 / g.rowsPerDegree
+	// A cell's upper bound is its row's plus its column's (boxDegSq).
+	var colHi [gridBlockSide]float64
+	for c := range colHi {
+		cx := x0 + int64(c)
+		dx := max(lng-(float64(cx)*bd.degPerCol-gridEdgePad), float64(cx+1)*bd.degPerCol+gridEdgePad-lng) * cosMax
+		colHi[c] = dx * dx
+	}
+	arena := blk.arena
+	for row := int64(0); row < gridBlockSide; row++ {
+		cells := uint32(blk.occ[row])
+		if cells == 0 {
+			continue
+		}
+		dy := max(lat-(float64(y0+row)*rowDeg-gridEdgePad), float64(y0+row+1)*rowDeg+gridEdgePad-lat)
+		rowHi := dy * dy
+		for cells != 0 {
+			c := bits.TrailingZeros32(cells)
+			cells &= cells - 1
+			if rowHi+colHi[c] <= innerDegSq {
+				continue // every point is within the radius
+			}
+			off, n := blk.cell(uint32(row<<gridBlockShift | int64(c)))
+			for i := off; i < off+n; i++ {
+				e := &arena[i]
+				dlat := float64(e.lat)*gridDegreePerFixed - lat
+				dlng := float64(e.lng)*gridDegreePerFixed - lng
+				xl, xu := dlng*cosMin, dlng*cosMax
+				// Within the radius as block finds it: by the bounds, or
+				// else by the distance (point).
+				if lo, hi := dlat*dlat+xl*xl, dlat*dlat+xu*xu; lo <= degSq && (hi <= innerDegSq || s.metres(e) <= s.radius) {
+					continue
+				}
+				if e.tag&gridHistOdd == 0 {
+					s.count[tt.kindCode(gridHistKey(e.tag)).code&0xff]--
+					continue
+				}
+				for _, o := range h.odd {
+					if o.id == e.id {
+						slot, _ := s.oddSlot(o)
+						s.count[slot]--
+						break
+					}
+				}
+			}
 		}
 	}
 	return true
