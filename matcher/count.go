@@ -32,10 +32,11 @@ package matcher
 // tag (gridHist, byKinds): then only flags, vetting and skills tell one
 // volunteer's verdict from another's, and a block of 80 holds a dozen
 // kinds; only those whose tags leave the rule open (away, another time
-// zone, a check that runs out) are judged one by one. Squares of 4×4
-// blocks (gridPatch) keep the same merged, so that a square wholly within
-// the circle is counted from its tallies, and only squares the circle's
-// edge crosses are read block by block (patch). Of those blocks, one the
+// zone, a check that runs out) are judged one by one. Squares of 2×2
+// blocks and of 8×8 (gridPatch) keep the same merged, so that a square
+// wholly within the circle is counted from its tallies, and only squares
+// the circle's edge crosses are read square by square, then block by
+// block (region, patch). Of those blocks, one the
 // edge crosses with its centre inside is counted whole, less its points
 // beyond the radius (byKindsLess): only its cells the edge crosses, or
 // that lie beyond it, are read.
@@ -95,7 +96,7 @@ func (e *Engine) sweep(q *query, t *tally, collect bool, found []Neighbour) []Ne
 	}
 	if q.remote && s.allPass && s.tt.usable {
 		s.pieces = q.window.for_(0)
-		g.eachPatchNear(q.lat, q.lng, radius, s.patch)
+		g.eachRegionNear(q.lat, q.lng, radius, s.region)
 	} else {
 		g.eachBlockNear(q.lat, q.lng, radius, s.block)
 	}
@@ -557,7 +558,7 @@ func (s *exclusionSweep) byKindsLess(blk *gridBlock, bd gridBand) bool {
 // misses every hour its aggregate claims, as byKinds counts a block, and
 // otherwise block by block.
 func (s *exclusionSweep) patch(p *gridPatch) {
-	near, whole := s.patchBounds(p)
+	near, whole := s.patchBounds(p, gridPatchShift)
 	if !near {
 		return
 	}
@@ -570,9 +571,28 @@ func (s *exclusionSweep) patch(p *gridPatch) {
 	}
 }
 
+// region counts region r's points within the radius as patch counts a
+// patch's: by its tallies, or else patch by patch.
+func (s *exclusionSweep) region(r *gridPatch) {
+	near, whole := s.patchBounds(r, gridRegionShift)
+	if !near {
+		return
+	}
+	if whole && r.needy == 0 && s.hopelessAgg(&r.agg) && s.patchKinds(r) {
+		return
+	}
+	g := s.e.grid
+	for _, k := range r.kids {
+		if p := &g.patches[k]; len(p.members) > 0 {
+			s.patch(p)
+		}
+	}
+}
+
 // patchBounds says whether any of patch p's blocks may reach within the
-// radius, and whether each lies wholly within it, as block would find.
-func (s *exclusionSweep) patchBounds(p *gridPatch) (near, whole bool) {
+// radius, and whether each lies wholly within it, as block would find;
+// shift is gridPatchShift, or gridRegionShift for a region.
+func (s *exclusionSweep) patchBounds(p *gridPatch, shift uint) (near, whole bool) {
 	g := s.e.grid
 	rowDeg := 1 / g.rowsPerDegree
 	whole = true
@@ -580,9 +600,9 @@ func (s *exclusionSweep) patchBounds(p *gridPatch) (near, whole bool) {
 	// boxes lie within the strip's, so bounds that put the strip wholly
 	// within, or beyond, the radius put each of them so (boxDegSq only
 	// grows with its box, in floating point as in reals).
-	x0 := int64(p.px) << (gridPatchShift + gridBlockShift)
-	x1 := x0 + gridBlockSide<<gridPatchShift
-	for by := int64(p.py) << gridPatchShift; by < int64(p.py+1)<<gridPatchShift; by++ {
+	x0 := int64(p.px) << (shift + gridBlockShift)
+	x1 := x0 + gridBlockSide<<shift
+	for by := int64(p.py) << shift; by < int64(p.py+1)<<shift; by++ {
 		bd, ok := g.band(by)
 		if !ok {
 			continue

@@ -56,9 +56,9 @@
 // of 4-byte numbers rather than maps, and each grid block (1.6 km square)
 // keeps an aggregate of its tags, a few dozen bytes a block, and a tally
 // of its volunteers by kind (flags, vetting, skills), merged again for
-// each square of 4×4 blocks (patch.go), so that a remote request's count
-// of why, over everyone within 50 km, takes a square, or else a block,
-// whose volunteers are all out of hours whole. A search's cost
+// each square of 2×2 blocks and of 8×8 (patch.go), so that a remote
+// request's count of why, over everyone within 50 km, takes a square, or
+// else a block, whose volunteers are all out of hours whole. A search's cost
 // grows with the volunteers in reach, not the engine's size. The candidate
 // search passes over, unread, any block whose aggregate shows nobody in it
 // can be eligible (at night, with a skill nobody there has), so a

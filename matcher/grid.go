@@ -65,8 +65,9 @@ package matcher
 // given a budget, a search that has read that many points without k, and
 // whose finds promise fewer than k in its whole reach, gives up, for the
 // engine to sweep the circle instead (count.go). Each block also keeps
-// its points' tags by kind (gridHist), and each square of 4×4 blocks the
-// same merged (gridPatch, patch.go), for a remote request's count.
+// its points' tags by kind (gridHist), and each square of 2×2 blocks and
+// of 8×8 the same merged (gridPatch, patch.go), for a remote request's
+// count.
 
 import (
 	"fmt"
@@ -120,6 +121,10 @@ type Grid struct {
 	patches    []gridPatch
 	patchOf    map[uint64]uint32
 	blockPatch []uint32
+	// regions[patches[i].parent] is patch i's region, found by regionOf;
+	// regions[0] is unused.
+	regions    []gridPatch
+	regionOf   map[uint64]uint32
 	freeBlocks []uint32   // indexes of empty blocks, for reuse
 	slots      []gridSlot // indexed by id
 	n          int
@@ -256,12 +261,15 @@ func (g *Grid) syncAgg(blk *gridBlock) {
 	g.aggs[bi] = blk.agg
 	gi := bi >> gridGroupShift
 	p := &g.patches[g.blockPatch[bi]]
+	r := &g.regions[p.parent]
 	if blk.agg.covers(&old) {
 		g.groups[gi].merge(&blk.agg)
 		p.agg.merge(&blk.agg)
+		r.agg.merge(&blk.agg)
 		return
 	}
 	p.syncAgg(g.aggs)
+	r.syncRegionAgg(g.patches)
 	lo := gi << gridGroupShift
 	hi := min(lo+1<<gridGroupShift, uint32(len(g.aggs)))
 	var u gridAgg
@@ -369,9 +377,12 @@ func (g *Grid) setAwayAt(bi uint32, i int, away [2]int32) {
 		return
 	}
 	p := &g.patches[g.blockPatch[bi]]
+	r := &g.regions[p.parent]
 	p.remove(o.tag, o.away)
+	r.remove(o.tag, o.away)
 	o.away = away
 	p.add(o.tag, away)
+	r.add(o.tag, away)
 }
 
 // gridHistOdd are the tag bits that put a point in odd.
@@ -614,6 +625,8 @@ func NewGrid(cellMetres float64) *Grid {
 		patches:       []gridPatch{{}},
 		patchOf:       map[uint64]uint32{},
 		blockPatch:    []uint32{0},
+		regions:       []gridPatch{{}},
+		regionOf:      map[uint64]uint32{},
 	}
 }
 

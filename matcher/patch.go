@@ -1,6 +1,7 @@
 package matcher
 
-// Patches: blocks in squares of 4×4, for a remote request's count.
+// Patches and regions: blocks in squares of 2×2 and 8×8, for a remote
+// request's count.
 //
 // A remote request's count of why (count.go) takes everyone within
 // remoteCountMetres, and at night the 750-1,000 blocks under that circle
@@ -11,25 +12,36 @@ package matcher
 // A patch wholly within the circle, where the window misses every hour
 // its aggregate claims, is counted from these alone; only patches the
 // circle's edge crosses are read block by block, and of their blocks only
-// those it crosses point by point. The patches are exact, as the blocks'
-// kinds are: every point of a patch's blocks is in its tallies once.
+// those it crosses point by point. Regions of 4×4 patches keep the same
+// again, and one wholly within the circle is counted as one: a quadtree
+// of two levels over the blocks. Patches and regions are exact, as the
+// blocks' kinds are: every point of their blocks is in their tallies once.
 
 import "math"
 
 // gridPatchShift: a patch is 1<<gridPatchShift bands of blocks by as many
 // columns of blocks (each band's own columns: those of neighbouring bands
 // do not line up, so a patch's edges east and west step a little from
-// band to band). 4×4 (6.4 km) leaves fewer blocks of the patches the
-// circle's edge crosses to read than 8×8 does, for more patches to count:
-// a night call's count took 52-64 cpu-µs at 200k volunteers with 4×4,
-// 60-71 with 8×8.
-const gridPatchShift = 2
+// band to band). Patches of 2×2 (3.2 km) in regions of 8×8 (12.8 km)
+// leave the fewest blocks to read of the sizes tried, for no more kinds
+// to count: a night call's count at 200k volunteers enters 79 blocks and
+// counts 1,900 kinds, where 4×4 in 16×16 entered 157 and counted 1,860,
+// and 4×4 alone 157 and 2,700 (and 8×8 alone ~200 blocks).
+const gridPatchShift = 1
 
-// gridPatch is one patch: py and px are its blocks' by and bx, shifted
-// right by gridPatchShift.
+// gridRegionShift: a region is 1<<gridRegionShift bands of blocks by as
+// many columns, and holds the patches within it (gridRegionShift is more
+// than gridPatchShift): a region wholly within the circle is counted as
+// one, and one its edge crosses patch by patch.
+const gridRegionShift = 3
+
+// gridPatch is one patch, or one region: py and px are its blocks' by and
+// bx, shifted right by gridPatchShift (gridRegionShift).
 type gridPatch struct {
 	py, px  int32
-	members []uint32 // the indexes of its blocks, in no order
+	members []uint32 // a patch's: the indexes of its blocks, in no order
+	kids    []uint32 // a region's: the indexes of its patches, in no order
+	parent  uint32   // a patch's: its region's index
 	agg     gridAgg  // the union of its blocks' aggregates (syncAgg)
 	// plain is as gridHist.plain, over all its blocks; away holds its
 	// odd points whose tag has tagAway and no other odd bit and whose
@@ -60,7 +72,15 @@ func (g *Grid) joinPatch(blk *gridBlock) {
 	pi, ok := g.patchOf[key]
 	if !ok {
 		pi = uint32(len(g.patches))
-		g.patches = append(g.patches, gridPatch{py: int32(by >> gridPatchShift), px: int32(bx >> gridPatchShift)})
+		rkey := gridKey(by>>gridRegionShift, bx>>gridRegionShift)
+		ri, ok := g.regionOf[rkey]
+		if !ok {
+			ri = uint32(len(g.regions))
+			g.regions = append(g.regions, gridPatch{py: int32(by >> gridRegionShift), px: int32(bx >> gridRegionShift)})
+			g.regionOf[rkey] = ri
+		}
+		g.regions[ri].kids = append(g.regions[ri].kids, pi)
+		g.patches = append(g.patches, gridPatch{py: int32(by >> gridPatchShift), px: int32(bx >> gridPatchShift), parent: ri})
 		g.patchOf[key] = pi
 	}
 	for int(blk.index) >= len(g.blockPatch) {
@@ -84,6 +104,16 @@ func (g *Grid) leavePatch(bi uint32) {
 	}
 	g.blockPatch[bi] = 0
 	p.syncAgg(g.aggs)
+	g.regions[p.parent].syncRegionAgg(g.patches)
+}
+
+// syncRegionAgg works out region r's aggregate afresh from its patches'.
+func (r *gridPatch) syncRegionAgg(patches []gridPatch) {
+	var u gridAgg
+	for _, k := range r.kids {
+		u.merge(&patches[k].agg)
+	}
+	r.agg = u
 }
 
 // syncAgg works out p's aggregate afresh from its blocks' (aggs).
@@ -98,13 +128,17 @@ func (p *gridPatch) syncAgg(aggs []gridAgg) {
 // histAdd counts e into block bi's kinds of tag and its patch's.
 func (g *Grid) histAdd(bi uint32, e gridEntry) {
 	g.hists[bi].add(e)
-	g.patches[g.blockPatch[bi]].add(e.tag, gridAwayUnknown)
+	p := &g.patches[g.blockPatch[bi]]
+	p.add(e.tag, gridAwayUnknown)
+	g.regions[p.parent].add(e.tag, gridAwayUnknown)
 }
 
 // histRemove takes e out of block bi's kinds of tag and its patch's.
 func (g *Grid) histRemove(bi uint32, e gridEntry) {
 	away := g.hists[bi].remove(e)
-	g.patches[g.blockPatch[bi]].remove(e.tag, away)
+	p := &g.patches[g.blockPatch[bi]]
+	p.remove(e.tag, away)
+	g.regions[p.parent].remove(e.tag, away)
 }
 
 // add counts in a point with tag and, if it is odd, away (gridOdd.away).
@@ -179,10 +213,11 @@ func removeKind(plain []uint32, k uint32) []uint32 {
 	panic("matcher: Grid: a point missing from its block's tags")
 }
 
-// eachPatchNear calls fn for every patch that may hold a point within
+// eachRegionNear calls fn for every region that may hold a point within
 // metres of (lat, lng): those under the circle's bounding box, or every
-// patch if there are fewer.
-func (g *Grid) eachPatchNear(lat, lng, metres float64, fn func(*gridPatch)) {
+// region if there are fewer.
+func (g *Grid) eachRegionNear(lat, lng, metres float64, fn func(*gridPatch)) {
+	const shift = gridRegionShift
 	t := metres*(1+gridSlackRel) + gridSlackAbs
 	dlatMax := t / gridMetresPerDeg
 	dlngMax := math.Inf(1)
@@ -197,26 +232,26 @@ func (g *Grid) eachPatchNear(lat, lng, metres float64, fn func(*gridPatch)) {
 		return
 	}
 	// A row of patches spans its bands' columns under the box.
-	pyLo, pyHi := byLo>>gridPatchShift, byHi>>gridPatchShift
+	pyLo, pyHi := byLo>>shift, byHi>>shift
 	type span struct{ lo, hi int64 }
 	var rows []span
 	var buf [16]span
 	rows = buf[:0]
 	count := 0
-	for py := pyLo; py <= pyHi && count <= len(g.patches); py++ {
+	for py := pyLo; py <= pyHi && count <= len(g.regions); py++ {
 		s := span{math.MaxInt64, math.MinInt64}
-		for by := max(py<<gridPatchShift, byLo); by <= min(py<<gridPatchShift+1<<gridPatchShift-1, byHi); by++ {
+		for by := max(py<<shift, byLo); by <= min(py<<shift+1<<shift-1, byHi); by++ {
 			bd, _ := g.band(by)
-			s.lo = min(s.lo, int64(math.Floor(lngLo*bd.colsPerDegree))>>gridBlockShift>>gridPatchShift)
-			s.hi = max(s.hi, int64(math.Floor(lngHi*bd.colsPerDegree))>>gridBlockShift>>gridPatchShift)
+			s.lo = min(s.lo, int64(math.Floor(lngLo*bd.colsPerDegree))>>gridBlockShift>>shift)
+			s.hi = max(s.hi, int64(math.Floor(lngHi*bd.colsPerDegree))>>gridBlockShift>>shift)
 		}
 		rows = append(rows, s)
 		count += int(s.hi - s.lo + 1)
 	}
-	if count > len(g.patches) {
-		for i := 1; i < len(g.patches); i++ {
-			if len(g.patches[i].members) > 0 {
-				fn(&g.patches[i])
+	if count > len(g.regions) {
+		for i := 1; i < len(g.regions); i++ {
+			if len(g.regions[i].kids) > 0 {
+				fn(&g.regions[i])
 			}
 		}
 		return
@@ -224,8 +259,8 @@ func (g *Grid) eachPatchNear(lat, lng, metres float64, fn func(*gridPatch)) {
 	for i, s := range rows {
 		py := pyLo + int64(i)
 		for px := s.lo; px <= s.hi; px++ {
-			if pi, ok := g.patchOf[gridKey(py, px)]; ok && len(g.patches[pi].members) > 0 {
-				fn(&g.patches[pi])
+			if pi, ok := g.regionOf[gridKey(py, px)]; ok && len(g.regions[pi].kids) > 0 {
+				fn(&g.regions[pi])
 			}
 		}
 	}

@@ -25,9 +25,11 @@ import (
 func TestRemoteCountByPatches(t *testing.T) {
 	rng := rand.New(rand.NewPCG(67, 68))
 	// tagMixVolunteer's mix, free by day only, most within 15 km of the
-	// centre and the rest over 140 km square, so that 50 km circles take
-	// some patches whole and cross others; and, 40 km east, a hamlet where
-	// everyone is away (or holding a job) and nothing else is odd.
+	// centre and the rest over 140 km by 70 km, so that 50 km circles take
+	// some patches and regions whole and cross others; a third in a town
+	// to the west where nothing is odd but jobs held; and, 40 km east, a
+	// hamlet where everyone is away (or holding a job) and nothing else
+	// is odd.
 	write := func(e *Engine, i, rev int) {
 		r := rand.New(rand.NewPCG(uint64(i), uint64(rev)))
 		v := tagMixVolunteer(i, r)
@@ -36,9 +38,19 @@ func TestRemoteCountByPatches(t *testing.T) {
 			span = 30000
 		}
 		v.Home.LatLng.Latitude, v.Home.LatLng.Longitude = offset(r.Float64()*span-span/2, r.Float64()*span-span/2)
+		if span > 30000 {
+			// East of the town below, all the way
+			v.Home.LatLng.Latitude, v.Home.LatLng.Longitude = offset(r.Float64()*span-span/2, r.Float64()*span/2-10000)
+		}
 		for _, s := range v.Availability.Weekly {
 			from := 7 + r.Int32N(8)
 			s.StartTime, s.EndTime = &pb.TimeOfDay{Hours: from}, &pb.TimeOfDay{Hours: from + 1 + r.Int32N(6)}
+		}
+		if i%3 == 0 {
+			// A quiet town 35 km west, where nothing is odd but jobs
+			// held: whole regions there are counted as one.
+			v.Home.LatLng.Latitude, v.Home.LatLng.Longitude = offset(r.Float64()*30000-15000, -35000+r.Float64()*30000-15000)
+			v.Availability.TimeZone, v.Vetting.ExpireDate, v.Availability.Away = "Europe/London", nil, nil
 		}
 		if i%40 == 0 {
 			v.Home.LatLng.Latitude, v.Home.LatLng.Longitude = offset(r.Float64()*500, 40000+r.Float64()*500)
@@ -66,7 +78,7 @@ func TestRemoteCountByPatches(t *testing.T) {
 		write(e, i, i+1)
 	}
 	rev := n
-	var crossed, whole, needy, undone, undoneAway, counted int
+	var crossed, whole, needy, undone, undoneAway, counted, regionsCounted int
 	compare := func(stage string) {
 		e.rlock()
 		checkAggregates(t, stage, e.grid)
@@ -93,15 +105,17 @@ func TestRemoteCountByPatches(t *testing.T) {
 			s.degSq = (outer / gridMetresPerDeg) * (outer / gridMetresPerDeg)
 			inner := radius * (1 - 1e-9) / gridMetresPerDeg
 			s.innerDegSq = inner * inner * (1 - 1e-9)
+			regions := e.grid.regions[1:]
 			for i := range e.grid.patches[1:] {
 				p := &e.grid.patches[i+1]
-				near, w := s.patchBounds(p)
+				near, w := s.patchBounds(p, gridPatchShift)
 				if near && !w {
 					crossed++
 				}
 				if !w || len(p.members) == 0 || !s.tt.usable || !s.hopelessAgg(&p.agg) {
 					continue
 				}
+
 				whole++
 				switch {
 				case p.needy != 0:
@@ -114,6 +128,13 @@ func TestRemoteCountByPatches(t *testing.T) {
 					undoneAway++
 				default:
 					undone++
+				}
+				s.count = [256]int32{}
+			}
+			for i := range regions {
+				r := &regions[i]
+				if _, w := s.patchBounds(r, gridRegionShift); w && len(r.kids) > 0 && r.needy == 0 && s.tt.usable && s.hopelessAgg(&r.agg) && s.patchKinds(r) {
+					regionsCounted++
 				}
 				s.count = [256]int32{}
 			}
@@ -136,7 +157,7 @@ func TestRemoteCountByPatches(t *testing.T) {
 	}
 	e.Compact()
 	compare("compacted")
-	if crossed < 1000 || counted < 1000 || needy < 1000 || undone < 100 || undoneAway < 20 {
-		t.Fatalf("patches crossed by a circle's edge %d; whole and hopeless %d: counted %d, needing a record %d, undone %d, undone in away kinds %d", crossed, whole, counted, needy, undone, undoneAway)
+	if crossed < 1000 || counted < 1000 || needy < 1000 || undone < 100 || undoneAway < 20 || regionsCounted < 50 {
+		t.Fatalf("patches crossed by a circle's edge %d; whole and hopeless %d: counted %d, needing a record %d, undone %d, undone in away kinds %d; regions counted %d", crossed, whole, counted, needy, undone, undoneAway, regionsCounted)
 	}
 }

@@ -334,18 +334,9 @@ func checkPatches(t *testing.T, stage string, g *Grid) {
 				fresh.add(o.tag, o.away)
 			}
 		}
-		cmpKind := func(a, b gridAwayKind) int {
-			if a.key != b.key {
-				return int(a.key) - int(b.key)
-			}
-			if a.away[0] != b.away[0] {
-				return int(a.away[0] - b.away[0])
-			}
-			return int(a.away[1] - b.away[1])
-		}
 		if fresh.agg != p.agg || fresh.needy != p.needy ||
 			!slices.Equal(slices.Sorted(slices.Values(p.plain)), slices.Sorted(slices.Values(fresh.plain))) ||
-			!slices.Equal(slices.SortedFunc(slices.Values(p.away), cmpKind), slices.SortedFunc(slices.Values(fresh.away), cmpKind)) {
+			!slices.Equal(slices.SortedFunc(slices.Values(p.away), cmpAwayKind), slices.SortedFunc(slices.Values(fresh.away), cmpAwayKind)) {
 			t.Fatalf("%s: patch %d claims %+v %v %v %d, its blocks %+v %v %v %d", stage, pi+1, p.agg, p.plain, p.away, p.needy, fresh.agg, fresh.plain, fresh.away, fresh.needy)
 		}
 	}
@@ -353,6 +344,52 @@ func checkPatches(t *testing.T, stage string, g *Grid) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("%s: patches hold blocks %v, the grid %v", stage, got, want)
 	}
+	// Each region holds exactly the patches within it, claims the union
+	// of their aggregates, and its tallies are the sum of theirs.
+	if len(g.regionOf) != len(g.regions)-1 {
+		t.Fatalf("%s: %d regions, %d in the map", stage, len(g.regions)-1, len(g.regionOf))
+	}
+	kids := 0
+	for ri, r := range g.regions[1:] {
+		var fresh gridPatch
+		for _, k := range r.kids {
+			p := &g.patches[k]
+			if p.parent != uint32(ri+1) || int64(p.py)>>(gridRegionShift-gridPatchShift) != int64(r.py) || int64(p.px)>>(gridRegionShift-gridPatchShift) != int64(r.px) {
+				t.Fatalf("%s: region %d (%d,%d) holds patch %d (%d,%d) of region %d", stage, ri+1, r.py, r.px, k, p.py, p.px, p.parent)
+			}
+			kids++
+			fresh.agg.merge(&p.agg)
+			for _, c := range p.plain {
+				for range c >> gridHistKeyBits {
+					fresh.plain = addKind(fresh.plain, c&gridHistKeyMask)
+				}
+			}
+			for _, a := range p.away {
+				for range a.key >> gridHistKeyBits {
+					fresh.add(tagAway|(a.key&127)<<tagVetShift|(a.key>>7)<<tagSkillShift, a.away)
+				}
+			}
+			fresh.needy += p.needy
+		}
+		if fresh.agg != r.agg || fresh.needy != r.needy ||
+			!slices.Equal(slices.Sorted(slices.Values(r.plain)), slices.Sorted(slices.Values(fresh.plain))) ||
+			!slices.Equal(slices.SortedFunc(slices.Values(r.away), cmpAwayKind), slices.SortedFunc(slices.Values(fresh.away), cmpAwayKind)) {
+			t.Fatalf("%s: region %d claims %+v %v %v %d, its patches %+v %v %v %d", stage, ri+1, r.agg, r.plain, r.away, r.needy, fresh.agg, fresh.plain, fresh.away, fresh.needy)
+		}
+	}
+	if kids != len(g.patches)-1 {
+		t.Fatalf("%s: regions hold %d patches of %d", stage, kids, len(g.patches)-1)
+	}
+}
+
+func cmpAwayKind(a, b gridAwayKind) int {
+	if a.key != b.key {
+		return int(a.key) - int(b.key)
+	}
+	if a.away[0] != b.away[0] {
+		return int(a.away[0] - b.away[0])
+	}
+	return int(a.away[1] - b.away[1])
 }
 
 // TestReleaseTwiceThroughACopy: a copy of a Result released as well as
