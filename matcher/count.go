@@ -591,28 +591,29 @@ func (s *exclusionSweep) region(r *gridPatch) {
 
 // patchBounds says whether any of patch p's blocks may reach within the
 // radius, and whether each lies wholly within it, as block would find;
-// shift is gridPatchShift, or gridRegionShift for a region.
+// shift is gridPatchShift, or gridRegionShift for a region. It bounds one
+// box holding every band's strip of the patch (their columns differ a
+// little in width), so it may claim too little of "whole" or too much of
+// "near", which only costs reading the patch's blocks; a block's box lies
+// within it, and boxDegSq only grows with its box, in floating point as in
+// reals. A box per band cost a night call a tenth of its time.
 func (s *exclusionSweep) patchBounds(p *gridPatch, shift uint) (near, whole bool) {
 	g := s.e.grid
-	rowDeg := 1 / g.rowsPerDegree
-	whole = true
-	// Each band's strip of the patch holds its blocks of that band: their
-	// boxes lie within the strip's, so bounds that put the strip wholly
-	// within, or beyond, the radius put each of them so (boxDegSq only
-	// grows with its box, in floating point as in reals).
-	x0 := int64(p.px) << (shift + gridBlockShift)
-	x1 := x0 + gridBlockSide<<shift
-	for by := int64(p.py) << shift; by < int64(p.py+1)<<shift; by++ {
-		bd, ok := g.band(by)
-		if !ok {
-			continue
-		}
-		y0 := by << gridBlockShift
-		lo, hi := s.boxDegSq(float64(y0)*rowDeg, float64(y0+gridBlockSide)*rowDeg, float64(x0)*bd.degPerCol, float64(x1)*bd.degPerCol)
-		near = near || lo <= s.degSq
-		whole = whole && hi <= s.innerDegSq
+	by0 := max(int64(p.py)<<shift, g.bandLo)
+	by1 := min(int64(p.py+1)<<shift-1, g.bandLo+int64(len(g.bands))-1)
+	x0 := float64(int64(p.px) << (shift + gridBlockShift))
+	x1 := x0 + float64(int64(gridBlockSide)<<shift)
+	ln0, ln1 := math.Inf(1), math.Inf(-1)
+	for by := by0; by <= by1; by++ {
+		d := g.bands[by-g.bandLo].degPerCol
+		ln0, ln1 = min(ln0, x0*d), max(ln1, x1*d)
 	}
-	return near, whole
+	if by0 > by1 {
+		return false, false // no band of it has held a point
+	}
+	rowDeg := 1 / g.rowsPerDegree
+	lo, hi := s.boxDegSq(float64(by0<<gridBlockShift)*rowDeg, float64((by1+1)<<gridBlockShift)*rowDeg, ln0, ln1)
+	return lo <= s.degSq, hi <= s.innerDegSq
 }
 
 // patchKinds counts patch p by its tallies, as byKinds would count each

@@ -105,6 +105,7 @@ func TestRemoteCountByPatches(t *testing.T) {
 			s.degSq = (outer / gridMetresPerDeg) * (outer / gridMetresPerDeg)
 			inner := radius * (1 - 1e-9) / gridMetresPerDeg
 			s.innerDegSq = inner * inner * (1 - 1e-9)
+			checkPatchBounds(t, stage, &s)
 			regions := e.grid.regions[1:]
 			for i := range e.grid.patches[1:] {
 				p := &e.grid.patches[i+1]
@@ -159,5 +160,41 @@ func TestRemoteCountByPatches(t *testing.T) {
 	compare("compacted")
 	if crossed < 1000 || counted < 1000 || needy < 1000 || undone < 100 || undoneAway < 20 || regionsCounted < 50 {
 		t.Fatalf("patches crossed by a circle's edge %d; whole and hopeless %d: counted %d, needing a record %d, undone %d, undone in away kinds %d; regions counted %d", crossed, whole, counted, needy, undone, undoneAway, regionsCounted)
+	}
+}
+
+// checkPatchBounds: a patch or region that patchBounds finds wholly within
+// the radius has each of its blocks so, as block finds it, and one it
+// finds beyond has each of its blocks beyond.
+func checkPatchBounds(t *testing.T, stage string, s *exclusionSweep) {
+	t.Helper()
+	g := s.e.grid
+	blockBounds := func(bi uint32) (near, whole bool) {
+		blk := g.blocks[bi]
+		bd, _ := g.band(int64(blk.by))
+		y0, x0 := int64(blk.by)<<gridBlockShift, int64(blk.bx)<<gridBlockShift
+		rowDeg := 1 / g.rowsPerDegree
+		lo, hi := s.boxDegSq(float64(y0)*rowDeg, float64(y0+gridBlockSide)*rowDeg, float64(x0)*bd.degPerCol, float64(x0+gridBlockSide)*bd.degPerCol)
+		return lo <= s.degSq, hi <= s.innerDegSq
+	}
+	check := func(what string, near, whole bool, blocks []uint32) {
+		for _, bi := range blocks {
+			bn, bw := blockBounds(bi)
+			if whole && !bw || !near && bn {
+				t.Fatalf("%s: %s is near %v, whole %v; its block %d near %v, whole %v", stage, what, near, whole, bi, bn, bw)
+			}
+		}
+	}
+	for i := range g.regions[1:] {
+		r := &g.regions[i+1]
+		near, whole := s.patchBounds(r, gridRegionShift)
+		for _, k := range r.kids {
+			check(fmt.Sprintf("region %d", i+1), near, whole, g.patches[k].members)
+		}
+	}
+	for i := range g.patches[1:] {
+		p := &g.patches[i+1]
+		near, whole := s.patchBounds(p, gridPatchShift)
+		check(fmt.Sprintf("patch %d", i+1), near, whole, p.members)
 	}
 }
