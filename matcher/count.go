@@ -479,22 +479,21 @@ func (s *exclusionSweep) byKindsLess(blk *gridBlock, bd gridBand) bool {
 	}
 	h := &s.e.grid.hists[blk.index]
 	tt := &s.tt
-	for _, p := range h.plain {
-		if tt.kindCode(p).code&tagSettled == 0 {
-			return false
-		}
-	}
-	for _, o := range h.odd {
-		if _, ok := s.oddSlot(o); !ok {
-			return false
-		}
-	}
-	for _, p := range h.plain {
+	// Counted in one pass, and undone in the rare block it cannot count.
+	for i, p := range h.plain {
 		c := tt.kindCode(p)
+		if c.code&tagSettled == 0 {
+			s.undoBlock(h.plain[:i], nil)
+			return false
+		}
 		s.count[c.code&0xff] += int32(c.n)
 	}
-	for _, o := range h.odd {
-		slot, _ := s.oddSlot(o)
+	for i, o := range h.odd {
+		slot, ok := s.oddSlot(o)
+		if !ok {
+			s.undoBlock(h.plain, h.odd[:i])
+			return false
+		}
 		s.count[slot]++
 	}
 	g := s.e.grid
@@ -649,6 +648,18 @@ func (s *exclusionSweep) patchKinds(p *gridPatch) bool {
 		s.count[c.code&0xff] += int32(c.n)
 	}
 	return true
+}
+
+// undoBlock takes back what byKindsLess counted of plain and odd.
+func (s *exclusionSweep) undoBlock(plain []uint32, odd []gridOdd) {
+	for _, p := range plain {
+		c := s.tt.kindCode(p)
+		s.count[c.code&0xff] -= int32(c.n)
+	}
+	for _, o := range odd {
+		slot, _ := s.oddSlot(o)
+		s.count[slot]--
+	}
 }
 
 // undoKinds takes back what patchKinds counted of plain and away.
