@@ -128,14 +128,14 @@ func (a *app) requestList(args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 && allStateWords(pos) {
-		// "--state open offered" unquoted, or "request list open": no
-		// postcode is a state's name, and taking "offered" for a place
-		// listed nothing, or failed on a postcode never meant.
-		for _, w := range pos {
-			_ = state.Set(w) // Set never fails
-		}
-		pos = nil
+	// "--state open offered" unquoted, or "request list open": no part
+	// of a postcode is a state's name (each has a digit), and taking
+	// "offered" for a place listed nothing, or failed on a postcode never
+	// meant. The words are sorted one by one: with "--near AB10 1AB"
+	// unquoted too, "1AB" is the place's and "offered" a state.
+	words, pos := stateWordsApart(pos)
+	for _, w := range words {
+		_ = state.Set(w) // Set never fails
 	}
 	place := joinArgs(*near, pos)
 	sts, err := parseStates(state.String())
@@ -170,15 +170,24 @@ func (a *app) requestList(args []string) error {
 	})
 }
 
-// allStateWords: every one of words names states (open, offered, in-hand,
-// all...), as parseStates reads them.
-func allStateWords(words []string) bool {
-	for _, w := range words {
-		if _, err := parseStates(w); err != nil || strings.Trim(w, ", +") == "" {
-			return false
+// stateWordsApart parts words into those naming states (open, offered,
+// in-hand, "in hand", all...), as parseStates reads them, and the rest,
+// in the order given.
+func stateWordsApart(words []string) (states, rest []string) {
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if strings.EqualFold(w, "in") && i+1 < len(words) && strings.EqualFold(words[i+1], "hand") {
+			states = append(states, "in-hand")
+			i++
+			continue
 		}
+		if _, err := parseStates(w); err != nil || strings.Trim(w, ", +") == "" {
+			rest = append(rest, w)
+			continue
+		}
+		states = append(states, w)
 	}
-	return true
+	return states, rest
 }
 
 // statesFlag is request list --state: each one given adds its states
