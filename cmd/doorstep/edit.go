@@ -555,9 +555,13 @@ func awayDropped(before, after *pb.Availability, now time.Time) *pb.Availability
 }
 
 // vettingLowered reports whether after is a lower DBS check than before,
-// or one that runs out sooner.
+// or one that runs out sooner. Without a check before there is none to
+// lower: a first one recorded with the last day it counts gives nothing
+// up, and naming their jobs then read as if they could no longer go.
 func vettingLowered(before, after *pb.Vetting) bool {
 	switch b, a := before.GetExpireDate(), after.GetExpireDate(); {
+	case before.GetLevel() <= pb.Vetting_DBS_LEVEL_NONE:
+		return false
 	case after.GetLevel() < before.GetLevel():
 		return true
 	case a != nil && (b == nil || dateBefore(a, b)):
