@@ -249,8 +249,8 @@ func (a *app) volunteerEdit(args []string) error {
 		text: `Changes a volunteer: only the details given as options, the rest stay as they are. --available is read
 as for volunteer add, in their time zone (--timezone, an IANA name such as America/New_York; UK time
 unless set). --away lists the dates they are away, replacing those held: "1 dec-10 dec, 25 dec", or
-none; dates held yet to come that a list given leaves out are named, with how to keep them. A new
---postcode is a move: give --street and --address with it, or they are cleared. A --phone
+none; dates held with days after today that a list given leaves out are named, with how to keep
+them. A new --postcode is a move: give --street and --address with it, or they are cleared. A --phone
 another volunteer of the organisation has is refused, as volunteer add refuses it, unless --shared-phone.
 Offers waiting for them that they can no longer take are withdrawn: the answer lists them. A job they
 are assigned is not: dates away that leave no day for it, or --skills, --dbs or --dbs-expires that leave
@@ -518,32 +518,31 @@ walking or cycling for someone who keeps it says so.`,
 	return nil
 }
 
-// awayDropped is the dates away of before, yet to begin, that after holds
-// not one day of (nil when none), in before's time zone: --away replaces
-// the dates held, and staff giving a snow day ("today") would wipe a
-// holiday booked for next month without seeing it go, and the volunteer
-// be offered jobs while away. A range shortened, or one begun (they are
-// back early), is what the edit meant.
+// awayDropped is the dates away of before, not yet over, that after holds
+// not one day of from today on (nil when none), in before's time zone:
+// --away replaces the dates held, and staff giving a snow day ("today")
+// would wipe a holiday booked for next month, or one under way, without
+// seeing it go, and the volunteer be offered jobs while away. A range
+// shortened, or one that ends today (they are back early), is what the
+// edit meant.
 func awayDropped(before, after *pb.Availability, now time.Time) *pb.Availability {
 	loc := london
 	if l, err := time.LoadLocation(before.GetTimeZone()); err == nil && before.GetTimeZone() != "" {
 		loc = l
 	}
 	today := pbDate(now.In(loc))
-	held := func(d *pb.Date) bool {
-		return slices.ContainsFunc(after.GetAway(), func(r *pb.DateRange) bool {
-			return !dateBefore(d, r.GetStartDate()) && !dateBefore(r.GetEndDate(), d)
-		})
-	}
 	var gone []*pb.DateRange
 	for _, r := range before.GetAway() {
-		if r.GetStartDate() == nil || r.GetEndDate() == nil || !dateBefore(today, r.GetStartDate()) {
+		from, to := r.GetStartDate(), r.GetEndDate()
+		if from == nil || to == nil || !dateBefore(today, to) {
 			continue
 		}
-		kept := false
-		for d := dateTime(r.GetStartDate()); !dateBefore(r.GetEndDate(), pbDate(d)) && !kept; d = d.AddDate(0, 0, 1) {
-			kept = held(pbDate(d))
+		if dateBefore(from, today) {
+			from = today // the days gone by are not in question
 		}
+		kept := slices.ContainsFunc(after.GetAway(), func(a *pb.DateRange) bool {
+			return !dateBefore(a.GetEndDate(), from) && !dateBefore(to, a.GetStartDate())
+		})
 		if !kept {
 			gone = append(gone, r)
 		}
@@ -573,11 +572,6 @@ func vettingLowered(before, after *pb.Vetting) bool {
 // isoDate is d as --away reads it back whatever the year: 2026-04-01.
 func isoDate(d *pb.Date) string {
 	return fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
-}
-
-// dateTime is d at noon UTC, a time whose date is d for stepping by days.
-func dateTime(d *pb.Date) time.Time {
-	return time.Date(int(d.GetYear()), time.Month(d.GetMonth()), int(d.GetDay()), 12, 0, 0, 0, time.UTC)
 }
 
 // assignedInTheWay is what staff are told when an edit of volunteer name
