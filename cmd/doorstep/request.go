@@ -181,6 +181,11 @@ func stateWordsApart(words []string) (states, rest []string) {
 			i++
 			continue
 		}
+		if strings.EqualFold(w, "or") || strings.EqualFold(w, "and") {
+			// "open or offered": a joining word alone names no state,
+			// where parseStates read it as none given, so all of them.
+			continue
+		}
 		if _, err := parseStates(w); err != nil || strings.Trim(w, ", +") == "" {
 			rest = append(rest, w)
 			continue

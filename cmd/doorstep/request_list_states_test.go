@@ -59,3 +59,25 @@ func TestRequestListStatesUnquoted(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestListJoiningWordAlone: "request list open or offered" read
+// its loose "or" as a state list with nothing in it, which is every
+// state: the closed requests were listed with those asked for.
+func TestRequestListJoiningWordAlone(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	open := e.newRequest("--urgency", "critical")
+	offered := e.newRequest("--phone", "01224 123457", "--name", "Ian Duthie")
+	e.ok("offer", "make", offered, callum)
+	closed := e.newRequest("--phone", "01224 123458", "--name", "Jean Stewart")
+	e.ok("request", "cancel", closed)
+	for _, args := range [][]string{{"open", "or", "offered"}, {"--state", "open", "and", "offered"}, {"or"}} {
+		out := e.ok(append([]string{"request", "list"}, args...)...)
+		if strings.Contains(out, idOf(closed)) {
+			t.Errorf("request list %v lists the cancelled request:\n%s", args, out)
+		}
+		if !strings.Contains(out, idOf(open)) {
+			t.Errorf("request list %v leaves out the open request:\n%s", args, out)
+		}
+	}
+}
