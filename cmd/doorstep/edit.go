@@ -477,7 +477,7 @@ walking or cycling for someone who keeps it says so.`,
 	// A lift is matched by the skill driver alone: a volunteer who goes on
 	// foot now (their car off the road) keeps being offered lifts near
 	// home unless the skill goes too.
-	if got := resp.Volunteer; given["travel"] && got.TravelMode != pb.TravelMode_TRAVEL_MODE_CAR && slices.Contains(got.Skills, "driver") {
+	if got := resp.Volunteer; got.TravelMode != cur.TravelMode && got.TravelMode != pb.TravelMode_TRAVEL_MODE_CAR && slices.Contains(got.Skills, "driver") {
 		others := strings.Join(slices.DeleteFunc(slices.Clone(got.Skills), func(s string) bool { return s == "driver" }), ",")
 		fmt.Fprintf(a.stderr, "Note: they keep the skill driver, so they can still be offered lifts: if they have no car to drive now, doorstep volunteer edit %s --skills '%s'.\n",
 			idOf(name), others)
@@ -509,10 +509,14 @@ walking or cycling for someone who keeps it says so.`,
 	// the road, only evenings now) is often the very reason they rang, so
 	// whoever took the call is told which jobs are still theirs, as after
 	// a pause.
-	if slices.ContainsFunc(paths, func(p string) bool {
-		return strings.HasPrefix(p, "home") || p == "travel_mode" || p == "max_distance_metres" || p == "availability"
-	}) || slices.ContainsFunc(cur.Skills, func(s string) bool { return !slices.Contains(resp.Volunteer.Skills, s) }) ||
-		vettingLowered(cur.GetVetting(), resp.Volunteer.GetVetting()) {
+	// Only a change that can keep them from a job: a street's spelling
+	// mended, or a car gained, is no news to ring anyone about.
+	after := resp.Volunteer
+	if cur.GetHome().GetPostcode() != after.GetHome().GetPostcode() || !proto.Equal(cur.GetHome().GetLatLng(), after.GetHome().GetLatLng()) ||
+		(cur.TravelMode != after.TravelMode && after.TravelMode != pb.TravelMode_TRAVEL_MODE_CAR) ||
+		after.MaxDistanceMetres < cur.MaxDistanceMetres || !proto.Equal(cur.GetAvailability(), after.GetAvailability()) ||
+		slices.ContainsFunc(cur.Skills, func(s string) bool { return !slices.Contains(after.Skills, s) }) ||
+		vettingLowered(cur.GetVetting(), after.GetVetting()) {
 		a.reportStillAssigned(c, resp.Volunteer)
 	}
 	return nil

@@ -95,3 +95,32 @@ func TestVolunteerEditOnFootKeepsNoLifts(t *testing.T) {
 		t.Errorf("--travel cycling --skills dog-friendly said %q (exit %d)", r.stderr, r.code)
 	}
 }
+
+// TestVolunteerEditNamesNoJobForNoNews: the jobs still held are named
+// after a change that can keep a volunteer from one; a street's spelling
+// mended, their phone, or the skill list given again as it was, had the
+// helpline read out a job to hand back over nothing.
+func TestVolunteerEditNamesNoJobForNoNews(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit []string
+	}{
+		{"street spelling", []string{"--street", "Union St."}},
+		{"phone", []string{"--phone", "07700 900999"}},
+		{"travel as it was", []string{"--travel", "car"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			callum, _ := e.addVolunteers()
+			job := e.newRequest("--when", "today 13:00-15:00", "--postcode", "AB11 5AA", "--street", "Market St")
+			e.ok("offer", "accept", firstName(t, e.ok("offer", "make", job, callum), "offers"))
+			r := e.run(append([]string{"volunteer", "edit", callum}, tc.edit...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, "request release") {
+				t.Errorf("the edit names a job to hand back:\n%s%s", r.stdout, r.stderr)
+			}
+		})
+	}
+}
