@@ -24,10 +24,7 @@ func TestVolunteerEditNamesTheJobsTheyStillHold(t *testing.T) {
 		{"evenings only", []string{"--available", "daily 18:00-20:00"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newTestEnv(t)
-			callum, _ := e.addVolunteers()
-			job := e.newRequest("--when", "today 13:00-15:00", "--postcode", "AB11 5AA", "--street", "Market St")
-			e.ok("offer", "accept", firstName(t, e.ok("offer", "make", job, callum), "offers"))
+			e, callum, job := withJobToday(t)
 
 			r := e.run(append([]string{"volunteer", "edit", callum}, tc.edit...)...)
 			if r.code != 0 {
@@ -110,10 +107,7 @@ func TestVolunteerEditNamesNoJobForNoNews(t *testing.T) {
 		{"travel as it was", []string{"--travel", "car"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newTestEnv(t)
-			callum, _ := e.addVolunteers()
-			job := e.newRequest("--when", "today 13:00-15:00", "--postcode", "AB11 5AA", "--street", "Market St")
-			e.ok("offer", "accept", firstName(t, e.ok("offer", "make", job, callum), "offers"))
+			e, callum, _ := withJobToday(t)
 			r := e.run(append([]string{"volunteer", "edit", callum}, tc.edit...)...)
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
@@ -123,4 +117,15 @@ func TestVolunteerEditNamesNoJobForNoNews(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withJobToday is a test env whose volunteer Callum has accepted a job
+// today at 13:00.
+func withJobToday(t *testing.T) (e *testEnv, callum, job string) {
+	t.Helper()
+	e = newTestEnv(t)
+	callum, _ = e.addVolunteers()
+	job = e.newRequest("--when", "today 13:00-15:00", "--postcode", "AB11 5AA", "--street", "Market St")
+	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", job, callum), "offers"))
+	return e, callum, job
 }
