@@ -249,6 +249,13 @@ func checkAggregates(t *testing.T, stage string, g *Grid) {
 						t.Fatalf("%s: block (%d,%d) cell %d holds skill bit %d, its bitmap does not say so", stage, b.by, b.bx, ci, sk)
 					}
 				}
+				var late gridBlock
+				late.markSkills(uint32(ci), en.tag)
+				for i := range b.late {
+					if late.late[i][ci>>gridBlockShift]&^b.late[i][ci>>gridBlockShift] != 0 {
+						t.Fatalf("%s: block (%d,%d) cell %d holds a point (tag %#x) that may be free at %d:00, its bitmap does not say so", stage, b.by, b.bx, ci, en.tag, gridLateHour[i])
+					}
+				}
 			}
 		}
 		// The kinds of tag are exact: rebuilt from the entries, they hold
