@@ -476,3 +476,110 @@ func sameAsBrute(t *testing.T, stage string, e *Engine, r *pb.HelpRequest, now t
 		got.Release()
 	}
 }
+
+// TestInPersonCountByKinds: a request with a reach counts a block by its
+// kinds of tag at night where every point's own limit is passed all over
+// it (exclusionSweep.limitsPass), and the count is what a full pass
+// finds. Own limits below the reach live in the west half only, and
+// there blocks are mostly read point by point; day windows sweep and
+// collect.
+func TestInPersonCountByKinds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(65, 66))
+	daytime := func(i, rev int, keep *pb.LatLng) *pb.Volunteer {
+		r := rand.New(rand.NewPCG(uint64(i), uint64(rev)))
+		v := tagMixVolunteer(i, r)
+		v.Availability.TimeZone = "Europe/London"
+		for _, s := range v.Availability.Weekly {
+			from := 7 + r.Int32N(8)
+			s.StartTime, s.EndTime = &pb.TimeOfDay{Hours: from}, &pb.TimeOfDay{Hours: from + 1 + r.Int32N(6)}
+		}
+		west := v.Home.LatLng.Longitude < baseLng
+		v.MaxDistanceMetres = []int32{1500, 2000, 3000, 5000, 8000, 15000, 1700}[r.IntN(7)]
+		if west && r.IntN(12) == 0 {
+			v.MaxDistanceMetres = []int32{0, 300, 500, 1000, 1200, 1400}[r.IntN(6)]
+		}
+		if west && r.IntN(200) == 0 {
+			v.Availability.TimeZone = "America/New_York"
+		}
+		if keep != nil {
+			v.Home.LatLng = keep // the same cell: the entry changes in place
+		}
+		v.Etag = fmt.Sprint(rev)
+		return v
+	}
+	e := NewEngine(DefaultConfig())
+	const n = 4000
+	home := make([]*pb.LatLng, n)
+	write := func(i, rev int, stay bool) {
+		var keep *pb.LatLng
+		if stay {
+			keep = home[i]
+		}
+		v := daytime(i, rev, keep)
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+		home[i] = v.Home.LatLng
+	}
+	for i := range n {
+		write(i, i+1, false)
+	}
+	rev := n
+	passed := 0
+	compare := func(stage string) {
+		e.rlock()
+		checkAggregates(t, stage, e.grid)
+		e.mu.RUnlock()
+		for i := range 150 {
+			r := tagMixRequest(rng)
+			r.Needs = []pb.Need{[]pb.Need{pb.Need_NEED_GROCERY_SHOPPING, pb.Need_NEED_GROCERY_SHOPPING, pb.Need_NEED_TRANSPORT, pb.Need_NEED_BEFRIENDING_CALL, pb.Need_NEED_FOOD_PARCEL}[rng.IntN(5)]}
+			r.RemoteOk = false
+			hour := 20 + rng.IntN(10)
+			if i%4 == 0 {
+				hour = 6 + rng.IntN(14)
+			}
+			start := monday.Add(time.Duration(rng.IntN(7))*24*time.Hour + time.Duration(hour)*time.Hour + time.Duration(rng.IntN(4))*15*time.Minute)
+			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(start), EndTime: timestamppb.New(start.Add(time.Duration(1+rng.IntN(5)) * time.Hour))}}
+			r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(rng.Float64()*6000-3000, rng.Float64()*6000-3000)
+			e.rlock()
+			q, err := e.prepare(r, nil, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := e.countExclusions(q), e.exclusions(q); !slices.Equal(got, want) {
+				t.Fatalf("%s: %v %v %v: counted %v, a full pass %v", stage, r.Needs, r.RequiredSkills, r.GetWindow(), got, want)
+			}
+			s := exclusionSweep{e: e, q: q, tt: q.table()}
+			for _, b := range e.grid.blocks[1:] {
+				ok := b.n > 0 && s.tt.usable && s.kinds(b)
+				for c, m := range e.grid.hists[b.index].reach {
+					ok = ok && (m == 0 || tagReach[c] >= q.maxMetres)
+				}
+				if ok {
+					passed++
+				}
+			}
+			e.mu.RUnlock()
+			sameAsBrute(t, stage, e, r, now, 1, 20)
+		}
+	}
+	compare("fresh")
+	for i := range 4000 {
+		switch j := rng.IntN(n); {
+		case i%7 == 0:
+			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", j))
+			home[j] = nil
+		default:
+			rev++
+			write(j, rev, home[j] != nil && rng.IntN(2) == 0)
+		}
+		if i%1000 == 999 {
+			compare(fmt.Sprintf("churn %d", i))
+		}
+	}
+	e.Compact()
+	compare("compacted")
+	if passed < 500 {
+		t.Fatalf("only %d blocks could be counted by their kinds", passed)
+	}
+}

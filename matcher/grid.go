@@ -346,6 +346,10 @@ func (g *Grid) hopelessEverywhere(q *query) bool {
 type gridHist struct {
 	plain []uint32  // gridHistKey(tag) | count<<gridHistKeyBits, in no order
 	odd   []gridOdd // in no order
+	// reach counts the block's points by reach class (tagReach): a
+	// request with a reach counts the block by kinds too where every
+	// class present is passed all over it, as the key has no reach in it.
+	reach [8]int32
 	// oddAt is where each of odd is, by id, once odd is long (a crowd
 	// away at one postcode's centre): found from the first, each point's
 	// removal as an update or a deletion reached it, and a crowd's
@@ -446,6 +450,7 @@ func gridHistKey(tag uint32) uint32 {
 }
 
 func (h *gridHist) add(e gridEntry) {
+	h.reach[e.tag>>tagReachShift&7]++
 	if e.tag&gridHistOdd != 0 {
 		h.odd = append(h.odd, gridOdd{e.id, e.tag, gridAwayUnknown})
 		switch n := len(h.odd); {
@@ -464,6 +469,7 @@ func (h *gridHist) add(e gridEntry) {
 
 // remove takes e out, and returns its away if it was odd (gridOdd.away).
 func (h *gridHist) remove(e gridEntry) (away [2]int32) {
+	h.reach[e.tag>>tagReachShift&7]--
 	if e.tag&gridHistOdd != 0 {
 		i := h.oddIndex(e.id)
 		if i < 0 {
@@ -734,6 +740,12 @@ func (g *Grid) Position(id uint32) (lat, lng float64, ok bool) {
 	}
 	e := g.blocks[sl.bc>>8].entries(sl.bc & 0xff)[sl.pos]
 	return float64(e.lat) * gridDegreePerFixed, float64(e.lng) * gridDegreePerFixed, true
+}
+
+// entry is point id's entry; id must be in the grid.
+func (g *Grid) entry(id uint32) *gridEntry {
+	sl := g.slots[id]
+	return &g.blocks[sl.bc>>8].entries(sl.bc & 0xff)[sl.pos]
 }
 
 // Upsert inserts point id at (lat, lng), or moves it there. Ids are dense

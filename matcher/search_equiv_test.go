@@ -268,8 +268,8 @@ func checkAggregates(t *testing.T, stage string, g *Grid) {
 		}
 		h := g.hists[b.index]
 		if !slices.Equal(slices.Sorted(slices.Values(h.plain)), slices.Sorted(slices.Values(kinds.plain))) ||
-			!slices.Equal(oddKeys(h.odd), oddKeys(kinds.odd)) {
-			t.Fatalf("%s: block (%d,%d) has kinds %v %v, holds %v %v", stage, b.by, b.bx, h.plain, h.odd, kinds.plain, kinds.odd)
+			!slices.Equal(oddKeys(h.odd), oddKeys(kinds.odd)) || h.reach != kinds.reach {
+			t.Fatalf("%s: block (%d,%d) has kinds %v %v %v, holds %v %v %v", stage, b.by, b.bx, h.plain, h.odd, h.reach, kinds.plain, kinds.odd, kinds.reach)
 		}
 		ok := (!fresh.live || b.agg.live) && (!fresh.other || b.agg.other) && fresh.skills&^b.agg.skills == 0 && fresh.vet <= b.agg.vet
 		for d := range fresh.hours {
