@@ -632,9 +632,44 @@ func (s *exclusionSweep) patch(p *gridPatch) {
 		return
 	}
 	g := s.e.grid
+	// Each block is counted with its own bounds on the cosine (blockCos).
+	cosMin, cosMax := s.cosMin, s.cosMax
+	rowDeg := 1 / g.rowsPerDegree
 	for _, bi := range p.members {
-		s.block(g.blocks[bi])
+		blk := g.blocks[bi]
+		y0 := int64(blk.by) << gridBlockShift
+		s.cosMin, s.cosMax = s.blockCos(float64(y0)*rowDeg, float64(y0+gridBlockSide)*rowDeg, cosMin, cosMax)
+		s.block(blk)
 	}
+	s.cosMin, s.cosMax = cosMin, cosMax
+}
+
+// blockCos bounds the cosine ApproxMetres uses between the query and any
+// point within latitudes la0..la1 (a block's), given cosMin and cosMax,
+// the bounds for any point within the radius (gridCosBound, gridCosMax):
+// the mean of the two latitudes spans a hundredth of a degree, not the
+// radius's half-degree, over which a 50 km circle's edge was uncertain
+// by 500 m east and west, five cells of each block it crosses, read for
+// it.
+func (s *exclusionSweep) blockCos(la0, la1, cosMin, cosMax float64) (float64, float64) {
+	m0 := (s.lat + la0 - gridEdgePad) * 0.5
+	m1 := (s.lat + la1 + gridEdgePad) * 0.5
+	// As gridCosBound and gridCosMax: gridCosDeg is within 1e-10 of the
+	// cosine, and decreasing in |deg|.
+	if far := max(math.Abs(m0), math.Abs(m1)) + 1e-9; far < 90 {
+		cosMin = max(cosMin, gridCosDeg(far)*(1-gridSlackRel)-1e-9)
+	}
+	near := 0.0
+	switch {
+	case m0 > 0:
+		near = m0 - 1e-9
+	case m1 < 0:
+		near = -m1 - 1e-9
+	}
+	if near > 0 {
+		cosMax = min(cosMax, gridCosDeg(near)*(1+gridSlackRel)+1e-9)
+	}
+	return cosMin, cosMax
 }
 
 // region counts region r's points within the radius as patch counts a
