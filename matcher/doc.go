@@ -49,7 +49,7 @@
 // Writes only note that a volunteer's grid entry is stale; the grid catches
 // up before the next search (in one bulk build when it is empty, as after
 // loading a store), and Compact lays everything out afresh in Z-order. A
-// volunteer costs about 275 bytes: a short record without pointers but two
+// volunteer costs about 278 bytes: a short record without pointers but two
 // strings, a packed one the rules read first, a 16-byte grid entry whose
 // tag settles most rejections without either record (tag.go), weekly slots
 // in one shared arena, and id, postcode and street lookups that are tables
@@ -58,7 +58,13 @@
 // of its volunteers by kind (flags, vetting, skills), merged again for
 // each square of 2×2 blocks and of 8×8 (patch.go), so that a remote
 // request's count of why, over everyone within 50 km, takes a square, or
-// else a block, whose volunteers are all out of hours whole. A search's cost
+// else a block, whose volunteers are all out of hours whole; so does an
+// in-person count, for a block whose volunteers' own reach, by the counts
+// of each reach class it keeps, covers all of it. Each block also marks
+// the cells holding someone who may be free in the evening (outside
+// 06:00 to 17, 18, 19 or 20:00), so that a search at 20:00, when most
+// are not, reads those cells alone, as it reads only the cells holding a
+// skill it needs. A search's cost
 // grows with the volunteers in reach, not the engine's size. The candidate
 // search passes over, unread, any block whose aggregate shows nobody in it
 // can be eligible (at night, with a skill nobody there has), so a
