@@ -23,9 +23,9 @@ import (
 // volunteer as stored (*pb.Volunteer) judged by the documented rules one
 // by one, the window walked a quarter of an hour at a time on the
 // volunteer's own clock, and the page ranked by a full sort. The engine's
-// shortcuts (tags, block aggregates and tallies, give-up sweeps, held-back
-// points, ties at the page's edge, lazy grid updates, Compact) must not
-// show.
+// shortcuts (tags, block aggregates and tallies, squares and regions of
+// blocks, cells' evening bits, give-up sweeps, held-back points, ties at
+// the page's edge, lazy grid updates, Compact) must not show.
 
 // diffQuarter is the step the reference walks a window in: slots here
 // start and end on quarter hours and every zone used is a whole number of
@@ -300,6 +300,22 @@ type diffScenario struct {
 	// skills draws skills from eighty, so that some are interned past
 	// the tag's bits and past the packed record's 64.
 	skills bool
+	// plain gives no check an expiry date, so that blocks, squares and
+	// regions (patch.go) hold nobody whose verdict needs the record
+	// but those in other zones or away with dates the grid does not know.
+	plain bool
+	// evening starts windows from 16:00 to 22:00 UTC, when the cells'
+	// evening bits (gridBlock.late) pass cells over.
+	evening bool
+	// at, if set, is where requests are (Aberdeen otherwise).
+	at *pb.LatLng
+	// far gives most volunteers limits of 1.5 km or more, at the classes'
+	// bounds and between, so that whole blocks pass every own limit of
+	// a request with a reach (exclusionSweep.limitsPass).
+	far bool
+	// days keeps most volunteers' slots within 07:00..17:00, so that at
+	// night whole blocks hold nobody free (exclusionSweep.hopelessHours).
+	days bool
 }
 
 var diffUK = []string{"Europe/London"}
@@ -327,6 +343,12 @@ var diffScenarios = []diffScenario{
 	{name: "remote crowds, ties at the pool's edge", bases: []time.Time{diffWinter, diffAutumn}, zones: diffAbroad, n: 400, spread: 3000, crowd: 0.85, remote: 1, pages: []int{1, 2, 20, 50, 60}},
 	{name: "remote crowds at night", bases: []time.Time{diffSpring, diffAutumn}, zones: diffAbroad, n: 400, spread: 60000, crowd: 0.6, remote: 1, night: true, pages: []int{1, 2, 20, 50}},
 	{name: "eighty skills", bases: []time.Time{diffWinter, diffSpring}, zones: diffAbroad, n: 200, spread: 3000, crowd: 0.3, remote: 0.3, pages: []int{1, 2, 20, 50}, skills: true},
+	{name: "remote at night, UK, plain checks", bases: []time.Time{diffWinter, diffSpring}, zones: diffUK, n: 700, spread: 65000, edges: true, remote: 1, night: true, pages: []int{1, 20, 50}, plain: true},
+	{name: "remote at night, Shetland", bases: []time.Time{diffWinter, diffAutumn}, zones: diffUK, n: 500, spread: 70000, edges: true, remote: 1, night: true, pages: []int{1, 20, 50}, plain: true, at: &pb.LatLng{Latitude: 60.155, Longitude: -1.145}},
+	{name: "remote at night, Scilly", bases: []time.Time{diffWinter, diffSpring}, zones: diffUK, n: 500, spread: 70000, edges: true, remote: 1, night: true, pages: []int{1, 20, 50}, plain: true, at: &pb.LatLng{Latitude: 49.915, Longitude: -6.315}},
+	{name: "in person at night, plain checks", bases: []time.Time{diffAutumn, diffWinter}, zones: diffUK, n: 600, spread: 5000, edges: true, night: true, pages: []int{1, 2, 20, 50}, budget: 1, plain: true, far: true, days: true},
+	{name: "evenings", bases: []time.Time{diffAutumn, diffSpring, diffWinter}, zones: diffAbroad, n: 300, spread: 20000, edges: true, remote: 0.5, evening: true, pages: []int{1, 2, 20, 50}},
+	{name: "evenings, UK", bases: []time.Time{diffAutumn, diffSpring, diffWinter}, zones: diffUK, n: 300, spread: 20000, remote: 0.5, evening: true, pages: []int{1, 5, 50}, plain: true},
 	{name: "night, sweeps", bases: []time.Time{diffAutumn, diffSpring}, zones: diffAbroad, n: 200, spread: 4000, night: true, remote: 0.5, pages: []int{1, 2, 20, 50}, budget: 1},
 }
 
@@ -386,6 +408,14 @@ func (w *diffWorld) place() *pb.LatLng {
 func (w *diffWorld) slots() []*pb.AvailabilitySlot {
 	rng := w.rng
 	var out []*pb.AvailabilitySlot
+	if w.sc.days && rng.IntN(10) != 0 {
+		for n := rng.IntN(4); n > 0; n-- {
+			from := 7*60 + int32(rng.IntN(8*4))*15
+			to := from + 15 + int32(rng.IntN(8))*15
+			out = append(out, &pb.AvailabilitySlot{Day: pb.DayOfWeek(1 + rng.IntN(7)), StartTime: &pb.TimeOfDay{Hours: from / 60, Minutes: from % 60}, EndTime: &pb.TimeOfDay{Hours: to / 60, Minutes: to % 60}})
+		}
+		return out
+	}
 	if rng.IntN(4) == 0 {
 		// Every day, as many give: some all day, some evenings into
 		// midnight, some mornings.
@@ -420,7 +450,7 @@ func (w *diffWorld) away() []*pb.DateRange {
 func (w *diffWorld) vetting() *pb.Vetting {
 	rng := w.rng
 	v := &pb.Vetting{Level: pb.Vetting_DbsLevel(rng.IntN(4))}
-	if rng.IntN(2) == 0 {
+	if rng.IntN(2) == 0 && !w.sc.plain {
 		v.ExpireDate = w.date(w.base().AddDate(0, 0, rng.IntN(5)-2))
 	}
 	return v
@@ -453,6 +483,9 @@ func (w *diffWorld) edit(v *pb.Volunteer, f int) {
 	}
 	if all || f == 1 {
 		v.MaxDistanceMetres = []int32{0, 500, 999, 1000, 1500, 1501, 2000, 3000, 5000, 8000, 15000, 60000}[rng.IntN(12)]
+		if w.sc.far && rng.IntN(100) != 0 {
+			v.MaxDistanceMetres = []int32{1500, 1501, 2000, 2999, 3000, 5000, 8000, 15000}[rng.IntN(8)]
+		}
 	}
 	if all || f == 2 {
 		v.Paused = rng.IntN(8) == 0
@@ -513,6 +546,10 @@ func (w *diffWorld) request(names []string) (*pb.HelpRequest, []string, time.Tim
 		// 23:00 to 05:00 in London on a day round the base.
 		day := time.Date(base.Year(), base.Month(), base.Day()+rng.IntN(3)-1, 23, 0, 0, 0, time.UTC)
 		start = day.Add(time.Duration(rng.IntN(6*60)) * time.Minute)
+	}
+	if w.sc.evening {
+		day := time.Date(base.Year(), base.Month(), base.Day()+rng.IntN(3)-1, 16, 0, 0, 0, time.UTC)
+		start = day.Add(time.Duration(rng.IntN(6*4)*15) * time.Minute)
 	}
 	dur := time.Duration(5+rng.IntN(4*60)) * time.Minute
 	switch rng.IntN(5) {
@@ -703,6 +740,9 @@ func diffRun(t *testing.T, sc diffScenario, seed uint64, rounds int) {
 	}
 	rng := rand.New(rand.NewPCG(seed, 21))
 	w := &diffWorld{sc: sc, rng: rng, req: &pb.LatLng{Latitude: baseLat, Longitude: baseLng}}
+	if sc.at != nil {
+		w.req = sc.at
+	}
 	for range 3 {
 		w.crowds = append(w.crowds, w.at(rng.Float64()*sc.spread*0.5))
 	}
