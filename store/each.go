@@ -79,7 +79,9 @@ func (s *BoltStore) eachVolunteer(ctx context.Context, size int, decode func(rec
 	// are in flight at once.
 	bufs := make(chan []byte, 8)
 	var readErr error
+	readDone := make(chan struct{})
 	go func() {
+		defer close(readDone)
 		defer close(batches)
 		readErr = s.readSealed(ctx, volunteers, size, batches, bufs)
 	}()
@@ -127,9 +129,14 @@ func (s *BoltStore) eachVolunteer(ctx context.Context, size int, decode func(rec
 			}
 		}
 	}
-	// decoded is closed, so every goroutine has finished: their errors can
-	// be read. A cancelled caller's context comes last, as the reason the
+	// decoded is closed, so every worker has finished. The reader may not
+	// have, where the workers stopped on an error or the caller's cancel
+	// (the -race run caught its error read as it was written), but the
+	// context is cancelled then, and it ends at its next batch: waited
+	// for, its error can be read, and no read of the file outlives the
+	// call. A cancelled caller's context comes last, as the reason the
 	// others stopped.
+	<-readDone
 	for _, err := range append(errs, readErr, fnErr, ctx.Err()) {
 		if err != nil {
 			return fmt.Errorf("store: each volunteer: %w", err)
