@@ -317,21 +317,7 @@ func TestRemoteCountByKinds(t *testing.T) {
 		}
 	}
 	compare("fresh")
-	for i := range 3000 {
-		switch j := rng.IntN(n); {
-		case i%7 == 0:
-			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", j))
-			home[j] = nil
-		default:
-			rev++
-			write(j, rev, home[j] != nil && rng.IntN(2) == 0)
-		}
-		if i%1000 == 999 {
-			compare(fmt.Sprintf("churn %d", i))
-		}
-	}
-	e.Compact()
-	compare("compacted")
+	churnCounts(e, rng, home, rev, 3000, write, compare)
 	if byKinds < 1000 {
 		t.Fatalf("only %d blocks counted by their kinds", byKinds)
 	}
@@ -564,8 +550,18 @@ func TestInPersonCountByKinds(t *testing.T) {
 		}
 	}
 	compare("fresh")
-	for i := range 4000 {
-		switch j := rng.IntN(n); {
+	churnCounts(e, rng, home, rev, 4000, write, compare)
+	if passed < 500 {
+		t.Fatalf("only %d blocks could be counted by their kinds", passed)
+	}
+}
+
+// churnCounts edits (write) and removes volunteers of e at random, steps
+// times, comparing the counts every thousand and after a Compact; home
+// holds each one's place (nil once removed), and rev the last etag.
+func churnCounts(e *Engine, rng *rand.Rand, home []*pb.LatLng, rev, steps int, write func(i, rev int, stay bool), compare func(stage string)) {
+	for i := range steps {
+		switch j := rng.IntN(len(home)); {
 		case i%7 == 0:
 			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", j))
 			home[j] = nil
@@ -579,7 +575,4 @@ func TestInPersonCountByKinds(t *testing.T) {
 	}
 	e.Compact()
 	compare("compacted")
-	if passed < 500 {
-		t.Fatalf("only %d blocks could be counted by their kinds", passed)
-	}
 }
