@@ -439,20 +439,8 @@ func (s *exclusionSweep) byKinds(blk *gridBlock, bhi float64) bool {
 		return false
 	}
 	h := &s.e.grid.hists[blk.index]
-	tt := &s.tt
-	for i, p := range h.plain {
-		c := tt.kindCode(p)
-		if c.code&tagSettled == 0 {
-			// A skill or check the tag cannot judge: undo, for the
-			// block to be read point by point. Rare, and then for the
-			// first kind of most blocks.
-			for _, p := range h.plain[:i] {
-				c := tt.kindCode(p)
-				s.count[c.code&0xff] -= int32(c.n)
-			}
-			return false
-		}
-		s.count[c.code&0xff] += int32(c.n)
+	if !s.addPlain(h.plain) {
+		return false // for the block to be read point by point
 	}
 	for _, o := range h.odd {
 		if slot, ok := s.oddSlot(o); ok {
@@ -516,15 +504,9 @@ func (s *exclusionSweep) byKindsLess(blk *gridBlock, bd gridBand, bhi float64) b
 		return false
 	}
 	h := &s.e.grid.hists[blk.index]
-	tt := &s.tt
 	// Counted in one pass, and undone in the rare block it cannot count.
-	for i, p := range h.plain {
-		c := tt.kindCode(p)
-		if c.code&tagSettled == 0 {
-			s.undoBlock(h.plain[:i], nil)
-			return false
-		}
-		s.count[c.code&0xff] += int32(c.n)
+	if !s.addPlain(h.plain) {
+		return false
 	}
 	for i, o := range h.odd {
 		slot, ok := s.oddSlot(o)
@@ -573,7 +555,7 @@ func (s *exclusionSweep) byKindsLess(blk *gridBlock, bd gridBand, bhi float64) b
 					continue
 				}
 				if e.tag&gridHistOdd == 0 {
-					s.count[tt.kindCode(gridHistKey(e.tag)).code&0xff]--
+					s.count[s.tt.kindCode(gridHistKey(e.tag)).code&0xff]--
 					continue
 				}
 				for _, o := range h.odd {
@@ -724,13 +706,8 @@ func (s *exclusionSweep) patchBounds(p *gridPatch, shift uint) (near, whole bool
 // what it counted, for p's blocks to be read.
 func (s *exclusionSweep) patchKinds(p *gridPatch) bool {
 	tt := &s.tt
-	for i, k := range p.plain {
-		c := tt.kindCode(k)
-		if c.code&tagSettled == 0 {
-			s.undoKinds(p.plain[:i], nil)
-			return false
-		}
-		s.count[c.code&0xff] += int32(c.n)
+	if !s.addPlain(p.plain) {
+		return false
 	}
 	for i, a := range p.away {
 		c := tt.kindCode(a.key)
@@ -754,23 +731,42 @@ func (s *exclusionSweep) patchKinds(p *gridPatch) bool {
 
 // undoBlock takes back what byKindsLess counted of plain and odd.
 func (s *exclusionSweep) undoBlock(plain []uint32, odd []gridOdd) {
-	for _, p := range plain {
-		c := s.tt.kindCode(p)
-		s.count[c.code&0xff] -= int32(c.n)
-	}
+	s.subPlain(plain)
 	for _, o := range odd {
 		slot, _ := s.oddSlot(o)
 		s.count[slot]--
 	}
 }
 
-// undoKinds takes back what patchKinds counted of plain and away.
-func (s *exclusionSweep) undoKinds(plain []uint32, away []gridAwayKind) {
-	tt := &s.tt
+// addPlain counts each kind of plain (gridHist.plain, gridPatch.plain)
+// whole, and reports whether it could: at the first kind the tag cannot
+// settle (a skill or check it cannot judge: rare, and then mostly the
+// first kind) it takes back what it counted, for the caller to read the
+// points instead.
+func (s *exclusionSweep) addPlain(plain []uint32) bool {
+	for i, k := range plain {
+		c := s.tt.kindCode(k)
+		if c.code&tagSettled == 0 {
+			s.subPlain(plain[:i])
+			return false
+		}
+		s.count[c.code&0xff] += int32(c.n)
+	}
+	return true
+}
+
+// subPlain takes back what addPlain counted of plain.
+func (s *exclusionSweep) subPlain(plain []uint32) {
 	for _, k := range plain {
-		c := tt.kindCode(k)
+		c := s.tt.kindCode(k)
 		s.count[c.code&0xff] -= int32(c.n)
 	}
+}
+
+// undoKinds takes back what patchKinds counted of plain and away.
+func (s *exclusionSweep) undoKinds(plain []uint32, away []gridAwayKind) {
+	s.subPlain(plain)
+	tt := &s.tt
 	for _, a := range away {
 		c := tt.kindCode(a.key)
 		if c.code&tagSettled == 0 {
