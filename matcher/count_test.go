@@ -267,23 +267,8 @@ func TestRemoteCountByKinds(t *testing.T) {
 		v.Etag = fmt.Sprint(rev)
 		return v
 	}
-	e := NewEngine(DefaultConfig())
 	const n = 2000
-	home := make([]*pb.LatLng, n)
-	write := func(i, rev int, stay bool) {
-		var keep *pb.LatLng
-		if stay {
-			keep = home[i]
-		}
-		v := daytime(i, rev, keep)
-		if err := e.UpsertVolunteer(v); err != nil {
-			t.Fatal(err)
-		}
-		home[i] = v.Home.LatLng
-	}
-	for i := range n {
-		write(i, i+1, false)
-	}
+	e, home, write := churnEngine(t, n, daytime)
 	rev := n
 	byKinds, known, away := 0, 0, 0
 	compare := func(stage string) {
@@ -493,23 +478,8 @@ func TestInPersonCountByKinds(t *testing.T) {
 		v.Etag = fmt.Sprint(rev)
 		return v
 	}
-	e := NewEngine(DefaultConfig())
 	const n = 4000
-	home := make([]*pb.LatLng, n)
-	write := func(i, rev int, stay bool) {
-		var keep *pb.LatLng
-		if stay {
-			keep = home[i]
-		}
-		v := daytime(i, rev, keep)
-		if err := e.UpsertVolunteer(v); err != nil {
-			t.Fatal(err)
-		}
-		home[i] = v.Home.LatLng
-	}
-	for i := range n {
-		write(i, i+1, false)
-	}
+	e, home, write := churnEngine(t, n, daytime)
 	rev := n
 	passed := 0
 	compare := func(stage string) {
@@ -554,6 +524,30 @@ func TestInPersonCountByKinds(t *testing.T) {
 	if passed < 500 {
 		t.Fatalf("only %d blocks could be counted by their kinds", passed)
 	}
+}
+
+// churnEngine is an engine of n volunteers made by mk, with the write
+// that upserts volunteer i again made at etag rev, staying in its cell
+// (mk's keep, so that its entry changes in place) or not, and where each
+// one lives (nil once removed).
+func churnEngine(t *testing.T, n int, mk func(i, rev int, keep *pb.LatLng) *pb.Volunteer) (e *Engine, home []*pb.LatLng, write func(i, rev int, stay bool)) {
+	e = NewEngine(DefaultConfig())
+	home = make([]*pb.LatLng, n)
+	write = func(i, rev int, stay bool) {
+		var keep *pb.LatLng
+		if stay {
+			keep = home[i]
+		}
+		v := mk(i, rev, keep)
+		if err := e.UpsertVolunteer(v); err != nil {
+			t.Fatal(err)
+		}
+		home[i] = v.Home.LatLng
+	}
+	for i := range n {
+		write(i, i+1, false)
+	}
+	return e, home, write
 }
 
 // churnCounts edits (write) and removes volunteers of e at random, steps
