@@ -12,7 +12,7 @@ import (
 // lock, 40,000 re-imported 390 ms where the same not away took 2.
 // TestCrowdAwayReimport holds that every one's days are still told and
 // the odd lists right through both (checkOddAt holds the index of a long
-// list); the cost is BenchmarkCrowdAwayReimport's, against the same crowd
+// list); the cost is BenchmarkCrowdAway/reimport's, against the same crowd
 // not away (a timed test would fail on a busy machine).
 func TestCrowdAwayReimport(t *testing.T) {
 	const n = 5_000
@@ -60,28 +60,5 @@ func checkOddAt(t *testing.T, stage string, g *Grid) {
 				t.Fatalf("%s: block (%d,%d): point %d is at %d, indexed at %d (%t)", stage, b.by, b.bx, o.id, i, at, ok)
 			}
 		}
-	}
-}
-
-// BenchmarkCrowdAwayReimport: 20,000 volunteers at one point imported
-// again into a built grid (each an update), away or not; the two should
-// cost alike (88 ms against 1 before the odd lists were indexed).
-func BenchmarkCrowdAwayReimport(b *testing.B) {
-	for _, away := range []bool{false, true} {
-		b.Run(fmt.Sprintf("away=%v", away), func(b *testing.B) {
-			for b.Loop() {
-				b.StopTimer()
-				e := engineWith(b, vol("first", 5000, 5000))
-				e.rlock()
-				e.mu.RUnlock()
-				crowdAway(b, e, 20_000, away)
-				e.rlock()
-				e.mu.RUnlock()
-				crowdAway(b, e, 20_000, away)
-				b.StartTimer()
-				e.rlock() // the updates reach the grid
-				e.mu.RUnlock()
-			}
-		})
 	}
 }
