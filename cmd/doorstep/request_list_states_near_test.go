@@ -11,11 +11,7 @@ import (
 // words, and staff met "AB10 1AB offered" as a postcode never typed.
 // State words among them are states; the rest is still the place.
 func TestRequestListStatesUnquotedNearUnquoted(t *testing.T) {
-	e := newTestEnv(t)
-	callum, _ := e.addVolunteers()
-	open := e.newRequest("--urgency", "critical")
-	offered := e.newRequest("--phone", "01224 123457", "--name", "Ian Duthie")
-	e.ok("offer", "make", offered, callum)
+	e, open, offered := openAndOffered(t)
 	for _, args := range [][]string{
 		{"--near", "AB10", "1AB", "--state", "open", "offered"},
 		{"--state", "open", "offered", "--near", "AB10", "1AB"},

@@ -10,11 +10,7 @@ import (
 // was shown the offered ones alone, the open request missing without a
 // word; each --state given adds its states.
 func TestRequestListStateRepeated(t *testing.T) {
-	e := newTestEnv(t)
-	callum, _ := e.addVolunteers()
-	open := e.newRequest("--urgency", "critical")
-	offered := e.newRequest("--phone", "01224 123457", "--name", "Ian Duthie")
-	e.ok("offer", "make", offered, callum)
+	e, open, offered := openAndOffered(t)
 	out := e.ok("request", "list", "--state", "open", "--state", "offered")
 	for _, id := range []string{open, offered} {
 		if !strings.Contains(out, idOf(id)) {
@@ -32,11 +28,7 @@ func TestRequestListStateRepeated(t *testing.T) {
 // error they never typed, or nothing listed; state words after the
 // options are states, and a real place still is a place.
 func TestRequestListStatesUnquoted(t *testing.T) {
-	e := newTestEnv(t)
-	callum, _ := e.addVolunteers()
-	open := e.newRequest("--urgency", "critical")
-	offered := e.newRequest("--phone", "01224 123457", "--name", "Ian Duthie")
-	e.ok("offer", "make", offered, callum)
+	e, open, offered := openAndOffered(t)
 	tests := []struct {
 		args      []string
 		in, notIn []string
@@ -64,11 +56,7 @@ func TestRequestListStatesUnquoted(t *testing.T) {
 // its loose "or" as a state list with nothing in it, which is every
 // state: the closed requests were listed with those asked for.
 func TestRequestListJoiningWordAlone(t *testing.T) {
-	e := newTestEnv(t)
-	callum, _ := e.addVolunteers()
-	open := e.newRequest("--urgency", "critical")
-	offered := e.newRequest("--phone", "01224 123457", "--name", "Ian Duthie")
-	e.ok("offer", "make", offered, callum)
+	e, open, offered := openAndOffered(t)
 	closed := e.newRequest("--phone", "01224 123458", "--name", "Jean Stewart")
 	e.ok("request", "cancel", closed)
 	for _, args := range [][]string{{"open", "or", "offered"}, {"--state", "open", "and", "offered"}, {"or"}} {
@@ -76,8 +64,22 @@ func TestRequestListJoiningWordAlone(t *testing.T) {
 		if strings.Contains(out, idOf(closed)) {
 			t.Errorf("request list %v lists the cancelled request:\n%s", args, out)
 		}
-		if !strings.Contains(out, idOf(open)) {
-			t.Errorf("request list %v leaves out the open request:\n%s", args, out)
+		for _, id := range []string{open, offered} {
+			if !strings.Contains(out, idOf(id)) {
+				t.Errorf("request list %v leaves out %s:\n%s", args, id, out)
+			}
 		}
 	}
+}
+
+// openAndOffered is a test env with a critical open request and another
+// offered to Callum.
+func openAndOffered(t *testing.T) (e *testEnv, open, offered string) {
+	t.Helper()
+	e = newTestEnv(t)
+	callum, _ := e.addVolunteers()
+	open = e.newRequest("--urgency", "critical")
+	offered = e.newRequest("--phone", "01224 123457", "--name", "Ian Duthie")
+	e.ok("offer", "make", offered, callum)
+	return e, open, offered
 }
