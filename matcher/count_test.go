@@ -412,20 +412,7 @@ func TestBlockGroupsSearch(t *testing.T) {
 		}
 	}
 	compare("fresh")
-	for i := range 6000 {
-		switch j := rng.IntN(n); {
-		case i%5 == 0:
-			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", j))
-		default:
-			rev++
-			write(e, j, rev)
-		}
-		if i%2000 == 1999 {
-			compare(fmt.Sprintf("churn %d", i))
-		}
-	}
-	e.Compact()
-	compare("compacted")
+	churn(e, rng, n, rev, 6000, 5, 2000, func(j, rev int) { write(e, j, rev) }, nil, compare)
 	if everywhere < 50 || groups < 50 {
 		t.Fatalf("hopeless everywhere %d times, in some groups and not others %d", everywhere, groups)
 	}
@@ -550,20 +537,32 @@ func churnEngine(t *testing.T, n int, mk func(i, rev int, keep *pb.LatLng) *pb.V
 	return e, home, write
 }
 
-// churnCounts edits (write) and removes volunteers of e at random, steps
-// times, comparing the counts every thousand and after a Compact; home
-// holds each one's place (nil once removed), and rev the last etag.
+// churnCounts is churn for the count tests with volunteers in home (nil
+// once removed): one step in seven a removal, an edit staying in its
+// cell half the time, a compare every thousand.
 func churnCounts(e *Engine, rng *rand.Rand, home []*pb.LatLng, rev, steps int, write func(i, rev int, stay bool), compare func(stage string)) {
+	churn(e, rng, len(home), rev, steps, 7, 1000,
+		func(j, rev int) { write(j, rev, home[j] != nil && rng.IntN(2) == 0) },
+		func(j int) { home[j] = nil }, compare)
+}
+
+// churn edits (write, at the next etag after rev) and removes (removed,
+// if not nil, is told) volunteers v0000 to n-1 of e at random, steps
+// times, one step in removeEvery a removal, comparing every compareEvery
+// steps and after a Compact.
+func churn(e *Engine, rng *rand.Rand, n, rev, steps, removeEvery, compareEvery int, write func(j, rev int), removed func(j int), compare func(stage string)) {
 	for i := range steps {
-		switch j := rng.IntN(len(home)); {
-		case i%7 == 0:
+		switch j := rng.IntN(n); {
+		case i%removeEvery == 0:
 			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", j))
-			home[j] = nil
+			if removed != nil {
+				removed(j)
+			}
 		default:
 			rev++
-			write(j, rev, home[j] != nil && rng.IntN(2) == 0)
+			write(j, rev)
 		}
-		if i%1000 == 999 {
+		if i%compareEvery == compareEvery-1 {
 			compare(fmt.Sprintf("churn %d", i))
 		}
 	}

@@ -144,20 +144,7 @@ func TestRemoteCountByPatches(t *testing.T) {
 		}
 	}
 	compare("fresh")
-	for i := range 6000 {
-		switch j := rng.IntN(n); {
-		case i%6 == 0:
-			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", j))
-		default:
-			rev++
-			write(e, j, rev)
-		}
-		if i%2000 == 1999 {
-			compare(fmt.Sprintf("churn %d", i))
-		}
-	}
-	e.Compact()
-	compare("compacted")
+	churn(e, rng, n, rev, 6000, 6, 2000, func(j, rev int) { write(e, j, rev) }, nil, compare)
 	if crossed < 1000 || counted < 1000 || needy < 1000 || undone < 100 || undoneAway < 20 || regionsCounted < 50 {
 		t.Fatalf("patches crossed by a circle's edge %d; whole and hopeless %d: counted %d, needing a record %d, undone %d, undone in away kinds %d; regions counted %d", crossed, whole, counted, needy, undone, undoneAway, regionsCounted)
 	}
