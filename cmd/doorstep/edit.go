@@ -530,11 +530,7 @@ walking or cycling for someone who keeps it says so.`,
 // shortened, or one that ends today (they are back early), is what the
 // edit meant.
 func awayDropped(before, after *pb.Availability, now time.Time) *pb.Availability {
-	loc := london
-	if l, err := time.LoadLocation(before.GetTimeZone()); err == nil && before.GetTimeZone() != "" {
-		loc = l
-	}
-	today := pbDate(now.In(loc))
+	today := awayToday(before, now)
 	var gone []*pb.DateRange
 	for _, r := range before.GetAway() {
 		from, to := r.GetStartDate(), r.GetEndDate()

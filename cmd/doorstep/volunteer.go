@@ -755,14 +755,21 @@ func zoneWords(tz string) string {
 	return strings.ReplaceAll(tz, "_", " ") + " time"
 }
 
-// awayWords lists the dates a volunteer is away that have not all passed,
-// soonest first: "Tue 1 Dec to Thu 10 Dec, Fri 25 Dec"; "" when none.
-func awayWords(av *pb.Availability, now time.Time) string {
+// awayToday is the date it is at now where av's volunteer lives (UK time
+// unless their time zone is set and known), the day their dates away are
+// told from.
+func awayToday(av *pb.Availability, now time.Time) *pb.Date {
 	loc := london
 	if l, err := time.LoadLocation(av.GetTimeZone()); err == nil && av.GetTimeZone() != "" {
 		loc = l
 	}
-	today := pbDate(now.In(loc))
+	return pbDate(now.In(loc))
+}
+
+// awayWords lists the dates a volunteer is away that have not all passed,
+// soonest first: "Tue 1 Dec to Thu 10 Dec, Fri 25 Dec"; "" when none.
+func awayWords(av *pb.Availability, now time.Time) string {
+	today := awayToday(av, now)
 	var ranges []*pb.DateRange
 	for _, r := range av.GetAway() {
 		if r.GetEndDate() != nil && !dateBefore(r.GetEndDate(), today) {
