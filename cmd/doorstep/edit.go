@@ -52,7 +52,9 @@ func (a *app) requestEdit(args []string) error {
 		synopsis: "doorstep request edit ID [options]",
 		text: `Changes a request: only the details given as options, the rest stay as they are. --when and --needs
 are read as for doorstep request new. If the request was offered to a volunteer who cannot take it as
-changed, the offer is withdrawn and the request is open again: the answer says so.`,
+changed, the offer is withdrawn and the request is open again: the answer says so. A new --phone names the
+caller's other requests in hand still on the old number, to change there too if it is theirs no more: the
+server knows a caller's requests by their number, so that one volunteer goes to their door at a time.`,
 		examples: []string{
 			"doorstep request edit 01jq3m5x8v2k4c6e9g0h1j2k3m --when 'fri 2pm-4pm'",
 			"doorstep request edit 01jq3m5x8v2k4c6e9g0h1j2k3m --needs shopping,prescription --urgency high --details 'Milk, bread'",
@@ -238,6 +240,42 @@ changed, the offer is withdrawn and the request is open again: the answer says s
 			who, _ = a.volunteerLabel(o.Volunteer, false)
 		}
 		fmt.Fprintf(w, "The offer of it to %s was withdrawn: they cannot take it as changed. It is open again.\n", who)
+	}
+	return a.oldNumberLeft(before.HelpRequest, after)
+}
+
+// oldNumberLeft names the caller's other requests still in hand that keep
+// the number this edit took off one of them. The server knows a caller's
+// requests by their number alone: one left on the old number is no longer
+// held for the volunteer going to the door for the other, nor named as
+// the same need taken twice, and a second volunteer could be sent to the
+// door at the same time. A number corrected (a digit mistyped) may have
+// been someone else's, so each is named, not changed.
+func (a *app) oldNumberLeft(before, after *pb.HelpRequest) error {
+	was, now := before.GetRequester().GetPhone(), after.GetRequester().GetPhone()
+	if was == "" || was == now {
+		return nil
+	}
+	// A few are enough to say; the rest are a find away.
+	const named = 10
+	others, more, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: was, States: client.InHand()}, named)
+	if err != nil {
+		return err
+	}
+	w := a.stdout
+	if a.cfg.json {
+		w = a.stderr
+	}
+	for _, o := range others {
+		// A server older than states lists every state.
+		if o.Name == after.Name || !slices.Contains(client.InHand(), o.State) {
+			continue
+		}
+		fmt.Fprintf(w, "Note: %s, the number before, is still on %s (%s, %s, %s). If it is not the caller's any more, change it there too: doorstep request edit %s --phone '%s'\n",
+			phoneWords(was), idOf(o.Name), requestStateWords(o, a.now()), needsWords(o.Needs), fmtTiming(o, a.now()), idOf(o.Name), phoneWords(now))
+	}
+	if more {
+		fmt.Fprintf(w, "Note: more requests are on %s: doorstep request find --phone %s\n", phoneWords(was), phoneWords(was))
 	}
 	return nil
 }
