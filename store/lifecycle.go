@@ -1742,7 +1742,8 @@ func (c *change) checkAssigned(req *staged[*pb.HelpRequest], checks []AcceptChec
 }
 
 // CancelHelpRequest implements Store. A cancelled request that was
-// ASSIGNED keeps its assigned_volunteer, as a fulfilled one does.
+// ASSIGNED keeps its assigned_volunteer, as a fulfilled one does, but not
+// its place among the volunteer's recent jobs, as a released one does not.
 func (s *BoltStore) CancelHelpRequest(ctx context.Context, requestID string) (LifecycleResult, error) {
 	const what = "cancel help request"
 	id, err := parseIDFor("help request", requestID)
@@ -1759,9 +1760,17 @@ func (s *BoltStore) CancelHelpRequest(ctx context.Context, requestID string) (Li
 		default:
 			return outcome{}, wrongState("help request", req.r.State)
 		}
+		wasAssigned := req.r.State == pb.HelpRequest_STATE_ASSIGNED
 		o, err := c.release(req)
 		if err != nil {
 			return outcome{}, err
+		}
+		if wasAssigned {
+			// Its volunteer was told not to come: like a job handed back,
+			// it was not done (nor is it counted as helping the caller).
+			if err := c.forgetAssignmentTime(req.id, req.r.AssignedVolunteer); err != nil {
+				return outcome{}, err
+			}
 		}
 		o.withdrawnFor(WithdrawRequestCancelled)
 		req.r.State, req.r.CloseTime = pb.HelpRequest_STATE_CANCELLED, timestamp(c.now)
