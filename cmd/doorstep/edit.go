@@ -54,7 +54,8 @@ func (a *app) requestEdit(args []string) error {
 are read as for doorstep request new. If the request was offered to a volunteer who cannot take it as
 changed, the offer is withdrawn and the request is open again: the answer says so. A new --phone names the
 caller's other requests in hand still on the old number, to change there too if it is theirs no more: the
-server knows a caller's requests by their number, so that one volunteer goes to their door at a time.`,
+server knows a caller's requests by their number, so that one volunteer goes to their door at a time. A new
+address names those still at the old one, with the command that moves each.`,
 		examples: []string{
 			"doorstep request edit 01jq3m5x8v2k4c6e9g0h1j2k3m --when 'fri 2pm-4pm'",
 			"doorstep request edit 01jq3m5x8v2k4c6e9g0h1j2k3m --needs shopping,prescription --urgency high --details 'Milk, bread'",
@@ -241,19 +242,23 @@ server knows a caller's requests by their number, so that one volunteer goes to 
 		}
 		fmt.Fprintf(w, "The offer of it to %s was withdrawn: they cannot take it as changed. It is open again.\n", who)
 	}
-	return a.oldNumberLeft(before.HelpRequest, after)
+	return a.leftBehind(before.HelpRequest, after)
 }
 
-// oldNumberLeft names the caller's other requests still in hand that keep
-// the number this edit took off one of them. The server knows a caller's
-// requests by their number alone: one left on the old number is no longer
-// held for the volunteer going to the door for the other, nor named as
-// the same need taken twice, and a second volunteer could be sent to the
-// door at the same time. A number corrected (a digit mistyped) may have
-// been someone else's, so each is named, not changed.
-func (a *app) oldNumberLeft(before, after *pb.HelpRequest) error {
+// leftBehind names the caller's other requests still in hand that keep
+// the number, or the address, this edit took off one of them. The server
+// knows a caller's requests by their number alone: one left on the old
+// number is no longer held for the volunteer going to the door for the
+// other, nor named as the same need taken twice, and a second volunteer
+// could be sent to the door at the same time; one left at the old
+// address sends its volunteer to a door the caller has left. A number or
+// address corrected (a digit mistyped) may have been someone else's, so
+// each is named, not changed.
+func (a *app) leftBehind(before, after *pb.HelpRequest) error {
 	was, now := before.GetRequester().GetPhone(), after.GetRequester().GetPhone()
-	if was == "" || was == now {
+	newNumber := was != "" && was != now
+	moved := !sameAddress(before.GetLocation(), after.GetLocation())
+	if was == "" || !newNumber && !moved {
 		return nil
 	}
 	// A few are enough to say; the rest are a find away.
@@ -271,13 +276,41 @@ func (a *app) oldNumberLeft(before, after *pb.HelpRequest) error {
 		if o.Name == after.Name || !slices.Contains(client.InHand(), o.State) {
 			continue
 		}
-		fmt.Fprintf(w, "Note: %s, the number before, is still on %s (%s, %s, %s). If it is not the caller's any more, change it there too: doorstep request edit %s --phone '%s'\n",
-			phoneWords(was), idOf(o.Name), requestStateWords(o, a.now()), needsWords(o.Needs), fmtTiming(o, a.now()), idOf(o.Name), phoneWords(now))
+		what := fmt.Sprintf("%s (%s, %s, %s)", idOf(o.Name), requestStateWords(o, a.now()), needsWords(o.Needs), fmtTiming(o, a.now()))
+		if newNumber {
+			fmt.Fprintf(w, "Note: %s, the number before, is still on %s. If it is not the caller's any more, change it there too: doorstep request edit %s --phone '%s'\n",
+				phoneWords(was), what, idOf(o.Name), phoneWords(now))
+		}
+		if moved && sameAddress(o.GetLocation(), before.GetLocation()) {
+			fmt.Fprintf(w, "Note: %s is still at the address before, %s. If the caller has moved, change it there too: doorstep request edit %s %s\n",
+				what, addressOf(o.GetLocation()), idOf(o.Name), addressArgs(after.GetLocation()))
+		}
 	}
 	if more {
-		fmt.Fprintf(w, "Note: more requests are on %s: doorstep request find --phone %s\n", phoneWords(was), phoneWords(was))
+		fmt.Fprintf(w, "Note: more of the caller's requests are in hand: doorstep request find --phone %s\n", phoneWords(was))
 	}
 	return nil
+}
+
+// sameAddress says whether a and b are one door as a volunteer reads it:
+// postcode, street and house. Coordinates follow the postcode.
+func sameAddress(a, b *pb.Location) bool {
+	return a.GetPostcode() == b.GetPostcode() && a.GetStreet() == b.GetStreet() && slices.Equal(a.GetAddressLines(), b.GetAddressLines())
+}
+
+// shellQuote quotes s as one word for a shell, so that a command given to
+// copy holds "St Mary's Road" whole.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// addressArgs are the options of request edit that give l's address.
+func addressArgs(l *pb.Location) string {
+	args := "--postcode " + shellQuote(l.GetPostcode()) + " --street " + shellQuote(l.GetStreet()) + " --address " + shellQuote(strings.Join(l.GetAddressLines(), "; "))
+	if ll := l.GetLatLng(); l.GetCoordinatesSource() == pb.CoordinatesSource_COORDINATES_SOURCE_GIVEN && ll != nil {
+		args += fmt.Sprintf(" --lat %g --lng %g", ll.GetLatitude(), ll.GetLongitude())
+	}
+	return args
 }
 
 // volunteerEdit changes a volunteer's details: only those given.
