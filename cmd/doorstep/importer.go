@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -196,7 +197,7 @@ func refuseRepeats(rows []importRow) {
 		if l, ok := firstLine[ext]; ok {
 			if r.hr != nil {
 				r.err = fmt.Sprintf("external_id %q is on line %d already: only the first row with an external_id counts; fix that line if need be, and remove this one.", ext, l)
-				r.hr = nil
+				r.hr, r.ext = nil, ext
 			}
 			continue
 		}
@@ -220,7 +221,9 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 	var out []importOutcome
 	counts := map[string]int{}
 	for _, r := range rows {
-		o := importOutcome{Line: r.line, ExternalID: r.hr.GetExternalId()}
+		// A row failed before it was sent keeps its external_id too: a
+		// partner's script mends its own records by it, not by our line.
+		o := importOutcome{Line: r.line, ExternalID: cmp.Or(r.hr.GetExternalId(), strings.TrimSpace(r.ext))}
 		res := results[r.line]
 		switch {
 		case r.hr == nil:
@@ -612,7 +615,7 @@ func readJSONL(in io.Reader, org string) ([]importRow, error) {
 		// Compared as readCSV and the server compare organisations: a
 		// partner's export may write its own in capitals.
 		if o := strings.ToLower(strings.TrimSpace(hr.Organisation)); o != "" && o != org {
-			rows = append(rows, importRow{line: line, err: fmt.Sprintf("Organisation %q is not --org %s.", hr.Organisation, org)})
+			rows = append(rows, importRow{line: line, err: fmt.Sprintf("Organisation %q is not --org %s.", hr.Organisation, org), ext: hr.ExternalId})
 			continue
 		}
 		hr.Organisation = org
