@@ -394,7 +394,15 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 		recs, more = recs[:*limit], true
 	}
 	if a.cfg.json {
-		return writeJSONList(a.stdout, recs)
+		if err := writeJSONList(a.stdout, recs); err != nil {
+			return err
+		}
+		if more {
+			// On stderr, as printLimited says it, so that the JSON stays
+			// whole: a script saving the log must know it was cut short.
+			fmt.Fprintf(a.stderr, "The newest %d are shown; there are more: give a larger --limit.\n", len(recs))
+		}
+		return nil
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(a.stdout, "No audit records match.")

@@ -225,13 +225,16 @@ func TestAdminAuditPages(t *testing.T) {
 		want  int
 		more  bool
 	}{{"1003", 1003, true}, {"1205", 1205, false}, {"5000", 1205, false}} {
-		out := e.ok("admin", "audit", "--actor", "system", "--limit", tc.limit, "--json")
+		r := e.run("admin", "audit", "--actor", "system", "--limit", tc.limit, "--json")
 		var got []map[string]any
-		if err := json.Unmarshal([]byte(out), &got); err != nil {
-			t.Fatal(err)
+		if err := json.Unmarshal([]byte(r.stdout), &got); r.code != 0 || err != nil {
+			t.Fatalf("exit %d, %v; stderr %q", r.code, err, r.stderr)
 		}
 		if len(got) != tc.want {
 			t.Errorf("--limit %s gave %d records, want %d", tc.limit, len(got), tc.want)
+		}
+		if more := strings.Contains(r.stderr, "there are more"); more != tc.more {
+			t.Errorf("--limit %s --json: stderr says there are more: %v, want %v", tc.limit, more, tc.more)
 		}
 		table := e.ok("admin", "audit", "--actor", "system", "--limit", tc.limit)
 		if more := strings.Contains(table, "there are more"); more != tc.more {
