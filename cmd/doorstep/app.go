@@ -617,8 +617,11 @@ func (a *app) client() (*client.Client, error) {
 		addr = net.JoinHostPort(addr, "50051")
 	}
 	opts := []client.Option{client.WithCallTimeout(a.cfg.timeout)}
-	if a.cfg.token != "" {
-		opts = append(opts, client.WithToken(a.cfg.token))
+	// A token read from a file edited on Windows, or an EnvironmentFile
+	// with CRLF lines, ends in a carriage return or newline, which gRPC
+	// refuses to send at all; no token has white space of its own.
+	if tok := strings.TrimSpace(a.cfg.token); tok != "" {
+		opts = append(opts, client.WithToken(tok))
 	}
 	wantTLS := a.cfg.useTLS || a.cfg.caFile != "" || a.cfg.certFile != ""
 	switch {
