@@ -385,6 +385,12 @@ func (f timeoutFlag) Set(s string) error {
 	if err != nil {
 		return errors.New("parse error")
 	}
+	if d <= 0 {
+		// Taken as it stood, 0 or less was no limit at all for most
+		// commands (a cron job that may hang for ever) and an answer
+		// never waited for in admin backup and erase.
+		return fmt.Errorf("takes a length above 0 such as 30s or 2m, not %s", s)
+	}
 	f.cfg.timeout, f.cfg.timeoutSet = d, true
 	return nil
 }
@@ -480,6 +486,9 @@ func flagProblem(fs *flag.FlagSet, err error) string {
 		}
 		switch kind.(type) {
 		case time.Duration:
+			if why != "" && why != "parse error" {
+				return fmt.Sprintf("--%s %s", name, why) // the option's own sentence
+			}
 			return fmt.Sprintf("--%s takes a length such as 30m or 2h, not %s", name, value)
 		case int, int64, uint, uint64:
 			return fmt.Sprintf("--%s takes a whole number, not %s", name, value)
