@@ -159,6 +159,7 @@ as Excel saves "CSV", has a header row naming its columns, in any order:
 		}
 	}
 	results := map[int]*pb.BatchCreateHelpRequestsResult{}
+	unconfirmed := map[int]bool{}
 	var importErr error
 	if !*check && len(send) > 0 {
 		c, err := a.client()
@@ -172,8 +173,19 @@ as Excel saves "CSV", has a header row naming its columns, in any order:
 			}
 		}
 		importErr = err
+		if err != nil && client.Reason(err) != server.ReasonStorageFull {
+			// The answers cover the rows before the batch that failed
+			// (a full disk's batch is answered too); that batch, at most
+			// MaxImportBatch rows, was with the server when it stopped (a
+			// SIGTERM, a timeout, a dropped connection) and may have been
+			// stored. Reported as not sent, a script would send it by some
+			// other way, twice.
+			for i := len(got); i < min(len(got)+client.MaxImportBatch, len(send)); i++ {
+				unconfirmed[sendLines[i]] = true
+			}
+		}
 	}
-	return a.reportImport(rows, results, *check, importErr)
+	return a.reportImport(rows, results, unconfirmed, *check, importErr)
 }
 
 // refuseRepeats fails every row whose external_id an earlier row has,
@@ -207,9 +219,11 @@ func refuseRepeats(rows []importRow) {
 
 // importOutcome is one row of the --json report.
 type importOutcome struct {
-	Line        int    `json:"line"`
-	ExternalID  string `json:"external_id,omitempty"`
-	Outcome     string `json:"outcome"` // created, existing, failed, checked or not_sent
+	Line       int    `json:"line"`
+	ExternalID string `json:"external_id,omitempty"`
+	// Outcome is created, existing, failed, checked, unconfirmed (being
+	// sent when the import stopped: it may be stored) or not_sent.
+	Outcome     string `json:"outcome"`
 	HelpRequest string `json:"help_request,omitempty"`
 	Error       string `json:"error,omitempty"`
 	// SameTimeRequests are the person's other live requests at an
@@ -217,7 +231,7 @@ type importOutcome struct {
 	SameTimeRequests []string `json:"same_time_requests,omitempty"`
 }
 
-func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelpRequestsResult, checkOnly bool, importErr error) error {
+func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelpRequestsResult, unconfirmed map[int]bool, checkOnly bool, importErr error) error {
 	var out []importOutcome
 	counts := map[string]int{}
 	for _, r := range rows {
@@ -230,6 +244,8 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 			o.Outcome, o.Error = "failed", r.err
 		case checkOnly:
 			o.Outcome = "checked"
+		case res == nil && unconfirmed[r.line]:
+			o.Outcome = "unconfirmed"
 		case res == nil:
 			o.Outcome = "not_sent"
 		case res.Error != nil:
@@ -259,6 +275,9 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 			fmt.Fprintf(a.stdout, "Checked %d rows: %d can be sent, %d failed. Nothing was sent.\n", len(rows), counts["checked"], counts["failed"])
 		} else {
 			fmt.Fprintf(a.stdout, "%d created, %d already there, %d failed", counts["created"], counts["existing"], counts["failed"])
+			if n := counts["unconfirmed"]; n > 0 {
+				fmt.Fprintf(a.stdout, ", %d not confirmed (being sent as it stopped: they may be stored)", n)
+			}
 			if n := counts["not_sent"]; n > 0 {
 				fmt.Fprintf(a.stdout, ", %d not sent", n)
 			}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+
+	"github.com/doorstep-aid/doorstep/client"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/store"
+)
+
+// interruptAfterBatch stores the first batch after stop is set, then
+// stops the command (as SIGTERM does) before its answer arrives: the rows
+// are stored, and the command never hears so.
+type interruptAfterBatch struct {
+	mu   sync.Mutex
+	stop context.CancelFunc
+}
+
+func (i *interruptAfterBatch) option() grpc.ServerOption {
+	return grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		resp, err := h(ctx, req)
+		i.mu.Lock()
+		stop := i.stop
+		i.stop = nil // the first batch only
+		i.mu.Unlock()
+		if info.FullMethod == pb.HelpRequestService_BatchCreateHelpRequests_FullMethodName && stop != nil {
+			stop()
+			<-ctx.Done() // the command has gone
+		}
+		return resp, err
+	})
+}
+
+// TestImportInterruptedSaysWhatMayBeStored: a cron job's import stopped
+// by SIGTERM while a batch was with the server reported that batch's rows
+// "not_sent" (and "not sent" in the text) though the server had stored
+// them; a script trusting the report sent them some other way. They are
+// unconfirmed; the rows of the batches after it were not sent.
+func TestImportInterruptedSaysWhatMayBeStored(t *testing.T) {
+	stopper := &interruptAfterBatch{}
+	e := newTestEnvWith(t, stopper.option())
+	var rows strings.Builder
+	rows.WriteString(importHeader)
+	const n = client.MaxImportBatch + 1
+	for i := range n {
+		fmt.Fprintf(&rows, "int-%d,AB10 1AB,dog walking,tomorrow 10:00-12:00,Tam %d,07700 90%04d\n", i, i, 600+i)
+	}
+	file := writeImportFile(t, "nightly.csv", rows.String())
+	for _, asJSON := range []bool{true, false} {
+		ctx, cancel := context.WithCancel(context.Background())
+		stopper.mu.Lock()
+		stopper.stop = cancel
+		stopper.mu.Unlock()
+		args := []string{"import", file, "--org", org}
+		if asJSON {
+			args = append(args, "--json")
+		}
+		r := e.runCtx(ctx, "", args...)
+		cancel()
+		if r.code != exitInterrupted {
+			t.Fatalf("json %v: exit %d, want %d; stderr %q", asJSON, r.code, exitInterrupted, r.stderr)
+		}
+		if got := len(e.storedRequests(store.HelpRequestFilter{})); got != client.MaxImportBatch {
+			t.Fatalf("json %v: %d stored, want the first batch, %d", asJSON, got, client.MaxImportBatch)
+		}
+		if asJSON {
+			var got []importOutcome
+			if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+				t.Fatalf("stdout is not the JSON report: %v\n%s", err, r.stdout)
+			}
+			for i, o := range got {
+				want := "unconfirmed"
+				if i >= client.MaxImportBatch {
+					want = "not_sent"
+				}
+				if o.Outcome != want {
+					t.Errorf("line %d is reported %q, want %q", o.Line, o.Outcome, want)
+				}
+			}
+		} else if want := fmt.Sprintf("%d not confirmed (being sent as it stopped: they may be stored), 1 not sent", client.MaxImportBatch); !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout %q does not say %q", r.stdout, want)
+		}
+	}
+}
