@@ -209,8 +209,7 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 		}
 	}
 	if ci == nil { // not through logCalls or logStreams
-		ci = &callInfo{}
-		ctx = context.WithValue(ctx, callKey{}, ci)
+		ctx, ci = withCall(ctx, callInfo{})
 	}
 	// Lower case: tokens made before CreateToken wrote ids so may name
 	// their volunteer in capitals, and records name themselves in lower.

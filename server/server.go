@@ -332,11 +332,31 @@ func tappedCall(ctx context.Context, method string) (context.Context, *callInfo)
 	if ci := callFrom(ctx); ci != nil && ci.method == method && !ci.known {
 		return ctx, ci
 	}
-	ci := &callInfo{method: method}
-	return context.WithValue(ctx, callKey{}, ci), ci
+	return withCall(ctx, callInfo{method: method})
 }
 
 type callKey struct{}
+
+// callCtx is a context carrying a callInfo under callKey, as
+// context.WithValue would: one allocation for both, where WithValue and
+// the callInfo it points at were two, of every call.
+type callCtx struct {
+	context.Context
+	ci callInfo
+}
+
+func (c *callCtx) Value(key any) any {
+	if key == (callKey{}) {
+		return &c.ci
+	}
+	return c.Context.Value(key)
+}
+
+// withCall is ctx carrying ci, and the callInfo it carries.
+func withCall(ctx context.Context, ci callInfo) (context.Context, *callInfo) {
+	c := &callCtx{Context: ctx, ci: ci}
+	return c, &c.ci
+}
 
 func callFrom(ctx context.Context) *callInfo {
 	ci, _ := ctx.Value(callKey{}).(*callInfo)
