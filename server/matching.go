@@ -121,7 +121,7 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 	case k < 0 || k > 100:
 		v.add("page_size", "must be from 1 to 100")
 	case k == 0:
-		k = 20
+		k = defaultPageSize
 	}
 	if err := v.err(); err != nil {
 		return nil, err
@@ -158,18 +158,26 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 		// who does.
 		res.Exclusions, res.Holder = s.uncount(in, []string{holder}, res.Exclusions, now)
 	}
-	out := &pb.FindCandidatesResponse{Summary: res.Summary(), ReachMetres: res.Reach, VolunteerComing: in.Accompany}
-	if n := len(res.Candidates); n > 0 {
+	n := len(res.Candidates)
+	var out *pb.FindCandidatesResponse
+	var page []scored
+	switch {
+	case n > 0 && n <= defaultPageSize:
+		// The reply and its list of candidates in one allocation, where
+		// they were two. (The candidates themselves stay apart: with them,
+		// the allocation would fall in a size class some 500 bytes larger.)
+		r := &replyPage{}
+		out, page = &r.out, make([]scored, n)
+		out.Candidates = r.ptrs[:n:n]
+	case n > 0:
+		out = &pb.FindCandidatesResponse{}
+		page, out.Candidates = make([]scored, n), make([]*pb.Candidate, n)
+	default:
+		out = &pb.FindCandidatesResponse{}
+	}
+	out.Summary, out.ReachMetres, out.VolunteerComing = res.Summary(), res.Reach, in.Accompany
+	if n > 0 {
 		warmNames(res.Candidates)
-		// Two allocations for the page rather than two per candidate: this
-		// is the hottest response the server builds. Each candidate and its
-		// score parts lie side by side in one.
-		type scored struct {
-			c pb.Candidate
-			p pb.ScoreParts
-		}
-		page := make([]scored, n)
-		out.Candidates = make([]*pb.Candidate, n)
 		// And one string for all the sentences, each a piece of it, where
 		// a string apiece was the call's most numerous allocation.
 		var textBuf [2048]byte
@@ -199,6 +207,24 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 		out.Exclusions = append(out.Exclusions, &pb.Exclusion{Reason: string(x.Reason), Detail: x.Detail, Count: int32(x.Count)})
 	}
 	return out, nil
+}
+
+// scored is a candidate of a reply and its score parts, side by side:
+// the page's candidates are one allocation rather than two apiece, in the
+// hottest response the server builds.
+type scored struct {
+	c pb.Candidate
+	p pb.ScoreParts
+}
+
+// defaultPageSize is FindCandidates' page size when none is asked for.
+const defaultPageSize = 20
+
+// replyPage is a FindCandidates reply with room for a list of up to
+// defaultPageSize candidates.
+type replyPage struct {
+	out  pb.FindCandidatesResponse
+	ptrs [defaultPageSize]*pb.Candidate
 }
 
 // uncount takes volunteers out of ex, the exclusions counted for in's
