@@ -76,6 +76,19 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 		return standard().Marshal(v)
 	}
 	size := m.SizeVT()
+	if size <= len(smallMessage{}.data) {
+		// A small message (every request but a batch, most replies) is
+		// one allocation, bytes, buffer and slice together, where a
+		// []byte, the mem.SliceBuffer boxed as a mem.Buffer and the
+		// mem.BufferSlice were three.
+		sm := &smallMessage{}
+		sm.buf = sm.data[:size]
+		if _, err := m.MarshalToSizedBufferVT(sm.buf); err != nil {
+			return nil, fmt.Errorf("doorstepv1: marshal %T: %w", v, err)
+		}
+		sm.slice[0] = &sm.buf
+		return sm.slice[:], nil
+	}
 	if mem.IsBelowBufferPoolingThreshold(size) {
 		buf := make([]byte, size)
 		if _, err := m.MarshalToSizedBufferVT(buf); err != nil {
@@ -90,6 +103,15 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 		return nil, fmt.Errorf("doorstepv1: marshal %T: %w", v, err)
 	}
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+}
+
+// smallMessage is a small encoded message as Marshal returns it: a
+// mem.BufferSlice of one buffer (a *mem.SliceBuffer, whose methods are
+// mem.SliceBuffer's, which gRPC neither frees nor recycles) over data.
+type smallMessage struct {
+	slice [1]mem.Buffer
+	buf   mem.SliceBuffer
+	data  [64]byte
 }
 
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
