@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -23,7 +24,9 @@ func (a *app) volunteerAdd(args []string) error {
 	u := usage{
 		synopsis: "doorstep volunteer add --name NAME --phone NUMBER --postcode POSTCODE --available WHEN [options]",
 		text: `Registers a volunteer. --available takes weekly times in UK time: "tue 10:00-12:00, sat 9-17",
-"weekdays 18:00-21:00", "mon-fri 9am-5pm" or "always".`,
+"weekdays 18:00-21:00", "mon-fri 9am-5pm" or "always". A --phone a volunteer of the organisation has is
+refused, unless --shared-phone; another organisation's volunteer on it is named, with what their record
+holds: to the matcher the two are two people.`,
 		examples: []string{
 			"doorstep volunteer add --name 'Callum Reid' --phone '07700 900123' --postcode 'AB10 1AF' --street 'Correction Wynd' \\\n" +
 				"      --travel car --skills driver --dbs basic --dbs-expires 2028-03-31 --available 'tue 10:00-12:00' --org aberdeen-mutual-aid",
@@ -115,6 +118,7 @@ func (a *app) volunteerAdd(args []string) error {
 	if len(bad) > 0 {
 		return usageErrorf("%s", strings.Join(bad, "; "))
 	}
+	var elsewhere []*pb.Volunteer
 	if !*shared {
 		// One person registered twice is two volunteers to the matcher,
 		// each offered a job of its own at one time: a volunteer who
@@ -130,6 +134,13 @@ func (a *app) volunteerAdd(args []string) error {
 				"to change their details, doorstep volunteer edit %s; to register someone else who shares that phone, add --shared-phone.",
 				held[0].GetContact().GetDisplayName(), phoneWords(number), id, id)}
 		}
+		// Another group's volunteer on the number is no bar (someone may
+		// help two groups), but it is named: to the matcher they are two
+		// people, each offered a job at one time, and a hold on one
+		// stops that record only.
+		if elsewhere, _, err = a.listVolunteers(&pb.ListVolunteersRequest{Phone: number}, 10); err != nil {
+			return err
+		}
 	}
 	c, err := a.client()
 	if err != nil {
@@ -144,10 +155,34 @@ func (a *app) volunteerAdd(args []string) error {
 		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked (doorstep volunteer edit --dbs-expires).\n", yearDateWords(d))
 	}
 	if a.cfg.json {
+		// The JSON stays the volunteer, as scripts read it; the notes go
+		// to stderr.
+		otherGroupNotes(a.stderr, created, elsewhere)
 		return writeJSON(a.stdout, created)
 	}
 	fmt.Fprintf(a.stdout, "Registered %s: %s, %s, free %s.\n", created.Name, created.GetContact().GetDisplayName(), created.GetHome().GetPostcode(), freeWords(created.GetAvailability()))
+	otherGroupNotes(a.stdout, created, elsewhere)
 	return nil
+}
+
+// otherGroupNotes names, one line each, the records of other
+// organisations on the number of v, just registered: a volunteer who moved
+// from a group on the same server is registered again (an organisation
+// cannot be changed), and the old record goes on being offered jobs, and
+// keeps any hold, apart from the new one.
+func otherGroupNotes(w io.Writer, v *pb.Volunteer, others []*pb.Volunteer) {
+	for _, o := range others {
+		if o.Name == v.Name || o.Organisation == v.Organisation {
+			continue
+		}
+		then := fmt.Sprintf("the matcher takes the two records for two people, and may send one person to two places at once. If they have moved to %s, end that record: doorstep volunteer delete %s",
+			v.Organisation, idOf(o.Name))
+		if o.Held {
+			then = "the hold stops that record only. If it is the same person, hold this one too until the concern is settled: doorstep volunteer hold " + idOf(v.Name)
+		}
+		fmt.Fprintf(w, "Note: %s, with %s, has this number too, as %s (%s): %s\n",
+			o.GetContact().GetDisplayName(), o.Organisation, idOf(o.Name), volunteerStatus(o), then)
+	}
 }
 
 // parseMetres reads "1500", "1500m", "2km", "2.5 km", and "10 miles" (or
