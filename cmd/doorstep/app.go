@@ -400,6 +400,10 @@ type usage struct {
 	synopsis string // "doorstep request show ID"
 	text     string // what it does, in a sentence or two
 	examples []string
+	// absent says, of options the command does not have but someone may
+	// reach for (an edit's --org), what to do instead, in place of only
+	// "there is no such option".
+	absent map[string]string
 }
 
 // parse parses flags and positional arguments in any order ("show ID
@@ -412,6 +416,9 @@ func (a *app) parse(fs *flag.FlagSet, u usage, args []string) ([]string, error) 
 				a.linearAfterHelp(fs.Args())
 				a.printUsage(a.stdout, fs, u)
 				return nil, errHelpShown
+			}
+			if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok && u.absent[name] != "" {
+				return nil, usageErrorf("there is no --%s option: %s", name, u.absent[name])
 			}
 			return nil, usageErrorf("%s; see %s --help", flagProblem(fs, err), commandOf(u.synopsis))
 		}

@@ -55,7 +55,10 @@ are read as for doorstep request new. If the request was offered to a volunteer 
 changed, the offer is withdrawn and the request is open again: the answer says so. A new --phone names the
 caller's other requests in hand still on the old number, to change there too if it is theirs no more: the
 server knows a caller's requests by their number, so that one volunteer goes to their door at a time. A new
-address names those still at the old one, with the command that moves each.`,
+address names those still at the old one, with the command that moves each. The organisation cannot be
+changed: matching crosses organisations, so the request is offered and handled where it is.`,
+		absent: map[string]string{"org": "a request stays with the organisation that took it. Matching crosses organisations, " +
+			"and staff see every group's requests, so it is offered and handled as it is; a partner's token reads its own organisation's only."},
 		examples: []string{
 			"doorstep request edit 01jq3m5x8v2k4c6e9g0h1j2k3m --when 'fri 2pm-4pm'",
 			"doorstep request edit 01jq3m5x8v2k4c6e9g0h1j2k3m --needs shopping,prescription --urgency high --details 'Milk, bread'",
@@ -329,7 +332,13 @@ them without what it needs (driver, for a lift; a DBS check valid on the day), a
 handed back (doorstep request release), unless its window has begun. Nor does a move, a new way of
 travelling, reach or hours hand a job back: after any of these, or a skill or check given up, the answer
 names each job still theirs, to hand back if they cannot go. A lift asks only the skill driver: --travel
-walking or cycling for someone who keeps it says so.`,
+walking or cycling for someone who keeps it says so. The organisation cannot be changed (matching crosses
+organisations, so they are offered every group's requests as they are): to list them with another group,
+register them there and delete this record; the new one carries none of this one's history.`,
+		absent: map[string]string{"org": "a volunteer stays with the organisation they were registered with. Matching crosses organisations, " +
+			"so they are offered any group's requests in reach as they are. To list them with another group, register them there " +
+			"(doorstep volunteer add --org ORG) and end this record (doorstep volunteer delete ID): the new record starts afresh, " +
+			"without whom they have helped, their jobs this week, the offers they declined, their dates away or their app's token."},
 		examples: []string{
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --away '1 dec-10 dec'",
 			"doorstep volunteer edit 01jq3m7a1b2c3d4e5f6g7h8j9k --available 'weekdays 18-21' --capacity 2",

@@ -85,3 +85,38 @@ func TestVolunteerAddNamesTheirRecordWithAnotherGroup(t *testing.T) {
 		})
 	}
 }
+
+// TestEditOrgSaysWhatToDo: after the merge, North's coordinator moves
+// Callum to North with volunteer edit --org, as they would change
+// anything else, and a request likewise. The answer was only that there is
+// no --org option, and neither help nor README said what to do instead:
+// an organisation is fixed at registration. The answer now says so, that
+// matching crosses organisations, so nothing need move for the work to
+// reach them, and, for a volunteer, the one way to list them with another
+// group and what the new record does not carry.
+func TestEditOrgSaysWhatToDo(t *testing.T) {
+	e := newTestEnv(t)
+	e.env["DOORSTEP_TOKEN"] = e.coordinator
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"volunteer", "edit", callum, "--org", "north-mutual-aid"},
+			"There is no --org option: a volunteer stays with the organisation they were registered with. Matching crosses organisations, " +
+				"so they are offered any group's requests in reach as they are. To list them with another group, register them there " +
+				"(doorstep volunteer add --org ORG) and end this record (doorstep volunteer delete ID): the new record starts afresh, " +
+				"without whom they have helped, their jobs this week, the offers they declined, their dates away or their app's token."},
+		{[]string{"request", "edit", req, "--org=north-mutual-aid"},
+			"There is no --org option: a request stays with the organisation that took it. Matching crosses organisations, " +
+				"and staff see every group's requests, so it is offered and handled as it is; a partner's token reads its own organisation's only."},
+	} {
+		checkFailure(t, e.run(tc.args...), true, exitUsage, tc.want)
+	}
+	for _, help := range [][]string{{"volunteer", "edit", "--help"}, {"request", "edit", "--help"}} {
+		if out := e.ok(help...); !strings.Contains(strings.Join(strings.Fields(out), " "), "organisation cannot be changed") {
+			t.Errorf("doorstep %s does not say the organisation cannot be changed:\n%s", strings.Join(help, " "), out)
+		}
+	}
+}
