@@ -1743,7 +1743,8 @@ func (c *change) checkAssigned(req *staged[*pb.HelpRequest], checks []AcceptChec
 
 // CancelHelpRequest implements Store. A cancelled request that was
 // ASSIGNED keeps its assigned_volunteer, as a fulfilled one does, but not
-// its place among the volunteer's recent jobs, as a released one does not.
+// its place among the volunteer's recent jobs, as a released one does not,
+// unless its time was over: then the visit was made.
 func (s *BoltStore) CancelHelpRequest(ctx context.Context, requestID string) (LifecycleResult, error) {
 	const what = "cancel help request"
 	id, err := parseIDFor("help request", requestID)
@@ -1760,12 +1761,15 @@ func (s *BoltStore) CancelHelpRequest(ctx context.Context, requestID string) (Li
 		default:
 			return outcome{}, wrongState("help request", req.r.State)
 		}
-		wasAssigned := req.r.State == pb.HelpRequest_STATE_ASSIGNED
+		// An assignment whose time is over was done, as continuity reads
+		// it (helped), even if nobody marked it so: cancelled now, it
+		// stays among its volunteer's jobs.
+		notDone := req.r.State == pb.HelpRequest_STATE_ASSIGNED && !RequestEnded(req.r, c.now)
 		o, err := c.release(req)
 		if err != nil {
 			return outcome{}, err
 		}
-		if wasAssigned {
+		if notDone {
 			// Its volunteer was told not to come: like a job handed back,
 			// it was not done (nor is it counted as helping the caller).
 			if err := c.forgetAssignmentTime(req.id, req.r.AssignedVolunteer); err != nil {

@@ -378,7 +378,8 @@ type Volunteer struct {
 	// Older times are dropped at their next accept, not as they age, so that
 	// the record (and its etag) changes only when the volunteer does. A job
 	// handed back (ReleaseHelpRequest) or cancelled while assigned
-	// (CancelHelpRequest) was not done: its time is taken out.
+	// (CancelHelpRequest) before its time was over was not done: its time is
+	// taken out.
 	RecentAssignmentTimes []*timestamppb.Timestamp `protobuf:"bytes,17,rep,name=recent_assignment_times,json=recentAssignmentTimes,proto3" json:"recent_assignment_times,omitempty"`
 	// Output only. The requests with a window (not a deadline) they hold an
 	// offer or an assignment for, so that they are not sent to two places at
