@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -173,19 +175,31 @@ as Excel saves "CSV", has a header row naming its columns, in any order:
 			}
 		}
 		importErr = err
-		if err != nil && client.Reason(err) != server.ReasonStorageFull {
-			// The answers cover the rows before the batch that failed
-			// (a full disk's batch is answered too); that batch, at most
-			// MaxImportBatch rows, was with the server when it stopped (a
-			// SIGTERM, a timeout, a dropped connection) and may have been
-			// stored. Reported as not sent, a script would send it by some
-			// other way, twice.
+		if batchMayBeStored(err) {
+			// The answers cover the rows before the batch that failed;
+			// that batch, at most MaxImportBatch rows, was with the server
+			// when it stopped (a SIGTERM, a timeout, a dropped connection)
+			// and may have been stored. Reported as not sent, a script
+			// would send it by some other way, twice.
 			for i := len(got); i < min(len(got)+client.MaxImportBatch, len(send)); i++ {
 				unconfirmed[sendLines[i]] = true
 			}
 		}
 	}
 	return a.reportImport(rows, results, unconfirmed, *check, importErr)
+}
+
+// batchMayBeStored says whether the batch whose call failed with err may
+// have been stored all the same: its call was cut off, or failed in the
+// server or in its answer. A refusal (a wrong token, a role that may not
+// import, the call rate, a full disk, whose batch is answered) comes
+// before the server stores anything: those rows were not sent.
+func batchMayBeStored(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.Unknown, codes.Internal, codes.DataLoss:
+		return true
+	}
+	return false
 }
 
 // refuseRepeats fails every row whose external_id an earlier row has,
