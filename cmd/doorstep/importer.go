@@ -393,15 +393,22 @@ func (a *app) readCSV(in io.Reader, org string) ([]importRow, error) {
 			rows = append(rows, importRow{line: line, err: fmt.Sprintf("The row has %d fields but the header has %d.", len(rec), len(header))})
 			continue
 		}
-		if bad := invalidUTF8Columns(header, rec); len(bad) > 0 {
-			rows = append(rows, importRow{line: line, err: fmt.Sprintf(`Column %s is not valid UTF-8 text: save the file as "CSV UTF-8" and import it again.`, strings.Join(bad, ", "))})
-			continue
-		}
 		get := func(name string) string {
 			if i, ok := col[name]; ok {
 				return strings.TrimSpace(rec[i])
 			}
 			return ""
+		}
+		if bad := invalidUTF8Columns(header, rec); len(bad) > 0 {
+			// The row keeps its external_id, unless that is the column at
+			// fault: the report names the record to mend by it, and a
+			// later row with it is a repeat (refuseRepeats).
+			ext := get("external_id")
+			if !utf8.ValidString(ext) {
+				ext = ""
+			}
+			rows = append(rows, importRow{line: line, err: fmt.Sprintf(`Column %s is not valid UTF-8 text: save the file as "CSV UTF-8" and import it again.`, strings.Join(bad, ", ")), ext: ext})
+			continue
 		}
 		hr, err := a.csvRow(get, org)
 		if err != nil {
