@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -73,8 +74,13 @@ func WithTLS(c *tls.Config) Option { return func(o *options) { o.tls = c } }
 // clear.
 func WithInsecure() Option { return func(o *options) { o.insecure = true } }
 
-// WithToken sends "authorization: Bearer token" with every call.
-func WithToken(token string) Option { return func(o *options) { o.token = token } }
+// WithToken sends "authorization: Bearer token" with every call. White
+// space around the token is dropped: a token read from a file saved on
+// Windows ends in a carriage return, which gRPC refuses to send, and no
+// token has white space of its own.
+func WithToken(token string) Option {
+	return func(o *options) { o.token = strings.TrimSpace(token) }
+}
 
 // WithCallTimeout bounds every unary call whose context has no deadline of
 // its own, retries and the waits between them included (default 30 s; 0
