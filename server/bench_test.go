@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -375,6 +376,13 @@ func TestMain(m *testing.M) {
 // address, then its CPU time in nanoseconds for each line read, and stops
 // when its input ends.
 func serveBenchChild(path string) error {
+	if out := os.Getenv(benchChildProfileEnv); out != "" {
+		stop, err := profileChild(out)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	st, err := store.Open(path)
 	if err != nil {
 		return err
@@ -396,6 +404,42 @@ func serveBenchChild(path string) error {
 		fmt.Println(usage().cpu)
 	}
 	return in.Err()
+}
+
+// benchChildProfileEnv, set to a file name prefix, makes the server of
+// the process transport write its own profiles when it stops: PREFIX.cpu
+// and PREFIX.allocs (go tool pprof reads both). Between processes, the
+// server's share of a call is otherwise out of reach of -cpuprofile,
+// which profiles the callers alone.
+const benchChildProfileEnv = "DOORSTEP_BENCH_SERVER_PROFILE"
+
+// profileChild starts a CPU profile into prefix.cpu; stop ends it and
+// writes the allocations since the start into prefix.allocs.
+func profileChild(prefix string) (stop func(), err error) {
+	cpu, err := os.Create(prefix + ".cpu")
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		_ = cpu.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := cpu.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "benchmark server: cpu profile:", err)
+		}
+		f, err := os.Create(prefix + ".allocs")
+		if err == nil {
+			err = pprof.Lookup("allocs").WriteTo(f, 0)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchmark server: allocs profile:", err)
+		}
+	}, nil
 }
 
 // processUsage is what this process has used so far: CPU time, in
