@@ -42,3 +42,48 @@ func TestParseAwayBegunAlready(t *testing.T) {
 		})
 	}
 }
+
+// TestParseAwaySlipOverTheYearEnd: in mid-December a volunteer going away
+// from the 20th "till the 5th" (of January) is typed "20 dec-5 dec". The
+// 5th of December had passed, so the end was read as next December's and
+// the volunteer was marked away for fifty weeks, offered nothing all year,
+// where the same slip typed in June, or "24 nov-2 nov", is refused. A
+// range over the new year that ends within six months is what was meant;
+// a longer one is asked for with its years, which then stand.
+func TestParseAwaySlipOverTheYearEnd(t *testing.T) {
+	dec15 := time.Date(2026, 12, 15, 10, 0, 0, 0, london)
+	for _, tc := range []struct {
+		in         string
+		now        time.Time
+		want, fail string
+	}{
+		{in: "20 dec-5 dec", now: dec15, fail: `"20 dec-5 dec" reads as away from Sun 20 Dec to Sun 5 Dec 2027, over six months: if that is meant, give the years ("2026-12-20 to 2027-12-05")`},
+		{in: "20/12 to 5/12", now: dec15, fail: `"20/12 to 5/12" reads as away from Sun 20 Dec to Sun 5 Dec 2027, over six months: if that is meant, give the years ("2026-12-20 to 2027-12-05")`},
+		{in: "24 nov-2 nov", now: time.Date(2026, 11, 10, 9, 0, 0, 0, london), fail: `"24 nov-2 nov" reads as away from Tue 24 Nov to Tue 2 Nov 2027, over six months: if that is meant, give the years ("2026-11-24 to 2027-11-02")`},
+		{in: "2026-12-20 to 5 dec", now: dec15, fail: `"2026-12-20 to 5 dec" reads as away from Sun 20 Dec to Sun 5 Dec 2027, over six months: if that is meant, give the years ("2026-12-20 to 2027-12-05")`},
+		// Over the new year, as meant.
+		{in: "20 dec-5 jan", now: dec15, want: "2026-12-20..2027-01-05"},
+		{in: "23 dec-3 jan", now: dec15, want: "2026-12-23..2027-01-03"},
+		{in: "24 dec-2 jan", now: time.Date(2026, 12, 31, 23, 0, 0, 0, london), want: "2026-12-24..2027-01-02"},
+		{in: "20 dec-10 jun", now: dec15, want: "2026-12-20..2027-06-10"},
+		// Said with its years, it stands.
+		{in: "2026-12-20 to 2027-12-05", now: dec15, want: "2026-12-20..2027-12-05"},
+		{in: "20 dec 2026-5 dec 2027", now: dec15, want: "2026-12-20..2027-12-05"},
+		// Within one year, as before.
+		{in: "1 feb-20 nov", now: dec15, want: "2027-02-01..2027-11-20"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseAway(tc.in, tc.now)
+			switch {
+			case tc.fail != "":
+				if err == nil || err.Error() != tc.fail {
+					t.Errorf("got %v, %v; want the error %s", got, err, tc.fail)
+				}
+			case err != nil:
+				t.Errorf("error %v, want %s", err, tc.want)
+			case len(got) != 1 || isoDate(got[0].StartDate)+".."+isoDate(got[0].EndDate) != tc.want:
+				t.Errorf("read as %v, want %s", got, tc.want)
+			}
+		})
+	}
+}

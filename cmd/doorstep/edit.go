@@ -768,6 +768,15 @@ func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
 				if last := a.AddDate(-1, 0, 0); b.Before(a) && yearless(s[:i]) && !last.After(b) && b.Before(last.AddDate(0, 6, 0)) {
 					a = last
 				}
+				// So too an end without a year read as its next coming: past
+				// the new year, '24 dec-2 jan' is a fortnight, but '20 dec-5
+				// dec' said on the 15th ran to next December, a slip that
+				// kept them from every job for most of a year. Given with
+				// its years, a long absence stands.
+				if end := s[i+len(sep):]; yearless(end) && b.Year() > a.Year() && !b.Before(a.AddDate(0, 6, 0)) {
+					return time.Time{}, time.Time{}, fmt.Errorf("%q reads as away from %s to %s, over six months: if that is meant, give the years (\"%s to %s\")",
+						s, dateWords(pbDate(a), now), dateWords(pbDate(b), now), a.Format("2006-01-02"), b.Format("2006-01-02"))
+				}
 				return a, b, nil
 			}
 			j := strings.Index(s[i+1:], sep)
