@@ -93,6 +93,18 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 					return t, fmt.Errorf("%s has already passed", fmtTime(end, now))
 				}
 			}
+			// A date without a year is its next coming; as the start of a
+			// window that ends before it, it is the last one, as for days
+			// away: at 00:30 on New Year's Day "31 dec 23:00 - 1 jan 01:00"
+			// is the night now running, not next December's. Not when that
+			// makes a window longer than any the server takes: a slip.
+			if f := strings.Fields(a); len(f) > 1 && yearless(strings.Join(f[:len(f)-1], " ")) && pb.at().Before(pa.at()) {
+				last := pa
+				last.day = pa.day.AddDate(-1, 0, 0)
+				if start := last.at(); !start.After(pb.at()) && pb.at().Sub(start) <= maxAhead {
+					pa = last
+				}
+			}
 			return windowOf(pa, pb, strconv.Quote(s))
 		}
 		p, err := parsePoint(s, now, now)

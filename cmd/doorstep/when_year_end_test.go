@@ -1,0 +1,46 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestParseWhenWindowBegunLastYear: at half past midnight on New Year's
+// Day a caller whose helper was due from 11 last night needs someone
+// before 1. "31 dec 23:00 - 1 jan 01:00" was refused as ending before it
+// starts: the 31st of December, passed, was read as next year's. A window
+// whose date without a year has passed is the one begun already, as days
+// away are read; one that would then run over 90 days is still a slip.
+func TestParseWhenWindowBegunLastYear(t *testing.T) {
+	uk := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, london) }
+	nyd := uk(2027, 1, 1, 0, 30)
+	for _, tc := range []struct {
+		in         string
+		now        time.Time
+		start, end time.Time
+		err        string
+	}{
+		{in: "31 dec 23:00 - 1 jan 01:00", now: nyd, start: uk(2026, 12, 31, 23, 0), end: uk(2027, 1, 1, 1, 0)},
+		{in: "31/12 23:00 to 1/1 01:00", now: nyd, start: uk(2026, 12, 31, 23, 0), end: uk(2027, 1, 1, 1, 0)},
+		{in: "31 dec 11pm to 1 jan 1am", now: nyd, start: uk(2026, 12, 31, 23, 0), end: uk(2027, 1, 1, 1, 0)},
+		{in: "30/12 9:00 - 4/1 17:00", now: uk(2027, 1, 2, 10, 0), start: uk(2026, 12, 30, 9, 0), end: uk(2027, 1, 4, 17, 0)},
+		// As before: said in December, and a window that has ended.
+		{in: "31 dec 23:00 - 1 jan 01:00", now: uk(2026, 12, 15, 10, 0), start: uk(2026, 12, 31, 23, 0), end: uk(2027, 1, 1, 1, 0)},
+		{in: "31 dec 10:00 - 1 jan 01:00", now: uk(2027, 1, 1, 2, 0), err: "Fri 1 Jan 01:00 has already passed"},
+		{in: "24 nov 10:00 to 2 nov 12:00", now: uk(2026, 11, 26, 9, 0), err: `"24 nov 10:00 to 2 nov 12:00" ends before it starts`},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseWhen(tc.in, tc.now)
+			switch {
+			case tc.err != "":
+				if err == nil || err.Error() != tc.err {
+					t.Errorf("read as %v-%v (%v), want the error %s", got.start, got.end, err, tc.err)
+				}
+			case err != nil:
+				t.Errorf("error %v, want %v-%v", err, tc.start, tc.end)
+			case !got.start.Equal(tc.start) || !got.end.Equal(tc.end):
+				t.Errorf("read as %v-%v, want %v-%v", got.start, got.end, tc.start, tc.end)
+			}
+		})
+	}
+}
