@@ -105,6 +105,16 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 					pa = last
 				}
 			}
+			// A range on one day that ends before it starts is refused,
+			// a slip more often than a night ("17:00-09:00"); but someone
+			// sitting with a caller over midnight is told how to say it.
+			if pa.exact.IsZero() && pb.exact.IsZero() && pa.day.Equal(pb.day) && pb.at().Before(pa.at()) {
+				words := func(day time.Time, minutes int) string {
+					return strings.ToLower(day.Format("2 Jan")) + fmt.Sprintf(" %02d:%02d", minutes/60, minutes%60)
+				}
+				return t, fmt.Errorf("%q ends before it starts: for help past midnight, give the day it ends too, as in %q",
+					s, words(pa.day, pa.minutes)+" to "+words(pb.day.AddDate(0, 0, 1), pb.minutes))
+			}
 			return windowOf(pa, pb, strconv.Quote(s))
 		}
 		p, err := parsePoint(s, now, now)

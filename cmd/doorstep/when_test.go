@@ -26,7 +26,7 @@ func TestParseWhen(t *testing.T) {
 		{in: "sat 9-5", start: at(28, 9, 0), end: at(28, 17, 0)},
 		{in: "tomorrow 10:00-12:00", start: at(27, 10, 0), end: at(27, 12, 0)},
 		{in: "tomorrow by 6pm", by: at(27, 18, 0)},
-		{in: "sat 17:00-09:00", err: `"sat 17:00-09:00" ends before it starts`},
+		{in: "sat 17:00-09:00", err: `"sat 17:00-09:00" ends before it starts: for help past midnight, give the day it ends too, as in "28 nov 17:00 to 29 nov 09:00"`},
 		// The server refuses a window starting more than 90 days away, as
 		// it does such a deadline: asked again here, not after the call.
 		{in: "12/03 9-11", err: "that is more than 90 days away"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -42,5 +43,37 @@ func TestParseWhenWindowBegunLastYear(t *testing.T) {
 				t.Errorf("read as %v-%v, want %v-%v", got.start, got.end, tc.start, tc.end)
 			}
 		})
+	}
+}
+
+// TestParseWhenPastMidnightSaysHow: a caller on her own wants someone with
+// her over midnight on Hogmanay, from 11 till 1. "31 dec 23:00-01:00" is
+// refused, as "17:00-09:00" is, since a range on one day that ends before
+// it starts is more often a slip; but the worker was told only that it
+// ends before it starts, and left to guess how to say the night. The
+// refusal gives the words for it, which read as the night meant.
+func TestParseWhenPastMidnightSaysHow(t *testing.T) {
+	dec15 := time.Date(2026, 12, 15, 10, 0, 0, 0, london)
+	hogmanay := time.Date(2026, 12, 31, 20, 0, 0, 0, london)
+	for _, tc := range []struct {
+		in, say    string
+		now        time.Time
+		start, end time.Time
+	}{
+		{"31 dec 23:00-01:00", "31 dec 23:00 to 1 jan 01:00", dec15, time.Date(2026, 12, 31, 23, 0, 0, 0, london), time.Date(2027, 1, 1, 1, 0, 0, 0, london)},
+		{"31/12 11pm-1am", "31 dec 23:00 to 1 jan 01:00", dec15, time.Date(2026, 12, 31, 23, 0, 0, 0, london), time.Date(2027, 1, 1, 1, 0, 0, 0, london)},
+		{"tonight 23:00-01:00", "31 dec 23:00 to 1 jan 01:00", hogmanay, time.Date(2026, 12, 31, 23, 0, 0, 0, london), time.Date(2027, 1, 1, 1, 0, 0, 0, london)},
+		{"23:30-00:30", "31 dec 23:30 to 1 jan 00:30", hogmanay, time.Date(2026, 12, 31, 23, 30, 0, 0, london), time.Date(2027, 1, 1, 0, 30, 0, 0, london)},
+	} {
+		_, err := parseWhen(tc.in, tc.now)
+		want := strconv.Quote(tc.in) + ` ends before it starts: for help past midnight, give the day it ends too, as in "` + tc.say + `"`
+		if err == nil || err.Error() != want {
+			t.Errorf("%q: error %v, want %s", tc.in, err, want)
+			continue
+		}
+		got, err := parseWhen(tc.say, tc.now)
+		if err != nil || !got.start.Equal(tc.start) || !got.end.Equal(tc.end) {
+			t.Errorf("the words given, %q, read as %v-%v (%v), want %v-%v", tc.say, got.start, got.end, err, tc.start, tc.end)
+		}
 	}
 }
