@@ -160,7 +160,14 @@ func (t timing) check(now time.Time) error {
 	case !last.After(now):
 		return fmt.Errorf("%s has already passed", fmtTime(last, now))
 	case t.start.IsZero() && last.Sub(now) > maxAhead, !t.start.IsZero() && t.start.Sub(now) > maxAhead:
-		return errors.New("that is more than 90 days away")
+		// With its year always: a date without one that has just passed
+		// ("31/12" on the 2nd of January) is read as next year's, and
+		// only the year says why it is refused.
+		first := t.deadline
+		if !t.start.IsZero() {
+			first = t.start
+		}
+		return fmt.Errorf("%s is more than 90 days away", first.In(london).Format("Mon 2 Jan 2006 15:04"))
 	}
 	return nil
 }

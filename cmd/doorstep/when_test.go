@@ -29,9 +29,9 @@ func TestParseWhen(t *testing.T) {
 		{in: "sat 17:00-09:00", err: `"sat 17:00-09:00" ends before it starts: for help past midnight, give the day it ends too, as in "28 nov 17:00 to 29 nov 09:00"`},
 		// The server refuses a window starting more than 90 days away, as
 		// it does such a deadline: asked again here, not after the call.
-		{in: "12/03 9-11", err: "that is more than 90 days away"},
-		{in: "12 march", err: "that is more than 90 days away"},
-		{in: "by 12/03 18:00", err: "that is more than 90 days away"},
+		{in: "12/03 9-11", err: "Fri 12 Mar 2027 09:00 is more than 90 days away"},
+		{in: "12 march", err: "Fri 12 Mar 2027 00:00 is more than 90 days away"},
+		{in: "by 12/03 18:00", err: "Fri 12 Mar 2027 18:00 is more than 90 days away"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := parseWhen(tc.in, now)

@@ -77,3 +77,23 @@ func TestParseWhenPastMidnightSaysHow(t *testing.T) {
 		}
 	}
 }
+
+// TestParseWhenTooFarSaysTheDate: on the 2nd of January a worker types the
+// day a caller gave, "31/12" (the caller meaning the night just gone, or
+// the worker a slip for "3/1"). It is read as next December, and the
+// worker was told only "that is more than 90 days away", of a date a day
+// or two back, with nothing to show the year it was taken for. The
+// refusal names the time it read, with its year.
+func TestParseWhenTooFarSaysTheDate(t *testing.T) {
+	jan2 := time.Date(2027, 1, 2, 10, 0, 0, 0, london)
+	for _, tc := range []struct{ in, want string }{
+		{"31/12 23:00 to 1/1 01:00", "Fri 31 Dec 2027 23:00 is more than 90 days away"},
+		{"1 jan 10-12", "Sat 1 Jan 2028 10:00 is more than 90 days away"},
+		{"by 1 jan 18:00", "Sat 1 Jan 2028 18:00 is more than 90 days away"},
+		{"1 jan", "Sat 1 Jan 2028 00:00 is more than 90 days away"},
+	} {
+		if _, err := parseWhen(tc.in, jan2); err == nil || err.Error() != tc.want {
+			t.Errorf("%q on 2 Jan: error %v, want %s", tc.in, err, tc.want)
+		}
+	}
+}
