@@ -87,3 +87,28 @@ func TestParseAwaySlipOverTheYearEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestParseAwayDaysOfOneMonth: staff type a holiday as it is written on a
+// calendar or a card, "24-31 dec", "28th-3rd jan", the month said once at
+// the end. Those were refused ("cannot read"), with the volunteer on the
+// line, though "24 dec-31 dec" read. A bare first day is of the end's
+// month, or of the month before when that is the one that comes first.
+func TestParseAwayDaysOfOneMonth(t *testing.T) {
+	dec15 := time.Date(2026, 12, 15, 10, 0, 0, 0, london)
+	for _, tc := range []struct{ in, want string }{
+		{"24-31 dec", "2026-12-24..2026-12-31"},
+		{"24th-31st dec", "2026-12-24..2026-12-31"},
+		{"24 - 31 dec", "2026-12-24..2026-12-31"},
+		{"24 to 31 december", "2026-12-24..2026-12-31"},
+		{"24-31/12", "2026-12-24..2026-12-31"},
+		{"28-3 jan", "2026-12-28..2027-01-03"},
+		{"28th-3rd jan", "2026-12-28..2027-01-03"},
+		{"2-9 jan", "2027-01-02..2027-01-09"},
+		{"20-30 nov", "2027-11-20..2027-11-30"},
+	} {
+		got, err := parseAway(tc.in, dec15)
+		if err != nil || len(got) != 1 || isoDate(got[0].StartDate)+".."+isoDate(got[0].EndDate) != tc.want {
+			t.Errorf("%q: read as %v (%v), want %s", tc.in, got, err, tc.want)
+		}
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -758,6 +760,9 @@ func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
 		for i := strings.Index(s, sep); i >= 0; {
 			a, errA := parseDay(s[:i], now)
 			b, errB := parseDay(s[i+len(sep):], now)
+			if errA != nil && errB == nil {
+				a, errA = dayOfMonthOf(s[:i], s[i+len(sep):], b)
+			}
 			if errA == nil && errB == nil {
 				// A date without a year is read as its next coming; as the
 				// start of a range that ends before it, it is the last one
@@ -787,6 +792,28 @@ func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
 		}
 	}
 	return time.Time{}, time.Time{}, fmt.Errorf("cannot read %q as days away: give days such as \"1 dec-10 dec\", \"25 dec\" or \"2026-12-01 to 2026-12-10\"", s)
+}
+
+var bareDay = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)?$`)
+
+// dayOfMonthOf reads the first day of a range written with its month once,
+// at the end ("24-31 dec", "28th-3rd jan"): the day s of end's month, read
+// from endText, or of the month before when that day would come after end.
+func dayOfMonthOf(s, endText string, end time.Time) (time.Time, error) {
+	m := bareDay.FindStringSubmatch(strings.TrimSpace(s))
+	endText = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(endText), ","))
+	_, notISO := time.Parse("2006-01-02", endText)
+	if m == nil || notISO != nil && !slashDate.MatchString(endText) && !wordDate.MatchString(endText) {
+		return time.Time{}, fmt.Errorf("cannot read %q as a day", s) // the end is a weekday or "tomorrow": no month to take
+	}
+	day, _ := strconv.Atoi(m[1])
+	for _, mon := range []time.Month{end.Month(), end.Month() - 1} {
+		t := time.Date(end.Year(), mon, day, 0, 0, 0, 0, london)
+		if t.Day() == day && !t.After(end) {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("cannot read %q as a day of that month", s)
 }
 
 // yearless reports whether a day as parseDay reads it is a date given
