@@ -191,13 +191,27 @@ func (c *committer) commit(batch []*op) {
 			live = append(live, o)
 		}
 	}
-	if batch = live; len(batch) == 0 {
-		return
+	for batch = live; len(batch) > 0; {
+		batch = c.commitUntilDirty(batch)
 	}
+}
+
+// commitUntilDirty commits writes the committer has taken in one
+// transaction, and returns those it left for later: none, unless one
+// failed after changing something. That one's transaction is rolled back,
+// and with it the writes before it; they are committed together again,
+// the failed one runs alone, so that what it changed goes and its caller
+// gets its error, and those after it are returned, to go on as a batch of
+// their own. Such a failure is an ordinary refusal (an edit of an
+// assigned request its volunteer has no room for is refused once
+// written): were every write of the batch committed alone instead, one
+// refusal in a batch of hundreds, on a busy day on a slow disk, would
+// cost as many syncs of the file, and hold every caller up for seconds.
+func (c *committer) commitUntilDirty(batch []*op) (rest []*op) {
 	tx, err := c.db.Begin(true)
 	if err != nil {
 		c.fail(batch, fmt.Errorf("begin: %w", err))
-		return
+		return nil
 	}
 	packAppends(tx)
 	results := make([]error, len(batch))
@@ -207,8 +221,11 @@ func (c *committer) commit(batch []*op) {
 		err := o.fn(w)
 		if err != nil && w.dirty {
 			_ = tx.Rollback()
-			c.commitEach(batch)
-			return
+			for before := batch[:i]; len(before) > 0; {
+				before = c.commitUntilDirty(before)
+			}
+			c.commitEach(batch[i : i+1])
+			return batch[i+1:]
 		}
 		results[i] = err
 		rev = max(rev, w.rev)
@@ -222,7 +239,7 @@ func (c *committer) commit(batch []*op) {
 		// could miss every lost write (the proof failed under load).
 		time.Sleep(ackBeforeCommitLag)
 		_ = tx.Commit()
-		return
+		return nil
 	}
 	start := time.Now()
 	if err := tx.Commit(); err != nil {
@@ -230,7 +247,7 @@ func (c *committer) commit(batch []*op) {
 			c.observe(CommitStats{Commit: time.Since(start), Failed: true})
 		}
 		c.fail(batch, fmt.Errorf("commit: %w", err))
-		return
+		return nil
 	}
 	if c.observe != nil {
 		// A write refused (a stale etag, a record gone) wrote nothing:
@@ -247,10 +264,12 @@ func (c *committer) commit(batch []*op) {
 	for i, o := range batch {
 		o.done <- results[i]
 	}
+	return nil
 }
 
-// commitEach runs every write of a batch in its own transaction, so that
-// one that failed half-way is rolled back without taking the others along.
+// commitEach runs every write of a batch in its own transaction: a write
+// that failed half-way (commitUntilDirty's), so that it is rolled back
+// without taking others along.
 func (c *committer) commitEach(batch []*op) {
 	for _, o := range batch {
 		w := &writeTx{}
