@@ -25,7 +25,16 @@ func newRequestID() string {
 
 // CreateHelpRequest stores hr under a fresh request_id, so that the
 // retries this client makes after a lost reply return the request first
-// stored instead of storing it twice. hr itself is not changed. It returns
+// stored instead of storing it twice. hr itself is not changed. The id is
+// this call's alone: a call that failed in the end (DEADLINE_EXCEEDED,
+// UNAVAILABLE, the program stopped) may still have stored hr, and calling
+// again stores a second. A program that tries again itself sends its own
+// request_id, kept with its own record (a UUID), through the stub, which
+// this client retries in the same way:
+//
+//	c.HelpRequests.CreateHelpRequest(ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr, RequestId: id})
+//
+// It returns
 // the stored request only: CreateHelpRequestReply also says whether the
 // requester has other requests for the same time.
 func (c *Client) CreateHelpRequest(ctx context.Context, hr *pb.HelpRequest) (*pb.HelpRequest, error) {
