@@ -484,6 +484,9 @@ func (w *badWorld) cases() []badCase {
 		}, []string{"help_request.window.end_time"}},
 		{"window empty", func(r *pb.HelpRequest) { r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{}} },
 			[]string{"help_request.window.start_time", "help_request.window.end_time"}},
+		{"window left unset", func(r *pb.HelpRequest) { r.Timing = &pb.HelpRequest_Window{} },
+			[]string{"help_request.window.start_time", "help_request.window.end_time"}},
+		{"deadline left unset", func(r *pb.HelpRequest) { r.Timing = &pb.HelpRequest_Deadline{} }, []string{"help_request.deadline"}},
 		{"window starting in a year", func(r *pb.HelpRequest) { r.Timing = window(365*24*time.Hour, 366*24*time.Hour) }, []string{"help_request.window.start_time"}},
 		{"deadline nanos out of range", func(r *pb.HelpRequest) {
 			r.Timing = &pb.HelpRequest_Deadline{Deadline: &timestamppb.Timestamp{Seconds: time.Now().Unix() + 3600, Nanos: 1e9}}

@@ -82,27 +82,49 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 		// []byte, the mem.SliceBuffer boxed as a mem.Buffer and the
 		// mem.BufferSlice were three.
 		sm := &smallMessage{}
-		sm.buf = sm.data[:size]
-		if _, err := m.MarshalToSizedBufferVT(sm.buf); err != nil {
+		b, err := marshalInto(m, sm.data[:size])
+		if err != nil {
 			return nil, fmt.Errorf("doorstepv1: marshal %T: %w", v, err)
 		}
+		sm.buf = b
 		sm.slice[0] = &sm.buf
 		return sm.slice[:], nil
 	}
 	if mem.IsBelowBufferPoolingThreshold(size) {
-		buf := make([]byte, size)
-		if _, err := m.MarshalToSizedBufferVT(buf); err != nil {
+		buf, err := marshalInto(m, make([]byte, size))
+		if err != nil {
 			return nil, fmt.Errorf("doorstepv1: marshal %T: %w", v, err)
 		}
 		return mem.BufferSlice{mem.SliceBuffer(buf)}, nil
 	}
 	pool := mem.DefaultBufferPool()
 	buf := pool.Get(size)
-	if _, err := m.MarshalToSizedBufferVT((*buf)[:size]); err != nil {
+	b, err := marshalInto(m, (*buf)[:size])
+	if err != nil {
 		pool.Put(buf)
 		return nil, fmt.Errorf("doorstepv1: marshal %T: %w", v, err)
 	}
+	*buf = b
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+}
+
+// marshalInto encodes m into b, sized by m.SizeVT, and returns the bytes
+// written. The generated code writes from the end of b backwards, and its
+// size of a oneof holding a nil message (a request's timing set to a
+// window or a deadline left nil) is one byte more than it writes: the
+// byte left at the front, a zero or a pooled buffer's stale one, made the
+// message unreadable, and the server answered a caller's missing window
+// as INTERNAL. What was written is moved to the front.
+func marshalInto(m fastMessage, b []byte) ([]byte, error) {
+	n, err := m.MarshalToSizedBufferVT(b)
+	if err != nil {
+		return nil, err
+	}
+	if n < len(b) {
+		copy(b, b[len(b)-n:])
+		b = b[:n]
+	}
+	return b, nil
 }
 
 // smallMessage is a small encoded message as Marshal returns it: a

@@ -394,3 +394,38 @@ func mendUTF8(m protoreflect.Message) bool {
 	})
 	return mended
 }
+
+// A request whose timing holds a window or a deadline left unset (a Go
+// program's Timing: &HelpRequest_Window{Window: w} with w nil) is encoded
+// as protobuf-go encodes it, an empty message, so that the server reads it
+// and names the field the caller left out; the generated size of such a
+// oneof is one byte more than its encoder writes. In a batch, big enough
+// for a pooled buffer, the stray byte would be a previous message's.
+func TestCodecsEncodeAnUnsetTimingAsProtobufGo(t *testing.T) {
+	for _, unset := range []func() *pb.HelpRequest{
+		func() *pb.HelpRequest { return &pb.HelpRequest{Timing: &pb.HelpRequest_Window{}} },
+		func() *pb.HelpRequest { return &pb.HelpRequest{Timing: &pb.HelpRequest_Deadline{}} },
+	} {
+		timing := unset().GetTiming()
+		small := &pb.CreateHelpRequestRequest{HelpRequest: unset()}
+		batch := &pb.BatchCreateHelpRequestsRequest{}
+		for range 500 {
+			r := unset()
+			r.Details = strings.Repeat("x", 20)
+			batch.HelpRequests = append(batch.HelpRequests, r)
+		}
+		for _, m := range []proto.Message{small, batch} {
+			for cname, c := range map[string]encoding.CodecV2{"server": pb.ServerCodec(), "client": pb.ClientCodec()} {
+				b := encode(t, c, m)
+				std, err := proto.Marshal(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(b, std) {
+					t.Errorf("%T with %T (%s codec): %d bytes starting % x, protobuf-go makes %d starting % x",
+						m, timing, cname, len(b), b[:min(len(b), 8)], len(std), std[:min(len(std), 8)])
+				}
+			}
+		}
+	}
+}
