@@ -36,6 +36,7 @@ func (s *Server) CreateToken(ctx context.Context, req *pb.CreateTokenRequest) (*
 		Role:        t.Role,
 		ExpireTime:  t.ExpireTime,
 	}
+	requireVisible(&v, "token.display_name", tok.DisplayName)
 	if p := principalFrom(ctx); p != nil {
 		tok.Creator = p.Token
 	}
@@ -146,6 +147,7 @@ func (s *Server) CreateOrganisation(ctx context.Context, req *pb.CreateOrganisat
 		slug = checkOrganisation(&v, "organisation.name", slug)
 	}
 	org := &pb.Organisation{Name: organisationPrefix + slug, DisplayName: cleanText(&v, "organisation.display_name", o.DisplayName, true, 100, false)}
+	requireVisible(&v, "organisation.display_name", org.DisplayName)
 	if err := v.err(); err != nil {
 		return nil, err
 	}

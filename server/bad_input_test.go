@@ -40,8 +40,12 @@ type badWorld struct {
 	// openRequestID is the request_id open was created with;
 	// offerRequestID the one pending was made with.
 	openRequestID, offerRequestID string
-	revoked                       string // a revoked helpline token, "tokens/{id}"
-	partner, volunteer            *grpc.ClientConn
+	// volRequestID made volC; goneRequestID made gone, a request since
+	// deleted.
+	volRequestID, goneRequestID string
+	gone                        *pb.CreateHelpRequestRequest
+	revoked                     string // a revoked helpline token, "tokens/{id}"
+	partner, volunteer          *grpc.ClientConn
 	// personal is every stored name, phone, address line and note: none
 	// may appear in a refusal.
 	personal []string
@@ -50,11 +54,25 @@ type badWorld struct {
 func newBadWorld(t *testing.T) *badWorld {
 	t.Helper()
 	h := newHarnessWithClock(t, nil, server.WithRateLimit(0, 0))
-	w := &badWorld{h: h, openRequestID: "0b6e5c1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e", offerRequestID: "1c7f6d2f-3a4b-4c5d-9e0f-1a2b3c4d5e6f"}
+	w := &badWorld{h: h, openRequestID: "0b6e5c1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e", offerRequestID: "1c7f6d2f-3a4b-4c5d-9e0f-1a2b3c4d5e6f",
+		volRequestID: "2d807e3a-4b5c-4d6e-8f0a-2b3c4d5e6f70", goneRequestID: "3e918f4b-5c6d-4e7f-9a0b-3c4d5e6f7081"}
 	w.partner = h.partnerConn()
 	w.volA = h.createVol(matchVolunteer("Alasdair Baird", "AB10 1AF", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900201"; v.Capacity = 2 }))
 	w.volB = h.createVol(matchVolunteer("Beathag Cowie", "AB10 1AB", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900202" }))
-	w.volC = h.createVol(matchVolunteer("Coinneach Duff", "AB10 1AG", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900203" }))
+	volC, err := h.vol.CreateVolunteer(h.ctx, &pb.CreateVolunteerRequest{RequestId: w.volRequestID,
+		Volunteer: matchVolunteer("Coinneach Duff", "AB10 1AG", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900203" })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.volC = volC.Volunteer
+	w.gone = &pb.CreateHelpRequestRequest{RequestId: w.goneRequestID, HelpRequest: shopping(callerPhone("01224 100006"))}
+	gone, err := h.hr.CreateHelpRequest(h.ctx, proto.CloneOf(w.gone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.hr.DeleteHelpRequest(h.ctx, &pb.DeleteHelpRequestRequest{Name: gone.HelpRequest.Name}); err != nil {
+		t.Fatal(err)
+	}
 	mk := func(phone, ext, requestID string) *pb.HelpRequest {
 		in := shopping(callerPhone(phone), func(r *pb.HelpRequest) { r.ExternalId = ext })
 		resp, err := h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: in, RequestId: requestID})
@@ -515,6 +533,12 @@ func (w *badWorld) cases() []badCase {
 			[]string{"help_request.requester.display_name"}},
 		{"name invisible only", func(r *pb.HelpRequest) { r.Requester.DisplayName = "\u200b\u2066" },
 			[]string{"help_request.requester.display_name"}},
+		{"name of direction marks only", func(r *pb.HelpRequest) { r.Requester.DisplayName = "\u200f\u200e" },
+			[]string{"help_request.requester.display_name"}},
+		{"name of a joiner and a combining mark", func(r *pb.HelpRequest) { r.Requester.DisplayName = "\u200d\u034f\u00ad" },
+			[]string{"help_request.requester.display_name"}},
+		{"other need with details of a direction mark", func(r *pb.HelpRequest) { r.Needs, r.Details = []pb.Need{pb.Need_NEED_OTHER}, "\u200e" },
+			[]string{"help_request.details"}},
 		{"name too long", func(r *pb.HelpRequest) { r.Requester.DisplayName = strings.Repeat("ö", 101) },
 			[]string{"help_request.requester.display_name"}},
 		{"phone with an extension", func(r *pb.HelpRequest) { r.Requester.Phone = "01224 123456 ext 12" },
@@ -540,6 +564,12 @@ func (w *badWorld) cases() []badCase {
 		req := newHR(func(r *pb.HelpRequest) {})
 		req.RequestId = w.openRequestID
 		add("CreateHelpRequest/request_id reused with another request", req, createHR(req), inv, "REQUEST_ID_REUSED", "request_id")
+	}
+	{
+		add("CreateHelpRequest/request_id of a request since deleted", w.gone, createHR(w.gone), codes.FailedPrecondition, "REQUEST_ID_TARGET_DELETED")
+		req := newHR(func(r *pb.HelpRequest) {})
+		req.RequestId = w.goneRequestID
+		add("CreateHelpRequest/request_id of a request since deleted, with another request", req, createHR(req), inv, "REQUEST_ID_REUSED", "request_id")
 	}
 	{
 		req := newHR(func(r *pb.HelpRequest) { r.ExternalId = "ref-open" })
@@ -648,6 +678,8 @@ func (w *badWorld) cases() []badCase {
 			inv, invFields, []string{"help_request.deadline"}},
 		{"a phone not UTF-8", &pb.UpdateHelpRequestRequest{HelpRequest: &pb.HelpRequest{Name: name, Requester: &pb.Contact{Phone: "01224\xff"}}, UpdateMask: mask("requester.phone")},
 			inv, invFields, []string{"help_request.requester.phone"}},
+		{"a name of direction marks", &pb.UpdateHelpRequestRequest{HelpRequest: &pb.HelpRequest{Name: name, Requester: &pb.Contact{DisplayName: "\u200e\u200f"}},
+			UpdateMask: mask("requester.display_name")}, inv, invFields, []string{"help_request.requester.display_name"}},
 		{"remote shopping", &pb.UpdateHelpRequestRequest{HelpRequest: &pb.HelpRequest{Name: name, RemoteOk: true}, UpdateMask: mask("remote_ok")}, inv, invFields,
 			[]string{"help_request.remote_ok"}},
 		{"coordinates far from the postcode", &pb.UpdateHelpRequestRequest{HelpRequest: &pb.HelpRequest{Name: name, Location: &pb.Location{LatLng: &pb.LatLng{Latitude: 51.5, Longitude: -0.1}}},
@@ -746,6 +778,7 @@ func (w *badWorld) cases() []badCase {
 	}{
 		{"no contact", func(v *pb.Volunteer) { v.Contact = nil }, []string{"volunteer.contact"}},
 		{"name with a tab", func(v *pb.Volunteer) { v.Contact.DisplayName = "Callum\tReid" }, []string{"volunteer.contact.display_name"}},
+		{"name of a variation selector", func(v *pb.Volunteer) { v.Contact.DisplayName = " \ufe0f " }, []string{"volunteer.contact.display_name"}},
 		{"phone not UTF-8", func(v *pb.Volunteer) { v.Contact.Phone = "07700\xff" }, []string{"volunteer.contact.phone"}},
 		{"five address lines", func(v *pb.Volunteer) { v.Home.AddressLines = []string{"a", "b", "c", "d", "e"} }, []string{"volunteer.home.address_lines"}},
 		{"coordinates off Earth", func(v *pb.Volunteer) { v.Home.LatLng = &pb.LatLng{Latitude: 57.1, Longitude: 181} }, []string{"volunteer.home.lat_lng"}},
@@ -787,6 +820,9 @@ func (w *badWorld) cases() []badCase {
 	{
 		req := &pb.CreateVolunteerRequest{}
 		add("CreateVolunteer/no volunteer", req, createVol(req), inv, invFields, "volunteer")
+		reuse := newVol(func(*pb.Volunteer) {})
+		reuse.RequestId = w.volRequestID
+		add("CreateVolunteer/request_id reused with another volunteer", reuse, createVol(reuse), inv, "REQUEST_ID_REUSED", "request_id")
 	}
 
 	// VolunteerService.GetVolunteer.
@@ -841,6 +877,8 @@ func (w *badWorld) cases() []badCase {
 		{"nested unknown paths", h.vol, &pb.UpdateVolunteerRequest{Volunteer: &pb.Volunteer{Name: vname},
 			UpdateMask: mask("availability.weekly", "vetting.level", "contact.email")}, inv, invFields,
 			[]string{"update_mask.paths[0]", "update_mask.paths[1]", "update_mask.paths[2]"}},
+		{"a name of a joiner", h.vol, &pb.UpdateVolunteerRequest{Volunteer: &pb.Volunteer{Name: vname, Contact: &pb.Contact{DisplayName: "\u200d"}},
+			UpdateMask: mask("contact.display_name")}, inv, invFields, []string{"volunteer.contact.display_name"}},
 		{"capacity out of range", h.vol, &pb.UpdateVolunteerRequest{Volunteer: &pb.Volunteer{Name: vname, Capacity: 21}}, inv, invFields, []string{"volunteer.capacity"}},
 		{"clearing the contact", h.vol, &pb.UpdateVolunteerRequest{Volunteer: &pb.Volunteer{Name: vname}, UpdateMask: mask("contact")}, inv, invFields, []string{"volunteer.contact"}},
 		{"clearing the home", h.vol, &pb.UpdateVolunteerRequest{Volunteer: &pb.Volunteer{Name: vname}, UpdateMask: mask("home")}, inv, invFields, []string{"volunteer.home"}},
@@ -1054,6 +1092,7 @@ func (w *badWorld) cases() []badCase {
 		{"no name or role", &pb.Token{}, []string{"token.display_name", "token.role"}},
 		{"unknown role", &pb.Token{DisplayName: "x", Role: 9}, []string{"token.role"}},
 		{"name on two lines", &pb.Token{DisplayName: "desk\n2", Role: pb.Role_ROLE_HELPLINE}, []string{"token.display_name"}},
+		{"name of a direction mark", &pb.Token{DisplayName: "\u200e", Role: pb.Role_ROLE_HELPLINE}, []string{"token.display_name"}},
 		{"name of an ended token", &pb.Token{DisplayName: "deleted volunteer", Role: pb.Role_ROLE_HELPLINE}, []string{"token.display_name"}},
 		{"partner without organisation", &pb.Token{DisplayName: "x", Role: pb.Role_ROLE_PARTNER}, []string{"token.organisation"}},
 		{"partner of an unregistered organisation", &pb.Token{DisplayName: "x", Role: pb.Role_ROLE_PARTNER, Organisation: "nobody-here"}, []string{"token.organisation"}},
@@ -1112,6 +1151,10 @@ func (w *badWorld) cases() []badCase {
 			return err
 		}, inv, invFields, []string{"organisation.name"}},
 		{"CreateOrganisation/display name with a control", &pb.CreateOrganisationRequest{Organisation: &pb.Organisation{Name: "organisations/food-bank", DisplayName: "Food\x7fbank"}}, func(r proto.Message) error {
+			_, err := admin.CreateOrganisation(ctx, r.(*pb.CreateOrganisationRequest))
+			return err
+		}, inv, invFields, []string{"organisation.display_name"}},
+		{"CreateOrganisation/display name of a direction mark", &pb.CreateOrganisationRequest{Organisation: &pb.Organisation{Name: "organisations/food-bank", DisplayName: "\u061c"}}, func(r proto.Message) error {
 			_, err := admin.CreateOrganisation(ctx, r.(*pb.CreateOrganisationRequest))
 			return err
 		}, inv, invFields, []string{"organisation.display_name"}},

@@ -136,7 +136,7 @@ func (s *Server) checkNewHelpRequest(ctx context.Context, v *violations, prefix 
 	hr.Offer, hr.AssignedVolunteer, hr.DeclinedVolunteers = "", "", nil
 	hr.Organisation = checkOrganisation(v, prefix+".organisation", hr.Organisation)
 	houseOutOfStreet(v, prefix+".location", hr.Location)
-	cleanHelpRequest(v, prefix, hr, helpRequestCheck{now: s.now(), timingChanged: true, remoteChanged: true})
+	cleanHelpRequest(v, prefix, hr, helpRequestCheck{now: s.now(), timingChanged: true, remoteChanged: true, nameSet: true, detailsSet: true})
 	if len(*v) == 0 {
 		return s.resolveLocation(ctx, v, prefix+".location", hr.Location, hr.Location.LatLng != nil, nil)
 	}
@@ -299,7 +299,8 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 			next.Location = proto.CloneOf(next.Location)
 			next.Location.LatLng = nil
 		}
-		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged, remoteChanged: remoteChanged})
+		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged, remoteChanged: remoteChanged,
+			nameSet: touches(paths, "requester.display_name"), detailsSet: touches(paths, "details") || touches(paths, "needs")})
 		if !touches(paths, "location") {
 			next.Location = cur.Location
 		} else if len(v) == 0 {

@@ -77,3 +77,39 @@ func TestPhoneWithInvisibleFormatting(t *testing.T) {
 		t.Errorf("found %v, want %s", resp.HelpRequests, created.Name)
 	}
 }
+
+// TestEditBesideALegacyInvisibleName: a record stored before a name of
+// nothing but direction marks was refused. An edit of something else is
+// not refused over it; one of the name is.
+func TestEditBesideALegacyInvisibleName(t *testing.T) {
+	h := newHarness(t)
+	hr := h.createHR(validHelpRequest())
+	stored, err := h.st.GetHelpRequest(h.ctx, strings.TrimPrefix(hr.Name, "helpRequests/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Requester.DisplayName = "\u200e"
+	if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+		HelpRequest: &pb.HelpRequest{Name: hr.Name, Details: "Milk only"},
+		UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"details"}}}); err != nil {
+		t.Errorf("details edit: %v", err)
+	}
+
+	v := h.createVol(validVolunteer())
+	sv, err := h.st.GetVolunteer(h.ctx, strings.TrimPrefix(v.Name, "volunteers/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv.Contact.DisplayName = "\u200f"
+	if _, err := h.st.UpdateVolunteer(h.ctx, sv); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+		Volunteer:  &pb.Volunteer{Name: v.Name, Paused: true},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"paused"}}}); err != nil {
+		t.Errorf("pause: %v", err)
+	}
+}

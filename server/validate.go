@@ -14,6 +14,7 @@ import (
 	_ "time/tzdata"
 
 	"golang.org/x/text/unicode/norm"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -169,6 +170,30 @@ func cleanText(v *violations, field, s string, required bool, max int, multiline
 		}
 	}
 	return s
+}
+
+// visible says whether s holds a character a person can see: not only
+// spaces, format characters (the direction marks and joiners that
+// dropInvisible keeps for right-to-left and other scripts, a soft hyphen)
+// and combining marks with nothing to combine with.
+func visible(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool {
+		return !unicode.IsSpace(r) && !unicode.In(r, unicode.Cf, unicode.Mn, unicode.Me)
+	}) >= 0
+}
+
+// requireVisible refuses a required text that holds something, but
+// nothing to read ("\u200e", a cell of direction marks from a sheet):
+// passed as given, it was stored as a name every screen shows blank, and
+// the helpline had nobody to ask for. Handlers call it only where the
+// call sets the field, so that one stored before the check does not
+// refuse an edit of something else. A field already refused is not named
+// twice.
+func requireVisible(v *violations, field, s string) {
+	if s == "" || visible(s) || slices.ContainsFunc(*v, func(fv *errdetails.BadRequest_FieldViolation) bool { return fv.Field == field }) {
+		return
+	}
+	v.add(field, "is required: it holds only invisible characters (direction marks, joiners, combining marks)")
 }
 
 // keptOnOneLine spaces out the line and paragraph separators in the
@@ -365,6 +390,11 @@ type helpRequestCheck struct {
 	// remoteChanged: remote_ok, needs or enters_home is new, so their mix
 	// is judged; a request stored before it was is left to be edited.
 	remoteChanged bool
+	// nameSet, detailsSet: the requester's name, or the details or needs,
+	// are new, so that a name or a NEED_OTHER's details with nothing to
+	// read is refused (requireVisible); one stored before it was is left
+	// to be corrected.
+	nameSet, detailsSet bool
 }
 
 // cleanHelpRequest normalises hr in place and reports every bad field under
@@ -403,7 +433,7 @@ func cleanHelpRequest(v *violations, prefix string, hr *pb.HelpRequest, c helpRe
 		}
 	}
 	hr.Details = cleanText(v, f("details"), hr.Details, false, maxDetails, true)
-	if hasOther && hr.Details == "" {
+	if hasOther && (hr.Details == "" || c.detailsSet && !visible(hr.Details)) {
 		v.add(f("details"), "say what is needed when needs includes NEED_OTHER")
 	}
 	hr.RequiredSkills = cleanSkills(v, f("required_skills"), hr.RequiredSkills, maxRequestSkill)
@@ -444,6 +474,9 @@ func cleanHelpRequest(v *violations, prefix string, hr *pb.HelpRequest, c helpRe
 	}
 	cleanLocation(v, f("location"), hr.Location)
 	cleanContact(v, f("requester"), hr.Requester)
+	if c.nameSet {
+		requireVisible(v, f("requester.display_name"), hr.GetRequester().GetDisplayName())
+	}
 	if hr.ExternalId != "" {
 		hr.ExternalId = strings.TrimSpace(hr.ExternalId)
 		if utf8.RuneCountInString(hr.ExternalId) > maxExternalID || !printable(hr.ExternalId) {

@@ -68,6 +68,7 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 	vol.Organisation = checkOrganisation(&v, "volunteer.organisation", vol.Organisation)
 	houseOutOfStreet(&v, "volunteer.home", vol.Home)
 	cleanVolunteer(&v, "volunteer", vol)
+	requireVisible(&v, "volunteer.contact.display_name", vol.GetContact().GetDisplayName())
 	if len(v) == 0 {
 		if err := s.resolveLocation(ctx, &v, "volunteer.home", vol.Home, vol.Home.LatLng != nil, nil); err != nil {
 			return nil, s.errs.toStatus(ctx, err, notFound{})
@@ -212,6 +213,9 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 			next.Home.LatLng = nil
 		}
 		cleanVolunteer(&v, "volunteer", next)
+		if touches(paths, "contact.display_name") {
+			requireVisible(&v, "volunteer.contact.display_name", next.GetContact().GetDisplayName())
+		}
 		if p := principalFrom(ctx); p != nil && p.Role == volunteer {
 			if err := s.selfEditAllowed(cur, next); err != nil {
 				return nil, err
