@@ -112,8 +112,15 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 				words := func(day time.Time, minutes int) string {
 					return strings.ToLower(day.Format("2 Jan")) + fmt.Sprintf(" %02d:%02d", minutes/60, minutes%60)
 				}
+				// Past midnight a bare hour is the morning: "11pm-1" is a
+				// sit till 01:00, where alone "1" is the afternoon's, and
+				// words saying 13:00 would book twelve hours more.
+				end := pb.minutes
+				if bareHour(lastField(b)) {
+					end %= 12 * 60
+				}
 				return t, fmt.Errorf("%q ends before it starts: for help past midnight, give the day it ends too, as in %q",
-					s, words(pa.day, pa.minutes)+" to "+words(pb.day.AddDate(0, 0, 1), pb.minutes))
+					s, words(pa.day, pa.minutes)+" to "+words(pb.day.AddDate(0, 0, 1), end))
 			}
 			return windowOf(pa, pb, strconv.Quote(s))
 		}
