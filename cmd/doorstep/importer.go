@@ -620,6 +620,9 @@ func (a *app) csvTiming(get func(string) string) (timing, error) {
 		if err != nil {
 			return timing{}, fmt.Errorf("window_end: %v", err)
 		}
+		// Read as when's window is, so that a file run again in the new
+		// year still reads a window begun in the old as its stored row.
+		ps = begunLastYear(strings.ToLower(start), ps, pe)
 		// Checked as when's window is: one wholly in the hour the clocks
 		// skip would otherwise reach the server as empty, and be refused
 		// in words that do not say why.

@@ -93,18 +93,7 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 					return t, fmt.Errorf("%s has already passed", fmtTime(end, now))
 				}
 			}
-			// A date without a year is its next coming; as the start of a
-			// window that ends before it, it is the last one, as for days
-			// away: at 00:30 on New Year's Day "31 dec 23:00 - 1 jan 01:00"
-			// is the night now running, not next December's. Not when that
-			// makes a window longer than any the server takes: a slip.
-			if f := strings.Fields(a); len(f) > 1 && yearless(strings.Join(f[:len(f)-1], " ")) && pb.at().Before(pa.at()) {
-				last := pa
-				last.day = pa.day.AddDate(-1, 0, 0)
-				if start := last.at(); !start.After(pb.at()) && pb.at().Sub(start) <= maxAhead {
-					pa = last
-				}
-			}
+			pa = begunLastYear(a, pa, pb)
 			// A range on one day that ends before it starts is refused,
 			// a slip more often than a night ("17:00-09:00"); but someone
 			// sitting with a caller over midnight is told how to say it.
@@ -138,6 +127,25 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 		}
 	}
 	return t, nil
+}
+
+// begunLastYear is pa, the start of a window said as a (a date and a
+// time), or the same a year before. A date without a year is its next
+// coming; as the start of a window that ends before it, it is the last
+// one, as for days away: at 00:30 on New Year's Day "31 dec 23:00 - 1 jan
+// 01:00" is the night now running, not next December's. Not when that
+// makes a window longer than any the server takes: a slip.
+func begunLastYear(a string, pa, pb point) point {
+	f := strings.Fields(a)
+	if len(f) < 2 || !pa.exact.IsZero() || !yearless(strings.Join(f[:len(f)-1], " ")) || !pb.at().Before(pa.at()) {
+		return pa
+	}
+	last := pa
+	last.day = pa.day.AddDate(-1, 0, 0)
+	if start := last.at(); !start.After(pb.at()) && pb.at().Sub(start) <= maxAhead {
+		return last
+	}
+	return pa
 }
 
 // windowOf is the window from a to b, said as said: refused when it is
