@@ -150,10 +150,21 @@ func (o options) unary(ctx context.Context, method string, req, reply any, cc *g
 	req = withRequestID(method, req)
 	ok, known := retryable[method]
 	idempotent := known && ok(req)
+	var lost error // an attempt that may have run, its reply lost
 	for attempt := 0; ; attempt++ {
 		err := invoker(ctx, method, req, reply, cc, callOpts...)
 		if err == nil || attempt >= o.retries || !(idempotent && status.Code(err) == codes.Unavailable || rateLimited(err)) {
+			// A retry turned away for the rate was not run, but an
+			// earlier attempt may have been: said as the rate alone, a
+			// batch import stored with its reply lost was reported not
+			// sent, and sent again by other means.
+			if lost != nil && rateLimited(err) {
+				return lost
+			}
 			return err
+		}
+		if status.Code(err) == codes.Unavailable {
+			lost = err
 		}
 		if !sleep(ctx, o.delay(attempt)) {
 			if ctx.Err() != nil {
@@ -161,6 +172,9 @@ func (o options) unary(ctx context.Context, method string, req, reply any, cc *g
 			}
 			// The deadline would pass before the next attempt: the
 			// outage is the more useful thing to report.
+			if lost != nil {
+				return lost
+			}
 			return err
 		}
 	}
