@@ -753,13 +753,21 @@ func parseAway(s string, now time.Time) ([]*pb.DateRange, error) {
 
 // awayRange reads one day or one range of days.
 func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
-	if d, err := parseDay(s, now); err == nil {
+	d, err := parseDay(s, now)
+	if err == nil {
 		return d, d, nil
 	}
+	var bad *badDate
+	errors.As(err, &bad)
 	for _, sep := range []string{" to ", " until ", " - ", "-"} {
 		for i := strings.Index(s, sep); i >= 0; {
 			a, errA := parseDay(s[:i], now)
 			b, errB := parseDay(s[i+len(sep):], now)
+			for _, err := range []error{errA, errB} {
+				if bad == nil {
+					errors.As(err, &bad)
+				}
+			}
 			if errA != nil && errB == nil {
 				a, errA = dayOfMonthOf(s[:i], s[i+len(sep):], b)
 			}
@@ -790,6 +798,9 @@ func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
 			}
 			i += 1 + j
 		}
+	}
+	if bad != nil {
+		return time.Time{}, time.Time{}, bad
 	}
 	return time.Time{}, time.Time{}, fmt.Errorf("cannot read %q as days away: give days such as \"1 dec-10 dec\", \"25 dec\" or \"2026-12-01 to 2026-12-10\"", s)
 }

@@ -433,14 +433,42 @@ func dateOf(day int, mon time.Month, year string, today time.Time, orig string) 
 			y += 2000
 		}
 	}
+	if year == "" && mon == time.February && day == 29 {
+		return leapDay(y, today, orig)
+	}
 	t := time.Date(y, mon, day, 0, 0, 0, 0, london)
 	if t.Day() != day || t.Month() != mon {
-		return time.Time{}, fmt.Errorf("%q is not a date (day/month)", orig)
+		return time.Time{}, &badDate{fmt.Sprintf("%q is not a date (day/month)", orig)}
 	}
 	if year == "" && t.Before(today) {
 		t = t.AddDate(1, 0, 0)
 	}
 	return t, nil
+}
+
+// badDate is a day written as a date that is none (31/11, a 29 February
+// years off): said as it is, where a reader trying other forms would
+// otherwise answer only that it cannot read it.
+type badDate struct{ msg string }
+
+func (e *badDate) Error() string { return e.msg }
+
+// leapDay is a 29 February given without a year: its next coming, as
+// other dates are, if that is within a year. A year on, the date that
+// has passed would be 1 March (time.Date rolls it over), and a year
+// without one refused it as no date at all, though 29 February may be
+// next month; one four years off is not what staff meant.
+func leapDay(y int, today time.Time, orig string) (time.Time, error) {
+	for ; ; y++ {
+		t := time.Date(y, time.February, 29, 0, 0, 0, 0, london)
+		if t.Month() != time.February || t.Before(today) {
+			continue
+		}
+		if t.After(today.AddDate(1, 0, 0)) {
+			return time.Time{}, &badDate{fmt.Sprintf("%q: the next 29 February is in %d; give the year if that is meant (%d-02-29)", orig, y, y)}
+		}
+		return t, nil
+	}
 }
 
 var clockRE = regexp.MustCompile(`^(\d{1,2})(?:[:.](\d{2}))?(am|pm)?$`)
