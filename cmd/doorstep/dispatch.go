@@ -80,8 +80,11 @@ func uncovered(resp *pb.DispatchResponse) []string {
 			stayOpen(n), plural(n, "it", "them")))
 	}
 	if n := int(resp.Outnumbered); n > 0 {
-		out = append(out, fmt.Sprintf("%s open: %s volunteers were all needed for more urgent requests, or for ones nobody else could take.",
-			stayOpen(n), plural(n, "its", "their")))
+		// Only what is true of each request counted: its volunteers went
+		// to others, more urgent or as urgent, which the reply does not
+		// tell apart.
+		out = append(out, fmt.Sprintf("%s open: the volunteers who could take %s were all given other requests in this run.",
+			stayOpen(n), plural(n, "it", "them")))
 	}
 	if n := int(resp.SameDoor); n > 0 {
 		out = append(out, fmt.Sprintf("%s open for the volunteer already going to %s door then, for another of %s requests, who has no room for %s: offer %s by hand, or add %s needs to that request.",

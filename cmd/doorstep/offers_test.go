@@ -241,10 +241,10 @@ func TestDispatchUncoveredSentences(t *testing.T) {
 			"1 request stays open with nobody in reach free and able to take it: more volunteers are needed there (doorstep request candidates says why)."}},
 		{&pb.DispatchResponse{Uncovered: 6, WithoutCandidates: 2, Outnumbered: 3}, []string{
 			"2 requests stay open with nobody in reach free and able to take them: more volunteers are needed there (doorstep request candidates says why).",
-			"3 requests stay open: their volunteers were all needed for more urgent requests, or for ones nobody else could take.",
+			"3 requests stay open: the volunteers who could take them were all given other requests in this run.",
 			"1 request stays open until the next run: it or its volunteer changed while this one was planned."}},
 		{&pb.DispatchResponse{Uncovered: 3, Outnumbered: 1}, []string{
-			"1 request stays open: its volunteers were all needed for more urgent requests, or for ones nobody else could take.",
+			"1 request stays open: the volunteers who could take it were all given other requests in this run.",
 			"2 requests stay open until the next run: they or their volunteers changed while this one was planned."}},
 	} {
 		if got := uncovered(tt.resp); !slices.Equal(got, tt.want) {

@@ -1576,9 +1576,10 @@ type DispatchResponse struct {
 	WithoutCandidates int32 `protobuf:"varint,7,opt,name=without_candidates,json=withoutCandidates,proto3" json:"without_candidates,omitempty"`
 	// Of the uncovered, requests whose eligible volunteers considered (each
 	// request's nearest, as many as doorstepd --dispatch-candidates says)
-	// were all needed for others: more urgent requests, or ones nobody else
-	// could cover. Where many requests share one neighbourhood, eligible
-	// volunteers a little further away may not have been considered: the
+	// were all given other requests in the run: more urgent ones, or ones
+	// as urgent (so that more were covered, or at less total score). Where
+	// many requests share one neighbourhood, eligible volunteers a little
+	// further away may not have been considered: the
 	// next run, which finds those offered now at capacity, considers them.
 	Outnumbered int32 `protobuf:"varint,8,opt,name=outnumbered,proto3" json:"outnumbered,omitempty"`
 	// Of the uncovered, requests in person whose requester has another
