@@ -175,9 +175,10 @@ func (s *Server) auditing(ctx context.Context, action, resource string, fields [
 // auditingStep returns ctx with an audit record of a lifecycle step
 // (action) its caller takes, written in the step's own transaction, on the
 // trail of the request it changes. It is no change
-// of personal data, but who marked a request done, cancelled it, handed it
-// back or answered an offer for a volunteer is what staff putting a
-// mistake right need to know, after the event log has let it go.
+// of personal data, but who offered a request to a volunteer, marked it
+// done, cancelled it, handed it back or answered an offer for a volunteer
+// is what staff putting a mistake right need to know, after the event log
+// has let it go.
 func (s *Server) auditingStep(ctx context.Context, action string) context.Context {
 	return store.WithAudit(ctx, s.auditRecord(ctx, action, "", nil))
 }

@@ -204,7 +204,7 @@ func (s *Server) ListAuditRecords(ctx context.Context, req *pb.ListAuditRecordsR
 func AuditActions() []string { return slices.Clone(auditActions) }
 
 // auditActions are the actions audit records name (AuditRecord.action).
-var auditActions = []string{"read_contact", "create", "update", "delete", "accept", "decline", "complete", "release", "cancel", "export", "erase", "purge", "backup", "revoke"}
+var auditActions = []string{"read_contact", "create", "update", "delete", "offer", "accept", "decline", "complete", "release", "cancel", "export", "erase", "purge", "backup", "revoke"}
 
 // auditFilterName checks a ListAuditRecords filter that names an actor or
 // a record: the word given, or one of prefixes and an id, which comes back

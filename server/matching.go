@@ -349,7 +349,7 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (r
 			"the volunteer cannot take this request: "+why.Why(),
 			map[string]string{"rule": string(why.Reason), "detail": why.Detail})
 	}
-	res, err := s.store.CreateOffer(ctx, store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease, Idem: idem, Check: s.offerCheck(nil),
+	res, err := s.store.CreateOffer(s.auditingStep(ctx, "offer"), store.OfferParams{HelpRequestID: hrID, VolunteerID: volID, Lease: lease, Idem: idem, Check: s.offerCheck(nil),
 		SecondVolunteerOK: req.GetAllowSecondVolunteer()})
 	var ne notEligible
 	if errors.As(err, &ne) {
@@ -1088,6 +1088,11 @@ func (s *Server) dispatch(ctx context.Context, trigger string) (*pb.DispatchResp
 	// would make a large run take minutes, and one transaction for all
 	// would hold up every other writer meanwhile.
 	written := false // some batch committed
+	// Each offer is on its request's and volunteer's trails, by the
+	// coordinator who asked for the run, or by system for the server's
+	// own: who sent a volunteer to a door is asked long after the event
+	// log has let the offer go.
+	audited := s.auditingStep(ctx, "offer")
 	for batch := range slices.Chunk(plan.Offers, dispatchBatch) {
 		ps := make([]store.OfferParams, len(batch))
 		for i, o := range batch {
@@ -1100,7 +1105,7 @@ func (s *Server) dispatch(ctx context.Context, trigger string) (*pb.DispatchResp
 				Lease:         s.lease, Dispatched: true, Check: s.offerCheck(judged),
 			}
 		}
-		res, errs, err := s.store.CreateOffers(ctx, ps)
+		res, errs, err := s.store.CreateOffers(audited, ps)
 		if err != nil && written && ctx.Err() == nil {
 			// The batches before stand, and their volunteers have heard
 			// of them: an error would tell the caller that nothing was

@@ -337,8 +337,9 @@ func (a *app) adminAudit(args []string) error {
 	u := usage{
 		synopsis: "doorstep admin audit [--actor TOKEN] [--resource RECORD] [--action ACTION] [--limit N]",
 		text: `Reads the audit log, newest first, times in UK time: who read or changed personal data, of which record,
-which fields (never their values) and by which call, who took each step of a request for a volunteer (accepted
-or declined an offer, marked it done, handed it back, cancelled it), and who made or revoked each token. Filters combine.
+which fields (never their values) and by which call, who took each step of a request for a volunteer (offered it,
+by hand or by a dispatch run, accepted or declined an offer, marked it done, handed it back, cancelled it),
+and who made or revoked each token. Filters combine.
 The actor is tokens/ID or system (the server's own work); the record is helpRequests/ID, volunteers/ID, tokens/ID or phone
 (exports and erasures by phone number).
 Actions: ` + strings.Join(auditActions, ", ") + `.`,

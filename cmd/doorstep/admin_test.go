@@ -375,7 +375,7 @@ func TestAdminErrors(t *testing.T) {
 		{"org without name", []string{"admin", "org", "create", "granite-city"}, exitUsage,
 			"Missing --name; see doorstep admin org create --help."},
 		{"audit unknown action", []string{"admin", "audit", "--action", "peek"}, exitUsage,
-			`--action: "peek" is not an action: read_contact, create, update, delete, accept, decline, complete, release, cancel, export, erase, purge, backup, revoke.`},
+			`--action: "peek" is not an action: read_contact, create, update, delete, offer, accept, decline, complete, release, cancel, export, erase, purge, backup, revoke.`},
 		{"audit unknown resource", []string{"admin", "audit", "--resource", "01kk0000000000000000000000"}, exitUsage,
 			`--resource: "01kk0000000000000000000000" is not a record: give helpRequests/ID, volunteers/ID, tokens/ID or phone.`},
 		// A phone number is what an admin holds when a person asks who saw

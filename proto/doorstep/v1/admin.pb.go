@@ -811,9 +811,10 @@ type AuditRecord struct {
 	Organisation string `protobuf:"bytes,5,opt,name=organisation,proto3" json:"organisation,omitempty"`
 	// What was done: "read_contact", "create", "update", "delete", "export",
 	// "erase", "purge" or "backup"; or, on a request's trail, a step of its
-	// lifecycle someone took: "accept" or "decline" (an offer of it),
-	// "complete", "release" or "cancel"; or, on a token's trail, "create" or
-	// "revoke".
+	// lifecycle someone took: "offer" (by CreateOffer, or by a Dispatch run:
+	// actor "system" for the server's own), "accept" or "decline" (an offer
+	// of it), "complete", "release" or "cancel"; or, on a token's trail,
+	// "create" or "revoke".
 	Action string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
 	// The record acted on ("helpRequests/{id}", "volunteers/{id}",
 	// "tokens/{id}"), or "phone" for an export or erasure by phone number.
