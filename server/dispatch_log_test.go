@@ -1,7 +1,11 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 
@@ -38,5 +42,43 @@ func TestDispatchLogsQuietRunsAtDebug(t *testing.T) {
 				t.Errorf("dispatched logged at %v, want %v", l, tc.want)
 			}
 		})
+	}
+}
+
+// TestDispatchLogSaysWhatStartedTheRun: the morning after, the log is the
+// only summary of the night's runs made on the interval (nobody reads
+// their reply), beside any a coordinator asked for. Each run's line says
+// which it was, as the metrics' trigger label does, so that an operator
+// can tell the server's own runs from a person's.
+func TestDispatchLogSaysWhatStartedTheRun(t *testing.T) {
+	h := newHarness(t)
+	h.createVol(matchVolunteer("Ann", "AB10 1AB", func(v *pb.Volunteer) { v.Capacity = 2 }))
+	h.createHR(shopping(callerPhone("01224 100001")))
+	if _, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	overnight := h.createHR(shopping(callerPhone("01224 100002")))
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Maintain(ctx, time.Hour, 20*time.Millisecond) }()
+	for h.getHR(overnight.Name).State != pb.HelpRequest_STATE_OFFERED {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the interval's dispatch made no offer within 10s")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	<-done
+	var triggers []string
+	for _, l := range h.logs.FilterMessage("dispatched").All() {
+		if fmt.Sprint(l.ContextMap()["offers"]) == "1" {
+			tr, _ := l.ContextMap()["trigger"].(string)
+			triggers = append(triggers, tr)
+		}
+	}
+	if !slices.Equal(triggers, []string{"rpc", "interval"}) {
+		t.Errorf("the two runs that made an offer logged triggers %q, want [rpc interval]", triggers)
 	}
 }

@@ -1037,7 +1037,7 @@ const dispatchBatch = 256
 // caller that gives up while waiting for the run ahead leaves the queue:
 // held there, it would later make a whole run, a read of every open
 // request and a solve, that nobody waits for, ahead of callers who do.
-// trigger says what asked for the run, for the metrics.
+// trigger says what asked for the run, for the metrics and the log.
 func (s *Server) dispatch(ctx context.Context, trigger string) (*pb.DispatchResponse, error) {
 	select {
 	case s.dispatchSlot <- struct{}{}:
@@ -1120,7 +1120,7 @@ func (s *Server) dispatch(ctx context.Context, trigger string) (*pb.DispatchResp
 			// batches whose offers stand and whose volunteers have heard
 			// of them: nobody reads the reply, so the log says what the
 			// run did.
-			s.logger.Warn("dispatch stopped part-way", zap.Int32("open", out.OpenRequests), zap.Int32("offers", out.OffersMade), zap.Error(err))
+			s.logger.Warn("dispatch stopped part-way", zap.String("trigger", trigger), zap.Int32("open", out.OpenRequests), zap.Int32("offers", out.OffersMade), zap.Error(err))
 			return nil, err
 		}
 		if err != nil {
@@ -1154,7 +1154,9 @@ func (s *Server) dispatch(ctx context.Context, trigger string) (*pb.DispatchResp
 	if out.OpenRequests == 0 {
 		lvl = zap.DebugLevel
 	}
-	s.logger.Log(lvl, "dispatched", zap.Int32("open", out.OpenRequests), zap.Int32("offers", out.OffersMade),
+	// The line is the only summary kept of a run nobody asked for: it says
+	// what started it, as the metrics' label does.
+	s.logger.Log(lvl, "dispatched", zap.String("trigger", trigger), zap.Int32("open", out.OpenRequests), zap.Int32("offers", out.OffersMade),
 		zap.Int32("without_candidates", out.WithoutCandidates), zap.Int32("outnumbered", out.Outnumbered), zap.Int32("same_door", out.SameDoor),
 		zap.Int("greedy_would_cover", plan.Greedy), zap.Duration("took", time.Since(start)))
 	return out, nil
