@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -111,5 +113,65 @@ func TestEditBesideALegacyInvisibleName(t *testing.T) {
 		Volunteer:  &pb.Volunteer{Name: v.Name, Paused: true},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"paused"}}}); err != nil {
 		t.Errorf("pause: %v", err)
+	}
+}
+
+// TestWholeRecordBesideALegacyInvisibleName: an app that edits by sending
+// back the whole record it read (no mask, "*", or the contact named
+// whole) sends a name of nothing but direction marks, stored before such
+// a name was refused, back as it was: an edit of something else is not
+// refused over it, as a window sent back as read is no new time. A name
+// the call changes to one is refused.
+func TestWholeRecordBesideALegacyInvisibleName(t *testing.T) {
+	h := newHarness(t)
+	in := validHelpRequest()
+	in.Needs = append(in.Needs, pb.Need_NEED_OTHER)
+	hr := h.createHR(in)
+	stored, err := h.st.GetHelpRequest(h.ctx, strings.TrimPrefix(hr.Name, "helpRequests/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Requester.DisplayName = "\u200e"
+	stored.Details = "\u200f"
+	if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	for _, mask := range [][]string{nil, {"*"}, {"requester", "details", "urgency"}} {
+		read := h.getHR(hr.Name)
+		read.Urgency = pb.Urgency_URGENCY_HIGH
+		read.Etag = ""
+		if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+			HelpRequest: read, UpdateMask: &fieldmaskpb.FieldMask{Paths: mask}}); err != nil {
+			t.Errorf("urgency edit, mask %q, the name and details sent back as read: %v", mask, err)
+		}
+	}
+	read := h.getHR(hr.Name)
+	read.Requester.DisplayName = "\u200f"
+	if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{HelpRequest: read}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a name changed to another of nothing to read: %v, want InvalidArgument", err)
+	}
+
+	v := h.createVol(validVolunteer())
+	sv, err := h.st.GetVolunteer(h.ctx, strings.TrimPrefix(v.Name, "volunteers/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv.Contact.DisplayName = "\u200f"
+	if _, err := h.st.UpdateVolunteer(h.ctx, sv); err != nil {
+		t.Fatal(err)
+	}
+	for _, mask := range [][]string{nil, {"*"}, {"contact", "capacity"}} {
+		read := h.getVol(v.Name)
+		read.Capacity++
+		read.Etag = ""
+		if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+			Volunteer: read, UpdateMask: &fieldmaskpb.FieldMask{Paths: mask}}); err != nil {
+			t.Errorf("capacity edit, mask %q, the name sent back as read: %v", mask, err)
+		}
+	}
+	rv := h.getVol(v.Name)
+	rv.Contact.DisplayName = "\u200e\u200e"
+	if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: rv}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a name changed to another of nothing to read: %v, want InvalidArgument", err)
 	}
 }

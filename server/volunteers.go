@@ -212,8 +212,13 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 			next.Home = proto.CloneOf(next.Home)
 			next.Home.LatLng = nil
 		}
+		// Only a name this call changes: one sent back as read (the whole
+		// record, or the contact named whole) stored before a name of
+		// nothing to read was refused must not refuse an edit of something
+		// else.
+		nameSet := touches(paths, "contact.display_name") && next.GetContact().GetDisplayName() != cur.GetContact().GetDisplayName()
 		cleanVolunteer(&v, "volunteer", next)
-		if touches(paths, "contact.display_name") {
+		if nameSet {
 			requireVisible(&v, "volunteer.contact.display_name", next.GetContact().GetDisplayName())
 		}
 		if p := principalFrom(ctx); p != nil && p.Role == volunteer {
