@@ -174,12 +174,26 @@ func cleanText(v *violations, field, s string, required bool, max int, multiline
 
 // visible says whether s holds a character a person can see: not only
 // spaces, format characters (the direction marks and joiners that
-// dropInvisible keeps for right-to-left and other scripts, a soft hyphen)
-// and combining marks with nothing to combine with.
+// dropInvisible keeps for right-to-left and other scripts, a soft hyphen),
+// combining marks with nothing to combine with, and the letters and
+// symbol that are drawn as nothing (blankLooking). Every real name has a
+// letter of its own beside these.
 func visible(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool {
-		return !unicode.IsSpace(r) && !unicode.In(r, unicode.Cf, unicode.Mn, unicode.Me)
+		return !unicode.IsSpace(r) && !unicode.In(r, unicode.Cf, unicode.Mn, unicode.Me) && !blankLooking(r)
 	}) >= 0
+}
+
+// blankLooking is a character Unicode counts as a letter or a symbol but
+// that is drawn as nothing: the Hangul fillers (placeholders inside a
+// syllable, never a name alone) and the blank Braille cell, which pass for
+// a blank name in forms and chat apps that refuse an empty one.
+func blankLooking(r rune) bool {
+	switch r {
+	case '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800':
+		return true
+	}
+	return false
 }
 
 // requireVisible refuses a required text that holds something, but
@@ -193,7 +207,7 @@ func requireVisible(v *violations, field, s string) {
 	if s == "" || visible(s) || slices.ContainsFunc(*v, func(fv *errdetails.BadRequest_FieldViolation) bool { return fv.Field == field }) {
 		return
 	}
-	v.add(field, "is required: it holds only invisible characters (direction marks, joiners, combining marks)")
+	v.add(field, "is required: it holds only invisible characters (direction marks, joiners, combining marks, fillers)")
 }
 
 // keptOnOneLine spaces out the line and paragraph separators in the
