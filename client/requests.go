@@ -34,6 +34,9 @@ func newRequestID() string {
 //
 //	c.HelpRequests.CreateHelpRequest(ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr, RequestId: id})
 //
+// The same hr sent again under it is stored once; a changed one is
+// refused (REQUEST_ID_REUSED).
+//
 // It returns
 // the stored request only: CreateHelpRequestReply also says whether the
 // requester has other requests for the same time.
