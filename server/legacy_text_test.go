@@ -19,15 +19,10 @@ import (
 func TestEditBesideALegacyLineSeparator(t *testing.T) {
 	h := newHarness(t)
 	hr := h.createHR(validHelpRequest())
-	stored, err := h.st.GetHelpRequest(h.ctx, strings.TrimPrefix(hr.Name, "helpRequests/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored.Requester.DisplayName = "Margaret\u2028Ironside"
-	if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
-		t.Fatal(err)
-	}
-	_, err = h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+	legacyRequest(t, h, hr.Name, func(stored *pb.HelpRequest) {
+		stored.Requester.DisplayName = "Margaret\u2028Ironside"
+	})
+	_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
 		HelpRequest: &pb.HelpRequest{Name: hr.Name, Details: "Milk only"},
 		UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"details"}}})
 	if err != nil {
@@ -37,14 +32,9 @@ func TestEditBesideALegacyLineSeparator(t *testing.T) {
 	}
 
 	v := h.createVol(validVolunteer())
-	sv, err := h.st.GetVolunteer(h.ctx, strings.TrimPrefix(v.Name, "volunteers/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv.Contact.DisplayName = "Callum\u2028Reid"
-	if _, err := h.st.UpdateVolunteer(h.ctx, sv); err != nil {
-		t.Fatal(err)
-	}
+	legacyVolunteer(t, h, v.Name, func(sv *pb.Volunteer) {
+		sv.Contact.DisplayName = "Callum\u2028Reid"
+	})
 	_, err = h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
 		Volunteer:  &pb.Volunteer{Name: v.Name, Paused: true},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"paused"}}})
@@ -86,14 +76,9 @@ func TestPhoneWithInvisibleFormatting(t *testing.T) {
 func TestEditBesideALegacyInvisibleName(t *testing.T) {
 	h := newHarness(t)
 	hr := h.createHR(validHelpRequest())
-	stored, err := h.st.GetHelpRequest(h.ctx, strings.TrimPrefix(hr.Name, "helpRequests/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored.Requester.DisplayName = "\u200e"
-	if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
-		t.Fatal(err)
-	}
+	legacyRequest(t, h, hr.Name, func(stored *pb.HelpRequest) {
+		stored.Requester.DisplayName = "\u200e"
+	})
 	if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
 		HelpRequest: &pb.HelpRequest{Name: hr.Name, Details: "Milk only"},
 		UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"details"}}}); err != nil {
@@ -101,14 +86,9 @@ func TestEditBesideALegacyInvisibleName(t *testing.T) {
 	}
 
 	v := h.createVol(validVolunteer())
-	sv, err := h.st.GetVolunteer(h.ctx, strings.TrimPrefix(v.Name, "volunteers/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv.Contact.DisplayName = "\u200f"
-	if _, err := h.st.UpdateVolunteer(h.ctx, sv); err != nil {
-		t.Fatal(err)
-	}
+	legacyVolunteer(t, h, v.Name, func(sv *pb.Volunteer) {
+		sv.Contact.DisplayName = "\u200f"
+	})
 	if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
 		Volunteer:  &pb.Volunteer{Name: v.Name, Paused: true},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"paused"}}}); err != nil {
@@ -127,15 +107,10 @@ func TestWholeRecordBesideALegacyInvisibleName(t *testing.T) {
 	in := validHelpRequest()
 	in.Needs = append(in.Needs, pb.Need_NEED_OTHER)
 	hr := h.createHR(in)
-	stored, err := h.st.GetHelpRequest(h.ctx, strings.TrimPrefix(hr.Name, "helpRequests/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored.Requester.DisplayName = "\u200e"
-	stored.Details = "\u200f"
-	if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
-		t.Fatal(err)
-	}
+	legacyRequest(t, h, hr.Name, func(stored *pb.HelpRequest) {
+		stored.Requester.DisplayName = "\u200e"
+		stored.Details = "\u200f"
+	})
 	for _, mask := range [][]string{nil, {"*"}, {"requester", "details", "urgency"}} {
 		read := h.getHR(hr.Name)
 		read.Urgency = pb.Urgency_URGENCY_HIGH
@@ -152,14 +127,9 @@ func TestWholeRecordBesideALegacyInvisibleName(t *testing.T) {
 	}
 
 	v := h.createVol(validVolunteer())
-	sv, err := h.st.GetVolunteer(h.ctx, strings.TrimPrefix(v.Name, "volunteers/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv.Contact.DisplayName = "\u200f"
-	if _, err := h.st.UpdateVolunteer(h.ctx, sv); err != nil {
-		t.Fatal(err)
-	}
+	legacyVolunteer(t, h, v.Name, func(sv *pb.Volunteer) {
+		sv.Contact.DisplayName = "\u200f"
+	})
 	for _, mask := range [][]string{nil, {"*"}, {"contact", "capacity"}} {
 		read := h.getVol(v.Name)
 		read.Capacity++
@@ -173,5 +143,32 @@ func TestWholeRecordBesideALegacyInvisibleName(t *testing.T) {
 	rv.Contact.DisplayName = "\u200e\u200e"
 	if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{Volunteer: rv}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("a name changed to another of nothing to read: %v, want InvalidArgument", err)
+	}
+}
+
+// legacyRequest changes the request named in the store directly, as a
+// record stored before a check of the server's existed.
+func legacyRequest(t *testing.T, h *harness, name string, change func(*pb.HelpRequest)) {
+	t.Helper()
+	stored, err := h.st.GetHelpRequest(h.ctx, strings.TrimPrefix(name, "helpRequests/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(stored)
+	if _, err := h.st.UpdateHelpRequest(h.ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// legacyVolunteer is legacyRequest for a volunteer.
+func legacyVolunteer(t *testing.T, h *harness, name string, change func(*pb.Volunteer)) {
+	t.Helper()
+	sv, err := h.st.GetVolunteer(h.ctx, strings.TrimPrefix(name, "volunteers/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(sv)
+	if _, err := h.st.UpdateVolunteer(h.ctx, sv); err != nil {
+		t.Fatal(err)
 	}
 }
