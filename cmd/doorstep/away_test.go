@@ -12,11 +12,7 @@ import (
 // before it starts is still refused.
 func TestParseAwayBegunAlready(t *testing.T) {
 	thu := time.Date(2026, 11, 26, 12, 0, 0, 0, london)
-	for _, tc := range []struct {
-		in         string
-		now        time.Time
-		want, fail string
-	}{
+	for _, tc := range []awayCase{
 		{in: "20 nov-30 nov", now: thu, want: "2026-11-20..2026-11-30"},
 		{in: "20/11 to 30/11", now: thu, want: "2026-11-20..2026-11-30"},
 		{in: "25 dec-2 jan", now: time.Date(2026, 12, 30, 9, 0, 0, 0, london), want: "2026-12-25..2027-01-02"},
@@ -27,19 +23,7 @@ func TestParseAwayBegunAlready(t *testing.T) {
 		{in: "24 nov-2 nov", now: thu, fail: `"24 nov-2 nov" ends before it starts`},                         // a slip, not 11 months away
 		{in: "10 dec-5 dec", now: time.Date(2026, 6, 5, 9, 0, 0, 0, london), fail: `"10 dec-5 dec" ends before it starts`},
 	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got, err := parseAway(tc.in, tc.now)
-			switch {
-			case tc.fail != "":
-				if err == nil || err.Error() != tc.fail {
-					t.Errorf("got %v, %v; want the error %s", got, err, tc.fail)
-				}
-			case err != nil:
-				t.Errorf("error %v, want %s", err, tc.want)
-			case len(got) != 1 || isoDate(got[0].StartDate)+".."+isoDate(got[0].EndDate) != tc.want:
-				t.Errorf("read as %v, want %s", got, tc.want)
-			}
-		})
+		t.Run(tc.in, tc.check)
 	}
 }
 
@@ -52,11 +36,7 @@ func TestParseAwayBegunAlready(t *testing.T) {
 // a longer one is asked for with its years, which then stand.
 func TestParseAwaySlipOverTheYearEnd(t *testing.T) {
 	dec15 := time.Date(2026, 12, 15, 10, 0, 0, 0, london)
-	for _, tc := range []struct {
-		in         string
-		now        time.Time
-		want, fail string
-	}{
+	for _, tc := range []awayCase{
 		{in: "20 dec-5 dec", now: dec15, fail: `"20 dec-5 dec" reads as away from Sun 20 Dec to Sun 5 Dec 2027, over six months: if that is meant, give the years ("2026-12-20 to 2027-12-05")`},
 		{in: "20/12 to 5/12", now: dec15, fail: `"20/12 to 5/12" reads as away from Sun 20 Dec to Sun 5 Dec 2027, over six months: if that is meant, give the years ("2026-12-20 to 2027-12-05")`},
 		{in: "24 nov-2 nov", now: time.Date(2026, 11, 10, 9, 0, 0, 0, london), fail: `"24 nov-2 nov" reads as away from Tue 24 Nov to Tue 2 Nov 2027, over six months: if that is meant, give the years ("2026-11-24 to 2027-11-02")`},
@@ -72,19 +52,7 @@ func TestParseAwaySlipOverTheYearEnd(t *testing.T) {
 		// Within one year, as before.
 		{in: "1 feb-20 nov", now: dec15, want: "2027-02-01..2027-11-20"},
 	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got, err := parseAway(tc.in, tc.now)
-			switch {
-			case tc.fail != "":
-				if err == nil || err.Error() != tc.fail {
-					t.Errorf("got %v, %v; want the error %s", got, err, tc.fail)
-				}
-			case err != nil:
-				t.Errorf("error %v, want %s", err, tc.want)
-			case len(got) != 1 || isoDate(got[0].StartDate)+".."+isoDate(got[0].EndDate) != tc.want:
-				t.Errorf("read as %v, want %s", got, tc.want)
-			}
-		})
+		t.Run(tc.in, tc.check)
 	}
 }
 
@@ -110,5 +78,28 @@ func TestParseAwayDaysOfOneMonth(t *testing.T) {
 		if err != nil || len(got) != 1 || isoDate(got[0].StartDate)+".."+isoDate(got[0].EndDate) != tc.want {
 			t.Errorf("%q: read as %v (%v), want %s", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+// awayCase is a --away given at now, read as want (start..end, ISO) or
+// refused with fail.
+type awayCase struct {
+	in         string
+	now        time.Time
+	want, fail string
+}
+
+func (tc awayCase) check(t *testing.T) {
+	t.Helper()
+	got, err := parseAway(tc.in, tc.now)
+	switch {
+	case tc.fail != "":
+		if err == nil || err.Error() != tc.fail {
+			t.Errorf("got %v, %v; want the error %s", got, err, tc.fail)
+		}
+	case err != nil:
+		t.Errorf("error %v, want %s", err, tc.want)
+	case len(got) != 1 || isoDate(got[0].StartDate)+".."+isoDate(got[0].EndDate) != tc.want:
+		t.Errorf("read as %v, want %s", got, tc.want)
 	}
 }

@@ -13,11 +13,7 @@ import (
 // weeks away. It is the next 29 February within a year, or refused
 // naming the year it would be.
 func TestParseLeapDayWithoutYear(t *testing.T) {
-	for _, tc := range []struct {
-		in         string
-		now        time.Time
-		want, fail string
-	}{
+	for _, tc := range []awayCase{
 		{in: "29 feb", now: time.Date(2028, 2, 10, 9, 0, 0, 0, london), want: "2028-02-29..2028-02-29"},
 		{in: "29/2", now: time.Date(2028, 2, 29, 9, 0, 0, 0, london), want: "2028-02-29..2028-02-29"},
 		{in: "29 feb", now: time.Date(2027, 6, 1, 9, 0, 0, 0, london), want: "2028-02-29..2028-02-29"},
@@ -27,18 +23,6 @@ func TestParseLeapDayWithoutYear(t *testing.T) {
 		{in: "29 feb 2032", now: time.Date(2029, 1, 10, 9, 0, 0, 0, london), want: "2032-02-29..2032-02-29"},
 		{in: "29 feb 2029", now: time.Date(2029, 1, 10, 9, 0, 0, 0, london), fail: `"29 feb 2029" is not a date (day/month)`},
 	} {
-		t.Run(tc.in+" on "+tc.now.Format("2006-01-02"), func(t *testing.T) {
-			got, err := parseAway(tc.in, tc.now)
-			switch {
-			case tc.fail != "":
-				if err == nil || err.Error() != tc.fail {
-					t.Errorf("got %v, %v; want the error %s", got, err, tc.fail)
-				}
-			case err != nil:
-				t.Errorf("error %v, want %s", err, tc.want)
-			case len(got) != 1 || isoDate(got[0].StartDate)+".."+isoDate(got[0].EndDate) != tc.want:
-				t.Errorf("read as %v, want %s", got, tc.want)
-			}
-		})
+		t.Run(tc.in+" on "+tc.now.Format("2006-01-02"), tc.check)
 	}
 }
