@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -71,10 +70,7 @@ func TestImportInterruptedSaysWhatMayBeStored(t *testing.T) {
 			t.Fatalf("json %v: %d stored, want the first batch, %d", asJSON, got, client.MaxImportBatch)
 		}
 		if asJSON {
-			var got []importOutcome
-			if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-				t.Fatalf("stdout is not the JSON report: %v\n%s", err, r.stdout)
-			}
+			got := importReport(t, r)
 			for i, o := range got {
 				want := "unconfirmed"
 				if i >= client.MaxImportBatch {

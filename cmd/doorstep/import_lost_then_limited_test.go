@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -60,10 +59,7 @@ func TestImportLostThenRateLimitedIsUnconfirmed(t *testing.T) {
 	if got := len(e.storedRequests(store.HelpRequestFilter{})); got != 3 {
 		t.Fatalf("%d stored, want the 3 of the batch whose reply was lost", got)
 	}
-	var got []importOutcome
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-		t.Fatalf("stdout is not the JSON report: %v\n%s", err, r.stdout)
-	}
+	got := importReport(t, r)
 	if len(got) != 3 {
 		t.Fatalf("report %+v, want 3 rows", got)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -31,10 +30,7 @@ func TestImportRefusedSaysNotSent(t *testing.T) {
 	if got := len(e.storedRequests(store.HelpRequestFilter{})); got != 0 {
 		t.Fatalf("%d stored, want none", got)
 	}
-	var got []importOutcome
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-		t.Fatalf("stdout is not the JSON report: %v\n%s", err, r.stdout)
-	}
+	got := importReport(t, r)
 	for _, o := range got {
 		if o.Outcome != "not_sent" {
 			t.Errorf("line %d is reported %q, want not_sent: the server refused the call", o.Line, o.Outcome)

@@ -20,14 +20,21 @@ func TestImportJSONFailedRowsKeepExternalID(t *testing.T) {
 	if r.code != exitFailed {
 		t.Fatalf("exit %d, want %d; stderr %q", r.code, exitFailed, r.stderr)
 	}
-	var got []importOutcome
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-		t.Fatalf("stdout is not the JSON report: %v\n%s", err, r.stdout)
-	}
+	got := importReport(t, r)
 	want := map[int]string{2: "ok-1", 3: "bad-phone", 4: "ok-1"}
 	for _, o := range got {
 		if o.ExternalID != want[o.Line] {
 			t.Errorf("line %d (%s): external_id %q, want %q", o.Line, o.Outcome, o.ExternalID, want[o.Line])
 		}
 	}
+}
+
+// importReport is the --json report an import printed on r's stdout.
+func importReport(t *testing.T, r result) []importOutcome {
+	t.Helper()
+	var got []importOutcome
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\n%s", err, r.stdout)
+	}
+	return got
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/doorstep-aid/doorstep/store"
@@ -24,10 +23,7 @@ func TestImportStrayByteRowKeepsExternalID(t *testing.T) {
 	if r.code != exitFailed {
 		t.Fatalf("exit %d, want %d; stderr %q", r.code, exitFailed, r.stderr)
 	}
-	var got []importOutcome
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-		t.Fatalf("stdout is not the JSON report: %v\n%s", err, r.stdout)
-	}
+	got := importReport(t, r)
 	want := map[int][2]string{2: {"m-1", "created"}, 3: {"m-2", "failed"}, 4: {"m-2", "failed"}}
 	for _, o := range got {
 		if w := want[o.Line]; o.ExternalID != w[0] || o.Outcome != w[1] {
