@@ -52,19 +52,7 @@ func TestOffersAreAudited(t *testing.T) {
 
 	cal := h.createVol(matchVolunteer("Cal", "AB11 5QN", func(v *pb.Volunteer) { v.Contact.Phone = "07700 900203" }))
 	overnight := h.createHR(shopping(callerPhone("01224 100004")))
-	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- h.srv.Maintain(ctx, time.Hour, 20*time.Millisecond) }()
-	for h.getHR(overnight.Name).State != pb.HelpRequest_STATE_OFFERED {
-		select {
-		case <-ctx.Done():
-			t.Fatal("the interval's dispatch made no offer within 10s")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	if err := h.dispatchedByInterval(t, overnight.Name, 20*time.Millisecond); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Maintain returned %v", err)
 	}
 

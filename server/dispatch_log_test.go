@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -58,19 +57,7 @@ func TestDispatchLogSaysWhatStartedTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	overnight := h.createHR(shopping(callerPhone("01224 100002")))
-	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- h.srv.Maintain(ctx, time.Hour, 20*time.Millisecond) }()
-	for h.getHR(overnight.Name).State != pb.HelpRequest_STATE_OFFERED {
-		select {
-		case <-ctx.Done():
-			t.Fatal("the interval's dispatch made no offer within 10s")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	cancel()
-	<-done
+	_ = h.dispatchedByInterval(t, overnight.Name, 20*time.Millisecond)
 	var triggers []string
 	for _, l := range h.logs.FilterMessage("dispatched").All() {
 		if fmt.Sprint(l.ContextMap()["offers"]) == "1" {

@@ -327,3 +327,23 @@ func (h *harness) partnerConn() *grpc.ClientConn {
 	}
 	return h.as(tok.Secret)
 }
+
+// dispatchedByInterval runs the server's background loop, its dispatch
+// on an interval of every, until the request named is OFFERED (at most
+// 10 s), then stops it, and returns what the loop returned.
+func (h *harness) dispatchedByInterval(t *testing.T, name string, every time.Duration) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Maintain(ctx, time.Hour, every) }()
+	for h.getHR(name).State != pb.HelpRequest_STATE_OFFERED {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the interval's dispatch made no offer within 10s")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	return <-done
+}

@@ -454,19 +454,7 @@ func TestMaintainDispatchesOnItsInterval(t *testing.T) {
 	h := newHarness(t)
 	h.createVol(matchVolunteer("Ann", "AB10 1AB"))
 	hr := h.createHR(shopping())
-	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- h.srv.Maintain(ctx, 20*time.Millisecond, 20*time.Millisecond) }()
-	for h.getHR(hr.Name).State != pb.HelpRequest_STATE_OFFERED {
-		select {
-		case <-ctx.Done():
-			t.Fatal("the dispatcher made no offer within 10s")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	if err := h.dispatchedByInterval(t, hr.Name, 20*time.Millisecond); !errors.Is(err, context.Canceled) {
 		t.Errorf("Maintain returned %v", err)
 	}
 }
