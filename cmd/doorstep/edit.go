@@ -768,6 +768,15 @@ func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
 					errors.As(err, &bad)
 				}
 			}
+			// A 29 February years off may yet be the start of a range
+			// begun on the one gone ('29 feb-5 mar' on 2 March): read
+			// below as such, or refused as it was.
+			var far *badDate
+			if errors.As(errA, &far) && !far.next.IsZero() && errB == nil {
+				a, errA = far.next, nil
+			} else {
+				far = nil
+			}
 			if errA != nil && errB == nil {
 				a, errA = dayOfMonthOf(s[:i], s[i+len(sep):], b)
 			}
@@ -778,8 +787,11 @@ func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
 				// 26th, '28 dec-3 jan' on the 2nd). Not when that makes
 				// the range run most of a year: '24 nov-2 nov' is a slip,
 				// not eleven months away.
-				if last := a.AddDate(-1, 0, 0); b.Before(a) && yearless(s[:i]) && !last.After(b) && b.Before(last.AddDate(0, 6, 0)) {
+				if last := lastComing(a); b.Before(a) && yearless(s[:i]) && !last.After(b) && b.Before(last.AddDate(0, 6, 0)) {
 					a = last
+				}
+				if far != nil && a.Equal(far.next) {
+					return time.Time{}, time.Time{}, far
 				}
 				// So too an end without a year read as its next coming: past
 				// the new year, '24 dec-2 jan' is a fortnight, but '20 dec-5
@@ -803,6 +815,20 @@ func awayRange(s string, now time.Time) (time.Time, time.Time, error) {
 		return time.Time{}, time.Time{}, bad
 	}
 	return time.Time{}, time.Time{}, fmt.Errorf("cannot read %q as days away: give days such as \"1 dec-10 dec\", \"25 dec\" or \"2026-12-01 to 2026-12-10\"", s)
+}
+
+// lastComing is the coming of a yearless date before a's: a year back,
+// or for a 29 February the one before, where a year back would be a 1
+// March nobody gave.
+func lastComing(a time.Time) time.Time {
+	if a.Month() != time.February || a.Day() != 29 {
+		return a.AddDate(-1, 0, 0)
+	}
+	for y := a.Year() - 1; ; y-- {
+		if t := time.Date(y, time.February, 29, 0, 0, 0, 0, london); t.Month() == time.February {
+			return t
+		}
+	}
 }
 
 var bareDay = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)?$`)

@@ -438,7 +438,7 @@ func dateOf(day int, mon time.Month, year string, today time.Time, orig string) 
 	}
 	t := time.Date(y, mon, day, 0, 0, 0, 0, london)
 	if t.Day() != day || t.Month() != mon {
-		return time.Time{}, &badDate{fmt.Sprintf("%q is not a date (day/month)", orig)}
+		return time.Time{}, &badDate{msg: fmt.Sprintf("%q is not a date (day/month)", orig)}
 	}
 	if year == "" && t.Before(today) {
 		t = t.AddDate(1, 0, 0)
@@ -449,7 +449,12 @@ func dateOf(day int, mon time.Month, year string, today time.Time, orig string) 
 // badDate is a day written as a date that is none (31/11, a 29 February
 // years off): said as it is, where a reader trying other forms would
 // otherwise answer only that it cannot read it.
-type badDate struct{ msg string }
+type badDate struct {
+	msg string
+	// next is, for a 29 February refused as years off, that one: as the
+	// start of a range that has begun, the one gone is meant (awayRange).
+	next time.Time
+}
 
 func (e *badDate) Error() string { return e.msg }
 
@@ -465,7 +470,7 @@ func leapDay(y int, today time.Time, orig string) (time.Time, error) {
 			continue
 		}
 		if t.After(today.AddDate(1, 0, 0)) {
-			return time.Time{}, &badDate{fmt.Sprintf("%q: the next 29 February is in %d; give the year if that is meant (%d-02-29)", orig, y, y)}
+			return time.Time{}, &badDate{msg: fmt.Sprintf("%q: the next 29 February is in %d; give the year if that is meant (%d-02-29)", orig, y, y), next: t}
 		}
 		return t, nil
 	}
