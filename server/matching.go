@@ -1088,7 +1088,7 @@ func (s *Server) dispatch(ctx context.Context, trigger string) (*pb.DispatchResp
 	// would make a large run take minutes, and one transaction for all
 	// would hold up every other writer meanwhile.
 	written := false // some batch committed
-	// Each offer is on its request's and volunteer's trails, by the
+	// Each offer is on its request's trail, by the
 	// coordinator who asked for the run, or by system for the server's
 	// own: who sent a volunteer to a door is asked long after the event
 	// log has let the offer go.
