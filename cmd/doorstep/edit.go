@@ -281,10 +281,17 @@ func (a *app) leftBehind(before, after *pb.HelpRequest) error {
 		if o.Name == after.Name || !slices.Contains(client.InHand(), o.State) {
 			continue
 		}
-		what := fmt.Sprintf("%s (%s, %s, %s)", idOf(o.Name), requestStateWords(o, a.now()), needsWords(o.Needs), fmtTiming(o, a.now()))
+		// A number is shared (a couple's landline): a request someone
+		// else asked for on it says whose, or read to the caller it is
+		// theirs, and the command moves it to a number not its asker's.
+		whose, asker := "", "the caller's"
+		if n := o.GetRequester().GetDisplayName(); n != "" && !strings.EqualFold(strings.TrimSpace(n), strings.TrimSpace(after.GetRequester().GetDisplayName())) {
+			whose, asker = "asked for by "+n+", ", n+"'s"
+		}
+		what := fmt.Sprintf("%s (%s%s, %s, %s)", idOf(o.Name), whose, requestStateWords(o, a.now()), needsWords(o.Needs), fmtTiming(o, a.now()))
 		if newNumber {
-			fmt.Fprintf(w, "Note: %s, the number before, is still on %s. If it is not the caller's any more, change it there too: doorstep request edit %s --phone '%s'\n",
-				phoneWords(was), what, idOf(o.Name), phoneWords(now))
+			fmt.Fprintf(w, "Note: %s, the number before, is still on %s. If it is not %s any more, change it there too: doorstep request edit %s --phone '%s'\n",
+				phoneWords(was), what, asker, idOf(o.Name), phoneWords(now))
 		}
 		if moved && sameAddress(o.GetLocation(), before.GetLocation()) {
 			fmt.Fprintf(w, "Note: %s is still at the address before, %s. If the caller has moved, change it there too: doorstep request edit %s %s\n",
