@@ -270,7 +270,12 @@ func (a *app) leftBehind(before, after *pb.HelpRequest) error {
 	const named = 10
 	others, more, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: was, States: client.InHand()}, named)
 	if err != nil {
-		return err
+		// The edit is stored: failing the command for the look-up after
+		// it would have the worker tell the caller nothing changed.
+		msg, _ := a.describe(err)
+		fmt.Fprintf(a.stderr, "Note: the change is made, but the caller's other requests on %s, the number before, could not be looked up: %s To look again: doorstep request find --phone '%s'\n",
+			phoneWords(was), strings.TrimSpace(msg), phoneWords(was))
+		return nil
 	}
 	w := a.stdout
 	if a.cfg.json {
