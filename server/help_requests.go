@@ -300,12 +300,13 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 			next.Location.LatLng = nil
 		}
 		// A name or details sent back as read (an app that sends the whole
-		// record, or the requester named whole) are not set by this call,
+		// record, or the requester named whole), even reformatted
+		// (sameText), are not set by this call,
 		// as a window sent back is no new time: one stored before a name of
 		// nothing to read was refused must not refuse an edit of something
 		// else.
-		nameSet := touches(paths, "requester.display_name") && next.GetRequester().GetDisplayName() != cur.GetRequester().GetDisplayName()
-		detailsSet := touches(paths, "details") && next.Details != cur.Details ||
+		nameSet := touches(paths, "requester.display_name") && !sameText(next.GetRequester().GetDisplayName(), cur.GetRequester().GetDisplayName(), false)
+		detailsSet := touches(paths, "details") && !sameText(next.Details, cur.Details, true) ||
 			touches(paths, "needs") && !slices.Equal(slices.Sorted(slices.Values(next.Needs)), slices.Sorted(slices.Values(cur.Needs)))
 		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged, remoteChanged: remoteChanged,
 			nameSet: nameSet, detailsSet: detailsSet})

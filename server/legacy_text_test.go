@@ -172,3 +172,66 @@ func legacyVolunteer(t *testing.T, h *harness, name string, change func(*pb.Volu
 		t.Fatal(err)
 	}
 }
+
+// TestLegacyInvisibleNameSentBackReformatted: a name or details of nothing
+// to read, stored before such were refused, sent back by an app that
+// edits by the whole record as its form or its platform gives text back:
+// with a trailing space, a browser textarea's "\r\n" for a newline, or its
+// marks in canonical order (NFC or NFD). That is the stored text, not a
+// new one: the edit of something else is not refused over it.
+func TestLegacyInvisibleNameSentBackReformatted(t *testing.T) {
+	for _, c := range []struct {
+		what                       string
+		storedName, sentName       string
+		storedDetails, sentDetails string
+		storedVolName, sentVolName string
+	}{
+		{"trailing space", "\u200e", "\u200e ", "\u200f", "\u200f ", "\u200f", " \u200f"},
+		{"textarea line break", "\u200e", "\u200e", "\u200f\n\u200f", "\u200f\r\n\u200f", "\u200f", "\u200f"},
+		{"canonical order", "\u0301\u0316", "\u0316\u0301", "\u0344", "\u0308\u0301", "\u0301\u0316", "\u0316\u0301"},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			h := newHarness(t)
+			in := validHelpRequest()
+			in.Needs = append(in.Needs, pb.Need_NEED_OTHER)
+			hr := h.createHR(in)
+			legacyRequest(t, h, hr.Name, func(stored *pb.HelpRequest) {
+				stored.Requester.DisplayName = c.storedName
+				stored.Details = c.storedDetails
+			})
+			for _, mask := range [][]string{nil, {"*"}, {"requester", "details", "urgency"}} {
+				read := h.getHR(hr.Name)
+				read.Urgency = pb.Urgency_URGENCY_HIGH
+				read.Requester.DisplayName = c.sentName
+				read.Details = c.sentDetails
+				read.Etag = ""
+				if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+					HelpRequest: read, UpdateMask: &fieldmaskpb.FieldMask{Paths: mask}}); err != nil {
+					t.Errorf("urgency edit, mask %q: %v", mask, err)
+				}
+				legacyRequest(t, h, hr.Name, func(stored *pb.HelpRequest) {
+					stored.Requester.DisplayName = c.storedName
+					stored.Details = c.storedDetails
+				})
+			}
+
+			v := h.createVol(validVolunteer())
+			legacyVolunteer(t, h, v.Name, func(sv *pb.Volunteer) {
+				sv.Contact.DisplayName = c.storedVolName
+			})
+			for _, mask := range [][]string{nil, {"*"}, {"contact", "capacity"}} {
+				read := h.getVol(v.Name)
+				read.Capacity++
+				read.Contact.DisplayName = c.sentVolName
+				read.Etag = ""
+				if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+					Volunteer: read, UpdateMask: &fieldmaskpb.FieldMask{Paths: mask}}); err != nil {
+					t.Errorf("capacity edit, mask %q: %v", mask, err)
+				}
+				legacyVolunteer(t, h, v.Name, func(sv *pb.Volunteer) {
+					sv.Contact.DisplayName = c.storedVolName
+				})
+			}
+		})
+	}
+}

@@ -138,13 +138,7 @@ func normalisePhone(s string) (string, error) {
 // multiline is; there, every kind of line break is stored as a newline.
 func cleanText(v *violations, field, s string, required bool, max int, multiline bool) string {
 	valid := utf8.ValidString(s)
-	if valid {
-		if multiline {
-			s = lineBreaks.Replace(s)
-		}
-		s = strings.Map(dropInvisible, s)
-	}
-	s = strings.TrimSpace(s)
+	s = asStored(s, multiline)
 	switch {
 	case !valid:
 		v.add(field, "is not valid UTF-8")
@@ -170,6 +164,26 @@ func cleanText(v *violations, field, s string, required bool, max int, multiline
 		}
 	}
 	return s
+}
+
+// asStored is s as cleanText stores it, before its checks.
+func asStored(s string, multiline bool) string {
+	if utf8.ValidString(s) {
+		if multiline {
+			s = lineBreaks.Replace(s)
+		}
+		s = strings.Map(dropInvisible, s)
+	}
+	return strings.TrimSpace(s)
+}
+
+// sameText says whether a text sent back is the one stored, as it would be
+// stored and in whichever canonical form: an app that edits by the whole
+// record may send a name or details back with a trailing space, a
+// browser's "\r\n" for a newline, or its marks composed or ordered as its
+// platform does, and that is no new text to judge.
+func sameText(sent, stored string, multiline bool) bool {
+	return norm.NFC.String(asStored(sent, multiline)) == norm.NFC.String(asStored(stored, multiline))
 }
 
 // visible says whether s holds a character a person can see: not only

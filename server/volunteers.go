@@ -216,7 +216,7 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		// record, or the contact named whole) stored before a name of
 		// nothing to read was refused must not refuse an edit of something
 		// else.
-		nameSet := touches(paths, "contact.display_name") && next.GetContact().GetDisplayName() != cur.GetContact().GetDisplayName()
+		nameSet := touches(paths, "contact.display_name") && !sameText(next.GetContact().GetDisplayName(), cur.GetContact().GetDisplayName(), false)
 		cleanVolunteer(&v, "volunteer", next)
 		if nameSet {
 			requireVisible(&v, "volunteer.contact.display_name", next.GetContact().GetDisplayName())
