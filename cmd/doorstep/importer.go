@@ -612,17 +612,22 @@ func (a *app) csvTiming(get func(string) string) (timing, error) {
 		}
 		return timing{deadline: p.at()}, nil
 	case start != "" && end != "":
-		ps, err := parsePoint(strings.ToLower(start), now, now)
-		if err != nil {
-			return timing{}, fmt.Errorf("window_start: %v", err)
+		ps, errS := parsePoint(strings.ToLower(start), now, now)
+		if _, far := farLeapDay(errS); errS != nil && !far {
+			return timing{}, fmt.Errorf("window_start: %v", errS)
 		}
 		pe, err := parsePoint(strings.ToLower(end), now, ps.day)
 		if err != nil {
 			return timing{}, fmt.Errorf("window_end: %v", err)
 		}
 		// Read as when's window is, so that a file run again in the new
-		// year still reads a window begun in the old as its stored row.
-		ps = begunLastYear(strings.ToLower(start), ps, pe)
+		// year still reads a window begun in the old as its stored row;
+		// so too one begun on the 29 February gone, the next years off.
+		begun := begunLastYear(strings.ToLower(start), ps, pe)
+		if errS != nil && begun.day.Equal(ps.day) {
+			return timing{}, fmt.Errorf("window_start: %v", errS)
+		}
+		ps = begun
 		// Checked as when's window is: one wholly in the hour the clocks
 		// skip would otherwise reach the server as empty, and be refused
 		// in words that do not say why.

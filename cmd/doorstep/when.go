@@ -79,7 +79,7 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 		t.deadline = p.at()
 	default:
 		if a, b, ok := splitRange(s, now); ok {
-			pa, _ := parseStart(a, now)
+			pa, errA := parseStart(a, now)
 			pb, _ := parsePoint(b, now, pa.day)
 			if pa.exact.IsZero() && pb.exact.IsZero() && pa.day.Equal(pb.day) {
 				pa.minutes, pb.minutes = readRange(lastField(a), lastField(b), pa.minutes, pb.minutes)
@@ -93,7 +93,11 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 					return t, fmt.Errorf("%s has already passed", fmtTime(end, now))
 				}
 			}
-			pa = begunLastYear(a, pa, pb)
+			begun := begunLastYear(a, pa, pb)
+			if errA != nil && begun.day.Equal(pa.day) {
+				return t, errA // a 29 February years off, not begun
+			}
+			pa = begun
 			// A range on one day that ends before it starts is refused,
 			// a slip more often than a night ("17:00-09:00"); but someone
 			// sitting with a caller over midnight is told how to say it.
@@ -130,9 +134,9 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 }
 
 // begunLastYear is pa, the start of a window said as a (a date and a
-// time), or the same a year before. A date without a year is its next
-// coming; as the start of a window that ends before it, it is the last
-// one, as for days away: at 00:30 on New Year's Day "31 dec 23:00 - 1 jan
+// time), or the same a year before (a 29 February, the one before:
+// lastComing). A date without a year is its next coming; as the start of
+// a window that ends before it, it is the last one, as for days away: at 00:30 on New Year's Day "31 dec 23:00 - 1 jan
 // 01:00" is the night now running, not next December's. Not when that
 // makes a window longer than any the server takes: a slip.
 func begunLastYear(a string, pa, pb point) point {
@@ -141,7 +145,7 @@ func begunLastYear(a string, pa, pb point) point {
 		return pa
 	}
 	last := pa
-	last.day = pa.day.AddDate(-1, 0, 0)
+	last.day = lastComing(pa.day)
 	if start := last.at(); !start.After(pb.at()) && pb.at().Sub(start) <= maxAhead {
 		return last
 	}
@@ -350,6 +354,10 @@ func parsePoint(s string, now, defDay time.Time) (point, error) {
 		p := point{day: midnight(defDay), hasTime: true, minutes: m, now: now}
 		if len(fields) > 1 {
 			d, err := parseDay(strings.Join(fields[:len(fields)-1], " "), now)
+			if far, ok := farLeapDay(err); ok {
+				p.day = far
+				return p, err
+			}
 			if err != nil {
 				return point{}, err
 			}
@@ -358,10 +366,26 @@ func parsePoint(s string, now, defDay time.Time) (point, error) {
 		return p, nil
 	}
 	d, err := parseDay(s, now)
+	if far, ok := farLeapDay(err); ok {
+		return point{day: far}, err
+	}
 	if err != nil {
 		return point{}, err
 	}
 	return point{day: d}, nil
+}
+
+// farLeapDay is, when err refuses a 29 February given without a year as
+// years off, that one; parsePoint returns a point on it beside err. As
+// the start of a window that ends before it, the one gone is meant
+// (begunLastYear), as a night begun on the leap day is still running on
+// 1 March; anywhere else it is refused.
+func farLeapDay(err error) (time.Time, bool) {
+	var bad *badDate
+	if errors.As(err, &bad) && !bad.next.IsZero() {
+		return bad.next, true
+	}
+	return time.Time{}, false
 }
 
 func midnight(t time.Time) time.Time {
@@ -615,7 +639,7 @@ func splitRange(s string, now time.Time) (string, string, bool) {
 
 func rangeParts(a, b string, now time.Time) bool {
 	pa, err := parseStart(a, now)
-	if err != nil || !pa.hasTime {
+	if _, far := farLeapDay(err); err != nil && !far || !pa.hasTime {
 		return false
 	}
 	pb, err := parsePoint(b, now, pa.day)
