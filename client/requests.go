@@ -35,7 +35,8 @@ func newRequestID() string {
 //	c.HelpRequests.CreateHelpRequest(ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr, RequestId: id})
 //
 // The same hr sent again under it is stored once; a changed one is
-// refused (REQUEST_ID_REUSED).
+// refused (REQUEST_ID_REUSED), and so is any once the request it stored
+// was deleted or erased (REQUEST_ID_TARGET_DELETED).
 //
 // It returns
 // the stored request only: CreateHelpRequestReply also says whether the
