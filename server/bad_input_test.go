@@ -1252,14 +1252,11 @@ func TestRandomRefusalsChangeNothing(t *testing.T) {
 			}
 			seed := uint64(round*1000 + i)
 			filler := &protorand.Filler{Rng: rand.New(rand.NewPCG(seed, 7)), Depth: 3, Wild: round%2 == 0, Sparse: round%3 == 0, Names: names}
-			var req protoreflect.Message
-			if base, ok := bases[m.path]; ok && round%3 != 0 {
-				req = proto.Clone(base).ProtoReflect()
-				filler.Mutate(req, 1+int(seed%3))
-			} else {
-				req = m.req.New()
-				filler.Fill(req)
+			base := bases[m.path]
+			if round%3 == 0 {
+				base = nil
 			}
+			req := randomRequest(filler, m.req, base, seed)
 			ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
 			err := h.conn.Invoke(ctx, m.path, req.Interface(), m.resp.New().Interface())
 			cancel()

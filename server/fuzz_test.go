@@ -97,14 +97,11 @@ func FuzzEveryCallAnswersCleanly(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seed uint64, which uint8, wild, sparse bool) {
 		m := methods[int(which)%len(methods)]
 		filler := &protorand.Filler{Rng: rand.New(rand.NewPCG(seed, uint64(which))), Depth: 3, Wild: wild, Sparse: sparse, Names: names}
-		var req protoreflect.Message
-		if base, ok := bases[m.path]; ok && !sparse {
-			req = proto.Clone(base).ProtoReflect()
-			filler.Mutate(req, 1+int(seed%3))
-		} else {
-			req = m.req.New()
-			filler.Fill(req)
+		base := bases[m.path]
+		if sparse {
+			base = nil
 		}
+		req := randomRequest(filler, m.req, base, seed)
 		ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
 		defer cancel()
 		err := h.conn.Invoke(ctx, m.path, req.Interface(), m.resp.New().Interface())
@@ -127,4 +124,17 @@ func shortText(m proto.Message) string {
 		s = s[:2000] + "…"
 	}
 	return s
+}
+
+// randomRequest is a request of kind: base with one to three of its
+// fields changed by f, or, without a base, one f fills afresh.
+func randomRequest(f *protorand.Filler, kind protoreflect.MessageType, base proto.Message, seed uint64) protoreflect.Message {
+	if base != nil {
+		req := proto.Clone(base).ProtoReflect()
+		f.Mutate(req, 1+int(seed%3))
+		return req
+	}
+	req := kind.New()
+	f.Fill(req)
+	return req
 }
