@@ -36,7 +36,10 @@ func newRequestID() string {
 //
 // The same hr sent again under it is stored once; a changed one is
 // refused (REQUEST_ID_REUSED), and so is any once the request it stored
-// was deleted or erased (REQUEST_ID_TARGET_DELETED).
+// was deleted (REQUEST_ID_TARGET_DELETED). After the person's data was
+// erased the record is still there: the same hr answers with what is left
+// of it (cancelled by the erasure if it was open; without the person's
+// details).
 //
 // It returns
 // the stored request only: CreateHelpRequestReply also says whether the
