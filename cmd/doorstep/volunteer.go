@@ -118,12 +118,11 @@ holds: to the matcher the two are two people.`,
 	if len(bad) > 0 {
 		return usageErrorf("%s", strings.Join(bad, "; "))
 	}
-	var elsewhere []*pb.Volunteer
+	number, _ := server.NormalisePhone(*phone)
 	if !*shared {
 		// One person registered twice is two volunteers to the matcher,
 		// each offered a job of its own at one time: a volunteer who
 		// rings to sign up again is found, not added again.
-		number, _ := server.NormalisePhone(*phone)
 		held, _, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: number, Organisation: v.Organisation}, 1)
 		if err != nil {
 			return err
@@ -134,13 +133,17 @@ holds: to the matcher the two are two people.`,
 				"to change their details, doorstep volunteer edit %s; to register someone else who shares that phone, add --shared-phone.",
 				held[0].GetContact().GetDisplayName(), phoneWords(number), id, id)}
 		}
-		// Another group's volunteer on the number is no bar (someone may
-		// help two groups), but it is named: to the matcher they are two
-		// people, each offered a job at one time, and a hold on one
-		// stops that record only.
-		if elsewhere, _, err = a.listVolunteers(&pb.ListVolunteersRequest{Phone: number}, 10); err != nil {
-			return err
-		}
+	}
+	// Another group's volunteer on the number is no bar (someone may help
+	// two groups), but it is named: to the matcher they are two people,
+	// each offered a job at one time, and a hold on one stops that record
+	// only. --shared-phone says someone of this organisation shares the
+	// phone, not that the other group's record is someone else: a couple
+	// moving on one landline would leave the second one's old record
+	// unnamed.
+	elsewhere, _, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: number}, 10)
+	if err != nil {
+		return err
 	}
 	c, err := a.client()
 	if err != nil {

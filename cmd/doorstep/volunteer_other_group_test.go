@@ -23,11 +23,16 @@ func TestVolunteerAddNamesTheirRecordWithAnotherGroup(t *testing.T) {
 		name  string
 		south string // "offer", "hold" or "" (no South record)
 		json  bool
-		note  string // the note's end, after the South record's id and status
+		// shared: North's add is given --shared-phone (a household of two
+		// movers on one landline): the other group's record on the number
+		// is named all the same.
+		shared bool
+		note   string // the note's end, after the South record's id and status
 	}{
 		{name: "offer waiting", south: "offer", note: `\(active, 1 offer waiting\): the matcher takes the two records for two people, and may send one person to two places at once\. If they have moved to north-mutual-aid, end that record: doorstep volunteer delete SOUTH`},
 		{name: "on hold", south: "hold", note: `\(on hold\): the hold stops that record only\. If it is the same person, hold this one too until the concern is settled: doorstep volunteer hold NORTH`},
 		{name: "json", south: "offer", json: true, note: `\(active, 1 offer waiting\)`},
+		{name: "shared phone", south: "offer", shared: true, note: `\(active, 1 offer waiting\): the matcher takes the two records for two people`},
 		{name: "nobody else on the number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,6 +56,9 @@ func TestVolunteerAddNamesTheirRecordWithAnotherGroup(t *testing.T) {
 			var extra []string
 			if tc.json {
 				extra = []string{"--json"}
+			}
+			if tc.shared {
+				extra = append(extra, "--shared-phone")
 			}
 			r := e.run(append([]string{"volunteer", "add", "--name", "Aileen Watt", "--phone", "07700 900456", "--postcode", "AB10 1AB",
 				"--available", "daily 08:00-20:00", "--org", "north-mutual-aid"}, extra...)...)
