@@ -356,7 +356,7 @@ func parsePoint(s string, now, defDay time.Time) (point, error) {
 			d, err := parseDay(strings.Join(fields[:len(fields)-1], " "), now)
 			if far, ok := farLeapDay(err); ok {
 				p.day = far
-				return p, err
+				return p, bookable(err)
 			}
 			if err != nil {
 				return point{}, err
@@ -367,7 +367,7 @@ func parsePoint(s string, now, defDay time.Time) (point, error) {
 	}
 	d, err := parseDay(s, now)
 	if far, ok := farLeapDay(err); ok {
-		return point{day: far}, err
+		return point{day: far}, bookable(err)
 	}
 	if err != nil {
 		return point{}, err
@@ -478,9 +478,23 @@ type badDate struct {
 	// next is, for a 29 February refused as years off, that one: as the
 	// start of a range that has begun, the one gone is meant (awayRange).
 	next time.Time
+	// hint says what to give instead, where that would be read: the year
+	// of a 29 February for dates away, never for a time help is needed,
+	// which cannot be booked so far ahead (bookable).
+	hint string
 }
 
-func (e *badDate) Error() string { return e.msg }
+func (e *badDate) Error() string { return e.msg + e.hint }
+
+// bookable is err, a 29 February years off refused as a day, as a time
+// help is needed: beyond what may be booked, with no year to give.
+func bookable(err error) error {
+	var bad *badDate
+	if !errors.As(err, &bad) || bad.next.IsZero() {
+		return err
+	}
+	return &badDate{msg: bad.msg + ", more than 90 days away", next: bad.next}
+}
 
 // leapDay is a 29 February given without a year: its next coming, as
 // other dates are, if that is within a year. A year on, the date that
@@ -494,7 +508,7 @@ func leapDay(y int, today time.Time, orig string) (time.Time, error) {
 			continue
 		}
 		if t.After(today.AddDate(1, 0, 0)) {
-			return time.Time{}, &badDate{msg: fmt.Sprintf("%q: the next 29 February is in %d; give the year if that is meant (%d-02-29)", orig, y, y), next: t}
+			return time.Time{}, &badDate{msg: fmt.Sprintf("%q: the next 29 February is in %d", orig, y), hint: fmt.Sprintf("; give the year if that is meant (%d-02-29)", y), next: t}
 		}
 		return t, nil
 	}
