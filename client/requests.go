@@ -37,9 +37,9 @@ func newRequestID() string {
 // The same hr sent again under it is stored once; a changed one is
 // refused (REQUEST_ID_REUSED), and so is any once the request it stored
 // was deleted (REQUEST_ID_TARGET_DELETED). After the person's data was
-// erased the record is still there: the same hr answers with what is left
-// of it (cancelled by the erasure if it was open; without the person's
-// details).
+// erased, or removed by retention, the record is still there: the same hr
+// answers with what is left of it (cancelled by the erasure if it was
+// open; without the person's details).
 //
 // It returns
 // the stored request only: CreateHelpRequestReply also says whether the
@@ -70,7 +70,9 @@ func (c *Client) CreateHelpRequestReply(ctx context.Context, hr *pb.HelpRequest)
 }
 
 // CreateVolunteer stores v under a fresh request_id, as CreateHelpRequest
-// does.
+// does, but for erasure: it deletes a volunteer whole, so their own
+// request_id sent again after it is refused as after a deletion
+// (REQUEST_ID_TARGET_DELETED), and registers nobody.
 func (c *Client) CreateVolunteer(ctx context.Context, v *pb.Volunteer) (*pb.Volunteer, error) {
 	resp, err := c.Volunteers.CreateVolunteer(ctx, &pb.CreateVolunteerRequest{Volunteer: v, RequestId: newRequestID()})
 	if err != nil {
