@@ -80,7 +80,10 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 	default:
 		if a, b, ok := splitRange(s, now); ok {
 			pa, errA := parseStart(a, now)
-			pb, _ := parsePoint(b, now, pa.day)
+			pb, errB := parsePoint(b, now, pa.day)
+			if errB != nil {
+				return t, errB // a 29 February years off (rangeParts)
+			}
 			if pa.exact.IsZero() && pb.exact.IsZero() && pa.day.Equal(pb.day) {
 				pa.minutes, pb.minutes = readRange(lastField(a), lastField(b), pa.minutes, pb.minutes)
 			}
@@ -656,8 +659,14 @@ func rangeParts(a, b string, now time.Time) bool {
 	if _, far := farLeapDay(err); err != nil && !far || !pa.hasTime {
 		return false
 	}
+	// An end on a 29 February years off ends a range too, to be refused
+	// as such: read as one day, "until 29 feb 10:00" was refused in words
+	// never typed ("now to 29 feb"), and without saying why.
 	pb, err := parsePoint(b, now, pa.day)
-	return err == nil && pb.hasTime
+	if _, far := farLeapDay(err); err != nil && !far {
+		return false
+	}
+	return pb.hasTime
 }
 
 var spanRE = regexp.MustCompile(`^(\d+(?:\.\d+)?) ?(m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w|weeks?)$`)
