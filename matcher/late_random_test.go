@@ -1,7 +1,6 @@
 package matcher
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -64,22 +63,8 @@ func TestEveningSearchMatchesBruteForce(t *testing.T) {
 		}
 	}
 	compare("fresh", 200)
-	for i := range 3000 {
-		n := rng.IntN(1700)
-		switch {
-		case i%5 == 0:
-			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", n))
-		default:
-			rev++
-			write(n, rev)
-		}
-		if i%500 == 0 {
-			compare(fmt.Sprintf("churn %d", i), 30)
-		}
-	}
-	compare("churned", 200)
-	e.Compact()
-	compare("compacted", 200)
+	churn(e, rng, 1700, rev, 3000, 5, 500, write, nil, func(stage string) { compare(stage, 30) })
+	compare("compacted", 400)
 	// The comparison means something only if most searches could pass
 	// cells over, and did have cells to pass over.
 	if filtered < 500 || passed < 10*filtered {

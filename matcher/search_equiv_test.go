@@ -1,7 +1,6 @@
 package matcher
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -110,24 +109,11 @@ func TestFindCandidatesMatchesBruteForce(t *testing.T) {
 		return sparse, skipped
 	}
 	sparse, skipped := compare("fresh", 300)
-	for i := range 4000 {
-		n := rng.IntN(1700)
-		switch {
-		case i%5 == 0:
-			e.RemoveVolunteer(fmt.Sprintf("volunteers/v%04d", n))
-		default:
-			rev++
-			write(n, rev)
-		}
-		if i%500 == 0 {
-			s, k := compare(fmt.Sprintf("churn %d", i), 40)
-			sparse, skipped = sparse+s, skipped+k
-		}
-	}
-	s, k := compare("churned", 300)
-	sparse, skipped = sparse+s, skipped+k
-	e.Compact()
-	s, k = compare("compacted", 300)
+	churn(e, rng, 1700, rev, 4000, 5, 500, write, nil, func(stage string) {
+		s, k := compare(stage, 40)
+		sparse, skipped = sparse+s, skipped+k
+	})
+	s, k := compare("compacted", 300)
 	sparse, skipped = sparse+s, skipped+k
 	// The comparison means something only if it covers requests few can
 	// help and searches that pass blocks over.
