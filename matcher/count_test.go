@@ -120,12 +120,7 @@ func TestSearchThatGivesUpFindsTheSame(t *testing.T) {
 		if !slices.Equal(got.Exclusions, want.Exclusions) || len(got.Candidates) != len(want.Candidates) {
 			t.Fatalf("%v k=%d budget %d: got %v / %v, want %v / %v", r.Needs, k, searchBudget, names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
 		}
-		for j := range got.Candidates {
-			g, w := got.Candidates[j], want.Candidates[j]
-			if g.Volunteer != w.Volunteer || g.Score != w.Score || g.Parts != w.Parts || g.Explain() != w.Explain() {
-				t.Fatalf("candidate %d: got %+v, want %+v", j, g, w)
-			}
-		}
+		sameCandidates(t, "", got.Candidates, want.Candidates)
 		e.rlock()
 		q, _ := e.prepare(r, nil, now)
 		var tl tally
@@ -568,4 +563,20 @@ func churn(e *Engine, rng *rand.Rand, n, rev, steps, removeEvery, compareEvery i
 	}
 	e.Compact()
 	compare("compacted")
+}
+
+// sameCandidates fails t unless got and want, of one length, hold the same
+// candidates in order, with the same scores, parts and explanations;
+// where says which search, if anything.
+func sameCandidates(t *testing.T, where string, got, want []Candidate) {
+	t.Helper()
+	if where != "" {
+		where += ": "
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Volunteer != w.Volunteer || g.Score != w.Score || g.Parts != w.Parts || g.Explain() != w.Explain() {
+			t.Fatalf("%scandidate %d: got %+v, want %+v", where, i, g, w)
+		}
+	}
 }

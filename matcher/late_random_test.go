@@ -40,12 +40,7 @@ func TestEveningSearchMatchesBruteForce(t *testing.T) {
 			if !slices.Equal(got.Exclusions, want.Exclusions) || len(got.Candidates) != len(want.Candidates) {
 				t.Fatalf("%s: %v remote=%v k=%d: got %v / %v, want %v / %v", stage, r.Needs, r.RemoteOk, k, names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
 			}
-			for i := range got.Candidates {
-				g, w := got.Candidates[i], want.Candidates[i]
-				if g.Volunteer != w.Volunteer || g.Score != w.Score || g.Parts != w.Parts || g.Explain() != w.Explain() {
-					t.Fatalf("%s: candidate %d: got %+v, want %+v", stage, i, g, w)
-				}
-			}
+			sameCandidates(t, stage, got.Candidates, want.Candidates)
 			e.rlock()
 			checkAggregates(t, stage, e.grid)
 			q, _ := e.prepare(r, nil, now)

@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -86,12 +87,7 @@ func TestFindCandidatesMatchesBruteForce(t *testing.T) {
 			if !slices.Equal(got.Exclusions, want.Exclusions) || len(got.Candidates) != len(want.Candidates) {
 				t.Fatalf("%s: %v k=%d: got %v / %v, want %v / %v", stage, r.Needs, k, names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
 			}
-			for i := range got.Candidates {
-				g, w := got.Candidates[i], want.Candidates[i]
-				if g.Volunteer != w.Volunteer || g.Score != w.Score || g.Parts != w.Parts || g.Explain() != w.Explain() {
-					t.Fatalf("%s: candidate %d: got %+v, want %+v", stage, i, g, w)
-				}
-			}
+			sameCandidates(t, stage, got.Candidates, want.Candidates)
 			if len(got.Candidates) < k && !r.RemoteOk {
 				sparse++
 			}
@@ -140,12 +136,7 @@ func TestFindCandidatesReleased(t *testing.T) {
 		if len(got.Candidates) != len(want.Candidates) {
 			t.Fatalf("k=%d: got %v, want %v", k, names(got.Candidates), names(want.Candidates))
 		}
-		for i := range got.Candidates {
-			g, w := got.Candidates[i], want.Candidates[i]
-			if g.Volunteer != w.Volunteer || g.Score != w.Score || g.Parts != w.Parts || g.Explain() != w.Explain() {
-				t.Fatalf("k=%d: candidate %d: got %+v, want %+v", k, i, g, w)
-			}
-		}
+		sameCandidates(t, fmt.Sprintf("k=%d", k), got.Candidates, want.Candidates)
 		got.Release()
 		if got.Candidates != nil {
 			t.Fatal("Release left the candidates")

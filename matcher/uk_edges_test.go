@@ -60,12 +60,7 @@ func TestFindCandidatesMatchesBruteForceAcrossTheUK(t *testing.T) {
 				t.Fatalf("%s: %s %v k=%d: got %v / %v, want %v / %v", stage, p.name, r.Needs, k, names(got.Candidates), got.Exclusions, names(want.Candidates), want.Exclusions)
 			}
 			found += len(got.Candidates)
-			for i := range got.Candidates {
-				g, w := got.Candidates[i], want.Candidates[i]
-				if g.Volunteer != w.Volunteer || g.Score != w.Score || g.Parts != w.Parts || g.Explain() != w.Explain() {
-					t.Fatalf("%s: %s: candidate %d: got %+v, want %+v", stage, p.name, i, g, w)
-				}
-			}
+			sameCandidates(t, fmt.Sprintf("%s: %s", stage, p.name), got.Candidates, want.Candidates)
 		}
 	}
 	check("fresh")
