@@ -325,10 +325,11 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (r
 			}
 		}()
 	}
-	hr, prev, err := s.store.MatchingInputs(ctx, hrID)
+	in, err := s.store.MatchingInput(ctx, hrID)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(hrID))
 	}
+	hr, prev := in.HelpRequest, in.PreviousHelpers
 	if _, err := s.store.GetVolunteer(ctx, volID); err != nil {
 		return nil, s.errs.toStatus(ctx, err, volunteerNotFound(volID))
 	}
@@ -339,6 +340,11 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (r
 		// Still OPEN until the sweep comes to it; the engine would say
 		// only that nobody is free then.
 		return nil, s.errs.toStatus(ctx, store.ErrRequestEnded, notFound{})
+	}
+	if slices.Contains(in.Own, volunteerPrefix+volID) {
+		// FindCandidates never names them; an id pasted by hand would
+		// have them answer their own call for help, from their own door.
+		return nil, notEligibleStatus("the volunteer cannot take this request: ", matcher.Exclusion{Reason: ownRequestRule}, "")
 	}
 	ok, why, err := s.engine.Eligible(hr, prev, volunteerPrefix+volID, s.now())
 	if err != nil {

@@ -3,7 +3,11 @@ package server_test
 import (
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
 )
 
 // TestNobodyIsSentToTheirOwnRequest: a volunteer who falls ill rings the
@@ -98,5 +102,77 @@ func TestOwnRecordUncountedKeepsTheOrder(t *testing.T) {
 	t.Logf("summary %q, exclusions %v", got.Summary, got.Exclusions)
 	if len(got.Exclusions) != 2 || got.Exclusions[0].Count != 2 || got.Exclusions[1].Reason != "PAUSED" || got.Exclusions[1].Count != 1 {
 		t.Errorf("exclusions %v (summary %q), want 2 of one rule and then 1 paused", got.Exclusions, got.Summary)
+	}
+}
+
+// TestNobodyIsOfferedTheirOwnRequest: dispatch and FindCandidates pass over
+// the requester's own volunteer records, but an offer could still reach
+// them. A coordinator offered Margaret's request by hand to Margaret (her
+// volunteer id pasted from "volunteer find --phone"), and the offer was
+// made. Or the offer was made while the numbers told them apart: her
+// request was taken down with a digit wrong, or she had volunteered from
+// her mobile and then gave her landline; once the number was put right
+// the offer of her own request stood, and she could accept it, from
+// which her app showed her her own door. An offer by hand is refused
+// (NOT_ELIGIBLE, rule OWN_REQUEST), and the edit that makes the numbers
+// one withdraws the waiting offer, as for any rule it breaks.
+func TestNobodyIsOfferedTheirOwnRequest(t *testing.T) {
+	const landline = "01224 123456"
+	for _, tc := range []struct {
+		name string
+		// volPhone and reqPhone are the numbers when the offer is made;
+		// edit, if not nil, then makes them one.
+		volPhone, reqPhone string
+		edit               func(h *harness, hr, vol string) error
+	}{
+		{name: "by hand", volPhone: landline, reqPhone: landline},
+		{name: "request's number corrected", volPhone: landline, reqPhone: "01224 123465", edit: func(h *harness, hr, _ string) error {
+			_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+				HelpRequest: &pb.HelpRequest{Name: hr, Requester: &pb.Contact{Phone: landline}},
+				UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"requester.phone"}},
+			})
+			return err
+		}},
+		{name: "volunteer's number changed", volPhone: "07700 900555", reqPhone: landline, edit: func(h *harness, _, vol string) error {
+			_, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+				Volunteer:  &pb.Volunteer{Name: vol, Contact: &pb.Contact{Phone: landline}},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"contact.phone"}},
+			})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			self := h.createVol(matchVolunteer("Margaret", "AB10 1AB", phoned(tc.volPhone)))
+			hr := h.createHR(shopping(callerPhone(tc.reqPhone)))
+			if tc.edit == nil {
+				_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: self.Name})
+				wantFailure(t, err, codes.FailedPrecondition, server.ReasonNotEligible)
+				if got := errorMetadata(err)["rule"]; got != "OWN_REQUEST" {
+					t.Errorf("refusal's rule %q, want OWN_REQUEST", got)
+				}
+				if got := h.getHR(hr.Name); got.State != pb.HelpRequest_STATE_OPEN {
+					t.Errorf("request %v after the refused offer, want open", got.State)
+				}
+				return
+			}
+			offer := h.offer(hr.Name, self.Name) // two people, as far as anyone knows
+			if err := tc.edit(h, hr.Name, self.Name); err != nil {
+				t.Fatalf("make the numbers one: %v", err)
+			}
+			got, err := h.match.GetOffer(h.ctx, &pb.GetOfferRequest{Name: offer.Name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Offer.State != pb.Offer_STATE_WITHDRAWN || got.Offer.WithdrawReason != "OWN_REQUEST" {
+				t.Errorf("Margaret's offer of her own request is %v (%q), want withdrawn, OWN_REQUEST", got.Offer.State, got.Offer.WithdrawReason)
+			}
+			if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: offer.Name}); err == nil {
+				t.Errorf("Margaret accepted her own request")
+			}
+			if got := h.getHR(hr.Name); got.State != pb.HelpRequest_STATE_OPEN {
+				t.Errorf("request %v, want open for a neighbour", got.State)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -26,6 +27,24 @@ import (
 // send a second volunteer to a door (Detail: the volunteer going there).
 const sameDoorRule matcher.Reason = ReasonSameDoor
 
+// ownRequestRule is the reason an offer's volunteer may not take it: the
+// request was made from their own phone number (they asked for help
+// themselves, or share the number with the caller). Dispatch and
+// FindCandidates pass over them; an offer by hand, or one made while the
+// numbers told them apart, must not stand either.
+const ownRequestRule matcher.Reason = "OWN_REQUEST"
+
+// notEligibleStatus is the refusal of an offer or an accept for why,
+// between prefix ("the volunteer cannot take this request: ") and suffix.
+func notEligibleStatus(prefix string, why matcher.Exclusion, suffix string) error {
+	words := why.Why()
+	if why.Reason == ownRequestRule {
+		words = "it is their own request, made from their phone number"
+	}
+	return statusWith(codes.FailedPrecondition, ReasonNotEligible, prefix+words+suffix,
+		map[string]string{"rule": string(why.Reason), "detail": why.Detail})
+}
+
 // reviewOffer withdraws the PENDING offer id if its volunteer is no longer
 // eligible for its request, or if another volunteer is now going to its
 // door at a meeting time. It reports what the withdrawal changed (nil
@@ -41,10 +60,11 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 	if err != nil || o.State != pb.Offer_STATE_PENDING {
 		return nil, matcher.Exclusion{}, err
 	}
-	hr, prev, err := s.store.MatchingInputs(ctx, strings.TrimPrefix(o.HelpRequest, helpRequestPrefix))
+	in, err := s.store.MatchingInput(ctx, strings.TrimPrefix(o.HelpRequest, helpRequestPrefix))
 	if err != nil {
 		return nil, matcher.Exclusion{}, err
 	}
+	hr, prev := in.HelpRequest, in.PreviousHelpers
 	if store.RequestEnded(hr, s.now()) {
 		// Nobody is free for a time gone by; the sweep expires it, and
 		// an accept is refused as too late, which is what happened.
@@ -52,6 +72,10 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 	}
 	ok, why, err := s.engine.StillEligible(hr, prev, o.Volunteer, s.now())
 	switch {
+	case slices.Contains(in.Own, o.Volunteer):
+		// An edit made the numbers one (the caller's corrected, or the
+		// volunteer's changed to it): the offer is of their own request.
+		ok, why, err = false, matcher.Exclusion{Reason: ownRequestRule}, nil
 	case errors.Is(err, matcher.ErrUnknownVolunteer):
 		// Left out of matching (logged when it was): nothing to judge
 		// most rules by, but their other jobs, and the door, need no
@@ -182,7 +206,5 @@ func notEligibleNow(ctx context.Context, why matcher.Exclusion) error {
 	if why.Reason == sameDoorRule {
 		return sameDoorStatus(ctx, why.Detail)
 	}
-	return statusWith(codes.FailedPrecondition, ReasonNotEligible,
-		"the volunteer can no longer take this request: "+why.Why()+"; the offer is withdrawn",
-		map[string]string{"rule": string(why.Reason), "detail": why.Detail})
+	return notEligibleStatus("the volunteer can no longer take this request: ", why, "; the offer is withdrawn")
 }

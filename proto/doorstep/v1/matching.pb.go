@@ -541,8 +541,9 @@ type Offer struct {
 	// would have run on for as long again);
 	// or the matching rule an edit to the request or the volunteer broke
 	// (TOO_FAR, PAUSED, AT_CAPACITY, MISSING_SKILL, VETTING, AWAY,
-	// NOT_AVAILABLE, BUSY, SAME_DOOR). Empty for offers withdrawn before it
-	// was recorded.
+	// NOT_AVAILABLE, BUSY, SAME_DOOR), or OWN_REQUEST (the request's number
+	// and the volunteer's were made one: it is their own). Empty for offers
+	// withdrawn before it was recorded.
 	WithdrawReason string `protobuf:"bytes,11,opt,name=withdraw_reason,json=withdrawReason,proto3" json:"withdraw_reason,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
