@@ -36,7 +36,9 @@ func (a *app) requestNew(args []string) error {
 postcode and phone number as you go, reads the request back and asks before saving. Without a terminal
 (scripts) it never asks: missing options are an error. The command's own retries of a lost answer never
 make a duplicate, but running it again does: if it says the request may have been saved, look for it
-with doorstep request find --phone first.
+with doorstep request find --phone first. Once saved, it names the caller's other requests for the
+same time, and any volunteer registered on the number (the caller volunteers, or shares the number
+with one) who could still be sent to others or holds a job, with how to pause them and hand jobs back.
 
 When (--when) is read in UK time: "tomorrow 10:00-12:00", "today by 18:00", "fri 2pm-4pm", "in 3 hours",
 "12/03 9-11", "2026-03-12 10:00" (a single time is a deadline; a day alone is the whole day).
@@ -297,10 +299,12 @@ Needs: ` + needNames() + `.`,
 		// The JSON stays the request, as scripts read it; the notes go
 		// to stderr.
 		sameTimeNotes(a.stderr, "", "the caller", reply.GetSameTimeRequests())
+		a.callerVolunteers(a.stderr, created.GetRequester().GetPhone())
 		return writeJSON(a.stdout, created)
 	}
 	fmt.Fprintf(a.stdout, "Saved %s: %s, %s, %s.\n", created.Name, needsWords(created.Needs), fmtTiming(created, a.now()), stateWord(created.State))
 	sameTimeNotes(a.stdout, "", "the caller", reply.GetSameTimeRequests())
+	a.callerVolunteers(a.stdout, created.GetRequester().GetPhone())
 	fmt.Fprintf(a.stdout, "Find the caller's requests again with: doorstep request find --phone %s\n", phoneWords(created.GetRequester().GetPhone()))
 	return nil
 }
@@ -313,6 +317,57 @@ func sameTimeNotes(w io.Writer, prefix, who string, names []string) {
 	for _, name := range names {
 		fmt.Fprintf(w, "%sNote: %s has another request for that time: %s. If it is the same need, cancel one: doorstep request cancel %s\n",
 			prefix, who, idOf(name), idOf(name))
+	}
+}
+
+// callerVolunteers says, one line each, which volunteers the number a
+// request was just saved on is registered to: a volunteer who asks for
+// help (they fell ill) is often in no state to help others, yet their
+// jobs stay theirs and dispatch goes on offering them more, each held for
+// them a lease, until someone pauses them and hands the jobs back. On a
+// household's shared number it is someone else's record, so each is
+// named. A volunteer paused or held with nothing in hand needs nothing
+// done. Nothing is said when they cannot be read (a partner's token may
+// not list volunteers): the request is saved all the same.
+func (a *app) callerVolunteers(w io.Writer, phone string) {
+	if phone == "" {
+		return
+	}
+	const named = 10 // a household, or a care home's line; the rest are a find away
+	vols, _, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: phone}, named)
+	if err != nil {
+		return
+	}
+	c, err := a.client()
+	if err != nil {
+		return
+	}
+	for _, v := range vols {
+		if (v.Paused || v.Held) && v.ActiveAssignments == 0 {
+			continue // offered nothing, and any offers were withdrawn
+		}
+		id := idOf(v.Name)
+		note := fmt.Sprintf("Note: this number is also volunteer %s's (%s)", v.GetContact().GetDisplayName(), id)
+		if !v.Paused && !v.Held {
+			note += ". While they cannot help others, pause them: doorstep volunteer pause " + id
+			if v.PendingOffers > 0 {
+				note += fmt.Sprintf(" (which withdraws %s waiting for their answer)", count(int(v.PendingOffers), "offer"))
+			}
+		}
+		var release []string
+		for o, err := range c.AllOffers(a.ctx, &pb.ListOffersRequest{Volunteer: v.Name, Live: true}) {
+			if err != nil {
+				break // the advice stands without them
+			}
+			if o.State != pb.Offer_STATE_ACCEPTED {
+				continue // waiting for an answer: a pause withdraws it
+			}
+			release = append(release, "doorstep request release "+idOf(o.HelpRequest))
+		}
+		if len(release) > 0 {
+			note += ". They are assigned " + count(len(release), "job") + ": hand back each they cannot do, " + strings.Join(release, "; ")
+		}
+		fmt.Fprintln(w, note)
 	}
 }
 
