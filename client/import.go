@@ -61,6 +61,9 @@ const batchMargin = 64
 // that is not valid UTF-8 fails with ReasonInvalidUTF8 and is not sent. A
 // row already stored has Existing set; that includes, rarely, a row this
 // very import stored when a batch was retried after its reply was lost.
+// Such a row is not applied over the stored request: DifferingFields
+// names each field whose value in the row differs from it (a client's new
+// phone number since the last import), for UpdateHelpRequest to change.
 //
 // A stored row's SameTimeRequests names the requester's other live
 // requests (same phone) at an overlapping time that the token may read,

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -11,6 +13,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
@@ -162,6 +165,7 @@ func (s *Server) createRow(ctx context.Context, i int, hr *pb.HelpRequest) *pb.B
 		found, err := s.store.GetHelpRequestByExternalID(ctx, org, ext)
 		if err == nil {
 			res.HelpRequest, res.Existing = found, true
+			res.DifferingFields = differingFields(hr, found)
 			return res
 		}
 		if !errors.Is(err, store.ErrNotFound) {
@@ -179,6 +183,9 @@ func (s *Server) createRow(ctx context.Context, i int, hr *pb.HelpRequest) *pb.B
 		// Another row or call stored it since the lookup.
 		out, err = s.store.GetHelpRequestByExternalID(ctx, hr.Organisation, hr.ExternalId)
 		res.Existing = err == nil
+		if res.Existing {
+			res.DifferingFields = differingFields(hr, out)
+		}
 	}
 	if err != nil {
 		return fail(s.errs.toStatus(ctx, err, helpRequestNotFound("")))
@@ -186,6 +193,62 @@ func (s *Server) createRow(ctx context.Context, i int, hr *pb.HelpRequest) *pb.B
 	res.HelpRequest = out
 	s.urgentOpen(out)
 	return res
+}
+
+// differingFields names each field of row, a batch row whose
+// organisation and external_id found stored, whose value differs from
+// stored's once the row is normalised as a create normalises it. The row
+// is not applied, and "existing" alone told a partner whose client had
+// a new phone number since yesterday's file that all was well, while
+// volunteers went on ringing the old one. Personal fields are not
+// compared once stored's personal data was removed: their absence is not
+// the partner's change.
+func differingFields(row, stored *pb.HelpRequest) []string {
+	sent := proto.Clone(row).(*pb.HelpRequest)
+	var ignored violations // a create would refuse them; here they differ
+	houseOutOfStreet(&ignored, rowPrefix+".location", sent.Location)
+	cleanHelpRequest(&ignored, rowPrefix, sent, helpRequestCheck{})
+	personal := stored.GetPersonalDataRemovedTime() == nil
+	var out []string
+	differ := func(field string, differs bool) {
+		if differs {
+			out = append(out, field)
+		}
+	}
+	differ("needs", !sameSet(sent.GetNeeds(), stored.GetNeeds()))
+	differ("details", personal && sent.GetDetails() != stored.GetDetails())
+	differ("required_skills", !sameSet(sent.GetRequiredSkills(), stored.GetRequiredSkills()))
+	differ("urgency", sent.GetUrgency() != cmp.Or(stored.GetUrgency(), pb.Urgency_URGENCY_NORMAL))
+	switch {
+	case sent.GetWindow() != nil || stored.GetWindow() != nil && sent.GetDeadline() == nil:
+		differ("window", !proto.Equal(sent.GetWindow(), stored.GetWindow()))
+	default:
+		differ("deadline", !proto.Equal(sent.GetDeadline(), stored.GetDeadline()))
+	}
+	differ("remote_ok", sent.GetRemoteOk() != stored.GetRemoteOk())
+	differ("enters_home", sent.GetEntersHome() != stored.GetEntersHome())
+	sl, tl := sent.GetLocation(), stored.GetLocation()
+	differ("location.postcode", sl.GetPostcode() != tl.GetPostcode())
+	differ("location.street", sl.GetStreet() != tl.GetStreet())
+	differ("location.address_lines", personal && !slices.Equal(sl.GetAddressLines(), tl.GetAddressLines()))
+	// Without coordinates the stored ones are the postcode's centre, not
+	// the partner's.
+	differ("location.lat_lng", personal && sl.GetLatLng() != nil && !proto.Equal(sl.GetLatLng(), tl.GetLatLng()))
+	differ("requester.display_name", personal && sent.GetRequester().GetDisplayName() != stored.GetRequester().GetDisplayName())
+	differ("requester.phone", personal && sent.GetRequester().GetPhone() != stored.GetRequester().GetPhone())
+	sv, tv := sent.GetVulnerability(), stored.GetVulnerability()
+	differ("vulnerability", personal && (sv.GetLivesAlone() != tv.GetLivesAlone() || sv.GetShielding() != tv.GetShielding() ||
+		sv.GetNoInternet() != tv.GetNoInternet() || sv.GetReducedMobility() != tv.GetReducedMobility()))
+	return out
+}
+
+// sameSet says whether a and b hold the same values, in any order: a
+// file listing needs in another order asks for the same help.
+func sameSet[T cmp.Ordered](a, b []T) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }
 
 // rowError is the status err would have been, as a row's result, with

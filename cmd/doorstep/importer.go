@@ -90,7 +90,8 @@ func (a *app) importFile(args []string) error {
 		synopsis: "doorstep import FILE.csv|FILE.jsonl --org ORG",
 		text: `Stores many requests at once, for partners importing their own records. Every row needs an external_id:
 a row whose external_id the organisation has used already is reported as already there and not stored
-again, so running the same file twice creates nothing new; a row repeating an earlier line's external_id
+again, so running the same file twice creates nothing new (a line whose values differ from the stored
+request's is named, with the columns: they are not applied); a row repeating an earlier line's external_id
 is refused. Bad rows are reported by their line in the file and do not stop the others; the exit code is
 1 when any row failed. FILE "-" reads standard input.
 
@@ -186,7 +187,7 @@ as Excel saves "CSV", has a header row naming its columns, in any order:
 			}
 		}
 	}
-	return a.reportImport(rows, results, unconfirmed, *check, importErr)
+	return a.reportImport(rows, results, unconfirmed, *check, kind == "csv", importErr)
 }
 
 // batchMayBeStored says whether the batch whose call failed with err may
@@ -243,9 +244,13 @@ type importOutcome struct {
 	// SameTimeRequests are the person's other live requests at an
 	// overlapping time (BatchCreateHelpRequestsResult.same_time_requests).
 	SameTimeRequests []string `json:"same_time_requests,omitempty"`
+	// Differing are the columns (a CSV's) or fields (a JSONL's) of a row
+	// found stored already whose values differ from the stored request's
+	// (BatchCreateHelpRequestsResult.differing_fields): not applied.
+	Differing []string `json:"differing,omitempty"`
 }
 
-func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelpRequestsResult, unconfirmed map[int]bool, checkOnly bool, importErr error) error {
+func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelpRequestsResult, unconfirmed map[int]bool, checkOnly, fromCSV bool, importErr error) error {
 	var out []importOutcome
 	counts := map[string]int{}
 	for _, r := range rows {
@@ -266,6 +271,10 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 			o.Outcome, o.Error = "failed", rowSentence(res.Error)
 		case res.Existing:
 			o.Outcome, o.HelpRequest, o.SameTimeRequests = "existing", res.HelpRequest.GetName(), res.SameTimeRequests
+			o.Differing = differingColumns(res.DifferingFields, fromCSV)
+			if len(o.Differing) > 0 {
+				counts["differing"]++
+			}
 		default:
 			o.Outcome, o.HelpRequest, o.SameTimeRequests = "created", res.HelpRequest.GetName(), res.SameTimeRequests
 		}
@@ -283,12 +292,28 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 			if o.Outcome == "failed" {
 				fmt.Fprintf(a.stdout, "line %d: %s\n", o.Line, o.Error)
 			}
+			if len(o.Differing) > 0 {
+				in := "field"
+				if fromCSV {
+					in = "column"
+				}
+				if len(o.Differing) > 1 {
+					in += "s"
+				}
+				fmt.Fprintf(a.stdout, "line %d: stored already as %s, which holds other values than the file's in %s %s: "+
+					"the import did not change it; if the file is right, change the request (doorstep request edit %s).\n",
+					o.Line, o.HelpRequest, in, strings.Join(o.Differing, ", "), strings.TrimPrefix(o.HelpRequest, "helpRequests/"))
+			}
 			sameTimeNotes(a.stdout, fmt.Sprintf("line %d: ", o.Line), "this person", o.SameTimeRequests)
 		}
 		if checkOnly {
 			fmt.Fprintf(a.stdout, "Checked %d rows: %d can be sent, %d failed. Nothing was sent.\n", len(rows), counts["checked"], counts["failed"])
 		} else {
-			fmt.Fprintf(a.stdout, "%d created, %d already there, %d failed", counts["created"], counts["existing"], counts["failed"])
+			fmt.Fprintf(a.stdout, "%d created, %d already there", counts["created"], counts["existing"])
+			if n := counts["differing"]; n > 0 {
+				fmt.Fprintf(a.stdout, " (%d with other details, not applied)", n)
+			}
+			fmt.Fprintf(a.stdout, ", %d failed", counts["failed"])
 			if n := counts["unconfirmed"]; n > 0 {
 				fmt.Fprintf(a.stdout, ", %d not confirmed (being sent as it stopped: they may be stored)", n)
 			}
@@ -305,6 +330,30 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("%d of %d rows failed: fix them and run the same file again (rows already stored are not stored twice).", n, len(rows))}
 	}
 	return nil
+}
+
+// differingColumns names a stored row's differing fields by the CSV
+// columns that set them, or as the JSONL row's fields.
+func differingColumns(fields []string, fromCSV bool) []string {
+	if !fromCSV {
+		return fields
+	}
+	var out []string
+	for _, f := range fields {
+		c, ok := differingColumn[f]
+		if !ok {
+			c = cmp.Or(strings.TrimPrefix(columnOf[f], "column "), f)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// differingColumn names the columns of fields columnOf lacks, or names
+// otherwise: a window is set by when, or by window_start and window_end.
+var differingColumn = map[string]string{
+	"window": "when (window_start, window_end)", "location.lat_lng": "lat, lng", "remote_ok": "remote_ok", "enters_home": "enters_home",
+	"vulnerability": "lives_alone, shielding, no_internet, reduced_mobility",
 }
 
 // rowSentence describes a row's error by the columns at fault.

@@ -1380,8 +1380,18 @@ type BatchCreateHelpRequestsResult struct {
 	// rows for one requester at one time name each other. A row found
 	// stored already (existing) answers as things stand now.
 	SameTimeRequests []string `protobuf:"bytes,5,rep,name=same_time_requests,json=sameTimeRequests,proto3" json:"same_time_requests,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// For a row found stored already (existing): each field whose value in
+	// the row differs from the stored request's, by its path within the row
+	// ("requester.phone", "needs", "window"), as written once normalised
+	// (a phone number in another form, a postcode in lower case, is the
+	// same). The row's values were not applied: a row is stored once, and
+	// a change the partner made since (a new phone number, another need)
+	// is made with UpdateHelpRequest, or it was made here since by staff.
+	// Personal fields are not compared once the stored request's personal
+	// data was removed. Empty when the row agrees with what is stored.
+	DifferingFields []string `protobuf:"bytes,6,rep,name=differing_fields,json=differingFields,proto3" json:"differing_fields,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *BatchCreateHelpRequestsResult) Reset() {
@@ -1445,6 +1455,13 @@ func (x *BatchCreateHelpRequestsResult) GetError() *RowError {
 func (x *BatchCreateHelpRequestsResult) GetSameTimeRequests() []string {
 	if x != nil {
 		return x.SameTimeRequests
+	}
+	return nil
+}
+
+func (x *BatchCreateHelpRequestsResult) GetDifferingFields() []string {
+	if x != nil {
+		return x.DifferingFields
 	}
 	return nil
 }
@@ -1675,13 +1692,14 @@ const file_doorstep_v1_help_request_proto_rawDesc = "" +
 	"\x1eBatchCreateHelpRequestsRequest\x12=\n" +
 	"\rhelp_requests\x18\x01 \x03(\v2\x18.doorstep.v1.HelpRequestR\fhelpRequests\"g\n" +
 	"\x1fBatchCreateHelpRequestsResponse\x12D\n" +
-	"\aresults\x18\x01 \x03(\v2*.doorstep.v1.BatchCreateHelpRequestsResultR\aresults\"\xe9\x01\n" +
+	"\aresults\x18\x01 \x03(\v2*.doorstep.v1.BatchCreateHelpRequestsResultR\aresults\"\x94\x02\n" +
 	"\x1dBatchCreateHelpRequestsResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12;\n" +
 	"\fhelp_request\x18\x02 \x01(\v2\x18.doorstep.v1.HelpRequestR\vhelpRequest\x12\x1a\n" +
 	"\bexisting\x18\x03 \x01(\bR\bexisting\x12+\n" +
 	"\x05error\x18\x04 \x01(\v2\x15.doorstep.v1.RowErrorR\x05error\x12,\n" +
-	"\x12same_time_requests\x18\x05 \x03(\tR\x10sameTimeRequests\"\x9b\x01\n" +
+	"\x12same_time_requests\x18\x05 \x03(\tR\x10sameTimeRequests\x12)\n" +
+	"\x10differing_fields\x18\x06 \x03(\tR\x0fdifferingFields\"\x9b\x01\n" +
 	"\bRowError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +

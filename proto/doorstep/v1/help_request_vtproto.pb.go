@@ -1070,6 +1070,15 @@ func (m *BatchCreateHelpRequestsResult) MarshalToSizedBufferVT(dAtA []byte) (int
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if len(m.DifferingFields) > 0 {
+		for iNdEx := len(m.DifferingFields) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.DifferingFields[iNdEx])
+			copy(dAtA[i:], m.DifferingFields[iNdEx])
+			i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.DifferingFields[iNdEx])))
+			i--
+			dAtA[i] = 0x32
+		}
+	}
 	if len(m.SameTimeRequests) > 0 {
 		for iNdEx := len(m.SameTimeRequests) - 1; iNdEx >= 0; iNdEx-- {
 			i -= len(m.SameTimeRequests[iNdEx])
@@ -1640,6 +1649,12 @@ func (m *BatchCreateHelpRequestsResult) SizeVT() (n int) {
 	}
 	if len(m.SameTimeRequests) > 0 {
 		for _, s := range m.SameTimeRequests {
+			l = len(s)
+			n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+		}
+	}
+	if len(m.DifferingFields) > 0 {
+		for _, s := range m.DifferingFields {
 			l = len(s)
 			n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
 		}
@@ -4315,6 +4330,38 @@ func (m *BatchCreateHelpRequestsResult) UnmarshalVT(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			m.SameTimeRequests = append(m.SameTimeRequests, string(dAtA[iNdEx:postIndex]))
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DifferingFields", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.DifferingFields = append(m.DifferingFields, string(dAtA[iNdEx:postIndex]))
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
