@@ -268,7 +268,7 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 		case res == nil:
 			o.Outcome = "not_sent"
 		case res.Error != nil:
-			o.Outcome, o.Error = "failed", rowSentence(res.Error)
+			o.Outcome, o.Error = "failed", rowSentence(res.Error, fromCSV)
 		case res.Existing:
 			o.Outcome, o.HelpRequest, o.SameTimeRequests = "existing", res.HelpRequest.GetName(), res.SameTimeRequests
 			o.Differing = differingColumns(res.DifferingFields, fromCSV)
@@ -356,8 +356,13 @@ var differingColumn = map[string]string{
 	"vulnerability": "lives_alone, shielding, no_internet, reduced_mobility",
 }
 
-// rowSentence describes a row's error by the columns at fault.
-func rowSentence(e *pb.RowError) string {
+// jsonlHints name, for a JSONL row, the field to give coordinates in: it
+// has fields where a CSV has columns, and a column named to it is not there.
+var jsonlHints = map[string]string{"location.lat_lng": "location.lat_lng"}
+
+// rowSentence describes a row's error by the columns at fault, or for a
+// JSONL row by its fields alone.
+func rowSentence(e *pb.RowError, fromCSV bool) string {
 	if len(e.FieldViolations) == 0 {
 		return strings.TrimSuffix(sentence(e.Message), ".") + " (" + e.Reason + ")."
 	}
@@ -369,7 +374,11 @@ func rowSentence(e *pb.RowError) string {
 		}
 		vs = append(vs, fv)
 	}
-	return violationsSentence(vs, e.Reason, columnOf)
+	hints := jsonlHints
+	if fromCSV {
+		hints = columnOf
+	}
+	return violationsSentence(vs, e.Reason, hints)
 }
 
 func (a *app) readCSV(in io.Reader, org string) ([]importRow, error) {
