@@ -145,7 +145,7 @@ func cleanText(v *violations, field, s string, required bool, max int, multiline
 	case s == "" && required:
 		v.add(field, "is required")
 	case utf8.RuneCountInString(s) > max:
-		v.add(field, fmt.Sprintf("is longer than %d characters", max))
+		v.add(field, fmt.Sprintf("must be at most %d characters", max))
 	default:
 		for _, r := range s {
 			if multiline && (r == '\n' || r == '\t') {

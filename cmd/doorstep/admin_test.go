@@ -359,7 +359,7 @@ func TestAdminErrors(t *testing.T) {
 		{"unregistered organisation (server)", create("--role", "partner", "--org", "no-such-org"), exitUsage,
 			"The organisation is not a registered organisation: create it first (token.organisation, --org)."},
 		{"name too long (server)", []string{"admin", "token", "create", "--role", "helpline", "--name", strings.Repeat("x", 101)}, exitUsage,
-			"The name is longer than 100 characters (token.display_name, --name)."},
+			"The name must be at most 100 characters (token.display_name, --name)."},
 		{"revoke unknown", []string{"admin", "token", "revoke", missingToken}, exitNotFound,
 			"There is no " + missingToken + ": check the id (NOT_FOUND)."},
 		{"revoke twice", []string{"admin", "token", "revoke", revoked}, exitFailed,

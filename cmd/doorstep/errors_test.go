@@ -76,7 +76,9 @@ func TestErrorsAndExitCodes(t *testing.T) {
 			"The details say what is needed when needs includes NEED_OTHER (details, --details)."},
 		{"several bad fields (server)", append(with("--name", strings.Repeat("M", 101)), "--skills", "bad!"), nil, exitUsage,
 			"Skills: must be 1 to 40 lower-case letters, digits and hyphens, starting with a letter or digit (required_skills[0], --skills); " +
-				"the name is longer than 100 characters (requester.display_name, --name)."},
+				"the name must be at most 100 characters (requester.display_name, --name)."},
+		{"details too long (server)", with("--details", strings.Repeat("d", 2001)), nil, exitUsage,
+			"The details must be at most 2000 characters (details, --details)."},
 		{"not found", []string{"request", "show", missingID}, nil, exitNotFound,
 			"There is no " + missingID + ": check the id (HELP_REQUEST_NOT_FOUND)."},
 		{"not an id", []string{"request", "show", "12"}, nil, exitUsage,
