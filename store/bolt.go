@@ -640,7 +640,11 @@ func (s *BoltStore) migrate() error {
 			}
 		}
 		if v > SchemaVersion {
-			return fmt.Errorf("schema %d, this version reads up to %d: %w", v, SchemaVersion, ErrNewerSchema)
+			// No step goes back down: an operator rolling back a release
+			// must be told the two ways that keep their data.
+			return fmt.Errorf("schema %d, this version reads up to %d: %w: run the version that wrote it, or a newer one; "+
+				"to go back to this version, put back the backup taken before the upgrade (what was written since is lost)",
+				v, SchemaVersion, ErrNewerSchema)
 		}
 		from := v
 		for ; v < SchemaVersion; v++ {
