@@ -421,6 +421,12 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		// in order first (mmap_linux.go).
 		MmapFlags: populateFlags,
 	}
+	if o.keyFile == "" {
+		o.keyFile = path + ".keys"
+	}
+	if err := checkDataFileThere(path, o.keyFile); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	db, err := openLocked(path, boltOpts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: %w", path, ErrInUse)
@@ -433,9 +439,6 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s := &BoltStore{db: db, ids: newIDGen(), now: o.now, logger: o.logger, pauseAfter: int32(o.pauseAfter)}
-	if o.keyFile == "" {
-		o.keyFile = path + ".keys"
-	}
 	if err := s.openKeys(o.keyFile); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -573,6 +576,30 @@ func checkNotDamaged(db *bolt.DB) error {
 		}
 		return nil
 	})
+}
+
+// checkDataFileThere refuses a data file that is missing or empty while
+// its key file is there (ErrDataFileMissing), before bbolt makes a new
+// file of it. The key file is made at a data file's first start, after
+// bbolt has written and synced the file's first pages, so it says the
+// data it belongs to is gone: moved away in a restore done by hand, or a
+// copy that failed on a full disk. Taken for a new file, it would start
+// as an empty store with a new admin token and take in new work over the
+// loss. Anything else stat says is left to bbolt and the key file's read
+// to report.
+func checkDataFileThere(path, keyPath string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil, fi.Size() > 0:
+		return nil
+	}
+	if _, err := os.Stat(keyPath); err != nil {
+		return nil
+	}
+	return fmt.Errorf("%w, %s, which only a data file's first start makes: the data it belongs to was moved away, "+
+		"or a copy of it failed; put back the data file saved with that key file (a backup), "+
+		"or, to start a new, empty store, move the key file away", ErrDataFileMissing, keyPath)
 }
 
 // openLocked opens the data file with bbolt's lock held on the file that

@@ -147,6 +147,9 @@
 // refuses (ErrKeyFileMissing, ErrKeyFileMismatch) a data file whose key
 // file is missing, belongs to another file, or lacks an epoch in use: a new
 // keyring would make every record unreadable while looking like success.
+// It refuses too (ErrDataFileMissing) a data file that is missing or
+// empty beside a key file, which only a data file's first start makes: a
+// new store there would look like success over the loss of every record.
 //
 // Erasure (ErasePerson) and retention (PurgePersonalData) delete a request's
 // data key and sealed data and set personal_data_removed_time (an erased

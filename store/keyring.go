@@ -28,6 +28,11 @@ import (
 var (
 	ErrKeyFileMissing  = errors.New("data file holds encrypted personal data but its key file is missing")
 	ErrKeyFileMismatch = errors.New("key file does not belong to this data file")
+	// ErrDataFileMissing refuses a data file that is missing or empty
+	// beside a key file, which only a data file's first start makes:
+	// taken for a new file, it would start as an empty store over the
+	// loss.
+	ErrDataFileMissing = errors.New("data file is missing or empty beside its key file")
 )
 
 const (

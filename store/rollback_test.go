@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +37,44 @@ func TestOpenNewerSchemaSaysWhatToDo(t *testing.T) {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("refusal %q does not say %q", err, want)
 				}
+			}
+		})
+	}
+}
+
+// A data file gone from beside its key file (moved away in a restore
+// done by hand, or a copy that failed on a full disk and left it empty)
+// was taken for a new one: the server started as an empty store with a
+// new first admin token, every request and volunteer out of sight, and
+// took in new work over the loss. The key file is made at a file's first
+// start, after bbolt has written its first pages, so it says there was
+// data here.
+func TestOpenRefusesDataFileGoneFromBesideItsKeyFile(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		lose func(path string) error
+	}{
+		{"missing", os.Remove},
+		{"empty", func(path string) error { return os.Truncate(path, 0) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, path := newStore(t)
+			_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900902"), Idempotency{})
+			mustOK(t, err, "create")
+			mustOK(t, s.Close(), "close")
+			keys := readFile(t, path+".keys")
+			mustOK(t, tt.lose(path), "lose the data file")
+
+			_, err = Open(path, WithOpenTimeout(100*time.Millisecond))
+			mustErr(t, err, ErrDataFileMissing, "open with the data file "+tt.name)
+			if !strings.Contains(err.Error(), path+".keys") {
+				t.Errorf("refusal %q does not name the key file", err)
+			}
+			if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+				t.Errorf("the refused open laid out a new store (%d bytes)", fi.Size())
+			}
+			if got := readFile(t, path+".keys"); !bytes.Equal(got, keys) {
+				t.Error("the refused open changed the key file")
 			}
 		})
 	}
