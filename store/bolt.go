@@ -431,6 +431,11 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: %w", path, ErrInUse)
 	}
+	if notBolt(err) {
+		return nil, fmt.Errorf("store: open %s: %w (bbolt: %v): not a bbolt file, or one cut short "+
+			"(the key file copied over it? a backup still compressed?); put back doorstep.db as a backup holds it "+
+			"(AdminService.CreateBackup, or a copy taken with the server stopped)", path, ErrNotDataFile, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -600,6 +605,17 @@ func checkDataFileThere(path, keyPath string) error {
 	return fmt.Errorf("%w, %s, which only a data file's first start makes: the data it belongs to was moved away, "+
 		"or a copy of it failed; put back the data file saved with that key file (a backup), "+
 		"or, to start a new, empty store, move the key file away", ErrDataFileMissing, keyPath)
+}
+
+// notBolt says whether bbolt refused the file as not one of its own, or
+// one cut short: its message alone ("invalid database", "file size too
+// small 129") says neither what the file is not nor what to put there.
+func notBolt(err error) bool {
+	return errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrVersionMismatch) ||
+		errors.Is(err, bolterrors.ErrChecksum) ||
+		// bbolt has no error value for a file shorter than its two meta
+		// pages.
+		err != nil && strings.HasPrefix(err.Error(), "file size too small")
 }
 
 // openLocked opens the data file with bbolt's lock held on the file that

@@ -2,8 +2,10 @@ package store
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +77,47 @@ func TestOpenRefusesDataFileGoneFromBesideItsKeyFile(t *testing.T) {
 			}
 			if got := readFile(t, path+".keys"); !bytes.Equal(got, keys) {
 				t.Error("the refused open changed the key file")
+			}
+		})
+	}
+}
+
+// A file that is not a bbolt file at all in the data file's place (the
+// key file copied over it, a backup still compressed, something else
+// named doorstep.db) was refused as bbolt put it, "invalid database" or
+// "file size too small 129", which says neither what the file is not nor
+// what to put there.
+func TestOpenRefusesFileThatIsNotADataFile(t *testing.T) {
+	s, good := newStore(t)
+	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900903"), Idempotency{})
+	mustOK(t, err, "create")
+	mustOK(t, s.Close(), "close")
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	_, err = w.Write(readFile(t, good))
+	mustOK(t, err, "gzip")
+	mustOK(t, w.Close(), "gzip close")
+
+	for _, tt := range []struct {
+		name string
+		data []byte
+	}{
+		{"the key file", readFile(t, good+".keys")},
+		{"a compressed backup", gz.Bytes()},
+		{"a short text file", bytes.Repeat([]byte("postcode,lat,lng\n"), 300)},
+		{"a long text file", bytes.Repeat([]byte("postcode,lat,lng\n"), 3000)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "doorstep.db")
+			mustOK(t, os.WriteFile(path, tt.data, 0o600), "write")
+			copyFile(t, good+".keys", path+".keys")
+			_, err := Open(path, WithOpenTimeout(100*time.Millisecond))
+			mustErr(t, err, ErrNotDataFile, "open of "+tt.name)
+			if !strings.Contains(err.Error(), "put back") {
+				t.Errorf("refusal %q does not say what to put there", err)
+			}
+			if got := readFile(t, path); !bytes.Equal(got, tt.data) {
+				t.Error("the refused open changed the file")
 			}
 		})
 	}
