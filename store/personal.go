@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -288,9 +289,41 @@ func (s *BoltStore) openKeys(path string) error {
 		return fmt.Errorf("read key file %s: %w", path, err)
 	case ringID != nil && !sameKeyring(ring, ringID):
 		return fmt.Errorf("%s: %w", path, ErrKeyFileMismatch)
+	default:
+		if err := checkKeyFileReplaceable(path); err != nil {
+			return err
+		}
 	}
 	s.keyPath = path
 	s.ring.Store(ring)
+	return nil
+}
+
+// checkKeyFileReplaceable refuses a key file whose directory will not take
+// the temporary file its rewrite is written to: every erasure, deletion
+// and purge rewrites it without the old epoch, and found only then (files
+// restored as another user, a read-only mount), each would fail after its
+// erasure committed and was answered as done, leaving the erased data's
+// old keys in the key file for as long as the server ran. A full disk is
+// let through: the rewrite is tried again once room is made.
+func checkKeyFileReplaceable(path string) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return fmt.Errorf("key file %s: its directory, %s, takes no new file (%w): an erasure or deletion rewrites the key file there, "+
+			"so that the erased data's old keys are destroyed; give the server's user write access to it (files restored as another user?)",
+			path, filepath.Dir(path), err)
+	}
+	if err != nil {
+		return nil
+	}
+	err = f.Close()
+	if rerr := os.Remove(tmp); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("key file %s: try its rewrite: %w", path, err)
+	}
 	return nil
 }
 

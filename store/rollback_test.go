@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -121,4 +122,49 @@ func TestOpenRefusesFileThatIsNotADataFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A data file and key file put back as root, into a directory the
+// server's user cannot write (a fresh machine's --data-dir made by the
+// restore), opened and served; the first erasure then told its caller
+// the person was erased while its key rotation could not rewrite the key
+// file ("permission denied"), and so every purge after: the erased
+// data's old keys stayed in the key file for as long as the server ran.
+// Open refuses such a directory, saying what the key file needs.
+func TestOpenRefusesKeyFileDirectoryItCannotWrite(t *testing.T) {
+	s, path := newStore(t)
+	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900904"), Idempotency{})
+	mustOK(t, err, "create")
+	mustOK(t, s.Close(), "close")
+	readOnlyDir(t, filepath.Dir(path))
+
+	_, err = Open(path, WithOpenTimeout(100*time.Millisecond))
+	if err == nil {
+		t.Fatal("Open served from a directory where the key file cannot be rewritten")
+	}
+	for _, want := range []string{filepath.Dir(path), "erasure", "write access"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not say %q", err, want)
+		}
+	}
+}
+
+// readOnlyDir makes dir refuse new files until the test ends: by its mode
+// for a user, and for root, whom modes do not stop, by the immutable
+// attribute, skipping the test where that cannot be set.
+func readOnlyDir(t *testing.T, dir string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		mustOK(t, os.Chmod(dir, 0o500), "chmod")
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+		return
+	}
+	if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
+		t.Skipf("root, and chattr +i cannot make %s read-only: %v %s", dir, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("chattr", "-i", dir).CombinedOutput(); err != nil {
+			t.Errorf("chattr -i %s: %v %s", dir, err, out)
+		}
+	})
 }
