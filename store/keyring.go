@@ -141,7 +141,8 @@ func (r *keyring) marshal() []byte {
 	return append(b, sum[:]...)
 }
 
-var errKeyFileDamaged = errors.New("key file is damaged")
+var errKeyFileDamaged = errors.New("key file is damaged (cut short by a copy that failed?): " +
+	"put back the key file saved with the data file (a backup's, beside its doorstep.db)")
 
 func parseKeyring(b []byte) (*keyring, error) {
 	const head = 8 + 1 + 16 + 4
@@ -151,6 +152,12 @@ func parseKeyring(b []byte) (*keyring, error) {
 	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
 	if want := sha256.Sum256(body); !hmac.Equal(sum, want[:]) {
 		return nil, errKeyFileDamaged
+	}
+	if string(body[:8]) == keyFileMagic && body[8] > keyFileVersion {
+		// Whole, by its sum: a rollback's, as a data file of a newer
+		// schema is (migrate).
+		return nil, fmt.Errorf("key file format %d, this version reads up to %d: written by a newer version: run that version, "+
+			"or put back the key file saved with the data file before the upgrade", body[8], keyFileVersion)
 	}
 	if string(body[:8]) != keyFileMagic || body[8] != keyFileVersion {
 		return nil, fmt.Errorf("key file format: %w", errKeyFileDamaged)

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -167,4 +168,38 @@ func readOnlyDir(t *testing.T, dir string) {
 			t.Errorf("chattr -i %s: %v %s", dir, err, out)
 		}
 	})
+}
+
+// A key file cut short by a failed copy was refused as "key file is
+// damaged", and one a newer version wrote in a format of its own would be
+// too, neither saying what to put back; the other key file refusals do.
+func TestOpenKeyFileDamagedSaysWhatToPutBack(t *testing.T) {
+	s, path := newStore(t)
+	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900905"), Idempotency{})
+	mustOK(t, err, "create")
+	mustOK(t, s.Close(), "close")
+	keys := readFile(t, path+".keys")
+	newer := bytes.Clone(keys[:len(keys)-sha256.Size])
+	newer[8] = keyFileVersion + 1
+	sum := sha256.Sum256(newer)
+	newer = append(newer, sum[:]...)
+
+	for _, tt := range []struct {
+		name string
+		keys []byte
+		want string
+	}{
+		{"empty", nil, "put back the key file saved with the data file"},
+		{"cut short", keys[:60], "put back the key file saved with the data file"},
+		{"a bit changed", append(bytes.Clone(keys[:40]), append([]byte{keys[40] ^ 1}, keys[41:]...)...), "put back the key file saved with the data file"},
+		{"a newer format", newer, "written by a newer version"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mustOK(t, os.WriteFile(path+".keys", tt.keys, 0o600), "write key file")
+			_, err := Open(path, WithOpenTimeout(100*time.Millisecond))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Open with a key file %s: %v, want it to say %q", tt.name, err, tt.want)
+			}
+		})
+	}
 }
