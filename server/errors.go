@@ -178,6 +178,8 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 		return statusWith(codes.FailedPrecondition, ReasonVolunteerHeld, "a coordinator has put the volunteer on hold", nil)
 	case errors.Is(err, store.ErrDeclinedBefore):
 		return statusWith(codes.FailedPrecondition, ReasonDeclinedBefore, "the volunteer declined, missed or handed back this request before", nil)
+	case errors.Is(err, store.ErrOwnRequest):
+		return notEligibleStatus("the volunteer cannot take this request: ", matcher.Exclusion{Reason: ownRequestRule}, "")
 	case errors.As(err, &sameDoor):
 		if sameDoor.Declined {
 			return statusWith(codes.FailedPrecondition, ReasonSameDoor,

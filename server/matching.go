@@ -561,6 +561,9 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 	case errors.As(err, &ne):
 	case errors.As(err, &sd):
 		ne = notEligible{why: matcher.Exclusion{Reason: sameDoorRule, Detail: sd.Coming}}
+	case errors.Is(err, store.ErrOwnRequest):
+		// An edit made the numbers one after the review read them.
+		ne = notEligible{why: matcher.Exclusion{Reason: ownRequestRule}}
 	default:
 		return res, err
 	}
@@ -578,8 +581,7 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 		if ne.why.Reason == sameDoorRule {
 			return store.LifecycleResult{}, sameDoorStatus(ctx, ne.why.Detail)
 		}
-		return store.LifecycleResult{}, statusWith(codes.FailedPrecondition, ReasonNotEligible,
-			"the volunteer can no longer take this request: "+ne.why.Why(), map[string]string{"rule": string(ne.why.Reason), "detail": ne.why.Detail})
+		return store.LifecycleResult{}, notEligibleStatus("the volunteer can no longer take this request: ", ne.why, "")
 	}
 	return store.LifecycleResult{}, notEligibleNow(ctx, ne.why)
 }

@@ -860,7 +860,7 @@ var errChecked = errors.New("refused by its check")
 // refusal reports whether err is createOffer turning one offer down,
 // before it staged anything, rather than a failure of the transaction.
 func refusal(err error) bool {
-	for _, r := range []error{ErrNotFound, ErrWrongState, ErrVolunteerPaused, ErrVolunteerHeld, ErrDeclinedBefore, ErrAtCapacity, ErrRequestIDReused, ErrRequestIDGone, ErrRequestEnded, errBadOffer, errChecked, ErrSameDoor} {
+	for _, r := range []error{ErrNotFound, ErrWrongState, ErrVolunteerPaused, ErrVolunteerHeld, ErrDeclinedBefore, ErrAtCapacity, ErrRequestIDReused, ErrRequestIDGone, ErrRequestEnded, errBadOffer, errChecked, ErrSameDoor, ErrOwnRequest} {
 		if errors.Is(err, r) {
 			return true
 		}
@@ -917,6 +917,9 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 		return outcome{}, fmt.Errorf("%d assignments and %d offers of %d: %w",
 			v.ActiveAssignments, v.PendingOffers, capacityOf(v), ErrAtCapacity)
 	}
+	if c.ownRequest(req, vol) {
+		return outcome{}, fmt.Errorf("%s: %w", req.r.Name, ErrOwnRequest)
+	}
 	if !p.SecondVolunteerOK {
 		if err := c.doorAllows(req, v.Name); err != nil {
 			return outcome{}, err
@@ -968,6 +971,21 @@ func (s *BoltStore) createOffer(c *change, p OfferParams, reqID, volID []byte) (
 		}
 	}
 	return outcome{off: so, req: req, vol: vol}, nil
+}
+
+// ownRequest says whether vol is registered on the number req was made
+// from, by the phone indexes as this transaction reads them: the server's
+// check before the write read them earlier, and an edit that made the two
+// numbers one may have committed since, its review finding no offer yet,
+// or one already accepted, to withdraw.
+func (c *change) ownRequest(req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) bool {
+	tok := c.hrs.top.Bucket(bPhoneToken).Get(req.id)
+	if tok == nil {
+		return false // no phone, or erased
+	}
+	key := join(tok, vol.id)
+	k, _ := c.vols.top.Bucket(bByPhone).Cursor().Seek(key)
+	return bytes.Equal(k, key)
 }
 
 // comer is a volunteer going to a door: byLeave when the caller agreed
@@ -1432,6 +1450,9 @@ func (s *BoltStore) AcceptOffer(ctx context.Context, offerID string, checks ...A
 		}
 		if vol.r.Paused {
 			return outcome{}, fmt.Errorf("%s: %w", vol.r.Name, ErrVolunteerPaused)
+		}
+		if c.ownRequest(req, vol) {
+			return outcome{}, fmt.Errorf("%s: %w", req.r.Name, ErrOwnRequest)
 		}
 		if !so.o.AllowSecondVolunteer {
 			// An edit since the offer was made (a new time, a new place)

@@ -50,6 +50,10 @@ var (
 	ErrRequestEnded    = errors.New("request's window or deadline has passed")
 	ErrHasCommitments  = errors.New("has a live offer or assignment")
 	ErrSameDoor        = errors.New("another volunteer is going to this door then")
+	// ErrOwnRequest refuses an offer or accept whose volunteer is
+	// registered on the number the request was made from (see
+	// MatchingInput.Own), as the write's own transaction reads them.
+	ErrOwnRequest = errors.New("the request was made from the volunteer's own phone number")
 )
 
 // AcceptCheck judges an accept, or another change that takes checks (an
