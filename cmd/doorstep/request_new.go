@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -334,18 +335,23 @@ func (a *app) callerVolunteers(w io.Writer, phone string) {
 		return
 	}
 	const named = 10 // a household, or a care home's line; the rest are a find away
-	vols, _, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: phone}, named)
+	// Those needing nothing done are left out after the read, so the read
+	// is not cut at named: ten paused on a shared line, listed first,
+	// would hide an eleventh still being offered others' requests.
+	all, more, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: phone}, maxPageSize)
 	if err != nil {
 		return
 	}
+	vols := slices.DeleteFunc(all, func(v *pb.Volunteer) bool {
+		return (v.Paused || v.Held) && v.ActiveAssignments == 0 // offered nothing, and any offers were withdrawn
+	})
+	unnamed := len(vols) > named || more
+	vols = vols[:min(len(vols), named)]
 	c, err := a.client()
 	if err != nil {
 		return
 	}
 	for _, v := range vols {
-		if (v.Paused || v.Held) && v.ActiveAssignments == 0 {
-			continue // offered nothing, and any offers were withdrawn
-		}
 		id := idOf(v.Name)
 		note := fmt.Sprintf("Note: this number is also volunteer %s's (%s)", v.GetContact().GetDisplayName(), id)
 		if !v.Paused && !v.Held {
@@ -368,6 +374,9 @@ func (a *app) callerVolunteers(w io.Writer, phone string) {
 			note += ". They are assigned " + count(len(release), "job") + ": hand back each they cannot do, " + strings.Join(release, "; ")
 		}
 		fmt.Fprintln(w, note)
+	}
+	if unnamed {
+		fmt.Fprintf(w, "Note: more volunteers on this number than are named here may need pausing: doorstep volunteer find --phone %s lists them\n", phoneWords(phone))
 	}
 }
 
