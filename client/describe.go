@@ -33,9 +33,9 @@ func Describe(err error) string {
 			// Not compaction: "no longer kept" would send whoever reads it
 			// to the event retention, when the data was put back from an
 			// older copy.
-			return fmt.Sprintf("Revision %d is past the server's log: its data was restored from an older copy; reload the view and watch again from revision %d.", ce.Requested, ce.Oldest)
+			return fmt.Sprintf("Revision %d is past the server's log: its data was restored from an older copy; reload the view and watch again from revision %d.", ce.Requested, ce.From())
 		}
-		return fmt.Sprintf("Events from revision %d are no longer kept; reload the view and watch again from revision %d.", ce.Requested, ce.Oldest)
+		return fmt.Sprintf("Events from revision %d are no longer kept; reload the view and watch again from revision %d.", ce.Requested, ce.From())
 	}
 	st, ok := statusOf(err)
 	if !ok {

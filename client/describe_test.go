@@ -150,7 +150,7 @@ func TestDescribeWatchPastTheLog(t *testing.T) {
 		t.Fatalf("watch from past the log: %v, want a *CompactedError, Ahead", err)
 	}
 	got := client.Describe(err)
-	if strings.Contains(got, "no longer kept") || !strings.Contains(got, "past the server's log") || !strings.Contains(got, fmt.Sprintf("from revision %d", ce.Oldest)) {
-		t.Errorf("Describe of a resume point past the log: %q, want it to say the revision is past the server's log, and to reload and watch from %d", got, ce.Oldest)
+	if strings.Contains(got, "no longer kept") || !strings.Contains(got, "past the server's log") || !strings.Contains(got, fmt.Sprintf("from revision %d", ce.From())) {
+		t.Errorf("Describe of a resume point past the log: %q, want it to say the revision is past the server's log, and to reload and watch from %d", got, ce.From())
 	}
 }

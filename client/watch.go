@@ -59,14 +59,21 @@ type WatchOptions struct {
 // be sent: they are no longer kept, or (Ahead) the server's log has not
 // got that far, its data having been restored from an older copy, so the
 // revisions the app saw will be reused for other changes. Either way,
-// reload the view with List calls, then watch again from Oldest.
+// reload the view with List calls, then watch again from From().
 // status.Code of it is OUT_OF_RANGE.
 type CompactedError struct {
 	// Requested is the start revision that was asked for.
 	Requested int64
 	// Oldest is the first revision the server still holds (0 if the
-	// server did not say).
+	// server did not say). It moves on at every sweep of the server.
 	Oldest int64
+	// Current is the server's revision when it answered (0 too if the
+	// server did not say): a view reloaded after it holds every change up
+	// to it.
+	Current int64
+	// current says that the server gave Current (revision 0 is a
+	// revision too).
+	current bool
 	// Ahead says that Requested is past the server's log (reason
 	// REVISION_AHEAD), not before it.
 	Ahead bool
@@ -75,9 +82,22 @@ type CompactedError struct {
 
 func (e *CompactedError) Error() string {
 	if e.Ahead {
-		return fmt.Sprintf("client: watch: revision %d is past the server's log (restored from an older copy?): reload, then watch from %d", e.Requested, e.Oldest)
+		return fmt.Sprintf("client: watch: revision %d is past the server's log (restored from an older copy?): reload, then watch from %d", e.Requested, e.From())
 	}
-	return fmt.Sprintf("client: watch: events from revision %d are no longer kept (the log starts at %d): reload, then watch from there", e.Requested, e.Oldest)
+	return fmt.Sprintf("client: watch: events from revision %d are no longer kept (the log starts at %d): reload, then watch from %d", e.Requested, e.Oldest, e.From())
+}
+
+// From is the StartRevision to watch from once the view has been
+// reloaded: one past Current. Not Oldest: the server compacts its log at
+// every sweep, so by the time a busy group's lists are read again the
+// oldest revision may be gone too, and an app that reloads each time it
+// is told so never gets back to a live view. Oldest, from a server that
+// does not give Current.
+func (e *CompactedError) From() int64 {
+	if e.current || e.Current > 0 {
+		return e.Current + 1
+	}
+	return e.Oldest
 }
 
 // Unwrap returns the server's status error.
@@ -237,6 +257,9 @@ func (w *watcher) compacted(err error) error {
 	ce := &CompactedError{Requested: w.next, err: err}
 	if info := errorInfo(err); info != nil {
 		ce.Oldest, _ = strconv.ParseInt(info.GetMetadata()["oldest_revision"], 10, 64)
+		if cur, err := strconv.ParseInt(info.GetMetadata()["current_revision"], 10, 64); err == nil {
+			ce.Current, ce.current = cur, true
+		}
 		ce.Ahead = info.GetReason() == ReasonRevisionAhead
 	}
 	return ce

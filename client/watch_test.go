@@ -484,3 +484,45 @@ func TestWatchPastTheLogIsReload(t *testing.T) {
 		t.Errorf("err %q does not say what happened", err)
 	}
 }
+
+// An app told to reload watches again from CompactedError.From: one past
+// the server's revision when it said so, which the log keeps however long
+// the reload takes, not the log's oldest revision, which the server's
+// sweeps compact away meanwhile. A server that gives no current revision
+// leaves Oldest.
+func TestCompactedErrorSaysWhereToWatchAfterReload(t *testing.T) {
+	s := newTestServer(t)
+	c := s.client(t)
+	ctx := context.Background()
+	if _, err := c.CreateHelpRequest(ctx, helpRequest("aberdeen-mutual-aid", "")); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Watch(ctx, client.WatchOptions{StartRevision: 1000}, func(*pb.WatchEventsResponse) error { return nil })
+	var ce *client.CompactedError
+	if !errors.As(err, &ce) {
+		t.Fatalf("watch from past the log: %v, want a *CompactedError", err)
+	}
+	if ce.Current < ce.Oldest-1 || ce.Current < 1 || ce.From() != ce.Current+1 {
+		t.Fatalf("CompactedError %+v, From %d: want the server's current revision, and to watch from one past it", *ce, ce.From())
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("watch from %d", ce.From())) {
+		t.Errorf("err %q does not say to watch from %d", err, ce.From())
+	}
+	// After the reload, the watch from there opens where the view stands.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var first int64 = -1
+	err = c.Watch(wctx, client.WatchOptions{StartRevision: ce.From(), MustConnect: true}, func(r *pb.WatchEventsResponse) error {
+		first = r.GetRevision()
+		cancel()
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || first != ce.Current {
+		t.Errorf("watch from %d: first response at %d, ended with %v; want it at %d", ce.From(), first, err, ce.Current)
+	}
+
+	old := &client.CompactedError{Oldest: 42}
+	if old.From() != 42 {
+		t.Errorf("From of an error without the current revision = %d, want Oldest (42)", old.From())
+	}
+}

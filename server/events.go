@@ -250,7 +250,7 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 		return s.errs.toStatus(ctx, err, notFound{})
 	}
 	if pos < oldest {
-		return compacted(oldest)
+		return compacted(oldest, cur)
 	}
 	if pos > cur+1 && !s.reached(ctx, pos-1) {
 		// Every revision a client was told had been reached: a resume
@@ -260,7 +260,7 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 		// successors only, and its view would never be right again.
 		return statusWith(codes.OutOfRange, ReasonRevisionAhead,
 			"start_revision "+strconv.FormatUint(pos, 10)+" is past this server's log, which is at revision "+strconv.FormatUint(cur, 10)+
-				": its data was restored from an older copy; reload with List calls and watch from oldest_revision",
+				": its data was restored from an older copy; reload with List calls, then watch from "+strconv.FormatUint(cur+1, 10)+" (current_revision + 1)",
 			map[string]string{"oldest_revision": strconv.FormatUint(oldest, 10), "current_revision": strconv.FormatUint(cur, 10)})
 	}
 
@@ -306,7 +306,8 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 		page, err := s.store.ReadEvents(ctx, pos, watchPage)
 		var ce *store.CompactedError
 		if errors.As(err, &ce) {
-			return compacted(ce.Oldest) // the client fell behind the horizon
+			cur, _ := s.store.Changes()
+			return compacted(ce.Oldest, cur) // the client fell behind the horizon
 		}
 		if err != nil {
 			return s.errs.toStatus(ctx, err, notFound{})
@@ -355,10 +356,20 @@ func (s *Server) reached(ctx context.Context, rev uint64) bool {
 	return err == nil && page.Through >= rev
 }
 
-func compacted(oldest uint64) error {
+// compacted tells a client its events are gone, and to reload and watch
+// from one past the current revision, cur: the log's start moves on at
+// every sweep, so oldest may be gone too by the time a reload of a busy
+// group's lists is done, while the changes after cur are kept for the
+// retention. Every revision before oldest has committed, even one the
+// bell has yet to ring for.
+func compacted(oldest, cur uint64) error {
+	if oldest > 0 {
+		cur = max(cur, oldest-1)
+	}
 	return statusWith(codes.OutOfRange, ReasonEventsCompacted,
-		"events before revision "+strconv.FormatUint(oldest, 10)+" have been compacted; reload with List calls and watch from oldest_revision",
-		map[string]string{"oldest_revision": strconv.FormatUint(oldest, 10)})
+		"events before revision "+strconv.FormatUint(oldest, 10)+" have been compacted; reload with List calls, then watch from "+
+			strconv.FormatUint(cur+1, 10)+" (current_revision + 1)",
+		map[string]string{"oldest_revision": strconv.FormatUint(oldest, 10), "current_revision": strconv.FormatUint(cur, 10)})
 }
 
 // drainSettle bounds how long a stream ending at shutdown waits for the

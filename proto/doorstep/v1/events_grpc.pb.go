@@ -56,10 +56,13 @@ type EventServiceClient interface {
 	// Errors: OUT_OF_RANGE (reason EVENTS_COMPACTED) when start_revision is
 	// older than the log still holds, as every revision is after the data
 	// was restored from a backup (the first start moves the revision on); the
-	// ErrorInfo metadata "oldest_revision" says where the log now starts, so
-	// the app reloads its view with List calls and watches from there; the
-	// same, reason REVISION_AHEAD, when start_revision is past the server's
-	// log (an older copy put back without saying so). RESOURCE_EXHAUSTED (reason
+	// ErrorInfo metadata "oldest_revision" says where the log now starts and
+	// "current_revision" where the server was, so the app reloads its view
+	// with List calls and watches from current_revision + 1 (not from
+	// oldest_revision: the log's start moves on at every sweep, and may be
+	// gone by the time the reload is done); the same, reason REVISION_AHEAD,
+	// when start_revision is past the server's log (an older copy put back
+	// without saying so). RESOURCE_EXHAUSTED (reason
 	// SLOW_CONSUMER) when the client stopped reading for too long; the
 	// metadata "resume_revision" says where to reconnect from.
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error)
@@ -126,10 +129,13 @@ type EventServiceServer interface {
 	// Errors: OUT_OF_RANGE (reason EVENTS_COMPACTED) when start_revision is
 	// older than the log still holds, as every revision is after the data
 	// was restored from a backup (the first start moves the revision on); the
-	// ErrorInfo metadata "oldest_revision" says where the log now starts, so
-	// the app reloads its view with List calls and watches from there; the
-	// same, reason REVISION_AHEAD, when start_revision is past the server's
-	// log (an older copy put back without saying so). RESOURCE_EXHAUSTED (reason
+	// ErrorInfo metadata "oldest_revision" says where the log now starts and
+	// "current_revision" where the server was, so the app reloads its view
+	// with List calls and watches from current_revision + 1 (not from
+	// oldest_revision: the log's start moves on at every sweep, and may be
+	// gone by the time the reload is done); the same, reason REVISION_AHEAD,
+	// when start_revision is past the server's log (an older copy put back
+	// without saying so). RESOURCE_EXHAUSTED (reason
 	// SLOW_CONSUMER) when the client stopped reading for too long; the
 	// metadata "resume_revision" says where to reconnect from.
 	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error
