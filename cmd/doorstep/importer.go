@@ -77,6 +77,12 @@ type importRow struct {
 	hr   *pb.HelpRequest
 	err  string // why it could not be read; then hr is nil
 	ext  string // the external_id of a row that could not be read, if it has one
+	// columns are the CSV header's columns (nil for JSONL), and
+	// timingColumns those of them that set the row's time: a stored
+	// request's differing fields are named by them, and one that no
+	// column of the file sets is not the file's to differ in.
+	columns       map[string]bool
+	timingColumns []string
 }
 
 func (a *app) importFile(args []string) error {
@@ -244,8 +250,9 @@ type importOutcome struct {
 	// SameTimeRequests are the person's other live requests at an
 	// overlapping time (BatchCreateHelpRequestsResult.same_time_requests).
 	SameTimeRequests []string `json:"same_time_requests,omitempty"`
-	// Differing are the columns (a CSV's) or fields (a JSONL's) of a row
-	// found stored already whose values differ from the stored request's
+	// Differing are the columns (a CSV's, each one the file has) or
+	// fields (a JSONL's) of a row found stored already whose values
+	// differ from the stored request's
 	// (BatchCreateHelpRequestsResult.differing_fields): not applied.
 	Differing []string `json:"differing,omitempty"`
 }
@@ -271,7 +278,7 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 			o.Outcome, o.Error = "failed", rowSentence(res.Error, fromCSV)
 		case res.Existing:
 			o.Outcome, o.HelpRequest, o.SameTimeRequests = "existing", res.HelpRequest.GetName(), res.SameTimeRequests
-			o.Differing = differingColumns(res.DifferingFields, fromCSV)
+			o.Differing = differingColumns(res.DifferingFields, r)
 			if len(o.Differing) > 0 {
 				counts["differing"]++
 			}
@@ -333,27 +340,43 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 }
 
 // differingColumns names a stored row's differing fields by the CSV
-// columns that set them, or as the JSONL row's fields.
-func differingColumns(fields []string, fromCSV bool) []string {
-	if !fromCSV {
+// columns of r that set them, or as the JSONL row's fields. A field no
+// column of the file sets (an urgency or a street staff gave the request,
+// in a file without those columns) is left out: the file says nothing of
+// it, and named every night it would have the partner "correct" staff's
+// change back to nothing. A field this version does not know is named as
+// it is.
+func differingColumns(fields []string, r importRow) []string {
+	if r.columns == nil {
 		return fields
 	}
 	var out []string
 	for _, f := range fields {
-		c, ok := differingColumn[f]
-		if !ok {
-			c = cmp.Or(strings.TrimPrefix(columnOf[f], "column "), f)
+		var cols []string
+		switch f {
+		case "window", "deadline":
+			cols = r.timingColumns
+		case "location.lat_lng":
+			cols = []string{"lat", "lng"}
+		case "vulnerability":
+			cols = []string{"lives_alone", "shielding", "no_internet", "reduced_mobility"}
+		case "remote_ok", "enters_home":
+			cols = []string{f}
+		default:
+			c, ok := columnOf[f]
+			if !ok {
+				out = append(out, f)
+				continue
+			}
+			cols = []string{strings.TrimPrefix(c, "column ")}
 		}
-		out = append(out, c)
+		for _, c := range cols {
+			if r.columns[c] && !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
 	}
 	return out
-}
-
-// differingColumn names the columns of fields columnOf lacks, or names
-// otherwise: a window is set by when, or by window_start and window_end.
-var differingColumn = map[string]string{
-	"window": "when (window_start, window_end)", "location.lat_lng": "lat, lng", "remote_ok": "remote_ok", "enters_home": "enters_home",
-	"vulnerability": "lives_alone, shielding, no_internet, reduced_mobility",
 }
 
 // jsonlHints name, for a JSONL row, the field to give coordinates in: it
@@ -411,6 +434,10 @@ func (a *app) readCSV(in io.Reader, org string) ([]importRow, error) {
 			return nil, usageErrorf("line 1: column %q appears twice", name)
 		}
 		col[name] = i
+	}
+	columns := map[string]bool{}
+	for c := range col {
+		columns[c] = true
 	}
 	var missing []string
 	for _, req := range []string{"external_id", "postcode", "needs", "name", "phone"} {
@@ -473,7 +500,13 @@ func (a *app) readCSV(in io.Reader, org string) ([]importRow, error) {
 			rows = append(rows, importRow{line: line, err: sentence(err.Error()), ext: get("external_id")})
 			continue
 		}
-		rows = append(rows, importRow{line: line, hr: hr})
+		var timingColumns []string
+		for _, c := range []string{"when", "window_start", "window_end", "deadline"} {
+			if get(c) != "" {
+				timingColumns = append(timingColumns, c)
+			}
+		}
+		rows = append(rows, importRow{line: line, hr: hr, columns: columns, timingColumns: timingColumns})
 	}
 }
 
