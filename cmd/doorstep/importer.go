@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -83,6 +84,11 @@ type importRow struct {
 	// column of the file sets is not the file's to differ in.
 	columns       map[string]bool
 	timingColumns []string
+	// timingAt reads the row's time columns as of now (nil for JSONL,
+	// whose times are absolute): "tomorrow 10:00-12:00" or "until 17:30"
+	// read on the day, or minute, the row was stored may be its stored
+	// time, though read today it is not.
+	timingAt func(now time.Time) (timing, error)
 }
 
 func (a *app) importFile(args []string) error {
@@ -278,7 +284,11 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 			o.Outcome, o.Error = "failed", rowSentence(res.Error, fromCSV)
 		case res.Existing:
 			o.Outcome, o.HelpRequest, o.SameTimeRequests = "existing", res.HelpRequest.GetName(), res.SameTimeRequests
-			o.Differing = differingColumns(res.DifferingFields, r)
+			fields := res.DifferingFields
+			if readOtherwiseThen(r, res.HelpRequest) {
+				fields = slices.DeleteFunc(slices.Clone(fields), func(f string) bool { return f == "window" || f == "deadline" })
+			}
+			o.Differing = differingColumns(fields, r)
 			if len(o.Differing) > 0 {
 				counts["differing"]++
 			}
@@ -337,6 +347,31 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("%d of %d rows failed: fix them and run the same file again (rows already stored are not stored twice).", n, len(rows))}
 	}
 	return nil
+}
+
+// readOtherwiseThen says whether row's time columns, read as of when
+// stored was created, give another time than they give now: words such as
+// "tomorrow" or "until 17:30", read again the next day (a nightly file) or
+// a minute on (a stopped import run again to finish). Such a time differs
+// from the stored one with nothing changed in the file, and was said to,
+// with advice to move the visit a day; whether the file changed it cannot
+// be told, so it is not said to differ.
+func readOtherwiseThen(row importRow, stored *pb.HelpRequest) bool {
+	if row.timingAt == nil || stored.GetCreateTime() == nil {
+		return false
+	}
+	then, err := row.timingAt(stored.GetCreateTime().AsTime())
+	if err != nil {
+		return false
+	}
+	var now timing
+	switch t := row.hr.GetTiming().(type) {
+	case *pb.HelpRequest_Window:
+		now.start, now.end = t.Window.GetStartTime().AsTime(), t.Window.GetEndTime().AsTime()
+	case *pb.HelpRequest_Deadline:
+		now.deadline = t.Deadline.AsTime()
+	}
+	return !then.start.Equal(now.start) || !then.end.Equal(now.end) || !then.deadline.Equal(now.deadline)
 }
 
 // differingColumns names a stored row's differing fields by the CSV
@@ -506,7 +541,8 @@ func (a *app) readCSV(in io.Reader, org string) ([]importRow, error) {
 				timingColumns = append(timingColumns, c)
 			}
 		}
-		rows = append(rows, importRow{line: line, hr: hr, columns: columns, timingColumns: timingColumns})
+		rows = append(rows, importRow{line: line, hr: hr, columns: columns, timingColumns: timingColumns,
+			timingAt: func(now time.Time) (timing, error) { return csvTimingAt(get, now) }})
 	}
 }
 
@@ -685,7 +721,11 @@ func (a *app) csvRow(get func(string) string, org string) (*pb.HelpRequest, erro
 }
 
 func (a *app) csvTiming(get func(string) string) (timing, error) {
-	now := a.now()
+	return csvTimingAt(get, a.now())
+}
+
+// csvTimingAt reads a row's time columns as of now.
+func csvTimingAt(get func(string) string, now time.Time) (timing, error) {
 	when, start, end, deadline := get("when"), get("window_start"), get("window_end"), get("deadline")
 	switch {
 	case when != "":
