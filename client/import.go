@@ -63,7 +63,10 @@ const batchMargin = 64
 // very import stored when a batch was retried after its reply was lost.
 // Such a row is not applied over the stored request: DifferingFields
 // names each field whose value in the row differs from it (a client's new
-// phone number since the last import), for UpdateHelpRequest to change.
+// phone number since the last import), for UpdateHelpRequest to change;
+// a request closed since is never matched again, and one whose personal
+// data was removed cannot be updated, so help still needed there is a
+// row under a new external_id.
 //
 // A stored row's SameTimeRequests names the requester's other live
 // requests (same phone) at an overlapping time that the token may read,

@@ -261,6 +261,9 @@ type importOutcome struct {
 	// differ from the stored request's
 	// (BatchCreateHelpRequestsResult.differing_fields): not applied.
 	Differing []string `json:"differing,omitempty"`
+	// stored is the request a row found stored already is, to say whether
+	// it can still be changed.
+	stored *pb.HelpRequest
 }
 
 func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelpRequestsResult, unconfirmed map[int]bool, checkOnly, fromCSV bool, importErr error) error {
@@ -288,7 +291,7 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 			if readOtherwiseThen(r, res.HelpRequest) {
 				fields = slices.DeleteFunc(slices.Clone(fields), func(f string) bool { return f == "window" || f == "deadline" })
 			}
-			o.Differing = differingColumns(fields, r)
+			o.Differing, o.stored = differingColumns(fields, r), res.HelpRequest
 			if len(o.Differing) > 0 {
 				counts["differing"]++
 			}
@@ -317,9 +320,8 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 				if len(o.Differing) > 1 {
 					in += "s"
 				}
-				fmt.Fprintf(a.stdout, "line %d: stored already as %s, which holds other values than the file's in %s %s: "+
-					"the import did not change it; if the file is right, change the request (doorstep request edit %s).\n",
-					o.Line, o.HelpRequest, in, strings.Join(o.Differing, ", "), strings.TrimPrefix(o.HelpRequest, "helpRequests/"))
+				fmt.Fprintf(a.stdout, "line %d: stored already as %s, which holds other values than the file's in %s %s: %s\n",
+					o.Line, o.HelpRequest, in, strings.Join(o.Differing, ", "), notAppliedAdvice(o.stored))
 			}
 			sameTimeNotes(a.stdout, fmt.Sprintf("line %d: ", o.Line), "this person", o.SameTimeRequests)
 		}
@@ -347,6 +349,22 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("%d of %d rows failed: fix them and run the same file again (rows already stored are not stored twice).", n, len(rows))}
 	}
 	return nil
+}
+
+// notAppliedAdvice says what to do about a stored request a row differs
+// from. An erased one cannot be edited, and a closed one is never matched
+// again (nor can its time be edited): told to edit either, staff met a
+// refusal, or changed a request no volunteer would be sent for.
+func notAppliedAdvice(stored *pb.HelpRequest) string {
+	const anew = "if help is still needed, give the row a new external_id, and the import takes a new request."
+	switch st := stored.GetState(); {
+	case stored.GetPersonalDataRemovedTime() != nil:
+		return "the import did not change it, and it cannot be changed: its personal data was erased, and it is kept only as a record of what happened; " + anew
+	case st == pb.HelpRequest_STATE_FULFILLED || st == pb.HelpRequest_STATE_CANCELLED || st == pb.HelpRequest_STATE_EXPIRED:
+		return "the import did not change it, and it is " + stateWord(st) + ", so it is never matched again; " + anew
+	}
+	id := strings.TrimPrefix(stored.GetName(), "helpRequests/")
+	return "the import did not change it; if the file is right, change the request (doorstep request edit " + id + ")."
 }
 
 // readOtherwiseThen says whether row's time columns, read as of when

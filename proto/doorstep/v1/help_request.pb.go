@@ -1387,6 +1387,9 @@ type BatchCreateHelpRequestsResult struct {
 	// same). The row's values were not applied: a row is stored once, and
 	// a change the partner made since (a new phone number, another need)
 	// is made with UpdateHelpRequest, or it was made here since by staff.
+	// A request closed since is never matched again, and one whose personal
+	// data was removed cannot be updated: help still needed there is a new
+	// request, under a new external_id.
 	// Personal fields are not compared once the stored request's personal
 	// data was removed. Empty when the row agrees with what is stored.
 	DifferingFields []string `protobuf:"bytes,6,rep,name=differing_fields,json=differingFields,proto3" json:"differing_fields,omitempty"`
