@@ -218,7 +218,10 @@ func differingFields(row, stored *pb.HelpRequest) []string {
 	differ("needs", !sameSet(sent.GetNeeds(), stored.GetNeeds()))
 	differ("details", personal && sent.GetDetails() != stored.GetDetails())
 	differ("required_skills", !sameSet(sent.GetRequiredSkills(), stored.GetRequiredSkills()))
-	differ("urgency", sent.GetUrgency() != cmp.Or(stored.GetUrgency(), pb.Urgency_URGENCY_NORMAL))
+	// A row that gives no urgency says nothing of it: the create's normal
+	// is ours, and staff's triage since (high) is no change at source.
+	differ("urgency", row.GetUrgency() != pb.Urgency_URGENCY_UNSPECIFIED &&
+		sent.GetUrgency() != cmp.Or(stored.GetUrgency(), pb.Urgency_URGENCY_NORMAL))
 	switch {
 	case sent.GetWindow() != nil || stored.GetWindow() != nil && sent.GetDeadline() == nil:
 		differ("window", !proto.Equal(sent.GetWindow(), stored.GetWindow()))

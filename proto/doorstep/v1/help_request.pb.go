@@ -1384,9 +1384,10 @@ type BatchCreateHelpRequestsResult struct {
 	// the row differs from the stored request's, by its path within the row
 	// ("requester.phone", "needs", "window"), as written once normalised
 	// (a phone number in another form, a postcode in lower case, is the
-	// same). The row's values were not applied: a row is stored once, and
-	// a change the partner made since (a new phone number, another need)
-	// is made with UpdateHelpRequest, or it was made here since by staff.
+	// same; a row without an urgency agrees with any). The row's values
+	// were not applied: a row is stored once, and a change the partner
+	// made since (a new phone number, another need) is made with
+	// UpdateHelpRequest, or it was made here since by staff.
 	// A request closed since is never matched again, and one whose personal
 	// data was removed cannot be updated: help still needed there is a new
 	// request, under a new external_id.
