@@ -216,7 +216,10 @@ func differingFields(row, stored *pb.HelpRequest) []string {
 		}
 	}
 	differ("needs", !sameSet(sent.GetNeeds(), stored.GetNeeds()))
-	differ("details", personal && sent.GetDetails() != stored.GetDetails())
+	// Text is compared as sameText does, whatever the composition of its
+	// accents: a partner's export may compose them one night and not the
+	// next, and that is no change at source.
+	differ("details", personal && !sameText(sent.GetDetails(), stored.GetDetails(), true))
 	differ("required_skills", !sameSet(sent.GetRequiredSkills(), stored.GetRequiredSkills()))
 	// A row that gives no urgency says nothing of it: the create's normal
 	// is ours, and staff's triage since (high) is no change at source.
@@ -232,12 +235,13 @@ func differingFields(row, stored *pb.HelpRequest) []string {
 	differ("enters_home", sent.GetEntersHome() != stored.GetEntersHome())
 	sl, tl := sent.GetLocation(), stored.GetLocation()
 	differ("location.postcode", sl.GetPostcode() != tl.GetPostcode())
-	differ("location.street", sl.GetStreet() != tl.GetStreet())
-	differ("location.address_lines", personal && !slices.Equal(sl.GetAddressLines(), tl.GetAddressLines()))
+	differ("location.street", !sameText(sl.GetStreet(), tl.GetStreet(), false))
+	differ("location.address_lines", personal && !slices.EqualFunc(sl.GetAddressLines(), tl.GetAddressLines(),
+		func(a, b string) bool { return sameText(a, b, false) }))
 	// Without coordinates the stored ones are the postcode's centre, not
 	// the partner's.
 	differ("location.lat_lng", personal && sl.GetLatLng() != nil && !proto.Equal(sl.GetLatLng(), tl.GetLatLng()))
-	differ("requester.display_name", personal && sent.GetRequester().GetDisplayName() != stored.GetRequester().GetDisplayName())
+	differ("requester.display_name", personal && !sameText(sent.GetRequester().GetDisplayName(), stored.GetRequester().GetDisplayName(), false))
 	differ("requester.phone", personal && sent.GetRequester().GetPhone() != stored.GetRequester().GetPhone())
 	sv, tv := sent.GetVulnerability(), stored.GetVulnerability()
 	differ("vulnerability", personal && (sv.GetLivesAlone() != tv.GetLivesAlone() || sv.GetShielding() != tv.GetShielding() ||

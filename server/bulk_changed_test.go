@@ -33,6 +33,11 @@ func TestBatchRowChangedSinceStored(t *testing.T) {
 	for _, ext := range exts {
 		first = append(first, row(ext))
 	}
+	// The respelt row's text composed one night, decomposed the next (an
+	// export from another platform): the same text.
+	first[1].Requester.DisplayName = "Zo\u00eb Brodie"
+	first[1].Details = "Caf\u00e9 run"
+	first[1].Location.AddressLines = []string{"Flat 2, Ch\u00e2teau House"}
 	if _, err := h.hr.BatchCreateHelpRequests(h.ctx, &pb.BatchCreateHelpRequestsRequest{HelpRequests: first}); err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +54,9 @@ func TestBatchRowChangedSinceStored(t *testing.T) {
 	again[1].Needs = []pb.Need{pb.Need_NEED_FOOD_PARCEL}
 	again[1].RequiredSkills = nil
 	again[1].Urgency = pb.Urgency_URGENCY_NORMAL
+	again[1].Requester.DisplayName = "Zoe\u0308 Brodie"
+	again[1].Details = "Cafe\u0301 run"
+	again[1].Location.AddressLines = []string{"Flat 2, Cha\u0302teau House"}
 	again[2].Requester.Phone = "07700 900999"
 	again[2].Needs = []pb.Need{pb.Need_NEED_HOT_MEAL}
 	again[2].Timing = &pb.HelpRequest_Deadline{Deadline: deadline}
