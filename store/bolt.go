@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -427,6 +429,9 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	if err := checkDataFileThere(path, o.keyFile); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if err := checkDataFileWhole(path); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	db, err := openLocked(path, boltOpts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: %w", path, ErrInUse)
@@ -605,6 +610,94 @@ func checkDataFileThere(path, keyPath string) error {
 	return fmt.Errorf("%w, %s, which only a data file's first start makes: the data it belongs to was moved away, "+
 		"or a copy of it failed; put back the data file saved with that key file (a backup), "+
 		"or, to start a new, empty store, move the key file away", ErrDataFileMissing, keyPath)
+}
+
+// checkDataFileWhole refuses a data file shorter than its last commit
+// left it (ErrNotDataFile): a copy cut short (a full disk, a transfer
+// stopped part-way) whose first pages are whole. bbolt opens such a file
+// and, rebuilding its free list, reads a page past its end: the process
+// dies of SIGBUS with a trace of every goroutine, naming no file and
+// nothing to put back. It reads the file before bbolt's lock, as bbolt's
+// own page-size probe does: bbolt grows a file before a meta page names
+// the new size, so a file in use is never taken for one cut short.
+// Anything else (no meta page that reads as bbolt's) is left to bbolt.
+func checkDataFileWhole(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer func() { _ = f.Close() }()
+	need, ok := boltSize(f)
+	if !ok {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Size() >= need {
+		return nil
+	}
+	return fmt.Errorf("%w: cut short, %d bytes of the %d its last write left (a copy that failed, on a full disk?); "+
+		"put back %s as a backup holds it (AdminService.CreateBackup, or a copy taken with the server stopped)",
+		ErrNotDataFile, fi.Size(), need, filepath.Base(path))
+}
+
+// boltSize is the size a bbolt file's pages take by the meta page bbolt
+// would open it at: the valid one of the higher transaction id (DB.meta),
+// the second found at the first's page size, or, the first being
+// invalid, where bbolt's getPageSize looks for it. The layout is bbolt's
+// file format version 2, in the machine's byte order.
+func boltSize(f *os.File) (int64, bool) {
+	type meta struct {
+		pageSize   uint32
+		pgid, txid uint64
+	}
+	read := func(off int64) (meta, bool) {
+		// A page header (16 bytes), then magic(4) version(4)
+		// page_size(4) flags(4) root(16) freelist(8) pgid(8) txid(8)
+		// checksum(8), the checksum FNV-1a of what comes before it.
+		var buf [16 + 64]byte
+		if n, _ := f.ReadAt(buf[:], off); n != len(buf) {
+			return meta{}, false
+		}
+		m, ne := buf[16:], binary.NativeEndian
+		h := fnv.New64a()
+		_, _ = h.Write(m[:56])
+		if ne.Uint32(m[0:]) != 0xED0CDAED || ne.Uint32(m[4:]) != 2 || h.Sum64() != ne.Uint64(m[56:]) {
+			return meta{}, false
+		}
+		return meta{ne.Uint32(m[8:]), ne.Uint64(m[40:]), ne.Uint64(m[48:])}, true
+	}
+	m0, ok0 := read(0)
+	pageSize := m0.pageSize
+	if !ok0 {
+		for i := range 15 {
+			if m, ok := read(1024 << i); ok {
+				pageSize = m.pageSize
+				break
+			}
+		}
+	}
+	if pageSize == 0 {
+		return 0, false
+	}
+	m1, ok1 := read(int64(pageSize))
+	var m meta
+	switch {
+	case ok0 && ok1:
+		m = m0
+		if m1.txid > m0.txid {
+			m = m1
+		}
+	case ok0:
+		m = m0
+	case ok1:
+		m = m1
+	default:
+		return 0, false
+	}
+	if m.pgid > math.MaxInt64/uint64(pageSize) {
+		return 0, false
+	}
+	return int64(m.pgid) * int64(pageSize), true
 }
 
 // notBolt says whether bbolt refused the file as not one of its own, or

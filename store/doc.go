@@ -150,6 +150,9 @@
 // It refuses too (ErrDataFileMissing) a data file that is missing or
 // empty beside a key file, which only a data file's first start makes: a
 // new store there would look like success over the loss of every record.
+// And it refuses (ErrNotDataFile) a file that is not bbolt's, or is
+// shorter than its last commit left it (a copy stopped part-way), which
+// bbolt would open and then die of, reading a page past its end.
 //
 // Erasure (ErasePerson) and retention (PurgePersonalData) delete a request's
 // data key and sealed data and set personal_data_removed_time (an erased

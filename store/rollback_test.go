@@ -203,3 +203,67 @@ func TestOpenKeyFileDamagedSaysWhatToPutBack(t *testing.T) {
 		})
 	}
 }
+
+const envOpenChild = "DOORSTEP_OPEN_CHILD_PATH"
+
+// TestOpenChild is TestOpenRefusesDataFileCutShort's child process: it
+// opens the file it is given and prints what Open said, so that an Open
+// that kills its process fails the test rather than the whole run.
+func TestOpenChild(t *testing.T) {
+	path := os.Getenv(envOpenChild)
+	if path == "" {
+		t.Skip("only runs as TestOpenRefusesDataFileCutShort's child process")
+	}
+	s, err := Open(path, WithOpenTimeout(time.Second))
+	if err == nil {
+		_ = s.Close()
+	}
+	fmt.Printf("OPEN: %v\n", err)
+}
+
+// A data file whose copy stopped part-way (a full disk, a transfer cut
+// off) keeps its first pages whole, and bbolt opened it: rebuilding the
+// free list read a page past the file's end, and the server died of
+// SIGBUS with a trace of every goroutine, naming neither the file nor
+// what to put back.
+func TestOpenRefusesDataFileCutShort(t *testing.T) {
+	s, path := newStore(t)
+	for i := range 200 {
+		_, err := s.CreateHelpRequest(bg, personalRequest(fmt.Sprint("cut", i), fmt.Sprintf("+44770091%04d", i)), Idempotency{})
+		mustOK(t, err, "create")
+	}
+	mustOK(t, s.Close(), "close")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	mustOK(t, err, "open read-only")
+	var need int64
+	var pageSize int
+	mustOK(t, db.View(func(tx *bolt.Tx) error { need, pageSize = tx.Size(), tx.DB().Info().PageSize; return nil }), "size")
+	mustOK(t, db.Close(), "close read-only")
+	whole := readFile(t, path)
+
+	for _, size := range []int64{need / 2, need - int64(pageSize), 3 * int64(pageSize)} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			mustOK(t, os.WriteFile(path, whole[:size], 0o600), "cut the file short")
+			cmd := exec.Command(os.Args[0], "-test.run=^TestOpenChild$")
+			cmd.Env = append(os.Environ(), envOpenChild+"="+path)
+			out, _ := cmd.CombinedOutput()
+			got := string(out)
+			if i := strings.Index(got, "OPEN: "); i >= 0 {
+				got = strings.TrimSpace(strings.SplitN(got[i+len("OPEN: "):], "\n", 2)[0])
+			} else {
+				t.Fatalf("Open of a file cut short to %d of %d bytes did not return:\n%.600s", size, need, out)
+			}
+			for _, want := range []string{ErrNotDataFile.Error(), "cut short", "put back doorstep.db"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("refusal %q does not say %q", got, want)
+				}
+			}
+			if !bytes.Equal(readFile(t, path), whole[:size]) {
+				t.Error("the refused open changed the file")
+			}
+		})
+	}
+	mustOK(t, os.WriteFile(path, whole, 0o600), "put the file back")
+	s = openAt(t, path)
+	mustOK(t, s.Close(), "close the file put back")
+}
