@@ -276,7 +276,10 @@ func (s *BoltStore) openKeys(path string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if ringID != nil || version >= keyedSchema {
-			return fmt.Errorf("%s: %w", path, ErrKeyFileMissing)
+			// A fresh machine given the data file alone meets this: the
+			// cure is the file, which no new keyring stands in for.
+			return fmt.Errorf("%s: %w: put back the key file saved with the data file "+
+				"(a backup's, beside its doorstep.db); without it no personal data in the file can be read", path, ErrKeyFileMissing)
 		}
 		if ring, err = newKeyring(); err != nil {
 			return fmt.Errorf("new keyring: %w", err)
@@ -288,7 +291,8 @@ func (s *BoltStore) openKeys(path string) error {
 	case err != nil:
 		return fmt.Errorf("read key file %s: %w", path, err)
 	case ringID != nil && !sameKeyring(ring, ringID):
-		return fmt.Errorf("%s: %w", path, ErrKeyFileMismatch)
+		return fmt.Errorf("%s: %w (another store's?): put back the key file saved with the data file "+
+			"(a backup's, beside its doorstep.db)", path, ErrKeyFileMismatch)
 	default:
 		if err := checkKeyFileReplaceable(path); err != nil {
 			return err

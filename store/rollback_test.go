@@ -267,3 +267,40 @@ func TestOpenRefusesDataFileCutShort(t *testing.T) {
 	s = openAt(t, path)
 	mustOK(t, s.Close(), "close the file put back")
 }
+
+// A fresh machine given only the data file (the key file left behind, or
+// kept apart and not brought back), or given another store's key file,
+// was refused as "data file holds encrypted personal data but its key
+// file is missing" or "key file does not belong to this data file",
+// saying nothing of what to put back, as the other key file refusals do.
+func TestOpenKeyFileMissingOrOthersSaysWhatToPutBack(t *testing.T) {
+	s, path := newStore(t)
+	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900906"), Idempotency{})
+	mustOK(t, err, "create")
+	mustOK(t, s.Close(), "close")
+	other, otherPath := newStore(t)
+	mustOK(t, other.Close(), "close the other store")
+
+	for _, tt := range []struct {
+		name   string
+		keys   []byte // nil: none
+		target error
+	}{
+		{"missing", nil, ErrKeyFileMissing},
+		{"another store's", readFile(t, otherPath+".keys"), ErrKeyFileMismatch},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_ = os.Remove(path + ".keys")
+			if tt.keys != nil {
+				mustOK(t, os.WriteFile(path+".keys", tt.keys, 0o600), "write key file")
+			}
+			_, err := Open(path, WithOpenTimeout(100*time.Millisecond))
+			mustErr(t, err, tt.target, "open with the key file "+tt.name)
+			for _, want := range []string{path + ".keys", "put back the key file saved with the data file"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("refusal %q does not say %q", err, want)
+				}
+			}
+		})
+	}
+}
