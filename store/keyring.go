@@ -157,7 +157,7 @@ func parseKeyring(b []byte) (*keyring, error) {
 		// Whole, by its sum: a rollback's, as a data file of a newer
 		// schema is (migrate).
 		return nil, fmt.Errorf("key file format %d, this version reads up to %d: written by a newer version: run that version, "+
-			"or put back the key file saved with the data file before the upgrade", body[8], keyFileVersion)
+			"or put back both files of the backup taken before the upgrade (the key file alone does not open the upgraded data file; what was written since is lost)", body[8], keyFileVersion)
 	}
 	if string(body[:8]) != keyFileMagic || body[8] != keyFileVersion {
 		return nil, fmt.Errorf("key file format: %w", errKeyFileDamaged)

@@ -192,7 +192,9 @@ func TestOpenKeyFileDamagedSaysWhatToPutBack(t *testing.T) {
 		{"empty", nil, "put back the key file saved with the data file"},
 		{"cut short", keys[:60], "put back the key file saved with the data file"},
 		{"a bit changed", append(bytes.Clone(keys[:40]), append([]byte{keys[40] ^ 1}, keys[41:]...)...), "put back the key file saved with the data file"},
-		{"a newer format", newer, "written by a newer version"},
+		// Put back beside the upgraded data file, the old key file alone
+		// would not open it: both of the backup's files go back.
+		{"a newer format", newer, "written by a newer version: run that version, or put back both files of the backup taken before the upgrade"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			mustOK(t, os.WriteFile(path+".keys", tt.keys, 0o600), "write key file")
