@@ -48,6 +48,7 @@ const (
 	ReasonLeaseExpired        = "LEASE_EXPIRED"
 	ReasonRequestEnded        = "REQUEST_ENDED"
 	ReasonHasCommitments      = "HAS_COMMITMENTS"
+	ReasonOffersWaiting       = "OFFERS_WAITING"
 	ReasonSameDoor            = "SAME_DOOR" // metadata "volunteer_coming" (to staff): the volunteer already going to that door then
 	ReasonPersonalDataRemoved = "PERSONAL_DATA_REMOVED"
 	ReasonNotMatchable        = "NOT_MATCHABLE"

@@ -246,6 +246,17 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		if err := v.err(); err != nil {
 			return nil, err
 		}
+		if p := principalFrom(ctx); p != nil && p.Role == volunteer && cur.PendingOffers > 0 && next.GetContact().GetPhone() != cur.GetContact().GetPhone() {
+			// A number made a caller's withdraws the offer of that
+			// caller's request (OWN_REQUEST) and any other leaves it
+			// waiting: read back, the offer would confirm a guess at
+			// the number of someone they may not see until they
+			// accept. Refused whatever the number, the refusal says
+			// nothing; staff see callers' numbers anyway. An offer
+			// made since cur was read fails the write on its etag.
+			return nil, statusWith(codes.FailedPrecondition, ReasonOffersWaiting,
+				"a volunteer cannot change their own phone number while offers wait for their answer: accept or decline them first, or ask a coordinator to change it", nil)
+		}
 		if err := s.awayFromNoJob(ctx, cur, next); err != nil {
 			return nil, err
 		}

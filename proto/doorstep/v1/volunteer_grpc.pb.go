@@ -49,7 +49,10 @@ type VolunteerServiceClient interface {
 	// valid on its day) fails with FAILED_PRECONDITION (HAS_COMMITMENTS),
 	// naming the request (metadata help_request, and rule AWAY, MISSING_SKILL
 	// or VETTING), and changes nothing: hand it back first
-	// (ReleaseHelpRequest).
+	// (ReleaseHelpRequest). A volunteer's own token changing their phone
+	// number while offers wait for their answer fails with
+	// FAILED_PRECONDITION (OFFERS_WAITING), whatever the number, and changes
+	// nothing: accept or decline them first, or ask a coordinator.
 	UpdateVolunteer(ctx context.Context, in *UpdateVolunteerRequest, opts ...grpc.CallOption) (*UpdateVolunteerResponse, error)
 	// Deletes a volunteer and their contact details for good.
 	DeleteVolunteer(ctx context.Context, in *DeleteVolunteerRequest, opts ...grpc.CallOption) (*DeleteVolunteerResponse, error)
@@ -136,7 +139,10 @@ type VolunteerServiceServer interface {
 	// valid on its day) fails with FAILED_PRECONDITION (HAS_COMMITMENTS),
 	// naming the request (metadata help_request, and rule AWAY, MISSING_SKILL
 	// or VETTING), and changes nothing: hand it back first
-	// (ReleaseHelpRequest).
+	// (ReleaseHelpRequest). A volunteer's own token changing their phone
+	// number while offers wait for their answer fails with
+	// FAILED_PRECONDITION (OFFERS_WAITING), whatever the number, and changes
+	// nothing: accept or decline them first, or ask a coordinator.
 	UpdateVolunteer(context.Context, *UpdateVolunteerRequest) (*UpdateVolunteerResponse, error)
 	// Deletes a volunteer and their contact details for good.
 	DeleteVolunteer(context.Context, *DeleteVolunteerRequest) (*DeleteVolunteerResponse, error)
