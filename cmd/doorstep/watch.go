@@ -89,16 +89,19 @@ but hold none of their contents: look one up with doorstep request show or volun
 		// words below.
 		stopped()
 	}
-	if errors.As(err, &ce) && ce.Oldest > 0 {
-		// The server's words are for apps ("reload with List calls and
-		// watch from oldest_revision"); a person at a terminal needs the
-		// flag and the number.
+	if errors.As(err, &ce) && ce.From() > 0 {
+		// The server's words are for apps ("reload with List calls, then
+		// watch from N"); a person at a terminal needs the flag and the
+		// number. Not the oldest revision kept: the server's sweep lets
+		// it go within seconds on a busy server, before whoever looked
+		// up what changed watches again with it. From is where the server
+		// was when it answered, kept for the whole retention.
 		why := fmt.Sprintf("The server no longer keeps the events from revision %d: it keeps them for its --event-retention, and a data file restored from a backup starts them again", ce.Requested)
 		if ce.Ahead {
 			why = fmt.Sprintf("The server has not reached revision %d: its data was restored from an older copy, and the revisions after its last will be given out again", ce.Requested)
 		}
-		return &cliError{code: exitUsage, msg: fmt.Sprintf("%s. Watch again with --from %d, the oldest it keeps, or without --from for what happens from now on, "+
-			"and look up what changed meanwhile with doorstep request list or volunteer list (%s).", why, ce.Oldest, orDefault(client.Reason(err), "EVENTS_COMPACTED"))}
+		return &cliError{code: exitUsage, msg: fmt.Sprintf("%s. Look up what changed meanwhile with doorstep request list or volunteer list, then watch again with --from %d, "+
+			"which misses nothing changed since this message, or without --from for what happens from now on (%s).", why, ce.From(), orDefault(client.Reason(err), "EVENTS_COMPACTED"))}
 	}
 	return err
 }

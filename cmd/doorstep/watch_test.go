@@ -309,21 +309,59 @@ func TestWatchFromRevisionNotKept(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			oldest, err := e.st.OldestEventRevision()
-			if err != nil {
-				t.Fatal(err)
-			}
+			// Where the server is, not where its log starts: see
+			// TestWatchFromRevisionNotKeptAdviceOutlastsASweep.
+			cur, _ := e.st.Changes()
 			e.env["DOORSTEP_TOKEN"] = e.coordinator
 			r := e.run("watch", "--from", tc.from)
 			if r.code != exitUsage {
 				t.Errorf("watch --from %s: exit %d, want %d", tc.from, r.code, exitUsage)
 			}
-			if want := fmt.Sprintf("--from %d", oldest); !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, tc.reason) {
+			if want := fmt.Sprintf("--from %d", cur+1); !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, tc.reason) {
 				t.Errorf("watch --from %s: stderr %q, want it to name %q and %s", tc.from, r.stderr, want, tc.reason)
 			}
 			if strings.Contains(r.stderr, "List calls") || strings.Contains(r.stderr, "oldest_revision") {
 				t.Errorf("watch --from %s: stderr %q speaks the API's words, not the command's", tc.from, r.stderr)
 			}
 		})
+	}
+}
+
+// TestWatchFromRevisionNotKeptAdviceOutlastsASweep: an operator told the
+// events from their --from are no longer kept looks up what changed with
+// doorstep request list, as told, and then watches with the --from the
+// message named. The log's start moves on at every sweep (every 15 s) on
+// a busy group's server: a --from naming where the log started when the
+// message was written was compacted too by then, and the watch was
+// refused again. The --from named carries on from the server's revision
+// when it said so, which the log keeps for its whole retention.
+func TestWatchFromRevisionNotKeptAdviceOutlastsASweep(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	e.newRequest() // a day ago, compacted
+	e.clock.advance(time.Hour)
+	e.newRequest() // in the log when the operator comes back
+	if _, err := e.st.CompactEvents(ctx, e.clock.now().Add(-30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	e.env["DOORSTEP_TOKEN"] = e.coordinator
+	r := e.run("watch", "--from", "1")
+	if r.code != exitUsage {
+		t.Fatalf("watch --from 1: exit %d, %s", r.code, r.stderr)
+	}
+	m := regexp.MustCompile(`--from ([0-9]+)`).FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("watch --from 1: stderr %q names no --from", r.stderr)
+	}
+	// The operator looks up what changed; the group goes on, and the
+	// server's sweep lets go of what it had when the message was written.
+	e.clock.advance(time.Hour)
+	later := e.newRequest()
+	if _, err := e.st.CompactEvents(ctx, e.clock.now().Add(-30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	lines, code, stderr := e.watchUntilStderr(1, "--from", m[1])
+	if code != 0 || !strings.Contains(lines[0], "help request created") || !strings.Contains(lines[0], later) {
+		t.Errorf("watch --from %s, as told: exit %d, lines %q, stderr %q; want the request made since first", m[1], code, lines, stderr)
 	}
 }
