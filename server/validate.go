@@ -158,7 +158,7 @@ func cleanText(v *violations, field, s string, required bool, max int, multiline
 				break
 			}
 			if unicode.IsControl(r) {
-				v.add(field, "contains control characters")
+				v.add(field, "must not contain control characters")
 				break
 			}
 		}

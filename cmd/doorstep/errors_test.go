@@ -79,6 +79,8 @@ func TestErrorsAndExitCodes(t *testing.T) {
 				"the name must be at most 100 characters (requester.display_name, --name)."},
 		{"details too long (server)", with("--details", strings.Repeat("d", 2001)), nil, exitUsage,
 			"The details must be at most 2000 characters (details, --details)."},
+		{"details with a control character (server)", with("--details", "Ring twice\a then wait"), nil, exitUsage,
+			"The details must not contain control characters (details, --details)."},
 		{"not found", []string{"request", "show", missingID}, nil, exitNotFound,
 			"There is no " + missingID + ": check the id (HELP_REQUEST_NOT_FOUND)."},
 		{"not an id", []string{"request", "show", "12"}, nil, exitUsage,
