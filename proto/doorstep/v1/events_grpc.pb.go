@@ -60,7 +60,9 @@ type EventServiceClient interface {
 	// "current_revision" where the server was, so the app reloads its view
 	// with List calls and watches from current_revision + 1 (not from
 	// oldest_revision: the log's start moves on at every sweep, and may be
-	// gone by the time the reload is done); the same, reason REVISION_AHEAD,
+	// gone by the time the reload is done; ErrorInfo metadata values are
+	// strings, so parse it as a decimal integer before adding one: in
+	// JavaScript "1234" + 1 is "12341"); the same, reason REVISION_AHEAD,
 	// when start_revision is past the server's log (an older copy put back
 	// without saying so). RESOURCE_EXHAUSTED (reason
 	// SLOW_CONSUMER) when the client stopped reading for too long; the
@@ -133,7 +135,9 @@ type EventServiceServer interface {
 	// "current_revision" where the server was, so the app reloads its view
 	// with List calls and watches from current_revision + 1 (not from
 	// oldest_revision: the log's start moves on at every sweep, and may be
-	// gone by the time the reload is done); the same, reason REVISION_AHEAD,
+	// gone by the time the reload is done; ErrorInfo metadata values are
+	// strings, so parse it as a decimal integer before adding one: in
+	// JavaScript "1234" + 1 is "12341"); the same, reason REVISION_AHEAD,
 	// when start_revision is past the server's log (an older copy put back
 	// without saying so). RESOURCE_EXHAUSTED (reason
 	// SLOW_CONSUMER) when the client stopped reading for too long; the
