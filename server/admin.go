@@ -329,15 +329,19 @@ func (s *Server) ErasePersonalData(ctx context.Context, req *pb.ErasePersonalDat
 	// the key rotation after it can take seconds, and until they leave
 	// FindCandidates would show them and dispatch would plan for them.
 	res, err := s.store.ErasePerson(ctx, phone, s.now(), func(r store.ErasureResult) { s.untrack(r.Volunteers...) })
-	if err != nil && len(res.HelpRequests)+len(res.Volunteers) == 0 {
+	pending := errors.Is(err, store.ErrKeyRotationPending)
+	if err != nil && !pending {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
-	if err != nil {
-		// The erasure committed; only the key rotation after it failed,
-		// and the next erasure or restart finishes it.
-		s.logger.Error("erase: key rotation", zap.Error(err))
+	if pending {
+		// The erasure committed; only the key rotation after it failed.
+		// Not an error: erasing again would find nothing to erase. But
+		// until the next erasure, purge or restart finishes it, copies of
+		// the files still hold what was erased, which the admin is told.
+		s.logger.Error("erase: key rotation failed: copies of the data and key files still hold what was erased until it is done", zap.Error(err))
 	}
-	return &pb.ErasePersonalDataResponse{HelpRequestsErased: int32(len(res.HelpRequests)), VolunteersErased: int32(len(res.Volunteers))}, nil
+	return &pb.ErasePersonalDataResponse{HelpRequestsErased: int32(len(res.HelpRequests)), VolunteersErased: int32(len(res.Volunteers)),
+		KeyRotationPending: pending}, nil
 }
 
 // CreateBackup implements pb.AdminServiceServer. A backup holds everyone's

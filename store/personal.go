@@ -967,9 +967,10 @@ func finishErasure(c *change, reqs []*staged[*pb.HelpRequest]) error {
 // OFFERED or ASSIGNED, or a volunteer with pending offers or active
 // assignments, is ErrHasCommitments and nothing is changed. Then the key epoch is
 // rotated, so that no copy of the erased data keys can be opened. An error
-// after the erasure committed is returned with its result; the rotation
-// is then finished by the next erasure (a retry that finds nothing left
-// to erase included), purge or Open. erased, if given, is told what was
+// after the erasure committed is returned with its result, and wraps
+// ErrKeyRotationPending; the rotation is then finished by the next
+// erasure (a retry that finds nothing left to erase included), purge or
+// Open. erased, if given, is told what was
 // erased as soon as it has committed, before the rotation, which rewrites
 // every data key and can take seconds: the caller stops offering an
 // erased volunteer then, not once the rotation is done.
@@ -993,12 +994,12 @@ func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time
 		// Nothing left to erase may be a retry after the rotation failed:
 		// the erased data keys are still under an epoch in the key file.
 		if err := s.finishDueRotation(); err != nil {
-			return res, fmt.Errorf("store: erase person: %w", err)
+			return res, fmt.Errorf("store: erase person: %w: %w", ErrKeyRotationPending, err)
 		}
 		return res, nil
 	}
 	if err := s.rotateKeys(); err != nil {
-		return res, fmt.Errorf("store: erase person: rotate keys: %w", err)
+		return res, fmt.Errorf("store: erase person: %w: rotate keys: %w", ErrKeyRotationPending, err)
 	}
 	return res, nil
 }

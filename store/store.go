@@ -22,6 +22,12 @@ var (
 	// working: admin tokens are made only on an empty file, so nothing
 	// could make another.
 	ErrLastAdminToken = errors.New("it is the last admin token that works")
+	// ErrKeyRotationPending comes, wrapped, with the result of an erasure
+	// that committed but whose key rotation then failed (or a retry, with
+	// nothing left to erase, whose rotation failed again): the key file
+	// still opens the stale copies of the erased data keys until the next
+	// erasure, purge or Open finishes it, and the caller must say so.
+	ErrKeyRotationPending = errors.New("the key rotation after the erasure is still to do")
 	// ErrPassStale refuses the next page of a pass that must be read
 	// whole under one key epoch (ListOpenMatchingInputs) when the keys
 	// rotated since its first page: read it again from the start.

@@ -1243,8 +1243,19 @@ type ErasePersonalDataResponse struct {
 	HelpRequestsErased int32 `protobuf:"varint,1,opt,name=help_requests_erased,json=helpRequestsErased,proto3" json:"help_requests_erased,omitempty"`
 	// Volunteer records deleted.
 	VolunteersErased int32 `protobuf:"varint,2,opt,name=volunteers_erased,json=volunteersErased,proto3" json:"volunteers_erased,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Output only. The erasure committed, but its last step failed: the
+	// master key that opened the erased data was not replaced (the data
+	// directory not writable, a full disk). Until it is, the key file still
+	// opens the copies of the erased data left in the data file's free
+	// pages, so a backup taken meanwhile, or a copy of the two files, still
+	// holds what was erased. The step is tried again at the next erasure,
+	// the retention purge (hourly) and the server's start: mend the
+	// directory or disk, then erase the same phone number again, which
+	// finds nothing left to erase and finishes it (this is false once it
+	// has).
+	KeyRotationPending bool `protobuf:"varint,3,opt,name=key_rotation_pending,json=keyRotationPending,proto3" json:"key_rotation_pending,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ErasePersonalDataResponse) Reset() {
@@ -1289,6 +1300,13 @@ func (x *ErasePersonalDataResponse) GetVolunteersErased() int32 {
 		return x.VolunteersErased
 	}
 	return 0
+}
+
+func (x *ErasePersonalDataResponse) GetKeyRotationPending() bool {
+	if x != nil {
+		return x.KeyRotationPending
+	}
+	return false
 }
 
 type CreateBackupRequest struct {
@@ -1480,10 +1498,11 @@ const file_doorstep_v1_admin_proto_rawDesc = "" +
 	"\x06tokens\x18\x04 \x03(\v2\x12.doorstep.v1.TokenR\x06tokens\x12=\n" +
 	"\raudit_records\x18\x05 \x03(\v2\x18.doorstep.v1.AuditRecordR\fauditRecords\"0\n" +
 	"\x18ErasePersonalDataRequest\x12\x14\n" +
-	"\x05phone\x18\x01 \x01(\tR\x05phone\"z\n" +
+	"\x05phone\x18\x01 \x01(\tR\x05phone\"\xac\x01\n" +
 	"\x19ErasePersonalDataResponse\x120\n" +
 	"\x14help_requests_erased\x18\x01 \x01(\x05R\x12helpRequestsErased\x12+\n" +
-	"\x11volunteers_erased\x18\x02 \x01(\x05R\x10volunteersErased\"\x15\n" +
+	"\x11volunteers_erased\x18\x02 \x01(\x05R\x10volunteersErased\x120\n" +
+	"\x14key_rotation_pending\x18\x03 \x01(\bR\x12keyRotationPending\"\x15\n" +
 	"\x13CreateBackupRequest\"\xac\x01\n" +
 	"\x14CreateBackupResponse\x12\x1c\n" +
 	"\tdirectory\x18\x01 \x01(\tR\tdirectory\x12\x1a\n" +

@@ -63,7 +63,9 @@ type AdminServiceClient interface {
 	// contact details, notes and address on every request they made (the
 	// rest of each request stays, for statistics) and their volunteer
 	// records. A request or volunteer with a live offer or assignment is
-	// FAILED_PRECONDITION (HAS_COMMITMENTS): cancel it first.
+	// FAILED_PRECONDITION (HAS_COMMITMENTS): cancel it first. An erasure
+	// ends by replacing the master key that opened what it erased; when that
+	// last step fails, the erasure stands and key_rotation_pending says so.
 	ErasePersonalData(ctx context.Context, in *ErasePersonalDataRequest, opts ...grpc.CallOption) (*ErasePersonalDataResponse, error)
 	// Backs up the data file as of one moment, while writes go on: a new
 	// directory under the server's --backup-dir, on the server's machine,
@@ -207,7 +209,9 @@ type AdminServiceServer interface {
 	// contact details, notes and address on every request they made (the
 	// rest of each request stays, for statistics) and their volunteer
 	// records. A request or volunteer with a live offer or assignment is
-	// FAILED_PRECONDITION (HAS_COMMITMENTS): cancel it first.
+	// FAILED_PRECONDITION (HAS_COMMITMENTS): cancel it first. An erasure
+	// ends by replacing the master key that opened what it erased; when that
+	// last step fails, the erasure stands and key_rotation_pending says so.
 	ErasePersonalData(context.Context, *ErasePersonalDataRequest) (*ErasePersonalDataResponse, error)
 	// Backs up the data file as of one moment, while writes go on: a new
 	// directory under the server's --backup-dir, on the server's machine,

@@ -1056,6 +1056,16 @@ func (m *ErasePersonalDataResponse) MarshalToSizedBufferVT(dAtA []byte) (int, er
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.KeyRotationPending {
+		i--
+		if m.KeyRotationPending {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x18
+	}
 	if m.VolunteersErased != 0 {
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.VolunteersErased))
 		i--
@@ -1566,6 +1576,9 @@ func (m *ErasePersonalDataResponse) SizeVT() (n int) {
 	}
 	if m.VolunteersErased != 0 {
 		n += 1 + protohelpers.SizeOfVarint(uint64(m.VolunteersErased))
+	}
+	if m.KeyRotationPending {
+		n += 2
 	}
 	n += len(m.unknownFields)
 	return n
@@ -4181,6 +4194,26 @@ func (m *ErasePersonalDataResponse) UnmarshalVT(dAtA []byte) error {
 					break
 				}
 			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field KeyRotationPending", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.KeyRotationPending = bool(v != 0)
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
