@@ -619,7 +619,10 @@ erasure and nothing is changed, and the refusal names it: end it first. Fulfil o
 hold the volunteer (doorstep volunteer hold), which withdraws their waiting offers, and hand back
 their jobs (doorstep request release).
 It waits up to 10 minutes for the answer, unless --timeout says otherwise: an erasure ends by
-re-wrapping every data key under a new master key, about 20 s on a file of a million records.`,
+re-wrapping every data key under a new master key, about 20 s on a file of a million records.
+If the server cannot (its data directory not writable, a full disk), the erasure stands but it
+says so and exits 1: until that step is done, backups and copies of the server's files still hold
+what was erased. Once the server's directory is mended, erase the same number again to finish it.`,
 		examples: []string{"doorstep admin erase --phone 07700 900123", "doorstep admin erase --phone '+44 1224 123456' --yes --json"},
 	}
 	cmd := a.begin("erase", u)
@@ -672,7 +675,15 @@ re-wrapping every data key under a new master key, about 20 s on a file of a mil
 		return err
 	}
 	if a.cfg.json {
-		return writeJSON(a.stdout, resp)
+		if err := writeJSON(a.stdout, resp); err != nil {
+			return err
+		}
+		return rotationPending(resp, number)
+	}
+	if resp.KeyRotationPending && resp.HelpRequestsErased == 0 && resp.VolunteersErased == 0 {
+		// "Nothing is held" would read as done, while copies of the files
+		// still hold what an earlier erasure took out.
+		return rotationPending(resp, number)
 	}
 	if resp.HelpRequestsErased == 0 && resp.VolunteersErased == 0 && shown != "" {
 		// Records the prompt named a moment ago are gone: another admin
@@ -690,7 +701,27 @@ re-wrapping every data key under a new master key, about 20 s on a file of a mil
 	}
 	fmt.Fprintf(a.stdout, "Erased the personal data of %s: %s (their statistics stay) and %s.\n", number,
 		count(int(resp.HelpRequestsErased), "request"), count(int(resp.VolunteersErased), "volunteer record"))
-	return nil
+	return rotationPending(resp, number)
+}
+
+// rotationPending is the failure to report when the erasure's last step,
+// replacing the master key, failed: the erasure stands, but until that
+// step is done a backup or a copy of the files still holds what it
+// erased, which the person must not be told is gone. Exit 1, so that a
+// script does not mark the erasure done.
+func rotationPending(resp *pb.ErasePersonalDataResponse, number string) error {
+	if !resp.KeyRotationPending {
+		return nil
+	}
+	what := "But its last step failed"
+	if resp.HelpRequestsErased == 0 && resp.VolunteersErased == 0 {
+		what = "Nothing was left to erase about " + number + ", but the last step of an earlier erasure failed again"
+	}
+	return &cliError{code: exitFailed, msg: what + ": the server could not replace the master key that opens the erased data " +
+		"(its data directory is not writable, or its disk is full), so until it does, a backup taken now, or a copy of its data and key files, " +
+		"still holds what was erased. Have whoever runs the server mend the directory or disk (its log says \"erase: key rotation failed\"), " +
+		"then erase again, doorstep admin erase --phone " + number + " --yes, which finds nothing left to erase and finishes this step " +
+		"(the server also tries again at its hourly purge and when it starts)."}
 }
 
 // namedBy lists the people that records name, each once, in the order

@@ -586,8 +586,9 @@ Connection (flags before or after the command; environment in brackets):
 		}
 	}
 	fmt.Fprint(w, `
-Exit codes: 0 done; 1 the server refused, or an import row failed; 2 bad input or usage;
-3 not found; 4 cannot reach the server; 5 not allowed (check the token); 130 interrupted.
+Exit codes: 0 done; 1 the server refused, an import row failed, or an erasure's last step failed;
+2 bad input or usage; 3 not found; 4 cannot reach the server; 5 not allowed (check the token);
+130 interrupted.
 `)
 }
 

@@ -20,7 +20,7 @@ import (
 // change all three together.
 const (
 	exitOK          = 0
-	exitFailed      = 1 // the server refused (wrong state, already exists...), or an import row failed
+	exitFailed      = 1 // the server refused (wrong state, already exists...), an import row failed, or an erasure's last step failed
 	exitUsage       = 2 // bad flags, bad input, or the server said INVALID_ARGUMENT
 	exitNotFound    = 3
 	exitUnreachable = 4 // cannot connect, or no answer in time

@@ -34,7 +34,8 @@
 // doorstepd), the token DOORSTEP_TOKEN (or --token). --linear (or
 // DOORSTEP_LINEAR=1) prints each value after its label, one to a line,
 // instead of tables, for screen readers and narrow windows. Exit codes: 0 done,
-// 1 the server refused or a row failed, 2 bad input or usage, 3 not found,
+// 1 the server refused, a row failed or an erasure's last step failed,
+// 2 bad input or usage, 3 not found,
 // 4 cannot reach the server, 5 not allowed (token), 130 interrupted.
 package main
 

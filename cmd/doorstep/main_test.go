@@ -51,6 +51,7 @@ func (c *testClock) advance(d time.Duration) {
 type testEnv struct {
 	t     *testing.T
 	addr  string
+	path  string // the data file; its key file is path + ".keys"
 	st    *store.BoltStore
 	clock *testClock
 	env   map[string]string
@@ -75,7 +76,8 @@ func newTestEnvWith(t *testing.T, opts ...grpc.ServerOption) *testEnv {
 func newTestEnvServing(t *testing.T, srvOpts []server.Option, opts ...grpc.ServerOption) *testEnv {
 	t.Helper()
 	clock := &testClock{t: testStart}
-	st, err := store.Open(filepath.Join(t.TempDir(), "doorstep.db"), store.WithClock(clock.now))
+	path := filepath.Join(t.TempDir(), "doorstep.db")
+	st, err := store.Open(path, store.WithClock(clock.now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +100,7 @@ func newTestEnvServing(t *testing.T, srvOpts []server.Option, opts ...grpc.Serve
 			t.Error(err)
 		}
 	})
-	e := &testEnv{t: t, addr: lis.Addr().String(), st: st, clock: clock}
+	e := &testEnv{t: t, addr: lis.Addr().String(), path: path, st: st, clock: clock}
 	e.helpline = e.newToken(pb.Role_ROLE_HELPLINE)
 	e.coordinator = e.newToken(pb.Role_ROLE_COORDINATOR)
 	// The helpline's own role, as the people this command is for have.
