@@ -65,7 +65,8 @@ var extensionRE = regexp.MustCompile(`(?i)^(.*[0-9)])[\s,;]*(?:\(\s*)?(?:ext(?:e
 // NormalisePhone returns a phone number in E.164 form. It takes UK numbers
 // as people say them ("01224 123456", "07700 900123", "+44 (0)1224 123456",
 // "(+44) 7700 900123", "0044 1224 123456") and other countries' numbers
-// starting with + or 00.
+// starting with + or 00, without the trunk zero some print in brackets
+// after the country code ("+353 (0)87 123 4567").
 // It is exported for the command-line client, which checks a number at the
 // prompt before sending it. Invisible formatting is dropped, direction
 // marks too: a number copied from an address book, a mail or a chat comes
@@ -89,9 +90,22 @@ func NormalisePhone(s string) (string, error) {
 	return n, err
 }
 
+// trunkZeroRE is the trunk prefix in brackets that a number carries
+// after its country code, printed for callers from abroad ("+353 (0)87
+// ...", "+44 (0)1224 ..."): dialled only from inside that country, and
+// never after the country code.
+var trunkZeroRE = regexp.MustCompile(`^\(\s*0\s*\)`)
+
 func normalisePhone(s string) (string, error) {
 	var b strings.Builder
-	for _, r := range strings.TrimSpace(s) {
+	s = strings.TrimSpace(s)
+	for i := 0; i < len(s); {
+		if m := trunkZeroRE.FindString(s[i:]); m != "" && international(b.String()) {
+			i += len(m)
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
 		switch {
 		case r >= '0' && r <= '9':
 			b.WriteRune(r)
@@ -131,6 +145,12 @@ func normalisePhone(s string) (string, error) {
 		return "", ErrBadPhone
 	}
 	return "+" + n, nil
+}
+
+// international says whether the digits read so far (n) are a country
+// code after + or 00.
+func international(n string) bool {
+	return strings.HasPrefix(n, "+") && len(n) > 1 || strings.HasPrefix(n, "00") && len(n) > 2
 }
 
 // cleanText trims s, drops the invisible formatting in it, and checks its
