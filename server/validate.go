@@ -57,6 +57,19 @@ var ErrBadPhone = errors.New("not a phone number")
 // number" of it leaves staff looking at one, so callers say why instead.
 var ErrPhoneExtension = fmt.Errorf("%w: it has an extension", ErrBadPhone)
 
+// ErrPhoneRelay is returned by NormalisePhone for a number given with a
+// Relay UK prefix ("18001 01224 123456"), which a deaf person's textphone
+// is rung through. It is an ErrBadPhone: the prefix is how a call is put
+// through, not part of the number that names the person (their other
+// requests, their erasure); but told "not a phone number", staff typed it
+// again without the prefix and the volunteer rang a textphone, with
+// nothing on the request to say so. Callers say why instead.
+var ErrPhoneRelay = fmt.Errorf("%w: it has a Relay UK prefix", ErrBadPhone)
+
+// relayRE is the prefix a Relay UK call is dialled with: 18001 from a
+// textphone, 18002 from a voice phone.
+var relayRE = regexp.MustCompile(`^1800[12][\s.-]*`)
+
 // extensionRE is a number and the extension people write after it: "ext
 // 12", "ext. 12", "extn 12", "extension 12", "x12", "#12", or any of them
 // in brackets, as a letterhead prints it ("(ext. 12)").
@@ -84,6 +97,11 @@ func NormalisePhone(s string) (string, error) {
 		if m := extensionRE.FindStringSubmatch(strings.TrimSpace(s)); m != nil {
 			if _, err := normalisePhone(m[1]); err == nil {
 				return "", ErrPhoneExtension
+			}
+		}
+		if p := relayRE.FindString(strings.TrimSpace(s)); p != "" {
+			if _, err := normalisePhone(strings.TrimSpace(s)[len(p):]); err == nil {
+				return "", ErrPhoneRelay
 			}
 		}
 	}
@@ -404,6 +422,11 @@ func cleanContact(v *violations, field string, c *pb.Contact) {
 		v.add(field+".phone", "has an extension, which cannot be stored: give the number without it, and put the extension in the details")
 	case errors.Is(err, ErrPhoneExtension):
 		v.add(field+".phone", "has an extension, which cannot be stored: give a number that reaches them without one")
+	case errors.Is(err, ErrPhoneRelay) && strings.HasSuffix(field, "requester"):
+		v.add(field+".phone", "starts with a Relay UK prefix (18001 or 18002), which cannot be stored: give the number without it, "+
+			"and put in the details that the caller is reached through Relay UK, dialling 18002 before the number")
+	case errors.Is(err, ErrPhoneRelay):
+		v.add(field+".phone", "starts with a Relay UK prefix (18001 or 18002), which cannot be stored: give their number without it")
 	case err != nil:
 		v.add(field+".phone", "is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or an international one starting with +")
 	default:

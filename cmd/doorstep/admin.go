@@ -475,7 +475,10 @@ func personPhone(flagValue string, pos []string, synopsis, whose string) (string
 	if number == "" {
 		return "", usageErrorf("give %s: %s", whose, synopsis)
 	}
-	if _, err := server.NormalisePhone(number); err != nil {
+	if _, err := server.NormalisePhone(number); errors.Is(err, server.ErrPhoneRelay) {
+		// Records hold the number without it: give it so, as they do.
+		return "", usageErrorf("%q starts with a Relay UK prefix, which no record holds: give the number without it", number)
+	} else if err != nil {
 		return "", usageErrorf("%q is not a phone number: give a UK number such as 01224 123456 or 07700 900123, or an international one starting with +", number)
 	}
 	return number, nil

@@ -892,11 +892,7 @@ func editContact(given map[string]bool, name, phone, field, example string, fail
 		// number reads as sent (savedAsSent).
 		number, err := server.NormalisePhone(phone)
 		if err != nil {
-			extension := volunteerExtension
-			if field == "requester" {
-				extension = callerExtension
-			}
-			fail("phone", phoneFault(strings.TrimSpace(phone), err, example, extension))
+			fail("phone", phoneFault(strings.TrimSpace(phone), err, example, field == "requester"))
 		}
 		c.Phone = number
 		paths = append(paths, field+".phone")

@@ -396,12 +396,35 @@ const (
 	volunteerExtension = "give a number that reaches them without one"
 )
 
+// What to do with the Relay UK prefix of a deaf person's number
+// (server.ErrPhoneRelay): a caller's goes in the request's details, so
+// that the volunteer knows to ring through the relay; a volunteer's
+// record has no such place.
+const (
+	callerRelay    = "give the number without it, and put in the details that the caller is reached through Relay UK, dialling 18002 before the number"
+	volunteerRelay = "give their number without it"
+)
+
 // phoneFault says why s, refused by server.NormalisePhone with err, is not
-// taken: its extension, said as such and what to do with it, or else that
-// it is not a phone number, giving example as one that is.
-func phoneFault(s string, err error, example, extension string) error {
-	if errors.Is(err, server.ErrPhoneExtension) {
-		return fmt.Errorf("%q has an extension, which cannot be stored: %s", s, extension)
+// taken: its extension or Relay UK prefix, said as such and what to do
+// with it (as for a caller, or a volunteer), or else that it is not a
+// phone number, giving example as one that is.
+func phoneFault(s string, err error, example string, caller bool) error {
+	switch {
+	case errors.Is(err, server.ErrPhoneExtension):
+		return fmt.Errorf("%q has an extension, which cannot be stored: %s", s, pick(caller, callerExtension, volunteerExtension))
+	case errors.Is(err, server.ErrPhoneRelay):
+		return fmt.Errorf("%q starts with a Relay UK prefix, which cannot be stored: %s", s, pick(caller, callerRelay, volunteerRelay))
+	case example == "":
+		return fmt.Errorf("%q is not a phone number", s)
 	}
 	return fmt.Errorf("%q is not a phone number: give a UK number such as %s, or one starting with +", s, example)
+}
+
+// pick is a if cond, else b.
+func pick(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
 }

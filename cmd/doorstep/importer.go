@@ -700,8 +700,8 @@ func (a *app) csvRow(get func(string) string, org string) (*pb.HelpRequest, erro
 	if hr.Requester.DisplayName == "" {
 		probs = append(probs, "name is empty")
 	}
-	if _, err := server.NormalisePhone(hr.Requester.Phone); errors.Is(err, server.ErrPhoneExtension) {
-		probs = append(probs, fmt.Sprintf("phone %q has an extension, which cannot be stored: %s", hr.Requester.Phone, callerExtension))
+	if _, err := server.NormalisePhone(hr.Requester.Phone); errors.Is(err, server.ErrPhoneExtension) || errors.Is(err, server.ErrPhoneRelay) {
+		probs = append(probs, "phone "+phoneFault(hr.Requester.Phone, err, "", true).Error())
 	} else if why := spreadsheetPhone(hr.Requester.Phone); err != nil && why != "" {
 		probs = append(probs, fmt.Sprintf("phone %q %s", hr.Requester.Phone, why))
 	} else if err != nil {
@@ -861,8 +861,8 @@ func jsonlSlips(hr *pb.HelpRequest) []string {
 	}
 	if ph := hr.GetRequester().GetPhone(); ph == "" {
 		probs = append(probs, "requester.phone is empty")
-	} else if _, err := server.NormalisePhone(ph); errors.Is(err, server.ErrPhoneExtension) {
-		probs = append(probs, fmt.Sprintf("requester.phone %q has an extension, which cannot be stored: %s", ph, callerExtension))
+	} else if _, err := server.NormalisePhone(ph); errors.Is(err, server.ErrPhoneExtension) || errors.Is(err, server.ErrPhoneRelay) {
+		probs = append(probs, "requester.phone "+phoneFault(ph, err, "", true).Error())
 	} else if err != nil {
 		probs = append(probs, fmt.Sprintf("requester.phone %q is not a phone number", ph))
 	}

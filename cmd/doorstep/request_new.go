@@ -146,7 +146,7 @@ Needs: ` + needNames() + `.`,
 		{key: "phone", flag: "phone", question: "Caller's phone number", required: true,
 			apply: func(s string) error {
 				if _, err := server.NormalisePhone(s); err != nil {
-					return phoneFault(s, err, "01224 123456 or 07700 900123", callerExtension)
+					return phoneFault(s, err, "01224 123456 or 07700 900123", true)
 				}
 				hr.Requester.Phone = s
 				return nil

@@ -74,10 +74,8 @@ holds: to the matcher the two are two people.`,
 		Capacity:     int32(*capacity),
 		Organisation: strings.ToLower(strings.TrimSpace(*org)),
 	}
-	if _, err := server.NormalisePhone(*phone); errors.Is(err, server.ErrPhoneExtension) {
-		bad = append(bad, "--phone: "+phoneFault(*phone, err, "", volunteerExtension).Error())
-	} else if err != nil {
-		bad = append(bad, fmt.Sprintf("--phone: %q is not a phone number", *phone))
+	if _, err := server.NormalisePhone(*phone); err != nil {
+		bad = append(bad, "--phone: "+phoneFault(*phone, err, "", false).Error())
 	}
 	if _, err := geo.NormalisePostcode(*postcode); err != nil {
 		bad = append(bad, fmt.Sprintf("--postcode: %q is not a UK postcode", *postcode))
