@@ -434,7 +434,12 @@ func matchingInput(tx *bolt.Tx, key []byte, now time.Time, cache map[string]sibl
 				in.Crowded = true
 			}
 		}
-		if !helped(o, now) {
+		// One number can be several people's (a care worker's work
+		// mobile, a warden's line, a daughter ringing for her mother and
+		// her aunt): a volunteer who went to another postcode for it has
+		// not met this caller, and is not to be ranked up, nor named to
+		// staff, as having helped them before.
+		if !helped(o, now) || o.GetLocation().GetPostcode() != r.GetLocation().GetPostcode() {
 			continue
 		}
 		if seen++; seen > maxPreviousHelpers {
