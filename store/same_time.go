@@ -52,7 +52,11 @@ func (s *BoltStore) SameTimeRequests(_ context.Context, hrs []*pb.HelpRequest, o
 				if len(out[i]) == MaxSameTime {
 					break
 				}
-				if o.from < to && from < o.to && !bytes.Equal(o.id, key) && (organisation == "" || o.organisation == organisation) {
+				// One number can be several people's, each at their own
+				// home (a care worker's work mobile): a request at another
+				// postcode is someone else's need, not this one taken twice.
+				if o.from < to && from < o.to && !bytes.Equal(o.id, key) && (organisation == "" || o.organisation == organisation) &&
+					o.postcode == r.GetLocation().GetPostcode() {
 					out[i] = append(out[i], idString(o.id))
 				}
 			}
@@ -65,11 +69,12 @@ func (s *BoltStore) SameTimeRequests(_ context.Context, hrs []*pb.HelpRequest, o
 	return out, nil
 }
 
-// spanned is a live request's id, organisation and time, as
+// spanned is a live request's id, organisation, postcode and time, as
 // SameTimeRequests compares them.
 type spanned struct {
 	id           []byte // the transaction's own bytes
 	organisation string
+	postcode     string
 	from, to     int64 // unix nanoseconds, [from, to)
 }
 
@@ -88,7 +93,7 @@ func liveOf(top *bolt.Bucket, prefix []byte) ([]spanned, error) {
 			return nil, err
 		}
 		if from, to, ok := timeSpan(r); ok && liveState(r.State) {
-			out = append(out, spanned{id: id, organisation: r.Organisation, from: from, to: to})
+			out = append(out, spanned{id: id, organisation: r.Organisation, postcode: r.GetLocation().GetPostcode(), from: from, to: to})
 		}
 	}
 	slices.Reverse(out)

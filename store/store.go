@@ -220,8 +220,10 @@ type Store interface {
 	MatchingInputs(ctx context.Context, id string) (*pb.HelpRequest, []string, error)
 	// SameTimeRequests returns, for each of hrs (requests as stored, nil
 	// allowed), the ids of the same requester's other live requests (OPEN,
-	// OFFERED, ASSIGNED; the same phone) whose time overlaps its own (a
-	// window [start, end), a deadline's [create_time, deadline)), oldest
+	// OFFERED, ASSIGNED; the same phone, at the same postcode: one number
+	// can be several people's, each at their own home) whose time overlaps
+	// its own (a window [start, end), a deadline's [create_time,
+	// deadline)), oldest
 	// first and at most MaxSameTime of them; none for a request that is
 	// not live itself or no longer stored. organisation, when not "",
 	// keeps that organisation's only. It opens no personal data, and

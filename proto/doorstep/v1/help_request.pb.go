@@ -736,7 +736,9 @@ type CreateHelpRequestResponse struct {
 	// The stored request.
 	HelpRequest *HelpRequest `protobuf:"bytes,1,opt,name=help_request,json=helpRequest,proto3" json:"help_request,omitempty"`
 	// The requester's other live requests (OPEN, OFFERED or ASSIGNED, with
-	// the same requester.phone) whose time overlaps this one's, that the
+	// the same requester.phone, at the same postcode: one number can be
+	// several people's, each at their own home, as a care worker's work
+	// mobile is) whose time overlaps this one's, that the
 	// caller's token may read (a partner's: its own organisation's only), by
 	// name ("helpRequests/{id}"), oldest first, at most 10; empty when none.
 	// A time is a window [start_time, end_time), or a deadline request's
