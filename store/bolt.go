@@ -432,6 +432,11 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	if err := checkDataFileWhole(path); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if err := checkPagesWritten(path, o.timeout); errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("store: open %s: %w", path, ErrInUse)
+	} else if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	db, err := openLocked(path, boltOpts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: %w", path, ErrInUse)
@@ -640,31 +645,37 @@ func checkDataFileWhole(path string) error {
 		ErrNotDataFile, fi.Size(), need, filepath.Base(path))
 }
 
-// boltSize is the size a bbolt file's pages take by the meta page bbolt
-// would open it at: the valid one of the higher transaction id (DB.meta),
-// the second found at the first's page size, or, the first being
-// invalid, where bbolt's getPageSize looks for it. The layout is bbolt's
-// file format version 2, in the machine's byte order.
-func boltSize(f *os.File) (int64, bool) {
-	type meta struct {
-		pageSize   uint32
-		pgid, txid uint64
-	}
-	read := func(off int64) (meta, bool) {
+// boltMeta is the meta page of a bbolt file that bbolt would open it at:
+// the valid one of the higher transaction id (DB.meta), the second found
+// at the first's page size, or, the first being invalid, where bbolt's
+// getPageSize looks for it. The layout is bbolt's file format version 2,
+// in the machine's byte order.
+type boltMeta struct {
+	pageSize             uint32
+	root, freelist, pgid uint64
+	txid                 uint64
+}
+
+// noFreelist is a meta page's freelist when the free list is not written
+// to the file (bbolt's PgidNoFreelist: NoFreelistSync).
+const noFreelist = math.MaxUint64
+
+func readBoltMeta(f *os.File) (boltMeta, bool) {
+	read := func(off int64) (boltMeta, bool) {
 		// A page header (16 bytes), then magic(4) version(4)
 		// page_size(4) flags(4) root(16) freelist(8) pgid(8) txid(8)
 		// checksum(8), the checksum FNV-1a of what comes before it.
 		var buf [16 + 64]byte
 		if n, _ := f.ReadAt(buf[:], off); n != len(buf) {
-			return meta{}, false
+			return boltMeta{}, false
 		}
 		m, ne := buf[16:], binary.NativeEndian
 		h := fnv.New64a()
 		_, _ = h.Write(m[:56])
 		if ne.Uint32(m[0:]) != 0xED0CDAED || ne.Uint32(m[4:]) != 2 || h.Sum64() != ne.Uint64(m[56:]) {
-			return meta{}, false
+			return boltMeta{}, false
 		}
-		return meta{ne.Uint32(m[8:]), ne.Uint64(m[40:]), ne.Uint64(m[48:])}, true
+		return boltMeta{ne.Uint32(m[8:]), ne.Uint64(m[16:]), ne.Uint64(m[32:]), ne.Uint64(m[40:]), ne.Uint64(m[48:])}, true
 	}
 	m0, ok0 := read(0)
 	pageSize := m0.pageSize
@@ -677,10 +688,10 @@ func boltSize(f *os.File) (int64, bool) {
 		}
 	}
 	if pageSize == 0 {
-		return 0, false
+		return boltMeta{}, false
 	}
 	m1, ok1 := read(int64(pageSize))
-	var m meta
+	var m boltMeta
 	switch {
 	case ok0 && ok1:
 		m = m0
@@ -692,12 +703,151 @@ func boltSize(f *os.File) (int64, bool) {
 	case ok1:
 		m = m1
 	default:
+		return boltMeta{}, false
+	}
+	if m.pageSize == 0 || m.pgid > math.MaxInt64/uint64(m.pageSize) {
+		return boltMeta{}, false
+	}
+	return m, true
+}
+
+// boltSize is the size a bbolt file's pages take by the meta page bbolt
+// would open it at (readBoltMeta).
+func boltSize(f *os.File) (int64, bool) {
+	m, ok := readBoltMeta(f)
+	if !ok {
 		return 0, false
 	}
-	if m.pgid > math.MaxInt64/uint64(pageSize) {
-		return 0, false
+	return int64(m.pgid) * int64(m.pageSize), true
+}
+
+// checkPagesWritten refuses a data file (ErrNotDataFile) whose size is
+// whole but some of whose pages in use were never written: a copy into a
+// file made its full size first (Windows' copy, rsync --preallocate, a
+// download tool) that stopped part-way leaves zeros where the rest of
+// the file should be. bbolt opens such a file and, rebuilding its free
+// list, finds a page that does not say it is the page asked for: it
+// panics in a goroutine of its own, which nothing can recover, and the
+// server dies with a trace of every goroutine, naming no file and nothing
+// to put back. Every page the trees reach, and the free list's, is read
+// here with the file's shared lock held, as a read-only bbolt holds it: a
+// server writing the file keeps it out, and a wait longer than timeout
+// is bolterrors.ErrTimeout. What bbolt itself cannot open is left to it.
+func checkPagesWritten(path string, timeout time.Duration) error {
+	var f *os.File
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			var err error
+			f, err = os.OpenFile(name, flag, perm)
+			return f, err
+		}})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return err
 	}
-	return int64(m.pgid) * int64(pageSize), true
+	if err != nil {
+		return nil
+	}
+	defer func() { _ = db.Close() }()
+	m, ok := readBoltMeta(f)
+	if !ok {
+		return nil
+	}
+	if bad := unwrittenPage(f, m); bad != "" {
+		return fmt.Errorf("%w: %s, as in a copy stopped part-way into a file made its full size first; "+
+			"put back %s as a backup holds it (AdminService.CreateBackup, or a copy taken with the server stopped)",
+			ErrNotDataFile, bad, filepath.Base(path))
+	}
+	return nil
+}
+
+// unwrittenPage walks every page the meta page m's trees reach (branch
+// pages, leaf pages, the roots of the buckets in them) and its free list,
+// and says which is not as bbolt wrote it ("" if none is): a page that
+// does not name itself, or is neither a branch nor a leaf, or runs past
+// the pages in use. It reads the file, not bbolt's map of it: a file
+// shorter than its pages is refused before (checkDataFileWhole).
+func unwrittenPage(f *os.File, m boltMeta) string {
+	const (
+		headerSize   = 16 // id(8) flags(2) count(2) overflow(4)
+		elemSize     = 16 // branch: pos(4) ksize(4) pgid(8); leaf: flags(4) pos(4) ksize(4) vsize(4)
+		branchFlag   = 0x01
+		leafFlag     = 0x02
+		freelistFlag = 0x10
+		bucketLeaf   = 0x01
+	)
+	ne, ps := binary.NativeEndian, int64(m.pageSize)
+	seen := make([]bool, m.pgid)
+	buf := make([]byte, ps) // the page read last, read over by the next
+	// read is page id whole (with its overflow), in buf, or a reason it
+	// is not one bbolt wrote.
+	read := func(id uint64, want uint16) ([]byte, string) {
+		if id < 2 || id >= m.pgid {
+			return nil, fmt.Sprintf("page %d is past the %d pages in use", id, m.pgid)
+		}
+		p := buf[:ps]
+		if n, _ := f.ReadAt(p, int64(id)*ps); n != len(p) {
+			return nil, fmt.Sprintf("page %d cannot be read", id)
+		}
+		flags, overflow := ne.Uint16(p[8:]), uint64(ne.Uint32(p[12:]))
+		if got := ne.Uint64(p[0:]); got != id || flags&want == 0 {
+			return nil, fmt.Sprintf("page %d was never written (it reads as page %d, flags %#x)", id, got, flags)
+		}
+		if overflow >= m.pgid-id {
+			return nil, fmt.Sprintf("page %d runs past the %d pages in use", id, m.pgid)
+		}
+		if overflow > 0 {
+			if n := int64(overflow+1) * ps; int64(cap(buf)) < n {
+				buf = append(buf[:ps], make([]byte, n-ps)...)
+			}
+			p = buf[:int64(overflow+1)*ps]
+			if n, _ := f.ReadAt(p[ps:], int64(id+1)*ps); n != len(p)-int(ps) {
+				return nil, fmt.Sprintf("page %d cannot be read", id)
+			}
+		}
+		return p, ""
+	}
+	if m.freelist != noFreelist {
+		if _, bad := read(m.freelist, freelistFlag); bad != "" {
+			return bad
+		}
+	}
+	stack := []uint64{m.root}
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if id < uint64(len(seen)) && seen[id] {
+			continue
+		}
+		p, bad := read(id, branchFlag|leafFlag)
+		if bad != "" {
+			return bad
+		}
+		seen[id] = true
+		flags, count := ne.Uint16(p[8:]), int(ne.Uint16(p[10:]))
+		if headerSize+count*elemSize > len(p) {
+			return fmt.Sprintf("page %d holds more than fits in it", id)
+		}
+		for i := range count {
+			e := p[headerSize+i*elemSize:]
+			if flags&branchFlag != 0 {
+				stack = append(stack, ne.Uint64(e[8:]))
+				continue
+			}
+			if ne.Uint32(e[0:])&bucketLeaf == 0 {
+				continue
+			}
+			// A bucket: its root(8) and sequence(8), then, for an inline
+			// one (root 0), its only page, which holds no bucket.
+			at := headerSize + i*elemSize + int(ne.Uint32(e[4:])) + int(ne.Uint32(e[8:]))
+			if at < 0 || at+8 > len(p) {
+				return fmt.Sprintf("page %d holds more than fits in it", id)
+			}
+			if root := ne.Uint64(p[at:]); root != 0 {
+				stack = append(stack, root)
+			}
+		}
+	}
+	return ""
 }
 
 // notBolt says whether bbolt refused the file as not one of its own, or

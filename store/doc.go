@@ -152,7 +152,11 @@
 // new store there would look like success over the loss of every record.
 // And it refuses (ErrNotDataFile) a file that is not bbolt's, or is
 // shorter than its last commit left it (a copy stopped part-way), which
-// bbolt would open and then die of, reading a page past its end.
+// bbolt would open and then die of, reading a page past its end, or has
+// zeros where pages its trees reach should be (a copy stopped part-way
+// into a file made its full size first), which bbolt would die of too.
+// The pages are read with the file's lock shared, so a server writing it
+// is still told apart (ErrInUse).
 //
 // Erasure (ErasePerson) and retention (PurgePersonalData) delete a request's
 // data key and sealed data and set personal_data_removed_time (an erased

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -305,4 +306,95 @@ func TestOpenKeyFileMissingOrOthersSaysWhatToPutBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A copy into a file made its full size first (Windows' copy, rsync
+// --preallocate, a download tool) that stopped part-way is whole by its
+// size, with zeros where the rest of the data should be. bbolt opened it
+// and, rebuilding the free list, panicked on a page that did not name
+// itself, in a goroutine nothing can recover: the server died with a
+// trace of every goroutine, naming neither the file nor what to put back.
+// Files bbolt wrote whole still open: one whose newer meta page a crash
+// tore, one made at another page size, one padded past its pages.
+func TestOpenRefusesDataFileCopiedPartWayIntoItsFullSize(t *testing.T) {
+	s, path := newStore(t)
+	for i := range 200 {
+		_, err := s.CreateHelpRequest(bg, personalRequest(fmt.Sprint("pre", i), fmt.Sprintf("+44770092%04d", i)), Idempotency{})
+		mustOK(t, err, "create")
+	}
+	mustOK(t, s.Close(), "close")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	mustOK(t, err, "open read-only")
+	var need int64
+	var pageSize int
+	mustOK(t, db.View(func(tx *bolt.Tx) error { need, pageSize = tx.Size(), tx.DB().Info().PageSize; return nil }), "size")
+	mustOK(t, db.Close(), "close read-only")
+	whole := readFile(t, path)
+
+	child := func(t *testing.T, what string) string {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestOpenChild$")
+		cmd.Env = append(os.Environ(), envOpenChild+"="+path)
+		out, _ := cmd.CombinedOutput()
+		got := string(out)
+		i := strings.Index(got, "OPEN: ")
+		if i < 0 {
+			t.Fatalf("Open of %s did not return:\n%.600s", what, out)
+		}
+		return strings.TrimSpace(strings.SplitN(got[i+len("OPEN: "):], "\n", 2)[0])
+	}
+	for _, written := range []int64{4 * int64(pageSize), need / 2, need - int64(pageSize)} {
+		t.Run(fmt.Sprint(written), func(t *testing.T) {
+			b := make([]byte, len(whole))
+			copy(b, whole[:written])
+			mustOK(t, os.WriteFile(path, b, 0o600), "copy part-way")
+			got := child(t, fmt.Sprintf("a file written to %d of its %d bytes", written, len(whole)))
+			for _, want := range []string{ErrNotDataFile.Error(), "never written", "put back doorstep.db"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("refusal %q does not say %q", got, want)
+				}
+			}
+		})
+	}
+
+	// Torn: a crash while the meta page of the last commit was written
+	// leaves the other, older one, which bbolt opens at.
+	txid := func(i int) uint64 { return binary.NativeEndian.Uint64(whole[i*pageSize+16+48:]) }
+	newest := 0
+	if txid(1) > txid(0) {
+		newest = 1
+	}
+	torn := bytes.Clone(whole)
+	torn[newest*pageSize+16+20] ^= 0xff
+	for _, tc := range []struct {
+		name string
+		file func() []byte
+	}{
+		{"its newer meta page torn", func() []byte { return torn }},
+		{"padded past its pages", func() []byte { return append(bytes.Clone(whole), make([]byte, 1<<20)...) }},
+		{"made at a page size of 16384", func() []byte {
+			other := filepath.Join(t.TempDir(), "doorstep.db")
+			src, err := bolt.Open(path+".whole", 0o600, nil)
+			mustOK(t, err, "open the whole file")
+			dst, err := bolt.Open(other, 0o600, &bolt.Options{PageSize: 16384, NoFreelistSync: true})
+			mustOK(t, err, "open a file at 16384")
+			mustOK(t, bolt.Compact(dst, src, 0), "copy at 16384")
+			mustOK(t, src.Close(), "close")
+			mustOK(t, dst.Close(), "close")
+			return readFile(t, other)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mustOK(t, os.WriteFile(path+".whole", whole, 0o600), "write the whole file")
+			mustOK(t, os.WriteFile(path, tc.file(), 0o600), "write the file")
+			if got := child(t, tc.name); got != "<nil>" {
+				t.Errorf("Open of a data file %s: %s", tc.name, got)
+			}
+		})
+	}
+	mustOK(t, os.WriteFile(path, whole, 0o600), "put the file back")
+	s = openAt(t, path)
+	// A second start beside a running one is still told it is in use.
+	_, err = Open(path, WithOpenTimeout(100*time.Millisecond))
+	mustErr(t, err, ErrInUse, "open beside a running store")
 }
