@@ -358,6 +358,15 @@ func (s *Server) CreateBackup(ctx context.Context, _ *pb.CreateBackupRequest) (_
 	// second do not clash; the store refuses a directory that exists.
 	dir := filepath.Join(s.backupDir, "doorstep-"+s.now().UTC().Format("20060102T150405.000Z"))
 	info, err = s.store.Backup(ctx, dir)
+	pending := errors.Is(err, store.ErrKeyRotationPending)
+	if pending {
+		// The backup was taken, as backups must not stop for this, but
+		// the key rotation due before it failed: it holds what was erased
+		// since the last completed one, which the admin is told.
+		s.logger.Error("backup: key rotation failed: this backup still holds what was erased or deleted since the last completed rotation",
+			zap.String("dir", info.Dir), zap.Error(err))
+		err = nil
+	}
 	if errors.Is(err, fs.ErrExist) {
 		return nil, statusWith(codes.AlreadyExists, ReasonAlreadyExists, "a backup was taken at this same moment; try again", nil)
 	}
@@ -386,5 +395,5 @@ func (s *Server) CreateBackup(ctx context.Context, _ *pb.CreateBackupRequest) (_
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
 	return &pb.CreateBackupResponse{Directory: info.Dir, Revision: info.Revision,
-		CreateTime: timestamppb.New(info.Time), SizeBytes: info.Bytes}, nil
+		CreateTime: timestamppb.New(info.Time), SizeBytes: info.Bytes, KeyRotationPending: pending}, nil
 }

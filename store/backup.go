@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -60,12 +61,24 @@ type BackupInfo struct {
 // it, failed, or has yet to run), which opens the stale copies, in the
 // copy's free pages, of the data keys an erasure deleted. A failed or
 // cancelled backup removes what it wrote.
+//
+// Until the rotation a deletion or erasure leaves due is done, the epoch
+// the snapshot uses opens those stale copies too, so the backup finishes
+// it first (backupSnapshot). When that fails (the data directory not
+// writable, a full disk), the backup is still taken, as backups must not
+// stop for it, and the error returned with its info wraps
+// ErrKeyRotationPending: it holds what was erased or deleted since the
+// last completed rotation.
 func (s *BoltStore) Backup(ctx context.Context, dir string) (BackupInfo, error) {
 	info := BackupInfo{Dir: dir, Time: s.now()}
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return info, fmt.Errorf("backup: %w", err)
 	}
-	if err := s.backupTo(ctx, dir, &info); err != nil {
+	tx, ring, pending, err := s.backupSnapshot()
+	if err == nil {
+		err = s.backupTo(ctx, dir, &info, tx, ring)
+	}
+	if err != nil {
 		_ = os.RemoveAll(dir)
 		return info, fmt.Errorf("backup %s: %w", dir, err)
 	}
@@ -77,17 +90,55 @@ func (s *BoltStore) Backup(ctx context.Context, dir string) (BackupInfo, error) 
 	}
 	s.logger.Info("store backed up", zap.String("dir", dir), zap.Uint64("revision", info.Revision),
 		zap.Int64("bytes", info.Bytes), zap.Duration("took", s.now().Sub(info.Time)))
+	if pending != nil {
+		return info, fmt.Errorf("backup %s: %w: %w", dir, ErrKeyRotationPending, pending)
+	}
 	return info, nil
 }
 
-func (s *BoltStore) backupTo(ctx context.Context, dir string, info *BackupInfo) error {
-	s.keyMu.RLock()
-	tx, err := s.db.Begin(false)
-	ring := s.ring.Load()
-	s.keyMu.RUnlock()
-	if err != nil {
-		return closedErr(err)
+// backupRotations bounds the rotations a backup runs before its snapshot:
+// a deletion committed while one ran leaves the rotation due again.
+const backupRotations = 2
+
+// backupSnapshot begins the read transaction a backup copies and loads
+// the keyring that opens it, once no key rotation is due: it runs the one
+// due first. It holds rotateMu until the transaction has begun, so that
+// no rotation is halfway through the snapshot (the old epoch still in
+// use by the keys not yet re-wrapped). pending is why the snapshot still
+// has the rotation due: the rotation failed, or deletions kept leaving it
+// due.
+func (s *BoltStore) backupSnapshot() (tx *bolt.Tx, ring *keyring, pending, err error) {
+	s.rotateMu.Lock()
+	defer s.rotateMu.Unlock()
+	for tries := 0; ; tries++ {
+		s.keyMu.RLock()
+		tx, err = s.db.Begin(false)
+		ring = s.ring.Load()
+		s.keyMu.RUnlock()
+		if err != nil {
+			return nil, nil, nil, closedErr(err)
+		}
+		if tx.Bucket(bMeta).Get(kRotationDue) == nil {
+			return tx, ring, nil, nil
+		}
+		if pending != nil {
+			return tx, ring, pending, nil
+		}
+		if tries == backupRotations {
+			return tx, ring, errors.New("deletions left the key rotation due again while it ran"), nil
+		}
+		_ = tx.Rollback()
+		// The rotation a crash cut short, if any, resumes here; the loop
+		// then sees whether one is due again, as rotateKeys does.
+		if _, err := s.rotateOnce(); err != nil {
+			pending = fmt.Errorf("rotate keys: %w", err)
+		}
 	}
+}
+
+// backupTo copies the snapshot tx, which it ends, and the keys it uses
+// from ring into dir.
+func (s *BoltStore) backupTo(ctx context.Context, dir string, info *BackupInfo, tx *bolt.Tx, ring *keyring) (err error) {
 	defer func() { _ = tx.Rollback() }()
 	if backupBegun != nil {
 		backupBegun()

@@ -184,8 +184,11 @@
 // Deleting a request or a volunteer drops its data key and sealed data
 // too, and marks the rotation due without doing it (any partner may
 // delete, and each rotation rewrites every data key): the next purge,
-// which the server runs hourly whatever the retention, erasure or Open
-// does it.
+// which the server runs hourly whatever the retention, erasure, backup or
+// Open does it. A backup copies the free pages too, so it runs the
+// rotation due before its snapshot, holding rotateMu until the snapshot
+// has begun; when that fails it is still taken, and says it holds what
+// was erased (ErrKeyRotationPending).
 // A crash before the first chunk commits leaves the rotation due but not
 // under way, and Open starts it afresh under a new epoch. A crash after
 // that, before the last transaction commits, leaves it due and under way,

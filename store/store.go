@@ -26,7 +26,10 @@ var (
 	// that committed but whose key rotation then failed (or a retry, with
 	// nothing left to erase, whose rotation failed again): the key file
 	// still opens the stale copies of the erased data keys until the next
-	// erasure, purge or Open finishes it, and the caller must say so.
+	// erasure, purge, backup or Open finishes it, and the caller must say
+	// so. It also comes with a backup that was taken although the
+	// rotation due before it failed: that backup holds what was erased or
+	// deleted since the last completed rotation.
 	ErrKeyRotationPending = errors.New("the key rotation after the erasure is still to do")
 	// ErrPassStale refuses the next page of a pass that must be read
 	// whole under one key epoch (ListOpenMatchingInputs) when the keys
@@ -206,6 +209,9 @@ type LifecycleResult struct {
 type Store interface {
 	// Backup writes a copy of the store as of one moment, and the key file
 	// that opens it, into dir, which it creates; writes go on meanwhile.
+	// An error wrapping ErrKeyRotationPending comes with a backup that was
+	// written and kept, but holds what was erased since the last completed
+	// key rotation.
 	Backup(ctx context.Context, dir string) (BackupInfo, error)
 	// CreateHelpRequest assigns the id, times, etag and state OPEN.
 	CreateHelpRequest(ctx context.Context, hr *pb.HelpRequest, idem Idempotency) (*pb.HelpRequest, error)

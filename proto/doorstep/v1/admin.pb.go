@@ -1354,9 +1354,18 @@ type CreateBackupResponse struct {
 	// When the backup was taken.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// The size of its data file.
-	SizeBytes     int64 `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SizeBytes int64 `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// Output only. The backup was taken, but the server could not first
+	// replace the master key that opens what was erased or deleted since
+	// its last completed key rotation (the data directory not writable, a
+	// full disk): this backup's key file still opens the copies of that
+	// data left in its data file's free pages, so it still holds what was
+	// erased. Mend the directory or disk (or erase again, which finishes
+	// the same step), then take a new backup, which replaces the key first,
+	// and delete this one.
+	KeyRotationPending bool `protobuf:"varint,5,opt,name=key_rotation_pending,json=keyRotationPending,proto3" json:"key_rotation_pending,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *CreateBackupResponse) Reset() {
@@ -1415,6 +1424,13 @@ func (x *CreateBackupResponse) GetSizeBytes() int64 {
 		return x.SizeBytes
 	}
 	return 0
+}
+
+func (x *CreateBackupResponse) GetKeyRotationPending() bool {
+	if x != nil {
+		return x.KeyRotationPending
+	}
+	return false
 }
 
 var File_doorstep_v1_admin_proto protoreflect.FileDescriptor
@@ -1503,14 +1519,15 @@ const file_doorstep_v1_admin_proto_rawDesc = "" +
 	"\x14help_requests_erased\x18\x01 \x01(\x05R\x12helpRequestsErased\x12+\n" +
 	"\x11volunteers_erased\x18\x02 \x01(\x05R\x10volunteersErased\x120\n" +
 	"\x14key_rotation_pending\x18\x03 \x01(\bR\x12keyRotationPending\"\x15\n" +
-	"\x13CreateBackupRequest\"\xac\x01\n" +
+	"\x13CreateBackupRequest\"\xde\x01\n" +
 	"\x14CreateBackupResponse\x12\x1c\n" +
 	"\tdirectory\x18\x01 \x01(\tR\tdirectory\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x04R\brevision\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x1d\n" +
 	"\n" +
-	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes*{\n" +
+	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes\x120\n" +
+	"\x14key_rotation_pending\x18\x05 \x01(\bR\x12keyRotationPending*{\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +

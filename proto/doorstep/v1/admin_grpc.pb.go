@@ -74,7 +74,10 @@ type AdminServiceClient interface {
 	// directory. FAILED_PRECONDITION (reason BACKUP_DIR_UNSET) when the
 	// server was started without --backup-dir; RESOURCE_EXHAUSTED (reason
 	// BACKUP_DISK_FULL) when the disk --backup-dir is on is full, and no
-	// backup was written.
+	// backup was written. It first replaces the master key, when an erasure
+	// or deletion left that to do, so that the backup cannot open what they
+	// removed; when that fails, the backup is still taken and
+	// key_rotation_pending says so.
 	CreateBackup(ctx context.Context, in *CreateBackupRequest, opts ...grpc.CallOption) (*CreateBackupResponse, error)
 }
 
@@ -220,7 +223,10 @@ type AdminServiceServer interface {
 	// directory. FAILED_PRECONDITION (reason BACKUP_DIR_UNSET) when the
 	// server was started without --backup-dir; RESOURCE_EXHAUSTED (reason
 	// BACKUP_DISK_FULL) when the disk --backup-dir is on is full, and no
-	// backup was written.
+	// backup was written. It first replaces the master key, when an erasure
+	// or deletion left that to do, so that the backup cannot open what they
+	// removed; when that fails, the backup is still taken and
+	// key_rotation_pending says so.
 	CreateBackup(context.Context, *CreateBackupRequest) (*CreateBackupResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }

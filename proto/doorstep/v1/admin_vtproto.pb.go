@@ -1142,6 +1142,16 @@ func (m *CreateBackupResponse) MarshalToSizedBufferVT(dAtA []byte) (int, error) 
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.KeyRotationPending {
+		i--
+		if m.KeyRotationPending {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x28
+	}
 	if m.SizeBytes != 0 {
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.SizeBytes))
 		i--
@@ -1613,6 +1623,9 @@ func (m *CreateBackupResponse) SizeVT() (n int) {
 	}
 	if m.SizeBytes != 0 {
 		n += 1 + protohelpers.SizeOfVarint(uint64(m.SizeBytes))
+	}
+	if m.KeyRotationPending {
+		n += 2
 	}
 	n += len(m.unknownFields)
 	return n
@@ -4422,6 +4435,26 @@ func (m *CreateBackupResponse) UnmarshalVT(dAtA []byte) error {
 					break
 				}
 			}
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field KeyRotationPending", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.KeyRotationPending = bool(v != 0)
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
