@@ -849,7 +849,11 @@ the server's --backup-dir, on the server's machine, holding doorstep.db and door
 that opens it. Move both off that machine together, and keep them as safe as the data: together they open
 everyone's personal data. To restore, stop the server, copy both into its --data-dir and start it;
 everything done since the backup is undone, and erasures made since must be made again. It waits up to
-10 minutes for the answer, unless --timeout says otherwise: the server copies the whole file first.`,
+10 minutes for the answer, unless --timeout says otherwise: the server copies the whole file first.
+If an erasure's last step, replacing the master key, is still to do, the server does it first; if it
+cannot (its data directory not writable, a full disk), the backup is taken, but it says that this
+backup still holds what was erased, and exits 1: mend the server's directory, take a new backup and
+delete this one.`,
 		examples: []string{"doorstep admin backup", "doorstep admin backup --json"},
 	}
 	c, err := a.begin("backup", u).connect(args)
@@ -885,12 +889,31 @@ everything done since the backup is undone, and erasures made since must be made
 		return err
 	}
 	if a.cfg.json {
-		return writeJSON(a.stdout, resp)
+		if err := writeJSON(a.stdout, resp); err != nil {
+			return err
+		}
+		return backupRotationPending(resp)
 	}
 	fmt.Fprintf(a.stdout, "Backed up revision %d (%s) to %s on the server's machine: doorstep.db and doorstep.db.keys, the key file that opens it.\n",
 		resp.Revision, fmtBytes(resp.SizeBytes), resp.Directory)
 	fmt.Fprintln(a.stdout, "Move both off that machine together, and keep them as safe as the data: together they open everyone's personal data.")
-	return nil
+	return backupRotationPending(resp)
+}
+
+// backupRotationPending is the failure to report when the backup was
+// taken but the server could not first replace the master key that opens
+// what was erased or deleted since its last key rotation: the backup
+// still holds the people an admin has told were erased. Exit 1, as erase
+// does for the same step, so that a script does not file it as a good
+// backup.
+func backupRotationPending(resp *pb.CreateBackupResponse) error {
+	if !resp.KeyRotationPending {
+		return nil
+	}
+	return &cliError{code: exitFailed, msg: "But this backup still holds what was erased: the server could not first replace the master key " +
+		"that opens what was erased or deleted since it last did (its data directory is not writable, or its disk is full), so the backup's key file still opens it. " +
+		"Have whoever runs the server mend the directory or disk (its log says \"backup: key rotation failed\"), then take a new backup, doorstep admin backup, " +
+		"which replaces the key first, and delete this one (" + resp.Directory + " on the server's machine) and every copy of it."}
 }
 
 // fmtBytes says a file's size as people read it: 812 KB, 1.4 GB.
