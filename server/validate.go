@@ -79,7 +79,8 @@ var extensionRE = regexp.MustCompile(`(?i)^(.*[0-9)])[\s,;]*(?:\(\s*)?(?:ext(?:e
 // as people say them ("01224 123456", "07700 900123", "+44 (0)1224 123456",
 // "(+44) 7700 900123", "0044 1224 123456") and other countries' numbers
 // starting with + or 00, without the trunk zero some print in brackets
-// after the country code ("+353 (0)87 123 4567").
+// after the country code ("+353 (0)87 123 4567"), unless the country
+// dials it from abroad too ("+39 (0)6 ...", Italy).
 // It is exported for the command-line client, which checks a number at the
 // prompt before sending it. Invisible formatting is dropped, direction
 // marks too: a number copied from an address book, a mail or a chat comes
@@ -111,14 +112,14 @@ func NormalisePhone(s string) (string, error) {
 // trunkZeroRE is the trunk prefix in brackets that a number carries
 // after its country code, printed for callers from abroad ("+353 (0)87
 // ...", "+44 (0)1224 ..."): dialled only from inside that country, and
-// never after the country code.
+// never after the country code (trunkZeroAfter says where it is one).
 var trunkZeroRE = regexp.MustCompile(`^\(\s*0\s*\)`)
 
 func normalisePhone(s string) (string, error) {
 	var b strings.Builder
 	s = strings.TrimSpace(s)
 	for i := 0; i < len(s); {
-		if m := trunkZeroRE.FindString(s[i:]); m != "" && international(b.String()) {
+		if m := trunkZeroRE.FindString(s[i:]); m != "" && trunkZeroAfter(b.String()) {
 			i += len(m)
 			continue
 		}
@@ -165,11 +166,56 @@ func normalisePhone(s string) (string, error) {
 	return "+" + n, nil
 }
 
-// international says whether the digits read so far (n) are a country
-// code after + or 00.
-func international(n string) bool {
-	return strings.HasPrefix(n, "+") && len(n) > 1 || strings.HasPrefix(n, "00") && len(n) > 2
+// trunkZeroAfter says whether a bracketed zero after the digits read so
+// far (n) is a trunk prefix, not dialled from abroad: n is a whole
+// country code after + or 00, and not one of keepsZero. A zero further on
+// is part of the number.
+func trunkZeroAfter(n string) bool {
+	switch {
+	case strings.HasPrefix(n, "+"):
+		n = n[1:]
+	case strings.HasPrefix(n, "00"):
+		n = n[2:]
+	default:
+		return false
+	}
+	return n != "" && countryCode(n) == n && !keepsZero[n]
 }
+
+// keepsZero are the country codes whose numbers keep their leading zero
+// when dialled from abroad (Italy, San Marino, the Vatican): printed
+// "+39 (0)6 ..." by other countries' habit, the zero is still dialled,
+// and a number stored without it does not connect.
+var keepsZero = map[string]bool{"39": true, "378": true, "379": true}
+
+// countryCode is the country calling code that the digits n start with,
+// or "" if n is shorter than it. Country codes are prefix-free: 1 and 7
+// are whole codes, the two-digit ones are listed, and every other code
+// has three digits (ITU-T E.164 assignments).
+func countryCode(n string) string {
+	size := 3
+	switch {
+	case n == "":
+		return ""
+	case n[0] == '1' || n[0] == '7':
+		size = 1
+	case len(n) >= 2 && twoDigitCodes[n[:2]]:
+		size = 2
+	}
+	if len(n) < size {
+		return ""
+	}
+	return n[:size]
+}
+
+// twoDigitCodes are the country calling codes of two digits.
+var twoDigitCodes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range strings.Fields("20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98") {
+		m[c] = true
+	}
+	return m
+}()
 
 // cleanText trims s, drops the invisible formatting in it, and checks its
 // length and characters. Newlines and tabs are allowed only where
