@@ -208,6 +208,28 @@ func countryCode(n string) string {
 	return n[:size]
 }
 
+// phoneForms is phone (E.164, as NormalisePhone returns it) and the form
+// the same number takes with, or without, a zero after its country code,
+// where the country never dials one from abroad: older versions stored
+// "+353 (0)87 ..." as +3530871234567, and "+353 087 ..." is stored so
+// still, while "+353 (0)87 ..." is now +353871234567. Neither form with
+// the zero connects, so a record holding it was given as this number:
+// erasure and export, owed all of a person's records, take both.
+func phoneForms(phone string) []string {
+	n, ok := strings.CutPrefix(phone, "+")
+	cc := countryCode(n)
+	if !ok || cc == "" || cc == "44" || keepsZero[cc] {
+		return []string{phone} // a UK number's zero was always dropped
+	}
+	switch rest := n[len(cc):]; {
+	case strings.HasPrefix(rest, "0") && len(rest) > 1:
+		return []string{phone, "+" + cc + rest[1:]}
+	case !strings.HasPrefix(rest, "0") && len(n) < 15:
+		return []string{phone, "+" + cc + "0" + rest}
+	}
+	return []string{phone}
+}
+
 // twoDigitCodes are the country calling codes of two digits.
 var twoDigitCodes = func() map[string]bool {
 	m := map[string]bool{}

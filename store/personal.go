@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -975,12 +976,19 @@ func finishErasure(c *change, reqs []*staged[*pb.HelpRequest]) error {
 // every data key and can take seconds: the caller stops offering an
 // erased volunteer then, not once the rotation is done.
 func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time, erased ...func(ErasureResult)) (ErasureResult, error) {
-	if phone == "" {
+	return s.ErasePersonNumbers(ctx, []string{phone}, now, erased...)
+}
+
+// ErasePersonNumbers is ErasePerson of the person with any of these
+// phone numbers, the forms one number has been stored in, in one
+// transaction: all of them are erased, or (ErrHasCommitments) none.
+func (s *BoltStore) ErasePersonNumbers(ctx context.Context, phones []string, now time.Time, erased ...func(ErasureResult)) (ErasureResult, error) {
+	if len(phones) == 0 || slices.Contains(phones, "") {
 		return ErasureResult{}, errors.New("store: erase person: no phone number")
 	}
 	var res ErasureResult
 	err := s.c.do(ctx, func(w *writeTx) (err error) {
-		res, err = erase(w, s.sealer(w.tx), phone, now)
+		res, err = erase(w, s.sealer(w.tx), phones, now)
 		return err
 	})
 	s.tokens.invalidate() // after the commit: erased volunteers' tokens are revoked
@@ -1029,14 +1037,14 @@ func (s *BoltStore) finishDueRotation() error {
 }
 
 // erase is ErasePerson's transaction, which leaves the key rotation due.
-func erase(w *writeTx, sl *sealer, phone string, now time.Time) (ErasureResult, error) {
+func erase(w *writeTx, sl *sealer, phones []string, now time.Time) (ErasureResult, error) {
 	var res ErasureResult
 	c := newChange(w, now, sl)
-	reqs, err := stageByPhone(sl, &c.hrs, phone)
+	reqs, err := stageByPhones(sl, &c.hrs, phones)
 	if err != nil {
 		return ErasureResult{}, err
 	}
-	vols, err := stageByPhone(sl, &c.vols, phone)
+	vols, err := stageByPhones(sl, &c.vols, phones)
 	if err != nil {
 		return ErasureResult{}, err
 	}
@@ -1115,11 +1123,30 @@ func stageByPhone[T proto.Message](sl *sealer, ss *stagedSet[T], phone string) (
 	return out, nil
 }
 
+// stageByPhones is stageByPhone of each of phones, in turn.
+func stageByPhones[T proto.Message](sl *sealer, ss *stagedSet[T], phones []string) ([]*staged[T], error) {
+	var out []*staged[T]
+	for _, phone := range phones {
+		sts, err := stageByPhone(sl, ss, phone)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sts...)
+	}
+	return out, nil
+}
+
 // ExportPerson returns every help request and volunteer record with this
 // E.164 phone number, personal data included, and the offers of those
 // requests and to those volunteers.
-func (s *BoltStore) ExportPerson(_ context.Context, phone string) (PersonExport, error) {
-	if phone == "" {
+func (s *BoltStore) ExportPerson(ctx context.Context, phone string) (PersonExport, error) {
+	return s.ExportPersonNumbers(ctx, []string{phone})
+}
+
+// ExportPersonNumbers is ExportPerson of the person with any of these
+// phone numbers, the forms one number has been stored in.
+func (s *BoltStore) ExportPersonNumbers(_ context.Context, phones []string) (PersonExport, error) {
+	if len(phones) == 0 || slices.Contains(phones, "") {
 		return PersonExport{}, errors.New("store: export person: no phone number")
 	}
 	var out PersonExport
@@ -1127,11 +1154,11 @@ func (s *BoltStore) ExportPerson(_ context.Context, phone string) (PersonExport,
 		out = PersonExport{}
 		sl := s.sealer(tx)
 		hrs, vols := newStagedSet(tx, helpRequests, sl), newStagedSet(tx, volunteers, sl)
-		reqs, err := stageByPhone(sl, &hrs, phone)
+		reqs, err := stageByPhones(sl, &hrs, phones)
 		if err != nil {
 			return err
 		}
-		vs, err := stageByPhone(sl, &vols, phone)
+		vs, err := stageByPhones(sl, &vols, phones)
 		if err != nil {
 			return err
 		}

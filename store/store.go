@@ -402,6 +402,11 @@ type Store interface {
 	// are E.164.
 	ErasePerson(ctx context.Context, phone string, now time.Time, erased ...func(ErasureResult)) (ErasureResult, error)
 	ExportPerson(ctx context.Context, phone string) (PersonExport, error)
+	// ErasePersonNumbers and ExportPersonNumbers take every form one
+	// person's number has been stored in (a trunk zero kept after the
+	// country code by older versions, or typed so).
+	ErasePersonNumbers(ctx context.Context, phones []string, now time.Time, erased ...func(ErasureResult)) (ErasureResult, error)
+	ExportPersonNumbers(ctx context.Context, phones []string) (PersonExport, error)
 	PurgePersonalData(ctx context.Context, closedBefore time.Time, limit int) (int, error)
 
 	Close() error
