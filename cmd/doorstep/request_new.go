@@ -38,7 +38,7 @@ postcode and phone number as you go, reads the request back and asks before savi
 (scripts) it never asks: missing options are an error. The command's own retries of a lost answer never
 make a duplicate, but running it again does: if it says the request may have been saved, look for it
 with doorstep request find --phone first. Once saved, it names the caller's other requests for the
-same time, and any volunteer registered on the number (the caller volunteers, or shares the number
+same time at the same postcode (one number may be a care worker's for several homes), and any volunteer registered on the number (the caller volunteers, or shares the number
 with one) who could still be sent to others or holds a job, with how to pause them and hand jobs back.
 
 When (--when) is read in UK time: "tomorrow 10:00-12:00", "today by 18:00", "fri 2pm-4pm", "in 3 hours",
