@@ -51,6 +51,10 @@ func TestCreateHelpRequestRejects(t *testing.T) {
 		{"no window or deadline", func(r *pb.CreateHelpRequestRequest) { r.HelpRequest.Timing = nil }, []string{"help_request.window"}, ""},
 		{"window ends before it starts", func(r *pb.CreateHelpRequestRequest) { r.HelpRequest.Timing = window(5*time.Hour, time.Hour) }, []string{"help_request.window.end_time"}, ""},
 		{"window in the past", func(r *pb.CreateHelpRequestRequest) { r.HelpRequest.Timing = window(-5*time.Hour, -time.Hour) }, []string{"help_request.window.end_time"}, ""},
+		{"window of no length", func(r *pb.CreateHelpRequestRequest) {
+			at := ts(time.Hour) // one instant: a window ending as it starts leaves no time to help in
+			r.HelpRequest.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: at, EndTime: at}}
+		}, []string{"help_request.window.end_time"}, ""},
 		{"window too long", func(r *pb.CreateHelpRequestRequest) { r.HelpRequest.Timing = window(time.Hour, 100*24*time.Hour) }, []string{"help_request.window.end_time"}, ""},
 		{"window without start", func(r *pb.CreateHelpRequestRequest) {
 			r.HelpRequest.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{EndTime: ts(time.Hour)}}
