@@ -146,6 +146,9 @@ func TestCreateVolunteerRejects(t *testing.T) {
 		{"slot of no length", func(v *pb.Volunteer) {
 			v.Availability.Weekly[0].StartTime, v.Availability.Weekly[0].EndTime = &pb.TimeOfDay{Hours: 10}, &pb.TimeOfDay{Hours: 10}
 		}, []string{"volunteer.availability.weekly[0].end_time"}},
+		{"slot at 10:60", func(v *pb.Volunteer) {
+			v.Availability.Weekly[0].StartTime = &pb.TimeOfDay{Hours: 10, Minutes: 60}
+		}, []string{"volunteer.availability.weekly[0].start_time"}},
 		{"away backwards", func(v *pb.Volunteer) {
 			v.Availability.Away = []*pb.DateRange{{StartDate: &pb.Date{Year: 2027, Month: 1, Day: 10}, EndDate: &pb.Date{Year: 2027, Month: 1, Day: 3}}}
 		}, []string{"volunteer.availability.away[0].end_date"}},
