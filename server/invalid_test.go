@@ -117,6 +117,39 @@ func TestCreateHelpRequestRejects(t *testing.T) {
 	}
 }
 
+// TestWindowOfNinetyDays: a window may be at most 90 days long, as the
+// refusal of a longer one says; one of exactly 90 days (a caller's
+// standing need until the end of the quarter) is taken, and a second
+// more is refused, naming the end.
+func TestWindowOfNinetyDays(t *testing.T) {
+	h := newHarness(t)
+	start := time.Now().Add(time.Hour).Truncate(time.Second)
+	for _, tc := range []struct {
+		name   string
+		length time.Duration
+		fields []string
+	}{
+		{"exactly 90 days", 90 * 24 * time.Hour, nil},
+		{"90 days and a second", 90*24*time.Hour + time.Second, []string{"help_request.window.end_time"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := shopping(func(r *pb.HelpRequest) {
+				r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(start), EndTime: timestamppb.New(start.Add(tc.length))}}
+			})
+			_, err := h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: r})
+			if tc.fields == nil {
+				if err != nil {
+					t.Errorf("refused: %v", err)
+				}
+				return
+			}
+			if code, _, fields := errorOf(t, err); code != codes.InvalidArgument || !slices.Equal(fields, tc.fields) {
+				t.Errorf("got %v %v, want InvalidArgument on %v (%v)", code, fields, tc.fields, err)
+			}
+		})
+	}
+}
+
 func TestCreateVolunteerRejects(t *testing.T) {
 	h := newHarness(t)
 	tests := []struct {
