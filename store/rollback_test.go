@@ -393,7 +393,7 @@ func TestOpenRefusesDataFileCopiedPartWayIntoItsFullSize(t *testing.T) {
 		})
 	}
 	mustOK(t, os.WriteFile(path, whole, 0o600), "put the file back")
-	s = openAt(t, path)
+	openAt(t, path) // running, and closed at the test's end
 	// A second start beside a running one is still told it is in use.
 	_, err = Open(path, WithOpenTimeout(100*time.Millisecond))
 	mustErr(t, err, ErrInUse, "open beside a running store")
