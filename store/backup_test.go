@@ -168,10 +168,7 @@ func TestRestoreWarnsAfterRefusedStart(t *testing.T) {
 // past any the live store handed out, and every watcher reloads. Without
 // it, a restored cold copy hands its revisions out again.
 func TestOpenWithRestoredColdCopy(t *testing.T) {
-	s, path := newStore(t)
-	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900940"), Idempotency{})
-	mustOK(t, err, "create")
-	mustOK(t, s.Close(), "close")
+	path := closedStore(t, "+447700900940")
 	cold := filepath.Join(t.TempDir(), "doorstep.db")
 	copyFile(t, path, cold)
 	copyFile(t, path+".keys", cold+".keys")

@@ -22,10 +22,7 @@ func TestOpenRefusesFileWithDataButNoSchema(t *testing.T) {
 	for _, withKeys := range []bool{false, true} {
 		name := map[bool]string{false: "alone", true: "with its key file copied beside it"}[withKeys]
 		t.Run(name, func(t *testing.T) {
-			s, good := newStore(t)
-			_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900901"), Idempotency{})
-			mustOK(t, err, "create")
-			mustOK(t, s.Close(), "close")
+			good := closedStore(t, "+447700900901")
 
 			path := filepath.Join(t.TempDir(), "doorstep.db")
 			writeBoltFile(t, path, func(tx *bolt.Tx) error {
@@ -36,7 +33,7 @@ func TestOpenRefusesFileWithDataButNoSchema(t *testing.T) {
 			if withKeys {
 				keys = copyFile(t, good+".keys", path+".keys")
 			}
-			_, err = Open(path, WithOpenTimeout(100*time.Millisecond))
+			_, err := Open(path, WithOpenTimeout(100*time.Millisecond))
 			if !errors.Is(err, ErrDamaged) {
 				t.Fatalf("Open of a file with data but no schema: %v, want %v", err, ErrDamaged)
 			}

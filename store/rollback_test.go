@@ -63,14 +63,11 @@ func TestOpenRefusesDataFileGoneFromBesideItsKeyFile(t *testing.T) {
 		{"empty", func(path string) error { return os.Truncate(path, 0) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s, path := newStore(t)
-			_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900902"), Idempotency{})
-			mustOK(t, err, "create")
-			mustOK(t, s.Close(), "close")
+			path := closedStore(t, "+447700900902")
 			keys := readFile(t, path+".keys")
 			mustOK(t, tt.lose(path), "lose the data file")
 
-			_, err = Open(path, WithOpenTimeout(100*time.Millisecond))
+			_, err := Open(path, WithOpenTimeout(100*time.Millisecond))
 			mustErr(t, err, ErrDataFileMissing, "open with the data file "+tt.name)
 			if !strings.Contains(err.Error(), path+".keys") {
 				t.Errorf("refusal %q does not name the key file", err)
@@ -91,13 +88,10 @@ func TestOpenRefusesDataFileGoneFromBesideItsKeyFile(t *testing.T) {
 // "file size too small 129", which says neither what the file is not nor
 // what to put there.
 func TestOpenRefusesFileThatIsNotADataFile(t *testing.T) {
-	s, good := newStore(t)
-	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900903"), Idempotency{})
-	mustOK(t, err, "create")
-	mustOK(t, s.Close(), "close")
+	good := closedStore(t, "+447700900903")
 	var gz bytes.Buffer
 	w := gzip.NewWriter(&gz)
-	_, err = w.Write(readFile(t, good))
+	_, err := w.Write(readFile(t, good))
 	mustOK(t, err, "gzip")
 	mustOK(t, w.Close(), "gzip close")
 
@@ -134,13 +128,10 @@ func TestOpenRefusesFileThatIsNotADataFile(t *testing.T) {
 // data's old keys stayed in the key file for as long as the server ran.
 // Open refuses such a directory, saying what the key file needs.
 func TestOpenRefusesKeyFileDirectoryItCannotWrite(t *testing.T) {
-	s, path := newStore(t)
-	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900904"), Idempotency{})
-	mustOK(t, err, "create")
-	mustOK(t, s.Close(), "close")
+	path := closedStore(t, "+447700900904")
 	readOnlyDir(t, filepath.Dir(path))
 
-	_, err = Open(path, WithOpenTimeout(100*time.Millisecond))
+	_, err := Open(path, WithOpenTimeout(100*time.Millisecond))
 	if err == nil {
 		t.Fatal("Open served from a directory where the key file cannot be rewritten")
 	}
@@ -175,10 +166,7 @@ func readOnlyDir(t *testing.T, dir string) {
 // damaged", and one a newer version wrote in a format of its own would be
 // too, neither saying what to put back; the other key file refusals do.
 func TestOpenKeyFileDamagedSaysWhatToPutBack(t *testing.T) {
-	s, path := newStore(t)
-	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900905"), Idempotency{})
-	mustOK(t, err, "create")
-	mustOK(t, s.Close(), "close")
+	path := closedStore(t, "+447700900905")
 	keys := readFile(t, path+".keys")
 	newer := bytes.Clone(keys[:len(keys)-sha256.Size])
 	newer[8] = keyFileVersion + 1
@@ -205,6 +193,18 @@ func TestOpenKeyFileDamagedSaysWhatToPutBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// closedStore is a store holding one request with personal data (its
+// caller's phone given), closed: the pair of files a restore, a copy or a
+// rollback starts from. It returns the data file's path.
+func closedStore(t *testing.T, phone string) string {
+	t.Helper()
+	s, path := newStore(t)
+	_, err := s.CreateHelpRequest(bg, personalRequest("x", phone), Idempotency{})
+	mustOK(t, err, "create")
+	mustOK(t, s.Close(), "close")
+	return path
 }
 
 const envOpenChild = "DOORSTEP_OPEN_CHILD_PATH"
@@ -277,10 +277,7 @@ func TestOpenRefusesDataFileCutShort(t *testing.T) {
 // file is missing" or "key file does not belong to this data file",
 // saying nothing of what to put back, as the other key file refusals do.
 func TestOpenKeyFileMissingOrOthersSaysWhatToPutBack(t *testing.T) {
-	s, path := newStore(t)
-	_, err := s.CreateHelpRequest(bg, personalRequest("x", "+447700900906"), Idempotency{})
-	mustOK(t, err, "create")
-	mustOK(t, s.Close(), "close")
+	path := closedStore(t, "+447700900906")
 	other, otherPath := newStore(t)
 	mustOK(t, other.Close(), "close the other store")
 
