@@ -1,12 +1,7 @@
 package server_test
 
 import (
-	"slices"
-	"strings"
 	"testing"
-
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/status"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -23,13 +18,13 @@ func TestRelayUKPrefixSaysSo(t *testing.T) {
 		hr := validHelpRequest()
 		hr.Requester.Phone = phone
 		_, err := h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr})
-		if want := "details"; !relaySays(err, "help_request.requester.phone", want) {
+		if want := "details"; !violationSays(err, "help_request.requester.phone", "Relay UK", want) {
 			t.Errorf("help request with phone %q: %v, want help_request.requester.phone saying it has the Relay UK prefix, and %q", phone, err, want)
 		}
 		v := validVolunteer()
 		v.Contact.Phone = phone
 		_, err = h.vol.CreateVolunteer(h.ctx, &pb.CreateVolunteerRequest{Volunteer: v})
-		if want := "without it"; !relaySays(err, "volunteer.contact.phone", want) {
+		if want := "without it"; !violationSays(err, "volunteer.contact.phone", "Relay UK", want) {
 			t.Errorf("volunteer with phone %q: %v, want volunteer.contact.phone saying it has the Relay UK prefix, and %q", phone, err, want)
 		}
 	}
@@ -37,22 +32,7 @@ func TestRelayUKPrefixSaysSo(t *testing.T) {
 	hr := validHelpRequest()
 	hr.Requester.Phone = "18001 1234"
 	_, err := h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr})
-	if relaySays(err, "help_request.requester.phone", "") {
+	if violationSays(err, "help_request.requester.phone", "Relay UK", "") {
 		t.Errorf("phone %q: %v, said to be relayed though what follows the prefix is no number", hr.Requester.Phone, err)
 	}
-}
-
-// relaySays reports whether err is INVALID_ARGUMENT with a violation of
-// field that speaks of Relay UK and says want.
-func relaySays(err error, field, want string) bool {
-	st, _ := status.FromError(err)
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			if i := slices.IndexFunc(br.FieldViolations, func(fv *errdetails.BadRequest_FieldViolation) bool { return fv.Field == field }); i >= 0 {
-				d := br.FieldViolations[i].Description
-				return strings.Contains(d, "Relay UK") && strings.Contains(d, want)
-			}
-		}
-	}
-	return false
 }
