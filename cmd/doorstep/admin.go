@@ -683,20 +683,22 @@ what was erased. Once the server's directory is mended, erase the same number ag
 		}
 		return rotationPending(resp, number)
 	}
-	if resp.KeyRotationPending && resp.HelpRequestsErased == 0 && resp.VolunteersErased == 0 {
-		// "Nothing is held" would read as done, while copies of the files
-		// still hold what an earlier erasure took out.
-		return rotationPending(resp, number)
-	}
 	if resp.HelpRequestsErased == 0 && resp.VolunteersErased == 0 && shown != "" {
 		// Records the prompt named a moment ago are gone: another admin
 		// erased them first (two taking the same request), or the number
 		// was changed. "Nothing is held" would be passed on to the person
-		// as their data never having been held.
+		// as their data never having been held. Said with a key rotation
+		// pending too: that alone would read as the records having been
+		// erased before, while a changed number still holds them.
 		fmt.Fprintf(a.stdout, "Nothing was left to erase: the records that held %s when you were asked to confirm (%s) no longer hold it. "+
 			"Someone erased them meanwhile, or changed the number: doorstep admin audit --action erase lists each erasure, "+
 			"and doorstep admin export --phone %s shows what is still held.\n", number, shown, number)
-		return nil
+		return rotationPending(resp, number)
+	}
+	if resp.KeyRotationPending && resp.HelpRequestsErased == 0 && resp.VolunteersErased == 0 {
+		// "Nothing is held" would read as done, while copies of the files
+		// still hold what an earlier erasure took out.
+		return rotationPending(resp, number)
 	}
 	if resp.HelpRequestsErased == 0 && resp.VolunteersErased == 0 {
 		fmt.Fprintf(a.stdout, "Nothing is held about %s: nothing was erased.\n", number)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEraseWhoseKeyRotationFailedSaysWhatToDo: an erasure ends by
@@ -62,4 +63,47 @@ func TestEraseWhoseKeyRotationFailedSaysWhatToDo(t *testing.T) {
 		}
 	}
 	golden(t, "admin_erase_rotation_pending", transcript.String())
+}
+
+// TestEraseWhoseRecordsChangedNumberWhileARotationIsPending: the prompt
+// named the caller's records, then another worker changed the number on
+// them, and the erasure found nothing. With a key rotation still to do
+// (an earlier erasure's, the server's directory not writable), the admin
+// read only that nothing was left to erase and that an earlier erasure's
+// last step had failed: as if the records had been erased before, while
+// they are still held under the new number. They are told, as without
+// the rotation pending, that the records the prompt named no longer hold
+// the number, and where to look.
+func TestEraseWhoseRecordsChangedNumberWhileARotationIsPending(t *testing.T) {
+	e := newTestEnv(t)
+	callum, _ := e.addVolunteers() // Callum Reid, 07700 900123
+	e.newRequest()                 // Margaret Ironside, 01224 123456
+	e.asAdmin()
+	block := e.path + ".keys.tmp"
+	if err := os.Mkdir(block, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.run("admin", "erase", "--phone", "01224 123456", "--yes"); r.code != exitFailed {
+		t.Fatalf("erasure with the key file unwritable: exit %d, %s; want its rotation pending", r.code, r.stderr)
+	}
+	term, code, stdout := e.atTerminal(t, []string{"admin", "erase", "--phone", "07700 900123"})
+	term.expect("Type the phone number again to erase (Enter to stop): ")
+	e.ok("volunteer", "edit", callum, "--phone", "07700 900777") // another worker
+	term.send("07700 900123")
+	select {
+	case c := <-code:
+		if c != exitFailed {
+			t.Errorf("exit %d, want %d (the rotation still pending)", c, exitFailed)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("admin erase did not finish; terminal:\n%s", term.text())
+	}
+	// The refusal goes to the terminal, which is read as it comes.
+	term.expect("master key")
+	said := stdout.String() + term.text()
+	for _, want := range []string{"no longer hold it", "doorstep admin export --phone 07700 900123", "key"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("the erasure said %q; want it to say %q", said, want)
+		}
+	}
 }
