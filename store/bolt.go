@@ -764,7 +764,8 @@ func checkPagesWritten(path string, timeout time.Duration) error {
 // pages, leaf pages, the roots of the buckets in them) and its free list,
 // and says which is not as bbolt wrote it ("" if none is): a page that
 // does not name itself, or is neither a branch nor a leaf, or runs past
-// the pages in use. It reads the file, not bbolt's map of it: a file
+// the pages in use, or whose keys are out of bbolt's order (written only
+// in part). It reads the file, not bbolt's map of it: a file
 // shorter than its pages is refused before (checkDataFileWhole).
 func unwrittenPage(f *os.File, m boltMeta) string {
 	const (
@@ -811,10 +812,19 @@ func unwrittenPage(f *os.File, m boltMeta) string {
 			return bad
 		}
 	}
-	stack := []uint64{m.root}
+	// Each page is walked with the keys bbolt's own check at open holds
+	// its keys between (at least lo, below hi): a copy stops where its
+	// last write did, not at a page's edge, and a page it stopped in names
+	// itself, with zeros for keys after that, which bbolt dies of too.
+	type walk struct {
+		id     uint64
+		lo, hi []byte
+	}
+	stack := []walk{{id: m.root}}
 	for len(stack) > 0 {
-		id := stack[len(stack)-1]
+		w := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
+		id := w.id
 		if id < uint64(len(seen)) && seen[id] {
 			continue
 		}
@@ -827,23 +837,52 @@ func unwrittenPage(f *os.File, m boltMeta) string {
 		if headerSize+count*elemSize > len(p) {
 			return fmt.Sprintf("page %d holds more than fits in it", id)
 		}
+		torn := fmt.Sprintf("page %d was written only in part (its keys are out of order)", id)
+		prev := w.lo
 		for i := range count {
-			e := p[headerSize+i*elemSize:]
+			off := headerSize + i*elemSize
+			e := p[off:]
+			var kpos, ksize, vsize int
 			if flags&branchFlag != 0 {
-				stack = append(stack, ne.Uint64(e[8:]))
+				kpos, ksize = off+int(ne.Uint32(e[0:])), int(ne.Uint32(e[4:]))
+			} else {
+				kpos, ksize, vsize = off+int(ne.Uint32(e[4:])), int(ne.Uint32(e[8:])), int(ne.Uint32(e[12:]))
+			}
+			if ksize == 0 || kpos+ksize+vsize > len(p) {
+				return torn
+			}
+			key := p[kpos : kpos+ksize]
+			if prev != nil && (bytes.Compare(key, prev) < 0 || i > 0 && bytes.Equal(key, prev)) || w.hi != nil && bytes.Compare(key, w.hi) >= 0 {
+				return torn
+			}
+			prev = key
+			if flags&branchFlag != 0 {
+				c := walk{id: ne.Uint64(e[8:]), lo: bytes.Clone(key), hi: w.hi}
+				if i+1 < count {
+					// The next key, read with bounds as this one was.
+					n := p[off+elemSize:]
+					npos, nsize := off+elemSize+int(ne.Uint32(n[0:])), int(ne.Uint32(n[4:]))
+					if nsize == 0 || npos+nsize > len(p) {
+						return torn
+					}
+					c.hi = bytes.Clone(p[npos : npos+nsize])
+				}
+				stack = append(stack, c)
 				continue
 			}
 			if ne.Uint32(e[0:])&bucketLeaf == 0 {
 				continue
 			}
 			// A bucket: its root(8) and sequence(8), then, for an inline
-			// one (root 0), its only page, which holds no bucket.
-			at := headerSize + i*elemSize + int(ne.Uint32(e[4:])) + int(ne.Uint32(e[8:]))
-			if at < 0 || at+8 > len(p) {
+			// one (root 0), its only page, a leaf, which holds no bucket.
+			at := kpos + ksize
+			if vsize < 16 {
 				return fmt.Sprintf("page %d holds more than fits in it", id)
 			}
 			if root := ne.Uint64(p[at:]); root != 0 {
-				stack = append(stack, root)
+				stack = append(stack, walk{id: root})
+			} else if vsize < 16+headerSize || ne.Uint16(p[at+16+8:])&leafFlag == 0 {
+				return torn
 			}
 		}
 	}

@@ -389,6 +389,22 @@ func TestOpenRefusesDataFileCopiedPartWayIntoItsFullSize(t *testing.T) {
 			}
 		})
 	}
+	// A copy stops where its last write did, not at a page's edge: a
+	// download tool writes what the network gave it, rsync what its
+	// buffer held. The page it stopped in names itself, with zeros after.
+	for _, written := range []int64{need - int64(pageSize) + 100, need/2/int64(pageSize)*int64(pageSize) + 100} {
+		t.Run(fmt.Sprint("mid-page ", written), func(t *testing.T) {
+			b := make([]byte, len(whole))
+			copy(b, whole[:written])
+			mustOK(t, os.WriteFile(path, b, 0o600), "copy part-way")
+			got := child(t, fmt.Sprintf("a file written to %d of its %d bytes", written, len(whole)))
+			for _, want := range []string{ErrNotDataFile.Error(), "put back doorstep.db"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("refusal %q does not say %q", got, want)
+				}
+			}
+		})
+	}
 	mustOK(t, os.WriteFile(path, whole, 0o600), "put the file back")
 	openAt(t, path) // running, and closed at the test's end
 	// A second start beside a running one is still told it is in use.
