@@ -244,7 +244,7 @@ func (s *Server) ExportPersonalData(ctx context.Context, req *pb.ExportPersonalD
 	if err != nil {
 		return nil, err
 	}
-	exp, err := s.store.ExportPersonNumbers(ctx, phoneForms(phone))
+	exp, err := s.store.ExportPersonNumbers(ctx, PhoneForms(phone))
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
@@ -328,7 +328,7 @@ func (s *Server) ErasePersonalData(ctx context.Context, req *pb.ErasePersonalDat
 	// The erased volunteers leave matching as soon as the erasure commits:
 	// the key rotation after it can take seconds, and until they leave
 	// FindCandidates would show them and dispatch would plan for them.
-	res, err := s.store.ErasePersonNumbers(ctx, phoneForms(phone), s.now(), func(r store.ErasureResult) { s.untrack(r.Volunteers...) })
+	res, err := s.store.ErasePersonNumbers(ctx, PhoneForms(phone), s.now(), func(r store.ErasureResult) { s.untrack(r.Volunteers...) })
 	pending := errors.Is(err, store.ErrKeyRotationPending)
 	if err != nil && !pending {
 		return nil, s.errs.toStatus(ctx, err, notFound{})

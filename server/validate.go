@@ -208,14 +208,16 @@ func countryCode(n string) string {
 	return n[:size]
 }
 
-// phoneForms is phone (E.164, as NormalisePhone returns it) and the form
+// PhoneForms is phone (E.164, as NormalisePhone returns it) and the form
 // the same number takes with, or without, a zero after its country code,
 // where the country never dials one from abroad: older versions stored
 // "+353 (0)87 ..." as +3530871234567, and "+353 087 ..." is stored so
 // still, while "+353 (0)87 ..." is now +353871234567. Neither form with
 // the zero connects, so a record holding it was given as this number:
-// erasure and export, owed all of a person's records, take both.
-func phoneForms(phone string) []string {
+// erasure and export, owed all of a person's records, take both. It is
+// exported for the command-line client, whose erasure prompt names the
+// records the erasure will take.
+func PhoneForms(phone string) []string {
 	n, ok := strings.CutPrefix(phone, "+")
 	cc := countryCode(n)
 	if !ok || cc == "" || cc == "44" || keepsZero[cc] {

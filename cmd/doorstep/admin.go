@@ -775,13 +775,22 @@ func (a *app) confirmErase(number string) (string, error) {
 	// add --shared-phone), and an erasure by its number takes in both:
 	// the admin is told whom it would erase while they can still stop.
 	// Reading the names is a read of those records, and audited as one.
-	reqs, moreReqs, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: want}, maxPageSize)
-	if err != nil {
-		return "", err
-	}
-	vols, moreVols, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: want}, maxPageSize)
-	if err != nil {
-		return "", err
+	// The erasure takes the number in each form it has been stored in
+	// (server.PhoneForms), so the records named are those of each.
+	var reqs []*pb.HelpRequest
+	var vols []*pb.Volunteer
+	var moreReqs, moreVols bool
+	for _, form := range server.PhoneForms(want) {
+		rs, more, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: form}, maxPageSize)
+		if err != nil {
+			return "", err
+		}
+		reqs, moreReqs = append(reqs, rs...), moreReqs || more
+		vs, more, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: form}, maxPageSize)
+		if err != nil {
+			return "", err
+		}
+		vols, moreVols = append(vols, vs...), moreVols || more
 	}
 	a.prompt.say("This erases the personal data of %s from every request and volunteer record, and cannot be undone.\n", number)
 	// The number typed again comes from the same note as the first, so a

@@ -48,3 +48,29 @@ func TestEraseConfirmSaysWhom(t *testing.T) {
 		t.Errorf("after stopped erasures, the caller's requests are not there:\n%s", got)
 	}
 }
+
+// TestEraseConfirmSaysWhomUnderEitherForm: an erasure by a number from
+// abroad takes the records stored with a zero after its country code
+// (older versions kept "+353 (0)87 ..."'s, "+353 087 ..." keeps it) as
+// the same number's. The prompt said no record held the number, told the
+// admin to check it with the person, and the erasure then took them.
+func TestEraseConfirmSaysWhomUnderEitherForm(t *testing.T) {
+	e := newTestEnv(t)
+	e.newRequest("--phone", "+353 087 123 4567") // Margaret Ironside
+	e.asAdmin()
+
+	term, code, _ := e.atTerminal(t, []string{"admin", "erase", "--phone", "+353 (0)87 123 4567"})
+	term.expect("Type the phone number again to erase (Enter to stop): ")
+	shown := term.text()
+	for _, w := range []string{"1 request", "Margaret Ironside"} {
+		if !strings.Contains(shown, w) {
+			t.Errorf("before asking, the prompt does not say %q:\n%s", w, shown)
+		}
+	}
+	term.send("")
+	select {
+	case <-code:
+	case <-time.After(15 * time.Second):
+		t.Fatal("admin erase did not finish")
+	}
+}
