@@ -207,6 +207,40 @@ func closedStore(t *testing.T, phone string) string {
 	return path
 }
 
+// storeToCopy is a closed store of 200 requests (names from name, phones
+// from phone and four digits), for tests that cut or spoil copies of it:
+// its path, its bytes, and the size and page size its last commit left.
+func storeToCopy(t *testing.T, name, phone string) (path string, whole []byte, need int64, pageSize int) {
+	t.Helper()
+	s, path := newStore(t)
+	for i := range 200 {
+		_, err := s.CreateHelpRequest(bg, personalRequest(fmt.Sprint(name, i), fmt.Sprintf("%s%04d", phone, i)), Idempotency{})
+		mustOK(t, err, "create")
+	}
+	mustOK(t, s.Close(), "close")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	mustOK(t, err, "open read-only")
+	mustOK(t, db.View(func(tx *bolt.Tx) error { need, pageSize = tx.Size(), tx.DB().Info().PageSize; return nil }), "size")
+	mustOK(t, db.Close(), "close read-only")
+	return path, readFile(t, path), need, pageSize
+}
+
+// openInChild opens path in a child process (TestOpenChild) and returns
+// what Open said, failing the test if the child died first: an Open that
+// crashes its process then fails one test, not the whole run.
+func openInChild(t *testing.T, path, what string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenChild$")
+	cmd.Env = append(os.Environ(), envOpenChild+"="+path)
+	out, _ := cmd.CombinedOutput()
+	got := string(out)
+	i := strings.Index(got, "OPEN: ")
+	if i < 0 {
+		t.Fatalf("Open of %s did not return:\n%.600s", what, out)
+	}
+	return strings.TrimSpace(strings.SplitN(got[i+len("OPEN: "):], "\n", 2)[0])
+}
+
 const envOpenChild = "DOORSTEP_OPEN_CHILD_PATH"
 
 // TestOpenChild is TestOpenRefusesDataFileCutShort's child process: it
@@ -230,32 +264,12 @@ func TestOpenChild(t *testing.T) {
 // SIGBUS with a trace of every goroutine, naming neither the file nor
 // what to put back.
 func TestOpenRefusesDataFileCutShort(t *testing.T) {
-	s, path := newStore(t)
-	for i := range 200 {
-		_, err := s.CreateHelpRequest(bg, personalRequest(fmt.Sprint("cut", i), fmt.Sprintf("+44770091%04d", i)), Idempotency{})
-		mustOK(t, err, "create")
-	}
-	mustOK(t, s.Close(), "close")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
-	mustOK(t, err, "open read-only")
-	var need int64
-	var pageSize int
-	mustOK(t, db.View(func(tx *bolt.Tx) error { need, pageSize = tx.Size(), tx.DB().Info().PageSize; return nil }), "size")
-	mustOK(t, db.Close(), "close read-only")
-	whole := readFile(t, path)
+	path, whole, need, pageSize := storeToCopy(t, "cut", "+44770091")
 
 	for _, size := range []int64{need / 2, need - int64(pageSize), 3 * int64(pageSize)} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			mustOK(t, os.WriteFile(path, whole[:size], 0o600), "cut the file short")
-			cmd := exec.Command(os.Args[0], "-test.run=^TestOpenChild$")
-			cmd.Env = append(os.Environ(), envOpenChild+"="+path)
-			out, _ := cmd.CombinedOutput()
-			got := string(out)
-			if i := strings.Index(got, "OPEN: "); i >= 0 {
-				got = strings.TrimSpace(strings.SplitN(got[i+len("OPEN: "):], "\n", 2)[0])
-			} else {
-				t.Fatalf("Open of a file cut short to %d of %d bytes did not return:\n%.600s", size, need, out)
-			}
+			got := openInChild(t, path, fmt.Sprintf("a file cut short to %d of %d bytes", size, need))
 			for _, want := range []string{ErrNotDataFile.Error(), "cut short", "put back doorstep.db"} {
 				if !strings.Contains(got, want) {
 					t.Errorf("refusal %q does not say %q", got, want)
@@ -267,8 +281,7 @@ func TestOpenRefusesDataFileCutShort(t *testing.T) {
 		})
 	}
 	mustOK(t, os.WriteFile(path, whole, 0o600), "put the file back")
-	s = openAt(t, path)
-	mustOK(t, s.Close(), "close the file put back")
+	openAt(t, path) // the file put back opens, and is closed at the test's end
 }
 
 // A fresh machine given only the data file (the key file left behind, or
@@ -314,38 +327,14 @@ func TestOpenKeyFileMissingOrOthersSaysWhatToPutBack(t *testing.T) {
 // Files bbolt wrote whole still open: one whose newer meta page a crash
 // tore, one made at another page size, one padded past its pages.
 func TestOpenRefusesDataFileCopiedPartWayIntoItsFullSize(t *testing.T) {
-	s, path := newStore(t)
-	for i := range 200 {
-		_, err := s.CreateHelpRequest(bg, personalRequest(fmt.Sprint("pre", i), fmt.Sprintf("+44770092%04d", i)), Idempotency{})
-		mustOK(t, err, "create")
-	}
-	mustOK(t, s.Close(), "close")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
-	mustOK(t, err, "open read-only")
-	var need int64
-	var pageSize int
-	mustOK(t, db.View(func(tx *bolt.Tx) error { need, pageSize = tx.Size(), tx.DB().Info().PageSize; return nil }), "size")
-	mustOK(t, db.Close(), "close read-only")
-	whole := readFile(t, path)
+	path, whole, need, pageSize := storeToCopy(t, "pre", "+44770092")
 
-	child := func(t *testing.T, what string) string {
-		t.Helper()
-		cmd := exec.Command(os.Args[0], "-test.run=^TestOpenChild$")
-		cmd.Env = append(os.Environ(), envOpenChild+"="+path)
-		out, _ := cmd.CombinedOutput()
-		got := string(out)
-		i := strings.Index(got, "OPEN: ")
-		if i < 0 {
-			t.Fatalf("Open of %s did not return:\n%.600s", what, out)
-		}
-		return strings.TrimSpace(strings.SplitN(got[i+len("OPEN: "):], "\n", 2)[0])
-	}
 	for _, written := range []int64{4 * int64(pageSize), need / 2, need - int64(pageSize)} {
 		t.Run(fmt.Sprint(written), func(t *testing.T) {
 			b := make([]byte, len(whole))
 			copy(b, whole[:written])
 			mustOK(t, os.WriteFile(path, b, 0o600), "copy part-way")
-			got := child(t, fmt.Sprintf("a file written to %d of its %d bytes", written, len(whole)))
+			got := openInChild(t, path, fmt.Sprintf("a file written to %d of its %d bytes", written, len(whole)))
 			for _, want := range []string{ErrNotDataFile.Error(), "never written", "put back doorstep.db"} {
 				if !strings.Contains(got, want) {
 					t.Errorf("refusal %q does not say %q", got, want)
@@ -384,7 +373,7 @@ func TestOpenRefusesDataFileCopiedPartWayIntoItsFullSize(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			mustOK(t, os.WriteFile(path+".whole", whole, 0o600), "write the whole file")
 			mustOK(t, os.WriteFile(path, tc.file(), 0o600), "write the file")
-			if got := child(t, tc.name); got != "<nil>" {
+			if got := openInChild(t, path, tc.name); got != "<nil>" {
 				t.Errorf("Open of a data file %s: %s", tc.name, got)
 			}
 		})
@@ -397,7 +386,7 @@ func TestOpenRefusesDataFileCopiedPartWayIntoItsFullSize(t *testing.T) {
 			b := make([]byte, len(whole))
 			copy(b, whole[:written])
 			mustOK(t, os.WriteFile(path, b, 0o600), "copy part-way")
-			got := child(t, fmt.Sprintf("a file written to %d of its %d bytes", written, len(whole)))
+			got := openInChild(t, path, fmt.Sprintf("a file written to %d of its %d bytes", written, len(whole)))
 			for _, want := range []string{ErrNotDataFile.Error(), "put back doorstep.db"} {
 				if !strings.Contains(got, want) {
 					t.Errorf("refusal %q does not say %q", got, want)
@@ -408,6 +397,6 @@ func TestOpenRefusesDataFileCopiedPartWayIntoItsFullSize(t *testing.T) {
 	mustOK(t, os.WriteFile(path, whole, 0o600), "put the file back")
 	openAt(t, path) // running, and closed at the test's end
 	// A second start beside a running one is still told it is in use.
-	_, err = Open(path, WithOpenTimeout(100*time.Millisecond))
+	_, err := Open(path, WithOpenTimeout(100*time.Millisecond))
 	mustErr(t, err, ErrInUse, "open beside a running store")
 }
