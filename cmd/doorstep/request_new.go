@@ -338,9 +338,17 @@ func (a *app) callerVolunteers(w io.Writer, phone string) {
 	// Those needing nothing done are left out after the read, so the read
 	// is not cut at named: ten paused on a shared line, listed first,
 	// would hide an eleventh still being offered others' requests.
-	all, more, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: phone}, maxPageSize)
-	if err != nil {
-		return
+	// Each form the number is stored in (server.PhoneForms): a volunteer
+	// registered as +353 87 ... who rings from "+353 087 ..." is one
+	// person, and her jobs stay hers all the same.
+	var all []*pb.Volunteer
+	more := false
+	for _, form := range server.PhoneForms(phone) {
+		vs, m, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: form}, maxPageSize)
+		if err != nil {
+			return
+		}
+		all, more = append(all, vs...), more || m
 	}
 	vols := slices.DeleteFunc(all, func(v *pb.Volunteer) bool {
 		return (v.Paused || v.Held) && v.ActiveAssignments == 0 // offered nothing, and any offers were withdrawn
