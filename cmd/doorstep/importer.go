@@ -291,7 +291,7 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 			if readOtherwiseThen(r, res.HelpRequest) {
 				fields = slices.DeleteFunc(slices.Clone(fields), func(f string) bool { return f == "window" || f == "deadline" })
 			}
-			o.Differing, o.stored = differingColumns(fields, r), res.HelpRequest
+			o.Differing, o.stored = differingColumns(fields, r, res.HelpRequest), res.HelpRequest
 			if len(o.Differing) > 0 {
 				counts["differing"]++
 			}
@@ -398,8 +398,10 @@ func readOtherwiseThen(row importRow, stored *pb.HelpRequest) bool {
 // in a file without those columns) is left out: the file says nothing of
 // it, and named every night it would have the partner "correct" staff's
 // change back to nothing. A field this version does not know is named as
-// it is.
-func differingColumns(fields []string, r importRow) []string {
+// it is. The circumstances are one field (vulnerability), as a mask
+// names them, and four columns: those whose values differ from stored's
+// are named, not every one the file has.
+func differingColumns(fields []string, r importRow, stored *pb.HelpRequest) []string {
 	if r.columns == nil {
 		return fields
 	}
@@ -412,7 +414,18 @@ func differingColumns(fields []string, r importRow) []string {
 		case "location.lat_lng":
 			cols = []string{"lat", "lng"}
 		case "vulnerability":
-			cols = []string{"lives_alone", "shielding", "no_internet", "reduced_mobility"}
+			sv, tv := r.hr.GetVulnerability(), stored.GetVulnerability()
+			for _, c := range []struct {
+				col    string
+				differ bool
+			}{
+				{"lives_alone", sv.GetLivesAlone() != tv.GetLivesAlone()}, {"shielding", sv.GetShielding() != tv.GetShielding()},
+				{"no_internet", sv.GetNoInternet() != tv.GetNoInternet()}, {"reduced_mobility", sv.GetReducedMobility() != tv.GetReducedMobility()},
+			} {
+				if c.differ || stored == nil {
+					cols = append(cols, c.col)
+				}
+			}
 		case "remote_ok", "enters_home":
 			cols = []string{f}
 		default:
