@@ -172,6 +172,11 @@ func (s *Server) createRow(ctx context.Context, i int, hr *pb.HelpRequest) *pb.B
 			return fail(s.errs.toStatus(ctx, err, notFound{}))
 		}
 	}
+	// The row as sent, for the comparison should another call store it
+	// first: the create fills in what the row left out (an urgency of
+	// normal, the postcode's centre), and compared so, a row that gave
+	// neither differed from the other call's in both.
+	sent := proto.CloneOf(hr)
 	if err := s.checkNewHelpRequest(ctx, &v, rowPrefix, hr); err != nil {
 		return fail(s.errs.toStatus(ctx, err, notFound{}))
 	}
@@ -184,7 +189,7 @@ func (s *Server) createRow(ctx context.Context, i int, hr *pb.HelpRequest) *pb.B
 		out, err = s.store.GetHelpRequestByExternalID(ctx, hr.Organisation, hr.ExternalId)
 		res.Existing = err == nil
 		if res.Existing {
-			res.DifferingFields = differingFields(hr, out)
+			res.DifferingFields = differingFields(sent, out)
 		}
 	}
 	if err != nil {
