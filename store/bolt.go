@@ -752,10 +752,16 @@ func checkPagesWritten(path string, timeout time.Duration) error {
 	if !ok {
 		return nil
 	}
-	if bad := unwrittenPage(f, m); bad != "" {
-		return fmt.Errorf("%w: %s, as in a copy stopped part-way into a file made its full size first; "+
+	if bad, twice := unwrittenPage(f, m); bad != "" {
+		asIn := "a copy stopped part-way into a file made its full size first"
+		if twice {
+			// Pages from before and after a commit, each whole: a
+			// page a newer leaf names was another tree's before it.
+			asIn = "a copy taken while the server wrote the file"
+		}
+		return fmt.Errorf("%w: %s, as in %s; "+
 			"put back %s as a backup holds it (AdminService.CreateBackup, or a copy taken with the server stopped)",
-			ErrNotDataFile, bad, filepath.Base(path))
+			ErrNotDataFile, bad, asIn, filepath.Base(path))
 	}
 	return nil
 }
@@ -765,9 +771,11 @@ func checkPagesWritten(path string, timeout time.Duration) error {
 // and says which is not as bbolt wrote it ("" if none is): a page that
 // does not name itself, or is neither a branch nor a leaf, or runs past
 // the pages in use, or whose keys are out of bbolt's order (written only
-// in part). It reads the file, not bbolt's map of it: a file
-// shorter than its pages is refused before (checkDataFileWhole).
-func unwrittenPage(f *os.File, m boltMeta) string {
+// in part), or that is reached from two places, with its overflow (twice:
+// bbolt's check at open panics on that too). It reads the file, not
+// bbolt's map of it: a file shorter than its pages is refused before
+// (checkDataFileWhole).
+func unwrittenPage(f *os.File, m boltMeta) (bad string, twice bool) {
 	const (
 		headerSize   = 16 // id(8) flags(2) count(2) overflow(4)
 		elemSize     = 16 // branch: pos(4) ksize(4) pgid(8); leaf: flags(4) pos(4) ksize(4) vsize(4)
@@ -809,7 +817,7 @@ func unwrittenPage(f *os.File, m boltMeta) string {
 	}
 	if m.freelist != noFreelist {
 		if _, bad := read(m.freelist, freelistFlag); bad != "" {
-			return bad
+			return bad, false
 		}
 	}
 	// Each page is walked with the keys bbolt's own check at open holds
@@ -825,17 +833,20 @@ func unwrittenPage(f *os.File, m boltMeta) string {
 		w := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		id := w.id
-		if id < uint64(len(seen)) && seen[id] {
-			continue
-		}
 		p, bad := read(id, branchFlag|leafFlag)
 		if bad != "" {
-			return bad
+			return bad, false
 		}
-		seen[id] = true
+		// bbolt counts a page's overflow as reached with it.
+		for o := range uint64(ne.Uint32(p[12:])) + 1 {
+			if seen[id+o] {
+				return fmt.Sprintf("page %d is reached from two places", id+o), true
+			}
+			seen[id+o] = true
+		}
 		flags, count := ne.Uint16(p[8:]), int(ne.Uint16(p[10:]))
 		if headerSize+count*elemSize > len(p) {
-			return fmt.Sprintf("page %d holds more than fits in it", id)
+			return fmt.Sprintf("page %d holds more than fits in it", id), false
 		}
 		torn := fmt.Sprintf("page %d was written only in part (its keys are out of order)", id)
 		prev := w.lo
@@ -849,11 +860,11 @@ func unwrittenPage(f *os.File, m boltMeta) string {
 				kpos, ksize, vsize = off+int(ne.Uint32(e[4:])), int(ne.Uint32(e[8:])), int(ne.Uint32(e[12:]))
 			}
 			if ksize == 0 || kpos+ksize+vsize > len(p) {
-				return torn
+				return torn, false
 			}
 			key := p[kpos : kpos+ksize]
 			if prev != nil && (bytes.Compare(key, prev) < 0 || i > 0 && bytes.Equal(key, prev)) || w.hi != nil && bytes.Compare(key, w.hi) >= 0 {
-				return torn
+				return torn, false
 			}
 			prev = key
 			if flags&branchFlag != 0 {
@@ -863,7 +874,7 @@ func unwrittenPage(f *os.File, m boltMeta) string {
 					n := p[off+elemSize:]
 					npos, nsize := off+elemSize+int(ne.Uint32(n[0:])), int(ne.Uint32(n[4:]))
 					if nsize == 0 || npos+nsize > len(p) {
-						return torn
+						return torn, false
 					}
 					c.hi = bytes.Clone(p[npos : npos+nsize])
 				}
@@ -877,16 +888,16 @@ func unwrittenPage(f *os.File, m boltMeta) string {
 			// one (root 0), its only page, a leaf, which holds no bucket.
 			at := kpos + ksize
 			if vsize < 16 {
-				return fmt.Sprintf("page %d holds more than fits in it", id)
+				return fmt.Sprintf("page %d holds more than fits in it", id), false
 			}
 			if root := ne.Uint64(p[at:]); root != 0 {
 				stack = append(stack, walk{id: root})
 			} else if vsize < 16+headerSize || ne.Uint16(p[at+16+8:])&leafFlag == 0 {
-				return torn
+				return torn, false
 			}
 		}
 	}
-	return ""
+	return "", false
 }
 
 // notBolt says whether bbolt refused the file as not one of its own, or

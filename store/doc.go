@@ -154,8 +154,9 @@
 // shorter than its last commit left it (a copy stopped part-way), which
 // bbolt would open and then die of, reading a page past its end, or has
 // zeros where pages its trees reach should be (a copy stopped part-way
-// into a file made its full size first), which bbolt would die of too.
-// The pages are read with the file's lock shared, so a server writing it
+// into a file made its full size first), which bbolt would die of too,
+// or a page reached from two places (a copy taken while the server wrote
+// it), which bbolt's check at open panics on. The pages are read with the file's lock shared, so a server writing it
 // is still told apart (ErrInUse).
 //
 // Erasure (ErasePerson) and retention (PurgePersonalData) delete a request's

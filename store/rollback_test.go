@@ -400,3 +400,56 @@ func TestOpenRefusesDataFileCopiedPartWayIntoItsFullSize(t *testing.T) {
 	_, err := Open(path, WithOpenTimeout(100*time.Millisecond))
 	mustErr(t, err, ErrInUse, "open beside a running store")
 }
+
+// A copy taken while the server wrote the file (cp of a live
+// doorstep.db) can hold a leaf from after a commit that names a page the
+// older half of the copy gave to another tree: one page reached from two
+// places. Every page there names itself and its keys are in order, so it
+// passed the check, and bbolt's own check at open panicked ("multiple
+// references"), killing the server with a trace of every goroutine.
+func TestOpenRefusesDataFileWithAPageReachedTwice(t *testing.T) {
+	path, whole, _, pageSize := storeToCopy(t, "twice", "+44770093")
+
+	// Point the offers bucket at help_requests' root page, in the root
+	// leaf that names both.
+	var root, hrs uint64
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	mustOK(t, err, "open read-only")
+	mustOK(t, db.View(func(tx *bolt.Tx) error {
+		hrs = uint64(tx.Bucket(bHelpRequests).RootPage())
+		return nil
+	}), "find help_requests' root")
+	mustOK(t, db.Close(), "close read-only")
+	f, err := os.Open(path)
+	mustOK(t, err, "open")
+	m, ok := readBoltMeta(f)
+	mustOK(t, f.Close(), "close")
+	if root = m.root; !ok || hrs == 0 {
+		t.Fatalf("no meta page (%v), or help_requests inline (page %d)", ok, hrs)
+	}
+	b := bytes.Clone(whole)
+	p := b[int(root)*pageSize:]
+	ne, patched := binary.NativeEndian, false
+	if ne.Uint16(p[8:])&0x02 == 0 {
+		t.Fatalf("the root, page %d, is not a leaf", root)
+	}
+	for i := range int(ne.Uint16(p[10:])) {
+		e := p[16+i*16:]
+		kpos := 16 + i*16 + int(ne.Uint32(e[4:]))
+		ksize := int(ne.Uint32(e[8:]))
+		if bytes.Equal(p[kpos:kpos+ksize], bOffers) {
+			ne.PutUint64(p[kpos+ksize:], hrs)
+			patched = true
+		}
+	}
+	if !patched {
+		t.Fatal("no offers bucket in the root")
+	}
+	mustOK(t, os.WriteFile(path, b, 0o600), "write the file")
+	got := openInChild(t, path, "a file with a page reached twice")
+	for _, want := range []string{ErrNotDataFile.Error(), "reached from two places", "while the server wrote the file", "put back doorstep.db"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("refusal %q does not say %q", got, want)
+		}
+	}
+}
