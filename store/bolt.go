@@ -752,13 +752,7 @@ func checkPagesWritten(path string, timeout time.Duration) error {
 	if !ok {
 		return nil
 	}
-	if bad, twice := unwrittenPage(f, m); bad != "" {
-		asIn := "a copy stopped part-way into a file made its full size first"
-		if twice {
-			// Pages from before and after a commit, each whole: a
-			// page a newer leaf names was another tree's before it.
-			asIn = "a copy taken while the server wrote the file"
-		}
+	if bad, asIn := unwrittenPage(f, m); bad != "" {
 		return fmt.Errorf("%w: %s, as in %s; "+
 			"put back %s as a backup holds it (AdminService.CreateBackup, or a copy taken with the server stopped)",
 			ErrNotDataFile, bad, asIn, filepath.Base(path))
@@ -768,14 +762,16 @@ func checkPagesWritten(path string, timeout time.Duration) error {
 
 // unwrittenPage walks every page the meta page m's trees reach (branch
 // pages, leaf pages, the roots of the buckets in them) and its free list,
-// and says which is not as bbolt wrote it ("" if none is): a page that
-// does not name itself, or is neither a branch nor a leaf, or runs past
-// the pages in use, or whose keys are out of bbolt's order (written only
-// in part), or that is reached from two places, with its overflow (twice:
-// bbolt's check at open panics on that too). It reads the file, not
-// bbolt's map of it: a file shorter than its pages is refused before
+// and says which is not as bbolt wrote it ("" if none is), and what
+// leaves a file so: a page that does not name itself, or is neither a
+// branch nor a leaf, or runs past the pages in use, or whose keys are out
+// of bbolt's order (written only in part), or that is of two types at
+// once, or that is reached from two places, with its overflow (bbolt's
+// check at open panics on those too). It reads the file, not bbolt's map
+// of it: a file shorter than its pages is refused before
 // (checkDataFileWhole).
-func unwrittenPage(f *os.File, m boltMeta) (bad string, twice bool) {
+func unwrittenPage(f *os.File, m boltMeta) (bad, asIn string) {
+	asIn = "a copy stopped part-way into a file made its full size first"
 	const (
 		headerSize   = 16 // id(8) flags(2) count(2) overflow(4)
 		elemSize     = 16 // branch: pos(4) ksize(4) pgid(8); leaf: flags(4) pos(4) ksize(4) vsize(4)
@@ -801,6 +797,12 @@ func unwrittenPage(f *os.File, m boltMeta) (bad string, twice bool) {
 		if got := ne.Uint64(p[0:]); got != id || flags&want == 0 {
 			return nil, fmt.Sprintf("page %d was never written (it reads as page %d, flags %#x)", id, got, flags)
 		}
+		if flags&(flags-1) != 0 {
+			// bbolt takes a page for exactly one type, and panics at
+			// open on one of two. No copy writes it: a bit flipped.
+			asIn = "damage on the disk"
+			return nil, fmt.Sprintf("page %d is of two types at once (flags %#x)", id, flags)
+		}
 		if overflow >= m.pgid-id {
 			return nil, fmt.Sprintf("page %d runs past the %d pages in use", id, m.pgid)
 		}
@@ -817,7 +819,7 @@ func unwrittenPage(f *os.File, m boltMeta) (bad string, twice bool) {
 	}
 	if m.freelist != noFreelist {
 		if _, bad := read(m.freelist, freelistFlag); bad != "" {
-			return bad, false
+			return bad, asIn
 		}
 	}
 	// Each page is walked with the keys bbolt's own check at open holds
@@ -835,18 +837,20 @@ func unwrittenPage(f *os.File, m boltMeta) (bad string, twice bool) {
 		id := w.id
 		p, bad := read(id, branchFlag|leafFlag)
 		if bad != "" {
-			return bad, false
+			return bad, asIn
 		}
 		// bbolt counts a page's overflow as reached with it.
 		for o := range uint64(ne.Uint32(p[12:])) + 1 {
 			if seen[id+o] {
-				return fmt.Sprintf("page %d is reached from two places", id+o), true
+				// Pages from before and after a commit, each whole: a
+				// page a newer leaf names was another tree's before it.
+				return fmt.Sprintf("page %d is reached from two places", id+o), "a copy taken while the server wrote the file"
 			}
 			seen[id+o] = true
 		}
 		flags, count := ne.Uint16(p[8:]), int(ne.Uint16(p[10:]))
 		if headerSize+count*elemSize > len(p) {
-			return fmt.Sprintf("page %d holds more than fits in it", id), false
+			return fmt.Sprintf("page %d holds more than fits in it", id), asIn
 		}
 		torn := fmt.Sprintf("page %d was written only in part (its keys are out of order)", id)
 		prev := w.lo
@@ -860,11 +864,11 @@ func unwrittenPage(f *os.File, m boltMeta) (bad string, twice bool) {
 				kpos, ksize, vsize = off+int(ne.Uint32(e[4:])), int(ne.Uint32(e[8:])), int(ne.Uint32(e[12:]))
 			}
 			if ksize == 0 || kpos+ksize+vsize > len(p) {
-				return torn, false
+				return torn, asIn
 			}
 			key := p[kpos : kpos+ksize]
 			if prev != nil && (bytes.Compare(key, prev) < 0 || i > 0 && bytes.Equal(key, prev)) || w.hi != nil && bytes.Compare(key, w.hi) >= 0 {
-				return torn, false
+				return torn, asIn
 			}
 			prev = key
 			if flags&branchFlag != 0 {
@@ -874,7 +878,7 @@ func unwrittenPage(f *os.File, m boltMeta) (bad string, twice bool) {
 					n := p[off+elemSize:]
 					npos, nsize := off+elemSize+int(ne.Uint32(n[0:])), int(ne.Uint32(n[4:]))
 					if nsize == 0 || npos+nsize > len(p) {
-						return torn, false
+						return torn, asIn
 					}
 					c.hi = bytes.Clone(p[npos : npos+nsize])
 				}
@@ -888,16 +892,16 @@ func unwrittenPage(f *os.File, m boltMeta) (bad string, twice bool) {
 			// one (root 0), its only page, a leaf, which holds no bucket.
 			at := kpos + ksize
 			if vsize < 16 {
-				return fmt.Sprintf("page %d holds more than fits in it", id), false
+				return fmt.Sprintf("page %d holds more than fits in it", id), asIn
 			}
 			if root := ne.Uint64(p[at:]); root != 0 {
 				stack = append(stack, walk{id: root})
 			} else if vsize < 16+headerSize || ne.Uint16(p[at+16+8:])&leafFlag == 0 {
-				return torn, false
+				return torn, asIn
 			}
 		}
 	}
-	return "", false
+	return "", ""
 }
 
 // notBolt says whether bbolt refused the file as not one of its own, or

@@ -156,7 +156,8 @@
 // zeros where pages its trees reach should be (a copy stopped part-way
 // into a file made its full size first), which bbolt would die of too,
 // or a page reached from two places (a copy taken while the server wrote
-// it), which bbolt's check at open panics on. The pages are read with the file's lock shared, so a server writing it
+// it) or of two types at once (damage on the disk), which bbolt's check
+// at open panics on. The pages are read with the file's lock shared, so a server writing it
 // is still told apart (ErrInUse).
 //
 // Erasure (ErasePerson) and retention (PurgePersonalData) delete a request's

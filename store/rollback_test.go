@@ -453,3 +453,36 @@ func TestOpenRefusesDataFileWithAPageReachedTwice(t *testing.T) {
 		}
 	}
 }
+
+// A page whose header names it but sets two of bbolt's page types at once
+// (a bit flipped on the disk) passed the check at open as the type its
+// walk looked for, and bbolt, which takes a page for exactly one type,
+// panicked on it in a goroutine of its own at open, killing the server
+// with a trace of every goroutine.
+func TestOpenRefusesDataFileWithAPageOfTwoTypes(t *testing.T) {
+	path, whole, _, pageSize := storeToCopy(t, "types", "+44770094")
+	f, err := os.Open(path)
+	mustOK(t, err, "open")
+	m, ok := readBoltMeta(f)
+	mustOK(t, f.Close(), "close")
+	if !ok {
+		t.Fatal("no meta page")
+	}
+	for _, flags := range []uint16{0x03, 0x12} {
+		t.Run(fmt.Sprintf("%#x", flags), func(t *testing.T) {
+			b := bytes.Clone(whole)
+			at := int(m.root)*pageSize + 8
+			if got := binary.NativeEndian.Uint16(b[at:]); got != 0x02 {
+				t.Fatalf("the root, page %d, has flags %#x, not a leaf's", m.root, got)
+			}
+			binary.NativeEndian.PutUint16(b[at:], flags)
+			mustOK(t, os.WriteFile(path, b, 0o600), "write the file")
+			got := openInChild(t, path, fmt.Sprintf("a file whose root page has flags %#x", flags))
+			for _, want := range []string{ErrNotDataFile.Error(), "two types", "damage on the disk", "put back doorstep.db"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("refusal %q does not say %q", got, want)
+				}
+			}
+		})
+	}
+}
