@@ -444,7 +444,7 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	if notBolt(err) {
 		return nil, fmt.Errorf("store: open %s: %w (bbolt: %v): not a bbolt file, or one cut short "+
 			"(the key file copied over it? a backup still compressed?); put back doorstep.db as a backup holds it "+
-			"(AdminService.CreateBackup, or a copy taken with the server stopped)", path, ErrNotDataFile, err)
+			"(doorstep admin backup, or a copy taken with the server stopped)", path, ErrNotDataFile, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -641,7 +641,7 @@ func checkDataFileWhole(path string) error {
 		return nil
 	}
 	return fmt.Errorf("%w: cut short, %d bytes of the %d its last write left (a copy that failed, on a full disk?); "+
-		"put back %s as a backup holds it (AdminService.CreateBackup, or a copy taken with the server stopped)",
+		"put back %s as a backup holds it (doorstep admin backup, or a copy taken with the server stopped)",
 		ErrNotDataFile, fi.Size(), need, filepath.Base(path))
 }
 
@@ -759,7 +759,7 @@ func checkPagesWritten(path string, timeout time.Duration) error {
 	}
 	if bad, asIn := unwrittenPage(f, m); bad != "" {
 		return fmt.Errorf("%w: %s, as in %s; "+
-			"put back %s as a backup holds it (AdminService.CreateBackup, or a copy taken with the server stopped)",
+			"put back %s as a backup holds it (doorstep admin backup, or a copy taken with the server stopped)",
 			ErrNotDataFile, bad, asIn, filepath.Base(path))
 	}
 	return nil

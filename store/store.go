@@ -47,7 +47,7 @@ var (
 	// data file should be: not a bbolt file (the key file copied over it,
 	// a backup still compressed), or one cut short.
 	ErrNotDataFile = errors.New("not a Doorstep data file")
-	ErrDamaged     = errors.New("data file holds data but no schema version: it is not a Doorstep data file, or is a damaged copy of one (a copy made while the server was writing to it?); restore a backup (AdminService.CreateBackup, or a copy taken with the server stopped)")
+	ErrDamaged     = errors.New("data file holds data but no schema version: it is not a Doorstep data file, or is a damaged copy of one (a copy made while the server was writing to it?); restore a backup (doorstep admin backup, or a copy taken with the server stopped)")
 
 	// The matching lifecycle's refusals.
 	ErrWrongState      = errors.New("not in a state that allows this")
