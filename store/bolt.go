@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -445,6 +446,12 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		return nil, fmt.Errorf("store: open %s: %w (bbolt: %v): not a bbolt file, or one cut short "+
 			"(the key file copied over it? a backup still compressed?); put back doorstep.db as a backup holds it "+
 			"(doorstep admin backup, or a copy taken with the server stopped)", path, ErrNotDataFile, err)
+	}
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		// bbolt opens the file to write it, and its words alone ("permission
+		// denied") name neither the access wanted nor the likely cause.
+		return nil, fmt.Errorf("store: open %s: the server's user cannot write it (%w): give that user read and write access "+
+			"to it and its key file (files restored as another user? a read-only mount?)", path, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

@@ -486,3 +486,41 @@ func TestOpenRefusesDataFileWithAPageOfTwoTypes(t *testing.T) {
 		})
 	}
 }
+
+// A data file restored as another user (root, mode 0600), or made
+// immutable, was refused as bbolt put it, "open …: permission denied",
+// saying nothing of the access the server needs or that a restore left
+// the file so; the key file's directory check says both.
+func TestOpenRefusesDataFileItCannotWrite(t *testing.T) {
+	path := closedStore(t, "+447700900905")
+	readOnlyFile(t, path)
+
+	_, err := Open(path, WithOpenTimeout(100*time.Millisecond))
+	if err == nil {
+		t.Fatal("Open served a data file it cannot write")
+	}
+	for _, want := range []string{path, "read and write access", "restored as another user"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not say %q", err, want)
+		}
+	}
+}
+
+// readOnlyFile makes path refuse writes until the test ends, as
+// readOnlyDir does a directory.
+func readOnlyFile(t *testing.T, path string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		mustOK(t, os.Chmod(path, 0o400), "chmod")
+		t.Cleanup(func() { _ = os.Chmod(path, 0o600) })
+		return
+	}
+	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+		t.Skipf("root, and chattr +i cannot make %s read-only: %v %s", path, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("chattr", "-i", path).CombinedOutput(); err != nil {
+			t.Errorf("chattr -i %s: %v %s", path, err, out)
+		}
+	})
+}
