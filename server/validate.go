@@ -183,10 +183,14 @@ func trunkZeroAfter(n string) bool {
 }
 
 // keepsZero are the country codes whose numbers keep their leading zero
-// when dialled from abroad (Italy, San Marino, the Vatican): printed
-// "+39 (0)6 ..." by other countries' habit, the zero is still dialled,
-// and a number stored without it does not connect.
-var keepsZero = map[string]bool{"39": true, "378": true, "379": true}
+// when dialled from abroad (Italy, San Marino, the Vatican; Côte
+// d'Ivoire, Benin, Gabon and the Congo, whose numbers start with it):
+// printed "+39 (0)6 ..." by other countries' habit, the zero is still
+// dialled, and a number stored without it does not connect. Nor is the
+// form without it the same number: in Gabon, +241 06 03 12 34 and +241
+// 603 1234 are both in use, so PhoneForms must not take one for the
+// other.
+var keepsZero = map[string]bool{"39": true, "378": true, "379": true, "225": true, "229": true, "241": true, "242": true}
 
 // countryCode is the country calling code that the digits n start with,
 // or "" if n is shorter than it. Country codes are prefix-free: 1 and 7
