@@ -194,7 +194,9 @@ func (s *Server) ListHelpRequests(ctx context.Context, req *pb.ListHelpRequestsR
 		if err != nil {
 			v.add("requester_phone", "is not a phone number")
 		}
-		f.Phone = phone
+		// Records an older version stored with the zero after the
+		// country code are the same caller's.
+		f.Phone, f.Phones = phone, PhoneForms(phone)
 	}
 	if err := v.err(); err != nil {
 		return nil, err

@@ -150,7 +150,7 @@ func (s *Server) ListVolunteers(ctx context.Context, req *pb.ListVolunteersReque
 		if err != nil {
 			v.add("phone", "is not a phone number")
 		}
-		f.Phone = phone
+		f.Phone, f.Phones = phone, PhoneForms(phone) // as ListHelpRequests
 	}
 	if err := v.err(); err != nil {
 		return nil, err

@@ -406,7 +406,9 @@ type scan[T proto.Message] struct {
 	// order of what follows each (ids, oldest first, in by_state): each
 	// the same length, so that a page token is the same suffix for all.
 	prefixes [][]byte
-	phone    string // when set, prefix is this phone number's in by_phone
+	// phones, when set, are walked as prefixes are: their prefixes in
+	// by_phone, the forms of one number.
+	phones []string
 	// pre, when set, is the part of match that needs no personal data: a
 	// record it refuses is skipped without being decrypted.
 	pre       func(r T) bool
@@ -517,17 +519,20 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 		if sc.index != nil {
 			walk = top.Bucket(sc.index)
 		}
-		if sc.phone != "" {
+		prefixes := sc.prefixes
+		for i, phone := range sc.phones {
 			// The hash depends on the epoch this transaction sees; the
 			// page token holds only what follows it, so a rotation
 			// between pages loses nothing.
-			p, err := sl.phonePrefix(sc.phone)
+			p, err := sl.phonePrefix(phone)
 			if err != nil {
 				return err
 			}
-			sc.prefix = p
+			if i == 0 {
+				prefixes = nil
+			}
+			prefixes = append(prefixes, p)
 		}
-		prefixes := sc.prefixes
 		if prefixes == nil {
 			prefixes = [][]byte{sc.prefix}
 		}

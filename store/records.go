@@ -482,6 +482,7 @@ func (s *BoltStore) DeleteHelpRequest(ctx context.Context, id, etag string) erro
 // history it is the short pages of maxScanned that keep a read short.
 func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error) {
 	sts := f.states()
+	phones := phonesOf(f.Phone, f.Phones)
 	pre := func(r *pb.HelpRequest) bool {
 		return (len(sts) == 0 || slices.Contains(sts, r.State)) &&
 			urgencyAtLeast(r.Urgency, f.MinUrgency) &&
@@ -492,13 +493,13 @@ func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p P
 		filterKey: helpRequestFilterKey(f, sts),
 		pre:       pre,
 		match: func(r *pb.HelpRequest, c *pb.Contact) bool {
-			return pre(r) && (f.Phone == "" || c.GetPhone() == f.Phone)
+			return pre(r) && (len(phones) == 0 || slices.Contains(phones, c.GetPhone()))
 		},
 	}
 	live := len(sts) > 0 && !slices.ContainsFunc(sts, func(st pb.HelpRequest_State) bool { return !liveState(st) })
 	switch {
-	case f.Phone != "":
-		sc.index, sc.phone = bByPhone, f.Phone
+	case len(phones) > 0:
+		sc.index, sc.phones = bByPhone, phones
 	case f.PostcodePrefix != "" && live && s.fewInStates(sts):
 		return s.listLiveByPostcode(f, sts, sc, p)
 	case f.PostcodePrefix != "":
@@ -550,7 +551,7 @@ func helpRequestFilterKey(f HelpRequestFilter, sts []pb.HelpRequest_State) strin
 		}
 		state = strings.Join(words, "+")
 	}
-	key := fmt.Sprintf("hr|%s|%s|%s|%s", state, f.PostcodePrefix, f.Organisation, f.Phone)
+	key := fmt.Sprintf("hr|%s|%s|%s|%s", state, f.PostcodePrefix, f.Organisation, strings.Join(phonesOf(f.Phone, f.Phones), "+"))
 	if f.MinUrgency != pb.Urgency_URGENCY_UNSPECIFIED {
 		key += fmt.Sprintf("|urgency>=%d", f.MinUrgency)
 	}
@@ -733,22 +734,34 @@ func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page)
 			(f.Organisation == "" || r.Organisation == f.Organisation) &&
 			(f.Skill == "" || slices.Contains(r.Skills, f.Skill))
 	}
+	phones := phonesOf(f.Phone, f.Phones)
 	sc := scan[*pb.Volunteer]{
-		filterKey: fmt.Sprintf("vol|%s|%s|%s|%s", f.PostcodePrefix, f.Organisation, f.Skill, f.Phone),
+		filterKey: fmt.Sprintf("vol|%s|%s|%s|%s", f.PostcodePrefix, f.Organisation, f.Skill, strings.Join(phones, "+")),
 		pre:       pre,
 		match: func(r *pb.Volunteer, c *pb.Contact) bool {
-			return pre(r) && (f.Phone == "" || c.GetPhone() == f.Phone)
+			return pre(r) && (len(phones) == 0 || slices.Contains(phones, c.GetPhone()))
 		},
 	}
 	switch {
-	case f.Phone != "":
-		sc.index, sc.phone = bByPhone, f.Phone
+	case len(phones) > 0:
+		sc.index, sc.phones = bByPhone, phones
 	case f.PostcodePrefix != "":
 		sc.index, sc.prefix = bByPostcode, []byte(f.PostcodePrefix)
 	case f.Organisation != "":
 		sc.index, sc.prefix = bByOrg, join([]byte(f.Organisation), nil)
 	}
 	return volunteers.list(s, sc, p)
+}
+
+// phonesOf is a filter's phone and its further forms, each once.
+func phonesOf(phone string, forms []string) []string {
+	var out []string
+	for _, p := range append([]string{phone}, forms...) {
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }

@@ -115,6 +115,10 @@ type HelpRequestFilter struct {
 	PostcodePrefix string // normalised: "AB10 1AB", "AB10 1" or "AB10 "
 	Organisation   string
 	Phone          string // E.164
+	// Phones are further forms of Phone, as PhoneForms in server gives
+	// them (a zero after the country code that older versions kept): a
+	// request under any of them is selected, as one number's.
+	Phones []string
 	// MinUrgency keeps requests at least this urgent, one stored without
 	// an urgency counting as URGENCY_NORMAL; unspecified keeps all.
 	MinUrgency pb.Urgency
@@ -137,6 +141,7 @@ type VolunteerFilter struct {
 	Organisation   string
 	Skill          string
 	Phone          string
+	Phones         []string // as HelpRequestFilter's
 }
 
 // Page asks for one page of a list.

@@ -776,7 +776,9 @@ func (a *app) confirmErase(number string) (string, error) {
 	// the admin is told whom it would erase while they can still stop.
 	// Reading the names is a read of those records, and audited as one.
 	// The erasure takes the number in each form it has been stored in
-	// (server.PhoneForms), so the records named are those of each.
+	// (server.PhoneForms), so the records named are those of each. A
+	// server that lists by every form finds a record under each of
+	// them: it is counted once.
 	var reqs []*pb.HelpRequest
 	var vols []*pb.Volunteer
 	var moreReqs, moreVols bool
@@ -785,12 +787,22 @@ func (a *app) confirmErase(number string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		reqs, moreReqs = append(reqs, rs...), moreReqs || more
+		for _, r := range rs {
+			if !slices.ContainsFunc(reqs, func(o *pb.HelpRequest) bool { return o.Name == r.Name }) {
+				reqs = append(reqs, r)
+			}
+		}
+		moreReqs = moreReqs || more
 		vs, more, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: form}, maxPageSize)
 		if err != nil {
 			return "", err
 		}
-		vols, moreVols = append(vols, vs...), moreVols || more
+		for _, v := range vs {
+			if !slices.ContainsFunc(vols, func(o *pb.Volunteer) bool { return o.Name == v.Name }) {
+				vols = append(vols, v)
+			}
+		}
+		moreVols = moreVols || more
 	}
 	a.prompt.say("This erases the personal data of %s from every request and volunteer record, and cannot be undone.\n", number)
 	// The number typed again comes from the same note as the first, so a
