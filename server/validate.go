@@ -79,8 +79,9 @@ var extensionRE = regexp.MustCompile(`(?i)^(.*[0-9)])[\s,;]*(?:\(\s*)?(?:ext(?:e
 // as people say them ("01224 123456", "07700 900123", "+44 (0)1224 123456",
 // "(+44) 7700 900123", "0044 1224 123456") and other countries' numbers
 // starting with + or 00, without the trunk zero some print in brackets
-// after the country code ("+353 (0)87 123 4567"), unless the country
-// dials it from abroad too ("+39 (0)6 ...", Italy).
+// after the country code ("+353 (0)87 123 4567"), or type as at home
+// ("+353 087 123 4567"), unless the country dials it from abroad too
+// ("+39 (0)6 ...", Italy).
 // It is exported for the command-line client, which checks a number at the
 // prompt before sending it. Invisible formatting is dropped, direction
 // marks too: a number copied from an address book, a mail or a chat comes
@@ -160,10 +161,28 @@ func normalisePhone(s string) (string, error) {
 		}
 		return "+" + n, nil
 	}
+	if cc := countryCode(n); cc != "" && !keepsZero[cc] && strings.HasPrefix(n[len(cc):], "0") {
+		// "+353 087 ...": the trunk zero typed as at home, without its
+		// brackets, is dropped as "+353 (0)87 ..."'s is, so that both
+		// are one number (the caller's other requests, their erasure)
+		// and the one that connects from here.
+		n = cc + n[len(cc)+1:]
+	}
 	if len(n) < 8 || len(n) > 15 || n[0] == '0' {
 		return "", ErrBadPhone
 	}
 	return "+" + n, nil
+}
+
+// phoneToday is a stored number as NormalisePhone gives it now: an edit
+// stores it so whatever else it changes, and one stored by an older
+// version with its trunk zero after the country code (+3530871234567)
+// is not a new number for being stored without it (+353871234567).
+func phoneToday(stored string) string {
+	if n, err := NormalisePhone(stored); err == nil {
+		return n
+	}
+	return stored
 }
 
 // trunkZeroAfter says whether a bracketed zero after the digits read so
@@ -215,9 +234,10 @@ func countryCode(n string) string {
 // PhoneForms is phone (E.164, as NormalisePhone returns it) and the form
 // the same number takes with, or without, a zero after its country code,
 // where the country never dials one from abroad: older versions stored
-// "+353 (0)87 ..." as +3530871234567, and "+353 087 ..." is stored so
-// still, while "+353 (0)87 ..." is now +353871234567. Neither form with
-// the zero connects, so a record holding it was given as this number:
+// "+353 (0)87 ..." and "+353 087 ..." as +3530871234567, while both are
+// now +353871234567 (an edit of such a record stores it so). The form
+// with the zero does not connect, so a record holding it was given as
+// this number:
 // erasure and export, owed all of a person's records, take both. It is
 // exported for the command-line client, whose erasure prompt names the
 // records the erasure will take.

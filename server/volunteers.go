@@ -246,7 +246,7 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		if err := v.err(); err != nil {
 			return nil, err
 		}
-		if p := principalFrom(ctx); p != nil && p.Role == volunteer && cur.PendingOffers > 0 && next.GetContact().GetPhone() != cur.GetContact().GetPhone() {
+		if p := principalFrom(ctx); p != nil && p.Role == volunteer && cur.PendingOffers > 0 && next.GetContact().GetPhone() != phoneToday(cur.GetContact().GetPhone()) {
 			// A number made a caller's withdraws the offer of that
 			// caller's request (OWN_REQUEST) and any other leaves it
 			// waiting: read back, the offer would confirm a guess at

@@ -261,7 +261,11 @@ changed: matching crosses organisations, so the request is offered and handled w
 // each is named, not changed.
 func (a *app) leftBehind(before, after *pb.HelpRequest) error {
 	was, now := before.GetRequester().GetPhone(), after.GetRequester().GetPhone()
-	newNumber := was != "" && was != now
+	// A number an older version stored with the zero after its country
+	// code (+3530871234567) is stored as given today by any edit: the
+	// same number, which the caller did not change.
+	today, err := server.NormalisePhone(was)
+	newNumber := was != "" && was != now && (err != nil || today != now)
 	moved := !sameAddress(before.GetLocation(), after.GetLocation())
 	if was == "" || !newNumber && !moved {
 		return nil
