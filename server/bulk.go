@@ -247,7 +247,9 @@ func differingFields(row, stored *pb.HelpRequest) []string {
 	// the partner's.
 	differ("location.lat_lng", personal && sl.GetLatLng() != nil && !proto.Equal(sl.GetLatLng(), tl.GetLatLng()))
 	differ("requester.display_name", personal && !sameText(sent.GetRequester().GetDisplayName(), stored.GetRequester().GetDisplayName(), false))
-	differ("requester.phone", personal && sent.GetRequester().GetPhone() != stored.GetRequester().GetPhone())
+	// A number an older version stored with the zero after its country
+	// code is the row's number, not one changed at source.
+	differ("requester.phone", personal && sent.GetRequester().GetPhone() != phoneToday(stored.GetRequester().GetPhone()))
 	sv, tv := sent.GetVulnerability(), stored.GetVulnerability()
 	differ("vulnerability", personal && (sv.GetLivesAlone() != tv.GetLivesAlone() || sv.GetShielding() != tv.GetShielding() ||
 		sv.GetNoInternet() != tv.GetNoInternet() || sv.GetReducedMobility() != tv.GetReducedMobility()))
