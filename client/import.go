@@ -69,7 +69,8 @@ const batchMargin = 64
 // row under a new external_id.
 //
 // A stored row's SameTimeRequests names the requester's other live
-// requests (same phone) at an overlapping time that the token may read,
+// requests (same phone and postcode: one number can be several people's,
+// each at their own home) at an overlapping time that the token may read,
 // oldest first, at most 10: perhaps one client sent under two references.
 // They include rows of the same batch and of batches sent before it, not
 // of later batches: of two such rows in different batches, only the later
