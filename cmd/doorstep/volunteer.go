@@ -470,7 +470,8 @@ func (a *app) volunteerHold(args []string) error {
 		text: "Puts a volunteer on hold, as while a concern about them is looked into: like a pause, they are\n" +
 			"offered nothing and their waiting offers are withdrawn, but only a coordinator can lift it; the\n" +
 			"volunteer cannot resume past it. Their current assignments stay: hand them back with\n" +
-			"doorstep request release if they should not go.",
+			"doorstep request release if they should not go. A record of theirs with another group (on the\n" +
+			"same number) is not held with it, and is named: hold that one too if it is the same person.",
 		examples: []string{"doorstep volunteer hold 01jq3m7a1b2c3d4e5f6g7h8j9k"},
 	})
 }
@@ -546,7 +547,42 @@ func (a *app) setStopped(args []string, field string, on bool, u usage) error {
 	if on {
 		a.reportStillAssigned(c, got)
 	}
+	if on && field == "held" {
+		a.reportOtherRecords(got)
+	}
 	return nil
+}
+
+// reportOtherRecords names, one line each, the records of other
+// organisations on the number of v, just put on hold, that are not held
+// themselves: a person who helps two groups is two records to the
+// matcher, which crosses organisations, and a hold raised over a concern
+// stops only the record it names. Under --json the sentences go to
+// stderr, as reportStillAssigned's.
+func (a *app) reportOtherRecords(v *pb.Volunteer) {
+	number := v.GetContact().GetPhone()
+	if number == "" {
+		return
+	}
+	w := a.stdout
+	if a.cfg.json {
+		w = a.stderr
+	}
+	others, _, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: number}, maxPageSize)
+	if err != nil {
+		// The hold is made; only the account of it is short.
+		fmt.Fprintf(w, "Whether another group has this number too could not be read: see doorstep volunteer find --phone '%s', and hold any record of theirs there.\n",
+			phoneWords(number))
+		return
+	}
+	for _, o := range others {
+		if o.Name == v.Name || o.Organisation == v.Organisation || o.Held {
+			continue // the same organisation's is someone sharing the phone
+		}
+		fmt.Fprintf(w, "Note: %s, with %s, has this number too, as %s (%s): the hold stops this record only, and matching, which crosses "+
+			"organisations, goes on offering that one jobs. If it is the same person, hold it too: doorstep volunteer hold %s\n",
+			o.GetContact().GetDisplayName(), o.Organisation, idOf(o.Name), volunteerStatus(o), idOf(o.Name))
+	}
 }
 
 // reportStillAssigned names the requests a volunteer just paused, put on
