@@ -341,7 +341,7 @@ which fields (never their values) and by which call, who took each step of a req
 by hand or by a dispatch run, accepted or declined an offer, marked it done, handed it back, cancelled it),
 and who made or revoked each token. Filters combine.
 The actor is tokens/ID or system (the server's own work); the record is helpRequests/ID, volunteers/ID, tokens/ID or phone
-(exports and erasures by phone number).
+(exports and erasures by phone number). An offer's steps are on its request's trail.
 Actions: ` + strings.Join(auditActions, ", ") + `.`,
 		examples: []string{
 			"doorstep admin audit",
@@ -382,6 +382,18 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 	c, err := a.client()
 	if err != nil {
 		return err
+	}
+	if strings.HasPrefix(req.Resource, "offers/") {
+		// An offer has no trail of its own: who made it and who answered
+		// it are steps of its request's life, on the request's trail. The
+		// id is what staff hold (volunteer show, the event stream), so the
+		// request is looked up for them.
+		o, err := c.Matching.GetOffer(a.ctx, &pb.GetOfferRequest{Name: req.Resource})
+		if err != nil {
+			return err
+		}
+		return usageErrorf("--resource: %s is an offer: who made it (action offer) and who answered it are on its request's trail: doorstep admin audit --resource %s",
+			req.Resource, o.GetOffer().GetHelpRequest())
 	}
 	recs, more, err := readPages(*limit, func(size int32, token string) ([]*pb.AuditRecord, string, error) {
 		req.PageSize, req.PageToken = size, token
