@@ -18,9 +18,11 @@ import (
 // record a principal may not see is NOT_FOUND, exactly as a missing one,
 // so that ids cannot be probed.
 
-// Personal fields, as audit records name them.
+// Personal fields, as audit records name them. A request's coordinates
+// are among them: read off a map, they pin the house as the address lines
+// do (volunteers see neither before accepting, and an erasure takes both).
 var (
-	requestPersonal   = []string{"requester", "details", "location.address_lines", "vulnerability"}
+	requestPersonal   = []string{"requester", "details", "location.address_lines", "location.lat_lng", "vulnerability"}
 	volunteerPersonal = []string{"contact", "home"}
 )
 
@@ -230,6 +232,9 @@ func requestPersonalSet(hr *pb.HelpRequest) []string {
 	}
 	if len(hr.GetLocation().GetAddressLines()) > 0 {
 		out = append(out, "location.address_lines")
+	}
+	if hr.GetLocation().GetCoordinatesSource() == pb.CoordinatesSource_COORDINATES_SOURCE_GIVEN {
+		out = append(out, "location.lat_lng") // the postcode's centre is no one's
 	}
 	if hr.Vulnerability != nil {
 		out = append(out, "vulnerability")
