@@ -254,7 +254,8 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 	if _, err := s.requestFor(ctx, id, true); err != nil {
 		return nil, err
 	}
-	ctx = s.auditingUpdate(ctx, helpRequestPrefix+id, paths, requestPersonal)
+	base := ctx
+	ctx = s.auditingUpdate(base, helpRequestPrefix+id, paths, requestPersonal)
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetHelpRequest(ctx, id)
 		if err != nil {
@@ -338,7 +339,14 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		// day), decide who may do it at all: an edit of those is judged
 		// against an assigned volunteer's skills and vetting too.
 		qualify := timingChanged || remoteChanged || !slices.Equal(slices.Sorted(slices.Values(next.RequiredSkills)), slices.Sorted(slices.Values(cur.RequiredSkills)))
-		out, err := s.store.UpdateHelpRequest(ctx, next, s.assigneeFree(qualify))
+		wctx := ctx
+		if touches(paths, "location.street") && len(personalPaths(paths, []string{"location.address_lines"})) == 0 &&
+			!slices.Equal(next.GetLocation().GetAddressLines(), cur.GetLocation().GetAddressLines()) {
+			// A house typed with the street went into the address lines:
+			// the caller's address changed, though no path named it.
+			wctx = s.auditingUpdate(base, helpRequestPrefix+id, append(slices.Clip(paths), "location.address_lines"), requestPersonal)
+		}
+		out, err := s.store.UpdateHelpRequest(wctx, next, s.assigneeFree(qualify))
 		var sd *store.SameDoorError
 		if errors.As(err, &sd) {
 			coming, md := "another volunteer", map[string]string(nil)
