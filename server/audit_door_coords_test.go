@@ -31,6 +31,19 @@ func TestCoordinatesOfTheDoorAreAudited(t *testing.T) {
 	}
 	centre := h.createHR(shopping(callerPhone("01224 100013")))
 	h.getHR(centre.Name)
+	// A move to a new postcode, with no new pin, takes the new postcode's
+	// centre: the pin on the old door is gone.
+	dropped := h.createHR(shopping(callerPhone("01224 100014"), func(hr *pb.HelpRequest) { hr.Location.LatLng = door }))
+	resp, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
+		HelpRequest: &pb.HelpRequest{Name: dropped.Name, Location: &pb.Location{Postcode: "AB11 5QN"}},
+		UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"location.postcode"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.HelpRequest.Location.CoordinatesSource == pb.CoordinatesSource_COORDINATES_SOURCE_GIVEN {
+		t.Fatalf("a move to a new postcode kept the old pin: %v", resp.HelpRequest.Location)
+	}
 
 	for _, tc := range []struct {
 		name, request, action string
@@ -39,6 +52,7 @@ func TestCoordinatesOfTheDoorAreAudited(t *testing.T) {
 		{"created with the door pinned", pinned.Name, "create", true},
 		{"created at the postcode's centre", centre.Name, "create", false},
 		{"the pin moved by an edit", moved.Name, "update", true},
+		{"the pin dropped by a move", dropped.Name, "update", true},
 		{"read", centre.Name, "read_contact", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

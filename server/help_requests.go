@@ -340,11 +340,8 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		// against an assigned volunteer's skills and vetting too.
 		qualify := timingChanged || remoteChanged || !slices.Equal(slices.Sorted(slices.Values(next.RequiredSkills)), slices.Sorted(slices.Values(cur.RequiredSkills)))
 		wctx := ctx
-		if touches(paths, "location.street") && len(personalPaths(paths, []string{"location.address_lines"})) == 0 &&
-			!slices.Equal(next.GetLocation().GetAddressLines(), cur.GetLocation().GetAddressLines()) {
-			// A house typed with the street went into the address lines:
-			// the caller's address changed, though no path named it.
-			wctx = s.auditingUpdate(base, helpRequestPrefix+id, append(slices.Clip(paths), "location.address_lines"), requestPersonal)
+		if moved := doorMoved(paths, cur.GetLocation(), next.GetLocation()); len(moved) > 0 {
+			wctx = s.auditingUpdate(base, helpRequestPrefix+id, append(slices.Clip(paths), moved...), requestPersonal)
 		}
 		out, err := s.store.UpdateHelpRequest(wctx, next, s.assigneeFree(qualify))
 		var sd *store.SameDoorError
@@ -425,4 +422,25 @@ func (s *Server) DeleteHelpRequest(ctx context.Context, req *pb.DeleteHelpReques
 		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
 	}
 	return &pb.DeleteHelpRequestResponse{}, nil
+}
+
+// doorMoved names the personal fields of a request's place that an edit
+// changed though none of its paths named them, which its audit record
+// must name too: a house typed with the street goes into the address
+// lines, and a move to a new postcode without a new pin takes that
+// postcode's centre for the coordinates given off a map (the postcode's
+// centre is no one's, and a move from one to another no change of
+// personal data).
+func doorMoved(paths []string, cur, next *pb.Location) []string {
+	var out []string
+	if !slices.Equal(next.GetAddressLines(), cur.GetAddressLines()) && len(personalPaths(paths, []string{"location.address_lines"})) == 0 {
+		out = append(out, "location.address_lines")
+	}
+	given := func(l *pb.Location) bool {
+		return l.GetCoordinatesSource() == pb.CoordinatesSource_COORDINATES_SOURCE_GIVEN
+	}
+	if (given(cur) || given(next)) && !proto.Equal(next.GetLatLng(), cur.GetLatLng()) && len(personalPaths(paths, []string{"location.lat_lng"})) == 0 {
+		out = append(out, "location.lat_lng")
+	}
+	return out
 }
