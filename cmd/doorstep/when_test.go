@@ -27,6 +27,17 @@ func TestParseWhen(t *testing.T) {
 		{in: "tomorrow 10:00-12:00", start: at(27, 10, 0), end: at(27, 12, 0)},
 		{in: "tomorrow by 6pm", by: at(27, 18, 0)},
 		{in: "sat 17:00-09:00", err: `"sat 17:00-09:00" ends before it starts: for help past midnight, give the day it ends too, as in "28 nov 17:00 to 29 nov 09:00"`},
+		// 12am is the start of the day, not noon: a night sitter booked
+		// "12am-6am" is wanted from midnight.
+		{in: "sat 12am-6am", start: at(28, 0, 0), end: at(28, 6, 0)},
+		// A year in two digits, as dates are written on forms, is this
+		// century's.
+		{in: "5/12/26 10-12", start: time.Date(2026, 12, 5, 10, 0, 0, 0, london), end: time.Date(2026, 12, 5, 12, 0, 0, 0, london)},
+		// A window of no length is a slip of the keys, asked again here
+		// rather than refused by the server once the call is over.
+		{in: "sat 10-10", err: `"sat 10-10" ends before it starts`},
+		// Help wanted by this very minute can no longer be given.
+		{in: "today by 14:45", err: "Thu 26 Nov 14:45 has already passed"},
 		// The server refuses a window starting more than 90 days away, as
 		// it does such a deadline: asked again here, not after the call.
 		{in: "12/03 9-11", err: "Fri 12 Mar 2027 09:00 is more than 90 days away"},
