@@ -30,6 +30,13 @@ func TestParseWhen(t *testing.T) {
 		// 12am is the start of the day, not noon: a night sitter booked
 		// "12am-6am" is wanted from midnight.
 		{in: "sat 12am-6am", start: at(28, 0, 0), end: at(28, 6, 0)},
+		// As an end, 12am is the midnight the evening runs to: a caller
+		// wanting someone "from 11pm to 12am" means that night, not a
+		// window ending before it starts.
+		{in: "sat 11pm-12am", start: at(28, 23, 0), end: at(29, 0, 0)},
+		{in: "sat 10:30pm-12:00am", start: at(28, 22, 30), end: at(29, 0, 0)},
+		// Past midnight itself, the day it ends is asked for, as ever.
+		{in: "sat 11pm-12:30am", err: `"sat 11pm-12:30am" ends before it starts: for help past midnight, give the day it ends too, as in "28 nov 23:00 to 29 nov 00:30"`},
 		// A year in two digits, as dates are written on forms, is this
 		// century's.
 		{in: "5/12/26 10-12", start: time.Date(2026, 12, 5, 10, 0, 0, 0, london), end: time.Date(2026, 12, 5, 12, 0, 0, 0, london)},
