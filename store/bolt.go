@@ -450,6 +450,13 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
 		// bbolt opens the file to write it, and its words alone ("permission
 		// denied") name neither the access wanted nor the likely cause.
+		if _, serr := os.Lstat(path); errors.Is(serr, fs.ErrNotExist) {
+			// A first start: there is no file to give access to, and the
+			// directory, which the new file (and its key file) go in, is
+			// what refused it.
+			return nil, fmt.Errorf("store: open %s: the server's user cannot make it in %s (%w): give that user write access "+
+				"to that directory (made by another user? a read-only mount?)", path, filepath.Dir(path), err)
+		}
 		return nil, fmt.Errorf("store: open %s: the server's user cannot write it (%w): give that user read and write access "+
 			"to it and its key file (files restored as another user? a read-only mount?)", path, err)
 	}

@@ -506,6 +506,30 @@ func TestOpenRefusesDataFileItCannotWrite(t *testing.T) {
 	}
 }
 
+// A first start in a --data-dir the server's user cannot write (made by
+// root, or a read-only mount) was refused as for a data file restored as
+// another user: "give that user read and write access to it and its key
+// file", neither of which is there to be given access to, and the
+// directory, the one thing to mend, went unnamed.
+func TestOpenRefusesNewDataFileInDirectoryItCannotWrite(t *testing.T) {
+	dir := t.TempDir()
+	readOnlyDir(t, dir)
+	path := filepath.Join(dir, "doorstep.db")
+
+	_, err := Open(path, WithOpenTimeout(100*time.Millisecond))
+	if err == nil {
+		t.Fatal("Open made a data file in a directory it cannot write")
+	}
+	for _, want := range []string{dir, "write access to that directory"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "read and write access to it and its key file") {
+		t.Errorf("refusal %q asks for access to files that are not there", err)
+	}
+}
+
 // readOnlyFile makes path refuse writes until the test ends, as
 // readOnlyDir does a directory.
 func readOnlyFile(t *testing.T, path string) {
