@@ -863,7 +863,8 @@ func unwrittenPage(f *os.File, m boltMeta) (bad, asIn string) {
 			if seen[id+o] {
 				// Pages from before and after a commit, each whole: a
 				// page a newer leaf names was another tree's before it.
-				return fmt.Sprintf("page %d is reached from two places", id+o), "a copy taken while the server wrote the file"
+				// A bit flipped in a page number reads the same.
+				return fmt.Sprintf("page %d is reached from two places", id+o), "a copy taken while the server wrote the file, or a page number damaged on the disk"
 			}
 			seen[id+o] = true
 		}
