@@ -340,7 +340,8 @@ func (a *app) callerVolunteers(w io.Writer, phone string) {
 	// would hide an eleventh still being offered others' requests.
 	// Each form the number is stored in (server.PhoneForms): a volunteer
 	// registered as +353 87 ... who rings from "+353 087 ..." is one
-	// person, and her jobs stay hers all the same.
+	// person, and her jobs stay hers all the same. A server that lists by
+	// every form finds her under each of them: she is named once.
 	var all []*pb.Volunteer
 	more := false
 	for _, form := range server.PhoneForms(phone) {
@@ -348,7 +349,12 @@ func (a *app) callerVolunteers(w io.Writer, phone string) {
 		if err != nil {
 			return
 		}
-		all, more = append(all, vs...), more || m
+		for _, v := range vs {
+			if !slices.ContainsFunc(all, func(o *pb.Volunteer) bool { return o.Name == v.Name }) {
+				all = append(all, v)
+			}
+		}
+		more = more || m
 	}
 	vols := slices.DeleteFunc(all, func(v *pb.Volunteer) bool {
 		return (v.Paused || v.Held) && v.ActiveAssignments == 0 // offered nothing, and any offers were withdrawn
