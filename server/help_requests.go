@@ -256,6 +256,12 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 	}
 	base := ctx
 	ctx = s.auditingUpdate(base, helpRequestPrefix+id, paths, requestPersonal)
+	// keepForm: the number stays in the form an older version stored it
+	// in (+3530871234567), set once storing it as given today would have
+	// the store take it for a new number at a door another volunteer is
+	// going to (SAME_DOOR). Nobody changed it, and an edit of anything
+	// else is never refused for a door.
+	keepForm := false
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetHelpRequest(ctx, id)
 		if err != nil {
@@ -313,6 +319,11 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 			touches(paths, "needs") && !slices.Equal(slices.Sorted(slices.Values(next.Needs)), slices.Sorted(slices.Values(cur.Needs)))
 		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged, remoteChanged: remoteChanged,
 			nameSet: nameSet, detailsSet: detailsSet})
+		was := cur.GetRequester().GetPhone()
+		onlyForm := next.GetRequester().GetPhone() != was && next.GetRequester().GetPhone() == phoneToday(was)
+		if keepForm && onlyForm {
+			next.Requester.Phone = was
+		}
 		if !touches(paths, "location") {
 			next.Location = cur.Location
 		} else if len(v) == 0 {
@@ -345,6 +356,11 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		}
 		out, err := s.store.UpdateHelpRequest(wctx, next, s.assigneeFree(qualify))
 		var sd *store.SameDoorError
+		if errors.As(err, &sd) && onlyForm && !keepForm {
+			keepForm = true
+			attempt--
+			continue
+		}
 		if errors.As(err, &sd) {
 			coming, md := "another volunteer", map[string]string(nil)
 			if who := comingFor(ctx, sd.Coming); who != "" {
