@@ -73,6 +73,7 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	s.olderFormsToday(ctx, hr.GetRequester().GetPhone())
 	ctx = s.auditing(ctx, "create", "", requestPersonalSet(hr))
 	out, err := s.store.CreateHelpRequest(ctx, hr, idem)
 	if errors.Is(err, store.ErrExternalIDExists) {
@@ -83,6 +84,48 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 	}
 	s.urgentOpen(out)
 	return &pb.CreateHelpRequestResponse{HelpRequest: out, SameTimeRequests: s.sameTime(ctx, out)[0]}, nil
+}
+
+// olderFormsToday stores phone, as given today, on the caller's live
+// requests an older version stored in another form of it (PhoneForms:
+// +3530871234567, from "+353 087 ..."), before a new request on it is
+// stored. The store knows a caller's requests by the number as stored:
+// left so, the new request from the same caller, typed as ever, would be
+// told of none of them (same_time_requests) and a second volunteer could
+// be sent to the door one of them already takes a volunteer to. A request
+// that cannot take it (an edit since, or another volunteer going to the
+// door under the number as given today: SAME_DOOR) keeps its form, as
+// before; erasure, export and a find take both. Failures are logged: the
+// new request is stored all the same.
+func (s *Server) olderFormsToday(ctx context.Context, phone string) {
+	forms := PhoneForms(phone)
+	if len(forms) < 2 || forms[0] != phone {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	live := []pb.HelpRequest_State{pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED, pb.HelpRequest_STATE_ASSIGNED}
+	for _, old := range forms[1:] {
+		page := store.Page{Size: 100}
+		for {
+			rs, next, err := s.store.ListHelpRequests(ctx, store.HelpRequestFilter{Phone: old, States: live}, page)
+			if err != nil {
+				s.logger.Warn("older number forms: lookup failed", zap.Error(err))
+				return
+			}
+			for _, r := range rs {
+				r.Requester.Phone = phone
+				_, err := s.store.UpdateHelpRequest(ctx, r)
+				var sd *store.SameDoorError
+				if err != nil && !errors.As(err, &sd) && !errors.Is(err, store.ErrEtagMismatch) {
+					s.logger.Warn("older number forms: rewrite failed", zap.String("help_request", r.Name), zap.Error(err))
+				}
+			}
+			if next == "" {
+				break
+			}
+			page.Token = next
+		}
+	}
 }
 
 // sameTime names, for each of hrs as stored (nil where a row failed), the
