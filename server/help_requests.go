@@ -87,9 +87,9 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 }
 
 // olderFormsToday stores phone, as given today, on the caller's live
-// requests an older version stored in another form of it (PhoneForms:
-// +3530871234567, from "+353 087 ..."), before a new request on it is
-// stored. The store knows a caller's requests by the number as stored:
+// requests and the volunteer records an older version stored in another
+// form of it (PhoneForms: +3530871234567, from "+353 087 ..."), before a
+// new request or volunteer on it is stored. The store knows a caller's requests by the number as stored:
 // left so, the new request from the same caller, typed as ever, would be
 // told of none of them (same_time_requests) and a second volunteer could
 // be sent to the door one of them already takes a volunteer to. A request
@@ -118,6 +118,26 @@ func (s *Server) olderFormsToday(ctx context.Context, phone string) {
 				var sd *store.SameDoorError
 				if err != nil && !errors.As(err, &sd) && !errors.Is(err, store.ErrEtagMismatch) {
 					s.logger.Warn("older number forms: rewrite failed", zap.String("help_request", r.Name), zap.Error(err))
+				}
+			}
+			if next == "" {
+				break
+			}
+			page.Token = next
+		}
+		// A volunteer's own record: their own request is not offered to
+		// them (OWN_REQUEST) only when both hold the number in one form.
+		page = store.Page{Size: 100}
+		for {
+			vs, next, err := s.store.ListVolunteers(ctx, store.VolunteerFilter{Phone: old}, page)
+			if err != nil {
+				s.logger.Warn("older number forms: lookup failed", zap.Error(err))
+				return
+			}
+			for _, v := range vs {
+				v.Contact.Phone = phone
+				if _, err := s.store.UpdateVolunteer(ctx, v); err != nil && !errors.Is(err, store.ErrEtagMismatch) {
+					s.logger.Warn("older number forms: rewrite failed", zap.String("volunteer", v.Name), zap.Error(err))
 				}
 			}
 			if next == "" {

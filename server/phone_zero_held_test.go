@@ -62,3 +62,34 @@ func TestTrunkZeroStoredEarlierHeldForBatchRow(t *testing.T) {
 		t.Errorf("the row's same_time_requests = %v, want the request in hand %s (error %v)", got, first, resp.Results[0].GetError())
 	}
 }
+
+// TestTrunkZeroStoredEarlierOwnRequest: Siobhán registered as a volunteer
+// on "+353 087 123 4567", which an older version stored as
+// +3530871234567. Ill, she rings for help from the same number, typed the
+// same way, stored today as +353871234567: she was offered her own
+// request, as if it were someone else's.
+func TestTrunkZeroStoredEarlierOwnRequest(t *testing.T) {
+	h := newHarness(t)
+	self := h.createVol(matchVolunteer("Siobhan", "AB10 1AB", phoned("+353 87 123 4567")))
+	legacyVolunteer(t, h, self.Name, func(v *pb.Volunteer) { v.Contact.Phone = "+3530871234567" })
+	hr := h.createHR(shopping(callerPhone("+353 087 123 4567")))
+	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: self.Name})
+	if err == nil {
+		t.Errorf("Siobhán was offered her own request")
+	}
+}
+
+// TestTrunkZeroStoredEarlierOwnRequestRegistered: the other way about,
+// her request in hand stored by an older version with the zero, and she
+// registers as a volunteer on the number typed the same way: she was
+// offered her own request.
+func TestTrunkZeroStoredEarlierOwnRequestRegistered(t *testing.T) {
+	h := newHarness(t)
+	hr := h.createHR(shopping(callerPhone("+353 87 123 4567")))
+	legacyRequest(t, h, hr.Name, func(r *pb.HelpRequest) { r.Requester.Phone = "+3530871234567" })
+	self := h.createVol(matchVolunteer("Siobhan", "AB10 1AB", phoned("+353 087 123 4567")))
+	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: self.Name})
+	if err == nil {
+		t.Errorf("Siobhán was offered her own request")
+	}
+}
