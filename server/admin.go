@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -188,6 +189,23 @@ func (s *Server) ListAuditRecords(ctx context.Context, req *pb.ListAuditRecordsR
 	}
 	if f.Action != "" && !slices.Contains(auditActions, f.Action) {
 		v.add("action", "must be one of "+strings.Join(auditActions, ", "))
+	}
+	startOK, endOK := true, true
+	if req.StartTime != nil {
+		f.Start, startOK = checkTimestamp(&v, "start_time", req.StartTime)
+	}
+	if req.EndTime != nil {
+		f.End, endOK = checkTimestamp(&v, "end_time", req.EndTime)
+		if f.End.IsZero() {
+			// The first instant of year 1 is also time.Time's zero, which
+			// the store reads as no bound: nothing is before it anyway.
+			f.End = f.End.Add(time.Nanosecond)
+		}
+	}
+	// An empty or backward range is a slip (the bounds swapped, or a day
+	// given twice), not a quiet hour: say so rather than list nothing.
+	if req.StartTime != nil && req.EndTime != nil && startOK && endOK && !f.End.After(f.Start) {
+		v.add("end_time", "must be after start_time")
 	}
 	if err := v.err(); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/oklog/ulid/v2"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -769,6 +770,13 @@ func (s *BoltStore) ListOrganisations(_ context.Context, p Page) ([]*pb.Organisa
 // each with every key and value until it has taken p.Size; each says
 // whether it took the record. At most maxScanned keys are read per page.
 func (s *BoltStore) listKeyed(p Page, filterKey string, bucket func(*bolt.Tx) *bolt.Bucket, reverse bool, each func(k, v []byte) (bool, error)) (string, error) {
+	return s.listKeyedIn(p, filterKey, bucket, reverse, nil, nil, each)
+}
+
+// listKeyedIn is listKeyed over the keys k with lo <= k < hi only (nil
+// for no bound): it starts at the bound it walks from and stops at the
+// other, rather than reading every key outside them to pass them over.
+func (s *BoltStore) listKeyedIn(p Page, filterKey string, bucket func(*bolt.Tx) *bolt.Bucket, reverse bool, lo, hi []byte, each func(k, v []byte) (bool, error)) (string, error) {
 	if p.Size < 1 {
 		return "", fmt.Errorf("page size %d", p.Size)
 	}
@@ -781,8 +789,16 @@ func (s *BoltStore) listKeyed(p Page, filterKey string, bucket func(*bolt.Tx) *b
 		cur := bucket(tx).Cursor()
 		var k, v []byte
 		switch {
+		case resume == nil && !reverse && lo != nil:
+			k, v = cur.Seek(lo)
 		case resume == nil && !reverse:
 			k, v = cur.First()
+		case resume == nil && hi != nil:
+			if k, _ = cur.Seek(hi); k == nil {
+				k, v = cur.Last()
+			} else {
+				k, v = cur.Prev() // the key before hi
+			}
 		case resume == nil:
 			k, v = cur.Last()
 		case !reverse:
@@ -800,7 +816,7 @@ func (s *BoltStore) listKeyed(p Page, filterKey string, bucket func(*bolt.Tx) *b
 		}
 		taken, scanned := 0, 0
 		var last []byte
-		for ; k != nil; k, v = step() {
+		for ; k != nil && (lo == nil || bytes.Compare(k, lo) >= 0) && (hi == nil || bytes.Compare(k, hi) < 0); k, v = step() {
 			if taken == p.Size || scanned == maxScanned {
 				next = encodeToken(filterKey, last)
 				return nil
@@ -909,19 +925,69 @@ type AuditFilter struct {
 	// AnyResource, when not empty, keeps the records of any of these
 	// resources: a person's whole trail in one pass of the log.
 	AnyResource []string
+	// Start and End, when not zero, keep the records at or after Start
+	// and before End. A record is at the later of its time and its id's:
+	// one logged while the clock stood behind the log's newest (stepped
+	// back) bears its own time but is filed, its id made no earlier than
+	// the last (idGen.next), among the records after it, and is selected
+	// where it is filed, so that a range is one run of the log and is
+	// read from its end to its start alone.
+	Start, End time.Time
+}
+
+// in says whether the record r, logged under id, falls in f's range.
+func (f AuditFilter) in(id []byte, r *pb.AuditRecord) bool {
+	at := r.GetTime().AsTime()
+	if t := idTime(id); t.After(at) {
+		at = t
+	}
+	return (f.Start.IsZero() || !at.Before(f.Start)) && (f.End.IsZero() || at.Before(f.End))
+}
+
+// keyRange is the audit ids that can fall in f's range: an id bears its
+// time to the millisecond, and a record's own time is never a whole
+// millisecond past its id's, so ids from Start's millisecond on and
+// before End's (rounded up). Nil for no bound.
+func (f AuditFilter) keyRange() (lo, hi []byte) {
+	key := func(ms uint64) []byte {
+		var u ulid.ULID
+		_ = u.SetTime(ms) // ms is within ulid.MaxTime: timestamps end in 9999
+		return u[:]
+	}
+	epoch := time.UnixMilli(0)
+	if !f.Start.IsZero() && f.Start.After(epoch) {
+		lo = key(ulid.Timestamp(f.Start))
+	}
+	if !f.End.IsZero() {
+		hi = make([]byte, 16) // before 1970: no id
+		if f.End.After(epoch) {
+			ms := ulid.Timestamp(f.End)
+			if ulid.Time(ms).Before(f.End) {
+				ms++
+			}
+			hi = key(ms)
+		}
+	}
+	return lo, hi
 }
 
 // ListAuditRecords lists audit records, newest first.
 func (s *BoltStore) ListAuditRecords(_ context.Context, f AuditFilter, p Page) ([]*pb.AuditRecord, string, error) {
 	var out []*pb.AuditRecord
 	filterKey := "audit\x00" + f.Actor + "\x00" + f.Resource + "\x00" + f.Action + "\x00" + strings.Join(f.AnyResource, "\x01")
-	each := func(_, v []byte) (bool, error) {
+	if !f.Start.IsZero() || !f.End.IsZero() {
+		// Only with a range, so that a page token from before ranges still
+		// reads on.
+		filterKey += "\x00" + f.Start.UTC().Format(time.RFC3339Nano) + "\x00" + f.End.UTC().Format(time.RFC3339Nano)
+	}
+	lo, hi := f.keyRange()
+	each := func(k, v []byte) (bool, error) {
 		r := &pb.AuditRecord{}
 		if err := pb.UnmarshalTrusted(v, r); err != nil {
 			return false, err
 		}
 		if (f.Actor != "" && r.Actor != f.Actor) || (f.Resource != "" && r.Resource != f.Resource) || (f.Action != "" && r.Action != f.Action) ||
-			(len(f.AnyResource) > 0 && !slices.Contains(f.AnyResource, r.Resource)) {
+			(len(f.AnyResource) > 0 && !slices.Contains(f.AnyResource, r.Resource)) || !f.in(k, r) {
 			return false, nil
 		}
 		out = append(out, r)
@@ -934,9 +1000,9 @@ func (s *BoltStore) ListAuditRecords(_ context.Context, f AuditFilter, p Page) (
 		resources = []string{f.Resource}
 	}
 	if len(resources) > 0 {
-		next, err = s.listAuditOf(p, filterKey, resources, each)
+		next, err = s.listAuditOf(p, filterKey, resources, lo, hi, each)
 	} else {
-		next, err = s.listKeyed(p, filterKey, func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bAudit) }, true, each)
+		next, err = s.listKeyedIn(p, filterKey, func(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bAudit) }, true, lo, hi, each)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list audit records: %w", err)
@@ -948,8 +1014,9 @@ func (s *BoltStore) ListAuditRecords(_ context.Context, f AuditFilter, p Page) (
 // newest first: it walks each resource's entries in audit_by_resource
 // back from the page token, taking the newest of them at each step, so a
 // trail costs its own length, not the log's. Its tokens are listKeyed's
-// (the last audit id read).
-func (s *BoltStore) listAuditOf(p Page, filterKey string, resources []string, each func(k, v []byte) (bool, error)) (string, error) {
+// (the last audit id read). Only ids with lo <= id < hi are read (nil
+// for no bound).
+func (s *BoltStore) listAuditOf(p Page, filterKey string, resources []string, lo, hi []byte, each func(k, v []byte) (bool, error)) (string, error) {
 	if p.Size < 1 {
 		return "", fmt.Errorf("page size %d", p.Size)
 	}
@@ -979,8 +1046,12 @@ func (s *BoltStore) listAuditOf(p Page, filterKey string, resources []string, ea
 			w := &walk{cur: tx.Bucket(bAuditByResource).Cursor(), prefix: join([]byte(res), nil)}
 			// The first entry after this resource's last before resume (or
 			// after all of them), then one back.
-			upper := append(bytes.Clone(w.prefix), resume...)
-			if resume == nil {
+			from := resume
+			if from == nil || hi != nil && bytes.Compare(hi, from) < 0 {
+				from = hi
+			}
+			upper := append(bytes.Clone(w.prefix), from...)
+			if from == nil {
 				upper = append([]byte(res), 1) // names hold no control bytes
 			}
 			k, _ := w.cur.Seek(upper)
@@ -1001,8 +1072,8 @@ func (s *BoltStore) listAuditOf(p Page, filterKey string, resources []string, ea
 					newest = w
 				}
 			}
-			if newest == nil {
-				return nil
+			if newest == nil || lo != nil && bytes.Compare(newest.id, lo) < 0 {
+				return nil // the newest left is before the range: all are
 			}
 			if taken == p.Size || scanned == maxScanned {
 				next = encodeToken(filterKey, last)

@@ -934,7 +934,17 @@ type ListAuditRecordsRequest struct {
 	// Optional. Only records about this record.
 	Resource string `protobuf:"bytes,4,opt,name=resource,proto3" json:"resource,omitempty"`
 	// Optional. Only records of this action.
-	Action        string `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
+	Action string `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
+	// Optional. Only records at or after this time (inclusive), to narrow
+	// the trail to the hours around an incident. A record logged while the
+	// server's clock stood behind the record logged before it (the clock
+	// stepped back) keeps its own time but is selected at that record's,
+	// where it is filed in the log's order.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Optional. Only records before this time (exclusive): a range from
+	// 14:00 to 15:00 and one from 15:00 to 16:00 share no record. Must be
+	// after start_time when both are given.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1002,6 +1012,20 @@ func (x *ListAuditRecordsRequest) GetAction() string {
 		return x.Action
 	}
 	return ""
+}
+
+func (x *ListAuditRecordsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListAuditRecordsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
 }
 
 // The response for ListAuditRecords.
@@ -1492,14 +1516,17 @@ const file_doorstep_v1_admin_proto_rawDesc = "" +
 	"\x06action\x18\x06 \x01(\tR\x06action\x12\x1a\n" +
 	"\bresource\x18\a \x01(\tR\bresource\x12\x16\n" +
 	"\x06fields\x18\b \x03(\tR\x06fields\x12\x16\n" +
-	"\x06method\x18\t \x01(\tR\x06method\"\x9f\x01\n" +
+	"\x06method\x18\t \x01(\tR\x06method\"\x91\x02\n" +
 	"\x17ListAuditRecordsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x14\n" +
 	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x1a\n" +
 	"\bresource\x18\x04 \x01(\tR\bresource\x12\x16\n" +
-	"\x06action\x18\x05 \x01(\tR\x06action\"\x81\x01\n" +
+	"\x06action\x18\x05 \x01(\tR\x06action\x129\n" +
+	"\n" +
+	"start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\x81\x01\n" +
 	"\x18ListAuditRecordsResponse\x12=\n" +
 	"\raudit_records\x18\x01 \x03(\v2\x18.doorstep.v1.AuditRecordR\fauditRecords\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n" +
@@ -1605,36 +1632,38 @@ var file_doorstep_v1_admin_proto_depIdxs = []int32{
 	8,  // 11: doorstep.v1.ListOrganisationsResponse.organisations:type_name -> doorstep.v1.Organisation
 	22, // 12: doorstep.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
 	0,  // 13: doorstep.v1.AuditRecord.role:type_name -> doorstep.v1.Role
-	13, // 14: doorstep.v1.ListAuditRecordsResponse.audit_records:type_name -> doorstep.v1.AuditRecord
-	23, // 15: doorstep.v1.ExportPersonalDataResponse.help_requests:type_name -> doorstep.v1.HelpRequest
-	24, // 16: doorstep.v1.ExportPersonalDataResponse.volunteers:type_name -> doorstep.v1.Volunteer
-	25, // 17: doorstep.v1.ExportPersonalDataResponse.offers:type_name -> doorstep.v1.Offer
-	1,  // 18: doorstep.v1.ExportPersonalDataResponse.tokens:type_name -> doorstep.v1.Token
-	13, // 19: doorstep.v1.ExportPersonalDataResponse.audit_records:type_name -> doorstep.v1.AuditRecord
-	22, // 20: doorstep.v1.CreateBackupResponse.create_time:type_name -> google.protobuf.Timestamp
-	2,  // 21: doorstep.v1.AdminService.CreateToken:input_type -> doorstep.v1.CreateTokenRequest
-	4,  // 22: doorstep.v1.AdminService.ListTokens:input_type -> doorstep.v1.ListTokensRequest
-	6,  // 23: doorstep.v1.AdminService.RevokeToken:input_type -> doorstep.v1.RevokeTokenRequest
-	9,  // 24: doorstep.v1.AdminService.CreateOrganisation:input_type -> doorstep.v1.CreateOrganisationRequest
-	11, // 25: doorstep.v1.AdminService.ListOrganisations:input_type -> doorstep.v1.ListOrganisationsRequest
-	14, // 26: doorstep.v1.AdminService.ListAuditRecords:input_type -> doorstep.v1.ListAuditRecordsRequest
-	16, // 27: doorstep.v1.AdminService.ExportPersonalData:input_type -> doorstep.v1.ExportPersonalDataRequest
-	18, // 28: doorstep.v1.AdminService.ErasePersonalData:input_type -> doorstep.v1.ErasePersonalDataRequest
-	20, // 29: doorstep.v1.AdminService.CreateBackup:input_type -> doorstep.v1.CreateBackupRequest
-	3,  // 30: doorstep.v1.AdminService.CreateToken:output_type -> doorstep.v1.CreateTokenResponse
-	5,  // 31: doorstep.v1.AdminService.ListTokens:output_type -> doorstep.v1.ListTokensResponse
-	7,  // 32: doorstep.v1.AdminService.RevokeToken:output_type -> doorstep.v1.RevokeTokenResponse
-	10, // 33: doorstep.v1.AdminService.CreateOrganisation:output_type -> doorstep.v1.CreateOrganisationResponse
-	12, // 34: doorstep.v1.AdminService.ListOrganisations:output_type -> doorstep.v1.ListOrganisationsResponse
-	15, // 35: doorstep.v1.AdminService.ListAuditRecords:output_type -> doorstep.v1.ListAuditRecordsResponse
-	17, // 36: doorstep.v1.AdminService.ExportPersonalData:output_type -> doorstep.v1.ExportPersonalDataResponse
-	19, // 37: doorstep.v1.AdminService.ErasePersonalData:output_type -> doorstep.v1.ErasePersonalDataResponse
-	21, // 38: doorstep.v1.AdminService.CreateBackup:output_type -> doorstep.v1.CreateBackupResponse
-	30, // [30:39] is the sub-list for method output_type
-	21, // [21:30] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	22, // 14: doorstep.v1.ListAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	22, // 15: doorstep.v1.ListAuditRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	13, // 16: doorstep.v1.ListAuditRecordsResponse.audit_records:type_name -> doorstep.v1.AuditRecord
+	23, // 17: doorstep.v1.ExportPersonalDataResponse.help_requests:type_name -> doorstep.v1.HelpRequest
+	24, // 18: doorstep.v1.ExportPersonalDataResponse.volunteers:type_name -> doorstep.v1.Volunteer
+	25, // 19: doorstep.v1.ExportPersonalDataResponse.offers:type_name -> doorstep.v1.Offer
+	1,  // 20: doorstep.v1.ExportPersonalDataResponse.tokens:type_name -> doorstep.v1.Token
+	13, // 21: doorstep.v1.ExportPersonalDataResponse.audit_records:type_name -> doorstep.v1.AuditRecord
+	22, // 22: doorstep.v1.CreateBackupResponse.create_time:type_name -> google.protobuf.Timestamp
+	2,  // 23: doorstep.v1.AdminService.CreateToken:input_type -> doorstep.v1.CreateTokenRequest
+	4,  // 24: doorstep.v1.AdminService.ListTokens:input_type -> doorstep.v1.ListTokensRequest
+	6,  // 25: doorstep.v1.AdminService.RevokeToken:input_type -> doorstep.v1.RevokeTokenRequest
+	9,  // 26: doorstep.v1.AdminService.CreateOrganisation:input_type -> doorstep.v1.CreateOrganisationRequest
+	11, // 27: doorstep.v1.AdminService.ListOrganisations:input_type -> doorstep.v1.ListOrganisationsRequest
+	14, // 28: doorstep.v1.AdminService.ListAuditRecords:input_type -> doorstep.v1.ListAuditRecordsRequest
+	16, // 29: doorstep.v1.AdminService.ExportPersonalData:input_type -> doorstep.v1.ExportPersonalDataRequest
+	18, // 30: doorstep.v1.AdminService.ErasePersonalData:input_type -> doorstep.v1.ErasePersonalDataRequest
+	20, // 31: doorstep.v1.AdminService.CreateBackup:input_type -> doorstep.v1.CreateBackupRequest
+	3,  // 32: doorstep.v1.AdminService.CreateToken:output_type -> doorstep.v1.CreateTokenResponse
+	5,  // 33: doorstep.v1.AdminService.ListTokens:output_type -> doorstep.v1.ListTokensResponse
+	7,  // 34: doorstep.v1.AdminService.RevokeToken:output_type -> doorstep.v1.RevokeTokenResponse
+	10, // 35: doorstep.v1.AdminService.CreateOrganisation:output_type -> doorstep.v1.CreateOrganisationResponse
+	12, // 36: doorstep.v1.AdminService.ListOrganisations:output_type -> doorstep.v1.ListOrganisationsResponse
+	15, // 37: doorstep.v1.AdminService.ListAuditRecords:output_type -> doorstep.v1.ListAuditRecordsResponse
+	17, // 38: doorstep.v1.AdminService.ExportPersonalData:output_type -> doorstep.v1.ExportPersonalDataResponse
+	19, // 39: doorstep.v1.AdminService.ErasePersonalData:output_type -> doorstep.v1.ErasePersonalDataResponse
+	21, // 40: doorstep.v1.AdminService.CreateBackup:output_type -> doorstep.v1.CreateBackupResponse
+	32, // [32:41] is the sub-list for method output_type
+	23, // [23:32] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_doorstep_v1_admin_proto_init() }
