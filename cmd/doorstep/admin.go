@@ -335,18 +335,23 @@ var auditActions = server.AuditActions()
 
 func (a *app) adminAudit(args []string) error {
 	u := usage{
-		synopsis: "doorstep admin audit [--actor TOKEN] [--resource RECORD] [--action ACTION] [--limit N]",
+		synopsis: "doorstep admin audit [--actor TOKEN] [--resource RECORD] [--action ACTION] [--since WHEN] [--until WHEN] [--limit N]",
 		text: `Reads the audit log, newest first, times in UK time: who read or changed personal data, of which record,
 which fields (never their values) and by which call, who took each step of a request for a volunteer (offered it,
 by hand or by a dispatch run, accepted or declined an offer, marked it done, handed it back, cancelled it),
 and who made or revoked each token. Filters combine.
 The actor is tokens/ID or system (the server's own work); the record is helpRequests/ID, volunteers/ID, tokens/ID or phone
 (exports and erasures by phone number). An offer's steps are on its request's trail.
+--since and --until narrow it to a time, in UK time, looking back: "fri" is the Friday gone and "20 nov" the one gone;
+--since is from that moment on, --until up to it (not at it); a day alone is from its start, or up to its end,
+so --since '20 nov' --until '20 nov' is that whole day.
 Actions: ` + strings.Join(auditActions, ", ") + `.`,
 		examples: []string{
 			"doorstep admin audit",
 			"doorstep admin audit --resource helpRequests/01jq3m5x8v2k4c6e9g0h1j2k3m",
 			"doorstep admin audit --actor tokens/01jq3m5x8v2k4c6e9g0h1j2k3m --action read_contact --limit 500",
+			"doorstep admin audit --resource helpRequests/01jq3m5x8v2k4c6e9g0h1j2k3m --since 'yesterday 14:00' --until 'yesterday 16:00'",
+			"doorstep admin audit --since '20 nov' --until '20 nov'",
 		},
 	}
 	cmd := a.begin("audit", u)
@@ -354,6 +359,8 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 	actor := fs.String("actor", "", "only what this token did: tokens/ID, or system")
 	resource := fs.String("resource", "", "only what was done to this record: helpRequests/ID, volunteers/ID, tokens/ID or phone")
 	action := fs.String("action", "", "only this action, e.g. read_contact or erase")
+	since := fs.String("since", "", `only what was done at or after this time, UK time: "yesterday 14:00", "fri 9am", "20 nov", "3 hours ago"`)
+	until := fs.String("until", "", `only what was done before this time, UK time; a day alone is up to its end`)
 	limit := fs.Int("limit", 100, "at most this many records, newest first")
 	if _, err := cmd.exactly(args, 0); err != nil {
 		return err
@@ -363,6 +370,24 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 	}
 	req := &pb.ListAuditRecordsRequest{}
 	var err error
+	var from, to time.Time
+	if strings.TrimSpace(*since) != "" {
+		if from, err = parseAuditTime("--since", *since, a.now(), false); err != nil {
+			return usageErrorf("%s", err)
+		}
+		req.StartTime = timestamppb.New(from)
+	}
+	if strings.TrimSpace(*until) != "" {
+		if to, err = parseAuditTime("--until", *until, a.now(), true); err != nil {
+			return usageErrorf("%s", err)
+		}
+		req.EndTime = timestamppb.New(to)
+	}
+	// Said back in the words read, so that a day read otherwise than
+	// meant ("fri" as last week's) is plain.
+	if req.StartTime != nil && req.EndTime != nil && !to.After(from) {
+		return usageErrorf("--until (%s) is not after --since (%s): nothing is between them", auditTime(to), auditTime(from))
+	}
 	if s := strings.TrimSpace(*actor); strings.EqualFold(s, "system") {
 		req.Actor = "system"
 	} else if s != "" {
