@@ -567,7 +567,7 @@ func parseClock(s string) (int, bool) {
 // readRange reads a range of clock times as people say them: "2-4pm" is
 // 14:00 to 16:00, not 02:00 to 16:00 (a start without am or pm before an
 // end with pm is in the afternoon, when that still comes before the end),
-// "11pm-12am" ends at the day's end, and "9-5" is 09:00 to 17:00 (of two bare hours, an end that would come
+// "11pm-12am" ends at the day's end (not "9-12am"), and "9-5" is 09:00 to 17:00 (of two bare hours, an end that would come
 // before the start is in the afternoon; "17:00-09:00" stays a mistake).
 //
 // An hour from 1 to 6 that parseClock read as the afternoon is the morning
@@ -575,9 +575,11 @@ func parseClock(s string) (int, bool) {
 // clock) start at 06:00, and "0-6" or "5am-6" end at 06:00.
 func readRange(from, to string, start, end int) (int, int) {
 	switch {
-	case end == 0 && start > 0 && strings.HasSuffix(to, "am"):
+	case end == 0 && start >= 12*60 && strings.HasSuffix(to, "am"):
 		// "11pm-12am": as an end, 12am is the midnight the evening runs
-		// to, the end of the day, as "midnight" is.
+		// to, the end of the day, as "midnight" is. Only from the
+		// afternoon on: "9-12am" is a morning written as forms write it,
+		// and read to midnight it would be fifteen hours, not three.
 		end = 24 * 60
 	case !hasMeridiem(from) && strings.HasSuffix(to, "pm") && start < 12*60 && start+12*60 < end:
 		start += 12 * 60

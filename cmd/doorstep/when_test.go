@@ -36,6 +36,12 @@ func TestParseWhen(t *testing.T) {
 		{in: "sat 11pm-12am", start: at(28, 23, 0), end: at(29, 0, 0)},
 		{in: "sat 10:30pm-12:00am", start: at(28, 22, 30), end: at(29, 0, 0)},
 		// Past midnight itself, the day it ends is asked for, as ever.
+		// Only an evening runs to that midnight: "9-12am", as forms
+		// write a morning, is not fifteen hours to the night's end.
+		{in: "sat 9-12am", err: `"sat 9-12am" ends before it starts: for help past midnight, give the day it ends too, as in "28 nov 09:00 to 29 nov 00:00"`},
+		{in: "sat 10am-12am", err: `"sat 10am-12am" ends before it starts: for help past midnight, give the day it ends too, as in "28 nov 10:00 to 29 nov 00:00"`},
+		{in: "sat 12pm-12am", start: at(28, 12, 0), end: at(29, 0, 0)},
+		{in: "sat 22:00-12am", start: at(28, 22, 0), end: at(29, 0, 0)},
 		{in: "sat 11pm-12:30am", err: `"sat 11pm-12:30am" ends before it starts: for help past midnight, give the day it ends too, as in "28 nov 23:00 to 29 nov 00:30"`},
 		// A year in two digits, as dates are written on forms, is this
 		// century's.
