@@ -133,7 +133,7 @@ func (s *Server) disclose(ctx context.Context, hrs []*pb.HelpRequest) ([]*pb.Hel
 		}
 		out[i] = hr
 		if hr.PersonalDataRemovedTime == nil {
-			recs = append(recs, s.auditRecord(ctx, "read_contact", hr.Name, requestPersonal))
+			recs = append(recs, s.auditRecord(ctx, "read_contact", hr.Name, requestRead(hr)))
 		}
 	}
 	if err := s.store.RecordAudit(ctx, recs); err != nil {
@@ -193,12 +193,19 @@ func (s *Server) auditingStep(ctx context.Context, action string) context.Contex
 // every change someone may need to account for (a coordinator's hold on a
 // volunteer), are on record as well.
 func (s *Server) auditingUpdate(ctx context.Context, resource string, paths, personal []string, guarded ...string) context.Context {
+	return s.auditingUpdateRead(ctx, resource, paths, personal, personal, guarded...)
+}
+
+// auditingUpdateRead is auditingUpdate where the answer hands back read,
+// not every personal field (a request's coordinates at its postcode's
+// centre: requestRead).
+func (s *Server) auditingUpdateRead(ctx context.Context, resource string, paths, personal, read []string, guarded ...string) context.Context {
 	var recs []*pb.AuditRecord
 	if changed := personalPaths(paths, append(slices.Clip(personal), guarded...)); len(changed) > 0 {
 		recs = append(recs, s.auditRecord(ctx, "update", resource, changed))
 	}
 	if principalFrom(ctx) != nil { // as disclose: only callers' reads
-		recs = append(recs, s.auditRecord(ctx, "read_contact", resource, personal))
+		recs = append(recs, s.auditRecord(ctx, "read_contact", resource, read))
 	}
 	if len(recs) == 0 {
 		return ctx
@@ -219,6 +226,17 @@ func personalPaths(paths, personal []string) []string {
 
 func hasPathPrefix(path, prefix string) bool {
 	return len(path) > len(prefix) && path[:len(prefix)] == prefix && path[len(prefix)] == '.'
+}
+
+// requestRead names the personal fields a read of hr hands out: all of
+// them, but its coordinates only where they were given. The postcode's
+// centre is no one's, and a read naming it would tell a safeguarding lead
+// that a pin on the door was handed out where there was none.
+func requestRead(hr *pb.HelpRequest) []string {
+	if hr.GetLocation().GetCoordinatesSource() == pb.CoordinatesSource_COORDINATES_SOURCE_GIVEN {
+		return requestPersonal
+	}
+	return slices.DeleteFunc(slices.Clone(requestPersonal), func(f string) bool { return f == "location.lat_lng" })
 }
 
 // requestPersonalSet names the personal fields a new request holds.

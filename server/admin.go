@@ -272,7 +272,7 @@ func (s *Server) ExportPersonalData(ctx context.Context, req *pb.ExportPersonalD
 	}
 	recs := []*pb.AuditRecord{s.auditRecord(ctx, "export", "phone", []string{"*"})}
 	for _, hr := range exp.HelpRequests {
-		recs = append(recs, s.auditRecord(ctx, "read_contact", hr.Name, requestPersonal))
+		recs = append(recs, s.auditRecord(ctx, "read_contact", hr.Name, requestRead(hr)))
 	}
 	for _, v := range exp.Volunteers {
 		recs = append(recs, s.auditRecord(ctx, "read_contact", v.Name, volunteerPersonal))

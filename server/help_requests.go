@@ -413,10 +413,11 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		// day), decide who may do it at all: an edit of those is judged
 		// against an assigned volunteer's skills and vetting too.
 		qualify := timingChanged || remoteChanged || !slices.Equal(slices.Sorted(slices.Values(next.RequiredSkills)), slices.Sorted(slices.Values(cur.RequiredSkills)))
-		wctx := ctx
-		if moved := doorMoved(paths, cur.GetLocation(), next.GetLocation()); len(moved) > 0 {
-			wctx = s.auditingUpdate(base, helpRequestPrefix+id, append(slices.Clip(paths), moved...), requestPersonal)
-		}
+		// The records are of this attempt's change: the fields it moved
+		// though no path named them, and the read of the answer, whose
+		// coordinates are a pin only where they were given.
+		moved := doorMoved(paths, cur.GetLocation(), next.GetLocation())
+		wctx := s.auditingUpdateRead(base, helpRequestPrefix+id, append(slices.Clip(paths), moved...), requestPersonal, requestRead(next))
 		out, err := s.store.UpdateHelpRequest(wctx, next, s.assigneeFree(qualify))
 		var sd *store.SameDoorError
 		if errors.As(err, &sd) && onlyForm && !keepForm {
