@@ -69,6 +69,9 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 		if err != nil {
 			return t, err
 		}
+		if !strings.Contains(rest, " ") {
+			p.minutes = tonight(rest, p.minutes) // "by 12am", as "by midnight"
+		}
 		t.deadline = p.at()
 	case strings.Contains(s, " by "):
 		day, at, _ := strings.Cut(s, " by ")
@@ -91,7 +94,7 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 				// "until 7" at 16:10 is 19:00, "until 1:30" at 00:30 is
 				// 01:30: the next time the clock reads so, which the
 				// afternoon rule for 1 to 6 would put twelve hours on.
-				pb.minutes = nextOnClock(lastField(b), pb.minutes, pa.exact)
+				pb.minutes = tonight(lastField(b), nextOnClock(lastField(b), pb.minutes, pa.exact))
 				if end := pb.at(); !end.After(pa.at()) {
 					return t, fmt.Errorf("%s has already passed", fmtTime(end, now))
 				}
@@ -307,6 +310,17 @@ func parseStart(s string, now time.Time) (point, error) {
 func fromNow(s string) bool {
 	s = strings.TrimSpace(s)
 	return s == "now" || s == "from now" || s == "right now"
+}
+
+// tonight is minutes, read from clock, as the end of something said
+// without a day: 12am is then the coming midnight, as "midnight" is
+// ("until 12am", "by 12am"), not the one this morning began with, which
+// has always passed.
+func tonight(clock string, minutes int) int {
+	if minutes == 0 && strings.HasSuffix(clock, "am") {
+		return 24 * 60
+	}
+	return minutes
 }
 
 // nextOnClock is end (minutes from midnight, as parseClock read clock)

@@ -31,6 +31,14 @@ func TestParseWhenUrgentWords(t *testing.T) {
 		{in: "within the next hour", by: at(17, 10)},
 		{in: "in the next 80 minutes", by: at(17, 30)},
 		{in: "within half an hour", by: at(16, 40)},
+		// "Until 12am", as "until midnight", is tonight's midnight, the
+		// end of the day (as "11pm-12am" is), not this morning's, which
+		// had passed: help wanted the rest of the day was refused.
+		{in: "until 12am", start: at(16, 10), end: time.Date(2026, 3, 11, 0, 0, 0, 0, london)},
+		{in: "now till 12:00am", start: at(16, 10), end: time.Date(2026, 3, 11, 0, 0, 0, 0, london)},
+		{in: "until midnight", start: at(16, 10), end: time.Date(2026, 3, 11, 0, 0, 0, 0, london)},
+		{in: "by 12am", by: time.Date(2026, 3, 11, 0, 0, 0, 0, london)},
+		{in: "by midnight", by: time.Date(2026, 3, 11, 0, 0, 0, 0, london)},
 		// As before.
 		{in: "by 17:30", by: at(17, 30)},
 		{in: "in 80 minutes", by: at(17, 30)},
