@@ -416,8 +416,14 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		// The records are of this attempt's change: the fields it moved
 		// though no path named them, and the read of the answer, whose
 		// coordinates are a pin only where they were given.
+		// A mask naming the whole location does not change a pin where
+		// there was none before or after, only a postcode's centre.
 		moved := doorMoved(paths, cur.GetLocation(), next.GetLocation())
-		wctx := s.auditingUpdateRead(base, helpRequestPrefix+id, append(slices.Clip(paths), moved...), requestPersonal, requestRead(next))
+		personal := requestPersonal
+		if !slices.Contains(requestRead(cur), "location.lat_lng") {
+			personal = requestRead(next)
+		}
+		wctx := s.auditingUpdateRead(base, helpRequestPrefix+id, append(slices.Clip(paths), moved...), personal, requestRead(next))
 		out, err := s.store.UpdateHelpRequest(wctx, next, s.assigneeFree(qualify))
 		var sd *store.SameDoorError
 		if errors.As(err, &sd) && onlyForm && !keepForm {
