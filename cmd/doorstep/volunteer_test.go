@@ -20,7 +20,7 @@ func TestParseAvailability(t *testing.T) {
 		// An evening "till 12am" runs to the end of the day.
 		{in: "fri 8pm-12am", want: "fri 20:00-24:00"},
 		// A morning written "9-12am" is not a day running to midnight.
-		{in: "fri 9-12am", err: `"fri 9-12am": the end is not after the start; a night is two parts, such as "mon 18:00-24:00, tue 00:00-08:00"`},
+		{in: "fri 9-12am", err: `"fri 9-12am": the end is not after the start: 12am is midnight; for noon, give 12pm`},
 		// Days listed bare take the next hours given, as people say it.
 		{in: "tue, thu 10-12", want: "tue thu 10:00-12:00"},
 		{in: "mon; wed, fri 9-5, sat", want: "mon wed fri 09:00-17:00, sat 00:00-24:00"},

@@ -108,6 +108,12 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 			// a slip more often than a night ("17:00-09:00"); but someone
 			// sitting with a caller over midnight is told how to say it.
 			if pa.exact.IsZero() && pb.exact.IsZero() && pa.day.Equal(pb.day) && pb.at().Before(pa.at()) {
+				if pb.minutes == 0 && strings.HasSuffix(lastField(b), "am") {
+					// "9-12am" is a morning as forms write it: the night's
+					// example below would book fifteen hours, not three.
+					return t, fmt.Errorf("%q ends before it starts: 12am is midnight; for noon, give 12pm, as in %q",
+						s, strings.TrimSuffix(s, lastField(b))+strings.TrimSuffix(lastField(b), "am")+"pm")
+				}
 				words := func(day time.Time, minutes int) string {
 					return strings.ToLower(day.Format("2 Jan")) + fmt.Sprintf(" %02d:%02d", minutes/60, minutes%60)
 				}

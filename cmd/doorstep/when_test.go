@@ -38,9 +38,10 @@ func TestParseWhen(t *testing.T) {
 		// Past midnight itself, the day it ends is asked for, as ever.
 		// Only an evening runs to that midnight: "9-12am", as forms
 		// write a morning, is not fifteen hours to the night's end.
-		{in: "sat 9-12am", err: `"sat 9-12am" ends before it starts: for help past midnight, give the day it ends too, as in "28 nov 09:00 to 29 nov 00:00"`},
-		{in: "sat 10am-12am", err: `"sat 10am-12am" ends before it starts: for help past midnight, give the day it ends too, as in "28 nov 10:00 to 29 nov 00:00"`},
+		{in: "sat 9-12am", err: `"sat 9-12am" ends before it starts: 12am is midnight; for noon, give 12pm, as in "sat 9-12pm"`},
+		{in: "sat 10am-12am", err: `"sat 10am-12am" ends before it starts: 12am is midnight; for noon, give 12pm, as in "sat 10am-12pm"`},
 		{in: "sat 12pm-12am", start: at(28, 12, 0), end: at(29, 0, 0)},
+		{in: "sat 9-12pm", start: at(28, 9, 0), end: at(28, 12, 0)},
 		{in: "sat 22:00-12am", start: at(28, 22, 0), end: at(29, 0, 0)},
 		{in: "sat 11pm-12:30am", err: `"sat 11pm-12:30am" ends before it starts: for help past midnight, give the day it ends too, as in "28 nov 23:00 to 29 nov 00:30"`},
 		// A year in two digits, as dates are written on forms, is this
