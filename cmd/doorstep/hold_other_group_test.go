@@ -63,7 +63,7 @@ func TestVolunteerHoldNamesTheirRecordWithAnotherGroup(t *testing.T) {
 				return
 			}
 			want := "Note: Aileen Watt, with north-mutual-aid, has this number too, as " + idOf(north) + " (active): " +
-				"the hold stops this record only, and matching, which crosses organisations, goes on offering that one jobs. " +
+				"the hold stops this record only, and matching, which crosses organisations, can still offer that one jobs. " +
 				"If it is the same person, hold it too: doorstep volunteer hold " + idOf(north) + "\n"
 			if !strings.Contains(notes, want) {
 				t.Errorf("the hold on South said:\n%s\nwant the line\n%s", notes, want)

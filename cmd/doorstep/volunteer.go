@@ -582,7 +582,7 @@ func (a *app) reportOtherRecords(v *pb.Volunteer) {
 			continue // the same organisation's is someone sharing the phone
 		}
 		fmt.Fprintf(w, "Note: %s, with %s, has this number too, as %s (%s): the hold stops this record only, and matching, which crosses "+
-			"organisations, goes on offering that one jobs. If it is the same person, hold it too: doorstep volunteer hold %s\n",
+			"organisations, can still offer that one jobs. If it is the same person, hold it too: doorstep volunteer hold %s\n",
 			o.GetContact().GetDisplayName(), o.Organisation, idOf(o.Name), volunteerStatus(o), idOf(o.Name))
 	}
 }
