@@ -142,22 +142,28 @@ func TestOpenRefusesKeyFileDirectoryItCannotWrite(t *testing.T) {
 	}
 }
 
-// readOnlyDir makes dir refuse new files until the test ends: by its mode
-// for a user, and for root, whom modes do not stop, by the immutable
-// attribute, skipping the test where that cannot be set.
+// readOnlyDir makes dir refuse new files until the test ends.
 func readOnlyDir(t *testing.T, dir string) {
 	t.Helper()
+	readOnly(t, dir, 0o500, 0o700)
+}
+
+// readOnly makes path refuse writes until the test ends: by its mode (ro,
+// rw after) for a user, and for root, whom modes do not stop, by the
+// immutable attribute, skipping the test where that cannot be set.
+func readOnly(t *testing.T, path string, ro, rw os.FileMode) {
+	t.Helper()
 	if os.Geteuid() != 0 {
-		mustOK(t, os.Chmod(dir, 0o500), "chmod")
-		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+		mustOK(t, os.Chmod(path, ro), "chmod")
+		t.Cleanup(func() { _ = os.Chmod(path, rw) })
 		return
 	}
-	if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
-		t.Skipf("root, and chattr +i cannot make %s read-only: %v %s", dir, err, out)
+	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+		t.Skipf("root, and chattr +i cannot make %s read-only: %v %s", path, err, out)
 	}
 	t.Cleanup(func() {
-		if out, err := exec.Command("chattr", "-i", dir).CombinedOutput(); err != nil {
-			t.Errorf("chattr -i %s: %v %s", dir, err, out)
+		if out, err := exec.Command("chattr", "-i", path).CombinedOutput(); err != nil {
+			t.Errorf("chattr -i %s: %v %s", path, err, out)
 		}
 	})
 }
@@ -493,7 +499,7 @@ func TestOpenRefusesDataFileWithAPageOfTwoTypes(t *testing.T) {
 // the file so; the key file's directory check says both.
 func TestOpenRefusesDataFileItCannotWrite(t *testing.T) {
 	path := closedStore(t, "+447700900905")
-	readOnlyFile(t, path)
+	readOnly(t, path, 0o400, 0o600)
 
 	_, err := Open(path, WithOpenTimeout(100*time.Millisecond))
 	if err == nil {
@@ -528,23 +534,4 @@ func TestOpenRefusesNewDataFileInDirectoryItCannotWrite(t *testing.T) {
 	if strings.Contains(err.Error(), "read and write access to it and its key file") {
 		t.Errorf("refusal %q asks for access to files that are not there", err)
 	}
-}
-
-// readOnlyFile makes path refuse writes until the test ends, as
-// readOnlyDir does a directory.
-func readOnlyFile(t *testing.T, path string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		mustOK(t, os.Chmod(path, 0o400), "chmod")
-		t.Cleanup(func() { _ = os.Chmod(path, 0o600) })
-		return
-	}
-	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
-		t.Skipf("root, and chattr +i cannot make %s read-only: %v %s", path, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("chattr", "-i", path).CombinedOutput(); err != nil {
-			t.Errorf("chattr -i %s: %v %s", path, err, out)
-		}
-	})
 }
