@@ -45,11 +45,19 @@ func parseAuditTime(flag, s string, now time.Time, end bool) (time.Time, error) 
 		s = midnight(now).AddDate(0, 0, -1).Format("2006-01-02") + rest
 	}
 	s = lastPrefix.ReplaceAllString(s, "") // "last fri" is how it is read anyway
+	if t, err := time.Parse(time.RFC3339, strings.ToUpper(s)); err == nil {
+		return t, nil // its offset says which coming of an hour is meant
+	}
 	p, err := parsePoint(s, now, now)
 	if err != nil {
 		return bad()
 	}
-	if p.at().After(now) {
+	// Looking back, a time in the hour the clocks repeat in autumn is
+	// judged by its first coming: at 01:10 GMT, "sun 01:30" is the 01:30
+	// BST gone, where parsePoint, booking ahead, reads the 01:30 GMT to
+	// come, and it was taken as last week's Sunday, or, alone, as a time
+	// still to come.
+	if first, _ := comings(p.at()); first.After(now) {
 		day := s
 		if f := strings.Fields(s); p.hasTime && p.exact.IsZero() {
 			day = strings.Join(f[:len(f)-1], " ")
@@ -65,5 +73,27 @@ func parseAuditTime(flag, s string, now time.Time, end bool) (time.Time, error) 
 	if !p.hasTime && end {
 		return p.day.AddDate(0, 0, 1), nil
 	}
-	return p.at(), nil
+	// Of the two comings, --since is from the first and --until up to the
+	// second, so that the range holds every moment the clock showed a time
+	// within it: a record of 01:40 BST is not left out of "since 01:30".
+	first, second := comings(p.at())
+	if end {
+		return second, nil
+	}
+	return first, nil
+}
+
+// comings is t and, when t's UK time of day is in the hour the clocks
+// repeat in autumn, its other coming, the earlier first.
+func comings(t time.Time) (first, second time.Time) {
+	const wall = "2006-01-02 15:04:05.999999999"
+	w := t.In(london).Format(wall)
+	first, second = t, t
+	if e := t.Add(-time.Hour); e.In(london).Format(wall) == w {
+		first = e
+	}
+	if l := t.Add(time.Hour); l.In(london).Format(wall) == w {
+		second = l
+	}
+	return first, second
 }
