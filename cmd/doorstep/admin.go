@@ -342,7 +342,7 @@ by hand or by a dispatch run, accepted or declined an offer, marked it done, han
 and who made or revoked each token. Filters combine.
 The actor is tokens/ID or system (the server's own work); the record is helpRequests/ID, volunteers/ID, tokens/ID or phone
 (exports and erasures by phone number). An offer's steps are on its request's trail.
---since and --until narrow it to a time, in UK time, looking back: "fri" is the Friday gone and "20 nov" the one gone;
+--since and --until narrow it to a time, in UK time, looking back: "fri" is the Friday gone, "20 nov" the one gone and "14:00" the one gone;
 --since is from that moment on, --until up to it (not at it); a day alone is from its start, or up to its end,
 so --since '20 nov' --until '20 nov' is that whole day.
 Actions: ` + strings.Join(auditActions, ", ") + `.`,

@@ -64,6 +64,12 @@ func parseAuditTime(flag, s string, now time.Time, end bool) (time.Time, error) 
 		}
 		day = strings.TrimSuffix(day, ",")
 		switch {
+		case day == "" && p.hasTime && p.exact.IsZero():
+			// A time alone still to come today is yesterday's, as "fri"
+			// on a Friday morning is last week's: read as today's, the
+			// range began in the future and listed nothing, as if nothing
+			// had been done since.
+			p.day = p.day.AddDate(0, 0, -1)
 		case weekdayRE.MatchString(day):
 			p.day = p.day.AddDate(0, 0, -7)
 		case yearless(day):
