@@ -49,9 +49,12 @@ func parseAuditTime(flag, s string, now time.Time, end bool) (time.Time, error) 
 		return t, nil // its offset says which coming of an hour is meant
 	}
 	p, err := parsePoint(s, now, now)
-	if err != nil {
+	if _, far := farLeapDay(err); err != nil && !far {
 		return bad()
 	}
+	// A 29 February given without its year, the next years off, is
+	// refused for booking (farLeapDay); looking back, it is read as the
+	// one gone, below, as any date given without its year.
 	// Looking back, a time in the hour the clocks repeat in autumn is
 	// judged by its first coming: at 01:10 GMT, "sun 01:30" is the 01:30
 	// BST gone, where parsePoint, booking ahead, reads the 01:30 GMT to
