@@ -375,6 +375,12 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 		if from, err = parseAuditTime("--since", *since, a.now(), false); err != nil {
 			return usageErrorf("%s", err)
 		}
+		// Nothing is logged after a time still to come: a slip (the year,
+		// "tomorrow"), said so rather than "No audit records match", which
+		// reads as nothing having been done.
+		if from.After(a.now()) {
+			return usageErrorf("--since (%s) is still to come: nothing is logged after it yet", auditTime(from))
+		}
 		req.StartTime = timestamppb.New(from)
 	}
 	if strings.TrimSpace(*until) != "" {
