@@ -926,12 +926,15 @@ type AuditFilter struct {
 	// resources: a person's whole trail in one pass of the log.
 	AnyResource []string
 	// Start and End, when not zero, keep the records at or after Start
-	// and before End. A record is at the later of its time and its id's:
-	// one logged while the clock stood behind the log's newest (stepped
-	// back) bears its own time but is filed, its id made no earlier than
-	// the last (idGen.next), among the records after it, and is selected
-	// where it is filed, so that a range is one run of the log and is
-	// read from its end to its start alone.
+	// and before End. A record is at its own time, or, when that is behind
+	// its id's millisecond, at that millisecond's end: one logged while
+	// the clock stood behind the log's newest (stepped back) bears its own
+	// time but is filed, its id made no earlier than the last
+	// (idGen.next), among the records after it, and is selected where it
+	// is filed, after each record filed before it in that millisecond
+	// (at its start, a range from such a record's own time, 10:00:00.0007,
+	// left out the hour logged after it), so that a range is one run of
+	// the log and is read from its end to its start alone.
 	Start, End time.Time
 }
 
@@ -939,7 +942,7 @@ type AuditFilter struct {
 func (f AuditFilter) in(id []byte, r *pb.AuditRecord) bool {
 	at := r.GetTime().AsTime()
 	if t := idTime(id); t.After(at) {
-		at = t
+		at = t.Add(time.Millisecond - time.Nanosecond)
 	}
 	return (f.Start.IsZero() || !at.Before(f.Start)) && (f.End.IsZero() || at.Before(f.End))
 }
