@@ -938,8 +938,9 @@ type ListAuditRecordsRequest struct {
 	// Optional. Only records at or after this time (inclusive), to narrow
 	// the trail to the hours around an incident. A record logged while the
 	// server's clock stood behind the record logged before it (the clock
-	// stepped back) keeps its own time but is selected at that record's,
-	// where it is filed in the log's order.
+	// stepped back) keeps its own time but is selected at the end of that
+	// record's millisecond, where it is filed in the log's order: a range
+	// may hold such a record whose own time is just outside it.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// Optional. Only records before this time (exclusive): a range from
 	// 14:00 to 15:00 and one from 15:00 to 16:00 share no record. Must be
