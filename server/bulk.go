@@ -183,7 +183,7 @@ func (s *Server) createRow(ctx context.Context, i int, hr *pb.HelpRequest) *pb.B
 	if err := v.err(); err != nil {
 		return fail(err)
 	}
-	s.olderFormsToday(ctx, hr.GetRequester().GetPhone()) // as CreateHelpRequest
+	s.olderFormsToday(ctx, hr.GetRequester().GetPhone(), "") // as CreateHelpRequest
 	out, err := s.store.CreateHelpRequest(s.auditing(ctx, "create", "", requestPersonalSet(hr)), hr, store.Idempotency{})
 	if errors.Is(err, store.ErrExternalIDExists) {
 		// Another row or call stored it since the lookup.

@@ -73,7 +73,7 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	s.olderFormsToday(ctx, hr.GetRequester().GetPhone())
+	s.olderFormsToday(ctx, hr.GetRequester().GetPhone(), "")
 	ctx = s.auditing(ctx, "create", "", requestPersonalSet(hr))
 	out, err := s.store.CreateHelpRequest(ctx, hr, idem)
 	if errors.Is(err, store.ErrExternalIDExists) {
@@ -96,8 +96,12 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 // that cannot take it (an edit since, or another volunteer going to the
 // door under the number as given today: SAME_DOOR) keeps its form, as
 // before; erasure, export and a find take both. Failures are logged: the
-// new request is stored all the same.
-func (s *Server) olderFormsToday(ctx context.Context, phone string) {
+// new request is stored all the same. An edit that puts the number on a
+// record does the same first, leaving that record (except, its name) to
+// its own write: a number corrected to the caller's, or an older record's
+// form brought up to date, must not leave the caller's other records in
+// the form the store no longer takes for theirs.
+func (s *Server) olderFormsToday(ctx context.Context, phone, except string) {
 	forms := PhoneForms(phone)
 	if len(forms) < 2 || forms[0] != phone {
 		return
@@ -113,6 +117,9 @@ func (s *Server) olderFormsToday(ctx context.Context, phone string) {
 				return
 			}
 			for _, r := range rs {
+				if r.Name == except {
+					continue
+				}
 				r.Requester.Phone = phone
 				_, err := s.store.UpdateHelpRequest(ctx, r)
 				var sd *store.SameDoorError
@@ -135,6 +142,9 @@ func (s *Server) olderFormsToday(ctx context.Context, phone string) {
 				return
 			}
 			for _, v := range vs {
+				if v.Name == except {
+					continue
+				}
 				v.Contact.Phone = phone
 				if _, err := s.store.UpdateVolunteer(ctx, v); err != nil && !errors.Is(err, store.ErrEtagMismatch) {
 					s.logger.Warn("older number forms: rewrite failed", zap.String("volunteer", v.Name), zap.Error(err))
@@ -325,6 +335,9 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 	// going to (SAME_DOOR). Nobody changed it, and an edit of anything
 	// else is never refused for a door.
 	keepForm := false
+	// oneForm: the caller's other records on the number this edit stores
+	// have been given its form today (olderFormsToday), once per call.
+	oneForm := false
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetHelpRequest(ctx, id)
 		if err != nil {
@@ -397,6 +410,12 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		}
 		if err := v.err(); err != nil {
 			return nil, err
+		}
+		if phone := next.GetRequester().GetPhone(); phone != was && !oneForm {
+			// Before the write, so that the store judges the door with
+			// the caller's requests in hand that the older form hid.
+			s.olderFormsToday(base, phone, cur.Name)
+			oneForm = true
 		}
 		if proto.Equal(next, cur) {
 			// Nothing changes (a form saved as it was read): a new etag

@@ -87,7 +87,7 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 		// So is a DBS check's, whoever vouched for it.
 		fields = append(slices.Clip(fields), "vetting")
 	}
-	s.olderFormsToday(ctx, vol.GetContact().GetPhone()) // as CreateHelpRequest: one number, one form
+	s.olderFormsToday(ctx, vol.GetContact().GetPhone(), "") // as CreateHelpRequest: one number, one form
 	out, err := s.store.CreateVolunteer(s.auditing(ctx, "create", "", fields), vol, idem)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
