@@ -64,3 +64,24 @@ func TestTrunkZeroStoredEarlierSiblingLeftBehind(t *testing.T) {
 		t.Errorf("Bob was offered the second request while Ann is going to the same door at the same time")
 	}
 }
+
+// TestTrunkZeroStoredEarlierVolunteerNumberChanged: Siobhán's request in
+// hand was stored by an older version as +3530871234567. She is a
+// volunteer too, registered on her old number; changing it to her mobile,
+// typed as ever ("+353 087 ..."), stored today as +353871234567, left the
+// two in two forms, and she was offered her own request.
+func TestTrunkZeroStoredEarlierVolunteerNumberChanged(t *testing.T) {
+	h := newHarness(t)
+	hr := h.createHR(shopping(callerPhone("+353 87 123 4567")))
+	legacyRequest(t, h, hr.Name, func(r *pb.HelpRequest) { r.Requester.Phone = "+3530871234567" })
+	self := h.createVol(matchVolunteer("Siobhan", "AB10 1AB", phoned("07700 900333")))
+	if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
+		Volunteer:  &pb.Volunteer{Name: self.Name, Contact: &pb.Contact{Phone: "+353 087 123 4567"}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"contact.phone"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: self.Name}); err == nil {
+		t.Errorf("Siobhán was offered her own request")
+	}
+}

@@ -184,6 +184,7 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 	}
 	base := ctx
 	ctx = s.auditingUpdate(base, volunteerPrefix+id, paths, volunteerPersonal)
+	oneForm := false // as UpdateHelpRequest
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetVolunteer(ctx, id)
 		if err != nil {
@@ -263,6 +264,12 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		}
 		if err := s.qualifiedForJobs(ctx, cur, next); err != nil {
 			return nil, err
+		}
+		if phone := next.GetContact().GetPhone(); phone != cur.GetContact().GetPhone() && !oneForm {
+			// As UpdateHelpRequest: their own requests stored in an older
+			// form of the number are theirs only once in its form today.
+			s.olderFormsToday(base, phone, cur.Name)
+			oneForm = true
 		}
 		if proto.Equal(next, cur) {
 			// Nothing changes (a resume of a volunteer not paused): the
