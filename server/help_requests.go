@@ -121,7 +121,9 @@ func (s *Server) olderFormsToday(ctx context.Context, phone, except string) {
 					continue
 				}
 				r.Requester.Phone = phone
-				_, err := s.store.UpdateHelpRequest(ctx, r)
+				// A change of their contact details, on record as any
+				// other, in the name of the call that made it.
+				_, err := s.store.UpdateHelpRequest(s.auditing(ctx, "update", r.Name, []string{"requester"}), r)
 				var sd *store.SameDoorError
 				if err != nil && !errors.As(err, &sd) && !errors.Is(err, store.ErrEtagMismatch) {
 					s.logger.Warn("older number forms: rewrite failed", zap.String("help_request", r.Name), zap.Error(err))
@@ -146,7 +148,7 @@ func (s *Server) olderFormsToday(ctx context.Context, phone, except string) {
 					continue
 				}
 				v.Contact.Phone = phone
-				if _, err := s.store.UpdateVolunteer(ctx, v); err != nil && !errors.Is(err, store.ErrEtagMismatch) {
+				if _, err := s.store.UpdateVolunteer(s.auditing(ctx, "update", v.Name, []string{"contact"}), v); err != nil && !errors.Is(err, store.ErrEtagMismatch) {
 					s.logger.Warn("older number forms: rewrite failed", zap.String("volunteer", v.Name), zap.Error(err))
 				}
 			}
