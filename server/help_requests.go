@@ -93,10 +93,11 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 // left so, the new request from the same caller, typed as ever, would be
 // told of none of them (same_time_requests) and a second volunteer could
 // be sent to the door one of them already takes a volunteer to. A request
-// that cannot take it (an edit since, or another volunteer going to the
-// door under the number as given today: SAME_DOOR) keeps its form, as
-// before; erasure, export and a find take both. Failures are logged: the
-// new request is stored all the same. An edit that puts the number on a
+// that cannot take it (another volunteer going to the door under the
+// number as given today: SAME_DOOR) keeps its form, as before; erasure,
+// export and a find take both. One edited since it was read is read again
+// (requestFormToday). Failures are logged: the new request is stored all
+// the same. An edit that puts the number on a
 // record does the same first, leaving that record (except, its name) to
 // its own write: a number corrected to the caller's, or an older record's
 // form brought up to date, must not leave the caller's other records in
@@ -117,16 +118,8 @@ func (s *Server) olderFormsToday(ctx context.Context, phone, except string) {
 				return
 			}
 			for _, r := range rs {
-				if r.Name == except {
-					continue
-				}
-				r.Requester.Phone = phone
-				// A change of their contact details, on record as any
-				// other, in the name of the call that made it.
-				_, err := s.store.UpdateHelpRequest(s.auditing(ctx, "update", r.Name, []string{"requester"}), r)
-				var sd *store.SameDoorError
-				if err != nil && !errors.As(err, &sd) && !errors.Is(err, store.ErrEtagMismatch) {
-					s.logger.Warn("older number forms: rewrite failed", zap.String("help_request", r.Name), zap.Error(err))
+				if r.Name != except {
+					s.requestFormToday(ctx, r, old, phone)
 				}
 			}
 			if next == "" {
@@ -144,12 +137,8 @@ func (s *Server) olderFormsToday(ctx context.Context, phone, except string) {
 				return
 			}
 			for _, v := range vs {
-				if v.Name == except {
-					continue
-				}
-				v.Contact.Phone = phone
-				if _, err := s.store.UpdateVolunteer(s.auditing(ctx, "update", v.Name, []string{"contact"}), v); err != nil && !errors.Is(err, store.ErrEtagMismatch) {
-					s.logger.Warn("older number forms: rewrite failed", zap.String("volunteer", v.Name), zap.Error(err))
+				if v.Name != except {
+					s.volunteerFormToday(ctx, v, old, phone)
 				}
 			}
 			if next == "" {
@@ -157,6 +146,62 @@ func (s *Server) olderFormsToday(ctx context.Context, phone, except string) {
 			}
 			page.Token = next
 		}
+	}
+}
+
+// requestFormToday stores phone on r, read holding its older form old.
+// An edit since the read (staff's, an offer the dispatcher made) fails the
+// write on its etag: the request is read again and the form written on it
+// as it is now, or it would stay hidden from the new request on the number
+// this is for. A change of contact details, it is audited as any other, in
+// the name of the call that made it.
+func (s *Server) requestFormToday(ctx context.Context, r *pb.HelpRequest, old, phone string) {
+	id := strings.TrimPrefix(r.Name, helpRequestPrefix)
+	for attempt := 1; ; attempt++ {
+		r.Requester.Phone = phone
+		_, err := s.store.UpdateHelpRequest(s.auditing(ctx, "update", r.Name, []string{"requester"}), r)
+		var sd *store.SameDoorError
+		if err == nil || errors.As(err, &sd) {
+			return
+		}
+		if errors.Is(err, store.ErrEtagMismatch) && attempt < updateRetries {
+			if err = backoff(ctx, attempt); err == nil {
+				r, err = s.store.GetHelpRequest(ctx, id)
+			}
+			if errors.Is(err, store.ErrNotFound) || err == nil && (r.GetRequester().GetPhone() != old || store.ClosedState(r.State)) {
+				return // deleted, erased, its number or its life moved on
+			}
+			if err == nil {
+				continue
+			}
+		}
+		s.logger.Warn("older number forms: rewrite failed", zap.String("help_request", r.GetName()), zap.Error(err))
+		return
+	}
+}
+
+// volunteerFormToday is requestFormToday for a volunteer's record.
+func (s *Server) volunteerFormToday(ctx context.Context, v *pb.Volunteer, old, phone string) {
+	id := strings.TrimPrefix(v.Name, volunteerPrefix)
+	for attempt := 1; ; attempt++ {
+		v.Contact.Phone = phone
+		_, err := s.store.UpdateVolunteer(s.auditing(ctx, "update", v.Name, []string{"contact"}), v)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, store.ErrEtagMismatch) && attempt < updateRetries {
+			if err = backoff(ctx, attempt); err == nil {
+				v, err = s.store.GetVolunteer(ctx, id)
+			}
+			if errors.Is(err, store.ErrNotFound) || err == nil && v.GetContact().GetPhone() != old {
+				return // deleted (erased), or its number changed
+			}
+			if err == nil {
+				continue
+			}
+		}
+		s.logger.Warn("older number forms: rewrite failed", zap.String("volunteer", v.GetName()), zap.Error(err))
+		return
 	}
 }
 
