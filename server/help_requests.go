@@ -153,13 +153,14 @@ func (s *Server) olderFormsToday(ctx context.Context, phone, except string) {
 // An edit since the read (staff's, an offer the dispatcher made) fails the
 // write on its etag: the request is read again and the form written on it
 // as it is now, or it would stay hidden from the new request on the number
-// this is for. A change of contact details, it is audited as any other, in
-// the name of the call that made it.
+// this is for. A change of contact details, it is audited as any other,
+// by the server (formAudit): the call that set it off may be a partner's,
+// who may not change another organisation's records.
 func (s *Server) requestFormToday(ctx context.Context, r *pb.HelpRequest, old, phone string) {
 	id := strings.TrimPrefix(r.Name, helpRequestPrefix)
 	for attempt := 1; ; attempt++ {
 		r.Requester.Phone = phone
-		_, err := s.store.UpdateHelpRequest(s.auditing(ctx, "update", r.Name, []string{"requester"}), r)
+		_, err := s.store.UpdateHelpRequest(formAudit(ctx, r.Name, "requester"), r)
 		var sd *store.SameDoorError
 		if err == nil || errors.As(err, &sd) {
 			return
@@ -180,12 +181,20 @@ func (s *Server) requestFormToday(ctx context.Context, r *pb.HelpRequest, old, p
 	}
 }
 
+// formAudit returns ctx with the audit record of the server giving the
+// number on resource's field its form today: actor "system", with the
+// method of the call that set it off.
+func formAudit(ctx context.Context, resource, field string) context.Context {
+	return store.WithAudit(ctx, &pb.AuditRecord{Action: "update", Resource: resource, Fields: []string{field},
+		Method: methodFrom(ctx), Actor: "system"})
+}
+
 // volunteerFormToday is requestFormToday for a volunteer's record.
 func (s *Server) volunteerFormToday(ctx context.Context, v *pb.Volunteer, old, phone string) {
 	id := strings.TrimPrefix(v.Name, volunteerPrefix)
 	for attempt := 1; ; attempt++ {
 		v.Contact.Phone = phone
-		_, err := s.store.UpdateVolunteer(s.auditing(ctx, "update", v.Name, []string{"contact"}), v)
+		_, err := s.store.UpdateVolunteer(formAudit(ctx, v.Name, "contact"), v)
 		if err == nil {
 			return
 		}
