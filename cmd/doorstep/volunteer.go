@@ -295,7 +295,7 @@ func parseAvailability(s string) ([]*pb.AvailabilitySlot, error) {
 		switch {
 		case !ok || !okF || !okT:
 			return nil, fmt.Errorf("%q: give times as 10:00-12:00", strings.TrimSpace(part))
-		case end == 0 && strings.HasSuffix(to, "am"):
+		case twelveAM(to) && end < 60 && start < end+12*60: // as readWhen: "9-12am", "11:30-12:30am"
 			return nil, fmt.Errorf("%q: the end is not after the start: 12am is midnight; for noon, give 12pm", strings.TrimSpace(part))
 		case end <= start:
 			return nil, fmt.Errorf("%q: the end is not after the start; a night is two parts, such as \"mon 18:00-24:00, tue 00:00-08:00\"", strings.TrimSpace(part))

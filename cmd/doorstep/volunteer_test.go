@@ -21,6 +21,8 @@ func TestParseAvailability(t *testing.T) {
 		{in: "fri 8pm-12am", want: "fri 20:00-24:00"},
 		// A morning written "9-12am" is not a day running to midnight.
 		{in: "fri 9-12am", err: `"fri 9-12am": the end is not after the start: 12am is midnight; for noon, give 12pm`},
+		{in: "fri 11:30-12:30am", err: `"fri 11:30-12:30am": the end is not after the start: 12am is midnight; for noon, give 12pm`},
+		{in: "fri 11pm-12:30am", err: `"fri 11pm-12:30am": the end is not after the start; a night is two parts, such as "mon 18:00-24:00, tue 00:00-08:00"`},
 		// Days listed bare take the next hours given, as people say it.
 		{in: "tue, thu 10-12", want: "tue thu 10:00-12:00"},
 		{in: "mon; wed, fri 9-5, sat", want: "mon wed fri 09:00-17:00, sat 00:00-24:00"},

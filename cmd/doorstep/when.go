@@ -108,9 +108,11 @@ func readWhen(s string, now time.Time) (_ timing, err error) {
 			// a slip more often than a night ("17:00-09:00"); but someone
 			// sitting with a caller over midnight is told how to say it.
 			if pa.exact.IsZero() && pb.exact.IsZero() && pa.day.Equal(pb.day) && pb.at().Before(pa.at()) {
-				if pb.minutes == 0 && strings.HasSuffix(lastField(b), "am") {
-					// "9-12am" is a morning as forms write it: the night's
-					// example below would book fifteen hours, not three.
+				if twelveAM(lastField(b)) && pa.minutes < pb.minutes+12*60 {
+					// "9-12am" is a morning as forms write it, and so is
+					// "11:30-12:30am": the night's example below would book
+					// fifteen hours, not three, or thirteen, not one. An
+					// evening's ("11pm-12:30am") is the night it says.
 					return t, fmt.Errorf("%q ends before it starts: 12am is midnight; for noon, give 12pm, as in %q",
 						s, strings.TrimSuffix(s, lastField(b))+strings.TrimSuffix(lastField(b), "am")+"pm")
 				}
@@ -640,6 +642,13 @@ func writtenHour(clock string) int {
 	}
 	h, _ := strconv.Atoi(m[1])
 	return h
+}
+
+// twelveAM is a clock in the hour after midnight said on a 12-hour clock
+// ("12am", "12:30am"), which forms also write for the hour after noon.
+func twelveAM(clock string) bool {
+	m := clockRE.FindStringSubmatch(clock)
+	return m != nil && m[1] == "12" && m[3] == "am"
 }
 
 // bareHour is a time said as people say it on a 12-hour clock: an hour

@@ -41,6 +41,9 @@ func TestParseWhen(t *testing.T) {
 		{in: "sat 9-12am", err: `"sat 9-12am" ends before it starts: 12am is midnight; for noon, give 12pm, as in "sat 9-12pm"`},
 		{in: "sat 10am-12am", err: `"sat 10am-12am" ends before it starts: 12am is midnight; for noon, give 12pm, as in "sat 10am-12pm"`},
 		{in: "sat 12pm-12am", start: at(28, 12, 0), end: at(29, 0, 0)},
+		// Nor is a morning to half past twelve: "12:30am" is the night's.
+		{in: "sat 11:30am-12:30am", err: `"sat 11:30am-12:30am" ends before it starts: 12am is midnight; for noon, give 12pm, as in "sat 11:30am-12:30pm"`},
+		{in: "sat 11-12:15am", err: `"sat 11-12:15am" ends before it starts: 12am is midnight; for noon, give 12pm, as in "sat 11-12:15pm"`},
 		{in: "sat 9-12pm", start: at(28, 9, 0), end: at(28, 12, 0)},
 		{in: "sat 22:00-12am", start: at(28, 22, 0), end: at(29, 0, 0)},
 		{in: "sat 11pm-12:30am", err: `"sat 11pm-12:30am" ends before it starts: for help past midnight, give the day it ends too, as in "28 nov 23:00 to 29 nov 00:30"`},
