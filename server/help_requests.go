@@ -501,7 +501,13 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		wctx := s.auditingUpdateRead(base, helpRequestPrefix+id, append(slices.Clip(paths), moved...), personal, requestRead(next))
 		out, err := s.store.UpdateHelpRequest(wctx, next, s.assigneeFree(qualify))
 		var sd *store.SameDoorError
-		if errors.As(err, &sd) && onlyForm && !keepForm {
+		// Only an edit of something else: one that moves the visit's
+		// time or door is judged with the caller's other requests in
+		// hand, which olderFormsToday has just given the number's form
+		// today, and kept in the older form it would pass them by and
+		// put a second volunteer at the door at one time.
+		doorOrTime := timingChanged || !proto.Equal(cur.GetLocation(), next.GetLocation())
+		if errors.As(err, &sd) && onlyForm && !keepForm && !doorOrTime {
 			keepForm = true
 			attempt--
 			continue
