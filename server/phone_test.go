@@ -30,11 +30,27 @@ func TestNormalisePhone(t *testing.T) {
 		{"+0 123 456 789", ""},
 		{"07700 9001234567", ""},
 		{"0+1224", ""},
+		// One trunk zero after a country code is dropped; a second is no
+		// number: stored with one left (+3530871234567) it read as a
+		// caller's older records, and the number's new-call rewrite gave
+		// those correctly stored +353871234567 the form that does not
+		// connect.
+		{"+353 087 123 4567", "+353871234567"},
+		{"+353 00 87 123 4567", ""},
+		{"+353 (0)087 123 4567", "+353871234567"},
+		{"+353 (0)0 87 123 4567", "+353871234567"},
+		{"+39 06 1234 5678", "+390612345678"},
+		{"+353 0", ""},
 	}
 	for _, tt := range tests {
 		got, err := NormalisePhone(tt.in)
 		if (err == nil) != (tt.want != "") || got != tt.want {
 			t.Errorf("NormalisePhone(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+		// What is stored reads back as itself: phoneToday of a number
+		// stored today is that number, never another form of it.
+		if again, err := NormalisePhone(got); got != "" && (err != nil || again != got) {
+			t.Errorf("NormalisePhone(%q) = %q, read again %q, %v", tt.in, got, again, err)
 		}
 	}
 }

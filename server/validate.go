@@ -167,6 +167,13 @@ func normalisePhone(s string) (string, error) {
 		// are one number (the caller's other requests, their erasure)
 		// and the one that connects from here.
 		n = cc + n[len(cc)+1:]
+		if strings.HasPrefix(n[len(cc):], "0") {
+			// "+353 00 87 ...": no number has two. Stored with one left
+			// it would be another form of +353 87 ... (PhoneForms), whose
+			// new call gives the caller's records that form, which does
+			// not connect.
+			return "", ErrBadPhone
+		}
 	}
 	if len(n) < 8 || len(n) > 15 || n[0] == '0' {
 		return "", ErrBadPhone
