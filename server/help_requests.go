@@ -89,19 +89,20 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 // olderFormsToday stores phone, as given today, on the caller's live
 // requests and the volunteer records an older version stored in another
 // form of it (PhoneForms: +3530871234567, from "+353 087 ..."), before a
-// new request or volunteer on it is stored. The store knows a caller's requests by the number as stored:
-// left so, the new request from the same caller, typed as ever, would be
-// told of none of them (same_time_requests) and a second volunteer could
-// be sent to the door one of them already takes a volunteer to. A request
-// that cannot take it (another volunteer going to the door under the
-// number as given today: SAME_DOOR) keeps its form, as before; erasure,
-// export and a find take both. One edited since it was read is read again
-// (requestFormToday). Failures are logged: the new request is stored all
-// the same. An edit that puts the number on a
-// record does the same first, leaving that record (except, its name) to
-// its own write: a number corrected to the caller's, or an older record's
-// form brought up to date, must not leave the caller's other records in
-// the form the store no longer takes for theirs.
+// new request or volunteer on it is stored. The store knows a caller's
+// requests by the number as stored: left so, the new request from the
+// same caller, typed as ever, would be told of none of them
+// (same_time_requests), and a second volunteer could be sent to the door
+// one of them already takes a volunteer to. A request that cannot take it
+// (another volunteer going to the door under the number as given today:
+// SAME_DOOR) keeps its form, as before; erasure, export and a find take
+// both. One edited since it was read is read again (requestFormToday).
+// Failures are logged: the new request is stored all the same. An edit
+// that puts the number on a record does the same first, leaving that
+// record (except, its name) to its own write: a number corrected to the
+// caller's, or an older record's form brought up to date, must not leave
+// the caller's other records in the form the store no longer takes for
+// theirs.
 func (s *Server) olderFormsToday(ctx context.Context, phone, except string) {
 	forms := PhoneForms(phone)
 	if len(forms) < 2 || forms[0] != phone {
