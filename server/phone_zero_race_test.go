@@ -2,11 +2,9 @@ package server_test
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
@@ -59,22 +57,7 @@ func TestTrunkZeroStoredEarlierEditedMeanwhile(t *testing.T) {
 	h := newHarness(t)
 	h.wrap = func(st store.Store) store.Store { return &editedMidRewrite{Store: st, old: "+3530871234567"} }
 	h.reopen()
-	base := time.Now().Add(24 * time.Hour).Truncate(time.Minute)
-	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF"))
-	bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", phoned("07700 900222")))
-	first := h.createSameTime(callerPhone("+353 87 123 4567"), sameTimeWindow(base, 0, 2*time.Hour)).GetHelpRequest()
-	legacyRequest(t, h, first.Name, func(r *pb.HelpRequest) { r.Requester.Phone = "+3530871234567" })
-	if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: h.offer(first.Name, ann.Name).Name}); err != nil {
-		t.Fatal(err)
-	}
-	second := h.createSameTime(callerPhone("+353 087 123 4567"), sameTimeWindow(base, time.Hour, 3*time.Hour))
-	if !slices.Contains(second.GetSameTimeRequests(), first.Name) {
-		t.Errorf("the second call's same_time_requests = %v, want the first's request %s", second.GetSameTimeRequests(), first.Name)
-	}
-	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: second.GetHelpRequest().GetName(), Volunteer: bob.Name})
-	if err == nil {
-		t.Errorf("Bob was offered the second request while Ann is going to the same door at the same time")
-	}
+	secondCallHeld(t, h)
 }
 
 // TestTrunkZeroStoredEarlierVolunteerEditedMeanwhile: as for a request in
