@@ -18,6 +18,9 @@ func TestAdminAuditSinceToCome(t *testing.T) {
 		{"2027-03-10", "--since (2027-03-10 00:00:00) is still to come: nothing is logged after it yet."},
 		{"tomorrow", "--since (2026-03-11 00:00:00) is still to come: nothing is logged after it yet."},
 		{"today 14:00", "--since (2026-03-10 14:00:00) is still to come: nothing is logged after it yet."},
+		// Today's date with an hour to come is today's, as "today 14:00",
+		// not last year's, which would list a year of others' records.
+		{"10 mar 14:00", "--since (2026-03-10 14:00:00) is still to come: nothing is logged after it yet."},
 	} {
 		t.Run(tc.since, func(t *testing.T) {
 			checkFailure(t, e.run("admin", "audit", "--since", tc.since), true, exitUsage, tc.want)

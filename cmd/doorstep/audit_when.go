@@ -75,7 +75,10 @@ func parseAuditTime(flag, s string, now time.Time, end bool) (time.Time, error) 
 			p.day = p.day.AddDate(0, 0, -1)
 		case weekdayRE.MatchString(day):
 			p.day = p.day.AddDate(0, 0, -7)
-		case yearless(day):
+		case yearless(day) && !p.day.Equal(midnight(now)):
+			// Today's date is today, its hours to come too: read as last
+			// year's, "27 nov 14:00" said at 10:00 on the 27th would list
+			// a year, where "today 14:00" is refused as still to come.
 			p.day = lastComing(p.day)
 		}
 	}
