@@ -384,8 +384,6 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 	if _, err := s.requestFor(ctx, id, true); err != nil {
 		return nil, err
 	}
-	base := ctx
-	ctx = s.auditingUpdate(base, helpRequestPrefix+id, paths, requestPersonal)
 	// keepForm: the number stays in the form an older version stored it
 	// in (+3530871234567), set once storing it as given today would have
 	// the store take it for a new number at a door another volunteer is
@@ -471,7 +469,7 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		if phone := next.GetRequester().GetPhone(); phone != was && !oneForm {
 			// Before the write, so that the store judges the door with
 			// the caller's requests in hand that the older form hid.
-			s.olderFormsToday(base, phone, cur.Name)
+			s.olderFormsToday(ctx, phone, cur.Name)
 			oneForm = true
 		}
 		if proto.Equal(next, cur) {
@@ -499,7 +497,7 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		if !slices.Contains(requestRead(cur), "location.lat_lng") {
 			personal = requestRead(next)
 		}
-		wctx := s.auditingUpdateRead(base, helpRequestPrefix+id, append(slices.Clip(paths), moved...), personal, requestRead(next))
+		wctx := s.auditingUpdateRead(ctx, helpRequestPrefix+id, append(slices.Clip(paths), moved...), personal, requestRead(next))
 		out, err := s.store.UpdateHelpRequest(wctx, next, s.assigneeFree(qualify))
 		var sd *store.SameDoorError
 		// Only an edit of something else: one that moves the visit's
