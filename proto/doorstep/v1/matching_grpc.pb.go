@@ -43,7 +43,9 @@ const (
 // volunteer never holds more offers and assignments than their capacity.
 type MatchingServiceClient interface {
 	// Ranks the volunteers who could help with an OPEN request, best first,
-	// and counts those in reach who cannot, by reason.
+	// and counts those in reach who cannot, by reason. An open or offered
+	// request whose window or deadline has passed, not yet marked expired,
+	// is FAILED_PRECONDITION (REQUEST_ENDED), as an offer of it is.
 	FindCandidates(ctx context.Context, in *FindCandidatesRequest, opts ...grpc.CallOption) (*FindCandidatesResponse, error)
 	// Offers an OPEN request to one eligible volunteer, holding it for them
 	// for the lease. The request becomes OFFERED.
@@ -204,7 +206,9 @@ func (c *matchingServiceClient) Dispatch(ctx context.Context, in *DispatchReques
 // volunteer never holds more offers and assignments than their capacity.
 type MatchingServiceServer interface {
 	// Ranks the volunteers who could help with an OPEN request, best first,
-	// and counts those in reach who cannot, by reason.
+	// and counts those in reach who cannot, by reason. An open or offered
+	// request whose window or deadline has passed, not yet marked expired,
+	// is FAILED_PRECONDITION (REQUEST_ENDED), as an offer of it is.
 	FindCandidates(context.Context, *FindCandidatesRequest) (*FindCandidatesResponse, error)
 	// Offers an OPEN request to one eligible volunteer, holding it for them
 	// for the lease. The request becomes OFFERED.
