@@ -626,6 +626,11 @@ func (a *app) requestCandidates(args []string) error {
 		return err
 	}
 	hr := got.HelpRequest
+	if end, ended := client.RequestEnded(hr, a.now()); ended && (hr.State == pb.HelpRequest_STATE_OPEN || hr.State == pb.HelpRequest_STATE_OFFERED) {
+		// Still open or offered until the sweep marks it expired: the
+		// server refuses to rank it, and an offer of it, for a time gone.
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("%s was for a time that has passed (it ended %s): nobody can be offered it now, and it will be marked expired. Take a new request if the caller still needs help.", hr.Name, endedWords(end, a.now()))}
+	}
 	var offeredTo string // the volunteer holding the live offer, if any
 	switch hr.State {
 	case pb.HelpRequest_STATE_FULFILLED, pb.HelpRequest_STATE_CANCELLED, pb.HelpRequest_STATE_EXPIRED:
