@@ -746,7 +746,8 @@ type Exclusion struct {
 	Detail string
 	Count  int
 	// OutOfReach, of one volunteer judged by Eligible, says they live
-	// beyond the request's own reach: a search never counts them (TooFar
+	// beyond the request's own reach, or, for a remote request, beyond
+	// the 50 km its counts take in: a search never counts them (TooFar
 	// counts those in reach who do not travel so far).
 	OutOfReach bool
 }

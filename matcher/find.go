@@ -1034,7 +1034,9 @@ func (e *Engine) eligible(r *pb.HelpRequest, previousHelpers []string, volunteer
 		return false, Exclusion{Reason: TooFar, Detail: beyondWords(metres, q.maxMetres, what), Count: 1, OutOfReach: true}, nil
 	}
 	if ok, why, det, _ := e.check(q, id, metres); !ok {
-		x := Exclusion{Reason: reasonOfCode[why], Detail: q.detail(why, det), Count: 1}
+		// A remote request has no reach, but its counts are of those
+		// within remoteCountMetres: one farther off is in none of them.
+		x := Exclusion{Reason: reasonOfCode[why], Detail: q.detail(why, det), Count: 1, OutOfReach: q.remote && metres > remoteCountMetres}
 		if why == rTooFar {
 			x.Detail = beyondWords(metres, float64(e.hot[id].maxMetres), "they travel")
 		}
