@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
 )
@@ -246,23 +247,23 @@ func auditFilterName(v *violations, field, name, want, word string, prefixes ...
 // personPhone checks the phone number that names a person.
 func personPhone(raw string) (string, error) {
 	var v violations
-	phone, err := NormalisePhone(raw)
+	number, err := phone.Normalise(raw)
 	if raw == "" {
 		v.add("phone", "is required")
 	} else if err != nil {
 		v.add("phone", "is not a phone number")
 	}
-	return phone, v.err()
+	return number, v.err()
 }
 
 // ExportPersonalData implements pb.AdminServiceServer. The export itself
 // is a read of everything held about the person, and is audited as one.
 func (s *Server) ExportPersonalData(ctx context.Context, req *pb.ExportPersonalDataRequest) (*pb.ExportPersonalDataResponse, error) {
-	phone, err := personPhone(req.GetPhone())
+	number, err := personPhone(req.GetPhone())
 	if err != nil {
 		return nil, err
 	}
-	exp, err := s.store.ExportPersonNumbers(ctx, PhoneForms(phone))
+	exp, err := s.store.ExportPersonNumbers(ctx, phone.Forms(number))
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
@@ -335,7 +336,7 @@ func (s *Server) exportTrail(ctx context.Context, exp store.PersonExport) ([]*pb
 
 // ErasePersonalData implements pb.AdminServiceServer.
 func (s *Server) ErasePersonalData(ctx context.Context, req *pb.ErasePersonalDataRequest) (*pb.ErasePersonalDataResponse, error) {
-	phone, err := personPhone(req.GetPhone())
+	number, err := personPhone(req.GetPhone())
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +347,7 @@ func (s *Server) ErasePersonalData(ctx context.Context, req *pb.ErasePersonalDat
 	// The erased volunteers leave matching as soon as the erasure commits:
 	// the key rotation after it can take seconds, and until they leave
 	// FindCandidates would show them and dispatch would plan for them.
-	res, err := s.store.ErasePersonNumbers(ctx, PhoneForms(phone), s.now(), func(r store.ErasureResult) { s.untrack(r.Volunteers...) })
+	res, err := s.store.ErasePersonNumbers(ctx, phone.Forms(number), s.now(), func(r store.ErasureResult) { s.untrack(r.Volunteers...) })
 	pending := errors.Is(err, store.ErrKeyRotationPending)
 	if err != nil && !pending {
 		return nil, s.errs.toStatus(ctx, err, notFound{})

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
 	"github.com/doorstep-aid/doorstep/store"
@@ -290,21 +291,21 @@ func runAdminRace(t *testing.T, seed uint64) {
 	actor(14, func(rng *rand.Rand) {
 		switch k := rng.IntN(100); {
 		case k < 30:
-			phone := racePhone(rng.IntN(people))
+			number := racePhone(rng.IntN(people))
 			for range 3 {
-				_, err := a.admin.ErasePersonalData(h.ctx, &pb.ErasePersonalDataRequest{Phone: phone})
+				_, err := a.admin.ErasePersonalData(h.ctx, &pb.ErasePersonalDataRequest{Phone: number})
 				if err == nil {
 					a.mu.Lock()
-					a.erased = append(a.erased, phone)
+					a.erased = append(a.erased, number)
 					a.mu.Unlock()
 					break
 				}
 				if status.Code(err) != codes.FailedPrecondition {
-					t.Errorf("erase %s: %v", phone, err)
+					t.Errorf("erase %s: %v", number, err)
 					break
 				}
 				// Their live offers and assignments end first.
-				norm, _ := server.NormalisePhone(phone)
+				norm, _ := phone.Normalise(number)
 				got, _, _ := h.st.ListHelpRequests(h.ctx, store.HelpRequestFilter{Phone: norm}, store.Page{Size: 100})
 				for _, r := range got {
 					_, _ = h.match.CancelHelpRequest(h.ctx, &pb.CancelHelpRequestRequest{Name: r.Name})
@@ -450,15 +451,15 @@ func (a *adminRace) check(when string) {
 	a.mu.Lock()
 	erased := slices.Clone(a.erased)
 	a.mu.Unlock()
-	for _, phone := range erased {
-		norm, _ := server.NormalisePhone(phone)
+	for _, number := range erased {
+		norm, _ := phone.Normalise(number)
 		got, _, err := h.st.ListHelpRequests(h.ctx, store.HelpRequestFilter{Phone: norm}, store.Page{Size: 1000})
 		if err != nil {
 			t.Fatalf("%s: list by phone: %v", when, err)
 		}
 		for _, r := range got {
 			if erasedRecs[r.Name] {
-				t.Errorf("%s: %s, erased, is found again by the phone %s", when, r.Name, phone)
+				t.Errorf("%s: %s, erased, is found again by the phone %s", when, r.Name, number)
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
 )
@@ -250,7 +251,7 @@ func differingFields(row, stored *pb.HelpRequest) []string {
 	differ("requester.display_name", personal && !sameText(sent.GetRequester().GetDisplayName(), stored.GetRequester().GetDisplayName(), false))
 	// A number an older version stored with the zero after its country
 	// code is the row's number, not one changed at source.
-	differ("requester.phone", personal && sent.GetRequester().GetPhone() != phoneToday(stored.GetRequester().GetPhone()))
+	differ("requester.phone", personal && sent.GetRequester().GetPhone() != phone.Today(stored.GetRequester().GetPhone()))
 	sv, tv := sent.GetVulnerability(), stored.GetVulnerability()
 	differ("vulnerability", personal && (sv.GetLivesAlone() != tv.GetLivesAlone() || sv.GetShielding() != tv.GetShielding() ||
 		sv.GetNoInternet() != tv.GetNoInternet() || sv.GetReducedMobility() != tv.GetReducedMobility()))

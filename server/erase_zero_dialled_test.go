@@ -3,8 +3,8 @@ package server_test
 import (
 	"testing"
 
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
-	"github.com/doorstep-aid/doorstep/server"
 )
 
 // TestErasureLeavesTheNumberWithAZeroInFront: in Gabon, as in Italy, the
@@ -44,8 +44,8 @@ func TestErasureLeavesTheNumberWithAZeroInFront(t *testing.T) {
 		{"+242 (0)6 123 4567", "+242061234567"},
 		{"+241 (0)6 03 12 34", "+24106031234"},
 	} {
-		if got, err := server.NormalisePhone(tc.in); err != nil || got != tc.want {
-			t.Errorf("NormalisePhone(%q) = %q, %v; want %q, its zero dialled from abroad", tc.in, got, err, tc.want)
+		if got, err := phone.Normalise(tc.in); err != nil || got != tc.want {
+			t.Errorf("phone.Normalise(%q) = %q, %v; want %q, its zero dialled from abroad", tc.in, got, err, tc.want)
 		}
 	}
 }

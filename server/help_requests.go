@@ -13,6 +13,7 @@ import (
 
 	"github.com/doorstep-aid/doorstep/geo"
 	"github.com/doorstep-aid/doorstep/matcher"
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
 )
@@ -88,7 +89,7 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 
 // olderFormsToday stores phone, as given today, on the caller's live
 // requests and the volunteer records an older version stored in another
-// form of it (PhoneForms: +3530871234567, from "+353 087 ..."), before a
+// form of it (phone.Forms: +3530871234567, from "+353 087 ..."), before a
 // new request or volunteer on it is stored. The store knows a caller's
 // requests by the number as stored: left so, the new request from the
 // same caller, typed as ever, would be told of none of them
@@ -103,9 +104,9 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 // caller's, or an older record's form brought up to date, must not leave
 // the caller's other records in the form the store no longer takes for
 // theirs.
-func (s *Server) olderFormsToday(ctx context.Context, phone, except string) {
-	forms := PhoneForms(phone)
-	if len(forms) < 2 || forms[0] != phone {
+func (s *Server) olderFormsToday(ctx context.Context, number, except string) {
+	forms := phone.Forms(number)
+	if len(forms) < 2 || forms[0] != number {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -120,7 +121,7 @@ func (s *Server) olderFormsToday(ctx context.Context, phone, except string) {
 			}
 			for _, r := range rs {
 				if r.Name != except {
-					s.requestFormToday(ctx, r, old, phone)
+					s.requestFormToday(ctx, r, old, number)
 				}
 			}
 			if next == "" {
@@ -139,7 +140,7 @@ func (s *Server) olderFormsToday(ctx context.Context, phone, except string) {
 			}
 			for _, v := range vs {
 				if v.Name != except {
-					s.volunteerFormToday(ctx, v, old, phone)
+					s.volunteerFormToday(ctx, v, old, number)
 				}
 			}
 			if next == "" {
@@ -320,13 +321,13 @@ func (s *Server) ListHelpRequests(ctx context.Context, req *pb.ListHelpRequestsR
 		f.Organisation = p.Organisation
 	}
 	if req.GetRequesterPhone() != "" {
-		phone, err := NormalisePhone(req.GetRequesterPhone())
+		number, err := phone.Normalise(req.GetRequesterPhone())
 		if err != nil {
 			v.add("requester_phone", "is not a phone number")
 		}
 		// Records an older version stored with the zero after the
 		// country code are the same caller's.
-		f.Phone, f.Phones = phone, PhoneForms(phone)
+		f.Phone, f.Phones = number, phone.Forms(number)
 	}
 	if err := v.err(); err != nil {
 		return nil, err
@@ -451,7 +452,7 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged, remoteChanged: remoteChanged,
 			nameSet: nameSet, detailsSet: detailsSet})
 		was := cur.GetRequester().GetPhone()
-		onlyForm := next.GetRequester().GetPhone() != was && next.GetRequester().GetPhone() == phoneToday(was)
+		onlyForm := next.GetRequester().GetPhone() != was && next.GetRequester().GetPhone() == phone.Today(was)
 		if keepForm && onlyForm {
 			next.Requester.Phone = was
 		}

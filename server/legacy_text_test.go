@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
-	"github.com/doorstep-aid/doorstep/server"
 )
 
 // TestEditBesideALegacyLineSeparator: a record stored before line
@@ -53,8 +53,8 @@ func TestEditBesideALegacyLineSeparator(t *testing.T) {
 // create and by a search by phone.
 func TestPhoneWithInvisibleFormatting(t *testing.T) {
 	for _, in := range []string{"\u202a01224 123456\u202c", "\ufeff01224\u200b 123456", "\u2066+44 1224 123456\u2069", "\u200e+44 1224 123456"} {
-		if got, err := server.NormalisePhone(in); err != nil || got != "+441224123456" {
-			t.Errorf("NormalisePhone(%q) = %q, %v", in, got, err)
+		if got, err := phone.Normalise(in); err != nil || got != "+441224123456" {
+			t.Errorf("phone.Normalise(%q) = %q, %v", in, got, err)
 		}
 	}
 	h := newHarness(t)

@@ -7,8 +7,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
-	"github.com/doorstep-aid/doorstep/server"
 	"github.com/doorstep-aid/doorstep/store"
 )
 
@@ -48,7 +48,7 @@ func TestTrunkZeroTypedWithoutBrackets(t *testing.T) {
 		{"+7 (495) 123-45-67", "+74951234567"},   // and Moscow's
 		{"+380 (0)67 123 4567", "+380671234567"}, // a three-digit code
 	} {
-		if got, err := server.NormalisePhone(tc.in); err != nil || got != tc.want {
+		if got, err := phone.Normalise(tc.in); err != nil || got != tc.want {
 			t.Errorf("%q stored as %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/doorstep-aid/doorstep/geo"
 	"github.com/doorstep-aid/doorstep/matcher"
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
 )
@@ -147,11 +148,11 @@ func (s *Server) ListVolunteers(ctx context.Context, req *pb.ListVolunteersReque
 		}
 	}
 	if req.GetPhone() != "" {
-		phone, err := NormalisePhone(req.GetPhone())
+		number, err := phone.Normalise(req.GetPhone())
 		if err != nil {
 			v.add("phone", "is not a phone number")
 		}
-		f.Phone, f.Phones = phone, PhoneForms(phone) // as ListHelpRequests
+		f.Phone, f.Phones = number, phone.Forms(number) // as ListHelpRequests
 	}
 	if err := v.err(); err != nil {
 		return nil, err
@@ -248,7 +249,7 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		if err := v.err(); err != nil {
 			return nil, err
 		}
-		if p := principalFrom(ctx); p != nil && p.Role == volunteer && cur.PendingOffers > 0 && next.GetContact().GetPhone() != phoneToday(cur.GetContact().GetPhone()) {
+		if p := principalFrom(ctx); p != nil && p.Role == volunteer && cur.PendingOffers > 0 && next.GetContact().GetPhone() != phone.Today(cur.GetContact().GetPhone()) {
 			// A number made a caller's withdraws the offer of that
 			// caller's request (OWN_REQUEST) and any other leaves it
 			// waiting: read back, the offer would confirm a guess at

@@ -115,7 +115,7 @@ type HelpRequestFilter struct {
 	PostcodePrefix string // normalised: "AB10 1AB", "AB10 1" or "AB10 "
 	Organisation   string
 	Phone          string // E.164
-	// Phones are further forms of Phone, as PhoneForms in server gives
+	// Phones are further forms of Phone, as phone.Forms gives
 	// them (a zero after the country code that older versions kept): a
 	// request under any of them is selected, as one number's.
 	Phones []string

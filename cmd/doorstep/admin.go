@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/doorstep-aid/doorstep/client"
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
 )
@@ -493,7 +494,7 @@ func auditResource(s string) (string, error) {
 			return name, nil
 		}
 	}
-	if number, err := server.NormalisePhone(s); err == nil {
+	if number, err := phone.Normalise(s); err == nil {
 		// What an admin holds when someone asks who saw their data; the
 		// audit names records, and export gathers them by number.
 		return "", usageErrorf("--resource: %s is a phone number, not a record: doorstep admin export --phone '%s' shows who read "+
@@ -518,7 +519,7 @@ func personPhone(flagValue string, pos []string, synopsis, whose string) (string
 	if number == "" {
 		return "", usageErrorf("give %s: %s", whose, synopsis)
 	}
-	if _, err := server.NormalisePhone(number); errors.Is(err, server.ErrPhoneRelay) {
+	if _, err := phone.Normalise(number); errors.Is(err, phone.ErrRelay) {
 		// Records hold the number without it: give it so, as they do.
 		return "", usageErrorf("%q starts with a Relay UK prefix, which no record holds: give the number without it", number)
 	} else if err != nil {
@@ -813,19 +814,19 @@ func (a *app) confirmErase(number string) (string, error) {
 	if a.prompt == nil {
 		return "", usageErrorf("erasing cannot be undone: give --yes to confirm (not on a terminal, so nothing is asked)")
 	}
-	want, _ := server.NormalisePhone(number)
+	want, _ := phone.Normalise(number)
 	// A household with one phone is registered as two people (volunteer
 	// add --shared-phone), and an erasure by its number takes in both:
 	// the admin is told whom it would erase while they can still stop.
 	// Reading the names is a read of those records, and audited as one.
 	// The erasure takes the number in each form it has been stored in
-	// (server.PhoneForms), so the records named are those of each. A
+	// (phone.Forms), so the records named are those of each. A
 	// server that lists by every form finds a record under each of
 	// them: it is counted once.
 	var reqs []*pb.HelpRequest
 	var vols []*pb.Volunteer
 	var moreReqs, moreVols bool
-	for _, form := range server.PhoneForms(want) {
+	for _, form := range phone.Forms(want) {
 		rs, more, err := a.listRequests(&pb.ListHelpRequestsRequest{RequesterPhone: form}, maxPageSize)
 		if err != nil {
 			return "", err
@@ -872,7 +873,7 @@ func (a *app) confirmErase(number string) (string, error) {
 	if answer == "" {
 		return "", errEraseStopped
 	}
-	if got, err := server.NormalisePhone(answer); err != nil || got != want {
+	if got, err := phone.Normalise(answer); err != nil || got != want {
 		return "", &cliError{code: exitUsage, msg: "Stopped: that is not the same number, so nothing was erased."}
 	}
 	if len(reqs)+len(vols) == 0 {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/doorstep-aid/doorstep/client"
 	"github.com/doorstep-aid/doorstep/geo"
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
 )
@@ -264,7 +265,7 @@ func (a *app) leftBehind(before, after *pb.HelpRequest) error {
 	// A number an older version stored with the zero after its country
 	// code (+3530871234567) is stored as given today by any edit: the
 	// same number, which the caller did not change.
-	today, err := server.NormalisePhone(was)
+	today, err := phone.Normalise(was)
 	newNumber := was != "" && was != now && (err != nil || today != now)
 	moved := !sameAddress(before.GetLocation(), after.GetLocation())
 	if was == "" || !newNumber && !moved {
@@ -705,8 +706,8 @@ func assignedInTheWay(name, job, rule, detail string) error {
 
 // refuseRegisteredPhone refuses phone for the volunteer name (cur as read)
 // when another volunteer of its organisation has that number already.
-func (a *app) refuseRegisteredPhone(name string, cur *pb.Volunteer, phone string) error {
-	number, _ := server.NormalisePhone(phone)
+func (a *app) refuseRegisteredPhone(name string, cur *pb.Volunteer, typed string) error {
+	number, _ := phone.Normalise(typed)
 	if number == cur.GetContact().GetPhone() {
 		return nil
 	}
@@ -883,7 +884,7 @@ func yearless(s string) bool {
 // editContact is the contact an edit sends, from --name and --phone as
 // given, and the update mask's paths for them under field ("requester",
 // "contact"); a phone that is not one is a failure named by example.
-func editContact(given map[string]bool, name, phone, field, example string, fail func(string, error), paths []string) (*pb.Contact, []string) {
+func editContact(given map[string]bool, name, typed, field, example string, fail func(string, error), paths []string) (*pb.Contact, []string) {
 	c := &pb.Contact{}
 	if given["name"] {
 		if c.DisplayName = strings.TrimSpace(name); c.DisplayName == "" {
@@ -894,9 +895,9 @@ func editContact(given map[string]bool, name, phone, field, example string, fail
 	if given["phone"] {
 		// Sent as the server stores it, so that after a lost answer the
 		// number reads as sent (savedAsSent).
-		number, err := server.NormalisePhone(phone)
+		number, err := phone.Normalise(typed)
 		if err != nil {
-			fail("phone", phoneFault(strings.TrimSpace(phone), err, example, field == "requester"))
+			fail("phone", phoneFault(strings.TrimSpace(typed), err, example, field == "requester"))
 		}
 		c.Phone = number
 		paths = append(paths, field+".phone")

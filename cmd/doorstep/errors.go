@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/doorstep-aid/doorstep/client"
+	"github.com/doorstep-aid/doorstep/phone"
 	"github.com/doorstep-aid/doorstep/server"
 )
 
@@ -388,7 +389,7 @@ func tokenNeeded(command string) string {
 }
 
 // What to do with the extension of a switchboard's number
-// (server.ErrPhoneExtension): a caller's goes in the request's details,
+// (phone.ErrExtension): a caller's goes in the request's details,
 // for the volunteer to dial; a volunteer's record has no such place, and
 // offers reach them by phone.
 const (
@@ -397,7 +398,7 @@ const (
 )
 
 // What to do with the Relay UK prefix of a deaf person's number
-// (server.ErrPhoneRelay): a caller's goes in the request's details, so
+// (phone.ErrRelay): a caller's goes in the request's details, so
 // that the volunteer knows to ring through the relay; a volunteer's
 // record has no such place.
 const (
@@ -405,15 +406,15 @@ const (
 	volunteerRelay = "give their number without it"
 )
 
-// phoneFault says why s, refused by server.NormalisePhone with err, is not
+// phoneFault says why s, refused by phone.Normalise with err, is not
 // taken: its extension or Relay UK prefix, said as such and what to do
 // with it (as for a caller, or a volunteer), or else that it is not a
 // phone number, giving example as one that is.
 func phoneFault(s string, err error, example string, caller bool) error {
 	switch {
-	case errors.Is(err, server.ErrPhoneExtension):
+	case errors.Is(err, phone.ErrExtension):
 		return fmt.Errorf("%q has an extension, which cannot be stored: %s", s, pick(caller, callerExtension, volunteerExtension))
-	case errors.Is(err, server.ErrPhoneRelay):
+	case errors.Is(err, phone.ErrRelay):
 		return fmt.Errorf("%q starts with a Relay UK prefix, which cannot be stored: %s", s, pick(caller, callerRelay, volunteerRelay))
 	case example == "":
 		return fmt.Errorf("%q is not a phone number", s)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/doorstep-aid/doorstep/client"
 	"github.com/doorstep-aid/doorstep/geo"
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
 )
@@ -653,10 +654,10 @@ func spreadsheetPhone(s string) string {
 	if s == "" || strings.Trim(s, "0123456789") != "" {
 		return ""
 	}
-	if n, err := server.NormalisePhone("0" + s); err == nil && s[0] != '0' {
+	if n, err := phone.Normalise("0" + s); err == nil && s[0] != '0' {
 		return fmt.Sprintf("has lost its leading 0 (%s), as a spreadsheet drops it from numbers: format the phone column as text and put the 0 back", phoneWords(n))
 	}
-	if n, err := server.NormalisePhone("+" + s); err == nil && strings.HasPrefix(s, "44") {
+	if n, err := phone.Normalise("+" + s); err == nil && strings.HasPrefix(s, "44") {
 		return fmt.Sprintf("has lost its leading + (%s), as a spreadsheet drops it from numbers: format the phone column as text and put the + back", phoneWords(n))
 	}
 	return ""
@@ -713,7 +714,7 @@ func (a *app) csvRow(get func(string) string, org string) (*pb.HelpRequest, erro
 	if hr.Requester.DisplayName == "" {
 		probs = append(probs, "name is empty")
 	}
-	if _, err := server.NormalisePhone(hr.Requester.Phone); errors.Is(err, server.ErrPhoneExtension) || errors.Is(err, server.ErrPhoneRelay) {
+	if _, err := phone.Normalise(hr.Requester.Phone); errors.Is(err, phone.ErrExtension) || errors.Is(err, phone.ErrRelay) {
 		probs = append(probs, "phone "+phoneFault(hr.Requester.Phone, err, "", true).Error())
 	} else if why := spreadsheetPhone(hr.Requester.Phone); err != nil && why != "" {
 		probs = append(probs, fmt.Sprintf("phone %q %s", hr.Requester.Phone, why))
@@ -874,7 +875,7 @@ func jsonlSlips(hr *pb.HelpRequest) []string {
 	}
 	if ph := hr.GetRequester().GetPhone(); ph == "" {
 		probs = append(probs, "requester.phone is empty")
-	} else if _, err := server.NormalisePhone(ph); errors.Is(err, server.ErrPhoneExtension) || errors.Is(err, server.ErrPhoneRelay) {
+	} else if _, err := phone.Normalise(ph); errors.Is(err, phone.ErrExtension) || errors.Is(err, phone.ErrRelay) {
 		probs = append(probs, "requester.phone "+phoneFault(ph, err, "", true).Error())
 	} else if err != nil {
 		probs = append(probs, fmt.Sprintf("requester.phone %q is not a phone number", ph))

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/doorstep-aid/doorstep/geo"
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
-	"github.com/doorstep-aid/doorstep/server"
 )
 
 // field is one thing `request new` needs: set by a flag or asked for.
@@ -145,7 +145,7 @@ Needs: ` + needNames() + `.`,
 			show: func() string { return hr.Requester.DisplayName }},
 		{key: "phone", flag: "phone", question: "Caller's phone number", required: true,
 			apply: func(s string) error {
-				if _, err := server.NormalisePhone(s); err != nil {
+				if _, err := phone.Normalise(s); err != nil {
 					return phoneFault(s, err, "01224 123456 or 07700 900123", true)
 				}
 				hr.Requester.Phone = s
@@ -330,21 +330,21 @@ func sameTimeNotes(w io.Writer, prefix, who string, names []string) {
 // named. A volunteer paused or held with nothing in hand needs nothing
 // done. Nothing is said when they cannot be read (a partner's token may
 // not list volunteers): the request is saved all the same.
-func (a *app) callerVolunteers(w io.Writer, phone string) {
-	if phone == "" {
+func (a *app) callerVolunteers(w io.Writer, typed string) {
+	if typed == "" {
 		return
 	}
 	const named = 10 // a household, or a care home's line; the rest are a find away
 	// Those needing nothing done are left out after the read, so the read
 	// is not cut at named: ten paused on a shared line, listed first,
 	// would hide an eleventh still being offered others' requests.
-	// Each form the number is stored in (server.PhoneForms): a volunteer
+	// Each form the number is stored in (phone.Forms): a volunteer
 	// registered as +353 87 ... who rings from "+353 087 ..." is one
 	// person, and her jobs stay hers all the same. A server that lists by
 	// every form finds her under each of them: she is named once.
 	var all []*pb.Volunteer
 	more := false
-	for _, form := range server.PhoneForms(phone) {
+	for _, form := range phone.Forms(typed) {
 		vs, m, err := a.listVolunteers(&pb.ListVolunteersRequest{Phone: form}, maxPageSize)
 		if err != nil {
 			return
@@ -390,7 +390,7 @@ func (a *app) callerVolunteers(w io.Writer, phone string) {
 		fmt.Fprintln(w, note)
 	}
 	if unnamed {
-		fmt.Fprintf(w, "Note: more volunteers on this number than are named here may need pausing: doorstep volunteer find --phone %s lists them\n", phoneWords(phone))
+		fmt.Fprintf(w, "Note: more volunteers on this number than are named here may need pausing: doorstep volunteer find --phone %s lists them\n", phoneWords(typed))
 	}
 }
 

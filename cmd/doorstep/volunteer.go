@@ -16,6 +16,7 @@ import (
 
 	"github.com/doorstep-aid/doorstep/client"
 	"github.com/doorstep-aid/doorstep/geo"
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
 )
@@ -35,7 +36,7 @@ holds: to the matcher the two are two people.`,
 	cmd := a.begin("add", u)
 	fs := cmd.fs
 	name := fs.String("name", "", "what the volunteer likes to be called")
-	phone := fs.String("phone", "", "their phone number")
+	typed := fs.String("phone", "", "their phone number")
 	postcode := fs.String("postcode", "", "their home postcode")
 	street := fs.String("street", "", "their street")
 	address := fs.String("address", "", "house number, flat or building; lines separated by ;")
@@ -60,7 +61,7 @@ holds: to the matcher the two are two people.`,
 		}
 	}
 	need("name", *name)
-	need("phone", *phone)
+	need("phone", *typed)
 	need("postcode", *postcode)
 	need("available", *available)
 	need("org", *org)
@@ -68,14 +69,14 @@ holds: to the matcher the two are two people.`,
 		return usageErrorf("missing %s; see doorstep volunteer add --help", strings.Join(missing, ", "))
 	}
 	v := &pb.Volunteer{
-		Contact:      &pb.Contact{DisplayName: strings.TrimSpace(*name), Phone: *phone},
+		Contact:      &pb.Contact{DisplayName: strings.TrimSpace(*name), Phone: *typed},
 		Home:         &pb.Location{Postcode: *postcode, Street: *street, AddressLines: splitLines(*address)},
 		Skills:       splitList(strings.ToLower(*skills)),
 		Capacity:     int32(*capacity),
 		Organisation: strings.ToLower(strings.TrimSpace(*org)),
 	}
-	if _, err := server.NormalisePhone(*phone); err != nil {
-		bad = append(bad, "--phone: "+phoneFault(*phone, err, "", false).Error())
+	if _, err := phone.Normalise(*typed); err != nil {
+		bad = append(bad, "--phone: "+phoneFault(*typed, err, "", false).Error())
 	}
 	if _, err := geo.NormalisePostcode(*postcode); err != nil {
 		bad = append(bad, fmt.Sprintf("--postcode: %q is not a UK postcode", *postcode))
@@ -116,7 +117,7 @@ holds: to the matcher the two are two people.`,
 	if len(bad) > 0 {
 		return usageErrorf("%s", strings.Join(bad, "; "))
 	}
-	number, _ := server.NormalisePhone(*phone)
+	number, _ := phone.Normalise(*typed)
 	if !*shared {
 		// One person registered twice is two volunteers to the matcher,
 		// each offered a job of its own at one time: a volunteer who

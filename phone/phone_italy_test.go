@@ -1,4 +1,4 @@
-package server
+package phone
 
 import "testing"
 
@@ -17,8 +17,8 @@ func TestTrunkZeroKeptWhereDialled(t *testing.T) {
 		{"+353 (0)87 123 4567", "+353871234567"},
 		{"+33 (0)6 12 34 56 78", "+33612345678"},
 	} {
-		if got, err := NormalisePhone(tc.in); err != nil || got != tc.want {
-			t.Errorf("NormalisePhone(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		if got, err := Normalise(tc.in); err != nil || got != tc.want {
+			t.Errorf("Normalise(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package phone
 
 import "testing"
 
@@ -43,14 +43,14 @@ func TestNormalisePhone(t *testing.T) {
 		{"+353 0", ""},
 	}
 	for _, tt := range tests {
-		got, err := NormalisePhone(tt.in)
+		got, err := Normalise(tt.in)
 		if (err == nil) != (tt.want != "") || got != tt.want {
-			t.Errorf("NormalisePhone(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			t.Errorf("Normalise(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
-		// What is stored reads back as itself: phoneToday of a number
+		// What is stored reads back as itself: Today of a number
 		// stored today is that number, never another form of it.
-		if again, err := NormalisePhone(got); got != "" && (err != nil || again != got) {
-			t.Errorf("NormalisePhone(%q) = %q, read again %q, %v", tt.in, got, again, err)
+		if again, err := Normalise(got); got != "" && (err != nil || again != got) {
+			t.Errorf("Normalise(%q) = %q, read again %q, %v", tt.in, got, again, err)
 		}
 	}
 }
@@ -61,17 +61,17 @@ func TestNormalisePhone(t *testing.T) {
 // extension, as the same number without the brackets is.
 func TestPhoneExtensionInBrackets(t *testing.T) {
 	for _, s := range []string{"01224 123456 (ext. 12)", "01224 123456 (ext 12)", "01224 123456 (x12)", "+44 1224 123456 ( extension 12 )"} {
-		if _, err := NormalisePhone(s); err != ErrPhoneExtension {
-			t.Errorf("NormalisePhone(%q) = %v, want %v", s, err, ErrPhoneExtension)
+		if _, err := Normalise(s); err != ErrExtension {
+			t.Errorf("Normalise(%q) = %v, want %v", s, err, ErrExtension)
 		}
 	}
 	// A number in brackets is still a number, and other text still not one.
 	for _, tc := range []struct {
 		in   string
 		want error
-	}{{"(01224) 123456", nil}, {"01224 123456 (home)", ErrBadPhone}, {"01224 123456 (12)", ErrBadPhone}} {
-		if _, err := NormalisePhone(tc.in); err != tc.want {
-			t.Errorf("NormalisePhone(%q) = %v, want %v", tc.in, err, tc.want)
+	}{{"(01224) 123456", nil}, {"01224 123456 (home)", ErrBad}, {"01224 123456 (12)", ErrBad}} {
+		if _, err := Normalise(tc.in); err != tc.want {
+			t.Errorf("Normalise(%q) = %v, want %v", tc.in, err, tc.want)
 		}
 	}
 }
