@@ -31,7 +31,7 @@ import (
 )
 
 // SchemaVersion is the bucket layout this code writes (see the package doc).
-const SchemaVersion = 13
+const SchemaVersion = 14
 
 var (
 	bMeta          = []byte("meta")
@@ -79,6 +79,7 @@ var migrations = []func(tx *bolt.Tx) error{
 	changesNoBuckets, // 11: migrate indexes tokens by volunteer (indexVolunteerTokens)
 	placeCallsFromAfar,
 	lowerRequestIDs,
+	changesNoBuckets, // 14: migrate gives stored numbers today's form (phonesToday)
 }
 
 // lowerRequestIDs (version 13) keys the request ids older versions
@@ -1062,6 +1063,13 @@ func (s *BoltStore) migrate() error {
 				return fmt.Errorf("index tokens by volunteer: %w", err)
 			}
 			s.logger.Info("store indexed tokens by volunteer", zap.Int("tokens", n))
+		}
+		if from < phonesTodaySchema {
+			requests, vols, err := s.phonesToday(&writeTx{tx: tx}, s.sealer(tx))
+			if err != nil {
+				return fmt.Errorf("give stored numbers today's form: %w", err)
+			}
+			s.logger.Info("store gave stored numbers today's form", zap.Int("help_requests", requests), zap.Int("volunteers", vols))
 		}
 		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(SchemaVersion))
 	})

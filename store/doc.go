@@ -7,7 +7,7 @@
 // record they belong to, so that they can be protected, disclosed and
 // erased on their own (see Personal data below).
 //
-// # Bucket layout (schema version 13)
+// # Bucket layout (schema version 14)
 //
 //	meta/
 //	    schema_version      -> uint64 big-endian
@@ -121,7 +121,11 @@
 // the street off volunteers' commitments to calls from afar, which older
 // versions noted at the caller's street as if a visit; version 13 changes
 // no bucket: it keys in lower case the request ids older versions recorded
-// in capitals, as they are read now.
+// in capitals, as they are read now; version 14 changes no bucket: it
+// gives every stored number phone.Today's form (older versions kept the
+// trunk zero after a country code, +3530871234567), each record changed
+// as an edit is, with a new etag, its phone index entries moved, an
+// update event and an audit record of actor "system" (phonesToday).
 //
 // # Personal data
 //

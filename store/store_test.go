@@ -1903,7 +1903,7 @@ func TestOpenOptions(t *testing.T) {
 	}
 }
 
-func writeBoltFile(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
+func writeBoltFile(t testing.TB, path string, fn func(tx *bolt.Tx) error) {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	mustOK(t, err, "bolt open")

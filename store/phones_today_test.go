@@ -1,0 +1,239 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+)
+
+// Older versions stored "+353 (0)87 123 4567" and "+353 087 123 4567" as
+// +3530871234567, which the server now stores as +353871234567: until
+// every record was touched, a find, an erasure or an export by the number
+// missed the records in the older form, and matching took them for
+// another caller's. The upgrade to schema 14 gives them today's form,
+// once, as an edit audited as the system's.
+const (
+	olderForm = "+3530871234567"
+	todayForm = "+353871234567"
+)
+
+// phonesTodayFixture is a file at schema 13 holding requests and a
+// volunteer on olderForm (one request closed), one request on todayForm,
+// a number of a country that keeps its zero, and one the rule now refuses
+// (two zeros after the country code).
+type phonesTodayFixture struct {
+	path                               string
+	open, closed, today, italy, double *pb.HelpRequest
+	vol                                *pb.Volunteer
+	rev                                uint64
+}
+
+func newPhonesTodayFixture(t *testing.T) phonesTodayFixture {
+	t.Helper()
+	f := phonesTodayFixture{path: filepath.Join(t.TempDir(), "v13.db")}
+	s := openAt(t, f.path)
+	create := func(phone string) *pb.HelpRequest {
+		hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", phone), Idempotency{})
+		mustOK(t, err, "create "+phone)
+		return hr
+	}
+	// Through the store, which stores a number as it is given: as an
+	// older server gave it.
+	f.open, f.closed = create(olderForm), create(olderForm)
+	lcMust(t, "cancel")(s.CancelHelpRequest(bg, idOf(f.closed.Name)))
+	f.closed, _ = s.GetHelpRequest(bg, idOf(f.closed.Name))
+	f.today, f.italy, f.double = create(todayForm), create("+390612345678"), create("+35300871234567")
+	var err error
+	f.vol, err = s.CreateVolunteer(bg, newVolunteer("org-a", "AB10 1AB", olderForm), Idempotency{})
+	mustOK(t, err, "create volunteer")
+	f.rev, err = s.Revision()
+	mustOK(t, err, "revision")
+	mustOK(t, s.Close(), "close")
+	writeBoltFile(t, f.path, func(tx *bolt.Tx) error {
+		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(13))
+	})
+	return f
+}
+
+func TestUpgradeGivesStoredNumbersTodaysForm(t *testing.T) {
+	f := newPhonesTodayFixture(t)
+	s := openAt(t, f.path)
+	for _, tc := range []struct {
+		r    *pb.HelpRequest
+		want string
+	}{{f.open, todayForm}, {f.closed, todayForm}, {f.today, todayForm}, {f.italy, "+390612345678"}, {f.double, "+35300871234567"}} {
+		got, err := s.GetHelpRequest(bg, idOf(tc.r.Name))
+		mustOK(t, err, "get")
+		if got.GetRequester().GetPhone() != tc.want {
+			t.Errorf("%s stored as %s: %s after the upgrade, want %s", tc.r.Name, tc.r.GetRequester().GetPhone(), got.GetRequester().GetPhone(), tc.want)
+		}
+		// A changed record has a new etag, as for any write, so that an
+		// edit made on the copy read before fails as stale.
+		if changed := tc.r.GetRequester().GetPhone() != tc.want; (got.Etag != tc.r.Etag) != changed {
+			t.Errorf("%s: etag %s, was %s; changed %v", tc.r.Name, got.Etag, tc.r.Etag, changed)
+		}
+	}
+	v, err := s.GetVolunteer(bg, idOf(f.vol.Name))
+	mustOK(t, err, "get volunteer")
+	if v.GetContact().GetPhone() != todayForm || v.Etag == f.vol.Etag {
+		t.Errorf("volunteer after the upgrade: %s, etag %s (was %s)", v.GetContact().GetPhone(), v.Etag, f.vol.Etag)
+	}
+
+	// One person: a find by the number has the closed request too.
+	hrs, _, err := s.ListHelpRequests(bg, HelpRequestFilter{Phone: todayForm}, Page{Size: 10})
+	mustOK(t, err, "list by phone")
+	if got, want := names(hrs), []string{f.open.Name, f.closed.Name, f.today.Name}; !slices.Equal(got, want) {
+		t.Errorf("requests on %s: %v, want %v", todayForm, got, want)
+	}
+	vs, _, err := s.ListVolunteers(bg, VolunteerFilter{Phone: todayForm}, Page{Size: 10})
+	mustOK(t, err, "list volunteers by phone")
+	if len(vs) != 1 || vs[0].Name != f.vol.Name {
+		t.Errorf("volunteers on %s: %v", todayForm, vs)
+	}
+	exp, err := s.ExportPerson(bg, todayForm)
+	mustOK(t, err, "export")
+	if len(exp.HelpRequests) != 3 || len(exp.Volunteers) != 1 {
+		t.Errorf("export by %s: %d requests, %d volunteers; want 3 and 1", todayForm, len(exp.HelpRequests), len(exp.Volunteers))
+	}
+
+	// Every index entry is the record's as it is now, and none is left
+	// under the older form's hash.
+	verifyAll(t, s)
+	mustOK(t, s.db.View(func(tx *bolt.Tx) error {
+		sl := s.sealer(tx)
+		old := join(phoneToken(sl.cur, olderForm), nil)
+		for _, col := range [][]byte{bHelpRequests, bVolunteers} {
+			k, _ := tx.Bucket(col).Bucket(bByPhone).Cursor().Seek(old)
+			if bytes.HasPrefix(k, old) {
+				t.Errorf("%s: by_phone still has an entry under %s's hash", col, olderForm)
+			}
+		}
+		return tx.Bucket(bHelpRequests).Bucket(bPhoneToken).ForEach(func(_, tok []byte) error {
+			if bytes.Equal(tok, old[:len(old)-1]) {
+				t.Errorf("phone_token still holds %s's hash", olderForm)
+			}
+			return nil
+		})
+	}), "view")
+
+	// Each change is on the record's trail as the system's, and in the
+	// event log that a coordinator's app resumes from.
+	changed := map[string]string{f.open.Name: "requester", f.closed.Name: "requester", f.vol.Name: "contact"}
+	for name, field := range changed {
+		recs, _, err := s.ListAuditRecords(bg, AuditFilter{Resource: name, Actor: "system"}, Page{Size: 10})
+		mustOK(t, err, "audit")
+		if len(recs) != 1 || recs[0].Action != "update" || !slices.Equal(recs[0].Fields, []string{field}) || recs[0].Method != phonesTodayMethod {
+			t.Errorf("%s: system's audit records %v, want one update of %s by %s", name, recs, field, phonesTodayMethod)
+		}
+	}
+	for _, name := range []string{f.today.Name, f.italy.Name, f.double.Name} {
+		recs, _, err := s.ListAuditRecords(bg, AuditFilter{Resource: name, Actor: "system"}, Page{Size: 10})
+		mustOK(t, err, "audit")
+		if len(recs) != 0 {
+			t.Errorf("%s, unchanged: system's audit records %v", name, recs)
+		}
+	}
+	page, err := s.ReadEvents(bg, f.rev+1, 100)
+	mustOK(t, err, "events")
+	updated := map[string]bool{}
+	for _, ev := range page.Events {
+		switch ev.Type {
+		case pb.Event_TYPE_HELP_REQUEST_UPDATED:
+			updated[ev.HelpRequest] = true
+		case pb.Event_TYPE_VOLUNTEER_UPDATED:
+			updated[ev.Volunteer] = true
+		}
+	}
+	if len(updated) != len(changed) {
+		t.Errorf("update events after the upgrade for %v, want %v", updated, changed)
+	}
+	for name := range changed {
+		if !updated[name] {
+			t.Errorf("no update event for %s", name)
+		}
+	}
+
+	// Once: a second open changes nothing.
+	rev, err := s.Revision()
+	mustOK(t, err, "revision")
+	mustOK(t, s.Close(), "close")
+	s = openAt(t, f.path)
+	if again, err := s.Revision(); err != nil || again != rev {
+		t.Errorf("second open: revision %d, %v; want %d", again, err, rev)
+	}
+
+	// And the erasure of the person takes all their records.
+	res, err := s.ErasePerson(bg, todayForm, s.now())
+	if err != nil {
+		t.Fatalf("erase: %v", err)
+	}
+	if len(res.HelpRequests) != 3 || len(res.Volunteers) != 1 {
+		t.Errorf("erasure by %s: %d requests, %d volunteers; want 3 and 1", todayForm, len(res.HelpRequests), len(res.Volunteers))
+	}
+	verifyAll(t, s)
+}
+
+// BenchmarkUpgradePhonesToday measures Open of a schema 13 file of
+// 200,000 volunteers, 1% of them on numbers in the older form: the
+// schema 14 step opens every sealed contact to find them. The file is
+// built once (about a minute); each iteration opens a fresh copy.
+//
+//	go test -run '^$' -bench UpgradePhonesToday -benchtime 3x ./store/
+func BenchmarkUpgradePhonesToday(b *testing.B) {
+	const n, older = 200_000, 100 // one in older
+	dir := b.TempDir()
+	src := filepath.Join(dir, "v13.db")
+	s, err := Open(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fill(b, n, func(i int) (string, error) {
+		num := fmt.Sprintf("+4477009%05d", i%100_000)
+		if i%older == 0 {
+			num = fmt.Sprintf("+3530871%06d", i)
+		}
+		v, err := s.CreateVolunteer(bg, newVolunteer("org-a", "AB10 1AB", num), Idempotency{})
+		return v.GetName(), err
+	})
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	writeBoltFile(b, src, func(tx *bolt.Tx) error {
+		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(13))
+	})
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		dst := filepath.Join(dir, fmt.Sprintf("copy%d.db", i))
+		for _, suffix := range []string{"", ".keys"} {
+			raw, err := os.ReadFile(src + suffix)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(dst+suffix, raw, 0o600); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		s, err := Open(dst)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		vs, _, err := s.ListVolunteers(bg, VolunteerFilter{Phone: "+353871000000"}, Page{Size: 10})
+		if err != nil || len(vs) != 1 {
+			b.Fatalf("volunteer 0 by today's form: %v, %v", vs, err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
