@@ -120,7 +120,8 @@ func (s *Server) olderFormsToday(ctx context.Context, number, except string) {
 				return
 			}
 			for _, r := range rs {
-				if r.Name != except {
+				// The store finds the number in either form now.
+				if r.Name != except && r.GetRequester().GetPhone() == old {
 					s.requestFormToday(ctx, r, old, number)
 				}
 			}
@@ -139,7 +140,7 @@ func (s *Server) olderFormsToday(ctx context.Context, number, except string) {
 				return
 			}
 			for _, v := range vs {
-				if v.Name != except {
+				if v.Name != except && v.GetContact().GetPhone() == old {
 					s.volunteerFormToday(ctx, v, old, number)
 				}
 			}

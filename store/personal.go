@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -76,6 +77,29 @@ type sealer struct {
 	// nil.
 	next      *epochKeys
 	nextEpoch uint32
+	// asStored keys the phone index by a number exactly as given, not by
+	// its form today: the entries versions before schema 14 made, which
+	// its step takes off (phonesToday).
+	asStored bool
+}
+
+// stored is sl keying the phone index by a number as given (asStored).
+func (sl *sealer) stored() *sealer {
+	c := *sl
+	c.asStored = true
+	return &c
+}
+
+// token is the phone index key of number under ek: the keyed hash of its
+// form today (phone.Today), so that a number stored in two forms, or
+// looked up by either, is one person's wherever the index is read (their
+// requests, erasure, export, continuity, their own request as a
+// volunteer), and a writer giving the older form cannot split them.
+func (sl *sealer) token(ek *epochKeys, number string) []byte {
+	if !sl.asStored {
+		number = phone.Today(number)
+	}
+	return phoneToken(ek, number)
 }
 
 func (s *BoltStore) sealer(tx *bolt.Tx) *sealer {
@@ -141,9 +165,9 @@ func (sl *sealer) phoneIndex(phone string, id []byte) []index {
 	if phone == "" || sl.cur == nil {
 		return nil
 	}
-	out := []index{{bucket: bByPhone, key: join(phoneToken(sl.cur, phone), id)}}
+	out := []index{{bucket: bByPhone, key: join(sl.token(sl.cur, phone), id)}}
 	if sl.next != nil {
-		out = append(out, index{in: bRotation, bucket: bByPhone, key: join(phoneToken(sl.next, phone), id)})
+		out = append(out, index{in: bRotation, bucket: bByPhone, key: join(sl.token(sl.next, phone), id)})
 	}
 	return out
 }
@@ -156,10 +180,10 @@ func (sl *sealer) requesterIndex(phone string, id []byte) []index {
 	if phone == "" || sl.cur == nil {
 		return nil
 	}
-	tok := phoneToken(sl.cur, phone)
+	tok := sl.token(sl.cur, phone)
 	out := []index{{bucket: bByPhone, key: join(tok, id)}, {bucket: bPhoneToken, key: id, value: tok}}
 	if sl.next != nil {
-		next := phoneToken(sl.next, phone)
+		next := sl.token(sl.next, phone)
 		out = append(out, index{in: bRotation, bucket: bByPhone, key: join(next, id)}, index{in: bRotation, bucket: bPhoneToken, key: id, value: next})
 	}
 	return out
@@ -170,7 +194,7 @@ func (sl *sealer) phonePrefix(phone string) ([]byte, error) {
 	if sl.err != nil {
 		return nil, sl.err
 	}
-	return join(phoneToken(sl.cur, phone), nil), nil
+	return join(sl.token(sl.cur, phone), nil), nil
 }
 
 // idsByPhone lists the ids under a phone number in a collection's by_phone.
@@ -1105,29 +1129,37 @@ func erase(w *writeTx, sl *sealer, phones []string, now time.Time) (ErasureResul
 // stageByPhone reads the records of a collection whose contact has this
 // phone number. The decrypted phone is compared too, so that a collision
 // of the truncated hash could never erase someone else.
-func stageByPhone[T proto.Message](sl *sealer, ss *stagedSet[T], phone string) ([]*staged[T], error) {
-	ids, err := sl.idsByPhone(ss.top, phone)
+func stageByPhone[T proto.Message](sl *sealer, ss *stagedSet[T], number string) ([]*staged[T], error) {
+	ids, err := sl.idsByPhone(ss.top, number)
 	if err != nil {
 		return nil, err
 	}
+	today := phone.Today(number)
 	var out []*staged[T]
 	for _, id := range ids {
 		st, err := ss.get(id)
 		if err != nil {
 			return nil, err
 		}
-		if st.c.GetPhone() == phone {
+		if phone.Today(st.c.GetPhone()) == today {
 			out = append(out, st)
 		}
 	}
 	return out, nil
 }
 
-// stageByPhones is stageByPhone of each of phones, in turn.
+// stageByPhones is stageByPhone of each of phones, in turn; forms of one
+// number (phone.Today) are one, read once.
 func stageByPhones[T proto.Message](sl *sealer, ss *stagedSet[T], phones []string) ([]*staged[T], error) {
 	var out []*staged[T]
-	for _, phone := range phones {
-		sts, err := stageByPhone(sl, ss, phone)
+	var done []string
+	for _, number := range phones {
+		today := phone.Today(number)
+		if slices.Contains(done, today) {
+			continue
+		}
+		done = append(done, today)
+		sts, err := stageByPhone(sl, ss, number)
 		if err != nil {
 			return nil, err
 		}

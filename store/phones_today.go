@@ -69,7 +69,9 @@ func phonesTodayOf[T proto.Message](s *BoltStore, w *writeTx, sl *sealer, col *c
 		if err != nil {
 			return 0, err
 		}
-		if err := deleteAll(w, top, col.phoneIndex(sl, c.GetPhone(), id)); err != nil {
+		// The entries under the number as stored, which older versions
+		// keyed it by; col.write makes those of its form today.
+		if err := deleteAll(w, top, col.phoneIndex(sl.stored(), c.GetPhone(), id)); err != nil {
 			return 0, err
 		}
 		c.Phone = phone.Today(c.GetPhone())

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/doorstep-aid/doorstep/geo"
+	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -493,7 +494,7 @@ func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p P
 		filterKey: helpRequestFilterKey(f, sts),
 		pre:       pre,
 		match: func(r *pb.HelpRequest, c *pb.Contact) bool {
-			return pre(r) && (len(phones) == 0 || slices.Contains(phones, c.GetPhone()))
+			return pre(r) && (len(phones) == 0 || slices.Contains(phones, phone.Today(c.GetPhone())))
 		},
 	}
 	live := len(sts) > 0 && !slices.ContainsFunc(sts, func(st pb.HelpRequest_State) bool { return !liveState(st) })
@@ -739,7 +740,7 @@ func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page)
 		filterKey: fmt.Sprintf("vol|%s|%s|%s|%s", f.PostcodePrefix, f.Organisation, f.Skill, strings.Join(phones, "+")),
 		pre:       pre,
 		match: func(r *pb.Volunteer, c *pb.Contact) bool {
-			return pre(r) && (len(phones) == 0 || slices.Contains(phones, c.GetPhone()))
+			return pre(r) && (len(phones) == 0 || slices.Contains(phones, phone.Today(c.GetPhone())))
 		},
 	}
 	switch {
@@ -753,11 +754,12 @@ func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page)
 	return volunteers.list(s, sc, p)
 }
 
-// phonesOf is a filter's phone and its further forms, each once.
-func phonesOf(phone string, forms []string) []string {
+// phonesOf is a filter's phone and its further forms, in their form
+// today (the phone index's key), each once.
+func phonesOf(number string, forms []string) []string {
 	var out []string
-	for _, p := range append([]string{phone}, forms...) {
-		if p != "" && !slices.Contains(out, p) {
+	for _, p := range append([]string{number}, forms...) {
+		if p = phone.Today(p); p != "" && !slices.Contains(out, p) {
 			out = append(out, p)
 		}
 	}
