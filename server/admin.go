@@ -263,7 +263,7 @@ func (s *Server) ExportPersonalData(ctx context.Context, req *pb.ExportPersonalD
 	if err != nil {
 		return nil, err
 	}
-	exp, err := s.store.ExportPersonNumbers(ctx, phone.Forms(number))
+	exp, err := s.store.ExportPerson(ctx, number)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}
@@ -347,7 +347,7 @@ func (s *Server) ErasePersonalData(ctx context.Context, req *pb.ErasePersonalDat
 	// The erased volunteers leave matching as soon as the erasure commits:
 	// the key rotation after it can take seconds, and until they leave
 	// FindCandidates would show them and dispatch would plan for them.
-	res, err := s.store.ErasePersonNumbers(ctx, phone.Forms(number), s.now(), func(r store.ErasureResult) { s.untrack(r.Volunteers...) })
+	res, err := s.store.ErasePerson(ctx, number, s.now(), func(r store.ErasureResult) { s.untrack(r.Volunteers...) })
 	pending := errors.Is(err, store.ErrKeyRotationPending)
 	if err != nil && !pending {
 		return nil, s.errs.toStatus(ctx, err, notFound{})

@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
 )
@@ -184,7 +183,6 @@ func (s *Server) createRow(ctx context.Context, i int, hr *pb.HelpRequest) *pb.B
 	if err := v.err(); err != nil {
 		return fail(err)
 	}
-	s.olderFormsToday(ctx, hr.GetRequester().GetPhone(), "") // as CreateHelpRequest
 	out, err := s.store.CreateHelpRequest(s.auditing(ctx, "create", "", requestPersonalSet(hr)), hr, store.Idempotency{})
 	if errors.Is(err, store.ErrExternalIDExists) {
 		// Another row or call stored it since the lookup.
@@ -249,9 +247,7 @@ func differingFields(row, stored *pb.HelpRequest) []string {
 	// the partner's.
 	differ("location.lat_lng", personal && sl.GetLatLng() != nil && !proto.Equal(sl.GetLatLng(), tl.GetLatLng()))
 	differ("requester.display_name", personal && !sameText(sent.GetRequester().GetDisplayName(), stored.GetRequester().GetDisplayName(), false))
-	// A number an older version stored with the zero after its country
-	// code is the row's number, not one changed at source.
-	differ("requester.phone", personal && sent.GetRequester().GetPhone() != phone.Today(stored.GetRequester().GetPhone()))
+	differ("requester.phone", personal && sent.GetRequester().GetPhone() != stored.GetRequester().GetPhone())
 	sv, tv := sent.GetVulnerability(), stored.GetVulnerability()
 	differ("vulnerability", personal && (sv.GetLivesAlone() != tv.GetLivesAlone() || sv.GetShielding() != tv.GetShielding() ||
 		sv.GetNoInternet() != tv.GetNoInternet() || sv.GetReducedMobility() != tv.GetReducedMobility()))

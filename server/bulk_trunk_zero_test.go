@@ -24,6 +24,7 @@ func TestBatchRowStoredWithTrunkZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	legacyRequest(t, h, resp.Results[0].GetHelpRequest().GetName(), func(r *pb.HelpRequest) { r.Requester.Phone = "+3530871234567" })
+	upgradeFrom13(t, h)
 	again := bulkRow("daughter-abroad")
 	again.Timing = &pb.HelpRequest_Window{Window: window}
 	again.Requester.Phone = "+353 087 123 4567"

@@ -13,7 +13,7 @@ import (
 	"github.com/doorstep-aid/doorstep/store"
 )
 
-// erasureWatch is a store that runs during() inside ErasePersonNumbers, once the
+// erasureWatch is a store that runs during() inside ErasePerson, once the
 // erasure has committed and the server has been told, before the key
 // rotation: the moment a helpline search must already be without the
 // erased volunteer, since the rotation can take seconds.
@@ -22,8 +22,8 @@ type erasureWatch struct {
 	during func()
 }
 
-func (e erasureWatch) ErasePersonNumbers(ctx context.Context, phones []string, now time.Time, erased ...func(store.ErasureResult)) (store.ErasureResult, error) {
-	return e.Store.ErasePersonNumbers(ctx, phones, now, append(erased, func(store.ErasureResult) { e.during() })...)
+func (e erasureWatch) ErasePerson(ctx context.Context, phone string, now time.Time, erased ...func(store.ErasureResult)) (store.ErasureResult, error) {
+	return e.Store.ErasePerson(ctx, phone, now, append(erased, func(store.ErasureResult) { e.during() })...)
 }
 
 // TestErasedVolunteerLeavesMatchingAtOnce: once an erasure has committed,

@@ -15,7 +15,6 @@ import (
 // zero left today's. Both are one number, and one person's.
 func TestErasureTakesTheNumberWithItsTrunkZero(t *testing.T) {
 	h := newHarness(t)
-	admin := pb.NewAdminServiceClient(h.conn)
 	for _, tc := range []struct{ stored, given string }{
 		{"+3530871234567", "+353 (0)87 123 4567"},
 		{"+3530867654321", "+353 086 765 4321"},
@@ -24,6 +23,8 @@ func TestErasureTakesTheNumberWithItsTrunkZero(t *testing.T) {
 		hr := h.createHR(shopping(callerPhone(tc.given)))
 		legacyRequest(t, h, hr.Name, func(r *pb.HelpRequest) { r.Requester.Phone = tc.stored }) // as an older version stored it
 		hr.Requester.Phone = tc.stored
+		upgradeFrom13(t, h)
+		admin := pb.NewAdminServiceClient(h.conn)
 		exp, err := admin.ExportPersonalData(h.ctx, &pb.ExportPersonalDataRequest{Phone: tc.given})
 		if err != nil {
 			t.Fatal(err)
@@ -41,6 +42,7 @@ func TestErasureTakesTheNumberWithItsTrunkZero(t *testing.T) {
 	}
 	// Italy's zero is part of the number: +39 06 ... and +39 6 ... are two.
 	italy := h.createHR(shopping(callerPhone("+39 06 1234 5678")))
+	admin := pb.NewAdminServiceClient(h.conn)
 	if res, err := admin.ErasePersonalData(h.ctx, &pb.ErasePersonalDataRequest{Phone: "+39 612 345 678"}); err != nil || res.HelpRequestsErased != 0 {
 		t.Errorf("erasure by +39 612 345 678: %v, %v; want nothing erased of %s", res, err, italy.GetRequester().GetPhone())
 	}

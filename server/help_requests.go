@@ -74,7 +74,6 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	s.olderFormsToday(ctx, hr.GetRequester().GetPhone(), "")
 	ctx = s.auditing(ctx, "create", "", requestPersonalSet(hr))
 	out, err := s.store.CreateHelpRequest(ctx, hr, idem)
 	if errors.Is(err, store.ErrExternalIDExists) {
@@ -85,136 +84,6 @@ func (s *Server) CreateHelpRequest(ctx context.Context, req *pb.CreateHelpReques
 	}
 	s.urgentOpen(out)
 	return &pb.CreateHelpRequestResponse{HelpRequest: out, SameTimeRequests: s.sameTime(ctx, out)[0]}, nil
-}
-
-// olderFormsToday stores phone, as given today, on the caller's live
-// requests and the volunteer records an older version stored in another
-// form of it (phone.Forms: +3530871234567, from "+353 087 ..."), before a
-// new request or volunteer on it is stored. The store knows a caller's
-// requests by the number as stored: left so, the new request from the
-// same caller, typed as ever, would be told of none of them
-// (same_time_requests), and a second volunteer could be sent to the door
-// one of them already takes a volunteer to. A request that cannot take it
-// (another volunteer going to the door under the number as given today:
-// SAME_DOOR) keeps its form, as before; erasure, export and a find take
-// both. One edited since it was read is read again (requestFormToday).
-// Failures are logged: the new request is stored all the same. An edit
-// that puts the number on a record does the same first, leaving that
-// record (except, its name) to its own write: a number corrected to the
-// caller's, or an older record's form brought up to date, must not leave
-// the caller's other records in the form the store no longer takes for
-// theirs.
-func (s *Server) olderFormsToday(ctx context.Context, number, except string) {
-	forms := phone.Forms(number)
-	if len(forms) < 2 || forms[0] != number {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	live := []pb.HelpRequest_State{pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED, pb.HelpRequest_STATE_ASSIGNED}
-	for _, old := range forms[1:] {
-		page := store.Page{Size: 100}
-		for {
-			rs, next, err := s.store.ListHelpRequests(ctx, store.HelpRequestFilter{Phone: old, States: live}, page)
-			if err != nil {
-				s.logger.Warn("older number forms: lookup failed", zap.Error(err))
-				return
-			}
-			for _, r := range rs {
-				// The store finds the number in either form now.
-				if r.Name != except && r.GetRequester().GetPhone() == old {
-					s.requestFormToday(ctx, r, old, number)
-				}
-			}
-			if next == "" {
-				break
-			}
-			page.Token = next
-		}
-		// A volunteer's own record: their own request is not offered to
-		// them (OWN_REQUEST) only when both hold the number in one form.
-		page = store.Page{Size: 100}
-		for {
-			vs, next, err := s.store.ListVolunteers(ctx, store.VolunteerFilter{Phone: old}, page)
-			if err != nil {
-				s.logger.Warn("older number forms: lookup failed", zap.Error(err))
-				return
-			}
-			for _, v := range vs {
-				if v.Name != except && v.GetContact().GetPhone() == old {
-					s.volunteerFormToday(ctx, v, old, number)
-				}
-			}
-			if next == "" {
-				break
-			}
-			page.Token = next
-		}
-	}
-}
-
-// requestFormToday stores phone on r, read holding its older form old.
-// An edit since the read (staff's, an offer the dispatcher made) fails the
-// write on its etag: the request is read again and the form written on it
-// as it is now, or it would stay hidden from the new request on the number
-// this is for. A change of contact details, it is audited as any other,
-// by the server (formAudit): the call that set it off may be a partner's,
-// who may not change another organisation's records.
-func (s *Server) requestFormToday(ctx context.Context, r *pb.HelpRequest, old, phone string) {
-	id := strings.TrimPrefix(r.Name, helpRequestPrefix)
-	for attempt := 1; ; attempt++ {
-		r.Requester.Phone = phone
-		_, err := s.store.UpdateHelpRequest(formAudit(ctx, r.Name, "requester"), r)
-		var sd *store.SameDoorError
-		if err == nil || errors.As(err, &sd) {
-			return
-		}
-		if errors.Is(err, store.ErrEtagMismatch) && attempt < updateRetries {
-			if err = backoff(ctx, attempt); err == nil {
-				r, err = s.store.GetHelpRequest(ctx, id)
-			}
-			if errors.Is(err, store.ErrNotFound) || err == nil && (r.GetRequester().GetPhone() != old || store.ClosedState(r.State)) {
-				return // deleted, erased, its number or its life moved on
-			}
-			if err == nil {
-				continue
-			}
-		}
-		s.logger.Warn("older number forms: rewrite failed", zap.String("help_request", r.GetName()), zap.Error(err))
-		return
-	}
-}
-
-// formAudit returns ctx with the audit record of the server giving the
-// number on resource's field its form today: actor "system", with the
-// method of the call that set it off.
-func formAudit(ctx context.Context, resource, field string) context.Context {
-	return store.WithAudit(ctx, &pb.AuditRecord{Action: "update", Resource: resource, Fields: []string{field},
-		Method: methodFrom(ctx), Actor: "system"})
-}
-
-// volunteerFormToday is requestFormToday for a volunteer's record.
-func (s *Server) volunteerFormToday(ctx context.Context, v *pb.Volunteer, old, phone string) {
-	id := strings.TrimPrefix(v.Name, volunteerPrefix)
-	for attempt := 1; ; attempt++ {
-		v.Contact.Phone = phone
-		_, err := s.store.UpdateVolunteer(formAudit(ctx, v.Name, "contact"), v)
-		if err == nil {
-			return
-		}
-		if errors.Is(err, store.ErrEtagMismatch) && attempt < updateRetries {
-			if err = backoff(ctx, attempt); err == nil {
-				v, err = s.store.GetVolunteer(ctx, id)
-			}
-			if errors.Is(err, store.ErrNotFound) || err == nil && v.GetContact().GetPhone() != old {
-				return // deleted (erased), or its number changed
-			}
-			if err == nil {
-				continue
-			}
-		}
-		s.logger.Warn("older number forms: rewrite failed", zap.String("volunteer", v.GetName()), zap.Error(err))
-		return
-	}
 }
 
 // sameTime names, for each of hrs as stored (nil where a row failed), the
@@ -326,9 +195,7 @@ func (s *Server) ListHelpRequests(ctx context.Context, req *pb.ListHelpRequestsR
 		if err != nil {
 			v.add("requester_phone", "is not a phone number")
 		}
-		// Records an older version stored with the zero after the
-		// country code are the same caller's.
-		f.Phone, f.Phones = number, phone.Forms(number)
+		f.Phone = number
 	}
 	if err := v.err(); err != nil {
 		return nil, err
@@ -386,15 +253,6 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 	if _, err := s.requestFor(ctx, id, true); err != nil {
 		return nil, err
 	}
-	// keepForm: the number stays in the form an older version stored it
-	// in (+3530871234567), set once storing it as given today would have
-	// the store take it for a new number at a door another volunteer is
-	// going to (SAME_DOOR). Nobody changed it, and an edit of anything
-	// else is never refused for a door.
-	keepForm := false
-	// oneForm: the caller's other records on the number this edit stores
-	// have been given its form today (olderFormsToday), once per call.
-	oneForm := false
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetHelpRequest(ctx, id)
 		if err != nil {
@@ -452,11 +310,6 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 			touches(paths, "needs") && !slices.Equal(slices.Sorted(slices.Values(next.Needs)), slices.Sorted(slices.Values(cur.Needs)))
 		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged, remoteChanged: remoteChanged,
 			nameSet: nameSet, detailsSet: detailsSet})
-		was := cur.GetRequester().GetPhone()
-		onlyForm := next.GetRequester().GetPhone() != was && next.GetRequester().GetPhone() == phone.Today(was)
-		if keepForm && onlyForm {
-			next.Requester.Phone = was
-		}
 		if !touches(paths, "location") {
 			next.Location = cur.Location
 		} else if len(v) == 0 {
@@ -467,12 +320,6 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		}
 		if err := v.err(); err != nil {
 			return nil, err
-		}
-		if phone := next.GetRequester().GetPhone(); phone != was && !oneForm {
-			// Before the write, so that the store judges the door with
-			// the caller's requests in hand that the older form hid.
-			s.olderFormsToday(ctx, phone, cur.Name)
-			oneForm = true
 		}
 		if proto.Equal(next, cur) {
 			// Nothing changes (a form saved as it was read): a new etag
@@ -502,17 +349,6 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		wctx := s.auditingUpdateRead(ctx, helpRequestPrefix+id, append(slices.Clip(paths), moved...), personal, requestRead(next))
 		out, err := s.store.UpdateHelpRequest(wctx, next, s.assigneeFree(qualify))
 		var sd *store.SameDoorError
-		// Only an edit of something else: one that moves the visit's
-		// time or door is judged with the caller's other requests in
-		// hand, which olderFormsToday has just given the number's form
-		// today, and kept in the older form it would pass them by and
-		// put a second volunteer at the door at one time.
-		doorOrTime := timingChanged || !proto.Equal(cur.GetLocation(), next.GetLocation())
-		if errors.As(err, &sd) && onlyForm && !keepForm && !doorOrTime {
-			keepForm = true
-			attempt--
-			continue
-		}
 		if errors.As(err, &sd) {
 			coming, md := "another volunteer", map[string]string(nil)
 			if who := comingFor(ctx, sd.Coming); who != "" {

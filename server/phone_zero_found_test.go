@@ -21,6 +21,7 @@ func TestTrunkZeroStoredEarlierFound(t *testing.T) {
 	now := h.createHR(shopping(callerPhone("+353 (0)87 123 4567")))
 	vol := h.createVol(matchVolunteer("Siobhan", "AB10 1AB", phoned(today)))
 	legacyVolunteer(t, h, vol.Name, func(v *pb.Volunteer) { v.Contact.Phone = stored })
+	upgradeFrom13(t, h)
 	for _, given := range []string{"+353 (0)87 123 4567", "+353 087 123 4567"} {
 		var names []string
 		for tok := ""; ; {

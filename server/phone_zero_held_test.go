@@ -30,6 +30,7 @@ func secondCallHeld(t *testing.T, h *harness) {
 	bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", phoned("07700 900222")))
 	first := h.createSameTime(callerPhone("+353 87 123 4567"), sameTimeWindow(base, 0, 2*time.Hour)).GetHelpRequest()
 	legacyRequest(t, h, first.Name, func(r *pb.HelpRequest) { r.Requester.Phone = "+3530871234567" })
+	upgradeFrom13(t, h)
 	if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: h.offer(first.Name, ann.Name).Name}); err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +59,7 @@ func TestTrunkZeroStoredEarlierHeldForBatchRow(t *testing.T) {
 	}
 	first := resp.Results[0].GetHelpRequest().GetName()
 	legacyRequest(t, h, first, func(r *pb.HelpRequest) { r.Requester.Phone = "+3530871234567" })
+	upgradeFrom13(t, h)
 	next := bulkRow("daughter-abroad-2")
 	next.Timing = &pb.HelpRequest_Window{Window: window}
 	next.Requester.Phone = "+353 087 123 4567"
@@ -79,6 +81,7 @@ func TestTrunkZeroStoredEarlierOwnRequest(t *testing.T) {
 	h := newHarness(t)
 	self := h.createVol(matchVolunteer("Siobhan", "AB10 1AB", phoned("+353 87 123 4567")))
 	legacyVolunteer(t, h, self.Name, func(v *pb.Volunteer) { v.Contact.Phone = "+3530871234567" })
+	upgradeFrom13(t, h)
 	hr := h.createHR(shopping(callerPhone("+353 087 123 4567")))
 	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: self.Name})
 	if err == nil {
@@ -94,6 +97,7 @@ func TestTrunkZeroStoredEarlierOwnRequestRegistered(t *testing.T) {
 	h := newHarness(t)
 	hr := h.createHR(shopping(callerPhone("+353 87 123 4567")))
 	legacyRequest(t, h, hr.Name, func(r *pb.HelpRequest) { r.Requester.Phone = "+3530871234567" })
+	upgradeFrom13(t, h)
 	self := h.createVol(matchVolunteer("Siobhan", "AB10 1AB", phoned("+353 087 123 4567")))
 	_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: hr.Name, Volunteer: self.Name})
 	if err == nil {

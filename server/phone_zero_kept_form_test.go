@@ -13,13 +13,11 @@ import (
 
 // TestTrunkZeroStoredEarlierKeptFormNoSecondVolunteer: both the caller's
 // errands in hand were stored by an older version as +3530871234567, Ann
-// going at 10:00, Bob at 14:00. Moving Bob's to 10:00 gives the caller's
-// other errand the number's form today first (olderFormsToday); the edit,
-// stored so, is then refused SAME_DOOR, and the number was kept in its
-// older form on the edited errand (keepForm), as for another caller's
-// door: the store no longer saw the first errand, and the edit put two
-// volunteers at one door at one time. It is refused SAME_DOOR, as for a
-// number stored in one form.
+// going at 10:00, Bob at 14:00. The lazy rewrite of the number's form
+// before an edit once left the edited errand in the older form, and the
+// store no longer saw the first: the edit put two volunteers at one door
+// at one time. After the upgrade, moving Bob's to 10:00 is refused
+// SAME_DOOR, as for a number stored in one form.
 func TestTrunkZeroStoredEarlierKeptFormNoSecondVolunteer(t *testing.T) {
 	h := newHarness(t)
 	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF"))
@@ -40,6 +38,7 @@ func TestTrunkZeroStoredEarlierKeptFormNoSecondVolunteer(t *testing.T) {
 	}
 	first := errand(10 * time.Hour)
 	second := errand(14 * time.Hour)
+	upgradeFrom13(t, h)
 	h.invAssign(first.Name, ann.Name)
 	h.invAssign(second.Name, bob.Name)
 	_, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{

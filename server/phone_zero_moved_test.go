@@ -23,6 +23,7 @@ func TestTrunkZeroStoredEarlierPhoneCorrected(t *testing.T) {
 	bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", phoned("07700 900222")))
 	first := h.createHR(shopping(callerPhone("+353 87 123 4567")))
 	legacyRequest(t, h, first.Name, func(r *pb.HelpRequest) { r.Requester.Phone = "+3530871234567" })
+	upgradeFrom13(t, h)
 	again := h.createHR(shopping(callerPhone("01224 123465")))
 	if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: h.offer(first.Name, ann.Name).Name}); err != nil {
 		t.Fatal(err)
@@ -51,6 +52,7 @@ func TestTrunkZeroStoredEarlierSiblingLeftBehind(t *testing.T) {
 	for _, n := range []string{first.Name, second.Name} {
 		legacyRequest(t, h, n, func(r *pb.HelpRequest) { r.Requester.Phone = "+3530871234567" })
 	}
+	upgradeFrom13(t, h)
 	if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: h.offer(first.Name, ann.Name).Name}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +76,7 @@ func TestTrunkZeroStoredEarlierVolunteerNumberChanged(t *testing.T) {
 	h := newHarness(t)
 	hr := h.createHR(shopping(callerPhone("+353 87 123 4567")))
 	legacyRequest(t, h, hr.Name, func(r *pb.HelpRequest) { r.Requester.Phone = "+3530871234567" })
+	upgradeFrom13(t, h)
 	self := h.createVol(matchVolunteer("Siobhan", "AB10 1AB", phoned("07700 900333")))
 	if _, err := h.vol.UpdateVolunteer(h.ctx, &pb.UpdateVolunteerRequest{
 		Volunteer:  &pb.Volunteer{Name: self.Name, Contact: &pb.Contact{Phone: "+353 087 123 4567"}},

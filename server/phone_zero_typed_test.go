@@ -55,16 +55,17 @@ func TestTrunkZeroTypedWithoutBrackets(t *testing.T) {
 }
 
 // TestTrunkZeroStoredEarlierEdited: a request and a volunteer stored
-// before the zero after a country code was dropped keep it
-// (+3530871234567). An edit of anything else stores the number as it is
-// given today, its by_phone index with it, so that the caller's requests
-// come together again; and a volunteer with an offer waiting, who may not
-// change their own number, is not refused an edit of their name for it.
+// before the zero after a country code was dropped kept it
+// (+3530871234567) until the upgrade, which gives them the number's form
+// today. An edit of anything else keeps that form, the request is found
+// by either, and a volunteer with an offer waiting, who may not change
+// their own number, is not refused an edit of their name for it.
 func TestTrunkZeroStoredEarlierEdited(t *testing.T) {
 	h := newHarness(t)
 	const stored, today = "+3530871234567", "+353871234567"
 	hr := h.createHR(shopping(callerPhone(today)))
 	legacyRequest(t, h, hr.Name, func(r *pb.HelpRequest) { r.Requester.Phone = stored })
+	upgradeFrom13(t, h)
 	edited, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
 		HelpRequest: &pb.HelpRequest{Name: hr.Name, Details: "Milk and bread"},
 		UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"details"}},
@@ -75,7 +76,7 @@ func TestTrunkZeroStoredEarlierEdited(t *testing.T) {
 	if got := edited.HelpRequest.GetRequester().GetPhone(); got != today {
 		t.Errorf("edited, the request's number is %s, want %s", got, today)
 	}
-	for phone, want := range map[string]int{today: 1, stored: 1} { // either form finds it
+	for phone, want := range map[string]int{today: 1, stored: 1} {
 		got, _, err := h.st.ListHelpRequests(h.ctx, store.HelpRequestFilter{Phone: phone}, store.Page{Size: 10})
 		if err != nil {
 			t.Fatal(err)
@@ -87,6 +88,7 @@ func TestTrunkZeroStoredEarlierEdited(t *testing.T) {
 
 	self := h.createVol(matchVolunteer("Siobhan", "AB10 1AB", phoned(today)))
 	legacyVolunteer(t, h, self.Name, func(v *pb.Volunteer) { v.Contact.Phone = stored })
+	upgradeFrom13(t, h)
 	caller := h.createHR(shopping(callerPhone("01224 123456")))
 	h.offer(caller.Name, self.Name)
 	own := pb.NewVolunteerServiceClient(h.as(h.newToken(h.st, &pb.Token{DisplayName: "siobhan", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: self.Name})))

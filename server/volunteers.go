@@ -88,7 +88,6 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 		// So is a DBS check's, whoever vouched for it.
 		fields = append(slices.Clip(fields), "vetting")
 	}
-	s.olderFormsToday(ctx, vol.GetContact().GetPhone(), "") // as CreateHelpRequest: one number, one form
 	out, err := s.store.CreateVolunteer(s.auditing(ctx, "create", "", fields), vol, idem)
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
@@ -152,7 +151,7 @@ func (s *Server) ListVolunteers(ctx context.Context, req *pb.ListVolunteersReque
 		if err != nil {
 			v.add("phone", "is not a phone number")
 		}
-		f.Phone, f.Phones = number, phone.Forms(number) // as ListHelpRequests
+		f.Phone = number
 	}
 	if err := v.err(); err != nil {
 		return nil, err
@@ -185,7 +184,6 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 	}
 	base := ctx
 	ctx = s.auditingUpdate(base, volunteerPrefix+id, paths, volunteerPersonal)
-	oneForm := false // as UpdateHelpRequest
 	for attempt := 1; ; attempt++ {
 		cur, err := s.store.GetVolunteer(ctx, id)
 		if err != nil {
@@ -249,7 +247,7 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		if err := v.err(); err != nil {
 			return nil, err
 		}
-		if p := principalFrom(ctx); p != nil && p.Role == volunteer && cur.PendingOffers > 0 && next.GetContact().GetPhone() != phone.Today(cur.GetContact().GetPhone()) {
+		if p := principalFrom(ctx); p != nil && p.Role == volunteer && cur.PendingOffers > 0 && next.GetContact().GetPhone() != cur.GetContact().GetPhone() {
 			// A number made a caller's withdraws the offer of that
 			// caller's request (OWN_REQUEST) and any other leaves it
 			// waiting: read back, the offer would confirm a guess at
@@ -265,12 +263,6 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		}
 		if err := s.qualifiedForJobs(ctx, cur, next); err != nil {
 			return nil, err
-		}
-		if phone := next.GetContact().GetPhone(); phone != cur.GetContact().GetPhone() && !oneForm {
-			// As UpdateHelpRequest: their own requests stored in an older
-			// form of the number are theirs only once in its form today.
-			s.olderFormsToday(base, phone, cur.Name)
-			oneForm = true
 		}
 		if proto.Equal(next, cur) {
 			// Nothing changes (a resume of a volunteer not paused): the

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 	"time"
 
@@ -1000,19 +999,12 @@ func finishErasure(c *change, reqs []*staged[*pb.HelpRequest]) error {
 // every data key and can take seconds: the caller stops offering an
 // erased volunteer then, not once the rotation is done.
 func (s *BoltStore) ErasePerson(ctx context.Context, phone string, now time.Time, erased ...func(ErasureResult)) (ErasureResult, error) {
-	return s.ErasePersonNumbers(ctx, []string{phone}, now, erased...)
-}
-
-// ErasePersonNumbers is ErasePerson of the person with any of these
-// phone numbers, the forms one number has been stored in, in one
-// transaction: all of them are erased, or (ErrHasCommitments) none.
-func (s *BoltStore) ErasePersonNumbers(ctx context.Context, phones []string, now time.Time, erased ...func(ErasureResult)) (ErasureResult, error) {
-	if len(phones) == 0 || slices.Contains(phones, "") {
+	if phone == "" {
 		return ErasureResult{}, errors.New("store: erase person: no phone number")
 	}
 	var res ErasureResult
 	err := s.c.do(ctx, func(w *writeTx) (err error) {
-		res, err = erase(w, s.sealer(w.tx), phones, now)
+		res, err = erase(w, s.sealer(w.tx), phone, now)
 		return err
 	})
 	s.tokens.invalidate() // after the commit: erased volunteers' tokens are revoked
@@ -1061,14 +1053,14 @@ func (s *BoltStore) finishDueRotation() error {
 }
 
 // erase is ErasePerson's transaction, which leaves the key rotation due.
-func erase(w *writeTx, sl *sealer, phones []string, now time.Time) (ErasureResult, error) {
+func erase(w *writeTx, sl *sealer, phone string, now time.Time) (ErasureResult, error) {
 	var res ErasureResult
 	c := newChange(w, now, sl)
-	reqs, err := stageByPhones(sl, &c.hrs, phones)
+	reqs, err := stageByPhone(sl, &c.hrs, phone)
 	if err != nil {
 		return ErasureResult{}, err
 	}
-	vols, err := stageByPhones(sl, &c.vols, phones)
+	vols, err := stageByPhone(sl, &c.vols, phone)
 	if err != nil {
 		return ErasureResult{}, err
 	}
@@ -1148,37 +1140,11 @@ func stageByPhone[T proto.Message](sl *sealer, ss *stagedSet[T], number string) 
 	return out, nil
 }
 
-// stageByPhones is stageByPhone of each of phones, in turn; forms of one
-// number (phone.Today) are one, read once.
-func stageByPhones[T proto.Message](sl *sealer, ss *stagedSet[T], phones []string) ([]*staged[T], error) {
-	var out []*staged[T]
-	var done []string
-	for _, number := range phones {
-		today := phone.Today(number)
-		if slices.Contains(done, today) {
-			continue
-		}
-		done = append(done, today)
-		sts, err := stageByPhone(sl, ss, number)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sts...)
-	}
-	return out, nil
-}
-
 // ExportPerson returns every help request and volunteer record with this
 // E.164 phone number, personal data included, and the offers of those
 // requests and to those volunteers.
-func (s *BoltStore) ExportPerson(ctx context.Context, phone string) (PersonExport, error) {
-	return s.ExportPersonNumbers(ctx, []string{phone})
-}
-
-// ExportPersonNumbers is ExportPerson of the person with any of these
-// phone numbers, the forms one number has been stored in.
-func (s *BoltStore) ExportPersonNumbers(_ context.Context, phones []string) (PersonExport, error) {
-	if len(phones) == 0 || slices.Contains(phones, "") {
+func (s *BoltStore) ExportPerson(_ context.Context, phone string) (PersonExport, error) {
+	if phone == "" {
 		return PersonExport{}, errors.New("store: export person: no phone number")
 	}
 	var out PersonExport
@@ -1186,11 +1152,11 @@ func (s *BoltStore) ExportPersonNumbers(_ context.Context, phones []string) (Per
 		out = PersonExport{}
 		sl := s.sealer(tx)
 		hrs, vols := newStagedSet(tx, helpRequests, sl), newStagedSet(tx, volunteers, sl)
-		reqs, err := stageByPhones(sl, &hrs, phones)
+		reqs, err := stageByPhone(sl, &hrs, phone)
 		if err != nil {
 			return err
 		}
-		vs, err := stageByPhones(sl, &vols, phones)
+		vs, err := stageByPhone(sl, &vols, phone)
 		if err != nil {
 			return err
 		}

@@ -444,7 +444,7 @@ func TestErasureMovesPhoneIndexes(t *testing.T) {
 	lcOffer(t, s, offered, lcVolunteer(t, s, 1)) // a lifecycle change to records the erasure leaves alone
 	var res ErasureResult
 	mustOK(t, s.c.do(bg, func(w *writeTx) (err error) {
-		res, err = erase(w, s.sealer(w.tx), []string{phone}, time.Now())
+		res, err = erase(w, s.sealer(w.tx), phone, time.Now())
 		return err
 	}), "erase without rotating")
 	if len(res.HelpRequests) != 1 || len(res.Volunteers) != 1 {

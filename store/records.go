@@ -483,7 +483,7 @@ func (s *BoltStore) DeleteHelpRequest(ctx context.Context, id, etag string) erro
 // history it is the short pages of maxScanned that keep a read short.
 func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error) {
 	sts := f.states()
-	phones := phonesOf(f.Phone, f.Phones)
+	phones := phonesOf(f.Phone)
 	pre := func(r *pb.HelpRequest) bool {
 		return (len(sts) == 0 || slices.Contains(sts, r.State)) &&
 			urgencyAtLeast(r.Urgency, f.MinUrgency) &&
@@ -552,7 +552,7 @@ func helpRequestFilterKey(f HelpRequestFilter, sts []pb.HelpRequest_State) strin
 		}
 		state = strings.Join(words, "+")
 	}
-	key := fmt.Sprintf("hr|%s|%s|%s|%s", state, f.PostcodePrefix, f.Organisation, strings.Join(phonesOf(f.Phone, f.Phones), "+"))
+	key := fmt.Sprintf("hr|%s|%s|%s|%s", state, f.PostcodePrefix, f.Organisation, strings.Join(phonesOf(f.Phone), "+"))
 	if f.MinUrgency != pb.Urgency_URGENCY_UNSPECIFIED {
 		key += fmt.Sprintf("|urgency>=%d", f.MinUrgency)
 	}
@@ -735,7 +735,7 @@ func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page)
 			(f.Organisation == "" || r.Organisation == f.Organisation) &&
 			(f.Skill == "" || slices.Contains(r.Skills, f.Skill))
 	}
-	phones := phonesOf(f.Phone, f.Phones)
+	phones := phonesOf(f.Phone)
 	sc := scan[*pb.Volunteer]{
 		filterKey: fmt.Sprintf("vol|%s|%s|%s|%s", f.PostcodePrefix, f.Organisation, f.Skill, strings.Join(phones, "+")),
 		pre:       pre,
@@ -754,16 +754,13 @@ func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page)
 	return volunteers.list(s, sc, p)
 }
 
-// phonesOf is a filter's phone and its further forms, in their form
-// today (the phone index's key), each once.
-func phonesOf(number string, forms []string) []string {
-	var out []string
-	for _, p := range append([]string{number}, forms...) {
-		if p = phone.Today(p); p != "" && !slices.Contains(out, p) {
-			out = append(out, p)
-		}
+// phonesOf is a filter's phone in its form today (the phone index's
+// key), or none.
+func phonesOf(number string) []string {
+	if number == "" {
+		return nil
 	}
-	return out
+	return []string{phone.Today(number)}
 }
 
 func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }

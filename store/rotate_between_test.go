@@ -88,7 +88,7 @@ func TestEveryWriteBetweenRotationChunks(t *testing.T) {
 			remember(name)
 		}
 		mustOK(t, s.c.do(bg, func(w *writeTx) error {
-			_, err := erase(w, s.sealer(w.tx), []string{phone}, time.Now())
+			_, err := erase(w, s.sealer(w.tx), phone, time.Now())
 			return err
 		}), "erase")
 	}
@@ -180,7 +180,7 @@ func TestOpenAfterRotationsLastChunk(t *testing.T) {
 	}
 	id, dk := mustKey(t, idOf(reqs[2].Name)), dataKeyOf(t, s, idOf(reqs[2].Name))
 	mustOK(t, s.c.do(bg, func(w *writeTx) error {
-		_, err := erase(w, s.sealer(w.tx), []string{"+447700800002"}, time.Now())
+		_, err := erase(w, s.sealer(w.tx), "+447700800002", time.Now())
 		return err
 	}), "erase")
 	mustOK(t, s.Close(), "close")

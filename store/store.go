@@ -114,11 +114,9 @@ type HelpRequestFilter struct {
 	States         []pb.HelpRequest_State
 	PostcodePrefix string // normalised: "AB10 1AB", "AB10 1" or "AB10 "
 	Organisation   string
-	Phone          string // E.164
-	// Phones are further forms of Phone, as phone.Forms gives
-	// them (a zero after the country code that older versions kept): a
-	// request under any of them is selected, as one number's.
-	Phones []string
+	// Phone is E.164; the number in any form of it (phone.Today) selects
+	// the same requests.
+	Phone string
 	// MinUrgency keeps requests at least this urgent, one stored without
 	// an urgency counting as URGENCY_NORMAL; unspecified keeps all.
 	MinUrgency pb.Urgency
@@ -140,8 +138,7 @@ type VolunteerFilter struct {
 	PostcodePrefix string
 	Organisation   string
 	Skill          string
-	Phone          string
-	Phones         []string // as HelpRequestFilter's
+	Phone          string // as HelpRequestFilter's
 }
 
 // Page asks for one page of a list.
@@ -407,11 +404,6 @@ type Store interface {
 	// are E.164.
 	ErasePerson(ctx context.Context, phone string, now time.Time, erased ...func(ErasureResult)) (ErasureResult, error)
 	ExportPerson(ctx context.Context, phone string) (PersonExport, error)
-	// ErasePersonNumbers and ExportPersonNumbers take every form one
-	// person's number has been stored in (a trunk zero kept after the
-	// country code by older versions, or typed so).
-	ErasePersonNumbers(ctx context.Context, phones []string, now time.Time, erased ...func(ErasureResult)) (ErasureResult, error)
-	ExportPersonNumbers(ctx context.Context, phones []string) (PersonExport, error)
 	PurgePersonalData(ctx context.Context, closedBefore time.Time, limit int) (int, error)
 
 	Close() error
