@@ -1065,7 +1065,7 @@ func (s *BoltStore) migrate() error {
 			s.logger.Info("store indexed tokens by volunteer", zap.Int("tokens", n))
 		}
 		if from < phonesTodaySchema {
-			requests, vols, err := s.phonesToday(&writeTx{tx: tx}, s.sealer(tx))
+			requests, vols, err := s.phonesToday(tx, s.sealer(tx))
 			if err != nil {
 				return fmt.Errorf("give stored numbers today's form: %w", err)
 			}
