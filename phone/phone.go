@@ -140,10 +140,11 @@ func normalise(s string) (string, error) {
 	return "+" + n, nil
 }
 
-// Today is a stored number as Normalise gives it now: an edit
-// stores it so whatever else it changes, and one stored by an older
-// version with its trunk zero after the country code (+3530871234567)
-// is not a new number for being stored without it (+353871234567).
+// Today is a stored number as Normalise gives it now: the key the
+// store's phone index has for it, so that one stored by an older version
+// with its trunk zero after the country code (+3530871234567) is the same
+// person as one stored without it (+353871234567). A number Normalise
+// refuses now is its own key, as stored.
 func Today(stored string) string {
 	if n, err := Normalise(stored); err == nil {
 		return n
@@ -201,12 +202,10 @@ func countryCode(n string) string {
 // the same number takes with, or without, a zero after its country code,
 // where the country never dials one from abroad: older versions stored
 // "+353 (0)87 ..." and "+353 087 ..." as +3530871234567, while both are
-// now +353871234567 (an edit of such a record stores it so). The form
-// with the zero does not connect, so a record holding it was given as
-// this number:
-// erasure and export, owed all of a person's records, take both. It is
-// exported for the command-line client, whose erasure prompt names the
-// records the erasure will take.
+// now +353871234567 (the store's schema 14 rewrote them, and keys its
+// phone index by Today, so either form finds one person there). The
+// command-line client asks for each form, as a server older than that
+// keys a person by the number exactly as stored.
 func Forms(phone string) []string {
 	n, ok := strings.CutPrefix(phone, "+")
 	cc := countryCode(n)
