@@ -658,14 +658,22 @@ func (a *app) requestCandidates(args []string) error {
 					return err
 				}
 			}
-			until := ""
+			until, at := "", ""
 			if t := offer.GetExpireTime(); t != nil {
-				until = " until " + clockWords(t.AsTime())
+				at = clockWords(t.AsTime())
 				if d := t.AsTime().In(london); d.YearDay() != a.now().In(london).YearDay() || d.Year() != a.now().In(london).Year() {
-					until = " until " + fmtTS(t, a.now())
+					at = fmtTS(t, a.now())
 				}
+				until = " until " + at
 			}
-			fmt.Fprintf(a.stdout, "%s is offered to %s%s. If they decline, these could help:\n\n", hr.Name, label, until)
+			if t := offer.GetExpireTime(); t != nil && !t.AsTime().After(a.now()) {
+				// The lease has run out and the sweep has yet to come to
+				// it: "offered to Callum until 09:30" read at 09:40 has
+				// staff wait on an answer that can no longer be given.
+				fmt.Fprintf(a.stdout, "%s was offered to %s, who did not answer by %s: it goes back to open shortly, and is not offered to them again. These could help:\n\n", hr.Name, label, at)
+			} else {
+				fmt.Fprintf(a.stdout, "%s is offered to %s%s. If they decline, these could help:\n\n", hr.Name, label, until)
+			}
 		}
 	}
 	resp, err := c.Matching.FindCandidates(a.ctx, &pb.FindCandidatesRequest{HelpRequest: name, PageSize: int32(*limit)})
