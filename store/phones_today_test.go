@@ -54,6 +54,15 @@ func newPhonesTodayFixture(t *testing.T) phonesTodayFixture {
 	var err error
 	f.vol, err = s.CreateVolunteer(bg, newVolunteer("org-a", "AB10 1AB", olderForm), Idempotency{})
 	mustOK(t, err, "create volunteer")
+	// And indexed as an older version indexed them: under the number as
+	// stored.
+	mustOK(t, s.c.do(bg, func(w *writeTx) error {
+		sl := s.sealer(w.tx)
+		if err := keyAsOlder(w, sl, helpRequests); err != nil {
+			return err
+		}
+		return keyAsOlder(w, sl, volunteers)
+	}), "key the index as older versions did")
 	f.rev, err = s.Revision()
 	mustOK(t, err, "revision")
 	mustOK(t, s.Close(), "close")
