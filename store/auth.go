@@ -859,9 +859,14 @@ func auditFrom(ctx context.Context) []*pb.AuditRecord {
 func (s *BoltStore) writeAudit(w *writeTx, recs []*pb.AuditRecord) error {
 	b, ix := w.tx.Bucket(bAudit), w.tx.Bucket(bAuditByResource)
 	now := s.now()
+	// A set, not a search of the list: a write touches thousands of
+	// records at once (a purge batch, an erasure of a number on many),
+	// and each name looked up in the list so far made it quadratic.
 	var touched []string
+	seen := make(map[string]bool, len(w.touched))
 	for _, name := range w.touched {
-		if !slices.Contains(touched, name) {
+		if !seen[name] {
+			seen[name] = true
 			touched = append(touched, name)
 		}
 	}

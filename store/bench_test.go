@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/doorstep-aid/doorstep/geo"
@@ -315,5 +317,38 @@ func BenchmarkListOpenMatchingInputsOneNumber(b *testing.B) {
 		if n != 2000 {
 			b.Fatalf("%d open requests read, want 2000", n)
 		}
+	}
+}
+
+// BenchmarkWriteAuditTouched measures the audit record of a write that
+// names no resource, which writeAudit writes once for each record the
+// write touched: an erasure of a number on many records, a purge batch,
+// a sweep. Each record is named three times, as a request and its
+// volunteer's events name them; the write is rolled back.
+//
+//	go test -run '^$' -bench WriteAuditTouched ./store/
+func BenchmarkWriteAuditTouched(b *testing.B) {
+	s, _ := newStore(b)
+	for _, n := range []int{1000, 5000, 20000} {
+		touched := make([]string, 0, 3*n)
+		for i := range n {
+			name := fmt.Sprintf("helpRequests/%026d", i)
+			touched = append(touched, name, fmt.Sprintf("volunteers/%026d", i%50), name)
+		}
+		rollBack := errors.New("roll back")
+		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				err := s.db.Update(func(tx *bolt.Tx) error {
+					w := &writeTx{tx: tx, touched: touched}
+					if err := s.writeAudit(w, []*pb.AuditRecord{{Action: "purge", Actor: "system"}}); err != nil {
+						return err
+					}
+					return rollBack
+				})
+				if !errors.Is(err, rollBack) {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
