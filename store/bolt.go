@@ -473,6 +473,12 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	// Before the upgrade steps, which write audit records (schema 14) at
+	// a first start whose clock may read behind the newest record.
+	if err := s.seedIDs(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	if err := s.migrate(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -518,10 +524,6 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	s.db.MmapFlags = 0
 	rev, err := s.Revision()
 	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	if err := s.seedIDs(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}

@@ -54,6 +54,8 @@ func newPhonesTodayFixture(t *testing.T) phonesTodayFixture {
 	var err error
 	f.vol, err = s.CreateVolunteer(bg, newVolunteer("org-a", "AB10 1AB", olderForm), Idempotency{})
 	mustOK(t, err, "create volunteer")
+	// Read by a coordinator before the upgrade: on its trail.
+	mustOK(t, s.RecordAudit(bg, []*pb.AuditRecord{{Action: "read", Resource: f.open.Name, Actor: "coordinator", Method: "GetHelpRequest"}}), "audit a read")
 	// And indexed as an older version indexed them: under the number as
 	// stored.
 	mustOK(t, s.c.do(bg, func(w *writeTx) error {
@@ -261,4 +263,25 @@ func BenchmarkUpgradePhonesToday(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(reopen.Seconds()/float64(b.N), "s/reopen")
+}
+
+// The upgrade may be the first start after a reboot whose clock reads
+// behind the records (a flat CMOS battery, NTP not yet caught up): its
+// audit records still come after what was on a record's trail before
+// it, as every write's after a start does, and not a day back among the
+// older ones, where the trail reads that the system changed the number
+// before a coordinator ever read the request.
+func TestUpgradeAuditsAfterTheTrailWhateverTheClock(t *testing.T) {
+	f := newPhonesTodayFixture(t)
+	s := openAt(t, f.path, WithClock(func() time.Time { return time.Now().Add(-24 * time.Hour) }))
+	recs, _, err := s.ListAuditRecords(bg, AuditFilter{Resource: f.open.Name}, Page{Size: 10})
+	mustOK(t, err, "audit")
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Actor+" "+r.Action)
+	}
+	// Newest first.
+	if want := []string{"system update", "coordinator read"}; !slices.Equal(got, want) {
+		t.Errorf("%s's trail after the upgrade, newest first: %q, want %q", f.open.Name, got, want)
+	}
 }
