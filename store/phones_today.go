@@ -80,6 +80,10 @@ func phonesTodayOf[T proto.Message](s *BoltStore, tx *bolt.Tx, sl *sealer, col *
 			return 0, err
 		}
 		c.Phone = phone.Today(c.GetPhone())
+		// What an edit keeps, kept: a request closed before close_time
+		// was kept is judged by its last change, and this one must not
+		// start its retention again.
+		col.keep(r, proto.Clone(r).(T))
 		col.stamp(r, col.name(r), etagOf(rev), nil, timestamp(now))
 		if err := col.write(w, sl, top, id, r, c); err != nil {
 			return 0, err

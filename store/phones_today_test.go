@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -283,5 +284,55 @@ func TestUpgradeAuditsAfterTheTrailWhateverTheClock(t *testing.T) {
 	// Newest first.
 	if want := []string{"system update", "coordinator read"}; !slices.Equal(got, want) {
 		t.Errorf("%s's trail after the upgrade, newest first: %q, want %q", f.open.Name, got, want)
+	}
+}
+
+// A request closed by a version before close_time was kept is purged by
+// its last change, which stands for its close: the upgrade's change of
+// its number is not a new close, and must not start its retention
+// again (an edit does not: helpRequests.keep), or a caller's data would
+// be kept a second term for a digit nobody typed.
+func TestUpgradeKeepsRetentionOfRequestClosedBeforeCloseTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v13.db")
+	clock := newFakeClock()
+	s := openAt(t, path, WithClock(clock.now))
+	hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", olderForm), Idempotency{})
+	mustOK(t, err, "create")
+	lcMust(t, "cancel")(s.CancelHelpRequest(bg, idOf(hr.Name)))
+	closed, err := s.GetHelpRequest(bg, idOf(hr.Name))
+	mustOK(t, err, "get")
+	mustOK(t, s.Close(), "close")
+	id, err := ParseID(idOf(hr.Name))
+	mustOK(t, err, "id")
+	writeBoltFile(t, path, func(tx *bolt.Tx) error {
+		// As a version before close_time stored it.
+		records := tx.Bucket(bHelpRequests).Bucket(bRecords)
+		r := &pb.HelpRequest{}
+		if err := proto.Unmarshal(records.Get(id), r); err != nil {
+			return err
+		}
+		r.CloseTime = nil
+		raw, err := proto.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if err := records.Put(id, raw); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(13))
+	})
+
+	// A month on, the upgrade; the retention ended a day after the close.
+	later := closed.UpdateTime.AsTime().Add(30 * 24 * time.Hour)
+	s = openAt(t, path, WithClock(func() time.Time { return later }))
+	got, err := s.GetHelpRequest(bg, idOf(hr.Name))
+	mustOK(t, err, "get after the upgrade")
+	if got.GetRequester().GetPhone() != todayForm {
+		t.Fatalf("number after the upgrade: %s, want %s", got.GetRequester().GetPhone(), todayForm)
+	}
+	n, err := s.PurgePersonalData(bg, closed.UpdateTime.AsTime().Add(24*time.Hour), 10)
+	mustOK(t, err, "purge")
+	if n != 1 {
+		t.Errorf("purge a day past its close, after the upgrade: %d purged, want 1 (close time %v)", n, got.GetCloseTime().AsTime())
 	}
 }
