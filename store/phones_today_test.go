@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -335,4 +336,50 @@ func TestUpgradeKeepsRetentionOfRequestClosedBeforeCloseTime(t *testing.T) {
 	if n != 1 {
 		t.Errorf("purge a day past its close, after the upgrade: %d purged, want 1 (close time %v)", n, got.GetCloseTime().AsTime())
 	}
+}
+
+// The step is in the upgrade's one transaction: a record it cannot read
+// (its sealed contact without a data key, which no version leaves) fails
+// the start, naming the record and no number, and leaves the file as it
+// was, the requests already given today's form in it included; the start
+// once the key is back makes every change once.
+func TestUpgradeFailedLeavesFileAsItWas(t *testing.T) {
+	f := newPhonesTodayFixture(t)
+	id, err := ParseID(idOf(f.vol.Name))
+	mustOK(t, err, "id")
+	var wrapped []byte
+	writeBoltFile(t, f.path, func(tx *bolt.Tx) error {
+		wrapped = bytes.Clone(tx.Bucket(bKeys).Get(id))
+		return tx.Bucket(bKeys).Delete(id)
+	})
+	_, err = Open(f.path)
+	if err == nil {
+		t.Fatal("Open of a volunteer with no data key: no error")
+	}
+	if strings.Contains(err.Error(), "0871234567") || !strings.Contains(err.Error(), idString(id)) {
+		t.Errorf("Open's error %q: want the volunteer's id and no number", err)
+	}
+	writeBoltFile(t, f.path, func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bMeta).Get(kSchemaVersion); !bytes.Equal(v, u64(13)) {
+			t.Errorf("schema after the failed upgrade: %x, want 13", v)
+		}
+		if rev := currentRevision(tx); rev != f.rev {
+			t.Errorf("revision after the failed upgrade: %d, want %d", rev, f.rev)
+		}
+		return tx.Bucket(bKeys).Put(id, wrapped)
+	})
+	s := openAt(t, f.path)
+	for _, name := range []string{f.open.Name, f.closed.Name, f.vol.Name} {
+		recs, _, err := s.ListAuditRecords(bg, AuditFilter{Resource: name, Actor: "system"}, Page{Size: 10})
+		mustOK(t, err, "audit")
+		if len(recs) != 1 {
+			t.Errorf("%s: %d audit records of the system, want 1", name, len(recs))
+		}
+	}
+	got, err := s.GetHelpRequest(bg, idOf(f.open.Name))
+	mustOK(t, err, "get")
+	if got.GetRequester().GetPhone() != todayForm {
+		t.Errorf("number after the upgrade: %s", got.GetRequester().GetPhone())
+	}
+	verifyAll(t, s)
 }
