@@ -309,7 +309,7 @@ func (s *Server) UpdateHelpRequest(ctx context.Context, req *pb.UpdateHelpReques
 		detailsSet := touches(paths, "details") && !sameText(next.Details, cur.Details, true) ||
 			touches(paths, "needs") && !slices.Equal(slices.Sorted(slices.Values(next.Needs)), slices.Sorted(slices.Values(cur.Needs)))
 		cleanHelpRequest(&v, "help_request", next, helpRequestCheck{now: s.now(), timingChanged: timingChanged, remoteChanged: remoteChanged,
-			nameSet: nameSet, detailsSet: detailsSet})
+			nameSet: nameSet, detailsSet: detailsSet, keptPhone: cur.GetRequester().GetPhone()})
 		if !touches(paths, "location") {
 			next.Location = cur.Location
 		} else if len(v) == 0 {

@@ -268,13 +268,20 @@ func cleanLocation(v *violations, field string, loc *pb.Location) {
 	loc.CoordinatesSource = pb.CoordinatesSource_COORDINATES_SOURCE_UNSPECIFIED
 }
 
-func cleanContact(v *violations, field string, c *pb.Contact) {
+// cleanContact normalises c in place and reports its bad fields under
+// field. kept is the number the record holds (an edit's), or "".
+func cleanContact(v *violations, field string, c *pb.Contact, kept string) {
 	if c == nil {
 		v.add(field, "is required")
 		return
 	}
 	c.DisplayName = cleanText(v, field+".display_name", c.DisplayName, true, maxNameLen, false)
 	switch p, err := phone.Normalise(c.Phone); {
+	case err != nil && kept != "" && c.Phone == kept:
+		// Stored by an older version before the rule refused it (two
+		// zeros after the country code, which schema 14 keeps as stored)
+		// and sent back as read: not set by this edit, it must not refuse
+		// an edit of something else, as a name stored so does not.
 	case strings.TrimSpace(c.Phone) == "":
 		v.add(field+".phone", "is required")
 	case errors.Is(err, phone.ErrExtension) && strings.HasSuffix(field, "requester"):
@@ -325,6 +332,9 @@ type helpRequestCheck struct {
 	// read is refused (requireVisible); one stored before it was is left
 	// to be corrected.
 	nameSet, detailsSet bool
+	// keptPhone: the requester's number as stored, for an edit
+	// (cleanContact's kept).
+	keptPhone string
 }
 
 // cleanHelpRequest normalises hr in place and reports every bad field under
@@ -403,7 +413,7 @@ func cleanHelpRequest(v *violations, prefix string, hr *pb.HelpRequest, c helpRe
 		v.add(f("window"), "give a window (start_time and end_time) or a deadline")
 	}
 	cleanLocation(v, f("location"), hr.Location)
-	cleanContact(v, f("requester"), hr.Requester)
+	cleanContact(v, f("requester"), hr.Requester, c.keptPhone)
 	if c.nameSet {
 		requireVisible(v, f("requester.display_name"), hr.GetRequester().GetDisplayName())
 	}
@@ -451,10 +461,11 @@ var defaultDistance = map[pb.TravelMode]int32{
 	pb.TravelMode_TRAVEL_MODE_CAR:     15000,
 }
 
-// cleanVolunteer normalises a volunteer in place, as cleanHelpRequest.
-func cleanVolunteer(v *violations, prefix string, vol *pb.Volunteer) {
+// cleanVolunteer normalises a volunteer in place, as cleanHelpRequest;
+// keptPhone is the number an edited volunteer's record holds, or "".
+func cleanVolunteer(v *violations, prefix string, vol *pb.Volunteer, keptPhone string) {
 	f := func(name string) string { return prefix + "." + name }
-	cleanContact(v, f("contact"), vol.Contact)
+	cleanContact(v, f("contact"), vol.Contact, keptPhone)
 	cleanLocation(v, f("home"), vol.Home)
 	switch {
 	case vol.TravelMode == pb.TravelMode_TRAVEL_MODE_UNSPECIFIED:

@@ -68,7 +68,7 @@ func (s *Server) CreateVolunteer(ctx context.Context, req *pb.CreateVolunteerReq
 	vol.UnansweredOffers, vol.LastUnansweredTime = 0, nil
 	vol.Organisation = checkOrganisation(&v, "volunteer.organisation", vol.Organisation)
 	houseOutOfStreet(&v, "volunteer.home", vol.Home)
-	cleanVolunteer(&v, "volunteer", vol)
+	cleanVolunteer(&v, "volunteer", vol, "")
 	requireVisible(&v, "volunteer.contact.display_name", vol.GetContact().GetDisplayName())
 	if len(v) == 0 {
 		if err := s.resolveLocation(ctx, &v, "volunteer.home", vol.Home, vol.Home.LatLng != nil, nil); err != nil {
@@ -218,7 +218,7 @@ func (s *Server) UpdateVolunteer(ctx context.Context, req *pb.UpdateVolunteerReq
 		// nothing to read was refused must not refuse an edit of something
 		// else.
 		nameSet := touches(paths, "contact.display_name") && !sameText(next.GetContact().GetDisplayName(), cur.GetContact().GetDisplayName(), false)
-		cleanVolunteer(&v, "volunteer", next)
+		cleanVolunteer(&v, "volunteer", next, cur.GetContact().GetPhone())
 		if nameSet {
 			requireVisible(&v, "volunteer.contact.display_name", next.GetContact().GetDisplayName())
 		}
