@@ -161,8 +161,12 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 		// with it, is not one of those in reach who cannot help: "1 is
 		// fully booked" would have staff look for another volunteer near,
 		// and, uncounted, "no volunteer lives within" would deny the one
-		// who does.
-		res.Exclusions, res.Holder = s.uncount(in, []string{holder}, res.Exclusions, now)
+		// who does. A remote request's holder is somebody however far
+		// off, past the 50 km its counts take in and uncounted: "no
+		// volunteer is registered who could help" would deny them too.
+		var taken bool
+		res.Exclusions, taken = s.uncount(in, []string{holder}, res.Exclusions, now)
+		res.Holder = taken || res.Reach == 0
 	}
 	n := len(res.Candidates)
 	var out *pb.FindCandidatesResponse

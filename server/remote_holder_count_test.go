@@ -42,3 +42,28 @@ func TestRemoteHolderFarAwayNotUncounted(t *testing.T) {
 		t.Errorf("held by Fiona, 150 km off: %q, %v; want Bea counted, fully booked", resp.Summary, resp.Exclusions)
 	}
 }
+
+// TestRemoteHolderFarAwayIsSomebody: a befriending call offered to the
+// only befriender, 150 km off, beyond the 50 km its counts take in, said
+// "no volunteer is registered who could help", with one holding it: staff
+// read that nobody could take it, of a call someone is taking. Its holder
+// is somebody: there is nobody else.
+func TestRemoteHolderFarAwayIsSomebody(t *testing.T) {
+	h := newHarness(t)
+	far := h.createVol(matchVolunteer("Fiona", "IV2 3AA", func(v *pb.Volunteer) {
+		v.Vetting = &pb.Vetting{Level: pb.Vetting_DBS_LEVEL_BASIC}
+		v.Home.LatLng = &pb.LatLng{Latitude: 57.4778, Longitude: -4.2247}
+	}))
+	call := h.createHR(shopping(func(r *pb.HelpRequest) {
+		r.Needs = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL}
+		r.RemoteOk = true
+	}))
+	h.offer(call.Name, far.Name)
+	resp, err := h.match.FindCandidates(h.ctx, &pb.FindCandidatesRequest{HelpRequest: call.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Candidates) != 0 || len(resp.Exclusions) != 0 || resp.Summary != "there is nobody else" {
+		t.Errorf("held by Fiona, 150 km off: %q, %v, %v; want there is nobody else", resp.Summary, resp.Candidates, resp.Exclusions)
+	}
+}
