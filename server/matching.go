@@ -1072,6 +1072,7 @@ func (s *Server) dispatch(ctx context.Context, trigger string) (*pb.DispatchResp
 	var tally dispatchTally
 	defer s.metrics.dispatchRun(trigger, start, &tally)
 	var reqs []matcher.DispatchRequest
+	now := s.now()
 	for tok, restarts := "", 0; ; {
 		page, next, err := s.store.ListOpenMatchingInputs(ctx, store.Page{Size: 1000, Token: tok})
 		if errors.Is(err, store.ErrPassStale) && restarts < maxDispatchRestarts {
@@ -1085,13 +1086,19 @@ func (s *Server) dispatch(ctx context.Context, trigger string) (*pb.DispatchResp
 			return nil, err
 		}
 		for _, in := range page {
+			if store.RequestEnded(in.HelpRequest, now) {
+				// Open only until the sweep comes to it, and no offer of
+				// it can be made: counted as one nobody could take, the
+				// coordinator would read that more volunteers are needed.
+				continue
+			}
 			reqs = append(reqs, matcher.DispatchRequest{Request: withoutOwn(in), PreviousHelpers: in.PreviousHelpers, Requester: in.Requester, Accompany: in.Accompany, Crowded: in.Crowded, Door: in.Door})
 		}
 		if tok = next; tok == "" {
 			break
 		}
 	}
-	plan, err := s.engine.PlanDispatch(reqs, s.candidatesPerRequest, s.now())
+	plan, err := s.engine.PlanDispatch(reqs, s.candidatesPerRequest, now)
 	if err != nil {
 		return nil, err
 	}

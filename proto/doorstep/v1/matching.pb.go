@@ -1556,7 +1556,8 @@ func (*DispatchRequest) Descriptor() ([]byte, []int) {
 // The response for Dispatch: what one run did.
 type DispatchResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// OPEN requests considered.
+	// OPEN requests considered: not one whose window or deadline has
+	// passed, which nobody can be offered and the sweep marks expired.
 	OpenRequests int32 `protobuf:"varint,1,opt,name=open_requests,json=openRequests,proto3" json:"open_requests,omitempty"`
 	// Offers made.
 	OffersMade int32 `protobuf:"varint,2,opt,name=offers_made,json=offersMade,proto3" json:"offers_made,omitempty"`
