@@ -16,6 +16,7 @@ import (
 
 	"github.com/doorstep-aid/doorstep/client"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
 )
 
 // requestFind lists a caller's requests by phone number.
@@ -626,12 +627,17 @@ func (a *app) requestCandidates(args []string) error {
 		return err
 	}
 	hr := got.HelpRequest
-	if end, ended := client.RequestEnded(hr, a.now()); ended && (hr.State == pb.HelpRequest_STATE_OPEN || hr.State == pb.HelpRequest_STATE_OFFERED) {
-		// Still open or offered until the sweep marks it expired: the
-		// server refuses to rank it, and an offer of it, for a time gone.
+	ended := func() error {
+		end, _ := client.RequestEnded(hr, a.now())
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("%s was for a time that has passed (it ended %s): nobody can be offered it now, and it will be marked expired. Take a new request if the caller still needs help.", hr.Name, endedWords(end, a.now()))}
 	}
+	if _, gone := client.RequestEnded(hr, a.now()); gone && (hr.State == pb.HelpRequest_STATE_OPEN || hr.State == pb.HelpRequest_STATE_OFFERED) {
+		// Still open or offered until the sweep marks it expired: the
+		// server refuses to rank it, and an offer of it, for a time gone.
+		return ended()
+	}
 	var offeredTo string // the volunteer holding the live offer, if any
+	var preface string   // said before the others, once the server has ranked them
 	switch hr.State {
 	case pb.HelpRequest_STATE_FULFILLED, pb.HelpRequest_STATE_CANCELLED, pb.HelpRequest_STATE_EXPIRED:
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("%s is %s: it is closed, so nobody can be offered it. Take a new request if the caller still needs help.", hr.Name, stateWord(hr.State))}
@@ -670,16 +676,21 @@ func (a *app) requestCandidates(args []string) error {
 				// The lease has run out and the sweep has yet to come to
 				// it: "offered to Callum until 09:30" read at 09:40 has
 				// staff wait on an answer that can no longer be given.
-				fmt.Fprintf(a.stdout, "%s was offered to %s, who did not answer by %s: it goes back to open shortly, and is not offered to them again. These could help:\n\n", hr.Name, label, at)
+				preface = fmt.Sprintf("%s was offered to %s, who did not answer by %s: it goes back to open shortly, and is not offered to them again. These could help:\n\n", hr.Name, label, at)
 			} else {
-				fmt.Fprintf(a.stdout, "%s is offered to %s%s. If they decline, these could help:\n\n", hr.Name, label, until)
+				preface = fmt.Sprintf("%s is offered to %s%s. If they decline, these could help:\n\n", hr.Name, label, until)
 			}
 		}
 	}
 	resp, err := c.Matching.FindCandidates(a.ctx, &pb.FindCandidatesRequest{HelpRequest: name, PageSize: int32(*limit)})
+	if client.Reason(err) == server.ReasonRequestEnded {
+		// Ended by the server's clock, not yet by this computer's.
+		return ended()
+	}
 	if err != nil {
 		return err
 	}
+	fmt.Fprint(a.stdout, preface)
 	if offeredTo != "" {
 		// The volunteer holding the offer is not one of the others.
 		resp.Candidates = slices.DeleteFunc(resp.Candidates, func(c *pb.Candidate) bool { return c.Volunteer == offeredTo })
