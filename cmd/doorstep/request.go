@@ -627,15 +627,6 @@ func (a *app) requestCandidates(args []string) error {
 		return err
 	}
 	hr := got.HelpRequest
-	ended := func() error {
-		end, _ := client.RequestEnded(hr, a.now())
-		return &cliError{code: exitFailed, msg: fmt.Sprintf("%s was for a time that has passed (it ended %s): nobody can be offered it now, and it will be marked expired. Take a new request if the caller still needs help.", hr.Name, endedWords(end, a.now()))}
-	}
-	if _, gone := client.RequestEnded(hr, a.now()); gone && (hr.State == pb.HelpRequest_STATE_OPEN || hr.State == pb.HelpRequest_STATE_OFFERED) {
-		// Still open or offered until the sweep marks it expired: the
-		// server refuses to rank it, and an offer of it, for a time gone.
-		return ended()
-	}
 	var offeredTo string // the volunteer holding the live offer, if any
 	var preface string   // said before the others, once the server has ranked them
 	switch hr.State {
@@ -684,8 +675,12 @@ func (a *app) requestCandidates(args []string) error {
 	}
 	resp, err := c.Matching.FindCandidates(a.ctx, &pb.FindCandidatesRequest{HelpRequest: name, PageSize: int32(*limit)})
 	if client.Reason(err) == server.ReasonRequestEnded {
-		// Ended by the server's clock, not yet by this computer's.
-		return ended()
+		// Still open or offered until the sweep marks it expired: the
+		// server refuses to rank it, and an offer of it, for a time gone.
+		// Its clock judges, not this computer's, which may be a minute
+		// or two either side of it.
+		end, _ := client.RequestEnded(hr, a.now())
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("%s was for a time that has passed (it ended %s): nobody can be offered it now, and it will be marked expired. Take a new request if the caller still needs help.", hr.Name, endedWords(end, a.now()))}
 	}
 	if err != nil {
 		return err
