@@ -131,7 +131,7 @@ func (s *Server) FindCandidates(ctx context.Context, req *pb.FindCandidatesReque
 		return nil, s.errs.toStatus(ctx, err, helpRequestNotFound(id))
 	}
 	now := s.now()
-	if st := in.HelpRequest.GetState(); (st == pb.HelpRequest_STATE_OPEN || st == pb.HelpRequest_STATE_OFFERED) && store.RequestEnded(in.HelpRequest, now) {
+	if store.Expirable(in.HelpRequest, now) {
 		// Still in hand until the sweep comes to it; the engine would say
 		// only that nobody is free then, and staff would look for someone
 		// who is, for a time gone, as CreateOffer refuses it.

@@ -1835,14 +1835,18 @@ func leaseCut(o *pb.Offer, r *pb.HelpRequest) bool {
 	return ok && !o.GetExpireTime().AsTime().Before(end)
 }
 
-func expirable(r *pb.HelpRequest, now time.Time) bool {
+// Expirable says whether the sweep (ExpireHelpRequests) will mark r
+// expired at now: open or offered, its time ended. Until then r reads as
+// in hand, and FindCandidates refuses to rank it (REQUEST_ENDED) by
+// this same rule, so that the two never disagree.
+func Expirable(r *pb.HelpRequest, now time.Time) bool {
 	return (r.State == pb.HelpRequest_STATE_OPEN || r.State == pb.HelpRequest_STATE_OFFERED) && RequestEnded(r, now)
 }
 
 // ExpireHelpRequests implements Store.
 func (s *BoltStore) ExpireHelpRequests(ctx context.Context, now time.Time, limit int) ([]LifecycleResult, error) {
 	return s.closeEnded(ctx, "expire help requests", now, func() time.Time { return now }, limit,
-		[]pb.HelpRequest_State{pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED}, expirable, pb.HelpRequest_STATE_EXPIRED)
+		[]pb.HelpRequest_State{pb.HelpRequest_STATE_OPEN, pb.HelpRequest_STATE_OFFERED}, Expirable, pb.HelpRequest_STATE_EXPIRED)
 }
 
 // assignmentEnded says whether r is ASSIGNED and its time ended before
