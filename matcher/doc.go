@@ -18,8 +18,10 @@
 // first of the request's, in its order, that they lack);
 // vetting at the level the needs demand, unexpired on the date help starts
 // where the volunteer lives, and, for a check that runs out within the
-// window, free on a day it still covers (VETTING); not away on the days of the window (AWAY); and a weekly slot
-// overlapping the window, in the volunteer's own time zone (NOT_AVAILABLE).
+// window, free on a day it still covers (VETTING); not away on the days of the window (AWAY); a weekly slot
+// overlapping the window, in the volunteer's own time zone (NOT_AVAILABLE);
+// and, for a request with a window, room for its job among the jobs
+// they already hold then (BUSY, see busy.go).
 // A search that finds fewer than asked for says why (Result.Summary): the
 // counts by rule of those in reach it left out, or, when it left nobody
 // out, that nobody else lives within its reach. A single volunteer found
