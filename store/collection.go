@@ -301,32 +301,8 @@ func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T, checks
 		if col.removed(cur) && col.hasPersonal(rec, contact) {
 			return fmt.Errorf("personal data was removed: %w", ErrWrongState)
 		}
-		rev, err := bumpRevision(w)
+		r, err := col.edit(w, sl, top, key, cur, curContact, rec, contact, s.now(), true, checks)
 		if err != nil {
-			return err
-		}
-		if err := deleteAll(w, top, col.indexes(sl, key, cur, curContact)); err != nil {
-			return err
-		}
-		r := proto.Clone(rec).(T)
-		col.keep(r, cur)
-		now := s.now()
-		col.stamp(r, col.name(cur), etagOf(rev), nil, timestamp(now))
-		if err := col.write(w, sl, top, key, r, contact); err != nil {
-			return err
-		}
-		if col.onUpdated != nil {
-			if err := col.onUpdated(w, sl, cur, r, curContact, contact, etagOf(rev), now, checks); err != nil {
-				return err
-			}
-		}
-		ev := col.event(col.updated, r)
-		if col.concerns != nil {
-			if ev.Volunteer, err = col.concerns(w.tx, r); err != nil {
-				return err
-			}
-		}
-		if err := emit(w, ev, now); err != nil {
 			return err
 		}
 		col.setContact(r, proto.Clone(contact).(*pb.Contact))
@@ -337,6 +313,46 @@ func (col *collection[T]) update(ctx context.Context, s *BoltStore, in T, checks
 		return zero, fmt.Errorf("store: update %s: %w", col.noun, err)
 	}
 	return out, nil
+}
+
+// edit stores rec, with contact, over cur, the record at key as read
+// with its contact curContact, within w: a new revision and etag, what
+// an edit may not change kept from cur (keep), its index entries moved,
+// and an update event. It is every edit's body, an update's and the
+// schema 14 step's (phonesTodayOf), so that what an edit keeps or writes
+// reaches both. judge says whether what depends on the record is judged
+// and brought in step (onUpdated, with checks): the step judges nothing.
+// It returns the record as stored, without its contact.
+func (col *collection[T]) edit(w *writeTx, sl *sealer, top *bolt.Bucket, key []byte, cur T, curContact *pb.Contact, rec T, contact *pb.Contact, now time.Time, judge bool, checks []AcceptCheck) (T, error) {
+	var zero T
+	rev, err := bumpRevision(w)
+	if err != nil {
+		return zero, err
+	}
+	if err := deleteAll(w, top, col.indexes(sl, key, cur, curContact)); err != nil {
+		return zero, err
+	}
+	r := proto.Clone(rec).(T)
+	col.keep(r, cur)
+	col.stamp(r, col.name(cur), etagOf(rev), nil, timestamp(now))
+	if err := col.write(w, sl, top, key, r, contact); err != nil {
+		return zero, err
+	}
+	if judge && col.onUpdated != nil {
+		if err := col.onUpdated(w, sl, cur, r, curContact, contact, etagOf(rev), now, checks); err != nil {
+			return zero, err
+		}
+	}
+	ev := col.event(col.updated, r)
+	if col.concerns != nil {
+		if ev.Volunteer, err = col.concerns(w.tx, r); err != nil {
+			return zero, err
+		}
+	}
+	if err := emit(w, ev, now); err != nil {
+		return zero, err
+	}
+	return r, nil
 }
 
 func (col *collection[T]) remove(ctx context.Context, s *BoltStore, id, etag string) error {

@@ -26,10 +26,11 @@ const phonesTodayMethod = "store/migrate-schema-14-phones-today"
 // server now stores as +353871234567, so one person was two numbers to
 // every find, erasure and export, and to matching (their other requests,
 // their own request offered to them). Closed requests too: an erasure or
-// export owes a person all of theirs. Each record changed is written as
-// an edit is, within tx: a new revision and etag, its phone index entries
-// moved, an update event for the apps resuming after the upgrade, and an
-// audit record of actor "system". Nothing an edit is refused for (two
+// export owes a person all of theirs. Each record changed is written by
+// an edit's own body (collection.edit), within tx: a new revision and
+// etag, what an edit keeps kept, its phone index entries moved, an update
+// event for the apps resuming after the upgrade; and an audit record of
+// actor "system". Nothing an edit is refused for (two
 // volunteers sent to one door, the same-door hold) is judged: the number
 // is the same person's either way, and the records are kept as they are.
 // A number the rule now refuses stays as stored.
@@ -70,31 +71,14 @@ func phonesTodayOf[T proto.Message](s *BoltStore, tx *bolt.Tx, sl *sealer, col *
 		if err != nil {
 			return 0, fmt.Errorf("%s %s: %w", col.noun, idString(id), err)
 		}
-		rev, err := bumpRevision(w)
-		if err != nil {
-			return 0, err
-		}
 		// The entries under the number as stored, which older versions
-		// keyed it by; col.write makes those of its form today.
+		// keyed it by; the edit moves those of its form today.
 		if err := deleteAll(w, top, col.phoneIndex(sl.stored(), c.GetPhone(), id)); err != nil {
 			return 0, err
 		}
-		c.Phone = phone.Today(c.GetPhone())
-		// What an edit keeps, kept: a request closed before close_time
-		// was kept is judged by its last change, and this one must not
-		// start its retention again.
-		col.keep(r, proto.Clone(r).(T))
-		col.stamp(r, col.name(r), etagOf(rev), nil, timestamp(now))
-		if err := col.write(w, sl, top, id, r, c); err != nil {
-			return 0, err
-		}
-		ev := col.event(col.updated, r)
-		if col.concerns != nil {
-			if ev.Volunteer, err = col.concerns(w.tx, r); err != nil {
-				return 0, err
-			}
-		}
-		if err := emit(w, ev, now); err != nil {
+		today := proto.Clone(c).(*pb.Contact)
+		today.Phone = phone.Today(c.GetPhone())
+		if r, err = col.edit(w, sl, top, id, r, c, r, today, now, false, nil); err != nil {
 			return 0, err
 		}
 		rec := &pb.AuditRecord{Action: "update", Resource: col.name(r), Fields: []string{field}, Method: phonesTodayMethod, Actor: "system"}
