@@ -422,9 +422,9 @@ type scan[T proto.Message] struct {
 	// order of what follows each (ids, oldest first, in by_state): each
 	// the same length, so that a page token is the same suffix for all.
 	prefixes [][]byte
-	// phones, when set, are walked as prefixes are: their prefixes in
-	// by_phone, the forms of one number.
-	phones []string
+	// phone, when set, is a number in its form today whose prefix in
+	// by_phone is walked.
+	phone string
 	// pre, when set, is the part of match that needs no personal data: a
 	// record it refuses is skipped without being decrypted.
 	pre       func(r T) bool
@@ -536,18 +536,15 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 			walk = top.Bucket(sc.index)
 		}
 		prefixes := sc.prefixes
-		for i, phone := range sc.phones {
+		if sc.phone != "" {
 			// The hash depends on the epoch this transaction sees; the
 			// page token holds only what follows it, so a rotation
 			// between pages loses nothing.
-			p, err := sl.phonePrefix(phone)
+			p, err := sl.phonePrefix(sc.phone)
 			if err != nil {
 				return err
 			}
-			if i == 0 {
-				prefixes = nil
-			}
-			prefixes = append(prefixes, p)
+			prefixes = [][]byte{p}
 		}
 		if prefixes == nil {
 			prefixes = [][]byte{sc.prefix}

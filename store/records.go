@@ -483,7 +483,7 @@ func (s *BoltStore) DeleteHelpRequest(ctx context.Context, id, etag string) erro
 // history it is the short pages of maxScanned that keep a read short.
 func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p Page) ([]*pb.HelpRequest, string, error) {
 	sts := f.states()
-	phones := phonesOf(f.Phone)
+	number := phoneOf(f.Phone)
 	pre := func(r *pb.HelpRequest) bool {
 		return (len(sts) == 0 || slices.Contains(sts, r.State)) &&
 			urgencyAtLeast(r.Urgency, f.MinUrgency) &&
@@ -494,13 +494,13 @@ func (s *BoltStore) ListHelpRequests(_ context.Context, f HelpRequestFilter, p P
 		filterKey: helpRequestFilterKey(f, sts),
 		pre:       pre,
 		match: func(r *pb.HelpRequest, c *pb.Contact) bool {
-			return pre(r) && (len(phones) == 0 || slices.Contains(phones, phone.Today(c.GetPhone())))
+			return pre(r) && (number == "" || phone.Today(c.GetPhone()) == number)
 		},
 	}
 	live := len(sts) > 0 && !slices.ContainsFunc(sts, func(st pb.HelpRequest_State) bool { return !liveState(st) })
 	switch {
-	case len(phones) > 0:
-		sc.index, sc.phones = bByPhone, phones
+	case number != "":
+		sc.index, sc.phone = bByPhone, number
 	case f.PostcodePrefix != "" && live && s.fewInStates(sts):
 		return s.listLiveByPostcode(f, sts, sc, p)
 	case f.PostcodePrefix != "":
@@ -552,7 +552,7 @@ func helpRequestFilterKey(f HelpRequestFilter, sts []pb.HelpRequest_State) strin
 		}
 		state = strings.Join(words, "+")
 	}
-	key := fmt.Sprintf("hr|%s|%s|%s|%s", state, f.PostcodePrefix, f.Organisation, strings.Join(phonesOf(f.Phone), "+"))
+	key := fmt.Sprintf("hr|%s|%s|%s|%s", state, f.PostcodePrefix, f.Organisation, phoneOf(f.Phone))
 	if f.MinUrgency != pb.Urgency_URGENCY_UNSPECIFIED {
 		key += fmt.Sprintf("|urgency>=%d", f.MinUrgency)
 	}
@@ -735,17 +735,17 @@ func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page)
 			(f.Organisation == "" || r.Organisation == f.Organisation) &&
 			(f.Skill == "" || slices.Contains(r.Skills, f.Skill))
 	}
-	phones := phonesOf(f.Phone)
+	number := phoneOf(f.Phone)
 	sc := scan[*pb.Volunteer]{
-		filterKey: fmt.Sprintf("vol|%s|%s|%s|%s", f.PostcodePrefix, f.Organisation, f.Skill, strings.Join(phones, "+")),
+		filterKey: fmt.Sprintf("vol|%s|%s|%s|%s", f.PostcodePrefix, f.Organisation, f.Skill, number),
 		pre:       pre,
 		match: func(r *pb.Volunteer, c *pb.Contact) bool {
-			return pre(r) && (len(phones) == 0 || slices.Contains(phones, phone.Today(c.GetPhone())))
+			return pre(r) && (number == "" || phone.Today(c.GetPhone()) == number)
 		},
 	}
 	switch {
-	case len(phones) > 0:
-		sc.index, sc.phones = bByPhone, phones
+	case number != "":
+		sc.index, sc.phone = bByPhone, number
 	case f.PostcodePrefix != "":
 		sc.index, sc.prefix = bByPostcode, []byte(f.PostcodePrefix)
 	case f.Organisation != "":
@@ -754,13 +754,15 @@ func (s *BoltStore) ListVolunteers(_ context.Context, f VolunteerFilter, p Page)
 	return volunteers.list(s, sc, p)
 }
 
-// phonesOf is a filter's phone in its form today (the phone index's
-// key), or none.
-func phonesOf(number string) []string {
+// phoneOf is a filter's phone in its form today (the phone index's
+// key), or "" for none. A page token's filter key names it as it named
+// the one form in the list of forms this was once, so that a token
+// issued then is taken up now.
+func phoneOf(number string) string {
 	if number == "" {
-		return nil
+		return ""
 	}
-	return []string{phone.Today(number)}
+	return phone.Today(number)
 }
 
 func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
