@@ -840,16 +840,19 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 			end = hr.GetDeadline()
 		}
 		if end != nil && !end.AsTime().After(a.now()) {
-			fmt.Fprintf(a.stdout, "%s is released from %s, but its time has passed, so nobody else can take it: it will be marked expired. "+
-				"If the caller still needs help, take a new request (doorstep request new).\n", hr.Name, who)
-			return nil
+			return a.releasedEnded(hr, who)
+		}
+		fc, err := c.Matching.FindCandidates(a.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name, PageSize: 1})
+		if client.Reason(err) == server.ReasonRequestEnded {
+			// Ended by the server's clock, not yet by this computer's:
+			// nobody can be offered it, whatever candidates would say.
+			return a.releasedEnded(hr, who)
 		}
 		// A volunteer who hands back one of a caller's requests at one
 		// door and time, keeping another, still goes to that door: nobody
 		// else is sent there without the caller's leave, and dispatch
 		// leaves it for ever waiting for them.
-		if fc, err := c.Matching.FindCandidates(a.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name, PageSize: 1}); err == nil &&
-			fc.VolunteerComing != "" && slices.Contains(hr.DeclinedVolunteers, fc.VolunteerComing) {
+		if err == nil && fc.VolunteerComing != "" && slices.Contains(hr.DeclinedVolunteers, fc.VolunteerComing) {
 			coming, err := a.volunteerLabel(fc.VolunteerComing, false)
 			if err != nil {
 				return err
@@ -878,6 +881,14 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 			fmt.Fprintf(a.stdout, "Tell %s (%s) not to come: they are free for other requests.\n", v.GetContact().GetDisplayName(), phoneWords(v.GetContact().GetPhone()))
 		}
 	}
+	return nil
+}
+
+// releasedEnded says that hr, handed back by who, is for a time gone by:
+// nobody else can take it.
+func (a *app) releasedEnded(hr *pb.HelpRequest, who string) error {
+	fmt.Fprintf(a.stdout, "%s is released from %s, but its time has passed, so nobody else can take it: it will be marked expired. "+
+		"If the caller still needs help, take a new request (doorstep request new).\n", hr.Name, who)
 	return nil
 }
 

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReleaseAroundItsEndClockSkew: a volunteer rings a minute either
+// side of the end of their job's time to hand it back. Whether anyone
+// else can take it is the server's judgement (it ranks volunteers for
+// it, and takes an offer of it, until its clock passes the end), not
+// that of the helpline's computer, whose clock may be a minute behind
+// it. Behind, a job ended by the server's clock read "open again ... find
+// someone else with doorstep request candidates", which then refused it.
+// What the release says, request candidates, asked next on the same
+// computer, bears out.
+func TestReleaseAroundItsEndClockSkew(t *testing.T) {
+	for _, tc := range []struct {
+		server time.Duration // after the request's making: its window ends at 27h
+		skew   time.Duration // the computer's clock less the server's
+		ended  bool
+	}{
+		{27*time.Hour + 30*time.Second, -time.Minute, true},
+		{27*time.Hour - 30*time.Second, -time.Minute, false},
+	} {
+		e := newTestEnv(t)
+		callum, aileen := e.addVolunteers()
+		hr := e.newRequest() // tomorrow 10:00-12:00
+		e.ok("offer", "accept", firstName(t, e.ok("offer", "make", hr, callum), "offers"))
+		e.clock.advance(tc.server) // no sweep yet
+		clock := func() time.Time { return e.clock.now().Add(tc.skew) }
+		run := func(args ...string) result {
+			var out, errOut bytes.Buffer
+			code := runAt(context.Background(), args, e.getenv, strings.NewReader(""), &out, &errOut, clock)
+			return result{stdout: out.String(), stderr: errOut.String(), code: code}
+		}
+		id := idOf(hr)
+		released := run("request", "release", hr)
+		candidates := run("request", "candidates", hr)
+		var want string
+		if tc.ended {
+			want = hr + " is released from Callum Reid (" + callum + "), but its time has passed, so nobody else can take it: it will be marked expired. " +
+				"If the caller still needs help, take a new request (doorstep request new).\n"
+		} else {
+			want = hr + " is open again, and Callum Reid (" + callum + ") will not be offered it again: " +
+				"find someone else with doorstep request candidates " + id + ", or doorstep dispatch.\n"
+		}
+		if released.code != exitOK || released.stdout != want {
+			t.Errorf("server %v, computer %+v: release exit %d, stderr %q\n got %q\nwant %q", tc.server, tc.skew, released.code, released.stderr, released.stdout, want)
+		}
+		if ranked := candidates.code == exitOK && strings.Contains(candidates.stdout, idOf(aileen)); ranked == tc.ended {
+			t.Errorf("server %v, computer %+v: request candidates after the release: exit %d, stdout %q, stderr %q; want Aileen ranked %v",
+				tc.server, tc.skew, candidates.code, candidates.stdout, candidates.stderr, !tc.ended)
+		}
+	}
+}
