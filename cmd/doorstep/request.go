@@ -834,19 +834,20 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 			}
 		}
 		// A job handed back after its time (it was never done) is for
-		// nobody now: the sweep marks it expired.
-		end := hr.GetWindow().GetEndTime()
-		if end == nil {
-			end = hr.GetDeadline()
-		}
-		if end != nil && !end.AsTime().After(a.now()) {
-			return a.releasedEnded(hr, who)
-		}
+		// nobody now: the sweep marks it expired. The server refuses to
+		// rank anyone for it then, and its clock judges, not this
+		// computer's, which may be a minute or two either side of it.
 		fc, err := c.Matching.FindCandidates(a.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name, PageSize: 1})
-		if client.Reason(err) == server.ReasonRequestEnded {
-			// Ended by the server's clock, not yet by this computer's:
-			// nobody can be offered it, whatever candidates would say.
-			return a.releasedEnded(hr, who)
+		ended := client.Reason(err) == server.ReasonRequestEnded
+		if status.Code(err) == codes.PermissionDenied {
+			// A token that may not ask (a volunteer handing back their
+			// own job) has only this computer's clock to judge by.
+			_, ended = client.RequestEnded(hr, a.now())
+		}
+		if ended {
+			fmt.Fprintf(a.stdout, "%s is released from %s, but its time has passed, so nobody else can take it: it will be marked expired. "+
+				"If the caller still needs help, take a new request (doorstep request new).\n", hr.Name, who)
+			return nil
 		}
 		// A volunteer who hands back one of a caller's requests at one
 		// door and time, keeping another, still goes to that door: nobody
@@ -881,14 +882,6 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 			fmt.Fprintf(a.stdout, "Tell %s (%s) not to come: they are free for other requests.\n", v.GetContact().GetDisplayName(), phoneWords(v.GetContact().GetPhone()))
 		}
 	}
-	return nil
-}
-
-// releasedEnded says that hr, handed back by who, is for a time gone by:
-// nobody else can take it.
-func (a *app) releasedEnded(hr *pb.HelpRequest, who string) error {
-	fmt.Fprintf(a.stdout, "%s is released from %s, but its time has passed, so nobody else can take it: it will be marked expired. "+
-		"If the caller still needs help, take a new request (doorstep request new).\n", hr.Name, who)
 	return nil
 }
 
