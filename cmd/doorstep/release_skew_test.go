@@ -61,18 +61,28 @@ func TestReleaseAroundItsEndClockSkew(t *testing.T) {
 	}
 }
 
-// TestReleaseAfterItsTimeByTheVolunteer: a volunteer hands back their own
-// job the day after, with their own token, which may not ask the server
-// to rank anyone for it: this computer's clock is then all there is to
-// judge by, and it is still told that nobody else can take it, not to
-// find someone else.
-func TestReleaseAfterItsTimeByTheVolunteer(t *testing.T) {
-	e, callum, req, offer := offeredRequest(t)
-	e.ok("offer", "accept", offer)
-	e.clock.advance(72 * time.Hour)
-	e.env["DOORSTEP_TOKEN"] = e.volunteerToken(callum)
-	out := e.ok("request", "release", req)
-	if !strings.Contains(out, "its time has passed, so nobody else can take it") {
-		t.Errorf("request release after its time, by the volunteer:\n%s", out)
+// TestReleaseByTheVolunteer: a volunteer hands back their own job with
+// their own token, which may not ask the server to rank anyone for it,
+// nor run request candidates, dispatch or request new. They read what is
+// true for them: in time, that it goes back to the coordinators, who
+// find someone else; the day after, that nobody else can take it, and
+// to tell the coordinators if the caller still needs help (this
+// computer's clock is then all there is to judge by).
+func TestReleaseByTheVolunteer(t *testing.T) {
+	for _, tc := range []struct {
+		after time.Duration
+		want  string // after the request's name
+	}{
+		{0, " is handed back, and you will not be offered it again: the coordinators will find someone else for it.\n"},
+		{72 * time.Hour, " is handed back, but its time has passed, so nobody else can take it: it will be marked expired. " +
+			"If the caller still needs help, tell the coordinators.\n"},
+	} {
+		e, callum, req, offer := offeredRequest(t)
+		e.ok("offer", "accept", offer)
+		e.clock.advance(tc.after)
+		e.env["DOORSTEP_TOKEN"] = e.volunteerToken(callum)
+		if out := e.ok("request", "release", req); out != req+tc.want {
+			t.Errorf("request release %v after the offer, by the volunteer:\n got %q\nwant %q", tc.after, out, req+tc.want)
+		}
 	}
 }

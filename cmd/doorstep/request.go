@@ -839,12 +839,23 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 		// computer's, which may be a minute or two either side of it.
 		fc, err := c.Matching.FindCandidates(a.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name, PageSize: 1})
 		ended := client.Reason(err) == server.ReasonRequestEnded
-		if status.Code(err) == codes.PermissionDenied {
-			// A token that may not ask (a volunteer handing back their
-			// own job) has only this computer's clock to judge by.
+		// Only a volunteer may hand a job back but not ask the server to
+		// rank anyone for it: their own, whose token runs none of the
+		// staff's commands that follow.
+		own := status.Code(err) == codes.PermissionDenied
+		if own {
+			// This computer's clock is all they have to judge by.
 			_, ended = client.RequestEnded(hr, a.now())
 		}
-		if ended {
+		switch {
+		case own && ended:
+			fmt.Fprintf(a.stdout, "%s is handed back, but its time has passed, so nobody else can take it: it will be marked expired. "+
+				"If the caller still needs help, tell the coordinators.\n", hr.Name)
+			return nil
+		case own:
+			fmt.Fprintf(a.stdout, "%s is handed back, and you will not be offered it again: the coordinators will find someone else for it.\n", hr.Name)
+			return nil
+		case ended:
 			fmt.Fprintf(a.stdout, "%s is released from %s, but its time has passed, so nobody else can take it: it will be marked expired. "+
 				"If the caller still needs help, take a new request (doorstep request new).\n", hr.Name, who)
 			return nil
