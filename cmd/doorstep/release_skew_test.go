@@ -6,6 +6,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // TestReleaseAroundItsEndClockSkew: a volunteer rings a minute either
@@ -84,5 +90,30 @@ func TestReleaseByTheVolunteer(t *testing.T) {
 		if out := e.ok("request", "release", req); out != req+tc.want {
 			t.Errorf("request release %v after the offer, by the volunteer:\n got %q\nwant %q", tc.after, out, req+tc.want)
 		}
+	}
+}
+
+// TestReleaseAfterItsTimeServerDidNotJudge: the helpline hands back a job
+// the day after its time, and the server, having taken the release, does
+// not answer the question that follows it (restarting, the call rate):
+// it has not judged whether the job's time has passed, and this
+// computer's clock, a day past it, is what is left to judge by. The
+// helpline read "open again ... find someone else", for a job nobody can
+// take.
+func TestReleaseAfterItsTimeServerDidNotJudge(t *testing.T) {
+	e := newTestEnvWith(t, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if _, ok := req.(*pb.FindCandidatesRequest); ok {
+			return nil, status.Error(codes.Unavailable, "server stopping")
+		}
+		return h(ctx, req)
+	}))
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", req, callum), "offers"))
+	e.clock.advance(72 * time.Hour)
+	want := req + " is released from Callum Reid (" + callum + "), but its time has passed, so nobody else can take it: it will be marked expired. " +
+		"If the caller still needs help, take a new request (doorstep request new).\n"
+	if out := e.ok("request", "release", req); out != want {
+		t.Errorf("request release after its time, the server not answering after it:\n got %q\nwant %q", out, want)
 	}
 }

@@ -839,14 +839,16 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 		// computer's, which may be a minute or two either side of it.
 		fc, err := c.Matching.FindCandidates(a.ctx, &pb.FindCandidatesRequest{HelpRequest: hr.Name, PageSize: 1})
 		ended := client.Reason(err) == server.ReasonRequestEnded
+		if err != nil && !ended {
+			// The server did not judge (a token that may not ask, a
+			// server restarting after the release): this computer's
+			// clock is all there is to judge by.
+			_, ended = client.RequestEnded(hr, a.now())
+		}
 		// Only a volunteer may hand a job back but not ask the server to
 		// rank anyone for it: their own, whose token runs none of the
 		// staff's commands that follow.
 		own := status.Code(err) == codes.PermissionDenied
-		if own {
-			// This computer's clock is all they have to judge by.
-			_, ended = client.RequestEnded(hr, a.now())
-		}
 		switch {
 		case own && ended:
 			fmt.Fprintf(a.stdout, "%s is handed back, but its time has passed, so nobody else can take it: it will be marked expired. "+
