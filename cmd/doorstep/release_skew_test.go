@@ -117,3 +117,26 @@ func TestReleaseAfterItsTimeServerDidNotJudge(t *testing.T) {
 		t.Errorf("request release after its time, the server not answering after it:\n got %q\nwant %q", out, want)
 	}
 }
+
+// TestReleaseStoodThoughItsVolunteerNotRead: the server took the release,
+// then did not answer the read of the volunteer's name that the words
+// after it give (restarting, the call rate). The command failed, exit 1,
+// with only that read's error: the worker told the volunteer nothing was
+// handed back, and trying again read that nobody has it. The release
+// stands and is said, naming the volunteer by their record.
+func TestReleaseStoodThoughItsVolunteerNotRead(t *testing.T) {
+	e := newTestEnvWith(t, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if _, ok := req.(*pb.GetVolunteerRequest); ok {
+			return nil, status.Error(codes.Unavailable, "server stopping")
+		}
+		return h(ctx, req)
+	}))
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", req, callum), "offers"))
+	r := e.run("request", "release", req)
+	want := req + " is open again, and " + callum + " will not be offered it again: find someone else with doorstep request candidates " + idOf(req) + ", or doorstep dispatch.\n"
+	if r.code != exitOK || r.stdout != want {
+		t.Errorf("request release, the volunteer's read after it failing: exit %d, stderr %q\n got %q\nwant %q", r.code, r.stderr, r.stdout, want)
+	}
+}

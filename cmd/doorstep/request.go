@@ -826,12 +826,12 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 		return writeJSON(a.stdout, hr)
 	}
 	if name == "release" {
-		// The volunteer released joined the request's declined last.
+		// The volunteer released joined the request's declined last. The
+		// release stands whatever the reads after it meet: a name not
+		// read is said by the record's id, volunteerLabel's answer then.
 		who := "the volunteer"
 		if n := len(hr.DeclinedVolunteers); n > 0 {
-			if who, err = a.volunteerLabel(hr.DeclinedVolunteers[n-1], false); err != nil {
-				return err
-			}
+			who, _ = a.volunteerLabel(hr.DeclinedVolunteers[n-1], false)
 		}
 		// A job handed back after its time (it was never done) is for
 		// nobody now: the sweep marks it expired. The server refuses to
@@ -867,10 +867,7 @@ func (a *app) requestStep(args []string, u usage, name string, step func(pbMatch
 		// else is sent there without the caller's leave, and dispatch
 		// leaves it for ever waiting for them.
 		if err == nil && fc.VolunteerComing != "" && slices.Contains(hr.DeclinedVolunteers, fc.VolunteerComing) {
-			coming, err := a.volunteerLabel(fc.VolunteerComing, false)
-			if err != nil {
-				return err
-			}
+			coming, _ := a.volunteerLabel(fc.VolunteerComing, false)
 			fmt.Fprintf(a.stdout, "%s is open again, and %s will not be offered it again. %s is still going to this caller's door then, for another of their requests, "+
 				"so dispatch will not send anyone else: if the caller agrees to a second visitor, offer it with doorstep offer make %s VOLUNTEER --second-volunteer "+
 				"(doorstep request candidates %s lists who could).\n", hr.Name, who, coming, idOf(hr.Name), idOf(hr.Name))
