@@ -427,7 +427,9 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 		return usageErrorf("--resource: %s is an offer: who made it (action offer) and who answered it are on its request's trail: doorstep admin audit --resource %s",
 			req.Resource, o.GetOffer().GetHelpRequest())
 	}
-	recs, more, err := readPages(*limit, func(size int32, token string) ([]*pb.AuditRecord, string, error) {
+	// One more than limit, as the other lists read: a token to go on
+	// says only that the log goes on, not that more of it matches.
+	recs, _, err := readPages(min(*limit, math.MaxInt-1)+1, func(size int32, token string) ([]*pb.AuditRecord, string, error) {
 		req.PageSize, req.PageToken = size, token
 		resp, err := c.Admin.ListAuditRecords(a.ctx, req)
 		return resp.GetAuditRecords(), resp.GetNextPageToken(), err
@@ -435,8 +437,9 @@ Actions: ` + strings.Join(auditActions, ", ") + `.`,
 	if err != nil {
 		return err
 	}
-	if len(recs) > *limit {
-		recs, more = recs[:*limit], true
+	more := len(recs) > *limit
+	if more {
+		recs = recs[:*limit]
 	}
 	if a.cfg.json {
 		if err := writeJSONList(a.stdout, recs); err != nil {
