@@ -88,6 +88,13 @@ func (a *app) describe(err error) (string, int) {
 		return client.Describe(err), exitFailed
 	}
 	st := gs.GRPCStatus()
+	if pageTokenRefused(st) {
+		// Every command here pages with the server's own tokens, never
+		// one typed: a refused one is the server changing under the
+		// listing (restarted onto another version between two pages),
+		// which a second reading does not meet.
+		return "The list changed on the Doorstep server while it was being read, page by page (was the server upgraded just now?). Nothing was changed: run the command again (" + server.ReasonInvalidPageToken + ").", exitFailed
+	}
 	if fromOlderServer(st) {
 		// Not the caller's input: nothing they type makes it work.
 		return a.statusSentence(st), exitFailed
@@ -174,6 +181,19 @@ func (a *app) statusSentence(st *status.Status) string {
 // do what it was asked until it is upgraded.
 func (a *app) olderServer(reason string) string {
 	return fmt.Sprintf("The Doorstep server at %s is an older version that cannot do this (doorstep %s): ask whoever runs it to upgrade it (%s).", a.cfg.addr, a.command, reason)
+}
+
+// pageTokenRefused reports whether st refuses a page token.
+func pageTokenRefused(st *status.Status) bool {
+	if st.Code() != codes.InvalidArgument {
+		return false
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Reason == server.ReasonInvalidPageToken {
+			return true
+		}
+	}
+	return false
 }
 
 // fromOlderServer reports whether st refuses a method or a field the server
