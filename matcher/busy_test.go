@@ -74,6 +74,10 @@ func TestBusyWithAJobThen(t *testing.T) {
 		{"a lift 10-11 on the same street, a call at the door 10-11: one round", []*pb.Commitment{onUnionStreet(held(at(10, 0), at(11, 0), pb.Need_NEED_TRANSPORT))}, window(at(10, 0), at(11, 0), pb.Need_NEED_BEFRIENDING_CALL), false},
 		{"a lift 10-11 on Union Street elsewhere, shopping 10-11", []*pb.Commitment{onUnionStreet(held(at(10, 0), at(11, 0), pb.Need_NEED_TRANSPORT), "AB15 4")}, window(at(10, 0), at(11, 0), pb.Need_NEED_GROCERY_SHOPPING), true},
 		{"two held already clash", []*pb.Commitment{held(at(10, 0), at(11, 0), pb.Need_NEED_TRANSPORT), held(at(10, 0), at(11, 0), pb.Need_NEED_ERRANDS)}, window(at(10, 0), at(18, 0), pb.Need_NEED_ERRANDS), true},
+		// Two that clash leave them no worse off for a job that only
+		// touches them, ending as they start or starting as they end.
+		{"two held already clash, shopping 11-12 after them", []*pb.Commitment{held(at(10, 0), at(11, 0), pb.Need_NEED_TRANSPORT), held(at(10, 0), at(11, 0), pb.Need_NEED_ERRANDS)}, window(at(11, 0), at(12, 0), pb.Need_NEED_GROCERY_SHOPPING), false},
+		{"two held already clash, shopping 9-10 before them", []*pb.Commitment{held(at(10, 0), at(11, 0), pb.Need_NEED_TRANSPORT), held(at(10, 0), at(11, 0), pb.Need_NEED_ERRANDS)}, window(at(9, 0), at(10, 0), pb.Need_NEED_GROCERY_SHOPPING), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
