@@ -223,7 +223,9 @@ func TestRankingAndTies(t *testing.T) {
 		vol("a-far", 600, 0),
 		vol("b-street", 650, 0, func(v *pb.Volunteer) { v.Home.Street = "union st"; v.Home.Postcode = "AB10 1AF" }),
 		vol("c-busy", 300, 0, func(v *pb.Volunteer) {
-			v.RecentAssignmentTimes = []*timestamppb.Timestamp{timestamppb.New(now.Add(-time.Hour)), timestamppb.New(now.Add(-48 * time.Hour)), timestamppb.New(now.Add(-10 * 24 * time.Hour))}
+			// The job stamped a day on was taken while the clock ran ahead:
+			// it does not count until its time comes.
+			v.RecentAssignmentTimes = []*timestamppb.Timestamp{timestamppb.New(now.Add(-time.Hour)), timestamppb.New(now.Add(-48 * time.Hour)), timestamppb.New(now.Add(-10 * 24 * time.Hour)), timestamppb.New(now.Add(24 * time.Hour))}
 		}),
 		vol("d-tie", 500, 0),
 		vol("e-tie", 500, 0),
@@ -234,7 +236,8 @@ func TestRankingAndTies(t *testing.T) {
 		t.Fatal(err)
 	}
 	// b: 650-200=450; f: 900-500=400; c: 300+2*250=800 (the 10-day-old job
-	// no longer counts); d and e: 500, tied, by name; a: 600.
+	// no longer counts, the one stamped ahead not yet); d and e: 500, tied,
+	// by name; a: 600.
 	want := []string{"f-helped", "b-street", "d-tie", "e-tie", "a-far", "c-busy"}
 	if got := names(res.Candidates); !slices.Equal(got, want) {
 		t.Errorf("order %v, want %v", got, want)
