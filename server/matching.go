@@ -344,7 +344,8 @@ func (s *Server) CreateOffer(ctx context.Context, req *pb.CreateOfferRequest) (r
 		return nil, s.errs.toStatus(ctx, err, volunteerNotFound(volID))
 	}
 	if hr.State != pb.HelpRequest_STATE_OPEN {
-		return nil, statusWith(codes.FailedPrecondition, ReasonWrongState, "the request is "+stateWord(hr.State)+", not open", nil)
+		st := stateWord(hr.State)
+		return nil, statusWith(codes.FailedPrecondition, ReasonWrongState, "the request is "+st+", not open", map[string]string{"state": st})
 	}
 	if store.RequestEnded(hr, s.now()) {
 		// Still OPEN until the sweep comes to it; the engine would say

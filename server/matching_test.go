@@ -662,6 +662,7 @@ func TestWrongStateSaysWhich(t *testing.T) {
 	}
 	offered := h.createHR(shopping(func(r *pb.HelpRequest) { r.Requester.Phone = "01224 765432" }))
 	h.offer(offered.Name, ann.Name)
+	bob := h.createVol(matchVolunteer("Bob", "AB10 1AF"))
 	for _, tc := range []struct {
 		name  string
 		call  func() error
@@ -676,6 +677,10 @@ func TestWrongStateSaysWhich(t *testing.T) {
 			_, err := h.match.CompleteHelpRequest(h.ctx, &pb.CompleteHelpRequestRequest{Name: offered.Name})
 			return err
 		}, "the help request is offered, which does not allow this; read it again", "offered"},
+		{"offer an offered request", func() error {
+			_, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: offered.Name, Volunteer: bob.Name})
+			return err
+		}, "the request is offered, not open", "offered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call()
