@@ -45,6 +45,11 @@ func TestVolunteerCannotPinpointDoorFromOfferDistance(t *testing.T) {
 			if err != nil || got.Offer.DistanceMetres == nil {
 				t.Fatalf("%s: the volunteer reads their offer: %v %v", stage, got, err)
 			}
+			// In whole 100 m (the README): to the metre, the distance to
+			// the postcode's centre is one more thing to triangulate on.
+			if d := got.Offer.GetDistanceMetres(); d%100 != 0 {
+				t.Errorf("%s: the volunteer reads a distance of %d m, not in whole 100 m", stage, d)
+			}
 			ds[i] = float64(got.Offer.GetDistanceMetres())
 		}
 		return ds
