@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -72,7 +74,8 @@ func TestPageTokensRefusedOutsideTheirListing(t *testing.T) {
 		{"another postcode", h.hr, &pb.ListHelpRequestsRequest{State: pb.HelpRequest_STATE_OPEN, Postcode: "AB10"}, openToken},
 		{"another number", h.hr, &pb.ListHelpRequestsRequest{State: pb.HelpRequest_STATE_OPEN, RequesterPhone: "01224 200001"}, openToken},
 		{"ListTokens'", h.hr, &pb.ListHelpRequestsRequest{}, toks.NextPageToken},
-		{"filter hash flipped", h.hr, &pb.ListHelpRequestsRequest{State: pb.HelpRequest_STATE_OPEN}, base64.RawURLEncoding.EncodeToString(flipped)},
+		{"a byte flipped", h.hr, &pb.ListHelpRequestsRequest{State: pb.HelpRequest_STATE_OPEN}, base64.RawURLEncoding.EncodeToString(flipped)},
+		{"the release before's, of another filter", h.hr, &pb.ListHelpRequestsRequest{State: pb.HelpRequest_STATE_OPEN}, clearPageToken("hr|0|||", nil)},
 		{"truncated", h.hr, &pb.ListHelpRequestsRequest{State: pb.HelpRequest_STATE_OPEN}, openToken[:4]},
 		{"not base64", h.hr, &pb.ListHelpRequestsRequest{State: pb.HelpRequest_STATE_OPEN}, "%%%not a token%%%"},
 		{"padded", h.hr, &pb.ListHelpRequestsRequest{State: pb.HelpRequest_STATE_OPEN}, openToken + "=="},
@@ -87,11 +90,12 @@ func TestPageTokensRefusedOutsideTheirListing(t *testing.T) {
 			}
 		})
 	}
-	// A token of the partner's own listing goes on with the partner's
-	// records only, whatever bytes it carries after the filter's hash.
-	own, _ := base64.RawURLEncoding.DecodeString(aToken)
+	// A token of the partner's own listing in the form the release before
+	// issued (in clear, and still taken across an upgrade) goes on with
+	// the partner's records only, whatever bytes it carries after the
+	// filter's hash.
 	for _, suffix := range [][]byte{nil, {0}, {0xff}, make([]byte, 16), []byte("AB10 1AB\x00")} {
-		forged := base64.RawURLEncoding.EncodeToString(append(own[:5:5], suffix...))
+		forged := clearPageToken("hr|0||org-a|", suffix)
 		resp, err := partners["org-a"].ListHelpRequests(h.ctx, &pb.ListHelpRequestsRequest{PageToken: forged, PageSize: 100})
 		if err != nil {
 			t.Errorf("suffix %q: %v", suffix, err)
@@ -167,6 +171,15 @@ func TestPageTokensGoOnAfterRestartAndRotation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// clearPageToken is a page token as the release before issued it, in
+// clear: version 1, the FNV-1a hash of the store's key of the listing's
+// filter, the suffix of the key to resume after.
+func clearPageToken(filterKey string, suffix []byte) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(filterKey))
+	return base64.RawURLEncoding.EncodeToString(append(binary.BigEndian.AppendUint32([]byte{1}, h.Sum32()), suffix...))
 }
 
 func slicesEqual(a, b []string) bool {

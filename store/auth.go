@@ -780,7 +780,7 @@ func (s *BoltStore) listKeyedIn(p Page, filterKey string, bucket func(*bolt.Tx) 
 	if p.Size < 1 {
 		return "", fmt.Errorf("page size %d", p.Size)
 	}
-	resume, err := decodeToken(p.Token, filterKey)
+	resume, err := s.decodeToken(p.Token, filterKey)
 	if err != nil {
 		return "", err
 	}
@@ -818,7 +818,7 @@ func (s *BoltStore) listKeyedIn(p Page, filterKey string, bucket func(*bolt.Tx) 
 		var last []byte
 		for ; k != nil && (lo == nil || bytes.Compare(k, lo) >= 0) && (hi == nil || bytes.Compare(k, hi) < 0); k, v = step() {
 			if taken == p.Size || scanned == maxScanned {
-				next = encodeToken(filterKey, last)
+				next = s.encodeToken(filterKey, last)
 				return nil
 			}
 			scanned++
@@ -1028,7 +1028,7 @@ func (s *BoltStore) listAuditOf(p Page, filterKey string, resources []string, lo
 	if p.Size < 1 {
 		return "", fmt.Errorf("page size %d", p.Size)
 	}
-	resume, err := decodeToken(p.Token, filterKey)
+	resume, err := s.decodeToken(p.Token, filterKey)
 	if err != nil {
 		return "", err
 	}
@@ -1084,7 +1084,7 @@ func (s *BoltStore) listAuditOf(p Page, filterKey string, resources []string, lo
 				return nil // the newest left is before the range: all are
 			}
 			if taken == p.Size || scanned == maxScanned {
-				next = encodeToken(filterKey, last)
+				next = s.encodeToken(filterKey, last)
 				return nil
 			}
 			scanned++

@@ -338,6 +338,8 @@ type BoltStore struct {
 	rotateMu sync.Mutex // one rotation at a time
 
 	tokens tokenCache // auth.go
+
+	pages *pageSealer // seals page tokens (collection.go), set at Open
 }
 
 var _ Store = (*BoltStore)(nil)
@@ -1030,6 +1032,13 @@ func (s *BoltStore) migrate() error {
 		if err := createAuthLayout(tx); err != nil {
 			return fmt.Errorf("auth buckets: %w", err)
 		}
+		// Made once, at a file's first start on a version that seals
+		// page tokens; no schema step: older versions ignore it.
+		pages, err := pageTokenKey(tx)
+		if err != nil {
+			return err
+		}
+		s.pages = pages
 		if from < goneTokensSchema {
 			renamed, err := endGoneVolunteerTokens(&writeTx{tx: tx}, s.now())
 			if err != nil {

@@ -3,6 +3,11 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -438,27 +443,109 @@ type scan[T proto.Message] struct {
 // that tests can lower it.)
 var maxScanned = 10000
 
-const pageTokenVersion = 1
+const (
+	// pageTokenClear is the release before's token: version(1)
+	// filter-hash(4) resume-suffix, in clear. One in flight across an
+	// upgrade is still taken for its one listing: a forged suffix keeps a
+	// caller to what its filter selects, so taking it tells nothing.
+	pageTokenClear = 1
+	// pageTokenSealed is version(1) nonce(12) AES-256-GCM(filter-hash(4)
+	// resume-suffix), additional data the version byte. The suffix is
+	// the last key read, which may be a record the caller's filter
+	// refuses (another organisation's postcode and id, where a partner's
+	// walk stopped at maxScanned), so the caller must not read it.
+	pageTokenSealed = 2
+)
 
-// A page token is version(1) filter-hash(4) resume-suffix, base64url. The
-// suffix is the part of the last key after the scan prefix, so it never
-// holds the phone number or organisation being filtered on.
-func encodeToken(filterKey string, suffix []byte) string {
-	b := make([]byte, 5, 5+len(suffix))
-	b[0] = pageTokenVersion
-	binary.BigEndian.PutUint32(b[1:], filterHash(filterKey))
-	return base64.RawURLEncoding.EncodeToString(append(b, suffix...))
+// kPageTokenKey is the meta key of the key page tokens are sealed under
+// (see the package doc).
+var kPageTokenKey = []byte("page_token_key")
+
+// pageSealer seals page tokens. The nonce is an HMAC of what is sealed,
+// not random: the same page read twice gives the same token, and two
+// tokens share a nonce only if they seal the same bytes.
+type pageSealer struct {
+	aead     cipher.AEAD
+	nonceKey []byte
 }
 
-func decodeToken(token, filterKey string) ([]byte, error) {
+// pageTokenKey reads the page-token key from tx's meta, making it if the
+// file has none (a new file, or one written by an older version).
+func pageTokenKey(tx *bolt.Tx) (*pageSealer, error) {
+	meta := tx.Bucket(bMeta)
+	key := meta.Get(kPageTokenKey)
+	switch len(key) {
+	case 32:
+	case 0:
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("page token key: %w", err)
+		}
+		if err := meta.Put(kPageTokenKey, key); err != nil {
+			return nil, fmt.Errorf("page token key: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("page token key of %d bytes: %w", len(key), errInconsistent)
+	}
+	// One key for two uses: each gets its own, derived from it.
+	derive := func(use string) []byte {
+		m := hmac.New(sha256.New, key)
+		_, _ = m.Write([]byte(use))
+		return m.Sum(nil)
+	}
+	block, err := aes.NewCipher(derive("page token seal"))
+	if err != nil {
+		return nil, fmt.Errorf("page token key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("page token key: %w", err)
+	}
+	return &pageSealer{aead: aead, nonceKey: derive("page token nonce")}, nil
+}
+
+// encodeToken seals the suffix, the part of the last key read after the
+// scan prefix, with the hash of the filter the token is bound to.
+func (s *BoltStore) encodeToken(filterKey string, suffix []byte) string {
+	plain := make([]byte, 4, 4+len(suffix))
+	binary.BigEndian.PutUint32(plain, filterHash(filterKey))
+	plain = append(plain, suffix...)
+	ad := []byte{pageTokenSealed}
+	m := hmac.New(sha256.New, s.pages.nonceKey)
+	_, _ = m.Write(ad)
+	_, _ = m.Write(plain)
+	nonce := m.Sum(nil)[:s.pages.aead.NonceSize()]
+	b := append(append(ad, nonce...), s.pages.aead.Seal(nil, nonce, plain, ad)...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeToken is the suffix token holds, if it was issued for filterKey.
+func (s *BoltStore) decodeToken(token, filterKey string) ([]byte, error) {
 	if token == "" {
 		return nil, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(b) < 5 || b[0] != pageTokenVersion || binary.BigEndian.Uint32(b[1:5]) != filterHash(filterKey) {
+	if err != nil || len(b) < 1 {
 		return nil, ErrBadPageToken
 	}
-	return b[5:], nil
+	plain := b[1:]
+	switch b[0] {
+	case pageTokenClear:
+	case pageTokenSealed:
+		n := s.pages.aead.NonceSize()
+		if len(b) < 1+n+s.pages.aead.Overhead() {
+			return nil, ErrBadPageToken
+		}
+		if plain, err = s.pages.aead.Open(nil, b[1:1+n], b[1+n:], b[:1]); err != nil {
+			return nil, ErrBadPageToken
+		}
+	default:
+		return nil, ErrBadPageToken
+	}
+	if len(plain) < 4 || binary.BigEndian.Uint32(plain) != filterHash(filterKey) {
+		return nil, ErrBadPageToken
+	}
+	return plain[4:], nil
 }
 
 func filterHash(s string) uint32 {
@@ -522,7 +609,7 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 	if p.Size < 1 {
 		return nil, "", fmt.Errorf("store: list %s: page size %d", col.noun, p.Size)
 	}
-	resume, err := decodeToken(p.Token, sc.filterKey)
+	resume, err := s.decodeToken(p.Token, sc.filterKey)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list %s: %w", col.noun, err)
 	}
@@ -557,7 +644,7 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 			}
 			// Stopping with k unread: resume after the last key read.
 			if len(out) == p.Size || scanned == maxScanned {
-				next = encodeToken(sc.filterKey, resume)
+				next = s.encodeToken(sc.filterKey, resume)
 				return nil
 			}
 			scanned++

@@ -30,6 +30,14 @@
 //	                           until a compacted copy replaces the file
 //	    backup_of           -> revision(8) unix nanos(8): only in a backup's copy, taken
 //	                           off (with the revision's jump) by the first start of it
+//	    page_token_key      -> 32 random bytes, made by the first Open of a version that
+//	                           seals page tokens (version(2) nonce(12) AES-256-GCM of
+//	                           filter-hash(4) and the key to resume after): a partner's
+//	                           walk may stop on another group's record, which its token
+//	                           must not name. Not in the key file: it guards positions
+//	                           from callers, not data at rest, and must outlive the key
+//	                           file's epochs, which every erasure and purge rotates;
+//	                           here a backup carries it, and tokens go on after a restore
 //	keys/
 //	    id                  -> epoch(4) nonce(12) AES-256-GCM(master[epoch], data key)(48),
 //	                           additional data the id; one per record with sealed data

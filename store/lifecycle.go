@@ -1240,7 +1240,7 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 		return nil, "", fmt.Errorf("store: list offers: page size %d", p.Size)
 	}
 	filterKey := fmt.Sprintf("off|%s|%s|%d|%t", f.VolunteerID, f.RequestID, f.State, f.Live)
-	resume, err := decodeToken(p.Token, filterKey)
+	resume, err := s.decodeToken(p.Token, filterKey)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list offers: %w", err)
 	}
@@ -1274,7 +1274,7 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 		records := offers.Bucket(bRecords)
 		if f.Live && index == nil {
 			var err error
-			out, next, err = listInForce(tx, f, filterKey, resume, p.Size)
+			out, next, err = s.listInForce(tx, f, filterKey, resume, p.Size)
 			return err
 		}
 		walk := records
@@ -1291,7 +1291,7 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 		for scanned := 0; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 			// Stopping with k unread: resume after the last key read.
 			if len(out) == p.Size || scanned == maxScanned {
-				next = encodeToken(filterKey, last)
+				next = s.encodeToken(filterKey, last)
 				return nil
 			}
 			scanned++
@@ -1336,7 +1336,7 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 // (by_state, then by_request), as many as the work of the moment, where
 // walking the offers themselves read every offer ever made. Its tokens
 // are those of a walk of the records: the last id read.
-func listInForce(tx *bolt.Tx, f OfferFilter, filterKey string, resume []byte, size int) ([]*pb.Offer, string, error) {
+func (s *BoltStore) listInForce(tx *bolt.Tx, f OfferFilter, filterKey string, resume []byte, size int) ([]*pb.Offer, string, error) {
 	offers := tx.Bucket(bOffers)
 	records := offers.Bucket(bRecords)
 	var ids [][]byte
@@ -1368,7 +1368,7 @@ func listInForce(tx *bolt.Tx, f OfferFilter, filterKey string, resume []byte, si
 			continue
 		}
 		if len(out) == size {
-			return out, encodeToken(filterKey, ids[i-1]), nil
+			return out, s.encodeToken(filterKey, ids[i-1]), nil
 		}
 		o := &pb.Offer{}
 		ok, err := getProto(records, id, o)

@@ -308,7 +308,7 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 	if p.Size < 1 {
 		return nil, "", fmt.Errorf("store: list open matching inputs: page size %d", p.Size)
 	}
-	resume, err := decodeToken(p.Token, filterKey)
+	resume, err := s.decodeToken(p.Token, filterKey)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list open matching inputs: %w", err)
 	}
@@ -347,7 +347,7 @@ func (s *BoltStore) ListOpenMatchingInputs(_ context.Context, p Page) ([]Matchin
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
 			if len(out) == p.Size {
-				next = encodeToken(filterKey, append(bytes.Clone(epoch), after...))
+				next = s.encodeToken(filterKey, append(bytes.Clone(epoch), after...))
 				return nil
 			}
 			after = bytes.Clone(k[len(prefix):])
@@ -587,7 +587,7 @@ func (s *BoltStore) listLiveByPostcode(f HelpRequestFilter, sts []pb.HelpRequest
 	if p.Size < 1 {
 		return nil, "", fmt.Errorf("store: list help request: page size %d", p.Size)
 	}
-	resume, err := decodeToken(p.Token, sc.filterKey)
+	resume, err := s.decodeToken(p.Token, sc.filterKey)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list help request: %w", err)
 	}
@@ -620,7 +620,7 @@ func (s *BoltStore) listLiveByPostcode(f HelpRequestFilter, sts []pb.HelpRequest
 		sl := s.sealer(tx)
 		for i, fd := range all {
 			if len(out) == p.Size {
-				next = encodeToken(sc.filterKey, all[i-1].key[len(prefix):])
+				next = s.encodeToken(sc.filterKey, all[i-1].key[len(prefix):])
 				return nil
 			}
 			c, err := helpRequests.openInto(sl, top, fd.id, fd.r)
