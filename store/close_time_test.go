@@ -21,19 +21,7 @@ func TestRetentionOfRequestClosedBeforeCloseTime(t *testing.T) {
 	// As an older server stored it: closed, without close_time.
 	id, err := ParseID(idOf(hr.Name))
 	mustOK(t, err, "parse id")
-	mustOK(t, s.db.Update(func(tx *bolt.Tx) error {
-		records := tx.Bucket(bHelpRequests).Bucket(bRecords)
-		r := &pb.HelpRequest{}
-		if _, err := getProto(records, id, r); err != nil {
-			return err
-		}
-		r.CloseTime = nil
-		raw, err := marshal.Marshal(r)
-		if err != nil {
-			return err
-		}
-		return records.Put(id, raw)
-	}), "strip close_time")
+	mustOK(t, s.db.Update(func(tx *bolt.Tx) error { return dropCloseTime(tx, id) }), "strip close_time")
 	closed, err := s.GetHelpRequest(bg, idOf(hr.Name))
 	mustOK(t, err, "get")
 

@@ -46,19 +46,7 @@ func TestUpgradeWritesWhatAnEditWrites(t *testing.T) {
 	}
 	closedID, err := ParseID(idOf(closed.Name))
 	mustOK(t, err, "id")
-	asBeforeCloseTime := func(tx *bolt.Tx) error {
-		records := tx.Bucket(bHelpRequests).Bucket(bRecords)
-		r := &pb.HelpRequest{}
-		if err := proto.Unmarshal(records.Get(closedID), r); err != nil {
-			return err
-		}
-		r.CloseTime = nil
-		raw, err := proto.Marshal(r)
-		if err != nil {
-			return err
-		}
-		return records.Put(closedID, raw)
-	}
+	asBeforeCloseTime := func(tx *bolt.Tx) error { return dropCloseTime(tx, closedID) }
 	// The step's file as an older version left it: indexed under the
 	// numbers as stored, at schema 13. Both opened once, as the same.
 	for _, path := range []string{stepPath, editPath} {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -306,18 +305,7 @@ func TestUpgradeKeepsRetentionOfRequestClosedBeforeCloseTime(t *testing.T) {
 	id, err := ParseID(idOf(hr.Name))
 	mustOK(t, err, "id")
 	writeBoltFile(t, path, func(tx *bolt.Tx) error {
-		// As a version before close_time stored it.
-		records := tx.Bucket(bHelpRequests).Bucket(bRecords)
-		r := &pb.HelpRequest{}
-		if err := proto.Unmarshal(records.Get(id), r); err != nil {
-			return err
-		}
-		r.CloseTime = nil
-		raw, err := proto.Marshal(r)
-		if err != nil {
-			return err
-		}
-		if err := records.Put(id, raw); err != nil {
+		if err := dropCloseTime(tx, id); err != nil {
 			return err
 		}
 		return tx.Bucket(bMeta).Put(kSchemaVersion, u64(13))

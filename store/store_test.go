@@ -1911,6 +1911,22 @@ func writeBoltFile(t testing.TB, path string, fn func(tx *bolt.Tx) error) {
 	mustOK(t, db.Close(), "bolt close")
 }
 
+// dropCloseTime makes the request at id look as a version before
+// close_time was kept stored it.
+func dropCloseTime(tx *bolt.Tx, id []byte) error {
+	records := tx.Bucket(bHelpRequests).Bucket(bRecords)
+	r := &pb.HelpRequest{}
+	if err := proto.Unmarshal(records.Get(id), r); err != nil {
+		return err
+	}
+	r.CloseTime = nil
+	raw, err := proto.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return records.Put(id, raw)
+}
+
 // rewindSchema makes the closed file at path look as one written before
 // schema version+1 added bucket under parent: the bucket dropped and the
 // version set back, for a migration to fill in again.
