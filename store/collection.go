@@ -449,11 +449,13 @@ const (
 	// upgrade is still taken for its one listing: a forged suffix keeps a
 	// caller to what its filter selects, so taking it tells nothing.
 	pageTokenClear = 1
-	// pageTokenSealed is version(1) nonce(12) AES-256-GCM(filter-hash(4)
-	// resume-suffix), additional data the version byte. The suffix is
+	// pageTokenSealed is version(1) nonce(12) AES-256-GCM(resume-suffix),
+	// additional data the version byte and the filter key. The suffix is
 	// the last key read, which may be a record the caller's filter
 	// refuses (another organisation's postcode and id, where a partner's
-	// walk stopped at maxScanned), so the caller must not read it.
+	// walk stopped at maxScanned), so the caller must not read it. The
+	// filter key is bound whole, not by a 32-bit hash, so that no two
+	// filters take each other's tokens.
 	pageTokenSealed = 2
 )
 
@@ -461,9 +463,10 @@ const (
 // (see the package doc).
 var kPageTokenKey = []byte("page_token_key")
 
-// pageSealer seals page tokens. The nonce is an HMAC of what is sealed,
-// not random: the same page read twice gives the same token, and two
-// tokens share a nonce only if they seal the same bytes.
+// pageSealer seals page tokens. The nonce is an HMAC of the filter key
+// and the suffix, not random: the same page read twice gives the same
+// token, and two tokens share a nonce only if they seal the same suffix
+// for the same filter.
 type pageSealer struct {
 	aead     cipher.AEAD
 	nonceKey []byte
@@ -505,18 +508,19 @@ func pageTokenKey(tx *bolt.Tx) (*pageSealer, error) {
 }
 
 // encodeToken seals the suffix, the part of the last key read after the
-// scan prefix, with the hash of the filter the token is bound to.
+// scan prefix, bound to the filter key.
 func (s *BoltStore) encodeToken(filterKey string, suffix []byte) string {
-	plain := make([]byte, 4, 4+len(suffix))
-	binary.BigEndian.PutUint32(plain, filterHash(filterKey))
-	plain = append(plain, suffix...)
-	ad := []byte{pageTokenSealed}
+	ad := append([]byte{pageTokenSealed}, filterKey...)
 	m := hmac.New(sha256.New, s.pages.nonceKey)
-	_, _ = m.Write(ad)
-	_, _ = m.Write(plain)
+	// The filter key's length first: the same bytes split another way
+	// between key and suffix must not give the same nonce, under which
+	// GCM would seal another suffix with other additional data.
+	_, _ = m.Write(binary.AppendUvarint([]byte{pageTokenSealed}, uint64(len(filterKey))))
+	_, _ = m.Write([]byte(filterKey))
+	_, _ = m.Write(suffix)
 	nonce := m.Sum(nil)[:s.pages.aead.NonceSize()]
-	b := append(append(ad, nonce...), s.pages.aead.Seal(nil, nonce, plain, ad)...)
-	return base64.RawURLEncoding.EncodeToString(b)
+	b := append([]byte{pageTokenSealed}, nonce...)
+	return base64.RawURLEncoding.EncodeToString(s.pages.aead.Seal(b, nonce, suffix, ad))
 }
 
 // decodeToken is the suffix token holds, if it was issued for filterKey.
@@ -528,24 +532,28 @@ func (s *BoltStore) decodeToken(token, filterKey string) ([]byte, error) {
 	if err != nil || len(b) < 1 {
 		return nil, ErrBadPageToken
 	}
-	plain := b[1:]
 	switch b[0] {
 	case pageTokenClear:
+		if len(b) < 5 || binary.BigEndian.Uint32(b[1:]) != filterHash(filterKey) {
+			return nil, ErrBadPageToken
+		}
+		return b[5:], nil
 	case pageTokenSealed:
 		n := s.pages.aead.NonceSize()
 		if len(b) < 1+n+s.pages.aead.Overhead() {
 			return nil, ErrBadPageToken
 		}
-		if plain, err = s.pages.aead.Open(nil, b[1:1+n], b[1+n:], b[:1]); err != nil {
+		ad := append([]byte{pageTokenSealed}, filterKey...)
+		// Into a slice, never nil, as the clear token's: an empty
+		// suffix resumes after the prefix, where nil starts the walk.
+		suffix, err := s.pages.aead.Open([]byte{}, b[1:1+n], b[1+n:], ad)
+		if err != nil {
 			return nil, ErrBadPageToken
 		}
+		return suffix, nil
 	default:
 		return nil, ErrBadPageToken
 	}
-	if len(plain) < 4 || binary.BigEndian.Uint32(plain) != filterHash(filterKey) {
-		return nil, ErrBadPageToken
-	}
-	return plain[4:], nil
 }
 
 func filterHash(s string) uint32 {

@@ -32,7 +32,8 @@
 //	                           off (with the revision's jump) by the first start of it
 //	    page_token_key      -> 32 random bytes, made by the first Open of a version that
 //	                           seals page tokens (version(2) nonce(12) AES-256-GCM of
-//	                           filter-hash(4) and the key to resume after): a partner's
+//	                           the key to resume after, additional data the version
+//	                           and the listing's filter key): a partner's
 //	                           walk may stop on another group's record, which its token
 //	                           must not name. Not in the key file: it guards positions
 //	                           from callers, not data at rest, and must outlive the key

@@ -2,9 +2,13 @@ package store
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -119,4 +123,75 @@ func TestPageTokenGoesOnAfterRestartAndRestore(t *testing.T) {
 			t.Errorf("%s: listed %v, want %v", what, got, want)
 		}
 	}
+}
+
+// A sealed token is bound to its filter's whole key, not to a 32-bit
+// hash of it: two filters whose FNV-1a hashes are equal must not take
+// each other's tokens. The pair of organisations was found by trying
+// org-0, org-1, ... in turn (a second under the race detector is more
+// than a test should take each run); that their keys' hashes are equal
+// is checked here. The release before's clear tokens keep the hash, and
+// what replaying one across such a pair can do is what forging one can
+// (TestForgedClearPageTokenKeepsPartnerToItsOwn).
+func TestSealedPageTokenOfACollidingFilterRefused(t *testing.T) {
+	const orgA, orgB = "org-579599", "org-762382"
+	keyA := helpRequestFilterKey(HelpRequestFilter{Organisation: orgA}, nil)
+	keyB := helpRequestFilterKey(HelpRequestFilter{Organisation: orgB}, nil)
+	if fnv32a(keyA) != fnv32a(keyB) {
+		t.Fatalf("the filter keys %q and %q no longer share an FNV-1a hash: find another pair", keyA, keyB)
+	}
+	s, _ := newStore(t)
+	for _, org := range []string{orgA, orgA, orgB} {
+		_, err := s.CreateHelpRequest(bg, newHelpRequest(org, "", "AB10 1AB", "+447700900100"), Idempotency{})
+		mustOK(t, err, "create")
+	}
+	_, token, err := s.ListHelpRequests(bg, HelpRequestFilter{Organisation: orgA}, Page{Size: 1})
+	mustOK(t, err, "first page")
+	if page, _, err := s.ListHelpRequests(bg, HelpRequestFilter{Organisation: orgB}, Page{Size: 1, Token: token}); !errors.Is(err, ErrBadPageToken) {
+		t.Errorf("%s's token, its filter's hash equal to %s's: %s listed %v (%v), want %v", orgA, orgB, orgB, names(page), err, ErrBadPageToken)
+	}
+	page, _, err := s.ListHelpRequests(bg, HelpRequestFilter{Organisation: orgA}, Page{Size: 1, Token: token})
+	mustOK(t, err, orgA+"'s next page")
+	if len(page) != 1 {
+		t.Errorf("%s's next page: %v, want its second request", orgA, names(page))
+	}
+}
+
+// The sealed layout the version before this one issued (never released:
+// the filter's FNV-1a hash sealed with the suffix, the version byte alone
+// as additional data) is refused as not of the listing, never taken and
+// never a panic: a listing read across the upgrade starts again.
+func TestPageTokenOfTheFirstSealedLayoutRefused(t *testing.T) {
+	s, _ := newStore(t)
+	for i := range 3 {
+		_, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", fmt.Sprintf("+4477009001%02d", i)), Idempotency{})
+		mustOK(t, err, "create")
+	}
+	f := HelpRequestFilter{Organisation: "org-a"}
+	first, _, err := s.ListHelpRequests(bg, f, Page{Size: 1})
+	mustOK(t, err, "first page")
+	id, err := ParseID(idOf(first[0].Name))
+	mustOK(t, err, "id")
+	firstSealed := func(filterKey string, suffix []byte) string {
+		plain := binary.BigEndian.AppendUint32(nil, fnv32a(filterKey))
+		plain = append(plain, suffix...)
+		ad := []byte{pageTokenSealed}
+		m := hmac.New(sha256.New, s.pages.nonceKey)
+		_, _ = m.Write(ad)
+		_, _ = m.Write(plain)
+		nonce := m.Sum(nil)[:s.pages.aead.NonceSize()]
+		return base64.RawURLEncoding.EncodeToString(append(append(ad, nonce...), s.pages.aead.Seal(nil, nonce, plain, ad)...))
+	}
+	for name, suffix := range map[string][]byte{"the first page's last id": id, "empty": {}} {
+		token := firstSealed(helpRequestFilterKey(f, nil), suffix)
+		if page, _, err := s.ListHelpRequests(bg, f, Page{Size: 1, Token: token}); !errors.Is(err, ErrBadPageToken) {
+			t.Errorf("a token in the first sealed layout, suffix %s: listed %v (%v), want %v", name, names(page), err, ErrBadPageToken)
+		}
+	}
+}
+
+func fnv32a(s string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum32()
 }
