@@ -339,7 +339,7 @@ type BoltStore struct {
 
 	tokens tokenCache // auth.go
 
-	pages *pageSealer // seals page tokens (collection.go), set at Open
+	pages *pageSealer // seals page tokens (page_token.go), set at Open
 }
 
 var _ Store = (*BoltStore)(nil)
