@@ -64,7 +64,11 @@ func pageTokenKey(tx *bolt.Tx) (*pageSealer, error) {
 			return nil, fmt.Errorf("page token key: %w", err)
 		}
 	default:
-		return nil, fmt.Errorf("page token key of %d bytes: %w", len(key), errInconsistent)
+		// No version writes another length: the file is damaged, and
+		// the operator reads this at a start that does not happen.
+		return nil, fmt.Errorf("%w: the data file's meta holds a page token key of %d bytes, not 32: its meta is damaged "+
+			"(a copy made while the server was writing to it? damage on the disk?); restore the data file and its key file "+
+			"from a backup (doorstep admin backup, or a copy taken with the server stopped)", errInconsistent, len(key))
 	}
 	// One key for two uses: each gets its own, derived from it.
 	derive := func(use string) []byte {
