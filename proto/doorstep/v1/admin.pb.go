@@ -330,7 +330,8 @@ type ListTokensRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Optional. 1 to 1000; 50 when not given.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Optional. next_page_token from the previous page.
+	// Optional. next_page_token from the previous page, as it came: it is
+	// opaque (AIP-158), and what it holds is no part of the API.
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -385,7 +386,8 @@ type ListTokensResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The tokens, without secrets.
 	Tokens []*Token `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
-	// Empty on the last page.
+	// Empty on the last page. Opaque (AIP-158): give it back as page_token
+	// as it is, without reading or building one.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -689,7 +691,8 @@ type ListOrganisationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Optional. 1 to 1000; 50 when not given.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Optional. next_page_token from the previous page.
+	// Optional. next_page_token from the previous page, as it came: it is
+	// opaque (AIP-158), and what it holds is no part of the API.
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -744,7 +747,8 @@ type ListOrganisationsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The organisations.
 	Organisations []*Organisation `protobuf:"bytes,1,rep,name=organisations,proto3" json:"organisations,omitempty"`
-	// Empty on the last page.
+	// Empty on the last page. Opaque (AIP-158): give it back as page_token
+	// as it is, without reading or building one.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -926,8 +930,9 @@ type ListAuditRecordsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Optional. 1 to 1000; 50 when not given.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Optional. next_page_token from the previous page; the filters must be
-	// the same.
+	// Optional. next_page_token from the previous page, as it came: it is
+	// opaque (AIP-158), and what it holds is no part of the API. The filters
+	// must be the same.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Optional. Only records of this actor ("tokens/{id}" or "system").
 	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
@@ -1034,7 +1039,8 @@ type ListAuditRecordsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The records, newest first.
 	AuditRecords []*AuditRecord `protobuf:"bytes,1,rep,name=audit_records,json=auditRecords,proto3" json:"audit_records,omitempty"`
-	// Empty on the last page.
+	// Empty on the last page. Opaque (AIP-158): give it back as page_token
+	// as it is, without reading or building one.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

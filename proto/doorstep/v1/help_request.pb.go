@@ -895,8 +895,9 @@ type ListHelpRequestsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Optional. At most this many results, from 1 to 1000; 50 when not given.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Optional. next_page_token from the previous page; the filters must be
-	// the same as for that page.
+	// Optional. next_page_token from the previous page, as it came: it is
+	// opaque (AIP-158), and what it holds is no part of the API. The filters
+	// must be the same as for that page.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Optional. Only requests in this state; not with states.
 	State HelpRequest_State `protobuf:"varint,3,opt,name=state,proto3,enum=doorstep.v1.HelpRequest_State" json:"state,omitempty"`
@@ -1022,7 +1023,8 @@ type ListHelpRequestsResponse struct {
 	// The requests, oldest first (within a postcode filter, ordered by postcode
 	// then age).
 	HelpRequests []*HelpRequest `protobuf:"bytes,1,rep,name=help_requests,json=helpRequests,proto3" json:"help_requests,omitempty"`
-	// Empty on the last page.
+	// Empty on the last page. Opaque (AIP-158): give it back as page_token
+	// as it is, without reading or building one.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
