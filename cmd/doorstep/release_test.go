@@ -96,3 +96,22 @@ func TestReleaseAfterItsTime(t *testing.T) {
 		t.Errorf("request release after its time:\n got %q\nwant %q", out, want)
 	}
 }
+
+// TestReleaseNamesWhoHandedItBackLast: a job handed back twice, by
+// Callum and then by Aileen, whom the helpline offered it to next. The
+// second release names Aileen, who joined the request's declined last:
+// naming Callum, the helpline would ring the wrong volunteer to say they
+// are free of it.
+func TestReleaseNamesWhoHandedItBackLast(t *testing.T) {
+	e, callum, req, offer := offeredRequest(t)
+	e.ok("offer", "accept", offer)
+	e.ok("request", "release", req)
+	aileen := "volunteers/" + idRE.FindString(e.ok("volunteer", "find", "--phone", "07700 900456"))
+	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", req, aileen), "offers"))
+	out := e.ok("request", "release", req)
+	want := req + " is open again, and Aileen Watt (" + aileen + ") will not be offered it again: " +
+		"find someone else with doorstep request candidates " + idOf(req) + ", or doorstep dispatch.\n"
+	if out != want {
+		t.Errorf("second release, after %s's:\n got %q\nwant %q", callum, out, want)
+	}
+}
