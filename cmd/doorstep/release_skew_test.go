@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,5 +139,31 @@ func TestReleaseStoodThoughItsVolunteerNotRead(t *testing.T) {
 	want := req + " is open again, and " + callum + " will not be offered it again: find someone else with doorstep request candidates " + idOf(req) + ", or doorstep dispatch.\n"
 	if r.code != exitOK || r.stdout != want {
 		t.Errorf("request release, the volunteer's read after it failing: exit %d, stderr %q\n got %q\nwant %q", r.code, r.stderr, r.stdout, want)
+	}
+}
+
+// TestReleaseOneOfTwoStoodThoughNoNameRead: Callum holds both of a
+// caller's requests at one door and time and hands one back; the server
+// takes the release, then does not answer the reads of his name that the
+// words after it give. The release stands and is said, exit 0, naming
+// him by his record, with what only a second visitor can do: an error
+// there told the helpline nothing was handed back.
+func TestReleaseOneOfTwoStoodThoughNoNameRead(t *testing.T) {
+	var refuse atomic.Bool
+	e := newTestEnvWith(t, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if _, ok := req.(*pb.GetVolunteerRequest); ok && refuse.Load() {
+			return nil, status.Error(codes.Unavailable, "server stopping")
+		}
+		return h(ctx, req)
+	}))
+	callum, _ := e.addVolunteers()
+	r1, r2 := e.newRequest(), e.newRequest()
+	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", r1, callum), "offers"))
+	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", r2, callum), "offers"))
+	refuse.Store(true)
+	r := e.run("request", "release", r2)
+	want := r2 + " is open again, and " + callum + " will not be offered it again. " + callum + " is still going to this caller's door then"
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, want) || !strings.Contains(r.stdout, "--second-volunteer") {
+		t.Errorf("release of one of two at a door, no name read after it: exit %d, stderr %q\n got %q\nwant it to start %q and say --second-volunteer", r.code, r.stderr, r.stdout, want)
 	}
 }
