@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"runtime"
+	"strings"
 	"testing"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -106,5 +107,31 @@ func TestHugeListOfBadEntriesRefusedBriefly(t *testing.T) {
 				t.Errorf("refusing it allocated %d MB", mb)
 			}
 		})
+	}
+}
+
+// TestViolationsStopAtTheirBound: a request with more bad needs than a
+// reply lists, and a bad field after them (an urgency the server does
+// not know). The reply lists the first maxViolations, then one entry that
+// says more were left out, and nothing after it: the bad urgency listed
+// after "only the first 100 problems are listed" contradicts it.
+func TestViolationsStopAtTheirBound(t *testing.T) {
+	h := newHarness(t)
+	hr := validHelpRequest()
+	hr.Needs = make([]pb.Need, 300)
+	hr.Urgency = 99
+	_, err := h.hr.CreateHelpRequest(h.ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr})
+	st := status.Convert(err)
+	var fvs []*errdetails.BadRequest_FieldViolation
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			fvs = append(fvs, br.FieldViolations...)
+		}
+	}
+	if st.Code() != codes.InvalidArgument || len(fvs) != 101 {
+		t.Fatalf("got %v with %d violations, want INVALID_ARGUMENT with 101", st.Code(), len(fvs))
+	}
+	if last := fvs[100].Description; !strings.HasPrefix(last, "and more: only the first 100 problems are listed") {
+		t.Errorf("the last violation says %q, want that more were left out", last)
 	}
 }
