@@ -102,3 +102,29 @@ func trilaterate(homes [3]*pb.LatLng, ds [3]float64) (lat, lng float64) {
 	y := (a*f - d*c) / (a*e - b*d)
 	return lat0 + y/ky, homes[0].Longitude + x/kx
 }
+
+// TestAssignedVolunteerReadsTheirJobsDistance: once the request is
+// theirs (they have its address), a volunteer reads the distance to the
+// door as staff do, to the metre, not the postcode's centre in whole
+// 100 m, which is for a volunteer still deciding.
+func TestAssignedVolunteerReadsTheirJobsDistance(t *testing.T) {
+	h := newHarness(t)
+	door := &pb.LatLng{Latitude: 57.14890, Longitude: -2.09950}
+	hr := h.createHR(shopping(func(r *pb.HelpRequest) { r.Location.LatLng = door }))
+	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) {
+		v.Home.LatLng = &pb.LatLng{Latitude: 57.15100, Longitude: -2.09700}
+	}))
+	vm := pb.NewMatchingServiceClient(h.as(h.newToken(h.st, &pb.Token{DisplayName: "ann", Role: pb.Role_ROLE_VOLUNTEER, Volunteer: ann.Name})))
+	off := h.offer(hr.Name, ann.Name)
+	if _, err := vm.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: off.Name}); err != nil {
+		t.Fatal(err)
+	}
+	staff, err := h.match.GetOffer(h.ctx, &pb.GetOfferRequest{Name: off.Name})
+	if err != nil || staff.Offer.DistanceMetres == nil || staff.Offer.GetDistanceMetres()%100 == 0 {
+		t.Fatalf("staff read the offer: %v %v; want a distance, not in whole 100 m", staff, err)
+	}
+	got, err := vm.GetOffer(h.ctx, &pb.GetOfferRequest{Name: off.Name})
+	if err != nil || got.Offer.GetDistanceMetres() != staff.Offer.GetDistanceMetres() {
+		t.Errorf("the volunteer assigned reads %d m (%v), want %d m as staff read it", got.GetOffer().GetDistanceMetres(), err, staff.Offer.GetDistanceMetres())
+	}
+}
