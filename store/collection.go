@@ -518,15 +518,28 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 			prefixes = [][]byte{sc.prefix}
 		}
 		cur := newMergedCursor(walk, prefixes, resume)
+		// full is where the next page starts once this one is full. A
+		// key after it is no reason for a token: the index holds every
+		// group's records, and a token (with an empty page behind it)
+		// after a partner's last request by a number or a postcode would
+		// tell it that another group has one there. The walk goes on to
+		// the next record the filter takes, which the token resumes
+		// before, and gives none if there is none.
+		var full []byte
+		filled := false
 		for scanned := 0; ; {
 			k, suffix := cur.next()
 			if k == nil {
 				break
 			}
-			// Stopping with k unread: resume after the last key read.
-			if len(out) == p.Size || scanned == maxScanned {
+			// Stopping with k unread: resume after the last key read,
+			// which past full is one the filter refused.
+			if scanned == maxScanned {
 				next = s.encodeToken(sc.filterKey, resume)
 				return nil
+			}
+			if len(out) == p.Size && !filled {
+				full, filled = resume, true
 			}
 			scanned++
 			id := k
@@ -548,10 +561,15 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 			if err != nil {
 				return err
 			}
-			if sc.match(r, c) {
-				col.setContact(r, c)
-				out = append(out, r)
+			if !sc.match(r, c) {
+				continue
 			}
+			if filled {
+				next = s.encodeToken(sc.filterKey, full)
+				return nil
+			}
+			col.setContact(r, c)
+			out = append(out, r)
 		}
 		return nil
 	})
