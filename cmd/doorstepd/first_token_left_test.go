@@ -55,3 +55,35 @@ func TestFirstTokenFileLeftByAStartStopped(t *testing.T) {
 		t.Errorf("a token was stored (%d, %v)", len(toks), err)
 	}
 }
+
+// TestFirstTokenFileADirectory: --admin-token-file naming a directory is
+// refused as "file exists" too (a new file cannot be made there), but no
+// start left it: the operator must not be told that it holds a secret
+// that works nowhere, nor to remove it.
+func TestFirstTokenFileADirectory(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "doorstep.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := config{adminTokenFile: filepath.Join(dir, "secrets")}
+	if err := os.Mkdir(c.adminTokenFile, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err = announceFirstToken(context.Background(), st, c, io.Discard)
+	if err == nil {
+		t.Fatal("a directory taken as the token file")
+	}
+	for _, wrong := range []string{"works nowhere", "remove it", "stopped"} {
+		if strings.Contains(err.Error(), wrong) {
+			t.Errorf("start with a directory as --admin-token-file: %q says %q", err, wrong)
+		}
+	}
+	if !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("start with a directory as --admin-token-file: %q, want it to say it is a directory", err)
+	}
+	if fi, err := os.Stat(c.adminTokenFile); err != nil || !fi.IsDir() {
+		t.Errorf("the directory was changed or removed (%v)", err)
+	}
+}

@@ -434,6 +434,11 @@ func adminSecret(c config, what string) (string, [32]byte, error) {
 func writeSecret(path, secret string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
+		// A directory is "file exists" too, which the first start would
+		// read as a file left by a start stopped before its token.
+		if fi, serr := os.Stat(path); errors.Is(err, fs.ErrExist) && serr == nil && fi.IsDir() {
+			return fmt.Errorf("%s is a directory: give the path of a new file, such as %s", path, filepath.Join(path, "admin.token"))
+		}
 		return err
 	}
 	_, err = fmt.Fprintln(f, secret)
