@@ -1287,12 +1287,22 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 		if resume != nil && bytes.Equal(k, start) {
 			k, v = cur.Next()
 		}
-		var last []byte
+		// full is where the next page starts once this one is full; as
+		// in collection.list, a token stands for an offer the filter
+		// takes: by_request holds every volunteer's offers of a request,
+		// and a token after a volunteer's last one would tell them it was
+		// offered to someone since.
+		var last, full []byte
+		filled := false
 		for scanned := 0; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-			// Stopping with k unread: resume after the last key read.
-			if len(out) == p.Size || scanned == maxScanned {
+			// Stopping with k unread: resume after the last key read,
+			// which past full is one the filter refused.
+			if scanned == maxScanned {
 				next = s.encodeToken(filterKey, last)
 				return nil
+			}
+			if len(out) == p.Size && !filled {
+				full, filled = last, true
 			}
 			scanned++
 			last = bytes.Clone(k[len(prefix):])
@@ -1319,6 +1329,10 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 					if !live {
 						continue
 					}
+				}
+				if filled {
+					next = s.encodeToken(filterKey, full)
+					return nil
 				}
 				out = append(out, o)
 			}
