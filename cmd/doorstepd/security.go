@@ -331,11 +331,11 @@ func announceFirstToken(ctx context.Context, st store.Store, c config, stderr io
 	secret, hash, err := adminSecret(c, "first admin token")
 	if errors.Is(err, fs.ErrExist) && c.adminTokenFile != "" {
 		// With no token stored, the usual cause is a start stopped between
-		// writing the file and storing its token. The file is not removed:
-		// it may be another server's.
+		// writing the file and storing its token. The file is not removed,
+		// nor said to be useless: it may be another server's.
 		return fmt.Errorf("--admin-token-file %s is there already, and the data file has no token yet: "+
-			"left by a start stopped before it stored that token (killed, or the machine went down), its secret works nowhere; "+
-			"remove it, or give another file, and start again: %w", c.adminTokenFile, err)
+			"most likely left by a start stopped before it stored that token (killed, or the machine went down), and its secret opens nothing on this server; "+
+			"remove it unless it holds another server's token, or give another file, and start again: %w", c.adminTokenFile, err)
 	}
 	if err != nil {
 		return err
