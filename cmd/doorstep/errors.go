@@ -88,7 +88,7 @@ func (a *app) describe(err error) (string, int) {
 		return client.Describe(err), exitFailed
 	}
 	st := gs.GRPCStatus()
-	if pageTokenRefused(st) {
+	if st.Code() == codes.InvalidArgument && client.Reason(err) == server.ReasonInvalidPageToken {
 		// Every command here pages with the server's own tokens, never
 		// one typed: a refused one is the server changing under the
 		// listing (restarted onto another version between two pages),
@@ -181,19 +181,6 @@ func (a *app) statusSentence(st *status.Status) string {
 // do what it was asked until it is upgraded.
 func (a *app) olderServer(reason string) string {
 	return fmt.Sprintf("The Doorstep server at %s is an older version that cannot do this (doorstep %s): ask whoever runs it to upgrade it (%s).", a.cfg.addr, a.command, reason)
-}
-
-// pageTokenRefused reports whether st refuses a page token.
-func pageTokenRefused(st *status.Status) bool {
-	if st.Code() != codes.InvalidArgument {
-		return false
-	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Reason == server.ReasonInvalidPageToken {
-			return true
-		}
-	}
-	return false
 }
 
 // fromOlderServer reports whether st refuses a method or a field the server
