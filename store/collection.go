@@ -518,15 +518,14 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 			prefixes = [][]byte{sc.prefix}
 		}
 		cur := newMergedCursor(walk, prefixes, resume)
-		// full is where the next page starts once this one is full. A
-		// key after it is no reason for a token: the index holds every
-		// group's records, and a token (with an empty page behind it)
-		// after a partner's last request by a number or a postcode would
-		// tell it that another group has one there. The walk goes on to
-		// the next record the filter takes, which the token resumes
-		// before, and gives none if there is none.
+		// full is after the last record taken: where the next page
+		// starts once this one is full. A key after it is no reason for a
+		// token: the index holds every group's records, and a token (with
+		// an empty page behind it) after a partner's last request by a
+		// number or a postcode would tell it that another group has one
+		// there. The walk goes on to the next record the filter takes,
+		// which the token resumes before, and gives none if there is none.
 		var full []byte
-		filled := false
 		for scanned := 0; ; {
 			k, suffix := cur.next()
 			if k == nil {
@@ -537,9 +536,6 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 			if scanned == maxScanned {
 				next = s.encodeToken(sc.filterKey, resume)
 				return nil
-			}
-			if len(out) == p.Size && !filled {
-				full, filled = resume, true
 			}
 			scanned++
 			id := k
@@ -564,12 +560,13 @@ func (col *collection[T]) list(s *BoltStore, sc scan[T], p Page) ([]T, string, e
 			if !sc.match(r, c) {
 				continue
 			}
-			if filled {
+			if len(out) == p.Size {
 				next = s.encodeToken(sc.filterKey, full)
 				return nil
 			}
 			col.setContact(r, c)
 			out = append(out, r)
+			full = resume
 		}
 		return nil
 	})

@@ -1293,16 +1293,12 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 		// and a token after a volunteer's last one would tell them it was
 		// offered to someone since.
 		var last, full []byte
-		filled := false
 		for scanned := 0; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 			// Stopping with k unread: resume after the last key read,
 			// which past full is one the filter refused.
 			if scanned == maxScanned {
 				next = s.encodeToken(filterKey, last)
 				return nil
-			}
-			if len(out) == p.Size && !filled {
-				full, filled = last, true
 			}
 			scanned++
 			last = bytes.Clone(k[len(prefix):])
@@ -1330,11 +1326,12 @@ func (s *BoltStore) ListOffers(_ context.Context, f OfferFilter, p Page) ([]*pb.
 						continue
 					}
 				}
-				if filled {
+				if len(out) == p.Size {
 					next = s.encodeToken(filterKey, full)
 					return nil
 				}
 				out = append(out, o)
+				full = last
 			}
 		}
 		return nil
