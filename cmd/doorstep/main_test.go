@@ -16,6 +16,8 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/server"
@@ -66,6 +68,17 @@ func newTestEnv(t *testing.T) *testEnv {
 
 // newTestEnvWith is newTestEnv with options for the gRPC server, such as
 // TLS credentials.
+// stopping is a server option under which every call refused picks out is
+// answered Unavailable, as by a server restarting between two calls.
+func stopping(refused func(req any) bool) grpc.ServerOption {
+	return grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if refused(req) {
+			return nil, status.Error(codes.Unavailable, "server stopping")
+		}
+		return h(ctx, req)
+	})
+}
+
 func newTestEnvWith(t *testing.T, opts ...grpc.ServerOption) *testEnv {
 	t.Helper()
 	return newTestEnvServing(t, nil, opts...)

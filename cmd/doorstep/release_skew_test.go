@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -102,11 +98,9 @@ func TestReleaseByTheVolunteer(t *testing.T) {
 // helpline read "open again ... find someone else", for a job nobody can
 // take.
 func TestReleaseAfterItsTimeServerDidNotJudge(t *testing.T) {
-	e := newTestEnvWith(t, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if _, ok := req.(*pb.FindCandidatesRequest); ok {
-			return nil, status.Error(codes.Unavailable, "server stopping")
-		}
-		return h(ctx, req)
+	e := newTestEnvWith(t, stopping(func(req any) bool {
+		_, ok := req.(*pb.FindCandidatesRequest)
+		return ok
 	}))
 	callum, _ := e.addVolunteers()
 	req := e.newRequest()
@@ -126,11 +120,9 @@ func TestReleaseAfterItsTimeServerDidNotJudge(t *testing.T) {
 // handed back, and trying again read that nobody has it. The release
 // stands and is said, naming the volunteer by their record.
 func TestReleaseStoodThoughItsVolunteerNotRead(t *testing.T) {
-	e := newTestEnvWith(t, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if _, ok := req.(*pb.GetVolunteerRequest); ok {
-			return nil, status.Error(codes.Unavailable, "server stopping")
-		}
-		return h(ctx, req)
+	e := newTestEnvWith(t, stopping(func(req any) bool {
+		_, ok := req.(*pb.GetVolunteerRequest)
+		return ok
 	}))
 	callum, _ := e.addVolunteers()
 	req := e.newRequest()
@@ -150,11 +142,9 @@ func TestReleaseStoodThoughItsVolunteerNotRead(t *testing.T) {
 // there told the helpline nothing was handed back.
 func TestReleaseOneOfTwoStoodThoughNoNameRead(t *testing.T) {
 	var refuse atomic.Bool
-	e := newTestEnvWith(t, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if _, ok := req.(*pb.GetVolunteerRequest); ok && refuse.Load() {
-			return nil, status.Error(codes.Unavailable, "server stopping")
-		}
-		return h(ctx, req)
+	e := newTestEnvWith(t, stopping(func(req any) bool {
+		_, ok := req.(*pb.GetVolunteerRequest)
+		return ok && refuse.Load()
 	}))
 	callum, _ := e.addVolunteers()
 	r1, r2 := e.newRequest(), e.newRequest()

@@ -1,13 +1,8 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -20,11 +15,9 @@ import (
 // script took the edit for lost. The change stands and is said; the
 // look-up's failure is a note with the command that makes it.
 func TestRequestEditStoredThoughOldNumberNotListed(t *testing.T) {
-	e := newTestEnvWith(t, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if r, ok := req.(*pb.ListHelpRequestsRequest); ok && r.GetRequesterPhone() != "" {
-			return nil, status.Error(codes.Unavailable, "server stopping")
-		}
-		return h(ctx, req)
+	e := newTestEnvWith(t, stopping(func(req any) bool {
+		r, ok := req.(*pb.ListHelpRequestsRequest)
+		return ok && r.GetRequesterPhone() != ""
 	}))
 	req := e.newRequest()
 	r := e.run("request", "edit", req, "--phone", "07700 900777")
