@@ -33,12 +33,7 @@ func TestPageTokenKeyThroughTheFilesLife(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, path := newStore(t)
-			var want []string
-			for i := range 5 {
-				hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", fmt.Sprintf("+4477009005%02d", i)), Idempotency{})
-				mustOK(t, err, "create")
-				want = append(want, hr.Name)
-			}
+			want := orgARequests(t, s, 5, 5)
 			f := HelpRequestFilter{Organisation: "org-a"}
 			first, token, err := s.ListHelpRequests(bg, f, Page{Size: 2})
 			mustOK(t, err, "first page")

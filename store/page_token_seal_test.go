@@ -69,10 +69,7 @@ func TestPartnerPageTokenNamesNoOtherGroupsRequest(t *testing.T) {
 // listing is, and lists nothing.
 func TestTamperedPageTokenRefused(t *testing.T) {
 	s, _ := newStore(t)
-	for i := range 3 {
-		_, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", fmt.Sprintf("+4477009003%02d", i)), Idempotency{})
-		mustOK(t, err, "create")
-	}
+	orgARequests(t, s, 3, 3)
 	f := HelpRequestFilter{PostcodePrefix: "AB10 "}
 	_, token, err := s.ListHelpRequests(bg, f, Page{Size: 1})
 	mustOK(t, err, "first page")
@@ -95,12 +92,7 @@ func TestTamperedPageTokenRefused(t *testing.T) {
 // seals tokens is the data file's, made once.
 func TestPageTokenGoesOnAfterRestartAndRestore(t *testing.T) {
 	s, path := newStore(t)
-	var want []string
-	for i := range 5 {
-		hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", fmt.Sprintf("+4477009004%02d", i)), Idempotency{})
-		mustOK(t, err, "create")
-		want = append(want, hr.Name)
-	}
+	want := orgARequests(t, s, 5, 4)
 	f := HelpRequestFilter{Organisation: "org-a"}
 	first, token, err := s.ListHelpRequests(bg, f, Page{Size: 2})
 	mustOK(t, err, "first page")
@@ -163,10 +155,7 @@ func TestSealedPageTokenOfACollidingFilterRefused(t *testing.T) {
 // never a panic: a listing read across the upgrade starts again.
 func TestPageTokenOfTheFirstSealedLayoutRefused(t *testing.T) {
 	s, _ := newStore(t)
-	for i := range 3 {
-		_, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", fmt.Sprintf("+4477009001%02d", i)), Idempotency{})
-		mustOK(t, err, "create")
-	}
+	orgARequests(t, s, 3, 1)
 	f := HelpRequestFilter{Organisation: "org-a"}
 	first, _, err := s.ListHelpRequests(bg, f, Page{Size: 1})
 	mustOK(t, err, "first page")
@@ -194,4 +183,18 @@ func fnv32a(s string) uint32 {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(s))
 	return h.Sum32()
+}
+
+// orgARequests makes n of org-a's requests at AB10 1AB, each on its own
+// number of the series (its tests' numbers stay apart), and gives their
+// names, oldest first.
+func orgARequests(t *testing.T, s *BoltStore, n, series int) []string {
+	t.Helper()
+	var names []string
+	for i := range n {
+		hr, err := s.CreateHelpRequest(bg, newHelpRequest("org-a", "", "AB10 1AB", fmt.Sprintf("+447700900%d%02d", series, i)), Idempotency{})
+		mustOK(t, err, "create")
+		names = append(names, hr.Name)
+	}
+	return names
 }
