@@ -428,9 +428,10 @@ func adminSecret(c config, what string) (string, [32]byte, error) {
 	return secret, hash, nil
 }
 
-// writeSecret writes a new file only its owner can read. A file made but
-// not written through (a full disk) is removed: it is ours, made just now,
-// and left behind it would make the next start refuse ("file exists").
+// writeSecret writes a new file only its owner can read, on disk with its
+// name when it returns. A file made but not written through (a full disk)
+// is removed: it is ours, made just now, and left behind it would make the
+// next start refuse ("file exists").
 func writeSecret(path, secret string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -443,10 +444,15 @@ func writeSecret(path, secret string) error {
 	}
 	_, err = fmt.Fprintln(f, secret)
 	if err == nil {
-		err = f.Sync()
+		err = syncFile(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		// The file's name too, before its token is stored: after a power
+		// cut, a token whose file is gone is one nobody holds.
+		err = syncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		_ = os.Remove(path)
