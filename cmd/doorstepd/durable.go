@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // syncFile is f.Sync. A test replaces it to see which files and
@@ -21,4 +24,30 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// mkdirAll is os.MkdirAll, and syncs the directory above each one it
+// made: a power cut can otherwise take a new directory away, and with it
+// every file later written and synced in it (a first start's data file,
+// with all it acknowledged, or a backup reported as taken).
+func mkdirAll(path string, perm os.FileMode) error {
+	var made []string
+	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		made = append(made, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	if err := os.MkdirAll(path, perm); err != nil {
+		return err
+	}
+	for _, dir := range made {
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -458,7 +458,7 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		logger.Info("matching config loaded", zap.String("file", c.matchingConfig))
 	}
 
-	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+	if err := mkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	if c.backupDir != "" {
@@ -467,7 +467,7 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		// be used stops the start rather than the first backup.
 		dir, err := filepath.Abs(c.backupDir)
 		if err == nil {
-			err = os.MkdirAll(dir, 0o700)
+			err = mkdirAll(dir, 0o700)
 		}
 		if err != nil {
 			return fmt.Errorf("--backup-dir: %w", err)

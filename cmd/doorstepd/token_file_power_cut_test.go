@@ -75,3 +75,29 @@ func TestTokenFileOnDiskBeforeItsToken(t *testing.T) {
 		}
 	}
 }
+
+// TestNewDirectoriesOnDiskBeforeServing: a first start makes --data-dir
+// and --backup-dir, with any directory above them missing, and syncs the
+// files it writes in them, but not the directories above that name them.
+// After a power cut the data directory could be gone with its data file
+// and all that was acknowledged, and the next start begin an empty store.
+// Each directory above one made is synced before the server answers.
+func TestNewDirectoriesOnDiskBeforeServing(t *testing.T) {
+	root := t.TempDir()
+	data := filepath.Join(root, "var", "lib", "doorstep")
+	backups := filepath.Join(root, "backups", "doorstep")
+	got := recordSyncs(t, func() struct{} { return struct{}{} })
+	_, stop := start(t, "--data-dir", data, "--backup-dir", backups)
+	synced := map[string]bool{}
+	for _, s := range *got {
+		synced[s.name] = true
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, made := range []string{data, filepath.Dir(data), filepath.Dir(filepath.Dir(data)), backups, filepath.Dir(backups)} {
+		if above := filepath.Dir(made); !synced[above] {
+			t.Errorf("%s, which names the new %s, was not synced before the server answered", above, filepath.Base(made))
+		}
+	}
+}
