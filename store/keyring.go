@@ -217,12 +217,17 @@ func writeKeyFile(path string, r *keyring) error {
 	return syncDir(filepath.Dir(path))
 }
 
+// syncFile is f.Sync. A test replaces it to see which directories are
+// synced, and when: an order kill -9 cannot show, as the page cache
+// outlives the process, and only a power cut does.
+var syncFile = (*os.File).Sync
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
-	err = d.Sync()
+	err = syncFile(d)
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
