@@ -441,7 +441,6 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	_, statErr := os.Lstat(path)
 	db, err := openLocked(path, boltOpts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: %w", path, ErrInUse)
@@ -467,15 +466,13 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if errors.Is(statErr, fs.ErrNotExist) {
-		// bbolt synced the new file's pages, not its name, which a power
-		// cut would lose with every write acknowledged in it. Before the
-		// key file is made: one left without its data file stops every
-		// later start (ErrDataFileMissing).
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("store: open %s: sync its directory: %w", path, err)
-		}
+	// bbolt syncs the file's pages, not its name: a new file's, or one
+	// put back by a copy, which a power cut would lose with every write
+	// acknowledged in it. Before the key file is made: one left without
+	// its data file stops every later start (ErrDataFileMissing).
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: sync its directory: %w", path, err)
 	}
 	if err := checkNotDamaged(db); err != nil {
 		_ = db.Close()

@@ -234,6 +234,24 @@ func syncDir(dir string) error {
 	return err
 }
 
+// syncPutBack syncs a file this process did not write, and the directory
+// naming it: one put back by a copy (cp syncs nothing) may be in the page
+// cache alone, and a power cut would take it.
+func syncPutBack(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = syncFile(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
 // removeStaleTemp deletes a temporary key file left by a crash: it may
 // hold an epoch that has since been destroyed.
 func removeStaleTemp(path string) error {

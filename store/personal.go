@@ -321,6 +321,11 @@ func (s *BoltStore) openKeys(path string) error {
 		if err := checkKeyFileReplaceable(path); err != nil {
 			return err
 		}
+		// Before a write sealed under its keys is acknowledged: a key file
+		// put back from a backup, by a copy, may not be on disk yet.
+		if err := syncPutBack(path); err != nil {
+			return fmt.Errorf("sync key file %s: %w", path, err)
+		}
 	}
 	s.keyPath = path
 	s.ring.Store(ring)

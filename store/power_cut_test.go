@@ -3,6 +3,7 @@ package store
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -41,4 +42,52 @@ func TestNewDataFileNamedOnDiskWithKeyFileElsewhere(t *testing.T) {
 		}
 	}
 	t.Errorf("synced %v: not the new data file's directory, %s, before the key file was made", synced, dataDir)
+}
+
+// TestRestoredKeyFileOnDiskBeforeOpenReturns: a restore is both files
+// copied into the data directory and a start (README), and cp syncs
+// nothing: the key file may be only in the page cache, where ext4 leaves a
+// new file's blocks unwritten for up to half a minute. The data file is
+// synced by the first commit (fdatasync takes every dirty page of it), but
+// nothing synced the key file or the name of either, so a power cut soon
+// after the start could keep the writes it acknowledged and lose, or
+// empty, the key file that opens their personal data. Open syncs the key
+// file it reads and the directories naming it and the data file.
+func TestRestoredKeyFileOnDiskBeforeOpenReturns(t *testing.T) {
+	backup, dataDir := t.TempDir(), t.TempDir()
+	s, err := Open(filepath.Join(backup, "doorstep.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Put back as cp does: written, not synced.
+	for _, name := range []string{"doorstep.db", "doorstep.db.keys"} {
+		raw, err := os.ReadFile(filepath.Join(backup, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dataDir, name), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var synced []string
+	t.Cleanup(func() { syncFile = (*os.File).Sync })
+	syncFile = func(f *os.File) error {
+		synced = append(synced, f.Name())
+		return f.Sync()
+	}
+	s, err = Open(filepath.Join(dataDir, "doorstep.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{filepath.Join(dataDir, "doorstep.db.keys"), dataDir} {
+		if !slices.Contains(synced, want) {
+			t.Errorf("%s not synced by the start after a restore (synced: %q)", want, synced)
+		}
+	}
 }
