@@ -433,6 +433,9 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 	if err := checkDataFileThere(path, o.keyFile); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if err := checkMappable(path); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	if err := checkDataFileWhole(path); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -642,6 +645,24 @@ func checkDataFileThere(path, keyPath string) error {
 	return fmt.Errorf("%w, %s, which only a data file's first start makes: the data it belongs to was moved away, "+
 		"or a copy of it failed; put back the data file saved with that key file (a backup), "+
 		"or, to start a new, empty store, move the key file away", ErrDataFileMissing, keyPath)
+}
+
+// checkMappable refuses a data file larger than bbolt can map here
+// (ErrTooLargeToMap): where an int is 32 bits, bbolt maps at most
+// math.MaxInt32 bytes, and reads the file's size into an int, so that one
+// of 2 to 4 GiB reads as negative ("file size too small", which Open
+// would take for a file that is not bbolt's) and a larger one as the few
+// bytes past a multiple of 4 GiB, mapped and grown from there as if that
+// were all of it. On a 64-bit system no file is that large.
+func checkMappable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() <= math.MaxInt {
+		return nil
+	}
+	return fmt.Errorf("%w: %d bytes, past the %d a 32-bit system maps; the file is whole: "+
+		"run a doorstepd built for a 64-bit system (linux/arm64 on a Raspberry Pi 3, 4 or 5 with 64-bit Raspberry Pi OS, "+
+		"linux/amd64 on a PC) and give it this file and its key file as they are",
+		ErrTooLargeToMap, fi.Size(), int64(math.MaxInt))
 }
 
 // checkDataFileWhole refuses a data file shorter than its last commit

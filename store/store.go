@@ -48,6 +48,10 @@ var (
 	// a backup still compressed), or one cut short.
 	ErrNotDataFile = errors.New("not a Doorstep data file")
 	ErrDamaged     = errors.New("data file holds data but no schema version: it is not a Doorstep data file, or is a damaged copy of one (a copy made while the server was writing to it?); restore a backup (doorstep admin backup, or a copy taken with the server stopped)")
+	// ErrTooLargeToMap refuses a data file larger than this system can
+	// map: past 2 GiB where an int is 32 bits (32-bit Raspberry Pi OS,
+	// 32-bit Debian). The file is whole, and opens on a 64-bit system.
+	ErrTooLargeToMap = errors.New("data file is larger than this system can map")
 
 	// The matching lifecycle's refusals.
 	ErrWrongState      = errors.New("not in a state that allows this")
