@@ -452,7 +452,7 @@ func usage() processUsage {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return processUsage{} // Linux and the BSDs do not fail this
 	}
-	return processUsage{cpu: ru.Utime.Nano() + ru.Stime.Nano(), faults: ru.Minflt}
+	return processUsage{cpu: ru.Utime.Nano() + ru.Stime.Nano(), faults: int64(ru.Minflt)}
 }
 
 // serveForBench serves st over transport and returns a client connection.
