@@ -387,7 +387,7 @@ var (
 // looked for from the first, an import of a crowd at one point (a
 // postcode's centre) cost the square of its size under the lock.
 func (g *Grid) setOddAway(id uint32, away [2]int32) {
-	if int(id) >= len(g.slots) || g.slots[id].bc == 0 {
+	if uint(id) >= uint(len(g.slots)) || g.slots[id].bc == 0 {
 		return
 	}
 	bi := g.slots[id].bc >> 8
@@ -732,7 +732,7 @@ func (g *Grid) Len() int { return g.n }
 // (about a centimetre), and exactly the coordinates Nearest and Within
 // measure from.
 func (g *Grid) Position(id uint32) (lat, lng float64, ok bool) {
-	if int(id) >= len(g.slots) {
+	if uint(id) >= uint(len(g.slots)) {
 		return 0, 0, false
 	}
 	sl := g.slots[id]
@@ -953,7 +953,7 @@ func (g *Grid) newBlock(by, bx int64, key uint64) *gridBlock {
 
 // Remove deletes point id, and reports whether it was there.
 func (g *Grid) Remove(id uint32) bool {
-	if int(id) >= len(g.slots) || g.slots[id].bc == 0 {
+	if uint(id) >= uint(len(g.slots)) || g.slots[id].bc == 0 {
 		return false
 	}
 	g.removeSlot(g.slots[id])

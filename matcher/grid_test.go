@@ -362,6 +362,9 @@ func TestGridUpsertRemove(t *testing.T) {
 	if _, _, ok := g.Position(0); ok {
 		t.Error("Position on an empty grid")
 	}
+	if _, _, ok := g.Position(1 << 31); ok {
+		t.Error("Position of an id past int32 on an empty grid")
+	}
 	if g.Remove(0) || g.Remove(1<<31) {
 		t.Error("Remove on an empty grid")
 	}
