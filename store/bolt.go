@@ -397,6 +397,14 @@ const DefaultPauseAfterUnanswered = 3
 // write (pb.Volunteer.unanswered_offers); 0 never pauses.
 func WithPauseAfterUnanswered(n int) Option { return func(o *options) { o.pauseAfter = n } }
 
+// initialMmapSize is how much of the address space the data file's
+// mapping takes at open: 1 GiB, or 128 MiB where an int is 32 bits. A
+// 32-bit process has 3 or 4 GiB of address space in all, and an upgrade's
+// compaction (compactFile) maps a second file beside the first: with
+// 1 GiB each, mappings on 386 failed with "cannot allocate memory" once
+// a few were open. Past 128 MiB, bbolt remaps as the file grows.
+const initialMmapSize = min(1<<30, math.MaxInt>>4)
+
 // Open opens or creates the store file at path and brings its schema up to
 // date.
 func Open(path string, opts ...Option) (*BoltStore, error) {
@@ -418,8 +426,8 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		FreelistType:   bolt.FreelistMapType,
 		// Mapping a large range up front spares the writer the remaps
 		// (which wait for every reader) while the file grows; it reserves
-		// address space, not memory.
-		InitialMmapSize: 1 << 30,
+		// address space, not memory (initialMmapSize).
+		InitialMmapSize: initialMmapSize,
 		// bbolt's statistics take a shared lock on every transaction.
 		NoStatistics: true,
 		// Open reads every page (the free-list rebuild) and the server's
