@@ -204,11 +204,12 @@ func TestMetricsHelpNamesEveryREADMELabelWord(t *testing.T) {
 	}
 }
 
-// startScraped starts doorstepd with metrics on, stopped when the test
-// ends, and returns its gRPC address and a function reading GET /metrics.
-func startScraped(t *testing.T) (addr string, scrape func() string) {
+// startScraped starts doorstepd with metrics on (and args), stopped when
+// the test ends, and returns its gRPC address and a function reading GET
+// /metrics.
+func startScraped(t *testing.T, args ...string) (addr string, scrape func() string) {
 	t.Helper()
-	addr, logs, stop := startLogged(t, "--metrics-listen", "127.0.0.1:0")
+	addr, logs, stop := startLogged(t, append([]string{"--metrics-listen", "127.0.0.1:0"}, args...)...)
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("stop: %v", err)

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/doorstep-aid/doorstep/internal/readmetest"
+)
+
+// seriesValues reads a scrape into series (name and labels as written)
+// and their values.
+func seriesValues(t *testing.T, text string) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, line := range strings.Split(text, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("sample %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+// callsCounted sums grpc_server_handled_total over its series.
+func callsCounted(got map[string]float64) float64 {
+	n := 0.0
+	for series, v := range got {
+		if strings.HasPrefix(series, "grpc_server_handled_total{") {
+			n += v
+		}
+	}
+	return n
+}
+
+// readmeHandledRow is what README's table of metrics says
+// grpc_server_handled_total counts.
+func readmeHandledRow(t *testing.T) string {
+	t.Helper()
+	for _, cols := range readmetest.Rows(t, readmetest.Section(t, "Metrics"), "`", 4, "| metric | type | labels | what |") {
+		if name := readmetest.Code(cols[0]); len(name) == 1 && name[0] == "grpc_server_handled_total" {
+			return cols[3]
+		}
+	}
+	t.Fatal("README's table of metrics has no grpc_server_handled_total")
+	return ""
+}
+
+// rawBytes sends bytes as they are: what no client of the protos sends.
+type rawBytes struct{}
+
+func (rawBytes) Marshal(v any) ([]byte, error)   { return v.([]byte), nil }
+func (rawBytes) Unmarshal(b []byte, v any) error { *(v.(*[]byte)) = b; return nil }
+func (rawBytes) Name() string                    { return "proto" }
+
+// TestMetricsREADMENamesTheRefusalsNotCounted: gRPC refuses some calls
+// itself, before any of the server's code sees them: a method the server
+// lacks, a message larger than --max-recv-bytes (a partner's batch too
+// big: RESOURCE_EXHAUSTED), bytes that are not protobuf (INTERNAL). None
+// is counted, and the README's row for grpc_server_handled_total, which
+// says refusals by the rate limit are counted as ResourceExhausted, must
+// say so of each, or an operator told of a partner's RESOURCE_EXHAUSTED
+// or INTERNAL looks for it on the board, finds nothing, and looks no
+// further.
+func TestMetricsREADMENamesTheRefusalsNotCounted(t *testing.T) {
+	addr, scrape := startScraped(t, "--max-recv-bytes", "4096")
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	before := callsCounted(seriesValues(t, scrape()))
+	const n = 3
+	for _, tc := range []struct {
+		name   string
+		method string
+		msg    []byte
+		code   codes.Code
+	}{
+		// Without a token: the server's tap refuses it first, unnamed.
+		{"unknown method", "/doorstep.v1.HelpRequestService/Nope", nil, codes.Unauthenticated},
+		{"too large", "/grpc.health.v1.Health/Check", make([]byte, 8192), codes.ResourceExhausted},
+		{"not protobuf", "/grpc.health.v1.Health/Check", []byte{0xff, 0xff, 0xff}, codes.Internal},
+	} {
+		for range n {
+			var out []byte
+			err := conn.Invoke(context.Background(), tc.method, tc.msg, &out, grpc.ForceCodec(rawBytes{}))
+			if status.Code(err) != tc.code {
+				t.Fatalf("%s: %v, want %v", tc.name, err, tc.code)
+			}
+		}
+	}
+	if after := callsCounted(seriesValues(t, scrape())); after != before {
+		t.Errorf("gRPC's own refusals moved grpc_server_handled_total by %v: the README's words below are wrong", after-before)
+	}
+	row := readmeHandledRow(t)
+	for _, words := range []string{"a method the server does not have", "`--max-recv-bytes`", "not protobuf"} {
+		if !strings.Contains(row, words) {
+			t.Errorf("README's grpc_server_handled_total row does not name %q among the calls not counted: %q", words, row)
+		}
+	}
+}
