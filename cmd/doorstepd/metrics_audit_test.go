@@ -4,7 +4,9 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -12,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/doorstep-aid/doorstep/internal/readmetest"
+	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // seriesValues reads a scrape into series (name and labels as written)
@@ -109,5 +112,61 @@ func TestMetricsREADMENamesTheRefusalsNotCounted(t *testing.T) {
 		if !strings.Contains(row, words) {
 			t.Errorf("README's grpc_server_handled_total row does not name %q among the calls not counted: %q", words, row)
 		}
+	}
+}
+
+// TestMetricsDeadlinePassedCountedOnce: streams whose callers' deadlines
+// pass are each counted once, as Canceled or DeadlineExceeded: the
+// caller's client, at its deadline, resets the call, and the reset
+// reaches the server about when the server's own timer (from the
+// grpc-timeout the client sent) runs out, so that the server sees
+// whichever comes first. Every caller was told DEADLINE_EXCEEDED: the
+// README must not say the code counted is always the caller's.
+func TestMetricsDeadlinePassedCountedOnce(t *testing.T) {
+	tokenFile := t.TempDir() + "/admin.token"
+	addr, scrape := startScraped(t, "--admin-token-file", tokenFile)
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(readToken(t, tokenFile))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			s, err := pb.NewEventServiceClient(conn).WatchEvents(ctx, &pb.WatchEventsRequest{})
+			for err == nil {
+				_, err = s.Recv()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Fatalf("a stream past its deadline ended %v", err)
+		}
+	}
+	series := func(code string) string {
+		return `grpc_server_handled_total{grpc_code="` + code + `",grpc_method="WatchEvents",grpc_service="doorstep.v1.EventService"}`
+	}
+	var got map[string]float64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		got = seriesValues(t, scrape())
+		if got[series("Canceled")]+got[series("DeadlineExceeded")] >= n {
+			break
+		}
+	}
+	t.Logf("%d streams past their deadline: counted %v Canceled, %v DeadlineExceeded", n, got[series("Canceled")], got[series("DeadlineExceeded")])
+	if c := got[series("Canceled")] + got[series("DeadlineExceeded")]; c != n {
+		t.Errorf("%d streams past their deadline counted %v times", n, c)
+	}
+	row := readmeHandledRow(t)
+	if strings.Contains(row, "the code the caller got") || !strings.Contains(row, "`Canceled`") || !strings.Contains(row, "`DeadlineExceeded`") {
+		t.Errorf("README's grpc_server_handled_total row does not say that a call past its deadline may be counted Canceled: %q", row)
 	}
 }
