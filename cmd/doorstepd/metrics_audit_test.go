@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/doorstep-aid/doorstep/internal/readmetest"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -169,4 +174,71 @@ func TestMetricsDeadlinePassedCountedOnce(t *testing.T) {
 	if strings.Contains(row, "the code the caller got") || !strings.Contains(row, "`Canceled`") || !strings.Contains(row, "`DeadlineExceeded`") {
 		t.Errorf("README's grpc_server_handled_total row does not say that a call past its deadline may be counted Canceled: %q", row)
 	}
+}
+
+// TestMetricsListenerMakesNoSeries: what anyone who reaches either port
+// sends (paths and methods on the metrics listener, unknown gRPC methods
+// and services on the gRPC one) adds no series to a scrape: each
+// distinct value would be a series kept until the restart.
+func TestMetricsListenerMakesNoSeries(t *testing.T) {
+	addr, logs, stop := startLogged(t, "--metrics-listen", "127.0.0.1:0")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	base := "http://" + metricsAddrRE.FindStringSubmatch(logs.String())[1]
+	names := func() map[string]bool {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for s := range seriesValues(t, string(body)) {
+			if !strings.HasPrefix(s, "go_") && !strings.HasPrefix(s, "process_") {
+				out[s] = true
+			}
+		}
+		return out
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	before := names()
+	for i := range 20 {
+		for _, m := range []string{"GET", "POST", "PUT", "PROPFIND"} {
+			req, err := http.NewRequest(m, fmt.Sprintf("%s/zebedee-%d?q=%d", base, i, i), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		for _, method := range []string{fmt.Sprintf("/doorstep.v1.HelpRequestService/Q%d", i), fmt.Sprintf("/quill%d.Svc/Get", i)} {
+			var out []byte
+			err := conn.Invoke(context.Background(), method, []byte{}, &out, grpc.ForceCodec(rawBytes{}))
+			if c := status.Code(err); c != codes.Unimplemented && c != codes.Unauthenticated {
+				t.Fatalf("%s: %v", method, err)
+			}
+		}
+	}
+	for s := range names() {
+		if !before[s] {
+			t.Errorf("what a stranger sent made series %s", s)
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
 }
