@@ -363,6 +363,10 @@ func (s *Server) ErasePersonalData(ctx context.Context, req *pb.ErasePersonalDat
 		KeyRotationPending: pending}, nil
 }
 
+// auditBackup is the action and the resource of a backup's audit record,
+// which a start reads the last backup's time from (lastBackupFrom).
+const auditBackup = "backup"
+
 // CreateBackup implements pb.AdminServiceServer. A backup holds everyone's
 // personal data and the key that opens it, so it is audited as a read of
 // all of it.
@@ -402,7 +406,7 @@ func (s *Server) CreateBackup(ctx context.Context, _ *pb.CreateBackupRequest) (_
 	// The copy is whole, and the store has logged it as made: a caller
 	// gone meanwhile (a stop's timeout, a Ctrl-C) still took it, and it is
 	// put on record and kept rather than thrown away unsaid.
-	if err := s.store.RecordAudit(context.WithoutCancel(ctx), []*pb.AuditRecord{s.auditRecord(ctx, "backup", "backup", []string{"*"})}); err != nil {
+	if err := s.store.RecordAudit(context.WithoutCancel(ctx), []*pb.AuditRecord{s.auditRecord(ctx, auditBackup, auditBackup, []string{"*"})}); err != nil {
 		// A copy of everyone's data that nobody on record took is not
 		// left behind, any more than a read whose audit failed is answered;
 		// the log, which has named its directory, says it is gone.

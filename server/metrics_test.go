@@ -33,12 +33,30 @@ type metered struct {
 
 func newMetered(t *testing.T, clock *testClock, opts ...server.Option) *metered {
 	t.Helper()
+	m, url := newScraped(t)
+	return &metered{harness: newHarnessWithClock(t, clock, append(opts, server.WithMetrics(m))...), scrapeURL: url}
+}
+
+// newScraped returns metrics counting from zero, registered as doorstepd
+// registers them, and the URL they are scraped at.
+func newScraped(t testing.TB) (*server.Metrics, string) {
+	t.Helper()
 	m := server.NewMetrics()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), m)
 	web := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(web.Close)
-	return &metered{harness: newHarnessWithClock(t, clock, append(opts, server.WithMetrics(m))...), scrapeURL: web.URL}
+	return m, web.URL
+}
+
+// restart serves h's data file again as a new doorstepd would, with
+// opts and metrics of its own, counting from zero.
+func (m *metered) restart(opts ...server.Option) {
+	m.t.Helper()
+	metrics, url := newScraped(m.t)
+	m.opts = append(opts, server.WithMetrics(metrics))
+	m.scrapeURL = url
+	m.reopen()
 }
 
 // scrape returns the exposition text.

@@ -161,6 +161,7 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 	if err := s.metrics.attach(s); err != nil {
 		return nil, err
 	}
+	s.metrics.lastBackupFrom(context.Background(), st, logger)
 	return s, nil
 }
 
