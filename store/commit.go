@@ -274,16 +274,24 @@ func (c *committer) commitEach(batch []*op) {
 	for _, o := range batch {
 		w := &writeTx{}
 		start := time.Now()
+		var refused error
 		err := c.db.Update(func(tx *bolt.Tx) error {
 			packAppends(tx)
 			*w = writeTx{tx: tx}
-			return o.fn(w)
+			refused = o.fn(w)
+			return refused
 		})
-		if err == nil {
+		switch {
+		case err == nil:
 			if c.observe != nil {
 				c.observe(CommitStats{Writes: 1, Commit: time.Since(start)}) // the write's own work too: rare, after a failed batch
 			}
 			c.bell.ring(w.rev)
+		case refused == nil && c.observe != nil:
+			// Not refused, yet not made: its commit failed. Alone, the
+			// write can succeed where it failed in the batch, when the
+			// writes before it failed to commit (a full disk).
+			c.observe(CommitStats{Commit: time.Since(start), Failed: true})
 		}
 		o.done <- err
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/doorstep-aid/doorstep/internal/smalldisk"
 )
 
@@ -107,5 +109,64 @@ func TestCommitObserverSeesFailure(t *testing.T) {
 	defer mu.Unlock()
 	if failed == 0 {
 		t.Errorf("a write was refused (%v) and no failed commit was observed (%d writes observed)", refused, writes)
+	}
+}
+
+// TestCommitObserverSeesFailureOfAWriteRetriedAlone: a write that failed
+// after writing, because of a write before it in the batch, runs again
+// alone once the writes before it are committed. On a full disk their
+// commit fails, so the retried write, no longer refused, wrote and
+// committed alone, and that commit failed too: its caller was refused,
+// and doorstep_store_commits_failed_total did not count it.
+func TestCommitObserverSeesFailureOfAWriteRetriedAlone(t *testing.T) {
+	dir := smalldisk.Mount(t, 16<<20)
+	var mu sync.Mutex
+	var failed int
+	s, err := Open(filepath.Join(dir, "doorstep.db"), WithClock(newFakeClock().now), WithCommitObserver(func(c CommitStats) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Failed {
+			failed++
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close() // may fail on the full disk: nothing to check
+	smalldisk.Fill(t, dir)
+
+	blob := make([]byte, 1<<20) // more than the file's free pages hold
+	bucket, first := []byte("retried_alone_test"), []byte("first")
+	// second is refused, after writing, when first's write is there: as
+	// an edit of an assigned request is when a write before it in the
+	// batch took its volunteer's room.
+	newOp := func(fn func(w *writeTx, b *bolt.Bucket) error) *op {
+		return &op{done: make(chan error, 1), fn: func(w *writeTx) error {
+			b, err := w.tx.CreateBucketIfNotExists(bucket)
+			if err != nil {
+				return err
+			}
+			return fn(w, b)
+		}}
+	}
+	one := newOp(func(w *writeTx, b *bolt.Bucket) error { return w.put(b, first, blob) })
+	two := newOp(func(w *writeTx, b *bolt.Bucket) error {
+		if err := w.put(b, []byte("second"), blob); err != nil {
+			return err
+		}
+		if b.Get(first) != nil {
+			return errors.New("refused: the first write took what this one needs")
+		}
+		return nil
+	})
+	s.c.commit([]*op{one, two})
+	errA, errB := <-one.done, <-two.done
+	if errA == nil || errB == nil {
+		t.Fatalf("on a full disk: the first write %v, the second %v; want both refused", errA, errB)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if failed != 2 {
+		t.Errorf("two writes refused by failed commits (%v; %v), %d failed commits observed, want 2", errA, errB, failed)
 	}
 }
