@@ -586,6 +586,15 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 		s.track(w.Volunteer)
 		s.metrics.offerEnded(w.Offer)
 		s.urgentOpen(w.HelpRequest)
+		if w.PausedUnanswered {
+			// Its lease ran out since the review: the store lapsed it
+			// instead, the last the volunteer may leave unanswered. Paused,
+			// they keep no other offer either (see sweep).
+			s.metrics.pausedUnanswered(1)
+			if _, err := s.reviewVolunteerOffers(context.WithoutCancel(ctx), w.Volunteer); err != nil {
+				s.logger.Error("review offers of a volunteer paused for unanswered offers", zap.String("volunteer", w.Volunteer.GetName()), zap.Error(err))
+			}
+		}
 	case !errors.Is(err, store.ErrWrongState):
 		// The offer stands until its lease ends; the refusal holds.
 		s.logger.Warn("offer not withdrawn", zap.String("offer", offerPrefix+id), zap.Error(err))
