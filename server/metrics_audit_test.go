@@ -222,11 +222,13 @@ func TestMetricsCountEachCallOnceByItsCode(t *testing.T) {
 				}
 			}
 			// A call whose client has gone is counted when its handler
-			// returns, which may be a moment after the client heard.
+			// returns, which may be a moment after the client heard, and
+			// timed a moment after it is counted: a scrape in between
+			// reads it counted and not timed.
 			var after map[string]float64
 			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 				after = samples(t, h.scrape())
-				if ha, _ := callTotals(after); ha >= hb+n+extra || time.Now().After(deadline) {
+				if ha, ta := callTotals(after); ha >= hb+n+extra && ta >= tb+n+extra || time.Now().After(deadline) {
 					break
 				}
 			}
