@@ -242,3 +242,41 @@ func TestMetricsListenerMakesNoSeries(t *testing.T) {
 	}
 	http.DefaultClient.CloseIdleConnections()
 }
+
+// TestMetricsWatcherStoppingCountedCanceled: a watcher who stops (the
+// helpline's doorstep watch, Ctrl-C) ends its stream as a cancel, and the
+// server counts it Canceled, as any call its caller gave up on. The
+// README's row tells an operator to alert on Canceled and
+// DeadlineExceeded together: it must leave WatchEvents out, or every
+// watcher who stops pages someone.
+func TestMetricsWatcherStoppingCountedCanceled(t *testing.T) {
+	tokenFile := t.TempDir() + "/admin.token"
+	addr, scrape := startScraped(t, "--admin-token-file", tokenFile)
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(readToken(t, tokenFile))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := pb.NewEventServiceClient(conn).WatchEvents(ctx, &pb.WatchEventsRequest{})
+	if err == nil {
+		_, err = s.Recv() // the first progress: the stream is open
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	canceled := `grpc_server_handled_total{grpc_code="Canceled",grpc_method="WatchEvents",grpc_service="doorstep.v1.EventService"}`
+	var got float64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if got = seriesValues(t, scrape())[canceled]; got >= 1 {
+			break
+		}
+	}
+	if got != 1 {
+		t.Errorf("a watcher who stopped: %s = %v, want 1", canceled, got)
+	}
+	if row := readmeHandledRow(t); !strings.Contains(row, "`WatchEvents`") || !strings.Contains(row, "alert on the two together") {
+		t.Errorf("README's grpc_server_handled_total row advises an alert on Canceled and DeadlineExceeded without leaving out WatchEvents, whose streams end Canceled whenever a watcher stops: %q", row)
+	}
+}
