@@ -580,21 +580,16 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 	}
 	// Refused for good, not for now: the offer goes, so that the request
 	// is open to others (or to the volunteer already at the door) at once.
-	w, err := s.store.WithdrawOffer(context.WithoutCancel(ctx), id, string(ne.why.Reason))
+	// The store took the accept within the lease (one past it is refused
+	// before any rule), and now is no later than that: the volunteer
+	// answered, however near the lease's end, and is not counted as one
+	// who let it run out.
+	w, err := s.store.WithdrawAnswered(context.WithoutCancel(ctx), id, string(ne.why.Reason), now)
 	switch {
 	case err == nil:
 		s.track(w.Volunteer)
 		s.metrics.offerEnded(w.Offer)
 		s.urgentOpen(w.HelpRequest)
-		if w.PausedUnanswered {
-			// Its lease ran out since the review: the store lapsed it
-			// instead, the last the volunteer may leave unanswered. Paused,
-			// they keep no other offer either (see sweep).
-			s.metrics.pausedUnanswered(1)
-			if _, err := s.reviewVolunteerOffers(context.WithoutCancel(ctx), w.Volunteer); err != nil {
-				s.logger.Error("review offers of a volunteer paused for unanswered offers", zap.String("volunteer", w.Volunteer.GetName()), zap.Error(err))
-			}
-		}
 	case !errors.Is(err, store.ErrWrongState):
 		// The offer stands until its lease ends; the refusal holds.
 		s.logger.Warn("offer not withdrawn", zap.String("offer", offerPrefix+id), zap.Error(err))

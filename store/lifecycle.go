@@ -1506,8 +1506,22 @@ func (s *BoltStore) DeclineOffer(ctx context.Context, offerID string) (Lifecycle
 
 // WithdrawOffer implements Store.
 func (s *BoltStore) WithdrawOffer(ctx context.Context, offerID, why string) (LifecycleResult, error) {
+	return s.withdraw(ctx, offerID, why, time.Time{})
+}
+
+// WithdrawAnswered implements Store.
+func (s *BoltStore) WithdrawAnswered(ctx context.Context, offerID, why string, answered time.Time) (LifecycleResult, error) {
+	return s.withdraw(ctx, offerID, why, answered)
+}
+
+// withdraw judges the lease at answered, if given, rather than now.
+func (s *BoltStore) withdraw(ctx context.Context, offerID, why string, answered time.Time) (LifecycleResult, error) {
 	return s.answer(ctx, "withdraw offer", offerID, func(c *change, so *stagedOffer, req *staged[*pb.HelpRequest], vol *staged[*pb.Volunteer]) (outcome, error) {
-		if !c.now.Before(so.o.GetExpireTime().AsTime()) {
+		at := c.now
+		if !answered.IsZero() {
+			at = answered
+		}
+		if !at.Before(so.o.GetExpireTime().AsTime()) {
 			if leaseCut(so.o, req.r) {
 				why = WithdrawRequestEnded // its time ran out with the request's, unanswered through no fault of theirs
 			} else {
@@ -1519,6 +1533,9 @@ func (s *BoltStore) WithdrawOffer(ctx context.Context, offerID, why string) (Lif
 		}
 		c.decide(so, vol, pb.Offer_STATE_WITHDRAWN)
 		so.o.WithdrawReason = why
+		if !answered.IsZero() {
+			vol.r.UnansweredOffers, vol.r.LastUnansweredTime = 0, nil // they answer
+		}
 		req.r.State, req.r.Offer = pb.HelpRequest_STATE_OPEN, ""
 		req.changed = true
 		return outcome{off: so, req: req, vol: vol}, nil

@@ -341,6 +341,11 @@ type Store interface {
 	// instead (EXPIRED), as the sweep would have lapsed it. why is the
 	// rule broken, kept as the offer's withdraw_reason.
 	WithdrawOffer(ctx context.Context, offerID, why string) (LifecycleResult, error)
+	// WithdrawAnswered is WithdrawOffer for an offer its volunteer
+	// accepted at answered, within its lease, and the rules refused: they
+	// answered, so it is withdrawn however late the withdrawal comes, and
+	// their answer ends their run of unanswered offers as a decline's does.
+	WithdrawAnswered(ctx context.Context, offerID, why string, answered time.Time) (LifecycleResult, error)
 	// ExpireOffers expires up to limit PENDING offers whose lease ended at
 	// or before now, as DeclineOffer would decline them. A PENDING offer
 	// made after now, by a clock since set back, it withdraws

@@ -44,16 +44,16 @@ func (l lapsedAfterRefusedAccept) AcceptOffer(ctx context.Context, id string, ch
 	return res, err
 }
 
-// TestAcceptRefusedAsTheLeaseEndsPauses: a volunteer who had let two
+// TestAcceptRefusedAsTheLeaseEndsIsAnAnswer: a volunteer who had let two
 // offers run out accepts a third a minute before its lease ends; the
 // accept is refused in the write (an edit made the request their own),
-// and by the time the server withdraws the offer the lease has run out,
-// so the store lapses it, the volunteer's third unanswered in a row,
-// which pauses them. The server neither counted the pause
-// (doorstep_volunteers_paused_unanswered_total) nor withdrew the other
-// offer the paused volunteer held, as the sweep and an edit's review do:
-// it held its request, offered to nobody else, for the rest of its lease.
-func TestAcceptRefusedAsTheLeaseEndsPauses(t *testing.T) {
+// and by the time the server withdraws the offer the lease has run out.
+// They answered within the lease: the offer is withdrawn for the rule, as
+// any refused accept's is, and their answer ends the run of unanswered
+// ones, as a decline's would. Lapsed instead, it was counted their third
+// unanswered in a row and paused them, and the server withdrew the other
+// offer they held.
+func TestAcceptRefusedAsTheLeaseEndsIsAnAnswer(t *testing.T) {
 	const landline, stored = "01224 123456", "+441224123456"
 	clock := &testClock{t: time.Now()}
 	h := newMetered(t, clock)
@@ -85,19 +85,19 @@ func TestAcceptRefusedAsTheLeaseEndsPauses(t *testing.T) {
 	if armed {
 		t.Fatal("the accept never reached the store")
 	}
-	if o := h.getOffer(third.Name); o.State != pb.Offer_STATE_EXPIRED {
-		t.Fatalf("the third offer is %v, want EXPIRED: its lease ran out before the withdrawal", o.State)
+	if o := h.getOffer(third.Name); o.State != pb.Offer_STATE_WITHDRAWN || o.WithdrawReason != "OWN_REQUEST" {
+		t.Fatalf("the offer accepted within its lease is %v (%q), want WITHDRAWN (OWN_REQUEST): its volunteer answered", o.State, o.WithdrawReason)
 	}
 	got := h.getVol(ann.Name)
-	if !got.Paused {
-		t.Fatalf("the third lapse in a row left the volunteer unpaused (unanswered %d)", got.UnansweredOffers)
+	if got.Paused || got.UnansweredOffers != 0 {
+		t.Fatalf("a volunteer who answered in time is paused %v, with %d unanswered; want unpaused, 0", got.Paused, got.UnansweredOffers)
 	}
-	if o := h.getOffer(fourth.Name); o.State != pb.Offer_STATE_WITHDRAWN || got.PendingOffers != 0 {
-		t.Errorf("the offer the paused volunteer still held is %v (%d pending), want WITHDRAWN at once", o.State, got.PendingOffers)
+	if o := h.getOffer(fourth.Name); o.State != pb.Offer_STATE_PENDING || got.PendingOffers != 1 {
+		t.Errorf("their other offer is %v (%d pending), want it PENDING still", o.State, got.PendingOffers)
 	}
-	h.want("after the pause", map[string]float64{
-		"doorstep_volunteers_paused_unanswered_total": 1,
-		ended("expired", "hand"):                      3,
+	h.want("after the answer", map[string]float64{
+		"doorstep_volunteers_paused_unanswered_total": 0,
+		ended("expired", "hand"):                      2,
 		ended("withdrawn", "hand"):                    1,
 	})
 }
