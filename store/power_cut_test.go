@@ -91,3 +91,88 @@ func TestRestoredKeyFileOnDiskBeforeOpenReturns(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartSyncsTheFilesWhereverThePathLeads: a start syncs the data
+// file's directory and the key file, named as the operator gave them:
+// relative to where doorstepd was started (--data-dir .), through a
+// symlinked directory, or a key file read-only to the server's user (root's,
+// mode 0400: fsync needs no write access). Each must start as before and
+// sync the directory the files are in, not one the path merely passes.
+func TestRestartSyncsTheFilesWhereverThePathLeads(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// setup returns the path to open and the directory the data file
+		// is really in.
+		setup func(t *testing.T) (path, dir string)
+		after func(t *testing.T, dir string) // between the first start and the second
+	}{
+		{"relative, in the data directory", func(t *testing.T) (string, string) {
+			dir := t.TempDir()
+			t.Chdir(dir)
+			return "doorstep.db", dir
+		}, nil},
+		{"relative, below the working directory", func(t *testing.T) (string, string) {
+			root := t.TempDir()
+			t.Chdir(root)
+			if err := os.Mkdir("data", 0o700); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join("data", "doorstep.db"), filepath.Join(root, "data")
+		}, nil},
+		{"through a symlinked directory", func(t *testing.T) (string, string) {
+			dir, link := t.TempDir(), filepath.Join(t.TempDir(), "data")
+			if err := os.Symlink(dir, link); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(link, "doorstep.db"), dir
+		}, nil},
+		{"key file read-only", func(t *testing.T) (string, string) {
+			dir := t.TempDir()
+			return filepath.Join(dir, "doorstep.db"), dir
+		}, func(t *testing.T, dir string) {
+			if err := os.Chmod(filepath.Join(dir, "doorstep.db.keys"), 0o400); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, dir := tc.setup(t)
+			s, err := Open(path)
+			if err != nil {
+				t.Fatalf("first start: %v", err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.after != nil {
+				tc.after(t, dir)
+			}
+			var synced []os.FileInfo
+			t.Cleanup(func() { syncFile = (*os.File).Sync })
+			syncFile = func(f *os.File) error {
+				fi, err := f.Stat()
+				if err != nil {
+					return err
+				}
+				synced = append(synced, fi)
+				return f.Sync()
+			}
+			s, err = Open(path)
+			if err != nil {
+				t.Fatalf("restart: %v", err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{dir, filepath.Join(dir, "doorstep.db.keys")} {
+				wfi, err := os.Stat(want)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.ContainsFunc(synced, func(fi os.FileInfo) bool { return os.SameFile(fi, wfi) }) {
+					t.Errorf("%s not synced by the restart", want)
+				}
+			}
+		})
+	}
+}
