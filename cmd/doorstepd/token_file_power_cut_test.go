@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/doorstep-aid/doorstep/store"
@@ -99,5 +100,74 @@ func TestNewDirectoriesOnDiskBeforeServing(t *testing.T) {
 		if above := filepath.Dir(made); !synced[above] {
 			t.Errorf("%s, which names the new %s, was not synced before the server answered", above, filepath.Base(made))
 		}
+	}
+}
+
+// TestNewDirectoriesSyncedWhereverThePathLeads: --data-dir and
+// --backup-dir are given as the operator types them: relative to where
+// doorstepd starts, with a trailing slash, through a symlinked directory,
+// or as "." itself. Each directory made must have the directory really
+// holding it synced, and one that is there already needs nothing.
+func TestNewDirectoriesSyncedWhereverThePathLeads(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// setup returns the path to give and the directories it makes,
+		// each with the one really holding it.
+		setup func(t *testing.T) (path string, made map[string]string)
+	}{
+		{"relative", func(t *testing.T) (string, map[string]string) {
+			root := t.TempDir()
+			t.Chdir(root)
+			return filepath.Join("var", "doorstep"), map[string]string{
+				filepath.Join(root, "var"):             root,
+				filepath.Join(root, "var", "doorstep"): filepath.Join(root, "var")}
+		}},
+		{"trailing slash", func(t *testing.T) (string, map[string]string) {
+			root := t.TempDir()
+			return filepath.Join(root, "doorstep") + "/", map[string]string{filepath.Join(root, "doorstep"): root}
+		}},
+		{"through a symlinked directory", func(t *testing.T) (string, map[string]string) {
+			real, link := t.TempDir(), filepath.Join(t.TempDir(), "srv")
+			if err := os.Symlink(real, link); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(link, "doorstep"), map[string]string{filepath.Join(real, "doorstep"): real}
+		}},
+		{"the working directory", func(t *testing.T) (string, map[string]string) {
+			t.Chdir(t.TempDir())
+			return ".", nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, made := tc.setup(t)
+			var synced []os.FileInfo
+			t.Cleanup(func() { syncFile = (*os.File).Sync })
+			syncFile = func(f *os.File) error {
+				fi, err := f.Stat()
+				if err != nil {
+					return err
+				}
+				synced = append(synced, fi)
+				return f.Sync()
+			}
+			if err := mkdirAll(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for dir, above := range made {
+				if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+					t.Fatalf("%s not made: %v", dir, err)
+				}
+				afi, err := os.Stat(above)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.ContainsFunc(synced, func(fi os.FileInfo) bool { return os.SameFile(fi, afi) }) {
+					t.Errorf("%s, which holds the new %s, not synced", above, filepath.Base(dir))
+				}
+			}
+			if len(made) == 0 && len(synced) > 0 {
+				t.Errorf("%d syncs for a directory that was there already", len(synced))
+			}
+		})
 	}
 }
