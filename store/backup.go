@@ -79,13 +79,13 @@ func (s *BoltStore) Backup(ctx context.Context, dir string) (BackupInfo, error) 
 		err = s.backupTo(ctx, dir, &info, tx, ring)
 	}
 	if err != nil {
-		_ = os.RemoveAll(dir)
+		_ = s.RemoveBackup(dir)
 		return info, fmt.Errorf("backup %s: %w", dir, err)
 	}
 	// The new directory's own entry, in the directory above it: without
 	// this, a crash soon after the backup is reported can lose it whole.
 	if err := syncDir(filepath.Dir(dir)); err != nil {
-		_ = os.RemoveAll(dir)
+		_ = s.RemoveBackup(dir)
 		return info, fmt.Errorf("backup %s: %w", dir, err)
 	}
 	s.logger.Info("store backed up", zap.String("dir", dir), zap.Uint64("revision", info.Revision),
@@ -94,6 +94,16 @@ func (s *BoltStore) Backup(ctx context.Context, dir string) (BackupInfo, error) 
 		return info, fmt.Errorf("backup %s: %w: %w", dir, ErrKeyRotationPending, pending)
 	}
 	return info, nil
+}
+
+// RemoveBackup removes dir, a backup Backup wrote, and syncs the
+// directory above it: a removal not on disk can be undone by a power cut,
+// bringing back everyone's data and the key that opens it.
+func (s *BoltStore) RemoveBackup(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(dir))
 }
 
 // backupRotations bounds the rotations a backup runs before its snapshot:

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 )
 
@@ -174,5 +178,45 @@ func TestRestartSyncsTheFilesWhereverThePathLeads(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFailedBackupRemovedOnDisk: a backup that fails once its copy and key
+// file are written and synced (here its own directory's sync) is removed,
+// but its removal was synced by nobody: after a power cut the directory
+// could come back under --backup-dir, everyone's data and the key that
+// opens it, a copy no one is on record as having taken, while the admin
+// was told no backup was written. The directory above it is synced once
+// it is gone.
+func TestFailedBackupRemovedOnDisk(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "doorstep.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	backups := t.TempDir()
+	dir := filepath.Join(backups, "doorstep-1")
+	type sync struct {
+		name       string
+		backupGone bool
+	}
+	var synced []sync
+	t.Cleanup(func() { syncFile = (*os.File).Sync })
+	syncFile = func(f *os.File) error {
+		_, err := os.Lstat(dir)
+		synced = append(synced, sync{f.Name(), errors.Is(err, fs.ErrNotExist)})
+		if f.Name() == dir {
+			return &fs.PathError{Op: "sync", Path: dir, Err: syscall.EIO}
+		}
+		return f.Sync()
+	}
+	if _, err := s.Backup(context.Background(), dir); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("backup whose directory cannot be synced: %v, want EIO", err)
+	}
+	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("failed backup left behind: %v", err)
+	}
+	if !slices.Contains(synced, sync{backups, true}) {
+		t.Errorf("synced %v: not %s once the failed backup was removed from it", synced, backups)
 	}
 }

@@ -219,6 +219,9 @@ type Store interface {
 	// written and kept, but holds what was erased since the last completed
 	// key rotation.
 	Backup(ctx context.Context, dir string) (BackupInfo, error)
+	// RemoveBackup removes a backup Backup wrote, for good: a power cut
+	// does not bring it back.
+	RemoveBackup(dir string) error
 	// CreateHelpRequest assigns the id, times, etag and state OPEN.
 	CreateHelpRequest(ctx context.Context, hr *pb.HelpRequest, idem Idempotency) (*pb.HelpRequest, error)
 	GetHelpRequest(ctx context.Context, id string) (*pb.HelpRequest, error)
