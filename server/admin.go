@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -409,9 +408,10 @@ func (s *Server) CreateBackup(ctx context.Context, _ *pb.CreateBackupRequest) (_
 	if err := s.store.RecordAudit(context.WithoutCancel(ctx), []*pb.AuditRecord{s.auditRecord(ctx, auditBackup, auditBackup, []string{"*"})}); err != nil {
 		// A copy of everyone's data that nobody on record took is not
 		// left behind, any more than a read whose audit failed is answered;
-		// the log, which has named its directory, says it is gone.
-		if rerr := os.RemoveAll(info.Dir); rerr != nil {
-			s.logger.Error("backup not audited, and not removed", zap.String("dir", info.Dir), zap.Error(rerr))
+		// the log, which has named its directory, says it is gone. The
+		// store removes it for good: a power cut must not bring it back.
+		if rerr := s.store.RemoveBackup(info.Dir); rerr != nil {
+			s.logger.Error("backup not audited, and not removed (or its removal not yet on disk)", zap.String("dir", info.Dir), zap.Error(rerr))
 		} else {
 			s.logger.Warn("backup removed: its audit record could not be written", zap.String("dir", info.Dir), zap.Error(err))
 		}
