@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 )
 
 // The keyring is the one place that holds the keys protecting personal
@@ -228,6 +229,13 @@ func syncDir(dir string) error {
 		return err
 	}
 	err = syncFile(d)
+	if errors.Is(err, syscall.EINVAL) {
+		// The file system cannot sync a directory at all (some network
+		// and FUSE ones): there is nothing more to be had of it, and
+		// refusing would stop every start there. PostgreSQL and SQLite
+		// take it the same way.
+		err = nil
+	}
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
