@@ -75,4 +75,13 @@ func TestMetricsLastBackupKeptOverRestart(t *testing.T) {
 	lastBackup("a restart after them", made)
 	h.restart(server.WithBackupDir(backups))
 	lastBackup("a second restart", made)
+
+	// Of two backups on the log, the later.
+	clock.advance(time.Hour)
+	later := clock.now()
+	if _, err := admin().CreateBackup(h.ctx, &pb.CreateBackupRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	h.restart(server.WithBackupDir(backups))
+	lastBackup("a restart after a second backup", later)
 }
