@@ -101,3 +101,39 @@ func TestAcceptRefusedAsTheLeaseEndsIsAnAnswer(t *testing.T) {
 		ended("withdrawn", "hand"):                    1,
 	})
 }
+
+// TestAcceptRefusedByTheReviewIsAnAnswer: an accept the server's review
+// refuses before the store's write (here the volunteer's number became the
+// caller's by a write no review saw) is an answer too, as one refused in
+// the write is: README's "any accept or decline sets it back to 0". The
+// review withdrew the offer and left the volunteer two lapses from a
+// pause as before their answer.
+func TestAcceptRefusedByTheReviewIsAnAnswer(t *testing.T) {
+	const landline, stored = "01224 123456", "+441224123456"
+	clock := &testClock{t: time.Now()}
+	h := newMetered(t, clock)
+	ann := h.createVol(matchVolunteer("Ann Late", "AB10 1AB", phoned("07700 900555"), func(v *pb.Volunteer) { v.Capacity = 2 }))
+	for _, phone := range []string{"07700 900120", "07700 900121"} {
+		h.offer(h.createHR(shopping(inTwoDays(clock), callerPhone(phone))).Name, ann.Name)
+		clock.advance(server.DefaultLease + time.Minute)
+		h.srv.Sweep(h.ctx)
+	}
+	third := h.offer(h.createHR(shopping(inTwoDays(clock), callerPhone(landline))).Name, ann.Name)
+	v, err := h.st.GetVolunteer(h.ctx, strings.TrimPrefix(ann.Name, "volunteers/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Contact.Phone = stored
+	if _, err := h.st.UpdateVolunteer(h.ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: third.Name}); err == nil {
+		t.Fatal("an accept of the volunteer's own request was taken")
+	}
+	if o := h.getOffer(third.Name); o.State != pb.Offer_STATE_WITHDRAWN || o.WithdrawReason != "OWN_REQUEST" {
+		t.Fatalf("the offer is %v (%q), want WITHDRAWN (OWN_REQUEST)", o.State, o.WithdrawReason)
+	}
+	if got := h.getVol(ann.Name); got.UnansweredOffers != 0 || got.Paused {
+		t.Errorf("a volunteer whose accept was refused has %d unanswered, paused %v; want 0, false: they answered", got.UnansweredOffers, got.Paused)
+	}
+}

@@ -546,7 +546,8 @@ func (s *Server) AcceptOffer(ctx context.Context, req *pb.AcceptOfferRequest) (*
 // it: judged in the store's transaction, so that an edit landing at the
 // same moment cannot slip past it.
 func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.LifecycleResult, error) {
-	withdrawn, why, err := s.reviewOffer(ctx, id)
+	now := s.now()
+	withdrawn, why, err := s.reviewOffer(ctx, id, now)
 	switch {
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return store.LifecycleResult{}, err
@@ -557,7 +558,6 @@ func (s *Server) acceptOffer(ctx context.Context, id, seen string) (store.Lifecy
 	case withdrawn != nil:
 		return store.LifecycleResult{}, notEligibleNow(ctx, why)
 	}
-	now := s.now()
 	// Only the accept's own write is audited as one: a withdrawal below
 	// is the server's follow-up.
 	res, err := s.store.AcceptOffer(s.auditingStep(ctx, "accept"), id, func(req *pb.HelpRequest, vol *pb.Volunteer) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -50,8 +51,9 @@ func notEligibleStatus(prefix string, why matcher.Exclusion, suffix string) erro
 // door at a meeting time. It reports what the withdrawal changed (nil
 // if the offer stands, or was answered meanwhile) and why. The review
 // finishes even if the caller gives up, since the edit that called for it
-// has been made.
-func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleResult, matcher.Exclusion, error) {
+// has been made. answered, if given, is when the volunteer accepted it:
+// withdrawn, it was answered (store.WithdrawAnswered).
+func (s *Server) reviewOffer(ctx context.Context, id string, answered time.Time) (*store.LifecycleResult, matcher.Exclusion, error) {
 	// The edit's audit records were written with the edit; the
 	// withdrawal is the server's own follow-up, and written with them
 	// again it would put a second change of the contact on record.
@@ -106,7 +108,12 @@ func (s *Server) reviewOffer(ctx context.Context, id string) (*store.LifecycleRe
 		}
 		why = matcher.Exclusion{Reason: sameDoorRule, Detail: sd.Coming}
 	}
-	res, err := s.store.WithdrawOffer(ctx, id, string(why.Reason))
+	var res store.LifecycleResult
+	if answered.IsZero() {
+		res, err = s.store.WithdrawOffer(ctx, id, string(why.Reason))
+	} else {
+		res, err = s.store.WithdrawAnswered(ctx, id, string(why.Reason), answered)
+	}
 	if errors.Is(err, store.ErrWrongState) {
 		return nil, matcher.Exclusion{}, nil // answered or withdrawn meanwhile
 	}
@@ -156,7 +163,7 @@ func (s *Server) reviewRequestOffer(ctx context.Context, hr *pb.HelpRequest) (*p
 	if hr.State != pb.HelpRequest_STATE_OFFERED {
 		return hr, nil
 	}
-	res, _, err := s.reviewOffer(ctx, strings.TrimPrefix(hr.Offer, offerPrefix))
+	res, _, err := s.reviewOffer(ctx, strings.TrimPrefix(hr.Offer, offerPrefix), time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +196,7 @@ func (s *Server) reviewVolunteerOffers(ctx context.Context, v *pb.Volunteer) (*p
 		page.Token = next
 	}
 	for _, oid := range ids {
-		res, _, err := s.reviewOffer(ctx, oid)
+		res, _, err := s.reviewOffer(ctx, oid, time.Time{})
 		if err != nil {
 			return nil, err
 		}
