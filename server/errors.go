@@ -198,6 +198,15 @@ func (m errMapper) toStatus(ctx context.Context, err error, nf notFound) error {
 		return statusWith(codes.FailedPrecondition, ReasonNotMatchable, "the request or volunteer cannot be matched: it lacks a place or a time", nil)
 	case errors.Is(err, store.ErrClosed):
 		return statusWith(codes.Unavailable, ReasonUnavailable, "the server is shutting down; retry shortly", nil)
+	case errors.Is(err, store.ErrMapLimitReached):
+		// Freeing disk space does not help: the file is at the most this
+		// 32-bit build can map, and only a 64-bit build can take it
+		// further. Writes that fit in the file's free pages still succeed.
+		m.logger.Error("data file reached the most a 32-bit system can map (2 GiB): writes that need more room are refused; "+
+			"stop the server and move the data file and its key file, as they are, to a doorstepd built for a 64-bit system",
+			zap.Error(err), zap.String("method", methodFrom(ctx)))
+		return statusWith(codes.ResourceExhausted, ReasonStorageFull,
+			"the server's storage is full, so this was not done and nothing was changed: tell whoever runs the server", nil)
 	case diskFull(err):
 		// The operator must free space; the caller must know that nothing
 		// was saved and that it is no bug of theirs. Reads of personal data

@@ -352,6 +352,7 @@ type options struct {
 	restored   bool
 	pauseAfter int
 	observe    func(CommitStats)
+	maxSize    int // bbolt's Options.MaxSize: mappableSize, or a test's
 }
 
 // Option configures Open.
@@ -405,10 +406,25 @@ func WithPauseAfterUnanswered(n int) Option { return func(o *options) { o.pauseA
 // a few were open. Past 128 MiB, bbolt remaps as the file grows.
 const initialMmapSize = min(1<<30, math.MaxInt>>4)
 
+// mappableSize is the most the data file may grow to while it serves: 0
+// (no bound) where an int is 64 bits; where it is 32 bits, 64 MiB short of
+// the 2 GiB bbolt maps (1984 MiB). Without a bound, bbolt grows the
+// file by the size it needs plus 16 MiB (its AllocSize) in an int, which
+// past about 2031 MiB wraps negative: every write then failed, after
+// seconds, as "file resize error: truncate: invalid argument", which
+// points at the file system. With it, bbolt refuses a page that would
+// take the file, grown so, past the bound (ErrMapLimitReached) before
+// any truncate; the 64 MiB left over is more than any one write of the
+// store allocates at once, so no write jumps past the bound into the wrap.
+const mappableSize = 1<<31 - 64<<20
+
 // Open opens or creates the store file at path and brings its schema up to
 // date.
 func Open(path string, opts ...Option) (*BoltStore, error) {
 	o := options{timeout: time.Second, now: time.Now, logger: zap.NewNop(), pauseAfter: DefaultPauseAfterUnanswered}
+	if math.MaxInt == math.MaxInt32 {
+		o.maxSize = mappableSize
+	}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -434,6 +450,7 @@ func Open(path string, opts ...Option) (*BoltStore, error) {
 		// start reads most of them again: have the kernel read the file
 		// in order first (mmap_linux.go).
 		MmapFlags: populateFlags,
+		MaxSize:   o.maxSize,
 	}
 	if o.keyFile == "" {
 		o.keyFile = path + ".keys"

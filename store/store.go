@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	bolterrors "go.etcd.io/bbolt/errors"
+
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
@@ -52,6 +54,12 @@ var (
 	// map: past 2 GiB where an int is 32 bits (32-bit Raspberry Pi OS,
 	// 32-bit Debian). The file is whole, and opens on a 64-bit system.
 	ErrTooLargeToMap = errors.New("data file is larger than this system can map")
+	// ErrMapLimitReached refuses a write that would grow the data file
+	// past the most this system can map (mappableSize): a 32-bit one's
+	// 2 GiB. It is bbolt's own error, whichever of the store's writes met
+	// it; the write changed nothing, and no write that needs more room
+	// will succeed until the file and its key file move to a 64-bit build.
+	ErrMapLimitReached = bolterrors.ErrMaxSizeReached
 
 	// The matching lifecycle's refusals.
 	ErrWrongState      = errors.New("not in a state that allows this")
