@@ -128,13 +128,7 @@ func TestMetricsREADMENamesTheRefusalsNotCounted(t *testing.T) {
 // whichever comes first. Every caller was told DEADLINE_EXCEEDED: the
 // README must not say the code counted is always the caller's.
 func TestMetricsDeadlinePassedCountedOnce(t *testing.T) {
-	tokenFile := t.TempDir() + "/admin.token"
-	addr, scrape := startScraped(t, "--admin-token-file", tokenFile)
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(readToken(t, tokenFile))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn, scrape := startScrapedAsAdmin(t)
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -250,13 +244,7 @@ func TestMetricsListenerMakesNoSeries(t *testing.T) {
 // DeadlineExceeded together: it must leave WatchEvents out, or every
 // watcher who stops pages someone.
 func TestMetricsWatcherStoppingCountedCanceled(t *testing.T) {
-	tokenFile := t.TempDir() + "/admin.token"
-	addr, scrape := startScraped(t, "--admin-token-file", tokenFile)
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(readToken(t, tokenFile))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn, scrape := startScrapedAsAdmin(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := pb.NewEventServiceClient(conn).WatchEvents(ctx, &pb.WatchEventsRequest{})
 	if err == nil {
@@ -279,4 +267,18 @@ func TestMetricsWatcherStoppingCountedCanceled(t *testing.T) {
 	if row := readmeHandledRow(t); !strings.Contains(row, "`WatchEvents`") || !strings.Contains(row, "alert on the two together") {
 		t.Errorf("README's grpc_server_handled_total row advises an alert on Canceled and DeadlineExceeded without leaving out WatchEvents, whose streams end Canceled whenever a watcher stops: %q", row)
 	}
+}
+
+// startScrapedAsAdmin is startScraped, and a connection to the server
+// with its first admin token, closed when the test ends.
+func startScrapedAsAdmin(t *testing.T) (*grpc.ClientConn, func() string) {
+	t.Helper()
+	tokenFile := t.TempDir() + "/admin.token"
+	addr, scrape := startScraped(t, "--admin-token-file", tokenFile)
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(readToken(t, tokenFile))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn, scrape
 }
