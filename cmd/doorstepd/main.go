@@ -71,6 +71,13 @@ import (
 )
 
 func main() {
+	// Go's runtime kills a process by SIGPIPE at its first write to a
+	// stderr whose reader has gone (journald restarted, `doorstepd 2>&1 |
+	// head`), even one started with SIGPIPE ignored, as systemd starts it
+	// (IgnoreSIGPIPE=yes): mid-call, with no graceful stop, and as a clean
+	// exit that Restart=on-failure does not restart. Ignored, the write
+	// fails and the server serves on; only its log is lost.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, force, stop := shutdownSignals(syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, force, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// TestStderrReaderGoneKeepsServing: the reader of doorstepd's stderr can
+// go while it serves (journald restarted or crashed, `doorstepd 2>&1 |
+// head`). Go's runtime kills a process by SIGPIPE at its next write to a
+// broken stderr, even with SIGPIPE ignored as systemd's IgnoreSIGPIPE=yes
+// leaves it, and systemd counts that death as a clean exit, which
+// Restart=on-failure does not restart. The server goes on serving, and a
+// SIGTERM still stops it cleanly.
+func TestStderrReaderGoneKeepsServing(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperDoorstepd$")
+	// At debug level every call is logged: each one below writes to the
+	// broken stderr.
+	cmd.Env = append(os.Environ(), "DOORSTEPD_HELPER_ARGS=--listen 127.0.0.1:0 --log-level debug --data-dir "+dir+" --admin-token-file "+dir+"/admin.token")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	addr := ""
+	for sc := bufio.NewScanner(r); addr == "" && sc.Scan(); {
+		var line struct{ Msg, Addr string }
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving" {
+			addr = line.Addr
+		}
+	}
+	if addr == "" {
+		t.Fatalf("doorstepd did not start: %v", <-exited)
+	}
+	_ = r.Close() // the reader is gone
+
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(i == 0))
+		cancel()
+		if err != nil {
+			t.Fatalf("health check %d after stderr's reader went: %v (doorstepd: %v)", i+1, err, exitOf(cmd, exited))
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("doorstepd stopped by SIGTERM: %v, want a clean exit", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Errorf("doorstepd did not stop on SIGTERM")
+	}
+}
+
+// exitOf says how cmd ended, if it has.
+func exitOf(cmd *exec.Cmd, exited <-chan error) string {
+	select {
+	case err := <-exited:
+		if err == nil {
+			return "exited 0"
+		}
+		return err.Error()
+	case <-time.After(5 * time.Second):
+		return "still running"
+	}
+}
