@@ -10,7 +10,7 @@
 //	--log-level         DOORSTEP_LOG_LEVEL         debug, info, warn or error (info)
 //	--log-format        DOORSTEP_LOG_FORMAT        json or console (json)
 //	--max-recv-bytes    DOORSTEP_MAX_RECV_BYTES    largest request accepted (1048576)
-//	--shutdown-timeout  DOORSTEP_SHUTDOWN_TIMEOUT  how long to let calls finish on SIGINT/SIGTERM; a second signal stops at once (10s)
+//	--shutdown-timeout  DOORSTEP_SHUTDOWN_TIMEOUT  how long to let calls finish on SIGINT/SIGTERM/SIGHUP; a second SIGINT or SIGTERM stops at once (10s)
 //	--offer-lease       DOORSTEP_OFFER_LEASE       how long an offer waits for the volunteer, 1m to 168h (30m)
 //	--dispatch-every    DOORSTEP_DISPATCH_EVERY    run automatic dispatch this often, and at once for a critical request; 0 turns it off (0)
 //	--dispatch-candidates DOORSTEP_DISPATCH_CANDIDATES  eligible volunteers each request brings to a dispatch, 1 to 100 (20)
@@ -78,7 +78,16 @@ func main() {
 	// exit that Restart=on-failure does not restart. Ignored, the write
 	// fails and the server serves on; only its log is lost.
 	signal.Ignore(syscall.SIGPIPE)
-	ctx, force, stop := shutdownSignals(syscall.SIGINT, syscall.SIGTERM)
+	// SIGHUP (the terminal closed, or a unit's ExecReload=kill -HUP; there
+	// is nothing to reload: certificates are read again as they change)
+	// stops the server as SIGTERM does, where Go's default cut every call
+	// short. Started with it ignored (nohup), the server is meant to
+	// outlive its terminal, and catching it would undo that.
+	var gentle []os.Signal
+	if !signal.Ignored(syscall.SIGHUP) {
+		gentle = append(gentle, syscall.SIGHUP)
+	}
+	ctx, force, stop := shutdownSignals([]os.Signal{syscall.SIGINT, syscall.SIGTERM}, gentle...)
 	defer stop()
 	if err := run(ctx, force, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -88,24 +97,38 @@ func main() {
 	}
 }
 
-// shutdownSignals returns a context done at the first of sigs and a
-// channel closed at the second. The first asks for a graceful stop, which
-// may wait --shutdown-timeout for calls to finish; an operator who presses
-// Ctrl-C again means now. After the second, sigs get their default action
-// back, so that a stop that still hangs (a store that will not close) can
-// be ended by a third.
-func shutdownSignals(sigs ...os.Signal) (context.Context, <-chan struct{}, func()) {
+// shutdownSignals returns a context done at the first of sigs or gentle
+// and a channel closed at the second of sigs. The first asks for a
+// graceful stop, which may wait --shutdown-timeout for calls to finish; an
+// operator who presses Ctrl-C again means now. A gentle signal only asks
+// for the graceful stop, however often it comes: a closed terminal can
+// send SIGHUP twice (the shell passing it on, then the kernel), and
+// systemd's SendSIGHUP=yes sends it just after SIGTERM. After the second of
+// sigs, sigs and gentle get their default action back, so that a stop that
+// still hangs (a store that will not close) can be ended by a third.
+func shutdownSignals(sigs []os.Signal, gentle ...os.Signal) (context.Context, <-chan struct{}, func()) {
 	caught := make(chan os.Signal, 2) // both, however quickly they come
 	signal.Notify(caught, sigs...)
+	hangups := make(chan os.Signal, 1)
+	if len(gentle) > 0 {
+		signal.Notify(hangups, gentle...)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	force := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer signal.Stop(caught)
-		for _, next := range []func(){cancel, func() { close(force) }} {
+		defer signal.Stop(hangups)
+		for caughtSoFar := 0; caughtSoFar < 2; {
 			select {
 			case <-caught:
-				next()
+				if caughtSoFar++; caughtSoFar == 1 {
+					cancel()
+				} else {
+					close(force)
+				}
+			case <-hangups:
+				cancel()
 			case <-done:
 				return
 			}

@@ -34,7 +34,15 @@ func TestHelperDoorstepd(t *testing.T) {
 // read to the end: then logged holds every message of that log.
 func startChild(t *testing.T, args ...string) (cmd *exec.Cmd, addr string, exited <-chan error, logged *[]string) {
 	t.Helper()
-	cmd = exec.Command(os.Args[0], "-test.run=^TestHelperDoorstepd$")
+	return startChildVia(t, nil, args...)
+}
+
+// startChildVia is startChild, run by the command wrap (nil: none), which
+// execs the command line it is given after its own.
+func startChildVia(t *testing.T, wrap []string, args ...string) (cmd *exec.Cmd, addr string, exited <-chan error, logged *[]string) {
+	t.Helper()
+	line := append(append([]string{}, wrap...), os.Args[0], "-test.run=^TestHelperDoorstepd$")
+	cmd = exec.Command(line[0], line[1:]...)
 	cmd.Env = append(os.Environ(), "DOORSTEPD_HELPER_ARGS="+strings.Join(append([]string{"--listen", "127.0.0.1:0"}, args...), " "))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
