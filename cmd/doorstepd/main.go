@@ -168,6 +168,7 @@ type config struct {
 	matchingConfig    string
 	backupDir         string
 	metricsListen     string // "": no metrics
+	stderrJournal     bool   // stderr is journald's, which no secret may go to
 }
 
 // defaultGCPercent is doorstepd's GOGC. The heap is a small long-lived
@@ -449,6 +450,7 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	if err != nil {
 		return err
 	}
+	c.stderrJournal = stderrIsJournal(stderr, getenv("JOURNAL_STREAM"))
 	logger, err := newLogger(c, stderr)
 	if err != nil {
 		return err

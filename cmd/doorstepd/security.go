@@ -328,6 +328,9 @@ func announceFirstToken(ctx context.Context, st store.Store, c config, stderr io
 	} else if len(toks) > 0 {
 		return nil
 	}
+	if err := secretNotToJournal(c, "the first admin token"); err != nil {
+		return err
+	}
 	secret, hash, err := adminSecret(c, "first admin token")
 	if errors.Is(err, fs.ErrExist) && c.adminTokenFile != "" {
 		// With no token stored, the usual cause is a start stopped between
@@ -372,6 +375,9 @@ func announceFirstToken(ctx context.Context, st store.Store, c config, stderr io
 // machine and the file, which is why it is a flag and not a call, and it
 // needs the server stopped: bbolt locks the file while it runs.
 func recoverAdmin(ctx context.Context, c config, logger *zap.Logger, stderr io.Writer) error {
+	if err := secretNotToJournal(c, "--new-admin-token"); err != nil {
+		return err
+	}
 	path := filepath.Join(c.dataDir, "doorstep.db")
 	if _, err := os.Stat(path); err != nil {
 		// A new file would get its first admin token by starting the
@@ -410,6 +416,19 @@ func recoverAdmin(ctx context.Context, c config, logger *zap.Logger, stderr io.W
 	}
 	_, err = fmt.Fprintf(stderr, "doorstepd: a new admin token (%s) is in %s\n", tok.Name, c.adminTokenFile)
 	return err
+}
+
+// secretNotToJournal refuses to show an admin token's secret on stderr
+// when stderr is the journal (under systemd), which keeps every line,
+// shows it to whoever may read the log and ships it on: such a token
+// opens everyone's personal data.
+func secretNotToJournal(c config, what string) error {
+	if c.adminTokenFile != "" || !c.stderrJournal {
+		return nil
+	}
+	return fmt.Errorf("%s would be shown on stderr, which is the journal here (systemd): it keeps every line "+
+		"and shows it to whoever may read the log; give --admin-token-file FILE (a new file, in a directory only "+
+		"the server's user can write, such as its StateDirectory) and start again", what)
 }
 
 // adminSecret makes an admin token's secret and, with --admin-token-file,
