@@ -364,8 +364,11 @@ func announceFirstToken(ctx context.Context, st store.Store, c config, stderr io
 		_, err := fmt.Fprintf(stderr, "doorstepd: the first admin token, shown only this once; keep it safe:\n%s\n", secret)
 		return err
 	}
-	_, err = fmt.Fprintf(stderr, "doorstepd: the first admin token is in %s\n", c.adminTokenFile)
-	return err
+	// The token is in its file, where the operator was told to look: a
+	// stderr whose reader has gone (journald restarting) must not fail a
+	// start that has made it.
+	_, _ = fmt.Fprintf(stderr, "doorstepd: the first admin token is in %s\n", c.adminTokenFile)
+	return nil
 }
 
 // recoverAdmin makes one more admin token in the data file and hands its
@@ -414,8 +417,8 @@ func recoverAdmin(ctx context.Context, c config, logger *zap.Logger, stderr io.W
 		_, err := fmt.Fprintf(stderr, "doorstepd: a new admin token (%s), shown only this once; keep it safe:\n%s\n", tok.Name, secret)
 		return err
 	}
-	_, err = fmt.Fprintf(stderr, "doorstepd: a new admin token (%s) is in %s\n", tok.Name, c.adminTokenFile)
-	return err
+	_, _ = fmt.Fprintf(stderr, "doorstepd: a new admin token (%s) is in %s\n", tok.Name, c.adminTokenFile) // made, as for the first
+	return nil
 }
 
 // secretNotToJournal refuses to show an admin token's secret on stderr

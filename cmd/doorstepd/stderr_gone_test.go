@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -86,5 +88,48 @@ func exitOf(cmd *exec.Cmd, exited <-chan error) string {
 		return err.Error()
 	case <-time.After(5 * time.Second):
 		return "still running"
+	}
+}
+
+// brokenPipe is a stderr whose reader has gone: every write fails, as
+// one to a closed pipe does once SIGPIPE is ignored.
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+
+// TestTokenFileNoticeLostStillStarts: with --admin-token-file the token is
+// in its file; the line saying where, written to a stderr whose reader had
+// gone (journald restarted as the service started), failed a first start
+// after the token was stored, and --new-admin-token after it made one.
+// The file is what counts: the start serves, and the new token is told as
+// made.
+func TestTokenFileNoticeLostStillStarts(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, []string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--admin-token-file", tokenFile}, func(string) string { return "" }, brokenPipe{}, ready)
+	}()
+	select {
+	case <-ready:
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+	case err := <-done:
+		t.Fatalf("first start, its stderr's reader gone: %v, want it serving with the token in %s", err, tokenFile)
+	}
+	if readToken(t, tokenFile) == "" {
+		t.Fatal("no first token in its file")
+	}
+	second := filepath.Join(t.TempDir(), "admin.token")
+	if err := run(context.Background(), nil, []string{"--data-dir", dir, "--new-admin-token", "--admin-token-file", second}, func(string) string { return "" }, brokenPipe{}, nil); err != nil {
+		t.Errorf("--new-admin-token, its stderr's reader gone: %v, want the token made in %s", err, second)
+	}
+	if readToken(t, second) == "" {
+		t.Error("no new token in its file")
 	}
 }
