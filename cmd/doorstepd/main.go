@@ -267,7 +267,7 @@ func flagSet(c *config, getenv func(string) string) (*flag.FlagSet, error) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (env DOORSTEP_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or console (env DOORSTEP_LOG_FORMAT)")
 	fs.IntVar(&c.maxRecvBytes, "max-recv-bytes", server.DefaultMaxRecvBytes, "largest request message accepted, in bytes (env DOORSTEP_MAX_RECV_BYTES)")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long running calls may finish on shutdown; a second signal stops at once (env DOORSTEP_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long running calls may finish on shutdown; a second SIGINT or SIGTERM stops at once (env DOORSTEP_SHUTDOWN_TIMEOUT)")
 	for _, d := range []struct {
 		p          *time.Duration
 		flag, env  string
