@@ -100,3 +100,45 @@ func TestHangupIgnoredUnderNohup(t *testing.T) {
 		t.Errorf("doorstepd did not stop on SIGTERM")
 	}
 }
+
+// TestHangupThenTwoSIGTERMsForces: a SIGHUP (the terminal closed) starts
+// the graceful stop; an operator who then wants the server gone sends
+// SIGTERM, which is the first of the signals that count, and a second,
+// which cancels the calls still running as it would without the SIGHUP.
+func TestHangupThenTwoSIGTERMsForces(t *testing.T) {
+	dir := t.TempDir()
+	cmd, addr, exited, logged := startChild(t, "--data-dir", dir, "--admin-token-file", dir+"/admin.token", "--shutdown-timeout", "1h")
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, healthpb.Health_Check_FullMethodName); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM} {
+		_ = cmd.Process.Signal(sig)
+		select {
+		case err := <-exited:
+			t.Fatalf("doorstepd stopped at %v with a call in flight: %v", sig, err)
+		case <-time.After(time.Second): // two SIGTERMs pending at once would be one
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("doorstepd forced to stop: %v, want a clean exit", err)
+		}
+		if !slices.Contains(*logged, "second signal: cancelling calls still running") {
+			t.Errorf("the forced stop was not logged: %q", *logged)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("doorstepd ignored SIGTERM twice after SIGHUP: still running 5s later (it waits out --shutdown-timeout)")
+	}
+}
