@@ -199,6 +199,11 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 	var hash [32]byte
 	if ci != nil && ci.tapped != nil && ci.method == method {
 		tok, hash = ci.tapped, ci.tappedHash
+		// Its message has come: it is unread no more. A stop that finds
+		// the call ended has been counted already.
+		if ci.unread != nil && ci.unread() {
+			s.unread.done(tok.Name)
+		}
 	} else {
 		var err error
 		if tok, hash, err = s.token(ctx); err != nil {
@@ -281,8 +286,49 @@ func (s *Server) refuseEarly(ctx context.Context, method string) (context.Contex
 		return ctx, nil // the store's failure: authenticate says it
 	}
 	ctx, ci := tappedCall(ctx, method)
+	if err := s.unread.acquire(ctx, ci, tok.Name, s.limiter); err != nil {
+		return ctx, err
+	}
 	ci.tapped, ci.tappedHash = tok, hash
 	return ctx, nil
+}
+
+// unreadCalls counts, per token, the calls whose headers have come and
+// whose message is still coming: gRPC holds what has come of each until
+// the rest does, before the rate limit is asked, so a token could
+// otherwise make the server hold --max-recv-bytes for each of as many
+// calls as it opened, on as many connections as it liked. A token may
+// have as many such calls as it may start at once (its burst); a client
+// sending its calls whole never comes near it.
+type unreadCalls struct {
+	mu      sync.Mutex
+	byToken map[string]int
+}
+
+// acquire counts a call of token as unread, or refuses it as over the
+// token's rate, until authenticate has its message or ctx (the call's) is
+// done. Without a rate limit nothing is counted.
+func (u *unreadCalls) acquire(ctx context.Context, ci *callInfo, token string, l *limiter) error {
+	if l.rate <= 0 {
+		return nil
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if float64(u.byToken[token]) >= l.burst {
+		return statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many calls with this token whose message has not yet come; let them finish, then retry", nil)
+	}
+	u.byToken[token]++
+	ci.unread = context.AfterFunc(ctx, func() { u.done(token) })
+	return nil
+}
+
+// done ends the count of one of token's calls as unread.
+func (u *unreadCalls) done(token string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.byToken[token]--; u.byToken[token] <= 0 {
+		delete(u.byToken, token)
+	}
 }
 
 // MaxOpenCallsPerConn bounds the calls that need no token (health checks

@@ -66,8 +66,9 @@ type Server struct {
 
 	limiter   *limiter
 	streams   *streamCounter
-	openCalls *openCalls // refuseEarly's, of calls that need no token
-	backupDir string     // "": CreateBackup is refused
+	openCalls *openCalls   // refuseEarly's, of calls that need no token
+	unread    *unreadCalls // refuseEarly's, of calls with a token
+	backupDir string       // "": CreateBackup is refused
 
 	metrics *Metrics // nil: nothing counted
 }
@@ -133,7 +134,8 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 		matcherConfig: matcher.DefaultConfig(), lease: DefaultLease, candidatesPerRequest: matcher.DefaultCandidatesPerRequest,
 		eventRetention: DefaultEventRetention, personalRetention: DefaultPersonalDataRetention, assignmentGrace: DefaultAssignmentGrace, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter, watchHeartbeat: DefaultWatchHeartbeat,
 		draining: make(chan struct{}), dispatchSlot: make(chan struct{}, 1), urgent: make(chan struct{}, 1), limiter: newLimiter(DefaultRate, DefaultBurst),
-		streams: &streamCounter{max: DefaultMaxStreams, count: map[string]int{}}, openCalls: &openCalls{byConn: map[*peer.Peer]int{}}}
+		streams: &streamCounter{max: DefaultMaxStreams, count: map[string]int{}}, openCalls: &openCalls{byConn: map[*peer.Peer]int{}},
+		unread: &unreadCalls{byToken: map[string]int{}}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -324,6 +326,9 @@ type callInfo struct {
 	// authenticate to take rather than hash and look up again.
 	tapped     *pb.Token
 	tappedHash [32]byte
+	// unread stops the tap's count of the call as unread (unreadCalls)
+	// ending with the call; true if it had not ended.
+	unread func() bool
 }
 
 // tappedCall is the callInfo the tap left in ctx for method, or a new one
