@@ -455,13 +455,22 @@ func TestWatchCancelIsNotAnError(t *testing.T) {
 // workers, calls and new watches are still served, and every watch still
 // hears of a change.
 func TestWatchesOutnumberingWorkersDoNotStarveCalls(t *testing.T) {
+	// There are 32 workers a core: from 7 cores on, more watches than one
+	// token's burst of calls, and from 32 more than the 1000 streams a
+	// connection carries (NewGRPCServer). The limit is lifted and the
+	// watches spread over connections, so that only the workers run out.
+	const streamsPerConn = 1000
 	n := int(server.StreamWorkers()) + 4
-	h := newHarnessWithClock(t, nil, server.WithMaxStreams(n))
+	h := newHarnessWithClock(t, nil, server.WithMaxStreams(n), server.WithRateLimit(0, 0))
 	h.createHR(validHelpRequest())
 	before := h.revision()
 	var ws []*watcher
-	for range n {
-		w := h.watch(h.ev, &pb.WatchEventsRequest{})
+	var ev pb.EventServiceClient
+	for i := range n {
+		if i%streamsPerConn == 0 {
+			ev = pb.NewEventServiceClient(h.dial(grpc.WithPerRPCCredentials(bearerToken(h.adminSecret))))
+		}
+		w := h.watch(ev, &pb.WatchEventsRequest{})
 		ws = append(ws, w)
 	}
 	for _, w := range ws {
