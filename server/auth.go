@@ -298,12 +298,23 @@ func (s *Server) refuseEarly(ctx context.Context, method string) (context.Contex
 // the rest does, before the rate limit is asked, so a token could
 // otherwise make the server hold --max-recv-bytes for each of as many
 // calls as it opened, on as many connections as it liked. A token may
-// have as many such calls as it may start at once (its burst); a client
-// sending its calls whole never comes near it.
+// have as many such calls as it may start at once (its burst), and
+// MinUnreadCalls at least; a client sending its calls whole never comes
+// near it.
 type unreadCalls struct {
 	mu      sync.Mutex
 	byToken map[string]int
 }
+
+// MinUnreadCalls is the fewest calls whose message is still coming that a
+// token may have, however low its burst. The burst bounds calls as they
+// start, one taken from the bucket each, and these have taken none yet:
+// with --rate-burst 1, a partner's batch going up a slow line for seconds
+// would otherwise have every other call of its token refused though the
+// bucket held one for it. A token with a low burst may so make the
+// server hold 32 calls' --max-recv-bytes, as many calls as a connection
+// without a token may hold open (MaxOpenCallsPerConn).
+const MinUnreadCalls = MaxOpenCallsPerConn
 
 // acquire counts a call of token as unread, or refuses it as over the
 // token's rate, until authenticate has its message or ctx (the call's) is
@@ -314,7 +325,7 @@ func (u *unreadCalls) acquire(ctx context.Context, ci *callInfo, token string, l
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if float64(u.byToken[token]) >= l.burst {
+	if float64(u.byToken[token]) >= max(l.burst, MinUnreadCalls) {
 		return statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many calls with this token whose message has not yet come; let them finish, then retry", nil)
 	}
 	u.byToken[token]++
