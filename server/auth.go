@@ -287,6 +287,9 @@ func (s *Server) refuseEarly(ctx context.Context, method string) (context.Contex
 	}
 	ctx, ci := tappedCall(ctx, method)
 	if err := s.unread.acquire(ctx, ci, tok.Name, s.limiter); err != nil {
+		// Named as a token over its rate is: the operator sees the
+		// refusals counted, and memory held, and must learn whose it is.
+		s.overRate(&Principal{Token: tok.Name, Role: tok.Role, Organisation: tok.Organisation}, s.limiter.refuse(tok.Name, time.Now()))
 		return ctx, err
 	}
 	ci.tapped, ci.tappedHash = tok, hash
@@ -543,14 +546,7 @@ func (l *limiter) allow(key string, now time.Time) (ok bool, say int) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.byKey[key]
-	if !ok {
-		if len(l.byKey) > maxLimited {
-			l.forget(now)
-		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.byKey[key] = b
-	}
+	b := l.bucket(key, now)
 	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
 	b.last = now
 	ok = b.tokens >= 1
@@ -559,10 +555,40 @@ func (l *limiter) allow(key string, now time.Time) (ok bool, say int) {
 	} else {
 		b.refused++
 	}
+	return ok, b.say(now)
+}
+
+// refuse counts a call of key's refused before allow was asked (too many
+// of its calls still sending their message: unreadCalls) with those over
+// its rate, and says as allow does how many are to be logged now.
+func (l *limiter) refuse(key string, now time.Time) (say int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucket(key, now)
+	b.refused++
+	return b.say(now)
+}
+
+// bucket is key's bucket, a full one if it had none.
+func (l *limiter) bucket(key string, now time.Time) *bucket {
+	b, ok := l.byKey[key]
+	if !ok {
+		if len(l.byKey) > maxLimited {
+			l.forget(now)
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.byKey[key] = b
+	}
+	return b
+}
+
+// say is how many of the bucket's refusals are to be logged now (see
+// allow), and marks them said.
+func (b *bucket) say(now time.Time) (say int) {
 	if b.refused > 0 && (b.said.IsZero() || now.Sub(b.said) >= rateSaidEvery) {
 		say, b.refused, b.said = b.refused, 0, now
 	}
-	return ok, say
+	return say
 }
 
 // maxLimited bounds the buckets a limiter keeps: past it, those as good
