@@ -7,13 +7,19 @@ import (
 	"unicode"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
-func review3Window(from, to time.Duration) func(*pb.HelpRequest) {
+// review3Window is the window from to to after at. One at for a test's
+// windows, rather than the clock read at each (ts): two requests for
+// 1h-2h made either side of a second's turn, on a loaded machine, were a
+// second apart, and as each takes its whole hour they were no longer one
+// visit to the door.
+func review3Window(at time.Time, from, to time.Duration) func(*pb.HelpRequest) {
 	return func(r *pb.HelpRequest) {
-		r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: ts(from), EndTime: ts(to)}}
+		r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(at.Add(from)), EndTime: timestamppb.New(at.Add(to))}}
 	}
 }
 
@@ -36,7 +42,7 @@ func TestSecondStreetKeepsABlankStreetDoorShut(t *testing.T) {
 		t.Fatal("precondition: Bob offered the blank-street request while Ann goes to Union St")
 	}
 	// Another day, another street at the same postcode.
-	h.createHR(shopping(review3Window(72*time.Hour, 74*time.Hour), func(r *pb.HelpRequest) { r.Location.Street = "Holburn Street" }))
+	h.createHR(shopping(review3Window(time.Now(), 72*time.Hour, 74*time.Hour), func(r *pb.HelpRequest) { r.Location.Street = "Holburn Street" }))
 	r, err := h.match.CreateOffer(h.ctx, &pb.CreateOfferRequest{HelpRequest: blank.Name, Volunteer: bob.Name})
 	if err != nil {
 		return
@@ -53,11 +59,12 @@ func TestSecondStreetKeepsABlankStreetDoorShut(t *testing.T) {
 // be at the door at 4h30 when Bob is.
 func TestEditChainsTwoVolunteersAtOneDoor(t *testing.T) {
 	h := newHarness(t)
+	at := time.Now()
 	ann := h.createVol(matchVolunteer("Ann", "AB10 1AF", func(v *pb.Volunteer) { v.Capacity = 3 }))
 	bob := h.createVol(matchVolunteer("Bob", "AB10 1AB", phoned("07700 900222")))
-	early := h.createHR(shopping(review3Window(time.Hour, 2*time.Hour)))
-	late := h.createHR(shopping(review3Window(4*time.Hour, 5*time.Hour), func(r *pb.HelpRequest) { r.Details = "Bins" }))
-	third := h.createHR(shopping(review3Window(time.Hour, 2*time.Hour), func(r *pb.HelpRequest) { r.Details = "Post a letter" }))
+	early := h.createHR(shopping(review3Window(at, time.Hour, 2*time.Hour)))
+	late := h.createHR(shopping(review3Window(at, 4*time.Hour, 5*time.Hour), func(r *pb.HelpRequest) { r.Details = "Bins" }))
+	third := h.createHR(shopping(review3Window(at, time.Hour, 2*time.Hour), func(r *pb.HelpRequest) { r.Details = "Post a letter" }))
 	if _, err := h.match.AcceptOffer(h.ctx, &pb.AcceptOfferRequest{Name: h.offer(early.Name, ann.Name).Name}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +73,7 @@ func TestEditChainsTwoVolunteersAtOneDoor(t *testing.T) {
 	}
 	o := h.offer(third.Name, ann.Name)
 	if _, err := h.hr.UpdateHelpRequest(h.ctx, &pb.UpdateHelpRequestRequest{
-		HelpRequest: &pb.HelpRequest{Name: third.Name, Timing: &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: ts(time.Hour), EndTime: ts(5 * time.Hour)}}},
+		HelpRequest: &pb.HelpRequest{Name: third.Name, Timing: &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(at.Add(time.Hour)), EndTime: timestamppb.New(at.Add(5 * time.Hour))}}},
 		UpdateMask:  &fieldmaskpb.FieldMask{Paths: []string{"window"}},
 	}); err != nil {
 		t.Fatalf("widen the window: %v", err)
