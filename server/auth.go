@@ -547,8 +547,12 @@ func (l *limiter) allow(key string, now time.Time) (ok bool, say int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucket(key, now)
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
+	// now was read before the lock: another call of key's, read after it,
+	// may have come first, and the time between is not to be taken back.
+	if now.After(b.last) {
+		b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+		b.last = now
+	}
 	ok = b.tokens >= 1
 	if ok {
 		b.tokens--
