@@ -302,8 +302,12 @@ func (s *Server) refuseEarly(ctx context.Context, method string) (context.Contex
 // otherwise make the server hold --max-recv-bytes for each of as many
 // calls as it opened, on as many connections as it liked. A token may
 // have as many such calls as it may start at once (its burst), and
-// MinUnreadCalls at least; a client sending its calls whole never comes
-// near it.
+// MinUnreadCalls at least. A call counts until the server has read its
+// message (authenticate), not until the last byte comes: a client sending
+// its calls whole comes near the bound only with more calls at once than
+// that waiting for a busy server (256 callers of one token whose rate was
+// raised past what the server serves were refused), and then the messages
+// waiting are held all the same.
 type unreadCalls struct {
 	mu      sync.Mutex
 	byToken map[string]int
