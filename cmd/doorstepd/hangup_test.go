@@ -22,22 +22,9 @@ import (
 func TestHangupStopsGracefully(t *testing.T) {
 	dir := t.TempDir()
 	cmd, addr, exited, logged := startChild(t, "--data-dir", dir, "--admin-token-file", dir+"/admin.token", "--shutdown-timeout", "1h")
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	// A call in flight, its request begun and not yet ended, as in
-	// TestSecondSignalForces.
-	inFlight, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, healthpb.Health_Check_FullMethodName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
-		t.Fatal(err)
-	}
+	inFlight := holdCallInFlight(ctx, t, addr)
 	_ = cmd.Process.Signal(syscall.SIGHUP)
 	_ = cmd.Process.Signal(syscall.SIGHUP)
 	// The call ends: it is answered.
@@ -108,19 +95,9 @@ func TestHangupIgnoredUnderNohup(t *testing.T) {
 func TestHangupThenTwoSIGTERMsForces(t *testing.T) {
 	dir := t.TempDir()
 	cmd, addr, exited, logged := startChild(t, "--data-dir", dir, "--admin-token-file", dir+"/admin.token", "--shutdown-timeout", "1h")
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, healthpb.Health_Check_FullMethodName); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
-		t.Fatal(err)
-	}
+	holdCallInFlight(ctx, t, addr)
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM} {
 		_ = cmd.Process.Signal(sig)
 		select {

@@ -87,8 +87,7 @@ func TestFirstTokenNeverToTheJournal(t *testing.T) {
 				t.Fatalf("first start under journald without --admin-token-file: %v, want a refusal naming --admin-token-file", err)
 			}
 			tokenFile := filepath.Join(t.TempDir(), "admin.token")
-			addr, stop := start(t, "--data-dir", dir, "--admin-token-file", tokenFile)
-			_ = addr
+			_, stop := start(t, "--data-dir", dir, "--admin-token-file", tokenFile)
 			if err := stop(); err != nil {
 				t.Fatal(err)
 			}

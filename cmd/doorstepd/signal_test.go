@@ -79,23 +79,20 @@ func startChildVia(t *testing.T, wrap []string, args ...string) (cmd *exec.Cmd, 
 	return cmd, addr, exit, logged
 }
 
-// TestSecondSignalForces: SIGTERM lets running calls finish, for up to
-// --shutdown-timeout; a second SIGTERM (or Ctrl-C pressed again) stops the
-// server at once.
-func TestSecondSignalForces(t *testing.T) {
-	dir := t.TempDir()
-	cmd, addr, exited, logged := startChild(t, "--data-dir", dir, "--admin-token-file", dir+"/admin.token", "--shutdown-timeout", "1h")
-	// A call in flight: one whose request has begun but never ends, as
-	// from a client on a slow link, waits in the server for the rest. A
-	// health watch or an event stream would not do: the stop ends those.
+// holdCallInFlight opens, on a connection of its own, a call whose request
+// has begun but never ends, as from a client on a slow link: the server
+// holds it, waiting for the rest, until ctx ends or a stop gives up on it.
+// A health watch or an event stream would not do: a stop ends those. The
+// call is returned for a test that finishes it.
+func holdCallInFlight(ctx context.Context, t *testing.T, addr string) grpc.ClientStream {
+	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, healthpb.Health_Check_FullMethodName); err != nil {
+	t.Cleanup(func() { conn.Close() })
+	call, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, healthpb.Health_Check_FullMethodName)
+	if err != nil {
 		t.Fatal(err)
 	}
 	// A connection's frames are read in order: once a later call on it is
@@ -103,6 +100,18 @@ func TestSecondSignalForces(t *testing.T) {
 	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
 		t.Fatal(err)
 	}
+	return call
+}
+
+// TestSecondSignalForces: SIGTERM lets running calls finish, for up to
+// --shutdown-timeout; a second SIGTERM (or Ctrl-C pressed again) stops the
+// server at once.
+func TestSecondSignalForces(t *testing.T) {
+	dir := t.TempDir()
+	cmd, addr, exited, logged := startChild(t, "--data-dir", dir, "--admin-token-file", dir+"/admin.token", "--shutdown-timeout", "1h")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	holdCallInFlight(ctx, t, addr)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:
