@@ -96,6 +96,34 @@ func (s *BoltStore) Backup(ctx context.Context, dir string) (BackupInfo, error) 
 	return info, nil
 }
 
+// backupCopying is the copy's name in a backup's directory until it is
+// whole, marked and its key file written; then it is renamed doorstep.db.
+const backupCopying = "doorstep.db.tmp"
+
+// UnfinishedBackups lists the directories under root of backups begun and
+// never finished: the process was killed during the copy (kill -9, a power
+// cut, the OOM killer), and nothing could remove what it wrote. Each holds
+// part or all of a copy of everyone's data, perhaps with the key file that
+// opens it, and no audit record names it. They are named, not removed:
+// another server writing its backups under root may be taking one now.
+func UnfinishedBackups(root string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("unfinished backups: %w", err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		if _, err := os.Lstat(filepath.Join(dir, backupCopying)); err == nil {
+			dirs = append(dirs, dir)
+		}
+	}
+	return dirs, nil
+}
+
 // RemoveBackup removes dir, a backup Backup wrote, and syncs the
 // directory above it: a removal not on disk can be undone by a power cut,
 // bringing back everyone's data and the key that opens it.
@@ -161,7 +189,7 @@ func (s *BoltStore) backupTo(ctx context.Context, dir string, info *BackupInfo, 
 	}
 
 	data := filepath.Join(dir, "doorstep.db")
-	tmp := data + ".tmp"
+	tmp := filepath.Join(dir, backupCopying)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err

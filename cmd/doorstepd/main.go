@@ -505,6 +505,17 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 			return fmt.Errorf("--backup-dir: %w", err)
 		}
 		opts = append(opts, server.WithBackupDir(dir))
+		// A backup the server was killed during is no backup and was never
+		// audited, but holds everyone's data: whoever runs the server must
+		// hear of it, since a stop that could have removed it did not run.
+		left, err := store.UnfinishedBackups(dir)
+		if err != nil {
+			logger.Warn("could not look for unfinished backups", zap.Error(err))
+		}
+		for _, d := range left {
+			logger.Warn("unfinished backup: the server stopped during its copy, so it is no backup and no audit record names it, but it holds everyone's data (and perhaps its key file): delete the directory",
+				zap.String("dir", d))
+		}
 	}
 	opening := time.Now()
 	storeOpts := []store.Option{store.WithLogger(logger), store.WithPauseAfterUnanswered(c.pauseAfter)}
