@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestUnfinishedBackupIsNamedAtStart: a server killed while a backup
@@ -34,34 +31,15 @@ func TestUnfinishedBackupIsNamedAtStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var logs syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, nil, []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--backup-dir", backups,
-			"--admin-token-file", t.TempDir() + "/admin.token"}, func(string) string { return "" }, &logs, ready)
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("doorstepd did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("doorstepd did not start in 30s")
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	logs := startAndStopLogged(t, "--data-dir", t.TempDir(), "--backup-dir", backups, "--admin-token-file", t.TempDir()+"/admin.token")
 	var named []string
-	for _, line := range strings.Split(logs.String(), "\n") {
+	for _, line := range strings.Split(logs, "\n") {
 		if strings.Contains(line, "unfinished backup") {
 			named = append(named, line)
 		}
 	}
 	if len(named) != 1 || !strings.Contains(named[0], `"dir":"`+unfinished+`"`) || !strings.Contains(named[0], `"level":"warn"`) {
-		t.Fatalf("the start's warnings of unfinished backups: %q, want one naming %s:\n%s", named, unfinished, logs.String())
+		t.Fatalf("the start's warnings of unfinished backups: %q, want one naming %s:\n%s", named, unfinished, logs)
 	}
 	if _, err := os.Stat(filepath.Join(unfinished, "doorstep.db.tmp")); err != nil {
 		t.Errorf("the unfinished backup was touched (another server may be writing it): %v", err)
