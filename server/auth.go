@@ -202,7 +202,7 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 		// Its message has come: it is unread no more. A stop that finds
 		// the call ended has been counted already.
 		if ci.unread != nil && ci.unread() {
-			s.unread.done(tok.Name)
+			s.unread.release(tok.Name)
 		}
 	} else {
 		var err error
@@ -276,7 +276,7 @@ func (s *Server) token(ctx context.Context) (*pb.Token, [32]byte, error) {
 // authenticate does not hash and look it up a second time.
 func (s *Server) refuseEarly(ctx context.Context, method string) (context.Context, error) {
 	if open[method] {
-		return ctx, s.openCalls.acquire(ctx)
+		return ctx, s.countOpenCall(ctx)
 	}
 	tok, hash, err := s.token(ctx)
 	if status.Code(err) == codes.Unauthenticated {
@@ -286,7 +286,7 @@ func (s *Server) refuseEarly(ctx context.Context, method string) (context.Contex
 		return ctx, nil // the store's failure: authenticate says it
 	}
 	ctx, ci := tappedCall(ctx, method)
-	if err := s.unread.acquire(ctx, ci, tok.Name, s.limiter); err != nil {
+	if err := s.countUnread(ctx, ci, tok.Name); err != nil {
 		// Named as a token over its rate is: the operator sees the
 		// refusals counted, and memory held, and must learn whose it is.
 		s.overRate(&Principal{Token: tok.Name, Role: tok.Role, Organisation: tok.Organisation}, s.limiter.refuse(tok.Name, time.Now()))
@@ -294,23 +294,6 @@ func (s *Server) refuseEarly(ctx context.Context, method string) (context.Contex
 	}
 	ci.tapped, ci.tappedHash = tok, hash
 	return ctx, nil
-}
-
-// unreadCalls counts, per token, the calls whose headers have come and
-// whose message is still coming: gRPC holds what has come of each until
-// the rest does, before the rate limit is asked, so a token could
-// otherwise make the server hold --max-recv-bytes for each of as many
-// calls as it opened, on as many connections as it liked. A token may
-// have as many such calls as it may start at once (its burst), and
-// MinUnreadCalls at least. A call counts until the server has read its
-// message (authenticate), not until the last byte comes: a client sending
-// its calls whole comes near the bound only with more calls at once than
-// that waiting for a busy server (256 callers of one token whose rate was
-// raised past what the server serves were refused), and then the messages
-// waiting are held all the same.
-type unreadCalls struct {
-	mu      sync.Mutex
-	byToken map[string]int
 }
 
 // MinUnreadCalls is the fewest calls whose message is still coming that a
@@ -323,30 +306,29 @@ type unreadCalls struct {
 // without a token may hold open (MaxOpenCallsPerConn).
 const MinUnreadCalls = MaxOpenCallsPerConn
 
-// acquire counts a call of token as unread, or refuses it as over the
-// token's rate, until authenticate has its message or ctx (the call's) is
-// done. Without a rate limit nothing is counted.
-func (u *unreadCalls) acquire(ctx context.Context, ci *callInfo, token string, l *limiter) error {
-	if l.rate <= 0 {
+// countUnread counts a call of token's whose headers have come and whose
+// message is still coming, or refuses it: gRPC holds what has come of each until
+// the rest does, before the rate limit is asked, so a token could
+// otherwise make the server hold --max-recv-bytes for each of as many
+// calls as it opened, on as many connections as it liked. A token may
+// have as many such calls as it may start at once (its burst), and
+// MinUnreadCalls at least. A call counts until the server has read its
+// message (authenticate), not until the last byte comes: a client sending
+// its calls whole comes near the bound only with more calls at once than
+// that waiting for a busy server (256 callers of one token whose rate was
+// raised past what the server serves were refused), and then the messages
+// waiting are held all the same. It counts until authenticate has the
+// message or ctx (the call's) is done. Without a rate limit nothing is
+// counted.
+func (s *Server) countUnread(ctx context.Context, ci *callInfo, token string) error {
+	if s.limiter.rate <= 0 {
 		return nil
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if float64(u.byToken[token]) >= max(l.burst, MinUnreadCalls) {
+	if !s.unread.take(token, int(max(s.limiter.burst, MinUnreadCalls))) {
 		return statusWith(codes.ResourceExhausted, ReasonRateLimited, "too many calls with this token whose message has not yet come; let them finish, then retry", nil)
 	}
-	u.byToken[token]++
-	ci.unread = context.AfterFunc(ctx, func() { u.done(token) })
+	ci.unread = context.AfterFunc(ctx, func() { s.unread.release(token) })
 	return nil
-}
-
-// done ends the count of one of token's calls as unread.
-func (u *unreadCalls) done(token string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.byToken[token]--; u.byToken[token] <= 0 {
-		delete(u.byToken, token)
-	}
 }
 
 // MaxOpenCallsPerConn bounds the calls that need no token (health checks
@@ -360,34 +342,19 @@ func (u *unreadCalls) done(token string) {
 // that.
 const MaxOpenCallsPerConn = 32
 
-// openCalls counts, per connection, the calls open that need no token.
-type openCalls struct {
-	mu     sync.Mutex
-	byConn map[*peer.Peer]int
-}
-
-// acquire counts a call that needs no token against its connection, or
-// refuses it, until ctx (the call's) is done. gRPC puts one peer in the
-// context of every call on a connection, and a peer is a connection's: a
-// test holds that to the bound.
-func (o *openCalls) acquire(ctx context.Context) error {
+// countOpenCall counts a call that needs no token against its
+// connection, or refuses it, until ctx (the call's) is done. gRPC puts one
+// peer in the context of every call on a connection, and a peer is a
+// connection's: a test holds that to the bound.
+func (s *Server) countOpenCall(ctx context.Context) error {
 	conn, ok := peer.FromContext(ctx)
 	if !ok {
 		return nil
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.byConn[conn] >= MaxOpenCallsPerConn {
+	if !s.openCalls.take(conn, MaxOpenCallsPerConn) {
 		return statusWith(codes.ResourceExhausted, ReasonTooManyStreams, "this connection has as many calls without a token open as it may; close one first", nil)
 	}
-	o.byConn[conn]++
-	context.AfterFunc(ctx, func() {
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		if o.byConn[conn]--; o.byConn[conn] <= 0 {
-			delete(o.byConn, conn)
-		}
-	})
+	context.AfterFunc(ctx, func() { s.openCalls.release(conn) })
 	return nil
 }
 
@@ -444,7 +411,7 @@ func (s *Server) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	if p == nil {
 		return handler(srv, &methodStream{ServerStream: ss, ctx: ctx})
 	}
-	if !s.streams.acquire(p.Token) {
+	if !s.streams.take(p.Token, s.maxStreams) {
 		return statusWith(codes.ResourceExhausted, ReasonTooManyStreams, "this token has as many open streams as it may; close one first", nil)
 	}
 	defer s.streams.release(p.Token)
@@ -633,27 +600,34 @@ func (l *limiter) forgetAll(let func(b *bucket, tokens float64) bool, now time.T
 	}
 }
 
-// streamCounter bounds the streams one principal holds open.
-type streamCounter struct {
-	max   int
+// held counts, per key, what each holds and refuses more past a bound: the
+// event streams a token holds open, the calls without a token a
+// connection holds, a token's calls whose message is not yet read.
+type held[K comparable] struct {
 	mu    sync.Mutex
-	count map[string]int
+	count map[K]int
 }
 
-func (c *streamCounter) acquire(key string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.max > 0 && c.count[key] >= c.max {
+// take counts one more for key, unless it holds most already (most <= 0:
+// no bound).
+func (h *held[K]) take(key K, most int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if most > 0 && h.count[key] >= most {
 		return false
 	}
-	c.count[key]++
+	if h.count == nil {
+		h.count = map[K]int{}
+	}
+	h.count[key]++
 	return true
 }
 
-func (c *streamCounter) release(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.count[key]--; c.count[key] <= 0 {
-		delete(c.count, key)
+// release counts one fewer for key.
+func (h *held[K]) release(key K) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.count[key]--; h.count[key] <= 0 {
+		delete(h.count, key)
 	}
 }

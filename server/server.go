@@ -64,11 +64,12 @@ type Server struct {
 	draining          chan struct{} // closed by Drain
 	drainOnce         sync.Once
 
-	limiter   *limiter
-	streams   *streamCounter
-	openCalls *openCalls   // refuseEarly's, of calls that need no token
-	unread    *unreadCalls // refuseEarly's, of calls with a token
-	backupDir string       // "": CreateBackup is refused
+	limiter    *limiter
+	streams    held[string]     // event streams, by token
+	maxStreams int              // of them a token may hold
+	openCalls  held[*peer.Peer] // refuseEarly's, of calls that need no token
+	unread     held[string]     // refuseEarly's, of calls with a token not yet read
+	backupDir  string           // "": CreateBackup is refused
 
 	metrics *Metrics // nil: nothing counted
 }
@@ -120,7 +121,7 @@ func WithRateLimit(perSecond float64, burst int) Option {
 func WithBackupDir(dir string) Option { return func(s *Server) { s.backupDir = dir } }
 
 // WithMaxStreams sets how many event streams one token may hold open.
-func WithMaxStreams(n int) Option { return func(s *Server) { s.streams.max = n } }
+func WithMaxStreams(n int) Option { return func(s *Server) { s.maxStreams = n } }
 
 // New returns a Server over st. Both st and logger are required.
 func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
@@ -134,8 +135,7 @@ func New(st store.Store, logger *zap.Logger, opts ...Option) (*Server, error) {
 		matcherConfig: matcher.DefaultConfig(), lease: DefaultLease, candidatesPerRequest: matcher.DefaultCandidatesPerRequest,
 		eventRetention: DefaultEventRetention, personalRetention: DefaultPersonalDataRetention, assignmentGrace: DefaultAssignmentGrace, watchProgress: DefaultWatchProgress, watchSlowAfter: DefaultWatchSlowAfter, watchHeartbeat: DefaultWatchHeartbeat,
 		draining: make(chan struct{}), dispatchSlot: make(chan struct{}, 1), urgent: make(chan struct{}, 1), limiter: newLimiter(DefaultRate, DefaultBurst),
-		streams: &streamCounter{max: DefaultMaxStreams, count: map[string]int{}}, openCalls: &openCalls{byConn: map[*peer.Peer]int{}},
-		unread: &unreadCalls{byToken: map[string]int{}}}
+		maxStreams: DefaultMaxStreams}
 	for _, o := range opts {
 		o(s)
 	}
