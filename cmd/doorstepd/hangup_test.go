@@ -107,15 +107,5 @@ func TestHangupThenTwoSIGTERMsForces(t *testing.T) {
 		}
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("doorstepd forced to stop: %v, want a clean exit", err)
-		}
-		if !slices.Contains(*logged, "second signal: cancelling calls still running") {
-			t.Errorf("the forced stop was not logged: %q", *logged)
-		}
-	case <-time.After(5 * time.Second):
-		t.Errorf("doorstepd ignored SIGTERM twice after SIGHUP: still running 5s later (it waits out --shutdown-timeout)")
-	}
+	expectForcedStop(t, exited, logged, "SIGTERM twice after SIGHUP")
 }

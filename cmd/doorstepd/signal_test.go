@@ -119,6 +119,13 @@ func TestSecondSignalForces(t *testing.T) {
 	case <-time.After(time.Second):
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
+	expectForcedStop(t, exited, logged, "a second SIGTERM")
+}
+
+// expectForcedStop: the signal just sent (what) cancels the calls still
+// running, logs it and exits cleanly, not waiting out --shutdown-timeout.
+func expectForcedStop(t *testing.T, exited <-chan error, logged *[]string, what string) {
+	t.Helper()
 	select {
 	case err := <-exited:
 		if err != nil {
@@ -128,6 +135,6 @@ func TestSecondSignalForces(t *testing.T) {
 			t.Errorf("the forced stop was not logged: %q", *logged)
 		}
 	case <-time.After(5 * time.Second):
-		t.Errorf("doorstepd ignored a second SIGTERM: still running 5s later (it waits out --shutdown-timeout)")
+		t.Errorf("doorstepd ignored %s: still running 5s later (it waits out --shutdown-timeout)", what)
 	}
 }
