@@ -88,16 +88,23 @@ func newHarnessWithClock(t testing.TB, clock *testClock, opts ...server.Option) 
 func newHarnessAt(t testing.TB, path string, clock *testClock, opts ...server.Option) *harness {
 	t.Helper()
 	h := &harness{t: t, path: path, ctx: context.Background(), start: time.Now(), clock: clock, opts: opts}
+	h.startServing()
+	return h
+}
+
+// startServing opens h's store, loads the sample gazetteer into it and
+// serves it, until the test ends.
+func (h *harness) startServing() {
+	h.t.Helper()
 	st, err := h.open()
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	if _, err := server.LoadGazetteer(h.ctx, st, samplePath); err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	h.serve(st)
-	t.Cleanup(h.close)
-	return h
+	h.t.Cleanup(h.close)
 }
 
 func (h *harness) serve(st *store.BoltStore) {

@@ -60,15 +60,7 @@ func newMeteredStalling(t *testing.T, opts ...server.Option) (*metered, *stallin
 	h := &harness{t: t, path: filepath.Join(t.TempDir(), "doorstep.db"), ctx: context.Background(), start: time.Now(),
 		opts: append(opts, server.WithMetrics(m))}
 	h.wrap = func(st store.Store) store.Store { stalling.Store = st; return stalling }
-	st, err := h.open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := server.LoadGazetteer(h.ctx, st, samplePath); err != nil {
-		t.Fatal(err)
-	}
-	h.serve(st)
-	t.Cleanup(h.close)
+	h.startServing()
 	return &metered{harness: h, scrapeURL: web.URL}, stalling
 }
 
