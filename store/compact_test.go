@@ -47,7 +47,7 @@ func TestCompactionKeepsSecondOpenOffUnlinkedFile(t *testing.T) {
 			results <- opened{s, err}
 		})
 	}
-	time.Sleep(300 * time.Millisecond) // both are now waiting for the lock
+	waitForOpeners(t, path, 3) // the holder's and both Opens': both now wait for the lock
 	mustOK(t, holder.Close(), "release the file")
 	wg.Wait()
 	close(results)
@@ -83,6 +83,44 @@ func TestCompactionKeepsSecondOpenOffUnlinkedFile(t *testing.T) {
 		}
 	}
 	mustOK(t, s.Close(), "close")
+}
+
+// waitForOpeners waits until the process has held the file at path open n
+// times for 100 ms. bbolt keeps the file open while it polls for the lock,
+// so an Open counted that long waits on the lock (the store's own check
+// before it opens and closes the file within microseconds); a fixed sleep
+// instead let a slow machine release the lock before an Open reached it,
+// and the race the test is about never ran. Without /proc it falls back
+// to a sleep.
+func waitForOpeners(t *testing.T, path string, n int) {
+	t.Helper()
+	want, err := filepath.EvalSymlinks(path)
+	mustOK(t, err, "resolve the data file")
+	var since time.Time
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			time.Sleep(300 * time.Millisecond)
+			return
+		}
+		open := 0
+		for _, fd := range fds {
+			if target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && target == want {
+				open++
+			}
+		}
+		switch {
+		case open < n:
+			since = time.Time{}
+		case since.IsZero():
+			since = time.Now()
+		case time.Since(since) >= 100*time.Millisecond:
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the data file is open %d times after a minute, want %d", open, n)
+		}
+	}
 }
 
 // The migration to schema 4 seals plain personal data in place, leaving
