@@ -370,8 +370,14 @@ func TestWatchSlowConsumer(t *testing.T) {
 		t.Errorf("the fast stream got %d events, want %d", len(got), n)
 	}
 
-	// Give the server time to give up on the slow stream, then read it.
-	time.Sleep(time.Second)
+	// Read the slow stream once the server has given up on it; read
+	// sooner, it would be a stream that kept up. A fixed wait could end
+	// first on a slow machine.
+	for deadline := time.Now().Add(time.Minute); h.logs.FilterMessage("event stream ended: slow consumer").Len() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not give up on the stream that stopped reading within a minute")
+		}
+	}
 	var got []*pb.Event
 	var last int64
 	for {
