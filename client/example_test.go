@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -19,12 +20,17 @@ import (
 // become external_id, so sending the same list twice, or again after a
 // failure part way, creates nothing new.
 func ExampleClient_ImportHelpRequests() {
-	srv, cleanup := exampleServer() // a real server, in process
-	defer cleanup()
 	ctx := context.Background()
-	// For a real server: client.Dial(ctx, "doorstep.example.org:443",
-	// client.WithTLS(&tls.Config{}), client.WithToken(token)).
-	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithToken(srv.token), client.WithDialOptions(srv.dialOption()))
+	// The server's address, and a file holding the token's secret (its
+	// line end is dropped), as whoever runs the job gives them.
+	addr, tokenFile := os.Getenv("DOORSTEP_ADDR"), os.Getenv("DOORSTEP_TOKEN_FILE")
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// This server is on loopback; across a network it is
+	// client.WithTLS(&tls.Config{}) in place of client.WithInsecure().
+	c, err := client.Dial(ctx, addr, client.WithInsecure(), client.WithToken(string(token)))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,6 +57,8 @@ func ExampleClient_ImportHelpRequests() {
 	for run := 1; run <= 2; run++ {
 		results, err := c.ImportHelpRequests(ctx, rows)
 		if err != nil {
+			// The results of the batches before the failure are in
+			// results; running the whole import again finishes it.
 			log.Fatal(client.Describe(err))
 		}
 		created, existing := 0, 0
@@ -78,11 +86,18 @@ func ExampleClient_ImportHelpRequests() {
 // restart of the app it carries on from there; Watch does the same by
 // itself across dropped connections and server restarts.
 func ExampleClient_Watch() {
-	srv, cleanup := exampleServer()
-	defer cleanup()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithToken(srv.token), client.WithDialOptions(srv.dialOption()))
+	// The server's address, and a file holding the token's secret (its
+	// line end is dropped), as whoever runs the job gives them.
+	addr, tokenFile := os.Getenv("DOORSTEP_ADDR"), os.Getenv("DOORSTEP_TOKEN_FILE")
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// This server is on loopback; across a network it is
+	// client.WithTLS(&tls.Config{}) in place of client.WithInsecure().
+	c, err := client.Dial(ctx, addr, client.WithInsecure(), client.WithToken(string(token)))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -99,7 +114,22 @@ func ExampleClient_Watch() {
 		if resume == 0 {
 			// The first response: the watch is live. Here a helpline
 			// worker now takes a call, and the caller then cancels.
-			go takeCall(ctx, c)
+			go func() {
+				hr, err := c.CreateHelpRequest(ctx, &pb.HelpRequest{
+					Needs:        []pb.Need{pb.Need_NEED_PRESCRIPTION_COLLECTION},
+					Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(24 * time.Hour))},
+					Location:     &pb.Location{Postcode: "ab10 1ab"},
+					Requester:    &pb.Contact{DisplayName: "Margaret", Phone: "01224 123456"},
+					Organisation: "aberdeen-mutual-aid",
+				})
+				if err != nil {
+					log.Print(client.Describe(err))
+					return
+				}
+				if _, err := c.Matching.CancelHelpRequest(ctx, &pb.CancelHelpRequestRequest{Name: hr.Name}); err != nil {
+					log.Print(client.Describe(err))
+				}
+			}()
 		}
 		for _, ev := range resp.Events {
 			// Events carry no personal data: read the record for that.
@@ -130,30 +160,19 @@ func ExampleClient_Watch() {
 	// TYPE_HELP_REQUEST_STATE_CHANGED AB10 1AB [NEED_PRESCRIPTION_COLLECTION] STATE_CANCELLED
 }
 
-// takeCall records a request, which the caller then cancels.
-func takeCall(ctx context.Context, c *client.Client) {
-	hr, err := c.CreateHelpRequest(ctx, &pb.HelpRequest{
-		Needs:        []pb.Need{pb.Need_NEED_PRESCRIPTION_COLLECTION},
-		Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(24 * time.Hour))},
-		Location:     &pb.Location{Postcode: "ab10 1ab"},
-		Requester:    &pb.Contact{DisplayName: "Margaret", Phone: "01224 123456"},
-		Organisation: "aberdeen-mutual-aid",
-	})
-	if err != nil {
-		log.Print(client.Describe(err))
-		return
-	}
-	if _, err := c.Matching.CancelHelpRequest(ctx, &pb.CancelHelpRequestRequest{Name: hr.Name}); err != nil {
-		log.Print(client.Describe(err))
-	}
-}
-
 // Describe gives helpline staff one sentence they can act on.
 func ExampleDescribe() {
-	srv, cleanup := exampleServer()
-	defer cleanup()
 	ctx := context.Background()
-	c, err := client.Dial(ctx, "passthrough:///bufnet", client.WithInsecure(), client.WithToken(srv.token), client.WithDialOptions(srv.dialOption()))
+	// The server's address, and a file holding the token's secret (its
+	// line end is dropped), as whoever runs the job gives them.
+	addr, tokenFile := os.Getenv("DOORSTEP_ADDR"), os.Getenv("DOORSTEP_TOKEN_FILE")
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// This server is on loopback; across a network it is
+	// client.WithTLS(&tls.Config{}) in place of client.WithInsecure().
+	c, err := client.Dial(ctx, addr, client.WithInsecure(), client.WithToken(string(token)))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -47,7 +45,7 @@ type testServer struct {
 
 // startServer serves a new data file in dir, with the sample gazetteer
 // loaded, and with opts (interceptors that inject failures) in its gRPC
-// server. It takes no *testing.T so that examples can use it.
+// server.
 func startServer(dir string, opts ...grpc.ServerOption) (*testServer, error) {
 	s := &testServer{path: filepath.Join(dir, "doorstep.db"), opts: opts}
 	st, err := store.Open(s.path)
@@ -233,24 +231,6 @@ func freeVolunteer(org string) *pb.Volunteer {
 		v.Availability.Weekly = append(v.Availability.Weekly, &pb.AvailabilitySlot{Day: d, StartTime: &pb.TimeOfDay{}, EndTime: &pb.TimeOfDay{Hours: 24}})
 	}
 	return v
-}
-
-// exampleServer starts a server for an example in a temporary directory,
-// and returns it with a function that removes it. Examples have no
-// *testing.T, so a failure here panics.
-func exampleServer() (*testServer, func()) {
-	dir, err := os.MkdirTemp("", "doorstep-example-")
-	if err != nil {
-		panic(err)
-	}
-	s, err := startServer(dir)
-	if err != nil {
-		panic(fmt.Sprintf("example server: %v", err))
-	}
-	return s, func() {
-		_ = s.stop()
-		_ = os.RemoveAll(dir)
-	}
 }
 
 // requestIDs records the request_id of every create that reaches the
