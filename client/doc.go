@@ -19,6 +19,18 @@
 //
 // WithInsecure is for a server on loopback, or in tests.
 //
+// The token is a secret the server's admin makes for you and shows once
+// (doorstep admin token create; a partner's, with --role partner and
+// --org naming the organisation it acts for). Keep it in a file only the
+// job can read and give WithToken what the file holds: the line end is
+// dropped. A partner token acts for its one organisation: a request naming
+// another is refused PERMISSION_DENIED. Dial makes no connection, so a wrong
+// address or token is first told by the first call (UNAVAILABLE,
+// UNAUTHENTICATED).
+//
+// A Client is safe for concurrent use, Watch beside other calls included;
+// Close it when the program is done with it.
+//
 // # Calls and retries
 //
 // The service fields (HelpRequests, Volunteers, Matching, Gazetteer,
@@ -48,6 +60,22 @@
 //
 // Errors keep their gRPC status through any wrapping: status.Code works on
 // them, Reason returns the server's stable ErrorInfo reason for code that
-// must tell failures apart, and Describe (DescribeRow for an import row)
-// turns one into a sentence for the person at the keyboard.
+// must tell failures apart (Metadata its details, such as the "resource"
+// in the way), and Describe (DescribeRow for an import row) turns one into
+// a sentence for the person at the keyboard.
+//
+// Every reason the server gives, with its code and the metadata it
+// carries, is listed in the Errors section of the repository's README
+// (https://github.com/doorstep-aid/doorstep#errors), and each method's
+// comment in the .proto files names those it gives. This package has
+// constants only for the reasons it acts on or makes itself. A later
+// server may give reasons added since: show Describe's sentence for one
+// a program does not know.
+//
+// A call that its context ended, cancelled (SIGINT, say) or past its
+// deadline, fails with code CANCELED or DEADLINE_EXCEEDED: gRPC's errors
+// do not wrap the context's, so errors.Is(err, context.Canceled) is false
+// for them, and status.Code (or ctx.Err()) tells it. ImportHelpRequests so
+// stopped returns the rows done before with such an error; running the
+// import again finishes it. Watch returns ctx.Err() itself.
 package client

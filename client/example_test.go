@@ -183,3 +183,54 @@ func ExampleDescribe() {
 	// Output:
 	// Not found: helpRequests/01j0000000000000000000000a does not exist (HELP_REQUEST_NOT_FOUND).
 }
+
+// A partner's program branches on the stable reason, not on the message,
+// which may be reworded. Here a request the food bank sent before is sent
+// again under its own id, and the program goes on with the one stored.
+func ExampleReason() {
+	ctx := context.Background()
+	// The server's address, and a file holding the token's secret (its
+	// line end is dropped), as whoever runs the job gives them.
+	addr, tokenFile := os.Getenv("DOORSTEP_ADDR"), os.Getenv("DOORSTEP_TOKEN_FILE")
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// This server is on loopback; across a network it is
+	// client.WithTLS(&tls.Config{}) in place of client.WithInsecure().
+	c, err := client.Dial(ctx, addr, client.WithInsecure(), client.WithToken(string(token)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	hr := &pb.HelpRequest{
+		Needs:        []pb.Need{pb.Need_NEED_FOOD_PARCEL},
+		Timing:       &pb.HelpRequest_Deadline{Deadline: timestamppb.New(time.Now().Add(48 * time.Hour))},
+		Location:     &pb.Location{Postcode: "AB10 1AB"},
+		Requester:    &pb.Contact{DisplayName: "Margaret", Phone: "01224 123456"},
+		Organisation: "kincorth-pantry",
+		ExternalId:   "KP-0042",
+	}
+	for range 2 {
+		stored, err := c.CreateHelpRequest(ctx, hr)
+		switch {
+		case err == nil:
+			fmt.Println("stored", stored.ExternalId)
+		case client.Reason(err) == "EXTERNAL_ID_EXISTS":
+			// The request in the way is named in the error's metadata.
+			stored, err = c.GetHelpRequest(ctx, client.Metadata(err, "resource"))
+			if err != nil {
+				log.Fatal(client.Describe(err))
+			}
+			fmt.Println("already there:", stored.ExternalId, stored.State)
+		case status.Code(err) == codes.InvalidArgument:
+			fmt.Println("to correct:", client.Describe(err))
+		default:
+			log.Fatal(client.Describe(err))
+		}
+	}
+	// Output:
+	// stored KP-0042
+	// already there: KP-0042 STATE_OPEN
+}
