@@ -13,9 +13,10 @@ import (
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
-// newRequestID returns a random (version 4) UUID, the form the server
-// accepts as a request_id.
-func newRequestID() string {
+// NewRequestID returns a random (version 4) UUID, the form the server
+// accepts as a request_id: for a program that sends its own, to ask again
+// under it after a call it gave up on (see CreateHelpRequest).
+func NewRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails: crypto/rand panics instead
 	b[6] = b[6]&0x0f | 0x40
@@ -62,7 +63,7 @@ func (c *Client) CreateHelpRequest(ctx context.Context, hr *pb.HelpRequest) (*pb
 // reply to one of this client's retries names them as things stood at
 // the retry.
 func (c *Client) CreateHelpRequestReply(ctx context.Context, hr *pb.HelpRequest) (*pb.CreateHelpRequestResponse, error) {
-	resp, err := c.HelpRequests.CreateHelpRequest(ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr, RequestId: newRequestID()})
+	resp, err := c.HelpRequests.CreateHelpRequest(ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr, RequestId: NewRequestID()})
 	if err != nil {
 		return nil, fmt.Errorf("client: create help request: %w", err)
 	}
@@ -74,7 +75,7 @@ func (c *Client) CreateHelpRequestReply(ctx context.Context, hr *pb.HelpRequest)
 // request_id sent again after it is refused as after a deletion
 // (REQUEST_ID_TARGET_DELETED), and registers nobody.
 func (c *Client) CreateVolunteer(ctx context.Context, v *pb.Volunteer) (*pb.Volunteer, error) {
-	resp, err := c.Volunteers.CreateVolunteer(ctx, &pb.CreateVolunteerRequest{Volunteer: v, RequestId: newRequestID()})
+	resp, err := c.Volunteers.CreateVolunteer(ctx, &pb.CreateVolunteerRequest{Volunteer: v, RequestId: NewRequestID()})
 	if err != nil {
 		return nil, fmt.Errorf("client: create volunteer: %w", err)
 	}

@@ -126,7 +126,7 @@ func withRequestID(method string, req any) any {
 		dst.Set(fd, v)
 		return true
 	})
-	dst.Set(dst.Descriptor().Fields().ByName("request_id"), protoreflect.ValueOfString(newRequestID()))
+	dst.Set(dst.Descriptor().Fields().ByName("request_id"), protoreflect.ValueOfString(NewRequestID()))
 	return dst.Interface()
 }
 

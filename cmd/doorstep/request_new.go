@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/doorstep-aid/doorstep/client"
 	"github.com/doorstep-aid/doorstep/geo"
 	"github.com/doorstep-aid/doorstep/phone"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -509,13 +510,23 @@ func orgPattern(s string) bool {
 	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
 }
 
-// createHelpRequest stores a request through the client package, which
-// gives it a request_id so that a retry after a lost answer cannot store
-// it twice.
+// createHelpRequest stores a request under a request_id of its own, so
+// that a retry after a lost answer cannot store it twice. An answer that
+// did not come within --timeout is asked for once more under the same
+// request_id: on a slow disk (an SD card, a network disk past its quota) a
+// save the server had begun ended only after the command gave up, and
+// doorstep request find, run at once as the command said, did not show it
+// yet, so the call was taken twice.
 func (a *app) createHelpRequest(hr *pb.HelpRequest) (*pb.CreateHelpRequestResponse, error) {
 	c, err := a.client()
 	if err != nil {
 		return nil, err
 	}
-	return c.CreateHelpRequestReply(a.ctx, hr)
+	req := &pb.CreateHelpRequestRequest{HelpRequest: hr, RequestId: client.NewRequestID()}
+	reply, err := c.HelpRequests.CreateHelpRequest(a.ctx, req)
+	if status.Code(err) != codes.DeadlineExceeded || a.ctx.Err() != nil {
+		return reply, err
+	}
+	fmt.Fprintf(a.stderr, "The server did not answer within %s: asking it again whether the request was saved (it is not saved twice).\n", a.cfg.timeout)
+	return c.HelpRequests.CreateHelpRequest(a.ctx, req)
 }
