@@ -106,7 +106,8 @@ a row whose external_id the organisation has used already is reported as already
 again, so running the same file twice creates nothing new (a line whose values differ from the stored
 request's is named, with the columns: they are not applied); a row repeating an earlier line's external_id
 is refused. Bad rows are reported by their line in the file and do not stop the others; the exit code is
-1 when any row failed. FILE "-" reads standard input.
+1 when any row failed. FILE "-" reads standard input. Rows go 500 to a call, each waited for up to 5
+minutes unless --timeout says otherwise: a server on a slow disk takes half a minute for one.
 
 A .jsonl file holds one HelpRequest per line in protobuf JSON. A .csv file, in UTF-8 or in Windows-1252
 as Excel saves "CSV", has a header row naming its columns, in any order:
@@ -178,6 +179,9 @@ as Excel saves "CSV", has a header row naming its columns, in any order:
 	unconfirmed := map[int]bool{}
 	var importErr error
 	if !*check && len(send) > 0 {
+		if !a.cfg.timeoutSet {
+			a.cfg.timeout = max(a.cfg.timeout, importTimeout)
+		}
 		c, err := a.client()
 		if err != nil {
 			return err
@@ -202,6 +206,15 @@ as Excel saves "CSV", has a header row naming its columns, in any order:
 	}
 	return a.reportImport(rows, results, unconfirmed, *check, kind == "csv", importErr)
 }
+
+// importTimeout is how long doorstep import waits for each batch's answer
+// unless --timeout says otherwise. A batch of 500 rows takes some 32
+// commits of the data file (rows are written 32 at a time, and share
+// each commit's fsync): 7 s where a commit takes 0.2 s, 32 s where it
+// takes a second (an SD card, a network disk past its burst quota), past
+// the 30 s other commands wait, and the import stopped at its first batch
+// at every run.
+var importTimeout = 5 * time.Minute
 
 // batchMayBeStored says whether the batch whose call failed with err may
 // have been stored all the same: its call was cut off, or failed in the
