@@ -69,6 +69,21 @@ func mayHaveBeenDone(msg, lookFirst string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(msg, tryAgain), " ") + " " + lookFirst
 }
 
+// askAgainAfterTimeout makes create, a call that sends the same
+// request_id each time, and makes it once more if its answer did not come
+// within --timeout: on a slow disk a save the server had begun ended only
+// after the command gave up, and what the command then said to look at
+// first did not show it yet. Asked again, the server answers with what
+// it saved, once; whether says what is being asked.
+func askAgainAfterTimeout[R any](a *app, whether string, create func() (R, error)) (R, error) {
+	reply, err := create()
+	if status.Code(err) != codes.DeadlineExceeded || a.ctx.Err() != nil {
+		return reply, err
+	}
+	fmt.Fprintf(a.stderr, "The server did not answer within %s: asking it again whether %s (it is not saved twice).\n", a.cfg.timeout, whether)
+	return create()
+}
+
 func (a *app) describe(err error) (string, int) {
 	var ce *cliError
 	switch {

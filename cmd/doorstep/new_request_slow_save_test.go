@@ -7,17 +7,19 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 	"github.com/doorstep-aid/doorstep/store"
 )
 
-// heldSave holds the first CreateHelpRequest the server is sent and runs
-// it once released, whatever its caller does meanwhile: a save the server
+// heldSave holds the first call of method (a create) the server is sent
+// and runs it once released, whatever its caller does meanwhile: a save the server
 // has begun on a slow disk (each commit waiting for its fsync), which
 // ends after the command stopped waiting for it. A later create waits
 // for the held one, as writes commit in the order they came.
 type heldSave struct {
+	method  string
 	mu      sync.Mutex
 	held    chan struct{} // closed to let the held save run
 	done    chan struct{} // closed once it has run
@@ -25,8 +27,8 @@ type heldSave struct {
 	ids     []string // each create's request_id, in order
 }
 
-func newHeldSave() *heldSave {
-	return &heldSave{held: make(chan struct{}), done: make(chan struct{})}
+func newHeldSave(method string) *heldSave {
+	return &heldSave{method: method, held: make(chan struct{}), done: make(chan struct{})}
 }
 
 func (h *heldSave) release() {
@@ -41,8 +43,8 @@ func (h *heldSave) release() {
 
 func (h *heldSave) option() grpc.ServerOption {
 	return grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-		cr, ok := req.(*pb.CreateHelpRequestRequest)
-		if !ok {
+		cr, ok := req.(interface{ GetRequestId() string })
+		if !ok || info.FullMethod != h.method {
 			return next(ctx, req)
 		}
 		h.mu.Lock()
@@ -72,7 +74,7 @@ func (h *heldSave) option() grpc.ServerOption {
 // so the call was taken twice. Either the command says the request was
 // saved, or find shows it where the command said to look.
 func TestNewRequestSavedAfterItsTimeout(t *testing.T) {
-	h := newHeldSave()
+	h := newHeldSave(pb.HelpRequestService_CreateHelpRequest_FullMethodName)
 	e := newTestEnvWith(t, h.option())
 	t.Cleanup(h.release) // before the server stops, which waits for the held save
 	r := e.run("request", "new", "--timeout", "1s", "--postcode", "AB10 1AB", "--street", "union st", "--needs", "grocery_shopping",
@@ -95,5 +97,63 @@ func TestNewRequestSavedAfterItsTimeout(t *testing.T) {
 		if id != h.ids[0] {
 			t.Errorf("creates sent under request_ids %q, want one", h.ids)
 		}
+	}
+}
+
+// TestVolunteerAddedAfterItsTimeout: volunteer add whose answer did not
+// come within --timeout said to try again, and the volunteer, whose
+// registration was still being saved, was registered twice, and offered
+// jobs under both records. Either the command says they were registered,
+// or it says where to look first.
+func TestVolunteerAddedAfterItsTimeout(t *testing.T) {
+	h := newHeldSave(pb.VolunteerService_CreateVolunteer_FullMethodName)
+	e := newTestEnvWith(t, h.option())
+	t.Cleanup(h.release) // before the server stops, which waits for the held save
+	r := e.run("volunteer", "add", "--timeout", "1s", "--name", "Aileen Watt", "--phone", "07700 900456", "--postcode", "AB10 1AB",
+		"--available", "weekdays 9-17", "--org", org)
+	if r.code != exitOK || !strings.Contains(r.stdout, "Registered volunteers/") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want the volunteer registered", r.code, r.stdout, r.stderr)
+	}
+	h.release()
+	<-h.done
+	if n := e.countVolunteers(); n != 1 {
+		t.Errorf("%d volunteers stored, want 1", n)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range h.ids[1:] {
+		if id != h.ids[0] {
+			t.Errorf("creates sent under request_ids %q, want one", h.ids)
+		}
+	}
+}
+
+// countVolunteers counts the volunteers stored.
+func (e *testEnv) countVolunteers() int {
+	e.t.Helper()
+	n, token := 0, ""
+	for {
+		vols, next, err := e.st.ListVolunteers(context.Background(), store.VolunteerFilter{}, store.Page{Size: 100, Token: token})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		n += len(vols)
+		if token = next; token == "" {
+			return n
+		}
+	}
+}
+
+// TestVolunteerAddWhoseAnswerTimedOut: a registration whose every answer
+// came too late is not met with "Try again", which would register the
+// volunteer twice, but with where to look first.
+func TestVolunteerAddWhoseAnswerTimedOut(t *testing.T) {
+	lost := &lostReplies{lose: map[string]int{}, before: map[string]func(){}, as: codes.DeadlineExceeded}
+	e := newTestEnvWith(t, lost.option())
+	lost.set(pb.VolunteerService_CreateVolunteer_FullMethodName, -1)
+	r := e.run("volunteer", "add", "--name", "Aileen Watt", "--phone", "07700 900456", "--postcode", "AB10 1AB",
+		"--available", "weekdays 9-17", "--org", org)
+	if r.code != exitUnreachable || !strings.Contains(r.stderr, "look for them with doorstep volunteer find --phone 07700 900456") || strings.Contains(r.stderr, "Try again") {
+		t.Errorf("exit %d, stderr %q; want exit %d and where to look, without an invitation to try again", r.code, r.stderr, exitUnreachable)
 	}
 }

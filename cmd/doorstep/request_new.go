@@ -523,10 +523,7 @@ func (a *app) createHelpRequest(hr *pb.HelpRequest) (*pb.CreateHelpRequestRespon
 		return nil, err
 	}
 	req := &pb.CreateHelpRequestRequest{HelpRequest: hr, RequestId: client.NewRequestID()}
-	reply, err := c.HelpRequests.CreateHelpRequest(a.ctx, req)
-	if status.Code(err) != codes.DeadlineExceeded || a.ctx.Err() != nil {
-		return reply, err
-	}
-	fmt.Fprintf(a.stderr, "The server did not answer within %s: asking it again whether the request was saved (it is not saved twice).\n", a.cfg.timeout)
-	return c.HelpRequests.CreateHelpRequest(a.ctx, req)
+	return askAgainAfterTimeout(a, "the request was saved", func() (*pb.CreateHelpRequestResponse, error) {
+		return c.HelpRequests.CreateHelpRequest(a.ctx, req)
+	})
 }

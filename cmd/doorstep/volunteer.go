@@ -148,10 +148,20 @@ holds: to the matcher the two are two people.`,
 	if err != nil {
 		return err
 	}
-	created, err := c.CreateVolunteer(a.ctx, v)
+	req := &pb.CreateVolunteerRequest{Volunteer: v, RequestId: client.NewRequestID()}
+	resp, err := askAgainAfterTimeout(a, "the volunteer was registered", func() (*pb.CreateVolunteerResponse, error) {
+		return c.Volunteers.CreateVolunteer(a.ctx, req)
+	})
 	if err != nil {
+		if msg, code := a.describe(err); code == exitUnreachable || code == exitInterrupted {
+			// As for a new request: saved with its answer lost, it would be
+			// registered twice, and offered jobs under both records.
+			return &cliError{code: code, msg: mayHaveBeenDone(msg, "The volunteer may have been registered all the same: look for them with doorstep volunteer find --phone "+
+				phoneWords(v.GetContact().GetPhone())+" before adding them again.")}
+		}
 		return err
 	}
+	created := resp.Volunteer
 	if d := created.GetVetting().GetExpireDate(); d != nil && dateExpired(d, a.now()) {
 		// Allowed, as a record of the check they had; but it counts for nothing.
 		fmt.Fprintf(a.stderr, "Note: their DBS check expired on %s: until it is renewed they count as unchecked (doorstep volunteer edit --dbs-expires).\n", yearDateWords(d))
