@@ -70,18 +70,28 @@ func mayHaveBeenDone(msg, lookFirst string) string {
 }
 
 // askAgainAfterTimeout makes create, a call that sends the same
-// request_id each time, and makes it once more if its answer did not come
-// within --timeout: on a slow disk a save the server had begun ended only
-// after the command gave up, and what the command then said to look at
-// first did not show it yet. Asked again, the server answers with what
-// it saved, once; whether says what is being asked.
-func askAgainAfterTimeout[R any](a *app, whether string, create func() (R, error)) (R, error) {
-	reply, err := create()
+// request_id each time under ctx, and makes it once more if its answer did
+// not come within --timeout: on a slow disk a save the server had begun
+// ended only after the command gave up, and what the command then said to
+// look at first did not show it yet. Asked again, the server answers with
+// what it saved, once, after that save's commit and one more: the second
+// wait is at least defaultTimeout, as a --timeout shorter than two commits
+// (1 s, at a second a commit) could never get the answer. whether says
+// what is being asked.
+func askAgainAfterTimeout[R any](a *app, whether string, create func(ctx context.Context) (R, error)) (R, error) {
+	reply, err := create(a.ctx)
 	if status.Code(err) != codes.DeadlineExceeded || a.ctx.Err() != nil {
 		return reply, err
 	}
-	fmt.Fprintf(a.stderr, "The server did not answer within %s: asking it again whether %s (it is not saved twice).\n", a.cfg.timeout, whether)
-	return create()
+	wait := max(a.cfg.timeout, defaultTimeout)
+	fmt.Fprintf(a.stderr, "The server did not answer within %s: asking it again, for up to %s, whether %s (it is not saved twice).\n", a.cfg.timeout, wait, whether)
+	ctx, cancel := context.WithTimeout(a.ctx, wait)
+	defer cancel()
+	reply, err = create(ctx)
+	if status.Code(err) == codes.DeadlineExceeded {
+		a.cfg.timeout = wait // what the answer says was waited
+	}
+	return reply, err
 }
 
 func (a *app) describe(err error) (string, int) {

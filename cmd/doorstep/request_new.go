@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -523,7 +524,7 @@ func (a *app) createHelpRequest(hr *pb.HelpRequest) (*pb.CreateHelpRequestRespon
 		return nil, err
 	}
 	req := &pb.CreateHelpRequestRequest{HelpRequest: hr, RequestId: client.NewRequestID()}
-	return askAgainAfterTimeout(a, "the request was saved", func() (*pb.CreateHelpRequestResponse, error) {
-		return c.HelpRequests.CreateHelpRequest(a.ctx, req)
+	return askAgainAfterTimeout(a, "the request was saved", func(ctx context.Context) (*pb.CreateHelpRequestResponse, error) {
+		return c.HelpRequests.CreateHelpRequest(ctx, req)
 	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -149,8 +150,8 @@ holds: to the matcher the two are two people.`,
 		return err
 	}
 	req := &pb.CreateVolunteerRequest{Volunteer: v, RequestId: client.NewRequestID()}
-	resp, err := askAgainAfterTimeout(a, "the volunteer was registered", func() (*pb.CreateVolunteerResponse, error) {
-		return c.Volunteers.CreateVolunteer(a.ctx, req)
+	resp, err := askAgainAfterTimeout(a, "the volunteer was registered", func(ctx context.Context) (*pb.CreateVolunteerResponse, error) {
+		return c.Volunteers.CreateVolunteer(ctx, req)
 	})
 	if err != nil {
 		if msg, code := a.describe(err); code == exitUnreachable || code == exitInterrupted {
