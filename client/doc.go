@@ -66,9 +66,9 @@
 //
 // Every reason the server gives, with its code and the metadata it
 // carries, is listed in the Errors section of the repository's README
-// (https://github.com/doorstep-aid/doorstep#errors), and each method's
-// comment in the .proto files names those it gives. This package has
-// constants only for the reasons it acts on or makes itself. A later
+// (https://github.com/doorstep-aid/doorstep#errors); a method's comment in
+// the .proto files names some, not all, of those it may give. This package
+// has constants only for the reasons it acts on or makes itself. A later
 // server may give reasons added since: show Describe's sentence for one
 // a program does not know.
 //
