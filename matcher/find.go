@@ -657,7 +657,10 @@ func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candid
 		}
 	}
 	c.recentHours = int32(e.cfg.FairnessWindow / time.Hour)
-	c.Parts.Fairness = float64(c.recentCount) * e.cfg.FairnessMetres
+	// The conversion rounds the product here, as the part shown is: left
+	// to fuse with the sum below (arm64 does), the score would differ from
+	// the sum of its parts, and from an amd64 server's, in the last bit.
+	c.Parts.Fairness = float64(float64(c.recentCount) * e.cfg.FairnessMetres)
 	c.Score = c.Parts.Distance + c.Parts.SameStreet + c.Parts.SamePostcode + c.Parts.Fairness + c.Parts.Continuity
 	return c
 }
