@@ -11,7 +11,7 @@ import (
 // the last bit: the distance decides who is within reach, ranks and breaks
 // ties, so an arm64 server (a Raspberry Pi, Graviton) must find what an
 // amd64 one does from the same file. Run it under emulation too (README,
-// Testing on arm64): on amd64 it cannot fail.
+// "Run the tests"): on amd64 it cannot fail.
 func TestApproxMetresSameOnEveryMachine(t *testing.T) {
 	for _, tt := range []struct {
 		lat1, lng1, lat2, lng2 float64
