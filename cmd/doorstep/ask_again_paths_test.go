@@ -131,3 +131,40 @@ func TestAskAgainPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestAskAgainAfterItWasDeleted: a record saved whose answer came too
+// late, then deleted by another worker (or, for a volunteer, by an
+// erasure of their data) before the second ask, was answered "Not
+// possible now: this request_id already created a resource that has since
+// been deleted", words the worker on the call cannot act on: request_id is
+// the command's own, never shown. They are told it was saved, then
+// deleted.
+func TestAskAgainAfterItWasDeleted(t *testing.T) {
+	for _, c := range askAgainCommands {
+		t.Run(c.name, func(t *testing.T) {
+			var e *testEnv
+			s := &scriptedCreates{method: c.method, lost: map[int]bool{1: true}, between: func() {
+				ctx := context.Background()
+				hrs := e.storedRequests(store.HelpRequestFilter{})
+				vols, _, err := e.st.ListVolunteers(ctx, store.VolunteerFilter{}, store.Page{Size: 10})
+				if err != nil || len(hrs)+len(vols) != 1 {
+					t.Errorf("%d requests and %d volunteers stored (%v), want the one saved", len(hrs), len(vols), err)
+				}
+				for _, hr := range hrs {
+					err = e.st.DeleteHelpRequest(ctx, idOf(hr.Name), "")
+				}
+				for _, v := range vols {
+					err = e.st.DeleteVolunteer(ctx, idOf(v.Name), "")
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}}
+			e = newTestEnvWith(t, s.option())
+			r := e.run(append(append([]string{}, c.args...), "--postcode", "AB10 1AB")...)
+			if r.code != exitFailed || !strings.Contains(r.stderr, "then deleted") || strings.Contains(r.stderr, "request_id") || strings.Contains(r.stderr, "resource") {
+				t.Errorf("exit %d, stderr %q; want exit %d, and that it was saved, then deleted", r.code, r.stderr, exitFailed)
+			}
+		})
+	}
+}

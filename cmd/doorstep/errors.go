@@ -77,19 +77,23 @@ func mayHaveBeenDone(msg, lookFirst string) string {
 // what it saved, once, after that save's commit and one more: the second
 // wait is at least defaultTimeout, as a --timeout shorter than two commits
 // (1 s, at a second a commit) could never get the answer. whether says
-// what is being asked.
-func askAgainAfterTimeout[R any](a *app, whether string, create func(ctx context.Context) (R, error)) (R, error) {
+// what is being asked; gone, that what was saved was deleted before the
+// answer came (REQUEST_ID_TARGET_DELETED, whose own words name the
+// request_id, which the worker never sees).
+func askAgainAfterTimeout[R any](a *app, whether, gone string, create func(ctx context.Context) (R, error)) (R, error) {
 	reply, err := create(a.ctx)
-	if status.Code(err) != codes.DeadlineExceeded || a.ctx.Err() != nil {
-		return reply, err
+	if status.Code(err) == codes.DeadlineExceeded && a.ctx.Err() == nil {
+		wait := max(a.cfg.timeout, defaultTimeout)
+		fmt.Fprintf(a.stderr, "The server did not answer within %s: asking it again, for up to %s, whether %s (it is not saved twice).\n", a.cfg.timeout, wait, whether)
+		ctx, cancel := context.WithTimeout(a.ctx, wait)
+		defer cancel()
+		reply, err = create(ctx)
+		if status.Code(err) == codes.DeadlineExceeded {
+			a.cfg.timeout = wait // what the answer says was waited
+		}
 	}
-	wait := max(a.cfg.timeout, defaultTimeout)
-	fmt.Fprintf(a.stderr, "The server did not answer within %s: asking it again, for up to %s, whether %s (it is not saved twice).\n", a.cfg.timeout, wait, whether)
-	ctx, cancel := context.WithTimeout(a.ctx, wait)
-	defer cancel()
-	reply, err = create(ctx)
-	if status.Code(err) == codes.DeadlineExceeded {
-		a.cfg.timeout = wait // what the answer says was waited
+	if client.Reason(err) == server.ReasonRequestIDGone {
+		return reply, &cliError{code: exitFailed, msg: gone + " (" + server.ReasonRequestIDGone + ")."}
 	}
 	return reply, err
 }

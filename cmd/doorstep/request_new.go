@@ -524,7 +524,8 @@ func (a *app) createHelpRequest(hr *pb.HelpRequest) (*pb.CreateHelpRequestRespon
 		return nil, err
 	}
 	req := &pb.CreateHelpRequestRequest{HelpRequest: hr, RequestId: client.NewRequestID()}
-	return askAgainAfterTimeout(a, "the request was saved", func(ctx context.Context) (*pb.CreateHelpRequestResponse, error) {
+	gone := "The request was saved, then deleted by someone else before the answer came: nothing of it is kept"
+	return askAgainAfterTimeout(a, "the request was saved", gone, func(ctx context.Context) (*pb.CreateHelpRequestResponse, error) {
 		return c.HelpRequests.CreateHelpRequest(ctx, req)
 	})
 }

@@ -150,7 +150,8 @@ holds: to the matcher the two are two people.`,
 		return err
 	}
 	req := &pb.CreateVolunteerRequest{Volunteer: v, RequestId: client.NewRequestID()}
-	resp, err := askAgainAfterTimeout(a, "the volunteer was registered", func(ctx context.Context) (*pb.CreateVolunteerResponse, error) {
+	gone := "The volunteer was registered, then deleted before the answer came (by someone else, or with an erasure of their data): nothing of the record is kept"
+	resp, err := askAgainAfterTimeout(a, "the volunteer was registered", gone, func(ctx context.Context) (*pb.CreateVolunteerResponse, error) {
 		return c.Volunteers.CreateVolunteer(ctx, req)
 	})
 	if err != nil {
