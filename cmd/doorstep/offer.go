@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,7 +39,7 @@ func (a *app) offerMake(args []string) error {
 	if err != nil {
 		return err
 	}
-	req := &pb.CreateOfferRequest{HelpRequest: hr, Volunteer: vol, AllowSecondVolunteer: *second}
+	req := &pb.CreateOfferRequest{HelpRequest: hr, Volunteer: vol, AllowSecondVolunteer: *second, RequestId: client.NewRequestID()}
 	if *lease != 0 {
 		if *lease < time.Minute || *lease > 7*24*time.Hour {
 			return usageErrorf("--lease must be from 1m to 168h")
@@ -49,7 +50,13 @@ func (a *app) offerMake(args []string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := c.Matching.CreateOffer(a.ctx, req)
+	// Asked again after a timeout under the same request_id: an offer made
+	// whose answer was lost, made again, was refused as one already made
+	// to that volunteer, the coordinator's own read as another's.
+	gone := "The offer was made, then deleted with its request before the answer came: nothing of it is kept"
+	resp, err := askAgainAfterTimeout(a, "the offer was made", gone, func(ctx context.Context) (*pb.CreateOfferResponse, error) {
+		return c.Matching.CreateOffer(ctx, req)
+	})
 	if coming := volunteerComing(err); coming != "" {
 		label, _ := a.volunteerLabel(coming, false)
 		if r, err := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: hr}); err == nil && slices.Contains(r.HelpRequest.DeclinedVolunteers, coming) {
@@ -64,6 +71,9 @@ func (a *app) offerMake(args []string) error {
 		if held := a.heldBy(hr); held != nil {
 			return held
 		}
+	}
+	if msg, code := a.describe(err); err != nil && (code == exitUnreachable || code == exitInterrupted) {
+		return &cliError{code: code, msg: mayHaveBeenDone(msg, "The offer may have been made all the same: doorstep request show "+idOf(hr)+" says whether it is offered, and to whom.")}
 	}
 	if err != nil {
 		return err
