@@ -30,8 +30,8 @@ func NewRequestID() string {
 // this call's alone: a call that failed in the end (DEADLINE_EXCEEDED,
 // UNAVAILABLE, the program stopped) may still have stored hr, and calling
 // again stores a second. A program that tries again itself sends its own
-// request_id, kept with its own record (a UUID), through the stub, which
-// this client retries in the same way:
+// request_id, a UUID (NewRequestID makes one) kept with its own record,
+// through the stub, which this client retries in the same way:
 //
 //	c.HelpRequests.CreateHelpRequest(ctx, &pb.CreateHelpRequestRequest{HelpRequest: hr, RequestId: id})
 //
