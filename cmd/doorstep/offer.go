@@ -127,8 +127,8 @@ func (a *app) offerAccept(args []string) error {
 		synopsis: "doorstep offer accept OFFER",
 		text:     "The volunteer said yes: the request is assigned to them.",
 		examples: []string{"doorstep offer accept 01jq3m9z8y7x6w5v4t3s2r1q0p"},
-	}, "accept", func(c pbMatching, name string) (*pb.Offer, error) {
-		r, err := c.AcceptOffer(a.ctx, &pb.AcceptOfferRequest{Name: name})
+	}, "accept", func(ctx context.Context, c pbMatching, name string) (*pb.Offer, error) {
+		r, err := c.AcceptOffer(ctx, &pb.AcceptOfferRequest{Name: name})
 		if coming := volunteerComing(err); coming != "" {
 			// An edit since the offer brought it to a door someone else is
 			// going to then: the server has withdrawn it.
@@ -145,20 +145,36 @@ func (a *app) offerDecline(args []string) error {
 		synopsis: "doorstep offer decline OFFER",
 		text:     "The volunteer said no: the request is open again and is never offered to them again.",
 		examples: []string{"doorstep offer decline 01jq3m9z8y7x6w5v4t3s2r1q0p"},
-	}, "decline", func(c pbMatching, name string) (*pb.Offer, error) {
-		r, err := c.DeclineOffer(a.ctx, &pb.DeclineOfferRequest{Name: name})
+	}, "decline", func(ctx context.Context, c pbMatching, name string) (*pb.Offer, error) {
+		r, err := c.DeclineOffer(ctx, &pb.DeclineOfferRequest{Name: name})
 		return r.GetOffer(), err
 	})
 }
 
-func (a *app) offerStep(args []string, u usage, name string, step func(pbMatching, string) (*pb.Offer, error)) error {
+func (a *app) offerStep(args []string, u usage, name string, step func(context.Context, pbMatching, string) (*pb.Offer, error)) error {
 	offer, c, err := a.begin(name, u).connectTo(args, "offers", "offer")
 	if err != nil {
 		return err
 	}
-	o, err := step(c.Matching, offer)
+	did := map[string]string{"accept": "accepted", "decline": "declined"}[name]
+	// Asked again after a timeout: on a slow disk the answer whose reply
+	// was lost is made all the same, and staff who tried again were told
+	// "Not declined: ... is declined already", their own answer read as a
+	// failure. The second ask waits for that commit and is refused in the
+	// state asked for, which is what was wanted.
+	asked := 0
+	o, err := askAgainAfterTimeout(a, "the offer is "+did, "", func(ctx context.Context) (*pb.Offer, error) {
+		asked++
+		return step(ctx, c.Matching, offer)
+	})
 	if state, noun, ok := wrongState(err); ok && noun == "offer" {
-		did := map[string]string{"accept": "accepted", "decline": "declined"}[name]
+		if asked > 1 && state == did {
+			if got, rerr := a.readOffer(offer); rerr == nil && got != nil {
+				return a.printOffer(got, "")
+			}
+			fmt.Fprintf(a.stdout, "%s is %s.\n", offer, did)
+			return nil
+		}
 		if name == "decline" && state == "accepted" {
 			if held := a.acceptedMeanwhile(offer); held != nil {
 				return held
