@@ -76,3 +76,43 @@ func TestOfferAnswerWhoseAnswerCameTooLate(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestStepWhoseAnswerCameTooLate: request cancel, fulfil or release
+// on a slow disk whose answer did not come within --timeout said "Try
+// again", and the step, made all the same, refused the second: "Not
+// cancelled: ... is cancelled already", or for a release "Not released:
+// ... is open: nobody has it to hand back", exit 1. Each asks once more
+// itself, and says what became of the request.
+func TestRequestStepWhoseAnswerCameTooLate(t *testing.T) {
+	for _, tc := range []struct {
+		step, method string
+		state        pb.HelpRequest_State
+		stdout       string
+	}{
+		{"cancel", pb.MatchingService_CancelHelpRequest_FullMethodName, pb.HelpRequest_STATE_CANCELLED, " is now cancelled"},
+		{"fulfil", pb.MatchingService_CompleteHelpRequest_FullMethodName, pb.HelpRequest_STATE_FULFILLED, " is now fulfilled"},
+		{"release", pb.MatchingService_ReleaseHelpRequest_FullMethodName, pb.HelpRequest_STATE_OPEN, " is open again, and Callum"},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			f := &firstAnswerLost{method: tc.method}
+			e := newTestEnvWith(t, f.option())
+			e.env["DOORSTEP_TOKEN"] = e.coordinator
+			callum, _ := e.addVolunteers()
+			req := e.newRequest()
+			e.ok("offer", "accept", firstName(t, e.ok("offer", "make", req, callum), "offers"))
+			r := e.run("request", tc.step, req)
+			if r.code != exitOK || !strings.Contains(r.stdout, tc.stdout) || strings.Contains(r.stderr, "Try again") || strings.Contains(r.stderr, "Not ") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 0 and %q, neither a refusal nor an invitation to try again", r.code, r.stdout, r.stderr, tc.stdout)
+			}
+			f.mu.Lock()
+			calls := f.calls
+			f.mu.Unlock()
+			if calls != 2 {
+				t.Errorf("asked %d times; want twice", calls)
+			}
+			if got := e.ok("request", "show", req, "--json"); !strings.Contains(got, tc.state.String()) {
+				t.Errorf("request show says %s; want %v", got, tc.state)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -771,8 +772,8 @@ func (a *app) requestCancel(args []string) error {
 		synopsis: "doorstep request cancel ID",
 		text:     "Cancels a request that is open, offered or assigned: its offer is withdrawn or its volunteer freed.",
 		examples: []string{"doorstep request cancel 01jq3m5x8v2k4c6e9g0h1j2k3m"},
-	}, "cancel", func(c pbMatching, name string) (*pb.HelpRequest, error) {
-		r, err := c.CancelHelpRequest(a.ctx, &pb.CancelHelpRequestRequest{Name: name})
+	}, "cancel", func(ctx context.Context, c pbMatching, name string) (*pb.HelpRequest, error) {
+		r, err := c.CancelHelpRequest(ctx, &pb.CancelHelpRequestRequest{Name: name})
 		return r.GetHelpRequest(), err
 	})
 }
@@ -785,8 +786,8 @@ func (a *app) requestRelease(args []string) error {
 		text: "Hands back an assigned request whose volunteer can no longer do it (they are ill, their car broke down):\n" +
 			"it is open again, the volunteer is freed and is never offered it again. Then find someone else.",
 		examples: []string{"doorstep request release 01jq3m5x8v2k4c6e9g0h1j2k3m"},
-	}, "release", func(c pbMatching, name string) (*pb.HelpRequest, error) {
-		r, err := c.ReleaseHelpRequest(a.ctx, &pb.ReleaseHelpRequestRequest{Name: name})
+	}, "release", func(ctx context.Context, c pbMatching, name string) (*pb.HelpRequest, error) {
+		r, err := c.ReleaseHelpRequest(ctx, &pb.ReleaseHelpRequestRequest{Name: name})
 		return r.GetHelpRequest(), err
 	})
 }
@@ -796,20 +797,36 @@ func (a *app) requestFulfil(args []string) error {
 		synopsis: "doorstep request fulfil ID",
 		text:     "Marks an assigned request as done, freeing the volunteer for the next one.",
 		examples: []string{"doorstep request fulfil 01jq3m5x8v2k4c6e9g0h1j2k3m"},
-	}, "fulfil", func(c pbMatching, name string) (*pb.HelpRequest, error) {
-		r, err := c.CompleteHelpRequest(a.ctx, &pb.CompleteHelpRequestRequest{Name: name})
+	}, "fulfil", func(ctx context.Context, c pbMatching, name string) (*pb.HelpRequest, error) {
+		r, err := c.CompleteHelpRequest(ctx, &pb.CompleteHelpRequestRequest{Name: name})
 		return r.GetHelpRequest(), err
 	})
 }
 
 type pbMatching = pb.MatchingServiceClient
 
-func (a *app) requestStep(args []string, u usage, name string, step func(pbMatching, string) (*pb.HelpRequest, error)) error {
+func (a *app) requestStep(args []string, u usage, name string, step func(context.Context, pbMatching, string) (*pb.HelpRequest, error)) error {
 	hrName, c, err := a.begin(name, u).connectTo(args, "helpRequests", "help request")
 	if err != nil {
 		return err
 	}
-	hr, err := step(c.Matching, hrName)
+	// Asked again after a timeout: on a slow disk the step whose answer
+	// was lost is made all the same, and staff who tried again were
+	// refused ("is cancelled already", or for a release "is open: nobody
+	// has it to hand back"), their own step read as a failure. The second
+	// ask waits for that commit and is refused in the state the step
+	// leaves, which is what was wanted.
+	asked := 0
+	hr, err := askAgainAfterTimeout(a, "the request is "+map[string]string{"cancel": "cancelled", "release": "released", "fulfil": "marked done"}[name], "",
+		func(ctx context.Context) (*pb.HelpRequest, error) {
+			asked++
+			return step(ctx, c.Matching, hrName)
+		})
+	if state, noun, ok := wrongState(err); ok && noun == "help request" && asked > 1 && state == map[string]string{"cancel": "cancelled", "release": "open", "fulfil": "fulfilled"}[name] {
+		if got, rerr := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: hrName}); rerr == nil {
+			hr, err = got.HelpRequest, nil
+		}
+	}
 	if state, noun, ok := wrongState(err); ok && noun == "help request" {
 		switch name {
 		case "cancel":
