@@ -436,6 +436,10 @@ func newLogger(c config, out io.Writer) (*zap.Logger, error) {
 	return zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.ErrorLevel), zap.ErrorOutput(sink)), nil
 }
 
+// testStoreOptions are added to the store's by tests: a commit observer
+// that blocks holds a commit as a disk that stops answering does.
+var testStoreOptions []store.Option
+
 // run serves until ctx is done, then lets running calls finish for up to
 // --shutdown-timeout, or until force is closed (nil: never). ready, when
 // not nil, receives the address served on once the server accepts calls.
@@ -525,13 +529,20 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	if c.restored {
 		storeOpts = append(storeOpts, store.WithRestored())
 	}
+	storeOpts = append(storeOpts, testStoreOptions...)
 	st, err := store.Open(filepath.Join(c.dataDir, "doorstep.db"), storeOpts...)
 	if err != nil {
 		return err
 	}
 	// The open reads the whole file: after a reboot, at disk speed.
 	logger.Info("store opened", zap.Duration("took", time.Since(opening)))
+	// A stop forced while a commit never ends (its disk stopped answering)
+	// leaves the store open: closing it would wait for that commit too.
+	storeStuck, storeClosed := false, false
 	defer func() {
+		if storeStuck || storeClosed {
+			return
+		}
 		if err := st.Close(); err != nil {
 			logger.Error("close store", zap.Error(err))
 		}
@@ -612,7 +623,13 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		defer close(maintained)
 		_ = srv.Maintain(maintainCtx, c.sweepEvery, c.dispatchEvery)
 	}()
-	defer func() { stopMaintain(); <-maintained }()
+	maintainEnded := false
+	defer func() {
+		stopMaintain()
+		if !storeStuck && !maintainEnded { // a sweep's write may be in the commit that never ends
+			<-maintained
+		}
+	}()
 	var gopts []grpc.ServerOption
 	if creds != nil {
 		gopts = append(gopts, grpc.Creds(creds))
@@ -648,19 +665,62 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		g.GracefulStop()
 		close(stopped)
 	}()
+	// A call whose write is in the commit under way waits for it even
+	// once cancelled. On a disk that stopped answering that commit never
+	// ends, and neither would the stop: after a second signal it waits
+	// forcedStopGrace at most, as a commit on a sound disk ends well
+	// within it.
+	forced := force
+	var graceOver <-chan struct{} // nil: no second signal yet
 	select {
 	case <-stopped:
 	case <-force:
 		logger.Warn("second signal: cancelling calls still running")
 		tracked.closeAll() // as well those not begun, which Stop would wait on
 		g.Stop()
-		<-stopped
+		forced = nil
+		grace, cancel := context.WithTimeout(context.Background(), forcedStopGrace)
+		defer cancel()
+		graceOver = grace.Done()
 	case <-time.After(c.shutdownTimeout):
 		logger.Warn("shutdown timeout: cancelling calls still running")
 		tracked.closeAll()
 		g.Stop()
-		<-stopped
+	}
+	// A call, a sweep's write, or the close's own commit of the writes
+	// queued: any may be held by that commit.
+	ended := func(done <-chan struct{}) bool {
+		select {
+		case <-done:
+			return true
+		case <-forced:
+		case <-graceOver:
+		}
+		storeStuck = true
+		return false
+	}
+	if ended(stopped) {
+		stopMaintain()
+		maintainEnded = ended(maintained)
+	}
+	if !storeStuck {
+		closed := make(chan struct{})
+		go func() {
+			defer close(closed)
+			if err := st.Close(); err != nil {
+				logger.Error("close store", zap.Error(err))
+			}
+		}()
+		storeClosed = ended(closed)
+	}
+	if storeStuck {
+		logger.Error("stopped with a commit to the data file not ended, and the file not closed: is its disk answering? Every write acknowledged is on disk")
+		return errors.New("stopped with a commit to the data file not ended")
 	}
 	logger.Info("stopped")
 	return nil
 }
+
+// forcedStopGrace is how long a stop forced by a second signal waits, in
+// all, for the calls, the sweep and the store's close to end.
+const forcedStopGrace = time.Second
