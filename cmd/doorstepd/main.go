@@ -671,33 +671,36 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	// forcedStopGrace at most, as a commit on a sound disk ends well
 	// within it.
 	forced := force
-	var graceOver <-chan struct{} // nil: no second signal yet
+	var graceOver <-chan time.Time // nil: no second signal yet
+	graceFrom := func() { forced, graceOver = nil, time.After(forcedStopGrace) }
 	select {
 	case <-stopped:
 	case <-force:
 		logger.Warn("second signal: cancelling calls still running")
 		tracked.closeAll() // as well those not begun, which Stop would wait on
 		g.Stop()
-		forced = nil
-		grace, cancel := context.WithTimeout(context.Background(), forcedStopGrace)
-		defer cancel()
-		graceOver = grace.Done()
+		graceFrom()
 	case <-time.After(c.shutdownTimeout):
 		logger.Warn("shutdown timeout: cancelling calls still running")
 		tracked.closeAll()
 		g.Stop()
 	}
 	// A call, a sweep's write, or the close's own commit of the writes
-	// queued: any may be held by that commit.
+	// queued: any may be held by that commit. A second signal that comes
+	// while the stop waits for one of them gets the same grace as one that
+	// comes while calls run: a sound disk's commit ends within it.
 	ended := func(done <-chan struct{}) bool {
-		select {
-		case <-done:
-			return true
-		case <-forced:
-		case <-graceOver:
+		for {
+			select {
+			case <-done:
+				return true
+			case <-forced:
+				graceFrom()
+			case <-graceOver:
+				storeStuck = true
+				return false
+			}
 		}
-		storeStuck = true
-		return false
 	}
 	if ended(stopped) {
 		stopMaintain()
