@@ -172,6 +172,12 @@ func (a *app) offerStep(args []string, u usage, name string, step func(context.C
 			if got, rerr := a.readOffer(offer); rerr == nil && got != nil {
 				return a.printOffer(got, "")
 			}
+			if a.cfg.json {
+				// Done, though the offer could not be read back: a script
+				// still reads one object, with what the refusal said of it.
+				st := map[string]pb.Offer_State{"accepted": pb.Offer_STATE_ACCEPTED, "declined": pb.Offer_STATE_DECLINED}[did]
+				return writeJSON(a.stdout, &pb.Offer{Name: offer, State: st})
+			}
 			fmt.Fprintf(a.stdout, "%s is %s.\n", offer, did)
 			return nil
 		}
