@@ -823,9 +823,11 @@ func (a *app) requestStep(args []string, u usage, name string, step func(context
 			return step(ctx, c.Matching, hrName)
 		})
 	if state, noun, ok := wrongState(err); ok && noun == "help request" && asked > 1 && state == map[string]string{"cancel": "cancelled", "release": "open", "fulfil": "fulfilled"}[name] {
-		if got, rerr := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: hrName}); rerr == nil {
-			hr, err = got.HelpRequest, nil
+		got, rerr := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: hrName})
+		if rerr != nil {
+			return a.stepDoneUnread(hrName, name)
 		}
+		hr, err = got.HelpRequest, nil
 	}
 	if state, noun, ok := wrongState(err); ok && noun == "help request" {
 		switch name {
@@ -908,6 +910,26 @@ func (a *app) requestStep(args []string, u usage, name string, step func(context
 		case v != nil:
 			fmt.Fprintf(a.stdout, "Tell %s (%s) not to come: they are free for other requests.\n", v.GetContact().GetDisplayName(), phoneWords(v.GetContact().GetPhone()))
 		}
+	}
+	return nil
+}
+
+// stepDoneUnread says that a step asked again is done, as the server's
+// refusal in the state it leaves said, when the request could not then be
+// read back (the server stopping): done, not refused, and where to look
+// for what the read would have told.
+func (a *app) stepDoneUnread(hrName, step string) error {
+	if a.cfg.json {
+		st := map[string]pb.HelpRequest_State{"cancel": pb.HelpRequest_STATE_CANCELLED, "release": pb.HelpRequest_STATE_OPEN, "fulfil": pb.HelpRequest_STATE_FULFILLED}[step]
+		return writeJSON(a.stdout, &pb.HelpRequest{Name: hrName, State: st})
+	}
+	switch step {
+	case "cancel":
+		fmt.Fprintf(a.stdout, "%s is now cancelled. Whom to tell could not be read: doorstep request show %s names the volunteer, if one was going.\n", hrName, idOf(hrName))
+	case "release":
+		fmt.Fprintf(a.stdout, "%s is handed back: it is open again.\n", hrName)
+	default:
+		fmt.Fprintf(a.stdout, "%s is now fulfilled.\n", hrName)
 	}
 	return nil
 }
