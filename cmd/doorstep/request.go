@@ -823,7 +823,11 @@ func (a *app) requestStep(args []string, u usage, name string, step func(context
 			return step(ctx, c.Matching, hrName)
 		})
 	if state, noun, ok := wrongState(err); ok && noun == "help request" && asked > 1 && state == map[string]string{"cancel": "cancelled", "release": "open", "fulfil": "fulfilled"}[name] {
-		got, rerr := c.HelpRequests.GetHelpRequest(a.ctx, &pb.GetHelpRequestRequest{Name: hrName})
+		// As long as the second ask: on a slow disk this read is a commit
+		// too (it is audited), which --timeout did not wait for.
+		ctx, cancel := context.WithTimeout(a.ctx, max(a.cfg.timeout, defaultTimeout))
+		got, rerr := c.HelpRequests.GetHelpRequest(ctx, &pb.GetHelpRequestRequest{Name: hrName})
+		cancel()
 		if rerr != nil {
 			return a.stepDoneUnread(hrName, name)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -65,5 +66,34 @@ func TestRequestStepAskedAgainWhenTheRequestCannotBeRead(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestRequestStepAskedAgainReadsBackAsLongAsItAsked: on a slow disk the
+// read after the second ask is itself a commit (an audited read), which
+// --timeout (2 s against commits of 4 s) did not wait for: the worker who
+// cancelled was not told whom to tell not to come. The read waits as long
+// as the second ask did.
+func TestRequestStepAskedAgainReadsBackAsLongAsItAsked(t *testing.T) {
+	f := &firstAnswerLost{method: pb.MatchingService_CancelHelpRequest_FullMethodName}
+	var slowReads atomic.Bool
+	e := newTestEnvWith(t, f.option(), grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if slowReads.Load() && info.FullMethod == pb.HelpRequestService_GetHelpRequest_FullMethodName {
+			// An audited read's commit takes 4 s: a caller waiting less
+			// gets no answer.
+			if d, ok := ctx.Deadline(); !ok || time.Until(d) < 4*time.Second {
+				return nil, status.Error(codes.DeadlineExceeded, "test: the read's commit outlasted the wait")
+			}
+		}
+		return h(ctx, req)
+	}))
+	e.env["DOORSTEP_TOKEN"] = e.coordinator
+	callum, _ := e.addVolunteers()
+	req := e.newRequest()
+	e.ok("offer", "accept", firstName(t, e.ok("offer", "make", req, callum), "offers"))
+	slowReads.Store(true)
+	r := e.run("--timeout", "2s", "request", "cancel", req)
+	if r.code != exitOK || !strings.Contains(r.stdout, "is now cancelled") || !strings.Contains(r.stdout, "Tell Callum") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 0, cancelled, and whom to tell", r.code, r.stdout, r.stderr)
 	}
 }
