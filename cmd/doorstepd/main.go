@@ -717,8 +717,10 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 		storeClosed = ended(closed)
 	}
 	if storeStuck {
-		logger.Error("stopped with a commit to the data file not ended, and the file not closed: is its disk answering? Every write acknowledged is on disk")
-		return errors.New("stopped with a commit to the data file not ended")
+		// A backup still copying holds the stop as a disk that stopped
+		// answering does: the line names both, for the operator to tell.
+		logger.Error("stopped with work on the data file not ended (a commit whose disk does not answer, or a backup still copying), and the file not closed: every write acknowledged is on disk")
+		return errors.New("stopped with work on the data file not ended")
 	}
 	logger.Info("stopped")
 	return nil
