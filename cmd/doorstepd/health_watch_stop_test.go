@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"net"
 	"testing"
 	"time"
 
@@ -24,18 +22,7 @@ func TestHealthWatchDoesNotHoldTheStop(t *testing.T) {
 	dir := t.TempDir()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, nil, []string{"--listen", "127.0.0.1:0", "--log-level", "error", "--data-dir", dir, "--admin-token-file", dir + "/admin.token", "--shutdown-timeout", "1h"},
-			func(string) string { return "" }, io.Discard, ready)
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("start: %v", err)
-	}
+	addr, done := runInProcess(t, ctx, nil, "--data-dir", dir, "--admin-token-file", dir+"/admin.token", "--shutdown-timeout", "1h")
 	conn, err := grpc.NewClient(addr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -2,14 +2,8 @@ package main
 
 import (
 	"context"
-	"io"
-	"net"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/doorstep-aid/doorstep/store"
 )
 
 // TestSecondSignalWhileTheSweepEndsWaitsItsGrace: an operator pressed
@@ -22,36 +16,14 @@ import (
 // store is closed and the stop is clean.
 func TestSecondSignalWhileTheSweepEndsWaitsItsGrace(t *testing.T) {
 	dir := t.TempDir()
-	var armed atomic.Bool
-	held, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	defer once.Do(func() { close(release) })
-	testStoreOptions = []store.Option{store.WithCommitObserver(func(store.CommitStats) {
-		if armed.Load() {
-			armed.Store(false)
-			close(held)
-			<-release
-		}
-	})}
-	defer func() { testStoreOptions = nil }()
+	hold := holdCommits(t)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	force := make(chan struct{})
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, force, []string{"--listen", "127.0.0.1:0", "--log-level", "error", "--data-dir", dir,
-			"--admin-token-file", dir + "/admin.token", "--sweep-every", "1s"},
-			func(string) string { return "" }, io.Discard, ready)
-	}()
+	_, done := runInProcess(t, ctx, force, "--data-dir", dir, "--admin-token-file", dir+"/admin.token", "--sweep-every", "1s")
+	hold.arm() // the next commit is a sweep's: no call is made
 	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("start: %v", err)
-	}
-	armed.Store(true) // the next commit is a sweep's: no call is made
-	select {
-	case <-held:
+	case <-hold.held:
 	case <-time.After(30 * time.Second):
 		t.Fatal("no sweep committed")
 	}
@@ -59,7 +31,7 @@ func TestSecondSignalWhileTheSweepEndsWaitsItsGrace(t *testing.T) {
 	// No call runs: the stop is past the calls, waiting for the sweep.
 	time.Sleep(100 * time.Millisecond)
 	close(force)
-	once.Do(func() { close(release) }) // the slow commit ends
+	hold.end() // the slow commit ends
 	select {
 	case err := <-done:
 		if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net"
 	"testing"
 	"time"
@@ -29,18 +28,7 @@ func TestSilentConnectionDoesNotHoldTheStop(t *testing.T) {
 			ctx, stop := context.WithCancel(context.Background())
 			defer stop()
 			force := make(chan struct{})
-			ready := make(chan net.Addr, 1)
-			done := make(chan error, 1)
-			go func() {
-				done <- run(ctx, force, []string{"--listen", "127.0.0.1:0", "--log-level", "error", "--data-dir", dir, "--admin-token-file", dir + "/admin.token", "--shutdown-timeout", tc.timeout},
-					func(string) string { return "" }, io.Discard, ready)
-			}()
-			var addr net.Addr
-			select {
-			case addr = <-ready:
-			case err := <-done:
-				t.Fatalf("start: %v", err)
-			}
+			addr, done := runInProcess(t, ctx, force, "--data-dir", dir, "--admin-token-file", dir+"/admin.token", "--shutdown-timeout", tc.timeout)
 			silent, err := net.Dial("tcp", addr.String())
 			if err != nil {
 				t.Fatal(err)

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"io"
-	"net"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +12,6 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
-	"github.com/doorstep-aid/doorstep/store"
 )
 
 // TestSecondSignalEndsAStopHeldByAStuckCommit: on a disk that stops
@@ -38,36 +33,11 @@ func TestSecondSignalEndsAStopHeldByAStuckCommit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			var armed atomic.Bool
-			held, release := make(chan struct{}), make(chan struct{})
-			var once sync.Once
-			defer once.Do(func() { close(release) })
-			// The committer calls the observer before it answers the
-			// commit's writes: held there, the commit is, to everyone
-			// else, one whose sync never returned.
-			testStoreOptions = []store.Option{store.WithCommitObserver(func(store.CommitStats) {
-				if armed.Load() {
-					armed.Store(false)
-					close(held)
-					<-release
-				}
-			})}
-			defer func() { testStoreOptions = nil }()
+			hold := holdCommits(t) // held until the test ends: a sync that never returns
 			ctx, stop := context.WithCancel(context.Background())
 			defer stop()
 			force := make(chan struct{})
-			ready := make(chan net.Addr, 1)
-			done := make(chan error, 1)
-			go func() {
-				done <- run(ctx, force, []string{"--listen", "127.0.0.1:0", "--log-level", "error", "--data-dir", dir, "--admin-token-file", dir + "/admin.token", "--shutdown-timeout", tc.timeout},
-					func(string) string { return "" }, io.Discard, ready)
-			}()
-			var addr net.Addr
-			select {
-			case addr = <-ready:
-			case err := <-done:
-				t.Fatalf("start: %v", err)
-			}
+			addr, done := runInProcess(t, ctx, force, "--data-dir", dir, "--admin-token-file", dir+"/admin.token", "--shutdown-timeout", tc.timeout)
 			tok, err := os.ReadFile(dir + "/admin.token")
 			if err != nil {
 				t.Fatal(err)
@@ -77,12 +47,12 @@ func TestSecondSignalEndsAStopHeldByAStuckCommit(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			armed.Store(true)
+			hold.arm()
 			go func() {
 				cctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+strings.TrimSpace(string(tok)))
 				_, _ = pb.NewAdminServiceClient(conn).CreateOrganisation(cctx, &pb.CreateOrganisationRequest{Organisation: &pb.Organisation{Name: "organisations/granite-foodbank", DisplayName: "Granite Food Bank"}})
 			}()
-			<-held
+			<-hold.held
 			stop()
 			if tc.early {
 				close(force)
