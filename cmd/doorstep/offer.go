@@ -156,7 +156,8 @@ func (a *app) offerStep(args []string, u usage, name string, step func(context.C
 	if err != nil {
 		return err
 	}
-	did := map[string]string{"accept": "accepted", "decline": "declined"}[name]
+	leaves := map[string]pb.Offer_State{"accept": pb.Offer_STATE_ACCEPTED, "decline": pb.Offer_STATE_DECLINED}[name]
+	did := offerStateWord(leaves)
 	// Asked again after a timeout: on a slow disk the answer whose reply
 	// was lost is made all the same, and staff who tried again were told
 	// "Not declined: ... is declined already", their own answer read as a
@@ -175,8 +176,7 @@ func (a *app) offerStep(args []string, u usage, name string, step func(context.C
 			if a.cfg.json {
 				// Done, though the offer could not be read back: a script
 				// still reads one object, with what the refusal said of it.
-				st := map[string]pb.Offer_State{"accepted": pb.Offer_STATE_ACCEPTED, "declined": pb.Offer_STATE_DECLINED}[did]
-				return writeJSON(a.stdout, &pb.Offer{Name: offer, State: st})
+				return writeJSON(a.stdout, &pb.Offer{Name: offer, State: leaves})
 			}
 			fmt.Fprintf(a.stdout, "%s is %s.\n", offer, did)
 			return nil

@@ -805,6 +805,17 @@ func (a *app) requestFulfil(args []string) error {
 
 type pbMatching = pb.MatchingServiceClient
 
+// requestSteps are the steps requestStep takes: what each does, in the
+// words of its refusal and its second ask, and the state it leaves.
+var requestSteps = map[string]struct {
+	words  string
+	leaves pb.HelpRequest_State
+}{
+	"cancel":  {"cancelled", pb.HelpRequest_STATE_CANCELLED},
+	"release": {"released", pb.HelpRequest_STATE_OPEN},
+	"fulfil":  {"marked done", pb.HelpRequest_STATE_FULFILLED},
+}
+
 func (a *app) requestStep(args []string, u usage, name string, step func(context.Context, pbMatching, string) (*pb.HelpRequest, error)) error {
 	hrName, c, err := a.begin(name, u).connectTo(args, "helpRequests", "help request")
 	if err != nil {
@@ -816,31 +827,29 @@ func (a *app) requestStep(args []string, u usage, name string, step func(context
 	// has it to hand back"), their own step read as a failure. The second
 	// ask waits for that commit and is refused in the state the step
 	// leaves, which is what was wanted.
-	asked := 0
-	hr, err := askAgainAfterTimeout(a, "the request is "+map[string]string{"cancel": "cancelled", "release": "released", "fulfil": "marked done"}[name], "",
+	asked, does := 0, requestSteps[name]
+	hr, err := askAgainAfterTimeout(a, "the request is "+does.words, "",
 		func(ctx context.Context) (*pb.HelpRequest, error) {
 			asked++
 			return step(ctx, c.Matching, hrName)
 		})
-	if state, noun, ok := wrongState(err); ok && noun == "help request" && asked > 1 && state == map[string]string{"cancel": "cancelled", "release": "open", "fulfil": "fulfilled"}[name] {
+	if state, noun, ok := wrongState(err); ok && noun == "help request" && asked > 1 && state == stateWord(does.leaves) {
 		// As long as the second ask: on a slow disk this read is a commit
 		// too (it is audited), which --timeout did not wait for.
 		ctx, cancel := context.WithTimeout(a.ctx, max(a.cfg.timeout, defaultTimeout))
 		got, rerr := c.HelpRequests.GetHelpRequest(ctx, &pb.GetHelpRequestRequest{Name: hrName})
 		cancel()
 		if rerr != nil {
-			return a.stepDoneUnread(hrName, name)
+			return a.stepDoneUnread(hrName, name, does.leaves)
 		}
 		hr, err = got.HelpRequest, nil
 	}
 	if state, noun, ok := wrongState(err); ok && noun == "help request" {
-		switch name {
-		case "cancel":
-			return stepRefused("cancelled", hrName, state, "cancelled")
-		case "release":
-			return stepRefused("released", hrName, state, "")
+		already := stateWord(does.leaves)
+		if name == "release" {
+			already = "" // open is where a release leaves it, not where it began
 		}
-		return stepRefused("marked done", hrName, state, "fulfilled")
+		return stepRefused(does.words, hrName, state, already)
 	}
 	if err != nil {
 		return err
@@ -922,10 +931,9 @@ func (a *app) requestStep(args []string, u usage, name string, step func(context
 // refusal in the state it leaves said, when the request could not then be
 // read back (the server stopping): done, not refused, and where to look
 // for what the read would have told.
-func (a *app) stepDoneUnread(hrName, step string) error {
+func (a *app) stepDoneUnread(hrName, step string, leaves pb.HelpRequest_State) error {
 	if a.cfg.json {
-		st := map[string]pb.HelpRequest_State{"cancel": pb.HelpRequest_STATE_CANCELLED, "release": pb.HelpRequest_STATE_OPEN, "fulfil": pb.HelpRequest_STATE_FULFILLED}[step]
-		return writeJSON(a.stdout, &pb.HelpRequest{Name: hrName, State: st})
+		return writeJSON(a.stdout, &pb.HelpRequest{Name: hrName, State: leaves})
 	}
 	switch step {
 	case "cancel":
