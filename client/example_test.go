@@ -26,7 +26,7 @@ func ExampleClient_ImportHelpRequests() {
 	addr, tokenFile := os.Getenv("DOORSTEP_ADDR"), os.Getenv("DOORSTEP_TOKEN_FILE")
 	token, err := os.ReadFile(tokenFile)
 	if err != nil {
-		log.Fatal(err)
+		log.Fatalf("read the token named by DOORSTEP_TOKEN_FILE: %v", err)
 	}
 	// This server is on loopback; across a network it is
 	// client.WithTLS(&tls.Config{}) in place of client.WithInsecure().
@@ -93,7 +93,7 @@ func ExampleClient_Watch() {
 	addr, tokenFile := os.Getenv("DOORSTEP_ADDR"), os.Getenv("DOORSTEP_TOKEN_FILE")
 	token, err := os.ReadFile(tokenFile)
 	if err != nil {
-		log.Fatal(err)
+		log.Fatalf("read the token named by DOORSTEP_TOKEN_FILE: %v", err)
 	}
 	// This server is on loopback; across a network it is
 	// client.WithTLS(&tls.Config{}) in place of client.WithInsecure().
@@ -168,7 +168,7 @@ func ExampleDescribe() {
 	addr, tokenFile := os.Getenv("DOORSTEP_ADDR"), os.Getenv("DOORSTEP_TOKEN_FILE")
 	token, err := os.ReadFile(tokenFile)
 	if err != nil {
-		log.Fatal(err)
+		log.Fatalf("read the token named by DOORSTEP_TOKEN_FILE: %v", err)
 	}
 	// This server is on loopback; across a network it is
 	// client.WithTLS(&tls.Config{}) in place of client.WithInsecure().
@@ -194,7 +194,7 @@ func ExampleReason() {
 	addr, tokenFile := os.Getenv("DOORSTEP_ADDR"), os.Getenv("DOORSTEP_TOKEN_FILE")
 	token, err := os.ReadFile(tokenFile)
 	if err != nil {
-		log.Fatal(err)
+		log.Fatalf("read the token named by DOORSTEP_TOKEN_FILE: %v", err)
 	}
 	// This server is on loopback; across a network it is
 	// client.WithTLS(&tls.Config{}) in place of client.WithInsecure().
