@@ -85,3 +85,42 @@ func TestImportInterruptedSaysWhatMayBeStored(t *testing.T) {
 		}
 	}
 }
+
+// TestImportOfAnUnreachableServerSaysNothingWasSent: a cron job's import
+// run while the server was down (or at a wrong address) reported its first
+// batch "not confirmed: they may be stored", and "(1 rows)", though no
+// connection was ever made and nothing could be stored: the operator was
+// sent to look for rows that could not be there. Rows never sent are
+// not_sent.
+func TestImportOfAnUnreachableServerSaysNothingWasSent(t *testing.T) {
+	e := newTestEnv(t)
+	e.env["DOORSTEP_ADDR"] = "127.0.0.1:1"
+	for _, n := range []int{1, 3} {
+		var rows strings.Builder
+		rows.WriteString(importHeader)
+		for i := range n {
+			fmt.Fprintf(&rows, "down-%d,AB10 1AB,dog walking,tomorrow 10:00-12:00,Tam %d,07700 90%04d\n", i, i, 700+i)
+		}
+		file := writeImportFile(t, fmt.Sprintf("down-%d.csv", n), rows.String())
+		r := e.run("import", file, "--org", org)
+		if r.code != exitUnreachable {
+			t.Fatalf("%d rows: exit %d, want %d; stderr %q", n, r.code, exitUnreachable, r.stderr)
+		}
+		rowWord := "rows"
+		if n == 1 {
+			rowWord = "row"
+		}
+		if want := fmt.Sprintf("0 created, 0 already there, 0 failed, %d not sent (%d %s).\n", n, n, rowWord); r.stdout != want {
+			t.Errorf("%d rows: stdout %q, want %q", n, r.stdout, want)
+		}
+		if want := "Nothing was stored: Cannot reach the Doorstep server at 127.0.0.1:1."; !strings.HasPrefix(r.stderr, want) {
+			t.Errorf("%d rows: stderr %q, want it to begin %q", n, r.stderr, want)
+		}
+		r = e.run("import", file, "--org", org, "--json")
+		for _, o := range importReport(t, r) {
+			if o.Outcome != "not_sent" {
+				t.Errorf("%d rows, --json: line %d is reported %q, want not_sent", n, o.Line, o.Outcome)
+			}
+		}
+	}
+}

@@ -193,7 +193,7 @@ as Excel saves "CSV", has a header row naming its columns, in any order:
 			}
 		}
 		importErr = err
-		if batchMayBeStored(err) {
+		if batchMayBeStored(err) && !neverSent(err) {
 			// The answers cover the rows before the batch that failed;
 			// that batch, at most MaxImportBatch rows, was with the server
 			// when it stopped (a SIGTERM, a timeout, a dropped connection)
@@ -227,6 +227,25 @@ func batchMayBeStored(err error) bool {
 		return true
 	}
 	return false
+}
+
+// rowCount is "1 row" or "n rows".
+func rowCount(n int) string { return plural(n, "1 row", fmt.Sprintf("%d rows", n)) }
+
+// neverSent reports whether err is gRPC failing a call before it had a
+// connection to send it on: the server down or at a wrong address, or a
+// TLS handshake refused. Nothing of that batch can be stored, and a run
+// against a server that was down told the operator otherwise.
+func neverSent(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable || len(st.Details()) > 0 {
+		return false
+	}
+	msg := strings.ToLower(st.Message())
+	// grpc-go's transport words for the two ways a connection is never
+	// made; a call that was sent and then lost its connection says
+	// something else (EOF, "transport is closing").
+	return strings.Contains(msg, "transport: error while dialing") || strings.Contains(msg, "transport: authentication handshake failed")
 }
 
 // refuseRepeats fails every row whose external_id an earlier row has,
@@ -340,7 +359,7 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 			sameTimeNotes(a.stdout, fmt.Sprintf("line %d: ", o.Line), "this person", o.SameTimeRequests)
 		}
 		if checkOnly {
-			fmt.Fprintf(a.stdout, "Checked %d rows: %d can be sent, %d failed. Nothing was sent.\n", len(rows), counts["checked"], counts["failed"])
+			fmt.Fprintf(a.stdout, "Checked %s: %d can be sent, %d failed. Nothing was sent.\n", rowCount(len(rows)), counts["checked"], counts["failed"])
 		} else {
 			fmt.Fprintf(a.stdout, "%d created, %d already there", counts["created"], counts["existing"])
 			if n := counts["differing"]; n > 0 {
@@ -353,14 +372,18 @@ func (a *app) reportImport(rows []importRow, results map[int]*pb.BatchCreateHelp
 			if n := counts["not_sent"]; n > 0 {
 				fmt.Fprintf(a.stdout, ", %d not sent", n)
 			}
-			fmt.Fprintf(a.stdout, " (%d rows).\n", len(rows))
+			fmt.Fprintf(a.stdout, " (%s).\n", rowCount(len(rows)))
 		}
 	}
 	if importErr != nil {
+		if len(results) == 0 && len(unconfirmed) == 0 && neverSent(importErr) {
+			msg, code := a.describe(importErr)
+			return &cliError{code: code, msg: "Nothing was stored: " + msg + " Run the same file again once it can be reached."}
+		}
 		return a.importStopped(importErr)
 	}
 	if n := counts["failed"]; n > 0 {
-		return &cliError{code: exitFailed, msg: fmt.Sprintf("%d of %d rows failed: fix them and run the same file again (rows already stored are not stored twice).", n, len(rows))}
+		return &cliError{code: exitFailed, msg: fmt.Sprintf("%d of %s failed: fix them and run the same file again (rows already stored are not stored twice).", n, rowCount(len(rows)))}
 	}
 	return nil
 }
