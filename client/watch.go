@@ -15,7 +15,10 @@ import (
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
-// Server reasons that Watch acts on (see events.proto).
+// Server reasons that Watch acts on: the first three are the event
+// stream's own (see events.proto); the last two, limits any call may meet
+// (README's Errors table), which a watch under way waits out as it
+// reconnects.
 const (
 	ReasonEventsCompacted = "EVENTS_COMPACTED"
 	ReasonRevisionAhead   = "REVISION_AHEAD"
