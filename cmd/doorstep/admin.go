@@ -139,12 +139,12 @@ doorstep admin org create), volunteer (their own record and offers; needs --volu
 		return err
 	}
 	resp, err := c.Admin.CreateToken(a.ctx, &pb.CreateTokenRequest{Token: tok})
-	if msg, code := a.describe(err); err != nil && (code == exitUnreachable || code == exitInterrupted) {
-		// The token may have been made, its secret lost with the answer:
-		// one made again leaves that one live, which nobody can use but
-		// which still counts, and still names the person.
-		return &cliError{code: code, msg: mayHaveBeenDone(msg, "The token may have been made all the same, with its secret lost: "+
-			"doorstep admin token list shows it; revoke it (doorstep admin token revoke) before making another.")}
+	// The token may have been made, its secret lost with the answer: one
+	// made again leaves that one live, which nobody can use but which
+	// still counts, and still names the person.
+	if lost := a.answerLost(err, "The token may have been made all the same, with its secret lost: "+
+		"doorstep admin token list shows it; revoke it (doorstep admin token revoke) before making another."); lost != nil {
+		return lost
 	}
 	if err != nil {
 		return err
@@ -947,13 +947,13 @@ delete this one.`,
 		return &cliError{code: exitFailed, msg: "Another backup was taken at the same moment, so none was written this time: run doorstep admin backup again (" +
 			server.ReasonAlreadyExists + ")."}
 	}
-	if msg, code := a.describe(err); err != nil && (code == exitUnreachable || code == exitInterrupted) {
-		// The answer may have been lost after the copy was made (the
-		// server stopping, the connection dropping): a backup then lies
-		// under --backup-dir, everyone's data and the key to it, which
-		// nobody would think to move off the machine.
-		return &cliError{code: code, msg: mayHaveBeenDone(msg, "The backup may have been written all the same: doorstep admin audit --action backup lists each backup taken, "+
-			"and it is in a directory named by its time under the server's --backup-dir.")}
+	// The answer may have been lost after the copy was made (the server
+	// stopping, the connection dropping): a backup then lies under
+	// --backup-dir, everyone's data and the key to it, which nobody would
+	// think to move off the machine.
+	if lost := a.answerLost(err, "The backup may have been written all the same: doorstep admin audit --action backup lists each backup taken, "+
+		"and it is in a directory named by its time under the server's --backup-dir."); lost != nil {
+		return lost
 	}
 	if err != nil {
 		return err

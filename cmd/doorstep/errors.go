@@ -69,6 +69,21 @@ func mayHaveBeenDone(msg, lookFirst string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(msg, tryAgain), " ") + " " + lookFirst
 }
 
+// answerLost is err, when its answer was lost (the server unreachable
+// or the command interrupted) with the write perhaps done, told with
+// lookFirst, what to look at before doing it again; otherwise nil. A
+// write made again blindly may be a second request, a second volunteer
+// record, or a live token whose secret nobody has.
+func (a *app) answerLost(err error, lookFirst string) error {
+	if err == nil {
+		return nil
+	}
+	if msg, code := a.describe(err); code == exitUnreachable || code == exitInterrupted {
+		return &cliError{code: code, msg: mayHaveBeenDone(msg, lookFirst)}
+	}
+	return nil
+}
+
 // askAgainAfterTimeout makes create, a call that sends the same
 // request_id each time under ctx, and makes it once more if its answer did
 // not come within --timeout: on a slow disk a save the server had begun

@@ -72,8 +72,8 @@ func (a *app) offerMake(args []string) error {
 			return held
 		}
 	}
-	if msg, code := a.describe(err); err != nil && (code == exitUnreachable || code == exitInterrupted) {
-		return &cliError{code: code, msg: mayHaveBeenDone(msg, "The offer may have been made all the same: doorstep request show "+idOf(hr)+" says whether it is offered, and to whom.")}
+	if lost := a.answerLost(err, "The offer may have been made all the same: doorstep request show "+idOf(hr)+" says whether it is offered, and to whom."); lost != nil {
+		return lost
 	}
 	if err != nil {
 		return err

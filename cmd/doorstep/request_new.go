@@ -276,19 +276,19 @@ Needs: ` + needNames() + `.`,
 		if err == nil {
 			break
 		}
+		// The connection may have failed after the server saved the
+		// request: the client's retries find it saved, but their answers
+		// can be lost as well. Taking the call again would save it twice.
+		// So may a Ctrl-C while it was on its way.
+		if lost := a.answerLost(err, "The request may have been saved all the same: look for it with doorstep request find --phone "+
+			phoneWords(hr.GetRequester().GetPhone())+" before taking it again."); lost != nil {
+			return lost
+		}
 		// The caller is still on the line: an answer the server refuses
 		// (a time that passed while they talked) is asked again at the
 		// read-back, not the whole call retyped.
 		var ce *cliError
 		msg, code := a.describe(err)
-		if code == exitUnreachable || code == exitInterrupted {
-			// The connection may have failed after the server saved the
-			// request: the client's retries find it saved, but their
-			// answers can be lost as well. Taking the call again would
-			// save it twice. So may a Ctrl-C while it was on its way.
-			return &cliError{code: code, msg: mayHaveBeenDone(msg, "The request may have been saved all the same: look for it with doorstep request find --phone "+
-				phoneWords(hr.GetRequester().GetPhone())+" before taking it again.")}
-		}
 		if a.prompt == nil || errors.As(err, &ce) || code != exitUsage {
 			return err
 		}

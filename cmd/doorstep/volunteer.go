@@ -154,13 +154,13 @@ holds: to the matcher the two are two people.`,
 	resp, err := askAgainAfterTimeout(a, "the volunteer was registered", gone, func(ctx context.Context) (*pb.CreateVolunteerResponse, error) {
 		return c.Volunteers.CreateVolunteer(ctx, req)
 	})
+	// As for a new request: saved with its answer lost, it would be
+	// registered twice, and offered jobs under both records.
+	if lost := a.answerLost(err, "The volunteer may have been registered all the same: look for them with doorstep volunteer find --phone "+
+		phoneWords(v.GetContact().GetPhone())+" before adding them again."); lost != nil {
+		return lost
+	}
 	if err != nil {
-		if msg, code := a.describe(err); code == exitUnreachable || code == exitInterrupted {
-			// As for a new request: saved with its answer lost, it would be
-			// registered twice, and offered jobs under both records.
-			return &cliError{code: code, msg: mayHaveBeenDone(msg, "The volunteer may have been registered all the same: look for them with doorstep volunteer find --phone "+
-				phoneWords(v.GetContact().GetPhone())+" before adding them again.")}
-		}
 		return err
 	}
 	created := resp.Volunteer
@@ -981,8 +981,8 @@ doorstep admin erase, which also reaches requests they made.`,
 	case code == codes.Aborted:
 		return &cliError{code: exitFailed, msg: fmt.Sprintf("Nothing was deleted: %s changed since it was read. Look again (doorstep volunteer show %s) and delete again if it is still right.", v.Name, idOf(v.Name))}
 	}
-	if msg, code := a.describe(err); code == exitUnreachable || code == exitInterrupted {
-		return &cliError{code: code, msg: mayHaveBeenDone(msg, "The volunteer may have been deleted all the same: doorstep volunteer show "+idOf(v.Name)+" says whether the record is still there.")}
+	if lost := a.answerLost(err, "The volunteer may have been deleted all the same: doorstep volunteer show "+idOf(v.Name)+" says whether the record is still there."); lost != nil {
+		return lost
 	}
 	if err != nil {
 		return err
