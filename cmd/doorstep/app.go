@@ -627,13 +627,7 @@ func (a *app) client() (*client.Client, error) {
 	if a.conn != nil {
 		return a.conn, nil
 	}
-	addr := strings.TrimSpace(a.cfg.addr)
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		// "myserver" alone: the port people forget is the default one.
-		host = addr
-		addr = net.JoinHostPort(addr, "50051")
-	}
+	addr, host := dialAddr(a.cfg.addr)
 	opts := []client.Option{client.WithCallTimeout(a.cfg.timeout)}
 	// A token read from a file edited on Windows, or an EnvironmentFile
 	// with CRLF lines, ends in a carriage return or newline, which gRPC
@@ -741,6 +735,23 @@ func encryptedKey(keyPEM []byte) bool {
 			return true
 		}
 	}
+}
+
+// dialAddr is the host:port to dial for --addr, and its host.
+func dialAddr(addr string) (dial, host string) {
+	addr = strings.TrimSpace(addr)
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		// "myserver" alone: the port people forget is the default one.
+		// An IPv6 address may come bracketed without it, "[::1]", as
+		// it is written in a URL.
+		host = addr
+		if inner, ok := strings.CutPrefix(addr, "["); ok && strings.HasSuffix(inner, "]") {
+			host = strings.TrimSuffix(inner, "]")
+		}
+		addr = net.JoinHostPort(host, "50051")
+	}
+	return addr, host
 }
 
 func isLoopback(host string) bool {

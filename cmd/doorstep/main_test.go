@@ -88,6 +88,16 @@ func newTestEnvWith(t *testing.T, opts ...grpc.ServerOption) *testEnv {
 // server too, such as its backup directory.
 func newTestEnvServing(t *testing.T, srvOpts []server.Option, opts ...grpc.ServerOption) *testEnv {
 	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newTestEnvOn(t, lis, srvOpts, opts...)
+}
+
+// newTestEnvOn is newTestEnvServing serving on lis, such as one on ::1.
+func newTestEnvOn(t *testing.T, lis net.Listener, srvOpts []server.Option, opts ...grpc.ServerOption) *testEnv {
+	t.Helper()
 	clock := &testClock{t: testStart}
 	path := filepath.Join(t.TempDir(), "doorstep.db")
 	st, err := store.Open(path, store.WithClock(clock.now))
@@ -102,10 +112,6 @@ func newTestEnvServing(t *testing.T, srvOpts []server.Option, opts ...grpc.Serve
 		t.Fatal(err)
 	}
 	g, _ := server.NewGRPCServer(srv, server.GRPCConfig{}, opts...)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(func() {
 		g.Stop()
