@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -150,7 +151,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		dopts = append(dopts, grpc.WithPerRPCCredentials(bearer{token: o.token, secure: o.tls != nil}))
 	}
 	dopts = append(dopts, o.dialOptions...)
-	conn, err := grpc.NewClient(addr, dopts...)
+	conn, err := grpc.NewClient(urlZone(addr), dopts...)
 	if err != nil {
 		return nil, fmt.Errorf("client: dial %s: %w", addr, err)
 	}
@@ -164,6 +165,23 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		conn:         conn,
 		opts:         o,
 	}, nil
+}
+
+// urlZone escapes the "%" of an IPv6 address's zone in addr
+// ("[fe80::1%eth0]:50051", the form net.Dial takes and a link-local
+// address needs), as "%25": gRPC reads its target as a URL, where "%et"
+// is a broken escape and the dial is refused. A zone escaped already
+// ("%25eth0") is left as it is.
+func urlZone(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	ip, zone, ok := strings.Cut(host, "%")
+	if !ok || net.ParseIP(ip) == nil || (strings.HasPrefix(zone, "25") && len(zone) > 2) {
+		return addr
+	}
+	return net.JoinHostPort(ip+"%25"+zone, port)
 }
 
 // Close closes the connection.

@@ -758,8 +758,10 @@ func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	// "::1%lo", zoned as ip(8) prints it, is loopback too.
+	ip, _, _ := strings.Cut(host, "%")
+	parsed := net.ParseIP(ip)
+	return parsed != nil && parsed.IsLoopback()
 }
 
 // sortedKeys is for messages that list map keys in a stable order.
