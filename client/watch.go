@@ -115,8 +115,9 @@ func (e callbackError) Error() string { return e.err.Error() }
 // Watch sends fn every event that matches opts, in revision order, each
 // once, until ctx ends or fn returns an error, and returns that error
 // (ctx.Err() for ctx). It reconnects by itself, with backoff, when the
-// stream breaks (the server restarting, a dropped connection, or the server
-// cutting off a reader that fell behind), resuming one past the last
+// stream breaks (the server restarting, a dropped connection, a proxy
+// cutting a stream it took for idle, or the server cutting off a reader
+// that fell behind), resuming one past the last
 // response fn was given, so a reconnect neither loses nor repeats events.
 //
 // fn gets whole responses. The first carries no events and says where the
@@ -129,9 +130,9 @@ func (e callbackError) Error() string { return e.err.Error() }
 //
 // When the events asked for have been compacted away, Watch returns a
 // *CompactedError. It does not retry OUT_OF_RANGE or any error other than
-// those of a broken stream, of a stream turned away for the token's call
-// rate (RESOURCE_EXHAUSTED, RATE_LIMITED: the first stream too), and of a
-// reconnect turned away for the token's open streams (TOO_MANY_STREAMS).
+// those of a broken stream (a proxy's cut of one that ran included), of
+// a stream turned away for the token's call rate (RESOURCE_EXHAUSTED,
+// RATE_LIMITED: the first stream too), and of a reconnect turned away for the token's open streams (TOO_MANY_STREAMS).
 // Reconnects do not count against WithRetry's attempts: they go on for
 // opts.GiveUpAfter, with WithRetry's base delay.
 func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(*pb.WatchEventsResponse) error) error {
@@ -162,7 +163,7 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(*pb.Watch
 			// unary call is. An app that reloaded its view with List calls
 			// before watching has spent its rate, which is no mistake of
 			// its own, and the server that said so is there (MustConnect).
-		case !resumable(err) && !(w.started && throttled(err)), opts.MustConnect && !w.started:
+		case !resumable(err) && !(w.started && (throttled(err) || cutOnTheWay(err))), opts.MustConnect && !w.started:
 			return fmt.Errorf("client: watch from revision %d: %w", w.next, err)
 		}
 		if w.started && !w.down && opts.OnConnection != nil {
@@ -282,6 +283,15 @@ func resumable(err error) bool {
 		return errorInfo(err).GetReason() == ReasonSlowConsumer
 	}
 	return false
+}
+
+// cutOnTheWay says whether err is a stream that ran, cut by a proxy
+// between (nginx, HAProxy) that took it for idle: reset (RST_STREAM
+// INTERNAL_ERROR) or closed without trailers, which gRPC says as INTERNAL
+// in its own words. Every INTERNAL of the server's carries an
+// ErrorInfo with its incident, and is a fault, not retried.
+func cutOnTheWay(err error) bool {
+	return status.Code(err) == codes.Internal && errorInfo(err) == nil
 }
 
 // throttled says whether err is the server turning a stream away for the

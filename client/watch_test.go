@@ -18,6 +18,7 @@ import (
 
 	"github.com/doorstep-aid/doorstep/client"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
+	"github.com/doorstep-aid/doorstep/server"
 )
 
 var errDone = errors.New("test: seen enough")
@@ -30,6 +31,12 @@ const (
 	endEOF                        // the server ended the stream cleanly
 	endSlowConsumer               // the server cut off a reader that fell behind
 	endCompacted                  // the events asked for are gone
+	// A proxy between (nginx, HAProxy) cut the stream, thinking it idle:
+	// it resets it, or closes it without trailers, and gRPC says INTERNAL
+	// in its own words, with none of the server's details.
+	endProxyReset
+	endProxyNoTrailers
+	endServerInternal // the server's own INTERNAL: a fault, with an incident
 )
 
 // cutter breaks WatchEvents streams on the server side: stream k (from 0)
@@ -73,6 +80,12 @@ func (c *cutter) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerIn
 		return nil
 	case endSlowConsumer:
 		return withInfo(codes.ResourceExhausted, "slow", "SLOW_CONSUMER", map[string]string{"resume_revision": "1"})
+	case endProxyReset:
+		return status.Error(codes.Internal, "stream terminated by RST_STREAM with error code: INTERNAL_ERROR")
+	case endProxyNoTrailers:
+		return status.Error(codes.Internal, "server closed the stream without sending trailers")
+	case endServerInternal:
+		return withInfo(codes.Internal, "internal error; quote incident 0123abcd", server.ReasonInternal, map[string]string{"incident": "0123abcd"})
 	}
 	return status.Error(codes.Unavailable, "test: connection dropped")
 }
@@ -186,7 +199,7 @@ var created = []pb.Event_Type{pb.Event_TYPE_HELP_REQUEST_CREATED}
 // the test sees a gap if a resume starts too late and a duplicate if it
 // starts too early.
 func TestWatchResumesAfterBrokenStreams(t *testing.T) {
-	cut := &cutter{after: 2, plan: []ending{endUnavailable, endEOF, endSlowConsumer, endUnavailable}}
+	cut := &cutter{after: 2, plan: []ending{endUnavailable, endEOF, endSlowConsumer, endUnavailable, endProxyReset, endProxyNoTrailers}}
 	s := newTestServer(t, cut.option())
 	c := s.client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -238,6 +251,26 @@ func TestWatchResumesAfterBrokenStreams(t *testing.T) {
 		}
 	}
 	log.mu.Unlock()
+}
+
+// The server's own INTERNAL is a fault, not a broken stream: the watch
+// ends with it, incident and all, rather than asking again for ever.
+func TestWatchEndsAtServerInternal(t *testing.T) {
+	cut := &cutter{after: 1, plan: []ending{endServerInternal}}
+	s := newTestServer(t, cut.option())
+	c := s.client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := c.CreateHelpRequest(ctx, helpRequest("aberdeen-mutual-aid", "")); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Watch(ctx, client.WatchOptions{StartRevision: 1}, func(*pb.WatchEventsResponse) error { return nil })
+	if status.Code(err) != codes.Internal || client.Reason(err) != server.ReasonInternal {
+		t.Errorf("Watch returned %v, want the server's INTERNAL", err)
+	}
+	if n := len(cut.starts()); n != 1 {
+		t.Errorf("%d streams opened, want 1", n)
+	}
 }
 
 func TestWatchFromStartRevisionAndResumeLater(t *testing.T) {
