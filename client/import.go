@@ -47,8 +47,9 @@ const batchMargin = 64
 // ImportHelpRequests stores rows, a partner's own records, with
 // BatchCreateHelpRequests: in batches of at most MaxImportBatch rows that
 // also fit the server's request size limit (see WithMaxRequestBytes; a
-// batch the server refuses as too large all the same is sent again in
-// halves, and a row too large alone fails with ReasonRowTooLarge). Each
+// batch the server, or a proxy before it, refuses as too large all the
+// same is sent again in halves, and a row too large alone fails with
+// ReasonRowTooLarge). Each
 // row needs organisation and external_id, which make the import
 // idempotent: running it again creates nothing new, and a batch whose
 // reply was lost is retried safely.
@@ -129,10 +130,22 @@ func (c *Client) maxRequestBytes() int {
 // tooLarge says whether err is gRPC refusing a message for its size, the
 // server's request or its reply: RESOURCE_EXHAUSTED in gRPC's words and
 // with no reason (the server's own refusals, such as RATE_LIMITED, all
-// carry one), so that a proxy's throttling is not taken for it.
+// carry one), so that a proxy's throttling is not taken for it. Or a
+// proxy before the server refusing the request for its size, as nginx
+// does one over its client_max_body_size (1m unless set): HTTP 413, which
+// gRPC calls UNKNOWN.
 func tooLarge(err error) bool {
 	st, ok := statusOf(err)
-	return ok && st.Code() == codes.ResourceExhausted && Reason(err) == "" && strings.Contains(st.Message(), "larger than max")
+	if !ok || Reason(err) != "" {
+		return false
+	}
+	switch st.Code() {
+	case codes.ResourceExhausted:
+		return strings.Contains(st.Message(), "larger than max")
+	case codes.Unknown:
+		return strings.Contains(st.Message(), "unexpected HTTP status code received from server: 413 ")
+	}
+	return false
 }
 
 // planImport groups row positions into batches, filling results for rows
@@ -219,8 +232,8 @@ func (c *Client) importBatch(ctx context.Context, rows []*pb.HelpRequest, b []in
 	}
 	resp, err := c.HelpRequests.BatchCreateHelpRequests(ctx, req)
 	if tooLarge(err) {
-		// The server's limit is below the one this client was given, or
-		// the reply outgrew what gRPC receives. Either way sending less at
+		// The server's limit, or a proxy's, is below the one this client
+		// was given, or the reply outgrew what gRPC receives. Either way sending less at
 		// once is safe, rows being idempotent by external_id, where the
 		// error would end the import with gRPC's words for it.
 		if len(b) == 1 {
