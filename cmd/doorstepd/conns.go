@@ -1,8 +1,13 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
 )
 
 // trackedListener keeps the connections it accepts until they are
@@ -11,26 +16,63 @@ import (
 // HTTP/2 preface, and its Stop waits for those still in them: a port
 // scanner's or a load balancer's bare TCP connection held the stop that
 // long, past --shutdown-timeout and the second signal.
+//
+// It also says when connections cannot be accepted for want of file
+// descriptors (the open-file limit, ulimit -n or systemd's LimitNOFILE,
+// reached): gRPC tries again and again, saying nothing where the operator
+// looks, while clients wait until their deadline.
 type trackedListener struct {
 	net.Listener
-	mu    sync.Mutex
-	conns map[*trackedConn]struct{}
+	logger *zap.Logger
+	mu     sync.Mutex
+	conns  map[*trackedConn]struct{}
+	// short counts accepts failed for want of files since the last that
+	// succeeded; unsaid, those since the line that said so last.
+	short, unsaid int
+	saidAt        time.Time
 }
 
-func trackConns(lis net.Listener) *trackedListener {
-	return &trackedListener{Listener: lis, conns: map[*trackedConn]struct{}{}}
+// shortEvery is how often a shortage of files that goes on is said again.
+const shortEvery = time.Minute
+
+func trackConns(lis net.Listener, logger *zap.Logger) *trackedListener {
+	return &trackedListener{Listener: lis, logger: logger, conns: map[*trackedConn]struct{}{}}
 }
 
 func (l *trackedListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
+		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+			l.outOfFiles(err)
+		}
 		return nil, err
 	}
 	tc := &trackedConn{Conn: c, l: l}
 	l.mu.Lock()
 	l.conns[tc] = struct{}{}
+	short := l.short
+	l.short, l.unsaid = 0, 0
 	l.mu.Unlock()
+	if short > 0 {
+		l.logger.Warn("accepting connections again", zap.Int("failed_accepts", short))
+	}
 	return tc, nil
+}
+
+func (l *trackedListener) outOfFiles(err error) {
+	l.mu.Lock()
+	l.short++
+	l.unsaid++
+	now := time.Now()
+	if l.short > 1 && now.Sub(l.saidAt) < shortEvery {
+		l.mu.Unlock()
+		return
+	}
+	refused := l.unsaid
+	l.unsaid, l.saidAt = 0, now
+	l.mu.Unlock()
+	l.logger.Error("connections not accepted: this process has as many files open as it may (raise ulimit -n, or LimitNOFILE= in the unit); clients wait until they give up",
+		zap.Error(err), zap.Int("failed_accepts_since_last_said", refused))
 }
 
 // closeAll closes every connection accepted and not yet closed.

@@ -636,7 +636,7 @@ func run(ctx context.Context, force <-chan struct{}, args []string, getenv func(
 	}
 	g, health := server.NewGRPCServer(srv, server.GRPCConfig{MaxRecvBytes: c.maxRecvBytes}, gopts...)
 	serveErr := make(chan error, 2)
-	tracked := trackConns(lis)
+	tracked := trackConns(lis, logger)
 	go func() { serveErr <- g.Serve(tracked) }()
 	if metricsLis != nil {
 		// Stopped after the gRPC server (deferred), so that a scrape

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"net"
+	"os"
+	"syscall"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// shortListener fails its first accepts as a process out of file
+// descriptors does (EMFILE), then accepts.
+type shortListener struct {
+	net.Listener
+	fail  int
+	errno syscall.Errno
+}
+
+func (l *shortListener) Accept() (net.Conn, error) {
+	if l.fail > 0 {
+		l.fail--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", l.errno)}
+	}
+	c, _ := net.Pipe()
+	return c, nil
+}
+
+// A server at its open-file limit (a container's ulimit -n, systemd's
+// LimitNOFILE) cannot accept connections: gRPC tries again and again,
+// saying nothing where the operator looks, and clients wait until their
+// deadline. The first failure is said at error level, the rest counted
+// into one line a minute, and the end of the shortage is said.
+func TestAcceptOutOfFiles(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			core, logs := observer.New(zapcore.DebugLevel)
+			l := trackConns(&shortListener{fail: 500, errno: errno}, zap.New(core))
+			for range 500 {
+				if _, err := l.Accept(); err == nil {
+					t.Fatal("accept succeeded while out of files")
+				}
+			}
+			c, err := l.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.Close()
+			if _, err := l.Accept(); err != nil {
+				t.Fatal(err)
+			}
+			all := logs.All()
+			if len(all) != 2 {
+				t.Fatalf("500 failed accepts and two good ones logged %d lines, want 2: %v", len(all), all)
+			}
+			if all[0].Level != zapcore.ErrorLevel {
+				t.Errorf("first line at %v, want error: %q", all[0].Level, all[0].Message)
+			}
+			if n, ok := all[1].ContextMap()["failed_accepts"].(int64); !ok || n != 500 {
+				t.Errorf("the recovery line counts %v failed accepts, want 500: %q %v", all[1].ContextMap()["failed_accepts"], all[1].Message, all[1].ContextMap())
+			}
+		})
+	}
+}
