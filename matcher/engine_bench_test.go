@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -360,6 +361,9 @@ func BenchmarkEngineUpdate(b *testing.B) {
 
 // BenchmarkPlanDispatch plans 20,000 open requests against 200,000
 // volunteers, candidate search included; and a scarce 15,000 x 15,000.
+// extra-% is how many more requests the plan covers than greedy
+// nearest-first (greedyNearestFirst), worked out after the timing;
+// graph-extra-% is against greedy held to the plan's candidates.
 //
 //	go test -run '^$' -bench PlanDispatch -benchtime 3x ./matcher/
 func BenchmarkPlanDispatch(b *testing.B) {
@@ -389,11 +393,67 @@ func BenchmarkPlanDispatch(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.StopTimer()
+			greedy := greedyNearestFirst(b, e, reqs)
 			b.ReportMetric(float64(len(plan.Offers)), "covered")
-			b.ReportMetric(float64(plan.Greedy), "greedy-covered")
+			b.ReportMetric(float64(greedy), "greedy-covered")
+			if greedy > 0 {
+				b.ReportMetric(100*float64(len(plan.Offers)-greedy)/float64(greedy), "extra-%")
+			}
+			// Plan.Greedy is nearest-first held to the candidate graph:
+			// a request whose 20 best are taken goes without, though a
+			// free volunteer in reach be the 21st.
+			b.ReportMetric(float64(plan.Greedy), "graph-greedy-covered")
 			if plan.Greedy > 0 {
-				b.ReportMetric(100*float64(len(plan.Offers)-plan.Greedy)/float64(plan.Greedy), "extra-%")
+				b.ReportMetric(100*float64(len(plan.Offers)-plan.Greedy)/float64(plan.Greedy), "graph-extra-%")
 			}
 		})
 	}
+}
+
+// greedyNearestFirst is how many of reqs greedy nearest-first covers, the
+// issue's yardstick for dispatch under scarcity: requests in the order
+// dispatch ranks them (most urgent first, then as given), each given the
+// nearest eligible volunteer in reach with room left, however many
+// nearer ones are taken already.
+func greedyNearestFirst(b *testing.B, e *Engine, reqs []DispatchRequest) int {
+	b.Helper()
+	order := make([]int, len(reqs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int {
+		return cmp.Compare(urgencyRank(reqs[y].Request.GetUrgency()), urgencyRank(reqs[x].Request.GetUrgency()))
+	})
+	room := map[string]int32{}
+	e.rlock()
+	for i := range e.vols {
+		if v := &e.vols[i]; v.live {
+			room[v.name] = v.capacity - v.active - v.pending
+		}
+	}
+	e.mu.RUnlock()
+	const k = 5000 // more than live in any request's reach here
+	covered := 0
+	for _, i := range order {
+		res, err := e.FindCandidates(reqs[i].Request, nil, k, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Candidates) == k {
+			b.Fatalf("%s: %d or more eligible in reach; nearest-first needs them all", reqs[i].Request.Name, k)
+		}
+		best := -1
+		for j, c := range res.Candidates {
+			if room[c.Volunteer] > 0 && (best < 0 || c.Metres < res.Candidates[best].Metres) {
+				best = j
+			}
+		}
+		if best >= 0 {
+			room[res.Candidates[best].Volunteer]--
+			covered++
+		}
+		res.Release()
+	}
+	return covered
 }
