@@ -200,7 +200,9 @@ func (s *Server) ListHelpRequests(ctx context.Context, req *pb.ListHelpRequestsR
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	found, next, err := s.store.ListHelpRequests(ctx, f, store.Page{Size: size, Token: req.GetPageToken()})
+	found, next, err := fitPage(size, req.GetPageToken(), func(p store.Page) ([]*pb.HelpRequest, string, error) {
+		return s.store.ListHelpRequests(ctx, f, p)
+	})
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/doorstep-aid/doorstep/geo"
@@ -527,6 +528,42 @@ func pageSize(v *violations, n int32) int {
 		return max
 	}
 	return int(n)
+}
+
+// maxPageBytes bounds the records of one page, below the 4 MiB that
+// gRPC's libraries take in one message unless told otherwise (grpc-js,
+// grpcio and grpc-java as grpc-go): a full page of records written in a
+// script of two or three bytes a character comes to more, and a page over
+// a client's limit could never be read, whatever its retries. The 64 KiB
+// to spare hold the rest of the response.
+const maxPageBytes = 4<<20 - 64<<10
+
+// sized is a record whose encoded size is known without reflection.
+type sized interface{ SizeVT() int }
+
+// fitPage lists a page of up to size records from token on; when they
+// come to more than maxPageBytes it lists again, as many as fit (one at
+// least), so that the page is shorter and its token goes on from the last
+// record it holds (AIP-158 lets a page hold fewer than asked).
+func fitPage[T sized](size int, token string, list func(store.Page) ([]T, string, error)) ([]T, string, error) {
+	for {
+		found, next, err := list(store.Page{Size: size, Token: token})
+		if err != nil {
+			return nil, "", err
+		}
+		n, total := 0, 0
+		for _, r := range found {
+			total += protowire.SizeBytes(r.SizeVT()) + 1
+			if total > maxPageBytes {
+				break
+			}
+			n++
+		}
+		if n == len(found) || size == 1 {
+			return found, next, nil
+		}
+		size = max(n, 1)
+	}
 }
 
 // updateRetries bounds the read-modify-write loop of an update without an

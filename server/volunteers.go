@@ -156,7 +156,9 @@ func (s *Server) ListVolunteers(ctx context.Context, req *pb.ListVolunteersReque
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	out, next, err := s.store.ListVolunteers(ctx, f, store.Page{Size: size, Token: req.GetPageToken()})
+	out, next, err := fitPage(size, req.GetPageToken(), func(p store.Page) ([]*pb.Volunteer, string, error) {
+		return s.store.ListVolunteers(ctx, f, p)
+	})
 	if err != nil {
 		return nil, s.errs.toStatus(ctx, err, notFound{})
 	}

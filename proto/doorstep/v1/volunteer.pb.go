@@ -865,6 +865,9 @@ func (x *GetVolunteerResponse) GetVolunteer() *Volunteer {
 type ListVolunteersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Optional. At most this many results, from 1 to 1000; 50 when not given.
+	// A page may hold fewer, with a next_page_token to go on: the volunteers of
+	// one page are kept under 4 MiB, the limit gRPC's libraries put on a
+	// message received unless told otherwise.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Optional. next_page_token from the previous page, as it came: it is
 	// opaque (AIP-158), and what it holds is no part of the API. The filters
