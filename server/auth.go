@@ -381,14 +381,14 @@ func (s *Server) stillValid(ctx context.Context) error {
 }
 
 func bearer(ctx context.Context) string {
+	// The scheme is case-insensitive (RFC 7235): libraries and proxies
+	// send "Bearer", "bearer" or "BEARER".
+	const scheme = "bearer "
 	// ValueFromIncomingContext reads the one key; FromIncomingContext
 	// would copy every header of the call first.
 	for _, v := range metadata.ValueFromIncomingContext(ctx, "authorization") {
-		if rest, ok := strings.CutPrefix(v, "Bearer "); ok {
-			return strings.TrimSpace(rest)
-		}
-		if rest, ok := strings.CutPrefix(v, "bearer "); ok {
-			return strings.TrimSpace(rest)
+		if len(v) >= len(scheme) && strings.EqualFold(v[:len(scheme)], scheme) {
+			return strings.TrimSpace(v[len(scheme):])
 		}
 	}
 	return ""

@@ -650,7 +650,8 @@ func TestVolunteerWatchesOwnEvents(t *testing.T) {
 	}
 }
 
-// The bearer scheme is read in either case, with spaces around the secret;
+// The bearer scheme is read in any case (RFC 7235: a scheme is
+// case-insensitive), with spaces around the secret;
 // any other scheme, or none, is no token.
 func TestAuthorizationHeaderForms(t *testing.T) {
 	h := newHarness(t)
@@ -662,6 +663,7 @@ func TestAuthorizationHeaderForms(t *testing.T) {
 	}{
 		{"Bearer", []string{"Bearer " + secret}, codes.OK},
 		{"lower case scheme", []string{"bearer " + secret}, codes.OK},
+		{"upper case scheme", []string{"BEARER " + secret}, codes.OK},
 		{"spaces around the secret", []string{"Bearer   " + secret + "  "}, codes.OK},
 		{"second header holds it", []string{"Basic dXNlcjpwYXNz", "Bearer " + secret}, codes.OK},
 		{"no scheme", []string{secret}, codes.Unauthenticated},
