@@ -1280,7 +1280,11 @@ func (*DeleteHelpRequestResponse) Descriptor() ([]byte, []int) {
 type BatchCreateHelpRequestsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required. 1 to 500 requests, each as for CreateHelpRequest and each
-	// with organisation and external_id.
+	// with organisation and external_id. The whole request is at most the
+	// server's --max-recv-bytes, 1 MiB by default: 500 rows of long details
+	// in a script of several bytes a character come to more, refused by
+	// gRPC itself (RESOURCE_EXHAUSTED, without details), and are sent in
+	// smaller batches.
 	HelpRequests  []*HelpRequest `protobuf:"bytes,1,rep,name=help_requests,json=helpRequests,proto3" json:"help_requests,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
