@@ -51,7 +51,8 @@
 // Writes only note that a volunteer's grid entry is stale; the grid catches
 // up before the next search (in one bulk build when it is empty, as after
 // loading a store), and Compact lays everything out afresh in Z-order. A
-// volunteer costs about 278 bytes: a short record without pointers but two
+// volunteer costs about 360 bytes (BenchmarkEngineBuild), some 75 of them
+// its name and display name: a short record without pointers but those two
 // strings, a packed one the rules read first, a 16-byte grid entry whose
 // tag settles most rejections without either record (tag.go), weekly slots
 // in one shared arena, and id, postcode and street lookups that are tables
