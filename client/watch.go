@@ -203,24 +203,31 @@ type watcher struct {
 
 // stream runs one WatchEvents stream until it ends. It reports whether
 // the stream got as far as its first response, which shows that the
-// server is reachable again.
+// server is reachable again; unless it then ended at once in a bare
+// INTERNAL with nothing new delivered (see proxyCutAfter).
 func (w *watcher) stream(ctx context.Context) (progressed bool, err error) {
 	// The stream must end with this call, or gRPC would hold it open.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	from := w.next
 	s, err := w.c.Events.WatchEvents(ctx, &pb.WatchEventsRequest{StartRevision: w.next, Types: w.opts.Types, Organisation: w.opts.Organisation})
 	if err != nil {
 		return false, err
 	}
 	first := true
+	var answered time.Time
 	for {
 		resp, err := s.Recv()
 		if err != nil {
+			if progressed && cutOnTheWay(err) && w.next == from && time.Since(answered) < proxyCutAfter {
+				progressed = false
+			}
 			return progressed, err
 		}
 		progressed = true
 		if first {
 			first = false
+			answered = time.Now()
 			if w.down {
 				w.down = false
 				w.opts.OnConnection(nil)
@@ -293,6 +300,18 @@ func resumable(err error) bool {
 func cutOnTheWay(err error) bool {
 	return status.Code(err) == codes.Internal && errorInfo(err) == nil
 }
+
+// proxyCutAfter is how long a stream runs, once answered, before a bare
+// INTERNAL that ends it with nothing new delivered counts as a proxy's
+// cut of an idle stream, after which the server was reached and the
+// backoff starts again. A proxy waits out its idle timeout (tens of
+// seconds; under 5 s it would cut ordinary calls too); a fault that comes
+// again (the server's INTERNAL through a proxy that drops its details, an
+// event the client cannot decode) ends each stream at once, and
+// counted as reaching the server it was asked again every 100 ms for
+// ever. Not counted, it is asked again with growing waits, until
+// GiveUpAfter.
+const proxyCutAfter = maxBackoff
 
 // throttled says whether err is the server turning a stream away for the
 // moment: its token over its call rate (an app reloading its view as it
