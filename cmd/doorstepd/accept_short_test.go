@@ -64,3 +64,47 @@ func TestAcceptOutOfFiles(t *testing.T) {
 		})
 	}
 }
+
+// flapListener fails every other accept for want of files, as a server
+// held at its limit does while connections close and clients reconnect:
+// each close frees the file the next accept takes, and the accept after
+// finds none again.
+type flapListener struct {
+	net.Listener
+	n int
+}
+
+func (l *flapListener) Accept() (net.Conn, error) {
+	l.n++
+	if l.n%2 == 1 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	c, _ := net.Pipe()
+	return c, nil
+}
+
+// A server held at its open-file limit while connections come and go
+// fails an accept, takes the next, fails the one after: the shortage is
+// said once a minute however often it ends between, not twice for every
+// connection that closes.
+func TestAcceptOutOfFilesOnAndOff(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	l := trackConns(&flapListener{}, zap.New(core))
+	failed := 0
+	for range 1000 {
+		c, err := l.Accept()
+		if err != nil {
+			failed++
+			continue
+		}
+		_ = c.Close()
+	}
+	all := logs.All()
+	if len(all) > 2 {
+		t.Fatalf("%d accepts failed, each after a good one, and %d lines were logged, want the shortage said once and its end once: first %q, %q, %q",
+			failed, len(all), all[0].Message, all[1].Message, all[2].Message)
+	}
+	if len(all) < 1 || all[0].Level != zapcore.ErrorLevel {
+		t.Fatalf("logged %v, want the shortage at error level first", all)
+	}
+}

@@ -26,10 +26,13 @@ type trackedListener struct {
 	logger *zap.Logger
 	mu     sync.Mutex
 	conns  map[*trackedConn]struct{}
-	// short counts accepts failed for want of files since the last that
-	// succeeded; unsaid, those since the line that said so last.
+	// short counts accepts failed for want of files since the end of a
+	// shortage was last said; unsaid, those since the line that said a
+	// shortage last, at saidAt. owed says that a shortage was said and
+	// its end is still to be.
 	short, unsaid int
 	saidAt        time.Time
+	owed          bool
 }
 
 // shortEvery is how often a shortage of files that goes on is said again.
@@ -50,26 +53,32 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 	tc := &trackedConn{Conn: c, l: l}
 	l.mu.Lock()
 	l.conns[tc] = struct{}{}
-	short := l.short
-	l.short, l.unsaid = 0, 0
+	short, owed := l.short, l.owed
+	if owed {
+		l.short, l.owed = 0, false
+	}
 	l.mu.Unlock()
-	if short > 0 {
+	if owed {
 		l.logger.Warn("accepting connections again", zap.Int("failed_accepts", short))
 	}
 	return tc, nil
 }
 
+// outOfFiles says a failed accept, at most once every shortEvery: a
+// server held at its limit while connections close and clients come back
+// takes one connection between failures, and saying each shortage and its
+// end made two lines for every connection that closed.
 func (l *trackedListener) outOfFiles(err error) {
 	l.mu.Lock()
 	l.short++
 	l.unsaid++
 	now := time.Now()
-	if l.short > 1 && now.Sub(l.saidAt) < shortEvery {
+	if !l.saidAt.IsZero() && now.Sub(l.saidAt) < shortEvery {
 		l.mu.Unlock()
 		return
 	}
 	refused := l.unsaid
-	l.unsaid, l.saidAt = 0, now
+	l.unsaid, l.saidAt, l.owed = 0, now, true
 	l.mu.Unlock()
 	l.logger.Error("connections not accepted: this process has as many files open as it may (raise ulimit -n, or LimitNOFILE= in the unit); clients wait until they give up",
 		zap.Error(err), zap.Int("failed_accepts_since_last_said", refused))
