@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -106,5 +107,28 @@ func TestAcceptOutOfFilesOnAndOff(t *testing.T) {
 	}
 	if len(all) < 1 || all[0].Level != zapcore.ErrorLevel {
 		t.Fatalf("logged %v, want the shortage at error level first", all)
+	}
+}
+
+// ENFILE is the whole system's table of open files full, not this
+// process's limit: raising ulimit -n, as the line for EMFILE says, does
+// nothing for it.
+func TestAcceptOutOfFilesSaysWhose(t *testing.T) {
+	for _, tc := range []struct {
+		errno     syscall.Errno
+		want, not string
+	}{
+		{syscall.EMFILE, "ulimit -n", "fs.file-max"},
+		{syscall.ENFILE, "fs.file-max", "ulimit -n"},
+	} {
+		core, logs := observer.New(zapcore.DebugLevel)
+		l := trackConns(&shortListener{fail: 1, errno: tc.errno}, zap.New(core))
+		if _, err := l.Accept(); err == nil {
+			t.Fatal("accept succeeded while out of files")
+		}
+		all := logs.All()
+		if len(all) != 1 || !strings.Contains(all[0].Message, tc.want) || strings.Contains(all[0].Message, tc.not) {
+			t.Errorf("%v: logged %v, want one line saying %q and not %q", tc.errno, all, tc.want, tc.not)
+		}
 	}
 }

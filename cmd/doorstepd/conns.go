@@ -80,8 +80,12 @@ func (l *trackedListener) outOfFiles(err error) {
 	refused := l.unsaid
 	l.unsaid, l.saidAt, l.owed = 0, now, true
 	l.mu.Unlock()
-	l.logger.Error("connections not accepted: this process has as many files open as it may (raise ulimit -n, or LimitNOFILE= in the unit); clients wait until they give up",
-		zap.Error(err), zap.Int("failed_accepts_since_last_said", refused))
+	msg := "connections not accepted: this process has as many files open as it may (raise ulimit -n, or LimitNOFILE= in the unit); clients wait until they give up"
+	if errors.Is(err, syscall.ENFILE) {
+		// The host's table is full, not this process's share of it.
+		msg = "connections not accepted: the system has as many files open as it may (see what holds them, or raise sysctl fs.file-max); clients wait until they give up"
+	}
+	l.logger.Error(msg, zap.Error(err), zap.Int("failed_accepts_since_last_said", refused))
 }
 
 // closeAll closes every connection accepted and not yet closed.
