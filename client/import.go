@@ -25,8 +25,8 @@ const MaxImportBatch = 500
 const DefaultMaxRequestBytes = 1 << 20
 
 // ReasonRowTooLarge is the RowError reason ImportHelpRequests gives a row
-// that alone is bigger than the server accepts in one request. The client
-// reports it without sending the row.
+// that alone is bigger than the server, or a proxy before it, accepts in
+// one request. The row is not stored.
 const ReasonRowTooLarge = "ROW_TOO_LARGE"
 
 // ReasonInvalidUTF8 is the RowError reason ImportHelpRequests gives a row
@@ -237,11 +237,17 @@ func (c *Client) importBatch(ctx context.Context, rows []*pb.HelpRequest, b []in
 		// once is safe, rows being idempotent by external_id, where the
 		// error would end the import with gRPC's words for it.
 		if len(b) == 1 {
+			msg := fmt.Sprintf("the row is %d bytes, more than the server accepts in one request "+
+				"(its limit is below the %d bytes this client was told: see WithMaxRequestBytes)", proto.Size(req), c.maxRequestBytes())
+			if status.Code(err) == codes.Unknown {
+				// The server's limit is not the one to raise.
+				msg = fmt.Sprintf("the row is %d bytes, more than a proxy before the server accepts in one request "+
+					"(HTTP 413: its limit on a request's body, nginx's client_max_body_size, is below the server's)", proto.Size(req))
+			}
 			results[b[0]] = &pb.BatchCreateHelpRequestsResult{Index: int32(b[0]), Error: &pb.RowError{
-				Code:   "INVALID_ARGUMENT",
-				Reason: ReasonRowTooLarge,
-				Message: fmt.Sprintf("the row is %d bytes, more than the server accepts in one request "+
-					"(its limit is below the %d bytes this client was told: see WithMaxRequestBytes)", proto.Size(req), c.maxRequestBytes()),
+				Code:    "INVALID_ARGUMENT",
+				Reason:  ReasonRowTooLarge,
+				Message: msg,
 			}}
 			return nil
 		}

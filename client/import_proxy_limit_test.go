@@ -91,3 +91,39 @@ func TestImportThroughProxyBodyLimit(t *testing.T) {
 		t.Error("the proxy refused no batch: the rows were too small to test its limit")
 	}
 }
+
+// A row over a proxy's limit alone fails ROW_TOO_LARGE, as one over the
+// server's does; its message must send whoever reads it to the proxy, not
+// to the server's --max-recv-bytes, which is already what the client was
+// told (the partner's support would raise it and see nothing change).
+func TestImportRowOverProxyBodyLimit(t *testing.T) {
+	s := newTestServer(t)
+	lim := &bodyLimit{limit: 64 << 10, next: s.g}
+	hs := &http.Server{Handler: lim, Protocols: new(http.Protocols)}
+	hs.Protocols.SetUnencryptedHTTP2(true)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = hs.Serve(lis) }()
+	t.Cleanup(func() { _ = hs.Close() })
+
+	c, err := client.Dial(context.Background(), lis.Addr().String(), client.WithInsecure(), client.WithToken(s.token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	rows := []*pb.HelpRequest{helpRequest("aberdeen-mutual-aid", "TFB-0001"), helpRequest("aberdeen-mutual-aid", "TFB-0002")}
+	rows[1].Details = strings.Repeat("Milk, bread, tea. ", 4000) // 72 KB: over the proxy's 64 KiB, under the server's 1 MiB
+	results, err := c.ImportHelpRequests(context.Background(), rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := results[0].GetError(); e != nil {
+		t.Errorf("row 0: %v", e)
+	}
+	e := results[1].GetError()
+	if e.GetReason() != client.ReasonRowTooLarge || !strings.Contains(e.GetMessage(), "proxy") || strings.Contains(e.GetMessage(), "WithMaxRequestBytes") {
+		t.Errorf("row 1, alone over the proxy's limit: %q (%s), want %s naming the proxy's limit, not the server's", e.GetMessage(), e.GetReason(), client.ReasonRowTooLarge)
+	}
+}
