@@ -151,8 +151,9 @@ func WithWatchTimings(progress, slowAfter time.Duration) Option {
 	return func(s *Server) { s.watchProgress, s.watchSlowAfter = progress, slowAfter }
 }
 
-// WithWatchHeartbeat sets how long an event stream with nothing to tell
-// stays silent before it sends a response without events.
+// WithWatchHeartbeat sets how long, at most, an event stream with nothing
+// to tell stays silent: it sends a response without events at the last
+// look (WithWatchTimings' progress) before that.
 func WithWatchHeartbeat(d time.Duration) Option {
 	return func(s *Server) { s.watchHeartbeat = d }
 }
@@ -327,7 +328,7 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 			case <-bell:
 				waiting = false
 			case <-progress.C:
-				if through > sent || time.Since(sentAt) >= s.watchHeartbeat {
+				if through > sent || heartbeatDue(time.Since(sentAt), s.watchProgress, s.watchHeartbeat) {
 					if err := send(nil, through); err != nil {
 						return err
 					}
@@ -345,6 +346,13 @@ func (s *Server) WatchEvents(req *pb.WatchEventsRequest, stream grpc.ServerStrea
 			}
 		}
 	}
+}
+
+// heartbeatDue says whether a stream silent for silent, looked at every
+// progress, must be sent a heartbeat now to hear from the server at least
+// every heartbeat: at the next look it would be silent for longer.
+func heartbeatDue(silent, progress, heartbeat time.Duration) bool {
+	return silent+progress > heartbeat
 }
 
 // reached says whether revision rev has committed. The store rings its
