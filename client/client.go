@@ -171,17 +171,22 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 // ("[fe80::1%eth0]:50051", the form net.Dial takes and a link-local
 // address needs), as "%25": gRPC reads its target as a URL, where "%et"
 // is a broken escape and the dial is refused. A zone escaped already
-// ("%25eth0") is left as it is.
+// ("%25eth0") is left as it is; not an interface's index ("%253"), as
+// net.Dial takes it, which gRPC would read as "%3", another link.
 func urlZone(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr
 	}
 	ip, zone, ok := strings.Cut(host, "%")
-	if !ok || net.ParseIP(ip) == nil || (strings.HasPrefix(zone, "25") && len(zone) > 2) {
+	if !ok || net.ParseIP(ip) == nil || (strings.HasPrefix(zone, "25") && len(zone) > 2 && !allDigits(zone)) {
 		return addr
 	}
 	return net.JoinHostPort(ip+"%25"+zone, port)
+}
+
+func allDigits(s string) bool {
+	return strings.Trim(s, "0123456789") == ""
 }
 
 // Close closes the connection.
