@@ -148,8 +148,14 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(*pb.Watch
 	}
 	w := watcher{c: c, opts: opts, fn: fn, next: opts.StartRevision}
 	outageSince := time.Now()
+	faults := 0 // streams ended running in a row as a fault ends them
 	for attempt := 0; ; attempt++ {
 		progressed, err := w.stream(ctx)
+		if w.faulted {
+			faults++
+		} else {
+			faults = 0
+		}
 		var cb callbackError
 		switch {
 		case errors.As(err, &cb):
@@ -158,6 +164,8 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(*pb.Watch
 			return ctx.Err()
 		case status.Code(err) == codes.OutOfRange:
 			return w.compacted(err)
+		case faults == maxFaults:
+			return fmt.Errorf("client: watch from revision %d: %w", w.next, err)
 		case rateLimited(err):
 			// The stream never ran, first or not: waited out as every
 			// unary call is. An app that reloaded its view with List calls
@@ -199,6 +207,10 @@ type watcher struct {
 	// down says that OnConnection was told of a break, and is owed word of
 	// the next stream that answers.
 	down bool
+	// faulted says that the last stream ended in a bare INTERNAL before it
+	// answered, or at once after, with nothing new delivered (see
+	// proxyCutAfter).
+	faulted bool
 }
 
 // stream runs one WatchEvents stream until it ends. It reports whether
@@ -210,6 +222,7 @@ func (w *watcher) stream(ctx context.Context) (progressed bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	from := w.next
+	w.faulted = false
 	s, err := w.c.Events.WatchEvents(ctx, &pb.WatchEventsRequest{StartRevision: w.next, Types: w.opts.Types, Organisation: w.opts.Organisation})
 	if err != nil {
 		return false, err
@@ -219,8 +232,8 @@ func (w *watcher) stream(ctx context.Context) (progressed bool, err error) {
 	for {
 		resp, err := s.Recv()
 		if err != nil {
-			if progressed && cutOnTheWay(err) && w.next == from && time.Since(answered) < proxyCutAfter {
-				progressed = false
+			if cutOnTheWay(err) && w.next == from && (!progressed || time.Since(answered) < proxyCutAfter) {
+				progressed, w.faulted = false, true
 			}
 			return progressed, err
 		}
@@ -309,9 +322,18 @@ func cutOnTheWay(err error) bool {
 // again (the server's INTERNAL through a proxy that drops its details, an
 // event the client cannot decode) ends each stream at once, and
 // counted as reaching the server it was asked again every 100 ms for
-// ever. Not counted, it is asked again with growing waits, until
-// GiveUpAfter.
+// ever. Not counted, it is asked again with growing waits, and ends the
+// watch the maxFaults'th time running.
 const proxyCutAfter = maxBackoff
+
+// maxFaults is how many streams running may end as a fault does (see
+// proxyCutAfter; or before they answer, which no proxy's idle cut does,
+// the server's first response coming at once) before Watch ends with the
+// error, whatever GiveUpAfter allows: one that repeats leaves the watch
+// stuck short of the same event, an app saying for ever that it lost and
+// regained the connection. One may be a hiccup; five in a row, with
+// growing waits between, are not.
+const maxFaults = 5
 
 // throttled says whether err is the server turning a stream away for the
 // moment: its token over its call rate (an app reloading its view as it
