@@ -49,10 +49,9 @@ const batchMargin = 64
 // also fit the server's request size limit (see WithMaxRequestBytes; a
 // batch the server, or a proxy before it, refuses as too large all the
 // same is sent again in halves, and a row too large alone fails with
-// ReasonRowTooLarge). Each
-// row needs organisation and external_id, which make the import
-// idempotent: running it again creates nothing new, and a batch whose
-// reply was lost is retried safely.
+// ReasonRowTooLarge). Each row needs organisation and external_id, which
+// make the import idempotent: running it again creates nothing new, and a
+// batch whose reply was lost is retried safely.
 //
 // It returns one result per row, in input order, with Index the row's
 // position in rows (not in its batch). A bad row is reported in its
@@ -233,9 +232,10 @@ func (c *Client) importBatch(ctx context.Context, rows []*pb.HelpRequest, b []in
 	resp, err := c.HelpRequests.BatchCreateHelpRequests(ctx, req)
 	if tooLarge(err) {
 		// The server's limit, or a proxy's, is below the one this client
-		// was given, or the reply outgrew what gRPC receives. Either way sending less at
-		// once is safe, rows being idempotent by external_id, where the
-		// error would end the import with gRPC's words for it.
+		// was given, or the reply outgrew what gRPC receives. Either way
+		// sending less at once is safe, rows being idempotent by
+		// external_id, where the error would end the import with gRPC's
+		// words for it.
 		if len(b) == 1 {
 			msg := fmt.Sprintf("the row is %d bytes, more than the server accepts in one request "+
 				"(its limit is below the %d bytes this client was told: see WithMaxRequestBytes)", proto.Size(req), c.maxRequestBytes())

@@ -117,8 +117,8 @@ func (e callbackError) Error() string { return e.err.Error() }
 // (ctx.Err() for ctx). It reconnects by itself, with backoff, when the
 // stream breaks (the server restarting, a dropped connection, a proxy
 // cutting a stream it took for idle, or the server cutting off a reader
-// that fell behind), resuming one past the last
-// response fn was given, so a reconnect neither loses nor repeats events.
+// that fell behind), resuming one past the last response fn was given,
+// so a reconnect neither loses nor repeats events.
 //
 // fn gets whole responses. The first carries no events and says where the
 // watch starts (its Revision is the last revision before it). Later ones
@@ -130,11 +130,16 @@ func (e callbackError) Error() string { return e.err.Error() }
 //
 // When the events asked for have been compacted away, Watch returns a
 // *CompactedError. It does not retry OUT_OF_RANGE or any error other than
-// those of a broken stream (a proxy's cut of one that ran included), of
-// a stream turned away for the token's call rate (RESOURCE_EXHAUSTED,
-// RATE_LIMITED: the first stream too), and of a reconnect turned away for the token's open streams (TOO_MANY_STREAMS).
-// Reconnects do not count against WithRetry's attempts: they go on for
-// opts.GiveUpAfter, with WithRetry's base delay.
+// those of a broken stream (a proxy's cut of one that ran included: an
+// INTERNAL without the server's details), of a stream turned away for the
+// token's call rate (RESOURCE_EXHAUSTED, RATE_LIMITED: the first stream
+// too), and of a reconnect turned away for the token's open streams
+// (TOO_MANY_STREAMS). Reconnects do not count against WithRetry's
+// attempts: they go on for opts.GiveUpAfter without a stream that answers,
+// with WithRetry's base delay. A stream that ends in such an INTERNAL
+// before it answers, or within seconds after, nothing new delivered, is
+// taken for a fault rather than a proxy's cut: it does not count as
+// answering, and five in a row end the watch with the error.
 func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(*pb.WatchEventsResponse) error) error {
 	if fn == nil {
 		return errors.New("client: watch: fn is required")
