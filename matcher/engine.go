@@ -90,6 +90,10 @@ type Engine struct {
 	// who may earn a bonus without searching for them.
 	postcodes interned
 	streets   interned
+	// recentVols is how many volunteers list a recent assignment, of any
+	// age: a search for k asks the grid for a few more than k+1 at first
+	// when some of the nearest may rank below their distance (search).
+	recentVols int
 
 	// idEpoch changes whenever an id may come to name another volunteer:
 	// a removal (ids are reused) or Compact (which renumbers). Work that
@@ -382,6 +386,9 @@ func (e *Engine) Upsert(v *Volunteer) error {
 		extra = new(volExtra)
 		*extra = x
 	}
+	if len(x.recent) > 0 {
+		e.recentVols++
+	}
 	switch {
 	case ok:
 		e.unlink(id)
@@ -561,6 +568,9 @@ func (e *Engine) unlink(id uint32) {
 		e.pull(id, &e.streets.head[v.street], 2)
 	}
 	e.staleSlots += int(v.nSlots)
+	if x := e.extra[id]; x != nil && len(x.recent) > 0 {
+		e.recentVols--
+	}
 	e.extra[id] = nil
 }
 

@@ -1131,6 +1131,11 @@ type gridSearch struct {
 	budget int
 	stage  uint8
 	gaveUp bool
+	// short is the k the budget judges against: a search may ask for
+	// more than it must find not to give up (Engine.search asks for a
+	// few more where a recent assignment may push one of the nearest
+	// down the ranking), and which searches sweep stays as it was.
+	short int
 
 	bandCache [4]gridBandView
 
@@ -1430,9 +1435,9 @@ func (g *Grid) Nearest(dst []Neighbour, lat, lng float64, k int, maxMetres float
 // gridSearch.tq).
 //
 // With a budget (not 0), a search that has read more than budget points
-// and still has fewer than k gives up: it returns false, and dst as it
-// was.
-func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres float64, q *query, budget int) ([]Neighbour, bool) {
+// and still has fewer than short (at most k) gives up: it returns false,
+// and dst as it was.
+func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres float64, q *query, budget, short int) ([]Neighbour, bool) {
 	// The search's state (about 3 KB) comes from a pool rather than the
 	// stack: a server runs each call on a new goroutine, whose small first
 	// stack would otherwise be grown, and copied, on every call.
@@ -1441,7 +1446,7 @@ func (g *Grid) nearestTagged(dst []Neighbour, lat, lng float64, k int, maxMetres
 		*s = gridSearch{} // holds nothing of this call's
 		gridSearchPool.Put(s)
 	}()
-	s.tq, s.budget = q, budget
+	s.tq, s.budget, s.short = q, budget, min(short, k)
 	if q.tag.skillsOK {
 		s.need = q.tag.skills
 	}
@@ -1588,7 +1593,7 @@ func (s *gridSearch) scan(cell []gridEntry) {
 		s.scanWithin(cell)
 		return
 	}
-	if s.budget > 0 && s.rings > 1 && s.pointsScanned > s.budget>>(2-s.stage) && len(s.res)-s.start < s.k {
+	if s.budget > 0 && s.rings > 1 && s.pointsScanned > s.budget>>(2-s.stage) && len(s.res)-s.start < s.short {
 		// Not before the first two rings (the 3×3 cells around the
 		// query's) are read: a dense first cell passes a quarter of the
 		// budget as it is reached, with nothing read yet, and nothing
@@ -1608,7 +1613,7 @@ func (s *gridSearch) scan(cell []gridEntry) {
 		if s.stage++; s.stage == 3 {
 			s.budget = 0 // asked for the last time
 		}
-		if s.flushPending(); len(s.res)-s.start < s.k && s.likelyShort(margin) {
+		if s.flushPending(); len(s.res)-s.start < s.short && s.likelyShort(margin) {
 			s.done, s.gaveUp = true, true
 			return
 		}
@@ -1702,17 +1707,17 @@ func (s *gridSearch) rejects(id, tag uint32, loDegSq float64) bool {
 	return tag&(tagAway|tagOtherZone) == tagAway && s.tq.tag.wmOK && s.tt.dayHours[tag>>tagDaysShift&127]&tagSpan(tag) == 0
 }
 
-// likelyShort guesses whether the search will end with fewer than k: it
-// scales what it has found by the area of its reach over the area it has
-// covered (the rings it has finished), and says so if that falls short of
-// margin times k.
+// likelyShort guesses whether the search will end with fewer than short:
+// it scales what it has found by the area of its reach over the area it
+// has covered (the rings it has finished), and says so if that falls
+// short of margin times short.
 func (s *gridSearch) likelyShort(margin float64) bool {
 	covered := max(0.5, float64(s.rings)-0.5) * s.g.metresPerRow
 	if s.rings > gridCellRings {
 		covered = float64(s.rings-gridCellRings) * gridBlockSide * s.g.metresPerRow
 	}
 	ratio := s.maxMetres / covered
-	return float64(len(s.res)-s.start)*ratio*ratio < margin*float64(s.k)
+	return float64(len(s.res)-s.start)*ratio*ratio < margin*float64(s.short)
 }
 
 // offer adds a point within the bound to the best k if it belongs there

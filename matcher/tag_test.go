@@ -233,7 +233,7 @@ func TestNearestTaggedTagRejects(t *testing.T) {
 			}
 		}
 		k := []int{1, 20, 5000}[qi%3]
-		got, _ := e.grid.nearestTagged(nil, q.lat, q.lng, k, q.maxMetres, q, 0)
+		got, _ := e.grid.nearestTagged(nil, q.lat, q.lng, k, q.maxMetres, q, 0, k)
 		want := e.grid.Nearest(nil, q.lat, q.lng, k, q.maxMetres, func(id uint32, m float64) bool {
 			ok, _, _, _ := e.check(q, id, m)
 			return ok
