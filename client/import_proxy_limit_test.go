@@ -45,6 +45,21 @@ func (b *bodyLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.next.ServeHTTP(w, r)
 }
 
+// serve puts b on loopback until the test ends, speaking HTTP/2 without
+// TLS as a client given WithInsecure does, and returns its address.
+func (b *bodyLimit) serve(t *testing.T) string {
+	t.Helper()
+	hs := &http.Server{Handler: b, Protocols: new(http.Protocols)}
+	hs.Protocols.SetUnencryptedHTTP2(true)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = hs.Serve(lis) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	return lis.Addr().String()
+}
+
 // A partner told the server takes 8 MiB (WithMaxRequestBytes, for a
 // server with --max-recv-bytes raised) whose calls pass through nginx at
 // its default 1m limit sends batches the proxy refuses with HTTP 413:
@@ -53,16 +68,7 @@ func (b *bodyLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestImportThroughProxyBodyLimit(t *testing.T) {
 	s := newTestServer(t)
 	lim := &bodyLimit{limit: 1 << 20, next: s.g}
-	hs := &http.Server{Handler: lim, Protocols: new(http.Protocols)}
-	hs.Protocols.SetUnencryptedHTTP2(true)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = hs.Serve(lis) }()
-	t.Cleanup(func() { _ = hs.Close() })
-
-	c, err := client.Dial(context.Background(), lis.Addr().String(), client.WithInsecure(), client.WithToken(s.token), client.WithMaxRequestBytes(8<<20))
+	c, err := client.Dial(context.Background(), lim.serve(t), client.WithInsecure(), client.WithToken(s.token), client.WithMaxRequestBytes(8<<20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,16 +105,7 @@ func TestImportThroughProxyBodyLimit(t *testing.T) {
 func TestImportRowOverProxyBodyLimit(t *testing.T) {
 	s := newTestServer(t)
 	lim := &bodyLimit{limit: 64 << 10, next: s.g}
-	hs := &http.Server{Handler: lim, Protocols: new(http.Protocols)}
-	hs.Protocols.SetUnencryptedHTTP2(true)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = hs.Serve(lis) }()
-	t.Cleanup(func() { _ = hs.Close() })
-
-	c, err := client.Dial(context.Background(), lis.Addr().String(), client.WithInsecure(), client.WithToken(s.token))
+	c, err := client.Dial(context.Background(), lim.serve(t), client.WithInsecure(), client.WithToken(s.token))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,16 +139,7 @@ func fillLongRequests(h *harness, n int) []string {
 		for i := 0; i < 100 && len(names)+i < n; i++ {
 			req.HelpRequests = append(req.HelpRequests, longRequest(fmt.Sprintf("long-%d-%d", b, i)))
 		}
-		resp, err := h.hr.BatchCreateHelpRequests(h.ctx, req)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		for _, r := range resp.GetResults() {
-			if r.GetError() != nil {
-				h.t.Fatalf("row %d: %v", r.GetIndex(), r.GetError())
-			}
-			names = append(names, r.GetHelpRequest().GetName())
-		}
+		names = append(names, h.batchCreate(req)...)
 	}
 	return names
 }

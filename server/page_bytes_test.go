@@ -93,16 +93,26 @@ func fillHelpRequests(h *harness) {
 			hr.ExternalId = fmt.Sprintf("bn-%d-%d", b, i)
 			req.HelpRequests = append(req.HelpRequests, hr)
 		}
-		resp, err := h.hr.BatchCreateHelpRequests(h.ctx, req)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		for _, r := range resp.GetResults() {
-			if r.GetError() != nil {
-				h.t.Fatalf("row %d: %v", r.GetIndex(), r.GetError())
-			}
-		}
+		h.batchCreate(req)
 	}
+}
+
+// batchCreate stores req's rows, each of which must be stored, and
+// returns their names in order.
+func (h *harness) batchCreate(req *pb.BatchCreateHelpRequestsRequest) []string {
+	h.t.Helper()
+	resp, err := h.hr.BatchCreateHelpRequests(h.ctx, req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var names []string
+	for _, r := range resp.GetResults() {
+		if r.GetError() != nil {
+			h.t.Fatalf("row %d: %v", r.GetIndex(), r.GetError())
+		}
+		names = append(names, r.GetHelpRequest().GetName())
+	}
+	return names
 }
 
 // fillVolunteers stores 1000 volunteers with their names and addresses
