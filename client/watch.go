@@ -313,8 +313,10 @@ func resumable(err error) bool {
 // cutOnTheWay says whether err is a stream that ran, cut by a proxy
 // between (nginx, HAProxy) that took it for idle: reset (RST_STREAM
 // INTERNAL_ERROR) or closed without trailers, which gRPC says as INTERNAL
-// in its own words. Every INTERNAL of the server's carries an
-// ErrorInfo with its incident, and is a fault, not retried.
+// in its own words. The server's own INTERNALs carry an ErrorInfo with
+// their incident, and end the watch; a bare one may also be a fault (a
+// send the server could not make, or details a proxy dropped), which
+// stream and maxFaults tell from a cut.
 func cutOnTheWay(err error) bool {
 	return status.Code(err) == codes.Internal && errorInfo(err) == nil
 }
