@@ -208,7 +208,7 @@ func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		case id >= 0:
 			plan.Offers = append(plan.Offers, PlannedOffer{
 				HelpRequest:   reqs[i].Request.Name,
-				Volunteer:     e.vols[id].name,
+				Volunteer:     e.nameOf(uint32(id)),
 				Urgency:       reqs[i].Request.GetUrgency(),
 				Score:         scores[i],
 				VolunteerEtag: strconv.FormatUint(revs[i], 10),
@@ -410,7 +410,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 					coming[i] = -1
 					accompany, crowded := reqs[i].visit()
 					if name := accompany; name != "" {
-						if id, ok := e.ids.find(e.vols, name); ok {
+						if id, ok := e.ids.find(e, name); ok {
 							coming[i] = int64(id)
 						}
 					}
@@ -901,7 +901,7 @@ func sameDoorGroups(reqs []DispatchRequest) []int {
 // volunteer name is already going to at that time: them, if the rules let
 // them take it too, or nobody.
 func (e *Engine) accompany(q *query, name string) []Candidate {
-	id, ok := e.ids.find(e.vols, name)
+	id, ok := e.ids.find(e, name)
 	if !ok {
 		return nil
 	}
@@ -955,7 +955,7 @@ func (e *Engine) oneVolunteerPerDoor(dp *dispatchProblem, reqs []DispatchRequest
 		door, coming := int64(-1), ""
 		for _, i := range is {
 			if coming = reqs[i].Accompany; coming != "" {
-				if id, ok := e.ids.find(e.vols, coming); ok {
+				if id, ok := e.ids.find(e, coming); ok {
 					door = int64(id)
 				}
 				break

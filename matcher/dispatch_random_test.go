@@ -81,7 +81,7 @@ func TestDispatchRandomKeepsItsPromises(t *testing.T) {
 			}
 		}
 		for name, js := range jobs {
-			id, _ := e.ids.find(e.vols, name)
+			id, _ := e.ids.find(e, name)
 			if v := &e.vols[id]; int32(len(js)) > v.capacity {
 				t.Errorf("seed %d: %s has %d offers, room for %d", seed, name, len(js), v.capacity)
 			}

@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -11,37 +12,99 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/doorstep-aid/doorstep/geo"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
 // volunteer is the engine's compact copy of what the rules need beyond
-// the packed record (hotVol). It holds no pointers but its two strings:
-// postcodes and streets are interned, weekly slots live in one arena, and
-// the fields few volunteers have (away dates, recent assignments, skills
-// interned past 64) in a side table, so that a million cost tens of
-// megabytes, not hundreds, and a search reads one short record per
-// candidate.
+// the packed record (hotVol). It holds no pointers: names and display
+// names lie in one arena (Engine.text), postcodes and streets are
+// interned, weekly slots live in another arena, and the fields few
+// volunteers have (away dates, recent assignments, skills interned past
+// 64) in a side table, so that a million cost tens of megabytes, not
+// hundreds, the collector need not scan them, and a search reads one
+// short record per candidate.
 type volunteer struct {
+	// text is where its name and display name lie in Engine.text
+	// (textOf), nameLen and shownLen their lengths, or longText if they
+	// lie there too. As strings of their own they cost two 16-byte
+	// headers here and their allocations rounded up, some 50 bytes a
+	// volunteer.
+	text              uint32
+	nameLen, shownLen uint16
 	// What scoring a candidate reads (Engine.score, touchRecords) comes
-	// first, in 48 bytes: a record is 104, and these fields spread over
-	// its first 84 bytes made it two or three cache lines a candidate
-	// (2.25 on average), where together they are one or two (1.6).
-	name, displayName string
-	postcode          uint32 // index into Engine.postcodes
-	street            uint32 // index into Engine.streets; 0: no street
-	slotOff           uint32 // its weekly slots are Engine.slots[slotOff:][:nSlots]
-	nSlots            uint32
-	lat, lng          float64
-	rev               uint64 // the etag it was stored with: later writes win
-	capacity          int32
-	active, pending   int32
+	// first, in 40 bytes of a record of 80.
+	postcode uint32 // index into Engine.postcodes
+	street   uint32 // index into Engine.streets; 0: no street
+	slotOff  uint32 // its weekly slots are Engine.slots[slotOff:][:nSlots]
+	nSlots   uint32
+	lat, lng float64
+	rev      uint64 // the etag it was stored with: later writes win
+	capacity int32
+	active   int32
+	pending  int32
 	// links chain the volunteers of one postcode ([0], [1]: previous and
 	// next id+1, 0 for none) and of one street ([2], [3]).
 	links  [4]uint32
 	paused bool
 	live   bool
+}
+
+// longText in volunteer.nameLen says that the name or display name is too
+// long for 16 bits, and both lengths lie in the arena, 4 bytes each,
+// before them.
+const longText = math.MaxUint16
+
+// putText appends v's name and display name to the arena.
+func (e *Engine) putText(v *volunteer, name, shown string) {
+	v.text = uint32(len(e.text))
+	if len(name) < longText && len(shown) < longText {
+		v.nameLen, v.shownLen = uint16(len(name)), uint16(len(shown))
+	} else {
+		v.nameLen, v.shownLen = longText, longText
+		e.text = binary.LittleEndian.AppendUint32(e.text, uint32(len(name)))
+		e.text = binary.LittleEndian.AppendUint32(e.text, uint32(len(shown)))
+	}
+	e.text = append(e.text, name...)
+	e.text = append(e.text, shown...)
+}
+
+// textOf is v's name and display name. They share the arena's bytes: the
+// arena is only appended to, and repacked into a fresh array, so bytes
+// once written never change, and an arena that grows or is repacked
+// leaves the old array whole to the strings made from it.
+func (e *Engine) textOf(v *volunteer) (name, shown string) {
+	off, nl, sl := v.text, uint32(v.nameLen), uint32(v.shownLen)
+	if v.nameLen == longText {
+		nl, sl = binary.LittleEndian.Uint32(e.text[off:]), binary.LittleEndian.Uint32(e.text[off+4:])
+		off += 8
+	}
+	return arenaString(e.text, off, nl), arenaString(e.text, off+nl, sl)
+}
+
+// nameOf is volunteer id's name.
+func (e *Engine) nameOf(id uint32) string {
+	name, _ := e.textOf(&e.vols[id])
+	return name
+}
+
+// textBytes is how much of the arena v's text takes.
+func (e *Engine) textBytes(v *volunteer) int {
+	name, shown := e.textOf(v)
+	n := len(name) + len(shown)
+	if v.nameLen == longText {
+		n += 8
+	}
+	return n
+}
+
+func arenaString(b []byte, off, n uint32) string {
+	if n == 0 {
+		return ""
+	}
+	return unsafe.String(&b[off], n)
 }
 
 // volExtra is what few volunteers have.
@@ -77,6 +140,11 @@ type Engine struct {
 	// half of it is stale.
 	slots      []slot
 	staleSlots int
+	// text holds every volunteer's name and display name
+	// (volunteer.text), appended to and never written over (textOf); it
+	// is repacked, as slots are, once half of it is stale.
+	text      []byte
+	staleText int
 	// extra holds, by id, the side records of the few volunteers who have
 	// one (hotExtra): a slice, not a map, so that finding one is a single
 	// load, which a batch of rule checks can warm ahead (warmRecords).
@@ -204,7 +272,7 @@ func (e *Engine) Reserve(n int) {
 	e.vols = slices.Grow(e.vols, n)
 	e.hot = slices.Grow(e.hot, n)
 	e.extra = slices.Grow(e.extra, n)
-	e.ids.reserve(e.vols, len(e.vols)+n)
+	e.ids.reserve(e, len(e.vols)+n)
 }
 
 // Len is how many volunteers the engine holds.
@@ -306,23 +374,35 @@ func (e *Engine) Upsert(v *Volunteer) error {
 		skills[i] = e.tag(s)
 	}
 	rev, _ := strconv.ParseUint(v.etag, 10, 64)
-	id, ok := e.ids.find(e.vols, v.name)
+	id, ok := e.ids.find(e, v.name)
 	// Writes reach the engine after they commit, so two of them can arrive
 	// out of order: the older one must not undo the newer.
 	if ok && e.vols[id].rev > rev {
 		return nil
 	}
 	nv := volunteer{
-		name:        v.name,
-		displayName: v.displayName,
-		lat:         v.lat,
-		lng:         v.lng,
-		rev:         rev,
-		capacity:    v.capacity,
-		active:      v.active,
-		pending:     v.pending,
-		paused:      v.paused,
-		live:        true,
+		lat:      v.lat,
+		lng:      v.lng,
+		rev:      rev,
+		capacity: v.capacity,
+		active:   v.active,
+		pending:  v.pending,
+		paused:   v.paused,
+		live:     true,
+	}
+	// Most updates keep the display name, and the text with it.
+	kept := false
+	if ok {
+		old := &e.vols[id]
+		if _, shown := e.textOf(old); shown == v.displayName {
+			nv.text, nv.nameLen, nv.shownLen = old.text, old.nameLen, old.shownLen
+			kept = true
+		} else {
+			e.staleText += e.textBytes(old)
+		}
+	}
+	if !kept {
+		e.putText(&nv, v.name, v.displayName)
 	}
 	nv.postcode = e.postcodes.intern(v.postcode)
 	if sk := geo.StreetKey(v.street); sk != "" {
@@ -404,16 +484,14 @@ func (e *Engine) Upsert(v *Volunteer) error {
 		e.extra = append(e.extra, extra)
 	}
 	if !ok {
-		e.ids.insert(e.vols, id)
+		e.ids.insert(e, id)
 	}
 	e.pending = append(e.pending, id)
 	if len(e.pending) > 2*len(e.vols)+1<<16 {
 		e.freshGrid() // a long run of updates with no search between
 	}
 	e.link(id)
-	if e.staleSlots > 1024 && e.staleSlots > len(e.slots)/2 {
-		e.repackSlots()
-	}
+	e.repackStale()
 	e.dropUnused()
 	return nil
 }
@@ -437,10 +515,10 @@ const skillSlackPer = 16
 // below tagSkillBits in the grid's tags) from the skills in use now.
 func (e *Engine) dropUnused() {
 	live := e.ids.len()
-	if len(e.postcodes.names) > 2*live+internSlack {
+	if e.postcodes.len() > 2*live+internSlack {
 		e.postcodes = e.postcodes.kept(e.vols, 0, func(v *volunteer, to uint32) { v.postcode = to })
 	}
-	if len(e.streets.names) > 2*live+internSlack {
+	if e.streets.len() > 2*live+internSlack {
 		e.streets = e.streets.kept(e.vols, 2, func(v *volunteer, to uint32) { v.street = to })
 	}
 	// Skills are few and volunteers many, so the skills' rebuild, which
@@ -583,6 +661,42 @@ func (e *Engine) listOf(ids []uint32, head uint32, l int) []uint32 {
 	return ids
 }
 
+// repackStale repacks the arenas once half of either is stale.
+func (e *Engine) repackStale() {
+	if e.staleSlots > 1024 && e.staleSlots > len(e.slots)/2 {
+		e.repackSlots()
+	}
+	if e.staleText > 1<<16 && e.staleText > len(e.text)/2 {
+		e.repackText()
+	}
+}
+
+// repackText copies the live volunteers' names and display names to a
+// fresh arena: the old one may still back strings handed out.
+func (e *Engine) repackText() {
+	n := 0
+	for i := range e.vols {
+		if e.vols[i].live {
+			n += e.textBytes(&e.vols[i])
+		}
+	}
+	text := make([]byte, 0, n)
+	for i := range e.vols {
+		if v := &e.vols[i]; v.live {
+			text = e.copyText(text, v)
+		}
+	}
+	e.text, e.staleText = text, 0
+}
+
+// copyText appends v's text, as it lies in e.text, to text, and points v
+// at the copy.
+func (e *Engine) copyText(text []byte, v *volunteer) []byte {
+	off, n := v.text, e.textBytes(v)
+	v.text = uint32(len(text))
+	return append(text, e.text[off:off+uint32(n)]...)
+}
+
 // repackSlots copies the live volunteers' slots to a fresh arena.
 func (e *Engine) repackSlots() {
 	n := 0
@@ -696,17 +810,19 @@ func (e *Engine) rlock() {
 func (e *Engine) RemoveVolunteer(name string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	id, ok := e.ids.find(e.vols, name)
+	id, ok := e.ids.find(e, name)
 	if !ok {
 		return
 	}
-	e.ids.remove(e.vols, id)
+	e.ids.remove(e, id)
 	e.unlink(id)
 	e.grid.Remove(id)
+	e.staleText += e.textBytes(&e.vols[id])
 	e.vols[id] = volunteer{}
 	e.hot[id] = hotVol{}
 	e.free = append(e.free, id)
 	e.idEpoch++
+	e.repackStale()
 	e.dropUnused()
 }
 
@@ -1006,7 +1122,7 @@ func (e *Engine) prepareInto(q *query, r *pb.HelpRequest, previousHelpers []stri
 		}
 	}
 	for _, name := range r.DeclinedVolunteers {
-		if id, ok := e.ids.find(e.vols, name); ok {
+		if id, ok := e.ids.find(e, name); ok {
 			q.declined = append(q.declined, id)
 		}
 	}
@@ -1208,7 +1324,7 @@ func (e *Engine) Compact() {
 	e.ids.renumber(to)
 	e.permute(to)
 	n := len(live)
-	clear(e.vols[n:]) // the cut-off records' strings and side records
+	clear(e.vols[n:])
 	clear(e.extra[n:])
 	e.vols, e.hot, e.extra = e.vols[:n], e.hot[:n], e.extra[:n]
 	// The slots are copied out in the new order on another goroutine while
@@ -1216,17 +1332,21 @@ func (e *Engine) Compact() {
 	// does not read, and at start the load waits on Compact with a
 	// processor otherwise idle.
 	repacked := make(chan []slot)
+	var text []byte
 	go func() {
-		nslots := 0
+		nslots, ntext := 0, 0
 		for i := range e.vols {
 			nslots += int(e.vols[i].nSlots)
+			ntext += e.textBytes(&e.vols[i])
 		}
 		slots := make([]slot, 0, nslots)
+		text = make([]byte, 0, ntext)
 		for i := range e.vols {
 			v := &e.vols[i]
 			off := uint32(len(slots))
 			slots = append(slots, e.slotsOf(v)...)
 			v.slotOff = off
+			text = e.copyText(text, v)
 		}
 		repacked <- slots
 	}()
@@ -1247,6 +1367,7 @@ func (e *Engine) Compact() {
 		e.link(uint32(i))
 	}
 	e.slots, e.staleSlots = <-repacked, 0
+	e.text, e.staleText = text, 0
 }
 
 // permute moves each id's records to to[id], in place, following each

@@ -489,7 +489,7 @@ func planCovers(e *Engine, reqs []DispatchRequest, plan Plan) error {
 			return fmt.Errorf("%s is offered twice, or was not dispatched", o.HelpRequest)
 		}
 		offered[i] = true
-		id, ok := e.ids.find(e.vols, o.Volunteer)
+		id, ok := e.ids.find(e, o.Volunteer)
 		li, known := local[id]
 		if !ok || !known || !slices.ContainsFunc(p.Edges[i], func(ed Edge) bool { return ed.Volunteer == li }) {
 			return fmt.Errorf("%s is offered to %s, who is not among its candidates", o.HelpRequest, o.Volunteer)
@@ -566,7 +566,7 @@ func greedyNearestFirst(b *testing.B, e *Engine, reqs []DispatchRequest) int {
 	e.rlock()
 	for i := range e.vols {
 		if v := &e.vols[i]; v.live {
-			room[v.name] = v.capacity - v.active - v.pending
+			room[e.nameOf(uint32(i))] = v.capacity - v.active - v.pending
 		}
 	}
 	e.mu.RUnlock()

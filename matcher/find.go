@@ -371,13 +371,13 @@ var searchBudget = 200
 // slots if the score will name one, before any is scored: their loads do
 // not depend on each other, so the cache misses overlap (Go has no
 // prefetch), where scoring one after another would wait for each in turn.
-// A record is 104 bytes, and the name score copies first always lies on
-// another cache line than slotOff: both are read.
+// A record is 80 bytes and scoring reads its first 48, which span two
+// cache lines for half the records: both ends are read.
 func (e *Engine) touchRecords(ns []Neighbour, slots bool) {
 	var sink uint32
 	for _, n := range ns {
 		v := &e.vols[n.ID]
-		sink += v.slotOff + uint32(len(v.name))
+		sink += v.text + uint32(v.rev)
 	}
 	if slots {
 		for _, n := range ns {
@@ -538,7 +538,7 @@ func (e *Engine) bonusHolders(ids []uint32, q *query) []uint32 {
 		ids = e.listOf(ids, e.postcodes.head[pc], 0)
 	}
 	for _, name := range q.previous {
-		if id, ok := e.ids.find(e.vols, name); ok {
+		if id, ok := e.ids.find(e, name); ok {
 			ids = append(ids, id)
 		}
 	}
@@ -555,7 +555,10 @@ func (e *Engine) baseParts(q *query, v *volunteer, metres float64) (p Parts, sam
 	// (streetIndexKey).
 	sameStreet = q.streetID != 0 && q.streetID == v.street
 	samePostcode = q.postcode != "" && q.postcodeID == v.postcode
-	helped = slices.Contains(q.previous, v.name)
+	if len(q.previous) > 0 {
+		name, _ := e.textOf(v)
+		helped = slices.Contains(q.previous, name)
+	}
 	if !q.remote {
 		p.Distance = metres
 	}
@@ -684,7 +687,8 @@ func compareCandidatesAt(a, b *Candidate) int {
 // score ranks an eligible volunteer; see the package doc.
 func (e *Engine) score(q *query, id uint32, metres float64, explain bool) Candidate {
 	v := &e.vols[id]
-	c := Candidate{id: id, Volunteer: v.name, DisplayName: v.displayName, Metres: metres, skills: q.skillNames}
+	name, shown := e.textOf(v)
+	c := Candidate{id: id, Volunteer: name, DisplayName: shown, Metres: metres, skills: q.skillNames}
 	if explain {
 		h := &e.hot[id]
 		loc, until := h.loc, int32(math.MaxInt32)
@@ -1067,7 +1071,7 @@ func (e *Engine) StillEligibleAsStored(r *pb.HelpRequest, v *pb.Volunteer, now t
 func (e *Engine) eligible(r *pb.HelpRequest, previousHelpers []string, volunteer string, now time.Time, holding bool) (bool, Exclusion, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	id, ok := e.ids.find(e.vols, volunteer)
+	id, ok := e.ids.find(e, volunteer)
 	if !ok {
 		return false, Exclusion{}, ErrUnknownVolunteer
 	}

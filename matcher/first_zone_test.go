@@ -17,14 +17,14 @@ func TestUKIsTheFirstZone(t *testing.T) {
 	e := engineWith(t,
 		vol("abroad", 0, 0, func(v *pb.Volunteer) { v.Availability.TimeZone = "America/New_York" }),
 		vol("home", 100, 100))
-	id, ok := e.ids.find(e.vols, "volunteers/home")
+	id, ok := e.ids.find(e, "volunteers/home")
 	if !ok {
 		t.Fatal("volunteer not found")
 	}
 	if loc := e.locList[e.hot[id].loc]; e.hot[id].loc != 0 {
 		t.Errorf("a UK volunteer loaded after one abroad is in zone %d (%v), not the first", e.hot[id].loc, loc)
 	}
-	abroad, _ := e.ids.find(e.vols, "volunteers/abroad")
+	abroad, _ := e.ids.find(e, "volunteers/abroad")
 	if e.hot[abroad].loc == 0 {
 		t.Errorf("the volunteer in New York is in the first zone")
 	}

@@ -59,10 +59,10 @@ func TestChurnKeepsInternedBounded(t *testing.T) {
 				}
 			}
 			const slack = 1024
-			if n := len(e.postcodes.names); n > 2*live+slack {
+			if n := e.postcodes.len(); n > 2*live+slack {
 				t.Errorf("after %d volunteers, %d left, the engine holds %d postcodes", churn, live, n)
 			}
-			if n := len(e.streets.names); n > 2*live+slack {
+			if n := e.streets.len(); n > 2*live+slack {
 				t.Errorf("after %d volunteers, %d left, the engine holds %d streets", churn, live, n)
 			}
 			if n := len(e.tags); n > 2*len(skills)+slack {

@@ -158,7 +158,7 @@ func TestInternChurnRandom(t *testing.T) {
 			continue
 		}
 		e.mu.RLock()
-		drops[0], drops[1], drops[2] = len(e.postcodes.names), len(e.streets.names), len(e.tags)
+		drops[0], drops[1], drops[2] = e.postcodes.len(), e.streets.len(), len(e.tags)
 		e.mu.RUnlock()
 		if i%6000 == 5999 {
 			e.Compact()

@@ -19,19 +19,21 @@ import (
 // what a map holds.
 func TestNameIndexAgainstMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
-	var vols []volunteer
+	e := &Engine{}
 	var x nameIndex
 	want := map[string]uint32{}
 	for step := range 20000 {
 		name := fmt.Sprintf("volunteers/n%d", rng.IntN(3000))
 		if id, ok := want[name]; ok && rng.IntN(2) == 0 {
-			x.remove(vols, id)
-			vols[id].name = ""
+			x.remove(e, id)
+			e.vols[id] = volunteer{}
 			delete(want, name)
 		} else if !ok {
-			vols = append(vols, volunteer{name: name})
-			id := uint32(len(vols) - 1)
-			x.insert(vols, id)
+			var v volunteer
+			e.putText(&v, name, "")
+			e.vols = append(e.vols, v)
+			id := uint32(len(e.vols) - 1)
+			x.insert(e, id)
 			want[name] = id
 		}
 		if step%500 == 0 || step == 19999 {
@@ -40,7 +42,7 @@ func TestNameIndexAgainstMap(t *testing.T) {
 			}
 			for i := range 3000 {
 				name := fmt.Sprintf("volunteers/n%d", i)
-				id, ok := x.find(vols, name)
+				id, ok := x.find(e, name)
 				wid, wok := want[name]
 				if ok != wok || id != wid {
 					t.Fatalf("step %d: find(%s) = %d %v, want %d %v", step, name, id, ok, wid, wok)
@@ -440,19 +442,46 @@ func TestGridWideBlock(t *testing.T) {
 }
 
 // TestVolunteerLayout: what scoring a candidate reads of its record lies
-// in its first 48 bytes (see volunteer), one cache line or two.
+// in its first 40 bytes (see volunteer), one cache line or two, and a
+// record is 80 bytes with no pointers.
 func TestVolunteerLayout(t *testing.T) {
 	var v volunteer
+	if n := unsafe.Sizeof(v); n != 80 {
+		t.Errorf("a volunteer record is %d bytes, want 80", n)
+	}
+	if hasPointers(reflect.TypeFor[volunteer]()) {
+		t.Errorf("a volunteer record holds pointers: the collector scans every record")
+	}
 	for name, end := range map[string]uintptr{
-		"name":        unsafe.Offsetof(v.name) + unsafe.Sizeof(v.name),
-		"displayName": unsafe.Offsetof(v.displayName) + unsafe.Sizeof(v.displayName),
-		"postcode":    unsafe.Offsetof(v.postcode) + unsafe.Sizeof(v.postcode),
-		"street":      unsafe.Offsetof(v.street) + unsafe.Sizeof(v.street),
-		"slotOff":     unsafe.Offsetof(v.slotOff) + unsafe.Sizeof(v.slotOff),
-		"nSlots":      unsafe.Offsetof(v.nSlots) + unsafe.Sizeof(v.nSlots),
+		"text":     unsafe.Offsetof(v.text) + unsafe.Sizeof(v.text),
+		"nameLen":  unsafe.Offsetof(v.nameLen) + unsafe.Sizeof(v.nameLen),
+		"shownLen": unsafe.Offsetof(v.shownLen) + unsafe.Sizeof(v.shownLen),
+		"lat":      unsafe.Offsetof(v.lat) + unsafe.Sizeof(v.lat),
+		"lng":      unsafe.Offsetof(v.lng) + unsafe.Sizeof(v.lng),
+		"postcode": unsafe.Offsetof(v.postcode) + unsafe.Sizeof(v.postcode),
+		"street":   unsafe.Offsetof(v.street) + unsafe.Sizeof(v.street),
+		"slotOff":  unsafe.Offsetof(v.slotOff) + unsafe.Sizeof(v.slotOff),
+		"nSlots":   unsafe.Offsetof(v.nSlots) + unsafe.Sizeof(v.nSlots),
 	} {
-		if end > 48 {
-			t.Errorf("volunteer.%s ends at byte %d, past the first 48", name, end)
+		if end > 40 {
+			t.Errorf("volunteer.%s ends at byte %d, past the first 40", name, end)
 		}
 	}
+}
+
+// hasPointers says whether a value of type t holds a pointer.
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.String, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
+		return true
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package matcher
 import (
 	"hash/maphash"
 	"math/bits"
+	"unsafe"
 )
 
 // strIndex finds a number by the string it stands for: an open-addressing
@@ -124,51 +125,75 @@ func (x *strIndex[S]) renumber(to []uint32) {
 }
 
 // nameIndex finds a volunteer's engine id by name.
-type nameIndex struct{ strIndex[[]volunteer] }
+type nameIndex struct{ strIndex[*Engine] }
 
-func volName(vols []volunteer, id uint32) string { return vols[id].name }
+func volName(e *Engine, id uint32) string { return e.nameOf(id) }
 
-func (x *nameIndex) find(vols []volunteer, name string) (uint32, bool) {
-	return x.strIndex.find(vols, volName, name)
+func (x *nameIndex) find(e *Engine, name string) (uint32, bool) {
+	return x.strIndex.find(e, volName, name)
 }
-func (x *nameIndex) reserve(vols []volunteer, n int) {
-	x.strIndex.reserve(vols, volName, n, uint32(max(n, len(vols))))
+func (x *nameIndex) reserve(e *Engine, n int) {
+	x.strIndex.reserve(e, volName, n, uint32(max(n, len(e.vols))))
 }
-func (x *nameIndex) insert(vols []volunteer, id uint32) { x.strIndex.insert(vols, volName, id) }
-func (x *nameIndex) remove(vols []volunteer, id uint32) { x.strIndex.remove(vols, volName, id) }
-func (x *nameIndex) len() int                           { return x.n }
+func (x *nameIndex) insert(e *Engine, id uint32) { x.strIndex.insert(e, volName, id) }
+func (x *nameIndex) remove(e *Engine, id uint32) { x.strIndex.remove(e, volName, id) }
+func (x *nameIndex) len() int                    { return x.n }
 
 // interned numbers strings densely, 0 being "", and heads, per number, a
 // list of the volunteers who have it, linked through their records
-// (volunteer.links).
+// (volunteer.links). The strings lie end to end in one arena: a postcode
+// of 8 to 13 bytes kept as a string of its own cost a 16-byte header and
+// its allocation rounded up besides, and a million volunteers spread over
+// the country hold most of a million postcodes.
 type interned struct {
-	index strIndex[[]string]
-	names []string
+	index strIndex[*interned]
+	text  []byte
+	ends  []uint32 // string i is text[ends[i]:ends[i+1]]
 	head  []uint32 // first volunteer id+1; 0: none
 }
 
-func nameOf(names []string, i uint32) string { return names[i] }
+// at is string i. It shares the arena's bytes: the arena is only ever
+// appended to, so bytes once written never change, and an arena that
+// grows leaves the old array, still whole, to the strings made from it.
+func (in *interned) at(i uint32) string {
+	lo, hi := in.ends[i], in.ends[i+1]
+	if lo == hi {
+		return ""
+	}
+	return unsafe.String(&in.text[lo], hi-lo)
+}
+
+func nameOf(in *interned, i uint32) string { return in.at(i) }
+
+// len is how many strings are numbered, "" included.
+func (in *interned) len() int { return len(in.ends) - 1 }
 
 func newInterned() interned {
-	in := interned{names: []string{""}, head: []uint32{0}}
-	in.index.insert(in.names, nameOf, 0)
+	in := interned{ends: []uint32{0, 0}, head: []uint32{0}}
+	in.index.insert(&in, nameOf, 0)
 	return in
 }
 
+// add numbers s, which must not be numbered yet.
+func (in *interned) add(s string) uint32 {
+	i := uint32(in.len())
+	in.text = append(in.text, s...)
+	in.ends = append(in.ends, uint32(len(in.text)))
+	in.head = append(in.head, 0)
+	in.index.insert(in, nameOf, i)
+	return i
+}
+
 func (in *interned) intern(s string) uint32 {
-	if i, ok := in.index.find(in.names, nameOf, s); ok {
+	if i, ok := in.index.find(in, nameOf, s); ok {
 		return i
 	}
-	i := uint32(len(in.names))
-	in.names = append(in.names, s)
-	in.head = append(in.head, 0)
-	in.index.insert(in.names, nameOf, i)
-	return i
+	return in.add(s)
 }
 
 // lookup is s's number, or none if it was never interned.
 func (in *interned) lookup(s string, none uint32) uint32 {
-	if i, ok := in.index.find(in.names, nameOf, s); ok {
+	if i, ok := in.index.find(in, nameOf, s); ok {
 		return i
 	}
 	return none
@@ -182,15 +207,13 @@ func (in *interned) lookup(s string, none uint32) uint32 {
 func (in *interned) kept(vols []volunteer, l int, set func(v *volunteer, to uint32)) interned {
 	out := newInterned()
 	out.head[0] = in.head[0]
-	for i := 1; i < len(in.names); i++ {
+	for i := 1; i < in.len(); i++ {
 		head := in.head[i]
 		if head == 0 {
 			continue
 		}
-		to := uint32(len(out.names))
-		out.names = append(out.names, in.names[i])
-		out.head = append(out.head, head)
-		out.index.insert(out.names, nameOf, to)
+		to := out.add(in.at(uint32(i)))
+		out.head[to] = head
 		for n := head; n != 0; n = vols[n-1].links[l+1] {
 			set(&vols[n-1], to)
 		}

@@ -133,7 +133,7 @@ func TestTagVerdictIsTheRules(t *testing.T) {
 			byReason[twhy]++
 			if ok || twhy != why || q.detail(twhy, tdet) != q.detail(why, det) {
 				t.Fatalf("%s for %v: tag says %v %q, rules say ok=%v %v %q",
-					v.name, r, reasonOfCode[twhy], q.detail(twhy, tdet), ok, reasonOfCode[why], q.detail(why, det))
+					e.nameOf(uint32(id)), r, reasonOfCode[twhy], q.detail(twhy, tdet), ok, reasonOfCode[why], q.detail(why, det))
 			}
 		}
 	}
@@ -184,7 +184,7 @@ func TestGridTagsFollowUpdates(t *testing.T) {
 				continue
 			}
 			if _, _, _, tag := gridEntryOf(t, e.grid, id); tag != volunteerTag(&e.hot[id]) {
-				t.Fatalf("%s: %s has tag %#x, its record gives %#x", when, e.vols[id].name, tag, volunteerTag(&e.hot[id]))
+				t.Fatalf("%s: %s has tag %#x, its record gives %#x", when, e.nameOf(id), tag, volunteerTag(&e.hot[id]))
 			}
 		}
 	}
@@ -229,7 +229,7 @@ func TestNearestTaggedTagRejects(t *testing.T) {
 			rejected++
 			d := ApproxMetres(q.lat, q.lng, plat, plng)
 			if ok, _, _, _ := e.check(q, uint32(id), d); ok && (q.remote || d <= q.maxMetres) {
-				t.Fatalf("query %d: %s turned away by its tag %#x, but eligible at %v m", qi, e.vols[id].name, tag, d)
+				t.Fatalf("query %d: %s turned away by its tag %#x, but eligible at %v m", qi, e.nameOf(uint32(id)), tag, d)
 			}
 		}
 		k := []int{1, 20, 5000}[qi%3]
