@@ -239,3 +239,16 @@ func TestAwaySpanMatchesDates(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedSlotRoundTrip: every slot a day can hold comes back from the
+// arena's 4 bytes as it went in.
+func TestPackedSlotRoundTrip(t *testing.T) {
+	for from := int16(0); from <= 1440; from++ {
+		for to := int16(0); to <= 1440; to++ {
+			s := slot{day: uint8(from+to) % 7, from: from, to: to}
+			if got := s.pack().slot(); got != s || s.pack().day() != s.day {
+				t.Fatalf("%+v packed and unpacked is %+v", s, got)
+			}
+		}
+	}
+}

@@ -138,7 +138,7 @@ type Engine struct {
 	// slots holds every volunteer's weekly slots, each volunteer's
 	// together; an update appends afresh, and the arena is repacked once
 	// half of it is stale.
-	slots      []slot
+	slots      []packedSlot
 	staleSlots int
 	// text holds every volunteer's name and display name
 	// (volunteer.text), appended to and never written over (textOf); it
@@ -424,12 +424,15 @@ func (e *Engine) Upsert(v *Volunteer) error {
 	x.skillsHigh = slices.Compact(x.skillsHigh)
 	nv.slotOff, nv.nSlots = uint32(len(e.slots)), uint32(len(v.weekly))
 	for _, s := range v.weekly {
+		// Minutes past a day's bounds (the server refuses them) meet a
+		// window's pieces, which lie within a day, as the bounds do, and
+		// are kept as the bounds, which packing needs.
 		sl := slot{
 			day:  uint8(s.day % 7), // proto Sunday is 7; Go's is 0
-			from: int16(s.start.hours*60 + s.start.minutes),
-			to:   int16(s.end.hours*60 + s.end.minutes),
+			from: int16(min(max(s.start.hours*60+s.start.minutes, 0), 1440)),
+			to:   int16(min(max(s.end.hours*60+s.end.minutes, 0), 1440)),
 		}
-		e.slots = append(e.slots, sl)
+		e.slots = append(e.slots, sl.pack())
 		for hr := sl.from / 60; hr <= (sl.to-1)/60 && hr < 24; hr++ {
 			h.week[sl.day] |= 1 << hr
 		}
@@ -705,7 +708,7 @@ func (e *Engine) repackSlots() {
 			n += int(e.vols[i].nSlots)
 		}
 	}
-	slots := make([]slot, 0, n)
+	slots := make([]packedSlot, 0, n)
 	for i := range e.vols {
 		v := &e.vols[i]
 		if v.live {
@@ -717,7 +720,7 @@ func (e *Engine) repackSlots() {
 	e.slots, e.staleSlots = slots, 0
 }
 
-func (e *Engine) slotsOf(v *volunteer) []slot {
+func (e *Engine) slotsOf(v *volunteer) []packedSlot {
 	return e.slots[v.slotOff : v.slotOff+uint32(v.nSlots)]
 }
 
@@ -1331,7 +1334,7 @@ func (e *Engine) Compact() {
 	// the grid and lookups are rebuilt: each side writes fields the other
 	// does not read, and at start the load waits on Compact with a
 	// processor otherwise idle.
-	repacked := make(chan []slot)
+	repacked := make(chan []packedSlot)
 	var text []byte
 	go func() {
 		nslots, ntext := 0, 0
@@ -1339,7 +1342,7 @@ func (e *Engine) Compact() {
 			nslots += int(e.vols[i].nSlots)
 			ntext += e.textBytes(&e.vols[i])
 		}
-		slots := make([]slot, 0, nslots)
+		slots := make([]packedSlot, 0, nslots)
 		text = make([]byte, 0, ntext)
 		for i := range e.vols {
 			v := &e.vols[i]

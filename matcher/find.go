@@ -382,7 +382,7 @@ func (e *Engine) touchRecords(ns []Neighbour, slots bool) {
 	if slots {
 		for _, n := range ns {
 			if off := e.vols[n.ID].slotOff; int(off) < len(e.slots) {
-				sink += uint32(e.slots[off].day)
+				sink += uint32(e.slots[off].day())
 			}
 		}
 	}
