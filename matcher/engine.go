@@ -458,6 +458,11 @@ func (e *Engine) Upsert(v *Volunteer) error {
 	if len(x.away) > 0 {
 		h.flags |= hotAway
 		h.setAwaySpan(x.away)
+		if h.flags&hotSpan != 0 {
+			// The packed record holds them (awayDays): most who are
+			// away then need no side record.
+			x.away = nil
+		}
 	}
 	if len(x.commitments) > 0 {
 		h.flags |= hotBusy
