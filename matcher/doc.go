@@ -51,12 +51,13 @@
 // Writes only note that a volunteer's grid entry is stale; the grid catches
 // up before the next search (in one bulk build when it is empty, as after
 // loading a store), and Compact lays everything out afresh in Z-order. A
-// volunteer costs about 360 bytes (BenchmarkEngineBuild), some 75 of them
-// its name and display name: a short record without pointers but those two
-// strings, a packed one the rules read first, a 16-byte grid entry whose
-// tag settles most rejections without either record (tag.go), weekly slots
-// in one shared arena, and id, postcode and street lookups that are tables
-// of 4-byte numbers rather than maps, and each grid block (1.6 km square)
+// volunteer costs about 295 bytes (BenchmarkEngineBuild), some 50 of them
+// its name and display name: a short record without pointers, a packed
+// one the rules read first, a 16-byte grid entry whose tag settles most
+// rejections without either record (tag.go), names, display names,
+// postcodes and weekly slots in shared arenas, and id, postcode and street
+// lookups that are tables of 4-byte numbers rather than maps, and each
+// grid block (1.6 km square)
 // keeps an aggregate of its tags, a few dozen bytes a block, and a tally
 // of its volunteers by kind (flags, vetting, skills), merged again for
 // each square of 2×2 blocks and of 8×8 (patch.go), so that a remote
