@@ -2,7 +2,6 @@ package matcher
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/doorstep-aid/doorstep/geo"
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
@@ -31,7 +29,7 @@ type volunteer struct {
 	// (textOf), nameLen and shownLen their lengths, or longText if they
 	// lie there too. As strings of their own they cost two 16-byte
 	// headers here and their allocations rounded up, some 50 bytes a
-	// volunteer.
+	// volunteer, and made the records something the collector scans.
 	text              uint32
 	nameLen, shownLen uint16
 	// What scoring a candidate reads (Engine.score, touchRecords) comes
@@ -50,61 +48,6 @@ type volunteer struct {
 	links  [4]uint32
 	paused bool
 	live   bool
-}
-
-// longText in volunteer.nameLen says that the name or display name is too
-// long for 16 bits, and both lengths lie in the arena, 4 bytes each,
-// before them.
-const longText = math.MaxUint16
-
-// putText appends v's name and display name to the arena.
-func (e *Engine) putText(v *volunteer, name, shown string) {
-	v.text = uint32(len(e.text))
-	if len(name) < longText && len(shown) < longText {
-		v.nameLen, v.shownLen = uint16(len(name)), uint16(len(shown))
-	} else {
-		v.nameLen, v.shownLen = longText, longText
-		e.text = binary.LittleEndian.AppendUint32(e.text, uint32(len(name)))
-		e.text = binary.LittleEndian.AppendUint32(e.text, uint32(len(shown)))
-	}
-	e.text = append(e.text, name...)
-	e.text = append(e.text, shown...)
-}
-
-// textOf is v's name and display name. They share the arena's bytes: the
-// arena is only appended to, and repacked into a fresh array, so bytes
-// once written never change, and an arena that grows or is repacked
-// leaves the old array whole to the strings made from it.
-func (e *Engine) textOf(v *volunteer) (name, shown string) {
-	off, nl, sl := v.text, uint32(v.nameLen), uint32(v.shownLen)
-	if v.nameLen == longText {
-		nl, sl = binary.LittleEndian.Uint32(e.text[off:]), binary.LittleEndian.Uint32(e.text[off+4:])
-		off += 8
-	}
-	return arenaString(e.text, off, nl), arenaString(e.text, off+nl, sl)
-}
-
-// nameOf is volunteer id's name.
-func (e *Engine) nameOf(id uint32) string {
-	name, _ := e.textOf(&e.vols[id])
-	return name
-}
-
-// textBytes is how much of the arena v's text takes.
-func (e *Engine) textBytes(v *volunteer) int {
-	name, shown := e.textOf(v)
-	n := len(name) + len(shown)
-	if v.nameLen == longText {
-		n += 8
-	}
-	return n
-}
-
-func arenaString(b []byte, off, n uint32) string {
-	if n == 0 {
-		return ""
-	}
-	return unsafe.String(&b[off], n)
 }
 
 // volExtra is what few volunteers have.
@@ -141,10 +84,8 @@ type Engine struct {
 	slots      []packedSlot
 	staleSlots int
 	// text holds every volunteer's name and display name
-	// (volunteer.text), appended to and never written over (textOf); it
-	// is repacked, as slots are, once half of it is stale.
-	text      []byte
-	staleText int
+	// (volunteer.text, textOf); it is repacked once half of it is stale.
+	text textArena
 	// extra holds, by id, the side records of the few volunteers who have
 	// one (hotExtra): a slice, not a map, so that finding one is a single
 	// load, which a batch of rule checks can warm ahead (warmRecords).
@@ -398,7 +339,7 @@ func (e *Engine) Upsert(v *Volunteer) error {
 			nv.text, nv.nameLen, nv.shownLen = old.text, old.nameLen, old.shownLen
 			kept = true
 		} else {
-			e.staleText += e.textBytes(old)
+			e.text.stale += e.textBytes(old)
 		}
 	}
 	if !kept {
@@ -674,7 +615,7 @@ func (e *Engine) repackStale() {
 	if e.staleSlots > 1024 && e.staleSlots > len(e.slots)/2 {
 		e.repackSlots()
 	}
-	if e.staleText > 1<<16 && e.staleText > len(e.text)/2 {
+	if e.text.stale > 1<<16 && e.text.stale > e.text.size/2 {
 		e.repackText()
 	}
 }
@@ -682,27 +623,13 @@ func (e *Engine) repackStale() {
 // repackText copies the live volunteers' names and display names to a
 // fresh arena: the old one may still back strings handed out.
 func (e *Engine) repackText() {
-	n := 0
-	for i := range e.vols {
-		if e.vols[i].live {
-			n += e.textBytes(&e.vols[i])
-		}
-	}
-	text := make([]byte, 0, n)
+	var text textArena
 	for i := range e.vols {
 		if v := &e.vols[i]; v.live {
-			text = e.copyText(text, v)
+			e.copyText(&text, v)
 		}
 	}
-	e.text, e.staleText = text, 0
-}
-
-// copyText appends v's text, as it lies in e.text, to text, and points v
-// at the copy.
-func (e *Engine) copyText(text []byte, v *volunteer) []byte {
-	off, n := v.text, e.textBytes(v)
-	v.text = uint32(len(text))
-	return append(text, e.text[off:off+uint32(n)]...)
+	e.text = text
 }
 
 // repackSlots copies the live volunteers' slots to a fresh arena.
@@ -825,7 +752,7 @@ func (e *Engine) RemoveVolunteer(name string) {
 	e.ids.remove(e, id)
 	e.unlink(id)
 	e.grid.Remove(id)
-	e.staleText += e.textBytes(&e.vols[id])
+	e.text.stale += e.textBytes(&e.vols[id])
 	e.vols[id] = volunteer{}
 	e.hot[id] = hotVol{}
 	e.free = append(e.free, id)
@@ -1340,21 +1267,19 @@ func (e *Engine) Compact() {
 	// does not read, and at start the load waits on Compact with a
 	// processor otherwise idle.
 	repacked := make(chan []packedSlot)
-	var text []byte
+	var text textArena
 	go func() {
-		nslots, ntext := 0, 0
+		nslots := 0
 		for i := range e.vols {
 			nslots += int(e.vols[i].nSlots)
-			ntext += e.textBytes(&e.vols[i])
 		}
 		slots := make([]packedSlot, 0, nslots)
-		text = make([]byte, 0, ntext)
 		for i := range e.vols {
 			v := &e.vols[i]
 			off := uint32(len(slots))
 			slots = append(slots, e.slotsOf(v)...)
 			v.slotOff = off
-			text = e.copyText(text, v)
+			e.copyText(&text, v)
 		}
 		repacked <- slots
 	}()
@@ -1375,7 +1300,7 @@ func (e *Engine) Compact() {
 		e.link(uint32(i))
 	}
 	e.slots, e.staleSlots = <-repacked, 0
-	e.text, e.staleText = text, 0
+	e.text = text
 }
 
 // permute moves each id's records to to[id], in place, following each

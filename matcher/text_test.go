@@ -70,11 +70,18 @@ func TestVolunteerTextUnderChurn(t *testing.T) {
 				live += e.textBytes(&e.vols[i])
 			}
 		}
-		if live+e.staleText != len(e.text) {
-			t.Fatalf("step %d: live text %d + stale %d != arena %d", step, live, e.staleText, len(e.text))
+		if live+e.text.stale != e.text.size {
+			t.Fatalf("step %d: live text %d + stale %d != arena %d", step, live, e.text.stale, e.text.size)
 		}
-		if e.staleText > max(1<<16, len(e.text)/2) {
-			t.Fatalf("step %d: %d of the arena's %d bytes stale", step, e.staleText, len(e.text))
+		if e.text.stale > max(1<<16, e.text.size/2) {
+			t.Fatalf("step %d: %d of the arena's %d bytes stale", step, e.text.stale, e.text.size)
+		}
+		// A chunk is left only for a text that does not fit in what it
+		// spares, and the longest here are some 136 kB.
+		for i, c := range e.text.chunks[:max(len(e.text.chunks)-1, 0)] {
+			if spare := cap(c) - len(c); spare > 140_000 {
+				t.Fatalf("step %d: chunk %d of %d left with %d bytes to spare", step, i, len(e.text.chunks), spare)
+			}
 		}
 		e.mu.RUnlock()
 	}
@@ -97,14 +104,14 @@ func TestVolunteerTextUnderChurn(t *testing.T) {
 		default:
 			upsert(i, shown(i))
 		}
-		before := len(e.text)
+		before := e.text.size
 		if step%50 == 0 {
 			check(step)
 		}
 		if step%1500 == 1499 {
 			e.Compact()
 		}
-		if len(e.text) < before {
+		if e.text.size < before {
 			repacks++
 		}
 	}
