@@ -1373,11 +1373,12 @@ func stateWord(st fmt.Stringer) string {
 }
 
 // warmNames reads the first and last bytes of each candidate's name and
-// display name. Each is a string of its own somewhere in the engine's
-// heap, seldom in the cache: the encoder, copying them one after another,
-// waited for each miss in turn (2-3.5 µs of CPU a page of 20, more than
-// the rest of the encoding). Here the loads do not depend on each other,
-// so the misses overlap (Go has no prefetch), and the encoder finds the
+// display name. They lie side by side in the engine's arena of names,
+// somewhere in tens of megabytes, seldom in the cache: the encoder,
+// copying them one after another, waited for each miss in turn (2-3.5 µs
+// of CPU a page of 20 when each was a string of its own, more than the
+// rest of the encoding). Here the loads do not depend on each other, so
+// the misses overlap (Go has no prefetch), and the encoder finds the
 // strings in the cache.
 func warmNames(cs []matcher.Candidate) {
 	var sink byte
