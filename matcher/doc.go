@@ -55,14 +55,14 @@
 // its name and display name: a short record without pointers, a packed
 // one the rules read first, a 16-byte grid entry whose tag settles most
 // rejections without either record (tag.go), names, display names,
-// postcodes and weekly slots in shared arenas, and id, postcode and street
-// lookups that are tables of 4-byte numbers rather than maps, and each
-// grid block (1.6 km square)
-// keeps an aggregate of its tags, a few dozen bytes a block, and a tally
-// of its volunteers by kind (flags, vetting, skills), merged again for
-// each square of 2×2 blocks and of 8×8 (patch.go), so that a remote
-// request's count of why, over everyone within 50 km, takes a square, or
-// else a block, whose volunteers are all out of hours whole; so does an
+// postcodes, streets and weekly slots in shared arenas, and id, postcode
+// and street lookups that are tables of 4-byte numbers rather than maps,
+// and each grid block (1.6 km square) keeps an aggregate of its tags, a
+// few dozen bytes a block, and a tally of its volunteers by kind (flags,
+// vetting, skills), merged again for each square of 2×2 blocks and of 8×8
+// (patch.go), so that a remote request's count of why, over everyone
+// within 50 km, takes a square, or else a block, whose volunteers are all
+// out of hours whole; so does an
 // in-person count, for a block whose volunteers' own reach, by the counts
 // of each reach class it keeps, covers all of it. Each block also marks
 // the cells holding someone who may be free in the evening (outside

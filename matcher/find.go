@@ -371,13 +371,13 @@ var searchBudget = 200
 // slots if the score will name one, before any is scored: their loads do
 // not depend on each other, so the cache misses overlap (Go has no
 // prefetch), where scoring one after another would wait for each in turn.
-// A record is 80 bytes and scoring reads its first 48, which span two
-// cache lines for half the records: both ends are read.
+// A record is 80 bytes and scoring reads its first 40, which span two
+// cache lines for half the records: their first and last words are read.
 func (e *Engine) touchRecords(ns []Neighbour, slots bool) {
 	var sink uint32
 	for _, n := range ns {
 		v := &e.vols[n.ID]
-		sink += v.text + uint32(v.rev)
+		sink += v.text + uint32(math.Float64bits(v.lng))
 	}
 	if slots {
 		for _, n := range ns {
