@@ -72,22 +72,24 @@ func (d wireDate) civil() int32 { return civilDay(int(d.year), time.Month(d.mont
 // set fills v from a message, as UpsertVolunteer takes it, its weekly
 // slots appended to room.
 func (v *Volunteer) set(m *pb.Volunteer, room []wireSlot) {
+	v.setFields(m)
+	v.weekly = appendWeekly(room, m)
+}
+
+// setFields fills v from a message, but for its weekly slots.
+func (v *Volunteer) setFields(m *pb.Volunteer) {
 	*v = Volunteer{
 		name: m.Name, displayName: m.GetContact().GetDisplayName(), etag: m.Etag,
 		postcode: m.GetHome().GetPostcode(), street: m.GetHome().GetStreet(),
 		maxMetres: m.MaxDistanceMetres, skills: m.Skills, vetting: int32(m.GetVetting().GetLevel()),
 		timeZone: m.GetAvailability().GetTimeZone(), capacity: m.Capacity,
 		active: m.ActiveAssignments, pending: m.PendingOffers, paused: m.Paused || m.Held,
-		weekly: room,
 	}
 	if ll := m.GetHome().GetLatLng(); ll != nil {
 		v.hasLatLng, v.lat, v.lng = true, ll.Latitude, ll.Longitude
 	}
 	if exp := m.GetVetting().GetExpireDate(); exp != nil {
 		v.hasExpire, v.expire = true, dateOf(exp)
-	}
-	for _, s := range m.GetAvailability().GetWeekly() {
-		v.weekly = append(v.weekly, wireSlot{day: int32(s.Day), start: timeOf(s.GetStartTime()), end: timeOf(s.GetEndTime())})
 	}
 	for _, a := range m.GetAvailability().GetAway() {
 		v.away = append(v.away, wireDateRange{dateOf(a.GetStartDate()), dateOf(a.GetEndDate())})
@@ -99,6 +101,14 @@ func (v *Volunteer) set(m *pb.Volunteer, room []wireSlot) {
 		v.commitments = append(v.commitments, wireCommitment{c.HelpRequest, c.GetWindow().GetStartTime().AsTime(), c.GetWindow().GetEndTime().AsTime(), c.Needs,
 			c.GetLocation().GetStreet(), c.GetLocation().GetPostcode()})
 	}
+}
+
+// appendWeekly appends m's weekly slots to room.
+func appendWeekly(room []wireSlot, m *pb.Volunteer) []wireSlot {
+	for _, s := range m.GetAvailability().GetWeekly() {
+		room = append(room, wireSlot{day: int32(s.Day), start: timeOf(s.GetStartTime()), end: timeOf(s.GetEndTime())})
+	}
+	return room
 }
 
 func dateOf(d *pb.Date) wireDate      { return wireDate{d.GetYear(), d.GetMonth(), d.GetDay()} }

@@ -284,16 +284,22 @@ var ErrNoLocation = errors.New("matcher: no coordinates")
 func (e *Engine) UpsertVolunteer(v *pb.Volunteer) error {
 	// With room for a week of slots, which the slots then take in one
 	// allocation rather than four as they grow.
+	// The slots go apart from in, which Upsert's strings make escape
+	// (escape analysis does not tell one field from another), so that
+	// room stays on the stack: a write allocated it every time.
 	var in Volunteer
 	var room [7]wireSlot
-	in.set(v, room[:0])
-	return e.Upsert(&in)
+	in.setFields(v)
+	return e.upsert(&in, appendWeekly(room[:0], v))
 }
 
 // Upsert adds or replaces a volunteer taken in by DecodeVolunteer (or
 // UpsertVolunteer). It keeps nothing of v but strings, so v can be
 // reused.
-func (e *Engine) Upsert(v *Volunteer) error {
+func (e *Engine) Upsert(v *Volunteer) error { return e.upsert(v, v.weekly) }
+
+// upsert is Upsert with v's weekly slots in weekly.
+func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 	if !v.hasLatLng || !geo.IsPlace(v.lat, v.lng) {
 		// Off Earth (a record stored before the server checked), the
 		// grid would refuse the point only at the next search, with a
@@ -363,8 +369,8 @@ func (e *Engine) Upsert(v *Volunteer) error {
 	}
 	slices.Sort(x.skillsHigh)
 	x.skillsHigh = slices.Compact(x.skillsHigh)
-	nv.slotOff, nv.nSlots = uint32(len(e.slots)), uint32(len(v.weekly))
-	for _, s := range v.weekly {
+	nv.slotOff, nv.nSlots = uint32(len(e.slots)), uint32(len(weekly))
+	for _, s := range weekly {
 		// Minutes past a day's bounds (the server refuses them) meet a
 		// window's pieces, which lie within a day, as the bounds do, and
 		// are kept as the bounds, which packing needs.
