@@ -700,8 +700,18 @@ func (e *Engine) freshGrid() {
 			}
 		}
 	}
-	e.pending = nil
+	// Kept for the next writes, which otherwise grew a new one from
+	// nothing, an allocation each, with a search between them; but not
+	// the million a store's load noted.
+	if cap(e.pending) > pendingKept {
+		e.pending = nil
+	} else {
+		e.pending = e.pending[:0]
+	}
 }
+
+// pendingKept is the most room freshGrid keeps in pending.
+const pendingKept = 1024
 
 // setOddAway tells the grid, just loaded, the away days of those whose
 // tag leaves only their away dates to tell "away" from "not free"
