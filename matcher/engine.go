@@ -370,7 +370,15 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 	slices.Sort(x.skillsHigh)
 	x.skillsHigh = slices.Compact(x.skillsHigh)
 	nv.slotOff, nv.nSlots = uint32(len(e.slots)), uint32(len(weekly))
-	for _, s := range weekly {
+	// No more slots than the record had go in their place: appended for
+	// every write, they grew the arena, copied and repacked it, a third
+	// of an update's bytes.
+	inPlace := ok && nv.nSlots <= e.vols[id].nSlots
+	if inPlace {
+		nv.slotOff = e.vols[id].slotOff
+		e.staleSlots -= int(nv.nSlots) // unlink counts all the record's stale
+	}
+	for i, s := range weekly {
 		// Minutes past a day's bounds (the server refuses them) meet a
 		// window's pieces, which lie within a day, as the bounds do, and
 		// are kept as the bounds, which packing needs.
@@ -379,7 +387,11 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 			from: int16(min(max(s.start.hours*60+s.start.minutes, 0), 1440)),
 			to:   int16(min(max(s.end.hours*60+s.end.minutes, 0), 1440)),
 		}
-		e.slots = append(e.slots, sl.pack())
+		if inPlace {
+			e.slots[nv.slotOff+uint32(i)] = sl.pack()
+		} else {
+			e.slots = append(e.slots, sl.pack())
+		}
 		for hr := sl.from / 60; hr <= (sl.to-1)/60 && hr < 24; hr++ {
 			h.week[sl.day] |= 1 << hr
 		}
