@@ -772,33 +772,60 @@ func (g *Grid) upsert(id uint32, lat, lng float64, tag uint32) {
 	}
 	if sl := g.slots[id]; sl.bc != 0 {
 		blk := g.blocks[sl.bc>>8]
-		if sl.bc&0xff == ci && gridKey(int64(blk.by), int64(blk.bx)) == key {
+		switch {
+		case gridKey(int64(blk.by), int64(blk.bx)) != key:
+		case sl.bc&0xff == ci:
 			cell := blk.entries(ci)
-			g.histRemove(blk.index, cell[sl.pos])
+			g.histSwap(blk.index, cell[sl.pos], e)
 			cell[sl.pos] = e // same cell: move in place
-			g.histAdd(blk.index, e)
+			was := blk.agg
 			blk.agg.add(tag)
-			g.syncAgg(blk)
+			g.syncAggIf(blk, was)
 			blk.markSkills(ci, tag)
+			return
+		case blk.n > 1:
+			// Another cell of the same block, which a move of a street
+			// or two mostly is: the block's kinds of tag and its patch's
+			// change only as the tag does, and the block is at hand.
+			g.histSwap(blk.index, blk.entries(sl.bc & 0xff)[sl.pos], e)
+			g.cut(blk, sl)
+			g.n--
+			g.put(blk, id, ci, e)
 			return
 		}
 		g.removeSlot(sl)
 		g.n--
 	}
-
 	blk := g.blockOf[key]
 	if blk == nil {
 		blk = g.newBlock(at.by, at.bx, key)
 	}
+	g.histAdd(blk.index, e)
+	g.put(blk, id, ci, e)
+}
+
+// put adds point id, counted in its block's kinds of tag already, to
+// cell ci of blk.
+func (g *Grid) put(blk *gridBlock, id, ci uint32, e gridEntry) {
 	bi := blk.index
 	blk.occ[ci>>gridBlockShift] |= 1 << (ci & gridBlockMask)
 	blk.cols |= 1 << (ci & gridBlockMask)
+	was := blk.agg
 	g.slots[id] = gridSlot{bc: bi<<8 | ci, pos: blk.add(ci, e)}
-	g.histAdd(bi, e)
-	blk.agg.add(tag) // after add, whose rebuild recomputes the rest
-	g.syncAgg(blk)
-	blk.markSkills(ci, tag)
+	blk.agg.add(e.tag) // after add, whose rebuild recomputes the rest
+	g.syncAggIf(blk, was)
+	blk.markSkills(ci, e.tag)
 	g.n++
+}
+
+// syncAggIf is syncAgg for blk if its aggregate is no longer was, the
+// one it had when last synced: unchanged, as it mostly is, the copy and
+// the unions above it claim it already, and reading them cost a cache
+// miss or two a write.
+func (g *Grid) syncAggIf(blk *gridBlock, was gridAgg) {
+	if blk.agg != was {
+		g.syncAgg(blk)
+	}
 }
 
 // gridPlace is where a point goes: its entry (coordinates rounded as
@@ -964,12 +991,17 @@ func (g *Grid) Remove(id uint32) bool {
 // removeSlot takes the point at sl out of its cell by moving the cell's last
 // entry into its place, and clears its slot.
 func (g *Grid) removeSlot(sl gridSlot) {
+	blk := g.blocks[sl.bc>>8]
+	g.histRemove(sl.bc>>8, blk.entries(sl.bc & 0xff)[sl.pos])
+	g.cut(blk, sl)
+}
+
+// cut is removeSlot but for the kinds of tag, which the caller keeps.
+func (g *Grid) cut(blk *gridBlock, sl gridSlot) {
 	bi, ci := sl.bc>>8, sl.bc&0xff
-	blk := g.blocks[bi]
 	off, n := blk.cell(ci)
 	cell := blk.arena[off : off+n]
 	last := len(cell) - 1
-	g.histRemove(bi, cell[sl.pos])
 	g.slots[cell[sl.pos].id] = gridSlot{}
 	if int(sl.pos) != last {
 		moved := cell[last]

@@ -141,6 +141,22 @@ func (g *Grid) histRemove(bi uint32, e gridEntry) {
 	g.regions[p.parent].remove(e.tag, away)
 }
 
+// histSwap counts block bi's point old as e (the same point, moved within
+// the block or retagged) in its kinds of tag and its patch's. Where
+// neither tag is odd and both are of one kind, only the block's reach
+// classes can change: the kinds are left alone, a scan of the region's
+// (which holds a hundred kinds or more) and of the patch's saved.
+func (g *Grid) histSwap(bi uint32, old, e gridEntry) {
+	if old.tag&gridHistOdd == 0 && e.tag&gridHistOdd == 0 && gridHistKey(old.tag) == gridHistKey(e.tag) {
+		h := &g.hists[bi]
+		h.reach[old.tag>>tagReachShift&7]--
+		h.reach[e.tag>>tagReachShift&7]++
+		return
+	}
+	g.histRemove(bi, old)
+	g.histAdd(bi, e)
+}
+
 // add counts in a point with tag and, if it is odd, away (gridOdd.away).
 func (p *gridPatch) add(tag uint32, away [2]int32) {
 	switch {
