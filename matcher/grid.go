@@ -575,7 +575,7 @@ func (b *gridBlock) entries(ci uint32) []gridEntry {
 // add appends e to cell ci and returns its position there.
 func (b *gridBlock) add(ci uint32, e gridEntry) uint32 {
 	off, n := b.cell(ci)
-	if n == gridRun(n) {
+	if n == gridRun(n) && !b.grow(off, n) {
 		if n >= 1<<31 {
 			panic("matcher: Grid: too many points in one cell")
 		}
@@ -586,6 +586,33 @@ func (b *gridBlock) add(ci uint32, e gridEntry) uint32 {
 	b.setCell(ci, off, n+1)
 	b.n++
 	return n
+}
+
+// grow doubles the room of the full run arena[off:off+n] where it lies,
+// and reports whether it could: when the n places after it hold no point
+// (or lie past the arena's end, within its capacity). A run only ever
+// takes room from the places after it, so, where every one of those is a
+// hole, none is another cell's: that cell's first place would hold a
+// point. A cell whose count goes back and forth over a power of two, as
+// one does when a volunteer moves out and back, no longer moves to the
+// arena's end each time it grows again, filling the arena, which was
+// then rebuilt, every other cell copied, after every few moves.
+func (b *gridBlock) grow(off, n uint32) bool {
+	end := uint64(off) + 2*uint64(n)
+	if n == 0 || end > uint64(cap(b.arena)) {
+		return false
+	}
+	had := uint32(len(b.arena))
+	for i := off + n; i < min(uint32(end), had); i++ {
+		if b.arena[i].lat != gridHole.lat {
+			return false
+		}
+	}
+	if uint32(end) > had {
+		b.arena = b.arena[:end]
+		b.fillHoles(had, uint32(end))
+	}
+	return true
 }
 
 // move gives cell ci a run of room entries at the end of the arena. When
