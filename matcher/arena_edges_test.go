@@ -417,3 +417,35 @@ func TestStrIndexFullAndSparse(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptySlotIsNeverFree: a slot that ends where it starts, or before,
+// (the server refuses them, and minutes past the day's bounds are held to
+// them) frees nobody, even where the hour mask alone would settle it.
+func TestEmptySlotIsNeverFree(t *testing.T) {
+	tod := func(h, m int32) *pb.TimeOfDay { return &pb.TimeOfDay{Hours: h, Minutes: m} }
+	for _, c := range []struct {
+		from, to *pb.TimeOfDay
+		at       time.Duration // a 40-minute request from Monday 00:00 plus at
+	}{
+		{tod(0, 0), tod(0, 0), 10 * time.Minute},
+		{tod(0, -30), tod(0, 0), 10 * time.Minute},
+		{tod(10, 0), tod(10, 0), 10 * time.Hour},
+		{tod(12, 0), tod(10, 0), 10 * time.Hour},
+		{tod(24, 0), tod(24, 30), 23 * time.Hour},
+	} {
+		v := vol("a", 0, 0, func(v *pb.Volunteer) {
+			v.Availability.Weekly = []*pb.AvailabilitySlot{{Day: pb.DayOfWeek_DAY_OF_WEEK_MONDAY, StartTime: c.from, EndTime: c.to}}
+		})
+		e := engineWith(t, v)
+		rq := req(func(r *pb.HelpRequest) {
+			r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: timestamppb.New(monday.Add(c.at)), EndTime: timestamppb.New(monday.Add(c.at + 40*time.Minute))}}
+		})
+		res, err := e.FindCandidates(rq, nil, 5, monday)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Candidates) != 0 {
+			t.Errorf("slot %v-%v: %s is free at %v", c.from, c.to, res.Candidates[0].Volunteer, c.at)
+		}
+	}
+}

@@ -392,7 +392,9 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 		} else {
 			e.slots = append(e.slots, sl.pack())
 		}
-		for hr := sl.from / 60; hr <= (sl.to-1)/60 && hr < 24; hr++ {
+		// An empty slot frees no hour: (0-1)/60 is 0, and 00:00-00:00
+		// would mark midnight's hour, which the rules take as exact.
+		for hr := sl.from / 60; sl.from < sl.to && hr <= (sl.to-1)/60 && hr < 24; hr++ {
 			h.week[sl.day] |= 1 << hr
 		}
 		if sl.from%60 != 0 || sl.to%60 != 0 {
