@@ -3,7 +3,6 @@ package matcher
 import (
 	"hash/maphash"
 	"math/bits"
-	"unsafe"
 )
 
 // strIndex finds a number by the string it stands for: an open-addressing
@@ -144,44 +143,32 @@ func (x *nameIndex) len() int                    { return x.n }
 
 // interned numbers strings densely, 0 being "", and heads, per number, a
 // list of the volunteers who have it, linked through their records
-// (volunteer.links). The strings lie end to end in one arena: a postcode
-// of 8 to 13 bytes kept as a string of its own cost a 16-byte header and
-// its allocation rounded up besides, and a million volunteers spread over
-// the country hold most of a million postcodes.
+// (volunteer.links). The strings lie in an arena (textArena.put): a
+// postcode of 8 to 13 bytes kept as a string of its own cost a 16-byte
+// header and its allocation rounded up besides, and a million volunteers
+// spread over the country hold most of a million postcodes.
 type interned struct {
 	index strIndex[*interned]
-	text  []byte
-	ends  []uint32 // string i is text[ends[i]:ends[i+1]]
+	text  textArena
+	at    []uint32 // string i is text.at(at[i])
 	head  []uint32 // first volunteer id+1; 0: none
 }
 
-// at is string i. It shares the arena's bytes: the arena is only ever
-// appended to, so bytes once written never change, and an arena that
-// grows leaves the old array, still whole, to the strings made from it.
-func (in *interned) at(i uint32) string {
-	lo, hi := in.ends[i], in.ends[i+1]
-	if lo == hi {
-		return ""
-	}
-	return unsafe.String(&in.text[lo], hi-lo)
-}
-
-func nameOf(in *interned, i uint32) string { return in.at(i) }
+func nameOf(in *interned, i uint32) string { return in.text.at(in.at[i]) }
 
 // len is how many strings are numbered, "" included.
-func (in *interned) len() int { return len(in.ends) - 1 }
+func (in *interned) len() int { return len(in.at) }
 
 func newInterned() interned {
-	in := interned{ends: []uint32{0, 0}, head: []uint32{0}}
-	in.index.insert(&in, nameOf, 0)
+	var in interned
+	in.add("")
 	return in
 }
 
 // add numbers s, which must not be numbered yet.
 func (in *interned) add(s string) uint32 {
-	i := uint32(in.len())
-	in.text = append(in.text, s...)
-	in.ends = append(in.ends, uint32(len(in.text)))
+	i := uint32(len(in.at))
+	in.at = append(in.at, in.text.put(s))
 	in.head = append(in.head, 0)
 	in.index.insert(in, nameOf, i)
 	return i
@@ -215,7 +202,7 @@ func (in *interned) kept(vols []volunteer, l int, set func(v *volunteer, to uint
 		if head == 0 {
 			continue
 		}
-		to := out.add(in.at(uint32(i)))
+		to := out.add(nameOf(in, uint32(i)))
 		out.head[to] = head
 		for n := head; n != 0; n = vols[n-1].links[l+1] {
 			set(&vols[n-1], to)

@@ -6,15 +6,16 @@ import (
 	"unsafe"
 )
 
-// textArena holds volunteers' names and display names end to end, in
-// chunks of textChunk bytes (a text longer than that has a chunk of its
+// textArena holds volunteers' names and display names (putText, textOf)
+// and the engine's interned postcodes and streets (put, at), end to end,
+// in chunks of textChunk bytes (a text longer than that has a chunk of its
 // own). Bytes once written are never written again: a repack copies to a
-// fresh arena. So the strings textOf makes share the arena's bytes, safely,
-// for as long as anyone holds them. Chunks, not one growing array, so that
-// the first write after Compact, which leaves no room to spare, does not
-// copy the whole arena under the engine's lock into an array a quarter
-// larger (a million volunteers' texts are some 50 MB), and the arena
-// spares at most a chunk.
+// fresh arena. So the strings textOf and at make share the arena's bytes,
+// safely, for as long as anyone holds them. Chunks, not one growing array,
+// so that the first write after Compact, which leaves no room to spare,
+// does not copy the whole arena under the engine's lock into an array a
+// quarter larger (a million volunteers' texts are some 50 MB, their
+// postcodes 10), and the arena spares at most a chunk.
 type textArena struct {
 	chunks [][]byte
 	size   int // bytes taken, live and stale
@@ -43,6 +44,23 @@ func (a *textArena) alloc(n int) (at uint32, b []byte) {
 	a.chunks[last] = c[:len(c)+n]
 	a.size += n
 	return at, c[len(c) : len(c)+n]
+}
+
+// put writes s, its length first (a uvarint), and says where, for at.
+func (a *textArena) put(s string) uint32 {
+	var n [binary.MaxVarintLen64]byte
+	prefix := binary.PutUvarint(n[:], uint64(len(s)))
+	at, b := a.alloc(prefix + len(s))
+	copy(b[copy(b, n[:prefix]):], s)
+	return at
+}
+
+// at is the string put at at. Its bytes are the arena's, as textOf's.
+func (a *textArena) at(at uint32) string {
+	c := a.chunks[at>>textChunkShift]
+	off := at & (textChunk - 1)
+	n, prefix := binary.Uvarint(c[off:])
+	return arenaString(c, off+uint32(prefix), uint32(n))
 }
 
 // longText in volunteer.nameLen says that the name or display name is too

@@ -125,3 +125,34 @@ func TestVolunteerTextUnderChurn(t *testing.T) {
 		t.Errorf("the arena was never repacked: the test did not reach what it is for")
 	}
 }
+
+// TestTextArenaPutAt: strings put with their length before them come back
+// whole at every length the length's bytes change at, and past a chunk,
+// and stay so as later puts fill the arena's chunks.
+func TestTextArenaPutAt(t *testing.T) {
+	var a textArena
+	type put struct {
+		at   uint32
+		s    string
+		held string
+	}
+	var puts []put
+	for round := range 40 {
+		for _, n := range []int{0, 1, 127, 128, 16383, 16384, textChunk + 5} {
+			if n > textChunk && round%10 != 0 {
+				continue
+			}
+			s := strings.Repeat(string(rune('a'+round%26)), n)
+			at := a.put(s)
+			puts = append(puts, put{at, s, a.at(at)})
+		}
+	}
+	if len(a.chunks) < 3 {
+		t.Fatalf("%d chunks: the test did not cross a chunk", len(a.chunks))
+	}
+	for i, p := range puts {
+		if got := a.at(p.at); got != p.s || p.held != p.s {
+			t.Fatalf("put %d (%d bytes): at gives another string (%d bytes), or the one held changed", i, len(p.s), len(got))
+		}
+	}
+}
