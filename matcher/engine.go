@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -307,8 +308,18 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 		// server refused it) everyone there would be neighbours.
 		return ErrNoLocation
 	}
+	var streetKey string
+	if sk := geo.StreetKey(v.street); sk != "" {
+		streetKey = streetIndexKey(sk, v.postcode)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	hName, hPostcode := e.ids.hash(v.name), e.postcodes.index.hash(v.postcode)
+	var hStreet uint64
+	if streetKey != "" {
+		hStreet = e.streets.index.hash(streetKey)
+	}
+	e.warmUpsert(hName, hPostcode, hStreet, streetKey != "")
 	_, locIdx, err := e.location(v.timeZone)
 	if err != nil {
 		return err
@@ -321,7 +332,7 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 		skills[i] = e.tag(s)
 	}
 	rev, _ := strconv.ParseUint(v.etag, 10, 64)
-	id, ok := e.ids.find(e, v.name)
+	id, ok := e.ids.findHashed(e, volName, v.name, hName)
 	// Writes reach the engine after they commit, so two of them can arrive
 	// out of order: the older one must not undo the newer.
 	if ok && e.vols[id].rev > rev {
@@ -351,9 +362,9 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 	if !kept {
 		e.putText(&nv, v.name, v.displayName)
 	}
-	nv.postcode = e.postcodes.intern(v.postcode)
-	if sk := geo.StreetKey(v.street); sk != "" {
-		nv.street = e.streets.intern(streetIndexKey(sk, v.postcode))
+	nv.postcode = e.postcodes.internHashed(v.postcode, hPostcode)
+	if streetKey != "" {
+		nv.street = e.streets.internHashed(streetKey, hStreet)
 	}
 	h := hotVol{maxMetres: float32(v.maxMetres), vettingUntil: math.MaxInt32, loc: locIdx, vetting: uint8(v.vetting)}
 	if v.hasExpire {
@@ -463,6 +474,72 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 	e.repackStale()
 	e.dropUnused()
 	return nil
+}
+
+// warmUpsert reads ahead what upsert's three lookups (the name's, the
+// postcode's, the street's) will read, level by level. Each lookup waits
+// on three cache misses in turn (a table's slot, the record or offset it
+// names, then the string's bytes in an arena), and the update after them
+// on the record's list neighbours, its packed record and its slots; a
+// million volunteers' tables are far larger than the caches, and those
+// waits were most of an update. The grid's slot and block for the
+// volunteer, which the next search's update of the grid reads in turn,
+// are warmed beside them. Across the lookups the loads do not
+// depend on each other, so here their misses overlap (Go has no
+// prefetch; warmRecords does the same for the rules). A guess may be
+// wrong (another string with the same fingerprint): it only warms the
+// wrong line.
+func (e *Engine) warmUpsert(hName, hPostcode, hStreet uint64, street bool) {
+	var sink uint32
+	id, okName := e.ids.guess(hName)
+	pc, okPostcode := e.postcodes.index.guess(hPostcode)
+	var st uint32
+	okStreet := false
+	if street {
+		st, okStreet = e.streets.index.guess(hStreet)
+	}
+	var v *volunteer
+	var gs gridSlot
+	if okName && int(id) < len(e.vols) {
+		v = &e.vols[id]
+		sink += v.text + uint32(e.hot[id].flags)
+		if e.extra[id] != nil {
+			sink++
+		}
+		if g := e.grid; int(id) < len(g.slots) {
+			gs = g.slots[id]
+		}
+	}
+	var pcAt, stAt uint32
+	if okPostcode && int(pc) < len(e.postcodes.at) {
+		pcAt = e.postcodes.at[pc]
+		sink += e.postcodes.head[pc]
+	}
+	if okStreet && int(st) < len(e.streets.at) {
+		stAt = e.streets.at[st]
+		sink += e.streets.head[st]
+	}
+	if v != nil {
+		if v.nameLen != 0 {
+			sink += uint32(e.text.byteAt(v.text))
+		}
+		if v.nSlots != 0 && int(v.slotOff) < len(e.slots) {
+			sink += uint32(e.slots[v.slotOff])
+		}
+		for _, n := range v.links {
+			if n != 0 && int(n) <= len(e.vols) {
+				sink += e.vols[n-1].links[0]
+			}
+		}
+	}
+	sink += e.grid.warm(gs)
+	if okPostcode {
+		sink += uint32(e.postcodes.text.byteAt(pcAt))
+	}
+	if okStreet {
+		sink += uint32(e.streets.text.byteAt(stAt))
+	}
+	runtime.KeepAlive(sink) // the loads are the point
 }
 
 // internSlack is how many strings no volunteer has any more the interned

@@ -776,6 +776,15 @@ func (g *Grid) entry(id uint32) *gridEntry {
 	return &g.blocks[sl.bc>>8].entries(sl.bc & 0xff)[sl.pos]
 }
 
+// warm reads the block of the point at sl, whose slot the caller read
+// beside its own loads: upsert reads them in turn (Engine.warmUpsert).
+func (g *Grid) warm(sl gridSlot) uint32 {
+	if bi := sl.bc >> 8; bi != 0 && int(bi) < len(g.blocks) && g.blocks[bi] != nil {
+		return uint32(g.blocks[bi].occ[0])
+	}
+	return 0
+}
+
 // Upsert inserts point id at (lat, lng), or moves it there. Ids are dense
 // small integers chosen by the caller: the grid keeps a slot for every id up
 // to the largest seen, 8 bytes each. It panics if (lat, lng) is not a

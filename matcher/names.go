@@ -24,7 +24,14 @@ type strIndex[S any] struct {
 
 func (x *strIndex[S]) idMask() uint32 { return uint32(uint64(1)<<x.idBits - 1) }
 
-func (x *strIndex[S]) hash(s string) uint64 { return maphash.String(x.seed, s) }
+// hash is s's hash under this table's seed; 0 for a table that has never
+// held a string, whose seed is not yet made (finds there read nothing).
+func (x *strIndex[S]) hash(s string) uint64 {
+	if x.slots == nil {
+		return 0
+	}
+	return maphash.String(x.seed, s)
+}
 
 // split gives a hash's home slot and fingerprint.
 func (x *strIndex[S]) split(h uint64) (home, fp uint32) {
@@ -32,17 +39,42 @@ func (x *strIndex[S]) split(h uint64) (home, fp uint32) {
 }
 
 func (x *strIndex[S]) find(src S, keyOf func(S, uint32) string, s string) (uint32, bool) {
+	return x.findHashed(src, keyOf, s, x.hash(s))
+}
+
+// findHashed is find of s, whose hash is h.
+func (x *strIndex[S]) findHashed(src S, keyOf func(S, uint32) string, s string, h uint64) (uint32, bool) {
 	if x.n == 0 {
 		return 0, false
 	}
 	idm, mask := x.idMask(), uint32(len(x.slots)-1)
-	i, fp := x.split(x.hash(s))
+	i, fp := x.split(h)
 	for ; ; i = (i + 1) & mask {
 		v := x.slots[i]
 		if v == 0 {
 			return 0, false
 		}
 		if v&^idm == fp && keyOf(src, v&idm-1) == s {
+			return v&idm - 1, true
+		}
+	}
+}
+
+// guess is the number a find of a string hashing to h most likely ends
+// at, the first whose fingerprint matches, without reading any string:
+// for warming what find will read (Engine.warmUpsert).
+func (x *strIndex[S]) guess(h uint64) (uint32, bool) {
+	if x.n == 0 {
+		return 0, false
+	}
+	idm, mask := x.idMask(), uint32(len(x.slots)-1)
+	i, fp := x.split(h)
+	for ; ; i = (i + 1) & mask {
+		v := x.slots[i]
+		if v == 0 {
+			return 0, false
+		}
+		if v&^idm == fp {
 			return v&idm - 1, true
 		}
 	}
@@ -175,7 +207,12 @@ func (in *interned) add(s string) uint32 {
 }
 
 func (in *interned) intern(s string) uint32 {
-	if i, ok := in.index.find(in, nameOf, s); ok {
+	return in.internHashed(s, in.index.hash(s))
+}
+
+// internHashed is intern of s, whose hash is h.
+func (in *interned) internHashed(s string, h uint64) uint32 {
+	if i, ok := in.index.findHashed(in, nameOf, s, h); ok {
 		return i
 	}
 	return in.add(s)

@@ -63,6 +63,11 @@ func (a *textArena) at(at uint32) string {
 	return arenaString(c, off+uint32(prefix), uint32(n))
 }
 
+// byteAt is the byte at at, which must have been written.
+func (a *textArena) byteAt(at uint32) byte {
+	return a.chunks[at>>textChunkShift][at&(textChunk-1)]
+}
+
 // longText in volunteer.nameLen says that the name or display name is too
 // long for 16 bits, and both lengths lie in the arena, 4 bytes each,
 // before them.
