@@ -776,13 +776,22 @@ func (g *Grid) entry(id uint32) *gridEntry {
 	return &g.blocks[sl.bc>>8].entries(sl.bc & 0xff)[sl.pos]
 }
 
-// warm reads the block of the point at sl, whose slot the caller read
-// beside its own loads: upsert reads them in turn (Engine.warmUpsert).
+// warm reads, level by level, what upsert reads in turn of the point at
+// sl, whose slot the caller read beside its own loads: the block's place
+// (by, bx: past the cell headers, on a line of its own) and its kinds of
+// tag, then the point's cell header, then its entry (Engine.warmUpsert).
 func (g *Grid) warm(sl gridSlot) uint32 {
-	if bi := sl.bc >> 8; bi != 0 && int(bi) < len(g.blocks) && g.blocks[bi] != nil {
-		return uint32(g.blocks[bi].occ[0])
+	bi := sl.bc >> 8
+	if bi == 0 || int(bi) >= len(g.blocks) || int(bi) >= len(g.hists) || g.blocks[bi] == nil {
+		return 0
 	}
-	return 0
+	blk := g.blocks[bi]
+	sink := uint32(blk.by) + uint32(g.hists[bi].reach[0])
+	off, n := blk.cell(sl.bc & 0xff)
+	if sl.pos < n && int(off+sl.pos) < len(blk.arena) {
+		sink += blk.arena[off+sl.pos].tag
+	}
+	return sink
 }
 
 // Upsert inserts point id at (lat, lng), or moves it there. Ids are dense
