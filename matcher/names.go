@@ -206,11 +206,9 @@ func (in *interned) add(s string) uint32 {
 	return i
 }
 
-func (in *interned) intern(s string) uint32 {
-	return in.internHashed(s, in.index.hash(s))
-}
-
-// internHashed is intern of s, whose hash is h.
+// internHashed is s's number, numbering it if it has none; h is s's hash
+// under the table as it is now (index.hash), which upsert takes early to
+// read ahead (Engine.warmUpsert).
 func (in *interned) internHashed(s string, h uint64) uint32 {
 	if i, ok := in.index.findHashed(in, nameOf, s, h); ok {
 		return i
