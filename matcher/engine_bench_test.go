@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -365,11 +366,15 @@ func BenchmarkEngineBuild(b *testing.B) {
 // way, and is timed up to the grid holding it where it now lives, as the
 // next search needs it (rlock): the engine only notes a write for the
 // grid, so the write alone leaves the grid's part of an update to the
-// next search, untimed.
+// next search, untimed. The ops go round 20,000 volunteers, each written
+// again only after 20,000 others, as updates to volunteers anywhere are:
+// round 1,000 of them, their records, names and grid cells stayed in the
+// caches, which timed an update 0.4 us (9%) faster than that. The etag is
+// made with strconv, not fmt: a server's update comes with its etag made.
 func BenchmarkEngineUpdate(b *testing.B) {
 	e, pts := benchEngine(b, 200_000)
 	rng := rand.New(rand.NewPCG(5, 6))
-	var vols [1000][2]*pb.Volunteer
+	vols := make([][2]*pb.Volunteer, 20_000)
 	for i := range vols {
 		p := pts[i]
 		moved := benchVolunteer(i, [2]float64{p[0] + 0.001, p[1] - 0.001}, rng)
@@ -382,7 +387,7 @@ func BenchmarkEngineUpdate(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		v := vols[i%len(vols)][i/len(vols)%2]
-		v.Etag = fmt.Sprint(3 + i) // later than what the engine holds
+		v.Etag = strconv.Itoa(3 + i) // later than what the engine holds
 		if err := e.UpsertVolunteer(v); err != nil {
 			b.Fatal(err)
 		}
