@@ -290,6 +290,7 @@ func (e *Engine) UpsertVolunteer(v *pb.Volunteer) error {
 	// room stays on the stack: a write allocated it every time.
 	var in Volunteer
 	var room [7]wireSlot
+	warmMessage(v)
 	in.setFields(v)
 	return e.upsert(&in, appendWeekly(room[:0], v))
 }
@@ -319,7 +320,7 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 	if streetKey != "" {
 		hStreet = e.streets.index.hash(streetKey)
 	}
-	e.warmUpsert(hName, hPostcode, hStreet, streetKey != "")
+	e.warmUpsert(hName, hPostcode, hStreet, streetKey != "", v.lat, v.lng)
 	_, locIdx, err := e.location(v.timeZone)
 	if err != nil {
 		return err
@@ -489,7 +490,7 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 // prefetch; warmRecords does the same for the rules). A guess may be
 // wrong (another string with the same fingerprint): it only warms the
 // wrong line.
-func (e *Engine) warmUpsert(hName, hPostcode, hStreet uint64, street bool) {
+func (e *Engine) warmUpsert(hName, hPostcode, hStreet uint64, street bool, lat, lng float64) {
 	var sink uint32
 	id, okName := e.ids.guess(hName)
 	pc, okPostcode := e.postcodes.index.guess(hPostcode)
@@ -510,14 +511,19 @@ func (e *Engine) warmUpsert(hName, hPostcode, hStreet uint64, street bool) {
 			gs = g.slots[id]
 		}
 	}
-	var pcAt, stAt uint32
+	var pcAt, stAt, pcHead, stHead uint32
 	if okPostcode && int(pc) < len(e.postcodes.at) {
-		pcAt = e.postcodes.at[pc]
-		sink += e.postcodes.head[pc]
+		pcAt, pcHead = e.postcodes.at[pc], e.postcodes.head[pc]
 	}
 	if okStreet && int(st) < len(e.streets.at) {
-		stAt = e.streets.at[st]
-		sink += e.streets.head[st]
+		stAt, stHead = e.streets.at[st], e.streets.head[st]
+	}
+	// link puts the volunteer before the first of their postcode's and
+	// street's lists, writing that one's record.
+	for _, n := range [2]uint32{pcHead, stHead} {
+		if n != 0 && int(n) <= len(e.vols) {
+			sink += e.vols[n-1].links[0]
+		}
 	}
 	if v != nil {
 		if v.nameLen != 0 {
@@ -532,7 +538,7 @@ func (e *Engine) warmUpsert(hName, hPostcode, hStreet uint64, street bool) {
 			}
 		}
 	}
-	sink += e.grid.warm(gs)
+	sink += e.grid.warm(gs, lat, lng)
 	if okPostcode {
 		sink += uint32(e.postcodes.text.byteAt(pcAt))
 	}

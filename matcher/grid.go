@@ -777,21 +777,57 @@ func (g *Grid) entry(id uint32) *gridEntry {
 }
 
 // warm reads, level by level, what upsert reads in turn of the point at
-// sl, whose slot the caller read beside its own loads: the block's place
-// (by, bx: past the cell headers, on a line of its own) and its kinds of
-// tag, then the point's cell header, then its entry (Engine.warmUpsert).
-func (g *Grid) warm(sl gridSlot) uint32 {
+// sl, whose slot the caller read beside its own loads, moving to (lat,
+// lng): the block's place (by, bx: past the cell headers, on a line of its
+// own), its kinds of tag and its patch's, then the point's cell header and
+// the one it moves to, then its entry (Engine.warmUpsert).
+func (g *Grid) warm(sl gridSlot, lat, lng float64) uint32 {
 	bi := sl.bc >> 8
 	if bi == 0 || int(bi) >= len(g.blocks) || int(bi) >= len(g.hists) || g.blocks[bi] == nil {
 		return 0
 	}
-	blk := g.blocks[bi]
-	sink := uint32(blk.by) + uint32(g.hists[bi].reach[0])
+	blk, h := g.blocks[bi], &g.hists[bi]
+	sink := uint32(blk.by) + uint32(h.reach[0])
+	var patch *gridPatch
+	if int(bi) < len(g.blockPatch) {
+		patch = &g.patches[g.blockPatch[bi]]
+	}
 	off, n := blk.cell(sl.bc & 0xff)
+	// The kinds of tag of the block, its patch and its region, which a
+	// point whose kind changes is counted out of and into (histSwap).
+	if len(h.plain) > 0 {
+		sink += h.plain[0]
+	}
+	if patch != nil && len(patch.plain) > 0 && int(patch.parent) < len(g.regions) {
+		sink += patch.plain[0] + uint32(len(g.regions[patch.parent].plain))
+	}
 	if sl.pos < n && int(off+sl.pos) < len(blk.arena) {
 		sink += blk.arena[off+sl.pos].tag
 	}
+	// The cell the point moves to, if in the same block, as a move of a
+	// street or two mostly is: its header, and its row of the marks put
+	// sets.
+	if ci, ok := g.cellIn(blk, lat, lng); ok {
+		to, _ := blk.cell(ci)
+		row := ci >> gridBlockShift
+		sink += to + uint32(blk.skilled[0][row]) + uint32(blk.late[0][row])
+	}
 	return sink
+}
+
+// cellIn is the cell of blk that place puts (lat, lng) in, if it is in
+// blk; without place's growing the bands.
+func (g *Grid) cellIn(blk *gridBlock, lat, lng float64) (uint32, bool) {
+	cy := g.rowOf(gridStored(lat))
+	band := int64(blk.by) - g.bandLo
+	if cy>>gridBlockShift != int64(blk.by) || band < 0 || band >= int64(len(g.bands)) {
+		return 0, false
+	}
+	cx := colOf(gridStored(lng), g.bands[band])
+	if cx>>gridBlockShift != int64(blk.bx) {
+		return 0, false
+	}
+	return cellIndex(cy, cx), true
 }
 
 // Upsert inserts point id at (lat, lng), or moves it there. Ids are dense
@@ -898,11 +934,22 @@ func (g *Grid) place(id uint32, lat, lng float64, tag uint32) gridPlace {
 	e := gridEntry{id: id, lat: int32(math.Round(lat * gridFixedPerDegree)), lng: int32(math.Round(lng * gridFixedPerDegree)), tag: tag}
 	plat := float64(e.lat) * gridDegreePerFixed
 	plng := float64(e.lng) * gridDegreePerFixed
-	cy := int64(math.Floor(plat * g.rowsPerDegree))
+	cy := g.rowOf(plat)
 	by := cy >> gridBlockShift
-	cx := int64(math.Floor(plng * g.growBand(by).colsPerDegree))
+	cx := colOf(plng, g.growBand(by))
 	bx := cx >> gridBlockShift
-	return gridPlace{e: e, plng: plng, by: by, bx: bx, key: gridKey(by, bx), ci: uint32((cy&gridBlockMask)<<gridBlockShift | cx&gridBlockMask)}
+	return gridPlace{e: e, plng: plng, by: by, bx: bx, key: gridKey(by, bx), ci: cellIndex(cy, cx)}
+}
+
+// rowOf is the row of cells holding stored latitude plat; colOf the
+// column holding stored longitude plng in band's scale; cellIndex the
+// cell at (cy, cx) within its block.
+func (g *Grid) rowOf(plat float64) int64 { return int64(math.Floor(plat * g.rowsPerDegree)) }
+func colOf(plng float64, band gridBand) int64 {
+	return int64(math.Floor(plng * band.colsPerDegree))
+}
+func cellIndex(cy, cx int64) uint32 {
+	return uint32((cy&gridBlockMask)<<gridBlockShift | cx&gridBlockMask)
 }
 
 // gridPoint is a point for load.

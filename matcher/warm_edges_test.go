@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,4 +328,44 @@ func TestUpsertWarmWideBlock(t *testing.T) {
 		s.apply(e, t, warmOp{search: true})
 	}
 	sameAsFresh(t, e, s)
+}
+
+// TestGridCellInIsPlace: the cell an update's read-ahead warms (cellIn)
+// is the cell place then puts the point in, for points moved a few metres
+// to a kilometre from one in the block, in either hemisphere and across
+// the antimeridian; and none where place puts it in another block.
+func TestGridCellInIsPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	g := NewGrid(CellMetres)
+	same, other := 0, 0
+	for i := range 4000 {
+		lat := rng.Float64()*170 - 85
+		lng := rng.Float64()*360 - 180
+		if i%4 == 0 {
+			lat, lng = 57.15+rng.Float64()*0.01, -2.1+rng.Float64()*0.01
+		}
+		id := uint32(i)
+		g.Upsert(id, lat, lng)
+		sl := g.slots[id]
+		blk := g.blocks[sl.bc>>8]
+		d := []float64{0.00001, 0.001, 0.01}[i%3]
+		mlat, mlng := lat+(rng.Float64()-0.5)*d, lng+(rng.Float64()-0.5)*d
+		if mlng >= 180 {
+			mlng -= 360
+		}
+		ci, ok := g.cellIn(blk, mlat, mlng)
+		at := g.place(id, mlat, mlng, 0)
+		inBlk := at.key == gridKey(int64(blk.by), int64(blk.bx))
+		if ok != inBlk || (ok && ci != at.ci) {
+			t.Fatalf("(%v, %v) -> (%v, %v): cellIn = %d %v; place: cell %d, same block %v", lat, lng, mlat, mlng, ci, ok, at.ci, inBlk)
+		}
+		if ok {
+			same++
+		} else {
+			other++
+		}
+	}
+	if same == 0 || other == 0 {
+		t.Fatalf("moves within a block %d, to another %d: both must be tried", same, other)
+	}
 }
