@@ -42,7 +42,8 @@ func (x *strIndex[S]) find(src S, keyOf func(S, uint32) string, s string) (uint3
 	return x.findHashed(src, keyOf, s, x.hash(s))
 }
 
-// findHashed is find of s, whose hash is h.
+// findHashed is find of s, whose hash is h. With keyOf nil it reads no
+// string, and ends at the first number whose fingerprint matches (guess).
 func (x *strIndex[S]) findHashed(src S, keyOf func(S, uint32) string, s string, h uint64) (uint32, bool) {
 	if x.n == 0 {
 		return 0, false
@@ -54,7 +55,7 @@ func (x *strIndex[S]) findHashed(src S, keyOf func(S, uint32) string, s string, 
 		if v == 0 {
 			return 0, false
 		}
-		if v&^idm == fp && keyOf(src, v&idm-1) == s {
+		if v&^idm == fp && (keyOf == nil || keyOf(src, v&idm-1) == s) {
 			return v&idm - 1, true
 		}
 	}
@@ -64,20 +65,8 @@ func (x *strIndex[S]) findHashed(src S, keyOf func(S, uint32) string, s string, 
 // at, the first whose fingerprint matches, without reading any string:
 // for warming what find will read (Engine.warmUpsert).
 func (x *strIndex[S]) guess(h uint64) (uint32, bool) {
-	if x.n == 0 {
-		return 0, false
-	}
-	idm, mask := x.idMask(), uint32(len(x.slots)-1)
-	i, fp := x.split(h)
-	for ; ; i = (i + 1) & mask {
-		v := x.slots[i]
-		if v == 0 {
-			return 0, false
-		}
-		if v&^idm == fp {
-			return v&idm - 1, true
-		}
-	}
+	var none S
+	return x.findHashed(none, nil, "", h)
 }
 
 // reserve makes room for n entries numbered below limit without growing.
