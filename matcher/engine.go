@@ -292,16 +292,18 @@ func (e *Engine) UpsertVolunteer(v *pb.Volunteer) error {
 	var room [7]wireSlot
 	warmMessage(v)
 	in.setFields(v)
-	return e.upsert(&in, appendWeekly(room[:0], v))
+	return e.upsert(&in, room[:0], v)
 }
 
 // Upsert adds or replaces a volunteer taken in by DecodeVolunteer (or
 // UpsertVolunteer). It keeps nothing of v but strings, so v can be
 // reused.
-func (e *Engine) Upsert(v *Volunteer) error { return e.upsert(v, v.weekly) }
+func (e *Engine) Upsert(v *Volunteer) error { return e.upsert(v, v.weekly, nil) }
 
-// upsert is Upsert with v's weekly slots in weekly.
-func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
+// upsert is Upsert with v's weekly slots in weekly; or, if msg is not nil,
+// appended to weekly from msg once warmUpsert has read them ahead beside
+// the engine's own tables.
+func (e *Engine) upsert(v *Volunteer, weekly []wireSlot, msg *pb.Volunteer) error {
 	if !v.hasLatLng || !geo.IsPlace(v.lat, v.lng) {
 		// Off Earth (a record stored before the server checked), the
 		// grid would refuse the point only at the next search, with a
@@ -320,7 +322,10 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 	if streetKey != "" {
 		hStreet = e.streets.index.hash(streetKey)
 	}
-	e.warmUpsert(hName, hPostcode, hStreet, streetKey != "", v.lat, v.lng)
+	e.warmUpsert(hName, hPostcode, hStreet, streetKey != "", v.lat, v.lng, msg.GetAvailability().GetWeekly())
+	if msg != nil {
+		weekly = appendWeekly(weekly, msg)
+	}
 	_, locIdx, err := e.location(v.timeZone)
 	if err != nil {
 		return err
@@ -484,13 +489,15 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot) error {
 // on the record's list neighbours, its packed record and its slots; a
 // million volunteers' tables are far larger than the caches, and those
 // waits were most of an update. The grid's slot and block for the
-// volunteer, which the next search's update of the grid reads in turn,
-// are warmed beside them. Across the lookups the loads do not
+// volunteer, which the next search's update of the grid reads in turn
+// (Grid.warm), and the message's slots and their times (slots, as
+// warmMessage leaves them), are warmed beside them. Across the lookups the
+// loads do not
 // depend on each other, so here their misses overlap (Go has no
 // prefetch; warmRecords does the same for the rules). A guess may be
 // wrong (another string with the same fingerprint): it only warms the
 // wrong line.
-func (e *Engine) warmUpsert(hName, hPostcode, hStreet uint64, street bool, lat, lng float64) {
+func (e *Engine) warmUpsert(hName, hPostcode, hStreet uint64, street bool, lat, lng float64, slots []*pb.AvailabilitySlot) {
 	var sink uint32
 	id, okName := e.ids.guess(hName)
 	pc, okPostcode := e.postcodes.index.guess(hPostcode)
@@ -498,6 +505,12 @@ func (e *Engine) warmUpsert(hName, hPostcode, hStreet uint64, street bool, lat, 
 	okStreet := false
 	if street {
 		st, okStreet = e.streets.index.guess(hStreet)
+	}
+	// The message's slots, then their times (warmMessage).
+	for _, sl := range slots {
+		if sl != nil {
+			sink += uint32(sl.Day)
+		}
 	}
 	var v *volunteer
 	var gs gridSlot
@@ -509,6 +522,11 @@ func (e *Engine) warmUpsert(hName, hPostcode, hStreet uint64, street bool, lat, 
 		}
 		if g := e.grid; int(id) < len(g.slots) {
 			gs = g.slots[id]
+		}
+	}
+	for _, sl := range slots {
+		if sl != nil && sl.StartTime != nil && sl.EndTime != nil {
+			sink += uint32(sl.StartTime.Hours + sl.EndTime.Hours)
 		}
 	}
 	var pcAt, stAt, pcHead, stHead uint32
