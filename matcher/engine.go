@@ -491,12 +491,11 @@ func (e *Engine) upsert(v *Volunteer, weekly []wireSlot, msg *pb.Volunteer) erro
 // waits were most of an update. The grid's slot and block for the
 // volunteer, which the next search's update of the grid reads in turn
 // (Grid.warm), and the message's slots and their times (slots, as
-// warmMessage leaves them), are warmed beside them. Across the lookups the
-// loads do not
-// depend on each other, so here their misses overlap (Go has no
-// prefetch; warmRecords does the same for the rules). A guess may be
-// wrong (another string with the same fingerprint): it only warms the
-// wrong line.
+// warmMessage leaves them), are warmed beside them. Across the lookups
+// the loads do not depend on each other, so here their misses overlap
+// (Go has no prefetch; warmRecords does the same for the rules). A guess
+// may be wrong (another string with the same fingerprint): it only warms
+// the wrong line.
 func (e *Engine) warmUpsert(hName, hPostcode, hStreet uint64, street bool, lat, lng float64, slots []*pb.AvailabilitySlot) {
 	var sink uint32
 	id, okName := e.ids.guess(hName)
