@@ -81,7 +81,7 @@ type Plan struct {
 }
 
 // DefaultCandidatesPerRequest is how many eligible volunteers each request
-// brings to the assignment problem.
+// brings to the assignment problem at first (see widen for more).
 const DefaultCandidatesPerRequest = 20
 
 // scoreOffset keeps edge costs non-negative: bonuses can take a score below
@@ -94,7 +94,9 @@ func (e *Engine) scoreOffset() float64 {
 // request's best perRequest eligible volunteers and solves the assignment
 // problem exactly (SolveAssignment): as many requests covered as possible,
 // the most urgent first, then the least total score, with every volunteer
-// within their spare capacity.
+// within their spare capacity. Where that leaves requests open that
+// others' moving on might cover (volunteers are scarce), those others
+// bring more of their eligible volunteers, and it solves again (widen).
 //
 // The engine is not read-locked throughout: the searches lock it run by
 // run, and the solver, which under scarcity can take a second, works on
@@ -128,23 +130,11 @@ func (e *Engine) planDispatch(reqs []DispatchRequest, perRequest int, now time.T
 		e.rlock()
 		defer e.mu.RUnlock()
 	}
-	dp, ok := e.dispatchProblem(reqs, perRequest, now, hold)
-	if !ok {
-		return Plan{}, false, nil
-	}
-	if !hold && e.testHook != nil {
-		e.testHook("dispatch solve")
+	dp, a, g, ok, err := e.candidateGraph(reqs, perRequest, now, hold)
+	if !ok || err != nil {
+		return Plan{}, ok, err
 	}
 	p := dp.problem
-	// The greedy count is only for the summary: on the other core, while
-	// the solver runs. Both only read p.
-	greedy := make(chan int, 1)
-	go func() { greedy <- GreedyNearestFirst(p).Covered }()
-	a, err := SolveAssignment(p)
-	g := <-greedy
-	if err != nil {
-		return Plan{}, true, err
-	}
 	if !hold {
 		e.rlock()
 		defer e.mu.RUnlock()
@@ -269,6 +259,100 @@ func freesForOthers(p *AssignmentProblem, a Assignment, o settled) bool {
 	return false
 }
 
+// contested says, per request, whether a path of candidates leads to it
+// from a request a leaves uncovered: from a request to each of its
+// candidates, and from a volunteer to each request a gives them. Those
+// are the requests a wider list might let the solver move, to make room
+// for one uncovered: any request that another could be covered at the
+// cost of has its place on such a path (an augmenting path, or one to a
+// less urgent request, as the solver's own searches go).
+func contested(p *AssignmentProblem, a Assignment) []bool {
+	// The requests each volunteer holds, in one array.
+	at := make([]int32, len(p.Capacity)+1)
+	for _, li := range a.Volunteer {
+		if li >= 0 {
+			at[li+1]++
+		}
+	}
+	for v := range len(p.Capacity) {
+		at[v+1] += at[v]
+	}
+	held := make([]int32, at[len(p.Capacity)])
+	fill := slices.Clone(at[:len(p.Capacity)])
+	for i, li := range a.Volunteer {
+		if li >= 0 {
+			held[fill[li]] = int32(i)
+			fill[li]++
+		}
+	}
+	seen := make([]bool, len(a.Volunteer))
+	visited := make([]bool, len(p.Capacity))
+	var queue []int32
+	for i, li := range a.Volunteer {
+		if li < 0 && len(p.Edges[i]) > 0 {
+			seen[i] = true
+			queue = append(queue, int32(i))
+		}
+	}
+	for len(queue) > 0 {
+		r := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, ed := range p.Edges[r] {
+			if visited[ed.Volunteer] {
+				continue
+			}
+			visited[ed.Volunteer] = true
+			for _, r2 := range held[at[ed.Volunteer]:at[ed.Volunteer+1]] {
+				if !seen[r2] {
+					seen[r2] = true
+					queue = append(queue, r2)
+				}
+			}
+		}
+	}
+	return seen
+}
+
+// candidateGraph searches each request's candidates, solves the
+// assignment problem over them, and where the solution leaves requests
+// uncovered that moving others on might cover, widens it (widen) and
+// solves again: the problem it returns is the candidate graph the plan is
+// optimal on, with its solution and how many nearest-first covers on it
+// (Plan.Greedy). ok is false, with nothing else, if an engine id may have
+// come to name another volunteer meanwhile (idEpoch); err is the
+// solver's.
+func (e *Engine) candidateGraph(reqs []DispatchRequest, perRequest int, now time.Time, hold bool) (dp dispatchProblem, a Assignment, greedy int, ok bool, err error) {
+	dp, ok = e.dispatchProblem(reqs, perRequest, now, hold)
+	if !ok {
+		return dispatchProblem{}, Assignment{}, 0, false, nil
+	}
+	if !hold && e.testHook != nil {
+		e.testHook("dispatch solve")
+	}
+	if a, greedy, err = solveCounting(dp.problem); err != nil {
+		return dispatchProblem{}, Assignment{}, 0, true, err
+	}
+	widened, ok := e.widen(&dp, reqs, a, perRequest, now, hold)
+	if !ok {
+		return dispatchProblem{}, Assignment{}, 0, false, nil
+	}
+	if widened {
+		if a, greedy, err = solveCounting(dp.problem); err != nil {
+			return dispatchProblem{}, Assignment{}, 0, true, err
+		}
+	}
+	return dp, a, greedy, true, nil
+}
+
+// solveCounting solves p, and counts what nearest-first covers on it (for
+// the summary) on the other core meanwhile. Both only read p.
+func solveCounting(p *AssignmentProblem) (Assignment, int, error) {
+	greedy := make(chan int, 1)
+	go func() { greedy <- GreedyNearestFirst(p).Covered }()
+	a, err := SolveAssignment(p)
+	return a, <-greedy, err
+}
+
 // maxDoorRounds bounds the solves planDispatch makes again for requests
 // kept waiting for their door's volunteer.
 const maxDoorRounds = 3
@@ -344,8 +428,11 @@ type dispatchProblem struct {
 	group  []int
 	nfound []int32
 	// coming is, per request, the problem's volunteer already going to
-	// its door (Accompany), or -1 (none, or not among the candidates).
-	coming []int32
+	// its door (Accompany), or -1 (none, or not among the candidates);
+	// comingID the same by engine id, or -1 (none, or not in the engine).
+	coming   []int32
+	comingID []int64
+	offset   float64 // scoreOffset, as the searches began
 }
 
 // reqJob is a request's work in time, for resolveClashes.
@@ -361,23 +448,14 @@ type reqJob struct {
 // reports false, and no problem, if meanwhile an id may have come to name
 // another volunteer (idEpoch).
 func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now time.Time, hold bool) (dispatchProblem, bool) {
-	p := &AssignmentProblem{
-		Urgency: make([]int8, len(reqs)),
-		Edges:   make([][]Edge, len(reqs)),
-	}
+	urgency := make([]int8, len(reqs))
 	// The searches are independent reads: spread them over the cores, in
 	// runs of requests near each other on the ground (Z-order), so that
 	// each search finds most of the grid, records and slots it reads
 	// already cached by the one before. Each request keeps only its
 	// candidates' ids, spare capacity and scores, in its own stretch of
 	// one array, so that building the problem below reads it in order.
-	type scored struct {
-		id    uint32
-		spare int32 // capacity less assignments and pending offers, read while the record is at hand
-		score float64
-		rev   uint64
-	}
-	found := make([]scored, len(reqs)*perRequest) // request i's: found[i*perRequest:][:nfound[i]]
+	found := make([]dispatchCand, len(reqs)*perRequest) // request i's: found[i*perRequest:][:nfound[i]]
 	nfound := make([]int32, len(reqs))
 	coming := make([]int64, len(reqs)) // request i's Accompany by engine id, or -1
 	jobs := make([]reqJob, len(reqs))
@@ -406,7 +484,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 				}
 				lock()
 				for _, i := range order[lo:min(lo+run, len(order))] {
-					p.Urgency[i] = urgencyRank(reqs[i].Request.GetUrgency()) // while the request is at hand
+					urgency[i] = urgencyRank(reqs[i].Request.GetUrgency()) // while the request is at hand
 					coming[i] = -1
 					accompany, crowded := reqs[i].visit()
 					if name := accompany; name != "" {
@@ -427,12 +505,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 					default:
 						cands, _ = e.search(q, perRequest, false, &buf, nil)
 					}
-					f := found[i*perRequest:][:len(cands)]
-					for j, c := range cands {
-						v := &e.vols[c.id]
-						f[j] = scored{c.id, max(v.capacity-v.active-v.pending, 0), c.Score, v.rev}
-					}
-					nfound[i] = int32(len(cands))
+					nfound[i] = int32(len(e.dispatchCands(found[i*perRequest:][:0], cands)))
 				}
 				unlock()
 				if !hold && e.testHook != nil {
@@ -448,21 +521,58 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 	if stale {
 		return dispatchProblem{}, false
 	}
-	// Volunteers are numbered densely in the order first seen, so the
-	// problem's size follows the candidates, not the whole index.
-	local := make([]int32, nvols) // engine id -> number+1
-	var back []uint32             // number -> engine id
 	nedges := 0
 	for _, n := range nfound {
 		nedges += int(n)
 	}
+	dp := dispatchProblem{epoch: epoch, offset: offset, jobs: jobs, group: group, comingID: coming}
+	dp.assemble(nvols, urgency, nedges, func(i int) []dispatchCand {
+		return found[i*perRequest:][:nfound[i]]
+	})
+	return dp, true
+}
+
+// dispatchCand is one of a request's candidates as its search found it:
+// the volunteer's engine id, their spare capacity (capacity less
+// assignments and pending offers, read while the record is at hand), the
+// score, and the record's revision.
+type dispatchCand struct {
+	id    uint32
+	spare int32
+	score float64
+	rev   uint64
+}
+
+// dispatchCands appends cands to dst as dispatchCands. Callers hold the
+// read lock.
+func (e *Engine) dispatchCands(dst []dispatchCand, cands []Candidate) []dispatchCand {
+	for _, c := range cands {
+		v := &e.vols[c.id]
+		dst = append(dst, dispatchCand{c.id, max(v.capacity-v.active-v.pending, 0), c.Score, v.rev})
+	}
+	return dst
+}
+
+// assemble builds dp's assignment problem over each request's candidates,
+// lists(i) (read before lists(i+1) is asked for), nedges in all, with ids below nvols, and the requests' urgencies. Volunteers
+// are numbered densely in the order first seen, so that the problem's
+// size follows the candidates, not the whole index; a volunteer's room is
+// the spare capacity first seen.
+func (dp *dispatchProblem) assemble(nvols int, urgency []int8, nedges int, lists func(i int) []dispatchCand) {
+	n := len(urgency)
+	p := &AssignmentProblem{Urgency: urgency, Edges: make([][]Edge, n)}
+	local := make([]int32, nvols) // engine id -> number+1
+	var back []uint32             // number -> engine id
 	edges := make([]Edge, 0, nedges)
 	scores := make([]float64, 0, nedges) // beside edges
 	revs := make([]uint64, 0, nedges)    // and these
-	edgeAt := make([]int, len(reqs)+1)   // request i's edges are edges[edgeAt[i]:edgeAt[i+1]]
-	for i := range reqs {
+	edgeAt := make([]int, n+1)           // request i's edges are edges[edgeAt[i]:edgeAt[i+1]]
+	nfound := make([]int32, n)
+	for i := range n {
 		edgeAt[i] = len(edges)
-		for _, c := range found[i*perRequest:][:nfound[i]] {
+		l := lists(i)
+		nfound[i] = int32(len(l))
+		for _, c := range l {
 			li := local[c.id] - 1
 			if li < 0 {
 				li = int32(len(back))
@@ -470,7 +580,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 				back = append(back, c.id)
 				p.Capacity = append(p.Capacity, c.spare)
 			}
-			cost := int64(math.Round(c.score + offset))
+			cost := int64(math.Round(c.score + dp.offset))
 			edges = append(edges, Edge{Volunteer: li, Cost: min(max(cost, 0), MaxEdgeCost)})
 			scores = append(scores, c.score)
 			revs = append(revs, c.rev)
@@ -479,15 +589,112 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 			p.Edges[i] = edges[edgeAt[i]:len(edges):len(edges)]
 		}
 	}
-	edgeAt[len(reqs)] = len(edges)
-	going := make([]int32, len(reqs))
-	for i, id := range coming {
+	edgeAt[n] = len(edges)
+	going := make([]int32, n)
+	for i, id := range dp.comingID {
 		going[i] = -1
-		if id >= 0 {
+		if id >= 0 && int(id) < nvols {
 			going[i] = local[id] - 1
 		}
 	}
-	return dispatchProblem{problem: p, back: back, epoch: epoch, scores: scores, revs: revs, edgeAt: edgeAt, jobs: jobs, group: group, nfound: nfound, coming: going}, true
+	dp.problem, dp.back, dp.scores, dp.revs, dp.edgeAt, dp.nfound, dp.coming = p, back, scores, revs, edgeAt, nfound, going
+}
+
+// dispatchWiden is how many times perRequest candidates widen gives a
+// contested request, up to dispatchWidenMax (the server's most per
+// request). Under scarcity (BenchmarkPlanDispatch's 15,000 requests and
+// as many volunteers, each free for one) the optimum on 20 candidates a
+// request covered 14,030; widened to 40, 60 or 80, 14,172, 14,202 or
+// 14,209; and given 400 each, 14,212. The second solve is the cost:
+// 0.8 s for the run became 1.9, 2.1 or 2.4 s. Where volunteers are not
+// scarce, nobody uncovered has a full list, and nothing is widened
+// (20,000 requests among 200,000 volunteers).
+const (
+	dispatchWiden    = 4
+	dispatchWidenMax = 100
+)
+
+// widen gives each request that the solution a of dp's problem leaves
+// uncovered, or that one uncovered could be covered at the cost of
+// (contested), and whose search found all the perRequest candidates it
+// asked for, dispatchWiden times as many, and rebuilds dp's problem with
+// them. Each of a request's nearest may be taken by a request that only
+// they can take, while someone a little further off is free: a request
+// left open for it, where moving another on would cover both, is a
+// person not helped. The wider search's first perRequest are the
+// narrower's (barring writes meanwhile), so the optimum on the wider
+// problem covers at least as many, at each urgency. It reports whether
+// it widened any, and false for ok, and dp unchanged, if an engine id
+// may have come to name another volunteer meanwhile (idEpoch). A request
+// that waits for, or goes with, its door's volunteer keeps its
+// candidates.
+func (e *Engine) widen(dp *dispatchProblem, reqs []DispatchRequest, a Assignment, perRequest int, now time.Time, hold bool) (widened, ok bool) {
+	var wide []int
+	for i, in := range contested(dp.problem, a) {
+		if !in || int(dp.nfound[i]) < perRequest {
+			continue
+		}
+		if accompany, crowded := reqs[i].visit(); accompany == "" && !crowded {
+			wide = append(wide, i)
+		}
+	}
+	k := min(perRequest*dispatchWiden, dispatchWidenMax)
+	if len(wide) == 0 || k <= perRequest {
+		return false, true
+	}
+	found := make([]dispatchCand, len(wide)*k) // wide[j]'s: found[j*k:][:nfound[j]]
+	nfound := make([]int32, len(wide))
+	lock, unlock := e.rlock, e.mu.RUnlock
+	if hold {
+		lock, unlock = func() {}, func() {}
+	}
+	// One run at a time, as dispatchProblem's, so that a write waits for
+	// a run of searches, not for them all; they are few, and scarcity
+	// makes them cheap (the solver's time is the dispatch's).
+	var buf searchBuf
+	const run = 32
+	for lo := 0; lo < len(wide); lo += run {
+		lock()
+		for j := lo; j < min(lo+run, len(wide)); j++ {
+			i := wide[j]
+			q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
+			if err != nil {
+				continue // it found candidates before: unreachable, and harmless
+			}
+			cands, _ := e.search(q, k, false, &buf, nil)
+			nfound[j] = int32(len(e.dispatchCands(found[j*k:][:0], cands)))
+		}
+		unlock()
+		if !hold && e.testHook != nil {
+			e.testHook("dispatch widen")
+		}
+	}
+	lock()
+	stale, nvols := e.idEpoch != dp.epoch, len(e.vols)
+	unlock()
+	if stale {
+		return false, false
+	}
+	slot := make(map[int]int, len(wide)) // request -> its place in wide
+	nedges := len(dp.scores)
+	for j, i := range wide {
+		slot[i] = j
+		nedges += int(nfound[j]) - int(dp.nfound[i])
+	}
+	old := *dp
+	var scratch []dispatchCand
+	dp.assemble(nvols, old.problem.Urgency, nedges, func(i int) []dispatchCand {
+		if j, ok := slot[i]; ok {
+			return found[j*k:][:nfound[j]]
+		}
+		at := old.edgeAt[i]
+		scratch = scratch[:0]
+		for n, ed := range old.problem.Edges[i] {
+			scratch = append(scratch, dispatchCand{old.back[ed.Volunteer], old.problem.Capacity[ed.Volunteer], old.scores[at+n], old.revs[at+n]})
+		}
+		return scratch
+	})
+	return true, true
 }
 
 // dispatchOrder is the requests' indexes in Z-order of their places (those

@@ -470,7 +470,10 @@ func BenchmarkPlanDispatch(b *testing.B) {
 // fails. The benchmark's data comes to no clash: resolveClashes cuts no
 // edge at either size.
 func planCovers(e *Engine, reqs []DispatchRequest, plan Plan) error {
-	dp, ok := e.dispatchProblem(reqs, DefaultCandidatesPerRequest, now, false)
+	dp, _, _, ok, err := e.candidateGraph(reqs, DefaultCandidatesPerRequest, now, false)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return errors.New("the engine renumbered while the check built its problem")
 	}

@@ -348,10 +348,14 @@ func TestDispatchCoversOpenRequests(t *testing.T) {
 }
 
 // TestDispatchCandidatesPerRequest: the candidates each request brings
-// decide what dispatch can cover. Ann is nearest to both requests and the
-// only one in reach of the second; Bob is the first request's second
-// nearest. With one candidate each, both requests bring Ann and one goes
-// uncovered; with two, the first takes Bob and both are covered.
+// decide what dispatch can cover. Ann, Cat, Dan and Eve are the nearest
+// to the first request, 100 to 400 m north of it, and each the only one
+// with the skill another request needs; Bob, 500 m north, is free. With
+// one candidate each, the first request and Ann's other both bring Ann,
+// and one goes uncovered; the first is then given four (the engine widens
+// a contested request fourfold), all taken by requests only they can
+// take. With two it is given eight, Bob among them, and all five are
+// covered; with the default twenty, at once.
 func TestDispatchCandidatesPerRequest(t *testing.T) {
 	const lat, lng = 57.1496, -2.0969        // AB10 1AB
 	at := func(north float64) *pb.Location { // north of AB10 1AB, in metres
@@ -360,15 +364,27 @@ func TestDispatchCandidatesPerRequest(t *testing.T) {
 	for _, tc := range []struct {
 		perRequest int
 		offers     int32
-	}{{1, 1}, {2, 2}, {server.DefaultCandidatesPerRequest, 2}} {
+	}{{1, 4}, {2, 5}, {server.DefaultCandidatesPerRequest, 5}} {
 		t.Run(fmt.Sprint(tc.perRequest), func(t *testing.T) {
 			h := newHarnessWithClock(t, nil, server.WithCandidatesPerRequest(tc.perRequest))
-			h.createVol(matchVolunteer("Ann", "AB10 1AB", func(v *pb.Volunteer) { v.Home = at(600) }))
-			h.createVol(matchVolunteer("Bob", "AB10 1AB", func(v *pb.Volunteer) { v.Home = at(-900); v.Contact.Phone = "07700 900222" }))
+			for i, name := range []string{"Ann", "Cat", "Dan", "Eve", "Bob"} {
+				h.createVol(matchVolunteer(name, "AB10 1AB", func(v *pb.Volunteer) {
+					v.Home = at(float64(100 * (i + 1)))
+					v.Contact.Phone = fmt.Sprintf("07700 90022%d", i)
+					if i < 4 {
+						v.Skills = []string{[]string{"gaelic", "welsh", "bsl", "polish"}[i]}
+					}
+				}))
+			}
 			h.createHR(shopping(func(r *pb.HelpRequest) { r.Location = at(0) }))
-			h.createHR(shopping(func(r *pb.HelpRequest) { r.Location = at(1200); r.Requester.Phone = "01224 765432" }))
+			for i, skill := range []string{"gaelic", "welsh", "bsl", "polish"} {
+				h.createHR(shopping(func(r *pb.HelpRequest) {
+					r.Location, r.RequiredSkills = at(0), []string{skill}
+					r.Requester.Phone = fmt.Sprintf("01224 76543%d", i)
+				}))
+			}
 			resp, err := h.match.Dispatch(h.ctx, &pb.DispatchRequest{})
-			if err != nil || resp.OffersMade != tc.offers || resp.Outnumbered != 2-tc.offers || resp.WithoutCandidates != 0 {
+			if err != nil || resp.OffersMade != tc.offers || resp.Outnumbered != 5-tc.offers || resp.WithoutCandidates != 0 {
 				t.Errorf("%d candidates per request: %v offers, %v outnumbered, %v without candidates (%v); want %d offers",
 					tc.perRequest, resp.GetOffersMade(), resp.GetOutnumbered(), resp.GetWithoutCandidates(), err, tc.offers)
 			}

@@ -1579,12 +1579,14 @@ type DispatchResponse struct {
 	// volunteers are needed there.
 	WithoutCandidates int32 `protobuf:"varint,7,opt,name=without_candidates,json=withoutCandidates,proto3" json:"without_candidates,omitempty"`
 	// Of the uncovered, requests whose eligible volunteers considered (each
-	// request's nearest, as many as doorstepd --dispatch-candidates says)
-	// were all given other requests in the run: more urgent ones, or ones
-	// as urgent (so that more were covered, or at less total score). Where
-	// many requests share one neighbourhood, eligible volunteers a little
-	// further away may not have been considered: the
-	// next run, which finds those offered now at capacity, considers them.
+	// request's nearest, as many as doorstepd --dispatch-candidates says,
+	// and four times as many, up to 100, where a request left open might be
+	// covered by moving others on) were all given other requests in the
+	// run: more urgent ones, or ones as urgent (so that more were covered,
+	// or at less total score). Where many requests share one
+	// neighbourhood, eligible volunteers further away may not have been
+	// considered: the next run, which finds those offered now at capacity,
+	// considers them.
 	Outnumbered int32 `protobuf:"varint,8,opt,name=outnumbered,proto3" json:"outnumbered,omitempty"`
 	// Of the uncovered, requests in person whose requester has another
 	// request in person (not remote_ok) at the same place at a time that
