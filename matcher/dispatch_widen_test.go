@@ -1,8 +1,13 @@
 package matcher
 
 import (
+	"fmt"
 	"maps"
+	"math/rand/v2"
 	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
@@ -128,4 +133,95 @@ func TestDispatchWidenAcrossRemoval(t *testing.T) {
 	if want := map[string]string{"r1": "a", "r3": "b"}; !maps.Equal(planned(plan), want) {
 		t.Errorf("dispatch planned %v, want %v", planned(plan), want)
 	}
+}
+
+// TestDispatchWidenRandom: over many small scarce runs, with one or two
+// candidates a request so that widening comes into play, the plan covers
+// at least as many as the optimum on the narrow lists, exactly as many as
+// the optimum on the lists it widened (which keep every narrow edge), no
+// more than the optimum over everyone eligible, and offers each request
+// only a volunteer eligible for it.
+func TestDispatchWidenRandom(t *testing.T) {
+	at := func(h int) *timestamppb.Timestamp { return timestamppb.New(monday.Add(time.Duration(h) * time.Hour)) }
+	widenedRuns, gained := 0, 0
+	for seed := range 300 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 7))
+		var vols []*pb.Volunteer
+		for i := range 3 + rng.IntN(8) {
+			c, reach := int32(1+rng.IntN(2)), int32(600+rng.IntN(1400))
+			vols = append(vols, vol(fmt.Sprintf("v%d", i), rng.Float64()*2400-1200, rng.Float64()*2400-1200, func(v *pb.Volunteer) {
+				v.Capacity, v.MaxDistanceMetres = c, reach
+				v.Availability.Weekly = everyDay(0, 24)
+			}))
+		}
+		e := engineWith(t, vols...)
+		var drs []DispatchRequest
+		for i := range 3 + rng.IntN(12) {
+			u := pb.Urgency(1 + rng.IntN(4))
+			dn, de := rng.Float64()*2400-1200, rng.Float64()*2400-1200
+			drs = append(drs, DispatchRequest{Request: req(func(r *pb.HelpRequest) {
+				r.Name = fmt.Sprintf("helpRequests/r%d", i)
+				r.Urgency = u
+				r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(dn, de)
+				// Each at its own time: no volunteer's two jobs clash.
+				r.Timing = &pb.HelpRequest_Window{Window: &pb.TimeWindow{StartTime: at(3 * i), EndTime: at(3*i + 2)}}
+			})})
+		}
+		per := 1 + rng.IntN(2)
+		narrowP, ok := e.dispatchProblem(drs, per, now, false)
+		if !ok {
+			t.Fatal("renumbered")
+		}
+		narrow, err := SolveAssignment(narrowP.problem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wide, wa, _, ok, err := e.candidateGraph(drs, per, now, false)
+		if err != nil || !ok {
+			t.Fatal(err, ok)
+		}
+		everyoneP, _ := e.dispatchProblem(drs, 1000, now, false)
+		everyone, err := SolveAssignment(everyoneP.problem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := e.PlanDispatch(drs, per, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := len(plan.Offers)
+		if got < narrow.Covered || got != wa.Covered || got > everyone.Covered {
+			t.Fatalf("seed %d: plan covers %d; the optimum on %d candidates a request %d, on the widened lists %d, over everyone %d",
+				seed, got, per, narrow.Covered, wa.Covered, everyone.Covered)
+		}
+		for i := range drs {
+			had := map[uint32]bool{}
+			for _, ed := range wide.problem.Edges[i] {
+				had[wide.back[ed.Volunteer]] = true
+			}
+			for _, ed := range narrowP.problem.Edges[i] {
+				if !had[narrowP.back[ed.Volunteer]] {
+					t.Fatalf("seed %d: request %d's narrow candidate %d is not among its widened ones", seed, i, narrowP.back[ed.Volunteer])
+				}
+			}
+		}
+		byName := map[string]*pb.HelpRequest{}
+		for _, dr := range drs {
+			byName[dr.Request.Name] = dr.Request
+		}
+		for _, o := range plan.Offers {
+			if ok, why, err := e.Eligible(byName[o.HelpRequest], nil, o.Volunteer, now); err != nil || !ok {
+				t.Fatalf("seed %d: %s offered to %s, who is not eligible (%v, %v)", seed, o.HelpRequest, o.Volunteer, why, err)
+			}
+		}
+		if len(wide.scores) > len(narrowP.scores) {
+			widenedRuns++
+		}
+		gained += got - narrow.Covered
+	}
+	// The test means something only if widening happened, and helped.
+	if widenedRuns < 30 || gained < 10 {
+		t.Fatalf("widened in %d runs of 300, covering %d more in all: the test covers too little", widenedRuns, gained)
+	}
+	t.Logf("widened in %d runs of 300, covering %d more in all", widenedRuns, gained)
 }
