@@ -433,6 +433,52 @@ type dispatchProblem struct {
 	coming   []int32
 	comingID []int64
 	offset   float64 // scoreOffset, as the searches began
+	order    []int   // the requests in Z-order (dispatchOrder), as searched
+}
+
+// locker is the engine's read lock and unlock, or, if hold (the caller
+// holds the lock), nothing.
+func (e *Engine) locker(hold bool) (lock, unlock func()) {
+	if hold {
+		return func() {}, func() {}
+	}
+	return e.rlock, e.mu.RUnlock
+}
+
+// searchRuns calls search for each request of order, on as many
+// goroutines as there are cores, in runs of requests near each other on
+// the ground (order is in Z-order), so that each search finds most of the
+// grid, records and slots it reads already cached by the one before. Each
+// run holds the read lock, unless hold (the caller holds it): a write (an
+// accept, a volunteer's edit) then waits for one run, not for every
+// search, and so do the searches queued behind it. After each run the
+// test hook, if any, is told point (from any of the goroutines).
+func (e *Engine) searchRuns(order []int, hold bool, point string, search func(i int, buf *searchBuf)) {
+	workers := min(runtime.GOMAXPROCS(0), max(len(order)/64, 1))
+	const run = 32
+	lock, unlock := e.locker(hold)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var buf searchBuf
+			for {
+				lo := int(next.Add(run)) - run
+				if lo >= len(order) {
+					return
+				}
+				lock()
+				for _, i := range order[lo:min(lo+run, len(order))] {
+					search(i, &buf)
+				}
+				unlock()
+				if !hold && e.testHook != nil {
+					e.testHook(point)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // reqJob is a request's work in time, for resolveClashes.
@@ -449,72 +495,44 @@ type reqJob struct {
 // another volunteer (idEpoch).
 func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now time.Time, hold bool) (dispatchProblem, bool) {
 	urgency := make([]int8, len(reqs))
-	// The searches are independent reads: spread them over the cores, in
-	// runs of requests near each other on the ground (Z-order), so that
-	// each search finds most of the grid, records and slots it reads
-	// already cached by the one before. Each request keeps only its
-	// candidates' ids, spare capacity and scores, in its own stretch of
-	// one array, so that building the problem below reads it in order.
+	// The searches are independent reads (searchRuns). Each request keeps
+	// only its candidates' ids, spare capacity and scores, in its own
+	// stretch of one array, so that building the problem reads it in
+	// order.
 	found := make([]dispatchCand, len(reqs)*perRequest) // request i's: found[i*perRequest:][:nfound[i]]
 	nfound := make([]int32, len(reqs))
 	coming := make([]int64, len(reqs)) // request i's Accompany by engine id, or -1
 	jobs := make([]reqJob, len(reqs))
 	group := sameDoorGroups(reqs)
 	order := dispatchOrder(reqs)
-	workers := min(runtime.GOMAXPROCS(0), max(len(reqs)/64, 1))
-	const run = 32
-	lock, unlock := e.rlock, e.mu.RUnlock
-	if hold {
-		lock, unlock = func() {}, func() {} // the caller holds the lock
-	}
+	lock, unlock := e.locker(hold)
 	lock()
 	offset, epoch := e.scoreOffset(), e.idEpoch
 	unlock()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf searchBuf
-			for {
-				lo := int(next.Add(run)) - run
-				if lo >= len(order) {
-					return
-				}
-				lock()
-				for _, i := range order[lo:min(lo+run, len(order))] {
-					urgency[i] = urgencyRank(reqs[i].Request.GetUrgency()) // while the request is at hand
-					coming[i] = -1
-					accompany, crowded := reqs[i].visit()
-					if name := accompany; name != "" {
-						if id, ok := e.ids.find(e, name); ok {
-							coming[i] = int64(id)
-						}
-					}
-					q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
-					if err != nil {
-						continue // a request without a place or time cannot be dispatched
-					}
-					jobs[i] = reqJob{q.fixed, q.job, q.place}
-					var cands []Candidate
-					switch {
-					case crowded: // waits: see oneVolunteerPerDoor
-					case accompany != "":
-						cands = e.accompany(q, accompany)
-					default:
-						cands, _ = e.search(q, perRequest, false, &buf, nil)
-					}
-					nfound[i] = int32(len(e.dispatchCands(found[i*perRequest:][:0], cands)))
-				}
-				unlock()
-				if !hold && e.testHook != nil {
-					e.testHook("dispatch run")
-				}
+	e.searchRuns(order, hold, "dispatch run", func(i int, buf *searchBuf) {
+		urgency[i] = urgencyRank(reqs[i].Request.GetUrgency()) // while the request is at hand
+		coming[i] = -1
+		accompany, crowded := reqs[i].visit()
+		if name := accompany; name != "" {
+			if id, ok := e.ids.find(e, name); ok {
+				coming[i] = int64(id)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
+		if err != nil {
+			return // a request without a place or time cannot be dispatched
+		}
+		jobs[i] = reqJob{q.fixed, q.job, q.place}
+		var cands []Candidate
+		switch {
+		case crowded: // waits: see oneVolunteerPerDoor
+		case accompany != "":
+			cands = e.accompany(q, accompany)
+		default:
+			cands, _ = e.search(q, perRequest, false, buf, nil)
+		}
+		nfound[i] = int32(len(e.dispatchCands(found[i*perRequest:][:0], cands)))
+	})
 	lock()
 	stale, nvols := e.idEpoch != epoch, len(e.vols)
 	unlock()
@@ -525,7 +543,7 @@ func (e *Engine) dispatchProblem(reqs []DispatchRequest, perRequest int, now tim
 	for _, n := range nfound {
 		nedges += int(n)
 	}
-	dp := dispatchProblem{epoch: epoch, offset: offset, jobs: jobs, group: group, comingID: coming}
+	dp := dispatchProblem{epoch: epoch, offset: offset, jobs: jobs, group: group, comingID: coming, order: order}
 	dp.assemble(nvols, urgency, nedges, func(i int) []dispatchCand {
 		return found[i*perRequest:][:nfound[i]]
 	})
@@ -554,10 +572,11 @@ func (e *Engine) dispatchCands(dst []dispatchCand, cands []Candidate) []dispatch
 }
 
 // assemble builds dp's assignment problem over each request's candidates,
-// lists(i) (read before lists(i+1) is asked for), nedges in all, with ids below nvols, and the requests' urgencies. Volunteers
-// are numbered densely in the order first seen, so that the problem's
-// size follows the candidates, not the whole index; a volunteer's room is
-// the spare capacity first seen.
+// lists(i) (read before lists(i+1) is asked for), nedges in all, with
+// engine ids below nvols, and the requests' urgencies. Volunteers are
+// numbered densely in the order first seen, so that the problem's size
+// follows the candidates, not the whole index; a volunteer's room is the
+// spare capacity first seen.
 func (dp *dispatchProblem) assemble(nvols int, urgency []int8, nedges int, lists func(i int) []dispatchCand) {
 	n := len(urgency)
 	p := &AssignmentProblem{Urgency: urgency, Edges: make([][]Edge, n)}
@@ -629,62 +648,51 @@ const (
 // that waits for, or goes with, its door's volunteer keeps its
 // candidates.
 func (e *Engine) widen(dp *dispatchProblem, reqs []DispatchRequest, a Assignment, perRequest int, now time.Time, hold bool) (widened, ok bool) {
-	var wide []int
-	for i, in := range contested(dp.problem, a) {
-		if !in || int(dp.nfound[i]) < perRequest {
+	k := min(perRequest*dispatchWiden, dispatchWidenMax)
+	if k <= perRequest {
+		return false, true
+	}
+	in := contested(dp.problem, a)
+	slot := make([]int32, len(reqs)) // request -> 1 + its place in wide, or 0
+	var wide []int                   // in Z-order, as searched before
+	for _, i := range dp.order {
+		if !in[i] || int(dp.nfound[i]) < perRequest {
 			continue
 		}
 		if accompany, crowded := reqs[i].visit(); accompany == "" && !crowded {
 			wide = append(wide, i)
+			slot[i] = int32(len(wide))
 		}
 	}
-	k := min(perRequest*dispatchWiden, dispatchWidenMax)
-	if len(wide) == 0 || k <= perRequest {
+	if len(wide) == 0 {
 		return false, true
 	}
 	found := make([]dispatchCand, len(wide)*k) // wide[j]'s: found[j*k:][:nfound[j]]
 	nfound := make([]int32, len(wide))
-	lock, unlock := e.rlock, e.mu.RUnlock
-	if hold {
-		lock, unlock = func() {}, func() {}
-	}
-	// One run at a time, as dispatchProblem's, so that a write waits for
-	// a run of searches, not for them all; they are few, and scarcity
-	// makes them cheap (the solver's time is the dispatch's).
-	var buf searchBuf
-	const run = 32
-	for lo := 0; lo < len(wide); lo += run {
-		lock()
-		for j := lo; j < min(lo+run, len(wide)); j++ {
-			i := wide[j]
-			q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
-			if err != nil {
-				continue // it found candidates before: unreachable, and harmless
-			}
-			cands, _ := e.search(q, k, false, &buf, nil)
-			nfound[j] = int32(len(e.dispatchCands(found[j*k:][:0], cands)))
+	e.searchRuns(wide, hold, "dispatch widen", func(i int, buf *searchBuf) {
+		q, err := e.prepare(reqs[i].Request, reqs[i].PreviousHelpers, now)
+		if err != nil {
+			return // it found candidates before: unreachable, and harmless
 		}
-		unlock()
-		if !hold && e.testHook != nil {
-			e.testHook("dispatch widen")
-		}
-	}
+		j := slot[i] - 1
+		cands, _ := e.search(q, k, false, buf, nil)
+		nfound[j] = int32(len(e.dispatchCands(found[int(j)*k:][:0], cands)))
+	})
+	lock, unlock := e.locker(hold)
 	lock()
 	stale, nvols := e.idEpoch != dp.epoch, len(e.vols)
 	unlock()
 	if stale {
 		return false, false
 	}
-	slot := make(map[int]int, len(wide)) // request -> its place in wide
 	nedges := len(dp.scores)
 	for j, i := range wide {
-		slot[i] = j
 		nedges += int(nfound[j]) - int(dp.nfound[i])
 	}
 	old := *dp
 	var scratch []dispatchCand
 	dp.assemble(nvols, old.problem.Urgency, nedges, func(i int) []dispatchCand {
-		if j, ok := slot[i]; ok {
+		if j := int(slot[i]) - 1; j >= 0 {
 			return found[j*k:][:nfound[j]]
 		}
 		at := old.edgeAt[i]
