@@ -313,14 +313,16 @@ func contested(p *AssignmentProblem, a Assignment) []bool {
 	return seen
 }
 
-// candidateGraph searches each request's candidates, solves the
-// assignment problem over them, and where the solution leaves requests
-// uncovered that moving others on might cover, widens it (widen) and
-// solves again: the problem it returns is the candidate graph the plan is
-// optimal on, with its solution and how many nearest-first covers on it
-// (Plan.Greedy). ok is false, with nothing else, if an engine id may have
-// come to name another volunteer meanwhile (idEpoch); err is the
-// solver's.
+// candidateGraph searches each request's candidates, widens the lists
+// of those whose moving on might let a request left open be covered
+// (widen), and solves the assignment problem over them: the problem it
+// returns is the candidate graph the plan is optimal on, with its
+// solution and how many nearest-first covers on it (Plan.Greedy). Which
+// requests to widen is judged on maxCover's assignment of the first
+// lists, the same requests as the solver's would give, in milliseconds
+// where the solver under scarcity takes most of a second: it then runs
+// once. ok is false, with nothing else, if an engine id may have come to
+// name another volunteer meanwhile (idEpoch); err is the solver's.
 func (e *Engine) candidateGraph(reqs []DispatchRequest, perRequest int, now time.Time, hold bool) (dp dispatchProblem, a Assignment, greedy int, ok bool, err error) {
 	dp, ok = e.dispatchProblem(reqs, perRequest, now, hold)
 	if !ok {
@@ -329,17 +331,11 @@ func (e *Engine) candidateGraph(reqs []DispatchRequest, perRequest int, now time
 	if !hold && e.testHook != nil {
 		e.testHook("dispatch solve")
 	}
-	if a, greedy, err = solveCounting(dp.problem); err != nil {
-		return dispatchProblem{}, Assignment{}, 0, true, err
-	}
-	widened, ok := e.widen(&dp, reqs, a, perRequest, now, hold)
-	if !ok {
+	if _, ok := e.widen(&dp, reqs, maxCover(dp.problem), perRequest, now, hold); !ok {
 		return dispatchProblem{}, Assignment{}, 0, false, nil
 	}
-	if widened {
-		if a, greedy, err = solveCounting(dp.problem); err != nil {
-			return dispatchProblem{}, Assignment{}, 0, true, err
-		}
+	if a, greedy, err = solveCounting(dp.problem); err != nil {
+		return dispatchProblem{}, Assignment{}, 0, true, err
 	}
 	return dp, a, greedy, true, nil
 }
@@ -624,8 +620,8 @@ func (dp *dispatchProblem) assemble(nvols int, urgency []int8, nedges int, lists
 // request). Under scarcity (BenchmarkPlanDispatch's 15,000 requests and
 // as many volunteers, each free for one) the optimum on 20 candidates a
 // request covered 14,030; widened to 40, 60 or 80, 14,172, 14,202 or
-// 14,209; and given 400 each, 14,212. The second solve is the cost:
-// 0.8 s for the run became 1.9, 2.1 or 2.4 s. Where volunteers are not
+// 14,209; and given 400 each, 14,212. The wider problem's solve is the
+// cost: 0.7 s became 1.2, 1.3 or 1.4 s. Where volunteers are not
 // scarce, nobody uncovered has a full list, and nothing is widened
 // (20,000 requests among 200,000 volunteers).
 const (
@@ -633,9 +629,9 @@ const (
 	dispatchWidenMax = 100
 )
 
-// widen gives each request that the solution a of dp's problem leaves
-// uncovered, or that one uncovered could be covered at the cost of
-// (contested), and whose search found all the perRequest candidates it
+// widen gives each request that a, an assignment of dp's problem
+// covering as many as can be, leaves uncovered, or that one uncovered
+// could be covered at the cost of (contested), and whose search found all the perRequest candidates it
 // asked for, dispatchWiden times as many, and rebuilds dp's problem with
 // them. Each of a request's nearest may be taken by a request that only
 // they can take, while someone a little further off is free: a request

@@ -102,4 +102,13 @@
 // not for the seconds a plan can take under scarcity; an engine id held
 // across those gaps is checked against the engine's id epoch, and the plan
 // is made again under the lock in the rare case one changed hands.
+//
+// # Dispatch under scarcity
+//
+// Each request brings its nearest eligible volunteers (20 by default) to
+// the assignment problem. Where volunteers are scarce, a request's few
+// may all be taken by requests only they can take, while someone a
+// little further off is free: the requests a path of candidates leads to
+// from one left open (found on maxCover's assignment, maxcover.go) bring
+// four times as many, and the problem is solved over those (widen).
 package matcher
