@@ -94,9 +94,9 @@ func (e *Engine) scoreOffset() float64 {
 // request's best perRequest eligible volunteers and solves the assignment
 // problem exactly (SolveAssignment): as many requests covered as possible,
 // the most urgent first, then the least total score, with every volunteer
-// within their spare capacity. Where that leaves requests open that
+// within their spare capacity. Where that would leave requests open that
 // others' moving on might cover (volunteers are scarce), those others
-// bring more of their eligible volunteers, and it solves again (widen).
+// bring more of their eligible volunteers first (widen).
 //
 // The engine is not read-locked throughout: the searches lock it run by
 // run, and the solver, which under scarcity can take a second, works on
@@ -620,10 +620,10 @@ func (dp *dispatchProblem) assemble(nvols int, urgency []int8, nedges int, lists
 // request). Under scarcity (BenchmarkPlanDispatch's 15,000 requests and
 // as many volunteers, each free for one) the optimum on 20 candidates a
 // request covered 14,030; widened to 40, 60 or 80, 14,172, 14,202 or
-// 14,209; and given 400 each, 14,212. The wider problem's solve is the
-// cost: 0.7 s became 1.2, 1.3 or 1.4 s. Where volunteers are not
-// scarce, nobody uncovered has a full list, and nothing is widened
-// (20,000 requests among 200,000 volunteers).
+// 14,209; and given 400 each, 14,212. The solve over the wider lists is
+// the cost: that run took 0.75-0.82 s, and takes 1.37-1.60 s widened
+// fourfold. Where volunteers are not scarce nothing is widened: among
+// 200,000, the 539 of 20,000 requests left open have no candidates.
 const (
 	dispatchWiden    = 4
 	dispatchWidenMax = 100
@@ -631,9 +631,9 @@ const (
 
 // widen gives each request that a, an assignment of dp's problem
 // covering as many as can be, leaves uncovered, or that one uncovered
-// could be covered at the cost of (contested), and whose search found all the perRequest candidates it
-// asked for, dispatchWiden times as many, and rebuilds dp's problem with
-// them. Each of a request's nearest may be taken by a request that only
+// could be covered at the cost of (contested), and whose search found
+// all the perRequest candidates it asked for, dispatchWiden times as
+// many, and rebuilds dp's problem with them. Each of a request's nearest may be taken by a request that only
 // they can take, while someone a little further off is free: a request
 // left open for it, where moving another on would cover both, is a
 // person not helped. The wider search's first perRequest are the
