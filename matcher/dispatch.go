@@ -633,16 +633,17 @@ const (
 // covering as many as can be, leaves uncovered, or that one uncovered
 // could be covered at the cost of (contested), and whose search found
 // all the perRequest candidates it asked for, dispatchWiden times as
-// many, and rebuilds dp's problem with them. Each of a request's nearest may be taken by a request that only
-// they can take, while someone a little further off is free: a request
-// left open for it, where moving another on would cover both, is a
-// person not helped. The wider search's first perRequest are the
-// narrower's (barring writes meanwhile), so the optimum on the wider
-// problem covers at least as many, at each urgency. It reports whether
-// it widened any, and false for ok, and dp unchanged, if an engine id
-// may have come to name another volunteer meanwhile (idEpoch). A request
-// that waits for, or goes with, its door's volunteer keeps its
-// candidates.
+// many, and rebuilds dp's problem with them, and with every candidate
+// the first search found. Each of a request's nearest may be taken by a
+// request that only they can take, while someone a little further off
+// is free: a request left open for it, where moving another on would
+// cover both, is a person not helped. The wider problem keeps every
+// edge, so its optimum covers at least as many, at each urgency (the
+// wider search alone may miss some of a remote request's first
+// candidates: see the lists below). It reports whether it widened any,
+// and false for ok, and dp unchanged, if an engine id may have come to
+// name another volunteer meanwhile (idEpoch). A request that waits for,
+// or goes with, its door's volunteer keeps its candidates.
 func (e *Engine) widen(dp *dispatchProblem, reqs []DispatchRequest, a Assignment, perRequest int, now time.Time, hold bool) (widened, ok bool) {
 	k := min(perRequest*dispatchWiden, dispatchWidenMax)
 	if k <= perRequest {
@@ -682,19 +683,27 @@ func (e *Engine) widen(dp *dispatchProblem, reqs []DispatchRequest, a Assignment
 		return false, false
 	}
 	nedges := len(dp.scores)
-	for j, i := range wide {
-		nedges += int(nfound[j]) - int(dp.nfound[i])
+	for j := range wide {
+		nedges += int(nfound[j])
 	}
 	old := *dp
 	var scratch []dispatchCand
 	dp.assemble(nvols, old.problem.Urgency, nedges, func(i int) []dispatchCand {
-		if j := int(slot[i]) - 1; j >= 0 {
-			return found[j*k:][:nfound[j]]
-		}
-		at := old.edgeAt[i]
 		scratch = scratch[:0]
+		if j := int(slot[i]) - 1; j >= 0 {
+			scratch = append(scratch, found[j*k:][:nfound[j]]...)
+		}
+		// The narrow list, or what the wide one lacks of it: a remote
+		// request ranks a pool of its nearest that doubles past a tie at
+		// its edge (remotePool), so that its narrow search may have ranked
+		// candidates from further out than its wide one read.
+		wideN := len(scratch)
+		at := old.edgeAt[i]
 		for n, ed := range old.problem.Edges[i] {
-			scratch = append(scratch, dispatchCand{old.back[ed.Volunteer], old.problem.Capacity[ed.Volunteer], old.scores[at+n], old.revs[at+n]})
+			id := old.back[ed.Volunteer]
+			if !slices.ContainsFunc(scratch[:wideN], func(c dispatchCand) bool { return c.id == id }) {
+				scratch = append(scratch, dispatchCand{id, old.problem.Capacity[ed.Volunteer], old.scores[at+n], old.revs[at+n]})
+			}
 		}
 		return scratch
 	})

@@ -225,3 +225,121 @@ func TestDispatchWidenRandom(t *testing.T) {
 	}
 	t.Logf("widened in %d runs of 300, covering %d more in all", widenedRuns, gained)
 }
+
+// remoteTieTrap is 100 volunteers in a line north of the requests and
+// 21 befriending calls from afar, found by a review: a remote search
+// ranks a pool of its remotePool (50) nearest, doubled to 100 where the
+// 50th and 51st tie, as here (15 at one point). The 80 nearest each did
+// three jobs lately; the 20 furthest, a00-a19, none, and rank best. So
+// the narrow search (20) ranks all 100 and keeps a00-a19, while the wide
+// one (80) ranks the 80 nearest, with no tie at its edge, and keeps none
+// of them. With skilled, each of the 80 nearest alone has a skill one
+// request in person needs, and those 80 requests are dispatched too.
+func remoteTieTrap(t *testing.T, skilled bool) (*Engine, []DispatchRequest) {
+	t.Helper()
+	busy := func(v *pb.Volunteer) {
+		v.Vetting.Level = pb.Vetting_DBS_LEVEL_BASIC
+		for h := range 3 {
+			v.RecentAssignmentTimes = append(v.RecentAssignmentTimes, timestamppb.New(now.Add(-time.Duration(h+1)*time.Hour)))
+		}
+	}
+	var vs []*pb.Volunteer
+	add := func(name string, dn float64, edit ...func(*pb.Volunteer)) {
+		vs = append(vs, vol(name, dn, 0, edit...))
+	}
+	nearest := 0
+	near := func(name string, dn float64) {
+		skill := func(v *pb.Volunteer) {
+			if skilled {
+				v.Skills = []string{fmt.Sprintf("skill%02d", nearest)}
+			}
+		}
+		add(name, dn, busy, skill)
+		nearest++
+	}
+	for i := range 45 { // the 1st to 45th nearest
+		near(fmt.Sprintf("z%02d", i), float64(100+5*i))
+	}
+	for i := range 15 { // 46th to 60th: one point, across the pool's edge
+		near(fmt.Sprintf("t%02d", i), 350)
+	}
+	for i := range 20 { // 61st to 80th
+		near(fmt.Sprintf("y%02d", i), float64(360+5*i))
+	}
+	for i := range 20 { // 81st to 100th: the best scores
+		add(fmt.Sprintf("a%02d", i), float64(470+5*i), func(v *pb.Volunteer) { v.Vetting.Level = pb.Vetting_DBS_LEVEL_BASIC })
+	}
+	e := engineWith(t, vs...)
+	var drs []DispatchRequest
+	for i := range 21 { // one more than the a's: one is left open, and all are contested
+		drs = append(drs, DispatchRequest{Request: req(func(r *pb.HelpRequest) {
+			r.Name = fmt.Sprintf("helpRequests/r%d", i)
+			r.Needs = []pb.Need{pb.Need_NEED_BEFRIENDING_CALL}
+			r.RemoteOk = true
+		})})
+	}
+	if skilled {
+		for i := range nearest {
+			drs = append(drs, DispatchRequest{Request: req(func(r *pb.HelpRequest) {
+				r.Name = fmt.Sprintf("helpRequests/s%d", i)
+				r.RequiredSkills = []string{fmt.Sprintf("skill%02d", i)}
+			})})
+		}
+	}
+	return e, drs
+}
+
+// TestDispatchWidenKeepsRemoteCandidates: a remote request's widened
+// list keeps every candidate its first search found, though the wider
+// search's pool no longer reaches them (remoteTieTrap). Replaced
+// outright, the widened lists held none of a00-a19, and the plan sent
+// every call to a volunteer with three recent jobs.
+func TestDispatchWidenKeepsRemoteCandidates(t *testing.T) {
+	e, drs := remoteTieTrap(t, false)
+	narrow, ok := e.dispatchProblem(drs, 20, now, false)
+	if !ok {
+		t.Fatal("the engine renumbered")
+	}
+	wide, _, _, ok, err := e.candidateGraph(drs, 20, now, false)
+	if err != nil || !ok {
+		t.Fatal(err, ok)
+	}
+	if narrow.nfound[0] != 20 || len(wide.scores) <= len(narrow.scores) {
+		t.Fatalf("found %d at first, %d edges narrow and %d wide: the trap needs full lists, widened", narrow.nfound[0], len(narrow.scores), len(wide.scores))
+	}
+	for i := range drs {
+		had := map[uint32]bool{}
+		for _, ed := range wide.problem.Edges[i] {
+			had[wide.back[ed.Volunteer]] = true
+		}
+		for _, ed := range narrow.problem.Edges[i] {
+			if id := narrow.back[ed.Volunteer]; !had[id] {
+				t.Fatalf("request %d: first candidate %s is not among its widened ones", i, e.nameOf(id))
+			}
+		}
+	}
+}
+
+// TestDispatchWidenRemoteCoverage: remoteTieTrap with the 80 nearest
+// each needed by a request in person only they can take. The first
+// lists cover 100 (the 80 in person, and 20 calls by a00-a19); with the
+// calls' lists replaced outright by the wider search's, the plan covered
+// 80.
+func TestDispatchWidenRemoteCoverage(t *testing.T) {
+	e, drs := remoteTieTrap(t, true)
+	narrow, ok := e.dispatchProblem(drs, 20, now, false)
+	if !ok {
+		t.Fatal("the engine renumbered")
+	}
+	na, err := SolveAssignment(narrow.problem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := e.PlanDispatch(drs, 20, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if na.Covered != 100 || len(plan.Offers) != 100 {
+		t.Fatalf("the plan covers %d; the optimum on the first lists %d; want 100", len(plan.Offers), na.Covered)
+	}
+}

@@ -14,15 +14,25 @@ import "math"
 // decomposition, with each volunteer split into as many places as their
 // capacity), the solver's among them: where volunteers are scarce this
 // takes tens of milliseconds, where the solver takes most of a second.
-// p must be valid (SolveAssignment checks that).
+// p must have its volunteers in range and none twice in a request's list
+// (as dispatch builds it; SolveAssignment checks that).
 func maxCover(p *AssignmentProblem) Assignment {
 	a := GreedyNearestFirst(p)
 	assign := a.Volunteer
 	nr, nv := len(p.Urgency), len(p.Capacity)
-	// The requests each volunteer holds, in stretches of their capacity.
+	// The requests each volunteer holds, in stretches of their capacity,
+	// or of how many requests list them if fewer (as the solver's slots):
+	// a capacity may be anything, and the stretches sum to at most the
+	// edges.
+	deg := make([]int32, nv)
+	for _, es := range p.Edges {
+		for _, e := range es {
+			deg[e.Volunteer]++
+		}
+	}
 	at := make([]int32, nv+1)
 	for v, c := range p.Capacity {
-		at[v+1] = at[v] + c
+		at[v+1] = at[v] + max(min(c, deg[v]), 0)
 	}
 	held := make([]int32, at[nv])
 	load := make([]int32, nv)
