@@ -331,7 +331,7 @@ func (e *Engine) candidateGraph(reqs []DispatchRequest, perRequest int, now time
 	if !hold && e.testHook != nil {
 		e.testHook("dispatch solve")
 	}
-	if _, ok := e.widen(&dp, reqs, maxCover(dp.problem), perRequest, now, hold); !ok {
+	if !e.widen(&dp, reqs, maxCover(dp.problem), perRequest, now, hold) {
 		return dispatchProblem{}, Assignment{}, 0, false, nil
 	}
 	if a, greedy, err = solveCounting(dp.problem); err != nil {
@@ -640,14 +640,14 @@ const (
 // cover both, is a person not helped. The wider problem keeps every
 // edge, so its optimum covers at least as many, at each urgency (the
 // wider search alone may miss some of a remote request's first
-// candidates: see the lists below). It reports whether it widened any,
-// and false for ok, and dp unchanged, if an engine id may have come to
-// name another volunteer meanwhile (idEpoch). A request that waits for,
+// candidates: see the lists below). It reports false, with dp unchanged,
+// if an engine id may have come to name another volunteer meanwhile
+// (idEpoch). A request that waits for,
 // or goes with, its door's volunteer keeps its candidates.
-func (e *Engine) widen(dp *dispatchProblem, reqs []DispatchRequest, a Assignment, perRequest int, now time.Time, hold bool) (widened, ok bool) {
+func (e *Engine) widen(dp *dispatchProblem, reqs []DispatchRequest, a Assignment, perRequest int, now time.Time, hold bool) bool {
 	k := min(perRequest*dispatchWiden, dispatchWidenMax)
 	if k <= perRequest {
-		return false, true
+		return true
 	}
 	in := contested(dp.problem, a)
 	slot := make([]int32, len(reqs)) // request -> 1 + its place in wide, or 0
@@ -662,7 +662,7 @@ func (e *Engine) widen(dp *dispatchProblem, reqs []DispatchRequest, a Assignment
 		}
 	}
 	if len(wide) == 0 {
-		return false, true
+		return true
 	}
 	found := make([]dispatchCand, len(wide)*k) // wide[j]'s: found[j*k:][:nfound[j]]
 	nfound := make([]int32, len(wide))
@@ -680,7 +680,7 @@ func (e *Engine) widen(dp *dispatchProblem, reqs []DispatchRequest, a Assignment
 	stale, nvols := e.idEpoch != dp.epoch, len(e.vols)
 	unlock()
 	if stale {
-		return false, false
+		return false
 	}
 	nedges := len(dp.scores)
 	for j := range wide {
@@ -707,7 +707,7 @@ func (e *Engine) widen(dp *dispatchProblem, reqs []DispatchRequest, a Assignment
 		}
 		return scratch
 	})
-	return true, true
+	return true
 }
 
 // dispatchOrder is the requests' indexes in Z-order of their places (those

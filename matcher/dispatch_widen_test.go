@@ -12,6 +12,29 @@ import (
 	pb "github.com/doorstep-aid/doorstep/proto/doorstep/v1"
 )
 
+// shopAt is shopping request name, dn metres north of the tests' point.
+func shopAt(name string, dn float64) DispatchRequest {
+	return DispatchRequest{Request: req(func(r *pb.HelpRequest) {
+		r.Name = "helpRequests/" + name
+		r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(dn, 0)
+	})}
+}
+
+// narrowOptimum is reqs' dispatch problem on per candidates a request,
+// not widened, and its optimum.
+func narrowOptimum(t *testing.T, e *Engine, reqs []DispatchRequest, per int) (dispatchProblem, Assignment) {
+	t.Helper()
+	dp, ok := e.dispatchProblem(reqs, per, now, false)
+	if !ok {
+		t.Fatal("the engine renumbered")
+	}
+	a, err := SolveAssignment(dp.problem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dp, a
+}
+
 // widenTrap is three shopping requests among three volunteers, each free
 // for one, with two candidates a request: r1, at a's door, has a (0 m)
 // and b (200 m), and c (1 km east) only third; r2, 1.4 km south, has
@@ -21,13 +44,7 @@ import (
 func widenTrap(t *testing.T) (*Engine, []DispatchRequest) {
 	t.Helper()
 	e := engineWith(t, vol("a", 0, 0), vol("b", 200, 0), vol("c", 0, 1000))
-	at := func(name string, dn float64) DispatchRequest {
-		return DispatchRequest{Request: req(func(r *pb.HelpRequest) {
-			r.Name = "helpRequests/" + name
-			r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(dn, 0)
-		})}
-	}
-	return e, []DispatchRequest{at("r1", 0), at("r2", -1400), at("r3", 1600)}
+	return e, []DispatchRequest{shopAt("r1", 0), shopAt("r2", -1400), shopAt("r3", 1600)}
 }
 
 // TestDispatchWidensContestedRequests: a request left open because its
@@ -36,14 +53,7 @@ func widenTrap(t *testing.T) (*Engine, []DispatchRequest) {
 func TestDispatchWidensContestedRequests(t *testing.T) {
 	e, reqs := widenTrap(t)
 	// The trap holds: on two candidates a request, two are covered.
-	dp, ok := e.dispatchProblem(reqs, 2, now, false)
-	if !ok {
-		t.Fatal("the engine renumbered")
-	}
-	narrow, err := SolveAssignment(dp.problem)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dp, narrow := narrowOptimum(t, e, reqs, 2)
 	if narrow.Covered != 2 || narrow.Volunteer[1] >= 0 || dp.nfound[0] != 2 || dp.nfound[1] != 1 {
 		t.Fatalf("on two candidates a request: %+v covered, found %v; the trap needs r2 open and r1 with two", narrow, dp.nfound)
 	}
@@ -83,18 +93,12 @@ func TestDispatchWidensNothingUncontested(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := engineWith(t, vol("a", 0, 0), vol("b", 100, 0))
-			at := func(name string, dn float64) DispatchRequest {
-				return DispatchRequest{Request: req(func(r *pb.HelpRequest) {
-					r.Name = "helpRequests/" + name
-					r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(dn, 0)
-				})}
-			}
 			e.testHook = func(point string) {
 				if point == "dispatch widen" {
 					t.Error("searched again")
 				}
 			}
-			plan, err := e.PlanDispatch([]DispatchRequest{at("r1", 0), at("r2", c.far)}, 1, now)
+			plan, err := e.PlanDispatch([]DispatchRequest{shopAt("r1", 0), shopAt("r2", c.far)}, 1, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,23 +172,12 @@ func TestDispatchWidenRandom(t *testing.T) {
 			})})
 		}
 		per := 1 + rng.IntN(2)
-		narrowP, ok := e.dispatchProblem(drs, per, now, false)
-		if !ok {
-			t.Fatal("renumbered")
-		}
-		narrow, err := SolveAssignment(narrowP.problem)
-		if err != nil {
-			t.Fatal(err)
-		}
+		narrowP, narrow := narrowOptimum(t, e, drs, per)
 		wide, wa, _, ok, err := e.candidateGraph(drs, per, now, false)
 		if err != nil || !ok {
 			t.Fatal(err, ok)
 		}
-		everyoneP, _ := e.dispatchProblem(drs, 1000, now, false)
-		everyone, err := SolveAssignment(everyoneP.problem)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, everyone := narrowOptimum(t, e, drs, 1000)
 		plan, err := e.PlanDispatch(drs, per, now)
 		if err != nil {
 			t.Fatal(err)
@@ -296,10 +289,7 @@ func remoteTieTrap(t *testing.T, skilled bool) (*Engine, []DispatchRequest) {
 // every call to a volunteer with three recent jobs.
 func TestDispatchWidenKeepsRemoteCandidates(t *testing.T) {
 	e, drs := remoteTieTrap(t, false)
-	narrow, ok := e.dispatchProblem(drs, 20, now, false)
-	if !ok {
-		t.Fatal("the engine renumbered")
-	}
+	narrow, _ := narrowOptimum(t, e, drs, 20)
 	wide, _, _, ok, err := e.candidateGraph(drs, 20, now, false)
 	if err != nil || !ok {
 		t.Fatal(err, ok)
@@ -327,14 +317,7 @@ func TestDispatchWidenKeepsRemoteCandidates(t *testing.T) {
 // 80.
 func TestDispatchWidenRemoteCoverage(t *testing.T) {
 	e, drs := remoteTieTrap(t, true)
-	narrow, ok := e.dispatchProblem(drs, 20, now, false)
-	if !ok {
-		t.Fatal("the engine renumbered")
-	}
-	na, err := SolveAssignment(narrow.problem)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, na := narrowOptimum(t, e, drs, 20)
 	plan, err := e.PlanDispatch(drs, 20, now)
 	if err != nil {
 		t.Fatal(err)

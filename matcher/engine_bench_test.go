@@ -520,13 +520,7 @@ func TestPlanCoversRefusesWrongPlans(t *testing.T) {
 	reach := func(m int32) func(*pb.Volunteer) { return func(v *pb.Volunteer) { v.MaxDistanceMetres = m } }
 	// r1 only a can take; r2 a or b (who lives beside it); r3 nobody.
 	e := engineWith(t, vol("a", 0, 0), vol("b", 1200, 0, reach(1000)))
-	at := func(name string, dn float64) DispatchRequest {
-		return DispatchRequest{Request: req(func(r *pb.HelpRequest) {
-			r.Name = "helpRequests/" + name
-			r.Location.LatLng.Latitude, r.Location.LatLng.Longitude = offset(dn, 0)
-		})}
-	}
-	reqs := []DispatchRequest{at("r1", 0), at("r2", 1000), at("r3", 20000)}
+	reqs := []DispatchRequest{shopAt("r1", 0), shopAt("r2", 1000), shopAt("r3", 20000)}
 	plan, err := e.PlanDispatch(reqs, DefaultCandidatesPerRequest, now)
 	if err != nil {
 		t.Fatal(err)
