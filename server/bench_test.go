@@ -12,6 +12,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -124,13 +125,14 @@ func benchCallersOver(b *testing.B, transport string, callerCounts []int, setup 
 			var dial func() *grpc.ClientConn
 			var stop func()
 			serverCPU := func() time.Duration { return 0 } // in this process, processCPU counts it
+			serverWait := serverCPU                        // and runQueueWait
 			if transport == "process" {
 				secret := benchToken(b, st)
 				if err := closeStore(); err != nil {
 					b.Fatal(err)
 				}
 				var addr string
-				addr, serverCPU, stop = serveInChild(b, path)
+				addr, serverCPU, serverWait, stop = serveInChild(b, path)
 				dial = func() *grpc.ClientConn { return dialForBench(b, addr, secret) }
 			} else {
 				dial, stop = listenForBench(b, st, transport)
@@ -153,6 +155,8 @@ func benchCallersOver(b *testing.B, transport string, callerCounts []int, setup 
 			lat := make([][]time.Duration, callers)
 			var wg sync.WaitGroup
 			b.ResetTimer()
+			wait0, waitOK := runQueueWait()
+			srvWait0 := serverWait()
 			start, cpu0, srv0 := time.Now(), processCPU(b), serverCPU()
 			for c := range callers {
 				wg.Add(1)
@@ -171,6 +175,8 @@ func benchCallersOver(b *testing.B, transport string, callerCounts []int, setup 
 			}
 			wg.Wait()
 			elapsed, cpu := time.Since(start), processCPU(b)-cpu0+serverCPU()-srv0
+			wait1, _ := runQueueWait()
+			wait := wait1 - wait0 + serverWait() - srvWait0
 			b.StopTimer()
 			all := slices.Concat(lat...)
 			slices.Sort(all)
@@ -179,6 +185,9 @@ func benchCallersOver(b *testing.B, transport string, callerCounts []int, setup 
 				b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
 				b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
 				b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-µs/call")
+				if waitOK {
+					b.ReportMetric(float64(wait.Microseconds())/float64(len(all)), "runq-wait-µs/call")
+				}
 			}
 		})
 	}
@@ -303,10 +312,12 @@ const benchChildEnv = "DOORSTEP_BENCH_SERVE"
 // binary run again, over loopback TCP: client and server then each have
 // their own runtime, scheduler and garbage collector, as a coordinator's
 // app and doorstepd do, where the other transports put both in one
-// process. It returns the address, a function reading the server's CPU
-// time so far, and one stopping it. The caller must have closed the
-// store: bbolt lets one process hold the file.
-func serveInChild(b *testing.B, path string) (addr string, cpu func() time.Duration, stop func()) {
+// process. It returns the address, functions reading the server's CPU
+// time so far and its threads' time waiting on the kernel's run queue
+// (runQueueWait; 0 where that is not known), and one stopping it. The
+// caller must have closed the store: bbolt lets one process hold the
+// file.
+func serveInChild(b *testing.B, path string) (addr string, cpu, wait func() time.Duration, stop func()) {
 	b.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -335,8 +346,10 @@ func serveInChild(b *testing.B, path string) (addr string, cpu func() time.Durat
 		return out.Text()
 	}
 	addr = line()
-	cpu = func() time.Duration {
-		if _, err := io.WriteString(in, "cpu\n"); err != nil {
+	// ask sends a question ("cpu" or "wait") and reads the answer in
+	// nanoseconds.
+	ask := func(what string) time.Duration {
+		if _, err := io.WriteString(in, what+"\n"); err != nil {
 			b.Fatal(err)
 		}
 		ns, err := strconv.ParseInt(line(), 10, 64)
@@ -345,7 +358,9 @@ func serveInChild(b *testing.B, path string) (addr string, cpu func() time.Durat
 		}
 		return time.Duration(ns)
 	}
-	return addr, cpu, func() {
+	cpu = func() time.Duration { return ask("cpu") }
+	wait = func() time.Duration { return ask("wait") }
+	return addr, cpu, wait, func() {
 		_ = in.Close() // the child stops at the end of its input
 		if err := cmd.Wait(); err != nil {
 			b.Errorf("benchmark server: %v", err)
@@ -373,8 +388,9 @@ func TestMain(m *testing.M) {
 }
 
 // serveBenchChild is the child's side of serveInChild: it prints its
-// address, then its CPU time in nanoseconds for each line read, and stops
-// when its input ends.
+// address, then for each line read its CPU time in nanoseconds, or for
+// "wait" its threads' run-queue wait (runQueueWait), and stops when its
+// input ends.
 func serveBenchChild(path string) error {
 	if out := os.Getenv(benchChildProfileEnv); out != "" {
 		stop, err := profileChild(out)
@@ -401,6 +417,11 @@ func serveBenchChild(path string) error {
 	fmt.Println(lis.Addr())
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
+		if in.Text() == "wait" {
+			w, _ := runQueueWait()
+			fmt.Println(int64(w))
+			continue
+		}
 		fmt.Println(usage().cpu)
 	}
 	return in.Err()
@@ -440,6 +461,43 @@ func profileChild(prefix string) (stop func(), err error) {
 			fmt.Fprintln(os.Stderr, "benchmark server: allocs profile:", err)
 		}
 	}, nil
+}
+
+// runQueueWait is how long this process's threads have waited on the
+// kernel's run queue, runnable but not running, summed over the threads
+// alive now (Linux's /proc/self/task/*/schedstat, whose second field is
+// that wait in nanoseconds), and false where that cannot be read. Over
+// TCP a few calls in a hundred take 4 ms or more where the rest take a
+// tenth of that, as if a thread that woke (from a socket's read or
+// write, or the network poller's wait) had found both cores busy and
+// waited for the kernel's next tick to be let in (4 ms on our VMs'
+// kernels, HZ=250); over bufconn, which wakes no thread through the
+// kernel, they do not. This puts a figure on that wait beside the
+// latencies.
+// A thread that ended during the run takes its wait with it; the
+// runtime keeps its threads, so few do.
+func runQueueWait() (time.Duration, bool) {
+	tasks, err := filepath.Glob("/proc/self/task/*/schedstat")
+	if err != nil || len(tasks) == 0 {
+		return 0, false
+	}
+	var sum int64
+	for _, t := range tasks {
+		bs, err := os.ReadFile(t)
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(bs))
+		if len(f) < 2 {
+			return 0, false
+		}
+		ns, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		sum += ns
+	}
+	return time.Duration(sum), true
 }
 
 // processUsage is what this process has used so far: CPU time, in
