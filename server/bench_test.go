@@ -466,7 +466,9 @@ func profileChild(prefix string) (stop func(), err error) {
 // runQueueWait is how long this process's threads have waited on the
 // kernel's run queue, runnable but not running, summed over the threads
 // alive now (Linux's /proc/self/task/*/schedstat, whose second field is
-// that wait in nanoseconds), and false where that cannot be read. Over
+// that wait in nanoseconds), and false where that cannot be read. On an
+// idle machine (one caller) it is mostly the time an idle core takes to
+// wake; with every core busy, the time a thread waits for one. Over
 // TCP a few calls in a hundred take 4 ms or more where the rest take a
 // tenth of that, as if a thread that woke (from a socket's read or
 // write, or the network poller's wait) had found both cores busy and
