@@ -199,8 +199,8 @@ func benchFind(b *testing.B, e *Engine, reqs []*pb.HelpRequest) {
 	full := make([]time.Duration, 0, b.N) // of searches that found k, and so counted no exclusions
 	// Lifts (NEED_TRANSPORT) reach 8 km where most needs reach 1.5, and
 	// one that finds fewer than k at night counts why over thousands: of
-	// the slowest 1% of requests, four in five are lifts. The p99 of the
-	// rest shows what the others cost.
+	// the slowest 1% of requests, three in four or more are lifts. The
+	// p99 of the rest shows what the others cost.
 	others := make([]time.Duration, 0, b.N)
 	found := 0
 	find := func(r *pb.HelpRequest) (time.Duration, int, bool) {
