@@ -489,17 +489,28 @@ func runQueueWait() (time.Duration, bool) {
 		if err != nil {
 			continue // the thread ended
 		}
-		f := strings.Fields(string(bs))
-		if len(f) < 2 {
-			return 0, false
-		}
-		ns, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
+		ns, ok := schedstatWait(string(bs))
+		if !ok {
 			return 0, false
 		}
 		sum += ns
 	}
 	return time.Duration(sum), true
+}
+
+// schedstatWait is the run-queue wait in a schedstat file's text: its
+// second field ("on the CPU, waiting, time slices", in nanoseconds, and
+// a count), and false if the text is not that.
+func schedstatWait(text string) (int64, bool) {
+	f := strings.Fields(text)
+	if len(f) != 3 {
+		return 0, false
+	}
+	ns, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil || ns < 0 {
+		return 0, false
+	}
+	return ns, true
 }
 
 // processUsage is what this process has used so far: CPU time, in
